@@ -1,0 +1,128 @@
+/* ir.h — netc's graph IR.
+ *
+ * A graph is a list of nodes in topological order over SSA values.  A value is
+ * a tensor with a static shape, a dtype and a layout; it is a graph input, a
+ * named parameter (whose name is exactly timm's state_dict key, and whose
+ * storage the graph owns once weights are bound), or the output of one node.
+ * What an op means — arity, shape rule, reference kernel, cost, fusion class —
+ * lives in one table (ops.h); nothing else in netc switches over op kinds.
+ */
+#ifndef NETC_IR_H
+#define NETC_IR_H
+
+#include "runtime/base.h"
+
+#define NC_MAXDIM 6
+#define NC_MAXIN 16
+#define NC_MAXOUT 16
+
+typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
+typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR } NcLayout;
+typedef enum { NC_VAL_INPUT, NC_VAL_PARAM, NC_VAL_NODE } NcValKind;
+
+/* Which role a parameter plays; the deterministic initialiser and the weight
+ * loader care (BN statistics are buffers in timm, not parameters). */
+typedef enum { NC_PARAM_WEIGHT, NC_PARAM_BIAS, NC_PARAM_BN_MEAN, NC_PARAM_BN_VAR } NcParamRole;
+
+typedef struct NcValue {
+    int id;
+    NcValKind kind;
+    int ndim;
+    int64_t shape[NC_MAXDIM];
+    NcDtype dtype;
+    NcLayout layout;
+    int producer;      /* node index for NC_VAL_NODE, else -1 */
+    char *name;        /* parameters: timm name; inputs: their name; else NULL */
+    NcParamRole role;  /* parameters only */
+    float *data;       /* parameters: storage once bound, else NULL */
+} NcValue;
+
+/* One attribute record serves every op; the op table says which fields an op
+ * reads (NC_ATTR_* mask), so the printer and verifier need no per-op code. */
+typedef struct NcAttrs {
+    int kernel[2];   /* kh, kw */
+    int stride[2];   /* sh, sw */
+    int dilation[2]; /* dh, dw */
+    int pad[4];      /* top, left, bottom, right */
+    int groups;
+    int ceil_mode;
+    int count_include_pad;
+    int axis;
+    int radix, cardinality;
+    int nsizes;
+    int64_t sizes[NC_MAXOUT]; /* split sizes or reshape target */
+    float eps;
+    float lo, hi; /* clamp bounds (relu6 is clamp(0, 6)) */
+} NcAttrs;
+
+enum {
+    NC_ATTR_KERNEL = 1 << 0,
+    NC_ATTR_STRIDE = 1 << 1,
+    NC_ATTR_DILATION = 1 << 2,
+    NC_ATTR_PAD = 1 << 3,
+    NC_ATTR_GROUPS = 1 << 4,
+    NC_ATTR_CEIL = 1 << 5,
+    NC_ATTR_INCLUDE_PAD = 1 << 6,
+    NC_ATTR_AXIS = 1 << 7,
+    NC_ATTR_RADIX = 1 << 8,
+    NC_ATTR_SIZES = 1 << 9,
+    NC_ATTR_EPS = 1 << 10,
+    NC_ATTR_CLAMP = 1 << 11,
+};
+
+typedef enum {
+#define NC_OP(id, name) NC_OP_##id,
+#include "ir/ops.def"
+#undef NC_OP
+    NC_OP_COUNT
+} NcOpKind;
+
+typedef struct NcNode {
+    NcOpKind op;
+    int ninputs, noutputs;
+    int inputs[NC_MAXIN];   /* value ids */
+    int outputs[NC_MAXOUT]; /* value ids */
+    NcAttrs attrs;
+    char *scope; /* the name scope that made it (e.g. "layer1.0.conv2"), for messages */
+} NcNode;
+
+typedef struct NcGraph {
+    char *name;
+    NC_VEC(NcValue) values;
+    NC_VEC(NcNode) nodes;
+    NC_VEC(int) inputs;  /* value ids */
+    NC_VEC(int) outputs; /* value ids */
+} NcGraph;
+
+NcGraph *nc_graph_new(const char *name);
+void nc_graph_free(NcGraph *g);
+
+static inline NcValue *nc_val(NcGraph *g, int id) { return &g->values.data[id]; }
+int64_t nc_numel(const NcValue *v);
+int nc_shape_eq(const NcValue *a, const NcValue *b);
+/* "[1, 64, 56, 56]" into buf. */
+const char *nc_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
+
+int nc_graph_add_input(NcGraph *g, const char *name, int ndim, const int64_t *shape);
+/* Fails if a parameter of that name exists already (two layers under one name). */
+int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape,
+                       NcError *e);
+int nc_graph_find_param(const NcGraph *g, const char *name);
+/* Appends a node, runs the op's shape rule and creates its outputs.  On success
+ * returns the node index; on a shape error returns -1 with a message. */
+int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs,
+                      const char *scope, NcError *e);
+NcAttrs nc_attrs_default(void);
+
+/* Every node's inputs defined before use, shapes re-derived and equal, params
+ * named uniquely: the invariant every pass must keep. */
+int nc_graph_verify(const NcGraph *g, NcError *e);
+
+/* Text form of the graph (netc dump). */
+void nc_graph_print(const NcGraph *g, FILE *out);
+
+/* Parameter statistics. */
+int64_t nc_graph_param_count(const NcGraph *g); /* timm's count: excludes BN running stats */
+double nc_graph_macs(const NcGraph *g);          /* convolutions and linear layers only */
+
+#endif

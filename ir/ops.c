@@ -1,0 +1,247 @@
+/* ops.c — the op table and the shape rules.  Shape errors say which size is
+ * wrong and why; the caller adds the layer name and the source position. */
+#include "ir/ops.h"
+
+#include <string.h>
+
+#define SHP(i) (in[i]->shape)
+
+static int expect_rank(const NcValue *const *in, int i, int rank, const char *what, NcError *e) {
+    if (in[i]->ndim != rank) {
+        char b[96];
+        return nc_errorf(e, "%s must have %d dimensions, got %s", what, rank,
+                         nc_shape_str(in[i]->ndim, in[i]->shape, b, sizeof b));
+    }
+    return 0;
+}
+
+/* Output size of a sliding window along one axis, PyTorch's rule (ceil mode
+ * drops a last window that would start in the right padding). */
+static int64_t window_out(int64_t x, int k, int s, int d, int pad0, int pad1, int ceil_mode) {
+    int64_t span = x + pad0 + pad1 - (int64_t)d * (k - 1) - 1;
+    if (span < 0) return 0;
+    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (out - 1) * s >= x + pad0) out--;
+    return out;
+}
+
+static int spatial_out(const NcValue *x, const NcAttrs *a, int kh, int kw, int64_t *oh, int64_t *ow,
+                       NcError *e) {
+    if (a->stride[0] < 1 || a->stride[1] < 1 || a->dilation[0] < 1 || a->dilation[1] < 1)
+        return nc_errorf(e, "stride and dilation must be positive, got stride %dx%d dilation %dx%d",
+                         a->stride[0], a->stride[1], a->dilation[0], a->dilation[1]);
+    for (int i = 0; i < 4; i++)
+        if (a->pad[i] < 0) return nc_errorf(e, "padding must not be negative, got %d", a->pad[i]);
+    *oh = window_out(x->shape[2], kh, a->stride[0], a->dilation[0], a->pad[0], a->pad[2], a->ceil_mode);
+    *ow = window_out(x->shape[3], kw, a->stride[1], a->dilation[1], a->pad[1], a->pad[3], a->ceil_mode);
+    if (*oh < 1 || *ow < 1)
+        return nc_errorf(e,
+                         "input of %lldx%lld is too small: a %dx%d window with stride %d, padding "
+                         "(%d,%d,%d,%d) gives an output of %lldx%lld",
+                         (long long)x->shape[2], (long long)x->shape[3], kh, kw, a->stride[0], a->pad[0],
+                         a->pad[1], a->pad[2], a->pad[3], (long long)*oh, (long long)*ow);
+    return 0;
+}
+
+static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (expect_rank(in, 0, 4, "conv2d input", e) || expect_rank(in, 1, 4, "conv2d weight", e)) return -1;
+    int64_t c = SHP(0)[1], o = SHP(1)[0], g = a->groups;
+    if (g < 1 || c % g || o % g)
+        return nc_errorf(e, "groups=%lld must divide the input channels (%lld) and output channels (%lld)",
+                         (long long)g, (long long)c, (long long)o);
+    if (SHP(1)[1] != c / g)
+        return nc_errorf(e, "weight expects %lld input channels per group, input has %lld/%lld",
+                         (long long)SHP(1)[1], (long long)c, (long long)g);
+    if (nin == 3 && (in[2]->ndim != 1 || SHP(2)[0] != o))
+        return nc_errorf(e, "bias must have shape [%lld]", (long long)o);
+    int64_t oh, ow;
+    if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
+    ond[0] = 4;
+    os[0][0] = SHP(0)[0], os[0][1] = o, os[0][2] = oh, os[0][3] = ow;
+    return 1;
+}
+
+static double macs_conv2d(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return (double)nc_numel(out[0]) * (double)(in[1]->shape[1] * in[1]->shape[2] * in[1]->shape[3]);
+}
+
+static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (expect_rank(in, 0, 2, "linear input", e) || expect_rank(in, 1, 2, "linear weight", e)) return -1;
+    if (SHP(0)[1] != SHP(1)[1])
+        return nc_errorf(e, "input has %lld features, weight expects %lld", (long long)SHP(0)[1],
+                         (long long)SHP(1)[1]);
+    if (nin == 3 && (in[2]->ndim != 1 || SHP(2)[0] != SHP(1)[0]))
+        return nc_errorf(e, "bias must have shape [%lld]", (long long)SHP(1)[0]);
+    ond[0] = 2;
+    os[0][0] = SHP(0)[0], os[0][1] = SHP(1)[0];
+    return 1;
+}
+
+static double macs_linear(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return (double)nc_numel(out[0]) * (double)in[1]->shape[1];
+}
+
+static int shape_batch_norm(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                            int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (in[0]->ndim < 2) return nc_errorf(e, "batch_norm input needs a channel axis");
+    for (int i = 1; i < 5; i++)
+        if (in[i]->ndim != 1 || SHP(i)[0] != SHP(0)[1])
+            return nc_errorf(e, "batch_norm parameters must have shape [%lld]", (long long)SHP(0)[1]);
+    if (!(a->eps > 0)) return nc_errorf(e, "batch_norm eps must be positive");
+    ond[0] = in[0]->ndim;
+    memcpy(os[0], SHP(0), sizeof os[0]);
+    return 1;
+}
+
+static int shape_same(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                      int64_t (*os)[NC_MAXDIM], NcError *e) {
+    ond[0] = in[0]->ndim;
+    memcpy(os[0], SHP(0), sizeof os[0]);
+    return 1;
+}
+
+/* NumPy broadcasting, right-aligned. */
+static int shape_broadcast(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                           int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int nd = in[0]->ndim > in[1]->ndim ? in[0]->ndim : in[1]->ndim;
+    for (int i = 0; i < nd; i++) {
+        int i0 = i - (nd - in[0]->ndim), i1 = i - (nd - in[1]->ndim);
+        int64_t d0 = i0 >= 0 ? SHP(0)[i0] : 1, d1 = i1 >= 0 ? SHP(1)[i1] : 1;
+        if (d0 != d1 && d0 != 1 && d1 != 1) {
+            char b0[96], b1[96];
+            return nc_errorf(e, "shapes %s and %s do not broadcast",
+                             nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0),
+                             nc_shape_str(in[1]->ndim, SHP(1), b1, sizeof b1));
+        }
+        os[0][i] = d0 == 1 ? d1 : d0;
+    }
+    ond[0] = nd;
+    return 1;
+}
+
+static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (expect_rank(in, 0, 4, "pool input", e)) return -1;
+    if (a->kernel[0] < 1 || a->kernel[1] < 1)
+        return nc_errorf(e, "pool kernel must be positive, got %dx%d", a->kernel[0], a->kernel[1]);
+    if (2 * a->pad[0] > a->kernel[0] || 2 * a->pad[1] > a->kernel[1])
+        return nc_errorf(e, "pool padding (%d,%d) must be at most half the kernel (%dx%d)", a->pad[0],
+                         a->pad[1], a->kernel[0], a->kernel[1]);
+    int64_t oh, ow;
+    if (spatial_out(in[0], a, a->kernel[0], a->kernel[1], &oh, &ow, e)) return -1;
+    ond[0] = 4;
+    os[0][0] = SHP(0)[0], os[0][1] = SHP(0)[1], os[0][2] = oh, os[0][3] = ow;
+    return 1;
+}
+
+static int shape_global_pool(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                             int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (expect_rank(in, 0, 4, "global pool input", e)) return -1;
+    ond[0] = 4;
+    os[0][0] = SHP(0)[0], os[0][1] = SHP(0)[1], os[0][2] = 1, os[0][3] = 1;
+    return 1;
+}
+
+static int shape_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                         int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (a->axis < 0 || a->axis >= in[0]->ndim)
+        return nc_errorf(e, "softmax axis %d out of range for %d dimensions", a->axis, in[0]->ndim);
+    return shape_same(in, nin, a, ond, os, e);
+}
+
+static int shape_radix_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                               int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int64_t per = nc_numel(in[0]) / SHP(0)[0];
+    if (a->radix < 1 || a->cardinality < 1 || per % ((int64_t)a->radix * a->cardinality))
+        return nc_errorf(e, "radix %d x cardinality %d must divide the %lld features per sample", a->radix,
+                         a->cardinality, (long long)per);
+    return shape_same(in, nin, a, ond, os, e);
+}
+
+static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int nd = in[0]->ndim, ax = a->axis;
+    if (ax < 0 || ax >= nd) return nc_errorf(e, "concat axis %d out of range", ax);
+    memcpy(os[0], SHP(0), sizeof os[0]);
+    for (int i = 1; i < nin; i++) {
+        if (in[i]->ndim != nd) return nc_errorf(e, "concat inputs differ in rank");
+        for (int d = 0; d < nd; d++)
+            if (d != ax && SHP(i)[d] != SHP(0)[d]) {
+                char b0[96], b1[96];
+                return nc_errorf(e, "concat inputs %s and %s differ outside axis %d",
+                                 nc_shape_str(nd, SHP(0), b0, sizeof b0), nc_shape_str(nd, SHP(i), b1, sizeof b1),
+                                 ax);
+            }
+        os[0][ax] += SHP(i)[ax];
+    }
+    ond[0] = nd;
+    return 1;
+}
+
+static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                       int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int nd = in[0]->ndim, ax = a->axis;
+    if (ax < 0 || ax >= nd) return nc_errorf(e, "split axis %d out of range", ax);
+    if (a->nsizes < 1 || a->nsizes > NC_MAXOUT) return nc_errorf(e, "split into %d parts", a->nsizes);
+    int64_t sum = 0;
+    for (int i = 0; i < a->nsizes; i++) {
+        if (a->sizes[i] < 1) return nc_errorf(e, "split sizes must be positive");
+        sum += a->sizes[i];
+        ond[i] = nd;
+        memcpy(os[i], SHP(0), sizeof os[i]);
+        os[i][ax] = a->sizes[i];
+    }
+    if (sum != SHP(0)[ax])
+        return nc_errorf(e, "split sizes add up to %lld but axis %d has %lld", (long long)sum, ax,
+                         (long long)SHP(0)[ax]);
+    return a->nsizes;
+}
+
+static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                         int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int64_t n = 1;
+    for (int i = 0; i < a->nsizes; i++) n *= a->sizes[i];
+    if (a->nsizes < 1 || a->nsizes > NC_MAXDIM || n != nc_numel(in[0])) {
+        char b0[96], b1[96];
+        return nc_errorf(e, "cannot reshape %s into %s", nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0),
+                         nc_shape_str(a->nsizes, a->sizes, b1, sizeof b1));
+    }
+    ond[0] = a->nsizes;
+    memcpy(os[0], a->sizes, (size_t)a->nsizes * sizeof(int64_t));
+    return 1;
+}
+
+#define WIN (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
+static const NcOpInfo op_table[NC_OP_COUNT] = {
+    /*                       name               in     fusion              attrs                                                     shape rule           reference kernel        MACs */
+    [NC_OP_CONV2D]          = {"conv2d",          2, 3, NC_FUSE_ANCHOR,    WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS,                  shape_conv2d,        nc_ref_conv2d,          macs_conv2d},
+    [NC_OP_BATCH_NORM]      = {"batch_norm",      5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS,                                              shape_batch_norm,    nc_ref_batch_norm,      NULL},
+    [NC_OP_LINEAR]          = {"linear",          2, 3, NC_FUSE_ANCHOR,    0,                                                        shape_linear,        nc_ref_linear,          macs_linear},
+    [NC_OP_RELU]            = {"relu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_relu,            NULL},
+    [NC_OP_CLAMP]           = {"clamp",           1, 1, NC_FUSE_ELEMWISE,  NC_ATTR_CLAMP,                                            shape_same,          nc_ref_clamp,           NULL},
+    [NC_OP_SILU]            = {"silu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_silu,            NULL},
+    [NC_OP_SIGMOID]         = {"sigmoid",         1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_sigmoid,         NULL},
+    [NC_OP_ADD]             = {"add",             2, 2, NC_FUSE_BROADCAST, 0,                                                        shape_broadcast,     nc_ref_add,             NULL},
+    [NC_OP_MUL]             = {"mul",             2, 2, NC_FUSE_BROADCAST, 0,                                                        shape_broadcast,     nc_ref_mul,             NULL},
+    [NC_OP_MAX_POOL2D]      = {"max_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL,                                       shape_pool2d,        nc_ref_max_pool2d,      NULL},
+    [NC_OP_AVG_POOL2D]      = {"avg_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD,                 shape_pool2d,        nc_ref_avg_pool2d,      NULL},
+    [NC_OP_GLOBAL_AVG_POOL] = {"global_avg_pool", 1, 1, NC_FUSE_REDUCTION, 0,                                                        shape_global_pool,   nc_ref_global_avg_pool, NULL},
+    [NC_OP_GLOBAL_MAX_POOL] = {"global_max_pool", 1, 1, NC_FUSE_REDUCTION, 0,                                                        shape_global_pool,   nc_ref_global_max_pool, NULL},
+    [NC_OP_SOFTMAX]         = {"softmax",         1, 1, NC_FUSE_REDUCTION, NC_ATTR_AXIS,                                             shape_softmax,       nc_ref_softmax,         NULL},
+    [NC_OP_RADIX_SOFTMAX]   = {"radix_softmax",   1, 1, NC_FUSE_REDUCTION, NC_ATTR_RADIX,                                            shape_radix_softmax, nc_ref_radix_softmax,   NULL},
+    [NC_OP_CONCAT]          = {"concat",          1, NC_MAXIN, NC_FUSE_INJECTIVE, NC_ATTR_AXIS,                                      shape_concat,        nc_ref_concat,          NULL},
+    [NC_OP_SPLIT]           = {"split",           1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES,                             shape_split,         nc_ref_split,           NULL},
+    [NC_OP_RESHAPE]         = {"reshape",         1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES,                                            shape_reshape,       nc_ref_reshape,         NULL},
+};
+
+const NcOpInfo *nc_op_info(NcOpKind op) {
+    NC_CHECK(op >= 0 && op < NC_OP_COUNT);
+    return &op_table[op];
+}
+
+const char *nc_fusion_name(NcFusionClass c) {
+    static const char *names[] = {"elemwise", "broadcast", "injective", "reduction", "anchor", "opaque"};
+    return names[c];
+}

@@ -1,0 +1,68 @@
+/* ops.h — the op table: one row per op says everything netc knows about it. */
+#ifndef NETC_OPS_H
+#define NETC_OPS_H
+
+#include "ir/ir.h"
+
+/* Fusion classes, after TVM's OpPattern: passes decide what may fuse from
+ * these alone. */
+typedef enum {
+    NC_FUSE_ELEMWISE,  /* out[i] = f(in[i]) */
+    NC_FUSE_BROADCAST, /* elementwise with broadcasting of an operand */
+    NC_FUSE_INJECTIVE, /* pure data movement (reshape, split, concat) */
+    NC_FUSE_REDUCTION, /* reduces axes (pools, softmax) */
+    NC_FUSE_ANCHOR,    /* conv / linear: an elementwise epilogue can fuse into it */
+    NC_FUSE_OPAQUE,
+} NcFusionClass;
+
+/* What a reference kernel sees: the node, its input and output values and
+ * their buffers (dense, row-major in the value's layout). */
+typedef struct NcKernelArgs {
+    const NcNode *node;
+    const NcValue *in_v[NC_MAXIN];
+    const float *in[NC_MAXIN];
+    const NcValue *out_v[NC_MAXOUT];
+    float *out[NC_MAXOUT];
+} NcKernelArgs;
+
+/* A shape rule fills out_ndim/out_shape for each output and returns the
+ * output count, or -1 with a message saying what is wrong and with which size. */
+typedef int (*NcShapeFn)(const NcValue *const *in, int nin, const NcAttrs *a, int *out_ndim,
+                         int64_t (*out_shape)[NC_MAXDIM], NcError *e);
+typedef void (*NcRefFn)(const NcKernelArgs *k);
+typedef double (*NcMacsFn)(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a);
+
+typedef struct NcOpInfo {
+    const char *name;
+    int min_inputs, max_inputs;
+    NcFusionClass fusion;
+    unsigned attrs; /* NC_ATTR_* fields this op reads */
+    NcShapeFn shape;
+    NcRefFn ref;
+    NcMacsFn macs; /* multiply-accumulates of conv/linear; NULL elsewhere */
+} NcOpInfo;
+
+const NcOpInfo *nc_op_info(NcOpKind op);
+const char *nc_fusion_name(NcFusionClass c);
+
+/* Reference kernels, one file per family (ref_*.c). */
+void nc_ref_conv2d(const NcKernelArgs *k);
+void nc_ref_linear(const NcKernelArgs *k);
+void nc_ref_batch_norm(const NcKernelArgs *k);
+void nc_ref_relu(const NcKernelArgs *k);
+void nc_ref_clamp(const NcKernelArgs *k);
+void nc_ref_silu(const NcKernelArgs *k);
+void nc_ref_sigmoid(const NcKernelArgs *k);
+void nc_ref_add(const NcKernelArgs *k);
+void nc_ref_mul(const NcKernelArgs *k);
+void nc_ref_max_pool2d(const NcKernelArgs *k);
+void nc_ref_avg_pool2d(const NcKernelArgs *k);
+void nc_ref_global_avg_pool(const NcKernelArgs *k);
+void nc_ref_global_max_pool(const NcKernelArgs *k);
+void nc_ref_softmax(const NcKernelArgs *k);
+void nc_ref_radix_softmax(const NcKernelArgs *k);
+void nc_ref_concat(const NcKernelArgs *k);
+void nc_ref_split(const NcKernelArgs *k);
+void nc_ref_reshape(const NcKernelArgs *k);
+
+#endif

@@ -1,0 +1,135 @@
+#define _POSIX_C_SOURCE 200809L
+#include "base.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int nc_errorf(NcError *e, const char *fmt, ...) {
+    if (!e) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int nc_error_prefix(NcError *e, const char *fmt, ...) {
+    if (!e) return -1;
+    char pre[NC_ERRMAX], old[NC_ERRMAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    size_t n = strlen(pre);
+    if (n > sizeof e->msg - 3) n = sizeof e->msg - 3;
+    memcpy(e->msg, pre, n);
+    memcpy(e->msg + n, ": ", 2);
+    size_t rest = sizeof e->msg - n - 3;
+    size_t m = strnlen(old, rest);
+    memcpy(e->msg + n + 2, old, m);
+    e->msg[n + 2 + m] = 0;
+    return -1;
+}
+
+void nc_fatal(const char *file, int line, const char *fmt, ...) {
+    fprintf(stderr, "netc: internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+void *nc_malloc_(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) nc_fatal(file, line, "out of memory allocating %zu bytes", n);
+    return p;
+}
+void *nc_calloc_(size_t count, size_t size, const char *file, int line) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) nc_fatal(file, line, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+void *nc_realloc_(void *p, size_t n, const char *file, int line) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) nc_fatal(file, line, "out of memory reallocating %zu bytes", n);
+    return q;
+}
+char *nc_strdup_(const char *s, const char *file, int line) {
+    size_t n = strlen(s);
+    char *p = nc_malloc_(n + 1, file, line);
+    memcpy(p, s, n + 1);
+    return p;
+}
+char *nc_strndup(const char *s, size_t n) {
+    char *p = nc_malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+char *nc_sprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = nc_malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+int nc_read_file(const char *path, char **data, size_t *len, NcError *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return nc_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = nc_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = nc_realloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return nc_errorf(e, "%s: read error", path);
+    }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int nc_write_file_atomic(const char *path, const void *data, size_t len, NcError *e) {
+    char *tmp = nc_sprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        nc_errorf(e, "%s: cannot write: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    size_t put = len ? fwrite(data, 1, len, f) : 0;
+    int bad = (put != len) | (fflush(f) != 0);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        nc_errorf(e, "%s: write failed: %s", path, strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+double nc_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

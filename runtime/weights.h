@@ -1,0 +1,19 @@
+/* weights.h — giving a graph's parameters their values: the deterministic
+ * initialiser, or a safetensors file keyed by timm names. */
+#ifndef NETC_WEIGHTS_H
+#define NETC_WEIGHTS_H
+
+#include "ir/ir.h"
+
+/* Allocates and fills every parameter with the deterministic recipe. */
+void nc_weights_init_det(NcGraph *g);
+
+/* Loads every parameter by name from a safetensors file (F32, F16, BF16, F64).
+ * Strict, like PyTorch's load_state_dict: missing, unexpected (other than
+ * num_batches_tracked) and wrong-shaped tensors are all errors, each named. */
+int nc_weights_load(NcGraph *g, const char *path, NcError *e);
+
+/* Writes every parameter as F32 safetensors (atomically). */
+int nc_weights_save(const NcGraph *g, const char *path, NcError *e);
+
+#endif

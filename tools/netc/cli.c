@@ -1,0 +1,125 @@
+#include "tools/netc/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "runtime/weights.h"
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "netc: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_help_requested(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+static int parse_pos_int(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 65536) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_res(const char *s, int *h, int *w) {
+    char buf[64];
+    if (strlen(s) >= sizeof buf) return -1;
+    strcpy(buf, s);
+    char *x = strchr(buf, 'x');
+    if (!x) {
+        if (parse_pos_int(buf, h)) return -1;
+        *w = *h;
+        return 0;
+    }
+    *x = 0;
+    return parse_pos_int(buf, h) || parse_pos_int(x + 1, w) ? -1 : 0;
+}
+
+int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int takes_value = !strcmp(a, "--res") || !strcmp(a, "--batch") || !strcmp(a, "--model") || !strcmp(a, "--set") ||
+                      !strcmp(a, "--weights") || !strcmp(a, "--init");
+    if (!takes_value) {
+        if (a[0] != '-' && !m->path) {
+            m->path = a;
+            return 1;
+        }
+        return 0;
+    }
+    if (!val) {
+        cli_error("%s needs a value", a);
+        return -1;
+    }
+    (*i)++;
+    if (!strcmp(a, "--res")) {
+        if (cli_parse_res(val, &m->opt.height, &m->opt.width)) {
+            cli_error("--res '%s': expected a size such as 224 or 256x192", val);
+            return -1;
+        }
+        m->res_given = 1;
+    } else if (!strcmp(a, "--batch")) {
+        if (parse_pos_int(val, &m->opt.batch)) {
+            cli_error("--batch '%s': expected a positive integer", val);
+            return -1;
+        }
+    } else if (!strcmp(a, "--model")) {
+        m->opt.model = val;
+    } else if (!strcmp(a, "--set")) {
+        if (m->opt.nset == 64) {
+            cli_error("too many --set options");
+            return -1;
+        }
+        m->sets[m->opt.nset++] = val;
+        m->opt.set = m->sets;
+    } else if (!strcmp(a, "--weights")) {
+        m->weights = val;
+    } else if (!strcmp(a, "--init")) {
+        if (strcmp(val, "det")) {
+            cli_error("--init '%s': the only initialiser is 'det'", val);
+            return -1;
+        }
+        m->init_det = 1;
+    }
+    return 1;
+}
+
+NcGraph *cli_load(CliModel *m, int want_weights) {
+    if (!m->path) {
+        cli_error("no model file given (see --help)");
+        return NULL;
+    }
+    if (!m->opt.height) m->opt.height = m->opt.width = 224;
+    if (!m->opt.batch) m->opt.batch = 1;
+    if (want_weights && !m->weights && !m->init_det) {
+        cli_error("say where the weights come from: --weights W.safetensors or --init det");
+        return NULL;
+    }
+    if (want_weights && m->weights && m->init_det) {
+        cli_error("--weights and --init det exclude each other");
+        return NULL;
+    }
+    NcError e;
+    NcGraph *g = nc_nn_elaborate(m->path, &m->opt, &e);
+    if (!g) {
+        fprintf(stderr, "%s\n", e.msg);
+        return NULL;
+    }
+    if (want_weights) {
+        if (m->init_det) {
+            nc_weights_init_det(g);
+        } else if (nc_weights_load(g, m->weights, &e)) {
+            fprintf(stderr, "netc: %s\n", e.msg);
+            nc_graph_free(g);
+            return NULL;
+        }
+    }
+    return g;
+}

@@ -1,0 +1,41 @@
+/* cli.h — what the netc subcommands share: the model options every command
+ * takes (FILE.nn --res --batch --model --set) and loading a model with them. */
+#ifndef NETC_CLI_H
+#define NETC_CLI_H
+
+#include "frontend/nn.h"
+
+typedef struct CliModel {
+    const char *path;
+    NcElabOptions opt;
+    const char *sets[64];
+    const char *weights; /* safetensors path, or NULL */
+    int init_det;
+    int res_given;
+} CliModel;
+
+/* Consumes argv[*i] (and its value) if it is a model option; returns 1 if it
+ * did, 0 if not, -1 on a bad value (message printed). */
+int cli_model_option(CliModel *m, int argc, char **argv, int *i);
+/* Elaborate (and with want_weights, bind weights).  NULL on error, message printed. */
+NcGraph *cli_load(CliModel *m, int want_weights);
+int cli_parse_res(const char *s, int *h, int *w);
+int cli_help_requested(int argc, char **argv);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define CLI_MODEL_OPTIONS_HELP                                                                     \
+    "  --res R          input resolution: 224, or HxW such as 256x192 (default 224)\n"            \
+    "  --batch N        batch size (default 1)\n"                                                 \
+    "  --model NAME     which model of FILE (default: the last one)\n"                            \
+    "  --set NAME=VAL   override a keyword parameter of the model (e.g. classes=200)\n"
+
+#define CLI_WEIGHT_OPTIONS_HELP                                                                    \
+    "  --weights W      load parameters from a safetensors file (timm names)\n"                   \
+    "  --init det       fill parameters with the deterministic initialiser\n"
+
+int cmd_info(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_weights(int argc, char **argv);
+
+#endif

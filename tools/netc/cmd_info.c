@@ -1,0 +1,173 @@
+/* netc info — what a model costs: parameters (counted as timm counts them),
+ * multiply-accumulates of convolutions and linear layers, activation memory,
+ * and the same per stage. */
+#include <ctype.h>
+#include <string.h>
+
+#include "ir/ops.h"
+#include "tools/netc/cli.h"
+
+static const char *help =
+    "usage: netc info FILE.nn [options]\n\n"
+    "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
+    "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
+    "  --json           one JSON object instead of the table\n";
+
+/* The stage a layer belongs to: its first name component, or the first two
+ * when the second is a stage index over numbered blocks (blocks.3.1.conv_pw
+ * -> blocks.3, but layer1.0.conv1 -> layer1). */
+static void stage_of(const char *scope, char *out, size_t len) {
+    const char *dot1 = strchr(scope, '.');
+    size_t n = dot1 ? (size_t)(dot1 - scope) : strlen(scope);
+    if (dot1 && isdigit((unsigned char)dot1[1])) {
+        const char *dot2 = strchr(dot1 + 1, '.');
+        if (dot2 && isdigit((unsigned char)dot2[1])) n = (size_t)(dot2 - scope);
+    }
+    if (n == 0) {
+        snprintf(out, len, "(top)");
+        return;
+    }
+    snprintf(out, len, "%.*s", (int)(n < len - 1 ? n : len - 1), scope);
+}
+
+typedef struct Stage {
+    char name[64];
+    int64_t params;
+    double macs;
+    int last_value;
+} Stage;
+
+static void fmt_thousands(int64_t v, char *buf, size_t len) {
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", (long long)v);
+    size_t n = strlen(raw), k = 0;
+    for (size_t i = 0; i < n && k + 1 < len; i++) {
+        buf[k++] = raw[i];
+        if ((n - i - 1) % 3 == 0 && i + 1 < n && k + 1 < len) buf[k++] = ',';
+    }
+    buf[k] = 0;
+}
+
+int cmd_info(int argc, char **argv) {
+    if (cli_help_requested(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    CliModel m;
+    memset(&m, 0, sizeof m);
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
+        int r = cli_model_option(&m, argc, argv, &i);
+        if (r < 0) return NC_EXIT_BADINPUT;
+        if (r == 0) {
+            cli_error("info: unknown option '%s' (see netc info --help)", argv[i]);
+            return NC_EXIT_BADINPUT;
+        }
+    }
+    double t0 = nc_now();
+    NcGraph *g = cli_load(&m, 0);
+    if (!g) return NC_EXIT_BADINPUT;
+    double elab_s = nc_now() - t0;
+
+    /* Activations: the sum of every intermediate, and the peak of what is live
+     * when each is freed after its last reader (node order as given). */
+    int nv = g->values.len;
+    int *last = nc_malloc((size_t)nv * sizeof(int));
+    for (int i = 0; i < nv; i++) last[i] = -1;
+    for (int ni = 0; ni < g->nodes.len; ni++)
+        for (int j = 0; j < g->nodes.data[ni].ninputs; j++) last[g->nodes.data[ni].inputs[j]] = ni;
+    for (int i = 0; i < g->outputs.len; i++) last[g->outputs.data[i]] = g->nodes.len;
+    double sum = 0, live = 0, peak = 0, largest = 0;
+    for (int ni = 0; ni < g->nodes.len; ni++) {
+        const NcNode *n = &g->nodes.data[ni];
+        for (int j = 0; j < n->noutputs; j++) {
+            double b = 4.0 * (double)nc_numel(nc_val(g, n->outputs[j]));
+            sum += b, live += b;
+            if (b > largest) largest = b;
+        }
+        if (live > peak) peak = live;
+        for (int j = 0; j < n->ninputs + n->noutputs; j++) {
+            int id = j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs];
+            if (nc_val(g, id)->kind == NC_VAL_NODE && last[id] <= ni && last[id] != -2) {
+                live -= 4.0 * (double)nc_numel(nc_val(g, id));
+                last[id] = -2; /* freed */
+            }
+        }
+    }
+    free(last);
+
+    /* Per stage, in order of first appearance. */
+    NC_VEC(Stage) stages = {0};
+    char key[64];
+    for (int ni = 0; ni < g->nodes.len; ni++) {
+        const NcNode *n = &g->nodes.data[ni];
+        stage_of(n->scope, key, sizeof key);
+        int s = stages.len - 1;
+        while (s >= 0 && strcmp(stages.data[s].name, key)) s--;
+        if (s < 0) {
+            Stage st;
+            memset(&st, 0, sizeof st);
+            snprintf(st.name, sizeof st.name, "%s", key);
+            nc_vec_push(&stages, st);
+            s = stages.len - 1;
+        }
+        Stage *st = &stages.data[s];
+        st->last_value = n->outputs[0];
+        const NcOpInfo *info = nc_op_info(n->op);
+        const NcValue *in[NC_MAXIN], *out[NC_MAXOUT];
+        for (int j = 0; j < n->ninputs; j++) {
+            in[j] = nc_val(g, n->inputs[j]);
+            if (in[j]->kind == NC_VAL_PARAM && in[j]->role != NC_PARAM_BN_MEAN && in[j]->role != NC_PARAM_BN_VAR)
+                st->params += nc_numel(in[j]);
+        }
+        for (int j = 0; j < n->noutputs; j++) out[j] = nc_val(g, n->outputs[j]);
+        if (info->macs) st->macs += info->macs(in, out, &n->attrs);
+    }
+
+    int64_t params = nc_graph_param_count(g);
+    int64_t ptensors = 0, buffers = 0;
+    for (int i = 0; i < nv; i++) {
+        const NcValue *v = nc_val(g, i);
+        if (v->kind != NC_VAL_PARAM) continue;
+        ptensors++;
+        if (v->role == NC_PARAM_BN_MEAN || v->role == NC_PARAM_BN_VAR) buffers += nc_numel(v);
+    }
+    double macs = nc_graph_macs(g) / m.opt.batch;
+    char buf[64], shp[96];
+    if (json) {
+        printf("{\"model\": \"%s\", \"file\": \"%s\", \"height\": %d, \"width\": %d, \"batch\": %d, "
+               "\"params\": %lld, \"param_tensors\": %lld, \"bn_buffers\": %lld, \"macs_per_image\": %.0f, "
+               "\"gmacs_per_image\": %.4f, \"activation_bytes_sum\": %.0f, \"activation_bytes_peak\": %.0f, "
+               "\"nodes\": %d, \"elaborate_seconds\": %.4f, \"stages\": [",
+               g->name, m.path, m.opt.height, m.opt.width, m.opt.batch, (long long)params, (long long)ptensors,
+               (long long)buffers, macs, macs / 1e9, sum, peak, g->nodes.len, elab_s);
+        for (int s = 0; s < stages.len; s++) {
+            const NcValue *v = nc_val(g, stages.data[s].last_value);
+            printf("%s{\"name\": \"%s\", \"params\": %lld, \"macs_per_image\": %.0f, \"output\": %s}", s ? ", " : "",
+                   stages.data[s].name, (long long)stages.data[s].params, stages.data[s].macs / m.opt.batch,
+                   nc_shape_str(v->ndim, v->shape, shp, sizeof shp));
+        }
+        printf("]}\n");
+    } else {
+        printf("model        %s (%s) at %dx%d, batch %d\n", g->name, m.path, m.opt.height, m.opt.width, m.opt.batch);
+        fmt_thousands(params, buf, sizeof buf);
+        printf("parameters   %s in %lld tensors (%.1f MB as f32; BN statistics add %lld values)\n", buf,
+               (long long)ptensors, 4.0 * (double)(params + buffers) / 1e6, (long long)buffers);
+        printf("GMACs        %.3f per image (convolutions and linear layers)\n", macs / 1e9);
+        printf("activations  %.1f MB if every intermediate is kept, %.1f MB peak when freed after last use,\n"
+               "             largest single tensor %.1f MB (batch %d, f32)\n",
+               sum / 1e6, peak / 1e6, largest / 1e6, m.opt.batch);
+        printf("graph        %d nodes, %d values, elaborated in %.3f s\n\n", g->nodes.len, g->values.len, elab_s);
+        printf("%-14s %14s %10s  %s\n", "stage", "params", "GMACs", "output");
+        for (int s = 0; s < stages.len; s++) {
+            const NcValue *v = nc_val(g, stages.data[s].last_value);
+            fmt_thousands(stages.data[s].params, buf, sizeof buf);
+            printf("%-14s %14s %10.3f  %s\n", stages.data[s].name, buf, stages.data[s].macs / m.opt.batch / 1e9,
+                   nc_shape_str(v->ndim, v->shape, shp, sizeof shp));
+        }
+    }
+    free(stages.data);
+    nc_graph_free(g);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* netc.c — the command-line driver: one program, one subcommand per job. */
+#include <string.h>
+
+#include "tools/netc/cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *what;
+} commands[] = {
+    {"info", cmd_info, "parameters, GMACs, activation memory and a per-stage table"},
+    {"dump", cmd_dump, "print the graph IR of a model at a resolution"},
+    {"run", cmd_run, "run a model with the reference interpreter (.npy in and out)"},
+    {"weights", cmd_weights, "write a model's parameters as safetensors (e.g. --init det)"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "netc %s — an ahead-of-time compiler for convolutional image classifiers\n\n"
+            "usage: netc COMMAND [options]   (netc COMMAND --help for its options)\n\ncommands:\n",
+            NETC_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].what);
+    fprintf(out, "  %-9s %s\n", "version", "print the version");
+    fprintf(out, "\nexit status: 0 success, 1 failure while running, 2 bad input (file, option, description)\n");
+}
+
+int netc_main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? NC_EXIT_BADINPUT : NC_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("netc %s\n", NETC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (netc --help lists them)", argv[1]);
+    return NC_EXIT_BADINPUT;
+}
+
+int main(int argc, char **argv) { return netc_main(argc, argv); }
