@@ -170,6 +170,30 @@ static Val *module_lookup(Module *m, const char *name, int depth) {
     return NULL;
 }
 
+static double edit_distance(const char *a, const char *b);
+
+static int name_exists(Elab *E, const char *name) {
+    return (E->frame && env_find(E->frame, name)) || module_lookup(E->mod, name, 0) || elab_find_builtin(name) >= 0;
+}
+
+/* "unknown function 'conv3d'; did you mean 'conv2d'?" — the closest builtin
+ * or definition in reach. */
+_Noreturn static void unknown_function(Elab *E, const NcAst *n) {
+    const char *best = NULL;
+    double bd = 3;
+    for (int i = 0; i < elab_builtin_count(); i++) {
+        double d = edit_distance(n->name, elab_builtin(i)->name);
+        if (d < bd) bd = d, best = elab_builtin(i)->name;
+    }
+    for (int i = 0; i < E->nmods; i++)
+        for (int j = 0; j < E->mods[i]->globals.n; j++) {
+            double d = edit_distance(n->name, E->mods[i]->globals.b[j].name);
+            if (d < bd) bd = d, best = E->mods[i]->globals.b[j].name;
+        }
+    if (best) elab_error(E, n->loc, "unknown function '%s'; did you mean '%s'?", n->name, best);
+    elab_error(E, n->loc, "unknown function '%s'", n->name);
+}
+
 static Val lookup(Elab *E, const NcAst *n) {
     Val *v = E->frame ? env_find(E->frame, n->name) : NULL;
     if (!v) v = module_lookup(E->mod, n->name, 0);
@@ -421,6 +445,7 @@ static Val call_builtin(Elab *E, NcLoc loc, int b, int nargs, const Val *args, c
 /* Evaluates a call; with a label, the callee runs inside that name scope but
  * its arguments are evaluated outside it. */
 static Val eval_call(Elab *E, const NcAst *n, const char *label, NcLoc label_loc) {
+    if (n->lhs->kind == ND_NAME && !name_exists(E, n->lhs->name)) unknown_function(E, n->lhs);
     Val callee = eval(E, n->lhs);
     Val *args = nc_arena_alloc(&E->arena, (size_t)(n->nitems ? n->nitems : 1) * sizeof(Val));
     for (int i = 0; i < n->nitems; i++) args[i] = eval(E, n->items[i]);

@@ -438,10 +438,12 @@ static int literal(Parser *P, const char *word) {
     return 0;
 }
 
+#define ANY_VALUE "a value (object, array, string, number, true, false or null)"
+
 static int parse_value(Parser *P, NcJson *v, int depth) {
     skip_ws(P);
     v->offset = P->pos;
-    if (P->pos >= P->len) return expected(P, "a value");
+    if (P->pos >= P->len) return expected(P, ANY_VALUE);
     unsigned char c = P->p[P->pos];
     if ((c == '[' || c == '{') && depth >= NC_JSON_MAX_DEPTH)
         return fail_at(P, P->pos, "nesting deeper than %d levels", NC_JSON_MAX_DEPTH);
@@ -463,7 +465,7 @@ static int parse_value(Parser *P, NcJson *v, int depth) {
         return literal(P, "null");
     default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number(P, v);
-        return expected(P, "a value (object, array, string, number, true, false or null)");
+        return expected(P, ANY_VALUE);
     }
 }
 

@@ -192,8 +192,9 @@ static int parse_header(Hdr *H, int *dt, NcNpy *out) {
 int nc_npy_parse(const uint8_t *buf, size_t len, const char *path_for_messages, NcNpy *out, NcError *e) {
     const char *path = path_for_messages ? path_for_messages : "<memory>";
     memset(out, 0, sizeof *out);
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    if (len < 6 || memcmp(buf, "\x93NUMPY", 6) != 0)
         return nc_errorf(e, "%s: not a .npy file (it does not start with \"\\x93NUMPY\")", path);
+    if (len < 10) return nc_errorf(e, "%s: file ends inside the .npy header", path);
     int major = buf[6], minor = buf[7];
     size_t hlen, hstart;
     if (major == 1 && minor == 0) {

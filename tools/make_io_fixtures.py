@@ -8,7 +8,7 @@ writer.
     pip install numpy safetensors ml_dtypes
     python3 tools/make_io_fixtures.py
 
-The output is deterministic and a few KB; commit it. Rerun only when the set
+The values are deterministic (fixed seed); the files are a few KB; commit them. Rerun only when the set
 of fixtures changes (tests/unit/test_safetensors.c and test_npy.c name them).
 """
 import os
@@ -96,6 +96,8 @@ def main():
     np.save(os.path.join(OUT, "bad_bigendian.npy"), np.arange(4, dtype=">f4"))
     np.save(os.path.join(OUT, "bad_int64.npy"), np.arange(4, dtype="<i8"))
 
+    for n in os.listdir(OUT):  # the Rust writer creates files 0600
+        os.chmod(os.path.join(OUT, n), 0o644)
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print("wrote %d files, %d bytes, to %s" % (len(os.listdir(OUT)), total, os.path.normpath(OUT)))
 

@@ -91,10 +91,10 @@ static void test_strings(void) {
     bad("\"\x80\"", "invalid UTF-8 byte 0x80");          /* stray continuation */
     bad("'single'", "at byte 0: expected a value");
 
-    char *q = nc_json_quote("a\"b\\c\n\x01\xc3\xa9", 8);
+    char *q = nc_json_quote("a\"b\\c\n\x01\xc3\xa9", 9);
     CHECK(q && strcmp(q, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"") == 0);
     j = ok(q);
-    CHECK(j->slen == 8 && memcmp(j->s, "a\"b\\c\n\x01\xc3\xa9", 8) == 0);
+    CHECK(j->slen == 9 && memcmp(j->s, "a\"b\\c\n\x01\xc3\xa9", 9) == 0);
     nc_json_free(j);
     free(q);
     CHECK(nc_json_quote("\xff", 1) == NULL);

@@ -102,7 +102,7 @@ static void test_headers(void) {
     bad("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", 4, "structured dtypes are not supported");
     bad("{'descr': '<f4\\n', 'fortran_order': False, 'shape': (1,)}", 4, "no escapes");
     bad("{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}", 4, "expected ',' or '}'");
-    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4, "expected a quoted string, found end of header");
+    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4, "expected ',' or '}' after a value, found end of header");
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x", 4, "only whitespace after the header dict");
     bad("{'descr' '<f4'}", 4, "expected ':' after a key");
     bad("{descr: '<f4'}", 4, "expected a quoted string, found 'd'");
@@ -127,7 +127,8 @@ static void test_headers(void) {
 
 static void test_magic_and_lengths(void) {
     uint8_t b[16] = "\x93NUMPY\x01\x00";
-    for (size_t n = 0; n < 10; n++) bad_img(b, n, "not a .npy file");
+    for (size_t n = 0; n < 6; n++) bad_img(b, n, "not a .npy file");
+    for (size_t n = 6; n < 10; n++) bad_img(b, n, "file ends inside the .npy header");
     uint8_t x[16] = "\x93NUMPX\x01\x00\x00\x00";
     bad_img(x, 10, "not a .npy file");
     size_t len;
@@ -141,7 +142,7 @@ static void test_magic_and_lengths(void) {
     bad_img(img, 11, "file ends inside the .npy header");
     free(img);
     img = image(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", vals, 4, &len);
-    bad_img(img, 30, "the .npy header length 56 runs past the end of the file (30 bytes)");
+    bad_img(img, 30, "the .npy header length 55 runs past the end of the file (30 bytes)");
     free(img);
 
     /* f8: rounded to f32; finite values beyond the f32 range are an error */

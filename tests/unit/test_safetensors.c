@@ -214,7 +214,7 @@ static void test_conversion(void) {
             uint32_t bits;
             memcpy(&bits, &f[k], 4);
             if (isnan(r) ? !(isnan(f[k]) && (bits & 0x1FFF) == 0 && ((bits >> 13) & 0x3FF) == (k & 0x3FF))
-                         : ((double)f[k] != r || signbit(f[k]) != signbit(r)))
+                         : ((double)f[k] != r || !signbit(f[k]) != !signbit(r)))
                 wrong++;
         }
         CHECK_MSG(wrong == 0, "%d F16 values converted wrongly", wrong);

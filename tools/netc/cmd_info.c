@@ -11,7 +11,8 @@ static const char *help =
     "usage: netc info FILE.nn [options]\n\n"
     "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
     "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
-    "  --json           one JSON object instead of the table\n";
+    "  --json           one JSON object instead of the table\n"
+    "  --params         list every parameter: its timm name and shape\n";
 
 /* The stage a layer belongs to: its first name component, or the first two
  * when the second is a stage index over numbered blocks (blocks.3.1.conv_pw
@@ -55,9 +56,10 @@ int cmd_info(int argc, char **argv) {
     }
     CliModel m;
     memset(&m, 0, sizeof m);
-    int json = 0;
+    int json = 0, list_params = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) { json = 1; continue; }
+        if (!strcmp(argv[i], "--params")) { list_params = 1; continue; }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -69,6 +71,17 @@ int cmd_info(int argc, char **argv) {
     NcGraph *g = cli_load(&m, 0);
     if (!g) return NC_EXIT_BADINPUT;
     double elab_s = nc_now() - t0;
+    if (list_params) {
+        for (int i = 0; i < g->values.len; i++) {
+            const NcValue *v = nc_val(g, i);
+            if (v->kind != NC_VAL_PARAM) continue;
+            printf("%s", v->name);
+            for (int d = 0; d < v->ndim; d++) printf(" %lld", (long long)v->shape[d]);
+            printf("\n");
+        }
+        nc_graph_free(g);
+        return 0;
+    }
 
     /* Activations: the sum of every intermediate, and the peak of what is live
      * when each is freed after its last reader (node order as given). */
