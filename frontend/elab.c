@@ -274,9 +274,12 @@ static Val compare(Elab *E, const NcAst *n, Val a, Val b) {
 static Val arith(Elab *E, const NcAst *n, Val a, Val b) {
     if (n->op >= OP_EQ) return compare(E, n, a, b);
     if (a.k == V_TENSOR || b.k == V_TENSOR) return tensor_binop(E, n, a, b);
-    if (n->op == OP_ADD && a.k == V_STR && b.k == V_STR)
+    if (n->op == OP_ADD && a.k == V_STR && b.k == V_STR) {
+        if (strlen(a.u.s) + strlen(b.u.s) > ELAB_MAX_STRING) elab_error(E, n->loc, "string longer than %d bytes", ELAB_MAX_STRING);
         return v_str(nc_arena_sprintf(&E->arena, "%s%s", a.u.s, b.u.s));
+    }
     if (n->op == OP_ADD && a.k == V_LIST && b.k == V_LIST) {
+        if ((int64_t)a.u.l->n + b.u.l->n > ELAB_MAX_LIST) elab_error(E, n->loc, "list longer than %d items", ELAB_MAX_LIST);
         Val r = v_list(E, a.u.l->n + b.u.l->n);
         memcpy(r.u.l->items, a.u.l->items, (size_t)a.u.l->n * sizeof(Val));
         memcpy(r.u.l->items + a.u.l->n, b.u.l->items, (size_t)b.u.l->n * sizeof(Val));
@@ -549,6 +552,7 @@ static void assign(Elab *E, const NcAst *s, Val v) {
 
 /* Returns 1 when a `return` ran (its value in *ret). */
 static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
+    if (++E->steps > ELAB_MAX_STEPS) elab_error(E, s->loc, "the description runs more than %d statements; is a loop endless?", ELAB_MAX_STEPS);
     switch (s->kind) {
     case ND_ASSIGN: assign(E, s, eval(E, s->rhs)); return 0;
     case ND_EXPR_STMT: eval(E, s->lhs); return 0;
@@ -645,6 +649,7 @@ static Module *load_text(Elab *E, const char *path, const char *dir, const char 
     for (int i = 0; i < m->ast.nitems; i++) {
         const NcAst *it = m->ast.items[i];
         if (it->kind == ND_IMPORT) {
+            if (E->no_imports) elab_error(E, it->loc, "imports are disabled here");
             const char *p = it->name[0] == '/' ? it->name : nc_arena_sprintf(&E->arena, "%s/%s", m->dir, it->name);
             m->imports[m->nimports++] = load_module(E, p, it->loc);
         } else if (it->kind == ND_DEF || it->kind == ND_MODEL) {
@@ -788,6 +793,7 @@ static NcGraph *run(const char *path, const char *dir, const char *text, size_t 
     E->e = e;
     E->in = nc_interner_new(&E->arena);
     E->g = nc_graph_new("model");
+    E->no_imports = opt->no_imports;
     parse_specs(E);
     NcGraph *g = NULL;
     if (setjmp(E->jb) == 0) {

@@ -69,6 +69,10 @@ typedef struct ParsedSpec {
 
 #define ELAB_MAX_SCOPE 64
 #define ELAB_MAX_CALLS 200
+/* Bounds that make any description finish quickly, whatever it says. */
+#define ELAB_MAX_STEPS 20000000
+#define ELAB_MAX_LIST 10000000
+#define ELAB_MAX_STRING 1000000
 
 struct Elab {
     NcArena arena;
@@ -88,6 +92,8 @@ struct Elab {
     Env *frame; /* locals of the running def/model; NULL at module top level */
     Module *mod;
     ParsedSpec *specs; /* one per builtin */
+    int no_imports;
+    int64_t steps;
 };
 
 /* Reports at loc (with the chain of calls that led there) and unwinds. */

@@ -11,6 +11,7 @@ typedef struct NcElabOptions {
     const char *model; /* which `model` of the file; NULL = the last one */
     int nset;          /* overrides of the model's keyword parameters: name=value */
     const char *const *set;
+    int no_imports; /* refuse `import` (the fuzzer sets this) */
 } NcElabOptions;
 
 /* Reads `path` (and its imports), elaborates the model at the given size and

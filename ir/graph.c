@@ -75,8 +75,19 @@ int nc_graph_find_param(const NcGraph *g, const char *name) {
     return -1;
 }
 
+int nc_shape_fits(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0 || __builtin_mul_overflow(n, shape[i], &n) || n > NC_MAX_NUMEL) return 0;
+    return 1;
+}
+
 int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape,
                        NcError *e) {
+    if (!nc_shape_fits(ndim, shape)) {
+        char b[160];
+        return nc_errorf(e, "parameter '%s' of shape %s is too large", name, nc_shape_str(ndim, shape, b, sizeof b));
+    }
     if (nc_graph_find_param(g, name) >= 0)
         return nc_errorf(e, "parameter '%s' is defined twice (two layers under one name?)", name);
     int id = new_value(g, NC_VAL_PARAM, ndim, shape);
@@ -115,6 +126,12 @@ int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, c
     memset(os, 0, sizeof os);
     int nout = info->shape(in, ninputs, attrs, ond, os, e);
     if (nout < 0) return -1;
+    for (int i = 0; i < nout; i++)
+        if (!nc_shape_fits(ond[i], os[i])) {
+            char b[160];
+            return nc_errorf(e, "output %s is too large", nc_shape_str(ond[i], os[i], b, sizeof b));
+        }
+    if (g->nodes.len >= NC_MAX_NODES) return nc_errorf(e, "graph has more than %d nodes", NC_MAX_NODES);
     NcNode n;
     memset(&n, 0, sizeof n);
     n.op = op;

@@ -99,6 +99,11 @@ void nc_graph_free(NcGraph *g);
 
 static inline NcValue *nc_val(NcGraph *g, int id) { return &g->values.data[id]; }
 int64_t nc_numel(const NcValue *v);
+/* Limits that keep every size computation far from overflow: 2^38 elements
+ * (1 TB of f32) per tensor, a million nodes per graph. */
+#define NC_MAX_NUMEL ((int64_t)1 << 38)
+#define NC_MAX_NODES 1000000
+int nc_shape_fits(int ndim, const int64_t *shape);
 int nc_shape_eq(const NcValue *a, const NcValue *b);
 /* "[1, 64, 56, 56]" into buf. */
 const char *nc_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);

@@ -41,3 +41,11 @@ foreach(row ${model_rows})
     set_tests_properties(info.${model} PROPERTIES LABELS "info;small")
   endif()
 endforeach()
+
+# The README's model table must be what netc computes now.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME readme.model_table COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/model_table.py
+           $<TARGET_FILE:netc> --check ${PROJECT_SOURCE_DIR}/README.md)
+  set_tests_properties(readme.model_table PROPERTIES LABELS "info")
+endif()
