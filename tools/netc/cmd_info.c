@@ -115,7 +115,9 @@ int cmd_info(int argc, char **argv) {
     char key[64];
     for (int ni = 0; ni < g->nodes.len; ni++) {
         const NcNode *n = &g->nodes.data[ni];
-        stage_of(n->scope, key, sizeof key);
+        /* Unnamed nodes (activations, pools) belong with the layer before them. */
+        if (n->scope[0] || !stages.len) stage_of(n->scope, key, sizeof key);
+        else snprintf(key, sizeof key, "%s", stages.data[stages.len - 1].name);
         int s = stages.len - 1;
         while (s >= 0 && strcmp(stages.data[s].name, key)) s--;
         if (s < 0) {
