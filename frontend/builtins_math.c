@@ -94,7 +94,7 @@ static Val b_len(Elab *E, NcLoc loc, Val *a) {
 static Val b_range(Elab *E, NcLoc loc, Val *a) {
     VList *l = a[0].u.l;
     if (l->n < 1 || l->n > 3) elab_error(E, loc, "range() takes 1 to 3 integers, got %d arguments", l->n);
-    int64_t v[3];
+    int64_t v[3] = {0, 0, 0};
     for (int i = 0; i < l->n; i++) v[i] = arg_int(E, loc, l->items[i], "range", "bounds");
     int64_t start = l->n == 1 ? 0 : v[0], stop = l->n == 1 ? v[0] : v[1], step = l->n == 3 ? v[2] : 1;
     if (step == 0) elab_error(E, loc, "range() step must not be zero");
