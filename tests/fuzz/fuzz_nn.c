@@ -1,24 +1,34 @@
 /* fuzz_nn.c — libFuzzer target for the .nn frontend: tokenizer, parser and
  * elaborator on arbitrary text, at a small resolution, imports disabled (so
- * an input cannot make it read files).  Every input must end in a graph or a
- * clean error. */
+ * an input cannot make it read files).  Every input must end in a verified
+ * graph or a clean error.  (Included by tests/unit/test_fuzz_regress.c with
+ * NC_FUZZ_NO_MAIN.) */
 #include <string.h>
 
 #include "frontend/nn.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size > 1 << 16) return 0;
+static void fuzz_nn_one(const uint8_t *data, size_t size) {
+    if (size > 1 << 16) return;
     NcElabOptions opt;
     memset(&opt, 0, sizeof opt);
     opt.height = opt.width = 32;
     opt.batch = 1;
     opt.no_imports = 1;
     NcError e;
+    e.msg[0] = 0;
     NcGraph *g = nc_nn_elaborate_text("fuzz.nn", (const char *)data, size, NULL, &opt, &e);
     if (g) {
-        if (nc_graph_verify(g, &e)) __builtin_trap(); /* an accepted graph must verify */
+        if (nc_graph_verify(g, &e)) abort(); /* an accepted graph must verify */
         nc_graph_free(g);
+    } else if (!e.msg[0]) {
+        abort(); /* every failure has a message */
     }
+}
+
+#ifndef NC_FUZZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fuzz_nn_one(data, size);
     return 0;
 }
+#endif

@@ -11,10 +11,11 @@
 
 #define NC_FUZZ_NO_MAIN
 #include "../fuzz/fuzz_json.c"
+#include "../fuzz/fuzz_nn.c"
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -32,6 +33,7 @@ static int replay_dir(const char *dir) {
             fuzz_safetensors_one((const uint8_t *)buf, len);
             fuzz_npy_one((const uint8_t *)buf, len);
             fuzz_json_one((const uint8_t *)buf, len);
+            fuzz_nn_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -60,6 +62,7 @@ int main(void) {
     fuzz_safetensors_one((const uint8_t *)"", 0);
     fuzz_npy_one((const uint8_t *)"", 0);
     fuzz_json_one((const uint8_t *)"", 0);
+    fuzz_nn_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }
