@@ -82,6 +82,7 @@ static Val b_conv2d(Elab *E, NcLoc loc, Val *a) {
     int in[3] = {x, elab_param(E, loc, fn, "weight", NC_PARAM_WEIGHT, 4, wshape), 0};
     int nin = 2;
     if (arg_bool(E, loc, a[7], fn, "bias")) in[nin++] = elab_param(E, loc, fn, "bias", NC_PARAM_BIAS, 1, &out);
+    at.has_bias = nin == 3;
     return out0(E, elab_node(E, loc, NC_OP_CONV2D, nin, in, &at));
 }
 
@@ -113,6 +114,7 @@ static Val b_linear(Elab *E, NcLoc loc, Val *a) {
     int nin = 2;
     if (arg_bool(E, loc, a[2], fn, "bias")) in[nin++] = elab_param(E, loc, fn, "bias", NC_PARAM_BIAS, 1, &out);
     NcAttrs at = nc_attrs_default();
+    at.has_bias = nin == 3;
     return out0(E, elab_node(E, loc, NC_OP_LINEAR, nin, in, &at));
 }
 

@@ -39,6 +39,17 @@ typedef struct NcValue {
 
 /* One attribute record serves every op; the op table says which fields an op
  * reads (NC_ATTR_* mask), so the printer and verifier need no per-op code. */
+/* An epilogue step applied to an anchor op's output, element by element, in
+ * order: an activation, or + / * with one more input of the node (which may
+ * broadcast, e.g. a [N, C, 1, 1] channel scale).  Fusion passes fill these. */
+typedef enum { NC_EPI_RELU, NC_EPI_CLAMP, NC_EPI_SILU, NC_EPI_SIGMOID, NC_EPI_ADD, NC_EPI_MUL } NcEpiKind;
+#define NC_MAX_EPI 4
+typedef struct NcEpilogue {
+    NcEpiKind kind;
+    int input; /* NC_EPI_ADD / NC_EPI_MUL: index into the node's inputs */
+    float lo, hi;
+} NcEpilogue;
+
 typedef struct NcAttrs {
     int kernel[2];   /* kh, kw */
     int stride[2];   /* sh, sw */
@@ -53,6 +64,9 @@ typedef struct NcAttrs {
     int64_t sizes[NC_MAXOUT]; /* split sizes or reshape target */
     float eps;
     float lo, hi; /* clamp bounds (relu6 is clamp(0, 6)) */
+    int has_bias;  /* conv2d, linear: inputs[2] is a bias */
+    int nepi;      /* conv2d, linear: fused epilogue steps */
+    NcEpilogue epi[NC_MAX_EPI];
 } NcAttrs;
 
 enum {
@@ -68,6 +82,7 @@ enum {
     NC_ATTR_SIZES = 1 << 9,
     NC_ATTR_EPS = 1 << 10,
     NC_ATTR_CLAMP = 1 << 11,
+    NC_ATTR_EPILOGUE = 1 << 12,
 };
 
 typedef enum {
@@ -97,7 +112,7 @@ typedef struct NcGraph {
 NcGraph *nc_graph_new(const char *name);
 void nc_graph_free(NcGraph *g);
 
-static inline NcValue *nc_val(NcGraph *g, int id) { return &g->values.data[id]; }
+static inline NcValue *nc_val(const NcGraph *g, int id) { return &g->values.data[id]; }
 int64_t nc_numel(const NcValue *v);
 /* Limits that keep every size computation far from overflow: 2^38 elements
  * (1 TB of f32) per tensor, a million nodes per graph. */

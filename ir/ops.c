@@ -53,12 +53,13 @@ static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int
     if (SHP(1)[1] != c / g)
         return nc_errorf(e, "weight expects %lld input channels per group, input has %lld/%lld",
                          (long long)SHP(1)[1], (long long)c, (long long)g);
-    if (nin == 3 && (in[2]->ndim != 1 || SHP(2)[0] != o))
+    if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != o))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)o);
     int64_t oh, ow;
     if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
     ond[0] = 4;
     os[0][0] = SHP(0)[0], os[0][1] = o, os[0][2] = oh, os[0][3] = ow;
+    if (nc_epilogue_check(in, nin, a, nc_epi_first_input(a), 4, os[0], e)) return -1;
     return 1;
 }
 
@@ -72,10 +73,11 @@ static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int
     if (SHP(0)[1] != SHP(1)[1])
         return nc_errorf(e, "input has %lld features, weight expects %lld", (long long)SHP(0)[1],
                          (long long)SHP(1)[1]);
-    if (nin == 3 && (in[2]->ndim != 1 || SHP(2)[0] != SHP(1)[0]))
+    if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != SHP(1)[0]))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)SHP(1)[0]);
     ond[0] = 2;
     os[0][0] = SHP(0)[0], os[0][1] = SHP(1)[0];
+    if (nc_epilogue_check(in, nin, a, nc_epi_first_input(a), 2, os[0], e)) return -1;
     return 1;
 }
 
@@ -216,9 +218,9 @@ static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, in
 #define WIN (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
 static const NcOpInfo op_table[NC_OP_COUNT] = {
     /*                       name               in     fusion              attrs                                                     shape rule           reference kernel        MACs */
-    [NC_OP_CONV2D]          = {"conv2d",          2, 3, NC_FUSE_ANCHOR,    WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS,                  shape_conv2d,        nc_ref_conv2d,          macs_conv2d},
+    [NC_OP_CONV2D]          = {"conv2d",          2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS | NC_ATTR_EPILOGUE,                 shape_conv2d,        nc_ref_conv2d,          macs_conv2d},
     [NC_OP_BATCH_NORM]      = {"batch_norm",      5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS,                                              shape_batch_norm,    nc_ref_batch_norm,      NULL},
-    [NC_OP_LINEAR]          = {"linear",          2, 3, NC_FUSE_ANCHOR,    0,                                                        shape_linear,        nc_ref_linear,          macs_linear},
+    [NC_OP_LINEAR]          = {"linear",          2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, NC_ATTR_EPILOGUE,                                  shape_linear,        nc_ref_linear,          macs_linear},
     [NC_OP_RELU]            = {"relu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_relu,            NULL},
     [NC_OP_CLAMP]           = {"clamp",           1, 1, NC_FUSE_ELEMWISE,  NC_ATTR_CLAMP,                                            shape_same,          nc_ref_clamp,           NULL},
     [NC_OP_SILU]            = {"silu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_silu,            NULL},

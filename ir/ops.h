@@ -43,6 +43,15 @@ typedef struct NcOpInfo {
 } NcOpInfo;
 
 const NcOpInfo *nc_op_info(NcOpKind op);
+
+/* Epilogues (ir/epilogue.c): check the extra inputs broadcast to the output,
+ * apply the steps to a computed output, name a step. */
+int nc_epilogue_check(const NcValue *const *in, int nin, const NcAttrs *a, int first_extra, int out_ndim,
+                      const int64_t *out_shape, NcError *e);
+void nc_epilogue_apply(const NcKernelArgs *k);
+const char *nc_epi_name(NcEpiKind kind);
+/* Index of the first epilogue input: after x, weight and the optional bias. */
+static inline int nc_epi_first_input(const NcAttrs *a) { return 2 + (a->has_bias ? 1 : 0); }
 const char *nc_fusion_name(NcFusionClass c);
 
 /* Reference kernels, one file per family (ref_*.c). */

@@ -24,6 +24,13 @@ static void print_attrs(const NcNode *n, FILE *out) {
     if (m & NC_ATTR_RADIX) fprintf(out, " radix=%d card=%d", a->radix, a->cardinality);
     if (m & NC_ATTR_EPS) fprintf(out, " eps=%g", (double)a->eps);
     if (m & NC_ATTR_CLAMP) fprintf(out, " lo=%g hi=%g", (double)a->lo, (double)a->hi);
+    if ((m & NC_ATTR_EPILOGUE) && a->nepi) {
+        fprintf(out, " then");
+        for (int i = 0; i < a->nepi; i++) {
+            fprintf(out, i ? ",%s" : " %s", nc_epi_name(a->epi[i].kind));
+            if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL) fprintf(out, "(in%d)", a->epi[i].input);
+        }
+    }
     if (m & NC_ATTR_SIZES) {
         fprintf(out, " sizes=");
         for (int i = 0; i < a->nsizes; i++) fprintf(out, i ? ",%lld" : "%lld", (long long)a->sizes[i]);

@@ -16,7 +16,7 @@ void nc_ref_conv2d(const NcKernelArgs *k) {
     const int64_t G = a->groups, OG = O / G;
     const int sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
     const int pt = a->pad[0], pl = a->pad[1];
-    const float *x = k->in[0], *w = k->in[1], *bias = k->node->ninputs > 2 ? k->in[2] : NULL;
+    const float *x = k->in[0], *w = k->in[1], *bias = k->node->attrs.has_bias ? k->in[2] : NULL;
     float *y = k->out[0];
 
 #pragma omp parallel for collapse(2) schedule(dynamic)
@@ -46,11 +46,12 @@ void nc_ref_conv2d(const NcKernelArgs *k) {
             free(acc);
         }
     }
+    nc_epilogue_apply(k);
 }
 
 void nc_ref_linear(const NcKernelArgs *k) {
     const int64_t N = k->in_v[0]->shape[0], K = k->in_v[0]->shape[1], O = k->in_v[1]->shape[0];
-    const float *x = k->in[0], *w = k->in[1], *bias = k->node->ninputs > 2 ? k->in[2] : NULL;
+    const float *x = k->in[0], *w = k->in[1], *bias = k->node->attrs.has_bias ? k->in[2] : NULL;
     float *y = k->out[0];
 #pragma omp parallel for collapse(2)
     for (int64_t n = 0; n < N; n++)
@@ -59,4 +60,5 @@ void nc_ref_linear(const NcKernelArgs *k) {
             for (int64_t i = 0; i < K; i++) acc += (double)x[n * K + i] * w[o * K + i];
             y[n * O + o] = (float)acc;
         }
+    nc_epilogue_apply(k);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ir/ops.h"
+#include "passes/pass.h"
 
 int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats,
                   NcError *e) {
@@ -78,5 +79,52 @@ int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs,
     }
     free(last_use);
     free(buf);
+    return 0;
+}
+
+int nc_interp_run_planned(const NcGraph *g, const NcPlan *plan, const float *const *inputs, float **outputs,
+                          NcInterpStats *stats, NcError *e) {
+    const int nv = g->values.len;
+    float **buf = nc_calloc((size_t)nv, sizeof(float *));
+    unsigned char *arena = aligned_alloc(64, (size_t)(plan->arena_bytes ? plan->arena_bytes : 64));
+    if (!arena) NC_FATAL("out of memory for a %lld-byte arena", (long long)plan->arena_bytes);
+    for (int i = 0; i < nv; i++) {
+        const NcValue *v = &g->values.data[i];
+        if (v->kind == NC_VAL_PARAM) {
+            if (!v->data) {
+                free(buf);
+                free(arena);
+                return nc_errorf(e, "parameter '%s' has no data (weights not loaded)", v->name);
+            }
+            buf[i] = v->data;
+        } else if (v->kind == NC_VAL_NODE) {
+            buf[i] = (float *)(arena + plan->offset[i]);
+        }
+    }
+    for (int i = 0; i < g->inputs.len; i++) buf[g->inputs.data[i]] = (float *)inputs[i];
+    double t0 = nc_now();
+    for (int ni = 0; ni < g->nodes.len; ni++) {
+        const NcNode *n = &g->nodes.data[ni];
+        NcKernelArgs k;
+        memset(&k, 0, sizeof k);
+        k.node = n;
+        for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &g->values.data[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
+        for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &g->values.data[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
+        /* a view (reshape) shares its input's bytes: nothing to compute */
+        if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue;
+        nc_op_info(n->op)->ref(&k);
+    }
+    for (int i = 0; i < g->outputs.len; i++) {
+        const NcValue *v = &g->values.data[g->outputs.data[i]];
+        size_t bytes = (size_t)nc_numel(v) * sizeof(float);
+        outputs[i] = nc_malloc(bytes);
+        memcpy(outputs[i], buf[v->id], bytes);
+    }
+    if (stats) {
+        stats->seconds = nc_now() - t0;
+        stats->peak_bytes = (size_t)plan->arena_bytes;
+    }
+    free(buf);
+    free(arena);
     return 0;
 }

@@ -15,4 +15,10 @@ typedef struct NcInterpStats {
 int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats,
                   NcError *e);
 
+/* The same, with every intermediate at its planned offset in one arena of
+ * plan->arena_bytes (runs in-place ops in place): checks a memory plan. */
+struct NcPlan;
+int nc_interp_run_planned(const NcGraph *g, const struct NcPlan *plan, const float *const *inputs, float **outputs,
+                          NcInterpStats *stats, NcError *e);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "passes/pass.h"
 #include "runtime/weights.h"
 
 void cli_error(const char *fmt, ...) {
@@ -45,7 +46,11 @@ int cli_parse_res(const char *s, int *h, int *w) {
 int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    int takes_value = !strcmp(a, "--res") || !strcmp(a, "--batch") || !strcmp(a, "--model") || !strcmp(a, "--set") ||
+    if (!strcmp(a, "--explain")) {
+        m->explain = 1;
+        return 1;
+    }
+    int takes_value = !strcmp(a, "--passes") || !strcmp(a, "--dump-after") || !strcmp(a, "--res") || !strcmp(a, "--batch") || !strcmp(a, "--model") || !strcmp(a, "--set") ||
                       !strcmp(a, "--weights") || !strcmp(a, "--init");
     if (!takes_value) {
         if (a[0] != '-' && !m->path) {
@@ -79,6 +84,14 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
         }
         m->sets[m->opt.nset++] = val;
         m->opt.set = m->sets;
+    } else if (!strcmp(a, "--passes")) {
+        m->passes = val;
+    } else if (!strcmp(a, "--dump-after")) {
+        m->dump_after = val;
+        if (strcmp(val, "all") && !nc_pass_find(val)) {
+            cli_error("--dump-after '%s': no such pass", val);
+            return -1;
+        }
     } else if (!strcmp(a, "--weights")) {
         m->weights = val;
     } else if (!strcmp(a, "--init")) {
@@ -120,6 +133,12 @@ NcGraph *cli_load(CliModel *m, int want_weights) {
             nc_graph_free(g);
             return NULL;
         }
+    }
+    if (m->dump_after && !m->passes) m->passes = "default";
+    if (m->passes && nc_run_passes(g, m->passes, m->dump_after, stdout, m->explain ? stderr : NULL, &e)) {
+        fprintf(stderr, "netc: %s: %s\n", m->path, e.msg);
+        nc_graph_free(g);
+        return NULL;
     }
     return g;
 }

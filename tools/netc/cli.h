@@ -12,6 +12,9 @@ typedef struct CliModel {
     const char *weights; /* safetensors path, or NULL */
     int init_det;
     int res_given;
+    const char *passes;     /* pipeline, NULL = none */
+    const char *dump_after; /* print the IR after this pass ("all": after each) */
+    int explain;            /* say on stderr why candidates were not rewritten */
 } CliModel;
 
 /* Consumes argv[*i] (and its value) if it is a model option; returns 1 if it
@@ -28,6 +31,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     "  --batch N        batch size (default 1)\n"                                                 \
     "  --model NAME     which model of FILE (default: the last one)\n"                            \
     "  --set NAME=VAL   override a keyword parameter of the model (e.g. classes=200)\n"
+
+#define CLI_PASS_OPTIONS_HELP                                                                      \
+    "  --passes P       run passes: 'default' (fold_bn,fuse_epilogue,dce), 'none', or a list\n" \
+    "  --dump-after P   print the IR after pass P ('all': after every pass)\n"                  \
+    "  --explain        say why a candidate was not fused/folded, and what each pass did\n"
 
 #define CLI_WEIGHT_OPTIONS_HELP                                                                    \
     "  --weights W      load parameters from a safetensors file (timm names)\n"                   \

@@ -5,7 +5,7 @@
 
 static const char *help =
     "usage: netc dump FILE.nn [options]\n\n"
-    "Elaborates the description at one resolution, verifies the graph and prints it.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP;
+    "Elaborates the description at one resolution, verifies the graph and prints it.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP CLI_PASS_OPTIONS_HELP;
 
 int cmd_dump(int argc, char **argv) {
     if (cli_help_requested(argc, argv)) {
@@ -24,7 +24,7 @@ int cmd_dump(int argc, char **argv) {
     }
     NcGraph *g = cli_load(&m, 0);
     if (!g) return NC_EXIT_BADINPUT;
-    nc_graph_print(g, stdout);
+    if (!m.dump_after) nc_graph_print(g, stdout);
     nc_graph_free(g);
     return 0;
 }

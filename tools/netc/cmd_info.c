@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir/ops.h"
+#include "passes/pass.h"
 #include "tools/netc/cli.h"
 
 static const char *help =
@@ -12,7 +13,9 @@ static const char *help =
     "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
     "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
     "  --json           one JSON object instead of the table\n"
-    "  --params         list every parameter: its timm name and shape\n";
+    "  --params         list every parameter: its timm name and shape\n"
+    "  --plan           run the default passes and plan activation memory: the arena against\n"
+    "                   the naive sum of all intermediates\n" CLI_PASS_OPTIONS_HELP;
 
 /* The stage a layer belongs to: its first name component, or the first two
  * when the second is a stage index over numbered blocks (blocks.3.1.conv_pw
@@ -56,10 +59,11 @@ int cmd_info(int argc, char **argv) {
     }
     CliModel m;
     memset(&m, 0, sizeof m);
-    int json = 0, list_params = 0;
+    int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) { json = 1; continue; }
         if (!strcmp(argv[i], "--params")) { list_params = 1; continue; }
+        if (!strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -67,10 +71,29 @@ int cmd_info(int argc, char **argv) {
             return NC_EXIT_BADINPUT;
         }
     }
+    /* The statistics describe the model as written; the plan, the graph the
+     * passes make of it. */
+    CliModel planned = m;
+    m.passes = NULL, m.dump_after = NULL;
     double t0 = nc_now();
     NcGraph *g = cli_load(&m, 0);
     if (!g) return NC_EXIT_BADINPUT;
     double elab_s = nc_now() - t0;
+    NcPlan plan;
+    memset(&plan, 0, sizeof plan);
+    if (want_plan) {
+        if (!planned.passes) planned.passes = "default";
+        NcGraph *pg = cli_load(&planned, 0);
+        NcError pe;
+        int rc = !pg ? NC_EXIT_BADINPUT : nc_plan_memory(pg, &plan, m.explain ? stderr : NULL, &pe) ? NC_EXIT_FAIL : 0;
+        if (rc == NC_EXIT_FAIL) fprintf(stderr, "netc: %s\n", pe.msg);
+        nc_graph_free(pg);
+        if (rc) {
+            nc_graph_free(g);
+            return rc;
+        }
+        m.passes = planned.passes;
+    }
     if (list_params) {
         for (int i = 0; i < g->values.len; i++) {
             const NcValue *v = nc_val(g, i);
@@ -154,9 +177,15 @@ int cmd_info(int argc, char **argv) {
         printf("{\"model\": \"%s\", \"file\": \"%s\", \"height\": %d, \"width\": %d, \"batch\": %d, "
                "\"params\": %lld, \"param_tensors\": %lld, \"bn_buffers\": %lld, \"macs_per_image\": %.0f, "
                "\"gmacs_per_image\": %.4f, \"activation_bytes_sum\": %.0f, \"activation_bytes_peak\": %.0f, "
-               "\"nodes\": %d, \"elaborate_seconds\": %.4f, \"stages\": [",
+               "\"nodes\": %d, \"elaborate_seconds\": %.4f, ",
                g->name, m.path, m.opt.height, m.opt.width, m.opt.batch, (long long)params, (long long)ptensors,
                (long long)buffers, macs, macs / 1e9, sum, peak, g->nodes.len, elab_s);
+        if (want_plan)
+            printf("\"plan\": {\"passes\": \"%s\", \"arena_bytes\": %lld, \"naive_bytes\": %lld, \"peak_live_bytes\": %lld, "
+                   "\"in_place\": %d, \"views\": %d}, ",
+                   m.passes, (long long)plan.arena_bytes, (long long)sum, (long long)plan.peak_live,
+                   plan.inplace, plan.aliased);
+        printf("\"stages\": [");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
             printf("%s{\"name\": \"%s\", \"params\": %lld, \"macs_per_image\": %.0f, \"output\": %s}", s ? ", " : "",
@@ -173,7 +202,13 @@ int cmd_info(int argc, char **argv) {
         printf("activations  %.1f MB if every intermediate is kept, %.1f MB peak when freed after last use,\n"
                "             largest single tensor %.1f MB (batch %d, f32)\n",
                sum / 1e6, peak / 1e6, largest / 1e6, m.opt.batch);
-        printf("graph        %d nodes, %d values, elaborated in %.3f s\n\n", g->nodes.len, g->values.len, elab_s);
+        printf("graph        %d nodes, %d values, elaborated in %.3f s\n", g->nodes.len, g->values.len, elab_s);
+        if (want_plan)
+            printf("plan         arena %.2f MB = %.1f%% of the naive sum of every intermediate (%.1f MB);\n"
+                   "             after passes '%s': %.1f MB of intermediates, peak live %.2f MB, %d ops in place, %d views\n",
+                   plan.arena_bytes / 1e6, 100.0 * (double)plan.arena_bytes / sum, sum / 1e6, m.passes,
+                   plan.naive_bytes / 1e6, plan.peak_live / 1e6, plan.inplace, plan.aliased);
+        printf("\n");
         printf("%-14s %14s %10s  %s\n", "stage", "params", "GMACs", "output");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
@@ -183,6 +218,7 @@ int cmd_info(int argc, char **argv) {
         }
     }
     free(stages.data);
+    nc_plan_free(&plan);
     nc_graph_free(g);
     return 0;
 }

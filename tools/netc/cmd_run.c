@@ -1,6 +1,7 @@
 /* netc run — the reference interpreter from the command line. */
 #include <string.h>
 
+#include "passes/pass.h"
 #include "runtime/detinit.h"
 #include "runtime/interp.h"
 #include "runtime/npy.h"
@@ -10,7 +11,8 @@ static const char *help =
     "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n\n"
     "Runs the model with the reference interpreter (plain f32 loops, the oracle for every\n"
     "compiled kernel) and prints the top-5 logits of each image and the time taken.\n\n"
-    "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP
+    "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP CLI_PASS_OPTIONS_HELP
+    "  --plan           run with the memory plan: every intermediate in one arena, in-place ops\n"
     "  --input X.npy    NCHW f32 input; its shape sets --res and --batch unless they are given\n"
     "                   (default: the deterministic input recipe 'det:input')\n"
     "  --output Y.npy   write the logits (written to a temporary file, then renamed)\n"
@@ -24,7 +26,7 @@ int cmd_run(int argc, char **argv) {
     CliModel m;
     memset(&m, 0, sizeof m);
     const char *in_path = NULL, *out_path = NULL;
-    int top = 5, batch_given = 0;
+    int top = 5, batch_given = 0, use_plan = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if ((!strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--top")) && i + 1 >= argc) {
@@ -42,6 +44,7 @@ int cmd_run(int argc, char **argv) {
             }
             continue;
         }
+        if (!strcmp(a, "--plan")) { use_plan = 1; continue; }
         if (!strcmp(a, "--batch")) batch_given = 1;
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
@@ -94,7 +97,16 @@ int cmd_run(int argc, char **argv) {
     float *out = NULL;
     NcInterpStats st;
     const float *ins[1] = {input};
-    if (nc_interp_run(g, ins, &out, &st, &e)) {
+    NcPlan plan;
+    memset(&plan, 0, sizeof plan);
+    if (use_plan && nc_plan_memory(g, &plan, m.explain ? stderr : NULL, &e)) {
+        fprintf(stderr, "netc: %s\n", e.msg);
+        nc_graph_free(g);
+        return NC_EXIT_FAIL;
+    }
+    int failed = use_plan ? nc_interp_run_planned(g, &plan, ins, &out, &st, &e) : nc_interp_run(g, ins, &out, &st, &e);
+    nc_plan_free(&plan);
+    if (failed) {
         fprintf(stderr, "netc: %s\n", e.msg);
         nc_graph_free(g);
         return NC_EXIT_FAIL;

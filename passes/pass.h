@@ -1,0 +1,59 @@
+/* pass.h — graph rewrites and the pass manager.
+ *
+ * A pass rewrites a graph in place and keeps the IR invariant (the manager
+ * verifies after every pass).  It reports what it did, and, when asked to
+ * explain, why it left a candidate alone ("bn1: not folded: conv output has
+ * 2 readers") — the TVM/ONNX Runtime habit that makes fusion debuggable. */
+#ifndef NETC_PASS_H
+#define NETC_PASS_H
+
+#include "ir/ir.h"
+
+typedef struct NcPassCtx {
+    FILE *explain; /* where to say why something was not rewritten; NULL = quiet */
+    int rewrites;  /* how many rewrites the running pass made */
+} NcPassCtx;
+
+typedef struct NcPass {
+    const char *name;
+    const char *what;
+    int (*run)(NcGraph *g, NcPassCtx *ctx, NcError *e);
+} NcPass;
+
+/* The passes, in default order. */
+const NcPass *nc_passes(int *count);
+const NcPass *nc_pass_find(const char *name);
+
+/* Runs the comma-separated pipeline ("default" = every pass in order, "none"
+ * = nothing); after each pass the graph is verified, and printed to dump_out
+ * if its name equals dump_after ("all" prints after every pass).  A pass that
+ * changes weights needs them bound; without data it rewrites the structure
+ * only (enough for dump and info). */
+int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain,
+                  NcError *e);
+
+/* Pass entry points (one file each). */
+int nc_pass_fold_bn(NcGraph *g, NcPassCtx *ctx, NcError *e);
+int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
+int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
+
+/* Graph surgery shared by the passes (passes/rewrite.c). */
+int *nc_reader_counts(const NcGraph *g); /* per value: node inputs + graph outputs reading it; caller frees */
+void nc_replace_uses(NcGraph *g, int old_id, int new_id);
+/* Drops nodes with dead = 1 in `dead_nodes`, then every node value nobody
+ * reads (and no graph output), and parameters nobody reads; renumbers values. */
+void nc_graph_compact(NcGraph *g, const char *dead_nodes);
+
+/* Memory planning (passes/plan_memory.c): one arena, static offsets. */
+typedef struct NcPlan {
+    int64_t *offset;      /* per value: byte offset in the arena, or -1 (inputs, params) */
+    int *alias_of;        /* per value: the value whose storage it shares, or itself */
+    int64_t arena_bytes;  /* the planned arena */
+    int64_t naive_bytes;  /* the sum of every intermediate */
+    int64_t peak_live;    /* the largest sum of live storages (a lower bound for any plan) */
+    int inplace, aliased; /* how many values reuse their input's storage */
+} NcPlan;
+int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e);
+void nc_plan_free(NcPlan *plan);
+
+#endif

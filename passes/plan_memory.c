@@ -1,0 +1,163 @@
+/* plan_memory.c — static memory planning: every intermediate gets a byte
+ * offset in one arena.
+ *
+ * 1. Storage sharing.  An elementwise op (per the op table's fusion class)
+ *    whose input dies at that op writes over its input (in place); a reshape
+ *    is a view of its input.  Values sharing storage form one group whose
+ *    lifetime is the union of theirs.
+ * 2. Lifetimes are [defining node, last reading node] in schedule order; graph
+ *    outputs live to the end.
+ * 3. Offsets: groups in decreasing size, each placed at the lowest 64-byte
+ *    aligned offset that overlaps no already-placed group alive at the same
+ *    time (greedy by size, as TFLite's planner does), so the arena is close
+ *    to the peak of live bytes. */
+#include <string.h>
+
+#include "ir/ops.h"
+#include "passes/pass.h"
+
+#define ALIGN 64
+
+typedef struct Group {
+    int root;            /* value id owning the storage */
+    int64_t bytes;
+    int first, last;     /* node indices */
+    int64_t offset;
+} Group;
+
+static int find(int *parent, int v) {
+    while (parent[v] != v) v = parent[v] = parent[parent[v]];
+    return v;
+}
+
+static int cmp_size(const void *a, const void *b) {
+    const Group *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return x->first - y->first;
+}
+
+int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
+    memset(plan, 0, sizeof *plan);
+    const int nv = g->values.len, nn = g->nodes.len;
+    int *last = nc_malloc((size_t)nv * sizeof(int));
+    int *parent = nc_malloc((size_t)nv * sizeof(int));
+    for (int i = 0; i < nv; i++) last[i] = -1, parent[i] = i;
+    for (int ni = 0; ni < nn; ni++)
+        for (int j = 0; j < g->nodes.data[ni].ninputs; j++) last[g->nodes.data[ni].inputs[j]] = ni;
+    for (int i = 0; i < g->outputs.len; i++) last[g->outputs.data[i]] = nn;
+
+    /* 1. sharing; a group's lifetime ends at the last use of any member, so
+     *    in-place needs the whole group to die here, not just this member. */
+    int *group_last = nc_malloc((size_t)nv * sizeof(int));
+    for (int i = 0; i < nv; i++) group_last[i] = last[i];
+    for (int ni = 0; ni < nn; ni++) {
+        const NcNode *n = &g->nodes.data[ni];
+        const NcOpInfo *info = nc_op_info(n->op);
+        const NcValue *out = nc_val(g, n->outputs[0]);
+        if (n->noutputs != 1) continue;
+        if (n->op == NC_OP_RESHAPE && nc_val(g, n->inputs[0])->kind == NC_VAL_NODE) {
+            int root = find(parent, n->inputs[0]);
+            parent[out->id] = root;
+            if (last[out->id] > group_last[root]) group_last[root] = last[out->id];
+            plan->aliased++;
+            continue;
+        }
+        if (info->fusion != NC_FUSE_ELEMWISE && info->fusion != NC_FUSE_BROADCAST) continue;
+        for (int j = 0; j < n->ninputs; j++) {
+            const NcValue *in = nc_val(g, n->inputs[j]);
+            if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out)) continue;
+            int root = find(parent, in->id);
+            if (group_last[root] != ni) {
+                if (explain) fprintf(explain, "plan: %s %s: not in place: its input is read later\n", info->name, n->scope);
+                continue;
+            }
+            parent[out->id] = root;
+            group_last[root] = last[out->id];
+            plan->inplace++;
+            break;
+        }
+    }
+
+    /* 2. groups with lifetimes */
+    Group *groups = nc_calloc((size_t)nv + 1, sizeof(Group));
+    int *gi = nc_malloc((size_t)nv * sizeof(int));
+    int ng = 0;
+    for (int i = 0; i < nv; i++) gi[i] = -1;
+    for (int i = 0; i < nv; i++) {
+        const NcValue *v = nc_val(g, i);
+        if (v->kind != NC_VAL_NODE) continue;
+        int root = find(parent, i);
+        if (gi[root] < 0) {
+            gi[root] = ng;
+            groups[ng].root = root;
+            groups[ng].first = nn + 1;
+            groups[ng].last = -1;
+            ng++;
+        }
+        Group *gr = &groups[gi[root]];
+        int64_t bytes = nc_numel(v) * (int64_t)sizeof(float);
+        if (bytes > gr->bytes) gr->bytes = bytes;
+        if (v->producer < gr->first) gr->first = v->producer;
+        int l = last[i] < 0 ? v->producer : last[i]; /* unread outputs still get written */
+        if (l > gr->last) gr->last = l;
+        plan->naive_bytes += bytes;
+    }
+
+    /* peak of live bytes, for the report */
+    for (int ni = 0; ni <= nn; ni++) {
+        int64_t live = 0;
+        for (int k = 0; k < ng; k++)
+            if (groups[k].first <= ni && ni <= groups[k].last) live += groups[k].bytes;
+        if (live > plan->peak_live) plan->peak_live = live;
+    }
+
+    /* 3. greedy by size */
+    qsort(groups, (size_t)ng, sizeof(Group), cmp_size);
+    for (int k = 0; k < ng; k++) gi[groups[k].root] = k;
+    int *placed = nc_malloc((size_t)(ng ? ng : 1) * sizeof(int));
+    int np = 0;
+    for (int k = 0; k < ng; k++) {
+        Group *gr = &groups[k];
+        /* candidates: 0 and the end of every overlapping placed group, lowest first */
+        int64_t best = -1;
+        for (int c = -1; c < np; c++) {
+            int64_t off = c < 0 ? 0 : groups[placed[c]].offset + groups[placed[c]].bytes;
+            off = (off + ALIGN - 1) / ALIGN * ALIGN;
+            if (best >= 0 && off >= best) continue;
+            int ok = 1;
+            for (int q = 0; q < np && ok; q++) {
+                const Group *o = &groups[placed[q]];
+                int time_overlap = !(o->last < gr->first || gr->last < o->first);
+                int space_overlap = !(o->offset + o->bytes <= off || off + gr->bytes <= o->offset);
+                ok = !(time_overlap && space_overlap);
+            }
+            if (ok) best = off;
+        }
+        gr->offset = best;
+        placed[np++] = k;
+        if (best + gr->bytes > plan->arena_bytes) plan->arena_bytes = best + gr->bytes;
+    }
+    plan->arena_bytes = (plan->arena_bytes + ALIGN - 1) / ALIGN * ALIGN;
+
+    plan->offset = nc_malloc((size_t)nv * sizeof(int64_t));
+    plan->alias_of = nc_malloc((size_t)nv * sizeof(int));
+    for (int i = 0; i < nv; i++) {
+        const NcValue *v = nc_val(g, i);
+        int root = find(parent, i);
+        plan->alias_of[i] = root;
+        plan->offset[i] = v->kind == NC_VAL_NODE ? groups[gi[root]].offset : -1;
+    }
+    free(placed);
+    free(gi);
+    free(groups);
+    free(group_last);
+    free(parent);
+    free(last);
+    return 0;
+}
+
+void nc_plan_free(NcPlan *plan) {
+    free(plan->offset);
+    free(plan->alias_of);
+    memset(plan, 0, sizeof *plan);
+}
