@@ -45,5 +45,7 @@ int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

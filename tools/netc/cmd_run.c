@@ -16,6 +16,7 @@ static const char *help =
     "  --input X.npy    NCHW f32 input; its shape sets --res and --batch unless they are given\n"
     "                   (default: the deterministic input recipe 'det:input')\n"
     "  --output Y.npy   write the logits (written to a temporary file, then renamed)\n"
+    "  --save-input X.npy  also write the input that was used (e.g. the deterministic one)\n"
     "  --top K          how many classes to print per image (default 5, 0 for none)\n";
 
 int cmd_run(int argc, char **argv) {
@@ -25,16 +26,18 @@ int cmd_run(int argc, char **argv) {
     }
     CliModel m;
     memset(&m, 0, sizeof m);
-    const char *in_path = NULL, *out_path = NULL;
+    const char *in_path = NULL, *out_path = NULL, *save_input = NULL;
     int top = 5, batch_given = 0, use_plan = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if ((!strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--top")) && i + 1 >= argc) {
+        if ((!strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--top") || !strcmp(a, "--save-input")) &&
+            i + 1 >= argc) {
             cli_error("%s needs a value", a);
             return NC_EXIT_BADINPUT;
         }
         if (!strcmp(a, "--input")) { in_path = argv[++i]; continue; }
         if (!strcmp(a, "--output")) { out_path = argv[++i]; continue; }
+        if (!strcmp(a, "--save-input")) { save_input = argv[++i]; continue; }
         if (!strcmp(a, "--top")) {
             char *end;
             top = (int)strtol(argv[++i], &end, 10);
@@ -93,6 +96,13 @@ int cmd_run(int argc, char **argv) {
     } else {
         input = nc_malloc((size_t)nc_numel(iv) * sizeof(float));
         nc_det_fill_input(input, (size_t)nc_numel(iv));
+    }
+    if (save_input && nc_npy_write_f32(save_input, iv->ndim, iv->shape, input, &e)) {
+        fprintf(stderr, "netc: %s\n", e.msg);
+        if (in_path) nc_npy_free(&x);
+        else free(input);
+        nc_graph_free(g);
+        return NC_EXIT_BADINPUT;
     }
     float *out = NULL;
     NcInterpStats st;

@@ -1,0 +1,134 @@
+#include "codegen/bundle_writer.h"
+
+#include <string.h>
+
+#include "runtime/bundle.h"
+
+typedef struct Buf {
+    unsigned char *p;
+    size_t len, cap;
+} Buf;
+
+static size_t put(Buf *b, const void *data, size_t n) {
+    if (b->len + n > b->cap) {
+        while (b->len + n > b->cap) b->cap = b->cap ? 2 * b->cap : 1 << 16;
+        b->p = nc_realloc(b->p, b->cap);
+    }
+    size_t at = b->len;
+    if (data) memcpy(b->p + at, data, n);
+    else memset(b->p + at, 0, n);
+    b->len += n;
+    return at;
+}
+static void align(Buf *b, size_t a) {
+    if (b->len % a) put(b, NULL, a - b->len % a);
+}
+
+/* Weights: every parameter once (by name), 64-byte aligned. */
+typedef struct Weights {
+    Buf blob;
+    NC_VEC(const NcValue *) params;
+    NC_VEC(int64_t) offsets;
+} Weights;
+
+static int64_t weight_offset(Weights *w, const NcValue *v, NcError *e) {
+    for (int i = 0; i < w->params.len; i++)
+        if (!strcmp(w->params.data[i]->name, v->name)) {
+            if (!nc_shape_eq(w->params.data[i], v)) return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
+            return w->offsets.data[i];
+        }
+    if (!v->data) return nc_errorf(e, "parameter '%s' has no data", v->name);
+    align(&w->blob, 64);
+    int64_t off = (int64_t)put(&w->blob, v->data, (size_t)nc_numel(v) * sizeof(float));
+    nc_vec_push(&w->params, v);
+    nc_vec_push(&w->offsets, off);
+    return off;
+}
+
+int nc_bundle_write(const char *path, const char *weights_path, const char *model, NcGraph *const *graphs,
+                    const NcPlan *plans, int n, NcError *e) {
+    if (n < 1 || n > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "%d resolutions (1 to %d)", n, NC_BUNDLE_MAX_PROGRAMS);
+    Buf b = {0};
+    Weights w;
+    memset(&w, 0, sizeof w);
+    NcBundleHeader bh;
+    memset(&bh, 0, sizeof bh);
+    memcpy(bh.magic, NC_BUNDLE_MAGIC, 8);
+    bh.version = NC_BUNDLE_VERSION;
+    bh.nprograms = (uint32_t)n;
+    snprintf(bh.model, sizeof bh.model, "%s", model);
+    put(&b, &bh, sizeof bh);
+    int rc = 0;
+    for (int gi = 0; gi < n && !rc; gi++) {
+        const NcGraph *g = graphs[gi];
+        const NcValue *in = nc_val(g, g->inputs.data[0]);
+        align(&b, 64);
+        size_t ph_at = put(&b, NULL, sizeof(NcProgramHeader));
+        ((NcBundleHeader *)b.p)->program_offset[gi] = ph_at;
+        NcProgramHeader ph;
+        memset(&ph, 0, sizeof ph);
+        ph.batch = (int32_t)in->shape[0], ph.height = (int32_t)in->shape[2], ph.width = (int32_t)in->shape[3];
+        ph.nvalues = (uint32_t)g->values.len, ph.nnodes = (uint32_t)g->nodes.len;
+        ph.ninputs = 1, ph.noutputs = (uint32_t)g->outputs.len;
+        if (g->inputs.len != 1 || g->outputs.len > 4) {
+            rc = nc_errorf(e, "a compiled program has one input and at most four outputs");
+            break;
+        }
+        ph.inputs[0] = g->inputs.data[0];
+        for (int i = 0; i < g->outputs.len; i++) ph.outputs[i] = g->outputs.data[i];
+        ph.arena_bytes = (uint64_t)plans[gi].arena_bytes;
+        align(&b, 8);
+        ph.values_offset = b.len - ph_at;
+        for (int i = 0; i < g->values.len && !rc; i++) {
+            const NcValue *v = nc_val(g, i);
+            NcBundleValue bv;
+            memset(&bv, 0, sizeof bv);
+            bv.kind = v->kind, bv.ndim = v->ndim;
+            memcpy(bv.shape, v->shape, sizeof bv.shape);
+            bv.offset = v->kind == NC_VAL_NODE ? plans[gi].offset[i] : v->kind == NC_VAL_PARAM ? weight_offset(&w, v, e) : -1;
+            if (v->kind == NC_VAL_PARAM && bv.offset < 0) rc = -1;
+            put(&b, &bv, sizeof bv);
+        }
+        ph.nodes_offset = b.len - ph_at;
+        for (int i = 0; i < g->nodes.len; i++) {
+            const NcNode *nd = &g->nodes.data[i];
+            NcBundleNode bn;
+            memset(&bn, 0, sizeof bn);
+            bn.op = nd->op, bn.ninputs = nd->ninputs, bn.noutputs = nd->noutputs, bn.attrs = nd->attrs;
+            memcpy(bn.inputs, nd->inputs, sizeof bn.inputs);
+            memcpy(bn.outputs, nd->outputs, sizeof bn.outputs);
+            put(&b, &bn, sizeof bn);
+        }
+        ph.scopes_offset = b.len - ph_at;
+        for (int i = 0; i < g->nodes.len; i++) put(&b, g->nodes.data[i].scope, strlen(g->nodes.data[i].scope) + 1);
+        ph.scopes_bytes = b.len - ph_at - ph.scopes_offset;
+        memcpy(b.p + ph_at, &ph, sizeof ph);
+    }
+    if (!rc) {
+        NcBundleHeader *h = (NcBundleHeader *)b.p;
+        h->weights_bytes = w.blob.len;
+        h->weights_checksum = nc_bundle_checksum(w.blob.p, w.blob.len);
+        if (weights_path) {
+            NcWeightsHeader wh;
+            memset(&wh, 0, sizeof wh);
+            memcpy(wh.magic, NC_WEIGHTS_MAGIC, 8);
+            wh.version = NC_BUNDLE_VERSION, wh.bytes = w.blob.len, wh.checksum = h->weights_checksum;
+            Buf wf = {0};
+            put(&wf, &wh, sizeof wh);
+            put(&wf, w.blob.p, w.blob.len);
+            rc = nc_write_file_atomic(weights_path, wf.p, wf.len, e);
+            free(wf.p);
+        } else {
+            align(&b, 64);
+            h = (NcBundleHeader *)b.p;
+            h->weights_offset = b.len;
+            put(&b, w.blob.p, w.blob.len);
+        }
+    }
+    if (!rc) rc = nc_write_file_atomic(path, b.p, b.len, e);
+    free(b.p);
+    free(w.blob.p);
+    free(w.params.data);
+    free(w.offsets.data);
+    return rc;
+}

@@ -1,0 +1,274 @@
+/* main.c — the command line of every program `netc compile` makes.  The
+ * model itself is the bundle linked in as netc_bundle[] (or next to the
+ * program with --emit bundle); weights are inside it or, when compiled with
+ * --weights-external, in PROGRAM.weights beside the executable. */
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ir/ops.h"
+#include "runtime/bundle.h"
+#include "runtime/detinit.h"
+#include "runtime/npy.h"
+
+extern const unsigned char netc_bundle[];
+extern const unsigned char netc_bundle_end[];
+
+static const char *prog = "model";
+
+static void usage(FILE *out, const NcBundle *b) {
+    fprintf(out,
+            "usage: %s COMMAND [options]   — %s, compiled by netc\n\n"
+            "commands:\n"
+            "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
+            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R]\n"
+            "         latency and throughput (median); --per-kernel times every fused kernel\n"
+            "  info   resolutions, batch, arena and weight sizes\n\n"
+            "options for all: --weights FILE (for a model compiled with --weights-external;\n"
+            "default: the executable's path + .weights)\n"
+            "exit status: 0 success, 1 failure while running, 2 bad input\n",
+            prog, b && b->h ? b->h->model : "a model");
+}
+
+static int find_program(const NcBundle *b, int h, int w) {
+    for (int i = 0; i < b->nprograms; i++)
+        if (b->programs[i].h->height == h && b->programs[i].h->width == w) return i;
+    return -1;
+}
+
+static int parse_res(const char *s, int *h, int *w) {
+    char *end;
+    long a = strtol(s, &end, 10), c = a;
+    if (*end == 'x') c = strtol(end + 1, &end, 10);
+    if (*end || a < 1 || c < 1 || a > 65536 || c > 65536) return -1;
+    *h = (int)a, *w = (int)c;
+    return 0;
+}
+
+/* Runs `n` images through program p in chunks of its compiled batch (the
+ * last chunk padded with zeros). */
+static void run_images(const NcBundle *b, int p, const float *x, int64_t n, float *y, void *arena) {
+    const NcProgramHeader *h = b->programs[p].h;
+    const NcValue *ov = &b->programs[p].vals[h->outputs[0]];
+    const int64_t in_per = 3LL * h->height * h->width, out_per = nc_numel(ov) / h->batch;
+    float *xb = nc_calloc((size_t)(in_per * h->batch), sizeof(float));
+    float *yb = nc_malloc((size_t)(out_per * h->batch) * sizeof(float));
+    for (int64_t i = 0; i < n; i += h->batch) {
+        int64_t m = n - i < h->batch ? n - i : h->batch;
+        memset(xb, 0, (size_t)(in_per * h->batch) * sizeof(float));
+        memcpy(xb, x + i * in_per, (size_t)(in_per * m) * sizeof(float));
+        nc_bundle_run(b, p, xb, yb, arena);
+        memcpy(y + i * out_per, yb, (size_t)(out_per * m) * sizeof(float));
+    }
+    free(xb);
+    free(yb);
+}
+
+static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
+    const char *in = NULL, *out = NULL;
+    int top = 5;
+    for (int i = 0; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--input")) in = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--output")) out = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--top")) top = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "%s run: unknown or incomplete option '%s'\n", prog, argv[i]);
+            return 2;
+        }
+    }
+    if (!in) {
+        fprintf(stderr, "%s run: --input X.npy is required\n", prog);
+        return 2;
+    }
+    NcNpy x;
+    NcError e;
+    if (nc_npy_read(in, &x, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    int p = x.ndim == 4 && x.shape[1] == 3 && x.shape[2] <= 65536 && x.shape[3] <= 65536
+                ? find_program(b, (int)x.shape[2], (int)x.shape[3])
+                : -1;
+    if (p < 0) {
+        char s[128];
+        fprintf(stderr, "%s: %s: input has shape %s; this program takes [N, 3, H, W] at", prog, in,
+                nc_shape_str(x.ndim, x.shape, s, sizeof s));
+        for (int i = 0; i < b->nprograms; i++)
+            fprintf(stderr, "%s %dx%d", i ? "," : "", b->programs[i].h->height, b->programs[i].h->width);
+        fprintf(stderr, "\n");
+        nc_npy_free(&x);
+        return 2;
+    }
+    const NcProgramHeader *h = b->programs[p].h;
+    if (x.shape[0] > h->batch) {
+        fprintf(stderr, "%s: %s: batch %lld is over the compiled maximum of %d\n", prog, in, (long long)x.shape[0], h->batch);
+        nc_npy_free(&x);
+        return 2;
+    }
+    const NcValue *ov = &b->programs[p].vals[h->outputs[0]];
+    int64_t n = x.shape[0], per = nc_numel(ov) / h->batch;
+    float *y = nc_malloc((size_t)(n * per) * sizeof(float));
+    arena[p] = arena[p] ? arena[p] : aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    double t0 = nc_now();
+    run_images(b, p, x.data, n, y, arena[p]);
+    double dt = nc_now() - t0;
+    int rc = 0;
+    int64_t shape[2] = {n, per};
+    if (out && nc_npy_write_f32(out, 2, shape, y, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    for (int64_t i = 0; i < n && top > 0; i++) {
+        printf("image %lld top-%d:", (long long)i, top);
+        const float *row = y + i * per;
+        char *taken = nc_calloc((size_t)per, 1);
+        for (int k = 0; k < top && k < per; k++) {
+            int64_t best = -1;
+            for (int64_t c = 0; c < per; c++)
+                if (!taken[c] && (best < 0 || row[c] > row[best])) best = c;
+            taken[best] = 1;
+            printf("  %lld:%.5f", (long long)best, (double)row[best]);
+        }
+        free(taken);
+        printf("\n");
+    }
+    fprintf(stderr, "%lld images at %dx%d in %.3f s\n", (long long)n, h->height, h->width, dt);
+    free(y);
+    nc_npy_free(&x);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
+    int p = 0, iters = 10, warmup = 2, per_kernel = 0;
+    int64_t n = -1;
+    for (int i = 0; i < argc; i++) {
+        int h, w;
+        if (i + 1 < argc && !strcmp(argv[i], "--batch")) n = atoll(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !parse_res(argv[i + 1], &h, &w) && (p = find_program(b, h, w)) >= 0) i++;
+        else {
+            fprintf(stderr, "%s bench: unknown, incomplete or unavailable option '%s'\n", prog, argv[i]);
+            return 2;
+        }
+    }
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    if (n < 0) n = h->batch;
+    if (n < 1 || n > h->batch || iters < 1 || warmup < 0) {
+        fprintf(stderr, "%s bench: batch must be 1..%d (the compiled maximum), iters >= 1\n", prog, h->batch);
+        return 2;
+    }
+    const int64_t in_n = (int64_t)h->batch * 3 * h->height * h->width;
+    float *x = nc_malloc((size_t)in_n * sizeof(float));
+    nc_det_fill_input(x, (size_t)in_n);
+    float *y = nc_malloc((size_t)nc_numel(&pr->vals[h->outputs[0]]) * sizeof(float));
+    void *ar = aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    double *t = nc_malloc((size_t)iters * sizeof(double));
+    double *per_node = nc_calloc(h->nnodes + 1, sizeof(double));
+    for (int i = 0; i < warmup; i++) nc_bundle_run(b, p, x, y, ar);
+    for (int i = 0; i < iters; i++) {
+        double t0 = nc_now();
+        if (per_kernel) nc_bundle_run_profiled(b, p, x, y, ar, per_node);
+        else nc_bundle_run(b, p, x, y, ar);
+        t[i] = nc_now() - t0;
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_double);
+    double med = t[iters / 2];
+    printf("%s at %dx%d, batch %d (compiled), %lld images requested: median %.3f ms over %d runs "
+           "(min %.3f, max %.3f), %.1f images/s\n",
+           b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0], 1e3 * t[iters - 1],
+           h->batch / med);
+    if (per_kernel) {
+        double total = 0;
+        for (uint32_t i = 0; i < h->nnodes; i++) total += per_node[i];
+        printf("%-5s %-16s %-34s %10s %7s %9s\n", "#", "op", "layer", "ms/run", "share", "GFLOP/s");
+        for (uint32_t i = 0; i < h->nnodes; i++) {
+            const NcBundleNode *nd = &pr->nodes[i];
+            const NcOpInfo *info = nc_op_info((NcOpKind)nd->op);
+            double flops = 0;
+            if (info->macs) {
+                const NcValue *in[NC_MAXIN], *out[NC_MAXOUT];
+                for (int j = 0; j < nd->ninputs; j++) in[j] = &pr->vals[nd->inputs[j]];
+                for (int j = 0; j < nd->noutputs; j++) out[j] = &pr->vals[nd->outputs[j]];
+                flops = 2 * info->macs(in, out, &nd->attrs);
+            }
+            double ms = 1e3 * per_node[i] / iters;
+            char name[64];
+            snprintf(name, sizeof name, "%s%s", info->name, nd->attrs.nepi ? "+epi" : "");
+            printf("%-5u %-16s %-34.34s %10.3f %6.1f%% %9.2f\n", i, name, pr->scopes[i], ms,
+                   100 * per_node[i] / total, ms > 0 ? flops / (ms * 1e-3) / 1e9 : 0);
+        }
+    }
+    free(t);
+    free(per_node);
+    free(x);
+    free(y);
+    free(ar);
+    (void)arena;
+    return 0;
+}
+
+static int cmd_info(const NcBundle *b) {
+    printf("model %s, %d resolution%s, weights %.1f MB (%s)\n", b->h->model, b->nprograms, b->nprograms > 1 ? "s" : "",
+           b->h->weights_bytes / 1e6, b->h->weights_offset ? "embedded" : "external");
+    for (int i = 0; i < b->nprograms; i++) {
+        const NcProgramHeader *h = b->programs[i].h;
+        printf("  %dx%d batch %d: %u kernels, arena %.2f MB\n", h->height, h->width, h->batch, h->nnodes,
+               h->arena_bytes / 1e6);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    prog = argc > 0 ? argv[0] : "model";
+    const char *weights = NULL;
+    int skip = -1;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--weights")) weights = argv[i + 1], skip = i;
+    char exe_weights[PATH_MAX + 16];
+    if (!weights) {
+        ssize_t n = readlink("/proc/self/exe", exe_weights, PATH_MAX);
+        if (n > 0) {
+            exe_weights[n] = 0;
+            strcat(exe_weights, ".weights");
+            weights = exe_weights;
+        }
+    }
+    NcBundle b;
+    NcError e;
+    if (nc_bundle_open(netc_bundle, (size_t)(netc_bundle_end - netc_bundle), weights, &b, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    /* drop --weights FILE from the arguments the commands see */
+    char **args = nc_malloc((size_t)(argc + 1) * sizeof(char *));
+    int nargs = 0;
+    for (int i = 0; i < argc; i++)
+        if (skip < 0 || (i != skip && i != skip + 1)) args[nargs++] = argv[i];
+    int rc;
+    void *arena[NC_BUNDLE_MAX_PROGRAMS] = {0};
+    if (nargs < 2 || !strcmp(args[1], "--help") || !strcmp(args[1], "-h") || !strcmp(args[1], "help")) {
+        usage(nargs < 2 ? stderr : stdout, &b);
+        rc = nargs < 2 ? 2 : 0;
+    } else if (!strcmp(args[1], "run")) {
+        rc = cmd_run(&b, nargs - 2, args + 2, arena);
+    } else if (!strcmp(args[1], "bench")) {
+        rc = cmd_bench(&b, nargs - 2, args + 2, arena);
+    } else if (!strcmp(args[1], "info")) {
+        rc = cmd_info(&b);
+    } else {
+        fprintf(stderr, "%s: unknown command '%s' (--help lists them)\n", prog, args[1]);
+        rc = 2;
+    }
+    for (int i = 0; i < NC_BUNDLE_MAX_PROGRAMS; i++) free(arena[i]);
+    free(args);
+    nc_bundle_close(&b);
+    return rc;
+}

@@ -1,0 +1,193 @@
+/* bundle.c — opening a compiled bundle (validating every byte that could
+ * send a kernel out of bounds) and running its programs. */
+#include "runtime/bundle.h"
+
+#include <string.h>
+
+#include "ir/ops.h"
+
+uint64_t nc_bundle_checksum(const void *data, size_t len) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Is [off, off + n) inside [0, len)? Overflow-safe. */
+static int inside(uint64_t off, uint64_t n, uint64_t len) { return off <= len && n <= len - off; }
+
+static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, NcError *e) {
+    if (!path) return nc_errorf(e, "the bundle keeps its weights in a separate file; none was given");
+    FILE *f = fopen(path, "rb");
+    if (!f) return nc_errorf(e, "%s: cannot open the weights file (compiled with --weights-external)", path);
+    NcWeightsHeader wh;
+    int rc = 0;
+    if (fread(&wh, sizeof wh, 1, f) != 1 || memcmp(wh.magic, NC_WEIGHTS_MAGIC, 8))
+        rc = nc_errorf(e, "%s: not a netc weights file", path);
+    else if (wh.version != NC_BUNDLE_VERSION)
+        rc = nc_errorf(e, "%s: weights file version %u, this program reads %u", path, wh.version, NC_BUNDLE_VERSION);
+    else if (wh.bytes != h->weights_bytes || wh.checksum != h->weights_checksum)
+        rc = nc_errorf(e, "%s: these weights belong to another compiled model", path);
+    if (!rc) {
+        b->owned_weights = aligned_alloc(64, (size_t)((wh.bytes + 63) / 64 * 64 + 64));
+        if (!b->owned_weights) rc = nc_errorf(e, "%s: out of memory for %llu bytes of weights", path, (unsigned long long)wh.bytes);
+        else if (fread(b->owned_weights, 1, (size_t)wh.bytes, f) != wh.bytes)
+            rc = nc_errorf(e, "%s: truncated weights file", path);
+        else if (nc_bundle_checksum(b->owned_weights, (size_t)wh.bytes) != wh.checksum)
+            rc = nc_errorf(e, "%s: weights are corrupt (checksum mismatch)", path);
+    }
+    fclose(f);
+    b->weights = b->owned_weights;
+    return rc;
+}
+
+static int open_program(const unsigned char *base, size_t len, uint64_t off, const NcBundleHeader *bh, NcProgram *p,
+                        NcError *e) {
+    if (off % 8 || !inside(off, sizeof(NcProgramHeader), len)) return nc_errorf(e, "program header out of bounds");
+    const NcProgramHeader *h = (const NcProgramHeader *)(base + off);
+    p->h = h;
+    const uint64_t rest = len - off;
+    if (h->nvalues > 10000000 || h->nnodes > NC_MAX_NODES || h->ninputs != 1 || h->noutputs < 1 || h->noutputs > 4)
+        return nc_errorf(e, "implausible program sizes");
+    if (h->values_offset % 8 || h->nodes_offset % 8 || !inside(h->values_offset, (uint64_t)h->nvalues * sizeof(NcBundleValue), rest) ||
+        !inside(h->nodes_offset, (uint64_t)h->nnodes * sizeof(NcBundleNode), rest) ||
+        !inside(h->scopes_offset, h->scopes_bytes, rest))
+        return nc_errorf(e, "program tables out of bounds");
+    p->values = (const NcBundleValue *)((const unsigned char *)h + h->values_offset);
+    p->nodes = (const NcBundleNode *)((const unsigned char *)h + h->nodes_offset);
+    p->vals = nc_calloc(h->nvalues + 1, sizeof(NcValue));
+    p->scopes = nc_calloc(h->nnodes + 1, sizeof(char *));
+    for (uint32_t i = 0; i < h->nvalues; i++) {
+        const NcBundleValue *bv = &p->values[i];
+        NcValue *v = &p->vals[i];
+        if (bv->kind < NC_VAL_INPUT || bv->kind > NC_VAL_NODE || bv->ndim < 1 || bv->ndim > NC_MAXDIM)
+            return nc_errorf(e, "value %u: bad kind or rank", i);
+        v->id = (int)i, v->kind = bv->kind, v->ndim = bv->ndim, v->producer = -1;
+        memcpy(v->shape, bv->shape, sizeof v->shape);
+        if (!nc_shape_fits(v->ndim, v->shape)) return nc_errorf(e, "value %u: bad shape", i);
+        for (int d = 0; d < v->ndim; d++)
+            if (v->shape[d] < 1) return nc_errorf(e, "value %u: bad shape", i);
+        uint64_t bytes = (uint64_t)nc_numel(v) * 4;
+        if (bv->kind == NC_VAL_NODE && (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, h->arena_bytes)))
+            return nc_errorf(e, "value %u lies outside the arena", i);
+        if (bv->kind == NC_VAL_PARAM && (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, bh->weights_bytes)))
+            return nc_errorf(e, "parameter %u lies outside the weights", i);
+    }
+    const int64_t ishape[4] = {h->batch, 3, h->height, h->width};
+    for (uint32_t i = 0; i < h->ninputs + h->noutputs; i++) {
+        int id = i < h->ninputs ? h->inputs[i] : h->outputs[i - h->ninputs];
+        if (id < 0 || (uint32_t)id >= h->nvalues) return nc_errorf(e, "program input/output out of range");
+    }
+    const NcValue *iv = &p->vals[h->inputs[0]];
+    if (iv->kind != NC_VAL_INPUT || iv->ndim != 4 || memcmp(iv->shape, ishape, sizeof ishape))
+        return nc_errorf(e, "program input does not match its size");
+    /* every node must pass its op's own shape rule on these values */
+    const char *s = (const char *)h + h->scopes_offset, *end = s + h->scopes_bytes;
+    for (uint32_t ni = 0; ni < h->nnodes; ni++) {
+        const NcBundleNode *n = &p->nodes[ni];
+        if (n->op < 0 || n->op >= NC_OP_COUNT || n->ninputs < 1 || n->ninputs > NC_MAXIN || n->noutputs < 1 ||
+            n->noutputs > NC_MAXOUT)
+            return nc_errorf(e, "node %u: bad op or arity", ni);
+        const NcValue *in[NC_MAXIN];
+        for (int j = 0; j < n->ninputs + n->noutputs; j++) {
+            int id = j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs];
+            if (id < 0 || (uint32_t)id >= h->nvalues) return nc_errorf(e, "node %u: value out of range", ni);
+            if (j < n->ninputs) in[j] = &p->vals[id];
+            else if (p->vals[id].kind != NC_VAL_NODE) return nc_errorf(e, "node %u writes a non-intermediate", ni);
+        }
+        const NcOpInfo *info = nc_op_info((NcOpKind)n->op);
+        int ond[NC_MAXOUT];
+        int64_t os[NC_MAXOUT][NC_MAXDIM];
+        memset(os, 0, sizeof os);
+        NcError se;
+        if (n->ninputs < info->min_inputs || n->ninputs > info->max_inputs ||
+            info->shape(in, n->ninputs, &n->attrs, ond, os, &se) != n->noutputs)
+            return nc_errorf(e, "node %u (%s) is inconsistent", ni, info->name);
+        for (int j = 0; j < n->noutputs; j++) {
+            const NcValue *o = &p->vals[n->outputs[j]];
+            if (o->ndim != ond[j] || memcmp(o->shape, os[j], (size_t)ond[j] * sizeof(int64_t)))
+                return nc_errorf(e, "node %u (%s): output shape disagrees with the op", ni, info->name);
+        }
+        const char *z = memchr(s, 0, (size_t)(end - s));
+        if (!z) return nc_errorf(e, "scope strings truncated");
+        p->scopes[ni] = s;
+        s = z + 1;
+    }
+    return 0;
+}
+
+int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e) {
+    memset(b, 0, sizeof *b);
+    const unsigned char *base = data;
+    if (len < sizeof(NcBundleHeader) || memcmp(base, NC_BUNDLE_MAGIC, 8)) return nc_errorf(e, "not a netc bundle");
+    const NcBundleHeader *h = data;
+    if (h->version != NC_BUNDLE_VERSION)
+        return nc_errorf(e, "bundle version %u, this runtime reads version %u", h->version, NC_BUNDLE_VERSION);
+    if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "bundle has %u programs", h->nprograms);
+    if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
+    b->h = h;
+    b->nprograms = (int)h->nprograms;
+    int rc = 0;
+    if (h->weights_offset) {
+        if (h->weights_offset % 64 || !inside(h->weights_offset, h->weights_bytes, len)) rc = nc_errorf(e, "weights out of bounds");
+        else b->weights = base + h->weights_offset;
+    } else {
+        rc = load_weights(weights_path, h, b, e);
+    }
+    for (int i = 0; i < b->nprograms && !rc; i++) {
+        rc = open_program(base, len, h->program_offset[i], h, &b->programs[i], e);
+        if (rc) nc_error_prefix(e, "program %d", i);
+    }
+    if (rc) nc_bundle_close(b);
+    return rc;
+}
+
+void nc_bundle_close(NcBundle *b) {
+    for (int i = 0; i < NC_BUNDLE_MAX_PROGRAMS; i++) {
+        free(b->programs[i].vals);
+        free(b->programs[i].scopes);
+    }
+    free(b->owned_weights);
+    memset(b, 0, sizeof *b);
+}
+
+static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
+    const NcProgram *p = &b->programs[pi];
+    const NcProgramHeader *h = p->h;
+    float **buf = nc_malloc((size_t)h->nvalues * sizeof(float *));
+    for (uint32_t i = 0; i < h->nvalues; i++) {
+        const NcBundleValue *v = &p->values[i];
+        buf[i] = v->kind == NC_VAL_NODE ? (float *)((char *)arena + v->offset)
+                 : v->kind == NC_VAL_PARAM ? (float *)(b->weights + v->offset)
+                                           : (float *)input;
+    }
+    for (uint32_t ni = 0; ni < h->nnodes; ni++) {
+        const NcBundleNode *n = &p->nodes[ni];
+        NcNode node;
+        memset(&node, 0, sizeof node);
+        node.op = (NcOpKind)n->op, node.ninputs = n->ninputs, node.noutputs = n->noutputs, node.attrs = n->attrs;
+        memcpy(node.inputs, n->inputs, sizeof node.inputs);
+        memcpy(node.outputs, n->outputs, sizeof node.outputs);
+        NcKernelArgs k;
+        memset(&k, 0, sizeof k);
+        k.node = &node;
+        for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &p->vals[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
+        for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
+        if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
+        double t0 = per_node ? nc_now() : 0;
+        nc_op_info(node.op)->ref(&k);
+        if (per_node) per_node[ni] += nc_now() - t0;
+    }
+    const NcValue *ov = &p->vals[h->outputs[0]];
+    memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
+    free(buf);
+}
+
+void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, void *arena) {
+    run(b, p, input, output, arena, NULL);
+}
+
+void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena,
+                            double *per_node) {
+    run(b, p, input, output, arena, per_node);
+}

@@ -1,0 +1,97 @@
+/* bundle.h — the compiled-model file format, shared by the compiler (which
+ * writes it) and the runtime inside every compiled program (which reads it).
+ *
+ * A bundle holds one or more programs (one per resolution) and one weights
+ * region they share (cf. Glow's AOT bundles: constant weights, one mutable
+ * activation arena, static offsets).  Layout, all little-endian, every
+ * section 64-byte aligned:
+ *
+ *   NcBundleHeader
+ *   per program: NcProgramHeader, NcBundleValue[nvalues], NcBundleNode[nnodes],
+ *                scope strings (NUL-separated, one per node)
+ *   weights (may live in a separate file with its own NcWeightsHeader)
+ *
+ * Every offset and size is checked when a bundle is opened; a file that lies
+ * gets a message, never a crash.
+ */
+#ifndef NETC_BUNDLE_H
+#define NETC_BUNDLE_H
+
+#include "ir/ir.h"
+
+#define NC_BUNDLE_MAGIC "NETCBNDL"
+#define NC_WEIGHTS_MAGIC "NETCWGTS"
+#define NC_BUNDLE_VERSION 1
+#define NC_BUNDLE_MAX_PROGRAMS 16
+
+typedef struct NcBundleHeader {
+    char magic[8];
+    uint32_t version;
+    uint32_t nprograms;
+    uint64_t program_offset[NC_BUNDLE_MAX_PROGRAMS]; /* from the start of the bundle */
+    uint64_t weights_offset;                         /* 0 = weights are external */
+    uint64_t weights_bytes;
+    uint64_t weights_checksum; /* FNV-1a of the weights, to match an external file */
+    char model[64];
+} NcBundleHeader;
+
+typedef struct NcProgramHeader {
+    int32_t height, width, batch, pad0;
+    uint32_t nvalues, nnodes, ninputs, noutputs;
+    int32_t inputs[4], outputs[4];
+    uint64_t arena_bytes;
+    uint64_t values_offset, nodes_offset, scopes_offset, scopes_bytes; /* from the program header */
+} NcProgramHeader;
+
+typedef struct NcBundleValue {
+    int32_t kind; /* NcValKind */
+    int32_t ndim;
+    int64_t shape[NC_MAXDIM];
+    int64_t offset; /* NC_VAL_NODE: arena offset; NC_VAL_PARAM: weights offset; inputs: -1 */
+} NcBundleValue;
+
+typedef struct NcBundleNode {
+    int32_t op, ninputs, noutputs, pad0;
+    int32_t inputs[NC_MAXIN], outputs[NC_MAXOUT];
+    NcAttrs attrs; /* plain data, no pointers */
+} NcBundleNode;
+
+typedef struct NcWeightsHeader {
+    char magic[8];
+    uint32_t version, pad0;
+    uint64_t bytes, checksum;
+    char pad[32];
+} NcWeightsHeader;
+
+/* A validated, in-memory view of a bundle (the runtime's side). */
+typedef struct NcProgram {
+    const NcProgramHeader *h;
+    const NcBundleValue *values;
+    const NcBundleNode *nodes;
+    const char **scopes; /* per node */
+    NcValue *vals;       /* the values as the kernels see them (shapes) */
+} NcProgram;
+
+typedef struct NcBundle {
+    const NcBundleHeader *h;
+    int nprograms;
+    NcProgram programs[NC_BUNDLE_MAX_PROGRAMS];
+    const unsigned char *weights; /* 64-byte aligned */
+    void *owned_weights;          /* when loaded from an external file */
+} NcBundle;
+
+uint64_t nc_bundle_checksum(const void *data, size_t len);
+
+/* Validates `len` bytes at `data` (64-byte aligned, outliving b).  Weights
+ * come from the bundle or, when it has none, from `weights_path`. */
+int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e);
+void nc_bundle_close(NcBundle *b);
+
+/* Runs program p over its batch: input [batch,3,H,W], output as compiled;
+ * arena must hold h->arena_bytes (64-byte aligned). */
+void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, void *arena);
+/* Same, timing every node (seconds added into per_node[nnodes]). */
+void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena,
+                            double *per_node);
+
+#endif

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# compile_cases.sh NETC CASE — netc compile end to end: the program it makes
+# must give what the reference interpreter gives on the same (fused) graph,
+# handle batches up to its maximum, and refuse bad input cleanly.
+set -u
+netc=$1 case=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+ef="$root/tests/expect_fail.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+tiny="$root/tests/errors/tiny.nn"
+pass() { echo "1 passed, 0 failed"; exit 0; }
+fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
+case $case in
+same_as_interpreter)
+    # resnet50 at two resolutions, batch 2: each resolution against `netc run` on the fused, planned graph
+    "$netc" compile "$root/models/resnet50.nn" --init det --res 64,48x40 --batch 2 -o r50 || fail "compile failed"
+    for res in 64 48x40; do
+        "$netc" run "$root/models/resnet50.nn" --init det --res $res --batch 2 --passes default --plan \
+            --save-input x$res.npy --output ref$res.npy --top 0 >/dev/null || fail "netc run failed"
+        "$netc" run "$root/models/resnet50.nn" --init det --res $res --batch 2 --output unfused$res.npy --top 0 >/dev/null
+        ./r50 run --input x$res.npy --output y$res.npy >/dev/null || fail "compiled run failed"
+        cmp ref$res.npy y$res.npy || fail "compiled program differs from the interpreter at $res"
+        "$netc" compare unfused$res.npy y$res.npy --rtol 1e-5 || fail "compiled program differs from the unfused graph"
+    done
+    pass ;;
+smaller_batch)
+    "$netc" compile "$tiny" --init det --res 32 --batch 4 -o tiny || fail "compile failed"
+    "$netc" run "$tiny" --init det --res 32 --batch 1 --save-input x1.npy --output ref1.npy --top 0 >/dev/null
+    ./tiny run --input x1.npy --output y1.npy >/dev/null || fail "batch 1 in a batch-4 program failed"
+    "$netc" compare ref1.npy y1.npy --rtol 1e-5 || fail "batch 1 result differs"
+    pass ;;
+batch_over_max)
+    "$netc" compile "$tiny" --init det --res 32 --batch 2 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    "$netc" run "$tiny" --init det --res 32 --batch 3 --save-input x3.npy --top 0 >/dev/null
+    exec "$ef" 2 "batch 3 is over the compiled maximum of 2" --no-file y.npy -- ./tiny run --input x3.npy --output y.npy ;;
+wrong_shape)
+    "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    "$netc" run "$tiny" --init det --res 40 --save-input x40.npy --top 0 >/dev/null
+    exec "$ef" 2 "x40.npy: input has shape \[1, 3, 40, 40\]; this program takes \[N, 3, H, W\] at 32x32" --no-file y.npy -- ./tiny run --input x40.npy --output y.npy ;;
+unwritable_output)
+    "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    "$netc" run "$tiny" --init det --res 32 --save-input x.npy --top 0 >/dev/null
+    exec "$ef" 2 "cannot write" --no-file "$tmp/no/dir/y.npy" -- ./tiny run --input x.npy --output "$tmp/no/dir/y.npy" ;;
+weights_external)
+    "$netc" compile "$tiny" --init det --res 32 --weights-external -o tiny >/dev/null 2>&1 || fail "compile failed"
+    [ -f tiny.weights ] || fail "no tiny.weights"
+    "$netc" run "$tiny" --init det --res 32 --save-input x.npy --output ref.npy --top 0 >/dev/null
+    ./tiny run --input x.npy --output y.npy >/dev/null || fail "run with external weights failed"
+    "$netc" compare ref.npy y.npy --rtol 1e-5 || fail "external weights give another result"
+    mv tiny.weights elsewhere.weights
+    "$ef" 2 "tiny.weights: cannot open the weights file" -- ./tiny run --input x.npy || fail "missing weights not reported"
+    ./tiny run --weights elsewhere.weights --input x.npy --output y2.npy >/dev/null || fail "--weights FILE failed"
+    "$netc" compile "$root/tests/errors/syntax_ok.nn" --init det --res 32 --weights-external -o other >/dev/null 2>&1
+    exec "$ef" 2 "belong to another compiled model" -- ./tiny run --weights other.weights --input x.npy ;;
+emit_obj)
+    "$netc" compile "$tiny" --init det --res 32 --batch 2 --emit obj -o tiny >/dev/null 2>&1 || fail "compile failed"
+    [ -f tiny.o ] && [ -f tiny.h ] || fail "no tiny.o / tiny.h"
+    cc -std=c17 -I. -I"$root" "$here/embed.c" tiny.o "$(dirname "$netc")/libnetc_rt.a" -fopenmp -lm ${NETC_LINK_EXTRA:-} -o embed || fail "linking the object failed"
+    ./embed > embedded.txt || fail "the embedding program failed"
+    "$netc" compile "$tiny" --init det --res 32 --batch 2 -o tinyexe >/dev/null 2>&1
+    "$netc" run "$tiny" --init det --res 32 --batch 2 --save-input x.npy --top 0 >/dev/null
+    ./tinyexe run --input x.npy --output y.npy --top 0 >/dev/null
+    python3 -c "import sys" 2>/dev/null || pass
+    python3 - <<'PY' || fail "embedded program and executable disagree"
+import struct
+raw = open("y.npy", "rb").read()
+hl = struct.unpack("<H", raw[8:10])[0]
+vals = struct.unpack("<%df" % ((len(raw) - 10 - hl) // 4), raw[10 + hl:])
+emb = [float(l) for l in open("embedded.txt")]
+assert len(vals) == len(emb) and all(abs(a - b) <= 1e-6 * max(1, abs(a)) for a, b in zip(vals, emb)), "mismatch"
+PY
+    pass ;;
+*) fail "unknown case $case" ;;
+esac
