@@ -10,12 +10,13 @@
 #include "check.h"
 
 #define NC_FUZZ_NO_MAIN
+#include "../fuzz/fuzz_bundle.c"
 #include "../fuzz/fuzz_json.c"
 #include "../fuzz/fuzz_nn.c"
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_bundle"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -34,6 +35,7 @@ static int replay_dir(const char *dir) {
             fuzz_npy_one((const uint8_t *)buf, len);
             fuzz_json_one((const uint8_t *)buf, len);
             fuzz_nn_one((const uint8_t *)buf, len);
+            fuzz_bundle_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -63,6 +65,7 @@ int main(void) {
     fuzz_npy_one((const uint8_t *)"", 0);
     fuzz_json_one((const uint8_t *)"", 0);
     fuzz_nn_one((const uint8_t *)"", 0);
+    fuzz_bundle_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }
