@@ -55,6 +55,7 @@ static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int
                          (long long)SHP(1)[1], (long long)c, (long long)g);
     if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != o))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)o);
+    if (SHP(1)[2] > (1 << 20) || SHP(1)[3] > (1 << 20)) return nc_errorf(e, "kernel of %lldx%lld is too large", (long long)SHP(1)[2], (long long)SHP(1)[3]);
     int64_t oh, ow;
     if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
     ond[0] = 4;
@@ -189,7 +190,7 @@ static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int 
     if (a->nsizes < 1 || a->nsizes > NC_MAXOUT) return nc_errorf(e, "split into %d parts", a->nsizes);
     int64_t sum = 0;
     for (int i = 0; i < a->nsizes; i++) {
-        if (a->sizes[i] < 1) return nc_errorf(e, "split sizes must be positive");
+        if (a->sizes[i] < 1 || a->sizes[i] > SHP(0)[ax]) return nc_errorf(e, "split sizes must be in 1..%lld", (long long)SHP(0)[ax]);
         sum += a->sizes[i];
         ond[i] = nd;
         memcpy(os[i], SHP(0), sizeof os[i]);
@@ -203,9 +204,10 @@ static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int 
 
 static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
                          int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int ok = a->nsizes >= 1 && a->nsizes <= NC_MAXDIM && nc_shape_fits(a->nsizes, a->sizes);
     int64_t n = 1;
-    for (int i = 0; i < a->nsizes; i++) n *= a->sizes[i];
-    if (a->nsizes < 1 || a->nsizes > NC_MAXDIM || n != nc_numel(in[0])) {
+    for (int i = 0; ok && i < a->nsizes; i++) ok = a->sizes[i] >= 1, n *= a->sizes[i];
+    if (!ok || n != nc_numel(in[0])) {
         char b0[96], b1[96];
         return nc_errorf(e, "cannot reshape %s into %s", nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0),
                          nc_shape_str(a->nsizes, a->sizes, b1, sizeof b1));
