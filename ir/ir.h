@@ -64,7 +64,8 @@ typedef struct NcAttrs {
     int64_t sizes[NC_MAXOUT]; /* split sizes or reshape target */
     float eps;
     float lo, hi; /* clamp bounds (relu6 is clamp(0, 6)) */
-    int has_bias;  /* conv2d, linear: inputs[2] is a bias */
+    int has_bias;     /* conv2d, linear: inputs[2] is a bias */
+    int has_in_scale; /* conv2d: the next input, [N, C, 1, 1], scales the input channels first */
     int nepi;      /* conv2d, linear: fused epilogue steps */
     NcEpilogue epi[NC_MAX_EPI];
 } NcAttrs;

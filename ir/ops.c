@@ -55,6 +55,11 @@ static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int
                          (long long)SHP(1)[1], (long long)c, (long long)g);
     if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != o))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)o);
+    if (a->has_in_scale) {
+        int si = nc_in_scale_input(a);
+        if (si >= nin || in[si]->ndim != 4 || SHP(si)[0] != SHP(0)[0] || SHP(si)[1] != c || SHP(si)[2] != 1 || SHP(si)[3] != 1)
+            return nc_errorf(e, "conv2d input scale must have shape [%lld, %lld, 1, 1]", (long long)SHP(0)[0], (long long)c);
+    }
     if (SHP(1)[2] > (1 << 20) || SHP(1)[3] > (1 << 20)) return nc_errorf(e, "kernel of %lldx%lld is too large", (long long)SHP(1)[2], (long long)SHP(1)[3]);
     int64_t oh, ow;
     if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
@@ -217,6 +222,27 @@ static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, in
     return 1;
 }
 
+/* squeeze_excite(x, w1, b1, w2, b2): the SE gate
+ * sigmoid(fc2(act(fc1(mean_hw(x))))) as one op, act = epi[0] (relu or silu). */
+static int shape_squeeze_excite(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
+                                int64_t (*os)[NC_MAXDIM], NcError *e) {
+    if (expect_rank(in, 0, 4, "squeeze_excite input", e)) return -1;
+    int64_t c = SHP(0)[1], r = SHP(1)[0];
+    if (in[1]->ndim != 4 || SHP(1)[1] != c || SHP(1)[2] != 1 || SHP(1)[3] != 1 || in[2]->ndim != 1 || SHP(2)[0] != r ||
+        in[3]->ndim != 4 || SHP(3)[0] != c || SHP(3)[1] != r || SHP(3)[2] != 1 || SHP(3)[3] != 1 || in[4]->ndim != 1 ||
+        SHP(4)[0] != c)
+        return nc_errorf(e, "squeeze_excite parameters do not fit %lld channels", (long long)c);
+    if (a->nepi != 1 || (a->epi[0].kind != NC_EPI_RELU && a->epi[0].kind != NC_EPI_SILU))
+        return nc_errorf(e, "squeeze_excite needs one activation (relu or silu)");
+    ond[0] = 4;
+    os[0][0] = SHP(0)[0], os[0][1] = c, os[0][2] = 1, os[0][3] = 1;
+    return 1;
+}
+
+static double macs_squeeze_excite(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return 2.0 * (double)in[0]->shape[0] * (double)nc_numel(in[1]);
+}
+
 #define WIN (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
 static const NcOpInfo op_table[NC_OP_COUNT] = {
     /*                       name               in     fusion              attrs                                                     shape rule           reference kernel        MACs */
@@ -237,6 +263,7 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_RADIX_SOFTMAX]   = {"radix_softmax",   1, 1, NC_FUSE_REDUCTION, NC_ATTR_RADIX,                                            shape_radix_softmax, nc_ref_radix_softmax,   NULL},
     [NC_OP_CONCAT]          = {"concat",          1, NC_MAXIN, NC_FUSE_INJECTIVE, NC_ATTR_AXIS,                                      shape_concat,        nc_ref_concat,          NULL},
     [NC_OP_SPLIT]           = {"split",           1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES,                             shape_split,         nc_ref_split,           NULL},
+    [NC_OP_SQUEEZE_EXCITE]  = {"squeeze_excite",  5, 5, NC_FUSE_OPAQUE,   NC_ATTR_EPILOGUE,                                         shape_squeeze_excite, nc_ref_squeeze_excite, macs_squeeze_excite},
     [NC_OP_RESHAPE]         = {"reshape",         1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES,                                            shape_reshape,       nc_ref_reshape,         NULL},
 };
 

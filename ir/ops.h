@@ -51,7 +51,8 @@ int nc_epilogue_check(const NcValue *const *in, int nin, const NcAttrs *a, int f
 void nc_epilogue_apply(const NcKernelArgs *k);
 const char *nc_epi_name(NcEpiKind kind);
 /* Index of the first epilogue input: after x, weight and the optional bias. */
-static inline int nc_epi_first_input(const NcAttrs *a) { return 2 + (a->has_bias ? 1 : 0); }
+static inline int nc_in_scale_input(const NcAttrs *a) { return 2 + (a->has_bias ? 1 : 0); }
+static inline int nc_epi_first_input(const NcAttrs *a) { return nc_in_scale_input(a) + (a->has_in_scale ? 1 : 0); }
 const char *nc_fusion_name(NcFusionClass c);
 
 /* Reference kernels, one file per family (ref_*.c). */
@@ -73,5 +74,6 @@ void nc_ref_radix_softmax(const NcKernelArgs *k);
 void nc_ref_concat(const NcKernelArgs *k);
 void nc_ref_split(const NcKernelArgs *k);
 void nc_ref_reshape(const NcKernelArgs *k);
+void nc_ref_squeeze_excite(const NcKernelArgs *k);
 
 #endif

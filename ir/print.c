@@ -17,6 +17,7 @@ static void print_attrs(const NcNode *n, FILE *out) {
     if ((m & NC_ATTR_DILATION) && (a->dilation[0] != 1 || a->dilation[1] != 1))
         fprintf(out, " d=%dx%d", a->dilation[0], a->dilation[1]);
     if (m & NC_ATTR_PAD) fprintf(out, " pad=%d,%d,%d,%d", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+    if (a->has_in_scale) fprintf(out, " input-scaled");
     if ((m & NC_ATTR_GROUPS) && a->groups != 1) fprintf(out, " groups=%d", a->groups);
     if ((m & NC_ATTR_CEIL) && a->ceil_mode) fprintf(out, " ceil");
     if ((m & NC_ATTR_INCLUDE_PAD) && !a->count_include_pad) fprintf(out, " exclude_pad");

@@ -17,6 +17,7 @@ void nc_ref_conv2d(const NcKernelArgs *k) {
     const int sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
     const int pt = a->pad[0], pl = a->pad[1];
     const float *x = k->in[0], *w = k->in[1], *bias = k->node->attrs.has_bias ? k->in[2] : NULL;
+    const float *scale = a->has_in_scale ? k->in[nc_in_scale_input(a)] : NULL;
     float *y = k->out[0];
 
 #pragma omp parallel for collapse(2) schedule(dynamic)
@@ -28,6 +29,8 @@ void nc_ref_conv2d(const NcKernelArgs *k) {
                 for (int64_t ow = 0; ow < OW; ow++) acc[ow] = bias ? bias[o] : 0.0;
                 for (int64_t c = 0; c < CG; c++) {
                     const float *xc = x + ((n * C) + g * CG + c) * H * W;
+                    /* a fused input scale rounds like the separate multiply it replaces */
+                    const float s = scale ? scale[n * C + g * CG + c] : 1.0f;
                     for (int64_t kh = 0; kh < KH; kh++) {
                         const int64_t ih = oh * sh - pt + kh * dh;
                         if (ih < 0 || ih >= H) continue;
@@ -35,7 +38,7 @@ void nc_ref_conv2d(const NcKernelArgs *k) {
                             const double wv = w[((o * CG + c) * KH + kh) * KW + kw];
                             for (int64_t ow = 0; ow < OW; ow++) {
                                 const int64_t iw = ow * sw - pl + kw * dw;
-                                if (iw >= 0 && iw < W) acc[ow] += wv * xc[ih * W + iw];
+                                if (iw >= 0 && iw < W) acc[ow] += wv * (scale ? xc[ih * W + iw] * s : xc[ih * W + iw]);
                             }
                         }
                     }

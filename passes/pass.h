@@ -35,6 +35,7 @@ int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE
 /* Pass entry points (one file each). */
 int nc_pass_fold_bn(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
+int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
 
 /* Graph surgery shared by the passes (passes/rewrite.c). */

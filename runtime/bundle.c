@@ -6,6 +6,10 @@
 
 #include "ir/ops.h"
 
+/* The node record carries NcAttrs as plain bytes: a change of its layout must
+ * come with a new NC_BUNDLE_VERSION (and this size). */
+_Static_assert(sizeof(NcBundleNode) == 432, "NcBundleNode changed: bump NC_BUNDLE_VERSION and this size");
+
 uint64_t nc_bundle_checksum(const void *data, size_t len) {
     const unsigned char *p = data;
     uint64_t h = 0xcbf29ce484222325ull;

@@ -21,7 +21,7 @@
 
 #define NC_BUNDLE_MAGIC "NETCBNDL"
 #define NC_WEIGHTS_MAGIC "NETCWGTS"
-#define NC_BUNDLE_VERSION 1
+#define NC_BUNDLE_VERSION 2 /* 2: conv input scale, squeeze_excite */
 #define NC_BUNDLE_MAX_PROGRAMS 16
 
 typedef struct NcBundleHeader {
