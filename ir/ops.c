@@ -134,7 +134,7 @@ static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int
     if (expect_rank(in, 0, 4, "pool input", e)) return -1;
     if (a->kernel[0] < 1 || a->kernel[1] < 1)
         return nc_errorf(e, "pool kernel must be positive, got %dx%d", a->kernel[0], a->kernel[1]);
-    if (2 * a->pad[0] > a->kernel[0] || 2 * a->pad[1] > a->kernel[1])
+    if (2 * (int64_t)a->pad[0] > a->kernel[0] || 2 * (int64_t)a->pad[1] > a->kernel[1])
         return nc_errorf(e, "pool padding (%d,%d) must be at most half the kernel (%dx%d)", a->pad[0],
                          a->pad[1], a->kernel[0], a->kernel[1]);
     int64_t oh, ow;
