@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runtime/bundle.h"
+#include "runtime/kernels.h"
 
 typedef struct Buf {
     unsigned char *p;
@@ -76,7 +77,8 @@ int nc_bundle_write(const char *path, const char *weights_path, const char *mode
         }
         ph.inputs[0] = g->inputs.data[0];
         for (int i = 0; i < g->outputs.len; i++) ph.outputs[i] = g->outputs.data[i];
-        ph.arena_bytes = (uint64_t)plans[gi].arena_bytes;
+        /* vector kernels may read NC_KERNEL_SLACK floats past a tensor (runtime/kernels.h) */
+        ph.arena_bytes = (uint64_t)plans[gi].arena_bytes + NC_KERNEL_SLACK * sizeof(float);
         align(&b, 8);
         ph.values_offset = b.len - ph_at;
         for (int i = 0; i < g->values.len && !rc; i++) {

@@ -5,6 +5,10 @@
 #include <string.h>
 
 #include "ir/ops.h"
+#include "runtime/kernels.h"
+
+/* Present when the program was linked with generated kernels (codegen/cpu). */
+extern const NcKernelEntry netc_kernels[] __attribute__((weak));
 
 /* The node record carries NcAttrs as plain bytes: a change of its layout must
  * come with a new NC_BUNDLE_VERSION (and this size). */
@@ -155,9 +159,68 @@ void nc_bundle_close(NcBundle *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* The input of a generated conv kernel: zero-padded (and channel-scaled)
+ * into scratch, or the tensor itself when it needs neither. */
+static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap) {
+    const NcAttrs *a = &n->attrs;
+    const NcValue *x = &p->vals[n->inputs[0]];
+    const int pt = a->pad[0], pl = a->pad[1], pb = a->pad[2], pr = a->pad[3];
+    if (!pt && !pl && !pb && !pr && !a->has_in_scale && x->kind == NC_VAL_NODE) return buf[n->inputs[0]];
+    const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
+    size_t need = (size_t)(N * C * Hp * Wp + NC_KERNEL_SLACK);
+    if (need > *cap) {
+        free(*scratch);
+        *scratch = nc_malloc(need * sizeof(float));
+        *cap = need;
+    }
+    float *xp = *scratch;
+    const float *src = buf[n->inputs[0]];
+    const float *scale = a->has_in_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
+#pragma omp parallel for
+    for (int64_t nc = 0; nc < N * C; nc++) {
+        float *dst = xp + nc * Hp * Wp;
+        const float s = scale ? scale[nc] : 1.0f;
+        memset(dst, 0, (size_t)(pt * Wp) * sizeof(float));
+        for (int64_t r = 0; r < H; r++) {
+            float *row = dst + (r + pt) * Wp;
+            const float *in = src + (nc * H + r) * W;
+            for (int i = 0; i < pl; i++) row[i] = 0;
+            if (scale)
+                for (int64_t c = 0; c < W; c++) row[pl + c] = in[c] * s;
+            else
+                memcpy(row + pl, in, (size_t)W * sizeof(float));
+            for (int i = 0; i < pr; i++) row[pl + W + i] = 0;
+        }
+        memset(dst + (pt + H) * Wp, 0, (size_t)(pb * Wp) * sizeof(float));
+    }
+    memset(xp + N * C * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
+    return xp;
+}
+
+static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
+                          float **scratch, size_t *cap) {
+    const float *x = conv_input(p, n, buf, scratch, cap);
+    const NcAttrs *a = &n->attrs;
+    const float *extra[NC_MAX_EPI] = {0};
+    for (int j = nc_epi_first_input(a), m = 0; j < n->ninputs; j++) extra[m++] = buf[n->inputs[j]];
+    const NcValue *y = &p->vals[n->outputs[0]];
+    const int64_t tiles = y->shape[0] * (y->shape[1] / k->ocb) * k->rows;
+    const float *w = buf[n->inputs[1]], *bias = a->has_bias ? buf[n->inputs[2]] : NULL;
+    float *out = buf[n->outputs[0]];
+    const int64_t chunk = tiles / 64 > 0 ? tiles / 64 : 1;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t t = 0; t < tiles; t += chunk) k->fn(x, w, bias, extra, out, t, t + chunk < tiles ? t + chunk : tiles);
+}
+
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
     const NcProgram *p = &b->programs[pi];
     const NcProgramHeader *h = p->h;
+    const NcKernelEntry *kernels = netc_kernels;
+    if (kernels)
+        for (int i = 0; i < pi; i++) kernels += b->programs[i].h->nnodes;
+    float *scratch = NULL;
+    size_t cap = 0;
     float **buf = nc_malloc((size_t)h->nvalues * sizeof(float *));
     for (uint32_t i = 0; i < h->nvalues; i++) {
         const NcBundleValue *v = &p->values[i];
@@ -179,9 +242,11 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
         double t0 = per_node ? nc_now() : 0;
-        nc_op_info(node.op)->ref(&k);
+        if (kernels && kernels[ni].fn) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
+        else nc_op_info(node.op)->ref(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }
+    free(scratch);
     const NcValue *ov = &p->vals[h->outputs[0]];
     memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
     free(buf);

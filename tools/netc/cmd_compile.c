@@ -4,15 +4,16 @@
  *   -> bundle (programs + shared weights) -> object (.incbin) -> link with
  *   the runtime (libnetc_rt.a, libnetc_app.a from netc's own directory).
  *
- * Kernels: the programs currently run the reference kernels of the op table
- * over the fused, planned graph; the LLVM-generated kernels (codegen/cpu)
- * take their place op by op as they land. */
+ * Kernels: convolutions run LLVM-generated kernels (codegen/cpu, an object
+ * linked into the program and found through the `netc_kernels` table); the
+ * other ops still run the op table's reference kernels. */
 #include <limits.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "codegen/bundle_writer.h"
+#include "codegen/cpu/cg.h"
 #include "tools/netc/cli.h"
 
 static const char *help =
@@ -24,6 +25,9 @@ static const char *help =
     "  --model NAME, --set NAME=VALUE, --weights W, --init det   as for netc run\n"
     "  --passes P       passes to run (default: default)\n"
     "  --weights-external  keep the weights in OUT.weights beside the program\n"
+    "  --cpu NAME       generate code for this LLVM CPU (default: the host's, e.g. znver3)\n"
+    "  --no-codegen     run every op with the reference kernels (for comparison)\n"
+    "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
 
@@ -88,7 +92,9 @@ int cmd_compile(int argc, char **argv) {
     CliModel m;
     memset(&m, 0, sizeof m);
     const char *out = NULL, *emit = "exe", *res_list = "224";
-    int external = 0;
+    int external = 0, codegen = 1;
+    NcCgOptions cgo;
+    memset(&cgo, 0, sizeof cgo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if ((!strcmp(a, "-o") || !strcmp(a, "--emit") || !strcmp(a, "--res")) && i + 1 >= argc) {
@@ -99,6 +105,16 @@ int cmd_compile(int argc, char **argv) {
         if (!strcmp(a, "--emit")) { emit = argv[++i]; continue; }
         if (!strcmp(a, "--res")) { res_list = argv[++i]; continue; }
         if (!strcmp(a, "--weights-external")) { external = 1; continue; }
+        if (!strcmp(a, "--no-codegen")) { codegen = 0; continue; }
+        if (!strcmp(a, "--verbose")) { cgo.verbose = 1; continue; }
+        if (!strcmp(a, "--cpu")) {
+            if (i + 1 >= argc) {
+                cli_error("--cpu needs a value");
+                return NC_EXIT_BADINPUT;
+            }
+            cgo.cpu = argv[++i];
+            continue;
+        }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -146,7 +162,7 @@ int cmd_compile(int argc, char **argv) {
     }
     free(list);
     char dir[PATH_MAX];
-    char *bundle = NULL, *weights = NULL, *asm_path = NULL, *obj = NULL;
+    char *bundle = NULL, *weights = NULL, *asm_path = NULL, *obj = NULL, *kobj = NULL;
     NcError e;
     if (!rc) {
         int bundle_only = !strcmp(emit, "bundle");
@@ -165,11 +181,32 @@ int cmd_compile(int argc, char **argv) {
             rc = nc_write_file_atomic(asm_path, text, strlen(text), &e) ? NC_EXIT_BADINPUT : 0;
             free(text);
             const char *cc = getenv("CC") ? getenv("CC") : "cc";
-            const char *as_argv[] = {cc, "-c", asm_path, "-o", obj, NULL};
+            char *bobj = nc_sprintf("%s.tmp.%ld.bundle.o", out, (long)getpid());
+            const char *as_argv[] = {cc, "-c", asm_path, "-o", codegen ? bobj : obj, NULL};
             if (!rc && sh(as_argv)) {
                 cli_error("compile: the assembler (%s -c) failed on %s", cc, asm_path);
                 rc = NC_EXIT_FAIL;
             }
+            if (!rc && codegen) {
+                /* kernels, then one relocatable object holding bundle + kernels */
+                kobj = nc_sprintf("%s.tmp.%ld.kernels.o", out, (long)getpid());
+                double t0 = nc_now();
+                int made = nc_cg_emit_object(kobj, graphs, n, &cgo, &e);
+                if (made < 0) {
+                    fprintf(stderr, "netc: %s\n", e.msg);
+                    rc = NC_EXIT_FAIL;
+                } else {
+                    if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
+                    const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", obj, bobj, kobj, NULL};
+                    if (sh(ld_argv)) {
+                        cli_error("compile: combining the bundle and kernel objects failed");
+                        rc = NC_EXIT_FAIL;
+                    }
+                }
+                remove(kobj);
+            }
+            remove(bobj);
+            free(bobj);
             if (!rc && !strcmp(emit, "exe")) {
                 if (self_dir(dir, sizeof dir)) {
                     cli_error("compile: cannot find netc's own directory");
@@ -217,6 +254,7 @@ int cmd_compile(int argc, char **argv) {
     free(weights);
     free(asm_path);
     free(obj);
+    free(kobj);
     for (int i = 0; i < n; i++) {
         nc_plan_free(&plans[i]);
         nc_graph_free(graphs[i]);

@@ -1,0 +1,20 @@
+# Generated kernels against the reference interpreter: the conv zoo at odd
+# sizes and batches, and every model of every family (small inputs).
+set(CC_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_compiled.sh)
+foreach(rb "37x29;2" "64;3" "9x11;1")
+  list(GET rb 0 res)
+  list(GET rb 1 batch)
+  add_test(NAME codegen.conv_zoo_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/conv_zoo.nn ${res} ${batch})
+  set_tests_properties(codegen.conv_zoo_${res}_b${batch} PROPERTIES LABELS "codegen;small")
+endforeach()
+file(GLOB NETC_MODELS ${PROJECT_SOURCE_DIR}/models/*.nn)
+foreach(m ${NETC_MODELS})
+  get_filename_component(name ${m} NAME_WE)
+  add_test(NAME codegen.model.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc> ${m} 67x53 2)
+  set(labels codegen)
+  if(name MATCHES "^(resnet50|resnest26d|regnety_016|efficientnet_b0|tf_efficientnet_b4)$")
+    list(APPEND labels small)
+  endif()
+  set_tests_properties(codegen.model.${name} PROPERTIES LABELS "${labels}" TIMEOUT 600)
+endforeach()
