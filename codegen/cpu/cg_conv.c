@@ -78,6 +78,35 @@ static LLVMValueRef load_stride2(Cg *cg, LLVMValueRef ptr) {
     return LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(idx, (unsigned)cg->vw), "");
 }
 
+static LLVMValueRef fconst(Cg *cg, double v) { return splat(cg, LLVMConstReal(cg->f32, v)); }
+
+/* exp(x) in vector registers (llvm.exp would become one libm call per lane):
+ * x = n ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' degree-6 polynomial,
+ * 2^n built in the exponent bits.  About 1 ulp; inputs clamped to +-88. */
+static LLVMValueRef vexp(Cg *cg, LLVMValueRef x) {
+    LLVMBuilderRef b = cg->b;
+    x = cg_call(cg, "llvm.minnum", x, fconst(cg, 88.0), NULL);
+    x = cg_call(cg, "llvm.maxnum", x, fconst(cg, -88.0), NULL);
+    LLVMValueRef n = cg_call(cg, "llvm.floor", cg_call(cg, "llvm.fma", x, fconst(cg, 1.44269504088896341), fconst(cg, 0.5)), NULL, NULL);
+    LLVMValueRef r = cg_call(cg, "llvm.fma", n, fconst(cg, -0.693359375), x);
+    r = cg_call(cg, "llvm.fma", n, fconst(cg, 2.12194440e-4), r);
+    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+    LLVMValueRef p = fconst(cg, c[0]);
+    for (int i = 1; i < 6; i++) p = cg_call(cg, "llvm.fma", p, r, fconst(cg, c[i]));
+    LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
+    p = cg_call(cg, "llvm.fma", p, r2, LLVMBuildFAdd(b, r, fconst(cg, 1.0), ""));
+    LLVMTypeRef iv = LLVMVectorType(LLVMInt32TypeInContext(cg->ctx), (unsigned)cg->vw);
+    LLVMValueRef ni = LLVMBuildFPToSI(b, n, iv, "");
+    LLVMValueRef k127[32], k23[32];
+    for (int i = 0; i < cg->vw; i++) {
+        k127[i] = LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 127, 0);
+        k23[i] = LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 23, 0);
+    }
+    LLVMValueRef pow2 = LLVMBuildShl(b, LLVMBuildAdd(b, ni, LLVMConstVector(k127, (unsigned)cg->vw), ""),
+                                     LLVMConstVector(k23, (unsigned)cg->vw), "");
+    return LLVMBuildFMul(b, p, LLVMBuildBitCast(b, pow2, cg->vec, ""), "");
+}
+
 static LLVMValueRef epilogue(Cg *cg, const NcAttrs *a, LLVMValueRef v, LLVMValueRef extra, LLVMValueRef n,
                              LLVMValueRef oc, LLVMValueRef yoff, const int *extra_kind, int first_extra) {
     for (int s = 0; s < a->nepi; s++) {
@@ -91,7 +120,7 @@ static LLVMValueRef epilogue(Cg *cg, const NcAttrs *a, LLVMValueRef v, LLVMValue
         case NC_EPI_SILU:
         case NC_EPI_SIGMOID: {
             LLVMValueRef one = splat(cg, LLVMConstReal(cg->f32, 1.0));
-            LLVMValueRef ex = cg_call(cg, "llvm.exp", LLVMBuildFNeg(cg->b, v, ""), NULL, NULL);
+            LLVMValueRef ex = vexp(cg, LLVMBuildFNeg(cg->b, v, ""));
             LLVMValueRef sig = LLVMBuildFDiv(cg->b, one, LLVMBuildFAdd(cg->b, one, ex, ""), "");
             v = ep->kind == NC_EPI_SILU ? LLVMBuildFMul(cg->b, v, sig, "") : sig;
             break;
