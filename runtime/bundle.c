@@ -124,6 +124,13 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
     return 0;
 }
 
+/* Reused between runs: a fresh malloc of tens of MB per run would be a fresh
+ * mmap, and page faults would cost as much as the convolution. */
+struct NcScratch {
+    float *data;
+    size_t cap;
+};
+
 int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e) {
     memset(b, 0, sizeof *b);
     const unsigned char *base = data;
@@ -135,6 +142,7 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
     b->h = h;
     b->nprograms = (int)h->nprograms;
+    b->scratch = nc_calloc(1, sizeof *b->scratch);
     int rc = 0;
     if (h->weights_offset) {
         if (h->weights_offset % 64 || !inside(h->weights_offset, h->weights_bytes, len)) rc = nc_errorf(e, "weights out of bounds");
@@ -156,6 +164,8 @@ void nc_bundle_close(NcBundle *b) {
         free(b->programs[i].scopes);
     }
     free(b->owned_weights);
+    if (b->scratch) free(b->scratch->data);
+    free(b->scratch);
     memset(b, 0, sizeof *b);
 }
 
@@ -219,8 +229,8 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
     const NcKernelEntry *kernels = netc_kernels;
     if (kernels)
         for (int i = 0; i < pi; i++) kernels += b->programs[i].h->nnodes;
-    float *scratch = NULL;
-    size_t cap = 0;
+    float *scratch = b->scratch->data;
+    size_t cap = b->scratch->cap;
     float **buf = nc_malloc((size_t)h->nvalues * sizeof(float *));
     for (uint32_t i = 0; i < h->nvalues; i++) {
         const NcBundleValue *v = &p->values[i];
@@ -246,7 +256,8 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         else nc_op_info(node.op)->ref(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }
-    free(scratch);
+    b->scratch->data = scratch;
+    b->scratch->cap = cap;
     const NcValue *ov = &p->vals[h->outputs[0]];
     memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
     free(buf);

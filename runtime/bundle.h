@@ -78,6 +78,7 @@ typedef struct NcBundle {
     NcProgram programs[NC_BUNDLE_MAX_PROGRAMS];
     const unsigned char *weights; /* 64-byte aligned */
     void *owned_weights;          /* when loaded from an external file */
+    struct NcScratch *scratch;    /* padded conv inputs, kept between runs (one run at a time per bundle) */
 } NcBundle;
 
 uint64_t nc_bundle_checksum(const void *data, size_t len);

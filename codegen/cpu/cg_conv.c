@@ -180,6 +180,13 @@ int cg_conv_flat(const NcGraph *g, const NcNode *nd) {
            !a->pad[2] && !a->pad[3];
 }
 
+/* Chunks per spatial block of a flattened plane: the block's input (all its
+ * channels) should stay in L2 while every channel block is computed on it. */
+int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats) {
+    int64_t sb = (128 * 1024) / (cg_in * chunk_floats * (int64_t)sizeof(float));
+    return sb < 1 ? 1 : sb > nchunks ? nchunks : sb;
+}
+
 /* Emits `name` for one conv node. */
 void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, int ocb) {
     const NcAttrs *a = &nd->attrs;
@@ -191,6 +198,7 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     const int64_t Hp = H + a->pad[0] + a->pad[2], Wp = W + a->pad[1] + a->pad[3];
     const int s = a->stride[0], VW = cg->vw, CH = 2 * VW; /* outputs per chunk */
     const int64_t nob = O / ocb, nchunks = (OW + CH - 1) / CH;
+    const int64_t sb = cg_conv_block(CG, nchunks, CH);
     (void)N;
     cg->cur_o = O;
     int extra_kind[NC_MAX_EPI] = {0};
@@ -210,11 +218,15 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
 
     LLVMValueRef t;
     Loop lt = loop_begin(cg, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), &t);
-    /* t = (n * nob + ob) * OH + oh */
-    LLVMValueRef oh = LLVMBuildSRem(cg->b, t, i64c(cg, OH), "oh");
-    LLVMValueRef r = LLVMBuildSDiv(cg->b, t, i64c(cg, OH), "");
-    LLVMValueRef ob = LLVMBuildSRem(cg->b, r, i64c(cg, nob), "ob");
-    LLVMValueRef n = LLVMBuildSDiv(cg->b, r, i64c(cg, nob), "n");
+    /* t = (n * rows + row) * nob + ob: the channel block varies fastest, so
+     * consecutive tiles on one thread reuse the same input rows from cache.
+     * row is an output row, or for a flattened plane a block of sb chunks. */
+    const int64_t rows = flat ? (nchunks + sb - 1) / sb : OH;
+    LLVMValueRef ob = LLVMBuildSRem(cg->b, t, i64c(cg, nob), "ob");
+    LLVMValueRef r = LLVMBuildSDiv(cg->b, t, i64c(cg, nob), "");
+    LLVMValueRef row = LLVMBuildSRem(cg->b, r, i64c(cg, rows), "row");
+    LLVMValueRef n = LLVMBuildSDiv(cg->b, r, i64c(cg, rows), "n");
+    LLVMValueRef oh = flat ? i64c(cg, 0) : row;
     LLVMValueRef oc0 = LLVMBuildMul(cg->b, ob, i64c(cg, ocb), "oc0");
     LLVMValueRef grp = LLVMBuildSDiv(cg->b, oc0, i64c(cg, OG), "g");
     /* input plane of channel 0 of this group, row oh * s */
@@ -227,7 +239,11 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
         for (int v = 0; v < 2; v++) acc[b][v] = cg_alloca(cg, cg->vec);
 
     LLVMValueRef chunk;
-    Loop lc = loop_begin(cg, i64c(cg, 0), i64c(cg, nchunks), &chunk);
+    LLVMValueRef c_begin = flat ? LLVMBuildMul(cg->b, row, i64c(cg, sb), "") : i64c(cg, 0);
+    LLVMValueRef c_end = flat ? LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMBuildAdd(cg->b, c_begin, i64c(cg, sb), ""), i64c(cg, nchunks), ""),
+                                                LLVMBuildAdd(cg->b, c_begin, i64c(cg, sb), ""), i64c(cg, nchunks), "")
+                              : i64c(cg, nchunks);
+    Loop lc = loop_begin(cg, c_begin, c_end, &chunk);
     LLVMValueRef ow0 = LLVMBuildMul(cg->b, chunk, i64c(cg, CH), "ow0");
     for (int b = 0; b < ocb; b++) {
         LLVMValueRef init = LLVMConstNull(cg->vec);

@@ -27,6 +27,8 @@ void cg_masked_store(Cg *cg, LLVMValueRef val, LLVMValueRef ptr, LLVMValueRef ma
 int cg_conv_supported(const NcGraph *g, const NcNode *nd, int *ocb, const char **why);
 /* 1 when a 1x1, stride-1, unpadded conv is computed as one row of H x W outputs */
 int cg_conv_flat(const NcGraph *g, const NcNode *nd);
+/* row tiles of a flattened conv: spatial blocks of this many chunks */
+int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats);
 void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, int ocb);
 
 #endif

@@ -117,7 +117,13 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
                 fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
             }
-            int64_t rows = ocb ? (cg_conv_flat(graphs[gi], nd) ? 1 : nc_val(graphs[gi], nd->outputs[0])->shape[2]) : 0;
+            int64_t rows = 0;
+            if (ocb) {
+                const NcValue *y = nc_val(graphs[gi], nd->outputs[0]);
+                int64_t nchunks = (y->shape[2] * y->shape[3] + 2 * cg.vw - 1) / (2 * cg.vw);
+                int64_t sb = cg_conv_block(nc_val(graphs[gi], nd->inputs[1])->shape[1], nchunks, 2 * cg.vw);
+                rows = cg_conv_flat(graphs[gi], nd) ? (nchunks + sb - 1) / sb : y->shape[2];
+            }
             LLVMValueRef fields[3] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0)};
             entries[k] = LLVMConstNamedStruct(entry_ty, fields, 3);
         }
