@@ -1,0 +1,313 @@
+/* gemm_bench.c — GFLOP/s of the generated GEMM / 1x1-conv kernels on
+ * resnet50's 1x1 convolutions at 224 (batch 1), against the CPU's FMA peak
+ * measured the same way (a generated loop of independent vector FMA chains,
+ * same target machine and vector width).  Not a test: it times.
+ *
+ *   gemm_bench [--threads 1,2] [--reps 15] [--layout nchw,nhwc]
+ *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N]
+ *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
+ *              [--direct 0|1]   (also time codegen/cpu's direct convolution, cg_conv.c, on the
+ *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
+ *
+ * Each figure is the median over --reps samples of one kernel call over all
+ * tiles (OpenMP parallel for, dynamic, one tile at a time — what the runtime
+ * does), after warm-up; operands stay in cache between calls, as in any
+ * back-to-back measurement of one layer. */
+#include <omp.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cpu/cg.h"
+#include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_jit.h"
+#include "runtime/kernels.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* void peak(int64_t iters): `chains` independent accumulators, each
+ * acc = acc * x + y per iteration — enough chains to cover FMA latency
+ * times the FMA pipes, all in registers. */
+static void emit_peak(NcCgModule *m, int chains) {
+    LLVMTypeRef params[2] = {m->i64, m->ptr};
+    LLVMValueRef fn = LLVMAddFunction(m->mod, "peak", LLVMFunctionType(LLVMVoidTypeInContext(m->ctx), params, 2, 0));
+    nc_cg_target_attrs(m->t, fn);
+    m->fn = fn;
+    m->entry = LLVMAppendBasicBlockInContext(m->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(m->b, m->entry);
+    LLVMValueRef acc[32];
+    LLVMValueRef x = cgb_splat(m, cgb_f32(m, 0.999999)), y = cgb_splat(m, cgb_f32(m, 1e-8));
+    for (int i = 0; i < chains; i++) {
+        acc[i] = cgb_var(m, m->vec);
+        LLVMBuildStore(m->b, cgb_splat(m, cgb_f32(m, 1e-3 * i)), acc[i]);
+    }
+    LLVMValueRef it;
+    CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), LLVMGetParam(fn, 0), 1, &it);
+    for (int i = 0; i < chains; i++)
+        LLVMBuildStore(m->b, cgb_fma(m, LLVMBuildLoad2(m->b, m->vec, acc[i], ""), x, y), acc[i]);
+    cgb_loop_end(m, &l);
+    LLVMValueRef sum = LLVMBuildLoad2(m->b, m->vec, acc[0], "");
+    for (int i = 1; i < chains; i++) sum = LLVMBuildFAdd(m->b, sum, LLVMBuildLoad2(m->b, m->vec, acc[i], ""), "");
+    cgb_store(m, sum, LLVMGetParam(fn, 1));
+    LLVMBuildRetVoid(m->b);
+}
+
+static double measure_peak(NcCgJit *jit, const NcCgTarget *t, int threads, int chains) {
+    void (*peak)(int64_t, float *) = (void (*)(int64_t, float *))nc_cg_jit_lookup(jit, "peak", NULL);
+    const int64_t iters = 20000000;
+    double best = 0; /* best of 10: the peak is what the core can do when nothing else runs */
+    for (int rep = 0; rep < 10; rep++) {
+        double t0 = nc_now();
+#pragma omp parallel num_threads(threads)
+        {
+            float sink[16];
+            peak(iters, sink);
+        }
+        double g = (double)threads * (double)iters * chains * t->vw * 2 / (nc_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    return best;
+}
+
+/* Median GFLOP/s of run(ctx) over reps samples of about 20 ms each. */
+static double time_median(void (*run)(void *), void *ctx, double flops, int reps) {
+    double t0 = nc_now();
+    int calls = 0;
+    do {
+        run(ctx);
+        calls++;
+    } while (nc_now() - t0 < 0.02);
+    double *g = malloc((size_t)reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        t0 = nc_now();
+        for (int c = 0; c < calls; c++) run(ctx);
+        g[r] = flops * calls / (nc_now() - t0) / 1e9;
+    }
+    double med = median(g, reps);
+    free(g);
+    return med;
+}
+
+typedef struct GemmRun {
+    NcTileFn fn;
+    const float *const *in;
+    float *const *out;
+    int64_t tiles;
+    int threads;
+} GemmRun;
+
+static void gemm_run(void *ctx) {
+    const GemmRun *r = ctx;
+#pragma omp parallel for schedule(dynamic) num_threads(r->threads)
+    for (int64_t tile = 0; tile < r->tiles; tile++) r->fn(r->in, r->out, tile, tile + 1);
+}
+
+typedef struct DirectRun {
+    NcConvKernelFn fn;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t tiles;
+    int threads;
+} DirectRun;
+
+/* as runtime/bundle.c's run_generated drives cg_conv.c's kernels */
+static void direct_run(void *ctx) {
+    const DirectRun *r = ctx;
+    const float *extra[NC_MAX_EPI] = {0};
+    const int64_t chunk = r->tiles / 64 > 0 ? r->tiles / 64 : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(r->threads)
+    for (int64_t t = 0; t < r->tiles; t += chunk) r->fn(r->x, r->w, r->bias, extra, r->y, t, t + chunk < r->tiles ? t + chunk : r->tiles);
+}
+
+typedef struct Shape {
+    int64_t cin, cout, h, w, batch;
+    const char *where;
+} Shape;
+
+/* Median GFLOP/s of one shape; 0 on failure. */
+static const char *obj_path;
+
+static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, int reps, NcGemmPlan *plan_out) {
+    NcError e;
+    NcGemmPlan p;
+    if (nc_cg_gemm_plan(&p, s, t, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 0;
+    }
+    *plan_out = p;
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "gemm");
+    nc_cg_gemm_emit(&m, &p, "gemm");
+    if (obj_path && nc_cg_module_emit_object(&m, obj_path, &e)) fprintf(stderr, "%s\n", e.msg);
+    if (!jit || nc_cg_jit_add(jit, &m, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        nc_cg_module_dispose(&m);
+        nc_cg_jit_free(jit);
+        return 0;
+    }
+    nc_cg_module_dispose(&m);
+    NcTileFn fn = (NcTileFn)nc_cg_jit_lookup(jit, "gemm", &e);
+    const int64_t xs = s->batch * s->cin * s->hw, ys = s->batch * s->cout * s->hw;
+    float *x = aligned_alloc(64, (size_t)(xs + 16) * 4), *w = malloc((size_t)(s->cout * s->cin) * 4);
+    float *packed = aligned_alloc(64, (size_t)(p.packed_floats + 16) * 4), *bias = malloc((size_t)s->cout * 4);
+    float *y = aligned_alloc(64, (size_t)(ys + 16) * 4);
+    for (int64_t i = 0; i < xs; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    for (int64_t i = 0; i < s->cout * s->cin; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    for (int64_t i = 0; i < s->cout; i++) bias[i] = 0.01f * (float)i;
+    nc_cg_gemm_pack(&p, w, packed);
+    const float *in[3] = {x, packed, bias};
+    float *out[1] = {y};
+    const double flops = 2.0 * (double)s->batch * (double)s->cin * (double)s->cout * (double)s->hw;
+    GemmRun run = {fn, in, out, p.tiles, threads};
+    double med = time_median(gemm_run, &run, flops, reps);
+    free(x), free(w), free(packed), free(bias), free(y);
+    nc_cg_jit_free(jit);
+    return med;
+}
+
+/* cg_conv.c's kernel for the same 1x1 convolution (bias + ReLU), NCHW,
+ * built by nc_cg_emit_object from a one-node graph and linked by the JIT. */
+static double bench_direct(const Shape *sh, int threads, int reps) {
+    NcError e;
+    NcGraph *g = nc_graph_new("bench");
+    const int64_t xs[4] = {sh->batch, sh->cin, sh->h, sh->w}, ws[4] = {sh->cout, sh->cin, 1, 1}, bs[1] = {sh->cout};
+    int ins[3] = {nc_graph_add_input(g, "x", 4, xs), nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, &e),
+                  nc_graph_add_param(g, "b", NC_PARAM_BIAS, 1, bs, &e)};
+    NcAttrs a = nc_attrs_default();
+    a.has_bias = 1, a.nepi = 1, a.epi[0].kind = NC_EPI_RELU;
+    int node = nc_graph_add_node(g, NC_OP_CONV2D, 3, ins, &a, "conv", &e);
+    double med = 0;
+    char path[] = "/tmp/netc_bench_direct_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    NcCgJit *jit = NULL;
+    if (node < 0 || fd < 0 || nc_cg_emit_object(path, &g, 1, NULL, &e) != 1 || !(jit = nc_cg_jit_new(&e)) ||
+        nc_cg_jit_add_object(jit, path, &e)) {
+        fprintf(stderr, "direct conv: %s\n", e.msg);
+    } else {
+        const NcKernelEntry *k = nc_cg_jit_lookup(jit, "netc_kernels", &e);
+        const int64_t xn = sh->batch * sh->cin * sh->h * sh->w, yn = sh->batch * sh->cout * sh->h * sh->w;
+        float *x = aligned_alloc(64, (size_t)(xn + NC_KERNEL_SLACK) * 4), *w = malloc((size_t)(sh->cout * sh->cin) * 4);
+        float *bias = malloc((size_t)sh->cout * 4), *y = aligned_alloc(64, (size_t)(yn + NC_KERNEL_SLACK) * 4);
+        for (int64_t i = 0; i < xn + NC_KERNEL_SLACK; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+        for (int64_t i = 0; i < sh->cout * sh->cin; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+        for (int64_t i = 0; i < sh->cout; i++) bias[i] = 0.01f * (float)i;
+        DirectRun r = {k[0].fn, x, w, bias, y, sh->batch * (sh->cout / k[0].ocb) * k[0].rows, threads};
+        med = time_median(direct_run, &r, 2.0 * (double)(sh->batch * sh->cin * sh->cout * sh->h * sh->w), reps);
+        free(x), free(w), free(bias), free(y);
+    }
+    unlink(path);
+    nc_cg_jit_free(jit);
+    nc_graph_free(g);
+    return med;
+}
+
+int main(int argc, char **argv) {
+    static const Shape resnet[] = {
+        {64, 256, 56, 56, 1, "layer1 conv3"},  {256, 64, 56, 56, 1, "layer1 conv1"},   {512, 128, 28, 28, 1, "layer2 conv1"},
+        {128, 512, 28, 28, 1, "layer2 conv3"}, {1024, 256, 14, 14, 1, "layer3 conv1"}, {256, 1024, 14, 14, 1, "layer3 conv3"},
+        {2048, 512, 7, 7, 1, "layer4 conv1"},  {512, 2048, 7, 7, 1, "layer4 conv3"},
+    };
+    Shape custom = {0, 0, 1, 0, 1, "custom"};
+    int direct = 1;
+    int threads_list[4] = {1, 2}, nthreads = 2, reps = 15, layouts = 3; /* bits: NCHW, NHWC */
+    NcGemmSpec over;
+    memset(&over, 0, sizeof over);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            fprintf(stderr, "usage: see the comment at the top of bench/gemm_bench.c\n");
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--threads")) nthreads = sscanf(v, "%d,%d,%d,%d", &threads_list[0], &threads_list[1], &threads_list[2], &threads_list[3]);
+        else if (!strcmp(a, "--reps")) reps = atoi(v);
+        else if (!strcmp(a, "--layout")) layouts = (strstr(v, "nchw") ? 1 : 0) | (strstr(v, "nhwc") ? 2 : 0);
+        else if (!strcmp(a, "--shape")) sscanf(v, "%lld,%lld,%lld,%lld", (long long *)&custom.cin, (long long *)&custom.cout, (long long *)&custom.w, (long long *)&custom.batch);
+        else if (!strcmp(a, "--obj")) obj_path = v;
+        else if (!strcmp(a, "--direct")) direct = atoi(v);
+        else if (!strcmp(a, "--mr")) over.mr = atoi(v);
+        else if (!strcmp(a, "--nv")) over.nv = atoi(v);
+        else if (!strcmp(a, "--kc")) over.kc = atoll(v);
+        else if (!strcmp(a, "--mc")) over.mc = atoll(v);
+        else if (!strcmp(a, "--nc")) over.nc = atoll(v);
+        else {
+            fprintf(stderr, "gemm_bench: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    if (reps < 1) reps = 1;
+    NcError e;
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    /* peak: chains = registers left after nothing else needs them (12 of 16, 24 of 32) */
+    const int chains = t.nvregs == 32 ? 24 : 12;
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    NcCgModule m;
+    nc_cg_module_init(&m, &t, "peak");
+    emit_peak(&m, chains);
+    if (!jit || nc_cg_jit_add(jit, &m, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    nc_cg_module_dispose(&m);
+    double peak[4];
+    printf("CPU %s, %d-float vectors, %d vector registers\n", t.cpu, t.vw, t.nvregs);
+    for (int i = 0; i < nthreads; i++) {
+        peak[i] = measure_peak(jit, &t, threads_list[i], chains);
+        printf("FMA peak, %d thread%s: %.1f GFLOP/s\n", threads_list[i], threads_list[i] > 1 ? "s" : "", peak[i]);
+    }
+    nc_cg_jit_free(jit);
+
+    const Shape *shapes = custom.cin ? &custom : resnet;
+    const int nshapes = custom.cin ? 1 : (int)(sizeof resnet / sizeof resnet[0]);
+    printf("\n%-13s %-6s %5s %5s %5s %-24s", "layer", "layout", "cin", "cout", "hw", "blocking (mr x nr, kc mc nc: tiles)");
+    for (int i = 0; i < nthreads; i++) printf("  %dT GFLOP/s (%% peak)", threads_list[i]);
+    printf("\n");
+    for (int si = 0; si < nshapes; si++) {
+        for (int layout = 0; layout < 2; layout++) {
+            static const char *names[] = {"NCHW", "NHWC"};
+            if (!(layouts & (1 << layout))) continue;
+            NcGemmSpec s = over;
+            s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout, s.hw = shapes[si].h * shapes[si].w;
+            s.layout = (NcGemmLayout)layout, s.bias = 1, s.relu = 1;
+            NcGemmPlan p;
+            memset(&p, 0, sizeof p);
+            double g[4];
+            for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
+            char blk[64];
+            snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
+                     (long long)p.s.nc, (long long)p.tiles);
+            printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, names[layout], (long long)s.cin,
+                   (long long)s.cout, (long long)s.hw, blk);
+            for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);
+            printf("\n");
+            fflush(stdout);
+        }
+        if (direct) {
+            printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, "direct", (long long)shapes[si].cin,
+                   (long long)shapes[si].cout, (long long)(shapes[si].h * shapes[si].w), "cg_conv.c (NCHW)");
+            for (int i = 0; i < nthreads; i++) {
+                double gd = bench_direct(&shapes[si], threads_list[i], reps);
+                printf("  %7.1f (%3.0f%%)      ", gd, 100 * gd / peak[i]);
+            }
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    nc_cg_target_free(&t);
+    return 0;
+}

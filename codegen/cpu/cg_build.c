@@ -1,0 +1,230 @@
+/* cg_build.c — module life cycle (init, O3, object / in-memory object) and
+ * the IR helpers of cg_build.h. */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <string.h>
+
+#include "codegen/cpu/cg_build.h"
+
+void nc_cg_module_init(NcCgModule *m, const NcCgTarget *t, const char *name) {
+    memset(m, 0, sizeof *m);
+    m->t = t;
+    m->ctx = LLVMContextCreate();
+    m->mod = LLVMModuleCreateWithNameInContext(name, m->ctx);
+    LLVMSetTarget(m->mod, t->triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(t->tm);
+    LLVMSetModuleDataLayout(m->mod, dl);
+    LLVMDisposeTargetData(dl);
+    m->b = LLVMCreateBuilderInContext(m->ctx);
+    m->f32 = LLVMFloatTypeInContext(m->ctx);
+    m->i1 = LLVMInt1TypeInContext(m->ctx);
+    m->i32 = LLVMInt32TypeInContext(m->ctx);
+    m->i64 = LLVMInt64TypeInContext(m->ctx);
+    m->ptr = LLVMPointerTypeInContext(m->ctx, 0);
+    m->vw = t->vw;
+    m->vec = LLVMVectorType(m->f32, (unsigned)t->vw);
+}
+
+void nc_cg_module_dispose(NcCgModule *m) {
+    if (m->b) LLVMDisposeBuilder(m->b);
+    if (m->mod) LLVMDisposeModule(m->mod);
+    if (m->ctx) LLVMContextDispose(m->ctx);
+    memset(m, 0, sizeof *m);
+}
+
+static void add_attr(NcCgModule *m, LLVMValueRef fn, unsigned idx, const char *name) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(m->ctx, kind, 0));
+}
+
+LLVMValueRef nc_cg_begin_tile_fn(NcCgModule *m, const char *name) {
+    LLVMTypeRef params[4] = {m->ptr, m->ptr, m->i64, m->i64};
+    LLVMValueRef fn = LLVMAddFunction(m->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(m->ctx), params, 4, 0));
+    for (unsigned i = 1; i <= 2; i++) add_attr(m, fn, i, "noalias"), add_attr(m, fn, i, "nocapture"), add_attr(m, fn, i, "readonly");
+    add_attr(m, fn, LLVMAttributeFunctionIndex, "nounwind");
+    nc_cg_target_attrs(m->t, fn);
+    m->fn = fn;
+    m->entry = LLVMAppendBasicBlockInContext(m->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(m->b, m->entry);
+    return fn;
+}
+
+int nc_cg_module_optimize(NcCgModule *m, NcError *e) {
+    if (m->optimized) return 0;
+    char *err = NULL;
+    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &err)) {
+        nc_errorf(e, "internal error: generated LLVM IR does not verify: %.1500s", err);
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    LLVMDisposeMessage(err);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef perr = LLVMRunPasses(m->mod, "default<O3>", m->t->tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    if (perr) {
+        char *msg = LLVMGetErrorMessage(perr);
+        nc_errorf(e, "LLVM optimisation failed: %s", msg);
+        LLVMDisposeErrorMessage(msg);
+        return -1;
+    }
+    m->optimized = 1;
+    return 0;
+}
+
+int nc_cg_module_emit_object(NcCgModule *m, const char *path, NcError *e) {
+    if (nc_cg_module_optimize(m, e)) return -1;
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToFile(m->t->tm, m->mod, (char *)path, LLVMObjectFile, &err)) {
+        nc_errorf(e, "%s: LLVM cannot write the object: %s", path, err);
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    return 0;
+}
+
+int nc_cg_module_emit_buffer(NcCgModule *m, LLVMMemoryBufferRef *out, NcError *e) {
+    if (nc_cg_module_optimize(m, e)) return -1;
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(m->t->tm, m->mod, LLVMObjectFile, &err, out)) {
+        nc_errorf(e, "LLVM cannot compile the kernels: %s", err);
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- IR helpers -------------------------------------------------------- */
+
+LLVMValueRef cgb_i64(NcCgModule *m, int64_t v) { return LLVMConstInt(m->i64, (unsigned long long)v, 1); }
+LLVMValueRef cgb_f32(NcCgModule *m, double v) { return LLVMConstReal(m->f32, v); }
+
+LLVMValueRef cgb_gep(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) {
+    return LLVMBuildInBoundsGEP2(m->b, m->f32, p, &i, 1, "");
+}
+
+LLVMValueRef cgb_arg_ptr(NcCgModule *m, LLVMValueRef array, int k) {
+    LLVMValueRef i = cgb_i64(m, k);
+    LLVMValueRef p = LLVMBuildLoad2(m->b, m->ptr, LLVMBuildInBoundsGEP2(m->b, m->ptr, array, &i, 1, ""), "");
+    return p;
+}
+
+LLVMValueRef cgb_splat(NcCgModule *m, LLVMValueRef scalar) {
+    LLVMValueRef v = LLVMBuildInsertElement(m->b, LLVMGetPoison(m->vec), scalar, cgb_i64(m, 0), "");
+    LLVMValueRef zero = LLVMConstNull(LLVMVectorType(m->i32, (unsigned)m->vw));
+    return LLVMBuildShuffleVector(m->b, v, LLVMGetPoison(m->vec), zero, "");
+}
+
+LLVMValueRef cgb_zero(NcCgModule *m) { return LLVMConstNull(m->vec); }
+
+LLVMValueRef cgb_load(NcCgModule *m, LLVMValueRef p) {
+    LLVMValueRef v = LLVMBuildLoad2(m->b, m->vec, p, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+void cgb_store(NcCgModule *m, LLVMValueRef v, LLVMValueRef p) { LLVMSetAlignment(LLVMBuildStore(m->b, v, p), 4); }
+
+static LLVMValueRef lane_mask(NcCgModule *m, int n) {
+    LLVMValueRef bits[64];
+    for (int i = 0; i < m->vw; i++) bits[i] = LLVMConstInt(m->i1, i < n, 0);
+    return LLVMConstVector(bits, (unsigned)m->vw);
+}
+
+static LLVMValueRef intrinsic(NcCgModule *m, const char *name, LLVMTypeRef *over, int nover, LLVMTypeRef *fty) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    NC_CHECK(id != 0);
+    *fty = LLVMIntrinsicGetType(m->ctx, id, over, (size_t)nover);
+    return LLVMGetIntrinsicDeclaration(m->mod, id, over, (size_t)nover);
+}
+
+LLVMValueRef cgb_load_n(NcCgModule *m, LLVMValueRef p, int n) {
+    if (n >= m->vw) return cgb_load(m, p);
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 4, 0), lane_mask(m, n), cgb_zero(m)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n) {
+    if (n >= m->vw) {
+        cgb_store(m, v, p);
+        return;
+    }
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty);
+    LLVMValueRef args[4] = {v, p, LLVMConstInt(m->i32, 4, 0), lane_mask(m, n)};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    LLVMTypeRef fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.fmuladd", &m->vec, 1, &fty);
+    LLVMValueRef args[3] = {a, b, c};
+    return LLVMBuildCall2(m->b, fty, fn, args, 3, "");
+}
+
+LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.maxnum", &m->vec, 1, &fty);
+    LLVMValueRef args[2] = {a, b};
+    return LLVMBuildCall2(m->b, fty, fn, args, 2, "");
+}
+
+LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t) {
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(m->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(m->entry);
+    if (first) LLVMPositionBuilderBefore(b, first);
+    else LLVMPositionBuilderAtEnd(b, m->entry);
+    LLVMValueRef a = LLVMBuildAlloca(b, t, "");
+    LLVMDisposeBuilder(b);
+    return a;
+}
+
+CgbLoop cgb_loop_begin(NcCgModule *m, LLVMValueRef begin, LLVMValueRef end, int64_t step, LLVMValueRef *index) {
+    CgbLoop l;
+    l.var = cgb_var(m, m->i64);
+    l.step = cgb_i64(m, step);
+    LLVMBuildStore(m->b, begin, l.var);
+    l.cond = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "loop");
+    l.body = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "body");
+    l.exit = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "done");
+    LLVMBuildBr(m->b, l.cond);
+    LLVMPositionBuilderAtEnd(m->b, l.cond);
+    LLVMValueRef i = LLVMBuildLoad2(m->b, m->i64, l.var, "i");
+    LLVMBuildCondBr(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, i, end, ""), l.body, l.exit);
+    LLVMPositionBuilderAtEnd(m->b, l.body);
+    *index = i;
+    return l;
+}
+
+void cgb_loop_end(NcCgModule *m, CgbLoop *l) {
+    LLVMValueRef i = LLVMBuildLoad2(m->b, m->i64, l->var, "");
+    LLVMBuildStore(m->b, LLVMBuildNSWAdd(m->b, i, l->step, ""), l->var);
+    LLVMBuildBr(m->b, l->cond);
+    LLVMPositionBuilderAtEnd(m->b, l->exit);
+}
+
+CgbIf cgb_if_begin(NcCgModule *m, LLVMValueRef cond) {
+    CgbIf c;
+    c.then = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "then");
+    c.other = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "else");
+    c.join = LLVMAppendBasicBlockInContext(m->ctx, m->fn, "join");
+    LLVMBuildCondBr(m->b, cond, c.then, c.other);
+    LLVMPositionBuilderAtEnd(m->b, c.then);
+    return c;
+}
+
+void cgb_if_else(NcCgModule *m, CgbIf *c) {
+    LLVMBuildBr(m->b, c->join);
+    LLVMPositionBuilderAtEnd(m->b, c->other);
+    c->other = NULL;
+}
+
+void cgb_if_end(NcCgModule *m, CgbIf *c) {
+    LLVMBuildBr(m->b, c->join);
+    if (c->other) { /* no else: the false edge goes straight on */
+        LLVMPositionBuilderAtEnd(m->b, c->other);
+        LLVMBuildBr(m->b, c->join);
+    }
+    LLVMPositionBuilderAtEnd(m->b, c->join);
+}

@@ -1,0 +1,89 @@
+/* cg_build.h — building one LLVM module of kernels, and the IR helpers the
+ * kernel generators share (constants, counted loops, vector loads, stores
+ * and FMAs).
+ *
+ * Every kernel is a tile function, free of OpenMP:
+ *
+ *     void name(const float *const *in, float *const *out, int64_t t0, int64_t t1)
+ *
+ * computing tiles [t0, t1) of a static tile count the generator reports; the
+ * C runtime, compiled with OpenMP, hands tile ranges to threads (so the
+ * generated code needs no __kmpc_* runtime calls).  Shapes are static, so
+ * every trip count and stride is a constant in the IR. */
+#ifndef NETC_CG_BUILD_H
+#define NETC_CG_BUILD_H
+
+#include <llvm-c/Core.h>
+
+#include "codegen/cpu/cg_target.h"
+
+typedef void (*NcTileFn)(const float *const *in, float *const *out, int64_t t0, int64_t t1);
+
+typedef struct NcCgModule {
+    const NcCgTarget *t;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, i1, i32, i64, ptr, vec; /* vec: <vw x float> */
+    int vw;
+    int optimized;
+    /* the function being built */
+    LLVMValueRef fn;
+    LLVMBasicBlockRef entry;
+} NcCgModule;
+
+void nc_cg_module_init(NcCgModule *m, const NcCgTarget *t, const char *name);
+void nc_cg_module_dispose(NcCgModule *m);
+
+/* Starts a tile function (see above) and positions the builder in its entry
+ * block; in[] and out[] are noalias.  Returns the function. */
+LLVMValueRef nc_cg_begin_tile_fn(NcCgModule *m, const char *name);
+
+/* Verifies the module and runs LLVM's default<O3> pipeline for the target
+ * (once; later calls do nothing).  A module that does not verify is a bug in
+ * a generator: the message carries LLVM's diagnosis. */
+int nc_cg_module_optimize(NcCgModule *m, NcError *e);
+/* Optimises, then writes a relocatable object file. */
+int nc_cg_module_emit_object(NcCgModule *m, const char *path, NcError *e);
+/* Optimises, then compiles to an object in memory (for the JIT). */
+int nc_cg_module_emit_buffer(NcCgModule *m, LLVMMemoryBufferRef *out, NcError *e);
+
+/* --- IR helpers -------------------------------------------------------- */
+
+LLVMValueRef cgb_i64(NcCgModule *m, int64_t v);
+LLVMValueRef cgb_f32(NcCgModule *m, double v);
+/* &p[i] for float* p */
+LLVMValueRef cgb_gep(NcCgModule *m, LLVMValueRef p, LLVMValueRef i);
+/* in[k] / out[k] of a tile function */
+LLVMValueRef cgb_arg_ptr(NcCgModule *m, LLVMValueRef array, int k);
+LLVMValueRef cgb_splat(NcCgModule *m, LLVMValueRef scalar);
+LLVMValueRef cgb_zero(NcCgModule *m);
+/* Unaligned vector load / store (4-byte alignment). */
+LLVMValueRef cgb_load(NcCgModule *m, LLVMValueRef p);
+void cgb_store(NcCgModule *m, LLVMValueRef v, LLVMValueRef p);
+/* Lanes [0, n) only: nothing past them is read or written. */
+LLVMValueRef cgb_load_n(NcCgModule *m, LLVMValueRef p, int n);
+void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
+/* a * b + c, fused where the target has FMA (llvm.fmuladd) */
+LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
+/* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
+LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
+
+/* for (i = begin; i < end; i += step), begin/end i64 values. */
+typedef struct CgbLoop {
+    LLVMValueRef var, step;
+    LLVMBasicBlockRef cond, body, exit;
+} CgbLoop;
+CgbLoop cgb_loop_begin(NcCgModule *m, LLVMValueRef begin, LLVMValueRef end, int64_t step, LLVMValueRef *index);
+void cgb_loop_end(NcCgModule *m, CgbLoop *l);
+
+/* if (cond) { ... } [else { ... }]: begin, optionally else, then end. */
+typedef struct CgbIf {
+    LLVMBasicBlockRef then, other, join;
+} CgbIf;
+CgbIf cgb_if_begin(NcCgModule *m, LLVMValueRef cond);
+void cgb_if_else(NcCgModule *m, CgbIf *c);
+void cgb_if_end(NcCgModule *m, CgbIf *c);
+
+#endif

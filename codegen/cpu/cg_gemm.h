@@ -1,0 +1,73 @@
+/* cg_gemm.h — GEMM / 1x1-convolution kernels specialised to static sizes.
+ *
+ * A 1x1, stride-1, unpadded convolution of `batch` images is a matrix
+ * product.  NCHW: y[n] (cout x hw) = W (cout x cin) . x[n] (cin x hw), one
+ * GEMM per image.  NHWC: y (batch*hw x cout) = x (batch*hw x cin) . W^T, one
+ * GEMM for the whole batch.  Either way the weights are the constant operand:
+ * they are packed once (nc_cg_gemm_pack, at compile or load time) into
+ * panels the microkernel streams contiguously, and the activations are read
+ * where they lie.
+ *
+ * The kernel is a tile function (cg_build.h) with in[0] = x, in[1] = the
+ * packed weights, in[2] = bias (when spec.bias), out[0] = y, over
+ * plan.tiles tiles; bias and ReLU are applied in registers before the
+ * store.
+ *
+ * Layout, measured (bench/gemm_bench.c, numbers in bench/RESULTS.md; Zen 3,
+ * AVX2, one thread, resnet50's eight 1x1 shapes at 224, median of 6 runs):
+ * NHWC runs at 67-76% of the FMA peak, NCHW at 49-75%.  They tie on 56x56 and
+ * 28x28 planes; NCHW falls behind by 10-15% at 14x14 and by 25-30% at 7x7,
+ * where a plane of 49 pixels fills 49 of 64 lanes and its ragged panel runs a
+ * one-vector microkernel, and where B's rows (196 bytes apart) straddle cache
+ * lines.  NHWC keeps the vectors along output channels (multiples of 16 in
+ * every model here) at any resolution, and batch > 1 simply lengthens M.
+ * NCHWc (channel blocks of vw) would run this same microkernel with A's rows
+ * vw apart; it buys nothing over NHWC for 1x1 and was not built.  So: the CPU
+ * layout pass should choose NHWC; the NCHW kernels serve the NCHW runtime of
+ * today, already 1.2-1.7x faster than cg_conv.c's direct 1x1 convolution. */
+#ifndef NETC_CG_GEMM_H
+#define NETC_CG_GEMM_H
+
+#include "codegen/cpu/cg_build.h"
+
+typedef enum { NC_GEMM_NCHW, NC_GEMM_NHWC } NcGemmLayout;
+
+typedef struct NcGemmSpec {
+    int64_t batch, cin, cout, hw;
+    NcGemmLayout layout;
+    int bias, relu;
+    /* Blocking, 0 = the target's default.  Register block: mr rows of
+     * broadcast operand x nv vectors of the other (mr * nv accumulators).
+     * Cache blocks: kc of the reduction per pass, mc rows and nc columns of
+     * the output per tile. */
+    int mr, nv;
+    int64_t kc, mc, nc;
+} NcGemmSpec;
+
+typedef struct NcGemmPlan {
+    NcGemmSpec s;         /* with every blocking field filled in */
+    int vw, nr;           /* floats per vector; nr = nv * vw columns per register block */
+    int64_t M, N, K;      /* the GEMM: rows and columns of the output, reduction */
+    int64_t images;       /* GEMMs side by side: batch for NCHW, 1 for NHWC */
+    int64_t nkb;          /* reduction blocks: kc each, the last kc_last */
+    int64_t kc_last;
+    int64_t mblocks, nblocks;
+    int64_t tiles;        /* images x mblocks x nblocks */
+    int64_t packed_floats; /* size of nc_cg_gemm_pack's output */
+} NcGemmPlan;
+
+/* Checks the spec (sizes positive, blocks consistent, the register block
+ * fitting the target's vector registers) and fills in the blocking. */
+int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e);
+
+/* Packs W (cout x cin, row-major: a timm conv weight [cout, cin, 1, 1]) into
+ * packed[0 .. plan.packed_floats).  NCHW: panels of mr output channels,
+ * packed[(p * K + k) * mr + i] = W[p * mr + i][k]; NHWC: panels of nr output
+ * channels, packed[(q * K + k) * nr + j] = W[q * nr + j][k]; both zero-padded
+ * past cout, so the microkernel never tests for the ragged panel. */
+void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed);
+
+/* Emits the tile function `name` into m. */
+void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name);
+
+#endif

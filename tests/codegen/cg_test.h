@@ -1,0 +1,99 @@
+/* cg_test.h — what the generated-kernel tests share: random data, the
+ * reference convolution (ir/ref_conv.c, the oracle) called through an
+ * NcKernelArgs built by hand, a tolerance check, and a JIT session. */
+#ifndef NETC_CG_TEST_H
+#define NETC_CG_TEST_H
+
+#include <math.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "codegen/cpu/cg_jit.h"
+#include "ir/ops.h"
+#include "tests/unit/check.h"
+
+static uint64_t cgt_rng = 0x9e3779b97f4a7c15ull;
+static inline float cgt_uniform(void) { /* xorshift64*, uniform in [-1, 1) */
+    cgt_rng ^= cgt_rng >> 12, cgt_rng ^= cgt_rng << 25, cgt_rng ^= cgt_rng >> 27;
+    return (float)((double)((cgt_rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static inline int64_t cgt_int(int64_t lo, int64_t hi) { return lo + (int64_t)((cgt_uniform() + 1.0f) * 0.5f * (float)(hi - lo + 1)) % (hi - lo + 1); }
+static inline float *cgt_random(int64_t n) {
+    float *p = nc_malloc((size_t)(n ? n : 1) * sizeof(float));
+    for (int64_t i = 0; i < n; i++) p[i] = cgt_uniform();
+    return p;
+}
+
+/* n floats (random) that end where an unreadable page begins: a kernel that
+ * reads past its input faults instead of passing by luck.  (ASan cannot see
+ * into JIT-compiled code; this can.)  Free with cgt_guarded_free(p, n). */
+static inline float *cgt_guarded(int64_t n) {
+    const size_t ps = (size_t)sysconf(_SC_PAGESIZE), bytes = (size_t)n * sizeof(float);
+    const size_t pages = (bytes + ps - 1) / ps;
+    void *base = NULL;
+    NC_CHECK(posix_memalign(&base, ps, (pages + 1) * ps) == 0);
+    NC_CHECK(mprotect((char *)base + pages * ps, ps, PROT_NONE) == 0);
+    float *p = (float *)((char *)base + pages * ps - bytes);
+    for (int64_t i = 0; i < n; i++) p[i] = cgt_uniform();
+    return p;
+}
+static inline void cgt_guarded_free(float *p, int64_t n) {
+    if (!p) return;
+    const size_t ps = (size_t)sysconf(_SC_PAGESIZE), bytes = (size_t)n * sizeof(float);
+    const size_t pages = (bytes + ps - 1) / ps;
+    char *base = (char *)p + bytes - pages * ps;
+    NC_CHECK(mprotect(base + pages * ps, ps, PROT_READ | PROT_WRITE) == 0);
+    free(base);
+}
+
+static inline NcValue cgt_value(int64_t n, int64_t c, int64_t h, int64_t w) {
+    NcValue v;
+    memset(&v, 0, sizeof v);
+    v.ndim = 4, v.shape[0] = n, v.shape[1] = c, v.shape[2] = h, v.shape[3] = w;
+    return v;
+}
+
+/* nc_ref_conv2d on NCHW x [n, c, h, w], weight [o, c / groups, kh, kw]:
+ * y [n, o, oh, ow] (+ bias) (ReLU). */
+static inline void cgt_ref_conv(const float *x, const float *w, const float *bias, float *y, int64_t n, int64_t c, int64_t h,
+                         int64_t wd, int64_t o, int kh, int kw, int stride, int pad, int groups, int relu) {
+    NcNode node;
+    memset(&node, 0, sizeof node);
+    node.op = NC_OP_CONV2D;
+    node.attrs = nc_attrs_default();
+    NcAttrs *a = &node.attrs;
+    a->kernel[0] = kh, a->kernel[1] = kw, a->stride[0] = a->stride[1] = stride, a->groups = groups;
+    for (int i = 0; i < 4; i++) a->pad[i] = pad;
+    a->has_bias = bias != NULL;
+    if (relu) a->nepi = 1, a->epi[0].kind = NC_EPI_RELU;
+    const int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
+    NcValue xv = cgt_value(n, c, h, wd), wv = cgt_value(o, c / groups, kh, kw), bv = cgt_value(o, 1, 1, 1), yv = cgt_value(n, o, oh, ow);
+    bv.ndim = 1;
+    NcKernelArgs k;
+    memset(&k, 0, sizeof k);
+    k.node = &node;
+    k.in_v[0] = &xv, k.in_v[1] = &wv, k.in_v[2] = &bv, k.out_v[0] = &yv;
+    k.in[0] = x, k.in[1] = w, k.in[2] = bias, k.out[0] = y;
+    nc_ref_conv2d(&k);
+}
+
+/* max |got - want| <= rtol * max |want| */
+static inline int cgt_close(const float *got, const float *want, int64_t n, double rtol, double *err_out) {
+    double mx = 0, err = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (fabs(want[i]) > mx) mx = fabs(want[i]);
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= err)) err = d; /* NaN counts as an error */
+    }
+    if (err_out) *err_out = mx ? err / mx : err;
+    return err <= rtol * (mx > 0 ? mx : 1);
+}
+
+/* Runs tiles [0, tiles) of fn as the runtime does: split over threads. */
+static inline void cgt_run(NcTileFn fn, const float *const *in, float *const *out, int64_t tiles) {
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t t = 0; t < tiles; t++) fn(in, out, t, t + 1);
+}
+
+#endif

@@ -1,0 +1,188 @@
+/* test_cg_gemm.c — the GEMM / 1x1-convolution kernels against the reference
+ * convolution: both layouts, with and without bias and ReLU, sizes that are
+ * and are not multiples of the vector width and of every block, batch > 1,
+ * the default blocking and forced tiny blocks (several reduction passes,
+ * many row and column blocks), tiles run in any order across threads. */
+#include "codegen/cpu/cg_gemm.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+
+/* NCHW [n, c, hw] <-> NHWC [n, hw, c] */
+static void transpose(const float *src, float *dst, int64_t n, int64_t rows, int64_t cols) {
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++) dst[(b * cols + c) * rows + r] = src[(b * rows + r) * cols + c];
+}
+
+/* via_object: through the AOT path — an object file, linked by the JIT */
+static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
+    NcError e;
+    NcGemmPlan p;
+    char what[160];
+    snprintf(what, sizeof what, "%s batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
+             s.layout == NC_GEMM_NCHW ? "NCHW" : "NHWC", (long long)s.batch, (long long)s.cin, (long long)s.cout,
+             (long long)s.hw, s.bias, s.relu, s.mr, s.nv, (long long)s.kc, (long long)s.mc, (long long)s.nc);
+    int rc = nc_cg_gemm_plan(&p, &s, t, &e);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    if (rc) return;
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    CHECK_MSG(jit != NULL, "%s", e.msg);
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "gemm");
+    nc_cg_gemm_emit(&m, &p, "gemm");
+    if (via_object) {
+        char path[] = "/tmp/netc_test_gemm_XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd >= 0) close(fd);
+        rc = nc_cg_module_emit_object(&m, path, &e);
+        if (!rc) rc = nc_cg_jit_add_object(jit, path, &e);
+        unlink(path);
+    } else {
+        rc = nc_cg_jit_add(jit, &m, &e);
+    }
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "gemm", &e);
+    if (fn) {
+        const int64_t n = s.batch, C = s.cin, O = s.cout, hw = s.hw;
+        float *x = cgt_guarded(n * C * hw), *w = cgt_random(O * C), *bias = s.bias ? cgt_guarded(O) : NULL;
+        float *want = nc_malloc((size_t)(n * O * hw) * sizeof(float));
+        /* the output is surrounded by canaries: masked tails write nothing outside */
+        float *ybuf = nc_malloc((size_t)(n * O * hw + 2 * 64) * sizeof(float)), *y = ybuf + 64;
+        for (int64_t i = 0; i < n * O * hw + 128; i++) ybuf[i] = 42.0f;
+        float *packed = cgt_guarded(p.packed_floats);
+        nc_cg_gemm_pack(&p, w, packed);
+        cgt_ref_conv(x, w, bias, want, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
+        float *xin = x, *got = y, *tmp = NULL;
+        if (s.layout == NC_GEMM_NHWC) {
+            xin = cgt_guarded(n * C * hw);
+            tmp = nc_malloc((size_t)(n * O * hw) * sizeof(float));
+            transpose(x, xin, n, C, hw);
+        }
+        const float *in[3] = {xin, packed, bias};
+        float *out[1] = {y};
+        cgt_run(fn, in, out, p.tiles);
+        if (tmp) transpose(y, tmp, n, hw, O), got = tmp;
+        double err;
+        CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s: relative error %g", what, err);
+        int canaries = 1;
+        for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[n * O * hw + i] == 42.0f;
+        CHECK_MSG(canaries, "%s: wrote outside the output", what);
+        /* the same tiles in reverse, in uneven ranges: the result may not depend on the order */
+        memset(y, 0, (size_t)(n * O * hw) * sizeof(float));
+        for (int64_t t1 = p.tiles; t1 > 0;) {
+            int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+            fn(in, out, t0, t1);
+            t1 = t0;
+        }
+        if (tmp) transpose(y, tmp, n, hw, O);
+        CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
+        if (xin != x) cgt_guarded_free(xin, n * C * hw);
+        cgt_guarded_free(x, n * C * hw), cgt_guarded_free(bias, O), cgt_guarded_free(packed, p.packed_floats);
+        free(tmp), free(w), free(want), free(ybuf);
+        cases++;
+    } else {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+    }
+    nc_cg_jit_free(jit);
+}
+
+static void check(const NcCgTarget *t, NcGemmSpec s) { check_via(t, s, 0); }
+
+/* Kernels for other CPUs compile (they cannot run here): the AVX-512 ones
+ * really use zmm registers — also on Intel parts LLVM tunes for 256-bit
+ * vectors — and every one uses FMA. */
+static void check_cross(const char *cpu, const char *reg) {
+    NcError e;
+    NcCgTarget t;
+    int rc = nc_cg_target_init(&t, cpu, NULL, &e);
+    CHECK_MSG(rc == 0, "%s: %s", cpu, e.msg);
+    if (rc) return;
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.layout = NC_GEMM_NHWC, s.batch = 1, s.cin = 70, s.cout = 45, s.hw = 33, s.bias = 1, s.relu = 1;
+    NcGemmPlan p;
+    CHECK_MSG(nc_cg_gemm_plan(&p, &s, &t, &e) == 0, "%s: %s", cpu, e.msg);
+    NcCgModule m;
+    nc_cg_module_init(&m, &t, "cross");
+    nc_cg_gemm_emit(&m, &p, "gemm");
+    CHECK_MSG(nc_cg_module_optimize(&m, &e) == 0, "%s: %s", cpu, e.msg);
+    LLVMMemoryBufferRef buf = NULL;
+    char *err = NULL;
+    CHECK_MSG(!LLVMTargetMachineEmitToMemoryBuffer(t.tm, m.mod, LLVMAssemblyFile, &err, &buf), "%s: %s", cpu, err);
+    if (buf) {
+        size_t n = LLVMGetBufferSize(buf);
+        char *asm_text = nc_strndup(LLVMGetBufferStart(buf), n);
+        CHECK_MSG(strstr(asm_text, reg) != NULL, "%s: no %s registers in the kernel", cpu, reg);
+        CHECK_MSG(strstr(asm_text, "vfmadd") != NULL, "%s: no FMA in the kernel", cpu);
+        free(asm_text);
+        LLVMDisposeMemoryBuffer(buf);
+    }
+    if (err) LLVMDisposeMessage(err);
+    nc_cg_module_dispose(&m);
+    nc_cg_target_free(&t);
+}
+
+static NcGemmSpec spec(NcGemmLayout layout, int64_t batch, int64_t cin, int64_t cout, int64_t hw, int bias, int relu) {
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.layout = layout, s.batch = batch, s.cin = cin, s.cout = cout, s.hw = hw, s.bias = bias, s.relu = relu;
+    return s;
+}
+
+int main(void) {
+    NcError e;
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    printf("host: %s, %d-float vectors\n", t.cpu, t.vw);
+    /* batch, cin, cout, hw: edges, resnet-like, and odd */
+    static const int64_t shapes[][4] = {
+        {1, 1, 1, 1},     {1, 3, 5, 7},      {2, 17, 13, 29},  {1, 64, 64, 56},   {3, 37, 70, 50},
+        {1, 300, 19, 45}, {2, 600, 33, 11},  {1, 256, 64, 196}, {1, 512, 130, 49}, {2, 64, 256, 100},
+        {1, 16, 48, 8},   {4, 9, 23, 1},     {1, 1030, 7, 17},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int layout = 0; layout < 2; layout++) {
+            const int bias = (int)((i + (size_t)layout) % 2 == 0), relu = (int)(i % 3 != 1);
+            check(&t, spec((NcGemmLayout)layout, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], bias, relu));
+        }
+    /* forced small blocks: several reduction passes (first / middle / last
+     * peeled), several row and column blocks with ragged ends, other
+     * register blocks */
+    static const int blocks[][5] = {{6, 2, 7, 6, 16}, {4, 1, 5, 8, 8}, {3, 3, 64, 9, 24}, {1, 1, 1, 1, 8}, {5, 2, 16, 10, 48}};
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
+        for (int layout = 0; layout < 2; layout++) {
+            NcGemmSpec s = spec((NcGemmLayout)layout, 2, 45, 29, 37, 1, (int)(i % 2));
+            s.mr = blocks[i][0], s.nv = blocks[i][1], s.kc = blocks[i][2], s.mc = blocks[i][3], s.nc = blocks[i][4];
+            check(&t, s);
+        }
+    /* a random sweep */
+    for (int i = 0; i < 16; i++) {
+        NcGemmSpec s = spec((NcGemmLayout)(i % 2), cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150),
+                            (int)cgt_int(0, 1), (int)cgt_int(0, 1));
+        if (i % 3 == 0) s.kc = cgt_int(1, 64), s.mc = cgt_int(1, 40), s.nc = cgt_int(1, 64);
+        check(&t, s);
+    }
+    /* the object file path gives the same kernel */
+    for (int layout = 0; layout < 2; layout++) check_via(&t, spec((NcGemmLayout)layout, 2, 70, 37, 29, 1, 1), 1);
+    check_cross("znver4", "zmm");
+    check_cross("skylake-avx512", "zmm");
+    check_cross("sapphirerapids", "zmm");
+    check_cross("haswell", "ymm");
+    /* plans that cannot work are refused */
+    NcGemmPlan p;
+    NcGemmSpec bad = spec(NC_GEMM_NCHW, 1, 8, 8, 8, 0, 0);
+    bad.mr = 16, bad.nv = 2;
+    CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1 && strstr(e.msg, "register"));
+    bad = spec(NC_GEMM_NCHW, 1, 0, 8, 8, 0, 0);
+    CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1);
+    printf("%d kernels checked\n", cases);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
