@@ -10,6 +10,7 @@
 #include "runtime/bundle.h"
 #include "runtime/detinit.h"
 #include "runtime/npy.h"
+#include "runtime/topk.h"
 
 extern const unsigned char netc_bundle[];
 extern const unsigned char netc_bundle_end[];
@@ -118,20 +119,7 @@ static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         rc = 2;
     }
-    for (int64_t i = 0; i < n && top > 0; i++) {
-        printf("image %lld top-%d:", (long long)i, top);
-        const float *row = y + i * per;
-        char *taken = nc_calloc((size_t)per, 1);
-        for (int k = 0; k < top && k < per; k++) {
-            int64_t best = -1;
-            for (int64_t c = 0; c < per; c++)
-                if (!taken[c] && (best < 0 || row[c] > row[best])) best = c;
-            taken[best] = 1;
-            printf("  %lld:%.5f", (long long)best, (double)row[best]);
-        }
-        free(taken);
-        printf("\n");
-    }
+    nc_print_topk(stdout, y, n, per, top);
     fprintf(stderr, "%lld images at %dx%d in %.3f s\n", (long long)n, h->height, h->width, dt);
     free(y);
     nc_npy_free(&x);

@@ -5,6 +5,7 @@
 #include "runtime/detinit.h"
 #include "runtime/interp.h"
 #include "runtime/npy.h"
+#include "runtime/topk.h"
 #include "tools/netc/cli.h"
 
 static const char *help =
@@ -128,21 +129,7 @@ int cmd_run(int argc, char **argv) {
         rc = NC_EXIT_BADINPUT;
     }
     int64_t n = ov->shape[0], per = nc_numel(ov) / n;
-    if (top > per) top = (int)per;
-    for (int64_t b = 0; b < n && top > 0; b++) {
-        const float *row = out + b * per;
-        printf("image %lld top-%d:", (long long)b, top);
-        char *taken = nc_calloc((size_t)per, 1);
-        for (int k = 0; k < top; k++) {
-            int64_t best = -1;
-            for (int64_t c = 0; c < per; c++)
-                if (!taken[c] && (best < 0 || row[c] > row[best])) best = c;
-            taken[best] = 1;
-            printf("  %lld:%.5f", (long long)best, (double)row[best]);
-        }
-        free(taken);
-        printf("\n");
-    }
+    nc_print_topk(stdout, out, n, per, top);
     printf("%s at %dx%d, batch %d: %.3f s in the reference interpreter (peak intermediates %.1f MB)\n", g->name,
            m.opt.height, m.opt.width, m.opt.batch, st.seconds, (double)st.peak_bytes / 1e6);
     free(out);

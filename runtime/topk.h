@@ -1,0 +1,12 @@
+/* topk.h — the k best classes of each row of logits, printed the one way
+ * netc and the programs it compiles print them. */
+#ifndef NETC_TOPK_H
+#define NETC_TOPK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* "image I top-K:  class:score ..." for each of n rows of `per` values. */
+void nc_print_topk(FILE *out, const float *logits, int64_t n, int64_t per, int k);
+
+#endif
