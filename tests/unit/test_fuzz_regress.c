@@ -2,7 +2,7 @@
  * and every input a fuzzer ever crashed on (tests/fuzz/regress/<target>/)
  * through the same code the fuzz targets run, so the ordinary (sanitizer)
  * test suite keeps them fixed without needing clang or libFuzzer. Each input
- * goes through all three targets: any input must be handled cleanly by any
+ * goes through every target: any input must be handled cleanly by any
  * parser. The targets abort() if a parser breaks an invariant. */
 #include <dirent.h>
 #include <string.h>
@@ -11,12 +11,14 @@
 
 #define NC_FUZZ_NO_MAIN
 #include "../fuzz/fuzz_bundle.c"
+#include "../fuzz/fuzz_image.c"
 #include "../fuzz/fuzz_json.c"
 #include "../fuzz/fuzz_nn.c"
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_bundle"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_bundle",
+                                       "fuzz_image"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -36,6 +38,7 @@ static int replay_dir(const char *dir) {
             fuzz_json_one((const uint8_t *)buf, len);
             fuzz_nn_one((const uint8_t *)buf, len);
             fuzz_bundle_one((const uint8_t *)buf, len);
+            fuzz_image_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -66,6 +69,7 @@ int main(void) {
     fuzz_json_one((const uint8_t *)"", 0);
     fuzz_nn_one((const uint8_t *)"", 0);
     fuzz_bundle_one((const uint8_t *)"", 0);
+    fuzz_image_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }
