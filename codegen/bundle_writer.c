@@ -29,12 +29,13 @@ static void align(Buf *b, size_t a) {
 typedef struct Weights {
     Buf blob;
     NC_VEC(const NcValue *) params;
+    NC_VEC(int) member;
     NC_VEC(int64_t) offsets;
 } Weights;
 
-static int64_t weight_offset(Weights *w, const NcValue *v, NcError *e) {
+static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *e) {
     for (int i = 0; i < w->params.len; i++)
-        if (!strcmp(w->params.data[i]->name, v->name)) {
+        if (w->member.data[i] == member && !strcmp(w->params.data[i]->name, v->name)) {
             if (!nc_shape_eq(w->params.data[i], v)) return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
             return w->offsets.data[i];
         }
@@ -42,13 +43,87 @@ static int64_t weight_offset(Weights *w, const NcValue *v, NcError *e) {
     align(&w->blob, 64);
     int64_t off = (int64_t)put(&w->blob, v->data, (size_t)nc_numel(v) * sizeof(float));
     nc_vec_push(&w->params, v);
+    nc_vec_push(&w->member, member);
     nc_vec_push(&w->offsets, off);
     return off;
 }
 
-int nc_bundle_write(const char *path, const char *weights_path, const char *model, NcGraph *const *graphs,
+int nc_graph_features(const NcGraph *g) {
+    if (g->outputs.len < 1) return -1;
+    const NcValue *out = nc_val(g, g->outputs.data[0]);
+    if (out->producer < 0) return -1;
+    const NcNode *nd = &g->nodes.data[out->producer];
+    if (nd->op != NC_OP_LINEAR || nd->attrs.nepi) return -1;
+    const NcValue *f = nc_val(g, nd->inputs[0]);
+    return f->kind == NC_VAL_NODE && f->ndim == 2 ? f->id : -1;
+}
+
+/* The member table: names, merge weights, preprocessing, sizes. */
+static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *const *graphs, int n, NcError *e) {
+    if (spec->nmembers < 1 || spec->nmembers > NC_BUNDLE_MAX_MEMBERS)
+        return nc_errorf(e, "%d models (1 to %d)", spec->nmembers, NC_BUNDLE_MAX_MEMBERS);
+    bh->nmembers = (uint32_t)spec->nmembers;
+    bh->merge = spec->merge, bh->on_probs = spec->on_probs;
+    for (int m = 0; m < spec->nmembers; m++) {
+        const NcGraph *g = NULL;
+        for (int i = 0; i < n && !g; i++)
+            if ((spec->member_of ? spec->member_of[i] : 0) == m) g = graphs[i];
+        if (!g) return nc_errorf(e, "model %d has no resolution", m);
+        NcBundleMember *mb = &bh->members[m];
+        snprintf(mb->name, sizeof mb->name, "%s", spec->member_name[m] ? spec->member_name[m] : g->name);
+        mb->weight = spec->weight[m];
+        mb->crop_pct = g->pre.crop_pct, mb->interp = g->pre.interp;
+        memcpy(mb->mean, g->pre.mean, sizeof mb->mean);
+        memcpy(mb->std, g->pre.std, sizeof mb->std);
+        const NcValue *out = nc_val(g, g->outputs.data[0]);
+        mb->nclasses = (int32_t)(nc_numel(out) / out->shape[0]);
+        int f = nc_graph_features(g);
+        mb->nfeatures = f >= 0 ? (int32_t)nc_val(g, f)->shape[1] : 0;
+        if (m == 0) bh->nclasses = mb->nclasses;
+        else if (mb->nclasses != bh->nclasses)
+            return nc_errorf(e, "model '%s' has %d classes, '%s' has %d: an ensemble's models must agree", mb->name,
+                             mb->nclasses, bh->members[0].name, bh->nclasses);
+    }
+    for (int i = 0; i < n; i++) {
+        const NcGraph *g = graphs[i];
+        const NcGraph *first = NULL;
+        int m = spec->member_of ? spec->member_of[i] : 0;
+        for (int j = 0; j < i && !first; j++)
+            if ((spec->member_of ? spec->member_of[j] : 0) == m) first = graphs[j];
+        int f = nc_graph_features(g);
+        if ((f >= 0 ? nc_val(g, f)->shape[1] : 0) != bh->members[m].nfeatures ||
+            nc_numel(nc_val(g, g->outputs.data[0])) / nc_val(g, g->outputs.data[0])->shape[0] != bh->members[m].nclasses)
+            return nc_errorf(e, "the resolutions of model '%s' disagree in their outputs", bh->members[m].name);
+        (void)first;
+    }
+    return 0;
+}
+
+/* Labels: one name per line (a trailing newline, CRLF and a UTF-8 BOM are
+ * fine), exactly nclasses of them, none empty. */
+static int put_labels(Buf *b, const char *text, int nclasses, NcError *e) {
+    if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
+    int count = 0;
+    for (const char *s = text; *s;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        const char *next = nl ? nl + 1 : s + len;
+        if (len && s[len - 1] == '\r') len--;
+        if (!nl && !len) break;
+        if (!len) return nc_errorf(e, "line %d is empty (one class name per line)", count + 1);
+        if (memchr(s, 0, len)) return nc_errorf(e, "line %d holds a NUL byte", count + 1);
+        if (++count > nclasses) break;
+        put(b, s, len);
+        put(b, "", 1);
+        s = next;
+    }
+    if (count != nclasses) return nc_errorf(e, "%s%d names for a model of %d classes", count > nclasses ? "more than " : "", count > nclasses ? nclasses : count, nclasses);
+    return 0;
+}
+
+int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSpec *spec, NcGraph *const *graphs,
                     const NcPlan *plans, int n, NcError *e) {
-    if (n < 1 || n > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "%d resolutions (1 to %d)", n, NC_BUNDLE_MAX_PROGRAMS);
+    if (n < 1 || n > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "%d programs (1 to %d)", n, NC_BUNDLE_MAX_PROGRAMS);
     Buf b = {0};
     Weights w;
     memset(&w, 0, sizeof w);
@@ -57,11 +132,22 @@ int nc_bundle_write(const char *path, const char *weights_path, const char *mode
     memcpy(bh.magic, NC_BUNDLE_MAGIC, 8);
     bh.version = NC_BUNDLE_VERSION;
     bh.nprograms = (uint32_t)n;
-    snprintf(bh.model, sizeof bh.model, "%s", model);
+    snprintf(bh.model, sizeof bh.model, "%s", spec->name ? spec->name : graphs[0]->name);
+    if (fill_members(&bh, spec, graphs, n, e)) return -1;
     put(&b, &bh, sizeof bh);
     int rc = 0;
+    if (spec->labels) {
+        bh.labels_offset = b.len;
+        if (put_labels(&b, spec->labels, bh.nclasses, e)) {
+            free(b.p);
+            return nc_error_prefix(e, "%s", spec->labels_path ? spec->labels_path : "labels"), -1;
+        }
+        ((NcBundleHeader *)b.p)->labels_offset = bh.labels_offset;
+        ((NcBundleHeader *)b.p)->labels_bytes = b.len - bh.labels_offset;
+    }
     for (int gi = 0; gi < n && !rc; gi++) {
         const NcGraph *g = graphs[gi];
+        const int member = spec->member_of ? spec->member_of[gi] : 0;
         const NcValue *in = nc_val(g, g->inputs.data[0]);
         align(&b, 64);
         size_t ph_at = put(&b, NULL, sizeof(NcProgramHeader));
@@ -69,6 +155,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const char *mode
         NcProgramHeader ph;
         memset(&ph, 0, sizeof ph);
         ph.batch = (int32_t)in->shape[0], ph.height = (int32_t)in->shape[2], ph.width = (int32_t)in->shape[3];
+        ph.member = member, ph.features = nc_graph_features(g);
         ph.nvalues = (uint32_t)g->values.len, ph.nnodes = (uint32_t)g->nodes.len;
         ph.ninputs = 1, ph.noutputs = (uint32_t)g->outputs.len;
         if (g->inputs.len != 1 || g->outputs.len > 4) {
@@ -87,7 +174,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const char *mode
             memset(&bv, 0, sizeof bv);
             bv.kind = v->kind, bv.ndim = v->ndim;
             memcpy(bv.shape, v->shape, sizeof bv.shape);
-            bv.offset = v->kind == NC_VAL_NODE ? plans[gi].offset[i] : v->kind == NC_VAL_PARAM ? weight_offset(&w, v, e) : -1;
+            bv.offset = v->kind == NC_VAL_NODE ? plans[gi].offset[i] : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e) : -1;
             if (v->kind == NC_VAL_PARAM && bv.offset < 0) rc = -1;
             put(&b, &bv, sizeof bv);
         }
@@ -131,6 +218,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const char *mode
     free(b.p);
     free(w.blob.p);
     free(w.params.data);
+    free(w.member.data);
     free(w.offsets.data);
     return rc;
 }

@@ -5,10 +5,30 @@
 
 #include "passes/pass.h"
 
+#include "runtime/bundle.h"
+
+/* What goes around the graphs: one member per model (a single model is an
+ * ensemble of one), how members merge, and optional class names. */
+typedef struct NcBundleSpec {
+    const char *name;   /* the program's name */
+    int nmembers;
+    const char *member_name[NC_BUNDLE_MAX_MEMBERS]; /* default: the graph's name */
+    float weight[NC_BUNDLE_MAX_MEMBERS];            /* NC_MERGE_WEIGHTED */
+    NcMergeKind merge;
+    int on_probs;
+    const char *labels; /* nclasses names, one per line; NULL: none */
+    const char *labels_path; /* for messages */
+    const int *member_of; /* per graph: its member (NULL: all member 0) */
+} NcBundleSpec;
+
+/* The pooled penultimate features of a classifier: the input of the linear
+ * layer producing its output, or -1. */
+int nc_graph_features(const NcGraph *g);
+
 /* Writes the bundle to `path` and, with weights_path non-NULL, the weights to
  * that separate file instead of inside the bundle (both atomically).
- * Parameters are shared between graphs by name. */
-int nc_bundle_write(const char *path, const char *weights_path, const char *model, NcGraph *const *graphs,
+ * Parameters are shared between the graphs of one member by name. */
+int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSpec *spec, NcGraph *const *graphs,
                     const NcPlan *plans, int n, NcError *e);
 
 #endif

@@ -257,6 +257,40 @@ static Val b_mul(Elab *E, NcLoc loc, Val *a) {
 }
 
 /* scope(): the current name scope as a string (for messages in .nn code). */
+/* preprocess(crop_pct, interpolation, mean, std): timm's pretrained_cfg for
+ * the model, used by compiled programs that read image files. */
+static void three(Elab *E, NcLoc loc, Val v, const char *param, float *out) {
+    const char *fn = "preprocess";
+    if (v.k != V_LIST || v.u.l->n != 3) elab_error(E, loc, "%s: '%s' must be a list of three numbers", fn, param);
+    for (int i = 0; i < 3; i++) {
+        double x = arg_num(E, loc, v.u.l->items[i], fn, param);
+        if (!(x > -1e3 && x < 1e3)) elab_error(E, loc, "%s: '%s' has an implausible value %g", fn, param, x);
+        out[i] = (float)x;
+    }
+}
+static Val b_preprocess(Elab *E, NcLoc loc, Val *a) {
+    const char *fn = "preprocess";
+    NcPreprocess p = nc_preprocess_default();
+    p.set = 1;
+    if (a[0].k != V_NONE) {
+        double c = arg_num(E, loc, a[0], fn, "crop_pct");
+        if (!(c > 0 && c <= 4)) elab_error(E, loc, "%s: crop_pct must be in (0, 4], got %g", fn, c);
+        p.crop_pct = (float)c;
+    }
+    if (a[1].k != V_NONE) {
+        if (a[1].k != V_STR) elab_error(E, loc, "%s: 'interpolation' must be a string", fn);
+        if (!strcmp(a[1].u.s, "bicubic")) p.interp = 0;
+        else if (!strcmp(a[1].u.s, "bilinear")) p.interp = 1;
+        else elab_error(E, loc, "%s: interpolation '%s': expected \"bicubic\" or \"bilinear\"", fn, a[1].u.s);
+    }
+    if (a[2].k != V_NONE) three(E, loc, a[2], "mean", p.mean);
+    if (a[3].k != V_NONE) three(E, loc, a[3], "std", p.std);
+    for (int i = 0; i < 3; i++)
+        if (!(p.std[i] > 0)) elab_error(E, loc, "%s: std must be positive", fn);
+    E->g->pre = p;
+    return v_none();
+}
+
 static Val b_scope(Elab *E, NcLoc loc, Val *a) { return v_str(elab_scope_str(E)); }
 
 const Builtin nc_builtins_nn[] = {
@@ -280,6 +314,7 @@ const Builtin nc_builtins_nn[] = {
     {"reshape", "x, shape", b_reshape},
     {"flatten", "x", b_flatten},
     {"scope", "", b_scope},
+    {"preprocess", "crop_pct=none, interpolation=none, mean=none, std=none", b_preprocess},
     {NULL, NULL, NULL},
 };
 

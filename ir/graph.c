@@ -6,7 +6,13 @@
 NcGraph *nc_graph_new(const char *name) {
     NcGraph *g = nc_calloc(1, sizeof *g);
     g->name = nc_strdup(name ? name : "graph");
+    g->pre = nc_preprocess_default();
     return g;
+}
+
+NcPreprocess nc_preprocess_default(void) {
+    NcPreprocess p = {0, 0.875f, 0, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    return p;
 }
 
 void nc_graph_free(NcGraph *g) {

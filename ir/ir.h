@@ -102,8 +102,20 @@ typedef struct NcNode {
     char *scope; /* the name scope that made it (e.g. "layer1.0.conv2"), for messages */
 } NcNode;
 
+/* How images become the model's input: timm's pretrained_cfg values
+ * (crop_pct, interpolation, mean, std), set in a description with
+ * preprocess(...).  interp: 0 bicubic, 1 bilinear (NcInterp). */
+typedef struct NcPreprocess {
+    int set; /* 0: timm's defaults (0.875, bicubic, ImageNet mean/std) */
+    float crop_pct;
+    int interp;
+    float mean[3], std[3];
+} NcPreprocess;
+NcPreprocess nc_preprocess_default(void);
+
 typedef struct NcGraph {
     char *name;
+    NcPreprocess pre;
     NC_VEC(NcValue) values;
     NC_VEC(NcNode) nodes;
     NC_VEC(int) inputs;  /* value ids */

@@ -89,6 +89,16 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
     const NcValue *iv = &p->vals[h->inputs[0]];
     if (iv->kind != NC_VAL_INPUT || iv->ndim != 4 || memcmp(iv->shape, ishape, sizeof ishape))
         return nc_errorf(e, "program input does not match its size");
+    if (h->member < 0 || (uint32_t)h->member >= bh->nmembers) return nc_errorf(e, "member index out of range");
+    const NcBundleMember *mb = &bh->members[h->member];
+    const NcValue *ov = &p->vals[h->outputs[0]];
+    if (ov->kind != NC_VAL_NODE || ov->shape[0] != h->batch || nc_numel(ov) / h->batch != mb->nclasses)
+        return nc_errorf(e, "program output is not [batch, %d classes]", mb->nclasses);
+    if (h->features != -1) {
+        const NcValue *fv = h->features >= 0 && (uint32_t)h->features < h->nvalues ? &p->vals[h->features] : NULL;
+        if (!fv || fv->kind != NC_VAL_NODE || fv->ndim != 2 || fv->shape[0] != h->batch || fv->shape[1] != mb->nfeatures)
+            return nc_errorf(e, "program features are not [batch, %d]", mb->nfeatures);
+    }
     /* every node must pass its op's own shape rule on these values */
     const char *s = (const char *)h + h->scopes_offset, *end = s + h->scopes_bytes;
     for (uint32_t ni = 0; ni < h->nnodes; ni++) {
@@ -140,11 +150,37 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
         return nc_errorf(e, "bundle version %u, this runtime reads version %u", h->version, NC_BUNDLE_VERSION);
     if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "bundle has %u programs", h->nprograms);
     if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
+    if (h->nmembers < 1 || h->nmembers > NC_BUNDLE_MAX_MEMBERS || h->merge < NC_MERGE_MEAN || h->merge > NC_MERGE_WEIGHTED ||
+        h->nclasses < 1 || h->nclasses > 10000000)
+        return nc_errorf(e, "bundle has a bad member table");
+    for (uint32_t i = 0; i < h->nmembers; i++) {
+        const NcBundleMember *m = &h->members[i];
+        if (!memchr(m->name, 0, sizeof m->name) || m->nclasses != h->nclasses || m->nfeatures < 0 ||
+            !(m->crop_pct > 0 && m->crop_pct <= 4) || (m->interp != 0 && m->interp != 1) || !(m->weight >= 0 && m->weight < 1e6))
+            return nc_errorf(e, "bundle member %u is malformed", i);
+        for (int c = 0; c < 3; c++)
+            if (!(m->std[c] > 0 && m->std[c] < 1e3) || !(m->mean[c] > -1e3 && m->mean[c] < 1e3))
+                return nc_errorf(e, "bundle member %u has bad mean/std", i);
+    }
     b->h = h;
     b->nprograms = (int)h->nprograms;
     b->scratch = nc_calloc(1, sizeof *b->scratch);
     int rc = 0;
-    if (h->weights_offset) {
+    if (h->labels_offset) {
+        /* nclasses NUL-terminated names, back to back, nothing after */
+        int ok = inside(h->labels_offset, h->labels_bytes, len);
+        if (!ok) rc = nc_errorf(e, "labels out of bounds");
+        const char *s = ok ? (const char *)base + h->labels_offset : NULL, *end = ok ? s + h->labels_bytes : NULL;
+        b->labels = nc_calloc((size_t)h->nclasses, sizeof(char *));
+        for (int32_t i = 0; i < h->nclasses && ok && !rc; i++) {
+            const char *z = memchr(s, 0, (size_t)(end - s));
+            if (!z) rc = nc_errorf(e, "labels truncated (%d of %d names)", i, h->nclasses);
+            else b->labels[i] = s, s = z + 1;
+        }
+        if (!rc && s != end) rc = nc_errorf(e, "labels: more names than the %d classes", h->nclasses);
+    }
+    if (rc) {
+    } else if (h->weights_offset) {
         if (h->weights_offset % 64 || !inside(h->weights_offset, h->weights_bytes, len)) rc = nc_errorf(e, "weights out of bounds");
         else b->weights = base + h->weights_offset;
     } else {
@@ -153,6 +189,11 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     for (int i = 0; i < b->nprograms && !rc; i++) {
         rc = open_program(base, len, h->program_offset[i], h, &b->programs[i], e);
         if (rc) nc_error_prefix(e, "program %d", i);
+    }
+    for (uint32_t m = 0; m < h->nmembers && !rc; m++) {
+        int has = 0;
+        for (int i = 0; i < b->nprograms; i++) has |= b->programs[i].h->member == (int32_t)m;
+        if (!has) rc = nc_errorf(e, "bundle member %u has no program", m);
     }
     if (rc) nc_bundle_close(b);
     return rc;
@@ -164,6 +205,7 @@ void nc_bundle_close(NcBundle *b) {
         free(b->programs[i].scopes);
     }
     free(b->owned_weights);
+    free(b->labels);
     if (b->scratch) free(b->scratch->data);
     free(b->scratch);
     memset(b, 0, sizeof *b);
@@ -261,6 +303,12 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
     const NcValue *ov = &p->vals[h->outputs[0]];
     memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
     free(buf);
+}
+
+const float *nc_bundle_features(const NcBundle *b, int p, const void *arena) {
+    const NcProgramHeader *h = b->programs[p].h;
+    if (h->features < 0) return NULL;
+    return (const float *)((const char *)arena + b->programs[p].values[h->features].offset);
 }
 
 void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, void *arena) {

@@ -21,8 +21,25 @@
 
 #define NC_BUNDLE_MAGIC "NETCBNDL"
 #define NC_WEIGHTS_MAGIC "NETCWGTS"
-#define NC_BUNDLE_VERSION 2 /* 2: conv input scale, squeeze_excite */
+#define NC_BUNDLE_VERSION 3 /* 2: conv input scale, squeeze_excite; 3: members, labels, features */
 #define NC_BUNDLE_MAX_PROGRAMS 16
+#define NC_BUNDLE_MAX_MEMBERS 8
+
+/* How an ensemble's members are merged (per image, after each member has
+ * merged its own resolutions and TTA views). */
+typedef enum { NC_MERGE_MEAN = 0, NC_MERGE_MEDIAN, NC_MERGE_VOTE, NC_MERGE_WEIGHTED } NcMergeKind;
+
+/* One model of the bundle: a single model is an ensemble of one. */
+typedef struct NcBundleMember {
+    char name[64];
+    float weight;   /* NC_MERGE_WEIGHTED */
+    float crop_pct; /* image preprocessing (timm's pretrained_cfg) */
+    int32_t interp; /* 0 bicubic, 1 bilinear */
+    float mean[3], std[3];
+    int32_t nclasses;
+    int32_t nfeatures; /* width of the pooled penultimate features, 0 if unknown */
+    char pad[40];
+} NcBundleMember;
 
 typedef struct NcBundleHeader {
     char magic[8];
@@ -32,11 +49,18 @@ typedef struct NcBundleHeader {
     uint64_t weights_offset;                         /* 0 = weights are external */
     uint64_t weights_bytes;
     uint64_t weights_checksum; /* FNV-1a of the weights, to match an external file */
-    char model[64];
+    char model[64]; /* the program's name: the model, or the ensemble */
+    uint32_t nmembers;
+    int32_t merge;   /* NcMergeKind */
+    int32_t on_probs; /* 1: members' outputs are softmaxed before merging */
+    int32_t nclasses;
+    uint64_t labels_offset, labels_bytes; /* nclasses NUL-terminated class names; 0 = none */
+    NcBundleMember members[NC_BUNDLE_MAX_MEMBERS];
 } NcBundleHeader;
 
 typedef struct NcProgramHeader {
-    int32_t height, width, batch, pad0;
+    int32_t height, width, batch, member; /* member: index into the header's members */
+    int32_t features, pad1;               /* features: value id of the pooled penultimate features, -1 none */
     uint32_t nvalues, nnodes, ninputs, noutputs;
     int32_t inputs[4], outputs[4];
     uint64_t arena_bytes;
@@ -76,6 +100,7 @@ typedef struct NcBundle {
     const NcBundleHeader *h;
     int nprograms;
     NcProgram programs[NC_BUNDLE_MAX_PROGRAMS];
+    const char **labels; /* nclasses names, or NULL when compiled without labels */
     const unsigned char *weights; /* 64-byte aligned */
     void *owned_weights;          /* when loaded from an external file */
     struct NcScratch *scratch;    /* padded conv inputs, kept between runs (one run at a time per bundle) */
@@ -87,6 +112,10 @@ uint64_t nc_bundle_checksum(const void *data, size_t len);
  * come from the bundle or, when it has none, from `weights_path`. */
 int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e);
 void nc_bundle_close(NcBundle *b);
+
+/* After a run of program p over `arena`: its pooled penultimate features
+ * [batch, nfeatures], or NULL when the program has none. */
+const float *nc_bundle_features(const NcBundle *b, int p, const void *arena);
 
 /* Runs program p over its batch: input [batch,3,H,W], output as compiled;
  * arena must hold h->arena_bytes (64-byte aligned). */

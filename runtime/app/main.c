@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "ir/ops.h"
+#include "runtime/app/images.h"
 #include "runtime/bundle.h"
+#include "runtime/merge.h"
 #include "runtime/detinit.h"
 #include "runtime/npy.h"
 #include "runtime/topk.h"
@@ -21,13 +23,25 @@ static void usage(FILE *out, const NcBundle *b) {
     fprintf(out,
             "usage: %s COMMAND [options]   — %s, compiled by netc\n\n"
             "commands:\n"
+            "  classify IMAGES... [options]   top-k classes of JPEG/PNG files (directories are walked)\n"
+            "         --res R[,R]   resolutions to run (default: every compiled one)\n"
+            "         --merge sum|mean   how a model's resolutions merge their logits (default sum)\n"
+            "         --tta flip    average each view with its mirror image\n"
+            "         --top K (default 5), --labels FILE (class names; default: compiled in),\n"
+            "         --json (JSON Lines), --list FILE (paths, one per line), --threads N (decoders),\n"
+            "         --max-pixels N (refuse larger images; default 100000000)\n"
+            "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
+            "         [N, F] float32, of the images that decoded; their paths in OUT.txt\n"
+            "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
+            "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder)\n"
             "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
             "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R]\n"
             "         latency and throughput (median); --per-kernel times every fused kernel\n"
             "  info   resolutions, batch, arena and weight sizes\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
             "default: the executable's path + .weights)\n"
-            "exit status: 0 success, 1 failure while running, 2 bad input\n",
+            "exit status: 0 success, 1 some image failed (each is reported; the rest are done),\n"
+            "2 bad input\n",
             prog, b && b->h ? b->h->model : "a model");
 }
 
@@ -204,12 +218,25 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
 }
 
 static int cmd_info(const NcBundle *b) {
-    printf("model %s, %d resolution%s, weights %.1f MB (%s)\n", b->h->model, b->nprograms, b->nprograms > 1 ? "s" : "",
-           b->h->weights_bytes / 1e6, b->h->weights_offset ? "embedded" : "external");
-    for (int i = 0; i < b->nprograms; i++) {
-        const NcProgramHeader *h = b->programs[i].h;
-        printf("  %dx%d batch %d: %u kernels, arena %.2f MB\n", h->height, h->width, h->batch, h->nnodes,
-               h->arena_bytes / 1e6);
+    const NcBundleHeader *bh = b->h;
+    printf("%s: %u model%s, %d classes%s, %d program%s, weights %.1f MB (%s)\n", bh->model, bh->nmembers,
+           bh->nmembers > 1 ? "s" : "", bh->nclasses, b->labels ? " (names compiled in)" : "", b->nprograms,
+           b->nprograms > 1 ? "s" : "", bh->weights_bytes / 1e6, bh->weights_offset ? "embedded" : "external");
+    if (bh->nmembers > 1)
+        printf("ensemble merge: %s on %s\n", nc_merge_name((NcMergeKind)bh->merge), bh->on_probs ? "probabilities" : "logits");
+    for (uint32_t m = 0; m < bh->nmembers; m++) {
+        const NcBundleMember *mb = &bh->members[m];
+        printf("model %u: %s", m + 1, mb->name);
+        if (bh->merge == NC_MERGE_WEIGHTED && bh->nmembers > 1) printf(" (weight %g)", mb->weight);
+        printf(", %d features; preprocess crop_pct %g, %s, mean (%g, %g, %g), std (%g, %g, %g)\n", mb->nfeatures,
+               mb->crop_pct, mb->interp ? "bilinear" : "bicubic", mb->mean[0], mb->mean[1], mb->mean[2], mb->std[0],
+               mb->std[1], mb->std[2]);
+        for (int i = 0; i < b->nprograms; i++) {
+            const NcProgramHeader *h = b->programs[i].h;
+            if (h->member == (int32_t)m)
+                printf("  %dx%d batch %d: %u kernels, arena %.2f MB\n", h->height, h->width, h->batch, h->nnodes,
+                       h->arena_bytes / 1e6);
+        }
     }
     return 0;
 }
@@ -249,6 +276,12 @@ int main(int argc, char **argv) {
         rc = cmd_run(&b, nargs - 2, args + 2, arena);
     } else if (!strcmp(args[1], "bench")) {
         rc = cmd_bench(&b, nargs - 2, args + 2, arena);
+    } else if (!strcmp(args[1], "classify")) {
+        rc = cmd_classify(&b, prog, nargs - 2, args + 2);
+    } else if (!strcmp(args[1], "features")) {
+        rc = cmd_features(&b, prog, nargs - 2, args + 2);
+    } else if (!strcmp(args[1], "eval")) {
+        rc = cmd_eval(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "info")) {
         rc = cmd_info(&b);
     } else {

@@ -185,6 +185,11 @@ int cmd_info(int argc, char **argv) {
                    "\"in_place\": %d, \"views\": %d}, ",
                    m.passes, (long long)plan.arena_bytes, (long long)sum, (long long)plan.peak_live,
                    plan.inplace, plan.aliased);
+        const NcPreprocess *pp = &g->pre;
+        printf("\"preprocess\": {\"crop_pct\": %.4g, \"interpolation\": \"%s\", \"mean\": [%.4g, %.4g, %.4g], "
+               "\"std\": [%.4g, %.4g, %.4g]}, ",
+               pp->crop_pct, pp->interp ? "bilinear" : "bicubic", pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0],
+               pp->std[1], pp->std[2]);
         printf("\"stages\": [");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
@@ -202,6 +207,9 @@ int cmd_info(int argc, char **argv) {
         printf("activations  %.1f MB if every intermediate is kept, %.1f MB peak when freed after last use,\n"
                "             largest single tensor %.1f MB (batch %d, f32)\n",
                sum / 1e6, peak / 1e6, largest / 1e6, m.opt.batch);
+        printf("preprocess   crop_pct %.4g, %s, mean (%.4g, %.4g, %.4g), std (%.4g, %.4g, %.4g)%s\n", g->pre.crop_pct,
+               g->pre.interp ? "bilinear" : "bicubic", g->pre.mean[0], g->pre.mean[1], g->pre.mean[2], g->pre.std[0],
+               g->pre.std[1], g->pre.std[2], g->pre.set ? "" : " (timm's defaults)");
         printf("graph        %d nodes, %d values, elaborated in %.3f s\n", g->nodes.len, g->values.len, elab_s);
         if (want_plan)
             printf("plan         arena %.2f MB = %.1f%% of the naive sum of every intermediate (%.1f MB);\n"

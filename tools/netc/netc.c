@@ -12,6 +12,7 @@ static const struct {
     {"dump", cmd_dump, "print the graph IR of a model at a resolution"},
     {"run", cmd_run, "run a model with the reference interpreter (.npy in and out)"},
     {"compile", cmd_compile, "compile a model into a standalone program (or object + header)"},
+    {"ensemble", cmd_ensemble, "compile several models into one program that merges their answers"},
     {"compare", cmd_compare, "compare two .npy files (max difference, relative to max|reference|)"},
     {"weights", cmd_weights, "write a model's parameters as safetensors (e.g. --init det)"},
 };

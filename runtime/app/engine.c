@@ -1,0 +1,152 @@
+#include "runtime/app/engine.h"
+
+#include <string.h>
+
+#include "runtime/kernels.h"
+#include "runtime/merge.h"
+
+static int parse_res(const char *s, int *h, int *w) {
+    char *end;
+    long a = strtol(s, &end, 10), c = a;
+    if (*end == 'x') c = strtol(end + 1, &end, 10);
+    if (*end || a < 1 || c < 1 || a > 65536 || c > 65536) return -1;
+    *h = (int)a, *w = (int)c;
+    return 0;
+}
+
+static int wanted(const char *res, int h, int w, NcError *e) {
+    if (!res) return 1;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", res);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int rh, rw;
+        if (parse_res(tok, &rh, &rw)) return nc_errorf(e, "--res '%s': expected sizes such as 448,512 or 256x192", tok);
+        if (rh == h && rw == w) return 1;
+    }
+    return 0;
+}
+
+int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, NcError *e) {
+    memset(en, 0, sizeof *en);
+    en->b = b, en->flip = flip, en->res_mean = res_mean;
+    en->nclasses = b->h->nclasses;
+    int64_t maxx = 0, maxy = 0;
+    for (int p = 0; p < b->nprograms; p++) {
+        const NcProgramHeader *h = b->programs[p].h;
+        int r = wanted(res, h->height, h->width, e);
+        if (r < 0) return -1;
+        if (!r) continue;
+        const NcBundleMember *m = &b->h->members[h->member];
+        NcTransform t = nc_transform_default(h->height, h->width);
+        t.crop_pct = m->crop_pct, t.interp = m->interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
+        memcpy(t.mean, m->mean, sizeof t.mean);
+        memcpy(t.std, m->std, sizeof t.std);
+        int ti = 0;
+        while (ti < en->ntf && memcmp(&en->tf[ti], &t, sizeof t)) ti++;
+        if (ti == en->ntf) en->tf[en->ntf++] = t;
+        en->tf_of[en->nsel] = ti;
+        en->sel[en->nsel++] = p;
+        int64_t xs = (int64_t)h->batch * 3 * h->height * h->width, ys = (int64_t)h->batch * (en->nclasses + m->nfeatures);
+        maxx = xs > maxx ? xs : maxx, maxy = ys > maxy ? ys : maxy;
+        en->arena[p] = aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+        if (!en->arena[p]) return nc_errorf(e, "out of memory for a %.1f MB arena", h->arena_bytes / 1e6);
+    }
+    if (!en->nsel) {
+        char have[512] = "";
+        for (int p = 0; p < b->nprograms; p++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%dx%d", p ? ", " : "", b->programs[p].h->height,
+                     b->programs[p].h->width);
+        return nc_errorf(e, "--res %s: not compiled into this program (it has %s)", res, have);
+    }
+    for (uint32_t m = 0; m < b->h->nmembers; m++) {
+        int has = 0;
+        for (int i = 0; i < en->nsel; i++) has |= b->programs[en->sel[i]].h->member == (int32_t)m;
+        if (!has) return nc_errorf(e, "--res %s: model '%s' of this ensemble has none of these resolutions", res, b->h->members[m].name);
+    }
+    en->nfeatures = b->h->members[0].nfeatures;
+    en->x = nc_calloc((size_t)maxx + NC_KERNEL_SLACK, sizeof(float)); /* kernels may read past their input */
+    en->y = nc_malloc((size_t)maxy * sizeof(float));
+    en->member_out = nc_malloc((size_t)b->h->nmembers * (size_t)en->nclasses * sizeof(float));
+    en->view_feat = nc_malloc(((size_t)en->nfeatures + 1) * sizeof(float));
+    return 0;
+}
+
+void engine_close(Engine *en) {
+    for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(en->arena[p]);
+    free(en->x);
+    free(en->y);
+    free(en->member_out);
+    free(en->view_feat);
+    memset(en, 0, sizeof *en);
+}
+
+/* Mirror every row of an NCHW batch (flip TTA). */
+static void flip_rows(float *x, int64_t rows, int64_t w) {
+#pragma omp parallel for
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = x + r * w;
+        for (int64_t i = 0, j = w - 1; i < j; i++, j--) {
+            float t = row[i];
+            row[i] = row[j], row[j] = t;
+        }
+    }
+}
+
+/* Runs program p over images [i0, i0 + n) of `in`, adding each view's
+ * logits into acc (m x nclasses) and, when feat, its features into feat. */
+static void run_views(Engine *en, int p, const float *in, int m, float *acc, float *feat) {
+    const NcProgramHeader *h = en->b->programs[p].h;
+    const int64_t per = 3LL * h->height * h->width, C = en->nclasses;
+    const int64_t F = en->b->h->members[h->member].nfeatures;
+    for (int i = 0; i < m; i += h->batch) {
+        int k = m - i < h->batch ? m - i : h->batch;
+        for (int v = 0; v < 1 + en->flip; v++) {
+            if (v == 0) {
+                memcpy(en->x, in + i * per, (size_t)(k * per) * sizeof(float));
+                memset(en->x + k * per, 0, (size_t)((h->batch - k) * per) * sizeof(float));
+            } else {
+                flip_rows(en->x, (int64_t)k * 3 * h->height, h->width);
+            }
+            nc_bundle_run(en->b, p, en->x, en->y, en->arena[p]);
+            for (int64_t j = 0; j < k * C; j++) acc[i * C + j] += en->y[j];
+            const float *f = feat ? nc_bundle_features(en->b, p, en->arena[p]) : NULL;
+            if (f)
+                for (int64_t j = 0; j < k * F; j++) feat[i * F + j] += f[j];
+        }
+    }
+}
+
+void engine_run(Engine *en, float *const *in, int m, float *scores, float *features) {
+    const NcBundleHeader *bh = en->b->h;
+    const int M = (int)bh->nmembers, C = en->nclasses;
+    float *acc = nc_calloc((size_t)M * (size_t)m * (size_t)C, sizeof(float));
+    int views[NC_BUNDLE_MAX_MEMBERS] = {0};
+    if (features) memset(features, 0, (size_t)m * (size_t)en->nfeatures * sizeof(float));
+    for (int s = 0; s < en->nsel; s++) {
+        int p = en->sel[s], mb = en->b->programs[p].h->member;
+        run_views(en, p, in[en->tf_of[s]], m, acc + (size_t)mb * m * C,
+                  features && mb == en->feat_member ? features : NULL);
+        views[mb] += 1 + en->flip;
+    }
+    if (features && views[en->feat_member])
+        for (int64_t j = 0; j < (int64_t)m * en->nfeatures; j++) features[j] /= (float)views[en->feat_member];
+    float w[NC_BUNDLE_MAX_MEMBERS], scratch[NC_BUNDLE_MAX_MEMBERS];
+    const float *x[NC_BUNDLE_MAX_MEMBERS];
+    for (int k = 0; k < M; k++) w[k] = bh->members[k].weight;
+    for (int i = 0; i < m; i++) {
+        for (int k = 0; k < M; k++) {
+            float *v = en->member_out + (size_t)k * C;
+            const float *a = acc + ((size_t)k * m + i) * C;
+            /* flip views always average; resolutions sum (the seed) unless --merge mean */
+            const float div = (float)(1 + en->flip) * (en->res_mean ? (float)views[k] / (float)(1 + en->flip) : 1.0f);
+            for (int c = 0; c < C; c++) v[c] = a[c] / div;
+            if (bh->on_probs) nc_softmax(v, C);
+            x[k] = v;
+        }
+        float *out = scores + (size_t)i * C;
+        if (M == 1) memcpy(out, x[0], (size_t)C * sizeof(float));
+        else nc_merge((NcMergeKind)bh->merge, x, w, M, C, out, scratch);
+        if (!bh->on_probs && (M == 1 || bh->merge != NC_MERGE_VOTE)) nc_softmax(out, C);
+    }
+    free(acc);
+}

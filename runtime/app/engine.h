@@ -1,0 +1,34 @@
+/* engine.h — images in, one answer per image out: every selected program
+ * (member x resolution) runs over a chunk of preprocessed images, with flip
+ * TTA; each member merges its views, then the members merge as the bundle
+ * says (mean, median, vote, weighted; on logits or probabilities). */
+#ifndef NETC_APP_ENGINE_H
+#define NETC_APP_ENGINE_H
+
+#include "runtime/bundle.h"
+#include "runtime/image_transform.h"
+
+typedef struct Engine {
+    const NcBundle *b;
+    int nsel, sel[NC_BUNDLE_MAX_PROGRAMS]; /* the programs that run, bundle order */
+    int ntf, tf_of[NC_BUNDLE_MAX_PROGRAMS];
+    NcTransform tf[NC_BUNDLE_MAX_PROGRAMS]; /* distinct preprocessings */
+    int flip;      /* --tta flip */
+    int res_mean;  /* views of a member: 0 sum (default), 1 mean */
+    int nclasses, nfeatures, feat_member;
+    void *arena[NC_BUNDLE_MAX_PROGRAMS];
+    float *x, *y;  /* one compiled batch of input / output */
+    float *member_out, *view_feat; /* scratch */
+} Engine;
+
+/* res: NULL for every compiled resolution, else "448,512" (each must be
+ * compiled; for an ensemble, each member runs those it has). */
+int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, NcError *e);
+void engine_close(Engine *en);
+
+/* in[t]: m images preprocessed with en->tf[t] (NCHW).  scores: m x nclasses
+ * (probabilities, or vote shares for a vote ensemble); features (may be
+ * NULL): m x nfeatures of member feat_member, averaged over its views. */
+void engine_run(Engine *en, float *const *in, int m, float *scores, float *features);
+
+#endif

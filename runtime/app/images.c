@@ -1,0 +1,433 @@
+/* images.c — classify, features and eval: files -> decode + preprocess on a
+ * pool of threads (double-buffered, so the next chunk decodes while this one
+ * computes) -> engine (views, members, merge) -> per-image output. */
+#include "runtime/app/images.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/app/engine.h"
+#include "runtime/app/files.h"
+#include "runtime/image_loader.h"
+#include "runtime/npy.h"
+
+typedef struct Opts {
+    const char *res, *list, *root, *labels, *out;
+    int flip, res_mean, top, json, threads, member;
+    int64_t max_pixels;
+    FileList files;
+} Opts;
+
+/* Options shared by the three commands; -1 on a bad one (message printed). */
+static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, Opts *o) {
+    memset(o, 0, sizeof *o);
+    o->top = 5, o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (o->threads < 1) o->threads = 1;
+    NcError e;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (more && !strcmp(a, "--res")) o->res = argv[++i];
+        else if (more && !strcmp(a, "--list")) o->list = argv[++i];
+        else if (more && !strcmp(a, "--root")) o->root = argv[++i];
+        else if (more && !strcmp(a, "--labels")) o->labels = argv[++i];
+        else if (more && (!strcmp(a, "-o") || !strcmp(a, "--output"))) o->out = argv[++i];
+        else if (more && !strcmp(a, "--tta")) {
+            if (strcmp(argv[++i], "flip") && strcmp(argv[i], "none")) {
+                fprintf(stderr, "%s %s: --tta '%s': expected flip or none\n", prog, cmd, argv[i]);
+                return -1;
+            }
+            o->flip = !strcmp(argv[i], "flip");
+        } else if (more && !strcmp(a, "--merge")) {
+            if (strcmp(argv[++i], "sum") && strcmp(argv[i], "mean")) {
+                fprintf(stderr, "%s %s: --merge '%s': resolutions merge by sum or mean\n", prog, cmd, argv[i]);
+                return -1;
+            }
+            o->res_mean = !strcmp(argv[i], "mean");
+        } else if (more && (!strcmp(a, "--top") || !strcmp(a, "--threads") || !strcmp(a, "--max-pixels") ||
+                            !strcmp(a, "--member"))) {
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || v < 1 || v > (!strcmp(a, "--max-pixels") ? (1LL << 40) : 100000)) {
+                fprintf(stderr, "%s %s: %s '%s': expected a positive integer\n", prog, cmd, a, argv[i]);
+                return -1;
+            }
+            if (!strcmp(a, "--top")) o->top = (int)v;
+            else if (!strcmp(a, "--threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
+            else if (!strcmp(a, "--member")) o->member = (int)v - 1;
+            else o->max_pixels = v;
+        } else if (!strcmp(a, "--json")) o->json = 1;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "%s %s: unknown or incomplete option '%s' (%s --help)\n", prog, cmd, a, prog);
+            return -1;
+        } else if (files_add(&o->files, a, &e)) {
+            fprintf(stderr, "%s: %s\n", prog, e.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Class names: --labels FILE at run time, else those compiled in, else none. */
+static char *run_labels_text;
+static const char **run_labels;
+static const char **load_labels(const NcBundle *b, const char *prog, const char *path) {
+    if (!path) return b->labels;
+    NcError e;
+    size_t len;
+    if (nc_read_file(path, &run_labels_text, &len, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return NULL;
+    }
+    int n = b->h->nclasses, k = 0;
+    run_labels = nc_calloc((size_t)n, sizeof(char *));
+    for (char *s = run_labels_text, *next; s && *s && k <= n; s = next) {
+        char *nl = strchr(s, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl) *nl = 0;
+        size_t m = strlen(s);
+        if (m && s[m - 1] == '\r') s[m - 1] = 0;
+        if (k < n) run_labels[k] = s;
+        k++;
+    }
+    if (k != n) {
+        fprintf(stderr, "%s: %s: %d class names for a model of %d classes\n", prog, path, k, n);
+        return NULL;
+    }
+    return run_labels;
+}
+
+static void free_labels(void) {
+    free(run_labels_text);
+    free(run_labels);
+    run_labels_text = NULL, run_labels = NULL;
+}
+
+/* A JSON string (names may hold quotes, backslashes, control bytes). */
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void progress(int done, int total, int failed, double t0) {
+    double dt = nc_now() - t0, rate = dt > 0 ? done / dt : 0;
+    int width = 30, fill = total ? (int)((int64_t)width * done / total) : width;
+    fprintf(stderr, "\r[%.*s%*s] %d/%d images, %.1f/s, %d failed, eta %.0f s ", fill,
+            "##############################", width - fill, "", done, total, rate, failed,
+            rate > 0 ? (total - done) / rate : 0);
+    if (done == total) fputc('\n', stderr);
+}
+
+typedef void (*OnImage)(void *ctx, int index, const NcImageResult *r, const float *scores, const float *feats);
+
+/* Runs every file through the engine in chunks; returns how many failed, or
+ * -1 on a setup error (message printed). */
+static int pipeline(Engine *en, const char *prog, const Opts *o, int want_features, int show_progress, OnImage fn,
+                    void *ctx) {
+    const int n = o->files.path.len;
+    int chunk = 16;
+    for (int s = 0; s < en->nsel; s++) {
+        int bt = en->b->programs[en->sel[s]].h->batch;
+        chunk = bt > chunk ? bt : chunk;
+    }
+    NcImageLoader *ld;
+    NcError e;
+    if (nc_image_loader_open(&ld, o->threads, en->ntf, en->tf, o->max_pixels, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return -1;
+    }
+    float *bufs[2][NC_BUNDLE_MAX_PROGRAMS];
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < en->ntf; t++)
+            bufs[k][t] = nc_malloc((size_t)chunk * 3 * (size_t)en->tf[t].height * (size_t)en->tf[t].width * sizeof(float));
+    NcImageResult *res[2] = {nc_calloc((size_t)chunk, sizeof(NcImageResult)), nc_calloc((size_t)chunk, sizeof(NcImageResult))};
+    float *scores = nc_malloc((size_t)chunk * (size_t)en->nclasses * sizeof(float));
+    float *feats = want_features ? nc_malloc(((size_t)chunk * (size_t)en->nfeatures + 1) * sizeof(float)) : NULL;
+    const char *const *paths = (const char *const *)o->files.path.data;
+    int failed = 0, cur = 0;
+    double t0 = nc_now();
+    NcImageBatch *next = n ? nc_image_loader_submit(ld, paths, n < chunk ? n : chunk, bufs[0], res[0]) : NULL;
+    for (int i = 0; i < n; i += chunk, cur ^= 1) {
+        int m = n - i < chunk ? n - i : chunk;
+        nc_image_batch_wait(next);
+        int j = i + chunk;
+        next = j < n ? nc_image_loader_submit(ld, paths + j, n - j < chunk ? n - j : chunk, bufs[cur ^ 1], res[cur ^ 1]) : NULL;
+        engine_run(en, bufs[cur], m, scores, feats);
+        for (int k = 0; k < m; k++) {
+            failed += !res[cur][k].ok;
+            fn(ctx, i + k, &res[cur][k], scores + (size_t)k * en->nclasses, feats ? feats + (size_t)k * en->nfeatures : NULL);
+        }
+        if (show_progress) progress(i + m, n, failed, t0);
+    }
+    nc_image_loader_close(ld);
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < en->ntf; t++) free(bufs[k][t]);
+    free(res[0]);
+    free(res[1]);
+    free(scores);
+    free(feats);
+    return failed;
+}
+
+/* The k best classes, best first. */
+static void topk(const float *s, int n, int k, int *idx) {
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int c = 0; c < n; c++) {
+            int taken = 0;
+            for (int q = 0; q < j && !taken; q++) taken = idx[q] == c;
+            if (!taken && (best < 0 || s[c] > s[best])) best = c;
+        }
+        idx[j] = best;
+    }
+}
+
+/* ---- classify ---- */
+
+typedef struct ClassifyCtx {
+    const Opts *o;
+    const char **labels;
+    const char *const *paths;
+    int nclasses;
+} ClassifyCtx;
+
+static void on_classify(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
+    ClassifyCtx *c = vctx;
+    const char *path = c->paths[index];
+    if (!r->ok) {
+        fprintf(stderr, "%s\n", r->err.msg);
+        if (c->o->json) {
+            printf("{\"file\": ");
+            json_str(stdout, path);
+            printf(", \"ok\": false, \"error\": ");
+            json_str(stdout, r->err.msg);
+            printf("}\n");
+        }
+        return;
+    }
+    int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, idx[64];
+    if (k > 64) k = 64;
+    topk(s, c->nclasses, k, idx);
+    if (c->o->json) {
+        printf("{\"file\": ");
+        json_str(stdout, path);
+        printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"top\": [", r->width, r->height);
+        for (int j = 0; j < k; j++) {
+            printf("%s{\"class\": %d, \"score\": %.6g", j ? ", " : "", idx[j], s[idx[j]]);
+            if (c->labels) printf(", \"label\": "), json_str(stdout, c->labels[idx[j]]);
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("%s\n", path);
+        for (int j = 0; j < k; j++)
+            printf("  %8.5f  %5d  %s\n", s[idx[j]], idx[j], c->labels ? c->labels[idx[j]] : "");
+    }
+}
+
+int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
+    Opts o;
+    NcError e;
+    int rc = parse_opts(prog, "classify", argc, argv, &o) ? 2 : 0;
+    if (!rc && o.list && files_add_list(&o.files, o.list, o.root, 0, b->h->nclasses, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    if (!rc && !o.files.path.len) {
+        fprintf(stderr, "%s classify: no images (give files, directories or --list FILE)\n", prog);
+        rc = 2;
+    }
+    const char **labels = rc ? NULL : load_labels(b, prog, o.labels);
+    if (!rc && o.labels && !labels) rc = 2;
+    Engine en;
+    memset(&en, 0, sizeof en);
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    if (!rc) {
+        ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses};
+        int failed = pipeline(&en, prog, &o, 0, isatty(2) && !isatty(1), on_classify, &c);
+        rc = failed < 0 ? 2 : failed > 0;
+        if (failed > 0) fprintf(stderr, "%s: %d of %d images failed\n", prog, failed, o.files.path.len);
+    }
+    engine_close(&en);
+    free_labels();
+    files_free(&o.files);
+    fflush(stdout);
+    return rc;
+}
+
+/* ---- features ---- */
+
+typedef struct FeatCtx {
+    float *all;
+    int *ok;
+    int nf;
+} FeatCtx;
+
+static void on_features(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
+    FeatCtx *c = vctx;
+    c->ok[index] = r->ok;
+    if (!r->ok) fprintf(stderr, "%s\n", r->err.msg);
+    else memcpy(c->all + (size_t)index * c->nf, f, (size_t)c->nf * sizeof(float));
+}
+
+int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
+    Opts o;
+    NcError e;
+    int rc = parse_opts(prog, "features", argc, argv, &o) ? 2 : 0;
+    if (!rc && o.list && files_add_list(&o.files, o.list, o.root, 0, b->h->nclasses, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    if (!rc && (!o.out || !o.files.path.len)) {
+        fprintf(stderr, "%s features: give images and -o OUT.npy\n", prog);
+        rc = 2;
+    }
+    if (!rc && (o.member < 0 || (uint32_t)o.member >= b->h->nmembers || !b->h->members[o.member].nfeatures)) {
+        fprintf(stderr, "%s features: model %d has no pooled features (this program has %u model%s)\n", prog,
+                o.member + 1, b->h->nmembers, b->h->nmembers > 1 ? "s" : "");
+        rc = 2;
+    }
+    Engine en;
+    memset(&en, 0, sizeof en);
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    if (!rc) {
+        en.feat_member = o.member, en.nfeatures = b->h->members[o.member].nfeatures;
+        free(en.view_feat);
+        en.view_feat = nc_malloc(((size_t)en.nfeatures + 1) * sizeof(float));
+        const int n = o.files.path.len;
+        FeatCtx c = {nc_malloc((size_t)n * (size_t)en.nfeatures * sizeof(float) + 1), nc_calloc((size_t)n, sizeof(int)),
+                     en.nfeatures};
+        int failed = pipeline(&en, prog, &o, 1, isatty(2), on_features, &c);
+        rc = failed < 0 ? 2 : failed > 0;
+        /* the good rows, in order, and their files beside them */
+        int64_t good = 0;
+        char *list = nc_strdup("");
+        for (int i = 0; i < n && failed >= 0; i++) {
+            if (!c.ok[i]) continue;
+            memmove(c.all + good * en.nfeatures, c.all + (size_t)i * en.nfeatures, (size_t)en.nfeatures * sizeof(float));
+            good++;
+            char *more = nc_sprintf("%s%s\n", list, o.files.path.data[i]);
+            free(list);
+            list = more;
+        }
+        int64_t shape[2] = {good, en.nfeatures};
+        size_t ol = strlen(o.out);
+        char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out) : nc_sprintf("%s.txt", o.out);
+        if (failed >= 0 && (nc_npy_write_f32(o.out, 2, shape, c.all, &e) || nc_write_file_atomic(txt, list, strlen(list), &e))) {
+            fprintf(stderr, "%s: %s\n", prog, e.msg);
+            rc = 2;
+        } else if (failed >= 0) {
+            fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good, en.nfeatures,
+                    b->h->members[o.member].name, o.out, txt, failed ? " (failed images left out)" : "");
+        }
+        free(txt);
+        free(list);
+        free(c.all);
+        free(c.ok);
+    }
+    engine_close(&en);
+    files_free(&o.files);
+    return rc;
+}
+
+/* ---- eval ---- */
+
+typedef struct EvalCtx {
+    const int *label;
+    int nclasses, top1, top5, scored;
+    int *cls_n, *cls_hit;
+} EvalCtx;
+
+static void on_eval(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
+    EvalCtx *c = vctx;
+    if (!r->ok) {
+        if (!isatty(2)) fprintf(stderr, "%s\n", r->err.msg);
+        else fprintf(stderr, "\r%s\n", r->err.msg);
+        return;
+    }
+    int idx[5], k = c->nclasses < 5 ? c->nclasses : 5, y = c->label[index];
+    topk(s, c->nclasses, k, idx);
+    c->scored++;
+    c->cls_n[y]++;
+    if (idx[0] == y) c->top1++, c->cls_hit[y]++;
+    for (int j = 0; j < k; j++) c->top5 += idx[j] == y;
+}
+
+int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
+    Opts o;
+    NcError e;
+    int rc = parse_opts(prog, "eval", argc, argv, &o) ? 2 : 0;
+    if (!rc && (!o.list || o.files.path.len)) {
+        fprintf(stderr, "%s eval: give --list LIST (lines 'path label'), and no other files\n", prog);
+        rc = 2;
+    }
+    if (!rc && files_add_list(&o.files, o.list, o.root, 1, b->h->nclasses, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    const char **labels = rc ? NULL : load_labels(b, prog, o.labels);
+    if (!rc && o.labels && !labels) rc = 2;
+    Engine en;
+    memset(&en, 0, sizeof en);
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        rc = 2;
+    }
+    if (!rc) {
+        const int C = b->h->nclasses, n = o.files.path.len;
+        EvalCtx c = {o.files.label.data, C, 0, 0, 0, nc_calloc((size_t)C, sizeof(int)), nc_calloc((size_t)C, sizeof(int))};
+        double t0 = nc_now();
+        int failed = pipeline(&en, prog, &o, 0, isatty(2), on_eval, &c);
+        double dt = nc_now() - t0;
+        rc = failed < 0 ? 2 : failed > 0;
+        double t1 = c.scored ? (double)c.top1 / c.scored : 0, t5 = c.scored ? (double)c.top5 / c.scored : 0;
+        double macc = 0;
+        int ncls = 0;
+        for (int y = 0; y < C; y++)
+            if (c.cls_n[y]) macc += (double)c.cls_hit[y] / c.cls_n[y], ncls++;
+        macc = ncls ? macc / ncls : 0;
+        if (failed < 0) {
+        } else if (o.json) {
+            printf("{\"images\": %d, \"scored\": %d, \"failed\": %d, \"top1\": %.6f, \"top5\": %.6f, \"mean_class_top1\": %.6f, "
+                   "\"seconds\": %.3f, \"per_class\": [",
+                   n, c.scored, failed, t1, t5, macc, dt);
+            int first = 1;
+            for (int y = 0; y < C; y++) {
+                if (!c.cls_n[y]) continue;
+                printf("%s{\"class\": %d, \"n\": %d, \"top1\": %.6f", first ? "" : ", ", y, c.cls_n[y],
+                       (double)c.cls_hit[y] / c.cls_n[y]);
+                if (labels) printf(", \"label\": "), json_str(stdout, labels[y]);
+                printf("}");
+                first = 0;
+            }
+            printf("]}\n");
+        } else {
+            printf("%d images (%d scored, %d failed) in %.1f s, %.1f images/s\n", n, c.scored, failed, dt, n / (dt > 0 ? dt : 1));
+            printf("top-1 %.2f%%  top-5 %.2f%%  mean per-class top-1 %.2f%% over %d classes\n", 100 * t1, 100 * t5, 100 * macc,
+                   ncls);
+            printf("\n%6s %6s %8s  %s\n", "class", "images", "top-1", "name");
+            for (int y = 0; y < C; y++)
+                if (c.cls_n[y])
+                    printf("%6d %6d %7.2f%%  %s\n", y, c.cls_n[y], 100.0 * c.cls_hit[y] / c.cls_n[y], labels ? labels[y] : "");
+        }
+        free(c.cls_n);
+        free(c.cls_hit);
+    }
+    engine_close(&en);
+    free_labels();
+    files_free(&o.files);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* emit.h — the back half of `netc compile` and `netc ensemble`: planned
+ * graphs in, a program (or object + header, or bundle) out. */
+#ifndef NETC_EMIT_H
+#define NETC_EMIT_H
+
+#include "codegen/bundle_writer.h"
+#include "codegen/cpu/cg.h"
+
+typedef struct EmitJob {
+    const char *out;  /* -o */
+    const char *emit; /* "exe", "obj" or "bundle" */
+    int external;     /* weights in OUT.weights */
+    int codegen;      /* 0: reference kernels only */
+    NcCgOptions cgo;
+} EmitJob;
+
+/* Writes the bundle, generates the kernels, links.  Nothing is left behind
+ * on failure (temporary files are renamed into place last).  Returns 0 or an
+ * NC_EXIT_* code, message printed. */
+int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n);
+
+/* --labels FILE: read it whole (NULL when path is NULL); -1 on error, message printed. */
+int netc_read_labels(const char *path, char **text);
+
+#endif
