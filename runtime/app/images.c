@@ -14,7 +14,7 @@
 
 typedef struct Opts {
     const char *res, *list, *root, *labels, *out;
-    int flip, res_mean, top, json, threads, member;
+    int flip, res_mean, top, json, threads, member, timing;
     int64_t max_pixels;
     FileList files;
 } Opts;
@@ -58,6 +58,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
             else if (!strcmp(a, "--member")) o->member = (int)v - 1;
             else o->max_pixels = v;
         } else if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--timing")) o->timing = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "%s %s: unknown or incomplete option '%s' (%s --help)\n", prog, cmd, a, prog);
             return -1;
@@ -152,14 +153,17 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
     float *feats = want_features ? nc_malloc(((size_t)chunk * (size_t)en->nfeatures + 1) * sizeof(float)) : NULL;
     const char *const *paths = (const char *const *)o->files.path.data;
     int failed = 0, cur = 0;
-    double t0 = nc_now();
+    double t0 = nc_now(), waited = 0, computed = 0;
     NcImageBatch *next = n ? nc_image_loader_submit(ld, paths, n < chunk ? n : chunk, bufs[0], res[0]) : NULL;
     for (int i = 0; i < n; i += chunk, cur ^= 1) {
         int m = n - i < chunk ? n - i : chunk;
+        double tw = nc_now();
         nc_image_batch_wait(next);
         int j = i + chunk;
         next = j < n ? nc_image_loader_submit(ld, paths + j, n - j < chunk ? n - j : chunk, bufs[cur ^ 1], res[cur ^ 1]) : NULL;
+        double tc = nc_now();
         engine_run(en, bufs[cur], m, scores, feats);
+        waited += tc - tw, computed += nc_now() - tc;
         for (int k = 0; k < m; k++) {
             failed += !res[cur][k].ok;
             fn(ctx, i + k, &res[cur][k], scores + (size_t)k * en->nclasses, feats ? feats + (size_t)k * en->nfeatures : NULL);
@@ -167,6 +171,13 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
         if (show_progress) progress(i + m, n, failed, t0);
     }
     nc_image_loader_close(ld);
+    if (o->timing) {
+        double total = nc_now() - t0;
+        fprintf(stderr, "timing: %d images in %.3f s (%.1f images/s): compute %.3f s (%.0f%%), waiting for decode + "
+                        "preprocess %.3f s (%.0f%%), %d decode threads, chunks of %d\n",
+                n, total, n / (total > 0 ? total : 1), computed, 100 * computed / (total > 0 ? total : 1), waited,
+                100 * waited / (total > 0 ? total : 1), o->threads, chunk);
+    }
     for (int k = 0; k < 2; k++)
         for (int t = 0; t < en->ntf; t++) free(bufs[k][t]);
     free(res[0]);
