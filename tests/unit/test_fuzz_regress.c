@@ -13,12 +13,13 @@
 #include "../fuzz/fuzz_bundle.c"
 #include "../fuzz/fuzz_image.c"
 #include "../fuzz/fuzz_json.c"
+#include "../fuzz/fuzz_list.c"
 #include "../fuzz/fuzz_nn.c"
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
 static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_bundle",
-                                       "fuzz_image"};
+                                       "fuzz_image", "fuzz_list"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -39,6 +40,7 @@ static int replay_dir(const char *dir) {
             fuzz_nn_one((const uint8_t *)buf, len);
             fuzz_bundle_one((const uint8_t *)buf, len);
             fuzz_image_one((const uint8_t *)buf, len);
+            fuzz_list_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -70,6 +72,7 @@ int main(void) {
     fuzz_nn_one((const uint8_t *)"", 0);
     fuzz_bundle_one((const uint8_t *)"", 0);
     fuzz_image_one((const uint8_t *)"", 0);
+    fuzz_list_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }
