@@ -4,6 +4,7 @@
 #include "passes/pass.h"
 
 static const NcPass passes[] = {
+    {"fold_constants", "compute nodes that read only weights at compile time", nc_pass_fold_constants},
     {"fold_bn", "fold inference BatchNorm into the preceding convolution", nc_pass_fold_bn},
     {"fuse_epilogue", "fuse activations, residual adds and scales into conv/linear epilogues", nc_pass_fuse_epilogue},
     {"fuse_se", "fuse squeeze-excitation into one op, and its channel scale into the next convolution", nc_pass_fuse_se},

@@ -33,6 +33,7 @@ int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE
                   NcError *e);
 
 /* Pass entry points (one file each). */
+int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fold_bn(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
