@@ -58,6 +58,7 @@ MODELS = [
     ("efficientnet_b5",     160, 160, 1),
     ("tf_efficientnet_b4",  380, 380, 1),
     ("tf_efficientnet_b4",  383, 383, 1),   # odd size: asymmetric TF "same" padding
+    ("tf_efficientnet_lite0", 225, 225, 1), # ReLU6, no SE; odd size: asymmetric TF "same" padding
 ]
 # Models whose state_dict names and shapes are dumped to names/<model>.txt.
 NAMES = ["resnet50", "resnest26d", "regnety_016", "efficientnet_b0", "tf_efficientnet_b4"]
