@@ -206,7 +206,7 @@ typedef struct ClassifyCtx {
     const Opts *o;
     const char **labels;
     const char *const *paths;
-    int nclasses;
+    int nclasses, vote;
 } ClassifyCtx;
 
 static void on_classify(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
@@ -226,6 +226,8 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
     int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, idx[64];
     if (k > 64) k = 64;
     topk(s, c->nclasses, k, idx);
+    /* a vote ranks only the classes some member voted for */
+    while (c->vote && k > 1 && s[idx[k - 1]] <= 0) k--;
     if (c->o->json) {
         printf("{\"file\": ");
         json_str(stdout, path);
@@ -264,7 +266,8 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
         rc = 2;
     }
     if (!rc) {
-        ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses};
+        ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses,
+                         b->h->nmembers > 1 && b->h->merge == NC_MERGE_VOTE};
         int failed = pipeline(&en, prog, &o, 0, isatty(2) && !isatty(1), on_classify, &c);
         rc = failed < 0 ? 2 : failed > 0;
         if (failed > 0) fprintf(stderr, "%s: %d of %d images failed\n", prog, failed, o.files.path.len);
