@@ -6,7 +6,7 @@ foreach(case same_as_interpreter smaller_batch batch_over_max wrong_shape unwrit
 endforeach()
 
 # Images in, answers out: classify / features / eval and netc ensemble (tests/compile/classify_cases.sh).
-foreach(case views batches bad_files features ensemble eval res_not_compiled labels_wrong_count ensemble_disagree
+foreach(case views batches bad_files features ensemble eval preprocess_override res_not_compiled labels_wrong_count ensemble_disagree
         ensemble_bad_merge)
   add_test(NAME classify.${case} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compile/classify_cases.sh $<TARGET_FILE:netc> ${case})
   set_tests_properties(classify.${case} PROPERTIES LABELS "compile;small" TIMEOUT 600

@@ -26,7 +26,8 @@ static int wanted(const char *res, int h, int w, NcError *e) {
     return 0;
 }
 
-int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, NcError *e) {
+int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, const PreOverride *pre,
+                NcError *e) {
     memset(en, 0, sizeof *en);
     en->b = b, en->flip = flip, en->res_mean = res_mean;
     en->nclasses = b->h->nclasses;
@@ -41,6 +42,11 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
         t.crop_pct = m->crop_pct, t.interp = m->interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
         memcpy(t.mean, m->mean, sizeof t.mean);
         memcpy(t.std, m->std, sizeof t.std);
+        if (pre && pre->crop_pct > 0) t.crop_pct = pre->crop_pct;
+        if (pre && pre->interp >= 0) t.interp = (NcInterp)pre->interp;
+        if (pre && pre->mean) memcpy(t.mean, pre->mean, sizeof t.mean);
+        if (pre && pre->std) memcpy(t.std, pre->std, sizeof t.std);
+        if (nc_transform_check(&t, e)) return -1;
         int ti = 0;
         while (ti < en->ntf && memcmp(&en->tf[ti], &t, sizeof t)) ti++;
         if (ti == en->ntf) en->tf[en->ntf++] = t;

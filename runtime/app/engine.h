@@ -21,9 +21,17 @@ typedef struct Engine {
     float *member_out, *view_feat; /* scratch */
 } Engine;
 
+/* Run-time overrides of the models' preprocessing (0 / -1 / NULL: keep). */
+typedef struct PreOverride {
+    double crop_pct;
+    int interp; /* -1, or NcInterp */
+    const float *mean, *std;
+} PreOverride;
+
 /* res: NULL for every compiled resolution, else "448,512" (each must be
  * compiled; for an ensemble, each member runs those it has). */
-int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, NcError *e);
+int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, const PreOverride *pre,
+                NcError *e);
 void engine_close(Engine *en);
 
 /* in[t]: m images preprocessed with en->tf[t] (NCHW).  scores: m x nclasses

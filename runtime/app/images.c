@@ -16,13 +16,28 @@ typedef struct Opts {
     const char *res, *list, *root, *labels, *out;
     int flip, res_mean, top, json, threads, member, timing;
     int64_t max_pixels;
+    PreOverride pre;
+    float mean[3], std[3];
     FileList files;
 } Opts;
+
+/* "0.5,0.5,0.5" */
+static int three_floats(const char *s, float *out) {
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        double v = strtod(s, &end);
+        if (end == s || !(v > -1e3 && v < 1e3) || (i < 2 && *end != ',')) return -1;
+        out[i] = (float)v;
+        s = end + (i < 2);
+    }
+    return *end ? -1 : 0;
+}
 
 /* Options shared by the three commands; -1 on a bad one (message printed). */
 static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, Opts *o) {
     memset(o, 0, sizeof *o);
     o->top = 5, o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    o->pre.interp = -1;
     if (o->threads < 1) o->threads = 1;
     NcError e;
     for (int i = 0; i < argc; i++) {
@@ -57,6 +72,29 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
             else if (!strcmp(a, "--threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
             else if (!strcmp(a, "--member")) o->member = (int)v - 1;
             else o->max_pixels = v;
+        } else if (more && !strcmp(a, "--crop-pct")) {
+            char *end;
+            o->pre.crop_pct = strtod(argv[++i], &end);
+            if (*end || !(o->pre.crop_pct > 0 && o->pre.crop_pct <= 4)) {
+                fprintf(stderr, "%s %s: --crop-pct '%s': expected a number in (0, 4]\n", prog, cmd, argv[i]);
+                return -1;
+            }
+        } else if (more && !strcmp(a, "--interpolation")) {
+            NcInterp it;
+            if (nc_interp_parse(argv[++i], &it, &e)) {
+                fprintf(stderr, "%s %s: --interpolation: %s\n", prog, cmd, e.msg);
+                return -1;
+            }
+            o->pre.interp = (int)it;
+        } else if (more && (!strcmp(a, "--mean") || !strcmp(a, "--std"))) {
+            float *dst = !strcmp(a, "--mean") ? o->mean : o->std;
+            if (three_floats(argv[++i], dst) || (dst == o->std && !(dst[0] > 0 && dst[1] > 0 && dst[2] > 0))) {
+                fprintf(stderr, "%s %s: %s '%s': expected three numbers such as 0.5,0.5,0.5%s\n", prog, cmd, a, argv[i],
+                        dst == o->std ? " (all positive)" : "");
+                return -1;
+            }
+            if (dst == o->mean) o->pre.mean = o->mean;
+            else o->pre.std = o->std;
         } else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--timing")) o->timing = 1;
         else if (a[0] == '-' && a[1]) {
@@ -261,7 +299,7 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc && o.labels && !labels) rc = 2;
     Engine en;
     memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         rc = 2;
     }
@@ -313,7 +351,7 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
     }
     Engine en;
     memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         rc = 2;
     }
@@ -396,7 +434,7 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc && o.labels && !labels) rc = 2;
     Engine en;
     memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &e)) {
+    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         rc = 2;
     }

@@ -31,6 +31,8 @@ static void usage(FILE *out, const NcBundle *b) {
             "         --json (JSON Lines), --list FILE (paths, one per line), --threads N (decoders),\n"
             "         --max-pixels N (refuse larger images; default 100000000), --timing (time spent\n"
             "         computing vs waiting for decode + preprocess, on stderr)\n"
+            "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
+            "         the models' preprocessing (default: each model's timm pretrained_cfg, see info)\n"
             "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
             "         [N, F] float32, of the images that decoded; their paths in OUT.txt\n"
             "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"

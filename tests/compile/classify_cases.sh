@@ -119,6 +119,20 @@ assert len(r['per_class']) == 2 and abs(r['mean_class_top1'] - 0.5) < 1e-9, r" |
     ./tiny eval --list list.txt | grep -q "top-1 50.00%" || fail "eval text output"
     printf 'data/b.jpg 12\n' > bad.txt
     exec "$ef" 2 "bad.txt:1: label 12 is not a class of this model" -- ./tiny eval --list bad.txt ;;
+preprocess_override)
+    # --crop-pct / --interpolation / --mean / --std replace the model's preprocessing
+    "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    ./tiny run --input "$img/chelsea_32x32_bilinear_1.0.npy" --output a.npy >/dev/null || fail "run failed"
+    ./tiny run --input "$img/astronaut_progressive_32x32_bicubic_0.9_inception.npy" --output b.npy >/dev/null || fail "run failed"
+    ./tiny classify "$img/chelsea.jpg" --crop-pct 1.0 --interpolation bilinear --json --top 10 > r1.jsonl || fail "classify failed"
+    py check r1.jsonl chelsea.jpg "softmax(load('a.npy'))"
+    ./tiny classify "$img/astronaut_progressive.jpg" --crop-pct 0.9 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 --json --top 10 > r2.jsonl ||
+        fail "classify failed"
+    py check r2.jsonl astronaut_progressive.jpg "softmax(load('b.npy'))"
+    # and without them the answer differs (the defaults are bicubic, 0.875)
+    ./tiny classify "$img/chelsea.jpg" --json --top 10 > r3.jsonl || fail "classify failed"
+    python3 "$here/oracle.py" check r3.jsonl chelsea.jpg "softmax(load('a.npy'))" >/dev/null && fail "the override made no difference"
+    exec "$ef" 2 "--std '1,0,1': expected three numbers" -- ./tiny classify "$img/chelsea.jpg" --std 1,0,1 ;;
 res_not_compiled)
     "$netc" compile "$tiny" --init det --res 64 -o tiny >/dev/null 2>&1 || fail "compile failed"
     exec "$ef" 2 "--res 448: not compiled into this program \\(it has 64x64\\)" -- ./tiny classify "$img/chelsea.jpg" --res 448 ;;
