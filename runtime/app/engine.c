@@ -5,7 +5,7 @@
 #include "runtime/kernels.h"
 #include "runtime/merge.h"
 
-static int parse_res(const char *s, int *h, int *w) {
+int engine_parse_res(const char *s, int *h, int *w) {
     char *end;
     long a = strtol(s, &end, 10), c = a;
     if (*end == 'x') c = strtol(end + 1, &end, 10);
@@ -20,7 +20,7 @@ static int wanted(const char *res, int h, int w, NcError *e) {
     snprintf(buf, sizeof buf, "%s", res);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int rh, rw;
-        if (parse_res(tok, &rh, &rw)) return nc_errorf(e, "--res '%s': expected sizes such as 448,512 or 256x192", tok);
+        if (engine_parse_res(tok, &rh, &rw)) return nc_errorf(e, "--res '%s': expected sizes such as 448,512 or 256x192", tok);
         if (rh == h && rw == w) return 1;
     }
     return 0;

@@ -238,6 +238,29 @@ static void topk(const float *s, int n, int k, int *idx) {
     }
 }
 
+/* What every image command does after its own checks: the list file, the
+ * class names, the engine.  0, or 2 with a message. */
+static int prepare(const NcBundle *b, const char *prog, const char *cmd, Opts *o, int labelled, const char ***labels,
+                   Engine *en) {
+    NcError e;
+    memset(en, 0, sizeof *en);
+    if (o->list && files_add_list(&o->files, o->list, o->root, labelled, b->h->nclasses, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    if (!o->files.path.len) {
+        fprintf(stderr, "%s %s: no images (give files, directories or --list FILE)\n", prog, cmd);
+        return 2;
+    }
+    *labels = load_labels(b, prog, o->labels);
+    if (o->labels && !*labels) return 2;
+    if (engine_open(en, b, o->res, o->flip, o->res_mean, &o->pre, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    return 0;
+}
+
 /* ---- classify ---- */
 
 typedef struct ClassifyCtx {
@@ -285,24 +308,11 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
 
 int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
-    NcError e;
-    int rc = parse_opts(prog, "classify", argc, argv, &o) ? 2 : 0;
-    if (!rc && o.list && files_add_list(&o.files, o.list, o.root, 0, b->h->nclasses, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
-    if (!rc && !o.files.path.len) {
-        fprintf(stderr, "%s classify: no images (give files, directories or --list FILE)\n", prog);
-        rc = 2;
-    }
-    const char **labels = rc ? NULL : load_labels(b, prog, o.labels);
-    if (!rc && o.labels && !labels) rc = 2;
     Engine en;
+    const char **labels = NULL;
     memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
+    int rc = parse_opts(prog, "classify", argc, argv, &o) ? 2 : 0;
+    if (!rc) rc = prepare(b, prog, "classify", &o, 0, &labels, &en);
     if (!rc) {
         ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses,
                          b->h->nmembers > 1 && b->h->merge == NC_MERGE_VOTE};
@@ -335,12 +345,11 @@ static void on_features(void *vctx, int index, const NcImageResult *r, const flo
 int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
     NcError e;
+    Engine en;
+    const char **labels = NULL;
+    memset(&en, 0, sizeof en);
     int rc = parse_opts(prog, "features", argc, argv, &o) ? 2 : 0;
-    if (!rc && o.list && files_add_list(&o.files, o.list, o.root, 0, b->h->nclasses, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
-    if (!rc && (!o.out || !o.files.path.len)) {
+    if (!rc && !o.out) {
         fprintf(stderr, "%s features: give images and -o OUT.npy\n", prog);
         rc = 2;
     }
@@ -349,12 +358,7 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
                 o.member + 1, b->h->nmembers, b->h->nmembers > 1 ? "s" : "");
         rc = 2;
     }
-    Engine en;
-    memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
+    if (!rc) rc = prepare(b, prog, "features", &o, 0, &labels, &en);
     if (!rc) {
         en.feat_member = o.member, en.nfeatures = b->h->members[o.member].nfeatures;
         free(en.view_feat);
@@ -391,6 +395,7 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
         free(c.ok);
     }
     engine_close(&en);
+    free_labels();
     files_free(&o.files);
     return rc;
 }
@@ -420,24 +425,15 @@ static void on_eval(void *vctx, int index, const NcImageResult *r, const float *
 
 int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
-    NcError e;
+    Engine en;
+    const char **labels = NULL;
+    memset(&en, 0, sizeof en);
     int rc = parse_opts(prog, "eval", argc, argv, &o) ? 2 : 0;
     if (!rc && (!o.list || o.files.path.len)) {
         fprintf(stderr, "%s eval: give --list LIST (lines 'path label'), and no other files\n", prog);
         rc = 2;
     }
-    if (!rc && files_add_list(&o.files, o.list, o.root, 1, b->h->nclasses, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
-    const char **labels = rc ? NULL : load_labels(b, prog, o.labels);
-    if (!rc && o.labels && !labels) rc = 2;
-    Engine en;
-    memset(&en, 0, sizeof en);
-    if (!rc && engine_open(&en, b, o.res, o.flip, o.res_mean, &o.pre, &e)) {
-        fprintf(stderr, "%s: %s\n", prog, e.msg);
-        rc = 2;
-    }
+    if (!rc) rc = prepare(b, prog, "eval", &o, 1, &labels, &en);
     if (!rc) {
         const int C = b->h->nclasses, n = o.files.path.len;
         EvalCtx c = {o.files.label.data, C, 0, 0, 0, nc_calloc((size_t)C, sizeof(int)), nc_calloc((size_t)C, sizeof(int))};

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ir/ops.h"
+#include "runtime/app/engine.h"
 #include "runtime/app/images.h"
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
@@ -54,14 +55,6 @@ static int find_program(const NcBundle *b, int h, int w) {
     return -1;
 }
 
-static int parse_res(const char *s, int *h, int *w) {
-    char *end;
-    long a = strtol(s, &end, 10), c = a;
-    if (*end == 'x') c = strtol(end + 1, &end, 10);
-    if (*end || a < 1 || c < 1 || a > 65536 || c > 65536) return -1;
-    *h = (int)a, *w = (int)c;
-    return 0;
-}
 
 /* Runs `n` images through program p in chunks of its compiled batch (the
  * last chunk padded with zeros). */
@@ -157,7 +150,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
-        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !parse_res(argv[i + 1], &h, &w) && (p = find_program(b, h, w)) >= 0) i++;
+        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !engine_parse_res(argv[i + 1], &h, &w) && (p = find_program(b, h, w)) >= 0) i++;
         else {
             fprintf(stderr, "%s bench: unknown, incomplete or unavailable option '%s'\n", prog, argv[i]);
             return 2;
