@@ -17,7 +17,10 @@
 #define NC_MAXOUT 16
 
 typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
-typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR } NcLayout;
+/* NC_LAYOUT_PACKED: a parameter whose data codegen has repacked for the one
+ * node that reads it (nc_cg_pack_weights); its shape still says the logical
+ * [O, I, ...], its data is not in that order. */
+typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED } NcLayout;
 typedef enum { NC_VAL_INPUT, NC_VAL_PARAM, NC_VAL_NODE } NcValKind;
 
 /* Which role a parameter plays; the deterministic initialiser and the weight

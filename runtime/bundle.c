@@ -211,13 +211,38 @@ void nc_bundle_close(NcBundle *b) {
     memset(b, 0, sizeof *b);
 }
 
-/* The input of a generated conv kernel: zero-padded (and channel-scaled)
- * into scratch, or the tensor itself when it needs neither. */
-static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap) {
+/* The input of a generated conv kernel without a prep function (kernels.h):
+ * zero-padded (and channel-scaled) into scratch, or the tensor itself when it
+ * needs neither; for a strided 1x1 GEMM, subsampled to the output's size;
+ * noscale: the kernel applies the input scale itself. */
+static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap,
+                               int subsample, int noscale) {
     const NcAttrs *a = &n->attrs;
+    const int has_scale = a->has_in_scale && !noscale;
     const NcValue *x = &p->vals[n->inputs[0]];
+    if (subsample && a->stride[0] > 1) { /* a strided 1x1 conv as a GEMM: x[:, :, ::s, ::s] (scaled) */
+        const NcValue *y = &p->vals[n->outputs[0]];
+        const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
+        const int sh = a->stride[0], sw = a->stride[1];
+        size_t need = (size_t)(N * C * OH * OW + NC_KERNEL_SLACK);
+        if (need > *cap) {
+            free(*scratch);
+            *scratch = nc_malloc(need * sizeof(float));
+            *cap = need;
+        }
+        float *xs = *scratch;
+        const float *src = buf[n->inputs[0]];
+        const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
+#pragma omp parallel for
+        for (int64_t nc = 0; nc < N * C; nc++) {
+            const float s = scale ? scale[nc] : 1.0f;
+            for (int64_t r = 0; r < OH; r++)
+                for (int64_t c = 0; c < OW; c++) xs[(nc * OH + r) * OW + c] = src[(nc * H + r * sh) * W + c * sw] * s;
+        }
+        return xs;
+    }
     const int pt = a->pad[0], pl = a->pad[1], pb = a->pad[2], pr = a->pad[3];
-    if (!pt && !pl && !pb && !pr && !a->has_in_scale && x->kind == NC_VAL_NODE) return buf[n->inputs[0]];
+    if (!pt && !pl && !pb && !pr && !has_scale && x->kind == NC_VAL_NODE) return buf[n->inputs[0]];
     const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
     size_t need = (size_t)(N * C * Hp * Wp + NC_KERNEL_SLACK);
@@ -228,7 +253,7 @@ static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float 
     }
     float *xp = *scratch;
     const float *src = buf[n->inputs[0]];
-    const float *scale = a->has_in_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
+    const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
 #pragma omp parallel for
     for (int64_t nc = 0; nc < N * C; nc++) {
         float *dst = xp + nc * Hp * Wp;
@@ -250,9 +275,48 @@ static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float 
     return xp;
 }
 
+static void run_tiles(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch,
+                      size_t *cap) {
+    const float *in[NC_MAXIN];
+    float *out[NC_MAXOUT];
+    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
+    for (int j = 0; j < n->noutputs; j++) out[j] = buf[n->outputs[j]];
+    if (n->op == NC_OP_CONV2D) in[0] = conv_input(p, n, buf, scratch, cap, 1, (int)(k->flags & NC_KERNEL_SCALES_INPUT));
+    const int64_t tiles = k->tiles, chunk = tiles / 64 > 0 ? tiles / 64 : 1;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t t = 0; t < tiles; t += chunk) k->tile(in, out, t, t + chunk < tiles ? t + chunk : tiles);
+}
+
+/* xpad made by the kernel's own prep function (kernels.h) */
+static const float *prep_input(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
+                               float **scratch, size_t *cap) {
+    const NcAttrs *a = &n->attrs;
+    const NcValue *x = &p->vals[n->inputs[0]];
+    const int64_t NC = x->shape[0] * x->shape[1], Hp = x->shape[2] + a->pad[0] + a->pad[2], Wp0 = x->shape[3] + a->pad[1] + a->pad[3];
+    const int64_t Wp = k->flags & NC_KERNEL_POLYPHASE ? 2 * ((Wp0 + 1) / 2) : Wp0;
+    size_t need = (size_t)(NC * Hp * Wp + NC_KERNEL_SLACK);
+    if (need > *cap) {
+        free(*scratch);
+        *scratch = nc_malloc(need * sizeof(float));
+        *cap = need;
+    }
+    const float *in[NC_MAXIN];
+    float *out[1] = {*scratch};
+    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
+    memset(*scratch + NC * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
+    const int64_t chunk = NC / 64 > 0 ? NC / 64 : 1;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t t = 0; t < NC; t += chunk) k->prep(in, out, t, t + chunk < NC ? t + chunk : NC);
+    return *scratch;
+}
+
 static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
                           float **scratch, size_t *cap) {
-    const float *x = conv_input(p, n, buf, scratch, cap);
+    if (k->tile) {
+        run_tiles(k, p, n, buf, scratch, cap);
+        return;
+    }
+    const float *x = k->prep ? prep_input(k, p, n, buf, scratch, cap) : conv_input(p, n, buf, scratch, cap, 0, 0);
     const NcAttrs *a = &n->attrs;
     const float *extra[NC_MAX_EPI] = {0};
     for (int j = nc_epi_first_input(a), m = 0; j < n->ninputs; j++) extra[m++] = buf[n->inputs[j]];
@@ -294,7 +358,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
         double t0 = per_node ? nc_now() : 0;
-        if (kernels && kernels[ni].fn) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
+        if (kernels && (kernels[ni].fn || kernels[ni].tile)) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
         else nc_op_info(node.op)->ref(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }

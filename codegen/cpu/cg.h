@@ -1,12 +1,19 @@
 /* cg.h — CPU code generation through the LLVM C API (LLVM 19).
  *
- * One LLVM module per compiled bundle: a kernel function for every node the
- * generator covers (today: every conv2d with dilation 1 and stride 1 or 2 —
- * direct convolution, register-blocked, vectorised for the host's vector
- * width), and a table `netc_kernels` with one entry per (program, node) that
- * the runtime consults before falling back to the op table's reference
- * kernel.  The module is optimised (default<O3>) for the target CPU and
- * written as an object file. */
+ * One LLVM module per compiled bundle (cg_build.h's NcCgModule, for the
+ * target of cg_target.h): a kernel for every node the generators cover, and
+ * a table `netc_kernels` (runtime/kernels.h) with one entry per (program,
+ * node) that the runtime consults before falling back to the op table's
+ * reference kernel.  Covered today:
+ *
+ *   1x1 convs (any stride) and linear layers   packed-weight GEMM (cg_gemm.h),
+ *                                              with their epilogues and input scale
+ *   other convs (dilation 1, stride 1 or 2)    direct convolution (cg_conv.c)
+ *   pools, global average pool, SE gate,       cg_eltwise.h
+ *   add / mul (same shape or per channel)
+ *
+ * The module is optimised (default<O3>) for the target CPU and written as an
+ * object file. */
 #ifndef NETC_CG_H
 #define NETC_CG_H
 
@@ -21,6 +28,14 @@ typedef struct NcCgOptions {
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object
  * file.  Returns how many kernels it generated, or -1 with a message. */
 int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int n, const NcCgOptions *opt, NcError *e);
+
+/* Before the bundle is written: repacks, in place, the weights of every 1x1
+ * conv and linear node that will run as a packed-weight GEMM (cg_gemm.h),
+ * and marks them NC_LAYOUT_PACKED — nc_cg_emit_object then must (and does)
+ * give those nodes the GEMM kernel, and nothing else may read them as
+ * [O, I, 1, 1].  Same target options as nc_cg_emit_object.  Returns how many
+ * parameters were packed, or -1 with a message. */
+int nc_cg_pack_weights(NcGraph *const *graphs, int n, const NcCgOptions *opt, NcError *e);
 
 /* The host CPU and its vector width in floats (for messages and tests). */
 const char *nc_cg_host_cpu(void);

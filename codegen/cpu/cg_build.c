@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codegen/cpu/cg_build.h"
+#include "ir/ir.h"
 
 void nc_cg_module_init(NcCgModule *m, const NcCgTarget *t, const char *name) {
     memset(m, 0, sizeof *m);
@@ -227,4 +228,52 @@ void cgb_if_end(NcCgModule *m, CgbIf *c) {
         LLVMBuildBr(m->b, c->join);
     }
     LLVMPositionBuilderAtEnd(m->b, c->join);
+}
+
+static LLVMValueRef call_vec(NcCgModule *m, const char *name, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    LLVMTypeRef fty;
+    LLVMValueRef fn = intrinsic(m, name, &m->vec, 1, &fty);
+    LLVMValueRef args[3] = {a, b, c};
+    return LLVMBuildCall2(m->b, fty, fn, args, c ? 3 : b ? 2 : 1, "");
+}
+
+static LLVMValueRef fsplat(NcCgModule *m, double v) { return cgb_splat(m, cgb_f32(m, v)); }
+
+/* x = n ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' degree-6 polynomial,
+ * 2^n built in the exponent bits (llvm.exp would be one libm call per lane). */
+LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x) {
+    LLVMBuilderRef b = m->b;
+    x = call_vec(m, "llvm.minnum", x, fsplat(m, 88.0), NULL);
+    x = call_vec(m, "llvm.maxnum", x, fsplat(m, -88.0), NULL);
+    LLVMValueRef n = call_vec(m, "llvm.floor", call_vec(m, "llvm.fma", x, fsplat(m, 1.44269504088896341), fsplat(m, 0.5)), NULL, NULL);
+    LLVMValueRef r = call_vec(m, "llvm.fma", n, fsplat(m, -0.693359375), x);
+    r = call_vec(m, "llvm.fma", n, fsplat(m, 2.12194440e-4), r);
+    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+    LLVMValueRef p = fsplat(m, c[0]);
+    for (int i = 1; i < 6; i++) p = call_vec(m, "llvm.fma", p, r, fsplat(m, c[i]));
+    LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
+    p = call_vec(m, "llvm.fma", p, r2, LLVMBuildFAdd(b, r, fsplat(m, 1.0), ""));
+    LLVMTypeRef iv = LLVMVectorType(m->i32, (unsigned)m->vw);
+    LLVMValueRef ni = LLVMBuildFPToSI(b, n, iv, "");
+    LLVMValueRef k127[64], k23[64];
+    for (int i = 0; i < m->vw; i++) k127[i] = LLVMConstInt(m->i32, 127, 0), k23[i] = LLVMConstInt(m->i32, 23, 0);
+    LLVMValueRef pow2 = LLVMBuildShl(b, LLVMBuildAdd(b, ni, LLVMConstVector(k127, (unsigned)m->vw), ""), LLVMConstVector(k23, (unsigned)m->vw), "");
+    return LLVMBuildFMul(b, p, LLVMBuildBitCast(b, pow2, m->vec, ""), "");
+}
+
+LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef v) {
+    switch (kind) {
+    case NC_EPI_RELU: return call_vec(m, "llvm.maxnum", v, cgb_zero(m), NULL);
+    case NC_EPI_CLAMP:
+        v = call_vec(m, "llvm.maxnum", v, fsplat(m, lo), NULL);
+        return call_vec(m, "llvm.minnum", v, fsplat(m, hi), NULL);
+    case NC_EPI_SILU:
+    case NC_EPI_SIGMOID: {
+        LLVMValueRef one = fsplat(m, 1.0);
+        LLVMValueRef ex = cgb_exp(m, LLVMBuildFNeg(m->b, v, ""));
+        LLVMValueRef sig = LLVMBuildFDiv(m->b, one, LLVMBuildFAdd(m->b, one, ex, ""), "");
+        return kind == NC_EPI_SILU ? LLVMBuildFMul(m->b, v, sig, "") : sig;
+    }
+    default: NC_CHECK(!"not an activation"); return v;
+    }
 }

@@ -67,6 +67,10 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
 /* a * b + c, fused where the target has FMA (llvm.fmuladd) */
 LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
+/* exp(x), lane by lane, in registers (about 1 ulp; x clamped to +-88) */
+LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x);
+/* A fused activation (an NcEpiKind: relu, clamp(lo, hi), silu, sigmoid). */
+LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef v);
 /* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
 

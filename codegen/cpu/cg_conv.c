@@ -1,15 +1,22 @@
 /* cg_conv.c — direct convolution kernels as LLVM IR.
  *
  * Layout NCHW, vectors along the output row: a tile is `ocb` output channels
- * x one output row; inside it, chunks of 2 x VW outputs (VW = the vector width
- * in floats) keep ocb x 2 accumulators in registers across the whole
- * reduction over input channels and the kernel window.  Per step that is 2
- * vector loads of input (4 with a stride-2 deinterleave), ocb broadcast
- * weights and 2 x ocb FMAs — enough arithmetic per load to be compute-bound
- * for ocb = 4..6.  NCHW was chosen over NHWC because timm's tensors, the
- * interpreter and the planner are NCHW, and every conv here has a long
- * output row (56..224 at 224 input) to vectorise along; 7x7 and 14x14 rows
- * waste lanes, which a later NCHWc layout pass would fix.
+ * x `rb` output rows; inside it, chunks of nv x VW outputs (VW = the vector
+ * width in floats) of each row keep ocb x rb x nv accumulators in registers
+ * across the whole reduction over input channels and the kernel window.  Per
+ * step that is rb x nv vector loads of input, ocb broadcast weights and
+ * ocb x rb x nv FMAs; cg_conv_supported picks (ocb, rb, nv) per conv by a
+ * small cost model (lanes used, FMA latency, loads).  Stacking rows (rb > 1)
+ * with nv = 1 keeps 7- and 14-wide rows from wasting lanes, and gives
+ * depthwise convs (ocb = 1) enough independent accumulators.  Rows past the
+ * end of a ragged last row group recompute the last row and are not stored.
+ * NCHW was chosen over NHWC because timm's tensors, the interpreter and the
+ * planner are NCHW.
+ *
+ * Stride 2 reads a polyphase input (runtime/kernels.h NC_KERNEL_POLYPHASE:
+ * every padded row split into its even and odd columns), so every load is
+ * contiguous.  The padded / scaled / split input is made by a generated prep
+ * function (cg_emit_conv_prep, one tile per plane) the runtime runs first.
  *
  * Loop counters and accumulators live in allocas; mem2reg/SROA in the O3
  * pipeline turn them into registers.  Constant trip counts everywhere: the
@@ -70,61 +77,15 @@ static LLVMValueRef splat(Cg *cg, LLVMValueRef scalar) {
     return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(cg->vec), zero, "");
 }
 
-/* VW inputs at stride 2 from ptr: two loads, keep the even lanes. */
-static LLVMValueRef load_stride2(Cg *cg, LLVMValueRef ptr) {
-    LLVMValueRef a = load_vec(cg, ptr), b = load_vec(cg, gep(cg, ptr, i64c(cg, cg->vw)));
-    LLVMValueRef idx[32];
-    for (int i = 0; i < cg->vw; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), (unsigned long long)(2 * i), 0);
-    return LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(idx, (unsigned)cg->vw), "");
-}
-
-static LLVMValueRef fconst(Cg *cg, double v) { return splat(cg, LLVMConstReal(cg->f32, v)); }
-
-/* exp(x) in vector registers (llvm.exp would become one libm call per lane):
- * x = n ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' degree-6 polynomial,
- * 2^n built in the exponent bits.  About 1 ulp; inputs clamped to +-88. */
-static LLVMValueRef vexp(Cg *cg, LLVMValueRef x) {
-    LLVMBuilderRef b = cg->b;
-    x = cg_call(cg, "llvm.minnum", x, fconst(cg, 88.0), NULL);
-    x = cg_call(cg, "llvm.maxnum", x, fconst(cg, -88.0), NULL);
-    LLVMValueRef n = cg_call(cg, "llvm.floor", cg_call(cg, "llvm.fma", x, fconst(cg, 1.44269504088896341), fconst(cg, 0.5)), NULL, NULL);
-    LLVMValueRef r = cg_call(cg, "llvm.fma", n, fconst(cg, -0.693359375), x);
-    r = cg_call(cg, "llvm.fma", n, fconst(cg, 2.12194440e-4), r);
-    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
-    LLVMValueRef p = fconst(cg, c[0]);
-    for (int i = 1; i < 6; i++) p = cg_call(cg, "llvm.fma", p, r, fconst(cg, c[i]));
-    LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
-    p = cg_call(cg, "llvm.fma", p, r2, LLVMBuildFAdd(b, r, fconst(cg, 1.0), ""));
-    LLVMTypeRef iv = LLVMVectorType(LLVMInt32TypeInContext(cg->ctx), (unsigned)cg->vw);
-    LLVMValueRef ni = LLVMBuildFPToSI(b, n, iv, "");
-    LLVMValueRef k127[32], k23[32];
-    for (int i = 0; i < cg->vw; i++) {
-        k127[i] = LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 127, 0);
-        k23[i] = LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 23, 0);
-    }
-    LLVMValueRef pow2 = LLVMBuildShl(b, LLVMBuildAdd(b, ni, LLVMConstVector(k127, (unsigned)cg->vw), ""),
-                                     LLVMConstVector(k23, (unsigned)cg->vw), "");
-    return LLVMBuildFMul(b, p, LLVMBuildBitCast(b, pow2, cg->vec, ""), "");
-}
-
 static LLVMValueRef epilogue(Cg *cg, const NcAttrs *a, LLVMValueRef v, LLVMValueRef extra, LLVMValueRef n,
                              LLVMValueRef oc, LLVMValueRef yoff, const int *extra_kind, int first_extra) {
     for (int s = 0; s < a->nepi; s++) {
         const NcEpilogue *ep = &a->epi[s];
         switch (ep->kind) {
-        case NC_EPI_RELU: v = cg_call(cg, "llvm.maxnum", v, LLVMConstNull(cg->vec), NULL); break;
+        case NC_EPI_RELU:
         case NC_EPI_CLAMP:
-            v = cg_call(cg, "llvm.maxnum", v, splat(cg, LLVMConstReal(cg->f32, ep->lo)), NULL);
-            v = cg_call(cg, "llvm.minnum", v, splat(cg, LLVMConstReal(cg->f32, ep->hi)), NULL);
-            break;
         case NC_EPI_SILU:
-        case NC_EPI_SIGMOID: {
-            LLVMValueRef one = splat(cg, LLVMConstReal(cg->f32, 1.0));
-            LLVMValueRef ex = vexp(cg, LLVMBuildFNeg(cg->b, v, ""));
-            LLVMValueRef sig = LLVMBuildFDiv(cg->b, one, LLVMBuildFAdd(cg->b, one, ex, ""), "");
-            v = ep->kind == NC_EPI_SILU ? LLVMBuildFMul(cg->b, v, sig, "") : sig;
-            break;
-        }
+        case NC_EPI_SIGMOID: v = cgb_activation(cg->m, ep->kind, ep->lo, ep->hi, v); break;
         case NC_EPI_ADD:
         case NC_EPI_MUL: {
             int k = ep->input - first_extra;
@@ -145,7 +106,7 @@ static LLVMValueRef epilogue(Cg *cg, const NcAttrs *a, LLVMValueRef v, LLVMValue
     return v;
 }
 
-int cg_conv_supported(const NcGraph *g, const NcNode *nd, int *ocb_out, const char **why) {
+int cg_conv_supported(const NcGraph *g, const NcNode *nd, int vw, CgConvBlock *blk, const char **why) {
     const NcAttrs *a = &nd->attrs;
     const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
     if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilation", 0;
@@ -159,16 +120,44 @@ int cg_conv_supported(const NcGraph *g, const NcNode *nd, int *ocb_out, const ch
         if (!same && !per_channel) return *why = "an epilogue operand that broadcasts otherwise", 0;
         if (same && o->kind != NC_VAL_NODE) return *why = "a residual that is not an intermediate (no read slack)", 0;
     }
-    const int64_t og = w->shape[0] / a->groups;
-    static const int choices[] = {6, 4, 3, 2, 1};
-    int ocb = 1;
-    for (int i = 0; i < 5; i++)
-        if (og % choices[i] == 0) {
-            ocb = choices[i];
-            break;
+    /* The register block: ocb output channels x rb output rows x nv vectors
+     * along the row, ocb * rb * nv accumulators.  Per (input channel, kh, kw)
+     * step it loads rb * nv input vectors (twice that at stride 2) and ocb
+     * weights, and issues ocb * rb * nv FMAs, each on its own accumulator.
+     * Model of a step on a 2-FMA-port core with a 4-cycle FMA latency and 2
+     * vector loads per cycle: max(acc / 2, 4, loads / 2) cycles for acc x
+     * (lanes used) useful FMAs.  Small rows (7, 14) want nv = 1 and rows
+     * stacked instead (rb), depthwise convs (ocb = 1) want rb * nv >= 8. */
+    const int64_t og = w->shape[0] / a->groups, OH = cg_conv_flat(g, nd) ? 1 : y->shape[2];
+    const int64_t OW = cg_conv_flat(g, nd) ? y->shape[2] * y->shape[3] : y->shape[3];
+    static const int ocbs[] = {8, 6, 4, 3, 2, 1};
+    double best = -1;
+    for (int i = 0; i < 6; i++) {
+        if (og % ocbs[i]) continue;
+        for (int rb = 1; rb <= 8 && rb <= OH; rb++) {
+            const double rutil = (double)OH / (double)((OH + rb - 1) / rb * rb); /* a ragged last row group */
+            for (int nv = 1; nv <= 3; nv++) {
+                const int ocb = ocbs[i], acc = ocb * rb * nv, loads = rb * nv + ocb;
+                if (acc > 12 || ocb > MAXOCB) continue;
+                const int64_t ch = (int64_t)nv * vw, chunks = (OW + ch - 1) / ch;
+                const double util = rutil * (double)OW / (double)(chunks * ch);
+                double t = acc / 2.0;
+                if (t < 4) t = 4; /* (a margin, 5, to favour 12 accumulators measured 5-15% slower on resnet50) */
+                if (loads / 2.0 > t) t = loads / 2.0;
+                const double score = acc * util / (2 * t) + 0.001 * acc; /* ties: more accumulators */
+                if (score > best) best = score, blk->ocb = ocb, blk->rb = rb, blk->nv = nv;
+            }
         }
-    *ocb_out = ocb;
+    }
     return 1;
+}
+
+int64_t cg_conv_rows(const NcGraph *g, const NcNode *nd, int vw, const CgConvBlock *blk) {
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    if (!cg_conv_flat(g, nd)) return (y->shape[2] + blk->rb - 1) / blk->rb;
+    const int64_t ch = (int64_t)blk->nv * vw, nchunks = (y->shape[2] * y->shape[3] + ch - 1) / ch;
+    const int64_t sb = cg_conv_block(nc_val(g, nd->inputs[1])->shape[1], nchunks, (int)ch);
+    return (nchunks + sb - 1) / sb;
 }
 
 /* A 1x1 stride-1 conv without padding reads and writes whole planes: one
@@ -180,6 +169,11 @@ int cg_conv_flat(const NcGraph *g, const NcNode *nd) {
            !a->pad[2] && !a->pad[3];
 }
 
+int cg_conv_polyphase(const NcGraph *g, const NcNode *nd) {
+    const NcAttrs *a = &nd->attrs;
+    return a->stride[0] == 2 && a->stride[1] == 2 && !cg_conv_flat(g, nd);
+}
+
 /* Chunks per spatial block of a flattened plane: the block's input (all its
  * channels) should stay in L2 while every channel block is computed on it. */
 int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats) {
@@ -188,15 +182,21 @@ int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats) {
 }
 
 /* Emits `name` for one conv node. */
-void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, int ocb) {
+void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, const CgConvBlock *blk) {
+    const int ocb = blk->ocb, RB = blk->rb, NV = blk->nv;
     const NcAttrs *a = &nd->attrs;
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
     const int flat = cg_conv_flat(g, nd);
     const int64_t N = x->shape[0], C = x->shape[1], H = flat ? 1 : x->shape[2], W = flat ? x->shape[2] * x->shape[3] : x->shape[3];
     const int64_t O = w->shape[0], CG = w->shape[1], KH = w->shape[2], KW = w->shape[3];
     const int64_t OH = flat ? 1 : y->shape[2], OW = flat ? y->shape[2] * y->shape[3] : y->shape[3], G = a->groups, OG = O / G;
-    const int64_t Hp = H + a->pad[0] + a->pad[2], Wp = W + a->pad[1] + a->pad[3];
-    const int s = a->stride[0], VW = cg->vw, CH = 2 * VW; /* outputs per chunk */
+    const int64_t Hp = H + a->pad[0] + a->pad[2], Wp0 = W + a->pad[1] + a->pad[3];
+    /* stride 2: the runtime splits every padded row into its even and odd
+     * columns (NC_KERNEL_POLYPHASE), Wh = ceil(Wp / 2) each, so input column
+     * 2 * ow + kw is (kw & 1) * Wh + ow + kw / 2 — contiguous in ow */
+    const int poly = cg_conv_polyphase(g, nd);
+    const int64_t Wh = (Wp0 + 1) / 2, Wp = poly ? 2 * Wh : Wp0, cs = poly ? 1 : a->stride[0]; /* row pitch, column step */
+    const int s = a->stride[0], VW = cg->vw, CH = NV * VW; /* outputs per chunk (of each of RB rows) */
     const int64_t nob = O / ocb, nchunks = (OW + CH - 1) / CH;
     const int64_t sb = cg_conv_block(CG, nchunks, CH);
     (void)N;
@@ -221,12 +221,21 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     /* t = (n * rows + row) * nob + ob: the channel block varies fastest, so
      * consecutive tiles on one thread reuse the same input rows from cache.
      * row is an output row, or for a flattened plane a block of sb chunks. */
-    const int64_t rows = flat ? (nchunks + sb - 1) / sb : OH;
+    const int64_t rows = flat ? (nchunks + sb - 1) / sb : (OH + RB - 1) / RB;
     LLVMValueRef ob = LLVMBuildSRem(cg->b, t, i64c(cg, nob), "ob");
     LLVMValueRef r = LLVMBuildSDiv(cg->b, t, i64c(cg, nob), "");
     LLVMValueRef row = LLVMBuildSRem(cg->b, r, i64c(cg, rows), "row");
     LLVMValueRef n = LLVMBuildSDiv(cg->b, r, i64c(cg, rows), "n");
-    LLVMValueRef oh = flat ? i64c(cg, 0) : row;
+    LLVMValueRef oh = flat ? i64c(cg, 0) : LLVMBuildMul(cg->b, row, i64c(cg, RB), "oh"); /* the first of RB rows */
+    /* Rows of a ragged last group past OH recompute row OH - 1 (so nothing
+     * is read out of bounds) and are not stored. */
+    LLVMValueRef ohq[12], valid[12], xq[12];
+    for (int q = 0; q < RB; q++) {
+        LLVMValueRef rq = LLVMBuildAdd(cg->b, oh, i64c(cg, q), "");
+        valid[q] = LLVMBuildICmp(cg->b, LLVMIntSLT, rq, i64c(cg, OH), "");
+        ohq[q] = LLVMBuildSelect(cg->b, valid[q], rq, i64c(cg, OH - 1), "");
+        xq[q] = LLVMBuildMul(cg->b, LLVMBuildSub(cg->b, ohq[q], oh, ""), i64c(cg, s * Wp), "");
+    }
     LLVMValueRef oc0 = LLVMBuildMul(cg->b, ob, i64c(cg, ocb), "oc0");
     LLVMValueRef grp = LLVMBuildSDiv(cg->b, oc0, i64c(cg, OG), "g");
     /* input plane of channel 0 of this group, row oh * s */
@@ -234,9 +243,10 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
                                                             LLVMBuildMul(cg->b, grp, i64c(cg, CG), ""), ""),
                                         i64c(cg, Hp * Wp), "");
     LLVMValueRef xrow0 = LLVMBuildAdd(cg->b, xplane0, LLVMBuildMul(cg->b, oh, i64c(cg, s * Wp), ""), "");
-    LLVMValueRef acc[MAXOCB][2];
+    LLVMValueRef acc[MAXOCB][12][3];
     for (int b = 0; b < ocb; b++)
-        for (int v = 0; v < 2; v++) acc[b][v] = cg_alloca(cg, cg->vec);
+        for (int q = 0; q < RB; q++)
+            for (int v = 0; v < NV; v++) acc[b][q][v] = cg_alloca(cg, cg->vec);
 
     LLVMValueRef chunk;
     LLVMValueRef c_begin = flat ? LLVMBuildMul(cg->b, row, i64c(cg, sb), "") : i64c(cg, 0);
@@ -251,12 +261,13 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
             LLVMValueRef bi = LLVMBuildAdd(cg->b, oc0, i64c(cg, b), "");
             init = splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep(cg, bp, bi), ""));
         }
-        for (int v = 0; v < 2; v++) LLVMBuildStore(cg->b, init, acc[b][v]);
+        for (int q = 0; q < RB; q++)
+            for (int v = 0; v < NV; v++) LLVMBuildStore(cg->b, init, acc[b][q][v]);
     }
     LLVMValueRef c, kh;
     Loop lcc = loop_begin(cg, i64c(cg, 0), i64c(cg, CG), &c);
     LLVMValueRef xc = LLVMBuildAdd(cg->b, xrow0, LLVMBuildMul(cg->b, c, i64c(cg, Hp * Wp), ""), "");
-    LLVMValueRef xcol = LLVMBuildAdd(cg->b, xc, LLVMBuildMul(cg->b, ow0, i64c(cg, s), ""), "");
+    LLVMValueRef xcol = LLVMBuildAdd(cg->b, xc, LLVMBuildMul(cg->b, ow0, i64c(cg, cs), ""), "");
     /* weights of output channel oc0 + b at (c, kh, kw): ((oc0 + b) * CG + c) * KH * KW + kh * KW + kw */
     LLVMValueRef wbase = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, oc0, i64c(cg, CG), ""), c, ""),
                                       i64c(cg, KH * KW), "");
@@ -264,18 +275,21 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     LLVMValueRef xrow = LLVMBuildAdd(cg->b, xcol, LLVMBuildMul(cg->b, kh, i64c(cg, Wp), ""), "");
     LLVMValueRef wrow = LLVMBuildAdd(cg->b, wbase, LLVMBuildMul(cg->b, kh, i64c(cg, KW), ""), "");
     for (int64_t kw = 0; kw < KW; kw++) { /* the window's width is unrolled */
-        LLVMValueRef xv[2];
-        for (int v = 0; v < 2; v++) {
-            LLVMValueRef p = gep(cg, xp, LLVMBuildAdd(cg->b, xrow, i64c(cg, kw + (int64_t)v * VW * s), ""));
-            xv[v] = s == 1 ? load_vec(cg, p) : load_stride2(cg, p);
-        }
+        LLVMValueRef xv[12][3];
+        for (int q = 0; q < RB; q++)
+            for (int v = 0; v < NV; v++) {
+                const int64_t col = poly ? (kw & 1) * Wh + kw / 2 + (int64_t)v * VW : kw + (int64_t)v * VW * s;
+                LLVMValueRef p = gep(cg, xp, LLVMBuildAdd(cg->b, LLVMBuildAdd(cg->b, xrow, xq[q], ""), i64c(cg, col), ""));
+                xv[q][v] = load_vec(cg, p);
+            }
         for (int b = 0; b < ocb; b++) {
             LLVMValueRef wi = LLVMBuildAdd(cg->b, wrow, i64c(cg, kw + (int64_t)b * CG * KH * KW), "");
             LLVMValueRef wv = splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep(cg, wp, wi), ""));
-            for (int v = 0; v < 2; v++) {
-                LLVMValueRef cur = LLVMBuildLoad2(cg->b, cg->vec, acc[b][v], "");
-                LLVMBuildStore(cg->b, cg_call(cg, "llvm.fma", wv, xv[v], cur), acc[b][v]);
-            }
+            for (int q = 0; q < RB; q++)
+                for (int v = 0; v < NV; v++) {
+                    LLVMValueRef cur = LLVMBuildLoad2(cg->b, cg->vec, acc[b][q][v], "");
+                    LLVMBuildStore(cg->b, cg_call(cg, "llvm.fma", wv, xv[q][v], cur), acc[b][q][v]);
+                }
         }
     }
     loop_end(cg, &lkh);
@@ -284,20 +298,101 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     LLVMValueRef remaining = LLVMBuildSub(cg->b, i64c(cg, OW), ow0, "");
     for (int b = 0; b < ocb; b++) {
         LLVMValueRef oc = LLVMBuildAdd(cg->b, oc0, i64c(cg, b), "");
-        LLVMValueRef yrow = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, n, i64c(cg, O), ""), oc, ""), i64c(cg, OH), ""), oh, ""),
-                                         i64c(cg, OW), "");
-        for (int v = 0; v < 2; v++) {
+        LLVMValueRef plane = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, n, i64c(cg, O), ""), oc, ""), i64c(cg, OH), "");
+        for (int q = 0; q < RB; q++)
+        for (int v = 0; v < NV; v++) {
+            LLVMValueRef yrow = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, plane, ohq[q], ""), i64c(cg, OW), "");
             LLVMValueRef off = LLVMBuildAdd(cg->b, yrow, LLVMBuildAdd(cg->b, ow0, i64c(cg, (int64_t)v * VW), ""), "");
-            LLVMValueRef val = LLVMBuildLoad2(cg->b, cg->vec, acc[b][v], "");
+            LLVMValueRef val = LLVMBuildLoad2(cg->b, cg->vec, acc[b][q][v], "");
             val = epilogue(cg, a, val, extra, n, oc, off, extra_kind, first_extra);
             /* lanes v*VW + i < remaining are real outputs */
             LLVMValueRef lane[32];
             for (int i = 0; i < VW; i++) lane[i] = i64c(cg, (int64_t)v * VW + i);
             LLVMValueRef mask = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lane, (unsigned)VW), cg_splat_i64(cg, remaining), "");
+            if (!flat) /* and nothing of a row past OH */
+                mask = LLVMBuildAnd(cg->b, mask, LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lane, (unsigned)VW),
+                                                                cg_splat_i64(cg, LLVMBuildSelect(cg->b, valid[q], remaining, i64c(cg, 0), "")), ""), "");
             cg_masked_store(cg, val, gep(cg, yp, off), mask);
         }
     }
     loop_end(cg, &lc);
     loop_end(cg, &lt);
     LLVMBuildRetVoid(cg->b);
+}
+
+/* The input of a direct conv as the kernel reads it (runtime/kernels.h):
+ * zero-padded, scaled per channel when the node is input-scaled, and at
+ * stride 2 split into even and odd columns.  One tile per (n, c) plane:
+ * in[] the node's inputs, out[0] the [N, C, Hp, Wp'] buffer. */
+void cg_emit_conv_prep(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t H = x->shape[2], W = x->shape[3];
+    const int pt = a->pad[0], pl = a->pad[1], pb = a->pad[2], pr = a->pad[3];
+    const int poly = cg_conv_polyphase(g, nd), vw = m->vw;
+    const int64_t Hp = H + pt + pb, Wp0 = W + pl + pr, Wh = (Wp0 + 1) / 2, Wp = poly ? 2 * Wh : Wp0;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef scale = a->has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(a)) : NULL;
+    /* stride 2: each padded row is assembled here first, zeros around it */
+    const int64_t rb_len = Wp0 + 2 * vw + 2;
+    LLVMValueRef rowbuf = poly ? cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)rb_len)) : NULL;
+    if (poly)
+        for (int64_t j = 0; j < rb_len; j += vw) cgb_store_n(m, cgb_zero(m), cgb_gep(m, rowbuf, cgb_i64(m, j)), (int)(rb_len - j < vw ? rb_len - j : vw));
+    LLVMValueRef t, r, j;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef sv = scale ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, scale, t), "")) : NULL;
+    LLVMValueRef src0 = LLVMBuildNSWMul(b, t, cgb_i64(m, H * W), ""), dst0 = LLVMBuildNSWMul(b, t, cgb_i64(m, Hp * Wp), "");
+    /* zero rows above and below */
+    for (int part = 0; part < 2; part++) {
+        const int64_t r0 = part ? pt + H : 0, r1 = part ? Hp : pt;
+        if (r1 <= r0) continue;
+        LLVMValueRef base = LLVMBuildNSWAdd(b, dst0, cgb_i64(m, r0 * Wp), "");
+        const int64_t len = (r1 - r0) * Wp, full = len / vw * vw;
+        if (full) {
+            CgbLoop lz = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &j);
+            cgb_store(m, cgb_zero(m), cgb_gep(m, dst, LLVMBuildNSWAdd(b, base, j, "")));
+            cgb_loop_end(m, &lz);
+        }
+        if (len > full) cgb_store_n(m, cgb_zero(m), cgb_gep(m, dst, LLVMBuildNSWAdd(b, base, cgb_i64(m, full), "")), (int)(len - full));
+    }
+    CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, H), 1, &r);
+    LLVMValueRef src = LLVMBuildNSWAdd(b, src0, LLVMBuildNSWMul(b, r, cgb_i64(m, W), ""), "");
+    LLVMValueRef drow = LLVMBuildNSWAdd(b, dst0, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, r, cgb_i64(m, pt), ""), cgb_i64(m, Wp), ""), "");
+    /* the row's W values (scaled) go to out + pl: dst's row, or rowbuf */
+    LLVMValueRef out = poly ? cgb_gep(m, rowbuf, cgb_i64(m, pl)) : cgb_gep(m, dst, LLVMBuildNSWAdd(b, drow, cgb_i64(m, pl), ""));
+    const int64_t full = W / vw * vw;
+    for (int part = 0; part < 2; part++) {
+        const int lanes = part ? (int)(W - full) : full ? vw : 0;
+        if (!lanes) continue;
+        LLVMValueRef jj = NULL;
+        CgbLoop lj;
+        memset(&lj, 0, sizeof lj);
+        if (!part) lj = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &jj);
+        else jj = cgb_i64(m, full);
+        LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, LLVMBuildNSWAdd(b, src, jj, "")), lanes);
+        if (sv) v = LLVMBuildFMul(b, v, sv, "");
+        cgb_store_n(m, v, cgb_gep(m, out, jj), lanes);
+        if (!part) cgb_loop_end(m, &lj);
+    }
+    if (!poly) { /* the side padding, in dst's row */
+        for (int i = 0; i < pl; i++) LLVMBuildStore(b, cgb_f32(m, 0.0), cgb_gep(m, dst, LLVMBuildNSWAdd(b, drow, cgb_i64(m, i), "")));
+        for (int i = 0; i < pr; i++)
+            LLVMBuildStore(b, cgb_f32(m, 0.0), cgb_gep(m, dst, LLVMBuildNSWAdd(b, drow, cgb_i64(m, pl + W + i), "")));
+    } else { /* even columns to drow[0, Wh), odd to drow[Wh, 2 Wh) */
+        LLVMValueRef ev[32], od[32];
+        for (int i = 0; i < vw; i++) ev[i] = LLVMConstInt(m->i32, (unsigned long long)(2 * i), 0), od[i] = LLVMConstInt(m->i32, (unsigned long long)(2 * i + 1), 0);
+        LLVMValueRef evm = LLVMConstVector(ev, (unsigned)vw), odm = LLVMConstVector(od, (unsigned)vw);
+        for (int64_t i = 0; i < Wh; i += vw) { /* Wh is small (<= 115 at 224): unrolled */
+            const int n = (int)(Wh - i < vw ? Wh - i : vw);
+            LLVMValueRef lo = cgb_load(m, cgb_gep(m, rowbuf, cgb_i64(m, 2 * i))), hi = cgb_load(m, cgb_gep(m, rowbuf, cgb_i64(m, 2 * i + vw)));
+            cgb_store_n(m, LLVMBuildShuffleVector(b, lo, hi, evm, ""), cgb_gep(m, dst, LLVMBuildNSWAdd(b, drow, cgb_i64(m, i), "")), n);
+            cgb_store_n(m, LLVMBuildShuffleVector(b, lo, hi, odm, ""), cgb_gep(m, dst, LLVMBuildNSWAdd(b, drow, cgb_i64(m, Wh + i), "")), n);
+        }
+    }
+    cgb_loop_end(m, &lr);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
 }

@@ -2,6 +2,8 @@
  * ragged end under a lane mask (no reads or writes past the tensor). */
 #include "codegen/cpu/cg_eltwise.h"
 
+#include <string.h>
+
 void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c, int64_t hw, int relu) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef x = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), bias = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
@@ -27,6 +29,244 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
         LLVMValueRef v2 = LLVMBuildFAdd(m->b, cgb_load_n(m, cgb_gep(m, x, off2), rest), bv, "");
         if (relu) v2 = cgb_max(m, v2, cgb_zero(m));
         cgb_store_n(m, v2, cgb_gep(m, y, off2), rest);
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(m->b);
+}
+
+static int per_channel(const NcValue *o, const NcValue *y) {
+    return o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1;
+}
+
+int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
+    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
+    if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
+        return nc_val(g, nd->inputs[0])->shape[0] * nc_val(g, nd->inputs[0])->shape[1];
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
+        const NcValue *y = nc_val(g, nd->outputs[0]);
+        return y->shape[0] * y->shape[1] * y->shape[2];
+    }
+    if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 || nd->noutputs != 1 || nd->attrs.nepi) return 0;
+    const NcValue *y = nc_val(g, nd->outputs[0]), *a = nc_val(g, nd->inputs[0]), *b = nc_val(g, nd->inputs[1]);
+    if (y->ndim != 4) return 0;
+    const int sa = nc_shape_eq(a, y), sb = nc_shape_eq(b, y);
+    if (!(sa && sb) && !(sa && per_channel(b, y)) && !(sb && per_channel(a, y))) return 0;
+    return y->shape[0] * y->shape[1];
+}
+
+/* The lanes of v added up (in order; once per reduction, so no matter). */
+static LLVMValueRef hsum(NcCgModule *m, LLVMValueRef v) {
+    LLVMValueRef r = LLVMBuildExtractElement(m->b, v, cgb_i64(m, 0), "");
+    for (int i = 1; i < m->vw; i++) r = LLVMBuildFAdd(m->b, r, LLVMBuildExtractElement(m->b, v, cgb_i64(m, i), ""), "");
+    return r;
+}
+
+/* sum of p[off + i] (* q[qoff + i] when q) over i < len, as a float: four
+ * vector accumulators, then single vectors, then the ragged end masked. */
+static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LLVMValueRef q, LLVMValueRef qoff, int64_t len) {
+    const int vw = m->vw, U = 4;
+    LLVMValueRef acc[4];
+    for (int u = 0; u < U; u++) {
+        acc[u] = cgb_var(m, m->vec);
+        LLVMBuildStore(m->b, cgb_zero(m), acc[u]);
+    }
+    const int64_t big = len / (U * vw) * (U * vw), full = len / vw * vw;
+#define TERM(o, lanes)                                                                                              \
+    (q ? LLVMBuildFMul(m->b, cgb_load_n(m, cgb_gep(m, p, LLVMBuildNSWAdd(m->b, off, o, "")), lanes),               \
+                       cgb_load_n(m, cgb_gep(m, q, LLVMBuildNSWAdd(m->b, qoff, o, "")), lanes), "")                 \
+       : cgb_load_n(m, cgb_gep(m, p, LLVMBuildNSWAdd(m->b, off, o, "")), lanes))
+    LLVMValueRef i;
+    if (big) {
+        CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, big), U * vw, &i);
+        for (int u = 0; u < U; u++) {
+            LLVMValueRef o = LLVMBuildNSWAdd(m->b, i, cgb_i64(m, u * vw), "");
+            LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[u], ""), TERM(o, vw), ""), acc[u]);
+        }
+        cgb_loop_end(m, &l);
+    }
+    for (int64_t j = big; j < full; j += vw) {
+        LLVMValueRef o = cgb_i64(m, j);
+        LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[0], ""), TERM(o, vw), ""), acc[0]);
+    }
+    if (len > full) {
+        LLVMValueRef o = cgb_i64(m, full);
+        LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[1], ""), TERM(o, (int)(len - full)), ""), acc[1]);
+    }
+#undef TERM
+    LLVMValueRef v = LLVMBuildFAdd(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[0], ""), LLVMBuildLoad2(m->b, m->vec, acc[1], ""), ""),
+                                   LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[2], ""), LLVMBuildLoad2(m->b, m->vec, acc[3], ""), ""), "");
+    return hsum(m, v);
+}
+
+static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
+    return LLVMBuildExtractElement(m->b, cgb_activation(m, kind, 0, 0, cgb_splat(m, x)), cgb_i64(m, 0), "");
+}
+
+/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1]: one tile per image
+ * (pool every channel, then the two small layers), pooled and hidden values
+ * on the stack. */
+static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3),
+                 b2 = cgb_arg_ptr(m, in, 4), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef tmp = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(C + R + 2 * m->vw)));
+    LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
+    LLVMValueRef n, c, r;
+    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
+    CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+    LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
+    LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
+    LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
+    cgb_loop_end(m, &lc);
+    CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
+    LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
+    h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b1, r), ""), "");
+    LLVMBuildStore(m->b, scalar_act(m, nd->attrs.epi[0].kind, h), cgb_gep(m, hidden, r));
+    cgb_loop_end(m, &lr);
+    CgbLoop lc2 = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+    LLVMValueRef z = emit_sum(m, w2, LLVMBuildNSWMul(m->b, c, cgb_i64(m, R), ""), hidden, cgb_i64(m, 0), R);
+    z = LLVMBuildFAdd(m->b, z, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b2, c), ""), "");
+    LLVMBuildStore(m->b, scalar_act(m, NC_EPI_SIGMOID, z),
+                   cgb_gep(m, gate, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, "")));
+    cgb_loop_end(m, &lc2);
+    cgb_loop_end(m, &ln);
+    LLVMBuildRetVoid(m->b);
+}
+
+/* global_avg_pool: one tile per (n, c) plane */
+static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t S = x->shape[2] * x->shape[3];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef sum = emit_sum(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, S), ""), NULL, NULL, S);
+    LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, y, t));
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(m->b);
+}
+
+static LLVMValueRef smin(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+static LLVMValueRef smax(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+/* max_pool2d / avg_pool2d with PyTorch's window and divisor rules (as
+ * ir/ref_pool.c), scalar: one tile per output row of one plane. */
+static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcAttrs *a = &nd->attrs;
+    const int is_max = nd->op == NC_OP_MAX_POOL2D;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *y = nc_val(g, nd->outputs[0]);
+    const int64_t H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), yp = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef t, ow, ih, iw;
+    LLVMValueRef acc = cgb_var(m, m->f32);
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef oh = LLVMBuildSRem(b, t, cgb_i64(m, OH), ""), plane = LLVMBuildSDiv(b, t, cgb_i64(m, OH), "");
+    LLVMValueRef xplane = LLVMBuildNSWMul(b, plane, cgb_i64(m, H * W), "");
+    LLVMValueRef h0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, oh, cgb_i64(m, a->stride[0]), ""), cgb_i64(m, a->pad[0]), "");
+    LLVMValueRef hend = LLVMBuildNSWAdd(b, h0, cgb_i64(m, a->kernel[0]), "");
+    LLVMValueRef hcount = LLVMBuildNSWSub(b, smin(m, hend, cgb_i64(m, H + a->pad[2])), h0, "");
+    LLVMValueRef hs = smax(m, h0, cgb_i64(m, 0)), he = smin(m, hend, cgb_i64(m, H));
+    CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
+    LLVMValueRef w0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ow, cgb_i64(m, a->stride[1]), ""), cgb_i64(m, a->pad[1]), "");
+    LLVMValueRef wend = LLVMBuildNSWAdd(b, w0, cgb_i64(m, a->kernel[1]), "");
+    LLVMValueRef wcount = LLVMBuildNSWSub(b, smin(m, wend, cgb_i64(m, W + a->pad[3])), w0, "");
+    LLVMValueRef ws = smax(m, w0, cgb_i64(m, 0)), we = smin(m, wend, cgb_i64(m, W));
+    LLVMBuildStore(b, is_max ? LLVMConstReal(m->f32, -__builtin_inff()) : cgb_f32(m, 0.0), acc);
+    /* a window wholly inside the input (most of them): the static, unrolled loop */
+    LLVMValueRef inside = LLVMBuildAnd(b, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, h0, cgb_i64(m, 0), ""),
+                                                       LLVMBuildICmp(b, LLVMIntSLE, hend, cgb_i64(m, H), ""), ""),
+                                       LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, w0, cgb_i64(m, 0), ""),
+                                                    LLVMBuildICmp(b, LLVMIntSLE, wend, cgb_i64(m, W), ""), ""), "");
+    CgbIf fast = cgb_if_begin(m, inside);
+    {
+        LLVMValueRef base = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xplane, LLVMBuildNSWMul(b, h0, cgb_i64(m, W), ""), ""), w0, "");
+        LLVMValueRef cur = LLVMBuildLoad2(b, m->f32, acc, "");
+        for (int dh = 0; dh < a->kernel[0]; dh++)
+            for (int dw = 0; dw < a->kernel[1]; dw++) {
+                LLVMValueRef v = LLVMBuildLoad2(b, m->f32, cgb_gep(m, xp, LLVMBuildNSWAdd(b, base, cgb_i64(m, dh * W + dw), "")), "");
+                cur = is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, "");
+            }
+        LLVMBuildStore(b, cur, acc);
+    }
+    cgb_if_else(m, &fast);
+    CgbLoop lh = cgb_loop_begin(m, hs, he, 1, &ih);
+    LLVMValueRef xrow = LLVMBuildNSWAdd(b, xplane, LLVMBuildNSWMul(b, ih, cgb_i64(m, W), ""), "");
+    CgbLoop lww = cgb_loop_begin(m, ws, we, 1, &iw);
+    LLVMValueRef v = LLVMBuildLoad2(b, m->f32, cgb_gep(m, xp, LLVMBuildNSWAdd(b, xrow, iw, "")), "");
+    LLVMValueRef cur = LLVMBuildLoad2(b, m->f32, acc, "");
+    LLVMValueRef next = is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, "");
+    LLVMBuildStore(b, next, acc);
+    cgb_loop_end(m, &lww);
+    cgb_loop_end(m, &lh);
+    cgb_if_end(m, &fast);
+    LLVMValueRef r = LLVMBuildLoad2(b, m->f32, acc, "");
+    if (!is_max) {
+        LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, hcount, wcount, "")
+                                                : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, he, hs, ""), LLVMBuildNSWSub(b, we, ws, ""), "");
+        r = LLVMBuildFDiv(b, r, LLVMBuildSIToFP(b, cnt, m->f32, ""), "");
+    }
+    LLVMValueRef yoff = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, "");
+    LLVMBuildStore(b, r, cgb_gep(m, yp, yoff));
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    if (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) {
+        emit_pool(m, g, nd, name);
+        return;
+    }
+    if (nd->op == NC_OP_SQUEEZE_EXCITE) {
+        emit_se(m, g, nd, name);
+        return;
+    }
+    if (nd->op == NC_OP_GLOBAL_AVG_POOL) {
+        emit_gap(m, g, nd, name);
+        return;
+    }
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    const int64_t hw = y->shape[2] * y->shape[3];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in[2], full[2];
+    int whole[2];
+    for (int i = 0; i < 2; i++) {
+        in[i] = cgb_arg_ptr(m, LLVMGetParam(fn, 0), i);
+        whole[i] = nc_shape_eq(nc_val(g, nd->inputs[i]), y);
+    }
+    LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    for (int i = 0; i < 2; i++) /* a per-channel operand: one value for the plane */
+        full[i] = whole[i] ? NULL : cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, in[i], t), ""));
+    LLVMValueRef plane = LLVMBuildNSWMul(m->b, t, cgb_i64(m, hw), "");
+    const int vw = m->vw;
+    const int64_t nfull = hw / vw * vw;
+    for (int part = 0; part < 2; part++) {
+        /* whole vectors, then the ragged end under a mask */
+        const int lanes = part ? (int)(hw - nfull) : nfull ? vw : 0;
+        if (!lanes) continue;
+        LLVMValueRef i = NULL;
+        CgbLoop li;
+        memset(&li, 0, sizeof li);
+        if (!part) li = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, nfull), vw, &i);
+        else i = cgb_i64(m, nfull);
+        LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
+        LLVMValueRef v[2];
+        for (int k = 0; k < 2; k++) v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes) : full[k];
+        LLVMValueRef r = nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
+        cgb_store_n(m, r, cgb_gep(m, out, off), lanes);
+        if (!part) cgb_loop_end(m, &li);
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);

@@ -97,7 +97,11 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->mblocks = ceil_div(p->M, q->mc);
     p->nblocks = ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
-    p->packed_floats = s->layout == NC_GEMM_NCHW ? round_up(p->M, q->mr) * p->K : round_up(p->N, p->nr) * p->K;
+    p->packed_floats = s->cout * p->K;
+    if (s->in_scale && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: an input scale needs the NCHW layout");
+    for (int i = 0; i < s->nepi; i++)
+        if (s->epi_per_channel[i] && s->layout != NC_GEMM_NCHW)
+            return nc_errorf(e, "gemm: a per-channel epilogue operand needs the NCHW layout");
     return 0;
 }
 
@@ -105,12 +109,11 @@ void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed) {
     const int64_t K = p->K, cout = p->s.cout;
     const int64_t width = p->s.layout == NC_GEMM_NCHW ? p->s.mr : p->nr; /* output channels per panel */
     const int64_t panels = ceil_div(cout, width);
-    for (int64_t q = 0; q < panels; q++)
+    for (int64_t q = 0; q < panels; q++) {
+        const int64_t wq = cout - q * width < width ? cout - q * width : width;
         for (int64_t k = 0; k < K; k++)
-            for (int64_t j = 0; j < width; j++) {
-                const int64_t o = q * width + j;
-                packed[(q * K + k) * width + j] = o < cout ? w[o * K + k] : 0.0f;
-            }
+            for (int64_t j = 0; j < wq; j++) packed[q * K * width + k * wq + j] = w[(q * width + j) * K + k];
+    }
 }
 
 /* ---- emission ---------------------------------------------------------- */
@@ -119,6 +122,8 @@ typedef struct G {
     NcCgModule *m;
     const NcGemmPlan *p;
     LLVMValueRef a, b, c, bias; /* operand base pointers */
+    LLVMValueRef epi[NC_MAX_EPI]; /* epilogue operands (NULL: an activation) */
+    LLVMValueRef scale, kb;       /* input scale (or NULL); the reduction block being emitted */
     int b_direct;               /* B is the activations: ragged vectors are loaded under a mask */
     int bias_per_row;           /* NCHW: bias[row]; NHWC: bias[column] */
     int64_t a_si, a_sk, b_sk, ldc;
@@ -134,7 +139,7 @@ static LLVMValueRef add(G *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuild
 /* One mr x (nv vectors) block of C, whose last vector has `lanes` valid
  * lanes, over klen values of k starting at A + aoff, B + boff. */
 static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueRef boff, LLVMValueRef coff,
-                  LLVMValueRef row0, LLVMValueRef col0, int64_t klen, int first, int last) {
+                  LLVMValueRef row0, LLVMValueRef col0, int64_t klen, int first, int last, int64_t a_sk, int64_t b_sk) {
     NcCgModule *m = g->m;
     LLVMBuilderRef b = m->b;
     const int vw = m->vw;
@@ -152,11 +157,18 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
     LLVMValueRef ap = cgb_gep(m, g->a, aoff), bp = cgb_gep(m, g->b, boff);
     LLVMValueRef k;
     CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, klen), 1, &k);
-    LLVMValueRef bk = cgb_gep(m, bp, mul(g, k, g->b_sk)), ak = cgb_gep(m, ap, mul(g, k, g->a_sk));
+    LLVMValueRef bk = cgb_gep(m, bp, mul(g, k, b_sk)), ak = cgb_gep(m, ap, mul(g, k, a_sk));
     LLVMValueRef bv[MAXNV];
     for (int v = 0; v < nv; v++) {
+        /* a ragged last vector is loaded under a mask: the activations end
+         * there, or the compactly packed weights run on to the next k */
         LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
-        bv[v] = g->b_direct ? cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw) : cgb_load(m, ptr);
+        bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
+    }
+    if (g->scale) { /* B = x[img]: row k is input channel kb + k, scaled */
+        LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
+        LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->scale, si), ""));
+        for (int v = 0; v < nv; v++) bv[v] = LLVMBuildFMul(b, bv[v], sv, "");
     }
     for (int i = 0; i < mr; i++) {
         LLVMValueRef s = LLVMBuildLoad2(b, m->f32, cgb_gep(m, ak, cgb_i64(m, i * g->a_si)), "");
@@ -180,20 +192,33 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
                 r = LLVMBuildFAdd(b, r, bb, "");
             }
             if (last && g->p->s.relu) r = cgb_max(m, r, cgb_zero(m));
+            for (int s = 0; last && s < g->p->s.nepi; s++) {
+                const NcEpilogue *ep = &g->p->s.epi[s];
+                if (!g->epi[s]) {
+                    r = cgb_activation(m, ep->kind, ep->lo, ep->hi, r);
+                    continue;
+                }
+                LLVMValueRef o;
+                if (g->p->s.epi_per_channel[s]) /* [N, O, 1, 1]: channel = row */
+                    o = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->epi[s], add(g, mul(g, g->img, g->p->M), add(g, row0, cgb_i64(m, i)))), ""));
+                else
+                    o = cgb_load_n(m, cgb_gep(m, g->epi[s], add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
+                r = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r, o, "") : LLVMBuildFMul(b, r, o, "");
+            }
             cgb_store_n(m, r, cgb_gep(m, g->c, add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
         }
 }
 
 /* The row panels of one column panel q: full ones, then the ragged one when
  * this is the last row block. */
-static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last) {
+static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last, int64_t b_sk) {
     NcCgModule *m = g->m;
     const NcGemmPlan *p = g->p;
     const int mr = p->s.mr;
     const int64_t per = p->s.mc / mr;                                    /* full panels of an interior block */
     const int64_t last_full = (p->M - (p->mblocks - 1) * p->s.mc) / mr; /* ... of the last block */
     const int mtail = (int)(p->M % mr);
-    LLVMValueRef boff = add(g, add(g, mul(g, g->img, g->b_img), mul(g, q, g->b_panel)), mul(g, kb, g->b_sk));
+    LLVMValueRef boff = add(g, add(g, mul(g, g->img, g->b_img), mul(g, q, g->b_panel)), mul(g, kb, b_sk));
     LLVMValueRef col0 = mul(g, q, p->nr);
     LLVMValueRef p0 = mul(g, g->mb, per);
     LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
@@ -202,13 +227,15 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
     micro(g, mr, nv, lanes, add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb), boff, add(g, cimg, mul(g, pi, mr * g->ldc)),
-          mul(g, pi, mr), col0, klen, first, last);
+          mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
         LLVMValueRef pt = cgb_i64(m, p->M / mr);
-        micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), akb), boff, add(g, cimg, mul(g, pt, mr * g->ldc)),
-              mul(g, pt, mr), col0, klen, first, last);
+        /* NCHW: the ragged panel of packed weights is mtail wide */
+        const int64_t a_sk = g->b_direct ? mtail : g->a_sk;
+        micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), mul(g, kb, a_sk)), boff,
+              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, a_sk, b_sk);
         cgb_if_end(m, &c);
     }
 }
@@ -216,6 +243,7 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
 /* One pass over k in [kb, kb + klen) for the whole tile. */
 static void pass(G *g, LLVMValueRef kb, int64_t klen, int first, int last) {
     NcCgModule *m = g->m;
+    g->kb = kb;
     const NcGemmPlan *p = g->p;
     const int64_t per = p->s.nc / p->nr;
     const int64_t last_full = (p->N - (p->nblocks - 1) * p->s.nc) / p->nr;
@@ -224,12 +252,13 @@ static void pass(G *g, LLVMValueRef kb, int64_t klen, int first, int last) {
     LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_n, cgb_i64(m, last_full), cgb_i64(m, per), "");
     LLVMValueRef q;
     CgbLoop lq = cgb_loop_begin(m, q0, add(g, q0, count), 1, &q);
-    rows(g, q, p->s.nv, m->vw, kb, klen, first, last);
+    rows(g, q, p->s.nv, m->vw, kb, klen, first, last, g->b_sk);
     cgb_loop_end(m, &lq);
     if (ntail) {
         CgbIf c = cgb_if_begin(m, g->last_n);
         const int nv = (int)ceil_div(ntail, m->vw), lanes = (int)(ntail - (int64_t)(nv - 1) * m->vw);
-        rows(g, cgb_i64(m, p->N / p->nr), nv, lanes, kb, klen, first, last);
+        /* NHWC: the ragged panel of packed weights is ntail wide */
+        rows(g, cgb_i64(m, p->N / p->nr), nv, lanes, kb, klen, first, last, g->b_direct ? g->b_sk : ntail);
         cgb_if_end(m, &c);
     }
 }
@@ -243,6 +272,9 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     LLVMValueRef x = cgb_arg_ptr(m, in, 0), w = cgb_arg_ptr(m, in, 1);
     g.bias = p->s.bias ? cgb_arg_ptr(m, in, 2) : NULL;
     g.c = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    g.scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
+    for (int s = 0; s < p->s.nepi; s++)
+        if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL) g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->N;
     if (p->s.layout == NC_GEMM_NCHW) {
         g.a = w, g.a_si = 1, g.a_sk = p->s.mr, g.a_panel = p->K * p->s.mr, g.a_img = 0;

@@ -29,6 +29,7 @@
 #define NETC_CG_GEMM_H
 
 #include "codegen/cpu/cg_build.h"
+#include "ir/ir.h"
 
 typedef enum { NC_GEMM_NCHW, NC_GEMM_NHWC } NcGemmLayout;
 
@@ -36,6 +37,16 @@ typedef struct NcGemmSpec {
     int64_t batch, cin, cout, hw;
     NcGemmLayout layout;
     int bias, relu;
+    /* More epilogue after bias and relu (a conv or linear node's fused steps):
+     * activations, and + / * of in[epi[i].input] — the output's shape, or
+     * with epi_per_channel[i] one value per (image, output channel) (NCHW). */
+    int nepi;
+    NcEpilogue epi[NC_MAX_EPI];
+    int epi_per_channel[NC_MAX_EPI];
+    /* NCHW: when > 0, in[in_scale] is [batch, cin] and input channel k of
+     * image n is read as x[n][k] * in[in_scale][n * cin + k] (an SE gate
+     * folded into the conv's input, applied as B is loaded) */
+    int in_scale;
     /* Blocking, 0 = the target's default.  Register block: mr rows of
      * broadcast operand x nv vectors of the other (mr * nv accumulators).
      * Cache blocks: kc of the reduction per pass, mc rows and nc columns of
@@ -61,10 +72,12 @@ typedef struct NcGemmPlan {
 int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e);
 
 /* Packs W (cout x cin, row-major: a timm conv weight [cout, cin, 1, 1]) into
- * packed[0 .. plan.packed_floats).  NCHW: panels of mr output channels,
- * packed[(p * K + k) * mr + i] = W[p * mr + i][k]; NHWC: panels of nr output
- * channels, packed[(q * K + k) * nr + j] = W[q * nr + j][k]; both zero-padded
- * past cout, so the microkernel never tests for the ragged panel. */
+ * packed[0 .. plan.packed_floats), exactly cout x cin floats (so the packed
+ * weights fit the parameter's own storage).  NCHW: panels of mr output
+ * channels, packed[p * K * mr + k * wp + i] = W[p * mr + i][k]; NHWC: panels
+ * of nr output channels, packed[q * K * nr + k * wq + j] = W[q * nr + j][k];
+ * wp, wq: the panel's width — mr or nr, less for the ragged last panel, which
+ * is packed compactly and read by its own microkernel. */
 void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed);
 
 /* Emits the tile function `name` into m. */

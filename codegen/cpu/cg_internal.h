@@ -5,8 +5,12 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/cpu/cg.h"
+#include "codegen/cpu/cg_build.h"
 
+/* The direct-conv emitter's view of the module being built (cg_build.h's
+ * NcCgModule: the same context, module and builder). */
 typedef struct Cg {
+    NcCgModule *m;
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
@@ -24,11 +28,24 @@ LLVMValueRef cg_call(Cg *cg, const char *intrinsic, LLVMValueRef a, LLVMValueRef
 LLVMValueRef cg_splat_i64(Cg *cg, LLVMValueRef v);
 void cg_masked_store(Cg *cg, LLVMValueRef val, LLVMValueRef ptr, LLVMValueRef mask);
 
-int cg_conv_supported(const NcGraph *g, const NcNode *nd, int *ocb, const char **why);
+/* A direct conv's register block: ocb output channels x rb output rows x nv
+ * vectors along the row (cg_conv.c says how it is chosen). */
+typedef struct CgConvBlock {
+    int ocb, rb, nv;
+} CgConvBlock;
+
+int cg_conv_supported(const NcGraph *g, const NcNode *nd, int vw, CgConvBlock *blk, const char **why);
+/* row tiles per (image, channel block) of the kernel (NcKernelEntry.rows) */
+int64_t cg_conv_rows(const NcGraph *g, const NcNode *nd, int vw, const CgConvBlock *blk);
 /* 1 when a 1x1, stride-1, unpadded conv is computed as one row of H x W outputs */
 int cg_conv_flat(const NcGraph *g, const NcNode *nd);
 /* row tiles of a flattened conv: spatial blocks of this many chunks */
+/* 1 when the kernel reads its input split into even and odd columns
+ * (stride 2; runtime/kernels.h NC_KERNEL_POLYPHASE) */
+int cg_conv_polyphase(const NcGraph *g, const NcNode *nd);
 int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats);
-void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, int ocb);
+/* The tile function that prepares a direct conv's input (NcKernelEntry.prep) */
+void cg_emit_conv_prep(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name);
+void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, const CgConvBlock *blk);
 
 #endif

@@ -1,14 +1,13 @@
 /* cg_module.c — the LLVM module of a bundle: target machine for the host
  * (or --cpu), one kernel per covered node, the `netc_kernels` table,
  * verification, the O3 pipeline, and the object file. */
-#include <llvm-c/Analysis.h>
-#include <llvm-c/Target.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm-c/Transforms/PassBuilder.h>
 #include <string.h>
 
+#include "codegen/cpu/cg_eltwise.h"
+#include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_internal.h"
 #include "ir/ops.h"
+#include "runtime/kernels.h"
 
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t) {
     LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
@@ -55,107 +54,168 @@ const char *nc_cg_host_cpu(void) {
     return name;
 }
 
-int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    char *triple = LLVMGetDefaultTargetTriple();
-    char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
-    const char *cpu = opt && opt->cpu ? opt->cpu : host_cpu;
-    const char *features = opt && opt->features ? opt->features : opt && opt->cpu ? "" : host_features;
-    LLVMTargetRef target;
-    char *err = NULL;
-    int rc = 0;
-    if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-        rc = nc_errorf(e, "LLVM has no target for %s: %s", triple, err);
-        LLVMDisposeMessage(err);
-        LLVMDisposeMessage(triple);
-        LLVMDisposeMessage(host_cpu);
-        LLVMDisposeMessage(host_features);
-        return rc;
+/* ---- which node runs which kernel -------------------------------------- */
+
+/* Is the parameter read by this node alone (so its storage may be repacked)? */
+static int sole_reader(const NcGraph *g, int value, const NcNode *nd) {
+    for (int i = 0; i < g->nodes.len; i++) {
+        const NcNode *o = &g->nodes.data[i];
+        if (o == nd) continue;
+        for (int j = 0; j < o->ninputs; j++)
+            if (o->inputs[j] == value) return 0;
     }
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+    for (int i = 0; i < g->outputs.len; i++)
+        if (g->outputs.data[i] == value) return 0;
+    return 1;
+}
+
+/* A 1x1 conv (any stride: the runtime gathers a strided input first) or a
+ * linear layer as a GEMM with packed weights; fills the spec (blocking left
+ * to the plan).  Whether the weights are packed yet is not asked here. */
+static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
+    const NcAttrs *a = &nd->attrs;
+    if (nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) return 0;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    if (w->kind != NC_VAL_PARAM || nd->noutputs != 1) return 0;
+    memset(s, 0, sizeof *s);
+    if (nd->op == NC_OP_CONV2D) {
+        if (w->ndim != 4 || w->shape[2] != 1 || w->shape[3] != 1 || a->groups != 1 || a->dilation[0] != 1 ||
+            a->dilation[1] != 1 || a->stride[0] != a->stride[1] || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3])
+            return 0;
+        s->batch = x->shape[0], s->cin = w->shape[1], s->cout = w->shape[0], s->hw = y->shape[2] * y->shape[3];
+    } else {
+        if (x->ndim != 2 || w->ndim != 2 || y->ndim != 2 || a->has_in_scale) return 0;
+        s->batch = x->shape[0], s->cin = w->shape[1], s->cout = w->shape[0], s->hw = 1;
+    }
+    /* one row of hw outputs per channel, or (hw 1) one row of channels per image */
+    s->layout = s->hw == 1 ? NC_GEMM_NHWC : NC_GEMM_NCHW;
+    s->bias = a->has_bias;
+    /* an SE gate on the input: applied by the kernel as it reads (stride 1;
+     * a strided conv's input is gathered, and scaled, by the runtime) */
+    if (nd->op == NC_OP_CONV2D && a->has_in_scale && a->stride[0] == 1 && s->layout == NC_GEMM_NCHW) s->in_scale = nc_in_scale_input(a);
+    s->nepi = a->nepi;
+    for (int i = 0; i < a->nepi; i++) {
+        s->epi[i] = a->epi[i];
+        if (a->epi[i].kind != NC_EPI_ADD && a->epi[i].kind != NC_EPI_MUL) continue;
+        const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
+        if (nc_numel(o) == nc_numel(y) && (nc_shape_eq(o, y) || s->hw == 1)) continue;
+        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1 &&
+            s->layout == NC_GEMM_NCHW) {
+            s->epi_per_channel[i] = 1;
+            continue;
+        }
+        return 0;
+    }
+    return sole_reader(g, nd->inputs[1], nd);
+}
+
+int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
+    int packed = 0;
+    for (int gi = 0; gi < ngraphs; gi++)
+        for (int ni = 0; ni < graphs[gi]->nodes.len; ni++) {
+            const NcNode *nd = &graphs[gi]->nodes.data[ni];
+            NcGemmSpec s;
+            NcGemmPlan p;
+            NcError pe;
+            NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
+            if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data || nc_cg_gemm_plan(&p, &s, &t, &pe))
+                continue;
+            NC_CHECK(p.packed_floats == nc_numel(w));
+            float *buf = nc_malloc((size_t)p.packed_floats * sizeof(float));
+            nc_cg_gemm_pack(&p, w->data, buf);
+            memcpy(w->data, buf, (size_t)p.packed_floats * sizeof(float));
+            free(buf);
+            w->layout = NC_LAYOUT_PACKED;
+            packed++;
+        }
+    nc_cg_target_free(&t);
+    return packed;
+}
+
+/* ---- the module --------------------------------------------------------- */
+
+int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
+    NcCgModule m;
+    nc_cg_module_init(&m, &t, "netc_kernels");
     Cg cg;
     memset(&cg, 0, sizeof cg);
-    cg.ctx = LLVMContextCreate();
-    cg.mod = LLVMModuleCreateWithNameInContext("netc_kernels", cg.ctx);
-    LLVMSetTarget(cg.mod, triple);
-    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(cg.mod, dl);
-    cg.b = LLVMCreateBuilderInContext(cg.ctx);
-    cg.f32 = LLVMFloatTypeInContext(cg.ctx);
-    cg.i64 = LLVMInt64TypeInContext(cg.ctx);
-    cg.ptr = LLVMPointerTypeInContext(cg.ctx, 0);
-    /* the vector width the target really has (a CPU without AVX-512 here) */
-    cg.vw = strstr(features, "+avx512f") ? 16 : strstr(features, "+avx") ? 8 : 4;
-    if (opt && opt->cpu && !opt->features) cg.vw = 8;
-    cg.vec = LLVMVectorType(cg.f32, (unsigned)cg.vw);
+    cg.m = &m, cg.ctx = m.ctx, cg.mod = m.mod, cg.b = m.b;
+    cg.f32 = m.f32, cg.i64 = m.i64, cg.ptr = m.ptr, cg.vec = m.vec, cg.vw = m.vw;
     cg.noalias = LLVMCreateEnumAttribute(cg.ctx, LLVMGetEnumAttributeKindForName("noalias", 7), 0);
     cg.nocapture = LLVMCreateEnumAttribute(cg.ctx, LLVMGetEnumAttributeKindForName("nocapture", 9), 0);
 
-    /* kernels, and the table: {fn, ocb} per node of every program */
+    /* kernels, and the table (runtime/kernels.h): per node of every program
+     * {conv fn, ocb, rows, tile fn, tiles, flags, prep fn} */
     int total = 0;
     for (int gi = 0; gi < ngraphs; gi++) total += graphs[gi]->nodes.len;
-    LLVMTypeRef entry_ty = LLVMStructTypeInContext(cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64}, 3, 0);
+    LLVMTypeRef entry_ty = LLVMStructTypeInContext(cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr}, 7, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
-    int k = 0, made = 0;
+    int k = 0, made = 0, ngemm = 0, nelt = 0;
     for (int gi = 0; gi < ngraphs; gi++)
         for (int ni = 0; ni < graphs[gi]->nodes.len; ni++, k++) {
-            const NcNode *nd = &graphs[gi]->nodes.data[ni];
+            const NcGraph *g = graphs[gi];
+            const NcNode *nd = &g->nodes.data[ni];
             int ocb = 0;
             const char *why = NULL;
-            LLVMValueRef f = LLVMConstNull(cg.ptr);
-            if (nd->op == NC_OP_CONV2D && cg_conv_supported(graphs[gi], nd, &ocb, &why)) {
-                char name[64];
+            LLVMValueRef f = LLVMConstNull(cg.ptr), tf = LLVMConstNull(cg.ptr), pf = LLVMConstNull(cg.ptr);
+            int64_t tiles = 0, rows = 0, flags = 0;
+            CgConvBlock blk = {0, 0, 0};
+            char name[64];
+            NcGemmSpec gs;
+            NcGemmPlan gp;
+            NcError pe;
+            if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
+                /* nc_cg_pack_weights chose this node, so it must take the GEMM now */
+                if (!gemm_candidate(g, nd, &gs) || nc_cg_gemm_plan(&gp, &gs, &t, &pe))
+                    NC_CHECK(!"packed weights without a GEMM kernel");
+                snprintf(name, sizeof name, "netc_gemm_p%d_n%d", gi, ni);
+                nc_cg_gemm_emit(&m, &gp, name);
+                tf = LLVMGetNamedFunction(m.mod, name);
+                tiles = gp.tiles;
+                flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
+                made++, ngemm++;
+            } else if (nd->op == NC_OP_CONV2D && cg_conv_supported(g, nd, m.vw, &blk, &why)) {
                 snprintf(name, sizeof name, "netc_conv_p%d_n%d", gi, ni);
-                cg_emit_conv(&cg, graphs[gi], nd, name, ocb);
-                LLVMValueRef fn = LLVMGetNamedFunction(cg.mod, name);
-                LLVMAddTargetDependentFunctionAttr(fn, "target-cpu", cpu);
-                LLVMAddTargetDependentFunctionAttr(fn, "target-features", features);
-                f = fn;
+                cg_emit_conv(&cg, g, nd, name, &blk);
+                f = LLVMGetNamedFunction(m.mod, name);
+                nc_cg_target_attrs(&t, f);
+                ocb = blk.ocb;
+                rows = cg_conv_rows(g, nd, m.vw, &blk);
+                flags = cg_conv_polyphase(g, nd) ? NC_KERNEL_POLYPHASE : 0;
+                const NcAttrs *a = &nd->attrs;
+                if (flags || a->has_in_scale || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3] || nc_val(g, nd->inputs[0])->kind != NC_VAL_NODE) {
+                    snprintf(name, sizeof name, "netc_prep_p%d_n%d", gi, ni);
+                    cg_emit_conv_prep(&m, g, nd, name);
+                    pf = LLVMGetNamedFunction(m.mod, name);
+                }
                 made++;
             } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
                 fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
+            } else if ((tiles = nc_cg_eltwise_tiles(g, nd)) > 0) {
+                snprintf(name, sizeof name, "netc_elt_p%d_n%d", gi, ni);
+                nc_cg_emit_eltwise(&m, g, nd, name);
+                tf = LLVMGetNamedFunction(m.mod, name);
+                made++, nelt++;
             }
-            int64_t rows = 0;
-            if (ocb) {
-                const NcValue *y = nc_val(graphs[gi], nd->outputs[0]);
-                int64_t nchunks = (y->shape[2] * y->shape[3] + 2 * cg.vw - 1) / (2 * cg.vw);
-                int64_t sb = cg_conv_block(nc_val(graphs[gi], nd->inputs[1])->shape[1], nchunks, 2 * cg.vw);
-                rows = cg_conv_flat(graphs[gi], nd) ? (nchunks + sb - 1) / sb : y->shape[2];
-            }
-            LLVMValueRef fields[3] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0)};
-            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 3);
+            LLVMValueRef fields[7] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
+                                      tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf};
+            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 7);
         }
     LLVMTypeRef table_ty = LLVMArrayType2(entry_ty, (uint64_t)total);
-    LLVMValueRef table = LLVMAddGlobal(cg.mod, table_ty, "netc_kernels");
+    LLVMValueRef table = LLVMAddGlobal(m.mod, table_ty, "netc_kernels");
     LLVMSetInitializer(table, LLVMConstArray2(entry_ty, entries, (uint64_t)total));
     LLVMSetGlobalConstant(table, 1);
     free(entries);
 
-    if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) {
-        rc = nc_errorf(e, "internal error: generated LLVM IR does not verify: %.1500s", err);
-    } else {
-        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-        LLVMErrorRef perr = LLVMRunPasses(cg.mod, "default<O3>", tm, po);
-        LLVMDisposePassBuilderOptions(po);
-        if (perr) {
-            char *m = LLVMGetErrorMessage(perr);
-            rc = nc_errorf(e, "LLVM optimisation failed: %s", m);
-            LLVMDisposeErrorMessage(m);
-        } else if (LLVMTargetMachineEmitToFile(tm, cg.mod, (char *)path, LLVMObjectFile, &err)) {
-            rc = nc_errorf(e, "%s: LLVM cannot write the object: %s", path, err);
-        }
-    }
-    if (err) LLVMDisposeMessage(err);
-    if (opt && opt->verbose) fprintf(stderr, "codegen: %d kernels for %s (%s), %d-float vectors\n", made, cpu, triple, cg.vw);
-    LLVMDisposeBuilder(cg.b);
-    LLVMDisposeModule(cg.mod);
-    LLVMDisposeTargetData(dl);
-    LLVMContextDispose(cg.ctx);
-    LLVMDisposeTargetMachine(tm);
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(host_cpu);
-    LLVMDisposeMessage(host_features);
+    int rc = nc_cg_module_emit_object(&m, path, e);
+    if (opt && opt->verbose)
+        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nelt, t.cpu,
+                t.triple, m.vw);
+    nc_cg_module_dispose(&m);
+    nc_cg_target_free(&t);
     return rc ? -1 : made;
 }

@@ -4,9 +4,11 @@
  *   -> bundle (programs + shared weights) -> object (.incbin) -> link with
  *   the runtime (libnetc_rt.a, libnetc_app.a from netc's own directory).
  *
- * Kernels: convolutions run LLVM-generated kernels (codegen/cpu, an object
- * linked into the program and found through the `netc_kernels` table); the
- * other ops still run the op table's reference kernels. */
+ * Kernels: convolutions, linear layers, pools, SE gates and broadcast
+ * add / mul run LLVM-generated kernels (codegen/cpu, an object linked into the
+ * program and found through the `netc_kernels` table; 1x1 convs and linear
+ * layers as GEMMs over weights repacked before the bundle is written, see
+ * netc_emit); the other ops still run the op table's reference kernels. */
 #include <string.h>
 
 #include "tools/netc/cli.h"

@@ -97,7 +97,11 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
         int bundle_only = !strcmp(emit, "bundle");
         bundle = bundle_only ? nc_strdup(out) : nc_sprintf("%s.bundle.tmp.%ld", out, (long)getpid());
         weights = external ? nc_sprintf("%s.weights", out) : NULL;
-        if (nc_bundle_write(bundle, weights, spec, graphs, plans, n, &e)) {
+        /* GEMM kernels read their weights packed: repack them before they are written */
+        if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
+            fprintf(stderr, "netc: %s\n", e.msg);
+            rc = NC_EXIT_FAIL;
+        } else if (nc_bundle_write(bundle, weights, spec, graphs, plans, n, &e)) {
             fprintf(stderr, "netc: %s\n", e.msg);
             rc = NC_EXIT_BADINPUT;
         } else if (!bundle_only) {
