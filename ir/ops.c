@@ -129,6 +129,15 @@ static int shape_broadcast(const NcValue *const *in, int nin, const NcAttrs *a, 
     return 1;
 }
 
+/* add / mul: two broadcasting operands, then (after elementwise-chain
+ * fusion) epilogue steps whose operands follow them. */
+static int shape_binary(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                        NcError *e) {
+    if (shape_broadcast(in, 2, a, ond, os, e) < 0) return -1;
+    if (nc_epilogue_check(in, nin, a, 2, ond[0], os[0], e)) return -1;
+    return 1;
+}
+
 static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
                         int64_t (*os)[NC_MAXDIM], NcError *e) {
     if (expect_rank(in, 0, 4, "pool input", e)) return -1;
@@ -253,8 +262,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_CLAMP]           = {"clamp",           1, 1, NC_FUSE_ELEMWISE,  NC_ATTR_CLAMP,                                            shape_same,          nc_ref_clamp,           NULL},
     [NC_OP_SILU]            = {"silu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_silu,            NULL},
     [NC_OP_SIGMOID]         = {"sigmoid",         1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_sigmoid,         NULL},
-    [NC_OP_ADD]             = {"add",             2, 2, NC_FUSE_BROADCAST, 0,                                                        shape_broadcast,     nc_ref_add,             NULL},
-    [NC_OP_MUL]             = {"mul",             2, 2, NC_FUSE_BROADCAST, 0,                                                        shape_broadcast,     nc_ref_mul,             NULL},
+    [NC_OP_ADD]             = {"add",             2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE,                              shape_binary,        nc_ref_add,             NULL},
+    [NC_OP_MUL]             = {"mul",             2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE,                              shape_binary,        nc_ref_mul,             NULL},
     [NC_OP_MAX_POOL2D]      = {"max_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL,                                       shape_pool2d,        nc_ref_max_pool2d,      NULL},
     [NC_OP_AVG_POOL2D]      = {"avg_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD,                 shape_pool2d,        nc_ref_avg_pool2d,      NULL},
     [NC_OP_GLOBAL_AVG_POOL] = {"global_avg_pool", 1, 1, NC_FUSE_REDUCTION, 0,                                                        shape_global_pool,   nc_ref_global_avg_pool, NULL},

@@ -72,5 +72,12 @@ static void broadcast_binary(const NcKernelArgs *k, int is_mul) {
     }
 }
 
-void nc_ref_add(const NcKernelArgs *k) { broadcast_binary(k, 0); }
-void nc_ref_mul(const NcKernelArgs *k) { broadcast_binary(k, 1); }
+/* After elementwise-chain fusion an add or mul carries epilogue steps. */
+void nc_ref_add(const NcKernelArgs *k) {
+    broadcast_binary(k, 0);
+    nc_epilogue_apply(k);
+}
+void nc_ref_mul(const NcKernelArgs *k) {
+    broadcast_binary(k, 1);
+    nc_epilogue_apply(k);
+}

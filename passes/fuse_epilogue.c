@@ -19,7 +19,7 @@ static int activation_step(const NcNode *r, NcEpilogue *ep) {
     }
 }
 
-int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e) {
+int nc_fuse_chains(NcGraph *g, NcPassCtx *ctx, int (*is_anchor)(const NcNode *), const char *pass) {
     int *readers = nc_reader_counts(g);
     int *reader = nc_malloc((size_t)g->values.len * sizeof(int)); /* the (last) node reading each value */
     for (int i = 0; i < g->values.len; i++) reader[i] = -1;
@@ -28,7 +28,7 @@ int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e) {
     char *dead = nc_calloc((size_t)g->nodes.len + 1, 1);
     for (int ai = 0; ai < g->nodes.len; ai++) {
         NcNode *a = &g->nodes.data[ai];
-        if (nc_op_info(a->op)->fusion != NC_FUSE_ANCHOR) continue;
+        if (!is_anchor(a)) continue;
         for (;;) {
             const int y = a->outputs[0];
             const char *why = NULL;
@@ -53,7 +53,7 @@ int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e) {
             }
             if (why || !r) {
                 if (why && ctx->explain)
-                    fprintf(ctx->explain, "fuse_epilogue: %s: stops before %s: %s\n", a->scope,
+                    fprintf(ctx->explain, "%s: %s: stops before %s: %s\n", pass, a->scope,
                             r ? nc_op_info(r->op)->name : "(graph output)", why);
                 break;
             }
@@ -76,4 +76,11 @@ int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e) {
     free(reader);
     free(readers);
     return 0;
+}
+
+static int conv_or_linear(const NcNode *n) { return nc_op_info(n->op)->fusion == NC_FUSE_ANCHOR; }
+
+int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e) {
+    (void)e;
+    return nc_fuse_chains(g, ctx, conv_or_linear, "fuse_epilogue");
 }

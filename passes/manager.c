@@ -8,6 +8,7 @@ static const NcPass passes[] = {
     {"fold_bn", "fold inference BatchNorm into the preceding convolution", nc_pass_fold_bn},
     {"fuse_epilogue", "fuse activations, residual adds and scales into conv/linear epilogues", nc_pass_fuse_epilogue},
     {"fuse_se", "fuse squeeze-excitation into one op, and its channel scale into the next convolution", nc_pass_fuse_se},
+    {"fuse_eltwise", "fuse chains of elementwise ops that start at an add or mul into one node", nc_pass_fuse_eltwise},
     {"dce", "remove nodes whose results are never used", nc_pass_dce},
 };
 

@@ -37,7 +37,12 @@ int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fold_bn(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
+int nc_pass_fuse_eltwise(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
+/* The chain-following both fusions share (passes/fuse_epilogue.c): from each
+ * node is_anchor accepts, pull the single-reader elementwise ops after it
+ * into its epilogue. */
+int nc_fuse_chains(NcGraph *g, NcPassCtx *ctx, int (*is_anchor)(const NcNode *), const char *pass);
 
 /* Graph surgery shared by the passes (passes/rewrite.c). */
 int *nc_reader_counts(const NcGraph *g); /* per value: node inputs + graph outputs reading it; caller frees */

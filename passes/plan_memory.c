@@ -63,7 +63,10 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
             continue;
         }
         if (info->fusion != NC_FUSE_ELEMWISE && info->fusion != NC_FUSE_BROADCAST) continue;
-        for (int j = 0; j < n->ninputs; j++) {
+        /* only the op's own operands: an epilogue operand is read after the
+           output is written, so the output must not overwrite it */
+        const int nmain = n->attrs.nepi ? info->min_inputs : n->ninputs;
+        for (int j = 0; j < nmain; j++) {
             const NcValue *in = nc_val(g, n->inputs[j]);
             if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out)) continue;
             int root = find(parent, in->id);

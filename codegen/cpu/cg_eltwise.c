@@ -46,11 +46,17 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[1] * y->shape[2];
     }
-    if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 || nd->noutputs != 1 || nd->attrs.nepi) return 0;
+    if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 + nd->attrs.nepi || nd->noutputs != 1) return 0;
     const NcValue *y = nc_val(g, nd->outputs[0]), *a = nc_val(g, nd->inputs[0]), *b = nc_val(g, nd->inputs[1]);
     if (y->ndim != 4) return 0;
     const int sa = nc_shape_eq(a, y), sb = nc_shape_eq(b, y);
     if (!(sa && sb) && !(sa && per_channel(b, y)) && !(sb && per_channel(a, y))) return 0;
+    /* elementwise-chain fusion's steps: + or * a whole or per-channel operand */
+    for (int s = 0; s < nd->attrs.nepi; s++) {
+        const NcEpilogue *ep = &nd->attrs.epi[s];
+        const NcValue *o = nc_val(g, nd->inputs[ep->input]);
+        if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || per_channel(o, y))) return 0;
+    }
     return y->shape[0] * y->shape[1];
 }
 
@@ -238,16 +244,17 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
     const NcValue *y = nc_val(g, nd->outputs[0]);
     const int64_t hw = y->shape[2] * y->shape[3];
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef in[2], full[2];
-    int whole[2];
-    for (int i = 0; i < 2; i++) {
+    const int nin = nd->ninputs;
+    LLVMValueRef in[NC_MAXIN], full[NC_MAXIN];
+    int whole[NC_MAXIN];
+    for (int i = 0; i < nin; i++) {
         in[i] = cgb_arg_ptr(m, LLVMGetParam(fn, 0), i);
         whole[i] = nc_shape_eq(nc_val(g, nd->inputs[i]), y);
     }
     LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    for (int i = 0; i < 2; i++) /* a per-channel operand: one value for the plane */
+    for (int i = 0; i < nin; i++) /* a per-channel operand: one value for the plane */
         full[i] = whole[i] ? NULL : cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, in[i], t), ""));
     LLVMValueRef plane = LLVMBuildNSWMul(m->b, t, cgb_i64(m, hw), "");
     const int vw = m->vw;
@@ -262,9 +269,13 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
         if (!part) li = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, nfull), vw, &i);
         else i = cgb_i64(m, nfull);
         LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
-        LLVMValueRef v[2];
-        for (int k = 0; k < 2; k++) v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes) : full[k];
+        LLVMValueRef v[NC_MAXIN];
+        for (int k = 0; k < nin; k++) v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes) : full[k];
         LLVMValueRef r = nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
+        for (int s = 0; s < nd->attrs.nepi; s++) { /* each step rounds to f32, as the unfused ops would */
+            LLVMValueRef o = v[nd->attrs.epi[s].input];
+            r = nd->attrs.epi[s].kind == NC_EPI_ADD ? LLVMBuildFAdd(m->b, r, o, "") : LLVMBuildFMul(m->b, r, o, "");
+        }
         cgb_store_n(m, r, cgb_gep(m, out, off), lanes);
         if (!part) cgb_loop_end(m, &li);
     }

@@ -129,7 +129,24 @@ static void check_each_pass_alone(void) {
     nc_graph_free(g);
 }
 
+/* ResNeSt's split attention ends in mul(x0, a0) + mul(x1, a1): fuse_eltwise
+ * must leave one mul per block carrying the add (resnest26d: 8 blocks). */
+static void check_eltwise_chain(void) {
+    NcGraph *g = load("resnest26d", 64, 64, 1);
+    NcError e;
+    CHECK_MSG(nc_run_passes(g, "default", NULL, NULL, NULL, &e) == 0, "%s", e.msg);
+    int fused = 0, adds = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const NcNode *n = &g->nodes.data[i];
+        fused += n->op == NC_OP_MUL && n->attrs.nepi == 1 && n->attrs.epi[0].kind == NC_EPI_ADD;
+        adds += n->op == NC_OP_ADD;
+    }
+    CHECK_MSG(fused == 8 && adds == 8, "resnest26d: %d fused mul+add chains, %d adds left (want 8 and 8)", fused, adds);
+    nc_graph_free(g);
+}
+
 int main(void) {
+    check_eltwise_chain();
     check_model("resnet50", 64, 64, 2);
     check_model("resnest26d", 64, 48, 1);
     check_model("regnety_016", 64, 64, 1);

@@ -33,7 +33,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     "  --set NAME=VAL   override a keyword parameter of the model (e.g. classes=200)\n"
 
 #define CLI_PASS_OPTIONS_HELP                                                                      \
-    "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,dce), 'none' or a list\n" \
+    "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,fuse_eltwise,dce), 'none' or a list\n" \
     "  --dump-after P   print the IR after pass P ('all': after every pass)\n"                  \
     "  --explain        say why a candidate was not fused/folded, and what each pass did\n"
 
