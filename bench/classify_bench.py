@@ -46,9 +46,9 @@ def make_jpegs(n, out):
 
 def bench_netc(netc, model, res, batch, threads, folder):
     exe = os.path.join(CACHE, f"cls_{model}_{res}_b{batch}")
-    if not os.path.exists(exe):
-        subprocess.run([netc, "compile", os.path.join(ROOT, "models", model + ".nn"), "--res", str(res), "--batch", str(batch),
-                        "--init", "det", "-o", exe], check=True, capture_output=True)
+    # always rebuilt: a cached program would carry an older compiler's kernels
+    subprocess.run([netc, "compile", os.path.join(ROOT, "models", model + ".nn"), "--res", str(res), "--batch", str(batch),
+                    "--init", "det", "-o", exe], check=True, capture_output=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     r = subprocess.run([exe, "classify", folder, "--threads", str(threads), "--timing", "--top", "1"], capture_output=True,
                        text=True, env=env)
