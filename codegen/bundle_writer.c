@@ -86,15 +86,11 @@ static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *c
     }
     for (int i = 0; i < n; i++) {
         const NcGraph *g = graphs[i];
-        const NcGraph *first = NULL;
         int m = spec->member_of ? spec->member_of[i] : 0;
-        for (int j = 0; j < i && !first; j++)
-            if ((spec->member_of ? spec->member_of[j] : 0) == m) first = graphs[j];
         int f = nc_graph_features(g);
         if ((f >= 0 ? nc_val(g, f)->shape[1] : 0) != bh->members[m].nfeatures ||
             nc_numel(nc_val(g, g->outputs.data[0])) / nc_val(g, g->outputs.data[0])->shape[0] != bh->members[m].nclasses)
             return nc_errorf(e, "the resolutions of model '%s' disagree in their outputs", bh->members[m].name);
-        (void)first;
     }
     return 0;
 }

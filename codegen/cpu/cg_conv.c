@@ -29,37 +29,8 @@
 
 #define MAXOCB 8
 
-/* Loops: for (i = 0; i < n; i++) with the counter in an alloca. */
-typedef struct Loop {
-    LLVMValueRef var;
-    LLVMBasicBlockRef cond, body, exit;
-} Loop;
-
 static LLVMValueRef i64c(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
 
-static Loop loop_begin(Cg *cg, LLVMValueRef start, LLVMValueRef end, LLVMValueRef *index) {
-    Loop l;
-    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(cg->b));
-    l.var = cg_alloca(cg, cg->i64);
-    LLVMBuildStore(cg->b, start, l.var);
-    l.cond = LLVMAppendBasicBlockInContext(cg->ctx, fn, "cond");
-    l.body = LLVMAppendBasicBlockInContext(cg->ctx, fn, "body");
-    l.exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "exit");
-    LLVMBuildBr(cg->b, l.cond);
-    LLVMPositionBuilderAtEnd(cg->b, l.cond);
-    LLVMValueRef i = LLVMBuildLoad2(cg->b, cg->i64, l.var, "i");
-    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, i, end, ""), l.body, l.exit);
-    LLVMPositionBuilderAtEnd(cg->b, l.body);
-    *index = i;
-    return l;
-}
-
-static void loop_end(Cg *cg, Loop *l) {
-    LLVMValueRef i = LLVMBuildLoad2(cg->b, cg->i64, l->var, "");
-    LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, i, i64c(cg, 1), ""), l->var);
-    LLVMBuildBr(cg->b, l->cond);
-    LLVMPositionBuilderAtEnd(cg->b, l->exit);
-}
 
 static LLVMValueRef gep(Cg *cg, LLVMValueRef base, LLVMValueRef idx) {
     return LLVMBuildGEP2(cg->b, cg->f32, base, &idx, 1, "");
@@ -214,10 +185,10 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     for (int i = 0; i < 5; i++) LLVMAddAttributeAtIndex(fn, (unsigned)(i + 1), cg->noalias), LLVMAddAttributeAtIndex(fn, (unsigned)(i + 1), cg->nocapture);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
     LLVMPositionBuilderAtEnd(cg->b, entry);
-    cg->entry = entry;
+    cg->m->fn = fn, cg->m->entry = entry; /* the loops and allocas of cg_build.h build into this function */
 
     LLVMValueRef t;
-    Loop lt = loop_begin(cg, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), &t);
+    CgbLoop lt = cgb_loop_begin(cg->m, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), 1, &t);
     /* t = (n * rows + row) * nob + ob: the channel block varies fastest, so
      * consecutive tiles on one thread reuse the same input rows from cache.
      * row is an output row, or for a flattened plane a block of sb chunks. */
@@ -246,14 +217,14 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
     LLVMValueRef acc[MAXOCB][12][3];
     for (int b = 0; b < ocb; b++)
         for (int q = 0; q < RB; q++)
-            for (int v = 0; v < NV; v++) acc[b][q][v] = cg_alloca(cg, cg->vec);
+            for (int v = 0; v < NV; v++) acc[b][q][v] = cgb_var(cg->m, cg->vec);
 
     LLVMValueRef chunk;
     LLVMValueRef c_begin = flat ? LLVMBuildMul(cg->b, row, i64c(cg, sb), "") : i64c(cg, 0);
     LLVMValueRef c_end = flat ? LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMBuildAdd(cg->b, c_begin, i64c(cg, sb), ""), i64c(cg, nchunks), ""),
                                                 LLVMBuildAdd(cg->b, c_begin, i64c(cg, sb), ""), i64c(cg, nchunks), "")
                               : i64c(cg, nchunks);
-    Loop lc = loop_begin(cg, c_begin, c_end, &chunk);
+    CgbLoop lc = cgb_loop_begin(cg->m, c_begin, c_end, 1, &chunk);
     LLVMValueRef ow0 = LLVMBuildMul(cg->b, chunk, i64c(cg, CH), "ow0");
     for (int b = 0; b < ocb; b++) {
         LLVMValueRef init = LLVMConstNull(cg->vec);
@@ -265,13 +236,13 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
             for (int v = 0; v < NV; v++) LLVMBuildStore(cg->b, init, acc[b][q][v]);
     }
     LLVMValueRef c, kh;
-    Loop lcc = loop_begin(cg, i64c(cg, 0), i64c(cg, CG), &c);
+    CgbLoop lcc = cgb_loop_begin(cg->m, i64c(cg, 0), i64c(cg, CG), 1, &c);
     LLVMValueRef xc = LLVMBuildAdd(cg->b, xrow0, LLVMBuildMul(cg->b, c, i64c(cg, Hp * Wp), ""), "");
     LLVMValueRef xcol = LLVMBuildAdd(cg->b, xc, LLVMBuildMul(cg->b, ow0, i64c(cg, cs), ""), "");
     /* weights of output channel oc0 + b at (c, kh, kw): ((oc0 + b) * CG + c) * KH * KW + kh * KW + kw */
     LLVMValueRef wbase = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, oc0, i64c(cg, CG), ""), c, ""),
                                       i64c(cg, KH * KW), "");
-    Loop lkh = loop_begin(cg, i64c(cg, 0), i64c(cg, KH), &kh);
+    CgbLoop lkh = cgb_loop_begin(cg->m, i64c(cg, 0), i64c(cg, KH), 1, &kh);
     LLVMValueRef xrow = LLVMBuildAdd(cg->b, xcol, LLVMBuildMul(cg->b, kh, i64c(cg, Wp), ""), "");
     LLVMValueRef wrow = LLVMBuildAdd(cg->b, wbase, LLVMBuildMul(cg->b, kh, i64c(cg, KW), ""), "");
     for (int64_t kw = 0; kw < KW; kw++) { /* the window's width is unrolled */
@@ -292,8 +263,8 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
                 }
         }
     }
-    loop_end(cg, &lkh);
-    loop_end(cg, &lcc);
+    cgb_loop_end(cg->m, &lkh);
+    cgb_loop_end(cg->m, &lcc);
     /* epilogue and store: y[((n * O + oc) * OH + oh) * OW + ow] */
     LLVMValueRef remaining = LLVMBuildSub(cg->b, i64c(cg, OW), ow0, "");
     for (int b = 0; b < ocb; b++) {
@@ -315,8 +286,8 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
             cg_masked_store(cg, val, gep(cg, yp, off), mask);
         }
     }
-    loop_end(cg, &lc);
-    loop_end(cg, &lt);
+    cgb_loop_end(cg->m, &lc);
+    cgb_loop_end(cg->m, &lt);
     LLVMBuildRetVoid(cg->b);
 }
 

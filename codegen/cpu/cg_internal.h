@@ -17,12 +17,9 @@ typedef struct Cg {
     LLVMTypeRef f32, i64, ptr, vec;
     int vw; /* floats per vector */
     LLVMAttributeRef noalias, nocapture;
-    LLVMBasicBlockRef entry;
     int64_t cur_o; /* output channels of the conv being emitted */
 } Cg;
 
-/* An alloca in the function's entry block (so mem2reg can promote it). */
-LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t);
 /* A call of an intrinsic overloaded on the vector type, 1 to 3 operands. */
 LLVMValueRef cg_call(Cg *cg, const char *intrinsic, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_splat_i64(Cg *cg, LLVMValueRef v);

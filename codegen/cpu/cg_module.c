@@ -9,15 +9,6 @@
 #include "ir/ops.h"
 #include "runtime/kernels.h"
 
-LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t) {
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
-    LLVMValueRef first = LLVMGetFirstInstruction(cg->entry);
-    if (first) LLVMPositionBuilderBefore(b, first);
-    else LLVMPositionBuilderAtEnd(b, cg->entry);
-    LLVMValueRef a = LLVMBuildAlloca(b, t, "");
-    LLVMDisposeBuilder(b);
-    return a;
-}
 
 LLVMValueRef cg_call(Cg *cg, const char *name, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));

@@ -73,7 +73,6 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
     en->x = nc_calloc((size_t)maxx + NC_KERNEL_SLACK, sizeof(float)); /* kernels may read past their input */
     en->y = nc_malloc((size_t)maxy * sizeof(float));
     en->member_out = nc_malloc((size_t)b->h->nmembers * (size_t)en->nclasses * sizeof(float));
-    en->view_feat = nc_malloc(((size_t)en->nfeatures + 1) * sizeof(float));
     return 0;
 }
 
@@ -82,7 +81,6 @@ void engine_close(Engine *en) {
     free(en->x);
     free(en->y);
     free(en->member_out);
-    free(en->view_feat);
     memset(en, 0, sizeof *en);
 }
 

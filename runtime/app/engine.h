@@ -18,7 +18,7 @@ typedef struct Engine {
     int nclasses, nfeatures, feat_member;
     void *arena[NC_BUNDLE_MAX_PROGRAMS];
     float *x, *y;  /* one compiled batch of input / output */
-    float *member_out, *view_feat; /* scratch */
+    float *member_out; /* scratch: one merged vector per member */
 } Engine;
 
 /* Run-time overrides of the models' preprocessing (0 / -1 / NULL: keep). */

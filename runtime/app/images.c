@@ -261,6 +261,13 @@ static int prepare(const NcBundle *b, const char *prog, const char *cmd, Opts *o
     return 0;
 }
 
+/* What prepare() and parse_opts() acquired. */
+static void release(Engine *en, Opts *o) {
+    engine_close(en);
+    free_labels();
+    files_free(&o->files);
+}
+
 /* ---- classify ---- */
 
 typedef struct ClassifyCtx {
@@ -320,9 +327,7 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
         rc = failed < 0 ? 2 : failed > 0;
         if (failed > 0) fprintf(stderr, "%s: %d of %d images failed\n", prog, failed, o.files.path.len);
     }
-    engine_close(&en);
-    free_labels();
-    files_free(&o.files);
+    release(&en, &o);
     fflush(stdout);
     return rc;
 }
@@ -361,8 +366,6 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc) rc = prepare(b, prog, "features", &o, 0, &labels, &en);
     if (!rc) {
         en.feat_member = o.member, en.nfeatures = b->h->members[o.member].nfeatures;
-        free(en.view_feat);
-        en.view_feat = nc_malloc(((size_t)en.nfeatures + 1) * sizeof(float));
         const int n = o.files.path.len;
         FeatCtx c = {nc_malloc((size_t)n * (size_t)en.nfeatures * sizeof(float) + 1), nc_calloc((size_t)n, sizeof(int)),
                      en.nfeatures};
@@ -394,9 +397,7 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
         free(c.all);
         free(c.ok);
     }
-    engine_close(&en);
-    free_labels();
-    files_free(&o.files);
+    release(&en, &o);
     return rc;
 }
 
@@ -474,8 +475,6 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
         free(c.cls_n);
         free(c.cls_hit);
     }
-    engine_close(&en);
-    free_labels();
-    files_free(&o.files);
+    release(&en, &o);
     return rc;
 }
