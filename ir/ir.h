@@ -19,8 +19,10 @@
 typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
 /* NC_LAYOUT_PACKED: a parameter whose data codegen has repacked for the one
  * node that reads it (nc_cg_pack_weights); its shape still says the logical
- * [O, I, ...], its data is not in that order. */
-typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED } NcLayout;
+ * [O, I, ...], its data is not in that order.  NC_LAYOUT_WINOGRAD: a 3x3
+ * conv filter stored transformed (codegen/cpu/cg_winograd.h), shape
+ * [O, I, 6, 6] or [O, I, 4, 4]; the node's attrs.kernel still says 3 x 3. */
+typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED, NC_LAYOUT_WINOGRAD } NcLayout;
 typedef enum { NC_VAL_INPUT, NC_VAL_PARAM, NC_VAL_NODE } NcValKind;
 
 /* Which role a parameter plays; the deterministic initialiser and the weight

@@ -310,8 +310,31 @@ static const float *prep_input(const NcKernelEntry *k, const NcProgram *p, const
     return *scratch;
 }
 
+/* A staged kernel (kernels.h): one parallel region, a barrier between stages. */
+static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap) {
+    size_t need = (size_t)k->scratch + NC_KERNEL_SLACK;
+    if (need > *cap) {
+        free(*scratch);
+        *scratch = nc_malloc(need * sizeof(float));
+        *cap = need;
+    }
+    const float *in[NC_MAXIN];
+    float *out[2] = {buf[n->outputs[0]], *scratch};
+    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
+#pragma omp parallel
+    for (int s = 0; s < 3 && k->stage[s]; s++) {
+        const int64_t tiles = k->stage_tiles[s], chunk = tiles / 64 > 0 ? tiles / 64 : 1;
+#pragma omp for schedule(dynamic)
+        for (int64_t t = 0; t < tiles; t += chunk) k->stage[s](in, out, t, t + chunk < tiles ? t + chunk : tiles);
+    }
+}
+
 static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
                           float **scratch, size_t *cap) {
+    if (k->stage[0]) {
+        run_staged(k, n, buf, scratch, cap);
+        return;
+    }
     if (k->tile) {
         run_tiles(k, p, n, buf, scratch, cap);
         return;
@@ -358,7 +381,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
         double t0 = per_node ? nc_now() : 0;
-        if (kernels && (kernels[ni].fn || kernels[ni].tile)) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
+        if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
         else nc_op_info(node.op)->ref(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }

@@ -31,6 +31,18 @@
  * subsampled to the output's [N, C, OH, OW] (x[:, :, ::s, ::s]).  A conv2d or
  * linear with a tile function reads its weights packed (codegen/cpu/cg_gemm.h),
  * not in the parameter's logical [O, I, ...] order.
+ *
+ * A staged kernel (stage[0] != NULL; Winograd convolutions,
+ * codegen/cpu/cg_winograd.h) runs stage[0], stage[1], stage[2] (those set)
+ * in order, each over its stage_tiles[s] tiles, every thread finishing one
+ * stage before any starts the next:
+ *
+ *   stage[s](in, out, t0, t1)
+ *
+ * with in[] the node's inputs as they are (unscaled: the kernel applies a
+ * conv's input scale itself), out[0] the output and out[1] a scratch buffer
+ * of `scratch` floats that the stages pass their intermediates through.  A
+ * conv2d's weights are then in the kernel's own transformed layout.
  */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
@@ -53,6 +65,9 @@ typedef struct NcKernelEntry {
     int64_t tiles;
     int64_t flags; /* NC_KERNEL_* */
     NcTileKernelFn prep; /* makes fn's xpad (see above), or NULL */
+    NcTileKernelFn stage[3]; /* or a staged kernel (see above) */
+    int64_t stage_tiles[3];
+    int64_t scratch;
 } NcKernelEntry;
 
 #define NC_KERNEL_POLYPHASE 1     /* fn reads xpad split into even and odd columns (always with a prep) */

@@ -16,6 +16,17 @@ foreach(rb "37x29;2" "64;3" "19x23;1")
            ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn ${res} ${batch})
   set_tests_properties(codegen.op_zoo_${res}_b${batch} PROPERTIES LABELS "codegen;small")
 endforeach()
+# Winograd F(4x4, 3x3) on every 3x3 stride-1 conv of tests/codegen/wino_zoo.nn
+# (--winograd on: the cost model would skip the small planes),
+# and F(2x2, 3x3) with --winograd f2
+foreach(rb "37x29;2;on" "64;1;on" "9x11;3;on" "7;4;on" "37x29;2;f2" "9x11;3;f2")
+  list(GET rb 0 res)
+  list(GET rb 1 batch)
+  list(GET rb 2 mode)
+  add_test(NAME codegen.wino_zoo_${mode}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/wino_zoo.nn ${res} ${batch} --winograd ${mode})
+  set_tests_properties(codegen.wino_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
+endforeach()
 file(GLOB NETC_MODELS ${PROJECT_SOURCE_DIR}/models/*.nn)
 foreach(m ${NETC_MODELS})
   get_filename_component(name ${m} NAME_WE)
@@ -25,4 +36,12 @@ foreach(m ${NETC_MODELS})
     list(APPEND labels small)
   endif()
   set_tests_properties(codegen.model.${name} PROPERTIES LABELS "${labels}" TIMEOUT 600)
+endforeach()
+# Whole models with every 3x3 stride-1 conv on Winograd, grouped ones included
+foreach(mm "resnest26d;on" "regnety_016;on" "resnet50;f2")
+  list(GET mm 0 name)
+  list(GET mm 1 mode)
+  add_test(NAME codegen.model_wino_${mode}.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --winograd ${mode})
+  set_tests_properties(codegen.model_wino_${mode}.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
 endforeach()

@@ -8,6 +8,7 @@
  *
  *   1x1 convs (any stride) and linear layers   packed-weight GEMM (cg_gemm.h),
  *                                              with their epilogues and input scale
+ *   3x3 stride-1 convs (where it pays)         Winograd F(4x4 or 2x2, 3x3) (cg_winograd.h)
  *   other convs (dilation 1, stride 1 or 2)    direct convolution (cg_conv.c)
  *   pools, global average pool, SE gate,       cg_eltwise.h
  *   add / mul (same shape or per channel)
@@ -23,6 +24,8 @@ typedef struct NcCgOptions {
     const char *cpu;      /* LLVM CPU name; NULL = the host's */
     const char *features; /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
     int verbose;          /* print what was generated */
+    int winograd;         /* 3x3 stride-1 convs by F(4x4, 3x3): 0 where it pays
+                             (cg_winograd.h), 1 wherever legal, -1 never */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object
@@ -33,7 +36,8 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int n, const NcC
  * conv and linear node that will run as a packed-weight GEMM (cg_gemm.h),
  * and marks them NC_LAYOUT_PACKED — nc_cg_emit_object then must (and does)
  * give those nodes the GEMM kernel, and nothing else may read them as
- * [O, I, 1, 1].  Same target options as nc_cg_emit_object.  Returns how many
+ * [O, I, 1, 1].  Likewise the filters of the 3x3 convs chosen for Winograd
+ * are transformed (NC_LAYOUT_WINOGRAD, shape [O, I, 6, 6] or [O, I, 4, 4]).  Same target options as nc_cg_emit_object.  Returns how many
  * parameters were packed, or -1 with a message. */
 int nc_cg_pack_weights(NcGraph *const *graphs, int n, const NcCgOptions *opt, NcError *e);
 

@@ -97,7 +97,8 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->mblocks = ceil_div(p->M, q->mc);
     p->nblocks = ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
-    p->packed_floats = s->cout * p->K;
+    p->packed_floats = s->cout * p->K * (s->a_per_image ? s->batch : 1);
+    if (s->a_per_image && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: per-image weights need the NCHW layout");
     if (s->in_scale && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: an input scale needs the NCHW layout");
     for (int i = 0; i < s->nepi; i++)
         if (s->epi_per_channel[i] && s->layout != NC_GEMM_NCHW)
@@ -277,7 +278,7 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL) g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->N;
     if (p->s.layout == NC_GEMM_NCHW) {
-        g.a = w, g.a_si = 1, g.a_sk = p->s.mr, g.a_panel = p->K * p->s.mr, g.a_img = 0;
+        g.a = w, g.a_si = 1, g.a_sk = p->s.mr, g.a_panel = p->K * p->s.mr, g.a_img = p->s.a_per_image ? p->s.cout * p->K : 0;
         g.b = x, g.b_sk = p->N, g.b_panel = p->nr, g.b_img = p->K * p->N, g.b_direct = 1;
         g.c_img = p->M * p->N, g.bias_per_row = 1;
     } else {

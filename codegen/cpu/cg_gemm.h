@@ -47,6 +47,9 @@ typedef struct NcGemmSpec {
      * image n is read as x[n][k] * in[in_scale][n * cin + k] (an SE gate
      * folded into the conv's input, applied as B is loaded) */
     int in_scale;
+    /* NCHW: every image has its own weights (packed_floats grows to batch x
+     * cout x cin, image after image) — Winograd's 36 products, cg_winograd.h */
+    int a_per_image;
     /* Blocking, 0 = the target's default.  Register block: mr rows of
      * broadcast operand x nv vectors of the other (mr * nv accumulators).
      * Cache blocks: kc of the reduction per pass, mc rows and nc columns of

@@ -6,6 +6,7 @@
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
 #include "runtime/kernels.h"
 
@@ -100,6 +101,39 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
     return sole_reader(g, nd->inputs[1], nd);
 }
 
+/* Winograd for this conv, and with which tile (4, 2, or 0: no)?  Legal,
+ * wanted (opt->winograd: 0 auto, 1 F(4x4) wherever legal, 2 F(2x2), -1
+ * never), and the same answer for every program reading a filter of this
+ * name: they share one copy of the weights in the bundle, so its layout must
+ * agree.  Auto takes the tile with the fewest multiply-adds over all those
+ * programs (cg_winograd.h's cost model), if under 3/4 of the direct
+ * convolution's: the transforms and the 4x (or 1.8x) larger filters cost
+ * the rest. */
+static int wino_choose(NcGraph *const *graphs, int ngraphs, int gi, const NcNode *nd, int mode, const NcCgTarget *t) {
+    const NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
+    if (mode < 0 || w->layout != NC_LAYOUT_NCHW || !w->data || !w->name || !sole_reader(graphs[gi], nd->inputs[1], nd)) return 0;
+    int best = 0;
+    double best_cost = 0;
+    for (int mt = 4; mt >= 2; mt -= 2) {
+        if ((mode == 1 && mt != 4) || (mode == 2 && mt != 2)) continue;
+        double cost = 0, direct = 0;
+        int ok = 1;
+        for (int gj = 0; gj < ngraphs && ok; gj++)
+            for (int nj = 0; nj < graphs[gj]->nodes.len && ok; nj++) {
+                const NcNode *o = &graphs[gj]->nodes.data[nj];
+                if (o->op != NC_OP_CONV2D) continue;
+                const NcValue *ow = nc_val(graphs[gj], o->inputs[1]);
+                if (ow->kind != NC_VAL_PARAM || !ow->name || strcmp(ow->name, w->name)) continue;
+                NcWinoPlan p;
+                const char *why;
+                if (!nc_cg_wino_plan(&p, graphs[gj], o, t, mt, &why)) ok = 0;
+                else cost += nc_cg_wino_cost(&p), direct += nc_cg_wino_direct_cost(&p);
+            }
+        if (ok && (mode > 0 || cost < 0.75 * direct) && (!best || cost < best_cost)) best = mt, best_cost = cost;
+    }
+    return best;
+}
+
 int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
@@ -111,6 +145,19 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             NcGemmPlan p;
             NcError pe;
             NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
+            NcWinoPlan wp;
+            const char *why;
+            int mt = nd->op == NC_OP_CONV2D ? wino_choose(graphs, ngraphs, gi, nd, opt ? opt->winograd : 0, &t) : 0;
+            if (mt && nc_cg_wino_plan(&wp, graphs[gi], nd, &t, mt, &why)) {
+                float *buf = nc_malloc((size_t)wp.packed_floats * sizeof(float));
+                nc_cg_wino_pack(&wp, w->data, buf);
+                free(w->data);
+                w->data = buf;
+                w->shape[2] = w->shape[3] = wp.alpha;
+                w->layout = NC_LAYOUT_WINOGRAD;
+                packed++;
+                continue;
+            }
             if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data || nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             NC_CHECK(p.packed_floats == nc_numel(w));
@@ -143,9 +190,10 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
      * {conv fn, ocb, rows, tile fn, tiles, flags, prep fn} */
     int total = 0;
     for (int gi = 0; gi < ngraphs; gi++) total += graphs[gi]->nodes.len;
-    LLVMTypeRef entry_ty = LLVMStructTypeInContext(cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr}, 7, 0);
+    LLVMTypeRef entry_ty = LLVMStructTypeInContext(
+        cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64}, 14, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
-    int k = 0, made = 0, ngemm = 0, nelt = 0;
+    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0;
     for (int gi = 0; gi < ngraphs; gi++)
         for (int ni = 0; ni < graphs[gi]->nodes.len; ni++, k++) {
             const NcGraph *g = graphs[gi];
@@ -159,7 +207,20 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             NcGemmSpec gs;
             NcGemmPlan gp;
             NcError pe;
-            if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
+            LLVMValueRef stage[3] = {LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr)};
+            int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0;
+            NcWinoPlan wp;
+            if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINOGRAD) {
+                /* nc_cg_pack_weights transformed the filter for this kernel */
+                if (!nc_cg_wino_plan(&wp, g, nd, &t, 0, &why)) NC_CHECK(!"Winograd filter without a Winograd kernel");
+                snprintf(name, sizeof name, "netc_wino_p%d_n%d", gi, ni);
+                nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles);
+                scratch = wp.v_floats + wp.m_floats;
+                if (opt && opt->verbose)
+                    fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
+                            (long long)wp.T, (long long)(wp.npos * wp.G));
+                made++, nwino++;
+            } else if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
                 /* nc_cg_pack_weights chose this node, so it must take the GEMM now */
                 if (!gemm_candidate(g, nd, &gs) || nc_cg_gemm_plan(&gp, &gs, &t, &pe))
                     NC_CHECK(!"packed weights without a GEMM kernel");
@@ -192,9 +253,12 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 tf = LLVMGetNamedFunction(m.mod, name);
                 made++, nelt++;
             }
-            LLVMValueRef fields[7] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
-                                      tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf};
-            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 7);
+            LLVMValueRef fields[14] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
+                                       tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf,
+                                       stage[0], stage[1], stage[2],
+                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[0], 0), LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[1], 0),
+                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0)};
+            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 14);
         }
     LLVMTypeRef table_ty = LLVMArrayType2(entry_ty, (uint64_t)total);
     LLVMValueRef table = LLVMAddGlobal(m.mod, table_ty, "netc_kernels");
@@ -204,7 +268,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
 
     int rc = nc_cg_module_emit_object(&m, path, e);
     if (opt && opt->verbose)
-        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nelt, t.cpu,
+        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nwino, nelt, t.cpu,
                 t.triple, m.vw);
     nc_cg_module_dispose(&m);
     nc_cg_target_free(&t);

@@ -26,6 +26,9 @@ static const char *help =
     "  --labels FILE    class names, one per line in class order, for classify's output\n"
     "  --cpu NAME       generate code for this LLVM CPU (default: the host's, e.g. znver3)\n"
     "  --no-codegen     run every op with the reference kernels (for comparison)\n"
+    "  --winograd MODE  3x3 stride-1 convs by Winograd: auto (default: F(4x4,3x3) or F(2x2,3x3)\n"
+    "                   where the cost model says it pays), on (F(4x4) wherever legal), f2\n"
+    "                   (F(2x2) wherever legal), off\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
@@ -61,6 +64,13 @@ int cmd_compile(int argc, char **argv) {
         }
         if (!strcmp(a, "--no-codegen")) { codegen = 0; continue; }
         if (!strcmp(a, "--verbose")) { cgo.verbose = 1; continue; }
+        if (!strcmp(a, "--winograd")) {
+            if (i + 1 >= argc || netc_parse_winograd(argv[++i], &cgo.winograd)) {
+                cli_error("--winograd needs auto, on, f2 or off");
+                return NC_EXIT_BADINPUT;
+            }
+            continue;
+        }
         if (!strcmp(a, "--cpu")) {
             if (i + 1 >= argc) {
                 cli_error("--cpu needs a value");

@@ -30,7 +30,7 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 typedef struct Member {
@@ -99,7 +99,12 @@ int cmd_ensemble(int argc, char **argv) {
         else if (more && !strcmp(a, "--passes")) passes = argv[++i];
         else if (more && !strcmp(a, "--emit")) job.emit = argv[++i];
         else if (more && !strcmp(a, "--cpu")) job.cgo.cpu = argv[++i];
-        else if (!strcmp(a, "--no-codegen")) job.codegen = 0;
+        else if (!strcmp(a, "--winograd")) {
+            if (!more || netc_parse_winograd(argv[++i], &job.cgo.winograd)) {
+                cli_error("--winograd needs auto, on, f2 or off");
+                rc = NC_EXIT_BADINPUT;
+            }
+        } else if (!strcmp(a, "--no-codegen")) job.codegen = 0;
         else if (!strcmp(a, "--verbose")) job.cgo.verbose = 1;
         else if (!strcmp(a, "--weights-external")) job.external = 1;
         else if (more && !strcmp(a, "--batch")) {

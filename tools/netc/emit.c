@@ -186,3 +186,12 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
     free(kobj);
     return rc;
 }
+
+int netc_parse_winograd(const char *s, int *mode) {
+    if (!strcmp(s, "auto")) *mode = 0;
+    else if (!strcmp(s, "on")) *mode = 1;
+    else if (!strcmp(s, "f2")) *mode = 2;
+    else if (!strcmp(s, "off")) *mode = -1;
+    else return -1;
+    return 0;
+}

@@ -1,0 +1,359 @@
+/* cg_winograd.c — F(4x4, 3x3) convolutions: planning, filter transform,
+ * and the three stage functions (cg_winograd.h says how it works). */
+#include "codegen/cpu/cg_winograd.h"
+
+#include <string.h>
+
+#include "ir/ops.h"
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---- planning ---------------------------------------------------------- */
+
+int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int mt, const char **why) {
+    memset(p, 0, sizeof *p);
+    const NcAttrs *a = &nd->attrs;
+    if (nd->op != NC_OP_CONV2D || nd->noutputs != 1) return *why = "not a conv", 0;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    if (w->kind != NC_VAL_PARAM || w->ndim != 4 || a->kernel[0] != 3 || a->kernel[1] != 3) return *why = "not a 3x3 filter", 0;
+    if (w->layout == NC_LAYOUT_WINOGRAD) { /* stored transformed: the tile size is the stored one */
+        if (w->shape[2] != w->shape[3] || (w->shape[2] != 4 && w->shape[2] != 6) || (mt && mt != w->shape[2] - 2))
+            return *why = "filter transformed for another tile", 0;
+        mt = (int)w->shape[2] - 2;
+    } else if (w->shape[2] != 3 || w->shape[3] != 3 || (mt != 2 && mt != 4)) {
+        return *why = "not a 3x3 filter", 0;
+    }
+    p->mt = mt, p->alpha = mt + 2, p->npos = p->alpha * p->alpha;
+    if (a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "strided or dilated", 0;
+    for (int i = 0; i < 4; i++)
+        if (a->pad[i] < 0 || a->pad[i] > 2) return *why = "padding over 2", 0;
+    for (int i = 0; i < a->nepi; i++) { /* operands: the output's shape, or one value per channel */
+        if (a->epi[i].kind != NC_EPI_ADD && a->epi[i].kind != NC_EPI_MUL) continue;
+        const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
+        if (nc_shape_eq(o, y)) continue;
+        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1) continue;
+        return *why = "epilogue operand of another shape", 0;
+    }
+    p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
+    p->O = w->shape[0], p->CG = w->shape[1], p->G = a->groups, p->OG = p->O / p->G;
+    p->OH = y->shape[2], p->OW = y->shape[3], p->pt = a->pad[0], p->pl = a->pad[1];
+    p->TH = ceil_div(p->OH, mt), p->TW = ceil_div(p->OW, mt), p->TPI = p->TH * p->TW, p->T = p->N * p->TPI;
+    /* indices of a plane are 32-bit lanes in the transforms */
+    if (p->H * p->W >= (1ll << 31) || p->OH * p->OW >= (1ll << 31) || p->TPI >= (1ll << 31)) return *why = "plane too large", 0;
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.batch = p->npos * p->G, s.cin = p->CG, s.cout = p->OG, s.hw = p->T, s.layout = NC_GEMM_NCHW, s.a_per_image = 1;
+    NcError e;
+    if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    p->v_floats = p->npos * p->C * p->T, p->m_floats = p->npos * p->O * p->T;
+    p->packed_floats = p->gemm.packed_floats;
+    return 1;
+}
+
+double nc_cg_wino_cost(const NcWinoPlan *p) {
+    const int64_t nr = p->gemm.nr;
+    return (double)p->npos * (double)p->OG * (double)p->CG * (double)p->G * (double)(nr * ceil_div(p->T, nr));
+}
+
+double nc_cg_wino_direct_cost(const NcWinoPlan *p) { return 9.0 * (double)p->O * (double)p->CG * (double)(p->N * p->OH * p->OW); }
+
+/* ---- the filter transform, U = G g G^T ---------------------------------- */
+
+static const double G4[6][3] = {
+    {1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
+};
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+void nc_cg_wino_pack(const NcWinoPlan *p, const float *w, float *packed) {
+    const int64_t O = p->O, CG = p->CG, OG = p->OG, A = p->alpha, P = p->npos;
+    const double(*Gm)[3] = p->mt == 4 ? G4 : G2;
+    float *u = nc_malloc((size_t)(P * O * CG) * sizeof(float)); /* u[pos][o][cg] */
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < CG; c++) {
+            const float *f = w + (o * CG + c) * 9;
+            double gg[6][3]; /* G g */
+            for (int i = 0; i < A; i++)
+                for (int k = 0; k < 3; k++) gg[i][k] = Gm[i][0] * f[k] + Gm[i][1] * f[3 + k] + Gm[i][2] * f[6 + k];
+            for (int i = 0; i < A; i++)
+                for (int j = 0; j < A; j++)
+                    u[((int64_t)(i * A + j) * O + o) * CG + c] = (float)(gg[i][0] * Gm[j][0] + gg[i][1] * Gm[j][1] + gg[i][2] * Gm[j][2]);
+        }
+    for (int64_t pos = 0; pos < P; pos++)
+        for (int64_t gr = 0; gr < p->G; gr++)
+            nc_cg_gemm_pack(&p->gemm, u + (pos * O + gr * OG) * CG, packed + (pos * p->G + gr) * OG * CG);
+    free(u);
+}
+
+/* ---- emission ---------------------------------------------------------- */
+
+/* Tile functions' lanes run along vw consecutive tiles of one image. */
+
+typedef struct W {
+    NcCgModule *m;
+    const NcWinoPlan *p;
+    LLVMTypeRef ivec, mvec, pvec; /* <vw x i32>, <vw x i1>, <vw x ptr> */
+} W;
+
+static LLVMValueRef ivec(W *w, int64_t v) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < w->m->vw; i++) e[i] = LLVMConstInt(w->m->i32, (unsigned long long)v, 1);
+    return LLVMConstVector(e, (unsigned)w->m->vw);
+}
+
+static LLVMValueRef iota(W *w) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < w->m->vw; i++) e[i] = LLVMConstInt(w->m->i32, (unsigned long long)i, 0);
+    return LLVMConstVector(e, (unsigned)w->m->vw);
+}
+
+static LLVMValueRef intrinsic(W *w, const char *name, LLVMTypeRef *over, int nover, LLVMTypeRef *fty) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    NC_CHECK(id != 0);
+    *fty = LLVMIntrinsicGetType(w->m->ctx, id, over, (size_t)nover);
+    return LLVMGetIntrinsicDeclaration(w->m->mod, id, over, (size_t)nover);
+}
+
+/* base[idx[l]] for lanes under mask, 0 elsewhere */
+static LLVMValueRef gather(W *w, LLVMValueRef base, LLVMValueRef idx, LLVMValueRef mask) {
+    NcCgModule *m = w->m;
+    LLVMValueRef ptrs = LLVMBuildGEP2(m->b, m->f32, base, &idx, 1, "");
+    LLVMTypeRef over[2] = {m->vec, w->pvec}, fty;
+    LLVMValueRef fn = intrinsic(w, "llvm.masked.gather", over, 2, &fty);
+    LLVMValueRef args[4] = {ptrs, LLVMConstInt(m->i32, 4, 0), mask, cgb_zero(m)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+static void scatter(W *w, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx, LLVMValueRef mask) {
+    NcCgModule *m = w->m;
+    LLVMValueRef ptrs = LLVMBuildGEP2(m->b, m->f32, base, &idx, 1, "");
+    LLVMTypeRef over[2] = {m->vec, w->pvec}, fty;
+    LLVMValueRef fn = intrinsic(w, "llvm.masked.scatter", over, 2, &fty);
+    LLVMValueRef args[4] = {v, ptrs, LLVMConstInt(m->i32, 4, 0), mask};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+/* contiguous vector at p, lanes under mask (0 elsewhere) */
+static LLVMValueRef load_mask(W *w, LLVMValueRef p, LLVMValueRef mask) {
+    NcCgModule *m = w->m;
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(w, "llvm.masked.load", over, 2, &fty);
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 4, 0), mask, cgb_zero(m)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+static void store_mask(W *w, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+    NcCgModule *m = w->m;
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(w, "llvm.masked.store", over, 2, &fty);
+    LLVMValueRef args[4] = {v, p, LLVMConstInt(m->i32, 4, 0), mask};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+static LLVMValueRef fadd(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(w->m->b, a, b, ""); }
+static LLVMValueRef fsub(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(w->m->b, a, b, ""); }
+/* k * a + b */
+static LLVMValueRef kfma(W *w, double k, LLVMValueRef a, LLVMValueRef b) { return cgb_fma(w->m, cgb_splat(w->m, cgb_f32(w->m, k)), a, b); }
+
+/* t = B^T d, d[0..alpha) at stride ds, t[0..alpha) at stride ts */
+static void input_1d(W *w, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) {
+    if (w->p->mt == 2) { /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+        t[0] = fsub(w, d[0], d[2 * ds]);
+        t[ts] = fadd(w, d[ds], d[2 * ds]);
+        t[2 * ts] = fsub(w, d[2 * ds], d[ds]);
+        t[3 * ts] = fsub(w, d[ds], d[3 * ds]);
+        return;
+    }
+    LLVMValueRef d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds], d4 = d[4 * ds], d5 = d[5 * ds];
+    t[0] = kfma(w, 4, d0, kfma(w, -5, d2, d4));
+    t[ts] = kfma(w, -4, fadd(w, d1, d2), fadd(w, d3, d4));
+    t[2 * ts] = kfma(w, 4, fsub(w, d1, d2), fsub(w, d4, d3));
+    LLVMValueRef d31 = fsub(w, d3, d1), d42 = fsub(w, d4, d2);
+    t[3 * ts] = kfma(w, 2, d31, d42);
+    t[4 * ts] = kfma(w, -2, d31, d42);
+    t[5 * ts] = kfma(w, 4, d1, kfma(w, -5, d3, d5));
+}
+
+/* s = A^T m, m[0..alpha) at stride ms, s[0..mt) at stride ss */
+static void output_1d(W *w, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) {
+    if (w->p->mt == 2) { /* A^T = [1 1 1 0; 0 1 -1 -1] */
+        s[0] = fadd(w, fadd(w, v[0], v[ms]), v[2 * ms]);
+        s[ss] = fsub(w, fsub(w, v[ms], v[2 * ms]), v[3 * ms]);
+        return;
+    }
+    LLVMValueRef a12 = fadd(w, v[ms], v[2 * ms]), s12 = fsub(w, v[ms], v[2 * ms]);
+    LLVMValueRef a34 = fadd(w, v[3 * ms], v[4 * ms]), s34 = fsub(w, v[3 * ms], v[4 * ms]);
+    s[0] = fadd(w, fadd(w, v[0], a12), a34);
+    s[ss] = kfma(w, 2, s34, s12);
+    s[2 * ss] = kfma(w, 4, a34, a12);
+    s[3 * ss] = fadd(w, kfma(w, 8, s34, s12), v[5 * ms]);
+}
+
+/* The lanes of chunk q (vw consecutive tiles of one image): which are real
+ * tiles, and each one's tile row and column. */
+static void chunk_lanes(W *w, LLVMValueRef q, LLVMValueRef *valid, LLVMValueRef *ty, LLVMValueRef *tx) {
+    NcCgModule *m = w->m;
+    LLVMValueRef q32 = LLVMBuildTrunc(m->b, LLVMBuildNSWMul(m->b, q, cgb_i64(m, m->vw), ""), m->i32, "");
+    LLVMValueRef qv = LLVMBuildShuffleVector(m->b, LLVMBuildInsertElement(m->b, LLVMGetUndef(w->ivec), q32, LLVMConstInt(m->i32, 0, 0), ""),
+                                             LLVMGetUndef(w->ivec), LLVMConstNull(w->ivec), "");
+    LLVMValueRef tt = LLVMBuildAdd(m->b, qv, iota(w), "");
+    *valid = LLVMBuildICmp(m->b, LLVMIntULT, tt, ivec(w, w->p->TPI), "");
+    *ty = LLVMBuildUDiv(m->b, tt, ivec(w, w->p->TW), "");
+    *tx = LLVMBuildURem(m->b, tt, ivec(w, w->p->TW), "");
+}
+
+static LLVMValueRef i32v_mul(W *w, LLVMValueRef a, int64_t k) { return LLVMBuildMul(w->m->b, a, ivec(w, k), ""); }
+static LLVMValueRef i32v_add(W *w, LLVMValueRef a, int64_t k) { return LLVMBuildAdd(w->m->b, a, ivec(w, k), ""); }
+static LLVMValueRef lt_u(W *w, LLVMValueRef a, int64_t k) { return LLVMBuildICmp(w->m->b, LLVMIntULT, a, ivec(w, k), ""); }
+
+/* Stage 1: tile (n, c) -> V[pos][c][n * TPI + t] for the image's tiles. */
+static void emit_input(W *w, const NcNode *nd, const char *name) {
+    NcCgModule *m = w->m;
+    const NcWinoPlan *p = w->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef x = cgb_arg_ptr(m, in, 0), V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef scale = nd->attrs.has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(&nd->attrs)) : NULL;
+    LLVMValueRef t, q;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, p->C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, p->C), "");
+    LLVMValueRef plane = cgb_gep(m, x, LLVMBuildNSWMul(b, t, cgb_i64(m, p->H * p->W), "")); /* t = n * C + c */
+    LLVMValueRef sv = scale ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, scale, t), "")) : NULL;
+    LLVMValueRef vbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, c, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
+    CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, m->vw)), 1, &q);
+    LLVMValueRef valid, ty, tx;
+    chunk_lanes(w, q, &valid, &ty, &tx);
+    const int A = p->alpha;
+    LLVMValueRef r0 = i32v_add(w, i32v_mul(w, ty, p->mt), -p->pt), c0 = i32v_add(w, i32v_mul(w, tx, p->mt), -p->pl);
+    LLVMValueRef col[6], colok[6], rowoff[6], rowok[6];
+    for (int i = 0; i < A; i++) {
+        LLVMValueRef r = i32v_add(w, r0, i), cc = i32v_add(w, c0, i);
+        rowok[i] = LLVMBuildAnd(b, lt_u(w, r, p->H), valid, ""); /* unsigned: a negative row is out too */
+        rowoff[i] = i32v_mul(w, r, p->W);
+        col[i] = cc, colok[i] = lt_u(w, cc, p->W);
+    }
+    LLVMValueRef tr[36]; /* B^T d, [i][j] */
+    for (int j = 0; j < A; j++) {
+        LLVMValueRef d[6];
+        for (int i = 0; i < A; i++) {
+            d[i] = gather(w, plane, LLVMBuildAdd(b, rowoff[i], col[j], ""), LLVMBuildAnd(b, rowok[i], colok[j], ""));
+            if (sv) d[i] = LLVMBuildFMul(b, d[i], sv, "");
+        }
+        input_1d(w, d, 1, tr + j, A);
+    }
+    LLVMValueRef qoff = LLVMBuildNSWAdd(b, vbase, LLVMBuildNSWMul(b, q, cgb_i64(m, m->vw), ""), "");
+    for (int i = 0; i < A; i++) {
+        LLVMValueRef v[6];
+        input_1d(w, tr + A * i, 1, v, 1);
+        for (int j = 0; j < A; j++)
+            store_mask(w, v[j], cgb_gep(m, V, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)(i * A + j) * p->C * p->T), "")), valid);
+    }
+    cgb_loop_end(m, &lq);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+/* Stage 2: the products, through the GEMM tile function gemm: in = {V, U}, out = {M}. */
+static void emit_gemm_stage(W *w, LLVMValueRef gemm, const char *name) {
+    NcCgModule *m = w->m;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1), U = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
+    LLVMValueRef M = cgb_gep(m, V, cgb_i64(m, w->p->v_floats));
+    LLVMTypeRef arr2 = LLVMArrayType2(m->ptr, 2);
+    LLVMValueRef ins = cgb_var(m, arr2), outs = cgb_var(m, LLVMArrayType2(m->ptr, 1));
+    LLVMBuildStore(b, V, ins);
+    LLVMValueRef one = cgb_i64(m, 1);
+    LLVMBuildStore(b, U, LLVMBuildGEP2(b, m->ptr, ins, &one, 1, ""));
+    LLVMBuildStore(b, M, outs);
+    LLVMValueRef args[4] = {ins, outs, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3)};
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(gemm), gemm, args, 4, "");
+    LLVMBuildRetVoid(b);
+}
+
+/* Stage 3: tile (n, o) -> y[n][o], bias and epilogue applied. */
+static void emit_output(W *w, const NcGraph *g, const NcNode *nd, const char *name) {
+    NcCgModule *m = w->m;
+    const NcWinoPlan *p = w->p;
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *yv = nc_val(g, nd->outputs[0]);
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+    LLVMValueRef y = cgb_arg_ptr(m, out, 0), M = cgb_gep(m, cgb_arg_ptr(m, out, 1), cgb_i64(m, p->v_floats));
+    LLVMValueRef bias = a->has_bias ? cgb_arg_ptr(m, in, 2) : NULL;
+    LLVMValueRef epi[NC_MAX_EPI] = {0};
+    int per_channel[NC_MAX_EPI] = {0};
+    for (int s = 0; s < a->nepi; s++)
+        if (a->epi[s].kind == NC_EPI_ADD || a->epi[s].kind == NC_EPI_MUL) {
+            epi[s] = cgb_arg_ptr(m, in, a->epi[s].input);
+            per_channel[s] = !nc_shape_eq(nc_val(g, nd->inputs[a->epi[s].input]), yv);
+        }
+    LLVMValueRef t, q;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, p->O), ""), o = LLVMBuildSRem(b, t, cgb_i64(m, p->O), "");
+    LLVMValueRef yoff = LLVMBuildNSWMul(b, t, cgb_i64(m, p->OH * p->OW), ""); /* t = n * O + o */
+    LLVMValueRef yplane = cgb_gep(m, y, yoff);
+    LLVMValueRef bv = bias ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, bias, o), "")) : NULL;
+    LLVMValueRef eplane[NC_MAX_EPI];
+    for (int s = 0; s < a->nepi; s++)
+        if (epi[s]) eplane[s] = per_channel[s] ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, epi[s], t), "")) : cgb_gep(m, epi[s], yoff);
+    LLVMValueRef mbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
+    CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, m->vw)), 1, &q);
+    LLVMValueRef valid, ty, tx;
+    chunk_lanes(w, q, &valid, &ty, &tx);
+    LLVMValueRef qoff = LLVMBuildNSWAdd(b, mbase, LLVMBuildNSWMul(b, q, cgb_i64(m, m->vw), ""), "");
+    const int A = p->alpha, mt = p->mt;
+    LLVMValueRef mv[36], s[24]; /* s = A^T m: [k][j], mt x alpha */
+    for (int pos = 0; pos < A * A; pos++)
+        mv[pos] = load_mask(w, cgb_gep(m, M, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), valid);
+    for (int j = 0; j < A; j++) output_1d(w, mv + j, A, s + j, A);
+    LLVMValueRef r0 = i32v_mul(w, ty, mt), c0 = i32v_mul(w, tx, mt);
+    for (int k = 0; k < mt; k++) {
+        LLVMValueRef yk[4];
+        output_1d(w, s + A * k, 1, yk, 1);
+        LLVMValueRef r = i32v_add(w, r0, k);
+        LLVMValueRef rowok = LLVMBuildAnd(b, lt_u(w, r, p->OH), valid, ""), rowoff = i32v_mul(w, r, p->OW);
+        for (int j = 0; j < mt; j++) {
+            LLVMValueRef cc = i32v_add(w, c0, j);
+            LLVMValueRef mask = LLVMBuildAnd(b, rowok, lt_u(w, cc, p->OW), "");
+            LLVMValueRef idx = LLVMBuildAdd(b, rowoff, cc, "");
+            LLVMValueRef v = yk[j];
+            if (bv) v = fadd(w, v, bv);
+            for (int st = 0; st < a->nepi; st++) {
+                const NcEpilogue *ep = &a->epi[st];
+                if (!epi[st]) {
+                    v = cgb_activation(m, ep->kind, ep->lo, ep->hi, v);
+                    continue;
+                }
+                LLVMValueRef ov = per_channel[st] ? eplane[st] : gather(w, eplane[st], idx, mask);
+                v = ep->kind == NC_EPI_ADD ? fadd(w, v, ov) : LLVMBuildFMul(b, v, ov, "");
+            }
+            scatter(w, v, yplane, idx, mask);
+        }
+    }
+    cgb_loop_end(m, &lq);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+void nc_cg_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcWinoPlan *p, const char *prefix,
+                     LLVMValueRef fns[3], int64_t tiles[3]) {
+    W w = {m, p, LLVMVectorType(m->i32, (unsigned)m->vw), LLVMVectorType(m->i1, (unsigned)m->vw),
+           LLVMVectorType(m->ptr, (unsigned)m->vw)};
+    char name[96];
+    snprintf(name, sizeof name, "%s_in", prefix);
+    emit_input(&w, nd, name);
+    fns[0] = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    nc_cg_gemm_emit(m, &p->gemm, name);
+    LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_gemm", prefix);
+    emit_gemm_stage(&w, gemm, name);
+    fns[1] = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_out", prefix);
+    emit_output(&w, g, nd, name);
+    fns[2] = LLVMGetNamedFunction(m->mod, name);
+    tiles[0] = p->N * p->C, tiles[1] = p->gemm.tiles, tiles[2] = p->N * p->O;
+}
