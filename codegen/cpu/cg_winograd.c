@@ -37,6 +37,9 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->CG = w->shape[1], p->G = a->groups, p->OG = p->O / p->G;
     p->OH = y->shape[2], p->OW = y->shape[3], p->pt = a->pad[0], p->pl = a->pad[1];
+    /* depthwise and narrow groups: the products would be 1 x 1 (or tiny)
+     * matrices, all transform and no GEMM */
+    if (p->CG < 8 || p->OG < 8) return *why = "fewer than 8 channels per group", 0;
     p->TH = ceil_div(p->OH, mt), p->TW = ceil_div(p->OW, mt), p->TPI = p->TH * p->TW, p->T = p->N * p->TPI;
     /* indices of a plane are 32-bit lanes in the transforms */
     if (p->H * p->W >= (1ll << 31) || p->OH * p->OW >= (1ll << 31) || p->TPI >= (1ll << 31)) return *why = "plane too large", 0;
@@ -52,7 +55,12 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
 
 double nc_cg_wino_cost(const NcWinoPlan *p) {
     const int64_t nr = p->gemm.nr;
-    return (double)p->npos * (double)p->OG * (double)p->CG * (double)p->G * (double)(nr * ceil_div(p->T, nr));
+    const double products = (double)p->npos * (double)p->OG * (double)p->CG * (double)p->G * (double)(nr * ceil_div(p->T, nr));
+    /* The transforms, in the same units: measured on resnet50's layer1 (64
+     * channels, Zen 3) the two took 0.75x the products' time, about 25
+     * multiply-add slots per position, tile and channel in or out. */
+    const double transforms = 25.0 * (double)p->npos * (double)p->T * (double)(p->C + p->O);
+    return products + transforms;
 }
 
 double nc_cg_wino_direct_cost(const NcWinoPlan *p) { return 9.0 * (double)p->O * (double)p->CG * (double)(p->N * p->OH * p->OW); }
@@ -206,50 +214,144 @@ static LLVMValueRef i32v_mul(W *w, LLVMValueRef a, int64_t k) { return LLVMBuild
 static LLVMValueRef i32v_add(W *w, LLVMValueRef a, int64_t k) { return LLVMBuildAdd(w->m->b, a, ivec(w, k), ""); }
 static LLVMValueRef lt_u(W *w, LLVMValueRef a, int64_t k) { return LLVMBuildICmp(w->m->b, LLVMIntULT, a, ivec(w, k), ""); }
 
+/* Two ways to fill a vector of tiles.  Along a tile row (when a row has at
+ * least vw / 2 tiles): tiles (ty, tx0 .. tx0 + vw) read one window of
+ * mt * vw + 2 input columns per patch row with contiguous loads, and lane l
+ * of patch column j is window column mt * l + j — a shuffle.  The output
+ * goes back the same way: mt vectors of a row of outputs are one shuffle of
+ * the mt column vectors, stored contiguously.  Otherwise (small planes),
+ * vw consecutive tiles of the image, which may span tile rows, by masked
+ * gathers and scatters. */
+static int along_rows(const NcWinoPlan *p, int vw) { return 2 * p->TW >= vw; }
+
+/* One vector of two: [a, b] */
+static LLVMValueRef concat(W *w, LLVMValueRef a, LLVMValueRef b) {
+    const unsigned n = LLVMGetVectorSize(LLVMTypeOf(a));
+    LLVMValueRef idx[128];
+    for (unsigned i = 0; i < 2 * n; i++) idx[i] = LLVMConstInt(w->m->i32, i, 0);
+    return LLVMBuildShuffleVector(w->m->b, a, b, LLVMConstVector(idx, 2 * n), "");
+}
+
+/* v[0..n) as one vector (padded with zeros to a power of two) */
+static LLVMValueRef concat_all(W *w, LLVMValueRef *v, int n) {
+    LLVMValueRef cur[16];
+    int len = 1;
+    while (len < n) len *= 2;
+    for (int i = 0; i < len; i++) cur[i] = i < n ? v[i] : cgb_zero(w->m);
+    for (; len > 1; len /= 2)
+        for (int i = 0; i < len / 2; i++) cur[i] = concat(w, cur[2 * i], cur[2 * i + 1]);
+    return cur[0];
+}
+
+/* lanes first + stride * l of the vector wide */
+static LLVMValueRef strided(W *w, LLVMValueRef wide, int first, int stride) {
+    LLVMValueRef idx[64];
+    for (int l = 0; l < w->m->vw; l++) idx[l] = LLVMConstInt(w->m->i32, (unsigned long long)(first + stride * l), 0);
+    return LLVMBuildShuffleVector(w->m->b, wide, LLVMGetUndef(LLVMTypeOf(wide)), LLVMConstVector(idx, (unsigned)w->m->vw), "");
+}
+
+static LLVMValueRef const_mask(W *w, int lo, int hi) { /* lanes [lo, hi) */
+    LLVMValueRef bits[64];
+    for (int i = 0; i < w->m->vw; i++) bits[i] = LLVMConstInt(w->m->i1, i >= lo && i < hi, 0);
+    return LLVMConstVector(bits, (unsigned)w->m->vw);
+}
+
+/* V[pos][c][t0 + l] = v[pos] for the chunk's nl lanes */
+static void store_chunk(W *w, LLVMValueRef *v, LLVMValueRef V, LLVMValueRef off, int nl, LLVMValueRef mask) {
+    const NcWinoPlan *p = w->p;
+    NcCgModule *m = w->m;
+    for (int pos = 0; pos < p->npos; pos++) {
+        LLVMValueRef ptr = cgb_gep(m, V, LLVMBuildNSWAdd(m->b, off, cgb_i64(m, (int64_t)pos * p->C * p->T), ""));
+        if (mask) store_mask(w, v[pos], ptr, mask);
+        else cgb_store_n(m, v[pos], ptr, nl);
+    }
+}
+
+/* v = B^T d B for d[i * A + j] */
+static void input_2d(W *w, LLVMValueRef *d, LLVMValueRef *v) {
+    const int A = w->p->alpha;
+    LLVMValueRef tr[36]; /* B^T d, [i][j] */
+    for (int j = 0; j < A; j++) input_1d(w, d + j, A, tr + j, A);
+    for (int i = 0; i < A; i++) input_1d(w, tr + A * i, 1, v + A * i, 1);
+}
+
 /* Stage 1: tile (n, c) -> V[pos][c][n * TPI + t] for the image's tiles. */
 static void emit_input(W *w, const NcNode *nd, const char *name) {
     NcCgModule *m = w->m;
     const NcWinoPlan *p = w->p;
+    const int A = p->alpha, mt = p->mt, vw = m->vw;
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0);
     LLVMValueRef x = cgb_arg_ptr(m, in, 0), V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
     LLVMValueRef scale = nd->attrs.has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(&nd->attrs)) : NULL;
-    LLVMValueRef t, q;
+    LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, p->C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, p->C), "");
     LLVMValueRef plane = cgb_gep(m, x, LLVMBuildNSWMul(b, t, cgb_i64(m, p->H * p->W), "")); /* t = n * C + c */
     LLVMValueRef sv = scale ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, scale, t), "")) : NULL;
     LLVMValueRef vbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, c, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
-    CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, m->vw)), 1, &q);
-    LLVMValueRef valid, ty, tx;
-    chunk_lanes(w, q, &valid, &ty, &tx);
-    const int A = p->alpha;
-    LLVMValueRef r0 = i32v_add(w, i32v_mul(w, ty, p->mt), -p->pt), c0 = i32v_add(w, i32v_mul(w, tx, p->mt), -p->pl);
-    LLVMValueRef col[6], colok[6], rowoff[6], rowok[6];
-    for (int i = 0; i < A; i++) {
-        LLVMValueRef r = i32v_add(w, r0, i), cc = i32v_add(w, c0, i);
-        rowok[i] = LLVMBuildAnd(b, lt_u(w, r, p->H), valid, ""); /* unsigned: a negative row is out too */
-        rowoff[i] = i32v_mul(w, r, p->W);
-        col[i] = cc, colok[i] = lt_u(w, cc, p->W);
-    }
-    LLVMValueRef tr[36]; /* B^T d, [i][j] */
-    for (int j = 0; j < A; j++) {
-        LLVMValueRef d[6];
-        for (int i = 0; i < A; i++) {
-            d[i] = gather(w, plane, LLVMBuildAdd(b, rowoff[i], col[j], ""), LLVMBuildAnd(b, rowok[i], colok[j], ""));
-            if (sv) d[i] = LLVMBuildFMul(b, d[i], sv, "");
+    LLVMValueRef d[36], v[36];
+    if (along_rows(p, vw)) {
+        LLVMValueRef ty;
+        CgbLoop ly = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, p->TH), 1, &ty);
+        LLVMValueRef row0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ty, cgb_i64(m, mt), ""), cgb_i64(m, p->pt), "");
+        for (int64_t tx0 = 0; tx0 < p->TW; tx0 += vw) { /* a row's chunks: few, unrolled, each with static edges */
+            const int nl = (int)(p->TW - tx0 < vw ? p->TW - tx0 : vw);
+            const int64_t cb = mt * tx0 - p->pl; /* the window's first column */
+            const int nv = (mt * vw + 2 + vw - 1) / vw;
+            for (int i = 0; i < A; i++) {
+                LLVMValueRef r = LLVMBuildNSWAdd(b, row0, cgb_i64(m, i), "");
+                LLVMValueRef rowok = LLVMBuildICmp(b, LLVMIntULT, r, cgb_i64(m, p->H), ""); /* unsigned: row -1 is out too */
+                LLVMValueRef rowmask = LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetUndef(w->mvec), rowok, LLVMConstInt(m->i32, 0, 0), ""),
+                                                              LLVMGetUndef(w->mvec), LLVMConstNull(w->ivec), "");
+                LLVMValueRef rowp = cgb_gep(m, plane, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, cgb_i64(m, p->W), ""), cgb_i64(m, cb), ""));
+                LLVMValueRef win[16];
+                for (int k = 0; k < nv; k++) { /* columns cb + k vw + lane inside [0, W): static */
+                    int64_t lo = -(cb + (int64_t)k * vw), hi = p->W - (cb + (int64_t)k * vw);
+                    lo = lo < 0 ? 0 : lo, hi = hi > vw ? vw : hi;
+                    if (hi <= lo) {
+                        win[k] = cgb_zero(m);
+                        continue;
+                    }
+                    win[k] = load_mask(w, cgb_gep(m, rowp, cgb_i64(m, (int64_t)k * vw)), LLVMBuildAnd(b, rowmask, const_mask(w, (int)lo, (int)hi), ""));
+                    if (sv) win[k] = LLVMBuildFMul(b, win[k], sv, "");
+                }
+                LLVMValueRef wide = concat_all(w, win, nv);
+                for (int j = 0; j < A; j++) d[i * A + j] = strided(w, wide, j, mt);
+            }
+            input_2d(w, d, v);
+            LLVMValueRef off = LLVMBuildNSWAdd(b, vbase, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ty, cgb_i64(m, p->TW), ""), cgb_i64(m, tx0), ""), "");
+            store_chunk(w, v, V, off, nl, NULL);
         }
-        input_1d(w, d, 1, tr + j, A);
+        cgb_loop_end(m, &ly);
+    } else {
+        LLVMValueRef q;
+        CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, vw)), 1, &q);
+        LLVMValueRef valid, ty, tx;
+        chunk_lanes(w, q, &valid, &ty, &tx);
+        LLVMValueRef r0 = i32v_add(w, i32v_mul(w, ty, mt), -p->pt), c0 = i32v_add(w, i32v_mul(w, tx, mt), -p->pl);
+        LLVMValueRef col[6], colok[6], rowoff[6], rowok[6];
+        for (int i = 0; i < A; i++) {
+            LLVMValueRef r = i32v_add(w, r0, i), cc = i32v_add(w, c0, i);
+            rowok[i] = LLVMBuildAnd(b, lt_u(w, r, p->H), valid, ""); /* unsigned: a negative row is out too */
+            rowoff[i] = i32v_mul(w, r, p->W);
+            col[i] = cc, colok[i] = lt_u(w, cc, p->W);
+        }
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < A; j++) {
+                d[i * A + j] = gather(w, plane, LLVMBuildAdd(b, rowoff[i], col[j], ""), LLVMBuildAnd(b, rowok[i], colok[j], ""));
+                if (sv) d[i * A + j] = LLVMBuildFMul(b, d[i * A + j], sv, "");
+            }
+        input_2d(w, d, v);
+        LLVMValueRef off = LLVMBuildNSWAdd(b, vbase, LLVMBuildNSWMul(b, q, cgb_i64(m, vw), ""), "");
+        CgbIf full = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntSLT, q, cgb_i64(m, p->TPI / vw), "")); /* masked stores are slow */
+        store_chunk(w, v, V, off, vw, NULL);
+        cgb_if_else(m, &full);
+        store_chunk(w, v, V, off, vw, valid);
+        cgb_if_end(m, &full);
+        cgb_loop_end(m, &lq);
     }
-    LLVMValueRef qoff = LLVMBuildNSWAdd(b, vbase, LLVMBuildNSWMul(b, q, cgb_i64(m, m->vw), ""), "");
-    for (int i = 0; i < A; i++) {
-        LLVMValueRef v[6];
-        input_1d(w, tr + A * i, 1, v, 1);
-        for (int j = 0; j < A; j++)
-            store_mask(w, v[j], cgb_gep(m, V, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)(i * A + j) * p->C * p->T), "")), valid);
-    }
-    cgb_loop_end(m, &lq);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 }
@@ -272,68 +374,130 @@ static void emit_gemm_stage(W *w, LLVMValueRef gemm, const char *name) {
     LLVMBuildRetVoid(b);
 }
 
+/* The bias and the node's epilogue on vector v of outputs; operand(st)
+ * gives the same-shape operand of step st at these outputs. */
+typedef struct Epi {
+    const NcAttrs *a;
+    LLVMValueRef bias;                /* splat, or NULL */
+    LLVMValueRef op[NC_MAX_EPI];      /* operand base (same shape), splat (per channel), NULL (activation) */
+    int per_channel[NC_MAX_EPI];
+} Epi;
+
+static LLVMValueRef epilogue(W *w, const Epi *e, LLVMValueRef v, LLVMValueRef (*operand)(W *, LLVMValueRef base, void *ctx), void *ctx) {
+    if (e->bias) v = fadd(w, v, e->bias);
+    for (int st = 0; st < e->a->nepi; st++) {
+        const NcEpilogue *ep = &e->a->epi[st];
+        if (!e->op[st]) {
+            v = cgb_activation(w->m, ep->kind, ep->lo, ep->hi, v);
+            continue;
+        }
+        LLVMValueRef ov = e->per_channel[st] ? e->op[st] : operand(w, e->op[st], ctx);
+        v = ep->kind == NC_EPI_ADD ? fadd(w, v, ov) : LLVMBuildFMul(w->m->b, v, ov, "");
+    }
+    return v;
+}
+
+typedef struct RowAt { LLVMValueRef off; int n; } RowAt;    /* contiguous, n lanes */
+typedef struct LanesAt { LLVMValueRef idx, mask; } LanesAt; /* one index per lane */
+
+static LLVMValueRef operand_row(W *w, LLVMValueRef base, void *ctx) {
+    const RowAt *r = ctx;
+    return cgb_load_n(w->m, cgb_gep(w->m, base, r->off), r->n);
+}
+
+static LLVMValueRef operand_lanes(W *w, LLVMValueRef base, void *ctx) {
+    const LanesAt *l = ctx;
+    return gather(w, base, l->idx, l->mask);
+}
+
 /* Stage 3: tile (n, o) -> y[n][o], bias and epilogue applied. */
 static void emit_output(W *w, const NcGraph *g, const NcNode *nd, const char *name) {
     NcCgModule *m = w->m;
     const NcWinoPlan *p = w->p;
     const NcAttrs *a = &nd->attrs;
     const NcValue *yv = nc_val(g, nd->outputs[0]);
+    const int A = p->alpha, mt = p->mt, vw = m->vw;
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     LLVMValueRef y = cgb_arg_ptr(m, out, 0), M = cgb_gep(m, cgb_arg_ptr(m, out, 1), cgb_i64(m, p->v_floats));
-    LLVMValueRef bias = a->has_bias ? cgb_arg_ptr(m, in, 2) : NULL;
-    LLVMValueRef epi[NC_MAX_EPI] = {0};
-    int per_channel[NC_MAX_EPI] = {0};
-    for (int s = 0; s < a->nepi; s++)
-        if (a->epi[s].kind == NC_EPI_ADD || a->epi[s].kind == NC_EPI_MUL) {
-            epi[s] = cgb_arg_ptr(m, in, a->epi[s].input);
-            per_channel[s] = !nc_shape_eq(nc_val(g, nd->inputs[a->epi[s].input]), yv);
-        }
-    LLVMValueRef t, q;
+    LLVMValueRef bias = a->has_bias ? cgb_arg_ptr(m, in, 2) : NULL, epi[NC_MAX_EPI] = {0};
+    for (int st = 0; st < a->nepi; st++)
+        if (a->epi[st].kind == NC_EPI_ADD || a->epi[st].kind == NC_EPI_MUL) epi[st] = cgb_arg_ptr(m, in, a->epi[st].input);
+    LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, p->O), ""), o = LLVMBuildSRem(b, t, cgb_i64(m, p->O), "");
     LLVMValueRef yoff = LLVMBuildNSWMul(b, t, cgb_i64(m, p->OH * p->OW), ""); /* t = n * O + o */
     LLVMValueRef yplane = cgb_gep(m, y, yoff);
-    LLVMValueRef bv = bias ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, bias, o), "")) : NULL;
-    LLVMValueRef eplane[NC_MAX_EPI];
-    for (int s = 0; s < a->nepi; s++)
-        if (epi[s]) eplane[s] = per_channel[s] ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, epi[s], t), "")) : cgb_gep(m, epi[s], yoff);
-    LLVMValueRef mbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
-    CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, m->vw)), 1, &q);
-    LLVMValueRef valid, ty, tx;
-    chunk_lanes(w, q, &valid, &ty, &tx);
-    LLVMValueRef qoff = LLVMBuildNSWAdd(b, mbase, LLVMBuildNSWMul(b, q, cgb_i64(m, m->vw), ""), "");
-    const int A = p->alpha, mt = p->mt;
-    LLVMValueRef mv[36], s[24]; /* s = A^T m: [k][j], mt x alpha */
-    for (int pos = 0; pos < A * A; pos++)
-        mv[pos] = load_mask(w, cgb_gep(m, M, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), valid);
-    for (int j = 0; j < A; j++) output_1d(w, mv + j, A, s + j, A);
-    LLVMValueRef r0 = i32v_mul(w, ty, mt), c0 = i32v_mul(w, tx, mt);
-    for (int k = 0; k < mt; k++) {
-        LLVMValueRef yk[4];
-        output_1d(w, s + A * k, 1, yk, 1);
-        LLVMValueRef r = i32v_add(w, r0, k);
-        LLVMValueRef rowok = LLVMBuildAnd(b, lt_u(w, r, p->OH), valid, ""), rowoff = i32v_mul(w, r, p->OW);
-        for (int j = 0; j < mt; j++) {
-            LLVMValueRef cc = i32v_add(w, c0, j);
-            LLVMValueRef mask = LLVMBuildAnd(b, rowok, lt_u(w, cc, p->OW), "");
-            LLVMValueRef idx = LLVMBuildAdd(b, rowoff, cc, "");
-            LLVMValueRef v = yk[j];
-            if (bv) v = fadd(w, v, bv);
-            for (int st = 0; st < a->nepi; st++) {
-                const NcEpilogue *ep = &a->epi[st];
-                if (!epi[st]) {
-                    v = cgb_activation(m, ep->kind, ep->lo, ep->hi, v);
-                    continue;
-                }
-                LLVMValueRef ov = per_channel[st] ? eplane[st] : gather(w, eplane[st], idx, mask);
-                v = ep->kind == NC_EPI_ADD ? fadd(w, v, ov) : LLVMBuildFMul(b, v, ov, "");
-            }
-            scatter(w, v, yplane, idx, mask);
-        }
+    Epi e;
+    memset(&e, 0, sizeof e);
+    e.a = a;
+    e.bias = bias ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, bias, o), "")) : NULL;
+    for (int st = 0; st < a->nepi; st++) {
+        if (!epi[st]) continue;
+        e.per_channel[st] = !nc_shape_eq(nc_val(g, nd->inputs[a->epi[st].input]), yv);
+        e.op[st] = e.per_channel[st] ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, epi[st], t), "")) : cgb_gep(m, epi[st], yoff);
     }
-    cgb_loop_end(m, &lq);
+    LLVMValueRef mbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
+    LLVMValueRef mv[36], s[24]; /* s = A^T m: [k][j], mt x alpha */
+    if (along_rows(p, vw)) {
+        LLVMValueRef ty;
+        CgbLoop ly = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, p->TH), 1, &ty);
+        for (int64_t tx0 = 0; tx0 < p->TW; tx0 += vw) {
+            const int nl = (int)(p->TW - tx0 < vw ? p->TW - tx0 : vw);
+            LLVMValueRef off = LLVMBuildNSWAdd(b, mbase, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ty, cgb_i64(m, p->TW), ""), cgb_i64(m, tx0), ""), "");
+            for (int pos = 0; pos < A * A; pos++)
+                mv[pos] = cgb_load_n(m, cgb_gep(m, M, LLVMBuildNSWAdd(b, off, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), nl);
+            for (int j = 0; j < A; j++) output_1d(w, mv + j, A, s + j, A);
+            /* outputs of this chunk's columns that exist: [0, ncols) from column mt * tx0 */
+            const int64_t oc0 = mt * tx0, ncols = (p->OW - oc0 < (int64_t)nl * mt) ? p->OW - oc0 : (int64_t)nl * mt;
+            for (int k = 0; k < mt; k++) {
+                LLVMValueRef yk[4];
+                output_1d(w, s + A * k, 1, yk, 1);
+                LLVMValueRef wide = concat_all(w, yk, mt); /* column jj of tile l at jj * vw + l */
+                LLVMValueRef r = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ty, cgb_i64(m, mt), ""), cgb_i64(m, k), "");
+                CgbIf rowok = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntSLT, r, cgb_i64(m, p->OH), ""));
+                LLVMValueRef roff = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, cgb_i64(m, p->OW), ""), cgb_i64(m, oc0), "");
+                for (int vv = 0; vv < mt; vv++) { /* output columns oc0 + vv * vw + e = tile (vv * vw + e) / mt, column (vv * vw + e) % mt */
+                    const int64_t cnt = ncols - (int64_t)vv * vw < vw ? ncols - (int64_t)vv * vw : vw;
+                    if (cnt <= 0) break;
+                    LLVMValueRef idx[64];
+                    for (int el = 0; el < vw; el++) {
+                        const int f = vv * vw + el;
+                        idx[el] = LLVMConstInt(m->i32, (unsigned long long)((f % mt) * vw + f / mt), 0);
+                    }
+                    LLVMValueRef val = LLVMBuildShuffleVector(b, wide, LLVMGetUndef(LLVMTypeOf(wide)), LLVMConstVector(idx, (unsigned)vw), "");
+                    RowAt at = {LLVMBuildNSWAdd(b, roff, cgb_i64(m, (int64_t)vv * vw), ""), (int)cnt};
+                    val = epilogue(w, &e, val, operand_row, &at);
+                    cgb_store_n(m, val, cgb_gep(m, yplane, at.off), (int)cnt);
+                }
+                cgb_if_end(m, &rowok);
+            }
+        }
+        cgb_loop_end(m, &ly);
+    } else {
+        LLVMValueRef q;
+        CgbLoop lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, ceil_div(p->TPI, vw)), 1, &q);
+        LLVMValueRef valid, ty, tx;
+        chunk_lanes(w, q, &valid, &ty, &tx);
+        LLVMValueRef qoff = LLVMBuildNSWAdd(b, mbase, LLVMBuildNSWMul(b, q, cgb_i64(m, vw), ""), "");
+        for (int pos = 0; pos < A * A; pos++)
+            mv[pos] = load_mask(w, cgb_gep(m, M, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), valid);
+        for (int j = 0; j < A; j++) output_1d(w, mv + j, A, s + j, A);
+        LLVMValueRef r0 = i32v_mul(w, ty, mt), c0 = i32v_mul(w, tx, mt);
+        for (int k = 0; k < mt; k++) {
+            LLVMValueRef yk[4];
+            output_1d(w, s + A * k, 1, yk, 1);
+            LLVMValueRef r = i32v_add(w, r0, k);
+            LLVMValueRef rowok = LLVMBuildAnd(b, lt_u(w, r, p->OH), valid, ""), rowoff = i32v_mul(w, r, p->OW);
+            for (int j = 0; j < mt; j++) {
+                LLVMValueRef cc = i32v_add(w, c0, j);
+                LanesAt at = {LLVMBuildAdd(b, rowoff, cc, ""), LLVMBuildAnd(b, rowok, lt_u(w, cc, p->OW), "")};
+                scatter(w, epilogue(w, &e, yk[j], operand_lanes, &at), yplane, at.idx, at.mask);
+            }
+        }
+        cgb_loop_end(m, &lq);
+    }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 }

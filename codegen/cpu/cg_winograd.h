@@ -51,8 +51,10 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
 
 /* The cost model (cg_module.c chooses): multiply-adds the products issue,
  * their columns rounded up to the GEMM's register block — so on a 7 x 7 plane
- * at batch 1, F(4x4)'s 4 tiles cost as much as 16 would — and the direct
- * convolution's multiply-adds. */
+ * at batch 1, F(4x4)'s 4 tiles cost as much as 16 would — plus the
+ * transforms' measured cost per tile and channel (which is what rules out
+ * narrow groups: RegNetY's 24 channels per group ran no faster); and the
+ * direct convolution's multiply-adds. */
 double nc_cg_wino_cost(const NcWinoPlan *p);
 double nc_cg_wino_direct_cost(const NcWinoPlan *p);
 
