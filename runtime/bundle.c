@@ -287,9 +287,9 @@ static void run_tiles(const NcKernelEntry *k, const NcProgram *p, const NcBundle
     for (int64_t t = 0; t < tiles; t += chunk) k->tile(in, out, t, t + chunk < tiles ? t + chunk : tiles);
 }
 
-/* xpad made by the kernel's own prep function (kernels.h) */
-static const float *prep_input(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
-                               float **scratch, size_t *cap) {
+/* Room for the xpad that the kernel's own prep function makes (kernels.h). */
+static float *prep_buffer(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float **scratch, size_t *cap,
+                          int64_t *planes) {
     const NcAttrs *a = &n->attrs;
     const NcValue *x = &p->vals[n->inputs[0]];
     const int64_t NC = x->shape[0] * x->shape[1], Hp = x->shape[2] + a->pad[0] + a->pad[2], Wp0 = x->shape[3] + a->pad[1] + a->pad[3];
@@ -300,13 +300,8 @@ static const float *prep_input(const NcKernelEntry *k, const NcProgram *p, const
         *scratch = nc_malloc(need * sizeof(float));
         *cap = need;
     }
-    const float *in[NC_MAXIN];
-    float *out[1] = {*scratch};
-    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
     memset(*scratch + NC * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
-    const int64_t chunk = NC / 64 > 0 ? NC / 64 : 1;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t t = 0; t < NC; t += chunk) k->prep(in, out, t, t + chunk < NC ? t + chunk : NC);
+    *planes = NC;
     return *scratch;
 }
 
@@ -339,7 +334,9 @@ static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBu
         run_tiles(k, p, n, buf, scratch, cap);
         return;
     }
-    const float *x = k->prep ? prep_input(k, p, n, buf, scratch, cap) : conv_input(p, n, buf, scratch, cap, 0, 0);
+    int64_t planes = 0;
+    float *xpad = k->prep ? prep_buffer(k, p, n, scratch, cap, &planes) : NULL;
+    const float *x = xpad ? xpad : conv_input(p, n, buf, scratch, cap, 0, 0);
     const NcAttrs *a = &n->attrs;
     const float *extra[NC_MAX_EPI] = {0};
     for (int j = nc_epi_first_input(a), m = 0; j < n->ninputs; j++) extra[m++] = buf[n->inputs[j]];
@@ -347,9 +344,20 @@ static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBu
     const int64_t tiles = y->shape[0] * (y->shape[1] / k->ocb) * k->rows;
     const float *w = buf[n->inputs[1]], *bias = a->has_bias ? buf[n->inputs[2]] : NULL;
     float *out = buf[n->outputs[0]];
-    const int64_t chunk = tiles / 64 > 0 ? tiles / 64 : 1;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t t = 0; t < tiles; t += chunk) k->fn(x, w, bias, extra, out, t, t + chunk < tiles ? t + chunk : tiles);
+    const int64_t chunk = tiles / 64 > 0 ? tiles / 64 : 1, pchunk = planes / 64 > 0 ? planes / 64 : 1;
+    const float *in[NC_MAXIN];
+    float *pout[1] = {xpad};
+    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
+    /* one parallel region: the prep's planes, a barrier, the conv's tiles */
+#pragma omp parallel
+    {
+        if (xpad) {
+#pragma omp for schedule(dynamic)
+            for (int64_t t = 0; t < planes; t += pchunk) k->prep(in, pout, t, t + pchunk < planes ? t + pchunk : planes);
+        }
+#pragma omp for schedule(dynamic)
+        for (int64_t t = 0; t < tiles; t += chunk) k->fn(x, w, bias, extra, out, t, t + chunk < tiles ? t + chunk : tiles);
+    }
 }
 
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
