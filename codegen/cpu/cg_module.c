@@ -5,6 +5,7 @@
 
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
@@ -158,6 +159,19 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 packed++;
                 continue;
             }
+            NcIm2colPlan ip;
+            if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
+                sole_reader(graphs[gi], nd->inputs[1], nd) && nc_cg_im2col_plan(&ip, graphs[gi], nd, &t, &why)) {
+                /* [O, C, KH, KW] row-major is the GEMM's A already: packed in place */
+                NC_CHECK(ip.gemm.packed_floats == nc_numel(w));
+                float *buf = nc_malloc((size_t)ip.gemm.packed_floats * sizeof(float));
+                nc_cg_gemm_pack(&ip.gemm, w->data, buf);
+                memcpy(w->data, buf, (size_t)ip.gemm.packed_floats * sizeof(float));
+                free(buf);
+                w->layout = NC_LAYOUT_PACKED;
+                packed++;
+                continue;
+            }
             if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data || nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             NC_CHECK(p.packed_floats == nc_numel(w));
@@ -193,7 +207,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     LLVMTypeRef entry_ty = LLVMStructTypeInContext(
         cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64}, 14, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
-    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0;
+    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0;
     for (int gi = 0; gi < ngraphs; gi++)
         for (int ni = 0; ni < graphs[gi]->nodes.len; ni++, k++) {
             const NcGraph *g = graphs[gi];
@@ -220,6 +234,15 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                     fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
                             (long long)wp.T, (long long)(wp.npos * wp.G));
                 made++, nwino++;
+            } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
+                       nc_val(g, nd->inputs[1])->shape[2] * nc_val(g, nd->inputs[1])->shape[3] > 1) {
+                /* packed for im2col + GEMM by nc_cg_pack_weights */
+                NcIm2colPlan ip;
+                if (!nc_cg_im2col_plan(&ip, g, nd, &t, &why)) NC_CHECK(!"packed filter without an im2col kernel");
+                snprintf(name, sizeof name, "netc_i2c_p%d_n%d", gi, ni);
+                nc_cg_im2col_emit(&m, g, nd, &ip, name, stage, stage_tiles);
+                scratch = ip.b_floats;
+                made++, ni2c++;
             } else if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
                 /* nc_cg_pack_weights chose this node, so it must take the GEMM now */
                 if (!gemm_candidate(g, nd, &gs) || nc_cg_gemm_plan(&gp, &gs, &t, &pe))
@@ -268,7 +291,8 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
 
     int rc = nc_cg_module_emit_object(&m, path, e);
     if (opt && opt->verbose)
-        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nwino, nelt, t.cpu,
+        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d im2col, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nwino,
+                ni2c, nelt, t.cpu,
                 t.triple, m.vw);
     nc_cg_module_dispose(&m);
     nc_cg_target_free(&t);

@@ -29,6 +29,7 @@ static const char *help =
     "  --winograd MODE  3x3 stride-1 convs by Winograd: auto (default: F(4x4,3x3) or F(2x2,3x3)\n"
     "                   where the cost model says it pays), on (F(4x4) wherever legal), f2\n"
     "                   (F(2x2) wherever legal), off\n"
+    "  --im2col on|off  stride-2 convs by im2col + GEMM (default on) or the direct kernel\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
@@ -67,6 +68,13 @@ int cmd_compile(int argc, char **argv) {
         if (!strcmp(a, "--winograd")) {
             if (i + 1 >= argc || netc_parse_winograd(argv[++i], &cgo.winograd)) {
                 cli_error("--winograd needs auto, on, f2 or off");
+                return NC_EXIT_BADINPUT;
+            }
+            continue;
+        }
+        if (!strcmp(a, "--im2col")) {
+            if (i + 1 >= argc || netc_parse_onoff(argv[++i], &cgo.im2col)) {
+                cli_error("--im2col needs on or off");
                 return NC_EXIT_BADINPUT;
             }
             continue;

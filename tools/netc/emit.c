@@ -195,3 +195,10 @@ int netc_parse_winograd(const char *s, int *mode) {
     else return -1;
     return 0;
 }
+
+int netc_parse_onoff(const char *s, int *mode) {
+    if (!strcmp(s, "on")) *mode = 0;
+    else if (!strcmp(s, "off")) *mode = -1;
+    else return -1;
+    return 0;
+}

@@ -22,6 +22,9 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
 /* --winograd auto|on|f2|off into NcCgOptions.winograd (0, 1, 2, -1); -1 if none of them. */
 int netc_parse_winograd(const char *s, int *mode);
 
+/* on|off into 0 / -1 (NcCgOptions.im2col); -1 if neither. */
+int netc_parse_onoff(const char *s, int *mode);
+
 /* --labels FILE: read it whole (NULL when path is NULL); -1 on error, message printed. */
 int netc_read_labels(const char *path, char **text);
 
