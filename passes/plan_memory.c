@@ -3,8 +3,11 @@
  *
  * 1. Storage sharing.  An elementwise op (per the op table's fusion class)
  *    whose input dies at that op writes over its input (in place); a reshape
- *    is a view of its input.  Values sharing storage form one group whose
- *    lifetime is the union of theirs.
+ *    is a view of its input, and so are the outputs of a split whose pieces
+ *    are contiguous (nothing before the axis but size-1 dimensions: a channel
+ *    split at batch 1 — ResNeSt's radix split — costs no copy).  Values
+ *    sharing storage form one group whose lifetime is the union of theirs; a
+ *    split's pieces sit at their byte offsets inside it.
  * 2. Lifetimes are [defining node, last reading node] in schedule order; graph
  *    outputs live to the end.
  * 3. Offsets: groups in decreasing size, each placed at the lowest 64-byte
@@ -36,11 +39,26 @@ static int cmp_size(const void *a, const void *b) {
     return x->first - y->first;
 }
 
+/* Are a split's pieces contiguous runs of its input, each starting 64-byte
+ * aligned (as every planned value does)? */
+static int split_is_view(const NcGraph *g, const NcNode *n) {
+    const NcValue *in = nc_val(g, n->inputs[0]);
+    if (in->kind != NC_VAL_NODE || n->attrs.axis < 0 || n->attrs.axis >= in->ndim) return 0;
+    int64_t inner = 1;
+    for (int d = 0; d < n->attrs.axis; d++)
+        if (in->shape[d] != 1) return 0;
+    for (int d = n->attrs.axis + 1; d < in->ndim; d++) inner *= in->shape[d];
+    for (int j = 0; j < n->noutputs; j++)
+        if ((n->attrs.sizes[j] * inner * (int64_t)sizeof(float)) % ALIGN) return 0;
+    return 1;
+}
+
 int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
     memset(plan, 0, sizeof *plan);
     const int nv = g->values.len, nn = g->nodes.len;
     int *last = nc_malloc((size_t)nv * sizeof(int));
     int *parent = nc_malloc((size_t)nv * sizeof(int));
+    int64_t *sub = nc_calloc((size_t)nv + 1, sizeof(int64_t)); /* bytes from the group's start */
     for (int i = 0; i < nv; i++) last[i] = -1, parent[i] = i;
     for (int ni = 0; ni < nn; ni++)
         for (int j = 0; j < g->nodes.data[ni].ninputs; j++) last[g->nodes.data[ni].inputs[j]] = ni;
@@ -54,10 +72,25 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
         const NcNode *n = &g->nodes.data[ni];
         const NcOpInfo *info = nc_op_info(n->op);
         const NcValue *out = nc_val(g, n->outputs[0]);
+        if (n->op == NC_OP_SPLIT && split_is_view(g, n)) {
+            const NcValue *in = nc_val(g, n->inputs[0]);
+            int root = find(parent, in->id);
+            int64_t off = sub[in->id], inner = 1;
+            for (int d = n->attrs.axis + 1; d < in->ndim; d++) inner *= in->shape[d];
+            for (int j = 0; j < n->noutputs; j++) {
+                parent[n->outputs[j]] = root;
+                sub[n->outputs[j]] = off;
+                off += n->attrs.sizes[j] * inner * (int64_t)sizeof(float);
+                if (last[n->outputs[j]] > group_last[root]) group_last[root] = last[n->outputs[j]];
+                plan->aliased++;
+            }
+            continue;
+        }
         if (n->noutputs != 1) continue;
         if (n->op == NC_OP_RESHAPE && nc_val(g, n->inputs[0])->kind == NC_VAL_NODE) {
             int root = find(parent, n->inputs[0]);
             parent[out->id] = root;
+            sub[out->id] = sub[n->inputs[0]];
             if (last[out->id] > group_last[root]) group_last[root] = last[out->id];
             plan->aliased++;
             continue;
@@ -75,6 +108,7 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
                 continue;
             }
             parent[out->id] = root;
+            sub[out->id] = sub[in->id];
             group_last[root] = last[out->id];
             plan->inplace++;
             break;
@@ -99,7 +133,7 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
         }
         Group *gr = &groups[gi[root]];
         int64_t bytes = nc_numel(v) * (int64_t)sizeof(float);
-        if (bytes > gr->bytes) gr->bytes = bytes;
+        if (sub[i] + bytes > gr->bytes) gr->bytes = sub[i] + bytes;
         if (v->producer < gr->first) gr->first = v->producer;
         int l = last[i] < 0 ? v->producer : last[i]; /* unread outputs still get written */
         if (l > gr->last) gr->last = l;
@@ -148,8 +182,9 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
         const NcValue *v = nc_val(g, i);
         int root = find(parent, i);
         plan->alias_of[i] = root;
-        plan->offset[i] = v->kind == NC_VAL_NODE ? groups[gi[root]].offset : -1;
+        plan->offset[i] = v->kind == NC_VAL_NODE ? groups[gi[root]].offset + sub[i] : -1;
     }
+    free(sub);
     free(placed);
     free(gi);
     free(groups);

@@ -360,6 +360,22 @@ static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBu
     }
 }
 
+/* Does every piece of a split already lie where it would be copied from
+ * (passes/plan_memory.c plans contiguous pieces as views of the input)? */
+static int split_in_place(const NcKernelArgs *k) {
+    const NcNode *n = k->node;
+    const NcValue *x = k->in_v[0];
+    int64_t inner = 1, off = 0;
+    for (int d = 0; d < n->attrs.axis; d++)
+        if (x->shape[d] != 1) return 0;
+    for (int d = n->attrs.axis + 1; d < x->ndim; d++) inner *= x->shape[d];
+    for (int j = 0; j < n->noutputs; j++) {
+        if (k->out[j] != k->in[0] + off) return 0;
+        off += n->attrs.sizes[j] * inner;
+    }
+    return 1;
+}
+
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
     const NcProgram *p = &b->programs[pi];
     const NcProgramHeader *h = p->h;
@@ -388,6 +404,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &p->vals[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
+        if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;        /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
         if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
         else nc_op_info(node.op)->ref(&k);
