@@ -9,6 +9,7 @@
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
+#include "runtime/bundle.h"
 #include "runtime/kernels.h"
 
 
@@ -188,6 +189,36 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
 
 /* ---- the module --------------------------------------------------------- */
 
+/* Everything a kernel generator reads of a node: op, attributes, and each
+ * operand's kind, layout and shape — not its data, name or place.  Nodes with
+ * the same signature get the same kernel (a ResNeSt-269 has 48 blocks of
+ * four shapes), which is most of the module's size and compile time. */
+typedef struct NodeSig {
+    int32_t op, ninputs, noutputs, pad;
+    NcAttrs attrs;
+    struct {
+        int32_t kind, ndim, layout, pad;
+        int64_t shape[NC_MAXDIM];
+    } v[NC_MAXIN + NC_MAXOUT];
+} NodeSig;
+
+static void node_sig(const NcGraph *g, const NcNode *nd, NodeSig *s) {
+    memset(s, 0, sizeof *s);
+    s->op = nd->op, s->ninputs = nd->ninputs, s->noutputs = nd->noutputs;
+    memcpy(&s->attrs, &nd->attrs, sizeof s->attrs);
+    for (int j = 0; j < nd->ninputs + nd->noutputs; j++) {
+        const NcValue *v = nc_val(g, j < nd->ninputs ? nd->inputs[j] : nd->outputs[j - nd->ninputs]);
+        s->v[j].kind = v->kind, s->v[j].ndim = v->ndim, s->v[j].layout = v->layout;
+        memcpy(s->v[j].shape, v->shape, sizeof s->v[j].shape);
+    }
+}
+
+typedef struct SigEntry {
+    uint64_t hash;
+    NodeSig *sig;
+    LLVMValueRef entry;
+} SigEntry;
+
 int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
@@ -207,11 +238,23 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     LLVMTypeRef entry_ty = LLVMStructTypeInContext(
         cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64}, 14, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
-    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0;
+    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0, nsigs = 0, shared = 0;
+    SigEntry *sigs = nc_calloc((size_t)(total ? total : 1), sizeof(SigEntry));
+    NodeSig *sig = nc_malloc(sizeof *sig);
     for (int gi = 0; gi < ngraphs; gi++)
         for (int ni = 0; ni < graphs[gi]->nodes.len; ni++, k++) {
             const NcGraph *g = graphs[gi];
             const NcNode *nd = &g->nodes.data[ni];
+            node_sig(g, nd, sig);
+            const uint64_t hash = nc_bundle_checksum(sig, sizeof *sig);
+            int found = -1;
+            for (int q = 0; q < nsigs && found < 0; q++)
+                if (sigs[q].hash == hash && !memcmp(sigs[q].sig, sig, sizeof *sig)) found = q;
+            if (found >= 0) {
+                entries[k] = sigs[found].entry;
+                shared++;
+                continue;
+            }
             int ocb = 0;
             const char *why = NULL;
             LLVMValueRef f = LLVMConstNull(cg.ptr), tf = LLVMConstNull(cg.ptr), pf = LLVMConstNull(cg.ptr);
@@ -286,7 +329,12 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                                        LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[0], 0), LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[1], 0),
                                        LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0)};
             entries[k] = LLVMConstNamedStruct(entry_ty, fields, 14);
+            sigs[nsigs].hash = hash, sigs[nsigs].sig = nc_malloc(sizeof *sig), sigs[nsigs].entry = entries[k];
+            memcpy(sigs[nsigs++].sig, sig, sizeof *sig);
         }
+    for (int q = 0; q < nsigs; q++) free(sigs[q].sig);
+    free(sigs);
+    free(sig);
     LLVMTypeRef table_ty = LLVMArrayType2(entry_ty, (uint64_t)total);
     LLVMValueRef table = LLVMAddGlobal(m.mod, table_ty, "netc_kernels");
     LLVMSetInitializer(table, LLVMConstArray2(entry_ty, entries, (uint64_t)total));
@@ -295,8 +343,8 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
 
     int rc = nc_cg_module_emit_object(&m, path, e);
     if (opt && opt->verbose)
-        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d im2col, %d elementwise) for %s (%s), %d-float vectors\n", made, ngemm, nwino,
-                ni2c, nelt, t.cpu,
+        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d im2col, %d elementwise; %d nodes share one) for %s (%s), %d-float vectors\n",
+                made, ngemm, nwino, ni2c, nelt, shared, t.cpu,
                 t.triple, m.vw);
     nc_cg_module_dispose(&m);
     nc_cg_target_free(&t);
