@@ -19,10 +19,11 @@
 typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
 /* NC_LAYOUT_PACKED: a parameter whose data codegen has repacked for the one
  * node that reads it (nc_cg_pack_weights); its shape still says the logical
- * [O, I, ...], its data is not in that order.  NC_LAYOUT_WINOGRAD: a 3x3
- * conv filter stored transformed (codegen/cpu/cg_winograd.h), shape
- * [O, I, 6, 6] or [O, I, 4, 4]; the node's attrs.kernel still says 3 x 3. */
-typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED, NC_LAYOUT_WINOGRAD } NcLayout;
+ * [O, I, ...], its data is not in that order.  NC_LAYOUT_WINO_F4 / _F2: a
+ * 3x3 conv filter, data still [O, I, 3, 3], that codegen runs by Winograd
+ * F(4x4, 3x3) / F(2x2, 3x3) and the program transforms when it loads
+ * (codegen/cpu/cg_winograd.h). */
+typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED, NC_LAYOUT_WINO_F4, NC_LAYOUT_WINO_F2 } NcLayout;
 typedef enum { NC_VAL_INPUT, NC_VAL_PARAM, NC_VAL_NODE } NcValKind;
 
 /* Which role a parameter plays; the deterministic initialiser and the weight

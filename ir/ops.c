@@ -61,15 +61,8 @@ static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int
             return nc_errorf(e, "conv2d input scale must have shape [%lld, %lld, 1, 1]", (long long)SHP(0)[0], (long long)c);
     }
     if (SHP(1)[2] > (1 << 20) || SHP(1)[3] > (1 << 20)) return nc_errorf(e, "kernel of %lldx%lld is too large", (long long)SHP(1)[2], (long long)SHP(1)[3]);
-    int64_t kh = SHP(1)[2], kw = SHP(1)[3];
-    if (a->kernel[0] > 0 && a->kernel[1] > 0 && (a->kernel[0] != kh || a->kernel[1] != kw)) {
-        /* the one other storage of a filter: 3x3, Winograd-transformed to 6x6 or 4x4 (codegen/cpu/cg_winograd.h) */
-        if (a->kernel[0] != 3 || a->kernel[1] != 3 || kh != kw || (kh != 6 && kh != 4))
-            return nc_errorf(e, "weight window %lldx%lld disagrees with the kernel %dx%d", (long long)kh, (long long)kw, a->kernel[0], a->kernel[1]);
-        kh = kw = 3;
-    }
     int64_t oh, ow;
-    if (spatial_out(in[0], a, (int)kh, (int)kw, &oh, &ow, e)) return -1;
+    if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
     ond[0] = 4;
     os[0][0] = SHP(0)[0], os[0][1] = o, os[0][2] = oh, os[0][3] = ow;
     if (nc_epilogue_check(in, nin, a, nc_epi_first_input(a), 4, os[0], e)) return -1;
@@ -77,10 +70,7 @@ static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int
 }
 
 static double macs_conv2d(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
-    /* the attributes' window, not the filter's shape: a Winograd filter is
-     * stored transformed, 6 x 6 (codegen/cpu/cg_winograd.h) */
-    const int64_t kh = a->kernel[0] > 0 ? a->kernel[0] : in[1]->shape[2], kw = a->kernel[1] > 0 ? a->kernel[1] : in[1]->shape[3];
-    return (double)nc_numel(out[0]) * (double)(in[1]->shape[1] * kh * kw);
+    return (double)nc_numel(out[0]) * (double)(in[1]->shape[1] * in[1]->shape[2] * in[1]->shape[3]);
 }
 
 static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,

@@ -1,8 +1,11 @@
 /* bundle.c — opening a compiled bundle (validating every byte that could
  * send a kernel out of bounds) and running its programs. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "runtime/bundle.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ir/ops.h"
 #include "runtime/kernels.h"
@@ -141,6 +144,52 @@ struct NcScratch {
     size_t cap;
 };
 
+/* Weights the generated kernels want transformed (kernels.h wprep), once per
+ * stored tensor: programs at several resolutions read one copy. */
+static void prepare_weights(NcBundle *b) {
+    const NcKernelEntry *kernels = netc_kernels;
+    if (!kernels) return;
+    int cap = 0;
+    const float **src = NULL;
+    for (int pi = 0; pi < b->nprograms; kernels += b->programs[pi].h->nnodes, pi++) {
+        NcProgram *p = &b->programs[pi];
+        p->wprepped = nc_calloc(p->h->nnodes + 1, sizeof(float *));
+        for (uint32_t ni = 0; ni < p->h->nnodes; ni++) {
+            const NcKernelEntry *k = &kernels[ni];
+            const NcBundleNode *n = &p->nodes[ni];
+            if (!k->wprep || n->ninputs < 2) continue;
+            const float *w = (const float *)(b->weights + p->values[n->inputs[1]].offset);
+            for (int q = 0; q < b->nprepped && !p->wprepped[ni]; q++)
+                if (src[q] == w) p->wprepped[ni] = b->prepped[q];
+            if (p->wprepped[ni]) continue;
+            if (b->nprepped == cap) {
+                cap = cap ? 2 * cap : 16;
+                b->prepped = realloc(b->prepped, (size_t)cap * sizeof *b->prepped);
+                src = realloc(src, (size_t)cap * sizeof *src);
+                NC_CHECK(b->prepped && src);
+            }
+            float *buf = nc_malloc((size_t)k->wfloats * sizeof(float));
+            const float *in[NC_MAXIN] = {NULL, w};
+            float *out[1] = {buf};
+            const int64_t tiles = k->wprep_tiles;
+#pragma omp parallel for schedule(dynamic)
+            for (int64_t t = 0; t < tiles; t++) k->wprep(in, out, t, t + 1);
+            src[b->nprepped] = w;
+            b->prepped[b->nprepped++] = buf;
+            p->wprepped[ni] = buf;
+            /* Nothing reads the stored filter again: when it lies in the
+             * program's own mapped file, hand its whole pages back (they
+             * would be read again from the file if ever touched). */
+            if (!b->owned_weights) {
+                const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)w + page - 1) / page * page;
+                const uintptr_t hi = ((uintptr_t)w + (uintptr_t)nc_numel(&p->vals[n->inputs[1]]) * sizeof(float)) / page * page;
+                if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+            }
+        }
+    }
+    free(src);
+}
+
 int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e) {
     memset(b, 0, sizeof *b);
     const unsigned char *base = data;
@@ -195,6 +244,7 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
         for (int i = 0; i < b->nprograms; i++) has |= b->programs[i].h->member == (int32_t)m;
         if (!has) rc = nc_errorf(e, "bundle member %u has no program", m);
     }
+    if (!rc) prepare_weights(b);
     if (rc) nc_bundle_close(b);
     return rc;
 }
@@ -203,7 +253,10 @@ void nc_bundle_close(NcBundle *b) {
     for (int i = 0; i < NC_BUNDLE_MAX_PROGRAMS; i++) {
         free(b->programs[i].vals);
         free(b->programs[i].scopes);
+        free(b->programs[i].wprepped);
     }
+    for (int i = 0; i < b->nprepped; i++) free(b->prepped[i]);
+    free(b->prepped);
     free(b->owned_weights);
     free(b->labels);
     if (b->scratch) free(b->scratch->data);
@@ -306,7 +359,8 @@ static float *prep_buffer(const NcKernelEntry *k, const NcProgram *p, const NcBu
 }
 
 /* A staged kernel (kernels.h): one parallel region, a barrier between stages. */
-static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap) {
+static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *const *buf, const float *wprepped, float **scratch,
+                       size_t *cap) {
     size_t need = (size_t)k->scratch + NC_KERNEL_SLACK;
     if (need > *cap) {
         free(*scratch);
@@ -316,6 +370,7 @@ static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *con
     const float *in[NC_MAXIN];
     float *out[2] = {buf[n->outputs[0]], *scratch};
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
+    if (wprepped) in[1] = wprepped;
 #pragma omp parallel
     for (int s = 0; s < 3 && k->stage[s]; s++) {
         const int64_t tiles = k->stage_tiles[s], chunk = tiles / 64 > 0 ? tiles / 64 : 1;
@@ -324,10 +379,10 @@ static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *con
     }
 }
 
-static void run_generated(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf,
+static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t ni, const NcBundleNode *n, float *const *buf,
                           float **scratch, size_t *cap) {
     if (k->stage[0]) {
-        run_staged(k, n, buf, scratch, cap);
+        run_staged(k, n, buf, p->wprepped ? p->wprepped[ni] : NULL, scratch, cap);
         return;
     }
     if (k->tile) {
@@ -406,7 +461,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
         if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;        /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
-        if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, n, buf, &scratch, &cap);
+        if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
         else nc_op_info(node.op)->ref(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }

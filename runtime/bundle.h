@@ -94,6 +94,7 @@ typedef struct NcProgram {
     const NcBundleNode *nodes;
     const char **scopes; /* per node */
     NcValue *vals;       /* the values as the kernels see them (shapes) */
+    float **wprepped;    /* per node: its weights as transformed at load time (kernels.h wprep), or NULL */
 } NcProgram;
 
 typedef struct NcBundle {
@@ -104,6 +105,8 @@ typedef struct NcBundle {
     const unsigned char *weights; /* 64-byte aligned */
     void *owned_weights;          /* when loaded from an external file */
     struct NcScratch *scratch;    /* padded conv inputs, kept between runs (one run at a time per bundle) */
+    float **prepped;              /* the distinct buffers of the programs' wprepped weights */
+    int nprepped;
 } NcBundle;
 
 uint64_t nc_bundle_checksum(const void *data, size_t len);

@@ -41,8 +41,14 @@
  *
  * with in[] the node's inputs as they are (unscaled: the kernel applies a
  * conv's input scale itself), out[0] the output and out[1] a scratch buffer
- * of `scratch` floats that the stages pass their intermediates through.  A
- * conv2d's weights are then in the kernel's own transformed layout.
+ * of `scratch` floats that the stages pass their intermediates through.
+ *
+ * With wprep set, the node's weights (in[1]) are transformed once, when the
+ * bundle opens: wprep(in, out, t0, t1) over wprep_tiles tiles, with in[1]
+ * the weights as stored and out[0] a buffer of wfloats floats, which from
+ * then on is passed as in[1] instead (Winograd's transformed filters: 4x the
+ * 3x3 filter, so it is not stored that way in the file).  Nodes reading the
+ * same stored weights share one buffer.
  */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
@@ -68,6 +74,8 @@ typedef struct NcKernelEntry {
     NcTileKernelFn stage[3]; /* or a staged kernel (see above) */
     int64_t stage_tiles[3];
     int64_t scratch;
+    NcTileKernelFn wprep; /* transforms the weights at load time (see above), or NULL */
+    int64_t wprep_tiles, wfloats;
 } NcKernelEntry;
 
 #define NC_KERNEL_POLYPHASE 1     /* fn reads xpad split into even and odd columns (always with a prep) */

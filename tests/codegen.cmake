@@ -45,3 +45,7 @@ foreach(mm "resnest26d;on" "regnety_016;on" "resnet50;f2")
            ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --winograd ${mode})
   set_tests_properties(codegen.model_wino_${mode}.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
 endforeach()
+# Two resolutions sharing Winograd filters transformed at load time
+add_test(NAME codegen.multires_wino.resnest26d COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/resnest26d.nn 64,96 --winograd on)
+set_tests_properties(codegen.multires_wino.resnest26d PROPERTIES LABELS "codegen;small" TIMEOUT 600)

@@ -38,8 +38,9 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int n, const NcC
  * conv and linear node that will run as a packed-weight GEMM (cg_gemm.h),
  * and marks them NC_LAYOUT_PACKED — nc_cg_emit_object then must (and does)
  * give those nodes the GEMM kernel, and nothing else may read them as
- * [O, I, 1, 1].  Likewise the filters of the 3x3 convs chosen for Winograd
- * are transformed (NC_LAYOUT_WINOGRAD, shape [O, I, 6, 6] or [O, I, 4, 4]).  Same target options as nc_cg_emit_object.  Returns how many
+ * [O, I, 1, 1].  The filters of the 3x3 convs chosen for Winograd are only
+ * marked (NC_LAYOUT_WINO_F4 / _F2): the program transforms them as it loads,
+ * so the file keeps their 3x3 size.  Same target options as nc_cg_emit_object.  Returns how many
  * parameters were packed, or -1 with a message. */
 int nc_cg_pack_weights(NcGraph *const *graphs, int n, const NcCgOptions *opt, NcError *e);
 

@@ -151,12 +151,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const char *why;
             int mt = nd->op == NC_OP_CONV2D ? wino_choose(graphs, ngraphs, gi, nd, opt ? opt->winograd : 0, &t) : 0;
             if (mt && nc_cg_wino_plan(&wp, graphs[gi], nd, &t, mt, &why)) {
-                float *buf = nc_malloc((size_t)wp.packed_floats * sizeof(float));
-                nc_cg_wino_pack(&wp, w->data, buf);
-                free(w->data);
-                w->data = buf;
-                w->shape[2] = w->shape[3] = wp.alpha;
-                w->layout = NC_LAYOUT_WINOGRAD;
+                w->layout = mt == 4 ? NC_LAYOUT_WINO_F4 : NC_LAYOUT_WINO_F2; /* transformed as the program loads */
                 packed++;
                 continue;
             }
@@ -236,7 +231,9 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     int total = 0;
     for (int gi = 0; gi < ngraphs; gi++) total += graphs[gi]->nodes.len;
     LLVMTypeRef entry_ty = LLVMStructTypeInContext(
-        cg.ctx, (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64}, 14, 0);
+        cg.ctx,
+        (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64},
+        17, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
     int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0, nsigs = 0, shared = 0;
     SigEntry *sigs = nc_calloc((size_t)(total ? total : 1), sizeof(SigEntry));
@@ -265,14 +262,17 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             NcGemmPlan gp;
             NcError pe;
             LLVMValueRef stage[3] = {LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr)};
-            int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0;
+            int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0, wprep_tiles = 0, wfloats = 0;
+            LLVMValueRef wprep = LLVMConstNull(cg.ptr);
             NcWinoPlan wp;
-            if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINOGRAD) {
-                /* nc_cg_pack_weights transformed the filter for this kernel */
+            if (nd->op == NC_OP_CONV2D && (nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F4 ||
+                                           nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F2)) {
+                /* nc_cg_pack_weights chose Winograd for this filter */
                 if (!nc_cg_wino_plan(&wp, g, nd, &t, 0, &why)) NC_CHECK(!"Winograd filter without a Winograd kernel");
                 snprintf(name, sizeof name, "netc_wino_p%d_n%d", gi, ni);
-                nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles);
+                nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles, &wprep);
                 scratch = wp.v_floats + wp.m_floats;
+                wprep_tiles = wp.O, wfloats = wp.packed_floats;
                 if (opt && opt->verbose)
                     fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
                             (long long)wp.T, (long long)(wp.npos * wp.G));
@@ -323,12 +323,14 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 tf = LLVMGetNamedFunction(m.mod, name);
                 made++, nelt++;
             }
-            LLVMValueRef fields[14] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
+            LLVMValueRef fields[17] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
                                        tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf,
                                        stage[0], stage[1], stage[2],
                                        LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[0], 0), LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[1], 0),
-                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0)};
-            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 14);
+                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0),
+                                       wprep, LLVMConstInt(cg.i64, (unsigned long long)wprep_tiles, 0),
+                                       LLVMConstInt(cg.i64, (unsigned long long)wfloats, 0)};
+            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 17);
             sigs[nsigs].hash = hash, sigs[nsigs].sig = nc_malloc(sizeof *sig), sigs[nsigs].entry = entries[k];
             memcpy(sigs[nsigs++].sig, sig, sizeof *sig);
         }

@@ -16,13 +16,12 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
     if (nd->op != NC_OP_CONV2D || nd->noutputs != 1) return *why = "not a conv", 0;
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
     if (w->kind != NC_VAL_PARAM || w->ndim != 4 || a->kernel[0] != 3 || a->kernel[1] != 3) return *why = "not a 3x3 filter", 0;
-    if (w->layout == NC_LAYOUT_WINOGRAD) { /* stored transformed: the tile size is the stored one */
-        if (w->shape[2] != w->shape[3] || (w->shape[2] != 4 && w->shape[2] != 6) || (mt && mt != w->shape[2] - 2))
-            return *why = "filter transformed for another tile", 0;
-        mt = (int)w->shape[2] - 2;
-    } else if (w->shape[2] != 3 || w->shape[3] != 3 || (mt != 2 && mt != 4)) {
-        return *why = "not a 3x3 filter", 0;
+    if (w->layout == NC_LAYOUT_WINO_F4 || w->layout == NC_LAYOUT_WINO_F2) { /* marked: the tile size is the marked one */
+        const int marked = w->layout == NC_LAYOUT_WINO_F4 ? 4 : 2;
+        if (mt && mt != marked) return *why = "filter marked for another tile", 0;
+        mt = marked;
     }
+    if (w->shape[2] != 3 || w->shape[3] != 3 || (mt != 2 && mt != 4)) return *why = "not a 3x3 filter", 0;
     p->mt = mt, p->alpha = mt + 2, p->npos = p->alpha * p->alpha;
     if (a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "strided or dilated", 0;
     for (int i = 0; i < 4; i++)
@@ -73,24 +72,59 @@ static const double G4[6][3] = {
 };
 static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
-void nc_cg_wino_pack(const NcWinoPlan *p, const float *w, float *packed) {
-    const int64_t O = p->O, CG = p->CG, OG = p->OG, A = p->alpha, P = p->npos;
+/* The filter transform as a tile function (runtime/kernels.h's wprep), one
+ * tile per output channel o: U = G g G^T of every (o, c) in double
+ * precision, each of the alpha^2 values stored where the GEMM reads it —
+ * product (pos, group)'s packed A (cg_gemm.h nc_cg_gemm_pack: panels of mr
+ * output channels, the ragged last one mtail wide). */
+static void emit_wprep(NcCgModule *m, const NcWinoPlan *p, const char *name) {
+    LLVMBuilderRef b = m->b;
+    LLVMTypeRef f64 = LLVMDoubleTypeInContext(m->ctx);
+    const int A = p->alpha, mr = p->gemm.s.mr;
     const double(*Gm)[3] = p->mt == 4 ? G4 : G2;
-    float *u = nc_malloc((size_t)(P * O * CG) * sizeof(float)); /* u[pos][o][cg] */
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t c = 0; c < CG; c++) {
-            const float *f = w + (o * CG + c) * 9;
-            double gg[6][3]; /* G g */
-            for (int i = 0; i < A; i++)
-                for (int k = 0; k < 3; k++) gg[i][k] = Gm[i][0] * f[k] + Gm[i][1] * f[3 + k] + Gm[i][2] * f[6 + k];
-            for (int i = 0; i < A; i++)
-                for (int j = 0; j < A; j++)
-                    u[((int64_t)(i * A + j) * O + o) * CG + c] = (float)(gg[i][0] * Gm[j][0] + gg[i][1] * Gm[j][1] + gg[i][2] * Gm[j][2]);
+    const int64_t OG = p->OG, CG = p->CG, mtail = OG % mr, full_panels = OG / mr;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef w = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1), U = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef o, c;
+    CgbLoop lo = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &o);
+    LLVMValueRef gr = LLVMBuildSDiv(b, o, cgb_i64(m, OG), ""), og = LLVMBuildSRem(b, o, cgb_i64(m, OG), "");
+    LLVMValueRef panel = LLVMBuildSDiv(b, og, cgb_i64(m, mr), ""), i = LLVMBuildSRem(b, og, cgb_i64(m, mr), "");
+    LLVMValueRef width = mtail ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, panel, cgb_i64(m, full_panels), ""), cgb_i64(m, mr),
+                                                 cgb_i64(m, mtail), "")
+                               : cgb_i64(m, mr);
+    /* offset of (pos 0, this group, this channel's panel and row) */
+    LLVMValueRef base = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, gr, cgb_i64(m, OG * CG), ""),
+                                                           LLVMBuildNSWMul(b, panel, cgb_i64(m, CG * mr), ""), ""), i, "");
+    CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, CG), 1, &c);
+    LLVMValueRef src = cgb_gep(m, w, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cgb_i64(m, CG), ""), c, ""), cgb_i64(m, 9), ""));
+    LLVMValueRef f[9], gg[6][3];
+    for (int k = 0; k < 9; k++) f[k] = LLVMBuildFPExt(b, LLVMBuildLoad2(b, m->f32, cgb_gep(m, src, cgb_i64(m, k)), ""), f64, "");
+    for (int r = 0; r < A; r++) /* G g, zero coefficients skipped */
+        for (int k = 0; k < 3; k++) {
+            LLVMValueRef acc = NULL;
+            for (int j = 0; j < 3; j++) {
+                if (Gm[r][j] == 0) continue;
+                LLVMValueRef t = LLVMBuildFMul(b, LLVMConstReal(f64, Gm[r][j]), f[j * 3 + k], "");
+                acc = acc ? LLVMBuildFAdd(b, acc, t, "") : t;
+            }
+            gg[r][k] = acc ? acc : LLVMConstReal(f64, 0);
         }
-    for (int64_t pos = 0; pos < P; pos++)
-        for (int64_t gr = 0; gr < p->G; gr++)
-            nc_cg_gemm_pack(&p->gemm, u + (pos * O + gr * OG) * CG, packed + (pos * p->G + gr) * OG * CG);
-    free(u);
+    LLVMValueRef at = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, c, width, ""), "");
+    for (int r = 0; r < A; r++)
+        for (int s = 0; s < A; s++) { /* (G g) G^T */
+            LLVMValueRef acc = NULL;
+            for (int k = 0; k < 3; k++) {
+                if (Gm[s][k] == 0) continue;
+                LLVMValueRef t = LLVMBuildFMul(b, gg[r][k], LLVMConstReal(f64, Gm[s][k]), "");
+                acc = acc ? LLVMBuildFAdd(b, acc, t, "") : t;
+            }
+            LLVMValueRef v = LLVMBuildFPTrunc(b, acc ? acc : LLVMConstReal(f64, 0), m->f32, "");
+            const int64_t pos = r * A + s;
+            LLVMBuildStore(b, v, cgb_gep(m, U, LLVMBuildNSWAdd(b, at, cgb_i64(m, pos * p->G * OG * CG), "")));
+        }
+    cgb_loop_end(m, &lc);
+    cgb_loop_end(m, &lo);
+    LLVMBuildRetVoid(b);
 }
 
 /* ---- emission ---------------------------------------------------------- */
@@ -503,7 +537,7 @@ static void emit_output(W *w, const NcGraph *g, const NcNode *nd, const char *na
 }
 
 void nc_cg_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcWinoPlan *p, const char *prefix,
-                     LLVMValueRef fns[3], int64_t tiles[3]) {
+                     LLVMValueRef fns[3], int64_t tiles[3], LLVMValueRef *wprep) {
     W w = {m, p, LLVMVectorType(m->i32, (unsigned)m->vw), LLVMVectorType(m->i1, (unsigned)m->vw),
            LLVMVectorType(m->ptr, (unsigned)m->vw)};
     char name[96];
@@ -519,5 +553,8 @@ void nc_cg_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const Nc
     snprintf(name, sizeof name, "%s_out", prefix);
     emit_output(&w, g, nd, name);
     fns[2] = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_wprep", prefix);
+    emit_wprep(m, p, name);
+    *wprep = LLVMGetNamedFunction(m->mod, name);
     tiles[0] = p->N * p->C, tiles[1] = p->gemm.tiles, tiles[2] = p->N * p->O;
 }

@@ -12,7 +12,9 @@
  * Networks", 2015; the points 0, +-1, +-2, +-1/2 of their F(4x4, 3x3).
  * F(2x2, 3x3): 16 multiplies per 4 outputs, 2.25x fewer.)
  *
- * Three stages (runtime/kernels.h's staged kernel, one parallel region):
+ * The filters are transformed when the program loads (kernels.h's wprep),
+ * so the file keeps them 3x3.  Three stages (runtime/kernels.h's staged
+ * kernel, one parallel region):
  *
  *   1. input transform, one tile per (image, input channel):
  *      x -> V[pos][c][t] (scratch), zero padding by masked gathers
@@ -41,7 +43,7 @@ typedef struct NcWinoPlan {
     int64_t TH, TW, TPI, T;     /* tile rows and columns of an image, tiles per image, all tiles */
     NcGemmPlan gemm;            /* the npos x G products */
     int64_t v_floats, m_floats; /* scratch: V, then M */
-    int64_t packed_floats;      /* transformed filters: npos x O x CG */
+    int64_t packed_floats;      /* transformed filters: npos x O x CG (the wprep's output) */
 } NcWinoPlan;
 
 /* Can node nd (a conv2d) run as F(mt x mt, 3x3), mt 4 or 2?  (A filter
@@ -58,15 +60,13 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
 double nc_cg_wino_cost(const NcWinoPlan *p);
 double nc_cg_wino_direct_cost(const NcWinoPlan *p);
 
-/* Transforms and packs w ([O, CG, 3, 3]) into packed[0 .. packed_floats):
- * for position pos and group g, the GEMM's packed A (cg_gemm.h) of
- * U[pos][g] (OG x CG), at (pos * G + g) * OG * CG; stored as [O, CG, alpha, alpha]. */
-void nc_cg_wino_pack(const NcWinoPlan *p, const float *w, float *packed);
-
 /* Emits the three stage functions `<prefix>_in`, `<prefix>_gemm`,
  * `<prefix>_out` (tile functions with runtime/kernels.h's staged-kernel
- * arguments) and returns them in fns[3], their tile counts in tiles[3]. */
+ * arguments) and returns them in fns[3], their tile counts in tiles[3]; and
+ * `<prefix>_wprep`, the filter transform the program runs as it loads
+ * (kernels.h's wprep: one tile per output channel, packed_floats out), so
+ * the file keeps 3x3 filters — F(4x4)'s are 4x larger. */
 void nc_cg_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcWinoPlan *p, const char *prefix,
-                     LLVMValueRef fns[3], int64_t tiles[3]);
+                     LLVMValueRef fns[3], int64_t tiles[3], LLVMValueRef *wprep);
 
 #endif
