@@ -16,6 +16,16 @@ foreach(rb "37x29;2" "64;3" "19x23;1")
            ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn ${res} ${batch})
   set_tests_properties(codegen.op_zoo_${res}_b${batch} PROPERTIES LABELS "codegen;small")
 endforeach()
+# Depthwise convs (codegen/cpu/cg_dwconv.c): tests/codegen/dw_zoo.nn, and the
+# same model through the direct-conv kernel (--dwconv off)
+foreach(rb "37x29;2;on" "64;3;on" "27x33;4;on" "112;1;on" "97x61;1;on" "37x29;2;off")
+  list(GET rb 0 res)
+  list(GET rb 1 batch)
+  list(GET rb 2 mode)
+  add_test(NAME codegen.dw_zoo_${mode}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/dw_zoo.nn ${res} ${batch} --dwconv ${mode})
+  set_tests_properties(codegen.dw_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
+endforeach()
 # Winograd F(4x4, 3x3) on every 3x3 stride-1 conv of tests/codegen/wino_zoo.nn
 # (--winograd on: the cost model would skip the small planes),
 # and F(2x2, 3x3) with --winograd f2

@@ -10,6 +10,7 @@
  *                                              with their epilogues and input scale
  *   3x3 stride-1 convs (where it pays)         Winograd F(4x4 or 2x2, 3x3) (cg_winograd.h)
  *   stride-2 convs, groups 1                   im2col + packed GEMM (cg_im2col.h)
+ *   depthwise convs (stride 1 or 2)            unpadded-input kernel (cg_dwconv.h)
  *   other convs (dilation 1, stride 1 or 2)    direct convolution (cg_conv.c)
  *   pools, global average pool, SE gate,       cg_eltwise.h
  *   add / mul (same shape or per channel)
@@ -28,6 +29,7 @@ typedef struct NcCgOptions {
     int winograd;         /* 3x3 stride-1 convs by F(4x4, 3x3): 0 where it pays
                              (cg_winograd.h), 1 wherever legal, -1 never */
     int im2col;           /* stride-2 convs by im2col + GEMM (cg_im2col.h): 0 yes, -1 no */
+    int dwconv;           /* depthwise convs by their own kernel (cg_dwconv.h): 0 yes, -1 no */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object

@@ -3,6 +3,7 @@
  * verification, the O3 pipeline, and the object file. */
 #include <string.h>
 
+#include "codegen/cpu/cg_dwconv.h"
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_im2col.h"
@@ -265,6 +266,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0, wprep_tiles = 0, wfloats = 0;
             LLVMValueRef wprep = LLVMConstNull(cg.ptr);
             NcWinoPlan wp;
+            NcDwPlan dwp;
             if (nd->op == NC_OP_CONV2D && (nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F4 ||
                                            nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F2)) {
                 /* nc_cg_pack_weights chose Winograd for this filter */
@@ -296,6 +298,13 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 tiles = gp.tiles;
                 flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
                 made++, ngemm++;
+            } else if (nd->op == NC_OP_CONV2D && (!opt || opt->dwconv >= 0) && nc_cg_dw_plan(&dwp, g, nd, &t, &why)) {
+                /* depthwise: one stage over the unpadded input (cg_dwconv.h) */
+                snprintf(name, sizeof name, "netc_dw_p%d_n%d", gi, ni);
+                nc_cg_dw_emit(&m, g, nd, &dwp, name);
+                stage[0] = LLVMGetNamedFunction(m.mod, name);
+                stage_tiles[0] = dwp.tiles;
+                made++;
             } else if (nd->op == NC_OP_CONV2D && cg_conv_supported(g, nd, m.vw, &blk, &why)) {
                 snprintf(name, sizeof name, "netc_conv_p%d_n%d", gi, ni);
                 cg_emit_conv(&cg, g, nd, name, &blk);

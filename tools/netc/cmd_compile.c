@@ -30,6 +30,7 @@ static const char *help =
     "                   where the cost model says it pays), on (F(4x4) wherever legal), f2\n"
     "                   (F(2x2) wherever legal), off\n"
     "  --im2col on|off  stride-2 convs by im2col + GEMM (default on) or the direct kernel\n"
+    "  --dwconv on|off  depthwise convs by their own kernel (default on) or the direct kernel\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
@@ -75,6 +76,13 @@ int cmd_compile(int argc, char **argv) {
         if (!strcmp(a, "--im2col")) {
             if (i + 1 >= argc || netc_parse_onoff(argv[++i], &cgo.im2col)) {
                 cli_error("--im2col needs on or off");
+                return NC_EXIT_BADINPUT;
+            }
+            continue;
+        }
+        if (!strcmp(a, "--dwconv")) {
+            if (i + 1 >= argc || netc_parse_onoff(argv[++i], &cgo.dwconv)) {
+                cli_error("--dwconv needs on or off");
                 return NC_EXIT_BADINPUT;
             }
             continue;
