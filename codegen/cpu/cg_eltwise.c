@@ -38,11 +38,8 @@ static int per_channel(const NcValue *o, const NcValue *y) {
     return o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1;
 }
 
-int nc_cg_se_supported(const NcGraph *g, const NcNode *nd) {
-    return nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1 && nc_val(g, nd->inputs[0])->ndim == 4;
-}
-
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
+    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
     if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
         return nc_val(g, nd->inputs[0])->shape[0] * nc_val(g, nd->inputs[0])->shape[1];
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
@@ -111,45 +108,38 @@ static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
     return LLVMBuildExtractElement(m->b, cgb_activation(m, kind, 0, 0, cgb_splat(m, x)), cgb_i64(m, 0), "");
 }
 
-/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1] as a staged kernel
- * (runtime/kernels.h), so that at batch 1 both threads work: (1) pool, one
- * tile per (n, c) plane, into scratch[0, N C); (2) the reduction layer and
- * its activation, one tile per (n, r), into scratch[N C, N C + N R); (3) the
- * expansion layer and the sigmoid, one tile per (n, c), into the gate. */
-void nc_cg_emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *prefix, LLVMValueRef fns[3], int64_t tiles[3],
-                   int64_t *scratch) {
+/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1]: one tile per image
+ * (pool every channel, then the two small layers), pooled and hidden values
+ * on the stack. */
+static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
-    char name[96];
-    for (int st = 0; st < 3; st++) {
-        static const char *suffix[3] = {"pool", "reduce", "expand"};
-        snprintf(name, sizeof name, "%s_%s", prefix, suffix[st]);
-        LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-        LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
-        LLVMValueRef pooled = cgb_arg_ptr(m, out, 1), hidden = cgb_gep(m, pooled, cgb_i64(m, N * C)), t;
-        CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-        if (st == 0) { /* t = n C + c */
-            LLVMValueRef sum = emit_sum(m, cgb_arg_ptr(m, in, 0), LLVMBuildNSWMul(m->b, t, cgb_i64(m, S), ""), NULL, NULL, S);
-            LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, t));
-        } else if (st == 1) { /* t = n R + r */
-            LLVMValueRef n = LLVMBuildSDiv(m->b, t, cgb_i64(m, R), ""), r = LLVMBuildSRem(m->b, t, cgb_i64(m, R), "");
-            LLVMValueRef h = emit_sum(m, cgb_arg_ptr(m, in, 1), LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled,
-                                      LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), C);
-            h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, cgb_arg_ptr(m, in, 2), r), ""), "");
-            LLVMBuildStore(m->b, scalar_act(m, nd->attrs.epi[0].kind, h), cgb_gep(m, hidden, t));
-        } else { /* t = n C + c */
-            LLVMValueRef n = LLVMBuildSDiv(m->b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(m->b, t, cgb_i64(m, C), "");
-            LLVMValueRef z = emit_sum(m, cgb_arg_ptr(m, in, 3), LLVMBuildNSWMul(m->b, c, cgb_i64(m, R), ""), hidden,
-                                      LLVMBuildNSWMul(m->b, n, cgb_i64(m, R), ""), R);
-            z = LLVMBuildFAdd(m->b, z, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, cgb_arg_ptr(m, in, 4), c), ""), "");
-            LLVMBuildStore(m->b, scalar_act(m, NC_EPI_SIGMOID, z), cgb_gep(m, cgb_arg_ptr(m, out, 0), t));
-        }
-        cgb_loop_end(m, &lt);
-        LLVMBuildRetVoid(m->b);
-        fns[st] = fn;
-    }
-    tiles[0] = N * C, tiles[1] = N * R, tiles[2] = N * C;
-    *scratch = N * (C + R);
+    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3),
+                 b2 = cgb_arg_ptr(m, in, 4), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef tmp = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(C + R + 2 * m->vw)));
+    LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
+    LLVMValueRef n, c, r;
+    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
+    CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+    LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
+    LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
+    LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
+    cgb_loop_end(m, &lc);
+    CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
+    LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
+    h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b1, r), ""), "");
+    LLVMBuildStore(m->b, scalar_act(m, nd->attrs.epi[0].kind, h), cgb_gep(m, hidden, r));
+    cgb_loop_end(m, &lr);
+    CgbLoop lc2 = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+    LLVMValueRef z = emit_sum(m, w2, LLVMBuildNSWMul(m->b, c, cgb_i64(m, R), ""), hidden, cgb_i64(m, 0), R);
+    z = LLVMBuildFAdd(m->b, z, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b2, c), ""), "");
+    LLVMBuildStore(m->b, scalar_act(m, NC_EPI_SIGMOID, z),
+                   cgb_gep(m, gate, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, "")));
+    cgb_loop_end(m, &lc2);
+    cgb_loop_end(m, &ln);
+    LLVMBuildRetVoid(m->b);
 }
 
 /* global_avg_pool: one tile per (n, c) plane */
@@ -241,6 +231,10 @@ static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const c
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     if (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) {
         emit_pool(m, g, nd, name);
+        return;
+    }
+    if (nd->op == NC_OP_SQUEEZE_EXCITE) {
+        emit_se(m, g, nd, name);
         return;
     }
     if (nd->op == NC_OP_GLOBAL_AVG_POOL) {

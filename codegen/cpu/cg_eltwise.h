@@ -18,11 +18,4 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd);
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name);
 
-/* The squeeze-excitation gate (one node after fuse_se: pool, reduce,
- * activation, expand, sigmoid) as a three-stage kernel (runtime/kernels.h):
- * fills fns, tiles and the scratch it needs, in floats. */
-int nc_cg_se_supported(const NcGraph *g, const NcNode *nd);
-void nc_cg_emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *prefix, LLVMValueRef fns[3], int64_t tiles[3],
-                   int64_t *scratch);
-
 #endif

@@ -322,10 +322,6 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 made++;
             } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
                 fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
-            } else if (nc_cg_se_supported(g, nd)) {
-                snprintf(name, sizeof name, "netc_se_p%d_n%d", gi, ni);
-                nc_cg_emit_se(&m, g, nd, name, stage, stage_tiles, &scratch);
-                made++, nelt++;
             } else if ((tiles = nc_cg_eltwise_tiles(g, nd)) > 0) {
                 snprintf(name, sizeof name, "netc_elt_p%d_n%d", gi, ni);
                 nc_cg_emit_eltwise(&m, g, nd, name);
