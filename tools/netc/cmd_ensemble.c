@@ -30,7 +30,7 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --dwconv on|off, --no-codegen, --verbose, --weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 typedef struct Member {
@@ -107,6 +107,11 @@ int cmd_ensemble(int argc, char **argv) {
         } else if (!strcmp(a, "--im2col")) {
             if (!more || netc_parse_onoff(argv[++i], &job.cgo.im2col)) {
                 cli_error("--im2col needs on or off");
+                rc = NC_EXIT_BADINPUT;
+            }
+        } else if (!strcmp(a, "--dwconv")) {
+            if (!more || netc_parse_onoff(argv[++i], &job.cgo.dwconv)) {
+                cli_error("--dwconv needs on or off");
                 rc = NC_EXIT_BADINPUT;
             }
         } else if (!strcmp(a, "--no-codegen")) job.codegen = 0;
