@@ -264,6 +264,15 @@ void nc_bundle_close(NcBundle *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* The bundle's scratch (kept between runs) grown to at least `need` floats;
+ * what it held is not kept. */
+static void reserve(float **scratch, size_t *cap, size_t need) {
+    if (need <= *cap) return;
+    free(*scratch);
+    *scratch = nc_malloc(need * sizeof(float));
+    *cap = need;
+}
+
 /* The input of a generated conv kernel without a prep function (kernels.h):
  * zero-padded (and channel-scaled) into scratch, or the tensor itself when it
  * needs neither; for a strided 1x1 GEMM, subsampled to the output's size;
@@ -278,11 +287,7 @@ static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float 
         const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
         const int sh = a->stride[0], sw = a->stride[1];
         size_t need = (size_t)(N * C * OH * OW + NC_KERNEL_SLACK);
-        if (need > *cap) {
-            free(*scratch);
-            *scratch = nc_malloc(need * sizeof(float));
-            *cap = need;
-        }
+        reserve(scratch, cap, need);
         float *xs = *scratch;
         const float *src = buf[n->inputs[0]];
         const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
@@ -299,11 +304,7 @@ static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float 
     const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
     size_t need = (size_t)(N * C * Hp * Wp + NC_KERNEL_SLACK);
-    if (need > *cap) {
-        free(*scratch);
-        *scratch = nc_malloc(need * sizeof(float));
-        *cap = need;
-    }
+    reserve(scratch, cap, need);
     float *xp = *scratch;
     const float *src = buf[n->inputs[0]];
     const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
@@ -348,11 +349,7 @@ static float *prep_buffer(const NcKernelEntry *k, const NcProgram *p, const NcBu
     const int64_t NC = x->shape[0] * x->shape[1], Hp = x->shape[2] + a->pad[0] + a->pad[2], Wp0 = x->shape[3] + a->pad[1] + a->pad[3];
     const int64_t Wp = k->flags & NC_KERNEL_POLYPHASE ? 2 * ((Wp0 + 1) / 2) : Wp0;
     size_t need = (size_t)(NC * Hp * Wp + NC_KERNEL_SLACK);
-    if (need > *cap) {
-        free(*scratch);
-        *scratch = nc_malloc(need * sizeof(float));
-        *cap = need;
-    }
+    reserve(scratch, cap, need);
     memset(*scratch + NC * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
     *planes = NC;
     return *scratch;
@@ -362,11 +359,7 @@ static float *prep_buffer(const NcKernelEntry *k, const NcProgram *p, const NcBu
 static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *const *buf, const float *wprepped, float **scratch,
                        size_t *cap) {
     size_t need = (size_t)k->scratch + NC_KERNEL_SLACK;
-    if (need > *cap) {
-        free(*scratch);
-        *scratch = nc_malloc(need * sizeof(float));
-        *cap = need;
-    }
+    reserve(scratch, cap, need);
     const float *in[NC_MAXIN];
     float *out[2] = {buf[n->outputs[0]], *scratch};
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];

@@ -157,6 +157,50 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n) {
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 
+LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask) {
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 4, 0), mask, cgb_zero(m)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty);
+    LLVMValueRef args[4] = {v, p, LLVMConstInt(m->i32, 4, 0), mask};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
+void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout, LLVMValueRef t0,
+                   LLVMValueRef t1) {
+    LLVMValueRef arr[2];
+    for (int a = 0; a < 2; a++) {
+        const int n = a ? nout : nin;
+        LLVMValueRef *v = a ? out : in;
+        arr[a] = cgb_var(m, LLVMArrayType2(m->ptr, (uint64_t)n));
+        for (int k = 0; k < n; k++) {
+            LLVMValueRef kk = cgb_i64(m, k);
+            LLVMBuildStore(m->b, v[k], LLVMBuildGEP2(m->b, m->ptr, arr[a], &kk, 1, ""));
+        }
+    }
+    LLVMValueRef args[4] = {arr[0], arr[1], t0, t1};
+    LLVMBuildCall2(m->b, LLVMGlobalGetValueType(fn), fn, args, 4, "");
+}
+
+int cgb_per_channel(const NcValue *o, const NcValue *y) {
+    return o->ndim == 4 && y->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1;
+}
+
+int cgb_epi_operands_ok(const NcGraph *g, const NcNode *nd) {
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    for (int i = 0; i < nd->attrs.nepi; i++) {
+        if (nd->attrs.epi[i].kind != NC_EPI_ADD && nd->attrs.epi[i].kind != NC_EPI_MUL) continue;
+        const NcValue *o = nc_val(g, nd->inputs[nd->attrs.epi[i].input]);
+        if (!nc_shape_eq(o, y) && !cgb_per_channel(o, y)) return 0;
+    }
+    return 1;
+}
+
 LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
     LLVMTypeRef fty;
     LLVMValueRef fn = intrinsic(m, "llvm.fmuladd", &m->vec, 1, &fty);

@@ -16,6 +16,7 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/cpu/cg_target.h"
+#include "ir/ir.h"
 
 typedef void (*NcTileFn)(const float *const *in, float *const *out, int64_t t0, int64_t t1);
 
@@ -64,6 +65,13 @@ void cgb_store(NcCgModule *m, LLVMValueRef v, LLVMValueRef p);
 /* Lanes [0, n) only: nothing past them is read or written. */
 LLVMValueRef cgb_load_n(NcCgModule *m, LLVMValueRef p, int n);
 void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
+/* Lanes under a <vw x i1> mask computed at run time (0 elsewhere on load). */
+LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);
+void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+/* Calls tile function fn(in, out, t0, t1) with in[] / out[] these pointers
+ * (a kernel stage handing its scratch to another generated kernel). */
+void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout, LLVMValueRef t0,
+                   LLVMValueRef t1);
 /* a * b + c, fused where the target has FMA (llvm.fmuladd) */
 LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
@@ -73,6 +81,12 @@ LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x);
 LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef v);
 /* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
+
+/* Is o one value per (image, channel) of y ([N, C, 1, 1] against [N, C, H, W])? */
+int cgb_per_channel(const NcValue *o, const NcValue *y);
+/* Are all of a conv's + / * epilogue operands of its output's shape or per
+ * channel (what the generated conv kernels take)? */
+int cgb_epi_operands_ok(const NcGraph *g, const NcNode *nd);
 
 /* for (i = begin; i < end; i += step), begin/end i64 values. */
 typedef struct CgbLoop {

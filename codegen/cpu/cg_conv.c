@@ -283,7 +283,7 @@ void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, 
             if (!flat) /* and nothing of a row past OH */
                 mask = LLVMBuildAnd(cg->b, mask, LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lane, (unsigned)VW),
                                                                 cg_splat_i64(cg, LLVMBuildSelect(cg->b, valid[q], remaining, i64c(cg, 0), "")), ""), "");
-            cg_masked_store(cg, val, gep(cg, yp, off), mask);
+            cgb_store_mask(cg->m, val, gep(cg, yp, off), mask);
         }
     }
     cgb_loop_end(cg->m, &lc);

@@ -34,10 +34,6 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
     LLVMBuildRetVoid(m->b);
 }
 
-static int per_channel(const NcValue *o, const NcValue *y) {
-    return o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1;
-}
-
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
     if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
     if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
@@ -50,12 +46,12 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
     const NcValue *y = nc_val(g, nd->outputs[0]), *a = nc_val(g, nd->inputs[0]), *b = nc_val(g, nd->inputs[1]);
     if (y->ndim != 4) return 0;
     const int sa = nc_shape_eq(a, y), sb = nc_shape_eq(b, y);
-    if (!(sa && sb) && !(sa && per_channel(b, y)) && !(sb && per_channel(a, y))) return 0;
+    if (!(sa && sb) && !(sa && cgb_per_channel(b, y)) && !(sb && cgb_per_channel(a, y))) return 0;
     /* elementwise-chain fusion's steps: + or * a whole or per-channel operand */
     for (int s = 0; s < nd->attrs.nepi; s++) {
         const NcEpilogue *ep = &nd->attrs.epi[s];
         const NcValue *o = nc_val(g, nd->inputs[ep->input]);
-        if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || per_channel(o, y))) return 0;
+        if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || cgb_per_channel(o, y))) return 0;
     }
     return y->shape[0] * y->shape[1];
 }

@@ -22,13 +22,7 @@ int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const
      * 3.7 ms direct (one thread), its 3x3 stride-2 convs (K 1152-4608) 6%
      * faster. */
     if (w->shape[1] * w->shape[2] * w->shape[3] < 256) return *why = "reduction under 256", 0;
-    for (int i = 0; i < a->nepi; i++) {
-        if (a->epi[i].kind != NC_EPI_ADD && a->epi[i].kind != NC_EPI_MUL) continue;
-        const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
-        if (nc_shape_eq(o, y)) continue;
-        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1) continue;
-        return *why = "epilogue operand of another shape", 0;
-    }
+    if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
     p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
@@ -40,7 +34,7 @@ int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const
     for (int i = 0; i < a->nepi; i++) {
         s.epi[i] = a->epi[i];
         if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
-            s.epi_per_channel[i] = !nc_shape_eq(nc_val(g, nd->inputs[a->epi[i].input]), y);
+            s.epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
     }
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
@@ -69,11 +63,6 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcIm2colPlan *p, co
     LLVMValueRef wv;
     for (int l = 0; l < vw; l++) lanes[l] = LLVMConstInt(m->i32, (unsigned long long)p->W, 0);
     wv = LLVMConstVector(lanes, (unsigned)vw);
-    LLVMTypeRef over[2] = {m->vec, m->ptr};
-    const char *ml = "llvm.masked.load";
-    unsigned mlid = LLVMLookupIntrinsicID(ml, strlen(ml));
-    LLVMValueRef mload = LLVMGetIntrinsicDeclaration(m->mod, mlid, over, 2);
-    LLVMTypeRef mload_ty = LLVMIntrinsicGetType(m->ctx, mlid, over, 2);
 
     LLVMValueRef t, oh, ow;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
@@ -108,9 +97,7 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcIm2colPlan *p, co
                 for (int h = 0; h < sw; h++) {
                     LLVMValueRef cols = LLVMBuildAdd(b, base, iota[h], "");
                     LLVMValueRef mask = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, cols, wv, ""), rowmask, "");
-                    LLVMValueRef args[4] = {cgb_gep(m, src, LLVMBuildNSWAdd(b, iw0, cgb_i64(m, (int64_t)h * vw), "")), LLVMConstInt(m->i32, 4, 0), mask,
-                                            cgb_zero(m)};
-                    v[h] = LLVMBuildCall2(b, mload_ty, mload, args, 4, "");
+                    v[h] = cgb_load_mask(m, cgb_gep(m, src, LLVMBuildNSWAdd(b, iw0, cgb_i64(m, (int64_t)h * vw), "")), mask);
                 }
                 LLVMValueRef val = sw == 2 ? LLVMBuildShuffleVector(b, v[0], v[1], even, "") : v[0];
                 if (sv) val = LLVMBuildFMul(b, val, sv, "");
@@ -125,18 +112,12 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcIm2colPlan *p, co
 
 /* Stage 2: the GEMM, reading cols where the node reads its input. */
 static void emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name) {
-    LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
-    LLVMValueRef ins = cgb_var(m, LLVMArrayType2(m->ptr, NC_MAXIN));
-    for (int k = 0; k < nd->ninputs; k++) {
-        LLVMValueRef kk = cgb_i64(m, k);
-        LLVMValueRef v = k == 0 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, k);
-        LLVMBuildStore(b, v, LLVMBuildGEP2(b, m->ptr, ins, &kk, 1, ""));
-    }
-    LLVMValueRef args[4] = {ins, out, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3)};
-    LLVMBuildCall2(b, LLVMGlobalGetValueType(gemm), gemm, args, 4, "");
-    LLVMBuildRetVoid(b);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), ins[NC_MAXIN];
+    for (int k = 0; k < nd->ninputs; k++) ins[k] = k == 0 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, k);
+    LLVMValueRef outs[1] = {cgb_arg_ptr(m, out, 0)};
+    cgb_call_tile(m, gemm, ins, nd->ninputs, outs, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+    LLVMBuildRetVoid(m->b);
 }
 
 void nc_cg_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcIm2colPlan *p, const char *prefix,

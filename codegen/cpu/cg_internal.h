@@ -23,7 +23,6 @@ typedef struct Cg {
 /* A call of an intrinsic overloaded on the vector type, 1 to 3 operands. */
 LLVMValueRef cg_call(Cg *cg, const char *intrinsic, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_splat_i64(Cg *cg, LLVMValueRef v);
-void cg_masked_store(Cg *cg, LLVMValueRef val, LLVMValueRef ptr, LLVMValueRef mask);
 
 /* A direct conv's register block: ocb output channels x rb output rows x nv
  * vectors along the row (cg_conv.c says how it is chosen). */

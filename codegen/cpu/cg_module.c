@@ -31,16 +31,6 @@ LLVMValueRef cg_splat_i64(Cg *cg, LLVMValueRef v) {
     return LLVMBuildShuffleVector(cg->b, e, LLVMGetUndef(vt), zero, "");
 }
 
-void cg_masked_store(Cg *cg, LLVMValueRef val, LLVMValueRef ptr, LLVMValueRef mask) {
-    const char *name = "llvm.masked.store";
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMTypeRef over[2] = {cg->vec, cg->ptr};
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, over, 2);
-    LLVMTypeRef ty = LLVMIntrinsicGetType(cg->ctx, id, over, 2);
-    LLVMValueRef args[4] = {val, ptr, LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 4, 0), mask};
-    LLVMBuildCall2(cg->b, ty, fn, args, 4, "");
-}
-
 const char *nc_cg_host_cpu(void) {
     static char name[64];
     char *h = LLVMGetHostCPUName();
@@ -274,7 +264,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 snprintf(name, sizeof name, "netc_wino_p%d_n%d", gi, ni);
                 nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles, &wprep);
                 scratch = wp.v_floats + wp.m_floats;
-                wprep_tiles = wp.O, wfloats = wp.packed_floats;
+                wprep_tiles = wp.O, wfloats = wp.gemm.packed_floats;
                 if (opt && opt->verbose)
                     fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
                             (long long)wp.T, (long long)(wp.npos * wp.G));

@@ -26,13 +26,7 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
     if (a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "strided or dilated", 0;
     for (int i = 0; i < 4; i++)
         if (a->pad[i] < 0 || a->pad[i] > 2) return *why = "padding over 2", 0;
-    for (int i = 0; i < a->nepi; i++) { /* operands: the output's shape, or one value per channel */
-        if (a->epi[i].kind != NC_EPI_ADD && a->epi[i].kind != NC_EPI_MUL) continue;
-        const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
-        if (nc_shape_eq(o, y)) continue;
-        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1) continue;
-        return *why = "epilogue operand of another shape", 0;
-    }
+    if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->CG = w->shape[1], p->G = a->groups, p->OG = p->O / p->G;
     p->OH = y->shape[2], p->OW = y->shape[3], p->pt = a->pad[0], p->pl = a->pad[1];
@@ -48,7 +42,6 @@ int nc_cg_wino_plan(NcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcC
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->v_floats = p->npos * p->C * p->T, p->m_floats = p->npos * p->O * p->T;
-    p->packed_floats = p->gemm.packed_floats;
     return 1;
 }
 
@@ -175,23 +168,6 @@ static void scatter(W *w, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx, L
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 
-/* contiguous vector at p, lanes under mask (0 elsewhere) */
-static LLVMValueRef load_mask(W *w, LLVMValueRef p, LLVMValueRef mask) {
-    NcCgModule *m = w->m;
-    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
-    LLVMValueRef fn = intrinsic(w, "llvm.masked.load", over, 2, &fty);
-    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 4, 0), mask, cgb_zero(m)};
-    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
-}
-
-static void store_mask(W *w, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
-    NcCgModule *m = w->m;
-    LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
-    LLVMValueRef fn = intrinsic(w, "llvm.masked.store", over, 2, &fty);
-    LLVMValueRef args[4] = {v, p, LLVMConstInt(m->i32, 4, 0), mask};
-    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
-}
-
 static LLVMValueRef fadd(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(w->m->b, a, b, ""); }
 static LLVMValueRef fsub(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(w->m->b, a, b, ""); }
 /* k * a + b */
@@ -297,7 +273,7 @@ static void store_chunk(W *w, LLVMValueRef *v, LLVMValueRef V, LLVMValueRef off,
     NcCgModule *m = w->m;
     for (int pos = 0; pos < p->npos; pos++) {
         LLVMValueRef ptr = cgb_gep(m, V, LLVMBuildNSWAdd(m->b, off, cgb_i64(m, (int64_t)pos * p->C * p->T), ""));
-        if (mask) store_mask(w, v[pos], ptr, mask);
+        if (mask) cgb_store_mask(m, v[pos], ptr, mask);
         else cgb_store_n(m, v[pos], ptr, nl);
     }
 }
@@ -349,7 +325,7 @@ static void emit_input(W *w, const NcNode *nd, const char *name) {
                         win[k] = cgb_zero(m);
                         continue;
                     }
-                    win[k] = load_mask(w, cgb_gep(m, rowp, cgb_i64(m, (int64_t)k * vw)), LLVMBuildAnd(b, rowmask, const_mask(w, (int)lo, (int)hi), ""));
+                    win[k] = cgb_load_mask(m, cgb_gep(m, rowp, cgb_i64(m, (int64_t)k * vw)), LLVMBuildAnd(b, rowmask, const_mask(w, (int)lo, (int)hi), ""));
                     if (sv) win[k] = LLVMBuildFMul(b, win[k], sv, "");
                 }
                 LLVMValueRef wide = concat_all(w, win, nv);
@@ -394,19 +370,11 @@ static void emit_input(W *w, const NcNode *nd, const char *name) {
 /* Stage 2: the products, through the GEMM tile function gemm: in = {V, U}, out = {M}. */
 static void emit_gemm_stage(W *w, LLVMValueRef gemm, const char *name) {
     NcCgModule *m = w->m;
-    LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1), U = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
-    LLVMValueRef M = cgb_gep(m, V, cgb_i64(m, w->p->v_floats));
-    LLVMTypeRef arr2 = LLVMArrayType2(m->ptr, 2);
-    LLVMValueRef ins = cgb_var(m, arr2), outs = cgb_var(m, LLVMArrayType2(m->ptr, 1));
-    LLVMBuildStore(b, V, ins);
-    LLVMValueRef one = cgb_i64(m, 1);
-    LLVMBuildStore(b, U, LLVMBuildGEP2(b, m->ptr, ins, &one, 1, ""));
-    LLVMBuildStore(b, M, outs);
-    LLVMValueRef args[4] = {ins, outs, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3)};
-    LLVMBuildCall2(b, LLVMGlobalGetValueType(gemm), gemm, args, 4, "");
-    LLVMBuildRetVoid(b);
+    LLVMValueRef V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef in[2] = {V, cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1)}, out[1] = {cgb_gep(m, V, cgb_i64(m, w->p->v_floats))};
+    cgb_call_tile(m, gemm, in, 2, out, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+    LLVMBuildRetVoid(m->b);
 }
 
 /* The bias and the node's epilogue on vector v of outputs; operand(st)
@@ -470,7 +438,7 @@ static void emit_output(W *w, const NcGraph *g, const NcNode *nd, const char *na
     e.bias = bias ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, bias, o), "")) : NULL;
     for (int st = 0; st < a->nepi; st++) {
         if (!epi[st]) continue;
-        e.per_channel[st] = !nc_shape_eq(nc_val(g, nd->inputs[a->epi[st].input]), yv);
+        e.per_channel[st] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[st].input]), yv);
         e.op[st] = e.per_channel[st] ? cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, epi[st], t), "")) : cgb_gep(m, epi[st], yoff);
     }
     LLVMValueRef mbase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cgb_i64(m, p->T), ""), LLVMBuildNSWMul(b, n, cgb_i64(m, p->TPI), ""), "");
@@ -517,7 +485,7 @@ static void emit_output(W *w, const NcGraph *g, const NcNode *nd, const char *na
         chunk_lanes(w, q, &valid, &ty, &tx);
         LLVMValueRef qoff = LLVMBuildNSWAdd(b, mbase, LLVMBuildNSWMul(b, q, cgb_i64(m, vw), ""), "");
         for (int pos = 0; pos < A * A; pos++)
-            mv[pos] = load_mask(w, cgb_gep(m, M, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), valid);
+            mv[pos] = cgb_load_mask(m, cgb_gep(m, M, LLVMBuildNSWAdd(b, qoff, cgb_i64(m, (int64_t)pos * p->O * p->T), "")), valid);
         for (int j = 0; j < A; j++) output_1d(w, mv + j, A, s + j, A);
         LLVMValueRef r0 = i32v_mul(w, ty, mt), c0 = i32v_mul(w, tx, mt);
         for (int k = 0; k < mt; k++) {

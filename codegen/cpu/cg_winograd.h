@@ -42,8 +42,7 @@ typedef struct NcWinoPlan {
     int pt, pl;                 /* top and left padding */
     int64_t TH, TW, TPI, T;     /* tile rows and columns of an image, tiles per image, all tiles */
     NcGemmPlan gemm;            /* the npos x G products */
-    int64_t v_floats, m_floats; /* scratch: V, then M */
-    int64_t packed_floats;      /* transformed filters: npos x O x CG (the wprep's output) */
+    int64_t v_floats, m_floats; /* scratch: V, then M (the transformed filters: gemm.packed_floats) */
 } NcWinoPlan;
 
 /* Can node nd (a conv2d) run as F(mt x mt, 3x3), mt 4 or 2?  (A filter
@@ -64,7 +63,7 @@ double nc_cg_wino_direct_cost(const NcWinoPlan *p);
  * `<prefix>_out` (tile functions with runtime/kernels.h's staged-kernel
  * arguments) and returns them in fns[3], their tile counts in tiles[3]; and
  * `<prefix>_wprep`, the filter transform the program runs as it loads
- * (kernels.h's wprep: one tile per output channel, packed_floats out), so
+ * (kernels.h's wprep: one tile per output channel, gemm.packed_floats out), so
  * the file keeps 3x3 filters — F(4x4)'s are 4x larger. */
 void nc_cg_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcWinoPlan *p, const char *prefix,
                      LLVMValueRef fns[3], int64_t tiles[3], LLVMValueRef *wprep);
