@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "ir/ops.h"
 #include "runtime/bundle.h"
 #include "runtime/kernels.h"
 
@@ -168,7 +169,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
             const NcValue *v = nc_val(g, i);
             NcBundleValue bv;
             memset(&bv, 0, sizeof bv);
-            bv.kind = v->kind, bv.ndim = v->ndim;
+            bv.kind = v->kind, bv.ndim = v->ndim, bv.layout = nc_is_nhwc(v) ? NC_LAYOUT_NHWC : NC_LAYOUT_NCHW;
             memcpy(bv.shape, v->shape, sizeof bv.shape);
             bv.offset = v->kind == NC_VAL_NODE ? plans[gi].offset[i] : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e) : -1;
             if (v->kind == NC_VAL_PARAM && bv.offset < 0) rc = -1;

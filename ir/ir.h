@@ -132,6 +132,8 @@ NcGraph *nc_graph_new(const char *name);
 void nc_graph_free(NcGraph *g);
 
 static inline NcValue *nc_val(const NcGraph *g, int id) { return &g->values.data[id]; }
+/* A 4-D activation stored [N, H, W, C] (its shape still says [N, C, H, W]). */
+static inline int nc_is_nhwc(const NcValue *v) { return v->ndim == 4 && v->layout == NC_LAYOUT_NHWC; }
 int64_t nc_numel(const NcValue *v);
 /* Limits that keep every size computation far from overflow: 2^38 elements
  * (1 TB of f32) per tensor, a million nodes per graph. */

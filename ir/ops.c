@@ -274,6 +274,7 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_SPLIT]           = {"split",           1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES,                             shape_split,         nc_ref_split,           NULL},
     [NC_OP_SQUEEZE_EXCITE]  = {"squeeze_excite",  5, 5, NC_FUSE_OPAQUE,   NC_ATTR_EPILOGUE,                                         shape_squeeze_excite, nc_ref_squeeze_excite, macs_squeeze_excite},
     [NC_OP_RESHAPE]         = {"reshape",         1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES,                                            shape_reshape,       nc_ref_reshape,         NULL},
+    [NC_OP_RELAYOUT]        = {"relayout",        1, 1, NC_FUSE_INJECTIVE, 0,                                                        shape_same,          nc_ref_relayout,        NULL},
 };
 
 const NcOpInfo *nc_op_info(NcOpKind op) {

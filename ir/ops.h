@@ -75,5 +75,12 @@ void nc_ref_concat(const NcKernelArgs *k);
 void nc_ref_split(const NcKernelArgs *k);
 void nc_ref_reshape(const NcKernelArgs *k);
 void nc_ref_squeeze_excite(const NcKernelArgs *k);
+void nc_ref_relayout(const NcKernelArgs *k);
+
+/* Runs the op's reference kernel (ir/ref_layout.c).  The reference kernels
+ * read and write NCHW; an operand laid out NHWC (a 4-D value with layout
+ * NC_LAYOUT_NHWC, assigned by passes/assign_layout.c) is converted to NCHW
+ * around the call, so any node of any graph can fall back to them. */
+void nc_ref_run(const NcKernelArgs *k);
 
 #endif

@@ -44,7 +44,7 @@ int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e) {
             o->data = nc_malloc((size_t)nc_numel(o) * sizeof(float));
             k.out_v[j] = o, k.out[j] = o->data;
         }
-        nc_op_info(n->op)->ref(&k);
+        nc_ref_run(&k);
         /* the outputs become parameters; later nodes may fold in turn */
         for (int j = 0; j < n->noutputs; j++) {
             NcValue *o = nc_val(g, n->outputs[j]);

@@ -51,6 +51,23 @@ void nc_replace_uses(NcGraph *g, int old_id, int new_id);
  * reads (and no graph output), and parameters nobody reads; renumbers values. */
 void nc_graph_compact(NcGraph *g, const char *dead_nodes);
 
+/* Layout assignment (passes/assign_layout.c): which activations are stored
+ * NHWC, asked of a backend through these hooks.  Not in the default
+ * pipeline: the compile driver runs it with the CPU backend's hooks
+ * (codegen/cpu/cg_layout.c) before memory planning. */
+typedef struct NcLayoutHooks {
+    int mode; /* 0: where the cost model says it pays; 1: wherever a kernel exists; -1: never */
+    /* can nd run with its spatial activations NHWC?  If not, *why says why */
+    int (*nhwc_ok)(const NcGraph *g, const NcNode *nd, void *ctx, const char **why);
+    /* estimated seconds of nd in NCHW (nhwc 0) or NHWC (1) */
+    double (*cost)(const NcGraph *g, const NcNode *nd, int nhwc, void *ctx);
+    /* estimated seconds to convert v to the other layout */
+    double (*relayout_cost)(const NcValue *v, void *ctx);
+    void *ctx;
+} NcLayoutHooks;
+/* Sets the layouts and inserts relayout nodes; *relayouts says how many. */
+int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e);
+
 /* Memory planning (passes/plan_memory.c): one arena, static offsets. */
 typedef struct NcPlan {
     int64_t *offset;      /* per value: byte offset in the arena, or -1 (inputs, params) */

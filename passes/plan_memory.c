@@ -43,7 +43,7 @@ static int cmp_size(const void *a, const void *b) {
  * aligned (as every planned value does)? */
 static int split_is_view(const NcGraph *g, const NcNode *n) {
     const NcValue *in = nc_val(g, n->inputs[0]);
-    if (in->kind != NC_VAL_NODE || n->attrs.axis < 0 || n->attrs.axis >= in->ndim) return 0;
+    if (in->kind != NC_VAL_NODE || nc_is_nhwc(in) || n->attrs.axis < 0 || n->attrs.axis >= in->ndim) return 0;
     int64_t inner = 1;
     for (int d = 0; d < n->attrs.axis; d++)
         if (in->shape[d] != 1) return 0;

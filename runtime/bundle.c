@@ -74,6 +74,9 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         if (bv->kind < NC_VAL_INPUT || bv->kind > NC_VAL_NODE || bv->ndim < 1 || bv->ndim > NC_MAXDIM)
             return nc_errorf(e, "value %u: bad kind or rank", i);
         v->id = (int)i, v->kind = bv->kind, v->ndim = bv->ndim, v->producer = -1;
+        if (bv->layout == NC_LAYOUT_NHWC && (bv->ndim != 4 || bv->kind != NC_VAL_NODE))
+            return nc_errorf(e, "value %u: only a 4-D intermediate can be NHWC", i);
+        v->layout = bv->layout == NC_LAYOUT_NHWC ? NC_LAYOUT_NHWC : NC_LAYOUT_NCHW;
         memcpy(v->shape, bv->shape, sizeof v->shape);
         if (!nc_shape_fits(v->ndim, v->shape)) return nc_errorf(e, "value %u: bad shape", i);
         for (int d = 0; d < v->ndim; d++)
@@ -159,14 +162,17 @@ static void prepare_weights(NcBundle *b) {
             const NcBundleNode *n = &p->nodes[ni];
             if (!k->wprep || n->ninputs < 2) continue;
             const float *w = (const float *)(b->weights + p->values[n->inputs[1]].offset);
+            /* the same stored weights under the same transform (another
+             * resolution's program) share one buffer */
             for (int q = 0; q < b->nprepped && !p->wprepped[ni]; q++)
-                if (src[q] == w) p->wprepped[ni] = b->prepped[q];
+                if (src[q] == w && b->prepped_by[q] == (void *)k->wprep) p->wprepped[ni] = b->prepped[q];
             if (p->wprepped[ni]) continue;
             if (b->nprepped == cap) {
                 cap = cap ? 2 * cap : 16;
                 b->prepped = realloc(b->prepped, (size_t)cap * sizeof *b->prepped);
+                b->prepped_by = realloc(b->prepped_by, (size_t)cap * sizeof *b->prepped_by);
                 src = realloc(src, (size_t)cap * sizeof *src);
-                NC_CHECK(b->prepped && src);
+                NC_CHECK(b->prepped && b->prepped_by && src);
             }
             float *buf = nc_malloc((size_t)k->wfloats * sizeof(float));
             const float *in[NC_MAXIN] = {NULL, w};
@@ -175,6 +181,7 @@ static void prepare_weights(NcBundle *b) {
 #pragma omp parallel for schedule(dynamic)
             for (int64_t t = 0; t < tiles; t++) k->wprep(in, out, t, t + 1);
             src[b->nprepped] = w;
+            b->prepped_by[b->nprepped] = (void *)k->wprep;
             b->prepped[b->nprepped++] = buf;
             p->wprepped[ni] = buf;
             /* Nothing reads the stored filter again: when it lies in the
@@ -257,6 +264,7 @@ void nc_bundle_close(NcBundle *b) {
     }
     for (int i = 0; i < b->nprepped; i++) free(b->prepped[i]);
     free(b->prepped);
+    free(b->prepped_by);
     free(b->owned_weights);
     free(b->labels);
     if (b->scratch) free(b->scratch->data);
@@ -455,7 +463,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;        /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
         if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
-        else nc_op_info(node.op)->ref(&k);
+        else nc_ref_run(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }
     b->scratch->data = scratch;

@@ -21,7 +21,7 @@
 
 #define NC_BUNDLE_MAGIC "NETCBNDL"
 #define NC_WEIGHTS_MAGIC "NETCWGTS"
-#define NC_BUNDLE_VERSION 3 /* 2: conv input scale, squeeze_excite; 3: members, labels, features */
+#define NC_BUNDLE_VERSION 4 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout */
 #define NC_BUNDLE_MAX_PROGRAMS 16
 #define NC_BUNDLE_MAX_MEMBERS 8
 
@@ -70,6 +70,8 @@ typedef struct NcProgramHeader {
 typedef struct NcBundleValue {
     int32_t kind; /* NcValKind */
     int32_t ndim;
+    int32_t layout; /* NcLayout: an activation is NCHW or NHWC (ir/ref_layout.c) */
+    int32_t pad0;
     int64_t shape[NC_MAXDIM];
     int64_t offset; /* NC_VAL_NODE: arena offset; NC_VAL_PARAM: weights offset; inputs: -1 */
 } NcBundleValue;
@@ -106,6 +108,7 @@ typedef struct NcBundle {
     void *owned_weights;          /* when loaded from an external file */
     struct NcScratch *scratch;    /* padded conv inputs, kept between runs (one run at a time per bundle) */
     float **prepped;              /* the distinct buffers of the programs' wprepped weights */
+    void **prepped_by;            /* the wprep function that made each (kernels.h) */
     int nprepped;
 } NcBundle;
 

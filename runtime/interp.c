@@ -52,7 +52,7 @@ int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs,
             k.out[j] = buf[o->id];
         }
         if (live > peak) peak = live;
-        nc_op_info(n->op)->ref(&k);
+        nc_ref_run(&k);
         /* Free what this node was the last to read (and outputs nobody reads). */
         for (int j = 0; j < n->ninputs + n->noutputs; j++) {
             int id = j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs];
@@ -112,7 +112,7 @@ int nc_interp_run_planned(const NcGraph *g, const NcPlan *plan, const float *con
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &g->values.data[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         /* a view (reshape) shares its input's bytes: nothing to compute */
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue;
-        nc_op_info(n->op)->ref(&k);
+        nc_ref_run(&k);
     }
     for (int i = 0; i < g->outputs.len; i++) {
         const NcValue *v = &g->values.data[g->outputs.data[i]];

@@ -59,3 +59,22 @@ endforeach()
 add_test(NAME codegen.multires_wino.resnest26d COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/resnest26d.nn 64,96 --winograd on)
 set_tests_properties(codegen.multires_wino.resnest26d PROPERTIES LABELS "codegen;small" TIMEOUT 600)
+# NHWC activations (passes/assign_layout.c, --layout nhwc: every node with an
+# NHWC kernel runs NHWC, relayouts at the edges): the zoos at odd sizes and
+# channel counts, and whole models
+foreach(zb "op_zoo;37x29;2" "op_zoo;19x23;1" "dw_zoo;37x29;2" "dw_zoo;27x33;4" "conv_zoo;37x29;2" "conv_zoo;9x11;1")
+  list(GET zb 0 zoo)
+  list(GET zb 1 res)
+  list(GET zb 2 batch)
+  add_test(NAME codegen.nhwc_${zoo}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/${zoo}.nn ${res} ${batch} --layout nhwc)
+  set_tests_properties(codegen.nhwc_${zoo}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
+endforeach()
+foreach(name efficientnet_b0 regnety_016 resnet50 resnest26d)
+  add_test(NAME codegen.model_nhwc.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --layout nhwc)
+  set_tests_properties(codegen.model_nhwc.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
+endforeach()
+add_test(NAME codegen.multires_nhwc.efficientnet_b0 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/efficientnet_b0.nn 64,96 --layout nhwc)
+set_tests_properties(codegen.multires_nhwc.efficientnet_b0 PROPERTIES LABELS "codegen" TIMEOUT 600)

@@ -30,6 +30,8 @@ typedef struct NcCgOptions {
                              (cg_winograd.h), 1 wherever legal, -1 never */
     int im2col;           /* stride-2 convs by im2col + GEMM (cg_im2col.h): 0 yes, -1 no */
     int dwconv;           /* depthwise convs by their own kernel (cg_dwconv.h): 0 yes, -1 no */
+    int layout;           /* activations NHWC where the cost model says it pays (0), wherever
+                             a kernel exists (1), never (-1): cg_layout.h */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object

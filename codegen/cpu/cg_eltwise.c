@@ -35,9 +35,11 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
 }
 
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
+    const int nhwc = nc_is_nhwc(nc_val(g, nd->inputs[0]));
     if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
     if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
-        return nc_val(g, nd->inputs[0])->shape[0] * nc_val(g, nd->inputs[0])->shape[1];
+        return nc_val(g, nd->inputs[0])->shape[0] * (nhwc ? 1 : nc_val(g, nd->inputs[0])->shape[1]);
+    if (nhwc && nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) return 0;
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[1] * y->shape[2];
@@ -53,7 +55,18 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         const NcValue *o = nc_val(g, nd->inputs[ep->input]);
         if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || cgb_per_channel(o, y))) return 0;
     }
-    return y->shape[0] * y->shape[1];
+    /* one tile per plane (NCHW) or per pixel (NHWC: a row of channels) */
+    return nc_is_nhwc(y) ? y->shape[0] * y->shape[2] * y->shape[3] : y->shape[0] * y->shape[1];
+}
+
+int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
+    switch (nd->op) {
+    case NC_OP_SQUEEZE_EXCITE:
+    case NC_OP_GLOBAL_AVG_POOL:
+    case NC_OP_ADD:
+    case NC_OP_MUL: return nc_cg_eltwise_tiles(g, nd) > 0;
+    default: return 0;
+    }
 }
 
 /* The lanes of v added up (in order; once per reduction, so no matter). */
@@ -100,6 +113,31 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
     return hsum(m, v);
 }
 
+/* NHWC: pooled[c] = mean over the S pixels of x[base + p * C + c], for every
+ * c < C; blocks of 4 channel vectors kept in registers across the pixels,
+ * the ragged channel tail under a mask. */
+static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t C, int64_t S, LLVMValueRef pooled) {
+    LLVMBuilderRef b = m->b;
+    const int vw = m->vw, U = 4;
+    LLVMValueRef acc[4], p;
+    for (int u = 0; u < U; u++) acc[u] = cgb_var(m, m->vec);
+    const LLVMValueRef inv = cgb_splat(m, cgb_f32(m, 1.0 / (double)S));
+    for (int64_t c0 = 0; c0 < C; c0 += (int64_t)U * vw) {
+        int nv = 0, lanes[4];
+        for (int u = 0; u < U && c0 + (int64_t)u * vw < C; u++, nv++) lanes[u] = (int)(C - c0 - u * vw < vw ? C - c0 - u * vw : vw);
+        for (int u = 0; u < nv; u++) LLVMBuildStore(b, cgb_zero(m), acc[u]);
+        CgbLoop lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, S), 1, &p);
+        LLVMValueRef row = LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cgb_i64(m, C), ""), cgb_i64(m, c0), ""), "");
+        for (int u = 0; u < nv; u++) {
+            LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, LLVMBuildNSWAdd(b, row, cgb_i64(m, (int64_t)u * vw), "")), lanes[u]);
+            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), v, ""), acc[u]);
+        }
+        cgb_loop_end(m, &lp);
+        for (int u = 0; u < nv; u++)
+            cgb_store_n(m, LLVMBuildFMul(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), inv, ""), cgb_gep(m, pooled, cgb_i64(m, c0 + (int64_t)u * vw)), lanes[u]);
+    }
+}
+
 static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
     return LLVMBuildExtractElement(m->b, cgb_activation(m, kind, 0, 0, cgb_splat(m, x)), cgb_i64(m, 0), "");
 }
@@ -118,11 +156,15 @@ static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const cha
     LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
     LLVMValueRef n, c, r;
     CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
-    CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
-    LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
-    LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
-    LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
-    cgb_loop_end(m, &lc);
+    if (nc_is_nhwc(x)) {
+        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), C, S, pooled);
+    } else {
+        CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+        LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
+        LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
+        LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
+        cgb_loop_end(m, &lc);
+    }
     CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
     LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
     h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b1, r), ""), "");
@@ -146,6 +188,13 @@ static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const ch
     LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    if (nc_is_nhwc(x)) { /* one tile per image */
+        const int64_t C = x->shape[1];
+        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), "")));
+        cgb_loop_end(m, &lt);
+        LLVMBuildRetVoid(m->b);
+        return;
+    }
     LLVMValueRef sum = emit_sum(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, S), ""), NULL, NULL, S);
     LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, y, t));
     cgb_loop_end(m, &lt);
@@ -238,7 +287,11 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
         return;
     }
     const NcValue *y = nc_val(g, nd->outputs[0]);
-    const int64_t hw = y->shape[2] * y->shape[3];
+    /* a tile is a row of hw values of one channel (NCHW) or of C channels of
+     * one pixel (NHWC); a per-channel operand is one value per row, or a
+     * vector per chunk of the row */
+    const int nhwc = nc_is_nhwc(y);
+    const int64_t HW = y->shape[2] * y->shape[3], hw = nhwc ? y->shape[1] : HW;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     const int nin = nd->ninputs;
     LLVMValueRef in[NC_MAXIN], full[NC_MAXIN];
@@ -250,8 +303,9 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
     LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    for (int i = 0; i < nin; i++) /* a per-channel operand: one value for the plane */
-        full[i] = whole[i] ? NULL : cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, in[i], t), ""));
+    LLVMValueRef chan0 = nhwc ? LLVMBuildNSWMul(m->b, LLVMBuildSDiv(m->b, t, cgb_i64(m, HW), ""), cgb_i64(m, hw), "") : NULL;
+    for (int i = 0; i < nin; i++) /* NCHW: a per-channel operand is one value for the plane */
+        full[i] = whole[i] || nhwc ? NULL : cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, in[i], t), ""));
     LLVMValueRef plane = LLVMBuildNSWMul(m->b, t, cgb_i64(m, hw), "");
     const int vw = m->vw;
     const int64_t nfull = hw / vw * vw;
@@ -266,7 +320,10 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
         else i = cgb_i64(m, nfull);
         LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
         LLVMValueRef v[NC_MAXIN];
-        for (int k = 0; k < nin; k++) v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes) : full[k];
+        for (int k = 0; k < nin; k++)
+            v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes)
+                   : nhwc   ? cgb_load_n(m, cgb_gep(m, in[k], LLVMBuildNSWAdd(m->b, chan0, i, "")), lanes)
+                            : full[k];
         LLVMValueRef r = nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
         for (int s = 0; s < nd->attrs.nepi; s++) { /* each step rounds to f32, as the unfused ops would */
             LLVMValueRef o = v[nd->attrs.epi[s].input];

@@ -17,5 +17,8 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
  * inputs and outputs, in node order; the output may be an input (in place). */
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd);
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name);
+/* Has this node (squeeze_excite, global_avg_pool, add, mul) a kernel when
+ * its spatial operands are NHWC?  (The kernels read the values' layouts.) */
+int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd);
 
 #endif

@@ -44,4 +44,9 @@ int64_t cg_conv_block(int64_t cg_in, int64_t nchunks, int chunk_floats);
 void cg_emit_conv_prep(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name);
 void cg_emit_conv(Cg *cg, const NcGraph *g, const NcNode *nd, const char *name, const CgConvBlock *blk);
 
+/* A 1x1 conv or linear layer as a packed-weight GEMM (cg_module.c): fills
+ * the spec for its activations in NCHW or (nhwc) NHWC, or returns 0. */
+struct NcGemmSpec;
+int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, struct NcGemmSpec *s, int nhwc);
+
 #endif

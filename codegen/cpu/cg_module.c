@@ -8,6 +8,7 @@
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_relayout.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
 #include "runtime/bundle.h"
@@ -57,7 +58,7 @@ static int sole_reader(const NcGraph *g, int value, const NcNode *nd) {
 /* A 1x1 conv (any stride: the runtime gathers a strided input first) or a
  * linear layer as a GEMM with packed weights; fills the spec (blocking left
  * to the plan).  Whether the weights are packed yet is not asked here. */
-static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
+int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s, int nhwc) {
     const NcAttrs *a = &nd->attrs;
     if (nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) return 0;
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
@@ -72,12 +73,14 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
         if (x->ndim != 2 || w->ndim != 2 || y->ndim != 2 || a->has_in_scale) return 0;
         s->batch = x->shape[0], s->cin = w->shape[1], s->cout = w->shape[0], s->hw = 1;
     }
-    /* one row of hw outputs per channel, or (hw 1) one row of channels per image */
-    s->layout = s->hw == 1 ? NC_GEMM_NHWC : NC_GEMM_NCHW;
+    /* NCHW: one row of hw outputs per channel; NHWC (an NHWC activation,
+     * or hw 1): one row of channels per pixel */
+    s->layout = s->hw == 1 || nhwc ? NC_GEMM_NHWC : NC_GEMM_NCHW;
+    if (nhwc && a->stride[0] != 1) return 0; /* the strided gather is NCHW's (runtime/bundle.c) */
     s->bias = a->has_bias;
-    /* an SE gate on the input: applied by the kernel as it reads (stride 1;
-     * a strided conv's input is gathered, and scaled, by the runtime) */
-    if (nd->op == NC_OP_CONV2D && a->has_in_scale && a->stride[0] == 1 && s->layout == NC_GEMM_NCHW) s->in_scale = nc_in_scale_input(a);
+    /* an SE gate on the input: applied by the kernel (stride 1; a strided
+     * conv's input is gathered, and scaled, by the runtime) */
+    if (nd->op == NC_OP_CONV2D && a->has_in_scale && a->stride[0] == 1) s->in_scale = nc_in_scale_input(a);
     s->nepi = a->nepi;
     for (int i = 0; i < a->nepi; i++) {
         s->epi[i] = a->epi[i];
@@ -85,13 +88,17 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
         const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
         if (nc_numel(o) == nc_numel(y) && (nc_shape_eq(o, y) || s->hw == 1)) continue;
         if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1 &&
-            s->layout == NC_GEMM_NCHW) {
+            s->hw > 1) {
             s->epi_per_channel[i] = 1;
             continue;
         }
         return 0;
     }
     return sole_reader(g, nd->inputs[1], nd);
+}
+
+static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
+    return cg_gemm_candidate(g, nd, s, nc_is_nhwc(nc_val(g, nd->inputs[0])));
 }
 
 /* Winograd for this conv, and with which tile (4, 2, or 0: no)?  Legal,
@@ -287,6 +294,14 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 tf = LLVMGetNamedFunction(m.mod, name);
                 tiles = gp.tiles;
                 flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
+                if (gp.scaled_floats) { /* NHWC, input-scaled: scale the weights per image, then the GEMMs */
+                    snprintf(name, sizeof name, "netc_gscale_p%d_n%d", gi, ni);
+                    nc_cg_gemm_emit_scale(&m, &gp, name);
+                    stage[0] = LLVMGetNamedFunction(m.mod, name), stage[1] = tf;
+                    stage_tiles[0] = gs.batch, stage_tiles[1] = gp.tiles;
+                    scratch = gp.scaled_floats;
+                    tf = LLVMConstNull(cg.ptr), tiles = 0, flags = 0;
+                }
                 made++, ngemm++;
             } else if (nd->op == NC_OP_CONV2D && (!opt || opt->dwconv >= 0) && nc_cg_dw_plan(&dwp, g, nd, &t, &why)) {
                 /* depthwise: one stage over the unpadded input (cg_dwconv.h) */
@@ -312,6 +327,11 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 made++;
             } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
                 fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
+            } else if ((tiles = nc_cg_relayout_tiles(g, nd)) > 0) {
+                snprintf(name, sizeof name, "netc_relayout_p%d_n%d", gi, ni);
+                nc_cg_emit_relayout(&m, g, nd, name);
+                tf = LLVMGetNamedFunction(m.mod, name);
+                made++, nelt++;
             } else if ((tiles = nc_cg_eltwise_tiles(g, nd)) > 0) {
                 snprintf(name, sizeof name, "netc_elt_p%d_n%d", gi, ni);
                 nc_cg_emit_eltwise(&m, g, nd, name);

@@ -88,7 +88,8 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
         m->passes = val;
     } else if (!strcmp(a, "--dump-after")) {
         m->dump_after = val;
-        if (strcmp(val, "all") && !nc_pass_find(val)) {
+        /* assign_layout is the backend's pass, run by compile and ensemble */
+        if (strcmp(val, "all") && strcmp(val, "assign_layout") && !nc_pass_find(val)) {
             cli_error("--dump-after '%s': no such pass", val);
             return -1;
         }

@@ -31,6 +31,9 @@ static const char *help =
     "                   (F(2x2) wherever legal), off\n"
     "  --im2col on|off  stride-2 convs by im2col + GEMM (default on) or the direct kernel\n"
     "  --dwconv on|off  depthwise convs by their own kernel (default on) or the direct kernel\n"
+    "  --layout MODE    activations NHWC where the cost model says it pays (auto, default),\n"
+    "                   wherever an NHWC kernel exists (nhwc), or never (nchw); --explain\n"
+    "                   says why per node and region, --dump-after assign_layout shows the IR\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
@@ -87,6 +90,13 @@ int cmd_compile(int argc, char **argv) {
             }
             continue;
         }
+        if (!strcmp(a, "--layout")) {
+            if (i + 1 >= argc || netc_parse_layout(argv[++i], &cgo.layout)) {
+                cli_error("--layout needs auto, nhwc or nchw");
+                return NC_EXIT_BADINPUT;
+            }
+            continue;
+        }
         if (!strcmp(a, "--cpu")) {
             if (i + 1 >= argc) {
                 cli_error("--cpu needs a value");
@@ -133,14 +143,17 @@ int cmd_compile(int argc, char **argv) {
             rc = NC_EXIT_BADINPUT;
             break;
         }
-        NcError e;
-        if (nc_plan_memory(graphs[n], &plans[n], NULL, &e)) {
-            fprintf(stderr, "netc: %s\n", e.msg);
-            rc = NC_EXIT_FAIL;
-        }
         n++;
     }
     free(list);
+    if (!rc) rc = netc_layout(graphs, n, &cgo, codegen, m.dump_after, m.explain);
+    for (int i = 0; i < n && !rc; i++) {
+        NcError e;
+        if (nc_plan_memory(graphs[i], &plans[i], NULL, &e)) {
+            fprintf(stderr, "netc: %s\n", e.msg);
+            rc = NC_EXIT_FAIL;
+        }
+    }
     if (!rc) {
         NcBundleSpec spec;
         memset(&spec, 0, sizeof spec);

@@ -30,7 +30,7 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --dwconv on|off, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --dwconv on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 typedef struct Member {
@@ -108,6 +108,11 @@ int cmd_ensemble(int argc, char **argv) {
             if (!more || netc_parse_onoff(argv[++i], &job.cgo.im2col)) {
                 cli_error("--im2col needs on or off");
                 rc = NC_EXIT_BADINPUT;
+            }
+        } else if (!strcmp(a, "--layout")) {
+            if (!more || netc_parse_layout(argv[++i], &job.cgo.layout)) {
+                cli_error("--layout needs auto, nhwc or nchw");
+                return NC_EXIT_BADINPUT;
             }
         } else if (!strcmp(a, "--dwconv")) {
             if (!more || netc_parse_onoff(argv[++i], &job.cgo.dwconv)) {
@@ -190,15 +195,18 @@ int cmd_ensemble(int argc, char **argv) {
             } else if (!(graphs[n] = cli_load(&m, 1))) {
                 rc = NC_EXIT_BADINPUT;
             } else {
-                NcError e;
-                if (nc_plan_memory(graphs[n], &plans[n], NULL, &e)) {
-                    fprintf(stderr, "netc: %s\n", e.msg);
-                    rc = NC_EXIT_FAIL;
-                }
                 member_of[n++] = k;
             }
         }
         free(list);
+        if (!rc) rc = netc_layout(graphs + first, n - first, &job.cgo, job.codegen, NULL, 0);
+        for (int i = first; i < n && !rc; i++) {
+            NcError e;
+            if (nc_plan_memory(graphs[i], &plans[i], NULL, &e)) {
+                fprintf(stderr, "netc: %s\n", e.msg);
+                rc = NC_EXIT_FAIL;
+            }
+        }
         if (!rc && n == first) {
             cli_error("ensemble: %s has no resolution", mb->path);
             rc = NC_EXIT_BADINPUT;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "codegen/cpu/cg_layout.h"
 #include "tools/netc/cli.h"
 
 /* Where the netc binary lives: the runtime libraries are built beside it. */
@@ -185,6 +186,36 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
     free(obj);
     free(kobj);
     return rc;
+}
+
+int netc_parse_layout(const char *s, int *mode) {
+    if (!strcmp(s, "auto")) *mode = 0;
+    else if (!strcmp(s, "nhwc")) *mode = 1;
+    else if (!strcmp(s, "nchw")) *mode = -1;
+    else return -1;
+    return 0;
+}
+
+int netc_layout(NcGraph *const *graphs, int n, const NcCgOptions *cgo, int codegen, const char *dump_after, int explain) {
+    if (!codegen || n < 1) return 0;
+    NcError e;
+    int relayouts = 0;
+    if (nc_cg_assign_layout(graphs, n, cgo, explain ? stderr : NULL, &relayouts, &e)) {
+        fprintf(stderr, "netc: %s: %s\n", graphs[0]->name, e.msg);
+        return NC_EXIT_FAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (nc_graph_verify(graphs[i], &e)) {
+            fprintf(stderr, "netc: internal error: the graph does not verify after assign_layout: %s\n", e.msg);
+            return NC_EXIT_FAIL;
+        }
+    }
+    if (explain) fprintf(stderr, "pass assign_layout: %d relayouts\n", relayouts);
+    if (dump_after && (!strcmp(dump_after, "assign_layout") || !strcmp(dump_after, "all"))) {
+        printf("# after assign_layout\n");
+        nc_graph_print(graphs[0], stdout);
+    }
+    return 0;
 }
 
 int netc_parse_winograd(const char *s, int *mode) {

@@ -25,6 +25,15 @@ int netc_parse_winograd(const char *s, int *mode);
 /* on|off into 0 / -1 (NcCgOptions.im2col); -1 if neither. */
 int netc_parse_onoff(const char *s, int *mode);
 
+/* --layout auto|nhwc|nchw into NcCgOptions.layout (0, 1, -1); -1 if none of them. */
+int netc_parse_layout(const char *s, int *mode);
+
+/* The CPU layout pass over one model's programs (codegen/cpu/cg_layout.h),
+ * unless codegen is off; prints the IR after it when dump_after is
+ * "assign_layout" or "all", its reasons on stderr with explain.  Returns 0
+ * or an NC_EXIT_* code, message printed. */
+int netc_layout(NcGraph *const *graphs, int n, const NcCgOptions *cgo, int codegen, const char *dump_after, int explain);
+
 /* --labels FILE: read it whole (NULL when path is NULL); -1 on error, message printed. */
 int netc_read_labels(const char *path, char **text);
 

@@ -1,0 +1,134 @@
+/* cg_layout.c — the CPU backend's answers to the layout pass
+ * (passes/assign_layout.c): which nodes have NHWC kernels, and a cost model
+ * of each node in either layout.
+ *
+ * The model is lane utilisation times a measured efficiency: a kernel's
+ * time is its multiply-adds over the FMA peak, divided by the share of
+ * vector lanes doing useful work (the vector axis rounded up to whole
+ * vectors or register blocks) and by how close to peak that kind of kernel
+ * runs when its lanes are full.  The efficiencies are this project's
+ * measurements on Zen 3 (bench/RESULTS.md, bench/gemm_bench.c,
+ * bench/nhwc_conv_bench.c), one thread:
+ *
+ *   1x1 GEMM, NCHW (vectors along the plane)      0.72 at full panels; a
+ *                                                 ragged last panel costs
+ *                                                 as much as a full one
+ *   1x1 GEMM, NHWC (vectors along out channels)   0.75
+ *   3x3 stride-1 with >= 8 channels per group     Winograd in NCHW: about
+ *                                                 2.2x the direct rate
+ *   depthwise / grouped / strided direct convs    their kernels' measured rates
+ *
+ * Memory-bound ops (pools, SE gates, adds) cost the same in both layouts;
+ * a relayout moves every value twice through a transpose. */
+#include <string.h>
+
+#include "codegen/cpu/cg_eltwise.h"
+#include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_layout.h"
+#include "ir/ops.h"
+
+typedef struct LayoutCtx {
+    const NcCgTarget *t;
+    const NcCgOptions *opt;
+    const NcGraph *lead; /* when set: follow this graph's choices */
+} LayoutCtx;
+
+/* Did the lead graph run the node of this scope and op NHWC? */
+static int lead_nhwc(const NcGraph *lead, const NcNode *nd) {
+    for (int i = 0; i < lead->nodes.len; i++) {
+        const NcNode *o = &lead->nodes.data[i];
+        if (o->op != nd->op || !o->scope || !nd->scope || strcmp(o->scope, nd->scope)) continue;
+        for (int j = 0; j < o->ninputs + o->noutputs; j++)
+            if (nc_is_nhwc(nc_val(lead, j < o->ninputs ? o->inputs[j] : o->outputs[j - o->ninputs]))) return 1;
+        return 0;
+    }
+    return 0;
+}
+
+static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **why) {
+    LayoutCtx *c = vctx;
+    if (c->lead && !lead_nhwc(c->lead, nd)) {
+        *why = "NCHW at the first resolution (the programs share their packed weights)";
+        return 0;
+    }
+    if (nd->op == NC_OP_CONV2D) {
+        NcGemmSpec s;
+        NcGemmPlan p;
+        NcError e;
+        if (cg_gemm_candidate(g, nd, &s, 1) && !nc_cg_gemm_plan(&p, &s, c->t, &e)) return 1;
+        *why = "not a 1x1 stride-1 conv, and no NHWC direct kernel for it";
+        return 0;
+    }
+    if (nc_cg_eltwise_nhwc_ok(g, nd)) return 1;
+    *why = "no NHWC kernel for this op";
+    return 0;
+}
+
+/* The FMA peak of one core: 2 FMA pipes x vw lanes x 2 flops x ~3 GHz. */
+static double peak(const LayoutCtx *c) { return 2.0 * c->t->vw * 2.0 * 3e9; }
+
+static double bytes_time(const NcGraph *g, const NcNode *nd) {
+    double bytes = 0;
+    for (int j = 0; j < nd->ninputs; j++)
+        if (nc_val(g, nd->inputs[j])->kind == NC_VAL_NODE) bytes += 4.0 * (double)nc_numel(nc_val(g, nd->inputs[j]));
+    for (int j = 0; j < nd->noutputs; j++) bytes += 4.0 * (double)nc_numel(nc_val(g, nd->outputs[j]));
+    return bytes / 20e9;
+}
+
+static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
+    LayoutCtx *c = vctx;
+    if (nd->op != NC_OP_CONV2D) return bytes_time(g, nd);
+    const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    const NcAttrs *a = &nd->attrs;
+    const int vw = c->t->vw;
+    const int64_t N = y->shape[0], O = y->shape[1], OH = y->shape[2], OW = y->shape[3], G = a->groups, OG = O / G, CG = w->shape[1];
+    const int64_t KK = w->shape[2] * w->shape[3];
+    const double macs = (double)(N * O * OH * OW * CG * KK), flops = 2 * macs;
+    NcGemmSpec s;
+    if (cg_gemm_candidate(g, nd, &s, nhwc)) {
+        if (!nhwc) { /* panels of 2 vectors along the plane; the ragged one costs a whole one */
+            const double util = (double)(OH * OW) / (double)round_up(OH * OW, 2 * vw);
+            return flops / (peak(c) * 0.72 * util);
+        }
+        const double rows = (double)(N * OH * OW), util = rows / (double)round_up(N * OH * OW, 6) * (double)O / (double)round_up(O, 2 * vw);
+        return flops / (peak(c) * 0.75 * util);
+    }
+    if (!nhwc) {
+        const int wino = KK == 9 && a->stride[0] == 1 && a->stride[1] == 1 && CG >= 8 && OG >= 8 && (!c->opt || c->opt->winograd >= 0);
+        const double util = (double)OW / (double)round_up(OW, vw);
+        if (wino) return flops / (peak(c) * 0.6 * 2.2);
+        if (CG == 1 && OG == 1) return flops / (peak(c) * 0.2 * util); /* depthwise */
+        return flops / (peak(c) * 0.6 * util);
+    }
+    /* NHWC direct: vectors along a group's output channels (channels for depthwise) */
+    const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
+    if (CG == 1 && OG == 1) return flops / (peak(c) * 0.25 * util);
+    return flops / (peak(c) * 0.6 * util);
+}
+
+static double relayout_cost(const NcValue *v, void *vctx) {
+    (void)vctx;
+    return 2.0 * 4.0 * (double)nc_numel(v) / 5e9;
+}
+
+int nc_cg_assign_layout(NcGraph *const *graphs, int n, const NcCgOptions *opt, FILE *explain, int *relayouts, NcError *e) {
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
+    int rc = 0;
+    *relayouts = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        /* the first program decides; the others (other resolutions of the
+         * same model) follow it node for node, so that a weight shared by
+         * all of them is packed for one layout */
+        LayoutCtx c = {&t, opt, i ? graphs[0] : NULL};
+        NcLayoutHooks h = {i && (!opt || opt->layout >= 0) ? 1 : opt ? opt->layout : 0, nhwc_ok, cost, relayout_cost, &c};
+        int r = 0;
+        rc = nc_assign_layout(graphs[i], &h, i ? NULL : explain, &r, e);
+        *relayouts += r;
+    }
+    nc_cg_target_free(&t);
+    return rc;
+}
