@@ -3,6 +3,7 @@
  * grouped 3x3 convs at 224, and the 3->32 3x3/2 stem.  Not a test: it times.
  *
  *   nhwc_conv_bench [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B]
+ *                  [--noepi] (bias only, no fused activation)  [--asm FILE] (the last kernel's assembly)
  *
  * Each figure is the median over --reps samples, a sample being as many
  * back-to-back calls of the kernel over all its tiles (OpenMP parallel for,
@@ -56,6 +57,9 @@ static void run(NcTileFn fn, const float *const *in, float *const *out, int64_t 
     for (int64_t t = 0; t < tiles; t++) fn(in, out, t, t + 1);
 }
 
+static const char *asm_path; /* --asm FILE: the last kernel's assembly */
+static int no_epi;           /* --noepi: bias only */
+
 static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int *threads, int nthreads, int reps, int P, int NV) {
     NcError e;
     const int pad = s->k / 2;
@@ -68,7 +72,7 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     a.kernel[0] = a.kernel[1] = s->k, a.stride[0] = a.stride[1] = s->s, a.groups = s->groups, a.has_bias = 1;
     for (int i = 0; i < 4; i++) a.pad[i] = pad;
     /* what the models fuse: SiLU (EfficientNet), ReLU (RegNetY) */
-    a.nepi = 1, a.epi[0].kind = s->groups == s->c ? NC_EPI_SILU : NC_EPI_RELU;
+    a.nepi = !no_epi, a.epi[0].kind = s->groups == s->c ? NC_EPI_SILU : NC_EPI_RELU;
     int ni = nc_graph_add_node(g, NC_OP_CONV2D, 3, ins, &a, "conv", &e);
     if (ni < 0) {
         fprintf(stderr, "%s: %s\n", s->name, e.msg);
@@ -89,6 +93,12 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     LLVMValueRef stage[3], wprep;
     int64_t st[3], scratch, wtiles, wfloats;
     nc_cg_nhwc_conv_emit(&m, g, nd, &p, "conv", stage, st, &scratch, &wprep, &wtiles, &wfloats);
+    if (asm_path) {
+        char *err = NULL;
+        if (nc_cg_module_optimize(&m, &e) || LLVMTargetMachineEmitToFile(t->tm, m.mod, (char *)asm_path, LLVMAssemblyFile, &err))
+            fprintf(stderr, "--asm: %s\n", err ? err : e.msg);
+        if (err) LLVMDisposeMessage(err);
+    }
     if (!jit || nc_cg_jit_add(jit, &m, &e)) {
         fprintf(stderr, "%s: %s\n", s->name, e.msg);
         exit(1);
@@ -127,7 +137,8 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
         const int nr = reps < 64 ? reps : 64;
         qsort(v, (size_t)nr, sizeof *v, cmp_double);
         const double med = v[nr / 2];
-        printf("  %dT %8.3f ms %6.1f GF/s", th, med * 1e3, flops / med / 1e9);
+        /* the best sample too: on a shared machine the median drifts */
+        printf("  %dT %7.3f ms %5.1f GF/s (best %7.3f)", th, med * 1e3, flops / med / 1e9, v[0] * 1e3);
     }
     printf("\n");
     fflush(stdout);
@@ -153,6 +164,10 @@ int main(int argc, char **argv) {
             if (sscanf(argv[++i], "%d,%d", &P, &NV) != 2) P = NV = 0;
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--asm") && i + 1 < argc) {
+            asm_path = argv[++i];
+        } else if (!strcmp(argv[i], "--noepi")) {
+            no_epi = 1;
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             only_batch = atoll(argv[++i]);
         } else {

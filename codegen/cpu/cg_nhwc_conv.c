@@ -86,7 +86,7 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
      * (24, 72 channels...) x 4 pixels or 2 x 6: per (kh, kw, c) NV weight
      * loads and P broadcasts feed P x NV FMAs. */
     const int64_t ogv = ceil_div(p->VO, t->vw);
-    if (p->dw) p->NV = 1, p->P = 8;
+    if (p->dw) p->NV = 1, p->P = 8, p->pix_outer = 1;
     else if (ogv == 1) p->NV = 1, p->P = 12;
     else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0)) p->NV = 2, p->P = 6;
     else p->NV = 3, p->P = 4;
@@ -106,6 +106,7 @@ typedef struct E {
     int epi_pc[NC_MAX_EPI];                  /* operand k is per (image, channel) */
     /* the tile's */
     LLVMValueRef n, g, xn, yrow, eprow[NC_MAX_EPI], ih0, kh_lo, kh_hi;
+    LLVMValueRef b0, b1, last_chunk;         /* the chunk's whole channel blocks [b0, b1); is it the last */
     LLVMValueRef acc[MAXP][MAXNV];           /* allocas */
 } E;
 
@@ -275,7 +276,24 @@ static Px const_block(const NcNhwcConvPlan *p, int64_t j) {
     return px;
 }
 
-/* The whole output row for one channel block. */
+/* Every channel block of the tile's chunk for pixel block px: a loop over
+ * the whole blocks, then (last chunk) the tail block. */
+static void chans(E *e, const Px *px) {
+    NcCgModule *m = e->m;
+    const NcNhwcConvPlan *p = e->p;
+    LLVMValueRef blk;
+    CgbLoop lb = cgb_loop_begin(m, e->b0, e->b1, 1, &blk);
+    block(e, px, mulc(m, blk, (int64_t)p->NV * m->vw), p->NV, 0);
+    cgb_loop_end(m, &lb);
+    if (p->nblk > p->nfb) {
+        CgbIf ci = cgb_if_begin(m, e->last_chunk);
+        block(e, px, I(m, p->nfb * p->NV * m->vw), p->tail_full + (p->tail_lanes ? 1 : 0), p->tail_lanes);
+        cgb_if_end(m, &ci);
+    }
+}
+
+/* The whole output row: for one channel block (oo, nvec, last_lanes), or
+ * (oo NULL) for every channel block of the chunk inside each pixel block. */
 static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
     NcCgModule *m = e->m;
     const NcNhwcConvPlan *p = e->p;
@@ -285,7 +303,8 @@ static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
     for (jr = jl; jr < nbk && interior(p, jr);) jr++;
     for (int64_t j = 0; j < jl; j++) {
         Px px = const_block(p, j);
-        block(e, &px, oo, nvec, last_lanes);
+        if (oo) block(e, &px, oo, nvec, last_lanes);
+        else chans(e, &px);
     }
     if (jr > jl) {
         Px px;
@@ -293,12 +312,14 @@ static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
         px.np = p->P;
         for (int q = 0; q < p->P; q++) px.kwlo[q] = 0, px.kwhi[q] = p->KW;
         CgbLoop l = cgb_loop_begin(m, I(m, jl * p->P), I(m, jr * p->P), p->P, &px.rt_ow0);
-        block(e, &px, oo, nvec, last_lanes);
+        if (oo) block(e, &px, oo, nvec, last_lanes);
+        else chans(e, &px);
         cgb_loop_end(m, &l);
     }
     for (int64_t j = jr; j < nbk; j++) {
         Px px = const_block(p, j);
-        block(e, &px, oo, nvec, last_lanes);
+        if (oo) block(e, &px, oo, nvec, last_lanes);
+        else chans(e, &px);
     }
 }
 
@@ -380,16 +401,21 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     e.kh_hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hi, I(m, p->KH), ""), hi, I(m, p->KH), "kh_hi");
 
     /* this chunk's whole channel blocks, then (last chunk) the tail block */
-    LLVMValueRef b0 = mulc(m, chunk, p->bpc), b1 = addc(m, b0, p->bpc);
-    b1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, b1, I(m, p->nfb), ""), b1, I(m, p->nfb), "");
-    LLVMValueRef blk;
-    CgbLoop lb = cgb_loop_begin(m, b0, b1, 1, &blk);
-    row(&e, mulc(m, blk, (int64_t)p->NV * vw), p->NV, 0);
-    cgb_loop_end(m, &lb);
-    if (p->nblk > p->nfb) {
-        CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, chunk, I(m, p->nch - 1), ""));
-        row(&e, I(m, p->nfb * p->NV * vw), p->tail_full + (p->tail_lanes ? 1 : 0), p->tail_lanes);
-        cgb_if_end(m, &ci);
+    e.b0 = mulc(m, chunk, p->bpc), e.b1 = addc(m, e.b0, p->bpc);
+    e.b1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, e.b1, I(m, p->nfb), ""), e.b1, I(m, p->nfb), "");
+    e.last_chunk = LLVMBuildICmp(b, LLVMIntEQ, chunk, I(m, p->nch - 1), "");
+    if (p->pix_outer) {
+        row(&e, NULL, 0, 0);
+    } else {
+        LLVMValueRef blk;
+        CgbLoop lb = cgb_loop_begin(m, e.b0, e.b1, 1, &blk);
+        row(&e, mulc(m, blk, (int64_t)p->NV * vw), p->NV, 0);
+        cgb_loop_end(m, &lb);
+        if (p->nblk > p->nfb) {
+            CgbIf ci = cgb_if_begin(m, e.last_chunk);
+            row(&e, I(m, p->nfb * p->NV * vw), p->tail_full + (p->tail_lanes ? 1 : 0), p->tail_lanes);
+            cgb_if_end(m, &ci);
+        }
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
