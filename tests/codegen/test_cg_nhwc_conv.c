@@ -232,6 +232,14 @@ int main(void) {
             c.in_scale = 1, c.epi = "ra";
             check(&t, c);
         }
+    /* weights over 384 KB: tiles ordered group first */
+    {
+        Case c = conv(2, 384, 5, 6, 384, 3, 1, 1, 2);
+        c.bias = 1, c.epi = "ra";
+        check(&t, c);
+        c = conv(3, 480, 7, 5, 480, 3, 2, 1, 4), c.in_scale = 1, c.epi = "m";
+        check(&t, c);
+    }
     /* odd groups: OG not a multiple of the vector, CG small */
     {
         Case c = conv(2, 26, 8, 9, 39, 3, 1, 1, 13); /* CG 2, OG 3 */
