@@ -26,6 +26,7 @@
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_layout.h"
+#include "codegen/cpu/cg_nhwc_conv.h"
 #include "ir/ops.h"
 
 typedef struct LayoutCtx {
@@ -59,8 +60,8 @@ static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **
         NcGemmPlan p;
         NcError e;
         if (cg_gemm_candidate(g, nd, &s, 1) && !nc_cg_gemm_plan(&p, &s, c->t, &e)) return 1;
-        *why = "not a 1x1 stride-1 conv, and no NHWC direct kernel for it";
-        return 0;
+        NcNhwcConvPlan np;
+        return nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
     }
     if (nc_cg_eltwise_nhwc_ok(g, nd)) return 1;
     *why = "no NHWC kernel for this op";
@@ -100,13 +101,13 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
         const int wino = KK == 9 && a->stride[0] == 1 && a->stride[1] == 1 && CG >= 8 && OG >= 8 && (!c->opt || c->opt->winograd >= 0);
         const double util = (double)OW / (double)round_up(OW, vw);
         if (wino) return flops / (peak(c) * 0.6 * 2.2);
-        if (CG == 1 && OG == 1) return flops / (peak(c) * 0.2 * util); /* depthwise */
-        return flops / (peak(c) * 0.6 * util);
+        if (CG == 1 && OG == 1) return flops / (peak(c) * 0.13 * util); /* depthwise */
+        return flops / (peak(c) * 0.4 * util);
     }
     /* NHWC direct: vectors along a group's output channels (channels for depthwise) */
     const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
     if (CG == 1 && OG == 1) return flops / (peak(c) * 0.25 * util);
-    return flops / (peak(c) * 0.6 * util);
+    return flops / (peak(c) * 0.7 * util);
 }
 
 static double relayout_cost(const NcValue *v, void *vctx) {

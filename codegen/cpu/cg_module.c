@@ -8,6 +8,7 @@
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
@@ -111,7 +112,9 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
  * the rest. */
 static int wino_choose(NcGraph *const *graphs, int ngraphs, int gi, const NcNode *nd, int mode, const NcCgTarget *t) {
     const NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
-    if (mode < 0 || w->layout != NC_LAYOUT_NCHW || !w->data || !w->name || !sole_reader(graphs[gi], nd->inputs[1], nd)) return 0;
+    if (mode < 0 || w->layout != NC_LAYOUT_NCHW || !w->data || !w->name || !sole_reader(graphs[gi], nd->inputs[1], nd) ||
+        nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])))
+        return 0;
     int best = 0;
     double best_cost = 0;
     for (int mt = 4; mt >= 2; mt -= 2) {
@@ -155,6 +158,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             }
             NcIm2colPlan ip;
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
+                !nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
                 sole_reader(graphs[gi], nd->inputs[1], nd) && nc_cg_im2col_plan(&ip, graphs[gi], nd, &t, &why)) {
                 /* [O, C, KH, KW] row-major is the GEMM's A already: packed in place */
                 NC_CHECK(ip.gemm.packed_floats == nc_numel(w));
@@ -303,6 +307,16 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                     tf = LLVMConstNull(cg.ptr), tiles = 0, flags = 0;
                 }
                 made++, ngemm++;
+            } else if (nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
+                /* NHWC: the direct kernel with weights repacked at load (cg_nhwc_conv.h) */
+                NcNhwcConvPlan np;
+                if (nc_cg_nhwc_conv_plan(&np, g, nd, &t, &why)) {
+                    snprintf(name, sizeof name, "netc_nhwc_p%d_n%d", gi, ni);
+                    nc_cg_nhwc_conv_emit(&m, g, nd, &np, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
+                    made++;
+                } else if (opt && opt->verbose) {
+                    fprintf(stderr, "codegen: %s: NHWC, reference kernel (%s)\n", nd->scope, why);
+                }
             } else if (nd->op == NC_OP_CONV2D && (!opt || opt->dwconv >= 0) && nc_cg_dw_plan(&dwp, g, nd, &t, &why)) {
                 /* depthwise: one stage over the unpadded input (cg_dwconv.h) */
                 snprintf(name, sizeof name, "netc_dw_p%d_n%d", gi, ni);

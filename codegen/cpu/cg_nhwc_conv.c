@@ -459,7 +459,7 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 
-    stage[0] = fn, stage[1] = stage[2] = NULL;
+    stage[0] = fn; /* stage[1], stage[2]: left as the caller set them (null constants) */
     stage_tiles[0] = p->tiles, stage_tiles[1] = stage_tiles[2] = 0;
     *scratch = 0;
 }

@@ -34,12 +34,19 @@ static void transpose(NcCgModule *m, LLVMValueRef *r) {
  * s_stride, transposed, written as `lanes` destination vectors of `rows`
  * lanes at dst + d_off + j * d_stride. */
 static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst, LLVMValueRef d_off,
-                  int64_t d_stride, int rows, int lanes) {
+                  int64_t d_stride, int rows, int lanes, int overlap) {
     LLVMValueRef r[64];
     for (int i = 0; i < m->vw; i++)
         r[i] = i < rows ? cgb_load_n(m, cgb_gep(m, src, LLVMBuildNSWAdd(m->b, s_off, cgb_i64(m, i * s_stride), "")), lanes) : cgb_zero(m);
     transpose(m, r);
-    for (int j = 0; j < lanes; j++) cgb_store_n(m, r[j], cgb_gep(m, dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), "")), rows);
+    /* overlap (NHWC with fewer channels than a vector, e.g. the network's
+     * 3-channel input): whole-vector stores in order, each overwriting the
+     * previous one's extra lanes, as long as they stay inside the block; the
+     * last few are masked */
+    for (int j = 0; j < lanes; j++) {
+        const int whole = overlap && j * d_stride + m->vw <= lanes * d_stride;
+        cgb_store_n(m, r[j], cgb_gep(m, dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), "")), whole ? m->vw : rows);
+    }
 }
 
 void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
@@ -73,8 +80,8 @@ void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, cons
             else w0 = cgb_i64(m, wfull);
             LLVMValueRef nchw = LLVMBuildNSWAdd(b, plane0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, c0, cgb_i64(m, H * W), ""), w0, ""), "");
             LLVMValueRef nhwc = LLVMBuildNSWAdd(b, row0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, w0, cgb_i64(m, C), ""), c0, ""), "");
-            if (to_nhwc) block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl);
-            else block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl);
+            if (to_nhwc) block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl, C < vw);
+            else block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl, 0);
             if (!wpart) cgb_loop_end(m, &lw);
         }
         if (!cpart) cgb_loop_end(m, &lc);
