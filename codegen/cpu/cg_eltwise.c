@@ -116,15 +116,23 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
 /* NHWC: pooled[c] = mean over the S pixels of x[base + p * C + c], for every
  * c < C; blocks of 4 channel vectors kept in registers across the pixels,
  * the ragged channel tail under a mask. */
+static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t CB, int64_t C, int64_t S,
+                                   LLVMValueRef pooled);
 static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t C, int64_t S, LLVMValueRef pooled) {
+    emit_pool_nhwc_strided(m, xp, base, C, C, S, pooled);
+}
+
+/* The same for the CB channels at base of pixels C floats apart. */
+static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t CB, int64_t C, int64_t S,
+                                   LLVMValueRef pooled) {
     LLVMBuilderRef b = m->b;
     const int vw = m->vw, U = 4;
     LLVMValueRef acc[4], p;
     for (int u = 0; u < U; u++) acc[u] = cgb_var(m, m->vec);
     const LLVMValueRef inv = cgb_splat(m, cgb_f32(m, 1.0 / (double)S));
-    for (int64_t c0 = 0; c0 < C; c0 += (int64_t)U * vw) {
+    for (int64_t c0 = 0; c0 < CB; c0 += (int64_t)U * vw) {
         int nv = 0, lanes[4];
-        for (int u = 0; u < U && c0 + (int64_t)u * vw < C; u++, nv++) lanes[u] = (int)(C - c0 - u * vw < vw ? C - c0 - u * vw : vw);
+        for (int u = 0; u < U && c0 + (int64_t)u * vw < CB; u++, nv++) lanes[u] = (int)(CB - c0 - u * vw < vw ? CB - c0 - u * vw : vw);
         for (int u = 0; u < nv; u++) LLVMBuildStore(b, cgb_zero(m), acc[u]);
         CgbLoop lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, S), 1, &p);
         LLVMValueRef row = LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cgb_i64(m, C), ""), cgb_i64(m, c0), ""), "");
@@ -142,29 +150,12 @@ static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
     return LLVMBuildExtractElement(m->b, cgb_activation(m, kind, 0, 0, cgb_splat(m, x)), cgb_i64(m, 0), "");
 }
 
-/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1]: one tile per image
- * (pool every channel, then the two small layers), pooled and hidden values
- * on the stack. */
-static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
-    const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef in = LLVMGetParam(fn, 0);
-    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3),
-                 b2 = cgb_arg_ptr(m, in, 4), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    LLVMValueRef tmp = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(C + R + 2 * m->vw)));
-    LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
-    LLVMValueRef n, c, r;
-    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
-    if (nc_is_nhwc(x)) {
-        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), C, S, pooled);
-    } else {
-        CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
-        LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
-        LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
-        LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
-        cgb_loop_end(m, &lc);
-    }
+/* The SE gate's two small layers for image n, from its pooled values:
+ * hidden = act(w1 . pooled + b1), gate[n] = sigmoid(w2 . hidden + b2). */
+static void emit_se_fcs(NcCgModule *m, const NcNode *nd, int64_t C, int64_t R, LLVMValueRef pooled, LLVMValueRef hidden,
+                        LLVMValueRef in, LLVMValueRef gate, LLVMValueRef n) {
+    LLVMValueRef w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3), b2 = cgb_arg_ptr(m, in, 4);
+    LLVMValueRef r, c;
     CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
     LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
     h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b1, r), ""), "");
@@ -176,8 +167,84 @@ static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const cha
     LLVMBuildStore(m->b, scalar_act(m, NC_EPI_SIGMOID, z),
                    cgb_gep(m, gate, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, "")));
     cgb_loop_end(m, &lc2);
+}
+
+/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1]: one tile per image
+ * (pool every channel, then the two small layers), pooled and hidden values
+ * on the stack. */
+static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef tmp = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(C + R + 2 * m->vw)));
+    LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
+    LLVMValueRef n, c;
+    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
+    if (nc_is_nhwc(x)) {
+        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), C, S, pooled);
+    } else {
+        CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
+        LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
+        LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
+        LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
+        cgb_loop_end(m, &lc);
+    }
+    emit_se_fcs(m, nd, C, R, pooled, hidden, in, gate, n);
     cgb_loop_end(m, &ln);
     LLVMBuildRetVoid(m->b);
+}
+
+/* NHWC: two stages, so that batch 1 uses every thread — the pooling, one
+ * tile per (image, block of 4 channel vectors), into scratch (out[1]); then
+ * the two small layers, one tile per image. */
+int nc_cg_se_staged(const NcGraph *g, const NcNode *nd) {
+    return nd->op == NC_OP_SQUEEZE_EXCITE && nc_is_nhwc(nc_val(g, nd->inputs[0])) && nc_cg_eltwise_tiles(g, nd) > 0;
+}
+
+void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name, LLVMValueRef stage[3],
+                          int64_t stage_tiles[3], int64_t *scratch) {
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
+    const int64_t blk = 4 * (int64_t)m->vw, nb = (C + blk - 1) / blk;
+    char sub[96];
+    snprintf(sub, sizeof sub, "%s_pool", name);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, sub);
+    LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), pooled = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(m->b, t, cgb_i64(m, nb), ""), c0 = LLVMBuildNSWMul(m->b, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, blk), "");
+    /* the block's channels: blk, or the ragged rest in the last block */
+    const int64_t last = C - (nb - 1) * blk;
+    LLVMValueRef base = LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), c0, "");
+    LLVMValueRef dst = cgb_gep(m, pooled, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c0, ""));
+    if (last == blk) {
+        emit_pool_nhwc_strided(m, xp, base, blk, C, S, dst);
+    } else {
+        CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntEQ, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, nb - 1), ""));
+        emit_pool_nhwc_strided(m, xp, base, last, C, S, dst);
+        if (nb > 1) {
+            cgb_if_else(m, &ci);
+            emit_pool_nhwc_strided(m, xp, base, blk, C, S, dst);
+        }
+        cgb_if_end(m, &ci);
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(m->b);
+    stage[0] = fn, stage_tiles[0] = N * nb;
+
+    snprintf(sub, sizeof sub, "%s_fc", name);
+    fn = nc_cg_begin_tile_fn(m, sub);
+    LLVMValueRef in = LLVMGetParam(fn, 0), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef all = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef hidden = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(R + m->vw)));
+    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
+    emit_se_fcs(m, nd, C, R, cgb_gep(m, all, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), "")), hidden, in, gate, n);
+    cgb_loop_end(m, &ln);
+    LLVMBuildRetVoid(m->b);
+    stage[1] = fn, stage_tiles[1] = N;
+    *scratch = N * C;
 }
 
 /* global_avg_pool: one tile per (n, c) plane */

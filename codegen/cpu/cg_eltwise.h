@@ -20,5 +20,10 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
 /* Has this node (squeeze_excite, global_avg_pool, add, mul) a kernel when
  * its spatial operands are NHWC?  (The kernels read the values' layouts.) */
 int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd);
+/* An NHWC squeeze_excite runs as a staged kernel (kernels.h): the pooling
+ * over (image, channel block) tiles into scratch, then the gate per image. */
+int nc_cg_se_staged(const NcGraph *g, const NcNode *nd);
+void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name, LLVMValueRef stage[3],
+                          int64_t stage_tiles[3], int64_t *scratch);
 
 #endif

@@ -100,7 +100,6 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->tiles = p->images * p->mblocks * p->nblocks;
     p->packed_floats = s->cout * p->K * (s->a_per_image ? s->batch : 1);
     if (s->a_per_image && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: per-image weights need the NCHW layout");
-    if (s->in_scale && s->layout == NC_GEMM_NHWC) p->scaled_floats = s->batch * p->packed_floats;
     return 0;
 }
 
@@ -164,7 +163,7 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
         bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
     }
-    if (g->scale) { /* B = x[img]: row k is input channel kb + k, scaled */
+    if (g->scale) { /* row k of B (NCHW: x[img]; NHWC: the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
         LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->scale, si), ""));
         for (int v = 0; v < nv; v++) bv[v] = LLVMBuildFMul(b, bv[v], sv, "");
@@ -287,10 +286,7 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
         g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
         g.c_img = p->M * p->N;
-        if (p->s.in_scale) { /* the weights scaled for each image (nc_cg_gemm_emit_scale) */
-            g.b = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1), g.b_img = p->packed_floats;
-            g.scale = NULL;
-        }
+
     }
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
@@ -318,38 +314,3 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     LLVMBuildRetVoid(m->b);
 }
 
-void nc_cg_gemm_emit_scale(NcCgModule *m, const NcGemmPlan *p, const char *name) {
-    NC_CHECK(p->s.layout == NC_GEMM_NHWC && p->s.in_scale);
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMBuilderRef b = m->b;
-    LLVMValueRef w = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1), sc = cgb_arg_ptr(m, LLVMGetParam(fn, 0), p->s.in_scale);
-    LLVMValueRef dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
-    const int64_t K = p->K, nr = p->nr, full = p->N / nr, tail = p->N % nr;
-    LLVMValueRef n, q, k;
-    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
-    LLVMValueRef out = cgb_gep(m, dst, LLVMBuildNSWMul(b, n, cgb_i64(m, p->packed_floats), ""));
-    LLVMValueRef srow = cgb_gep(m, sc, LLVMBuildNSWMul(b, n, cgb_i64(m, K), ""));
-    /* panel q, row k: wq contiguous floats (cg_gemm.h's packing), times s[k] */
-    for (int part = 0; part < 2; part++) {
-        const int64_t wq = part ? tail : nr, panels = part ? (tail ? 1 : 0) : full;
-        if (!panels) continue;
-        LLVMValueRef q0 = part ? cgb_i64(m, full) : NULL;
-        CgbLoop lq;
-        memset(&lq, 0, sizeof lq);
-        if (!part) lq = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), 1, &q);
-        else q = q0;
-        LLVMValueRef base = LLVMBuildNSWMul(b, q, cgb_i64(m, K * nr), "");
-        CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, K), 1, &k);
-        LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, srow, k), ""));
-        LLVMValueRef row = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, k, cgb_i64(m, wq), ""), "");
-        for (int64_t j = 0; j < wq; j += m->vw) {
-            const int lanes = (int)(wq - j < m->vw ? wq - j : m->vw);
-            LLVMValueRef off = LLVMBuildNSWAdd(b, row, cgb_i64(m, j), "");
-            cgb_store_n(m, LLVMBuildFMul(b, cgb_load_n(m, cgb_gep(m, w, off), lanes), sv, ""), cgb_gep(m, out, off), lanes);
-        }
-        cgb_loop_end(m, &lk);
-        if (!part) cgb_loop_end(m, &lq);
-    }
-    cgb_loop_end(m, &ln);
-    LLVMBuildRetVoid(b);
-}

@@ -45,10 +45,12 @@ typedef struct NcGemmSpec {
     int epi_per_channel[NC_MAX_EPI];
     /* When > 0, in[in_scale] is [batch, cin] and input channel k of image n
      * is read as x[n][k] * in[in_scale][n * cin + k] (an SE gate folded into
-     * the conv's input).  NCHW applies it as B is loaded.  NHWC scales the
-     * packed weights instead, per image (nc_cg_gemm_emit_scale: a first
-     * stage writing batch copies into scratch, out[1]), and runs one GEMM
-     * per image reading them from there. */
+     * the conv's input), applied as B's row k is loaded: x[n]'s row in NCHW,
+     * the weights' row in NHWC — which then runs one GEMM per image (the
+     * rows of a register block must share their image's scale).  A first
+     * stage writing per-image scaled copies of the weights ran no faster
+     * (RegNetY-016 batch 8, the 1x1 convs after SE: 74-75 ms against 71-72
+     * in all, interleaved runs) and needed batch copies of scratch. */
     int in_scale;
     /* NCHW: every image has its own weights (packed_floats grows to batch x
      * cout x cin, image after image) — Winograd's 36 products, cg_winograd.h */
@@ -71,7 +73,6 @@ typedef struct NcGemmPlan {
     int64_t mblocks, nblocks;
     int64_t tiles;        /* images x mblocks x nblocks */
     int64_t packed_floats; /* size of nc_cg_gemm_pack's output */
-    int64_t scaled_floats; /* NHWC with in_scale: the scratch of per-image weights */
 } NcGemmPlan;
 
 /* Checks the spec (sizes positive, blocks consistent, the register block
@@ -89,9 +90,5 @@ void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed);
 
 /* Emits the tile function `name` into m. */
 void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name);
-/* NHWC with in_scale: the stage before the GEMM, one tile per image, writing
- * image n's packed weights scaled by its input scale to out[1] + n x
- * packed_floats. */
-void nc_cg_gemm_emit_scale(NcCgModule *m, const NcGemmPlan *p, const char *name);
 
 #endif

@@ -298,14 +298,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 tf = LLVMGetNamedFunction(m.mod, name);
                 tiles = gp.tiles;
                 flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
-                if (gp.scaled_floats) { /* NHWC, input-scaled: scale the weights per image, then the GEMMs */
-                    snprintf(name, sizeof name, "netc_gscale_p%d_n%d", gi, ni);
-                    nc_cg_gemm_emit_scale(&m, &gp, name);
-                    stage[0] = LLVMGetNamedFunction(m.mod, name), stage[1] = tf;
-                    stage_tiles[0] = gs.batch, stage_tiles[1] = gp.tiles;
-                    scratch = gp.scaled_floats;
-                    tf = LLVMConstNull(cg.ptr), tiles = 0, flags = 0;
-                }
+
                 made++, ngemm++;
             } else if (nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
                 /* NHWC: the direct kernel with weights repacked at load (cg_nhwc_conv.h) */
@@ -341,6 +334,10 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 made++;
             } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
                 fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
+            } else if (nc_cg_se_staged(g, nd)) {
+                snprintf(name, sizeof name, "netc_se_p%d_n%d", gi, ni);
+                nc_cg_emit_se_staged(&m, g, nd, name, stage, stage_tiles, &scratch);
+                made++, nelt++;
             } else if ((tiles = nc_cg_relayout_tiles(g, nd)) > 0) {
                 snprintf(name, sizeof name, "netc_relayout_p%d_n%d", gi, ni);
                 nc_cg_emit_relayout(&m, g, nd, name);
