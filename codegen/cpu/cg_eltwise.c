@@ -39,6 +39,10 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
     if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
     if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
         return nc_val(g, nd->inputs[0])->shape[0] * (nhwc ? 1 : nc_val(g, nd->inputs[0])->shape[1]);
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nhwc && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
+        const NcValue *y = nc_val(g, nd->outputs[0]);
+        return y->shape[0] * y->shape[2]; /* one tile per (image, output row) */
+    }
     if (nhwc && nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) return 0;
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
@@ -61,6 +65,8 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
 
 int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
     switch (nd->op) {
+    case NC_OP_MAX_POOL2D:
+    case NC_OP_AVG_POOL2D:
     case NC_OP_SQUEEZE_EXCITE:
     case NC_OP_GLOBAL_AVG_POOL:
     case NC_OP_ADD:
@@ -340,7 +346,70 @@ static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const c
     LLVMBuildRetVoid(b);
 }
 
+/* The same pools on NHWC: one tile per (image, output row); per output
+ * pixel, the window's channel vectors (whole vectors, the ragged rest
+ * masked) combined lane by lane — no scalar code. */
+static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    const NcAttrs *a = &nd->attrs;
+    const int is_max = nd->op == NC_OP_MAX_POOL2D, vw = m->vw;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *y = nc_val(g, nd->outputs[0]);
+    const int64_t C = x->shape[1], H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), yp = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef t, ow, ih, iw, c0;
+    LLVMValueRef acc = cgb_var(m, m->vec);
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef oh = LLVMBuildSRem(b, t, cgb_i64(m, OH), ""), n = LLVMBuildSDiv(b, t, cgb_i64(m, OH), "");
+    LLVMValueRef ximg = LLVMBuildNSWMul(b, n, cgb_i64(m, H * W * C), "");
+    LLVMValueRef h0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, oh, cgb_i64(m, a->stride[0]), ""), cgb_i64(m, a->pad[0]), "");
+    LLVMValueRef hend = LLVMBuildNSWAdd(b, h0, cgb_i64(m, a->kernel[0]), "");
+    LLVMValueRef hcount = LLVMBuildNSWSub(b, smin(m, hend, cgb_i64(m, H + a->pad[2])), h0, "");
+    LLVMValueRef hs = smax(m, h0, cgb_i64(m, 0)), he = smin(m, hend, cgb_i64(m, H));
+    CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
+    LLVMValueRef w0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ow, cgb_i64(m, a->stride[1]), ""), cgb_i64(m, a->pad[1]), "");
+    LLVMValueRef wend = LLVMBuildNSWAdd(b, w0, cgb_i64(m, a->kernel[1]), "");
+    LLVMValueRef wcount = LLVMBuildNSWSub(b, smin(m, wend, cgb_i64(m, W + a->pad[3])), w0, "");
+    LLVMValueRef ws = smax(m, w0, cgb_i64(m, 0)), we = smin(m, wend, cgb_i64(m, W));
+    LLVMValueRef div = NULL;
+    if (!is_max) {
+        LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, hcount, wcount, "")
+                                                : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, he, hs, ""), LLVMBuildNSWSub(b, we, ws, ""), "");
+        div = cgb_splat(m, LLVMBuildSIToFP(b, cnt, m->f32, ""));
+    }
+    LLVMValueRef yoff = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, ""), cgb_i64(m, C), "");
+    const int64_t cfull = C / vw * vw;
+    for (int part = 0; part < 2; part++) {
+        const int lanes = part ? (int)(C - cfull) : vw;
+        if (!lanes || (!part && !cfull)) continue;
+        CgbLoop lc;
+        memset(&lc, 0, sizeof lc);
+        if (!part) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
+        else c0 = cgb_i64(m, cfull);
+        LLVMBuildStore(b, is_max ? cgb_splat(m, LLVMConstReal(m->f32, -__builtin_inff())) : cgb_zero(m), acc);
+        CgbLoop lh = cgb_loop_begin(m, hs, he, 1, &ih);
+        LLVMValueRef xrow = LLVMBuildNSWAdd(b, ximg, LLVMBuildNSWMul(b, ih, cgb_i64(m, W * C), ""), "");
+        CgbLoop lww = cgb_loop_begin(m, ws, we, 1, &iw);
+        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
+        LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, off), lanes), cur = LLVMBuildLoad2(b, m->vec, acc, "");
+        LLVMBuildStore(b, is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, ""), acc);
+        cgb_loop_end(m, &lww);
+        cgb_loop_end(m, &lh);
+        LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc, "");
+        if (div) r = LLVMBuildFDiv(b, r, div, "");
+        cgb_store_n(m, r, cgb_gep(m, yp, LLVMBuildNSWAdd(b, yoff, c0, "")), lanes);
+        if (!part) cgb_loop_end(m, &lc);
+    }
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
+        emit_window_pool_nhwc(m, g, nd, name);
+        return;
+    }
     if (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) {
         emit_pool(m, g, nd, name);
         return;
