@@ -15,6 +15,12 @@
  *   pools, global average pool, SE gate,       cg_eltwise.h
  *   add / mul (same shape or per channel)
  *
+ * and where the layout pass (cg_layout.h) stores activations NHWC: 1x1 convs
+ * on the NHWC GEMM, every other conv on the NHWC direct kernel
+ * (cg_nhwc_conv.h: depthwise, grouped, strided), NHWC pools, SE gate and
+ * elementwise ops, and relayout kernels at the regions' edges
+ * (cg_relayout.h).
+ *
  * The module is optimised (default<O3>) for the target CPU and written as an
  * object file. */
 #ifndef NETC_CG_H
