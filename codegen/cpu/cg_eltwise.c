@@ -281,6 +281,31 @@ static LLVMValueRef smax(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSGT, a, b, ""), a, b, "");
 }
 
+/* One axis of a pool window at output index o: the window [start, end) in
+ * input coordinates, count (its size clipped to the padded input: avg's
+ * divisor with padding counted), and [lo, hi) (clipped to the input). */
+typedef struct PoolAxis {
+    LLVMValueRef start, end, count, lo, hi;
+} PoolAxis;
+
+static PoolAxis pool_axis(NcCgModule *m, LLVMValueRef o, int stride, int pad_lo, int pad_hi, int k, int64_t size) {
+    LLVMBuilderRef b = m->b;
+    PoolAxis x;
+    x.start = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, o, cgb_i64(m, stride), ""), cgb_i64(m, pad_lo), "");
+    x.end = LLVMBuildNSWAdd(b, x.start, cgb_i64(m, k), "");
+    x.count = LLVMBuildNSWSub(b, smin(m, x.end, cgb_i64(m, size + pad_hi)), x.start, "");
+    x.lo = smax(m, x.start, cgb_i64(m, 0)), x.hi = smin(m, x.end, cgb_i64(m, size));
+    return x;
+}
+
+/* avg_pool2d's divisor for windows r x c */
+static LLVMValueRef pool_divisor(NcCgModule *m, const NcAttrs *a, const PoolAxis *r, const PoolAxis *c) {
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, r->count, c->count, "")
+                                            : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, r->hi, r->lo, ""), LLVMBuildNSWSub(b, c->hi, c->lo, ""), "");
+    return LLVMBuildSIToFP(b, cnt, m->f32, "");
+}
+
 /* max_pool2d / avg_pool2d with PyTorch's window and divisor rules (as
  * ir/ref_pool.c), scalar: one tile per output row of one plane. */
 static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
@@ -296,15 +321,11 @@ static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const c
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef oh = LLVMBuildSRem(b, t, cgb_i64(m, OH), ""), plane = LLVMBuildSDiv(b, t, cgb_i64(m, OH), "");
     LLVMValueRef xplane = LLVMBuildNSWMul(b, plane, cgb_i64(m, H * W), "");
-    LLVMValueRef h0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, oh, cgb_i64(m, a->stride[0]), ""), cgb_i64(m, a->pad[0]), "");
-    LLVMValueRef hend = LLVMBuildNSWAdd(b, h0, cgb_i64(m, a->kernel[0]), "");
-    LLVMValueRef hcount = LLVMBuildNSWSub(b, smin(m, hend, cgb_i64(m, H + a->pad[2])), h0, "");
-    LLVMValueRef hs = smax(m, h0, cgb_i64(m, 0)), he = smin(m, hend, cgb_i64(m, H));
+    const PoolAxis ph = pool_axis(m, oh, a->stride[0], a->pad[0], a->pad[2], a->kernel[0], H);
+    LLVMValueRef h0 = ph.start, hend = ph.end, hs = ph.lo, he = ph.hi;
     CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
-    LLVMValueRef w0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ow, cgb_i64(m, a->stride[1]), ""), cgb_i64(m, a->pad[1]), "");
-    LLVMValueRef wend = LLVMBuildNSWAdd(b, w0, cgb_i64(m, a->kernel[1]), "");
-    LLVMValueRef wcount = LLVMBuildNSWSub(b, smin(m, wend, cgb_i64(m, W + a->pad[3])), w0, "");
-    LLVMValueRef ws = smax(m, w0, cgb_i64(m, 0)), we = smin(m, wend, cgb_i64(m, W));
+    const PoolAxis pw = pool_axis(m, ow, a->stride[1], a->pad[1], a->pad[3], a->kernel[1], W);
+    LLVMValueRef w0 = pw.start, wend = pw.end, ws = pw.lo, we = pw.hi;
     LLVMBuildStore(b, is_max ? LLVMConstReal(m->f32, -__builtin_inff()) : cgb_f32(m, 0.0), acc);
     /* a window wholly inside the input (most of them): the static, unrolled loop */
     LLVMValueRef inside = LLVMBuildAnd(b, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, h0, cgb_i64(m, 0), ""),
@@ -334,11 +355,7 @@ static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const c
     cgb_loop_end(m, &lh);
     cgb_if_end(m, &fast);
     LLVMValueRef r = LLVMBuildLoad2(b, m->f32, acc, "");
-    if (!is_max) {
-        LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, hcount, wcount, "")
-                                                : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, he, hs, ""), LLVMBuildNSWSub(b, we, ws, ""), "");
-        r = LLVMBuildFDiv(b, r, LLVMBuildSIToFP(b, cnt, m->f32, ""), "");
-    }
+    if (!is_max) r = LLVMBuildFDiv(b, r, pool_divisor(m, a, &ph, &pw), "");
     LLVMValueRef yoff = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, "");
     LLVMBuildStore(b, r, cgb_gep(m, yp, yoff));
     cgb_loop_end(m, &lw);
@@ -362,21 +379,10 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef oh = LLVMBuildSRem(b, t, cgb_i64(m, OH), ""), n = LLVMBuildSDiv(b, t, cgb_i64(m, OH), "");
     LLVMValueRef ximg = LLVMBuildNSWMul(b, n, cgb_i64(m, H * W * C), "");
-    LLVMValueRef h0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, oh, cgb_i64(m, a->stride[0]), ""), cgb_i64(m, a->pad[0]), "");
-    LLVMValueRef hend = LLVMBuildNSWAdd(b, h0, cgb_i64(m, a->kernel[0]), "");
-    LLVMValueRef hcount = LLVMBuildNSWSub(b, smin(m, hend, cgb_i64(m, H + a->pad[2])), h0, "");
-    LLVMValueRef hs = smax(m, h0, cgb_i64(m, 0)), he = smin(m, hend, cgb_i64(m, H));
+    const PoolAxis ph = pool_axis(m, oh, a->stride[0], a->pad[0], a->pad[2], a->kernel[0], H);
     CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
-    LLVMValueRef w0 = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ow, cgb_i64(m, a->stride[1]), ""), cgb_i64(m, a->pad[1]), "");
-    LLVMValueRef wend = LLVMBuildNSWAdd(b, w0, cgb_i64(m, a->kernel[1]), "");
-    LLVMValueRef wcount = LLVMBuildNSWSub(b, smin(m, wend, cgb_i64(m, W + a->pad[3])), w0, "");
-    LLVMValueRef ws = smax(m, w0, cgb_i64(m, 0)), we = smin(m, wend, cgb_i64(m, W));
-    LLVMValueRef div = NULL;
-    if (!is_max) {
-        LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, hcount, wcount, "")
-                                                : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, he, hs, ""), LLVMBuildNSWSub(b, we, ws, ""), "");
-        div = cgb_splat(m, LLVMBuildSIToFP(b, cnt, m->f32, ""));
-    }
+    const PoolAxis pw = pool_axis(m, ow, a->stride[1], a->pad[1], a->pad[3], a->kernel[1], W);
+    LLVMValueRef div = is_max ? NULL : cgb_splat(m, pool_divisor(m, a, &ph, &pw));
     LLVMValueRef yoff = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, ""), cgb_i64(m, C), "");
     const int64_t cfull = C / vw * vw;
     for (int part = 0; part < 2; part++) {
@@ -387,9 +393,9 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
         if (!part) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
         else c0 = cgb_i64(m, cfull);
         LLVMBuildStore(b, is_max ? cgb_splat(m, LLVMConstReal(m->f32, -__builtin_inff())) : cgb_zero(m), acc);
-        CgbLoop lh = cgb_loop_begin(m, hs, he, 1, &ih);
+        CgbLoop lh = cgb_loop_begin(m, ph.lo, ph.hi, 1, &ih);
         LLVMValueRef xrow = LLVMBuildNSWAdd(b, ximg, LLVMBuildNSWMul(b, ih, cgb_i64(m, W * C), ""), "");
-        CgbLoop lww = cgb_loop_begin(m, ws, we, 1, &iw);
+        CgbLoop lww = cgb_loop_begin(m, pw.lo, pw.hi, 1, &iw);
         LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
         LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, off), lanes), cur = LLVMBuildLoad2(b, m->vec, acc, "");
         LLVMBuildStore(b, is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, ""), acc);
