@@ -34,7 +34,8 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define CLI_PASS_OPTIONS_HELP                                                                      \
     "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,fuse_eltwise,dce), 'none' or a list\n" \
-    "  --dump-after P   print the IR after pass P ('all': after every pass)\n"                  \
+    "  --dump-after P   print the IR after pass P ('all': after every pass; 'assign_layout': after\n" \
+    "                   the CPU backend's layout pass, which compile runs before planning)\n"  \
     "  --explain        say why a candidate was not fused/folded, and what each pass did\n"
 
 #define CLI_WEIGHT_OPTIONS_HELP                                                                    \

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tools/netc/cli.h"
+#include "tools/netc/emit.h"
 
 static const char *help =
     "usage: netc dump FILE.nn [options]\n\n"
@@ -24,7 +25,13 @@ int cmd_dump(int argc, char **argv) {
     }
     NcGraph *g = cli_load(&m, 0);
     if (!g) return NC_EXIT_BADINPUT;
+    int rc = 0;
+    if (m.dump_after && (!strcmp(m.dump_after, "assign_layout") || !strcmp(m.dump_after, "all"))) {
+        NcCgOptions cgo; /* the host CPU's choices, as compile would make them */
+        memset(&cgo, 0, sizeof cgo);
+        rc = netc_layout(&g, 1, &cgo, 1, m.dump_after, m.explain);
+    }
     if (!m.dump_after) nc_graph_print(g, stdout);
     nc_graph_free(g);
-    return 0;
+    return rc;
 }
