@@ -72,15 +72,20 @@ double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
     const int64_t vw = p->gemm.vw, mr = p->gemm.s.mr;
     /* the products: rows (tiles) in panels of mr, columns in whole vectors */
     const double products = (double)p->npos * (double)p->G * (double)p->CG * (double)round_up(p->T, mr) * (double)round_up(p->OG, vw);
-    /* The transforms, in the same units: about 4 multiply-add slots per
-     * position, tile and channel in or out (measured, Zen 3 AVX2: the
-     * transforms are loads, adds and stores of whole channel vectors). */
-    const double transforms = 4.0 * (double)p->npos * (double)p->T * (double)(round_up(p->CG, vw) * p->G + round_up(p->OG, vw) * p->G);
-    /* The transformed filters are npos / 9 times the 3x3 ones and stream
-     * from memory once per call: with few tiles (7x7 planes at batch 1) that
-     * bounds the products, not the FMAs.  A float from memory costs about
-     * as much as 2 multiply-adds. */
-    const double filters = 2.0 * (double)p->npos * (double)p->G * (double)p->CG * (double)p->OG;
+    /* The transforms, in the same units (the direct conv's multiply-adds at
+     * its measured rate, ~47 G/s a Zen 3 core): measured per position, tile
+     * and channel in or out, 13 while the scratch (V and M) stays in cache,
+     * up to 33 when it streams from memory (regnety_016's 48-channel conv at
+     * 56x56, batch 8: 22 MB of scratch). */
+    const double sbytes = 4.0 * (double)(p->v_floats + p->m_floats);
+    const double k_tr = 13.0 + 20.0 * (sbytes > 24e6 ? 1.0 : sbytes / 24e6);
+    const double transforms = k_tr * (double)p->npos * (double)p->T * (double)(round_up(p->CG, vw) + round_up(p->OG, vw)) * (double)p->G;
+    /* The transformed filters (npos / 9 times the 3x3 ones) stream through
+     * once per call: with few tiles (7x7 planes at batch 1) that bounds the
+     * products.  Measured per float: ~3 multiply-add slots from cache, ~11
+     * from memory (resnet50's 512-channel conv, F(4x4): 38 MB). */
+    const double ubytes = 4.0 * (double)p->gemm.packed_floats;
+    const double filters = (3.0 + 8.0 * (ubytes > 32e6 ? 1.0 : ubytes / 32e6)) * (double)p->gemm.packed_floats;
     return products + transforms + filters;
 }
 
@@ -161,7 +166,28 @@ typedef struct E {
     /* the tile's */
     LLVMValueRef n, nty, ty, u0, u1;
     LLVMValueRef rowp[6], rowok[6]; /* stage 1: row pointers, and (or NULL: all valid) whether each row is in the image */
+    LLVMValueRef buf;               /* [36 x vec] on the stack: the half-transformed patch */
 } E;
+
+/* The half-transformed patch goes through a stack buffer with volatile
+ * accesses, one pass (6 vectors in, 6 out) at a time: as plain SSA values
+ * all 36 are live at once and the register allocator spilled about twice
+ * as much, in a worse order (Zen 3, AVX2: 16 registers). */
+static LLVMValueRef buf_at(E *e, int k) {
+    LLVMValueRef idx[2] = {LLVMConstInt(e->m->i64, 0, 0), LLVMConstInt(e->m->i64, (unsigned long long)k, 0)};
+    return LLVMBuildInBoundsGEP2(e->m->b, LLVMArrayType(e->m->vec, 36), e->buf, idx, 2, "");
+}
+static void buf_put(E *e, int k, LLVMValueRef v) {
+    LLVMValueRef st = LLVMBuildStore(e->m->b, v, buf_at(e, k));
+    LLVMSetVolatile(st, 1);
+    LLVMSetAlignment(st, 32);
+}
+static LLVMValueRef buf_get(E *e, int k) {
+    LLVMValueRef ld = LLVMBuildLoad2(e->m->b, e->m->vec, buf_at(e, k), "");
+    LLVMSetVolatile(ld, 1);
+    LLVMSetAlignment(ld, 32);
+    return ld;
+}
 
 static LLVMValueRef fadd(E *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(e->m->b, a, b, ""); }
 static LLVMValueRef fsub(E *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(e->m->b, a, b, ""); }
@@ -213,32 +239,38 @@ static void in_body(E *e, LLVMValueRef c0, LLVMValueRef ch, LLVMValueRef voff, i
     LLVMBuilderRef b = m->b;
     const NcNhwcWinoPlan *p = e->p;
     const int A = p->alpha;
-    LLVMValueRef d[36], tr[36], v[36];
-    for (int i = 0; i < A; i++)
-        for (int j = 0; j < A; j++) {
-            if (j < jlo || j >= jhi) {
-                d[i * A + j] = cgb_zero(m);
-                continue;
-            }
+    LLVMValueRef sv = NULL;
+    if (e->scale) { /* s (B^T d B) = B^T (s d) B: s is one value per channel */
+        LLVMValueRef sp = cgb_gep(m, e->scale, add(m, mulc(m, e->n, p->C), ch));
+        sv = lanes == m->vw ? cgb_load(m, sp) : cgb_load_n(m, sp, lanes);
+    }
+    LLVMValueRef d[6], tc[6], v[36];
+    for (int j = 0; j < A; j++) { /* column j: B^T d[.][j] -> buf[i][j] */
+        if (j < jlo || j >= jhi) {
+            for (int i = 0; i < A; i++) buf_put(e, i * A + j, cgb_zero(m));
+            continue;
+        }
+        for (int i = 0; i < A; i++) {
             LLVMValueRef ptr = gep_any(m, e->rowp[i], add(m, mulc(m, addc(m, c0, j), p->C), ch));
             LLVMValueRef val = lanes == m->vw ? cgb_load(m, ptr) : cgb_load_n(m, ptr, lanes);
             if (e->rowok[i]) val = LLVMBuildSelect(b, e->rowok[i], val, cgb_zero(m), "");
-            d[i * A + j] = val;
+            d[i] = val;
         }
-    for (int j = 0; j < A; j++) input_1d(e, d + j, A, tr + j, A);
-    for (int i = 0; i < A; i++) input_1d(e, tr + A * i, 1, v + A * i, 1);
-    if (e->scale) { /* s (B^T d B) = B^T (s d) B: s is one value per channel */
-        LLVMValueRef sp = cgb_gep(m, e->scale, add(m, mulc(m, e->n, p->C), ch));
-        LLVMValueRef sv = lanes == m->vw ? cgb_load(m, sp) : cgb_load_n(m, sp, lanes);
-        for (int k = 0; k < A * A; k++) v[k] = LLVMBuildFMul(b, v[k], sv, "");
+        input_1d(e, d, 1, tc, 1);
+        for (int i = 0; i < A; i++) buf_put(e, i * A + j, tc[i]);
     }
-    for (int pos = 0; pos < A * A; pos++) {
-        LLVMValueRef ptr = cgb_gep(m, e->V, addc(m, voff, (int64_t)pos * p->G * p->T * p->CG));
-        if (lanes == m->vw) cgb_store(m, v[pos], ptr);
-        else cgb_store_n(m, v[pos], ptr, lanes);
+    for (int i = 0; i < A; i++) { /* row i: (B^T d)[i][.] B */
+        for (int j = 0; j < A; j++) d[j] = buf_get(e, i * A + j);
+        input_1d(e, d, 1, v + A * i, 1);
+        if (sv)
+            for (int j = 0; j < A; j++) v[A * i + j] = LLVMBuildFMul(b, v[A * i + j], sv, "");
+        for (int j = 0; j < A; j++) {
+            LLVMValueRef ptr = cgb_gep(m, e->V, addc(m, voff, (int64_t)(i * A + j) * p->G * p->T * p->CG));
+            if (lanes == m->vw) cgb_store(m, v[A * i + j], ptr);
+            else cgb_store_n(m, v[A * i + j], ptr, lanes);
+        }
     }
 }
-
 /* Stage 1, tile column tx of the tile's row, every channel vector of the chunk. */
 static void in_units(E *e, LLVMValueRef tx, int jlo, int jhi) {
     NcCgModule *m = e->m;
@@ -298,6 +330,7 @@ static void emit_input(E *e, const char *name) {
     const NcNhwcWinoPlan *p = e->p;
     const int A = p->alpha;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    e->buf = cgb_var(m, LLVMArrayType(m->vec, 36));
     LLVMValueRef in = LLVMGetParam(fn, 0);
     e->x = cgb_arg_ptr(m, in, 0), e->V = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
     e->scale = e->a->has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(e->a)) : NULL;
@@ -346,18 +379,21 @@ static void out_body(E *e, LLVMValueRef o, LLVMValueRef moff, LLVMValueRef ow0, 
     const NcNhwcWinoPlan *p = e->p;
     const NcAttrs *a = e->a;
     const int A = p->alpha, mt = p->mt, full = lanes == m->vw;
-    LLVMValueRef mv[36], s[24];
-    for (int pos = 0; pos < A * A; pos++) {
-        LLVMValueRef ptr = cgb_gep(m, e->M, addc(m, moff, (int64_t)pos * p->G * p->T * p->OG));
-        mv[pos] = full ? cgb_load(m, ptr) : cgb_load_n(m, ptr, lanes);
-    }
-    /* the bias: A^T's column 1 is all ones (F4 and F2), so b at position
-     * (1, 1) adds b to every output */
-    if (e->bias) {
+    LLVMValueRef bv = NULL;
+    if (e->bias) { /* A^T's column 1 is all ones (F4 and F2): b at position (1, 1) adds b to every output */
         LLVMValueRef bp = cgb_gep(m, e->bias, o);
-        mv[A + 1] = fadd(e, mv[A + 1], full ? cgb_load(m, bp) : cgb_load_n(m, bp, lanes));
+        bv = full ? cgb_load(m, bp) : cgb_load_n(m, bp, lanes);
     }
-    for (int j = 0; j < A; j++) output_1d(e, mv + j, A, s + j, A);
+    for (int j = 0; j < A; j++) { /* column j: A^T M[.][j] -> buf[k][j] */
+        LLVMValueRef mv[6], sc[4];
+        for (int i = 0; i < A; i++) {
+            LLVMValueRef ptr = cgb_gep(m, e->M, addc(m, moff, (int64_t)(i * A + j) * p->G * p->T * p->OG));
+            mv[i] = full ? cgb_load(m, ptr) : cgb_load_n(m, ptr, lanes);
+        }
+        if (bv && j == 1) mv[1] = fadd(e, mv[1], bv);
+        output_1d(e, mv, 1, sc, 1);
+        for (int k = 0; k < mt; k++) buf_put(e, k * A + j, sc[k]);
+    }
     LLVMValueRef pc[NC_MAX_EPI] = {0};
     for (int k = 0; k < a->nepi; k++)
         if (e->epi[k] && e->epi_pc[k]) {
@@ -369,8 +405,9 @@ static void out_body(E *e, LLVMValueRef o, LLVMValueRef moff, LLVMValueRef ow0, 
         LLVMValueRef oh = addc(m, mulc(m, e->ty, mt), k);
         CgbIf ci;
         if (ragged && k >= ragged) ci = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntSLT, oh, I(m, p->OH), ""));
-        LLVMValueRef yk[4];
-        output_1d(e, s + A * k, 1, yk, 1);
+        LLVMValueRef yk[4], row[6];
+        for (int j = 0; j < A; j++) row[j] = buf_get(e, k * A + j);
+        output_1d(e, row, 1, yk, 1);
         LLVMValueRef rowoff = mulc(m, add(m, mulc(m, e->n, p->OH), oh), p->OW);
         for (int j = 0; j < ncols; j++) {
             LLVMValueRef yoff = add(m, mulc(m, add(m, rowoff, addc(m, ow0, j)), p->O), o);
@@ -427,6 +464,7 @@ static void emit_output(E *e, const NcGraph *g, const NcNode *nd, const char *na
     const NcAttrs *a = e->a;
     const NcValue *yv = nc_val(g, nd->outputs[0]);
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    e->buf = cgb_var(m, LLVMArrayType(m->vec, 36));
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     e->y = cgb_arg_ptr(m, out, 0), e->M = cgb_gep(m, cgb_arg_ptr(m, out, 1), I(m, p->v_floats));
     e->bias = a->has_bias ? cgb_arg_ptr(m, in, 2) : NULL;
