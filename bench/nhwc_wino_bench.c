@@ -9,7 +9,8 @@
  * Bias + ReLU fused.  The three kernels are timed interleaved (one sample of
  * each in turn, so drift on a shared machine hits them alike); a sample is
  * as many back-to-back calls (OpenMP parallel for, dynamic, one tile at a
- * time per stage, as the runtime does) as fill ~10 ms.  Median ms, and
+ * time, the stages in one parallel region with barriers between them, as
+ * the runtime does) as fill ~10 ms.  Median ms, and
  * effective GFLOP/s = the direct conv's 2 x multiply-adds / time.  --stages:
  * also each Winograd stage's share (1 thread) and the cost models' figures. */
 #include <omp.h>
@@ -52,12 +53,15 @@ typedef struct K {
     float *w, *sc;
 } K;
 
+/* One call: the stages in one parallel region, a barrier between them (as
+ * the runtime runs a staged kernel). */
 static void call(const K *k, const float *const *in, float *const *out, int th) {
+#pragma omp parallel num_threads(th)
     for (int s = 0; s < 3; s++) {
         if (!k->st[s]) continue;
         NcTileFn f = k->st[s];
         const int64_t n = k->tiles[s];
-#pragma omp parallel for schedule(dynamic) num_threads(th)
+#pragma omp for schedule(dynamic)
         for (int64_t t = 0; t < n; t++) f(in, out, t, t + 1);
     }
 }
