@@ -59,7 +59,7 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->nr = q->nv * p->vw;
     p->K = s->cin;
     if (s->layout == NC_GEMM_NCHW) p->M = s->cout, p->N = s->hw, p->images = s->batch;
-    else if (s->in_scale) p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
+    else if (s->in_scale || s->b_per_image) p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
     else p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
 
     /* kc: B's micro-panel (kc x nr floats) must stay in L1 (32 KB here);
@@ -98,8 +98,10 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->mblocks = ceil_div(p->M, q->mc);
     p->nblocks = ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
-    p->packed_floats = s->cout * p->K * (s->a_per_image ? s->batch : 1);
+    p->packed_floats = s->cout * p->K * (s->a_per_image || s->b_per_image ? s->batch : 1);
     if (s->a_per_image && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: per-image weights need the NCHW layout");
+    if (s->b_per_image && (s->layout != NC_GEMM_NHWC || s->in_scale))
+        return nc_errorf(e, "gemm: per-image packed B needs the NHWC layout and no input scale");
     return 0;
 }
 
@@ -286,6 +288,7 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
         g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
         g.c_img = p->M * p->N;
+        if (p->s.b_per_image) g.b_img = p->s.cout * p->K;
 
     }
     LLVMValueRef t;

@@ -55,6 +55,11 @@ typedef struct NcGemmSpec {
     /* NCHW: every image has its own weights (packed_floats grows to batch x
      * cout x cin, image after image) — Winograd's 36 products, cg_winograd.h */
     int a_per_image;
+    /* NHWC: every image has its own weights (packed_floats grows to batch x
+     * cout x cin, each image's packed as nc_cg_gemm_pack packs one) and its
+     * own M = hw rows, C and A image after image — the NHWC Winograd's
+     * positions x groups products, cg_nhwc_wino.h.  0: the behaviour above. */
+    int b_per_image;
     /* Blocking, 0 = the target's default.  Register block: mr rows of
      * broadcast operand x nv vectors of the other (mr * nv accumulators).
      * Cache blocks: kc of the reduction per pass, mc rows and nc columns of
