@@ -14,8 +14,9 @@
  *                                                 ragged last panel costs
  *                                                 as much as a full one
  *   1x1 GEMM, NHWC (vectors along out channels)   0.75
- *   3x3 stride-1 with >= 8 channels per group     Winograd in NCHW: about
- *                                                 2.2x the direct rate
+ *   3x3 stride-1 with >= 8 channels per group     Winograd (NCHW: cg_winograd.h,
+ *                                                 NHWC: cg_nhwc_wino.h), priced
+ *                                                 by their own cost models
  *   depthwise direct conv                         NCHW 0.12, NHWC 0.25
  *   grouped direct conv (RegNetY's 24-wide)       NCHW 0.33, NHWC 0.7
  *   other direct convs (stems, strided 1x1)       NCHW 0.58, NHWC 0.5
@@ -35,6 +36,7 @@
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_layout.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
+#include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
 
@@ -70,7 +72,7 @@ static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **
         NcError e;
         if (cg_gemm_candidate(g, nd, &s, 1) && !nc_cg_gemm_plan(&p, &s, c->t, &e)) return 1;
         NcNhwcConvPlan np;
-        return nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
+        return cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) || nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
     }
     if (nc_cg_eltwise_nhwc_ok(g, nd)) return 1;
     *why = "no NHWC kernel for this op";
@@ -78,7 +80,9 @@ static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **
 }
 
 /* The FMA peak of one core: 2 FMA pipes x vw lanes x 2 flops x ~3 GHz. */
-static double peak(const LayoutCtx *c) { return 2.0 * c->t->vw * 2.0 * 3e9; }
+static double peak_of(const NcCgTarget *t) { return 2.0 * t->vw * 2.0 * 3e9; }
+static double peak(const LayoutCtx *c) { return peak_of(c->t); }
+static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTarget *t);
 
 static double bytes_time(const NcGraph *g, const NcNode *nd) {
     double bytes = 0;
@@ -122,10 +126,41 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
         if (CG == 1 && OG == 1) return flops / (peak(c) * 0.12 * util); /* depthwise (cg_dwconv.c) */
         return flops / (peak(c) * (G > 1 ? 0.33 : 0.58) * util);        /* direct (cg_conv.c) */
     }
-    /* NHWC direct: vectors along a group's output channels (channels for depthwise) */
+    /* NHWC: Winograd where cg_nhwc_wino_choice takes it, else direct */
+    double wino;
+    if (cg_nhwc_wino_choice(g, nd, c->t, c->opt, &wino)) return wino;
+    return nhwc_direct_time(g, nd, c->t);
+}
+
+/* The NHWC direct kernel's estimated seconds: vectors along a group's
+ * output channels (channels for depthwise). */
+static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTarget *t) {
+    const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    const int vw = t->vw;
+    const int64_t O = y->shape[1], G = nd->attrs.groups, OG = O / G, CG = w->shape[1];
+    const double flops = 2.0 * (double)(nc_numel(y) * CG * w->shape[2] * w->shape[3]);
     const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
-    if (CG == 1 && OG == 1) return flops / (peak(c) * 0.25 * util);
-    return flops / (peak(c) * (G > 1 ? 0.7 : 0.5) * util);
+    if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
+    return flops / (peak_of(t) * (G > 1 ? 0.7 : 0.5) * util);
+}
+
+int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, double *seconds) {
+    const int mode = opt ? opt->winograd : 0;
+    if (mode < 0) return 0;
+    int best = 0;
+    double best_t = 0;
+    for (int mt = 4; mt >= 2; mt -= 2) {
+        if ((mode == 1 && mt != 4) || (mode == 2 && mt != 2)) continue;
+        NcNhwcWinoPlan p;
+        const char *why;
+        if (!nc_cg_nhwc_wino_plan(&p, g, nd, t, mt, &why)) continue;
+        /* its cost model's units are the direct conv's multiply-adds, at the GEMM's rate */
+        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75);
+        if (!best || secs < best_t) best = mt, best_t = secs;
+    }
+    if (!best || (mode == 0 && best_t >= nhwc_direct_time(g, nd, t))) return 0;
+    if (seconds) *seconds = best_t;
+    return best;
 }
 
 static double relayout_cost(const NcValue *v, void *vctx) {

@@ -9,6 +9,7 @@
 #include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
+#include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
@@ -301,9 +302,18 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
 
                 made++, ngemm++;
             } else if (nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
-                /* NHWC: the direct kernel with weights repacked at load (cg_nhwc_conv.h) */
+                /* NHWC: Winograd (cg_nhwc_wino.h) or the direct kernel (cg_nhwc_conv.h),
+                 * both with weights transformed at load */
                 NcNhwcConvPlan np;
-                if (nc_cg_nhwc_conv_plan(&np, g, nd, &t, &why)) {
+                NcNhwcWinoPlan nw;
+                const int mt = cg_nhwc_wino_choice(g, nd, &t, opt, NULL);
+                if (mt && nc_cg_nhwc_wino_plan(&nw, g, nd, &t, mt, &why)) {
+                    snprintf(name, sizeof name, "netc_nwino_p%d_n%d", gi, ni);
+                    nc_cg_nhwc_wino_emit(&m, g, nd, &nw, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
+                    if (opt && opt->verbose)
+                        fprintf(stderr, "codegen: %s: NHWC Winograd F(%dx%d, 3x3), %lld tiles\n", nd->scope, mt, mt, (long long)nw.T);
+                    made++, nwino++;
+                } else if (nc_cg_nhwc_conv_plan(&np, g, nd, &t, &why)) {
                     snprintf(name, sizeof name, "netc_nhwc_p%d_n%d", gi, ni);
                     nc_cg_nhwc_conv_emit(&m, g, nd, &np, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
                     made++;
