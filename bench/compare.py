@@ -2,7 +2,8 @@
 """compare.py — netc against ONNX Runtime and PyTorch eager, in one run.
 
 Same models (timm, filled with netc's deterministic weights), same input, same
-thread count.  For each model and batch: median milliseconds, images/s, the
+thread count, timed in rounds (ORT, PyTorch, netc in turn) so that each ratio
+compares runs minutes apart at most.  For each model and batch: median milliseconds, images/s, the
 ratio of each peer's time to netc's (> 1: netc is faster), netc's share of the
 CPU's fp32 peak (measured by bench/peak.c), and the largest difference between
 netc's and ONNX Runtime's logits (a check that all three run the same model).
@@ -62,6 +63,7 @@ def main():
     ap.add_argument("--res", type=int, default=224)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--netc-iters", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="ORT, PyTorch and netc timed in turn this many times")
     ap.add_argument("--netc", default=os.path.join(ROOT, "build", "netc"))
     ap.add_argument("--write-results", action="store_true")
     args = ap.parse_args()
@@ -97,9 +99,6 @@ def main():
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
             y_ort = sess.run(None, {"x": x})[0]
-            t_ort = median_ms(lambda: sess.run(None, {"x": x}), args.iters)
-            with torch.inference_mode():
-                t_pt = median_ms(lambda: model(xt), args.iters)
             exe = os.path.join(CACHE, f"{name}_{args.res}_b{b}")
             subprocess.run([args.netc, "compile", os.path.join(ROOT, "models", name + ".nn"), "--init", "det",
                             "--res", str(args.res), "--batch", str(b), "-o", exe], check=True, capture_output=True)
@@ -111,27 +110,40 @@ def main():
                            capture_output=True)
             y_netc = np.load(yout)
             diff = float(np.abs(y_netc - y_ort).max() / np.abs(y_ort).max())
-            out = subprocess.run([exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1"], check=True,
-                                 env=env, capture_output=True, text=True).stdout
-            t_netc = float(re.search(r"median ([0-9.]+) ms", out).group(1))
+            # Rounds of ORT, PyTorch, netc in turn: the machine's load drifts, so
+            # each ratio is taken within a round and the median of those reported.
+            rt = {"ort": [], "torch": [], "netc": []}
+            per = max(3, args.iters // args.rounds)
+            for _ in range(args.rounds):
+                rt["ort"].append(median_ms(lambda: sess.run(None, {"x": x}), per))
+                with torch.inference_mode():
+                    rt["torch"].append(median_ms(lambda: model(xt), per))
+                out = subprocess.run([exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1"], check=True,
+                                     env=env, capture_output=True, text=True).stdout
+                rt["netc"].append(float(re.search(r"median ([0-9.]+) ms", out).group(1)))
+            t_ort, t_pt, t_netc = (statistics.median(rt[k]) for k in ("ort", "torch", "netc"))
+            r_ort = statistics.median(o / n for o, n in zip(rt["ort"], rt["netc"]))
+            r_pt = statistics.median(p / n for p, n in zip(rt["torch"], rt["netc"]))
             share = 2 * macs * b / (t_netc * 1e-3) / 1e9 / peak
-            row = dict(model=name, batch=b, netc=t_netc, ort=t_ort, torch=t_pt, share=share, diff=diff)
+            row = dict(model=name, batch=b, netc=t_netc, ort=t_ort, torch=t_pt, share=share, diff=diff, r_ort=r_ort, r_pt=r_pt)
             rows.append(row)
             print(f"{name:16s} b{b:<2d} netc {t_netc:9.2f} ms ({1e3 * b / t_netc:7.1f} img/s)  "
-                  f"ORT {t_ort:8.2f} ms  PyTorch {t_pt:8.2f} ms  ORT/netc {t_ort / t_netc:6.3f}  "
-                  f"PyTorch/netc {t_pt / t_netc:6.3f}  netc {100 * share:5.1f}% of peak  "
+                  f"ORT {t_ort:8.2f} ms  PyTorch {t_pt:8.2f} ms  ORT/netc {r_ort:6.3f}  "
+                  f"PyTorch/netc {r_pt:6.3f}  netc {100 * share:5.1f}% of peak  "
                   f"|netc-ORT|/max {diff:.1e}", flush=True)
     if args.write_results:
         path = os.path.join(ROOT, "bench", "RESULTS.md")
         with open(path, "a") as f:
             f.write(f"\n## bench/compare.py, {time.strftime('%Y-%m-%d')}\n\n{cpu_model()}, {args.threads} threads, "
-                    f"fp32 peak {peak:.1f} GFLOP/s (bench/peak.c); input {args.res}x{args.res}; medians of "
-                    f"{args.iters} runs (netc: {args.netc_iters}). Ratios are peer time / netc time (> 1: netc faster).\n\n"
+                    f"fp32 peak {peak:.1f} GFLOP/s (bench/peak.c); input {args.res}x{args.res}; {args.rounds} rounds of ORT, "
+                    f"PyTorch and netc in turn ({max(3, args.iters // args.rounds)} runs each per round, netc "
+                    f"{args.netc_iters}); times are medians over the rounds, ratios (peer time / netc time, > 1: netc "
+                    f"faster) the median of the rounds' ratios.\n\n"
                     "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | netc % of peak | max rel diff vs ORT |\n"
                     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
             for r in rows:
                 f.write(f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | "
-                        f"{r['ort']:.2f} | {r['torch']:.2f} | {r['ort'] / r['netc']:.3f} | {r['torch'] / r['netc']:.3f} | "
+                        f"{r['ort']:.2f} | {r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | "
                         f"{100 * r['share']:.1f}% | {r['diff']:.1e} |\n")
         print("appended to", path)
 

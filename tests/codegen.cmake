@@ -78,3 +78,15 @@ endforeach()
 add_test(NAME codegen.multires_nhwc.efficientnet_b0 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/efficientnet_b0.nn 64,96 --layout nhwc)
 set_tests_properties(codegen.multires_nhwc.efficientnet_b0 PROPERTIES LABELS "codegen" TIMEOUT 600)
+# NHWC Winograd (codegen/cpu/cg_nhwc_wino.c) on every 3x3 stride-1 conv of the zoo and of ResNet-50
+foreach(rb "37x29;2;on" "9x11;3;on" "37x29;2;f2" "7;4;f2")
+  list(GET rb 0 res)
+  list(GET rb 1 batch)
+  list(GET rb 2 mode)
+  add_test(NAME codegen.nhwc_wino_zoo_${mode}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/wino_zoo.nn ${res} ${batch} --layout nhwc --winograd ${mode})
+  set_tests_properties(codegen.nhwc_wino_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
+endforeach()
+add_test(NAME codegen.model_nhwc_wino_on.resnet50 COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+         ${PROJECT_SOURCE_DIR}/models/resnet50.nn 67x53 2 --layout nhwc --winograd on)
+set_tests_properties(codegen.model_nhwc_wino_on.resnet50 PROPERTIES LABELS "codegen" TIMEOUT 600)
