@@ -19,13 +19,17 @@
  *                                                 by their own cost models
  *   depthwise direct conv                         NCHW 0.12, NHWC 0.25
  *   grouped direct conv (RegNetY's 24-wide)       NCHW 0.33, NHWC 0.7
- *   other direct convs (stems, strided 1x1)       NCHW 0.58, NHWC 0.5
+ *   other direct convs (stems, strided 1x1)       NCHW 0.58, NHWC 0.5 (stems) or
+ *                                                 0.3 (wide: ResNet's strided convs)
+ *   strided convs by im2col + GEMM (NCHW)         0.65
  *
  * each times the lane utilisation of its vector axis (the output row in
  * NCHW, the group's output channels in NHWC).  Measured against it: RegNetY-016
  * at batch 8 ran 270 ms NCHW and 190 ms NHWC (the model: NHWC saves 22 ms of
  * its estimate); ResNet-50's 7x7 stem ran 2.1 ms NCHW against 2.5 ms NHWC plus
- * 0.4 ms of relayouts (the model now keeps it NCHW).
+ * 0.4 ms of relayouts, and the whole ResNet-50 at batch 8 ran 434-462 ms
+ * NCHW against 527-580 ms NHWC (the model, before the im2col and wide-conv
+ * rates above, had NHWC saving 5 ms; it now keeps ResNet-50 NCHW).
  *
  * Memory-bound ops (pools, SE gates, adds) cost the same in both layouts;
  * a relayout moves every value twice through a transpose. */
@@ -33,6 +37,7 @@
 
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_layout.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
@@ -46,11 +51,19 @@ typedef struct LayoutCtx {
     const NcGraph *lead; /* when set: follow this graph's choices */
 } LayoutCtx;
 
-/* Did the lead graph run the node of this scope and op NHWC? */
-static int lead_nhwc(const NcGraph *lead, const NcNode *nd) {
+static int same_kind(const NcNode *a, const NcNode *b) {
+    return a->op == b->op && !strcmp(a->scope ? a->scope : "", b->scope ? b->scope : "");
+}
+
+/* Did the lead graph run this node NHWC?  Its node of the same op and scope
+ * (the k-th such, for scopes that repeat, e.g. the empty one of an unnamed
+ * add), the lead having the same model at another resolution. */
+static int lead_nhwc(const NcGraph *lead, const NcGraph *g, const NcNode *nd) {
+    int k = 0;
+    for (const NcNode *o = g->nodes.data; o < nd; o++) k += same_kind(o, nd);
     for (int i = 0; i < lead->nodes.len; i++) {
         const NcNode *o = &lead->nodes.data[i];
-        if (o->op != nd->op || !o->scope || !nd->scope || strcmp(o->scope, nd->scope)) continue;
+        if (!same_kind(o, nd) || k--) continue;
         for (int j = 0; j < o->ninputs + o->noutputs; j++)
             if (nc_is_nhwc(nc_val(lead, j < o->ninputs ? o->inputs[j] : o->outputs[j - o->ninputs]))) return 1;
         return 0;
@@ -62,7 +75,7 @@ static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **why) {
     LayoutCtx *c = vctx;
-    if (c->lead && !lead_nhwc(c->lead, nd)) {
+    if (c->lead && !lead_nhwc(c->lead, g, nd)) {
         *why = "NCHW at the first resolution (the programs share their packed weights)";
         return 0;
     }
@@ -122,6 +135,10 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
             if ((r < 0.75 || (c->opt && c->opt->winograd > 0)) && (!best || r < best)) best = r;
         }
         if (best) return flops * best / (peak(c) * 0.72);
+        NcIm2colPlan ip;
+        const char *why;
+        if ((!c->opt || c->opt->im2col >= 0) && nc_cg_im2col_plan(&ip, g, nd, c->t, &why)) /* column copy + GEMM */
+            return flops / (peak(c) * 0.65);
         const double util = (double)OW / (double)round_up(OW, vw);
         if (CG == 1 && OG == 1) return flops / (peak(c) * 0.12 * util); /* depthwise (cg_dwconv.c) */
         return flops / (peak(c) * (G > 1 ? 0.33 : 0.58) * util);        /* direct (cg_conv.c) */
@@ -141,7 +158,9 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     const double flops = 2.0 * (double)(nc_numel(y) * CG * w->shape[2] * w->shape[3]);
     const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
     if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
-    return flops / (peak_of(t) * (G > 1 ? 0.7 : 0.5) * util);
+    /* groups 1: stems (few input channels) run well, wide convs (ResNet's
+     * strided 3x3 and 1x1) at 14-70 GFLOP/s of a core's ~100 */
+    return flops / (peak_of(t) * (G > 1 ? 0.7 : CG <= 8 ? 0.5 : 0.3) * util);
 }
 
 int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, double *seconds) {
@@ -154,8 +173,10 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
         NcNhwcWinoPlan p;
         const char *why;
         if (!nc_cg_nhwc_wino_plan(&p, g, nd, t, mt, &why)) continue;
-        /* its cost model's units are the direct conv's multiply-adds, at the GEMM's rate */
-        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75);
+        /* its cost model's units are the direct conv's multiply-adds, at the
+         * GEMM's rate; on wide ungrouped convs (ResNet's) it measured 1.4x its
+         * estimate (0.72 of the direct rate where it predicted 0.51) */
+        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 ? 1.4 : 1.0);
         if (!best || secs < best_t) best = mt, best_t = secs;
     }
     if (!best || (mode == 0 && best_t >= nhwc_direct_time(g, nd, t))) return 0;
