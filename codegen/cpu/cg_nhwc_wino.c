@@ -2,6 +2,7 @@
  * planning, the filter transform, and the three stage functions
  * (cg_nhwc_wino.h says how it works; cg_winograd.h has the math). */
 #include "codegen/cpu/cg_nhwc_wino.h"
+#include "codegen/cpu/cg_wino_math.h"
 
 #include <string.h>
 
@@ -190,43 +191,10 @@ static LLVMValueRef buf_get(E *e, int k) {
 }
 
 static LLVMValueRef fadd(E *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(e->m->b, a, b, ""); }
-static LLVMValueRef fsub(E *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(e->m->b, a, b, ""); }
-static LLVMValueRef kfma(E *e, double k, LLVMValueRef a, LLVMValueRef b) { return cgb_fma(e->m, cgb_splat(e->m, cgb_f32(e->m, k)), a, b); }
 
-/* t = B^T d, d[0..alpha) at stride ds, t[0..alpha) at stride ts */
-static void input_1d(E *e, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) {
-    if (e->p->mt == 2) { /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
-        t[0] = fsub(e, d[0], d[2 * ds]);
-        t[ts] = fadd(e, d[ds], d[2 * ds]);
-        t[2 * ts] = fsub(e, d[2 * ds], d[ds]);
-        t[3 * ts] = fsub(e, d[ds], d[3 * ds]);
-        return;
-    }
-    LLVMValueRef d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds], d4 = d[4 * ds], d5 = d[5 * ds];
-    t[0] = kfma(e, 4, d0, kfma(e, -5, d2, d4));
-    t[ts] = kfma(e, -4, fadd(e, d1, d2), fadd(e, d3, d4));
-    t[2 * ts] = kfma(e, 4, fsub(e, d1, d2), fsub(e, d4, d3));
-    LLVMValueRef d31 = fsub(e, d3, d1), d42 = fsub(e, d4, d2);
-    t[3 * ts] = kfma(e, 2, d31, d42);
-    t[4 * ts] = kfma(e, -2, d31, d42);
-    t[5 * ts] = kfma(e, 4, d1, kfma(e, -5, d3, d5));
-}
-
-/* s = A^T m, m[0..alpha) at stride ms, s[0..mt) at stride ss */
-static void output_1d(E *e, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) {
-    if (e->p->mt == 2) { /* A^T = [1 1 1 0; 0 1 -1 -1] */
-        s[0] = fadd(e, fadd(e, v[0], v[ms]), v[2 * ms]);
-        s[ss] = fsub(e, fsub(e, v[ms], v[2 * ms]), v[3 * ms]);
-        return;
-    }
-    /* A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] */
-    LLVMValueRef a12 = fadd(e, v[ms], v[2 * ms]), s12 = fsub(e, v[ms], v[2 * ms]);
-    LLVMValueRef a34 = fadd(e, v[3 * ms], v[4 * ms]), s34 = fsub(e, v[3 * ms], v[4 * ms]);
-    s[0] = fadd(e, fadd(e, v[0], a12), a34);
-    s[ss] = kfma(e, 2, s34, s12);
-    s[2 * ss] = kfma(e, 4, a34, a12);
-    s[3 * ss] = fadd(e, kfma(e, 8, s34, s12), v[5 * ms]);
-}
+/* t = B^T d and s = A^T m along one axis (cg_wino_math.h) */
+static void input_1d(E *e, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) { nc_wino_input_1d(e->m, e->p->mt, d, ds, t, ts); }
+static void output_1d(E *e, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) { nc_wino_output_1d(e->m, e->p->mt, v, ms, s, ss); }
 
 /* p + i floats, p possibly pointing before the buffer (a negative column): not inbounds */
 static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) { return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, ""); }

@@ -1,6 +1,7 @@
 /* cg_winograd.c — F(4x4, 3x3) convolutions: planning, filter transform,
  * and the three stage functions (cg_winograd.h says how it works). */
 #include "codegen/cpu/cg_winograd.h"
+#include "codegen/cpu/cg_wino_math.h"
 
 #include <string.h>
 
@@ -169,43 +170,10 @@ static void scatter(W *w, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx, L
 }
 
 static LLVMValueRef fadd(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(w->m->b, a, b, ""); }
-static LLVMValueRef fsub(W *w, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(w->m->b, a, b, ""); }
-/* k * a + b */
-static LLVMValueRef kfma(W *w, double k, LLVMValueRef a, LLVMValueRef b) { return cgb_fma(w->m, cgb_splat(w->m, cgb_f32(w->m, k)), a, b); }
 
-/* t = B^T d, d[0..alpha) at stride ds, t[0..alpha) at stride ts */
-static void input_1d(W *w, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) {
-    if (w->p->mt == 2) { /* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
-        t[0] = fsub(w, d[0], d[2 * ds]);
-        t[ts] = fadd(w, d[ds], d[2 * ds]);
-        t[2 * ts] = fsub(w, d[2 * ds], d[ds]);
-        t[3 * ts] = fsub(w, d[ds], d[3 * ds]);
-        return;
-    }
-    LLVMValueRef d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds], d4 = d[4 * ds], d5 = d[5 * ds];
-    t[0] = kfma(w, 4, d0, kfma(w, -5, d2, d4));
-    t[ts] = kfma(w, -4, fadd(w, d1, d2), fadd(w, d3, d4));
-    t[2 * ts] = kfma(w, 4, fsub(w, d1, d2), fsub(w, d4, d3));
-    LLVMValueRef d31 = fsub(w, d3, d1), d42 = fsub(w, d4, d2);
-    t[3 * ts] = kfma(w, 2, d31, d42);
-    t[4 * ts] = kfma(w, -2, d31, d42);
-    t[5 * ts] = kfma(w, 4, d1, kfma(w, -5, d3, d5));
-}
-
-/* s = A^T m, m[0..alpha) at stride ms, s[0..mt) at stride ss */
-static void output_1d(W *w, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) {
-    if (w->p->mt == 2) { /* A^T = [1 1 1 0; 0 1 -1 -1] */
-        s[0] = fadd(w, fadd(w, v[0], v[ms]), v[2 * ms]);
-        s[ss] = fsub(w, fsub(w, v[ms], v[2 * ms]), v[3 * ms]);
-        return;
-    }
-    LLVMValueRef a12 = fadd(w, v[ms], v[2 * ms]), s12 = fsub(w, v[ms], v[2 * ms]);
-    LLVMValueRef a34 = fadd(w, v[3 * ms], v[4 * ms]), s34 = fsub(w, v[3 * ms], v[4 * ms]);
-    s[0] = fadd(w, fadd(w, v[0], a12), a34);
-    s[ss] = kfma(w, 2, s34, s12);
-    s[2 * ss] = kfma(w, 4, a34, a12);
-    s[3 * ss] = fadd(w, kfma(w, 8, s34, s12), v[5 * ms]);
-}
+/* t = B^T d and s = A^T m along one axis (cg_wino_math.h) */
+static void input_1d(W *w, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) { nc_wino_input_1d(w->m, w->p->mt, d, ds, t, ts); }
+static void output_1d(W *w, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) { nc_wino_output_1d(w->m, w->p->mt, v, ms, s, ss); }
 
 /* The lanes of chunk q (vw consecutive tiles of one image): which are real
  * tiles, and each one's tile row and column. */

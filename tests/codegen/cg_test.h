@@ -78,6 +78,18 @@ static inline void cgt_ref_conv(const float *x, const float *w, const float *bia
     nc_ref_conv2d(&k);
 }
 
+/* [n, c, hw] (NCHW) <-> [n, hw, c] (NHWC) */
+static inline void cgt_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t j = 0; j < hw; j++) dst[(b * hw + j) * c + i] = src[(b * c + i) * hw + j];
+}
+static inline void cgt_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t j = 0; j < hw; j++) dst[(b * c + i) * hw + j] = src[(b * hw + j) * c + i];
+}
+
 /* max |got - want| <= rtol * max |want| */
 static inline int cgt_close(const float *got, const float *want, int64_t n, double rtol, double *err_out) {
     double mx = 0, err = 0;

@@ -20,18 +20,6 @@ typedef struct Case {
     int P, NV;       /* forced register block, 0: the plan's */
 } Case;
 
-/* [n, c, hw] <-> [n, hw, c] */
-static void to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t j = 0; j < hw; j++) dst[(b * hw + j) * c + i] = src[(b * c + i) * hw + j];
-}
-static void to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t j = 0; j < hw; j++) dst[(b * c + i) * hw + j] = src[(b * hw + j) * c + i];
-}
-
 static void fill(NcValue *v) {
     v->data = cgt_random(nc_numel(v));
 }
@@ -117,13 +105,13 @@ static void check(const NcCgTarget *t, Case k) {
         const float *in[NC_MAXIN];
         float *owned[NC_MAXIN] = {0};
         float *xg = cgt_guarded(nx);
-        to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
+        cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
         in[0] = xg;
         for (int i = 1; i < nin; i++) {
             in[i] = ka.in[i];
             if (i >= nc_epi_first_input(&a) && nc_shape_eq(ka.in_v[i], ka.out_v[0])) {
                 owned[i] = nc_malloc((size_t)ny * sizeof(float));
-                to_nhwc(ka.in[i], owned[i], k.n, k.o, oh * ow);
+                cgt_to_nhwc(ka.in[i], owned[i], k.n, k.o, oh * ow);
                 in[i] = owned[i];
             }
         }
@@ -137,7 +125,7 @@ static void check(const NcCgTarget *t, Case k) {
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
         float *out[2] = {y, NULL};
         cgt_run(fn, in, out, st[0]);
-        to_nchw(y, got, k.n, k.o, oh * ow);
+        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
         double err;
         CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s: relative error %g", what, err);
         int canaries = 1;
@@ -150,7 +138,7 @@ static void check(const NcCgTarget *t, Case k) {
             fn(in, out, t0, t1);
             t1 = t0;
         }
-        to_nchw(y, got, k.n, k.o, oh * ow);
+        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
         CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
         for (int i = 0; i < nin; i++) free(owned[i]);
         cgt_guarded_free(xg, nx), cgt_guarded_free(packed, wfloats);

@@ -21,18 +21,6 @@ typedef struct Case {
     const char *epi; /* r relu, s silu, g sigmoid, c clamp(0,0.5), a add (same shape), m mul (per channel), A add per channel */
 } Case;
 
-/* [n, c, hw] <-> [n, hw, c] */
-static void to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t j = 0; j < hw; j++) dst[(b * hw + j) * c + i] = src[(b * c + i) * hw + j];
-}
-static void to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t hw) {
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t j = 0; j < hw; j++) dst[(b * c + i) * hw + j] = src[(b * hw + j) * c + i];
-}
-
 static void fill(NcValue *v) {
     v->data = cgt_random(nc_numel(v));
 }
@@ -113,13 +101,13 @@ static void check(const NcCgTarget *t, Case k) {
         const float *in[NC_MAXIN];
         float *owned[NC_MAXIN] = {0};
         float *xg = cgt_guarded(nx);
-        to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
+        cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
         in[0] = xg;
         for (int i = 1; i < nin; i++) {
             in[i] = ka.in[i];
             if (i >= nc_epi_first_input(&a) && nc_shape_eq(ka.in_v[i], ka.out_v[0])) {
                 owned[i] = nc_malloc((size_t)ny * sizeof(float));
-                to_nhwc(ka.in[i], owned[i], k.n, k.o, oh * ow);
+                cgt_to_nhwc(ka.in[i], owned[i], k.n, k.o, oh * ow);
                 in[i] = owned[i];
             }
         }
@@ -134,7 +122,7 @@ static void check(const NcCgTarget *t, Case k) {
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
         float *out[2] = {y, sc};
         for (int s = 0; s < 3; s++) cgt_run(fn[s], in, out, st[s]);
-        to_nchw(y, got, k.n, k.o, oh * ow);
+        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
         double err;
         CHECK_MSG(cgt_close(got, want, ny, 1e-4, &err), "%s: relative error %g", what, err);
         if (err > worst[k.mt]) worst[k.mt] = err;
@@ -150,7 +138,7 @@ static void check(const NcCgTarget *t, Case k) {
                 fn[s](in, out, t0, t1);
                 t1 = t0;
             }
-        to_nchw(y, got, k.n, k.o, oh * ow);
+        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
         CHECK_MSG(cgt_close(got, want, ny, 1e-4, &err), "%s (tiles reversed): relative error %g", what, err);
         for (int i = 0; i < nin; i++) free(owned[i]);
         cgt_guarded_free(xg, nx), cgt_guarded_free(packed, wfloats), cgt_guarded_free(sc, scratch);
