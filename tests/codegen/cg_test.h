@@ -108,4 +108,44 @@ static inline void cgt_run(NcTileFn fn, const float *const *in, float *const *ou
     for (int64_t t = 0; t < tiles; t++) fn(in, out, t, t + 1);
 }
 
+/* The start of an NHWC conv kernel's test, for node nd of g: the reference
+ * output (nc_ref_conv2d on NCHW data, inputs without data filled at random;
+ * returned, n x o x oh x ow floats) and the kernel's operands in[]: x
+ * permuted to NHWC in a guarded buffer (*xg), same-shape epilogue operands
+ * permuted (owned[i], to free), the rest as they are, and in[1] the weights
+ * after the kernel's load-time transform (wfn over wtiles tiles, into the
+ * guarded *packed of wfloats). */
+static inline float *cgt_nhwc_conv_setup(NcGraph *g, const NcNode *nd, NcTileFn wfn, int64_t wtiles, int64_t wfloats,
+                                         const float **in, float **owned, float **xg, float **packed) {
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) {
+        NcValue *v = nc_val(g, nd->inputs[i]);
+        if (!v->data) v->data = cgt_random(nc_numel(v));
+        ka.in_v[i] = v, ka.in[i] = v->data;
+    }
+    const NcValue *x = ka.in_v[0], *y = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(y);
+    float *want = nc_malloc((size_t)ny * sizeof(float));
+    ka.out_v[0] = y, ka.out[0] = want;
+    nc_ref_conv2d(&ka);
+    *xg = cgt_guarded(nc_numel(x));
+    cgt_to_nhwc(ka.in[0], *xg, x->shape[0], x->shape[1], x->shape[2] * x->shape[3]);
+    in[0] = *xg;
+    for (int i = 1; i < nd->ninputs; i++) {
+        in[i] = ka.in[i], owned[i] = NULL;
+        if (i >= nc_epi_first_input(&nd->attrs) && nc_shape_eq(ka.in_v[i], y)) {
+            owned[i] = nc_malloc((size_t)ny * sizeof(float));
+            cgt_to_nhwc(ka.in[i], owned[i], y->shape[0], y->shape[1], y->shape[2] * y->shape[3]);
+            in[i] = owned[i];
+        }
+    }
+    *packed = cgt_guarded(wfloats);
+    float *wout[1] = {*packed};
+    cgt_run(wfn, in, wout, wtiles);
+    in[1] = *packed;
+    return want;
+}
+
 #endif

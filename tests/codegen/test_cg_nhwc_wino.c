@@ -21,9 +21,6 @@ typedef struct Case {
     const char *epi; /* r relu, s silu, g sigmoid, c clamp(0,0.5), a add (same shape), m mul (per channel), A add per channel */
 } Case;
 
-static void fill(NcValue *v) {
-    v->data = cgt_random(nc_numel(v));
-}
 
 
 static void check(const NcCgTarget *t, Case k) {
@@ -86,37 +83,10 @@ static void check(const NcCgTarget *t, Case k) {
     for (int s = 0; s < 3 && !rc; s++) fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
     if (!rc) wfn = (NcTileFn)nc_cg_jit_lookup(jit, "conv_wprep", &e);
     if (fn[0] && fn[1] && fn[2] && wfn) {
-        NcKernelArgs ka;
-        memset(&ka, 0, sizeof ka);
-        ka.node = nd;
-        for (int i = 0; i < nin; i++) {
-            NcValue *v = nc_val(g, nd->inputs[i]);
-            if (!v->data) fill(v);
-            ka.in_v[i] = v, ka.in[i] = v->data;
-        }
-        const int64_t ny = k.n * k.o * oh * ow, nx = k.n * k.c * k.h * k.w;
-        float *want = nc_malloc((size_t)ny * sizeof(float));
-        ka.out_v[0] = nc_val(g, nd->outputs[0]), ka.out[0] = want;
-        nc_ref_conv2d(&ka);
         const float *in[NC_MAXIN];
-        float *owned[NC_MAXIN] = {0};
-        float *xg = cgt_guarded(nx);
-        cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
-        in[0] = xg;
-        for (int i = 1; i < nin; i++) {
-            in[i] = ka.in[i];
-            if (i >= nc_epi_first_input(&a) && nc_shape_eq(ka.in_v[i], ka.out_v[0])) {
-                owned[i] = nc_malloc((size_t)ny * sizeof(float));
-                cgt_to_nhwc(ka.in[i], owned[i], k.n, k.o, oh * ow);
-                in[i] = owned[i];
-            }
-        }
-        float *packed = cgt_guarded(wfloats);
-        {
-            float *wout[1] = {packed};
-            cgt_run(wfn, in, wout, wtiles);
-        }
-        in[1] = packed;
+        float *owned[NC_MAXIN] = {0}, *xg, *packed;
+        float *want = cgt_nhwc_conv_setup(g, nd, wfn, wtiles, wfloats, in, owned, &xg, &packed);
+        const int64_t ny = k.n * k.o * oh * ow, nx = k.n * k.c * k.h * k.w;
         float *sc = cgt_guarded(scratch);
         float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64, *got = nc_malloc((size_t)ny * sizeof(float));
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
