@@ -148,4 +148,37 @@ static inline float *cgt_nhwc_conv_setup(NcGraph *g, const NcNode *nd, NcTileFn 
     return want;
 }
 
+/* A conv2d node in g: input x [n, c, h, w], weight "w" [o, c / groups,
+ * kernel], the window, stride, padding and groups of a, and as asked a bias,
+ * an input scale [n, c, 1, 1] and epilogue steps spelled by letters (r relu,
+ * s silu, g sigmoid, c clamp(0, 0.5), a add of the output's shape, A add and
+ * m mul per (image, channel)), every operand but the parameters a graph
+ * input.  Returns the node's index, or -1 with e set. */
+static inline int cgt_conv_graph(NcGraph *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, NcAttrs a, int bias,
+                                 int in_scale, const char *epi, NcError *e) {
+    const int64_t oh = (h + a.pad[0] + a.pad[2] - a.kernel[0]) / a.stride[0] + 1, ow = (w + a.pad[1] + a.pad[3] - a.kernel[1]) / a.stride[1] + 1;
+    int64_t xs[4] = {n, c, h, w}, ws[4] = {o, c / a.groups, a.kernel[0], a.kernel[1]}, bs[1] = {o};
+    int64_t ys[4] = {n, o, oh, ow}, pcs[4] = {n, o, 1, 1}, ss[4] = {n, c, 1, 1};
+    int ins[NC_MAXIN], nin = 0;
+    ins[nin++] = nc_graph_add_input(g, "x", 4, xs);
+    ins[nin++] = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, e);
+    if (bias) a.has_bias = 1, ins[nin++] = nc_graph_add_param(g, "b", NC_PARAM_BIAS, 1, bs, e);
+    if (in_scale) a.has_in_scale = 1, ins[nin++] = nc_graph_add_input(g, "s", 4, ss);
+    for (const char *ch = epi; *ch; ch++) {
+        NcEpilogue *ep = &a.epi[a.nepi++];
+        memset(ep, 0, sizeof *ep);
+        char nm[8] = {'e', (char)('0' + a.nepi), 0};
+        switch (*ch) {
+        case 'r': ep->kind = NC_EPI_RELU; break;
+        case 's': ep->kind = NC_EPI_SILU; break;
+        case 'g': ep->kind = NC_EPI_SIGMOID; break;
+        case 'c': ep->kind = NC_EPI_CLAMP, ep->lo = 0, ep->hi = 0.5f; break;
+        case 'a': ep->kind = NC_EPI_ADD, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, ys); break;
+        case 'A': ep->kind = NC_EPI_ADD, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, pcs); break;
+        case 'm': ep->kind = NC_EPI_MUL, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, pcs); break;
+        }
+    }
+    return nc_graph_add_node(g, NC_OP_CONV2D, nin, ins, &a, "conv", e);
+}
+
 #endif

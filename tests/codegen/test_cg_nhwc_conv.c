@@ -29,31 +29,10 @@ static void check(const NcCgTarget *t, Case k) {
              k.pr, k.groups, k.bias, k.in_scale, k.epi, k.P, k.NV);
     const int64_t oh = (k.h + k.pt + k.pb - k.kh) / k.sh + 1, ow = (k.w + k.pl + k.pr - k.kw) / k.sw + 1;
     NcGraph *g = nc_graph_new("nhwc");
-    int64_t xs[4] = {k.n, k.c, k.h, k.w}, ws[4] = {k.o, k.c / k.groups, k.kh, k.kw}, bs[1] = {k.o};
-    int64_t ys[4] = {k.n, k.o, oh, ow}, pcs[4] = {k.n, k.o, 1, 1}, ss[4] = {k.n, k.c, 1, 1};
-    int ins[NC_MAXIN], nin = 0;
-    ins[nin++] = nc_graph_add_input(g, "x", 4, xs);
-    ins[nin++] = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, &e);
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = k.kh, a.kernel[1] = k.kw, a.stride[0] = k.sh, a.stride[1] = k.sw, a.groups = k.groups;
     a.pad[0] = k.pt, a.pad[1] = k.pl, a.pad[2] = k.pb, a.pad[3] = k.pr;
-    if (k.bias) a.has_bias = 1, ins[nin++] = nc_graph_add_param(g, "b", NC_PARAM_BIAS, 1, bs, &e);
-    if (k.in_scale) a.has_in_scale = 1, ins[nin++] = nc_graph_add_input(g, "s", 4, ss);
-    for (const char *c = k.epi; *c; c++) {
-        NcEpilogue *ep = &a.epi[a.nepi++];
-        memset(ep, 0, sizeof *ep);
-        char nm[8] = {'e', (char)('0' + a.nepi), 0};
-        switch (*c) {
-        case 'r': ep->kind = NC_EPI_RELU; break;
-        case 's': ep->kind = NC_EPI_SILU; break;
-        case 'g': ep->kind = NC_EPI_SIGMOID; break;
-        case 'c': ep->kind = NC_EPI_CLAMP, ep->lo = 0, ep->hi = 0.5f; break;
-        case 'a': ep->kind = NC_EPI_ADD, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, ys); break;
-        case 'A': ep->kind = NC_EPI_ADD, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, pcs); break;
-        case 'm': ep->kind = NC_EPI_MUL, ep->input = nin, ins[nin++] = nc_graph_add_input(g, nm, 4, pcs); break;
-        }
-    }
-    int ni = nc_graph_add_node(g, NC_OP_CONV2D, nin, ins, &a, "conv", &e);
+    int ni = cgt_conv_graph(g, k.n, k.c, k.h, k.w, k.o, a, k.bias, k.in_scale, k.epi, &e);
     CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
     if (ni < 0) {
         nc_graph_free(g);
@@ -108,7 +87,7 @@ static void check(const NcCgTarget *t, Case k) {
         }
         cgt_to_nchw(y, got, k.n, k.o, oh * ow);
         CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
-        for (int i = 0; i < nin; i++) free(owned[i]);
+        for (int i = 0; i < nd->ninputs; i++) free(owned[i]);
         cgt_guarded_free(xg, nx), cgt_guarded_free(packed, wfloats);
         free(ybuf), free(got), free(want);
         cases++;
