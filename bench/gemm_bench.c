@@ -4,7 +4,7 @@
  * same target machine and vector width).  Not a test: it times.
  *
  *   gemm_bench [--threads 1,2] [--reps 15] [--layout nchw,nhwc]
- *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N]
+ *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--pack-b 1|-1]
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
  *              [--direct 0|1]   (also time codegen/cpu's direct convolution, cg_conv.c, on the
  *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
@@ -241,6 +241,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--kc")) over.kc = atoll(v);
         else if (!strcmp(a, "--mc")) over.mc = atoll(v);
         else if (!strcmp(a, "--nc")) over.nc = atoll(v);
+        else if (!strcmp(a, "--pack-b")) over.pack_b = atoi(v);
         else {
             fprintf(stderr, "gemm_bench: unknown option %s\n", a);
             return 2;
@@ -289,8 +290,8 @@ int main(int argc, char **argv) {
             double g[4];
             for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
             char blk[64];
-            snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
-                     (long long)p.s.nc, (long long)p.tiles);
+            snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld%s", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
+                     (long long)p.s.nc, (long long)p.tiles, p.pack_b ? " packB" : "");
             printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, names[layout], (long long)s.cin,
                    (long long)s.cout, (long long)s.hw, blk);
             for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);

@@ -23,7 +23,7 @@ foreach(rb "37x29;2;on" "64;3;on" "27x33;4;on" "112;1;on" "97x61;1;on" "37x29;2;
   list(GET rb 1 batch)
   list(GET rb 2 mode)
   add_test(NAME codegen.dw_zoo_${mode}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
-           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/dw_zoo.nn ${res} ${batch} --dwconv ${mode})
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/dw_zoo.nn ${res} ${batch} --dwconv ${mode} --layout nchw)
   set_tests_properties(codegen.dw_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
 endforeach()
 # Winograd F(4x4, 3x3) on every 3x3 stride-1 conv of tests/codegen/wino_zoo.nn
@@ -34,7 +34,7 @@ foreach(rb "37x29;2;on" "64;1;on" "9x11;3;on" "7;4;on" "37x29;2;f2" "9x11;3;f2")
   list(GET rb 1 batch)
   list(GET rb 2 mode)
   add_test(NAME codegen.wino_zoo_${mode}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
-           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/wino_zoo.nn ${res} ${batch} --winograd ${mode})
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/wino_zoo.nn ${res} ${batch} --winograd ${mode} --layout nchw)
   set_tests_properties(codegen.wino_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
 endforeach()
 file(GLOB NETC_MODELS ${PROJECT_SOURCE_DIR}/models/*.nn)
@@ -52,12 +52,12 @@ foreach(mm "resnest26d;on" "regnety_016;on" "resnet50;f2")
   list(GET mm 0 name)
   list(GET mm 1 mode)
   add_test(NAME codegen.model_wino_${mode}.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
-           ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --winograd ${mode})
+           ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --winograd ${mode} --layout nchw)
   set_tests_properties(codegen.model_wino_${mode}.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
 endforeach()
 # Two resolutions sharing Winograd filters transformed at load time
 add_test(NAME codegen.multires_wino.resnest26d COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
-         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/resnest26d.nn 64,96 --winograd on)
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/resnest26d.nn 64,96 --winograd on --layout nchw)
 set_tests_properties(codegen.multires_wino.resnest26d PROPERTIES LABELS "codegen;small" TIMEOUT 600)
 # NHWC activations (passes/assign_layout.c, --layout nhwc: every node with an
 # NHWC kernel runs NHWC, relayouts at the edges): the zoos at odd sizes and
@@ -74,6 +74,12 @@ foreach(name efficientnet_b0 regnety_016 resnet50 resnest26d)
   add_test(NAME codegen.model_nhwc.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
            ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --layout nhwc)
   set_tests_properties(codegen.model_nhwc.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
+endforeach()
+# ... and all NCHW (the layout pass now runs all four NHWC by default)
+foreach(name efficientnet_b0 regnety_016 resnet50 resnest26d)
+  add_test(NAME codegen.model_nchw.${name} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/models/${name}.nn 67x53 2 --layout nchw)
+  set_tests_properties(codegen.model_nchw.${name} PROPERTIES LABELS "codegen" TIMEOUT 600)
 endforeach()
 add_test(NAME codegen.multires_nhwc.efficientnet_b0 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/efficientnet_b0.nn 64,96 --layout nhwc)

@@ -98,6 +98,12 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->mblocks = ceil_div(p->M, q->mc);
     p->nblocks = ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
+    /* pack_b (NCHW): B's rows lie hw floats apart; on planes of 14x14 and
+     * 7x7 (rows 784 and 196 bytes apart, straddling cache lines) the
+     * micro-panel a tile's row panels share touches 2 x kc lines, as much
+     * as L1 holds, and is re-read from L2 by every row panel.  Packed per
+     * (tile, k block, column panel) it is kc x nr contiguous floats. */
+    if (s->layout == NC_GEMM_NCHW) p->pack_b = s->pack_b > 0 || (s->pack_b == 0 && p->N < 256);
     p->packed_floats = s->cout * p->K * (s->a_per_image || s->b_per_image ? s->batch : 1);
     if (s->a_per_image && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: per-image weights need the NCHW layout");
     if (s->b_per_image && (s->layout != NC_GEMM_NHWC || s->in_scale))
@@ -124,6 +130,7 @@ typedef struct G {
     LLVMValueRef a, b, c, bias; /* operand base pointers */
     LLVMValueRef epi[NC_MAX_EPI]; /* epilogue operands (NULL: an activation) */
     LLVMValueRef scale, kb;       /* input scale (or NULL); the reduction block being emitted */
+    LLVMValueRef bbuf;            /* NCHW with pack_b: the tile's copy of B's micro-panel (kc x nr, on the stack) */
     int b_direct;               /* B is the activations: ragged vectors are loaded under a mask */
     int bias_per_row;           /* NCHW: bias[row]; NHWC: bias[column] */
     int64_t a_si, a_sk, b_sk, ldc;
@@ -163,7 +170,7 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         /* a ragged last vector is loaded under a mask: the activations end
          * there, or the compactly packed weights run on to the next k */
         LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
-        bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
+        bv[v] = cgb_load_n(m, ptr, v == nv - 1 && g->b != g->bbuf ? lanes : vw); /* the packed copy is padded */
     }
     if (g->scale) { /* row k of B (NCHW: x[img]; NHWC: the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
@@ -213,6 +220,29 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         }
 }
 
+/* NCHW pack_b: copies B's klen x (nv vectors) micro-panel at boff (rows
+ * b_sk apart) into bbuf, rows nr apart, the input scale applied and ragged
+ * lanes zeroed — so the row panels after it read one contiguous 16 KB block
+ * from L1 instead of 2 x klen cache lines scattered at the plane's stride. */
+static void pack_panel(G *g, LLVMValueRef boff, int64_t b_sk, int nv, int lanes, int64_t klen) {
+    NcCgModule *m = g->m;
+    const int vw = m->vw;
+    LLVMValueRef k;
+    CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, klen), 1, &k);
+    LLVMValueRef src = cgb_gep(m, g->b, add(g, boff, mul(g, k, b_sk))), dst = cgb_gep(m, g->bbuf, mul(g, k, g->p->nr));
+    LLVMValueRef sv = NULL;
+    if (g->scale) {
+        LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
+        sv = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, g->scale, si), ""));
+    }
+    for (int v = 0; v < nv; v++) {
+        LLVMValueRef x = cgb_load_n(m, cgb_gep(m, src, cgb_i64(m, v * vw)), v == nv - 1 ? lanes : vw);
+        if (sv) x = LLVMBuildFMul(m->b, x, sv, "");
+        cgb_store(m, x, cgb_gep(m, dst, cgb_i64(m, v * vw)));
+    }
+    cgb_loop_end(m, &lk);
+}
+
 /* The row panels of one column panel q: full ones, then the ragged one when
  * this is the last row block. */
 static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last, int64_t b_sk) {
@@ -223,6 +253,11 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     const int64_t last_full = (p->M - (p->mblocks - 1) * p->s.mc) / mr; /* ... of the last block */
     const int mtail = (int)(p->M % mr);
     LLVMValueRef boff = add(g, add(g, mul(g, g->img, g->b_img), mul(g, q, g->b_panel)), mul(g, kb, b_sk));
+    LLVMValueRef bsave = g->b, ssave = g->scale;
+    if (g->bbuf) { /* the micro-kernels below read the packed copy, already scaled */
+        pack_panel(g, boff, b_sk, nv, lanes, klen);
+        g->b = g->bbuf, g->scale = NULL, boff = cgb_i64(m, 0), b_sk = p->nr;
+    }
     LLVMValueRef col0 = mul(g, q, p->nr);
     LLVMValueRef p0 = mul(g, g->mb, per);
     LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
@@ -242,6 +277,7 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
               add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, a_sk, b_sk);
         cgb_if_end(m, &c);
     }
+    g->b = bsave, g->scale = ssave;
 }
 
 /* One pass over k in [kb, kb + klen) for the whole tile. */
@@ -284,6 +320,10 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         g.a = w, g.a_si = 1, g.a_sk = p->s.mr, g.a_panel = p->K * p->s.mr, g.a_img = p->s.a_per_image ? p->s.cout * p->K : 0;
         g.b = x, g.b_sk = p->N, g.b_panel = p->nr, g.b_img = p->K * p->N, g.b_direct = 1;
         g.c_img = p->M * p->N, g.bias_per_row = 1;
+        if (p->pack_b) {
+            g.bbuf = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(p->s.kc * p->nr)));
+            LLVMSetAlignment(g.bbuf, 64);
+        }
     } else {
         g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
         g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;

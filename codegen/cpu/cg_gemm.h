@@ -66,6 +66,9 @@ typedef struct NcGemmSpec {
      * the output per tile. */
     int mr, nv;
     int64_t kc, mc, nc;
+    /* NCHW: copy B's micro-panels into a contiguous stack buffer first
+     * (NcGemmPlan.pack_b): 0 = by the plane's size, 1 = always, -1 = never */
+    int pack_b;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {
@@ -78,6 +81,7 @@ typedef struct NcGemmPlan {
     int64_t mblocks, nblocks;
     int64_t tiles;        /* images x mblocks x nblocks */
     int64_t packed_floats; /* size of nc_cg_gemm_pack's output */
+    int pack_b;           /* NCHW: each tile packs B's kc x nr micro-panels before its row panels use them */
 } NcGemmPlan;
 
 /* Checks the spec (sizes positive, blocks consistent, the register block

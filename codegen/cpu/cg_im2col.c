@@ -110,8 +110,7 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcIm2colPlan *p, co
     LLVMBuildRetVoid(b);
 }
 
-/* Stage 2: the GEMM, reading cols where the node reads its input. */
-static void emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name) {
+void nc_cg_im2col_emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), ins[NC_MAXIN];
     for (int k = 0; k < nd->ninputs; k++) ins[k] = k == 0 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, k);
@@ -131,7 +130,7 @@ void nc_cg_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const 
     nc_cg_gemm_emit(m, &p->gemm, name);
     LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, name);
     snprintf(name, sizeof name, "%s_gemm", prefix);
-    emit_gemm_stage(m, nd, gemm, name);
+    nc_cg_im2col_emit_gemm_stage(m, nd, gemm, name);
     fns[1] = LLVMGetNamedFunction(m->mod, name);
     tiles[0] = p->N * p->C, tiles[1] = p->gemm.tiles;
 }

@@ -41,4 +41,9 @@ int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const
 void nc_cg_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcIm2colPlan *p, const char *prefix,
                        LLVMValueRef fns[2], int64_t tiles[2]);
 
+/* The GEMM stage of an im2col kernel (NCHW or NHWC, cg_nhwc_im2col.h):
+ * `name`(in, out, t0, t1) calls tile function gemm with the node's inputs,
+ * in[0] replaced by the columns in out[1] (the scratch). */
+void nc_cg_im2col_emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name);
+
 #endif

@@ -21,7 +21,8 @@
  *   grouped direct conv (RegNetY's 24-wide)       NCHW 0.33, NHWC 0.7
  *   other direct convs (stems, strided 1x1)       NCHW 0.58, NHWC 0.5 (stems) or
  *                                                 0.3 (wide: ResNet's strided convs)
- *   strided convs by im2col + GEMM (NCHW)         0.65
+ *   strided convs by im2col + GEMM                NCHW 0.65, NHWC 0.72 + the
+ *                                                 column copy at 20 GB/s
  *
  * each times the lane utilisation of its vector axis (the output row in
  * NCHW, the group's output channels in NHWC).  Measured against it: RegNetY-016
@@ -41,6 +42,7 @@
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_layout.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
+#include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
@@ -85,7 +87,9 @@ static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **
         NcError e;
         if (cg_gemm_candidate(g, nd, &s, 1) && !nc_cg_gemm_plan(&p, &s, c->t, &e)) return 1;
         NcNhwcConvPlan np;
-        return cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) || nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
+        NcNhwcIm2colPlan ip;
+        return cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) || ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, why)) ||
+               nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
     }
     if (nc_cg_eltwise_nhwc_ok(g, nd)) return 1;
     *why = "no NHWC kernel for this op";
@@ -118,7 +122,7 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
     if (cg_gemm_candidate(g, nd, &s, nhwc)) {
         if (!nhwc) { /* panels of 2 vectors along the plane; the ragged one costs a whole one */
             const double util = (double)(OH * OW) / (double)round_up(OH * OW, 2 * vw);
-            return flops / (peak(c) * 0.72 * util);
+            return flops / (peak(c) * 0.53 * util);
         }
         const double rows = (double)(N * OH * OW), util = rows / (double)round_up(N * OH * OW, 6) * (double)O / (double)round_up(O, 2 * vw);
         return flops / (peak(c) * 0.75 * util);
@@ -134,18 +138,27 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
             const double r = nc_cg_wino_cost(&wp) / nc_cg_wino_direct_cost(&wp);
             if ((r < 0.75 || (c->opt && c->opt->winograd > 0)) && (!best || r < best)) best = r;
         }
-        if (best) return flops * best / (peak(c) * 0.72);
+        if (best) return flops * best / (peak(c) * 0.45);
         NcIm2colPlan ip;
         const char *why;
         if ((!c->opt || c->opt->im2col >= 0) && nc_cg_im2col_plan(&ip, g, nd, c->t, &why)) /* column copy + GEMM */
-            return flops / (peak(c) * 0.65);
+            return flops / (peak(c) * 0.45);
         const double util = (double)OW / (double)round_up(OW, vw);
         if (CG == 1 && OG == 1) return flops / (peak(c) * 0.12 * util); /* depthwise (cg_dwconv.c) */
         return flops / (peak(c) * (G > 1 ? 0.33 : 0.58) * util);        /* direct (cg_conv.c) */
     }
-    /* NHWC: Winograd where cg_nhwc_wino_choice takes it, else direct */
+    /* NHWC: Winograd where cg_nhwc_wino_choice takes it, im2col + GEMM for
+     * strided convs, else direct */
     double wino;
     if (cg_nhwc_wino_choice(g, nd, c->t, c->opt, &wino)) return wino;
+    NcNhwcIm2colPlan ip;
+    const char *why;
+    if ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, &why)) {
+        /* the GEMM at its rate, the rows' last register block ragged, plus
+         * the copy (written once, read once) */
+        const double rows = (double)(N * OH * OW), util = rows / (double)round_up(N * OH * OW, 6) * (double)O / (double)round_up(O, 2 * vw);
+        return flops / (peak(c) * 0.72 * util) + 2.0 * 4.0 * (double)ip.cols_floats / 20e9;
+    }
     return nhwc_direct_time(g, nd, c->t);
 }
 
@@ -179,7 +192,7 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
         /* plus its two extra stage barriers, ~15 us each at 2 threads: at
          * batch 1 on RegNetY's 14x14 and 7x7 planes they measured slower than
          * direct (0.24 vs 0.22 ms, 0.20 vs 0.12 ms, helper's bench) */
-        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 ? 1.4 : 1.0) + 30e-6;
+        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 ? 1.2 : 1.0) + 30e-6;
         if (!best || secs < best_t) best = mt, best_t = secs;
     }
     if (!best || (mode == 0 && best_t >= nhwc_direct_time(g, nd, t))) return 0;

@@ -9,6 +9,7 @@
 #include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
+#include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "codegen/cpu/cg_winograd.h"
@@ -157,6 +158,20 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 packed++;
                 continue;
             }
+            NcNhwcIm2colPlan np;
+            if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
+                nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) && sole_reader(graphs[gi], nd->inputs[1], nd) &&
+                nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
+                /* reordered [O, KH, KW, C] and packed for the NHWC GEMM */
+                NC_CHECK(np.gemm.packed_floats == nc_numel(w));
+                float *buf = nc_malloc((size_t)np.gemm.packed_floats * sizeof(float));
+                nc_cg_nhwc_im2col_pack(&np, w->data, buf);
+                memcpy(w->data, buf, (size_t)np.gemm.packed_floats * sizeof(float));
+                free(buf);
+                w->layout = NC_LAYOUT_PACKED;
+                packed++;
+                continue;
+            }
             NcIm2colPlan ip;
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
                 !nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
@@ -281,6 +296,15 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                     fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
                             (long long)wp.T, (long long)(wp.npos * wp.G));
                 made++, nwino++;
+            } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
+                       nc_is_nhwc(nc_val(g, nd->inputs[0])) && (nd->attrs.stride[0] > 1 || nd->attrs.stride[1] > 1)) {
+                /* packed for NHWC im2col + GEMM by nc_cg_pack_weights */
+                NcNhwcIm2colPlan np;
+                if (!nc_cg_nhwc_im2col_plan(&np, g, nd, &t, &why)) NC_CHECK(!"packed filter without an NHWC im2col kernel");
+                snprintf(name, sizeof name, "netc_ni2c_p%d_n%d", gi, ni);
+                nc_cg_nhwc_im2col_emit(&m, g, nd, &np, name, stage, stage_tiles);
+                scratch = np.cols_floats;
+                made++, ni2c++;
             } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
                        nc_val(g, nd->inputs[1])->shape[2] * nc_val(g, nd->inputs[1])->shape[3] > 1) {
                 /* packed for im2col + GEMM by nc_cg_pack_weights */

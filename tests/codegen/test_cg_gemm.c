@@ -162,6 +162,17 @@ int main(void) {
             s.mr = blocks[i][0], s.nv = blocks[i][1], s.kc = blocks[i][2], s.mc = blocks[i][3], s.nc = blocks[i][4];
             check(&t, s);
         }
+    /* NCHW with B's micro-panels packed per tile, and without, whatever the
+     * plane's size would choose; with small blocks too */
+    static const int64_t packs[][4] = {{1, 512, 130, 49}, {2, 37, 19, 300}, {1, 70, 13, 7}, {3, 300, 40, 17}};
+    for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++)
+        for (int pb = -1; pb <= 1; pb += 2) {
+            NcGemmSpec s = spec(NC_GEMM_NCHW, packs[i][0], packs[i][1], packs[i][2], packs[i][3], (int)(i % 2), 1);
+            s.pack_b = pb;
+            check(&t, s);
+            s.kc = 7 + (int64_t)i, s.mc = 9, s.nc = 24;
+            check(&t, s);
+        }
     /* a random sweep */
     for (int i = 0; i < 16; i++) {
         NcGemmSpec s = spec((NcGemmLayout)(i % 2), cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150),

@@ -1,0 +1,124 @@
+/* cg_nhwc_im2col.c — strided NHWC convolutions as im2col + the NHWC GEMM
+ * (cg_nhwc_im2col.h). */
+#include "codegen/cpu/cg_nhwc_im2col.h"
+
+#include <string.h>
+
+#include "codegen/cpu/cg_im2col.h"
+#include "ir/ops.h"
+
+int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why) {
+    memset(p, 0, sizeof *p);
+    const NcAttrs *a = &nd->attrs;
+    if (nd->op != NC_OP_CONV2D || nd->noutputs != 1) return *why = "not a conv", 0;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    if (w->kind != NC_VAL_PARAM || w->ndim != 4 || (w->layout != NC_LAYOUT_NCHW && w->layout != NC_LAYOUT_PACKED)) return *why = "weights", 0;
+    if (a->groups != 1) return *why = "grouped", 0;
+    if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
+    if (a->stride[0] < 1 || a->stride[1] < 1 || (a->stride[0] == 1 && a->stride[1] == 1)) return *why = "not strided", 0;
+    const int64_t KK = w->shape[2] * w->shape[3];
+    if (KK > 1 && w->shape[1] * KK < 256) return *why = "reduction under 256 (a stem: direct)", 0;
+    if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
+    p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
+    p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
+    p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW, s.layout = NC_GEMM_NHWC;
+    s.bias = a->has_bias, s.nepi = a->nepi;
+    for (int i = 0; i < a->nepi; i++) {
+        s.epi[i] = a->epi[i];
+        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
+            s.epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
+    }
+    NcError e;
+    if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    p->cols_floats = p->N * p->OH * p->OW * s.cin;
+    return 1;
+}
+
+void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed) {
+    const int64_t KK = p->KH * p->KW, K = p->C * KK;
+    float *r = nc_malloc((size_t)(p->O * K) * sizeof(float));
+    for (int64_t o = 0; o < p->O; o++)
+        for (int64_t c = 0; c < p->C; c++)
+            for (int64_t k = 0; k < KK; k++) r[o * K + k * p->C + c] = w[(o * p->C + c) * KK + k];
+    nc_cg_gemm_pack(&p->gemm, r, packed);
+    free(r);
+}
+
+static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
+static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
+static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWAdd(m->b, a, I(m, c), ""); }
+
+/* dst[0 .. C) = src[0 .. C) (times scale[0 .. C) when set), or zeros when src is NULL */
+static void copy_channels(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t C) {
+    const int vw = m->vw;
+    const int64_t full = C / vw * vw;
+    LLVMValueRef c;
+    if (full) {
+        CgbLoop l = cgb_loop_begin(m, I(m, 0), I(m, full), vw, &c);
+        LLVMValueRef v = src ? cgb_load(m, cgb_gep(m, src, c)) : cgb_zero(m);
+        if (src && scale) v = LLVMBuildFMul(m->b, v, cgb_load(m, cgb_gep(m, scale, c)), "");
+        cgb_store(m, v, cgb_gep(m, dst, c));
+        cgb_loop_end(m, &l);
+    }
+    if (C > full) {
+        const int n = (int)(C - full);
+        LLVMValueRef v = src ? cgb_load_n(m, cgb_gep(m, src, I(m, full)), n) : cgb_zero(m);
+        if (src && scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, scale, I(m, full)), n), "");
+        cgb_store_n(m, v, cgb_gep(m, dst, I(m, full)), n);
+    }
+}
+
+/* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of cols. */
+static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *name) {
+    LLVMBuilderRef b = m->b;
+    const int64_t K = p->C * p->KH * p->KW;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef x = cgb_arg_ptr(m, in, 0), cols = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef scale = nd->attrs.has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(&nd->attrs)) : NULL;
+    LLVMValueRef t, ow, kh, kw;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
+    LLVMValueRef xn = cgb_gep(m, x, mulc(m, n, p->H * p->W * p->C));
+    LLVMValueRef sn = scale ? cgb_gep(m, scale, mulc(m, n, p->C)) : NULL;
+    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
+    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
+    LLVMValueRef row = cgb_gep(m, cols, mulc(m, LLVMBuildNSWAdd(b, mulc(m, t, p->OW), ow, ""), K));
+    LLVMValueRef iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
+    CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
+    LLVMValueRef ih = LLVMBuildNSWAdd(b, ih0, kh, "");
+    LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
+    CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
+    LLVMValueRef iw = LLVMBuildNSWAdd(b, iw0, kw, "");
+    LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
+    LLVMValueRef dst = cgb_gep(m, row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), p->C));
+    CgbIf c = cgb_if_begin(m, ok);
+    copy_channels(m, dst, cgb_gep(m, xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), sn, p->C);
+    cgb_if_else(m, &c);
+    copy_channels(m, dst, NULL, NULL, p->C);
+    cgb_if_end(m, &c);
+    cgb_loop_end(m, &lk);
+    cgb_loop_end(m, &lh);
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
+                            LLVMValueRef fns[2], int64_t tiles[2]) {
+    (void)g;
+    char name[96];
+    snprintf(name, sizeof name, "%s_cols", prefix);
+    emit_cols(m, nd, p, name);
+    fns[0] = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    nc_cg_gemm_emit(m, &p->gemm, name);
+    LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_gemm", prefix);
+    nc_cg_im2col_emit_gemm_stage(m, nd, gemm, name);
+    fns[1] = LLVMGetNamedFunction(m->mod, name);
+    tiles[0] = p->N * p->OH, tiles[1] = p->gemm.tiles;
+}

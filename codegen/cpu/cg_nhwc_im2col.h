@@ -1,0 +1,53 @@
+/* cg_nhwc_im2col.h — strided convolutions of NHWC activations as im2col + the
+ * NHWC GEMM.
+ *
+ * In NHWC a strided KxK conv (groups 1) is y (N*OH*OW x O) = cols (N*OH*OW x
+ * K*K*C) . W'^T, where row (n, oh, ow) of cols is the concatenation, tap by
+ * tap (kh, kw), of the input's channel vector under that tap — C contiguous
+ * floats copied, or zeros in the padding — and W'[o] is the filter reordered
+ * [O, KH, KW, C].  A 1x1 stride-2 conv (ResNet's downsample) is the case
+ * K = 1: cols is the subsampled input.  Two stages (runtime/kernels.h's
+ * staged kernel):
+ *
+ *   1. one tile per (image, output row): its OW rows of cols (scratch), the
+ *      input scale (an SE gate) applied as the channels are copied
+ *   2. the NHWC GEMM (cg_gemm.h) over all N*OH*OW rows at once, with the
+ *      conv's bias and epilogue
+ *
+ * The filter is reordered and packed at compile time (nc_cg_pack_weights,
+ * NC_LAYOUT_PACKED), in place: it has exactly O*C*K*K floats either way.
+ *
+ * Why: the NHWC direct kernel (cg_nhwc_conv.h) runs ResNet's wide strided
+ * convs at 14-70 GFLOP/s of a core's ~100 — broadcasts of x against the
+ * weight vectors of one output-channel block at a time; the GEMM reaches
+ * 65-78%, and the copy is C*K*K floats per output pixel against O times as
+ * many multiply-adds. */
+#ifndef NETC_CG_NHWC_IM2COL_H
+#define NETC_CG_NHWC_IM2COL_H
+
+#include "codegen/cpu/cg_gemm.h"
+#include "ir/ir.h"
+
+typedef struct NcNhwcIm2colPlan {
+    int64_t N, C, O, H, W, OH, OW, KH, KW;
+    int sh, sw, pt, pl;
+    NcGemmPlan gemm;     /* NHWC: batch N, cin KH*KW*C, cout O, hw OH*OW */
+    int64_t cols_floats; /* scratch: N*OH*OW rows of KH*KW*C */
+} NcNhwcIm2colPlan;
+
+/* Can conv node nd (its input NHWC) run this way?  Strided (either axis),
+ * groups 1, dilation 1, a reduction of 256 or more unless 1x1 (a stem's
+ * 3 x 7 x 7 = 147 runs better direct), epilogue operands the output's shape
+ * or one per (image, channel).  Fills the plan, or returns 0 with *why set. */
+int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why);
+
+/* Reorders a [O, C, KH, KW] filter to [O, KH, KW, C] and packs it for the
+ * plan's GEMM, into packed[0 .. O*C*KH*KW). */
+void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed);
+
+/* Emits `<prefix>_cols` and `<prefix>_gemm` (staged-kernel tile functions)
+ * and returns them with their tile counts. */
+void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
+                            LLVMValueRef fns[2], int64_t tiles[2]);
+
+#endif
