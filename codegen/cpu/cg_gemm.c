@@ -83,11 +83,18 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
      * scheduling can balance threads, but no tile under 4 row panels x 2
      * column panels — below that, reloading B's panels from L2 (or A's rows)
      * costs as much as the FMAs.  Halve the longer side until then. */
+    /* NHWC with few rows (7x7 and 14x14 planes at batch 1) and large
+     * weights: split the columns only, down to one panel per tile, so that
+     * every weight is streamed from memory once and the rows (A, at most
+     * 256 KB) stay in L2 — split both ways, each weight panel was read by
+     * two tiles. */
+    const int rows_fit = s->layout == NC_GEMM_NHWC && p->M * p->K <= 64 * 1024 && p->N * p->K > p->M * p->K;
     for (;;) {
         const int64_t tiles = p->images * ceil_div(p->M, mc) * ceil_div(p->N, nc);
         if (tiles >= 48 || (q->mc && q->nc)) break;
-        const int split_m = !q->mc && mc >= 8 * mr, split_n = !q->nc && nc >= 4 * nr;
-        if (split_m && (!split_n || mc / mr >= 2 * (nc / nr))) mc = round_up(mc / 2, mr);
+        const int split_m = !q->mc && mc >= 8 * mr, split_n = !q->nc && nc >= (rows_fit ? 2 : 4) * nr;
+        if (rows_fit && split_n) nc = round_up(nc / 2, nr);
+        else if (split_m && (!split_n || mc / mr >= 2 * (nc / nr))) mc = round_up(mc / 2, mr);
         else if (split_n) nc = round_up(nc / 2, nr);
         else break;
     }
