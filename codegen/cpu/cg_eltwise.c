@@ -43,6 +43,13 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[2]; /* one tile per (image, output row) */
     }
+    if (nd->op == NC_OP_SPLIT) { /* NHWC, along channels: one tile per (image, row); NCHW splits are views or the reference's */
+        const NcValue *x = nc_val(g, nd->inputs[0]);
+        if (!nhwc || x->ndim != 4 || nd->attrs.axis != 1) return 0;
+        for (int j = 0; j < nd->noutputs; j++)
+            if (!nc_is_nhwc(nc_val(g, nd->outputs[j]))) return 0;
+        return x->shape[0] * x->shape[2];
+    }
     if (nhwc && nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) return 0;
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
@@ -71,6 +78,10 @@ int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
     case NC_OP_GLOBAL_AVG_POOL:
     case NC_OP_ADD:
     case NC_OP_MUL: return nc_cg_eltwise_tiles(g, nd) > 0;
+    case NC_OP_SPLIT: { /* the pass asks before it marks the outputs NHWC: check the rest */
+        const NcValue *x = nc_val(g, nd->inputs[0]);
+        return x->ndim == 4 && nd->attrs.axis == 1;
+    }
     default: return 0;
     }
 }
@@ -411,7 +422,44 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
     LLVMBuildRetVoid(b);
 }
 
+/* NHWC split along channels: per pixel, each output's run of channels
+ * copied from the input's row of C (ResNeSt's radix split; in NCHW a split
+ * at batch 1 is a view, in NHWC its pieces interleave). */
+static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    LLVMBuilderRef b = m->b;
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int64_t C = x->shape[1], W = x->shape[3];
+    const int vw = m->vw;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), t, w, c;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
+    LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, ""); /* t = n H + h */
+    LLVMValueRef src = cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), ""));
+    int64_t off = 0;
+    for (int j = 0; j < nd->noutputs; j++) {
+        const int64_t cj = nd->attrs.sizes[j], full = cj / vw * vw;
+        LLVMValueRef dst = cgb_gep(m, cgb_arg_ptr(m, LLVMGetParam(fn, 1), j), LLVMBuildNSWMul(b, pix, cgb_i64(m, cj), ""));
+        LLVMValueRef sj = cgb_gep(m, src, cgb_i64(m, off));
+        if (full) {
+            CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &c);
+            cgb_store(m, cgb_load(m, cgb_gep(m, sj, c)), cgb_gep(m, dst, c));
+            cgb_loop_end(m, &lc);
+        }
+        if (cj > full)
+            cgb_store_n(m, cgb_load_n(m, cgb_gep(m, sj, cgb_i64(m, full)), (int)(cj - full)), cgb_gep(m, dst, cgb_i64(m, full)), (int)(cj - full));
+        off += cj;
+    }
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    if (nd->op == NC_OP_SPLIT) {
+        emit_split_nhwc(m, g, nd, name);
+        return;
+    }
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
         emit_window_pool_nhwc(m, g, nd, name);
         return;

@@ -171,9 +171,10 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     const double flops = 2.0 * (double)(nc_numel(y) * CG * w->shape[2] * w->shape[3]);
     const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
     if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
-    /* groups 1: stems (few input channels) run well, wide convs (ResNet's
-     * strided 3x3 and 1x1) at 14-70 GFLOP/s of a core's ~100 */
-    return flops / (peak_of(t) * (G > 1 ? 0.7 : CG <= 8 ? 0.5 : 0.3) * util);
+    /* narrow groups (RegNetY's 24) run well, so do stems (few input
+     * channels); wide convs (ResNet's strided 3x3 and 1x1, ResNeSt's radix
+     * groups of 64-256) at 14-70 GFLOP/s of a core's ~100 */
+    return flops / (peak_of(t) * (G > 1 && OG <= 64 ? 0.7 : CG <= 8 ? 0.5 : 0.3) * util);
 }
 
 int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, double *seconds) {
@@ -196,7 +197,7 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
         /* plus its two extra stage barriers, ~15 us each at 2 threads: at
          * batch 1 on RegNetY's 14x14 and 7x7 planes they measured slower than
          * direct (0.24 vs 0.22 ms, 0.20 vs 0.12 ms, helper's bench) */
-        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 ? 1.2 : 2.0) + 30e-6;
+        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 || p.OG > 64 ? 1.2 : 2.0) + 30e-6;
         if (!best || secs < best_t) best = mt, best_t = secs;
     }
     if (!best || (mode == 0 && best_t >= nhwc_direct_time(g, nd, t))) return 0;
