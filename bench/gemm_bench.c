@@ -4,7 +4,7 @@
  * same target machine and vector width).  Not a test: it times.
  *
  *   gemm_bench [--threads 1,2] [--reps 15] [--layout nchw,nhwc]
- *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--pack-b 1|-1]
+ *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--pack-b 1|-1] [--in-scale 1]
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
  *              [--direct 0|1]   (also time codegen/cpu's direct convolution, cg_conv.c, on the
  *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
@@ -165,12 +165,14 @@ static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, 
     for (int64_t i = 0; i < s->cout * s->cin; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
     for (int64_t i = 0; i < s->cout; i++) bias[i] = 0.01f * (float)i;
     nc_cg_gemm_pack(&p, w, packed);
-    const float *in[3] = {x, packed, bias};
+    float *scale = malloc((size_t)(s->batch * s->cin + 1) * 4); /* in[3]: an SE gate per (image, input channel) */
+    for (int64_t i = 0; i < s->batch * s->cin; i++) scale[i] = 0.5f + 0.001f * (float)(i % 500);
+    const float *in[4] = {x, packed, bias, scale};
     float *out[1] = {y};
     const double flops = 2.0 * (double)s->batch * (double)s->cin * (double)s->cout * (double)s->hw;
     GemmRun run = {fn, in, out, p.tiles, threads};
     double med = time_median(gemm_run, &run, flops, reps);
-    free(x), free(w), free(packed), free(bias), free(y);
+    free(x), free(w), free(packed), free(bias), free(y), free(scale);
     nc_cg_jit_free(jit);
     return med;
 }
@@ -242,6 +244,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--mc")) over.mc = atoll(v);
         else if (!strcmp(a, "--nc")) over.nc = atoll(v);
         else if (!strcmp(a, "--pack-b")) over.pack_b = atoi(v);
+        else if (!strcmp(a, "--in-scale")) over.in_scale = atoi(v) ? 3 : 0;
         else {
             fprintf(stderr, "gemm_bench: unknown option %s\n", a);
             return 2;
