@@ -7,30 +7,33 @@
  * vector lanes doing useful work (the vector axis rounded up to whole
  * vectors or register blocks) and by how close to peak that kind of kernel
  * runs when its lanes are full.  The efficiencies are this project's
- * measurements on Zen 3 (bench/RESULTS.md, bench/gemm_bench.c,
- * bench/nhwc_conv_bench.c), one thread:
+ * measurements on Zen 3, calibrated on per-kernel minima of whole models
+ * run in both layouts (bench/RESULTS.md, session 5) — kernels inside a
+ * model run slower than alone in a micro-benchmark, NCHW's more so:
  *
- *   1x1 GEMM, NCHW (vectors along the plane)      0.72 at full panels; a
+ *   1x1 GEMM, NCHW (vectors along the plane)      0.53 at full panels; a
  *                                                 ragged last panel costs
  *                                                 as much as a full one
  *   1x1 GEMM, NHWC (vectors along out channels)   0.75
- *   3x3 stride-1 with >= 8 channels per group     Winograd (NCHW: cg_winograd.h,
- *                                                 NHWC: cg_nhwc_wino.h), priced
- *                                                 by their own cost models
+ *   3x3 stride-1 with >= 8 channels per group     Winograd, priced by its own
+ *                                                 cost model: NCHW (cg_winograd.h)
+ *                                                 at 0.45, NHWC (cg_nhwc_wino.h)
+ *                                                 at 0.75 / 1.2, or / 2.0 for
+ *                                                 groups of 64 or fewer channels
  *   depthwise direct conv                         NCHW 0.12, NHWC 0.25
  *   grouped direct conv (RegNetY's 24-wide)       NCHW 0.33, NHWC 0.7
- *   other direct convs (stems, strided 1x1)       NCHW 0.58, NHWC 0.5 (stems) or
- *                                                 0.3 (wide: ResNet's strided convs)
- *   strided convs by im2col + GEMM                NCHW 0.65, NHWC 0.72 + the
+ *   other direct convs (stems, wide groups)       NCHW 0.58, NHWC 0.5 (stems) or
+ *                                                 0.3 (wide)
+ *   strided convs by im2col + GEMM                NCHW 0.45, NHWC 0.72 + the
  *                                                 column copy at 20 GB/s
  *
  * each times the lane utilisation of its vector axis (the output row in
  * NCHW, the group's output channels in NHWC).  Measured against it: RegNetY-016
- * at batch 8 ran 270 ms NCHW and 190 ms NHWC (the model: NHWC saves 22 ms of
- * its estimate); ResNet-50's 7x7 stem ran 2.1 ms NCHW against 2.5 ms NHWC plus
- * 0.4 ms of relayouts, and the whole ResNet-50 at batch 8 ran 434-462 ms
- * NCHW against 527-580 ms NHWC (the model, before the im2col and wide-conv
- * rates above, had NHWC saving 5 ms; it now keeps ResNet-50 NCHW).
+ * at batch 8 ran 270 ms NCHW and 190 ms NHWC; ResNet-50 63 ms NCHW and 56 ms
+ * NHWC at batch 1, 415 and 344 ms at batch 8; ResNeSt-50d 69 and 59 ms at
+ * batch 1, 557 and 445 ms at batch 8 — the model picks NHWC for all of
+ * them.  It still misprices the 7x7 stem (2.0 ms NCHW, 2.6 ms NHWC), which
+ * the region decision cannot split off anyway.
  *
  * Memory-bound ops (pools, SE gates, adds) cost the same in both layouts;
  * a relayout moves every value twice through a transpose. */
