@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE /* madvise */
 #include "runtime/bundle.h"
 
+#include <omp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -337,6 +338,49 @@ static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float 
     return xp;
 }
 
+/* Tile scheduling.  A kernel's tiles run in 64 chunks (fewer for small
+ * kernels); thread k of T first takes the chunks of the k-th contiguous
+ * share, front to back, then whatever is left of the others' shares.  As
+ * every kernel's tiles run in the same order over its output (image, row,
+ * channel block), thread k writes roughly the same region of each
+ * activation that it reads of the previous one, from its own core's L2,
+ * where schedule(dynamic) dealt chunks to whichever thread was free; the
+ * stealing keeps the balance dynamic scheduling gave on a shared machine
+ * where one thread may be descheduled. */
+#define SCHED_MAX_SHARES 64
+
+typedef struct TileSched {
+    int64_t tiles, chunk;
+    int shares;
+    int64_t next[SCHED_MAX_SHARES], end[SCHED_MAX_SHARES]; /* chunk indices per share */
+} TileSched;
+
+static void sched_init(TileSched *s, int64_t tiles) {
+    const int64_t chunks_wanted = 64;
+    s->tiles = tiles;
+    s->chunk = tiles / chunks_wanted > 0 ? tiles / chunks_wanted : 1;
+    const int64_t nchunks = (tiles + s->chunk - 1) / s->chunk;
+    int t = omp_get_max_threads();
+    s->shares = t < 1 ? 1 : t > SCHED_MAX_SHARES ? SCHED_MAX_SHARES : t;
+    for (int k = 0; k < s->shares; k++) s->next[k] = nchunks * k / s->shares, s->end[k] = nchunks * (k + 1) / s->shares;
+}
+
+/* The next tile range [*t0, *t1) for the calling thread; *cur (start at 0)
+ * is how many shares it has exhausted.  Returns 0 when none is left. */
+static int sched_next(TileSched *s, int *cur, int64_t *t0, int64_t *t1) {
+    const int me = omp_get_thread_num();
+    for (; *cur < s->shares; (*cur)++) {
+        const int sh = (me + *cur) % s->shares;
+        if (__atomic_load_n(&s->next[sh], __ATOMIC_RELAXED) >= s->end[sh]) continue;
+        const int64_t c = __atomic_fetch_add(&s->next[sh], 1, __ATOMIC_RELAXED);
+        if (c >= s->end[sh]) continue;
+        *t0 = c * s->chunk;
+        *t1 = *t0 + s->chunk < s->tiles ? *t0 + s->chunk : s->tiles;
+        return 1;
+    }
+    return 0;
+}
+
 static void run_tiles(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch,
                       size_t *cap) {
     const float *in[NC_MAXIN];
@@ -344,9 +388,13 @@ static void run_tiles(const NcKernelEntry *k, const NcProgram *p, const NcBundle
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
     for (int j = 0; j < n->noutputs; j++) out[j] = buf[n->outputs[j]];
     if (n->op == NC_OP_CONV2D) in[0] = conv_input(p, n, buf, scratch, cap, 1, (int)(k->flags & NC_KERNEL_SCALES_INPUT));
-    const int64_t tiles = k->tiles, chunk = tiles / 64 > 0 ? tiles / 64 : 1;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t t = 0; t < tiles; t += chunk) k->tile(in, out, t, t + chunk < tiles ? t + chunk : tiles);
+    TileSched sc;
+    sched_init(&sc, k->tiles);
+#pragma omp parallel
+    {
+        int cur = 0;
+        for (int64_t t0, t1; sched_next(&sc, &cur, &t0, &t1);) k->tile(in, out, t0, t1);
+    }
 }
 
 /* Room for the xpad that the kernel's own prep function makes (kernels.h). */
@@ -372,11 +420,13 @@ static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *con
     float *out[2] = {buf[n->outputs[0]], *scratch};
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
     if (wprepped) in[1] = wprepped;
+    TileSched sc[3];
+    for (int s = 0; s < 3 && k->stage[s]; s++) sched_init(&sc[s], k->stage_tiles[s]);
 #pragma omp parallel
     for (int s = 0; s < 3 && k->stage[s]; s++) {
-        const int64_t tiles = k->stage_tiles[s], chunk = tiles / 64 > 0 ? tiles / 64 : 1;
-#pragma omp for schedule(dynamic)
-        for (int64_t t = 0; t < tiles; t += chunk) k->stage[s](in, out, t, t + chunk < tiles ? t + chunk : tiles);
+        int cur = 0;
+        for (int64_t t0, t1; sched_next(&sc[s], &cur, &t0, &t1);) k->stage[s](in, out, t0, t1);
+#pragma omp barrier
     }
 }
 
@@ -400,19 +450,22 @@ static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t n
     const int64_t tiles = y->shape[0] * (y->shape[1] / k->ocb) * k->rows;
     const float *w = buf[n->inputs[1]], *bias = a->has_bias ? buf[n->inputs[2]] : NULL;
     float *out = buf[n->outputs[0]];
-    const int64_t chunk = tiles / 64 > 0 ? tiles / 64 : 1, pchunk = planes / 64 > 0 ? planes / 64 : 1;
+    TileSched sp, st;
+    sched_init(&sp, planes);
+    sched_init(&st, tiles);
     const float *in[NC_MAXIN];
     float *pout[1] = {xpad};
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
     /* one parallel region: the prep's planes, a barrier, the conv's tiles */
 #pragma omp parallel
     {
+        int cur = 0;
         if (xpad) {
-#pragma omp for schedule(dynamic)
-            for (int64_t t = 0; t < planes; t += pchunk) k->prep(in, pout, t, t + pchunk < planes ? t + pchunk : planes);
+            for (int64_t t0, t1; sched_next(&sp, &cur, &t0, &t1);) k->prep(in, pout, t0, t1);
+#pragma omp barrier
+            cur = 0;
         }
-#pragma omp for schedule(dynamic)
-        for (int64_t t = 0; t < tiles; t += chunk) k->fn(x, w, bias, extra, out, t, t + chunk < tiles ? t + chunk : tiles);
+        for (int64_t t0, t1; sched_next(&st, &cur, &t0, &t1);) k->fn(x, w, bias, extra, out, t0, t1);
     }
 }
 
