@@ -284,6 +284,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             LLVMValueRef wprep = LLVMConstNull(cg.ptr);
             NcWinoPlan wp;
             NcDwPlan dwp;
+            NcNhwcIm2colPlan nip;
             if (nd->op == NC_OP_CONV2D && (nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F4 ||
                                            nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F2)) {
                 /* nc_cg_pack_weights chose Winograd for this filter */
@@ -297,13 +298,11 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                             (long long)wp.T, (long long)(wp.npos * wp.G));
                 made++, nwino++;
             } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
-                       nc_is_nhwc(nc_val(g, nd->inputs[0])) && (nd->attrs.stride[0] > 1 || nd->attrs.stride[1] > 1)) {
+                       nc_is_nhwc(nc_val(g, nd->inputs[0])) && nc_cg_nhwc_im2col_plan(&nip, g, nd, &t, &why)) {
                 /* packed for NHWC im2col + GEMM by nc_cg_pack_weights */
-                NcNhwcIm2colPlan np;
-                if (!nc_cg_nhwc_im2col_plan(&np, g, nd, &t, &why)) NC_CHECK(!"packed filter without an NHWC im2col kernel");
                 snprintf(name, sizeof name, "netc_ni2c_p%d_n%d", gi, ni);
-                nc_cg_nhwc_im2col_emit(&m, g, nd, &np, name, stage, stage_tiles);
-                scratch = np.cols_floats;
+                nc_cg_nhwc_im2col_emit(&m, g, nd, &nip, name, stage, stage_tiles);
+                scratch = nip.cols_floats;
                 made++, ni2c++;
             } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
                        nc_val(g, nd->inputs[1])->shape[2] * nc_val(g, nd->inputs[1])->shape[3] > 1) {
