@@ -5,6 +5,17 @@
 
 #include "ir/ops.h"
 
+void nc_cg_im2col_gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    s->bias = a->has_bias, s->nepi = a->nepi;
+    for (int i = 0; i < a->nepi; i++) {
+        s->epi[i] = a->epi[i];
+        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
+            s->epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
+    }
+}
+
 int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
@@ -30,12 +41,7 @@ int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     s.batch = p->N, s.cin = p->C * p->KH * p->KW, s.cout = p->O, s.hw = p->OH * p->OW, s.layout = NC_GEMM_NCHW;
-    s.bias = a->has_bias, s.nepi = a->nepi;
-    for (int i = 0; i < a->nepi; i++) {
-        s.epi[i] = a->epi[i];
-        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
-            s.epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
-    }
+    nc_cg_im2col_gemm_epilogue(&s, g, nd);
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->b_floats = p->N * s.cin * s.hw;
@@ -110,7 +116,8 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcIm2colPlan *p, co
     LLVMBuildRetVoid(b);
 }
 
-void nc_cg_im2col_emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name) {
+/* Stage 2: the GEMM, reading cols where the node reads its input. */
+static void emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), ins[NC_MAXIN];
     for (int k = 0; k < nd->ninputs; k++) ins[k] = k == 0 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, k);
@@ -126,11 +133,16 @@ void nc_cg_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const 
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols(m, nd, p, name);
     fns[0] = LLVMGetNamedFunction(m->mod, name);
-    snprintf(name, sizeof name, "%s_mm", prefix);
-    nc_cg_gemm_emit(m, &p->gemm, name);
-    LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, name);
-    snprintf(name, sizeof name, "%s_gemm", prefix);
-    nc_cg_im2col_emit_gemm_stage(m, nd, gemm, name);
-    fns[1] = LLVMGetNamedFunction(m->mod, name);
+    fns[1] = nc_cg_im2col_emit_gemm(m, nd, &p->gemm, prefix);
     tiles[0] = p->N * p->C, tiles[1] = p->gemm.tiles;
+}
+
+LLVMValueRef nc_cg_im2col_emit_gemm(NcCgModule *m, const NcNode *nd, const NcGemmPlan *gemm, const char *prefix) {
+    char name[96];
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    nc_cg_gemm_emit(m, gemm, name);
+    LLVMValueRef mm = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_gemm", prefix);
+    emit_gemm_stage(m, nd, mm, name);
+    return LLVMGetNamedFunction(m->mod, name);
 }

@@ -41,9 +41,14 @@ int nc_cg_im2col_plan(NcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const
 void nc_cg_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcIm2colPlan *p, const char *prefix,
                        LLVMValueRef fns[2], int64_t tiles[2]);
 
+/* Fills a GEMM spec's bias and epilogue from conv node nd's (its + / *
+ * operands of the output's shape or one per (image, channel)). */
+void nc_cg_im2col_gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd);
+
 /* The GEMM stage of an im2col kernel (NCHW or NHWC, cg_nhwc_im2col.h):
- * `name`(in, out, t0, t1) calls tile function gemm with the node's inputs,
- * in[0] replaced by the columns in out[1] (the scratch). */
-void nc_cg_im2col_emit_gemm_stage(NcCgModule *m, const NcNode *nd, LLVMValueRef gemm, const char *name);
+ * emits the GEMM `<prefix>_mm` and the stage `<prefix>_gemm`(in, out, t0,
+ * t1), which calls it with the node's inputs, in[0] replaced by the columns
+ * in out[1] (the scratch); returns the stage. */
+LLVMValueRef nc_cg_im2col_emit_gemm(NcCgModule *m, const NcNode *nd, const NcGemmPlan *gemm, const char *prefix);
 
 #endif

@@ -36,12 +36,7 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW, s.layout = NC_GEMM_NHWC;
-    s.bias = a->has_bias, s.nepi = a->nepi;
-    for (int i = 0; i < a->nepi; i++) {
-        s.epi[i] = a->epi[i];
-        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
-            s.epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
-    }
+    nc_cg_im2col_gemm_epilogue(&s, g, nd);
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->cols_floats = p->N * p->OH * p->OW * s.cin;
@@ -125,11 +120,6 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols(m, nd, p, name);
     fns[0] = LLVMGetNamedFunction(m->mod, name);
-    snprintf(name, sizeof name, "%s_mm", prefix);
-    nc_cg_gemm_emit(m, &p->gemm, name);
-    LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, name);
-    snprintf(name, sizeof name, "%s_gemm", prefix);
-    nc_cg_im2col_emit_gemm_stage(m, nd, gemm, name);
-    fns[1] = LLVMGetNamedFunction(m->mod, name);
+    fns[1] = nc_cg_im2col_emit_gemm(m, nd, &p->gemm, prefix);
     tiles[0] = p->N * p->OH, tiles[1] = p->gemm.tiles;
 }
