@@ -10,8 +10,9 @@
  *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
  *
  * Each figure is the median over --reps samples of one kernel call over all
- * tiles (OpenMP parallel for, dynamic, one tile at a time — what the runtime
- * does), after warm-up; operands stay in cache between calls, as in any
+ * tiles (OpenMP parallel for, dynamic, one tile at a time; the runtime deals
+ * contiguous shares instead, which matters between kernels, not within one),
+ * after warm-up; operands stay in cache between calls, as in any
  * back-to-back measurement of one layer. */
 #include <omp.h>
 #include <stdio.h>

@@ -7,7 +7,8 @@
  *
  * Each figure is the median over --reps samples, a sample being as many
  * back-to-back calls of the kernel over all its tiles (OpenMP parallel for,
- * dynamic, one tile at a time — what the runtime does) as fill ~20 ms, after
+ * dynamic, one tile at a time; the runtime deals contiguous shares instead,
+ * which matters between kernels, not within one) as fill ~20 ms, after
  * a warm-up; operands stay in cache between calls as far as they fit.
  * GFLOP/s = 2 x multiply-adds / time. */
 #include <omp.h>
