@@ -174,6 +174,23 @@ static Val b_radix_softmax(Elab *E, NcLoc loc, Val *a) {
     return out0(E, elab_node(E, loc, NC_OP_RADIX_SOFTMAX, 1, &x, &at));
 }
 
+/* radix_gap(x, radix), radix_combine(x, attn, radix): timm's SplitAttn
+ * pooling (the branches' sum, averaged over the plane) and output (the
+ * branches weighted by attn and summed), without splitting x. */
+static Val b_radix_gap(Elab *E, NcLoc loc, Val *a) {
+    int x = arg_tensor(E, loc, a[0], "radix_gap", "x");
+    NcAttrs at = nc_attrs_default();
+    at.radix = (int)positive(E, loc, a[1], "radix_gap", "radix");
+    return out0(E, elab_node(E, loc, NC_OP_RADIX_GAP, 1, &x, &at));
+}
+
+static Val b_radix_combine(Elab *E, NcLoc loc, Val *a) {
+    int in[2] = {arg_tensor(E, loc, a[0], "radix_combine", "x"), arg_tensor(E, loc, a[1], "radix_combine", "attn")};
+    NcAttrs at = nc_attrs_default();
+    at.radix = (int)positive(E, loc, a[2], "radix_combine", "radix");
+    return out0(E, elab_node(E, loc, NC_OP_RADIX_COMBINE, 2, in, &at));
+}
+
 /* reshape(x, shape) with at most one -1 */
 static Val reshape_to(Elab *E, NcLoc loc, int x, int n, const int64_t *dims, const char *fn) {
     NcAttrs at = nc_attrs_default();
@@ -309,6 +326,8 @@ const Builtin nc_builtins_nn[] = {
     {"global_max_pool", "x", b_global_max_pool},
     {"softmax", "x, axis=-1", b_softmax},
     {"radix_softmax", "x, radix, cardinality=1", b_radix_softmax},
+    {"radix_gap", "x, radix", b_radix_gap},
+    {"radix_combine", "x, attn, radix", b_radix_combine},
     {"concat", "xs, axis=1", b_concat},
     {"split", "x, parts, axis=1", b_split},
     {"reshape", "x, shape", b_reshape},

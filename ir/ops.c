@@ -177,6 +177,37 @@ static int shape_radix_softmax(const NcValue *const *in, int nin, const NcAttrs 
     return shape_same(in, nin, a, ond, os, e);
 }
 
+/* ResNeSt's split attention without its splits: x is [N, R*C, H, W], R
+ * radix branches of C channels, radix-major (timm's SplitAttn). */
+static int radix_channels(const NcValue *x, const NcAttrs *a, const char *op, int64_t *C, NcError *e) {
+    if (x->ndim != 4) return nc_errorf(e, "%s wants a 4-d input, not %d-d", op, x->ndim);
+    if (a->radix < 1 || x->shape[1] % a->radix)
+        return nc_errorf(e, "%s: radix %d must divide the %lld channels", op, a->radix, (long long)x->shape[1]);
+    *C = x->shape[1] / a->radix;
+    return 0;
+}
+
+/* radix_gap: [N, R*C, H, W] -> [N, C, 1, 1], the mean over the plane of the branches' sum */
+static int shape_radix_gap(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM], NcError *e) {
+    int64_t C = 0;
+    if (radix_channels(in[0], a, "radix_gap", &C, e)) return -1;
+    ond[0] = 4, os[0][0] = SHP(0)[0], os[0][1] = C, os[0][2] = os[0][3] = 1;
+    return 1;
+}
+
+/* radix_combine: x [N, R*C, H, W], attention a [N, R*C, 1, 1] -> [N, C, H, W],
+ * the branches weighted by their attention and summed */
+static int shape_radix_combine(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                               NcError *e) {
+    int64_t C = 0;
+    if (radix_channels(in[0], a, "radix_combine", &C, e)) return -1;
+    if (nc_numel(in[1]) != SHP(0)[0] * SHP(0)[1])
+        return nc_errorf(e, "radix_combine: the attention has %lld values, not one per (image, channel) of the input (%lld)",
+                         (long long)nc_numel(in[1]), (long long)(SHP(0)[0] * SHP(0)[1]));
+    ond[0] = 4, os[0][0] = SHP(0)[0], os[0][1] = C, os[0][2] = SHP(0)[2], os[0][3] = SHP(0)[3];
+    return 1;
+}
+
 static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
                         int64_t (*os)[NC_MAXDIM], NcError *e) {
     int nd = in[0]->ndim, ax = a->axis;
@@ -275,6 +306,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_SQUEEZE_EXCITE]  = {"squeeze_excite",  5, 5, NC_FUSE_OPAQUE,   NC_ATTR_EPILOGUE,                                         shape_squeeze_excite, nc_ref_squeeze_excite, macs_squeeze_excite},
     [NC_OP_RESHAPE]         = {"reshape",         1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES,                                            shape_reshape,       nc_ref_reshape,         NULL},
     [NC_OP_RELAYOUT]        = {"relayout",        1, 1, NC_FUSE_INJECTIVE, 0,                                                        shape_same,          nc_ref_relayout,        NULL},
+    [NC_OP_RADIX_GAP]       = {"radix_gap",       1, 1, NC_FUSE_OPAQUE,   NC_ATTR_RADIX,                                            shape_radix_gap,     nc_ref_radix_gap,       NULL},
+    [NC_OP_RADIX_COMBINE]   = {"radix_combine",   2, 2, NC_FUSE_OPAQUE,   NC_ATTR_RADIX,                                            shape_radix_combine, nc_ref_radix_combine,   NULL},
 };
 
 const NcOpInfo *nc_op_info(NcOpKind op) {

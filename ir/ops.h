@@ -71,6 +71,8 @@ void nc_ref_global_avg_pool(const NcKernelArgs *k);
 void nc_ref_global_max_pool(const NcKernelArgs *k);
 void nc_ref_softmax(const NcKernelArgs *k);
 void nc_ref_radix_softmax(const NcKernelArgs *k);
+void nc_ref_radix_gap(const NcKernelArgs *k);
+void nc_ref_radix_combine(const NcKernelArgs *k);
 void nc_ref_concat(const NcKernelArgs *k);
 void nc_ref_split(const NcKernelArgs *k);
 void nc_ref_reshape(const NcKernelArgs *k);

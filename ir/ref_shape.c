@@ -47,6 +47,42 @@ void nc_ref_radix_softmax(const NcKernelArgs *k) {
     }
 }
 
+/* timm's SplitAttn pooling: the R branches summed per element, then the mean
+ * over the plane (in that order, as timm's x.sum(dim=1).mean((2, 3))). */
+void nc_ref_radix_gap(const NcKernelArgs *k) {
+    const NcValue *x = k->in_v[0];
+    const int64_t R = k->node->attrs.radix, N = x->shape[0], C = x->shape[1] / R, HW = x->shape[2] * x->shape[3];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            double acc = 0;
+            for (int64_t i = 0; i < HW; i++) {
+                float s = 0;
+                for (int64_t r = 0; r < R; r++) s += k->in[0][((n * R + r) * C + c) * HW + i];
+                acc += s;
+            }
+            k->out[0][n * C + c] = (float)(acc / (double)HW);
+        }
+}
+
+/* ... and its output: out[n, c] = sum over r of x[n, r C + c] * a[n, r C + c],
+ * each product rounded, summed in branch order (timm's (x * attn).sum(dim=1)). */
+void nc_ref_radix_combine(const NcKernelArgs *k) {
+    const NcValue *x = k->in_v[0];
+    const int64_t R = k->node->attrs.radix, N = x->shape[0], C = x->shape[1] / R, HW = x->shape[2] * x->shape[3];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            float *y = k->out[0] + (n * C + c) * HW;
+            for (int64_t i = 0; i < HW; i++) {
+                float s = 0;
+                for (int64_t r = 0; r < R; r++) {
+                    const float p = k->in[0][((n * R + r) * C + c) * HW + i] * k->in[1][(n * R + r) * C + c];
+                    s = r ? s + p : p;
+                }
+                y[i] = s;
+            }
+        }
+}
+
 void nc_ref_concat(const NcKernelArgs *k) {
     const NcNode *n = k->node;
     int64_t outer, len, inner;

@@ -32,3 +32,4 @@ foreach(case truncated lying_header bad_offsets wrong_shape missing_unexpected m
   add_test(NAME error.weights.${case} COMMAND bash ${E}/weights_cases.sh $<TARGET_FILE:netc> ${case})
   set_tests_properties(error.weights.${case} PROPERTIES LABELS "errors;small")
 endforeach()
+netc_error_test(radix "radix.nn:4:25: error: radix_combine: radix 3 must divide the 4 channels" dump ${E}/radix.nn)

@@ -34,6 +34,8 @@ void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c,
     LLVMBuildRetVoid(m->b);
 }
 
+#define RGAP_BLOCK 16 /* channels per tile of an NHWC radix_gap: a cache line */
+
 int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
     const int nhwc = nc_is_nhwc(nc_val(g, nd->inputs[0]));
     if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
@@ -42,6 +44,14 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nhwc && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[2]; /* one tile per (image, output row) */
+    }
+    if (nd->op == NC_OP_RADIX_GAP || nd->op == NC_OP_RADIX_COMBINE) {
+        const NcValue *x = nc_val(g, nd->inputs[0]);
+        if (x->ndim != 4) return 0;
+        const int64_t C = x->shape[1] / nd->attrs.radix;
+        if (nd->op == NC_OP_RADIX_GAP) /* one tile per (image, block of 16 channels): each reads its column of the plane */
+            return x->shape[0] * (nhwc ? (C + RGAP_BLOCK - 1) / RGAP_BLOCK : C);
+        return x->shape[0] * (nhwc ? x->shape[2] : C); /* (image, row) or (image, channel plane) */
     }
     if (nd->op == NC_OP_SPLIT) { /* NHWC, along channels: one tile per (image, row); NCHW splits are views or the reference's */
         const NcValue *x = nc_val(g, nd->inputs[0]);
@@ -78,6 +88,8 @@ int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
     case NC_OP_GLOBAL_AVG_POOL:
     case NC_OP_ADD:
     case NC_OP_MUL: return nc_cg_eltwise_tiles(g, nd) > 0;
+    case NC_OP_RADIX_GAP:
+    case NC_OP_RADIX_COMBINE: return nc_val(g, nd->inputs[0])->ndim == 4;
     case NC_OP_SPLIT: { /* the pass asks before it marks the outputs NHWC: check the rest */
         const NcValue *x = nc_val(g, nd->inputs[0]);
         return x->ndim == 4 && nd->attrs.axis == 1;
@@ -455,7 +467,158 @@ static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     LLVMBuildRetVoid(b);
 }
 
+/* radix_gap (ref_shape.c's nc_ref_radix_gap): per (image, channel block),
+ * the R branches' values added per pixel, accumulated over the plane, then
+ * divided.  NHWC: a tile is RGAP_BLOCK channels, its vectors accumulated
+ * pixel by pixel; NCHW: a tile is one output channel, its R planes. */
+static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    LLVMBuilderRef b = m->b;
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int nhwc = nc_is_nhwc(x), vw = m->vw;
+    const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, HW = x->shape[2] * x->shape[3];
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, i;
+    LLVMValueRef inv = cgb_splat(m, cgb_f32(m, 1.0 / (double)HW));
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    if (nhwc) {
+        const int64_t nb = (C + RGAP_BLOCK - 1) / RGAP_BLOCK;
+        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, nb), ""), c0 = LLVMBuildNSWMul(b, LLVMBuildSRem(b, t, cgb_i64(m, nb), ""), cgb_i64(m, RGAP_BLOCK), "");
+        LLVMValueRef xn = cgb_gep(m, in, LLVMBuildNSWMul(b, n, cgb_i64(m, HW * RC), ""));
+        LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, c0, cgb_i64(m, (nb - 1) * RGAP_BLOCK), "");
+        /* the last block may be ragged: two variants, the ragged one masked */
+        const int64_t tail = C - (nb - 1) * RGAP_BLOCK;
+        for (int part = 0; part < 2; part++) {
+            const int64_t width = part ? tail : RGAP_BLOCK;
+            if (part == 0 && nb == 1 && tail != RGAP_BLOCK) continue;
+            CgbIf ci = cgb_if_begin(m, part ? last : LLVMBuildNot(b, last, ""));
+            const int nvec = (int)((width + vw - 1) / vw);
+            LLVMValueRef acc[RGAP_BLOCK];
+            for (int v = 0; v < nvec; v++) {
+                acc[v] = cgb_var(m, m->vec);
+                LLVMBuildStore(b, cgb_zero(m), acc[v]);
+            }
+            CgbLoop lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, HW), 1, &i);
+            LLVMValueRef px = cgb_gep(m, xn, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, i, cgb_i64(m, RC), ""), c0, ""));
+            for (int v = 0; v < nvec; v++) {
+                const int lanes = (int)(width - v * vw < vw ? width - v * vw : vw);
+                LLVMValueRef sum = NULL;
+                for (int64_t r = 0; r < R; r++) {
+                    LLVMValueRef val = cgb_load_n(m, cgb_gep(m, px, cgb_i64(m, r * C + v * vw)), lanes);
+                    sum = sum ? LLVMBuildFAdd(b, sum, val, "") : val;
+                }
+                LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc[v], ""), sum, ""), acc[v]);
+            }
+            cgb_loop_end(m, &lp);
+            for (int v = 0; v < nvec; v++) {
+                const int lanes = (int)(width - v * vw < vw ? width - v * vw : vw);
+                LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildLoad2(b, m->vec, acc[v], ""), inv, "");
+                cgb_store_n(m, r, cgb_gep(m, out, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, C), ""), LLVMBuildNSWAdd(b, c0, cgb_i64(m, v * vw), ""), "")), lanes);
+            }
+            cgb_if_end(m, &ci);
+        }
+    } else { /* t = n C + c: the planes of channels r C + c of image n */
+        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
+        LLVMValueRef base = cgb_gep(m, in, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""), cgb_i64(m, HW), ""));
+        LLVMValueRef acc = cgb_var(m, m->vec);
+        LLVMBuildStore(b, cgb_zero(m), acc);
+        const int64_t full = HW / vw * vw;
+        for (int part = 0; part < 2; part++) {
+            const int lanes = part ? (int)(HW - full) : vw;
+            if (part ? !lanes : !full) continue;
+            CgbLoop lp;
+            memset(&lp, 0, sizeof lp);
+            if (!part) lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
+            else i = cgb_i64(m, full);
+            LLVMValueRef sum = NULL;
+            for (int64_t r = 0; r < R; r++) {
+                LLVMValueRef val = cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C * HW), "")), lanes);
+                sum = sum ? LLVMBuildFAdd(b, sum, val, "") : val;
+            }
+            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc, ""), sum, ""), acc);
+            if (!part) cgb_loop_end(m, &lp);
+        }
+        LLVMValueRef r = LLVMBuildFMul(b, hsum(m, LLVMBuildLoad2(b, m->vec, acc, "")), cgb_f32(m, 1.0 / (double)HW), "");
+        LLVMBuildStore(b, r, cgb_gep(m, out, t));
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+/* radix_combine (nc_ref_radix_combine): y = sum over r of x[r C + c] *
+ * a[n, r C + c], products rounded and added in branch order.  NHWC: a tile
+ * is a row of pixels, the channels in vectors; NCHW: a tile is one output
+ * plane, each branch's attention a scalar. */
+static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    LLVMBuilderRef b = m->b;
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int nhwc = nc_is_nhwc(x), vw = m->vw;
+    const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, H = x->shape[2], W = x->shape[3], HW = H * W;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), att = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
+    LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, w, i;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    if (nhwc) { /* t = n H + h */
+        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, H), "");
+        LLVMValueRef an = cgb_gep(m, att, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""));
+        CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
+        LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, "");
+        LLVMValueRef px = cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), py = cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), ""));
+        const int64_t full = C / vw * vw;
+        for (int part = 0; part < 2; part++) {
+            const int lanes = part ? (int)(C - full) : vw;
+            if (part ? !lanes : !full) continue;
+            CgbLoop lc;
+            memset(&lc, 0, sizeof lc);
+            if (!part) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
+            else i = cgb_i64(m, full);
+            LLVMValueRef sum = NULL;
+            for (int64_t r = 0; r < R; r++) {
+                LLVMValueRef off = LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C), "");
+                LLVMValueRef p = LLVMBuildFMul(b, cgb_load_n(m, cgb_gep(m, px, off), lanes), cgb_load_n(m, cgb_gep(m, an, off), lanes), "");
+                sum = sum ? LLVMBuildFAdd(b, sum, p, "") : p;
+            }
+            cgb_store_n(m, sum, cgb_gep(m, py, i), lanes);
+            if (!part) cgb_loop_end(m, &lc);
+        }
+        cgb_loop_end(m, &lw);
+    } else { /* t = n C + c */
+        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
+        LLVMValueRef ch0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""); /* channel r C + c of image n: ch0 + r C */
+        LLVMValueRef a[64];
+        NC_CHECK(R <= 64);
+        for (int64_t r = 0; r < R; r++)
+            a[r] = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, att, LLVMBuildNSWAdd(b, ch0, cgb_i64(m, r * C), "")), ""));
+        LLVMValueRef base = cgb_gep(m, in, LLVMBuildNSWMul(b, ch0, cgb_i64(m, HW), "")), py = cgb_gep(m, out, LLVMBuildNSWMul(b, t, cgb_i64(m, HW), ""));
+        const int64_t full = HW / vw * vw;
+        for (int part = 0; part < 2; part++) {
+            const int lanes = part ? (int)(HW - full) : vw;
+            if (part ? !lanes : !full) continue;
+            CgbLoop lp;
+            memset(&lp, 0, sizeof lp);
+            if (!part) lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
+            else i = cgb_i64(m, full);
+            LLVMValueRef sum = NULL;
+            for (int64_t r = 0; r < R; r++) {
+                LLVMValueRef p = LLVMBuildFMul(b, cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C * HW), "")), lanes), a[r], "");
+                sum = sum ? LLVMBuildFAdd(b, sum, p, "") : p;
+            }
+            cgb_store_n(m, sum, cgb_gep(m, py, i), lanes);
+            if (!part) cgb_loop_end(m, &lp);
+        }
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
+    if (nd->op == NC_OP_RADIX_GAP) {
+        emit_radix_gap(m, g, nd, name);
+        return;
+    }
+    if (nd->op == NC_OP_RADIX_COMBINE) {
+        emit_radix_combine(m, g, nd, name);
+        return;
+    }
     if (nd->op == NC_OP_SPLIT) {
         emit_split_nhwc(m, g, nd, name);
         return;
