@@ -339,3 +339,30 @@ LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMVal
     default: NC_CHECK(!"not an activation"); return v;
     }
 }
+
+void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx) {
+    const int64_t full = n / m->vw * m->vw;
+    if (full) {
+        LLVMValueRef i;
+        CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), m->vw, &i);
+        body(m, ctx, i, m->vw);
+        cgb_loop_end(m, &l);
+    }
+    if (n > full) body(m, ctx, cgb_i64(m, full), (int)(n - full));
+}
+
+typedef struct CopyCtx {
+    LLVMValueRef dst, src, scale;
+} CopyCtx;
+
+static void copy_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const CopyCtx *c = vc;
+    LLVMValueRef v = c->src ? cgb_load_n(m, cgb_gep(m, c->src, i), lanes) : cgb_zero(m);
+    if (c->src && c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
+    cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
+}
+
+void cgb_copy_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n) {
+    CopyCtx c = {dst, src, scale};
+    cgb_for_vectors(m, n, copy_vec, &c);
+}

@@ -96,6 +96,14 @@ typedef struct CgbLoop {
 CgbLoop cgb_loop_begin(NcCgModule *m, LLVMValueRef begin, LLVMValueRef end, int64_t step, LLVMValueRef *index);
 void cgb_loop_end(NcCgModule *m, CgbLoop *l);
 
+/* for (i = 0; i < n; i += vw) body(m, ctx, i, lanes): the whole vectors in a
+ * loop (lanes = vw), then the ragged end once (lanes < vw, to be loaded and
+ * stored under a mask). */
+typedef void (*CgbVecBody)(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes);
+void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx);
+/* dst[0 .. n) = src[0 .. n), times scale[0 .. n) when scale is set, or
+ * zeros when src is NULL. */
+void cgb_copy_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n);
 /* if (cond) { ... } [else { ... }]: begin, optionally else, then end. */
 typedef struct CgbIf {
     LLVMBasicBlockRef then, other, join;

@@ -441,30 +441,57 @@ static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     LLVMBuilderRef b = m->b;
     const NcValue *x = nc_val(g, nd->inputs[0]);
     const int64_t C = x->shape[1], W = x->shape[3];
-    const int vw = m->vw;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), t, w, c;
+    LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), t, w;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
     LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, ""); /* t = n H + h */
     LLVMValueRef src = cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), ""));
     int64_t off = 0;
     for (int j = 0; j < nd->noutputs; j++) {
-        const int64_t cj = nd->attrs.sizes[j], full = cj / vw * vw;
+        const int64_t cj = nd->attrs.sizes[j];
         LLVMValueRef dst = cgb_gep(m, cgb_arg_ptr(m, LLVMGetParam(fn, 1), j), LLVMBuildNSWMul(b, pix, cgb_i64(m, cj), ""));
-        LLVMValueRef sj = cgb_gep(m, src, cgb_i64(m, off));
-        if (full) {
-            CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &c);
-            cgb_store(m, cgb_load(m, cgb_gep(m, sj, c)), cgb_gep(m, dst, c));
-            cgb_loop_end(m, &lc);
-        }
-        if (cj > full)
-            cgb_store_n(m, cgb_load_n(m, cgb_gep(m, sj, cgb_i64(m, full)), (int)(cj - full)), cgb_gep(m, dst, cgb_i64(m, full)), (int)(cj - full));
+        cgb_copy_floats(m, dst, cgb_gep(m, src, cgb_i64(m, off)), NULL, cj);
         off += cj;
     }
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
+}
+
+/* The radix kernels' vector bodies: x's branch r of the vector at i lies
+ * at x + i + r * step (NHWC: step C within a pixel; NCHW: C planes). */
+typedef struct RadixCtx {
+    LLVMValueRef x, att, y, acc; /* att: NHWC per-channel attention (NULL: the splats a[]) */
+    int64_t R, step;
+    LLVMValueRef a[64];
+} RadixCtx;
+
+static LLVMValueRef branch(NcCgModule *m, const RadixCtx *c, LLVMValueRef base, LLVMValueRef i, int64_t r, int lanes) {
+    return cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(m->b, i, cgb_i64(m, r * c->step), "")), lanes);
+}
+
+/* acc += the branches' sum (radix_gap, NCHW) */
+static void radix_sum_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const RadixCtx *c = vc;
+    LLVMValueRef sum = NULL;
+    for (int64_t r = 0; r < c->R; r++) {
+        LLVMValueRef v = branch(m, c, c->x, i, r, lanes);
+        sum = sum ? LLVMBuildFAdd(m->b, sum, v, "") : v;
+    }
+    LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, c->acc, ""), sum, ""), c->acc);
+}
+
+/* y = the branches times their attention, summed in branch order (radix_combine) */
+static void radix_combine_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const RadixCtx *c = vc;
+    LLVMValueRef sum = NULL;
+    for (int64_t r = 0; r < c->R; r++) {
+        LLVMValueRef w = c->att ? branch(m, c, c->att, i, r, lanes) : c->a[r];
+        LLVMValueRef p = LLVMBuildFMul(m->b, branch(m, c, c->x, i, r, lanes), w, "");
+        sum = sum ? LLVMBuildFAdd(m->b, sum, p, "") : p;
+    }
+    cgb_store_n(m, sum, cgb_gep(m, c->y, i), lanes);
 }
 
 /* radix_gap (ref_shape.c's nc_ref_radix_gap): per (image, channel block),
@@ -519,25 +546,10 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
     } else { /* t = n C + c: the planes of channels r C + c of image n */
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
         LLVMValueRef base = cgb_gep(m, in, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""), cgb_i64(m, HW), ""));
-        LLVMValueRef acc = cgb_var(m, m->vec);
-        LLVMBuildStore(b, cgb_zero(m), acc);
-        const int64_t full = HW / vw * vw;
-        for (int part = 0; part < 2; part++) {
-            const int lanes = part ? (int)(HW - full) : vw;
-            if (part ? !lanes : !full) continue;
-            CgbLoop lp;
-            memset(&lp, 0, sizeof lp);
-            if (!part) lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
-            else i = cgb_i64(m, full);
-            LLVMValueRef sum = NULL;
-            for (int64_t r = 0; r < R; r++) {
-                LLVMValueRef val = cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C * HW), "")), lanes);
-                sum = sum ? LLVMBuildFAdd(b, sum, val, "") : val;
-            }
-            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc, ""), sum, ""), acc);
-            if (!part) cgb_loop_end(m, &lp);
-        }
-        LLVMValueRef r = LLVMBuildFMul(b, hsum(m, LLVMBuildLoad2(b, m->vec, acc, "")), cgb_f32(m, 1.0 / (double)HW), "");
+        RadixCtx rc = {base, NULL, NULL, cgb_var(m, m->vec), R, C * HW, {0}};
+        LLVMBuildStore(b, cgb_zero(m), rc.acc);
+        cgb_for_vectors(m, HW, radix_sum_vec, &rc);
+        LLVMValueRef r = LLVMBuildFMul(b, hsum(m, LLVMBuildLoad2(b, m->vec, rc.acc, "")), cgb_f32(m, 1.0 / (double)HW), "");
         LLVMBuildStore(b, r, cgb_gep(m, out, t));
     }
     cgb_loop_end(m, &lt);
@@ -551,60 +563,30 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
 static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     LLVMBuilderRef b = m->b;
     const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int nhwc = nc_is_nhwc(x), vw = m->vw;
+    const int nhwc = nc_is_nhwc(x);
     const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, H = x->shape[2], W = x->shape[3], HW = H * W;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), att = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
-    LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, w, i;
+    LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, w;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     if (nhwc) { /* t = n H + h */
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, H), "");
         LLVMValueRef an = cgb_gep(m, att, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""));
         CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
         LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, "");
-        LLVMValueRef px = cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), py = cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), ""));
-        const int64_t full = C / vw * vw;
-        for (int part = 0; part < 2; part++) {
-            const int lanes = part ? (int)(C - full) : vw;
-            if (part ? !lanes : !full) continue;
-            CgbLoop lc;
-            memset(&lc, 0, sizeof lc);
-            if (!part) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
-            else i = cgb_i64(m, full);
-            LLVMValueRef sum = NULL;
-            for (int64_t r = 0; r < R; r++) {
-                LLVMValueRef off = LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C), "");
-                LLVMValueRef p = LLVMBuildFMul(b, cgb_load_n(m, cgb_gep(m, px, off), lanes), cgb_load_n(m, cgb_gep(m, an, off), lanes), "");
-                sum = sum ? LLVMBuildFAdd(b, sum, p, "") : p;
-            }
-            cgb_store_n(m, sum, cgb_gep(m, py, i), lanes);
-            if (!part) cgb_loop_end(m, &lc);
-        }
+        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), an, cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), "")),
+                       NULL, R, C, {0}};
+        cgb_for_vectors(m, C, radix_combine_vec, &rc);
         cgb_loop_end(m, &lw);
     } else { /* t = n C + c */
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
         LLVMValueRef ch0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""); /* channel r C + c of image n: ch0 + r C */
-        LLVMValueRef a[64];
+        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, ch0, cgb_i64(m, HW), "")), NULL, cgb_gep(m, out, LLVMBuildNSWMul(b, t, cgb_i64(m, HW), "")),
+                       NULL, R, C * HW, {0}};
         NC_CHECK(R <= 64);
         for (int64_t r = 0; r < R; r++)
-            a[r] = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, att, LLVMBuildNSWAdd(b, ch0, cgb_i64(m, r * C), "")), ""));
-        LLVMValueRef base = cgb_gep(m, in, LLVMBuildNSWMul(b, ch0, cgb_i64(m, HW), "")), py = cgb_gep(m, out, LLVMBuildNSWMul(b, t, cgb_i64(m, HW), ""));
-        const int64_t full = HW / vw * vw;
-        for (int part = 0; part < 2; part++) {
-            const int lanes = part ? (int)(HW - full) : vw;
-            if (part ? !lanes : !full) continue;
-            CgbLoop lp;
-            memset(&lp, 0, sizeof lp);
-            if (!part) lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
-            else i = cgb_i64(m, full);
-            LLVMValueRef sum = NULL;
-            for (int64_t r = 0; r < R; r++) {
-                LLVMValueRef p = LLVMBuildFMul(b, cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(b, i, cgb_i64(m, r * C * HW), "")), lanes), a[r], "");
-                sum = sum ? LLVMBuildFAdd(b, sum, p, "") : p;
-            }
-            cgb_store_n(m, sum, cgb_gep(m, py, i), lanes);
-            if (!part) cgb_loop_end(m, &lp);
-        }
+            rc.a[r] = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, att, LLVMBuildNSWAdd(b, ch0, cgb_i64(m, r * C), "")), ""));
+        cgb_for_vectors(m, HW, radix_combine_vec, &rc);
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);

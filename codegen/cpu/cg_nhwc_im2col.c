@@ -57,26 +57,6 @@ static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
 static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWAdd(m->b, a, I(m, c), ""); }
 
-/* dst[0 .. C) = src[0 .. C) (times scale[0 .. C) when set), or zeros when src is NULL */
-static void copy_channels(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t C) {
-    const int vw = m->vw;
-    const int64_t full = C / vw * vw;
-    LLVMValueRef c;
-    if (full) {
-        CgbLoop l = cgb_loop_begin(m, I(m, 0), I(m, full), vw, &c);
-        LLVMValueRef v = src ? cgb_load(m, cgb_gep(m, src, c)) : cgb_zero(m);
-        if (src && scale) v = LLVMBuildFMul(m->b, v, cgb_load(m, cgb_gep(m, scale, c)), "");
-        cgb_store(m, v, cgb_gep(m, dst, c));
-        cgb_loop_end(m, &l);
-    }
-    if (C > full) {
-        const int n = (int)(C - full);
-        LLVMValueRef v = src ? cgb_load_n(m, cgb_gep(m, src, I(m, full)), n) : cgb_zero(m);
-        if (src && scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, scale, I(m, full)), n), "");
-        cgb_store_n(m, v, cgb_gep(m, dst, I(m, full)), n);
-    }
-}
-
 /* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of cols. */
 static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *name) {
     LLVMBuilderRef b = m->b;
@@ -102,9 +82,9 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p
     LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
     LLVMValueRef dst = cgb_gep(m, row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), p->C));
     CgbIf c = cgb_if_begin(m, ok);
-    copy_channels(m, dst, cgb_gep(m, xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), sn, p->C);
+    cgb_copy_floats(m, dst, cgb_gep(m, xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), sn, p->C);
     cgb_if_else(m, &c);
-    copy_channels(m, dst, NULL, NULL, p->C);
+    cgb_copy_floats(m, dst, NULL, NULL, p->C);
     cgb_if_end(m, &c);
     cgb_loop_end(m, &lk);
     cgb_loop_end(m, &lh);
