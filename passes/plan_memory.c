@@ -5,8 +5,8 @@
  *    whose input dies at that op writes over its input (in place); a reshape
  *    is a view of its input, and so are the outputs of a split whose pieces
  *    are contiguous (nothing before the axis but size-1 dimensions: a channel
- *    split at batch 1 — ResNeSt's radix split — costs no copy).  Values
- *    sharing storage form one group whose lifetime is the union of theirs; a
+ *    split at batch 1 costs no copy).  Values sharing storage form one group
+ *    whose lifetime is the union of theirs; a
  *    split's pieces sit at their byte offsets inside it.
  * 2. Lifetimes are [defining node, last reading node] in schedule order; graph
  *    outputs live to the end.

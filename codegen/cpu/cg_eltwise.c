@@ -435,8 +435,8 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
 }
 
 /* NHWC split along channels: per pixel, each output's run of channels
- * copied from the input's row of C (ResNeSt's radix split; in NCHW a split
- * at batch 1 is a view, in NHWC its pieces interleave). */
+ * copied from the input's row of C (in NCHW a split at batch 1 is a view,
+ * in NHWC its pieces interleave). */
 static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     LLVMBuilderRef b = m->b;
     const NcValue *x = nc_val(g, nd->inputs[0]);

@@ -129,24 +129,55 @@ static void check_each_pass_alone(void) {
     nc_graph_free(g);
 }
 
-/* ResNeSt's split attention ends in mul(x0, a0) + mul(x1, a1): fuse_eltwise
- * must leave one mul per block carrying the add (resnest26d: 8 blocks). */
+/* fuse_eltwise on tests/codegen/op_zoo.nn: g * c + d, p0 * p1 + p1 + q and
+ * k * gap(k) + k must each end as one mul carrying its adds (4 add steps in
+ * all), no add node left. */
 static void check_eltwise_chain(void) {
+    char *path = nc_sprintf("%s/tests/codegen/op_zoo.nn", NETC_SOURCE_DIR);
+    NcElabOptions opt;
+    memset(&opt, 0, sizeof opt);
+    opt.height = 37, opt.width = 29, opt.batch = 1;
+    NcError e;
+    NcGraph *g = nc_nn_elaborate(path, &opt, &e);
+    free(path);
+    CHECK_MSG(g != NULL, "%s", e.msg);
+    if (!g) return;
+    nc_weights_init_det(g);
+    CHECK_MSG(nc_run_passes(g, "default", NULL, NULL, NULL, &e) == 0, "%s", e.msg);
+    int fused = 0, steps = 0, adds = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const NcNode *n = &g->nodes.data[i];
+        if (n->op == NC_OP_MUL && n->attrs.nepi && n->attrs.epi[0].kind == NC_EPI_ADD) {
+            fused++;
+            for (int k = 0; k < n->attrs.nepi; k++) steps += n->attrs.epi[k].kind == NC_EPI_ADD;
+        }
+        adds += n->op == NC_OP_ADD;
+    }
+    CHECK_MSG(fused == 3 && steps == 4 && adds == 0, "op_zoo: %d fused mul+add chains with %d add steps, %d adds left (want 3, 4, 0)",
+              fused, steps, adds);
+    nc_graph_free(g);
+}
+
+/* ResNeSt's split attention (models/lib/resnet.nn) pools and combines its
+ * branches without splitting them: resnest26d has 8 blocks. */
+static void check_split_attention(void) {
     NcGraph *g = load("resnest26d", 64, 64, 1);
     NcError e;
     CHECK_MSG(nc_run_passes(g, "default", NULL, NULL, NULL, &e) == 0, "%s", e.msg);
-    int fused = 0, adds = 0;
+    int gap = 0, combine = 0, splits = 0;
     for (int i = 0; i < g->nodes.len; i++) {
-        const NcNode *n = &g->nodes.data[i];
-        fused += n->op == NC_OP_MUL && n->attrs.nepi == 1 && n->attrs.epi[0].kind == NC_EPI_ADD;
-        adds += n->op == NC_OP_ADD;
+        gap += g->nodes.data[i].op == NC_OP_RADIX_GAP;
+        combine += g->nodes.data[i].op == NC_OP_RADIX_COMBINE;
+        splits += g->nodes.data[i].op == NC_OP_SPLIT;
     }
-    CHECK_MSG(fused == 8 && adds == 8, "resnest26d: %d fused mul+add chains, %d adds left (want 8 and 8)", fused, adds);
+    CHECK_MSG(gap == 8 && combine == 8 && splits == 0, "resnest26d: %d radix_gap, %d radix_combine, %d splits (want 8, 8, 0)", gap,
+              combine, splits);
     nc_graph_free(g);
 }
 
 int main(void) {
     check_eltwise_chain();
+    check_split_attention();
     check_model("resnet50", 64, 64, 2);
     check_model("resnest26d", 64, 48, 1);
     check_model("regnety_016", 64, 64, 1);
