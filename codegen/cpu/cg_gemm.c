@@ -88,7 +88,7 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
      * every weight is streamed from memory once and the rows (A, at most
      * 256 KB) stay in L2 — split both ways, each weight panel was read by
      * two tiles. */
-    const int rows_fit = s->layout == NC_GEMM_NHWC && p->M * p->K <= 64 * 1024 && p->N * p->K > p->M * p->K;
+    const int rows_fit = s->layout == NC_GEMM_NHWC && p->M * p->K <= 64 * 1024 && p->N > p->M;
     for (;;) {
         const int64_t tiles = p->images * ceil_div(p->M, mc) * ceil_div(p->N, nc);
         if (tiles >= 48 || (q->mc && q->nc)) break;

@@ -139,6 +139,18 @@ static int wino_choose(NcGraph *const *graphs, int ngraphs, int gi, const NcNode
     return best;
 }
 
+/* Packs w's data in place for GEMM plan gp (reordered for the NHWC im2col
+ * first when np is set): the packed weights have exactly w's float count. */
+static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPlan *np) {
+    NC_CHECK(gp->packed_floats == nc_numel(w));
+    float *buf = nc_malloc((size_t)gp->packed_floats * sizeof(float));
+    if (np) nc_cg_nhwc_im2col_pack(np, w->data, buf);
+    else nc_cg_gemm_pack(gp, w->data, buf);
+    memcpy(w->data, buf, (size_t)gp->packed_floats * sizeof(float));
+    free(buf);
+    w->layout = NC_LAYOUT_PACKED;
+}
+
 int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
@@ -158,42 +170,25 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 packed++;
                 continue;
             }
+            /* im2col + GEMM for this layout, if its plan takes the node */
+            const int nhwc = nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0]));
+            const int im2col_ok = nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
+                                  sole_reader(graphs[gi], nd->inputs[1], nd);
             NcNhwcIm2colPlan np;
-            if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
-                nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) && sole_reader(graphs[gi], nd->inputs[1], nd) &&
-                nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
-                /* reordered [O, KH, KW, C] and packed for the NHWC GEMM */
-                NC_CHECK(np.gemm.packed_floats == nc_numel(w));
-                float *buf = nc_malloc((size_t)np.gemm.packed_floats * sizeof(float));
-                nc_cg_nhwc_im2col_pack(&np, w->data, buf);
-                memcpy(w->data, buf, (size_t)np.gemm.packed_floats * sizeof(float));
-                free(buf);
-                w->layout = NC_LAYOUT_PACKED;
+            NcIm2colPlan ip;
+            if (im2col_ok && nhwc && nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
+                pack_in_place(w, &np.gemm, &np); /* reordered [O, KH, KW, C] */
                 packed++;
                 continue;
             }
-            NcIm2colPlan ip;
-            if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
-                !nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
-                sole_reader(graphs[gi], nd->inputs[1], nd) && nc_cg_im2col_plan(&ip, graphs[gi], nd, &t, &why)) {
-                /* [O, C, KH, KW] row-major is the GEMM's A already: packed in place */
-                NC_CHECK(ip.gemm.packed_floats == nc_numel(w));
-                float *buf = nc_malloc((size_t)ip.gemm.packed_floats * sizeof(float));
-                nc_cg_gemm_pack(&ip.gemm, w->data, buf);
-                memcpy(w->data, buf, (size_t)ip.gemm.packed_floats * sizeof(float));
-                free(buf);
-                w->layout = NC_LAYOUT_PACKED;
+            if (im2col_ok && !nhwc && nc_cg_im2col_plan(&ip, graphs[gi], nd, &t, &why)) {
+                pack_in_place(w, &ip.gemm, NULL); /* [O, C, KH, KW] row-major is the GEMM's A already */
                 packed++;
                 continue;
             }
             if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data || nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
-            NC_CHECK(p.packed_floats == nc_numel(w));
-            float *buf = nc_malloc((size_t)p.packed_floats * sizeof(float));
-            nc_cg_gemm_pack(&p, w->data, buf);
-            memcpy(w->data, buf, (size_t)p.packed_floats * sizeof(float));
-            free(buf);
-            w->layout = NC_LAYOUT_PACKED;
+            pack_in_place(w, &p, NULL);
             packed++;
         }
     nc_cg_target_free(&t);
