@@ -5,6 +5,7 @@
  *
  *   gemm_bench [--threads 1,2] [--reps 15] [--layout nchw,nhwc]
  *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--pack-b 1|-1] [--in-scale 1]
+ *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
  *              [--direct 0|1]   (also time codegen/cpu's direct convolution, cg_conv.c, on the
  *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
@@ -222,7 +223,7 @@ int main(int argc, char **argv) {
         {2048, 512, 7, 7, 1, "layer4 conv1"},  {512, 2048, 7, 7, 1, "layer4 conv3"},
     };
     Shape custom = {0, 0, 1, 0, 1, "custom"};
-    int direct = 1;
+    int direct = 1, act = NC_EPI_RELU; /* -1: bias only */
     int threads_list[4] = {1, 2}, nthreads = 2, reps = 15, layouts = 3; /* bits: NCHW, NHWC */
     NcGemmSpec over;
     memset(&over, 0, sizeof over);
@@ -244,6 +245,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--kc")) over.kc = atoll(v);
         else if (!strcmp(a, "--mc")) over.mc = atoll(v);
         else if (!strcmp(a, "--nc")) over.nc = atoll(v);
+        else if (!strcmp(a, "--act")) act = !strcmp(v, "silu") ? NC_EPI_SILU : !strcmp(v, "none") ? -1 : NC_EPI_RELU;
         else if (!strcmp(a, "--pack-b")) over.pack_b = atoi(v);
         else if (!strcmp(a, "--in-scale")) over.in_scale = atoi(v) ? 3 : 0;
         else {
@@ -288,7 +290,8 @@ int main(int argc, char **argv) {
             if (!(layouts & (1 << layout))) continue;
             NcGemmSpec s = over;
             s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout, s.hw = shapes[si].h * shapes[si].w;
-            s.layout = (NcGemmLayout)layout, s.bias = 1, s.relu = 1;
+            s.layout = (NcGemmLayout)layout, s.bias = 1, s.relu = act == NC_EPI_RELU;
+            if (act == NC_EPI_SILU) s.nepi = 1, s.epi[0].kind = NC_EPI_SILU;
             NcGemmPlan p;
             memset(&p, 0, sizeof p);
             double g[4];

@@ -79,6 +79,12 @@ LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x);
 /* A fused activation (an NcEpiKind: relu, clamp(lo, hi), silu, sigmoid). */
 LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef v);
+/* The same on n independent vectors in place (exp on at most
+ * CGB_MAX_INTERLEAVE), each step emitted for all before the next, so their
+ * dependency chains overlap — for epilogues over a register block. */
+#define CGB_MAX_INTERLEAVE 8
+void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n);
+void cgb_activation_n(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef *v, int n);
 /* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
 

@@ -193,25 +193,32 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         }
     }
     cgb_loop_end(m, &lk);
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++) {
-            const int n = v == nv - 1 ? lanes : vw;
-            LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc[i][v], "");
+    /* the epilogue, CGB_MAX_INTERLEAVE accumulators at a time, step by step
+     * across them (cgb_activation_n: a SiLU's chains overlap) */
+    for (int g0 = 0; g0 < mr * nv; g0 += CGB_MAX_INTERLEAVE) {
+        const int gn = mr * nv - g0 < CGB_MAX_INTERLEAVE ? mr * nv - g0 : CGB_MAX_INTERLEAVE;
+        LLVMValueRef r[CGB_MAX_INTERLEAVE];
+        for (int j = 0; j < gn; j++) {
+            const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
+            r[j] = LLVMBuildLoad2(b, m->vec, acc[i][v], "");
             if (last && g->bias) {
                 LLVMValueRef bb;
                 if (g->bias_per_row)
                     bb = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->bias, add(g, row0, cgb_i64(m, i))), ""));
                 else
                     bb = cgb_load_n(m, cgb_gep(m, g->bias, add(g, col0, cgb_i64(m, v * vw))), n);
-                r = LLVMBuildFAdd(b, r, bb, "");
+                r[j] = LLVMBuildFAdd(b, r[j], bb, "");
             }
-            if (last && g->p->s.relu) r = cgb_max(m, r, cgb_zero(m));
-            for (int s = 0; last && s < g->p->s.nepi; s++) {
-                const NcEpilogue *ep = &g->p->s.epi[s];
-                if (!g->epi[s]) {
-                    r = cgb_activation(m, ep->kind, ep->lo, ep->hi, r);
-                    continue;
-                }
+            if (last && g->p->s.relu) r[j] = cgb_max(m, r[j], cgb_zero(m));
+        }
+        for (int s = 0; last && s < g->p->s.nepi; s++) {
+            const NcEpilogue *ep = &g->p->s.epi[s];
+            if (!g->epi[s]) {
+                cgb_activation_n(m, ep->kind, ep->lo, ep->hi, r, gn);
+                continue;
+            }
+            for (int j = 0; j < gn; j++) {
+                const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
                 LLVMValueRef o;
                 if (g->p->s.epi_per_channel[s] && g->bias_per_row) /* NCHW [N, O, 1, 1]: channel = row */
                     o = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->epi[s], add(g, mul(g, g->img, g->p->M), add(g, row0, cgb_i64(m, i)))), ""));
@@ -221,10 +228,14 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
                 }
                 else
                     o = cgb_load_n(m, cgb_gep(m, g->epi[s], add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
-                r = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r, o, "") : LLVMBuildFMul(b, r, o, "");
+                r[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[j], o, "") : LLVMBuildFMul(b, r[j], o, "");
             }
-            cgb_store_n(m, r, cgb_gep(m, g->c, add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
         }
+        for (int j = 0; j < gn; j++) {
+            const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
+            cgb_store_n(m, r[j], cgb_gep(m, g->c, add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
+        }
+    }
 }
 
 /* NCHW pack_b: copies B's klen x (nv vectors) micro-panel at boff (rows

@@ -139,20 +139,23 @@ static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) { ret
 static LLVMValueRef acc_get(E *e, int p, int v) { return LLVMBuildLoad2(e->m->b, e->m->vec, e->acc[p][v], ""); }
 static void acc_set(E *e, int p, int v, LLVMValueRef x) { LLVMBuildStore(e->m->b, x, e->acc[p][v]); }
 
-/* The fused epilogue on n lanes of output channel ob.. at y offset yoff (in the row). */
-static LLVMValueRef epilogue(E *e, LLVMValueRef val, LLVMValueRef yoff, LLVMValueRef ob, int n) {
+/* The fused epilogue on k vectors val[j] of n[j] lanes, output channel
+ * ob[j].. at y offset yoff[j] (in the row), step by step across them
+ * (cgb_activation_n: their SiLU chains overlap). */
+static void epilogue_n(E *e, LLVMValueRef *val, const LLVMValueRef *yoff, const LLVMValueRef *ob, const int *n, int k) {
     NcCgModule *m = e->m;
-    for (int k = 0; k < e->a->nepi; k++) {
-        const NcEpilogue *ep = &e->a->epi[k];
+    for (int s = 0; s < e->a->nepi; s++) {
+        const NcEpilogue *ep = &e->a->epi[s];
         if (ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) {
-            val = cgb_activation(m, ep->kind, ep->lo, ep->hi, val);
+            cgb_activation_n(m, ep->kind, ep->lo, ep->hi, val, k);
             continue;
         }
-        LLVMValueRef o = e->epi_pc[k] ? cgb_load_n(m, cgb_gep(m, e->epi[k], add(m, mulc(m, e->n, e->p->O), ob)), n)
-                                      : cgb_load_n(m, cgb_gep(m, e->eprow[k], yoff), n);
-        val = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(m->b, val, o, "") : LLVMBuildFMul(m->b, val, o, "");
+        for (int j = 0; j < k; j++) {
+            LLVMValueRef o = e->epi_pc[s] ? cgb_load_n(m, cgb_gep(m, e->epi[s], add(m, mulc(m, e->n, e->p->O), ob[j])), n[j])
+                                          : cgb_load_n(m, cgb_gep(m, e->eprow[s], yoff[j]), n[j]);
+            val[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(m->b, val[j], o, "") : LLVMBuildFMul(m->b, val[j], o, "");
+        }
     }
-    return val;
 }
 
 /* Depthwise: one kernel column kw of kernel row (xr, wr) for every pixel
@@ -274,14 +277,18 @@ static void block(E *e, const Px *px, LLVMValueRef oo, int nvec, int last_lanes)
         }
     }
     cgb_loop_end(m, &lk);
-    for (int q = 0; q < px->np; q++) {
-        LLVMValueRef ow = px->rt_ow0 ? addc(m, px->rt_ow0, q) : I(m, px->ow0 + q);
-        LLVMValueRef pix = mulc(m, ow, p->O);
-        for (int v = 0; v < nvec; v++) {
-            LLVMValueRef och = addc(m, ob, (int64_t)v * vw), yoff = add(m, pix, och);
-            LLVMValueRef val = epilogue(e, acc_get(e, q, v), yoff, och, lanes[v]);
-            cgb_store_n(m, val, cgb_gep(m, e->yrow, yoff), lanes[v]);
+    for (int g0 = 0; g0 < px->np * nvec; g0 += CGB_MAX_INTERLEAVE) {
+        const int k = px->np * nvec - g0 < CGB_MAX_INTERLEAVE ? px->np * nvec - g0 : CGB_MAX_INTERLEAVE;
+        LLVMValueRef val[CGB_MAX_INTERLEAVE], yoff[CGB_MAX_INTERLEAVE], och[CGB_MAX_INTERLEAVE];
+        int n[CGB_MAX_INTERLEAVE];
+        for (int j = 0; j < k; j++) {
+            const int q = (g0 + j) / nvec, v = (g0 + j) % nvec;
+            LLVMValueRef ow = px->rt_ow0 ? addc(m, px->rt_ow0, q) : I(m, px->ow0 + q);
+            och[j] = addc(m, ob, (int64_t)v * vw), yoff[j] = add(m, mulc(m, ow, p->O), och[j]);
+            val[j] = acc_get(e, q, v), n[j] = lanes[v];
         }
+        epilogue_n(e, val, yoff, och, n, k);
+        for (int j = 0; j < k; j++) cgb_store_n(m, val[j], cgb_gep(m, e->yrow, yoff[j]), n[j]);
     }
     (void)b;
 }
