@@ -7,8 +7,8 @@
  * floats copied, or zeros in the padding — and W'[o] is the filter reordered
  * [O, KH, KW, C].  A 1x1 stride-2 conv (ResNet's downsample) is the case
  * K = 1: cols is the subsampled input; so is a 1x1 stride-1 conv whose
- * input carries an SE scale, at batch > 1 (RegNetY's conv3: the copy scales,
- * one GEMM serves every image).  Two stages (runtime/kernels.h's
+ * input carries an SE scale (RegNetY's conv3: the copy scales, one
+ * unscaled GEMM serves every image).  Two stages (runtime/kernels.h's
  * staged kernel):
  *
  *   1. one tile per (image, output row): its OW rows of cols (scratch), the
