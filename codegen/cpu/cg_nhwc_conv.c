@@ -91,9 +91,13 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0)) p->NV = 2, p->P = 6;
     else p->NV = 3, p->P = 4;
     if (p->P > p->OW) p->P = (int)p->OW;
-    /* Tile order.  Groups outermost when the packed weights outgrow about
-     * 3/4 of a 512 KB L2: consecutive tiles then share one group's weights
-     * (regnety_016's 888-channel convs at batch 8: 1.5x faster); with
+    /* Tile order.  Groups outside rows when the packed weights outgrow
+     * about 3/4 of a 512 KB L2: consecutive tiles then share one group's
+     * weights (regnety_016's 888-channel convs at batch 8: 1.5x faster) —
+     * within each image, whose input stays in L2 while its groups take
+     * turns, where sweeping every image per group read the input from
+     * memory 37 times over (s4.b1.conv2 in the model at batch 8: 2.59 ->
+     * 2.05 ms, per-kernel minima); with
      * smaller weights, rows outermost (consecutive tiles share the input
      * rows' lines: the 48-336-channel ones were 10% to 30% slower the other
      * way). */
@@ -422,12 +426,13 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
 
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    /* t = ((n OH + oh) VG + g) nch + chunk, or with g_outer ((g N + n) OH + oh) nch + chunk */
+    /* t = ((n OH + oh) VG + g) nch + chunk, or with g_outer ((n G + g) OH + oh) nch + chunk */
     LLVMValueRef chunk = LLVMBuildSRem(b, t, I(m, p->nch), "chunk"), r = LLVMBuildSDiv(b, t, I(m, p->nch), "");
     LLVMValueRef nr;
-    if (p->g_outer) {
-        nr = LLVMBuildSRem(b, r, I(m, p->N * p->OH), "");
-        e.g = LLVMBuildSDiv(b, r, I(m, p->N * p->OH), "g");
+    if (p->g_outer) { /* r = (n G + g) OH + oh */
+        LLVMValueRef ng = LLVMBuildSDiv(b, r, I(m, p->OH), "");
+        e.g = LLVMBuildSRem(b, ng, I(m, p->G), "g");
+        nr = add(m, mulc(m, LLVMBuildSDiv(b, ng, I(m, p->G), ""), p->OH), LLVMBuildSRem(b, r, I(m, p->OH), ""));
     } else {
         e.g = LLVMBuildSRem(b, r, I(m, p->VG), "g");
         nr = LLVMBuildSDiv(b, r, I(m, p->VG), "");

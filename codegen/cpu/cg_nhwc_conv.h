@@ -38,7 +38,7 @@ typedef struct NcNhwcConvPlan {
     int KH, KW, sh, sw, pt, pl, pb, pr;
     int dw;          /* depthwise: vectors along channels, x loaded as vectors */
     int P, NV;       /* register block: output pixels x vectors */
-    int g_outer;     /* tile order: group outermost (consecutive tiles share the group's weights) */
+    int g_outer;     /* tile order: groups outside rows, within an image (consecutive tiles share the group's weights) */
     int pix_outer;   /* loop order within a row: pixel blocks outside channel blocks (else inside) */
     int64_t VG, VO;  /* vector groups and channels along vectors per group (depthwise: 1, C; else G, OG) */
     int64_t OGp;     /* VO rounded up to whole vectors: the packed weights' innermost stride */
