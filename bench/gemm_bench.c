@@ -24,6 +24,7 @@
 #include "codegen/cpu/cg.h"
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_jit.h"
+#include "codegen/cpu/cg_peak.h"
 #include "runtime/kernels.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -34,33 +35,6 @@ static int cmp_double(const void *a, const void *b) {
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* void peak(int64_t iters): `chains` independent accumulators, each
- * acc = acc * x + y per iteration — enough chains to cover FMA latency
- * times the FMA pipes, all in registers. */
-static void emit_peak(NcCgModule *m, int chains) {
-    LLVMTypeRef params[2] = {m->i64, m->ptr};
-    LLVMValueRef fn = LLVMAddFunction(m->mod, "peak", LLVMFunctionType(LLVMVoidTypeInContext(m->ctx), params, 2, 0));
-    nc_cg_target_attrs(m->t, fn);
-    m->fn = fn;
-    m->entry = LLVMAppendBasicBlockInContext(m->ctx, fn, "entry");
-    LLVMPositionBuilderAtEnd(m->b, m->entry);
-    LLVMValueRef acc[32];
-    LLVMValueRef x = cgb_splat(m, cgb_f32(m, 0.999999)), y = cgb_splat(m, cgb_f32(m, 1e-8));
-    for (int i = 0; i < chains; i++) {
-        acc[i] = cgb_var(m, m->vec);
-        LLVMBuildStore(m->b, cgb_splat(m, cgb_f32(m, 1e-3 * i)), acc[i]);
-    }
-    LLVMValueRef it;
-    CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), LLVMGetParam(fn, 0), 1, &it);
-    for (int i = 0; i < chains; i++)
-        LLVMBuildStore(m->b, cgb_fma(m, LLVMBuildLoad2(m->b, m->vec, acc[i], ""), x, y), acc[i]);
-    cgb_loop_end(m, &l);
-    LLVMValueRef sum = LLVMBuildLoad2(m->b, m->vec, acc[0], "");
-    for (int i = 1; i < chains; i++) sum = LLVMBuildFAdd(m->b, sum, LLVMBuildLoad2(m->b, m->vec, acc[i], ""), "");
-    cgb_store(m, sum, LLVMGetParam(fn, 1));
-    LLVMBuildRetVoid(m->b);
 }
 
 static double measure_peak(NcCgJit *jit, const NcCgTarget *t, int threads, int chains) {
@@ -260,12 +234,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
-    /* peak: chains = registers left after nothing else needs them (12 of 16, 24 of 32) */
-    const int chains = t.nvregs == 32 ? 24 : 12;
+    const int chains = nc_cg_peak_chains(&t);
     NcCgJit *jit = nc_cg_jit_new(&e);
     NcCgModule m;
     nc_cg_module_init(&m, &t, "peak");
-    emit_peak(&m, chains);
+    nc_cg_emit_peak(&m, "peak", chains);
     if (!jit || nc_cg_jit_add(jit, &m, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;

@@ -13,6 +13,8 @@
 
 /* Present when the program was linked with generated kernels (codegen/cpu). */
 extern const NcKernelEntry netc_kernels[] __attribute__((weak));
+extern void netc_peak(int64_t rounds, float *sink) __attribute__((weak));
+extern const int64_t netc_peak_flops __attribute__((weak));
 
 /* The node record carries NcAttrs as plain bytes: a change of its layout must
  * come with a new NC_BUNDLE_VERSION (and this size). */
@@ -539,4 +541,37 @@ void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, 
 void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena,
                             double *per_node) {
     run(b, p, input, output, arena, per_node);
+}
+
+const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
+    const NcBundleNode *n = &b->programs[pi].nodes[node];
+    const NcBundleValue *v = b->programs[pi].values;
+    if (n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE && v[n->outputs[0]].offset == v[n->inputs[0]].offset)
+        return "view"; /* planned in place: nothing runs */
+    if (!netc_kernels) return "reference";
+    const NcKernelEntry *k = netc_kernels;
+    for (int i = 0; i < pi; i++) k += b->programs[i].h->nnodes;
+    k += node;
+    if (!k->fn && !k->tile && !k->stage[0]) return "reference";
+    return k->kind ? k->kind : "generated";
+}
+
+double nc_bundle_peak_gflops(void) {
+    if (!netc_peak || !&netc_peak_flops) return 0;
+    const int64_t rounds = 2000000;
+    double best = 0; /* best of 10: the peak is what the cores do when nothing else runs */
+    for (int rep = 0; rep < 10; rep++) {
+        double t0 = nc_now();
+        int threads = 1;
+#pragma omp parallel
+        {
+            float sink[16];
+            netc_peak(rounds, sink);
+#pragma omp single
+            threads = omp_get_num_threads();
+        }
+        const double g = (double)threads * (double)rounds * (double)netc_peak_flops / (nc_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    return best;
 }

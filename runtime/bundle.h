@@ -129,5 +129,11 @@ void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, 
 /* Same, timing every node (seconds added into per_node[nnodes]). */
 void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena,
                             double *per_node);
+/* The strategy of node `node`'s kernel in program pi ("nhwc gemm",
+ * "winograd F4", ..., "reference" where the op table's kernel runs). */
+const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node);
+/* The CPU's fp32 FMA peak in GFLOP/s on all OpenMP threads, measured with
+ * the program's own FMA loop (best of 10 short runs; 0 without one). */
+double nc_bundle_peak_gflops(void);
 
 #endif

@@ -49,6 +49,7 @@
  * then on is passed as in[1] instead (Winograd's transformed filters: 4x the
  * 3x3 filter, so it is not stored that way in the file).  Nodes reading the
  * same stored weights share one buffer.
+ * kind names the strategy for profiles (NULL: none given).
  */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
@@ -76,7 +77,14 @@ typedef struct NcKernelEntry {
     int64_t scratch;
     NcTileKernelFn wprep; /* transforms the weights at load time (see above), or NULL */
     int64_t wprep_tiles, wfloats;
+    const char *kind; /* the strategy ("nhwc gemm", "winograd F4", ...), for profiles */
 } NcKernelEntry;
+
+/* Also exported by a generated program (codegen/cpu/cg_peak.h): a loop of
+ * independent vector FMA chains for the target the kernels were made for,
+ * netc_peak_flops floating-point operations per round — the CPU's fp32 peak
+ * as generated code reaches it, which profiles report shares of. */
+typedef void (*NcPeakFn)(int64_t rounds, float *sink);
 
 #define NC_KERNEL_POLYPHASE 1     /* fn reads xpad split into even and odd columns (always with a prep) */
 #define NC_KERNEL_SCALES_INPUT 2  /* the kernel applies a conv's input scale itself: in[0] is not scaled */

@@ -11,6 +11,7 @@
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
+#include "codegen/cpu/cg_peak.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
@@ -227,6 +228,17 @@ typedef struct SigEntry {
     LLVMValueRef entry;
 } SigEntry;
 
+/* A NUL-terminated string constant (private, mergeable). */
+static LLVMValueRef const_string(NcCgModule *m, const char *s) {
+    LLVMValueRef str = LLVMConstStringInContext(m->ctx, s, (unsigned)strlen(s), 0);
+    LLVMValueRef gv = LLVMAddGlobal(m->mod, LLVMTypeOf(str), ".str");
+    LLVMSetInitializer(gv, str);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    return gv;
+}
+
 int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
@@ -245,8 +257,8 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     for (int gi = 0; gi < ngraphs; gi++) total += graphs[gi]->nodes.len;
     LLVMTypeRef entry_ty = LLVMStructTypeInContext(
         cg.ctx,
-        (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64},
-        17, 0);
+        (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr},
+        18, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
     int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0, nsigs = 0, shared = 0;
     SigEntry *sigs = nc_calloc((size_t)(total ? total : 1), sizeof(SigEntry));
@@ -277,6 +289,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             LLVMValueRef stage[3] = {LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr)};
             int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0, wprep_tiles = 0, wfloats = 0;
             LLVMValueRef wprep = LLVMConstNull(cg.ptr);
+            const char *kind = NULL; /* the strategy, for bench --per-kernel */
             NcWinoPlan wp;
             NcDwPlan dwp;
             NcNhwcIm2colPlan nip;
@@ -286,6 +299,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 if (!nc_cg_wino_plan(&wp, g, nd, &t, 0, &why)) NC_CHECK(!"Winograd filter without a Winograd kernel");
                 snprintf(name, sizeof name, "netc_wino_p%d_n%d", gi, ni);
                 nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles, &wprep);
+                kind = wp.mt == 4 ? "winograd F4" : "winograd F2";
                 scratch = wp.v_floats + wp.m_floats;
                 wprep_tiles = wp.O, wfloats = wp.gemm.packed_floats;
                 if (opt && opt->verbose)
@@ -297,6 +311,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 /* packed for NHWC im2col + GEMM by nc_cg_pack_weights */
                 snprintf(name, sizeof name, "netc_ni2c_p%d_n%d", gi, ni);
                 nc_cg_nhwc_im2col_emit(&m, g, nd, &nip, name, stage, stage_tiles);
+                kind = nip.KH * nip.KW > 1 ? "nhwc im2col+gemm" : "nhwc copy+gemm";
                 scratch = nip.cols_floats;
                 made++, ni2c++;
             } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
@@ -306,6 +321,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 if (!nc_cg_im2col_plan(&ip, g, nd, &t, &why)) NC_CHECK(!"packed filter without an im2col kernel");
                 snprintf(name, sizeof name, "netc_i2c_p%d_n%d", gi, ni);
                 nc_cg_im2col_emit(&m, g, nd, &ip, name, stage, stage_tiles);
+                kind = "im2col+gemm";
                 scratch = ip.b_floats;
                 made++, ni2c++;
             } else if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
@@ -314,6 +330,7 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                     NC_CHECK(!"packed weights without a GEMM kernel");
                 snprintf(name, sizeof name, "netc_gemm_p%d_n%d", gi, ni);
                 nc_cg_gemm_emit(&m, &gp, name);
+                kind = nd->op == NC_OP_LINEAR ? "gemm" : gs.layout == NC_GEMM_NHWC ? "nhwc gemm" : "gemm";
                 tf = LLVMGetNamedFunction(m.mod, name);
                 tiles = gp.tiles;
                 flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
@@ -328,12 +345,14 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 if (mt && nc_cg_nhwc_wino_plan(&nw, g, nd, &t, mt, &why)) {
                     snprintf(name, sizeof name, "netc_nwino_p%d_n%d", gi, ni);
                     nc_cg_nhwc_wino_emit(&m, g, nd, &nw, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
+                    kind = mt == 4 ? "nhwc winograd F4" : "nhwc winograd F2";
                     if (opt && opt->verbose)
                         fprintf(stderr, "codegen: %s: NHWC Winograd F(%dx%d, 3x3), %lld tiles\n", nd->scope, mt, mt, (long long)nw.T);
                     made++, nwino++;
                 } else if (nc_cg_nhwc_conv_plan(&np, g, nd, &t, &why)) {
                     snprintf(name, sizeof name, "netc_nhwc_p%d_n%d", gi, ni);
                     nc_cg_nhwc_conv_emit(&m, g, nd, &np, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
+                    kind = np.dw ? "nhwc depthwise" : np.G > 1 ? "nhwc grouped" : "nhwc direct";
                     made++;
                 } else if (opt && opt->verbose) {
                     fprintf(stderr, "codegen: %s: NHWC, reference kernel (%s)\n", nd->scope, why);
@@ -342,12 +361,14 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 /* depthwise: one stage over the unpadded input (cg_dwconv.h) */
                 snprintf(name, sizeof name, "netc_dw_p%d_n%d", gi, ni);
                 nc_cg_dw_emit(&m, g, nd, &dwp, name);
+                kind = "depthwise";
                 stage[0] = LLVMGetNamedFunction(m.mod, name);
                 stage_tiles[0] = dwp.tiles;
                 made++;
             } else if (nd->op == NC_OP_CONV2D && cg_conv_supported(g, nd, m.vw, &blk, &why)) {
                 snprintf(name, sizeof name, "netc_conv_p%d_n%d", gi, ni);
                 cg_emit_conv(&cg, g, nd, name, &blk);
+                kind = "direct";
                 f = LLVMGetNamedFunction(m.mod, name);
                 nc_cg_target_attrs(&t, f);
                 ocb = blk.ocb;
@@ -365,26 +386,30 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
             } else if (nc_cg_se_staged(g, nd)) {
                 snprintf(name, sizeof name, "netc_se_p%d_n%d", gi, ni);
                 nc_cg_emit_se_staged(&m, g, nd, name, stage, stage_tiles, &scratch);
+                kind = "squeeze-excite";
                 made++, nelt++;
             } else if ((tiles = nc_cg_relayout_tiles(g, nd)) > 0) {
                 snprintf(name, sizeof name, "netc_relayout_p%d_n%d", gi, ni);
                 nc_cg_emit_relayout(&m, g, nd, name);
+                kind = "relayout";
                 tf = LLVMGetNamedFunction(m.mod, name);
                 made++, nelt++;
             } else if ((tiles = nc_cg_eltwise_tiles(g, nd)) > 0) {
                 snprintf(name, sizeof name, "netc_elt_p%d_n%d", gi, ni);
                 nc_cg_emit_eltwise(&m, g, nd, name);
+                kind = "elementwise";
                 tf = LLVMGetNamedFunction(m.mod, name);
                 made++, nelt++;
             }
-            LLVMValueRef fields[17] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
+            LLVMValueRef fields[18] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
                                        tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf,
                                        stage[0], stage[1], stage[2],
                                        LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[0], 0), LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[1], 0),
                                        LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0),
                                        wprep, LLVMConstInt(cg.i64, (unsigned long long)wprep_tiles, 0),
-                                       LLVMConstInt(cg.i64, (unsigned long long)wfloats, 0)};
-            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 17);
+                                       LLVMConstInt(cg.i64, (unsigned long long)wfloats, 0),
+                                       kind ? const_string(&m, kind) : LLVMConstNull(cg.ptr)};
+            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 18);
             sigs[nsigs].hash = hash, sigs[nsigs].sig = nc_malloc(sizeof *sig), sigs[nsigs].entry = entries[k];
             memcpy(sigs[nsigs++].sig, sig, sizeof *sig);
         }
@@ -396,6 +421,12 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     LLVMSetInitializer(table, LLVMConstArray2(entry_ty, entries, (uint64_t)total));
     LLVMSetGlobalConstant(table, 1);
     free(entries);
+    /* the FMA peak loop (cg_peak.h) and its floating-point operations per round */
+    const int chains = nc_cg_peak_chains(&t);
+    nc_cg_emit_peak(&m, "netc_peak", chains);
+    LLVMValueRef pflops = LLVMAddGlobal(m.mod, cg.i64, "netc_peak_flops");
+    LLVMSetInitializer(pflops, LLVMConstInt(cg.i64, (unsigned long long)(chains * m.vw * 2), 0));
+    LLVMSetGlobalConstant(pflops, 1);
 
     int rc = nc_cg_module_emit_object(&m, path, e);
     if (opt && opt->verbose)

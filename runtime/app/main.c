@@ -3,6 +3,7 @@
  * program with --emit bundle); weights are inside it or, when compiled with
  * --weights-external, in PROGRAM.weights beside the executable. */
 #include <limits.h>
+#include <omp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -141,6 +142,19 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The IR ops a node's kernel covers: the op, "*se" when it scales its input
+ * by an SE gate, then its fused epilogue steps ("conv2d*se+add+relu"); a
+ * squeeze_excite's one step is its hidden activation. */
+static void describe_ops(const NcBundleNode *nd, const NcOpInfo *info, char *buf, size_t size) {
+    const NcAttrs *a = &nd->attrs;
+    size_t n = (size_t)snprintf(buf, size, "%s%s", info->name, a->has_in_scale ? "*se" : "");
+    if (nd->op == NC_OP_SQUEEZE_EXCITE && a->nepi == 1) {
+        snprintf(buf + n, size - n, "(%s)", nc_epi_name(a->epi[0].kind));
+        return;
+    }
+    for (int k = 0; k < a->nepi && n < size; k++) n += (size_t)snprintf(buf + n, size - n, "+%s", nc_epi_name(a->epi[k].kind));
+}
+
 static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     int p = 0, iters = 10, warmup = 2, per_kernel = 0;
     int64_t n = -1;
@@ -182,11 +196,13 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     printf("%s at %dx%d, batch %d (compiled), %lld images requested: median %.3f ms over %d runs "
            "(min %.3f, max %.3f), %.1f images/s\n",
            b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0], 1e3 * t[iters - 1],
-           h->batch / med);
+           n / med);
     if (per_kernel) {
         double total = 0;
         for (uint32_t i = 0; i < h->nnodes; i++) total += per_node[i];
-        printf("%-5s %-16s %-34s %10s %7s %9s\n", "#", "op", "layer", "ms/run", "share", "GFLOP/s");
+        const double peak = nc_bundle_peak_gflops();
+        if (peak > 0) printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak, omp_get_max_threads());
+        printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time", "GFLOP/s", "peak");
         for (uint32_t i = 0; i < h->nnodes; i++) {
             const NcBundleNode *nd = &pr->nodes[i];
             const NcOpInfo *info = nc_op_info((NcOpKind)nd->op);
@@ -197,11 +213,12 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                 for (int j = 0; j < nd->noutputs; j++) out[j] = &pr->vals[nd->outputs[j]];
                 flops = 2 * info->macs(in, out, &nd->attrs);
             }
-            double ms = 1e3 * per_node[i] / iters;
-            char name[64];
-            snprintf(name, sizeof name, "%s%s", info->name, nd->attrs.nepi ? "+epi" : "");
-            printf("%-5u %-16s %-34.34s %10.3f %6.1f%% %9.2f\n", i, name, pr->scopes[i], ms,
-                   100 * per_node[i] / total, ms > 0 ? flops / (ms * 1e-3) / 1e9 : 0);
+            const double ms = 1e3 * per_node[i] / iters, gf = ms > 0 ? flops / (ms * 1e-3) / 1e9 : 0;
+            char ops[96], share[16] = "-";
+            describe_ops(nd, info, ops, sizeof ops);
+            if (peak > 0 && flops > 0) snprintf(share, sizeof share, "%.0f%%", 100 * gf / peak);
+            printf("%-5u %-24.24s %-18.18s %-30.30s %8.3f %5.1f%% %8.2f %6s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
+                   pr->scopes[i], ms, 100 * per_node[i] / total, gf, share);
         }
     }
     free(t);

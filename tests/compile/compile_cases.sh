@@ -73,5 +73,24 @@ emb = [float(l) for l in open("embedded.txt")]
 assert len(vals) == len(emb) and all(abs(a - b) <= 1e-6 * max(1, abs(a)) for a, b in zip(vals, emb)), "mismatch"
 PY
     pass ;;
+per_kernel)
+    # bench --per-kernel: a row per node with the ops it covers, its kernel's strategy, and shares of
+    # the time and of the FMA peak that the program measures itself; without codegen, all reference
+    "$netc" compile "$root/models/efficientnet_b0.nn" --init det --res 64 --batch 2 -o eff >/dev/null 2>&1 || fail "compile failed"
+    OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 2 > prof.txt || fail "bench --per-kernel failed"
+    grep -q "^fp32 FMA peak: [0-9.]* GFLOP/s on 2 threads" prof.txt || fail "no peak line"
+    nodes=$(./eff info | sed -n 's/.*batch 2: \([0-9]*\) kernels.*/\1/p')
+    rows=$(grep -c "^[0-9]" prof.txt)
+    [ -n "$nodes" ] && [ "$rows" = "$nodes" ] || fail "$rows rows for $nodes nodes"
+    grep -q "^[0-9]* *conv2d+silu  *nhwc gemm  *blocks.1.0.conv_pw " prof.txt || fail "the expand conv's row is wrong"
+    grep -q "^[0-9]* *conv2d\*se  *nhwc gemm  *blocks.1.0.conv_pwl " prof.txt || fail "the SE-scaled projection's row is wrong"
+    grep -q "^[0-9]* *squeeze_excite(silu)  *squeeze-excite  *blocks.1.0.se " prof.txt || fail "the SE row is wrong"
+    awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt || fail "a reference kernel in a compiled program"
+    awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt || fail "time shares do not add up to 100%"
+    "$netc" compile "$tiny" --init det --res 32 --no-codegen -o tinyref >/dev/null 2>&1 || fail "compile --no-codegen failed"
+    ./tinyref bench --per-kernel --iters 1 > ref.txt || fail "bench --per-kernel without codegen failed"
+    ! grep -q "FMA peak" ref.txt || fail "a peak without a peak loop"
+    grep -q "^0 *conv2d+relu  *reference  *conv " ref.txt || fail "the reference conv's row is wrong"
+    pass ;;
 *) fail "unknown case $case" ;;
 esac
