@@ -379,6 +379,16 @@ LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMVal
     return v;
 }
 
+void cgb_prefetch(NcCgModule *m, LLVMValueRef p) {
+    LLVMTypeRef over[1] = {m->ptr};
+    const char *nm = "llvm.prefetch";
+    unsigned id = LLVMLookupIntrinsicID(nm, strlen(nm));
+    LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, over, 1);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, over, 1);
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 0, 0), LLVMConstInt(m->i32, 3, 0), LLVMConstInt(m->i32, 1, 0)};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
 void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx) {
     const int64_t full = n / m->vw * m->vw;
     if (full) {

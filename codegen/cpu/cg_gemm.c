@@ -158,6 +158,17 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
     LLVMBuilderRef b = m->b;
     const int vw = m->vw;
     LLVMValueRef acc[MAXMR][MAXNV];
+    /* Same-shape epilogue operands (a residual) are read after the
+     * reduction, mr rows ldc apart: the hardware prefetchers miss runs of
+     * one or two lines that far apart, so ask for them now, a whole
+     * reduction ahead. */
+    for (int s = 0; last && s < g->p->s.nepi; s++)
+        if (g->epi[s] && !g->p->s.epi_per_channel[s])
+            for (int i = 0; i < mr; i++) {
+                LLVMValueRef row = cgb_gep(m, g->epi[s], add(g, coff, cgb_i64(m, i * g->ldc)));
+                cgb_prefetch(m, row);
+                cgb_prefetch(m, cgb_gep(m, row, cgb_i64(m, (nv - 1) * vw + lanes - 1)));
+            }
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) {
             acc[i][v] = cgb_var(m, m->vec);

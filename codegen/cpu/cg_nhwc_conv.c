@@ -217,17 +217,10 @@ static void taps_grouped(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, L
 static void prefetch_next(E *e, LLVMValueRef xr, int64_t span) {
     NcCgModule *m = e->m;
     const NcNhwcConvPlan *p = e->p;
-    LLVMTypeRef over[1] = {m->ptr};
-    const char *nm = "llvm.prefetch";
-    unsigned id = LLVMLookupIntrinsicID(nm, strlen(nm));
-    LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, over, 1);
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, over, 1);
     const int64_t first = (int64_t)p->P * p->sw + (p->KW > p->sw ? p->KW - p->sw : 0); /* the next block's first new column */
     for (int64_t i = 0; i < (int64_t)p->P * p->sw; i++)
         for (int64_t c = 0; c < span + 16; c += 16) { /* every 64-byte line of the span, wherever it starts */
-            LLVMValueRef args[4] = {gep_any(m, xr, I(m, (first + i) * p->C + (c < span ? c : span - 1))), LLVMConstInt(m->i32, 0, 0),
-                                    LLVMConstInt(m->i32, 3, 0), LLVMConstInt(m->i32, 1, 0)};
-            LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+            cgb_prefetch(m, gep_any(m, xr, I(m, (first + i) * p->C + (c < span ? c : span - 1))));
             if (c >= span) break;
         }
 }
