@@ -15,7 +15,8 @@ Needs torch, timm, onnx, onnxruntime (pip).  Exported ONNX files and compiled
 programs are cached in bench/.cache/.  Not a test: machines are noisy, so it
 reports medians and ratios; --write-results appends them to bench/RESULTS.md.
 """
-import argparse, os, platform, re, statistics, subprocess, sys, time
+import argparse
+import json, os, platform, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -118,9 +119,9 @@ def main():
                 rt["ort"].append(median_ms(lambda: sess.run(None, {"x": x}), per))
                 with torch.inference_mode():
                     rt["torch"].append(median_ms(lambda: model(xt), per))
-                out = subprocess.run([exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1"], check=True,
+                out = subprocess.run([exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1", "--json"], check=True,
                                      env=env, capture_output=True, text=True).stdout
-                rt["netc"].append(float(re.search(r"median ([0-9.]+) ms", out).group(1)))
+                rt["netc"].append(json.loads(out)["median_ms"])
             t_ort, t_pt, t_netc = (statistics.median(rt[k]) for k in ("ort", "torch", "netc"))
             r_ort = statistics.median(o / n for o, n in zip(rt["ort"], rt["netc"]))
             r_pt = statistics.median(p / n for p, n in zip(rt["torch"], rt["netc"]))

@@ -143,8 +143,7 @@ static void free_labels(void) {
     run_labels_text = NULL, run_labels = NULL;
 }
 
-/* A JSON string (names may hold quotes, backslashes, control bytes). */
-static void json_str(FILE *f, const char *s) {
+void app_json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -284,9 +283,9 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         fprintf(stderr, "%s\n", r->err.msg);
         if (c->o->json) {
             printf("{\"file\": ");
-            json_str(stdout, path);
+            app_json_str(stdout, path);
             printf(", \"ok\": false, \"error\": ");
-            json_str(stdout, r->err.msg);
+            app_json_str(stdout, r->err.msg);
             printf("}\n");
         }
         return;
@@ -298,11 +297,11 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
     while (c->vote && k > 1 && s[idx[k - 1]] <= 0) k--;
     if (c->o->json) {
         printf("{\"file\": ");
-        json_str(stdout, path);
+        app_json_str(stdout, path);
         printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"top\": [", r->width, r->height);
         for (int j = 0; j < k; j++) {
             printf("%s{\"class\": %d, \"score\": %.6g", j ? ", " : "", idx[j], s[idx[j]]);
-            if (c->labels) printf(", \"label\": "), json_str(stdout, c->labels[idx[j]]);
+            if (c->labels) printf(", \"label\": "), app_json_str(stdout, c->labels[idx[j]]);
             printf("}");
         }
         printf("]}\n");
@@ -458,7 +457,7 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
                 if (!c.cls_n[y]) continue;
                 printf("%s{\"class\": %d, \"n\": %d, \"top1\": %.6f", first ? "" : ", ", y, c.cls_n[y],
                        (double)c.cls_hit[y] / c.cls_n[y]);
-                if (labels) printf(", \"label\": "), json_str(stdout, labels[y]);
+                if (labels) printf(", \"label\": "), app_json_str(stdout, labels[y]);
                 printf("}");
                 first = 0;
             }

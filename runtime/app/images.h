@@ -2,7 +2,12 @@
 #ifndef NETC_APP_IMAGES_H
 #define NETC_APP_IMAGES_H
 
+#include <stdio.h>
+
 #include "runtime/bundle.h"
+
+/* Writes s as a JSON string (names may hold quotes, backslashes, control bytes). */
+void app_json_str(FILE *f, const char *s);
 
 int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv);
 int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv);

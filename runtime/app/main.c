@@ -40,8 +40,9 @@ static void usage(FILE *out, const NcBundle *b) {
             "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
             "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder)\n"
             "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
-            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R]\n"
-            "         latency and throughput (median); --per-kernel times every fused kernel\n"
+            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json]\n"
+            "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
+            "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured)\n"
             "  info   resolutions, batch, arena and weight sizes\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
             "default: the executable's path + .weights)\n"
@@ -156,7 +157,7 @@ static void describe_ops(const NcBundleNode *nd, const NcOpInfo *info, char *buf
 }
 
 static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
-    int p = 0, iters = 10, warmup = 2, per_kernel = 0;
+    int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0;
     int64_t n = -1;
     for (int i = 0; i < argc; i++) {
         int h, w;
@@ -164,6 +165,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--res") && !engine_parse_res(argv[i + 1], &h, &w) && (p = find_program(b, h, w)) >= 0) i++;
         else {
             fprintf(stderr, "%s bench: unknown, incomplete or unavailable option '%s'\n", prog, argv[i]);
@@ -193,16 +195,28 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);
     double med = t[iters / 2];
-    printf("%s at %dx%d, batch %d (compiled), %lld images requested: median %.3f ms over %d runs "
-           "(min %.3f, max %.3f), %.1f images/s\n",
-           b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0], 1e3 * t[iters - 1],
-           n / med);
+    const double peak = per_kernel ? nc_bundle_peak_gflops() : 0;
+    if (json) {
+        printf("{\"model\": ");
+        app_json_str(stdout, b->h->model);
+        printf(", \"height\": %d, \"width\": %d, \"batch\": %d, \"images\": %lld, \"threads\": %d, \"runs\": %d, "
+               "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"images_per_s\": %.2f",
+               h->height, h->width, h->batch, (long long)n, omp_get_max_threads(), iters, 1e3 * med, 1e3 * t[0],
+               1e3 * t[iters - 1], n / med);
+    } else {
+        printf("%s at %dx%d, batch %d (compiled), %lld images requested: median %.3f ms over %d runs "
+               "(min %.3f, max %.3f), %.1f images/s\n",
+               b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0], 1e3 * t[iters - 1],
+               n / med);
+    }
     if (per_kernel) {
         double total = 0;
         for (uint32_t i = 0; i < h->nnodes; i++) total += per_node[i];
-        const double peak = nc_bundle_peak_gflops();
-        if (peak > 0) printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak, omp_get_max_threads());
-        printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time", "GFLOP/s", "peak");
+        if (json) printf(", \"peak_gflops\": %.2f, \"kernels\": [", peak);
+        else {
+            if (peak > 0) printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak, omp_get_max_threads());
+            printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time", "GFLOP/s", "peak");
+        }
         for (uint32_t i = 0; i < h->nnodes; i++) {
             const NcBundleNode *nd = &pr->nodes[i];
             const NcOpInfo *info = nc_op_info((NcOpKind)nd->op);
@@ -214,13 +228,29 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                 flops = 2 * info->macs(in, out, &nd->attrs);
             }
             const double ms = 1e3 * per_node[i] / iters, gf = ms > 0 ? flops / (ms * 1e-3) / 1e9 : 0;
-            char ops[96], share[16] = "-";
+            const double share = total > 0 ? per_node[i] / total : 0;
+            char ops[96];
             describe_ops(nd, info, ops, sizeof ops);
-            if (peak > 0 && flops > 0) snprintf(share, sizeof share, "%.0f%%", 100 * gf / peak);
+            if (json) {
+                printf("%s{\"index\": %u, \"ops\": ", i ? ", " : "", i);
+                app_json_str(stdout, ops);
+                printf(", \"kernel\": ");
+                app_json_str(stdout, nc_bundle_kernel_kind(b, p, i));
+                printf(", \"layer\": ");
+                app_json_str(stdout, pr->scopes[i]);
+                printf(", \"ms\": %.5f, \"time_share\": %.5f, \"gflops\": %.3f", ms, share, gf);
+                if (peak > 0 && flops > 0) printf(", \"peak_share\": %.4f", gf / peak);
+                printf("}");
+                continue;
+            }
+            char pshare[16] = "-";
+            if (peak > 0 && flops > 0) snprintf(pshare, sizeof pshare, "%.0f%%", 100 * gf / peak);
             printf("%-5u %-24.24s %-18.18s %-30.30s %8.3f %5.1f%% %8.2f %6s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
-                   pr->scopes[i], ms, 100 * per_node[i] / total, gf, share);
+                   pr->scopes[i], ms, 100 * share, gf, pshare);
         }
+        if (json) printf("]");
     }
+    if (json) printf("}\n");
     free(t);
     free(per_node);
     free(x);

@@ -87,6 +87,20 @@ per_kernel)
     grep -q "^[0-9]* *squeeze_excite(silu)  *squeeze-excite  *blocks.1.0.se " prof.txt || fail "the SE row is wrong"
     awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt || fail "a reference kernel in a compiled program"
     awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt || fail "time shares do not add up to 100%"
+    # --json: the same figures for a program to read
+    OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 1 --json > prof.json || fail "bench --per-kernel --json failed"
+    if python3 -c "import json" 2>/dev/null; then
+        python3 - "$nodes" <<'PY' || fail "bench --json is wrong"
+import json, sys
+d = json.load(open("prof.json"))
+assert d["batch"] == 2 and d["threads"] == 2 and d["median_ms"] > 0 and d["peak_gflops"] > 0, d
+k = d["kernels"]
+assert len(k) == int(sys.argv[1]), len(k)
+assert abs(sum(x["time_share"] for x in k) - 1) < 1e-3
+pw = [x for x in k if x["layer"] == "blocks.1.0.conv_pw"][0]
+assert pw["ops"] == "conv2d+silu" and pw["kernel"] == "nhwc gemm" and 0 < pw["peak_share"] < 2, pw
+PY
+    fi
     "$netc" compile "$tiny" --init det --res 32 --no-codegen -o tinyref >/dev/null 2>&1 || fail "compile --no-codegen failed"
     ./tinyref bench --per-kernel --iters 1 > ref.txt || fail "bench --per-kernel without codegen failed"
     ! grep -q "FMA peak" ref.txt || fail "a peak without a peak loop"
