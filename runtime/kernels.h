@@ -80,11 +80,12 @@ typedef struct NcKernelEntry {
     const char *kind; /* the strategy ("nhwc gemm", "winograd F4", ...), for profiles */
 } NcKernelEntry;
 
-/* Also exported by a generated program (codegen/cpu/cg_peak.h): a loop of
- * independent vector FMA chains for the target the kernels were made for,
- * netc_peak_flops floating-point operations per round — the CPU's fp32 peak
- * as generated code reaches it, which profiles report shares of. */
-typedef void (*NcPeakFn)(int64_t rounds, float *sink);
+/* Also exported by a generated program (codegen/cpu/cg_peak.h):
+ *   void netc_peak(int64_t rounds, float *sink);  const int64_t netc_peak_flops;
+ * a loop of independent vector FMA chains for the target the kernels were
+ * made for, netc_peak_flops floating-point operations per round — the CPU's
+ * fp32 peak as generated code reaches it, which profiles report shares of
+ * (runtime/bundle.c's nc_bundle_peak_gflops). */
 
 #define NC_KERNEL_POLYPHASE 1     /* fn reads xpad split into even and odd columns (always with a prep) */
 #define NC_KERNEL_SCALES_INPUT 2  /* the kernel applies a conv's input scale itself: in[0] is not scaled */
