@@ -17,17 +17,21 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
     const int64_t KK = w->shape[2] * w->shape[3];
     /* A 1x1 on an SE-scaled input with at least half as many outputs as
-     * inputs: the copy applies the scale, so the GEMM runs once over all
-     * images, unscaled, instead of once per image scaling its weight rows as
-     * they load (an extra multiply per 1/mr of its FMAs; gemm_bench
-     * --in-scale: 888 -> 888 on 49 rows at 80 GFLOP/s against 119 on two
-     * threads).  The copy costs the same per input value whatever the output
-     * count, the saving grows with it: RegNetY-016 batch 8 (as many outputs
-     * as inputs) ran 1.06-1.10x faster whole (interleaved runs), its batch-1
-     * conv3s 0.615 -> 0.509 ms (stage 4) and 0.315 -> 0.277 (stage 3),
-     * EfficientNet-B0's projections (16-320 outputs from 6x as many inputs)
-     * 5% slower. */
-    const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] &&
+     * inputs, and at least 64: the copy applies the scale, so the GEMM runs
+     * once over all images, unscaled, instead of once per image scaling its
+     * weight rows as they load (an extra multiply per 1/mr of its FMAs;
+     * gemm_bench --in-scale: 888 -> 888 on 49 rows at 80 GFLOP/s against
+     * 119 on two threads).  The copy costs the same per input value whatever
+     * the output count, the saving grows with it: RegNetY-016 batch 8 (as
+     * many outputs as inputs) ran 1.06-1.10x faster whole (interleaved
+     * runs), its batch-1 conv3s 0.615 -> 0.509 ms (stage 4) and 0.315 ->
+     * 0.277 (stage 3), 120 outputs 4% faster at batch 1 and even at batch 8;
+     * with 48 outputs the scaled GEMM wins (0.106 against 0.096 ms at batch
+     * 1, 1.04 against 0.85 at 8), with 16 by 2x (EfficientNet-B0's
+     * blocks.0.0.conv_pw, 1.48 against 0.69 ms at batch 8), and
+     * EfficientNet's projections (6x fewer outputs than inputs) are 5%
+     * slower copied. */
+    const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] && w->shape[0] >= 64 &&
                            !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (a->stride[0] < 1 || a->stride[1] < 1 || (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1))
         return *why = "not strided (nor a 1x1 on a scaled input)", 0;
