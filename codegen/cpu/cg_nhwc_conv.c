@@ -93,14 +93,12 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if (p->P > p->OW) p->P = (int)p->OW;
     /* Tile order.  Groups outside rows when the packed weights outgrow
      * about 3/4 of a 512 KB L2: consecutive tiles then share one group's
-     * weights (regnety_016's 888-channel convs at batch 8: 1.5x faster) —
-     * within each image, whose input stays in L2 while its groups take
-     * turns, where sweeping every image per group read the input from
-     * memory 37 times over (s4.b1.conv2 in the model at batch 8: 2.59 ->
-     * 2.05 ms, per-kernel minima); with
-     * smaller weights, rows outermost (consecutive tiles share the input
-     * rows' lines: the 48-336-channel ones were 10% to 30% slower the other
-     * way). */
+     * weights (regnety_016's 888-channel convs at batch 8: 1.5x faster).
+     * Image by image, its groups taking turns: every group sweeping every
+     * image read the input from memory 37 times over (s4.b1.conv2 in the
+     * model at batch 8: 2.59 -> 2.05 ms, per-kernel minima).  With smaller
+     * weights, rows outermost (consecutive tiles share the input rows'
+     * lines: the 48-336-channel ones were 10% to 30% slower the other way). */
     const int64_t wbytes = p->G * p->KH * p->KW * p->CG * ogv * t->vw * 4;
     p->g_outer = !p->dw && p->G > 1 && wbytes > (384 << 10);
     blocking(p, t->vw);
