@@ -3,6 +3,7 @@
  * grouped 3x3 convs at 224, and the 3->32 3x3/2 stem.  Not a test: it times.
  *
  *   nhwc_conv_bench [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B]
+ *                   [--shape C,HW,O,K,S,G]   (one custom shape instead of the list)
  *                  [--noepi] (bias only, no fused activation)  [--asm FILE] (the last kernel's assembly)
  *
  * Each figure is the median over --reps samples, a sample being as many
@@ -149,6 +150,8 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
 }
 
 int main(int argc, char **argv) {
+    Shape custom = {"custom", 0, 0, 0, 0, 0, 0, 0};
+    int have_custom = 0;
     int threads[8] = {1, 2}, nthreads = 2, reps = 7, P = 0, NV = 0;
     int64_t only_batch = 0;
     const char *only = NULL;
@@ -169,10 +172,17 @@ int main(int argc, char **argv) {
             asm_path = argv[++i];
         } else if (!strcmp(argv[i], "--noepi")) {
             no_epi = 1;
+        } else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+            long long c, hw, o;
+            if (sscanf(argv[++i], "%lld,%lld,%lld,%d,%d,%d", &c, &hw, &o, &custom.k, &custom.s, &custom.groups) != 6) {
+                fprintf(stderr, "--shape C,HW,O,K,S,G\n");
+                return 2;
+            }
+            custom.c = c, custom.hw = hw, custom.o = o, custom.batch8 = 1, have_custom = 1;
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             only_batch = atoll(argv[++i]);
         } else {
-            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B] [--shape C,HW,O,K,S,G]\n", argv[0]);
             return 2;
         }
     }
@@ -183,10 +193,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("host: %s, %d-float vectors; bias + SiLU (depthwise) / ReLU fused\n", t.cpu, t.vw);
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        if (only && !strstr(shapes[i].name, only)) continue;
-        if (!only_batch || only_batch == 1) bench(&t, &shapes[i], 1, threads, nthreads, reps, P, NV);
-        if (shapes[i].batch8 && (!only_batch || only_batch == 8)) bench(&t, &shapes[i], 8, threads, nthreads, reps, P, NV);
+    const Shape *list = have_custom ? &custom : shapes;
+    const size_t nlist = have_custom ? 1 : sizeof shapes / sizeof shapes[0];
+    for (size_t i = 0; i < nlist; i++) {
+        if (only && !strstr(list[i].name, only)) continue;
+        if (!only_batch || only_batch == 1) bench(&t, &list[i], 1, threads, nthreads, reps, P, NV);
+        if (list[i].batch8 && (!only_batch || only_batch == 8)) bench(&t, &list[i], 8, threads, nthreads, reps, P, NV);
     }
     nc_cg_target_free(&t);
     return 0;
