@@ -593,33 +593,18 @@ static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd
 }
 
 void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
-    if (nd->op == NC_OP_RADIX_GAP) {
-        emit_radix_gap(m, g, nd, name);
+    switch (nd->op) {
+    case NC_OP_RADIX_GAP: emit_radix_gap(m, g, nd, name); return;
+    case NC_OP_RADIX_COMBINE: emit_radix_combine(m, g, nd, name); return;
+    case NC_OP_SPLIT: emit_split_nhwc(m, g, nd, name); return;
+    case NC_OP_MAX_POOL2D:
+    case NC_OP_AVG_POOL2D:
+        if (nc_is_nhwc(nc_val(g, nd->inputs[0]))) emit_window_pool_nhwc(m, g, nd, name);
+        else emit_pool(m, g, nd, name);
         return;
-    }
-    if (nd->op == NC_OP_RADIX_COMBINE) {
-        emit_radix_combine(m, g, nd, name);
-        return;
-    }
-    if (nd->op == NC_OP_SPLIT) {
-        emit_split_nhwc(m, g, nd, name);
-        return;
-    }
-    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
-        emit_window_pool_nhwc(m, g, nd, name);
-        return;
-    }
-    if (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) {
-        emit_pool(m, g, nd, name);
-        return;
-    }
-    if (nd->op == NC_OP_SQUEEZE_EXCITE) {
-        emit_se(m, g, nd, name);
-        return;
-    }
-    if (nd->op == NC_OP_GLOBAL_AVG_POOL) {
-        emit_gap(m, g, nd, name);
-        return;
+    case NC_OP_SQUEEZE_EXCITE: emit_se(m, g, nd, name); return;
+    case NC_OP_GLOBAL_AVG_POOL: emit_gap(m, g, nd, name); return;
+    default: break; /* add / mul, below */
     }
     const NcValue *y = nc_val(g, nd->outputs[0]);
     /* a tile is a row of hw values of one channel (NCHW) or of C channels of
