@@ -1,5 +1,5 @@
 /* image_bench.c — decode + timm eval transform throughput of netc's image
- * pipeline (runtime/image_loader.h). Not a test; bench/image_pipeline.py
+ * pipeline (runtime/image/loader.h). Not a test; bench/image_pipeline.py
  * builds it against a netc build's libnetc_core.a and compares it with PIL +
  * timm.
  *
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/image_loader.h"
+#include "runtime/image/loader.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -158,7 +158,7 @@ def main():
                  f"{cpu_model()}. {len(files)} JPEGs of mixed sizes ({min(mp):.2f}-{max(mp):.1f} MP, "
                  f"mean {statistics.mean(mp):.2f} MP, quality 90, from scikit-image's photographs), "
                  f"res {a.res}, crop_pct 0.875, bicubic; medians of {a.repeat} passes after a warm-up. "
-                 f"netc: the batch loader (runtime/image_loader.h) with N worker threads, double "
+                 f"netc: the batch loader (runtime/image/loader.h) with N worker threads, double "
                  f"buffered in batches of 16, output bit-identical to timm's. PIL + timm: Pillow "
                  f"{PIL.__version__}, timm {timm.__version__}, torch {torch.__version__}, a DataLoader "
                  f"with N worker processes (batches of 16); for N = 1 also the plain in-process loop. "

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 struct NcArenaChunk {
     NcArenaChunk *next;

@@ -3,7 +3,7 @@
 #ifndef NETC_SOURCE_H
 #define NETC_SOURCE_H
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 typedef struct NcSource {
     const char *path; /* as given (for messages) */

@@ -10,7 +10,7 @@
 #ifndef NETC_IR_H
 #define NETC_IR_H
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 #define NC_MAXDIM 6
 #define NC_MAXIN 16

@@ -8,6 +8,7 @@
 #define NETC_PASS_H
 
 #include "ir/ir.h"
+#include "ir/plan.h"
 
 typedef struct NcPassCtx {
     FILE *explain; /* where to say why something was not rewritten; NULL = quiet */
@@ -68,16 +69,7 @@ typedef struct NcLayoutHooks {
 /* Sets the layouts and inserts relayout nodes; *relayouts says how many. */
 int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e);
 
-/* Memory planning (passes/plan_memory.c): one arena, static offsets. */
-typedef struct NcPlan {
-    int64_t *offset;      /* per value: byte offset in the arena, or -1 (inputs, params) */
-    int *alias_of;        /* per value: the value whose storage it shares, or itself */
-    int64_t arena_bytes;  /* the planned arena */
-    int64_t naive_bytes;  /* the sum of every intermediate */
-    int64_t peak_live;    /* the largest sum of live storages (a lower bound for any plan) */
-    int inplace, aliased; /* how many values reuse their input's storage */
-} NcPlan;
+/* Memory planning (passes/plan_memory.c): one arena, static offsets (ir/plan.h). */
 int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e);
-void nc_plan_free(NcPlan *plan);
 
 #endif

@@ -193,9 +193,3 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
     free(last);
     return 0;
 }
-
-void nc_plan_free(NcPlan *plan) {
-    free(plan->offset);
-    free(plan->alias_of);
-    memset(plan, 0, sizeof *plan);
-}

@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "frontend/nn.h"
-#include "runtime/detinit.h"
-#include "runtime/interp.h"
-#include "runtime/npy.h"
-#include "runtime/weights.h"
+#include "runtime/support/detinit.h"
+#include "ir/interp.h"
+#include "runtime/support/npy.h"
+#include "ir/weights.h"
 
 static NcGraph *load(const char *path, int h, int w, int batch) {
     NcElabOptions opt;

@@ -1,8 +1,8 @@
-"""detinit.py — the deterministic initialiser, bit-identical to runtime/detinit.c.
+"""detinit.py — the deterministic initialiser, bit-identical to runtime/support/detinit.c.
 
 Every parameter and buffer of a model (except num_batches_tracked) and the model
 input get values that depend only on the tensor's timm name, its shape and the
-flattened (row-major) element index.  The contract (see runtime/detinit.h):
+flattened (row-major) element index.  The contract (see runtime/support/detinit.h):
 
   fnv1a64(name): h = 0xcbf29ce484222325; per UTF-8 byte b: h ^= b; h *= 0x100000001b3
   mix(x):        SplitMix64 finaliser

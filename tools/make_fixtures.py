@@ -3,7 +3,7 @@
 
 For every model in MODELS: timm.create_model(name, pretrained=False,
 num_classes=1000), every state_dict tensor filled by the deterministic
-initialiser (tools/detinit.py, bit-identical to runtime/detinit.c) under its
+initialiser (tools/detinit.py, bit-identical to runtime/support/detinit.c) under its
 timm name, .eval(), converted to float64, fed the det:input tensor [B,3,H,W];
 the logits go to tests/fixtures/conformance/<name>_<H>x<W>_b<B>.npy (float32).
 
@@ -102,7 +102,7 @@ def write_detinit_tsv(path):
     assert detinit.fnv1a64("a") == 0xAF63DC4C8601EC8C
     assert int(detinit._mix(np.zeros(1, dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
     lines = [
-        "# Cross-check of the deterministic initialiser (tools/detinit.py vs runtime/detinit.c).\n",
+        "# Cross-check of the deterministic initialiser (tools/detinit.py vs runtime/support/detinit.c).\n",
         "# kind\tname\tshape\tnumel\tsum\tbitsum\tsamples\n",
         "# shape: comma-separated, '-' for 0-d.  sum: float64 sum of all elements (math.fsum, exact-rounded).\n",
         "# bitsum: sum_i bits(x[i])*(2i+1) mod 2^64 (hex), x[i] the float32 bit pattern.\n",

@@ -10,7 +10,7 @@
 
 #include <llvm-c/TargetMachine.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 typedef struct NcCgTarget {
     char *triple, *cpu, *features; /* owned (LLVM messages or nc_strdup) */

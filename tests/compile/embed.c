@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "runtime/bundle.h"
-#include "runtime/detinit.h"
+#include "runtime/support/detinit.h"
 #include "tiny.h"
 
 int main(void) {

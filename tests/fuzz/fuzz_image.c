@@ -17,7 +17,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "runtime/image_transform.h"
+#include "runtime/image/transform.h"
 
 #define FUZZ_IMAGE_MAX_PIXELS (1 << 20)
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/json.h"
+#include "runtime/support/json.h"
 
 static void json_check_string(const char *s, size_t len) {
     char *q = nc_json_quote(s, len);

@@ -1,12 +1,12 @@
 /* fuzz_list.c — libFuzzer target: the image list files of `classify --list`
- * and `eval --list` (runtime/app/files.c) on arbitrary bytes; every entry it
+ * and `eval --list` (runtime/program/files.c) on arbitrary bytes; every entry it
  * accepts has a path under the root and a label in range.  Replayed by
  * tests/unit/test_fuzz_regress.c (included with NC_FUZZ_NO_MAIN). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/app/files.c"
+#include "runtime/program/files.c"
 
 static void fuzz_list_one(const uint8_t *data, size_t size) {
     char path[] = "/tmp/netc_fuzz_list_XXXXXX";

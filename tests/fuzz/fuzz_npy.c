@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/npy.h"
+#include "runtime/support/npy.h"
 
 static void fuzz_npy_one(const uint8_t *data, size_t size) {
     NcNpy a;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/safetensors.h"
+#include "runtime/support/safetensors.h"
 
 static void fuzz_safetensors_one(const uint8_t *data, size_t size) {
     NcSafetensors st;

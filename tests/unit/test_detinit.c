@@ -1,4 +1,4 @@
-/* test_detinit.c — runtime/detinit.c against tests/fixtures/detinit.tsv, which
+/* test_detinit.c — runtime/support/detinit.c against tests/fixtures/detinit.tsv, which
  * tools/make_fixtures.py writes with the numpy implementation (tools/detinit.py):
  * sampled float32 bit patterns and an exact whole-tensor checksum must match
  * bit for bit; the float64 sum must match to rounding. */
@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "runtime/base.h"
-#include "runtime/detinit.h"
+#include "runtime/support/base.h"
+#include "runtime/support/detinit.h"
 #include "tests/unit/check.h"
 
 static uint32_t bits_of(float f) {

@@ -8,7 +8,7 @@
 #include "check.h"
 #include "ir/ops.h"
 #include "passes/pass.h"
-#include "runtime/interp.h"
+#include "ir/interp.h"
 
 int main(void) {
     NcError e;

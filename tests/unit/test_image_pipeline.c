@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "runtime/image_loader.h"
-#include "runtime/npy.h"
+#include "runtime/image/loader.h"
+#include "runtime/support/npy.h"
 
 #define FIX NETC_FIXTURES_DIR "/images"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "frontend/json.h"
+#include "runtime/support/json.h"
 
 static NcJson *ok(const char *text) {
     NcError e = {{0}};

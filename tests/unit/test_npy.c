@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "runtime/npy.h"
+#include "runtime/support/npy.h"
 
 #define FIX NETC_FIXTURES_DIR "/io/"
 

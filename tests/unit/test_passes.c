@@ -9,9 +9,9 @@
 #include "check.h"
 #include "frontend/nn.h"
 #include "passes/pass.h"
-#include "runtime/detinit.h"
-#include "runtime/interp.h"
-#include "runtime/weights.h"
+#include "runtime/support/detinit.h"
+#include "ir/interp.h"
+#include "ir/weights.h"
 
 static NcGraph *load(const char *model, int h, int w, int batch) {
     char *path = nc_sprintf("%s/models/%s.nn", NETC_SOURCE_DIR, model);

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "frontend/safetensors.h"
-#include "runtime/npy.h"
+#include "runtime/support/safetensors.h"
+#include "runtime/support/npy.h"
 
 #define FIX NETC_FIXTURES_DIR "/io/"
 

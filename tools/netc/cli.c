@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "passes/pass.h"
-#include "runtime/weights.h"
+#include "ir/weights.h"
 
 void cli_error(const char *fmt, ...) {
     va_list ap;

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "runtime/npy.h"
+#include "runtime/support/npy.h"
 #include "tools/netc/cli.h"
 
 static const char *help =

@@ -2,10 +2,10 @@
 #include <string.h>
 
 #include "passes/pass.h"
-#include "runtime/detinit.h"
-#include "runtime/interp.h"
-#include "runtime/npy.h"
-#include "runtime/topk.h"
+#include "runtime/support/detinit.h"
+#include "ir/interp.h"
+#include "runtime/support/npy.h"
+#include "runtime/support/topk.h"
 #include "tools/netc/cli.h"
 
 static const char *help =

@@ -1,7 +1,7 @@
 /* netc weights — write a model's parameters to safetensors. */
 #include <string.h>
 
-#include "runtime/weights.h"
+#include "ir/weights.h"
 #include "tools/netc/cli.h"
 
 static const char *help =

@@ -23,8 +23,8 @@
 
 #include <stdint.h>
 
-#include "runtime/base.h"
-#include "runtime/image_decode.h"
+#include "runtime/support/base.h"
+#include "runtime/image/decode.h"
 
 typedef enum { NC_INTERP_BICUBIC = 0, NC_INTERP_BILINEAR = 1 } NcInterp;
 

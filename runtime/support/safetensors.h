@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 #define NC_ST_MAXDIM 8
 /* Larger headers are rejected as corrupt, as the reference reader does. */

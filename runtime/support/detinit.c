@@ -2,7 +2,7 @@
  * every double operation done separately and rounded (no FMA contraction):
  * CMakeLists.txt compiles this file with -ffp-contract=off, and clang also
  * gets the standard pragma below.  x86-64/aarch64 double arithmetic is IEEE. */
-#include "detinit.h"
+#include "runtime/support/detinit.h"
 
 #include <math.h>
 #include <string.h>

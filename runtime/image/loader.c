@@ -1,6 +1,6 @@
 /* image_loader.c — the worker pool of image_loader.h: one mutex, one queue
  * of batches, one condition for "work queued" and one for "item done". */
-#include "runtime/image_loader.h"
+#include "runtime/image/loader.h"
 
 #include <pthread.h>
 #include <string.h>

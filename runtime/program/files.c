@@ -1,4 +1,4 @@
-#include "runtime/app/files.h"
+#include "runtime/program/files.h"
 
 #include <dirent.h>
 #include <errno.h>

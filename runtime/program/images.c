@@ -1,16 +1,16 @@
 /* images.c — classify, features and eval: files -> decode + preprocess on a
  * pool of threads (double-buffered, so the next chunk decodes while this one
  * computes) -> engine (views, members, merge) -> per-image output. */
-#include "runtime/app/images.h"
+#include "runtime/program/images.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/app/engine.h"
-#include "runtime/app/files.h"
-#include "runtime/image_loader.h"
-#include "runtime/npy.h"
+#include "runtime/program/engine.h"
+#include "runtime/program/files.h"
+#include "runtime/image/loader.h"
+#include "runtime/support/npy.h"
 
 typedef struct Opts {
     const char *res, *list, *root, *labels, *out;

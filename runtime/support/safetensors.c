@@ -1,13 +1,13 @@
 /* safetensors.c — see safetensors.h. Tensor data is little-endian in the
  * file and is copied with memcpy, so this code assumes a little-endian host
  * (x86-64, AArch64); the header length is decoded byte by byte regardless. */
-#include "frontend/safetensors.h"
+#include "runtime/support/safetensors.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
-#include "frontend/json.h"
+#include "runtime/support/json.h"
 
 static const struct {
     const char *name;

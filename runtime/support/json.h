@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 /* Deeper nesting than this is rejected (real headers nest 3 levels). */
 #define NC_JSON_MAX_DEPTH 64

@@ -4,7 +4,7 @@
 #ifndef NETC_APP_FILES_H
 #define NETC_APP_FILES_H
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 typedef struct FileList {
     NC_VEC(char *) path;

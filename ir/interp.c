@@ -2,12 +2,12 @@
  * produced and freed after its last use, so even resnest269e at 448 runs in a
  * few hundred MB; there is no planning here on purpose (that is the
  * compiler's job, and this must stay obviously right). */
-#include "runtime/interp.h"
+#include "ir/interp.h"
 
 #include <string.h>
 
 #include "ir/ops.h"
-#include "passes/pass.h"
+#include "ir/plan.h"
 
 int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats,
                   NcError *e) {

@@ -6,7 +6,7 @@
  * literal syntax that can appear there (strings, True/False, tuples of ints)
  * with any key order, whitespace and trailing commas, instead of matching
  * numpy's exact spelling, so files from other writers load too. */
-#include "runtime/npy.h"
+#include "runtime/support/npy.h"
 
 #include <inttypes.h>
 #include <math.h>

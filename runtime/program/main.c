@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include "ir/ops.h"
-#include "runtime/app/engine.h"
-#include "runtime/app/images.h"
+#include "runtime/program/engine.h"
+#include "runtime/program/images.h"
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
-#include "runtime/detinit.h"
-#include "runtime/npy.h"
-#include "runtime/topk.h"
+#include "runtime/support/detinit.h"
+#include "runtime/support/npy.h"
+#include "runtime/support/topk.h"
 
 extern const unsigned char netc_bundle[];
 extern const unsigned char netc_bundle_end[];

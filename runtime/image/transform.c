@@ -5,7 +5,7 @@
  * coefficient arithmetic is the same double-precision expressions in the same
  * order, so it must not be contracted into FMAs (gcc's ISO C mode does not;
  * clang needs the pragma). */
-#include "runtime/image_transform.h"
+#include "runtime/image/transform.h"
 
 #include <math.h>
 #include <stdint.h>

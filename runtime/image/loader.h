@@ -27,8 +27,8 @@
 
 #include <stdint.h>
 
-#include "runtime/base.h"
-#include "runtime/image_transform.h"
+#include "runtime/support/base.h"
+#include "runtime/image/transform.h"
 
 #define NC_LOADER_MAX_TRANSFORMS 8
 #define NC_LOADER_MAX_THREADS 256

@@ -1,9 +1,9 @@
-#include "runtime/weights.h"
+#include "ir/weights.h"
 
 #include <string.h>
 
-#include "frontend/safetensors.h"
-#include "runtime/detinit.h"
+#include "runtime/support/safetensors.h"
+#include "runtime/support/detinit.h"
 
 void nc_weights_init_det(NcGraph *g) {
     for (int i = 0; i < g->values.len; i++) {

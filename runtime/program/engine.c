@@ -1,4 +1,4 @@
-#include "runtime/app/engine.h"
+#include "runtime/program/engine.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
-#include "runtime/topk.h"
+#include "runtime/support/topk.h"
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 void nc_print_topk(FILE *out, const float *logits, int64_t n, int64_t per, int k) {
     if (k > per) k = (int)per;

@@ -5,7 +5,7 @@
  * return; ours longjmp back to the decoder. Everything that has to survive
  * the jump lives in a context struct owned by the caller of the function
  * that calls setjmp, so no automatic variable is read after a longjmp. */
-#include "runtime/image_decode.h"
+#include "runtime/image/decode.h"
 
 #include <errno.h>
 #include <fcntl.h>

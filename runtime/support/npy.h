@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 #define NC_NPY_MAXDIM 8
 

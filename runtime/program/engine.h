@@ -6,7 +6,7 @@
 #define NETC_APP_ENGINE_H
 
 #include "runtime/bundle.h"
-#include "runtime/image_transform.h"
+#include "runtime/image/transform.h"
 
 typedef struct Engine {
     const NcBundle *b;

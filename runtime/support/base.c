@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "base.h"
+#include "runtime/support/base.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* json.c — strict JSON parser; see json.h for the rules it enforces. */
-#include "frontend/json.h"
+#include "runtime/support/json.h"
 
 #include <limits.h>
 #include <math.h>

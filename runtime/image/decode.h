@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/base.h"
+#include "runtime/support/base.h"
 
 /* Default decompression-bomb limit: width * height above it is refused. */
 #define NC_IMAGE_MAX_PIXELS_DEFAULT 100000000LL
