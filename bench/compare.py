@@ -13,7 +13,8 @@ netc's and ONNX Runtime's logits (a check that all three run the same model).
 
 Needs torch, timm, onnx, onnxruntime (pip).  Exported ONNX files and compiled
 programs are cached in bench/.cache/.  Not a test: machines are noisy, so it
-reports medians and ratios; --write-results appends them to bench/RESULTS.md.
+reports medians and ratios; --write-results makes them RESULTS.md's current table and the newest
+entry of its history.
 """
 import argparse
 import json, os, platform, statistics, subprocess, sys, time
@@ -133,21 +134,41 @@ def main():
                   f"PyTorch/netc {r_pt:6.3f}  netc {100 * share:5.1f}% of peak  "
                   f"|netc-ORT|/max {diff:.1e}", flush=True)
     if args.write_results:
-        path = os.path.join(ROOT, "bench", "RESULTS.md")
-        with open(path, "a") as f:
-            f.write(f"\n## bench/compare.py, {time.strftime('%Y-%m-%d')}\n\n{cpu_model()}, {args.threads} threads, "
-                    f"fp32 peak {peak:.1f} GFLOP/s (bench/peak.c); input {args.res}x{args.res}; {args.rounds} rounds of ORT, "
-                    f"PyTorch and netc in turn ({max(3, args.iters // args.rounds)} runs each per round, netc "
-                    f"{args.netc_iters}); times are medians over the rounds, ratios (peer time / netc time, > 1: netc "
-                    f"faster) the median of the rounds' ratios.\n\n"
-                    "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | netc % of peak | max rel diff vs ORT |\n"
-                    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-            for r in rows:
-                f.write(f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | "
-                        f"{r['ort']:.2f} | {r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | "
-                        f"{100 * r['share']:.1f}% | {r['diff']:.1e} |\n")
-        print("appended to", path)
+        write_results(args, peak, rows)
 
+
+def write_results(args, peak, rows):
+    """Replaces RESULTS.md's current table with this run and puts the run first in its history."""
+    path = os.path.join(ROOT, "bench", "RESULTS.md")
+    text = open(path).read()
+    day, cpu = time.strftime("%Y-%m-%d"), cpu_model()
+    cur = (f"<!-- current: replaced by `python3 bench/compare.py --write-results` -->\n{day}, {args.res}x{args.res}, "
+           f"det weights, {args.rounds} rounds (`python3 bench/compare.py --rounds {args.rounds} --write-results`).\n\n"
+           "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | CPU |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+    for r in rows:
+        cur += (f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | {r['ort']:.2f} | "
+                f"{r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | {cpu}, {args.threads} threads |\n")
+    hist = (f"### bench/compare.py, {day}\n\n{cpu}, {args.threads} threads, fp32 peak {peak:.1f} GFLOP/s "
+            f"(bench/peak.c); input {args.res}x{args.res}; {args.rounds} rounds of ORT, PyTorch and netc in turn "
+            f"({max(3, args.iters // args.rounds)} runs each per round, netc {args.netc_iters}); times are medians over "
+            f"the rounds, ratios (peer time / netc time, > 1: netc faster) the median of the rounds' ratios.\n\n"
+            "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | netc % of peak | "
+            "max rel diff vs ORT |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        hist += (f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | "
+                 f"{r['ort']:.2f} | {r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | "
+                 f"{100 * r['share']:.1f}% | {r['diff']:.1e} |\n")
+    a, b = text.index("<!-- current:"), text.index("<!-- /current -->")
+    text = text[:a] + cur + text[b:]
+    marker = "## History, newest first\n\n"
+    k = text.index(marker) + len(marker)
+    text = text[:k] + hist + "\n" + text[k:]
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    print("wrote the current table and the history entry in", path)
 
 if __name__ == "__main__":
     main()
