@@ -42,10 +42,10 @@ foreach(row ${model_rows})
   endif()
 endforeach()
 
-# The README's model table must be what netc computes now.
+# models/README.md's model table must be what netc computes now.
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)
   add_test(NAME readme.model_table COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/model_table.py
-           $<TARGET_FILE:netc> --check ${PROJECT_SOURCE_DIR}/README.md)
+           $<TARGET_FILE:netc> --check ${PROJECT_SOURCE_DIR}/models/README.md)
   set_tests_properties(readme.model_table PROPERTIES LABELS "info")
 endif()

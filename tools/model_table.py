@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""model_table.py NETC — the README's model table, computed by `netc info --json`.
+"""model_table.py NETC — the model table of models/README.md, computed by `netc info --json`.
 
 Every model under models/ (one row each): parameters and GMACs at 224 and 448
 as netc counts them, and timm's ImageNet top-1 from models/top1.tsv for
-orientation.  `--check README.md` exits 1 if the README's table (between the
+orientation.  `--check models/README.md` exits 1 if the README's table (between the
 <!-- model-table --> markers) differs from what netc computes now.
 Standard library only."""
 import json, os, subprocess, sys
@@ -43,7 +43,7 @@ def main():
         text = open(sys.argv[3]).read()
         cur = text.split(BEGIN)[1].split(END)[0].strip() if BEGIN in text else ""
         if cur != t:
-            print("README model table is out of date; regenerate with tools/model_table.py build/netc")
+            print("models/README.md model table is out of date; regenerate with tools/model_table.py build/netc")
             print(t)
             print("0 passed, 1 failed")
             sys.exit(1)

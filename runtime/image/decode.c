@@ -1,5 +1,5 @@
-/* image_decode.c — JPEG (libjpeg-turbo) and PNG (libpng) to 8-bit RGB with
- * PIL's conversions and EXIF orientation; see image_decode.h.
+/* decode.c — JPEG (libjpeg-turbo) and PNG (libpng) to 8-bit RGB with
+ * PIL's conversions and EXIF orientation; see decode.h.
  *
  * Both libraries report fatal errors through a callback that must not
  * return; ours longjmp back to the decoder. Everything that has to survive

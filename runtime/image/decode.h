@@ -1,4 +1,4 @@
-/* image_decode.h — JPEG and PNG files to 8-bit RGB, the way PIL's
+/* decode.h — JPEG and PNG files to 8-bit RGB, the way PIL's
  * Image.open(f).convert("RGB") after ImageOps.exif_transpose sees them.
  *
  * The format is found from the content (JPEG: FF D8 FF; PNG: its 8-byte

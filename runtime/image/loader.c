@@ -1,4 +1,4 @@
-/* image_loader.c — the worker pool of image_loader.h: one mutex, one queue
+/* loader.c — the worker pool of loader.h: one mutex, one queue
  * of batches, one condition for "work queued" and one for "item done". */
 #include "runtime/image/loader.h"
 

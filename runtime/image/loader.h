@@ -1,4 +1,4 @@
-/* image_loader.h — decode + transform image files on a pool of worker threads
+/* loader.h — decode + transform image files on a pool of worker threads
  * into the caller's batch buffers, in order, with a status per file.
  *
  * A batch is queued with nc_image_loader_submit and returns at once; the

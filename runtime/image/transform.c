@@ -1,5 +1,5 @@
-/* image_transform.c — timm's eval transform with Pillow's resampling, bit for
- * bit; see image_transform.h. The resampling code follows Pillow 13's
+/* transform.c — timm's eval transform with Pillow's resampling, bit for
+ * bit; see transform.h. The resampling code follows Pillow 13's
  * src/libImaging/Resample.c (precompute_coeffs, normalize_coeffs_8bpc,
  * _ImagingResample{Horizontal,Vertical}_8bpc, ImagingResampleInner): the
  * coefficient arithmetic is the same double-precision expressions in the same

@@ -1,4 +1,4 @@
-/* image_transform.h — timm's eval transform, pixel-exact to PIL + torchvision.
+/* transform.h — timm's eval transform, pixel-exact to PIL + torchvision.
  *
  * timm.data.create_transform(input_size=(3, H, W), crop_pct, interpolation,
  * mean, std) at eval (crop_mode "center") does:
