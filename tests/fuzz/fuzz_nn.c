@@ -1,7 +1,9 @@
 /* fuzz_nn.c — libFuzzer target for the .nn frontend: tokenizer, parser and
  * elaborator on arbitrary text, at a small resolution, imports disabled (so
- * an input cannot make it read files).  Every input must end in a verified
- * graph or a clean error.  (Included by tests/unit/test_fuzz_regress.c with
+ * an input cannot make it read files), with a 64 MB memory budget (so inputs
+ * that build ever longer lists reach the budget's error in milliseconds, not
+ * the fuzzer's RSS limit).  Every input must end in a verified graph or a
+ * clean error.  (Included by tests/unit/test_fuzz_regress.c with
  * NC_FUZZ_NO_MAIN.) */
 #include <string.h>
 
@@ -14,6 +16,7 @@ static void fuzz_nn_one(const uint8_t *data, size_t size) {
     opt.height = opt.width = 32;
     opt.batch = 1;
     opt.no_imports = 1;
+    opt.memory_limit = (size_t)64 << 20;
     NcError e;
     e.msg[0] = 0;
     NcGraph *g = nc_nn_elaborate_text("fuzz.nn", (const char *)data, size, NULL, &opt, &e);
