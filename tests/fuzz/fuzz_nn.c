@@ -5,21 +5,23 @@
  * the fuzzer's RSS limit).  Every input must end in a verified graph or a
  * clean error.  (Included by tests/unit/test_fuzz_regress.c with
  * NC_FUZZ_NO_MAIN.) */
+#ifndef FUZZ_NN_C
+#define FUZZ_NN_C
 #include <string.h>
 
 #include "frontend/nn.h"
 
-static void fuzz_nn_one(const uint8_t *data, size_t size) {
-    if (size > 1 << 16) return;
+/* Elaborates text at 32x32 within memory_limit bytes; aborts on a broken promise. */
+static void fuzz_nn_text(const char *text, size_t size, size_t memory_limit) {
     NcElabOptions opt;
     memset(&opt, 0, sizeof opt);
     opt.height = opt.width = 32;
     opt.batch = 1;
     opt.no_imports = 1;
-    opt.memory_limit = (size_t)64 << 20;
+    opt.memory_limit = memory_limit;
     NcError e;
     e.msg[0] = 0;
-    NcGraph *g = nc_nn_elaborate_text("fuzz.nn", (const char *)data, size, NULL, &opt, &e);
+    NcGraph *g = nc_nn_elaborate_text("fuzz.nn", text, size, NULL, &opt, &e);
     if (g) {
         if (nc_graph_verify(g, &e)) abort(); /* an accepted graph must verify */
         nc_graph_free(g);
@@ -27,6 +29,12 @@ static void fuzz_nn_one(const uint8_t *data, size_t size) {
         abort(); /* every failure has a message */
     }
 }
+
+static void fuzz_nn_one(const uint8_t *data, size_t size) {
+    if (size > 1 << 16) return;
+    fuzz_nn_text((const char *)data, size, (size_t)64 << 20);
+}
+#endif
 
 #ifndef NC_FUZZ_NO_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
