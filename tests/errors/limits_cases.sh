@@ -4,11 +4,10 @@
 # each must end in a clean error (exit 2, a message with file:line:col).
 set -u
 netc=$1 case=$2
-here=$(cd "$(dirname "$0")" && pwd)
-ef="$here/../expect_fail.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-f="$tmp/$case.nn"
+ef="$(cd "$(dirname "$0")/.." && pwd)/expect_fail.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+f="$dir/$case.nn"
 model='model m(x) {
     return x
 }'
