@@ -526,10 +526,13 @@ static Val tensor_attr(Elab *E, const NcAst *n, Val obj) {
     elab_error(E, n->loc, "tensors have no attribute '%s' (they have shape, batch, channels, height, width)", n->name);
 }
 
+_Noreturn static void too_deep(Elab *E, NcLoc loc) {
+    elab_error(E, loc, "expressions, blocks and calls nested more than %d deep", ELAB_MAX_DEPTH);
+}
+
 static Val eval_node(Elab *E, const NcAst *n);
 static Val eval(Elab *E, const NcAst *n) {
-    if (++E->depth > ELAB_MAX_DEPTH)
-        elab_error(E, n->loc, "expressions and calls nested more than %d deep", ELAB_MAX_DEPTH);
+    if (++E->depth > ELAB_MAX_DEPTH) too_deep(E, n->loc);
     Val v = eval_node(E, n);
     E->depth--;
     return v;
@@ -642,9 +645,11 @@ static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
 }
 
 static int exec_block(Elab *E, const NcAst *block, Val *ret) {
-    for (int i = 0; i < block->nitems; i++)
-        if (exec_stmt(E, block->items[i], ret)) return 1;
-    return 0;
+    if (++E->depth > ELAB_MAX_DEPTH) too_deep(E, block->loc);
+    int returned = 0;
+    for (int i = 0; i < block->nitems && !returned; i++) returned = exec_stmt(E, block->items[i], ret);
+    E->depth--;
+    return returned;
 }
 
 /* ---- modules --------------------------------------------------------- */

@@ -76,9 +76,10 @@ typedef struct ParsedSpec {
 /* Every value stays in the arena until elaboration ends, so a loop such as
  * `l = l + [i]` holds every copy it made; the largest model needs a few MB. */
 #define ELAB_MEMORY_LIMIT ((size_t)256 << 20)
-/* Recursion of the evaluator (expressions inside expressions, calls inside
- * calls): each level is a C stack frame.  The parser bounds an expression's
- * height and call_user the calls, but not their product. */
+/* Recursion of the evaluator (expressions inside expressions, blocks inside
+ * blocks, calls inside calls): each level is a C stack frame or two.  The
+ * parser bounds an expression's height and block nesting, call_user the
+ * calls, but not their product. */
 #define ELAB_MAX_DEPTH 4000
 
 struct Elab {
@@ -101,7 +102,7 @@ struct Elab {
     ParsedSpec *specs; /* one per builtin */
     int no_imports;
     int64_t steps;
-    int depth;         /* of eval's recursion */
+    int depth;         /* of the recursion of eval and exec_block */
     NcLoc at;          /* the statement running, for the out-of-memory message */
     const char *path;  /* the file elaborated, for messages without a position */
 };

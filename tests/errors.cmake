@@ -35,7 +35,7 @@ endforeach()
 netc_error_test(radix "radix.nn:4:25: error: radix_combine: radix 3 must divide the 4 channels" dump ${E}/radix.nn)
 
 # The frontend's limits: chains and nesting (made on the spot by limits_cases.sh), memory, sizes, preprocessing.
-foreach(case flat_sum power_chain call_chain label_chain deep_calls deep_list long_list)
+foreach(case flat_sum power_chain call_chain label_chain deep_calls deep_blocks deep_list long_list)
   add_test(NAME error.limits.${case} COMMAND bash ${E}/limits_cases.sh $<TARGET_FILE:netc> ${case})
   set_tests_properties(error.limits.${case} PROPERTIES LABELS "errors;small")
 endforeach()
