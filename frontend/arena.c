@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/support/base.h"
@@ -17,7 +18,12 @@ void *nc_arena_alloc(NcArena *a, size_t n) {
     NcArenaChunk *c = a->head;
     if (!c || c->used + n > c->cap) {
         size_t cap = n > (1 << 20) ? n : (1 << 20);
+        if (a->limit && (cap > a->limit || a->total > a->limit - cap)) {
+            a->over(a->ctx);
+            abort(); /* over() must not return */
+        }
         c = nc_malloc(sizeof *c + cap);
+        a->total += cap;
         c->next = a->head;
         c->used = 0;
         c->cap = cap;
@@ -55,4 +61,5 @@ void nc_arena_free(NcArena *a) {
         free(c);
     }
     a->head = NULL;
+    a->total = 0;
 }

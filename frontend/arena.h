@@ -8,6 +8,13 @@
 typedef struct NcArenaChunk NcArenaChunk;
 typedef struct NcArena {
     NcArenaChunk *head;
+    size_t total; /* bytes of all chunks */
+    /* A budget: with limit > 0, an allocation that would take total past it
+     * calls over(ctx) instead, which must not return (the elaborator's
+     * longjmp), so a description cannot take all of the machine's memory. */
+    size_t limit;
+    void (*over)(void *ctx);
+    void *ctx;
 } NcArena;
 
 void *nc_arena_alloc(NcArena *a, size_t n); /* zeroed, 16-byte aligned */

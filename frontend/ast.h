@@ -65,6 +65,7 @@ struct NcAst {
     NcAst **items;     /* ND_LIST items, ND_CALL args, ND_BLOCK statements, ND_ASSIGN targets, ND_DEF defaults */
     const char **names;/* ND_CALL keyword names (NULL = positional), ND_DEF parameter names */
     int nitems;
+    int height; /* expressions: 1 + the tallest operand's (the evaluator recurses that deep) */
 };
 
 /* A parsed file: its top-level items in order. */

@@ -200,7 +200,9 @@ static Val reshape_to(Elab *E, NcLoc loc, int x, int n, const int64_t *dims, con
     for (int i = 0; i < n; i++) {
         if (dims[i] == -1 && infer < 0) infer = i;
         else if (dims[i] < 1) elab_error(E, loc, "%s: dimension %lld is not valid", fn, (long long)dims[i]);
-        else known *= dims[i];
+        else if (__builtin_mul_overflow(known, dims[i], &known))
+            elab_error(E, loc, "%s: the shape's element count overflows (the tensor has %lld)", fn,
+                       (long long)nc_numel(T(E, x)));
         at.sizes[i] = dims[i];
     }
     if (infer >= 0) at.sizes[infer] = known ? nc_numel(T(E, x)) / known : 0;
@@ -291,7 +293,8 @@ static Val b_preprocess(Elab *E, NcLoc loc, Val *a) {
     p.set = 1;
     if (a[0].k != V_NONE) {
         double c = arg_num(E, loc, a[0], fn, "crop_pct");
-        if (!(c > 0 && c <= 4)) elab_error(E, loc, "%s: crop_pct must be in (0, 4], got %g", fn, c);
+        /* A crop_pct near 0 asks for a resize to a side past any image's (timm's are 0.8 to 1). */
+        if (!(c >= 0.05 && c <= 4)) elab_error(E, loc, "%s: crop_pct must be in [0.05, 4], got %g", fn, c);
         p.crop_pct = (float)c;
     }
     if (a[1].k != V_NONE) {
@@ -302,8 +305,9 @@ static Val b_preprocess(Elab *E, NcLoc loc, Val *a) {
     }
     if (a[2].k != V_NONE) three(E, loc, a[2], "mean", p.mean);
     if (a[3].k != V_NONE) three(E, loc, a[3], "std", p.std);
+    /* Pixels are divided by std: a tiny one makes them overflow to inf, then NaN. */
     for (int i = 0; i < 3; i++)
-        if (!(p.std[i] > 0)) elab_error(E, loc, "%s: std must be positive", fn);
+        if (!(p.std[i] >= 1e-3f)) elab_error(E, loc, "%s: std must be at least 0.001, got %g", fn, (double)p.std[i]);
     E->g->pre = p;
     return v_none();
 }

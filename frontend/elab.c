@@ -36,28 +36,71 @@ const char *v_kind_name(VKind k) {
     return names[k];
 }
 
-const char *v_repr(Elab *E, Val v) {
+/* The text of a value other than a list: a constant, or written into b. */
+static const char *scalar_text(Elab *E, Val v, char *b, size_t cap) {
+    char shape[128];
     switch (v.k) {
     case V_NONE: return "none";
     case V_BOOL: return v.u.i ? "true" : "false";
-    case V_INT: return nc_arena_sprintf(&E->arena, "%lld", (long long)v.u.i);
-    case V_FLOAT: return nc_arena_sprintf(&E->arena, "%.17g", v.u.f);
+    case V_INT: snprintf(b, cap, "%lld", (long long)v.u.i); return b;
+    case V_FLOAT: snprintf(b, cap, "%.17g", v.u.f); return b;
     case V_STR: return v.u.s;
-    case V_LIST: {
-        const char *s = "[";
-        for (int i = 0; i < v.u.l->n; i++)
-            s = nc_arena_sprintf(&E->arena, "%s%s%s", s, i ? ", " : "", v_repr(E, v.u.l->items[i]));
-        return nc_arena_sprintf(&E->arena, "%s]", s);
-    }
     case V_TENSOR: {
-        char b[128];
         const NcValue *t = nc_val(E->g, v.u.t);
-        return nc_arena_sprintf(&E->arena, "tensor%s", nc_shape_str(t->ndim, t->shape, b, sizeof b));
+        snprintf(b, cap, "tensor%s", nc_shape_str(t->ndim, t->shape, shape, sizeof shape));
+        return b;
     }
-    case V_FUNC: return nc_arena_sprintf(&E->arena, "<def %s>", v.u.fn->ast->name);
-    case V_BUILTIN: return nc_arena_sprintf(&E->arena, "<builtin %s>", elab_builtin(v.u.b)->name);
+    case V_FUNC: snprintf(b, cap, "<def %s>", v.u.fn->ast->name); return b;
+    case V_BUILTIN: snprintf(b, cap, "<builtin %s>", elab_builtin(v.u.b)->name); return b;
+    case V_LIST: break;
     }
     return "?";
+}
+
+/* A list's text is written in two passes (measure, then fill one arena
+ * buffer), at most ELAB_MAX_STRING bytes, with lists nested deeper than
+ * REPR_MAX_DEPTH shown as "[...]": linear time and bounded stack for any list
+ * a description can build, in a message or in str(). */
+#define REPR_MAX_DEPTH 64
+typedef struct Repr {
+    Elab *E;
+    char *out; /* NULL while measuring */
+    size_t n;
+} Repr;
+
+static void repr_put(Repr *r, const char *t) {
+    for (; *t && r->n < ELAB_MAX_STRING; t++, r->n++)
+        if (r->out) r->out[r->n] = *t;
+}
+
+static void repr_list(Repr *r, Val v, int depth) {
+    if (depth >= REPR_MAX_DEPTH) {
+        repr_put(r, "[...]");
+        return;
+    }
+    repr_put(r, "[");
+    for (int i = 0; i < v.u.l->n && r->n < ELAB_MAX_STRING; i++) {
+        char b[256];
+        Val it = v.u.l->items[i];
+        if (i) repr_put(r, ", ");
+        if (it.k == V_LIST) repr_list(r, it, depth + 1);
+        else repr_put(r, scalar_text(r->E, it, b, sizeof b));
+    }
+    repr_put(r, "]");
+}
+
+const char *v_repr(Elab *E, Val v) {
+    if (v.k == V_LIST) {
+        Repr r = {E, NULL, 0};
+        repr_list(&r, v, 0);
+        r.out = nc_arena_alloc(&E->arena, r.n + 1);
+        r.n = 0;
+        repr_list(&r, v, 0);
+        return r.out;
+    }
+    char b[256];
+    const char *t = scalar_text(E, v, b, sizeof b);
+    return t == b ? nc_arena_strdup(&E->arena, b) : t;
 }
 
 int64_t arg_int(Elab *E, NcLoc loc, Val v, const char *fn, const char *param) {
@@ -483,7 +526,19 @@ static Val tensor_attr(Elab *E, const NcAst *n, Val obj) {
     elab_error(E, n->loc, "tensors have no attribute '%s' (they have shape, batch, channels, height, width)", n->name);
 }
 
+_Noreturn static void too_deep(Elab *E, NcLoc loc) {
+    elab_error(E, loc, "expressions, blocks and calls nested more than %d deep", ELAB_MAX_DEPTH);
+}
+
+static Val eval_node(Elab *E, const NcAst *n);
 static Val eval(Elab *E, const NcAst *n) {
+    if (++E->depth > ELAB_MAX_DEPTH) too_deep(E, n->loc);
+    Val v = eval_node(E, n);
+    E->depth--;
+    return v;
+}
+
+static Val eval_node(Elab *E, const NcAst *n) {
     switch (n->kind) {
     case ND_INT: return v_int(n->ival);
     case ND_FLOAT: return v_float(n->fval);
@@ -553,6 +608,7 @@ static void assign(Elab *E, const NcAst *s, Val v) {
 /* Returns 1 when a `return` ran (its value in *ret). */
 static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
     if (++E->steps > ELAB_MAX_STEPS) elab_error(E, s->loc, "the description runs more than %d statements; is a loop endless?", ELAB_MAX_STEPS);
+    E->at = s->loc;
     switch (s->kind) {
     case ND_ASSIGN: assign(E, s, eval(E, s->rhs)); return 0;
     case ND_EXPR_STMT: eval(E, s->lhs); return 0;
@@ -589,9 +645,11 @@ static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
 }
 
 static int exec_block(Elab *E, const NcAst *block, Val *ret) {
-    for (int i = 0; i < block->nitems; i++)
-        if (exec_stmt(E, block->items[i], ret)) return 1;
-    return 0;
+    if (++E->depth > ELAB_MAX_DEPTH) too_deep(E, block->loc);
+    int returned = 0;
+    for (int i = 0; i < block->nitems && !returned; i++) returned = exec_stmt(E, block->items[i], ret);
+    E->depth--;
+    return returned;
 }
 
 /* ---- modules --------------------------------------------------------- */
@@ -787,6 +845,15 @@ static NcGraph *elaborate(Elab *E, const char *path, const char *dir, const char
     return E->g;
 }
 
+/* The arena's budget ran out (frontend/arena.h). */
+static void out_of_memory(void *ctx) {
+    Elab *E = ctx;
+    const char *fmt = "elaborating this needs more than %zu MB of memory (does a loop build ever longer lists?)";
+    if (E->at.src) elab_error(E, E->at, fmt, E->arena.limit >> 20);
+    nc_errorf(E->e, "%s: elaborating this needs more than %zu MB of memory", E->path, E->arena.limit >> 20);
+    longjmp(E->jb, 1);
+}
+
 static NcGraph *run(const char *path, const char *dir, const char *text, size_t len, const NcElabOptions *opt,
                     NcError *e) {
     Elab *E = nc_calloc(1, sizeof *E);
@@ -794,8 +861,12 @@ static NcGraph *run(const char *path, const char *dir, const char *text, size_t 
     E->in = nc_interner_new(&E->arena);
     E->g = nc_graph_new("model");
     E->no_imports = opt->no_imports;
+    E->path = path;
     parse_specs(E);
     NcGraph *g = NULL;
+    E->arena.limit = opt->memory_limit ? opt->memory_limit : ELAB_MEMORY_LIMIT;
+    E->arena.over = out_of_memory;
+    E->arena.ctx = E;
     if (setjmp(E->jb) == 0) {
         g = elaborate(E, path, dir, text, len, opt);
     } else {

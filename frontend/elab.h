@@ -73,6 +73,14 @@ typedef struct ParsedSpec {
 #define ELAB_MAX_STEPS 20000000
 #define ELAB_MAX_LIST 10000000
 #define ELAB_MAX_STRING 1000000
+/* Every value stays in the arena until elaboration ends, so a loop such as
+ * `l = l + [i]` holds every copy it made; the largest model needs a few MB. */
+#define ELAB_MEMORY_LIMIT ((size_t)256 << 20)
+/* Recursion of the evaluator (expressions inside expressions, blocks inside
+ * blocks, calls inside calls): each level is a C stack frame or two.  The
+ * parser bounds an expression's height and block nesting, call_user the
+ * calls, but not their product. */
+#define ELAB_MAX_DEPTH 4000
 
 struct Elab {
     NcArena arena;
@@ -94,6 +102,9 @@ struct Elab {
     ParsedSpec *specs; /* one per builtin */
     int no_imports;
     int64_t steps;
+    int depth;         /* of the recursion of eval and exec_block */
+    NcLoc at;          /* the statement running, for the out-of-memory message */
+    const char *path;  /* the file elaborated, for messages without a position */
 };
 
 /* Reports at loc (with the chain of calls that led there) and unwinds. */

@@ -12,6 +12,7 @@ typedef struct NcElabOptions {
     int nset;          /* overrides of the model's keyword parameters: name=value */
     const char *const *set;
     int no_imports; /* refuse `import` (the fuzzer sets this) */
+    size_t memory_limit; /* bytes elaboration may hold; 0 = ELAB_MEMORY_LIMIT (frontend/elab.h) */
 } NcElabOptions;
 
 /* Reads `path` (and its imports), elaborates the model at the given size and

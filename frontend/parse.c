@@ -21,7 +21,13 @@ typedef struct Parser {
     int depth;
 } Parser;
 
+/* Both the parser's recursion and the height of every expression tree stay
+ * under this: a chain such as 1 + 1 + ... parses without recursion but the
+ * evaluator recurses once per operator, so its height is what counts there. */
 #define MAX_NESTING 200
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
+#define TOO_DEEP "expression nested too deeply (more than " TEXT(MAX_NESTING) " levels)%s"
 
 static NcToken *peek(Parser *P) { return &P->toks->tok[P->pos]; }
 static NcToken *peek_at(Parser *P, int k) {
@@ -76,6 +82,23 @@ static NcAst *new_node(Parser *P, NcNodeKind k, NcToken *t) {
     return n;
 }
 
+/* Sets n's height from its operands (lhs, rhs, cond, items); fails past MAX_NESTING. */
+static NcAst *grown(Parser *P, NcAst *n) {
+    if (!n) return NULL;
+    const NcAst *kids[3] = {n->lhs, n->rhs, n->cond};
+    int h = 0;
+    for (int i = 0; i < 3; i++)
+        if (kids[i] && kids[i]->height > h) h = kids[i]->height;
+    for (int i = 0; i < n->nitems; i++)
+        if (n->items[i] && n->items[i]->height > h) h = n->items[i]->height;
+    n->height = h + 1;
+    if (n->height > MAX_NESTING) {
+        NcToken at = {.loc = n->loc};
+        return fail(P, &at, TOO_DEEP, "");
+    }
+    return n;
+}
+
 typedef NC_VEC(NcAst *) AstVec;
 static void finish_items(Parser *P, NcAst *n, AstVec *v) {
     n->nitems = v->len;
@@ -111,12 +134,14 @@ static NcAst *primary(Parser *P) {
     NcToken *t = peek(P);
     NcAst *label = try_label(P);
     if (label) {
+        if (++P->depth > MAX_NESTING) return fail(P, t, "labels nested too deeply%s", "");
         NcAst *n = new_node(P, ND_LABELED, t);
         n->lhs = label;
         n->rhs = postfix(P);
         if (n->rhs && n->rhs->kind != ND_CALL)
             return fail(P, t, "a label must name a call, as in '%s: conv2d(x, 64, 3)'", t->kind == TK_IDENT ? t->text : "name");
-        return n->rhs ? n : NULL;
+        P->depth--;
+        return n->rhs ? grown(P, n) : NULL;
     }
     advance(P);
     NcAst *n;
@@ -154,11 +179,11 @@ static NcAst *primary(Parser *P) {
                 free(v.data);
                 n->rhs = postfix(P);
                 if (n->rhs && n->rhs->kind != ND_CALL) return fail(P, t, "a label must name a call%s", "");
-                return n->rhs ? n : NULL;
+                return n->rhs ? grown(P, n) : NULL;
             }
             n = new_node(P, ND_LIST, t);
             finish_items(P, n, &v);
-            return n;
+            return grown(P, n);
         }
         break;
     default: break;
@@ -193,7 +218,7 @@ static NcAst *call_args(Parser *P, NcAst *callee, NcToken *t) {
     if (names.len) memcpy(n->names, names.data, (size_t)names.len * sizeof(char *));
     free(names.data);
     finish_items(P, n, &v);
-    return n;
+    return grown(P, n);
 }
 
 static NcAst *postfix(Parser *P) {
@@ -209,7 +234,7 @@ static NcAst *postfix(Parser *P) {
             idx->lhs = n;
             idx->rhs = expr(P);
             if (!idx->rhs || !expect(P, "]")) return NULL;
-            n = idx;
+            n = grown(P, idx);
         } else if (is_punct(t, ".")) {
             advance(P);
             NcToken *id = advance(P);
@@ -217,7 +242,7 @@ static NcAst *postfix(Parser *P) {
             NcAst *a = new_node(P, ND_ATTR, id);
             a->lhs = n;
             a->name = id->text;
-            n = a;
+            n = grown(P, a);
         } else {
             break;
         }
@@ -230,15 +255,17 @@ static NcAst *binop(Parser *P, NcBinOp op, NcAst *l, NcAst *r, NcToken *t) {
     if (!l || !r) return NULL;
     NcAst *n = new_node(P, ND_BINOP, t);
     n->op = op, n->lhs = l, n->rhs = r;
-    return n;
+    return grown(P, n);
 }
 
 static NcAst *power(Parser *P) {
     NcAst *n = postfix(P);
     NcToken *t = peek(P);
     if (n && is_punct(t, "**")) {
+        if (++P->depth > MAX_NESTING) return fail(P, t, TOO_DEEP, "");
         advance(P);
-        return binop(P, OP_POW, n, unary(P), t);
+        n = binop(P, OP_POW, n, unary(P), t);
+        P->depth--;
     }
     return n;
 }
@@ -246,12 +273,12 @@ static NcAst *power(Parser *P) {
 static NcAst *unary(Parser *P) {
     NcToken *t = peek(P);
     if (is_punct(t, "-")) {
-        if (++P->depth > MAX_NESTING) return fail(P, t, "expression nested too deeply%s", "");
+        if (++P->depth > MAX_NESTING) return fail(P, t, TOO_DEEP, "");
         advance(P);
         NcAst *n = new_node(P, ND_NEG, t);
         n->lhs = unary(P);
         P->depth--;
-        return n->lhs ? n : NULL;
+        return n->lhs ? grown(P, n) : NULL;
     }
     return power(P);
 }
@@ -303,12 +330,12 @@ static NcAst *cmp(Parser *P) {
 static NcAst *not_expr(Parser *P) {
     NcToken *t = peek(P);
     if (is_kw(t, "not")) {
-        if (++P->depth > MAX_NESTING) return fail(P, t, "expression nested too deeply%s", "");
+        if (++P->depth > MAX_NESTING) return fail(P, t, TOO_DEEP, "");
         advance(P);
         NcAst *n = new_node(P, ND_NOT, t);
         n->lhs = not_expr(P);
         P->depth--;
-        return n->lhs ? n : NULL;
+        return n->lhs ? grown(P, n) : NULL;
     }
     return cmp(P);
 }
@@ -320,7 +347,7 @@ static NcAst *and_expr(Parser *P) {
         NcAst *a = new_node(P, ND_AND, t);
         a->lhs = n;
         a->rhs = not_expr(P);
-        n = a->rhs ? a : NULL;
+        n = a->rhs ? grown(P, a) : NULL;
     }
     return n;
 }
@@ -332,13 +359,13 @@ static NcAst *or_expr(Parser *P) {
         NcAst *a = new_node(P, ND_OR, t);
         a->lhs = n;
         a->rhs = and_expr(P);
-        n = a->rhs ? a : NULL;
+        n = a->rhs ? grown(P, a) : NULL;
     }
     return n;
 }
 
 static NcAst *expr(Parser *P) {
-    if (++P->depth > MAX_NESTING) return fail(P, peek(P), "expression nested too deeply%s", "");
+    if (++P->depth > MAX_NESTING) return fail(P, peek(P), TOO_DEEP, "");
     NcAst *n = or_expr(P);
     if (n && is_kw(peek(P), "if")) {
         NcToken *t = advance(P);
@@ -349,7 +376,7 @@ static NcAst *expr(Parser *P) {
         if (!is_kw(peek(P), "else")) return fail(P, peek(P), "expected 'else' in conditional expression, found '%s'", describe(peek(P)));
         advance(P);
         c->rhs = expr(P);
-        n = c->rhs ? c : NULL;
+        n = c->rhs ? grown(P, c) : NULL;
     }
     P->depth--;
     return n;

@@ -43,7 +43,6 @@ foreach(row ${model_rows})
 endforeach()
 
 # models/README.md's model table must be what netc computes now.
-find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)
   add_test(NAME readme.model_table COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/model_table.py
            $<TARGET_FILE:netc> --check ${PROJECT_SOURCE_DIR}/models/README.md)

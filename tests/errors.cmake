@@ -33,3 +33,16 @@ foreach(case truncated lying_header bad_offsets wrong_shape missing_unexpected m
   set_tests_properties(error.weights.${case} PROPERTIES LABELS "errors;small")
 endforeach()
 netc_error_test(radix "radix.nn:4:25: error: radix_combine: radix 3 must divide the 4 channels" dump ${E}/radix.nn)
+
+# The frontend's limits: chains and nesting (made on the spot by limits_cases.sh), memory, sizes, preprocessing.
+foreach(case flat_sum power_chain call_chain label_chain deep_calls deep_blocks deep_list long_list)
+  add_test(NAME error.limits.${case} COMMAND bash ${E}/limits_cases.sh $<TARGET_FILE:netc> ${case})
+  set_tests_properties(error.limits.${case} PROPERTIES LABELS "errors;small")
+endforeach()
+netc_error_test(memory "memory.nn:6:11: error: elaborating this needs more than 256 MB of memory" dump ${E}/memory.nn)
+netc_error_test(reshape_overflow "reshape_overflow.nn:3:19: error: reshape: the shape's element count overflows"
+                dump ${E}/reshape_overflow.nn)
+netc_error_test(crop_pct "crop_pct.nn:3:15: error: preprocess: crop_pct must be in \\[0.05, 4\\], got 1e-30"
+                dump ${E}/crop_pct.nn)
+netc_error_test(tiny_std "tiny_std.nn:3:15: error: preprocess: std must be at least 0.001, got 1e-38"
+                dump ${E}/tiny_std.nn)

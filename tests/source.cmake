@@ -1,6 +1,5 @@
 # Checks on the source tree itself (label "small", so the sanitizer build runs them too):
 # every #include points down the layers (tests/check_layers.py says which).
-find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)
   add_test(NAME source.layers COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/check_layers.py ${PROJECT_SOURCE_DIR})
   set_tests_properties(source.layers PROPERTIES LABELS "source;small")

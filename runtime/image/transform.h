@@ -44,8 +44,8 @@ NcTransform nc_transform_default(int height, int width);
 int nc_interp_parse(const char *s, NcInterp *out, NcError *e);
 const char *nc_interp_name(NcInterp i);
 
-/* Check the parameters (sizes 1..65535, crop_pct in (0, 4], std nonzero and
- * finite). */
+/* Check the parameters (sizes 1..65535, crop_pct in [0.05, 4] or 0 and less
+ * for timm's 0.875, mean finite, std finite and at least 0.001 in magnitude). */
 int nc_transform_check(const NcTransform *t, NcError *e);
 
 /* The size an image of in_w x in_h is resized to before the crop. Fails

@@ -7,6 +7,7 @@ set -u
 netc=$1 case=$2
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+python=${PYTHON:-python3} # ctest sets PYTHON to the interpreter CMake found (tools/setup.sh: .venv)
 ef="$root/tests/expect_fail.sh"
 img="$root/tests/fixtures/images"
 tmp=$(mktemp -d)
@@ -16,8 +17,8 @@ tiny="$root/tests/errors/tiny.nn"     # 10 classes, 8 features, timm's default p
 other="$root/tests/errors/syntax_ok.nn" # 10 classes, other weights
 pass() { echo "1 passed, 0 failed"; exit 0; }
 fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
-py() { python3 "$here/oracle.py" "$@" || fail "oracle: $*"; }
-python3 -c "import numpy" || fail "these tests need python3 with numpy (tools/setup.sh installs it)"
+py() { "$python" "$here/oracle.py" "$@" || fail "oracle: $*"; }
+"$python" -c "import numpy" || fail "these tests need $python with numpy (tools/setup.sh makes .venv with it)"
 printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' > labels.txt
 c64="$img/chelsea_64x64_bicubic_0.875.npy" c96="$img/chelsea_64x96_bicubic_0.875.npy"
 
@@ -108,11 +109,11 @@ ensemble)
 eval)
     "$netc" compile "$tiny" --init det --res 64 -o tiny >/dev/null 2>&1 || fail "compile failed"
     ./tiny run --input "$c64" --output a.npy >/dev/null || fail "run failed"
-    y=$(python3 -c "import numpy as np; print(int(np.argmax(np.load('a.npy'))))")
+    y=$("$python" -c "import numpy as np; print(int(np.argmax(np.load('a.npy'))))")
     mkdir data && cp "$img/chelsea.jpg" "data/a cat.jpg" && cp "$img/chelsea.jpg" data/b.jpg
     printf '# path label\ndata/a cat.jpg %d\ndata/b.jpg %d\n\n' "$y" $(( (y + 1) % 10 )) > list.txt
     ./tiny eval --list list.txt --json > e.json || fail "eval failed"
-    python3 -c "
+    "$python" -c "
 import json; r = json.load(open('e.json'))
 assert r['images'] == 2 and r['scored'] == 2 and abs(r['top1'] - 0.5) < 1e-9, r
 assert len(r['per_class']) == 2 and abs(r['mean_class_top1'] - 0.5) < 1e-9, r" || fail "eval numbers wrong: $(cat e.json)"
@@ -131,7 +132,7 @@ preprocess_override)
     py check r2.jsonl astronaut_progressive.jpg "softmax(load('b.npy'))"
     # and without them the answer differs (the defaults are bicubic, 0.875)
     ./tiny classify "$img/chelsea.jpg" --json --top 10 > r3.jsonl || fail "classify failed"
-    python3 "$here/oracle.py" check r3.jsonl chelsea.jpg "softmax(load('a.npy'))" >/dev/null && fail "the override made no difference"
+    "$python" "$here/oracle.py" check r3.jsonl chelsea.jpg "softmax(load('a.npy'))" >/dev/null && fail "the override made no difference"
     exec "$ef" 2 "--std '1,0,1': expected three numbers" -- ./tiny classify "$img/chelsea.jpg" --std 1,0,1 ;;
 res_not_compiled)
     "$netc" compile "$tiny" --init det --res 64 -o tiny >/dev/null 2>&1 || fail "compile failed"

@@ -6,6 +6,7 @@ set -u
 netc=$1 case=$2
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+python=${PYTHON:-python3} # ctest sets PYTHON to the interpreter CMake found (tools/setup.sh: .venv)
 ef="$root/tests/expect_fail.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -63,8 +64,8 @@ emit_obj)
     "$netc" compile "$tiny" --init det --res 32 --batch 2 -o tinyexe >/dev/null 2>&1
     "$netc" run "$tiny" --init det --res 32 --batch 2 --save-input x.npy --top 0 >/dev/null
     ./tinyexe run --input x.npy --output y.npy --top 0 >/dev/null
-    python3 -c "import sys" 2>/dev/null || pass
-    python3 - <<'PY' || fail "embedded program and executable disagree"
+    "$python" -c "import sys" 2>/dev/null || pass
+    "$python" - <<'PY' || fail "embedded program and executable disagree"
 import struct
 raw = open("y.npy", "rb").read()
 hl = struct.unpack("<H", raw[8:10])[0]
@@ -89,8 +90,8 @@ per_kernel)
     awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt || fail "time shares do not add up to 100%"
     # --json: the same figures for a program to read
     OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 1 --json > prof.json || fail "bench --per-kernel --json failed"
-    if python3 -c "import json" 2>/dev/null; then
-        python3 - "$nodes" <<'PY' || fail "bench --json is wrong"
+    if "$python" -c "import json" 2>/dev/null; then
+        "$python" - "$nodes" <<'PY' || fail "bench --json is wrong"
 import json, sys
 d = json.load(open("prof.json"))
 assert d["batch"] == 2 and d["threads"] == 2 and d["median_ms"] > 0 and d["peak_gflops"] > 0, d

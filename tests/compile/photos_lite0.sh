@@ -8,6 +8,7 @@ set -u
 netc=$1 mode=${2:-plain}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+python=${PYTHON:-python3} # ctest sets PYTHON to the interpreter CMake found (tools/setup.sh: .venv)
 weights="${NETC_LITE0_WEIGHTS:-$root/weights/tf_efficientnet_lite0.safetensors}"
 fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 [ -f "$weights" ] || fail "$weights is missing: run tools/get_lite0.sh (tools/test.sh does)"
@@ -21,7 +22,7 @@ else
     fixture="$root/tests/fixtures/photos_lite0.tsv" tta=""
 fi
 "$tmp/lite0" classify "$root/tests/photos" $tta --json --top 5 > "$tmp/out.jsonl" || fail "classify failed"
-python3 - "$fixture" "$tmp/out.jsonl" <<'PY' || fail "top-5 differs from timm's"
+"$python" - "$fixture" "$tmp/out.jsonl" <<'PY' || fail "top-5 differs from timm's"
 import json, os, sys
 want = {}
 for line in open(sys.argv[1]):

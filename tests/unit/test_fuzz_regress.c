@@ -15,11 +15,12 @@
 #include "../fuzz/fuzz_json.c"
 #include "../fuzz/fuzz_list.c"
 #include "../fuzz/fuzz_nn.c"
+#include "../fuzz/fuzz_elab.c" /* after fuzz_nn.c, whose helper it uses */
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_bundle",
-                                       "fuzz_image", "fuzz_list"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_elab",
+                                       "fuzz_bundle", "fuzz_image", "fuzz_list"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -38,6 +39,7 @@ static int replay_dir(const char *dir) {
             fuzz_npy_one((const uint8_t *)buf, len);
             fuzz_json_one((const uint8_t *)buf, len);
             fuzz_nn_one((const uint8_t *)buf, len);
+            fuzz_elab_one((const uint8_t *)buf, len);
             fuzz_bundle_one((const uint8_t *)buf, len);
             fuzz_image_one((const uint8_t *)buf, len);
             fuzz_list_one((const uint8_t *)buf, len);
@@ -70,6 +72,7 @@ int main(void) {
     fuzz_npy_one((const uint8_t *)"", 0);
     fuzz_json_one((const uint8_t *)"", 0);
     fuzz_nn_one((const uint8_t *)"", 0);
+    fuzz_elab_one((const uint8_t *)"", 0);
     fuzz_bundle_one((const uint8_t *)"", 0);
     fuzz_image_one((const uint8_t *)"", 0);
     fuzz_list_one((const uint8_t *)"", 0);

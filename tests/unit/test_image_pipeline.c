@@ -261,6 +261,14 @@ static void test_resize_rules(void) {
     t = nc_transform_default(5, 5);
     t.std[1] = 0;
     CHECK(nc_transform_check(&t, &e) != 0 && strstr(e.msg, "std"));
+    t.std[1] = 1e-38f; /* pixels / 1e-38 overflow to inf: NaN out of the network */
+    CHECK(nc_transform_check(&t, &e) != 0 && strstr(e.msg, "std"));
+    t = nc_transform_default(224, 224);
+    t.crop_pct = 1e-30; /* 224 / 1e-30 is past int64 */
+    CHECK(nc_transform_check(&t, &e) != 0 && strstr(e.msg, "crop_pct"));
+    CHECK(nc_transform_resize_size(&t, 640, 480, &w, &h, &e) != 0 && strstr(e.msg, "crop_pct"));
+    t.crop_pct = 0.05; /* the smallest accepted */
+    CHECK(nc_transform_check(&t, &e) == 0);
     NcInterp ip;
     CHECK(nc_interp_parse("lanczos", &ip, &e) != 0 && strstr(e.msg, "lanczos"));
 
