@@ -46,12 +46,13 @@ static void on_signal(int sig) {
 }
 
 static void install(void) {
-    static atomic_int done;
-    if (atomic_exchange(&done, 1)) return;
-    atomic_store(&owner_pid, (int)getpid());
+    /* once per process: a forked child installs again, as the owner of its own temporaries */
+    if (atomic_exchange(&owner_pid, (int)getpid()) == (int)getpid()) return;
     for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++) {
         struct sigaction old, sa;
-        if (sigaction(caught[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+        if (sigaction(caught[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+            (old.sa_handler != SIG_DFL && old.sa_handler != on_signal))
+            continue;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
         caught_set(&sa.sa_mask);
