@@ -351,13 +351,14 @@ static void on_features(void *vctx, int index, const NcImageResult *r, const flo
  * and the old one removed before the first rename: a list on disk always
  * names the rows of the .npy beside it (a kill half way leaves no list). */
 static int write_pair(const char *npy, const int64_t shape[2], const float *rows, const char *txt, const char *list,
-                      NcError *e) {
+                      int *listed, NcError *e) {
     size_t size;
     uint8_t *bytes = nc_npy_encode_f32(npy, 2, shape, rows, &size, e);
     if (!bytes) return -1;
     NcOut a = {0}, t = {0};
-    int rc = nc_out_begin(&a, npy, 0, e) || nc_out_begin(&t, txt, 0, e) || nc_out_write(&a, bytes, size, e) ||
-             nc_out_write(&t, list, strlen(list), e);
+    /* rows sent to a device (/dev/null) have no folder to hold a list beside them */
+    int rc = nc_out_begin(&a, npy, 0, e) || (a.tmp && nc_out_begin(&t, txt, 0, e)) ||
+             nc_out_write(&a, bytes, size, e) || (a.tmp && nc_out_write(&t, list, strlen(list), e));
     free(bytes);
     if (rc) {
         nc_out_abort(&a);
@@ -365,7 +366,8 @@ static int write_pair(const char *npy, const int64_t shape[2], const float *rows
         return -1;
     }
     NcOut *both[2] = {&a, &t};
-    return nc_out_commit_all(both, 2, 1, e);
+    *listed = t.path != NULL;
+    return nc_out_commit_all(both, 1 + *listed, 1, e);
 }
 
 int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
@@ -404,17 +406,18 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
             list = more;
         }
         int64_t shape[2] = {good, en.nfeatures};
+        int listed = 0;
         size_t ol = strlen(o.out);
         char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out) : nc_sprintf("%s.txt", o.out);
         if (failed >= 0 && !good) {
             fprintf(stderr, "%s: no image gave features; %s and %s left as they were\n", prog, o.out, txt);
             rc = 1;
-        } else if (failed >= 0 && write_pair(o.out, shape, c.all, txt, list, &e)) {
+        } else if (failed >= 0 && write_pair(o.out, shape, c.all, txt, list, &listed, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
             rc = 2;
         } else if (failed >= 0) {
             fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good, en.nfeatures,
-                    b->h->members[o.member].name, o.out, txt, failed ? " (failed images left out)" : "");
+                    b->h->members[o.member].name, o.out, listed ? txt : "none (the rows went to a device)", failed ? " (failed images left out)" : "");
         }
         free(txt);
         free(list);
