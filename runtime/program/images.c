@@ -417,7 +417,8 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
             rc = 2;
         } else if (failed >= 0) {
             fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good, en.nfeatures,
-                    b->h->members[o.member].name, o.out, listed ? txt : "none (the rows went to a device)", failed ? " (failed images left out)" : "");
+                    b->h->members[o.member].name, o.out, listed ? txt : "none (the rows went to a device)",
+                    failed ? " (failed images left out)" : "");
         }
         free(txt);
         free(list);

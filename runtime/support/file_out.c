@@ -179,7 +179,8 @@ int nc_out_write(NcOut *o, const void *data, size_t len, NcError *e) {
     while (len) {
         ssize_t put = write(o->fd, p, len > ((size_t)1 << 30) ? (size_t)1 << 30 : len);
         if (put < 0 && errno == EINTR) continue;
-        if (put <= 0) return nc_errorf(e, "%s: write failed: %s", o->path, put < 0 ? strerror(errno) : "nothing written");
+        if (put <= 0)
+            return nc_errorf(e, "%s: write failed: %s", o->path, put < 0 ? strerror(errno) : "nothing written");
         p += put, len -= (size_t)put;
     }
     return 0;

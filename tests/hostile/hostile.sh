@@ -33,7 +33,8 @@ expect() {
     timeout 10 "$@" >"$tmp/out" 2>"$tmp/err"
     local rc=$?
     [ "$rc" = "$code" ] || fail "exit $rc, expected $code: $*: $(head -c 600 "$tmp/err")"
-    [ -z "$regex" ] || grep -qE -- "$regex" "$tmp/err" || fail "stderr does not match '$regex': $*: $(head -c 600 "$tmp/err")"
+    [ -z "$regex" ] || grep -qE -- "$regex" "$tmp/err" ||
+        fail "stderr does not match '$regex': $*: $(head -c 600 "$tmp/err")"
     ! grep -qE "Sanitizer|runtime error|internal error" "$tmp/err" || fail "sanitizer report: $*: $(cat "$tmp/err")"
 }
 
@@ -88,7 +89,8 @@ output_symlink)
     expect 2 "$msg" -- ./tiny features "$img/chelsea.png" -o link.npy
     expect 2 "$msg" -- "$netc" compile "$tiny" --init det --res 32 -o link
     ln -s "$victim/file" prog.weights
-    expect 2 "prog.weights: is a symbolic link" -- "$netc" compile "$tiny" --init det --res 32 --weights-external -o prog
+    expect 2 "prog.weights: is a symbolic link" -- \
+        "$netc" compile "$tiny" --init det --res 32 --weights-external -o prog
     [ ! -e prog ] || fail "compile wrote prog though prog.weights was refused"
     for l in link link.npy prog.weights; do [ -L $l ] || fail "$l was replaced"; done
     rm -f prog.weights
@@ -155,9 +157,11 @@ input_too_large)
     # regular files over the limit for their kind: refused by their size, nothing read (sparse, no disk used)
     compile_tiny -o tiny
     truncate -s 5G big.npy && truncate -s 17G big.safetensors && truncate -s 65M big.nn && truncate -s 2049M big.jpg
-    expect 2 "big.npy: 5.0 GiB is over the 4.0 GiB limit for a .npy file" -- "$netc" run "$tiny" --init det --input big.npy
-    expect 2 "big.npy: 5.0 GiB is over the 4.0 GiB limit for a .npy file" -- ./tiny run --input big.npy
-    expect 2 "big.safetensors: 17.0 GiB is over the 16.0 GiB limit for a safetensors file" -- "$netc" run "$tiny" --weights big.safetensors
+    over="big.npy: 5.0 GiB is over the 4.0 GiB limit for a .npy file"
+    expect 2 "$over" -- "$netc" run "$tiny" --init det --input big.npy
+    expect 2 "$over" -- ./tiny run --input big.npy
+    over="big.safetensors: 17.0 GiB is over the 16.0 GiB limit for a safetensors file"
+    expect 2 "$over" -- "$netc" run "$tiny" --weights big.safetensors
     expect 2 "big.nn: 65.0 MiB is over the 64.0 MiB limit for a text file" -- "$netc" info big.nn
     expect 1 "big.jpg: 2.0 GiB is over the 2.0 GiB limit for an image file" -- ./tiny classify big.jpg
     rm -f big.*
@@ -167,9 +171,11 @@ recompile_keeps_weights)
     compile_tiny --weights-external -o prog && input
     ./prog run --input x.npy --output y0.npy >/dev/null 2>&1 || fail "the first program does not run"
     sums=$(md5sum prog prog.weights)
-    expect 1 "the assembler \(false -c\) failed" -- env CC=false "$netc" compile "$tiny" --init det --res 64 --weights-external -o prog
-    printf '#!/bin/sh\ncase "$*" in *libnetc_app.a*) exit 1 ;; esac\nexec cc "$@"\n' > "$tmp/nolink" && chmod +x "$tmp/nolink"
-    expect 1 "linking prog failed" -- env CC="$tmp/nolink" "$netc" compile "$tiny" --init det --res 64 --weights-external -o prog
+    again=("$netc" compile "$tiny" --init det --res 64 --weights-external -o prog)
+    expect 1 "the assembler \(false -c\) failed" -- env CC=false "${again[@]}"
+    printf '#!/bin/sh\ncase "$*" in *libnetc_app.a*) exit 1 ;; esac\nexec cc "$@"\n' > "$tmp/nolink"
+    chmod +x "$tmp/nolink"
+    expect 1 "linking prog failed" -- env CC="$tmp/nolink" "${again[@]}"
     [ "$(md5sum prog prog.weights)" = "$sums" ] || fail "the failed recompiles changed prog or prog.weights"
     ./prog run --input x.npy --output y1.npy >/dev/null 2>&1 || fail "the previous program no longer runs"
     finish ;;

@@ -101,7 +101,8 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
         else if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
             fprintf(stderr, "netc: %s\n", e.msg);
             rc = NC_EXIT_FAIL;
-        } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n, &e)) {
+        } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n,
+                                   &e)) {
             fprintf(stderr, "netc: %s\n", e.msg);
             rc = NC_EXIT_BADINPUT;
         } else if (!bundle_only) {
@@ -122,7 +123,9 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
             if (!rc && codegen) {
                 /* kernels, then one relocatable object holding bundle + kernels */
                 double t0 = nc_now();
-                int made = nc_out_scratch(&kobj, out, ".kernels.o", &e) ? -1 : nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, &e);
+                int made = -1;
+                if (!nc_out_scratch(&kobj, out, ".kernels.o", &e))
+                    made = nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, &e);
                 if (made < 0) {
                     fprintf(stderr, "netc: %s\n", e.msg);
                     rc = NC_EXIT_FAIL;
@@ -141,7 +144,8 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
                     rc = NC_EXIT_FAIL;
                 } else {
                     char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
-                    const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg", "-lpng", "-lz", "-lpthread", "-lm",
+                    const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg",
+                                             "-lpng", "-lz", "-lpthread", "-lm",
                                              NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL, NULL};
                     if (access(app, R_OK) || access(rt, R_OK)) {
                         cli_error("compile: the runtime libraries are missing beside netc (%s)", dir);
