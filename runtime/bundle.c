@@ -10,6 +10,7 @@
 
 #include "ir/ops.h"
 #include "runtime/kernels.h"
+#include "runtime/support/file_in.h"
 
 /* Present when the program was linked with generated kernels (codegen/cpu). */
 extern const NcKernelEntry netc_kernels[] __attribute__((weak));
@@ -32,8 +33,19 @@ static int inside(uint64_t off, uint64_t n, uint64_t len) { return off <= len &&
 
 static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, NcError *e) {
     if (!path) return nc_errorf(e, "the bundle keeps its weights in a separate file; none was given");
-    FILE *f = fopen(path, "rb");
-    if (!f) return nc_errorf(e, "%s: cannot open the weights file (compiled with --weights-external)", path);
+    int fd;
+    uint64_t size;
+    NcError why;
+    if (nc_open_input(path, NC_LIMIT_WEIGHTS, "a weights file", &fd, &size, &why)) {
+        size_t n = strlen(path);
+        return nc_errorf(e, "%s: cannot open the weights file (compiled with --weights-external): %s", path,
+                         strncmp(why.msg, path, n) ? why.msg : why.msg + n + 2);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return nc_errorf(e, "%s: cannot open the weights file: out of memory", path);
+    }
     NcWeightsHeader wh;
     int rc = 0;
     if (fread(&wh, sizeof wh, 1, f) != 1 || memcmp(wh.magic, NC_WEIGHTS_MAGIC, 8))
@@ -42,6 +54,8 @@ static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, 
         rc = nc_errorf(e, "%s: weights file version %u, this program reads %u", path, wh.version, NC_BUNDLE_VERSION);
     else if (wh.bytes != h->weights_bytes || wh.checksum != h->weights_checksum)
         rc = nc_errorf(e, "%s: these weights belong to another compiled model", path);
+    else if (size - sizeof wh < wh.bytes)
+        rc = nc_errorf(e, "%s: truncated weights file", path);
     if (!rc) {
         b->owned_weights = aligned_alloc(64, (size_t)((wh.bytes + 63) / 64 * 64 + 64));
         if (!b->owned_weights) rc = nc_errorf(e, "%s: out of memory for %llu bytes of weights", path, (unsigned long long)wh.bytes);

@@ -7,18 +7,16 @@
  * that calls setjmp, so no automatic variable is read after a longjmp. */
 #include "runtime/image/decode.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jerror.h>
 #include <jpeglib.h>
 #include <png.h>
 #include <zlib.h>
+
+#include "runtime/support/file_in.h"
 
 /* A progressive JPEG can hold any number of scans, each a full pass over the
  * coefficients: a small file could keep the decoder busy for minutes.
@@ -730,47 +728,7 @@ int nc_image_decode(const uint8_t *data, size_t len, const char *name, int64_t m
 }
 
 int nc_image_read_bytes(const char *path, uint8_t **data, size_t *len, NcError *e) {
-    *data = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nc_errorf(e, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int er = errno;
-        close(fd);
-        return nc_errorf(e, "%s: cannot read: %s", path, strerror(er));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return nc_errorf(e, "%s: cannot read: is a directory, not an image file", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return nc_errorf(e, "%s: cannot read: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > ((uint64_t)1 << 31)) {
-        close(fd);
-        return nc_errorf(e, "%s: file of %lld bytes is too large for an image (limit 2 GiB)", path,
-                         (long long)st.st_size);
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    uint8_t *buf = nc_malloc(cap ? cap : 1);
-    while (n < cap) {
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            int er = errno;
-            close(fd);
-            free(buf);
-            return nc_errorf(e, "%s: read error: %s", path, strerror(er));
-        }
-        if (got == 0) break; /* shrank while reading: use what is there */
-        n += (size_t)got;
-    }
-    close(fd);
-    *data = buf;
-    *len = n;
-    return 0;
+    return nc_read_file_max(path, NC_LIMIT_IMAGE, "an image file", (char **)data, len, e);
 }
 
 int nc_image_read(const char *path, int64_t max_pixels, NcImage *out, NcError *e) {

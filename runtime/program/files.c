@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "runtime/support/file_in.h"
+
 static int is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
@@ -62,7 +64,7 @@ int files_add(FileList *l, const char *arg, NcError *e) {
 int files_add_list(FileList *l, const char *list, const char *root, int need_label, int nclasses, NcError *e) {
     char *text;
     size_t len;
-    if (nc_read_file(list, &text, &len, e)) return -1;
+    if (nc_read_file_max(list, NC_LIMIT_LIST, "a list file", &text, &len, e)) return -1;
     char *dir = NULL;
     if (!root) {
         const char *slash = strrchr(list, '/');

@@ -10,6 +10,7 @@
 #include "runtime/program/engine.h"
 #include "runtime/program/files.h"
 #include "runtime/image/loader.h"
+#include "runtime/support/file_out.h"
 #include "runtime/support/npy.h"
 
 typedef struct Opts {
@@ -346,6 +347,29 @@ static void on_features(void *vctx, int index, const NcImageResult *r, const flo
     else memcpy(c->all + (size_t)index * c->nf, f, (size_t)c->nf * sizeof(float));
 }
 
+/* The rows and the list of their files.  The list is renamed into place last
+ * and the old one removed before the first rename: a list on disk always
+ * names the rows of the .npy beside it (a kill half way leaves no list). */
+static int write_pair(const char *npy, const int64_t shape[2], const float *rows, const char *txt, const char *list,
+                      int *listed, NcError *e) {
+    size_t size;
+    uint8_t *bytes = nc_npy_encode_f32(npy, 2, shape, rows, &size, e);
+    if (!bytes) return -1;
+    NcOut a = {0}, t = {0};
+    /* rows sent to a device (/dev/null) have no folder to hold a list beside them */
+    int rc = nc_out_begin(&a, npy, 0, e) || (a.tmp && nc_out_begin(&t, txt, 0, e)) ||
+             nc_out_write(&a, bytes, size, e) || (a.tmp && nc_out_write(&t, list, strlen(list), e));
+    free(bytes);
+    if (rc) {
+        nc_out_abort(&a);
+        nc_out_abort(&t);
+        return -1;
+    }
+    NcOut *both[2] = {&a, &t};
+    *listed = t.path != NULL;
+    return nc_out_commit_all(both, 1 + *listed, 1, e);
+}
+
 int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
     NcError e;
@@ -382,14 +406,19 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
             list = more;
         }
         int64_t shape[2] = {good, en.nfeatures};
+        int listed = 0;
         size_t ol = strlen(o.out);
         char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out) : nc_sprintf("%s.txt", o.out);
-        if (failed >= 0 && (nc_npy_write_f32(o.out, 2, shape, c.all, &e) || nc_write_file_atomic(txt, list, strlen(list), &e))) {
+        if (failed >= 0 && !good) {
+            fprintf(stderr, "%s: no image gave features; %s and %s left as they were\n", prog, o.out, txt);
+            rc = 1;
+        } else if (failed >= 0 && write_pair(o.out, shape, c.all, txt, list, &listed, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
             rc = 2;
         } else if (failed >= 0) {
             fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good, en.nfeatures,
-                    b->h->members[o.member].name, o.out, txt, failed ? " (failed images left out)" : "");
+                    b->h->members[o.member].name, o.out, listed ? txt : "none (the rows went to a device)",
+                    failed ? " (failed images left out)" : "");
         }
         free(txt);
         free(list);

@@ -1,11 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/support/base.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 int nc_errorf(NcError *e, const char *fmt, ...) {
     if (!e) return -1;
@@ -82,50 +80,6 @@ char *nc_sprintf(const char *fmt, ...) {
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
-}
-
-int nc_read_file(const char *path, char **data, size_t *len, NcError *e) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return nc_errorf(e, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nc_malloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) buf = nc_realloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return nc_errorf(e, "%s: read error", path);
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-int nc_write_file_atomic(const char *path, const void *data, size_t len, NcError *e) {
-    char *tmp = nc_sprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        nc_errorf(e, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    size_t put = len ? fwrite(data, 1, len, f) : 0;
-    int bad = (put != len) | (fflush(f) != 0);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        nc_errorf(e, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
 }
 
 double nc_now(void) {

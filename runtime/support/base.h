@@ -56,11 +56,13 @@ char *nc_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /*
         (v)->data[(v)->len++] = (x);                                                       \
     } while (0)
 
-/* Whole-file read (adds a NUL after the data). Error names the path. */
+/* Whole-file read of a regular text file up to NC_LIMIT_TEXT (adds a NUL after
+ * the data); FIFOs and devices are refused without blocking (file_in.h). */
 int nc_read_file(const char *path, char **data, size_t *len, NcError *e);
 
-/* Atomic write: data goes to "path.tmp.PID", then rename(); on any failure the
- * temporary is removed and `path` is left untouched. */
+/* Atomic write through a temporary made exclusively beside path, fsync'd and
+ * renamed over it; a device is written in place, a link or FIFO refused
+ * (file_out.h).  On any failure `path` is left untouched. */
 int nc_write_file_atomic(const char *path, const void *data, size_t len, NcError *e);
 
 /* Monotonic wall clock in seconds. */

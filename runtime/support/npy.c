@@ -12,6 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/support/file_in.h"
+
 typedef struct {
     const uint8_t *p;
     size_t len, pos; /* within the header text */
@@ -262,24 +264,34 @@ int nc_npy_read(const char *path, NcNpy *out, NcError *e) {
     char *buf;
     size_t len;
     memset(out, 0, sizeof *out);
-    if (nc_read_file(path, &buf, &len, e) != 0) return -1;
+    if (nc_read_file_max(path, NC_LIMIT_NPY, "a .npy file", &buf, &len, e) != 0) return -1;
     int rc = nc_npy_parse((const uint8_t *)buf, len, path, out, e);
     free(buf);
     return rc;
 }
 
-int nc_npy_write_f32(const char *path, int ndim, const int64_t *shape, const float *data, NcError *e) {
-    if (ndim < 0 || ndim > NC_NPY_MAXDIM)
-        return nc_errorf(e, "%s: cannot write a %d-dimensional array (0 to %d are supported)", path, ndim,
-                         NC_NPY_MAXDIM);
+uint8_t *nc_npy_encode_f32(const char *path, int ndim, const int64_t *shape, const float *data, size_t *out_size,
+                           NcError *e) {
+    if (ndim < 0 || ndim > NC_NPY_MAXDIM) {
+        nc_errorf(e, "%s: cannot write a %d-dimensional array (0 to %d are supported)", path, ndim, NC_NPY_MAXDIM);
+        return NULL;
+    }
     uint64_t numel = 1;
     for (int k = 0; k < ndim; k++) {
-        if (shape[k] < 0) return nc_errorf(e, "%s: negative dimension %" PRId64 " in shape", path, shape[k]);
-        if (shape[k] && numel > (uint64_t)(SIZE_MAX / 8) / (uint64_t)shape[k])
-            return nc_errorf(e, "%s: array too large to write", path);
+        if (shape[k] < 0) {
+            nc_errorf(e, "%s: negative dimension %" PRId64 " in shape", path, shape[k]);
+            return NULL;
+        }
+        if (shape[k] && numel > (uint64_t)(SIZE_MAX / 8) / (uint64_t)shape[k]) {
+            nc_errorf(e, "%s: array too large to write", path);
+            return NULL;
+        }
         numel *= (uint64_t)shape[k];
     }
-    if (numel && !data) return nc_errorf(e, "%s: no data to write", path);
+    if (numel && !data) {
+        nc_errorf(e, "%s: no data to write", path);
+        return NULL;
+    }
     char dict[512], shs[256];
     fmt_shape(shape, ndim, shs, sizeof shs);
     int dl = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shs);
@@ -296,6 +308,14 @@ int nc_npy_write_f32(const char *path, int ndim, const int64_t *shape, const flo
     memset(file + 10 + dl, ' ', hlen - (size_t)dl - 1);
     file[10 + hlen - 1] = '\n';
     if (numel) memcpy(file + 10 + hlen, data, (size_t)numel * 4);
+    *out_size = size;
+    return file;
+}
+
+int nc_npy_write_f32(const char *path, int ndim, const int64_t *shape, const float *data, NcError *e) {
+    size_t size;
+    uint8_t *file = nc_npy_encode_f32(path, ndim, shape, data, &size, e);
+    if (!file) return -1;
     int rc = nc_write_file_atomic(path, file, size, e);
     free(file);
     return rc;

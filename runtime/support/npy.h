@@ -36,6 +36,12 @@ int nc_npy_parse(const uint8_t *buf, size_t len, const char *path_for_messages, 
  * when ndim is 0. */
 int nc_npy_write_f32(const char *path, int ndim, const int64_t *shape, const float *data, NcError *e);
 
+/* The bytes nc_npy_write_f32 writes, malloc'd (*size of them), for a caller
+ * that writes them with other files (file_out.h); NULL on error (messages
+ * name path). */
+uint8_t *nc_npy_encode_f32(const char *path, int ndim, const int64_t *shape, const float *data, size_t *size,
+                           NcError *e);
+
 /* Free the data; *a is zeroed (safe twice). */
 void nc_npy_free(NcNpy *a);
 

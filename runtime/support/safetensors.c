@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/support/file_in.h"
 #include "runtime/support/json.h"
 
 static const struct {
@@ -273,7 +274,7 @@ int nc_st_open(const char *path, NcSafetensors *st, NcError *e) {
     char *buf;
     size_t len;
     memset(st, 0, sizeof *st);
-    if (nc_read_file(path, &buf, &len, e) != 0) return -1;
+    if (nc_read_file_max(path, NC_LIMIT_WEIGHTS, "a safetensors file", &buf, &len, e) != 0) return -1;
     if (nc_st_parse((const uint8_t *)buf, len, path, st, e) != 0) {
         free(buf);
         return -1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "codegen/cpu/cg_layout.h"
+#include "runtime/support/file_out.h"
 #include "tools/netc/cli.h"
 
 /* Where the netc binary lives: the runtime libraries are built beside it. */
@@ -24,17 +25,6 @@ static int self_dir(char *dir, size_t len) {
     if (!slash) return -1;
     *slash = 0;
     return 0;
-}
-
-static int sh(const char *const *argv) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void c_ident(const char *s, char *out, size_t len) {
@@ -88,85 +78,87 @@ int netc_read_labels(const char *path, char **text) {
 
 int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n) {
     char dir[PATH_MAX];
-    char *bundle = NULL, *weights = NULL, *asm_path = NULL, *obj = NULL, *kobj = NULL;
+    /* every file is made beside OUT under a fresh name, the outputs renamed into place only once all is
+     * built: a failed compile leaves the previous OUT and OUT.weights as they were */
+    NcOut bundle = {0}, weights = {0}, asm_out = {0}, obj = {0}, bobj = {0}, kobj = {0}, exe = {0};
+    char *wpath = NULL, *opath = NULL;
     NcError e;
     int rc = 0;
     const char *out = job->out, *emit = job->emit;
     const int external = job->external, codegen = job->codegen;
     NcCgOptions cgo = job->cgo;
     {
-        int bundle_only = !strcmp(emit, "bundle");
-        bundle = bundle_only ? nc_strdup(out) : nc_sprintf("%s.bundle.tmp.%ld", out, (long)getpid());
-        weights = external ? nc_sprintf("%s.weights", out) : NULL;
+        int bundle_only = !strcmp(emit, "bundle"), is_obj = !strcmp(emit, "obj"), is_exe = !strcmp(emit, "exe");
+        wpath = external ? nc_sprintf("%s.weights", out) : NULL;
+        opath = nc_sprintf("%s.o", out);
+        if ((bundle_only ? nc_out_begin(&bundle, out, 0, &e) : nc_out_scratch(&bundle, out, ".bundle", &e)) ||
+            (wpath && nc_out_begin(&weights, wpath, 0, &e)) || (is_exe && nc_out_begin(&exe, out, NC_OUT_EXEC, &e)) ||
+            (!bundle_only && (is_obj ? nc_out_begin(&obj, opath, 0, &e) : nc_out_scratch(&obj, out, ".o", &e)))) {
+            fprintf(stderr, "netc: %s\n", e.msg);
+            rc = NC_EXIT_BADINPUT;
+        }
         /* GEMM kernels read their weights packed: repack them before they are written */
-        if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
+        else if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
             fprintf(stderr, "netc: %s\n", e.msg);
             rc = NC_EXIT_FAIL;
-        } else if (nc_bundle_write(bundle, weights, spec, graphs, plans, n, &e)) {
+        } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n,
+                                   &e)) {
             fprintf(stderr, "netc: %s\n", e.msg);
             rc = NC_EXIT_BADINPUT;
         } else if (!bundle_only) {
             /* the bundle becomes an object through the assembler's .incbin */
-            asm_path = nc_sprintf("%s.tmp.%ld.s", out, (long)getpid());
-            obj = !strcmp(emit, "obj") ? nc_sprintf("%s.o", out) : nc_sprintf("%s.tmp.%ld.o", out, (long)getpid());
             char *text = nc_sprintf("\t.section .rodata\n\t.balign 64\n\t.globl netc_bundle\nnetc_bundle:\n\t.incbin \"%s\"\n"
                                     "\t.globl netc_bundle_end\nnetc_bundle_end:\n\t.section .note.GNU-stack,\"\",@progbits\n",
-                                    bundle);
-            rc = nc_write_file_atomic(asm_path, text, strlen(text), &e) ? NC_EXIT_BADINPUT : 0;
+                                    nc_out_name(&bundle));
+            rc = nc_out_scratch(&asm_out, out, ".s", &e) || nc_out_write(&asm_out, text, strlen(text), &e) ||
+                 nc_out_scratch(&bobj, out, ".bundle.o", &e) ? NC_EXIT_BADINPUT : 0;
+            if (rc) fprintf(stderr, "netc: %s\n", e.msg);
             free(text);
             const char *cc = getenv("CC") ? getenv("CC") : "cc";
-            char *bobj = nc_sprintf("%s.tmp.%ld.bundle.o", out, (long)getpid());
-            const char *as_argv[] = {cc, "-c", asm_path, "-o", codegen ? bobj : obj, NULL};
-            if (!rc && sh(as_argv)) {
-                cli_error("compile: the assembler (%s -c) failed on %s", cc, asm_path);
+            const char *as_argv[] = {cc, "-c", nc_out_name(&asm_out), "-o", nc_out_name(codegen ? &bobj : &obj), NULL};
+            if (!rc && nc_spawn_wait(as_argv)) {
+                cli_error("compile: the assembler (%s -c) failed on %s", cc, nc_out_name(&asm_out));
                 rc = NC_EXIT_FAIL;
             }
             if (!rc && codegen) {
                 /* kernels, then one relocatable object holding bundle + kernels */
-                kobj = nc_sprintf("%s.tmp.%ld.kernels.o", out, (long)getpid());
                 double t0 = nc_now();
-                int made = nc_cg_emit_object(kobj, graphs, n, &cgo, &e);
+                int made = -1;
+                if (!nc_out_scratch(&kobj, out, ".kernels.o", &e))
+                    made = nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, &e);
                 if (made < 0) {
                     fprintf(stderr, "netc: %s\n", e.msg);
                     rc = NC_EXIT_FAIL;
                 } else {
                     if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
-                    const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", obj, bobj, kobj, NULL};
-                    if (sh(ld_argv)) {
+                    const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", nc_out_name(&obj), bobj.tmp, kobj.tmp, NULL};
+                    if (nc_spawn_wait(ld_argv)) {
                         cli_error("compile: combining the bundle and kernel objects failed");
                         rc = NC_EXIT_FAIL;
                     }
                 }
-                remove(kobj);
             }
-            remove(bobj);
-            free(bobj);
-            if (!rc && !strcmp(emit, "exe")) {
+            if (!rc && is_exe) {
                 if (self_dir(dir, sizeof dir)) {
                     cli_error("compile: cannot find netc's own directory");
                     rc = NC_EXIT_FAIL;
                 } else {
                     char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
-                    char *tmp_exe = nc_sprintf("%s.tmp.%ld", out, (long)getpid());
-                    const char *ld_argv[] = {cc, "-o", tmp_exe, obj, app, rt, "-fopenmp", "-ljpeg", "-lpng", "-lz", "-lpthread", "-lm",
+                    const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg",
+                                             "-lpng", "-lz", "-lpthread", "-lm",
                                              NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL, NULL};
                     if (access(app, R_OK) || access(rt, R_OK)) {
                         cli_error("compile: the runtime libraries are missing beside netc (%s)", dir);
                         rc = NC_EXIT_FAIL;
-                    } else if (sh(ld_argv)) {
+                    } else if (nc_spawn_wait(ld_argv)) {
                         cli_error("compile: linking %s failed", out);
                         rc = NC_EXIT_FAIL;
-                    } else if (rename(tmp_exe, out)) {
-                        cli_error("compile: cannot write %s", out);
-                        rc = NC_EXIT_BADINPUT;
                     }
-                    remove(tmp_exe);
-                    free(tmp_exe);
                     free(app);
                     free(rt);
                 }
             }
-            if (!rc && !strcmp(emit, "obj")) {
+            if (!rc && is_obj) {
                 char *hdr = nc_sprintf("%s.h", out);
                 if (write_header(hdr, spec->name ? spec->name : graphs[0]->name, graphs, plans, n, &e)) {
                     fprintf(stderr, "netc: %s\n", e.msg);
@@ -174,17 +166,19 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
                 }
                 free(hdr);
             }
-            remove(asm_path);
-            if (strcmp(emit, "obj") || rc) remove(obj);
-            remove(bundle);
         }
-        if (rc && weights) remove(weights);
+        /* renamed with signals held; after a SIGKILL between the two, the program names the mismatch
+         * (the weights' checksum) instead of running on another model's weights */
+        NcOut *outs[2] = {&weights, bundle_only ? &bundle : is_exe ? &exe : &obj};
+        if (!rc && nc_out_commit_all(outs + !wpath, 2 - !wpath, 0, &e)) {
+            fprintf(stderr, "netc: %s\n", e.msg);
+            rc = NC_EXIT_BADINPUT;
+        }
     }
-    free(bundle);
-    free(weights);
-    free(asm_path);
-    free(obj);
-    free(kobj);
+    NcOut *all[] = {&bundle, &weights, &asm_out, &obj, &bobj, &kobj, &exe};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nc_out_abort(all[i]);
+    free(wpath);
+    free(opath);
     return rc;
 }
 
