@@ -13,6 +13,7 @@
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
 #include "runtime/support/detinit.h"
+#include "runtime/support/json.h"
 #include "runtime/support/npy.h"
 #include "runtime/support/topk.h"
 
@@ -198,7 +199,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     const double peak = per_kernel ? nc_bundle_peak_gflops() : 0;
     if (json) {
         printf("{\"model\": ");
-        app_json_str(stdout, b->h->model);
+        nc_json_put_str(stdout, b->h->model);
         printf(", \"height\": %d, \"width\": %d, \"batch\": %d, \"images\": %lld, \"threads\": %d, \"runs\": %d, "
                "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"images_per_s\": %.2f",
                h->height, h->width, h->batch, (long long)n, omp_get_max_threads(), iters, 1e3 * med, 1e3 * t[0],
@@ -233,11 +234,11 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             describe_ops(nd, info, ops, sizeof ops);
             if (json) {
                 printf("%s{\"index\": %u, \"ops\": ", i ? ", " : "", i);
-                app_json_str(stdout, ops);
+                nc_json_put_str(stdout, ops);
                 printf(", \"kernel\": ");
-                app_json_str(stdout, nc_bundle_kernel_kind(b, p, i));
+                nc_json_put_str(stdout, nc_bundle_kernel_kind(b, p, i));
                 printf(", \"layer\": ");
-                app_json_str(stdout, pr->scopes[i]);
+                nc_json_put_str(stdout, pr->scopes[i]);
                 printf(", \"ms\": %.5f, \"time_share\": %.5f, \"gflops\": %.3f", ms, share, gf);
                 if (peak > 0 && flops > 0) printf(", \"peak_share\": %.4f", gf / peak);
                 printf("}");
