@@ -25,21 +25,32 @@ _Static_assert(sizeof(NcBundleNode) == 432, "NcBundleNode changed: bump NC_BUNDL
  * multiplies (275 ms for resnet50's 100 MB), four chains run at memory speed
  * (19 ms), which a check at every start can afford.  Each step is a
  * bijection of the lane, so any one changed word always changes the sum. */
-uint64_t nc_bundle_checksum(const void *data, size_t len) {
-    const unsigned char *p = data;
-    const uint64_t prime = 0x100000001b3ull;
-    uint64_t lane[4] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full};
-    size_t i = 0;
-    for (; i + 32 <= len; i += 32) {
+#define CHECKSUM_PRIME 0x100000001b3ull
+#define CHECKSUM_LANES {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full}
+
+/* n: a multiple of 32. */
+static void checksum_lanes(uint64_t lane[4], const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i += 32) {
         uint64_t w[4];
         memcpy(w, p + i, sizeof w);
-        for (int k = 0; k < 4; k++) lane[k] = (lane[k] ^ w[k]) * prime;
+        for (int k = 0; k < 4; k++) lane[k] = (lane[k] ^ w[k]) * CHECKSUM_PRIME;
     }
+}
+
+/* The sum of `len` bytes whose whole 32-byte blocks went into lane: the rest
+ * (under 32 bytes) at tail. */
+static uint64_t checksum_finish(const uint64_t lane[4], const unsigned char *tail, size_t len) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (int k = 0; k < 4; k++)
-        for (int b = 0; b < 8; b++) h = (h ^ (unsigned char)(lane[k] >> 8 * b)) * prime;
-    for (; i < len; i++) h = (h ^ p[i]) * prime;
-    return (h ^ (uint64_t)len) * prime;
+        for (int b = 0; b < 8; b++) h = (h ^ (unsigned char)(lane[k] >> 8 * b)) * CHECKSUM_PRIME;
+    for (size_t i = 0; i < len % 32; i++) h = (h ^ tail[i]) * CHECKSUM_PRIME;
+    return (h ^ (uint64_t)len) * CHECKSUM_PRIME;
+}
+
+uint64_t nc_bundle_checksum(const void *data, size_t len) {
+    uint64_t lane[4] = CHECKSUM_LANES;
+    checksum_lanes(lane, data, len / 32 * 32);
+    return checksum_finish(lane, (const unsigned char *)data + len / 32 * 32, len);
 }
 
 /* Is [off, off + n) inside [0, len)? Overflow-safe. */
@@ -218,6 +229,32 @@ static void prepare_weights(NcBundle *b) {
     free(src);
 }
 
+/* The weights inside the program against their checksum.  Reading them maps
+ * every page in; in a compiled program (kernels linked, the bundle in its
+ * own read-only file mapping, as prepare_weights assumes) each stretch is
+ * handed back once summed, so that neither the peak nor the lasting memory
+ * grows by the weights' size: pages of the file come back from the page
+ * cache when a kernel touches them.  Elsewhere (a bundle read into memory)
+ * dropping pages would lose them. */
+static int verify_embedded(const NcBundle *b, NcError *e) {
+    const unsigned char *p = b->weights;
+    const size_t len = (size_t)b->h->weights_bytes, whole = len / 32 * 32;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), stretch = 256 * page;
+    uint64_t lane[4] = CHECKSUM_LANES;
+    for (size_t at = 0; at < whole;) {
+        /* stretches end on page boundaries (multiples of 32 after the 64-aligned start) */
+        const uintptr_t from = (uintptr_t)(p + at), to = (from + stretch) / page * page;
+        const size_t n = to - from < whole - at ? (size_t)(to - from) : whole - at;
+        checksum_lanes(lane, p + at, n);
+        const uintptr_t lo = (from + page - 1) / page * page, hi = (from + n) / page * page;
+        if (netc_kernels && hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        at += n;
+    }
+    if (checksum_finish(lane, p + whole, len) != b->h->weights_checksum)
+        return nc_errorf(e, "embedded weights are corrupt (checksum mismatch): the program was changed after netc compiled it");
+    return 0;
+}
+
 int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBundle *b, NcError *e) {
     memset(b, 0, sizeof *b);
     const unsigned char *base = data;
@@ -273,8 +310,7 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
         if (!has) rc = nc_errorf(e, "bundle member %u has no program", m);
     }
     /* last, so that a fuzzed header still reaches every table's checks */
-    if (!rc && h->weights_offset && nc_bundle_checksum(b->weights, (size_t)h->weights_bytes) != h->weights_checksum)
-        rc = nc_errorf(e, "embedded weights are corrupt (checksum mismatch): the program was changed after netc compiled it");
+    if (!rc && h->weights_offset) rc = verify_embedded(b, e);
     if (!rc) prepare_weights(b);
     if (rc) nc_bundle_close(b);
     return rc;

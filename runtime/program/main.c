@@ -122,7 +122,7 @@ static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
     const NcValue *ov = &b->programs[p].vals[h->outputs[0]];
     int64_t n = x.shape[0], per = nc_numel(ov) / h->batch;
     float *y = nc_malloc((size_t)(n * per) * sizeof(float));
-    arena[p] = arena[p] ? arena[p] : aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    arena[p] = arena[p] ? arena[p] : nc_aligned_alloc((size_t)h->arena_bytes);
     double t0 = nc_now();
     run_images(b, p, x.data, n, y, arena[p]);
     double dt = nc_now() - t0;
@@ -184,7 +184,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     float *x = nc_malloc((size_t)in_n * sizeof(float));
     nc_det_fill_input(x, (size_t)in_n);
     float *y = nc_malloc((size_t)nc_numel(&pr->vals[h->outputs[0]]) * sizeof(float));
-    void *ar = aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    void *ar = nc_aligned_alloc((size_t)h->arena_bytes);
     double *t = nc_malloc((size_t)iters * sizeof(double));
     double *per_node = nc_calloc(h->nnodes + 1, sizeof(double));
     for (int i = 0; i < warmup; i++) nc_bundle_run(b, p, x, y, ar);
@@ -287,6 +287,7 @@ static int cmd_info(const NcBundle *b) {
 
 int main(int argc, char **argv) {
     prog = argc > 0 ? argv[0] : "model";
+    nc_set_program_name(prog);
     const char *weights = NULL;
     int skip = -1;
     for (int i = 1; i + 1 < argc; i++)
