@@ -37,7 +37,8 @@ static void usage(FILE *out, const NcBundle *b) {
             "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
             "         the models' preprocessing (default: each model's timm pretrained_cfg, see info)\n"
             "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
-            "         [N, F] float32, of the images that decoded; their paths in OUT.txt\n"
+            "         [N, F] float32, of the images that decoded; their paths in OUT.txt, one a line\n"
+            "         (a backslash, newline or carriage return in a path written \\\\, \\n, \\r)\n"
             "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
             "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder)\n"
             "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
@@ -47,8 +48,9 @@ static void usage(FILE *out, const NcBundle *b) {
             "  info   resolutions, batch, arena and weight sizes\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
             "default: the executable's path + .weights)\n"
-            "exit status: 0 success, 1 some image failed (each is reported; the rest are done),\n"
-            "2 bad input\n",
+            "-- ends the options: every argument after it is a file\n"
+            "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
+            "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n",
             prog, b && b->h ? b->h->model : "a model");
 }
 

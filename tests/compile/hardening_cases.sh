@@ -4,16 +4,7 @@
 # file names, bad options.  Standard-library python only (no numpy).
 set -u
 netc=$1 case=$2
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-ef="$root/tests/expect_fail.sh"
-img="$root/tests/fixtures/images"
-tmp=$(mktemp -d)
-trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-cd "$tmp"
-tiny="$root/tests/errors/tiny.nn" # conv, BN, ReLU, pool, fc: 10 classes
-pass() { echo "1 passed, 0 failed"; exit 0; }
-fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
+. "$(dirname "$0")/cases_env.sh"
 # every line of $1 is strict JSON (no NaN/Infinity, valid UTF-8)
 strict_jsonl() {
     python3 -c "
@@ -32,6 +23,10 @@ info_json)
     "$netc" info "$name" --json --plan > info.json || fail "info failed"
     strict_jsonl info.json
     grep -q 'we\\"ird\\\\\\ufffd.nn' info.json || fail "file name not escaped: $(cat -v info.json)"
+    # -- ends netc's options too
+    cp "$tiny" ./-h.nn
+    "$netc" info --json -- -h.nn > dash.json || fail "netc info -- -h.nn failed"
+    grep -q '"file": "-h.nn"' dash.json || fail "-- did not end the options: $(cat dash.json)"
     pass ;;
 nonfinite_weights)
     "$netc" weights "$tiny" --init det -o w.safetensors >/dev/null || fail "netc weights failed"

@@ -68,9 +68,10 @@ int cmd_info(int argc, char **argv) {
     memset(&m, 0, sizeof m);
     int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
-        if (!strcmp(argv[i], "--params")) { list_params = 1; continue; }
-        if (!strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
+        const int opt = !m.options_ended;
+        if (opt && !strcmp(argv[i], "--json")) { json = 1; continue; }
+        if (opt && !strcmp(argv[i], "--params")) { list_params = 1; continue; }
+        if (opt && !strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
