@@ -135,6 +135,8 @@ options)
         "$netc" compile "$tiny" --init det --res 32 --cpu bogus -o t2 || fail "--cpu bogus"
     # out of memory: a message and exit 1, not an abort (an arena of hundreds of GB)
     "$netc" compile "$tiny" --init det --res 2048 --batch 8192 -o huge >/dev/null 2>&1 || fail "compile huge failed"
+    # (under ASan, a failed malloc must return NULL as it does without it)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
     exec "$ef" 1 "huge: out of memory: could not allocate [0-9]+ bytes" -- ./huge bench ;;
 *) fail "unknown case $case" ;;
 esac
