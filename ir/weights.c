@@ -85,7 +85,8 @@ int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
         char what[64], where[128];
         const int64_t at = first_bad_value(v, what, sizeof what);
         if (at >= 0) {
-            snprintf(where, sizeof where, "%s at index %lld (flat, of %lld)", what, (long long)at, (long long)nc_numel(v));
+            snprintf(where, sizeof where, "%s at index %lld (flat, of %lld)", what, (long long)at,
+                     (long long)nc_numel(v));
             complain(&bad, "\n    %s: %s", v->name, where);
         }
     }

@@ -251,7 +251,8 @@ static int verify_embedded(const NcBundle *b, NcError *e) {
         at += n;
     }
     if (checksum_finish(lane, p + whole, len) != b->h->weights_checksum)
-        return nc_errorf(e, "embedded weights are corrupt (checksum mismatch): the program was changed after netc compiled it");
+        return nc_errorf(e, "embedded weights are corrupt (checksum mismatch): the program was changed after netc "
+                            "compiled it");
     return 0;
 }
 

@@ -432,7 +432,8 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
         int64_t shape[2] = {good, en.nfeatures};
         size_t ol = strlen(o.out);
         char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out) : nc_sprintf("%s.txt", o.out);
-        if (failed >= 0 && (nc_npy_write_f32(o.out, 2, shape, c.all, &e) || nc_write_file_atomic(txt, list, list_len, &e))) {
+        if (failed >= 0 &&
+            (nc_npy_write_f32(o.out, 2, shape, c.all, &e) || nc_write_file_atomic(txt, list, list_len, &e))) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
             rc = 2;
         } else if (failed >= 0) {

@@ -58,8 +58,8 @@ int main(void) {
         for (int i = 0; i < N; i++) {
             const float x = input[i];
             const float want = isnan(x) ? x : x < 0 ? 0.0f : kind == NC_EPI_CLAMP && x > 6 ? 6.0f : x;
-            CHECK_MSG(isnan(want) ? isnan(y[i]) : y[i] == want, "%s(%g) = %g, expected %g", what, (double)x, (double)y[i],
-                      (double)want);
+            CHECK_MSG(isnan(want) ? isnan(y[i]) : y[i] == want, "%s(%g) = %g, expected %g", what, (double)x,
+                      (double)y[i], (double)want);
         }
     }
     nc_cg_target_free(&t);

@@ -13,7 +13,9 @@ def no(c): raise ValueError('not JSON: ' + c)
 for line in open(sys.argv[1], 'rb'):
     json.loads(line.decode('utf-8'), parse_constant=no)" "$1" || fail "not strict JSON: $(cat -v "$1")"
 }
-compile_tiny() { "$netc" compile "$tiny" --res 32 -o tiny "$@" >/dev/null 2>log.txt || fail "compile $* failed: $(cat log.txt)"; }
+compile_tiny() {
+    "$netc" compile "$tiny" --res 32 -o tiny "$@" >/dev/null 2>log.txt || fail "compile $* failed: $(cat log.txt)"
+}
 
 case $case in
 info_json)
@@ -35,19 +37,22 @@ nonfinite_weights)
     python3 "$here/st_patch.py" w.safetensors var.safetensors bn.running_var=neg@2 || fail "patch failed"
     "$ef" 2 "conv.weight: NaN at index 5" --no-file tiny -- "$netc" compile "$tiny" --weights nan.safetensors -o tiny ||
         fail "NaN weights accepted"
-    "$ef" 2 "fc.bias: \+infinity at index 3" -- "$netc" run "$tiny" --weights inf.safetensors || fail "Inf weights accepted"
+    "$ef" 2 "fc.bias: \+infinity at index 3" -- "$netc" run "$tiny" --weights inf.safetensors ||
+        fail "Inf weights accepted"
     exec "$ef" 2 "bn.running_var: a negative variance \(-1\) at index 2" --no-file tiny -- \
         "$netc" compile "$tiny" --weights var.safetensors -o tiny ;;
 nonfinite_scores)
     # finite weights so large that the logits overflow: each image fails, the JSON stays JSON
     "$netc" weights "$tiny" --init det -o w.safetensors >/dev/null || fail "netc weights failed"
-    python3 "$here/st_patch.py" w.safetensors big.safetensors conv.weight=scale:1e30 fc.weight=scale:1e30 || fail "patch failed"
+    python3 "$here/st_patch.py" w.safetensors big.safetensors conv.weight=scale:1e30 fc.weight=scale:1e30 ||
+        fail "patch failed"
     compile_tiny --weights big.safetensors
     ./tiny classify "$img/chelsea.jpg" "$img/coffee_422.jpg" --json > r.jsonl 2> err.txt
     rc=$?
     [ $rc = 1 ] || fail "exit $rc, expected 1"
     strict_jsonl r.jsonl
-    [ "$(grep -c '"ok": false, "error": ".*NaN or infinite scores' r.jsonl)" = 2 ] || fail "expected 2 failures: $(cat r.jsonl)"
+    [ "$(grep -c '"ok": false, "error": ".*NaN or infinite scores' r.jsonl)" = 2 ] ||
+        fail "expected 2 failures: $(cat r.jsonl)"
     grep -q "chelsea.jpg: the model computed NaN or infinite scores" err.txt || fail "no message: $(cat err.txt)"
     ./tiny features "$img/chelsea.jpg" -o f.npy 2> err.txt
     [ $? = 1 ] || fail "features of NaN must fail"
@@ -71,7 +76,8 @@ while True:  # the bundle: its magic at a 64-byte boundary, weights inside the f
 b[at + woff + (k * 7919) % wbytes] ^= 1 << (k % 8)
 open(path, "wb").write(b)
 PY
-        "$ef" 2 "embedded weights are corrupt" -- ./t$k info > log.txt || fail "changed weights accepted ($k): $(cat log.txt)"
+        "$ef" 2 "embedded weights are corrupt" -- ./t$k info > log.txt ||
+            fail "changed weights accepted ($k): $(cat log.txt)"
     done
     ./tiny info > /dev/null || fail "the untouched program fails"
     # and a .weights file with anything after the weights

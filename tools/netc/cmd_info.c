@@ -205,8 +205,9 @@ int cmd_info(int argc, char **argv) {
         const NcPreprocess *pp = &g->pre;
         json_num(", \"preprocess\": {\"crop_pct\": ", "%.4g", pp->crop_pct);
         printf(", \"interpolation\": \"%s\"", pp->interp ? "bilinear" : "bicubic");
-        for (int c = 0; c < 6; c++)
-            json_num(c == 0 ? ", \"mean\": [" : c == 3 ? "], \"std\": [" : ", ", "%.4g", c < 3 ? pp->mean[c] : pp->std[c - 3]);
+        for (int c = 0; c < 6; c++) /* mean then std, three each */
+            json_num(c == 0 ? ", \"mean\": [" : c == 3 ? "], \"std\": [" : ", ", "%.4g",
+                     c < 3 ? pp->mean[c] : pp->std[c - 3]);
         printf("]}, \"stages\": [");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
