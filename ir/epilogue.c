@@ -56,7 +56,7 @@ void nc_epilogue_apply(const NcKernelArgs *k) {
         for (int s = 0; s < a->nepi; s++) {
             const NcEpilogue *ep = &a->epi[s];
             switch (ep->kind) {
-            case NC_EPI_RELU: x = x > 0 ? x : 0; break;
+            case NC_EPI_RELU: x = x < 0 ? 0 : x; break; /* NaN stays NaN, as in PyTorch */
             case NC_EPI_CLAMP: x = x < ep->lo ? ep->lo : (x > ep->hi ? ep->hi : x); break;
             case NC_EPI_SILU: x = x / (1.0 + exp(-x)); break;
             case NC_EPI_SIGMOID: x = 1.0 / (1.0 + exp(-x)); break;

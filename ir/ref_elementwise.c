@@ -35,7 +35,9 @@ void nc_ref_batch_norm(const NcKernelArgs *k) {
         }                                                   \
     }
 
-UNARY(nc_ref_relu, x > 0 ? x : 0.0)
+/* Written so that NaN falls through every comparison and comes out, as in
+ * PyTorch (torch.relu(nan) and clamp(nan) are nan). */
+UNARY(nc_ref_relu, x < 0 ? 0.0 : x)
 UNARY(nc_ref_clamp, x < a->lo ? (double)a->lo : (x > a->hi ? (double)a->hi : x))
 UNARY(nc_ref_sigmoid, 1.0 / (1.0 + exp(-x)))
 UNARY(nc_ref_silu, x / (1.0 + exp(-x)))

@@ -2,6 +2,7 @@
  * rules (ceil_mode windows that start in the right padding are dropped by the
  * shape rule; count_include_pad counts padding but not the ceil overhang). */
 #include <float.h>
+#include <math.h>
 
 #include "ir/ops.h"
 
@@ -30,7 +31,7 @@ static void pool2d(const NcKernelArgs *k, int is_max) {
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++) {
                         const double v = xp[ih * W + iw];
-                        if (is_max) acc = v > acc ? v : acc;
+                        if (is_max) acc = v > acc || isnan(v) ? v : acc; /* NaN wins, as in PyTorch */
                         else acc += v;
                     }
                 if (!is_max) acc /= (double)(a->count_include_pad ? padded_count : (h1 - h0) * (w1 - w0));

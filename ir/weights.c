@@ -1,5 +1,6 @@
 #include "ir/weights.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "runtime/support/safetensors.h"
@@ -33,11 +34,27 @@ static size_t report(const Complaint *c, char *out, size_t len) {
     return (size_t)snprintf(out, len, "\n  %d %s:%s%s", c->count, c->what, c->text, c->count > 6 ? "\n    ..." : "");
 }
 
+/* The first value of v that no model should hold: NaN or infinity anywhere
+ * (PyTorch would load it, and every answer would silently be NaN), a
+ * negative BN variance (its square root is NaN).  Says which into `what`. */
+static int64_t first_bad_value(const NcValue *v, char *what, size_t len) {
+    const int64_t n = nc_numel(v);
+    for (int64_t i = 0; i < n; i++) {
+        const float x = v->data[i];
+        if (isfinite(x) && !(v->role == NC_PARAM_BN_VAR && x < 0)) continue;
+        if (isnan(x)) snprintf(what, len, "NaN");
+        else if (isinf(x)) snprintf(what, len, "%sinfinity", x < 0 ? "-" : "+");
+        else snprintf(what, len, "a negative variance (%g)", (double)x);
+        return i;
+    }
+    return -1;
+}
+
 int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
     NcSafetensors st;
     if (nc_st_open(path, &st, e)) return -1;
     Complaint missing = {"missing tensors", "", 0}, wrong = {"tensors of the wrong shape", "", 0},
-              unexpected = {"unexpected tensors", "", 0};
+              unexpected = {"unexpected tensors", "", 0}, bad = {"tensors with values no model can use", "", 0};
     char *used = nc_calloc((size_t)st.ntensors + 1, 1);
     for (int i = 0; i < g->values.len; i++) {
         NcValue *v = &g->values.data[i];
@@ -65,17 +82,25 @@ int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
             nc_st_close(&st);
             return -1;
         }
+        char what[64], where[128];
+        const int64_t at = first_bad_value(v, what, sizeof what);
+        if (at >= 0) {
+            snprintf(where, sizeof where, "%s at index %lld (flat, of %lld)", what, (long long)at,
+                     (long long)nc_numel(v));
+            complain(&bad, "\n    %s: %s", v->name, where);
+        }
     }
     for (int i = 0; i < st.ntensors; i++)
         if (!used[i] && !nc_det_is_skipped(st.tensors[i].name)) complain(&unexpected, "\n    %s%s", st.tensors[i].name, "");
     free(used);
     nc_st_close(&st);
-    if (missing.count || wrong.count || unexpected.count) {
+    if (missing.count || wrong.count || unexpected.count || bad.count) {
         char msg[NC_ERRMAX - 200];
         size_t n = 0;
         n += report(&missing, msg + n, sizeof msg - n);
         if (n < sizeof msg) n += report(&wrong, msg + n, sizeof msg - n);
-        if (n < sizeof msg) report(&unexpected, msg + n, sizeof msg - n);
+        if (n < sizeof msg) n += report(&unexpected, msg + n, sizeof msg - n);
+        if (n < sizeof msg) report(&bad, msg + n, sizeof msg - n);
         return nc_errorf(e, "%s: does not fit model '%s':%s", path, g->name, msg);
     }
     return 0;

@@ -10,7 +10,9 @@ void nc_weights_init_det(NcGraph *g);
 
 /* Loads every parameter by name from a safetensors file (F32, F16, BF16, F64).
  * Strict, like PyTorch's load_state_dict: missing, unexpected (other than
- * num_batches_tracked) and wrong-shaped tensors are all errors, each named. */
+ * num_batches_tracked) and wrong-shaped tensors are all errors, each named.
+ * So are NaN or infinite values and negative BN variances, each tensor named
+ * with its first bad index: a model holding them answers NaN. */
 int nc_weights_load(NcGraph *g, const char *path, NcError *e);
 
 /* Writes every parameter as F32 safetensors (atomically). */

@@ -48,7 +48,7 @@ typedef struct NcBundleHeader {
     uint64_t program_offset[NC_BUNDLE_MAX_PROGRAMS]; /* from the start of the bundle */
     uint64_t weights_offset;                         /* 0 = weights are external */
     uint64_t weights_bytes;
-    uint64_t weights_checksum; /* FNV-1a of the weights, to match an external file */
+    uint64_t weights_checksum; /* nc_bundle_checksum of the weights, checked at every open */
     char model[64]; /* the program's name: the model, or the ensemble */
     uint32_t nmembers;
     int32_t merge;   /* NcMergeKind */

@@ -208,11 +208,15 @@ LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef
     return LLVMBuildCall2(m->b, fty, fn, args, 3, "");
 }
 
+/* a < b ? b : a — a NaN in a comes through, as torch.relu / clamp pass it
+ * (llvm.maxnum would drop it); on x86 one maxps, where maxnum needs three. */
 LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
-    LLVMTypeRef fty;
-    LLVMValueRef fn = intrinsic(m, "llvm.maxnum", &m->vec, 1, &fty);
-    LLVMValueRef args[2] = {a, b};
-    return LLVMBuildCall2(m->b, fty, fn, args, 2, "");
+    return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOLT, a, b, ""), b, a, "");
+}
+
+/* a > b ? b : a, NaN in a kept likewise. */
+static LLVMValueRef min_keep_nan(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(m->b, LLVMBuildFCmp(m->b, LLVMRealOGT, a, b, ""), b, a, "");
 }
 
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t) {
@@ -353,11 +357,11 @@ void cgb_activation_n(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef 
         LLVMValueRef *x = v + g, t[CGB_MAX_INTERLEAVE];
         switch (kind) {
         case NC_EPI_RELU:
-            for (int i = 0; i < k; i++) x[i] = call_vec(m, "llvm.maxnum", x[i], cgb_zero(m), NULL);
+            for (int i = 0; i < k; i++) x[i] = cgb_max(m, x[i], cgb_zero(m));
             break;
         case NC_EPI_CLAMP:
-            for (int i = 0; i < k; i++) x[i] = call_vec(m, "llvm.maxnum", x[i], fsplat(m, lo), NULL);
-            for (int i = 0; i < k; i++) x[i] = call_vec(m, "llvm.minnum", x[i], fsplat(m, hi), NULL);
+            for (int i = 0; i < k; i++) x[i] = cgb_max(m, x[i], fsplat(m, lo));
+            for (int i = 0; i < k; i++) x[i] = min_keep_nan(m, x[i], fsplat(m, hi));
             break;
         case NC_EPI_SILU:
         case NC_EPI_SIGMOID: {

@@ -2,9 +2,61 @@
  * vector width its code gets. */
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codegen/cpu/cg_target.h"
+
+/* What LLVM writes on stderr while making a target machine for `cpu`.  Its C
+ * API has no list of CPUs and no error for an unknown one: it only warns
+ * there (and goes on to abort in the back end), and for the name "help"
+ * prints the CPUs it knows.  NULL when stderr cannot be diverted. */
+static char *llvm_says(LLVMTargetRef target, const char *triple, const char *cpu) {
+    FILE *tmp = tmpfile();
+    if (!tmp) return NULL;
+    fflush(stderr);
+    const int saved = dup(2);
+    if (saved < 0 || dup2(fileno(tmp), 2) < 0) {
+        if (saved >= 0) close(saved);
+        fclose(tmp);
+        return NULL;
+    }
+    LLVMTargetMachineRef tm =
+        LLVMCreateTargetMachine(target, triple, cpu, "", LLVMCodeGenLevelNone, LLVMRelocPIC, LLVMCodeModelDefault);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    const long n = ftell(tmp);
+    char *text = nc_calloc((size_t)(n > 0 ? n : 0) + 1, 1);
+    rewind(tmp);
+    if (n > 0 && fread(text, 1, (size_t)n, tmp) != (size_t)n) text[0] = 0;
+    fclose(tmp);
+    return text;
+}
+
+/* 0 when LLVM knows `cpu` (or cannot be asked); else -1 with the CPUs it
+ * knows in the message. */
+static int check_cpu(LLVMTargetRef target, const char *triple, const char *cpu, NcError *e) {
+    char *said = llvm_says(target, triple, cpu);
+    const int unknown = said && strstr(said, "not a recognized processor");
+    free(said);
+    if (!unknown) return 0;
+    char *help = llvm_says(target, triple, "help"), names[NC_ERRMAX - 200] = "";
+    const char *p = help ? strstr(help, "Available CPUs for this target:") : NULL;
+    const char *end = p ? strstr(p, "Available features") : NULL;
+    size_t n = 0;
+    char last[64] = "";
+    for (p = p ? strchr(p, '\n') : NULL; p && p < end && n + 64 < sizeof names; p = strchr(p + 1, '\n')) {
+        char name[64];
+        if (sscanf(p + 1, " %63s - ", name) != 1 || !strcmp(name, "Available") || !strcmp(name, last)) continue;
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", name);
+        memcpy(last, name, sizeof last);
+    }
+    free(help);
+    return nc_errorf(e, "--cpu '%s': not a CPU LLVM knows for %s%s%s", cpu, triple, n ? "; known: " : "", names);
+}
 
 /* The widest float vector the target keeps in one register, found by asking
  * LLVM rather than by matching feature names: a <16 x float> add is compiled
@@ -45,6 +97,18 @@ static int probe_vector_width(NcCgTarget *t) {
     return vw;
 }
 
+int nc_cg_cpu_check(const char *cpu, NcError *e) {
+    LLVMInitializeNativeTarget();
+    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+    LLVMTargetRef target;
+    int rc = 0;
+    if (LLVMGetTargetFromTriple(triple, &target, &err)) rc = nc_errorf(e, "LLVM has no target for %s: %s", triple, err);
+    else rc = check_cpu(target, triple, cpu, e);
+    if (err) LLVMDisposeMessage(err);
+    LLVMDisposeMessage(triple);
+    return rc;
+}
+
 int nc_cg_target_init(NcCgTarget *t, const char *cpu, const char *features, NcError *e) {
     memset(t, 0, sizeof *t);
     LLVMInitializeNativeTarget();
@@ -68,8 +132,10 @@ int nc_cg_target_init(NcCgTarget *t, const char *cpu, const char *features, NcEr
         nc_cg_target_free(t);
         return -1;
     }
-    /* An unknown CPU name is not an error to LLVM: it warns on stderr and
-     * makes generic code (which the probe below then reports as 4-wide). */
+    if (cpu && check_cpu(target, t->triple, cpu, e)) {
+        nc_cg_target_free(t);
+        return -1;
+    }
     t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
                                     LLVMCodeModelDefault);
     if (!t->tm) {

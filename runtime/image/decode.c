@@ -674,11 +674,9 @@ static int not_an_image(const uint8_t *d, size_t n, const char *name, NcError *e
     if (n == 0) return nc_errorf(e, "%s: empty file (0 bytes), not an image", name);
     const char *other = sniff_other(d, n);
     if (other) return nc_errorf(e, "%s: not a JPEG or PNG image: %s", name, other);
-    char hex[3 * 8 + 1] = "";
-    size_t k = n < 8 ? n : 8;
-    for (size_t i = 0; i < k; i++) snprintf(hex + 3 * i, 4, "%02x ", d[i]);
-    hex[3 * k - 1] = 0;
-    return nc_errorf(e, "%s: not a JPEG or PNG image (%zu bytes, starting %s)", name, n, hex);
+    /* never the bytes themselves: the file may be anything (a list entry
+     * pointing at /etc/passwd), and messages end up in logs and JSON */
+    return nc_errorf(e, "%s: not a JPEG or PNG image (%zu bytes, no JPEG or PNG signature at the start)", name, n);
 }
 
 int nc_image_probe(const uint8_t *data, size_t len, const char *name, int *format, int *width, int *height,

@@ -54,7 +54,7 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
         en->sel[en->nsel++] = p;
         int64_t xs = (int64_t)h->batch * 3 * h->height * h->width, ys = (int64_t)h->batch * (en->nclasses + m->nfeatures);
         maxx = xs > maxx ? xs : maxx, maxy = ys > maxy ? ys : maxy;
-        en->arena[p] = aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+        en->arena[p] = nc_aligned_alloc((size_t)h->arena_bytes);
         if (!en->arena[p]) return nc_errorf(e, "out of memory for a %.1f MB arena", h->arena_bytes / 1e6);
     }
     if (!en->nsel) {

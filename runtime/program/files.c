@@ -21,44 +21,68 @@ static void push(FileList *l, char *path, int label) {
     nc_vec_push(&l->label, label);
 }
 
-static int walk(FileList *l, const char *dir, int depth, NcError *e) {
-    if (depth > 64) return nc_errorf(e, "%s: directories nested too deep", dir);
+/* A folder being walked, for noticing a link back to one of them. */
+typedef struct Ancestor {
+    dev_t dev;
+    ino_t ino;
+    const struct Ancestor *up;
+} Ancestor;
+
+/* A folder that cannot be walked is reported and left out; the rest go on. */
+static void skip(FileList *l, char *msg) { nc_vec_push(&l->skipped, msg); }
+
+static void walk(FileList *l, const char *dir, const Ancestor *up, int depth) {
+    struct stat self;
+    if (stat(dir, &self) != 0) {
+        skip(l, nc_sprintf("%s: cannot read the folder: %s", dir, strerror(errno)));
+        return;
+    }
+    for (const Ancestor *a = up; a; a = a->up)
+        if (a->dev == self.st_dev && a->ino == self.st_ino) {
+            skip(l, nc_sprintf("%s: a link back to a folder it is inside (a loop), not walked again", dir));
+            return;
+        }
+    if (depth > 64) {
+        skip(l, nc_sprintf("%s: folders nested more than 64 deep, not walked", dir));
+        return;
+    }
     DIR *d = opendir(dir);
-    if (!d) return nc_errorf(e, "%s: cannot read the directory: %s", dir, strerror(errno));
+    if (!d) {
+        skip(l, nc_sprintf("%s: cannot read the folder: %s", dir, strerror(errno)));
+        return;
+    }
     NC_VEC(char *) names = {0};
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] == '.') continue; /* ., .., hidden files */
         nc_vec_push(&names, nc_sprintf("%s/%s", dir, de->d_name));
     }
     closedir(d);
-    qsort(names.data, (size_t)names.len, sizeof(char *), cmp_str);
-    int rc = 0;
+    if (names.len) qsort(names.data, (size_t)names.len, sizeof(char *), cmp_str);
+    const Ancestor here = {self.st_dev, self.st_ino, up};
     for (int i = 0; i < names.len; i++) {
         struct stat st;
-        if (!rc && stat(names.data[i], &st) == 0 && S_ISDIR(st.st_mode)) rc = walk(l, names.data[i], depth + 1, e);
-        else if (!rc && is_image_name(names.data[i])) {
+        if (stat(names.data[i], &st) == 0 && S_ISDIR(st.st_mode)) walk(l, names.data[i], &here, depth + 1);
+        else if (is_image_name(names.data[i])) {
             push(l, names.data[i], -1);
             continue;
         }
         free(names.data[i]);
     }
     free(names.data);
-    return rc;
 }
 
-int files_add(FileList *l, const char *arg, NcError *e) {
+void files_add(FileList *l, const char *arg) {
     struct stat st;
     /* a file that cannot be read is the loader's to report, with the rest going on */
     if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *dir = nc_strdup(arg);
         size_t n = strlen(dir);
         while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;
-        int rc = walk(l, dir, 0, e);
+        walk(l, dir, NULL, 0);
         free(dir);
-        return rc;
+        return;
     }
     push(l, nc_strdup(arg), -1);
-    return 0;
 }
 
 int files_add_list(FileList *l, const char *list, const char *root, int need_label, int nclasses, NcError *e) {
@@ -113,5 +137,7 @@ void files_free(FileList *l) {
     for (int i = 0; i < l->path.len; i++) free(l->path.data[i]);
     free(l->path.data);
     free(l->label.data);
+    for (int i = 0; i < l->skipped.len; i++) free(l->skipped.data[i]);
+    free(l->skipped.data);
     memset(l, 0, sizeof *l);
 }

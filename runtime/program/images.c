@@ -3,6 +3,7 @@
  * computes) -> engine (views, members, merge) -> per-image output. */
 #include "runtime/program/images.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "runtime/program/files.h"
 #include "runtime/image/loader.h"
 #include "runtime/support/file_out.h"
+#include "runtime/support/json.h"
 #include "runtime/support/npy.h"
 
 typedef struct Opts {
@@ -41,10 +43,13 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
     o->pre.interp = -1;
     if (o->threads < 1) o->threads = 1;
     NcError e;
+    int options = 1; /* until "--": after it every argument is a file */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
-        if (more && !strcmp(a, "--res")) o->res = argv[++i];
+        if (!options || a[0] != '-' || !a[1]) files_add(&o->files, a);
+        else if (!strcmp(a, "--")) options = 0;
+        else if (more && !strcmp(a, "--res")) o->res = argv[++i];
         else if (more && !strcmp(a, "--list")) o->list = argv[++i];
         else if (more && !strcmp(a, "--root")) o->root = argv[++i];
         else if (more && !strcmp(a, "--labels")) o->labels = argv[++i];
@@ -65,8 +70,9 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                             !strcmp(a, "--member"))) {
             char *end;
             long long v = strtoll(argv[++i], &end, 10);
-            if (*end || v < 1 || v > (!strcmp(a, "--max-pixels") ? (1LL << 40) : 100000)) {
-                fprintf(stderr, "%s %s: %s '%s': expected a positive integer\n", prog, cmd, a, argv[i]);
+            long long most = !strcmp(a, "--max-pixels") ? (1LL << 40) : 100000;
+            if (*end || v < 1 || v > most) {
+                fprintf(stderr, "%s %s: %s '%s': expected an integer from 1 to %lld\n", prog, cmd, a, argv[i], most);
                 return -1;
             }
             if (!strcmp(a, "--top")) o->top = (int)v;
@@ -98,11 +104,9 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
             else o->pre.std = o->std;
         } else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--timing")) o->timing = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "%s %s: unknown or incomplete option '%s' (%s --help)\n", prog, cmd, a, prog);
-            return -1;
-        } else if (files_add(&o->files, a, &e)) {
-            fprintf(stderr, "%s: %s\n", prog, e.msg);
+        else {
+            fprintf(stderr, "%s %s: unknown or incomplete option '%s' (%s --help; -- ends the options)\n", prog, cmd, a,
+                    prog);
             return -1;
         }
     }
@@ -144,17 +148,6 @@ static void free_labels(void) {
     run_labels_text = NULL, run_labels = NULL;
 }
 
-void app_json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void progress(int done, int total, int failed, double t0) {
     double dt = nc_now() - t0, rate = dt > 0 ? done / dt : 0;
     int width = 30, fill = total ? (int)((int64_t)width * done / total) : width;
@@ -162,6 +155,24 @@ static void progress(int done, int total, int failed, double t0) {
             "##############################", width - fill, "", done, total, rate, failed,
             rate > 0 ? (total - done) / rate : 0);
     if (done == total) fputc('\n', stderr);
+}
+
+static int all_finite(const float *x, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* An image whose scores or features hold NaN or infinity has failed, with
+ * the reason: it must not be printed as an answer (nor as invalid JSON). */
+static void nonfinite_fails(NcImageResult *r, const char *path, const float *scores, int nclasses, const float *feats,
+                            int nfeatures) {
+    if (!r->ok) return;
+    const int bad_scores = !all_finite(scores, nclasses), bad_feats = feats && !all_finite(feats, nfeatures);
+    if (!bad_scores && !bad_feats) return;
+    r->ok = 0;
+    nc_errorf(&r->err, "%s: the model computed NaN or infinite %s for this image", path,
+              bad_scores ? "scores" : "features");
 }
 
 typedef void (*OnImage)(void *ctx, int index, const NcImageResult *r, const float *scores, const float *feats);
@@ -203,6 +214,8 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
         engine_run(en, bufs[cur], m, scores, feats);
         waited += tc - tw, computed += nc_now() - tc;
         for (int k = 0; k < m; k++) {
+            nonfinite_fails(&res[cur][k], paths[i + k], scores + (size_t)k * en->nclasses, en->nclasses,
+                            feats ? feats + (size_t)k * en->nfeatures : NULL, en->nfeatures);
             failed += !res[cur][k].ok;
             fn(ctx, i + k, &res[cur][k], scores + (size_t)k * en->nclasses, feats ? feats + (size_t)k * en->nfeatures : NULL);
         }
@@ -225,17 +238,35 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
     return failed;
 }
 
-/* The k best classes, best first. */
+typedef struct Ranked {
+    float score;
+    int index;
+} Ranked;
+
+/* Higher scores first; equal scores in class order. */
+static int by_score(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The k best classes, best first (scores are finite: nonfinite_fails). */
 static void topk(const float *s, int n, int k, int *idx) {
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int c = 0; c < n; c++) {
-            int taken = 0;
-            for (int q = 0; q < j && !taken; q++) taken = idx[q] == c;
-            if (!taken && (best < 0 || s[c] > s[best])) best = c;
-        }
-        idx[j] = best;
-    }
+    Ranked *r = nc_malloc((size_t)n * sizeof *r);
+    for (int c = 0; c < n; c++) r[c].score = s[c], r[c].index = c;
+    qsort(r, (size_t)n, sizeof *r, by_score);
+    for (int j = 0; j < k; j++) idx[j] = r[j].index;
+    free(r);
+}
+
+/* The exit status once the images are done: 2 on a setup error, 1 when an
+ * image failed or a folder could not be walked. */
+static int outcome(const char *prog, int failed, const Opts *o) {
+    if (failed < 0) return 2;
+    if (o->files.skipped.len)
+        fprintf(stderr, "%s: %d folder%s could not be walked (above)\n", prog, o->files.skipped.len,
+                o->files.skipped.len > 1 ? "s" : "");
+    return failed > 0 || o->files.skipped.len > 0;
 }
 
 /* What every image command does after its own checks: the list file, the
@@ -248,6 +279,7 @@ static int prepare(const NcBundle *b, const char *prog, const char *cmd, Opts *o
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         return 2;
     }
+    for (int i = 0; i < o->files.skipped.len; i++) fprintf(stderr, "%s: %s\n", prog, o->files.skipped.data[i]);
     if (!o->files.path.len) {
         fprintf(stderr, "%s %s: no images (give files, directories or --list FILE)\n", prog, cmd);
         return 2;
@@ -284,25 +316,25 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         fprintf(stderr, "%s\n", r->err.msg);
         if (c->o->json) {
             printf("{\"file\": ");
-            app_json_str(stdout, path);
+            nc_json_put_str(stdout, path);
             printf(", \"ok\": false, \"error\": ");
-            app_json_str(stdout, r->err.msg);
+            nc_json_put_str(stdout, r->err.msg);
             printf("}\n");
         }
         return;
     }
-    int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, idx[64];
-    if (k > 64) k = 64;
+    int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, *idx = nc_malloc((size_t)k * sizeof(int));
     topk(s, c->nclasses, k, idx);
     /* a vote ranks only the classes some member voted for */
     while (c->vote && k > 1 && s[idx[k - 1]] <= 0) k--;
     if (c->o->json) {
         printf("{\"file\": ");
-        app_json_str(stdout, path);
+        nc_json_put_str(stdout, path);
         printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"top\": [", r->width, r->height);
         for (int j = 0; j < k; j++) {
-            printf("%s{\"class\": %d, \"score\": %.6g", j ? ", " : "", idx[j], s[idx[j]]);
-            if (c->labels) printf(", \"label\": "), app_json_str(stdout, c->labels[idx[j]]);
+            printf("%s{\"class\": %d, \"score\": ", j ? ", " : "", idx[j]);
+            nc_json_put_num(stdout, "%.6g", s[idx[j]]);
+            if (c->labels) printf(", \"label\": "), nc_json_put_str(stdout, c->labels[idx[j]]);
             printf("}");
         }
         printf("]}\n");
@@ -311,6 +343,7 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         for (int j = 0; j < k; j++)
             printf("  %8.5f  %5d  %s\n", s[idx[j]], idx[j], c->labels ? c->labels[idx[j]] : "");
     }
+    free(idx);
 }
 
 int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
@@ -324,7 +357,7 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
         ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses,
                          b->h->nmembers > 1 && b->h->merge == NC_MERGE_VOTE};
         int failed = pipeline(&en, prog, &o, 0, isatty(2) && !isatty(1), on_classify, &c);
-        rc = failed < 0 ? 2 : failed > 0;
+        rc = outcome(prog, failed, &o);
         if (failed > 0) fprintf(stderr, "%s: %d of %d images failed\n", prog, failed, o.files.path.len);
     }
     release(&en, &o);
@@ -345,6 +378,22 @@ static void on_features(void *vctx, int index, const NcImageResult *r, const flo
     c->ok[index] = r->ok;
     if (!r->ok) fprintf(stderr, "%s\n", r->err.msg);
     else memcpy(c->all + (size_t)index * c->nf, f, (size_t)c->nf * sizeof(float));
+}
+
+/* Appends path and a newline to *list, with a backslash, newline or carriage
+ * return in it written \\, \n or \r: one line per row of the .npy, whatever
+ * the file names hold. */
+static void append_line(char **list, size_t *len, const char *path) {
+    *list = nc_realloc(*list, *len + 2 * strlen(path) + 2);
+    char *o = *list + *len;
+    for (const char *p = path; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+        if (esc) *o++ = esc[0], *o++ = esc[1];
+        else *o++ = *p;
+    }
+    *o++ = '\n';
+    *o = 0;
+    *len = (size_t)(o - *list);
 }
 
 /* The rows and the list of their files.  The list is renamed into place last
@@ -393,17 +442,16 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
         FeatCtx c = {nc_malloc((size_t)n * (size_t)en.nfeatures * sizeof(float) + 1), nc_calloc((size_t)n, sizeof(int)),
                      en.nfeatures};
         int failed = pipeline(&en, prog, &o, 1, isatty(2), on_features, &c);
-        rc = failed < 0 ? 2 : failed > 0;
+        rc = outcome(prog, failed, &o);
         /* the good rows, in order, and their files beside them */
         int64_t good = 0;
         char *list = nc_strdup("");
+        size_t list_len = 0;
         for (int i = 0; i < n && failed >= 0; i++) {
             if (!c.ok[i]) continue;
             memmove(c.all + good * en.nfeatures, c.all + (size_t)i * en.nfeatures, (size_t)en.nfeatures * sizeof(float));
             good++;
-            char *more = nc_sprintf("%s%s\n", list, o.files.path.data[i]);
-            free(list);
-            list = more;
+            append_line(&list, &list_len, o.files.path.data[i]);
         }
         int64_t shape[2] = {good, en.nfeatures};
         int listed = 0;
@@ -469,7 +517,7 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
         double t0 = nc_now();
         int failed = pipeline(&en, prog, &o, 0, isatty(2), on_eval, &c);
         double dt = nc_now() - t0;
-        rc = failed < 0 ? 2 : failed > 0;
+        rc = outcome(prog, failed, &o);
         double t1 = c.scored ? (double)c.top1 / c.scored : 0, t5 = c.scored ? (double)c.top5 / c.scored : 0;
         double macc = 0;
         int ncls = 0;
@@ -486,7 +534,7 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
                 if (!c.cls_n[y]) continue;
                 printf("%s{\"class\": %d, \"n\": %d, \"top1\": %.6f", first ? "" : ", ", y, c.cls_n[y],
                        (double)c.cls_hit[y] / c.cls_n[y]);
-                if (labels) printf(", \"label\": "), app_json_str(stdout, labels[y]);
+                if (labels) printf(", \"label\": "), nc_json_put_str(stdout, labels[y]);
                 printf("}");
                 first = 0;
             }

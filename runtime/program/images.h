@@ -6,9 +6,6 @@
 
 #include "runtime/bundle.h"
 
-/* Writes s as a JSON string (names may hold quotes, backslashes, control bytes). */
-void app_json_str(FILE *f, const char *s);
-
 int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv);
 int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv);
 int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv);

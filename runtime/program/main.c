@@ -13,6 +13,7 @@
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
 #include "runtime/support/detinit.h"
+#include "runtime/support/json.h"
 #include "runtime/support/npy.h"
 #include "runtime/support/topk.h"
 
@@ -36,7 +37,8 @@ static void usage(FILE *out, const NcBundle *b) {
             "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
             "         the models' preprocessing (default: each model's timm pretrained_cfg, see info)\n"
             "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
-            "         [N, F] float32, of the images that decoded; their paths in OUT.txt\n"
+            "         [N, F] float32, of the images that decoded; their paths in OUT.txt, one a line\n"
+            "         (a backslash, newline or carriage return in a path written \\\\, \\n, \\r)\n"
             "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
             "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder)\n"
             "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
@@ -46,8 +48,9 @@ static void usage(FILE *out, const NcBundle *b) {
             "  info   resolutions, batch, arena and weight sizes\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
             "default: the executable's path + .weights)\n"
-            "exit status: 0 success, 1 some image failed (each is reported; the rest are done),\n"
-            "2 bad input\n",
+            "-- ends the options: every argument after it is a file\n"
+            "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
+            "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n",
             prog, b && b->h ? b->h->model : "a model");
 }
 
@@ -121,7 +124,7 @@ static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
     const NcValue *ov = &b->programs[p].vals[h->outputs[0]];
     int64_t n = x.shape[0], per = nc_numel(ov) / h->batch;
     float *y = nc_malloc((size_t)(n * per) * sizeof(float));
-    arena[p] = arena[p] ? arena[p] : aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    arena[p] = arena[p] ? arena[p] : nc_aligned_alloc((size_t)h->arena_bytes);
     double t0 = nc_now();
     run_images(b, p, x.data, n, y, arena[p]);
     double dt = nc_now() - t0;
@@ -183,7 +186,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     float *x = nc_malloc((size_t)in_n * sizeof(float));
     nc_det_fill_input(x, (size_t)in_n);
     float *y = nc_malloc((size_t)nc_numel(&pr->vals[h->outputs[0]]) * sizeof(float));
-    void *ar = aligned_alloc(64, (size_t)((h->arena_bytes + 63) / 64 * 64 + 64));
+    void *ar = nc_aligned_alloc((size_t)h->arena_bytes);
     double *t = nc_malloc((size_t)iters * sizeof(double));
     double *per_node = nc_calloc(h->nnodes + 1, sizeof(double));
     for (int i = 0; i < warmup; i++) nc_bundle_run(b, p, x, y, ar);
@@ -198,7 +201,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     const double peak = per_kernel ? nc_bundle_peak_gflops() : 0;
     if (json) {
         printf("{\"model\": ");
-        app_json_str(stdout, b->h->model);
+        nc_json_put_str(stdout, b->h->model);
         printf(", \"height\": %d, \"width\": %d, \"batch\": %d, \"images\": %lld, \"threads\": %d, \"runs\": %d, "
                "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"images_per_s\": %.2f",
                h->height, h->width, h->batch, (long long)n, omp_get_max_threads(), iters, 1e3 * med, 1e3 * t[0],
@@ -233,11 +236,11 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             describe_ops(nd, info, ops, sizeof ops);
             if (json) {
                 printf("%s{\"index\": %u, \"ops\": ", i ? ", " : "", i);
-                app_json_str(stdout, ops);
+                nc_json_put_str(stdout, ops);
                 printf(", \"kernel\": ");
-                app_json_str(stdout, nc_bundle_kernel_kind(b, p, i));
+                nc_json_put_str(stdout, nc_bundle_kernel_kind(b, p, i));
                 printf(", \"layer\": ");
-                app_json_str(stdout, pr->scopes[i]);
+                nc_json_put_str(stdout, pr->scopes[i]);
                 printf(", \"ms\": %.5f, \"time_share\": %.5f, \"gflops\": %.3f", ms, share, gf);
                 if (peak > 0 && flops > 0) printf(", \"peak_share\": %.4f", gf / peak);
                 printf("}");
@@ -286,6 +289,7 @@ static int cmd_info(const NcBundle *b) {
 
 int main(int argc, char **argv) {
     prog = argc > 0 ? argv[0] : "model";
+    nc_set_program_name(prog);
     const char *weights = NULL;
     int skip = -1;
     for (int i = 1; i + 1 < argc; i++)

@@ -43,19 +43,37 @@ void nc_fatal(const char *file, int line, const char *fmt, ...) {
     abort();
 }
 
+static const char *program_name = "netc";
+
+void nc_set_program_name(const char *name) { program_name = name; }
+
+/* Not a bug but the machine's limit: a message the user can act on, and
+ * exit 1 (a failure while running) rather than abort()'s 134. */
+void nc_out_of_memory(double bytes) {
+    fprintf(stderr, "%s: out of memory: could not allocate %.0f bytes (%.1f MB); a smaller batch, resolution or "
+                    "fewer threads need less\n",
+            program_name, bytes, bytes / 1e6);
+    exit(1);
+}
+
 void *nc_malloc_(size_t n, const char *file, int line) {
     void *p = malloc(n ? n : 1);
-    if (!p) nc_fatal(file, line, "out of memory allocating %zu bytes", n);
+    if (!p) nc_out_of_memory((double)n);
     return p;
 }
 void *nc_calloc_(size_t count, size_t size, const char *file, int line) {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) nc_fatal(file, line, "out of memory allocating %zu x %zu bytes", count, size);
+    if (!p) nc_out_of_memory((double)count * (double)size);
+    return p;
+}
+void *nc_aligned_alloc(size_t n) {
+    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);
+    if (!p) nc_out_of_memory((double)n);
     return p;
 }
 void *nc_realloc_(void *p, size_t n, const char *file, int line) {
     void *q = realloc(p, n ? n : 1);
-    if (!q) nc_fatal(file, line, "out of memory reallocating %zu bytes", n);
+    if (!q) nc_out_of_memory((double)n);
     return q;
 }
 char *nc_strdup_(const char *s, const char *file, int line) {

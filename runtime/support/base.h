@@ -34,6 +34,12 @@ _Noreturn void nc_fatal(const char *file, int line, const char *fmt, ...)
         if (!(cond)) nc_fatal(__FILE__, __LINE__, "check failed: %s", #cond); \
     } while (0)
 
+/* Allocation failures print "PROGRAM: out of memory ..." and exit(1). */
+_Noreturn void nc_out_of_memory(double bytes);
+/* The name out-of-memory messages start with (default "netc"). */
+void nc_set_program_name(const char *name);
+/* n bytes, 64-byte aligned, with 64 bytes of slack after them (arenas). */
+void *nc_aligned_alloc(size_t n);
 void *nc_malloc_(size_t n, const char *file, int line);
 void *nc_calloc_(size_t count, size_t size, const char *file, int line);
 void *nc_realloc_(void *p, size_t n, const char *file, int line);

@@ -214,10 +214,11 @@ static int parse_string(Parser *P, char **out, size_t *outlen) {
     return 0;
 }
 
-char *nc_json_quote(const char *s, size_t len) {
-    const unsigned char *u = (const unsigned char *)s;
-    if (len > (SIZE_MAX - 3) / 6) return NULL;
-    char *out = nc_malloc(6 * len + 3); /* worst case: every byte as \u00XX */
+/* The `len` bytes at u as a JSON string literal, quotes included, into out
+ * (room for 6 * len + 3 bytes).  Invalid UTF-8 is replaced by U+FFFD, a byte
+ * at a time, when `replace`; otherwise it fails.  Returns the length written,
+ * or SIZE_MAX on failure. */
+static size_t escape(const unsigned char *u, size_t len, char *out, int replace) {
     size_t o = 0;
     out[o++] = '"';
     for (size_t i = 0; i < len;) {
@@ -229,9 +230,10 @@ char *nc_json_quote(const char *s, size_t len) {
             i++;
         } else {
             size_t k = utf8_seq(u + i, len - i);
+            if (k == 0 && !replace) return SIZE_MAX;
             if (k == 0) {
-                free(out);
-                return NULL;
+                memcpy(out + o, "\\ufffd", 6), o += 6, i++;
+                continue;
             }
             memcpy(out + o, u + i, k);
             o += k, i += k;
@@ -239,7 +241,33 @@ char *nc_json_quote(const char *s, size_t len) {
     }
     out[o++] = '"';
     out[o] = 0;
+    return o;
+}
+
+char *nc_json_quote(const char *s, size_t len) {
+    if (len > (SIZE_MAX - 3) / 6) return NULL;
+    char *out = nc_malloc(6 * len + 3); /* worst case: every byte as \u00XX */
+    if (escape((const unsigned char *)s, len, out, 0) == SIZE_MAX) {
+        free(out);
+        return NULL;
+    }
     return out;
+}
+
+void nc_json_put_str(FILE *f, const char *s) {
+    const size_t len = strlen(s);
+    char small[256], *out = 6 * len + 3 <= sizeof small ? small : nc_malloc(6 * len + 3);
+    fwrite(out, 1, escape((const unsigned char *)s, len, out, 1), f);
+    if (out != small) free(out);
+}
+
+int nc_json_put_num(FILE *f, const char *fmt, double v) {
+    if (!isfinite(v)) {
+        fputs("null", f);
+        return 1;
+    }
+    fprintf(f, fmt, v);
+    return 0;
 }
 
 /* ---- numbers ----------------------------------------------------------- */

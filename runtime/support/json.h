@@ -1,4 +1,5 @@
-/* json.h — a small, strict JSON (RFC 8259) parser.
+/* json.h — a small, strict JSON (RFC 8259) parser, and the one writer of
+ * every JSON netc and its programs print.
  *
  * Used for safetensors headers and other metadata files that come from
  * outside, so it is strict rather than forgiving: no comments, no trailing
@@ -13,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "runtime/support/base.h"
 
@@ -72,6 +74,20 @@ const char *nc_json_type_name(NcJsonType t);
  * NUL-terminated string; NULL if they are not valid UTF-8. Writers use this
  * so that what netc writes, netc (and every strict reader) can read back. */
 char *nc_json_quote(const char *s, size_t len);
+
+/* The writer.  Everything netc prints as JSON goes through these two, so
+ * that it is always valid: file names are bytes, not always UTF-8, and a
+ * model can compute NaN.
+ *
+ * Writes the NUL-terminated s as a JSON string literal: quotes, backslashes
+ * and control bytes escaped, each byte that is not part of valid UTF-8 as
+ * \ufffd (the replacement character). */
+void nc_json_put_str(FILE *f, const char *s);
+
+/* Writes v with the printf format `fmt` (one double, e.g. "%.6g"), or null
+ * when v is NaN or infinite (JSON has no such numbers); returns 1 when it
+ * wrote null, so the caller can say why. */
+int nc_json_put_num(FILE *f, const char *fmt, double v);
 
 /* Write a short printable form of the `len` bytes at `s` into dst (always
  * NUL-terminated): non-printable bytes become \xNN, and long strings are cut

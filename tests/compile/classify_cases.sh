@@ -5,18 +5,8 @@
 # (tests/fixtures/images), merged with numpy (oracle.py).
 set -u
 netc=$1 case=$2
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-python=${PYTHON:-python3} # ctest sets PYTHON to the interpreter CMake found (tools/setup.sh: .venv)
-ef="$root/tests/expect_fail.sh"
-img="$root/tests/fixtures/images"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-tiny="$root/tests/errors/tiny.nn"     # 10 classes, 8 features, timm's default preprocessing
+. "$(dirname "$0")/cases_env.sh"
 other="$root/tests/errors/syntax_ok.nn" # 10 classes, other weights
-pass() { echo "1 passed, 0 failed"; exit 0; }
-fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 py() { "$python" "$here/oracle.py" "$@" || fail "oracle: $*"; }
 "$python" -c "import numpy" || fail "these tests need $python with numpy (tools/setup.sh makes .venv with it)"
 printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' > labels.txt

@@ -1,6 +1,7 @@
 /* test_bundle.c — the bundle reader: a bundle netc wrote opens; every
  * truncation of it and every single-byte corruption of its headers and
- * tables is refused with a message or still validates, never crashes. */
+ * tables is refused with a message or still validates, never crashes; every
+ * changed byte of its weights is refused by their checksum. */
 #include <string.h>
 
 #include "check.h"
@@ -33,6 +34,16 @@ int main(void) {
     }
     printf("%d corruptions tried, %d refused with a message\n", flips, errors);
     CHECK(errors > 0);
+    /* every changed byte of the embedded weights is caught by their checksum */
+    const size_t wbytes = ((const NcBundleHeader *)buf)->weights_bytes;
+    int caught = 0, tried = 0;
+    for (size_t i = weights_at; i < weights_at + wbytes; i += 13, tried++) {
+        buf[i] ^= 0x01;
+        if (nc_bundle_open(buf, len, NULL, &b, &e) == 0) nc_bundle_close(&b);
+        else caught += strstr(e.msg, "weights are corrupt") != NULL;
+        buf[i] ^= 0x01;
+    }
+    CHECK_MSG(tried > 10 && caught == tried, "%d of %d changed weight bytes caught", caught, tried);
     memcpy(buf, "NOTABNDL", 8);
     CHECK(nc_bundle_open(buf, len, NULL, &b, &e) != 0 && strstr(e.msg, "not a netc bundle"));
     free(buf);

@@ -461,6 +461,15 @@ static void test_bad_input(void) {
     write_bytes(p, "just some text\n", 15);
     expect_fail(p, "not a JPEG or PNG image", 0);
     free(p);
+    { /* a message names the file and the reason, never what the file holds */
+        p = tmp_path("passwd.jpg");
+        write_bytes(p, "root:x:0:0:root:/root:/bin/sh\n", 31);
+        NcImage im;
+        NcError er = {{0}};
+        CHECK(nc_image_read(p, 0, &im, &er) != 0);
+        CHECK_MSG(!strstr(er.msg, "root:x") && !strstr(er.msg, "72 6f 6f 74"), "content in the message: %s", er.msg);
+        free(p);
+    }
     p = tmp_path("anim.png");
     write_bytes(p, "GIF89a\x01\0\x01\0\0\0\0;", 14);
     expect_fail(p, "a GIF image", 0);

@@ -1,5 +1,8 @@
 /* test_json.c — the strict JSON parser: values, escapes, numbers, and every
  * kind of malformed input with the offset its message names. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -212,6 +215,47 @@ static void test_structure(void) {
     bad("{\"a\":[1,2,{\"b\":\"c\"}],\"d\":\"\\q\"}", "expected one of");
 }
 
+/* What nc_json_put_str / nc_json_put_num print, as a string. */
+static char *written(const char *str, const char *fmt, double v, int *nulled) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (str) nc_json_put_str(f, str);
+    else *nulled = nc_json_put_num(f, fmt, v);
+    fclose(f);
+    return buf;
+}
+
+/* The writer: every string it prints parses back, whatever the bytes. */
+static void test_writer(void) {
+    int nulled = 0;
+    char *w = written("a\"b\\c\n\x01\xc3\xa9", NULL, 0, NULL);
+    CHECK(strcmp(w, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"") == 0);
+    free(w);
+    /* a file name in Latin-1, a lone continuation byte, a truncated sequence */
+    w = written("caf\xe9-\x80-\xe2\x82", NULL, 0, NULL);
+    CHECK_MSG(strcmp(w, "\"caf\\ufffd-\\ufffd-\\ufffd\\ufffd\"") == 0, "got %s", w);
+    NcJson *j = ok(w);
+    CHECK(j->type == NC_JSON_STRING && strcmp(j->s, "caf\xef\xbf\xbd-\xef\xbf\xbd-\xef\xbf\xbd\xef\xbf\xbd") == 0);
+    nc_json_free(j);
+    free(w);
+    char longname[1000];
+    memset(longname, '\xff', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    w = written(longname, NULL, 0, NULL);
+    CHECK(strlen(w) == 6 * 999 + 2);
+    free(w);
+    w = written(NULL, "%.6g", 0.25, &nulled);
+    CHECK(strcmp(w, "0.25") == 0 && !nulled);
+    free(w);
+    const double bad_numbers[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        w = written(NULL, "%.6g", bad_numbers[i], &nulled);
+        CHECK(strcmp(w, "null") == 0 && nulled);
+        free(w);
+    }
+}
+
 static void test_type_names(void) {
     CHECK(strcmp(nc_json_type_name(NC_JSON_OBJECT), "object") == 0);
     CHECK(strcmp(nc_json_type_name(NC_JSON_NUMBER), "number") == 0);
@@ -231,5 +275,6 @@ int main(void) {
     test_numbers();
     test_structure();
     test_type_names();
+    test_writer();
     TEST_MAIN_END();
 }

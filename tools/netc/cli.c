@@ -16,7 +16,7 @@ void cli_error(const char *fmt, ...) {
 }
 
 int cli_help_requested(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
     return 0;
 }
@@ -46,6 +46,12 @@ int cli_parse_res(const char *s, int *h, int *w) {
 int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (m->options_ended || !strcmp(a, "--")) { /* after "--", FILE.nn even if it starts with '-' */
+        if (!m->options_ended) return m->options_ended = 1;
+        if (m->path) return 0;
+        m->path = a;
+        return 1;
+    }
     if (!strcmp(a, "--explain")) {
         m->explain = 1;
         return 1;

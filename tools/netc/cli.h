@@ -15,6 +15,7 @@ typedef struct CliModel {
     const char *passes;     /* pipeline, NULL = none */
     const char *dump_after; /* print the IR after this pass ("all": after each) */
     int explain;            /* say on stderr why candidates were not rewritten */
+    int options_ended;      /* "--" seen: what follows is not an option */
 } CliModel;
 
 /* Consumes argv[*i] (and its value) if it is a model option; returns 1 if it

@@ -6,6 +6,7 @@
 
 #include "ir/ops.h"
 #include "passes/pass.h"
+#include "runtime/support/json.h"
 #include "tools/netc/cli.h"
 
 static const char *help =
@@ -52,6 +53,12 @@ static void fmt_thousands(int64_t v, char *buf, size_t len) {
     buf[k] = 0;
 }
 
+/* `key` (the separator and the quoted name) and v, or null when v is not finite. */
+static void json_num(const char *key, const char *fmt, double v) {
+    fputs(key, stdout);
+    nc_json_put_num(stdout, fmt, v);
+}
+
 int cmd_info(int argc, char **argv) {
     if (cli_help_requested(argc, argv)) {
         fputs(help, stdout);
@@ -61,9 +68,10 @@ int cmd_info(int argc, char **argv) {
     memset(&m, 0, sizeof m);
     int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
-        if (!strcmp(argv[i], "--params")) { list_params = 1; continue; }
-        if (!strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
+        const int opt = !m.options_ended;
+        if (opt && !strcmp(argv[i], "--json")) { json = 1; continue; }
+        if (opt && !strcmp(argv[i], "--params")) { list_params = 1; continue; }
+        if (opt && !strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -174,28 +182,40 @@ int cmd_info(int argc, char **argv) {
     double macs = nc_graph_macs(g) / m.opt.batch;
     char buf[64], shp[96];
     if (json) {
-        printf("{\"model\": \"%s\", \"file\": \"%s\", \"height\": %d, \"width\": %d, \"batch\": %d, "
-               "\"params\": %lld, \"param_tensors\": %lld, \"bn_buffers\": %lld, \"macs_per_image\": %.0f, "
-               "\"gmacs_per_image\": %.4f, \"activation_bytes_sum\": %.0f, \"activation_bytes_peak\": %.0f, "
-               "\"nodes\": %d, \"elaborate_seconds\": %.4f, ",
-               g->name, m.path, m.opt.height, m.opt.width, m.opt.batch, (long long)params, (long long)ptensors,
-               (long long)buffers, macs, macs / 1e9, sum, peak, g->nodes.len, elab_s);
-        if (want_plan)
-            printf("\"plan\": {\"passes\": \"%s\", \"arena_bytes\": %lld, \"naive_bytes\": %lld, \"peak_live_bytes\": %lld, "
-                   "\"in_place\": %d, \"views\": %d}, ",
-                   m.passes, (long long)plan.arena_bytes, (long long)sum, (long long)plan.peak_live,
-                   plan.inplace, plan.aliased);
+        printf("{\"model\": ");
+        nc_json_put_str(stdout, g->name);
+        printf(", \"file\": ");
+        nc_json_put_str(stdout, m.path);
+        printf(", \"height\": %d, \"width\": %d, \"batch\": %d, \"params\": %lld, \"param_tensors\": %lld, "
+               "\"bn_buffers\": %lld",
+               m.opt.height, m.opt.width, m.opt.batch, (long long)params, (long long)ptensors, (long long)buffers);
+        json_num(", \"macs_per_image\": ", "%.0f", macs);
+        json_num(", \"gmacs_per_image\": ", "%.4f", macs / 1e9);
+        json_num(", \"activation_bytes_sum\": ", "%.0f", sum);
+        json_num(", \"activation_bytes_peak\": ", "%.0f", peak);
+        printf(", \"nodes\": %d", g->nodes.len);
+        json_num(", \"elaborate_seconds\": ", "%.4f", elab_s);
+        if (want_plan) {
+            printf(", \"plan\": {\"passes\": ");
+            nc_json_put_str(stdout, m.passes);
+            printf(", \"arena_bytes\": %lld, \"naive_bytes\": %lld, \"peak_live_bytes\": %lld, \"in_place\": %d, "
+                   "\"views\": %d}",
+                   (long long)plan.arena_bytes, (long long)sum, (long long)plan.peak_live, plan.inplace, plan.aliased);
+        }
         const NcPreprocess *pp = &g->pre;
-        printf("\"preprocess\": {\"crop_pct\": %.4g, \"interpolation\": \"%s\", \"mean\": [%.4g, %.4g, %.4g], "
-               "\"std\": [%.4g, %.4g, %.4g]}, ",
-               pp->crop_pct, pp->interp ? "bilinear" : "bicubic", pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0],
-               pp->std[1], pp->std[2]);
-        printf("\"stages\": [");
+        json_num(", \"preprocess\": {\"crop_pct\": ", "%.4g", pp->crop_pct);
+        printf(", \"interpolation\": \"%s\"", pp->interp ? "bilinear" : "bicubic");
+        for (int c = 0; c < 6; c++) /* mean then std, three each */
+            json_num(c == 0 ? ", \"mean\": [" : c == 3 ? "], \"std\": [" : ", ", "%.4g",
+                     c < 3 ? pp->mean[c] : pp->std[c - 3]);
+        printf("]}, \"stages\": [");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
-            printf("%s{\"name\": \"%s\", \"params\": %lld, \"macs_per_image\": %.0f, \"output\": %s}", s ? ", " : "",
-                   stages.data[s].name, (long long)stages.data[s].params, stages.data[s].macs / m.opt.batch,
-                   nc_shape_str(v->ndim, v->shape, shp, sizeof shp));
+            printf("%s{\"name\": ", s ? ", " : "");
+            nc_json_put_str(stdout, stages.data[s].name);
+            printf(", \"params\": %lld", (long long)stages.data[s].params);
+            json_num(", \"macs_per_image\": ", "%.0f", stages.data[s].macs / m.opt.batch);
+            printf(", \"output\": %s}", nc_shape_str(v->ndim, v->shape, shp, sizeof shp));
         }
         printf("]}\n");
     } else {

@@ -1,0 +1,67 @@
+/* test_cg_nan.c — generated activations pass NaN through as PyTorch does
+ * (torch.relu(nan), clamp(nan, 0, 6) are nan): ReLU and ReLU6 as fused
+ * epilogues (cgb_activation_n) and the bias + ReLU kernel (cgb_max). */
+#include <math.h>
+
+#include "tests/codegen/cg_test.h"
+#include "codegen/cpu/cg_eltwise.h"
+
+enum { N = 11 };
+static const float input[N] = {NAN, -1.5f, 0.0f, 2.5f, 7.0f, -INFINITY, INFINITY, -NAN, 5.99f, -0.0f, NAN};
+
+/* y = act(x) over N floats: whole vectors, then the ragged rest. */
+static void emit_act(NcCgModule *m, int kind) {
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, "act");
+    LLVMValueRef x = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    for (int i = 0; i < N; i += m->vw) {
+        const int lanes = N - i < m->vw ? N - i : m->vw;
+        LLVMValueRef p = cgb_gep(m, x, cgb_i64(m, i)), q = cgb_gep(m, y, cgb_i64(m, i));
+        LLVMValueRef v = lanes == m->vw ? cgb_load(m, p) : cgb_load_n(m, p, lanes);
+        cgb_activation_n(m, kind, 0.0f, 6.0f, &v, 1);
+        if (lanes == m->vw) cgb_store(m, v, q);
+        else cgb_store_n(m, v, q, lanes);
+    }
+    LLVMBuildRetVoid(m->b);
+}
+
+/* The kernel for `kind` (-1: bias + ReLU) run once on `in`, into out. */
+static int run(const NcCgTarget *t, int kind, const float *const *in, float *out) {
+    NcError e;
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    CHECK_MSG(jit != NULL, "%s", e.msg);
+    if (!jit) return -1;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "nan");
+    if (kind >= 0) emit_act(&m, kind);
+    else nc_cg_emit_bias_relu(&m, "act", 1, 1, N, 1);
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "act", &e);
+    CHECK_MSG(fn != NULL, "%s", e.msg);
+    float *const outs[1] = {out};
+    if (fn) fn(in, outs, 0, 1);
+    nc_cg_jit_free(jit);
+    return fn ? 0 : -1;
+}
+
+int main(void) {
+    NcError e;
+    NcCgTarget t;
+    CHECK_MSG(nc_cg_target_init(&t, NULL, NULL, &e) == 0, "%s", e.msg);
+    static const float zero_bias[1] = {0};
+    const float *in[2] = {input, zero_bias};
+    for (int kind = -1; kind <= NC_EPI_CLAMP; kind++) {
+        if (kind >= 0 && kind != NC_EPI_RELU && kind != NC_EPI_CLAMP) continue;
+        float y[N];
+        if (run(&t, kind, in, y)) continue;
+        const char *what = kind == NC_EPI_CLAMP ? "relu6" : kind < 0 ? "bias_relu" : "relu";
+        for (int i = 0; i < N; i++) {
+            const float x = input[i];
+            const float want = isnan(x) ? x : x < 0 ? 0.0f : kind == NC_EPI_CLAMP && x > 6 ? 6.0f : x;
+            CHECK_MSG(isnan(want) ? isnan(y[i]) : y[i] == want, "%s(%g) = %g, expected %g", what, (double)x,
+                      (double)y[i], (double)want);
+        }
+    }
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
