@@ -4,6 +4,7 @@
 #define NETC_WEIGHTS_H
 
 #include "ir/ir.h"
+#include "runtime/support/safetensors.h"
 
 /* Allocates and fills every parameter with the deterministic recipe. */
 void nc_weights_init_det(NcGraph *g);
@@ -12,6 +13,10 @@ void nc_weights_init_det(NcGraph *g);
  * Strict, like PyTorch's load_state_dict: missing, unexpected (other than
  * num_batches_tracked) and wrong-shaped tensors are all errors, each named. */
 int nc_weights_load(NcGraph *g, const char *path, NcError *e);
+
+/* The same from a file already read (nc_st_open), so that one file binds the
+ * graphs of several resolutions without being read again. */
+int nc_weights_bind(NcGraph *g, const NcSafetensors *st, NcError *e);
 
 /* Writes every parameter as F32 safetensors (atomically). */
 int nc_weights_save(const NcGraph *g, const char *path, NcError *e);

@@ -12,8 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen/cpu/cg_layout.h"
-#include "tools/netc/cli.h"
 
 /* Where the netc binary lives: the runtime libraries are built beside it. */
 static int self_dir(char *dir, size_t len) {
@@ -68,72 +66,52 @@ static int write_header(const char *path, const char *model, NcGraph *const *gs,
     return rc;
 }
 
-int netc_read_labels(const char *path, char **text) {
-    *text = NULL;
-    if (!path) return 0;
-    size_t len;
-    NcError e;
-    if (nc_read_file(path, text, &len, &e)) {
-        fprintf(stderr, "netc: %s\n", e.msg);
-        return -1;
-    }
-    if (strlen(*text) != len) {
-        cli_error("%s: holds a NUL byte; expected one class name per line", path);
-        free(*text);
-        *text = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n) {
+int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n,
+              NcError *e) {
     char dir[PATH_MAX];
     char *bundle = NULL, *weights = NULL, *asm_path = NULL, *obj = NULL, *kobj = NULL;
-    NcError e;
     int rc = 0;
-    const char *out = job->out, *emit = job->emit;
-    const int external = job->external, codegen = job->codegen;
+    const char *out = job->out;
+    const NcEmitKind emit = job->emit;
+    const int external = job->external, codegen = !job->no_codegen;
     NcCgOptions cgo = job->cgo;
     {
-        int bundle_only = !strcmp(emit, "bundle");
+        int bundle_only = emit == NC_EMIT_BUNDLE;
         bundle = bundle_only ? nc_strdup(out) : nc_sprintf("%s.bundle.tmp.%ld", out, (long)getpid());
         weights = external ? nc_sprintf("%s.weights", out) : NULL;
         /* GEMM kernels read their weights packed: repack them before they are written */
-        if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
-            fprintf(stderr, "netc: %s\n", e.msg);
+        if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, e) < 0) {
             rc = NC_EXIT_FAIL;
-        } else if (nc_bundle_write(bundle, weights, spec, graphs, plans, n, &e)) {
-            fprintf(stderr, "netc: %s\n", e.msg);
+        } else if (nc_bundle_write(bundle, weights, spec, graphs, plans, n, e)) {
             rc = NC_EXIT_BADINPUT;
         } else if (!bundle_only) {
             /* the bundle becomes an object through the assembler's .incbin */
             asm_path = nc_sprintf("%s.tmp.%ld.s", out, (long)getpid());
-            obj = !strcmp(emit, "obj") ? nc_sprintf("%s.o", out) : nc_sprintf("%s.tmp.%ld.o", out, (long)getpid());
+            obj = emit == NC_EMIT_OBJ ? nc_sprintf("%s.o", out) : nc_sprintf("%s.tmp.%ld.o", out, (long)getpid());
             char *text = nc_sprintf("\t.section .rodata\n\t.balign 64\n\t.globl netc_bundle\nnetc_bundle:\n\t.incbin \"%s\"\n"
                                     "\t.globl netc_bundle_end\nnetc_bundle_end:\n\t.section .note.GNU-stack,\"\",@progbits\n",
                                     bundle);
-            rc = nc_write_file_atomic(asm_path, text, strlen(text), &e) ? NC_EXIT_BADINPUT : 0;
+            rc = nc_write_file_atomic(asm_path, text, strlen(text), e) ? NC_EXIT_BADINPUT : 0;
             free(text);
             const char *cc = getenv("CC") ? getenv("CC") : "cc";
             char *bobj = nc_sprintf("%s.tmp.%ld.bundle.o", out, (long)getpid());
             const char *as_argv[] = {cc, "-c", asm_path, "-o", codegen ? bobj : obj, NULL};
             if (!rc && sh(as_argv)) {
-                cli_error("compile: the assembler (%s -c) failed on %s", cc, asm_path);
+                nc_errorf(e, "compile: the assembler (%s -c) failed on %s", cc, asm_path);
                 rc = NC_EXIT_FAIL;
             }
             if (!rc && codegen) {
                 /* kernels, then one relocatable object holding bundle + kernels */
                 kobj = nc_sprintf("%s.tmp.%ld.kernels.o", out, (long)getpid());
                 double t0 = nc_now();
-                int made = nc_cg_emit_object(kobj, graphs, n, &cgo, &e);
+                int made = nc_cg_emit_object(kobj, graphs, n, &cgo, e);
                 if (made < 0) {
-                    fprintf(stderr, "netc: %s\n", e.msg);
                     rc = NC_EXIT_FAIL;
                 } else {
                     if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
                     const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", obj, bobj, kobj, NULL};
                     if (sh(ld_argv)) {
-                        cli_error("compile: combining the bundle and kernel objects failed");
+                        nc_errorf(e, "compile: combining the bundle and kernel objects failed");
                         rc = NC_EXIT_FAIL;
                     }
                 }
@@ -141,9 +119,9 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
             }
             remove(bobj);
             free(bobj);
-            if (!rc && !strcmp(emit, "exe")) {
+            if (!rc && emit == NC_EMIT_EXE) {
                 if (self_dir(dir, sizeof dir)) {
-                    cli_error("compile: cannot find netc's own directory");
+                    nc_errorf(e, "compile: cannot find netc's own directory");
                     rc = NC_EXIT_FAIL;
                 } else {
                     char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
@@ -151,13 +129,13 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
                     const char *ld_argv[] = {cc, "-o", tmp_exe, obj, app, rt, "-fopenmp", "-ljpeg", "-lpng", "-lz", "-lpthread", "-lm",
                                              NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL, NULL};
                     if (access(app, R_OK) || access(rt, R_OK)) {
-                        cli_error("compile: the runtime libraries are missing beside netc (%s)", dir);
+                        nc_errorf(e, "compile: the runtime libraries are missing beside netc (%s)", dir);
                         rc = NC_EXIT_FAIL;
                     } else if (sh(ld_argv)) {
-                        cli_error("compile: linking %s failed", out);
+                        nc_errorf(e, "compile: linking %s failed", out);
                         rc = NC_EXIT_FAIL;
                     } else if (rename(tmp_exe, out)) {
-                        cli_error("compile: cannot write %s", out);
+                        nc_errorf(e, "compile: cannot write %s", out);
                         rc = NC_EXIT_BADINPUT;
                     }
                     remove(tmp_exe);
@@ -166,16 +144,15 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
                     free(rt);
                 }
             }
-            if (!rc && !strcmp(emit, "obj")) {
+            if (!rc && emit == NC_EMIT_OBJ) {
                 char *hdr = nc_sprintf("%s.h", out);
-                if (write_header(hdr, spec->name ? spec->name : graphs[0]->name, graphs, plans, n, &e)) {
-                    fprintf(stderr, "netc: %s\n", e.msg);
+                if (write_header(hdr, spec->name ? spec->name : graphs[0]->name, graphs, plans, n, e)) {
                     rc = NC_EXIT_BADINPUT;
                 }
                 free(hdr);
             }
             remove(asm_path);
-            if (strcmp(emit, "obj") || rc) remove(obj);
+            if (emit != NC_EMIT_OBJ || rc) remove(obj);
             remove(bundle);
         }
         if (rc && weights) remove(weights);
@@ -186,50 +163,4 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
     free(obj);
     free(kobj);
     return rc;
-}
-
-int netc_parse_layout(const char *s, int *mode) {
-    if (!strcmp(s, "auto")) *mode = 0;
-    else if (!strcmp(s, "nhwc")) *mode = 1;
-    else if (!strcmp(s, "nchw")) *mode = -1;
-    else return -1;
-    return 0;
-}
-
-int netc_layout(NcGraph *const *graphs, int n, const NcCgOptions *cgo, int codegen, const char *dump_after, int explain) {
-    if (!codegen || n < 1) return 0;
-    NcError e;
-    int relayouts = 0;
-    if (nc_cg_assign_layout(graphs, n, cgo, explain ? stderr : NULL, &relayouts, &e)) {
-        fprintf(stderr, "netc: %s: %s\n", graphs[0]->name, e.msg);
-        return NC_EXIT_FAIL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (nc_graph_verify(graphs[i], &e)) {
-            fprintf(stderr, "netc: internal error: the graph does not verify after assign_layout: %s\n", e.msg);
-            return NC_EXIT_FAIL;
-        }
-    }
-    if (explain) fprintf(stderr, "pass assign_layout: %d relayouts\n", relayouts);
-    if (dump_after && (!strcmp(dump_after, "assign_layout") || !strcmp(dump_after, "all"))) {
-        printf("# after assign_layout\n");
-        nc_graph_print(graphs[0], stdout);
-    }
-    return 0;
-}
-
-int netc_parse_winograd(const char *s, int *mode) {
-    if (!strcmp(s, "auto")) *mode = 0;
-    else if (!strcmp(s, "on")) *mode = 1;
-    else if (!strcmp(s, "f2")) *mode = 2;
-    else if (!strcmp(s, "off")) *mode = -1;
-    else return -1;
-    return 0;
-}
-
-int netc_parse_onoff(const char *s, int *mode) {
-    if (!strcmp(s, "on")) *mode = 0;
-    else if (!strcmp(s, "off")) *mode = -1;
-    else return -1;
-    return 0;
 }
