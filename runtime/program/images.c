@@ -60,7 +60,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 return -1;
             }
             o->res_mean = !strcmp(argv[i], "mean");
-        } else if (more && (!strcmp(a, "--top") || !strcmp(a, "--threads") || !strcmp(a, "--max-pixels") ||
+        } else if (more && (!strcmp(a, "--top") || !strcmp(a, "--decode-threads") || !strcmp(a, "--max-pixels") ||
                             !strcmp(a, "--member"))) {
             char *end;
             long long v = strtoll(argv[++i], &end, 10);
@@ -69,7 +69,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 return -1;
             }
             if (!strcmp(a, "--top")) o->top = (int)v;
-            else if (!strcmp(a, "--threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
+            else if (!strcmp(a, "--decode-threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
             else if (!strcmp(a, "--member")) o->member = (int)v - 1;
             else o->max_pixels = v;
         } else if (more && !strcmp(a, "--crop-pct")) {
