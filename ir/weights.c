@@ -73,7 +73,8 @@ int nc_weights_bind(NcGraph *g, const NcSafetensors *st, NcError *e) {
         }
     }
     for (int i = 0; i < st->ntensors; i++)
-        if (!used[i] && !nc_det_is_skipped(st->tensors[i].name)) complain(&unexpected, "\n    %s%s", st->tensors[i].name, "");
+        if (!used[i] && !nc_det_is_skipped(st->tensors[i].name))
+            complain(&unexpected, "\n    %s%s", st->tensors[i].name, "");
     free(used);
     if (missing.count || wrong.count || unexpected.count) {
         char msg[NC_ERRMAX - 200];

@@ -180,6 +180,7 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
 }
 
 int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e) {
-    if (!ctx->layout) return nc_errorf(e, "needs a backend's layout hooks (netc compile runs it with the CPU backend's)");
+    if (!ctx->layout)
+        return nc_errorf(e, "needs a backend's layout hooks (netc compile runs it with the CPU backend's)");
     return nc_assign_layout(g, ctx->layout, ctx->explain, &ctx->rewrites, e);
 }

@@ -69,7 +69,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 return -1;
             }
             if (!strcmp(a, "--top")) o->top = (int)v;
-            else if (!strcmp(a, "--decode-threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
+            else if (!strcmp(a, "--decode-threads"))
+                o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
             else if (!strcmp(a, "--member")) o->member = (int)v - 1;
             else o->max_pixels = v;
         } else if (more && !strcmp(a, "--crop-pct")) {

@@ -169,7 +169,9 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
         else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !nc_parse_res(argv[i + 1], &r, NULL) && (p = find_program(b, r.h, r.w)) >= 0) i++;
+        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !nc_parse_res(argv[i + 1], &r, NULL) &&
+                 (p = find_program(b, r.h, r.w)) >= 0)
+            i++;
         else {
             fprintf(stderr, "%s bench: unknown, incomplete or unavailable option '%s'\n", prog, argv[i]);
             return 2;

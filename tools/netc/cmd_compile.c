@@ -14,7 +14,9 @@
 
 static const char *help =
     "usage: netc compile FILE.nn (--weights W.safetensors | --init det) -o OUT [options]\n\n"
-    "Compiles the model into a standalone program OUT (commands: run, bench, info; OUT --help).\n\n"
+    "Compiles the model into a standalone program OUT (commands: classify, features, eval, run, bench,\n"
+    "info; OUT --help; OUT's --threads N sets the threads computing the model, --decode-threads N\n"
+    "those decoding images).\n\n"
     "options:\n"
     "  --res R[,R...]   one program per resolution, sharing one copy of the weights (default 224)\n"
     "  --batch N        the largest batch the program takes (default 1)\n"

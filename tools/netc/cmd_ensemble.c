@@ -115,7 +115,8 @@ int cmd_ensemble(int argc, char **argv) {
         if (!strcmp(merge, "mean")) job.merge = NC_MERGE_MEAN;
         else if (!strcmp(merge, "median")) job.merge = NC_MERGE_MEDIAN;
         else if (!strcmp(merge, "vote")) job.merge = NC_MERGE_VOTE;
-        else if (!strncmp(merge, "weighted:", 9) && !parse_weights(merge + 9, job.weight, nm)) job.merge = NC_MERGE_WEIGHTED;
+        else if (!strncmp(merge, "weighted:", 9) && !parse_weights(merge + 9, job.weight, nm))
+            job.merge = NC_MERGE_WEIGHTED;
         else {
             cli_error("--merge '%s': expected mean, median, vote or weighted:W1,...,W%d (%d non-negative weights, "
                       "not all zero)", merge, nm, nm);
@@ -131,8 +132,8 @@ int cmd_ensemble(int argc, char **argv) {
     NcCompileInfo info;
     if (!rc && (rc = nc_compile(&job, &info, &e))) fprintf(stderr, "netc: %s\n", e.msg);
     if (!rc)
-        fprintf(stderr, "netc: compiled %d models (%d programs), merged by %s on %s, into %s\n", nm, info.nprograms, merge,
-                on, job.out);
+        fprintf(stderr, "netc: compiled %d models (%d programs), merged by %s on %s, into %s\n", nm, info.nprograms,
+                merge, on, job.out);
     for (int k = 0; k < NC_BUNDLE_MAX_MEMBERS; k++) free(paths[k]);
     return rc;
 }

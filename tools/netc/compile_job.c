@@ -87,7 +87,8 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     NcBundleSpec spec;
     memset(&spec, 0, sizeof spec);
     char *names[NC_BUNDLE_MAX_MEMBERS] = {0}, *labels = NULL, *joined = NULL;
-    char *pipeline = job->no_codegen ? nc_strdup(job->passes ? job->passes : "default") : nc_pipeline_with_layout(job->passes);
+    const char *passes = job->passes ? job->passes : "default";
+    char *pipeline = job->no_codegen ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
     int rc = 0;
     for (int k = 0; k < job->nmembers && !rc; k++) {
         const NcJobMember *m = &job->member[k];

@@ -24,7 +24,8 @@ static int word(const char *opt, const char *val, const Word *words, int *out) {
             *out = w->value;
             return 0;
         }
-        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", w == words ? "" : w[1].name ? ", " : " or ", w->name);
+        const char *sep = w == words ? "" : w[1].name ? ", " : " or ";
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", sep, w->name);
     }
     cli_error("%s '%s': expected %s", opt, val, all);
     return -1;
@@ -64,7 +65,8 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
         else if (!strcmp(a, "--passes")) job->passes = val;
         else if (!strcmp(a, "--batch")) bad = cli_parse_batch(val, &job->batch);
         else if (!strcmp(a, "--emit") && !(bad = word(a, val, emit_words, &v))) job->emit = (NcEmitKind)v;
-        else if (!strcmp(a, "--winograd") && !(bad = word(a, val, winograd_words, &v))) job->cgo.winograd = (NcWinogradMode)v;
+        else if (!strcmp(a, "--winograd") && !(bad = word(a, val, winograd_words, &v)))
+            job->cgo.winograd = (NcWinogradMode)v;
         else if (!strcmp(a, "--im2col") && !(bad = word(a, val, switch_words, &v))) job->cgo.im2col = (NcCgSwitch)v;
         else if (!strcmp(a, "--dwconv") && !(bad = word(a, val, switch_words, &v))) job->cgo.dwconv = (NcCgSwitch)v;
         else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v))) job->cgo.layout = (NcLayoutMode)v;
