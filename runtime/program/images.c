@@ -10,6 +10,7 @@
 #include "runtime/program/engine.h"
 #include "runtime/program/files.h"
 #include "runtime/image/loader.h"
+#include "runtime/support/list.h"
 #include "runtime/support/npy.h"
 
 typedef struct Opts {
@@ -23,14 +24,17 @@ typedef struct Opts {
 
 /* "0.5,0.5,0.5" */
 static int three_floats(const char *s, float *out) {
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        double v = strtod(s, &end);
-        if (end == s || !(v > -1e3 && v < 1e3) || (i < 2 && *end != ',')) return -1;
+    int n;
+    char **items = nc_list_split(s, &n, NULL);
+    int bad = !items || n != 3;
+    for (int i = 0; !bad && i < 3; i++) {
+        char *end;
+        const double v = strtod(items[i], &end);
+        bad = *end || !(v > -1e3 && v < 1e3);
         out[i] = (float)v;
-        s = end + (i < 2);
     }
-    return *end ? -1 : 0;
+    free(items);
+    return bad ? -1 : 0;
 }
 
 /* Options shared by the three commands; -1 on a bad one (message printed). */

@@ -85,7 +85,7 @@ int cmd_compile(int argc, char **argv) {
     }
     mb->path = m.path, mb->model = m.opt.model, mb->sets = m.sets, mb->nsets = m.opt.nset;
     mb->weights = m.init_det ? NULL : m.weights;
-    if (!job.batch) job.batch = m.opt.batch ? m.opt.batch : 1;
+    if (!job.batch) job.batch = 1;
     job.dump_after = m.dump_after, job.dump_out = stdout;
     job.explain = m.explain ? stderr : NULL;
     NcCompileInfo info;

@@ -89,7 +89,8 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     char *names[NC_BUNDLE_MAX_MEMBERS] = {0}, *labels = NULL, *joined = NULL;
     const char *passes = job->passes ? job->passes : "default";
     char *pipeline = job->no_codegen ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
-    int rc = 0;
+    int rc = job->nmembers < 1 || job->nmembers > NC_BUNDLE_MAX_MEMBERS ? NC_EXIT_BADINPUT : 0;
+    if (rc) nc_errorf(e, "%d models: expected 1 to %d", job->nmembers, NC_BUNDLE_MAX_MEMBERS);
     for (int k = 0; k < job->nmembers && !rc; k++) {
         const NcJobMember *m = &job->member[k];
         const NcSafetensors *st = NULL;
@@ -133,7 +134,7 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     free(joined);
     free(labels);
     free(pipeline);
-    for (int k = 0; k < job->nmembers; k++) free(names[k]);
+    for (int k = 0; k < NC_BUNDLE_MAX_MEMBERS; k++) free(names[k]);
     for (int i = 0; i < ps.n; i++) {
         nc_plan_free(&ps.plan[i]);
         nc_graph_free(ps.graph[i]);
