@@ -50,8 +50,8 @@ def bench_netc(netc, model, res, batch, threads, folder):
     subprocess.run([netc, "compile", os.path.join(ROOT, "models", model + ".nn"), "--res", str(res), "--batch", str(batch),
                     "--init", "det", "-o", exe], check=True, capture_output=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    r = subprocess.run([exe, "classify", folder, "--threads", str(threads), "--timing", "--top", "1"], capture_output=True,
-                       text=True, env=env)
+    r = subprocess.run([exe, "classify", folder, "--threads", str(threads), "--decode-threads", str(threads),
+                        "--timing", "--top", "1"], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise SystemExit(r.stderr)
     m = re.search(r"timing: (\d+) images in ([\d.]+) s .*compute ([\d.]+) s .*preprocess ([\d.]+) s", r.stderr)
@@ -120,7 +120,8 @@ def main():
     if args.write_results:
         lines = [f"\n## End to end: classify {len(files)} JPEGs at {args.res} ({time.strftime('%Y-%m-%d')})\n",
                  f"CPU: {cpu_model()}, {args.threads} threads and {args.threads} decode workers on both sides, batch {args.batch}.",
-                 "netc: `MODEL classify FOLDER --threads N --timing`; PyTorch: timm's eval transform (PIL) in a DataLoader "
+                 "netc: `MODEL classify FOLDER --threads N --decode-threads N --timing`; "
+                 "PyTorch: timm's eval transform (PIL) in a DataLoader "
                  "with num_workers=N, torch.set_num_threads(N).  Shares: of the wall time, time computing vs blocked "
                  "waiting for decoded images.\n",
                  "| model | netc images/s | netc compute / waiting | PyTorch images/s | PyTorch compute / waiting | netc / PyTorch |",

@@ -53,18 +53,25 @@ static int64_t first_bad_value(const NcValue *v, char *what, size_t len) {
 int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
     NcSafetensors st;
     if (nc_st_open(path, &st, e)) return -1;
+    int rc = nc_weights_bind(g, &st, e);
+    nc_st_close(&st);
+    return rc;
+}
+
+int nc_weights_bind(NcGraph *g, const NcSafetensors *st, NcError *e) {
+    const char *path = st->path;
     Complaint missing = {"missing tensors", "", 0}, wrong = {"tensors of the wrong shape", "", 0},
               unexpected = {"unexpected tensors", "", 0}, bad = {"tensors with values no model can use", "", 0};
-    char *used = nc_calloc((size_t)st.ntensors + 1, 1);
+    char *used = nc_calloc((size_t)st->ntensors + 1, 1);
     for (int i = 0; i < g->values.len; i++) {
         NcValue *v = &g->values.data[i];
         if (v->kind != NC_VAL_PARAM) continue;
-        const NcStTensor *t = nc_st_find(&st, v->name);
+        const NcStTensor *t = nc_st_find(st, v->name);
         if (!t) {
             complain(&missing, "\n    %s%s", v->name, "");
             continue;
         }
-        used[t - st.tensors] = 1;
+        used[t - st->tensors] = 1;
         int same = t->ndim == v->ndim;
         for (int d = 0; same && d < v->ndim; d++) same = t->shape[d] == v->shape[d];
         if (!same) {
@@ -77,9 +84,8 @@ int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
             continue;
         }
         if (!v->data) v->data = nc_malloc((size_t)nc_numel(v) * sizeof(float));
-        if (nc_st_read_f32(&st, t, v->data, e)) {
+        if (nc_st_read_f32(st, t, v->data, e)) {
             free(used);
-            nc_st_close(&st);
             return -1;
         }
         char what[64], where[128];
@@ -90,10 +96,10 @@ int nc_weights_load(NcGraph *g, const char *path, NcError *e) {
             complain(&bad, "\n    %s: %s", v->name, where);
         }
     }
-    for (int i = 0; i < st.ntensors; i++)
-        if (!used[i] && !nc_det_is_skipped(st.tensors[i].name)) complain(&unexpected, "\n    %s%s", st.tensors[i].name, "");
+    for (int i = 0; i < st->ntensors; i++)
+        if (!used[i] && !nc_det_is_skipped(st->tensors[i].name))
+            complain(&unexpected, "\n    %s%s", st->tensors[i].name, "");
     free(used);
-    nc_st_close(&st);
     if (missing.count || wrong.count || unexpected.count || bad.count) {
         char msg[NC_ERRMAX - 200];
         size_t n = 0;

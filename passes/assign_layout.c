@@ -19,7 +19,10 @@
  * 3. The chosen nodes' spatial outputs become NHWC, and a relayout node is
  *    inserted before the first reader that wants the other layout (one per
  *    value and direction, shared by later readers).  Graph inputs and outputs
- *    stay NCHW. */
+ *    stay NCHW.
+ *
+ * It runs in the pass manager as "assign_layout" (after the default passes,
+ * before memory planning) when the caller gives the backend's hooks. */
 #include <string.h>
 
 #include "ir/ops.h"
@@ -56,7 +59,7 @@ static void regions(const NcGraph *g, const char *cand, int *region) {
 int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e) {
     const int nn = g->nodes.len;
     *relayouts = 0;
-    if (h->mode < 0 || !nn) return 0;
+    if (h->mode == NC_LAYOUT_MODE_NCHW || !nn) return 0;
     char *cand = nc_calloc((size_t)nn + 1, 1), *nhwc = nc_calloc((size_t)nn + 1, 1);
     int *region = nc_malloc((size_t)(nn + 1) * sizeof(int));
     for (int ni = 0; ni < nn; ni++) {
@@ -98,7 +101,7 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
     }
     for (int ni = 0; ni < nn; ni++) {
         if (region[ni] != ni) continue; /* once per region, at its root */
-        const int take = h->mode > 0 || gain[ni] > conv[ni];
+        const int take = h->mode == NC_LAYOUT_MODE_NHWC || gain[ni] > conv[ni];
         if (explain)
             fprintf(explain, "assign_layout: region of %d nodes from %s: %s (saves %.3f ms, conversions cost %.3f ms)\n", size[ni],
                     g->nodes.data[ni].scope, take ? "NHWC" : "NCHW", 1e3 * gain[ni], 1e3 * conv[ni]);
@@ -174,4 +177,10 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
     free(cand);
     free(nhwc);
     return rc;
+}
+
+int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e) {
+    if (!ctx->layout)
+        return nc_errorf(e, "needs a backend's layout hooks (netc compile runs it with the CPU backend's)");
+    return nc_assign_layout(g, ctx->layout, ctx->explain, &ctx->rewrites, e);
 }

@@ -10,9 +10,12 @@
 #include "ir/ir.h"
 #include "ir/plan.h"
 
+typedef struct NcLayoutHooks NcLayoutHooks;
+
 typedef struct NcPassCtx {
     FILE *explain; /* where to say why something was not rewritten; NULL = quiet */
     int rewrites;  /* how many rewrites the running pass made */
+    const NcLayoutHooks *layout; /* a backend's answers, for assign_layout; NULL: none */
 } NcPassCtx;
 
 typedef struct NcPass {
@@ -21,15 +24,26 @@ typedef struct NcPass {
     int (*run)(NcGraph *g, NcPassCtx *ctx, NcError *e);
 } NcPass;
 
-/* The passes, in default order. */
+/* The default pipeline's passes, in order. */
 const NcPass *nc_passes(int *count);
+/* Any pass by name, those that need a backend (assign_layout) included. */
 const NcPass *nc_pass_find(const char *name);
 
-/* Runs the comma-separated pipeline ("default" = every pass in order, "none"
- * = nothing); after each pass the graph is verified, and printed to dump_out
- * if its name equals dump_after ("all" prints after every pass).  A pass that
- * changes weights needs them bound; without data it rewrites the structure
- * only (enough for dump and info). */
+/* How a pipeline runs: dumps, explanations, the backend's hooks. */
+typedef struct NcPassRun {
+    const char *dump_after; /* print the IR to dump_out after this pass ("all": after every pass) */
+    FILE *dump_out;
+    FILE *explain;                /* NULL = quiet */
+    const NcLayoutHooks *layout;  /* for assign_layout; without it that pass is an error */
+} NcPassRun;
+
+/* Runs the comma-separated pipeline ("default" = every pass of nc_passes in
+ * order, also as an item of a list: "default,assign_layout"; "none" =
+ * nothing); after each pass the graph is verified, and printed as run says.
+ * A pass that changes weights needs them bound; without data it rewrites the
+ * structure only (enough for dump and info).  run may be NULL. */
+int nc_run_pipeline(NcGraph *g, const char *pipeline, const NcPassRun *run, NcError *e);
+/* The same without a backend. */
 int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain,
                   NcError *e);
 
@@ -40,6 +54,7 @@ int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_eltwise(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
+int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e); /* needs ctx->layout */
 /* The chain-following both fusions share (passes/fuse_epilogue.c): from each
  * node is_anchor accepts, pull the single-reader elementwise ops after it
  * into its epilogue. */
@@ -54,10 +69,15 @@ void nc_graph_compact(NcGraph *g, const char *dead_nodes);
 
 /* Layout assignment (passes/assign_layout.c): which activations are stored
  * NHWC, asked of a backend through these hooks.  Not in the default
- * pipeline: the compile driver runs it with the CPU backend's hooks
- * (codegen/cpu/cg_layout.c) before memory planning. */
-typedef struct NcLayoutHooks {
-    int mode; /* 0: where the cost model says it pays; 1: wherever a kernel exists; -1: never */
+ * pipeline: the compile driver runs "...,assign_layout" with the CPU
+ * backend's hooks (codegen/cpu/cg_layout.h) before memory planning. */
+typedef enum NcLayoutMode {
+    NC_LAYOUT_MODE_AUTO = 0,  /* NHWC where the cost model says it pays */
+    NC_LAYOUT_MODE_NHWC = 1,  /* NHWC wherever a kernel exists */
+    NC_LAYOUT_MODE_NCHW = -1, /* never */
+} NcLayoutMode;
+struct NcLayoutHooks {
+    NcLayoutMode mode;
     /* can nd run with its spatial activations NHWC?  If not, *why says why */
     int (*nhwc_ok)(const NcGraph *g, const NcNode *nd, void *ctx, const char **why);
     /* estimated seconds of nd in NCHW (nhwc 0) or NHWC (1) */
@@ -65,7 +85,7 @@ typedef struct NcLayoutHooks {
     /* estimated seconds to convert v to the other layout */
     double (*relayout_cost)(const NcValue *v, void *ctx);
     void *ctx;
-} NcLayoutHooks;
+};
 /* Sets the layouts and inserts relayout nodes; *relayouts says how many. */
 int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e);
 

@@ -28,16 +28,24 @@
 
 #include "passes/pass.h"
 
+/* The option modes; each zero is the default, so a zeroed NcCgOptions is the
+ * cost model's choice everywhere, and "off" is negative. */
+typedef enum NcWinogradMode {
+    NC_WINOGRAD_AUTO = 0, /* F(4x4, 3x3) or F(2x2, 3x3) where it pays (cg_winograd.h) */
+    NC_WINOGRAD_ON = 1,   /* F(4x4, 3x3) wherever legal */
+    NC_WINOGRAD_F2 = 2,   /* F(2x2, 3x3) wherever legal */
+    NC_WINOGRAD_OFF = -1,
+} NcWinogradMode;
+typedef enum NcCgSwitch { NC_CG_ON = 0, NC_CG_OFF = -1 } NcCgSwitch;
+
 typedef struct NcCgOptions {
-    const char *cpu;      /* LLVM CPU name; NULL = the host's */
-    const char *features; /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
-    int verbose;          /* print what was generated */
-    int winograd;         /* 3x3 stride-1 convs by F(4x4, 3x3): 0 where it pays
-                             (cg_winograd.h), 1 wherever legal, -1 never */
-    int im2col;           /* stride-2 convs by im2col + GEMM (cg_im2col.h): 0 yes, -1 no */
-    int dwconv;           /* depthwise convs by their own kernel (cg_dwconv.h): 0 yes, -1 no */
-    int layout;           /* activations NHWC where the cost model says it pays (0), wherever
-                             a kernel exists (1), never (-1): cg_layout.h */
+    const char *cpu;         /* LLVM CPU name; NULL = the host's */
+    const char *features;    /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
+    int verbose;             /* print what was generated */
+    NcWinogradMode winograd; /* 3x3 stride-1 convs by Winograd */
+    NcCgSwitch im2col;       /* stride-2 convs by im2col + GEMM (cg_im2col.h) */
+    NcCgSwitch dwconv;       /* depthwise convs by their own kernel (cg_dwconv.h) */
+    NcLayoutMode layout;     /* which activations are NHWC (passes/pass.h, cg_layout.h) */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object

@@ -213,21 +213,31 @@ static double relayout_cost(const NcValue *v, void *vctx) {
     return 2.0 * 4.0 * (double)nc_numel(v) / 5e9;
 }
 
-int nc_cg_assign_layout(NcGraph *const *graphs, int n, const NcCgOptions *opt, FILE *explain, int *relayouts, NcError *e) {
+/* What the hooks own: the target and a copy of the options. */
+typedef struct HooksCtx {
+    LayoutCtx c;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
-    int rc = 0;
-    *relayouts = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        /* the first program decides; the others (other resolutions of the
-         * same model) follow it node for node, so that a weight shared by
-         * all of them is packed for one layout */
-        LayoutCtx c = {&t, opt, i ? graphs[0] : NULL};
-        NcLayoutHooks h = {i && (!opt || opt->layout >= 0) ? 1 : opt ? opt->layout : 0, nhwc_ok, cost, relayout_cost, &c};
-        int r = 0;
-        rc = nc_assign_layout(graphs[i], &h, i ? NULL : explain, &r, e);
-        *relayouts += r;
+    NcCgOptions opt;
+} HooksCtx;
+
+int nc_cg_layout_hooks(NcLayoutHooks *h, const NcCgOptions *opt, const NcGraph *lead, NcError *e) {
+    HooksCtx *hc = nc_calloc(1, sizeof *hc);
+    if (opt) hc->opt = *opt;
+    if (nc_cg_target_init(&hc->t, hc->opt.cpu, hc->opt.features, e)) {
+        free(hc);
+        return -1;
     }
-    nc_cg_target_free(&t);
-    return rc;
+    hc->c = (LayoutCtx){&hc->t, &hc->opt, lead};
+    /* a follower takes every node its lead took, so that a weight shared by
+     * all of them is packed for one layout */
+    const NcLayoutMode mode = lead && hc->opt.layout != NC_LAYOUT_MODE_NCHW ? NC_LAYOUT_MODE_NHWC : hc->opt.layout;
+    *h = (NcLayoutHooks){mode, nhwc_ok, cost, relayout_cost, &hc->c};
+    return 0;
+}
+
+void nc_cg_layout_hooks_free(NcLayoutHooks *h) {
+    HooksCtx *hc = h->ctx;
+    if (hc) nc_cg_target_free(&hc->t);
+    free(hc);
+    h->ctx = NULL;
 }

@@ -5,11 +5,11 @@
 
 #include "codegen/cpu/cg.h"
 
-/* Assigns layouts to the activations of graphs[0..n) — one model at several
- * resolutions: graphs[0] decides by opt->layout (0 auto, 1 NHWC wherever a
- * kernel exists, -1 all NCHW), the others follow it node for node —
- * inserting relayout nodes (*relayouts in all); explains graphs[0]'s
- * decisions to explain. */
-int nc_cg_assign_layout(NcGraph *const *graphs, int n, const NcCgOptions *opt, FILE *explain, int *relayouts, NcError *e);
+/* The CPU backend's hooks for the layout pass (NcPassRun.layout), deciding
+ * by opt->layout (NULL: the defaults).  With lead set — the same model at
+ * another resolution, already laid out — they follow lead node for node.
+ * Free with nc_cg_layout_hooks_free. */
+int nc_cg_layout_hooks(NcLayoutHooks *h, const NcCgOptions *opt, const NcGraph *lead, NcError *e);
+void nc_cg_layout_hooks_free(NcLayoutHooks *h);
 
 #endif

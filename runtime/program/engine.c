@@ -4,26 +4,13 @@
 
 #include "runtime/kernels.h"
 #include "runtime/merge.h"
+#include "runtime/support/list.h"
 
-int engine_parse_res(const char *s, int *h, int *w) {
-    char *end;
-    long a = strtol(s, &end, 10), c = a;
-    if (*end == 'x') c = strtol(end + 1, &end, 10);
-    if (*end || a < 1 || c < 1 || a > 65536 || c > 65536) return -1;
-    *h = (int)a, *w = (int)c;
-    return 0;
-}
-
-static int wanted(const char *res, int h, int w, NcError *e) {
-    if (!res) return 1;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", res);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int rh, rw;
-        if (engine_parse_res(tok, &rh, &rw)) return nc_errorf(e, "--res '%s': expected sizes such as 448,512 or 256x192", tok);
-        if (rh == h && rw == w) return 1;
-    }
-    return 0;
+/* Is h x w among the wanted sizes (all of them when there are none)? */
+static int wanted(const NcRes *want, int nwant, int h, int w) {
+    for (int i = 0; i < nwant; i++)
+        if (want[i].h == h && want[i].w == w) return 1;
+    return !nwant;
 }
 
 int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int res_mean, const PreOverride *pre,
@@ -32,11 +19,13 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
     en->b = b, en->flip = flip, en->res_mean = res_mean;
     en->nclasses = b->h->nclasses;
     int64_t maxx = 0, maxy = 0;
+    NcRes want[NC_BUNDLE_MAX_PROGRAMS];
+    NcError bad;
+    const int nwant = res ? nc_parse_res_list(res, want, NC_BUNDLE_MAX_PROGRAMS, &bad) : 0;
+    if (nwant < 0) return nc_errorf(e, "--res %s", bad.msg);
     for (int p = 0; p < b->nprograms; p++) {
         const NcProgramHeader *h = b->programs[p].h;
-        int r = wanted(res, h->height, h->width, e);
-        if (r < 0) return -1;
-        if (!r) continue;
+        if (!wanted(want, nwant, h->height, h->width)) continue;
         const NcBundleMember *m = &b->h->members[h->member];
         NcTransform t = nc_transform_default(h->height, h->width);
         t.crop_pct = m->crop_pct, t.interp = m->interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;

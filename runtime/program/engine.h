@@ -34,9 +34,6 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
                 NcError *e);
 void engine_close(Engine *en);
 
-/* "448" or "256x192" -> height, width; -1 when malformed. */
-int engine_parse_res(const char *s, int *h, int *w);
-
 /* in[t]: m images preprocessed with en->tf[t] (NCHW).  scores: m x nclasses
  * (probabilities, or vote shares for a vote ensemble); features (may be
  * NULL): m x nfeatures of member feat_member, averaged over its views. */

@@ -13,6 +13,7 @@
 #include "runtime/image/loader.h"
 #include "runtime/support/file_out.h"
 #include "runtime/support/json.h"
+#include "runtime/support/list.h"
 #include "runtime/support/npy.h"
 
 typedef struct Opts {
@@ -26,14 +27,17 @@ typedef struct Opts {
 
 /* "0.5,0.5,0.5" */
 static int three_floats(const char *s, float *out) {
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        double v = strtod(s, &end);
-        if (end == s || !(v > -1e3 && v < 1e3) || (i < 2 && *end != ',')) return -1;
+    int n;
+    char **items = nc_list_split(s, &n, NULL);
+    int bad = !items || n != 3;
+    for (int i = 0; !bad && i < 3; i++) {
+        char *end;
+        const double v = strtod(items[i], &end);
+        bad = *end || !(v > -1e3 && v < 1e3);
         out[i] = (float)v;
-        s = end + (i < 2);
     }
-    return *end ? -1 : 0;
+    free(items);
+    return bad ? -1 : 0;
 }
 
 /* Options shared by the three commands; -1 on a bad one (message printed). */
@@ -66,7 +70,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 return -1;
             }
             o->res_mean = !strcmp(argv[i], "mean");
-        } else if (more && (!strcmp(a, "--top") || !strcmp(a, "--threads") || !strcmp(a, "--max-pixels") ||
+        } else if (more && (!strcmp(a, "--top") || !strcmp(a, "--decode-threads") || !strcmp(a, "--max-pixels") ||
                             !strcmp(a, "--member"))) {
             char *end;
             long long v = strtoll(argv[++i], &end, 10);
@@ -76,7 +80,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 return -1;
             }
             if (!strcmp(a, "--top")) o->top = (int)v;
-            else if (!strcmp(a, "--threads")) o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
+            else if (!strcmp(a, "--decode-threads"))
+                o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
             else if (!strcmp(a, "--member")) o->member = (int)v - 1;
             else o->max_pixels = v;
         } else if (more && !strcmp(a, "--crop-pct")) {

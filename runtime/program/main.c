@@ -14,6 +14,7 @@
 #include "runtime/merge.h"
 #include "runtime/support/detinit.h"
 #include "runtime/support/json.h"
+#include "runtime/support/list.h"
 #include "runtime/support/npy.h"
 #include "runtime/support/topk.h"
 
@@ -31,7 +32,8 @@ static void usage(FILE *out, const NcBundle *b) {
             "         --merge sum|mean   how a model's resolutions merge their logits (default sum)\n"
             "         --tta flip    average each view with its mirror image\n"
             "         --top K (default 5), --labels FILE (class names; default: compiled in),\n"
-            "         --json (JSON Lines), --list FILE (paths, one per line), --threads N (decoders),\n"
+            "         --json (JSON Lines), --list FILE (paths, one per line), --decode-threads N\n"
+            "         (threads decoding and preprocessing images; default: one per core),\n"
             "         --max-pixels N (refuse larger images; default 100000000), --timing (time spent\n"
             "         computing vs waiting for decode + preprocess, on stderr)\n"
             "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
@@ -47,7 +49,8 @@ static void usage(FILE *out, const NcBundle *b) {
             "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured)\n"
             "  info   resolutions, batch, arena and weight sizes\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
-            "default: the executable's path + .weights)\n"
+            "default: the executable's path + .weights), --threads N (threads computing the model,\n"
+            "OpenMP's; default: OMP_NUM_THREADS, else one per core)\n"
             "-- ends the options: every argument after it is a file\n"
             "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
             "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n",
@@ -163,13 +166,15 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0;
     int64_t n = -1;
     for (int i = 0; i < argc; i++) {
-        int h, w;
+        NcRes r;
         if (i + 1 < argc && !strcmp(argv[i], "--batch")) n = atoll(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !engine_parse_res(argv[i + 1], &h, &w) && (p = find_program(b, h, w)) >= 0) i++;
+        else if (i + 1 < argc && !strcmp(argv[i], "--res") && !nc_parse_res(argv[i + 1], &r, NULL) &&
+                 (p = find_program(b, r.h, r.w)) >= 0)
+            i++;
         else {
             fprintf(stderr, "%s bench: unknown, incomplete or unavailable option '%s'\n", prog, argv[i]);
             return 2;
@@ -291,9 +296,23 @@ int main(int argc, char **argv) {
     prog = argc > 0 ? argv[0] : "model";
     nc_set_program_name(prog);
     const char *weights = NULL;
-    int skip = -1;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--weights")) weights = argv[i + 1], skip = i;
+    /* --weights FILE and --threads N apply to every command: taken out here */
+    char *skip = nc_calloc((size_t)argc + 1, 1);
+    for (int i = 1; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--")) break; /* what follows is files, whatever they are called */
+        if (!strcmp(argv[i], "--weights")) weights = argv[i + 1], skip[i] = skip[i + 1] = 1;
+        if (strcmp(argv[i], "--threads")) continue;
+        char *end;
+        const long v = strtol(argv[i + 1], &end, 10);
+        if (end == argv[i + 1] || *end || v < 1 || v > 4096) {
+            fprintf(stderr, "%s: --threads '%s': expected a positive integer (threads computing the model)\n", prog,
+                    argv[i + 1]);
+            free(skip);
+            return 2;
+        }
+        omp_set_num_threads((int)v);
+        skip[i] = skip[i + 1] = 1;
+    }
     char exe_weights[PATH_MAX + 16];
     if (!weights) {
         ssize_t n = readlink("/proc/self/exe", exe_weights, PATH_MAX);
@@ -307,13 +326,14 @@ int main(int argc, char **argv) {
     NcError e;
     if (nc_bundle_open(netc_bundle, (size_t)(netc_bundle_end - netc_bundle), weights, &b, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+        free(skip);
         return 2;
     }
-    /* drop --weights FILE from the arguments the commands see */
     char **args = nc_malloc((size_t)(argc + 1) * sizeof(char *));
     int nargs = 0;
     for (int i = 0; i < argc; i++)
-        if (skip < 0 || (i != skip && i != skip + 1)) args[nargs++] = argv[i];
+        if (!skip[i]) args[nargs++] = argv[i];
+    free(skip);
     int rc;
     void *arena[NC_BUNDLE_MAX_PROGRAMS] = {0};
     if (nargs < 2 || !strcmp(args[1], "--help") || !strcmp(args[1], "-h") || !strcmp(args[1], "help")) {

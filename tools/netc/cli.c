@@ -5,6 +5,7 @@
 
 #include "passes/pass.h"
 #include "ir/weights.h"
+#include "runtime/support/list.h"
 
 void cli_error(const char *fmt, ...) {
     va_list ap;
@@ -19,28 +20,6 @@ int cli_help_requested(int argc, char **argv) {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
     return 0;
-}
-
-static int parse_pos_int(const char *s, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < 1 || v > 65536) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int cli_parse_res(const char *s, int *h, int *w) {
-    char buf[64];
-    if (strlen(s) >= sizeof buf) return -1;
-    strcpy(buf, s);
-    char *x = strchr(buf, 'x');
-    if (!x) {
-        if (parse_pos_int(buf, h)) return -1;
-        *w = *h;
-        return 0;
-    }
-    *x = 0;
-    return parse_pos_int(buf, h) || parse_pos_int(x + 1, w) ? -1 : 0;
 }
 
 int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
@@ -71,16 +50,16 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
     }
     (*i)++;
     if (!strcmp(a, "--res")) {
-        if (cli_parse_res(val, &m->opt.height, &m->opt.width)) {
-            cli_error("--res '%s': expected a size such as 224 or 256x192", val);
+        NcRes r;
+        NcError e;
+        if (nc_parse_res(val, &r, &e)) {
+            cli_error("--res %s", e.msg);
             return -1;
         }
+        m->opt.height = r.h, m->opt.width = r.w;
         m->res_given = 1;
     } else if (!strcmp(a, "--batch")) {
-        if (parse_pos_int(val, &m->opt.batch)) {
-            cli_error("--batch '%s': expected a positive integer", val);
-            return -1;
-        }
+        if (cli_parse_batch(val, &m->opt.batch)) return -1;
     } else if (!strcmp(a, "--model")) {
         m->opt.model = val;
     } else if (!strcmp(a, "--set")) {
@@ -94,8 +73,7 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
         m->passes = val;
     } else if (!strcmp(a, "--dump-after")) {
         m->dump_after = val;
-        /* assign_layout is the backend's pass, run by compile and ensemble */
-        if (strcmp(val, "all") && strcmp(val, "assign_layout") && !nc_pass_find(val)) {
+        if (strcmp(val, "all") && !nc_pass_find(val)) {
             cli_error("--dump-after '%s': no such pass", val);
             return -1;
         }
@@ -111,6 +89,18 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
     return 1;
 }
 
+int cli_check_weights(const CliModel *m) {
+    if (!m->weights && !m->init_det) {
+        cli_error("say where the weights come from: --weights W.safetensors or --init det");
+        return -1;
+    }
+    if (m->weights && m->init_det) {
+        cli_error("--weights and --init det exclude each other");
+        return -1;
+    }
+    return 0;
+}
+
 NcGraph *cli_load(CliModel *m, int want_weights) {
     if (!m->path) {
         cli_error("no model file given (see --help)");
@@ -118,14 +108,7 @@ NcGraph *cli_load(CliModel *m, int want_weights) {
     }
     if (!m->opt.height) m->opt.height = m->opt.width = 224;
     if (!m->opt.batch) m->opt.batch = 1;
-    if (want_weights && !m->weights && !m->init_det) {
-        cli_error("say where the weights come from: --weights W.safetensors or --init det");
-        return NULL;
-    }
-    if (want_weights && m->weights && m->init_det) {
-        cli_error("--weights and --init det exclude each other");
-        return NULL;
-    }
+    if (want_weights && cli_check_weights(m)) return NULL;
     NcError e;
     NcGraph *g = nc_nn_elaborate(m->path, &m->opt, &e);
     if (!g) {
@@ -142,7 +125,8 @@ NcGraph *cli_load(CliModel *m, int want_weights) {
         }
     }
     if (m->dump_after && !m->passes) m->passes = "default";
-    if (m->passes && nc_run_passes(g, m->passes, m->dump_after, stdout, m->explain ? stderr : NULL, &e)) {
+    const NcPassRun run = {m->dump_after, stdout, m->explain ? stderr : NULL, m->layout};
+    if (m->passes && nc_run_pipeline(g, m->passes, &run, &e)) {
         fprintf(stderr, "netc: %s: %s\n", m->path, e.msg);
         nc_graph_free(g);
         return NULL;

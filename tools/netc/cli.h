@@ -4,6 +4,7 @@
 #define NETC_CLI_H
 
 #include "frontend/nn.h"
+#include "tools/netc/compile_job.h"
 
 typedef struct CliModel {
     const char *path;
@@ -16,6 +17,7 @@ typedef struct CliModel {
     const char *dump_after; /* print the IR after this pass ("all": after each) */
     int explain;            /* say on stderr why candidates were not rewritten */
     int options_ended;      /* "--" seen: what follows is not an option */
+    const NcLayoutHooks *layout; /* a backend's, for a pipeline with assign_layout */
 } CliModel;
 
 /* Consumes argv[*i] (and its value) if it is a model option; returns 1 if it
@@ -23,7 +25,14 @@ typedef struct CliModel {
 int cli_model_option(CliModel *m, int argc, char **argv, int *i);
 /* Elaborate (and with want_weights, bind weights).  NULL on error, message printed. */
 NcGraph *cli_load(CliModel *m, int want_weights);
-int cli_parse_res(const char *s, int *h, int *w);
+/* With want_weights: exactly one of --weights and --init det was given?  -1
+ * if not (message printed). */
+int cli_check_weights(const CliModel *m);
+/* Consumes argv[*i] (and its value) if it is an option compile and ensemble
+ * share (compile_options.c: -o, --emit, --batch, --passes, --labels, the
+ * target's modes); 1 if it did, 0 if not, -1 on a bad value (message printed). */
+int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i);
+int cli_parse_batch(const char *s, int *batch);
 int cli_help_requested(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -36,7 +45,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define CLI_PASS_OPTIONS_HELP                                                                      \
     "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,fuse_eltwise,dce), 'none' or a list\n" \
     "  --dump-after P   print the IR after pass P ('all': after every pass; 'assign_layout': after\n" \
-    "                   the CPU backend's layout pass, which compile runs before planning)\n"  \
+    "                   the CPU backend's layout pass, which compile runs after the others)\n"  \
     "  --explain        say why a candidate was not fused/folded, and what each pass did\n"
 
 #define CLI_WEIGHT_OPTIONS_HELP                                                                    \

@@ -1,8 +1,8 @@
 /* netc dump — the graph IR as text. */
 #include <string.h>
 
+#include "codegen/cpu/cg_layout.h"
 #include "tools/netc/cli.h"
-#include "tools/netc/emit.h"
 
 static const char *help =
     "usage: netc dump FILE.nn [options]\n\n"
@@ -23,15 +23,24 @@ int cmd_dump(int argc, char **argv) {
             return NC_EXIT_BADINPUT;
         }
     }
-    NcGraph *g = cli_load(&m, 0);
-    if (!g) return NC_EXIT_BADINPUT;
-    int rc = 0;
-    if (m.dump_after && (!strcmp(m.dump_after, "assign_layout") || !strcmp(m.dump_after, "all"))) {
-        NcCgOptions cgo; /* the host CPU's choices, as compile would make them */
-        memset(&cgo, 0, sizeof cgo);
-        rc = netc_layout(&g, 1, &cgo, 1, m.dump_after, m.explain);
+    /* the CPU backend's layout pass with the host's choices, as compile would run it */
+    const int layout = m.dump_after && (!strcmp(m.dump_after, "assign_layout") || !strcmp(m.dump_after, "all"));
+    NcLayoutHooks hooks = {0};
+    char *pipeline = NULL;
+    NcError e;
+    if (layout) {
+        if (nc_cg_layout_hooks(&hooks, NULL, NULL, &e)) {
+            cli_error("%s", e.msg);
+            return NC_EXIT_FAIL;
+        }
+        m.passes = pipeline = nc_pipeline_with_layout(m.passes);
+        m.layout = &hooks;
     }
+    NcGraph *g = cli_load(&m, 0);
+    if (layout) nc_cg_layout_hooks_free(&hooks);
+    free(pipeline);
+    if (!g) return NC_EXIT_BADINPUT;
     if (!m.dump_after) nc_graph_print(g, stdout);
     nc_graph_free(g);
-    return rc;
+    return 0;
 }

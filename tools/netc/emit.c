@@ -12,9 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen/cpu/cg_layout.h"
 #include "runtime/support/file_out.h"
-#include "tools/netc/cli.h"
 
 /* Where the netc binary lives: the runtime libraries are built beside it. */
 static int self_dir(char *dir, size_t len) {
@@ -58,172 +56,98 @@ static int write_header(const char *path, const char *model, NcGraph *const *gs,
     return rc;
 }
 
-int netc_read_labels(const char *path, char **text) {
-    *text = NULL;
-    if (!path) return 0;
-    size_t len;
-    NcError e;
-    if (nc_read_file(path, text, &len, &e)) {
-        fprintf(stderr, "netc: %s\n", e.msg);
-        return -1;
-    }
-    if (strlen(*text) != len) {
-        cli_error("%s: holds a NUL byte; expected one class name per line", path);
-        free(*text);
-        *text = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n) {
+int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const *graphs, const NcPlan *plans, int n,
+              NcError *e) {
     char dir[PATH_MAX];
     /* every file is made beside OUT under a fresh name, the outputs renamed into place only once all is
      * built: a failed compile leaves the previous OUT and OUT.weights as they were */
     NcOut bundle = {0}, weights = {0}, asm_out = {0}, obj = {0}, bobj = {0}, kobj = {0}, exe = {0};
     char *wpath = NULL, *opath = NULL;
-    NcError e;
     int rc = 0;
-    const char *out = job->out, *emit = job->emit;
-    const int external = job->external, codegen = job->codegen;
+    const char *out = job->out;
+    const int external = job->external, codegen = !job->no_codegen;
+    const int bundle_only = job->emit == NC_EMIT_BUNDLE, is_obj = job->emit == NC_EMIT_OBJ,
+              is_exe = job->emit == NC_EMIT_EXE;
     NcCgOptions cgo = job->cgo;
-    {
-        int bundle_only = !strcmp(emit, "bundle"), is_obj = !strcmp(emit, "obj"), is_exe = !strcmp(emit, "exe");
-        wpath = external ? nc_sprintf("%s.weights", out) : NULL;
-        opath = nc_sprintf("%s.o", out);
-        if ((bundle_only ? nc_out_begin(&bundle, out, 0, &e) : nc_out_scratch(&bundle, out, ".bundle", &e)) ||
-            (wpath && nc_out_begin(&weights, wpath, 0, &e)) || (is_exe && nc_out_begin(&exe, out, NC_OUT_EXEC, &e)) ||
-            (!bundle_only && (is_obj ? nc_out_begin(&obj, opath, 0, &e) : nc_out_scratch(&obj, out, ".o", &e)))) {
-            fprintf(stderr, "netc: %s\n", e.msg);
-            rc = NC_EXIT_BADINPUT;
-        }
-        /* GEMM kernels read their weights packed: repack them before they are written */
-        else if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, &e) < 0) {
-            fprintf(stderr, "netc: %s\n", e.msg);
+    wpath = external ? nc_sprintf("%s.weights", out) : NULL;
+    opath = nc_sprintf("%s.o", out);
+    if ((bundle_only ? nc_out_begin(&bundle, out, 0, e) : nc_out_scratch(&bundle, out, ".bundle", e)) ||
+        (wpath && nc_out_begin(&weights, wpath, 0, e)) || (is_exe && nc_out_begin(&exe, out, NC_OUT_EXEC, e)) ||
+        (!bundle_only && (is_obj ? nc_out_begin(&obj, opath, 0, e) : nc_out_scratch(&obj, out, ".o", e)))) {
+        rc = NC_EXIT_BADINPUT;
+    }
+    /* GEMM kernels read their weights packed: repack them before they are written */
+    else if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, e) < 0) {
+        rc = NC_EXIT_FAIL;
+    } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n,
+                               e)) {
+        rc = NC_EXIT_BADINPUT;
+    } else if (!bundle_only) {
+        /* the bundle becomes an object through the assembler's .incbin */
+        char *text = nc_sprintf("\t.section .rodata\n\t.balign 64\n\t.globl netc_bundle\nnetc_bundle:\n\t.incbin \"%s\"\n"
+                                "\t.globl netc_bundle_end\nnetc_bundle_end:\n\t.section .note.GNU-stack,\"\",@progbits\n",
+                                nc_out_name(&bundle));
+        rc = nc_out_scratch(&asm_out, out, ".s", e) || nc_out_write(&asm_out, text, strlen(text), e) ||
+                     nc_out_scratch(&bobj, out, ".bundle.o", e)
+                 ? NC_EXIT_BADINPUT
+                 : 0;
+        free(text);
+        const char *cc = getenv("CC") ? getenv("CC") : "cc";
+        const char *as_argv[] = {cc, "-c", nc_out_name(&asm_out), "-o", nc_out_name(codegen ? &bobj : &obj), NULL};
+        if (!rc && nc_spawn_wait(as_argv)) {
+            nc_errorf(e, "compile: the assembler (%s -c) failed on %s", cc, nc_out_name(&asm_out));
             rc = NC_EXIT_FAIL;
-        } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n,
-                                   &e)) {
-            fprintf(stderr, "netc: %s\n", e.msg);
-            rc = NC_EXIT_BADINPUT;
-        } else if (!bundle_only) {
-            /* the bundle becomes an object through the assembler's .incbin */
-            char *text = nc_sprintf("\t.section .rodata\n\t.balign 64\n\t.globl netc_bundle\nnetc_bundle:\n\t.incbin \"%s\"\n"
-                                    "\t.globl netc_bundle_end\nnetc_bundle_end:\n\t.section .note.GNU-stack,\"\",@progbits\n",
-                                    nc_out_name(&bundle));
-            rc = nc_out_scratch(&asm_out, out, ".s", &e) || nc_out_write(&asm_out, text, strlen(text), &e) ||
-                 nc_out_scratch(&bobj, out, ".bundle.o", &e) ? NC_EXIT_BADINPUT : 0;
-            if (rc) fprintf(stderr, "netc: %s\n", e.msg);
-            free(text);
-            const char *cc = getenv("CC") ? getenv("CC") : "cc";
-            const char *as_argv[] = {cc, "-c", nc_out_name(&asm_out), "-o", nc_out_name(codegen ? &bobj : &obj), NULL};
-            if (!rc && nc_spawn_wait(as_argv)) {
-                cli_error("compile: the assembler (%s -c) failed on %s", cc, nc_out_name(&asm_out));
+        }
+        if (!rc && codegen) {
+            /* kernels, then one relocatable object holding bundle + kernels */
+            double t0 = nc_now();
+            int made = -1;
+            if (!nc_out_scratch(&kobj, out, ".kernels.o", e)) made = nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, e);
+            if (made < 0) {
                 rc = NC_EXIT_FAIL;
-            }
-            if (!rc && codegen) {
-                /* kernels, then one relocatable object holding bundle + kernels */
-                double t0 = nc_now();
-                int made = -1;
-                if (!nc_out_scratch(&kobj, out, ".kernels.o", &e))
-                    made = nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, &e);
-                if (made < 0) {
-                    fprintf(stderr, "netc: %s\n", e.msg);
+            } else {
+                if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
+                const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", nc_out_name(&obj), bobj.tmp, kobj.tmp, NULL};
+                if (nc_spawn_wait(ld_argv)) {
+                    nc_errorf(e, "compile: combining the bundle and kernel objects failed");
                     rc = NC_EXIT_FAIL;
-                } else {
-                    if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
-                    const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", nc_out_name(&obj), bobj.tmp, kobj.tmp, NULL};
-                    if (nc_spawn_wait(ld_argv)) {
-                        cli_error("compile: combining the bundle and kernel objects failed");
-                        rc = NC_EXIT_FAIL;
-                    }
                 }
-            }
-            if (!rc && is_exe) {
-                if (self_dir(dir, sizeof dir)) {
-                    cli_error("compile: cannot find netc's own directory");
-                    rc = NC_EXIT_FAIL;
-                } else {
-                    char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
-                    const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg",
-                                             "-lpng", "-lz", "-lpthread", "-lm",
-                                             NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL, NULL};
-                    if (access(app, R_OK) || access(rt, R_OK)) {
-                        cli_error("compile: the runtime libraries are missing beside netc (%s)", dir);
-                        rc = NC_EXIT_FAIL;
-                    } else if (nc_spawn_wait(ld_argv)) {
-                        cli_error("compile: linking %s failed", out);
-                        rc = NC_EXIT_FAIL;
-                    }
-                    free(app);
-                    free(rt);
-                }
-            }
-            if (!rc && is_obj) {
-                char *hdr = nc_sprintf("%s.h", out);
-                if (write_header(hdr, spec->name ? spec->name : graphs[0]->name, graphs, plans, n, &e)) {
-                    fprintf(stderr, "netc: %s\n", e.msg);
-                    rc = NC_EXIT_BADINPUT;
-                }
-                free(hdr);
             }
         }
-        /* renamed with signals held; after a SIGKILL between the two, the program names the mismatch
-         * (the weights' checksum) instead of running on another model's weights */
-        NcOut *outs[2] = {&weights, bundle_only ? &bundle : is_exe ? &exe : &obj};
-        if (!rc && nc_out_commit_all(outs + !wpath, 2 - !wpath, 0, &e)) {
-            fprintf(stderr, "netc: %s\n", e.msg);
-            rc = NC_EXIT_BADINPUT;
+        if (!rc && is_exe) {
+            if (self_dir(dir, sizeof dir)) {
+                nc_errorf(e, "compile: cannot find netc's own directory");
+                rc = NC_EXIT_FAIL;
+            } else {
+                char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
+                const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg",
+                                         "-lpng", "-lz", "-lpthread", "-lm",
+                                         NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL, NULL};
+                if (access(app, R_OK) || access(rt, R_OK)) {
+                    nc_errorf(e, "compile: the runtime libraries are missing beside netc (%s)", dir);
+                    rc = NC_EXIT_FAIL;
+                } else if (nc_spawn_wait(ld_argv)) {
+                    nc_errorf(e, "compile: linking %s failed", out);
+                    rc = NC_EXIT_FAIL;
+                }
+                free(app);
+                free(rt);
+            }
+        }
+        if (!rc && is_obj) {
+            char *hdr = nc_sprintf("%s.h", out);
+            if (write_header(hdr, spec->name ? spec->name : graphs[0]->name, graphs, plans, n, e))
+                rc = NC_EXIT_BADINPUT;
+            free(hdr);
         }
     }
+    /* renamed with signals held; after a SIGKILL between the two, the program names the mismatch
+     * (the weights' checksum) instead of running on another model's weights */
+    NcOut *outs[2] = {&weights, bundle_only ? &bundle : is_exe ? &exe : &obj};
+    if (!rc && nc_out_commit_all(outs + !wpath, 2 - !wpath, 0, e)) rc = NC_EXIT_BADINPUT;
     NcOut *all[] = {&bundle, &weights, &asm_out, &obj, &bobj, &kobj, &exe};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nc_out_abort(all[i]);
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) nc_out_abort(all[k]);
     free(wpath);
     free(opath);
     return rc;
-}
-
-int netc_parse_layout(const char *s, int *mode) {
-    if (!strcmp(s, "auto")) *mode = 0;
-    else if (!strcmp(s, "nhwc")) *mode = 1;
-    else if (!strcmp(s, "nchw")) *mode = -1;
-    else return -1;
-    return 0;
-}
-
-int netc_layout(NcGraph *const *graphs, int n, const NcCgOptions *cgo, int codegen, const char *dump_after, int explain) {
-    if (!codegen || n < 1) return 0;
-    NcError e;
-    int relayouts = 0;
-    if (nc_cg_assign_layout(graphs, n, cgo, explain ? stderr : NULL, &relayouts, &e)) {
-        fprintf(stderr, "netc: %s: %s\n", graphs[0]->name, e.msg);
-        return NC_EXIT_FAIL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (nc_graph_verify(graphs[i], &e)) {
-            fprintf(stderr, "netc: internal error: the graph does not verify after assign_layout: %s\n", e.msg);
-            return NC_EXIT_FAIL;
-        }
-    }
-    if (explain) fprintf(stderr, "pass assign_layout: %d relayouts\n", relayouts);
-    if (dump_after && (!strcmp(dump_after, "assign_layout") || !strcmp(dump_after, "all"))) {
-        printf("# after assign_layout\n");
-        nc_graph_print(graphs[0], stdout);
-    }
-    return 0;
-}
-
-int netc_parse_winograd(const char *s, int *mode) {
-    if (!strcmp(s, "auto")) *mode = 0;
-    else if (!strcmp(s, "on")) *mode = 1;
-    else if (!strcmp(s, "f2")) *mode = 2;
-    else if (!strcmp(s, "off")) *mode = -1;
-    else return -1;
-    return 0;
-}
-
-int netc_parse_onoff(const char *s, int *mode) {
-    if (!strcmp(s, "on")) *mode = 0;
-    else if (!strcmp(s, "off")) *mode = -1;
-    else return -1;
-    return 0;
 }

@@ -1,0 +1,143 @@
+#include "tools/netc/compile_job.h"
+
+#include <string.h>
+
+#include "codegen/cpu/cg_layout.h"
+#include "frontend/nn.h"
+#include "ir/weights.h"
+#include "tools/netc/emit.h"
+
+char *nc_pipeline_with_layout(const char *passes) {
+    if (!passes) passes = "default";
+    return !strcmp(passes, "none") ? nc_strdup("assign_layout") : nc_sprintf("%s,assign_layout", passes);
+}
+
+/* The weights files of a job, each read once however many members and
+ * resolutions it binds. */
+typedef struct WeightFiles {
+    const char *path[NC_BUNDLE_MAX_MEMBERS];
+    NcSafetensors st[NC_BUNDLE_MAX_MEMBERS];
+    int n;
+} WeightFiles;
+
+static const NcSafetensors *weights_file(WeightFiles *wf, const char *path, NcError *e) {
+    for (int i = 0; i < wf->n; i++)
+        if (!strcmp(wf->path[i], path)) return &wf->st[i];
+    if (nc_st_open(path, &wf->st[wf->n], e)) return NULL;
+    wf->path[wf->n] = path;
+    return &wf->st[wf->n++];
+}
+
+/* The job so far: every program made, each with its member. */
+typedef struct Programs {
+    NcGraph *graph[NC_BUNDLE_MAX_PROGRAMS];
+    NcPlan plan[NC_BUNDLE_MAX_PROGRAMS];
+    int member_of[NC_BUNDLE_MAX_PROGRAMS];
+    int n;
+} Programs;
+
+/* One resolution of member k: graph, weights, passes, plan.  The first
+ * resolution decides the layout; the others follow it (lead). */
+static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafetensors *st, const char *pipeline,
+                         const NcGraph *lead, Programs *ps, NcError *e) {
+    const NcJobMember *m = &job->member[k];
+    if (ps->n == NC_BUNDLE_MAX_PROGRAMS) {
+        nc_errorf(e, "at most %d programs (model x resolution) in all", NC_BUNDLE_MAX_PROGRAMS);
+        return NC_EXIT_BADINPUT;
+    }
+    const NcElabOptions opt = {res.h, res.w, job->batch > 0 ? job->batch : 1, m->model, m->nsets, m->sets, 0};
+    NcGraph *g = nc_nn_elaborate(m->path, &opt, e);
+    if (!g) return NC_EXIT_BADINPUT;
+    const int i = ps->n++;
+    ps->graph[i] = g, ps->member_of[i] = k;
+    if (st) {
+        if (nc_weights_bind(g, st, e)) return NC_EXIT_BADINPUT;
+    } else {
+        nc_weights_init_det(g);
+    }
+    NcLayoutHooks hooks = {0};
+    if (!job->no_codegen && nc_cg_layout_hooks(&hooks, &job->cgo, lead, e)) return NC_EXIT_FAIL;
+    const NcPassRun run = {job->dump_after, job->dump_out, job->explain, job->no_codegen ? NULL : &hooks};
+    const int bad = nc_run_pipeline(g, pipeline, &run, e);
+    if (!job->no_codegen) nc_cg_layout_hooks_free(&hooks);
+    if (bad) {
+        nc_error_prefix(e, "%s", m->path);
+        return NC_EXIT_BADINPUT;
+    }
+    return nc_plan_memory(g, &ps->plan[i], NULL, e) ? NC_EXIT_FAIL : 0;
+}
+
+/* --labels FILE, whole. */
+static int read_labels(const char *path, char **text, NcError *e) {
+    *text = NULL;
+    if (!path) return 0;
+    size_t len;
+    if (nc_read_file(path, text, &len, e)) return -1;
+    if (strlen(*text) == len) return 0;
+    free(*text);
+    *text = NULL;
+    return nc_errorf(e, "%s: holds a NUL byte; expected one class name per line", path);
+}
+
+int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
+    Programs ps;
+    memset(&ps, 0, sizeof ps);
+    WeightFiles wf;
+    memset(&wf, 0, sizeof wf);
+    NcBundleSpec spec;
+    memset(&spec, 0, sizeof spec);
+    char *names[NC_BUNDLE_MAX_MEMBERS] = {0}, *labels = NULL, *joined = NULL;
+    const char *passes = job->passes ? job->passes : "default";
+    char *pipeline = job->no_codegen ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
+    int rc = job->nmembers < 1 || job->nmembers > NC_BUNDLE_MAX_MEMBERS ? NC_EXIT_BADINPUT : 0;
+    if (rc) nc_errorf(e, "%d models: expected 1 to %d", job->nmembers, NC_BUNDLE_MAX_MEMBERS);
+    for (int k = 0; k < job->nmembers && !rc; k++) {
+        const NcJobMember *m = &job->member[k];
+        const NcSafetensors *st = NULL;
+        if (m->weights && !(st = weights_file(&wf, m->weights, e))) rc = NC_EXIT_BADINPUT;
+        const int first = ps.n;
+        for (int r = 0; r < m->nres && !rc; r++)
+            rc = build_program(job, k, m->res[r], st, pipeline, r ? ps.graph[first] : NULL, &ps, e);
+        if (rc) break;
+        if (!m->nres) {
+            rc = NC_EXIT_BADINPUT;
+            nc_errorf(e, "%s: no resolution to compile", m->path);
+            break;
+        }
+        /* a member's name: its model's, made unique */
+        const char *base = ps.graph[ps.n - 1]->name;
+        int dup = 0;
+        for (int j = 0; j < k; j++) dup += !strncmp(names[j], base, strlen(base));
+        names[k] = dup ? nc_sprintf("%s-%d", base, dup + 1) : nc_strdup(base);
+        spec.member_name[k] = names[k];
+        spec.weight[k] = job->merge == NC_MERGE_WEIGHTED ? job->weight[k] : 1;
+    }
+    for (int i = 0; i < wf.n; i++) nc_st_close(&wf.st[i]);
+    if (!rc && read_labels(job->labels_path, &labels, e)) rc = NC_EXIT_BADINPUT;
+    if (!rc) {
+        joined = nc_strdup(names[0]);
+        for (int k = 1; k < job->nmembers; k++) {
+            char *more = nc_sprintf("%s+%s", joined, names[k]);
+            free(joined);
+            joined = more;
+        }
+        spec.name = job->name ? job->name : joined;
+        spec.nmembers = job->nmembers, spec.member_of = ps.member_of;
+        spec.merge = job->merge, spec.on_probs = job->on_probs;
+        spec.labels = labels, spec.labels_path = job->labels_path;
+        rc = netc_emit(job, &spec, ps.graph, ps.plan, ps.n, e);
+    }
+    if (!rc && info) {
+        snprintf(info->name, sizeof info->name, "%s", spec.name);
+        info->nprograms = ps.n;
+    }
+    free(joined);
+    free(labels);
+    free(pipeline);
+    for (int k = 0; k < NC_BUNDLE_MAX_MEMBERS; k++) free(names[k]);
+    for (int i = 0; i < ps.n; i++) {
+        nc_plan_free(&ps.plan[i]);
+        nc_graph_free(ps.graph[i]);
+    }
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* compile_options.c — the options netc compile and netc ensemble share: the
+ * output, the passes and the CPU target's modes, parsed into the job. */
+#include <string.h>
+
+#include "tools/netc/cli.h"
+
+typedef struct Word {
+    const char *name;
+    int value;
+} Word;
+
+static const Word winograd_words[] = {{"auto", NC_WINOGRAD_AUTO}, {"on", NC_WINOGRAD_ON}, {"f2", NC_WINOGRAD_F2},
+                                      {"off", NC_WINOGRAD_OFF}, {NULL, 0}};
+static const Word switch_words[] = {{"on", NC_CG_ON}, {"off", NC_CG_OFF}, {NULL, 0}};
+static const Word layout_words[] = {{"auto", NC_LAYOUT_MODE_AUTO}, {"nhwc", NC_LAYOUT_MODE_NHWC},
+                                    {"nchw", NC_LAYOUT_MODE_NCHW}, {NULL, 0}};
+static const Word emit_words[] = {{"exe", NC_EMIT_EXE}, {"obj", NC_EMIT_OBJ}, {"bundle", NC_EMIT_BUNDLE}, {NULL, 0}};
+
+/* val among words, into *out; else a message listing them. */
+static int word(const char *opt, const char *val, const Word *words, int *out) {
+    char all[128] = "";
+    for (const Word *w = words; w->name; w++) {
+        if (!strcmp(w->name, val)) {
+            *out = w->value;
+            return 0;
+        }
+        const char *sep = w == words ? "" : w[1].name ? ", " : " or ";
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", sep, w->name);
+    }
+    cli_error("%s '%s': expected %s", opt, val, all);
+    return -1;
+}
+
+int cli_parse_batch(const char *s, int *batch) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 65536) {
+        cli_error("--batch '%s': expected a positive integer", s);
+        return -1;
+    }
+    *batch = (int)v;
+    return 0;
+}
+
+int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--weights-external")) job->external = 1;
+    else if (!strcmp(a, "--no-codegen")) job->no_codegen = 1;
+    else if (!strcmp(a, "--verbose")) job->cgo.verbose = 1;
+    else {
+        static const char *const with_value[] = {"-o", "--emit", "--labels", "--cpu", "--passes", "--batch",
+                                                 "--winograd", "--im2col", "--dwconv", "--layout", NULL};
+        int known = 0;
+        for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
+        if (!known) return 0;
+        if (*i + 1 >= argc) {
+            cli_error("%s needs a value", a);
+            return -1;
+        }
+        const char *val = argv[++*i];
+        int v = 0, bad = 0;
+        if (!strcmp(a, "-o")) job->out = val;
+        else if (!strcmp(a, "--labels")) job->labels_path = val;
+        else if (!strcmp(a, "--cpu")) job->cgo.cpu = val;
+        else if (!strcmp(a, "--passes")) job->passes = val;
+        else if (!strcmp(a, "--batch")) bad = cli_parse_batch(val, &job->batch);
+        else if (!strcmp(a, "--emit") && !(bad = word(a, val, emit_words, &v))) job->emit = (NcEmitKind)v;
+        else if (!strcmp(a, "--winograd") && !(bad = word(a, val, winograd_words, &v)))
+            job->cgo.winograd = (NcWinogradMode)v;
+        else if (!strcmp(a, "--im2col") && !(bad = word(a, val, switch_words, &v))) job->cgo.im2col = (NcCgSwitch)v;
+        else if (!strcmp(a, "--dwconv") && !(bad = word(a, val, switch_words, &v))) job->cgo.dwconv = (NcCgSwitch)v;
+        else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v))) job->cgo.layout = (NcLayoutMode)v;
+        if (bad) return -1;
+    }
+    return 1;
+}
