@@ -27,6 +27,7 @@
 #define NETC_CG_NHWC_WINO_H
 
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_kernel.h"
 #include "ir/ir.h"
 
 typedef struct NcNhwcWinoPlan {
@@ -53,10 +54,9 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
 double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p);
 
 /* Emits `<name>_in`, `<name>_gemm` (and the GEMM `<name>_mm` it calls),
- * `<name>_out` and `<name>_wprep`; returns the stages, their tile counts, the
+ * `<name>_out` and `<name>_wprep` into k: the stages, their tile counts, the
  * scratch floats, the filter transform, its tiles and output floats. */
 void nc_cg_nhwc_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcWinoPlan *p, const char *name,
-                          LLVMValueRef stage[3], int64_t stage_tiles[3], int64_t *scratch,
-                          LLVMValueRef *wprep, int64_t *wprep_tiles, int64_t *wfloats);
+                          NcCgKernel *k);
 
 #endif

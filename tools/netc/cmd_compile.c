@@ -30,9 +30,8 @@ static const char *help =
     "                   where the cost model says it pays), on (F(4x4) wherever legal), f2\n"
     "                   (F(2x2) wherever legal), off\n"
     "  --im2col on|off  stride-2 convs by im2col + GEMM (default on) or the direct kernel\n"
-    "  --dwconv on|off  depthwise convs by their own kernel (default on) or the direct kernel\n"
-    "  --layout MODE    activations NHWC where the cost model says it pays (auto, default),\n"
-    "                   wherever an NHWC kernel exists (nhwc), or never (nchw); --explain\n"
+    "  --layout MODE    activations NHWC where the cost model says it pays (auto, default) or\n"
+    "                   wherever an NHWC kernel exists (nhwc; NCHW runs the reference); --explain\n"
     "                   says why per node and region, --dump-after assign_layout shows the IR\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
@@ -83,16 +82,9 @@ int cmd_compile(int argc, char **argv) {
             }
             continue;
         }
-        if (!strcmp(a, "--dwconv")) {
-            if (i + 1 >= argc || netc_parse_onoff(argv[++i], &cgo.dwconv)) {
-                cli_error("--dwconv needs on or off");
-                return NC_EXIT_BADINPUT;
-            }
-            continue;
-        }
         if (!strcmp(a, "--layout")) {
             if (i + 1 >= argc || netc_parse_layout(argv[++i], &cgo.layout)) {
-                cli_error("--layout needs auto, nhwc or nchw");
+                cli_error("--layout needs auto or nhwc (the NCHW generated kernels were retired)");
                 return NC_EXIT_BADINPUT;
             }
             continue;

@@ -30,7 +30,7 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --dwconv on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 typedef struct Member {
@@ -111,13 +111,8 @@ int cmd_ensemble(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--layout")) {
             if (!more || netc_parse_layout(argv[++i], &job.cgo.layout)) {
-                cli_error("--layout needs auto, nhwc or nchw");
+                cli_error("--layout needs auto or nhwc (the NCHW generated kernels were retired)");
                 return NC_EXIT_BADINPUT;
-            }
-        } else if (!strcmp(a, "--dwconv")) {
-            if (!more || netc_parse_onoff(argv[++i], &job.cgo.dwconv)) {
-                cli_error("--dwconv needs on or off");
-                rc = NC_EXIT_BADINPUT;
             }
         } else if (!strcmp(a, "--no-codegen")) job.codegen = 0;
         else if (!strcmp(a, "--verbose")) job.cgo.verbose = 1;

@@ -191,7 +191,6 @@ int netc_emit(const EmitJob *job, const NcBundleSpec *spec, NcGraph *const *grap
 int netc_parse_layout(const char *s, int *mode) {
     if (!strcmp(s, "auto")) *mode = 0;
     else if (!strcmp(s, "nhwc")) *mode = 1;
-    else if (!strcmp(s, "nchw")) *mode = -1;
     else return -1;
     return 0;
 }

@@ -25,7 +25,7 @@ int netc_parse_winograd(const char *s, int *mode);
 /* on|off into 0 / -1 (NcCgOptions.im2col); -1 if neither. */
 int netc_parse_onoff(const char *s, int *mode);
 
-/* --layout auto|nhwc|nchw into NcCgOptions.layout (0, 1, -1); -1 if none of them. */
+/* --layout auto|nhwc into NcCgOptions.layout (0, 1); -1 if neither. */
 int netc_parse_layout(const char *s, int *mode);
 
 /* The CPU layout pass over one model's programs (codegen/cpu/cg_layout.h),
