@@ -200,7 +200,8 @@ int main(int argc, char **argv) {
     printf("\n");
     for (int si = 0; si < nshapes; si++) {
         NcGemmSpec s = over;
-        s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout, s.hw = shapes[si].h * shapes[si].w;
+        s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout;
+        s.hw = shapes[si].h * shapes[si].w;
         s.bias = 1, s.relu = act == NC_EPI_RELU;
         if (act == NC_EPI_SILU) s.nepi = 1, s.epi[0].kind = NC_EPI_SILU;
         NcGemmPlan p;

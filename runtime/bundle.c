@@ -39,8 +39,8 @@ static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, 
     if (fread(&wh, sizeof wh, 1, f) != 1 || memcmp(wh.magic, NC_WEIGHTS_MAGIC, 8))
         rc = nc_errorf(e, "%s: not a netc weights file", path);
     else if (wh.version != NC_BUNDLE_VERSION)
-        rc = nc_errorf(e, "%s: weights file version %u, this program reads %u: compile the model again with this netc", path,
-                       wh.version, NC_BUNDLE_VERSION);
+        rc = nc_errorf(e, "%s: weights file version %u, this program reads %u: compile the model again with this netc",
+                       path, wh.version, NC_BUNDLE_VERSION);
     else if (wh.bytes != h->weights_bytes || wh.checksum != h->weights_checksum)
         rc = nc_errorf(e, "%s: these weights belong to another compiled model", path);
     if (!rc) {
@@ -207,8 +207,8 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     if (len < sizeof(NcBundleHeader) || memcmp(base, NC_BUNDLE_MAGIC, 8)) return nc_errorf(e, "not a netc bundle");
     const NcBundleHeader *h = data;
     if (h->version != NC_BUNDLE_VERSION)
-        return nc_errorf(e, "bundle version %u, this runtime reads version %u: compile the model again with this netc", h->version,
-                         NC_BUNDLE_VERSION);
+        return nc_errorf(e, "bundle version %u, this runtime reads version %u: compile the model again with this netc",
+                         h->version, NC_BUNDLE_VERSION);
     if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "bundle has %u programs", h->nprograms);
     if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
     if (h->nmembers < 1 || h->nmembers > NC_BUNDLE_MAX_MEMBERS || h->merge < NC_MERGE_MEAN || h->merge > NC_MERGE_WEIGHTED ||
@@ -331,8 +331,8 @@ static int sched_next(TileSched *s, int *cur, int64_t *t0, int64_t *t1) {
 
 /* A generated kernel (kernels.h): one parallel region, a barrier between
  * stages. */
-static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t ni, const NcBundleNode *n, float *const *buf,
-                          float **scratch, size_t *cap) {
+static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t ni, const NcBundleNode *n,
+                          float *const *buf, float **scratch, size_t *cap) {
     if (k->scratch) reserve(scratch, cap, (size_t)k->scratch + NC_KERNEL_SLACK);
     const float *in[NC_MAXIN];
     float *out[NC_MAXOUT + 1];

@@ -77,6 +77,8 @@ foreach(rb "37x29;2;on" "64;1;on" "9x11;3;on" "7;4;on" "37x29;2;f2" "9x11;3;f2" 
   set_tests_properties(codegen.nhwc_wino_zoo_${mode}_${res}_b${batch} PROPERTIES LABELS "codegen;small")
 endforeach()
 # The NCHW generated kernels were retired: asking for them is an error
-add_test(NAME codegen.layout_nchw_refused COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh 2 "NCHW generated kernels were retired"
-         -- $<TARGET_FILE:netc> compile ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn --init det --res 19x23 --layout nchw -o /tmp/netc_nchw_refused)
+add_test(NAME codegen.layout_nchw_refused
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh 2 "NCHW generated kernels were retired"
+         -- $<TARGET_FILE:netc> compile ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn --init det --res 19x23
+         --layout nchw -o /tmp/netc_nchw_refused)
 set_tests_properties(codegen.layout_nchw_refused PROPERTIES LABELS "codegen;small")

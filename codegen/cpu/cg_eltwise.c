@@ -14,11 +14,12 @@ static int nhwc_bytes(const NcValue *v) { return nc_is_nhwc(v) || v->ndim != 4 |
 /* The node's tile count were its spatial operands NHWC (0: no kernel). */
 static int64_t tiles_if_nhwc(const NcGraph *g, const NcNode *nd) {
     const int nhwc = nc_is_nhwc(nc_val(g, nd->inputs[0]));
-    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
-        return nc_val(g, nd->inputs[0])->shape[0];
-    if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
-        return nc_val(g, nd->inputs[0])->shape[0]; /* one tile per image */
-    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
+    const NcValue *x0 = nc_val(g, nd->inputs[0]);
+    /* squeeze_excite, global_avg_pool: one tile per image */
+    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1 && x0->ndim == 4)
+        return x0->shape[0];
+    if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && x0->ndim == 4) return x0->shape[0];
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && x0->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[2]; /* one tile per (image, output row) */
     }
@@ -239,7 +240,8 @@ static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const ch
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     const int64_t C = x->shape[1];
-    emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), "")));
+    LLVMValueRef dst = cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), ""));
+    emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, dst);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
 }

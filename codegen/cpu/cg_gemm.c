@@ -190,8 +190,10 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         for (int j = 0; j < gn; j++) {
             const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
             r[j] = LLVMBuildLoad2(b, m->vec, acc[i][v], "");
-            if (last && g->bias)
-                r[j] = LLVMBuildFAdd(b, r[j], cgb_load_n(m, cgb_gep(m, g->bias, add(g, col0, cgb_i64(m, v * vw))), n), "");
+            if (last && g->bias) {
+                LLVMValueRef bias = cgb_load_n(m, cgb_gep(m, g->bias, add(g, col0, cgb_i64(m, v * vw))), n);
+                r[j] = LLVMBuildFAdd(b, r[j], bias, "");
+            }
             if (last && g->p->s.relu) r[j] = cgb_max(m, r[j], cgb_zero(m));
         }
         for (int s = 0; last && s < g->p->s.nepi; s++) {

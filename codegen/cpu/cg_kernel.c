@@ -10,7 +10,8 @@
  * int64_t, 8 bytes each, no padding.  A field added to one side only fails
  * here, not as a misread table at run time. */
 #define ENTRY_FIELDS 11
-_Static_assert(sizeof(void *) == 8 && sizeof(NcKernelEntry) == ENTRY_FIELDS * 8, "NcKernelEntry: update nc_cg_kernel_type");
+_Static_assert(sizeof(void *) == 8 && sizeof(NcKernelEntry) == ENTRY_FIELDS * 8,
+               "NcKernelEntry: update nc_cg_kernel_type");
 _Static_assert(offsetof(NcKernelEntry, stage) == 0 && offsetof(NcKernelEntry, tiles) == 24 &&
                    offsetof(NcKernelEntry, scratch) == 48 && offsetof(NcKernelEntry, wprep) == 56 &&
                    offsetof(NcKernelEntry, wprep_tiles) == 64 && offsetof(NcKernelEntry, wfloats) == 72 &&

@@ -112,17 +112,20 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
     LayoutCtx *c = vctx;
     /* NCHW: no generated kernel, the reference runs it (a node without an
      * NHWC kernel is never asked: it stays NCHW whatever the costs) */
-    if (!nhwc) return nd->op == NC_OP_CONV2D ? conv_flops(g, nd) / (peak(c) * REF_CONV_EFFICIENCY) : REF_SLOWDOWN * bytes_time(g, nd);
+    if (!nhwc)
+        return nd->op == NC_OP_CONV2D ? conv_flops(g, nd) / (peak(c) * REF_CONV_EFFICIENCY)
+                                      : REF_SLOWDOWN * bytes_time(g, nd);
     if (nd->op != NC_OP_CONV2D) return bytes_time(g, nd);
     const NcValue *y = nc_val(g, nd->outputs[0]);
     const int vw = c->t->vw;
     const int64_t N = y->shape[0], O = y->shape[1], OH = y->shape[2], OW = y->shape[3];
     const double flops = conv_flops(g, nd);
+    /* a GEMM's lanes: its rows' last register block (6) and its output
+     * channels' last panel (2 vectors) ragged */
+    const double util =
+        (double)(N * OH * OW) / (double)cgb_round_up(N * OH * OW, 6) * (double)O / (double)cgb_round_up(O, 2 * vw);
     NcGemmSpec s;
-    if (cg_gemm_candidate(g, nd, &s, 1)) {
-        const double rows = (double)(N * OH * OW), util = rows / (double)cgb_round_up(N * OH * OW, 6) * (double)O / (double)cgb_round_up(O, 2 * vw);
-        return flops / (peak(c) * 0.75 * util);
-    }
+    if (cg_gemm_candidate(g, nd, &s, 1)) return flops / (peak(c) * 0.75 * util);
     /* Winograd where cg_nhwc_wino_choice takes it, im2col + GEMM for
      * strided convs, else direct */
     double wino;
@@ -130,9 +133,7 @@ static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
     NcNhwcIm2colPlan ip;
     const char *why;
     if ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, &why)) {
-        /* the GEMM at its rate, the rows' last register block ragged, plus
-         * the copy (written once, read once) */
-        const double rows = (double)(N * OH * OW), util = rows / (double)cgb_round_up(N * OH * OW, 6) * (double)O / (double)cgb_round_up(O, 2 * vw);
+        /* the GEMM at its rate, plus the copy (written once, read once) */
         return flops / (peak(c) * 0.72 * util) + 2.0 * 4.0 * (double)ip.cols_floats / 20e9;
     }
     return nhwc_direct_time(g, nd, c->t);
@@ -145,7 +146,8 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     const int vw = t->vw;
     const int64_t O = y->shape[1], G = nd->attrs.groups, OG = O / G, CG = w->shape[1];
     const double flops = 2.0 * (double)(nc_numel(y) * CG * w->shape[2] * w->shape[3]);
-    const double util = CG == 1 && OG == 1 ? (double)O / (double)cgb_round_up(O, vw) : (double)OG / (double)cgb_round_up(OG, vw);
+    const int64_t lanes = CG == 1 && OG == 1 ? O : OG;
+    const double util = (double)lanes / (double)cgb_round_up(lanes, vw);
     if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
     /* narrow groups (RegNetY's 24) run well, so do stems (few input
      * channels); wide convs (ResNet's strided 3x3 and 1x1, ResNeSt's radix

@@ -208,7 +208,8 @@ static int gemm_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
     if (c->nd->op != op || !packed_weights(c)) return 0;
     NcGemmSpec s;
     NcError e;
-    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_plan(&p->gemm, &s, c->m->t, &e)) NC_CHECK(!"packed weights without a GEMM kernel");
+    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_plan(&p->gemm, &s, c->m->t, &e))
+        NC_CHECK(!"packed weights without a GEMM kernel");
     return 1;
 }
 static int plan_gemm_conv(const CgNode *c, CgPlan *p) { return gemm_plan(c, p, NC_OP_CONV2D); }

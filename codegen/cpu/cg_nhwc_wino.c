@@ -1,6 +1,6 @@
 /* cg_nhwc_wino.c — Winograd F(4x4, 3x3) / F(2x2, 3x3) on NHWC activations:
  * planning, the filter transform, and the three stage functions
- * (cg_nhwc_wino.h says how it works; cg_winograd.h has the math). */
+ * (cg_nhwc_wino.h says how it works; cg_wino_math.h has the math). */
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_wino_math.h"
 
@@ -69,7 +69,8 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
 double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
     const int64_t vw = p->gemm.vw, mr = p->gemm.s.mr;
     /* the products: rows (tiles) in panels of mr, columns in whole vectors */
-    const double products = (double)p->npos * (double)p->G * (double)p->CG * (double)cgb_round_up(p->T, mr) * (double)cgb_round_up(p->OG, vw);
+    const double products = (double)p->npos * (double)p->G * (double)p->CG * (double)cgb_round_up(p->T, mr) *
+                            (double)cgb_round_up(p->OG, vw);
     /* The transforms, in the same units (the direct conv's multiply-adds at
      * its measured rate, ~47 G/s a Zen 3 core): measured per position, tile
      * and channel in or out, 13 while the scratch (V and M) stays in cache,
@@ -77,7 +78,8 @@ double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
      * 56x56, batch 8: 22 MB of scratch). */
     const double sbytes = 4.0 * (double)(p->v_floats + p->m_floats);
     const double k_tr = 13.0 + 20.0 * (sbytes > 24e6 ? 1.0 : sbytes / 24e6);
-    const double transforms = k_tr * (double)p->npos * (double)p->T * (double)(cgb_round_up(p->CG, vw) + cgb_round_up(p->OG, vw)) * (double)p->G;
+    const double transforms = k_tr * (double)p->npos * (double)p->T *
+                              (double)(cgb_round_up(p->CG, vw) + cgb_round_up(p->OG, vw)) * (double)p->G;
     /* The transformed filters (npos / 9 times the 3x3 ones) stream through
      * once per call: with few tiles (7x7 planes at batch 1) that bounds the
      * products.  Measured per float: ~3 multiply-add slots from cache, ~11

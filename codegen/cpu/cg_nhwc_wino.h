@@ -1,7 +1,7 @@
 /* cg_nhwc_wino.h — 3x3, stride-1 convolutions by Winograd's F(4x4, 3x3) and
  * F(2x2, 3x3) on activations stored NHWC (physically [N, H, W, C]; the IR
- * shapes stay the logical [N, C, H, W]).  The math is cg_winograd.h's; what
- * changes is where the lanes run: along channels, so every transform reads
+ * shapes stay the logical [N, C, H, W]).  The math is cg_wino_math.h's; the
+ * lanes run along channels, so every transform reads
  * and writes whole contiguous channel vectors (no gathers, no shuffles) and
  * the products are NHWC GEMMs.
  *

@@ -32,7 +32,8 @@ int main(void) {
     k[0].scratch = (int64_t)1 << 40, k[0].wprep = LLVMGetNamedFunction(m.mod, "wp"), k[0].wprep_tiles = 17;
     k[0].wfloats = 19, k[0].kind = "nhwc winograd F4";
     k[1].stage[0] = LLVMGetNamedFunction(m.mod, "tile"), k[1].tiles[0] = 23, k[1].kind = "elementwise";
-    LLVMValueRef entries[3] = {nc_cg_kernel_const(&m, &k[0]), nc_cg_kernel_const(&m, &k[1]), nc_cg_kernel_const(&m, NULL)};
+    LLVMValueRef entries[3] = {nc_cg_kernel_const(&m, &k[0]), nc_cg_kernel_const(&m, &k[1]),
+                               nc_cg_kernel_const(&m, NULL)};
     nc_cg_kernel_table(&m, "netc_kernels", entries, 3);
     char path[] = "/tmp/netc_test_table_XXXXXX";
     int fd = mkstemp(path);
