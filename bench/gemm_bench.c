@@ -3,12 +3,10 @@
  * measured the same way (a generated loop of independent vector FMA chains,
  * same target machine and vector width).  Not a test: it times.
  *
- *   gemm_bench [--threads 1,2] [--reps 15] [--layout nchw,nhwc]
- *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--pack-b 1|-1] [--in-scale 1]
+ *   gemm_bench [--threads 1,2] [--reps 15]
+ *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--in-scale 1]
  *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
- *              [--direct 0|1]   (also time codegen/cpu's direct convolution, cg_conv.c, on the
- *                                same 1x1 shapes, through `netc compile`'s object path; default 1)
  *
  * Each figure is the median over --reps samples of one kernel call over all
  * tiles (OpenMP parallel for, dynamic, one tile at a time; the runtime deals
@@ -87,23 +85,6 @@ static void gemm_run(void *ctx) {
     for (int64_t tile = 0; tile < r->tiles; tile++) r->fn(r->in, r->out, tile, tile + 1);
 }
 
-typedef struct DirectRun {
-    NcConvKernelFn fn;
-    const float *x, *w, *bias;
-    float *y;
-    int64_t tiles;
-    int threads;
-} DirectRun;
-
-/* as runtime/bundle.c's run_generated drives cg_conv.c's kernels */
-static void direct_run(void *ctx) {
-    const DirectRun *r = ctx;
-    const float *extra[NC_MAX_EPI] = {0};
-    const int64_t chunk = r->tiles / 64 > 0 ? r->tiles / 64 : 1;
-#pragma omp parallel for schedule(dynamic) num_threads(r->threads)
-    for (int64_t t = 0; t < r->tiles; t += chunk) r->fn(r->x, r->w, r->bias, extra, r->y, t, t + chunk < r->tiles ? t + chunk : r->tiles);
-}
-
 typedef struct Shape {
     int64_t cin, cout, h, w, batch;
     const char *where;
@@ -153,43 +134,6 @@ static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, 
     return med;
 }
 
-/* cg_conv.c's kernel for the same 1x1 convolution (bias + ReLU), NCHW,
- * built by nc_cg_emit_object from a one-node graph and linked by the JIT. */
-static double bench_direct(const Shape *sh, int threads, int reps) {
-    NcError e;
-    NcGraph *g = nc_graph_new("bench");
-    const int64_t xs[4] = {sh->batch, sh->cin, sh->h, sh->w}, ws[4] = {sh->cout, sh->cin, 1, 1}, bs[1] = {sh->cout};
-    int ins[3] = {nc_graph_add_input(g, "x", 4, xs), nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, &e),
-                  nc_graph_add_param(g, "b", NC_PARAM_BIAS, 1, bs, &e)};
-    NcAttrs a = nc_attrs_default();
-    a.has_bias = 1, a.nepi = 1, a.epi[0].kind = NC_EPI_RELU;
-    int node = nc_graph_add_node(g, NC_OP_CONV2D, 3, ins, &a, "conv", &e);
-    double med = 0;
-    char path[] = "/tmp/netc_bench_direct_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
-    NcCgJit *jit = NULL;
-    if (node < 0 || fd < 0 || nc_cg_emit_object(path, &g, 1, NULL, &e) != 1 || !(jit = nc_cg_jit_new(&e)) ||
-        nc_cg_jit_add_object(jit, path, &e)) {
-        fprintf(stderr, "direct conv: %s\n", e.msg);
-    } else {
-        const NcKernelEntry *k = nc_cg_jit_lookup(jit, "netc_kernels", &e);
-        const int64_t xn = sh->batch * sh->cin * sh->h * sh->w, yn = sh->batch * sh->cout * sh->h * sh->w;
-        float *x = aligned_alloc(64, (size_t)(xn + NC_KERNEL_SLACK) * 4), *w = malloc((size_t)(sh->cout * sh->cin) * 4);
-        float *bias = malloc((size_t)sh->cout * 4), *y = aligned_alloc(64, (size_t)(yn + NC_KERNEL_SLACK) * 4);
-        for (int64_t i = 0; i < xn + NC_KERNEL_SLACK; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-        for (int64_t i = 0; i < sh->cout * sh->cin; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
-        for (int64_t i = 0; i < sh->cout; i++) bias[i] = 0.01f * (float)i;
-        DirectRun r = {k[0].fn, x, w, bias, y, sh->batch * (sh->cout / k[0].ocb) * k[0].rows, threads};
-        med = time_median(direct_run, &r, 2.0 * (double)(sh->batch * sh->cin * sh->cout * sh->h * sh->w), reps);
-        free(x), free(w), free(bias), free(y);
-    }
-    unlink(path);
-    nc_cg_jit_free(jit);
-    nc_graph_free(g);
-    return med;
-}
-
 int main(int argc, char **argv) {
     static const Shape resnet[] = {
         {64, 256, 56, 56, 1, "layer1 conv3"},  {256, 64, 56, 56, 1, "layer1 conv1"},   {512, 128, 28, 28, 1, "layer2 conv1"},
@@ -197,8 +141,8 @@ int main(int argc, char **argv) {
         {2048, 512, 7, 7, 1, "layer4 conv1"},  {512, 2048, 7, 7, 1, "layer4 conv3"},
     };
     Shape custom = {0, 0, 1, 0, 1, "custom"};
-    int direct = 1, act = NC_EPI_RELU; /* -1: bias only */
-    int threads_list[4] = {1, 2}, nthreads = 2, reps = 15, layouts = 3; /* bits: NCHW, NHWC */
+    int act = NC_EPI_RELU; /* -1: bias only */
+    int threads_list[4] = {1, 2}, nthreads = 2, reps = 15;
     NcGemmSpec over;
     memset(&over, 0, sizeof over);
     for (int i = 1; i < argc; i++) {
@@ -210,17 +154,14 @@ int main(int argc, char **argv) {
         i++;
         if (!strcmp(a, "--threads")) nthreads = sscanf(v, "%d,%d,%d,%d", &threads_list[0], &threads_list[1], &threads_list[2], &threads_list[3]);
         else if (!strcmp(a, "--reps")) reps = atoi(v);
-        else if (!strcmp(a, "--layout")) layouts = (strstr(v, "nchw") ? 1 : 0) | (strstr(v, "nhwc") ? 2 : 0);
         else if (!strcmp(a, "--shape")) sscanf(v, "%lld,%lld,%lld,%lld", (long long *)&custom.cin, (long long *)&custom.cout, (long long *)&custom.w, (long long *)&custom.batch);
         else if (!strcmp(a, "--obj")) obj_path = v;
-        else if (!strcmp(a, "--direct")) direct = atoi(v);
         else if (!strcmp(a, "--mr")) over.mr = atoi(v);
         else if (!strcmp(a, "--nv")) over.nv = atoi(v);
         else if (!strcmp(a, "--kc")) over.kc = atoll(v);
         else if (!strcmp(a, "--mc")) over.mc = atoll(v);
         else if (!strcmp(a, "--nc")) over.nc = atoll(v);
         else if (!strcmp(a, "--act")) act = !strcmp(v, "silu") ? NC_EPI_SILU : !strcmp(v, "none") ? -1 : NC_EPI_RELU;
-        else if (!strcmp(a, "--pack-b")) over.pack_b = atoi(v);
         else if (!strcmp(a, "--in-scale")) over.in_scale = atoi(v) ? 3 : 0;
         else {
             fprintf(stderr, "gemm_bench: unknown option %s\n", a);
@@ -258,36 +199,23 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nthreads; i++) printf("  %dT GFLOP/s (%% peak)", threads_list[i]);
     printf("\n");
     for (int si = 0; si < nshapes; si++) {
-        for (int layout = 0; layout < 2; layout++) {
-            static const char *names[] = {"NCHW", "NHWC"};
-            if (!(layouts & (1 << layout))) continue;
-            NcGemmSpec s = over;
-            s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout, s.hw = shapes[si].h * shapes[si].w;
-            s.layout = (NcGemmLayout)layout, s.bias = 1, s.relu = act == NC_EPI_RELU;
-            if (act == NC_EPI_SILU) s.nepi = 1, s.epi[0].kind = NC_EPI_SILU;
-            NcGemmPlan p;
-            memset(&p, 0, sizeof p);
-            double g[4];
-            for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
-            char blk[64];
-            snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld%s", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
-                     (long long)p.s.nc, (long long)p.tiles, p.pack_b ? " packB" : "");
-            printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, names[layout], (long long)s.cin,
-                   (long long)s.cout, (long long)s.hw, blk);
-            for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);
-            printf("\n");
-            fflush(stdout);
-        }
-        if (direct) {
-            printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, "direct", (long long)shapes[si].cin,
-                   (long long)shapes[si].cout, (long long)(shapes[si].h * shapes[si].w), "cg_conv.c (NCHW)");
-            for (int i = 0; i < nthreads; i++) {
-                double gd = bench_direct(&shapes[si], threads_list[i], reps);
-                printf("  %7.1f (%3.0f%%)      ", gd, 100 * gd / peak[i]);
-            }
-            printf("\n");
-            fflush(stdout);
-        }
+        NcGemmSpec s = over;
+        s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout;
+        s.hw = shapes[si].h * shapes[si].w;
+        s.bias = 1, s.relu = act == NC_EPI_RELU;
+        if (act == NC_EPI_SILU) s.nepi = 1, s.epi[0].kind = NC_EPI_SILU;
+        NcGemmPlan p;
+        memset(&p, 0, sizeof p);
+        double g[4];
+        for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
+        char blk[64];
+        snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
+                 (long long)p.s.nc, (long long)p.tiles);
+        printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, "NHWC", (long long)s.cin, (long long)s.cout,
+               (long long)s.hw, blk);
+        for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);
+        printf("\n");
+        fflush(stdout);
     }
     nc_cg_target_free(&t);
     return 0;

@@ -92,9 +92,9 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     NcCgJit *jit = nc_cg_jit_new(&e);
     NcCgModule m;
     nc_cg_module_init(&m, t, "bench");
-    LLVMValueRef stage[3], wprep;
-    int64_t st[3], scratch, wtiles, wfloats;
-    nc_cg_nhwc_conv_emit(&m, g, nd, &p, "conv", stage, st, &scratch, &wprep, &wtiles, &wfloats);
+    NcCgKernel kern = {0};
+    nc_cg_nhwc_conv_emit(&m, g, nd, &p, "conv", &kern);
+    const int64_t wtiles = kern.wprep_tiles, wfloats = kern.wfloats;
     if (asm_path) {
         char *err = NULL;
         if (nc_cg_module_optimize(&m, &e) || LLVMTargetMachineEmitToFile(t->tm, m.mod, (char *)asm_path, LLVMAssemblyFile, &err))

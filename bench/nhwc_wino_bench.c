@@ -98,14 +98,19 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     NcCgJit *jit = nc_cg_jit_new(&e);
     NcCgModule m;
     nc_cg_module_init(&m, t, "bench");
-    LLVMValueRef stage[3], wprep;
-    int64_t scratch[3] = {0}, wtiles[3], wfloats[3];
+    NcCgKernel kern[3];
+    memset(kern, 0, sizeof kern);
+    int64_t scratch[3] = {0}, wtiles[3] = {0}, wfloats[3] = {0};
     k[0].ok = nc_cg_nhwc_conv_plan(&dp, g, nd, t, &why);
-    if (k[0].ok) nc_cg_nhwc_conv_emit(&m, g, nd, &dp, "d", stage, k[0].tiles, &scratch[0], &wprep, &wtiles[0], &wfloats[0]);
+    if (k[0].ok) nc_cg_nhwc_conv_emit(&m, g, nd, &dp, "d", &kern[0]);
     for (int i = 0; i < 2; i++) {
         k[1 + i].ok = nc_cg_nhwc_wino_plan(&wp[i], g, nd, t, i ? 2 : 4, &why);
         if (!k[1 + i].ok) printf("  F%d refused: %s\n", i ? 2 : 4, why);
-        else nc_cg_nhwc_wino_emit(&m, g, nd, &wp[i], i ? "f2" : "f4", stage, k[1 + i].tiles, &scratch[1 + i], &wprep, &wtiles[1 + i], &wfloats[1 + i]);
+        else nc_cg_nhwc_wino_emit(&m, g, nd, &wp[i], i ? "f2" : "f4", &kern[1 + i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        memcpy(k[i].tiles, kern[i].tiles, sizeof k[i].tiles);
+        scratch[i] = kern[i].scratch, wtiles[i] = kern[i].wprep_tiles, wfloats[i] = kern[i].wfloats;
     }
     if (getenv("WINO_ASM")) {
         char *err = NULL;

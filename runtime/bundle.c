@@ -77,7 +77,8 @@ static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, 
     if (fread(&wh, sizeof wh, 1, f) != 1 || memcmp(wh.magic, NC_WEIGHTS_MAGIC, 8))
         rc = nc_errorf(e, "%s: not a netc weights file", path);
     else if (wh.version != NC_BUNDLE_VERSION)
-        rc = nc_errorf(e, "%s: weights file version %u, this program reads %u", path, wh.version, NC_BUNDLE_VERSION);
+        rc = nc_errorf(e, "%s: weights file version %u, this program reads %u: compile the model again with this netc",
+                       path, wh.version, NC_BUNDLE_VERSION);
     else if (wh.bytes != h->weights_bytes || wh.checksum != h->weights_checksum)
         rc = nc_errorf(e, "%s: these weights belong to another compiled model", path);
     else if (size - sizeof wh < wh.bytes)
@@ -276,7 +277,8 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     if (len < sizeof(NcBundleHeader) || memcmp(base, NC_BUNDLE_MAGIC, 8)) return nc_errorf(e, "not a netc bundle");
     const NcBundleHeader *h = data;
     if (h->version != NC_BUNDLE_VERSION)
-        return nc_errorf(e, "bundle version %u, this runtime reads version %u", h->version, NC_BUNDLE_VERSION);
+        return nc_errorf(e, "bundle version %u, this runtime reads version %u: compile the model again with this netc",
+                         h->version, NC_BUNDLE_VERSION);
     if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "bundle has %u programs", h->nprograms);
     if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
     if (h->nmembers < 1 || h->nmembers > NC_BUNDLE_MAX_MEMBERS || h->merge < NC_MERGE_MEAN || h->merge > NC_MERGE_WEIGHTED ||
@@ -356,62 +358,6 @@ static void reserve(float **scratch, size_t *cap, size_t need) {
     *cap = need;
 }
 
-/* The input of a generated conv kernel without a prep function (kernels.h):
- * zero-padded (and channel-scaled) into scratch, or the tensor itself when it
- * needs neither; for a strided 1x1 GEMM, subsampled to the output's size;
- * noscale: the kernel applies the input scale itself. */
-static const float *conv_input(const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch, size_t *cap,
-                               int subsample, int noscale) {
-    const NcAttrs *a = &n->attrs;
-    const int has_scale = a->has_in_scale && !noscale;
-    const NcValue *x = &p->vals[n->inputs[0]];
-    if (subsample && a->stride[0] > 1) { /* a strided 1x1 conv as a GEMM: x[:, :, ::s, ::s] (scaled) */
-        const NcValue *y = &p->vals[n->outputs[0]];
-        const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
-        const int sh = a->stride[0], sw = a->stride[1];
-        size_t need = (size_t)(N * C * OH * OW + NC_KERNEL_SLACK);
-        reserve(scratch, cap, need);
-        float *xs = *scratch;
-        const float *src = buf[n->inputs[0]];
-        const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
-#pragma omp parallel for
-        for (int64_t nc = 0; nc < N * C; nc++) {
-            const float s = scale ? scale[nc] : 1.0f;
-            for (int64_t r = 0; r < OH; r++)
-                for (int64_t c = 0; c < OW; c++) xs[(nc * OH + r) * OW + c] = src[(nc * H + r * sh) * W + c * sw] * s;
-        }
-        return xs;
-    }
-    const int pt = a->pad[0], pl = a->pad[1], pb = a->pad[2], pr = a->pad[3];
-    if (!pt && !pl && !pb && !pr && !has_scale && x->kind == NC_VAL_NODE) return buf[n->inputs[0]];
-    const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
-    size_t need = (size_t)(N * C * Hp * Wp + NC_KERNEL_SLACK);
-    reserve(scratch, cap, need);
-    float *xp = *scratch;
-    const float *src = buf[n->inputs[0]];
-    const float *scale = has_scale ? buf[n->inputs[nc_in_scale_input(a)]] : NULL;
-#pragma omp parallel for
-    for (int64_t nc = 0; nc < N * C; nc++) {
-        float *dst = xp + nc * Hp * Wp;
-        const float s = scale ? scale[nc] : 1.0f;
-        memset(dst, 0, (size_t)(pt * Wp) * sizeof(float));
-        for (int64_t r = 0; r < H; r++) {
-            float *row = dst + (r + pt) * Wp;
-            const float *in = src + (nc * H + r) * W;
-            for (int i = 0; i < pl; i++) row[i] = 0;
-            if (scale)
-                for (int64_t c = 0; c < W; c++) row[pl + c] = in[c] * s;
-            else
-                memcpy(row + pl, in, (size_t)W * sizeof(float));
-            for (int i = 0; i < pr; i++) row[pl + W + i] = 0;
-        }
-        memset(dst + (pt + H) * Wp, 0, (size_t)(pb * Wp) * sizeof(float));
-    }
-    memset(xp + N * C * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
-    return xp;
-}
-
 /* Tile scheduling.  A kernel's tiles run in 64 chunks (fewer for small
  * kernels); thread k of T first takes the chunks of the k-th contiguous
  * share, front to back, then whatever is left of the others' shares.  As
@@ -455,91 +401,27 @@ static int sched_next(TileSched *s, int *cur, int64_t *t0, int64_t *t1) {
     return 0;
 }
 
-static void run_tiles(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float *const *buf, float **scratch,
-                      size_t *cap) {
+/* A generated kernel (kernels.h): one parallel region, a barrier between
+ * stages. */
+static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t ni, const NcBundleNode *n,
+                          float *const *buf, float **scratch, size_t *cap) {
+    if (k->scratch) reserve(scratch, cap, (size_t)k->scratch + NC_KERNEL_SLACK);
     const float *in[NC_MAXIN];
-    float *out[NC_MAXOUT];
+    float *out[NC_MAXOUT + 1];
     for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
     for (int j = 0; j < n->noutputs; j++) out[j] = buf[n->outputs[j]];
-    if (n->op == NC_OP_CONV2D) in[0] = conv_input(p, n, buf, scratch, cap, 1, (int)(k->flags & NC_KERNEL_SCALES_INPUT));
-    TileSched sc;
-    sched_init(&sc, k->tiles);
-#pragma omp parallel
-    {
-        int cur = 0;
-        for (int64_t t0, t1; sched_next(&sc, &cur, &t0, &t1);) k->tile(in, out, t0, t1);
-    }
-}
-
-/* Room for the xpad that the kernel's own prep function makes (kernels.h). */
-static float *prep_buffer(const NcKernelEntry *k, const NcProgram *p, const NcBundleNode *n, float **scratch, size_t *cap,
-                          int64_t *planes) {
-    const NcAttrs *a = &n->attrs;
-    const NcValue *x = &p->vals[n->inputs[0]];
-    const int64_t NC = x->shape[0] * x->shape[1], Hp = x->shape[2] + a->pad[0] + a->pad[2], Wp0 = x->shape[3] + a->pad[1] + a->pad[3];
-    const int64_t Wp = k->flags & NC_KERNEL_POLYPHASE ? 2 * ((Wp0 + 1) / 2) : Wp0;
-    size_t need = (size_t)(NC * Hp * Wp + NC_KERNEL_SLACK);
-    reserve(scratch, cap, need);
-    memset(*scratch + NC * Hp * Wp, 0, NC_KERNEL_SLACK * sizeof(float));
-    *planes = NC;
-    return *scratch;
-}
-
-/* A staged kernel (kernels.h): one parallel region, a barrier between stages. */
-static void run_staged(const NcKernelEntry *k, const NcBundleNode *n, float *const *buf, const float *wprepped, float **scratch,
-                       size_t *cap) {
-    size_t need = (size_t)k->scratch + NC_KERNEL_SLACK;
-    reserve(scratch, cap, need);
-    const float *in[NC_MAXIN];
-    float *out[2] = {buf[n->outputs[0]], *scratch};
-    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
-    if (wprepped) in[1] = wprepped;
+    out[n->noutputs] = *scratch;
+    if (p->wprepped && p->wprepped[ni]) in[1] = p->wprepped[ni];
     TileSched sc[3];
-    for (int s = 0; s < 3 && k->stage[s]; s++) sched_init(&sc[s], k->stage_tiles[s]);
+    int nstages = 0;
+    while (nstages < 3 && k->stage[nstages]) sched_init(&sc[nstages], k->tiles[nstages]), nstages++;
 #pragma omp parallel
-    for (int s = 0; s < 3 && k->stage[s]; s++) {
+    for (int s = 0; s < nstages; s++) {
         int cur = 0;
         for (int64_t t0, t1; sched_next(&sc[s], &cur, &t0, &t1);) k->stage[s](in, out, t0, t1);
+        if (s + 1 < nstages) {
 #pragma omp barrier
-    }
-}
-
-static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t ni, const NcBundleNode *n, float *const *buf,
-                          float **scratch, size_t *cap) {
-    if (k->stage[0]) {
-        run_staged(k, n, buf, p->wprepped ? p->wprepped[ni] : NULL, scratch, cap);
-        return;
-    }
-    if (k->tile) {
-        run_tiles(k, p, n, buf, scratch, cap);
-        return;
-    }
-    int64_t planes = 0;
-    float *xpad = k->prep ? prep_buffer(k, p, n, scratch, cap, &planes) : NULL;
-    const float *x = xpad ? xpad : conv_input(p, n, buf, scratch, cap, 0, 0);
-    const NcAttrs *a = &n->attrs;
-    const float *extra[NC_MAX_EPI] = {0};
-    for (int j = nc_epi_first_input(a), m = 0; j < n->ninputs; j++) extra[m++] = buf[n->inputs[j]];
-    const NcValue *y = &p->vals[n->outputs[0]];
-    const int64_t tiles = y->shape[0] * (y->shape[1] / k->ocb) * k->rows;
-    const float *w = buf[n->inputs[1]], *bias = a->has_bias ? buf[n->inputs[2]] : NULL;
-    float *out = buf[n->outputs[0]];
-    TileSched sp, st;
-    sched_init(&sp, planes);
-    sched_init(&st, tiles);
-    const float *in[NC_MAXIN];
-    float *pout[1] = {xpad};
-    for (int j = 0; j < n->ninputs; j++) in[j] = buf[n->inputs[j]];
-    /* one parallel region: the prep's planes, a barrier, the conv's tiles */
-#pragma omp parallel
-    {
-        int cur = 0;
-        if (xpad) {
-            for (int64_t t0, t1; sched_next(&sp, &cur, &t0, &t1);) k->prep(in, pout, t0, t1);
-#pragma omp barrier
-            cur = 0;
         }
-        for (int64_t t0, t1; sched_next(&st, &cur, &t0, &t1);) k->fn(x, w, bias, extra, out, t0, t1);
     }
 }
 
@@ -589,7 +471,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
         if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;        /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
-        if (kernels && (kernels[ni].fn || kernels[ni].tile || kernels[ni].stage[0])) run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
+        if (kernels && kernels[ni].stage[0]) run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
         else nc_ref_run(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }
@@ -624,7 +506,7 @@ const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
     const NcKernelEntry *k = netc_kernels;
     for (int i = 0; i < pi; i++) k += b->programs[i].h->nnodes;
     k += node;
-    if (!k->fn && !k->tile && !k->stage[0]) return "reference";
+    if (!k->stage[0]) return "reference";
     return k->kind ? k->kind : "generated";
 }
 

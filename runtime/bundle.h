@@ -21,7 +21,9 @@
 
 #define NC_BUNDLE_MAGIC "NETCBNDL"
 #define NC_WEIGHTS_MAGIC "NETCWGTS"
-#define NC_BUNDLE_VERSION 4 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout */
+/* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout;
+ * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels */
+#define NC_BUNDLE_VERSION 5
 #define NC_BUNDLE_MAX_PROGRAMS 16
 #define NC_BUNDLE_MAX_MEMBERS 8
 

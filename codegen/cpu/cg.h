@@ -4,22 +4,19 @@
  * target of cg_target.h): a kernel for every node the generators cover, and
  * a table `netc_kernels` (runtime/kernels.h) with one entry per (program,
  * node) that the runtime consults before falling back to the op table's
- * reference kernel.  Covered today:
+ * reference kernel.  Generated kernels read and write NHWC activations (the
+ * layout pass, cg_layout.h, stores them so wherever a kernel exists, with
+ * relayout kernels at the regions' edges); what stays NCHW runs the
+ * reference kernels.  cg_module.c's strategy table says which kernel each
+ * node gets:
  *
- *   1x1 convs (any stride) and linear layers   packed-weight GEMM (cg_gemm.h),
- *                                              with their epilogues and input scale
- *   3x3 stride-1 convs (where it pays)         Winograd F(4x4 or 2x2, 3x3) (cg_winograd.h)
- *   stride-2 convs, groups 1                   im2col + packed GEMM (cg_im2col.h)
- *   depthwise convs (stride 1 or 2)            unpadded-input kernel (cg_dwconv.h)
- *   other convs (dilation 1, stride 1 or 2)    direct convolution (cg_conv.c)
- *   pools, global average pool, SE gate,       cg_eltwise.h
- *   add / mul (same shape or per channel)
- *
- * and where the layout pass (cg_layout.h) stores activations NHWC: 1x1 convs
- * on the NHWC GEMM, every other conv on the NHWC direct kernel
- * (cg_nhwc_conv.h: depthwise, grouped, strided), NHWC pools, SE gate and
- * elementwise ops, and relayout kernels at the regions' edges
- * (cg_relayout.h).
+ *   strided convs, groups 1                    im2col + packed GEMM (cg_nhwc_im2col.h)
+ *   1x1 convs and linear layers                packed-weight GEMM (cg_gemm.h)
+ *   3x3 stride-1 convs (where it pays)         Winograd F(4x4 or 2x2, 3x3) (cg_nhwc_wino.h)
+ *   other convs: depthwise, grouped, dense     direct convolution (cg_nhwc_conv.h)
+ *   SE gate, pools, global average pool,       cg_eltwise.h
+ *   split, radix ops, add / mul
+ *   relayouts                                  cg_relayout.h
  *
  * The module is optimised (default<O3>) for the target CPU and written as an
  * object file. */
@@ -43,9 +40,9 @@ typedef struct NcCgOptions {
     const char *features;    /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
     int verbose;             /* print what was generated */
     NcWinogradMode winograd; /* 3x3 stride-1 convs by Winograd */
-    NcCgSwitch im2col;       /* stride-2 convs by im2col + GEMM (cg_im2col.h) */
-    NcCgSwitch dwconv;       /* depthwise convs by their own kernel (cg_dwconv.h) */
-    NcLayoutMode layout;     /* which activations are NHWC (passes/pass.h, cg_layout.h) */
+    NcCgSwitch im2col;       /* strided convs by im2col + GEMM (cg_nhwc_im2col.h) */
+    NcLayoutMode layout;     /* which activations are NHWC (passes/pass.h, cg_layout.h); NCHW is refused:
+                                the NCHW generated kernels were retired */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object
@@ -56,9 +53,9 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int n, const NcC
  * conv and linear node that will run as a packed-weight GEMM (cg_gemm.h),
  * and marks them NC_LAYOUT_PACKED — nc_cg_emit_object then must (and does)
  * give those nodes the GEMM kernel, and nothing else may read them as
- * [O, I, 1, 1].  The filters of the 3x3 convs chosen for Winograd are only
- * marked (NC_LAYOUT_WINO_F4 / _F2): the program transforms them as it loads,
- * so the file keeps their 3x3 size.  Same target options as nc_cg_emit_object.  Returns how many
+ * [O, I, 1, 1]; likewise the filters of strided convs for im2col + GEMM.
+ * (Winograd's and the direct kernels' filters are transformed as the
+ * program loads: kernels.h's wprep.)  Same target options as nc_cg_emit_object.  Returns how many
  * parameters were packed, or -1 with a message. */
 int nc_cg_pack_weights(NcGraph *const *graphs, int n, const NcCgOptions *opt, NcError *e);
 

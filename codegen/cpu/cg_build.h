@@ -90,6 +90,11 @@ void cgb_prefetch(NcCgModule *m, LLVMValueRef p);
 /* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
 
+/* Block arithmetic of the plans: whole blocks of b covering a, and a rounded
+ * up to them. */
+static inline int64_t cgb_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t cgb_round_up(int64_t a, int64_t b) { return cgb_ceil_div(a, b) * b; }
+
 /* Is o one value per (image, channel) of y ([N, C, 1, 1] against [N, C, H, W])? */
 int cgb_per_channel(const NcValue *o, const NcValue *y);
 /* Are all of a conv's + / * epilogue operands of its output's shape or per

@@ -1,47 +1,25 @@
-/* cg_eltwise.c — elementwise kernels: whole vectors along a plane, the
- * ragged end under a lane mask (no reads or writes past the tensor). */
+/* cg_eltwise.c — the memory-bound kernels on NHWC activations: whole
+ * vectors along the channels, the ragged end under a lane mask (no reads or
+ * writes past the tensor).  A value without a spatial extent ([N, C, 1, 1])
+ * is the same bytes in either layout, so it takes the NHWC code too. */
 #include "codegen/cpu/cg_eltwise.h"
 
 #include <string.h>
 
-void nc_cg_emit_bias_relu(NcCgModule *m, const char *name, int64_t n, int64_t c, int64_t hw, int relu) {
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef x = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), bias = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
-    LLVMValueRef y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    (void)n;
-    LLVMValueRef t;
-    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef ch = LLVMBuildSRem(m->b, t, cgb_i64(m, c), "");
-    LLVMValueRef bv = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bias, ch), ""));
-    LLVMValueRef plane = LLVMBuildNSWMul(m->b, t, cgb_i64(m, hw), "");
-    const int vw = m->vw;
-    const int64_t full = hw / vw * vw;
-    LLVMValueRef i;
-    CgbLoop li = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, full), vw, &i);
-    LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
-    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load(m, cgb_gep(m, x, off)), bv, "");
-    if (relu) v = cgb_max(m, v, cgb_zero(m));
-    cgb_store(m, v, cgb_gep(m, y, off));
-    cgb_loop_end(m, &li);
-    if (hw > full) {
-        LLVMValueRef off2 = LLVMBuildNSWAdd(m->b, plane, cgb_i64(m, full), "");
-        int rest = (int)(hw - full);
-        LLVMValueRef v2 = LLVMBuildFAdd(m->b, cgb_load_n(m, cgb_gep(m, x, off2), rest), bv, "");
-        if (relu) v2 = cgb_max(m, v2, cgb_zero(m));
-        cgb_store_n(m, v2, cgb_gep(m, y, off2), rest);
-    }
-    cgb_loop_end(m, &lt);
-    LLVMBuildRetVoid(m->b);
-}
-
 #define RGAP_BLOCK 16 /* channels per tile of an NHWC radix_gap: a cache line */
 
-int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
+/* NHWC, or no spatial extent: the kernels' layout */
+static int nhwc_bytes(const NcValue *v) { return nc_is_nhwc(v) || v->ndim != 4 || v->shape[2] * v->shape[3] == 1; }
+
+/* The node's tile count were its spatial operands NHWC (0: no kernel). */
+static int64_t tiles_if_nhwc(const NcGraph *g, const NcNode *nd) {
     const int nhwc = nc_is_nhwc(nc_val(g, nd->inputs[0]));
-    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1) return nc_val(g, nd->inputs[0])->shape[0];
-    if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4)
-        return nc_val(g, nd->inputs[0])->shape[0] * (nhwc ? 1 : nc_val(g, nd->inputs[0])->shape[1]);
-    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nhwc && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
+    const NcValue *x0 = nc_val(g, nd->inputs[0]);
+    /* squeeze_excite, global_avg_pool: one tile per image */
+    if (nd->op == NC_OP_SQUEEZE_EXCITE && nd->noutputs == 1 && nd->attrs.nepi == 1 && x0->ndim == 4)
+        return x0->shape[0];
+    if (nd->op == NC_OP_GLOBAL_AVG_POOL && nd->noutputs == 1 && x0->ndim == 4) return x0->shape[0];
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && x0->ndim == 4) {
         const NcValue *y = nc_val(g, nd->outputs[0]);
         return y->shape[0] * y->shape[2]; /* one tile per (image, output row) */
     }
@@ -50,8 +28,8 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         if (x->ndim != 4) return 0;
         const int64_t C = x->shape[1] / nd->attrs.radix;
         if (nd->op == NC_OP_RADIX_GAP) /* one tile per (image, block of 16 channels): each reads its column of the plane */
-            return x->shape[0] * (nhwc ? (C + RGAP_BLOCK - 1) / RGAP_BLOCK : C);
-        return x->shape[0] * (nhwc ? x->shape[2] : C); /* (image, row) or (image, channel plane) */
+            return x->shape[0] * ((C + RGAP_BLOCK - 1) / RGAP_BLOCK);
+        return x->shape[0] * x->shape[2]; /* (image, row) */
     }
     if (nd->op == NC_OP_SPLIT) { /* NHWC, along channels: one tile per (image, row); NCHW splits are views or the reference's */
         const NcValue *x = nc_val(g, nd->inputs[0]);
@@ -59,11 +37,6 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         for (int j = 0; j < nd->noutputs; j++)
             if (!nc_is_nhwc(nc_val(g, nd->outputs[j]))) return 0;
         return x->shape[0] * x->shape[2];
-    }
-    if (nhwc && nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) return 0;
-    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && nd->noutputs == 1 && nc_val(g, nd->inputs[0])->ndim == 4) {
-        const NcValue *y = nc_val(g, nd->outputs[0]);
-        return y->shape[0] * y->shape[1] * y->shape[2];
     }
     if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 + nd->attrs.nepi || nd->noutputs != 1) return 0;
     const NcValue *y = nc_val(g, nd->outputs[0]), *a = nc_val(g, nd->inputs[0]), *b = nc_val(g, nd->inputs[1]);
@@ -76,8 +49,17 @@ int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
         const NcValue *o = nc_val(g, nd->inputs[ep->input]);
         if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || cgb_per_channel(o, y))) return 0;
     }
-    /* one tile per plane (NCHW) or per pixel (NHWC: a row of channels) */
-    return nc_is_nhwc(y) ? y->shape[0] * y->shape[2] * y->shape[3] : y->shape[0] * y->shape[1];
+    /* one tile per pixel: a row of channels */
+    return y->shape[0] * y->shape[2] * y->shape[3];
+}
+
+int64_t nc_cg_eltwise_tiles(const NcGraph *g, const NcNode *nd) {
+    /* NHWC only: a spatial NCHW operand runs the reference kernel */
+    for (int j = 0; j < nd->ninputs + nd->noutputs; j++) {
+        const NcValue *v = nc_val(g, j < nd->ninputs ? nd->inputs[j] : nd->outputs[j - nd->ninputs]);
+        if (v->kind != NC_VAL_PARAM && !nhwc_bytes(v)) return 0;
+    }
+    return tiles_if_nhwc(g, nd);
 }
 
 int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
@@ -87,7 +69,7 @@ int nc_cg_eltwise_nhwc_ok(const NcGraph *g, const NcNode *nd) {
     case NC_OP_SQUEEZE_EXCITE:
     case NC_OP_GLOBAL_AVG_POOL:
     case NC_OP_ADD:
-    case NC_OP_MUL: return nc_cg_eltwise_tiles(g, nd) > 0;
+    case NC_OP_MUL: return tiles_if_nhwc(g, nd) > 0;
     case NC_OP_RADIX_GAP:
     case NC_OP_RADIX_COMBINE: return nc_val(g, nd->inputs[0])->ndim == 4;
     case NC_OP_SPLIT: { /* the pass asks before it marks the outputs NHWC: check the rest */
@@ -198,42 +180,15 @@ static void emit_se_fcs(NcCgModule *m, const NcNode *nd, int64_t C, int64_t R, L
     cgb_loop_end(m, &lc2);
 }
 
-/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1]: one tile per image
- * (pool every channel, then the two small layers), pooled and hidden values
- * on the stack. */
-static void emit_se(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
-    const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int64_t C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef in = LLVMGetParam(fn, 0);
-    LLVMValueRef xp = cgb_arg_ptr(m, in, 0), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    LLVMValueRef tmp = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(C + R + 2 * m->vw)));
-    LLVMValueRef pooled = tmp, hidden = cgb_gep(m, tmp, cgb_i64(m, C + m->vw));
-    LLVMValueRef n, c;
-    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
-    if (nc_is_nhwc(x)) {
-        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), C, S, pooled);
-    } else {
-        CgbLoop lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
-        LLVMValueRef plane = LLVMBuildNSWMul(m->b, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, ""), cgb_i64(m, S), "");
-        LLVMValueRef sum = emit_sum(m, xp, plane, NULL, NULL, S);
-        LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, pooled, c));
-        cgb_loop_end(m, &lc);
-    }
-    emit_se_fcs(m, nd, C, R, pooled, hidden, in, gate, n);
-    cgb_loop_end(m, &ln);
-    LLVMBuildRetVoid(m->b);
-}
-
-/* NHWC: two stages, so that batch 1 uses every thread — the pooling, one
- * tile per (image, block of 4 channel vectors), into scratch (out[1]); then
- * the two small layers, one tile per image. */
+/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1] in two stages, so
+ * that batch 1 uses every thread — the pooling, one tile per (image, block
+ * of 4 channel vectors), into scratch (out[1]); then the two small layers,
+ * one tile per image. */
 int nc_cg_se_staged(const NcGraph *g, const NcNode *nd) {
-    return nd->op == NC_OP_SQUEEZE_EXCITE && nc_is_nhwc(nc_val(g, nd->inputs[0])) && nc_cg_eltwise_tiles(g, nd) > 0;
+    return nd->op == NC_OP_SQUEEZE_EXCITE && nc_cg_eltwise_tiles(g, nd) > 0;
 }
 
-void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name, LLVMValueRef stage[3],
-                          int64_t stage_tiles[3], int64_t *scratch) {
+void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name, NcCgKernel *k) {
     const NcValue *x = nc_val(g, nd->inputs[0]);
     const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
     const int64_t blk = 4 * (int64_t)m->vw, nb = (C + blk - 1) / blk;
@@ -261,7 +216,7 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
-    stage[0] = fn, stage_tiles[0] = N * nb;
+    k->stage[0] = fn, k->tiles[0] = N * nb;
 
     snprintf(sub, sizeof sub, "%s_fc", name);
     fn = nc_cg_begin_tile_fn(m, sub);
@@ -272,11 +227,11 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     emit_se_fcs(m, nd, C, R, cgb_gep(m, all, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), "")), hidden, in, gate, n);
     cgb_loop_end(m, &ln);
     LLVMBuildRetVoid(m->b);
-    stage[1] = fn, stage_tiles[1] = N;
-    *scratch = N * C;
+    k->stage[1] = fn, k->tiles[1] = N;
+    k->scratch = N * C;
 }
 
-/* global_avg_pool: one tile per (n, c) plane */
+/* global_avg_pool: one tile per image */
 static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     const NcValue *x = nc_val(g, nd->inputs[0]);
     const int64_t S = x->shape[2] * x->shape[3];
@@ -284,15 +239,9 @@ static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const ch
     LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    if (nc_is_nhwc(x)) { /* one tile per image */
-        const int64_t C = x->shape[1];
-        emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), "")));
-        cgb_loop_end(m, &lt);
-        LLVMBuildRetVoid(m->b);
-        return;
-    }
-    LLVMValueRef sum = emit_sum(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, S), ""), NULL, NULL, S);
-    LLVMBuildStore(m->b, LLVMBuildFDiv(m->b, sum, cgb_f32(m, (double)S), ""), cgb_gep(m, y, t));
+    const int64_t C = x->shape[1];
+    LLVMValueRef dst = cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), ""));
+    emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, dst);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
 }
@@ -330,63 +279,7 @@ static LLVMValueRef pool_divisor(NcCgModule *m, const NcAttrs *a, const PoolAxis
 }
 
 /* max_pool2d / avg_pool2d with PyTorch's window and divisor rules (as
- * ir/ref_pool.c), scalar: one tile per output row of one plane. */
-static void emit_pool(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
-    const NcAttrs *a = &nd->attrs;
-    const int is_max = nd->op == NC_OP_MAX_POOL2D;
-    const NcValue *x = nc_val(g, nd->inputs[0]), *y = nc_val(g, nd->outputs[0]);
-    const int64_t H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
-    LLVMBuilderRef b = m->b;
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), yp = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    LLVMValueRef t, ow, ih, iw;
-    LLVMValueRef acc = cgb_var(m, m->f32);
-    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef oh = LLVMBuildSRem(b, t, cgb_i64(m, OH), ""), plane = LLVMBuildSDiv(b, t, cgb_i64(m, OH), "");
-    LLVMValueRef xplane = LLVMBuildNSWMul(b, plane, cgb_i64(m, H * W), "");
-    const PoolAxis ph = pool_axis(m, oh, a->stride[0], a->pad[0], a->pad[2], a->kernel[0], H);
-    LLVMValueRef h0 = ph.start, hend = ph.end, hs = ph.lo, he = ph.hi;
-    CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
-    const PoolAxis pw = pool_axis(m, ow, a->stride[1], a->pad[1], a->pad[3], a->kernel[1], W);
-    LLVMValueRef w0 = pw.start, wend = pw.end, ws = pw.lo, we = pw.hi;
-    LLVMBuildStore(b, is_max ? LLVMConstReal(m->f32, -__builtin_inff()) : cgb_f32(m, 0.0), acc);
-    /* a window wholly inside the input (most of them): the static, unrolled loop */
-    LLVMValueRef inside = LLVMBuildAnd(b, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, h0, cgb_i64(m, 0), ""),
-                                                       LLVMBuildICmp(b, LLVMIntSLE, hend, cgb_i64(m, H), ""), ""),
-                                       LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, w0, cgb_i64(m, 0), ""),
-                                                    LLVMBuildICmp(b, LLVMIntSLE, wend, cgb_i64(m, W), ""), ""), "");
-    CgbIf fast = cgb_if_begin(m, inside);
-    {
-        LLVMValueRef base = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xplane, LLVMBuildNSWMul(b, h0, cgb_i64(m, W), ""), ""), w0, "");
-        LLVMValueRef cur = LLVMBuildLoad2(b, m->f32, acc, "");
-        for (int dh = 0; dh < a->kernel[0]; dh++)
-            for (int dw = 0; dw < a->kernel[1]; dw++) {
-                LLVMValueRef v = LLVMBuildLoad2(b, m->f32, cgb_gep(m, xp, LLVMBuildNSWAdd(b, base, cgb_i64(m, dh * W + dw), "")), "");
-                cur = is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, "");
-            }
-        LLVMBuildStore(b, cur, acc);
-    }
-    cgb_if_else(m, &fast);
-    CgbLoop lh = cgb_loop_begin(m, hs, he, 1, &ih);
-    LLVMValueRef xrow = LLVMBuildNSWAdd(b, xplane, LLVMBuildNSWMul(b, ih, cgb_i64(m, W), ""), "");
-    CgbLoop lww = cgb_loop_begin(m, ws, we, 1, &iw);
-    LLVMValueRef v = LLVMBuildLoad2(b, m->f32, cgb_gep(m, xp, LLVMBuildNSWAdd(b, xrow, iw, "")), "");
-    LLVMValueRef cur = LLVMBuildLoad2(b, m->f32, acc, "");
-    LLVMValueRef next = is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, "");
-    LLVMBuildStore(b, next, acc);
-    cgb_loop_end(m, &lww);
-    cgb_loop_end(m, &lh);
-    cgb_if_end(m, &fast);
-    LLVMValueRef r = LLVMBuildLoad2(b, m->f32, acc, "");
-    if (!is_max) r = LLVMBuildFDiv(b, r, pool_divisor(m, a, &ph, &pw), "");
-    LLVMValueRef yoff = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, "");
-    LLVMBuildStore(b, r, cgb_gep(m, yp, yoff));
-    cgb_loop_end(m, &lw);
-    cgb_loop_end(m, &lt);
-    LLVMBuildRetVoid(b);
-}
-
-/* The same pools on NHWC: one tile per (image, output row); per output
+ * ir/ref_pool.c) on NHWC: one tile per (image, output row); per output
  * pixel, the window's channel vectors (whole vectors, the ragged rest
  * masked) combined lane by lane — no scalar code. */
 static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
@@ -459,27 +352,15 @@ static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     LLVMBuildRetVoid(b);
 }
 
-/* The radix kernels' vector bodies: x's branch r of the vector at i lies
- * at x + i + r * step (NHWC: step C within a pixel; NCHW: C planes). */
+/* radix_combine's vector body: x's branch r of the vector at i lies at
+ * x + i + r * step (step C within a pixel). */
 typedef struct RadixCtx {
-    LLVMValueRef x, att, y, acc; /* att: NHWC per-channel attention (NULL: the splats a[]) */
+    LLVMValueRef x, att, y; /* att: the pixel's image's per-channel attention */
     int64_t R, step;
-    LLVMValueRef a[64];
 } RadixCtx;
 
 static LLVMValueRef branch(NcCgModule *m, const RadixCtx *c, LLVMValueRef base, LLVMValueRef i, int64_t r, int lanes) {
     return cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(m->b, i, cgb_i64(m, r * c->step), "")), lanes);
-}
-
-/* acc += the branches' sum (radix_gap, NCHW) */
-static void radix_sum_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
-    const RadixCtx *c = vc;
-    LLVMValueRef sum = NULL;
-    for (int64_t r = 0; r < c->R; r++) {
-        LLVMValueRef v = branch(m, c, c->x, i, r, lanes);
-        sum = sum ? LLVMBuildFAdd(m->b, sum, v, "") : v;
-    }
-    LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, c->acc, ""), sum, ""), c->acc);
 }
 
 /* y = the branches times their attention, summed in branch order (radix_combine) */
@@ -487,8 +368,7 @@ static void radix_combine_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes
     const RadixCtx *c = vc;
     LLVMValueRef sum = NULL;
     for (int64_t r = 0; r < c->R; r++) {
-        LLVMValueRef w = c->att ? branch(m, c, c->att, i, r, lanes) : c->a[r];
-        LLVMValueRef p = LLVMBuildFMul(m->b, branch(m, c, c->x, i, r, lanes), w, "");
+        LLVMValueRef p = LLVMBuildFMul(m->b, branch(m, c, c->x, i, r, lanes), branch(m, c, c->att, i, r, lanes), "");
         sum = sum ? LLVMBuildFAdd(m->b, sum, p, "") : p;
     }
     cgb_store_n(m, sum, cgb_gep(m, c->y, i), lanes);
@@ -496,18 +376,18 @@ static void radix_combine_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes
 
 /* radix_gap (ref_shape.c's nc_ref_radix_gap): per (image, channel block),
  * the R branches' values added per pixel, accumulated over the plane, then
- * divided.  NHWC: a tile is RGAP_BLOCK channels, its vectors accumulated
- * pixel by pixel; NCHW: a tile is one output channel, its R planes. */
+ * divided.  A tile is RGAP_BLOCK channels, its vectors accumulated pixel by
+ * pixel. */
 static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     LLVMBuilderRef b = m->b;
     const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int nhwc = nc_is_nhwc(x), vw = m->vw;
+    const int vw = m->vw;
     const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, HW = x->shape[2] * x->shape[3];
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, i;
     LLVMValueRef inv = cgb_splat(m, cgb_f32(m, 1.0 / (double)HW));
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    if (nhwc) {
+    {
         const int64_t nb = (C + RGAP_BLOCK - 1) / RGAP_BLOCK;
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, nb), ""), c0 = LLVMBuildNSWMul(b, LLVMBuildSRem(b, t, cgb_i64(m, nb), ""), cgb_i64(m, RGAP_BLOCK), "");
         LLVMValueRef xn = cgb_gep(m, in, LLVMBuildNSWMul(b, n, cgb_i64(m, HW * RC), ""));
@@ -543,50 +423,31 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
             }
             cgb_if_end(m, &ci);
         }
-    } else { /* t = n C + c: the planes of channels r C + c of image n */
-        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
-        LLVMValueRef base = cgb_gep(m, in, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""), cgb_i64(m, HW), ""));
-        RadixCtx rc = {base, NULL, NULL, cgb_var(m, m->vec), R, C * HW, {0}};
-        LLVMBuildStore(b, cgb_zero(m), rc.acc);
-        cgb_for_vectors(m, HW, radix_sum_vec, &rc);
-        LLVMValueRef r = LLVMBuildFMul(b, hsum(m, LLVMBuildLoad2(b, m->vec, rc.acc, "")), cgb_f32(m, 1.0 / (double)HW), "");
-        LLVMBuildStore(b, r, cgb_gep(m, out, t));
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 }
 
 /* radix_combine (nc_ref_radix_combine): y = sum over r of x[r C + c] *
- * a[n, r C + c], products rounded and added in branch order.  NHWC: a tile
- * is a row of pixels, the channels in vectors; NCHW: a tile is one output
- * plane, each branch's attention a scalar. */
+ * a[n, r C + c], products rounded and added in branch order.  A tile is a
+ * row of pixels, the channels in vectors. */
 static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     LLVMBuilderRef b = m->b;
     const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int nhwc = nc_is_nhwc(x);
-    const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, H = x->shape[2], W = x->shape[3], HW = H * W;
+    const int64_t R = nd->attrs.radix, RC = x->shape[1], C = RC / R, H = x->shape[2], W = x->shape[3];
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), att = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
     LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), t, w;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    if (nhwc) { /* t = n H + h */
+    { /* t = n H + h */
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, H), "");
         LLVMValueRef an = cgb_gep(m, att, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""));
         CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
         LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, "");
         RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), an, cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), "")),
-                       NULL, R, C, {0}};
+                       R, C};
         cgb_for_vectors(m, C, radix_combine_vec, &rc);
         cgb_loop_end(m, &lw);
-    } else { /* t = n C + c */
-        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, C), ""), c = LLVMBuildSRem(b, t, cgb_i64(m, C), "");
-        LLVMValueRef ch0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""), c, ""); /* channel r C + c of image n: ch0 + r C */
-        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, ch0, cgb_i64(m, HW), "")), NULL, cgb_gep(m, out, LLVMBuildNSWMul(b, t, cgb_i64(m, HW), "")),
-                       NULL, R, C * HW, {0}};
-        NC_CHECK(R <= 64);
-        for (int64_t r = 0; r < R; r++)
-            rc.a[r] = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, att, LLVMBuildNSWAdd(b, ch0, cgb_i64(m, r * C), "")), ""));
-        cgb_for_vectors(m, HW, radix_combine_vec, &rc);
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
@@ -598,23 +459,17 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
     case NC_OP_RADIX_COMBINE: emit_radix_combine(m, g, nd, name); return;
     case NC_OP_SPLIT: emit_split_nhwc(m, g, nd, name); return;
     case NC_OP_MAX_POOL2D:
-    case NC_OP_AVG_POOL2D:
-        if (nc_is_nhwc(nc_val(g, nd->inputs[0]))) emit_window_pool_nhwc(m, g, nd, name);
-        else emit_pool(m, g, nd, name);
-        return;
-    case NC_OP_SQUEEZE_EXCITE: emit_se(m, g, nd, name); return;
+    case NC_OP_AVG_POOL2D: emit_window_pool_nhwc(m, g, nd, name); return;
     case NC_OP_GLOBAL_AVG_POOL: emit_gap(m, g, nd, name); return;
     default: break; /* add / mul, below */
     }
     const NcValue *y = nc_val(g, nd->outputs[0]);
-    /* a tile is a row of hw values of one channel (NCHW) or of C channels of
-     * one pixel (NHWC); a per-channel operand is one value per row, or a
-     * vector per chunk of the row */
-    const int nhwc = nc_is_nhwc(y);
-    const int64_t HW = y->shape[2] * y->shape[3], hw = nhwc ? y->shape[1] : HW;
+    /* a tile is a row of the C channels of one pixel; a per-channel operand
+     * is a vector per chunk of the row */
+    const int64_t HW = y->shape[2] * y->shape[3], hw = y->shape[1];
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     const int nin = nd->ninputs;
-    LLVMValueRef in[NC_MAXIN], full[NC_MAXIN];
+    LLVMValueRef in[NC_MAXIN];
     int whole[NC_MAXIN];
     for (int i = 0; i < nin; i++) {
         in[i] = cgb_arg_ptr(m, LLVMGetParam(fn, 0), i);
@@ -623,9 +478,7 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
     LLVMValueRef out = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef chan0 = nhwc ? LLVMBuildNSWMul(m->b, LLVMBuildSDiv(m->b, t, cgb_i64(m, HW), ""), cgb_i64(m, hw), "") : NULL;
-    for (int i = 0; i < nin; i++) /* NCHW: a per-channel operand is one value for the plane */
-        full[i] = whole[i] || nhwc ? NULL : cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, in[i], t), ""));
+    LLVMValueRef chan0 = LLVMBuildNSWMul(m->b, LLVMBuildSDiv(m->b, t, cgb_i64(m, HW), ""), cgb_i64(m, hw), "");
     LLVMValueRef plane = LLVMBuildNSWMul(m->b, t, cgb_i64(m, hw), "");
     const int vw = m->vw;
     const int64_t nfull = hw / vw * vw;
@@ -641,9 +494,7 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
         LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
         LLVMValueRef v[NC_MAXIN];
         for (int k = 0; k < nin; k++)
-            v[k] = whole[k] ? cgb_load_n(m, cgb_gep(m, in[k], off), lanes)
-                   : nhwc   ? cgb_load_n(m, cgb_gep(m, in[k], LLVMBuildNSWAdd(m->b, chan0, i, "")), lanes)
-                            : full[k];
+            v[k] = cgb_load_n(m, cgb_gep(m, in[k], whole[k] ? off : LLVMBuildNSWAdd(m->b, chan0, i, "")), lanes);
         LLVMValueRef r = nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
         for (int s = 0; s < nd->attrs.nepi; s++) { /* each step rounds to f32, as the unfused ops would */
             LLVMValueRef o = v[nd->attrs.epi[s].input];

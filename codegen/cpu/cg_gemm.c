@@ -5,17 +5,9 @@
  * (nr = nv * vw) for a whole pass over kc values of k: per k it loads nv
  * vectors of B's row k, broadcasts mr values of A's column k and issues
  * mr * nv FMAs — with 6 x 2 on AVX2 that is 12 FMAs per 8 loads, and 15 of
- * the 16 ymm registers.  Which operand is the packed weights depends on the
- * layout (cg_gemm.h):
- *
- *   NCHW  A = W packed in mr-row panels   B = x[n], row k at stride hw
- *   NHWC  A = x, row i at stride cin      B = W^T packed in nr-column panels
- *
- * (A third variant, NCHW data with vectors along output channels — x[n]^T as
- * A, C stored transposed lane by lane, so 7 x 7 planes waste no lanes — was
- * measured at 39-69% of peak in one run that gave 54-74% for NCHW as above
- * and 64-78% for NHWC, and removed: its A micro-panel touches one cache line per k,
- * which with B's panel overflows L1.  NHWC is the answer to ragged planes.)
+ * the 16 ymm registers.  A = x (NHWC), row i at stride cin; B = W^T packed
+ * in nr-column panels.  (The NCHW variants — weights as A, vectors along the
+ * plane — were retired with the NCHW generated kernels: cg_gemm.h.)
  *
  * Loops of a tile (mc rows x nc columns of one image's C):
  *
@@ -38,8 +30,6 @@
 
 /* ---- planning ---------------------------------------------------------- */
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e) {
     memset(p, 0, sizeof *p);
@@ -58,8 +48,7 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
         return nc_errorf(e, "gemm: register block %d x %d does not fit %d vector registers", q->mr, q->nv, t->nvregs);
     p->nr = q->nv * p->vw;
     p->K = s->cin;
-    if (s->layout == NC_GEMM_NCHW) p->M = s->cout, p->N = s->hw, p->images = s->batch;
-    else if (s->in_scale || s->b_per_image) p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
+    if (s->in_scale || s->b_per_image) p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
     else p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
 
     /* kc: B's micro-panel (kc x nr floats) must stay in L1 (32 KB here);
@@ -68,16 +57,16 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
      * 1024 -> 256 at 14x14; so were register blocks 6x16, 5x16 and 4x24.) */
     if (!q->kc) q->kc = 256;
     if (q->kc < 1) return nc_errorf(e, "gemm: kc %lld", (long long)q->kc);
-    p->nkb = ceil_div(p->K, q->kc);
-    q->kc = ceil_div(p->K, p->nkb);
+    p->nkb = cgb_ceil_div(p->K, q->kc);
+    q->kc = cgb_ceil_div(p->K, p->nkb);
     p->kc_last = p->K - (p->nkb - 1) * q->kc;
 
     /* mc: A's block (mc x kc) stays in L2 — a quarter of Zen 3's 512 KB —
      * while the column panels of a tile stream past it. */
-    const int64_t mr = q->mr, nr = p->nr, Mr = round_up(p->M, mr), Nr = round_up(p->N, nr);
-    int64_t mc = q->mc ? round_up(q->mc, mr) : (128 * 1024 / 4) / q->kc / mr * mr;
+    const int64_t mr = q->mr, nr = p->nr, Mr = cgb_round_up(p->M, mr), Nr = cgb_round_up(p->N, nr);
+    int64_t mc = q->mc ? cgb_round_up(q->mc, mr) : (128 * 1024 / 4) / q->kc / mr * mr;
     mc = mc < mr ? mr : mc > Mr ? Mr : mc;
-    int64_t nc = q->nc ? round_up(q->nc, nr) : Nr;
+    int64_t nc = q->nc ? cgb_round_up(q->nc, nr) : Nr;
     nc = nc > Nr ? Nr : nc;
     /* Tiles: at least 48 when the GEMM is big enough, so that dynamic
      * scheduling can balance threads, but no tile under 4 row panels x 2
@@ -88,40 +77,32 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
      * every weight is streamed from memory once and the rows (A, at most
      * 256 KB) stay in L2 — split both ways, each weight panel was read by
      * two tiles. */
-    const int rows_fit = s->layout == NC_GEMM_NHWC && p->M * p->K <= 64 * 1024 && p->N > p->M;
+    const int rows_fit = p->M * p->K <= 64 * 1024 && p->N > p->M;
     for (;;) {
-        const int64_t tiles = p->images * ceil_div(p->M, mc) * ceil_div(p->N, nc);
+        const int64_t tiles = p->images * cgb_ceil_div(p->M, mc) * cgb_ceil_div(p->N, nc);
         if (tiles >= 48 || (q->mc && q->nc)) break;
         const int split_m = !q->mc && mc >= 8 * mr, split_n = !q->nc && nc >= (rows_fit ? 2 : 4) * nr;
-        if (rows_fit && split_n) nc = round_up(nc / 2, nr);
-        else if (split_m && (!split_n || mc / mr >= 2 * (nc / nr))) mc = round_up(mc / 2, mr);
-        else if (split_n) nc = round_up(nc / 2, nr);
+        if (rows_fit && split_n) nc = cgb_round_up(nc / 2, nr);
+        else if (split_m && (!split_n || mc / mr >= 2 * (nc / nr))) mc = cgb_round_up(mc / 2, mr);
+        else if (split_n) nc = cgb_round_up(nc / 2, nr);
         else break;
     }
     /* even blocks: the same count, the remainder spread instead of left over */
-    if (!q->mc) mc = round_up(ceil_div(p->M, ceil_div(p->M, mc)), mr);
-    if (!q->nc) nc = round_up(ceil_div(p->N, ceil_div(p->N, nc)), nr);
+    if (!q->mc) mc = cgb_round_up(cgb_ceil_div(p->M, cgb_ceil_div(p->M, mc)), mr);
+    if (!q->nc) nc = cgb_round_up(cgb_ceil_div(p->N, cgb_ceil_div(p->N, nc)), nr);
     q->mc = mc, q->nc = nc;
-    p->mblocks = ceil_div(p->M, q->mc);
-    p->nblocks = ceil_div(p->N, q->nc);
+    p->mblocks = cgb_ceil_div(p->M, q->mc);
+    p->nblocks = cgb_ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
-    /* pack_b (NCHW): B's rows lie hw floats apart; on planes of 14x14 and
-     * 7x7 (rows 784 and 196 bytes apart, straddling cache lines) the
-     * micro-panel a tile's row panels share touches 2 x kc lines, as much
-     * as L1 holds, and is re-read from L2 by every row panel.  Packed per
-     * (tile, k block, column panel) it is kc x nr contiguous floats. */
-    if (s->layout == NC_GEMM_NCHW) p->pack_b = s->pack_b > 0 || (s->pack_b == 0 && p->N < 256);
-    p->packed_floats = s->cout * p->K * (s->a_per_image || s->b_per_image ? s->batch : 1);
-    if (s->a_per_image && s->layout != NC_GEMM_NCHW) return nc_errorf(e, "gemm: per-image weights need the NCHW layout");
-    if (s->b_per_image && (s->layout != NC_GEMM_NHWC || s->in_scale))
-        return nc_errorf(e, "gemm: per-image packed B needs the NHWC layout and no input scale");
+    p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
+    if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
     return 0;
 }
 
 void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed) {
     const int64_t K = p->K, cout = p->s.cout;
-    const int64_t width = p->s.layout == NC_GEMM_NCHW ? p->s.mr : p->nr; /* output channels per panel */
-    const int64_t panels = ceil_div(cout, width);
+    const int64_t width = p->nr; /* output channels per panel */
+    const int64_t panels = cgb_ceil_div(cout, width);
     for (int64_t q = 0; q < panels; q++) {
         const int64_t wq = cout - q * width < width ? cout - q * width : width;
         for (int64_t k = 0; k < K; k++)
@@ -137,9 +118,6 @@ typedef struct G {
     LLVMValueRef a, b, c, bias; /* operand base pointers */
     LLVMValueRef epi[NC_MAX_EPI]; /* epilogue operands (NULL: an activation) */
     LLVMValueRef scale, kb;       /* input scale (or NULL); the reduction block being emitted */
-    LLVMValueRef bbuf;            /* NCHW with pack_b: the tile's copy of B's micro-panel (kc x nr, on the stack) */
-    int b_direct;               /* B is the activations: ragged vectors are loaded under a mask */
-    int bias_per_row;           /* NCHW: bias[row]; NHWC: bias[column] */
     int64_t a_si, a_sk, b_sk, ldc;
     int64_t a_img, b_img, c_img;     /* offset from one image to the next */
     int64_t a_panel, b_panel;        /* offset from one row / column panel to the next */
@@ -188,9 +166,9 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
         /* a ragged last vector is loaded under a mask: the activations end
          * there, or the compactly packed weights run on to the next k */
         LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
-        bv[v] = cgb_load_n(m, ptr, v == nv - 1 && g->b != g->bbuf ? lanes : vw); /* the packed copy is padded */
+        bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
     }
-    if (g->scale) { /* row k of B (NCHW: x[img]; NHWC: the weights) is input channel kb + k, scaled */
+    if (g->scale) { /* row k of B (the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
         LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->scale, si), ""));
         for (int v = 0; v < nv; v++) bv[v] = LLVMBuildFMul(b, bv[v], sv, "");
@@ -213,12 +191,8 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
             const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
             r[j] = LLVMBuildLoad2(b, m->vec, acc[i][v], "");
             if (last && g->bias) {
-                LLVMValueRef bb;
-                if (g->bias_per_row)
-                    bb = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->bias, add(g, row0, cgb_i64(m, i))), ""));
-                else
-                    bb = cgb_load_n(m, cgb_gep(m, g->bias, add(g, col0, cgb_i64(m, v * vw))), n);
-                r[j] = LLVMBuildFAdd(b, r[j], bb, "");
+                LLVMValueRef bias = cgb_load_n(m, cgb_gep(m, g->bias, add(g, col0, cgb_i64(m, v * vw))), n);
+                r[j] = LLVMBuildFAdd(b, r[j], bias, "");
             }
             if (last && g->p->s.relu) r[j] = cgb_max(m, r[j], cgb_zero(m));
         }
@@ -231,9 +205,7 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
             for (int j = 0; j < gn; j++) {
                 const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
                 LLVMValueRef o;
-                if (g->p->s.epi_per_channel[s] && g->bias_per_row) /* NCHW [N, O, 1, 1]: channel = row */
-                    o = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->epi[s], add(g, mul(g, g->img, g->p->M), add(g, row0, cgb_i64(m, i)))), ""));
-                else if (g->p->s.epi_per_channel[s]) { /* NHWC: channel = column, image = the row's */
+                if (g->p->s.epi_per_channel[s]) { /* channel = column, image = the row's */
                     LLVMValueRef img = g->p->images > 1 ? g->img : LLVMBuildSDiv(b, add(g, row0, cgb_i64(m, i)), cgb_i64(m, g->p->s.hw), "");
                     o = cgb_load_n(m, cgb_gep(m, g->epi[s], add(g, mul(g, img, g->p->N), add(g, col0, cgb_i64(m, v * vw)))), n);
                 }
@@ -249,29 +221,6 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
     }
 }
 
-/* NCHW pack_b: copies B's klen x (nv vectors) micro-panel at boff (rows
- * b_sk apart) into bbuf, rows nr apart, the input scale applied and ragged
- * lanes zeroed — so the row panels after it read one contiguous 16 KB block
- * from L1 instead of 2 x klen cache lines scattered at the plane's stride. */
-static void pack_panel(G *g, LLVMValueRef boff, int64_t b_sk, int nv, int lanes, int64_t klen) {
-    NcCgModule *m = g->m;
-    const int vw = m->vw;
-    LLVMValueRef k;
-    CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, klen), 1, &k);
-    LLVMValueRef src = cgb_gep(m, g->b, add(g, boff, mul(g, k, b_sk))), dst = cgb_gep(m, g->bbuf, mul(g, k, g->p->nr));
-    LLVMValueRef sv = NULL;
-    if (g->scale) {
-        LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
-        sv = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, g->scale, si), ""));
-    }
-    for (int v = 0; v < nv; v++) {
-        LLVMValueRef x = cgb_load_n(m, cgb_gep(m, src, cgb_i64(m, v * vw)), v == nv - 1 ? lanes : vw);
-        if (sv) x = LLVMBuildFMul(m->b, x, sv, "");
-        cgb_store(m, x, cgb_gep(m, dst, cgb_i64(m, v * vw)));
-    }
-    cgb_loop_end(m, &lk);
-}
-
 /* The row panels of one column panel q: full ones, then the ragged one when
  * this is the last row block. */
 static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last, int64_t b_sk) {
@@ -282,11 +231,6 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     const int64_t last_full = (p->M - (p->mblocks - 1) * p->s.mc) / mr; /* ... of the last block */
     const int mtail = (int)(p->M % mr);
     LLVMValueRef boff = add(g, add(g, mul(g, g->img, g->b_img), mul(g, q, g->b_panel)), mul(g, kb, b_sk));
-    LLVMValueRef bsave = g->b, ssave = g->scale;
-    if (g->bbuf) { /* the micro-kernels below read the packed copy, already scaled */
-        pack_panel(g, boff, b_sk, nv, lanes, klen);
-        g->b = g->bbuf, g->scale = NULL, boff = cgb_i64(m, 0), b_sk = p->nr;
-    }
     LLVMValueRef col0 = mul(g, q, p->nr);
     LLVMValueRef p0 = mul(g, g->mb, per);
     LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
@@ -300,13 +244,10 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
         LLVMValueRef pt = cgb_i64(m, p->M / mr);
-        /* NCHW: the ragged panel of packed weights is mtail wide */
-        const int64_t a_sk = g->b_direct ? mtail : g->a_sk;
-        micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), mul(g, kb, a_sk)), boff,
-              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, a_sk, b_sk);
+        micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), akb), boff,
+              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk);
         cgb_if_end(m, &c);
     }
-    g->b = bsave, g->scale = ssave;
 }
 
 /* One pass over k in [kb, kb + klen) for the whole tile. */
@@ -325,9 +266,9 @@ static void pass(G *g, LLVMValueRef kb, int64_t klen, int first, int last) {
     cgb_loop_end(m, &lq);
     if (ntail) {
         CgbIf c = cgb_if_begin(m, g->last_n);
-        const int nv = (int)ceil_div(ntail, m->vw), lanes = (int)(ntail - (int64_t)(nv - 1) * m->vw);
-        /* NHWC: the ragged panel of packed weights is ntail wide */
-        rows(g, cgb_i64(m, p->N / p->nr), nv, lanes, kb, klen, first, last, g->b_direct ? g->b_sk : ntail);
+        const int nv = (int)cgb_ceil_div(ntail, m->vw), lanes = (int)(ntail - (int64_t)(nv - 1) * m->vw);
+        /* the ragged panel of packed weights is ntail wide */
+        rows(g, cgb_i64(m, p->N / p->nr), nv, lanes, kb, klen, first, last, ntail);
         cgb_if_end(m, &c);
     }
 }
@@ -345,21 +286,10 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     for (int s = 0; s < p->s.nepi; s++)
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL) g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->N;
-    if (p->s.layout == NC_GEMM_NCHW) {
-        g.a = w, g.a_si = 1, g.a_sk = p->s.mr, g.a_panel = p->K * p->s.mr, g.a_img = p->s.a_per_image ? p->s.cout * p->K : 0;
-        g.b = x, g.b_sk = p->N, g.b_panel = p->nr, g.b_img = p->K * p->N, g.b_direct = 1;
-        g.c_img = p->M * p->N, g.bias_per_row = 1;
-        if (p->pack_b) {
-            g.bbuf = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(p->s.kc * p->nr)));
-            LLVMSetAlignment(g.bbuf, 64);
-        }
-    } else {
-        g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
-        g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
-        g.c_img = p->M * p->N;
-        if (p->s.b_per_image) g.b_img = p->s.cout * p->K;
-
-    }
+    g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
+    g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
+    g.c_img = p->M * p->N;
+    if (p->s.b_per_image) g.b_img = p->s.cout * p->K;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     /* t = (img * mblocks + mb) * nblocks + nb */

@@ -1,61 +1,48 @@
 /* cg_gemm.h — GEMM / 1x1-convolution kernels specialised to static sizes.
  *
- * A 1x1, stride-1, unpadded convolution of `batch` images is a matrix
- * product.  NCHW: y[n] (cout x hw) = W (cout x cin) . x[n] (cin x hw), one
- * GEMM per image.  NHWC: y (batch*hw x cout) = x (batch*hw x cin) . W^T, one
- * GEMM for the whole batch.  Either way the weights are the constant operand:
- * they are packed once (nc_cg_gemm_pack, at compile or load time) into
- * panels the microkernel streams contiguously, and the activations are read
- * where they lie.
+ * A 1x1, stride-1, unpadded convolution of `batch` images on NHWC
+ * activations is one matrix product, y (batch*hw x cout) = x (batch*hw x
+ * cin) . W^T.  The weights are the constant operand: they are packed once
+ * (nc_cg_gemm_pack, at compile or load time) into panels the microkernel
+ * streams contiguously, and the activations are read where they lie.
  *
  * The kernel is a tile function (cg_build.h) with in[0] = x, in[1] = the
  * packed weights, in[2] = bias (when spec.bias), out[0] = y, over
  * plan.tiles tiles; bias and ReLU are applied in registers before the
  * store.
  *
- * Layout, measured (bench/gemm_bench.c, numbers in bench/RESULTS.md; Zen 3,
- * AVX2, one thread, resnet50's eight 1x1 shapes at 224, median of 6 runs):
- * NHWC runs at 67-76% of the FMA peak, NCHW at 49-75%.  They tie on 56x56 and
- * 28x28 planes; NCHW falls behind by 10-15% at 14x14 and by 25-30% at 7x7,
- * where a plane of 49 pixels fills 49 of 64 lanes and its ragged panel runs a
- * one-vector microkernel, and where B's rows (196 bytes apart) straddle cache
- * lines.  NHWC keeps the vectors along output channels (multiples of 16 in
- * every model here) at any resolution, and batch > 1 simply lengthens M.
- * NCHWc (channel blocks of vw) would run this same microkernel with A's rows
- * vw apart; it buys nothing over NHWC for 1x1 and was not built.  So: the CPU
- * layout pass should choose NHWC; the NCHW kernels serve the NCHW runtime of
- * today, already 1.2-1.7x faster than cg_conv.c's direct 1x1 convolution. */
+ * Why NHWC only, measured (bench/gemm_bench.c, numbers in bench/RESULTS.md;
+ * Zen 3, AVX2, one thread, resnet50's eight 1x1 shapes at 224): NHWC ran at
+ * 67-76% of the FMA peak, the NCHW variant (vectors along the plane) at
+ * 49-75%, 25-30% behind at 7x7, where a plane of 49 pixels fills 49 of 64
+ * lanes.  NHWC keeps the vectors along output channels at any resolution,
+ * and batch > 1 simply lengthens M; the layout pass chose it for every model,
+ * and the NCHW variant was retired. */
 #ifndef NETC_CG_GEMM_H
 #define NETC_CG_GEMM_H
 
 #include "codegen/cpu/cg_build.h"
 #include "ir/ir.h"
 
-typedef enum { NC_GEMM_NCHW, NC_GEMM_NHWC } NcGemmLayout;
-
 typedef struct NcGemmSpec {
     int64_t batch, cin, cout, hw;
-    NcGemmLayout layout;
     int bias, relu;
     /* More epilogue after bias and relu (a conv or linear node's fused steps):
      * activations, and + / * of in[epi[i].input] — the output's shape, or
-     * with epi_per_channel[i] one value per (image, output channel) (NCHW). */
+     * with epi_per_channel[i] one value per (image, output channel) ([N, C, 1, 1]). */
     int nepi;
     NcEpilogue epi[NC_MAX_EPI];
     int epi_per_channel[NC_MAX_EPI];
     /* When > 0, in[in_scale] is [batch, cin] and input channel k of image n
      * is read as x[n][k] * in[in_scale][n * cin + k] (an SE gate folded into
-     * the conv's input), applied as B's row k is loaded: x[n]'s row in NCHW,
-     * the weights' row in NHWC — which then runs one GEMM per image (the
+     * the conv's input), applied as B's row k (the weights') is loaded —
+     * which then runs one GEMM per image (the
      * rows of a register block must share their image's scale).  A first
      * stage writing per-image scaled copies of the weights ran no faster
      * (RegNetY-016 batch 8, the 1x1 convs after SE: 74-75 ms against 71-72
      * in all, interleaved runs) and needed batch copies of scratch. */
     int in_scale;
-    /* NCHW: every image has its own weights (packed_floats grows to batch x
-     * cout x cin, image after image) — Winograd's 36 products, cg_winograd.h */
-    int a_per_image;
-    /* NHWC: every image has its own weights (packed_floats grows to batch x
+    /* Every image has its own weights (packed_floats grows to batch x
      * cout x cin, each image's packed as nc_cg_gemm_pack packs one) and its
      * own M = hw rows, C and A image after image — the NHWC Winograd's
      * positions x groups products, cg_nhwc_wino.h.  0: the behaviour above. */
@@ -66,22 +53,18 @@ typedef struct NcGemmSpec {
      * the output per tile. */
     int mr, nv;
     int64_t kc, mc, nc;
-    /* NCHW: copy B's micro-panels into a contiguous stack buffer first
-     * (NcGemmPlan.pack_b): 0 = by the plane's size, 1 = always, -1 = never */
-    int pack_b;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {
     NcGemmSpec s;         /* with every blocking field filled in */
     int vw, nr;           /* floats per vector; nr = nv * vw columns per register block */
     int64_t M, N, K;      /* the GEMM: rows and columns of the output, reduction */
-    int64_t images;       /* GEMMs side by side: batch for NCHW, 1 for NHWC */
+    int64_t images;       /* GEMMs side by side: batch with per-image weights or an input scale, else 1 */
     int64_t nkb;          /* reduction blocks: kc each, the last kc_last */
     int64_t kc_last;
     int64_t mblocks, nblocks;
     int64_t tiles;        /* images x mblocks x nblocks */
     int64_t packed_floats; /* size of nc_cg_gemm_pack's output */
-    int pack_b;           /* NCHW: each tile packs B's kc x nr micro-panels before its row panels use them */
 } NcGemmPlan;
 
 /* Checks the spec (sizes positive, blocks consistent, the register block
@@ -90,10 +73,9 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
 
 /* Packs W (cout x cin, row-major: a timm conv weight [cout, cin, 1, 1]) into
  * packed[0 .. plan.packed_floats), exactly cout x cin floats (so the packed
- * weights fit the parameter's own storage).  NCHW: panels of mr output
- * channels, packed[p * K * mr + k * wp + i] = W[p * mr + i][k]; NHWC: panels
- * of nr output channels, packed[q * K * nr + k * wq + j] = W[q * nr + j][k];
- * wp, wq: the panel's width — mr or nr, less for the ragged last panel, which
+ * weights fit the parameter's own storage): panels of nr output channels,
+ * packed[q * K * nr + k * wq + j] = W[q * nr + j][k]; wq: the panel's width —
+ * nr, less for the ragged last panel, which
  * is packed compactly and read by its own microkernel. */
 void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed);
 

@@ -2,52 +2,39 @@
  * (passes/assign_layout.c): which nodes have NHWC kernels, and a cost model
  * of each node in either layout.
  *
- * The model is lane utilisation times a measured efficiency: a kernel's
- * time is its multiply-adds over the FMA peak, divided by the share of
- * vector lanes doing useful work (the vector axis rounded up to whole
- * vectors or register blocks) and by how close to peak that kind of kernel
- * runs when its lanes are full.  The efficiencies are this project's
- * measurements on Zen 3, calibrated on per-kernel minima of whole models
- * run in both layouts (bench/RESULTS.md, session 5) — kernels inside a
- * model run slower than alone in a micro-benchmark, NCHW's more so:
+ * Generated kernels are NHWC only: the NCHW ones (bench/RESULTS.md,
+ * session 5, measured them 10-40% slower on every model, and this model
+ * chose NHWC for every conv of all four families at batch 1 and 8) were
+ * retired.  So an NCHW node runs the reference kernel, priced as such, and
+ * a node without an NHWC kernel stays NCHW.  An NHWC kernel's time is lane
+ * utilisation times a measured efficiency: its multiply-adds over the FMA
+ * peak, divided by the share of vector lanes doing useful work (the group's
+ * output channels rounded up to whole vectors or register blocks) and by
+ * how close to peak that kind of kernel runs when its lanes are full —
+ * this project's measurements on Zen 3, per-kernel minima of whole models:
  *
- *   1x1 GEMM, NCHW (vectors along the plane)      0.53 at full panels; a
- *                                                 ragged last panel costs
- *                                                 as much as a full one
- *   1x1 GEMM, NHWC (vectors along out channels)   0.75
+ *   1x1 GEMM (vectors along out channels)         0.75
  *   3x3 stride-1 with >= 8 channels per group     Winograd, priced by its own
- *                                                 cost model: NCHW (cg_winograd.h)
- *                                                 at 0.45, NHWC (cg_nhwc_wino.h)
+ *                                                 cost model (cg_nhwc_wino.h)
  *                                                 at 0.75 / 1.2, or / 2.0 for
  *                                                 groups of 64 or fewer channels
- *   depthwise direct conv                         NCHW 0.12, NHWC 0.25
- *   grouped direct conv (RegNetY's 24-wide)       NCHW 0.33, NHWC 0.7
- *   other direct convs (stems, wide groups)       NCHW 0.58, NHWC 0.5 (stems) or
- *                                                 0.3 (wide)
- *   strided convs by im2col + GEMM                NCHW 0.45, NHWC 0.72 + the
- *                                                 column copy at 20 GB/s
+ *   depthwise direct conv                         0.25
+ *   grouped direct conv (RegNetY's 24-wide)       0.7
+ *   other direct convs (stems, wide groups)       0.5 (stems) or 0.3 (wide)
+ *   strided convs by im2col + GEMM                0.72 + the column copy at
+ *                                                 20 GB/s
  *
- * each times the lane utilisation of its vector axis (the output row in
- * NCHW, the group's output channels in NHWC).  Measured against it: RegNetY-016
- * at batch 8 ran 270 ms NCHW and 190 ms NHWC; ResNet-50 63 ms NCHW and 56 ms
- * NHWC at batch 1, 415 and 344 ms at batch 8; ResNeSt-50d 69 and 59 ms at
- * batch 1, 557 and 445 ms at batch 8 — the model picks NHWC for all of
- * them.  It still misprices the 7x7 stem (2.0 ms NCHW, 2.6 ms NHWC), which
- * the region decision cannot split off anyway.
- *
- * Memory-bound ops (pools, SE gates, adds) cost the same in both layouts;
- * a relayout moves every value twice through a transpose. */
+ * Memory-bound ops (pools, SE gates, adds) cost their bytes at 20 GB/s; a
+ * relayout moves every value twice through a transpose. */
 #include <string.h>
 
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
-#include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_layout.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
-#include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
 
 typedef struct LayoutCtx {
@@ -76,8 +63,6 @@ static int lead_nhwc(const NcGraph *lead, const NcGraph *g, const NcNode *nd) {
     return 0;
 }
 
-static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
-
 static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **why) {
     LayoutCtx *c = vctx;
     if (c->lead && !lead_nhwc(c->lead, g, nd)) {
@@ -104,6 +89,17 @@ static double peak_of(const NcCgTarget *t) { return 2.0 * t->vw * 2.0 * 3e9; }
 static double peak(const LayoutCtx *c) { return peak_of(c->t); }
 static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTarget *t);
 
+/* The reference kernels (ir/ref_*.c), which run every node left NCHW:
+ * scalar loops, priced at a few percent of the FMA peak for convs and a
+ * few times the memory-bound time for the rest. */
+#define REF_CONV_EFFICIENCY 0.05
+#define REF_SLOWDOWN 3.0
+
+static double conv_flops(const NcGraph *g, const NcNode *nd) {
+    const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    return 2.0 * (double)nc_numel(y) * (double)(w->shape[1] * w->shape[2] * w->shape[3]);
+}
+
 static double bytes_time(const NcGraph *g, const NcNode *nd) {
     double bytes = 0;
     for (int j = 0; j < nd->ninputs; j++)
@@ -114,52 +110,30 @@ static double bytes_time(const NcGraph *g, const NcNode *nd) {
 
 static double cost(const NcGraph *g, const NcNode *nd, int nhwc, void *vctx) {
     LayoutCtx *c = vctx;
+    /* NCHW: no generated kernel, the reference runs it (a node without an
+     * NHWC kernel is never asked: it stays NCHW whatever the costs) */
+    if (!nhwc)
+        return nd->op == NC_OP_CONV2D ? conv_flops(g, nd) / (peak(c) * REF_CONV_EFFICIENCY)
+                                      : REF_SLOWDOWN * bytes_time(g, nd);
     if (nd->op != NC_OP_CONV2D) return bytes_time(g, nd);
-    const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
-    const NcAttrs *a = &nd->attrs;
+    const NcValue *y = nc_val(g, nd->outputs[0]);
     const int vw = c->t->vw;
-    const int64_t N = y->shape[0], O = y->shape[1], OH = y->shape[2], OW = y->shape[3], G = a->groups, OG = O / G, CG = w->shape[1];
-    const int64_t KK = w->shape[2] * w->shape[3];
-    const double macs = (double)(N * O * OH * OW * CG * KK), flops = 2 * macs;
+    const int64_t N = y->shape[0], O = y->shape[1], OH = y->shape[2], OW = y->shape[3];
+    const double flops = conv_flops(g, nd);
+    /* a GEMM's lanes: its rows' last register block (6) and its output
+     * channels' last panel (2 vectors) ragged */
+    const double util =
+        (double)(N * OH * OW) / (double)cgb_round_up(N * OH * OW, 6) * (double)O / (double)cgb_round_up(O, 2 * vw);
     NcGemmSpec s;
-    if (cg_gemm_candidate(g, nd, &s, nhwc)) {
-        if (!nhwc) { /* panels of 2 vectors along the plane; the ragged one costs a whole one */
-            const double util = (double)(OH * OW) / (double)round_up(OH * OW, 2 * vw);
-            return flops / (peak(c) * 0.53 * util);
-        }
-        const double rows = (double)(N * OH * OW), util = rows / (double)round_up(N * OH * OW, 6) * (double)O / (double)round_up(O, 2 * vw);
-        return flops / (peak(c) * 0.75 * util);
-    }
-    if (!nhwc) {
-        /* Winograd where cg_module.c would take it: its own cost model's
-         * multiply-adds (products + transforms) at the GEMM's rate */
-        double best = 0;
-        for (int mt = 4; mt >= 2 && (!c->opt || c->opt->winograd >= 0); mt -= 2) {
-            NcWinoPlan wp;
-            const char *why;
-            if (!nc_cg_wino_plan(&wp, g, nd, c->t, mt, &why)) continue;
-            const double r = nc_cg_wino_cost(&wp) / nc_cg_wino_direct_cost(&wp);
-            if ((r < 0.75 || (c->opt && c->opt->winograd > 0)) && (!best || r < best)) best = r;
-        }
-        if (best) return flops * best / (peak(c) * 0.45);
-        NcIm2colPlan ip;
-        const char *why;
-        if ((!c->opt || c->opt->im2col >= 0) && nc_cg_im2col_plan(&ip, g, nd, c->t, &why)) /* column copy + GEMM */
-            return flops / (peak(c) * 0.45);
-        const double util = (double)OW / (double)round_up(OW, vw);
-        if (CG == 1 && OG == 1) return flops / (peak(c) * 0.12 * util); /* depthwise (cg_dwconv.c) */
-        return flops / (peak(c) * (G > 1 ? 0.33 : 0.58) * util);        /* direct (cg_conv.c) */
-    }
-    /* NHWC: Winograd where cg_nhwc_wino_choice takes it, im2col + GEMM for
+    if (cg_gemm_candidate(g, nd, &s, 1)) return flops / (peak(c) * 0.75 * util);
+    /* Winograd where cg_nhwc_wino_choice takes it, im2col + GEMM for
      * strided convs, else direct */
     double wino;
     if (cg_nhwc_wino_choice(g, nd, c->t, c->opt, &wino)) return wino;
     NcNhwcIm2colPlan ip;
     const char *why;
     if ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, &why)) {
-        /* the GEMM at its rate, the rows' last register block ragged, plus
-         * the copy (written once, read once) */
-        const double rows = (double)(N * OH * OW), util = rows / (double)round_up(N * OH * OW, 6) * (double)O / (double)round_up(O, 2 * vw);
+        /* the GEMM at its rate, plus the copy (written once, read once) */
         return flops / (peak(c) * 0.72 * util) + 2.0 * 4.0 * (double)ip.cols_floats / 20e9;
     }
     return nhwc_direct_time(g, nd, c->t);
@@ -172,7 +146,8 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     const int vw = t->vw;
     const int64_t O = y->shape[1], G = nd->attrs.groups, OG = O / G, CG = w->shape[1];
     const double flops = 2.0 * (double)(nc_numel(y) * CG * w->shape[2] * w->shape[3]);
-    const double util = CG == 1 && OG == 1 ? (double)O / (double)round_up(O, vw) : (double)OG / (double)round_up(OG, vw);
+    const int64_t lanes = CG == 1 && OG == 1 ? O : OG;
+    const double util = (double)lanes / (double)cgb_round_up(lanes, vw);
     if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
     /* narrow groups (RegNetY's 24) run well, so do stems (few input
      * channels); wide convs (ResNet's strided 3x3 and 1x1, ResNeSt's radix
@@ -221,6 +196,8 @@ typedef struct HooksCtx {
 } HooksCtx;
 
 int nc_cg_layout_hooks(NcLayoutHooks *h, const NcCgOptions *opt, const NcGraph *lead, NcError *e) {
+    if (opt && opt->layout == NC_LAYOUT_MODE_NCHW)
+        return nc_errorf(e, "layout nchw: the NCHW generated kernels were retired (use auto or nhwc, or --no-codegen)");
     HooksCtx *hc = nc_calloc(1, sizeof *hc);
     if (opt) hc->opt = *opt;
     if (nc_cg_target_init(&hc->t, hc->opt.cpu, hc->opt.features, e)) {

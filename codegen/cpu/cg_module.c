@@ -1,40 +1,19 @@
-/* cg_module.c — the LLVM module of a bundle: target machine for the host
- * (or --cpu), one kernel per covered node, the `netc_kernels` table,
- * verification, the O3 pipeline, and the object file. */
+/* cg_module.c — the LLVM module of a bundle: which strategy makes each
+ * node's kernel (the table below), the weights they pack, the `netc_kernels`
+ * table (runtime/kernels.h), and the object file. */
 #include <string.h>
 
-#include "codegen/cpu/cg_dwconv.h"
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
-#include "codegen/cpu/cg_im2col.h"
 #include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_kernel.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_peak.h"
 #include "codegen/cpu/cg_relayout.h"
-#include "codegen/cpu/cg_winograd.h"
 #include "ir/ops.h"
 #include "runtime/bundle.h"
-#include "runtime/kernels.h"
-
-
-LLVMValueRef cg_call(Cg *cg, const char *name, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    NC_CHECK(id != 0);
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &cg->vec, 1);
-    LLVMTypeRef ty = LLVMIntrinsicGetType(cg->ctx, id, &cg->vec, 1);
-    LLVMValueRef args[3] = {a, b, c};
-    unsigned n = c ? 3 : b ? 2 : 1;
-    return LLVMBuildCall2(cg->b, ty, fn, args, n, "");
-}
-
-LLVMValueRef cg_splat_i64(Cg *cg, LLVMValueRef v) {
-    LLVMTypeRef vt = LLVMVectorType(cg->i64, (unsigned)cg->vw);
-    LLVMValueRef e = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), v, LLVMConstInt(cg->i64, 0, 0), "");
-    LLVMValueRef zero = LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(cg->ctx), (unsigned)cg->vw));
-    return LLVMBuildShuffleVector(cg->b, e, LLVMGetUndef(vt), zero, "");
-}
 
 const char *nc_cg_host_cpu(void) {
     static char name[64];
@@ -59,9 +38,11 @@ static int sole_reader(const NcGraph *g, int value, const NcNode *nd) {
     return 1;
 }
 
-/* A 1x1 conv (any stride: the runtime gathers a strided input first) or a
- * linear layer as a GEMM with packed weights; fills the spec (blocking left
- * to the plan).  Whether the weights are packed yet is not asked here. */
+/* A 1x1 conv or a linear layer as a GEMM with packed weights; fills the
+ * spec (blocking left to the plan).  Its activations are NHWC, or have no
+ * spatial extent (the same bytes in either layout); a strided conv on an
+ * NHWC plane is nc_cg_nhwc_im2col's (a copy + GEMM).  Whether the weights
+ * are packed yet is not asked here. */
 int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s, int nhwc) {
     const NcAttrs *a = &nd->attrs;
     if (nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) return 0;
@@ -72,19 +53,15 @@ int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s, int nhw
         if (w->ndim != 4 || w->shape[2] != 1 || w->shape[3] != 1 || a->groups != 1 || a->dilation[0] != 1 ||
             a->dilation[1] != 1 || a->stride[0] != a->stride[1] || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3])
             return 0;
+        if (x->shape[2] * x->shape[3] > 1 && (!nhwc || a->stride[0] != 1)) return 0;
         s->batch = x->shape[0], s->cin = w->shape[1], s->cout = w->shape[0], s->hw = y->shape[2] * y->shape[3];
+        /* an SE gate on the input: applied by the kernel */
+        if (a->has_in_scale) s->in_scale = nc_in_scale_input(a);
     } else {
         if (x->ndim != 2 || w->ndim != 2 || y->ndim != 2 || a->has_in_scale) return 0;
         s->batch = x->shape[0], s->cin = w->shape[1], s->cout = w->shape[0], s->hw = 1;
     }
-    /* NCHW: one row of hw outputs per channel; NHWC (an NHWC activation,
-     * or hw 1): one row of channels per pixel */
-    s->layout = s->hw == 1 || nhwc ? NC_GEMM_NHWC : NC_GEMM_NCHW;
-    if (nhwc && a->stride[0] != 1) return 0; /* the strided gather is NCHW's (runtime/bundle.c) */
     s->bias = a->has_bias;
-    /* an SE gate on the input: applied by the kernel (stride 1; a strided
-     * conv's input is gathered, and scaled, by the runtime) */
-    if (nd->op == NC_OP_CONV2D && a->has_in_scale && a->stride[0] == 1) s->in_scale = nc_in_scale_input(a);
     s->nepi = a->nepi;
     for (int i = 0; i < a->nepi; i++) {
         s->epi[i] = a->epi[i];
@@ -103,41 +80,6 @@ int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s, int nhw
 
 static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
     return cg_gemm_candidate(g, nd, s, nc_is_nhwc(nc_val(g, nd->inputs[0])));
-}
-
-/* Winograd for this conv, and with which tile (4, 2, or 0: no)?  Legal,
- * wanted (opt->winograd: 0 auto, 1 F(4x4) wherever legal, 2 F(2x2), -1
- * never), and the same answer for every program reading a filter of this
- * name: they share one copy of the weights in the bundle, so its layout must
- * agree.  Auto takes the tile with the fewest multiply-adds over all those
- * programs (cg_winograd.h's cost model), if under 3/4 of the direct
- * convolution's: the transforms and the 4x (or 1.8x) larger filters cost
- * the rest. */
-static int wino_choose(NcGraph *const *graphs, int ngraphs, int gi, const NcNode *nd, int mode, const NcCgTarget *t) {
-    const NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
-    if (mode < 0 || w->layout != NC_LAYOUT_NCHW || !w->data || !w->name || !sole_reader(graphs[gi], nd->inputs[1], nd) ||
-        nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])))
-        return 0;
-    int best = 0;
-    double best_cost = 0;
-    for (int mt = 4; mt >= 2; mt -= 2) {
-        if ((mode == 1 && mt != 4) || (mode == 2 && mt != 2)) continue;
-        double cost = 0, direct = 0;
-        int ok = 1;
-        for (int gj = 0; gj < ngraphs && ok; gj++)
-            for (int nj = 0; nj < graphs[gj]->nodes.len && ok; nj++) {
-                const NcNode *o = &graphs[gj]->nodes.data[nj];
-                if (o->op != NC_OP_CONV2D) continue;
-                const NcValue *ow = nc_val(graphs[gj], o->inputs[1]);
-                if (ow->kind != NC_VAL_PARAM || !ow->name || strcmp(ow->name, w->name)) continue;
-                NcWinoPlan p;
-                const char *why;
-                if (!nc_cg_wino_plan(&p, graphs[gj], o, t, mt, &why)) ok = 0;
-                else cost += nc_cg_wino_cost(&p), direct += nc_cg_wino_direct_cost(&p);
-            }
-        if (ok && (mode > 0 || cost < 0.75 * direct) && (!best || cost < best_cost)) best = mt, best_cost = cost;
-    }
-    return best;
 }
 
 /* Packs w's data in place for GEMM plan gp (reordered for the NHWC im2col
@@ -163,27 +105,13 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             NcGemmPlan p;
             NcError pe;
             NcValue *w = nc_val(graphs[gi], nd->inputs[1]);
-            NcWinoPlan wp;
             const char *why;
-            int mt = nd->op == NC_OP_CONV2D ? wino_choose(graphs, ngraphs, gi, nd, opt ? opt->winograd : 0, &t) : 0;
-            if (mt && nc_cg_wino_plan(&wp, graphs[gi], nd, &t, mt, &why)) {
-                w->layout = mt == 4 ? NC_LAYOUT_WINO_F4 : NC_LAYOUT_WINO_F2; /* transformed as the program loads */
-                packed++;
-                continue;
-            }
-            /* im2col + GEMM for this layout, if its plan takes the node */
-            const int nhwc = nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0]));
-            const int im2col_ok = nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
-                                  sole_reader(graphs[gi], nd->inputs[1], nd);
+            /* im2col + GEMM, if its plan takes the node */
             NcNhwcIm2colPlan np;
-            NcIm2colPlan ip;
-            if (im2col_ok && nhwc && nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
+            if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
+                sole_reader(graphs[gi], nd->inputs[1], nd) && nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
+                nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
                 pack_in_place(w, &np.gemm, &np); /* reordered [O, KH, KW, C] */
-                packed++;
-                continue;
-            }
-            if (im2col_ok && !nhwc && nc_cg_im2col_plan(&ip, graphs[gi], nd, &t, &why)) {
-                pack_in_place(w, &ip.gemm, NULL); /* [O, C, KH, KW] row-major is the GEMM's A already */
                 packed++;
                 continue;
             }
@@ -228,46 +156,155 @@ typedef struct SigEntry {
     LLVMValueRef entry;
 } SigEntry;
 
-/* A NUL-terminated string constant (private, mergeable). */
-static LLVMValueRef const_string(NcCgModule *m, const char *s) {
-    LLVMValueRef str = LLVMConstStringInContext(m->ctx, s, (unsigned)strlen(s), 0);
-    LLVMValueRef gv = LLVMAddGlobal(m->mod, LLVMTypeOf(str), ".str");
-    LLVMSetInitializer(gv, str);
-    LLVMSetGlobalConstant(gv, 1);
-    LLVMSetLinkage(gv, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
-    return gv;
+/* ---- the strategies ----------------------------------------------------- */
+
+/* A node being given a kernel. */
+typedef struct CgNode {
+    NcCgModule *m;
+    const NcCgOptions *opt;
+    const NcGraph *g;
+    const NcNode *nd;
+} CgNode;
+
+/* What a strategy's plan found, for its emit. */
+typedef union CgPlan {
+    NcGemmPlan gemm;
+    NcNhwcIm2colPlan im2col;
+    NcNhwcWinoPlan wino;
+    NcNhwcConvPlan conv;
+} CgPlan;
+
+/* A way of making a node's kernel: plan says whether it applies to the
+ * node (filling *p), emit makes the kernel's functions `<prefix>_...` into
+ * *k.  Tried in table order; the first whose plan applies makes the kernel,
+ * and its name is the kernel's kind (bench --per-kernel). */
+typedef struct CgStrategy {
+    const char *name;
+    int (*plan)(const CgNode *c, CgPlan *p);
+    void (*emit)(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k);
+} CgStrategy;
+
+static const NcValue *input(const CgNode *c, int j) { return nc_val(c->g, c->nd->inputs[j]); }
+static int is_conv(const CgNode *c) { return c->nd->op == NC_OP_CONV2D; }
+static int nhwc_conv(const CgNode *c) { return is_conv(c) && nc_is_nhwc(input(c, 0)); }
+static int packed_weights(const CgNode *c) { return input(c, 1)->layout == NC_LAYOUT_PACKED; }
+
+/* nc_cg_pack_weights packed the filter for im2col + GEMM: the plan takes it
+ * (a window over 1x1: the columns; 1x1: the strided or scaled copy) */
+static int im2col_plan(const CgNode *c, CgPlan *p, int window) {
+    const char *why;
+    return nhwc_conv(c) && packed_weights(c) && (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) == window &&
+           nc_cg_nhwc_im2col_plan(&p->im2col, c->g, c->nd, c->m->t, &why);
 }
+static int plan_im2col(const CgNode *c, CgPlan *p) { return im2col_plan(c, p, 1); }
+static int plan_copy_gemm(const CgNode *c, CgPlan *p) { return im2col_plan(c, p, 0); }
+static void emit_im2col(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_nhwc_im2col_emit(c->m, c->g, c->nd, &p->im2col, prefix, k);
+}
+
+/* nc_cg_pack_weights packed these weights for the GEMM, so the node must
+ * take it now */
+static int gemm_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
+    if (c->nd->op != op || !packed_weights(c)) return 0;
+    NcGemmSpec s;
+    NcError e;
+    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_plan(&p->gemm, &s, c->m->t, &e))
+        NC_CHECK(!"packed weights without a GEMM kernel");
+    return 1;
+}
+static int plan_gemm_conv(const CgNode *c, CgPlan *p) { return gemm_plan(c, p, NC_OP_CONV2D); }
+static int plan_gemm_linear(const CgNode *c, CgPlan *p) { return gemm_plan(c, p, NC_OP_LINEAR); }
+static void emit_gemm(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_gemm_emit(c->m, &p->gemm, prefix);
+    k->stage[0] = LLVMGetNamedFunction(c->m->mod, prefix), k->tiles[0] = p->gemm.tiles;
+}
+
+/* Winograd where cg_nhwc_wino_choice (the layout cost model) takes it */
+static int wino_plan(const CgNode *c, CgPlan *p, int mt) {
+    const char *why;
+    return nhwc_conv(c) && cg_nhwc_wino_choice(c->g, c->nd, c->m->t, c->opt, NULL) == mt &&
+           nc_cg_nhwc_wino_plan(&p->wino, c->g, c->nd, c->m->t, mt, &why);
+}
+static int plan_wino_f4(const CgNode *c, CgPlan *p) { return wino_plan(c, p, 4); }
+static int plan_wino_f2(const CgNode *c, CgPlan *p) { return wino_plan(c, p, 2); }
+static void emit_wino(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_nhwc_wino_emit(c->m, c->g, c->nd, &p->wino, prefix, k);
+}
+
+/* the direct kernel: depthwise, grouped (G > 1) or dense */
+static int conv_plan(const CgNode *c, CgPlan *p, int kind) {
+    const char *why;
+    if (!nhwc_conv(c) || !nc_cg_nhwc_conv_plan(&p->conv, c->g, c->nd, c->m->t, &why)) return 0;
+    return kind == (p->conv.dw ? 0 : p->conv.G > 1 ? 1 : 2);
+}
+static int plan_depthwise(const CgNode *c, CgPlan *p) { return conv_plan(c, p, 0); }
+static int plan_grouped(const CgNode *c, CgPlan *p) { return conv_plan(c, p, 1); }
+static int plan_direct(const CgNode *c, CgPlan *p) { return conv_plan(c, p, 2); }
+static void emit_conv(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_nhwc_conv_emit(c->m, c->g, c->nd, &p->conv, prefix, k);
+}
+
+static int plan_se(const CgNode *c, CgPlan *p) {
+    (void)p;
+    return nc_cg_se_staged(c->g, c->nd);
+}
+static void emit_se(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    (void)p;
+    nc_cg_emit_se_staged(c->m, c->g, c->nd, prefix, k);
+}
+
+static int plan_relayout(const CgNode *c, CgPlan *p) {
+    (void)p;
+    return nc_cg_relayout_tiles(c->g, c->nd) > 0;
+}
+static void emit_relayout(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    (void)p;
+    nc_cg_emit_relayout(c->m, c->g, c->nd, prefix);
+    k->stage[0] = LLVMGetNamedFunction(c->m->mod, prefix), k->tiles[0] = nc_cg_relayout_tiles(c->g, c->nd);
+}
+
+static int plan_eltwise(const CgNode *c, CgPlan *p) {
+    (void)p;
+    return !is_conv(c) && nc_cg_eltwise_tiles(c->g, c->nd) > 0;
+}
+static void emit_eltwise(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    (void)p;
+    nc_cg_emit_eltwise(c->m, c->g, c->nd, prefix);
+    k->stage[0] = LLVMGetNamedFunction(c->m->mod, prefix), k->tiles[0] = nc_cg_eltwise_tiles(c->g, c->nd);
+}
+
+static const CgStrategy strategies[] = {
+    {"nhwc im2col+gemm", plan_im2col, emit_im2col},
+    {"nhwc copy+gemm", plan_copy_gemm, emit_im2col},
+    {"nhwc gemm", plan_gemm_conv, emit_gemm},
+    {"gemm", plan_gemm_linear, emit_gemm},
+    {"nhwc winograd F4", plan_wino_f4, emit_wino},
+    {"nhwc winograd F2", plan_wino_f2, emit_wino},
+    {"nhwc depthwise", plan_depthwise, emit_conv},
+    {"nhwc grouped", plan_grouped, emit_conv},
+    {"nhwc direct", plan_direct, emit_conv},
+    {"squeeze-excite", plan_se, emit_se},
+    {"relayout", plan_relayout, emit_relayout},
+    {"elementwise", plan_eltwise, emit_eltwise},
+};
+#define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 
 int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
     NcCgModule m;
     nc_cg_module_init(&m, &t, "netc_kernels");
-    Cg cg;
-    memset(&cg, 0, sizeof cg);
-    cg.m = &m, cg.ctx = m.ctx, cg.mod = m.mod, cg.b = m.b;
-    cg.f32 = m.f32, cg.i64 = m.i64, cg.ptr = m.ptr, cg.vec = m.vec, cg.vw = m.vw;
-    cg.noalias = LLVMCreateEnumAttribute(cg.ctx, LLVMGetEnumAttributeKindForName("noalias", 7), 0);
-    cg.nocapture = LLVMCreateEnumAttribute(cg.ctx, LLVMGetEnumAttributeKindForName("nocapture", 9), 0);
-
-    /* kernels, and the table (runtime/kernels.h): per node of every program
-     * {conv fn, ocb, rows, tile fn, tiles, flags, prep fn} */
     int total = 0;
     for (int gi = 0; gi < ngraphs; gi++) total += graphs[gi]->nodes.len;
-    LLVMTypeRef entry_ty = LLVMStructTypeInContext(
-        cg.ctx,
-        (LLVMTypeRef[]){cg.ptr, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr, cg.ptr, cg.ptr, cg.ptr, cg.i64, cg.i64, cg.i64, cg.i64, cg.ptr, cg.i64, cg.i64, cg.ptr},
-        18, 0);
     LLVMValueRef *entries = nc_malloc((size_t)(total ? total : 1) * sizeof(LLVMValueRef));
-    int k = 0, made = 0, ngemm = 0, nelt = 0, nwino = 0, ni2c = 0, nsigs = 0, shared = 0;
+    int k = 0, made = 0, nsigs = 0, shared = 0, used[NSTRATEGIES] = {0};
     SigEntry *sigs = nc_calloc((size_t)(total ? total : 1), sizeof(SigEntry));
     NodeSig *sig = nc_malloc(sizeof *sig);
+    CgPlan *plan = nc_malloc(sizeof *plan);
     for (int gi = 0; gi < ngraphs; gi++)
         for (int ni = 0; ni < graphs[gi]->nodes.len; ni++, k++) {
-            const NcGraph *g = graphs[gi];
-            const NcNode *nd = &g->nodes.data[ni];
-            node_sig(g, nd, sig);
+            const CgNode c = {&m, opt, graphs[gi], &graphs[gi]->nodes.data[ni]};
+            node_sig(c.g, c.nd, sig);
             const uint64_t hash = nc_bundle_checksum(sig, sizeof *sig);
             int found = -1;
             for (int q = 0; q < nsigs && found < 0; q++)
@@ -277,162 +314,46 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 shared++;
                 continue;
             }
-            int ocb = 0;
-            const char *why = NULL;
-            LLVMValueRef f = LLVMConstNull(cg.ptr), tf = LLVMConstNull(cg.ptr), pf = LLVMConstNull(cg.ptr);
-            int64_t tiles = 0, rows = 0, flags = 0;
-            CgConvBlock blk = {0, 0, 0};
-            char name[64];
-            NcGemmSpec gs;
-            NcGemmPlan gp;
-            NcError pe;
-            LLVMValueRef stage[3] = {LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr), LLVMConstNull(cg.ptr)};
-            int64_t stage_tiles[3] = {0, 0, 0}, scratch = 0, wprep_tiles = 0, wfloats = 0;
-            LLVMValueRef wprep = LLVMConstNull(cg.ptr);
-            const char *kind = NULL; /* the strategy, for bench --per-kernel */
-            NcWinoPlan wp;
-            NcDwPlan dwp;
-            NcNhwcIm2colPlan nip;
-            if (nd->op == NC_OP_CONV2D && (nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F4 ||
-                                           nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_WINO_F2)) {
-                /* nc_cg_pack_weights chose Winograd for this filter */
-                if (!nc_cg_wino_plan(&wp, g, nd, &t, 0, &why)) NC_CHECK(!"Winograd filter without a Winograd kernel");
-                snprintf(name, sizeof name, "netc_wino_p%d_n%d", gi, ni);
-                nc_cg_wino_emit(&m, g, nd, &wp, name, stage, stage_tiles, &wprep);
-                kind = wp.mt == 4 ? "winograd F4" : "winograd F2";
-                scratch = wp.v_floats + wp.m_floats;
-                wprep_tiles = wp.O, wfloats = wp.gemm.packed_floats;
-                if (opt && opt->verbose)
-                    fprintf(stderr, "codegen: %s: Winograd F(%dx%d, 3x3), %lld tiles, %lld products\n", nd->scope, wp.mt, wp.mt,
-                            (long long)wp.T, (long long)(wp.npos * wp.G));
-                made++, nwino++;
-            } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
-                       nc_is_nhwc(nc_val(g, nd->inputs[0])) && nc_cg_nhwc_im2col_plan(&nip, g, nd, &t, &why)) {
-                /* packed for NHWC im2col + GEMM by nc_cg_pack_weights */
-                snprintf(name, sizeof name, "netc_ni2c_p%d_n%d", gi, ni);
-                nc_cg_nhwc_im2col_emit(&m, g, nd, &nip, name, stage, stage_tiles);
-                kind = nip.KH * nip.KW > 1 ? "nhwc im2col+gemm" : "nhwc copy+gemm";
-                scratch = nip.cols_floats;
-                made++, ni2c++;
-            } else if (nd->op == NC_OP_CONV2D && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED &&
-                       nc_val(g, nd->inputs[1])->shape[2] * nc_val(g, nd->inputs[1])->shape[3] > 1) {
-                /* packed for im2col + GEMM by nc_cg_pack_weights */
-                NcIm2colPlan ip;
-                if (!nc_cg_im2col_plan(&ip, g, nd, &t, &why)) NC_CHECK(!"packed filter without an im2col kernel");
-                snprintf(name, sizeof name, "netc_i2c_p%d_n%d", gi, ni);
-                nc_cg_im2col_emit(&m, g, nd, &ip, name, stage, stage_tiles);
-                kind = "im2col+gemm";
-                scratch = ip.b_floats;
-                made++, ni2c++;
-            } else if ((nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && nc_val(g, nd->inputs[1])->layout == NC_LAYOUT_PACKED) {
-                /* nc_cg_pack_weights chose this node, so it must take the GEMM now */
-                if (!gemm_candidate(g, nd, &gs) || nc_cg_gemm_plan(&gp, &gs, &t, &pe))
-                    NC_CHECK(!"packed weights without a GEMM kernel");
-                snprintf(name, sizeof name, "netc_gemm_p%d_n%d", gi, ni);
-                nc_cg_gemm_emit(&m, &gp, name);
-                kind = nd->op == NC_OP_LINEAR ? "gemm" : gs.layout == NC_GEMM_NHWC ? "nhwc gemm" : "gemm";
-                tf = LLVMGetNamedFunction(m.mod, name);
-                tiles = gp.tiles;
-                flags = gs.in_scale ? NC_KERNEL_SCALES_INPUT : 0;
-
-                made++, ngemm++;
-            } else if (nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0]))) {
-                /* NHWC: Winograd (cg_nhwc_wino.h) or the direct kernel (cg_nhwc_conv.h),
-                 * both with weights transformed at load */
-                NcNhwcConvPlan np;
-                NcNhwcWinoPlan nw;
-                const int mt = cg_nhwc_wino_choice(g, nd, &t, opt, NULL);
-                if (mt && nc_cg_nhwc_wino_plan(&nw, g, nd, &t, mt, &why)) {
-                    snprintf(name, sizeof name, "netc_nwino_p%d_n%d", gi, ni);
-                    nc_cg_nhwc_wino_emit(&m, g, nd, &nw, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
-                    kind = mt == 4 ? "nhwc winograd F4" : "nhwc winograd F2";
-                    if (opt && opt->verbose)
-                        fprintf(stderr, "codegen: %s: NHWC Winograd F(%dx%d, 3x3), %lld tiles\n", nd->scope, mt, mt, (long long)nw.T);
-                    made++, nwino++;
-                } else if (nc_cg_nhwc_conv_plan(&np, g, nd, &t, &why)) {
-                    snprintf(name, sizeof name, "netc_nhwc_p%d_n%d", gi, ni);
-                    nc_cg_nhwc_conv_emit(&m, g, nd, &np, name, stage, stage_tiles, &scratch, &wprep, &wprep_tiles, &wfloats);
-                    kind = np.dw ? "nhwc depthwise" : np.G > 1 ? "nhwc grouped" : "nhwc direct";
-                    made++;
-                } else if (opt && opt->verbose) {
-                    fprintf(stderr, "codegen: %s: NHWC, reference kernel (%s)\n", nd->scope, why);
-                }
-            } else if (nd->op == NC_OP_CONV2D && (!opt || opt->dwconv >= 0) && nc_cg_dw_plan(&dwp, g, nd, &t, &why)) {
-                /* depthwise: one stage over the unpadded input (cg_dwconv.h) */
-                snprintf(name, sizeof name, "netc_dw_p%d_n%d", gi, ni);
-                nc_cg_dw_emit(&m, g, nd, &dwp, name);
-                kind = "depthwise";
-                stage[0] = LLVMGetNamedFunction(m.mod, name);
-                stage_tiles[0] = dwp.tiles;
-                made++;
-            } else if (nd->op == NC_OP_CONV2D && cg_conv_supported(g, nd, m.vw, &blk, &why)) {
-                snprintf(name, sizeof name, "netc_conv_p%d_n%d", gi, ni);
-                cg_emit_conv(&cg, g, nd, name, &blk);
-                kind = "direct";
-                f = LLVMGetNamedFunction(m.mod, name);
-                nc_cg_target_attrs(&t, f);
-                ocb = blk.ocb;
-                rows = cg_conv_rows(g, nd, m.vw, &blk);
-                flags = cg_conv_polyphase(g, nd) ? NC_KERNEL_POLYPHASE : 0;
-                const NcAttrs *a = &nd->attrs;
-                if (flags || a->has_in_scale || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3] || nc_val(g, nd->inputs[0])->kind != NC_VAL_NODE) {
-                    snprintf(name, sizeof name, "netc_prep_p%d_n%d", gi, ni);
-                    cg_emit_conv_prep(&m, g, nd, name);
-                    pf = LLVMGetNamedFunction(m.mod, name);
-                }
-                made++;
-            } else if (nd->op == NC_OP_CONV2D && opt && opt->verbose) {
-                fprintf(stderr, "codegen: %s: reference kernel (%s)\n", nd->scope, why);
-            } else if (nc_cg_se_staged(g, nd)) {
-                snprintf(name, sizeof name, "netc_se_p%d_n%d", gi, ni);
-                nc_cg_emit_se_staged(&m, g, nd, name, stage, stage_tiles, &scratch);
-                kind = "squeeze-excite";
-                made++, nelt++;
-            } else if ((tiles = nc_cg_relayout_tiles(g, nd)) > 0) {
-                snprintf(name, sizeof name, "netc_relayout_p%d_n%d", gi, ni);
-                nc_cg_emit_relayout(&m, g, nd, name);
-                kind = "relayout";
-                tf = LLVMGetNamedFunction(m.mod, name);
-                made++, nelt++;
-            } else if ((tiles = nc_cg_eltwise_tiles(g, nd)) > 0) {
-                snprintf(name, sizeof name, "netc_elt_p%d_n%d", gi, ni);
-                nc_cg_emit_eltwise(&m, g, nd, name);
-                kind = "elementwise";
-                tf = LLVMGetNamedFunction(m.mod, name);
-                made++, nelt++;
+            int si = 0;
+            while (si < NSTRATEGIES && !strategies[si].plan(&c, plan)) si++;
+            if (si < NSTRATEGIES) {
+                NcCgKernel kern;
+                memset(&kern, 0, sizeof kern);
+                char prefix[64];
+                snprintf(prefix, sizeof prefix, "netc_p%d_n%d", gi, ni);
+                strategies[si].emit(&c, plan, prefix, &kern);
+                kern.kind = strategies[si].name;
+                entries[k] = nc_cg_kernel_const(&m, &kern);
+                made++, used[si]++;
+                if (opt && opt->verbose) fprintf(stderr, "codegen: %s: %s\n", c.nd->scope, kern.kind);
+            } else {
+                entries[k] = nc_cg_kernel_const(&m, NULL);
+                if (opt && opt->verbose && is_conv(&c)) fprintf(stderr, "codegen: %s: reference kernel\n", c.nd->scope);
             }
-            LLVMValueRef fields[18] = {f, LLVMConstInt(cg.i64, (unsigned long long)ocb, 0), LLVMConstInt(cg.i64, (unsigned long long)rows, 0),
-                                       tf, LLVMConstInt(cg.i64, (unsigned long long)tiles, 0), LLVMConstInt(cg.i64, (unsigned long long)flags, 0), pf,
-                                       stage[0], stage[1], stage[2],
-                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[0], 0), LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[1], 0),
-                                       LLVMConstInt(cg.i64, (unsigned long long)stage_tiles[2], 0), LLVMConstInt(cg.i64, (unsigned long long)scratch, 0),
-                                       wprep, LLVMConstInt(cg.i64, (unsigned long long)wprep_tiles, 0),
-                                       LLVMConstInt(cg.i64, (unsigned long long)wfloats, 0),
-                                       kind ? const_string(&m, kind) : LLVMConstNull(cg.ptr)};
-            entries[k] = LLVMConstNamedStruct(entry_ty, fields, 18);
             sigs[nsigs].hash = hash, sigs[nsigs].sig = nc_malloc(sizeof *sig), sigs[nsigs].entry = entries[k];
             memcpy(sigs[nsigs++].sig, sig, sizeof *sig);
         }
     for (int q = 0; q < nsigs; q++) free(sigs[q].sig);
     free(sigs);
     free(sig);
-    LLVMTypeRef table_ty = LLVMArrayType2(entry_ty, (uint64_t)total);
-    LLVMValueRef table = LLVMAddGlobal(m.mod, table_ty, "netc_kernels");
-    LLVMSetInitializer(table, LLVMConstArray2(entry_ty, entries, (uint64_t)total));
-    LLVMSetGlobalConstant(table, 1);
+    free(plan);
+    nc_cg_kernel_table(&m, "netc_kernels", entries, total);
     free(entries);
     /* the FMA peak loop (cg_peak.h) and its floating-point operations per round */
     const int chains = nc_cg_peak_chains(&t);
     nc_cg_emit_peak(&m, "netc_peak", chains);
-    LLVMValueRef pflops = LLVMAddGlobal(m.mod, cg.i64, "netc_peak_flops");
-    LLVMSetInitializer(pflops, LLVMConstInt(cg.i64, (unsigned long long)(chains * m.vw * 2), 0));
+    LLVMValueRef pflops = LLVMAddGlobal(m.mod, m.i64, "netc_peak_flops");
+    LLVMSetInitializer(pflops, LLVMConstInt(m.i64, (unsigned long long)(chains * m.vw * 2), 0));
     LLVMSetGlobalConstant(pflops, 1);
 
     int rc = nc_cg_module_emit_object(&m, path, e);
-    if (opt && opt->verbose)
-        fprintf(stderr, "codegen: %d kernels (%d GEMM, %d Winograd, %d im2col, %d elementwise; %d nodes share one) for %s (%s), %d-float vectors\n",
-                made, ngemm, nwino, ni2c, nelt, shared, t.cpu,
+    if (opt && opt->verbose) {
+        fprintf(stderr, "codegen: %d kernels (%d nodes share one) for %s (%s), %d-float vectors:", made, shared, t.cpu,
                 t.triple, m.vw);
+        for (int si = 0; si < NSTRATEGIES; si++)
+            if (used[si]) fprintf(stderr, " %d %s,", used[si], strategies[si].name);
+        fprintf(stderr, "\n");
+    }
     nc_cg_module_dispose(&m);
     nc_cg_target_free(&t);
     return rc ? -1 : made;

@@ -22,12 +22,11 @@
 #define TARGET_TILES 96 /* enough for 16 threads to share out evenly */
 #define CUNROLL 8       /* a group's input channels unrolled up to this many (the stems' 3) */
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* The channel blocking and the tiles that follow from P, NV. */
 static void blocking(NcNhwcConvPlan *p, int vw) {
     const int64_t fv = p->VO / vw;
-    p->OGp = ceil_div(p->VO, vw) * vw;
+    p->OGp = cgb_ceil_div(p->VO, vw) * vw;
     p->nfb = fv / p->NV;
     p->tail_full = (int)(fv % p->NV);
     p->tail_lanes = (int)(p->VO % vw);
@@ -35,11 +34,11 @@ static void blocking(NcNhwcConvPlan *p, int vw) {
     /* Split a group's channel blocks into chunks only as far as needed for
      * TARGET_TILES tiles: a chunk re-reads its input rows. */
     const int64_t rows = p->N * p->OH * p->VG;
-    int64_t want = ceil_div(TARGET_TILES, rows);
+    int64_t want = cgb_ceil_div(TARGET_TILES, rows);
     if (want > p->nblk) want = p->nblk;
     if (want < 1) want = 1;
-    p->bpc = ceil_div(p->nblk, want);
-    p->nch = ceil_div(p->nblk, p->bpc);
+    p->bpc = cgb_ceil_div(p->nblk, want);
+    p->nch = cgb_ceil_div(p->nblk, p->bpc);
     p->tiles = rows * p->nch;
 }
 
@@ -85,7 +84,7 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
      * and P x KW FMAs.  Grouped: the output-channel vectors of the group, 3
      * (24, 72 channels...) x 4 pixels or 2 x 6: per (kh, kw, c) NV weight
      * loads and P broadcasts feed P x NV FMAs. */
-    const int64_t ogv = ceil_div(p->VO, t->vw);
+    const int64_t ogv = cgb_ceil_div(p->VO, t->vw);
     if (p->dw) p->NV = 1, p->P = 8, p->pix_outer = 1;
     else if (ogv == 1) p->NV = 1, p->P = 12;
     else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0)) p->NV = 2, p->P = 6;
@@ -332,7 +331,7 @@ static void chans(E *e, const Px *px) {
 static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
     NcCgModule *m = e->m;
     const NcNhwcConvPlan *p = e->p;
-    const int64_t nbk = ceil_div(p->OW, p->P);
+    const int64_t nbk = cgb_ceil_div(p->OW, p->P);
     int64_t jl = 0, jr;
     while (jl < nbk && !interior(p, jl)) jl++;
     for (jr = jl; jr < nbk && interior(p, jr);) jr++;
@@ -384,8 +383,7 @@ static void emit_wprep(NcCgModule *m, const NcNhwcConvPlan *p, int64_t PCG, cons
 }
 
 void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcConvPlan *p, const char *name,
-                          LLVMValueRef stage[3], int64_t stage_tiles[3], int64_t *scratch, LLVMValueRef *wprep,
-                          int64_t *wprep_tiles, int64_t *wfloats) {
+                          NcCgKernel *kern) {
     LLVMBuilderRef b = m->b;
     const NcAttrs *a = &nd->attrs;
     const int vw = m->vw;
@@ -396,9 +394,9 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     char wname[256];
     snprintf(wname, sizeof wname, "%s_wprep", name);
     emit_wprep(m, p, e.PCG, wname);
-    *wprep = LLVMGetNamedFunction(m->mod, wname);
-    *wprep_tiles = p->VG * p->OGp;
-    *wfloats = p->VG * (int64_t)p->KH * p->KW * e.PCG * p->OGp;
+    kern->wprep = LLVMGetNamedFunction(m->mod, wname);
+    kern->wprep_tiles = p->VG * p->OGp;
+    kern->wfloats = p->VG * (int64_t)p->KH * p->KW * e.PCG * p->OGp;
 
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0);
@@ -462,7 +460,5 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 
-    stage[0] = fn; /* stage[1], stage[2]: left as the caller set them (null constants) */
-    stage_tiles[0] = p->tiles, stage_tiles[1] = stage_tiles[2] = 0;
-    *scratch = 0;
+    kern->stage[0] = fn, kern->tiles[0] = p->tiles;
 }

@@ -30,7 +30,7 @@
 #ifndef NETC_CG_NHWC_CONV_H
 #define NETC_CG_NHWC_CONV_H
 
-#include "codegen/cpu/cg_build.h"
+#include "codegen/cpu/cg_kernel.h"
 #include "ir/ir.h"
 
 typedef struct NcNhwcConvPlan {
@@ -52,10 +52,9 @@ typedef struct NcNhwcConvPlan {
 
 /* Can this conv node run as an NHWC direct convolution?  Fills the plan or returns 0 with *why. */
 int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why);
-/* Emits the stage function(s) and the weight transform of a staged kernel (runtime/kernels.h). */
+/* Emits the kernel's stage and its weight transform (runtime/kernels.h) into k. */
 void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcConvPlan *p, const char *name,
-                          LLVMValueRef stage[3], int64_t stage_tiles[3], int64_t *scratch,
-                          LLVMValueRef *wprep, int64_t *wprep_tiles, int64_t *wfloats);
+                          NcCgKernel *k);
 
 /* Overrides the register block (p, nv > 0) and recomputes the plan's
  * blocking; for tests and the benchmark.  Returns 0 if it does not fit. */

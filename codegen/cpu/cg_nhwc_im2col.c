@@ -4,8 +4,20 @@
 
 #include <string.h>
 
-#include "codegen/cpu/cg_im2col.h"
 #include "ir/ops.h"
+
+/* The GEMM's bias and epilogue: conv node nd's (its + / * operands of the
+ * output's shape or one per (image, channel)). */
+static void gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    s->bias = a->has_bias, s->nepi = a->nepi;
+    for (int i = 0; i < a->nepi; i++) {
+        s->epi[i] = a->epi[i];
+        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
+            s->epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
+    }
+}
 
 int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why) {
     memset(p, 0, sizeof *p);
@@ -42,8 +54,8 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW, s.layout = NC_GEMM_NHWC;
-    nc_cg_im2col_gemm_epilogue(&s, g, nd);
+    s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW;
+    gemm_epilogue(&s, g, nd);
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->cols_floats = p->N * p->OH * p->OW * s.cin;
@@ -100,13 +112,31 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p
     LLVMBuildRetVoid(b);
 }
 
+/* The GEMM stage: calls the GEMM `<prefix>_mm` with the node's inputs, in[0]
+ * replaced by the columns in out[1] (the scratch). */
+static LLVMValueRef emit_gemm_stage(NcCgModule *m, const NcNode *nd, const NcGemmPlan *gemm, const char *prefix) {
+    char name[96];
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    nc_cg_gemm_emit(m, gemm, name);
+    LLVMValueRef mm = LLVMGetNamedFunction(m->mod, name);
+    snprintf(name, sizeof name, "%s_gemm", prefix);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), ins[NC_MAXIN];
+    for (int k = 0; k < nd->ninputs; k++) ins[k] = k == 0 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, k);
+    LLVMValueRef outs[1] = {cgb_arg_ptr(m, out, 0)};
+    cgb_call_tile(m, mm, ins, nd->ninputs, outs, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+    LLVMBuildRetVoid(m->b);
+    return fn;
+}
+
 void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
-                            LLVMValueRef fns[2], int64_t tiles[2]) {
+                            NcCgKernel *k) {
     (void)g;
     char name[96];
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols(m, nd, p, name);
-    fns[0] = LLVMGetNamedFunction(m->mod, name);
-    fns[1] = nc_cg_im2col_emit_gemm(m, nd, &p->gemm, prefix);
-    tiles[0] = p->N * p->OH, tiles[1] = p->gemm.tiles;
+    k->stage[0] = LLVMGetNamedFunction(m->mod, name);
+    k->stage[1] = emit_gemm_stage(m, nd, &p->gemm, prefix);
+    k->tiles[0] = p->N * p->OH, k->tiles[1] = p->gemm.tiles;
+    k->scratch = p->cols_floats;
 }

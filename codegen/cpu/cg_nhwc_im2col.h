@@ -28,6 +28,7 @@
 #define NETC_CG_NHWC_IM2COL_H
 
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_kernel.h"
 #include "ir/ir.h"
 
 typedef struct NcNhwcIm2colPlan {
@@ -47,9 +48,8 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
  * plan's GEMM, into packed[0 .. O*C*KH*KW). */
 void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed);
 
-/* Emits `<prefix>_cols` and `<prefix>_gemm` (staged-kernel tile functions)
- * and returns them with their tile counts. */
+/* Emits the stages `<prefix>_cols` and `<prefix>_gemm` into k. */
 void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
-                            LLVMValueRef fns[2], int64_t tiles[2]);
+                            NcCgKernel *k);
 
 #endif

@@ -1,6 +1,6 @@
 /* cg_nhwc_wino.c — Winograd F(4x4, 3x3) / F(2x2, 3x3) on NHWC activations:
  * planning, the filter transform, and the three stage functions
- * (cg_nhwc_wino.h says how it works; cg_winograd.h has the math). */
+ * (cg_nhwc_wino.h says how it works; cg_wino_math.h has the math). */
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_wino_math.h"
 
@@ -10,16 +10,13 @@
 
 #define TARGET_TILES 48 /* stage 1 and 3 tiles: enough for 16 threads to share out */
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
 /* units (group, channel vector) per chunk and chunks, for rows = N TH tile rows */
 static void chunking(int64_t rows, int64_t units, int64_t *upc, int64_t *chunks) {
-    int64_t want = ceil_div(TARGET_TILES, rows);
+    int64_t want = cgb_ceil_div(TARGET_TILES, rows);
     if (want > units) want = units;
     if (want < 1) want = 1;
-    *upc = ceil_div(units, want);
-    *chunks = ceil_div(units, *upc);
+    *upc = cgb_ceil_div(units, want);
+    *chunks = cgb_ceil_div(units, *upc);
 }
 
 /* ---- planning ---------------------------------------------------------- */
@@ -52,17 +49,17 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
         return *why = "output size does not match the padding", 0;
     /* depthwise and narrow groups: the products would be tiny matrices */
     if (p->CG < 8 || p->OG < 8) return *why = "fewer than 8 channels per group", 0;
-    p->TH = ceil_div(p->OH, mt), p->TW = ceil_div(p->OW, mt), p->T = p->N * p->TH * p->TW;
+    p->TH = cgb_ceil_div(p->OH, mt), p->TW = cgb_ceil_div(p->OW, mt), p->T = p->N * p->TH * p->TW;
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.batch = p->npos * G, s.cin = p->CG, s.cout = p->OG, s.hw = p->T, s.layout = NC_GEMM_NHWC, s.b_per_image = 1;
+    s.batch = p->npos * G, s.cin = p->CG, s.cout = p->OG, s.hw = p->T, s.b_per_image = 1;
     /* 24, 72, ... output channels per group (RegNetY): three vectors of
      * columns wide (4 x 3 block) instead of 16 + a masked 8 */
     if (t->nvregs < 32 && p->OG % (3 * t->vw) == 0 && p->OG % (2 * t->vw)) s.mr = 4, s.nv = 3;
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->v_floats = p->npos * p->T * p->C, p->m_floats = p->npos * p->T * p->O;
-    p->ivpg = ceil_div(p->CG, t->vw), p->ovpg = ceil_div(p->OG, t->vw);
+    p->ivpg = cgb_ceil_div(p->CG, t->vw), p->ovpg = cgb_ceil_div(p->OG, t->vw);
     chunking(p->N * p->TH, G * p->ivpg, &p->in_upc, &p->in_chunks);
     chunking(p->N * p->TH, G * p->ovpg, &p->out_upc, &p->out_chunks);
     p->tiles_in = p->N * p->TH * p->in_chunks, p->tiles_out = p->N * p->TH * p->out_chunks;
@@ -72,7 +69,8 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
 double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
     const int64_t vw = p->gemm.vw, mr = p->gemm.s.mr;
     /* the products: rows (tiles) in panels of mr, columns in whole vectors */
-    const double products = (double)p->npos * (double)p->G * (double)p->CG * (double)round_up(p->T, mr) * (double)round_up(p->OG, vw);
+    const double products = (double)p->npos * (double)p->G * (double)p->CG * (double)cgb_round_up(p->T, mr) *
+                            (double)cgb_round_up(p->OG, vw);
     /* The transforms, in the same units (the direct conv's multiply-adds at
      * its measured rate, ~47 G/s a Zen 3 core): measured per position, tile
      * and channel in or out, 13 while the scratch (V and M) stays in cache,
@@ -80,7 +78,8 @@ double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
      * 56x56, batch 8: 22 MB of scratch). */
     const double sbytes = 4.0 * (double)(p->v_floats + p->m_floats);
     const double k_tr = 13.0 + 20.0 * (sbytes > 24e6 ? 1.0 : sbytes / 24e6);
-    const double transforms = k_tr * (double)p->npos * (double)p->T * (double)(round_up(p->CG, vw) + round_up(p->OG, vw)) * (double)p->G;
+    const double transforms = k_tr * (double)p->npos * (double)p->T *
+                              (double)(cgb_round_up(p->CG, vw) + cgb_round_up(p->OG, vw)) * (double)p->G;
     /* The transformed filters (npos / 9 times the 3x3 ones) stream through
      * once per call: with few tiles (7x7 planes at batch 1) that bounds the
      * products.  Measured per float: ~3 multiply-add slots from cache, ~11
@@ -271,7 +270,7 @@ static void in_row(E *e) {
     const NcNhwcWinoPlan *p = e->p;
     const int A = p->alpha, mt = p->mt;
     /* interior: c0 = tx mt - pl >= 0 and c0 + A <= W */
-    int64_t txl = ceil_div(p->pl, mt), txr = p->W + p->pl - A >= 0 ? (p->W + p->pl - A) / mt + 1 : 0;
+    int64_t txl = cgb_ceil_div(p->pl, mt), txr = p->W + p->pl - A >= 0 ? (p->W + p->pl - A) / mt + 1 : 0;
     if (txl > p->TW) txl = p->TW;
     if (txr > p->TW) txr = p->TW;
     if (txr < txl) txr = txl;
@@ -462,29 +461,28 @@ static void emit_output(E *e, const NcGraph *g, const NcNode *nd, const char *na
 }
 
 void nc_cg_nhwc_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcWinoPlan *p, const char *name,
-                          LLVMValueRef stage[3], int64_t stage_tiles[3], int64_t *scratch,
-                          LLVMValueRef *wprep, int64_t *wprep_tiles, int64_t *wfloats) {
+                          NcCgKernel *k) {
     E e;
     memset(&e, 0, sizeof e);
     e.m = m, e.p = p, e.a = &nd->attrs;
     char nm[256];
     snprintf(nm, sizeof nm, "%s_in", name);
     emit_input(&e, nm);
-    stage[0] = LLVMGetNamedFunction(m->mod, nm);
+    k->stage[0] = LLVMGetNamedFunction(m->mod, nm);
     snprintf(nm, sizeof nm, "%s_mm", name);
     nc_cg_gemm_emit(m, &p->gemm, nm);
     LLVMValueRef gemm = LLVMGetNamedFunction(m->mod, nm);
     snprintf(nm, sizeof nm, "%s_gemm", name);
     emit_gemm_stage(&e, gemm, nm);
-    stage[1] = LLVMGetNamedFunction(m->mod, nm);
+    k->stage[1] = LLVMGetNamedFunction(m->mod, nm);
     snprintf(nm, sizeof nm, "%s_out", name);
     emit_output(&e, g, nd, nm);
-    stage[2] = LLVMGetNamedFunction(m->mod, nm);
+    k->stage[2] = LLVMGetNamedFunction(m->mod, nm);
     snprintf(nm, sizeof nm, "%s_wprep", name);
     emit_wprep(m, p, nm);
-    *wprep = LLVMGetNamedFunction(m->mod, nm);
-    stage_tiles[0] = p->tiles_in, stage_tiles[1] = p->gemm.tiles, stage_tiles[2] = p->tiles_out;
-    *scratch = p->v_floats + p->m_floats;
-    *wprep_tiles = p->O;
-    *wfloats = p->gemm.packed_floats;
+    k->wprep = LLVMGetNamedFunction(m->mod, nm);
+    k->tiles[0] = p->tiles_in, k->tiles[1] = p->gemm.tiles, k->tiles[2] = p->tiles_out;
+    k->scratch = p->v_floats + p->m_floats;
+    k->wprep_tiles = p->O;
+    k->wfloats = p->gemm.packed_floats;
 }

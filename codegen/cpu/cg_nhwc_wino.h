@@ -1,7 +1,7 @@
 /* cg_nhwc_wino.h — 3x3, stride-1 convolutions by Winograd's F(4x4, 3x3) and
  * F(2x2, 3x3) on activations stored NHWC (physically [N, H, W, C]; the IR
- * shapes stay the logical [N, C, H, W]).  The math is cg_winograd.h's; what
- * changes is where the lanes run: along channels, so every transform reads
+ * shapes stay the logical [N, C, H, W]).  The math is cg_wino_math.h's; the
+ * lanes run along channels, so every transform reads
  * and writes whole contiguous channel vectors (no gathers, no shuffles) and
  * the products are NHWC GEMMs.
  *
@@ -27,6 +27,7 @@
 #define NETC_CG_NHWC_WINO_H
 
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_kernel.h"
 #include "ir/ir.h"
 
 typedef struct NcNhwcWinoPlan {
@@ -53,10 +54,9 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
 double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p);
 
 /* Emits `<name>_in`, `<name>_gemm` (and the GEMM `<name>_mm` it calls),
- * `<name>_out` and `<name>_wprep`; returns the stages, their tile counts, the
+ * `<name>_out` and `<name>_wprep` into k: the stages, their tile counts, the
  * scratch floats, the filter transform, its tiles and output floats. */
 void nc_cg_nhwc_wino_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcWinoPlan *p, const char *name,
-                          LLVMValueRef stage[3], int64_t stage_tiles[3], int64_t *scratch,
-                          LLVMValueRef *wprep, int64_t *wprep_tiles, int64_t *wfloats);
+                          NcCgKernel *k);
 
 #endif

@@ -1,7 +1,5 @@
-/* cg_wino_math.c — Winograd's 1-D transforms as vector IR, shared by the NCHW
- * (cg_winograd.c) and NHWC (cg_nhwc_wino.c) kernels: the lanes hold
- * independent problems (tiles or channels), so the same arithmetic serves
- * both. */
+/* cg_wino_math.c — Winograd's 1-D transforms as vector IR for
+ * cg_nhwc_wino.c: the lanes hold independent problems (channels). */
 #include "codegen/cpu/cg_wino_math.h"
 
 static LLVMValueRef fadd(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(m->b, a, b, ""); }

@@ -103,6 +103,16 @@ static inline int cgt_close(const float *got, const float *want, int64_t n, doub
 }
 
 /* Runs tiles [0, tiles) of fn as the runtime does: split over threads. */
+/* The host's target, named on stdout; exits 1 when LLVM has none. */
+static inline void cgt_host_target(NcCgTarget *t) {
+    NcError e;
+    if (nc_cg_target_init(t, NULL, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    printf("host: %s, %d-float vectors\n", t->cpu, t->vw);
+}
+
 static inline void cgt_run(NcTileFn fn, const float *const *in, float *const *out, int64_t tiles) {
 #pragma omp parallel for schedule(dynamic)
     for (int64_t t = 0; t < tiles; t++) fn(in, out, t, t + 1);

@@ -1,5 +1,5 @@
 /* test_cg_gemm.c — the GEMM / 1x1-convolution kernels against the reference
- * convolution: both layouts, with and without bias and ReLU, sizes that are
+ * convolution (NHWC activations): with and without bias and ReLU, sizes that are
  * and are not multiples of the vector width and of every block, batch > 1,
  * the default blocking and forced tiny blocks (several reduction passes,
  * many row and column blocks), tiles run in any order across threads. */
@@ -8,7 +8,7 @@
 
 static int cases;
 
-/* NCHW [n, c, hw] <-> NHWC [n, hw, c] */
+/* NCHW [n, c, hw] <-> NHWC [n, hw, c]: the reference is NCHW */
 static void transpose(const float *src, float *dst, int64_t n, int64_t rows, int64_t cols) {
     for (int64_t b = 0; b < n; b++)
         for (int64_t r = 0; r < rows; r++)
@@ -20,8 +20,8 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
     NcError e;
     NcGemmPlan p;
     char what[160];
-    snprintf(what, sizeof what, "%s batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
-             s.layout == NC_GEMM_NCHW ? "NCHW" : "NHWC", (long long)s.batch, (long long)s.cin, (long long)s.cout,
+    snprintf(what, sizeof what, "batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
+             (long long)s.batch, (long long)s.cin, (long long)s.cout,
              (long long)s.hw, s.bias, s.relu, s.mr, s.nv, (long long)s.kc, (long long)s.mc, (long long)s.nc);
     int rc = nc_cg_gemm_plan(&p, &s, t, &e);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
@@ -56,16 +56,12 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
         float *packed = cgt_guarded(p.packed_floats);
         nc_cg_gemm_pack(&p, w, packed);
         cgt_ref_conv(x, w, bias, want, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
-        float *xin = x, *got = y, *tmp = NULL;
-        if (s.layout == NC_GEMM_NHWC) {
-            xin = cgt_guarded(n * C * hw);
-            tmp = nc_malloc((size_t)(n * O * hw) * sizeof(float));
-            transpose(x, xin, n, C, hw);
-        }
+        float *xin = cgt_guarded(n * C * hw), *tmp = nc_malloc((size_t)(n * O * hw) * sizeof(float)), *got = tmp;
+        transpose(x, xin, n, C, hw);
         const float *in[3] = {xin, packed, bias};
         float *out[1] = {y};
         cgt_run(fn, in, out, p.tiles);
-        if (tmp) transpose(y, tmp, n, hw, O), got = tmp;
+        transpose(y, tmp, n, hw, O);
         double err;
         CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s: relative error %g", what, err);
         int canaries = 1;
@@ -78,9 +74,9 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
             fn(in, out, t0, t1);
             t1 = t0;
         }
-        if (tmp) transpose(y, tmp, n, hw, O);
+        transpose(y, tmp, n, hw, O);
         CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
-        if (xin != x) cgt_guarded_free(xin, n * C * hw);
+        cgt_guarded_free(xin, n * C * hw);
         cgt_guarded_free(x, n * C * hw), cgt_guarded_free(bias, O), cgt_guarded_free(packed, p.packed_floats);
         free(tmp), free(w), free(want), free(ybuf);
         cases++;
@@ -103,7 +99,7 @@ static void check_cross(const char *cpu, const char *reg) {
     if (rc) return;
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.layout = NC_GEMM_NHWC, s.batch = 1, s.cin = 70, s.cout = 45, s.hw = 33, s.bias = 1, s.relu = 1;
+    s.batch = 1, s.cin = 70, s.cout = 45, s.hw = 33, s.bias = 1, s.relu = 1;
     NcGemmPlan p;
     CHECK_MSG(nc_cg_gemm_plan(&p, &s, &t, &e) == 0, "%s: %s", cpu, e.msg);
     NcCgModule m;
@@ -126,21 +122,17 @@ static void check_cross(const char *cpu, const char *reg) {
     nc_cg_target_free(&t);
 }
 
-static NcGemmSpec spec(NcGemmLayout layout, int64_t batch, int64_t cin, int64_t cout, int64_t hw, int bias, int relu) {
+static NcGemmSpec spec(int64_t batch, int64_t cin, int64_t cout, int64_t hw, int bias, int relu) {
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.layout = layout, s.batch = batch, s.cin = cin, s.cout = cout, s.hw = hw, s.bias = bias, s.relu = relu;
+    s.batch = batch, s.cin = cin, s.cout = cout, s.hw = hw, s.bias = bias, s.relu = relu;
     return s;
 }
 
 int main(void) {
     NcError e;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    printf("host: %s, %d-float vectors\n", t.cpu, t.vw);
+    cgt_host_target(&t);
     /* batch, cin, cout, hw: edges, resnet-like, and odd */
     static const int64_t shapes[][4] = {
         {1, 1, 1, 1},     {1, 3, 5, 7},      {2, 17, 13, 29},  {1, 64, 64, 56},   {3, 37, 70, 50},
@@ -148,50 +140,36 @@ int main(void) {
         {1, 16, 48, 8},   {4, 9, 23, 1},     {1, 1030, 7, 17},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        for (int layout = 0; layout < 2; layout++) {
-            const int bias = (int)((i + (size_t)layout) % 2 == 0), relu = (int)(i % 3 != 1);
-            check(&t, spec((NcGemmLayout)layout, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], bias, relu));
-        }
+        for (int bias = 0; bias < 2; bias++)
+            check(&t, spec(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], bias, (int)(i % 3 != 1)));
     /* forced small blocks: several reduction passes (first / middle / last
      * peeled), several row and column blocks with ragged ends, other
      * register blocks */
     static const int blocks[][5] = {{6, 2, 7, 6, 16}, {4, 1, 5, 8, 8}, {3, 3, 64, 9, 24}, {1, 1, 1, 1, 8}, {5, 2, 16, 10, 48}};
-    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
-        for (int layout = 0; layout < 2; layout++) {
-            NcGemmSpec s = spec((NcGemmLayout)layout, 2, 45, 29, 37, 1, (int)(i % 2));
-            s.mr = blocks[i][0], s.nv = blocks[i][1], s.kc = blocks[i][2], s.mc = blocks[i][3], s.nc = blocks[i][4];
-            check(&t, s);
-        }
-    /* NCHW with B's micro-panels packed per tile, and without, whatever the
-     * plane's size would choose; with small blocks too */
-    static const int64_t packs[][4] = {{1, 512, 130, 49}, {2, 37, 19, 300}, {1, 70, 13, 7}, {3, 300, 40, 17}};
-    for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++)
-        for (int pb = -1; pb <= 1; pb += 2) {
-            NcGemmSpec s = spec(NC_GEMM_NCHW, packs[i][0], packs[i][1], packs[i][2], packs[i][3], (int)(i % 2), 1);
-            s.pack_b = pb;
-            check(&t, s);
-            s.kc = 7 + (int64_t)i, s.mc = 9, s.nc = 24;
-            check(&t, s);
-        }
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+        NcGemmSpec s = spec(2, 45, 29, 37, 1, (int)(i % 2));
+        s.mr = blocks[i][0], s.nv = blocks[i][1], s.kc = blocks[i][2], s.mc = blocks[i][3], s.nc = blocks[i][4];
+        check(&t, s);
+    }
     /* a random sweep */
     for (int i = 0; i < 16; i++) {
-        NcGemmSpec s = spec((NcGemmLayout)(i % 2), cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150),
+        NcGemmSpec s = spec(cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150),
                             (int)cgt_int(0, 1), (int)cgt_int(0, 1));
         if (i % 3 == 0) s.kc = cgt_int(1, 64), s.mc = cgt_int(1, 40), s.nc = cgt_int(1, 64);
         check(&t, s);
     }
     /* the object file path gives the same kernel */
-    for (int layout = 0; layout < 2; layout++) check_via(&t, spec((NcGemmLayout)layout, 2, 70, 37, 29, 1, 1), 1);
+    check_via(&t, spec(2, 70, 37, 29, 1, 1), 1);
     check_cross("znver4", "zmm");
     check_cross("skylake-avx512", "zmm");
     check_cross("sapphirerapids", "zmm");
     check_cross("haswell", "ymm");
     /* plans that cannot work are refused */
     NcGemmPlan p;
-    NcGemmSpec bad = spec(NC_GEMM_NCHW, 1, 8, 8, 8, 0, 0);
+    NcGemmSpec bad = spec(1, 8, 8, 8, 0, 0);
     bad.mr = 16, bad.nv = 2;
     CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1 && strstr(e.msg, "register"));
-    bad = spec(NC_GEMM_NCHW, 1, 0, 8, 8, 0, 0);
+    bad = spec(1, 0, 8, 8, 0, 0);
     CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1);
     printf("%d kernels checked\n", cases);
     nc_cg_target_free(&t);

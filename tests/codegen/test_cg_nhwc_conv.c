@@ -54,9 +54,9 @@ static void check(const NcCgTarget *t, Case k) {
     }
     NcCgModule m;
     nc_cg_module_init(&m, t, "nhwc");
-    LLVMValueRef stage[3], wprep;
-    int64_t st[3], scratch, wtiles, wfloats;
-    nc_cg_nhwc_conv_emit(&m, g, nd, &p, "conv", stage, st, &scratch, &wprep, &wtiles, &wfloats);
+    NcCgKernel kern = {0};
+    nc_cg_nhwc_conv_emit(&m, g, nd, &p, "conv", &kern);
+    const int64_t *st = kern.tiles, scratch = kern.scratch, wtiles = kern.wprep_tiles, wfloats = kern.wfloats;
     int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
@@ -115,11 +115,7 @@ static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, i
 int main(void) {
     NcError e;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    printf("host: %s, %d-float vectors\n", t.cpu, t.vw);
+    cgt_host_target(&t);
     /* depthwise: windows, strides, paddings (symmetric and TF "same"), channels */
     static const int64_t chans[] = {8, 13, 24, 96};
     for (int ci = 0; ci < 4; ci++)

@@ -51,9 +51,9 @@ static void check(const NcCgTarget *t, Case k) {
     }
     NcCgModule m;
     nc_cg_module_init(&m, t, "wino");
-    LLVMValueRef stage[3], wprep;
-    int64_t st[3], scratch, wtiles, wfloats;
-    nc_cg_nhwc_wino_emit(&m, g, nd, &p, "conv", stage, st, &scratch, &wprep, &wtiles, &wfloats);
+    NcCgKernel kern = {0};
+    nc_cg_nhwc_wino_emit(&m, g, nd, &p, "conv", &kern);
+    const int64_t *st = kern.tiles, scratch = kern.scratch, wtiles = kern.wprep_tiles, wfloats = kern.wfloats;
     int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
@@ -129,13 +129,8 @@ static int refused(const NcCgTarget *t, int64_t c, int64_t o, int groups, int st
 }
 
 int main(void) {
-    NcError e;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    printf("host: %s, %d-float vectors\n", t.cpu, t.vw);
+    cgt_host_target(&t);
     for (int mt = 4; mt >= 2; mt -= 2) {
         /* plane sizes: ragged tiles at the right and bottom */
         static const int64_t hw[][2] = {{7, 7}, {9, 11}, {14, 14}, {13, 17}, {56, 56}, {3, 3}, {1, 5}};

@@ -44,6 +44,12 @@ int main(void) {
         buf[i] ^= 0x01;
     }
     CHECK_MSG(tried > 10 && caught == tried, "%d of %d changed weight bytes caught", caught, tried);
+    /* a bundle of another version (an older netc's kernel table would be
+     * misread) is refused, and the message says what to do */
+    ((NcBundleHeader *)buf)->version = NC_BUNDLE_VERSION - 1;
+    CHECK(nc_bundle_open(buf, len, NULL, &b, &e) != 0 && strstr(e.msg, "bundle version") &&
+          strstr(e.msg, "compile the model again"));
+    ((NcBundleHeader *)buf)->version = NC_BUNDLE_VERSION;
     memcpy(buf, "NOTABNDL", 8);
     CHECK(nc_bundle_open(buf, len, NULL, &b, &e) != 0 && strstr(e.msg, "not a netc bundle"));
     free(buf);

@@ -28,7 +28,7 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --dwconv on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 /* "a.nn:w.safetensors@448,512" -> one member of the job. */

@@ -12,8 +12,7 @@ typedef struct Word {
 static const Word winograd_words[] = {{"auto", NC_WINOGRAD_AUTO}, {"on", NC_WINOGRAD_ON}, {"f2", NC_WINOGRAD_F2},
                                       {"off", NC_WINOGRAD_OFF}, {NULL, 0}};
 static const Word switch_words[] = {{"on", NC_CG_ON}, {"off", NC_CG_OFF}, {NULL, 0}};
-static const Word layout_words[] = {{"auto", NC_LAYOUT_MODE_AUTO}, {"nhwc", NC_LAYOUT_MODE_NHWC},
-                                    {"nchw", NC_LAYOUT_MODE_NCHW}, {NULL, 0}};
+static const Word layout_words[] = {{"auto", NC_LAYOUT_MODE_AUTO}, {"nhwc", NC_LAYOUT_MODE_NHWC}, {NULL, 0}};
 static const Word emit_words[] = {{"exe", NC_EMIT_EXE}, {"obj", NC_EMIT_OBJ}, {"bundle", NC_EMIT_BUNDLE}, {NULL, 0}};
 
 /* val among words, into *out; else a message listing them. */
@@ -49,7 +48,7 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--verbose")) job->cgo.verbose = 1;
     else {
         static const char *const with_value[] = {"-o", "--emit", "--labels", "--cpu", "--passes", "--batch",
-                                                 "--winograd", "--im2col", "--dwconv", "--layout", NULL};
+                                                 "--winograd", "--im2col", "--layout", NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) return 0;
@@ -68,8 +67,11 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
         else if (!strcmp(a, "--winograd") && !(bad = word(a, val, winograd_words, &v)))
             job->cgo.winograd = (NcWinogradMode)v;
         else if (!strcmp(a, "--im2col") && !(bad = word(a, val, switch_words, &v))) job->cgo.im2col = (NcCgSwitch)v;
-        else if (!strcmp(a, "--dwconv") && !(bad = word(a, val, switch_words, &v))) job->cgo.dwconv = (NcCgSwitch)v;
-        else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v))) job->cgo.layout = (NcLayoutMode)v;
+        else if (!strcmp(a, "--layout") && !strcmp(val, "nchw")) {
+            cli_error("--layout nchw: the NCHW generated kernels were retired (use auto or nhwc, or --no-codegen)");
+            bad = 1;
+        } else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v)))
+            job->cgo.layout = (NcLayoutMode)v;
         if (bad) return -1;
     }
     return 1;
