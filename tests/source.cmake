@@ -4,3 +4,8 @@ if(Python3_FOUND)
   add_test(NAME source.layers COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/check_layers.py ${PROJECT_SOURCE_DIR})
   set_tests_properties(source.layers PROPERTIES LABELS "source;small")
 endif()
+# every source folder's README lists its files, and the top-level README maps every folder
+if(Python3_FOUND)
+  add_test(NAME source.readmes COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/check_readmes.py ${PROJECT_SOURCE_DIR})
+  set_tests_properties(source.readmes PROPERTIES LABELS "source;small")
+endif()
