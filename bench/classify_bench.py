@@ -14,6 +14,7 @@ values).  netc's --timing splits its wall time into compute and waiting for
 decode + preprocess; PyTorch's is split the same way (time blocked in the
 DataLoader's iterator vs in the model).  Not a test: machines are noisy.
 """
+
 import argparse, glob, os, random, re, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,12 +25,17 @@ from compare import cpu_model  # noqa: E402
 
 def make_jpegs(n, out):
     from PIL import Image
+
     os.makedirs(out, exist_ok=True)
     have = sorted(glob.glob(os.path.join(out, "*.jpg")))
     if len(have) >= n:
         return have[:n]
-    srcs = [p for p in glob.glob(os.path.join(ROOT, "tests", "photos", "*")) + glob.glob(os.path.join(ROOT, "tests", "fixtures", "images", "*"))
-            if p.lower().endswith((".jpg", ".jpeg", ".png")) and "orient" not in p]
+    srcs = [
+        p
+        for p in glob.glob(os.path.join(ROOT, "tests", "photos", "*"))
+        + glob.glob(os.path.join(ROOT, "tests", "fixtures", "images", "*"))
+        if p.lower().endswith((".jpg", ".jpeg", ".png")) and "orient" not in p
+    ]
     rng = random.Random(0)
     for i in range(n):
         im = Image.open(rng.choice(srcs)).convert("RGB")
@@ -47,11 +53,41 @@ def make_jpegs(n, out):
 def bench_netc(netc, model, res, batch, threads, folder):
     exe = os.path.join(CACHE, f"cls_{model}_{res}_b{batch}")
     # always rebuilt: a cached program would carry an older compiler's kernels
-    subprocess.run([netc, "compile", os.path.join(ROOT, "models", model + ".nn"), "--res", str(res), "--batch", str(batch),
-                    "--init", "det", "-o", exe], check=True, capture_output=True)
+    subprocess.run(
+        [
+            netc,
+            "compile",
+            os.path.join(ROOT, "models", model + ".nn"),
+            "--res",
+            str(res),
+            "--batch",
+            str(batch),
+            "--init",
+            "det",
+            "-o",
+            exe,
+        ],
+        check=True,
+        capture_output=True,
+    )
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    r = subprocess.run([exe, "classify", folder, "--threads", str(threads), "--decode-threads", str(threads),
-                        "--timing", "--top", "1"], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [
+            exe,
+            "classify",
+            folder,
+            "--threads",
+            str(threads),
+            "--decode-threads",
+            str(threads),
+            "--timing",
+            "--top",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if r.returncode != 0:
         raise SystemExit(r.stderr)
     m = re.search(r"timing: (\d+) images in ([\d.]+) s .*compute ([\d.]+) s .*preprocess ([\d.]+) s", r.stderr)
@@ -63,6 +99,7 @@ def bench_torch(model, res, batch, threads, files):
     import torch, timm
     from timm.data import create_transform, resolve_data_config
     from PIL import Image
+
     torch.set_num_threads(threads)
     net = timm.create_model(model).eval()
     cfg = resolve_data_config({"input_size": (3, res, res)}, model=net)
@@ -114,21 +151,30 @@ def main():
         n_ips, n_c, n_w = bench_netc(args.netc, model, args.res, args.batch, args.threads, folder)
         t_ips, t_c, t_w = bench_torch(model, args.res, args.batch, args.threads, files)
         rows.append((model, n_ips, n_c, n_w, t_ips, t_c, t_w))
-        print(f"{model}@{args.res}: netc {n_ips:.2f} images/s (compute {100 * n_c:.0f}%, waiting on decode {100 * n_w:.0f}%), "
-              f"PyTorch+timm DataLoader {t_ips:.2f} images/s (compute {100 * t_c:.0f}%, waiting {100 * t_w:.0f}%): "
-              f"{n_ips / t_ips:.2f}x")
+        print(
+            f"{model}@{args.res}: netc {n_ips:.2f} "
+            f"images/s (compute {100 * n_c:.0f}%, waiting on decode {100 * n_w:.0f}%), "
+            f"PyTorch+timm DataLoader {t_ips:.2f} images/s (compute {100 * t_c:.0f}%, waiting {100 * t_w:.0f}%): "
+            f"{n_ips / t_ips:.2f}x"
+        )
     if args.write_results:
-        lines = [f"\n## End to end: classify {len(files)} JPEGs at {args.res} ({time.strftime('%Y-%m-%d')})\n",
-                 f"CPU: {cpu_model()}, {args.threads} threads and {args.threads} decode workers on both sides, batch {args.batch}.",
-                 "netc: `MODEL classify FOLDER --threads N --decode-threads N --timing`; "
-                 "PyTorch: timm's eval transform (PIL) in a DataLoader "
-                 "with num_workers=N, torch.set_num_threads(N).  Shares: of the wall time, time computing vs blocked "
-                 "waiting for decoded images.\n",
-                 "| model | netc images/s | netc compute / waiting | PyTorch images/s | PyTorch compute / waiting | netc / PyTorch |",
-                 "|---|---|---|---|---|---|"]
+        lines = [
+            f"\n## End to end: classify {len(files)} JPEGs at {args.res} ({time.strftime('%Y-%m-%d')})\n",
+            f"CPU: {cpu_model()}, {args.threads} threads "
+            f"and {args.threads} decode workers on both sides, batch {args.batch}.",
+            "netc: `MODEL classify FOLDER --threads N --decode-threads N --timing`; "
+            "PyTorch: timm's eval transform (PIL) in a DataLoader "
+            "with num_workers=N, torch.set_num_threads(N).  Shares: of the wall time, time computing vs blocked "
+            "waiting for decoded images.\n",
+            "| model | netc images/s | netc compute "
+            "/ waiting | PyTorch images/s | PyTorch compute / waiting | netc / PyTorch |",
+            "|---|---|---|---|---|---|",
+        ]
         for model, n_ips, n_c, n_w, t_ips, t_c, t_w in rows:
-            lines.append(f"| {model} | {n_ips:.2f} | {100 * n_c:.0f}% / {100 * n_w:.0f}% | {t_ips:.2f} | "
-                         f"{100 * t_c:.0f}% / {100 * t_w:.0f}% | {n_ips / t_ips:.2f}x |")
+            lines.append(
+                f"| {model} | {n_ips:.2f} | {100 * n_c:.0f}% / {100 * n_w:.0f}% | {t_ips:.2f} | "
+                f"{100 * t_c:.0f}% / {100 * t_w:.0f}% | {n_ips / t_ips:.2f}x |"
+            )
         with open(os.path.join(ROOT, "bench", "RESULTS.md"), "a") as f:
             f.write("\n".join(lines) + "\n")
 

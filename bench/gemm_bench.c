@@ -136,9 +136,10 @@ static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, 
 
 int main(int argc, char **argv) {
     static const Shape resnet[] = {
-        {64, 256, 56, 56, 1, "layer1 conv3"},  {256, 64, 56, 56, 1, "layer1 conv1"},   {512, 128, 28, 28, 1, "layer2 conv1"},
-        {128, 512, 28, 28, 1, "layer2 conv3"}, {1024, 256, 14, 14, 1, "layer3 conv1"}, {256, 1024, 14, 14, 1, "layer3 conv3"},
-        {2048, 512, 7, 7, 1, "layer4 conv1"},  {512, 2048, 7, 7, 1, "layer4 conv3"},
+        {64, 256, 56, 56, 1, "layer1 conv3"},   {256, 64, 56, 56, 1, "layer1 conv1"},
+        {512, 128, 28, 28, 1, "layer2 conv1"},  {128, 512, 28, 28, 1, "layer2 conv3"},
+        {1024, 256, 14, 14, 1, "layer3 conv1"}, {256, 1024, 14, 14, 1, "layer3 conv3"},
+        {2048, 512, 7, 7, 1, "layer4 conv1"},   {512, 2048, 7, 7, 1, "layer4 conv3"},
     };
     Shape custom = {0, 0, 1, 0, 1, "custom"};
     int act = NC_EPI_RELU; /* -1: bias only */
@@ -152,17 +153,29 @@ int main(int argc, char **argv) {
             return 2;
         }
         i++;
-        if (!strcmp(a, "--threads")) nthreads = sscanf(v, "%d,%d,%d,%d", &threads_list[0], &threads_list[1], &threads_list[2], &threads_list[3]);
-        else if (!strcmp(a, "--reps")) reps = atoi(v);
-        else if (!strcmp(a, "--shape")) sscanf(v, "%lld,%lld,%lld,%lld", (long long *)&custom.cin, (long long *)&custom.cout, (long long *)&custom.w, (long long *)&custom.batch);
-        else if (!strcmp(a, "--obj")) obj_path = v;
-        else if (!strcmp(a, "--mr")) over.mr = atoi(v);
-        else if (!strcmp(a, "--nv")) over.nv = atoi(v);
-        else if (!strcmp(a, "--kc")) over.kc = atoll(v);
-        else if (!strcmp(a, "--mc")) over.mc = atoll(v);
-        else if (!strcmp(a, "--nc")) over.nc = atoll(v);
-        else if (!strcmp(a, "--act")) act = !strcmp(v, "silu") ? NC_EPI_SILU : !strcmp(v, "none") ? -1 : NC_EPI_RELU;
-        else if (!strcmp(a, "--in-scale")) over.in_scale = atoi(v) ? 3 : 0;
+        if (!strcmp(a, "--threads"))
+            nthreads = sscanf(v, "%d,%d,%d,%d", &threads_list[0], &threads_list[1], &threads_list[2], &threads_list[3]);
+        else if (!strcmp(a, "--reps"))
+            reps = atoi(v);
+        else if (!strcmp(a, "--shape"))
+            sscanf(v, "%lld,%lld,%lld,%lld", (long long *)&custom.cin, (long long *)&custom.cout,
+                   (long long *)&custom.w, (long long *)&custom.batch);
+        else if (!strcmp(a, "--obj"))
+            obj_path = v;
+        else if (!strcmp(a, "--mr"))
+            over.mr = atoi(v);
+        else if (!strcmp(a, "--nv"))
+            over.nv = atoi(v);
+        else if (!strcmp(a, "--kc"))
+            over.kc = atoll(v);
+        else if (!strcmp(a, "--mc"))
+            over.mc = atoll(v);
+        else if (!strcmp(a, "--nc"))
+            over.nc = atoll(v);
+        else if (!strcmp(a, "--act"))
+            act = !strcmp(v, "silu") ? NC_EPI_SILU : !strcmp(v, "none") ? -1 : NC_EPI_RELU;
+        else if (!strcmp(a, "--in-scale"))
+            over.in_scale = atoi(v) ? 3 : 0;
         else {
             fprintf(stderr, "gemm_bench: unknown option %s\n", a);
             return 2;
@@ -195,7 +208,8 @@ int main(int argc, char **argv) {
 
     const Shape *shapes = custom.cin ? &custom : resnet;
     const int nshapes = custom.cin ? 1 : (int)(sizeof resnet / sizeof resnet[0]);
-    printf("\n%-13s %-6s %5s %5s %5s %-24s", "layer", "layout", "cin", "cout", "hw", "blocking (mr x nr, kc mc nc: tiles)");
+    printf("\n%-13s %-6s %5s %5s %5s %-24s", "layer", "layout", "cin", "cout", "hw",
+           "blocking (mr x nr, kc mc nc: tiles)");
     for (int i = 0; i < nthreads; i++) printf("  %dT GFLOP/s (%% peak)", threads_list[i]);
     printf("\n");
     for (int si = 0; si < nshapes; si++) {

@@ -11,11 +11,19 @@ Prints the median GFLOP/s of each (same 20 ms samples as gemm_bench).  Not a tes
 
     python3 bench/gemm_peers.py [--threads 1,2] [--reps 15]
 """
+
 import argparse, os, statistics, subprocess, sys, time
 
-SHAPES = [(64, 256, 56, "layer1 conv3"), (256, 64, 56, "layer1 conv1"), (512, 128, 28, "layer2 conv1"),
-          (128, 512, 28, "layer2 conv3"), (1024, 256, 14, "layer3 conv1"), (256, 1024, 14, "layer3 conv3"),
-          (2048, 512, 7, "layer4 conv1"), (512, 2048, 7, "layer4 conv3")]
+SHAPES = [
+    (64, 256, 56, "layer1 conv3"),
+    (256, 64, 56, "layer1 conv1"),
+    (512, 128, 28, "layer2 conv1"),
+    (128, 512, 28, "layer2 conv3"),
+    (1024, 256, 14, "layer3 conv1"),
+    (256, 1024, 14, "layer3 conv3"),
+    (2048, 512, 7, "layer4 conv1"),
+    (512, 2048, 7, "layer4 conv3"),
+]
 
 
 def median_gflops(fn, flops, reps):
@@ -62,26 +70,41 @@ def worker(threads, reps):
         so.add_session_config_entry("session.intra_op.allow_spinning", "1")
 
         g = helper.make_graph(
-            [helper.make_node("MatMul", ["x", "wt"], ["m"]), helper.make_node("Add", ["m", "b"], ["a"]),
-             helper.make_node("Relu", ["a"], ["y"])], "gemm",
+            [
+                helper.make_node("MatMul", ["x", "wt"], ["m"]),
+                helper.make_node("Add", ["m", "b"], ["a"]),
+                helper.make_node("Relu", ["a"], ["y"]),
+            ],
+            "gemm",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [hw, cin])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [hw, cout])],
-            [numpy_helper.from_array(np.ascontiguousarray(w.T), "wt"), numpy_helper.from_array(b[:, 0].copy(), "b")])
-        sess = ort.InferenceSession(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
-                                    so, providers=["CPUExecutionProvider"])
+            [numpy_helper.from_array(np.ascontiguousarray(w.T), "wt"), numpy_helper.from_array(b[:, 0].copy(), "b")],
+        )
+        sess = ort.InferenceSession(
+            helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
+            so,
+            providers=["CPUExecutionProvider"],
+        )
         xt = {"x": np.ascontiguousarray(x.T)}
         res["ort-gemm"] = median_gflops(lambda: sess.run(None, xt), flops, reps)
 
         g = helper.make_graph(
-            [helper.make_node("Conv", ["x", "w", "b"], ["c"]), helper.make_node("Relu", ["c"], ["y"])], "conv",
+            [helper.make_node("Conv", ["x", "w", "b"], ["c"]), helper.make_node("Relu", ["c"], ["y"])],
+            "conv",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, side, side])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, side, side])],
-            [numpy_helper.from_array(w.reshape(cout, cin, 1, 1), "w"), numpy_helper.from_array(b[:, 0].copy(), "b")])
-        sess = ort.InferenceSession(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
-                                    so, providers=["CPUExecutionProvider"])
+            [numpy_helper.from_array(w.reshape(cout, cin, 1, 1), "w"), numpy_helper.from_array(b[:, 0].copy(), "b")],
+        )
+        sess = ort.InferenceSession(
+            helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
+            so,
+            providers=["CPUExecutionProvider"],
+        )
         xc = {"x": x.reshape(1, cin, side, side)}
         res["ort-conv"] = median_gflops(lambda: sess.run(None, xc), flops, reps)
-        print(f"{where:13s} {cin:5d} {cout:5d} {hw:5d}  " + "  ".join(f"{k} {v:6.1f}" for k, v in res.items()), flush=True)
+        print(
+            f"{where:13s} {cin:5d} {cout:5d} {hw:5d}  " + "  ".join(f"{k} {v:6.1f}" for k, v in res.items()), flush=True
+        )
 
 
 def main():
@@ -94,6 +117,7 @@ def main():
         worker(a.worker, a.reps)
         return
     import numpy, onnxruntime
+
     print(f"numpy {numpy.__version__}, onnxruntime {onnxruntime.__version__}; GFLOP/s, median of {a.reps}")
     for t in [int(s) for s in a.threads.split(",")]:
         print(f"-- {t} thread{'s' if t > 1 else ''}", flush=True)

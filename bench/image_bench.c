@@ -50,7 +50,9 @@ int main(int argc, char **argv) {
             files[nfiles++] = argv[i];
     }
     if (nfiles == 0 || batch < 1 || repeat < 1) {
-        fprintf(stderr, "usage: image_bench [--res R] [--crop C] [--interp I] [--threads N] [--batch B] [--repeat K] FILE...\n");
+        fprintf(
+            stderr,
+            "usage: image_bench [--res R] [--crop C] [--interp I] [--threads N] [--batch B] [--repeat K] FILE...\n");
         return 2;
     }
     NcError e;
@@ -67,7 +69,8 @@ int main(int argc, char **argv) {
     }
     size_t per = (size_t)3 * res * res;
     float *buf[2] = {nc_malloc(sizeof(float) * per * batch), nc_malloc(sizeof(float) * per * batch)};
-    NcImageResult *resu[2] = {nc_calloc((size_t)batch, sizeof(NcImageResult)), nc_calloc((size_t)batch, sizeof(NcImageResult))};
+    NcImageResult *resu[2] = {nc_calloc((size_t)batch, sizeof(NcImageResult)),
+                              nc_calloc((size_t)batch, sizeof(NcImageResult))};
     double *times = nc_malloc(sizeof(double) * (size_t)(repeat + 1));
     int failed = 0;
     for (int r = 0; r <= repeat; r++) { /* repeat 0 warms the page cache */

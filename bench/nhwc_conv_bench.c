@@ -62,7 +62,8 @@ static void run(NcTileFn fn, const float *const *in, float *const *out, int64_t 
 static const char *asm_path; /* --asm FILE: the last kernel's assembly */
 static int no_epi;           /* --noepi: bias only */
 
-static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int *threads, int nthreads, int reps, int P, int NV) {
+static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int *threads, int nthreads, int reps, int P,
+                  int NV) {
     NcError e;
     const int pad = s->k / 2;
     const int64_t oh = (s->hw + 2 * pad - s->k) / s->s + 1;
@@ -97,7 +98,8 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     const int64_t wtiles = kern.wprep_tiles, wfloats = kern.wfloats;
     if (asm_path) {
         char *err = NULL;
-        if (nc_cg_module_optimize(&m, &e) || LLVMTargetMachineEmitToFile(t->tm, m.mod, (char *)asm_path, LLVMAssemblyFile, &err))
+        if (nc_cg_module_optimize(&m, &e) ||
+            LLVMTargetMachineEmitToFile(t->tm, m.mod, (char *)asm_path, LLVMAssemblyFile, &err))
             fprintf(stderr, "--asm: %s\n", err ? err : e.msg);
         if (err) LLVMDisposeMessage(err);
     }
@@ -107,8 +109,10 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     }
     nc_cg_module_dispose(&m);
     NcTileFn fn = (NcTileFn)nc_cg_jit_lookup(jit, "conv", &e), wfn = (NcTileFn)nc_cg_jit_lookup(jit, "conv_wprep", &e);
-    const int64_t nx = batch * s->c * s->hw * s->hw, ny = batch * s->o * oh * oh, nw = s->o * (s->c / s->groups) * s->k * s->k;
-    float *x = nc_malloc((size_t)nx * sizeof(float)), *w = nc_malloc((size_t)nw * sizeof(float)), *bias = nc_malloc((size_t)s->o * sizeof(float));
+    const int64_t nx = batch * s->c * s->hw * s->hw, ny = batch * s->o * oh * oh,
+                  nw = s->o * (s->c / s->groups) * s->k * s->k;
+    float *x = nc_malloc((size_t)nx * sizeof(float)), *w = nc_malloc((size_t)nw * sizeof(float)),
+          *bias = nc_malloc((size_t)s->o * sizeof(float));
     float *packed = nc_malloc((size_t)wfloats * sizeof(float)), *y = nc_malloc((size_t)ny * sizeof(float));
     for (int64_t i = 0; i < nx; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     for (int64_t i = 0; i < nw; i++) w[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
@@ -182,7 +186,10 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             only_batch = atoll(argv[++i]);
         } else {
-            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B] [--shape C,HW,O,K,S,G]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B] [--shape "
+                    "C,HW,O,K,S,G]\n",
+                    argv[0]);
             return 2;
         }
     }

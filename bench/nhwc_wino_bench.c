@@ -30,14 +30,10 @@ typedef struct Shape {
 } Shape;
 
 static const Shape shapes[] = {
-    {"resnet50 64ch 56", 64, 56, 1, 0},
-    {"resnet50 128ch 28", 128, 28, 1, 0},
-    {"resnet50 256ch 14", 256, 14, 1, 0},
-    {"resnet50 512ch 7", 512, 7, 1, 0},
-    {"regnety016 48ch 56 G2", 48, 56, 2, 1},
-    {"regnety016 120ch 28 G5", 120, 28, 5, 1},
-    {"regnety016 336ch 14 G14", 336, 14, 14, 1},
-    {"regnety016 888ch 7 G37", 888, 7, 37, 1},
+    {"resnet50 64ch 56", 64, 56, 1, 0},          {"resnet50 128ch 28", 128, 28, 1, 0},
+    {"resnet50 256ch 14", 256, 14, 1, 0},        {"resnet50 512ch 7", 512, 7, 1, 0},
+    {"regnety016 48ch 56 G2", 48, 56, 2, 1},     {"regnety016 120ch 28 G5", 120, 28, 5, 1},
+    {"regnety016 336ch 14 G14", 336, 14, 14, 1}, {"regnety016 888ch 7 G37", 888, 7, 37, 1},
 };
 
 static int cmp_double(const void *a, const void *b) {
@@ -105,8 +101,10 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     if (k[0].ok) nc_cg_nhwc_conv_emit(&m, g, nd, &dp, "d", &kern[0]);
     for (int i = 0; i < 2; i++) {
         k[1 + i].ok = nc_cg_nhwc_wino_plan(&wp[i], g, nd, t, i ? 2 : 4, &why);
-        if (!k[1 + i].ok) printf("  F%d refused: %s\n", i ? 2 : 4, why);
-        else nc_cg_nhwc_wino_emit(&m, g, nd, &wp[i], i ? "f2" : "f4", &kern[1 + i]);
+        if (!k[1 + i].ok)
+            printf("  F%d refused: %s\n", i ? 2 : 4, why);
+        else
+            nc_cg_nhwc_wino_emit(&m, g, nd, &wp[i], i ? "f2" : "f4", &kern[1 + i]);
     }
     for (int i = 0; i < 3; i++) {
         memcpy(k[i].tiles, kern[i].tiles, sizeof k[i].tiles);
@@ -114,7 +112,8 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     }
     if (getenv("WINO_ASM")) {
         char *err = NULL;
-        if (nc_cg_module_optimize(&m, &e) || LLVMTargetMachineEmitToFile(t->tm, m.mod, getenv("WINO_ASM"), LLVMAssemblyFile, &err))
+        if (nc_cg_module_optimize(&m, &e) ||
+            LLVMTargetMachineEmitToFile(t->tm, m.mod, getenv("WINO_ASM"), LLVMAssemblyFile, &err))
             fprintf(stderr, "asm: %s\n", err ? err : e.msg);
         if (err) LLVMDisposeMessage(err);
     }
@@ -132,13 +131,15 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
             k[0].st[0] = (NcTileFn)nc_cg_jit_lookup(jit, "d", &e);
         } else {
             static const char *sfx[3] = {"_in", "_gemm", "_out"};
-            for (int q = 0; q < 3; q++) snprintf(nm, sizeof nm, "%s%s", pre[i], sfx[q]), k[i].st[q] = (NcTileFn)nc_cg_jit_lookup(jit, nm, &e);
+            for (int q = 0; q < 3; q++)
+                snprintf(nm, sizeof nm, "%s%s", pre[i], sfx[q]), k[i].st[q] = (NcTileFn)nc_cg_jit_lookup(jit, nm, &e);
         }
         snprintf(nm, sizeof nm, "%s_wprep", pre[i]);
         wfn[i] = (NcTileFn)nc_cg_jit_lookup(jit, nm, &e);
     }
     const int64_t nx = batch * C * H * H, ny = nx, nw = C * (C / s->groups) * 9;
-    float *x = nc_malloc((size_t)nx * sizeof(float)), *w = nc_malloc((size_t)nw * sizeof(float)), *bias = nc_malloc((size_t)C * sizeof(float));
+    float *x = nc_malloc((size_t)nx * sizeof(float)), *w = nc_malloc((size_t)nw * sizeof(float)),
+          *bias = nc_malloc((size_t)C * sizeof(float));
     float *y = nc_malloc((size_t)ny * sizeof(float));
     for (int64_t i = 0; i < nx; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     for (int64_t i = 0; i < nw; i++) w[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
@@ -207,9 +208,10 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
             }
             const NcNhwcWinoPlan *p = &wp[i - 1];
             const double pmacs = (double)p->npos * p->G * p->CG * p->OG * p->T;
-            printf("    %s 1T stages (best of 5): in %.3f gemm %.3f (%.0f GF/s) out %.3f ms; T %lld, tiles %lld/%lld/%lld, U %.1f MB\n",
-                   k[i].label, sv[0] * 1e3, sv[1] * 1e3, 2 * pmacs / sv[1] / 1e9, sv[2] * 1e3, (long long)p->T, (long long)k[i].tiles[0],
-                   (long long)k[i].tiles[1], (long long)k[i].tiles[2], wfloats[i] * 4e-6);
+            printf("    %s 1T stages (best of 5): in %.3f gemm %.3f (%.0f GF/s) out %.3f ms; T %lld, tiles "
+                   "%lld/%lld/%lld, U %.1f MB\n",
+                   k[i].label, sv[0] * 1e3, sv[1] * 1e3, 2 * pmacs / sv[1] / 1e9, sv[2] * 1e3, (long long)p->T,
+                   (long long)k[i].tiles[0], (long long)k[i].tiles[1], (long long)k[i].tiles[2], wfloats[i] * 4e-6);
         }
     fflush(stdout);
     for (int i = 0; i < 3; i++) free(k[i].w), free(k[i].sc);
@@ -238,7 +240,8 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--stages")) {
             show_stages = 1;
         } else {
-            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 7] [--only SUBSTRING] [--batch B] [--stages]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 7] [--only SUBSTRING] [--batch B] [--stages]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -248,7 +251,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
-    printf("host: %s, %d-float vectors; bias + ReLU fused; medians, GF/s = direct conv's 2 x MACs / time\n", t.cpu, t.vw);
+    printf("host: %s, %d-float vectors; bias + ReLU fused; medians, GF/s = direct conv's 2 x MACs / time\n", t.cpu,
+           t.vw);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         if (only && !strstr(shapes[i].name, only)) continue;
         if (!only_batch || only_batch == 1) bench(&t, &shapes[i], 1, threads, nthreads, reps);

@@ -9,6 +9,7 @@ baseline (measured alone) is reported and subtracted as well.
 Uses the ONNX files and programs bench/compare.py caches in bench/.cache/
 (run that first).  Peak RSS is the child's ru_maxrss (os.wait4).
 """
+
 import argparse, os, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +45,7 @@ def main():
     ap.add_argument("--write-results", action="store_true")
     args = ap.parse_args()
     import numpy as np
+
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     base = peak_mb([sys.executable, "-c", ORT_RUN, "-", str(args.threads)])
     x = os.path.join(CACHE, f"rss_x_{args.batch}.npy")
@@ -57,14 +59,19 @@ def main():
         netc = peak_mb([exe, "run", "--input", x, "--top", "0"], env)
         ort_mb = peak_mb([sys.executable, "-c", ORT_RUN, onnx, str(args.threads), x])
         rows.append((m, netc, ort_mb, ort_mb - base))
-        print(f"{m:16s} netc {netc:7.1f} MB   ORT {ort_mb:7.1f} MB (minus the {base:.0f} MB Python/ORT import "
-              f"baseline: {ort_mb - base:7.1f} MB)   netc/ORT-net {netc / (ort_mb - base):.2f}")
+        print(
+            f"{m:16s} netc {netc:7.1f} MB   ORT {ort_mb:7.1f} MB (minus the {base:.0f} MB Python/ORT import "
+            f"baseline: {ort_mb - base:7.1f} MB)   netc/ORT-net {netc / (ort_mb - base):.2f}"
+        )
     if args.write_results:
         with open(os.path.join(ROOT, "bench", "RESULTS.md"), "a") as f:
-            f.write(f"\n## Peak RSS, bench/rss.py, {time.strftime('%Y-%m-%d')}\n\n{cpu_model()}; batch {args.batch}, "
-                    f"{args.res}x{args.res}, {args.threads} threads; each in its own process, ru_maxrss.  ORT runs from "
-                    f"Python: its import baseline ({base:.0f} MB) is subtracted in the last ORT column.\n\n"
-                    "| model | netc MB | ORT MB | ORT MB minus baseline | netc / (ORT - baseline) |\n|---|---:|---:|---:|---:|\n")
+            f.write(
+                f"\n## Peak RSS, bench/rss.py, {time.strftime('%Y-%m-%d')}\n\n{cpu_model()}; batch {args.batch}, "
+                f"{args.res}x{args.res}, {args.threads} threads; each in its own process, ru_maxrss.  ORT runs from "
+                f"Python: its import baseline ({base:.0f} MB) is subtracted in the last ORT column.\n\n"
+                "| model | netc MB | ORT MB | ORT MB "
+                "minus baseline | netc / (ORT - baseline) |\n|---|---:|---:|---:|---:|\n"
+            )
             for m, n, o, on in rows:
                 f.write(f"| {m} | {n:.1f} | {o:.1f} | {on:.1f} | {n / on:.2f} |\n")
 

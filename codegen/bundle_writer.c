@@ -17,8 +17,10 @@ static size_t put(Buf *b, const void *data, size_t n) {
         b->p = nc_realloc(b->p, b->cap);
     }
     size_t at = b->len;
-    if (data) memcpy(b->p + at, data, n);
-    else memset(b->p + at, 0, n);
+    if (data)
+        memcpy(b->p + at, data, n);
+    else
+        memset(b->p + at, 0, n);
     b->len += n;
     return at;
 }
@@ -37,7 +39,8 @@ typedef struct Weights {
 static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *e) {
     for (int i = 0; i < w->params.len; i++)
         if (w->member.data[i] == member && !strcmp(w->params.data[i]->name, v->name)) {
-            if (!nc_shape_eq(w->params.data[i], v)) return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
+            if (!nc_shape_eq(w->params.data[i], v))
+                return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
             return w->offsets.data[i];
         }
     if (!v->data) return nc_errorf(e, "parameter '%s' has no data", v->name);
@@ -80,7 +83,8 @@ static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *c
         mb->nclasses = (int32_t)(nc_numel(out) / out->shape[0]);
         int f = nc_graph_features(g);
         mb->nfeatures = f >= 0 ? (int32_t)nc_val(g, f)->shape[1] : 0;
-        if (m == 0) bh->nclasses = mb->nclasses;
+        if (m == 0)
+            bh->nclasses = mb->nclasses;
         else if (mb->nclasses != bh->nclasses)
             return nc_errorf(e, "model '%s' has %d classes, '%s' has %d: an ensemble's models must agree", mb->name,
                              mb->nclasses, bh->members[0].name, bh->nclasses);
@@ -90,7 +94,8 @@ static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *c
         int m = spec->member_of ? spec->member_of[i] : 0;
         int f = nc_graph_features(g);
         if ((f >= 0 ? nc_val(g, f)->shape[1] : 0) != bh->members[m].nfeatures ||
-            nc_numel(nc_val(g, g->outputs.data[0])) / nc_val(g, g->outputs.data[0])->shape[0] != bh->members[m].nclasses)
+            nc_numel(nc_val(g, g->outputs.data[0])) / nc_val(g, g->outputs.data[0])->shape[0] !=
+                bh->members[m].nclasses)
             return nc_errorf(e, "the resolutions of model '%s' disagree in their outputs", bh->members[m].name);
     }
     return 0;
@@ -114,7 +119,9 @@ static int put_labels(Buf *b, const char *text, int nclasses, NcError *e) {
         put(b, "", 1);
         s = next;
     }
-    if (count != nclasses) return nc_errorf(e, "%s%d names for a model of %d classes", count > nclasses ? "more than " : "", count > nclasses ? nclasses : count, nclasses);
+    if (count != nclasses)
+        return nc_errorf(e, "%s%d names for a model of %d classes", count > nclasses ? "more than " : "",
+                         count > nclasses ? nclasses : count, nclasses);
     return 0;
 }
 
@@ -171,7 +178,9 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
             memset(&bv, 0, sizeof bv);
             bv.kind = v->kind, bv.ndim = v->ndim, bv.layout = nc_is_nhwc(v) ? NC_LAYOUT_NHWC : NC_LAYOUT_NCHW;
             memcpy(bv.shape, v->shape, sizeof bv.shape);
-            bv.offset = v->kind == NC_VAL_NODE ? plans[gi].offset[i] : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e) : -1;
+            bv.offset = v->kind == NC_VAL_NODE    ? plans[gi].offset[i]
+                        : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e)
+                                                  : -1;
             if (v->kind == NC_VAL_PARAM && bv.offset < 0) rc = -1;
             put(&b, &bv, sizeof bv);
         }

@@ -10,15 +10,15 @@
 /* What goes around the graphs: one member per model (a single model is an
  * ensemble of one), how members merge, and optional class names. */
 typedef struct NcBundleSpec {
-    const char *name;   /* the program's name */
+    const char *name; /* the program's name */
     int nmembers;
     const char *member_name[NC_BUNDLE_MAX_MEMBERS]; /* default: the graph's name */
     float weight[NC_BUNDLE_MAX_MEMBERS];            /* NC_MERGE_WEIGHTED */
     NcMergeKind merge;
     int on_probs;
-    const char *labels; /* nclasses names, one per line; NULL: none */
+    const char *labels;      /* nclasses names, one per line; NULL: none */
     const char *labels_path; /* for messages */
-    const int *member_of; /* per graph: its member (NULL: all member 0) */
+    const int *member_of;    /* per graph: its member (NULL: all member 0) */
 } NcBundleSpec;
 
 /* The pooled penultimate features of a classifier: the input of the linear

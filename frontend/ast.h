@@ -41,29 +41,67 @@ int nc_tokenize(const NcSource *src, NcArena *a, NcInterner *in, NcTokens *out, 
 
 typedef enum {
     /* expressions */
-    ND_INT, ND_FLOAT, ND_STR, ND_TRUE, ND_FALSE, ND_NONE, ND_NAME, ND_LIST,
-    ND_BINOP, ND_NEG, ND_NOT, ND_AND, ND_OR, ND_TERNARY, ND_CALL, ND_INDEX, ND_ATTR, ND_LABELED,
+    ND_INT,
+    ND_FLOAT,
+    ND_STR,
+    ND_TRUE,
+    ND_FALSE,
+    ND_NONE,
+    ND_NAME,
+    ND_LIST,
+    ND_BINOP,
+    ND_NEG,
+    ND_NOT,
+    ND_AND,
+    ND_OR,
+    ND_TERNARY,
+    ND_CALL,
+    ND_INDEX,
+    ND_ATTR,
+    ND_LABELED,
     /* statements */
-    ND_ASSIGN, ND_EXPR_STMT, ND_RETURN, ND_IF, ND_FOR, ND_WITH, ND_BLOCK,
+    ND_ASSIGN,
+    ND_EXPR_STMT,
+    ND_RETURN,
+    ND_IF,
+    ND_FOR,
+    ND_WITH,
+    ND_BLOCK,
     /* top level */
-    ND_IMPORT, ND_DEF, ND_MODEL,
+    ND_IMPORT,
+    ND_DEF,
+    ND_MODEL,
 } NcNodeKind;
 
-typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } NcBinOp;
+typedef enum {
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_FLOORDIV,
+    OP_MOD,
+    OP_POW,
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE
+} NcBinOp;
 
 typedef struct NcAst NcAst;
 struct NcAst {
     NcNodeKind kind;
     NcLoc loc;
-    int64_t ival;      /* ND_INT */
-    double fval;       /* ND_FLOAT */
-    const char *name;  /* ND_NAME, ND_ATTR, ND_STR, ND_FOR var, ND_DEF/ND_MODEL name, ND_IMPORT path */
-    NcBinOp op;        /* ND_BINOP */
-    NcAst *lhs, *rhs;  /* operands; ND_CALL: lhs = callee; ND_INDEX: lhs[rhs]; ND_LABELED: lhs = label, rhs = call */
-    NcAst *cond;       /* ND_TERNARY, ND_IF (then = body, else = els) */
-    NcAst *body, *els; /* ND_IF, ND_FOR (rhs = iterable), ND_WITH (lhs = label), ND_DEF */
-    NcAst **items;     /* ND_LIST items, ND_CALL args, ND_BLOCK statements, ND_ASSIGN targets, ND_DEF defaults */
-    const char **names;/* ND_CALL keyword names (NULL = positional), ND_DEF parameter names */
+    int64_t ival;       /* ND_INT */
+    double fval;        /* ND_FLOAT */
+    const char *name;   /* ND_NAME, ND_ATTR, ND_STR, ND_FOR var, ND_DEF/ND_MODEL name, ND_IMPORT path */
+    NcBinOp op;         /* ND_BINOP */
+    NcAst *lhs, *rhs;   /* operands; ND_CALL: lhs = callee; ND_INDEX: lhs[rhs]; ND_LABELED: lhs = label, rhs = call */
+    NcAst *cond;        /* ND_TERNARY, ND_IF (then = body, else = els) */
+    NcAst *body, *els;  /* ND_IF, ND_FOR (rhs = iterable), ND_WITH (lhs = label), ND_DEF */
+    NcAst **items;      /* ND_LIST items, ND_CALL args, ND_BLOCK statements, ND_ASSIGN targets, ND_DEF defaults */
+    const char **names; /* ND_CALL keyword names (NULL = positional), ND_DEF parameter names */
     int nitems;
     int height; /* expressions: 1 + the tallest operand's (the evaluator recurses that deep) */
 };

@@ -26,8 +26,12 @@ static Val b_round(Elab *E, NcLoc loc, Val *a) {
     /* nearbyint in the default mode rounds half to even, as Python does. */
     return to_int(E, loc, nearbyint(arg_num(E, loc, a[0], "round", "x")), "round");
 }
-static Val b_ceil(Elab *E, NcLoc loc, Val *a) { return to_int(E, loc, ceil(arg_num(E, loc, a[0], "ceil", "x")), "ceil"); }
-static Val b_floor(Elab *E, NcLoc loc, Val *a) { return to_int(E, loc, floor(arg_num(E, loc, a[0], "floor", "x")), "floor"); }
+static Val b_ceil(Elab *E, NcLoc loc, Val *a) {
+    return to_int(E, loc, ceil(arg_num(E, loc, a[0], "ceil", "x")), "ceil");
+}
+static Val b_floor(Elab *E, NcLoc loc, Val *a) {
+    return to_int(E, loc, floor(arg_num(E, loc, a[0], "floor", "x")), "floor");
+}
 
 static Val b_abs(Elab *E, NcLoc loc, Val *a) {
     if (a[0].k == V_INT) {
@@ -122,22 +126,9 @@ static Val b_print(Elab *E, NcLoc loc, Val *a) {
 }
 
 const Builtin nc_builtins_math[] = {
-    {"int", "x", b_int},
-    {"float", "x", b_float},
-    {"round", "x", b_round},
-    {"ceil", "x", b_ceil},
-    {"floor", "x", b_floor},
-    {"abs", "x", b_abs},
-    {"sqrt", "x", b_sqrt},
-    {"log", "x", b_log},
-    {"exp", "x", b_exp},
-    {"min", "*", b_min},
-    {"max", "*", b_max},
-    {"sum", "items", b_sum},
-    {"len", "x", b_len},
-    {"range", "*", b_range},
-    {"str", "x", b_str},
-    {"error", "message", b_error},
-    {"print", "*", b_print},
-    {NULL, NULL, NULL},
+    {"int", "x", b_int},     {"float", "x", b_float}, {"round", "x", b_round}, {"ceil", "x", b_ceil},
+    {"floor", "x", b_floor}, {"abs", "x", b_abs},     {"sqrt", "x", b_sqrt},   {"log", "x", b_log},
+    {"exp", "x", b_exp},     {"min", "*", b_min},     {"max", "*", b_max},     {"sum", "items", b_sum},
+    {"len", "x", b_len},     {"range", "*", b_range}, {"str", "x", b_str},     {"error", "message", b_error},
+    {"print", "*", b_print}, {NULL, NULL, NULL},
 };

@@ -30,7 +30,8 @@ static void axis_pad(int64_t x, int k, int s, int d, int *before, int *after, co
 static void parse_padding(Elab *E, NcLoc loc, Val v, const char *fn, const NcValue *x, const int *k, NcAttrs *a) {
     if (v.k == V_NONE || v.k == V_STR) {
         if (v.k == V_STR && strcmp(v.u.s, "same") && strcmp(v.u.s, "valid"))
-            elab_error(E, loc, "%s: padding \"%s\" is not known (use a number, a list, \"same\" or \"valid\")", fn, v.u.s);
+            elab_error(E, loc, "%s: padding \"%s\" is not known (use a number, a list, \"same\" or \"valid\")", fn,
+                       v.u.s);
         const char *mode = v.k == V_STR ? v.u.s : NULL;
         axis_pad(x->shape[2], k[0], a->stride[0], a->dilation[0], &a->pad[0], &a->pad[2], mode);
         axis_pad(x->shape[3], k[1], a->stride[1], a->dilation[1], &a->pad[1], &a->pad[3], mode);
@@ -55,7 +56,8 @@ static void need_rank(Elab *E, NcLoc loc, const NcValue *x, int rank, const char
 
 static int64_t positive(Elab *E, NcLoc loc, Val v, const char *fn, const char *param) {
     int64_t n = arg_int(E, loc, v, fn, param);
-    if (n < 1 || n > (1 << 24)) elab_error(E, loc, "%s: '%s' must be a positive size, got %lld", fn, param, (long long)n);
+    if (n < 1 || n > (1 << 24))
+        elab_error(E, loc, "%s: '%s' must be a positive size, got %lld", fn, param, (long long)n);
     return n;
 }
 
@@ -70,13 +72,16 @@ static Val b_conv2d(Elab *E, NcLoc loc, Val *a) {
     arg_ints(E, loc, a[2], fn, "k", 2, at.kernel);
     arg_ints(E, loc, a[3], fn, "stride", 2, at.stride);
     arg_ints(E, loc, a[5], fn, "dilation", 2, at.dilation);
-    if (at.kernel[0] < 1 || at.kernel[1] < 1 || at.stride[0] < 1 || at.stride[1] < 1 || at.dilation[0] < 1 || at.dilation[1] < 1)
+    if (at.kernel[0] < 1 || at.kernel[1] < 1 || at.stride[0] < 1 || at.stride[1] < 1 || at.dilation[0] < 1 ||
+        at.dilation[1] < 1)
         elab_error(E, loc, "%s: kernel, stride and dilation must be positive", fn);
     parse_padding(E, loc, a[4], fn, T(E, x), at.kernel, &at);
     int64_t cin = T(E, x)->shape[1];
     if (cin % groups || out % groups)
-        elab_error(E, loc, "in layer '%s': conv2d: groups=%lld must divide the input channels (%lld) and the output channels (%lld)",
-                   elab_scope_str(E), (long long)groups, (long long)cin, (long long)out);
+        elab_error(
+            E, loc,
+            "in layer '%s': conv2d: groups=%lld must divide the input channels (%lld) and the output channels (%lld)",
+            elab_scope_str(E), (long long)groups, (long long)cin, (long long)out);
     at.groups = (int)groups;
     int64_t wshape[4] = {out, cin / groups, at.kernel[0], at.kernel[1]};
     int in[3] = {x, elab_param(E, loc, fn, "weight", NC_PARAM_WEIGHT, 4, wshape), 0};
@@ -128,8 +133,12 @@ static Val b_relu(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_RE
 static Val b_relu6(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_CLAMP, "relu6"); }
 static Val b_silu(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_SILU, "silu"); }
 static Val b_sigmoid(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_SIGMOID, "sigmoid"); }
-static Val b_global_avg_pool(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_GLOBAL_AVG_POOL, "global_avg_pool"); }
-static Val b_global_max_pool(Elab *E, NcLoc loc, Val *a) { return unary(E, loc, a, NC_OP_GLOBAL_MAX_POOL, "global_max_pool"); }
+static Val b_global_avg_pool(Elab *E, NcLoc loc, Val *a) {
+    return unary(E, loc, a, NC_OP_GLOBAL_AVG_POOL, "global_avg_pool");
+}
+static Val b_global_max_pool(Elab *E, NcLoc loc, Val *a) {
+    return unary(E, loc, a, NC_OP_GLOBAL_MAX_POOL, "global_max_pool");
+}
 
 /* pool(x, k, stride=none (= k), padding=0, ceil=false[, include_pad=true]) */
 static Val pool(Elab *E, NcLoc loc, Val *a, NcOpKind op, const char *fn) {
@@ -137,8 +146,10 @@ static Val pool(Elab *E, NcLoc loc, Val *a, NcOpKind op, const char *fn) {
     need_rank(E, loc, T(E, x), 4, fn);
     NcAttrs at = nc_attrs_default();
     arg_ints(E, loc, a[1], fn, "k", 2, at.kernel);
-    if (a[2].k == V_NONE) memcpy(at.stride, at.kernel, sizeof at.stride);
-    else arg_ints(E, loc, a[2], fn, "stride", 2, at.stride);
+    if (a[2].k == V_NONE)
+        memcpy(at.stride, at.kernel, sizeof at.stride);
+    else
+        arg_ints(E, loc, a[2], fn, "stride", 2, at.stride);
     if (at.kernel[0] < 1 || at.kernel[1] < 1 || at.stride[0] < 1 || at.stride[1] < 1)
         elab_error(E, loc, "%s: kernel and stride must be positive", fn);
     parse_padding(E, loc, a[3].k == V_NONE ? v_int(0) : a[3], fn, T(E, x), at.kernel, &at);
@@ -152,7 +163,9 @@ static Val b_avg_pool2d(Elab *E, NcLoc loc, Val *a) { return pool(E, loc, a, NC_
 static int norm_axis(Elab *E, NcLoc loc, Val v, int ndim, const char *fn) {
     int64_t ax = arg_int(E, loc, v, fn, "axis");
     if (ax < 0) ax += ndim;
-    if (ax < 0 || ax >= ndim) elab_error(E, loc, "%s: axis %lld is out of range for a %d-d tensor", fn, (long long)arg_int(E, loc, v, fn, "axis"), ndim);
+    if (ax < 0 || ax >= ndim)
+        elab_error(E, loc, "%s: axis %lld is out of range for a %d-d tensor", fn,
+                   (long long)arg_int(E, loc, v, fn, "axis"), ndim);
     return (int)ax;
 }
 
@@ -198,8 +211,10 @@ static Val reshape_to(Elab *E, NcLoc loc, int x, int n, const int64_t *dims, con
     int64_t known = 1;
     int infer = -1;
     for (int i = 0; i < n; i++) {
-        if (dims[i] == -1 && infer < 0) infer = i;
-        else if (dims[i] < 1) elab_error(E, loc, "%s: dimension %lld is not valid", fn, (long long)dims[i]);
+        if (dims[i] == -1 && infer < 0)
+            infer = i;
+        else if (dims[i] < 1)
+            elab_error(E, loc, "%s: dimension %lld is not valid", fn, (long long)dims[i]);
         else if (__builtin_mul_overflow(known, dims[i], &known))
             elab_error(E, loc, "%s: the shape's element count overflows (the tensor has %lld)", fn,
                        (long long)nc_numel(T(E, x)));
@@ -299,9 +314,12 @@ static Val b_preprocess(Elab *E, NcLoc loc, Val *a) {
     }
     if (a[1].k != V_NONE) {
         if (a[1].k != V_STR) elab_error(E, loc, "%s: 'interpolation' must be a string", fn);
-        if (!strcmp(a[1].u.s, "bicubic")) p.interp = 0;
-        else if (!strcmp(a[1].u.s, "bilinear")) p.interp = 1;
-        else elab_error(E, loc, "%s: interpolation '%s': expected \"bicubic\" or \"bilinear\"", fn, a[1].u.s);
+        if (!strcmp(a[1].u.s, "bicubic"))
+            p.interp = 0;
+        else if (!strcmp(a[1].u.s, "bilinear"))
+            p.interp = 1;
+        else
+            elab_error(E, loc, "%s: interpolation '%s': expected \"bicubic\" or \"bilinear\"", fn, a[1].u.s);
     }
     if (a[2].k != V_NONE) three(E, loc, a[2], "mean", p.mean);
     if (a[3].k != V_NONE) three(E, loc, a[3], "std", p.std);

@@ -83,8 +83,10 @@ static void repr_list(Repr *r, Val v, int depth) {
         char b[256];
         Val it = v.u.l->items[i];
         if (i) repr_put(r, ", ");
-        if (it.k == V_LIST) repr_list(r, it, depth + 1);
-        else repr_put(r, scalar_text(r->E, it, b, sizeof b));
+        if (it.k == V_LIST)
+            repr_list(r, it, depth + 1);
+        else
+            repr_put(r, scalar_text(r->E, it, b, sizeof b));
     }
     repr_put(r, "]");
 }
@@ -130,13 +132,15 @@ void arg_ints(Elab *E, NcLoc loc, Val v, const char *fn, const char *param, int 
         if (v.u.l->n != n) elab_error(E, loc, "%s: argument '%s' must have %d entries, got %d", fn, param, n, v.u.l->n);
         for (int i = 0; i < n; i++) {
             int64_t x = arg_int(E, loc, v.u.l->items[i], fn, param);
-            if (x < -(1 << 30) || x > (1 << 30)) elab_error(E, loc, "%s: '%s' value %lld is out of range", fn, param, (long long)x);
+            if (x < -(1 << 30) || x > (1 << 30))
+                elab_error(E, loc, "%s: '%s' value %lld is out of range", fn, param, (long long)x);
             out[i] = (int)x;
         }
         return;
     }
     int64_t x = arg_int(E, loc, v, fn, param);
-    if (x < -(1 << 30) || x > (1 << 30)) elab_error(E, loc, "%s: '%s' value %lld is out of range", fn, param, (long long)x);
+    if (x < -(1 << 30) || x > (1 << 30))
+        elab_error(E, loc, "%s: '%s' value %lld is out of range", fn, param, (long long)x);
     for (int i = 0; i < n; i++) out[i] = (int)x;
 }
 
@@ -150,17 +154,19 @@ const char *elab_scope_str(Elab *E) {
 
 const char *elab_param_name(Elab *E, NcLoc loc, const char *fn, const char *leaf) {
     if (E->nscope == 0)
-        elab_error(E, loc, "%s has parameters and needs a name: write 'NAME: %s(...)' or put it inside 'with NAME { ... }'", fn, fn);
+        elab_error(E, loc,
+                   "%s has parameters and needs a name: write 'NAME: %s(...)' or put it inside 'with NAME { ... }'", fn,
+                   fn);
     return nc_arena_sprintf(&E->arena, "%s.%s", elab_scope_str(E), leaf);
 }
 
-int elab_param(Elab *E, NcLoc loc, const char *fn, const char *leaf, NcParamRole role, int ndim,
-               const int64_t *shape) {
+int elab_param(Elab *E, NcLoc loc, const char *fn, const char *leaf, NcParamRole role, int ndim, const int64_t *shape) {
     const char *name = elab_param_name(E, loc, fn, leaf);
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 1) {
             char b[128];
-            elab_error(E, loc, "%s: parameter '%s' would have shape %s", fn, name, nc_shape_str(ndim, shape, b, sizeof b));
+            elab_error(E, loc, "%s: parameter '%s' would have shape %s", fn, name,
+                       nc_shape_str(ndim, shape, b, sizeof b));
         }
     NcError err;
     int id = nc_graph_add_param(E->g, name, role, ndim, shape, &err);
@@ -291,12 +297,15 @@ static Val compare(Elab *E, const NcAst *n, Val a, Val b) {
     int c;
     if (is_num(a) && is_num(b)) {
         double x = num(a), y = num(b);
-        if (a.k == V_INT && b.k == V_INT) c = a.u.i < b.u.i ? -1 : a.u.i > b.u.i;
-        else c = x < y ? -1 : x > y;
+        if (a.k == V_INT && b.k == V_INT)
+            c = a.u.i < b.u.i ? -1 : a.u.i > b.u.i;
+        else
+            c = x < y ? -1 : x > y;
     } else if (a.k == V_STR && b.k == V_STR) {
         c = strcmp(a.u.s, b.u.s);
     } else if ((a.k == V_BOOL && b.k == V_BOOL) || (a.k == V_NONE || b.k == V_NONE)) {
-        if (n->op != OP_EQ && n->op != OP_NE) elab_error(E, n->loc, "'%s' does not order %s values", op_text[n->op], v_kind_name(a.k));
+        if (n->op != OP_EQ && n->op != OP_NE)
+            elab_error(E, n->loc, "'%s' does not order %s values", op_text[n->op], v_kind_name(a.k));
         c = !(a.k == b.k && (a.k == V_NONE || a.u.i == b.u.i));
     } else if (n->op == OP_EQ || n->op == OP_NE) {
         c = 1; /* values of different kinds are unequal */
@@ -318,11 +327,13 @@ static Val arith(Elab *E, const NcAst *n, Val a, Val b) {
     if (n->op >= OP_EQ) return compare(E, n, a, b);
     if (a.k == V_TENSOR || b.k == V_TENSOR) return tensor_binop(E, n, a, b);
     if (n->op == OP_ADD && a.k == V_STR && b.k == V_STR) {
-        if (strlen(a.u.s) + strlen(b.u.s) > ELAB_MAX_STRING) elab_error(E, n->loc, "string longer than %d bytes", ELAB_MAX_STRING);
+        if (strlen(a.u.s) + strlen(b.u.s) > ELAB_MAX_STRING)
+            elab_error(E, n->loc, "string longer than %d bytes", ELAB_MAX_STRING);
         return v_str(nc_arena_sprintf(&E->arena, "%s%s", a.u.s, b.u.s));
     }
     if (n->op == OP_ADD && a.k == V_LIST && b.k == V_LIST) {
-        if ((int64_t)a.u.l->n + b.u.l->n > ELAB_MAX_LIST) elab_error(E, n->loc, "list longer than %d items", ELAB_MAX_LIST);
+        if ((int64_t)a.u.l->n + b.u.l->n > ELAB_MAX_LIST)
+            elab_error(E, n->loc, "list longer than %d items", ELAB_MAX_LIST);
         Val r = v_list(E, a.u.l->n + b.u.l->n);
         memcpy(r.u.l->items, a.u.l->items, (size_t)a.u.l->n * sizeof(Val));
         memcpy(r.u.l->items + a.u.l->n, b.u.l->items, (size_t)b.u.l->n * sizeof(Val));
@@ -331,14 +342,23 @@ static Val arith(Elab *E, const NcAst *n, Val a, Val b) {
     if (a.k == V_BOOL) a.k = V_INT;
     if (b.k == V_BOOL) b.k = V_INT;
     if (!is_num(a) || !is_num(b))
-        elab_error(E, n->loc, "'%s' is not defined between %s and %s", op_text[n->op], v_kind_name(a.k), v_kind_name(b.k));
+        elab_error(E, n->loc, "'%s' is not defined between %s and %s", op_text[n->op], v_kind_name(a.k),
+                   v_kind_name(b.k));
     if (a.k == V_INT && b.k == V_INT) {
         int64_t x = a.u.i, y = b.u.i, r;
         switch (n->op) {
-        case OP_ADD: if (__builtin_add_overflow(x, y, &r)) goto overflow; return v_int(r);
-        case OP_SUB: if (__builtin_sub_overflow(x, y, &r)) goto overflow; return v_int(r);
-        case OP_MUL: if (__builtin_mul_overflow(x, y, &r)) goto overflow; return v_int(r);
-        case OP_DIV: if (y == 0) goto divzero; return v_float((double)x / (double)y);
+        case OP_ADD:
+            if (__builtin_add_overflow(x, y, &r)) goto overflow;
+            return v_int(r);
+        case OP_SUB:
+            if (__builtin_sub_overflow(x, y, &r)) goto overflow;
+            return v_int(r);
+        case OP_MUL:
+            if (__builtin_mul_overflow(x, y, &r)) goto overflow;
+            return v_int(r);
+        case OP_DIV:
+            if (y == 0) goto divzero;
+            return v_float((double)x / (double)y);
         case OP_FLOORDIV:
             if (y == 0) goto divzero;
             if (x == INT64_MIN && y == -1) goto overflow;
@@ -363,9 +383,15 @@ static Val arith(Elab *E, const NcAst *n, Val a, Val b) {
     case OP_ADD: return v_float(x + y);
     case OP_SUB: return v_float(x - y);
     case OP_MUL: return v_float(x * y);
-    case OP_DIV: if (y == 0) goto divzero; return v_float(x / y);
-    case OP_FLOORDIV: if (y == 0) goto divzero; return v_float(floor(x / y));
-    case OP_MOD: if (y == 0) goto divzero; return v_float(x - floor(x / y) * y);
+    case OP_DIV:
+        if (y == 0) goto divzero;
+        return v_float(x / y);
+    case OP_FLOORDIV:
+        if (y == 0) goto divzero;
+        return v_float(floor(x / y));
+    case OP_MOD:
+        if (y == 0) goto divzero;
+        return v_float(x - floor(x / y) * y);
     case OP_POW: return v_float(pow(x, y));
     default: break;
     }
@@ -378,7 +404,8 @@ overflow:
 static const char *label_text(Elab *E, const NcAst *at, Val v) {
     if (v.k == V_INT) return nc_arena_sprintf(&E->arena, "%lld", (long long)v.u.i);
     if (v.k == V_STR && v.u.s[0]) return v.u.s;
-    elab_error(E, at->loc, "a label must be a non-empty string or an integer, got %s %s", v_kind_name(v.k), v_repr(E, v));
+    elab_error(E, at->loc, "a label must be a non-empty string or an integer, got %s %s", v_kind_name(v.k),
+               v_repr(E, v));
 }
 
 static void push_scope(Elab *E, NcLoc loc, const char *s) {
@@ -411,7 +438,9 @@ static void bind_args(Elab *E, NcLoc loc, const char *fn, int nparams, const cha
     for (int a = 0; a < nargs; a++) {
         int slot = -1;
         if (!kw[a]) {
-            if (a >= nparams) elab_error(E, loc, "%s() takes %d argument%s but %d were given", fn, nparams, nparams == 1 ? "" : "s", nargs);
+            if (a >= nparams)
+                elab_error(E, loc, "%s() takes %d argument%s but %d were given", fn, nparams, nparams == 1 ? "" : "s",
+                           nargs);
             slot = a;
         } else {
             for (int i = 0; i < nparams; i++)
@@ -439,7 +468,8 @@ static Val call_user(Elab *E, NcLoc loc, const FnDef *fd, int nargs, const Val *
     Val *vals = nc_arena_alloc(&E->arena, (size_t)(np ? np : 1) * sizeof(Val));
     int *set = nc_arena_alloc(&E->arena, (size_t)(np ? np : 1) * sizeof(int));
     bind_args(E, loc, def->name, np, def->names, nargs, args, kw, vals, set);
-    if (E->ncalls == ELAB_MAX_CALLS) elab_error(E, loc, "calls nested more than %d deep (endless recursion?)", ELAB_MAX_CALLS);
+    if (E->ncalls == ELAB_MAX_CALLS)
+        elab_error(E, loc, "calls nested more than %d deep (endless recursion?)", ELAB_MAX_CALLS);
     E->calls[E->ncalls].fn = def->name;
     E->calls[E->ncalls].loc = loc;
     E->ncalls++;
@@ -600,14 +630,14 @@ static void assign(Elab *E, const NcAst *s, Val v) {
         return;
     }
     if (v.k != V_LIST) elab_error(E, s->loc, "cannot unpack a %s into %d names", v_kind_name(v.k), s->nitems);
-    if (v.u.l->n != s->nitems)
-        elab_error(E, s->loc, "cannot unpack a list of %d into %d names", v.u.l->n, s->nitems);
+    if (v.u.l->n != s->nitems) elab_error(E, s->loc, "cannot unpack a list of %d into %d names", v.u.l->n, s->nitems);
     for (int i = 0; i < s->nitems; i++) env_set(E, env, s->items[i]->name, v.u.l->items[i]);
 }
 
 /* Returns 1 when a `return` ran (its value in *ret). */
 static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
-    if (++E->steps > ELAB_MAX_STEPS) elab_error(E, s->loc, "the description runs more than %d statements; is a loop endless?", ELAB_MAX_STEPS);
+    if (++E->steps > ELAB_MAX_STEPS)
+        elab_error(E, s->loc, "the description runs more than %d statements; is a loop endless?", ELAB_MAX_STEPS);
     E->at = s->loc;
     switch (s->kind) {
     case ND_ASSIGN: assign(E, s, eval(E, s->rhs)); return 0;
@@ -625,7 +655,8 @@ static int exec_stmt(Elab *E, const NcAst *s, Val *ret) {
         return 0;
     case ND_FOR: {
         Val it = eval(E, s->rhs);
-        if (it.k != V_LIST) elab_error(E, s->rhs->loc, "cannot loop over a %s (use range(n) or a list)", v_kind_name(it.k));
+        if (it.k != V_LIST)
+            elab_error(E, s->rhs->loc, "cannot loop over a %s (use range(n) or a list)", v_kind_name(it.k));
         Env *env = E->frame ? E->frame : &E->mod->globals;
         for (int i = 0; i < it.u.l->n; i++) {
             env_set(E, env, s->name, it.u.l->items[i]);
@@ -785,7 +816,8 @@ static Val parse_override(Elab *E, const char *text) {
     if (*text && !*end) return v_int(i);
     double f = strtod(text, &end);
     if (*text && !*end) return v_float(f);
-    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0 || strcmp(text, "none") == 0) return spec_literal(E, text);
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0 || strcmp(text, "none") == 0)
+        return spec_literal(E, text);
     return v_str(nc_arena_strdup(&E->arena, text));
 }
 
@@ -800,11 +832,15 @@ static NcGraph *elaborate(Elab *E, const char *path, const char *dir, const char
         if (it->kind == ND_MODEL && (!opt->model || strcmp(opt->model, it->name) == 0)) model = it;
     }
     if (!model) {
-        if (opt->model) nc_errorf(E->e, "%s: no model named '%s' in this file", path, opt->model);
-        else nc_errorf(E->e, "%s: no 'model' in this file (a description needs one, e.g. 'model resnet50(x) { ... }')", path);
+        if (opt->model)
+            nc_errorf(E->e, "%s: no model named '%s' in this file", path, opt->model);
+        else
+            nc_errorf(E->e, "%s: no 'model' in this file (a description needs one, e.g. 'model resnet50(x) { ... }')",
+                      path);
         longjmp(E->jb, 1);
     }
-    if (opt->height < 1 || opt->width < 1 || opt->batch < 1 || opt->height > 65536 || opt->width > 65536 || opt->batch > 65536) {
+    if (opt->height < 1 || opt->width < 1 || opt->batch < 1 || opt->height > 65536 || opt->width > 65536 ||
+        opt->batch > 65536) {
         nc_errorf(E->e, "%s: input size %dx%d, batch %d is not valid", path, opt->height, opt->width, opt->batch);
         longjmp(E->jb, 1);
     }
@@ -831,7 +867,8 @@ static NcGraph *elaborate(Elab *E, const char *path, const char *dir, const char
         nc_vec_push(&E->g->outputs, out.u.t);
     } else if (out.k == V_LIST && out.u.l->n > 0) {
         for (int i = 0; i < out.u.l->n; i++) {
-            if (out.u.l->items[i].k != V_TENSOR) elab_error(E, model->loc, "model '%s' must return tensors", model->name);
+            if (out.u.l->items[i].k != V_TENSOR)
+                elab_error(E, model->loc, "model '%s' must return tensors", model->name);
             nc_vec_push(&E->g->outputs, out.u.l->items[i].u.t);
         }
     } else {
@@ -882,7 +919,7 @@ NcGraph *nc_nn_elaborate(const char *path, const NcElabOptions *opt, NcError *e)
     return run(path, NULL, NULL, 0, opt, e);
 }
 
-NcGraph *nc_nn_elaborate_text(const char *name, const char *text, size_t len, const char *dir,
-                              const NcElabOptions *opt, NcError *e) {
+NcGraph *nc_nn_elaborate_text(const char *name, const char *text, size_t len, const char *dir, const NcElabOptions *opt,
+                              NcError *e) {
     return run(name, dir, text, len, opt, e);
 }

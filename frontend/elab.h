@@ -67,12 +67,12 @@ typedef struct ParsedSpec {
     int variadic;
 } ParsedSpec;
 
-#define ELAB_MAX_SCOPE 64
-#define ELAB_MAX_CALLS 200
+#define ELAB_MAX_SCOPE    64
+#define ELAB_MAX_CALLS    200
 /* Bounds that make any description finish quickly, whatever it says. */
-#define ELAB_MAX_STEPS 20000000
-#define ELAB_MAX_LIST 10000000
-#define ELAB_MAX_STRING 1000000
+#define ELAB_MAX_STEPS    20000000
+#define ELAB_MAX_LIST     10000000
+#define ELAB_MAX_STRING   1000000
 /* Every value stays in the arena until elaboration ends, so a loop such as
  * `l = l + [i]` holds every copy it made; the largest model needs a few MB. */
 #define ELAB_MEMORY_LIMIT ((size_t)256 << 20)
@@ -80,7 +80,7 @@ typedef struct ParsedSpec {
  * blocks, calls inside calls): each level is a C stack frame or two.  The
  * parser bounds an expression's height and block nesting, call_user the
  * calls, but not their product. */
-#define ELAB_MAX_DEPTH 4000
+#define ELAB_MAX_DEPTH    4000
 
 struct Elab {
     NcArena arena;
@@ -102,21 +102,39 @@ struct Elab {
     ParsedSpec *specs; /* one per builtin */
     int no_imports;
     int64_t steps;
-    int depth;         /* of the recursion of eval and exec_block */
-    NcLoc at;          /* the statement running, for the out-of-memory message */
-    const char *path;  /* the file elaborated, for messages without a position */
+    int depth;        /* of the recursion of eval and exec_block */
+    NcLoc at;         /* the statement running, for the out-of-memory message */
+    const char *path; /* the file elaborated, for messages without a position */
 };
 
 /* Reports at loc (with the chain of calls that led there) and unwinds. */
 _Noreturn void elab_error(Elab *E, NcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Values */
-static inline Val v_none(void) { Val v = {V_NONE, {0}}; return v; }
-static inline Val v_bool(int b) { Val v = {V_BOOL, {.i = !!b}}; return v; }
-static inline Val v_int(int64_t i) { Val v = {V_INT, {.i = i}}; return v; }
-static inline Val v_float(double f) { Val v = {V_FLOAT, {.f = f}}; return v; }
-static inline Val v_str(const char *s) { Val v = {V_STR, {.s = s}}; return v; }
-static inline Val v_tensor(int t) { Val v = {V_TENSOR, {.t = t}}; return v; }
+static inline Val v_none(void) {
+    Val v = {V_NONE, {0}};
+    return v;
+}
+static inline Val v_bool(int b) {
+    Val v = {V_BOOL, {.i = !!b}};
+    return v;
+}
+static inline Val v_int(int64_t i) {
+    Val v = {V_INT, {.i = i}};
+    return v;
+}
+static inline Val v_float(double f) {
+    Val v = {V_FLOAT, {.f = f}};
+    return v;
+}
+static inline Val v_str(const char *s) {
+    Val v = {V_STR, {.s = s}};
+    return v;
+}
+static inline Val v_tensor(int t) {
+    Val v = {V_TENSOR, {.t = t}};
+    return v;
+}
 Val v_list(Elab *E, int n);
 const char *v_kind_name(VKind k);
 const char *v_repr(Elab *E, Val v);
@@ -134,8 +152,7 @@ const char *elab_param_name(Elab *E, NcLoc loc, const char *fn, const char *leaf
 const char *elab_scope_str(Elab *E);
 /* Adds a node; shape errors become errors at loc naming the layer. */
 int elab_node(Elab *E, NcLoc loc, NcOpKind op, int nin, const int *in, const NcAttrs *a);
-int elab_param(Elab *E, NcLoc loc, const char *fn, const char *leaf, NcParamRole role, int ndim,
-               const int64_t *shape);
+int elab_param(Elab *E, NcLoc loc, const char *fn, const char *leaf, NcParamRole role, int ndim, const int64_t *shape);
 
 /* The builtin table: math (builtins_math.c) and layers (builtins_nn.c). */
 extern const Builtin nc_builtins_math[];

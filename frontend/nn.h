@@ -11,7 +11,7 @@ typedef struct NcElabOptions {
     const char *model; /* which `model` of the file; NULL = the last one */
     int nset;          /* overrides of the model's keyword parameters: name=value */
     const char *const *set;
-    int no_imports; /* refuse `import` (the fuzzer sets this) */
+    int no_imports;      /* refuse `import` (the fuzzer sets this) */
     size_t memory_limit; /* bytes elaboration may hold; 0 = ELAB_MEMORY_LIMIT (frontend/elab.h) */
 } NcElabOptions;
 
@@ -21,7 +21,7 @@ NcGraph *nc_nn_elaborate(const char *path, const NcElabOptions *opt, NcError *e)
 
 /* The same from text in memory (used by the fuzzer); imports resolve against
  * dir (may be NULL). */
-NcGraph *nc_nn_elaborate_text(const char *name, const char *text, size_t len, const char *dir,
-                              const NcElabOptions *opt, NcError *e);
+NcGraph *nc_nn_elaborate_text(const char *name, const char *text, size_t len, const char *dir, const NcElabOptions *opt,
+                              NcError *e);
 
 #endif

@@ -25,9 +25,9 @@ typedef struct Parser {
  * under this: a chain such as 1 + 1 + ... parses without recursion but the
  * evaluator recurses once per operator, so its height is what counts there. */
 #define MAX_NESTING 200
-#define TEXT_(x) #x
-#define TEXT(x) TEXT_(x)
-#define TOO_DEEP "expression nested too deeply (more than " TEXT(MAX_NESTING) " levels)%s"
+#define TEXT_(x)    #x
+#define TEXT(x)     TEXT_(x)
+#define TOO_DEEP    "expression nested too deeply (more than " TEXT(MAX_NESTING) " levels)%s"
 
 static NcToken *peek(Parser *P) { return &P->toks->tok[P->pos]; }
 static NcToken *peek_at(Parser *P, int k) {
@@ -139,17 +139,30 @@ static NcAst *primary(Parser *P) {
         n->lhs = label;
         n->rhs = postfix(P);
         if (n->rhs && n->rhs->kind != ND_CALL)
-            return fail(P, t, "a label must name a call, as in '%s: conv2d(x, 64, 3)'", t->kind == TK_IDENT ? t->text : "name");
+            return fail(P, t, "a label must name a call, as in '%s: conv2d(x, 64, 3)'",
+                        t->kind == TK_IDENT ? t->text : "name");
         P->depth--;
         return n->rhs ? grown(P, n) : NULL;
     }
     advance(P);
     NcAst *n;
     switch (t->kind) {
-    case TK_INT: n = new_node(P, ND_INT, t); n->ival = t->ival; return n;
-    case TK_FLOAT: n = new_node(P, ND_FLOAT, t); n->fval = t->fval; return n;
-    case TK_STR: n = new_node(P, ND_STR, t); n->name = t->text; return n;
-    case TK_IDENT: n = new_node(P, ND_NAME, t); n->name = t->text; return n;
+    case TK_INT:
+        n = new_node(P, ND_INT, t);
+        n->ival = t->ival;
+        return n;
+    case TK_FLOAT:
+        n = new_node(P, ND_FLOAT, t);
+        n->fval = t->fval;
+        return n;
+    case TK_STR:
+        n = new_node(P, ND_STR, t);
+        n->name = t->text;
+        return n;
+    case TK_IDENT:
+        n = new_node(P, ND_NAME, t);
+        n->name = t->text;
+        return n;
     case TK_KEYWORD:
         if (is_kw(t, "true")) return new_node(P, ND_TRUE, t);
         if (is_kw(t, "false")) return new_node(P, ND_FALSE, t);
@@ -165,12 +178,18 @@ static NcAst *primary(Parser *P) {
             AstVec v = {0};
             while (!is_punct(peek(P), "]")) {
                 NcAst *item = expr(P);
-                if (!item) { free(v.data); return NULL; }
+                if (!item) {
+                    free(v.data);
+                    return NULL;
+                }
                 nc_vec_push(&v, item);
                 if (!is_punct(peek(P), ",")) break;
                 advance(P);
             }
-            if (!expect(P, "]")) { free(v.data); return NULL; }
+            if (!expect(P, "]")) {
+                free(v.data);
+                return NULL;
+            }
             /* '[expr]:' is a computed label */
             if (v.len == 1 && is_punct(peek(P), ":")) {
                 advance(P);
@@ -207,13 +226,21 @@ static NcAst *call_args(Parser *P, NcAst *callee, NcToken *t) {
             return fail(P, peek(P), "positional argument after a keyword argument%s", "");
         }
         NcAst *arg = expr(P);
-        if (!arg) { free(v.data); free(names.data); return NULL; }
+        if (!arg) {
+            free(v.data);
+            free(names.data);
+            return NULL;
+        }
         nc_vec_push(&v, arg);
         nc_vec_push(&names, kw);
         if (!is_punct(peek(P), ",")) break;
         advance(P);
     }
-    if (!expect(P, ")")) { free(v.data); free(names.data); return NULL; }
+    if (!expect(P, ")")) {
+        free(v.data);
+        free(names.data);
+        return NULL;
+    }
     n->names = nc_arena_alloc(P->arena, (size_t)(names.len ? names.len : 1) * sizeof(char *));
     if (names.len) memcpy(n->names, names.data, (size_t)names.len * sizeof(char *));
     free(names.data);
@@ -288,11 +315,16 @@ static NcAst *term(Parser *P) {
     for (;;) {
         NcToken *t = peek(P);
         NcBinOp op;
-        if (is_punct(t, "*")) op = OP_MUL;
-        else if (is_punct(t, "/")) op = OP_DIV;
-        else if (is_punct(t, "//")) op = OP_FLOORDIV;
-        else if (is_punct(t, "%")) op = OP_MOD;
-        else return n;
+        if (is_punct(t, "*"))
+            op = OP_MUL;
+        else if (is_punct(t, "/"))
+            op = OP_DIV;
+        else if (is_punct(t, "//"))
+            op = OP_FLOORDIV;
+        else if (is_punct(t, "%"))
+            op = OP_MOD;
+        else
+            return n;
         advance(P);
         n = binop(P, op, n, unary(P), t);
     }
@@ -302,9 +334,14 @@ static NcAst *sum(Parser *P) {
     NcAst *n = term(P);
     for (;;) {
         NcToken *t = peek(P);
-        if (is_punct(t, "+")) { advance(P); n = binop(P, OP_ADD, n, term(P), t); }
-        else if (is_punct(t, "-")) { advance(P); n = binop(P, OP_SUB, n, term(P), t); }
-        else return n;
+        if (is_punct(t, "+")) {
+            advance(P);
+            n = binop(P, OP_ADD, n, term(P), t);
+        } else if (is_punct(t, "-")) {
+            advance(P);
+            n = binop(P, OP_SUB, n, term(P), t);
+        } else
+            return n;
     }
 }
 
@@ -373,7 +410,8 @@ static NcAst *expr(Parser *P) {
         c->lhs = n;
         c->cond = or_expr(P);
         if (!c->cond) return NULL;
-        if (!is_kw(peek(P), "else")) return fail(P, peek(P), "expected 'else' in conditional expression, found '%s'", describe(peek(P)));
+        if (!is_kw(peek(P), "else"))
+            return fail(P, peek(P), "expected 'else' in conditional expression, found '%s'", describe(peek(P)));
         advance(P);
         c->rhs = expr(P);
         n = c->rhs ? grown(P, c) : NULL;
@@ -497,7 +535,10 @@ static NcAst *block(Parser *P) {
             return fail(P, t, "this '{' is never closed%s", "");
         }
         NcAst *s = statement(P);
-        if (!s) { free(v.data); return NULL; }
+        if (!s) {
+            free(v.data);
+            return NULL;
+        }
         nc_vec_push(&v, s);
     }
     advance(P);
@@ -532,7 +573,11 @@ static NcAst *definition(Parser *P, NcNodeKind kind) {
         NcAst *def = NULL;
         if (is_punct(peek(P), "=")) {
             advance(P);
-            if (!(def = expr(P))) { free(defaults.data); free(names.data); return NULL; }
+            if (!(def = expr(P))) {
+                free(defaults.data);
+                free(names.data);
+                return NULL;
+            }
         } else if (defaults.len && defaults.data[defaults.len - 1]) {
             free(defaults.data);
             free(names.data);
@@ -543,7 +588,11 @@ static NcAst *definition(Parser *P, NcNodeKind kind) {
         if (!is_punct(peek(P), ",")) break;
         advance(P);
     }
-    if (!expect(P, ")")) { free(defaults.data); free(names.data); return NULL; }
+    if (!expect(P, ")")) {
+        free(defaults.data);
+        free(names.data);
+        return NULL;
+    }
     if (kind == ND_MODEL && names.len == 0) {
         free(defaults.data);
         free(names.data);
@@ -584,7 +633,8 @@ int nc_parse(const NcSource *src, const NcTokens *toks, NcArena *a, NcFileAst *o
         } else {
             n = statement(&P);
             if (n && n->kind != ND_ASSIGN) {
-                fail(&P, t, "only imports, definitions, models and constant assignments may appear at the top level%s", "");
+                fail(&P, t, "only imports, definitions, models and constant assignments may appear at the top level%s",
+                     "");
                 n = NULL;
             }
         }

@@ -21,8 +21,8 @@ int nc_verror_at(NcError *e, NcLoc loc, const char *fmt, va_list ap) {
     int k = 0;
     for (const char *q = bol; q < p && k < (int)sizeof pad - 1 && q < bol + n; q++) pad[k++] = *q == '\t' ? '\t' : ' ';
     pad[k] = 0;
-    return nc_errorf(e, "%s:%d:%d: error: %s\n %s | %.*s\n %*s | %s^", loc.src->path, loc.line, loc.col, msg,
-                     gutter, n, bol, gw, "", pad);
+    return nc_errorf(e, "%s:%d:%d: error: %s\n %s | %.*s\n %*s | %s^", loc.src->path, loc.line, loc.col, msg, gutter, n,
+                     bol, gw, "", pad);
 }
 
 int nc_error_at(NcError *e, NcLoc loc, const char *fmt, ...) {

@@ -48,12 +48,12 @@ const char *nc_intern(NcInterner *in, const char *s, size_t n) {
     return in->slots[j];
 }
 
-static const char *keywords[] = {"def", "model", "return", "if", "elif", "else", "for", "in",
-                                 "with", "import", "and", "or", "not", "true", "false", "none"};
+static const char *keywords[] = {"def",  "model",  "return", "if", "elif", "else", "for",   "in",
+                                 "with", "import", "and",    "or", "not",  "true", "false", "none"};
 
 /* Longest first, so "//" wins over "/". */
-static const char *puncts[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ":",
-                               ";", "=", "+", "-", "*", "/", "%", "<", ">", "."};
+static const char *puncts[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}",
+                               ",",  ":",  ";",  "=",  "+",  "-",  "*", "/", "%", "<", ">", "."};
 
 typedef struct Lexer {
     const NcSource *src;
@@ -155,19 +155,29 @@ int nc_tokenize(const NcSource *src, NcArena *a, NcInterner *in, NcTokens *out, 
         const char *p = L.p;
         if (p >= src->text + src->len) break; /* an embedded NUL ends the text */
         if (*p == '\n') {
-            if (depth == 0 && L.toks.len && L.toks.data[L.toks.len - 1].kind != TK_NEWLINE) push(&L, TK_NEWLINE, p, "\\n");
+            if (depth == 0 && L.toks.len && L.toks.data[L.toks.len - 1].kind != TK_NEWLINE)
+                push(&L, TK_NEWLINE, p, "\\n");
             L.p++;
             L.line++;
             L.bol = L.p;
             continue;
         }
-        if (*p == ' ' || *p == '\t' || *p == '\r') { L.p++; continue; }
+        if (*p == ' ' || *p == '\t' || *p == '\r') {
+            L.p++;
+            continue;
+        }
         if (*p == '#') {
             while (*L.p && *L.p != '\n') L.p++;
             continue;
         }
-        if (isdigit((unsigned char)*p)) { rc = lex_number(&L); continue; }
-        if (*p == '"') { rc = lex_string(&L); continue; }
+        if (isdigit((unsigned char)*p)) {
+            rc = lex_number(&L);
+            continue;
+        }
+        if (*p == '"') {
+            rc = lex_string(&L);
+            continue;
+        }
         if (isalpha((unsigned char)*p) || *p == '_') {
             const char *q = p;
             while (isalnum((unsigned char)*q) || *q == '_') q++;
@@ -186,8 +196,10 @@ int nc_tokenize(const NcSource *src, NcArena *a, NcInterner *in, NcTokens *out, 
             matched = 1;
             if (*p == '(' || *p == '[') depth++;
             if ((*p == ')' || *p == ']') && depth > 0) depth--;
-            if (*p == ';') push(&L, TK_NEWLINE, p, ";");
-            else push(&L, TK_PUNCT, p, puncts[i]);
+            if (*p == ';')
+                push(&L, TK_NEWLINE, p, ";");
+            else
+                push(&L, TK_PUNCT, p, puncts[i]);
             L.p += n;
         }
         if (!matched) {

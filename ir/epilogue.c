@@ -24,12 +24,14 @@ int nc_epilogue_check(const NcValue *const *in, int nin, const NcAttrs *a, int f
         if (ep->input < first_extra || ep->input >= nin)
             return nc_errorf(e, "epilogue step %s reads input %d of %d", nc_epi_name(ep->kind), ep->input, nin);
         const NcValue *v = in[ep->input];
-        if (v->ndim != out_ndim) return nc_errorf(e, "epilogue input %d has rank %d, output %d", ep->input, v->ndim, out_ndim);
+        if (v->ndim != out_ndim)
+            return nc_errorf(e, "epilogue input %d has rank %d, output %d", ep->input, v->ndim, out_ndim);
         for (int d = 0; d < out_ndim; d++)
             if (v->shape[d] != out_shape[d] && v->shape[d] != 1)
                 return nc_errorf(e, "epilogue input %d does not broadcast to the output", ep->input);
     }
-    if (nin != first_extra + extra) return nc_errorf(e, "node has %d inputs, its epilogue uses %d", nin, first_extra + extra);
+    if (nin != first_extra + extra)
+        return nc_errorf(e, "node has %d inputs, its epilogue uses %d", nin, first_extra + extra);
     return 0;
 }
 

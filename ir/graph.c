@@ -88,8 +88,7 @@ int nc_shape_fits(int ndim, const int64_t *shape) {
     return 1;
 }
 
-int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape,
-                       NcError *e) {
+int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape, NcError *e) {
     if (!nc_shape_fits(ndim, shape)) {
         char b[160];
         return nc_errorf(e, "parameter '%s' of shape %s is too large", name, nc_shape_str(ndim, shape, b, sizeof b));
@@ -116,8 +115,8 @@ NcAttrs nc_attrs_default(void) {
     return a;
 }
 
-int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs,
-                      const char *scope, NcError *e) {
+int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs, const char *scope,
+                      NcError *e) {
     const NcOpInfo *info = nc_op_info(op);
     if (ninputs < info->min_inputs || ninputs > info->max_inputs)
         return nc_errorf(e, "%s takes %d to %d inputs, got %d", info->name, info->min_inputs, info->max_inputs,
@@ -159,8 +158,7 @@ int64_t nc_graph_param_count(const NcGraph *g) {
     int64_t n = 0;
     for (int i = 0; i < g->values.len; i++) {
         const NcValue *v = &g->values.data[i];
-        if (v->kind == NC_VAL_PARAM && v->role != NC_PARAM_BN_MEAN && v->role != NC_PARAM_BN_VAR)
-            n += nc_numel(v);
+        if (v->kind == NC_VAL_PARAM && v->role != NC_PARAM_BN_MEAN && v->role != NC_PARAM_BN_VAR) n += nc_numel(v);
     }
     return n;
 }

@@ -9,8 +9,7 @@
 #include "ir/ops.h"
 #include "ir/plan.h"
 
-int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats,
-                  NcError *e) {
+int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats, NcError *e) {
     const int nv = g->values.len;
     int *last_use = nc_malloc((size_t)nv * sizeof(int));
     float **buf = nc_calloc((size_t)nv, sizeof(float *));
@@ -109,7 +108,8 @@ int nc_interp_run_planned(const NcGraph *g, const NcPlan *plan, const float *con
         memset(&k, 0, sizeof k);
         k.node = n;
         for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &g->values.data[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
-        for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &g->values.data[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
+        for (int j = 0; j < n->noutputs; j++)
+            k.out_v[j] = &g->values.data[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         /* a view (reshape) shares its input's bytes: nothing to compute */
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue;
         nc_ref_run(&k);

@@ -12,8 +12,7 @@ typedef struct NcInterpStats {
 
 /* inputs[i] feeds g->inputs[i]; outputs[i] receives a malloc'd buffer for
  * g->outputs[i] (caller frees).  Every parameter must have data. */
-int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats,
-                  NcError *e);
+int nc_interp_run(const NcGraph *g, const float *const *inputs, float **outputs, NcInterpStats *stats, NcError *e);
 
 /* The same, with every intermediate at its planned offset in one arena of
  * plan->arena_bytes (runs in-place ops in place): checks a memory plan. */

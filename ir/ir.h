@@ -13,7 +13,7 @@
 #include "runtime/support/base.h"
 
 #define NC_MAXDIM 6
-#define NC_MAXIN 16
+#define NC_MAXIN  16
 #define NC_MAXOUT 16
 
 typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
@@ -23,7 +23,14 @@ typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
  * 3x3 conv filter, data still [O, I, 3, 3], that codegen runs by Winograd
  * F(4x4, 3x3) / F(2x2, 3x3) and the program transforms when it loads
  * (codegen/cpu/cg_winograd.h). */
-typedef enum { NC_LAYOUT_NCHW, NC_LAYOUT_NHWC, NC_LAYOUT_ROWMAJOR, NC_LAYOUT_PACKED, NC_LAYOUT_WINO_F4, NC_LAYOUT_WINO_F2 } NcLayout;
+typedef enum {
+    NC_LAYOUT_NCHW,
+    NC_LAYOUT_NHWC,
+    NC_LAYOUT_ROWMAJOR,
+    NC_LAYOUT_PACKED,
+    NC_LAYOUT_WINO_F4,
+    NC_LAYOUT_WINO_F2
+} NcLayout;
 typedef enum { NC_VAL_INPUT, NC_VAL_PARAM, NC_VAL_NODE } NcValKind;
 
 /* Which role a parameter plays; the deterministic initialiser and the weight
@@ -37,10 +44,10 @@ typedef struct NcValue {
     int64_t shape[NC_MAXDIM];
     NcDtype dtype;
     NcLayout layout;
-    int producer;      /* node index for NC_VAL_NODE, else -1 */
-    char *name;        /* parameters: timm name; inputs: their name; else NULL */
-    NcParamRole role;  /* parameters only */
-    float *data;       /* parameters: storage once bound, else NULL */
+    int producer;     /* node index for NC_VAL_NODE, else -1 */
+    char *name;       /* parameters: timm name; inputs: their name; else NULL */
+    NcParamRole role; /* parameters only */
+    float *data;      /* parameters: storage once bound, else NULL */
 } NcValue;
 
 /* One attribute record serves every op; the op table says which fields an op
@@ -69,10 +76,10 @@ typedef struct NcAttrs {
     int nsizes;
     int64_t sizes[NC_MAXOUT]; /* split sizes or reshape target */
     float eps;
-    float lo, hi; /* clamp bounds (relu6 is clamp(0, 6)) */
+    float lo, hi;     /* clamp bounds (relu6 is clamp(0, 6)) */
     int has_bias;     /* conv2d, linear: inputs[2] is a bias */
     int has_in_scale; /* conv2d: the next input, [N, C, 1, 1], scales the input channels first */
-    int nepi;      /* conv2d, linear: fused epilogue steps */
+    int nepi;         /* conv2d, linear: fused epilogue steps */
     NcEpilogue epi[NC_MAX_EPI];
 } NcAttrs;
 
@@ -146,13 +153,12 @@ const char *nc_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
 
 int nc_graph_add_input(NcGraph *g, const char *name, int ndim, const int64_t *shape);
 /* Fails if a parameter of that name exists already (two layers under one name). */
-int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape,
-                       NcError *e);
+int nc_graph_add_param(NcGraph *g, const char *name, NcParamRole role, int ndim, const int64_t *shape, NcError *e);
 int nc_graph_find_param(const NcGraph *g, const char *name);
 /* Appends a node, runs the op's shape rule and creates its outputs.  On success
  * returns the node index; on a shape error returns -1 with a message. */
-int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs,
-                      const char *scope, NcError *e);
+int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs, const char *scope,
+                      NcError *e);
 NcAttrs nc_attrs_default(void);
 
 /* Every node's inputs defined before use, shapes re-derived and equal, params
@@ -164,6 +170,6 @@ void nc_graph_print(const NcGraph *g, FILE *out);
 
 /* Parameter statistics. */
 int64_t nc_graph_param_count(const NcGraph *g); /* timm's count: excludes BN running stats */
-double nc_graph_macs(const NcGraph *g);          /* convolutions and linear layers only */
+double nc_graph_macs(const NcGraph *g);         /* convolutions and linear layers only */
 
 #endif

@@ -25,11 +25,10 @@ static int64_t window_out(int64_t x, int k, int s, int d, int pad0, int pad1, in
     return out;
 }
 
-static int spatial_out(const NcValue *x, const NcAttrs *a, int kh, int kw, int64_t *oh, int64_t *ow,
-                       NcError *e) {
+static int spatial_out(const NcValue *x, const NcAttrs *a, int kh, int kw, int64_t *oh, int64_t *ow, NcError *e) {
     if (a->stride[0] < 1 || a->stride[1] < 1 || a->dilation[0] < 1 || a->dilation[1] < 1)
-        return nc_errorf(e, "stride and dilation must be positive, got stride %dx%d dilation %dx%d",
-                         a->stride[0], a->stride[1], a->dilation[0], a->dilation[1]);
+        return nc_errorf(e, "stride and dilation must be positive, got stride %dx%d dilation %dx%d", a->stride[0],
+                         a->stride[1], a->dilation[0], a->dilation[1]);
     for (int i = 0; i < 4; i++)
         if (a->pad[i] < 0) return nc_errorf(e, "padding must not be negative, got %d", a->pad[i]);
     *oh = window_out(x->shape[2], kh, a->stride[0], a->dilation[0], a->pad[0], a->pad[2], a->ceil_mode);
@@ -38,29 +37,32 @@ static int spatial_out(const NcValue *x, const NcAttrs *a, int kh, int kw, int64
         return nc_errorf(e,
                          "input of %lldx%lld is too small: a %dx%d window with stride %d, padding "
                          "(%d,%d,%d,%d) gives an output of %lldx%lld",
-                         (long long)x->shape[2], (long long)x->shape[3], kh, kw, a->stride[0], a->pad[0],
-                         a->pad[1], a->pad[2], a->pad[3], (long long)*oh, (long long)*ow);
+                         (long long)x->shape[2], (long long)x->shape[3], kh, kw, a->stride[0], a->pad[0], a->pad[1],
+                         a->pad[2], a->pad[3], (long long)*oh, (long long)*ow);
     return 0;
 }
 
-static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                        NcError *e) {
     if (expect_rank(in, 0, 4, "conv2d input", e) || expect_rank(in, 1, 4, "conv2d weight", e)) return -1;
     int64_t c = SHP(0)[1], o = SHP(1)[0], g = a->groups;
     if (g < 1 || c % g || o % g)
         return nc_errorf(e, "groups=%lld must divide the input channels (%lld) and output channels (%lld)",
                          (long long)g, (long long)c, (long long)o);
     if (SHP(1)[1] != c / g)
-        return nc_errorf(e, "weight expects %lld input channels per group, input has %lld/%lld",
-                         (long long)SHP(1)[1], (long long)c, (long long)g);
+        return nc_errorf(e, "weight expects %lld input channels per group, input has %lld/%lld", (long long)SHP(1)[1],
+                         (long long)c, (long long)g);
     if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != o))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)o);
     if (a->has_in_scale) {
         int si = nc_in_scale_input(a);
-        if (si >= nin || in[si]->ndim != 4 || SHP(si)[0] != SHP(0)[0] || SHP(si)[1] != c || SHP(si)[2] != 1 || SHP(si)[3] != 1)
-            return nc_errorf(e, "conv2d input scale must have shape [%lld, %lld, 1, 1]", (long long)SHP(0)[0], (long long)c);
+        if (si >= nin || in[si]->ndim != 4 || SHP(si)[0] != SHP(0)[0] || SHP(si)[1] != c || SHP(si)[2] != 1 ||
+            SHP(si)[3] != 1)
+            return nc_errorf(e, "conv2d input scale must have shape [%lld, %lld, 1, 1]", (long long)SHP(0)[0],
+                             (long long)c);
     }
-    if (SHP(1)[2] > (1 << 20) || SHP(1)[3] > (1 << 20)) return nc_errorf(e, "kernel of %lldx%lld is too large", (long long)SHP(1)[2], (long long)SHP(1)[3]);
+    if (SHP(1)[2] > (1 << 20) || SHP(1)[3] > (1 << 20))
+        return nc_errorf(e, "kernel of %lldx%lld is too large", (long long)SHP(1)[2], (long long)SHP(1)[3]);
     int64_t oh, ow;
     if (spatial_out(in[0], a, (int)SHP(1)[2], (int)SHP(1)[3], &oh, &ow, e)) return -1;
     ond[0] = 4;
@@ -73,12 +75,11 @@ static double macs_conv2d(const NcValue *const *in, const NcValue *const *out, c
     return (double)nc_numel(out[0]) * (double)(in[1]->shape[1] * in[1]->shape[2] * in[1]->shape[3]);
 }
 
-static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                        NcError *e) {
     if (expect_rank(in, 0, 2, "linear input", e) || expect_rank(in, 1, 2, "linear weight", e)) return -1;
     if (SHP(0)[1] != SHP(1)[1])
-        return nc_errorf(e, "input has %lld features, weight expects %lld", (long long)SHP(0)[1],
-                         (long long)SHP(1)[1]);
+        return nc_errorf(e, "input has %lld features, weight expects %lld", (long long)SHP(0)[1], (long long)SHP(1)[1]);
     if (a->has_bias && (nin < 3 || in[2]->ndim != 1 || SHP(2)[0] != SHP(1)[0]))
         return nc_errorf(e, "bias must have shape [%lld]", (long long)SHP(1)[0]);
     ond[0] = 2;
@@ -91,8 +92,8 @@ static double macs_linear(const NcValue *const *in, const NcValue *const *out, c
     return (double)nc_numel(out[0]) * (double)in[1]->shape[1];
 }
 
-static int shape_batch_norm(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                            int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_batch_norm(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                            NcError *e) {
     if (in[0]->ndim < 2) return nc_errorf(e, "batch_norm input needs a channel axis");
     for (int i = 1; i < 5; i++)
         if (in[i]->ndim != 1 || SHP(i)[0] != SHP(0)[1])
@@ -103,24 +104,23 @@ static int shape_batch_norm(const NcValue *const *in, int nin, const NcAttrs *a,
     return 1;
 }
 
-static int shape_same(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                      int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_same(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                      NcError *e) {
     ond[0] = in[0]->ndim;
     memcpy(os[0], SHP(0), sizeof os[0]);
     return 1;
 }
 
 /* NumPy broadcasting, right-aligned. */
-static int shape_broadcast(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                           int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_broadcast(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                           NcError *e) {
     int nd = in[0]->ndim > in[1]->ndim ? in[0]->ndim : in[1]->ndim;
     for (int i = 0; i < nd; i++) {
         int i0 = i - (nd - in[0]->ndim), i1 = i - (nd - in[1]->ndim);
         int64_t d0 = i0 >= 0 ? SHP(0)[i0] : 1, d1 = i1 >= 0 ? SHP(1)[i1] : 1;
         if (d0 != d1 && d0 != 1 && d1 != 1) {
             char b0[96], b1[96];
-            return nc_errorf(e, "shapes %s and %s do not broadcast",
-                             nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0),
+            return nc_errorf(e, "shapes %s and %s do not broadcast", nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0),
                              nc_shape_str(in[1]->ndim, SHP(1), b1, sizeof b1));
         }
         os[0][i] = d0 == 1 ? d1 : d0;
@@ -138,14 +138,14 @@ static int shape_binary(const NcValue *const *in, int nin, const NcAttrs *a, int
     return 1;
 }
 
-static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                        NcError *e) {
     if (expect_rank(in, 0, 4, "pool input", e)) return -1;
     if (a->kernel[0] < 1 || a->kernel[1] < 1)
         return nc_errorf(e, "pool kernel must be positive, got %dx%d", a->kernel[0], a->kernel[1]);
     if (2 * (int64_t)a->pad[0] > a->kernel[0] || 2 * (int64_t)a->pad[1] > a->kernel[1])
-        return nc_errorf(e, "pool padding (%d,%d) must be at most half the kernel (%dx%d)", a->pad[0],
-                         a->pad[1], a->kernel[0], a->kernel[1]);
+        return nc_errorf(e, "pool padding (%d,%d) must be at most half the kernel (%dx%d)", a->pad[0], a->pad[1],
+                         a->kernel[0], a->kernel[1]);
     int64_t oh, ow;
     if (spatial_out(in[0], a, a->kernel[0], a->kernel[1], &oh, &ow, e)) return -1;
     ond[0] = 4;
@@ -153,23 +153,23 @@ static int shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int
     return 1;
 }
 
-static int shape_global_pool(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                             int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_global_pool(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                             NcError *e) {
     if (expect_rank(in, 0, 4, "global pool input", e)) return -1;
     ond[0] = 4;
     os[0][0] = SHP(0)[0], os[0][1] = SHP(0)[1], os[0][2] = 1, os[0][3] = 1;
     return 1;
 }
 
-static int shape_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                         int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                         NcError *e) {
     if (a->axis < 0 || a->axis >= in[0]->ndim)
         return nc_errorf(e, "softmax axis %d out of range for %d dimensions", a->axis, in[0]->ndim);
     return shape_same(in, nin, a, ond, os, e);
 }
 
-static int shape_radix_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                               int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_radix_softmax(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                               NcError *e) {
     int64_t per = nc_numel(in[0]) / SHP(0)[0];
     if (a->radix < 1 || a->cardinality < 1 || per % ((int64_t)a->radix * a->cardinality))
         return nc_errorf(e, "radix %d x cardinality %d must divide the %lld features per sample", a->radix,
@@ -188,7 +188,8 @@ static int radix_channels(const NcValue *x, const NcAttrs *a, const char *op, in
 }
 
 /* radix_gap: [N, R*C, H, W] -> [N, C, 1, 1], the mean over the plane of the branches' sum */
-static int shape_radix_gap(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_radix_gap(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                           NcError *e) {
     int64_t C = 0;
     if (radix_channels(in[0], a, "radix_gap", &C, e)) return -1;
     ond[0] = 4, os[0][0] = SHP(0)[0], os[0][1] = C, os[0][2] = os[0][3] = 1;
@@ -202,14 +203,15 @@ static int shape_radix_combine(const NcValue *const *in, int nin, const NcAttrs 
     int64_t C = 0;
     if (radix_channels(in[0], a, "radix_combine", &C, e)) return -1;
     if (nc_numel(in[1]) != SHP(0)[0] * SHP(0)[1])
-        return nc_errorf(e, "radix_combine: the attention has %lld values, not one per (image, channel) of the input (%lld)",
-                         (long long)nc_numel(in[1]), (long long)(SHP(0)[0] * SHP(0)[1]));
+        return nc_errorf(
+            e, "radix_combine: the attention has %lld values, not one per (image, channel) of the input (%lld)",
+            (long long)nc_numel(in[1]), (long long)(SHP(0)[0] * SHP(0)[1]));
     ond[0] = 4, os[0][0] = SHP(0)[0], os[0][1] = C, os[0][2] = SHP(0)[2], os[0][3] = SHP(0)[3];
     return 1;
 }
 
-static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                        int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                        NcError *e) {
     int nd = in[0]->ndim, ax = a->axis;
     if (ax < 0 || ax >= nd) return nc_errorf(e, "concat axis %d out of range", ax);
     memcpy(os[0], SHP(0), sizeof os[0]);
@@ -219,8 +221,7 @@ static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int
             if (d != ax && SHP(i)[d] != SHP(0)[d]) {
                 char b0[96], b1[96];
                 return nc_errorf(e, "concat inputs %s and %s differ outside axis %d",
-                                 nc_shape_str(nd, SHP(0), b0, sizeof b0), nc_shape_str(nd, SHP(i), b1, sizeof b1),
-                                 ax);
+                                 nc_shape_str(nd, SHP(0), b0, sizeof b0), nc_shape_str(nd, SHP(i), b1, sizeof b1), ax);
             }
         os[0][ax] += SHP(i)[ax];
     }
@@ -228,14 +229,15 @@ static int shape_concat(const NcValue *const *in, int nin, const NcAttrs *a, int
     return 1;
 }
 
-static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                       int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                       NcError *e) {
     int nd = in[0]->ndim, ax = a->axis;
     if (ax < 0 || ax >= nd) return nc_errorf(e, "split axis %d out of range", ax);
     if (a->nsizes < 1 || a->nsizes > NC_MAXOUT) return nc_errorf(e, "split into %d parts", a->nsizes);
     int64_t sum = 0;
     for (int i = 0; i < a->nsizes; i++) {
-        if (a->sizes[i] < 1 || a->sizes[i] > SHP(0)[ax]) return nc_errorf(e, "split sizes must be in 1..%lld", (long long)SHP(0)[ax]);
+        if (a->sizes[i] < 1 || a->sizes[i] > SHP(0)[ax])
+            return nc_errorf(e, "split sizes must be in 1..%lld", (long long)SHP(0)[ax]);
         sum += a->sizes[i];
         ond[i] = nd;
         memcpy(os[i], SHP(0), sizeof os[i]);
@@ -247,8 +249,8 @@ static int shape_split(const NcValue *const *in, int nin, const NcAttrs *a, int 
     return a->nsizes;
 }
 
-static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                         int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                         NcError *e) {
     int ok = a->nsizes >= 1 && a->nsizes <= NC_MAXDIM && nc_shape_fits(a->nsizes, a->sizes);
     int64_t n = 1;
     for (int i = 0; ok && i < a->nsizes; i++) ok = a->sizes[i] >= 1, n *= a->sizes[i];
@@ -264,8 +266,8 @@ static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, in
 
 /* squeeze_excite(x, w1, b1, w2, b2): the SE gate
  * sigmoid(fc2(act(fc1(mean_hw(x))))) as one op, act = epi[0] (relu or silu). */
-static int shape_squeeze_excite(const NcValue *const *in, int nin, const NcAttrs *a, int *ond,
-                                int64_t (*os)[NC_MAXDIM], NcError *e) {
+static int shape_squeeze_excite(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                                NcError *e) {
     if (expect_rank(in, 0, 4, "squeeze_excite input", e)) return -1;
     int64_t c = SHP(0)[1], r = SHP(1)[0];
     if (in[1]->ndim != 4 || SHP(1)[1] != c || SHP(1)[2] != 1 || SHP(1)[3] != 1 || in[2]->ndim != 1 || SHP(2)[0] != r ||
@@ -285,29 +287,40 @@ static double macs_squeeze_excite(const NcValue *const *in, const NcValue *const
 
 #define WIN (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
 static const NcOpInfo op_table[NC_OP_COUNT] = {
-    /*                       name               in     fusion              attrs                                                     shape rule           reference kernel        MACs */
-    [NC_OP_CONV2D]          = {"conv2d",          2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS | NC_ATTR_EPILOGUE,                 shape_conv2d,        nc_ref_conv2d,          macs_conv2d},
-    [NC_OP_BATCH_NORM]      = {"batch_norm",      5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS,                                              shape_batch_norm,    nc_ref_batch_norm,      NULL},
-    [NC_OP_LINEAR]          = {"linear",          2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, NC_ATTR_EPILOGUE,                                  shape_linear,        nc_ref_linear,          macs_linear},
-    [NC_OP_RELU]            = {"relu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_relu,            NULL},
-    [NC_OP_CLAMP]           = {"clamp",           1, 1, NC_FUSE_ELEMWISE,  NC_ATTR_CLAMP,                                            shape_same,          nc_ref_clamp,           NULL},
-    [NC_OP_SILU]            = {"silu",            1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_silu,            NULL},
-    [NC_OP_SIGMOID]         = {"sigmoid",         1, 1, NC_FUSE_ELEMWISE,  0,                                                        shape_same,          nc_ref_sigmoid,         NULL},
-    [NC_OP_ADD]             = {"add",             2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE,                              shape_binary,        nc_ref_add,             NULL},
-    [NC_OP_MUL]             = {"mul",             2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE,                              shape_binary,        nc_ref_mul,             NULL},
-    [NC_OP_MAX_POOL2D]      = {"max_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL,                                       shape_pool2d,        nc_ref_max_pool2d,      NULL},
-    [NC_OP_AVG_POOL2D]      = {"avg_pool2d",      1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD,                 shape_pool2d,        nc_ref_avg_pool2d,      NULL},
-    [NC_OP_GLOBAL_AVG_POOL] = {"global_avg_pool", 1, 1, NC_FUSE_REDUCTION, 0,                                                        shape_global_pool,   nc_ref_global_avg_pool, NULL},
-    [NC_OP_GLOBAL_MAX_POOL] = {"global_max_pool", 1, 1, NC_FUSE_REDUCTION, 0,                                                        shape_global_pool,   nc_ref_global_max_pool, NULL},
-    [NC_OP_SOFTMAX]         = {"softmax",         1, 1, NC_FUSE_REDUCTION, NC_ATTR_AXIS,                                             shape_softmax,       nc_ref_softmax,         NULL},
-    [NC_OP_RADIX_SOFTMAX]   = {"radix_softmax",   1, 1, NC_FUSE_REDUCTION, NC_ATTR_RADIX,                                            shape_radix_softmax, nc_ref_radix_softmax,   NULL},
-    [NC_OP_CONCAT]          = {"concat",          1, NC_MAXIN, NC_FUSE_INJECTIVE, NC_ATTR_AXIS,                                      shape_concat,        nc_ref_concat,          NULL},
-    [NC_OP_SPLIT]           = {"split",           1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES,                             shape_split,         nc_ref_split,           NULL},
-    [NC_OP_SQUEEZE_EXCITE]  = {"squeeze_excite",  5, 5, NC_FUSE_OPAQUE,   NC_ATTR_EPILOGUE,                                         shape_squeeze_excite, nc_ref_squeeze_excite, macs_squeeze_excite},
-    [NC_OP_RESHAPE]         = {"reshape",         1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES,                                            shape_reshape,       nc_ref_reshape,         NULL},
-    [NC_OP_RELAYOUT]        = {"relayout",        1, 1, NC_FUSE_INJECTIVE, 0,                                                        shape_same,          nc_ref_relayout,        NULL},
-    [NC_OP_RADIX_GAP]       = {"radix_gap",       1, 1, NC_FUSE_OPAQUE,   NC_ATTR_RADIX,                                            shape_radix_gap,     nc_ref_radix_gap,       NULL},
-    [NC_OP_RADIX_COMBINE]   = {"radix_combine",   2, 2, NC_FUSE_OPAQUE,   NC_ATTR_RADIX,                                            shape_radix_combine, nc_ref_radix_combine,   NULL},
+    /* each row: name, min and max inputs, fusion class, attribute fields, shape rule, reference kernel, MACs */
+    [NC_OP_CONV2D] = {"conv2d", 2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR,
+                      WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS | NC_ATTR_EPILOGUE, shape_conv2d, nc_ref_conv2d,
+                      macs_conv2d},
+    [NC_OP_BATCH_NORM] = {"batch_norm", 5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS, shape_batch_norm, nc_ref_batch_norm,
+                          NULL},
+    [NC_OP_LINEAR] = {"linear", 2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, NC_ATTR_EPILOGUE, shape_linear, nc_ref_linear,
+                      macs_linear},
+    [NC_OP_RELU] = {"relu", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_relu, NULL},
+    [NC_OP_CLAMP] = {"clamp", 1, 1, NC_FUSE_ELEMWISE, NC_ATTR_CLAMP, shape_same, nc_ref_clamp, NULL},
+    [NC_OP_SILU] = {"silu", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_silu, NULL},
+    [NC_OP_SIGMOID] = {"sigmoid", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_sigmoid, NULL},
+    [NC_OP_ADD] = {"add", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_add, NULL},
+    [NC_OP_MUL] = {"mul", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_mul, NULL},
+    [NC_OP_MAX_POOL2D] = {"max_pool2d", 1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL, shape_pool2d, nc_ref_max_pool2d,
+                          NULL},
+    [NC_OP_AVG_POOL2D] = {"avg_pool2d", 1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD, shape_pool2d,
+                          nc_ref_avg_pool2d, NULL},
+    [NC_OP_GLOBAL_AVG_POOL] = {"global_avg_pool", 1, 1, NC_FUSE_REDUCTION, 0, shape_global_pool, nc_ref_global_avg_pool,
+                               NULL},
+    [NC_OP_GLOBAL_MAX_POOL] = {"global_max_pool", 1, 1, NC_FUSE_REDUCTION, 0, shape_global_pool, nc_ref_global_max_pool,
+                               NULL},
+    [NC_OP_SOFTMAX] = {"softmax", 1, 1, NC_FUSE_REDUCTION, NC_ATTR_AXIS, shape_softmax, nc_ref_softmax, NULL},
+    [NC_OP_RADIX_SOFTMAX] = {"radix_softmax", 1, 1, NC_FUSE_REDUCTION, NC_ATTR_RADIX, shape_radix_softmax,
+                             nc_ref_radix_softmax, NULL},
+    [NC_OP_CONCAT] = {"concat", 1, NC_MAXIN, NC_FUSE_INJECTIVE, NC_ATTR_AXIS, shape_concat, nc_ref_concat, NULL},
+    [NC_OP_SPLIT] = {"split", 1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES, shape_split, nc_ref_split, NULL},
+    [NC_OP_SQUEEZE_EXCITE] = {"squeeze_excite", 5, 5, NC_FUSE_OPAQUE, NC_ATTR_EPILOGUE, shape_squeeze_excite,
+                              nc_ref_squeeze_excite, macs_squeeze_excite},
+    [NC_OP_RESHAPE] = {"reshape", 1, 1, NC_FUSE_INJECTIVE, NC_ATTR_SIZES, shape_reshape, nc_ref_reshape, NULL},
+    [NC_OP_RELAYOUT] = {"relayout", 1, 1, NC_FUSE_INJECTIVE, 0, shape_same, nc_ref_relayout, NULL},
+    [NC_OP_RADIX_GAP] = {"radix_gap", 1, 1, NC_FUSE_OPAQUE, NC_ATTR_RADIX, shape_radix_gap, nc_ref_radix_gap, NULL},
+    [NC_OP_RADIX_COMBINE] = {"radix_combine", 2, 2, NC_FUSE_OPAQUE, NC_ATTR_RADIX, shape_radix_combine,
+                             nc_ref_radix_combine, NULL},
 };
 
 const NcOpInfo *nc_op_info(NcOpKind op) {

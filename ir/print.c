@@ -5,8 +5,10 @@
 
 static void print_ref(const NcGraph *g, FILE *out, int id) {
     const NcValue *v = &g->values.data[id];
-    if (v->kind == NC_VAL_PARAM) fprintf(out, "@%s", v->name);
-    else fprintf(out, "%%%d", id);
+    if (v->kind == NC_VAL_PARAM)
+        fprintf(out, "@%s", v->name);
+    else
+        fprintf(out, "%%%d", id);
 }
 
 static void print_attrs(const NcNode *n, FILE *out) {

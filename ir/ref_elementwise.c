@@ -21,18 +21,17 @@ void nc_ref_batch_norm(const NcKernelArgs *k) {
         }
 }
 
-#define UNARY(fn, expr)                                     \
-    void fn(const NcKernelArgs *k) {                        \
-        const int64_t n = nc_numel(k->in_v[0]);             \
-        const float *xp = k->in[0];                         \
-        float *yp = k->out[0];                              \
-        const NcAttrs *a = &k->node->attrs;                 \
-        (void)a;                                            \
-        _Pragma("omp parallel for")                         \
-        for (int64_t i = 0; i < n; i++) {                   \
-            const double x = xp[i];                         \
-            yp[i] = (float)(expr);                          \
-        }                                                   \
+#define UNARY(fn, expr)                                                                                                \
+    void fn(const NcKernelArgs *k) {                                                                                   \
+        const int64_t n = nc_numel(k->in_v[0]);                                                                        \
+        const float *xp = k->in[0];                                                                                    \
+        float *yp = k->out[0];                                                                                         \
+        const NcAttrs *a = &k->node->attrs;                                                                            \
+        (void)a;                                                                                                       \
+        _Pragma("omp parallel for") for (int64_t i = 0; i < n; i++) {                                                  \
+            const double x = xp[i];                                                                                    \
+            yp[i] = (float)(expr);                                                                                     \
+        }                                                                                                              \
     }
 
 /* Written so that NaN falls through every comparison and comes out, as in

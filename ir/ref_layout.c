@@ -17,8 +17,10 @@ static void permute(const NcValue *v, const float *src, float *dst, int to_nhwc)
         float *d = dst + n * C * HW;
         for (int64_t c = 0; c < C; c++)
             for (int64_t p = 0; p < HW; p++) {
-                if (to_nhwc) d[p * C + c] = s[c * HW + p];
-                else d[c * HW + p] = s[p * C + c];
+                if (to_nhwc)
+                    d[p * C + c] = s[c * HW + p];
+                else
+                    d[c * HW + p] = s[p * C + c];
             }
     }
 }

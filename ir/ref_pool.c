@@ -31,8 +31,10 @@ static void pool2d(const NcKernelArgs *k, int is_max) {
                 for (int64_t ih = h0; ih < h1; ih++)
                     for (int64_t iw = w0; iw < w1; iw++) {
                         const double v = xp[ih * W + iw];
-                        if (is_max) acc = v > acc || isnan(v) ? v : acc; /* NaN wins, as in PyTorch */
-                        else acc += v;
+                        if (is_max)
+                            acc = v > acc || isnan(v) ? v : acc; /* NaN wins, as in PyTorch */
+                        else
+                            acc += v;
                     }
                 if (!is_max) acc /= (double)(a->count_include_pad ? padded_count : (h1 - h0) * (w1 - w0));
                 y[(p * OH + oh) * OW + ow] = (float)acc;
@@ -53,8 +55,10 @@ static void global_pool(const NcKernelArgs *k, int is_max) {
         double acc = is_max ? -DBL_MAX : 0.0;
         for (int64_t i = 0; i < S; i++) {
             const double v = x[p * S + i];
-            if (is_max) acc = v > acc ? v : acc;
-            else acc += v;
+            if (is_max)
+                acc = v > acc ? v : acc;
+            else
+                acc += v;
         }
         y[p] = (float)(is_max ? acc : acc / (double)S);
     }

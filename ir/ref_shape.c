@@ -92,7 +92,8 @@ void nc_ref_concat(const NcKernelArgs *k) {
         int64_t jo, jl, ji;
         split_axis(k->in_v[j], n->attrs.axis, &jo, &jl, &ji);
         for (int64_t o = 0; o < outer; o++)
-            memcpy(k->out[0] + (o * len + off) * inner, k->in[j] + o * jl * inner, (size_t)(jl * inner) * sizeof(float));
+            memcpy(k->out[0] + (o * len + off) * inner, k->in[j] + o * jl * inner,
+                   (size_t)(jl * inner) * sizeof(float));
         off += jl;
     }
 }
@@ -105,7 +106,8 @@ void nc_ref_split(const NcKernelArgs *k) {
     for (int j = 0; j < n->noutputs; j++) {
         const int64_t jl = n->attrs.sizes[j];
         for (int64_t o = 0; o < outer; o++)
-            memcpy(k->out[j] + o * jl * inner, k->in[0] + (o * len + off) * inner, (size_t)(jl * inner) * sizeof(float));
+            memcpy(k->out[j] + o * jl * inner, k->in[0] + (o * len + off) * inner,
+                   (size_t)(jl * inner) * sizeof(float));
         off += jl;
     }
 }

@@ -42,9 +42,12 @@ static int64_t first_bad_value(const NcValue *v, char *what, size_t len) {
     for (int64_t i = 0; i < n; i++) {
         const float x = v->data[i];
         if (isfinite(x) && !(v->role == NC_PARAM_BN_VAR && x < 0)) continue;
-        if (isnan(x)) snprintf(what, len, "NaN");
-        else if (isinf(x)) snprintf(what, len, "%sinfinity", x < 0 ? "-" : "+");
-        else snprintf(what, len, "a negative variance (%g)", (double)x);
+        if (isnan(x))
+            snprintf(what, len, "NaN");
+        else if (isinf(x))
+            snprintf(what, len, "%sinfinity", x < 0 ? "-" : "+");
+        else
+            snprintf(what, len, "a negative variance (%g)", (double)x);
         return i;
     }
     return -1;

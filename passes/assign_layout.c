@@ -28,7 +28,9 @@
 #include "ir/ops.h"
 #include "passes/pass.h"
 
-static int spatial(const NcValue *v) { return v->ndim == 4 && v->shape[2] * v->shape[3] > 1 && v->kind != NC_VAL_PARAM; }
+static int spatial(const NcValue *v) {
+    return v->ndim == 4 && v->shape[2] * v->shape[3] > 1 && v->kind != NC_VAL_PARAM;
+}
 
 static int find(int *parent, int v) {
     while (parent[v] != v) v = parent[v] = parent[parent[v]];
@@ -47,8 +49,10 @@ static void regions(const NcGraph *g, const char *cand, int *region) {
         for (int j = 0; j < n->ninputs + n->noutputs; j++) {
             const int id = j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs];
             if (!spatial(nc_val(g, id))) continue;
-            if (owner[id] < 0) owner[id] = ni;
-            else parent[find(parent, ni)] = find(parent, owner[id]);
+            if (owner[id] < 0)
+                owner[id] = ni;
+            else
+                parent[find(parent, ni)] = find(parent, owner[id]);
         }
     }
     for (int ni = 0; ni < nn; ni++) region[ni] = cand[ni] ? find(parent, ni) : -1;
@@ -70,7 +74,8 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
         if (!any) continue; /* layout-neutral */
         const char *why = "no NHWC kernel";
         cand[ni] = (char)h->nhwc_ok(g, n, h->ctx, &why);
-        if (!cand[ni] && explain) fprintf(explain, "assign_layout: %s %s: NCHW: %s\n", nc_op_info(n->op)->name, n->scope, why);
+        if (!cand[ni] && explain)
+            fprintf(explain, "assign_layout: %s %s: NCHW: %s\n", nc_op_info(n->op)->name, n->scope, why);
     }
     regions(g, cand, region);
 
@@ -85,7 +90,8 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
         /* inputs from outside the region (another region's, a graph input) */
         for (int j = 0; j < n->ninputs; j++) {
             const NcValue *v = nc_val(g, n->inputs[j]);
-            if (spatial(v) && (v->kind != NC_VAL_NODE || region[v->producer] != region[ni])) conv[region[ni]] += h->relayout_cost(v, h->ctx);
+            if (spatial(v) && (v->kind != NC_VAL_NODE || region[v->producer] != region[ni]))
+                conv[region[ni]] += h->relayout_cost(v, h->ctx);
         }
         /* outputs read outside it, or returned */
         for (int j = 0; j < n->noutputs; j++) {
@@ -103,8 +109,9 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
         if (region[ni] != ni) continue; /* once per region, at its root */
         const int take = h->mode == NC_LAYOUT_MODE_NHWC || gain[ni] > conv[ni];
         if (explain)
-            fprintf(explain, "assign_layout: region of %d nodes from %s: %s (saves %.3f ms, conversions cost %.3f ms)\n", size[ni],
-                    g->nodes.data[ni].scope, take ? "NHWC" : "NCHW", 1e3 * gain[ni], 1e3 * conv[ni]);
+            fprintf(explain,
+                    "assign_layout: region of %d nodes from %s: %s (saves %.3f ms, conversions cost %.3f ms)\n",
+                    size[ni], g->nodes.data[ni].scope, take ? "NHWC" : "NCHW", 1e3 * gain[ni], 1e3 * conv[ni]);
         for (int k = 0; k < nn; k++)
             if (region[k] == ni) nhwc[k] = (char)take;
     }
@@ -126,8 +133,9 @@ int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *rel
             const int id = g->nodes.data[ni].inputs[j];
             if (!spatial(nc_val(g, id)) || nc_is_nhwc(nc_val(g, id)) == nhwc[ni]) continue;
             if (conv_of[id] < 0) {
-                const char *reader = g->nodes.data[ni].scope && g->nodes.data[ni].scope[0] ? g->nodes.data[ni].scope
-                                                                                        : nc_op_info(g->nodes.data[ni].op)->name;
+                const char *reader = g->nodes.data[ni].scope && g->nodes.data[ni].scope[0]
+                                         ? g->nodes.data[ni].scope
+                                         : nc_op_info(g->nodes.data[ni].op)->name;
                 char *scope = nc_sprintf("%s.relayout", reader);
                 const NcAttrs a = nc_attrs_default();
                 const int r = nc_graph_add_node(g, NC_OP_RELAYOUT, 1, &id, &a, scope, e);

@@ -26,9 +26,12 @@ int nc_pass_fold_bn(NcGraph *g, NcPassCtx *ctx, NcError *e) {
         const NcValue *x = nc_val(g, bn->inputs[0]);
         const char *why = NULL;
         NcNode *conv = x->kind == NC_VAL_NODE ? &g->nodes.data[x->producer] : NULL;
-        if (!conv || conv->op != NC_OP_CONV2D) why = "its input is not a convolution";
-        else if (readers[x->id] != 1) why = "the convolution's output has other readers";
-        else if (conv->attrs.nepi || conv->attrs.has_in_scale) why = "the convolution already has an epilogue or input scale";
+        if (!conv || conv->op != NC_OP_CONV2D)
+            why = "its input is not a convolution";
+        else if (readers[x->id] != 1)
+            why = "the convolution's output has other readers";
+        else if (conv->attrs.nepi || conv->attrs.has_in_scale)
+            why = "the convolution already has an epilogue or input scale";
         if (why) {
             if (ctx->explain) fprintf(ctx->explain, "fold_bn: %s: not folded: %s\n", bn->scope, why);
             continue;

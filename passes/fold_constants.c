@@ -38,7 +38,8 @@ int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e) {
         NcKernelArgs k;
         memset(&k, 0, sizeof k);
         k.node = n;
-        for (int j = 0; j < n->ninputs; j++) k.in_v[j] = nc_val(g, n->inputs[j]), k.in[j] = nc_val(g, n->inputs[j])->data;
+        for (int j = 0; j < n->ninputs; j++)
+            k.in_v[j] = nc_val(g, n->inputs[j]), k.in[j] = nc_val(g, n->inputs[j])->data;
         for (int j = 0; j < n->noutputs; j++) {
             NcValue *o = nc_val(g, n->outputs[j]);
             o->data = nc_malloc((size_t)nc_numel(o) * sizeof(float));
@@ -54,7 +55,9 @@ int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e) {
         }
         dead[ni] = 1;
         ctx->rewrites++;
-        if (ctx->explain) fprintf(ctx->explain, "fold_constants: %s: %s computed at compile time\n", n->scope, nc_op_info(n->op)->name);
+        if (ctx->explain)
+            fprintf(ctx->explain, "fold_constants: %s: %s computed at compile time\n", n->scope,
+                    nc_op_info(n->op)->name);
     }
     if (ctx->rewrites) nc_graph_compact(g, dead);
     free(dead);

@@ -36,18 +36,24 @@ int nc_fuse_chains(NcGraph *g, NcPassCtx *ctx, int (*is_anchor)(const NcNode *),
             const NcNode *r = ri >= 0 ? &g->nodes.data[ri] : NULL;
             NcEpilogue ep = {0};
             int other = -1;
-            if (readers[y] != 1 || !r) why = readers[y] ? "its output has several readers (or is a graph output)" : NULL;
-            else if (a->attrs.nepi == NC_MAX_EPI) why = "the epilogue is full";
+            if (readers[y] != 1 || !r)
+                why = readers[y] ? "its output has several readers (or is a graph output)" : NULL;
+            else if (a->attrs.nepi == NC_MAX_EPI)
+                why = "the epilogue is full";
             else if (activation_step(r, &ep)) {
                 /* fine */
             } else if (r->op == NC_OP_ADD || r->op == NC_OP_MUL) {
                 other = r->inputs[0] == y ? r->inputs[1] : r->inputs[0];
                 const NcValue *ov = nc_val(g, other), *rv = nc_val(g, r->outputs[0]);
                 ep.kind = r->op == NC_OP_ADD ? NC_EPI_ADD : NC_EPI_MUL;
-                if (other == y) why = "it is added to itself";
-                else if (!nc_shape_eq(rv, nc_val(g, y))) why = "the result is larger than the output (it broadcasts)";
-                else if (ov->kind == NC_VAL_NODE && ov->producer > ai) why = "the other operand is computed after it";
-                else if (a->ninputs == NC_MAXIN) why = "too many inputs";
+                if (other == y)
+                    why = "it is added to itself";
+                else if (!nc_shape_eq(rv, nc_val(g, y)))
+                    why = "the result is larger than the output (it broadcasts)";
+                else if (ov->kind == NC_VAL_NODE && ov->producer > ai)
+                    why = "the other operand is computed after it";
+                else if (a->ninputs == NC_MAXIN)
+                    why = "too many inputs";
             } else {
                 why = "its reader is not elementwise";
             }

@@ -22,9 +22,9 @@ static NcNode *single_producer(NcGraph *g, const int *readers, int v, NcOpKind o
 
 static int is_1x1_fc(const NcGraph *g, const NcNode *c) {
     const NcValue *w = nc_val(g, c->inputs[1]);
-    return c->attrs.has_bias && !c->attrs.has_in_scale && c->attrs.groups == 1 && w->shape[2] == 1 && w->shape[3] == 1 &&
-           c->attrs.stride[0] == 1 && c->attrs.stride[1] == 1 && !c->attrs.pad[0] && !c->attrs.pad[1] &&
-           !c->attrs.pad[2] && !c->attrs.pad[3] && c->attrs.nepi == 1;
+    return c->attrs.has_bias && !c->attrs.has_in_scale && c->attrs.groups == 1 && w->shape[2] == 1 &&
+           w->shape[3] == 1 && c->attrs.stride[0] == 1 && c->attrs.stride[1] == 1 && !c->attrs.pad[0] &&
+           !c->attrs.pad[1] && !c->attrs.pad[2] && !c->attrs.pad[3] && c->attrs.nepi == 1;
 }
 
 int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e) {
@@ -38,13 +38,15 @@ int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e) {
             NcNode *fc2 = single_producer(g, readers, gate, NC_OP_CONV2D);
             if (!fc2 || !is_1x1_fc(g, fc2) || fc2->attrs.epi[0].kind != NC_EPI_SIGMOID) continue;
             NcNode *fc1 = single_producer(g, readers, fc2->inputs[0], NC_OP_CONV2D);
-            if (!fc1 || !is_1x1_fc(g, fc1) || (fc1->attrs.epi[0].kind != NC_EPI_RELU && fc1->attrs.epi[0].kind != NC_EPI_SILU)) {
+            if (!fc1 || !is_1x1_fc(g, fc1) ||
+                (fc1->attrs.epi[0].kind != NC_EPI_RELU && fc1->attrs.epi[0].kind != NC_EPI_SILU)) {
                 if (ctx->explain) fprintf(ctx->explain, "fuse_se: %s: not an SE gate (first conv)\n", fc2->scope);
                 continue;
             }
             NcNode *pool = single_producer(g, readers, fc1->inputs[0], NC_OP_GLOBAL_AVG_POOL);
             if (!pool || pool->inputs[0] != x) {
-                if (ctx->explain) fprintf(ctx->explain, "fuse_se: %s: not an SE gate (no pool of the scaled tensor)\n", fc2->scope);
+                if (ctx->explain)
+                    fprintf(ctx->explain, "fuse_se: %s: not an SE gate (no pool of the scaled tensor)\n", fc2->scope);
                 continue;
             }
             /* the SE op takes fc2's place in the schedule, producing its output */
@@ -73,10 +75,12 @@ int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e) {
                 for (int j = 0; j < g->nodes.data[k].ninputs; j++)
                     if (g->nodes.data[k].inputs[j] == y) ri = k;
             NcNode *c = ri >= 0 ? &g->nodes.data[ri] : NULL;
-            const char *why = !c ? "the scaled tensor has several readers" : c->op != NC_OP_CONV2D ? "its reader is not a convolution"
-                              : c->inputs[0] != y ? "it is not the convolution's input"
-                              : c->attrs.has_in_scale ? "the convolution is already input-scaled"
-                              : c->ninputs == NC_MAXIN ? "too many inputs" : NULL;
+            const char *why = !c                       ? "the scaled tensor has several readers"
+                              : c->op != NC_OP_CONV2D  ? "its reader is not a convolution"
+                              : c->inputs[0] != y      ? "it is not the convolution's input"
+                              : c->attrs.has_in_scale  ? "the convolution is already input-scaled"
+                              : c->ninputs == NC_MAXIN ? "too many inputs"
+                                                       : NULL;
             if (why) {
                 if (ctx->explain) fprintf(ctx->explain, "fuse_se: %s: multiply kept: %s\n", m->scope, why);
                 break;

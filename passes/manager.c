@@ -9,7 +9,8 @@ static const NcPass passes[] = {
     {"fold_constants", "compute nodes that read only weights at compile time", nc_pass_fold_constants},
     {"fold_bn", "fold inference BatchNorm into the preceding convolution", nc_pass_fold_bn},
     {"fuse_epilogue", "fuse activations, residual adds and scales into conv/linear epilogues", nc_pass_fuse_epilogue},
-    {"fuse_se", "fuse squeeze-excitation into one op, and its channel scale into the next convolution", nc_pass_fuse_se},
+    {"fuse_se", "fuse squeeze-excitation into one op, and its channel scale into the next convolution",
+     nc_pass_fuse_se},
     {"fuse_eltwise", "fuse chains of elementwise ops that start at an add or mul into one node", nc_pass_fuse_eltwise},
     {"dce", "remove nodes whose results are never used", nc_pass_dce},
     {"assign_layout", "store activations NHWC where the backend says it pays, relayouts at the edges",
@@ -32,7 +33,8 @@ static int run_one(NcGraph *g, const NcPass *p, const NcPassRun *run, NcError *e
     NcPassCtx ctx = {run->explain, 0, run->layout};
     double t0 = nc_now();
     if (p->run(g, &ctx, e)) return nc_error_prefix(e, "pass %s", p->name);
-    if (nc_graph_verify(g, e)) return nc_error_prefix(e, "internal error: the graph does not verify after pass %s", p->name);
+    if (nc_graph_verify(g, e))
+        return nc_error_prefix(e, "internal error: the graph does not verify after pass %s", p->name);
     if (run->explain)
         fprintf(run->explain, "pass %s: %d rewrites, %d nodes left (%.1f ms)\n", p->name, ctx.rewrites, g->nodes.len,
                 1e3 * (nc_now() - t0));
@@ -58,15 +60,16 @@ int nc_run_pipeline(NcGraph *g, const char *pipeline, const NcPassRun *run, NcEr
             continue;
         }
         const NcPass *p = nc_pass_find(items[i]);
-        if (!p) rc = nc_errorf(e, "unknown pass '%s' (netc dump --help lists them)", items[i]);
-        else rc = run_one(g, p, run, e);
+        if (!p)
+            rc = nc_errorf(e, "unknown pass '%s' (netc dump --help lists them)", items[i]);
+        else
+            rc = run_one(g, p, run, e);
     }
     free(items);
     return rc;
 }
 
-int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain,
-                  NcError *e) {
+int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain, NcError *e) {
     const NcPassRun run = {dump_after, dump_out, explain, NULL};
     return nc_run_pipeline(g, pipeline, &run, e);
 }

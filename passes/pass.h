@@ -13,8 +13,8 @@
 typedef struct NcLayoutHooks NcLayoutHooks;
 
 typedef struct NcPassCtx {
-    FILE *explain; /* where to say why something was not rewritten; NULL = quiet */
-    int rewrites;  /* how many rewrites the running pass made */
+    FILE *explain;               /* where to say why something was not rewritten; NULL = quiet */
+    int rewrites;                /* how many rewrites the running pass made */
     const NcLayoutHooks *layout; /* a backend's answers, for assign_layout; NULL: none */
 } NcPassCtx;
 
@@ -33,8 +33,8 @@ const NcPass *nc_pass_find(const char *name);
 typedef struct NcPassRun {
     const char *dump_after; /* print the IR to dump_out after this pass ("all": after every pass) */
     FILE *dump_out;
-    FILE *explain;                /* NULL = quiet */
-    const NcLayoutHooks *layout;  /* for assign_layout; without it that pass is an error */
+    FILE *explain;               /* NULL = quiet */
+    const NcLayoutHooks *layout; /* for assign_layout; without it that pass is an error */
 } NcPassRun;
 
 /* Runs the comma-separated pipeline ("default" = every pass of nc_passes in
@@ -44,8 +44,7 @@ typedef struct NcPassRun {
  * structure only (enough for dump and info).  run may be NULL. */
 int nc_run_pipeline(NcGraph *g, const char *pipeline, const NcPassRun *run, NcError *e);
 /* The same without a backend. */
-int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain,
-                  NcError *e);
+int nc_run_passes(NcGraph *g, const char *pipeline, const char *dump_after, FILE *dump_out, FILE *explain, NcError *e);
 
 /* Pass entry points (one file each). */
 int nc_pass_fold_constants(NcGraph *g, NcPassCtx *ctx, NcError *e);

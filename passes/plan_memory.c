@@ -22,9 +22,9 @@
 #define ALIGN 64
 
 typedef struct Group {
-    int root;            /* value id owning the storage */
+    int root; /* value id owning the storage */
     int64_t bytes;
-    int first, last;     /* node indices */
+    int first, last; /* node indices */
     int64_t offset;
 } Group;
 
@@ -104,7 +104,8 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
             if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out)) continue;
             int root = find(parent, in->id);
             if (group_last[root] != ni) {
-                if (explain) fprintf(explain, "plan: %s %s: not in place: its input is read later\n", info->name, n->scope);
+                if (explain)
+                    fprintf(explain, "plan: %s %s: not in place: its input is read later\n", info->name, n->scope);
                 continue;
             }
             parent[out->id] = root;

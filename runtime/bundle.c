@@ -85,7 +85,8 @@ static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, 
         rc = nc_errorf(e, "%s: truncated weights file", path);
     if (!rc) {
         b->owned_weights = aligned_alloc(64, (size_t)((wh.bytes + 63) / 64 * 64 + 64));
-        if (!b->owned_weights) rc = nc_errorf(e, "%s: out of memory for %llu bytes of weights", path, (unsigned long long)wh.bytes);
+        if (!b->owned_weights)
+            rc = nc_errorf(e, "%s: out of memory for %llu bytes of weights", path, (unsigned long long)wh.bytes);
         else if (fread(b->owned_weights, 1, (size_t)wh.bytes, f) != wh.bytes)
             rc = nc_errorf(e, "%s: truncated weights file", path);
         else if (fgetc(f) != EOF)
@@ -107,7 +108,8 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
     const uint64_t rest = len - off;
     if (h->nvalues > 10000000 || h->nnodes > NC_MAX_NODES || h->ninputs != 1 || h->noutputs < 1 || h->noutputs > 4)
         return nc_errorf(e, "implausible program sizes");
-    if (h->values_offset % 8 || h->nodes_offset % 8 || !inside(h->values_offset, (uint64_t)h->nvalues * sizeof(NcBundleValue), rest) ||
+    if (h->values_offset % 8 || h->nodes_offset % 8 ||
+        !inside(h->values_offset, (uint64_t)h->nvalues * sizeof(NcBundleValue), rest) ||
         !inside(h->nodes_offset, (uint64_t)h->nnodes * sizeof(NcBundleNode), rest) ||
         !inside(h->scopes_offset, h->scopes_bytes, rest))
         return nc_errorf(e, "program tables out of bounds");
@@ -129,9 +131,11 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         for (int d = 0; d < v->ndim; d++)
             if (v->shape[d] < 1) return nc_errorf(e, "value %u: bad shape", i);
         uint64_t bytes = (uint64_t)nc_numel(v) * 4;
-        if (bv->kind == NC_VAL_NODE && (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, h->arena_bytes)))
+        if (bv->kind == NC_VAL_NODE &&
+            (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, h->arena_bytes)))
             return nc_errorf(e, "value %u lies outside the arena", i);
-        if (bv->kind == NC_VAL_PARAM && (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, bh->weights_bytes)))
+        if (bv->kind == NC_VAL_PARAM &&
+            (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, bh->weights_bytes)))
             return nc_errorf(e, "parameter %u lies outside the weights", i);
     }
     const int64_t ishape[4] = {h->batch, 3, h->height, h->width};
@@ -149,7 +153,8 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         return nc_errorf(e, "program output is not [batch, %d classes]", mb->nclasses);
     if (h->features != -1) {
         const NcValue *fv = h->features >= 0 && (uint32_t)h->features < h->nvalues ? &p->vals[h->features] : NULL;
-        if (!fv || fv->kind != NC_VAL_NODE || fv->ndim != 2 || fv->shape[0] != h->batch || fv->shape[1] != mb->nfeatures)
+        if (!fv || fv->kind != NC_VAL_NODE || fv->ndim != 2 || fv->shape[0] != h->batch ||
+            fv->shape[1] != mb->nfeatures)
             return nc_errorf(e, "program features are not [batch, %d]", mb->nfeatures);
     }
     /* every node must pass its op's own shape rule on these values */
@@ -163,8 +168,10 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         for (int j = 0; j < n->ninputs + n->noutputs; j++) {
             int id = j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs];
             if (id < 0 || (uint32_t)id >= h->nvalues) return nc_errorf(e, "node %u: value out of range", ni);
-            if (j < n->ninputs) in[j] = &p->vals[id];
-            else if (p->vals[id].kind != NC_VAL_NODE) return nc_errorf(e, "node %u writes a non-intermediate", ni);
+            if (j < n->ninputs)
+                in[j] = &p->vals[id];
+            else if (p->vals[id].kind != NC_VAL_NODE)
+                return nc_errorf(e, "node %u writes a non-intermediate", ni);
         }
         const NcOpInfo *info = nc_op_info((NcOpKind)n->op);
         int ond[NC_MAXOUT];
@@ -236,7 +243,8 @@ static void prepare_weights(NcBundle *b) {
              * would be read again from the file if ever touched). */
             if (!b->owned_weights) {
                 const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)w + page - 1) / page * page;
-                const uintptr_t hi = ((uintptr_t)w + (uintptr_t)nc_numel(&p->vals[n->inputs[1]]) * sizeof(float)) / page * page;
+                const uintptr_t hi =
+                    ((uintptr_t)w + (uintptr_t)nc_numel(&p->vals[n->inputs[1]]) * sizeof(float)) / page * page;
                 if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
             }
         }
@@ -279,15 +287,17 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     if (h->version != NC_BUNDLE_VERSION)
         return nc_errorf(e, "bundle version %u, this runtime reads version %u: compile the model again with this netc",
                          h->version, NC_BUNDLE_VERSION);
-    if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS) return nc_errorf(e, "bundle has %u programs", h->nprograms);
+    if (h->nprograms < 1 || h->nprograms > NC_BUNDLE_MAX_PROGRAMS)
+        return nc_errorf(e, "bundle has %u programs", h->nprograms);
     if (memchr(h->model, 0, sizeof h->model) == NULL) return nc_errorf(e, "bundle model name is not terminated");
-    if (h->nmembers < 1 || h->nmembers > NC_BUNDLE_MAX_MEMBERS || h->merge < NC_MERGE_MEAN || h->merge > NC_MERGE_WEIGHTED ||
-        h->nclasses < 1 || h->nclasses > 10000000)
+    if (h->nmembers < 1 || h->nmembers > NC_BUNDLE_MAX_MEMBERS || h->merge < NC_MERGE_MEAN ||
+        h->merge > NC_MERGE_WEIGHTED || h->nclasses < 1 || h->nclasses > 10000000)
         return nc_errorf(e, "bundle has a bad member table");
     for (uint32_t i = 0; i < h->nmembers; i++) {
         const NcBundleMember *m = &h->members[i];
         if (!memchr(m->name, 0, sizeof m->name) || m->nclasses != h->nclasses || m->nfeatures < 0 ||
-            !(m->crop_pct > 0 && m->crop_pct <= 4) || (m->interp != 0 && m->interp != 1) || !(m->weight >= 0 && m->weight < 1e6))
+            !(m->crop_pct > 0 && m->crop_pct <= 4) || (m->interp != 0 && m->interp != 1) ||
+            !(m->weight >= 0 && m->weight < 1e6))
             return nc_errorf(e, "bundle member %u is malformed", i);
         for (int c = 0; c < 3; c++)
             if (!(m->std[c] > 0 && m->std[c] < 1e3) || !(m->mean[c] > -1e3 && m->mean[c] < 1e3))
@@ -305,15 +315,19 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
         b->labels = nc_calloc((size_t)h->nclasses, sizeof(char *));
         for (int32_t i = 0; i < h->nclasses && ok && !rc; i++) {
             const char *z = memchr(s, 0, (size_t)(end - s));
-            if (!z) rc = nc_errorf(e, "labels truncated (%d of %d names)", i, h->nclasses);
-            else b->labels[i] = s, s = z + 1;
+            if (!z)
+                rc = nc_errorf(e, "labels truncated (%d of %d names)", i, h->nclasses);
+            else
+                b->labels[i] = s, s = z + 1;
         }
         if (!rc && s != end) rc = nc_errorf(e, "labels: more names than the %d classes", h->nclasses);
     }
     if (rc) {
     } else if (h->weights_offset) {
-        if (h->weights_offset % 64 || !inside(h->weights_offset, h->weights_bytes, len)) rc = nc_errorf(e, "weights out of bounds");
-        else b->weights = base + h->weights_offset;
+        if (h->weights_offset % 64 || !inside(h->weights_offset, h->weights_bytes, len))
+            rc = nc_errorf(e, "weights out of bounds");
+        else
+            b->weights = base + h->weights_offset;
     } else {
         rc = load_weights(weights_path, h, b, e);
     }
@@ -452,7 +466,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
     float **buf = nc_malloc((size_t)h->nvalues * sizeof(float *));
     for (uint32_t i = 0; i < h->nvalues; i++) {
         const NcBundleValue *v = &p->values[i];
-        buf[i] = v->kind == NC_VAL_NODE ? (float *)((char *)arena + v->offset)
+        buf[i] = v->kind == NC_VAL_NODE    ? (float *)((char *)arena + v->offset)
                  : v->kind == NC_VAL_PARAM ? (float *)(b->weights + v->offset)
                                            : (float *)input;
     }
@@ -469,10 +483,12 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &p->vals[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
-        if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;        /* its pieces are views too */
+        if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;    /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
-        if (kernels && kernels[ni].stage[0]) run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
-        else nc_ref_run(&k);
+        if (kernels && kernels[ni].stage[0])
+            run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);
+        else
+            nc_ref_run(&k);
         if (per_node) per_node[ni] += nc_now() - t0;
     }
     b->scratch->data = scratch;
@@ -500,7 +516,8 @@ void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float 
 const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
     const NcBundleNode *n = &b->programs[pi].nodes[node];
     const NcBundleValue *v = b->programs[pi].values;
-    if (n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE && v[n->outputs[0]].offset == v[n->inputs[0]].offset)
+    if (n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE &&
+        v[n->outputs[0]].offset == v[n->inputs[0]].offset)
         return "view"; /* planned in place: nothing runs */
     if (!netc_kernels) return "reference";
     const NcKernelEntry *k = netc_kernels;

@@ -19,13 +19,13 @@
 
 #include "ir/ir.h"
 
-#define NC_BUNDLE_MAGIC "NETCBNDL"
-#define NC_WEIGHTS_MAGIC "NETCWGTS"
+#define NC_BUNDLE_MAGIC        "NETCBNDL"
+#define NC_WEIGHTS_MAGIC       "NETCWGTS"
 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout;
  * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels */
-#define NC_BUNDLE_VERSION 5
+#define NC_BUNDLE_VERSION      5
 #define NC_BUNDLE_MAX_PROGRAMS 16
-#define NC_BUNDLE_MAX_MEMBERS 8
+#define NC_BUNDLE_MAX_MEMBERS  8
 
 /* How an ensemble's members are merged (per image, after each member has
  * merged its own resolutions and TTA views). */
@@ -51,9 +51,9 @@ typedef struct NcBundleHeader {
     uint64_t weights_offset;                         /* 0 = weights are external */
     uint64_t weights_bytes;
     uint64_t weights_checksum; /* nc_bundle_checksum of the weights, checked at every open */
-    char model[64]; /* the program's name: the model, or the ensemble */
+    char model[64];            /* the program's name: the model, or the ensemble */
     uint32_t nmembers;
-    int32_t merge;   /* NcMergeKind */
+    int32_t merge;    /* NcMergeKind */
     int32_t on_probs; /* 1: members' outputs are softmaxed before merging */
     int32_t nclasses;
     uint64_t labels_offset, labels_bytes; /* nclasses NUL-terminated class names; 0 = none */
@@ -105,7 +105,7 @@ typedef struct NcBundle {
     const NcBundleHeader *h;
     int nprograms;
     NcProgram programs[NC_BUNDLE_MAX_PROGRAMS];
-    const char **labels; /* nclasses names, or NULL when compiled without labels */
+    const char **labels;          /* nclasses names, or NULL when compiled without labels */
     const unsigned char *weights; /* 64-byte aligned */
     void *owned_weights;          /* when loaded from an external file */
     struct NcScratch *scratch;    /* padded conv inputs, kept between runs (one run at a time per bundle) */
@@ -129,8 +129,7 @@ const float *nc_bundle_features(const NcBundle *b, int p, const void *arena);
  * arena must hold h->arena_bytes (64-byte aligned). */
 void nc_bundle_run(const NcBundle *b, int p, const float *input, float *output, void *arena);
 /* Same, timing every node (seconds added into per_node[nnodes]). */
-void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena,
-                            double *per_node);
+void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node);
 /* The strategy of node `node`'s kernel in program pi ("nhwc gemm",
  * "winograd F4", ..., "reference" where the op table's kernel runs). */
 const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node);

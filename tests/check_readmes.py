@@ -4,18 +4,32 @@ README's folder map names every such folder.
 
 A folder's README lists a file by writing its name in backquotes: `tokenize.c`, or a pair as
 `cg_gemm.[ch]`; a sub-folder without a README of its own may be listed in its parent's, with the
-sub-folder's name in front (`cpu/cg_gemm.c` in codegen/README.md).  The check fails on a file the README does not list, on a listed name that is not
-in the folder (a README gone stale), on a folder without a README, and on a folder the top-level
-README's map does not link to.
+sub-folder's name in front (`cpu/cg_gemm.c` in codegen/README.md).  The check fails on a file the
+README does not list, on a listed name that is nowhere in the tree (a README gone stale), on a
+folder without a README, and on a folder the top-level README's map does not link to.
 
 Usage: python3 tests/check_readmes.py [REPO_ROOT]     exit 0 clean, 1 problems
 """
+
 import os
 import re
 import sys
 
-FOLDERS = ["frontend", "ir", "passes", "codegen", "codegen/cpu", "runtime", "runtime/support", "runtime/image",
-           "runtime/program", "tools", "tools/netc", "tests", "bench"]
+FOLDERS = [
+    "frontend",
+    "ir",
+    "passes",
+    "codegen",
+    "codegen/cpu",
+    "runtime",
+    "runtime/support",
+    "runtime/image",
+    "runtime/program",
+    "tools",
+    "tools/netc",
+    "tests",
+    "bench",
+]
 SOURCE = (".c", ".h", ".def", ".py", ".sh", ".cmake")
 NAME = re.compile(r"`([A-Za-z0-9_./-]+?)(?:\.\[([a-z]+)\])?`")
 

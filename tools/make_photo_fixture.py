@@ -21,6 +21,7 @@ Usage: python3 tools/make_photo_fixture.py [--weights W.safetensors] [--save-inp
                       input of each photo, and DIR/<file>.logits.npy (timm float64 logits
                       stored as float64) — for comparing `netc run --input` with timm
 """
+
 import argparse
 import os
 import sys
@@ -51,8 +52,13 @@ def row(fname, logits, names):
     top = order[:TOPK]
     vals = logits[order]
     gaps = vals[:-1] - vals[1:]
-    return [fname, ",".join(str(int(i)) for i in top), ",".join(f"{logits[i]:.6f}" for i in top),
-            names[int(top[0])], f"{float(gaps.min()):.6f}"], gaps
+    return [
+        fname,
+        ",".join(str(int(i)) for i in top),
+        ",".join(f"{logits[i]:.6f}" for i in top),
+        names[int(top[0])],
+        f"{float(gaps.min()):.6f}",
+    ], gaps
 
 
 def main():
@@ -80,9 +86,11 @@ def main():
     tf = timm.data.create_transform(**cfg)
     pc = model.pretrained_cfg
     print(f"torch {torch.__version__}, timm {timm.__version__}")
-    print(f"{MODEL} pretrained_cfg: input_size {pc['input_size']}, crop_pct {pc['crop_pct']}, "
-          f"interpolation {pc['interpolation']}, mean {pc['mean']}, std {pc['std']}, "
-          f"crop_mode {pc.get('crop_mode')}, test_input_size {pc.get('test_input_size')}")
+    print(
+        f"{MODEL} pretrained_cfg: input_size {pc['input_size']}, crop_pct {pc['crop_pct']}, "
+        f"interpolation {pc['interpolation']}, mean {pc['mean']}, std {pc['std']}, "
+        f"crop_mode {pc.get('crop_mode')}, test_input_size {pc.get('test_input_size')}"
+    )
     print(f"resolved data config: {cfg}")
     print(f"transform: {tf}")
     model64 = timm.create_model(MODEL, pretrained=False)
@@ -111,9 +119,11 @@ def main():
         rows.append(r)
         rows_flip.append(rf)
         err32 = float(np.abs(y32 - y64).max())
-        print(f"{fname:16s} {tuple(img.size)}: top-1 {names[int(r[1].split(',')[0])]!r}  logit {r[2].split(',')[0]}  "
-              f"| flip TTA top-1 {rf[3]!r}  | min gap top-6: {gaps.min():.4f} (flip {gapsf.min():.4f})  "
-              f"| float32 vs float64 max err {err32:.2e}")
+        print(
+            f"{fname:16s} {tuple(img.size)}: top-1 {names[int(r[1].split(',')[0])]!r}  logit {r[2].split(',')[0]}  "
+            f"| flip TTA top-1 {rf[3]!r}  | min gap top-6: {gaps.min():.4f} (flip {gapsf.min():.4f})  "
+            f"| float32 vs float64 max err {err32:.2e}"
+        )
         print(f"{'':16s} top-5 {r[1]}  logits {r[2]}")
         print(f"{'':16s} flip  {rf[1]}  logits {rf[2]}")
         for tag, g in (("plain", gaps), ("flip", gapsf)):
@@ -124,13 +134,18 @@ def main():
         "# timm tf_efficientnet_lite0 (ImageNet weights from tools/get_lite0.sh, float64) on tests/photos/,\n",
         "# each through timm's eval transform (resize short side to 256 bicubic, center crop 224, mean = std = 0.5).\n",
         "# top5: class indices (models/imagenet_classes.txt), best first; logits: theirs (6 decimals);\n",
-        "# min_gap: smallest difference between consecutive logits of the top 6.  Written by tools/make_photo_fixture.py.\n",
+        "# min_gap: smallest difference between "
+        "consecutive logits of the top 6.  Written by tools/make_photo_fixture.py.\n",
     ]
     write_tsv(os.path.join(FIX, "photos_lite0.tsv"), head + ["file\ttop5\tlogits\ttop1_name\tmin_gap\n"], rows)
-    head_flip = head[:2] + [
-        "# flip TTA: logits averaged over the preprocessed 224x224 input and its horizontal mirror.\n"] + head[2:]
-    write_tsv(os.path.join(FIX, "photos_lite0_flip.tsv"), head_flip + ["file\ttop5\tlogits\ttop1_name\tmin_gap\n"],
-              rows_flip)
+    head_flip = (
+        head[:2]
+        + ["# flip TTA: logits averaged over the preprocessed 224x224 input and its horizontal mirror.\n"]
+        + head[2:]
+    )
+    write_tsv(
+        os.path.join(FIX, "photos_lite0_flip.tsv"), head_flip + ["file\ttop5\tlogits\ttop1_name\tmin_gap\n"], rows_flip
+    )
     print(f"wrote tests/fixtures/photos_lite0.tsv and photos_lite0_flip.tsv ({len(rows)} photos)")
     if fragile:
         print(f"WARNING: logits within {CLOSE:g} of each other in the top 6 (a top-5 order test is fragile there):")

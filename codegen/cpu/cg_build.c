@@ -41,7 +41,8 @@ static void add_attr(NcCgModule *m, LLVMValueRef fn, unsigned idx, const char *n
 LLVMValueRef nc_cg_begin_tile_fn(NcCgModule *m, const char *name) {
     LLVMTypeRef params[4] = {m->ptr, m->ptr, m->i64, m->i64};
     LLVMValueRef fn = LLVMAddFunction(m->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(m->ctx), params, 4, 0));
-    for (unsigned i = 1; i <= 2; i++) add_attr(m, fn, i, "noalias"), add_attr(m, fn, i, "nocapture"), add_attr(m, fn, i, "readonly");
+    for (unsigned i = 1; i <= 2; i++)
+        add_attr(m, fn, i, "noalias"), add_attr(m, fn, i, "nocapture"), add_attr(m, fn, i, "readonly");
     add_attr(m, fn, LLVMAttributeFunctionIndex, "nounwind");
     nc_cg_target_attrs(m->t, fn);
     m->fn = fn;
@@ -171,8 +172,8 @@ void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef 
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 
-void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout, LLVMValueRef t0,
-                   LLVMValueRef t1) {
+void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout,
+                   LLVMValueRef t0, LLVMValueRef t1) {
     LLVMValueRef arr[2];
     for (int a = 0; a < 2; a++) {
         const int n = a ? nout : nin;
@@ -188,7 +189,8 @@ void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LL
 }
 
 int cgb_per_channel(const NcValue *o, const NcValue *y) {
-    return o->ndim == 4 && y->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1;
+    return o->ndim == 4 && y->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] &&
+           o->shape[2] == 1 && o->shape[3] == 1;
 }
 
 int cgb_epi_operands_ok(const NcGraph *g, const NcNode *nd) {
@@ -222,8 +224,10 @@ static LLVMValueRef min_keep_nan(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) 
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t) {
     LLVMBuilderRef b = LLVMCreateBuilderInContext(m->ctx);
     LLVMValueRef first = LLVMGetFirstInstruction(m->entry);
-    if (first) LLVMPositionBuilderBefore(b, first);
-    else LLVMPositionBuilderAtEnd(b, m->entry);
+    if (first)
+        LLVMPositionBuilderBefore(b, first);
+    else
+        LLVMPositionBuilderAtEnd(b, m->entry);
     LLVMValueRef a = LLVMBuildAlloca(b, t, "");
     LLVMDisposeBuilder(b);
     return a;
@@ -304,7 +308,8 @@ void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n) {
     LLVMBuilderRef b = m->b;
     LLVMValueRef t[CGB_MAX_INTERLEAVE], k[CGB_MAX_INTERLEAVE], r[CGB_MAX_INTERLEAVE], p[CGB_MAX_INTERLEAVE];
     NC_CHECK(n <= CGB_MAX_INTERLEAVE);
-    LLVMValueRef hi = fsplat(m, 88.0), lo = fsplat(m, -88.0), l2e = fsplat(m, 1.44269504088896341), rnd = fsplat(m, 12582912.0);
+    LLVMValueRef hi = fsplat(m, 88.0), lo = fsplat(m, -88.0), l2e = fsplat(m, 1.44269504088896341),
+                 rnd = fsplat(m, 12582912.0);
     for (int i = 0; i < n; i++) x[i] = call_vec(m, "llvm.minnum", x[i], hi, NULL);
     for (int i = 0; i < n; i++) x[i] = call_vec(m, "llvm.maxnum", x[i], lo, NULL); /* n >= -127: 2^n is 0 or normal */
     for (int i = 0; i < n; i++) t[i] = call_vec(m, "llvm.fma", x[i], l2e, rnd);
@@ -312,8 +317,8 @@ void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n) {
     LLVMValueRef ln2hi = fsplat(m, -0.693359375), ln2lo = fsplat(m, 2.12194440e-4);
     for (int i = 0; i < n; i++) r[i] = call_vec(m, "llvm.fma", k[i], ln2hi, x[i]);
     for (int i = 0; i < n; i++) r[i] = call_vec(m, "llvm.fma", k[i], ln2lo, r[i]);
-    static const double c[] = {0.008290314529128467, 0.04189792938737981, 0.16667636197781524, 0.4999914952975849,
-                               0.999999707188489, 1.0};
+    static const double c[] = {0.008290314529128467, 0.04189792938737981, 0.16667636197781524,
+                               0.4999914952975849,   0.999999707188489,   1.0};
     for (int i = 0; i < n; i++) p[i] = fsplat(m, c[0]);
     for (int j = 1; j < 6; j++) {
         LLVMValueRef cj = fsplat(m, c[j]);
@@ -323,8 +328,9 @@ void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n) {
     LLVMValueRef k127[64], k23[64];
     for (int i = 0; i < m->vw; i++) k127[i] = LLVMConstInt(m->i32, 127u << 23, 0), k23[i] = LLVMConstInt(m->i32, 23, 0);
     for (int i = 0; i < n; i++) {
-        LLVMValueRef pow2 = LLVMBuildAdd(b, LLVMBuildShl(b, LLVMBuildBitCast(b, t[i], iv, ""), LLVMConstVector(k23, (unsigned)m->vw), ""),
-                                         LLVMConstVector(k127, (unsigned)m->vw), "");
+        LLVMValueRef pow2 = LLVMBuildAdd(
+            b, LLVMBuildShl(b, LLVMBuildBitCast(b, t[i], iv, ""), LLVMConstVector(k23, (unsigned)m->vw), ""),
+            LLVMConstVector(k127, (unsigned)m->vw), "");
         x[i] = LLVMBuildFMul(b, p[i], LLVMBuildBitCast(b, pow2, m->vec, ""), "");
     }
 }

@@ -70,8 +70,8 @@ LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);
 void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
 /* Calls tile function fn(in, out, t0, t1) with in[] / out[] these pointers
  * (a kernel stage handing its scratch to another generated kernel). */
-void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout, LLVMValueRef t0,
-                   LLVMValueRef t1);
+void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout,
+                   LLVMValueRef t0, LLVMValueRef t1);
 /* a * b + c, fused where the target has FMA (llvm.fmuladd) */
 LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);

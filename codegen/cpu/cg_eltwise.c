@@ -27,18 +27,21 @@ static int64_t tiles_if_nhwc(const NcGraph *g, const NcNode *nd) {
         const NcValue *x = nc_val(g, nd->inputs[0]);
         if (x->ndim != 4) return 0;
         const int64_t C = x->shape[1] / nd->attrs.radix;
-        if (nd->op == NC_OP_RADIX_GAP) /* one tile per (image, block of 16 channels): each reads its column of the plane */
+        if (nd->op ==
+            NC_OP_RADIX_GAP) /* one tile per (image, block of 16 channels): each reads its column of the plane */
             return x->shape[0] * ((C + RGAP_BLOCK - 1) / RGAP_BLOCK);
         return x->shape[0] * x->shape[2]; /* (image, row) */
     }
-    if (nd->op == NC_OP_SPLIT) { /* NHWC, along channels: one tile per (image, row); NCHW splits are views or the reference's */
+    if (nd->op ==
+        NC_OP_SPLIT) { /* NHWC, along channels: one tile per (image, row); NCHW splits are views or the reference's */
         const NcValue *x = nc_val(g, nd->inputs[0]);
         if (!nhwc || x->ndim != 4 || nd->attrs.axis != 1) return 0;
         for (int j = 0; j < nd->noutputs; j++)
             if (!nc_is_nhwc(nc_val(g, nd->outputs[j]))) return 0;
         return x->shape[0] * x->shape[2];
     }
-    if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 + nd->attrs.nepi || nd->noutputs != 1) return 0;
+    if ((nd->op != NC_OP_ADD && nd->op != NC_OP_MUL) || nd->ninputs != 2 + nd->attrs.nepi || nd->noutputs != 1)
+        return 0;
     const NcValue *y = nc_val(g, nd->outputs[0]), *a = nc_val(g, nd->inputs[0]), *b = nc_val(g, nd->inputs[1]);
     if (y->ndim != 4) return 0;
     const int sa = nc_shape_eq(a, y), sb = nc_shape_eq(b, y);
@@ -47,7 +50,8 @@ static int64_t tiles_if_nhwc(const NcGraph *g, const NcNode *nd) {
     for (int s = 0; s < nd->attrs.nepi; s++) {
         const NcEpilogue *ep = &nd->attrs.epi[s];
         const NcValue *o = nc_val(g, nd->inputs[ep->input]);
-        if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || cgb_per_channel(o, y))) return 0;
+        if ((ep->kind != NC_EPI_ADD && ep->kind != NC_EPI_MUL) || !(nc_shape_eq(o, y) || cgb_per_channel(o, y)))
+            return 0;
     }
     /* one tile per pixel: a row of channels */
     return y->shape[0] * y->shape[2] * y->shape[3];
@@ -89,7 +93,8 @@ static LLVMValueRef hsum(NcCgModule *m, LLVMValueRef v) {
 
 /* sum of p[off + i] (* q[qoff + i] when q) over i < len, as a float: four
  * vector accumulators, then single vectors, then the ragged end masked. */
-static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LLVMValueRef q, LLVMValueRef qoff, int64_t len) {
+static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LLVMValueRef q, LLVMValueRef qoff,
+                             int64_t len) {
     const int vw = m->vw, U = 4;
     LLVMValueRef acc[4];
     for (int u = 0; u < U; u++) {
@@ -97,16 +102,17 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
         LLVMBuildStore(m->b, cgb_zero(m), acc[u]);
     }
     const int64_t big = len / (U * vw) * (U * vw), full = len / vw * vw;
-#define TERM(o, lanes)                                                                                              \
-    (q ? LLVMBuildFMul(m->b, cgb_load_n(m, cgb_gep(m, p, LLVMBuildNSWAdd(m->b, off, o, "")), lanes),               \
-                       cgb_load_n(m, cgb_gep(m, q, LLVMBuildNSWAdd(m->b, qoff, o, "")), lanes), "")                 \
+#define TERM(o, lanes)                                                                                                 \
+    (q ? LLVMBuildFMul(m->b, cgb_load_n(m, cgb_gep(m, p, LLVMBuildNSWAdd(m->b, off, o, "")), lanes),                   \
+                       cgb_load_n(m, cgb_gep(m, q, LLVMBuildNSWAdd(m->b, qoff, o, "")), lanes), "")                    \
        : cgb_load_n(m, cgb_gep(m, p, LLVMBuildNSWAdd(m->b, off, o, "")), lanes))
     LLVMValueRef i;
     if (big) {
         CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, big), U * vw, &i);
         for (int u = 0; u < U; u++) {
             LLVMValueRef o = LLVMBuildNSWAdd(m->b, i, cgb_i64(m, u * vw), "");
-            LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[u], ""), TERM(o, vw), ""), acc[u]);
+            LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[u], ""), TERM(o, vw), ""),
+                           acc[u]);
         }
         cgb_loop_end(m, &l);
     }
@@ -116,11 +122,16 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
     }
     if (len > full) {
         LLVMValueRef o = cgb_i64(m, full);
-        LLVMBuildStore(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[1], ""), TERM(o, (int)(len - full)), ""), acc[1]);
+        LLVMBuildStore(m->b,
+                       LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[1], ""), TERM(o, (int)(len - full)), ""),
+                       acc[1]);
     }
 #undef TERM
-    LLVMValueRef v = LLVMBuildFAdd(m->b, LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[0], ""), LLVMBuildLoad2(m->b, m->vec, acc[1], ""), ""),
-                                   LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[2], ""), LLVMBuildLoad2(m->b, m->vec, acc[3], ""), ""), "");
+    LLVMValueRef v = LLVMBuildFAdd(
+        m->b,
+        LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[0], ""), LLVMBuildLoad2(m->b, m->vec, acc[1], ""), ""),
+        LLVMBuildFAdd(m->b, LLVMBuildLoad2(m->b, m->vec, acc[2], ""), LLVMBuildLoad2(m->b, m->vec, acc[3], ""), ""),
+        "");
     return hsum(m, v);
 }
 
@@ -129,7 +140,8 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
  * the ragged channel tail under a mask. */
 static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t CB, int64_t C, int64_t S,
                                    LLVMValueRef pooled);
-static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t C, int64_t S, LLVMValueRef pooled) {
+static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t C, int64_t S,
+                           LLVMValueRef pooled) {
     emit_pool_nhwc_strided(m, xp, base, C, C, S, pooled);
 }
 
@@ -143,17 +155,21 @@ static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef 
     const LLVMValueRef inv = cgb_splat(m, cgb_f32(m, 1.0 / (double)S));
     for (int64_t c0 = 0; c0 < CB; c0 += (int64_t)U * vw) {
         int nv = 0, lanes[4];
-        for (int u = 0; u < U && c0 + (int64_t)u * vw < CB; u++, nv++) lanes[u] = (int)(CB - c0 - u * vw < vw ? CB - c0 - u * vw : vw);
+        for (int u = 0; u < U && c0 + (int64_t)u * vw < CB; u++, nv++)
+            lanes[u] = (int)(CB - c0 - u * vw < vw ? CB - c0 - u * vw : vw);
         for (int u = 0; u < nv; u++) LLVMBuildStore(b, cgb_zero(m), acc[u]);
         CgbLoop lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, S), 1, &p);
-        LLVMValueRef row = LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cgb_i64(m, C), ""), cgb_i64(m, c0), ""), "");
+        LLVMValueRef row = LLVMBuildNSWAdd(
+            b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cgb_i64(m, C), ""), cgb_i64(m, c0), ""), "");
         for (int u = 0; u < nv; u++) {
-            LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, LLVMBuildNSWAdd(b, row, cgb_i64(m, (int64_t)u * vw), "")), lanes[u]);
+            LLVMValueRef v =
+                cgb_load_n(m, cgb_gep(m, xp, LLVMBuildNSWAdd(b, row, cgb_i64(m, (int64_t)u * vw), "")), lanes[u]);
             LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), v, ""), acc[u]);
         }
         cgb_loop_end(m, &lp);
         for (int u = 0; u < nv; u++)
-            cgb_store_n(m, LLVMBuildFMul(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), inv, ""), cgb_gep(m, pooled, cgb_i64(m, c0 + (int64_t)u * vw)), lanes[u]);
+            cgb_store_n(m, LLVMBuildFMul(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), inv, ""),
+                        cgb_gep(m, pooled, cgb_i64(m, c0 + (int64_t)u * vw)), lanes[u]);
     }
 }
 
@@ -165,7 +181,8 @@ static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
  * hidden = act(w1 . pooled + b1), gate[n] = sigmoid(w2 . hidden + b2). */
 static void emit_se_fcs(NcCgModule *m, const NcNode *nd, int64_t C, int64_t R, LLVMValueRef pooled, LLVMValueRef hidden,
                         LLVMValueRef in, LLVMValueRef gate, LLVMValueRef n) {
-    LLVMValueRef w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3), b2 = cgb_arg_ptr(m, in, 4);
+    LLVMValueRef w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3),
+                 b2 = cgb_arg_ptr(m, in, 4);
     LLVMValueRef r, c;
     CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
     LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
@@ -190,7 +207,8 @@ int nc_cg_se_staged(const NcGraph *g, const NcNode *nd) {
 
 void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name, NcCgKernel *k) {
     const NcValue *x = nc_val(g, nd->inputs[0]);
-    const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], R = nc_val(g, nd->inputs[1])->shape[0];
+    const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3],
+                  R = nc_val(g, nd->inputs[1])->shape[0];
     const int64_t blk = 4 * (int64_t)m->vw, nb = (C + blk - 1) / blk;
     char sub[96];
     snprintf(sub, sizeof sub, "%s_pool", name);
@@ -198,7 +216,8 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     LLVMValueRef xp = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), pooled = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef n = LLVMBuildSDiv(m->b, t, cgb_i64(m, nb), ""), c0 = LLVMBuildNSWMul(m->b, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, blk), "");
+    LLVMValueRef n = LLVMBuildSDiv(m->b, t, cgb_i64(m, nb), ""),
+                 c0 = LLVMBuildNSWMul(m->b, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, blk), "");
     /* the block's channels: blk, or the ragged rest in the last block */
     const int64_t last = C - (nb - 1) * blk;
     LLVMValueRef base = LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), c0, "");
@@ -206,7 +225,8 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     if (last == blk) {
         emit_pool_nhwc_strided(m, xp, base, blk, C, S, dst);
     } else {
-        CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntEQ, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, nb - 1), ""));
+        CgbIf ci = cgb_if_begin(
+            m, LLVMBuildICmp(m->b, LLVMIntEQ, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, nb - 1), ""));
         emit_pool_nhwc_strided(m, xp, base, last, C, S, dst);
         if (nb > 1) {
             cgb_if_else(m, &ci);
@@ -274,7 +294,8 @@ static PoolAxis pool_axis(NcCgModule *m, LLVMValueRef o, int stride, int pad_lo,
 static LLVMValueRef pool_divisor(NcCgModule *m, const NcAttrs *a, const PoolAxis *r, const PoolAxis *c) {
     LLVMBuilderRef b = m->b;
     LLVMValueRef cnt = a->count_include_pad ? LLVMBuildNSWMul(b, r->count, c->count, "")
-                                            : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, r->hi, r->lo, ""), LLVMBuildNSWSub(b, c->hi, c->lo, ""), "");
+                                            : LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, r->hi, r->lo, ""),
+                                                              LLVMBuildNSWSub(b, c->hi, c->lo, ""), "");
     return LLVMBuildSIToFP(b, cnt, m->f32, "");
 }
 
@@ -299,22 +320,29 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
     CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, OW), 1, &ow);
     const PoolAxis pw = pool_axis(m, ow, a->stride[1], a->pad[1], a->pad[3], a->kernel[1], W);
     LLVMValueRef div = is_max ? NULL : cgb_splat(m, pool_divisor(m, a, &ph, &pw));
-    LLVMValueRef yoff = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, ""), cgb_i64(m, C), "");
+    LLVMValueRef yoff =
+        LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, OW), ""), ow, ""), cgb_i64(m, C), "");
     const int64_t cfull = C / vw * vw;
     for (int part = 0; part < 2; part++) {
         const int lanes = part ? (int)(C - cfull) : vw;
         if (!lanes || (!part && !cfull)) continue;
         CgbLoop lc;
         memset(&lc, 0, sizeof lc);
-        if (!part) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
-        else c0 = cgb_i64(m, cfull);
+        if (!part)
+            lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
+        else
+            c0 = cgb_i64(m, cfull);
         LLVMBuildStore(b, is_max ? cgb_splat(m, LLVMConstReal(m->f32, -__builtin_inff())) : cgb_zero(m), acc);
         CgbLoop lh = cgb_loop_begin(m, ph.lo, ph.hi, 1, &ih);
         LLVMValueRef xrow = LLVMBuildNSWAdd(b, ximg, LLVMBuildNSWMul(b, ih, cgb_i64(m, W * C), ""), "");
         CgbLoop lww = cgb_loop_begin(m, pw.lo, pw.hi, 1, &iw);
-        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
+        LLVMValueRef off =
+            LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
         LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, off), lanes), cur = LLVMBuildLoad2(b, m->vec, acc, "");
-        LLVMBuildStore(b, is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "") : LLVMBuildFAdd(b, cur, v, ""), acc);
+        LLVMBuildStore(b,
+                       is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "")
+                              : LLVMBuildFAdd(b, cur, v, ""),
+                       acc);
         cgb_loop_end(m, &lww);
         cgb_loop_end(m, &lh);
         LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc, "");
@@ -343,7 +371,8 @@ static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     int64_t off = 0;
     for (int j = 0; j < nd->noutputs; j++) {
         const int64_t cj = nd->attrs.sizes[j];
-        LLVMValueRef dst = cgb_gep(m, cgb_arg_ptr(m, LLVMGetParam(fn, 1), j), LLVMBuildNSWMul(b, pix, cgb_i64(m, cj), ""));
+        LLVMValueRef dst =
+            cgb_gep(m, cgb_arg_ptr(m, LLVMGetParam(fn, 1), j), LLVMBuildNSWMul(b, pix, cgb_i64(m, cj), ""));
         cgb_copy_floats(m, dst, cgb_gep(m, src, cgb_i64(m, off)), NULL, cj);
         off += cj;
     }
@@ -389,7 +418,8 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     {
         const int64_t nb = (C + RGAP_BLOCK - 1) / RGAP_BLOCK;
-        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, nb), ""), c0 = LLVMBuildNSWMul(b, LLVMBuildSRem(b, t, cgb_i64(m, nb), ""), cgb_i64(m, RGAP_BLOCK), "");
+        LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, nb), ""),
+                     c0 = LLVMBuildNSWMul(b, LLVMBuildSRem(b, t, cgb_i64(m, nb), ""), cgb_i64(m, RGAP_BLOCK), "");
         LLVMValueRef xn = cgb_gep(m, in, LLVMBuildNSWMul(b, n, cgb_i64(m, HW * RC), ""));
         LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, c0, cgb_i64(m, (nb - 1) * RGAP_BLOCK), "");
         /* the last block may be ragged: two variants, the ragged one masked */
@@ -419,7 +449,11 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
             for (int v = 0; v < nvec; v++) {
                 const int lanes = (int)(width - v * vw < vw ? width - v * vw : vw);
                 LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildLoad2(b, m->vec, acc[v], ""), inv, "");
-                cgb_store_n(m, r, cgb_gep(m, out, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, C), ""), LLVMBuildNSWAdd(b, c0, cgb_i64(m, v * vw), ""), "")), lanes);
+                cgb_store_n(m, r,
+                            cgb_gep(m, out,
+                                    LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, C), ""),
+                                                    LLVMBuildNSWAdd(b, c0, cgb_i64(m, v * vw), ""), "")),
+                            lanes);
             }
             cgb_if_end(m, &ci);
         }
@@ -444,8 +478,8 @@ static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd
         LLVMValueRef an = cgb_gep(m, att, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""));
         CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
         LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, "");
-        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), an, cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), "")),
-                       R, C};
+        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), an,
+                       cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), "")), R, C};
         cgb_for_vectors(m, C, radix_combine_vec, &rc);
         cgb_loop_end(m, &lw);
     }
@@ -489,13 +523,16 @@ void nc_cg_emit_eltwise(NcCgModule *m, const NcGraph *g, const NcNode *nd, const
         LLVMValueRef i = NULL;
         CgbLoop li;
         memset(&li, 0, sizeof li);
-        if (!part) li = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, nfull), vw, &i);
-        else i = cgb_i64(m, nfull);
+        if (!part)
+            li = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, nfull), vw, &i);
+        else
+            i = cgb_i64(m, nfull);
         LLVMValueRef off = LLVMBuildNSWAdd(m->b, plane, i, "");
         LLVMValueRef v[NC_MAXIN];
         for (int k = 0; k < nin; k++)
             v[k] = cgb_load_n(m, cgb_gep(m, in[k], whole[k] ? off : LLVMBuildNSWAdd(m->b, chan0, i, "")), lanes);
-        LLVMValueRef r = nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
+        LLVMValueRef r =
+            nd->op == NC_OP_ADD ? LLVMBuildFAdd(m->b, v[0], v[1], "") : LLVMBuildFMul(m->b, v[0], v[1], "");
         for (int s = 0; s < nd->attrs.nepi; s++) { /* each step rounds to f32, as the unfused ops would */
             LLVMValueRef o = v[nd->attrs.epi[s].input];
             r = nd->attrs.epi[s].kind == NC_EPI_ADD ? LLVMBuildFAdd(m->b, r, o, "") : LLVMBuildFMul(m->b, r, o, "");

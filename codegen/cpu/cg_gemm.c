@@ -30,14 +30,13 @@
 
 /* ---- planning ---------------------------------------------------------- */
 
-
 int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e) {
     memset(p, 0, sizeof *p);
     p->s = *s;
     NcGemmSpec *q = &p->s;
     if (s->batch < 1 || s->cin < 1 || s->cout < 1 || s->hw < 1)
-        return nc_errorf(e, "gemm: sizes must be positive (batch %lld, cin %lld, cout %lld, hw %lld)", (long long)s->batch,
-                         (long long)s->cin, (long long)s->cout, (long long)s->hw);
+        return nc_errorf(e, "gemm: sizes must be positive (batch %lld, cin %lld, cout %lld, hw %lld)",
+                         (long long)s->batch, (long long)s->cin, (long long)s->cout, (long long)s->hw);
     p->vw = t->vw;
     /* Register block: mr * nv accumulators + nv vectors of B + 1 broadcast.
      * AVX2 (16 registers): 6 x 2 = 12 + 2 + 1.  AVX-512 (32): 12 x 2 = 24 + 2 + 1,
@@ -48,8 +47,10 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
         return nc_errorf(e, "gemm: register block %d x %d does not fit %d vector registers", q->mr, q->nv, t->nvregs);
     p->nr = q->nv * p->vw;
     p->K = s->cin;
-    if (s->in_scale || s->b_per_image) p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
-    else p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
+    if (s->in_scale || s->b_per_image)
+        p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
+    else
+        p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
 
     /* kc: B's micro-panel (kc x nr floats) must stay in L1 (32 KB here);
      * an even split keeps the last block from being a sliver.  (kc 128, 256,
@@ -82,10 +83,14 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
         const int64_t tiles = p->images * cgb_ceil_div(p->M, mc) * cgb_ceil_div(p->N, nc);
         if (tiles >= 48 || (q->mc && q->nc)) break;
         const int split_m = !q->mc && mc >= 8 * mr, split_n = !q->nc && nc >= (rows_fit ? 2 : 4) * nr;
-        if (rows_fit && split_n) nc = cgb_round_up(nc / 2, nr);
-        else if (split_m && (!split_n || mc / mr >= 2 * (nc / nr))) mc = cgb_round_up(mc / 2, mr);
-        else if (split_n) nc = cgb_round_up(nc / 2, nr);
-        else break;
+        if (rows_fit && split_n)
+            nc = cgb_round_up(nc / 2, nr);
+        else if (split_m && (!split_n || mc / mr >= 2 * (nc / nr)))
+            mc = cgb_round_up(mc / 2, mr);
+        else if (split_n)
+            nc = cgb_round_up(nc / 2, nr);
+        else
+            break;
     }
     /* even blocks: the same count, the remainder spread instead of left over */
     if (!q->mc) mc = cgb_round_up(cgb_ceil_div(p->M, cgb_ceil_div(p->M, mc)), mr);
@@ -115,14 +120,14 @@ void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed) {
 typedef struct G {
     NcCgModule *m;
     const NcGemmPlan *p;
-    LLVMValueRef a, b, c, bias; /* operand base pointers */
+    LLVMValueRef a, b, c, bias;   /* operand base pointers */
     LLVMValueRef epi[NC_MAX_EPI]; /* epilogue operands (NULL: an activation) */
     LLVMValueRef scale, kb;       /* input scale (or NULL); the reduction block being emitted */
     int64_t a_si, a_sk, b_sk, ldc;
-    int64_t a_img, b_img, c_img;     /* offset from one image to the next */
-    int64_t a_panel, b_panel;        /* offset from one row / column panel to the next */
-    LLVMValueRef img, mb, nb;        /* the tile */
-    LLVMValueRef last_m, last_n;     /* is it the last row / column block */
+    int64_t a_img, b_img, c_img; /* offset from one image to the next */
+    int64_t a_panel, b_panel;    /* offset from one row / column panel to the next */
+    LLVMValueRef img, mb, nb;    /* the tile */
+    LLVMValueRef last_m, last_n; /* is it the last row / column block */
 } G;
 
 static LLVMValueRef mul(G *g, LLVMValueRef v, int64_t k) { return LLVMBuildNSWMul(g->m->b, v, cgb_i64(g->m, k), ""); }
@@ -206,10 +211,12 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
                 const int i = (g0 + j) / nv, v = (g0 + j) % nv, n = v == nv - 1 ? lanes : vw;
                 LLVMValueRef o;
                 if (g->p->s.epi_per_channel[s]) { /* channel = column, image = the row's */
-                    LLVMValueRef img = g->p->images > 1 ? g->img : LLVMBuildSDiv(b, add(g, row0, cgb_i64(m, i)), cgb_i64(m, g->p->s.hw), "");
-                    o = cgb_load_n(m, cgb_gep(m, g->epi[s], add(g, mul(g, img, g->p->N), add(g, col0, cgb_i64(m, v * vw)))), n);
-                }
-                else
+                    LLVMValueRef img = g->p->images > 1
+                                           ? g->img
+                                           : LLVMBuildSDiv(b, add(g, row0, cgb_i64(m, i)), cgb_i64(m, g->p->s.hw), "");
+                    o = cgb_load_n(
+                        m, cgb_gep(m, g->epi[s], add(g, mul(g, img, g->p->N), add(g, col0, cgb_i64(m, v * vw)))), n);
+                } else
                     o = cgb_load_n(m, cgb_gep(m, g->epi[s], add(g, coff, cgb_i64(m, i * g->ldc + v * vw))), n);
                 r[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[j], o, "") : LLVMBuildFMul(b, r[j], o, "");
             }
@@ -223,23 +230,26 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
 
 /* The row panels of one column panel q: full ones, then the ragged one when
  * this is the last row block. */
-static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last, int64_t b_sk) {
+static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last,
+                 int64_t b_sk) {
     NcCgModule *m = g->m;
     const NcGemmPlan *p = g->p;
     const int mr = p->s.mr;
-    const int64_t per = p->s.mc / mr;                                    /* full panels of an interior block */
+    const int64_t per = p->s.mc / mr;                                   /* full panels of an interior block */
     const int64_t last_full = (p->M - (p->mblocks - 1) * p->s.mc) / mr; /* ... of the last block */
     const int mtail = (int)(p->M % mr);
     LLVMValueRef boff = add(g, add(g, mul(g, g->img, g->b_img), mul(g, q, g->b_panel)), mul(g, kb, b_sk));
     LLVMValueRef col0 = mul(g, q, p->nr);
     LLVMValueRef p0 = mul(g, g->mb, per);
-    LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
+    LLVMValueRef count = per == last_full
+                             ? cgb_i64(m, per)
+                             : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
     LLVMValueRef aimg = mul(g, g->img, g->a_img), cimg = add(g, mul(g, g->img, g->c_img), col0);
     LLVMValueRef akb = mul(g, kb, g->a_sk);
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
-    micro(g, mr, nv, lanes, add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb), boff, add(g, cimg, mul(g, pi, mr * g->ldc)),
-          mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk);
+    micro(g, mr, nv, lanes, add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb), boff,
+          add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
@@ -259,7 +269,9 @@ static void pass(G *g, LLVMValueRef kb, int64_t klen, int first, int last) {
     const int64_t last_full = (p->N - (p->nblocks - 1) * p->s.nc) / p->nr;
     const int64_t ntail = p->N % p->nr;
     LLVMValueRef q0 = mul(g, g->nb, per);
-    LLVMValueRef count = per == last_full ? cgb_i64(m, per) : LLVMBuildSelect(m->b, g->last_n, cgb_i64(m, last_full), cgb_i64(m, per), "");
+    LLVMValueRef count = per == last_full
+                             ? cgb_i64(m, per)
+                             : LLVMBuildSelect(m->b, g->last_n, cgb_i64(m, last_full), cgb_i64(m, per), "");
     LLVMValueRef q;
     CgbLoop lq = cgb_loop_begin(m, q0, add(g, q0, count), 1, &q);
     rows(g, q, p->s.nv, m->vw, kb, klen, first, last, g->b_sk);
@@ -284,7 +296,8 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     g.c = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     g.scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
     for (int s = 0; s < p->s.nepi; s++)
-        if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL) g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
+        if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
+            g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->N;
     g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
     g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
@@ -315,4 +328,3 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
 }
-

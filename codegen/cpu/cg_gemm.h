@@ -56,14 +56,14 @@ typedef struct NcGemmSpec {
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {
-    NcGemmSpec s;         /* with every blocking field filled in */
-    int vw, nr;           /* floats per vector; nr = nv * vw columns per register block */
-    int64_t M, N, K;      /* the GEMM: rows and columns of the output, reduction */
-    int64_t images;       /* GEMMs side by side: batch with per-image weights or an input scale, else 1 */
-    int64_t nkb;          /* reduction blocks: kc each, the last kc_last */
+    NcGemmSpec s;    /* with every blocking field filled in */
+    int vw, nr;      /* floats per vector; nr = nv * vw columns per register block */
+    int64_t M, N, K; /* the GEMM: rows and columns of the output, reduction */
+    int64_t images;  /* GEMMs side by side: batch with per-image weights or an input scale, else 1 */
+    int64_t nkb;     /* reduction blocks: kc each, the last kc_last */
     int64_t kc_last;
     int64_t mblocks, nblocks;
-    int64_t tiles;        /* images x mblocks x nblocks */
+    int64_t tiles;         /* images x mblocks x nblocks */
     int64_t packed_floats; /* size of nc_cg_gemm_pack's output */
 } NcGemmPlan;
 

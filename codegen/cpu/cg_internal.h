@@ -15,6 +15,7 @@ int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, struct NcGemmSpec *s, 
 /* NHWC Winograd for this conv (cg_layout.c)?  The tile (4 or 2) when
  * opt->winograd allows it and, in auto, its estimated time (*seconds) beats
  * the NHWC direct kernel's; else 0. */
-int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, double *seconds);
+int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt,
+                        double *seconds);
 
 #endif

@@ -39,11 +39,18 @@ LLVMValueRef nc_cg_kernel_const(NcCgModule *m, const NcCgKernel *k) {
     NcCgKernel none;
     if (!k) memset(&none, 0, sizeof none), k = &none;
     LLVMValueRef null = LLVMConstNull(m->ptr);
-#define FN(v) ((v) ? (v) : null)
+#define FN(v)  ((v) ? (v) : null)
 #define I64(v) LLVMConstInt(m->i64, (unsigned long long)(v), 0)
-    LLVMValueRef f[ENTRY_FIELDS] = {FN(k->stage[0]), FN(k->stage[1]), FN(k->stage[2]), I64(k->tiles[0]),
-                                    I64(k->tiles[1]),  I64(k->tiles[2]),  I64(k->scratch), FN(k->wprep),
-                                    I64(k->wprep_tiles), I64(k->wfloats),
+    LLVMValueRef f[ENTRY_FIELDS] = {FN(k->stage[0]),
+                                    FN(k->stage[1]),
+                                    FN(k->stage[2]),
+                                    I64(k->tiles[0]),
+                                    I64(k->tiles[1]),
+                                    I64(k->tiles[2]),
+                                    I64(k->scratch),
+                                    FN(k->wprep),
+                                    I64(k->wprep_tiles),
+                                    I64(k->wfloats),
                                     k->kind ? const_string(m, k->kind) : null};
 #undef FN
 #undef I64

@@ -76,7 +76,8 @@ static int nhwc_ok(const NcGraph *g, const NcNode *nd, void *vctx, const char **
         if (cg_gemm_candidate(g, nd, &s, 1) && !nc_cg_gemm_plan(&p, &s, c->t, &e)) return 1;
         NcNhwcConvPlan np;
         NcNhwcIm2colPlan ip;
-        return cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) || ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, why)) ||
+        return cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) ||
+               ((!c->opt || c->opt->im2col >= 0) && nc_cg_nhwc_im2col_plan(&ip, g, nd, c->t, why)) ||
                nc_cg_nhwc_conv_plan(&np, g, nd, c->t, why);
     }
     if (nc_cg_eltwise_nhwc_ok(g, nd)) return 1;
@@ -93,7 +94,7 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
  * scalar loops, priced at a few percent of the FMA peak for convs and a
  * few times the memory-bound time for the rest. */
 #define REF_CONV_EFFICIENCY 0.05
-#define REF_SLOWDOWN 3.0
+#define REF_SLOWDOWN        3.0
 
 static double conv_flops(const NcGraph *g, const NcNode *nd) {
     const NcValue *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
@@ -155,7 +156,8 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     return flops / (peak_of(t) * (G > 1 && OG <= 64 ? 0.7 : CG <= 8 ? 0.5 : 0.3) * util);
 }
 
-int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, double *seconds) {
+int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt,
+                        double *seconds) {
     const int mode = opt ? opt->winograd : 0;
     if (mode < 0) return 0;
     int best = 0;
@@ -175,7 +177,8 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
         /* plus its two extra stage barriers, ~15 us each at 2 threads: at
          * batch 1 on RegNetY's 14x14 and 7x7 planes they measured slower than
          * direct (0.24 vs 0.22 ms, 0.20 vs 0.12 ms, helper's bench) */
-        const double secs = 2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 || p.OG > 64 ? 1.2 : 2.0) + 30e-6;
+        const double secs =
+            2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 || p.OG > 64 ? 1.2 : 2.0) + 30e-6;
         if (!best || secs < best_t) best = mt, best_t = secs;
     }
     if (!best || (mode == 0 && best_t >= nhwc_direct_time(g, nd, t))) return 0;

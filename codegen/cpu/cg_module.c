@@ -68,8 +68,8 @@ int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s, int nhw
         if (a->epi[i].kind != NC_EPI_ADD && a->epi[i].kind != NC_EPI_MUL) continue;
         const NcValue *o = nc_val(g, nd->inputs[a->epi[i].input]);
         if (nc_numel(o) == nc_numel(y) && (nc_shape_eq(o, y) || s->hw == 1)) continue;
-        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 && o->shape[3] == 1 &&
-            s->hw > 1) {
+        if (o->ndim == 4 && o->shape[0] == y->shape[0] && o->shape[1] == y->shape[1] && o->shape[2] == 1 &&
+            o->shape[3] == 1 && s->hw > 1) {
             s->epi_per_channel[i] = 1;
             continue;
         }
@@ -87,8 +87,10 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
 static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPlan *np) {
     NC_CHECK(gp->packed_floats == nc_numel(w));
     float *buf = nc_malloc((size_t)gp->packed_floats * sizeof(float));
-    if (np) nc_cg_nhwc_im2col_pack(np, w->data, buf);
-    else nc_cg_gemm_pack(gp, w->data, buf);
+    if (np)
+        nc_cg_nhwc_im2col_pack(np, w->data, buf);
+    else
+        nc_cg_gemm_pack(gp, w->data, buf);
     memcpy(w->data, buf, (size_t)gp->packed_floats * sizeof(float));
     free(buf);
     w->layout = NC_LAYOUT_PACKED;
@@ -115,7 +117,8 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 packed++;
                 continue;
             }
-            if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data || nc_cg_gemm_plan(&p, &s, &t, &pe))
+            if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data ||
+                nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             pack_in_place(w, &p, NULL);
             packed++;
@@ -274,18 +277,12 @@ static void emit_eltwise(const CgNode *c, const CgPlan *p, const char *prefix, N
 }
 
 static const CgStrategy strategies[] = {
-    {"nhwc im2col+gemm", plan_im2col, emit_im2col},
-    {"nhwc copy+gemm", plan_copy_gemm, emit_im2col},
-    {"nhwc gemm", plan_gemm_conv, emit_gemm},
-    {"gemm", plan_gemm_linear, emit_gemm},
-    {"nhwc winograd F4", plan_wino_f4, emit_wino},
-    {"nhwc winograd F2", plan_wino_f2, emit_wino},
-    {"nhwc depthwise", plan_depthwise, emit_conv},
-    {"nhwc grouped", plan_grouped, emit_conv},
-    {"nhwc direct", plan_direct, emit_conv},
-    {"squeeze-excite", plan_se, emit_se},
-    {"relayout", plan_relayout, emit_relayout},
-    {"elementwise", plan_eltwise, emit_eltwise},
+    {"nhwc im2col+gemm", plan_im2col, emit_im2col}, {"nhwc copy+gemm", plan_copy_gemm, emit_im2col},
+    {"nhwc gemm", plan_gemm_conv, emit_gemm},       {"gemm", plan_gemm_linear, emit_gemm},
+    {"nhwc winograd F4", plan_wino_f4, emit_wino},  {"nhwc winograd F2", plan_wino_f2, emit_wino},
+    {"nhwc depthwise", plan_depthwise, emit_conv},  {"nhwc grouped", plan_grouped, emit_conv},
+    {"nhwc direct", plan_direct, emit_conv},        {"squeeze-excite", plan_se, emit_se},
+    {"relayout", plan_relayout, emit_relayout},     {"elementwise", plan_eltwise, emit_eltwise},
 };
 #define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 

@@ -15,13 +15,12 @@
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "ir/ops.h"
 
-#define MAXP 12
-#define MAXNV 4
-#define MAXACC 16
-#define MAXK 11
+#define MAXP         12
+#define MAXNV        4
+#define MAXACC       16
+#define MAXK         11
 #define TARGET_TILES 96 /* enough for 16 threads to share out evenly */
-#define CUNROLL 8       /* a group's input channels unrolled up to this many (the stems' 3) */
-
+#define CUNROLL      8  /* a group's input channels unrolled up to this many (the stems' 3) */
 
 /* The channel blocking and the tiles that follow from P, NV. */
 static void blocking(NcNhwcConvPlan *p, int vw) {
@@ -58,7 +57,8 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if (x->dtype != NC_F32 || y->dtype != NC_F32) return *why = "not float32", 0;
     if (w->layout != NC_LAYOUT_NCHW) return *why = "filter packed for another kernel", 0;
     const int64_t C = x->shape[1], O = y->shape[1], G = a->groups;
-    if (G < 1 || C % G || O % G || w->shape[0] != O || w->shape[1] != C / G) return *why = "groups do not divide the channels", 0;
+    if (G < 1 || C % G || O % G || w->shape[0] != O || w->shape[1] != C / G)
+        return *why = "groups do not divide the channels", 0;
     if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilation", 0;
     if (a->stride[0] < 1 || a->stride[1] < 1) return *why = "stride below 1", 0;
     if (w->shape[2] > MAXK || w->shape[3] > MAXK) return *why = "window over 11", 0;
@@ -69,7 +69,8 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if (!cgb_epi_operands_ok(g, nd)) return *why = "an epilogue operand that broadcasts otherwise", 0;
     if (a->has_in_scale && nc_numel(nc_val(g, nd->inputs[nc_in_scale_input(a)])) != x->shape[0] * C)
         return *why = "an input scale that is not per (image, channel)", 0;
-    p->N = x->shape[0], p->C = C, p->H = x->shape[2], p->W = x->shape[3], p->O = O, p->OH = y->shape[2], p->OW = y->shape[3];
+    p->N = x->shape[0], p->C = C, p->H = x->shape[2], p->W = x->shape[3], p->O = O, p->OH = y->shape[2],
+    p->OW = y->shape[3];
     p->G = G, p->CG = C / G, p->OG = O / G;
     p->KH = (int)w->shape[2], p->KW = (int)w->shape[3], p->sh = a->stride[0], p->sw = a->stride[1];
     p->pt = a->pad[0], p->pl = a->pad[1], p->pb = a->pad[2], p->pr = a->pad[3];
@@ -85,10 +86,14 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
      * (24, 72 channels...) x 4 pixels or 2 x 6: per (kh, kw, c) NV weight
      * loads and P broadcasts feed P x NV FMAs. */
     const int64_t ogv = cgb_ceil_div(p->VO, t->vw);
-    if (p->dw) p->NV = 1, p->P = 8, p->pix_outer = 1;
-    else if (ogv == 1) p->NV = 1, p->P = 12;
-    else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0)) p->NV = 2, p->P = 6;
-    else p->NV = 3, p->P = 4;
+    if (p->dw)
+        p->NV = 1, p->P = 8, p->pix_outer = 1;
+    else if (ogv == 1)
+        p->NV = 1, p->P = 12;
+    else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0))
+        p->NV = 2, p->P = 6;
+    else
+        p->NV = 3, p->P = 4;
     if (p->P > p->OW) p->P = (int)p->OW;
     /* Tile order.  Groups outside rows when the packed weights outgrow
      * about 3/4 of a 512 KB L2: consecutive tiles then share one group's
@@ -110,13 +115,13 @@ typedef struct E {
     NcCgModule *m;
     const NcNhwcConvPlan *p;
     const NcAttrs *a;
-    int64_t PCG;                             /* input channels per group in the packed weights (depthwise 1) */
+    int64_t PCG; /* input channels per group in the packed weights (depthwise 1) */
     LLVMValueRef w, bias, scale, epi[NC_MAX_EPI];
-    int epi_pc[NC_MAX_EPI];                  /* operand k is per (image, channel) */
+    int epi_pc[NC_MAX_EPI]; /* operand k is per (image, channel) */
     /* the tile's */
     LLVMValueRef n, g, xn, yrow, eprow[NC_MAX_EPI], ih0, kh_lo, kh_hi;
-    LLVMValueRef b0, b1, last_chunk;         /* the chunk's whole channel blocks [b0, b1); is it the last */
-    LLVMValueRef acc[MAXP][MAXNV];           /* allocas */
+    LLVMValueRef b0, b1, last_chunk; /* the chunk's whole channel blocks [b0, b1); is it the last */
+    LLVMValueRef acc[MAXP][MAXNV];   /* allocas */
 } E;
 
 /* A pixel block: P pixels from ow0 (at run time: rt_ow0, all interior; or
@@ -130,12 +135,18 @@ typedef struct Px {
 
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
-static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return c ? LLVMBuildNSWAdd(m->b, a, I(m, c), "") : a; }
-static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return c == 1 ? a : LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
+static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) {
+    return c ? LLVMBuildNSWAdd(m->b, a, I(m, c), "") : a;
+}
+static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) {
+    return c == 1 ? a : LLVMBuildNSWMul(m->b, a, I(m, c), "");
+}
 
 /* p + i floats, where p itself may point outside the buffer (a border
  * block's base column is negative): not inbounds */
-static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) { return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, ""); }
+static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) {
+    return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, "");
+}
 
 static LLVMValueRef acc_get(E *e, int p, int v) { return LLVMBuildLoad2(e->m->b, e->m->vec, e->acc[p][v], ""); }
 static void acc_set(E *e, int p, int v, LLVMValueRef x) { LLVMBuildStore(e->m->b, x, e->acc[p][v]); }
@@ -152,8 +163,9 @@ static void epilogue_n(E *e, LLVMValueRef *val, const LLVMValueRef *yoff, const 
             continue;
         }
         for (int j = 0; j < k; j++) {
-            LLVMValueRef o = e->epi_pc[s] ? cgb_load_n(m, cgb_gep(m, e->epi[s], add(m, mulc(m, e->n, e->p->O), ob[j])), n[j])
-                                          : cgb_load_n(m, cgb_gep(m, e->eprow[s], yoff[j]), n[j]);
+            LLVMValueRef o = e->epi_pc[s]
+                                 ? cgb_load_n(m, cgb_gep(m, e->epi[s], add(m, mulc(m, e->n, e->p->O), ob[j])), n[j])
+                                 : cgb_load_n(m, cgb_gep(m, e->eprow[s], yoff[j]), n[j]);
             val[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(m->b, val[j], o, "") : LLVMBuildFMul(m->b, val[j], o, "");
         }
     }
@@ -173,7 +185,8 @@ static void taps_dw(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, int kw
         if (sv) wv = LLVMBuildFMul(m->b, wv, sv[v], ""); /* (s x) w == x (s w): the SE gate folded into the weight */
         for (int q = 0; q < px->np; q++) {
             if (kw < px->kwlo[q] || kw >= px->kwhi[q]) continue;
-            LLVMValueRef xv = cgb_load_n(m, gep_any(m, xr, I(m, (base + (int64_t)q * p->sw + kw) * p->C + (int64_t)v * vw)), lanes[v]);
+            LLVMValueRef xv = cgb_load_n(
+                m, gep_any(m, xr, I(m, (base + (int64_t)q * p->sw + kw) * p->C + (int64_t)v * vw)), lanes[v]);
             acc_set(e, q, v, cgb_fma(m, xv, wv, acc_get(e, q, v)));
         }
     }
@@ -183,8 +196,8 @@ static void taps_dw(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, int kw
  * xr points at the row's group (and a runtime block's first column), wr at
  * the kernel row's weights of this channel block, sc at the image's and
  * group's input scales (or NULL). */
-static void taps_grouped(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, LLVMValueRef sc, int kw, LLVMValueRef rt_c,
-                         int64_t cc, int nvec) {
+static void taps_grouped(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, LLVMValueRef sc, int kw,
+                         LLVMValueRef rt_c, int64_t cc, int nvec) {
     NcCgModule *m = e->m;
     LLVMBuilderRef b = m->b;
     const NcNhwcConvPlan *p = e->p;
@@ -214,7 +227,8 @@ static void taps_grouped(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, L
 static void prefetch_next(E *e, LLVMValueRef xr, int64_t span) {
     NcCgModule *m = e->m;
     const NcNhwcConvPlan *p = e->p;
-    const int64_t first = (int64_t)p->P * p->sw + (p->KW > p->sw ? p->KW - p->sw : 0); /* the next block's first new column */
+    const int64_t first =
+        (int64_t)p->P * p->sw + (p->KW > p->sw ? p->KW - p->sw : 0); /* the next block's first new column */
     for (int64_t i = 0; i < (int64_t)p->P * p->sw; i++)
         for (int64_t c = 0; c < span + 16; c += 16) { /* every 64-byte line of the span, wherever it starts */
             cgb_prefetch(m, gep_any(m, xr, I(m, (first + i) * p->C + (c < span ? c : span - 1))));
@@ -234,12 +248,15 @@ static void block(E *e, const Px *px, LLVMValueRef oo, int nvec, int last_lanes)
     for (int v = 0; v < nvec; v++) lanes[v] = v == nvec - 1 && last_lanes ? last_lanes : vw;
     LLVMValueRef ob = add(m, mulc(m, e->g, p->VO), oo); /* output channel */
     for (int v = 0; v < nvec; v++) {
-        LLVMValueRef init = e->bias ? cgb_load_n(m, cgb_gep(m, e->bias, addc(m, ob, (int64_t)v * vw)), lanes[v]) : cgb_zero(m);
+        LLVMValueRef init =
+            e->bias ? cgb_load_n(m, cgb_gep(m, e->bias, addc(m, ob, (int64_t)v * vw)), lanes[v]) : cgb_zero(m);
         for (int q = 0; q < px->np; q++) acc_set(e, q, v, init);
     }
     LLVMValueRef sv[MAXNV], sc = NULL;
     if (e->scale && p->dw)
-        for (int v = 0; v < nvec; v++) sv[v] = cgb_load_n(m, cgb_gep(m, e->scale, addc(m, add(m, mulc(m, e->n, p->C), ob), (int64_t)v * vw)), lanes[v]);
+        for (int v = 0; v < nvec; v++)
+            sv[v] = cgb_load_n(m, cgb_gep(m, e->scale, addc(m, add(m, mulc(m, e->n, p->C), ob), (int64_t)v * vw)),
+                               lanes[v]);
     if (e->scale && !p->dw) sc = cgb_gep(m, e->scale, add(m, mulc(m, e->n, p->C), mulc(m, e->g, p->CG)));
     const int64_t KK = (int64_t)p->KH * p->KW;
     /* the group's packed weights at this channel block */
@@ -337,8 +354,10 @@ static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
     for (jr = jl; jr < nbk && interior(p, jr);) jr++;
     for (int64_t j = 0; j < jl; j++) {
         Px px = const_block(p, j);
-        if (oo) block(e, &px, oo, nvec, last_lanes);
-        else chans(e, &px);
+        if (oo)
+            block(e, &px, oo, nvec, last_lanes);
+        else
+            chans(e, &px);
     }
     if (jr > jl) {
         Px px;
@@ -346,14 +365,18 @@ static void row(E *e, LLVMValueRef oo, int nvec, int last_lanes) {
         px.np = p->P;
         for (int q = 0; q < p->P; q++) px.kwlo[q] = 0, px.kwhi[q] = p->KW;
         CgbLoop l = cgb_loop_begin(m, I(m, jl * p->P), I(m, jr * p->P), p->P, &px.rt_ow0);
-        if (oo) block(e, &px, oo, nvec, last_lanes);
-        else chans(e, &px);
+        if (oo)
+            block(e, &px, oo, nvec, last_lanes);
+        else
+            chans(e, &px);
         cgb_loop_end(m, &l);
     }
     for (int64_t j = jr; j < nbk; j++) {
         Px px = const_block(p, j);
-        if (oo) block(e, &px, oo, nvec, last_lanes);
-        else chans(e, &px);
+        if (oo)
+            block(e, &px, oo, nvec, last_lanes);
+        else
+            chans(e, &px);
     }
 }
 
@@ -368,7 +391,8 @@ static void emit_wprep(NcCgModule *m, const NcNhwcConvPlan *p, int64_t PCG, cons
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef g = LLVMBuildSDiv(b, t, I(m, p->OGp), ""), og = LLVMBuildSRem(b, t, I(m, p->OGp), "");
     LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, og, I(m, p->VO), "");
-    LLVMValueRef ogc = LLVMBuildSelect(b, real, og, I(m, p->VO - 1), ""); /* a padding lane reads a real one, then stores 0 */
+    LLVMValueRef ogc =
+        LLVMBuildSelect(b, real, og, I(m, p->VO - 1), ""); /* a padding lane reads a real one, then stores 0 */
     LLVMValueRef src = cgb_gep(m, w, mulc(m, add(m, mulc(m, g, p->VO), ogc), PCG * KK));
     LLVMValueRef dg = cgb_gep(m, dst, add(m, mulc(m, g, KK * PCG * p->OGp), og));
     CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, KK), 1, &k);

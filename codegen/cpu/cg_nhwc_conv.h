@@ -36,18 +36,18 @@
 typedef struct NcNhwcConvPlan {
     int64_t N, C, H, W, O, OH, OW, G, CG, OG;
     int KH, KW, sh, sw, pt, pl, pb, pr;
-    int dw;          /* depthwise: vectors along channels, x loaded as vectors */
-    int P, NV;       /* register block: output pixels x vectors */
-    int g_outer;     /* tile order: groups outside rows, within an image (consecutive tiles share the group's weights) */
-    int pix_outer;   /* loop order within a row: pixel blocks outside channel blocks (else inside) */
-    int64_t VG, VO;  /* vector groups and channels along vectors per group (depthwise: 1, C; else G, OG) */
-    int64_t OGp;     /* VO rounded up to whole vectors: the packed weights' innermost stride */
-    int64_t nfb;     /* blocks of NV whole vectors per group */
-    int tail_full;   /* after them: a tail block of tail_full whole vectors */
-    int tail_lanes;  /* ... and one vector of tail_lanes lanes (0: none) */
-    int64_t nblk;    /* channel blocks per group (nfb + the tail block, if any) */
-    int64_t bpc, nch;/* channel blocks per chunk, chunks per group */
-    int64_t tiles;   /* N x OH x VG x nch */
+    int dw;         /* depthwise: vectors along channels, x loaded as vectors */
+    int P, NV;      /* register block: output pixels x vectors */
+    int g_outer;    /* tile order: groups outside rows, within an image (consecutive tiles share the group's weights) */
+    int pix_outer;  /* loop order within a row: pixel blocks outside channel blocks (else inside) */
+    int64_t VG, VO; /* vector groups and channels along vectors per group (depthwise: 1, C; else G, OG) */
+    int64_t OGp;    /* VO rounded up to whole vectors: the packed weights' innermost stride */
+    int64_t nfb;    /* blocks of NV whole vectors per group */
+    int tail_full;  /* after them: a tail block of tail_full whole vectors */
+    int tail_lanes; /* ... and one vector of tail_lanes lanes (0: none) */
+    int64_t nblk;   /* channel blocks per group (nfb + the tail block, if any) */
+    int64_t bpc, nch; /* channel blocks per chunk, chunks per group */
+    int64_t tiles;    /* N x OH x VG x nch */
 } NcNhwcConvPlan;
 
 /* Can this conv node run as an NHWC direct convolution?  Fills the plan or returns 0 with *why. */

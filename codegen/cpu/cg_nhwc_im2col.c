@@ -19,12 +19,14 @@ static void gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
     }
 }
 
-int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why) {
+int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                           const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
     if (nd->op != NC_OP_CONV2D || nd->noutputs != 1) return *why = "not a conv", 0;
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
-    if (w->kind != NC_VAL_PARAM || w->ndim != 4 || (w->layout != NC_LAYOUT_NCHW && w->layout != NC_LAYOUT_PACKED)) return *why = "weights", 0;
+    if (w->kind != NC_VAL_PARAM || w->ndim != 4 || (w->layout != NC_LAYOUT_NCHW && w->layout != NC_LAYOUT_PACKED))
+        return *why = "weights", 0;
     if (a->groups != 1) return *why = "grouped", 0;
     if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
     const int64_t KK = w->shape[2] * w->shape[3];
@@ -129,8 +131,8 @@ static LLVMValueRef emit_gemm_stage(NcCgModule *m, const NcNode *nd, const NcGem
     return fn;
 }
 
-void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
-                            NcCgKernel *k) {
+void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p,
+                            const char *prefix, NcCgKernel *k) {
     (void)g;
     char name[96];
     snprintf(name, sizeof name, "%s_cols", prefix);

@@ -42,14 +42,15 @@ typedef struct NcNhwcIm2colPlan {
  * groups 1, dilation 1, a reduction of 256 or more unless 1x1 (a stem's
  * 3 x 7 x 7 = 147 runs better direct), epilogue operands the output's shape
  * or one per (image, channel).  Fills the plan, or returns 0 with *why set. */
-int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why);
+int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                           const char **why);
 
 /* Reorders a [O, C, KH, KW] filter to [O, KH, KW, C] and packs it for the
  * plan's GEMM, into packed[0 .. O*C*KH*KW). */
 void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed);
 
 /* Emits the stages `<prefix>_cols` and `<prefix>_gemm` into k. */
-void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *prefix,
-                            NcCgKernel *k);
+void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p,
+                            const char *prefix, NcCgKernel *k);
 
 #endif

@@ -21,7 +21,8 @@ static void chunking(int64_t rows, int64_t units, int64_t *upc, int64_t *chunks)
 
 /* ---- planning ---------------------------------------------------------- */
 
-int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int mt, const char **why) {
+int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int mt,
+                         const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
     if (nd->op != NC_OP_CONV2D || nd->noutputs != 1 || nd->ninputs < 2) return *why = "not a conv", 0;
@@ -32,20 +33,24 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
     if (w->kind != NC_VAL_PARAM || a->kernel[0] != 3 || a->kernel[1] != 3 || w->shape[2] != 3 || w->shape[3] != 3)
         return *why = "not a 3x3 filter", 0;
     if (mt != 2 && mt != 4) return *why = "tile not 2 or 4", 0;
-    if (a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "strided or dilated", 0;
+    if (a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1)
+        return *why = "strided or dilated", 0;
     for (int i = 0; i < 4; i++)
         if (a->pad[i] < 0 || a->pad[i] > 2) return *why = "padding over 2", 0;
     if (t->vw < 4 || t->vw > 16) return *why = "vector width", 0;
     if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
     const int64_t C = x->shape[1], O = y->shape[1], G = a->groups;
-    if (G < 1 || C % G || O % G || w->shape[0] != O || w->shape[1] != C / G) return *why = "groups do not divide the channels", 0;
+    if (G < 1 || C % G || O % G || w->shape[0] != O || w->shape[1] != C / G)
+        return *why = "groups do not divide the channels", 0;
     if (y->shape[0] != x->shape[0]) return *why = "batch mismatch", 0;
     if (a->has_in_scale && nc_numel(nc_val(g, nd->inputs[nc_in_scale_input(a)])) != x->shape[0] * C)
         return *why = "an input scale that is not per (image, channel)", 0;
     p->mt = mt, p->alpha = mt + 2, p->npos = p->alpha * p->alpha;
-    p->N = x->shape[0], p->C = C, p->H = x->shape[2], p->W = x->shape[3], p->O = O, p->G = G, p->CG = C / G, p->OG = O / G;
+    p->N = x->shape[0], p->C = C, p->H = x->shape[2], p->W = x->shape[3], p->O = O, p->G = G, p->CG = C / G,
+    p->OG = O / G;
     p->OH = y->shape[2], p->OW = y->shape[3], p->pt = a->pad[0], p->pl = a->pad[1];
-    if (p->H + a->pad[0] + a->pad[2] - 2 != p->OH || p->W + a->pad[1] + a->pad[3] - 2 != p->OW || p->OH < 1 || p->OW < 1)
+    if (p->H + a->pad[0] + a->pad[2] - 2 != p->OH || p->W + a->pad[1] + a->pad[3] - 2 != p->OW || p->OH < 1 ||
+        p->OW < 1)
         return *why = "output size does not match the padding", 0;
     /* depthwise and narrow groups: the products would be tiny matrices */
     if (p->CG < 8 || p->OG < 8) return *why = "fewer than 8 channels per group", 0;
@@ -92,15 +97,23 @@ double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
 /* ---- the filter transform, U = G g G^T ---------------------------------- */
 
 static const double G4[6][3] = {
-    {1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1},
 };
 static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
-static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return c ? LLVMBuildNSWAdd(m->b, a, I(m, c), "") : a; }
-static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return c == 1 ? a : LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
+static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) {
+    return c ? LLVMBuildNSWAdd(m->b, a, I(m, c), "") : a;
+}
+static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) {
+    return c == 1 ? a : LLVMBuildNSWMul(m->b, a, I(m, c), "");
+}
 static LLVMValueRef minc(NcCgModule *m, LLVMValueRef a, int64_t c) {
     return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, a, I(m, c), ""), a, I(m, c), "");
 }
@@ -121,12 +134,15 @@ static void emit_wprep(NcCgModule *m, const NcNhwcWinoPlan *p, const char *name)
     CgbLoop lo = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &o);
     LLVMValueRef gr = LLVMBuildSDiv(b, o, I(m, OG), ""), og = LLVMBuildSRem(b, o, I(m, OG), "");
     LLVMValueRef q = LLVMBuildSDiv(b, og, I(m, nr), ""), j = LLVMBuildSRem(b, og, I(m, nr), "");
-    LLVMValueRef width = ntail ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, q, I(m, full_panels), ""), I(m, nr), I(m, ntail), "") : I(m, nr);
+    LLVMValueRef width =
+        ntail ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, q, I(m, full_panels), ""), I(m, nr), I(m, ntail), "")
+              : I(m, nr);
     LLVMValueRef base = add(m, add(m, mulc(m, gr, OG * CG), mulc(m, q, CG * nr)), j);
     CgbLoop lc = cgb_loop_begin(m, I(m, 0), I(m, CG), 1, &c);
     LLVMValueRef src = cgb_gep(m, w, mulc(m, add(m, mulc(m, o, CG), c), 9));
     LLVMValueRef f[9], gg[6][3];
-    for (int k = 0; k < 9; k++) f[k] = LLVMBuildFPExt(b, LLVMBuildLoad2(b, m->f32, cgb_gep(m, src, I(m, k)), ""), f64, "");
+    for (int k = 0; k < 9; k++)
+        f[k] = LLVMBuildFPExt(b, LLVMBuildLoad2(b, m->f32, cgb_gep(m, src, I(m, k)), ""), f64, "");
     for (int r = 0; r < A; r++)
         for (int k = 0; k < 3; k++) {
             LLVMValueRef acc = NULL;
@@ -165,8 +181,9 @@ typedef struct E {
     int epi_pc[NC_MAX_EPI];
     /* the tile's */
     LLVMValueRef n, nty, ty, u0, u1;
-    LLVMValueRef rowp[6], rowok[6]; /* stage 1: row pointers, and (or NULL: all valid) whether each row is in the image */
-    LLVMValueRef buf;               /* [36 x vec] on the stack: the half-transformed patch */
+    LLVMValueRef rowp[6],
+        rowok[6];     /* stage 1: row pointers, and (or NULL: all valid) whether each row is in the image */
+    LLVMValueRef buf; /* [36 x vec] on the stack: the half-transformed patch */
 } E;
 
 /* The half-transformed patch goes through a stack buffer with volatile
@@ -192,11 +209,17 @@ static LLVMValueRef buf_get(E *e, int k) {
 static LLVMValueRef fadd(E *e, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(e->m->b, a, b, ""); }
 
 /* t = B^T d and s = A^T m along one axis (cg_wino_math.h) */
-static void input_1d(E *e, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) { nc_wino_input_1d(e->m, e->p->mt, d, ds, t, ts); }
-static void output_1d(E *e, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) { nc_wino_output_1d(e->m, e->p->mt, v, ms, s, ss); }
+static void input_1d(E *e, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) {
+    nc_wino_input_1d(e->m, e->p->mt, d, ds, t, ts);
+}
+static void output_1d(E *e, LLVMValueRef *v, int ms, LLVMValueRef *s, int ss) {
+    nc_wino_output_1d(e->m, e->p->mt, v, ms, s, ss);
+}
 
 /* p + i floats, p possibly pointing before the buffer (a negative column): not inbounds */
-static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) { return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, ""); }
+static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) {
+    return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, "");
+}
 
 /* Stage 1, one channel vector (lanes wide) of one tile: window columns
  * c0 + [0, alpha), of which [jlo, jhi) are in the image; ch the channel,
@@ -233,8 +256,10 @@ static void in_body(E *e, LLVMValueRef c0, LLVMValueRef ch, LLVMValueRef voff, i
             for (int j = 0; j < A; j++) v[A * i + j] = LLVMBuildFMul(b, v[A * i + j], sv, "");
         for (int j = 0; j < A; j++) {
             LLVMValueRef ptr = cgb_gep(m, e->V, addc(m, voff, (int64_t)(i * A + j) * p->G * p->T * p->CG));
-            if (lanes == m->vw) cgb_store(m, v[A * i + j], ptr);
-            else cgb_store_n(m, v[A * i + j], ptr, lanes);
+            if (lanes == m->vw)
+                cgb_store(m, v[A * i + j], ptr);
+            else
+                cgb_store_n(m, v[A * i + j], ptr, lanes);
         }
     }
 }
@@ -393,8 +418,10 @@ static void out_body(E *e, LLVMValueRef o, LLVMValueRef moff, LLVMValueRef ow0, 
                 val = ep->kind == NC_EPI_ADD ? fadd(e, val, ov) : LLVMBuildFMul(b, val, ov, "");
             }
             LLVMValueRef yp = cgb_gep(m, e->y, yoff);
-            if (full) cgb_store(m, val, yp);
-            else cgb_store_n(m, val, yp, lanes);
+            if (full)
+                cgb_store(m, val, yp);
+            else
+                cgb_store_n(m, val, yp, lanes);
         }
         if (ragged && k >= ragged) cgb_if_end(m, &ci);
     }

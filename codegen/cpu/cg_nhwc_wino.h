@@ -34,19 +34,20 @@ typedef struct NcNhwcWinoPlan {
     int mt, alpha, npos;        /* output tile mt x mt (4 or 2), input patch alpha = mt + 2, alpha^2 positions */
     int64_t N, C, O, G, CG, OG; /* images, channels, groups, channels per group */
     int64_t H, W, OH, OW;
-    int pt, pl;                 /* top and left padding */
-    int64_t TH, TW, T;          /* tile rows and columns of an image, all tiles (N TH TW) */
-    NcGemmPlan gemm;            /* the npos x G products */
-    int64_t v_floats, m_floats; /* scratch: V, then M */
-    int64_t ivpg, ovpg;         /* channel vectors per group, in and out (the last one ragged if CG, OG % vw) */
-    int64_t in_upc, in_chunks;  /* stage 1: (group, vector) units per chunk, chunks */
-    int64_t out_upc, out_chunks;/* stage 3: the same for output channels */
+    int pt, pl;                  /* top and left padding */
+    int64_t TH, TW, T;           /* tile rows and columns of an image, all tiles (N TH TW) */
+    NcGemmPlan gemm;             /* the npos x G products */
+    int64_t v_floats, m_floats;  /* scratch: V, then M */
+    int64_t ivpg, ovpg;          /* channel vectors per group, in and out (the last one ragged if CG, OG % vw) */
+    int64_t in_upc, in_chunks;   /* stage 1: (group, vector) units per chunk, chunks */
+    int64_t out_upc, out_chunks; /* stage 3: the same for output channels */
     int64_t tiles_in, tiles_out;
 } NcNhwcWinoPlan;
 
 /* Can conv node nd (x and y stored NHWC, IR shapes logical [N, C, H, W]) run
  * as F(mt x mt, 3x3), mt 4 or 2?  Fills the plan or returns 0 with *why. */
-int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int mt, const char **why);
+int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int mt,
+                         const char **why);
 
 /* Estimated cost in multiply-add units comparable to the direct conv's MACs
  * (products rounded to the register block + transforms), for the layout

@@ -33,11 +33,13 @@ static void transpose(NcCgModule *m, LLVMValueRef *r) {
 /* One block: `rows` source vectors of `lanes` lanes at src + s_off + i *
  * s_stride, transposed, written as `lanes` destination vectors of `rows`
  * lanes at dst + d_off + j * d_stride. */
-static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst, LLVMValueRef d_off,
-                  int64_t d_stride, int rows, int lanes, int overlap) {
+static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
+                  LLVMValueRef d_off, int64_t d_stride, int rows, int lanes, int overlap) {
     LLVMValueRef r[64];
     for (int i = 0; i < m->vw; i++)
-        r[i] = i < rows ? cgb_load_n(m, cgb_gep(m, src, LLVMBuildNSWAdd(m->b, s_off, cgb_i64(m, i * s_stride), "")), lanes) : cgb_zero(m);
+        r[i] = i < rows
+                   ? cgb_load_n(m, cgb_gep(m, src, LLVMBuildNSWAdd(m->b, s_off, cgb_i64(m, i * s_stride), "")), lanes)
+                   : cgb_zero(m);
     transpose(m, r);
     /* overlap (NHWC with fewer channels than a vector, e.g. the network's
      * 3-channel input): whole-vector stores in order, each overwriting the
@@ -45,7 +47,8 @@ static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s
      * last few are masked */
     for (int j = 0; j < lanes; j++) {
         const int whole = overlap && j * d_stride + m->vw <= lanes * d_stride;
-        cgb_store_n(m, r[j], cgb_gep(m, dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), "")), whole ? m->vw : rows);
+        cgb_store_n(m, r[j], cgb_gep(m, dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), "")),
+                    whole ? m->vw : rows);
     }
 }
 
@@ -61,7 +64,8 @@ void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, cons
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t); /* t = n * H + h */
     LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, H), ""), h = LLVMBuildSRem(b, t, cgb_i64(m, H), "");
     /* NCHW x[n][c][h][w] at plane0 + c * H * W + w; NHWC at t * W * C + w * C + c */
-    LLVMValueRef plane0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, C * H * W), ""), LLVMBuildNSWMul(b, h, cgb_i64(m, W), ""), "");
+    LLVMValueRef plane0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, C * H * W), ""),
+                                          LLVMBuildNSWMul(b, h, cgb_i64(m, W), ""), "");
     LLVMValueRef row0 = LLVMBuildNSWMul(b, t, cgb_i64(m, W * C), "");
     const int64_t cfull = C / vw * vw, wfull = W / vw * vw;
     for (int cpart = 0; cpart < 2; cpart++) {
@@ -69,19 +73,27 @@ void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, cons
         if (!cl || (!cpart && !cfull)) continue;
         CgbLoop lc;
         memset(&lc, 0, sizeof lc);
-        if (!cpart) lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
-        else c0 = cgb_i64(m, cfull);
+        if (!cpart)
+            lc = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, cfull), vw, &c0);
+        else
+            c0 = cgb_i64(m, cfull);
         for (int wpart = 0; wpart < 2; wpart++) {
             const int wl = wpart ? (int)(W - wfull) : vw; /* pixels in the block */
             if (!wl || (!wpart && !wfull)) continue;
             CgbLoop lw;
             memset(&lw, 0, sizeof lw);
-            if (!wpart) lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, wfull), vw, &w0);
-            else w0 = cgb_i64(m, wfull);
-            LLVMValueRef nchw = LLVMBuildNSWAdd(b, plane0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, c0, cgb_i64(m, H * W), ""), w0, ""), "");
-            LLVMValueRef nhwc = LLVMBuildNSWAdd(b, row0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, w0, cgb_i64(m, C), ""), c0, ""), "");
-            if (to_nhwc) block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl, C < vw);
-            else block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl, 0);
+            if (!wpart)
+                lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, wfull), vw, &w0);
+            else
+                w0 = cgb_i64(m, wfull);
+            LLVMValueRef nchw = LLVMBuildNSWAdd(
+                b, plane0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, c0, cgb_i64(m, H * W), ""), w0, ""), "");
+            LLVMValueRef nhwc =
+                LLVMBuildNSWAdd(b, row0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, w0, cgb_i64(m, C), ""), c0, ""), "");
+            if (to_nhwc)
+                block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl, C < vw);
+            else
+                block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl, 0);
             if (!wpart) cgb_loop_end(m, &lw);
         }
         if (!cpart) cgb_loop_end(m, &lc);

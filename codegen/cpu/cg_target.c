@@ -102,8 +102,10 @@ int nc_cg_cpu_check(const char *cpu, NcError *e) {
     char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
     LLVMTargetRef target;
     int rc = 0;
-    if (LLVMGetTargetFromTriple(triple, &target, &err)) rc = nc_errorf(e, "LLVM has no target for %s: %s", triple, err);
-    else rc = check_cpu(target, triple, cpu, e);
+    if (LLVMGetTargetFromTriple(triple, &target, &err))
+        rc = nc_errorf(e, "LLVM has no target for %s: %s", triple, err);
+    else
+        rc = check_cpu(target, triple, cpu, e);
     if (err) LLVMDisposeMessage(err);
     LLVMDisposeMessage(triple);
     return rc;

@@ -5,7 +5,9 @@
 static LLVMValueRef fadd(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(m->b, a, b, ""); }
 static LLVMValueRef fsub(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(m->b, a, b, ""); }
 /* k * a + b */
-static LLVMValueRef kfma(NcCgModule *m, double k, LLVMValueRef a, LLVMValueRef b) { return cgb_fma(m, cgb_splat(m, cgb_f32(m, k)), a, b); }
+static LLVMValueRef kfma(NcCgModule *m, double k, LLVMValueRef a, LLVMValueRef b) {
+    return cgb_fma(m, cgb_splat(m, cgb_f32(m, k)), a, b);
+}
 
 /* t = B^T d, d[0..alpha) at stride ds, t[0..alpha) at stride ts */
 void nc_wino_input_1d(NcCgModule *m, int mt, LLVMValueRef *d, int ds, LLVMValueRef *t, int ts) {

@@ -71,10 +71,20 @@ int nc_exif_orientation(const uint8_t *data, size_t len) {
         if (seen[tag >> 3] & (1u << (tag & 7))) continue;
         int unit;
         switch (typ) {
-        case 1: case 2: case 6: case 7: unit = 1; break;
-        case 3: case 8: unit = 2; break;
-        case 4: case 9: case 11: case 13: unit = 4; break;
-        case 5: case 10: case 12: case 16: unit = 8; break;
+        case 1:
+        case 2:
+        case 6:
+        case 7: unit = 1; break;
+        case 3:
+        case 8: unit = 2; break;
+        case 4:
+        case 9:
+        case 11:
+        case 13: unit = 4; break;
+        case 5:
+        case 10:
+        case 12:
+        case 16: unit = 8; break;
         default: continue; /* unsupported type: skipped, not recorded */
         }
         uint64_t size = (uint64_t)n * (uint64_t)unit;
@@ -96,12 +106,21 @@ int nc_exif_orientation(const uint8_t *data, size_t len) {
         switch (typ) {
         case 3: num = rd16(v, be); break;
         case 8: num = (int16_t)rd16(v, be); break;
-        case 4: case 13: num = rd32(v, be); break;
+        case 4:
+        case 13: num = rd32(v, be); break;
         case 9: num = (int32_t)rd32(v, be); break;
         case 6: num = (int8_t)v[0]; break;
-        case 16: num = be ? rd32(v + 4, be) + 4294967296.0 * rd32(v, be) : rd32(v, be) + 4294967296.0 * rd32(v + 4, be); break;
-        case 5: num = rd32(v, be); den = rd32(v + 4, be); break;
-        case 10: num = (int32_t)rd32(v, be); den = (int32_t)rd32(v + 4, be); break;
+        case 16:
+            num = be ? rd32(v + 4, be) + 4294967296.0 * rd32(v, be) : rd32(v, be) + 4294967296.0 * rd32(v + 4, be);
+            break;
+        case 5:
+            num = rd32(v, be);
+            den = rd32(v + 4, be);
+            break;
+        case 10:
+            num = (int32_t)rd32(v, be);
+            den = (int32_t)rd32(v + 4, be);
+            break;
         case 11: {
             uint32_t b = rd32(v, be);
             float f;
@@ -110,7 +129,8 @@ int nc_exif_orientation(const uint8_t *data, size_t len) {
             break;
         }
         case 12: {
-            uint64_t b = be ? (uint64_t)rd32(v, be) << 32 | rd32(v + 4, be) : (uint64_t)rd32(v + 4, be) << 32 | rd32(v, be);
+            uint64_t b =
+                be ? (uint64_t)rd32(v, be) << 32 | rd32(v + 4, be) : (uint64_t)rd32(v + 4, be) << 32 | rd32(v, be);
             memcpy(&num, &b, 8);
             break;
         }
@@ -135,9 +155,12 @@ static int xmp_orientation(const uint8_t *x, size_t len) {
     for (size_t i = 0; i + k + 2 < len + 1 && len >= k + 2; i++) {
         if (memcmp(x + i, key, k) != 0) continue;
         size_t j = i + k;
-        if (j < len && x[j] == '>') j += 1;
-        else if (j + 1 < len && x[j] == '=' && x[j + 1] == '"') j += 2;
-        else continue;
+        if (j < len && x[j] == '>')
+            j += 1;
+        else if (j + 1 < len && x[j] == '=' && x[j + 1] == '"')
+            j += 2;
+        else
+            continue;
         if (j < len && x[j] >= '0' && x[j] <= '9') {
             int o = x[j] - '0';
             return o >= 1 && o <= 8 ? o : 1; /* 0 and 9: found, but PIL has no transpose for them */
@@ -158,13 +181,34 @@ static uint8_t *orient(const uint8_t *in, int w, int h, int o, int *ow, int *oh)
         for (int x = 0; x < W; x++) {
             int sx, sy; /* source pixel of output (x, y) */
             switch (o) {
-            case 2: sx = w - 1 - x; sy = y; break;          /* FLIP_LEFT_RIGHT */
-            case 3: sx = w - 1 - x; sy = h - 1 - y; break;  /* ROTATE_180 */
-            case 4: sx = x; sy = h - 1 - y; break;          /* FLIP_TOP_BOTTOM */
-            case 5: sx = y; sy = x; break;                  /* TRANSPOSE */
-            case 6: sx = y; sy = h - 1 - x; break;          /* ROTATE_270 (90 clockwise) */
-            case 7: sx = w - 1 - y; sy = h - 1 - x; break;  /* TRANSVERSE */
-            default: sx = w - 1 - y; sy = x; break;         /* 8: ROTATE_90 (counter-clockwise) */
+            case 2:
+                sx = w - 1 - x;
+                sy = y;
+                break; /* FLIP_LEFT_RIGHT */
+            case 3:
+                sx = w - 1 - x;
+                sy = h - 1 - y;
+                break; /* ROTATE_180 */
+            case 4:
+                sx = x;
+                sy = h - 1 - y;
+                break; /* FLIP_TOP_BOTTOM */
+            case 5:
+                sx = y;
+                sy = x;
+                break; /* TRANSPOSE */
+            case 6:
+                sx = y;
+                sy = h - 1 - x;
+                break; /* ROTATE_270 (90 clockwise) */
+            case 7:
+                sx = w - 1 - y;
+                sy = h - 1 - x;
+                break; /* TRANSVERSE */
+            default:
+                sx = w - 1 - y;
+                sy = x;
+                break; /* 8: ROTATE_90 (counter-clockwise) */
             }
             const uint8_t *src = in + ((size_t)sy * w + sx) * 3;
             dst[3 * x] = src[0];
@@ -178,7 +222,9 @@ static uint8_t *orient(const uint8_t *in, int w, int h, int o, int *ow, int *oh)
 }
 
 static int check_pixels(const char *name, const char *fmt, uint64_t w, uint64_t h, int64_t max_pixels, NcError *e) {
-    if (w == 0 || h == 0) return nc_errorf(e, "%s: corrupt %s: image size %llu x %llu", name, fmt, (unsigned long long)w, (unsigned long long)h);
+    if (w == 0 || h == 0)
+        return nc_errorf(e, "%s: corrupt %s: image size %llu x %llu", name, fmt, (unsigned long long)w,
+                         (unsigned long long)h);
     if (w * h > (uint64_t)max_pixels)
         return nc_errorf(e,
                          "%s: %llu x %llu pixels (%.1f MP) exceeds the limit of %.1f MP (decompression-bomb guard; "
@@ -699,8 +745,7 @@ int nc_image_probe(const uint8_t *data, size_t len, const char *name, int *forma
     return 0;
 }
 
-int nc_image_decode(const uint8_t *data, size_t len, const char *name, int64_t max_pixels, NcImage *out,
-                    NcError *e) {
+int nc_image_decode(const uint8_t *data, size_t len, const char *name, int64_t max_pixels, NcImage *out, NcError *e) {
     memset(out, 0, sizeof *out);
     name = name_or_default(name);
     if (max_pixels <= 0) max_pixels = NC_IMAGE_MAX_PIXELS_DEFAULT;

@@ -48,15 +48,13 @@ typedef struct {
 /* Decode an image held in memory. `name` is used in messages (NULL: "image").
  * max_pixels <= 0 means NC_IMAGE_MAX_PIXELS_DEFAULT. On failure *out is
  * zeroed. */
-int nc_image_decode(const uint8_t *data, size_t len, const char *name, int64_t max_pixels, NcImage *out,
-                    NcError *e);
+int nc_image_decode(const uint8_t *data, size_t len, const char *name, int64_t max_pixels, NcImage *out, NcError *e);
 
 /* Read and decode a file. */
 int nc_image_read(const char *path, int64_t max_pixels, NcImage *out, NcError *e);
 
 /* Only the header: the format and the stored size (before orientation). */
-int nc_image_probe(const uint8_t *data, size_t len, const char *name, int *format, int *width, int *height,
-                   NcError *e);
+int nc_image_probe(const uint8_t *data, size_t len, const char *name, int *format, int *width, int *height, NcError *e);
 
 /* Free the pixels; *img is zeroed (safe twice). */
 void nc_image_free(NcImage *img);

@@ -11,9 +11,9 @@ struct NcImageBatch {
     float *outs[NC_LOADER_MAX_TRANSFORMS];
     NcImageResult *results;
     int n;
-    int next;   /* next file to hand out */
-    int done;   /* files finished */
-    int failed; /* of those, failed */
+    int next;            /* next file to hand out */
+    int done;            /* files finished */
+    int failed;          /* of those, failed */
     NcImageBatch *qnext; /* in the loader's queue while next < n */
 };
 
@@ -156,8 +156,7 @@ int nc_image_batch_wait(NcImageBatch *b) {
     return failed;
 }
 
-int nc_image_loader_run(NcImageLoader *l, const char *const *paths, int n, float *const *outs,
-                        NcImageResult *results) {
+int nc_image_loader_run(NcImageLoader *l, const char *const *paths, int n, float *const *outs, NcImageResult *results) {
     return nc_image_batch_wait(nc_image_loader_submit(l, paths, n, outs, results));
 }
 

@@ -31,7 +31,7 @@
 #include "runtime/image/transform.h"
 
 #define NC_LOADER_MAX_TRANSFORMS 8
-#define NC_LOADER_MAX_THREADS 256
+#define NC_LOADER_MAX_THREADS    256
 
 typedef struct {
     int ok;            /* 1: decoded and transformed; 0: failed, see err */
@@ -60,8 +60,7 @@ int nc_image_batch_done(NcImageBatch *b);
 int nc_image_batch_wait(NcImageBatch *b);
 
 /* submit + wait. */
-int nc_image_loader_run(NcImageLoader *l, const char *const *paths, int n, float *const *outs,
-                        NcImageResult *results);
+int nc_image_loader_run(NcImageLoader *l, const char *const *paths, int n, float *const *outs, NcImageResult *results);
 
 /* Stop the workers and free the loader (NULL is fine). All batches must have
  * been waited for. */

@@ -128,10 +128,10 @@ static double bilinear_filter(double x) {
 }
 
 typedef struct {
-    int lo, hi;    /* output indices [lo, hi) */
+    int lo, hi; /* output indices [lo, hi) */
     int ksize;
-    int *bounds;   /* per output index: xmin, count */
-    int32_t *kk;   /* per output index: ksize fixed-point coefficients */
+    int *bounds; /* per output index: xmin, count */
+    int32_t *kk; /* per output index: ksize fixed-point coefficients */
 } Coeffs;
 
 /* precompute_coeffs + normalize_coeffs_8bpc for outputs lo..hi-1 of a
@@ -199,8 +199,8 @@ static inline uint8_t clip8(int32_t ss) {
  * input column of the 8 rows (24 bytes) is contiguous and one coefficient
  * multiplies all 24 samples. The vertical pass keeps 32 samples of a row in
  * registers over all its taps. */
-#define HR 8
-#define HL (3 * HR)
+#define HR         8
+#define HL         (3 * HR)
 #define ROUND_INIT (1 << (PRECISION_BITS - 1))
 
 static int simd_enabled = 1;
@@ -288,7 +288,7 @@ __attribute__((target("avx2"))) static void h_one_avx2(const uint8_t *p, const i
 }
 
 __attribute__((target("avx2"))) static void v_row_avx2(const uint8_t *in0, size_t stride, const int32_t *k, int cnt,
-                                                      int m, uint8_t *out) {
+                                                       int m, uint8_t *out) {
     int x = 0;
     for (; x + 32 <= m; x += 32) {
         __m256i a0 = _mm256_set1_epi32(ROUND_INIT), a1 = a0, a2 = a0, a3 = a0;
@@ -382,7 +382,8 @@ static void resample_region(const NcImage *img, int RW, int RH, NcInterp interp,
     int cols = x1 - x0, rows = y1 - y0;
     if (cols <= 0 || rows <= 0) return;
     if (!need_h && !need_v) {
-        for (int y = y0; y < y1; y++) memcpy(dst + (size_t)(y - y0) * dst_stride, img->rgb + y * in_stride + 3 * (size_t)x0, 3 * (size_t)cols);
+        for (int y = y0; y < y1; y++)
+            memcpy(dst + (size_t)(y - y0) * dst_stride, img->rgb + y * in_stride + 3 * (size_t)x0, 3 * (size_t)cols);
         return;
     }
     Coeffs ch = {0}, cv = {0};
@@ -452,8 +453,8 @@ int nc_image_transform_u8(const NcImage *img, const NcTransform *t, uint8_t *out
     size_t stride = 3 * (size_t)CW;
     if (x0 > ox || y0 > oy || x1 < ox + CW || y1 < oy + CH) memset(out, 0, stride * (size_t)CH);
     if (x1 > x0 && y1 > y0)
-        resample_region(img, RW, RH, t->interp, x0, x1, y0, y1, out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox),
-                        stride);
+        resample_region(img, RW, RH, t->interp, x0, x1, y0, y1,
+                        out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox), stride);
     return 0;
 }
 

@@ -29,10 +29,10 @@
 typedef enum { NC_INTERP_BICUBIC = 0, NC_INTERP_BILINEAR = 1 } NcInterp;
 
 typedef struct {
-    int height, width;  /* the model's input size (after the crop) */
-    double crop_pct;    /* timm: 0 or less means 0.875 */
-    NcInterp interp;    /* timm: "bicubic" or "bilinear" */
-    float mean[3];      /* per channel, applied as (x/255 - mean) / std */
+    int height, width; /* the model's input size (after the crop) */
+    double crop_pct;   /* timm: 0 or less means 0.875 */
+    NcInterp interp;   /* timm: "bicubic" or "bilinear" */
+    float mean[3];     /* per channel, applied as (x/255 - mean) / std */
     float std[3];
 } NcTransform;
 

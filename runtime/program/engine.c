@@ -41,7 +41,8 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
         if (ti == en->ntf) en->tf[en->ntf++] = t;
         en->tf_of[en->nsel] = ti;
         en->sel[en->nsel++] = p;
-        int64_t xs = (int64_t)h->batch * 3 * h->height * h->width, ys = (int64_t)h->batch * (en->nclasses + m->nfeatures);
+        int64_t xs = (int64_t)h->batch * 3 * h->height * h->width,
+                ys = (int64_t)h->batch * (en->nclasses + m->nfeatures);
         maxx = xs > maxx ? xs : maxx, maxy = ys > maxy ? ys : maxy;
         en->arena[p] = nc_aligned_alloc((size_t)h->arena_bytes);
         if (!en->arena[p]) return nc_errorf(e, "out of memory for a %.1f MB arena", h->arena_bytes / 1e6);
@@ -49,14 +50,16 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
     if (!en->nsel) {
         char have[512] = "";
         for (int p = 0; p < b->nprograms; p++)
-            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%dx%d", p ? ", " : "", b->programs[p].h->height,
-                     b->programs[p].h->width);
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%dx%d", p ? ", " : "",
+                     b->programs[p].h->height, b->programs[p].h->width);
         return nc_errorf(e, "--res %s: not compiled into this program (it has %s)", res, have);
     }
     for (uint32_t m = 0; m < b->h->nmembers; m++) {
         int has = 0;
         for (int i = 0; i < en->nsel; i++) has |= b->programs[en->sel[i]].h->member == (int32_t)m;
-        if (!has) return nc_errorf(e, "--res %s: model '%s' of this ensemble has none of these resolutions", res, b->h->members[m].name);
+        if (!has)
+            return nc_errorf(e, "--res %s: model '%s' of this ensemble has none of these resolutions", res,
+                             b->h->members[m].name);
     }
     en->nfeatures = b->h->members[0].nfeatures;
     en->x = nc_calloc((size_t)maxx + NC_KERNEL_SLACK, sizeof(float)); /* kernels may read past their input */
@@ -137,8 +140,10 @@ void engine_run(Engine *en, float *const *in, int m, float *scores, float *featu
             x[k] = v;
         }
         float *out = scores + (size_t)i * C;
-        if (M == 1) memcpy(out, x[0], (size_t)C * sizeof(float));
-        else nc_merge((NcMergeKind)bh->merge, x, w, M, C, out, scratch);
+        if (M == 1)
+            memcpy(out, x[0], (size_t)C * sizeof(float));
+        else
+            nc_merge((NcMergeKind)bh->merge, x, w, M, C, out, scratch);
         if (!bh->on_probs && (M == 1 || bh->merge != NC_MERGE_VOTE)) nc_softmax(out, C);
     }
     free(acc);

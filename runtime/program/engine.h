@@ -13,11 +13,11 @@ typedef struct Engine {
     int nsel, sel[NC_BUNDLE_MAX_PROGRAMS]; /* the programs that run, bundle order */
     int ntf, tf_of[NC_BUNDLE_MAX_PROGRAMS];
     NcTransform tf[NC_BUNDLE_MAX_PROGRAMS]; /* distinct preprocessings */
-    int flip;      /* --tta flip */
-    int res_mean;  /* views of a member: 0 sum (default), 1 mean */
+    int flip;                               /* --tta flip */
+    int res_mean;                           /* views of a member: 0 sum (default), 1 mean */
     int nclasses, nfeatures, feat_member;
     void *arena[NC_BUNDLE_MAX_PROGRAMS];
-    float *x, *y;  /* one compiled batch of input / output */
+    float *x, *y;      /* one compiled batch of input / output */
     float *member_out; /* scratch: one merged vector per member */
 } Engine;
 

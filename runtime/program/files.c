@@ -61,7 +61,8 @@ static void walk(FileList *l, const char *dir, const Ancestor *up, int depth) {
     const Ancestor here = {self.st_dev, self.st_ino, up};
     for (int i = 0; i < names.len; i++) {
         struct stat st;
-        if (stat(names.data[i], &st) == 0 && S_ISDIR(st.st_mode)) walk(l, names.data[i], &here, depth + 1);
+        if (stat(names.data[i], &st) == 0 && S_ISDIR(st.st_mode))
+            walk(l, names.data[i], &here, depth + 1);
         else if (is_image_name(names.data[i])) {
             push(l, names.data[i], -1);
             continue;
@@ -113,7 +114,8 @@ int files_add_list(FileList *l, const char *list, const char *root, int need_lab
             long v = strtol(cut + 1, &end, 10);
             if (*end == 0 && cut[1]) {
                 if (v < 0 || v >= nclasses) {
-                    rc = nc_errorf(e, "%s:%d: label %ld is not a class of this model (0..%d)", list, lineno, v, nclasses - 1);
+                    rc = nc_errorf(e, "%s:%d: label %ld is not a class of this model (0..%d)", list, lineno, v,
+                                   nclasses - 1);
                     break;
                 }
                 label = (int)v;

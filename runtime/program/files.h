@@ -8,7 +8,7 @@
 
 typedef struct FileList {
     NC_VEC(char *) path;
-    NC_VEC(int) label; /* -1 when the line had none */
+    NC_VEC(int) label;      /* -1 when the line had none */
     NC_VEC(char *) skipped; /* "folder: why", one per folder that was not walked */
 } FileList;
 

@@ -51,13 +51,20 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
-        if (!options || a[0] != '-' || !a[1]) files_add(&o->files, a);
-        else if (!strcmp(a, "--")) options = 0;
-        else if (more && !strcmp(a, "--res")) o->res = argv[++i];
-        else if (more && !strcmp(a, "--list")) o->list = argv[++i];
-        else if (more && !strcmp(a, "--root")) o->root = argv[++i];
-        else if (more && !strcmp(a, "--labels")) o->labels = argv[++i];
-        else if (more && (!strcmp(a, "-o") || !strcmp(a, "--output"))) o->out = argv[++i];
+        if (!options || a[0] != '-' || !a[1])
+            files_add(&o->files, a);
+        else if (!strcmp(a, "--"))
+            options = 0;
+        else if (more && !strcmp(a, "--res"))
+            o->res = argv[++i];
+        else if (more && !strcmp(a, "--list"))
+            o->list = argv[++i];
+        else if (more && !strcmp(a, "--root"))
+            o->root = argv[++i];
+        else if (more && !strcmp(a, "--labels"))
+            o->labels = argv[++i];
+        else if (more && (!strcmp(a, "-o") || !strcmp(a, "--output")))
+            o->out = argv[++i];
         else if (more && !strcmp(a, "--tta")) {
             if (strcmp(argv[++i], "flip") && strcmp(argv[i], "none")) {
                 fprintf(stderr, "%s %s: --tta '%s': expected flip or none\n", prog, cmd, argv[i]);
@@ -79,11 +86,14 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 fprintf(stderr, "%s %s: %s '%s': expected an integer from 1 to %lld\n", prog, cmd, a, argv[i], most);
                 return -1;
             }
-            if (!strcmp(a, "--top")) o->top = (int)v;
+            if (!strcmp(a, "--top"))
+                o->top = (int)v;
             else if (!strcmp(a, "--decode-threads"))
                 o->threads = v > NC_LOADER_MAX_THREADS ? NC_LOADER_MAX_THREADS : (int)v;
-            else if (!strcmp(a, "--member")) o->member = (int)v - 1;
-            else o->max_pixels = v;
+            else if (!strcmp(a, "--member"))
+                o->member = (int)v - 1;
+            else
+                o->max_pixels = v;
         } else if (more && !strcmp(a, "--crop-pct")) {
             char *end;
             o->pre.crop_pct = strtod(argv[++i], &end);
@@ -105,10 +115,14 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                         dst == o->std ? " (all positive)" : "");
                 return -1;
             }
-            if (dst == o->mean) o->pre.mean = o->mean;
-            else o->pre.std = o->std;
-        } else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--timing")) o->timing = 1;
+            if (dst == o->mean)
+                o->pre.mean = o->mean;
+            else
+                o->pre.std = o->std;
+        } else if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--timing"))
+            o->timing = 1;
         else {
             fprintf(stderr, "%s %s: unknown or incomplete option '%s' (%s --help; -- ends the options)\n", prog, cmd, a,
                     prog);
@@ -156,9 +170,8 @@ static void free_labels(void) {
 static void progress(int done, int total, int failed, double t0) {
     double dt = nc_now() - t0, rate = dt > 0 ? done / dt : 0;
     int width = 30, fill = total ? (int)((int64_t)width * done / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %d/%d images, %.1f/s, %d failed, eta %.0f s ", fill,
-            "##############################", width - fill, "", done, total, rate, failed,
-            rate > 0 ? (total - done) / rate : 0);
+    fprintf(stderr, "\r[%.*s%*s] %d/%d images, %.1f/s, %d failed, eta %.0f s ", fill, "##############################",
+            width - fill, "", done, total, rate, failed, rate > 0 ? (total - done) / rate : 0);
     if (done == total) fputc('\n', stderr);
 }
 
@@ -201,8 +214,10 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
     float *bufs[2][NC_BUNDLE_MAX_PROGRAMS];
     for (int k = 0; k < 2; k++)
         for (int t = 0; t < en->ntf; t++)
-            bufs[k][t] = nc_malloc((size_t)chunk * 3 * (size_t)en->tf[t].height * (size_t)en->tf[t].width * sizeof(float));
-    NcImageResult *res[2] = {nc_calloc((size_t)chunk, sizeof(NcImageResult)), nc_calloc((size_t)chunk, sizeof(NcImageResult))};
+            bufs[k][t] =
+                nc_malloc((size_t)chunk * 3 * (size_t)en->tf[t].height * (size_t)en->tf[t].width * sizeof(float));
+    NcImageResult *res[2] = {nc_calloc((size_t)chunk, sizeof(NcImageResult)),
+                             nc_calloc((size_t)chunk, sizeof(NcImageResult))};
     float *scores = nc_malloc((size_t)chunk * (size_t)en->nclasses * sizeof(float));
     float *feats = want_features ? nc_malloc(((size_t)chunk * (size_t)en->nfeatures + 1) * sizeof(float)) : NULL;
     const char *const *paths = (const char *const *)o->files.path.data;
@@ -214,7 +229,8 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
         double tw = nc_now();
         nc_image_batch_wait(next);
         int j = i + chunk;
-        next = j < n ? nc_image_loader_submit(ld, paths + j, n - j < chunk ? n - j : chunk, bufs[cur ^ 1], res[cur ^ 1]) : NULL;
+        next = j < n ? nc_image_loader_submit(ld, paths + j, n - j < chunk ? n - j : chunk, bufs[cur ^ 1], res[cur ^ 1])
+                     : NULL;
         double tc = nc_now();
         engine_run(en, bufs[cur], m, scores, feats);
         waited += tc - tw, computed += nc_now() - tc;
@@ -222,15 +238,17 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
             nonfinite_fails(&res[cur][k], paths[i + k], scores + (size_t)k * en->nclasses, en->nclasses,
                             feats ? feats + (size_t)k * en->nfeatures : NULL, en->nfeatures);
             failed += !res[cur][k].ok;
-            fn(ctx, i + k, &res[cur][k], scores + (size_t)k * en->nclasses, feats ? feats + (size_t)k * en->nfeatures : NULL);
+            fn(ctx, i + k, &res[cur][k], scores + (size_t)k * en->nclasses,
+               feats ? feats + (size_t)k * en->nfeatures : NULL);
         }
         if (show_progress) progress(i + m, n, failed, t0);
     }
     nc_image_loader_close(ld);
     if (o->timing) {
         double total = nc_now() - t0;
-        fprintf(stderr, "timing: %d images in %.3f s (%.1f images/s): compute %.3f s (%.0f%%), waiting for decode + "
-                        "preprocess %.3f s (%.0f%%), %d decode threads, chunks of %d\n",
+        fprintf(stderr,
+                "timing: %d images in %.3f s (%.1f images/s): compute %.3f s (%.0f%%), waiting for decode + "
+                "preprocess %.3f s (%.0f%%), %d decode threads, chunks of %d\n",
                 n, total, n / (total > 0 ? total : 1), computed, 100 * computed / (total > 0 ? total : 1), waited,
                 100 * waited / (total > 0 ? total : 1), o->threads, chunk);
     }
@@ -345,8 +363,7 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         printf("]}\n");
     } else {
         printf("%s\n", path);
-        for (int j = 0; j < k; j++)
-            printf("  %8.5f  %5d  %s\n", s[idx[j]], idx[j], c->labels ? c->labels[idx[j]] : "");
+        for (int j = 0; j < k; j++) printf("  %8.5f  %5d  %s\n", s[idx[j]], idx[j], c->labels ? c->labels[idx[j]] : "");
     }
     free(idx);
 }
@@ -381,8 +398,10 @@ typedef struct FeatCtx {
 static void on_features(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
     FeatCtx *c = vctx;
     c->ok[index] = r->ok;
-    if (!r->ok) fprintf(stderr, "%s\n", r->err.msg);
-    else memcpy(c->all + (size_t)index * c->nf, f, (size_t)c->nf * sizeof(float));
+    if (!r->ok)
+        fprintf(stderr, "%s\n", r->err.msg);
+    else
+        memcpy(c->all + (size_t)index * c->nf, f, (size_t)c->nf * sizeof(float));
 }
 
 /* Appends path and a newline to *list, with a backslash, newline or carriage
@@ -393,8 +412,10 @@ static void append_line(char **list, size_t *len, const char *path) {
     char *o = *list + *len;
     for (const char *p = path; *p; p++) {
         const char *esc = *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
-        if (esc) *o++ = esc[0], *o++ = esc[1];
-        else *o++ = *p;
+        if (esc)
+            *o++ = esc[0], *o++ = esc[1];
+        else
+            *o++ = *p;
     }
     *o++ = '\n';
     *o = 0;
@@ -454,14 +475,16 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
         size_t list_len = 0;
         for (int i = 0; i < n && failed >= 0; i++) {
             if (!c.ok[i]) continue;
-            memmove(c.all + good * en.nfeatures, c.all + (size_t)i * en.nfeatures, (size_t)en.nfeatures * sizeof(float));
+            memmove(c.all + good * en.nfeatures, c.all + (size_t)i * en.nfeatures,
+                    (size_t)en.nfeatures * sizeof(float));
             good++;
             append_line(&list, &list_len, o.files.path.data[i]);
         }
         int64_t shape[2] = {good, en.nfeatures};
         int listed = 0;
         size_t ol = strlen(o.out);
-        char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out) : nc_sprintf("%s.txt", o.out);
+        char *txt = ol > 4 && !strcmp(o.out + ol - 4, ".npy") ? nc_sprintf("%.*s.txt", (int)(ol - 4), o.out)
+                                                              : nc_sprintf("%s.txt", o.out);
         if (failed >= 0 && !good) {
             fprintf(stderr, "%s: no image gave features; %s and %s left as they were\n", prog, o.out, txt);
             rc = 1;
@@ -469,9 +492,9 @@ int cmd_features(const NcBundle *b, const char *prog, int argc, char **argv) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
             rc = 2;
         } else if (failed >= 0) {
-            fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good, en.nfeatures,
-                    b->h->members[o.member].name, o.out, listed ? txt : "none (the rows went to a device)",
-                    failed ? " (failed images left out)" : "");
+            fprintf(stderr, "%s: %lld x %d features of '%s' in %s, files in %s%s\n", prog, (long long)good,
+                    en.nfeatures, b->h->members[o.member].name, o.out,
+                    listed ? txt : "none (the rows went to a device)", failed ? " (failed images left out)" : "");
         }
         free(txt);
         free(list);
@@ -493,8 +516,10 @@ typedef struct EvalCtx {
 static void on_eval(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
     EvalCtx *c = vctx;
     if (!r->ok) {
-        if (!isatty(2)) fprintf(stderr, "%s\n", r->err.msg);
-        else fprintf(stderr, "\r%s\n", r->err.msg);
+        if (!isatty(2))
+            fprintf(stderr, "%s\n", r->err.msg);
+        else
+            fprintf(stderr, "\r%s\n", r->err.msg);
         return;
     }
     int idx[5], k = c->nclasses < 5 ? c->nclasses : 5, y = c->label[index];
@@ -518,7 +543,8 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc) rc = prepare(b, prog, "eval", &o, 1, &labels, &en);
     if (!rc) {
         const int C = b->h->nclasses, n = o.files.path.len;
-        EvalCtx c = {o.files.label.data, C, 0, 0, 0, nc_calloc((size_t)C, sizeof(int)), nc_calloc((size_t)C, sizeof(int))};
+        EvalCtx c = {
+            o.files.label.data, C, 0, 0, 0, nc_calloc((size_t)C, sizeof(int)), nc_calloc((size_t)C, sizeof(int))};
         double t0 = nc_now();
         int failed = pipeline(&en, prog, &o, 0, isatty(2), on_eval, &c);
         double dt = nc_now() - t0;
@@ -531,7 +557,8 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
         macc = ncls ? macc / ncls : 0;
         if (failed < 0) {
         } else if (o.json) {
-            printf("{\"images\": %d, \"scored\": %d, \"failed\": %d, \"top1\": %.6f, \"top5\": %.6f, \"mean_class_top1\": %.6f, "
+            printf("{\"images\": %d, \"scored\": %d, \"failed\": %d, \"top1\": %.6f, \"top5\": %.6f, "
+                   "\"mean_class_top1\": %.6f, "
                    "\"seconds\": %.3f, \"per_class\": [",
                    n, c.scored, failed, t1, t5, macc, dt);
             int first = 1;
@@ -545,13 +572,15 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
             }
             printf("]}\n");
         } else {
-            printf("%d images (%d scored, %d failed) in %.1f s, %.1f images/s\n", n, c.scored, failed, dt, n / (dt > 0 ? dt : 1));
-            printf("top-1 %.2f%%  top-5 %.2f%%  mean per-class top-1 %.2f%% over %d classes\n", 100 * t1, 100 * t5, 100 * macc,
-                   ncls);
+            printf("%d images (%d scored, %d failed) in %.1f s, %.1f images/s\n", n, c.scored, failed, dt,
+                   n / (dt > 0 ? dt : 1));
+            printf("top-1 %.2f%%  top-5 %.2f%%  mean per-class top-1 %.2f%% over %d classes\n", 100 * t1, 100 * t5,
+                   100 * macc, ncls);
             printf("\n%6s %6s %8s  %s\n", "class", "images", "top-1", "name");
             for (int y = 0; y < C; y++)
                 if (c.cls_n[y])
-                    printf("%6d %6d %7.2f%%  %s\n", y, c.cls_n[y], 100.0 * c.cls_hit[y] / c.cls_n[y], labels ? labels[y] : "");
+                    printf("%6d %6d %7.2f%%  %s\n", y, c.cls_n[y], 100.0 * c.cls_hit[y] / c.cls_n[y],
+                           labels ? labels[y] : "");
         }
         free(c.cls_n);
         free(c.cls_hit);

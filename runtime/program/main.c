@@ -63,7 +63,6 @@ static int find_program(const NcBundle *b, int h, int w) {
     return -1;
 }
 
-
 /* Runs `n` images through program p in chunks of its compiled batch (the
  * last chunk padded with zeros). */
 static void run_images(const NcBundle *b, int p, const float *x, int64_t n, float *y, void *arena) {
@@ -87,9 +86,12 @@ static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
     const char *in = NULL, *out = NULL;
     int top = 5;
     for (int i = 0; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--input")) in = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--output")) out = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--top")) top = atoi(argv[++i]);
+        if (i + 1 < argc && !strcmp(argv[i], "--input"))
+            in = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--output"))
+            out = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--top"))
+            top = atoi(argv[++i]);
         else {
             fprintf(stderr, "%s run: unknown or incomplete option '%s'\n", prog, argv[i]);
             return 2;
@@ -120,7 +122,8 @@ static int cmd_run(const NcBundle *b, int argc, char **argv, void **arena) {
     }
     const NcProgramHeader *h = b->programs[p].h;
     if (x.shape[0] > h->batch) {
-        fprintf(stderr, "%s: %s: batch %lld is over the compiled maximum of %d\n", prog, in, (long long)x.shape[0], h->batch);
+        fprintf(stderr, "%s: %s: batch %lld is over the compiled maximum of %d\n", prog, in, (long long)x.shape[0],
+                h->batch);
         nc_npy_free(&x);
         return 2;
     }
@@ -159,7 +162,8 @@ static void describe_ops(const NcBundleNode *nd, const NcOpInfo *info, char *buf
         snprintf(buf + n, size - n, "(%s)", nc_epi_name(a->epi[0].kind));
         return;
     }
-    for (int k = 0; k < a->nepi && n < size; k++) n += (size_t)snprintf(buf + n, size - n, "+%s", nc_epi_name(a->epi[k].kind));
+    for (int k = 0; k < a->nepi && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "+%s", nc_epi_name(a->epi[k].kind));
 }
 
 static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
@@ -167,11 +171,16 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     int64_t n = -1;
     for (int i = 0; i < argc; i++) {
         NcRes r;
-        if (i + 1 < argc && !strcmp(argv[i], "--batch")) n = atoll(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--warmup")) warmup = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--per-kernel")) per_kernel = 1;
-        else if (!strcmp(argv[i], "--json")) json = 1;
+        if (i + 1 < argc && !strcmp(argv[i], "--batch"))
+            n = atoll(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--iters"))
+            iters = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--warmup"))
+            warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--per-kernel"))
+            per_kernel = 1;
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--res") && !nc_parse_res(argv[i + 1], &r, NULL) &&
                  (p = find_program(b, r.h, r.w)) >= 0)
             i++;
@@ -197,8 +206,10 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     for (int i = 0; i < warmup; i++) nc_bundle_run(b, p, x, y, ar);
     for (int i = 0; i < iters; i++) {
         double t0 = nc_now();
-        if (per_kernel) nc_bundle_run_profiled(b, p, x, y, ar, per_node);
-        else nc_bundle_run(b, p, x, y, ar);
+        if (per_kernel)
+            nc_bundle_run_profiled(b, p, x, y, ar, per_node);
+        else
+            nc_bundle_run(b, p, x, y, ar);
         t[i] = nc_now() - t0;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);
@@ -214,16 +225,20 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     } else {
         printf("%s at %dx%d, batch %d (compiled), %lld images requested: median %.3f ms over %d runs "
                "(min %.3f, max %.3f), %.1f images/s\n",
-               b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0], 1e3 * t[iters - 1],
-               n / med);
+               b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0],
+               1e3 * t[iters - 1], n / med);
     }
     if (per_kernel) {
         double total = 0;
         for (uint32_t i = 0; i < h->nnodes; i++) total += per_node[i];
-        if (json) printf(", \"peak_gflops\": %.2f, \"kernels\": [", peak);
+        if (json)
+            printf(", \"peak_gflops\": %.2f, \"kernels\": [", peak);
         else {
-            if (peak > 0) printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak, omp_get_max_threads());
-            printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time", "GFLOP/s", "peak");
+            if (peak > 0)
+                printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak,
+                       omp_get_max_threads());
+            printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time",
+                   "GFLOP/s", "peak");
         }
         for (uint32_t i = 0; i < h->nnodes; i++) {
             const NcBundleNode *nd = &pr->nodes[i];
@@ -274,7 +289,8 @@ static int cmd_info(const NcBundle *b) {
            bh->nmembers > 1 ? "s" : "", bh->nclasses, b->labels ? " (names compiled in)" : "", b->nprograms,
            b->nprograms > 1 ? "s" : "", bh->weights_bytes / 1e6, bh->weights_offset ? "embedded" : "external");
     if (bh->nmembers > 1)
-        printf("ensemble merge: %s on %s\n", nc_merge_name((NcMergeKind)bh->merge), bh->on_probs ? "probabilities" : "logits");
+        printf("ensemble merge: %s on %s\n", nc_merge_name((NcMergeKind)bh->merge),
+               bh->on_probs ? "probabilities" : "logits");
     for (uint32_t m = 0; m < bh->nmembers; m++) {
         const NcBundleMember *mb = &bh->members[m];
         printf("model %u: %s", m + 1, mb->name);

@@ -50,8 +50,9 @@ void nc_set_program_name(const char *name) { program_name = name; }
 /* Not a bug but the machine's limit: a message the user can act on, and
  * exit 1 (a failure while running) rather than abort()'s 134. */
 void nc_out_of_memory(double bytes) {
-    fprintf(stderr, "%s: out of memory: could not allocate %.0f bytes (%.1f MB); a smaller batch, resolution or "
-                    "fewer threads need less\n",
+    fprintf(stderr,
+            "%s: out of memory: could not allocate %.0f bytes (%.1f MB); a smaller batch, resolution or "
+            "fewer threads need less\n",
             program_name, bytes, bytes / 1e6);
     exit(1);
 }

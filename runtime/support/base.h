@@ -26,12 +26,11 @@ int nc_errorf(NcError *e, const char *fmt, ...) __attribute__((format(printf, 2,
 int nc_error_prefix(NcError *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fatal internal errors (bugs, out of memory): print file:line and abort(). */
-_Noreturn void nc_fatal(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Noreturn void nc_fatal(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define NC_FATAL(...) nc_fatal(__FILE__, __LINE__, __VA_ARGS__)
-#define NC_CHECK(cond)                                                        \
-    do {                                                                      \
-        if (!(cond)) nc_fatal(__FILE__, __LINE__, "check failed: %s", #cond); \
+#define NC_CHECK(cond)                                                                                                 \
+    do {                                                                                                               \
+        if (!(cond)) nc_fatal(__FILE__, __LINE__, "check failed: %s", #cond);                                          \
     } while (0)
 
 /* Allocation failures print "PROGRAM: out of memory ..." and exit(1). */
@@ -44,22 +43,26 @@ void *nc_malloc_(size_t n, const char *file, int line);
 void *nc_calloc_(size_t count, size_t size, const char *file, int line);
 void *nc_realloc_(void *p, size_t n, const char *file, int line);
 char *nc_strdup_(const char *s, const char *file, int line);
-#define nc_malloc(n) nc_malloc_((n), __FILE__, __LINE__)
-#define nc_calloc(c, s) nc_calloc_((c), (s), __FILE__, __LINE__)
+#define nc_malloc(n)     nc_malloc_((n), __FILE__, __LINE__)
+#define nc_calloc(c, s)  nc_calloc_((c), (s), __FILE__, __LINE__)
 #define nc_realloc(p, n) nc_realloc_((p), (n), __FILE__, __LINE__)
-#define nc_strdup(s) nc_strdup_((s), __FILE__, __LINE__)
+#define nc_strdup(s)     nc_strdup_((s), __FILE__, __LINE__)
 char *nc_strndup(const char *s, size_t n);
 char *nc_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* malloc'd */
 
 /* Growable array of anything: `NC_VEC(int) v = {0}; nc_vec_push(&v, 3);` */
-#define NC_VEC(T) struct { T *data; int len, cap; }
-#define nc_vec_push(v, x)                                                                  \
-    do {                                                                                   \
-        if ((v)->len == (v)->cap) {                                                        \
-            (v)->cap = (v)->cap ? 2 * (v)->cap : 8;                                        \
-            (v)->data = nc_realloc((v)->data, (size_t)(v)->cap * sizeof(*(v)->data));      \
-        }                                                                                  \
-        (v)->data[(v)->len++] = (x);                                                       \
+#define NC_VEC(T)                                                                                                      \
+    struct {                                                                                                           \
+        T *data;                                                                                                       \
+        int len, cap;                                                                                                  \
+    }
+#define nc_vec_push(v, x)                                                                                              \
+    do {                                                                                                               \
+        if ((v)->len == (v)->cap) {                                                                                    \
+            (v)->cap = (v)->cap ? 2 * (v)->cap : 8;                                                                    \
+            (v)->data = nc_realloc((v)->data, (size_t)(v)->cap * sizeof(*(v)->data));                                  \
+        }                                                                                                              \
+        (v)->data[(v)->len++] = (x);                                                                                   \
     } while (0)
 
 /* Whole-file read of a regular text file up to NC_LIMIT_TEXT (adds a NUL after

@@ -12,8 +12,8 @@
 #endif
 
 #define DET_FNV_OFFSET 0xcbf29ce484222325ULL
-#define DET_FNV_PRIME 0x100000001b3ULL
-#define DET_GOLDEN 0x9E3779B97F4A7C15ULL
+#define DET_FNV_PRIME  0x100000001b3ULL
+#define DET_GOLDEN     0x9E3779B97F4A7C15ULL
 
 uint64_t nc_det_fnv1a64(const char *name) {
     uint64_t h = DET_FNV_OFFSET;

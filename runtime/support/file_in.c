@@ -19,9 +19,12 @@ const char *nc_file_kind(mode_t mode) {
 }
 
 static void human(uint64_t n, char *s, size_t len) {
-    if (n >= (uint64_t)1 << 30) snprintf(s, len, "%.1f GiB", (double)n / (double)((uint64_t)1 << 30));
-    else if (n >= (uint64_t)1 << 20) snprintf(s, len, "%.1f MiB", (double)n / (double)((uint64_t)1 << 20));
-    else snprintf(s, len, "%llu bytes", (unsigned long long)n);
+    if (n >= (uint64_t)1 << 30)
+        snprintf(s, len, "%.1f GiB", (double)n / (double)((uint64_t)1 << 30));
+    else if (n >= (uint64_t)1 << 20)
+        snprintf(s, len, "%.1f MiB", (double)n / (double)((uint64_t)1 << 20));
+    else
+        snprintf(s, len, "%llu bytes", (unsigned long long)n);
 }
 
 static int refuse(const char *path, const struct stat *st, uint64_t max_bytes, const char *what, NcError *e) {

@@ -12,11 +12,11 @@
 #include "runtime/support/base.h"
 
 /* Upper bounds by kind of file, in bytes. */
-#define NC_LIMIT_TEXT ((uint64_t)64 << 20)     /* .nn sources, class names */
-#define NC_LIMIT_LIST ((uint64_t)1 << 30)      /* eval / classify --list files */
-#define NC_LIMIT_NPY ((uint64_t)4 << 30)       /* .npy inputs and references */
-#define NC_LIMIT_WEIGHTS ((uint64_t)16 << 30)  /* .safetensors, PROGRAM.weights */
-#define NC_LIMIT_IMAGE ((uint64_t)2 << 30)     /* one JPEG or PNG */
+#define NC_LIMIT_TEXT    ((uint64_t)64 << 20) /* .nn sources, class names */
+#define NC_LIMIT_LIST    ((uint64_t)1 << 30)  /* eval / classify --list files */
+#define NC_LIMIT_NPY     ((uint64_t)4 << 30)  /* .npy inputs and references */
+#define NC_LIMIT_WEIGHTS ((uint64_t)16 << 30) /* .safetensors, PROGRAM.weights */
+#define NC_LIMIT_IMAGE   ((uint64_t)2 << 30)  /* one JPEG or PNG */
 
 /* "a FIFO", "a directory", "a character device", ... for a st_mode. */
 const char *nc_file_kind(mode_t mode);

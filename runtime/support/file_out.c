@@ -124,8 +124,10 @@ static int refuse(const char *path, mode_t mode, NcError *e) {
     if (S_ISLNK(mode))
         return nc_errorf(e, "%s: is a symbolic link; netc does not write through links (name the file it points to)",
                          path);
-    return nc_errorf(e, "%s: not a regular file (%s); outputs go to regular files, or in place to a character "
-                        "device such as /dev/null, or to /dev/stdout", path, nc_file_kind(mode));
+    return nc_errorf(e,
+                     "%s: not a regular file (%s); outputs go to regular files, or in place to a character "
+                     "device such as /dev/null, or to /dev/stdout",
+                     path, nc_file_kind(mode));
 }
 
 static int begin_in_place(NcOut *o, const char *path, const struct stat *st, NcError *e) {

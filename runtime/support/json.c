@@ -196,11 +196,10 @@ static int parse_string(Parser *P, char **out, size_t *outlen) {
         }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             unsigned lo;
-            if (end - i < 6 || P->p[i] != '\\' || P->p[i + 1] != 'u' || hex4(P->p + i + 2, &lo) != 0 ||
-                lo < 0xDC00 || lo > 0xDFFF) {
+            if (end - i < 6 || P->p[i] != '\\' || P->p[i + 1] != 'u' || hex4(P->p + i + 2, &lo) != 0 || lo < 0xDC00 ||
+                lo > 0xDFFF) {
                 free(buf);
-                return fail_at(P, i - 6, "high surrogate \\u%04X not followed by a low surrogate \\uDC00-\\uDFFF",
-                               cp);
+                return fail_at(P, i - 6, "high surrogate \\u%04X not followed by a low surrogate \\uDC00-\\uDFFF", cp);
             }
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             i += 6;
@@ -488,9 +487,7 @@ static int parse_value(Parser *P, NcJson *v, int depth) {
         v->type = NC_JSON_BOOL;
         v->boolean = c == 't';
         return 0;
-    case 'n':
-        v->type = NC_JSON_NULL;
-        return literal(P, "null");
+    case 'n': v->type = NC_JSON_NULL; return literal(P, "null");
     default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number(P, v);
         return expected(P, ANY_VALUE);

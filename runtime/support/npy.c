@@ -121,14 +121,17 @@ static int parse_shape(Hdr *H, int *ndim, int64_t *shape) {
 enum { DT_F4 = 1, DT_F8 = 2 };
 
 static int check_descr(const char *path, const char *d, int *dt, NcError *e) {
-    if (strcmp(d, "<f4") == 0) *dt = DT_F4;
-    else if (strcmp(d, "<f8") == 0) *dt = DT_F8;
+    if (strcmp(d, "<f4") == 0)
+        *dt = DT_F4;
+    else if (strcmp(d, "<f8") == 0)
+        *dt = DT_F8;
     else if (d[0] == '>' && (strcmp(d + 1, "f4") == 0 || strcmp(d + 1, "f8") == 0))
-        return nc_errorf(e, "%s: big-endian data ('%s') is not supported; save it as little-endian, e.g. "
-                            "arr.astype('<f4')", path, d);
+        return nc_errorf(e,
+                         "%s: big-endian data ('%s') is not supported; save it as little-endian, e.g. "
+                         "arr.astype('<f4')",
+                         path, d);
     else
-        return nc_errorf(e, "%s: dtype '%s' is not supported; netc reads '<f4' (float32) and '<f8' (float64)", path,
-                         d);
+        return nc_errorf(e, "%s: dtype '%s' is not supported; netc reads '<f4' (float32) and '<f8' (float64)", path, d);
     return 0;
 }
 
@@ -165,8 +168,7 @@ static int parse_header(Hdr *H, int *dt, NcNpy *out) {
         *seen = 1;
         if (seen == &seen_descr) {
             if (peek(H, '['))
-                return nc_errorf(H->e, "%s: structured dtypes are not supported; netc reads '<f4' and '<f8'",
-                                 H->path);
+                return nc_errorf(H->e, "%s: structured dtypes are not supported; netc reads '<f4' and '<f8'", H->path);
             if (parse_str(H, descr, sizeof descr) != 0) return -1;
         } else if (seen == &seen_fortran) {
             if (parse_bool(H, &fortran) != 0) return -1;
@@ -183,11 +185,15 @@ static int parse_header(Hdr *H, int *dt, NcNpy *out) {
     if (H->pos != H->len) return hfail(H, "only whitespace after the header dict");
     if (!seen_descr || !seen_fortran || !seen_shape)
         return nc_errorf(H->e, "%s: the .npy header lacks '%s'", H->path,
-                         !seen_descr ? "descr" : !seen_fortran ? "fortran_order" : "shape");
+                         !seen_descr     ? "descr"
+                         : !seen_fortran ? "fortran_order"
+                                         : "shape");
     if (check_descr(H->path, descr, dt, H->e) != 0) return -1;
     if (fortran)
-        return nc_errorf(H->e, "%s: Fortran-order arrays are not supported; save a C-order copy, e.g. "
-                               "np.ascontiguousarray(arr)", H->path);
+        return nc_errorf(H->e,
+                         "%s: Fortran-order arrays are not supported; save a C-order copy, e.g. "
+                         "np.ascontiguousarray(arr)",
+                         H->path);
     return 0;
 }
 
@@ -234,11 +240,14 @@ int nc_npy_parse(const uint8_t *buf, size_t len, const char *path_for_messages, 
     uint64_t need = numel * item, have = (uint64_t)(len - hstart - hlen);
     const char *dname = dt == DT_F4 ? "<f4" : "<f8";
     if (have < need)
-        return nc_errorf(e, "%s: data is truncated: shape %s of %s needs %" PRIu64 " bytes, only %" PRIu64
-                            " follow the header", path, shs, dname, need, have);
+        return nc_errorf(
+            e, "%s: data is truncated: shape %s of %s needs %" PRIu64 " bytes, only %" PRIu64 " follow the header",
+            path, shs, dname, need, have);
     if (have > need)
-        return nc_errorf(e, "%s: %" PRIu64 " bytes follow the header, but shape %s of %s needs only %" PRIu64
-                            " (extra data at the end)", path, have, shs, dname, need);
+        return nc_errorf(e,
+                         "%s: %" PRIu64 " bytes follow the header, but shape %s of %s needs only %" PRIu64
+                         " (extra data at the end)",
+                         path, have, shs, dname, need);
 
     const uint8_t *p = buf + hstart + hlen;
     a.numel = (int64_t)numel;

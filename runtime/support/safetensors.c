@@ -14,13 +14,13 @@ static const struct {
     const char *name;
     int bits;
 } dtype_info[NC_ST_NDTYPES] = {
-    [NC_ST_F32] = {"F32", 32},         [NC_ST_F16] = {"F16", 16},         [NC_ST_BF16] = {"BF16", 16},
-    [NC_ST_F64] = {"F64", 64},         [NC_ST_I64] = {"I64", 64},         [NC_ST_I32] = {"I32", 32},
-    [NC_ST_I16] = {"I16", 16},         [NC_ST_I8] = {"I8", 8},            [NC_ST_U64] = {"U64", 64},
-    [NC_ST_U32] = {"U32", 32},         [NC_ST_U16] = {"U16", 16},         [NC_ST_U8] = {"U8", 8},
-    [NC_ST_BOOL] = {"BOOL", 8},        [NC_ST_F8_E5M2] = {"F8_E5M2", 8},  [NC_ST_F8_E4M3] = {"F8_E4M3", 8},
-    [NC_ST_F8_E8M0] = {"F8_E8M0", 8},  [NC_ST_F6_E2M3] = {"F6_E2M3", 6},  [NC_ST_F6_E3M2] = {"F6_E3M2", 6},
-    [NC_ST_F4] = {"F4", 4},            [NC_ST_C64] = {"C64", 64},
+    [NC_ST_F32] = {"F32", 32},        [NC_ST_F16] = {"F16", 16},        [NC_ST_BF16] = {"BF16", 16},
+    [NC_ST_F64] = {"F64", 64},        [NC_ST_I64] = {"I64", 64},        [NC_ST_I32] = {"I32", 32},
+    [NC_ST_I16] = {"I16", 16},        [NC_ST_I8] = {"I8", 8},           [NC_ST_U64] = {"U64", 64},
+    [NC_ST_U32] = {"U32", 32},        [NC_ST_U16] = {"U16", 16},        [NC_ST_U8] = {"U8", 8},
+    [NC_ST_BOOL] = {"BOOL", 8},       [NC_ST_F8_E5M2] = {"F8_E5M2", 8}, [NC_ST_F8_E4M3] = {"F8_E4M3", 8},
+    [NC_ST_F8_E8M0] = {"F8_E8M0", 8}, [NC_ST_F6_E2M3] = {"F6_E2M3", 6}, [NC_ST_F6_E3M2] = {"F6_E3M2", 6},
+    [NC_ST_F4] = {"F4", 4},           [NC_ST_C64] = {"C64", 64},
 };
 
 const char *nc_st_dtype_name(NcStDtype d) { return (unsigned)d < NC_ST_NDTYPES ? dtype_info[d].name : "?"; }
@@ -60,13 +60,12 @@ static int get_uint(const NcJson *v, int64_t *out) {
 static int parse_tensor(const char *path, const NcJsonMember *m, uint64_t data_size, NcStTensor *t, NcError *e) {
     char nm[160];
     nc_json_snip(nm, sizeof nm, m->key, m->keylen);
-    if (memchr(m->key, 0, m->keylen))
-        return nc_errorf(e, "%s: tensor '%s': name contains a NUL character", path, nm);
+    if (memchr(m->key, 0, m->keylen)) return nc_errorf(e, "%s: tensor '%s': name contains a NUL character", path, nm);
     t->name = nc_strdup(m->key);
     const NcJson *v = &m->value;
     if (v->type != NC_JSON_OBJECT)
-        return nc_errorf(e, "%s: tensor '%s': entry is %s, expected an object with dtype, shape and data_offsets",
-                         path, nm, a_type(v));
+        return nc_errorf(e, "%s: tensor '%s': entry is %s, expected an object with dtype, shape and data_offsets", path,
+                         nm, a_type(v));
 
     const NcJson *dt = nc_json_get(v, "dtype");
     if (!dt) return nc_errorf(e, "%s: tensor '%s': missing \"dtype\"", path, nm);
@@ -86,8 +85,7 @@ static int parse_tensor(const char *path, const NcJsonMember *m, uint64_t data_s
     const NcJson *sh = nc_json_get(v, "shape");
     if (!sh) return nc_errorf(e, "%s: tensor '%s': missing \"shape\"", path, nm);
     if (sh->type != NC_JSON_ARRAY)
-        return nc_errorf(e, "%s: tensor '%s': \"shape\" is %s, expected an array of integers", path, nm,
-                         a_type(sh));
+        return nc_errorf(e, "%s: tensor '%s': \"shape\" is %s, expected an array of integers", path, nm, a_type(sh));
     if (sh->n > NC_ST_MAXDIM)
         return nc_errorf(e, "%s: tensor '%s': shape has %d dimensions; at most %d are supported", path, nm, sh->n,
                          NC_ST_MAXDIM);
@@ -132,8 +130,8 @@ static int parse_tensor(const char *path, const NcJsonMember *m, uint64_t data_s
                          dtype_info[d].name);
     uint64_t nbits = (uint64_t)t->numel * bits;
     if (nbits % 8 != 0)
-        return nc_errorf(e, "%s: tensor '%s': %" PRId64 " elements of %s do not fill a whole number of bytes", path,
-                         nm, t->numel, dtype_info[d].name);
+        return nc_errorf(e, "%s: tensor '%s': %" PRId64 " elements of %s do not fill a whole number of bytes", path, nm,
+                         t->numel, dtype_info[d].name);
     if (t->end - t->begin != nbits / 8)
         return nc_errorf(e,
                          "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
@@ -190,8 +188,8 @@ static int check_layout(const NcSafetensors *st, uint64_t data_size, NcError *e)
         if (t->begin != pos) nc_json_snip(nm, sizeof nm, t->name, strlen(t->name));
         if (t->begin > pos)
             rc = nc_errorf(e,
-                           "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] leave bytes %" PRIu64
-                           "..%" PRIu64 " of the data section unused (tensors must follow each other without gaps)",
+                           "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] leave bytes %" PRIu64 "..%" PRIu64
+                           " of the data section unused (tensors must follow each other without gaps)",
                            st->path, nm, t->begin, t->end, pos, t->begin);
         else if (t->begin < pos) {
             char pn[160];
@@ -388,8 +386,8 @@ static int cmp_str_ptr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int nc_st_write_f32(const char *path, int n, const char *const *names, const int *ndims,
-                    const int64_t *const *shapes, const float *const *data, NcError *e) {
+int nc_st_write_f32(const char *path, int n, const char *const *names, const int *ndims, const int64_t *const *shapes,
+                    const float *const *data, NcError *e) {
     if (n < 0) return nc_errorf(e, "%s: cannot write %d tensors", path, n);
     Buf h = {0};
     uint64_t *bytes = nc_calloc((size_t)n + 1, sizeof *bytes);

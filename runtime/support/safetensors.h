@@ -19,7 +19,7 @@
 
 #include "runtime/support/base.h"
 
-#define NC_ST_MAXDIM 8
+#define NC_ST_MAXDIM     8
 /* Larger headers are rejected as corrupt, as the reference reader does. */
 #define NC_ST_MAX_HEADER 100000000u
 
@@ -95,8 +95,8 @@ void nc_st_close(NcSafetensors *st);
  * (gaps are rejected by the reference reader), and so each f32 tensor is
  * 4-byte aligned. Names must be distinct, valid UTF-8, without NUL and not
  * "__metadata__"; shapes[i] has ndims[i] (0..8) non-negative entries. */
-int nc_st_write_f32(const char *path, int n, const char *const *names, const int *ndims,
-                    const int64_t *const *shapes, const float *const *data, NcError *e);
+int nc_st_write_f32(const char *path, int n, const char *const *names, const int *ndims, const int64_t *const *shapes,
+                    const float *const *data, NcError *e);
 
 const char *nc_st_dtype_name(NcStDtype d);
 int nc_st_dtype_bits(NcStDtype d); /* bits per element */

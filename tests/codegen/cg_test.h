@@ -18,7 +18,9 @@ static inline float cgt_uniform(void) { /* xorshift64*, uniform in [-1, 1) */
     cgt_rng ^= cgt_rng >> 12, cgt_rng ^= cgt_rng << 25, cgt_rng ^= cgt_rng >> 27;
     return (float)((double)((cgt_rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
-static inline int64_t cgt_int(int64_t lo, int64_t hi) { return lo + (int64_t)((cgt_uniform() + 1.0f) * 0.5f * (float)(hi - lo + 1)) % (hi - lo + 1); }
+static inline int64_t cgt_int(int64_t lo, int64_t hi) {
+    return lo + (int64_t)((cgt_uniform() + 1.0f) * 0.5f * (float)(hi - lo + 1)) % (hi - lo + 1);
+}
 static inline float *cgt_random(int64_t n) {
     float *p = nc_malloc((size_t)(n ? n : 1) * sizeof(float));
     for (int64_t i = 0; i < n; i++) p[i] = cgt_uniform();
@@ -56,8 +58,9 @@ static inline NcValue cgt_value(int64_t n, int64_t c, int64_t h, int64_t w) {
 
 /* nc_ref_conv2d on NCHW x [n, c, h, w], weight [o, c / groups, kh, kw]:
  * y [n, o, oh, ow] (+ bias) (ReLU). */
-static inline void cgt_ref_conv(const float *x, const float *w, const float *bias, float *y, int64_t n, int64_t c, int64_t h,
-                         int64_t wd, int64_t o, int kh, int kw, int stride, int pad, int groups, int relu) {
+static inline void cgt_ref_conv(const float *x, const float *w, const float *bias, float *y, int64_t n, int64_t c,
+                                int64_t h, int64_t wd, int64_t o, int kh, int kw, int stride, int pad, int groups,
+                                int relu) {
     NcNode node;
     memset(&node, 0, sizeof node);
     node.op = NC_OP_CONV2D;
@@ -68,7 +71,8 @@ static inline void cgt_ref_conv(const float *x, const float *w, const float *bia
     a->has_bias = bias != NULL;
     if (relu) a->nepi = 1, a->epi[0].kind = NC_EPI_RELU;
     const int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
-    NcValue xv = cgt_value(n, c, h, wd), wv = cgt_value(o, c / groups, kh, kw), bv = cgt_value(o, 1, 1, 1), yv = cgt_value(n, o, oh, ow);
+    NcValue xv = cgt_value(n, c, h, wd), wv = cgt_value(o, c / groups, kh, kw), bv = cgt_value(o, 1, 1, 1),
+            yv = cgt_value(n, o, oh, ow);
     bv.ndim = 1;
     NcKernelArgs k;
     memset(&k, 0, sizeof k);
@@ -166,7 +170,8 @@ static inline float *cgt_nhwc_conv_setup(NcGraph *g, const NcNode *nd, NcTileFn 
  * input.  Returns the node's index, or -1 with e set. */
 static inline int cgt_conv_graph(NcGraph *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, NcAttrs a, int bias,
                                  int in_scale, const char *epi, NcError *e) {
-    const int64_t oh = (h + a.pad[0] + a.pad[2] - a.kernel[0]) / a.stride[0] + 1, ow = (w + a.pad[1] + a.pad[3] - a.kernel[1]) / a.stride[1] + 1;
+    const int64_t oh = (h + a.pad[0] + a.pad[2] - a.kernel[0]) / a.stride[0] + 1,
+                  ow = (w + a.pad[1] + a.pad[3] - a.kernel[1]) / a.stride[1] + 1;
     int64_t xs[4] = {n, c, h, w}, ws[4] = {o, c / a.groups, a.kernel[0], a.kernel[1]}, bs[1] = {o};
     int64_t ys[4] = {n, o, oh, ow}, pcs[4] = {n, o, 1, 1}, ss[4] = {n, c, 1, 1};
     int ins[NC_MAXIN], nin = 0;

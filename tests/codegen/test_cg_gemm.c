@@ -20,9 +20,10 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
     NcError e;
     NcGemmPlan p;
     char what[160];
-    snprintf(what, sizeof what, "batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
-             (long long)s.batch, (long long)s.cin, (long long)s.cout,
-             (long long)s.hw, s.bias, s.relu, s.mr, s.nv, (long long)s.kc, (long long)s.mc, (long long)s.nc);
+    snprintf(what, sizeof what,
+             "batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
+             (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.mr, s.nv,
+             (long long)s.kc, (long long)s.mc, (long long)s.nc);
     int rc = nc_cg_gemm_plan(&p, &s, t, &e);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
     if (rc) return;
@@ -135,9 +136,9 @@ int main(void) {
     cgt_host_target(&t);
     /* batch, cin, cout, hw: edges, resnet-like, and odd */
     static const int64_t shapes[][4] = {
-        {1, 1, 1, 1},     {1, 3, 5, 7},      {2, 17, 13, 29},  {1, 64, 64, 56},   {3, 37, 70, 50},
-        {1, 300, 19, 45}, {2, 600, 33, 11},  {1, 256, 64, 196}, {1, 512, 130, 49}, {2, 64, 256, 100},
-        {1, 16, 48, 8},   {4, 9, 23, 1},     {1, 1030, 7, 17},
+        {1, 1, 1, 1},     {1, 3, 5, 7},     {2, 17, 13, 29},   {1, 64, 64, 56},   {3, 37, 70, 50},
+        {1, 300, 19, 45}, {2, 600, 33, 11}, {1, 256, 64, 196}, {1, 512, 130, 49}, {2, 64, 256, 100},
+        {1, 16, 48, 8},   {4, 9, 23, 1},    {1, 1030, 7, 17},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int bias = 0; bias < 2; bias++)
@@ -145,7 +146,8 @@ int main(void) {
     /* forced small blocks: several reduction passes (first / middle / last
      * peeled), several row and column blocks with ragged ends, other
      * register blocks */
-    static const int blocks[][5] = {{6, 2, 7, 6, 16}, {4, 1, 5, 8, 8}, {3, 3, 64, 9, 24}, {1, 1, 1, 1, 8}, {5, 2, 16, 10, 48}};
+    static const int blocks[][5] = {
+        {6, 2, 7, 6, 16}, {4, 1, 5, 8, 8}, {3, 3, 64, 9, 24}, {1, 1, 1, 1, 8}, {5, 2, 16, 10, 48}};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
         NcGemmSpec s = spec(2, 45, 29, 37, 1, (int)(i % 2));
         s.mr = blocks[i][0], s.nv = blocks[i][1], s.kc = blocks[i][2], s.mc = blocks[i][3], s.nc = blocks[i][4];
@@ -153,8 +155,8 @@ int main(void) {
     }
     /* a random sweep */
     for (int i = 0; i < 16; i++) {
-        NcGemmSpec s = spec(cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150),
-                            (int)cgt_int(0, 1), (int)cgt_int(0, 1));
+        NcGemmSpec s = spec(cgt_int(1, 3), cgt_int(1, 300), cgt_int(1, 80), cgt_int(1, 150), (int)cgt_int(0, 1),
+                            (int)cgt_int(0, 1));
         if (i % 3 == 0) s.kc = cgt_int(1, 64), s.mc = cgt_int(1, 40), s.nc = cgt_int(1, 64);
         check(&t, s);
     }

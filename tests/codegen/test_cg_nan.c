@@ -18,8 +18,10 @@ static void emit_act(NcCgModule *m, int kind) {
         LLVMValueRef p = cgb_gep(m, x, cgb_i64(m, i)), q = cgb_gep(m, y, cgb_i64(m, i));
         LLVMValueRef v = lanes == m->vw ? cgb_load(m, p) : cgb_load_n(m, p, lanes);
         cgb_activation_n(m, kind, 0.0f, 6.0f, &v, 1);
-        if (lanes == m->vw) cgb_store(m, v, q);
-        else cgb_store_n(m, v, q, lanes);
+        if (lanes == m->vw)
+            cgb_store(m, v, q);
+        else
+            cgb_store_n(m, v, q, lanes);
     }
     LLVMBuildRetVoid(m->b);
 }

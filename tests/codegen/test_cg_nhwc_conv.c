@@ -16,17 +16,19 @@ typedef struct Case {
     int64_t n, c, h, w, o;
     int kh, kw, sh, sw, pt, pl, pb, pr, groups;
     int bias, in_scale;
-    const char *epi; /* letters in order: r relu, s silu, g sigmoid, c clamp(0,6), a add (same shape), m mul (per channel), A add per channel */
-    int P, NV;       /* forced register block, 0: the plan's */
+    /* letters in order: r relu, s silu, g sigmoid, c clamp(0,6), a add (same shape), m mul (per channel),
+     * A add per channel */
+    const char *epi;
+    int P, NV; /* forced register block, 0: the plan's */
 } Case;
-
 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d g%d bias %d scale %d epi '%s' block %dx%d",
-             (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, k.pb,
-             k.pr, k.groups, k.bias, k.in_scale, k.epi, k.P, k.NV);
+    snprintf(what, sizeof what,
+             "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d g%d bias %d scale %d epi '%s' block %dx%d",
+             (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw,
+             k.pt, k.pl, k.pb, k.pr, k.groups, k.bias, k.in_scale, k.epi, k.P, k.NV);
     const int64_t oh = (k.h + k.pt + k.pb - k.kh) / k.sh + 1, ow = (k.w + k.pl + k.pr - k.kw) / k.sw + 1;
     NcGraph *g = nc_graph_new("nhwc");
     NcAttrs a = nc_attrs_default();
@@ -68,7 +70,8 @@ static void check(const NcCgTarget *t, Case k) {
         float *owned[NC_MAXIN] = {0}, *xg, *packed;
         float *want = cgt_nhwc_conv_setup(g, nd, wfn, wtiles, wfloats, in, owned, &xg, &packed);
         const int64_t ny = k.n * k.o * oh * ow, nx = k.n * k.c * k.h * k.w;
-        float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64, *got = nc_malloc((size_t)ny * sizeof(float));
+        float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64,
+              *got = nc_malloc((size_t)ny * sizeof(float));
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
         float *out[2] = {y, NULL};
         cgt_run(fn, in, out, st[0]);
@@ -144,8 +147,8 @@ int main(void) {
         /* other register blocks */
         static const int blocks[][2] = {{4, 2}, {6, 2}, {12, 1}, {1, 1}, {3, 4}};
         for (int i = 0; i < 5; i++) {
-            c = dw(2, 45, 13, 23, 3 + 2 * (i % 2), 1 + i % 2, 1 + i % 2, 1, 1 + i % 2, 1), c.bias = 1, c.in_scale = i % 2,
-            c.epi = "sa";
+            c = dw(2, 45, 13, 23, 3 + 2 * (i % 2), 1 + i % 2, 1 + i % 2, 1, 1 + i % 2, 1), c.bias = 1,
+            c.in_scale = i % 2, c.epi = "sa";
             c.P = blocks[i][0], c.NV = blocks[i][1];
             check(&t, c);
         }
@@ -199,7 +202,8 @@ int main(void) {
         check(&t, c);
         static const int blocks[][2] = {{1, 1}, {3, 4}, {12, 1}, {5, 2}};
         for (int i = 0; i < 4; i++) {
-            c = conv(1, 48, 9, 10, 48, 3, 1 + i % 2, 1, 2), c.bias = 1, c.epi = "s", c.P = blocks[i][0], c.NV = blocks[i][1];
+            c = conv(1, 48, 9, 10, 48, 3, 1 + i % 2, 1, 2), c.bias = 1, c.epi = "s", c.P = blocks[i][0],
+            c.NV = blocks[i][1];
             check(&t, c);
         }
     }
@@ -211,7 +215,8 @@ int main(void) {
         const int64_t cpg = cgt_int(1, 20), h = cgt_int(k, 15), w = cgt_int(k, 15);
         Case c = dwise ? dw(cgt_int(1, 2), cgt_int(1, 50), h, w, k, s, 0, 0, 0, 0)
                        : conv(cgt_int(1, 2), cpg * groups, h, w, cgt_int(1, 12) * groups, k, s, 0, groups);
-        c.pt = (int)cgt_int(0, k / 2), c.pl = (int)cgt_int(0, k / 2), c.pb = (int)cgt_int(0, k / 2), c.pr = (int)cgt_int(0, k / 2);
+        c.pt = (int)cgt_int(0, k / 2), c.pl = (int)cgt_int(0, k / 2), c.pb = (int)cgt_int(0, k / 2),
+        c.pr = (int)cgt_int(0, k / 2);
         c.bias = (int)cgt_int(0, 1), c.in_scale = (int)cgt_int(0, 1);
         static const char *epis[] = {"", "r", "s", "a", "m", "sm", "ra", "A"};
         c.epi = epis[cgt_int(0, 7)];
@@ -228,7 +233,8 @@ int main(void) {
         CHECK_MSG(ni >= 0, "%s", e.msg);
         NcNhwcConvPlan p;
         const char *why = NULL;
-        if (ni >= 0) CHECK(!nc_cg_nhwc_conv_plan(&p, g, &g->nodes.data[ni], &t, &why) && why && strstr(why, "dilation"));
+        if (ni >= 0)
+            CHECK(!nc_cg_nhwc_conv_plan(&p, g, &g->nodes.data[ni], &t, &why) && why && strstr(why, "dilation"));
         nc_graph_free(g);
     }
     printf("%d kernels checked\n", cases);

@@ -18,16 +18,16 @@ typedef struct Case {
     int64_t n, c, h, w, o;
     int pt, pl, pb, pr, groups, mt;
     int bias, in_scale;
-    const char *epi; /* r relu, s silu, g sigmoid, c clamp(0,0.5), a add (same shape), m mul (per channel), A add per channel */
+    const char *
+        epi; /* r relu, s silu, g sigmoid, c clamp(0,0.5), a add (same shape), m mul (per channel), A add per channel */
 } Case;
-
-
 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "F%d n%lld c%lld %lldx%lld o%lld pad %d,%d,%d,%d g%d bias %d scale %d epi '%s'", k.mt, (long long)k.n,
-             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.pt, k.pl, k.pb, k.pr, k.groups, k.bias, k.in_scale, k.epi);
+    snprintf(what, sizeof what, "F%d n%lld c%lld %lldx%lld o%lld pad %d,%d,%d,%d g%d bias %d scale %d epi '%s'", k.mt,
+             (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.pt, k.pl, k.pb, k.pr,
+             k.groups, k.bias, k.in_scale, k.epi);
     const int64_t oh = k.h + k.pt + k.pb - 2, ow = k.w + k.pl + k.pr - 2;
     NcGraph *g = nc_graph_new("wino");
     NcAttrs a = nc_attrs_default();
@@ -67,7 +67,8 @@ static void check(const NcCgTarget *t, Case k) {
         float *want = cgt_nhwc_conv_setup(g, nd, wfn, wtiles, wfloats, in, owned, &xg, &packed);
         const int64_t ny = k.n * k.o * oh * ow, nx = k.n * k.c * k.h * k.w;
         float *sc = cgt_guarded(scratch);
-        float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64, *got = nc_malloc((size_t)ny * sizeof(float));
+        float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64,
+              *got = nc_malloc((size_t)ny * sizeof(float));
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
         float *out[2] = {y, sc};
         for (int s = 0; s < 3; s++) cgt_run(fn[s], in, out, st[s]);
@@ -108,7 +109,8 @@ static Case conv(int mt, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, 
     return x;
 }
 
-static int refused(const NcCgTarget *t, int64_t c, int64_t o, int groups, int stride, int pad, int mt, const char *expect) {
+static int refused(const NcCgTarget *t, int64_t c, int64_t o, int groups, int stride, int pad, int mt,
+                   const char *expect) {
     NcError e;
     NcGraph *g = nc_graph_new("bad");
     int64_t xs[4] = {1, c, 9, 9}, ws[4] = {o, c / groups, 3, 3};
@@ -185,7 +187,8 @@ int main(void) {
     /* a random sweep */
     for (int i = 0; i < 16; i++) {
         const int groups = (int)cgt_int(1, 3), mt = i % 2 ? 2 : 4;
-        Case c = conv(mt, cgt_int(1, 2), cgt_int(8, 20) * groups, cgt_int(1, 15), cgt_int(1, 15), cgt_int(8, 20) * groups, 0, groups);
+        Case c = conv(mt, cgt_int(1, 2), cgt_int(8, 20) * groups, cgt_int(1, 15), cgt_int(1, 15),
+                      cgt_int(8, 20) * groups, 0, groups);
         c.pt = (int)cgt_int(0, 2), c.pl = (int)cgt_int(0, 2), c.pb = (int)cgt_int(0, 2), c.pr = (int)cgt_int(0, 2);
         if (c.h + c.pt + c.pb < 3) c.pb = c.pt = 2;
         if (c.w + c.pl + c.pr < 3) c.pl = c.pr = 2;

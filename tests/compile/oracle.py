@@ -8,6 +8,7 @@ checked against PIL + timm elsewhere: tests/fixtures/images).
                                              equal the scores of FILE in JSONL
   oracle.py features F.npy W.safetensors LOGITS.npy   F @ fc.W^T + fc.b == logits
 """
+
 import json
 import sys
 
@@ -52,7 +53,10 @@ def main():
         order = np.argsort(-want, kind="stable")
         for j, t in enumerate(top):
             if abs(t["score"] - want[t["class"]]) > 2e-5 + 1e-4 * abs(want[t["class"]]):
-                print(f"{sys.argv[3]}: class {t['class']} score {t['score']} but expected {want[t['class']]} ({sys.argv[4]})")
+                print(
+                    f"{sys.argv[3]}: class {t['class']} "
+                    f"score {t['score']} but expected {want[t['class']]} ({sys.argv[4]})"
+                )
                 return 1
             if want[t["class"]] < want[order[j]] - 1e-5:
                 print(f"{sys.argv[3]}: rank {j} is class {t['class']}, expected {order[j]}")
@@ -63,11 +67,13 @@ def main():
         f = np.load(sys.argv[2]).astype(np.float64)
         blob = open(sys.argv[3], "rb").read()
         n = int.from_bytes(blob[:8], "little")
-        hdr = json.loads(blob[8:8 + n])
+        hdr = json.loads(blob[8 : 8 + n])
+
         def tensor(name):
             h = hdr[name]
             a, b = h["data_offsets"]
-            return np.frombuffer(blob[8 + n + a:8 + n + b], dtype="<f4").reshape(h["shape"]).astype(np.float64)
+            return np.frombuffer(blob[8 + n + a : 8 + n + b], dtype="<f4").reshape(h["shape"]).astype(np.float64)
+
         logits = np.load(sys.argv[4]).astype(np.float64)
         got = f @ tensor("fc.weight").T + tensor("fc.bias")
         err = np.abs(got - logits).max() / max(np.abs(logits).max(), 1e-30)

@@ -15,8 +15,10 @@ static void fuzz_bundle_one(const uint8_t *data, size_t size) {
     NcBundle b;
     NcError e;
     e.msg[0] = 0;
-    if (nc_bundle_open(buf, size, NULL, &b, &e) == 0) nc_bundle_close(&b);
-    else if (!e.msg[0]) abort();
+    if (nc_bundle_open(buf, size, NULL, &b, &e) == 0)
+        nc_bundle_close(&b);
+    else if (!e.msg[0])
+        abort();
     free(buf);
 }
 

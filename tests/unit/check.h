@@ -8,33 +8,33 @@
 
 static int check_passed_, check_failed_;
 
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (cond) {                                                           \
-            check_passed_++;                                                  \
-        } else {                                                              \
-            check_failed_++;                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                     \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            check_passed_++;                                                                                           \
+        } else {                                                                                                       \
+            check_failed_++;                                                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                   \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                  \
-    do {                                                                      \
-        if (cond) {                                                           \
-            check_passed_++;                                                  \
-        } else {                                                              \
-            check_failed_++;                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
+#define CHECK_MSG(cond, ...)                                                                                           \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            check_passed_++;                                                                                           \
+        } else {                                                                                                       \
+            check_failed_++;                                                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 #define CHECK_NEAR(a, b, tol) CHECK_MSG(fabs((double)(a) - (double)(b)) <= (tol), "%g vs %g", (double)(a), (double)(b))
 
-#define TEST_MAIN_END()                                                       \
-    do {                                                                      \
-        printf("%d passed, %d failed\n", check_passed_, check_failed_);       \
-        return check_failed_ ? 1 : 0;                                         \
+#define TEST_MAIN_END()                                                                                                \
+    do {                                                                                                               \
+        printf("%d passed, %d failed\n", check_passed_, check_failed_);                                                \
+        return check_failed_ ? 1 : 0;                                                                                  \
     } while (0)
 #endif

@@ -27,8 +27,10 @@ int main(void) {
     for (size_t i = 0; i < weights_at; i++) {
         unsigned char old = buf[i];
         buf[i] ^= 0xA5;
-        if (nc_bundle_open(buf, len, NULL, &b, &e) == 0) nc_bundle_close(&b);
-        else errors += e.msg[0] != 0;
+        if (nc_bundle_open(buf, len, NULL, &b, &e) == 0)
+            nc_bundle_close(&b);
+        else
+            errors += e.msg[0] != 0;
         buf[i] = old;
         flips++;
     }
@@ -39,8 +41,10 @@ int main(void) {
     int caught = 0, tried = 0;
     for (size_t i = weights_at; i < weights_at + wbytes; i += 13, tried++) {
         buf[i] ^= 0x01;
-        if (nc_bundle_open(buf, len, NULL, &b, &e) == 0) nc_bundle_close(&b);
-        else caught += strstr(e.msg, "weights are corrupt") != NULL;
+        if (nc_bundle_open(buf, len, NULL, &b, &e) == 0)
+            nc_bundle_close(&b);
+        else
+            caught += strstr(e.msg, "weights are corrupt") != NULL;
         buf[i] ^= 0x01;
     }
     CHECK_MSG(tried > 10 && caught == tried, "%d of %d changed weight bytes caught", caught, tried);

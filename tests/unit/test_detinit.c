@@ -67,9 +67,8 @@ static void check_case(char **f) {
         p++;
         uint32_t want = (uint32_t)strtoul(p, &p, 16);
         if (*p == ';') p++;
-        CHECK_MSG(idx >= 0 && idx < n && bits_of(x[idx]) == want,
-                  "%s[%" PRId64 "]: got %08" PRIx32 " want %08" PRIx32, name, idx,
-                  idx >= 0 && idx < n ? bits_of(x[idx]) : 0u, want);
+        CHECK_MSG(idx >= 0 && idx < n && bits_of(x[idx]) == want, "%s[%" PRId64 "]: got %08" PRIx32 " want %08" PRIx32,
+                  name, idx, idx >= 0 && idx < n ? bits_of(x[idx]) : 0u, want);
     }
     /* Whole tensor, exact. */
     uint64_t want_bs = strtoull(f[5], NULL, 16), got_bs = bitsum(x, n);

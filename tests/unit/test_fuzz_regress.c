@@ -19,8 +19,8 @@
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy", "fuzz_json", "fuzz_nn", "fuzz_elab",
-                                       "fuzz_bundle", "fuzz_image", "fuzz_list"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy",    "fuzz_json",  "fuzz_nn",
+                                      "fuzz_elab",        "fuzz_bundle", "fuzz_image", "fuzz_list"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {

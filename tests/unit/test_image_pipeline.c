@@ -115,7 +115,8 @@ static void test_fixtures(void) {
         } else {
             size_t plane = (size_t)t.height * t.width;
             CHECK_MSG(ref.ndim == 4 && ref.shape[0] == 1 && ref.shape[1] == 3 && ref.shape[2] == t.height &&
-                          ref.shape[3] == t.width, "%s: unexpected shape", tpath);
+                          ref.shape[3] == t.width,
+                      "%s: unexpected shape", tpath);
             float *out = nc_malloc(sizeof(float) * 3 * plane), *out2 = nc_malloc(sizeof(float) * 3 * plane);
             CHECK_MSG(nc_image_transform(&img, &t, out, &e) == 0, "%s", e.msg);
             nc_image_set_simd(0);
@@ -156,9 +157,13 @@ static void test_fixtures(void) {
 static size_t tiff(uint8_t *b, int be, int n, const uint16_t (*ent)[3], const uint32_t *val) {
     memcpy(b, be ? "MM\0*" : "II*\0", 4);
     uint32_t off = 8;
-#define P16(p, v) (be ? ((p)[0] = (uint8_t)((v) >> 8), (p)[1] = (uint8_t)(v)) : ((p)[0] = (uint8_t)(v), (p)[1] = (uint8_t)((v) >> 8)))
-#define P32(p, v) (be ? ((p)[0] = (uint8_t)((v) >> 24), (p)[1] = (uint8_t)((v) >> 16), (p)[2] = (uint8_t)((v) >> 8), (p)[3] = (uint8_t)(v)) \
-                      : ((p)[0] = (uint8_t)(v), (p)[1] = (uint8_t)((v) >> 8), (p)[2] = (uint8_t)((v) >> 16), (p)[3] = (uint8_t)((v) >> 24)))
+#define P16(p, v)                                                                                                      \
+    (be ? ((p)[0] = (uint8_t)((v) >> 8), (p)[1] = (uint8_t)(v)) : ((p)[0] = (uint8_t)(v), (p)[1] = (uint8_t)((v) >> 8)))
+#define P32(p, v)                                                                                                      \
+    (be ? ((p)[0] = (uint8_t)((v) >> 24), (p)[1] = (uint8_t)((v) >> 16), (p)[2] = (uint8_t)((v) >> 8),                 \
+           (p)[3] = (uint8_t)(v))                                                                                      \
+        : ((p)[0] = (uint8_t)(v), (p)[1] = (uint8_t)((v) >> 8), (p)[2] = (uint8_t)((v) >> 16),                         \
+           (p)[3] = (uint8_t)((v) >> 24)))
     P32(b + 4, off);
     P16(b + 8, (uint32_t)n);
     for (int i = 0; i < n; i++) {
@@ -444,7 +449,8 @@ static void test_bad_input(void) {
     bad[16] = 0, bad[17] = 0, bad[18] = 0xEA, bad[19] = 0x60;
     bad[20] = 0, bad[21] = 0, bad[22] = 0xEA, bad[23] = 0x60;
     uint32_t crc = crc32_png(bad + 12, 17);
-    bad[29] = (uint8_t)(crc >> 24), bad[30] = (uint8_t)(crc >> 16), bad[31] = (uint8_t)(crc >> 8), bad[32] = (uint8_t)crc;
+    bad[29] = (uint8_t)(crc >> 24), bad[30] = (uint8_t)(crc >> 16), bad[31] = (uint8_t)(crc >> 8),
+    bad[32] = (uint8_t)crc;
     p = tmp_path("bomb.png");
     write_bytes(p, bad, 33 + 12);
     expect_fail(p, "exceeds the limit", 0);
@@ -549,7 +555,8 @@ static void test_loader(void) {
                 CHECK(ra[i].width > 0 && ra[i].height > 0);
             } else {
                 CHECK_MSG(strncmp(ra[i].err.msg, paths[i], strlen(paths[i])) == 0 &&
-                              strstr(ra[i].err.msg, expect_msg[i]), "%s", ra[i].err.msg);
+                              strstr(ra[i].err.msg, expect_msg[i]),
+                          "%s", ra[i].err.msg);
                 int zero = 1;
                 for (size_t k = 0; k < per0; k++) zero &= a0[per0 * i + k] == 0.0f;
                 CHECK(zero);
@@ -560,7 +567,8 @@ static void test_loader(void) {
             CHECK(rb[i].ok == expect_ok[i + 3]);
             if (rb[i].ok) CHECK(memcmp(b0 + per0 * i, ref0 + per0 * (i + 3), per0 * sizeof(float)) == 0);
         }
-        CHECK_MSG(ra[6].width == 226 && ra[6].height == 150, "%d x %d", ra[6].width, ra[6].height); /* exif6: stored 150 x 226, shown upright */
+        CHECK_MSG(ra[6].width == 226 && ra[6].height == 150, "%d x %d", ra[6].width,
+                  ra[6].height); /* exif6: stored 150 x 226, shown upright */
         /* an empty batch, and the synchronous form */
         CHECK(nc_image_loader_run(l, NULL, 0, NULL, NULL) == 0);
         CHECK(nc_image_loader_run(l, paths, 1, outa, ra) == 0 && ra[0].ok);
@@ -579,9 +587,19 @@ static void test_loader(void) {
 }
 
 static void cleanup_tmp(void) {
-    const char *names[] = {"truncated.jpg", "no_eoi.jpg", "truncated_progressive.jpg", "corrupt_huffman.jpg",
-                           "bomb.jpg", "many_scans.jpg", "truncated.png", "corrupt_crc.png", "corrupt_idat.png", "bomb.png",
-                           "empty.jpg", "notes.jpg", "anim.png"};
+    const char *names[] = {"truncated.jpg",
+                           "no_eoi.jpg",
+                           "truncated_progressive.jpg",
+                           "corrupt_huffman.jpg",
+                           "bomb.jpg",
+                           "many_scans.jpg",
+                           "truncated.png",
+                           "corrupt_crc.png",
+                           "corrupt_idat.png",
+                           "bomb.png",
+                           "empty.jpg",
+                           "notes.jpg",
+                           "anim.png"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char *p = tmp_path(names[i]);
         remove(p);

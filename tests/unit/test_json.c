@@ -85,13 +85,13 @@ static void test_strings(void) {
     bad("\"\\udc00\"", "lone low surrogate");
     bad("\"a\tb\"", "at byte 2: control character 0x09");
     bad_n("\"a\0b\"", 5, "control character 0x00");
-    bad("\"\xc0\x80\"", "invalid UTF-8 byte 0xc0");      /* overlong NUL */
-    bad("\"\xe0\x80\xaf\"", "invalid UTF-8 byte 0xe0");  /* overlong '/' */
-    bad("\"\xed\xa0\x80\"", "invalid UTF-8 byte 0xed");  /* encoded surrogate */
+    bad("\"\xc0\x80\"", "invalid UTF-8 byte 0xc0");         /* overlong NUL */
+    bad("\"\xe0\x80\xaf\"", "invalid UTF-8 byte 0xe0");     /* overlong '/' */
+    bad("\"\xed\xa0\x80\"", "invalid UTF-8 byte 0xed");     /* encoded surrogate */
     bad("\"\xf4\x90\x80\x80\"", "invalid UTF-8 byte 0xf4"); /* > U+10FFFF */
     bad("\"\xf5\x80\x80\x80\"", "invalid UTF-8");
-    bad("\"\xe2\x82\"", "invalid UTF-8");                /* truncated sequence */
-    bad("\"\x80\"", "invalid UTF-8 byte 0x80");          /* stray continuation */
+    bad("\"\xe2\x82\"", "invalid UTF-8");       /* truncated sequence */
+    bad("\"\x80\"", "invalid UTF-8 byte 0x80"); /* stray continuation */
     bad("'single'", "at byte 0: expected a value");
 
     char *q = nc_json_quote("a\"b\\c\n\x01\xc3\xa9", 9);
@@ -220,8 +220,10 @@ static char *written(const char *str, const char *fmt, double v, int *nulled) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (str) nc_json_put_str(f, str);
-    else *nulled = nc_json_put_num(f, fmt, v);
+    if (str)
+        nc_json_put_str(f, str);
+    else
+        *nulled = nc_json_put_num(f, fmt, v);
     fclose(f);
     return buf;
 }

@@ -81,8 +81,7 @@ static void test_headers(void) {
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (3,,), }", 12, "a non-negative integer");
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (,), }", 12, "a non-negative integer");
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", 12, "fits in 64 bits");
-    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4,
-        "more than 8 dimensions");
+    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4, "more than 8 dimensions");
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", 4, "too many elements");
     bad("{'descr': '<f4', 'fortran_order': False, }", 4, "lacks 'shape'");
     bad("{'descr': '<f4', 'shape': (1,), }", 4, "lacks 'fortran_order'");
@@ -102,7 +101,8 @@ static void test_headers(void) {
     bad("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", 4, "structured dtypes are not supported");
     bad("{'descr': '<f4\\n', 'fortran_order': False, 'shape': (1,)}", 4, "no escapes");
     bad("{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}", 4, "expected ',' or '}'");
-    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4, "expected ',' or '}' after a value, found end of header");
+    bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4,
+        "expected ',' or '}' after a value, found end of header");
     bad("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x", 4, "only whitespace after the header dict");
     bad("{'descr' '<f4'}", 4, "expected ':' after a key");
     bad("{descr: '<f4'}", 4, "expected a quoted string, found 'd'");

@@ -59,7 +59,8 @@ static int plan_is_sound(const NcGraph *g, const NcPlan *p) {
             const NcValue *vb = nc_val(g, b);
             if (vb->kind != NC_VAL_NODE || p->alias_of[a] == p->alias_of[b]) continue;
             int t = !(last[a] < vb->producer || last[b] < va->producer);
-            int s = !(p->offset[a] + nc_numel(va) * 4 <= p->offset[b] || p->offset[b] + nc_numel(vb) * 4 <= p->offset[a]);
+            int s =
+                !(p->offset[a] + nc_numel(va) * 4 <= p->offset[b] || p->offset[b] + nc_numel(vb) * 4 <= p->offset[a]);
             if (t && s) {
                 fprintf(stderr, "values %%%d and %%%d overlap in time and space\n", a, b);
                 ok = 0;
@@ -153,8 +154,8 @@ static void check_eltwise_chain(void) {
         }
         adds += n->op == NC_OP_ADD;
     }
-    CHECK_MSG(fused == 3 && steps == 4 && adds == 0, "op_zoo: %d fused mul+add chains with %d add steps, %d adds left (want 3, 4, 0)",
-              fused, steps, adds);
+    CHECK_MSG(fused == 3 && steps == 4 && adds == 0,
+              "op_zoo: %d fused mul+add chains with %d add steps, %d adds left (want 3, 4, 0)", fused, steps, adds);
     nc_graph_free(g);
 }
 
@@ -170,8 +171,8 @@ static void check_split_attention(void) {
         combine += g->nodes.data[i].op == NC_OP_RADIX_COMBINE;
         splits += g->nodes.data[i].op == NC_OP_SPLIT;
     }
-    CHECK_MSG(gap == 8 && combine == 8 && splits == 0, "resnest26d: %d radix_gap, %d radix_combine, %d splits (want 8, 8, 0)", gap,
-              combine, splits);
+    CHECK_MSG(gap == 8 && combine == 8 && splits == 0,
+              "resnest26d: %d radix_gap, %d radix_combine, %d splits (want 8, 8, 0)", gap, combine, splits);
     nc_graph_free(g);
 }
 

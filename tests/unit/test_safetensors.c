@@ -56,9 +56,10 @@ static void test_valid(void) {
     float vals[6] = {1, 2, 3, 4, 5, 6};
     NcSafetensors st;
     NcError e = {{0}};
-    int rc = parse("{\"__metadata__\":{\"format\":\"pt\"},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
-                   " \"a\" : {\"shape\":[2,2],\"data_offsets\":[0,16],\"dtype\":\"F32\",\"extra\":1}}   ",
-                   vals, 24, &st, &e);
+    int rc =
+        parse("{\"__metadata__\":{\"format\":\"pt\"},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
+              " \"a\" : {\"shape\":[2,2],\"data_offsets\":[0,16],\"dtype\":\"F32\",\"extra\":1}}   ",
+              vals, 24, &st, &e);
     CHECK_MSG(rc == 0, "%s", e.msg);
     if (rc != 0) return;
     CHECK(st.ntensors == 2 && st.nmeta == 1);
@@ -86,8 +87,8 @@ static void test_valid(void) {
         CHECK(nc_st_find(&st, "z")->numel == 0);
         CHECK(nc_st_read_f32(&st, nc_st_find(&st, "z"), out, &e) == 0);
         CHECK(nc_st_read_f32(&st, nc_st_find(&st, "u"), out, &e) == -1);
-        CHECK_MSG(strstr(e.msg, "t.safetensors: tensor 'u' has dtype U8; only F32, F16, BF16 and F64") != NULL,
-                  "%s", e.msg);
+        CHECK_MSG(strstr(e.msg, "t.safetensors: tensor 'u' has dtype U8; only F32, F16, BF16 and F64") != NULL, "%s",
+                  e.msg);
         nc_st_close(&st);
     }
     /* Packed 4-bit: two elements per byte. */
@@ -218,9 +219,9 @@ static void test_conversion(void) {
                 wrong++;
         }
         CHECK_MSG(wrong == 0, "%d F16 values converted wrongly", wrong);
-        CHECK(f[0x0001] == 0x1p-24f);            /* smallest subnormal */
-        CHECK(f[0x03FF] == 1023 * 0x1p-24f);     /* largest subnormal */
-        CHECK(f[0x0400] == 0x1p-14f);            /* smallest normal */
+        CHECK(f[0x0001] == 0x1p-24f);        /* smallest subnormal */
+        CHECK(f[0x03FF] == 1023 * 0x1p-24f); /* largest subnormal */
+        CHECK(f[0x0400] == 0x1p-14f);        /* smallest normal */
         CHECK(f[0x7BFF] == 65504.0f);
         CHECK(isinf(f[0x7C00]) && f[0x7C00] > 0 && isinf(f[0xFC00]) && f[0xFC00] < 0);
         CHECK(isnan(f[0x7E00]) && signbit(f[0x8000]) && f[0x8000] == 0);

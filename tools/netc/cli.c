@@ -35,7 +35,8 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
         m->explain = 1;
         return 1;
     }
-    int takes_value = !strcmp(a, "--passes") || !strcmp(a, "--dump-after") || !strcmp(a, "--res") || !strcmp(a, "--batch") || !strcmp(a, "--model") || !strcmp(a, "--set") ||
+    int takes_value = !strcmp(a, "--passes") || !strcmp(a, "--dump-after") || !strcmp(a, "--res") ||
+                      !strcmp(a, "--batch") || !strcmp(a, "--model") || !strcmp(a, "--set") ||
                       !strcmp(a, "--weights") || !strcmp(a, "--init");
     if (!takes_value) {
         if (a[0] != '-' && !m->path) {

@@ -13,10 +13,10 @@ typedef struct CliModel {
     const char *weights; /* safetensors path, or NULL */
     int init_det;
     int res_given;
-    const char *passes;     /* pipeline, NULL = none */
-    const char *dump_after; /* print the IR after this pass ("all": after each) */
-    int explain;            /* say on stderr why candidates were not rewritten */
-    int options_ended;      /* "--" seen: what follows is not an option */
+    const char *passes;          /* pipeline, NULL = none */
+    const char *dump_after;      /* print the IR after this pass ("all": after each) */
+    int explain;                 /* say on stderr why candidates were not rewritten */
+    int options_ended;           /* "--" seen: what follows is not an option */
     const NcLayoutHooks *layout; /* a backend's, for a pipeline with assign_layout */
 } CliModel;
 
@@ -36,20 +36,21 @@ int cli_parse_batch(const char *s, int *batch);
 int cli_help_requested(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define CLI_MODEL_OPTIONS_HELP                                                                     \
-    "  --res R          input resolution: 224, or HxW such as 256x192 (default 224)\n"            \
-    "  --batch N        batch size (default 1)\n"                                                 \
-    "  --model NAME     which model of FILE (default: the last one)\n"                            \
+#define CLI_MODEL_OPTIONS_HELP                                                                                         \
+    "  --res R          input resolution: 224, or HxW such as 256x192 (default 224)\n"                                 \
+    "  --batch N        batch size (default 1)\n"                                                                      \
+    "  --model NAME     which model of FILE (default: the last one)\n"                                                 \
     "  --set NAME=VAL   override a keyword parameter of the model (e.g. classes=200)\n"
 
-#define CLI_PASS_OPTIONS_HELP                                                                      \
-    "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,fuse_eltwise,dce), 'none' or a list\n" \
-    "  --dump-after P   print the IR after pass P ('all': after every pass; 'assign_layout': after\n" \
-    "                   the CPU backend's layout pass, which compile runs after the others)\n"  \
+#define CLI_PASS_OPTIONS_HELP                                                                                          \
+    "  --passes P       run passes: 'default' (all: fold_constants,fold_bn,fuse_epilogue,fuse_se,fuse_eltwise,dce), "  \
+    "'none' or a list\n"                                                                                               \
+    "  --dump-after P   print the IR after pass P ('all': after every pass; 'assign_layout': after\n"                  \
+    "                   the CPU backend's layout pass, which compile runs after the others)\n"                         \
     "  --explain        say why a candidate was not fused/folded, and what each pass did\n"
 
-#define CLI_WEIGHT_OPTIONS_HELP                                                                    \
-    "  --weights W      load parameters from a safetensors file (timm names)\n"                   \
+#define CLI_WEIGHT_OPTIONS_HELP                                                                                        \
+    "  --weights W      load parameters from a safetensors file (timm names)\n"                                        \
     "  --init det       fill parameters with the deterministic initialiser\n"
 
 int cmd_info(int argc, char **argv);

@@ -5,10 +5,9 @@
 #include "runtime/support/npy.h"
 #include "tools/netc/cli.h"
 
-static const char *help =
-    "usage: netc compare REFERENCE.npy OTHER.npy [--rtol T]\n\n"
-    "Prints max|other - reference| and that over max|reference|; exits 0 when the relative\n"
-    "difference is at most T (default 1e-4), 1 when it is larger, 2 on bad input.\n";
+static const char *help = "usage: netc compare REFERENCE.npy OTHER.npy [--rtol T]\n\n"
+                          "Prints max|other - reference| and that over max|reference|; exits 0 when the relative\n"
+                          "difference is at most T (default 1e-4), 1 when it is larger, 2 on bad input.\n";
 
 int cmd_compare(int argc, char **argv) {
     if (cli_help_requested(argc, argv)) {

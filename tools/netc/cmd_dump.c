@@ -4,9 +4,9 @@
 #include "codegen/cpu/cg_layout.h"
 #include "tools/netc/cli.h"
 
-static const char *help =
-    "usage: netc dump FILE.nn [options]\n\n"
-    "Elaborates the description at one resolution, verifies the graph and prints it.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP CLI_PASS_OPTIONS_HELP;
+static const char *help = "usage: netc dump FILE.nn [options]\n\n"
+                          "Elaborates the description at one resolution, verifies the graph and prints "
+                          "it.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP CLI_PASS_OPTIONS_HELP;
 
 int cmd_dump(int argc, char **argv) {
     if (cli_help_requested(argc, argv)) {

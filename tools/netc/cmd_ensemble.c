@@ -28,7 +28,8 @@ static const char *help =
     "  --batch N        the largest batch each program takes (default 1)\n"
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
-    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, --weights-external, --emit KIND\n"
+    "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, "
+    "--weights-external, --emit KIND\n"
     "                   as for netc compile\n";
 
 /* "a.nn:w.safetensors@448,512" -> one member of the job. */
@@ -66,8 +67,10 @@ static int parse_weights(const char *s, float *w, int n) {
     for (int i = 0; items && i < k && k == n; i++) {
         char *end;
         double v = strtod(items[i], &end);
-        if (*end || !(v >= 0 && v < 1e6)) k = -1;
-        else w[i] = (float)v, sum += v;
+        if (*end || !(v >= 0 && v < 1e6))
+            k = -1;
+        else
+            w[i] = (float)v, sum += v;
     }
     const int ok = items && k == n && sum > 0;
     free(items);
@@ -89,11 +92,16 @@ int cmd_ensemble(int argc, char **argv) {
         const char *a = argv[i];
         const int more = i + 1 < argc;
         int r = cli_compile_option(&job, argc, argv, &i);
-        if (r < 0) rc = NC_EXIT_BADINPUT;
-        else if (r > 0) continue;
-        else if (more && !strcmp(a, "--merge")) merge = argv[++i];
-        else if (more && !strcmp(a, "--on")) on = argv[++i];
-        else if (more && !strcmp(a, "--name")) job.name = argv[++i];
+        if (r < 0)
+            rc = NC_EXIT_BADINPUT;
+        else if (r > 0)
+            continue;
+        else if (more && !strcmp(a, "--merge"))
+            merge = argv[++i];
+        else if (more && !strcmp(a, "--on"))
+            on = argv[++i];
+        else if (more && !strcmp(a, "--name"))
+            job.name = argv[++i];
         else if (a[0] == '-') {
             cli_error("ensemble: unknown or incomplete option '%s' (see netc ensemble --help)", a);
             rc = NC_EXIT_BADINPUT;
@@ -112,14 +120,18 @@ int cmd_ensemble(int argc, char **argv) {
         rc = NC_EXIT_BADINPUT;
     }
     if (!rc) {
-        if (!strcmp(merge, "mean")) job.merge = NC_MERGE_MEAN;
-        else if (!strcmp(merge, "median")) job.merge = NC_MERGE_MEDIAN;
-        else if (!strcmp(merge, "vote")) job.merge = NC_MERGE_VOTE;
+        if (!strcmp(merge, "mean"))
+            job.merge = NC_MERGE_MEAN;
+        else if (!strcmp(merge, "median"))
+            job.merge = NC_MERGE_MEDIAN;
+        else if (!strcmp(merge, "vote"))
+            job.merge = NC_MERGE_VOTE;
         else if (!strncmp(merge, "weighted:", 9) && !parse_weights(merge + 9, job.weight, nm))
             job.merge = NC_MERGE_WEIGHTED;
         else {
             cli_error("--merge '%s': expected mean, median, vote or weighted:W1,...,W%d (%d non-negative weights, "
-                      "not all zero)", merge, nm, nm);
+                      "not all zero)",
+                      merge, nm, nm);
             rc = NC_EXIT_BADINPUT;
         }
         if (strcmp(on, "logits") && strcmp(on, "probs")) {

@@ -9,14 +9,13 @@
 #include "runtime/support/json.h"
 #include "tools/netc/cli.h"
 
-static const char *help =
-    "usage: netc info FILE.nn [options]\n\n"
-    "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
-    "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
-    "  --json           one JSON object instead of the table\n"
-    "  --params         list every parameter: its timm name and shape\n"
-    "  --plan           run the default passes and plan activation memory: the arena against\n"
-    "                   the naive sum of all intermediates\n" CLI_PASS_OPTIONS_HELP;
+static const char *help = "usage: netc info FILE.nn [options]\n\n"
+                          "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
+                          "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
+                          "  --json           one JSON object instead of the table\n"
+                          "  --params         list every parameter: its timm name and shape\n"
+                          "  --plan           run the default passes and plan activation memory: the arena against\n"
+                          "                   the naive sum of all intermediates\n" CLI_PASS_OPTIONS_HELP;
 
 /* The stage a layer belongs to: its first name component, or the first two
  * when the second is a stage index over numbered blocks (blocks.3.1.conv_pw
@@ -69,9 +68,18 @@ int cmd_info(int argc, char **argv) {
     int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
         const int opt = !m.options_ended;
-        if (opt && !strcmp(argv[i], "--json")) { json = 1; continue; }
-        if (opt && !strcmp(argv[i], "--params")) { list_params = 1; continue; }
-        if (opt && !strcmp(argv[i], "--plan")) { want_plan = 1; continue; }
+        if (opt && !strcmp(argv[i], "--json")) {
+            json = 1;
+            continue;
+        }
+        if (opt && !strcmp(argv[i], "--params")) {
+            list_params = 1;
+            continue;
+        }
+        if (opt && !strcmp(argv[i], "--plan")) {
+            want_plan = 1;
+            continue;
+        }
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -147,8 +155,10 @@ int cmd_info(int argc, char **argv) {
     for (int ni = 0; ni < g->nodes.len; ni++) {
         const NcNode *n = &g->nodes.data[ni];
         /* Unnamed nodes (activations, pools) belong with the layer before them. */
-        if (n->scope[0] || !stages.len) stage_of(n->scope, key, sizeof key);
-        else snprintf(key, sizeof key, "%s", stages.data[stages.len - 1].name);
+        if (n->scope[0] || !stages.len)
+            stage_of(n->scope, key, sizeof key);
+        else
+            snprintf(key, sizeof key, "%s", stages.data[stages.len - 1].name);
         int s = stages.len - 1;
         while (s >= 0 && strcmp(stages.data[s].name, key)) s--;
         if (s < 0) {
@@ -206,8 +216,10 @@ int cmd_info(int argc, char **argv) {
         json_num(", \"preprocess\": {\"crop_pct\": ", "%.4g", pp->crop_pct);
         printf(", \"interpolation\": \"%s\"", pp->interp ? "bilinear" : "bicubic");
         for (int c = 0; c < 6; c++) /* mean then std, three each */
-            json_num(c == 0 ? ", \"mean\": [" : c == 3 ? "], \"std\": [" : ", ", "%.4g",
-                     c < 3 ? pp->mean[c] : pp->std[c - 3]);
+            json_num(c == 0   ? ", \"mean\": ["
+                     : c == 3 ? "], \"std\": ["
+                              : ", ",
+                     "%.4g", c < 3 ? pp->mean[c] : pp->std[c - 3]);
         printf("]}, \"stages\": [");
         for (int s = 0; s < stages.len; s++) {
             const NcValue *v = nc_val(g, stages.data[s].last_value);
@@ -233,7 +245,8 @@ int cmd_info(int argc, char **argv) {
         printf("graph        %d nodes, %d values, elaborated in %.3f s\n", g->nodes.len, g->values.len, elab_s);
         if (want_plan)
             printf("plan         arena %.2f MB = %.1f%% of the naive sum of every intermediate (%.1f MB);\n"
-                   "             after passes '%s': %.1f MB of intermediates, peak live %.2f MB, %d ops in place, %d views\n",
+                   "             after passes '%s': %.1f MB of intermediates, peak live %.2f MB, %d ops in place, %d "
+                   "views\n",
                    plan.arena_bytes / 1e6, 100.0 * (double)plan.arena_bytes / sum, sum / 1e6, m.passes,
                    plan.naive_bytes / 1e6, plan.peak_live / 1e6, plan.inplace, plan.aliased);
         printf("\n");

@@ -8,17 +8,16 @@
 #include "runtime/support/topk.h"
 #include "tools/netc/cli.h"
 
-static const char *help =
-    "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n\n"
-    "Runs the model with the reference interpreter (plain f32 loops, the oracle for every\n"
-    "compiled kernel) and prints the top-5 logits of each image and the time taken.\n\n"
-    "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP CLI_PASS_OPTIONS_HELP
-    "  --plan           run with the memory plan: every intermediate in one arena, in-place ops\n"
-    "  --input X.npy    NCHW f32 input; its shape sets --res and --batch unless they are given\n"
-    "                   (default: the deterministic input recipe 'det:input')\n"
-    "  --output Y.npy   write the logits (written to a temporary file, then renamed)\n"
-    "  --save-input X.npy  also write the input that was used (e.g. the deterministic one)\n"
-    "  --top K          how many classes to print per image (default 5, 0 for none)\n";
+static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n\n"
+                          "Runs the model with the reference interpreter (plain f32 loops, the oracle for every\n"
+                          "compiled kernel) and prints the top-5 logits of each image and the time taken.\n\n"
+                          "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP CLI_PASS_OPTIONS_HELP
+                          "  --plan           run with the memory plan: every intermediate in one arena, in-place ops\n"
+                          "  --input X.npy    NCHW f32 input; its shape sets --res and --batch unless they are given\n"
+                          "                   (default: the deterministic input recipe 'det:input')\n"
+                          "  --output Y.npy   write the logits (written to a temporary file, then renamed)\n"
+                          "  --save-input X.npy  also write the input that was used (e.g. the deterministic one)\n"
+                          "  --top K          how many classes to print per image (default 5, 0 for none)\n";
 
 int cmd_run(int argc, char **argv) {
     if (cli_help_requested(argc, argv)) {
@@ -36,9 +35,18 @@ int cmd_run(int argc, char **argv) {
             cli_error("%s needs a value", a);
             return NC_EXIT_BADINPUT;
         }
-        if (!strcmp(a, "--input")) { in_path = argv[++i]; continue; }
-        if (!strcmp(a, "--output")) { out_path = argv[++i]; continue; }
-        if (!strcmp(a, "--save-input")) { save_input = argv[++i]; continue; }
+        if (!strcmp(a, "--input")) {
+            in_path = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--output")) {
+            out_path = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--save-input")) {
+            save_input = argv[++i];
+            continue;
+        }
         if (!strcmp(a, "--top")) {
             char *end;
             top = (int)strtol(argv[++i], &end, 10);
@@ -48,7 +56,10 @@ int cmd_run(int argc, char **argv) {
             }
             continue;
         }
-        if (!strcmp(a, "--plan")) { use_plan = 1; continue; }
+        if (!strcmp(a, "--plan")) {
+            use_plan = 1;
+            continue;
+        }
         if (!strcmp(a, "--batch")) batch_given = 1;
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
@@ -100,8 +111,10 @@ int cmd_run(int argc, char **argv) {
     }
     if (save_input && nc_npy_write_f32(save_input, iv->ndim, iv->shape, input, &e)) {
         fprintf(stderr, "netc: %s\n", e.msg);
-        if (in_path) nc_npy_free(&x);
-        else free(input);
+        if (in_path)
+            nc_npy_free(&x);
+        else
+            free(input);
         nc_graph_free(g);
         return NC_EXIT_BADINPUT;
     }
@@ -133,8 +146,10 @@ int cmd_run(int argc, char **argv) {
     printf("%s at %dx%d, batch %d: %.3f s in the reference interpreter (peak intermediates %.1f MB)\n", g->name,
            m.opt.height, m.opt.width, m.opt.batch, st.seconds, (double)st.peak_bytes / 1e6);
     free(out);
-    if (in_path) nc_npy_free(&x);
-    else free(input);
+    if (in_path)
+        nc_npy_free(&x);
+    else
+        free(input);
     nc_graph_free(g);
     return rc;
 }

@@ -45,8 +45,12 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
         nc_errorf(e, "at most %d programs (model x resolution) in all", NC_BUNDLE_MAX_PROGRAMS);
         return NC_EXIT_BADINPUT;
     }
-    const NcElabOptions opt = {.height = res.h, .width = res.w, .batch = job->batch > 0 ? job->batch : 1,
-                               .model = m->model, .nset = m->nsets, .set = m->sets};
+    const NcElabOptions opt = {.height = res.h,
+                               .width = res.w,
+                               .batch = job->batch > 0 ? job->batch : 1,
+                               .model = m->model,
+                               .nset = m->nsets,
+                               .set = m->sets};
     NcGraph *g = nc_nn_elaborate(m->path, &opt, e);
     if (!g) return NC_EXIT_BADINPUT;
     const int i = ps->n++;

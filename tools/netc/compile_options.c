@@ -9,8 +9,8 @@ typedef struct Word {
     int value;
 } Word;
 
-static const Word winograd_words[] = {{"auto", NC_WINOGRAD_AUTO}, {"on", NC_WINOGRAD_ON}, {"f2", NC_WINOGRAD_F2},
-                                      {"off", NC_WINOGRAD_OFF}, {NULL, 0}};
+static const Word winograd_words[] = {
+    {"auto", NC_WINOGRAD_AUTO}, {"on", NC_WINOGRAD_ON}, {"f2", NC_WINOGRAD_F2}, {"off", NC_WINOGRAD_OFF}, {NULL, 0}};
 static const Word switch_words[] = {{"on", NC_CG_ON}, {"off", NC_CG_OFF}, {NULL, 0}};
 static const Word layout_words[] = {{"auto", NC_LAYOUT_MODE_AUTO}, {"nhwc", NC_LAYOUT_MODE_NHWC}, {NULL, 0}};
 static const Word emit_words[] = {{"exe", NC_EMIT_EXE}, {"obj", NC_EMIT_OBJ}, {"bundle", NC_EMIT_BUNDLE}, {NULL, 0}};
@@ -43,12 +43,15 @@ int cli_parse_batch(const char *s, int *batch) {
 
 int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     const char *a = argv[*i];
-    if (!strcmp(a, "--weights-external")) job->external = 1;
-    else if (!strcmp(a, "--no-codegen")) job->no_codegen = 1;
-    else if (!strcmp(a, "--verbose")) job->cgo.verbose = 1;
+    if (!strcmp(a, "--weights-external"))
+        job->external = 1;
+    else if (!strcmp(a, "--no-codegen"))
+        job->no_codegen = 1;
+    else if (!strcmp(a, "--verbose"))
+        job->cgo.verbose = 1;
     else {
-        static const char *const with_value[] = {"-o", "--emit", "--labels", "--cpu", "--passes", "--batch",
-                                                 "--winograd", "--im2col", "--layout", NULL};
+        static const char *const with_value[] = {"-o",      "--emit",     "--labels", "--cpu",    "--passes",
+                                                 "--batch", "--winograd", "--im2col", "--layout", NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) return 0;
@@ -58,15 +61,22 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
         }
         const char *val = argv[++*i];
         int v = 0, bad = 0;
-        if (!strcmp(a, "-o")) job->out = val;
-        else if (!strcmp(a, "--labels")) job->labels_path = val;
-        else if (!strcmp(a, "--cpu")) job->cgo.cpu = val;
-        else if (!strcmp(a, "--passes")) job->passes = val;
-        else if (!strcmp(a, "--batch")) bad = cli_parse_batch(val, &job->batch);
-        else if (!strcmp(a, "--emit") && !(bad = word(a, val, emit_words, &v))) job->emit = (NcEmitKind)v;
+        if (!strcmp(a, "-o"))
+            job->out = val;
+        else if (!strcmp(a, "--labels"))
+            job->labels_path = val;
+        else if (!strcmp(a, "--cpu"))
+            job->cgo.cpu = val;
+        else if (!strcmp(a, "--passes"))
+            job->passes = val;
+        else if (!strcmp(a, "--batch"))
+            bad = cli_parse_batch(val, &job->batch);
+        else if (!strcmp(a, "--emit") && !(bad = word(a, val, emit_words, &v)))
+            job->emit = (NcEmitKind)v;
         else if (!strcmp(a, "--winograd") && !(bad = word(a, val, winograd_words, &v)))
             job->cgo.winograd = (NcWinogradMode)v;
-        else if (!strcmp(a, "--im2col") && !(bad = word(a, val, switch_words, &v))) job->cgo.im2col = (NcCgSwitch)v;
+        else if (!strcmp(a, "--im2col") && !(bad = word(a, val, switch_words, &v)))
+            job->cgo.im2col = (NcCgSwitch)v;
         else if (!strcmp(a, "--layout") && !strcmp(val, "nchw")) {
             cli_error("--layout nchw: the NCHW generated kernels were retired (use auto or nhwc, or --no-codegen)");
             bad = 1;
