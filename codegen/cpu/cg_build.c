@@ -302,8 +302,8 @@ static LLVMValueRef fsplat(NcCgModule *m, double v) { return cgb_splat(m, cgb_f3
  * Every step is emitted for all n vectors before the next: one vector's
  * exp is a chain of ~14 dependent ops (~55 cycles), and a kernel's epilogue
  * that finishes one vector before starting the next leaves the FP pipes
- * waiting on that latency (an NHWC 16 -> 96 1x1 conv with SiLU ran at 36% of
- * its speed without; gemm_bench --act silu). */
+ * waiting on that latency (gemm_bench --act silu; bench/RESULTS.md,
+ * session 6). */
 void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n) {
     LLVMBuilderRef b = m->b;
     LLVMValueRef t[CGB_MAX_INTERLEAVE], k[CGB_MAX_INTERLEAVE], r[CGB_MAX_INTERLEAVE], p[CGB_MAX_INTERLEAVE];

@@ -53,9 +53,9 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
         p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
 
     /* kc: B's micro-panel (kc x nr floats) must stay in L1 (32 KB here);
-     * an even split keeps the last block from being a sliver.  (kc 128, 256,
-     * 512 and 1024 measured within the machine's noise of each other on
-     * 1024 -> 256 at 14x14; so were register blocks 6x16, 5x16 and 4x24.) */
+     * an even split keeps the last block from being a sliver.  (kc from 128
+     * to 1024, and register blocks 6x16, 5x16 and 4x24, measured within the
+     * machine's noise of each other: bench/RESULTS.md.) */
     if (!q->kc) q->kc = 256;
     if (q->kc < 1) return nc_errorf(e, "gemm: kc %lld", (long long)q->kc);
     p->nkb = cgb_ceil_div(p->K, q->kc);

@@ -39,8 +39,8 @@ typedef struct NcGemmSpec {
      * which then runs one GEMM per image (the
      * rows of a register block must share their image's scale).  A first
      * stage writing per-image scaled copies of the weights ran no faster
-     * (RegNetY-016 batch 8, the 1x1 convs after SE: 74-75 ms against 71-72
-     * in all, interleaved runs) and needed batch copies of scratch. */
+     * (RegNetY-016 batch 8, the 1x1 convs after SE; bench/RESULTS.md) and
+     * needed batch copies of scratch. */
     int in_scale;
     /* Every image has its own weights (packed_floats grows to batch x
      * cout x cin, each image's packed as nc_cg_gemm_pack packs one) and its

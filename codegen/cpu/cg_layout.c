@@ -2,10 +2,9 @@
  * (passes/assign_layout.c): which nodes have NHWC kernels, and a cost model
  * of each node in either layout.
  *
- * Generated kernels are NHWC only: the NCHW ones (bench/RESULTS.md,
- * session 5, measured them 10-40% slower on every model, and this model
- * chose NHWC for every conv of all four families at batch 1 and 8) were
- * retired.  So an NCHW node runs the reference kernel, priced as such, and
+ * Generated kernels are NHWC only: the NCHW ones (slower on every model,
+ * bench/RESULTS.md, session 5; this model chose NHWC for every conv of all
+ * four families at batch 1 and 8) were retired.  So an NCHW node runs the reference kernel, priced as such, and
  * a node without an NHWC kernel stays NCHW.  An NHWC kernel's time is lane
  * utilisation times a measured efficiency: its multiply-adds over the FMA
  * peak, divided by the share of vector lanes doing useful work (the group's
@@ -152,7 +151,7 @@ static double nhwc_direct_time(const NcGraph *g, const NcNode *nd, const NcCgTar
     if (CG == 1 && OG == 1) return flops / (peak_of(t) * 0.25 * util);
     /* narrow groups (RegNetY's 24) run well, so do stems (few input
      * channels); wide convs (ResNet's strided 3x3 and 1x1, ResNeSt's radix
-     * groups of 64-256) at 14-70 GFLOP/s of a core's ~100 */
+     * groups of 64-256) reach a small share of the peak (bench/RESULTS.md) */
     return flops / (peak_of(t) * (G > 1 && OG <= 64 ? 0.7 : CG <= 8 ? 0.5 : 0.3) * util);
 }
 
@@ -168,15 +167,13 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
         const char *why;
         if (!nc_cg_nhwc_wino_plan(&p, g, nd, t, mt, &why)) continue;
         /* its cost model's units are the direct conv's multiply-adds, at the
-         * GEMM's rate; measured against it (bench/nhwc_wino_bench.c and
-         * per-kernel minima in the models, 2 threads): ResNet's wide
-         * ungrouped convs ~1.2x the estimate, RegNetY's grouped ones 1.5-2.8x
-         * (its products are G small GEMMs of 24-wide groups), which leaves
-         * the direct kernel faster on all four of RegNetY's shapes at batch
-         * 1 and 8 (e.g. 48 channels at 56x56: 0.43 against 0.68 ms) */
-        /* plus its two extra stage barriers, ~15 us each at 2 threads: at
-         * batch 1 on RegNetY's 14x14 and 7x7 planes they measured slower than
-         * direct (0.24 vs 0.22 ms, 0.20 vs 0.12 ms, helper's bench) */
+         * GEMM's rate, scaled by what bench/nhwc_wino_bench.c and per-kernel
+         * minima measured against the estimate (bench/RESULTS.md, session
+         * 5): ResNet's wide ungrouped convs a little over it, RegNetY's
+         * grouped ones (G small GEMMs of 24-wide groups) well over, which
+         * leaves the direct kernel faster on all four of RegNetY's shapes;
+         * plus its two extra stage barriers, which on RegNetY's 14x14 and 7x7
+         * planes at batch 1 cost more than the products save */
         const double secs =
             2.0 * nc_cg_nhwc_wino_cost(&p) / (peak_of(t) * 0.75) * (p.G == 1 || p.OG > 64 ? 1.2 : 2.0) + 30e-6;
         if (!best || secs < best_t) best = mt, best_t = secs;

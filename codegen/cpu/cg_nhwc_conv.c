@@ -97,12 +97,10 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if (p->P > p->OW) p->P = (int)p->OW;
     /* Tile order.  Groups outside rows when the packed weights outgrow
      * about 3/4 of a 512 KB L2: consecutive tiles then share one group's
-     * weights (regnety_016's 888-channel convs at batch 8: 1.5x faster).
-     * Image by image, its groups taking turns: every group sweeping every
-     * image read the input from memory 37 times over (s4.b1.conv2 in the
-     * model at batch 8: 2.59 -> 2.05 ms, per-kernel minima).  With smaller
-     * weights, rows outermost (consecutive tiles share the input rows'
-     * lines: the 48-336-channel ones were 10% to 30% slower the other way). */
+     * weights.  Image by image, its groups taking turns: every group sweeping
+     * every image read the input from memory once per group.  With smaller
+     * weights, rows outermost: consecutive tiles share the input rows' lines.
+     * (Measured on RegNetY-016's grouped convs: bench/RESULTS.md, session 6.) */
     const int64_t wbytes = p->G * p->KH * p->KW * p->CG * ogv * t->vw * 4;
     p->g_outer = !p->dw && p->G > 1 && wbytes > (384 << 10);
     blocking(p, t->vw);
@@ -221,7 +219,7 @@ static void taps_grouped(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, L
 /* Prefetches this kernel row's input for the next pixel block: its P x sw
  * new columns' span floats from xr's channel on.  The hardware prefetchers
  * miss this pattern (runs of a few lines, C floats apart): at batch 8, where
- * x outgrows L2, RegNetY's grouped convs ran 2x to 3x slower per FLOP than
+ * x outgrows L2, RegNetY's grouped convs ran much slower per FLOP than
  * at batch 1 without it.  (A prefetch of an address past the row or the
  * buffer does not fault.) */
 static void prefetch_next(E *e, LLVMValueRef xr, int64_t span) {

@@ -34,17 +34,12 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
      * inputs, and at least 64: the copy applies the scale, so the GEMM runs
      * once over all images, unscaled, instead of once per image scaling its
      * weight rows as they load (an extra multiply per 1/mr of its FMAs;
-     * gemm_bench --in-scale: 888 -> 888 on 49 rows at 80 GFLOP/s against
-     * 119 on two threads).  The copy costs the same per input value whatever
-     * the output count, the saving grows with it: RegNetY-016 batch 8 (as
-     * many outputs as inputs) ran 1.06-1.10x faster whole (interleaved
-     * runs), its batch-1 conv3s 0.615 -> 0.509 ms (stage 4) and 0.315 ->
-     * 0.277 (stage 3), 120 outputs 4% faster at batch 1 and even at batch 8;
-     * with 48 outputs the scaled GEMM wins (0.106 against 0.096 ms at batch
-     * 1, 1.04 against 0.85 at 8), with 16 by 2x (EfficientNet-B0's
-     * blocks.0.0.conv_pw, 1.48 against 0.69 ms at batch 8), and
-     * EfficientNet's projections (6x fewer outputs than inputs) are 5%
-     * slower copied. */
+     * gemm_bench --in-scale).  The copy costs the same per input value
+     * whatever the output count, the saving grows with it: it pays on
+     * RegNetY's conv3s (as many outputs as inputs) and from about 64
+     * outputs; with 48 or 16 outputs, and on EfficientNet's projections (6x
+     * fewer outputs than inputs), the scaled GEMM wins (bench/RESULTS.md,
+     * sessions 5 and 6). */
     const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] && w->shape[0] >= 64 &&
                            !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (a->stride[0] < 1 || a->stride[1] < 1 || (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1))

@@ -20,10 +20,10 @@
  * NC_LAYOUT_PACKED), in place: it has exactly O*C*K*K floats either way.
  *
  * Why: the NHWC direct kernel (cg_nhwc_conv.h) runs ResNet's wide strided
- * convs at 14-70 GFLOP/s of a core's ~100 — broadcasts of x against the
- * weight vectors of one output-channel block at a time; the GEMM reaches
- * 65-78%, and the copy is C*K*K floats per output pixel against O times as
- * many multiply-adds. */
+ * convs at a small share of the peak — broadcasts of x against the weight
+ * vectors of one output-channel block at a time; the GEMM reaches most of
+ * it, and the copy is C*K*K floats per output pixel against O times as many
+ * multiply-adds (bench/RESULTS.md, session 5). */
 #ifndef NETC_CG_NHWC_IM2COL_H
 #define NETC_CG_NHWC_IM2COL_H
 
