@@ -2,6 +2,7 @@
  * netc program runs at start (runtime/bundle.c): any bytes must be either a
  * bundle whose every table, offset and node was validated, or a clean error.
  * (Included by tests/unit/test_fuzz_regress.c with NC_FUZZ_NO_MAIN.) */
+#include "tests/fuzz/fuzz_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +24,5 @@ static void fuzz_bundle_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_bundle_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_bundle_one)
 #endif

@@ -6,6 +6,7 @@
  * fuzz_nn: a verified graph or a clean error.  (Included by
  * tests/unit/test_fuzz_regress.c with NC_FUZZ_NO_MAIN, after fuzz_nn.c.) */
 #ifdef NC_FUZZ_NO_MAIN
+#include "tests/fuzz/fuzz_main.h"
 #include "fuzz_nn.c"
 #else
 #define NC_FUZZ_NO_MAIN
@@ -32,9 +33,5 @@ static void fuzz_elab_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_elab_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_elab_one)
 #endif

@@ -12,6 +12,7 @@
  * chunks reach libpng's parsers instead of stopping at the CRC check.
  * Replayed by
  * tests/unit/test_fuzz_regress.c (included with NC_FUZZ_NO_MAIN). */
+#include "tests/fuzz/fuzz_main.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +102,5 @@ static void fuzz_image_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_image_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_image_one)
 #endif

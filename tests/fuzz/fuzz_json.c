@@ -2,6 +2,7 @@
  * it accepts, every string must survive nc_json_quote and parse back to the
  * same bytes. Replayed by tests/unit/test_fuzz_regress.c (included with
  * NC_FUZZ_NO_MAIN). */
+#include "tests/fuzz/fuzz_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +52,5 @@ static void fuzz_json_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_json_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_json_one)
 #endif

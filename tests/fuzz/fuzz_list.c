@@ -2,6 +2,7 @@
  * and `eval --list` (runtime/program/files.c) on arbitrary bytes; every entry it
  * accepts has a path under the root and a label in range.  Replayed by
  * tests/unit/test_fuzz_regress.c (included with NC_FUZZ_NO_MAIN). */
+#include "tests/fuzz/fuzz_main.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,9 +32,5 @@ static void fuzz_list_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_list_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_list_one)
 #endif

@@ -7,6 +7,7 @@
  * NC_FUZZ_NO_MAIN.) */
 #ifndef FUZZ_NN_C
 #define FUZZ_NN_C
+#include "tests/fuzz/fuzz_main.h"
 #include <string.h>
 
 #include "frontend/nn.h"
@@ -38,9 +39,5 @@ __attribute__((unused)) static void fuzz_nn_one(const uint8_t *data, size_t size
 #endif
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_nn_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_nn_one)
 #endif

@@ -1,6 +1,7 @@
 /* fuzz_npy.c — libFuzzer target: nc_npy_parse on arbitrary bytes; what it
  * accepts must be self-consistent. Replayed by tests/unit/test_fuzz_regress.c
  * (included with NC_FUZZ_NO_MAIN). */
+#include "tests/fuzz/fuzz_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,5 @@ static void fuzz_npy_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_npy_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_npy_one)
 #endif

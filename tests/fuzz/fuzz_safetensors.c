@@ -4,6 +4,7 @@
  *
  * tests/unit/test_fuzz_regress.c includes this file with NC_FUZZ_NO_MAIN to
  * replay the corpus and every past crash in the ordinary test suite. */
+#include "tests/fuzz/fuzz_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +39,5 @@ static void fuzz_safetensors_one(const uint8_t *data, size_t size) {
 }
 
 #ifndef NC_FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fuzz_safetensors_one(data, size);
-    return 0;
-}
+NC_FUZZ_MAIN(fuzz_safetensors_one)
 #endif

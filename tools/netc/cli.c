@@ -16,9 +16,9 @@ void cli_error(const char *fmt, ...) {
     va_end(ap);
 }
 
-int cli_help_requested(int argc, char **argv) {
+int cli_help(int argc, char **argv, const char *help) {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return fputs(help, stdout), 1;
     return 0;
 }
 

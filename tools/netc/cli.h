@@ -33,7 +33,8 @@ int cli_check_weights(const CliModel *m);
  * target's modes); 1 if it did, 0 if not, -1 on a bad value (message printed). */
 int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i);
 int cli_parse_batch(const char *s, int *batch);
-int cli_help_requested(int argc, char **argv);
+/* --help or -h before any "--": prints help to stdout and returns 1. */
+int cli_help(int argc, char **argv, const char *help);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define CLI_MODEL_OPTIONS_HELP                                                                                         \

@@ -10,10 +10,7 @@ static const char *help = "usage: netc compare REFERENCE.npy OTHER.npy [--rtol T
                           "difference is at most T (default 1e-4), 1 when it is larger, 2 on bad input.\n";
 
 int cmd_compare(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
+    if (cli_help(argc, argv, help)) return 0;
     const char *files[2] = {NULL, NULL};
     double rtol = 1e-4;
     int nf = 0;

@@ -40,12 +40,8 @@ static const char *help =
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
 
 int cmd_compile(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    CliModel m;
-    memset(&m, 0, sizeof m);
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
     NcCompileJob job;
     memset(&job, 0, sizeof job);
     NcJobMember *mb = &job.member[0];

@@ -9,12 +9,8 @@ static const char *help = "usage: netc dump FILE.nn [options]\n\n"
                           "it.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP CLI_PASS_OPTIONS_HELP;
 
 int cmd_dump(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    CliModel m;
-    memset(&m, 0, sizeof m);
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
     for (int i = 1; i < argc; i++) {
         int r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;

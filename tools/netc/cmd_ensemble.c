@@ -78,10 +78,7 @@ static int parse_weights(const char *s, float *w, int n) {
 }
 
 int cmd_ensemble(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
+    if (cli_help(argc, argv, help)) return 0;
     NcCompileJob job;
     memset(&job, 0, sizeof job);
     job.batch = 1;

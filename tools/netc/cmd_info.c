@@ -59,12 +59,8 @@ static void json_num(const char *key, const char *fmt, double v) {
 }
 
 int cmd_info(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    CliModel m;
-    memset(&m, 0, sizeof m);
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
     int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
         const int opt = !m.options_ended;

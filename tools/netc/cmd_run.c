@@ -20,12 +20,8 @@ static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --
                           "  --top K          how many classes to print per image (default 5, 0 for none)\n";
 
 int cmd_run(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    CliModel m;
-    memset(&m, 0, sizeof m);
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
     const char *in_path = NULL, *out_path = NULL, *save_input = NULL;
     int top = 5, batch_given = 0, use_plan = 0;
     for (int i = 1; i < argc; i++) {

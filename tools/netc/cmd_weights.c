@@ -11,12 +11,8 @@ static const char *help =
     "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP "  -o FILE          where to write (required)\n";
 
 int cmd_weights(int argc, char **argv) {
-    if (cli_help_requested(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    CliModel m;
-    memset(&m, 0, sizeof m);
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o")) {
