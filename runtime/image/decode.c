@@ -394,6 +394,15 @@ static int jpeg_run(JpegCtx *c) {
     return 0;
 }
 
+/* A decoded image handed over: its pixels now belong to out (orientation 0, no tag, is 1). */
+static void image_done(NcImage *out, int width, int height, uint8_t *rgb, int format, int orientation) {
+    out->width = width;
+    out->height = height;
+    out->rgb = rgb;
+    out->format = format;
+    out->orientation = orientation ? orientation : 1;
+}
+
 static int decode_jpeg(const uint8_t *data, size_t len, const char *name, int64_t max_pixels, int header_only,
                        NcImage *out, NcError *e) {
     JpegCtx *c = nc_calloc(1, sizeof *c);
@@ -414,11 +423,7 @@ static int decode_jpeg(const uint8_t *data, size_t len, const char *name, int64_
         free(c);
         return -1;
     }
-    out->width = c->width;
-    out->height = c->height;
-    out->rgb = c->rgb;
-    out->format = NC_IMAGE_JPEG;
-    out->orientation = c->orientation ? c->orientation : 1;
+    image_done(out, c->width, c->height, c->rgb, NC_IMAGE_JPEG, c->orientation);
     free(c);
     return 0;
 }
@@ -686,11 +691,7 @@ static int decode_png(const uint8_t *data, size_t len, const char *name, int64_t
         free(c);
         return -1;
     }
-    out->width = c->width;
-    out->height = c->height;
-    out->rgb = c->rgb;
-    out->format = NC_IMAGE_PNG;
-    out->orientation = c->orientation ? c->orientation : 1;
+    image_done(out, c->width, c->height, c->rgb, NC_IMAGE_PNG, c->orientation);
     free(c);
     return 0;
 }
