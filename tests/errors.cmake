@@ -10,13 +10,17 @@ endfunction()
 netc_error_test(syntax "syntax.nn:3:5: error: expected '\\)' but found 'return'" dump ${E}/syntax.nn)
 netc_error_test(unknown_op "unknown_op.nn:2:15: error: unknown function 'conv3d'" dump ${E}/unknown_op.nn)
 netc_error_test(unknown_arg "has no parameter 'strid'; did you mean 'stride'" dump ${E}/unknown_arg.nn)
-netc_error_test(shape_mismatch "shapes \\[1, 8, 224, 224\\] and \\[1, 16, 224, 224\\] do not broadcast" dump ${E}/shape_mismatch.nn)
+netc_error_test(shape_mismatch "shapes \\[1, 8, 224, 224\\] and \\[1, 16, 224, 224\\] do not broadcast"
+                dump ${E}/shape_mismatch.nn)
 netc_error_test(unnamed_layer "conv2d has parameters and needs a name" dump ${E}/unnamed_layer.nn)
 netc_error_test(duplicate_name "parameter 'c.weight' is defined twice" dump ${E}/duplicate_name.nn)
 netc_error_test(zero_size "'out' must be a positive size, got 0" dump ${E}/zero_size.nn)
-netc_error_test(group_width "in layer 's1.b1': width 48 is not divisible by the group width 20" dump ${E}/group_width.nn)
-netc_error_test(groups_conv "in layer 'b': conv2d: groups=4 must divide the input channels \\(30\\)" dump ${E}/groups_conv.nn)
-netc_error_test(too_small "in layer 'stem'.*input of 5x5 is too small.*gives an output of 0x0" dump ${E}/too_small.nn --res 5)
+netc_error_test(group_width "in layer 's1.b1': width 48 is not divisible by the group width 20"
+                dump ${E}/group_width.nn)
+netc_error_test(groups_conv "in layer 'b': conv2d: groups=4 must divide the input channels \\(30\\)"
+                dump ${E}/groups_conv.nn)
+netc_error_test(too_small "in layer 'stem'.*input of 5x5 is too small.*gives an output of 0x0"
+                dump ${E}/too_small.nn --res 5)
 netc_error_test(too_small_later "in layer 'head'.*input of 1x1 is too small" dump ${E}/too_small.nn --res 7)
 netc_error_test(bad_res "--res '0x3': expected a size" dump ${E}/tiny.nn --res 0x3)
 netc_error_test(missing_file "no_such_model.nn: cannot open" info ${E}/no_such_model.nn)

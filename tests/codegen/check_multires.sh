@@ -12,7 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 for r in ${list//,/ }; do
     "$netc" run "$model" --init det --res "$r" --save-input "$tmp/x.npy" --output "$tmp/ref.npy" --top 0 >/dev/null
-    "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null && "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-5 ||
+    "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null &&
+        "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-5 ||
         failed=$((failed + 1))
 done
 echo "passed with $failed failed"

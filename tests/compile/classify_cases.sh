@@ -29,12 +29,14 @@ views)
     ./tiny classify "$img/chelsea.jpg" --res 64 --tta flip --json --top 10 > r2.jsonl || fail "classify failed"
     py check r2.jsonl chelsea.jpg "softmax((load('a64.npy') + load('af64.npy')) / 2)"
     ./tiny classify "$img/chelsea.jpg" --tta flip --json --top 10 > r3.jsonl || fail "classify failed"
-    py check r3.jsonl chelsea.jpg "softmax((load('a64.npy') + load('af64.npy')) / 2 + (load('a96.npy') + load('af96.npy')) / 2)"
+    want="softmax((load('a64.npy') + load('af64.npy')) / 2 + (load('a96.npy') + load('af96.npy')) / 2)"
+    py check r3.jsonl chelsea.jpg "$want"
     ./tiny classify "$img/chelsea.jpg" --res 64,64x96 --merge mean --json --top 10 > r4.jsonl || fail "classify failed"
     py check r4.jsonl chelsea.jpg "softmax((load('a64.npy') + load('a96.npy')) / 2)"
     # the text form names the classes
     ./tiny classify "$img/chelsea.jpg" --res 64 --top 3 > r5.txt || fail "classify failed"
-    [ "$(grep -c -E '^ +[0-9.]+ +[0-9]+  (zero|one|two|three|four|five|six|seven|eight|nine)$' r5.txt)" = 3 ] || fail "text output: $(cat r5.txt)"
+    [ "$(grep -c -E '^ +[0-9.]+ +[0-9]+  (zero|one|two|three|four|five|six|seven|eight|nine)$' r5.txt)" = 3 ] ||
+        fail "text output: $(cat r5.txt)"
     pass ;;
 batches)
     # more images than the compiled batch and the loader's chunk: same answer per image as alone
@@ -60,7 +62,9 @@ bad_files)
     [ $rc = 1 ] || fail "exit $rc, expected 1"
     [ "$(grep -c '"ok": true' out.jsonl)" = 1 ] || fail "the good image was not classified"
     [ "$(grep -c '"ok": false' out.jsonl)" = 4 ] || fail "expected 4 failures in the JSON"
-    for f in d/truncated.jpg d/empty.jpg d/text.png missing.jpg; do grep -q "^$f: " err.txt || fail "no message for $f: $(cat err.txt)"; done
+    for f in d/truncated.jpg d/empty.jpg d/text.png missing.jpg; do
+        grep -q "^$f: " err.txt || fail "no message for $f: $(cat err.txt)"
+    done
     grep -q "4 of 5 images failed" err.txt || fail "no summary"
     pass ;;
 features)
@@ -80,7 +84,8 @@ ensemble)
         ./tiny run --input "$c96" --output C.npy >/dev/null || fail "run failed"
     members="$tiny:det@64 $other:det@64 $tiny:det@64x96"
     for m in mean median vote weighted:1,2,3; do
-        "$netc" ensemble $members --merge $m --labels labels.txt -o ens >/dev/null 2>&1 || fail "ensemble --merge $m failed"
+        "$netc" ensemble $members --merge $m --labels labels.txt -o ens >/dev/null 2>&1 ||
+            fail "ensemble --merge $m failed"
         ./ens classify "$img/chelsea.jpg" --json --top 10 > r.jsonl || fail "classify failed"
         A="load('A.npy')" B="load('B.npy')" C="load('C.npy')"
         case $m in
@@ -106,7 +111,8 @@ eval)
     "$python" -c "
 import json; r = json.load(open('e.json'))
 assert r['images'] == 2 and r['scored'] == 2 and abs(r['top1'] - 0.5) < 1e-9, r
-assert len(r['per_class']) == 2 and abs(r['mean_class_top1'] - 0.5) < 1e-9, r" || fail "eval numbers wrong: $(cat e.json)"
+assert len(r['per_class']) == 2 and abs(r['mean_class_top1'] - 0.5) < 1e-9, r" ||
+        fail "eval numbers wrong: $(cat e.json)"
     ./tiny eval --list list.txt | grep -q "top-1 50.00%" || fail "eval text output"
     printf 'data/b.jpg 12\n' > bad.txt
     exec "$ef" 2 "bad.txt:1: label 12 is not a class of this model" -- ./tiny eval --list bad.txt ;;
@@ -114,24 +120,30 @@ preprocess_override)
     # --crop-pct / --interpolation / --mean / --std replace the model's preprocessing
     "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
     ./tiny run --input "$img/chelsea_32x32_bilinear_1.0.npy" --output a.npy >/dev/null || fail "run failed"
-    ./tiny run --input "$img/astronaut_progressive_32x32_bicubic_0.9_inception.npy" --output b.npy >/dev/null || fail "run failed"
-    ./tiny classify "$img/chelsea.jpg" --crop-pct 1.0 --interpolation bilinear --json --top 10 > r1.jsonl || fail "classify failed"
-    py check r1.jsonl chelsea.jpg "softmax(load('a.npy'))"
-    ./tiny classify "$img/astronaut_progressive.jpg" --crop-pct 0.9 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 --json --top 10 > r2.jsonl ||
+    ./tiny run --input "$img/astronaut_progressive_32x32_bicubic_0.9_inception.npy" --output b.npy >/dev/null ||
+        fail "run failed"
+    ./tiny classify "$img/chelsea.jpg" --crop-pct 1.0 --interpolation bilinear --json --top 10 > r1.jsonl ||
         fail "classify failed"
+    py check r1.jsonl chelsea.jpg "softmax(load('a.npy'))"
+    ./tiny classify "$img/astronaut_progressive.jpg" --crop-pct 0.9 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 \
+        --json --top 10 > r2.jsonl || fail "classify failed"
     py check r2.jsonl astronaut_progressive.jpg "softmax(load('b.npy'))"
     # and without them the answer differs (the defaults are bicubic, 0.875)
     ./tiny classify "$img/chelsea.jpg" --json --top 10 > r3.jsonl || fail "classify failed"
-    "$python" "$here/oracle.py" check r3.jsonl chelsea.jpg "softmax(load('a.npy'))" >/dev/null && fail "the override made no difference"
+    "$python" "$here/oracle.py" check r3.jsonl chelsea.jpg "softmax(load('a.npy'))" >/dev/null &&
+        fail "the override made no difference"
     exec "$ef" 2 "--std '1,0,1': expected three numbers" -- ./tiny classify "$img/chelsea.jpg" --std 1,0,1 ;;
 res_not_compiled)
     "$netc" compile "$tiny" --init det --res 64 -o tiny >/dev/null 2>&1 || fail "compile failed"
-    exec "$ef" 2 "--res 448: not compiled into this program \\(it has 64x64\\)" -- ./tiny classify "$img/chelsea.jpg" --res 448 ;;
+    exec "$ef" 2 "--res 448: not compiled into this program \\(it has 64x64\\)" -- \
+        ./tiny classify "$img/chelsea.jpg" --res 448 ;;
 labels_wrong_count)
     printf 'a\nb\n' > two.txt
-    exec "$ef" 2 "two.txt: 2 names for a model of 10 classes" --no-file tiny -- "$netc" compile "$tiny" --init det --res 32 --labels two.txt -o tiny ;;
+    exec "$ef" 2 "two.txt: 2 names for a model of 10 classes" --no-file tiny -- \
+        "$netc" compile "$tiny" --init det --res 32 --labels two.txt -o tiny ;;
 ensemble_disagree)
-    exec "$ef" 2 "an ensemble's models must agree" --no-file ens -- "$netc" ensemble "$tiny:det@32" "$root/models/resnet50.nn:det@32" --merge mean -o ens ;;
+    exec "$ef" 2 "an ensemble's models must agree" --no-file ens -- \
+        "$netc" ensemble "$tiny:det@32" "$root/models/resnet50.nn:det@32" --merge mean -o ens ;;
 ensemble_bad_merge)
     exec "$ef" 2 "--merge 'weighted:1': expected mean, median, vote or weighted:W1,\\.\\.\\.,W2" --no-file ens -- \
         "$netc" ensemble "$tiny:det@32" "$other:det@32" --merge weighted:1 -o ens ;;

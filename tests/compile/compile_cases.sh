@@ -16,14 +16,17 @@ pass() { echo "1 passed, 0 failed"; exit 0; }
 fail() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 case $case in
 same_as_interpreter)
-    # resnet50 at two resolutions, batch 2: each resolution against `netc run` on the fused, planned graph and the unfused one
+    # resnet50 at two resolutions, batch 2: each resolution against `netc run` on the fused, planned graph
+    # and the unfused one
     "$netc" compile "$root/models/resnet50.nn" --init det --res 64,48x40 --batch 2 -o r50 || fail "compile failed"
     for res in 64 48x40; do
         "$netc" run "$root/models/resnet50.nn" --init det --res $res --batch 2 --passes default --plan \
             --save-input x$res.npy --output ref$res.npy --top 0 >/dev/null || fail "netc run failed"
-        "$netc" run "$root/models/resnet50.nn" --init det --res $res --batch 2 --output unfused$res.npy --top 0 >/dev/null
+        "$netc" run "$root/models/resnet50.nn" --init det --res $res --batch 2 \
+            --output unfused$res.npy --top 0 >/dev/null
         ./r50 run --input x$res.npy --output y$res.npy >/dev/null || fail "compiled run failed"
-        "$netc" compare ref$res.npy y$res.npy --rtol 1e-5 || fail "compiled program differs from the interpreter at $res"
+        "$netc" compare ref$res.npy y$res.npy --rtol 1e-5 ||
+            fail "compiled program differs from the interpreter at $res"
         "$netc" compare unfused$res.npy y$res.npy --rtol 1e-5 || fail "compiled program differs from the unfused graph"
     done
     pass ;;
@@ -36,15 +39,18 @@ smaller_batch)
 batch_over_max)
     "$netc" compile "$tiny" --init det --res 32 --batch 2 -o tiny >/dev/null 2>&1 || fail "compile failed"
     "$netc" run "$tiny" --init det --res 32 --batch 3 --save-input x3.npy --top 0 >/dev/null
-    exec "$ef" 2 "batch 3 is over the compiled maximum of 2" --no-file y.npy -- ./tiny run --input x3.npy --output y.npy ;;
+    exec "$ef" 2 "batch 3 is over the compiled maximum of 2" --no-file y.npy -- \
+        ./tiny run --input x3.npy --output y.npy ;;
 wrong_shape)
     "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
     "$netc" run "$tiny" --init det --res 40 --save-input x40.npy --top 0 >/dev/null
-    exec "$ef" 2 "x40.npy: input has shape \[1, 3, 40, 40\]; this program takes \[N, 3, H, W\] at 32x32" --no-file y.npy -- ./tiny run --input x40.npy --output y.npy ;;
+    exec "$ef" 2 "x40.npy: input has shape \[1, 3, 40, 40\]; this program takes \[N, 3, H, W\] at 32x32" \
+        --no-file y.npy -- ./tiny run --input x40.npy --output y.npy ;;
 unwritable_output)
     "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
     "$netc" run "$tiny" --init det --res 32 --save-input x.npy --top 0 >/dev/null
-    exec "$ef" 2 "cannot write" --no-file "$tmp/no/dir/y.npy" -- ./tiny run --input x.npy --output "$tmp/no/dir/y.npy" ;;
+    exec "$ef" 2 "cannot write" --no-file "$tmp/no/dir/y.npy" -- \
+        ./tiny run --input x.npy --output "$tmp/no/dir/y.npy" ;;
 weights_external)
     "$netc" compile "$tiny" --init det --res 32 --weights-external -o tiny >/dev/null 2>&1 || fail "compile failed"
     [ -f tiny.weights ] || fail "no tiny.weights"
@@ -52,14 +58,16 @@ weights_external)
     ./tiny run --input x.npy --output y.npy >/dev/null || fail "run with external weights failed"
     "$netc" compare ref.npy y.npy --rtol 1e-5 || fail "external weights give another result"
     mv tiny.weights elsewhere.weights
-    "$ef" 2 "tiny.weights: cannot open the weights file" -- ./tiny run --input x.npy || fail "missing weights not reported"
+    "$ef" 2 "tiny.weights: cannot open the weights file" -- ./tiny run --input x.npy ||
+        fail "missing weights not reported"
     ./tiny run --weights elsewhere.weights --input x.npy --output y2.npy >/dev/null || fail "--weights FILE failed"
     "$netc" compile "$root/tests/errors/syntax_ok.nn" --init det --res 32 --weights-external -o other >/dev/null 2>&1
     exec "$ef" 2 "belong to another compiled model" -- ./tiny run --weights other.weights --input x.npy ;;
 emit_obj)
     "$netc" compile "$tiny" --init det --res 32 --batch 2 --emit obj -o tiny >/dev/null 2>&1 || fail "compile failed"
     [ -f tiny.o ] && [ -f tiny.h ] || fail "no tiny.o / tiny.h"
-    cc -std=c17 -I. -I"$root" "$here/embed.c" tiny.o "$(dirname "$netc")/libnetc_rt.a" -fopenmp -lm ${NETC_LINK_EXTRA:-} -o embed || fail "linking the object failed"
+    cc -std=c17 -I. -I"$root" "$here/embed.c" tiny.o "$(dirname "$netc")/libnetc_rt.a" \
+        -fopenmp -lm ${NETC_LINK_EXTRA:-} -o embed || fail "linking the object failed"
     ./embed > embedded.txt || fail "the embedding program failed"
     "$netc" compile "$tiny" --init det --res 32 --batch 2 -o tinyexe >/dev/null 2>&1
     "$netc" run "$tiny" --init det --res 32 --batch 2 --save-input x.npy --top 0 >/dev/null
@@ -77,17 +85,21 @@ PY
 per_kernel)
     # bench --per-kernel: a row per node with the ops it covers, its kernel's strategy, and shares of
     # the time and of the FMA peak that the program measures itself; without codegen, all reference
-    "$netc" compile "$root/models/efficientnet_b0.nn" --init det --res 64 --batch 2 -o eff >/dev/null 2>&1 || fail "compile failed"
+    "$netc" compile "$root/models/efficientnet_b0.nn" --init det --res 64 --batch 2 -o eff >/dev/null 2>&1 ||
+        fail "compile failed"
     OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 2 > prof.txt || fail "bench --per-kernel failed"
     grep -q "^fp32 FMA peak: [0-9.]* GFLOP/s on 2 threads" prof.txt || fail "no peak line"
     nodes=$(./eff info | sed -n 's/.*batch 2: \([0-9]*\) kernels.*/\1/p')
     rows=$(grep -c "^[0-9]" prof.txt)
     [ -n "$nodes" ] && [ "$rows" = "$nodes" ] || fail "$rows rows for $nodes nodes"
     grep -q "^[0-9]* *conv2d+silu  *nhwc gemm  *blocks.1.0.conv_pw " prof.txt || fail "the expand conv's row is wrong"
-    grep -q "^[0-9]* *conv2d\*se  *nhwc gemm  *blocks.1.0.conv_pwl " prof.txt || fail "the SE-scaled projection's row is wrong"
+    grep -q "^[0-9]* *conv2d\*se  *nhwc gemm  *blocks.1.0.conv_pwl " prof.txt ||
+        fail "the SE-scaled projection's row is wrong"
     grep -q "^[0-9]* *squeeze_excite(silu)  *squeeze-excite  *blocks.1.0.se " prof.txt || fail "the SE row is wrong"
-    awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt || fail "a reference kernel in a compiled program"
-    awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt || fail "time shares do not add up to 100%"
+    awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt ||
+        fail "a reference kernel in a compiled program"
+    awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt ||
+        fail "time shares do not add up to 100%"
     # --json: the same figures for a program to read
     OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 1 --json > prof.json || fail "bench --per-kernel --json failed"
     if "$python" -c "import json" 2>/dev/null; then
@@ -102,7 +114,8 @@ pw = [x for x in k if x["layer"] == "blocks.1.0.conv_pw"][0]
 assert pw["ops"] == "conv2d+silu" and pw["kernel"] == "nhwc gemm" and 0 < pw["peak_share"] < 2, pw
 PY
     fi
-    "$netc" compile "$tiny" --init det --res 32 --no-codegen -o tinyref >/dev/null 2>&1 || fail "compile --no-codegen failed"
+    "$netc" compile "$tiny" --init det --res 32 --no-codegen -o tinyref >/dev/null 2>&1 ||
+        fail "compile --no-codegen failed"
     ./tinyref bench --per-kernel --iters 1 > ref.txt || fail "bench --per-kernel without codegen failed"
     ! grep -q "FMA peak" ref.txt || fail "a peak without a peak loop"
     grep -q "^0 *conv2d+relu  *reference  *conv " ref.txt || fail "the reference conv's row is wrong"

@@ -38,7 +38,8 @@ for f, (top5, name) in sorted(want.items()):
         print(f"{f}: no result"); bad += 1; continue
     classes = [t["class"] for t in r["top"]]
     ok = classes == top5 and r["top"][0]["label"] == name
-    print(f"{f}: netc {classes} ({r['top'][0]['label']}, p={r['top'][0]['score']:.4f})  timm {top5} ({name})  {'ok' if ok else 'DIFFERENT'}")
+    print(f"{f}: netc {classes} ({r['top'][0]['label']}, p={r['top'][0]['score']:.4f})"
+          f"  timm {top5} ({name})  {'ok' if ok else 'DIFFERENT'}")
     bad += not ok
 sys.exit(1 if bad or len(got) != len(want) else 0)
 PY

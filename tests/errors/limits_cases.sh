@@ -30,7 +30,8 @@ deep_calls) # 195 calls, each inside 190 minus signs: within both parser limits,
       printf 'f(n - 1)\n}\nk = f(195)\n%s\n' "$model"; } > "$f"
     "$ef" 2 "$case.nn:5:[0-9]+: error: expressions, blocks and calls nested more than 4000 deep" -- "$netc" dump "$f" ;;
 deep_blocks) # 195 calls, each inside 190 blocks
-    { printf 'def f(n) {\n    if n == 0 {\n        return 0\n    }\n    '; repeat 'if true { ' 190; printf 'return f(n - 1)'
+    { printf 'def f(n) {\n    if n == 0 {\n        return 0\n    }\n    '; repeat 'if true { ' 190
+      printf 'return f(n - 1)'
       repeat ' }' 190; printf '\n}\nk = f(195)\n%s\n' "$model"; } > "$f"
     "$ef" 2 "$case.nn:5:[0-9]+: error: expressions, blocks and calls nested more than 4000 deep" -- "$netc" dump "$f" ;;
 deep_list) # a list nested 300000 deep, quoted in a message
