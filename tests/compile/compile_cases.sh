@@ -170,7 +170,7 @@ threads)
     cmp a.jsonl b.jsonl || fail "answers depend on the thread counts"
     ./tiny --help | grep -q -- '--threads N (threads computing the model' || fail "--help: what is --threads?"
     ./tiny --help | grep -q -- '--decode-threads N' || fail "--help lacks --decode-threads"
-    bash "$ef" 2 "--decode-threads '0': expected a positive integer" -- ./tiny classify "$root/tests/photos" \
+    bash "$ef" 2 "--decode-threads '0': expected an integer from 1 to" -- ./tiny classify "$root/tests/photos" \
         --decode-threads 0 >/dev/null || fail "--decode-threads 0 accepted"
     exec "$ef" 2 "--threads '0': expected a positive integer" -- ./tiny bench --threads 0 ;;
 *) fail "unknown case $case" ;;
