@@ -289,6 +289,10 @@ static LLVMValueRef call_vec(NcCgModule *m, const char *name, LLVMValueRef a, LL
     return LLVMBuildCall2(m->b, fty, fn, args, c ? 3 : b ? 2 : 1, "");
 }
 
+LLVMValueRef cgb_max_nan(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return call_vec(m, "llvm.maximum", a, b, NULL);
+}
+
 static LLVMValueRef fsplat(NcCgModule *m, double v) { return cgb_splat(m, cgb_f32(m, v)); }
 
 /* exp(x), about 2e-7 relative: x = n ln2 + r with |r| <= ln2 / 2, n
@@ -310,8 +314,10 @@ void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n) {
     NC_CHECK(n <= CGB_MAX_INTERLEAVE);
     LLVMValueRef hi = fsplat(m, 88.0), lo = fsplat(m, -88.0), l2e = fsplat(m, 1.44269504088896341),
                  rnd = fsplat(m, 12582912.0);
-    for (int i = 0; i < n; i++) x[i] = call_vec(m, "llvm.minnum", x[i], hi, NULL);
-    for (int i = 0; i < n; i++) x[i] = call_vec(m, "llvm.maxnum", x[i], lo, NULL); /* n >= -127: 2^n is 0 or normal */
+    /* clamped by selects that keep a NaN (minnum / maxnum would turn it into 88 or -88, and sigmoid(NaN)
+     * into a number); n >= -127: 2^n is 0 or normal */
+    for (int i = 0; i < n; i++) x[i] = min_keep_nan(m, x[i], hi);
+    for (int i = 0; i < n; i++) x[i] = cgb_max(m, x[i], lo);
     for (int i = 0; i < n; i++) t[i] = call_vec(m, "llvm.fma", x[i], l2e, rnd);
     for (int i = 0; i < n; i++) k[i] = LLVMBuildFSub(b, t[i], rnd, ""); /* round(x / ln2) */
     LLVMValueRef ln2hi = fsplat(m, -0.693359375), ln2lo = fsplat(m, 2.12194440e-4);

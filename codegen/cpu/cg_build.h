@@ -75,6 +75,8 @@ void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LL
 /* a * b + c, fused where the target has FMA (llvm.fmuladd) */
 LLVMValueRef cgb_fma(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cgb_max(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
+/* max(a, b) with a NaN in either coming through (llvm.maximum), as torch's max-pool keeps it. */
+LLVMValueRef cgb_max_nan(NcCgModule *m, LLVMValueRef a, LLVMValueRef b);
 /* exp(x), lane by lane, in registers (about 1 ulp; x clamped to +-88) */
 LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x);
 /* A fused activation (an NcEpiKind: relu, clamp(lo, hi), silu, sigmoid). */

@@ -339,10 +339,7 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
         LLVMValueRef off =
             LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
         LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, off), lanes), cur = LLVMBuildLoad2(b, m->vec, acc, "");
-        LLVMBuildStore(b,
-                       is_max ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, cur, ""), v, cur, "")
-                              : LLVMBuildFAdd(b, cur, v, ""),
-                       acc);
+        LLVMBuildStore(b, is_max ? cgb_max_nan(m, v, cur) : LLVMBuildFAdd(b, cur, v, ""), acc);
         cgb_loop_end(m, &lww);
         cgb_loop_end(m, &lh);
         LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc, "");

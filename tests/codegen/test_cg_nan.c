@@ -1,5 +1,6 @@
 /* test_cg_nan.c — generated activations pass NaN through as PyTorch does
- * (torch.relu(nan), clamp(nan, 0, 6) are nan): ReLU and ReLU6 as fused
+ * (torch.relu(nan), clamp(nan, 0, 6), silu(nan), sigmoid(nan) are nan), and
+ * give the right values elsewhere: ReLU, ReLU6, SiLU and sigmoid as fused
  * epilogues (cgb_activation_n), which every generated conv, GEMM and
  * elementwise kernel applies its activation through. */
 #include <math.h>
@@ -50,16 +51,22 @@ int main(void) {
     NcCgTarget t;
     CHECK_MSG(nc_cg_target_init(&t, NULL, NULL, &e) == 0, "%s", e.msg);
     const float *in[1] = {input};
-    for (int kind = 0; kind <= NC_EPI_CLAMP; kind++) {
-        if (kind != NC_EPI_RELU && kind != NC_EPI_CLAMP) continue;
+    for (int kind = NC_EPI_RELU; kind <= NC_EPI_SIGMOID; kind++) {
         float y[N];
         if (run(&t, kind, in, y)) continue;
-        const char *what = kind == NC_EPI_CLAMP ? "relu6" : "relu";
+        static const char *const names[] = {"relu", "relu6", "silu", "sigmoid"};
         for (int i = 0; i < N; i++) {
-            const float x = input[i];
-            const float want = isnan(x) ? x : x < 0 ? 0.0f : kind == NC_EPI_CLAMP && x > 6 ? 6.0f : x;
-            CHECK_MSG(isnan(want) ? isnan(y[i]) : y[i] == want, "%s(%g) = %g, expected %g", what, (double)x,
-                      (double)y[i], (double)want);
+            const double x = input[i], sig = 1.0 / (1.0 + exp(-x));
+            const double want = isnan(x) ? x
+                                : kind == NC_EPI_SILU
+                                    ? (isinf(x) && x < 0 ? NAN : x * sig) /* torch: silu(-inf) is nan */
+                                : kind == NC_EPI_SIGMOID        ? sig
+                                : x < 0                         ? 0.0
+                                : kind == NC_EPI_CLAMP && x > 6 ? 6.0
+                                                                : x;
+            const int ok = isnan(want) ? isnan(y[i])
+                                       : y[i] == want || fabs(y[i] - want) <= 1e-5 * (fabs(want) > 1 ? fabs(want) : 1);
+            CHECK_MSG(ok, "%s(%g) = %g, expected %g", names[kind], x, (double)y[i], want);
         }
     }
     nc_cg_target_free(&t);

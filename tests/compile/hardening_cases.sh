@@ -135,9 +135,8 @@ options)
     ./tiny classify --top 1 -- -dash.jpg > r.txt || fail "-- does not end the options"
     grep -q "^-dash.jpg" r.txt || fail "the file after -- was not classified: $(cat r.txt)"
     "$ef" 2 "unknown or incomplete option '-dash.jpg'" -- ./tiny classify -dash.jpg || fail "an unknown option"
-    # an unknown CPU: a message listing the known ones, not an abort inside LLVM (exit 1 until
-    # cmd_compile.c checks --cpu with nc_cg_cpu_check among its options, then 2)
-    "$ef" 1 "--cpu 'bogus': not a CPU LLVM knows .*known: .*haswell" --no-file t2 -- \
+    # an unknown CPU: bad input (exit 2) with a message listing the known ones, not an abort in LLVM
+    "$ef" 2 "--cpu 'bogus': not a CPU LLVM knows .*known: .*haswell" --no-file t2 -- \
         "$netc" compile "$tiny" --init det --res 32 --cpu bogus -o t2 || fail "--cpu bogus"
     # out of memory: a message and exit 1, not an abort (an arena of hundreds of GB)
     "$netc" compile "$tiny" --init det --res 2048 --batch 8192 -o huge >/dev/null 2>&1 || fail "compile huge failed"

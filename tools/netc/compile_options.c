@@ -2,6 +2,7 @@
  * output, the passes and the CPU target's modes, parsed into the job. */
 #include <string.h>
 
+#include "codegen/cpu/cg_target.h"
 #include "tools/netc/cli.h"
 
 typedef struct Word {
@@ -65,9 +66,14 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
             job->out = val;
         else if (!strcmp(a, "--labels"))
             job->labels_path = val;
-        else if (!strcmp(a, "--cpu"))
+        else if (!strcmp(a, "--cpu")) {
+            NcError e;
             job->cgo.cpu = val;
-        else if (!strcmp(a, "--passes"))
+            if (nc_cg_cpu_check(val, &e)) { /* before any work: a CPU LLVM does not know is bad input */
+                cli_error("%s", e.msg);
+                bad = 1;
+            }
+        } else if (!strcmp(a, "--passes"))
             job->passes = val;
         else if (!strcmp(a, "--batch"))
             bad = cli_parse_batch(val, &job->batch);
