@@ -30,6 +30,30 @@ info_json)
     "$netc" info --json -- -h.nn > dash.json || fail "netc info -- -h.nn failed"
     grep -q '"file": "-h.nn"' dash.json || fail "-- did not end the options: $(cat dash.json)"
     pass ;;
+nan_input)
+    # a NaN pixel reaches the logits through conv, ReLU, max pool and SiLU as in PyTorch (torch.relu, max_pool2d and
+    # silu keep NaN), in the compiled kernels and in the interpreter alike
+    net="$root/tests/errors/nan_pool.nn"
+    "$netc" compile "$net" --init det --res 16 -o np >/dev/null 2>log.txt || fail "compile failed: $(cat log.txt)"
+    "$python" -c "
+import struct, sys
+hdr = \"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 16, 16), }\"
+hdr += ' ' * (118 - len(hdr)) + '\\n'
+vals = [1.0] * 768
+vals[256 + 5 * 16 + 5] = float('nan')
+open('x.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(hdr)) + hdr.encode() + struct.pack('<768f', *vals))
+" || fail "writing x.npy failed"
+    ./np run --input x.npy --output y.npy --top 0 >/dev/null || fail "run failed"
+    "$netc" run "$net" --init det --res 16 --input x.npy --output yi.npy --top 0 >/dev/null || fail "netc run failed"
+    for f in y.npy yi.npy; do
+        "$python" -c "
+import struct, sys, math
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<H', b[8:10])[0]
+v = struct.unpack('<4f', b[10 + n:10 + n + 16])
+sys.exit(0 if all(math.isnan(x) for x in v) else 1)" "$f" || fail "$f: the NaN did not come through"
+    done
+    pass ;;
 nonfinite_weights)
     "$netc" weights "$tiny" --init det -o w.safetensors >/dev/null || fail "netc weights failed"
     "$python" "$here/st_patch.py" w.safetensors nan.safetensors conv.weight=nan@5 || fail "patch failed"
