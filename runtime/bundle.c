@@ -296,7 +296,7 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     for (uint32_t i = 0; i < h->nmembers; i++) {
         const NcBundleMember *m = &h->members[i];
         if (!memchr(m->name, 0, sizeof m->name) || m->nclasses != h->nclasses || m->nfeatures < 0 ||
-            !(m->crop_pct > 0 && m->crop_pct <= 4) || (m->interp != 0 && m->interp != 1) ||
+            !(m->crop_pct >= 0.05 && m->crop_pct <= 4) || (m->interp != 0 && m->interp != 1) ||
             !(m->weight >= 0 && m->weight < 1e6))
             return nc_errorf(e, "bundle member %u is malformed", i);
         for (int c = 0; c < 3; c++)

@@ -97,8 +97,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         } else if (more && !strcmp(a, "--crop-pct")) {
             char *end;
             o->pre.crop_pct = strtod(argv[++i], &end);
-            if (*end || !(o->pre.crop_pct > 0 && o->pre.crop_pct <= 4)) {
-                fprintf(stderr, "%s %s: --crop-pct '%s': expected a number in (0, 4]\n", prog, cmd, argv[i]);
+            if (*end || !(o->pre.crop_pct >= 0.05 && o->pre.crop_pct <= 4)) {
+                fprintf(stderr, "%s %s: --crop-pct '%s': expected a number in [0.05, 4]\n", prog, cmd, argv[i]);
                 return -1;
             }
         } else if (more && !strcmp(a, "--interpolation")) {
