@@ -41,7 +41,8 @@ hdr = \"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 16, 16), }\"
 hdr += ' ' * (118 - len(hdr)) + '\\n'
 vals = [1.0] * 768
 vals[256 + 5 * 16 + 5] = float('nan')
-open('x.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(hdr)) + hdr.encode() + struct.pack('<768f', *vals))
+body = struct.pack('<H', len(hdr)) + hdr.encode() + struct.pack('<768f', *vals)
+open('x.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + body)
 " || fail "writing x.npy failed"
     ./np run --input x.npy --output y.npy --top 0 >/dev/null || fail "run failed"
     "$netc" run "$net" --init det --res 16 --input x.npy --output yi.npy --top 0 >/dev/null || fail "netc run failed"
