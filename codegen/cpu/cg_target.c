@@ -97,20 +97,6 @@ static int probe_vector_width(NcCgTarget *t) {
     return vw;
 }
 
-int nc_cg_cpu_check(const char *cpu, NcError *e) {
-    LLVMInitializeNativeTarget();
-    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
-    LLVMTargetRef target;
-    int rc = 0;
-    if (LLVMGetTargetFromTriple(triple, &target, &err))
-        rc = nc_errorf(e, "LLVM has no target for %s: %s", triple, err);
-    else
-        rc = check_cpu(target, triple, cpu, e);
-    if (err) LLVMDisposeMessage(err);
-    LLVMDisposeMessage(triple);
-    return rc;
-}
-
 int nc_cg_target_init(NcCgTarget *t, const char *cpu, const char *features, NcError *e) {
     memset(t, 0, sizeof *t);
     LLVMInitializeNativeTarget();

@@ -21,12 +21,9 @@ typedef struct NcCgTarget {
 
 /* cpu NULL: the host CPU with the host's features.  cpu set, features NULL:
  * that CPU's default features.  A CPU name LLVM does not know is an error
- * (nc_cg_cpu_check). */
+ * whose message lists the CPUs it knows. */
 int nc_cg_target_init(NcCgTarget *t, const char *cpu, const char *features, NcError *e);
 
-/* 0 when LLVM knows the CPU `cpu`; else -1, the message listing the CPUs it
- * knows.  For checking `--cpu` with the other options (bad input, exit 2). */
-int nc_cg_cpu_check(const char *cpu, NcError *e);
 void nc_cg_target_free(NcCgTarget *t);
 
 /* Function attributes every generated function carries: the CPU, its

@@ -61,7 +61,8 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
         nc_weights_init_det(g);
     }
     NcLayoutHooks hooks = {0};
-    if (!job->no_codegen && nc_cg_layout_hooks(&hooks, &job->cgo, lead, e)) return NC_EXIT_FAIL;
+    /* the backend refuses what it cannot target (an unknown --cpu, --layout nchw): bad input */
+    if (!job->no_codegen && nc_cg_layout_hooks(&hooks, &job->cgo, lead, e)) return NC_EXIT_BADINPUT;
     const NcPassRun run = {job->dump_after, job->dump_out, job->explain, job->no_codegen ? NULL : &hooks};
     const int bad = nc_run_pipeline(g, pipeline, &run, e);
     if (!job->no_codegen) nc_cg_layout_hooks_free(&hooks);
