@@ -81,7 +81,22 @@ typedef struct NcAttrs {
     int has_in_scale; /* conv2d: the next input, [N, C, 1, 1], scales the input channels first */
     int nepi;         /* conv2d, linear: fused epilogue steps */
     NcEpilogue epi[NC_MAX_EPI];
+    /* training ops (ir/grad.h) */
+    int act;        /* act_grad: the activation (an NcEpiKind: relu, clamp with lo/hi, silu, sigmoid) */
+    int loss;       /* cross_entropy: NcLossKind */
+    float p;        /* dropout: drop probability; cross_entropy: label smoothing (NC_LOSS_WEIGHTED) */
+    float gamma;    /* cross_entropy: the focal loss's gamma */
+    uint32_t salt;  /* dropout: this node's random stream */
+    int per_sample; /* dropout: one draw per sample (drop-path), else one per element */
 } NcAttrs;
+
+/* The losses of cross_entropy(logits [N, K], target [N, K][, class weight [K]]) -> [1]:
+ *   NC_LOSS_SOFT      mean over n of sum_k -t[n,k] log softmax(z)[n,k]  (timm's SoftTargetCrossEntropy;
+ *                     label smoothing s is the target (1-s) onehot + s/K, as timm's LabelSmoothingCrossEntropy)
+ *   NC_LOSS_WEIGHTED  torch's CrossEntropyLoss(weight=w, label_smoothing=p) on hard labels (target one-hot):
+ *                     sum_n [(1-p) w[y] (-log p_y) + p/K sum_k w[k] (-log p_k)] / sum_n w[y_n]
+ *   NC_LOSS_FOCAL     mean over n of sum_k -t[n,k] (1 - p_k)^gamma log p_k  (focal loss; gamma 0 is SOFT) */
+typedef enum { NC_LOSS_SOFT, NC_LOSS_WEIGHTED, NC_LOSS_FOCAL } NcLossKind;
 
 enum {
     NC_ATTR_KERNEL = 1 << 0,
@@ -97,6 +112,8 @@ enum {
     NC_ATTR_EPS = 1 << 10,
     NC_ATTR_CLAMP = 1 << 11,
     NC_ATTR_EPILOGUE = 1 << 12,
+    NC_ATTR_TRAIN = 1 << 13, /* loss, p, gamma, salt, per_sample */
+    NC_ATTR_ACT = 1 << 14,
 };
 
 typedef enum {

@@ -34,6 +34,16 @@ static void print_attrs(const NcNode *n, FILE *out) {
             if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL) fprintf(out, "(in%d)", a->epi[i].input);
         }
     }
+    if (m & NC_ATTR_ACT) fprintf(out, " act=%s", nc_epi_name((NcEpiKind)a->act));
+    if (m & NC_ATTR_TRAIN) {
+        static const char *loss[] = {"soft", "weighted", "focal"};
+        if (a->loss >= 0 && a->loss <= NC_LOSS_FOCAL && (a->loss || a->p || a->gamma))
+            fprintf(out, " loss=%s", loss[a->loss]);
+        if (a->p) fprintf(out, " p=%g", (double)a->p);
+        if (a->gamma) fprintf(out, " gamma=%g", (double)a->gamma);
+        if (a->salt) fprintf(out, " salt=%u", a->salt);
+        if (a->per_sample) fprintf(out, " per_sample");
+    }
     if (m & NC_ATTR_SIZES) {
         fprintf(out, " sizes=");
         for (int i = 0; i < a->nsizes; i++) fprintf(out, i ? ",%lld" : "%lld", (long long)a->sizes[i]);

@@ -19,7 +19,7 @@ extern const int64_t netc_peak_flops __attribute__((weak));
 
 /* The node record carries NcAttrs as plain bytes: a change of its layout must
  * come with a new NC_BUNDLE_VERSION (and this size). */
-_Static_assert(sizeof(NcBundleNode) == 432, "NcBundleNode changed: bump NC_BUNDLE_VERSION and this size");
+_Static_assert(sizeof(NcBundleNode) == 456, "NcBundleNode changed: bump NC_BUNDLE_VERSION and this size");
 
 /* FNV-1a's step on four interleaved 8-byte lanes, folded together with the
  * tail bytes and the length: byte-at-a-time FNV-1a is a chain of dependent

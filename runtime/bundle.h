@@ -22,8 +22,8 @@
 #define NC_BUNDLE_MAGIC        "NETCBNDL"
 #define NC_WEIGHTS_MAGIC       "NETCWGTS"
 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout;
- * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels */
-#define NC_BUNDLE_VERSION      5
+ * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels; 6: training ops and their attributes */
+#define NC_BUNDLE_VERSION      6
 #define NC_BUNDLE_MAX_PROGRAMS 16
 #define NC_BUNDLE_MAX_MEMBERS  8
 
