@@ -52,14 +52,25 @@ static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *
     return off;
 }
 
+/* A training step's first output is its loss (passes/autodiff.h). */
+static int is_step(const NcGraph *g) {
+    const NcValue *v = nc_val(g, g->outputs.data[0]);
+    return v->producer >= 0 && g->nodes.data[v->producer].op == NC_OP_CROSS_ENTROPY;
+}
+
 int nc_graph_features(const NcGraph *g) {
     if (g->outputs.len < 1) return -1;
-    const NcValue *out = nc_val(g, g->outputs.data[0]);
+    const NcValue *out = nc_val(g, g->outputs.data[is_step(g) ? 1 : 0]);
     if (out->producer < 0) return -1;
     const NcNode *nd = &g->nodes.data[out->producer];
     if (nd->op != NC_OP_LINEAR || nd->attrs.nepi) return -1;
     const NcValue *f = nc_val(g, nd->inputs[0]);
     return f->kind == NC_VAL_NODE && f->ndim == 2 ? f->id : -1;
+}
+
+/* The logits: a training step's second output, an inference program's first. */
+static const NcValue *logits_of(const NcGraph *g, const NcBundleSpec *spec) {
+    return nc_val(g, g->outputs.data[is_step(g) ? 1 : 0]);
 }
 
 /* The member table: names, merge weights, preprocessing, sizes. */
@@ -79,7 +90,7 @@ static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *c
         mb->crop_pct = g->pre.crop_pct, mb->interp = g->pre.interp;
         memcpy(mb->mean, g->pre.mean, sizeof mb->mean);
         memcpy(mb->std, g->pre.std, sizeof mb->std);
-        const NcValue *out = nc_val(g, g->outputs.data[0]);
+        const NcValue *out = logits_of(g, spec);
         mb->nclasses = (int32_t)(nc_numel(out) / out->shape[0]);
         int f = nc_graph_features(g);
         mb->nfeatures = f >= 0 ? (int32_t)nc_val(g, f)->shape[1] : 0;
@@ -94,8 +105,7 @@ static int fill_members(NcBundleHeader *bh, const NcBundleSpec *spec, NcGraph *c
         int m = spec->member_of ? spec->member_of[i] : 0;
         int f = nc_graph_features(g);
         if ((f >= 0 ? nc_val(g, f)->shape[1] : 0) != bh->members[m].nfeatures ||
-            nc_numel(nc_val(g, g->outputs.data[0])) / nc_val(g, g->outputs.data[0])->shape[0] !=
-                bh->members[m].nclasses)
+            nc_numel(logits_of(g, spec)) / logits_of(g, spec)->shape[0] != bh->members[m].nclasses)
             return nc_errorf(e, "the resolutions of model '%s' disagree in their outputs", bh->members[m].name);
     }
     return 0;
@@ -123,6 +133,67 @@ static int put_labels(Buf *b, const char *text, int nclasses, NcError *e) {
         return nc_errorf(e, "%s%d names for a model of %d classes", count > nclasses ? "more than " : "",
                          count > nclasses ? nclasses : count, nclasses);
     return 0;
+}
+
+/* A training step's table (runtime/bundle.h NcTrainHeader), after the program's other tables. */
+static int put_train(Buf *b, size_t ph_at, NcProgramHeader *ph, const NcGraph *g, const NcBundleSpec *spec,
+                     const NcTrainInfo *ti, NcError *e) {
+    const int ngrad = ti->nparams;
+    if (g->outputs.len != 2 + ngrad + 2 * ti->nbn || g->inputs.len > 8)
+        return nc_errorf(e, "internal error: the training graph's outputs do not match its description");
+    align(b, 8);
+    const size_t th_at = put(b, NULL, sizeof(NcTrainHeader));
+    ph->train_offset = th_at - ph_at;
+    NcTrainHeader th;
+    memset(&th, 0, sizeof th);
+    th.loss_kind = spec->train_spec->loss, th.smoothing = spec->train_spec->smoothing;
+    th.gamma = spec->train_spec->gamma, th.freeze_features = spec->train_spec->freeze_features;
+    th.loss = g->outputs.data[0], th.logits = g->outputs.data[1];
+    th.target = g->inputs.data[1], th.loss_grad = g->inputs.data[2];
+    th.class_weight = ti->has_class_weight ? g->inputs.data[3] : -1;
+    th.seed = ti->has_seed ? g->inputs.data[3 + ti->has_class_weight] : -1;
+    /* names: every parameter's, in value order */
+    Buf names = {0};
+    NC_VEC(NcTrainParam) params = {0};
+    for (int v = 0; v < g->values.len; v++) {
+        const NcValue *pv = nc_val(g, v);
+        if (pv->kind != NC_VAL_PARAM) continue;
+        NcTrainParam q = {v, -1, (uint32_t)names.len, 0};
+        for (int i = 0; i < ngrad; i++)
+            if (!strcmp(ti->param[i], pv->name)) q.grad = g->outputs.data[2 + i];
+        put(&names, pv->name, strlen(pv->name) + 1);
+        nc_vec_push(&params, q);
+    }
+    th.nparams = (uint32_t)params.len;
+    align(b, 8);
+    th.params_offset = b->len - th_at;
+    put(b, params.data, (size_t)params.len * sizeof(NcTrainParam));
+    align(b, 8);
+    th.bns_offset = b->len - th_at;
+    th.nbn = (uint32_t)ti->nbn;
+    int rc = 0;
+    for (int i = 0; i < ti->nbn && !rc; i++) {
+        NcTrainBn q;
+        memset(&q, 0, sizeof q);
+        q.running_mean = nc_graph_find_param(g, ti->bn[2 * i]);
+        q.running_var = nc_graph_find_param(g, ti->bn[2 * i + 1]);
+        q.batch_mean = g->outputs.data[2 + ngrad + 2 * i], q.batch_var = g->outputs.data[3 + ngrad + 2 * i];
+        const NcValue *bm = nc_val(g, q.batch_mean);
+        const NcNode *bn = bm->producer >= 0 ? &g->nodes.data[bm->producer] : NULL;
+        if (q.running_mean < 0 || q.running_var < 0 || !bn || bn->op != NC_OP_BATCH_NORM_TRAIN) {
+            rc = nc_errorf(e, "internal error: batch norm '%s' lost in the training graph", ti->bn[2 * i]);
+            break;
+        }
+        q.count = nc_numel(nc_val(g, bn->inputs[0])) / bm->shape[0];
+        put(b, &q, sizeof q);
+    }
+    th.names_offset = b->len - th_at;
+    th.names_bytes = names.len;
+    put(b, names.p, names.len);
+    memcpy(b->p + th_at, &th, sizeof th);
+    free(names.p);
+    free(params.data);
+    return rc;
 }
 
 int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSpec *spec, NcGraph *const *graphs,
@@ -162,12 +233,21 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
         ph.member = member, ph.features = nc_graph_features(g);
         ph.nvalues = (uint32_t)g->values.len, ph.nnodes = (uint32_t)g->nodes.len;
         ph.ninputs = 1, ph.noutputs = (uint32_t)g->outputs.len;
-        if (g->inputs.len != 1 || g->outputs.len > 4) {
+        const int step = is_step(g);
+        if (step && !spec->train) {
+            rc = nc_errorf(e, "internal error: a training step without its description");
+            break;
+        } else if (step) {
+            ph.ninputs = (uint32_t)g->inputs.len, ph.noutputs = 2;
+            for (int i = 0; i < g->inputs.len && i < 8; i++) ph.inputs[i] = g->inputs.data[i];
+            ph.outputs[0] = g->outputs.data[0], ph.outputs[1] = g->outputs.data[1];
+        } else if (g->inputs.len != 1 || g->outputs.len > 4) {
             rc = nc_errorf(e, "a compiled program has one input and at most four outputs");
             break;
+        } else {
+            ph.inputs[0] = g->inputs.data[0];
+            for (int i = 0; i < g->outputs.len; i++) ph.outputs[i] = g->outputs.data[i];
         }
-        ph.inputs[0] = g->inputs.data[0];
-        for (int i = 0; i < g->outputs.len; i++) ph.outputs[i] = g->outputs.data[i];
         /* vector kernels may read NC_KERNEL_SLACK floats past a tensor (runtime/kernels.h) */
         ph.arena_bytes = (uint64_t)plans[gi].arena_bytes + NC_KERNEL_SLACK * sizeof(float);
         align(&b, 8);
@@ -197,6 +277,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
         ph.scopes_offset = b.len - ph_at;
         for (int i = 0; i < g->nodes.len; i++) put(&b, g->nodes.data[i].scope, strlen(g->nodes.data[i].scope) + 1);
         ph.scopes_bytes = b.len - ph_at - ph.scopes_offset;
+        if (step && put_train(&b, ph_at, &ph, g, spec, &spec->train[gi], e)) rc = -1;
         memcpy(b.p + ph_at, &ph, sizeof ph);
     }
     if (!rc) {

@@ -3,6 +3,7 @@
 #ifndef NETC_BUNDLE_WRITER_H
 #define NETC_BUNDLE_WRITER_H
 
+#include "passes/autodiff.h"
 #include "passes/pass.h"
 
 #include "runtime/bundle.h"
@@ -19,6 +20,10 @@ typedef struct NcBundleSpec {
     const char *labels;      /* nclasses names, one per line; NULL: none */
     const char *labels_path; /* for messages */
     const int *member_of;    /* per graph: its member (NULL: all member 0) */
+    /* a training step: the spec its graphs were made with, and per graph what
+     * nc_autodiff said of it (NULL: an inference bundle) */
+    const NcTrainSpec *train_spec;
+    const NcTrainInfo *train;
 } NcBundleSpec;
 
 /* The pooled penultimate features of a classifier: the input of the linear

@@ -290,6 +290,28 @@ static Val b_mul(Elab *E, NcLoc loc, Val *a) {
     return out0(E, elab_node(E, loc, NC_OP_MUL, 2, in, &at));
 }
 
+/* dropout(x, rate), drop_path(x, rate): in training, x times a mask drawn per
+ * element (dropout) or per sample (drop_path: timm's stochastic depth), kept
+ * values scaled by 1 / (1 - rate); otherwise, and at rate 0, x itself.  The
+ * draws come from the step's seed, a graph input made on first use. */
+static Val drop(Elab *E, NcLoc loc, Val *a, const char *fn, int per_sample) {
+    int x = arg_tensor(E, loc, a[0], fn, "x");
+    double p = arg_num(E, loc, a[1], fn, "rate");
+    if (!(p >= 0 && p < 1)) elab_error(E, loc, "%s: rate must be in [0, 1), got %g", fn, p);
+    if (!E->train || p == 0) return a[0];
+    if (E->seed < 0) {
+        int64_t two = 2;
+        E->seed = nc_graph_add_input(E->g, "seed", 1, &two);
+        E->g->values.data[E->seed].dtype = NC_I32;
+    }
+    NcAttrs at = nc_attrs_default();
+    at.p = (float)p, at.per_sample = per_sample, at.salt = ++E->salts;
+    int in[2] = {x, E->seed};
+    return out0(E, elab_node(E, loc, NC_OP_DROPOUT, 2, in, &at));
+}
+static Val b_dropout(Elab *E, NcLoc loc, Val *a) { return drop(E, loc, a, "dropout", 0); }
+static Val b_drop_path(Elab *E, NcLoc loc, Val *a) { return drop(E, loc, a, "drop_path", 1); }
+
 /* scope(): the current name scope as a string (for messages in .nn code). */
 /* preprocess(crop_pct, interpolation, mean, std): timm's pretrained_cfg for
  * the model, used by compiled programs that read image files. */
@@ -354,6 +376,8 @@ const Builtin nc_builtins_nn[] = {
     {"split", "x, parts, axis=1", b_split},
     {"reshape", "x, shape", b_reshape},
     {"flatten", "x", b_flatten},
+    {"dropout", "x, rate", b_dropout},
+    {"drop_path", "x, rate", b_drop_path},
     {"scope", "", b_scope},
     {"preprocess", "crop_pct=none, interpolation=none, mean=none, std=none", b_preprocess},
     {NULL, NULL, NULL},

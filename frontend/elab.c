@@ -898,6 +898,8 @@ static NcGraph *run(const char *path, const char *dir, const char *text, size_t 
     E->in = nc_interner_new(&E->arena);
     E->g = nc_graph_new("model");
     E->no_imports = opt->no_imports;
+    E->train = opt->train;
+    E->seed = -1;
     E->path = path;
     parse_specs(E);
     NcGraph *g = NULL;

@@ -105,6 +105,9 @@ struct Elab {
     int depth;        /* of the recursion of eval and exec_block */
     NcLoc at;         /* the statement running, for the out-of-memory message */
     const char *path; /* the file elaborated, for messages without a position */
+    int train;        /* NcElabOptions.train */
+    int seed;         /* the dropout seed input, once a dropout made it; else -1 */
+    uint32_t salts;   /* dropout nodes made so far: each draws its own stream */
 };
 
 /* Reports at loc (with the chain of calls that led there) and unwinds. */

@@ -13,6 +13,7 @@ typedef struct NcElabOptions {
     const char *const *set;
     int no_imports;      /* refuse `import` (the fuzzer sets this) */
     size_t memory_limit; /* bytes elaboration may hold; 0 = ELAB_MEMORY_LIMIT (frontend/elab.h) */
+    int train;           /* dropout and drop_path make dropout nodes (inference: they are the identity) */
 } NcElabOptions;
 
 /* Reads `path` (and its imports), elaborates the model at the given size and

@@ -176,3 +176,32 @@ double nc_graph_macs(const NcGraph *g) {
     }
     return macs;
 }
+
+int nc_graph_retype_node(NcGraph *g, int ni, NcOpKind op, NcError *e) {
+    NcNode *n = &g->nodes.data[ni];
+    const NcOpInfo *info = nc_op_info(op);
+    if (n->ninputs < info->min_inputs || n->ninputs > info->max_inputs)
+        return nc_errorf(e, "%s takes %d to %d inputs, not %d", info->name, info->min_inputs, info->max_inputs,
+                         n->ninputs);
+    const NcValue *in[NC_MAXIN];
+    for (int i = 0; i < n->ninputs; i++) in[i] = &g->values.data[n->inputs[i]];
+    int ond[NC_MAXOUT];
+    int64_t os[NC_MAXOUT][NC_MAXDIM];
+    memset(os, 0, sizeof os);
+    int nout = info->shape(in, n->ninputs, &n->attrs, ond, os, e);
+    if (nout < 0) return -1;
+    if (nout < n->noutputs) return nc_errorf(e, "%s has fewer outputs than %s", info->name, nc_op_info(n->op)->name);
+    for (int i = 0; i < n->noutputs; i++) {
+        const NcValue *v = &g->values.data[n->outputs[i]];
+        if (v->ndim != ond[i] || memcmp(v->shape, os[i], (size_t)ond[i] * sizeof(int64_t)))
+            return nc_errorf(e, "%s's output %d would change shape", info->name, i);
+    }
+    n->op = op;
+    for (int i = n->noutputs; i < nout; i++) {
+        int id = new_value(g, NC_VAL_NODE, ond[i], os[i]);
+        g->values.data[id].producer = ni;
+        g->nodes.data[ni].outputs[i] = id;
+    }
+    g->nodes.data[ni].noutputs = nout;
+    return 0;
+}

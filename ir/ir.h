@@ -177,6 +177,10 @@ int nc_graph_find_param(const NcGraph *g, const char *name);
 int nc_graph_add_node(NcGraph *g, NcOpKind op, int ninputs, const int *inputs, const NcAttrs *attrs, const char *scope,
                       NcError *e);
 NcAttrs nc_attrs_default(void);
+/* Makes node ni an `op` on the same inputs and attributes (batch_norm into
+ * batch_norm_train): its outputs keep their values and shapes, outputs the
+ * new op has beyond them are created. */
+int nc_graph_retype_node(NcGraph *g, int ni, NcOpKind op, NcError *e);
 
 /* Every node's inputs defined before use, shapes re-derived and equal, params
  * named uniquely: the invariant every pass must keep. */

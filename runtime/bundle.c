@@ -100,13 +100,60 @@ static int load_weights(const char *path, const NcBundleHeader *h, NcBundle *b, 
     return rc;
 }
 
+static int value_is(const NcProgram *p, int32_t id, NcValKind kind) {
+    return id >= 0 && (uint32_t)id < p->h->nvalues && p->vals[id].kind == kind;
+}
+
+/* A training step's table: every id of the right kind, every gradient shaped
+ * like its parameter, every name terminated inside the names. */
+static int open_train(const NcProgramHeader *h, uint64_t rest, NcProgram *p, NcError *e) {
+    if (h->train_offset % 8 || !inside(h->train_offset, sizeof(NcTrainHeader), rest))
+        return nc_errorf(e, "training table out of bounds");
+    const NcTrainHeader *t = (const NcTrainHeader *)((const unsigned char *)h + h->train_offset);
+    const uint64_t trest = rest - h->train_offset;
+    if (t->nparams > 1000000 || t->nbn > 1000000 || t->params_offset % 8 || t->bns_offset % 8 ||
+        !inside(t->params_offset, (uint64_t)t->nparams * sizeof(NcTrainParam), trest) ||
+        !inside(t->bns_offset, (uint64_t)t->nbn * sizeof(NcTrainBn), trest) ||
+        !inside(t->names_offset, t->names_bytes, trest) || !t->names_bytes)
+        return nc_errorf(e, "training table out of bounds");
+    p->train = t;
+    p->tparams = (const NcTrainParam *)((const unsigned char *)t + t->params_offset);
+    p->tbns = (const NcTrainBn *)((const unsigned char *)t + t->bns_offset);
+    p->tnames = (const char *)t + t->names_offset;
+    if (t->loss_kind < NC_LOSS_SOFT || t->loss_kind > NC_LOSS_FOCAL || !value_is(p, t->loss, NC_VAL_NODE) ||
+        !value_is(p, t->logits, NC_VAL_NODE) || !value_is(p, t->target, NC_VAL_INPUT) ||
+        !value_is(p, t->loss_grad, NC_VAL_INPUT) ||
+        (t->class_weight != -1 && !value_is(p, t->class_weight, NC_VAL_INPUT)) ||
+        (t->seed != -1 && !value_is(p, t->seed, NC_VAL_INPUT)) || p->vals[t->loss].ndim != 1 ||
+        p->vals[t->loss].shape[0] != 1 || p->tnames[t->names_bytes - 1])
+        return nc_errorf(e, "training table: bad inputs or outputs");
+    for (uint32_t i = 0; i < t->nparams; i++) {
+        const NcTrainParam *q = &p->tparams[i];
+        if (!value_is(p, q->value, NC_VAL_PARAM) || q->name >= t->names_bytes ||
+            (q->grad != -1 &&
+             (!value_is(p, q->grad, NC_VAL_NODE) || !nc_shape_eq(&p->vals[q->grad], &p->vals[q->value]))))
+            return nc_errorf(e, "training table: parameter %u is malformed", i);
+    }
+    for (uint32_t i = 0; i < t->nbn; i++) {
+        const NcTrainBn *q = &p->tbns[i];
+        if (!value_is(p, q->running_mean, NC_VAL_PARAM) || !value_is(p, q->running_var, NC_VAL_PARAM) ||
+            !value_is(p, q->batch_mean, NC_VAL_NODE) || !value_is(p, q->batch_var, NC_VAL_NODE) || q->count < 2 ||
+            nc_numel(&p->vals[q->running_mean]) != nc_numel(&p->vals[q->batch_mean]) ||
+            nc_numel(&p->vals[q->running_var]) != nc_numel(&p->vals[q->batch_var]) ||
+            nc_numel(&p->vals[q->running_mean]) != nc_numel(&p->vals[q->running_var]))
+            return nc_errorf(e, "training table: batch norm %u is malformed", i);
+    }
+    return 0;
+}
+
 static int open_program(const unsigned char *base, size_t len, uint64_t off, const NcBundleHeader *bh, NcProgram *p,
                         NcError *e) {
     if (off % 8 || !inside(off, sizeof(NcProgramHeader), len)) return nc_errorf(e, "program header out of bounds");
     const NcProgramHeader *h = (const NcProgramHeader *)(base + off);
     p->h = h;
     const uint64_t rest = len - off;
-    if (h->nvalues > 10000000 || h->nnodes > NC_MAX_NODES || h->ninputs != 1 || h->noutputs < 1 || h->noutputs > 4)
+    if (h->nvalues > 10000000 || h->nnodes > NC_MAX_NODES || h->ninputs < 1 || h->ninputs > 8 || h->noutputs < 1 ||
+        h->noutputs > 4 || (h->ninputs > 1 && !h->train_offset))
         return nc_errorf(e, "implausible program sizes");
     if (h->values_offset % 8 || h->nodes_offset % 8 ||
         !inside(h->values_offset, (uint64_t)h->nvalues * sizeof(NcBundleValue), rest) ||
@@ -148,7 +195,10 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         return nc_errorf(e, "program input does not match its size");
     if (h->member < 0 || (uint32_t)h->member >= bh->nmembers) return nc_errorf(e, "member index out of range");
     const NcBundleMember *mb = &bh->members[h->member];
-    const NcValue *ov = &p->vals[h->outputs[0]];
+    for (uint32_t i = 1; i < h->ninputs; i++)
+        if (p->vals[h->inputs[i]].kind != NC_VAL_INPUT) return nc_errorf(e, "program input %u is not an input", i);
+    if (h->train_offset && open_train(h, rest, p, e)) return -1;
+    const NcValue *ov = &p->vals[p->train ? p->train->logits : h->outputs[0]];
     if (ov->kind != NC_VAL_NODE || ov->shape[0] != h->batch || nc_numel(ov) / h->batch != mb->nclasses)
         return nc_errorf(e, "program output is not [batch, %d classes]", mb->nclasses);
     if (h->features != -1) {
@@ -161,8 +211,8 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
     const char *s = (const char *)h + h->scopes_offset, *end = s + h->scopes_bytes;
     for (uint32_t ni = 0; ni < h->nnodes; ni++) {
         const NcBundleNode *n = &p->nodes[ni];
-        if (n->op < 0 || n->op >= NC_OP_COUNT || n->ninputs < 1 || n->ninputs > NC_MAXIN || n->noutputs < 1 ||
-            n->noutputs > NC_MAXOUT)
+        if (n->op < 0 || n->op >= NC_OP_COUNT || n->ninputs < nc_op_info((NcOpKind)n->op)->min_inputs ||
+            n->ninputs > NC_MAXIN || n->noutputs < 1 || n->noutputs > NC_MAXOUT)
             return nc_errorf(e, "node %u: bad op or arity", ni);
         const NcValue *in[NC_MAXIN];
         for (int j = 0; j < n->ninputs + n->noutputs; j++) {
@@ -455,7 +505,43 @@ static int split_in_place(const NcKernelArgs *k) {
     return 1;
 }
 
+static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node,
+                      float **buf);
+
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
+    const NcProgram *p = &b->programs[pi];
+    float **buf = nc_malloc((size_t)p->h->nvalues * sizeof(float *));
+    run_nodes(b, pi, &input, arena, per_node, buf);
+    const NcValue *ov = &p->vals[p->h->outputs[0]];
+    memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
+    free(buf);
+}
+
+void nc_bundle_run_inputs(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node) {
+    float **buf = nc_malloc((size_t)b->programs[pi].h->nvalues * sizeof(float *));
+    run_nodes(b, pi, inputs, arena, per_node, buf);
+    free(buf);
+}
+
+float *nc_bundle_value(const NcBundle *b, int pi, int v, void *arena) {
+    const NcBundleValue *bv = &b->programs[pi].values[v];
+    NC_CHECK(bv->kind != NC_VAL_INPUT);
+    return bv->kind == NC_VAL_NODE ? (float *)((char *)arena + bv->offset) : (float *)(b->weights + bv->offset);
+}
+
+unsigned char *nc_bundle_own_weights(NcBundle *b) {
+    if (!b->owned_weights) {
+        b->owned_weights = aligned_alloc(64, (size_t)((b->h->weights_bytes + 63) / 64 * 64 + 64));
+        if (!b->owned_weights) NC_FATAL("out of memory for %llu bytes of weights", (unsigned long long)b->h->weights_bytes);
+        memcpy(b->owned_weights, b->weights, (size_t)b->h->weights_bytes);
+        b->weights = b->owned_weights;
+    }
+    return b->owned_weights;
+}
+
+/* buf[v]: where value v lies (inputs where the caller's pointers say). */
+static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node,
+                      float **buf) {
     const NcProgram *p = &b->programs[pi];
     const NcProgramHeader *h = p->h;
     const NcKernelEntry *kernels = netc_kernels;
@@ -463,13 +549,13 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
         for (int i = 0; i < pi; i++) kernels += b->programs[i].h->nnodes;
     float *scratch = b->scratch->data;
     size_t cap = b->scratch->cap;
-    float **buf = nc_malloc((size_t)h->nvalues * sizeof(float *));
     for (uint32_t i = 0; i < h->nvalues; i++) {
         const NcBundleValue *v = &p->values[i];
         buf[i] = v->kind == NC_VAL_NODE    ? (float *)((char *)arena + v->offset)
                  : v->kind == NC_VAL_PARAM ? (float *)(b->weights + v->offset)
-                                           : (float *)input;
+                                           : NULL;
     }
+    for (uint32_t i = 0; i < h->ninputs; i++) buf[h->inputs[i]] = (float *)inputs[i];
     for (uint32_t ni = 0; ni < h->nnodes; ni++) {
         const NcBundleNode *n = &p->nodes[ni];
         NcNode node;
@@ -493,9 +579,6 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
     }
     b->scratch->data = scratch;
     b->scratch->cap = cap;
-    const NcValue *ov = &p->vals[h->outputs[0]];
-    memcpy(output, buf[ov->id], (size_t)nc_numel(ov) * sizeof(float));
-    free(buf);
 }
 
 const float *nc_bundle_features(const NcBundle *b, int p, const void *arena) {

@@ -64,10 +64,38 @@ typedef struct NcProgramHeader {
     int32_t height, width, batch, member; /* member: index into the header's members */
     int32_t features, pad1;               /* features: value id of the pooled penultimate features, -1 none */
     uint32_t nvalues, nnodes, ninputs, noutputs;
-    int32_t inputs[4], outputs[4];
+    int32_t inputs[8], outputs[4]; /* inputs[0]: the image batch; a training step has more (NcTrainHeader) */
     uint64_t arena_bytes;
     uint64_t values_offset, nodes_offset, scopes_offset, scopes_bytes; /* from the program header */
+    uint64_t train_offset; /* from the program header: its NcTrainHeader; 0 = an inference program */
+    uint64_t pad2;
 } NcProgramHeader;
+
+/* A training step (passes/autodiff.h made the graph): its inputs besides the
+ * image, its loss and logits, every parameter with its name and, where it
+ * trains, its gradient, and each batch norm's running and batch statistics. */
+typedef struct NcTrainHeader {
+    int32_t loss_kind; /* NcLossKind */
+    float smoothing, gamma;
+    int32_t freeze_features;
+    int32_t loss, logits;                          /* value ids */
+    int32_t target, loss_grad, class_weight, seed; /* input value ids, -1 where absent */
+    uint32_t nparams, nbn;
+    uint64_t params_offset, bns_offset, names_offset, names_bytes; /* from this header */
+} NcTrainHeader;
+
+typedef struct NcTrainParam {
+    int32_t value; /* the parameter */
+    int32_t grad;  /* its gradient, an intermediate; -1: it does not train (BN statistics, frozen features) */
+    uint32_t name; /* offset of its timm name in the names */
+    int32_t pad;
+} NcTrainParam;
+
+typedef struct NcTrainBn {
+    int32_t running_mean, running_var; /* parameters */
+    int32_t batch_mean, batch_var;     /* intermediates: the step's statistics (var biased) */
+    int64_t count;                     /* values per channel in a batch (N H W) */
+} NcTrainBn;
 
 typedef struct NcBundleValue {
     int32_t kind; /* NcValKind */
@@ -99,6 +127,10 @@ typedef struct NcProgram {
     const char **scopes; /* per node */
     NcValue *vals;       /* the values as the kernels see them (shapes) */
     float **wprepped;    /* per node: its weights as transformed at load time (kernels.h wprep), or NULL */
+    const NcTrainHeader *train; /* a training step's, else NULL */
+    const NcTrainParam *tparams;
+    const NcTrainBn *tbns;
+    const char *tnames;
 } NcProgram;
 
 typedef struct NcBundle {
@@ -124,6 +156,16 @@ void nc_bundle_close(NcBundle *b);
 /* After a run of program p over `arena`: its pooled penultimate features
  * [batch, nfeatures], or NULL when the program has none. */
 const float *nc_bundle_features(const NcBundle *b, int p, const void *arena);
+
+/* Runs program p with inputs[i] for its input i (h->inputs order), leaving
+ * every intermediate in the arena (a training step's gradients among them). */
+void nc_bundle_run_inputs(const NcBundle *b, int p, const float *const *inputs, void *arena, double *per_node);
+/* Where value v of program p lies after a run over `arena` (an intermediate
+ * or a parameter). */
+float *nc_bundle_value(const NcBundle *b, int p, int v, void *arena);
+/* Makes the weights a private, writable copy (a training program's
+ * parameters change) and returns it. */
+unsigned char *nc_bundle_own_weights(NcBundle *b);
 
 /* Runs program p over its batch: input [batch,3,H,W], output as compiled;
  * arena must hold h->arena_bytes (64-byte aligned). */

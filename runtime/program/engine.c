@@ -25,7 +25,7 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
     if (nwant < 0) return nc_errorf(e, "--res %s", bad.msg);
     for (int p = 0; p < b->nprograms; p++) {
         const NcProgramHeader *h = b->programs[p].h;
-        if (!wanted(want, nwant, h->height, h->width)) continue;
+        if (b->programs[p].train || !wanted(want, nwant, h->height, h->width)) continue;
         const NcBundleMember *m = &b->h->members[h->member];
         NcTransform t = nc_transform_default(h->height, h->width);
         t.crop_pct = m->crop_pct, t.interp = m->interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;

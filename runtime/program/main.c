@@ -10,6 +10,7 @@
 #include "ir/ops.h"
 #include "runtime/program/engine.h"
 #include "runtime/program/images.h"
+#include "runtime/program/train.h"
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
 #include "runtime/support/detinit.h"
@@ -47,7 +48,9 @@ static void usage(FILE *out, const NcBundle *b) {
             "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json]\n"
             "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
             "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured)\n"
-            "  info   resolutions, batch, arena and weight sizes\n\n"
+            "  info   resolutions, batch, arena and weight sizes\n"
+            "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
+            "         --train; train --help lists the options)\n\n"
             "options for all: --weights FILE (for a model compiled with --weights-external;\n"
             "default: the executable's path + .weights), --threads N (threads computing the model,\n"
             "OpenMP's; default: OMP_NUM_THREADS, else one per core)\n"
@@ -58,8 +61,8 @@ static void usage(FILE *out, const NcBundle *b) {
 }
 
 static int find_program(const NcBundle *b, int h, int w) {
-    for (int i = 0; i < b->nprograms; i++)
-        if (b->programs[i].h->height == h && b->programs[i].h->width == w) return i;
+    for (int i = 0; i < b->nprograms; i++) /* a training step is not one to run on images */
+        if (!b->programs[i].train && b->programs[i].h->height == h && b->programs[i].h->width == w) return i;
     return -1;
 }
 
@@ -301,8 +304,8 @@ static int cmd_info(const NcBundle *b) {
         for (int i = 0; i < b->nprograms; i++) {
             const NcProgramHeader *h = b->programs[i].h;
             if (h->member == (int32_t)m)
-                printf("  %dx%d batch %d: %u kernels, arena %.2f MB\n", h->height, h->width, h->batch, h->nnodes,
-                       h->arena_bytes / 1e6);
+                printf("  %dx%d batch %d: %u kernels, arena %.2f MB%s\n", h->height, h->width, h->batch, h->nnodes,
+                       h->arena_bytes / 1e6, b->programs[i].train ? " (the training step)" : "");
         }
     }
     return 0;
@@ -365,6 +368,8 @@ int main(int argc, char **argv) {
         rc = cmd_features(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "eval")) {
         rc = cmd_eval(&b, prog, nargs - 2, args + 2);
+    } else if (!strcmp(args[1], "train")) {
+        rc = cmd_train(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "info")) {
         rc = cmd_info(&b);
     } else {

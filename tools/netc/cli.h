@@ -33,6 +33,15 @@ int cli_check_weights(const CliModel *m);
  * target's modes); 1 if it did, 0 if not, -1 on a bad value (message printed). */
 int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i);
 int cli_parse_batch(const char *s, int *batch);
+/* The options of a training step (train_options.c): --train, --loss, --focal-gamma, --label-smoothing,
+ * --freeze-features, --drop-rate, --drop-path-rate (the last two set the model's drop_rate, drop_path_rate). */
+typedef struct CliTrain {
+    int on;
+    NcTrainSpec spec;
+    char sets[2][48];
+    int nsets;
+} CliTrain;
+int cli_train_option(CliTrain *t, CliModel *m, int argc, char **argv, int *i);
 /* --help or -h before any "--": prints help to stdout and returns 1. */
 int cli_help(int argc, char **argv, const char *help);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

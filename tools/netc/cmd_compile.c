@@ -37,7 +37,17 @@ static const char *help =
     "                   says why per node and region, --dump-after assign_layout shows the IR\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
-    "                   libnetc_rt.a), or bundle (the bundle file alone)\n";
+    "                   libnetc_rt.a), or bundle (the bundle file alone)\n\n"
+    "training (OUT train --help says how to run it):\n"
+    "  --train          compile a training step instead: forward, loss, backward (one resolution;\n"
+    "                   --batch is the training batch; BN uses batch statistics)\n"
+    "  --loss KIND      ce (default: cross-entropy on soft targets; label smoothing and CutMix\n"
+    "                   are in the targets), weighted (torch's CrossEntropyLoss(weight=...) with\n"
+    "                   --label-smoothing S; the weights are given to OUT train), focal\n"
+    "                   (--focal-gamma G, default 2)\n"
+    "  --freeze-features  train only the classifier (BN statistics stay frozen)\n"
+    "  --drop-rate R, --drop-path-rate R  dropout before the classifier and stochastic depth, as\n"
+    "                   timm.create_model takes them (per-block rates as timm computes them)\n";
 
 int cmd_compile(int argc, char **argv) {
     if (cli_help(argc, argv, help)) return 0;
@@ -47,6 +57,8 @@ int cmd_compile(int argc, char **argv) {
     NcJobMember *mb = &job.member[0];
     job.nmembers = 1;
     const char *res_list = "224";
+    CliTrain train = {0};
+    train.spec.gamma = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--res")) {
             if (i + 1 >= argc) {
@@ -57,6 +69,7 @@ int cmd_compile(int argc, char **argv) {
             continue;
         }
         int r = cli_compile_option(&job, argc, argv, &i);
+        if (r == 0) r = cli_train_option(&train, &m, argc, argv, &i);
         if (r == 0) r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
@@ -83,6 +96,21 @@ int cmd_compile(int argc, char **argv) {
     if (!job.batch) job.batch = 1;
     job.dump_after = m.dump_after, job.dump_out = stdout;
     job.explain = m.explain ? stderr : NULL;
+    if (train.on) {
+        if (train.spec.gamma >= 0 && train.spec.loss != NC_LOSS_FOCAL) {
+            cli_error("--focal-gamma goes with --loss focal");
+            return NC_EXIT_BADINPUT;
+        }
+        if (train.spec.smoothing > 0 && train.spec.loss != NC_LOSS_WEIGHTED) {
+            cli_error("--label-smoothing at compile time is the weighted loss's; with --loss %s it is an option of "
+                      "OUT train",
+                      train.spec.loss == NC_LOSS_FOCAL ? "focal" : "ce");
+            return NC_EXIT_BADINPUT;
+        }
+        if (train.spec.gamma < 0) train.spec.gamma = train.spec.loss == NC_LOSS_FOCAL ? 2.0f : 0.0f;
+        job.train = &train.spec;
+        job.no_codegen = 1; /* the training step runs the reference kernels (generated ones: not yet) */
+    }
     NcCompileInfo info;
     int rc = nc_compile(&job, &info, &e);
     if (rc) {

@@ -33,13 +33,14 @@ typedef struct Programs {
     NcGraph *graph[NC_BUNDLE_MAX_PROGRAMS];
     NcPlan plan[NC_BUNDLE_MAX_PROGRAMS];
     int member_of[NC_BUNDLE_MAX_PROGRAMS];
+    NcTrainInfo train[NC_BUNDLE_MAX_PROGRAMS];
     int n;
 } Programs;
 
 /* One resolution of member k: graph, weights, passes, plan.  The first
  * resolution decides the layout; the others follow it (lead). */
 static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafetensors *st, const char *pipeline,
-                         const NcGraph *lead, Programs *ps, NcError *e) {
+                         const NcGraph *lead, int step, Programs *ps, NcError *e) {
     const NcJobMember *m = &job->member[k];
     if (ps->n == NC_BUNDLE_MAX_PROGRAMS) {
         nc_errorf(e, "at most %d programs (model x resolution) in all", NC_BUNDLE_MAX_PROGRAMS);
@@ -50,7 +51,8 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
                                .batch = job->batch > 0 ? job->batch : 1,
                                .model = m->model,
                                .nset = m->nsets,
-                               .set = m->sets};
+                               .set = m->sets,
+                               .train = step};
     NcGraph *g = nc_nn_elaborate(m->path, &opt, e);
     if (!g) return NC_EXIT_BADINPUT;
     const int i = ps->n++;
@@ -59,6 +61,19 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
         if (nc_weights_bind(g, st, e)) return NC_EXIT_BADINPUT;
     } else {
         nc_weights_init_det(g);
+    }
+    if (job->train) {
+        /* a training program: the step, and the model in inference (eval
+         * mode, for validation) on the same parameters.  Both run the
+         * reference kernels: no layout pass, and no pass that folds
+         * parameters into constants (they change every step). */
+        const NcPassRun run = {job->dump_after, job->dump_out, job->explain, NULL};
+        if ((step && nc_autodiff(g, job->train, &ps->train[i], job->explain, e)) ||
+            nc_run_pipeline(g, "dce", &run, e)) {
+            nc_error_prefix(e, "%s", m->path);
+            return NC_EXIT_BADINPUT;
+        }
+        return nc_plan_memory(g, &ps->plan[i], NULL, e) ? NC_EXIT_FAIL : 0;
     }
     NcLayoutHooks hooks = {0};
     /* the backend refuses what it cannot target (an unknown --cpu, --layout nchw): bad input */
@@ -97,13 +112,18 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     char *pipeline = job->no_codegen ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
     int rc = job->nmembers < 1 || job->nmembers > NC_BUNDLE_MAX_MEMBERS ? NC_EXIT_BADINPUT : 0;
     if (rc) nc_errorf(e, "%d models: expected 1 to %d", job->nmembers, NC_BUNDLE_MAX_MEMBERS);
+    if (!rc && job->train && (job->nmembers != 1 || job->member[0].nres != 1)) {
+        rc = NC_EXIT_BADINPUT;
+        nc_errorf(e, "a training program is one model at one resolution (give --res one size)");
+    }
     for (int k = 0; k < job->nmembers && !rc; k++) {
         const NcJobMember *m = &job->member[k];
         const NcSafetensors *st = NULL;
         if (m->weights && !(st = weights_file(&wf, m->weights, e))) rc = NC_EXIT_BADINPUT;
         const int first = ps.n;
         for (int r = 0; r < m->nres && !rc; r++)
-            rc = build_program(job, k, m->res[r], st, pipeline, r ? ps.graph[first] : NULL, &ps, e);
+            rc = build_program(job, k, m->res[r], st, pipeline, r ? ps.graph[first] : NULL, job->train != NULL, &ps, e);
+        if (!rc && job->train) rc = build_program(job, k, m->res[0], st, pipeline, NULL, 0, &ps, e);
         if (rc) break;
         if (!m->nres) {
             rc = NC_EXIT_BADINPUT;
@@ -131,6 +151,7 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         spec.nmembers = job->nmembers, spec.member_of = ps.member_of;
         spec.merge = job->merge, spec.on_probs = job->on_probs;
         spec.labels = labels, spec.labels_path = job->labels_path;
+        if (job->train) spec.train_spec = job->train, spec.train = ps.train;
         rc = netc_emit(job, &spec, ps.graph, ps.plan, ps.n, e);
     }
     if (!rc && info) {
@@ -143,6 +164,7 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     for (int k = 0; k < NC_BUNDLE_MAX_MEMBERS; k++) free(names[k]);
     for (int i = 0; i < ps.n; i++) {
         nc_plan_free(&ps.plan[i]);
+        nc_train_info_free(&ps.train[i]);
         nc_graph_free(ps.graph[i]);
     }
     return rc;

@@ -50,6 +50,7 @@ typedef struct NcCompileJob {
     NcMergeKind merge;
     float weight[NC_BUNDLE_MAX_MEMBERS]; /* NC_MERGE_WEIGHTED; otherwise ignored */
     int on_probs;
+    const NcTrainSpec *train; /* a training step (passes/autodiff.h) instead of inference: one model, one resolution */
 } NcCompileJob;
 
 /* What was made, for the caller's message. */

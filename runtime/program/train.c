@@ -1,0 +1,607 @@
+/* train.c — `PROGRAM train`: the loop around the compiled step.
+ *
+ * Per batch: images decoded and transformed on the loader's threads (the
+ * next batch while this one computes), targets made (label smoothing), the
+ * step program run (forward, loss, backward), then — unless the loss or the
+ * gradient norm is not finite — gradient clipping, the optimizer on every
+ * trained tensor at the schedule's rate, and the batch norms' running
+ * statistics.  Per epoch: validation with the inference program (BN running
+ * statistics) on the same parameters, a checkpoint.  Everything a resumed
+ * run needs is in the checkpoint pair (train_ckpt.c), and every random draw
+ * derives from (seed, epoch) or (seed, step), so a resumed run continues
+ * bit for bit as an uninterrupted one would have. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/image/loader.h"
+#include "runtime/program/train.h"
+#include "runtime/support/json.h"
+#include "runtime/support/topk.h"
+
+static const char *help =
+    "usage: %s train --data LIST|DIR --out DIR [options]\n\n"
+    "Trains the compiled model (netc compile --train) on labelled images: a list of 'path label'\n"
+    "lines (relative to the list's folder, or --root), or a folder with one sub-folder per class.\n"
+    "Images go through the model's eval transform (resize, center crop, normalise).\n\n"
+    "  --val LIST|DIR      validation set: top-1/top-5 and loss after every epoch\n"
+    "  --epochs N          (default 1)      --max-steps N   stop after N updates in all\n"
+    "  --opt sgd|adamw     (default sgd)    --lr X (default 0.1 sgd, 0.001 adamw)\n"
+    "  --momentum M        (0.9)            --nesterov      Nesterov momentum (SGD)\n"
+    "  --wd X              weight decay (default 0; biases and norm parameters never decay)\n"
+    "  --betas B1,B2       AdamW (0.9,0.999) --opt-eps X  AdamW (1e-8)\n"
+    "  --sched cosine|step|constant  per update (default cosine)   --min-lr X (0)\n"
+    "  --warmup-epochs E   linear warm-up from --warmup-lr X (default 1e-4 x lr... 0 epochs)\n"
+    "  --decay-epochs E, --decay-rate R   step schedule (default 30, 0.1)\n"
+    "  --label-smoothing S (default 0)      --clip-grad NORM  clip the global gradient norm\n"
+    "  --class-weights FILE|inverse   weighted loss: K numbers, or inverse class frequency\n"
+    "  --init CKPT         start from a timm-named safetensors file (a classifier of another class\n"
+    "                      count is re-initialised)\n"
+    "  --resume DIR        continue the run in DIR from its newest checkpoint\n"
+    "  --keep N            checkpoints kept (default 2; best.safetensors besides)\n"
+    "  --save-every N      also checkpoint every N updates\n"
+    "  --seed S            (default 0)      --nan-limit K  stop after K non-finite losses in a row (5)\n"
+    "  --decode-threads N  --root DIR       --quiet (no progress bar)\n\n"
+    "Writes DIR/metrics.jsonl (a line per update and per epoch), DIR/ckpt-<step>.safetensors\n"
+    "(timm's state_dict names) with DIR/state-<step>.bin, and DIR/best.safetensors.\n"
+    "Exit status: 0 done, 1 stopped (non-finite losses, interrupted: resume with --resume), 2 bad input.\n";
+
+typedef struct Opts {
+    const char *data, *val, *root, *out, *resume, *init, *class_weights;
+    int64_t epochs, max_steps, save_every;
+    int keep, nan_limit, decode_threads, quiet;
+    uint64_t seed;
+    double lr, warmup_epochs, warmup_lr, min_lr, decay_epochs, decay_rate, smoothing, clip;
+    NcOptConfig opt;
+    NcSchedKind sched;
+} Opts;
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static int num(const char *opt, const char *v, double lo, double hi, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "train: %s '%s': expected a number in [%g, %g]\n", opt, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse(Opts *o, const char *prog, int argc, char **argv) {
+    memset(o, 0, sizeof *o);
+    o->epochs = 1, o->keep = 2, o->nan_limit = 5, o->lr = -1, o->warmup_lr = 1e-4, o->decay_epochs = 30;
+    o->decay_rate = 0.1, o->sched = NC_SCHED_COSINE, o->opt = nc_opt_defaults(NC_OPT_SGD);
+    o->opt.nesterov = 0;
+    int nesterov = 0, kind_set = 0;
+    double momentum = 0.9, wd = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf(help, prog);
+            return 1;
+        }
+        if (!strcmp(a, "--nesterov")) {
+            nesterov = 1;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "train: unknown option or missing value: '%s' (see train --help)\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        double x = 0;
+        int bad = 0;
+        if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--val")) o->val = v;
+        else if (!strcmp(a, "--root")) o->root = v;
+        else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "--resume")) o->resume = v;
+        else if (!strcmp(a, "--init")) o->init = v;
+        else if (!strcmp(a, "--class-weights")) o->class_weights = v;
+        else if (!strcmp(a, "--epochs")) bad = num(a, v, 1, 1e6, &x), o->epochs = (int64_t)x;
+        else if (!strcmp(a, "--max-steps")) bad = num(a, v, 1, 1e12, &x), o->max_steps = (int64_t)x;
+        else if (!strcmp(a, "--save-every")) bad = num(a, v, 1, 1e12, &x), o->save_every = (int64_t)x;
+        else if (!strcmp(a, "--keep")) bad = num(a, v, 1, 1000, &x), o->keep = (int)x;
+        else if (!strcmp(a, "--nan-limit")) bad = num(a, v, 1, 1e6, &x), o->nan_limit = (int)x;
+        else if (!strcmp(a, "--decode-threads")) bad = num(a, v, 1, 256, &x), o->decode_threads = (int)x;
+        else if (!strcmp(a, "--seed")) bad = num(a, v, 0, 4e18, &x), o->seed = (uint64_t)x;
+        else if (!strcmp(a, "--lr")) bad = num(a, v, 0, 1e3, &o->lr);
+        else if (!strcmp(a, "--min-lr")) bad = num(a, v, 0, 1e3, &o->min_lr);
+        else if (!strcmp(a, "--warmup-epochs")) bad = num(a, v, 0, 1e6, &o->warmup_epochs);
+        else if (!strcmp(a, "--warmup-lr")) bad = num(a, v, 0, 1e3, &o->warmup_lr);
+        else if (!strcmp(a, "--decay-epochs")) bad = num(a, v, 1e-6, 1e6, &o->decay_epochs);
+        else if (!strcmp(a, "--decay-rate")) bad = num(a, v, 0, 1, &o->decay_rate);
+        else if (!strcmp(a, "--label-smoothing")) bad = num(a, v, 0, 1, &o->smoothing);
+        else if (!strcmp(a, "--clip-grad")) bad = num(a, v, 1e-12, 1e12, &o->clip);
+        else if (!strcmp(a, "--momentum")) bad = num(a, v, 0, 1, &momentum);
+        else if (!strcmp(a, "--wd")) bad = num(a, v, 0, 10, &wd);
+        else if (!strcmp(a, "--opt-eps")) bad = num(a, v, 0, 1, &eps);
+        else if (!strcmp(a, "--betas")) {
+            char *end;
+            b1 = strtod(v, &end);
+            b2 = *end == ',' ? strtod(end + 1, &end) : -1;
+            if (*end || !(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {
+                fprintf(stderr, "train: --betas '%s': expected B1,B2 in [0, 1)\n", v);
+                bad = 1;
+            }
+        } else if (!strcmp(a, "--opt")) {
+            kind_set = 1;
+            if (!strcmp(v, "sgd")) o->opt.kind = NC_OPT_SGD;
+            else if (!strcmp(v, "adamw")) o->opt.kind = NC_OPT_ADAMW;
+            else bad = 1, fprintf(stderr, "train: --opt '%s': expected sgd or adamw\n", v);
+        } else if (!strcmp(a, "--sched")) {
+            if (!strcmp(v, "cosine")) o->sched = NC_SCHED_COSINE;
+            else if (!strcmp(v, "step")) o->sched = NC_SCHED_STEP;
+            else if (!strcmp(v, "constant")) o->sched = NC_SCHED_CONSTANT;
+            else bad = 1, fprintf(stderr, "train: --sched '%s': expected cosine, step or constant\n", v);
+        } else {
+            fprintf(stderr, "train: unknown option '%s' (see train --help)\n", a);
+            return -1;
+        }
+        if (bad) return -1;
+    }
+    (void)kind_set;
+    const NcOptKind kind = o->opt.kind;
+    o->opt = nc_opt_defaults(kind);
+    o->opt.momentum = kind == NC_OPT_SGD ? momentum : 0, o->opt.nesterov = nesterov, o->opt.weight_decay = wd;
+    o->opt.beta1 = b1, o->opt.beta2 = b2, o->opt.eps = eps;
+    if (o->lr < 0) o->lr = kind == NC_OPT_SGD ? 0.1 : 1e-3;
+    o->opt.lr = o->lr;
+    NcError e;
+    if (nc_opt_check(&o->opt, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        return -1;
+    }
+    if (!o->data || !o->out) {
+        fprintf(stderr, "train: --data and --out are required (see train --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+typedef struct Run {
+    NcBundle *b;
+    int ps, pe; /* the step program and the inference program */
+    const NcProgram *P;
+    const NcTrainHeader *th;
+    int B, H, W, K;
+    void *arena, *eval_arena;
+    TrainTensors tt;
+    int ntrain;
+    int *train_of;     /* per trained tensor: its index in tt */
+    float **grad;      /* per trained tensor, in the arena */
+    int64_t *numel;    /* per trained tensor */
+    int *decay;        /* per trained tensor */
+    int64_t *state_at; /* per trained tensor: offset of its optimizer state */
+    float *opt_state;
+    int64_t opt_floats;
+    uint64_t model_id;
+    float *class_weight;
+    float *target, loss_grad;
+    uint32_t seed_words[2];
+    FILE *metrics;
+} Run;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int find_programs(Run *r, NcError *e) {
+    r->ps = r->pe = -1;
+    for (int i = 0; i < r->b->nprograms; i++) {
+        if (r->b->programs[i].train)
+            r->ps = i;
+        else if (r->pe < 0)
+            r->pe = i;
+    }
+    if (r->ps < 0) return nc_errorf(e, "this program was not compiled for training (netc compile --train)");
+    r->P = &r->b->programs[r->ps];
+    r->th = r->P->train;
+    r->B = r->P->h->batch, r->H = r->P->h->height, r->W = r->P->h->width, r->K = r->b->h->nclasses;
+    return 0;
+}
+
+/* The tensors of a checkpoint, over the program's (writable) parameters. */
+static void setup_tensors(Run *r) {
+    nc_bundle_own_weights(r->b);
+    const NcTrainHeader *t = r->th;
+    TrainTensors *tt = &r->tt;
+    tt->n = (int)t->nparams;
+    tt->name = nc_calloc(t->nparams + 1, sizeof(char *));
+    tt->ndim = nc_calloc(t->nparams + 1, sizeof(int));
+    tt->shape = nc_calloc(t->nparams + 1, sizeof(int64_t *));
+    tt->data = nc_calloc(t->nparams + 1, sizeof(float *));
+    r->train_of = nc_calloc(t->nparams + 1, sizeof(int));
+    r->grad = nc_calloc(t->nparams + 1, sizeof(float *));
+    r->numel = nc_calloc(t->nparams + 1, sizeof(int64_t));
+    r->decay = nc_calloc(t->nparams + 1, sizeof(int));
+    r->state_at = nc_calloc(t->nparams + 1, sizeof(int64_t));
+    r->model_id = 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; i < t->nparams; i++) {
+        const NcTrainParam *q = &r->P->tparams[i];
+        const NcValue *v = &r->P->vals[q->value];
+        tt->name[i] = r->P->tnames + q->name;
+        tt->ndim[i] = v->ndim, tt->shape[i] = v->shape;
+        tt->data[i] = nc_bundle_value(r->b, r->ps, q->value, r->arena);
+        r->model_id = fnv(r->model_id, tt->name[i], strlen(tt->name[i]) + 1);
+        r->model_id = fnv(r->model_id, v->shape, (size_t)v->ndim * sizeof(int64_t));
+        if (q->grad < 0) continue;
+        const int k = r->ntrain++;
+        r->train_of[k] = (int)i;
+        r->grad[k] = nc_bundle_value(r->b, r->ps, q->grad, r->arena);
+        r->numel[k] = nc_numel(v);
+        r->decay[k] = !nc_opt_no_decay(tt->name[i], v->ndim);
+        r->state_at[k] = r->opt_floats;
+        r->opt_floats += nc_opt_state_floats(NC_OPT_ADAMW, r->numel[k]); /* room for either optimizer */
+    }
+    /* num_batches_tracked of each batch norm: "<bn>.running_mean" less its tail */
+    tt->nbn = (int)t->nbn;
+    tt->bn_tracked = nc_calloc(t->nbn + 1, sizeof(char *));
+    for (uint32_t i = 0; i < t->nbn; i++) {
+        const char *rm = NULL;
+        for (uint32_t k = 0; k < t->nparams && !rm; k++)
+            if (r->P->tparams[k].value == r->P->tbns[i].running_mean) rm = r->P->tnames + r->P->tparams[k].name;
+        const char *dot = rm ? strrchr(rm, '.') : NULL;
+        tt->bn_tracked[i] = dot ? nc_sprintf("%.*s.num_batches_tracked", (int)(dot - rm), rm) : nc_strdup("bn");
+    }
+    r->opt_state = nc_calloc((size_t)r->opt_floats + 1, sizeof(float));
+}
+
+static int load_class_weights(Run *r, const char *spec, const FileList *data, NcError *e) {
+    r->class_weight = nc_calloc((size_t)r->K, sizeof(float));
+    if (!strcmp(spec, "inverse")) { /* n / (K count_k), sklearn's "balanced" */
+        int64_t *count = nc_calloc((size_t)r->K, sizeof(int64_t));
+        for (int i = 0; i < data->label.len; i++) count[data->label.data[i]]++;
+        for (int k = 0; k < r->K; k++)
+            r->class_weight[k] = count[k] ? (float)((double)data->label.len / ((double)r->K * count[k])) : 0.0f;
+        free(count);
+        return 0;
+    }
+    char *text;
+    size_t len;
+    if (nc_read_file_max(spec, NC_LIMIT_LIST, "a class-weight file", &text, &len, e)) return -1;
+    int n = 0, rc = 0;
+    for (char *s = text, *end; !rc; s = end) {
+        double v = strtod(s, &end);
+        if (end == s) {
+            while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t' || *end == ',') end++;
+            if (!*end) break;
+            rc = nc_errorf(e, "%s: expected numbers, one per class", spec);
+        } else if (!(v >= 0 && v < 1e9) || n >= r->K) {
+            rc = nc_errorf(e, "%s: %s", spec, n >= r->K ? "more weights than classes" : "a weight is not in [0, 1e9)");
+        } else {
+            r->class_weight[n++] = (float)v;
+        }
+    }
+    if (!rc && n != r->K) rc = nc_errorf(e, "%s: %d weights for %d classes", spec, n, r->K);
+    free(text);
+    return rc;
+}
+
+static NcTransform transform_of(const NcBundle *b, const NcProgramHeader *h) {
+    const NcBundleMember *m = &b->h->members[h->member];
+    NcTransform t = nc_transform_default(h->height, h->width);
+    t.crop_pct = m->crop_pct, t.interp = m->interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
+    memcpy(t.mean, m->mean, sizeof t.mean);
+    memcpy(t.std, m->std, sizeof t.std);
+    return t;
+}
+
+/* The batch's targets: one-hot with label smoothing (the weighted loss takes
+ * its smoothing itself, so its targets stay one-hot). */
+static void make_targets(Run *r, const int *labels, double smoothing) {
+    const double s = r->th->loss_kind == NC_LOSS_WEIGHTED ? 0 : smoothing;
+    for (int i = 0; i < r->B; i++)
+        for (int k = 0; k < r->K; k++)
+            r->target[i * r->K + k] = (float)((k == labels[i] ? 1.0 - s : 0.0) + s / r->K);
+}
+
+/* One update from the step's gradients; 0, or 1 when skipped (not finite). */
+static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s, double *loss, double *gnorm,
+                  double *lr) {
+    *loss = *nc_bundle_value(r->b, r->ps, r->th->loss, r->arena);
+    *gnorm = nc_clip_grad_norm(r->grad, r->numel, r->ntrain, o->clip > 0 ? o->clip : INFINITY);
+    if (!isfinite(*loss) || !isfinite(*gnorm)) return 1;
+    *lr = nc_schedule_lr(sched, s->step);
+    for (int k = 0; k < r->ntrain; k++)
+        nc_opt_step(&o->opt, *lr, r->tt.data[r->train_of[k]], r->grad[k], r->opt_state + r->state_at[k], r->numel[k],
+                    s->step + 1, r->decay[k]);
+    /* running statistics as PyTorch updates them: momentum 0.1, the variance unbiased, in double */
+    for (uint32_t i = 0; i < r->th->nbn; i++) {
+        const NcTrainBn *q = &r->P->tbns[i];
+        float *rm = nc_bundle_value(r->b, r->ps, q->running_mean, r->arena);
+        float *rv = nc_bundle_value(r->b, r->ps, q->running_var, r->arena);
+        const float *bm = nc_bundle_value(r->b, r->ps, q->batch_mean, r->arena);
+        const float *bv = nc_bundle_value(r->b, r->ps, q->batch_var, r->arena);
+        const int64_t C = nc_numel(&r->P->vals[q->running_mean]);
+        const double m = 0.1, unbias = (double)q->count / (double)(q->count - 1);
+        for (int64_t c = 0; c < C; c++) {
+            rm[c] = (float)(m * bm[c] + (1 - m) * rm[c]);
+            rv[c] = (float)(m * (bv[c] * unbias) + (1 - m) * rv[c]);
+        }
+    }
+    s->step++;
+    return 0;
+}
+
+/* Top-1/top-5 and mean cross-entropy of the inference program on a set. */
+static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1, double *top5, double *vloss) {
+    const NcProgramHeader *h = r->b->programs[r->pe].h;
+    const int64_t per = (int64_t)3 * h->height * h->width;
+    float *x = nc_calloc((size_t)(per * h->batch), sizeof(float));
+    NcImageResult *res = nc_calloc((size_t)h->batch, sizeof *res);
+    int64_t n = 0, c1 = 0, c5 = 0;
+    double lsum = 0;
+    for (int64_t at = 0; at < val->path.len; at += h->batch) {
+        const int m = (int)(val->path.len - at < h->batch ? val->path.len - at : h->batch);
+        memset(x, 0, (size_t)(per * h->batch) * sizeof(float));
+        float *outs[1] = {x};
+        nc_image_loader_run(ld, (const char *const *)val->path.data + at, m, outs, res);
+        const float *in[1] = {x};
+        nc_bundle_run_inputs(r->b, r->pe, in, r->eval_arena, NULL);
+        const float *logits = nc_bundle_value(r->b, r->pe, (int)h->outputs[0], r->eval_arena);
+        for (int i = 0; i < m; i++) {
+            if (!res[i].ok) continue;
+            const float *z = logits + (int64_t)i * r->K;
+            const int y = val->label.data[at + i];
+            int rank = 0;
+            double mx = -INFINITY, se = 0;
+            for (int k = 0; k < r->K; k++) rank += z[k] > z[y], mx = z[k] > mx ? z[k] : mx;
+            for (int k = 0; k < r->K; k++) se += exp((double)z[k] - mx);
+            lsum += log(se) + mx - z[y];
+            c1 += rank < 1, c5 += rank < 5, n++;
+        }
+    }
+    free(x);
+    free(res);
+    *top1 = n ? 100.0 * (double)c1 / (double)n : 0, *top5 = n ? 100.0 * (double)c5 / (double)n : 0;
+    *vloss = n ? lsum / (double)n : 0;
+    return 0;
+}
+
+static void progress(const Opts *o, const TrainState *s, int64_t nb, double loss, double lr, double ips, double eta) {
+    if (o->quiet || !isatty(2)) return;
+    const int w = 24, done = nb ? (int)(w * (s->batch) / nb) : w;
+    fprintf(stderr, "\repoch %lld/%lld [", (long long)s->epoch + 1, (long long)o->epochs);
+    for (int i = 0; i < w; i++) fputc(i < done ? '#' : '.', stderr);
+    fprintf(stderr, "] %lld/%lld loss %.4f lr %.3g %.1f img/s ETA %dm%02ds ", (long long)s->batch, (long long)nb, loss,
+            lr, ips, (int)(eta / 60), (int)fmod(eta, 60));
+}
+
+static int save(Run *r, const Opts *o, const TrainState *s, NcError *e) {
+    return train_save(o->out, &r->tt, s, &o->opt, r->opt_state, r->opt_floats, r->model_id, o->keep, e);
+}
+
+static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data, const FileList *val) {
+    NcError e;
+    const NcTransform tf = transform_of(r->b, r->P->h);
+    NcImageLoader *ld = NULL;
+    if (nc_image_loader_open(&ld, o->decode_threads ? o->decode_threads : 2, 1, &tf, 0, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        return 1;
+    }
+    const int64_t n = data->path.len, nb = n / r->B, per = (int64_t)3 * r->H * r->W;
+    NcSchedule sched = {0};
+    sched.kind = o->sched, sched.base_lr = o->lr, sched.min_lr = o->min_lr;
+    sched.warmup_t = (int64_t)llround(o->warmup_epochs * (double)nb), sched.warmup_lr_init = o->warmup_lr;
+    sched.t_initial = nb * o->epochs, sched.decay_t = o->decay_epochs * (double)nb, sched.decay_rate = o->decay_rate;
+    if (o->sched == NC_SCHED_CONSTANT) sched.kind = NC_SCHED_STEP, sched.decay_rate = 1, sched.decay_t = 1;
+    if (o->sched == NC_SCHED_STEP) sched.warmup_prefix = 1;
+    if (nc_schedule_check(&sched, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        nc_image_loader_close(ld);
+        return 2;
+    }
+    int64_t *order = nc_malloc((size_t)n * sizeof(int64_t));
+    float *x = nc_aligned_alloc((size_t)(per * r->B) * sizeof(float));
+    NcImageResult *res = nc_calloc((size_t)r->B, sizeof *res);
+    int *labels = nc_calloc((size_t)r->B, sizeof(int));
+    const char **paths = nc_calloc((size_t)r->B, sizeof(char *));
+    const float *inputs[8] = {0};
+    int rc = 0, streak = 0;
+    double t_start = nc_now(), images_run = 0;
+    for (; s->epoch < o->epochs && !rc; s->epoch++, s->batch = 0) {
+        train_epoch_order(order, n, s->seed, s->epoch);
+        double eloss = 0;
+        int64_t ecount = 0;
+        for (; s->batch < nb && !rc; s->batch++) {
+            if (o->max_steps && s->step >= o->max_steps) break;
+            if (stop_signal) {
+                rc = 1;
+                break;
+            }
+            for (int i = 0; i < r->B; i++) {
+                const int64_t j = order[s->batch * r->B + i];
+                paths[i] = data->path.data[j], labels[i] = data->label.data[j];
+            }
+            float *outs[1] = {x};
+            const int failed = nc_image_loader_run(ld, paths, r->B, outs, res);
+            s->images_skipped += failed;
+            if (failed == r->B) continue;
+            /* a failed image's slot takes a copy of one that decoded: the step's shape is fixed */
+            for (int i = 0, src = 0; i < r->B && failed; i++) {
+                if (res[i].ok) continue;
+                fprintf(stderr, "\nwarning: skipped %s\n", res[i].err.msg);
+                while (!res[src].ok) src++;
+                memcpy(x + i * per, x + src * per, (size_t)per * sizeof(float));
+                labels[i] = labels[src];
+            }
+            make_targets(r, labels, o->smoothing);
+            r->seed_words[0] = (uint32_t)s->seed ^ 0x9E3779B9u, r->seed_words[1] = (uint32_t)s->step;
+            int k = 0;
+            inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
+            if (r->th->class_weight >= 0) inputs[k++] = r->class_weight;
+            if (r->th->seed >= 0) inputs[k++] = (const float *)r->seed_words;
+            nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
+            s->images_seen += r->B;
+            images_run += r->B;
+            double loss, gnorm, lr = 0;
+            if (update(r, o, &sched, s, &loss, &gnorm, &lr)) {
+                s->nan_skips++;
+                fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n",
+                        (long long)s->step, loss, gnorm);
+                if (r->metrics)
+                    fprintf(r->metrics, "{\"skipped_step\": %lld, \"epoch\": %lld}\n", (long long)s->step,
+                            (long long)s->epoch);
+                if (++streak >= o->nan_limit) {
+                    fprintf(stderr, "train: %d non-finite losses in a row: stopped (the last checkpoint is intact)\n",
+                            streak);
+                    rc = 1;
+                }
+                continue;
+            }
+            streak = 0;
+            eloss += loss, ecount++;
+            const double dt = nc_now() - t_start, ips = images_run / (dt > 0 ? dt : 1);
+            const int64_t left = (o->epochs - s->epoch - 1) * nb + (nb - s->batch - 1);
+            if (r->metrics) {
+                fprintf(r->metrics, "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, ", (long long)s->step,
+                        (long long)s->epoch, (long long)s->batch);
+                fprintf(r->metrics, "\"loss\": ");
+                nc_json_put_num(r->metrics, "%.6g", loss);
+                fprintf(r->metrics, ", \"lr\": %.6g, \"grad_norm\": ", lr);
+                nc_json_put_num(r->metrics, "%.6g", gnorm);
+                fprintf(r->metrics, ", \"images_per_s\": %.2f, \"skipped_images\": %lld}\n", ips,
+                        (long long)s->images_skipped);
+                fflush(r->metrics);
+            }
+            progress(o, s, nb, loss, lr, ips, (double)left * r->B / (ips > 0 ? ips : 1));
+            if (o->save_every && s->step % o->save_every == 0) {
+                TrainState at = *s;
+                at.batch++;
+                if (save(r, o, &at, &e)) fprintf(stderr, "\ntrain: %s\n", e.msg), rc = 1;
+            }
+        }
+        if (rc || (o->max_steps && s->step >= o->max_steps && s->batch < nb)) break;
+        /* the epoch is over: validate, checkpoint */
+        double top1 = -1, top5 = -1, vloss = 0;
+        if (val) validate(r, val, ld, &top1, &top5, &vloss);
+        if (!o->quiet && isatty(2)) fputc('\n', stderr);
+        fprintf(stderr, "epoch %lld: train loss %.4f", (long long)s->epoch + 1, ecount ? eloss / ecount : NAN);
+        if (val) fprintf(stderr, ", val top-1 %.2f%% top-5 %.2f%% loss %.4f", top1, top5, vloss);
+        fprintf(stderr, "\n");
+        if (r->metrics) {
+            fprintf(r->metrics, "{\"epoch_end\": %lld, \"step\": %lld, \"train_loss\": ", (long long)s->epoch + 1,
+                    (long long)s->step);
+            nc_json_put_num(r->metrics, "%.6g", ecount ? eloss / ecount : NAN);
+            if (val) fprintf(r->metrics, ", \"val_top1\": %.4f, \"val_top5\": %.4f, \"val_loss\": %.6g", top1, top5, vloss);
+            fprintf(r->metrics, ", \"skipped_images\": %lld, \"nan_skips\": %lld}\n", (long long)s->images_skipped,
+                    (long long)s->nan_skips);
+            fflush(r->metrics);
+        }
+        TrainState next = *s;
+        next.epoch++, next.batch = 0;
+        if (val && top1 > s->best_top1) {
+            s->best_top1 = next.best_top1 = top1, s->best_step = next.best_step = s->step;
+            if (train_save_best(o->out, &r->tt, &next, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
+        }
+        if (!rc && save(r, o, &next, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
+    }
+    /* stopped inside an epoch (--max-steps, a signal): a checkpoint where it stopped */
+    if (s->epoch < o->epochs && (rc == 0 || stop_signal)) {
+        if (save(r, o, s, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
+    }
+    if (stop_signal) fprintf(stderr, "\ntrain: interrupted; continue with --resume %s\n", o->out);
+    free(order);
+    free(x);
+    free(res);
+    free(labels);
+    free(paths);
+    nc_image_loader_close(ld);
+    return rc;
+}
+
+int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
+    Opts o;
+    int pr = parse(&o, prog, argc, argv);
+    if (pr) return pr > 0 ? 0 : 2;
+    Run r;
+    memset(&r, 0, sizeof r);
+    r.b = b;
+    NcError e;
+    FileList data = {0}, val = {0};
+    int rc = 0;
+    if (find_programs(&r, &e)) rc = 2;
+    if (!rc && train_data_load(&data, o.data, o.root, r.K, &e)) rc = 2;
+    if (!rc && o.val && train_data_load(&val, o.val, o.root, r.K, &e)) rc = 2;
+    if (!rc && data.path.len < r.B)
+        rc = 2, nc_errorf(&e, "%s: %d images, fewer than one batch of %d", o.data, data.path.len, r.B);
+    if (!rc && (r.th->class_weight >= 0) != (o.class_weights != NULL))
+        rc = 2, nc_errorf(&e, r.th->class_weight >= 0 ? "this program's loss is weighted: give --class-weights"
+                                                      : "--class-weights needs a program compiled with --loss weighted");
+    if (!rc && r.th->loss_kind == NC_LOSS_WEIGHTED && o.smoothing > 0)
+        rc = 2, nc_errorf(&e, "the weighted loss takes its label smoothing at compile time (netc compile "
+                              "--label-smoothing); this program's is %g",
+                          (double)r.th->smoothing);
+    if (!rc && o.class_weights && load_class_weights(&r, o.class_weights, &data, &e)) rc = 2;
+    if (!rc) {
+        r.arena = nc_aligned_alloc((size_t)r.P->h->arena_bytes);
+        r.eval_arena = r.pe >= 0 ? nc_aligned_alloc((size_t)b->programs[r.pe].h->arena_bytes) : NULL;
+        if (!r.arena || (r.pe >= 0 && !r.eval_arena))
+            rc = 2, nc_errorf(&e, "out of memory for a %.1f MB arena", r.P->h->arena_bytes / 1e6);
+    }
+    if (!rc && o.val && r.pe < 0) rc = 2, nc_errorf(&e, "--val: this program has no inference program to validate");
+    TrainState s = {0};
+    s.seed = o.seed, s.best_top1 = -1;
+    if (!rc) {
+        setup_tensors(&r);
+        r.target = nc_calloc((size_t)r.B * r.K, sizeof(float));
+        r.loss_grad = 1.0f;
+        if (mkdir(o.out, 0777) && errno != EEXIST) rc = 2, nc_errorf(&e, "%s: cannot make the folder", o.out);
+    }
+    if (!rc && o.init && !o.resume && train_init_from(o.init, &r.tt, r.K, stderr, &e)) rc = 2;
+    if (!rc && o.resume) {
+        if (train_resume(o.resume, &r.tt, &s, o.opt.kind, r.opt_state, r.opt_floats, r.model_id, &e))
+            rc = 2;
+        else if (strcmp(o.resume, o.out))
+            rc = 2, nc_errorf(&e, "--resume %s with --out %s: a resumed run continues in its own folder", o.resume,
+                              o.out);
+        else
+            fprintf(stderr, "train: resuming %s at update %lld (epoch %lld, batch %lld)\n", o.resume,
+                    (long long)s.step, (long long)s.epoch + 1, (long long)s.batch);
+    }
+    if (!rc) {
+        char *mp = nc_sprintf("%s/metrics.jsonl", o.out);
+        r.metrics = fopen(mp, o.resume ? "a" : "w");
+        free(mp);
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        rc = train_loop(&r, &o, &s, &data, o.val ? &val : NULL);
+        if (r.metrics) fclose(r.metrics);
+    } else {
+        fprintf(stderr, "%s train: %s\n", prog, e.msg);
+    }
+    files_free(&data);
+    files_free(&val);
+    free(r.arena);
+    free(r.eval_arena);
+    free(r.target);
+    free(r.class_weight);
+    free(r.opt_state);
+    for (int i = 0; i < r.tt.nbn; i++) free(r.tt.bn_tracked[i]);
+    free(r.tt.bn_tracked);
+    free(r.tt.name);
+    free(r.tt.ndim);
+    free(r.tt.shape);
+    free(r.tt.data);
+    free(r.train_of);
+    free(r.grad);
+    free(r.numel);
+    free(r.decay);
+    free(r.state_at);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/* train.h — the `train` command of a training program (netc compile
+ * --train): its data, its checkpoints and its loop, one file each. */
+#ifndef NETC_APP_TRAIN_H
+#define NETC_APP_TRAIN_H
+
+#include "runtime/bundle.h"
+#include "runtime/program/files.h"
+#include "runtime/train/optim.h"
+#include "runtime/train/schedule.h"
+
+int cmd_train(NcBundle *b, const char *prog, int argc, char **argv);
+
+/* ---- data (train_data.c) ------------------------------------------------ */
+
+/* A labelled set: a list file of "path label" lines, or a folder with one
+ * sub-folder per class (sorted by name: class 0, 1, ...), as torchvision's
+ * ImageFolder reads it. */
+int train_data_load(FileList *l, const char *spec, const char *root, int nclasses, NcError *e);
+
+/* The order of epoch `epoch`: a permutation of 0..n-1 drawn from (seed,
+ * epoch) alone, so a resumed run sees the order an uninterrupted one did. */
+void train_epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
+
+/* ---- checkpoints and the resume state (train_ckpt.c) -------------------- */
+
+/* What a run is at a checkpoint, besides its parameters. */
+typedef struct TrainState {
+    int64_t step;          /* optimizer updates done */
+    int64_t epoch, batch;  /* the next batch to train: batch `batch` of epoch `epoch` */
+    int64_t images_seen, images_skipped, nan_skips;
+    uint64_t seed;
+    double best_top1; /* the best validation top-1 so far, -1 none */
+    int64_t best_step;
+} TrainState;
+
+/* The tensors a checkpoint holds: every parameter of the step program, by
+ * timm name (BN statistics included), and each batch norm's
+ * num_batches_tracked (int64, as timm's state_dict has it), so that
+ * timm's load_state_dict(strict=True) takes the file as it is. */
+typedef struct TrainTensors {
+    int n;
+    const char **name;
+    int *ndim;
+    const int64_t **shape;
+    float **data;
+    int nbn;
+    char **bn_tracked; /* "<bn>.num_batches_tracked" */
+} TrainTensors;
+
+/* OUT/ckpt-<step>.safetensors, then OUT/state-<step>.bin (optimizer state,
+ * TrainState, and the checkpoint's size and checksum), both atomic; then
+ * removes all but the newest `keep` pairs.  A kill at any point leaves every
+ * complete pair as it was. */
+int train_save(const char *dir, const TrainTensors *t, const TrainState *s, const NcOptConfig *opt,
+               const float *opt_state, int64_t opt_floats, uint64_t model_id, int keep, NcError *e);
+/* Also writes OUT/best.safetensors (the parameters alone). */
+int train_save_best(const char *dir, const TrainTensors *t, const TrainState *s, NcError *e);
+/* The newest complete pair in dir into t's buffers, opt_state and s; -1 with
+ * a message if there is none or it does not fit this program. */
+int train_resume(const char *dir, const TrainTensors *t, TrainState *s, NcOptKind kind, float *opt_state,
+                 int64_t opt_floats, uint64_t model_id, NcError *e);
+/* --init CKPT: every parameter by name from a timm-named safetensors file; a
+ * classifier of another class count (first dimension) keeps its values, and
+ * is reported.  Anything else missing or mis-shaped is an error. */
+int train_init_from(const char *path, const TrainTensors *t, int nclasses, FILE *report, NcError *e);
+
+#endif
