@@ -5,6 +5,7 @@ The layers, lowest first (a folder's sub-folders are their own layers):
 
     runtime/support   errors, allocation, files, JSON, .npy, safetensors, detinit, top-k
     runtime/image     JPEG/PNG decoding, timm's eval transform, the loader threads
+    runtime/train     optimizers, learning-rate schedules, gradient clipping (beside runtime/image)
     ir                graph, op table, reference kernels, interpreter, memory plan form
     runtime           the bundle reader and executor, the kernel contract, ensemble merge
     runtime/program   a compiled program's command line (classify, features, eval, ...)
@@ -12,10 +13,11 @@ The layers, lowest first (a folder's sub-folders are their own layers):
     codegen           kernel generation (codegen/cpu) and the bundle writer
     tools/netc        the driver
 
-A file may include files of its own layer and of any lower one; frontend and passes
-stand side by side and include neither of each other.  tests/ and bench/ sit above
-everything.  The script also fails on an include cycle between files, on an include
-of a file that does not exist, and on a source file outside every layer.
+A file may include files of its own layer and of any lower one; runtime/image and
+runtime/train, and frontend and passes, stand side by side and include neither of each
+other.  tests/ and bench/ sit above everything.  The script also fails on an include
+cycle between files, on an include of a file that does not exist, and on a source file
+outside every layer.
 
 Usage: python3 tests/check_layers.py [REPO_ROOT]     exit 0 clean, 1 violations
 """
@@ -26,6 +28,7 @@ import sys
 LAYERS = [
     ("runtime/support", 0),
     ("runtime/image", 1),
+    ("runtime/train", 1),
     ("ir", 2),
     ("runtime", 3),
     ("runtime/program", 4),

@@ -24,6 +24,7 @@ FOLDERS = [
     "runtime",
     "runtime/support",
     "runtime/image",
+    "runtime/train",
     "runtime/program",
     "tools",
     "tools/netc",
