@@ -21,7 +21,7 @@
 #include "runtime/image/loader.h"
 #include "runtime/program/train.h"
 #include "runtime/support/json.h"
-#include "runtime/support/topk.h"
+#include "runtime/support/file_in.h"
 
 static const char *help =
     "usage: %s train --data LIST|DIR --out DIR [options]\n\n"

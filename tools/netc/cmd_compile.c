@@ -117,7 +117,11 @@ int cmd_compile(int argc, char **argv) {
         fprintf(stderr, "netc: %s\n", e.msg);
         return rc;
     }
-    fprintf(stderr, "netc: compiled %s (%d resolution%s, batch %d) into %s%s\n", info.name, info.nprograms,
-            info.nprograms > 1 ? "s" : "", job.batch, job.out, job.external ? " + .weights" : "");
+    if (train.on)
+        fprintf(stderr, "netc: compiled %s (a training step at %dx%d, batch %d, and its inference program) into %s%s\n",
+                info.name, mb->res[0].h, mb->res[0].w, job.batch, job.out, job.external ? " + .weights" : "");
+    else
+        fprintf(stderr, "netc: compiled %s (%d resolution%s, batch %d) into %s%s\n", info.name, info.nprograms,
+                info.nprograms > 1 ? "s" : "", job.batch, job.out, job.external ? " + .weights" : "");
     return 0;
 }
