@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir/ops.h"
+#include "passes/autodiff.h"
 #include "passes/pass.h"
 #include "runtime/support/json.h"
 #include "tools/netc/cli.h"
@@ -15,7 +16,66 @@ static const char *help = "usage: netc info FILE.nn [options]\n\n"
                           "  --json           one JSON object instead of the table\n"
                           "  --params         list every parameter: its timm name and shape\n"
                           "  --plan           run the default passes and plan activation memory: the arena against\n"
-                          "                   the naive sum of all intermediates\n" CLI_PASS_OPTIONS_HELP;
+                          "                   the naive sum of all intermediates\n"
+                          "  --train          plan a training step instead (netc compile --train; its options too:\n"
+                          "                   --loss, --freeze-features, --drop-rate, ...): the step's arena\n"
+                          "                   (activations kept for the backward pass, gradients) against the\n"
+                          "                   naive sum, and what the parameters, gradients and optimizer state take\n"
+                          CLI_PASS_OPTIONS_HELP;
+
+/* --train: the step's graph and plan, and the memory of a training run. */
+static int train_info(CliModel *m, const NcTrainSpec *spec, int json) {
+    m->opt.train = 1;
+    NcGraph *g = cli_load(m, 0);
+    if (!g) return NC_EXIT_BADINPUT;
+    const int fwd_nodes = g->nodes.len;
+    NcTrainInfo ti;
+    NcPlan plan;
+    memset(&plan, 0, sizeof plan);
+    NcError e;
+    if (nc_autodiff(g, spec, &ti, m->explain ? stderr : NULL, &e) || nc_run_passes(g, "dce", NULL, NULL, NULL, &e) ||
+        nc_plan_memory(g, &plan, NULL, &e)) {
+        fprintf(stderr, "netc: %s: %s\n", m->path, e.msg);
+        nc_graph_free(g);
+        return NC_EXIT_BADINPUT;
+    }
+    int64_t trained = 0, params = 0;
+    for (int i = 0; i < g->values.len; i++) {
+        const NcValue *v = nc_val(g, i);
+        if (v->kind == NC_VAL_PARAM) params += nc_numel(v);
+    }
+    for (int i = 0; i < ti.nparams; i++) trained += nc_numel(nc_val(g, nc_graph_find_param(g, ti.param[i])));
+    /* a trained tensor's gradient lives in the arena; its optimizer state is 1 (SGD) or 2 (AdamW) copies */
+    const double pb = 4.0 * (double)params, sgd = 4.0 * (double)trained, adamw = 8.0 * (double)trained;
+    if (json) {
+        printf("{\"model\": ");
+        nc_json_put_str(stdout, g->name);
+        printf(", \"height\": %d, \"width\": %d, \"batch\": %d, \"forward_nodes\": %d, \"step_nodes\": %d, "
+               "\"trained_tensors\": %d, \"trained_values\": %lld, \"batch_norms\": %d, \"arena_bytes\": %lld, "
+               "\"naive_bytes\": %lld, \"peak_live_bytes\": %lld, \"param_bytes\": %.0f, "
+               "\"sgd_state_bytes\": %.0f, \"adamw_state_bytes\": %.0f}\n",
+               m->opt.height, m->opt.width, m->opt.batch, fwd_nodes, g->nodes.len, ti.nparams, (long long)trained,
+               ti.nbn, (long long)plan.arena_bytes, (long long)plan.naive_bytes, (long long)plan.peak_live, pb, sgd,
+               adamw);
+    } else {
+        printf("training step  %s at %dx%d, batch %d: %d nodes (%d forward, %d loss and backward)\n", g->name,
+               m->opt.height, m->opt.width, m->opt.batch, g->nodes.len, fwd_nodes, g->nodes.len - fwd_nodes);
+        printf("trains         %d tensors, %lld values%s; %d batch norms on batch statistics\n", ti.nparams,
+               (long long)trained, spec->freeze_features ? " (the classifier: features frozen)" : "", ti.nbn);
+        printf("arena          %.1f MB = %.1f%% of the naive sum of every intermediate (%.1f MB); peak live %.1f MB\n"
+               "               (the activations the backward pass reads, kept until it reads them, and the gradients)\n",
+               plan.arena_bytes / 1e6, 100.0 * (double)plan.arena_bytes / (double)plan.naive_bytes,
+               plan.naive_bytes / 1e6, plan.peak_live / 1e6);
+        printf("besides        parameters %.1f MB, optimizer state %.1f MB (SGD momentum) or %.1f MB (AdamW)\n",
+               pb / 1e6, sgd / 1e6, adamw / 1e6);
+        printf("in all         %.1f MB with SGD, %.1f MB with AdamW\n", (plan.arena_bytes + pb + sgd) / 1e6,
+               (plan.arena_bytes + pb + adamw) / 1e6);
+    }
+    nc_train_info_free(&ti);
+    nc_plan_free(&plan);
+    nc_graph_free(g);
+    return 0;
+}
 
 /* The stage a layer belongs to: its first name component, or the first two
  * when the second is a stage index over numbered blocks (blocks.3.1.conv_pw
@@ -61,6 +121,7 @@ static void json_num(const char *key, const char *fmt, double v) {
 int cmd_info(int argc, char **argv) {
     if (cli_help(argc, argv, help)) return 0;
     CliModel m = {0};
+    CliTrain train = {0};
     int json = 0, list_params = 0, want_plan = 0;
     for (int i = 1; i < argc; i++) {
         const int opt = !m.options_ended;
@@ -76,13 +137,15 @@ int cmd_info(int argc, char **argv) {
             want_plan = 1;
             continue;
         }
-        int r = cli_model_option(&m, argc, argv, &i);
+        int r = opt ? cli_train_option(&train, &m, argc, argv, &i) : 0;
+        if (r == 0) r = cli_model_option(&m, argc, argv, &i);
         if (r < 0) return NC_EXIT_BADINPUT;
         if (r == 0) {
             cli_error("info: unknown option '%s' (see netc info --help)", argv[i]);
             return NC_EXIT_BADINPUT;
         }
     }
+    if (train.on) return train_info(&m, &train.spec, json);
     /* The statistics describe the model as written; the plan, the graph the
      * passes make of it. */
     CliModel planned = m;
