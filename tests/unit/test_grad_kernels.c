@@ -6,10 +6,12 @@
  * For a forward op f and a random projection r of its output, L(x) = sum r f(x)
  * in double; the gradient op fed dy = r must give dL/dx.  The check compares
  * the whole gradient vector with a fourth-order central difference,
- * (8 (L(x+h) - L(x-h)) - (L(x+2h) - L(x-2h))) / 12h, h = 2^-7, on inputs that
- * are multiples of 2^-12 (so x +- h, x +- 2h are exact floats), and wants
- * ||g - fd|| / ||fd|| below 1e-4 (each figure is printed; they are ~1e-7 to
- * 1e-6: the float rounding of the forward's outputs).  Data avoid the kinks
+ * (8 (L(x+h) - L(x-h)) - (L(x+2h) - L(x-2h))) / 12h, h = 2^-7 (2^-5 for the
+ * losses, whose one float output rounds), on inputs that are multiples of
+ * 2^-12 (so x +- h, x +- 2h are exact floats), and wants ||g - fd|| / ||fd||
+ * below 1e-3.  Each figure is printed: 0 to 1e-6 for the ops linear in the
+ * perturbed input, up to ~1e-4 elsewhere (the float rounding of the forward's
+ * outputs; a wrong term shows as 1e-2 and more).  Data avoid the kinks
  * (relu at 0, clamp at its bounds, ties in a max pool window) by more than 2h.
  * The forward-only pieces (batch statistics, loss values, dropout's mask) are
  * checked against direct computations. */
