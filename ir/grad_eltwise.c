@@ -13,8 +13,10 @@ int nc_grad_act(NcGraph *g, int ni, const int *dy, const int *needs, int *dx, Nc
     const NcNode n = g->nodes.data[ni];
     if (dy[0] < 0 || !needs[0]) return 0;
     NcAttrs a = nc_attrs_default();
-    a.act = n.op == NC_OP_RELU ? NC_EPI_RELU : n.op == NC_OP_CLAMP ? NC_EPI_CLAMP : n.op == NC_OP_SILU ? NC_EPI_SILU
-                                                                                                      : NC_EPI_SIGMOID;
+    a.act = n.op == NC_OP_RELU    ? NC_EPI_RELU
+            : n.op == NC_OP_CLAMP ? NC_EPI_CLAMP
+            : n.op == NC_OP_SILU  ? NC_EPI_SILU
+                                  : NC_EPI_SIGMOID;
     a.lo = n.attrs.lo, a.hi = n.attrs.hi;
     int in[2] = {dy[0], n.inputs[0]};
     return (dx[0] = nc_grad_emit(g, NC_OP_ACT_GRAD, 2, in, &a, n.scope, 0, e)) < 0 ? -1 : 0;

@@ -101,6 +101,5 @@ int nc_grad_cross_entropy(NcGraph *g, int ni, const int *dy, const int *needs, i
     const NcNode n = g->nodes.data[ni];
     if (dy[0] < 0 || !needs[0]) return 0;
     int in[4] = {dy[0], n.inputs[0], n.inputs[1], n.ninputs > 2 ? n.inputs[2] : -1};
-    return (dx[0] = nc_grad_emit(g, NC_OP_CROSS_ENTROPY_GRAD, n.ninputs + 1, in, &n.attrs, n.scope, 0, e)) < 0 ? -1
-                                                                                                               : 0;
+    return (dx[0] = nc_grad_emit(g, NC_OP_CROSS_ENTROPY_GRAD, n.ninputs + 1, in, &n.attrs, n.scope, 0, e)) < 0 ? -1 : 0;
 }

@@ -43,7 +43,7 @@ static int spatial_out(const NcValue *x, const NcAttrs *a, int kh, int kw, int64
 }
 
 int nc_shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
-                        NcError *e) {
+                    NcError *e) {
     if (expect_rank(in, 0, 4, "conv2d input", e) || expect_rank(in, 1, 4, "conv2d weight", e)) return -1;
     int64_t c = SHP(0)[1], o = SHP(1)[0], g = a->groups;
     if (g < 1 || c % g || o % g)
@@ -139,7 +139,7 @@ static int shape_binary(const NcValue *const *in, int nin, const NcAttrs *a, int
 }
 
 int nc_shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
-                        NcError *e) {
+                    NcError *e) {
     if (expect_rank(in, 0, 4, "pool input", e)) return -1;
     if (a->kernel[0] < 1 || a->kernel[1] < 1)
         return nc_errorf(e, "pool kernel must be positive, got %dx%d", a->kernel[0], a->kernel[1]);
@@ -285,7 +285,7 @@ static double macs_squeeze_excite(const NcValue *const *in, const NcValue *const
     return 2.0 * (double)in[0]->shape[0] * (double)nc_numel(in[1]);
 }
 
-#define WIN (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
+#define WIN        (NC_ATTR_KERNEL | NC_ATTR_STRIDE | NC_ATTR_PAD)
 #define CONV_ATTRS (WIN | NC_ATTR_DILATION | NC_ATTR_GROUPS)
 #define RADIX      NC_ATTR_RADIX
 #define TRAIN      NC_ATTR_TRAIN
@@ -295,16 +295,18 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
      * gradient rule */
     [NC_OP_CONV2D] = {"conv2d", 2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, CONV_ATTRS | NC_ATTR_EPILOGUE, nc_shape_conv2d,
                       nc_ref_conv2d, macs_conv2d, nc_grad_conv2d},
-    [NC_OP_BATCH_NORM] = {"batch_norm", 5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS, shape_batch_norm, nc_ref_batch_norm,
-                          NULL, NULL},
+    [NC_OP_BATCH_NORM] = {"batch_norm", 5, 5, NC_FUSE_BROADCAST, NC_ATTR_EPS, shape_batch_norm, nc_ref_batch_norm, NULL,
+                          NULL},
     [NC_OP_LINEAR] = {"linear", 2, 3 + NC_MAX_EPI, NC_FUSE_ANCHOR, NC_ATTR_EPILOGUE, shape_linear, nc_ref_linear,
                       macs_linear, nc_grad_linear},
     [NC_OP_RELU] = {"relu", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_relu, NULL, nc_grad_act},
     [NC_OP_CLAMP] = {"clamp", 1, 1, NC_FUSE_ELEMWISE, NC_ATTR_CLAMP, shape_same, nc_ref_clamp, NULL, nc_grad_act},
     [NC_OP_SILU] = {"silu", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_silu, NULL, nc_grad_act},
     [NC_OP_SIGMOID] = {"sigmoid", 1, 1, NC_FUSE_ELEMWISE, 0, shape_same, nc_ref_sigmoid, NULL, nc_grad_act},
-    [NC_OP_ADD] = {"add", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_add, NULL, nc_grad_add},
-    [NC_OP_MUL] = {"mul", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_mul, NULL, nc_grad_mul},
+    [NC_OP_ADD] = {"add", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_add, NULL,
+                   nc_grad_add},
+    [NC_OP_MUL] = {"mul", 2, NC_MAXIN, NC_FUSE_BROADCAST, NC_ATTR_EPILOGUE, shape_binary, nc_ref_mul, NULL,
+                   nc_grad_mul},
     [NC_OP_MAX_POOL2D] = {"max_pool2d", 1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL, nc_shape_pool2d, nc_ref_max_pool2d,
                           NULL, nc_grad_pool2d},
     [NC_OP_AVG_POOL2D] = {"avg_pool2d", 1, 1, NC_FUSE_REDUCTION, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD,
@@ -315,8 +317,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
                                NULL, NULL},
     [NC_OP_SOFTMAX] = {"softmax", 1, 1, NC_FUSE_REDUCTION, NC_ATTR_AXIS, shape_softmax, nc_ref_softmax, NULL,
                        nc_grad_softmax},
-    [NC_OP_RADIX_SOFTMAX] = {"radix_softmax", 1, 1, NC_FUSE_REDUCTION, RADIX, shape_radix_softmax,
-                             nc_ref_radix_softmax, NULL, nc_grad_softmax},
+    [NC_OP_RADIX_SOFTMAX] = {"radix_softmax", 1, 1, NC_FUSE_REDUCTION, RADIX, shape_radix_softmax, nc_ref_radix_softmax,
+                             NULL, nc_grad_softmax},
     [NC_OP_CONCAT] = {"concat", 1, NC_MAXIN, NC_FUSE_INJECTIVE, NC_ATTR_AXIS, shape_concat, nc_ref_concat, NULL,
                       nc_grad_concat},
     [NC_OP_SPLIT] = {"split", 1, 1, NC_FUSE_INJECTIVE, NC_ATTR_AXIS | NC_ATTR_SIZES, shape_split, nc_ref_split, NULL,
@@ -337,7 +339,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
                              nc_grad_cross_entropy},
     [NC_OP_ZEROS] = {"zeros", 0, 0, OPAQUE, NC_ATTR_SIZES, nc_shape_sizes, nc_ref_zeros, NULL, NULL},
     [NC_OP_SUM_TO] = {"sum_to", 1, 1, OPAQUE, NC_ATTR_SIZES, nc_shape_sum_to, nc_ref_sum_to, NULL, NULL},
-    [NC_OP_ACT_GRAD] = {"act_grad", 2, 2, OPAQUE, NC_ATTR_CLAMP | NC_ATTR_ACT, nc_shape_pair, nc_ref_act_grad, NULL, NULL},
+    [NC_OP_ACT_GRAD] = {"act_grad", 2, 2, OPAQUE, NC_ATTR_CLAMP | NC_ATTR_ACT, nc_shape_pair, nc_ref_act_grad, NULL,
+                        NULL},
     [NC_OP_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2, 2, OPAQUE, CONV_ATTRS | NC_ATTR_SIZES,
                                  nc_shape_conv2d_grad_input, nc_ref_conv2d_grad_input, NULL, NULL},
     [NC_OP_CONV2D_GRAD_WEIGHT] = {"conv2d_grad_weight", 2, 2, OPAQUE, CONV_ATTRS | NC_ATTR_SIZES,
@@ -346,12 +349,13 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
                                  nc_ref_linear_grad_input, NULL, NULL},
     [NC_OP_LINEAR_GRAD_WEIGHT] = {"linear_grad_weight", 2, 2, OPAQUE, 0, nc_shape_linear_grad_weight,
                                   nc_ref_linear_grad_weight, NULL, NULL},
-    [NC_OP_BATCH_NORM_TRAIN_GRAD] = {"batch_norm_train_grad", 5, 5, OPAQUE, NC_ATTR_EPS,
-                                     nc_shape_batch_norm_train_grad, nc_ref_batch_norm_train_grad, NULL, NULL},
+    [NC_OP_BATCH_NORM_TRAIN_GRAD] = {"batch_norm_train_grad", 5, 5, OPAQUE, NC_ATTR_EPS, nc_shape_batch_norm_train_grad,
+                                     nc_ref_batch_norm_train_grad, NULL, NULL},
     [NC_OP_MAX_POOL2D_GRAD] = {"max_pool2d_grad", 2, 2, OPAQUE, WIN | NC_ATTR_CEIL, nc_shape_max_pool2d_grad,
                                nc_ref_max_pool2d_grad, NULL, NULL},
-    [NC_OP_AVG_POOL2D_GRAD] = {"avg_pool2d_grad", 1, 1, OPAQUE, WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD | NC_ATTR_SIZES,
-                               nc_shape_avg_pool2d_grad, nc_ref_avg_pool2d_grad, NULL, NULL},
+    [NC_OP_AVG_POOL2D_GRAD] = {"avg_pool2d_grad", 1, 1, OPAQUE,
+                               WIN | NC_ATTR_CEIL | NC_ATTR_INCLUDE_PAD | NC_ATTR_SIZES, nc_shape_avg_pool2d_grad,
+                               nc_ref_avg_pool2d_grad, NULL, NULL},
     [NC_OP_GLOBAL_AVG_POOL_GRAD] = {"global_avg_pool_grad", 1, 1, OPAQUE, NC_ATTR_SIZES, nc_shape_global_avg_pool_grad,
                                     nc_ref_global_avg_pool_grad, NULL, NULL},
     [NC_OP_SOFTMAX_GRAD] = {"softmax_grad", 2, 2, OPAQUE, NC_ATTR_AXIS, nc_shape_pair, nc_ref_softmax_grad, NULL, NULL},

@@ -119,7 +119,7 @@ int nc_shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *on
 int nc_shape_pool2d(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
                     NcError *e);
 #define NC_SHAPE_FN(name)                                                                                              \
-    int name(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM], NcError *e)
+    int name(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t(*os)[NC_MAXDIM], NcError *e)
 NC_SHAPE_FN(nc_shape_batch_norm_train);
 NC_SHAPE_FN(nc_shape_dropout);
 NC_SHAPE_FN(nc_shape_cross_entropy);

@@ -107,7 +107,8 @@ NC_SHAPE_FN(nc_shape_sum_to) {
     if (v.ndim > in[0]->ndim) return nc_errorf(e, "sum_to: cannot reduce to more dimensions");
     for (int i = 0; i < v.ndim; i++) {
         int64_t d = v.shape[v.ndim - 1 - i], x = SHP(0)[in[0]->ndim - 1 - i];
-        if (d != x && d != 1) return nc_errorf(e, "sum_to: %lld does not broadcast to %lld", (long long)d, (long long)x);
+        if (d != x && d != 1)
+            return nc_errorf(e, "sum_to: %lld does not broadcast to %lld", (long long)d, (long long)x);
     }
     return out_is(&v, ond, os, 0);
 }
