@@ -11,6 +11,7 @@
  * deterministic input and compares the loss, the logits, every gradient the
  * fixture holds and the BN running statistics after the step, each by
  * ||netc - torch|| / ||torch|| <= TOLERANCE (default 1e-4). */
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,26 +62,25 @@ static void compare(const char *what, const float *a, const NcSafetensors *st, c
     free(b);
 }
 
-/* "0.1:.bn3.weight,.conv3.bn.weight": parameters whose names end so are
- * scaled after the deterministic initialiser, as the fixture's were */
-static void scale_params(NcGraph *g, const char *spec) {
-    if (!spec || !*spec) return;
-    char *end;
-    const double f = strtod(spec, &end);
-    if (*end != ':') {
-        fprintf(stderr, "bad gamma_scale metadata '%s'\n", spec);
-        exit(1);
+/* The fixture's BN scales: every parameter whose name matches the glob
+ * gamma_scaled (e.g. "layer*.bn3.weight") multiplied by gamma_scale after
+ * the deterministic initialiser, as the fixture's were; their count must be
+ * the fixture's. */
+static void scale_params(NcGraph *g, const NcSafetensors *st) {
+    const double f = atof(meta(st, "gamma_scale"));
+    const char *glob = meta(st, "gamma_scaled");
+    const int want = atoi(meta(st, "gamma_scaled_count"));
+    int n = 0;
+    for (int i = 0; i < g->values.len && strcmp(glob, "-"); i++) {
+        NcValue *v = &g->values.data[i];
+        if (v->kind != NC_VAL_PARAM || fnmatch(glob, v->name, 0)) continue;
+        for (int64_t k = 0; k < nc_numel(v); k++) v->data[k] = (float)(v->data[k] * f);
+        n++;
     }
-    for (const char *s = end + 1; *s;) {
-        const char *c = strchr(s, ',');
-        const size_t len = c ? (size_t)(c - s) : strlen(s);
-        for (int i = 0; i < g->values.len; i++) {
-            NcValue *v = &g->values.data[i];
-            const size_t vl = v->kind == NC_VAL_PARAM ? strlen(v->name) : 0;
-            if (vl < len || strncmp(v->name + vl - len, s, len)) continue;
-            for (int64_t k = 0; k < nc_numel(v); k++) v->data[k] = (float)(v->data[k] * f);
-        }
-        s += len + (c ? 1 : 0);
+    if (n != want) {
+        fprintf(stderr, "%s: gamma_scaled '%s' matches %d parameters here, %d in the fixture\n", st->path, glob, n,
+                want);
+        exit(1);
     }
 }
 
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     nc_weights_init_det(g);
-    scale_params(g, nc_st_meta(&st, "gamma_scale"));
+    scale_params(g, &st);
     NcTrainSpec spec = {NC_LOSS_SOFT, 0, 0, 0};
     NcTrainInfo info;
     if (nc_autodiff(g, &spec, &info, NULL, &e) || nc_graph_verify(g, &e)) {

@@ -413,7 +413,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
     const char **paths = nc_calloc((size_t)r->B, sizeof(char *));
     const float *inputs[8] = {0};
     int rc = 0, streak = 0;
-    double t_start = nc_now(), images_run = 0;
+    double step_seconds = 0, images_run = 0;
     for (; s->epoch < o->epochs && !rc; s->epoch++, s->batch = 0) {
         train_epoch_order(order, n, s->seed, s->epoch);
         double eloss = 0;
@@ -446,11 +446,14 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
             if (r->th->class_weight >= 0) inputs[k++] = r->class_weight;
             if (r->th->seed >= 0) inputs[k++] = (const float *)r->seed_words;
+            const double t0 = nc_now();
             nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
             s->images_seen += r->B;
             images_run += r->B;
             double loss, gnorm, lr = 0;
-            if (update(r, o, &sched, s, &loss, &gnorm, &lr)) {
+            const int skipped = update(r, o, &sched, s, &loss, &gnorm, &lr);
+            step_seconds += nc_now() - t0;
+            if (skipped) {
                 s->nan_skips++;
                 fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n",
                         (long long)s->step, loss, gnorm);
@@ -466,7 +469,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             }
             streak = 0;
             eloss += loss, ecount++;
-            const double dt = nc_now() - t_start, ips = images_run / (dt > 0 ? dt : 1);
+            const double ips = images_run / (step_seconds > 0 ? step_seconds : 1);
             const int64_t left = (o->epochs - s->epoch - 1) * nb + (nb - s->batch - 1);
             if (r->metrics) {
                 fprintf(r->metrics, "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, ", (long long)s->step,
