@@ -22,6 +22,7 @@
 #include "passes/autodiff.h"
 #include "passes/pass.h"
 #include "runtime/support/detinit.h"
+#include "runtime/support/npy.h"
 #include "runtime/support/safetensors.h"
 
 static int failed, passed;
@@ -84,9 +85,112 @@ static void scale_params(NcGraph *g, const NcSafetensors *st) {
     }
 }
 
+/* netc's side: named results to compare with the fixture's tensors */
+typedef struct Results {
+    int n;
+    char *name[4096];
+    float *data[4096];
+    int64_t numel[4096];
+} Results;
+
+static void add(Results *r, const char *name, const float *data, int64_t n) {
+    if (r->n == 4096) return;
+    r->name[r->n] = nc_strdup(name);
+    r->data[r->n] = nc_malloc((size_t)n * sizeof(float));
+    memcpy(r->data[r->n], data, (size_t)n * sizeof(float));
+    r->numel[r->n++] = n;
+}
+
+/* Every fixture tensor (loss, logits, grad/, running_mean/, running_var/)
+ * against netc's result of that name. */
+static void compare_all(const Results *r, const NcSafetensors *st, double tol) {
+    int ngrads = 0;
+    for (int i = 0; i < st->ntensors; i++) {
+        const char *nm = st->tensors[i].name;
+        int k = 0;
+        while (k < r->n && strcmp(r->name[k], nm)) k++;
+        if (k == r->n) {
+            printf("FAIL %s: netc has no such result (not a trained parameter or batch norm?)\n", nm);
+            failed++;
+            continue;
+        }
+        if (r->numel[k] != st->tensors[i].numel) {
+            printf("FAIL %s: %lld values in netc, %lld in the fixture\n", nm, (long long)r->numel[k],
+                   (long long)st->tensors[i].numel);
+            failed++;
+            continue;
+        }
+        compare(nm, r->data[k], st, nm, r->numel[k], tol);
+        ngrads += !strncmp(nm, "grad/", 5);
+    }
+    if (ngrads < 5) {
+        printf("FAIL the fixture holds %d gradients (at least 5 expected)\n", ngrads);
+        failed++;
+    }
+}
+
+/* The interpreter's step: loss, logits, gradients, and the running
+ * statistics updated as the training program updates them. */
+static void interp_results(NcGraph *g, const NcTrainInfo *info, float **out, int N, int K, Results *r) {
+    add(r, "loss", out[0], 1);
+    add(r, "logits", out[1], (int64_t)N * K);
+    for (int k = 0; k < info->nparams; k++) {
+        char *nm = nc_sprintf("grad/%s", info->param[k]);
+        add(r, nm, out[2 + k], nc_numel(nc_val(g, nc_graph_find_param(g, info->param[k]))));
+        free(nm);
+    }
+    for (int i = 0; i < info->nbn; i++) {
+        const char *rm = info->bn[2 * i];
+        const int base = (int)(strlen(rm) - strlen(".running_mean"));
+        const NcValue *pm = nc_val(g, nc_graph_find_param(g, rm));
+        const NcValue *pv = nc_val(g, nc_graph_find_param(g, info->bn[2 * i + 1]));
+        const float *bm = out[2 + info->nparams + 2 * i], *bv = out[3 + info->nparams + 2 * i];
+        const int64_t C = nc_numel(pm);
+        int64_t cnt = 0; /* values per channel: the BN input's numel / C */
+        for (int ni = 0; ni < g->nodes.len && !cnt; ni++) {
+            const NcNode *nd = &g->nodes.data[ni];
+            if (nd->op == NC_OP_BATCH_NORM_TRAIN && nd->inputs[3] == pm->id) cnt = nc_numel(nc_val(g, nd->inputs[0])) / C;
+        }
+        float *um = nc_malloc((size_t)C * sizeof(float)), *uv = nc_malloc((size_t)C * sizeof(float));
+        for (int64_t c = 0; c < C; c++) {
+            um[c] = (float)(0.1 * bm[c] + 0.9 * pm->data[c]);
+            uv[c] = (float)(0.1 * (bv[c] * (double)cnt / (double)(cnt - 1)) + 0.9 * pv->data[c]);
+        }
+        char *fm = nc_sprintf("running_mean/%.*s", base, rm), *fv = nc_sprintf("running_var/%.*s", base, rm);
+        add(r, fm, um, C);
+        add(r, fv, uv, C);
+        free(fm), free(fv), free(um), free(uv);
+    }
+}
+
+/* A compiled program's `run --train` output. */
+static int file_results(const char *path, Results *r) {
+    NcSafetensors g;
+    NcError e;
+    if (nc_st_open(path, &g, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
+    for (int i = 0; i < g.ntensors; i++) {
+        float *d = nc_malloc((size_t)g.tensors[i].numel * sizeof(float));
+        if (nc_st_read_f32(&g, &g.tensors[i], d, &e)) {
+            fprintf(stderr, "%s\n", e.msg);
+            return -1;
+        }
+        add(r, g.tensors[i].name, d, g.tensors[i].numel);
+        free(d);
+    }
+    nc_st_close(&g);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    const char *save_dir = NULL, *compare_file = NULL;
+    if (argc > 2 && !strcmp(argv[1], "--save-inputs")) save_dir = argv[2], argc -= 2, argv += 2;
+    if (argc > 2 && !strcmp(argv[1], "--compare")) compare_file = argv[2], argc -= 2, argv += 2;
     if (argc < 3) {
-        fprintf(stderr, "usage: netc_grad_check MODEL.nn FIXTURE.safetensors [TOLERANCE]\n");
+        fprintf(stderr, "usage: netc_grad_check [--save-inputs DIR | --compare G.safetensors] MODEL.nn "
+                        "FIXTURE.safetensors [TOLERANCE]\n");
         return 2;
     }
     const double tol = argc > 3 ? atof(argv[3]) : 1e-4;
@@ -109,89 +213,64 @@ int main(int argc, char **argv) {
     }
     nc_weights_init_det(g);
     scale_params(g, &st);
-    NcTrainSpec spec = {NC_LOSS_SOFT, 0, 0, 0};
-    NcTrainInfo info;
-    if (nc_autodiff(g, &spec, &info, NULL, &e) || nc_graph_verify(g, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    /* inputs: the deterministic image, smoothed one-hot targets, dloss = 1 */
     const int64_t nx = (int64_t)N * 3 * H * W;
-    float *x = nc_malloc((size_t)nx * sizeof(float)), *target = nc_calloc((size_t)N * K, sizeof(float)), one = 1;
+    float *x = nc_malloc((size_t)nx * sizeof(float));
     nc_det_fill_input(x, (size_t)nx);
-    const char *lab = meta(&st, "labels");
-    for (int n = 0; n < N; n++) {
-        const int y = atoi(lab);
-        for (int k = 0; k < K; k++) target[n * K + k] = (float)((k == y ? 1 - smoothing : 0) + smoothing / K);
-        lab = strchr(lab, ',') ? strchr(lab, ',') + 1 : lab;
-    }
-    const float *ins[3] = {x, target, &one};
-    float **out = nc_calloc((size_t)g->outputs.len, sizeof(float *));
-    NcInterpStats stats;
-    if (nc_interp_run(g, ins, out, &stats, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    printf("%s %dx%d batch %d, %d classes: forward + backward %d nodes in %.2f s\n", g->name, H, W, N, K,
-           g->nodes.len, stats.seconds);
-    compare("loss", out[0], &st, "loss", 1, tol);
-    compare("logits", out[1], &st, "logits", (int64_t)N * K, tol);
-    int ngrads = 0;
-    for (int i = 0; i < st.ntensors; i++) {
-        const char *nm = st.tensors[i].name;
-        if (strncmp(nm, "grad/", 5)) continue;
-        int k = 0;
-        while (k < info.nparams && strcmp(info.param[k], nm + 5)) k++;
-        if (k == info.nparams) {
-            printf("FAIL %s: not a trained parameter of netc's graph\n", nm);
-            failed++;
-            continue;
+    Results res = {0};
+    int rc = 0;
+    if (save_dir) { /* what a compiled program needs to make the same step */
+        char *wp = nc_sprintf("%s/weights.safetensors", save_dir), *xp = nc_sprintf("%s/input.npy", save_dir);
+        int64_t xs[4] = {N, 3, H, W};
+        if (nc_weights_save(g, wp, &e) || nc_npy_write_f32(xp, 4, xs, x, &e)) {
+            fprintf(stderr, "%s\n", e.msg);
+            rc = 1;
+        } else {
+            printf("%dx%d %d %d %s %s\n", H, W, N, K, meta(&st, "labels"), meta(&st, "smoothing"));
         }
-        compare(nm, out[2 + k], &st, nm, st.tensors[i].numel, tol);
-        ngrads++;
-    }
-    /* the running statistics after the step, as the training program updates them */
-    for (int i = 0; i < info.nbn; i++) {
-        const char *rm = info.bn[2 * i];
-        const size_t base = strlen(rm) - strlen(".running_mean");
-        char *fm = nc_sprintf("running_mean/%.*s", (int)base, rm), *fv = nc_sprintf("running_var/%.*s", (int)base, rm);
-        if (nc_st_find(&st, fm)) {
-            const NcValue *pm = nc_val(g, nc_graph_find_param(g, rm));
-            const NcValue *pv = nc_val(g, nc_graph_find_param(g, info.bn[2 * i + 1]));
-            const float *bm = out[2 + info.nparams + 2 * i], *bv = out[3 + info.nparams + 2 * i];
-            const int64_t C = nc_numel(pm);
-            float *um = nc_malloc((size_t)C * sizeof(float)), *uv = nc_malloc((size_t)C * sizeof(float));
-            /* values per channel: the BN input's numel / C */
-            int64_t cnt = 0;
-            for (int ni = 0; ni < g->nodes.len && !cnt; ni++) {
-                const NcNode *nd = &g->nodes.data[ni];
-                if (nd->op == NC_OP_BATCH_NORM_TRAIN && nd->inputs[3] == pm->id)
-                    cnt = nc_numel(nc_val(g, nd->inputs[0])) / C;
-            }
-            for (int64_t c = 0; c < C; c++) {
-                um[c] = (float)(0.1 * bm[c] + 0.9 * pm->data[c]);
-                uv[c] = (float)(0.1 * (bv[c] * (double)cnt / (double)(cnt - 1)) + 0.9 * pv->data[c]);
-            }
-            compare(fm, um, &st, fm, C, tol);
-            compare(fv, uv, &st, fv, C, tol);
-            free(um);
-            free(uv);
+        free(wp), free(xp);
+    } else if (compare_file) {
+        if (file_results(compare_file, &res)) rc = 1;
+        printf("%s %dx%d batch %d, %d classes: the compiled step's results in %s\n", g->name, H, W, N, K,
+               compare_file);
+    } else {
+        NcTrainSpec spec = {NC_LOSS_SOFT, 0, 0, 0};
+        NcTrainInfo info;
+        if (nc_autodiff(g, &spec, &info, NULL, &e) || nc_graph_verify(g, &e)) {
+            fprintf(stderr, "%s\n", e.msg);
+            return 1;
         }
-        free(fm);
-        free(fv);
+        /* inputs: the deterministic image, smoothed one-hot targets, dloss = 1 */
+        float *target = nc_calloc((size_t)N * K, sizeof(float)), one = 1;
+        const char *lab = meta(&st, "labels");
+        for (int n = 0; n < N; n++) {
+            const int y = atoi(lab);
+            for (int k = 0; k < K; k++) target[n * K + k] = (float)((k == y ? 1 - smoothing : 0) + smoothing / K);
+            lab = strchr(lab, ',') ? strchr(lab, ',') + 1 : lab;
+        }
+        const float *ins[3] = {x, target, &one};
+        float **out = nc_calloc((size_t)g->outputs.len, sizeof(float *));
+        NcInterpStats stats;
+        if (nc_interp_run(g, ins, out, &stats, &e)) {
+            fprintf(stderr, "%s\n", e.msg);
+            return 1;
+        }
+        printf("%s %dx%d batch %d, %d classes: forward + backward %d nodes in %.2f s (interpreter)\n", g->name, H, W,
+               N, K, g->nodes.len, stats.seconds);
+        interp_results(g, &info, out, N, K, &res);
+        for (int i = 0; i < g->outputs.len; i++) free(out[i]);
+        free(out);
+        free(target);
+        nc_train_info_free(&info);
     }
-    if (ngrads < 5) {
-        printf("FAIL the fixture holds %d gradients (at least 5 expected)\n", ngrads);
-        failed++;
+    if (!rc && !save_dir) {
+        compare_all(&res, &st, tol);
+        printf("%d passed, %d failed\n", passed, failed);
+        rc = failed != 0;
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    for (int i = 0; i < g->outputs.len; i++) free(out[i]);
-    free(out);
+    for (int i = 0; i < res.n; i++) free(res.name[i]), free(res.data[i]);
     free(x);
-    free(target);
     free(set);
-    nc_train_info_free(&info);
     nc_graph_free(g);
     nc_st_close(&st);
-    return failed != 0;
+    return rc;
 }

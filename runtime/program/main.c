@@ -45,9 +45,13 @@ static void usage(FILE *out, const NcBundle *b) {
             "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
             "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder)\n"
             "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
-            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json]\n"
+            "  run    --train --input X.npy --labels L,L,.. --output G.safetensors [--label-smoothing S]\n"
+            "         one training step, no update: loss, logits, every gradient by timm name\n"
+            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json] [--train]\n"
             "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
-            "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured)\n"
+            "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured);\n"
+            "         --train times the training step, and with --per-kernel its time by op, forward\n"
+            "         and backward\n"
             "  info   resolutions, batch, arena and weight sizes\n"
             "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
             "         --train; train --help lists the options)\n\n"
@@ -169,12 +173,67 @@ static void describe_ops(const NcBundleNode *nd, const NcOpInfo *info, char *buf
         n += (size_t)snprintf(buf + n, size - n, "+%s", nc_epi_name(a->epi[k].kind));
 }
 
+/* The step's inputs after the image: targets (the first class), dloss 1,
+ * class weights 1, a fixed dropout seed. */
+static const float **step_inputs(const NcProgram *pr, const float *x) {
+    const NcTrainHeader *t = pr->train;
+    const float **in = nc_calloc(8, sizeof(float *));
+    const int64_t nt = nc_numel(&pr->vals[t->target]), K = pr->vals[t->target].shape[1];
+    float *target = nc_calloc((size_t)nt, sizeof(float));
+    for (int64_t i = 0; i < nt; i += K) target[i] = 1;
+    float *ones = nc_malloc((size_t)K * sizeof(float));
+    for (int64_t k = 0; k < K; k++) ones[k] = 1;
+    static uint32_t seed[2] = {1, 2};
+    int k = 0;
+    in[k++] = x, in[k++] = target, in[k++] = ones;
+    if (t->class_weight >= 0) in[k++] = ones;
+    if (t->seed >= 0) in[k++] = (const float *)seed;
+    return in;
+}
+
+/* The step's time by op, forward and backward apart (the ops after the loss). */
+static void train_op_shares(const NcProgram *pr, const double *per_node, int iters, int json) {
+    double by_op[NC_OP_COUNT][2] = {{0}}, total = 0;
+    int past_loss = 0;
+    for (uint32_t i = 0; i < pr->h->nnodes; i++) {
+        const int op = pr->nodes[i].op;
+        by_op[op][past_loss] += per_node[i];
+        total += per_node[i];
+        past_loss |= op == NC_OP_CROSS_ENTROPY;
+    }
+    if (json) printf(", \"ops\": [");
+    else printf("%-24s %-9s %10s %7s\n", "op", "pass", "ms/step", "time");
+    int first = 1;
+    for (int op = 0; op < NC_OP_COUNT; op++)
+        for (int d = 0; d < 2; d++) {
+            if (by_op[op][d] <= 0) continue;
+            const double ms = 1e3 * by_op[op][d] / iters, share = total > 0 ? by_op[op][d] / total : 0;
+            if (json) {
+                printf("%s{\"op\": \"%s\", \"pass\": \"%s\", \"ms\": %.4f, \"time_share\": %.5f}", first ? "" : ", ",
+                       nc_op_info((NcOpKind)op)->name, d ? "backward" : "forward", ms, share);
+                first = 0;
+            } else {
+                printf("%-24s %-9s %10.3f %6.1f%%\n", nc_op_info((NcOpKind)op)->name, d ? "backward" : "forward", ms,
+                       100 * share);
+            }
+        }
+    if (json) printf("]");
+}
+
 static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
-    int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0;
+    int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0, train = 0;
     int64_t n = -1;
+    while (p + 1 < b->nprograms && b->programs[p].train) p++; /* the first inference program */
     for (int i = 0; i < argc; i++) {
         NcRes r;
-        if (i + 1 < argc && !strcmp(argv[i], "--batch"))
+        if (!strcmp(argv[i], "--train")) {
+            for (p = 0; p < b->nprograms && !b->programs[p].train; p++) continue;
+            if (p == b->nprograms) {
+                fprintf(stderr, "%s bench: --train: this program was not compiled with netc compile --train\n", prog);
+                return 2;
+            }
+            train = 1;
+        } else if (i + 1 < argc && !strcmp(argv[i], "--batch"))
             n = atoll(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--iters"))
             iters = atoi(argv[++i]);
@@ -206,14 +265,21 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     void *ar = nc_aligned_alloc((size_t)h->arena_bytes);
     double *t = nc_malloc((size_t)iters * sizeof(double));
     double *per_node = nc_calloc(h->nnodes + 1, sizeof(double));
-    for (int i = 0; i < warmup; i++) nc_bundle_run(b, p, x, y, ar);
-    for (int i = 0; i < iters; i++) {
+    const float **ins = train ? step_inputs(pr, x) : NULL;
+    if (train && n != h->batch) {
+        fprintf(stderr, "%s bench: --train runs the compiled batch (%d)\n", prog, h->batch);
+        return 2;
+    }
+    for (int i = 0; i < warmup + iters; i++) {
         double t0 = nc_now();
-        if (per_kernel)
-            nc_bundle_run_profiled(b, p, x, y, ar, per_node);
+        double *prof = per_kernel && i >= warmup ? per_node : NULL;
+        if (train)
+            nc_bundle_run_inputs(b, p, ins, ar, prof);
+        else if (prof)
+            nc_bundle_run_profiled(b, p, x, y, ar, prof);
         else
             nc_bundle_run(b, p, x, y, ar);
-        t[i] = nc_now() - t0;
+        if (i >= warmup) t[i - warmup] = nc_now() - t0;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);
     double med = t[iters / 2];
@@ -230,6 +296,11 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                "(min %.3f, max %.3f), %.1f images/s\n",
                b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0],
                1e3 * t[iters - 1], n / med);
+    }
+    if (train) {
+        if (json) printf(", \"train\": true");
+        else printf("(the training step: forward, loss and backward; the optimizer update is not included)\n");
+        if (per_kernel) train_op_shares(pr, per_node, iters, json);
     }
     if (per_kernel) {
         double total = 0;
@@ -282,6 +353,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     free(x);
     free(y);
     free(ar);
+    if (ins) free((void *)ins[1]), free((void *)ins[2]), free(ins);
     (void)arena;
     return 0;
 }
@@ -359,7 +431,9 @@ int main(int argc, char **argv) {
         usage(nargs < 2 ? stderr : stdout, &b);
         rc = nargs < 2 ? 2 : 0;
     } else if (!strcmp(args[1], "run")) {
-        rc = cmd_run(&b, nargs - 2, args + 2, arena);
+        int step = 0;
+        for (int i = 2; i < nargs; i++) step |= !strcmp(args[i], "--train");
+        rc = step ? cmd_train_run(&b, prog, nargs - 2, args + 2) : cmd_run(&b, nargs - 2, args + 2, arena);
     } else if (!strcmp(args[1], "bench")) {
         rc = cmd_bench(&b, nargs - 2, args + 2, arena);
     } else if (!strcmp(args[1], "classify")) {

@@ -21,6 +21,8 @@
 #include "runtime/image/loader.h"
 #include "runtime/program/train.h"
 #include "runtime/support/json.h"
+#include "runtime/support/npy.h"
+#include "runtime/support/safetensors.h"
 #include "runtime/support/file_in.h"
 
 static const char *help =
@@ -310,6 +312,8 @@ static void make_targets(Run *r, const int *labels, double smoothing) {
             r->target[i * r->K + k] = (float)((k == labels[i] ? 1.0 - s : 0.0) + s / r->K);
 }
 
+static void update_bn_stats(Run *r);
+
 /* One update from the step's gradients; 0, or 1 when skipped (not finite). */
 static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s, double *loss, double *gnorm,
                   double *lr) {
@@ -320,7 +324,14 @@ static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s,
     for (int k = 0; k < r->ntrain; k++)
         nc_opt_step(&o->opt, *lr, r->tt.data[r->train_of[k]], r->grad[k], r->opt_state + r->state_at[k], r->numel[k],
                     s->step + 1, r->decay[k]);
-    /* running statistics as PyTorch updates them: momentum 0.1, the variance unbiased, in double */
+    update_bn_stats(r);
+    s->step++;
+    return 0;
+}
+
+/* The running statistics as PyTorch updates them: momentum 0.1, the
+ * variance unbiased, in double. */
+static void update_bn_stats(Run *r) {
     for (uint32_t i = 0; i < r->th->nbn; i++) {
         const NcTrainBn *q = &r->P->tbns[i];
         float *rm = nc_bundle_value(r->b, r->ps, q->running_mean, r->arena);
@@ -334,8 +345,6 @@ static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s,
             rv[c] = (float)(m * (bv[c] * unbias) + (1 - m) * rv[c]);
         }
     }
-    s->step++;
-    return 0;
 }
 
 /* Top-1/top-5 and mean cross-entropy of the inference program on a set. */
@@ -606,5 +615,106 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     free(r.numel);
     free(r.decay);
     free(r.state_at);
+    return rc;
+}
+
+/* ---- run --train: one step on a tensor, its gradients out ---------------- */
+
+int cmd_train_run(NcBundle *b, const char *prog, int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *labels = NULL;
+    double smoothing = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--train")) continue;
+        if (i + 1 < argc && !strcmp(argv[i], "--input"))
+            in = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--output"))
+            out = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--labels"))
+            labels = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--label-smoothing")) {
+            if (num(argv[i], argv[i + 1], 0, 1, &smoothing)) return 2;
+            i++;
+        } else {
+            fprintf(stderr, "%s run --train: unknown or incomplete option '%s'\n", prog, argv[i]);
+            return 2;
+        }
+    }
+    Run r;
+    memset(&r, 0, sizeof r);
+    r.b = b;
+    NcError e;
+    NcNpy x = {0};
+    int rc = 0, *lab = NULL;
+    if (!in || !out || !labels) rc = 2, nc_errorf(&e, "--input X.npy, --labels L,L,... and --output OUT.safetensors");
+    if (!rc && find_programs(&r, &e)) rc = 2;
+    if (!rc && nc_npy_read(in, &x, &e)) rc = 2;
+    if (!rc && (x.ndim != 4 || x.shape[0] != r.B || x.shape[1] != 3 || x.shape[2] != r.H || x.shape[3] != r.W))
+        rc = 2, nc_errorf(&e, "%s: the step takes [%d, 3, %d, %d]", in, r.B, r.H, r.W);
+    if (!rc) {
+        lab = nc_calloc((size_t)r.B, sizeof(int));
+        const char *p = labels;
+        for (int i = 0; i < r.B && !rc; i++) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p || v < 0 || v >= r.K || (i + 1 < r.B ? *end != ',' : *end != 0))
+                rc = 2, nc_errorf(&e, "--labels '%s': %d class indices (0..%d), comma-separated", labels, r.B, r.K - 1);
+            lab[i] = (int)v;
+            p = end + 1;
+        }
+    }
+    if (!rc && r.th->class_weight >= 0) rc = 2, nc_errorf(&e, "run --train: the weighted loss is not supported here");
+    if (!rc) {
+        r.arena = nc_aligned_alloc((size_t)r.P->h->arena_bytes);
+        setup_tensors(&r);
+        r.target = nc_calloc((size_t)r.B * r.K, sizeof(float));
+        r.loss_grad = 1;
+        make_targets(&r, lab, smoothing);
+        const float *inputs[8] = {x.data, r.target, &r.loss_grad};
+        r.seed_words[0] = 1, r.seed_words[1] = 0;
+        if (r.th->seed >= 0) inputs[3] = (const float *)r.seed_words;
+        nc_bundle_run_inputs(b, r.ps, inputs, r.arena, NULL);
+        update_bn_stats(&r);
+        /* loss, logits, every gradient, the running statistics after the step */
+        const int n = 2 + r.ntrain + 2 * (int)r.th->nbn;
+        const char **names = nc_calloc((size_t)n, sizeof(char *));
+        int *ndims = nc_calloc((size_t)n, sizeof(int));
+        const int64_t **shapes = nc_calloc((size_t)n, sizeof(int64_t *));
+        const float **data = nc_calloc((size_t)n, sizeof(float *));
+        int k = 0;
+        const int ids[2] = {r.th->loss, r.th->logits};
+        for (int j = 0; j < 2; j++, k++) {
+            names[k] = nc_strdup(j ? "logits" : "loss");
+            ndims[k] = r.P->vals[ids[j]].ndim, shapes[k] = r.P->vals[ids[j]].shape;
+            data[k] = nc_bundle_value(b, r.ps, ids[j], r.arena);
+        }
+        for (int t = 0; t < r.ntrain; t++, k++) {
+            const int i = r.train_of[t];
+            names[k] = nc_sprintf("grad/%s", r.tt.name[i]);
+            ndims[k] = r.tt.ndim[i], shapes[k] = r.tt.shape[i], data[k] = r.grad[t];
+        }
+        for (uint32_t i = 0; i < r.th->nbn; i++)
+            for (int j = 0; j < 2; j++, k++) {
+                const int v = j ? r.P->tbns[i].running_var : r.P->tbns[i].running_mean;
+                const char *nm = r.tt.bn_tracked[i];
+                const size_t base = strlen(nm) - strlen(".num_batches_tracked");
+                names[k] = nc_sprintf("%s/%.*s", j ? "running_var" : "running_mean", (int)base, nm);
+                ndims[k] = r.P->vals[v].ndim, shapes[k] = r.P->vals[v].shape;
+                data[k] = nc_bundle_value(b, r.ps, v, r.arena);
+            }
+        if (nc_st_write_f32(out, n, names, ndims, shapes, data, &e)) rc = 1;
+        else
+            printf("loss %.8g\n", (double)*data[0]);
+        for (int j = 0; j < n; j++) free((void *)names[j]);
+        free(names), free(ndims), free(shapes), free(data);
+    }
+    if (rc) fprintf(stderr, "%s run --train: %s\n", prog, e.msg);
+    nc_npy_free(&x);
+    free(lab);
+    free(r.arena);
+    free(r.target);
+    free(r.opt_state);
+    for (int i = 0; i < r.tt.nbn; i++) free(r.tt.bn_tracked[i]);
+    free(r.tt.bn_tracked), free(r.tt.name), free(r.tt.ndim), free(r.tt.shape), free(r.tt.data);
+    free(r.train_of), free(r.grad), free(r.numel), free(r.decay), free(r.state_at);
     return rc;
 }

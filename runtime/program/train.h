@@ -9,6 +9,10 @@
 #include "runtime/train/schedule.h"
 
 int cmd_train(NcBundle *b, const char *prog, int argc, char **argv);
+/* run --train: one step on X.npy with the given labels, nothing updated but
+ * the BN running statistics; loss, logits, grad/<name> of every trained
+ * tensor and running_mean/<bn>, running_var/<bn> into a safetensors file. */
+int cmd_train_run(NcBundle *b, const char *prog, int argc, char **argv);
 
 /* ---- data (train_data.c) ------------------------------------------------ */
 
