@@ -103,8 +103,7 @@ int nc_autodiff(NcGraph *g, const NcTrainSpec *spec, NcTrainInfo *info, FILE *ex
         if (spec->freeze_features && ni != head) continue;
         for (int j = 0; j < n->ninputs; j++) {
             const NcValue *v = nc_val(g, n->inputs[j]);
-            if (v->kind == NC_VAL_PARAM && (v->role == NC_PARAM_WEIGHT || v->role == NC_PARAM_BIAS))
-                needs_v[v->id] = 1;
+            if (v->kind == NC_VAL_PARAM && (v->role == NC_PARAM_WEIGHT || v->role == NC_PARAM_BIAS)) needs_v[v->id] = 1;
         }
     }
     char *trainable = nc_malloc((size_t)nv);

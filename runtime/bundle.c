@@ -532,7 +532,8 @@ float *nc_bundle_value(const NcBundle *b, int pi, int v, void *arena) {
 unsigned char *nc_bundle_own_weights(NcBundle *b) {
     if (!b->owned_weights) {
         b->owned_weights = aligned_alloc(64, (size_t)((b->h->weights_bytes + 63) / 64 * 64 + 64));
-        if (!b->owned_weights) NC_FATAL("out of memory for %llu bytes of weights", (unsigned long long)b->h->weights_bytes);
+        if (!b->owned_weights)
+            NC_FATAL("out of memory for %llu bytes of weights", (unsigned long long)b->h->weights_bytes);
         memcpy(b->owned_weights, b->weights, (size_t)b->h->weights_bytes);
         b->weights = b->owned_weights;
     }

@@ -124,9 +124,9 @@ typedef struct NcProgram {
     const NcProgramHeader *h;
     const NcBundleValue *values;
     const NcBundleNode *nodes;
-    const char **scopes; /* per node */
-    NcValue *vals;       /* the values as the kernels see them (shapes) */
-    float **wprepped;    /* per node: its weights as transformed at load time (kernels.h wprep), or NULL */
+    const char **scopes;        /* per node */
+    NcValue *vals;              /* the values as the kernels see them (shapes) */
+    float **wprepped;           /* per node: its weights as transformed at load time (kernels.h wprep), or NULL */
     const NcTrainHeader *train; /* a training step's, else NULL */
     const NcTrainParam *tparams;
     const NcTrainBn *tbns;

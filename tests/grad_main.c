@@ -149,7 +149,8 @@ static void interp_results(NcGraph *g, const NcTrainInfo *info, float **out, int
         int64_t cnt = 0; /* values per channel: the BN input's numel / C */
         for (int ni = 0; ni < g->nodes.len && !cnt; ni++) {
             const NcNode *nd = &g->nodes.data[ni];
-            if (nd->op == NC_OP_BATCH_NORM_TRAIN && nd->inputs[3] == pm->id) cnt = nc_numel(nc_val(g, nd->inputs[0])) / C;
+            if (nd->op == NC_OP_BATCH_NORM_TRAIN && nd->inputs[3] == pm->id)
+                cnt = nc_numel(nc_val(g, nd->inputs[0])) / C;
         }
         float *um = nc_malloc((size_t)C * sizeof(float)), *uv = nc_malloc((size_t)C * sizeof(float));
         for (int64_t c = 0; c < C; c++) {
@@ -230,8 +231,7 @@ int main(int argc, char **argv) {
         free(wp), free(xp);
     } else if (compare_file) {
         if (file_results(compare_file, &res)) rc = 1;
-        printf("%s %dx%d batch %d, %d classes: the compiled step's results in %s\n", g->name, H, W, N, K,
-               compare_file);
+        printf("%s %dx%d batch %d, %d classes: the compiled step's results in %s\n", g->name, H, W, N, K, compare_file);
     } else {
         NcTrainSpec spec = {NC_LOSS_SOFT, 0, 0, 0};
         NcTrainInfo info;
@@ -254,8 +254,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s\n", e.msg);
             return 1;
         }
-        printf("%s %dx%d batch %d, %d classes: forward + backward %d nodes in %.2f s (interpreter)\n", g->name, H, W,
-               N, K, g->nodes.len, stats.seconds);
+        printf("%s %dx%d batch %d, %d classes: forward + backward %d nodes in %.2f s (interpreter)\n", g->name, H, W, N,
+               K, g->nodes.len, stats.seconds);
         interp_results(g, &info, out, N, K, &res);
         for (int i = 0; i < g->outputs.len; i++) free(out[i]);
         free(out);

@@ -34,8 +34,8 @@ foreach(model efficientnet_b0 tf_efficientnet_b4 resnest26d)
   file(GLOB fixture ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/grad/${model}_*.safetensors)
   if(fixture)
     add_test(NAME train.compiled.${model}
-             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/train/compiled_step.sh $<TARGET_FILE:netc> $<TARGET_FILE:netc_grad_check>
-                     ${PROJECT_SOURCE_DIR}/models/${model}.nn ${fixture})
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/train/compiled_step.sh $<TARGET_FILE:netc>
+                     $<TARGET_FILE:netc_grad_check> ${PROJECT_SOURCE_DIR}/models/${model}.nn ${fixture})
     set_tests_properties(train.compiled.${model} PROPERTIES LABELS "train" TIMEOUT 600)
   endif()
 endforeach()

@@ -201,8 +201,10 @@ static void train_op_shares(const NcProgram *pr, const double *per_node, int ite
         total += per_node[i];
         past_loss |= op == NC_OP_CROSS_ENTROPY;
     }
-    if (json) printf(", \"ops\": [");
-    else printf("%-24s %-9s %10s %7s\n", "op", "pass", "ms/step", "time");
+    if (json)
+        printf(", \"ops\": [");
+    else
+        printf("%-24s %-9s %10s %7s\n", "op", "pass", "ms/step", "time");
     int first = 1;
     for (int op = 0; op < NC_OP_COUNT; op++)
         for (int d = 0; d < 2; d++) {
@@ -298,8 +300,10 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                1e3 * t[iters - 1], n / med);
     }
     if (train) {
-        if (json) printf(", \"train\": true");
-        else printf("(the training step: forward, loss and backward; the optimizer update is not included)\n");
+        if (json)
+            printf(", \"train\": true");
+        else
+            printf("(the training step: forward, loss and backward; the optimizer update is not included)\n");
         if (per_kernel) train_op_shares(pr, per_node, iters, json);
     }
     if (per_kernel) {

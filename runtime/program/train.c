@@ -104,31 +104,56 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
         const char *v = argv[++i];
         double x = 0;
         int bad = 0;
-        if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--val")) o->val = v;
-        else if (!strcmp(a, "--root")) o->root = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--resume")) o->resume = v;
-        else if (!strcmp(a, "--init")) o->init = v;
-        else if (!strcmp(a, "--class-weights")) o->class_weights = v;
-        else if (!strcmp(a, "--epochs")) bad = num(a, v, 1, 1e6, &x), o->epochs = (int64_t)x;
-        else if (!strcmp(a, "--max-steps")) bad = num(a, v, 1, 1e12, &x), o->max_steps = (int64_t)x;
-        else if (!strcmp(a, "--save-every")) bad = num(a, v, 1, 1e12, &x), o->save_every = (int64_t)x;
-        else if (!strcmp(a, "--keep")) bad = num(a, v, 1, 1000, &x), o->keep = (int)x;
-        else if (!strcmp(a, "--nan-limit")) bad = num(a, v, 1, 1e6, &x), o->nan_limit = (int)x;
-        else if (!strcmp(a, "--decode-threads")) bad = num(a, v, 1, 256, &x), o->decode_threads = (int)x;
-        else if (!strcmp(a, "--seed")) bad = num(a, v, 0, 4e18, &x), o->seed = (uint64_t)x;
-        else if (!strcmp(a, "--lr")) bad = num(a, v, 0, 1e3, &o->lr);
-        else if (!strcmp(a, "--min-lr")) bad = num(a, v, 0, 1e3, &o->min_lr);
-        else if (!strcmp(a, "--warmup-epochs")) bad = num(a, v, 0, 1e6, &o->warmup_epochs);
-        else if (!strcmp(a, "--warmup-lr")) bad = num(a, v, 0, 1e3, &o->warmup_lr);
-        else if (!strcmp(a, "--decay-epochs")) bad = num(a, v, 1e-6, 1e6, &o->decay_epochs);
-        else if (!strcmp(a, "--decay-rate")) bad = num(a, v, 0, 1, &o->decay_rate);
-        else if (!strcmp(a, "--label-smoothing")) bad = num(a, v, 0, 1, &o->smoothing);
-        else if (!strcmp(a, "--clip-grad")) bad = num(a, v, 1e-12, 1e12, &o->clip);
-        else if (!strcmp(a, "--momentum")) bad = num(a, v, 0, 1, &momentum);
-        else if (!strcmp(a, "--wd")) bad = num(a, v, 0, 10, &wd);
-        else if (!strcmp(a, "--opt-eps")) bad = num(a, v, 0, 1, &eps);
+        if (!strcmp(a, "--data"))
+            o->data = v;
+        else if (!strcmp(a, "--val"))
+            o->val = v;
+        else if (!strcmp(a, "--root"))
+            o->root = v;
+        else if (!strcmp(a, "--out"))
+            o->out = v;
+        else if (!strcmp(a, "--resume"))
+            o->resume = v;
+        else if (!strcmp(a, "--init"))
+            o->init = v;
+        else if (!strcmp(a, "--class-weights"))
+            o->class_weights = v;
+        else if (!strcmp(a, "--epochs"))
+            bad = num(a, v, 1, 1e6, &x), o->epochs = (int64_t)x;
+        else if (!strcmp(a, "--max-steps"))
+            bad = num(a, v, 1, 1e12, &x), o->max_steps = (int64_t)x;
+        else if (!strcmp(a, "--save-every"))
+            bad = num(a, v, 1, 1e12, &x), o->save_every = (int64_t)x;
+        else if (!strcmp(a, "--keep"))
+            bad = num(a, v, 1, 1000, &x), o->keep = (int)x;
+        else if (!strcmp(a, "--nan-limit"))
+            bad = num(a, v, 1, 1e6, &x), o->nan_limit = (int)x;
+        else if (!strcmp(a, "--decode-threads"))
+            bad = num(a, v, 1, 256, &x), o->decode_threads = (int)x;
+        else if (!strcmp(a, "--seed"))
+            bad = num(a, v, 0, 4e18, &x), o->seed = (uint64_t)x;
+        else if (!strcmp(a, "--lr"))
+            bad = num(a, v, 0, 1e3, &o->lr);
+        else if (!strcmp(a, "--min-lr"))
+            bad = num(a, v, 0, 1e3, &o->min_lr);
+        else if (!strcmp(a, "--warmup-epochs"))
+            bad = num(a, v, 0, 1e6, &o->warmup_epochs);
+        else if (!strcmp(a, "--warmup-lr"))
+            bad = num(a, v, 0, 1e3, &o->warmup_lr);
+        else if (!strcmp(a, "--decay-epochs"))
+            bad = num(a, v, 1e-6, 1e6, &o->decay_epochs);
+        else if (!strcmp(a, "--decay-rate"))
+            bad = num(a, v, 0, 1, &o->decay_rate);
+        else if (!strcmp(a, "--label-smoothing"))
+            bad = num(a, v, 0, 1, &o->smoothing);
+        else if (!strcmp(a, "--clip-grad"))
+            bad = num(a, v, 1e-12, 1e12, &o->clip);
+        else if (!strcmp(a, "--momentum"))
+            bad = num(a, v, 0, 1, &momentum);
+        else if (!strcmp(a, "--wd"))
+            bad = num(a, v, 0, 10, &wd);
+        else if (!strcmp(a, "--opt-eps"))
+            bad = num(a, v, 0, 1, &eps);
         else if (!strcmp(a, "--betas")) {
             char *end;
             b1 = strtod(v, &end);
@@ -139,14 +164,21 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
             }
         } else if (!strcmp(a, "--opt")) {
             kind_set = 1;
-            if (!strcmp(v, "sgd")) o->opt.kind = NC_OPT_SGD;
-            else if (!strcmp(v, "adamw")) o->opt.kind = NC_OPT_ADAMW;
-            else bad = 1, fprintf(stderr, "train: --opt '%s': expected sgd or adamw\n", v);
+            if (!strcmp(v, "sgd"))
+                o->opt.kind = NC_OPT_SGD;
+            else if (!strcmp(v, "adamw"))
+                o->opt.kind = NC_OPT_ADAMW;
+            else
+                bad = 1, fprintf(stderr, "train: --opt '%s': expected sgd or adamw\n", v);
         } else if (!strcmp(a, "--sched")) {
-            if (!strcmp(v, "cosine")) o->sched = NC_SCHED_COSINE;
-            else if (!strcmp(v, "step")) o->sched = NC_SCHED_STEP;
-            else if (!strcmp(v, "constant")) o->sched = NC_SCHED_CONSTANT;
-            else bad = 1, fprintf(stderr, "train: --sched '%s': expected cosine, step or constant\n", v);
+            if (!strcmp(v, "cosine"))
+                o->sched = NC_SCHED_COSINE;
+            else if (!strcmp(v, "step"))
+                o->sched = NC_SCHED_STEP;
+            else if (!strcmp(v, "constant"))
+                o->sched = NC_SCHED_CONSTANT;
+            else
+                bad = 1, fprintf(stderr, "train: --sched '%s': expected cosine, step or constant\n", v);
         } else {
             fprintf(stderr, "train: unknown option '%s' (see train --help)\n", a);
             return -1;
@@ -308,8 +340,7 @@ static NcTransform transform_of(const NcBundle *b, const NcProgramHeader *h) {
 static void make_targets(Run *r, const int *labels, double smoothing) {
     const double s = r->th->loss_kind == NC_LOSS_WEIGHTED ? 0 : smoothing;
     for (int i = 0; i < r->B; i++)
-        for (int k = 0; k < r->K; k++)
-            r->target[i * r->K + k] = (float)((k == labels[i] ? 1.0 - s : 0.0) + s / r->K);
+        for (int k = 0; k < r->K; k++) r->target[i * r->K + k] = (float)((k == labels[i] ? 1.0 - s : 0.0) + s / r->K);
 }
 
 static void update_bn_stats(Run *r);
@@ -464,8 +495,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             step_seconds += nc_now() - t0;
             if (skipped) {
                 s->nan_skips++;
-                fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n",
-                        (long long)s->step, loss, gnorm);
+                fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n", (long long)s->step,
+                        loss, gnorm);
                 if (r->metrics)
                     fprintf(r->metrics, "{\"skipped_step\": %lld, \"epoch\": %lld}\n", (long long)s->step,
                             (long long)s->epoch);
@@ -510,7 +541,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             fprintf(r->metrics, "{\"epoch_end\": %lld, \"step\": %lld, \"train_loss\": ", (long long)s->epoch + 1,
                     (long long)s->step);
             nc_json_put_num(r->metrics, "%.6g", ecount ? eloss / ecount : NAN);
-            if (val) fprintf(r->metrics, ", \"val_top1\": %.4f, \"val_top5\": %.4f, \"val_loss\": %.6g", top1, top5, vloss);
+            if (val)
+                fprintf(r->metrics, ", \"val_top1\": %.4f, \"val_top5\": %.4f, \"val_loss\": %.6g", top1, top5, vloss);
             fprintf(r->metrics, ", \"skipped_images\": %lld, \"nan_skips\": %lld}\n", (long long)s->images_skipped,
                     (long long)s->nan_skips);
             fflush(r->metrics);
@@ -553,11 +585,13 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc && data.path.len < r.B)
         rc = 2, nc_errorf(&e, "%s: %d images, fewer than one batch of %d", o.data, data.path.len, r.B);
     if (!rc && (r.th->class_weight >= 0) != (o.class_weights != NULL))
-        rc = 2, nc_errorf(&e, r.th->class_weight >= 0 ? "this program's loss is weighted: give --class-weights"
-                                                      : "--class-weights needs a program compiled with --loss weighted");
+        rc = 2,
+        nc_errorf(&e, r.th->class_weight >= 0 ? "this program's loss is weighted: give --class-weights"
+                                              : "--class-weights needs a program compiled with --loss weighted");
     if (!rc && r.th->loss_kind == NC_LOSS_WEIGHTED && o.smoothing > 0)
-        rc = 2, nc_errorf(&e, "the weighted loss takes its label smoothing at compile time (netc compile "
-                              "--label-smoothing); this program's is %g",
+        rc = 2, nc_errorf(&e,
+                          "the weighted loss takes its label smoothing at compile time (netc compile "
+                          "--label-smoothing); this program's is %g",
                           (double)r.th->smoothing);
     if (!rc && o.class_weights && load_class_weights(&r, o.class_weights, &data, &e)) rc = 2;
     if (!rc) {
@@ -580,11 +614,11 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
         if (train_resume(o.resume, &r.tt, &s, o.opt.kind, r.opt_state, r.opt_floats, r.model_id, &e))
             rc = 2;
         else if (strcmp(o.resume, o.out))
-            rc = 2, nc_errorf(&e, "--resume %s with --out %s: a resumed run continues in its own folder", o.resume,
-                              o.out);
+            rc = 2,
+            nc_errorf(&e, "--resume %s with --out %s: a resumed run continues in its own folder", o.resume, o.out);
         else
-            fprintf(stderr, "train: resuming %s at update %lld (epoch %lld, batch %lld)\n", o.resume,
-                    (long long)s.step, (long long)s.epoch + 1, (long long)s.batch);
+            fprintf(stderr, "train: resuming %s at update %lld (epoch %lld, batch %lld)\n", o.resume, (long long)s.step,
+                    (long long)s.epoch + 1, (long long)s.batch);
     }
     if (!rc) {
         char *mp = nc_sprintf("%s/metrics.jsonl", o.out);
@@ -701,7 +735,8 @@ int cmd_train_run(NcBundle *b, const char *prog, int argc, char **argv) {
                 ndims[k] = r.P->vals[v].ndim, shapes[k] = r.P->vals[v].shape;
                 data[k] = nc_bundle_value(b, r.ps, v, r.arena);
             }
-        if (nc_st_write_f32(out, n, names, ndims, shapes, data, &e)) rc = 1;
+        if (nc_st_write_f32(out, n, names, ndims, shapes, data, &e))
+            rc = 1;
         else
             printf("loss %.8g\n", (double)*data[0]);
         for (int j = 0; j < n; j++) free((void *)names[j]);

@@ -29,8 +29,8 @@ void train_epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
 
 /* What a run is at a checkpoint, besides its parameters. */
 typedef struct TrainState {
-    int64_t step;          /* optimizer updates done */
-    int64_t epoch, batch;  /* the next batch to train: batch `batch` of epoch `epoch` */
+    int64_t step;         /* optimizer updates done */
+    int64_t epoch, batch; /* the next batch to train: batch `batch` of epoch `epoch` */
     int64_t images_seen, images_skipped, nan_skips;
     uint64_t seed;
     double best_top1; /* the best validation top-1 so far, -1 none */

@@ -65,8 +65,9 @@ static int64_t numel_of(const TrainTensors *t, int i) {
 static Buf safetensors_image(const TrainTensors *t, int64_t tracked, const TrainState *s) {
     Buf h = {0}, d = {0};
     char num[160];
-    snprintf(num, sizeof num, "{\"__metadata__\":{\"format\":\"pt\",\"step\":\"%" PRId64 "\",\"epoch\":\"%" PRId64 "\"}",
-             s->step, s->epoch);
+    snprintf(num, sizeof num,
+             "{\"__metadata__\":{\"format\":\"pt\",\"step\":\"%" PRId64 "\",\"epoch\":\"%" PRId64 "\"}", s->step,
+             s->epoch);
     puts_(&h, num);
     for (int i = 0; i < t->n + t->nbn; i++) {
         const int is_f = i < t->n;
@@ -191,8 +192,8 @@ static int read_tensors(const NcSafetensors *st, const TrainTensors *t, int ncla
         if (!same) {
             if (nclasses > 0 && t->ndim[i] >= 1 && t->shape[i][0] == nclasses && x->ndim == t->ndim[i]) {
                 if (report)
-                    fprintf(report, "note: %s: '%s' is for %lld classes; re-initialised for %d\n", st->path,
-                            t->name[i], (long long)x->shape[0], nclasses);
+                    fprintf(report, "note: %s: '%s' is for %lld classes; re-initialised for %d\n", st->path, t->name[i],
+                            (long long)x->shape[0], nclasses);
                 continue;
             }
             return nc_errorf(e, "%s: tensor '%s' has another shape than the model's", st->path, t->name[i]);

@@ -10,18 +10,18 @@
 #include "runtime/support/json.h"
 #include "tools/netc/cli.h"
 
-static const char *help = "usage: netc info FILE.nn [options]\n\n"
-                          "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
-                          "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
-                          "  --json           one JSON object instead of the table\n"
-                          "  --params         list every parameter: its timm name and shape\n"
-                          "  --plan           run the default passes and plan activation memory: the arena against\n"
-                          "                   the naive sum of all intermediates\n"
-                          "  --train          plan a training step instead (netc compile --train; its options too:\n"
-                          "                   --loss, --freeze-features, --drop-rate, ...): the step's arena\n"
-                          "                   (activations kept for the backward pass, gradients) against the\n"
-                          "                   naive sum, and what the parameters, gradients and optimizer state take\n"
-                          CLI_PASS_OPTIONS_HELP;
+static const char *help =
+    "usage: netc info FILE.nn [options]\n\n"
+    "Prints the parameter count, GMACs (convolutions and linear layers), activation memory\n"
+    "and a per-stage table of a model at one resolution.\n\noptions:\n" CLI_MODEL_OPTIONS_HELP
+    "  --json           one JSON object instead of the table\n"
+    "  --params         list every parameter: its timm name and shape\n"
+    "  --plan           run the default passes and plan activation memory: the arena against\n"
+    "                   the naive sum of all intermediates\n"
+    "  --train          plan a training step instead (netc compile --train; its options too:\n"
+    "                   --loss, --freeze-features, --drop-rate, ...): the step's arena\n"
+    "                   (activations kept for the backward pass, gradients) against the\n"
+    "                   naive sum, and what the parameters, gradients and optimizer state take\n" CLI_PASS_OPTIONS_HELP;
 
 /* --train: the step's graph and plan, and the memory of a training run. */
 static int train_info(CliModel *m, const NcTrainSpec *spec, int json) {
@@ -62,10 +62,11 @@ static int train_info(CliModel *m, const NcTrainSpec *spec, int json) {
                m->opt.height, m->opt.width, m->opt.batch, g->nodes.len, fwd_nodes, g->nodes.len - fwd_nodes);
         printf("trains         %d tensors, %lld values%s; %d batch norms on batch statistics\n", ti.nparams,
                (long long)trained, spec->freeze_features ? " (the classifier: features frozen)" : "", ti.nbn);
-        printf("arena          %.1f MB = %.1f%% of the naive sum of every intermediate (%.1f MB); peak live %.1f MB\n"
-               "               (the activations the backward pass reads, kept until it reads them, and the gradients)\n",
-               plan.arena_bytes / 1e6, 100.0 * (double)plan.arena_bytes / (double)plan.naive_bytes,
-               plan.naive_bytes / 1e6, plan.peak_live / 1e6);
+        printf(
+            "arena          %.1f MB = %.1f%% of the naive sum of every intermediate (%.1f MB); peak live %.1f MB\n"
+            "               (the activations the backward pass reads, kept until it reads them, and the gradients)\n",
+            plan.arena_bytes / 1e6, 100.0 * (double)plan.arena_bytes / (double)plan.naive_bytes, plan.naive_bytes / 1e6,
+            plan.peak_live / 1e6);
         printf("besides        parameters %.1f MB, optimizer state %.1f MB (SGD momentum) or %.1f MB (AdamW)\n",
                pb / 1e6, sgd / 1e6, adamw / 1e6);
         printf("in all         %.1f MB with SGD, %.1f MB with AdamW\n", (plan.arena_bytes + pb + sgd) / 1e6,

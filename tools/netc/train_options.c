@@ -20,8 +20,8 @@ int cli_train_option(CliTrain *t, CliModel *m, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     if (!strcmp(a, "--train")) return t->on = 1;
     if (!strcmp(a, "--freeze-features")) return t->spec.freeze_features = 1, t->on = 1;
-    static const char *const with_value[] = {"--loss", "--focal-gamma", "--label-smoothing", "--drop-rate",
-                                             "--drop-path-rate", NULL};
+    static const char *const with_value[] = {"--loss",      "--focal-gamma",    "--label-smoothing",
+                                             "--drop-rate", "--drop-path-rate", NULL};
     int known = 0;
     for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -61,8 +61,8 @@ int cli_train_option(CliTrain *t, CliModel *m, int argc, char **argv, int *i) {
         cli_error("too many --set options");
         return -1;
     }
-    snprintf(t->sets[t->nsets], sizeof t->sets[0], "%s=%.9g", !strcmp(a, "--drop-rate") ? "drop_rate" : "drop_path_rate",
-             v);
+    snprintf(t->sets[t->nsets], sizeof t->sets[0], "%s=%.9g",
+             !strcmp(a, "--drop-rate") ? "drop_rate" : "drop_path_rate", v);
     m->sets[m->opt.nset++] = t->sets[t->nsets++];
     m->opt.set = m->sets;
     return 1;
