@@ -569,6 +569,24 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
     return rc;
 }
 
+/* mkdir -p */
+static int make_dirs(const char *path) {
+    char *p = nc_strdup(path);
+    int rc = 0;
+    for (char *s = p + 1; !rc; s++) {
+        const char c = *s;
+        if (c != '/' && c) continue;
+        *s = 0;
+        struct stat st;
+        if (mkdir(p, 0777) && errno != EEXIST) rc = -1;
+        if (!rc && (stat(p, &st) || !S_ISDIR(st.st_mode))) rc = -1, errno = ENOTDIR;
+        *s = c;
+        if (!c) break;
+    }
+    free(p);
+    return rc;
+}
+
 int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
     int pr = parse(&o, prog, argc, argv);
@@ -607,7 +625,7 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
         setup_tensors(&r);
         r.target = nc_calloc((size_t)r.B * r.K, sizeof(float));
         r.loss_grad = 1.0f;
-        if (mkdir(o.out, 0777) && errno != EEXIST) rc = 2, nc_errorf(&e, "%s: cannot make the folder", o.out);
+        if (make_dirs(o.out)) rc = 2, nc_errorf(&e, "%s: cannot make the folder: %s", o.out, strerror(errno));
     }
     if (!rc && o.init && !o.resume && train_init_from(o.init, &r.tt, r.K, stderr, &e)) rc = 2;
     if (!rc && o.resume) {
