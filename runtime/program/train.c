@@ -37,7 +37,7 @@ static const char *help =
     "  --wd X              weight decay (default 0; biases and norm parameters never decay)\n"
     "  --betas B1,B2       AdamW (0.9,0.999) --opt-eps X  AdamW (1e-8)\n"
     "  --sched cosine|step|constant  per update (default cosine)   --min-lr X (0)\n"
-    "  --warmup-epochs E   linear warm-up from --warmup-lr X (default 1e-4 x lr... 0 epochs)\n"
+    "  --warmup-epochs E   linear warm-up (default 0 epochs) from --warmup-lr X (default 1e-5, timm's)\n"
     "  --decay-epochs E, --decay-rate R   step schedule (default 30, 0.1)\n"
     "  --label-smoothing S (default 0)      --clip-grad NORM  clip the global gradient norm\n"
     "  --class-weights FILE|inverse   weighted loss: K numbers, or inverse class frequency\n"
@@ -78,7 +78,7 @@ static int num(const char *opt, const char *v, double lo, double hi, double *out
 
 static int parse(Opts *o, const char *prog, int argc, char **argv) {
     memset(o, 0, sizeof *o);
-    o->epochs = 1, o->keep = 2, o->nan_limit = 5, o->lr = -1, o->warmup_lr = 1e-4, o->decay_epochs = 30;
+    o->epochs = 1, o->keep = 2, o->nan_limit = 5, o->lr = -1, o->warmup_lr = 1e-5, o->decay_epochs = 30;
     o->decay_rate = 0.1, o->sched = NC_SCHED_COSINE, o->opt = nc_opt_defaults(NC_OPT_SGD);
     o->opt.nesterov = 0;
     int nesterov = 0, kind_set = 0;
@@ -569,6 +569,26 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
     return rc;
 }
 
+/* A resumed run repeats the updates after its checkpoint: their lines go
+ * (each line's "step" says which update it follows), the rest stay. */
+static void keep_metrics_until(const char *path, int64_t step) {
+    char *text;
+    size_t len;
+    NcError e;
+    if (nc_read_file(path, &text, &len, &e)) return;
+    NC_VEC(char) kept = {0};
+    for (char *line = text, *next; line && *line; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        const char *at = strstr(line, "\"step\": ");
+        if (at && (!nl || at < nl) && strtoll(at + 8, NULL, 10) > step) continue;
+        for (char *c = line; c < (nl ? nl + 1 : line + strlen(line)); c++) nc_vec_push(&kept, *c);
+    }
+    nc_write_file_atomic(path, kept.data ? kept.data : "", (size_t)kept.len, &e);
+    free(kept.data);
+    free(text);
+}
+
 /* mkdir -p */
 static int make_dirs(const char *path) {
     char *p = nc_strdup(path);
@@ -640,6 +660,7 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     }
     if (!rc) {
         char *mp = nc_sprintf("%s/metrics.jsonl", o.out);
+        if (o.resume) keep_metrics_until(mp, s.step);
         r.metrics = fopen(mp, o.resume ? "a" : "w");
         free(mp);
         signal(SIGINT, on_signal);
