@@ -123,6 +123,26 @@ NC_SHAPE_FN(nc_shape_pair) {
     return out_is(in[0], ond, os, 0);
 }
 
+NC_SHAPE_FN(nc_shape_act_grad) {
+    if (a->act != NC_EPI_RELU && a->act != NC_EPI_CLAMP && a->act != NC_EPI_SILU && a->act != NC_EPI_SIGMOID)
+        return nc_errorf(e, "act_grad: %d is not an activation (relu, clamp, silu, sigmoid)", a->act);
+    return nc_shape_pair(in, nin, a, ond, os, e);
+}
+
+NC_SHAPE_FN(nc_shape_softmax_grad) {
+    if (a->axis < 0 || a->axis >= in[0]->ndim)
+        return nc_errorf(e, "softmax_grad axis %d out of range for %d dimensions", a->axis, in[0]->ndim);
+    return nc_shape_pair(in, nin, a, ond, os, e);
+}
+
+NC_SHAPE_FN(nc_shape_radix_softmax_grad) {
+    const int64_t per = in[0]->ndim >= 1 && SHP(0)[0] > 0 ? nc_numel(in[0]) / SHP(0)[0] : 0;
+    if (a->radix < 1 || a->cardinality < 1 || !per || per % ((int64_t)a->radix * a->cardinality))
+        return nc_errorf(e, "radix_softmax_grad: radix %d x cardinality %d must divide the %lld features per sample",
+                         a->radix, a->cardinality, (long long)per);
+    return nc_shape_pair(in, nin, a, ond, os, e);
+}
+
 /* conv2d_grad_input(dy, weight) -> dx of the shape in sizes: the
  * convolution's transpose (every kind conv2d has: groups, stride, dilation,
  * asymmetric padding). */
@@ -178,6 +198,7 @@ NC_SHAPE_FN(nc_shape_linear_grad_weight) {
 NC_SHAPE_FN(nc_shape_batch_norm_train_grad) {
     if (same_shape(in[0], in[1], "batch_norm_train_grad dy and x", e)) return -1;
     if (in[0]->ndim < 2) return nc_errorf(e, "batch_norm_train_grad input needs a channel axis");
+    if (!(a->eps > 0)) return nc_errorf(e, "batch_norm eps must be positive");
     for (int i = 2; i < 5; i++)
         if (channel_vec(in[i], SHP(0)[1], "batch_norm_train_grad parameters", e)) return -1;
     out_is(in[0], ond, os, 0);
