@@ -39,3 +39,24 @@ foreach(model efficientnet_b0 tf_efficientnet_b4 resnest26d)
     set_tests_properties(train.compiled.${model} PROPERTIES LABELS "train" TIMEOUT 600)
   endif()
 endforeach()
+
+# The `train` command end to end (tests/train/train_cases.sh): resumed runs
+# equal uninterrupted ones byte for byte, SIGKILL at random moments, bad input,
+# non-finite losses, --freeze-features, the weighted and focal losses; and a
+# trained checkpoint in timm (torch: -DNETC_TORCH_PYTHON=/path/to/python, else
+# skipped).
+set(NETC_TORCH_PYTHON "" CACHE STRING "a Python with torch, timm and safetensors for train.timm_load (empty: skip)")
+foreach(case resume_exact kill timm_load bad_input nan freeze weighted_focal)
+  add_test(NAME train.${case}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/train_cases.sh $<TARGET_FILE:netc> ${case})
+  set(env "PYTHON=${Python3_EXECUTABLE}")
+  if(NETC_TORCH_PYTHON)
+    list(APPEND env "NETC_TORCH_PYTHON=${NETC_TORCH_PYTHON}")
+  endif()
+  set(labels train)
+  if(case MATCHES "^(bad_input|nan|freeze|weighted_focal)$")
+    list(APPEND labels small)
+  endif()
+  set_tests_properties(train.${case} PROPERTIES LABELS "${labels}" TIMEOUT 600 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${env}")
+endforeach()

@@ -282,15 +282,15 @@ static void setup_tensors(Run *r) {
         r->state_at[k] = r->opt_floats;
         r->opt_floats += nc_opt_state_floats(NC_OPT_ADAMW, r->numel[k]); /* room for either optimizer */
     }
-    /* num_batches_tracked of each batch norm: "<bn>.running_mean" less its tail */
-    tt->nbn = (int)t->nbn;
-    tt->bn_tracked = nc_calloc(t->nbn + 1, sizeof(char *));
-    for (uint32_t i = 0; i < t->nbn; i++) {
-        const char *rm = NULL;
-        for (uint32_t k = 0; k < t->nparams && !rm; k++)
-            if (r->P->tparams[k].value == r->P->tbns[i].running_mean) rm = r->P->tnames + r->P->tparams[k].name;
-        const char *dot = rm ? strrchr(rm, '.') : NULL;
-        tt->bn_tracked[i] = dot ? nc_sprintf("%.*s.num_batches_tracked", (int)(dot - rm), rm) : nc_strdup("bn");
+    /* num_batches_tracked of each batch norm: "<bn>.running_mean" less its tail.  Every batch norm's,
+     * trained or not: with --freeze-features none is, and timm's state_dict still has them all. */
+    tt->bn_tracked = nc_calloc(t->nparams + 1, sizeof(char *));
+    static const char tail[] = ".running_mean";
+    for (uint32_t k = 0; k < t->nparams; k++) {
+        const char *rm = r->P->tnames + r->P->tparams[k].name;
+        const size_t n = strlen(rm), m = sizeof tail - 1;
+        if (n > m && !strcmp(rm + n - m, tail))
+            tt->bn_tracked[tt->nbn++] = nc_sprintf("%.*s.num_batches_tracked", (int)(n - m), rm);
     }
     r->opt_state = nc_calloc((size_t)r->opt_floats + 1, sizeof(float));
 }
@@ -471,11 +471,12 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             float *outs[1] = {x};
             const int failed = nc_image_loader_run(ld, paths, r->B, outs, res);
             s->images_skipped += failed;
+            for (int i = 0; i < r->B && failed; i++)
+                if (!res[i].ok) fprintf(stderr, "\nwarning: skipped %s\n", res[i].err.msg);
             if (failed == r->B) continue;
             /* a failed image's slot takes a copy of one that decoded: the step's shape is fixed */
             for (int i = 0, src = 0; i < r->B && failed; i++) {
                 if (res[i].ok) continue;
-                fprintf(stderr, "\nwarning: skipped %s\n", res[i].err.msg);
                 while (!res[src].ok) src++;
                 memcpy(x + i * per, x + src * per, (size_t)per * sizeof(float));
                 labels[i] = labels[src];

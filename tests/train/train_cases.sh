@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# train_cases.sh NETC CASE — a training program (netc compile --train) end to
+# end: resumed runs equal uninterrupted ones bit for bit, kills at any moment
+# leave only whole checkpoint pairs, checkpoints load into timm, and bad input,
+# non-finite losses, frozen features and the other losses behave as documented.
+# Small on purpose (reference kernels): lite0 at 32x32 or tests/errors/tiny.nn
+# at 16x16, batch 2, a few updates on the fixture images.
+set -u
+netc=$1 case=$2
+source "$(cd "$(dirname "$0")" && pwd)/../compile/cases_env.sh"
+# One OpenMP thread: fast on a loaded machine (the step's threads otherwise
+# spin against the loader's), and the same arithmetic in every run compared.
+export OMP_NUM_THREADS=${NETC_TRAIN_THREADS:-1}
+lite="$root/models/tf_efficientnet_lite0.nn"
+st() { "$python" "$here/st_tensors.py" "$@"; }
+pad() { printf %08d "$1"; }
+
+# mklist K N: N lines "path label" over the fixture images (label i mod K)
+mklist() {
+    local i=0 f
+    while [ $i -lt "$2" ]; do
+        for f in "$img"/*.jpg "$img"/*.png; do
+            [ $i -lt "$2" ] || break
+            echo "$f $((i % $1))"
+            i=$((i + 1))
+        done
+    done
+}
+compile_lite() { # compile_lite OUT [options]: lite0, 5 classes, 32x32, batch 2, dropout on
+    local out=$1
+    shift
+    "$netc" compile "$lite" --train --res 32 --batch 2 --init det --set classes=5 --drop-rate 0.2 \
+        --drop-path-rate 0.1 "$@" -o "$out" >/dev/null || fail "compiling lite0 for training failed"
+}
+compile_tiny() { # compile_tiny OUT [options]: tiny, 10 classes, 16x16, batch 2
+    local out=$1
+    shift
+    "$netc" compile "$tiny" --train --res 16 --batch 2 --init det "$@" -o "$out" >/dev/null ||
+        fail "compiling tiny for training failed"
+}
+# a metrics.jsonl's losses, all finite, at least one
+finite_losses() {
+    "$python" - "$1" <<'PY'
+import json, math, sys
+losses = [json.loads(l)["loss"] for l in open(sys.argv[1]) if '"loss"' in l]
+sys.exit(0 if losses and all(isinstance(x, float) and math.isfinite(x) for x in losses) else 1)
+PY
+}
+
+case $case in
+resume_exact)
+    # k updates, then --resume to 2k, against 2k uninterrupted: the same bytes.  Dropout and drop-path
+    # draw from (seed, step); the data order from (seed, epoch).  8 images, batch 2: 4 updates an epoch,
+    # so k = 3 resumes mid-epoch and 2k = 6 crosses the end of epoch 1.
+    compile_lite lite
+    mklist 5 8 >list.txt
+    check() { # check NAME K [options]
+        local name=$1 k=$2
+        shift 2
+        local common="--data list.txt --epochs 2 --seed 7 --lr 0.01 --clip-grad 1 --quiet $*"
+        ./lite train $common --out $name.full --max-steps $((2 * k)) 2>$name.full.err ||
+            fail "$name: the uninterrupted run failed: $(cat $name.full.err)"
+        ./lite train $common --out $name.part --max-steps $k 2>$name.part.err ||
+            fail "$name: the first $k updates failed: $(cat $name.part.err)"
+        ./lite train $common --resume $name.part --out $name.part --max-steps $((2 * k)) 2>$name.res.err ||
+            fail "$name: the resumed run failed: $(cat $name.res.err)"
+        grep -q "resuming $name.part at update $k " $name.res.err || fail "$name: no resume at $k: $(cat $name.res.err)"
+        cmp $name.full/ckpt-$(pad $((2 * k))).safetensors $name.part/ckpt-$(pad $((2 * k))).safetensors ||
+            fail "$name: the resumed run's checkpoint differs from the uninterrupted one's"
+        cmp $name.full/state-$(pad $((2 * k))).bin $name.part/state-$(pad $((2 * k))).bin ||
+            fail "$name: the resumed run's state differs from the uninterrupted one's"
+        if [ -f $name.full/best.safetensors ]; then
+            cmp $name.full/best.safetensors $name.part/best.safetensors || fail "$name: best.safetensors differs"
+        fi
+        echo "$name: resumed at $k, equal at $((2 * k))"
+    }
+    check sgd 3 --val list.txt --wd 1e-4 --nesterov # validation and best.safetensors at the epoch's end
+    check adamw 3 --opt adamw --wd 0.05 --warmup-epochs 0.5 --label-smoothing 0.1
+    [ -f sgd.full/best.safetensors ] || fail "no best.safetensors with --val"
+    pass ;;
+kill)
+    # SIGKILL at random moments, each time relaunched with --resume; every pair on disk stays loadable,
+    # nothing but checkpoints, states, metrics.jsonl and hidden temporaries appears, and the end equals an
+    # uninterrupted run's.  19 images, batch 2: 9 updates an epoch; 2 epochs, 14 updates.
+    compile_lite lite
+    mklist 5 19 >list.txt
+    seed=${NETC_KILL_SEED:-$RANDOM}
+    RANDOM=$seed
+    echo "kill seed $seed (NETC_KILL_SEED)"
+    common="--data list.txt --epochs 2 --max-steps 14 --seed 3 --lr 0.01 --clip-grad 1 --quiet --save-every 1"
+    ./lite train $common --out ref 2>ref.err || fail "the uninterrupted run failed: $(cat ref.err)"
+    final=ckpt-$(pad 14).safetensors
+    [ -f ref/$final ] || fail "no ref/$final"
+    kills=0 launches=0 orphans=0 temps=0 done=0
+    inspect() { # every file in run/ is expected; every pair resumes
+        local f s
+        shopt -s nullglob
+        for f in run/* run/.*; do
+            case ${f#run/} in
+            . | .. | metrics.jsonl) ;;
+            ckpt-????????.safetensors)
+                s=${f#run/ckpt-}
+                s=${s%.safetensors}
+                [ -f run/state-$s.bin ] || { orphans=$((orphans + 1)); echo "  orphan checkpoint (no state): $f"; } ;;
+            state-????????.bin)
+                s=${f#run/state-}
+                s=${s%.bin}
+                [ -f run/ckpt-$s.safetensors ] || fail "state without its checkpoint: $f"
+                # the pair alone in a scratch folder (hard links): it must resume
+                rm -rf chk && mkdir chk && ln run/state-$s.bin run/ckpt-$s.safetensors chk/ ||
+                    fail "cannot link $f"
+                ./lite train $common --resume chk --out chk --max-steps $((10#$s > 0 ? 10#$s : 1)) 2>chk.err ||
+                    fail "the pair at step $s does not resume: $(cat chk.err)"
+                grep -q "resuming chk at update $((10#$s)) " chk.err || fail "pair $s: $(cat chk.err)"
+                ! grep -q "not resuming" chk.err || fail "pair $s: $(cat chk.err)" ;;
+            .*.tmp*)
+                temps=$((temps + 1))
+                echo "  hidden temporary of a killed write: $f" ;;
+            *) fail "unexpected file in the run's folder: $f" ;;
+            esac
+        done
+    }
+    mkdir run
+    for round in $(seq 1 16); do
+        opts="--out run"
+        compgen -G "run/state-*.bin" >/dev/null && opts="--resume run --out run"
+        ./lite train $common $opts 2>>run.err &
+        pid=$!
+        launches=$((launches + 1))
+        sleep "$((RANDOM % 2)).$(printf %03d $((RANDOM % 1000)))"
+        if kill -0 $pid 2>/dev/null; then
+            kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
+            wait $pid 2>/dev/null
+        else
+            wait $pid
+            rc=$?
+            [ $rc = 0 ] || fail "a relaunch failed (exit $rc): $(tail -5 run.err)"
+            [ -f run/$final ] && { done=1; break; }
+        fi
+        ! grep -q "not resuming" run.err || fail "a resume skipped a pair: $(grep 'not resuming' run.err)"
+        inspect
+        echo "  launch $launches: newest pair $(ls run | grep '^state-' | tail -1)"
+    done
+    echo "$kills kills in $launches launches"
+    if [ $done = 0 ]; then # (under load every kill may have landed before the first checkpoint)
+        opts="--out run"
+        compgen -G "run/state-*.bin" >/dev/null && opts="--resume run --out run"
+        ./lite train $common $opts 2>>run.err || fail "the last run failed: $(tail -5 run.err)"
+    fi
+    ! grep -q "not resuming" run.err || fail "a resume skipped a pair: $(grep 'not resuming' run.err)"
+    inspect
+    [ $kills -ge 8 ] || fail "only $kills kills landed (the run was too quick)"
+    cmp ref/$final run/$final || fail "after $kills kills, the final checkpoint differs from the uninterrupted run's"
+    cmp ref/state-$(pad 14).bin run/state-$(pad 14).bin || fail "the final state differs"
+    echo "orphan checkpoints seen: $orphans; hidden temporaries seen: $temps"
+    pass ;;
+timm_load)
+    # A trained checkpoint loads into timm (strict) and compiles for inference unchanged: the two agree.
+    tp=${NETC_TORCH_PYTHON:-}
+    if [ -z "$tp" ] || ! "$tp" -c "import torch, timm" 2>/dev/null; then
+        echo "skipped: needs a Python with torch and timm: set NETC_TORCH_PYTHON (cmake -DNETC_TORCH_PYTHON=...)"
+        exit 77
+    fi
+    compile_lite lite --res 48
+    mklist 5 8 >list.txt
+    ./lite train --data list.txt --out run --max-steps 3 --lr 0.01 --clip-grad 1 --opt adamw --quiet 2>run.err ||
+        fail "training failed: $(cat run.err)"
+    ck=run/ckpt-$(pad 3).safetensors
+    [ -f $ck ] || fail "no $ck"
+    "$netc" compile "$lite" --weights $ck --set classes=5 --res 48 --batch 2 -o infer >/dev/null 2>infer.err ||
+        fail "the checkpoint does not compile for inference: $(cat infer.err)"
+    "$netc" run "$lite" --init det --set classes=5 --res 48 --batch 2 --save-input x.npy --top 0 >/dev/null ||
+        fail "netc run --save-input failed"
+    ./infer run --input x.npy --output y.npy --top 0 >/dev/null || fail "the inference program failed"
+    "$tp" - $ck x.npy y.npy <<'PY' || fail "timm disagrees with the compiled checkpoint"
+import sys, numpy as np, torch, timm
+from safetensors.torch import load_file
+ck, x, y = sys.argv[1:]
+m = timm.create_model("tf_efficientnet_lite0", num_classes=5)
+m.load_state_dict(load_file(ck), strict=True)
+m.eval()
+with torch.no_grad():
+    ref = m(torch.from_numpy(np.load(x))).numpy()
+got = np.load(y)
+err = np.abs(ref - got).max() / np.abs(ref).max()
+print("timm vs compiled checkpoint: max |diff| / max |y| = %.3g" % err)
+sys.exit(0 if err <= 1e-4 else 1)
+PY
+    pass ;;
+bad_input)
+    compile_tiny tiny
+    compile_tiny tinyw --loss weighted
+    mklist 10 12 >list.txt
+    : >empty.txt
+    "$ef" 2 "no images" -- ./tiny train --data empty.txt --out o1 || fail "an empty list"
+    { mklist 10 3; echo "$img/chelsea.jpg 10"; } >range.txt
+    "$ef" 2 "range.txt" -- ./tiny train --data range.txt --out o2 || fail "a label out of range"
+    mkdir -p folders/a folders/b folders/c
+    cp "$img/chelsea.jpg" folders/a/ && cp "$img/coffee_422.jpg" folders/b/ && cp "$img/orient1.jpg" folders/c/
+    "$ef" 2 "3 class folders, but the model has 10 classes" -- ./tiny train --data folders --out o3 ||
+        fail "a folder set with the wrong number of classes"
+    mklist 10 1 >one.txt
+    "$ef" 2 "1 images, fewer than one batch of 2" -- ./tiny train --data one.txt --out o4 || fail "under a batch"
+    mkdir emptydir
+    "$ef" 2 "emptydir: no checkpoint to resume from" -- ./tiny train --data list.txt --resume emptydir \
+        --out emptydir || fail "--resume on an empty folder"
+    "$ef" 2 "needs a program compiled with --loss weighted" -- ./tiny train --data list.txt --out o5 \
+        --class-weights inverse || fail "--class-weights with an unweighted loss"
+    "$ef" 2 "give --class-weights" -- ./tinyw train --data list.txt --out o6 || fail "weighted loss without weights"
+    "$ef" 2 "nothere.safetensors" -- ./tiny train --data list.txt --out o7 --init nothere.safetensors ||
+        fail "a missing --init file"
+    # unreadable and corrupt images: skipped, counted, the run goes on
+    head -c 3000 "$img/chelsea.jpg" >truncated.jpg
+    printf 'not an image at all' >garbage.png
+    { mklist 10 6; echo "$tmp/truncated.jpg 1"; echo "$tmp/garbage.png 2"; echo "$tmp/missing.jpg 3"; } >some_bad.txt
+    ./tiny train --data some_bad.txt --out o8 --epochs 1 --quiet 2>o8.err ||
+        fail "bad images stop the run: $(cat o8.err)"
+    "$python" - o8/metrics.jsonl <<'PY' || fail "skipped_images not counted: $(cat o8/metrics.jsonl)"
+import json, sys
+n = max(json.loads(l).get("skipped_images", 0) for l in open(sys.argv[1]))
+print("skipped_images", n)
+sys.exit(0 if n >= 2 else 1)
+PY
+    grep -q "warning: skipped" o8.err || fail "no warning for a skipped image: $(cat o8.err)"
+    # --init from a checkpoint of another class count: the classifier re-initialised, with a note
+    compile_lite lite5
+    "$netc" compile "$lite" --train --res 32 --batch 2 --init det --set classes=7 -o lite7 >/dev/null ||
+        fail "compile lite0 at 7 classes"
+    mklist 5 4 >list5.txt
+    mklist 7 4 >list7.txt
+    ./lite5 train --data list5.txt --out o9 --max-steps 1 --lr 0.01 --quiet 2>/dev/null || fail "lite0 5 classes"
+    ./lite7 train --data list7.txt --out o10 --max-steps 1 --lr 0.01 --quiet --init o9/ckpt-$(pad 1).safetensors \
+        2>o10.err || fail "--init with another class count failed: $(cat o10.err)"
+    grep -q "note: .*classifier.weight' is for 5 classes; re-initialised for 7" o10.err ||
+        fail "no note for the re-initialised classifier: $(cat o10.err)"
+    pass ;;
+nan)
+    # every classifier weight 3e38: the logits overflow to infinity, every loss is NaN
+    compile_tiny tiny
+    mklist 10 12 >list.txt
+    ./tiny train --data list.txt --out good --max-steps 1 --quiet 2>/dev/null || fail "one step failed"
+    st fill good/ckpt-$(pad 1).safetensors huge.safetensors fc.weight 3e38 || fail "st_tensors.py fill failed"
+    # the folder holds a checkpoint pair from before; the stopped run leaves it as it was
+    mkdir nanrun && cp good/* nanrun/
+    ./tiny train --data list.txt --out nanrun --init huge.safetensors --nan-limit 3 --quiet 2>nan.err
+    rc=$?
+    cat nan.err
+    [ $rc = 1 ] || fail "exit status $rc, expected 1"
+    grep -q "3 non-finite losses in a row: stopped" nan.err || fail "no message for the stop"
+    grep -q "warning: step 0: loss .*update skipped" nan.err || fail "the message names no step"
+    [ "$(grep -c '"skipped_step"' nanrun/metrics.jsonl)" = 3 ] || fail "metrics.jsonl: $(cat nanrun/metrics.jsonl)"
+    for f in good/ckpt-* good/state-*; do cmp "$f" "nanrun/${f#good/}" || fail "the earlier $f changed"; done
+    [ "$(ls nanrun | grep -c ckpt-)" = 1 ] || fail "the stopped run wrote a checkpoint: $(ls nanrun)"
+    pass ;;
+freeze)
+    # --freeze-features: only the classifier moves; the features (BN statistics too) stay as they were
+    compile_tiny tiny
+    compile_tiny tinyf --freeze-features
+    compile_lite litef --freeze-features
+    compile_lite lite
+    mklist 10 12 >list.txt
+    mklist 5 6 >list5.txt
+    ./tiny train --data list.txt --out init --max-steps 1 --quiet 2>/dev/null || fail "one step failed"
+    i=init/ckpt-$(pad 1).safetensors
+    ./tinyf train --data list.txt --out f --max-steps 3 --init $i --quiet 2>f.err || fail "frozen run: $(cat f.err)"
+    st same $i f/ckpt-$(pad 3).safetensors --except fc. bn.num_batches_tracked || fail "tiny: features changed"
+    st differ $i f/ckpt-$(pad 3).safetensors fc.weight fc.bias || fail "tiny: the classifier did not train"
+    ./lite train --data list5.txt --out linit --max-steps 1 --lr 0.01 --quiet 2>/dev/null || fail "lite0 step failed"
+    li=linit/ckpt-$(pad 1).safetensors
+    ./litef train --data list5.txt --out lf --max-steps 2 --init $li --quiet 2>lf.err ||
+        fail "lite0 frozen: $(cat lf.err)"
+    names=$("$python" -c "
+import json, struct, sys
+b = open('$li', 'rb').read(); h = json.loads(b[8:8 + struct.unpack('<Q', b[:8])[0]])
+print(' '.join(sorted(n[:-len('.num_batches_tracked')] for n in h if n.endswith('.num_batches_tracked'))))")
+    tracked=$(for n in $names; do echo "$n.num_batches_tracked"; done)
+    st same $li lf/ckpt-$(pad 2).safetensors --except classifier. $tracked ||
+        fail "lite0: features changed"
+    st differ $li lf/ckpt-$(pad 2).safetensors classifier.weight classifier.bias || fail "lite0: classifier unchanged"
+    [ -n "$names" ] || fail "lite0's checkpoint has no num_batches_tracked"
+    first=${names%% *}
+    echo "$first.num_batches_tracked after 2 frozen updates:" \
+        "$(st get lf/ckpt-$(pad 2).safetensors $first.num_batches_tracked)"
+    pass ;;
+weighted_focal)
+    compile_tiny tinyw --loss weighted
+    compile_tiny tinyf --loss focal
+    mklist 10 12 >list.txt
+    ./tinyw train --data list.txt --out w1 --max-steps 4 --class-weights inverse --quiet 2>w1.err ||
+        fail "weighted, inverse: $(cat w1.err)"
+    finite_losses w1/metrics.jsonl || fail "weighted, inverse: $(cat w1/metrics.jsonl)"
+    echo "1 2 0.5 1 1 1 3 1 1 0.25" >weights.txt
+    ./tinyw train --data list.txt --out w2 --max-steps 4 --class-weights weights.txt --quiet 2>w2.err ||
+        fail "weighted, file: $(cat w2.err)"
+    finite_losses w2/metrics.jsonl || fail "weighted, file: $(cat w2/metrics.jsonl)"
+    echo "1 2 3" >short.txt
+    "$ef" 2 "short.txt: 3 weights for 10 classes" -- ./tinyw train --data list.txt --out w3 --class-weights short.txt ||
+        fail "a short class-weight file"
+    ./tinyf train --data list.txt --out f1 --max-steps 4 --quiet 2>f1.err || fail "focal: $(cat f1.err)"
+    finite_losses f1/metrics.jsonl || fail "focal: $(cat f1/metrics.jsonl)"
+    ./tinyf train --data list.txt --out f2 --max-steps 4 --opt adamw --label-smoothing 0.1 --quiet 2>f2.err ||
+        fail "focal, adamw, smoothing: $(cat f2.err)"
+    finite_losses f2/metrics.jsonl || fail "focal, adamw: $(cat f2/metrics.jsonl)"
+    cmp -s w1/ckpt-$(pad 4).safetensors w2/ckpt-$(pad 4).safetensors && fail "the class weights change nothing"
+    pass ;;
+*) fail "unknown case $case" ;;
+esac
