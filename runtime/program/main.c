@@ -390,6 +390,12 @@ static int cmd_info(const NcBundle *b) {
 int main(int argc, char **argv) {
     prog = argc > 0 ? argv[0] : "model";
     nc_set_program_name(prog);
+    /* A training step is hundreds of small kernels: OpenMP threads spinning
+     * between them take the CPU from whatever else runs (and from each other
+     * on a loaded machine: 7x slower measured); they sleep instead, unless
+     * the user says otherwise. */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "train") || !strcmp(argv[i], "--train")) setenv("OMP_WAIT_POLICY", "passive", 0);
     const char *weights = NULL;
     /* --weights FILE and --threads N apply to every command: taken out here */
     char *skip = nc_calloc((size_t)argc + 1, 1);

@@ -345,12 +345,26 @@ static void make_targets(Run *r, const int *labels, double smoothing) {
 
 static void update_bn_stats(Run *r);
 
+/* A batch whose statistics overflowed would make the running estimates
+ * infinite (and every later checkpoint useless): such a step is skipped like
+ * a non-finite loss. */
+static int bn_stats_finite(const Run *r) {
+    for (uint32_t i = 0; i < r->th->nbn; i++) {
+        const NcTrainBn *q = &r->P->tbns[i];
+        const float *bm = nc_bundle_value(r->b, r->ps, q->batch_mean, r->arena);
+        const float *bv = nc_bundle_value(r->b, r->ps, q->batch_var, r->arena);
+        for (int64_t c = 0, C = nc_numel(&r->P->vals[q->batch_mean]); c < C; c++)
+            if (!isfinite(bm[c]) || !isfinite(bv[c])) return 0;
+    }
+    return 1;
+}
+
 /* One update from the step's gradients; 0, or 1 when skipped (not finite). */
 static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s, double *loss, double *gnorm,
                   double *lr) {
     *loss = *nc_bundle_value(r->b, r->ps, r->th->loss, r->arena);
     *gnorm = nc_clip_grad_norm(r->grad, r->numel, r->ntrain, o->clip > 0 ? o->clip : INFINITY);
-    if (!isfinite(*loss) || !isfinite(*gnorm)) return 1;
+    if (!isfinite(*loss) || !isfinite(*gnorm) || !bn_stats_finite(r)) return 1;
     *lr = nc_schedule_lr(sched, s->step);
     for (int k = 0; k < r->ntrain; k++)
         nc_opt_step(&o->opt, *lr, r->tt.data[r->train_of[k]], r->grad[k], r->opt_state + r->state_at[k], r->numel[k],

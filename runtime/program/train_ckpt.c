@@ -133,6 +133,32 @@ static int state_steps(const char *dir, int64_t **steps) {
     return v.len;
 }
 
+/* What killed writes leave: a checkpoint whose state was never written (a
+ * kill between the two), and the hidden temporaries of file_out.c
+ * (".ckpt-N.safetensors.<random>.tmp").  Neither is ever resumed from;
+ * both go, except the pair being written now. */
+static void remove_orphans(const char *dir, int64_t now) {
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *nm = de->d_name;
+        const size_t len = strlen(nm);
+        long long st;
+        char *path = NULL;
+        if (nm[0] == '.' && (!strncmp(nm, ".ckpt-", 6) || !strncmp(nm, ".state-", 7)) && len > 4 &&
+            !strcmp(nm + len - 4, ".tmp")) {
+            path = nc_sprintf("%s/%s", dir, nm);
+        } else if (sscanf(nm, "ckpt-%lld.safetensors", &st) == 1 && st != now &&
+                   !strcmp(nm + len - strlen(".safetensors"), ".safetensors")) {
+            char *state = nc_sprintf("%s/state-%08lld.bin", dir, st);
+            if (access(state, F_OK)) path = nc_sprintf("%s/%s", dir, nm);
+            free(state);
+        }
+        if (path) unlink(path);
+        free(path);
+    }
+    if (d) closedir(d);
+}
+
 int train_save(const char *dir, const TrainTensors *t, const TrainState *s, const NcOptConfig *opt,
                const float *opt_state, int64_t opt_floats, uint64_t model_id, int keep, NcError *e) {
     char *cpath = nc_sprintf("%s/ckpt-%08" PRId64 ".safetensors", dir, s->step);
@@ -159,6 +185,7 @@ int train_save(const char *dir, const TrainTensors *t, const TrainState *s, cons
     if (rc) return -1;
     int64_t *steps;
     const int n = state_steps(dir, &steps);
+    remove_orphans(dir, s->step);
     for (int i = keep; i < n; i++) { /* the state first: a checkpoint without one is never resumed from */
         char *a = nc_sprintf("%s/state-%08" PRId64 ".bin", dir, steps[i]);
         char *b = nc_sprintf("%s/ckpt-%08" PRId64 ".safetensors", dir, steps[i]);
