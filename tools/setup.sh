@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 # gcc/cmake/ninja build netc; LLVM 19 (the CPU code generator's target, which
 # knows Zen 5 and sm_90), clang-19 (fuzz targets), clang-format-19 (the style
 # check, tests/check_format.sh), OpenMP, libjpeg-turbo and
-# libpng are what the whole project stands on.  python3 with numpy, pip and venv:
+# libpng are what the whole project stands on; libmicrohttpd (with GnuTLS) is
+# the HTTP server inside every compiled program (`serve`).  python3 with numpy, pip and venv:
 # the tests' numpy oracles and tools/get_lite0.sh (real weights; no torch needed).
 packages="build-essential cmake ninja-build llvm-19-dev clang-19 libclang-rt-19-dev libomp-19-dev
-          clang-format-19 libjpeg62-turbo-dev libpng-dev python3 python3-numpy python3-pip python3-venv"
+          clang-format-19 libjpeg62-turbo-dev libpng-dev libmicrohttpd-dev
+          python3 python3-numpy python3-pip python3-venv"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
