@@ -9,6 +9,7 @@ The layers, lowest first (a folder's sub-folders are their own layers):
     ir                graph, op table, reference kernels, interpreter, memory plan form
     runtime           the bundle reader and executor, the kernel contract, ensemble merge
     runtime/program   a compiled program's command line (classify, features, eval, ...)
+    runtime/serve     `serve`: the KServe v2 HTTP server of a compiled program (uses program's engine)
     frontend, passes  the .nn language; graph rewrites and the memory planner
     codegen           kernel generation (codegen/cpu) and the bundle writer
     tools/netc        the driver
@@ -32,6 +33,7 @@ LAYERS = [
     ("ir", 2),
     ("runtime", 3),
     ("runtime/program", 4),
+    ("runtime/serve", 4.5),  # above the program's engine; main.c reaches cmd_serve by a declaration, not an include
     ("frontend", 5),
     ("passes", 5),
     ("codegen", 6),

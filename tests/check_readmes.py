@@ -26,6 +26,7 @@ FOLDERS = [
     "runtime/image",
     "runtime/train",
     "runtime/program",
+    "runtime/serve",
     "tools",
     "tools/netc",
     "tests",

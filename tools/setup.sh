@@ -8,11 +8,14 @@ cd "$(dirname "$0")/.."
 
 # gcc/cmake/ninja build netc; LLVM 19 (the CPU code generator's target, which
 # knows Zen 5 and sm_90), clang-19 (fuzz targets), clang-format-19 (the style
-# check, tests/check_format.sh), OpenMP, libjpeg-turbo and
-# libpng are what the whole project stands on.  python3 with numpy, pip and venv:
-# the tests' numpy oracles and tools/get_lite0.sh (real weights; no torch needed).
+# check, tests/check_format.sh), OpenMP, libjpeg-turbo and libpng are what the
+# whole project stands on; libmicrohttpd (with GnuTLS) is the HTTP server inside
+# every compiled program (`serve`; curl and openssl: its tests).  python3 with
+# numpy, pip and venv: the tests' numpy oracles and tools/get_lite0.sh (real
+# weights; no torch needed).
 packages="build-essential cmake ninja-build llvm-19-dev clang-19 libclang-rt-19-dev libomp-19-dev
-          clang-format-19 libjpeg62-turbo-dev libpng-dev python3 python3-numpy python3-pip python3-venv"
+          clang-format-19 libjpeg62-turbo-dev libpng-dev libmicrohttpd-dev curl openssl
+          python3 python3-numpy python3-pip python3-venv"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -37,6 +40,20 @@ if ! "$venv/bin/python3" -c "import numpy" >/dev/null 2>&1; then
     "$sys_python" -m venv --clear --system-site-packages "$venv"
     "$venv/bin/python3" -c "import numpy" >/dev/null 2>&1 || "$venv/bin/python3" -m pip install -q numpy
     "$venv/bin/python3" -c "import numpy" || { echo "setup: error: $venv/bin/python3 cannot import numpy" >&2; exit 1; }
+fi
+
+# tritonclient[http] (PyPI): the serve tests' KServe v2 client, one nobody here wrote.  Pinned, with numpy held at
+# the version the venv has (so the tests' numpy oracles do not change under them).  Without a network the rest of
+# netc is unaffected: setup warns, and the test that needs the client fails saying how to install it.
+if ! "$venv/bin/python3" -c "import tritonclient.http" >/dev/null 2>&1; then
+    echo "setup: installing tritonclient[http] into $venv (the serve tests' client)"
+    constraints=$(mktemp)
+    "$venv/bin/python3" -c "import numpy; print('numpy==' + numpy.__version__)" >"$constraints"
+    timeout 600 "$venv/bin/python3" -m pip install -q --disable-pip-version-check --retries 2 --timeout 30 \
+        'tritonclient[http]==2.73.0' -c "$constraints" \
+        || echo "setup: warning: could not install tritonclient[http] from PyPI; the serve.tritonclient test" \
+                "will fail until '$venv/bin/python3 -m pip install tritonclient[http]' works" >&2
+    rm -f "$constraints"
 fi
 
 build=${1:-build}

@@ -8,6 +8,8 @@
 struct NcImageBatch {
     NcImageLoader *loader;
     const char *const *paths;
+    const uint8_t *const *data; /* in-memory images (nc_image_loader_submit_mem), else NULL */
+    const size_t *lens;
     float *outs[NC_LOADER_MAX_TRANSFORMS];
     NcImageResult *results;
     int n;
@@ -35,7 +37,8 @@ static void process(NcImageLoader *l, NcImageBatch *b, int i) {
     NcImageResult *r = &b->results[i];
     memset(r, 0, sizeof *r);
     NcImage img;
-    int ok = nc_image_read(b->paths[i], l->max_pixels, &img, &r->err) == 0;
+    int ok = b->data ? nc_image_decode(b->data[i], b->lens[i], b->paths[i], l->max_pixels, &img, &r->err) == 0
+                     : nc_image_read(b->paths[i], l->max_pixels, &img, &r->err) == 0;
     if (ok) {
         r->width = img.width;
         r->height = img.height;
@@ -114,18 +117,11 @@ int nc_image_loader_open(NcImageLoader **out, int threads, int ntransforms, cons
     return 0;
 }
 
-NcImageBatch *nc_image_loader_submit(NcImageLoader *l, const char *const *paths, int n, float *const *outs,
-                                     NcImageResult *results) {
-    NC_CHECK(l && n >= 0 && (n == 0 || (paths && outs && results)));
-    NcImageBatch *b = nc_calloc(1, sizeof *b);
-    b->loader = l;
-    b->paths = paths;
-    b->results = results;
-    b->n = n;
-    for (int t = 0; t < l->ntransforms && n > 0; t++) b->outs[t] = outs[t];
+/* Counts the batch as outstanding and queues it for the workers (when it has files). */
+static NcImageBatch *enqueue(NcImageLoader *l, NcImageBatch *b) {
     pthread_mutex_lock(&l->mu);
     l->outstanding++;
-    if (n > 0) {
+    if (b->n > 0) {
         if (l->tail)
             l->tail->qnext = b;
         else
@@ -135,6 +131,31 @@ NcImageBatch *nc_image_loader_submit(NcImageLoader *l, const char *const *paths,
     }
     pthread_mutex_unlock(&l->mu);
     return b;
+}
+
+static NcImageBatch *new_batch(NcImageLoader *l, const char *const *names, int n, float *const *outs,
+                               NcImageResult *results) {
+    NC_CHECK(l && n >= 0 && (n == 0 || (names && outs && results)));
+    NcImageBatch *b = nc_calloc(1, sizeof *b);
+    b->loader = l;
+    b->paths = names;
+    b->results = results;
+    b->n = n;
+    for (int t = 0; t < l->ntransforms && n > 0; t++) b->outs[t] = outs[t];
+    return b;
+}
+
+NcImageBatch *nc_image_loader_submit(NcImageLoader *l, const char *const *paths, int n, float *const *outs,
+                                     NcImageResult *results) {
+    return enqueue(l, new_batch(l, paths, n, outs, results));
+}
+
+NcImageBatch *nc_image_loader_submit_mem(NcImageLoader *l, const uint8_t *const *data, const size_t *lens,
+                                         const char *const *names, int n, float *const *outs, NcImageResult *results) {
+    NC_CHECK(n == 0 || (data && lens));
+    NcImageBatch *b = new_batch(l, names, n, outs, results);
+    b->data = data, b->lens = lens;
+    return enqueue(l, b);
 }
 
 int nc_image_batch_done(NcImageBatch *b) {

@@ -53,6 +53,13 @@ int nc_image_loader_open(NcImageLoader **out, int threads, int ntransforms, cons
 NcImageBatch *nc_image_loader_submit(NcImageLoader *l, const char *const *paths, int n, float *const *outs,
                                      NcImageResult *results);
 
+/* The same for n images held in memory: data[i] (lens[i] bytes) decoded as
+ * a file's content would be, names[i] used in messages ("part 2: truncated
+ * JPEG ..."). data, lens and names must stay valid until the batch has been
+ * waited for. */
+NcImageBatch *nc_image_loader_submit_mem(NcImageLoader *l, const uint8_t *const *data, const size_t *lens,
+                                         const char *const *names, int n, float *const *outs, NcImageResult *results);
+
 /* 1 when every file of the batch is done (non-blocking). */
 int nc_image_batch_done(NcImageBatch *b);
 

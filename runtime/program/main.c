@@ -19,6 +19,10 @@
 #include "runtime/support/npy.h"
 #include "runtime/support/topk.h"
 
+/* runtime/serve/serve.h: the layer above, in the same libnetc_app.a (included there, declared here so that
+ * includes keep pointing down the layers) */
+int cmd_serve(const NcBundle *b, const char *prog, int argc, char **argv);
+
 extern const unsigned char netc_bundle[];
 extern const unsigned char netc_bundle_end[];
 
@@ -52,6 +56,9 @@ static void usage(FILE *out, const NcBundle *b) {
             "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured);\n"
             "         --train times the training step, and with --per-kernel its time by op, forward\n"
             "         and backward\n"
+            "  serve  [--host H] [--port P] [--max-batch B] [--max-delay-ms D] [--queue Q] [...]   an Open\n"
+            "         Inference Protocol (KServe v2) HTTP server: infer, classify, features, /metrics\n"
+            "         (serve --help lists the options)\n"
             "  info   resolutions, batch, arena and weight sizes\n"
             "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
             "         --train; train --help lists the options)\n\n"
@@ -454,6 +461,8 @@ int main(int argc, char **argv) {
         rc = cmd_eval(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "train")) {
         rc = cmd_train(&b, prog, nargs - 2, args + 2);
+    } else if (!strcmp(args[1], "serve")) {
+        rc = cmd_serve(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "info")) {
         rc = cmd_info(&b);
     } else {

@@ -18,9 +18,10 @@
 #include "../fuzz/fuzz_elab.c" /* after fuzz_nn.c, whose helper it uses */
 #include "../fuzz/fuzz_npy.c"
 #include "../fuzz/fuzz_safetensors.c"
+#include "../fuzz/fuzz_serve.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy",    "fuzz_json",  "fuzz_nn",
-                                      "fuzz_elab",        "fuzz_bundle", "fuzz_image", "fuzz_list"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy",   "fuzz_json", "fuzz_nn",   "fuzz_elab",
+                                      "fuzz_bundle",      "fuzz_image", "fuzz_list", "fuzz_serve"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -43,6 +44,7 @@ static int replay_dir(const char *dir) {
             fuzz_bundle_one((const uint8_t *)buf, len);
             fuzz_image_one((const uint8_t *)buf, len);
             fuzz_list_one((const uint8_t *)buf, len);
+            fuzz_serve_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -76,6 +78,7 @@ int main(void) {
     fuzz_bundle_one((const uint8_t *)"", 0);
     fuzz_image_one((const uint8_t *)"", 0);
     fuzz_list_one((const uint8_t *)"", 0);
+    fuzz_serve_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }

@@ -133,6 +133,7 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
                                          "-ljpeg",
                                          "-lpng",
                                          "-lz",
+                                         "-lmicrohttpd",
                                          "-lpthread",
                                          "-lm",
                                          NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL,
