@@ -116,7 +116,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     int64_t end = align16(p->gemm.packed_floats);
     if (p->kind == NC_TCONV_GRAD_INPUT) {
         p->off_a = end, end += align16(p->CK * p->O);
-        p->a_tiles = cgb_ceil_div(p->CK, t->vw);
+        p->a_tiles = cgb_ceil_div(p->O, 64) * cgb_ceil_div(p->CK, 64); /* emit_transpose's TB x TB blocks */
     } else if (p->kind == NC_TCONV_GRAD_WEIGHT && p->N > 1) {
         p->off_a = end, end += align16(p->O * NP);
         p->a_tiles = p->N * p->O;
@@ -253,34 +253,51 @@ static LLVMValueRef emit_pack_b(NcCgModule *m, const NcTrainConvPlan *p, const c
     return fn;
 }
 
-/* in[0] = W (R x S, row-major), out[0] = W^T (S x R); tile = vw columns of W */
+/* in[0] = W (R x S, row-major), out[0] = W^T (S x R); tile = a block of TB x
+ * TB (16 KB each way, in L1), walked in vw x vw register transposes: every
+ * line of W read once and every line of W^T written whole (a tile of vw
+ * columns of W read each line of a large W several times, from memory). */
+#define TB 64
+static void transpose_cols(NcCgModule *m, LLVMValueRef src, LLVMValueRef dst, int64_t R, int64_t S, LLVMValueRef j,
+                           int lanes, LLVMValueRef o0, LLVMValueRef o1, LLVMValueRef last_rb) {
+    const int vw = m->vw, rtail = (int)(R % vw);
+    LLVMValueRef o;
+    CgbLoop lo = cgb_loop_begin(m, o0, o1, vw, &o);
+    nc_cg_transpose_block(m, src, add(m, mulc(m, o, S), j), S, dst, add(m, mulc(m, j, R), o), R, vw, lanes);
+    cgb_loop_end(m, &lo);
+    if (rtail) {
+        CgbIf c = cgb_if_begin(m, last_rb);
+        const int64_t rf = R / vw * vw;
+        nc_cg_transpose_block(m, src, add(m, I(m, rf * S), j), S, dst, add(m, mulc(m, j, R), I(m, rf)), R, rtail,
+                              lanes);
+        cgb_if_end(m, &c);
+    }
+}
+
 static LLVMValueRef emit_transpose(NcCgModule *m, int64_t R, int64_t S, const char *name) {
     const int vw = m->vw;
+    LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    const int64_t sfull = S / vw, stail = S % vw, rfull = R / vw * vw, rtail = R % vw;
+    const int64_t nrb = cgb_ceil_div(R, TB), nsb = cgb_ceil_div(S, TB), rfull = R / vw * vw, sfull = S / vw * vw;
+    const int stail = (int)(S % vw);
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef j0 = mulc(m, t, vw);
-    for (int part = 0; part < 2; part++) {
-        const int lanes = part ? (int)stail : vw;
-        if (!lanes || (!part && !sfull)) continue;
-        CgbIf c;
-        memset(&c, 0, sizeof c);
-        if (sfull && stail) c = cgb_if_begin(m, LLVMBuildICmp(m->b, part ? LLVMIntEQ : LLVMIntSLT, t, I(m, sfull), ""));
-        if (rfull) {
-            LLVMValueRef o0;
-            CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, rfull), vw, &o0);
-            nc_cg_transpose_block(m, src, add(m, mulc(m, o0, S), j0), S, dst, add(m, mulc(m, j0, R), o0), R, vw, lanes);
-            cgb_loop_end(m, &lo);
-        }
-        if (rtail)
-            nc_cg_transpose_block(m, src, add(m, I(m, rfull * S), j0), S, dst, add(m, mulc(m, j0, R), I(m, rfull)), R,
-                                  (int)rtail, lanes);
-        if (sfull && stail) cgb_if_end(m, &c);
+    LLVMValueRef rb = sdivc(m, t, nsb), sb = sremc(m, t, nsb);
+    LLVMValueRef o0 = mulc(m, rb, TB), o1 = min64(m, add(m, o0, I(m, TB)), I(m, rfull));
+    LLVMValueRef j0 = mulc(m, sb, TB), j1 = min64(m, add(m, j0, I(m, TB)), I(m, sfull));
+    LLVMValueRef last_rb = LLVMBuildICmp(b, LLVMIntEQ, rb, I(m, nrb - 1), "");
+    LLVMValueRef j;
+    CgbLoop lj = cgb_loop_begin(m, j0, j1, vw, &j);
+    transpose_cols(m, src, dst, R, S, j, vw, o0, o1, last_rb);
+    cgb_loop_end(m, &lj);
+    if (stail) {
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, sb, I(m, nsb - 1), ""));
+        transpose_cols(m, src, dst, R, S, I(m, sfull), stail, o0, o1, last_rb);
+        cgb_if_end(m, &c);
     }
     cgb_loop_end(m, &lt);
-    LLVMBuildRetVoid(m->b);
+    LLVMBuildRetVoid(b);
     return fn;
 }
 
@@ -414,7 +431,7 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
     in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     scratch = cgb_arg_ptr(m, out, 1);
     LLVMValueRef a = p->off_a >= 0 ? scratch_at(m, scratch, p->off_a)
-                                   : cgb_arg_ptr(m, in, p->kind == NC_TCONV_FORWARD ? 1 : 0);
+                                   : cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_WEIGHT ? 0 : 1);
     LLVMValueRef gin[2] = {a, scratch_at(m, scratch, p->off_b)};
     LLVMValueRef gout[1] = {p->off_c >= 0 ? scratch_at(m, scratch, p->off_c) : cgb_arg_ptr(m, out, 0)};
     cgb_call_tile(m, mm, gin, 2, gout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
