@@ -85,7 +85,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     memset(&s, 0, sizeof s);
     s.batch = 1;
     NcTconvPack *k = &p->pack;
-    const int has_c = p->kind == NC_TCONV_FORWARD ? p->N > 1 : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || p->N > 1);
+    const int has_c =
+        p->kind == NC_TCONV_FORWARD ? p->N > 1 : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || p->N > 1);
     switch (p->kind) {
     case NC_TCONV_FORWARD: /* Y' = W . cols */
         s.hw = p->O, s.cin = p->CK, s.cout = NP;
@@ -167,8 +168,8 @@ static LLVMValueRef lanes_below(NcCgModule *m, int n) {
 }
 
 /* index i (scalar i64, or a vector of i32 when vec) -> (offset, h, w) */
-static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int vec, LLVMValueRef *off,
-                      LLVMValueRef *h, LLVMValueRef *w) {
+static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int vec, LLVMValueRef *off, LLVMValueRef *h,
+                      LLVMValueRef *w) {
     LLVMBuilderRef b = m->b;
 #define C_(v) (vec ? isplat_c(m, v) : I(m, v))
     LLVMValueRef i2 = x->d2 == 1 ? C_(0) : LLVMBuildURem(b, i, C_(x->d2), "");
@@ -430,8 +431,8 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
     fn = nc_cg_begin_tile_fn(m, name);
     in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     scratch = cgb_arg_ptr(m, out, 1);
-    LLVMValueRef a = p->off_a >= 0 ? scratch_at(m, scratch, p->off_a)
-                                   : cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_WEIGHT ? 0 : 1);
+    LLVMValueRef a =
+        p->off_a >= 0 ? scratch_at(m, scratch, p->off_a) : cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_WEIGHT ? 0 : 1);
     LLVMValueRef gin[2] = {a, scratch_at(m, scratch, p->off_b)};
     LLVMValueRef gout[1] = {p->off_c >= 0 ? scratch_at(m, scratch, p->off_c) : cgb_arg_ptr(m, out, 0)};
     cgb_call_tile(m, mm, gin, 2, gout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));

@@ -52,7 +52,7 @@ typedef struct NcTconvPack {
     NcTconvIndex row, col; /* B's rows (the reduction) and columns */
     int64_t hb, wb;        /* the bounds; check: some element may be padding */
     int check;
-    int64_t contiguous;    /* columns whose elements lie one after another in runs of this many (0: no) */
+    int64_t contiguous;            /* columns whose elements lie one after another in runs of this many (0: no) */
     int64_t kchunk, chunks, tiles; /* tile = panel x chunk of kchunk rows */
 } NcTconvPack;
 
@@ -63,7 +63,7 @@ typedef struct NcTrainConvPlan {
     int direct; /* a 1x1 window, stride 1, no padding: no col2im */
     NcGemmPlan gemm;
     NcTconvPack pack;
-    int64_t a_tiles;     /* stage 1's other tiles: W^T blocks or dY copies (0: none) */
+    int64_t a_tiles;             /* stage 1's other tiles: W^T blocks or dY copies (0: none) */
     int64_t off_b, off_a, off_c; /* scratch offsets: packed B, A (W^T or dY'), the GEMM's output (-1: none) */
     int64_t scratch;
     int64_t last_tiles; /* stage 3's (0: none) */

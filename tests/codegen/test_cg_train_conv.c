@@ -27,7 +27,8 @@ typedef struct Case {
 static int graph(NcGraph *g, const Case *k, NcError *e) {
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = k->kh, a.kernel[1] = k->kw, a.stride[0] = k->sh, a.stride[1] = k->sw;
-    a.pad[0] = k->pt, a.pad[1] = k->pl, a.pad[2] = k->pb, a.pad[3] = k->pr, a.dilation[0] = k->dh, a.dilation[1] = k->dw;
+    a.pad[0] = k->pt, a.pad[1] = k->pl, a.pad[2] = k->pb, a.pad[3] = k->pr, a.dilation[0] = k->dh,
+    a.dilation[1] = k->dw;
     int64_t xs[4] = {k->n, k->c, k->h, k->w}, ws[4] = {k->o, k->c, k->kh, k->kw};
     const int x = nc_graph_add_input(g, "x", 4, xs), w = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, e);
     int ins[2] = {x, w};
@@ -150,7 +151,7 @@ int main(void) {
     NcCgTarget t;
     cgt_host_target(&t);
     for (int n = 1; n <= 3; n += 2) {
-        check(&t, conv(n, 19, 9, 11, 13, 1, 1, 0, 1));   /* 1x1 s1 */
+        check(&t, conv(n, 19, 9, 11, 13, 1, 1, 0, 1));  /* 1x1 s1 */
         check(&t, conv(n, 37, 7, 5, 70, 1, 1, 0, 1));   /* 1x1 s1, a plane of 35 */
         check(&t, conv(n, 24, 8, 9, 40, 1, 2, 0, 1));   /* 1x1 s2 (a downsample) */
         check(&t, conv(n, 17, 10, 9, 23, 3, 1, 1, 1));  /* 3x3 s1 p1 */
@@ -187,8 +188,7 @@ int main(void) {
         CHECK(ni >= 0);
         NcTrainConvPlan p;
         const char *why = NULL;
-        CHECK(ni >= 0 && !nc_cg_train_conv_plan(&p, g, &g->nodes.data[ni], &t, &why) && why &&
-              strstr(why, "grouped"));
+        CHECK(ni >= 0 && !nc_cg_train_conv_plan(&p, g, &g->nodes.data[ni], &t, &why) && why && strstr(why, "grouped"));
         nc_graph_free(g);
     }
     printf("%d kernels checked; worst relative error: conv2d %.2g, grad_input %.2g, grad_weight %.2g (bound 1e-4)\n",
