@@ -85,8 +85,6 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     memset(&s, 0, sizeof s);
     s.batch = 1;
     NcTconvPack *k = &p->pack;
-    const int has_c =
-        p->kind == NC_TCONV_FORWARD ? p->N > 1 : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || p->N > 1);
     switch (p->kind) {
     case NC_TCONV_FORWARD: /* Y' = W . cols */
         s.hw = p->O, s.cin = p->CK, s.cout = NP;
@@ -105,6 +103,14 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     k->hb = p->H, k->wb = p->W;
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    /* conv2d and conv2d_grad_input of several images whose planes are whole panels: the GEMM writes them
+     * NCHW, [N][rows][P] (cg_gemm.h's col_image), and no copy follows */
+    if (p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
+        s.col_image = p->P;
+        if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    }
+    const int nchw_c = p->N == 1 || s.col_image;
+    const int has_c = p->kind == NC_TCONV_FORWARD ? !nchw_c : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || !nchw_c);
     const int64_t run = run_length(&k->col);
     k->contiguous = !k->check && run % t->vw == 0 ? run : 0;
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
@@ -342,7 +348,9 @@ static LLVMValueRef emit_col2im(NcCgModule *m, const NcTrainConvPlan *p, const c
     LLVMValueRef n = sdivc(m, t, p->C), c = sremc(m, t, p->C);
     LLVMValueRef plane = cgb_gep(m, dst, mulc(m, t, p->H * p->W));
     cgb_copy_floats(m, plane, NULL, NULL, p->H * p->W);
-    LLVMValueRef rows = cgb_gep(m, src, add(m, mulc(m, c, KK * NP), mulc(m, n, p->P)));
+    /* dcols [CK][N*P], or [N][CK][P] (column images) */
+    const int64_t rs = p->gemm.s.col_image ? p->P : NP, is = p->gemm.s.col_image ? p->CK * p->P : p->P;
+    LLVMValueRef rows = cgb_gep(m, src, add(m, mulc(m, c, KK * rs), mulc(m, n, is)));
     for (int64_t kh = 0; kh < p->KH; kh++)
         for (int64_t kw = 0; kw < p->KW; kw++) {
             /* oh: 0 <= oh sh - pt + kh dh < H; ow likewise */
@@ -352,7 +360,7 @@ static LLVMValueRef emit_col2im(NcCgModule *m, const NcTrainConvPlan *p, const c
             oh0 = oh0 < 0 ? 0 : oh0, ow0 = ow0 < 0 ? 0 : ow0;
             oh1 = oh1 > p->OH ? p->OH : oh1, ow1 = ow1 > p->OW ? p->OW : ow1;
             if (oh0 >= oh1 || ow0 >= ow1) continue;
-            LLVMValueRef row = cgb_gep(m, rows, I(m, (kh * p->KW + kw) * NP));
+            LLVMValueRef row = cgb_gep(m, rows, I(m, (kh * p->KW + kw) * rs));
             LLVMValueRef oh;
             CgbLoop lh = cgb_loop_begin(m, I(m, oh0), I(m, oh1), 1, &oh);
             LLVMValueRef ih = add(m, mulc(m, oh, p->sh), I(m, bh));

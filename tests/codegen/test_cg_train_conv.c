@@ -172,6 +172,10 @@ int main(void) {
     a = conv(2, 9, 11, 10, 6, 1, 1, 0, 1);
     a.kh = 1, a.kw = 3, a.pl = a.pr = 1, a.dw = 2;
     check(&t, a);
+    /* planes of whole GEMM panels: conv2d and conv2d_grad_input write NCHW from the GEMM (column images) */
+    check(&t, conv(3, 20, 8, 8, 11, 1, 1, 0, 1));
+    check(&t, conv(2, 9, 16, 16, 13, 3, 2, 1, 1));
+    check(&t, conv(2, 5, 8, 8, 7, 3, 1, 1, 1));
     /* several GEMM reduction blocks and column panels */
     check(&t, conv(2, 64, 14, 14, 72, 3, 1, 1, 1));
     check(&t, conv(1, 8, 40, 40, 16, 3, 1, 1, 1));
