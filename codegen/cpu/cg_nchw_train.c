@@ -113,6 +113,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     const int has_c = p->kind == NC_TCONV_FORWARD ? !nchw_c : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || !nchw_c);
     const int64_t run = run_length(&k->col);
     k->contiguous = !k->check && run % t->vw == 0 ? run : 0;
+    k->rowwise = !k->contiguous && k->col.s2 == 1 && (k->col.w2 == 1 || !k->check) && k->col.d2 % t->vw == 0;
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
     int64_t chunks = cgb_ceil_div(64, panels);
     if (chunks > cgb_ceil_div(K, 64)) chunks = cgb_ceil_div(K, 64);
@@ -203,7 +204,7 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
     for (int v = 0; v < nvq; v++) {
         lanes[v] = (int)(wq - (int64_t)v * vw < vw ? wq - (int64_t)v * vw : vw);
         LLVMValueRef col0 = add(m, mulc(m, q, nr), I(m, (int64_t)v * vw));
-        if (pk->contiguous) {
+        if (pk->contiguous || pk->rowwise) {
             decompose(m, &pk->col, col0, 0, &off[v], &hv[v], &wv[v]);
         } else {
             LLVMValueRef cols = LLVMBuildAdd(b, isplat(m, col0), iota(m), "");
@@ -216,12 +217,24 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
     LLVMValueRef ko, kh, kw;
     decompose(m, &pk->row, kk, 0, &ko, &kh, &kw);
     LLVMValueRef row = cgb_gep(m, dst, add(m, mulc(m, q, K * nr), mulc(m, kk, wq)));
-    LLVMValueRef kov = pk->contiguous ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
-    if (pk->check) khv = isplat(m, kh), kwv = isplat(m, kw);
+    const int scalar = pk->contiguous || pk->rowwise;
+    LLVMValueRef kov = scalar ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
+    if (pk->check && !scalar) khv = isplat(m, kh), kwv = isplat(m, kw);
     for (int v = 0; v < nvq; v++) {
         LLVMValueRef val;
         if (pk->contiguous) {
             val = cgb_load_n(m, cgb_gep(m, src, LLVMBuildAdd(b, ko, off[v], "")), lanes[v]);
+        } else if (pk->rowwise) { /* one source row: a load under the padding's mask */
+            LLVMValueRef mask = lane_ok[v];
+            if (pk->check) {
+                LLVMValueRef hh = isplat(m, LLVMBuildAdd(b, hv[v], kh, ""));
+                LLVMValueRef ww = LLVMBuildAdd(b, isplat(m, LLVMBuildAdd(b, wv[v], kw, "")), iota(m), "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, hh, isplat_c(m, pk->hb), ""), "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, ww, isplat_c(m, pk->wb), ""), "");
+            }
+            /* not inbounds: a masked-off lane's address may lie before src */
+            LLVMValueRef i = LLVMBuildAdd(b, ko, off[v], "");
+            val = cgb_load_mask(m, LLVMBuildGEP2(b, m->f32, src, &i, 1, ""), mask);
         } else {
             LLVMValueRef mask = lane_ok[v];
             if (pk->check) {

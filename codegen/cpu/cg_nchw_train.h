@@ -52,7 +52,9 @@ typedef struct NcTconvPack {
     NcTconvIndex row, col; /* B's rows (the reduction) and columns */
     int64_t hb, wb;        /* the bounds; check: some element may be padding */
     int check;
-    int64_t contiguous;            /* columns whose elements lie one after another in runs of this many (0: no) */
+    int64_t contiguous; /* columns whose elements lie one after another in runs of this many (0: no) */
+    int rowwise;        /* else a vector's columns lie in one source row, one after another, but for the padding: a
+                    masked load (3x3 stride 1, rows a multiple of the vector width); else a gather */
     int64_t kchunk, chunks, tiles; /* tile = panel x chunk of kchunk rows */
 } NcTconvPack;
 

@@ -176,6 +176,11 @@ int main(void) {
     check(&t, conv(3, 20, 8, 8, 11, 1, 1, 0, 1));
     check(&t, conv(2, 9, 16, 16, 13, 3, 2, 1, 1));
     check(&t, conv(2, 5, 8, 8, 7, 3, 1, 1, 1));
+    /* output rows a multiple of the vector width: the window's rows by masked loads */
+    check(&t, conv(1, 4, 8, 16, 6, 3, 1, 2, 2));
+    a = conv(3, 6, 7, 24, 5, 5, 1, 0, 1);
+    a.pl = 2, a.pr = 2, a.pt = 1, a.pb = 3;
+    check(&t, a);
     /* several GEMM reduction blocks and column panels */
     check(&t, conv(2, 64, 14, 14, 72, 3, 1, 1, 1));
     check(&t, conv(1, 8, 40, 40, 16, 3, 1, 1, 1));
