@@ -16,15 +16,18 @@
  * pl + kw dw] (0 in the padding) and dY'[o][(n, p)] = dY[n][o][p].  The GEMM's
  * A (the broadcast operand, row-major) is W as stored, W^T, or dY (copied to
  * [O][N*P] when N > 1); its B is packed into cg_gemm.h's panels straight from
- * x or dY by a gather (cols is never written out, nor transposed).  Stages
+ * x or dY (contiguous loads, masked loads along a row of the window, or a
+ * gather; cols is never written out, nor transposed).  Stages
  * (runtime/kernels.h):
  *
  *   1. pack B into scratch (tiles: panel x reduction chunk), and W^T (register
  *      transposes, cg_relayout.h) or the copy of dY into scratch
- *   2. the GEMM (cg_gemm.h) into out[0], or into scratch when 3 follows
- *   3. conv2d and a 1x1 conv2d_grad_input with N > 1: [R][N][P] -> [N][R][P];
- *      conv2d_grad_input of a window or a stride: col2im, one tile per input
- *      plane (n, c), each tap's rows added in turn
+ *   2. the GEMM (cg_gemm.h) into out[0], or into scratch when 3 follows;
+ *      with N > 1 and a plane of whole column panels (P a multiple of nr) it
+ *      writes [N][R][P], NCHW, itself (cg_gemm.h's col_image)
+ *   3. conv2d and a 1x1 conv2d_grad_input with N > 1 and other planes:
+ *      [R][N][P] -> [N][R][P]; conv2d_grad_input of a window or a stride:
+ *      col2im, one tile per input plane (n, c), each tap's rows added in turn
  *
  * Grouped and depthwise convs, biases, input scales and fused epilogues are
  * not taken (the training graph has none but groups). */
