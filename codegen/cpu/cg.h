@@ -18,6 +18,10 @@
  *   split, radix ops, add / mul
  *   relayouts                                  cg_relayout.h
  *
+ * A training job's programs (opt.train) get other kernels: their NCHW
+ * convolutions and convolution gradients, groups 1, as run-time packing +
+ * the packed GEMM (cg_nchw_train.h); everything else runs the reference.
+ *
  * The module is optimised (default<O3>) for the target CPU and written as an
  * object file. */
 #ifndef NETC_CG_H
@@ -43,6 +47,8 @@ typedef struct NcCgOptions {
     NcCgSwitch im2col;       /* strided convs by im2col + GEMM (cg_nhwc_im2col.h) */
     NcLayoutMode layout;     /* which activations are NHWC (passes/pass.h, cg_layout.h); NCHW is refused:
                                 the NCHW generated kernels were retired */
+    int train;               /* a training job's programs (NCHW, parameters that change every step): only the
+                                NCHW training convolutions (cg_nchw_train.h) are generated, nothing is packed */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object

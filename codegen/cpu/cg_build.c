@@ -172,6 +172,14 @@ void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef 
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 
+LLVMValueRef cgb_gather(NcCgModule *m, LLVMValueRef base, LLVMValueRef idx, LLVMValueRef mask) {
+    LLVMValueRef ptrs = LLVMBuildGEP2(m->b, m->f32, base, &idx, 1, ""); /* not inbounds: masked lanes may be out */
+    LLVMTypeRef over[2] = {m->vec, LLVMVectorType(m->ptr, (unsigned)m->vw)}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.gather", over, 2, &fty);
+    LLVMValueRef args[4] = {ptrs, LLVMConstInt(m->i32, 4, 0), mask, cgb_zero(m)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
 void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout,
                    LLVMValueRef t0, LLVMValueRef t1) {
     LLVMValueRef arr[2];

@@ -68,6 +68,9 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
 /* Lanes under a <vw x i1> mask computed at run time (0 elsewhere on load). */
 LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);
 void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+/* Lanes under mask of base[idx[l]], idx a <vw x i32> (0 elsewhere; masked-off
+ * lanes are not read, whatever their index). */
+LLVMValueRef cgb_gather(NcCgModule *m, LLVMValueRef base, LLVMValueRef idx, LLVMValueRef mask);
 /* Calls tile function fn(in, out, t0, t1) with in[] / out[] these pointers
  * (a kernel stage handing its scratch to another generated kernel). */
 void cgb_call_tile(NcCgModule *m, LLVMValueRef fn, LLVMValueRef *in, int nin, LLVMValueRef *out, int nout,

@@ -101,6 +101,9 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->tiles = p->images * p->mblocks * p->nblocks;
     p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
     if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
+    if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
+        return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
+                         (long long)s->col_image, p->nr);
     return 0;
 }
 
@@ -244,7 +247,13 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     LLVMValueRef count = per == last_full
                              ? cgb_i64(m, per)
                              : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_full), cgb_i64(m, per), "");
-    LLVMValueRef aimg = mul(g, g->img, g->a_img), cimg = add(g, mul(g, g->img, g->c_img), col0);
+    LLVMValueRef ccol = col0; /* where column col0 of row 0 lies */
+    if (p->s.col_image) {
+        LLVMValueRef ci = cgb_i64(m, p->s.col_image);
+        ccol =
+            add(g, mul(g, LLVMBuildSDiv(m->b, col0, ci, ""), p->M * p->s.col_image), LLVMBuildSRem(m->b, col0, ci, ""));
+    }
+    LLVMValueRef aimg = mul(g, g->img, g->a_img), cimg = add(g, mul(g, g->img, g->c_img), ccol);
     LLVMValueRef akb = mul(g, kb, g->a_sk);
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
@@ -298,7 +307,7 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     for (int s = 0; s < p->s.nepi; s++)
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
             g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
-    g.ldc = p->N;
+    g.ldc = p->s.col_image ? p->s.col_image : p->N;
     g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
     g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
     g.c_img = p->M * p->N;

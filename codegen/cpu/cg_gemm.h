@@ -47,6 +47,13 @@ typedef struct NcGemmSpec {
      * own M = hw rows, C and A image after image — the NHWC Winograd's
      * positions x groups products, cg_nhwc_wino.h.  0: the behaviour above. */
     int b_per_image;
+    /* When > 0 (one image, no bias, input scale or epilogue): C's columns
+     * are images side by side, col_image each, and every image's C is its
+     * own M x col_image plane — column j of row i at C[(j / col_image) * M *
+     * col_image + i * col_image + j % col_image], an NCHW output whose
+     * positions of all images are the columns (cg_nchw_train.h).  A multiple
+     * of the panel width nr, so that no register block straddles two images. */
+    int64_t col_image;
     /* Blocking, 0 = the target's default.  Register block: mr rows of
      * broadcast operand x nv vectors of the other (mr * nv accumulators).
      * Cache blocks: kc of the reduction per pass, mc rows and nc columns of

@@ -7,6 +7,7 @@
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_kernel.h"
+#include "codegen/cpu/cg_nchw_train.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
@@ -97,6 +98,7 @@ static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPl
 }
 
 int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
+    if (opt && opt->train) return 0; /* a training step's parameters change every step: its kernels pack them */
     NcCgTarget t;
     if (nc_cg_target_init(&t, opt ? opt->cpu : NULL, opt ? opt->features : NULL, e)) return -1;
     int packed = 0;
@@ -175,14 +177,18 @@ typedef union CgPlan {
     NcNhwcIm2colPlan im2col;
     NcNhwcWinoPlan wino;
     NcNhwcConvPlan conv;
+    NcTrainConvPlan train;
 } CgPlan;
 
 /* A way of making a node's kernel: plan says whether it applies to the
  * node (filling *p), emit makes the kernel's functions `<prefix>_...` into
  * *k.  Tried in table order; the first whose plan applies makes the kernel,
- * and its name is the kernel's kind (bench --per-kernel). */
+ * and its name is the kernel's kind (bench --per-kernel).  A training job's
+ * programs (NcCgOptions.train) are offered the strategies marked train
+ * alone, inference programs the others. */
 typedef struct CgStrategy {
     const char *name;
+    int train;
     int (*plan)(const CgNode *c, CgPlan *p);
     void (*emit)(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k);
 } CgStrategy;
@@ -276,13 +282,34 @@ static void emit_eltwise(const CgNode *c, const CgPlan *p, const char *prefix, N
     k->stage[0] = LLVMGetNamedFunction(c->m->mod, prefix), k->tiles[0] = nc_cg_eltwise_tiles(c->g, c->nd);
 }
 
+/* a training step's NCHW conv or conv gradient (cg_nchw_train.h) */
+static int train_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
+    const char *why;
+    return c->nd->op == op && nc_cg_train_conv_plan(&p->train, c->g, c->nd, c->m->t, &why);
+}
+static int plan_train_conv(const CgNode *c, CgPlan *p) { return train_plan(c, p, NC_OP_CONV2D); }
+static int plan_train_grad_input(const CgNode *c, CgPlan *p) { return train_plan(c, p, NC_OP_CONV2D_GRAD_INPUT); }
+static int plan_train_grad_weight(const CgNode *c, CgPlan *p) { return train_plan(c, p, NC_OP_CONV2D_GRAD_WEIGHT); }
+static void emit_train(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_conv_emit(c->m, &p->train, prefix, k);
+}
+
 static const CgStrategy strategies[] = {
-    {"nhwc im2col+gemm", plan_im2col, emit_im2col}, {"nhwc copy+gemm", plan_copy_gemm, emit_im2col},
-    {"nhwc gemm", plan_gemm_conv, emit_gemm},       {"gemm", plan_gemm_linear, emit_gemm},
-    {"nhwc winograd F4", plan_wino_f4, emit_wino},  {"nhwc winograd F2", plan_wino_f2, emit_wino},
-    {"nhwc depthwise", plan_depthwise, emit_conv},  {"nhwc grouped", plan_grouped, emit_conv},
-    {"nhwc direct", plan_direct, emit_conv},        {"squeeze-excite", plan_se, emit_se},
-    {"relayout", plan_relayout, emit_relayout},     {"elementwise", plan_eltwise, emit_eltwise},
+    {"nhwc im2col+gemm", 0, plan_im2col, emit_im2col},
+    {"nhwc copy+gemm", 0, plan_copy_gemm, emit_im2col},
+    {"nhwc gemm", 0, plan_gemm_conv, emit_gemm},
+    {"gemm", 0, plan_gemm_linear, emit_gemm},
+    {"nhwc winograd F4", 0, plan_wino_f4, emit_wino},
+    {"nhwc winograd F2", 0, plan_wino_f2, emit_wino},
+    {"nhwc depthwise", 0, plan_depthwise, emit_conv},
+    {"nhwc grouped", 0, plan_grouped, emit_conv},
+    {"nhwc direct", 0, plan_direct, emit_conv},
+    {"squeeze-excite", 0, plan_se, emit_se},
+    {"relayout", 0, plan_relayout, emit_relayout},
+    {"elementwise", 0, plan_eltwise, emit_eltwise},
+    {"nchw conv", 1, plan_train_conv, emit_train},
+    {"nchw conv grad-input", 1, plan_train_grad_input, emit_train},
+    {"nchw conv grad-weight", 1, plan_train_grad_weight, emit_train},
 };
 #define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 
@@ -311,8 +338,9 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 shared++;
                 continue;
             }
+            const int train = opt && opt->train;
             int si = 0;
-            while (si < NSTRATEGIES && !strategies[si].plan(&c, plan)) si++;
+            while (si < NSTRATEGIES && (strategies[si].train != train || !strategies[si].plan(&c, plan))) si++;
             if (si < NSTRATEGIES) {
                 NcCgKernel kern;
                 memset(&kern, 0, sizeof kern);

@@ -52,6 +52,11 @@ static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s
     }
 }
 
+void nc_cg_transpose_block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
+                           LLVMValueRef d_off, int64_t d_stride, int rows, int lanes) {
+    block(m, src, s_off, s_stride, dst, d_off, d_stride, rows, lanes, 0);
+}
+
 void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     const NcValue *x = nc_val(g, nd->inputs[0]), *y = nc_val(g, nd->outputs[0]);
     NC_CHECK(nc_is_nhwc(x) != nc_is_nhwc(y));

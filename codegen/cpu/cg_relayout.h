@@ -10,5 +10,10 @@
 int64_t nc_cg_relayout_tiles(const NcGraph *g, const NcNode *nd);
 /* The tile function: in[0] the input, out[0] the output (never the same). */
 void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name);
+/* One block of a transpose: `rows` (<= vw) source vectors of `lanes` (<= vw)
+ * lanes at src + s_off + i * s_stride, written as `lanes` vectors of `rows`
+ * lanes at dst + d_off + j * d_stride (cg_nchw_train.h's W^T). */
+void nc_cg_transpose_block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
+                           LLVMValueRef d_off, int64_t d_stride, int rows, int lanes);
 
 #endif

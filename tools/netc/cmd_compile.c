@@ -109,7 +109,9 @@ int cmd_compile(int argc, char **argv) {
         }
         if (train.spec.gamma < 0) train.spec.gamma = train.spec.loss == NC_LOSS_FOCAL ? 2.0f : 0.0f;
         job.train = &train.spec;
-        job.no_codegen = 1; /* the training step runs the reference kernels (generated ones: not yet) */
+        /* generated kernels for the step's NCHW convolutions and their gradients only (codegen/cpu/cg_nchw_train.h):
+         * no layout pass, nothing packed at compile time (the parameters change every step) */
+        job.cgo.train = 1;
     }
     NcCompileInfo info;
     int rc = nc_compile(&job, &info, &e);

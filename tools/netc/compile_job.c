@@ -64,9 +64,11 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
     }
     if (job->train) {
         /* a training program: the step, and the model in inference (eval
-         * mode, for validation) on the same parameters.  Both run the
-         * reference kernels: no layout pass, and no pass that folds
-         * parameters into constants (they change every step). */
+         * mode, for validation) on the same parameters, NCHW: no layout
+         * pass, and no pass that folds parameters into constants (they
+         * change every step).  Their convolutions get the NCHW training
+         * kernels (NcCgOptions.train, set by netc_emit), the rest runs the
+         * reference kernels. */
         const NcPassRun run = {job->dump_after, job->dump_out, job->explain, NULL};
         if ((step && nc_autodiff(g, job->train, &ps->train[i], job->explain, e)) ||
             nc_run_pipeline(g, "dce", &run, e)) {

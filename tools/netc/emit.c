@@ -72,6 +72,7 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
     const int bundle_only = job->emit == NC_EMIT_BUNDLE, is_obj = job->emit == NC_EMIT_OBJ,
               is_exe = job->emit == NC_EMIT_EXE;
     NcCgOptions cgo = job->cgo;
+    if (job->train) cgo.train = 1; /* a training step: its NCHW conv kernels alone, nothing packed (cg.h) */
     wpath = external ? nc_sprintf("%s.weights", out) : NULL;
     opath = nc_sprintf("%s.o", out);
     if ((bundle_only ? nc_out_begin(&bundle, out, 0, e) : nc_out_scratch(&bundle, out, ".bundle", e)) ||

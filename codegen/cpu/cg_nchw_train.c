@@ -1,0 +1,475 @@
+/* cg_nchw_train.c — the training step's NCHW convolutions as run-time
+ * packing + the packed GEMM (cg_nchw_train.h). */
+#include "codegen/cpu/cg_nchw_train.h"
+
+#include <string.h>
+
+#include "codegen/cpu/cg_relayout.h"
+#include "ir/ops.h"
+
+/* ---- planning ---------------------------------------------------------- */
+
+static NcTconvIndex index_of(int64_t d0, int64_t d1, int64_t d2, int64_t s0, int64_t s1, int64_t s2) {
+    NcTconvIndex r;
+    memset(&r, 0, sizeof r);
+    r.d0 = d0, r.d1 = d1, r.d2 = d2, r.s0 = s0, r.s1 = s1, r.s2 = s2;
+    return r;
+}
+
+/* x's window taps (c, kh, kw) and output positions (n, oh, ow) */
+static NcTconvIndex window(const NcTrainConvPlan *p) {
+    NcTconvIndex r = index_of(p->C, p->KH, p->KW, p->H * p->W, p->dh * p->W, p->dw);
+    r.o0 = -(int64_t)p->pt * p->W - p->pl, r.h1 = p->dh, r.h0 = -p->pt, r.w2 = p->dw, r.w0 = -p->pl;
+    return r;
+}
+static NcTconvIndex positions(const NcTrainConvPlan *p) {
+    NcTconvIndex r = index_of(p->N, p->OH, p->OW, p->C * p->H * p->W, p->sh * p->W, p->sw);
+    r.h1 = p->sh, r.w2 = p->sw;
+    return r;
+}
+
+/* How many consecutive indices from a multiple of the result lie one after
+ * another in the source. */
+static int64_t run_length(const NcTconvIndex *x) {
+    const int64_t d[3] = {x->d2, x->d1, x->d0}, s[3] = {x->s2, x->s1, x->s0};
+    int64_t run = 1;
+    for (int l = 0; l < 3; l++) {
+        if (d[l] == 1) continue;
+        if (s[l] != run) break;
+        run *= d[l];
+    }
+    return run;
+}
+
+static int64_t align16(int64_t v) { return cgb_round_up(v, 16); }
+
+int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                          const char **why) {
+    memset(p, 0, sizeof *p);
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *x, *w, *y;
+    if (nd->noutputs != 1 || nd->ninputs != 2) return *why = "operands", 0;
+    switch (nd->op) {
+    case NC_OP_CONV2D:
+        p->kind = NC_TCONV_FORWARD;
+        x = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), y = nc_val(g, nd->outputs[0]);
+        break;
+    case NC_OP_CONV2D_GRAD_INPUT:
+        p->kind = NC_TCONV_GRAD_INPUT;
+        y = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), x = nc_val(g, nd->outputs[0]);
+        break;
+    case NC_OP_CONV2D_GRAD_WEIGHT:
+        p->kind = NC_TCONV_GRAD_WEIGHT;
+        y = nc_val(g, nd->inputs[0]), x = nc_val(g, nd->inputs[1]), w = nc_val(g, nd->outputs[0]);
+        break;
+    default: return *why = "not a conv", 0;
+    }
+    if (a->has_bias || a->has_in_scale || a->nepi) return *why = "bias, input scale or epilogue", 0;
+    if (a->groups != 1) return *why = "grouped", 0;
+    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 4-d", 0;
+    if (x->layout != NC_LAYOUT_NCHW || w->layout != NC_LAYOUT_NCHW || y->layout != NC_LAYOUT_NCHW)
+        return *why = "not NCHW", 0;
+    if (nc_numel(x) >= INT32_MAX || nc_numel(y) >= INT32_MAX) return *why = "too large for 32-bit indices", 0;
+    p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
+    p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
+    if (w->shape[1] != p->C || y->shape[0] != p->N || y->shape[1] != p->O) return *why = "shapes", 0;
+    p->sh = a->stride[0], p->sw = a->stride[1], p->dh = a->dilation[0], p->dw = a->dilation[1];
+    p->pt = a->pad[0], p->pl = a->pad[1];
+    if (p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1) return *why = "stride or dilation", 0;
+    p->P = p->OH * p->OW, p->CK = p->C * p->KH * p->KW;
+    const int pad = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
+    p->direct = p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1 && !pad;
+    const int64_t NP = p->N * p->P;
+
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.batch = 1;
+    NcTconvPack *k = &p->pack;
+    switch (p->kind) {
+    case NC_TCONV_FORWARD: /* Y' = W . cols */
+        s.hw = p->O, s.cin = p->CK, s.cout = NP;
+        k->row = window(p), k->col = positions(p), k->check = pad;
+        break;
+    case NC_TCONV_GRAD_INPUT: /* dcols = W^T . dY' */
+        s.hw = p->CK, s.cin = p->O, s.cout = NP;
+        k->row = index_of(p->O, 1, 1, p->P, 0, 0);
+        k->col = index_of(p->N, p->OH, p->OW, p->O * p->P, p->OW, 1);
+        break;
+    case NC_TCONV_GRAD_WEIGHT: /* dW = dY' . cols^T */
+        s.hw = p->O, s.cin = NP, s.cout = p->CK;
+        k->row = positions(p), k->col = window(p), k->check = pad;
+        break;
+    }
+    k->hb = p->H, k->wb = p->W;
+    NcError e;
+    if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    /* conv2d and conv2d_grad_input of several images whose planes are whole panels: the GEMM writes them
+     * NCHW, [N][rows][P] (cg_gemm.h's col_image), and no copy follows */
+    if (p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
+        s.col_image = p->P;
+        if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    }
+    const int nchw_c = p->N == 1 || s.col_image;
+    const int has_c = p->kind == NC_TCONV_FORWARD ? !nchw_c : p->kind == NC_TCONV_GRAD_INPUT && (!p->direct || !nchw_c);
+    const int64_t run = run_length(&k->col);
+    k->contiguous = !k->check && run % t->vw == 0 ? run : 0;
+    k->rowwise = !k->contiguous && k->col.s2 == 1 && (k->col.w2 == 1 || !k->check) && k->col.d2 % t->vw == 0;
+    const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
+    int64_t chunks = cgb_ceil_div(64, panels);
+    if (chunks > cgb_ceil_div(K, 64)) chunks = cgb_ceil_div(K, 64);
+    if (chunks < 1) chunks = 1;
+    k->kchunk = cgb_ceil_div(K, chunks), k->chunks = cgb_ceil_div(K, k->kchunk), k->tiles = panels * k->chunks;
+
+    p->off_b = 0, p->off_a = p->off_c = -1;
+    int64_t end = align16(p->gemm.packed_floats);
+    if (p->kind == NC_TCONV_GRAD_INPUT) {
+        p->off_a = end, end += align16(p->CK * p->O);
+        p->a_tiles = cgb_ceil_div(p->O, 64) * cgb_ceil_div(p->CK, 64); /* emit_transpose's TB x TB blocks */
+    } else if (p->kind == NC_TCONV_GRAD_WEIGHT && p->N > 1) {
+        p->off_a = end, end += align16(p->O * NP);
+        p->a_tiles = p->N * p->O;
+    }
+    if (has_c) {
+        p->off_c = end, end += align16(p->gemm.M * p->gemm.N);
+        p->last_tiles = p->N * (p->kind == NC_TCONV_FORWARD ? p->O : p->C);
+    }
+    p->scratch = end;
+    return 1;
+}
+
+/* ---- emission ---------------------------------------------------------- */
+
+static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
+static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
+static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
+static LLVMValueRef sdivc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildSDiv(m->b, a, I(m, c), ""); }
+static LLVMValueRef sremc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildSRem(m->b, a, I(m, c), ""); }
+static LLVMValueRef min64(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+static LLVMValueRef max64(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+/* <vw x i32> helpers */
+static LLVMTypeRef ivec(NcCgModule *m) { return LLVMVectorType(m->i32, (unsigned)m->vw); }
+static LLVMValueRef isplat_c(NcCgModule *m, int64_t v) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < m->vw; i++) e[i] = LLVMConstInt(m->i32, (unsigned long long)v, 1);
+    return LLVMConstVector(e, (unsigned)m->vw);
+}
+static LLVMValueRef isplat(NcCgModule *m, LLVMValueRef s64) {
+    LLVMValueRef s = LLVMBuildTrunc(m->b, s64, m->i32, "");
+    LLVMValueRef v = LLVMBuildInsertElement(m->b, LLVMGetPoison(ivec(m)), s, cgb_i64(m, 0), "");
+    return LLVMBuildShuffleVector(m->b, v, LLVMGetPoison(ivec(m)), LLVMConstNull(ivec(m)), "");
+}
+static LLVMValueRef iota(NcCgModule *m) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < m->vw; i++) e[i] = LLVMConstInt(m->i32, (unsigned long long)i, 0);
+    return LLVMConstVector(e, (unsigned)m->vw);
+}
+static LLVMValueRef lanes_below(NcCgModule *m, int n) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < m->vw; i++) e[i] = LLVMConstInt(m->i1, i < n, 0);
+    return LLVMConstVector(e, (unsigned)m->vw);
+}
+
+/* index i (scalar i64, or a vector of i32 when vec) -> (offset, h, w) */
+static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int vec, LLVMValueRef *off, LLVMValueRef *h,
+                      LLVMValueRef *w) {
+    LLVMBuilderRef b = m->b;
+#define C_(v) (vec ? isplat_c(m, v) : I(m, v))
+    LLVMValueRef i2 = x->d2 == 1 ? C_(0) : LLVMBuildURem(b, i, C_(x->d2), "");
+    LLVMValueRef r = x->d2 == 1 ? i : LLVMBuildUDiv(b, i, C_(x->d2), "");
+    LLVMValueRef i1 = x->d1 == 1 ? C_(0) : LLVMBuildURem(b, r, C_(x->d1), "");
+    LLVMValueRef i0 = x->d1 == 1 ? r : LLVMBuildUDiv(b, r, C_(x->d1), "");
+    *off = LLVMBuildAdd(b, LLVMBuildAdd(b, LLVMBuildMul(b, i0, C_(x->s0), ""), LLVMBuildMul(b, i1, C_(x->s1), ""), ""),
+                        LLVMBuildAdd(b, LLVMBuildMul(b, i2, C_(x->s2), ""), C_(x->o0), ""), "");
+    *h = LLVMBuildAdd(b, LLVMBuildMul(b, i1, C_(x->h1), ""), C_(x->h0), "");
+    *w = LLVMBuildAdd(b, LLVMBuildMul(b, i2, C_(x->w2), ""), C_(x->w0), "");
+#undef C_
+}
+
+/* Panel q (wq columns wide) of packed B, rows [k0, k1), from src into dst
+ * (cg_gemm.h's layout: dst[q K nr + k wq + j]). */
+static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
+                       int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
+    LLVMBuilderRef b = m->b;
+    const NcTconvPack *pk = &p->pack;
+    const int vw = m->vw, nvq = (int)cgb_ceil_div(wq, vw);
+    const int64_t K = p->gemm.K, nr = p->gemm.nr;
+    LLVMValueRef off[8], hv[8], wv[8], lane_ok[8];
+    int lanes[8];
+    NC_CHECK(nvq <= 8);
+    for (int v = 0; v < nvq; v++) {
+        lanes[v] = (int)(wq - (int64_t)v * vw < vw ? wq - (int64_t)v * vw : vw);
+        LLVMValueRef col0 = add(m, mulc(m, q, nr), I(m, (int64_t)v * vw));
+        if (pk->contiguous || pk->rowwise) {
+            decompose(m, &pk->col, col0, 0, &off[v], &hv[v], &wv[v]);
+        } else {
+            LLVMValueRef cols = LLVMBuildAdd(b, isplat(m, col0), iota(m), "");
+            decompose(m, &pk->col, cols, 1, &off[v], &hv[v], &wv[v]);
+        }
+        lane_ok[v] = lanes_below(m, lanes[v]);
+    }
+    LLVMValueRef kk;
+    CgbLoop lk = cgb_loop_begin(m, k0, k1, 1, &kk);
+    LLVMValueRef ko, kh, kw;
+    decompose(m, &pk->row, kk, 0, &ko, &kh, &kw);
+    LLVMValueRef row = cgb_gep(m, dst, add(m, mulc(m, q, K * nr), mulc(m, kk, wq)));
+    const int scalar = pk->contiguous || pk->rowwise;
+    LLVMValueRef kov = scalar ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
+    if (pk->check && !scalar) khv = isplat(m, kh), kwv = isplat(m, kw);
+    for (int v = 0; v < nvq; v++) {
+        LLVMValueRef val;
+        if (pk->contiguous) {
+            val = cgb_load_n(m, cgb_gep(m, src, LLVMBuildAdd(b, ko, off[v], "")), lanes[v]);
+        } else if (pk->rowwise) { /* one source row: a load under the padding's mask */
+            LLVMValueRef mask = lane_ok[v];
+            if (pk->check) {
+                LLVMValueRef hh = isplat(m, LLVMBuildAdd(b, hv[v], kh, ""));
+                LLVMValueRef ww = LLVMBuildAdd(b, isplat(m, LLVMBuildAdd(b, wv[v], kw, "")), iota(m), "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, hh, isplat_c(m, pk->hb), ""), "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, ww, isplat_c(m, pk->wb), ""), "");
+            }
+            /* not inbounds: a masked-off lane's address may lie before src */
+            LLVMValueRef i = LLVMBuildAdd(b, ko, off[v], "");
+            val = cgb_load_mask(m, LLVMBuildGEP2(b, m->f32, src, &i, 1, ""), mask);
+        } else {
+            LLVMValueRef mask = lane_ok[v];
+            if (pk->check) {
+                LLVMValueRef hh = LLVMBuildAdd(b, hv[v], khv, ""), ww = LLVMBuildAdd(b, wv[v], kwv, "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, hh, isplat_c(m, pk->hb), ""), "");
+                mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, ww, isplat_c(m, pk->wb), ""), "");
+            }
+            val = cgb_gather(m, src, LLVMBuildAdd(b, off[v], kov, ""), mask);
+        }
+        cgb_store_n(m, val, cgb_gep(m, row, I(m, (int64_t)v * vw)), lanes[v]);
+    }
+    cgb_loop_end(m, &lk);
+}
+
+/* in[0] the source, out[0] the packed B; tile = panel x chunk */
+static LLVMValueRef emit_pack_b(NcCgModule *m, const NcTrainConvPlan *p, const char *name) {
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    const NcTconvPack *pk = &p->pack;
+    const int64_t N = p->gemm.N, nr = p->gemm.nr, nfull = N / nr, tail = N % nr;
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef q = sdivc(m, t, pk->chunks), k0 = mulc(m, sremc(m, t, pk->chunks), pk->kchunk);
+    LLVMValueRef k1 = min64(m, add(m, k0, I(m, pk->kchunk)), I(m, p->gemm.K));
+    if (nfull && tail) {
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, q, I(m, nfull), ""));
+        pack_panel(m, p, src, dst, q, nr, k0, k1);
+        cgb_if_else(m, &c);
+        pack_panel(m, p, src, dst, q, tail, k0, k1);
+        cgb_if_end(m, &c);
+    } else {
+        pack_panel(m, p, src, dst, q, nfull ? nr : tail, k0, k1);
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(m->b);
+    return fn;
+}
+
+/* in[0] = W (R x S, row-major), out[0] = W^T (S x R); tile = a block of TB x
+ * TB (16 KB each way, in L1), walked in vw x vw register transposes: every
+ * line of W read once and every line of W^T written whole (a tile of vw
+ * columns of W read each line of a large W several times, from memory). */
+#define TB 64
+static void transpose_cols(NcCgModule *m, LLVMValueRef src, LLVMValueRef dst, int64_t R, int64_t S, LLVMValueRef j,
+                           int lanes, LLVMValueRef o0, LLVMValueRef o1, LLVMValueRef last_rb) {
+    const int vw = m->vw, rtail = (int)(R % vw);
+    LLVMValueRef o;
+    CgbLoop lo = cgb_loop_begin(m, o0, o1, vw, &o);
+    nc_cg_transpose_block(m, src, add(m, mulc(m, o, S), j), S, dst, add(m, mulc(m, j, R), o), R, vw, lanes);
+    cgb_loop_end(m, &lo);
+    if (rtail) {
+        CgbIf c = cgb_if_begin(m, last_rb);
+        const int64_t rf = R / vw * vw;
+        nc_cg_transpose_block(m, src, add(m, I(m, rf * S), j), S, dst, add(m, mulc(m, j, R), I(m, rf)), R, rtail,
+                              lanes);
+        cgb_if_end(m, &c);
+    }
+}
+
+static LLVMValueRef emit_transpose(NcCgModule *m, int64_t R, int64_t S, const char *name) {
+    const int vw = m->vw;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    const int64_t nrb = cgb_ceil_div(R, TB), nsb = cgb_ceil_div(S, TB), rfull = R / vw * vw, sfull = S / vw * vw;
+    const int stail = (int)(S % vw);
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef rb = sdivc(m, t, nsb), sb = sremc(m, t, nsb);
+    LLVMValueRef o0 = mulc(m, rb, TB), o1 = min64(m, add(m, o0, I(m, TB)), I(m, rfull));
+    LLVMValueRef j0 = mulc(m, sb, TB), j1 = min64(m, add(m, j0, I(m, TB)), I(m, sfull));
+    LLVMValueRef last_rb = LLVMBuildICmp(b, LLVMIntEQ, rb, I(m, nrb - 1), "");
+    LLVMValueRef j;
+    CgbLoop lj = cgb_loop_begin(m, j0, j1, vw, &j);
+    transpose_cols(m, src, dst, R, S, j, vw, o0, o1, last_rb);
+    cgb_loop_end(m, &lj);
+    if (stail) {
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, sb, I(m, nsb - 1), ""));
+        transpose_cols(m, src, dst, R, S, I(m, sfull), stail, o0, o1, last_rb);
+        cgb_if_end(m, &c);
+    }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+    return fn;
+}
+
+/* in[0] -> out[0], tile t = (a, b) of A x B: len floats from a sa + b sb to a da + b db */
+static LLVMValueRef emit_copy_rows(NcCgModule *m, int64_t B, int64_t len, int64_t sa, int64_t sb, int64_t da,
+                                   int64_t db, const char *name) {
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef a = sdivc(m, t, B), bb = sremc(m, t, B);
+    LLVMValueRef so = add(m, mulc(m, a, sa), mulc(m, bb, sb)), d = add(m, mulc(m, a, da), mulc(m, bb, db));
+    cgb_copy_floats(m, cgb_gep(m, dst, d), cgb_gep(m, src, so), NULL, len);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(m->b);
+    return fn;
+}
+
+/* floor(a / b), b > 0 */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+typedef struct AddCtx {
+    LLVMValueRef dst, src;
+} AddCtx;
+static void add_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const AddCtx *c = vc;
+    LLVMValueRef d = cgb_gep(m, c->dst, i);
+    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load_n(m, d, lanes), cgb_load_n(m, cgb_gep(m, c->src, i), lanes), "");
+    cgb_store_n(m, v, d, lanes);
+}
+
+/* in[0] = dcols [CK][N*P], out[0] = dx; tile t = (n, c): the plane zeroed,
+ * then every tap's rows added where they came from */
+static LLVMValueRef emit_col2im(NcCgModule *m, const NcTrainConvPlan *p, const char *name) {
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    const int64_t NP = p->N * p->P, KK = p->KH * p->KW;
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = sdivc(m, t, p->C), c = sremc(m, t, p->C);
+    LLVMValueRef plane = cgb_gep(m, dst, mulc(m, t, p->H * p->W));
+    cgb_copy_floats(m, plane, NULL, NULL, p->H * p->W);
+    /* dcols [CK][N*P], or [N][CK][P] (column images) */
+    const int64_t rs = p->gemm.s.col_image ? p->P : NP, is = p->gemm.s.col_image ? p->CK * p->P : p->P;
+    LLVMValueRef rows = cgb_gep(m, src, add(m, mulc(m, c, KK * rs), mulc(m, n, is)));
+    for (int64_t kh = 0; kh < p->KH; kh++)
+        for (int64_t kw = 0; kw < p->KW; kw++) {
+            /* oh: 0 <= oh sh - pt + kh dh < H; ow likewise */
+            const int64_t bh = kh * p->dh - p->pt, bw = kw * p->dw - p->pl;
+            int64_t oh0 = floor_div(-bh + p->sh - 1, p->sh), oh1 = floor_div(p->H - 1 - bh, p->sh) + 1;
+            int64_t ow0 = floor_div(-bw + p->sw - 1, p->sw), ow1 = floor_div(p->W - 1 - bw, p->sw) + 1;
+            oh0 = oh0 < 0 ? 0 : oh0, ow0 = ow0 < 0 ? 0 : ow0;
+            oh1 = oh1 > p->OH ? p->OH : oh1, ow1 = ow1 > p->OW ? p->OW : ow1;
+            if (oh0 >= oh1 || ow0 >= ow1) continue;
+            LLVMValueRef row = cgb_gep(m, rows, I(m, (kh * p->KW + kw) * rs));
+            LLVMValueRef oh;
+            CgbLoop lh = cgb_loop_begin(m, I(m, oh0), I(m, oh1), 1, &oh);
+            LLVMValueRef ih = add(m, mulc(m, oh, p->sh), I(m, bh));
+            LLVMValueRef d0 = cgb_gep(m, plane, add(m, mulc(m, ih, p->W), I(m, ow0 * p->sw + bw)));
+            LLVMValueRef s0 = cgb_gep(m, row, add(m, mulc(m, oh, p->OW), I(m, ow0)));
+            if (p->sw == 1) {
+                AddCtx ac = {d0, s0};
+                cgb_for_vectors(m, ow1 - ow0, add_vec, &ac);
+            } else {
+                LLVMValueRef i;
+                CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, ow1 - ow0), 1, &i);
+                LLVMValueRef dp = cgb_gep(m, d0, mulc(m, i, p->sw));
+                LLVMValueRef v = LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->f32, dp, ""),
+                                               LLVMBuildLoad2(b, m->f32, cgb_gep(m, s0, i), ""), "");
+                LLVMBuildStore(b, v, dp);
+                cgb_loop_end(m, &li);
+            }
+            cgb_loop_end(m, &lh);
+        }
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+    return fn;
+}
+
+static LLVMValueRef scratch_at(NcCgModule *m, LLVMValueRef scratch, int64_t off) {
+    return cgb_gep(m, scratch, I(m, off));
+}
+
+void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k) {
+    char name[128];
+    const int64_t NP = p->N * p->P;
+    /* the helpers, each a tile function in[0] -> out[0] */
+    snprintf(name, sizeof name, "%s_packb", prefix);
+    LLVMValueRef packb = emit_pack_b(m, p, name), afn = NULL, post = NULL;
+    if (p->kind == NC_TCONV_GRAD_INPUT) {
+        snprintf(name, sizeof name, "%s_wt", prefix);
+        afn = emit_transpose(m, p->O, p->CK, name);
+    } else if (p->off_a >= 0) { /* dY [N][O][P] -> [O][N][P] */
+        snprintf(name, sizeof name, "%s_dy", prefix);
+        afn = emit_copy_rows(m, p->O, p->P, p->O * p->P, p->P, p->P, NP, name);
+    }
+    if (p->last_tiles) {
+        snprintf(name, sizeof name, "%s_post", prefix);
+        if (p->kind == NC_TCONV_GRAD_INPUT && !p->direct)
+            post = emit_col2im(m, p, name);
+        else { /* [R][N][P] -> [N][R][P] */
+            const int64_t R = p->kind == NC_TCONV_FORWARD ? p->O : p->C;
+            post = emit_copy_rows(m, R, p->P, p->P, NP, R * p->P, p->P, name);
+        }
+    }
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    nc_cg_gemm_emit(m, &p->gemm, name);
+    LLVMValueRef mm = LLVMGetNamedFunction(m->mod, name);
+
+    /* stage 1: B's panels, then W^T or dY' */
+    snprintf(name, sizeof name, "%s_pack", prefix);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1), t0 = LLVMGetParam(fn, 2),
+                 t1 = LLVMGetParam(fn, 3);
+    LLVMValueRef scratch = cgb_arg_ptr(m, out, 1);
+    const int src_b = p->kind == NC_TCONV_GRAD_WEIGHT ? 1 : 0;
+    LLVMValueRef pin[1] = {cgb_arg_ptr(m, in, src_b)}, pout[1] = {scratch_at(m, scratch, p->off_b)};
+    LLVMValueRef PT = I(m, p->pack.tiles);
+    cgb_call_tile(m, packb, pin, 1, pout, 1, min64(m, t0, PT), min64(m, t1, PT));
+    if (afn) {
+        LLVMValueRef ain[1] = {cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_INPUT ? 1 : 0)};
+        LLVMValueRef aout[1] = {scratch_at(m, scratch, p->off_a)};
+        cgb_call_tile(m, afn, ain, 1, aout, 1, LLVMBuildNSWSub(m->b, max64(m, t0, PT), PT, ""),
+                      LLVMBuildNSWSub(m->b, max64(m, t1, PT), PT, ""));
+    }
+    LLVMBuildRetVoid(m->b);
+    k->stage[0] = fn, k->tiles[0] = p->pack.tiles + p->a_tiles;
+
+    /* stage 2: the GEMM */
+    snprintf(name, sizeof name, "%s_gemm", prefix);
+    fn = nc_cg_begin_tile_fn(m, name);
+    in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+    scratch = cgb_arg_ptr(m, out, 1);
+    LLVMValueRef a =
+        p->off_a >= 0 ? scratch_at(m, scratch, p->off_a) : cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_WEIGHT ? 0 : 1);
+    LLVMValueRef gin[2] = {a, scratch_at(m, scratch, p->off_b)};
+    LLVMValueRef gout[1] = {p->off_c >= 0 ? scratch_at(m, scratch, p->off_c) : cgb_arg_ptr(m, out, 0)};
+    cgb_call_tile(m, mm, gin, 2, gout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+    LLVMBuildRetVoid(m->b);
+    k->stage[1] = fn, k->tiles[1] = p->gemm.tiles;
+
+    /* stage 3: back to NCHW, or col2im */
+    if (post) {
+        snprintf(name, sizeof name, "%s_back", prefix);
+        fn = nc_cg_begin_tile_fn(m, name);
+        in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+        scratch = cgb_arg_ptr(m, out, 1);
+        LLVMValueRef qin[1] = {scratch_at(m, scratch, p->off_c)}, qout[1] = {cgb_arg_ptr(m, out, 0)};
+        cgb_call_tile(m, post, qin, 1, qout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+        LLVMBuildRetVoid(m->b);
+        k->stage[2] = fn, k->tiles[2] = p->last_tiles;
+    }
+    k->scratch = p->scratch;
+}

@@ -1,0 +1,85 @@
+/* cg_nchw_train.h — the training step's convolutions on NCHW activations
+ * (conv2d, conv2d_grad_input, conv2d_grad_weight; groups 1) as the packed
+ * GEMM of cg_gemm.h, everything it packs packed at run time: a training
+ * step's parameters change every step (the optimizer writes them in place),
+ * so nothing is packed at compile or load time.
+ *
+ * With P = OH*OW, CK = C*KH*KW and the images side by side along the GEMM's
+ * columns (n, p) — so a small plane (ResNet's 2x2 at 64x64) still fills the
+ * vectors:
+ *
+ *   conv2d               Y' (O x N*P)  = W (O x CK) . cols (CK x N*P)
+ *   conv2d_grad_input    dcols (CK x N*P) = W^T (CK x O) . dY' (O x N*P)
+ *   conv2d_grad_weight   dW (O x CK)   = dY' (O x N*P) . cols^T (N*P x CK)
+ *
+ * where cols[(c, kh, kw)][(n, oh, ow)] = x[n][c][oh sh - pt + kh dh][ow sw -
+ * pl + kw dw] (0 in the padding) and dY'[o][(n, p)] = dY[n][o][p].  The GEMM's
+ * A (the broadcast operand, row-major) is W as stored, W^T, or dY (copied to
+ * [O][N*P] when N > 1); its B is packed into cg_gemm.h's panels straight from
+ * x or dY (contiguous loads, masked loads along a row of the window, or a
+ * gather; cols is never written out, nor transposed).  Stages
+ * (runtime/kernels.h):
+ *
+ *   1. pack B into scratch (tiles: panel x reduction chunk), and W^T (register
+ *      transposes, cg_relayout.h) or the copy of dY into scratch
+ *   2. the GEMM (cg_gemm.h) into out[0], or into scratch when 3 follows;
+ *      with N > 1 and a plane of whole column panels (P a multiple of nr) it
+ *      writes [N][R][P], NCHW, itself (cg_gemm.h's col_image)
+ *   3. conv2d and a 1x1 conv2d_grad_input with N > 1 and other planes:
+ *      [R][N][P] -> [N][R][P]; conv2d_grad_input of a window or a stride:
+ *      col2im, one tile per input plane (n, c), each tap's rows added in turn
+ *
+ * Grouped and depthwise convs, biases, input scales and fused epilogues are
+ * not taken (the training graph has none but groups). */
+#ifndef NETC_CG_NCHW_TRAIN_H
+#define NETC_CG_NCHW_TRAIN_H
+
+#include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_kernel.h"
+#include "ir/ir.h"
+
+typedef enum NcTrainConvKind { NC_TCONV_FORWARD, NC_TCONV_GRAD_INPUT, NC_TCONV_GRAD_WEIGHT } NcTrainConvKind;
+
+/* Index i of a GEMM operand's row or column as (i0, i1, i2) of sizes (d0,
+ * d1, d2); its element lies at s0 i0 + s1 i1 + s2 i2 + o0 of the source, and
+ * it is inside the source (not padding) when the sum of the row's and the
+ * column's h = h1 i1 + h0 is below hb and their w = w2 i2 + w0 below wb. */
+typedef struct NcTconvIndex {
+    int64_t d0, d1, d2;
+    int64_t s0, s1, s2, o0;
+    int64_t h1, h0, w2, w0;
+} NcTconvIndex;
+
+/* B of the GEMM packed from a source (in[0] of the pack function) */
+typedef struct NcTconvPack {
+    NcTconvIndex row, col; /* B's rows (the reduction) and columns */
+    int64_t hb, wb;        /* the bounds; check: some element may be padding */
+    int check;
+    int64_t contiguous; /* columns whose elements lie one after another in runs of this many (0: no) */
+    int rowwise;        /* else a vector's columns lie in one source row, one after another, but for the padding: a
+                    masked load (3x3 stride 1, rows a multiple of the vector width); else a gather */
+    int64_t kchunk, chunks, tiles; /* tile = panel x chunk of kchunk rows */
+} NcTconvPack;
+
+typedef struct NcTrainConvPlan {
+    NcTrainConvKind kind;
+    int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK;
+    int sh, sw, pt, pl, dh, dw;
+    int direct; /* a 1x1 window, stride 1, no padding: no col2im */
+    NcGemmPlan gemm;
+    NcTconvPack pack;
+    int64_t a_tiles;             /* stage 1's other tiles: W^T blocks or dY copies (0: none) */
+    int64_t off_b, off_a, off_c; /* scratch offsets: packed B, A (W^T or dY'), the GEMM's output (-1: none) */
+    int64_t scratch;
+    int64_t last_tiles; /* stage 3's (0: none) */
+} NcTrainConvPlan;
+
+/* Can node nd (conv2d, conv2d_grad_input or conv2d_grad_weight on NCHW
+ * values, groups 1) run this way?  Fills the plan, or returns 0 with *why. */
+int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                          const char **why);
+
+/* Emits `<prefix>_pack`, `<prefix>_gemm` (and `<prefix>_post`) into k. */
+void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);
+
+#endif

@@ -1,0 +1,207 @@
+/* test_cg_train_conv.c — the training step's NCHW convolution kernels
+ * (cg_nchw_train.h: conv2d, conv2d_grad_input, conv2d_grad_weight) against
+ * the reference kernels (ir/ref_conv.c's nc_ref_conv2d, ir/ref_grad_conv.c's
+ * gradients): 1x1 stride 1 and 2, 3x3 stride 1 and 2, 7x7 stride 2 pad 3,
+ * asymmetric padding and windows, dilation 2, batch 1, 2 and 3, channel
+ * counts that are not multiples of the vector width, reductions of several
+ * GEMM blocks.  Every operand and the scratch end at an unreadable page, the
+ * output is fenced by canaries, and the stages run across threads, then
+ * again tile by tile in reverse over a NaN-filled scratch and output (so
+ * every output element must be written).  Tolerance: 1e-4 relative to max
+ * |reference| (float against double accumulation); the worst error of each
+ * kind is printed. */
+#include "codegen/cpu/cg_nchw_train.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst[3];
+static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
+
+typedef struct Case {
+    int64_t n, c, h, w, o;
+    int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+} Case;
+
+/* The three nodes of one conv in g: y = conv2d(x, w), dx = conv2d_grad_input(dy, w),
+ * dw = conv2d_grad_weight(dy, x); returns the first node's index or -1. */
+static int graph(NcGraph *g, const Case *k, NcError *e) {
+    NcAttrs a = nc_attrs_default();
+    a.kernel[0] = k->kh, a.kernel[1] = k->kw, a.stride[0] = k->sh, a.stride[1] = k->sw;
+    a.pad[0] = k->pt, a.pad[1] = k->pl, a.pad[2] = k->pb, a.pad[3] = k->pr, a.dilation[0] = k->dh,
+    a.dilation[1] = k->dw;
+    int64_t xs[4] = {k->n, k->c, k->h, k->w}, ws[4] = {k->o, k->c, k->kh, k->kw};
+    const int x = nc_graph_add_input(g, "x", 4, xs), w = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, e);
+    int ins[2] = {x, w};
+    const int fwd = nc_graph_add_node(g, NC_OP_CONV2D, 2, ins, &a, "conv", e);
+    if (fwd < 0) return -1;
+    const NcValue *y = nc_val(g, g->nodes.data[fwd].outputs[0]);
+    const int dy = nc_graph_add_input(g, "dy", 4, y->shape);
+    a.nsizes = 4;
+    memcpy(a.sizes, xs, sizeof xs);
+    ins[0] = dy, ins[1] = w;
+    if (nc_graph_add_node(g, NC_OP_CONV2D_GRAD_INPUT, 2, ins, &a, "grad_input", e) < 0) return -1;
+    memcpy(a.sizes, ws, sizeof ws);
+    ins[0] = dy, ins[1] = x;
+    if (nc_graph_add_node(g, NC_OP_CONV2D_GRAD_WEIGHT, 2, ins, &a, "grad_weight", e) < 0) return -1;
+    return fwd;
+}
+
+static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float *const *data, const char *what0) {
+    NcError e;
+    char what[320];
+    NcTrainConvPlan p;
+    const char *why = NULL;
+    const int ok = nc_cg_train_conv_plan(&p, g, nd, t, &why);
+    snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
+    CHECK_MSG(ok, "%s: refused: %s", what, why);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_conv");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_conv_emit(&m, &p, "k", &kern);
+    const int nst = kern.stage[2] ? 3 : 2;
+    const int64_t *st = kern.tiles, scratch = kern.scratch;
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn[3] = {0};
+    static const char *names[3] = {"k_pack", "k_gemm", "k_back"};
+    for (int s = 0; s < nst && !rc; s++) fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
+    if (rc || !fn[0] || !fn[1] || (nst == 3 && !fn[2])) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    /* the reference */
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    const NcValue *yv = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(yv);
+    float *want = nc_malloc((size_t)ny * sizeof(float));
+    ka.out_v[0] = yv, ka.out[0] = want;
+    nc_op_info(nd->op)->ref(&ka);
+    /* the kernel */
+    float *sc = cgt_guarded(scratch);
+    float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
+    for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
+    const float *in[2] = {ka.in[0], ka.in[1]};
+    float *out[2] = {y, sc};
+    for (int s = 0; s < nst; s++) cgt_run(fn[s], in, out, st[s]);
+    double err;
+    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s: relative error %g", what, err);
+    if (err > worst[p.kind]) worst[p.kind] = err;
+    int canaries = 1;
+    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
+    CHECK_MSG(canaries, "%s: wrote outside the output", what);
+    /* every stage's tiles in reverse, uneven ranges, over NaNs */
+    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+    for (int64_t i = 0; i < scratch; i++) sc[i] = NAN;
+    for (int s = 0; s < nst; s++)
+        for (int64_t t1 = st[s]; t1 > 0;) {
+            int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+            fn[s](in, out, t0, t1);
+            t1 = t0;
+        }
+    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s (tiles reversed): relative error %g", what, err);
+    if (err > worst[p.kind]) worst[p.kind] = err;
+    cgt_guarded_free(sc, scratch);
+    free(ybuf), free(want);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+static void check(const NcCgTarget *t, Case k) {
+    NcError e;
+    char what[256];
+    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d", (long long)k.n,
+             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, k.pb,
+             k.pr, k.dh, k.dw);
+    NcGraph *g = nc_graph_new("train_conv");
+    const int first = graph(g, &k, &e);
+    CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
+    if (first < 0) {
+        nc_graph_free(g);
+        return;
+    }
+    /* x, w and dy random, each ending at an unreadable page */
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    for (int j = 0; j < 3; j++) check_node(t, g, &g->nodes.data[first + j], data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+    nc_graph_free(g);
+}
+
+static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int s, int pad, int dil) {
+    Case x;
+    memset(&x, 0, sizeof x);
+    x.n = n, x.c = c, x.h = h, x.w = w, x.o = o, x.kh = x.kw = k, x.sh = x.sw = s, x.dh = x.dw = dil;
+    x.pt = x.pl = x.pb = x.pr = pad;
+    return x;
+}
+
+int main(void) {
+    NcError e;
+    NcCgTarget t;
+    cgt_host_target(&t);
+    for (int n = 1; n <= 3; n += 2) {
+        check(&t, conv(n, 19, 9, 11, 13, 1, 1, 0, 1));  /* 1x1 s1 */
+        check(&t, conv(n, 37, 7, 5, 70, 1, 1, 0, 1));   /* 1x1 s1, a plane of 35 */
+        check(&t, conv(n, 24, 8, 9, 40, 1, 2, 0, 1));   /* 1x1 s2 (a downsample) */
+        check(&t, conv(n, 17, 10, 9, 23, 3, 1, 1, 1));  /* 3x3 s1 p1 */
+        check(&t, conv(n, 21, 13, 12, 29, 3, 2, 1, 1)); /* 3x3 s2 p1 */
+        check(&t, conv(n, 3, 23, 21, 20, 7, 2, 3, 1));  /* 7x7 s2 p3 (a stem) */
+        check(&t, conv(n, 10, 12, 11, 14, 3, 1, 2, 2)); /* 3x3 dilation 2 */
+        check(&t, conv(n, 5, 9, 10, 9, 3, 2, 2, 2));    /* 3x3 s2 dilation 2 */
+        check(&t, conv(n, 6, 4, 4, 8, 3, 1, 1, 1));     /* a 4x4 plane */
+        check(&t, conv(n, 12, 2, 2, 9, 1, 1, 0, 1));    /* a 2x2 plane (ResNet's last at 64x64) */
+    }
+    /* asymmetric padding (TF "same", stride 2) and windows */
+    Case a = conv(3, 11, 12, 13, 17, 3, 2, 0, 1);
+    a.pb = a.pr = 1;
+    check(&t, a);
+    a = conv(1, 7, 9, 8, 10, 3, 1, 0, 1);
+    a.kw = 5, a.pt = 0, a.pl = 1, a.pb = 2, a.pr = 3, a.sw = 2;
+    check(&t, a);
+    a = conv(2, 9, 11, 10, 6, 1, 1, 0, 1);
+    a.kh = 1, a.kw = 3, a.pl = a.pr = 1, a.dw = 2;
+    check(&t, a);
+    /* planes of whole GEMM panels: conv2d and conv2d_grad_input write NCHW from the GEMM (column images) */
+    check(&t, conv(3, 20, 8, 8, 11, 1, 1, 0, 1));
+    check(&t, conv(2, 9, 16, 16, 13, 3, 2, 1, 1));
+    check(&t, conv(2, 5, 8, 8, 7, 3, 1, 1, 1));
+    /* output rows a multiple of the vector width: the window's rows by masked loads */
+    check(&t, conv(1, 4, 8, 16, 6, 3, 1, 2, 2));
+    a = conv(3, 6, 7, 24, 5, 5, 1, 0, 1);
+    a.pl = 2, a.pr = 2, a.pt = 1, a.pb = 3;
+    check(&t, a);
+    /* several GEMM reduction blocks and column panels */
+    check(&t, conv(2, 64, 14, 14, 72, 3, 1, 1, 1));
+    check(&t, conv(1, 8, 40, 40, 16, 3, 1, 1, 1));
+    check(&t, conv(1, 300, 6, 6, 130, 1, 1, 0, 1));
+    check(&t, conv(3, 96, 4, 4, 130, 1, 1, 0, 1));
+    /* grouped convs stay on the reference */
+    {
+        NcGraph *g = nc_graph_new("grouped");
+        int64_t xs[4] = {1, 8, 6, 6}, ws[4] = {8, 2, 3, 3};
+        int ins[2] = {nc_graph_add_input(g, "x", 4, xs), nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, &e)};
+        NcAttrs at = nc_attrs_default();
+        at.kernel[0] = at.kernel[1] = 3, at.groups = 4;
+        const int ni = nc_graph_add_node(g, NC_OP_CONV2D, 2, ins, &at, "conv", &e);
+        CHECK(ni >= 0);
+        NcTrainConvPlan p;
+        const char *why = NULL;
+        CHECK(ni >= 0 && !nc_cg_train_conv_plan(&p, g, &g->nodes.data[ni], &t, &why) && why && strstr(why, "grouped"));
+        nc_graph_free(g);
+    }
+    printf("%d kernels checked; worst relative error: conv2d %.2g, grad_input %.2g, grad_weight %.2g (bound 1e-4)\n",
+           cases, worst[0], worst[1], worst[2]);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
