@@ -538,7 +538,10 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 fflush(r->metrics);
             }
             progress(o, s, nb, loss, lr, ips, (double)left * r->B / (ips > 0 ? ips : 1));
-            if (o->save_every && s->step % o->save_every == 0) {
+            /* (not after an epoch's last batch: the epoch's own checkpoint, at the same update, follows; two
+             * different files under one step would let a kill between a checkpoint and its state pair them
+             * wrongly) */
+            if (o->save_every && s->step % o->save_every == 0 && s->batch + 1 < nb) {
                 TrainState at = *s;
                 at.batch++;
                 if (save(r, o, &at, &e)) fprintf(stderr, "\ntrain: %s\n", e.msg), rc = 1;
