@@ -8,7 +8,8 @@
 #include "runtime/support/topk.h"
 #include "tools/netc/cli.h"
 
-static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n\n"
+static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n"
+                          "       netc run FILE.onnx [--weights W | --init det] [options]\n\n"
                           "Runs the model with the reference interpreter (plain f32 loops, the oracle for every\n"
                           "compiled kernel) and prints the top-5 logits of each image and the time taken.\n\n"
                           "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP CLI_PASS_OPTIONS_HELP
