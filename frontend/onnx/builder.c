@@ -79,16 +79,15 @@ static OxSym *define(Ox *X, const char *name) {
     return &X->syms.data[X->syms.len - 1];
 }
 
-int ox_has_input(Ox *X, int k) {
-    return k < (int)X->node->n_input && X->node->input[k] && X->node->input[k][0];
-}
+int ox_has_input(Ox *X, int k) { return k < (int)X->node->n_input && X->node->input[k] && X->node->input[k][0]; }
 
 OxSym *ox_input(Ox *X, int k) {
     if (!ox_has_input(X, k)) ox_fail(X, "input %d is missing", k);
     OxSym *s = ox_lookup(X, X->node->input[k]);
     if (!s)
-        ox_fail(X, "reads '%s', which no earlier node, graph input or initializer defines (nodes out of order, or a "
-                   "cycle)",
+        ox_fail(X,
+                "reads '%s', which no earlier node, graph input or initializer defines (nodes out of order, or a "
+                "cycle)",
                 X->node->input[k]);
     return s;
 }
@@ -210,8 +209,9 @@ static int64_t input_dim(Ox *X, const Onnx__ValueInfoProto *vi, int d, int64_t w
     const Onnx__TensorShapeProto__Dimension *dim = sh->dim[d];
     if (!dim->has_dim_value || dim->dim_value <= 0) return want;
     if (dim->dim_value != want)
-        ox_fail(X, "input '%s' has a fixed %s of %lld; %s asks for %lld (give the file's, or export it with a "
-                   "symbolic %s)",
+        ox_fail(X,
+                "input '%s' has a fixed %s of %lld; %s asks for %lld (give the file's, or export it with a "
+                "symbolic %s)",
                 vi->name, what, (long long)dim->dim_value, d == 0 ? "--batch" : "--res", (long long)want, what);
     return want;
 }
@@ -258,8 +258,8 @@ static void read_preprocess(Ox *X, const Onnx__ModelProto *m) {
             p->interp = !strcmp(val, "bilinear"), p->set = 1;
         } else if (!strcmp(key, "mean") || !strcmp(key, "std")) {
             float v[3];
-            if (sscanf(val, "%f,%f,%f", &v[0], &v[1], &v[2]) != 3 || (!strcmp(key, "std") && !(v[0] > 0 && v[1] > 0 &&
-                                                                                                v[2] > 0)))
+            if (sscanf(val, "%f,%f,%f", &v[0], &v[1], &v[2]) != 3 ||
+                (!strcmp(key, "std") && !(v[0] > 0 && v[1] > 0 && v[2] > 0)))
                 ox_fail(X, "metadata preprocess.%s '%s': three numbers, comma-separated", key, val);
             memcpy(!strcmp(key, "mean") ? p->mean : p->std, v, sizeof v);
             p->set = 1;
@@ -273,7 +273,8 @@ static void import_model(Ox *X, const Onnx__ModelProto *m) {
     X->opset = -1;
     for (size_t k = 0; k < m->n_opset_import; k++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[k];
-        if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")) X->opset = o->has_version ? (int)o->version : -1;
+        if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx"))
+            X->opset = o->has_version ? (int)o->version : -1;
     }
     if (X->opset < OX_OPSET_MIN || X->opset > OX_OPSET_MAX)
         ox_fail(X, "opset %d: netc reads ONNX opsets %d to %d (re-export with opset_version=%d..%d)", X->opset,

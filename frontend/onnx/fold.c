@@ -10,7 +10,8 @@
 static double get(const OxTensor *t, int64_t k) { return t->is_int ? (double)t->i[k] : t->f[k]; }
 
 int ox_norm_axis(Ox *X, int64_t axis, int ndim) {
-    if (axis < -ndim || axis >= (ndim ? ndim : 1)) ox_fail(X, "axis %lld is out of range for %d dimensions", (long long)axis, ndim);
+    if (axis < -ndim || axis >= (ndim ? ndim : 1))
+        ox_fail(X, "axis %lld is out of range for %d dimensions", (long long)axis, ndim);
     return (int)(axis < 0 ? axis + ndim : axis);
 }
 
@@ -18,7 +19,8 @@ void ox_broadcast_shape(Ox *X, int na, const int64_t *a, int nb, const int64_t *
     *nd = na > nb ? na : nb;
     for (int d = 0; d < *nd; d++) {
         int64_t x = d - (*nd - na) >= 0 ? a[d - (*nd - na)] : 1, y = d - (*nd - nb) >= 0 ? b[d - (*nd - nb)] : 1;
-        if (x != y && x != 1 && y != 1) ox_fail(X, "shapes do not broadcast (%lld against %lld)", (long long)x, (long long)y);
+        if (x != y && x != 1 && y != 1)
+            ox_fail(X, "shapes do not broadcast (%lld against %lld)", (long long)x, (long long)y);
         out[d] = x == 1 ? y : x;
     }
 }
@@ -86,7 +88,8 @@ void ox_fold_gather(Ox *X, const OxTensor *data, const OxTensor *idx, int axis, 
     for (int64_t o = 0, k = 0; o < outer; o++)
         for (int64_t j = 0; j < idx->n; j++) {
             int64_t i = idx->i[j] < 0 ? idx->i[j] + len : idx->i[j];
-            if (i < 0 || i >= len) ox_fail(X, "Gather index %lld is out of range for %lld", (long long)idx->i[j], (long long)len);
+            if (i < 0 || i >= len)
+                ox_fail(X, "Gather index %lld is out of range for %lld", (long long)idx->i[j], (long long)len);
             for (int64_t r = 0; r < inner; r++, k++) {
                 int64_t from = (o * len + i) * inner + r;
                 if (out->is_int)

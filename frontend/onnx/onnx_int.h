@@ -47,7 +47,7 @@ typedef struct Ox {
     NC_VEC(OxSym) syms;
     int *hash; /* open addressing over syms, -1 empty */
     int hcap;
-    NC_VEC(void *) owned; /* freed when the import ends, whatever happens */
+    NC_VEC(void *) owned;        /* freed when the import ends, whatever happens */
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int node_index;
 } Ox;
@@ -74,7 +74,7 @@ int ox_param_of(Ox *X, OxSym *s, NcParamRole role);
 int ox_param_from(Ox *X, const char *name, const char *suffix, const OxTensor *t, NcParamRole role);
 void ox_set_runtime(Ox *X, int k, int id);
 void ox_set_const(Ox *X, int k, const OxTensor *t);
-int ox_node(Ox *X, NcOpKind op, int nin, const int *in, const NcAttrs *a); /* node index */
+int ox_node(Ox *X, NcOpKind op, int nin, const int *in, const NcAttrs *a);  /* node index */
 int ox_node1(Ox *X, NcOpKind op, int nin, const int *in, const NcAttrs *a); /* its first output */
 const NcValue *ox_val(Ox *X, int id);
 /* attributes */

@@ -16,18 +16,21 @@ static const NcValue *rt_val(Ox *X, int k, int *id) {
 static int need4(Ox *X, int k) {
     int id;
     const NcValue *v = rt_val(X, k, &id);
-    if (v->ndim != 4) ox_fail(X, "input '%s' is %d-d; netc takes this op on 4-d [N, C, H, W] tensors", X->node->input[k], v->ndim);
+    if (v->ndim != 4)
+        ox_fail(X, "input '%s' is %d-d; netc takes this op on 4-d [N, C, H, W] tensors", X->node->input[k], v->ndim);
     return id;
 }
 
 /* Only output 0 may be read: an op's optional extra outputs are not computed. */
 static void one_output(Ox *X) {
     for (size_t k = 1; k < X->node->n_output; k++)
-        if (X->node->output[k] && X->node->output[k][0]) ox_fail(X, "output %zu ('%s') is not supported", k, X->node->output[k]);
+        if (X->node->output[k] && X->node->output[k][0])
+            ox_fail(X, "output %zu ('%s') is not supported", k, X->node->output[k]);
 }
 
 static int clamp_int(Ox *X, int64_t v, int64_t lo, int64_t hi, const char *what) {
-    if (v < lo || v > hi) ox_fail(X, "%s %lld is out of range [%lld, %lld]", what, (long long)v, (long long)lo, (long long)hi);
+    if (v < lo || v > hi)
+        ox_fail(X, "%s %lld is out of range [%lld, %lld]", what, (long long)v, (long long)lo, (long long)hi);
     return (int)v;
 }
 
@@ -37,7 +40,8 @@ static void window_attrs(Ox *X, const NcValue *x, const int *k, NcAttrs *a) {
     int n;
     if ((n = ox_attr_ints(X, "strides", v, 2)) >= 0) {
         if (n != 2) ox_fail(X, "strides has %d values; netc takes 2-d windows", n);
-        a->stride[0] = clamp_int(X, v[0], 1, 1 << 16, "stride"), a->stride[1] = clamp_int(X, v[1], 1, 1 << 16, "stride");
+        a->stride[0] = clamp_int(X, v[0], 1, 1 << 16, "stride"),
+        a->stride[1] = clamp_int(X, v[1], 1, 1 << 16, "stride");
     }
     if ((n = ox_attr_ints(X, "dilations", v, 2)) >= 0) {
         if (n != 2) ox_fail(X, "dilations has %d values; netc takes 2-d windows", n);
@@ -104,10 +108,10 @@ static void op_conv(Ox *X) {
 }
 
 static void pool(Ox *X, NcOpKind op) {
-    static const char *const known_max[] = {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
-                                            "storage_order", "strides", NULL};
-    static const char *const known_avg[] = {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
-                                            "pads", "strides", NULL};
+    static const char *const known_max[] = {"auto_pad", "ceil_mode",     "dilations", "kernel_shape",
+                                            "pads",     "storage_order", "strides",   NULL};
+    static const char *const known_avg[] = {"auto_pad",     "ceil_mode", "count_include_pad", "dilations",
+                                            "kernel_shape", "pads",      "strides",           NULL};
     ox_attrs_only(X, op == NC_OP_MAX_POOL2D ? known_max : known_avg);
     one_output(X);
     int x = need4(X, 0);
@@ -163,11 +167,12 @@ static void op_clip(Ox *X) {
     ox_set_runtime(X, 0, ox_node1(X, op, 1, &x, &a));
 }
 
-/* A scalar constant as a parameter, named after the node. */
-static int scalar_param(Ox *X, const char *what, float v) {
+/* A scalar constant as a parameter named after the node, of rank nd (all 1s): fused epilogue operands must
+ * have the rank of what they apply to. */
+static int scalar_param(Ox *X, const char *what, float v, int nd) {
     OxTensor t;
-    int64_t one = 1;
-    ox_tensor_new(X, &t, 0, 1, &one);
+    const int64_t ones[NC_MAXDIM] = {1, 1, 1, 1, 1, 1};
+    ox_tensor_new(X, &t, 0, nd < 1 ? 1 : nd, ones);
     t.f[0] = v;
     const char *base = X->node->name && X->node->name[0] ? X->node->name : X->node->output[0];
     return ox_param_from(X, base, what, &t, NC_PARAM_WEIGHT);
@@ -176,9 +181,10 @@ static int scalar_param(Ox *X, const char *what, float v) {
 /* HardSigmoid: clamp(alpha x + beta, 0, 1); HardSwish: x times that with alpha 1/6, beta 1/2. */
 static int hard_sigmoid(Ox *X, int x, float alpha, float beta) {
     NcAttrs a = nc_attrs_default();
-    int in[2] = {x, scalar_param(X, ".alpha", alpha)};
+    const int nd = ox_val(X, x)->ndim;
+    int in[2] = {x, scalar_param(X, ".alpha", alpha, nd)};
     in[0] = ox_node1(X, NC_OP_MUL, 2, in, &a);
-    in[1] = scalar_param(X, ".beta", beta);
+    in[1] = scalar_param(X, ".beta", beta, nd);
     int y = ox_node1(X, NC_OP_ADD, 2, in, &a);
     a.lo = 0, a.hi = 1;
     return ox_node1(X, NC_OP_CLAMP, 1, &y, &a);
@@ -235,7 +241,7 @@ static void binary(Ox *X, OxBinary op) {
     int out;
     if (c == a && op == OX_SUB) {
         /* c - x = x * -1 + c */
-        int in[2] = {x, scalar_param(X, ".neg", -1.0f)};
+        int in[2] = {x, scalar_param(X, ".neg", -1.0f, nd)};
         in[0] = ox_node1(X, NC_OP_MUL, 2, in, &at);
         in[1] = operand_param(X, c, &c->c, "", nd);
         out = ox_node1(X, NC_OP_ADD, 2, in, &at);
@@ -316,7 +322,8 @@ static void op_gemm(Ox *X) {
     if (ox_attr_float(X, "alpha", 1) != 1 || ox_attr_float(X, "beta", 1) != 1)
         ox_fail(X, "alpha and beta other than 1 are not supported");
     if (ox_attr_int(X, "transA", 0)) ox_fail(X, "transA=1 is not supported");
-    if (ox_attr_int(X, "transB", 0) != 1) ox_fail(X, "transB=0 is not supported (netc maps Gemm with transB=1 to a linear layer)");
+    if (ox_attr_int(X, "transB", 0) != 1)
+        ox_fail(X, "transB=0 is not supported (netc maps Gemm with transB=1 to a linear layer)");
     int x = ox_runtime_input(X, 0);
     linear(X, x, ox_input(X, 1), 0, ox_has_input(X, 2) ? ox_input(X, 2) : NULL);
 }
@@ -560,7 +567,8 @@ static void op_cast(Ox *X) {
     ox_attrs_only(X, (const char *const[]){"to", "saturate", NULL});
     int64_t to = ox_attr_int(X, "to", 0);
     int to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
-    if (!to_int && to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) ox_fail(X, "cast to type %lld is not supported", (long long)to);
+    if (!to_int && to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        ox_fail(X, "cast to type %lld is not supported", (long long)to);
     OxSym *s = ox_input(X, 0);
     if (s->kind == OX_RUNTIME) {
         if (to_int) ox_fail(X, "a cast of a computed tensor to integers is not supported");

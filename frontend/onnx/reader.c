@@ -56,7 +56,8 @@ static uint8_t *external_bytes(Ox *X, const Onnx__TensorProto *t, size_t want) {
     int inside = rdir && rpath && !strncmp(rpath, rdir, strlen(rdir)) && rpath[strlen(rdir)] == '/';
     free(rdir);
     free(rpath);
-    if (!inside) ox_fail(X, "tensor '%s': external data file '%s' is missing or outside the model's folder", t->name, loc);
+    if (!inside)
+        ox_fail(X, "tensor '%s': external data file '%s' is missing or outside the model's folder", t->name, loc);
     FILE *f = fopen(path, "rb");
     if (!f) ox_fail(X, "tensor '%s': cannot open external data file '%s'", t->name, loc);
     uint8_t *buf = ox_alloc(X, want ? want : 1);

@@ -60,6 +60,13 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
                                .train = step};
     NcGraph *g = nc_load_model(m->path, &opt, e);
     if (!g) return NC_EXIT_BADINPUT;
+    /* a program takes RGB images (runtime/bundle.c); only an imported model can ask for other channels */
+    if (g->inputs.len && nc_val(g, g->inputs.data[0])->shape[1] != 3) {
+        nc_errorf(e, "%s: the input has %lld channels; compiled programs take 3 (RGB images)", m->path,
+                  (long long)nc_val(g, g->inputs.data[0])->shape[1]);
+        nc_graph_free(g);
+        return NC_EXIT_BADINPUT;
+    }
     const int i = ps->n++;
     ps->graph[i] = g, ps->member_of[i] = k;
     if (st) {
