@@ -49,7 +49,10 @@ def layer_of(path):
     folder = os.path.dirname(path)
     for name, rank in LAYERS:
         if folder == name:
-            return ("codegen" if name.startswith("codegen") else "frontend" if name.startswith("frontend") else name), rank
+            for family in ("codegen", "frontend"):  # a family's sub-folders are one layer with it
+                if name.startswith(family):
+                    return family, rank
+            return name, rank
     if path.startswith(("tests/", "bench/")):
         return "tests/bench", TOP
     return None, None
