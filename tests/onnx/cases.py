@@ -39,7 +39,8 @@ def conv(rng, cin=4, cout=8, k=3, bias=True, **attrs):
     def build(rng):
         ins = ["x", "conv.weight"] + (["conv.bias"] if bias else [])
         g = attrs.get("group", 1)
-        inits = [w(rng, "conv.weight", cout, cin // g, k if isinstance(k, int) else k[0], k if isinstance(k, int) else k[1])]
+        kh, kw = (k, k) if isinstance(k, int) else k
+        inits = [w(rng, "conv.weight", cout, cin // g, kh, kw)]
         if bias:
             inits.append(w(rng, "conv.bias", cout))
         return model([h.make_node("Conv", ins, ["y"], name="conv", **attrs)], inits, cin)
