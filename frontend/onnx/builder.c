@@ -341,16 +341,15 @@ NcGraph *nc_onnx_import_mem(const char *name, const uint8_t *data, size_t len, c
     char *gname = model_name(name);
     X->g = nc_graph_new(gname);
     free(gname);
-    Onnx__ModelProto *m = NULL;
-    NcGraph *g = NULL;
+    NcGraph *volatile g = NULL;
     if (!setjmp(X->jb)) {
-        m = onnx__model_proto__unpack(NULL, len, data);
-        if (!m) ox_fail(X, "not an ONNX model (the protobuf does not parse)");
-        import_model(X, m);
+        X->model = onnx__model_proto__unpack(NULL, len, data);
+        if (!X->model) ox_fail(X, "not an ONNX model (the protobuf does not parse)");
+        import_model(X, X->model);
         g = X->g;
         X->g = NULL;
     }
-    if (m) onnx__model_proto__free_unpacked(m, NULL);
+    if (X->model) onnx__model_proto__free_unpacked(X->model, NULL);
     nc_graph_free(X->g);
     for (int k = 0; k < X->owned.len; k++) free(X->owned.data[k]);
     free(X->owned.data);

@@ -48,6 +48,7 @@ typedef struct Ox {
     int *hash; /* open addressing over syms, -1 empty */
     int hcap;
     NC_VEC(void *) owned;        /* freed when the import ends, whatever happens */
+    Onnx__ModelProto *model;     /* in the context, not a local: it must survive the longjmp of an error */
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int node_index;
 } Ox;

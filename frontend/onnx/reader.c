@@ -60,8 +60,12 @@ static uint8_t *external_bytes(Ox *X, const Onnx__TensorProto *t, size_t want) {
         ox_fail(X, "tensor '%s': external data file '%s' is missing or outside the model's folder", t->name, loc);
     FILE *f = fopen(path, "rb");
     if (!f) ox_fail(X, "tensor '%s': cannot open external data file '%s'", t->name, loc);
-    uint8_t *buf = ox_alloc(X, want ? want : 1);
-    int ok = fseeko(f, (off_t)offset, SEEK_SET) == 0 && fread(buf, 1, want, f) == want;
+    /* the file must hold the bytes before any memory is given to them */
+    off_t size = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
+    uint8_t *buf = NULL;
+    int ok = size >= 0 && (uint64_t)offset <= (uint64_t)size && want <= (uint64_t)size - (uint64_t)offset;
+    if (ok) buf = ox_alloc(X, want ? want : 1);
+    ok = ok && fseeko(f, (off_t)offset, SEEK_SET) == 0 && fread(buf, 1, want, f) == want;
     fclose(f);
     if (!ok)
         ox_fail(X, "tensor '%s': external data file '%s' has no %zu bytes at offset %lld", t->name, loc, want,
@@ -93,17 +97,29 @@ void ox_tensor_read(Ox *X, const Onnx__TensorProto *t, OxTensor *out) {
     int is_float = dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || dtype == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
     for (size_t d = 0; d < t->n_dims; d++)
         if (t->dims[d] < 0) ox_fail(X, "tensor '%s' has a negative dimension", name);
-    ox_tensor_new(X, out, !is_float, (int)t->n_dims, t->dims);
-    const int64_t n = out->n;
+    if (!nc_shape_fits((int)t->n_dims, t->dims)) ox_fail(X, "tensor '%s': its dimensions are too large", name);
+    int64_t n = 1;
+    for (size_t d = 0; d < t->n_dims; d++) n *= t->dims[d];
+    /* the data must be there before memory is given to it (a few bytes of dims must not cost gigabytes) */
+    const int external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    const size_t have = external || t->has_raw_data                      ? (external ? (size_t)n : t->raw_data.len / es)
+                        : dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT  ? t->n_float_data
+                        : dtype == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
+                        : dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT64  ? t->n_int64_data
+                                                                         : t->n_int32_data;
+    if (!external && t->has_raw_data && t->raw_data.len != (size_t)n * es)
+        ox_fail(X, "tensor '%s': raw_data holds %zu bytes, its dims need %lld", name, t->raw_data.len,
+                (long long)n * (long long)es);
+    if (have != (size_t)n)
+        ox_fail(X, "tensor '%s': its data does not hold the %lld elements its dims say", name, (long long)n);
     const uint8_t *raw = NULL;
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (external) {
+        if ((uint64_t)n * es > ((uint64_t)1 << 31)) ox_fail(X, "tensor '%s': external data over 2 GB", name);
         raw = external_bytes(X, t, (size_t)n * es);
     } else if (t->has_raw_data) {
-        if (t->raw_data.len != (size_t)n * es)
-            ox_fail(X, "tensor '%s': raw_data holds %zu bytes, its dims need %lld", name, t->raw_data.len,
-                    (long long)n * (long long)es);
         raw = t->raw_data.data;
     }
+    ox_tensor_new(X, out, !is_float, (int)t->n_dims, t->dims);
     for (int64_t k = 0; k < n; k++) {
         double v = 0;
         int64_t iv = 0;
