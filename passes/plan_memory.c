@@ -102,6 +102,11 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
         for (int j = 0; j < nmain; j++) {
             const NcValue *in = nc_val(g, n->inputs[j]);
             if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out)) continue;
+            /* nor may it overwrite an operand that is also an epilogue operand (x * hardsigmoid(x) fused reads x
+               again after the first step) */
+            int also_epi = 0;
+            for (int k = nmain; k < n->ninputs; k++) also_epi |= find(parent, n->inputs[k]) == find(parent, in->id);
+            if (also_epi) continue;
             int root = find(parent, in->id);
             if (group_last[root] != ni) {
                 if (explain)

@@ -35,6 +35,7 @@ LAYERS = [
     ("runtime/program", 4),
     ("runtime/serve", 4.5),  # above the program's engine; main.c reaches cmd_serve by a declaration, not an include
     ("frontend", 5),
+    ("frontend/onnx", 5),  # one layer with frontend/: the ONNX importer builds the same graphs
     ("passes", 5),
     ("codegen", 6),
     ("codegen/cpu", 6),  # one layer with codegen/: the bundle writer and the CPU target
@@ -48,7 +49,10 @@ def layer_of(path):
     folder = os.path.dirname(path)
     for name, rank in LAYERS:
         if folder == name:
-            return ("codegen" if name.startswith("codegen") else name), rank
+            for family in ("codegen", "frontend"):  # a family's sub-folders are one layer with it
+                if name.startswith(family):
+                    return family, rank
+            return name, rank
     if path.startswith(("tests/", "bench/")):
         return "tests/bench", TOP
     return None, None

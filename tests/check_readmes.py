@@ -17,6 +17,7 @@ import sys
 
 FOLDERS = [
     "frontend",
+    "frontend/onnx",
     "ir",
     "passes",
     "codegen",

@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 # whole project stands on; libmicrohttpd (with GnuTLS) is the HTTP server inside
 # every compiled program (`serve`; curl and openssl: its tests).  python3 with
 # numpy, pip and venv: the tests' numpy oracles and tools/get_lite0.sh (real
-# weights; no torch needed).
+# weights; no torch needed).  protobuf-c (library and protoc-c): the ONNX importer's parser (frontend/onnx/).
 packages="build-essential cmake ninja-build llvm-19-dev clang-19 libclang-rt-19-dev libomp-19-dev
           clang-format-19 libjpeg62-turbo-dev libpng-dev libmicrohttpd-dev curl openssl
-          python3 python3-numpy python3-pip python3-venv"
+          python3 python3-numpy python3-pip python3-venv libprotobuf-c-dev protobuf-c-compiler"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -53,6 +53,19 @@ if ! "$venv/bin/python3" -c "import tritonclient.http" >/dev/null 2>&1; then
         'tritonclient[http]==2.73.0' -c "$constraints" \
         || echo "setup: warning: could not install tritonclient[http] from PyPI; the serve.tritonclient test" \
                 "will fail until '$venv/bin/python3 -m pip install tritonclient[http]' works" >&2
+    rm -f "$constraints"
+fi
+
+# onnx and onnxruntime (PyPI): the ONNX tests' graph builder and oracle (tests/onnx/; no torch).  As for tritonclient:
+# numpy held at the venv's version; without a network setup warns and the onnx.* tests fail saying how to install.
+if ! "$venv/bin/python3" -c "import onnx, onnxruntime" >/dev/null 2>&1; then
+    echo "setup: installing onnx and onnxruntime into $venv (the ONNX tests' oracle)"
+    constraints=$(mktemp)
+    "$venv/bin/python3" -c "import numpy; print('numpy==' + numpy.__version__)" >"$constraints"
+    timeout 600 "$venv/bin/python3" -m pip install -q --disable-pip-version-check --retries 2 --timeout 30 \
+        onnx onnxruntime -c "$constraints" \
+        || echo "setup: warning: could not install onnx and onnxruntime from PyPI; the onnx.* tests will fail" \
+                "until '$venv/bin/python3 -m pip install onnx onnxruntime' works" >&2
     rm -f "$constraints"
 fi
 

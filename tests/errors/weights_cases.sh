@@ -37,7 +37,7 @@ missing_weights)
     "$ef" 2 "nothere.safetensors: cannot open" -- "$netc" run "$here/tiny.nn" --weights "$tmp/nothere.safetensors" ;;
 input_shape)
     "$netc" run "$here/tiny.nn" --init det --output "$tmp/logits.npy" >/dev/null
-    "$ef" 2 "logits.npy: input must be \[batch, 3, height, width\], got \[1, 10\]" -- \
+    "$ef" 2 "logits.npy: input must be \[batch, channels, height, width\], got \[1, 10\]" -- \
         "$netc" run "$here/tiny.nn" --init det --input "$tmp/logits.npy" ;;
 input_res)
     "$netc" weights "$here/tiny.nn" --init det -o "$tmp/w.safetensors" >/dev/null

@@ -17,11 +17,12 @@
 #include "../fuzz/fuzz_nn.c"
 #include "../fuzz/fuzz_elab.c" /* after fuzz_nn.c, whose helper it uses */
 #include "../fuzz/fuzz_npy.c"
+#include "../fuzz/fuzz_onnx.c"
 #include "../fuzz/fuzz_safetensors.c"
 #include "../fuzz/fuzz_serve.c"
 
-static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy",   "fuzz_json", "fuzz_nn",   "fuzz_elab",
-                                      "fuzz_bundle",      "fuzz_image", "fuzz_list", "fuzz_serve"};
+static const char *const targets[] = {"fuzz_safetensors", "fuzz_npy",   "fuzz_json", "fuzz_nn",    "fuzz_elab",
+                                      "fuzz_bundle",      "fuzz_image", "fuzz_list", "fuzz_serve", "fuzz_onnx"};
 
 /* Replay every file in dir; returns how many there were (0 if no dir). */
 static int replay_dir(const char *dir) {
@@ -45,6 +46,7 @@ static int replay_dir(const char *dir) {
             fuzz_image_one((const uint8_t *)buf, len);
             fuzz_list_one((const uint8_t *)buf, len);
             fuzz_serve_one((const uint8_t *)buf, len);
+            fuzz_onnx_one((const uint8_t *)buf, len);
             free(buf);
             n++;
         } else {
@@ -79,6 +81,7 @@ int main(void) {
     fuzz_image_one((const uint8_t *)"", 0);
     fuzz_list_one((const uint8_t *)"", 0);
     fuzz_serve_one((const uint8_t *)"", 0);
+    fuzz_onnx_one((const uint8_t *)"", 0);
     CHECK(1);
     TEST_MAIN_END();
 }

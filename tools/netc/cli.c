@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "frontend/onnx/onnx.h"
 #include "passes/pass.h"
 #include "ir/weights.h"
 #include "runtime/support/list.h"
@@ -91,7 +92,8 @@ int cli_model_option(CliModel *m, int argc, char **argv, int *i) {
 }
 
 int cli_check_weights(const CliModel *m) {
-    if (!m->weights && !m->init_det) {
+    /* an ONNX file carries its weights; --weights or --init det replace them */
+    if (!m->weights && !m->init_det && !nc_is_onnx_path(m->path)) {
         cli_error("say where the weights come from: --weights W.safetensors or --init det");
         return -1;
     }
@@ -111,7 +113,7 @@ NcGraph *cli_load(CliModel *m, int want_weights) {
     if (!m->opt.batch) m->opt.batch = 1;
     if (want_weights && cli_check_weights(m)) return NULL;
     NcError e;
-    NcGraph *g = nc_nn_elaborate(m->path, &m->opt, &e);
+    NcGraph *g = nc_load_model(m->path, &m->opt, &e);
     if (!g) {
         fprintf(stderr, "%s\n", e.msg);
         return NULL;
@@ -119,7 +121,7 @@ NcGraph *cli_load(CliModel *m, int want_weights) {
     if (want_weights) {
         if (m->init_det) {
             nc_weights_init_det(g);
-        } else if (nc_weights_load(g, m->weights, &e)) {
+        } else if (m->weights && nc_weights_load(g, m->weights, &e)) {
             fprintf(stderr, "netc: %s\n", e.msg);
             nc_graph_free(g);
             return NULL;

@@ -13,7 +13,8 @@
 #include "tools/netc/cli.h"
 
 static const char *help =
-    "usage: netc compile FILE.nn (--weights W.safetensors | --init det) -o OUT [options]\n\n"
+    "usage: netc compile FILE.nn (--weights W.safetensors | --init det) -o OUT [options]\n"
+    "       netc compile FILE.onnx [--weights W | --init det] -o OUT [options]   (its initializers by default)\n\n"
     "Compiles the model into a standalone program OUT (commands: classify, features, eval, run, bench,\n"
     "info; OUT --help; OUT's --threads N sets the threads computing the model, --decode-threads N\n"
     "those decoding images).\n\n"
@@ -93,6 +94,7 @@ int cmd_compile(int argc, char **argv) {
     }
     mb->path = m.path, mb->model = m.opt.model, mb->sets = m.sets, mb->nsets = m.opt.nset;
     mb->weights = m.init_det ? NULL : m.weights;
+    mb->init_det = m.init_det;
     if (!job.batch) job.batch = 1;
     job.dump_after = m.dump_after, job.dump_out = stdout;
     job.explain = m.explain ? stderr : NULL;

@@ -13,7 +13,8 @@
 #include "tools/netc/cli.h"
 
 static const char *help =
-    "usage: netc ensemble MODEL.nn:WEIGHTS[@R[,R...]]... --merge KIND -o OUT [options]\n\n"
+    "usage: netc ensemble MODEL.nn:WEIGHTS[@R[,R...]]... --merge KIND -o OUT [options]\n"
+    "       (a member may be MODEL.onnx[:WEIGHTS][@R...]: its own initializers unless WEIGHTS)\n\n"
     "Compiles several models into one program (commands as for netc compile: classify, features,\n"
     "eval, run, bench, info; OUT --help).  Each model: a description, its weights (a safetensors\n"
     "file with timm names, or 'det' for the deterministic initialiser) and its resolutions\n"
@@ -43,6 +44,24 @@ static int parse_member(const char *spec, NcJobMember *m, char **path) {
         len = (size_t)(at - spec);
     }
     char *s = *path = nc_strndup(spec, len);
+    /* an ONNX file carries its weights: MODEL.onnx[:WEIGHTS] */
+    char *onnx = strstr(s, ".onnx");
+    if (onnx && (!onnx[5] || onnx[5] == ':')) {
+        m->path = s;
+        if (onnx[5] == ':') {
+            onnx[5] = 0;
+            if (!strcmp(onnx + 6, "det"))
+                m->init_det = 1;
+            else if (onnx[6])
+                m->weights = onnx + 6;
+        }
+        NcError e;
+        if ((m->nres = nc_parse_res_list(res, m->res, NC_BUNDLE_MAX_PROGRAMS, &e)) < 0) {
+            cli_error("ensemble: resolutions of %s: %s", s, e.msg);
+            return -1;
+        }
+        return 0;
+    }
     char *colon = strstr(s, ".nn:");
     if (!colon || !colon[4]) {
         cli_error("ensemble: '%s': expected MODEL.nn:WEIGHTS[@RES,...] (WEIGHTS: a .safetensors file or 'det')", spec);

@@ -8,7 +8,8 @@
 #include "runtime/support/topk.h"
 #include "tools/netc/cli.h"
 
-static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n\n"
+static const char *help = "usage: netc run FILE.nn (--weights W.safetensors | --init det) [options]\n"
+                          "       netc run FILE.onnx [--weights W | --init det] [options]\n\n"
                           "Runs the model with the reference interpreter (plain f32 loops, the oracle for every\n"
                           "compiled kernel) and prints the top-5 logits of each image and the time taken.\n\n"
                           "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP CLI_PASS_OPTIONS_HELP
@@ -72,9 +73,11 @@ int cmd_run(int argc, char **argv) {
             fprintf(stderr, "netc: %s\n", e.msg);
             return NC_EXIT_BADINPUT;
         }
-        if (x.ndim != 4 || x.shape[1] != 3 || x.shape[0] > 65536 || x.shape[2] > 65536 || x.shape[3] > 65536) {
+        /* channels: the model's own (an ONNX model may take other than 3); checked against it below */
+        if (x.ndim != 4 || x.shape[1] < 1 || x.shape[1] > 4096 || x.shape[0] > 65536 || x.shape[2] > 65536 ||
+            x.shape[3] > 65536) {
             char b[128];
-            cli_error("%s: input must be [batch, 3, height, width], got %s", in_path,
+            cli_error("%s: input must be [batch, channels, height, width], got %s", in_path,
                       nc_shape_str(x.ndim, x.shape, b, sizeof b));
             nc_npy_free(&x);
             return NC_EXIT_BADINPUT;

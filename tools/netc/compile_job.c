@@ -4,12 +4,17 @@
 
 #include "codegen/cpu/cg_layout.h"
 #include "frontend/nn.h"
+#include "frontend/onnx/onnx.h"
 #include "ir/weights.h"
 #include "tools/netc/emit.h"
 
 char *nc_pipeline_with_layout(const char *passes) {
     if (!passes) passes = "default";
     return !strcmp(passes, "none") ? nc_strdup("assign_layout") : nc_sprintf("%s,assign_layout", passes);
+}
+
+NcGraph *nc_load_model(const char *path, const NcElabOptions *opt, NcError *e) {
+    return nc_is_onnx_path(path) ? nc_onnx_import(path, opt, e) : nc_nn_elaborate(path, opt, e);
 }
 
 /* The weights files of a job, each read once however many members and
@@ -53,14 +58,21 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
                                .nset = m->nsets,
                                .set = m->sets,
                                .train = step};
-    NcGraph *g = nc_nn_elaborate(m->path, &opt, e);
+    NcGraph *g = nc_load_model(m->path, &opt, e);
     if (!g) return NC_EXIT_BADINPUT;
+    /* a program takes RGB images (runtime/bundle.c); only an imported model can ask for other channels */
+    if (g->inputs.len && nc_val(g, g->inputs.data[0])->shape[1] != 3) {
+        nc_errorf(e, "%s: the input has %lld channels; compiled programs take 3 (RGB images)", m->path,
+                  (long long)nc_val(g, g->inputs.data[0])->shape[1]);
+        nc_graph_free(g);
+        return NC_EXIT_BADINPUT;
+    }
     const int i = ps->n++;
     ps->graph[i] = g, ps->member_of[i] = k;
     if (st) {
         if (nc_weights_bind(g, st, e)) return NC_EXIT_BADINPUT;
-    } else {
-        nc_weights_init_det(g);
+    } else if (m->init_det || !nc_is_onnx_path(m->path)) {
+        nc_weights_init_det(g); /* an ONNX file's initializers are its weights unless --init det */
     }
     if (job->train) {
         /* a training program: the step, and the model in inference (eval

@@ -13,6 +13,7 @@
 
 #include "codegen/bundle_writer.h"
 #include "codegen/cpu/cg.h"
+#include "frontend/nn.h"
 #include "runtime/support/list.h"
 
 typedef enum NcEmitKind {
@@ -26,7 +27,9 @@ typedef struct NcJobMember {
     const char *model;       /* which model of it; NULL = the last one */
     const char *const *sets; /* keyword overrides, "NAME=VALUE" */
     int nsets;
-    const char *weights; /* a safetensors file (timm names); NULL = the deterministic initialiser */
+    const char *weights; /* a safetensors file (timm names); NULL = the deterministic initialiser, or for an ONNX
+                          * file its initializers (unless init_det) */
+    int init_det;
     NcRes res[NC_BUNDLE_MAX_PROGRAMS];
     int nres;
 } NcJobMember;
@@ -52,6 +55,10 @@ typedef struct NcCompileJob {
     int on_probs;
     const NcTrainSpec *train; /* a training step (passes/autodiff.h) instead of inference: one model, one resolution */
 } NcCompileJob;
+
+/* A model file into a graph: FILE.onnx through the ONNX importer (its parameters bound to the file's
+ * initializers), anything else through the .nn elaborator. */
+NcGraph *nc_load_model(const char *path, const NcElabOptions *opt, NcError *e);
 
 /* What was made, for the caller's message. */
 typedef struct NcCompileInfo {

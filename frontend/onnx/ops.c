@@ -1,0 +1,684 @@
+/* ops.c — the op mapping table: each ONNX op type onto the IR's ops, its
+ * attributes checked (an attribute netc does not read is an error, never
+ * ignored), constants folded where every input is one. */
+#include <float.h>
+#include <string.h>
+
+#include "frontend/onnx/onnx_fold.h"
+
+typedef void (*OxHandler)(Ox *X);
+
+static const NcValue *rt_val(Ox *X, int k, int *id) {
+    *id = ox_runtime_input(X, k);
+    return ox_val(X, *id);
+}
+
+static int need4(Ox *X, int k) {
+    int id;
+    const NcValue *v = rt_val(X, k, &id);
+    if (v->ndim != 4)
+        ox_fail(X, "input '%s' is %d-d; netc takes this op on 4-d [N, C, H, W] tensors", X->node->input[k], v->ndim);
+    return id;
+}
+
+/* Only output 0 may be read: an op's optional extra outputs are not computed. */
+static void one_output(Ox *X) {
+    for (size_t k = 1; k < X->node->n_output; k++)
+        if (X->node->output[k] && X->node->output[k][0])
+            ox_fail(X, "output %zu ('%s') is not supported", k, X->node->output[k]);
+}
+
+static int clamp_int(Ox *X, int64_t v, int64_t lo, int64_t hi, const char *what) {
+    if (v < lo || v > hi)
+        ox_fail(X, "%s %lld is out of range [%lld, %lld]", what, (long long)v, (long long)lo, (long long)hi);
+    return (int)v;
+}
+
+/* strides, dilations, pads or auto_pad of a 2-d window of kernel k. */
+static void window_attrs(Ox *X, const NcValue *x, const int *k, NcAttrs *a) {
+    int64_t v[4];
+    int n;
+    if ((n = ox_attr_ints(X, "strides", v, 2)) >= 0) {
+        if (n != 2) ox_fail(X, "strides has %d values; netc takes 2-d windows", n);
+        a->stride[0] = clamp_int(X, v[0], 1, 1 << 16, "stride"),
+        a->stride[1] = clamp_int(X, v[1], 1, 1 << 16, "stride");
+    }
+    if ((n = ox_attr_ints(X, "dilations", v, 2)) >= 0) {
+        if (n != 2) ox_fail(X, "dilations has %d values; netc takes 2-d windows", n);
+        a->dilation[0] = clamp_int(X, v[0], 1, 1 << 16, "dilation");
+        a->dilation[1] = clamp_int(X, v[1], 1, 1 << 16, "dilation");
+    }
+    const char *ap = ox_attr_str(X, "auto_pad", "NOTSET");
+    if (!strcmp(ap, "NOTSET")) {
+        if ((n = ox_attr_ints(X, "pads", v, 4)) >= 0) {
+            if (n != 4) ox_fail(X, "pads has %d values; netc takes 2-d windows (4 values)", n);
+            /* ONNX: [top, left, bottom, right], as the IR */
+            for (int i = 0; i < 4; i++) a->pad[i] = clamp_int(X, v[i], 0, 1 << 16, "pad");
+        }
+    } else if (!strcmp(ap, "VALID")) {
+        memset(a->pad, 0, sizeof a->pad);
+    } else if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+        /* output ceil(x / s); the odd pixel of padding at the end (UPPER) or the start (LOWER) */
+        for (int d = 0; d < 2; d++) {
+            int64_t xs = x->shape[2 + d], s = a->stride[d], out = (xs + s - 1) / s;
+            int64_t total = (out - 1) * s + (int64_t)(k[d] - 1) * a->dilation[d] + 1 - xs;
+            if (total < 0) total = 0;
+            int64_t small = total / 2, big = total - small;
+            int upper = !strcmp(ap, "SAME_UPPER");
+            a->pad[d] = clamp_int(X, upper ? small : big, 0, 1 << 16, "pad");
+            a->pad[d + 2] = clamp_int(X, upper ? big : small, 0, 1 << 16, "pad");
+        }
+    } else {
+        ox_fail(X, "auto_pad '%s' is not known", ap);
+    }
+}
+
+static void kernel_attr(Ox *X, int *k, const int64_t *wshape) {
+    int64_t v[2];
+    int n = ox_attr_ints(X, "kernel_shape", v, 2);
+    if (n < 0 && !wshape) ox_fail(X, "kernel_shape is missing");
+    if (n >= 0 && n != 2) ox_fail(X, "kernel_shape has %d values; netc takes 2-d windows", n);
+    if (n < 0) v[0] = wshape[2], v[1] = wshape[3];
+    if (wshape && (v[0] != wshape[2] || v[1] != wshape[3])) ox_fail(X, "kernel_shape differs from the weight's");
+    k[0] = clamp_int(X, v[0], 1, 1 << 16, "kernel size"), k[1] = clamp_int(X, v[1], 1, 1 << 16, "kernel size");
+}
+
+static void op_conv(Ox *X) {
+    static const char *const known[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
+    ox_attrs_only(X, known);
+    int x = need4(X, 0);
+    OxSym *w = ox_input(X, 1);
+    if (w->kind != OX_CONST) ox_fail(X, "the weight '%s' is computed at run time; netc needs it constant", w->name);
+    if (w->c.ndim != 4) ox_fail(X, "a %d-d weight; netc takes 2-d convolutions (a 4-d weight)", w->c.ndim);
+    NcAttrs a = nc_attrs_default();
+    int k[2];
+    kernel_attr(X, k, w->c.shape);
+    a.kernel[0] = k[0], a.kernel[1] = k[1];
+    a.groups = clamp_int(X, ox_attr_int(X, "group", 1), 1, 1 << 20, "group");
+    window_attrs(X, ox_val(X, x), k, &a);
+    int in[3] = {x, ox_param_of(X, w, NC_PARAM_WEIGHT), 0};
+    int nin = 2;
+    if (ox_has_input(X, 2)) {
+        OxSym *b = ox_input(X, 2);
+        if (b->kind != OX_CONST) ox_fail(X, "the bias '%s' is computed at run time", b->name);
+        in[nin++] = ox_param_of(X, b, NC_PARAM_BIAS);
+    }
+    a.has_bias = nin == 3;
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_CONV2D, nin, in, &a));
+}
+
+static void pool(Ox *X, NcOpKind op) {
+    static const char *const known_max[] = {"auto_pad", "ceil_mode",     "dilations", "kernel_shape",
+                                            "pads",     "storage_order", "strides",   NULL};
+    static const char *const known_avg[] = {"auto_pad",     "ceil_mode", "count_include_pad", "dilations",
+                                            "kernel_shape", "pads",      "strides",           NULL};
+    ox_attrs_only(X, op == NC_OP_MAX_POOL2D ? known_max : known_avg);
+    one_output(X);
+    int x = need4(X, 0);
+    NcAttrs a = nc_attrs_default();
+    kernel_attr(X, a.kernel, NULL);
+    window_attrs(X, ox_val(X, x), a.kernel, &a);
+    if (a.dilation[0] != 1 || a.dilation[1] != 1) ox_fail(X, "dilated pooling is not supported");
+    if (ox_attr_int(X, "storage_order", 0)) ox_fail(X, "storage_order 1 is not supported");
+    a.ceil_mode = clamp_int(X, ox_attr_int(X, "ceil_mode", 0), 0, 1, "ceil_mode");
+    /* ONNX's default excludes the padding from the average (PyTorch's includes it) */
+    a.count_include_pad = clamp_int(X, ox_attr_int(X, "count_include_pad", 0), 0, 1, "count_include_pad");
+    for (int i = 0; i < 4; i++)
+        if (2 * a.pad[i] > a.kernel[i % 2])
+            ox_fail(X, "padding %d on a side is more than half the %dx%d window (not supported)", a.pad[i], a.kernel[0],
+                    a.kernel[1]);
+    ox_set_runtime(X, 0, ox_node1(X, op, 1, &x, &a));
+}
+static void op_maxpool(Ox *X) { pool(X, NC_OP_MAX_POOL2D); }
+static void op_avgpool(Ox *X) { pool(X, NC_OP_AVG_POOL2D); }
+
+static void unary(Ox *X, NcOpKind op) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    int x = ox_runtime_input(X, 0);
+    NcAttrs a = nc_attrs_default();
+    ox_set_runtime(X, 0, ox_node1(X, op, 1, &x, &a));
+}
+static void op_relu(Ox *X) { unary(X, NC_OP_RELU); }
+static void op_sigmoid(Ox *X) { unary(X, NC_OP_SIGMOID); }
+static void op_gap(Ox *X) {
+    need4(X, 0);
+    unary(X, NC_OP_GLOBAL_AVG_POOL);
+}
+static void op_gmp(Ox *X) {
+    need4(X, 0);
+    unary(X, NC_OP_GLOBAL_MAX_POOL);
+}
+
+static float scalar_input(Ox *X, int k, float dflt) {
+    if (!ox_has_input(X, k)) return dflt;
+    const OxTensor *t = ox_const_input(X, k, k == 1 ? "min" : "max");
+    if (t->n != 1) ox_fail(X, "input %d must be a scalar", k);
+    return t->is_int ? (float)t->i[0] : t->f[0];
+}
+
+static void op_clip(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    int x = ox_runtime_input(X, 0);
+    NcAttrs a = nc_attrs_default();
+    a.lo = scalar_input(X, 1, -FLT_MAX), a.hi = scalar_input(X, 2, FLT_MAX);
+    if (!(a.lo <= a.hi)) ox_fail(X, "min %g is above max %g", a.lo, a.hi);
+    /* min 0 without max is a ReLU; min 0 max 6 is the IR's relu6 (clamp 0..6) */
+    NcOpKind op = a.lo == 0 && a.hi == FLT_MAX ? NC_OP_RELU : NC_OP_CLAMP;
+    ox_set_runtime(X, 0, ox_node1(X, op, 1, &x, &a));
+}
+
+/* A scalar constant as a parameter named after the node, of rank nd (all 1s): fused epilogue operands must
+ * have the rank of what they apply to. */
+static int scalar_param(Ox *X, const char *what, float v, int nd) {
+    OxTensor t;
+    const int64_t ones[NC_MAXDIM] = {1, 1, 1, 1, 1, 1};
+    ox_tensor_new(X, &t, 0, nd < 1 ? 1 : nd, ones);
+    t.f[0] = v;
+    const char *base = X->node->name && X->node->name[0] ? X->node->name : X->node->output[0];
+    return ox_param_from(X, base, what, &t, NC_PARAM_WEIGHT);
+}
+
+/* HardSigmoid: clamp(alpha x + beta, 0, 1); HardSwish: x times that with alpha 1/6, beta 1/2. */
+static int hard_sigmoid(Ox *X, int x, float alpha, float beta) {
+    NcAttrs a = nc_attrs_default();
+    const int nd = ox_val(X, x)->ndim;
+    int in[2] = {x, scalar_param(X, ".alpha", alpha, nd)};
+    in[0] = ox_node1(X, NC_OP_MUL, 2, in, &a);
+    in[1] = scalar_param(X, ".beta", beta, nd);
+    int y = ox_node1(X, NC_OP_ADD, 2, in, &a);
+    a.lo = 0, a.hi = 1;
+    return ox_node1(X, NC_OP_CLAMP, 1, &y, &a);
+}
+static void op_hardsigmoid(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"alpha", "beta", NULL});
+    int x = ox_runtime_input(X, 0);
+    ox_set_runtime(X, 0, hard_sigmoid(X, x, ox_attr_float(X, "alpha", 0.2f), ox_attr_float(X, "beta", 0.5f)));
+}
+static void op_hardswish(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    int x = ox_runtime_input(X, 0);
+    int in[2] = {x, hard_sigmoid(X, x, 1.0f / 6, 0.5f)};
+    NcAttrs a = nc_attrs_default();
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_MUL, 2, in, &a));
+}
+
+/* A constant operand of add / mul as a parameter, with leading 1s up to rank nd
+ * (so it broadcasts as a 4-d [1, C, 1, 1] does, the form the passes know). */
+static int operand_param(Ox *X, OxSym *s, const OxTensor *t, const char *suffix, int nd) {
+    if (!*suffix && t->ndim == nd) return ox_param_of(X, s, NC_PARAM_WEIGHT);
+    OxTensor r = *t;
+    if (t->ndim < nd) {
+        r.ndim = nd;
+        for (int d = 0; d < nd; d++) r.shape[d] = d < nd - t->ndim ? 1 : t->shape[d - (nd - t->ndim)];
+    }
+    return ox_param_from(X, s->name, suffix, &r, NC_PARAM_WEIGHT);
+}
+
+static void binary(Ox *X, OxBinary op) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    static const char *const names[] = {"Add", "Sub", "Mul", "Div"};
+    OxSym *a = ox_input(X, 0), *b = ox_input(X, 1);
+    if (a->kind == OX_CONST && b->kind == OX_CONST) {
+        OxTensor out;
+        ox_fold_binary(X, op, &a->c, &b->c, &out);
+        ox_set_const(X, 0, &out);
+        return;
+    }
+    NcAttrs at = nc_attrs_default();
+    NcOpKind kind = op == OX_ADD || op == OX_SUB ? NC_OP_ADD : NC_OP_MUL;
+    if (a->kind == OX_RUNTIME && b->kind == OX_RUNTIME) {
+        if (op == OX_SUB || op == OX_DIV)
+            ox_fail(X, "%s of two computed tensors is not supported (only with a constant operand)", names[op]);
+        int in[2] = {a->id, b->id};
+        ox_set_runtime(X, 0, ox_node1(X, kind, 2, in, &at));
+        return;
+    }
+    OxSym *c = a->kind == OX_CONST ? a : b;
+    const int x = a->kind == OX_RUNTIME ? a->id : b->id;
+    const int nd = ox_val(X, x)->ndim;
+    if (c->c.is_int) ox_fail(X, "an integer operand '%s' with a float tensor", c->name);
+    if (c == a && op == OX_DIV) ox_fail(X, "a constant divided by a computed tensor is not supported");
+    int out;
+    if (c == a && op == OX_SUB) {
+        /* c - x = x * -1 + c */
+        int in[2] = {x, scalar_param(X, ".neg", -1.0f, nd)};
+        in[0] = ox_node1(X, NC_OP_MUL, 2, in, &at);
+        in[1] = operand_param(X, c, &c->c, "", nd);
+        out = ox_node1(X, NC_OP_ADD, 2, in, &at);
+    } else if (op == OX_SUB || op == OX_DIV) {
+        /* x - c = x + (-c); x / c = x * (1 / c), the constant folded */
+        OxTensor t;
+        ox_tensor_new(X, &t, 0, c->c.ndim, c->c.shape);
+        for (int64_t k = 0; k < t.n; k++) t.f[k] = op == OX_SUB ? -c->c.f[k] : 1.0f / c->c.f[k];
+        int in[2] = {x, operand_param(X, c, &t, op == OX_SUB ? ":neg" : ":recip", nd)};
+        out = ox_node1(X, kind, 2, in, &at);
+    } else {
+        int in[2] = {x, operand_param(X, c, &c->c, "", nd)};
+        out = ox_node1(X, kind, 2, in, &at);
+    }
+    ox_set_runtime(X, 0, out);
+}
+static void op_add(Ox *X) { binary(X, OX_ADD); }
+static void op_sub(Ox *X) { binary(X, OX_SUB); }
+static void op_mul(Ox *X) { binary(X, OX_MUL); }
+static void op_div(Ox *X) { binary(X, OX_DIV); }
+
+static void op_batchnorm(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"epsilon", "momentum", "training_mode", NULL});
+    if (ox_attr_int(X, "training_mode", 0)) ox_fail(X, "training_mode 1 is not supported (export in eval mode)");
+    one_output(X);
+    int x = ox_runtime_input(X, 0);
+    static const NcParamRole roles[4] = {NC_PARAM_WEIGHT, NC_PARAM_BIAS, NC_PARAM_BN_MEAN, NC_PARAM_BN_VAR};
+    static const char *const what[4] = {"scale", "bias", "mean", "var"};
+    int in[5] = {x};
+    for (int k = 1; k < 5; k++) {
+        OxSym *s = ox_input(X, k);
+        if (s->kind != OX_CONST) ox_fail(X, "the %s '%s' is computed at run time", what[k - 1], s->name);
+        in[k] = ox_param_of(X, s, roles[k - 1]);
+    }
+    NcAttrs a = nc_attrs_default();
+    a.eps = ox_attr_float(X, "epsilon", 1e-5f);
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_BATCH_NORM, 5, in, &a));
+}
+
+/* [M, K] x weight -> linear; the weight [N, K] (Gemm transB=1) or [K, N] (MatMul, transposed here). */
+static void linear(Ox *X, int x, OxSym *w, int transpose, OxSym *bias) {
+    if (ox_val(X, x)->ndim != 2) ox_fail(X, "a %d-d input; netc takes this op on [N, K] inputs", ox_val(X, x)->ndim);
+    if (w->kind != OX_CONST) ox_fail(X, "the weight '%s' is computed at run time; netc needs it constant", w->name);
+    if (w->c.ndim != 2) ox_fail(X, "a %d-d weight; netc needs a 2-d one", w->c.ndim);
+    int wid;
+    if (transpose) {
+        /* the parameter keeps the initializer's name, its data [N, K] as a linear layer's weight */
+        OxTensor t;
+        int64_t shape[2] = {w->c.shape[1], w->c.shape[0]};
+        ox_tensor_new(X, &t, 0, 2, shape);
+        for (int64_t i = 0; i < shape[0]; i++)
+            for (int64_t j = 0; j < shape[1]; j++) t.f[i * shape[1] + j] = w->c.f[j * shape[0] + i];
+        wid = ox_param_from(X, w->name, "", &t, NC_PARAM_WEIGHT);
+    } else {
+        wid = ox_param_of(X, w, NC_PARAM_WEIGHT);
+    }
+    int in[3] = {x, wid, 0};
+    NcAttrs a = nc_attrs_default();
+    if (bias) {
+        if (bias->kind != OX_CONST) ox_fail(X, "the bias '%s' is computed at run time", bias->name);
+        int64_t n = ox_val(X, wid)->shape[0];
+        OxTensor b = bias->c;
+        if (!(b.ndim == 1 && b.shape[0] == n) && !(b.ndim == 2 && b.shape[0] == 1 && b.shape[1] == n))
+            ox_fail(X, "the bias '%s' must be [%lld] or [1, %lld]", bias->name, (long long)n, (long long)n);
+        if (b.ndim == 1)
+            in[2] = ox_param_of(X, bias, NC_PARAM_BIAS);
+        else {
+            b.ndim = 1, b.shape[0] = n;
+            in[2] = ox_param_from(X, bias->name, "", &b, NC_PARAM_BIAS);
+        }
+        a.has_bias = 1;
+    }
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_LINEAR, bias ? 3 : 2, in, &a));
+}
+
+static void op_gemm(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"alpha", "beta", "transA", "transB", NULL});
+    if (ox_attr_float(X, "alpha", 1) != 1 || ox_attr_float(X, "beta", 1) != 1)
+        ox_fail(X, "alpha and beta other than 1 are not supported");
+    if (ox_attr_int(X, "transA", 0)) ox_fail(X, "transA=1 is not supported");
+    if (ox_attr_int(X, "transB", 0) != 1)
+        ox_fail(X, "transB=0 is not supported (netc maps Gemm with transB=1 to a linear layer)");
+    int x = ox_runtime_input(X, 0);
+    linear(X, x, ox_input(X, 1), 0, ox_has_input(X, 2) ? ox_input(X, 2) : NULL);
+}
+
+static void op_matmul(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    if (ox_input(X, 0)->kind != OX_RUNTIME) ox_fail(X, "a constant first operand is not supported");
+    int x = ox_runtime_input(X, 0);
+    linear(X, x, ox_input(X, 1), 1, NULL);
+}
+
+/* A reshape of a runtime tensor (nothing when the shape does not change), or of a constant. */
+static void reshape_to(Ox *X, OxSym *s, int nd, const int64_t *shape) {
+    if (s->kind == OX_CONST) {
+        OxTensor t = s->c;
+        t.ndim = nd;
+        memcpy(t.shape, shape, (size_t)nd * sizeof *shape);
+        ox_set_const(X, 0, &t);
+        return;
+    }
+    const NcValue *v = ox_val(X, s->id);
+    if (v->ndim == nd && !memcmp(v->shape, shape, (size_t)nd * sizeof *shape)) {
+        int id = s->id;
+        ox_set_runtime(X, 0, id);
+        return;
+    }
+    if (nd < 1) ox_fail(X, "a reshape into a scalar is not supported");
+    NcAttrs a = nc_attrs_default();
+    a.nsizes = nd;
+    for (int d = 0; d < nd; d++) {
+        if (shape[d] < 1) ox_fail(X, "a reshape into an empty tensor is not supported");
+        a.sizes[d] = shape[d];
+    }
+    int id = s->id;
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_RESHAPE, 1, &id, &a));
+}
+
+static const int64_t *sym_shape(Ox *X, OxSym *s, int *nd) {
+    if (s->kind == OX_CONST) return *nd = s->c.ndim, s->c.shape;
+    const NcValue *v = ox_val(X, s->id);
+    *nd = v->ndim;
+    return v->shape;
+}
+
+static void op_reshape(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"allowzero", NULL});
+    OxSym *s = ox_input(X, 0);
+    const OxTensor *spec = ox_const_input(X, 1, "the shape");
+    int nd;
+    const int64_t *in = sym_shape(X, s, &nd);
+    int64_t out[NC_MAXDIM];
+    int n = ox_reshape_sizes(X, nd, in, spec, (int)ox_attr_int(X, "allowzero", 0), out);
+    reshape_to(X, s, n, out);
+}
+
+static void op_flatten(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axis", NULL});
+    OxSym *s = ox_input(X, 0);
+    int nd;
+    const int64_t *in = sym_shape(X, s, &nd);
+    int64_t axis = ox_attr_int(X, "axis", 1);
+    if (axis < -nd || axis > nd) ox_fail(X, "axis %lld is out of range", (long long)axis);
+    if (axis < 0) axis += nd;
+    int64_t out[2] = {1, 1};
+    for (int d = 0; d < nd; d++) out[d >= axis] *= in[d];
+    reshape_to(X, s, 2, out);
+}
+
+/* Unsqueeze / Squeeze: axes from the input (opset 13 on). */
+static void squeeze(Ox *X, int un) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    OxSym *s = ox_input(X, 0);
+    int nd;
+    const int64_t *in = sym_shape(X, s, &nd);
+    int64_t out[NC_MAXDIM];
+    int no = 0;
+    if (un) {
+        const OxTensor *ax = ox_const_input(X, 1, "axes");
+        int rank = nd + (int)ax->n, mark[NC_MAXDIM] = {0};
+        if (rank > NC_MAXDIM || !ax->is_int) ox_fail(X, "bad axes");
+        for (int64_t k = 0; k < ax->n; k++) {
+            int d = ox_norm_axis(X, ax->i[k], rank);
+            if (mark[d]) ox_fail(X, "axis %d is given twice", d);
+            mark[d] = 1;
+        }
+        for (int d = 0, j = 0; d < rank; d++) out[no++] = mark[d] ? 1 : in[j++];
+    } else {
+        int mark[NC_MAXDIM] = {0};
+        if (ox_has_input(X, 1)) {
+            const OxTensor *ax = ox_const_input(X, 1, "axes");
+            if (!ax->is_int) ox_fail(X, "bad axes");
+            for (int64_t k = 0; k < ax->n; k++) {
+                int d = ox_norm_axis(X, ax->i[k], nd);
+                if (in[d] != 1) ox_fail(X, "axis %d has size %lld, not 1", d, (long long)in[d]);
+                mark[d] = 1;
+            }
+        } else {
+            for (int d = 0; d < nd; d++) mark[d] = in[d] == 1;
+        }
+        for (int d = 0; d < nd; d++)
+            if (!mark[d]) out[no++] = in[d];
+    }
+    reshape_to(X, s, no, out);
+}
+static void op_unsqueeze(Ox *X) { squeeze(X, 1); }
+static void op_squeeze(Ox *X) { squeeze(X, 0); }
+
+static void op_softmax(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axis", NULL});
+    int x = ox_runtime_input(X, 0);
+    NcAttrs a = nc_attrs_default();
+    a.axis = ox_norm_axis(X, ox_attr_int(X, "axis", -1), ox_val(X, x)->ndim);
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_SOFTMAX, 1, &x, &a));
+}
+
+static void op_concat(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axis", NULL});
+    int n = (int)X->node->n_input, all_const = 1;
+    if (n < 1 || n > NC_MAXIN) ox_fail(X, "%d inputs (netc takes 1 to %d)", n, NC_MAXIN);
+    for (int k = 0; k < n; k++) all_const &= ox_is_const(X, k);
+    int nd;
+    sym_shape(X, ox_input(X, 0), &nd);
+    if (!ox_attr(X, "axis")) ox_fail(X, "the axis attribute is missing");
+    int axis = ox_norm_axis(X, ox_attr_int(X, "axis", 0), nd);
+    if (all_const) {
+        const OxTensor *in[NC_MAXIN];
+        for (int k = 0; k < n; k++) in[k] = ox_const_input(X, k, "input");
+        OxTensor out;
+        ox_fold_concat(X, in, n, axis, &out);
+        ox_set_const(X, 0, &out);
+        return;
+    }
+    int in[NC_MAXIN];
+    for (int k = 0; k < n; k++) in[k] = ox_runtime_input(X, k);
+    NcAttrs a = nc_attrs_default();
+    a.axis = axis;
+    ox_set_runtime(X, 0, ox_node1(X, NC_OP_CONCAT, n, in, &a));
+}
+
+static void op_split(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axis", "num_outputs", NULL});
+    int x = ox_runtime_input(X, 0);
+    const NcValue *v = ox_val(X, x);
+    NcAttrs a = nc_attrs_default();
+    a.axis = ox_norm_axis(X, ox_attr_int(X, "axis", 0), v->ndim);
+    int nout = (int)X->node->n_output;
+    if (nout < 1 || nout > NC_MAXOUT) ox_fail(X, "%d outputs (netc takes 1 to %d)", nout, NC_MAXOUT);
+    int64_t len = v->shape[a.axis];
+    if (ox_has_input(X, 1)) {
+        const OxTensor *s = ox_const_input(X, 1, "split");
+        if (!s->is_int || s->n != nout) ox_fail(X, "split must give %d integer sizes", nout);
+        for (int k = 0; k < nout; k++) a.sizes[k] = s->i[k];
+    } else {
+        /* equal parts, the last smaller (opset 18's num_outputs rule; before it, equal) */
+        int64_t part = (len + nout - 1) / nout;
+        if (ox_attr(X, "num_outputs") && ox_attr_int(X, "num_outputs", 0) != nout)
+            ox_fail(X, "num_outputs differs from the number of outputs");
+        for (int k = 0; k < nout; k++) a.sizes[k] = k < nout - 1 ? part : len - part * (nout - 1);
+    }
+    a.nsizes = nout;
+    int ni = ox_node(X, NC_OP_SPLIT, 1, &x, &a);
+    int outs[NC_MAXOUT];
+    memcpy(outs, X->g->nodes.data[ni].outputs, sizeof outs);
+    for (int k = 0; k < nout; k++)
+        if (X->node->output[k] && X->node->output[k][0]) ox_set_runtime(X, k, outs[k]);
+}
+
+static void op_identity(Ox *X) {
+    OxSym *s = ox_input(X, 0);
+    if (s->kind == OX_CONST) {
+        OxTensor t = s->c;
+        ox_set_const(X, 0, &t);
+    } else {
+        int id = s->id;
+        ox_set_runtime(X, 0, id);
+    }
+}
+
+static void op_dropout(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"seed", NULL});
+    one_output(X);
+    if (ox_has_input(X, 2)) {
+        const OxTensor *t = ox_const_input(X, 2, "training_mode");
+        if (t->n != 1 || (t->is_int ? t->i[0] : t->f[0] != 0)) ox_fail(X, "training_mode is not supported");
+    }
+    op_identity(X);
+}
+
+static void op_constant(Ox *X) {
+    if (X->node->n_attribute != 1) ox_fail(X, "a Constant needs exactly one attribute");
+    const Onnx__AttributeProto *at = X->node->attribute[0];
+    const char *n = at->name ? at->name : "";
+    OxTensor t;
+    int64_t len;
+    if (!strcmp(n, "value")) {
+        if (!at->t) ox_fail(X, "value holds no tensor");
+        ox_tensor_read(X, at->t, &t);
+    } else if (!strcmp(n, "value_float")) {
+        ox_tensor_new(X, &t, 0, 0, NULL), t.f[0] = at->f;
+    } else if (!strcmp(n, "value_int")) {
+        ox_tensor_new(X, &t, 1, 0, NULL), t.i[0] = at->i;
+    } else if (!strcmp(n, "value_floats")) {
+        len = (int64_t)at->n_floats;
+        ox_tensor_new(X, &t, 0, 1, &len);
+        for (int64_t k = 0; k < len; k++) t.f[k] = at->floats[k];
+    } else if (!strcmp(n, "value_ints")) {
+        len = (int64_t)at->n_ints;
+        ox_tensor_new(X, &t, 1, 1, &len);
+        for (int64_t k = 0; k < len; k++) t.i[k] = at->ints[k];
+    } else {
+        ox_fail(X, "attribute '%s' is not supported", n);
+    }
+    ox_set_const(X, 0, &t);
+}
+
+static void op_shape(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"start", "end", NULL});
+    int nd;
+    const int64_t *in = sym_shape(X, ox_input(X, 0), &nd);
+    int64_t b = ox_attr_int(X, "start", 0), e = ox_attr_int(X, "end", nd);
+    b = b < 0 ? b + nd : b, e = e < 0 ? e + nd : e;
+    b = b < 0 ? 0 : b > nd ? nd : b, e = e < 0 ? 0 : e > nd ? nd : e;
+    int64_t len = e > b ? e - b : 0;
+    OxTensor t;
+    ox_tensor_new(X, &t, 1, 1, &len);
+    for (int64_t k = 0; k < len; k++) t.i[k] = in[b + k];
+    ox_set_const(X, 0, &t);
+}
+
+static void op_gather(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axis", NULL});
+    const OxTensor *data = ox_const_input(X, 0, "the data");
+    const OxTensor *idx = ox_const_input(X, 1, "the indices");
+    if (!data->ndim) ox_fail(X, "Gather on a scalar");
+    OxTensor out;
+    ox_fold_gather(X, data, idx, ox_norm_axis(X, ox_attr_int(X, "axis", 0), data->ndim), &out);
+    ox_set_const(X, 0, &out);
+}
+
+static void op_cast(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"to", "saturate", NULL});
+    int64_t to = ox_attr_int(X, "to", 0);
+    int to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+    if (!to_int && to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        ox_fail(X, "cast to type %lld is not supported", (long long)to);
+    OxSym *s = ox_input(X, 0);
+    if (s->kind == OX_RUNTIME) {
+        if (to_int) ox_fail(X, "a cast of a computed tensor to integers is not supported");
+        int id = s->id;
+        ox_set_runtime(X, 0, id);
+        return;
+    }
+    OxTensor out;
+    ox_fold_cast(X, &s->c, to_int, &out);
+    ox_set_const(X, 0, &out);
+}
+
+static void ints_of(Ox *X, int k, const char *what, int64_t *out, int n, int64_t dflt) {
+    if (!ox_has_input(X, k)) {
+        for (int j = 0; j < n; j++) out[j] = dflt < 0 ? j : dflt;
+        return;
+    }
+    const OxTensor *t = ox_const_input(X, k, what);
+    if (!t->is_int || t->n != n) ox_fail(X, "%s must be %d integers", what, n);
+    memcpy(out, t->i, (size_t)n * sizeof *out);
+}
+
+static void op_slice(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    const OxTensor *data = ox_const_input(X, 0, "the data (netc folds Slice on constants only)");
+    const OxTensor *st = ox_const_input(X, 1, "starts");
+    if (!st->is_int || st->n > NC_MAXDIM) ox_fail(X, "bad starts");
+    int n = (int)st->n;
+    int64_t starts[NC_MAXDIM], ends[NC_MAXDIM], axes[NC_MAXDIM], steps[NC_MAXDIM];
+    ints_of(X, 1, "starts", starts, n, 0);
+    ints_of(X, 2, "ends", ends, n, 0);
+    ints_of(X, 3, "axes", axes, n, -1);
+    ints_of(X, 4, "steps", steps, n, 1);
+    OxTensor out;
+    ox_fold_slice(X, data, starts, ends, axes, steps, n, &out);
+    ox_set_const(X, 0, &out);
+}
+
+/* ReduceMean over H and W of a 4-d tensor: global average pooling. */
+static void op_reducemean(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"axes", "keepdims", "noop_with_empty_axes", NULL});
+    int x = need4(X, 0);
+    int64_t axes[NC_MAXDIM];
+    int n = X->opset >= 18 ? -1 : ox_attr_ints(X, "axes", axes, NC_MAXDIM);
+    if (X->opset >= 18 && ox_has_input(X, 1)) {
+        const OxTensor *t = ox_const_input(X, 1, "axes");
+        if (!t->is_int || t->n > NC_MAXDIM) ox_fail(X, "bad axes");
+        n = (int)t->n;
+        memcpy(axes, t->i, (size_t)n * sizeof *axes);
+    }
+    int hw = n == 2;
+    for (int k = 0; k < n && hw; k++) {
+        int d = ox_norm_axis(X, axes[k], 4);
+        hw = d == 2 || d == 3;
+    }
+    if (!hw || ox_norm_axis(X, axes[0], 4) == ox_norm_axis(X, axes[1], 4))
+        ox_fail(X, "only a mean over the two spatial axes (2, 3) is supported");
+    NcAttrs a = nc_attrs_default();
+    int y = ox_node1(X, NC_OP_GLOBAL_AVG_POOL, 1, &x, &a);
+    if (!ox_attr_int(X, "keepdims", 1)) {
+        a.nsizes = 2, a.sizes[0] = ox_val(X, y)->shape[0], a.sizes[1] = ox_val(X, y)->shape[1];
+        y = ox_node1(X, NC_OP_RESHAPE, 1, &y, &a);
+    }
+    ox_set_runtime(X, 0, y);
+}
+
+static const struct {
+    const char *type;
+    OxHandler fn;
+} table[] = {
+    {"Conv", op_conv},
+    {"BatchNormalization", op_batchnorm},
+    {"Relu", op_relu},
+    {"Clip", op_clip},
+    {"Sigmoid", op_sigmoid},
+    {"HardSigmoid", op_hardsigmoid},
+    {"HardSwish", op_hardswish},
+    {"Add", op_add},
+    {"Sub", op_sub},
+    {"Mul", op_mul},
+    {"Div", op_div},
+    {"MaxPool", op_maxpool},
+    {"AveragePool", op_avgpool},
+    {"GlobalAveragePool", op_gap},
+    {"GlobalMaxPool", op_gmp},
+    {"ReduceMean", op_reducemean},
+    {"Gemm", op_gemm},
+    {"MatMul", op_matmul},
+    {"Flatten", op_flatten},
+    {"Reshape", op_reshape},
+    {"Softmax", op_softmax},
+    {"Concat", op_concat},
+    {"Split", op_split},
+    {"Constant", op_constant},
+    {"Identity", op_identity},
+    {"Dropout", op_dropout},
+    {"Shape", op_shape},
+    {"Gather", op_gather},
+    {"Unsqueeze", op_unsqueeze},
+    {"Squeeze", op_squeeze},
+    {"Cast", op_cast},
+    {"Slice", op_slice},
+};
+
+void ox_import_node(Ox *X) {
+    for (size_t k = 0; k < sizeof table / sizeof table[0]; k++)
+        if (!strcmp(table[k].type, X->node->op_type)) {
+            if (X->node->n_output < 1) ox_fail(X, "a node without outputs");
+            table[k].fn(X);
+            return;
+        }
+    ox_fail(X, "op type '%s' is not supported", X->node->op_type);
+}
