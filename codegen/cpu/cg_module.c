@@ -8,6 +8,7 @@
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_kernel.h"
 #include "codegen/cpu/cg_nchw_train.h"
+#include "codegen/cpu/cg_nchw_train_eltwise.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
@@ -178,6 +179,7 @@ typedef union CgPlan {
     NcNhwcWinoPlan wino;
     NcNhwcConvPlan conv;
     NcTrainConvPlan train;
+    NcTrainEltPlan elt;
 } CgPlan;
 
 /* A way of making a node's kernel: plan says whether it applies to the
@@ -294,6 +296,18 @@ static void emit_train(const CgNode *c, const CgPlan *p, const char *prefix, NcC
     nc_cg_train_conv_emit(c->m, &p->train, prefix, k);
 }
 
+/* a training step's NCHW elementwise op, act_grad or batch norm (cg_nchw_train_eltwise.h) */
+static int train_elt_plan(const CgNode *c, CgPlan *p, NcTrainEltKind kind) {
+    return nc_cg_train_elt_plan(&p->elt, c->g, c->nd) && p->elt.kind == kind;
+}
+static int plan_train_map(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_MAP); }
+static int plan_train_act_grad(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_ACT_GRAD); }
+static int plan_train_bn(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_BN); }
+static int plan_train_bn_grad(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_BN_GRAD); }
+static void emit_train_elt(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_elt_emit(c->m, c->g, c->nd, &p->elt, prefix, k);
+}
+
 static const CgStrategy strategies[] = {
     {"nhwc im2col+gemm", 0, plan_im2col, emit_im2col},
     {"nhwc copy+gemm", 0, plan_copy_gemm, emit_im2col},
@@ -310,6 +324,10 @@ static const CgStrategy strategies[] = {
     {"nchw conv", 1, plan_train_conv, emit_train},
     {"nchw conv grad-input", 1, plan_train_grad_input, emit_train},
     {"nchw conv grad-weight", 1, plan_train_grad_weight, emit_train},
+    {"nchw elementwise", 1, plan_train_map, emit_train_elt},
+    {"nchw act-grad", 1, plan_train_act_grad, emit_train_elt},
+    {"nchw batch-norm", 1, plan_train_bn, emit_train_elt},
+    {"nchw batch-norm grad", 1, plan_train_bn_grad, emit_train_elt},
 };
 #define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 

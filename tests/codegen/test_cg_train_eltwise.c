@@ -1,0 +1,218 @@
+/* test_cg_train_eltwise.c — the training step's NCHW elementwise kernels
+ * (cg_nchw_train_eltwise.h: relu, clamp, silu, sigmoid, add and mul, whole or
+ * per (image, channel), act_grad of each activation, batch_norm_train and
+ * batch_norm_train_grad) against the op table's reference kernels
+ * (ir/ref_elementwise.c, ir/ref_train.c, ir/ref_grad_pool.c): batch 1 and 3,
+ * channel counts that are not multiples of 8, planes 1x1, 7x7 and 13x9, a
+ * flat kernel of several chunks with a ragged last one, a 2-d [N, K] value.
+ * Inputs end at an unreadable page, every output is fenced by canaries, and
+ * the tiles run across threads, then again in reverse over NaN-filled
+ * outputs.  The data include each activation's kinks (0, lo, hi exactly),
+ * infinities and NaNs (where a NaN comes out must match the reference;
+ * elsewhere max |got - want| / max |want|: 1e-5 for the elementwise kernels,
+ * 1e-4 for the batch norms).  The worst error of each kind is printed. */
+#include "codegen/cpu/cg_nchw_train_eltwise.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst[4];
+
+/* NaNs where want has them, elsewhere max |got - want| <= tol max |want| */
+static int close_nan(const float *got, const float *want, int64_t n, double tol, double *err) {
+    double mx = 0, e = 0;
+    int nan_ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(want[i]) || isnan(got[i])) {
+            nan_ok &= isnan(want[i]) && isnan(got[i]);
+            continue;
+        }
+        if (isinf(want[i]) || isinf(got[i])) {
+            nan_ok &= got[i] == want[i];
+            continue;
+        }
+        if (fabs(want[i]) > mx) mx = fabs(want[i]);
+        if (fabs((double)got[i] - want[i]) > e) e = fabs((double)got[i] - want[i]);
+    }
+    *err = mx ? e / mx : e;
+    return nan_ok && e <= tol * (mx > 0 ? mx : 1);
+}
+
+/* Checks node ni of g; data[v] holds value v's contents for the inputs. */
+static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
+    NcError e;
+    const NcNode *nd = &g->nodes.data[ni];
+    char what[320];
+    NcTrainEltPlan p;
+    const int ok = nc_cg_train_elt_plan(&p, g, nd);
+    snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
+    CHECK_MSG(ok, "%s: refused", what);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_elt");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_elt_emit(&m, g, nd, &p, "k", &kern);
+    const int64_t tiles = kern.tiles[0];
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k", &e);
+    if (!fn) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    float *want[3], *buf[3], *out[4];
+    int64_t ny[3];
+    for (int j = 0; j < nd->noutputs; j++) {
+        ka.out_v[j] = nc_val(g, nd->outputs[j]);
+        ny[j] = nc_numel(ka.out_v[j]);
+        want[j] = ka.out[j] = nc_malloc((size_t)ny[j] * sizeof(float));
+        buf[j] = nc_malloc((size_t)(ny[j] + 128) * sizeof(float));
+        for (int64_t i = 0; i < ny[j] + 128; i++) buf[j][i] = 42.0f;
+        out[j] = buf[j] + 64;
+    }
+    out[nd->noutputs] = NULL;
+    nc_op_info(nd->op)->ref(&ka);
+    const double tol = p.kind >= NC_TELT_BN ? 1e-4 : 1e-5;
+    for (int pass = 0; pass < 2; pass++) {
+        if (!pass)
+            cgt_run(fn, ka.in, out, tiles);
+        else { /* tiles in reverse, uneven ranges, over NaNs */
+            for (int j = 0; j < nd->noutputs; j++)
+                for (int64_t i = 0; i < ny[j]; i++) out[j][i] = NAN;
+            for (int64_t t1 = tiles; t1 > 0;) {
+                const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+                fn(ka.in, out, t0, t1);
+                t1 = t0;
+            }
+        }
+        for (int j = 0; j < nd->noutputs; j++) {
+            double err;
+            CHECK_MSG(close_nan(out[j], want[j], ny[j], tol, &err), "%s output %d%s: relative error %g", what, j,
+                      pass ? " (tiles reversed)" : "", err);
+            if (err > worst[p.kind]) worst[p.kind] = err;
+            int canaries = 1;
+            for (int i = 0; i < 64; i++) canaries &= buf[j][i] == 42.0f && out[j][ny[j] + i] == 42.0f;
+            CHECK_MSG(canaries, "%s output %d: wrote outside it", what, j);
+        }
+    }
+    for (int j = 0; j < nd->noutputs; j++) free(want[j]), free(buf[j]);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+/* Fills g's inputs (guarded), special values sprinkled in unless plain, and
+ * checks every node. */
+static void check_graph(const NcCgTarget *t, NcGraph *g, const char *what, int special, const float *kinks) {
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++) {
+        const NcValue *v = &g->values.data[i];
+        if (v->kind == NC_VAL_NODE) continue;
+        const int64_t n = nc_numel(v);
+        data[i] = cgt_guarded(n);
+        if (v->ndim == 1) /* batch norm parameters and statistics: a variance must be positive */
+            for (int64_t k = 0; k < n; k++) data[i][k] = fabsf(data[i][k]) * 2 + 0.05f;
+        else
+            for (int64_t k = 0; k < n; k++) data[i][k] *= 4;
+        if (special && v->ndim > 1)
+            for (int64_t k = 0; k < n; k += 37) {
+                static const float sp[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 30.0f, -30.0f, -100.0f};
+                const int s = (int)((k / 37 + i) % 11);
+                data[i][k] = s < 8 ? sp[s] : kinks ? kinks[s - 8] : 0.0f;
+            }
+    }
+    for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+}
+
+static int add_node(NcGraph *g, NcOpKind op, int nin, const int *ins, const NcAttrs *a) {
+    NcError e;
+    const int r = nc_graph_add_node(g, op, nin, ins, a, nc_op_info(op)->name, &e);
+    CHECK_MSG(r >= 0, "%s: %s", nc_op_info(op)->name, r < 0 ? e.msg : "");
+    return r;
+}
+
+static void check_shape(const NcCgTarget *t, int ndim, const int64_t *s) {
+    char what[128];
+    snprintf(what, sizeof what, "[%lld, %lld, %lld, %lld]", (long long)s[0], (long long)s[1],
+             (long long)(ndim > 2 ? s[2] : 1), (long long)(ndim > 3 ? s[3] : 1));
+    const float lo = -0.5f, hi = 0.75f, kinks[3] = {-0.5f, 0.75f, 0.0f};
+    for (int special = 0; special < 2; special++) {
+        /* the forward activations, add and mul of whole operands, act_grad of each */
+        NcGraph *g = nc_graph_new("train_elt");
+        const int x = nc_graph_add_input(g, "x", ndim, s), y = nc_graph_add_input(g, "y", ndim, s);
+        NcAttrs a = nc_attrs_default();
+        int ins[5] = {x, y};
+        add_node(g, NC_OP_RELU, 1, ins, &a);
+        add_node(g, NC_OP_SILU, 1, ins, &a);
+        add_node(g, NC_OP_SIGMOID, 1, ins, &a);
+        a.lo = lo, a.hi = hi;
+        add_node(g, NC_OP_CLAMP, 1, ins, &a);
+        add_node(g, NC_OP_ADD, 2, ins, &a);
+        add_node(g, NC_OP_MUL, 2, ins, &a);
+        static const NcEpiKind acts[4] = {NC_EPI_RELU, NC_EPI_CLAMP, NC_EPI_SILU, NC_EPI_SIGMOID};
+        ins[0] = y, ins[1] = x;
+        for (int k = 0; k < 4; k++) {
+            a.act = acts[k];
+            add_node(g, NC_OP_ACT_GRAD, 2, ins, &a);
+        }
+        /* per (image, channel) operands, either side */
+        if (ndim == 4) {
+            const int64_t pcs[4] = {s[0], s[1], 1, 1};
+            const int pc = nc_graph_add_input(g, "pc", 4, pcs);
+            a = nc_attrs_default();
+            ins[0] = x, ins[1] = pc;
+            add_node(g, NC_OP_MUL, 2, ins, &a);
+            ins[0] = pc, ins[1] = x;
+            add_node(g, NC_OP_ADD, 2, ins, &a);
+        }
+        /* the batch norms */
+        const int64_t cs[1] = {s[1]};
+        int pv[4];
+        for (int k = 0; k < 4; k++) {
+            char nm[8] = {'p', (char)('0' + k), 0};
+            pv[k] = nc_graph_add_input(g, nm, 1, cs);
+        }
+        a = nc_attrs_default();
+        a.eps = 1e-5f;
+        if (nc_numel(nc_val(g, x)) / s[1] >= 2) {
+            ins[0] = x, ins[1] = pv[0], ins[2] = pv[1], ins[3] = pv[2], ins[4] = pv[3];
+            add_node(g, NC_OP_BATCH_NORM_TRAIN, 5, ins, &a);
+        }
+        ins[0] = y, ins[1] = x, ins[2] = pv[0], ins[3] = pv[2], ins[4] = pv[3];
+        add_node(g, NC_OP_BATCH_NORM_TRAIN_GRAD, 5, ins, &a);
+        char w2[160];
+        snprintf(w2, sizeof w2, "%s%s", what, special ? " (kinks, infinities, NaNs)" : "");
+        check_graph(t, g, w2, special, kinks);
+        nc_graph_free(g);
+    }
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    static const int64_t planes[3][2] = {{1, 1}, {7, 7}, {13, 9}};
+    for (int n = 1; n <= 3; n += 2)
+        for (int c = 5; c <= 19; c += 14)
+            for (int pl = 0; pl < 3; pl++) {
+                const int64_t s[4] = {n, c, planes[pl][0], planes[pl][1]};
+                check_shape(&t, 4, s);
+            }
+    const int64_t big[4] = {3, 37, 17, 15}, flat[2] = {3, 10}, wide[4] = {2, 1, 64, 64};
+    check_shape(&t, 4, big);  /* several chunks, the last ragged */
+    check_shape(&t, 4, wide); /* one channel, exactly one chunk */
+    check_shape(&t, 2, flat); /* [N, K] */
+    printf("%d kernels checked; worst relative error: elementwise %.2g, act_grad %.2g (bound 1e-5), "
+           "batch_norm_train %.2g, batch_norm_train_grad %.2g (bound 1e-4)\n",
+           cases, worst[0], worst[1], worst[2], worst[3]);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
