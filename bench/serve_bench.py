@@ -18,8 +18,9 @@ For each model (tf_efficientnet_lite0 with its real weights when weights/ has th
              at the other's rates when under its own saturation, open-ish loop: 16 connections at --rps each
              (h2load's fixed rate per connection), p50/p99 from h2load's per-request log
 
-Each measurement is the median of --runs runs of --seconds.  The overhead figure is netc's saturated images/s on
-infer against `bench`'s; ORT/netc ratios are of the medians.  Prints a markdown table for RESULTS.md.
+Saturation is measured in --runs rounds of `bench`, netc and ORT in turn (--seconds each); figures are medians
+over the rounds, ratios (netc infer / `bench`: the overhead; netc / ORT) the medians of the rounds' ratios.
+Latency runs --runs times at each rate (at least 40 requests each; p99 of so few is close to the largest).  Prints a markdown table for RESULTS.md.
 
     python3 bench/serve_bench.py [--models tf_efficientnet_lite0,resnet50] [--runs 3] [--seconds 8]
                                  [--netc build/netc]
@@ -222,7 +223,8 @@ def latency(url, body, headers, rate, a):
     p50s, p99s, got, fails = [], [], [], 0
     for _ in range(a.runs):
         log = tempfile.mktemp(prefix="h2load-")
-        ok, bad = h2load(url, body, headers, a.seconds, 16, rps=rate, log=log)
+        clients = max(1, min(16, int(rate)))
+        ok, bad = h2load(url, body, headers, min(30, max(a.seconds, int(40 / rate))), clients, rps=rate, log=log)
         with open(log) as f:
             lat = sorted(int(line.split("\t")[2]) / 1000 for line in f if line.strip())
         os.unlink(log)
@@ -329,7 +331,6 @@ def main():
         infer_h = ["Inference-Header-Content-Length: %d" % len(head), "Content-Type: application/octet-stream"]
         jpeg_h = ["Content-Type: image/jpeg"]
 
-        bench = bench_images_per_s(prog, a.threads, a.runs)
         servers = {}
         port = free_port()
         servers["netc"] = (
@@ -378,24 +379,40 @@ def main():
         try:
             for proc, url in servers.values():
                 wait_ready(url, proc)
-            sat = {}
+            # rounds of bench, netc and ORT in turn: the machine's load drifts, so each ratio is taken within a
+            # round and the median of the rounds' ratios reported
+            runs, failed = {}, {}
             for who, (proc, url) in servers.items():
-                m = url + "/v2/models/%s" % name
-                h2load(m + "/infer", body, infer_h, 2, 8)  # warm up
-                sat[who, "infer"] = saturation(m + "/infer", body, infer_h, a)
-                sat[who, "classify"] = saturation(m + "/classify", JPEG, jpeg_h, a)
+                h2load(url + "/v2/models/%s/infer" % name, body, infer_h, 2, 8)  # warm up
+            for k in range(a.runs):
+                runs.setdefault("bench", []).append(bench_images_per_s(prog, a.threads, 1))
+                for who, (proc, url) in servers.items():
+                    m = url + "/v2/models/%s" % name
+                    for route, data, hdr in (("infer", body, infer_h), ("classify", JPEG, jpeg_h)):
+                        ips, bad = h2load(m + "/" + route, data, hdr, a.seconds, 32)
+                        runs.setdefault((who, route), []).append(ips)
+                        failed[who, route] = failed.get((who, route), 0) + bad
                 print(
-                    "%s %s: saturated infer %.1f img/s (%d failed), classify %.1f img/s (%d failed)"
+                    "%s round %d: bench %.1f img/s; %s"
                     % (
                         name,
-                        who,
-                        sat[who, "infer"][0],
-                        sat[who, "infer"][1],
-                        sat[who, "classify"][0],
-                        sat[who, "classify"][1],
+                        k + 1,
+                        runs["bench"][-1],
+                        ", ".join("%s %s %.1f" % (key + (v[-1],)) for key, v in runs.items() if key != "bench"),
                     ),
                     flush=True,
                 )
+            sat = {key: (statistics.median(v), failed.get(key, 0)) for key, v in runs.items() if key != "bench"}
+            bench = statistics.median(runs["bench"])
+
+            def ratio(x, y):
+                return statistics.median(p / q if q else float("inf") for p, q in zip(runs[x], runs[y]))
+
+            ratios = dict(
+                overhead=ratio(("netc", "infer"), "bench"),
+                infer=ratio(("netc", "infer"), ("ORT", "infer")),
+                classify=ratio(("netc", "classify"), ("ORT", "classify")),
+            )
             rates = sorted({round(f * sat[w, "infer"][0], 1) for w in servers for f in (0.5, 0.9)})
             lat = {}
             for who, (proc, url) in servers.items():
@@ -418,7 +435,7 @@ def main():
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        rows.append(dict(name=name, tag=tag, bench=bench, sat=sat, rates=rates, lat=lat))
+        rows.append(dict(name=name, tag=tag, bench=bench, sat=sat, rates=rates, lat=lat, ratios=ratios))
 
     print()
     print(
@@ -435,12 +452,12 @@ def main():
                 r["tag"],
                 r["bench"],
                 s["netc", "infer"][0],
-                s["netc", "infer"][0] / r["bench"],
+                r["ratios"]["overhead"],
                 s["netc", "classify"][0],
                 s["ORT", "infer"][0],
                 s["ORT", "classify"][0],
-                s["netc", "infer"][0] / s["ORT", "infer"][0],
-                s["netc", "classify"][0] / s["ORT", "classify"][0],
+                r["ratios"]["infer"],
+                r["ratios"]["classify"],
             )
         )
     print()
