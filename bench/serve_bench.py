@@ -20,7 +20,8 @@ For each model (tf_efficientnet_lite0 with its real weights when weights/ has th
 
 Saturation is measured in --runs rounds of `bench`, netc and ORT in turn (--seconds each); figures are medians
 over the rounds, ratios (netc infer / `bench`: the overhead; netc / ORT) the medians of the rounds' ratios.
-Latency runs --runs times at each rate (at least 40 requests each; p99 of so few is close to the largest).  Prints a markdown table for RESULTS.md.
+Latency runs --runs times at each rate (at least 40 requests each; p99 of so few is close to the largest).
+Prints markdown tables for RESULTS.md.
 
     python3 bench/serve_bench.py [--models tf_efficientnet_lite0,resnet50] [--runs 3] [--seconds 8]
                                  [--netc build/netc]
