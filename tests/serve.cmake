@@ -12,3 +12,8 @@ add_test(NAME serve.classify_lite0
                  classify_lite0)
 set_tests_properties(serve.classify_lite0 PROPERTIES LABELS "serve;photos" TIMEOUT 600
                      ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA}")
+# Scaling out: Debian's nginx (tools/setup.sh installs it) in front of two servers; one is killed mid-load and every
+# request still gets its 200 (tests/serve/serve_nginx.py).  Fails, saying so, where nginx is missing.
+add_test(NAME serve.nginx
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_nginx.py $<TARGET_FILE:netc>)
+set_tests_properties(serve.nginx PROPERTIES LABELS "serve" TIMEOUT 300 ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA}")

@@ -42,6 +42,19 @@ if ! "$venv/bin/python3" -c "import numpy" >/dev/null 2>&1; then
     "$venv/bin/python3" -c "import numpy" || { echo "setup: error: $venv/bin/python3 cannot import numpy" >&2; exit 1; }
 fi
 
+# nginx (Debian's): the load balancer of the scale-out test (tests/serve/serve_nginx.py, which runs its own nginx as
+# this user on a free loopback port; the package's own service is not used).  Apart from the list above so that a
+# failed install (no network, or the package's service failing to start) warns instead of stopping setup: the test
+# then fails saying nginx is missing.
+if ! dpkg -s nginx >/dev/null 2>&1 && ! command -v nginx >/dev/null 2>&1; then
+    echo "setup: installing nginx (the serve.nginx test's load balancer)"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        nginx >/dev/null; } || echo "setup: warning: could not install nginx; the serve.nginx test will fail until" \
+                                     "'apt-get install nginx' works" >&2
+fi
+
 # tritonclient[http] (PyPI): the serve tests' KServe v2 client, one nobody here wrote.  Pinned, with numpy held at
 # the version the venv has (so the tests' numpy oracles do not change under them).  Without a network the rest of
 # netc is unaffected: setup warns, and the test that needs the client fails saying how to install it.

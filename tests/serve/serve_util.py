@@ -49,9 +49,9 @@ def compile_program(netc, out, model=TINY, res="16", batch=4, extra=()):
 class Server:
     """PROGRAM serve --port 0 ARGS...; .url, .log (stderr lines so far), .stop()."""
 
-    def __init__(self, program, *args, env=None, timeout=30):
+    def __init__(self, program, *args, env=None, timeout=30, preexec_fn=None):
         self.proc = subprocess.Popen([program, "serve", "--port", "0"] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
+                                     stderr=subprocess.PIPE, text=True, env=env, preexec_fn=preexec_fn)
         _servers.append(self)
         self.lines, self.url = [], None
         ready = threading.Event()
