@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "frontend/onnx/onnx_int.h"
+#include "runtime/support/file_in.h"
 
 #define OX_OPSET_MIN 13
 #define OX_OPSET_MAX 21
@@ -362,7 +363,8 @@ NcGraph *nc_onnx_import_mem(const char *name, const uint8_t *data, size_t len, c
 NcGraph *nc_onnx_import(const char *path, const NcElabOptions *opt, NcError *e) {
     char *data = NULL;
     size_t len = 0;
-    if (nc_read_file(path, &data, &len, e)) return NULL;
+    /* a protobuf holds at most 2 GiB (larger models keep their weights as external data) */
+    if (nc_read_file_max(path, (uint64_t)2 << 30, "an ONNX model", &data, &len, e)) return NULL;
     const char *slash = strrchr(path, '/');
     char *dir = slash ? nc_sprintf("%.*s", (int)(slash - path), path) : nc_strdup(".");
     if (!dir[0]) {
