@@ -52,15 +52,9 @@ static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *
     return off;
 }
 
-/* A training step's first output is its loss (passes/autodiff.h). */
-static int is_step(const NcGraph *g) {
-    const NcValue *v = nc_val(g, g->outputs.data[0]);
-    return v->producer >= 0 && g->nodes.data[v->producer].op == NC_OP_CROSS_ENTROPY;
-}
-
 int nc_graph_features(const NcGraph *g) {
     if (g->outputs.len < 1) return -1;
-    const NcValue *out = nc_val(g, g->outputs.data[is_step(g) ? 1 : 0]);
+    const NcValue *out = nc_val(g, g->outputs.data[g->train_step ? 1 : 0]);
     if (out->producer < 0) return -1;
     const NcNode *nd = &g->nodes.data[out->producer];
     if (nd->op != NC_OP_LINEAR || nd->attrs.nepi) return -1;
@@ -70,7 +64,7 @@ int nc_graph_features(const NcGraph *g) {
 
 /* The logits: a training step's second output, an inference program's first. */
 static const NcValue *logits_of(const NcGraph *g, const NcBundleSpec *spec) {
-    return nc_val(g, g->outputs.data[is_step(g) ? 1 : 0]);
+    return nc_val(g, g->outputs.data[g->train_step ? 1 : 0]);
 }
 
 /* The member table: names, merge weights, preprocessing, sizes. */
@@ -233,7 +227,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
         ph.member = member, ph.features = nc_graph_features(g);
         ph.nvalues = (uint32_t)g->values.len, ph.nnodes = (uint32_t)g->nodes.len;
         ph.ninputs = 1, ph.noutputs = (uint32_t)g->outputs.len;
-        const int step = is_step(g);
+        const int step = g->train_step;
         if (step && !spec->train) {
             rc = nc_errorf(e, "internal error: a training step without its description");
             break;

@@ -150,6 +150,7 @@ typedef struct NcGraph {
     NC_VEC(NcNode) nodes;
     NC_VEC(int) inputs;  /* value ids */
     NC_VEC(int) outputs; /* value ids */
+    int train_step;      /* set by passes/autodiff.c: outputs are loss, logits, gradients, statistics */
 } NcGraph;
 
 NcGraph *nc_graph_new(const char *name);

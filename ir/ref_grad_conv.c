@@ -8,6 +8,15 @@
 
 #include "ir/ops.h"
 
+/* The outputs [*lo, *hi) of a row (or column) of n whose tap at offset off
+ * (k d - pad) reads inside the input's extent: 0 <= o s + off < len. */
+static void tap_range(int64_t n, int64_t len, int s, int64_t off, int64_t *lo, int64_t *hi) {
+    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t h = len - off <= 0 ? 0 : (len - off - 1) / s + 1;
+    *lo = l;
+    *hi = h < n ? h : n;
+}
+
 /* dx[n, c] = sum over the conv's outputs (n, o, oh, ow) that read
  * x[n, c, ih, iw] of dy[n, o, oh, ow] w[o, c - g CG, kh, kw]: the forward's
  * index map ih = oh sh - pt + kh dh, iw = ow sw - pl + kw dw, scattered into
@@ -32,14 +41,13 @@ void nc_ref_conv2d_grad_input(const NcKernelArgs *k) {
                 for (int64_t kh = 0; kh < KH; kh++)
                     for (int64_t kw = 0; kw < KW; kw++) {
                         const double wv = w[((o * CG + cc) * KH + kh) * KW + kw];
-                        for (int64_t oh = 0; oh < OH; oh++) {
-                            const int64_t ih = oh * sh - pt + kh * dh;
-                            if (ih < 0 || ih >= H) continue;
+                        int64_t oh0, oh1, ow0, ow1;
+                        tap_range(OH, H, sh, kh * dh - pt, &oh0, &oh1);
+                        tap_range(OW, W, sw, kw * dw - pl, &ow0, &ow1);
+                        for (int64_t oh = oh0; oh < oh1; oh++) {
+                            const int64_t row = (oh * sh - pt + kh * dh) * W + kw * dw - pl;
                             const float *dyr = dy + ((n * O + o) * OH + oh) * OW;
-                            for (int64_t ow = 0; ow < OW; ow++) {
-                                const int64_t iw = ow * sw - pl + kw * dw;
-                                if (iw >= 0 && iw < W) acc[ih * W + iw] += wv * dyr[ow];
-                            }
+                            for (int64_t ow = ow0; ow < ow1; ow++) acc[row + ow * sw] += wv * dyr[ow];
                         }
                     }
             float *dxp = dx + (n * C + c) * H * W;
@@ -67,18 +75,15 @@ void nc_ref_conv2d_grad_weight(const NcKernelArgs *k) {
             for (int64_t kh = 0; kh < KH; kh++)
                 for (int64_t kw = 0; kw < KW; kw++) {
                     double acc = 0;
-                    for (int64_t n = 0; n < N; n++) {
-                        const float *xc = x + (n * C + c) * H * W;
-                        for (int64_t oh = 0; oh < OH; oh++) {
-                            const int64_t ih = oh * sh - pt + kh * dh;
-                            if (ih < 0 || ih >= H) continue;
+                    int64_t oh0, oh1, ow0, ow1;
+                    tap_range(OH, H, sh, kh * dh - pt, &oh0, &oh1);
+                    tap_range(OW, W, sw, kw * dw - pl, &ow0, &ow1);
+                    for (int64_t n = 0; n < N; n++)
+                        for (int64_t oh = oh0; oh < oh1; oh++) {
+                            const int64_t row = ((n * C + c) * H + oh * sh - pt + kh * dh) * W + kw * dw - pl;
                             const float *dyr = dy + ((n * O + o) * OH + oh) * OW;
-                            for (int64_t ow = 0; ow < OW; ow++) {
-                                const int64_t iw = ow * sw - pl + kw * dw;
-                                if (iw >= 0 && iw < W) acc += (double)dyr[ow] * xc[ih * W + iw];
-                            }
+                            for (int64_t ow = ow0; ow < ow1; ow++) acc += (double)dyr[ow] * x[row + ow * sw];
                         }
-                    }
                     dwt[((o * CG + cc) * KH + kh) * KW + kw] = (float)acc;
                 }
         }

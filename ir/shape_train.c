@@ -143,13 +143,12 @@ NC_SHAPE_FN(nc_shape_radix_softmax_grad) {
     return nc_shape_pair(in, nin, a, ond, os, e);
 }
 
-/* conv2d_grad_input(dy, weight) -> dx of the shape in sizes: the
- * convolution's transpose (every kind conv2d has: groups, stride, dilation,
- * asymmetric padding). */
-NC_SHAPE_FN(nc_shape_conv2d_grad_input) {
-    NcValue x;
-    if (sizes_value(a, &x, e)) return -1;
-    const NcValue *fin[2] = {&x, in[1]};
+/* The forward convolution a gradient op undoes, run through conv2d's own
+ * shape rule: x and w are its input and weight (one of them the gradient's
+ * sizes), and dy must have the shape that convolution outputs. */
+static int conv_grad_fits(const NcValue *dy, const NcValue *x, const NcValue *w, const NcAttrs *a, const char *what,
+                          NcError *e) {
+    const NcValue *fin[2] = {x, w};
     NcAttrs fa = *a;
     fa.has_bias = fa.has_in_scale = fa.nepi = 0;
     int od[1];
@@ -157,23 +156,24 @@ NC_SHAPE_FN(nc_shape_conv2d_grad_input) {
     if (nc_shape_conv2d(fin, 2, &fa, od, o, e) < 0) return -1;
     NcValue y = {.ndim = od[0]};
     memcpy(y.shape, o[0], sizeof y.shape);
-    if (same_shape(in[0], &y, "conv2d_grad_input: dy and the conv's output", e)) return -1;
+    return same_shape(dy, &y, what, e);
+}
+
+/* conv2d_grad_input(dy, weight) -> dx of the shape in sizes: the
+ * convolution's transpose (every kind conv2d has: groups, stride, dilation,
+ * asymmetric padding). */
+NC_SHAPE_FN(nc_shape_conv2d_grad_input) {
+    NcValue x;
+    if (sizes_value(a, &x, e) || conv_grad_fits(in[0], &x, in[1], a, "conv2d_grad_input: dy and the conv's output", e))
+        return -1;
     return out_is(&x, ond, os, 0);
 }
 
 /* conv2d_grad_weight(dy, x) -> dweight of the shape in sizes. */
 NC_SHAPE_FN(nc_shape_conv2d_grad_weight) {
     NcValue w;
-    if (sizes_value(a, &w, e)) return -1;
-    const NcValue *fin[2] = {in[1], &w};
-    NcAttrs fa = *a;
-    fa.has_bias = fa.has_in_scale = fa.nepi = 0;
-    int od[1];
-    int64_t o[1][NC_MAXDIM];
-    if (nc_shape_conv2d(fin, 2, &fa, od, o, e) < 0) return -1;
-    NcValue y = {.ndim = od[0]};
-    memcpy(y.shape, o[0], sizeof y.shape);
-    if (same_shape(in[0], &y, "conv2d_grad_weight: dy and the conv's output", e)) return -1;
+    if (sizes_value(a, &w, e) || conv_grad_fits(in[0], in[1], &w, a, "conv2d_grad_weight: dy and the conv's output", e))
+        return -1;
     return out_is(&w, ond, os, 0);
 }
 

@@ -125,6 +125,7 @@ int nc_autodiff(NcGraph *g, const NcTrainSpec *spec, NcTrainInfo *info, FILE *ex
     /* outputs: loss, logits, the gradients, the batch statistics */
     if (!rc) {
         g->outputs.len = 0;
+        g->train_step = 1;
         nc_vec_push(&g->outputs, loss);
         nc_vec_push(&g->outputs, logits);
         info->param = nc_calloc((size_t)nv, sizeof(char *));
