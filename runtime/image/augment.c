@@ -19,7 +19,7 @@
 enum { SIZE_CENTER, SIZE_RRC, SIZE_CROP };
 enum { ERASE_CONST, ERASE_RAND, ERASE_PIXEL };
 #define INTERP_RANDOM 2
-#define PI 3.14159265358979323846 /* Python's math.pi, the double nearest pi */
+#define PI            3.14159265358979323846 /* Python's math.pi, the double nearest pi */
 
 struct NcAugment {
     int out_h, out_w;
@@ -293,7 +293,7 @@ static void hsv_to_rgb(const uint8_t *q, uint8_t *p) {
 
 void nc_aug_jitter(uint8_t *hwc, int w, int h, int op, double factor) {
     size_t n = (size_t)w * h;
-    float alpha = (float)factor; /* ImageEnhance passes the factor to Image.blend as a C float */
+    float alpha = (float)factor;   /* ImageEnhance passes the factor to Image.blend as a C float */
     if (op == NC_JIT_BRIGHTNESS) { /* ImageEnhance.Brightness: blend with black */
         for (size_t i = 0; i < 3 * n; i++) hwc[i] = blend(0, hwc[i], alpha);
     } else if (op == NC_JIT_CONTRAST) { /* ImageEnhance.Contrast: blend with the mean grey, int(mean + 0.5) */
@@ -438,8 +438,8 @@ static int parse_nums(const char *s, double *v, int max) {
     return n;
 }
 
-static const char *const KEYS[] = {"rrc",  "scale",  "ratio", "resize", "crop", "interp", "hflip", "vflip",
-                                   "rotate", "fill", "jitter", "mean",   "std",  "erase",  NULL};
+static const char *const KEYS[] = {"rrc",    "scale", "ratio",  "resize", "crop", "interp", "hflip", "vflip",
+                                   "rotate", "fill",  "jitter", "mean",   "std",  "erase",  NULL};
 
 static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e) {
     char key[32];
@@ -453,8 +453,9 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
     int k = 0;
     while (KEYS[k] && strcmp(KEYS[k], key) != 0) k++;
     if (!KEYS[k])
-        return nc_errorf(e, "'%s': unknown item (expected rrc, scale, ratio, resize, crop, interp, hflip, vflip, "
-                            "rotate, fill, jitter, mean, std, erase)",
+        return nc_errorf(e,
+                         "'%s': unknown item (expected rrc, scale, ratio, resize, crop, interp, hflip, vflip, "
+                         "rotate, fill, jitter, mean, std, erase)",
                          item);
     if (*seen & (1u << k)) return nc_errorf(e, "'%s': %s given twice", item, key);
     *seen |= 1u << k;
@@ -477,8 +478,8 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         const char *colon = strchr(val, ':');
         if (colon) {
             const char *m = colon + 1;
-            a->erase_mode = strcmp(m, "const") == 0 ? ERASE_CONST
-                            : strcmp(m, "rand") == 0 ? ERASE_RAND
+            a->erase_mode = strcmp(m, "const") == 0   ? ERASE_CONST
+                            : strcmp(m, "rand") == 0  ? ERASE_RAND
                             : strcmp(m, "pixel") == 0 ? ERASE_PIXEL
                                                       : -1;
             if (a->erase_mode < 0) return nc_errorf(e, "'%s': erase mode must be const, rand or pixel", item);
@@ -497,7 +498,8 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         a->size_mode = SIZE_RRC;
         double *dst = strcmp(s, "ratio") == 0 ? a->ratio : a->scale;
         if (strcmp(s, "rrc") == 0) {
-            if (n != 0 && n != 2 && n != 4) return nc_errorf(e, "'%s': expected rrc, rrc=S0:S1 or rrc=S0:S1:R0:R1", item);
+            if (n != 0 && n != 2 && n != 4)
+                return nc_errorf(e, "'%s': expected rrc, rrc=S0:S1 or rrc=S0:S1:R0:R1", item);
             if (n == 4) a->ratio[0] = v[2], a->ratio[1] = v[3];
         } else {
             WANT(2, 2, "expected two values, LOW:HIGH");
@@ -611,11 +613,12 @@ char *nc_augment_describe(const NcAugment *a) {
     if (a->jit_on[0] || a->jit_on[1] || a->jit_on[2] || a->jit_on[3])
         ADD(", ColorJitter(%g, %g, %g, %g)", a->jit_on[0] ? a->jit[0][1] - 1 : 0, a->jit_on[1] ? a->jit[1][1] - 1 : 0,
             a->jit_on[2] ? a->jit[2][1] - 1 : 0, a->jit[3][1]);
-    ADD(", Normalize((%g, %g, %g), (%g, %g, %g))", a->mean[0], a->mean[1], a->mean[2], a->std[0], a->std[1],
-        a->std[2]);
+    ADD(", Normalize((%g, %g, %g), (%g, %g, %g))", a->mean[0], a->mean[1], a->mean[2], a->std[0], a->std[1], a->std[2]);
     if (a->erase_p > 0)
         ADD(", RandomErasing(%g, mode=%s)", a->erase_p,
-            a->erase_mode == ERASE_RAND ? "rand" : a->erase_mode == ERASE_PIXEL ? "pixel" : "const");
+            a->erase_mode == ERASE_RAND    ? "rand"
+            : a->erase_mode == ERASE_PIXEL ? "pixel"
+                                           : "const");
 #undef ADD
     return nc_strdup(buf);
 }

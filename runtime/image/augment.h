@@ -79,12 +79,12 @@ typedef struct {
                                        crop: the crop's top-left in the resized, padded image */
     NcInterp interp;
     int hflip, vflip;
-    double angle;    /* degrees, counter-clockwise as PIL's rotate */
-    int njitter;     /* how many of order[] apply */
-    int order[4];    /* NC_JIT_* in the order applied */
-    double factor[4]; /* per NC_JIT_*: brightness, contrast, saturation factors, hue shift */
+    double angle;                           /* degrees, counter-clockwise as PIL's rotate */
+    int njitter;                            /* how many of order[] apply */
+    int order[4];                           /* NC_JIT_* in the order applied */
+    double factor[4];                       /* per NC_JIT_*: brightness, contrast, saturation factors, hue shift */
     int erase_x, erase_y, erase_w, erase_h; /* erase_w == 0: nothing erased */
-    uint64_t erase_seed; /* the normal values of rand / pixel erasing */
+    uint64_t erase_seed;                    /* the normal values of rand / pixel erasing */
 } NcAugDraws;
 
 /* Draw a sample's parameters for an input of in_w x in_h. */

@@ -95,10 +95,10 @@ static int resize_fits(int64_t in, int64_t out, NcInterp interp) {
 
 int nc_image_resize_check(int in_w, int in_h, int64_t w, int64_t h, NcInterp interp, NcError *e) {
     if (in_w < 1 || in_h < 1) return nc_errorf(e, "image transform: empty image");
-    if ((w != in_w && !resize_fits(in_w, w, interp)) || (h != in_h && !resize_fits(in_h, h, interp)) || w < 1 ||
-        h < 1)
-        return nc_errorf(e, "image transform: cannot resize %d x %d to %lld x %lld (aspect ratio too extreme; PIL "
-                            "refuses it too)",
+    if ((w != in_w && !resize_fits(in_w, w, interp)) || (h != in_h && !resize_fits(in_h, h, interp)) || w < 1 || h < 1)
+        return nc_errorf(e,
+                         "image transform: cannot resize %d x %d to %lld x %lld (aspect ratio too extreme; PIL "
+                         "refuses it too)",
                          in_w, in_h, (long long)w, (long long)h);
     return 0;
 }
@@ -464,7 +464,7 @@ int nc_image_transform_u8(const NcImage *img, const NcTransform *t, uint8_t *out
     if (x0 > ox || y0 > oy || x1 < ox + CW || y1 < oy + CH) memset(out, 0, stride * (size_t)CH);
     if (x1 > x0 && y1 > y0)
         nc_image_resample_region(img, RW, RH, t->interp, x0, x1, y0, y1,
-                        out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox), stride);
+                                 out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox), stride);
     return 0;
 }
 

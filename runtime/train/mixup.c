@@ -23,8 +23,8 @@ int nc_mixup_check(const NcMixup *m, NcError *e) {
         return nc_errorf(e, "mixup: alphas must be finite and >= 0");
     if (!(m->mixup_alpha > 0 || m->cutmix_alpha > 0 || m->has_minmax))
         return nc_errorf(e, "mixup: one of mixup_alpha, cutmix_alpha must be positive (or cutmix_minmax given)");
-    if (m->has_minmax && !(m->cutmix_minmax[0] >= 0 && m->cutmix_minmax[0] < m->cutmix_minmax[1] &&
-                           m->cutmix_minmax[1] <= 1))
+    if (m->has_minmax &&
+        !(m->cutmix_minmax[0] >= 0 && m->cutmix_minmax[0] < m->cutmix_minmax[1] && m->cutmix_minmax[1] <= 1))
         return nc_errorf(e, "mixup: cutmix_minmax must satisfy 0 <= min < max <= 1");
     if (!(m->prob >= 0 && m->prob <= 1 && m->switch_prob >= 0 && m->switch_prob <= 1))
         return nc_errorf(e, "mixup: prob and switch_prob must be in [0, 1]");
@@ -67,7 +67,9 @@ int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e) 
             ok = num && (x == 0 || x == 1), m.correct_lam = x != 0;
         else if (KEY("mode"))
             ok = !strcmp(v, "batch") || !strcmp(v, "pair") || !strcmp(v, "elem"),
-            m.mode = !strcmp(v, "pair") ? NC_MIX_PAIR : !strcmp(v, "elem") ? NC_MIX_ELEM : NC_MIX_BATCH;
+            m.mode = !strcmp(v, "pair")   ? NC_MIX_PAIR
+                     : !strcmp(v, "elem") ? NC_MIX_ELEM
+                                          : NC_MIX_BATCH;
         else if (KEY("cutmix_minmax")) {
             ok = *end == ':' && isfinite(x) && end != v;
             if (ok) {
@@ -78,8 +80,9 @@ int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e) 
             m.has_minmax = 1, m.cutmix_minmax[0] = x, m.cutmix_minmax[1] = y;
         } else {
             free(items);
-            return nc_errorf(e, "--mixup: '%s': unknown item (expected mixup, cutmix, cutmix_minmax, prob, "
-                                "switch_prob, mode, correct_lam, smoothing)",
+            return nc_errorf(e,
+                             "--mixup: '%s': unknown item (expected mixup, cutmix, cutmix_minmax, prob, "
+                             "switch_prob, mode, correct_lam, smoothing)",
                              it);
         }
 #undef KEY
@@ -146,8 +149,9 @@ static int draw_box(const NcMixup *m, int h, int w, NcMixRng *r, NcMixDraw *d, N
         int rc = randint(r, (int)(h * m->cutmix_minmax[0]), (int)(h * m->cutmix_minmax[1]), &d->ints[0]);
         rc |= randint(r, (int)(w * m->cutmix_minmax[0]), (int)(w * m->cutmix_minmax[1]), &d->ints[1]);
         if (rc == 0) rc |= randint(r, 0, h - d->ints[0], &d->ints[2]) | randint(r, 0, w - d->ints[1], &d->ints[3]);
-        if (rc) return nc_errorf(e, "mixup: cutmix_minmax %g:%g leaves no box to draw in a %dx%d image",
-                                 m->cutmix_minmax[0], m->cutmix_minmax[1], h, w);
+        if (rc)
+            return nc_errorf(e, "mixup: cutmix_minmax %g:%g leaves no box to draw in a %dx%d image",
+                             m->cutmix_minmax[0], m->cutmix_minmax[1], h, w);
         return 0;
     }
     randint(r, 0, h, &d->ints[0]);

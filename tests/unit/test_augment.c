@@ -39,7 +39,8 @@ static NcImage load(const char *dir, const char *name) {
 
 static NcImage crop_of(const NcImage *im, int x, int y, int w, int h) {
     NcImage c = {.width = w, .height = h, .rgb = nc_malloc((size_t)w * h * 3)};
-    for (int r = 0; r < h; r++) memcpy(c.rgb + (size_t)r * w * 3, im->rgb + ((size_t)(y + r) * im->width + x) * 3, 3 * (size_t)w);
+    for (int r = 0; r < h; r++)
+        memcpy(c.rgb + (size_t)r * w * 3, im->rgb + ((size_t)(y + r) * im->width + x) * 3, 3 * (size_t)w);
     return c;
 }
 
@@ -366,12 +367,24 @@ static void test_determinism(void) {
 
 static void test_bad_specs(void) {
     const char *bad[][2] = {
-        {"hflip=2", "hflip=2"},          {"jitter=0.4:x", "jitter=0.4:x"}, {"jitter=0.1:0.1:0.1:0.7", "hue"},
-        {"rotate=-3", "rotate=-3"},      {"crop=100", "crop=100"},         {"rrc,crop", "exclude"},
-        {"erase=0.5:foo", "erase=0.5:foo"}, {"bogus=1", "bogus=1"},        {"hflip,hflip", "twice"},
-        {"rand-m9-mstd0.5", "RandAugment"}, {"scale=0.5:0.1", "scale"},    {"resize=0", "resize=0"},
-        {"interp=nearest", "interp=nearest"}, {"std=1:0:1", "std"},        {"hflip,,vflip", "--aug"},
-        {"fill=1:2", "fill"},            {"resize=", "empty"},             {"jitter=0.4:", "jitter=0.4:"},
+        {"hflip=2", "hflip=2"},
+        {"jitter=0.4:x", "jitter=0.4:x"},
+        {"jitter=0.1:0.1:0.1:0.7", "hue"},
+        {"rotate=-3", "rotate=-3"},
+        {"crop=100", "crop=100"},
+        {"rrc,crop", "exclude"},
+        {"erase=0.5:foo", "erase=0.5:foo"},
+        {"bogus=1", "bogus=1"},
+        {"hflip,hflip", "twice"},
+        {"rand-m9-mstd0.5", "RandAugment"},
+        {"scale=0.5:0.1", "scale"},
+        {"resize=0", "resize=0"},
+        {"interp=nearest", "interp=nearest"},
+        {"std=1:0:1", "std"},
+        {"hflip,,vflip", "--aug"},
+        {"fill=1:2", "fill"},
+        {"resize=", "empty"},
+        {"jitter=0.4:", "jitter=0.4:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         NcAugment *a = (NcAugment *)1;

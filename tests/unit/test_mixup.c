@@ -214,11 +214,11 @@ static void test_determinism_and_errors(void) {
     CHECK(nc_mixup_apply(&m, x1, labels, 7, C, H, W, 5, t1, l1, &e) == -1 && strstr(e.msg, "even"));
     labels[3] = 7;
     CHECK(nc_mixup_apply(&m, x1, labels, B, C, H, W, 5, t1, l1, &e) == -1 && strstr(e.msg, "label 7"));
-    const char *bad[][2] = {{"mixup=-1", "alphas"},          {"mixup=0", "positive"},
-                            {"mode=foo", "mode=foo"},        {"cutmix_minmax=0.8:0.2", "cutmix_minmax"},
-                            {"prob=1.5", "prob"},            {"smoothing=1", "label_smoothing"},
-                            {"wat=1", "wat=1"},              {"mixup", "mixup"},
-                            {"cutmix_minmax=0.2", "0.2"},    {"correct_lam=2", "correct_lam=2"}};
+    const char *bad[][2] = {{"mixup=-1", "alphas"},       {"mixup=0", "positive"},
+                            {"mode=foo", "mode=foo"},     {"cutmix_minmax=0.8:0.2", "cutmix_minmax"},
+                            {"prob=1.5", "prob"},         {"smoothing=1", "label_smoothing"},
+                            {"wat=1", "wat=1"},           {"mixup", "mixup"},
+                            {"cutmix_minmax=0.2", "0.2"}, {"correct_lam=2", "correct_lam=2"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         NcMixup mm;
         e.msg[0] = 0;
