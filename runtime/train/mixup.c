@@ -44,8 +44,9 @@ int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e) 
     for (int i = 0; i < n; i++) {
         const char *it = items[i], *eq = strchr(it, '=');
         if (!eq || !eq[1]) {
-            free(items);
-            return nc_errorf(e, "--mixup: '%s': expected KEY=VALUE", it);
+            nc_errorf(e, "--mixup: '%s': expected KEY=VALUE", it);
+            free(items); /* it points into items: the message first */
+            return -1;
         }
         size_t kl = (size_t)(eq - it);
         const char *v = eq + 1;
@@ -79,16 +80,18 @@ int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e) 
             }
             m.has_minmax = 1, m.cutmix_minmax[0] = x, m.cutmix_minmax[1] = y;
         } else {
+            nc_errorf(e,
+                      "--mixup: '%s': unknown item (expected mixup, cutmix, cutmix_minmax, prob, switch_prob, mode, "
+                      "correct_lam, smoothing)",
+                      it);
             free(items);
-            return nc_errorf(e,
-                             "--mixup: '%s': unknown item (expected mixup, cutmix, cutmix_minmax, prob, "
-                             "switch_prob, mode, correct_lam, smoothing)",
-                             it);
+            return -1;
         }
 #undef KEY
         if (!ok) {
+            nc_errorf(e, "--mixup: '%s': malformed value", it);
             free(items);
-            return nc_errorf(e, "--mixup: '%s': malformed value", it);
+            return -1;
         }
     }
     free(items);
