@@ -23,6 +23,7 @@ import os
 import random as pyrandom
 
 import numpy as np
+import timm.data.auto_augment as taa
 import timm.data.mixup as tmix
 import timm.data.random_erasing as terase
 import torch
@@ -95,6 +96,68 @@ def image_fixtures():
     cam = photo("camera.png", (200, 200, 64, 48))
     emit("jitter_grey.png", F.adjust_hue(F.adjust_contrast(cam, 1.3), 0.2), "camera.png", (200, 200, 64, 48),
          "jitter=0.4:0.4:0.4:0.5", "order=1:3,c=1.3,h=0.2")
+
+
+def randaugment_fixtures():
+    """timm's RandAugment with its random draws replaced by given uniforms (random.random, random.choice,
+    np.random.choice: seq[int(u * len(seq))]); netc maps the same uniforms the same way."""
+    box = (150, 80, 48, 40)
+    base = photo("chelsea.png", box)
+    hp_fill = tuple(min(255, round(255 * x)) for x in (0.485, 0.456, 0.406))  # timm's img_mean for ImageNet
+
+    def run(config, interp, us):
+        hp = {"img_mean": hp_fill}
+        if interp != "random":
+            hp["interpolation"] = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interp]
+        t = taa.rand_augment_transform(config, hp)
+        src = Uniforms(us)
+
+        class R:
+            @staticmethod
+            def random():
+                return src.next()
+
+            @staticmethod
+            def choice(seq):
+                return seq[int(src.next() * len(seq))]
+
+            @staticmethod
+            def gauss(mu, sigma):
+                raise AssertionError("mstd must be 0 in these fixtures")
+
+            @staticmethod
+            def uniform(a, b):
+                raise AssertionError("mstd must be 0 in these fixtures")
+
+        real_random, real_choice = taa.random, np.random.choice
+        taa.random = R
+        np.random.choice = lambda ops, n, replace=True, p=None: [ops[int(src.next() * len(ops))] for _ in range(n)]
+        try:
+            out = t(base)
+        finally:
+            taa.random, np.random.choice = real_random, real_choice
+        return out, ":".join(repr(u) for u in us[:src.used])
+
+    k = 0
+    for op in range(15):
+        for inc in (0, 1):
+            name = (taa._RAND_INCREASING_TRANSFORMS if inc else taa._RAND_TRANSFORMS)[op]
+            if inc and name == taa._RAND_TRANSFORMS[op]:
+                continue  # the same op in both sets
+            geometric = name in ("Rotate", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel")
+            for interp, neg in ([("bilinear", 0.2), ("bicubic", 0.8)] if geometric else [("bilinear", 0.8)]):
+                config = "rand-m7-n1-p1.0" + ("-inc1" if inc else "")
+                out, used = run(config, interp, [(op + 0.5) / 15, neg, 0.5])
+                emit("ra%02d_%s_%s.png" % (k, name, interp), out, "chelsea.png", box,
+                     "%s,interp=%s" % (config, interp), "u=" + used)
+                k += 1
+    # two ops of three, their coins, random filters, the increasing set; and a magnitude past mmax
+    for config, us in [("rand-m9-n3-p0.5-inc1", [0.25, 0.8, 0.95, 0.4, 0.9, 0.3, 0.7, 0.6, 0.1, 0.45, 0.2]),
+                       ("rand-m10-n2-mmax10", [3.5 / 15, 11.5 / 15, 0.1, 0.6, 0.7, 0.2, 0.9, 0.9]),
+                       ("rand-m9-n2-p0.9", [13.5 / 15, 10.5 / 15, 0.3, 0.4, 0.55, 0.5, 0.7, 0.2])]:
+        out, used = run(config, "random", us)
+        emit("ra%02d_composite.png" % k, out, "chelsea.png", box, config + ",interp=random", "u=" + used)
+        k += 1
 
 
 class Uniforms:
@@ -268,6 +331,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     pyrandom.seed(0)
     image_fixtures()
+    randaugment_fixtures()
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
         f.write("# expected PNG\tphotograph\tcrop of it first (x,y,w,h)\tnetc --aug spec\tthe draws\n")
         f.write("\n".join(manifest) + "\n")

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/image/geometry.h"
+#include "runtime/image/randaugment.h"
 #include "runtime/support/list.h"
 
 #ifdef __clang__
@@ -34,6 +36,8 @@ struct NcAugment {
     float mean[3], std[3];
     double erase_p;
     int erase_mode;
+    NcRandAug ra;
+    double mean_d[3]; /* mean as written: timm's RandAugment fill is round(255 mean) of the Python float */
 };
 
 /* ---- randomness -------------------------------------------------------- */
@@ -147,10 +151,13 @@ void nc_augment_draw(const NcAugment *a, int in_w, int in_h, NcAugRng *r, NcAugD
         d->box_y = randint(r, 0, PH - a->out_h + 1);
         d->box_x = randint(r, 0, PW - a->out_w + 1);
     }
-    if (a->interp == INTERP_RANDOM) d->interp = nc_aug_uniform(r) < 0.5 ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
+    /* timm's random interpolation is picked per resize: none without one */
+    if (a->interp == INTERP_RANDOM && (a->size_mode == SIZE_RRC || a->resize > 0))
+        d->interp = nc_aug_uniform(r) < 0.5 ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
     if (a->hflip > 0) d->hflip = nc_aug_uniform(r) < a->hflip;
     if (a->vflip > 0) d->vflip = nc_aug_uniform(r) < a->vflip;
     if (a->degrees > 0) d->angle = uniform_ab(r, -a->degrees, a->degrees);
+    if (a->ra.on) nc_randaug_draw(&a->ra, a->interp, r, d);
     if (a->jit_on[0] || a->jit_on[1] || a->jit_on[2] || a->jit_on[3]) {
         /* ColorJitter.get_params: torch.randperm(4), then each factor in order b, c, s, h */
         int perm[4] = {0, 1, 2, 3};
@@ -172,62 +179,8 @@ void nc_augment_draw(const NcAugment *a, int in_w, int in_h, NcAugRng *r, NcAugD
 
 /* ---- operations -------------------------------------------------------- */
 
-/* Python's round(v, 15): the nearest 15-decimal value, correctly rounded
- * (printf and strtod are exact in glibc, as Python's dtoa is). */
-static double round15(double v) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.15f", v);
-    return strtod(buf, NULL);
-}
-
 void nc_aug_rotate(const uint8_t *src, int w, int h, double angle, const uint8_t fill[3], uint8_t *dst) {
-    size_t n = (size_t)w * h;
-    angle = fmod(angle, 360.0); /* Python's angle % 360.0: the sign of the divisor */
-    if (angle < 0) angle += 360.0;
-    if (angle == 0) {
-        memcpy(dst, src, n * 3);
-        return;
-    }
-    /* PIL's rotate takes exact transposes for these, not the affine map */
-    if (angle == 180 || ((angle == 90 || angle == 270) && w == h)) {
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int sx, sy;
-                if (angle == 180)
-                    sx = w - 1 - x, sy = h - 1 - y;
-                else if (angle == 90) /* counter-clockwise */
-                    sx = w - 1 - y, sy = x;
-                else
-                    sx = y, sy = h - 1 - x;
-                memcpy(dst + 3 * ((size_t)y * w + x), src + 3 * ((size_t)sy * w + sx), 3);
-            }
-        return;
-    }
-    /* Image.rotate's inverse matrix about the centre (w/2, h/2) */
-    double rad = -(angle * (PI / 180.0));
-    double m[6] = {round15(cos(rad)), round15(sin(rad)), 0.0, round15(-sin(rad)), round15(cos(rad)), 0.0};
-    double cx = w / 2.0, cy = h / 2.0;
-    m[2] = m[0] * -cx + m[1] * -cy + m[2] + cx;
-    m[5] = m[3] * -cx + m[4] * -cy + m[5] + cy;
-    /* Pillow's nearest-neighbour affine: the centre of each output pixel mapped
-     * in 16.16 fixed point (its path for every image that fits it: sizes under
-     * 32768), the source pixel taken by flooring */
-    int64_t a0 = (int64_t)floor(m[0] * 65536.0 + 0.5), a1 = (int64_t)floor(m[1] * 65536.0 + 0.5);
-    int64_t a3 = (int64_t)floor(m[3] * 65536.0 + 0.5), a4 = (int64_t)floor(m[4] * 65536.0 + 0.5);
-    int64_t a2 = (int64_t)floor((m[2] + m[1] * 0.5 + m[0] * 0.5) * 65536.0 + 0.5);
-    int64_t a5 = (int64_t)floor((m[5] + m[4] * 0.5 + m[3] * 0.5) * 65536.0 + 0.5);
-    for (int y = 0; y < h; y++) {
-        int64_t xx = a2, yy = a5;
-        for (int x = 0; x < w; x++) {
-            int64_t xi = xx >> 16, yi = yy >> 16;
-            const uint8_t *p = xi >= 0 && xi < w && yi >= 0 && yi < h ? src + 3 * ((size_t)yi * w + (size_t)xi) : fill;
-            memcpy(dst + 3 * ((size_t)y * w + x), p, 3);
-            xx += a0;
-            yy += a3;
-        }
-        a2 += a1;
-        a5 += a4;
-    }
+    nc_pil_rotate(src, w, h, angle, NC_PIL_NEAREST, fill, dst); /* torchvision's default interpolation */
 }
 
 /* PIL's "L": ITU-R 601-2 luma in 16-bit fixed point */
@@ -388,6 +341,14 @@ int nc_augment_apply_u8(const NcAugment *a, const NcImage *img, const NcAugDraws
         memcpy(out, t, row * OH);
         free(t);
     }
+    if (a->ra.on) {
+        uint8_t fill[3]; /* timm's img_mean: min(255, round(255 * mean)) */
+        for (int c = 0; c < 3; c++) {
+            double v = nearbyint(255 * a->mean_d[c]);
+            fill[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        nc_randaug_apply(&a->ra, d, fill, out, OW, OH);
+    }
     for (int k = 0; k < d->njitter; k++) nc_aug_jitter(out, OW, OH, d->order[k], d->factor[d->order[k]]);
     return 0;
 }
@@ -445,8 +406,10 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
     char key[32];
     const char *eq = strchr(item, '='), *val = eq ? eq + 1 : NULL;
     size_t kl = eq ? (size_t)(eq - item) : strlen(item);
-    if (strncmp(item, "rand-", 5) == 0)
-        return nc_errorf(e, "'%s': RandAugment (timm's rand-m9-mstd0.5 form) is not implemented yet", item);
+    if (strncmp(item, "rand-", 5) == 0) {
+        if (a->ra.on) return nc_errorf(e, "'%s': RandAugment given twice", item);
+        return nc_randaug_parse(item, &a->ra, e);
+    }
     if (kl >= sizeof key) return nc_errorf(e, "'%s': unknown item", item);
     memcpy(key, item, kl);
     key[kl] = 0;
@@ -553,6 +516,7 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         for (int c = 0; c < 3; c++) {
             if (s[0] == 's' && !(fabs(v[c]) >= 1e-3)) return nc_errorf(e, "'%s': std must be at least 0.001", item);
             (s[0] == 'm' ? a->mean : a->std)[c] = (float)v[c];
+            if (s[0] == 'm') a->mean_d[c] = v[c];
         }
     } else if (strcmp(s, "erase") == 0) {
         WANT(1, 1, "expected erase=P or erase=P:MODE");
@@ -574,7 +538,8 @@ int nc_augment_parse(const char *spec, int out_h, int out_w, NcAugment **out, Nc
                      .ratio = {3.0 / 4.0, 4.0 / 3.0},
                      .interp = NC_INTERP_BILINEAR,
                      .mean = {0.485f, 0.456f, 0.406f},
-                     .std = {0.229f, 0.224f, 0.225f}};
+                     .std = {0.229f, 0.224f, 0.225f},
+                     .mean_d = {0.485, 0.456, 0.406}};
     int n = 0;
     char **items = spec && *spec ? nc_list_split(spec, &n, e) : NULL;
     if (spec && *spec && !items) {
@@ -610,6 +575,9 @@ char *nc_augment_describe(const NcAugment *a) {
     if (a->hflip > 0) ADD(", RandomHorizontalFlip(%g)", a->hflip);
     if (a->vflip > 0) ADD(", RandomVerticalFlip(%g)", a->vflip);
     if (a->degrees > 0) ADD(", RandomRotation(%g, fill=(%d, %d, %d))", a->degrees, a->fill[0], a->fill[1], a->fill[2]);
+    if (a->ra.on)
+        ADD(", RandAugment(m=%g, mstd=%g, n=%d, p=%g, mmax=%g%s)", a->ra.m, a->ra.mstd, a->ra.n, a->ra.p, a->ra.mmax,
+            a->ra.inc ? ", increasing" : "");
     if (a->jit_on[0] || a->jit_on[1] || a->jit_on[2] || a->jit_on[3])
         ADD(", ColorJitter(%g, %g, %g, %g)", a->jit_on[0] ? a->jit[0][1] - 1 : 0, a->jit_on[1] ? a->jit[1][1] - 1 : 0,
             a->jit_on[2] ? a->jit[2][1] - 1 : 0, a->jit[3][1]);

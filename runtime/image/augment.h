@@ -22,8 +22,9 @@
  *   tensor: mean=M:M:M, std=S:S:S          Normalize (ImageNet's by default)
  *   erase:  erase=P[:const|rand|pixel]     timm's RandomErasing(probability=P, mode)
  * A malformed item, a value out of torchvision's range or a repeated item is
- * an error naming the item. RandAugment (`rand-m9-mstd0.5`) is recognised and
- * refused as not implemented.
+ * an error naming the item.
+ *   rand:   rand-mM[-mstdS][-inc1][-nN][-mmaxX][-pP]  timm's RandAugment
+ *                                          (randaugment.h), before any jitter
  *
  * Randomness: nc_augment_apply draws every parameter from a generator seeded
  * by its `seed` alone (splitmix64), so the same seed gives the same bytes on
@@ -73,6 +74,8 @@ double nc_aug_normal(NcAugRng *r);
 
 enum { NC_JIT_BRIGHTNESS, NC_JIT_CONTRAST, NC_JIT_SATURATION, NC_JIT_HUE };
 
+#define NC_RA_MAX_LAYERS 8
+
 /* The parameters one sample was augmented with. */
 typedef struct {
     int box_x, box_y, box_w, box_h; /* rrc: the box of the input resized to the output;
@@ -85,6 +88,11 @@ typedef struct {
     double factor[4];                       /* per NC_JIT_*: brightness, contrast, saturation factors, hue shift */
     int erase_x, erase_y, erase_w, erase_h; /* erase_w == 0: nothing erased */
     uint64_t erase_seed;                    /* the normal values of rand / pixel erasing */
+    int ra_n;                               /* RandAugment: how many ops were chosen */
+    int ra_op[NC_RA_MAX_LAYERS];            /* each one's index in timm's list */
+    int ra_on[NC_RA_MAX_LAYERS];            /* 0: its probability coin skipped it */
+    double ra_arg[NC_RA_MAX_LAYERS];        /* the op's argument (degrees, bits, threshold, factor, ...) */
+    int ra_filter[NC_RA_MAX_LAYERS];        /* NC_PIL_BILINEAR or NC_PIL_BICUBIC for geometric ops */
 } NcAugDraws;
 
 /* Draw a sample's parameters for an input of in_w x in_h. */

@@ -23,6 +23,8 @@
 
 #include "check.h"
 #include "runtime/image/augment.h"
+#include "runtime/image/geometry.h"
+#include "runtime/image/randaugment.h"
 #include "runtime/support/list.h"
 
 #define FIX    NETC_FIXTURES_DIR "/aug"
@@ -108,8 +110,21 @@ static void test_fixtures(void) {
         NcAugment *a;
         if (nc_augment_parse(f[3], want.height, want.width, &a, &e) != 0) NC_FATAL("%s: %s", f[0], e.msg);
         NcAugDraws d;
-        parse_draws(f[4], &d);
-        if (strstr(f[3], "bicubic")) d.interp = NC_INTERP_BICUBIC;
+        if (strncmp(f[4], "u=", 2) == 0) { /* the uniforms timm's draws were given: drawn here from the same */
+            double us[64];
+            int nu = 0;
+            for (char *p = f[4] + 2; *p && nu < 64;) {
+                char *end;
+                us[nu++] = strtod(p, &end);
+                p = *end == ':' ? end + 1 : end;
+            }
+            NcAugRng r = {.fixed = us, .n = nu};
+            nc_augment_draw(a, in.width, in.height, &r, &d);
+            CHECK_MSG(r.used == nu, "%s: %d of %d uniforms used", f[0], r.used, nu);
+        } else {
+            parse_draws(f[4], &d);
+            if (strstr(f[3], "bicubic")) d.interp = NC_INTERP_BICUBIC;
+        }
         size_t n = (size_t)want.width * want.height * 3;
         uint8_t *got = nc_malloc(n);
         CHECK_MSG(nc_augment_apply_u8(a, &in, &d, got, &e) == 0, "%s: %s", f[0], e.msg);
@@ -128,7 +143,7 @@ static void test_fixtures(void) {
         nc_image_free(&photo);
         nc_image_free(&want);
     }
-    CHECK_MSG(lines >= 25, "only %d fixtures", lines);
+    CHECK_MSG(lines >= 57, "only %d fixtures", lines);
     free(text);
 }
 
@@ -285,6 +300,34 @@ static void test_distributions(void) {
     CHECK_MSG(ks_uniform(h, N, -0.1, 0.1) < KS_CRIT(N), "hue KS");
     CHECK_MSG(chi2(perms, 24, N / 24.0) < 49.73, "jitter orders: chi2 %g", chi2(perms, 24, N / 24.0)); /* 23 dof */
 
+    /* RandAugment: ops uniform over timm's 15, each applied with probability p, magnitude gauss(m, mstd),
+     * half of the signed levels negated, filters half bilinear */
+    NcAugment *ra = parse_ok("rand-m9-mstd0.5-n2-p0.7,interp=random", 64, 64);
+    int ops[NC_RA_NOPS] = {0}, on = 0, tot = 0, bil = 0, geo = 0, neg = 0, nrot = 0;
+    double ms = 0, ms2 = 0;
+    for (int i = 0; i < N; i++) {
+        NcAugRng r = nc_aug_rng(31 * (uint64_t)i + 7);
+        NcAugDraws d;
+        nc_augment_draw(ra, 64, 64, &r, &d);
+        for (int k = 0; k < d.ra_n; k++) {
+            ops[d.ra_op[k]]++, tot++, on += d.ra_on[k];
+            if (!d.ra_on[k]) continue;
+            if (d.ra_op[k] == 3 || d.ra_op[k] >= 11) geo++, bil += d.ra_filter[k] == NC_PIL_BILINEAR;
+            if (d.ra_op[k] == 3) { /* Rotate: (magnitude / 10) * 30 degrees, either sign */
+                double mag = fabs(d.ra_arg[k]) / 3.0;
+                ms += mag, ms2 += mag * mag, nrot++, neg += d.ra_arg[k] < 0;
+            }
+        }
+    }
+    CHECK_MSG(chi2(ops, NC_RA_NOPS, tot / (double)NC_RA_NOPS) < 36.12, "RandAugment ops: chi2 %g",
+              chi2(ops, NC_RA_NOPS, tot / (double)NC_RA_NOPS)); /* 14 dof */
+    CHECK_MSG(fabs(on - 0.7 * tot) < 4 * sqrt(tot * 0.21), "RandAugment op rate %g", (double)on / tot);
+    CHECK_MSG(fabs(bil - 0.5 * geo) < 4 * sqrt(geo * 0.25), "RandAugment bilinear rate %g", (double)bil / geo);
+    CHECK_MSG(fabs(neg - 0.5 * nrot) < 4 * sqrt(nrot * 0.25), "RandAugment negation rate %g", (double)neg / nrot);
+    double mmean = ms / nrot, msd = sqrt(ms2 / nrot - mmean * mmean); /* N(9, 0.5) clipped at 10: sd a bit under */
+    CHECK_MSG(fabs(mmean - 9) < 0.03 && msd > 0.45 && msd < 0.5, "RandAugment magnitude mean %g sd %g", mmean, msd);
+    nc_augment_free(ra);
+
     /* 'pixel' erasing: standard normal values in the box */
     NcImage im = load(PHOTOS, "chelsea.png");
     float *out = nc_malloc(sizeof(float) * 3 * 64 * 64);
@@ -376,7 +419,12 @@ static void test_bad_specs(void) {
         {"erase=0.5:foo", "erase=0.5:foo"},
         {"bogus=1", "bogus=1"},
         {"hflip,hflip", "twice"},
-        {"rand-m9-mstd0.5", "RandAugment"},
+        {"rand-x9", "rand-x9"},
+        {"rand-m9-w0", "w0"},
+        {"rand-m9-n0", "n0"},
+        {"rand-mstd0.5", "magnitude"},
+        {"rand-m9,rand-m5", "twice"},
+        {"rand-m9-p1.5", "p1.5"},
         {"scale=0.5:0.1", "scale"},
         {"resize=0", "resize=0"},
         {"interp=nearest", "interp=nearest"},
