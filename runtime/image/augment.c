@@ -212,13 +212,22 @@ static void rgb_to_hsv(const uint8_t *p, uint8_t *q) {
         hh = (float)(2.0 + rc - bc);
     else
         hh = (float)(4.0 + gc - rc);
-    hh = (float)fmod(hh / 6.0 + 1.0, 1.0);
+    /* fmod(hh / 6.0 + 1.0, 1.0): the argument is in (0.8, 1.9), where subtracting 1 is exact and fmod's call is
+     * the slowest part of the conversion */
+    double h1 = hh / 6.0 + 1.0;
+    hh = (float)(h1 >= 1.0 ? h1 - 1.0 : h1);
     int ih = (int)(hh * 255.0), is = (int)(s * 255.0);
     q[0] = (uint8_t)(ih < 0 ? 0 : ih > 255 ? 255 : ih);
     q[1] = (uint8_t)(is < 0 ? 0 : is > 255 ? 255 : is);
 }
 
 static inline uint8_t clip8i(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* C's round() (halves away from zero) for 0 <= x < 2^31, without the libm call: x - (int)x is exact there */
+static inline int round_pos(double x) {
+    int r = (int)x;
+    return x - r >= 0.5 ? r + 1 : r;
+}
 
 /* PIL's HSV -> RGB */
 static void hsv_to_rgb(const uint8_t *q, uint8_t *p) {
@@ -227,12 +236,12 @@ static void hsv_to_rgb(const uint8_t *q, uint8_t *p) {
         p[0] = p[1] = p[2] = (uint8_t)v;
         return;
     }
-    int i = (int)floor((float)h * 6.0 / 255.0);
+    int i = (int)((float)h * 6.0 / 255.0); /* floor of a value >= 0 */
     float f = (float)((float)h * 6.0 / 255.0 - (float)i);
     float fs = (float)((float)s / 255.0);
-    uint8_t up = clip8i((int)round((float)v * (1.0 - fs)));
-    uint8_t uq = clip8i((int)round((float)v * (1.0 - fs * f)));
-    uint8_t ut = clip8i((int)round((float)v * (1.0 - fs * (1.0 - f))));
+    uint8_t up = clip8i(round_pos((float)v * (1.0 - fs)));
+    uint8_t uq = clip8i(round_pos((float)v * (1.0 - fs * f)));
+    uint8_t ut = clip8i(round_pos((float)v * (1.0 - fs * (1.0 - f))));
     uint8_t uv = (uint8_t)v;
     switch (i % 6) {
     case 0: p[0] = uv, p[1] = ut, p[2] = up; break;

@@ -235,9 +235,9 @@ int nc_randaug_parse(const char *item, NcRandAug *ra, NcError *e) {
         double v = strtod(part + kl, &end);
         int isinf_val = strcmp(part, "mstdinf") == 0;
         if (!isinf_val && (end == part + kl || *end || !isfinite(v))) {
-            free(s);
-            return nc_errorf(e, "'%s': malformed part '%s' (expected m9, mstd0.5, inc1, n2, mmax10 or p0.5)", item,
-                             part);
+            nc_errorf(e, "'%s': malformed part '%s' (expected m9, mstd0.5, inc1, n2, mmax10 or p0.5)", item, part);
+            free(s); /* after the message: part points into s */
+            return -1;
         }
         int ok = 1;
         if (kl == 1 && part[0] == 'm')
@@ -253,14 +253,16 @@ int nc_randaug_parse(const char *item, NcRandAug *ra, NcError *e) {
         else if (kl == 1 && part[0] == 'p')
             ok = v >= 0 && v <= 1, ra->p = v;
         else {
-            free(s);
-            return nc_errorf(e, "'%s': unsupported part '%s' (m, mstd, mmax, inc, n, p are; timm's w and t are not)",
-                             item, part);
+            nc_errorf(e, "'%s': unsupported part '%s' (m, mstd, mmax, inc, n, p are; timm's w and t are not)", item,
+                      part);
+            free(s); /* after the message: part points into s */
+            return -1;
         }
         if (!ok) {
-            free(s);
-            return nc_errorf(e, "'%s': '%s' out of range (n 1..%d, p in [0, 1], m an integer >= 0)", item, part,
-                             NC_RA_MAX_LAYERS);
+            nc_errorf(e, "'%s': '%s' out of range (n 1..%d, p in [0, 1], m an integer >= 0)", item, part,
+                      NC_RA_MAX_LAYERS);
+            free(s); /* after the message: part points into s */
+            return -1;
         }
     }
     free(s);

@@ -393,6 +393,13 @@ static void test_determinism(void) {
         for (size_t k = 0; k < n; k++) finite &= isfinite(ref[i][k]) != 0;
     }
     CHECK_MSG(same == 8, "only %d of 8 samples identical between sequential and 4 threads", same);
+    /* RandAugment and timm's random interpolation draw from the seed too */
+    NcAugment *ra = parse_ok("rrc,hflip,rand-m9-mstd0.5-inc1,interp=random,erase=0.25:pixel", 448, 448);
+    NC_CHECK(nc_augment_apply(ra, &det_img, 99, det_out[0], &e) == 0);
+    NC_CHECK(nc_augment_apply(ra, &det_img, 99, det_out[1], &e) == 0);
+    NC_CHECK(nc_augment_apply(ra, &det_img, 100, det_out[2], &e) == 0);
+    CHECK(memcmp(det_out[0], det_out[1], n * sizeof(float)) == 0 && memcmp(det_out[0], det_out[2], n * sizeof(float)));
+    nc_augment_free(ra);
     CHECK_MSG(distinct == 28, "only %d of 28 pairs of seeds differ", distinct);
     CHECK(finite);
     for (int i = 0; i < 8; i++) free(ref[i]), free(det_out[i]);
