@@ -77,6 +77,10 @@ def image_fixtures():
         src = "chelsea.png" if im is base else "coffee.jpg"
         emit("rotate%d.png" % k, F.rotate(im, angle, fill=list(fill)), src, b,
              "rotate=45,fill=%d:%d:%d" % fill, "angle=%r" % angle)
+    # RandomRotation(interpolation=BILINEAR / BICUBIC): PIL's filtered affine
+    for angle, interp in [(17.0, "bilinear"), (-71.5, "bicubic")]:
+        emit("rotate_%s.png" % interp, F.rotate(base, angle, interpolation=IM(interp), fill=[10, 20, 30]),
+             "chelsea.png", box, "rotate=-80:30,fill=10:20:30,rotate_interp=%s" % interp, "angle=%r" % angle)
     # ColorJitter's four ops one at a time, then all four in a given order
     for op, fn, factors in [("b", F.adjust_brightness, [0.6, 1.37]), ("c", F.adjust_contrast, [0.61, 1.4]),
                             ("s", F.adjust_saturation, [0.0, 0.73, 1.38]),

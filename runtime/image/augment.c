@@ -29,7 +29,9 @@ struct NcAugment {
     double scale[2], ratio[2];
     int interp; /* NcInterp, or INTERP_RANDOM */
     double hflip, vflip;
-    double degrees;
+    int rotate;        /* RandomRotation on */
+    double degrees[2]; /* its angle range */
+    int rotate_filter; /* NC_PIL_NEAREST (torchvision's default), NC_PIL_BILINEAR or NC_PIL_BICUBIC */
     uint8_t fill[3];
     int jit_on[4];
     double jit[4][2]; /* per NC_JIT_*: the range factors are drawn from */
@@ -156,7 +158,7 @@ void nc_augment_draw(const NcAugment *a, int in_w, int in_h, NcAugRng *r, NcAugD
         d->interp = nc_aug_uniform(r) < 0.5 ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
     if (a->hflip > 0) d->hflip = nc_aug_uniform(r) < a->hflip;
     if (a->vflip > 0) d->vflip = nc_aug_uniform(r) < a->vflip;
-    if (a->degrees > 0) d->angle = uniform_ab(r, -a->degrees, a->degrees);
+    if (a->rotate) d->angle = uniform_ab(r, a->degrees[0], a->degrees[1]);
     if (a->ra.on) nc_randaug_draw(&a->ra, a->interp, r, d);
     if (a->jit_on[0] || a->jit_on[1] || a->jit_on[2] || a->jit_on[3]) {
         /* ColorJitter.get_params: torch.randperm(4), then each factor in order b, c, s, h */
@@ -346,7 +348,7 @@ int nc_augment_apply_u8(const NcAugment *a, const NcImage *img, const NcAugDraws
     }
     if (d->angle != 0) {
         uint8_t *t = nc_malloc(row * OH);
-        nc_aug_rotate(out, OW, OH, d->angle, a->fill, t);
+        nc_pil_rotate(out, OW, OH, d->angle, a->rotate_filter, a->fill, t);
         memcpy(out, t, row * OH);
         free(t);
     }
@@ -408,27 +410,34 @@ static int parse_nums(const char *s, double *v, int max) {
     return n;
 }
 
-static const char *const KEYS[] = {"rrc",    "scale", "ratio",  "resize", "crop", "interp", "hflip", "vflip",
-                                   "rotate", "fill",  "jitter", "mean",   "std",  "erase",  NULL};
+static const char *const KEYS[] = {"rrc",   "scale", "ratio",  "resize", "crop",          "interp",
+                                   "hflip", "vflip", "rotate", "fill",   "jitter",        "mean",
+                                   "std",   "erase", "reprob", "remode", "rotate_interp", NULL};
+/* timm's train argument names for the same items */
+static const char *const ALIASES[][2] = {{"color_jitter", "jitter"}, {"train_interpolation", "interp"}, {NULL, NULL}};
 
 static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e) {
     char key[32];
     const char *eq = strchr(item, '='), *val = eq ? eq + 1 : NULL;
     size_t kl = eq ? (size_t)(eq - item) : strlen(item);
-    if (strncmp(item, "rand-", 5) == 0) {
+    const char *aa = strncmp(item, "aa=", 3) == 0 ? item + 3 : item; /* timm's --aa */
+    if (strncmp(aa, "rand-", 5) == 0) {
         if (a->ra.on) return nc_errorf(e, "'%s': RandAugment given twice", item);
-        return nc_randaug_parse(item, &a->ra, e);
+        return nc_randaug_parse(aa, &a->ra, e);
     }
     if (kl >= sizeof key) return nc_errorf(e, "'%s': unknown item", item);
     memcpy(key, item, kl);
     key[kl] = 0;
+    for (int i = 0; ALIASES[i][0]; i++)
+        if (strcmp(key, ALIASES[i][0]) == 0) strcpy(key, ALIASES[i][1]);
     int k = 0;
     while (KEYS[k] && strcmp(KEYS[k], key) != 0) k++;
     if (!KEYS[k])
-        return nc_errorf(e,
-                         "'%s': unknown item (expected rrc, scale, ratio, resize, crop, interp, hflip, vflip, "
-                         "rotate, fill, jitter, mean, std, erase)",
-                         item);
+        return nc_errorf(
+            e,
+            "'%s': unknown item (expected rrc, scale, ratio, resize, crop, interp, hflip, vflip, "
+            "rotate, rotate_interp, fill, jitter, mean, std, erase, reprob, remode, rand-..., aa=rand-...)",
+            item);
     if (*seen & (1u << k)) return nc_errorf(e, "'%s': %s given twice", item, key);
     *seen |= 1u << k;
     if (eq && !*val) return nc_errorf(e, "'%s': empty value", item);
@@ -446,15 +455,34 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         a->interp = i;
         return 0;
     }
+    if (strcmp(s, "rotate_interp") == 0) {
+        a->rotate_filter = !val                       ? -1
+                           : !strcmp(val, "nearest")  ? NC_PIL_NEAREST
+                           : !strcmp(val, "bilinear") ? NC_PIL_BILINEAR
+                           : !strcmp(val, "bicubic")  ? NC_PIL_BICUBIC
+                                                      : -1;
+        if (a->rotate_filter < 0)
+            return nc_errorf(e, "'%s': expected rotate_interp=nearest, bilinear or bicubic", item);
+        return 0;
+    }
+    if (strcmp(s, "remode") == 0 || (strcmp(s, "erase") == 0 && val && strchr(val, ':'))) {
+        const char *m = strcmp(s, "remode") == 0 ? val : strchr(val, ':') + 1;
+        if (!m) return nc_errorf(e, "'%s': expected remode=const, rand or pixel", item);
+        if (*seen & (1u << 15) && strcmp(s, "erase") == 0) return nc_errorf(e, "'%s': erase mode given twice", item);
+        *seen |= 1u << 15;
+        a->erase_mode = strcmp(m, "const") == 0   ? ERASE_CONST
+                        : strcmp(m, "rand") == 0  ? ERASE_RAND
+                        : strcmp(m, "pixel") == 0 ? ERASE_PIXEL
+                                                  : -1;
+        if (a->erase_mode < 0) return nc_errorf(e, "'%s': erase mode must be const, rand or pixel", item);
+        if (strcmp(s, "remode") == 0) return 0;
+    }
+    if (strcmp(s, "reprob") == 0 || strcmp(s, "erase") == 0) { /* one probability, by either name */
+        if (*seen & (1u << 13) && *seen & (1u << 14)) return nc_errorf(e, "'%s': erase and reprob both given", item);
+    }
     if (strcmp(s, "erase") == 0 && val) {
         const char *colon = strchr(val, ':');
         if (colon) {
-            const char *m = colon + 1;
-            a->erase_mode = strcmp(m, "const") == 0   ? ERASE_CONST
-                            : strcmp(m, "rand") == 0  ? ERASE_RAND
-                            : strcmp(m, "pixel") == 0 ? ERASE_PIXEL
-                                                      : -1;
-            if (a->erase_mode < 0) return nc_errorf(e, "'%s': erase mode must be const, rand or pixel", item);
             char *p = nc_strndup(val, (size_t)(colon - val));
             n = parse_nums(p, v, 1);
             free(p);
@@ -498,9 +526,14 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         if (!(p >= 0 && p <= 1)) return nc_errorf(e, "'%s': the probability must be in [0, 1]", item);
         *(s[0] == 'h' ? &a->hflip : &a->vflip) = p;
     } else if (strcmp(s, "rotate") == 0) {
-        WANT(1, 1, "expected rotate=DEGREES");
-        if (!(v[0] >= 0 && v[0] <= 360)) return nc_errorf(e, "'%s': degrees must be in [0, 360]", item);
-        a->degrees = v[0];
+        WANT(1, 2, "expected rotate=DEGREES or rotate=MIN:MAX");
+        if (n == 1 && !(v[0] >= 0 && v[0] <= 360)) return nc_errorf(e, "'%s': degrees must be in [0, 360]", item);
+        if (n == 2 && !(v[0] <= v[1] && v[0] >= -360 && v[1] <= 360))
+            return nc_errorf(e, "'%s': expected MIN <= MAX within [-360, 360]", item);
+        /* torchvision: a number d is the range (-d, d) */
+        a->degrees[0] = n == 1 ? -v[0] : v[0];
+        a->degrees[1] = n == 1 ? v[0] : v[1];
+        a->rotate = a->degrees[0] != 0 || a->degrees[1] != 0;
     } else if (strcmp(s, "fill") == 0) {
         if (n != 1 && n != 3) return nc_errorf(e, "'%s': expected fill=V or fill=R:G:B", item);
         for (int c = 0; c < 3; c++) {
@@ -527,8 +560,8 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
             (s[0] == 'm' ? a->mean : a->std)[c] = (float)v[c];
             if (s[0] == 'm') a->mean_d[c] = v[c];
         }
-    } else if (strcmp(s, "erase") == 0) {
-        WANT(1, 1, "expected erase=P or erase=P:MODE");
+    } else if (strcmp(s, "erase") == 0 || strcmp(s, "reprob") == 0) {
+        WANT(1, 1, "expected erase=P, erase=P:MODE or reprob=P");
         if (!(v[0] >= 0 && v[0] <= 1)) return nc_errorf(e, "'%s': the probability must be in [0, 1]", item);
         a->erase_p = v[0];
     }
@@ -583,7 +616,12 @@ char *nc_augment_describe(const NcAugment *a) {
     }
     if (a->hflip > 0) ADD(", RandomHorizontalFlip(%g)", a->hflip);
     if (a->vflip > 0) ADD(", RandomVerticalFlip(%g)", a->vflip);
-    if (a->degrees > 0) ADD(", RandomRotation(%g, fill=(%d, %d, %d))", a->degrees, a->fill[0], a->fill[1], a->fill[2]);
+    if (a->rotate)
+        ADD(", RandomRotation((%g, %g), %s, fill=(%d, %d, %d))", a->degrees[0], a->degrees[1],
+            a->rotate_filter == NC_PIL_BICUBIC    ? "bicubic"
+            : a->rotate_filter == NC_PIL_BILINEAR ? "bilinear"
+                                                  : "nearest",
+            a->fill[0], a->fill[1], a->fill[2]);
     if (a->ra.on)
         ADD(", RandAugment(m=%g, mstd=%g, n=%d, p=%g, mmax=%g%s)", a->ra.m, a->ra.mstd, a->ra.n, a->ra.p, a->ra.mmax,
             a->ra.inc ? ", increasing" : "");

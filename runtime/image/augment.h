@@ -15,12 +15,16 @@
  *                                          is timm's pick of the two per sample)
  *   flips:  hflip[=P], vflip[=P]           RandomHorizontalFlip / RandomVerticalFlip
  *                                          (P 0.5 when not given)
- *   rotate: rotate=D, fill=V or R:G:B      RandomRotation(D): angle uniform in [-D, D],
- *                                          PIL's rotate with nearest, fill 0
+ *   rotate: rotate=D or MIN:MAX, fill=V or R:G:B, rotate_interp=nearest|bilinear|bicubic
+ *                                          RandomRotation: angle uniform in [-D, D] or
+ *                                          [MIN, MAX], PIL's rotate (nearest, fill 0 by
+ *                                          default)
  *   colour: jitter=X or B:C:S[:H]          ColorJitter(B, C, S, H); X alone is timm's
  *                                          color_jitter=X: (X, X, X), no hue
  *   tensor: mean=M:M:M, std=S:S:S          Normalize (ImageNet's by default)
  *   erase:  erase=P[:const|rand|pixel]     timm's RandomErasing(probability=P, mode)
+ *           (timm's argument names work too: reprob=P, remode=M, color_jitter=X,
+ *           train_interpolation=..., aa=rand-...)
  * A malformed item, a value out of torchvision's range or a repeated item is
  * an error naming the item.
  *   rand:   rand-mM[-mstdS][-inc1][-nN][-mmaxX][-pP]  timm's RandAugment

@@ -143,7 +143,7 @@ static void test_fixtures(void) {
         nc_image_free(&photo);
         nc_image_free(&want);
     }
-    CHECK_MSG(lines >= 57, "only %d fixtures", lines);
+    CHECK_MSG(lines >= 59, "only %d fixtures", lines);
     free(text);
 }
 
@@ -405,7 +405,8 @@ static void test_determinism(void) {
     for (int i = 0; i < 8; i++) free(ref[i]), free(det_out[i]);
     /* the description names every stage */
     char *desc = nc_augment_describe(det_aug);
-    CHECK_MSG(strstr(desc, "Resize(512") && strstr(desc, "RandomCrop(448x448)") && strstr(desc, "RandomRotation(15") &&
+    CHECK_MSG(strstr(desc, "Resize(512") && strstr(desc, "RandomCrop(448x448)") &&
+                  strstr(desc, "RandomRotation((-15, 15), nearest") &&
                   strstr(desc, "ColorJitter(0.4, 0.4, 0.4, 0.1)") && strstr(desc, "RandomErasing(0.25, mode=pixel)"),
               "%s", desc);
     free(desc);
@@ -431,6 +432,11 @@ static void test_bad_specs(void) {
         {"rand-m9-n0", "n0"},
         {"rand-mstd0.5", "magnitude"},
         {"rand-m9,rand-m5", "twice"},
+        {"rotate=5:-5", "MIN <= MAX"},
+        {"rotate_interp=box", "rotate_interp"},
+        {"erase=0.5,reprob=0.3", "both"},
+        {"erase=0.5:pixel,remode=rand", "remode"},
+        {"aa=rand-q1", "q1"},
         {"rand-m9-p1.5", "p1.5"},
         {"scale=0.5:0.1", "scale"},
         {"resize=0", "resize=0"},
@@ -451,6 +457,16 @@ static void test_bad_specs(void) {
     NcAugment *a;
     NcError e;
     CHECK(nc_augment_parse("", 224, 224, &a, &e) == 0);
+    nc_augment_free(a);
+    /* timm's train argument names say the same */
+    a = parse_ok("rrc,color_jitter=0.4,reprob=0.25,remode=pixel,aa=rand-m9-mstd0.5-inc1,train_interpolation=random",
+                 224, 224);
+    char *d = nc_augment_describe(a);
+    CHECK_MSG(strstr(d, "RandomResizedCrop(224x224, scale=(0.08, 1), ratio=(0.75, 1.33333), random)") &&
+                  strstr(d, "ColorJitter(0.4, 0.4, 0.4, 0)") && strstr(d, "RandomErasing(0.25, mode=pixel)") &&
+                  strstr(d, "RandAugment(m=9, mstd=0.5, n=2, p=0.5, mmax=10, increasing)"),
+              "%s", d);
+    free(d);
     nc_augment_free(a);
 }
 
