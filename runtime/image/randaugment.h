@@ -16,8 +16,8 @@
  * Image.transform), byte for byte.
  *
  * One departure: Posterize to 0 bits (timm's level at magnitude < 2.5, or 10
- * with inc1) blacks the picture out, as Pillow before 11 did; Pillow 13
- * raises ValueError there and so does timm with it.
+ * with inc1) blacks the picture out (a 0-bit mask); Pillow 13 refuses 0 bits
+ * with ValueError, so timm raises there.
  */
 #ifndef NETC_IMAGE_RANDAUGMENT_H
 #define NETC_IMAGE_RANDAUGMENT_H
