@@ -637,3 +637,16 @@ char *nc_augment_describe(const NcAugment *a) {
 #undef ADD
     return nc_strdup(buf);
 }
+
+const char *nc_augment_help(void) {
+    return "  --aug SPEC: comma-separated items, applied in timm's training order:\n"
+           "    rrc[=S0:S1[:R0:R1]] | resize=N,crop[=N]   RandomResizedCrop | Resize + RandomCrop (else CenterCrop)\n"
+           "    interp=bilinear|bicubic|random            resampling filter (timm's random: either, per sample)\n"
+           "    hflip[=P] vflip[=P]                       RandomHorizontalFlip / RandomVerticalFlip (P 0.5)\n"
+           "    rotate=D|MIN:MAX fill=V|R:G:B rotate_interp=nearest|bilinear|bicubic   RandomRotation\n"
+           "    jitter=X|B:C:S[:H]                        ColorJitter (X: timm's color_jitter)\n"
+           "    rand-m9-mstd0.5[-inc1][-n2][-p0.5]        timm's RandAugment\n"
+           "    mean=R:G:B std=R:G:B                      Normalize (ImageNet's by default)\n"
+           "    erase=P[:const|rand|pixel]                timm's RandomErasing\n"
+           "    e.g. resize=512,crop=448,hflip=0.5,rotate=15,jitter=0.4:0.4:0.4:0.1,erase=0.25\n";
+}

@@ -61,6 +61,9 @@ void nc_augment_free(NcAugment *a);
 /* One line saying what the spec does, for --help and logs (malloc'd). */
 char *nc_augment_describe(const NcAugment *a);
 
+/* The items a spec may hold, a few lines for --help. */
+const char *nc_augment_help(void);
+
 /* ---- the parts, for tests ------------------------------------------- */
 
 /* The uniform source: splitmix64 from `state`, or, when `fixed` is set, its n

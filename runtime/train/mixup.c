@@ -3,6 +3,7 @@
 #include "runtime/train/mixup.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "runtime/support/list.h"
@@ -98,6 +99,18 @@ int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e) 
     if (nc_mixup_check(&m, e) != 0) return nc_error_prefix(e, "--mixup '%s'", spec);
     *out = m;
     return 0;
+}
+
+char *nc_mixup_describe(const NcMixup *m) {
+    char minmax[64] = "None";
+    if (m->has_minmax) snprintf(minmax, sizeof minmax, "(%g, %g)", m->cutmix_minmax[0], m->cutmix_minmax[1]);
+    return nc_sprintf("Mixup(mixup_alpha=%g, cutmix_alpha=%g, cutmix_minmax=%s, prob=%g, switch_prob=%g, mode=%s, "
+                      "correct_lam=%s, label_smoothing=%g, num_classes=%d)",
+                      m->mixup_alpha, m->has_minmax ? 1.0 : m->cutmix_alpha, minmax, m->prob, m->switch_prob,
+                      m->mode == NC_MIX_PAIR   ? "pair"
+                      : m->mode == NC_MIX_ELEM ? "elem"
+                                               : "batch",
+                      m->correct_lam ? "True" : "False", m->label_smoothing, m->num_classes);
 }
 
 /* ---- randomness -------------------------------------------------------- */

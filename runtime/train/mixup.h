@@ -59,6 +59,9 @@ int nc_mixup_check(const NcMixup *m, NcError *e);
  * defaults) for num_classes classes. Errors name the item. */
 int nc_mixup_parse(const char *spec, int num_classes, NcMixup *out, NcError *e);
 
+/* One line for logs: timm's Mixup(...) arguments (malloc'd). */
+char *nc_mixup_describe(const NcMixup *m);
+
 /* Mix images (n x c x h x w, in place) and write soft_targets (n x
  * num_classes) and each image's lam (lam_out, n values; NULL to skip).
  * Labels must be in [0, num_classes). */

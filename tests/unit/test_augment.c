@@ -410,6 +410,7 @@ static void test_determinism(void) {
                   strstr(desc, "ColorJitter(0.4, 0.4, 0.4, 0.1)") && strstr(desc, "RandomErasing(0.25, mode=pixel)"),
               "%s", desc);
     free(desc);
+    CHECK(strstr(nc_augment_help(), "rand-m9-mstd0.5") && strstr(nc_augment_help(), "erase=P"));
     nc_augment_free(det_aug);
     nc_image_free(&det_img);
 }

@@ -198,6 +198,11 @@ static void test_determinism_and_errors(void) {
     NcError e;
     NC_CHECK(nc_mixup_parse("mixup=0.8,cutmix=1.0,mode=elem,smoothing=0.1", K, &m, &e) == 0);
     CHECK(m.mode == NC_MIX_ELEM && m.mixup_alpha == 0.8 && m.cutmix_alpha == 1.0);
+    char *desc = nc_mixup_describe(&m);
+    CHECK_MSG(!strcmp(desc, "Mixup(mixup_alpha=0.8, cutmix_alpha=1, cutmix_minmax=None, prob=1, switch_prob=0.5, "
+                            "mode=elem, correct_lam=True, label_smoothing=0.1, num_classes=7)"),
+              "%s", desc);
+    free(desc);
     memcpy(x1, x0, sizeof x0), memcpy(x2, x0, sizeof x0);
     CHECK(nc_mixup_apply(&m, x1, labels, B, C, H, W, 5, t1, l1, &e) == 0);
     CHECK(nc_mixup_apply(&m, x2, labels, B, C, H, W, 5, t2, l2, &e) == 0);
