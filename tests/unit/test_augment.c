@@ -471,11 +471,87 @@ static void test_bad_specs(void) {
     nc_augment_free(a);
 }
 
+/* Random specs from valid and broken pieces, odd output sizes, tiny and long thin pictures: parse must answer
+ * (0 or a message), and what parses must apply without a fault (under ASan in CI). */
+static void test_spec_soup(void) {
+    static const char *const pieces[] = {"rrc",
+                                         "rrc=0.01:0.02",
+                                         "scale=1:1",
+                                         "ratio=0.1:10",
+                                         "resize=1",
+                                         "resize=7",
+                                         "crop",
+                                         "crop=3",
+                                         "interp=random",
+                                         "interp=bicubic",
+                                         "hflip",
+                                         "vflip=1",
+                                         "rotate=360",
+                                         "rotate=-1:1",
+                                         "fill=255",
+                                         "rotate_interp=bicubic",
+                                         "jitter=5",
+                                         "jitter=0:0:0:0.5",
+                                         "mean=1:1:1",
+                                         "std=-1:1:0.001",
+                                         "erase=1:pixel",
+                                         "erase=1:rand",
+                                         "reprob=1",
+                                         "rand-m10-n8-p1-inc1",
+                                         "rand-m0-mstdinf",
+                                         "aa=rand-m30-mmax30",
+                                         "hflip=",
+                                         "rrc=1",
+                                         "jitter=1:2",
+                                         "crop=x",
+                                         "=",
+                                         "rand-",
+                                         "erase=1:",
+                                         "zz"};
+    NcAugRng g = nc_aug_rng(2024);
+    NcImage imgs[3] = {{.width = 3, .height = 2}, {.width = 1, .height = 1}, {.width = 97, .height = 2}};
+    for (int i = 0; i < 3; i++) {
+        size_t n = (size_t)imgs[i].width * imgs[i].height * 3;
+        imgs[i].rgb = nc_malloc(n);
+        for (size_t k = 0; k < n; k++) imgs[i].rgb[k] = (uint8_t)(k * 37 + 11);
+    }
+    int parsed = 0, refused = 0;
+    for (int t = 0; t < 1500; t++) {
+        char spec[512] = "";
+        int np = 1 + (int)(nc_aug_uniform(&g) * 4);
+        for (int k = 0; k < np; k++) {
+            if (k) strcat(spec, ",");
+            strcat(spec, pieces[(int)(nc_aug_uniform(&g) * (sizeof pieces / sizeof pieces[0]))]);
+        }
+        int oh = 1 + (int)(nc_aug_uniform(&g) * 5), ow = 1 + (int)(nc_aug_uniform(&g) * 5);
+        NcAugment *a;
+        NcError e = {{0}};
+        if (nc_augment_parse(spec, oh, ow, &a, &e) != 0) {
+            refused++;
+            CHECK_MSG(e.msg[0] && strstr(e.msg, "--aug"), "'%s': no message", spec);
+            continue;
+        }
+        parsed++;
+        float *out = nc_malloc(sizeof(float) * 3 * (size_t)oh * ow);
+        for (int i = 0; i < 3; i++) {
+            int rc = nc_augment_apply(a, &imgs[i], (uint64_t)t, out, &e);
+            int finite = 1;
+            for (int k = 0; rc == 0 && k < 3 * oh * ow; k++) finite &= isfinite(out[k]) != 0;
+            CHECK_MSG(finite, "'%s': non-finite output", spec);
+        }
+        free(out);
+        nc_augment_free(a);
+    }
+    CHECK_MSG(parsed > 100 && refused > 100, "%d parsed, %d refused", parsed, refused);
+    for (int i = 0; i < 3; i++) free(imgs[i].rgb);
+}
+
 int main(void) {
     test_fixtures();
     test_param_fixtures();
     test_distributions();
     test_determinism();
     test_bad_specs();
+    test_spec_soup();
     TEST_MAIN_END();
 }
