@@ -93,6 +93,16 @@ static int resize_fits(int64_t in, int64_t out, NcInterp interp) {
     return (double)out * ksize * 8 <= (double)INT32_MAX;
 }
 
+int nc_image_resize_check(int in_w, int in_h, int64_t w, int64_t h, NcInterp interp, NcError *e) {
+    if (in_w < 1 || in_h < 1) return nc_errorf(e, "image transform: empty image");
+    if ((w != in_w && !resize_fits(in_w, w, interp)) || (h != in_h && !resize_fits(in_h, h, interp)) || w < 1 || h < 1)
+        return nc_errorf(e,
+                         "image transform: cannot resize %d x %d to %lld x %lld (aspect ratio too extreme; PIL "
+                         "refuses it too)",
+                         in_w, in_h, (long long)w, (long long)h);
+    return 0;
+}
+
 int nc_transform_resize_size(const NcTransform *t, int in_w, int in_h, int *out_w, int *out_h, NcError *e) {
     if (nc_transform_check(t, e) != 0) return -1;
     if (in_w < 1 || in_h < 1) return nc_errorf(e, "image transform: empty image");
@@ -374,8 +384,8 @@ static void pass_v(const uint8_t *src, size_t src_stride, int src_y0, int cols, 
 
 /* Resize img (W0 x H0) to RW x RH as PIL would, but produce only the columns
  * [x0, x1) and rows [y0, y1) of the result, into dst (stride dst_stride). */
-static void resample_region(const NcImage *img, int RW, int RH, NcInterp interp, int x0, int x1, int y0, int y1,
-                            uint8_t *dst, size_t dst_stride) {
+void nc_image_resample_region(const NcImage *img, int RW, int RH, NcInterp interp, int x0, int x1, int y0, int y1,
+                              uint8_t *dst, size_t dst_stride) {
     int W0 = img->width, H0 = img->height;
     size_t in_stride = (size_t)W0 * 3;
     int need_h = RW != W0, need_v = RH != H0;
@@ -453,8 +463,8 @@ int nc_image_transform_u8(const NcImage *img, const NcTransform *t, uint8_t *out
     size_t stride = 3 * (size_t)CW;
     if (x0 > ox || y0 > oy || x1 < ox + CW || y1 < oy + CH) memset(out, 0, stride * (size_t)CH);
     if (x1 > x0 && y1 > y0)
-        resample_region(img, RW, RH, t->interp, x0, x1, y0, y1,
-                        out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox), stride);
+        nc_image_resample_region(img, RW, RH, t->interp, x0, x1, y0, y1,
+                                 out + (size_t)(y0 - oy) * stride + 3 * (size_t)(x0 - ox), stride);
     return 0;
 }
 

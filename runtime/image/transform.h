@@ -65,6 +65,17 @@ int nc_image_transform(const NcImage *img, const NcTransform *t, float *out, NcE
  * float32, bit-exact to torchvision's ToTensor + Normalize. */
 void nc_image_normalize(const uint8_t *hwc, const NcTransform *t, float *out);
 
+/* PIL's Image.resize((RW, RH)) of img, but only the columns [x0, x1) and rows
+ * [y0, y1) of the result, written to dst (HWC, dst_stride bytes a row): the
+ * training augmentations (augment.h) resize crops with it. The sizes must have
+ * passed nc_image_resize_check. */
+void nc_image_resample_region(const NcImage *img, int RW, int RH, NcInterp interp, int x0, int x1, int y0, int y1,
+                              uint8_t *dst, size_t dst_stride);
+
+/* Whether PIL could resize in_w x in_h to w x h (sizes positive, coefficient
+ * tables under 2 GB); -1 with a message otherwise. */
+int nc_image_resize_check(int in_w, int in_h, int64_t w, int64_t h, NcInterp interp, NcError *e);
+
 /* Tests only: 0 forces the portable resampling code instead of the AVX2 one
  * (the results are identical; this lets a test prove it). Not thread-safe. */
 void nc_image_set_simd(int enabled);
