@@ -15,6 +15,7 @@
 #include "runtime/support/json.h"
 #include "runtime/support/list.h"
 #include "runtime/support/npy.h"
+#include "runtime/support/topk.h"
 
 typedef struct Opts {
     const char *res, *list, *root, *labels, *out;
@@ -261,27 +262,6 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
     return failed;
 }
 
-typedef struct Ranked {
-    float score;
-    int index;
-} Ranked;
-
-/* Higher scores first; equal scores in class order. */
-static int by_score(const void *a, const void *b) {
-    const Ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
-/* The k best classes, best first (scores are finite: nonfinite_fails). */
-static void topk(const float *s, int n, int k, int *idx) {
-    Ranked *r = nc_malloc((size_t)n * sizeof *r);
-    for (int c = 0; c < n; c++) r[c].score = s[c], r[c].index = c;
-    qsort(r, (size_t)n, sizeof *r, by_score);
-    for (int j = 0; j < k; j++) idx[j] = r[j].index;
-    free(r);
-}
-
 /* The exit status once the images are done: 2 on a setup error, 1 when an
  * image failed or a folder could not be walked. */
 static int outcome(const char *prog, int failed, const Opts *o) {
@@ -347,7 +327,7 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         return;
     }
     int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, *idx = nc_malloc((size_t)k * sizeof(int));
-    topk(s, c->nclasses, k, idx);
+    nc_rank_classes(s, c->nclasses, k, idx);
     /* a vote ranks only the classes some member voted for */
     while (c->vote && k > 1 && s[idx[k - 1]] <= 0) k--;
     if (c->o->json) {
@@ -523,7 +503,7 @@ static void on_eval(void *vctx, int index, const NcImageResult *r, const float *
         return;
     }
     int idx[5], k = c->nclasses < 5 ? c->nclasses : 5, y = c->label[index];
-    topk(s, c->nclasses, k, idx);
+    nc_rank_classes(s, c->nclasses, k, idx);
     c->scored++;
     c->cls_n[y]++;
     if (idx[0] == y) c->top1++, c->cls_hit[y]++;

@@ -12,6 +12,7 @@
 #include "runtime/serve/codec.h"
 #include "runtime/support/json.h"
 #include "runtime/support/list.h"
+#include "runtime/support/topk.h"
 
 #ifndef NETC_VERSION
 #define NETC_VERSION "0"
@@ -491,18 +492,6 @@ static void images_body(Req *r) {
     http_wait_for(r, j);
 }
 
-typedef struct Ranked {
-    float score;
-    int index;
-} Ranked;
-
-/* Higher scores first; equal scores in class order (as classify ranks them). */
-static int by_score(const void *a, const void *b) {
-    const Ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 static int finite_all(const float *x, int n) {
     for (int i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
@@ -521,7 +510,7 @@ static void images_finish(Req *r) {
     int good = 0;
     const char *first_error = NULL;
     char nonfinite[256];
-    Ranked *rk = nc_malloc((size_t)C * sizeof *rk);
+    int *rk = nc_malloc((size_t)C * sizeof *rk);
     for (int i = 0; i < j->n; i++) {
         const NcImageResult *res = &j->results[i];
         const float *s = j->scores + (size_t)i * C, *ft = j->feats ? j->feats + (size_t)i * F : NULL;
@@ -548,15 +537,14 @@ static void images_finish(Req *r) {
             fputs("]}\n", f);
             continue;
         }
-        for (int c = 0; c < C; c++) rk[c].score = s[c], rk[c].index = c;
-        qsort(rk, (size_t)C, sizeof *rk, by_score);
         int k = w->top < C ? w->top : C;
-        while (vote && k > 1 && rk[k - 1].score <= 0) k--; /* a vote ranks only the classes some member voted for */
+        nc_rank_classes(s, C, k, rk);
+        while (vote && k > 1 && s[rk[k - 1]] <= 0) k--; /* a vote ranks only the classes some member voted for */
         fputs(", \"top\": [", f);
         for (int q = 0; q < k; q++) {
-            fprintf(f, "%s{\"class\": %d, \"score\": ", q ? ", " : "", rk[q].index);
-            nc_json_put_num(f, "%.6g", rk[q].score);
-            if (labels) fputs(", \"label\": ", f), nc_json_put_str(f, labels[rk[q].index]);
+            fprintf(f, "%s{\"class\": %d, \"score\": ", q ? ", " : "", rk[q]);
+            nc_json_put_num(f, "%.6g", s[rk[q]]);
+            if (labels) fputs(", \"label\": ", f), nc_json_put_str(f, labels[rk[q]]);
             fputs("}", f);
         }
         fputs("]}\n", f);

@@ -1,6 +1,27 @@
 #include "runtime/support/topk.h"
 
+#include <stdlib.h>
+
 #include "runtime/support/base.h"
+
+typedef struct Ranked {
+    float score;
+    int index;
+} Ranked;
+
+static int by_score(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+void nc_rank_classes(const float *scores, int n, int k, int *order) {
+    Ranked *r = nc_malloc((size_t)(n > 0 ? n : 1) * sizeof *r);
+    for (int c = 0; c < n; c++) r[c].score = scores[c], r[c].index = c;
+    qsort(r, (size_t)n, sizeof *r, by_score);
+    for (int j = 0; j < k && j < n; j++) order[j] = r[j].index;
+    free(r);
+}
 
 void nc_print_topk(FILE *out, const float *logits, int64_t n, int64_t per, int k) {
     if (k > per) k = (int)per;
