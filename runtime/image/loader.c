@@ -4,12 +4,17 @@
 
 #include <pthread.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#endif
 
 struct NcImageBatch {
     NcImageLoader *loader;
     const char *const *paths;
     const uint8_t *const *data; /* in-memory images (nc_image_loader_submit_mem), else NULL */
     const size_t *lens;
+    const NcAugment *aug;  /* augmented batch (nc_image_loader_submit_aug), else NULL */
+    const uint64_t *seeds; /* its per-image seeds */
     float *outs[NC_LOADER_MAX_TRANSFORMS];
     NcImageResult *results;
     int n;
@@ -31,6 +36,7 @@ struct NcImageLoader {
     int ntransforms;
     NcTransform transforms[NC_LOADER_MAX_TRANSFORMS];
     int64_t max_pixels;
+    int nice; /* the workers' nice value (nc_image_loader_set_nice) */
 };
 
 static void process(NcImageLoader *l, NcImageBatch *b, int i) {
@@ -42,7 +48,15 @@ static void process(NcImageLoader *l, NcImageBatch *b, int i) {
     if (ok) {
         r->width = img.width;
         r->height = img.height;
-        for (int t = 0; t < l->ntransforms && ok; t++) {
+        if (b->aug) { /* one output: the augmentation's, of the first transform's size */
+            const NcTransform *tr = &l->transforms[0];
+            size_t per = (size_t)3 * tr->height * tr->width;
+            if (nc_augment_apply(b->aug, &img, b->seeds[i], b->outs[0] + per * (size_t)i, &r->err) != 0) {
+                nc_error_prefix(&r->err, "%s", b->paths[i]);
+                ok = 0;
+            }
+        }
+        for (int t = 0; t < l->ntransforms && ok && !b->aug; t++) {
             const NcTransform *tr = &l->transforms[t];
             size_t per = (size_t)3 * tr->height * tr->width;
             if (nc_image_transform(&img, tr, b->outs[t] + per * (size_t)i, &r->err) != 0) {
@@ -55,7 +69,7 @@ static void process(NcImageLoader *l, NcImageBatch *b, int i) {
     r->ok = ok;
     if (!ok) {
         r->width = r->height = 0;
-        for (int t = 0; t < l->ntransforms; t++) {
+        for (int t = 0; t < (b->aug ? 1 : l->ntransforms); t++) {
             const NcTransform *tr = &l->transforms[t];
             size_t per = (size_t)3 * tr->height * tr->width;
             memset(b->outs[t] + per * (size_t)i, 0, per * sizeof(float));
@@ -65,10 +79,17 @@ static void process(NcImageLoader *l, NcImageBatch *b, int i) {
 
 static void *worker(void *arg) {
     NcImageLoader *l = arg;
+    int nice = 0;
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (!l->head && !l->stop) pthread_cond_wait(&l->work, &l->mu);
         if (!l->head) break; /* stop, and nothing left */
+#ifdef __linux__
+        if (nice != l->nice) { /* Linux gives each thread its own nice value: 0 is the calling thread */
+            nice = l->nice;
+            setpriority(PRIO_PROCESS, 0, nice);
+        }
+#endif
         NcImageBatch *b = l->head;
         int i = b->next++;
         if (b->next == b->n) { /* all handed out: leave the queue */
@@ -156,6 +177,21 @@ NcImageBatch *nc_image_loader_submit_mem(NcImageLoader *l, const uint8_t *const 
     NcImageBatch *b = new_batch(l, names, n, outs, results);
     b->data = data, b->lens = lens;
     return enqueue(l, b);
+}
+
+NcImageBatch *nc_image_loader_submit_aug(NcImageLoader *l, const char *const *paths, int n, const NcAugment *a,
+                                         const uint64_t *seeds, float *out, NcImageResult *results) {
+    NC_CHECK(a && (n == 0 || seeds));
+    float *outs[NC_LOADER_MAX_TRANSFORMS] = {out};
+    NcImageBatch *b = new_batch(l, paths, n, outs, results);
+    b->aug = a, b->seeds = seeds;
+    return enqueue(l, b);
+}
+
+void nc_image_loader_set_nice(NcImageLoader *l, int nice) {
+    pthread_mutex_lock(&l->mu);
+    l->nice = nice;
+    pthread_mutex_unlock(&l->mu);
 }
 
 int nc_image_batch_done(NcImageBatch *b) {

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "runtime/support/base.h"
+#include "runtime/image/augment.h"
 #include "runtime/image/transform.h"
 
 #define NC_LOADER_MAX_TRANSFORMS 8
@@ -59,6 +60,18 @@ NcImageBatch *nc_image_loader_submit(NcImageLoader *l, const char *const *paths,
  * waited for. */
 NcImageBatch *nc_image_loader_submit_mem(NcImageLoader *l, const uint8_t *const *data, const size_t *lens,
                                          const char *const *names, int n, float *const *outs, NcImageResult *results);
+
+/* Training: n files each decoded and augmented (augment.h) with its own
+ * seeds[i] into out + i * 3 * H * W, H x W the first transform's size (which
+ * must be the augmentation's output size). a, seeds and out must stay valid
+ * until the batch has been waited for. The bytes depend on the seeds alone,
+ * whatever the number of threads. */
+NcImageBatch *nc_image_loader_submit_aug(NcImageLoader *l, const char *const *paths, int n, const NcAugment *a,
+                                         const uint64_t *seeds, float *out, NcImageResult *results);
+
+/* Run the workers at this nice value (Linux; from their next file on), so
+ * that a compute thread pool sharing the cores is not starved by them. */
+void nc_image_loader_set_nice(NcImageLoader *l, int nice);
 
 /* 1 when every file of the batch is done (non-blocking). */
 int nc_image_batch_done(NcImageBatch *b);

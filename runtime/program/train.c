@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/image/augment.h"
 #include "runtime/image/loader.h"
 #include "runtime/program/train.h"
+#include "runtime/train/mixup.h"
 #include "runtime/support/json.h"
 #include "runtime/support/npy.h"
 #include "runtime/support/safetensors.h"
@@ -29,7 +31,8 @@ static const char *help =
     "usage: %s train --data LIST|DIR --out DIR [options]\n\n"
     "Trains the compiled model (netc compile --train) on labelled images: a list of 'path label'\n"
     "lines (relative to the list's folder, or --root), or a folder with one sub-folder per class.\n"
-    "Images go through the model's eval transform (resize, center crop, normalise).\n\n"
+    "Images go through the model's eval transform (resize, center crop, normalise) unless --aug\n"
+    "gives the training augmentations.\n\n"
     "  --val LIST|DIR      validation set: top-1/top-5 and loss after every epoch\n"
     "  --epochs N          (default 1)      --max-steps N   stop after N updates in all\n"
     "  --opt sgd|adamw     (default sgd)    --lr X (default 0.1 sgd, 0.001 adamw)\n"
@@ -47,15 +50,31 @@ static const char *help =
     "  --keep N            checkpoints kept (default 2; best.safetensors besides)\n"
     "  --save-every N      also checkpoint every N updates\n"
     "  --seed S            (default 0)      --nan-limit K  stop after K non-finite losses in a row (5)\n"
-    "  --decode-threads N  --root DIR       --quiet (no progress bar)\n\n"
+    "  --aug SPEC          training augmentations, per image from (seed, epoch, position); timm's names\n"
+    "                      add items: --hflip P --vflip P --color-jitter X --aa rand-m9-mstd0.5\n"
+    "                      --reprob P --remode M --train-interpolation I (see below)\n"
+    "  --mixup SPEC|ALPHA  CutMix / Mixup per batch as timm's Mixup, e.g. mixup=0.8,cutmix=1.0,\n"
+    "                      switch_prob=0.5,prob=1,mode=batch|pair|elem,correct_lam=1,smoothing=0.1\n"
+    "                      (a number alone: mixup_alpha; smoothing defaults to --label-smoothing);\n"
+    "                      timm's names: --cutmix A --mixup-prob P --mixup-switch-prob P\n"
+    "                      --mixup-mode M; the batch must be even\n"
+    "  --sampler shuffle|sequential|balanced-sqrt|balanced-inv   each epoch's images (default\n"
+    "                      shuffle; balanced: drawn with replacement, classes by sqrt or inverse\n"
+    "                      frequency, for the decoupled classifier re-training)\n"
+    "  --workers N         decode + augment threads (default 2; --decode-threads is the same)\n"
+    "  --prefetch N        batches decoded ahead of the step (default 2)\n"
+    "  --worker-nice N     the workers' nice value (default 10: the step's threads come first)\n"
+    "  --root DIR          --quiet (no progress bar)  --smoothing S (= --label-smoothing)\n\n"
     "Writes DIR/metrics.jsonl (a line per update and per epoch), DIR/ckpt-<step>.safetensors\n"
     "(timm's state_dict names) with DIR/state-<step>.bin, and DIR/best.safetensors.\n"
-    "Exit status: 0 done, 1 stopped (non-finite losses, interrupted: resume with --resume), 2 bad input.\n";
+    "Exit status: 0 done, 1 stopped (non-finite losses, interrupted: resume with --resume), 2 bad input.\n\n%s";
 
 typedef struct Opts {
-    const char *data, *val, *root, *out, *resume, *init, *class_weights;
+    const char *data, *val, *root, *out, *resume, *init, *class_weights, *aug, *mixup;
+    char *aug_extra, *mix_extra; /* items from timm's option names */
     int64_t epochs, max_steps, save_every;
-    int keep, nan_limit, decode_threads, quiet;
+    int keep, nan_limit, decode_threads, quiet, prefetch, worker_nice;
+    TrainSampler sampler;
     uint64_t seed;
     double lr, warmup_epochs, warmup_lr, min_lr, decay_epochs, decay_rate, smoothing, clip;
     NcOptConfig opt;
@@ -80,13 +99,14 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
     memset(o, 0, sizeof *o);
     o->epochs = 1, o->keep = 2, o->nan_limit = 5, o->lr = -1, o->warmup_lr = 1e-5, o->decay_epochs = 30;
     o->decay_rate = 0.1, o->sched = NC_SCHED_COSINE, o->opt = nc_opt_defaults(NC_OPT_SGD);
+    o->prefetch = 2, o->worker_nice = 10;
     o->opt.nesterov = 0;
     int nesterov = 0, kind_set = 0;
     double momentum = 0.9, wd = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf(help, prog);
+            printf(help, prog, nc_augment_help());
             return 1;
         }
         if (!strcmp(a, "--nesterov")) {
@@ -104,8 +124,47 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
         const char *v = argv[++i];
         double x = 0;
         int bad = 0;
+        /* timm's train.py names: each adds an item to the --aug or --mixup spec */
+        static const char *const aug_alias[][2] = {{"--hflip", "hflip"},
+                                                   {"--vflip", "vflip"},
+                                                   {"--color-jitter", "color_jitter"},
+                                                   {"--aa", "aa"},
+                                                   {"--reprob", "reprob"},
+                                                   {"--remode", "remode"},
+                                                   {"--train-interpolation", "train_interpolation"}};
+        static const char *const mix_alias[][2] = {{"--cutmix", "cutmix"},
+                                                   {"--mixup-prob", "prob"},
+                                                   {"--mixup-switch-prob", "switch_prob"},
+                                                   {"--mixup-mode", "mode"}};
+        int aliased = 0;
+        for (size_t k = 0; k < sizeof aug_alias / sizeof *aug_alias && !aliased; k++)
+            if (!strcmp(a, aug_alias[k][0])) {
+                char *t = nc_sprintf("%s%s%s=%s", o->aug_extra ? o->aug_extra : "", o->aug_extra ? "," : "",
+                                     aug_alias[k][1], v);
+                free(o->aug_extra), o->aug_extra = t, aliased = 1;
+            }
+        for (size_t k = 0; k < sizeof mix_alias / sizeof *mix_alias && !aliased; k++)
+            if (!strcmp(a, mix_alias[k][0])) {
+                char *t = nc_sprintf("%s%s%s=%s", o->mix_extra ? o->mix_extra : "", o->mix_extra ? "," : "",
+                                     mix_alias[k][1], v);
+                free(o->mix_extra), o->mix_extra = t, aliased = 1;
+            }
+        if (aliased) continue;
         if (!strcmp(a, "--data"))
             o->data = v;
+        else if (!strcmp(a, "--aug"))
+            o->aug = v;
+        else if (!strcmp(a, "--mixup"))
+            o->mixup = v;
+        else if (!strcmp(a, "--sampler")) {
+            if (train_sampler_parse(v, &o->sampler))
+                bad = 1,
+                fprintf(stderr, "train: --sampler '%s': expected shuffle, sequential, balanced-sqrt or balanced-inv\n",
+                        v);
+        } else if (!strcmp(a, "--prefetch"))
+            bad = num(a, v, 1, 64, &x), o->prefetch = (int)x;
+        else if (!strcmp(a, "--worker-nice"))
+            bad = num(a, v, 0, 19, &x), o->worker_nice = (int)x;
         else if (!strcmp(a, "--val"))
             o->val = v;
         else if (!strcmp(a, "--root"))
@@ -128,7 +187,7 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
             bad = num(a, v, 1, 1000, &x), o->keep = (int)x;
         else if (!strcmp(a, "--nan-limit"))
             bad = num(a, v, 1, 1e6, &x), o->nan_limit = (int)x;
-        else if (!strcmp(a, "--decode-threads"))
+        else if (!strcmp(a, "--decode-threads") || !strcmp(a, "--workers"))
             bad = num(a, v, 1, 256, &x), o->decode_threads = (int)x;
         else if (!strcmp(a, "--seed"))
             bad = num(a, v, 0, 4e18, &x), o->seed = (uint64_t)x;
@@ -144,7 +203,7 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
             bad = num(a, v, 1e-6, 1e6, &o->decay_epochs);
         else if (!strcmp(a, "--decay-rate"))
             bad = num(a, v, 0, 1, &o->decay_rate);
-        else if (!strcmp(a, "--label-smoothing"))
+        else if (!strcmp(a, "--label-smoothing") || !strcmp(a, "--smoothing"))
             bad = num(a, v, 0, 1, &o->smoothing);
         else if (!strcmp(a, "--clip-grad"))
             bad = num(a, v, 1e-12, 1e12, &o->clip);
@@ -227,6 +286,9 @@ typedef struct Run {
     float *target, loss_grad;
     uint32_t seed_words[2];
     FILE *metrics;
+    NcAugment *aug; /* --aug, else NULL */
+    NcMixup mix;
+    int mixing; /* --mixup given */
 } Run;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -427,13 +489,14 @@ static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1
     return 0;
 }
 
-static void progress(const Opts *o, const TrainState *s, int64_t nb, double loss, double lr, double ips, double eta) {
+static void progress(const Opts *o, const TrainState *s, int64_t nb, double loss, double lr, double ips, double wait,
+                     double eta) {
     if (o->quiet || !isatty(2)) return;
     const int w = 24, done = nb ? (int)(w * (s->batch) / nb) : w;
     fprintf(stderr, "\repoch %lld/%lld [", (long long)s->epoch + 1, (long long)o->epochs);
     for (int i = 0; i < w; i++) fputc(i < done ? '#' : '.', stderr);
-    fprintf(stderr, "] %lld/%lld loss %.4f lr %.3g %.1f img/s ETA %dm%02ds ", (long long)s->batch, (long long)nb, loss,
-            lr, ips, (int)(eta / 60), (int)fmod(eta, 60));
+    fprintf(stderr, "] %lld/%lld loss %.4f lr %.3g %.1f img/s data wait %.0f%% ETA %dm%02ds ", (long long)s->batch,
+            (long long)nb, loss, lr, ips, 100 * wait, (int)(eta / 60), (int)fmod(eta, 60));
 }
 
 static int save(Run *r, const Opts *o, const TrainState *s, NcError *e) {
@@ -448,6 +511,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         fprintf(stderr, "train: %s\n", e.msg);
         return 1;
     }
+    nc_image_loader_set_nice(ld, o->worker_nice);
     const int64_t n = data->path.len, nb = n / r->B, per = (int64_t)3 * r->H * r->W;
     NcSchedule sched = {0};
     sched.kind = o->sched, sched.base_lr = o->lr, sched.min_lr = o->min_lr;
@@ -460,30 +524,28 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         nc_image_loader_close(ld);
         return 2;
     }
-    int64_t *order = nc_malloc((size_t)n * sizeof(int64_t));
-    float *x = nc_aligned_alloc((size_t)(per * r->B) * sizeof(float));
-    NcImageResult *res = nc_calloc((size_t)r->B, sizeof *res);
-    int *labels = nc_calloc((size_t)r->B, sizeof(int));
-    const char **paths = nc_calloc((size_t)r->B, sizeof(char *));
+    TrainFeed feed;
+    train_feed_open(&feed, ld, data, r->aug, o->sampler, r->K, r->B, per, o->epochs, s->seed, o->prefetch, s->epoch,
+                    s->batch);
     const float *inputs[8] = {0};
     int rc = 0, streak = 0;
-    double step_seconds = 0, images_run = 0;
+    double images_run = 0;
+    const double start = nc_now();
     for (; s->epoch < o->epochs && !rc; s->epoch++, s->batch = 0) {
-        train_epoch_order(order, n, s->seed, s->epoch);
-        double eloss = 0;
-        int64_t ecount = 0;
+        double eloss = 0, estart = nc_now(), ewait = feed.wait_seconds;
+        int64_t ecount = 0, eimages = 0;
         for (; s->batch < nb && !rc; s->batch++) {
             if (o->max_steps && s->step >= o->max_steps) break;
             if (stop_signal) {
                 rc = 1;
                 break;
             }
-            for (int i = 0; i < r->B; i++) {
-                const int64_t j = order[s->batch * r->B + i];
-                paths[i] = data->path.data[j], labels[i] = data->label.data[j];
-            }
-            float *outs[1] = {x};
-            const int failed = nc_image_loader_run(ld, paths, r->B, outs, res);
+            TrainFeedSlot *sl = train_feed_next(&feed);
+            NC_CHECK(sl && sl->epoch == s->epoch && sl->batch == s->batch);
+            float *x = sl->x;
+            int *labels = sl->labels;
+            const NcImageResult *res = sl->res;
+            const int failed = sl->failed;
             s->images_skipped += failed;
             for (int i = 0; i < r->B && failed; i++)
                 if (!res[i].ok) fprintf(stderr, "\nwarning: skipped %s\n", res[i].err.msg);
@@ -495,19 +557,25 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 memcpy(x + i * per, x + src * per, (size_t)per * sizeof(float));
                 labels[i] = labels[src];
             }
-            make_targets(r, labels, o->smoothing);
+            if (r->mixing) {
+                const uint64_t ms = train_seed(s->seed, TRAIN_SEED_MIXUP, s->epoch, s->batch);
+                if (nc_mixup_apply(&r->mix, x, labels, r->B, 3, r->H, r->W, ms, r->target, NULL, &e)) {
+                    fprintf(stderr, "\ntrain: %s\n", e.msg);
+                    rc = 1;
+                    break;
+                }
+            } else
+                make_targets(r, labels, o->smoothing);
             r->seed_words[0] = (uint32_t)s->seed ^ 0x9E3779B9u, r->seed_words[1] = (uint32_t)s->step;
             int k = 0;
             inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
             if (r->th->class_weight >= 0) inputs[k++] = r->class_weight;
             if (r->th->seed >= 0) inputs[k++] = (const float *)r->seed_words;
-            const double t0 = nc_now();
             nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
             s->images_seen += r->B;
-            images_run += r->B;
+            images_run += r->B, eimages += r->B;
             double loss, gnorm, lr = 0;
             const int skipped = update(r, o, &sched, s, &loss, &gnorm, &lr);
-            step_seconds += nc_now() - t0;
             if (skipped) {
                 s->nan_skips++;
                 fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n", (long long)s->step,
@@ -524,7 +592,10 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             }
             streak = 0;
             eloss += loss, ecount++;
-            const double ips = images_run / (step_seconds > 0 ? step_seconds : 1);
+            /* over the whole run so far: images per second of wall time, and the share of it the step
+             * spent waiting for the workers */
+            const double wall = nc_now() - start, ips = images_run / (wall > 0 ? wall : 1);
+            const double wait = wall > 0 ? feed.wait_seconds / wall : 0;
             const int64_t left = (o->epochs - s->epoch - 1) * nb + (nb - s->batch - 1);
             if (r->metrics) {
                 fprintf(r->metrics, "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, ", (long long)s->step,
@@ -533,11 +604,11 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 nc_json_put_num(r->metrics, "%.6g", loss);
                 fprintf(r->metrics, ", \"lr\": %.6g, \"grad_norm\": ", lr);
                 nc_json_put_num(r->metrics, "%.6g", gnorm);
-                fprintf(r->metrics, ", \"images_per_s\": %.2f, \"skipped_images\": %lld}\n", ips,
-                        (long long)s->images_skipped);
+                fprintf(r->metrics, ", \"images_per_s\": %.2f, \"data_wait\": %.4f, \"skipped_images\": %lld}\n", ips,
+                        wait, (long long)s->images_skipped);
                 fflush(r->metrics);
             }
-            progress(o, s, nb, loss, lr, ips, (double)left * r->B / (ips > 0 ? ips : 1));
+            progress(o, s, nb, loss, lr, ips, wait, (double)left * r->B / (ips > 0 ? ips : 1));
             /* (not after an epoch's last batch: the epoch's own checkpoint, at the same update, follows; two
              * different files under one step would let a kill between a checkpoint and its state pair them
              * wrongly) */
@@ -549,10 +620,14 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         }
         if (rc || (o->max_steps && s->step >= o->max_steps && s->batch < nb)) break;
         /* the epoch is over: validate, checkpoint */
+        train_feed_release(&feed); /* (the workers go on with the next epoch meanwhile) */
+        const double esec = nc_now() - estart, ewaited = feed.wait_seconds - ewait;
         double top1 = -1, top5 = -1, vloss = 0;
         if (val) validate(r, val, ld, &top1, &top5, &vloss);
         if (!o->quiet && isatty(2)) fputc('\n', stderr);
-        fprintf(stderr, "epoch %lld: train loss %.4f", (long long)s->epoch + 1, ecount ? eloss / ecount : NAN);
+        fprintf(stderr, "epoch %lld: train loss %.4f, %.1f img/s, data wait %.1f%%", (long long)s->epoch + 1,
+                ecount ? eloss / ecount : NAN, esec > 0 ? (double)eimages / esec : 0,
+                esec > 0 ? 100 * ewaited / esec : 0);
         if (val) fprintf(stderr, ", val top-1 %.2f%% top-5 %.2f%% loss %.4f", top1, top5, vloss);
         fprintf(stderr, "\n");
         if (r->metrics) {
@@ -561,6 +636,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             nc_json_put_num(r->metrics, "%.6g", ecount ? eloss / ecount : NAN);
             if (val)
                 fprintf(r->metrics, ", \"val_top1\": %.4f, \"val_top5\": %.4f, \"val_loss\": %.6g", top1, top5, vloss);
+            fprintf(r->metrics, ", \"images_per_s\": %.2f, \"data_wait\": %.4f", esec > 0 ? (double)eimages / esec : 0,
+                    esec > 0 ? ewaited / esec : 0);
             fprintf(r->metrics, ", \"skipped_images\": %lld, \"nan_skips\": %lld}\n", (long long)s->images_skipped,
                     (long long)s->nan_skips);
             fflush(r->metrics);
@@ -578,13 +655,69 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         if (save(r, o, s, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
     }
     if (stop_signal) fprintf(stderr, "\ntrain: interrupted; continue with --resume %s\n", o->out);
-    free(order);
-    free(x);
-    free(res);
-    free(labels);
-    free(paths);
+    train_feed_close(&feed);
     nc_image_loader_close(ld);
     return rc;
+}
+
+/* Whether a comma-separated spec has an item KEY=... */
+static int has_item(const char *spec, const char *key) {
+    const size_t kl = strlen(key);
+    for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, key, kl) && p[kl] == '=') return 1;
+    return 0;
+}
+
+/* --aug and --mixup (with timm's option names' items) parsed before any
+ * work: a bad spec is exit status 2. The augmentation normalises with the
+ * model's mean and std unless the spec says otherwise; Mixup's label
+ * smoothing is --label-smoothing unless the spec gives smoothing=. */
+static int setup_augment(Run *r, Opts *o, NcError *e) {
+    const NcBundleMember *m = &r->b->h->members[r->P->h->member];
+    if (o->aug || o->aug_extra) {
+        char *spec = nc_sprintf("%s%s%s", o->aug ? o->aug : "", o->aug && o->aug_extra ? "," : "",
+                                o->aug_extra ? o->aug_extra : "");
+        if (!has_item(spec, "mean")) {
+            char *t = nc_sprintf("%s,mean=%.9g:%.9g:%.9g", spec, m->mean[0], m->mean[1], m->mean[2]);
+            free(spec), spec = t;
+        }
+        if (!has_item(spec, "std")) {
+            char *t = nc_sprintf("%s,std=%.9g:%.9g:%.9g", spec, m->std[0], m->std[1], m->std[2]);
+            free(spec), spec = t;
+        }
+        const int bad = nc_augment_parse(spec, r->H, r->W, &r->aug, e);
+        free(spec);
+        if (bad) return -1;
+        if (!o->quiet) {
+            char *d = nc_augment_describe(r->aug);
+            fprintf(stderr, "train: augmentation: %s\n", d);
+            free(d);
+        }
+    }
+    if (o->mixup || o->mix_extra) {
+        char *end;
+        const char *given = o->mixup ? o->mixup : "";
+        char *spec = (strtod(given, &end), end != given && !*end) ? nc_sprintf("mixup=%s", given) : nc_strdup(given);
+        if (o->mix_extra) {
+            char *t = nc_sprintf("%s%s%s", spec, *spec ? "," : "", o->mix_extra);
+            free(spec), spec = t;
+        }
+        const int bad = nc_mixup_parse(spec, r->K, &r->mix, e);
+        if (!bad && !has_item(spec, "smoothing")) r->mix.label_smoothing = o->smoothing;
+        free(spec);
+        if (bad || nc_mixup_check(&r->mix, e)) return -1;
+        if (r->B % 2)
+            return nc_errorf(e, "--mixup pairs the images of a batch: the batch must be even (it is %d)", r->B);
+        if (r->th->loss_kind == NC_LOSS_WEIGHTED)
+            return nc_errorf(e, "--mixup needs soft targets: the weighted loss takes hard labels");
+        r->mixing = 1;
+        if (!o->quiet) {
+            char *d = nc_mixup_describe(&r->mix);
+            fprintf(stderr, "train: %s\n", d);
+            free(d);
+        }
+    }
+    return 0;
 }
 
 /* A resumed run repeats the updates after its checkpoint: their lines go
@@ -650,6 +783,7 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
                           "--label-smoothing); this program's is %g",
                           (double)r.th->smoothing);
     if (!rc && o.class_weights && load_class_weights(&r, o.class_weights, &data, &e)) rc = 2;
+    if (!rc && setup_augment(&r, &o, &e)) rc = 2;
     if (!rc) {
         r.arena = nc_aligned_alloc((size_t)r.P->h->arena_bytes);
         r.eval_arena = r.pe >= 0 ? nc_aligned_alloc((size_t)b->programs[r.pe].h->arena_bytes) : NULL;
@@ -706,6 +840,9 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     free(r.numel);
     free(r.decay);
     free(r.state_at);
+    nc_augment_free(r.aug);
+    free(o.aug_extra);
+    free(o.mix_extra);
     return rc;
 }
 

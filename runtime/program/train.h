@@ -4,6 +4,7 @@
 #define NETC_APP_TRAIN_H
 
 #include "runtime/bundle.h"
+#include "runtime/image/loader.h"
 #include "runtime/program/files.h"
 #include "runtime/train/optim.h"
 #include "runtime/train/schedule.h"
@@ -24,6 +25,63 @@ int train_data_load(FileList *l, const char *spec, const char *root, int nclasse
 /* The order of epoch `epoch`: a permutation of 0..n-1 drawn from (seed,
  * epoch) alone, so a resumed run sees the order an uninterrupted one did. */
 void train_epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
+
+/* Which images an epoch draws, in which order (--sampler): shuffled without
+ * replacement (train_epoch_order), in list order, or n draws with
+ * replacement, class-balanced by the square root or the inverse of each
+ * class's frequency. Every one from (seed, epoch) alone. */
+typedef enum {
+    TRAIN_SAMPLER_SHUFFLE,
+    TRAIN_SAMPLER_SEQUENTIAL,
+    TRAIN_SAMPLER_BALANCED_SQRT,
+    TRAIN_SAMPLER_BALANCED_INV
+} TrainSampler;
+int train_sampler_parse(const char *s, TrainSampler *out); /* shuffle|sequential|balanced-sqrt|balanced-inv */
+void train_sampler_order(TrainSampler k, int64_t *order, int64_t n, const int *labels, int K, uint64_t seed,
+                         int64_t epoch);
+
+/* ---- the batches, ahead of the step (train_feed.c) ---------------------- */
+
+/* The seeds of a run's random draws: one per (tag, a, b), e.g. an image's
+ * augmentation from (epoch, position in the epoch), a batch's Mixup from
+ * (epoch, batch). */
+enum { TRAIN_SEED_AUGMENT, TRAIN_SEED_MIXUP };
+uint64_t train_seed(uint64_t seed, uint64_t tag, int64_t a, int64_t b);
+
+typedef struct TrainFeedSlot {
+    float *x; /* B x 3 x H x W */
+    int *labels;
+    const char **paths;
+    uint64_t *seeds;
+    NcImageResult *res;
+    NcImageBatch *pending; /* queued, not yet waited for */
+    int64_t epoch, batch;
+    int failed;
+} TrainFeedSlot;
+
+typedef struct TrainFeed {
+    NcImageLoader *ld;
+    const FileList *data;
+    const NcAugment *aug; /* NULL: the loader's own (eval) transform */
+    TrainSampler sampler;
+    int K, B, nslots, head;
+    int64_t per, nb, epochs, pe, pb; /* (pe, pb): the next batch to queue */
+    uint64_t seed;
+    int64_t *order, order_epoch;
+    TrainFeedSlot *slot, *last;
+    double wait_seconds; /* time train_feed_next spent waiting for the workers */
+} TrainFeed;
+
+/* Queue the batches from (epoch, batch) on, prefetch + 1 at a time. */
+void train_feed_open(TrainFeed *f, NcImageLoader *ld, const FileList *data, const NcAugment *aug, TrainSampler sampler,
+                     int K, int B, int64_t per, int64_t epochs, uint64_t seed, int prefetch, int64_t epoch,
+                     int64_t batch);
+/* The next batch, in order, once decoded (NULL after the last epoch). Its
+ * buffers are the caller's until the next call (or train_feed_release). */
+TrainFeedSlot *train_feed_next(TrainFeed *f);
+/* Done with the batch train_feed_next gave: its buffer takes the next one. */
+void train_feed_release(TrainFeed *f);
+void train_feed_close(TrainFeed *f);
 
 /* ---- checkpoints and the resume state (train_ckpt.c) -------------------- */
 

@@ -311,5 +311,72 @@ weighted_focal)
     finite_losses f2/metrics.jsonl || fail "focal, adamw: $(cat f2/metrics.jsonl)"
     cmp -s w1/ckpt-$(pad 4).safetensors w2/ckpt-$(pad 4).safetensors && fail "the class weights change nothing"
     pass ;;
+aug_mixup)
+    # --aug and --mixup: the same seed gives the same bytes whatever the workers and prefetch depth; a
+    # resumed run with both on equals an uninterrupted one; they do change the training.  8 images, batch 2.
+    compile_lite lite
+    mklist 5 8 >list.txt
+    aug="rrc=0.3:1,hflip,rotate=10,jitter=0.4:0.4:0.4:0.1,erase=0.25:rand"
+    common="--data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --aug $aug"
+    common="$common --mixup mixup=0.8,cutmix=1.0,switch_prob=0.5,mode=elem --label-smoothing 0.1"
+    ./lite train $common --out w1 --max-steps 6 --workers 1 --prefetch 1 2>w1.err || fail "workers 1: $(cat w1.err)"
+    ./lite train $common --out w3 --max-steps 6 --workers 3 --prefetch 4 2>w3.err || fail "workers 3: $(cat w3.err)"
+    ck=ckpt-$(pad 6).safetensors
+    cmp w1/$ck w3/$ck || fail "1 worker and 3 workers trained differently"
+    cmp w1/state-$(pad 6).bin w3/state-$(pad 6).bin || fail "1 worker and 3 workers: the states differ"
+    echo "1 worker, prefetch 1 = 3 workers, prefetch 4: equal checkpoints after 6 updates"
+    ./lite train $common --out part --max-steps 3 --workers 2 2>p.err || fail "the first 3 updates: $(cat p.err)"
+    ./lite train $common --resume part --out part --max-steps 6 --workers 2 2>r.err || fail "resume: $(cat r.err)"
+    grep -q "resuming part at update 3 " r.err || fail "no resume at 3: $(cat r.err)"
+    cmp w1/$ck part/$ck || fail "the resumed run with --aug and --mixup differs from the uninterrupted one"
+    echo "resumed at 3 with --aug and --mixup: equal at 6"
+    ./lite train --data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --out plain --max-steps 6 \
+        --label-smoothing 0.1 2>plain.err || fail "plain run: $(cat plain.err)"
+    cmp -s plain/$ck w1/$ck && fail "--aug and --mixup changed nothing"
+    ./lite train $common --out w4 --max-steps 6 --hflip 0.5 2>w4.err && fail "a repeated item (hflip) was accepted"
+    grep -q "hflip given twice" w4.err || fail "repeated hflip: $(cat w4.err)"
+    # timm's option names build the same specs
+    ./lite train --data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --out t1 --max-steps 2 \
+        --aug rrc --hflip 0.5 --color-jitter 0.4 --reprob 0.25 --mixup 0.8 --cutmix 1.0 --smoothing 0.1 2>t1.err ||
+        fail "timm's names: $(cat t1.err)"
+    ./lite train --data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --out t2 --max-steps 2 \
+        --aug rrc,hflip=0.5,color_jitter=0.4,reprob=0.25 --mixup mixup=0.8,cutmix=1.0,smoothing=0.1 2>t2.err ||
+        fail "the spec: $(cat t2.err)"
+    cmp t1/ckpt-$(pad 2).safetensors t2/ckpt-$(pad 2).safetensors || fail "timm's option names differ from the spec"
+    "$python" - w1/metrics.jsonl <<'PY' || fail "metrics.jsonl lacks images_per_s / data_wait"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+steps = [l for l in lines if "loss" in l]
+ok = steps and all(l["images_per_s"] > 0 and 0 <= l["data_wait"] <= 1 for l in steps)
+ok = ok and any("epoch_end" in l and "data_wait" in l for l in lines)
+print("data wait over the run: %.1f%%" % (100 * steps[-1]["data_wait"]))
+sys.exit(0 if ok else 1)
+PY
+    pass ;;
+bad_aug)
+    # a bad --aug, --mixup or --sampler: exit 2 naming the problem, before anything is written
+    compile_tiny tiny
+    "$netc" compile "$tiny" --train --res 16 --batch 3 --init det -o tiny3 >/dev/null || fail "compiling batch 3"
+    mklist 10 12 >list.txt
+    bad() { # bad MESSAGE OPTIONS...
+        local msg=$1
+        shift
+        "$ef" 2 "$msg" -- ./tiny train --data list.txt --out o "$@" || fail "accepted: $*"
+        [ ! -e o ] || fail "$* wrote o/"
+    }
+    bad "'jitter=0.4:x'" --aug jitter=0.4:x
+    bad "'blur=3': unknown item" --aug hflip,blur=3
+    bad "'erase=1.5'" --aug erase=1.5
+    bad "'hflip=2'" --hflip 2
+    bad "crop" --aug resize=8,crop=32
+    bad "--mixup" --mixup mixup=-1
+    bad "--mixup 'prob=1.5': mixup: prob and switch_prob must be in \[0, 1\]" --mixup prob=1.5
+    bad "unknown item" --mixup mixup=1,alpha=2
+    bad "--sampler 'random'" --sampler random
+    bad "--workers '0'" --workers 0
+    "$ef" 2 "the batch must be even \(it is 3\)" -- ./tiny3 train --data list.txt --out o --mixup 1 ||
+        fail "--mixup with an odd batch"
+    [ ! -e o ] || fail "an odd batch wrote o/"
+    pass ;;
 *) fail "unknown case $case" ;;
 esac
