@@ -74,7 +74,7 @@ typedef struct Opts {
     char *aug_extra, *mix_extra; /* items from timm's option names */
     int64_t epochs, max_steps, save_every;
     int keep, nan_limit, decode_threads, quiet, prefetch, worker_nice;
-    TrainSampler sampler;
+    NcSampler sampler;
     uint64_t seed;
     double lr, warmup_epochs, warmup_lr, min_lr, decay_epochs, decay_rate, smoothing, clip;
     NcOptConfig opt;
@@ -157,10 +157,8 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
         else if (!strcmp(a, "--mixup"))
             o->mixup = v;
         else if (!strcmp(a, "--sampler")) {
-            if (train_sampler_parse(v, &o->sampler))
-                bad = 1,
-                fprintf(stderr, "train: --sampler '%s': expected shuffle, sequential, balanced-sqrt or balanced-inv\n",
-                        v);
+            NcError se;
+            if (nc_sampler_parse(v, &o->sampler, &se)) bad = 1, fprintf(stderr, "train: %s\n", se.msg);
         } else if (!strcmp(a, "--prefetch"))
             bad = num(a, v, 1, 64, &x), o->prefetch = (int)x;
         else if (!strcmp(a, "--worker-nice"))

@@ -7,6 +7,7 @@
 #include "runtime/image/loader.h"
 #include "runtime/program/files.h"
 #include "runtime/train/optim.h"
+#include "runtime/train/sampler.h"
 #include "runtime/train/schedule.h"
 
 int cmd_train(NcBundle *b, const char *prog, int argc, char **argv);
@@ -21,24 +22,6 @@ int cmd_train_run(NcBundle *b, const char *prog, int argc, char **argv);
  * sub-folder per class (sorted by name: class 0, 1, ...), as torchvision's
  * ImageFolder reads it. */
 int train_data_load(FileList *l, const char *spec, const char *root, int nclasses, NcError *e);
-
-/* The order of epoch `epoch`: a permutation of 0..n-1 drawn from (seed,
- * epoch) alone, so a resumed run sees the order an uninterrupted one did. */
-void train_epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch);
-
-/* Which images an epoch draws, in which order (--sampler): shuffled without
- * replacement (train_epoch_order), in list order, or n draws with
- * replacement, class-balanced by the square root or the inverse of each
- * class's frequency. Every one from (seed, epoch) alone. */
-typedef enum {
-    TRAIN_SAMPLER_SHUFFLE,
-    TRAIN_SAMPLER_SEQUENTIAL,
-    TRAIN_SAMPLER_BALANCED_SQRT,
-    TRAIN_SAMPLER_BALANCED_INV
-} TrainSampler;
-int train_sampler_parse(const char *s, TrainSampler *out); /* shuffle|sequential|balanced-sqrt|balanced-inv */
-void train_sampler_order(TrainSampler k, int64_t *order, int64_t n, const int *labels, int K, uint64_t seed,
-                         int64_t epoch);
 
 /* ---- the batches, ahead of the step (train_feed.c) ---------------------- */
 
@@ -63,7 +46,7 @@ typedef struct TrainFeed {
     NcImageLoader *ld;
     const FileList *data;
     const NcAugment *aug; /* NULL: the loader's own (eval) transform */
-    TrainSampler sampler;
+    NcSampler sampler;
     int K, B, nslots, head;
     int64_t per, nb, epochs, pe, pb; /* (pe, pb): the next batch to queue */
     uint64_t seed;
@@ -73,7 +56,7 @@ typedef struct TrainFeed {
 } TrainFeed;
 
 /* Queue the batches from (epoch, batch) on, prefetch + 1 at a time. */
-void train_feed_open(TrainFeed *f, NcImageLoader *ld, const FileList *data, const NcAugment *aug, TrainSampler sampler,
+void train_feed_open(TrainFeed *f, NcImageLoader *ld, const FileList *data, const NcAugment *aug, NcSampler sampler,
                      int K, int B, int64_t per, int64_t epochs, uint64_t seed, int prefetch, int64_t epoch,
                      int64_t batch);
 /* The next batch, in order, once decoded (NULL after the last epoch). Its

@@ -29,7 +29,7 @@ static void submit(TrainFeed *f, TrainFeedSlot *s) {
     s->pending = NULL;
     if (f->pe >= f->epochs) return;
     if (f->order_epoch != f->pe) {
-        train_sampler_order(f->sampler, f->order, f->data->path.len, f->data->label.data, f->K, f->seed, f->pe);
+        nc_sampler_order(f->sampler, f->order, f->data->path.len, f->data->label.data, f->K, f->seed, f->pe);
         f->order_epoch = f->pe;
     }
     for (int i = 0; i < f->B; i++) {
@@ -47,7 +47,7 @@ static void submit(TrainFeed *f, TrainFeedSlot *s) {
     if (++f->pb == f->nb) f->pe++, f->pb = 0;
 }
 
-void train_feed_open(TrainFeed *f, NcImageLoader *ld, const FileList *data, const NcAugment *aug, TrainSampler sampler,
+void train_feed_open(TrainFeed *f, NcImageLoader *ld, const FileList *data, const NcAugment *aug, NcSampler sampler,
                      int K, int B, int64_t per, int64_t epochs, uint64_t seed, int prefetch, int64_t epoch,
                      int64_t batch) {
     memset(f, 0, sizeof *f);

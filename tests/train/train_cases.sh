@@ -270,7 +270,9 @@ freeze)
     mklist 5 6 >list5.txt
     ./tiny train --data list.txt --out init --max-steps 1 --quiet 2>/dev/null || fail "one step failed"
     i=init/ckpt-$(pad 1).safetensors
-    ./tinyf train --data list.txt --out f --max-steps 3 --init $i --quiet 2>f.err || fail "frozen run: $(cat f.err)"
+    # (the seed's stage 2: frozen features, class-balanced sampling)
+    ./tinyf train --data list.txt --out f --max-steps 3 --init $i --sampler balanced-sqrt --quiet 2>f.err ||
+        fail "frozen run: $(cat f.err)"
     st same $i f/ckpt-$(pad 3).safetensors --except fc. bn.num_batches_tracked || fail "tiny: features changed"
     st differ $i f/ckpt-$(pad 3).safetensors fc.weight fc.bias || fail "tiny: the classifier did not train"
     ./lite train --data list5.txt --out linit --max-steps 1 --lr 0.01 --quiet 2>/dev/null || fail "lite0 step failed"
