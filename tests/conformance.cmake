@@ -4,7 +4,7 @@
 add_executable(netc_conformance ${CMAKE_CURRENT_SOURCE_DIR}/conformance_main.c)
 target_link_libraries(netc_conformance PRIVATE netc_core)
 
-set(NETC_SMALL_CONFORMANCE efficientnet_b0 resnest26d regnetx_016)
+set(NETC_SMALL_CONFORMANCE efficientnet_b0 resnest26d regnetx_016 fmnist_resnet)
 file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/conformance.tsv conformance_rows)
 foreach(row ${conformance_rows})
   if(row MATCHES "^#" OR row MATCHES "^model\t")

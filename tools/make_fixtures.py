@@ -40,6 +40,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures")
 # also goes into models.tsv (parameter count and MACs).
 MODELS = [
     ("resnet50",            224, 224, 2),
+    ("resnet18",            160, 160, 1),   # BasicBlock
     ("resnest26d",          256, 192, 1),   # non-square
     ("resnest50d",          224, 224, 1),
     ("resnest101e",         160, 160, 1),
