@@ -60,3 +60,9 @@ foreach(case resume_exact kill timm_load bad_input nan freeze weighted_focal aug
   set_tests_properties(train.${case} PROPERTIES LABELS "${labels}" TIMEOUT 600 SKIP_RETURN_CODE 77
                        ENVIRONMENT "${env}")
 endforeach()
+
+# A few steps of the Fashion-MNIST convergence run (tools/fmnist_run.sh): the data tool against the
+# idx files and models/fmnist_resnet.nn learning from 256 images (skipped without dataset-fashion-mnist).
+add_test(NAME train.fmnist_smoke COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/fmnist_smoke.sh $<TARGET_FILE:netc>)
+set_tests_properties(train.fmnist_smoke PROPERTIES LABELS "train" TIMEOUT 300 SKIP_RETURN_CODE 77
+                     ENVIRONMENT "PYTHON=${Python3_EXECUTABLE}")
