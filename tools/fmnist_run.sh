@@ -48,6 +48,7 @@ if [ "${ONLY:-torch}" != netc ]; then
         --threads "$THREADS"
 fi
 if [ -z "${ONLY:-}" ]; then
-    note="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $THREADS threads, batch $BATCH, seed $SEED"
+    cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+    note="$cpu, $THREADS threads, batch $BATCH, seed $SEED"
     "$VPY" tools/fmnist_report.py "$RUN" --note "$note" ${SVG:+--svg "$SVG"}
 fi
