@@ -46,7 +46,7 @@ endforeach()
 # trained checkpoint in timm (torch: -DNETC_TORCH_PYTHON=/path/to/python, else
 # skipped).
 set(NETC_TORCH_PYTHON "" CACHE STRING "a Python with torch, timm and safetensors for train.timm_load (empty: skip)")
-foreach(case resume_exact kill timm_load bad_input nan freeze weighted_focal aug_mixup bad_aug)
+foreach(case resume_exact kill timm_load bad_input nan freeze weighted_focal aug_mixup bad_aug pictures pseudo_fixres)
   add_test(NAME train.${case}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/train_cases.sh $<TARGET_FILE:netc> ${case})
   set(env "PYTHON=${Python3_EXECUTABLE}")
@@ -54,7 +54,7 @@ foreach(case resume_exact kill timm_load bad_input nan freeze weighted_focal aug
     list(APPEND env "NETC_TORCH_PYTHON=${NETC_TORCH_PYTHON}")
   endif()
   set(labels train)
-  if(case MATCHES "^(bad_input|nan|freeze|weighted_focal|bad_aug)$")
+  if(case MATCHES "^(bad_input|nan|freeze|weighted_focal|bad_aug|pictures|pseudo_fixres)$")
     list(APPEND labels small)
   endif()
   set_tests_properties(train.${case} PROPERTIES LABELS "${labels}" TIMEOUT 600 SKIP_RETURN_CODE 77

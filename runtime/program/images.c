@@ -10,6 +10,7 @@
 
 #include "runtime/program/engine.h"
 #include "runtime/program/files.h"
+#include "runtime/program/plots.h"
 #include "runtime/image/loader.h"
 #include "runtime/support/file_out.h"
 #include "runtime/support/json.h"
@@ -18,7 +19,8 @@
 #include "runtime/support/topk.h"
 
 typedef struct Opts {
-    const char *res, *list, *root, *labels, *out;
+    const char *res, *list, *root, *labels, *out, *confusion, *pseudo;
+    double min_prob;
     int flip, res_mean, top, json, threads, member, timing;
     int64_t max_pixels;
     PreOverride pre;
@@ -120,6 +122,17 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 o->pre.mean = o->mean;
             else
                 o->pre.std = o->std;
+        } else if (more && !strcmp(cmd, "eval") && !strcmp(a, "--confusion"))
+            o->confusion = argv[++i];
+        else if (more && !strcmp(cmd, "classify") && !strcmp(a, "--pseudo-labels"))
+            o->pseudo = argv[++i];
+        else if (more && !strcmp(cmd, "classify") && !strcmp(a, "--min-prob")) {
+            char *end;
+            o->min_prob = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(o->min_prob >= 0 && o->min_prob <= 1)) {
+                fprintf(stderr, "%s %s: --min-prob '%s': expected a probability in [0, 1]\n", prog, cmd, argv[i]);
+                return -1;
+            }
         } else if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--timing"))
@@ -310,6 +323,7 @@ typedef struct ClassifyCtx {
     const char **labels;
     const char *const *paths;
     int nclasses, vote;
+    int *pseudo; /* --pseudo-labels: per image its class when the top score passed --min-prob, else -1 */
 } ClassifyCtx;
 
 static void on_classify(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
@@ -326,8 +340,9 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
         }
         return;
     }
-    int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, *idx = nc_malloc((size_t)k * sizeof(int));
-    nc_rank_classes(s, c->nclasses, k, idx);
+    int k = c->o->top < c->nclasses ? c->o->top : c->nclasses, *idx = nc_malloc((size_t)(k + 1) * sizeof(int));
+    nc_rank_classes(s, c->nclasses, k ? k : 1, idx);
+    if (c->pseudo && s[idx[0]] >= c->o->min_prob) c->pseudo[index] = idx[0];
     /* a vote ranks only the classes some member voted for */
     while (c->vote && k > 1 && s[idx[k - 1]] <= 0) k--;
     if (c->o->json) {
@@ -348,6 +363,43 @@ static void on_classify(void *vctx, int index, const NcImageResult *r, const flo
     free(idx);
 }
 
+/* --pseudo-labels OUT: "path label" lines (train --data's format) of the
+ * images whose top score passed --min-prob, in input order, each path made
+ * absolute (train resolves relative ones from the list's folder). */
+static int write_pseudo_labels(const char *prog, const Opts *o, const int *pseudo) {
+    char *text = nc_strdup("");
+    size_t len = 0;
+    int kept = 0;
+    for (int i = 0; i < o->files.path.len; i++) {
+        if (pseudo[i] < 0) continue;
+        const char *p = o->files.path.data[i];
+        char cwd[4096];
+        char *abs = p[0] != '/' && getcwd(cwd, sizeof cwd) ? nc_sprintf("%s/%s", cwd, p) : NULL;
+        if (strchr(abs ? abs : p, '\n') || strchr(abs ? abs : p, '\r')) { /* a list holds one path a line */
+            fprintf(stderr, "%s: --pseudo-labels: %s left out: its name holds a line break\n", prog, p);
+            free(abs);
+            continue;
+        }
+        char *line = nc_sprintf("%s %d\n", abs ? abs : p, pseudo[i]);
+        free(abs);
+        const size_t l = strlen(line);
+        text = nc_realloc(text, len + l + 1);
+        memcpy(text + len, line, l + 1);
+        len += l, kept++;
+        free(line);
+    }
+    NcError e;
+    const int rc = nc_write_file_atomic(o->pseudo, text, len, &e);
+    free(text);
+    if (rc) {
+        fprintf(stderr, "%s classify: %s\n", prog, e.msg);
+        return -1;
+    }
+    fprintf(stderr, "%s: %d of %d images at top probability >= %g written to %s\n", prog, kept, o->files.path.len,
+            o->min_prob, o->pseudo);
+    return 0;
+}
+
 int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
     Engine en;
@@ -356,11 +408,21 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
     int rc = parse_opts(prog, "classify", argc, argv, &o) ? 2 : 0;
     if (!rc) rc = prepare(b, prog, "classify", &o, 0, &labels, &en);
     if (!rc) {
-        ClassifyCtx c = {&o, labels, (const char *const *)o.files.path.data, b->h->nclasses,
-                         b->h->nmembers > 1 && b->h->merge == NC_MERGE_VOTE};
+        ClassifyCtx c = {&o,
+                         labels,
+                         (const char *const *)o.files.path.data,
+                         b->h->nclasses,
+                         b->h->nmembers > 1 && b->h->merge == NC_MERGE_VOTE,
+                         NULL};
+        if (o.pseudo) {
+            c.pseudo = nc_malloc((size_t)(o.files.path.len + 1) * sizeof(int));
+            for (int i = 0; i < o.files.path.len; i++) c.pseudo[i] = -1;
+        }
         int failed = pipeline(&en, prog, &o, 0, isatty(2) && !isatty(1), on_classify, &c);
         rc = outcome(prog, failed, &o);
         if (failed > 0) fprintf(stderr, "%s: %d of %d images failed\n", prog, failed, o.files.path.len);
+        if (o.pseudo && failed >= 0 && write_pseudo_labels(prog, &o, c.pseudo)) rc = rc ? rc : 1;
+        free(c.pseudo);
     }
     release(&en, &o);
     fflush(stdout);
@@ -491,6 +553,7 @@ typedef struct EvalCtx {
     const int *label;
     int nclasses, top1, top5, scored;
     int *cls_n, *cls_hit;
+    int64_t *cm; /* --confusion: [true][predicted] counts */
 } EvalCtx;
 
 static void on_eval(void *vctx, int index, const NcImageResult *r, const float *s, const float *f) {
@@ -507,6 +570,7 @@ static void on_eval(void *vctx, int index, const NcImageResult *r, const float *
     c->scored++;
     c->cls_n[y]++;
     if (idx[0] == y) c->top1++, c->cls_hit[y]++;
+    if (c->cm) c->cm[(int64_t)y * c->nclasses + idx[0]]++;
     for (int j = 0; j < k; j++) c->top5 += idx[j] == y;
 }
 
@@ -523,8 +587,14 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc) rc = prepare(b, prog, "eval", &o, 1, &labels, &en);
     if (!rc) {
         const int C = b->h->nclasses, n = o.files.path.len;
-        EvalCtx c = {
-            o.files.label.data, C, 0, 0, 0, nc_calloc((size_t)C, sizeof(int)), nc_calloc((size_t)C, sizeof(int))};
+        EvalCtx c = {o.files.label.data,
+                     C,
+                     0,
+                     0,
+                     0,
+                     nc_calloc((size_t)C, sizeof(int)),
+                     nc_calloc((size_t)C, sizeof(int)),
+                     o.confusion ? nc_calloc((size_t)C * (size_t)C, sizeof(int64_t)) : NULL};
         double t0 = nc_now();
         int failed = pipeline(&en, prog, &o, 0, isatty(2), on_eval, &c);
         double dt = nc_now() - t0;
@@ -562,6 +632,14 @@ int cmd_eval(const NcBundle *b, const char *prog, int argc, char **argv) {
                     printf("%6d %6d %7.2f%%  %s\n", y, c.cls_n[y], 100.0 * c.cls_hit[y] / c.cls_n[y],
                            labels ? labels[y] : "");
         }
+        if (o.confusion && failed >= 0) {
+            NcError e;
+            char *title = nc_sprintf("%s: top-1 %.2f%% on %d images", o.list, 100 * t1, c.scored);
+            if (plot_confusion(c.cm, C, labels, title, o.confusion, &e))
+                fprintf(stderr, "%s eval: %s\n", prog, e.msg), rc = rc ? rc : 1;
+            free(title);
+        }
+        free(c.cm);
         free(c.cls_n);
         free(c.cls_hit);
     }

@@ -20,6 +20,7 @@
 
 #include "runtime/image/augment.h"
 #include "runtime/image/loader.h"
+#include "runtime/program/plots.h"
 #include "runtime/program/train.h"
 #include "runtime/train/mixup.h"
 #include "runtime/support/json.h"
@@ -66,7 +67,9 @@ static const char *help =
     "  --worker-nice N     the workers' nice value (default 10: the step's threads come first)\n"
     "  --root DIR          --quiet (no progress bar)  --smoothing S (= --label-smoothing)\n\n"
     "Writes DIR/metrics.jsonl (a line per update and per epoch), DIR/ckpt-<step>.safetensors\n"
-    "(timm's state_dict names) with DIR/state-<step>.bin, and DIR/best.safetensors.\n"
+    "(timm's state_dict names) with DIR/state-<step>.bin, and DIR/best.safetensors; pictures:\n"
+    "DIR/curves.svg (loss, learning rate, validation accuracy; redrawn every epoch, the whole run\n"
+    "after --resume), and with --val the last validation's DIR/per_class.json and DIR/confusion.svg.\n"
     "Exit status: 0 done, 1 stopped (non-finite losses, interrupted: resume with --resume), 2 bad input.\n\n%s";
 
 typedef struct Opts {
@@ -286,7 +289,8 @@ typedef struct Run {
     FILE *metrics;
     NcAugment *aug; /* --aug, else NULL */
     NcMixup mix;
-    int mixing; /* --mixup given */
+    int mixing;  /* --mixup given */
+    int64_t *cm; /* the last validation's confusion matrix, K x K */
 } Run;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -460,6 +464,7 @@ static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1
     NcImageResult *res = nc_calloc((size_t)h->batch, sizeof *res);
     int64_t n = 0, c1 = 0, c5 = 0;
     double lsum = 0;
+    memset(r->cm, 0, (size_t)r->K * (size_t)r->K * sizeof(int64_t));
     for (int64_t at = 0; at < val->path.len; at += h->batch) {
         const int m = (int)(val->path.len - at < h->batch ? val->path.len - at : h->batch);
         memset(x, 0, (size_t)(per * h->batch) * sizeof(float));
@@ -472,9 +477,11 @@ static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1
             if (!res[i].ok) continue;
             const float *z = logits + (int64_t)i * r->K;
             const int y = val->label.data[at + i];
-            int rank = 0;
+            int rank = 0, top = 0;
             double mx = -INFINITY, se = 0;
-            for (int k = 0; k < r->K; k++) rank += z[k] > z[y], mx = z[k] > mx ? z[k] : mx;
+            for (int k = 0; k < r->K; k++)
+                rank += z[k] > z[y], mx = z[k] > mx ? z[k] : mx, top = z[k] > z[top] ? k : top;
+            r->cm[(int64_t)y * r->K + top]++;
             for (int k = 0; k < r->K; k++) se += exp((double)z[k] - mx);
             lsum += log(se) + mx - z[y];
             c1 += rank < 1, c5 += rank < 5, n++;
@@ -495,6 +502,23 @@ static void progress(const Opts *o, const TrainState *s, int64_t nb, double loss
     for (int i = 0; i < w; i++) fputc(i < done ? '#' : '.', stderr);
     fprintf(stderr, "] %lld/%lld loss %.4f lr %.3g %.1f img/s data wait %.0f%% ETA %dm%02ds ", (long long)s->batch,
             (long long)nb, loss, lr, ips, 100 * wait, (int)(eta / 60), (int)fmod(eta, 60));
+}
+
+/* DIR/curves.svg from the whole metrics.jsonl (so a resumed run's picture
+ * covers the run from its start); after a validation, DIR/per_class.json and
+ * DIR/confusion.svg too.  A picture that cannot be written is a warning. */
+static void write_pictures(Run *r, const Opts *o, int64_t validated_epoch, double top1) {
+    NcError e;
+    char *m = nc_sprintf("%s/metrics.jsonl", o->out), *c = nc_sprintf("%s/curves.svg", o->out);
+    if (r->metrics && plot_training_curves(m, c, &e)) fprintf(stderr, "warning: %s\n", e.msg);
+    free(m), free(c);
+    if (!validated_epoch) return;
+    const char *const *names = (const char *const *)r->b->labels;
+    char *j = nc_sprintf("%s/per_class.json", o->out), *svg = nc_sprintf("%s/confusion.svg", o->out);
+    char *title = nc_sprintf("validation after epoch %lld: top-1 %.2f%%", (long long)validated_epoch, top1);
+    if (write_per_class_json(r->cm, r->K, names, j, &e) || plot_confusion(r->cm, r->K, names, title, svg, &e))
+        fprintf(stderr, "warning: %s\n", e.msg);
+    free(j), free(svg), free(title);
 }
 
 static int save(Run *r, const Opts *o, const TrainState *s, NcError *e) {
@@ -640,6 +664,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                     (long long)s->nan_skips);
             fflush(r->metrics);
         }
+        write_pictures(r, o, val ? s->epoch + 1 : 0, top1);
         TrainState next = *s;
         next.epoch++, next.batch = 0;
         if (val && top1 > s->best_top1) {
@@ -653,6 +678,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         if (save(r, o, s, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
     }
     if (stop_signal) fprintf(stderr, "\ntrain: interrupted; continue with --resume %s\n", o->out);
+    if (r->metrics) fflush(r->metrics), write_pictures(r, o, 0, 0);
     train_feed_close(&feed);
     nc_image_loader_close(ld);
     return rc;
@@ -794,6 +820,7 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     if (!rc) {
         setup_tensors(&r);
         r.target = nc_calloc((size_t)r.B * r.K, sizeof(float));
+        r.cm = nc_calloc((size_t)r.K * (size_t)r.K, sizeof(int64_t));
         r.loss_grad = 1.0f;
         if (make_dirs(o.out)) rc = 2, nc_errorf(&e, "%s: cannot make the folder: %s", o.out, strerror(errno));
     }
@@ -839,6 +866,7 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     free(r.decay);
     free(r.state_at);
     nc_augment_free(r.aug);
+    free(r.cm);
     free(o.aug_extra);
     free(o.mix_extra);
     return rc;

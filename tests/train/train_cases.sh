@@ -380,5 +380,96 @@ bad_aug)
         fail "--mixup with an odd batch"
     [ ! -e o ] || fail "an odd batch wrote o/"
     pass ;;
+pictures)
+    # curves.svg (redrawn on --resume over the whole run), per_class.json and confusion.svg after a validation,
+    # eval --confusion; each SVG well-formed XML with what it should show.
+    compile_tiny tiny
+    mklist 10 12 >list.txt
+    ./tiny train --data list.txt --val list.txt --out run --epochs 3 --max-steps 12 --quiet 2>a.err ||
+        fail "2 epochs: $(cat a.err)"
+    ./tiny train --data list.txt --val list.txt --out run --epochs 3 --resume run --quiet 2>b.err ||
+        fail "resumed to 3 epochs: $(cat b.err)"
+    ./tiny eval --list list.txt --confusion eval.svg >eval.txt 2>/dev/null || fail "eval --confusion failed"
+    "$python" - run eval.svg eval.txt <<'PY' || fail "the pictures are wrong"
+import json, re, sys, xml.dom.minidom as dom
+run, evsvg, evtxt = sys.argv[1:]
+ok = True
+def check(cond, what):
+    global ok
+    if not cond:
+        print("FAIL:", what)
+        ok = False
+metrics = [json.loads(l) for l in open(run + "/metrics.jsonl")]
+epochs = [m for m in metrics if "epoch_end" in m]
+check(len(epochs) == 3, "3 epoch lines in metrics.jsonl")
+curves = dom.parse(run + "/curves.svg")
+texts = [t.firstChild.data for t in curves.getElementsByTagName("text") if t.firstChild]
+check({"loss", "learning rate", "validation accuracy (%)"} <= set(texts), "the three panels: %s" % texts[:5])
+lines = curves.getElementsByTagName("polyline")
+npoints = [len(l.getAttribute("points").split()) for l in lines]
+steps = [m for m in metrics if "loss" in m and "step" in m]
+# per-update loss, epoch train loss, val loss, lr, top-1, top-5: the resumed picture covers all 3 epochs
+check(npoints == [len(steps), 3, 3, len(steps), 3, 3], "points per series %s (updates %d)" % (npoints, len(steps)))
+pc = json.load(open(run + "/per_class.json"))
+check(sum(c["n"] for c in pc["per_class"]) == 12, "per_class.json counts 12 images")
+check(abs(100 * pc["top1"] - epochs[-1]["val_top1"]) < 1e-3, "per_class top1 %g vs val_top1 %g"
+      % (pc["top1"], epochs[-1]["val_top1"]))
+conf = dom.parse(run + "/confusion.svg")
+cells = [t for t in conf.getElementsByTagName("text") if t.getAttribute("text-anchor") == "middle"]
+check(sum(int(t.firstChild.data) for t in cells) == 12, "the confusion cells sum to 12")
+ev = dom.parse(evsvg)
+cells = [t for t in ev.getElementsByTagName("text") if t.getAttribute("text-anchor") == "middle"]
+check(sum(int(t.firstChild.data) for t in cells) == 12, "eval's confusion cells sum to 12")
+top1 = float(re.search(r"top-1 ([0-9.]+)%", open(evtxt).read()).group(1))
+# the diagonal (blue cells: rgb(g,g,255)) holds eval's top-1 hits
+diag = 0
+for t in cells:
+    x, y = float(t.getAttribute("x")), float(t.getAttribute("y"))
+    for r in ev.getElementsByTagName("rect"):
+        m = re.match(r"rgb\((\d+),(\d+),(\d+)\)", r.getAttribute("fill"))
+        if not m:
+            continue
+        rx, ry, w = (float(r.getAttribute(k) or 0) for k in ("x", "y", "width"))
+        if m and rx < x < rx + w and ry < y < ry + w and m.group(3) == "255" and m.group(1) == m.group(2):
+            diag += int(t.firstChild.data)
+check(abs(100 * diag / 12 - top1) < 0.01, "the diagonal holds %d images, eval's top-1 is %g%%" % (diag, top1))
+print("curves: %s points; per-class top-1 %.4f; eval top-1 %.2f%%" % (npoints, pc["top1"], top1))
+sys.exit(0 if ok else 1)
+PY
+    pass ;;
+pseudo_fixres)
+    # classify --pseudo-labels: the images whose top probability passes --min-prob, labelled with classify's
+    # top class, in train --data's format; FixRes: a checkpoint trained at 16x16 initialises the same model
+    # compiled at 24x24 (the frozen features stay exactly the checkpoint's: --init loaded them).
+    compile_tiny tiny
+    "$netc" compile "$tiny" --train --res 24 --batch 2 --init det --freeze-features -o tiny24 >/dev/null ||
+        fail "compiling tiny at 24"
+    ls "$img"/*.jpg "$img"/*.png >files.txt
+    ./tiny classify --list files.txt --top 1 --json >all.jsonl 2>/dev/null || fail "classify --json failed"
+    ./tiny classify --list files.txt --top 1 --pseudo-labels pl.txt --min-prob 0.13 >/dev/null 2>pl.err ||
+        fail "classify --pseudo-labels failed: $(cat pl.err)"
+    grep -q "images at top probability >= 0.13 written to pl.txt" pl.err || fail "no summary: $(cat pl.err)"
+    "$python" - all.jsonl pl.txt 0.13 <<'PY' || fail "pl.txt is not classify's confident answers"
+import json, os, sys
+answers = [json.loads(l) for l in open(sys.argv[1])]
+want = [(os.path.abspath(a["file"]), a["top"][0]["class"]) for a in answers
+        if a["ok"] and a["top"][0]["score"] >= float(sys.argv[3])]
+got = [(l.rsplit(" ", 1)[0], int(l.rsplit(" ", 1)[1])) for l in open(sys.argv[2]).read().splitlines()]
+print("%d of %d images kept" % (len(got), len(answers)))
+sys.exit(0 if got == want and 0 < len(got) < len(answers) else 1)
+PY
+    (mkdir -p elsewhere && cd elsewhere && ../tiny train --data ../pl.txt --out ../p --max-steps 2 --quiet \
+        2>../p.err) || fail "train --data on the pseudo-labels (from another folder): $(cat p.err)"
+    "$ef" 2 "--min-prob '1.5'" -- ./tiny classify --list files.txt --pseudo-labels x.txt --min-prob 1.5 ||
+        fail "--min-prob 1.5 accepted"
+    [ ! -e x.txt ] || fail "a refused --min-prob wrote x.txt"
+    # FixRes
+    ./tiny train --data pl.txt --out r16 --max-steps 3 --quiet 2>r16.err || fail "at 16: $(cat r16.err)"
+    ck=r16/ckpt-$(pad 3).safetensors
+    ./tiny24 train --data pl.txt --out r24 --max-steps 2 --init $ck --quiet 2>r24.err || fail "at 24: $(cat r24.err)"
+    st same $ck r24/ckpt-$(pad 2).safetensors --except fc. bn.num_batches_tracked ||
+        fail "the 24x24 run did not start from the 16x16 checkpoint"
+    st differ $ck r24/ckpt-$(pad 2).safetensors fc.weight || fail "the 24x24 run trained nothing"
+    pass ;;
 *) fail "unknown case $case" ;;
 esac
