@@ -264,6 +264,26 @@ static int shape_reshape(const NcValue *const *in, int nin, const NcAttrs *a, in
     return 1;
 }
 
+/* transpose(x): out.shape[d] = x.shape[perm[d]], perm in sizes (ONNX's Transpose,
+ * numpy's transpose(perm)); the importer's channel shuffles and transA. */
+static int shape_transpose(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
+                           NcError *e) {
+    int seen[NC_MAXDIM] = {0}, ok = a->nsizes == in[0]->ndim;
+    for (int d = 0; ok && d < a->nsizes; d++) {
+        ok = a->sizes[d] >= 0 && a->sizes[d] < a->nsizes && !seen[a->sizes[d]];
+        if (ok) seen[a->sizes[d]] = 1;
+    }
+    if (!ok) {
+        char b0[96], b1[96];
+        return nc_errorf(e, "transpose of %s needs a permutation of its %d axes, got %s",
+                         nc_shape_str(in[0]->ndim, SHP(0), b0, sizeof b0), in[0]->ndim,
+                         nc_shape_str(a->nsizes, a->sizes, b1, sizeof b1));
+    }
+    ond[0] = a->nsizes;
+    for (int d = 0; d < a->nsizes; d++) os[0][d] = SHP(0)[a->sizes[d]];
+    return 1;
+}
+
 /* squeeze_excite(x, w1, b1, w2, b2): the SE gate
  * sigmoid(fc2(act(fc1(mean_hw(x))))) as one op, act = epi[0] (relu or silu). */
 static int shape_squeeze_excite(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
@@ -368,6 +388,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
                                   nc_ref_radix_combine_grad, NULL, NULL},
     [NC_OP_CROSS_ENTROPY_GRAD] = {"cross_entropy_grad", 3, 4, OPAQUE, TRAIN, nc_shape_cross_entropy_grad,
                                   nc_ref_cross_entropy_grad, NULL, NULL},
+    /* opaque: a permutation is not a view, so no pass may alias or fuse through it */
+    [NC_OP_TRANSPOSE] = {"transpose", 1, 1, OPAQUE, NC_ATTR_SIZES, shape_transpose, nc_ref_transpose, NULL, NULL},
 };
 
 const NcOpInfo *nc_op_info(NcOpKind op) {

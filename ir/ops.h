@@ -89,6 +89,7 @@ void nc_ref_split(const NcKernelArgs *k);
 void nc_ref_reshape(const NcKernelArgs *k);
 void nc_ref_squeeze_excite(const NcKernelArgs *k);
 void nc_ref_relayout(const NcKernelArgs *k);
+void nc_ref_transpose(const NcKernelArgs *k);
 
 /* Training ops' reference kernels (ref_train.c, ref_grad_*.c); what each
  * computes is said beside its shape rule in shape_train.c. */

@@ -115,3 +115,26 @@ void nc_ref_split(const NcKernelArgs *k) {
 void nc_ref_reshape(const NcKernelArgs *k) {
     memcpy(k->out[0], k->in[0], (size_t)nc_numel(k->in_v[0]) * sizeof(float));
 }
+
+/* out[i0..ik] = x[...] with out's axis d being x's axis perm[d]: walk the
+ * output in order, stepping x's offset by the permuted strides. */
+void nc_ref_transpose(const NcKernelArgs *k) {
+    const NcValue *x = k->in_v[0];
+    const int nd = x->ndim;
+    const int64_t *perm = k->node->attrs.sizes;
+    int64_t xstride[NC_MAXDIM], step[NC_MAXDIM], oshape[NC_MAXDIM], idx[NC_MAXDIM] = {0};
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) xstride[d] = s, s *= x->shape[d];
+    for (int d = 0; d < nd; d++) step[d] = xstride[perm[d]], oshape[d] = x->shape[perm[d]];
+    const int64_t n = nc_numel(x);
+    int64_t off = 0;
+    for (int64_t i = 0; i < n; i++) {
+        k->out[0][i] = k->in[0][off];
+        for (int d = nd - 1; d >= 0; d--) {
+            off += step[d];
+            if (++idx[d] < oshape[d]) break;
+            off -= step[d] * oshape[d];
+            idx[d] = 0;
+        }
+    }
+}

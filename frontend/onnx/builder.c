@@ -83,6 +83,12 @@ static OxSym *define(Ox *X, const char *name) {
 int ox_has_input(Ox *X, int k) { return k < (int)X->node->n_input && X->node->input[k] && X->node->input[k][0]; }
 
 OxSym *ox_input(Ox *X, int k) {
+    OxSym *s = ox_input_raw(X, k);
+    if (s->kind == OX_PENDING) ox_materialise(X, s);
+    return s;
+}
+
+OxSym *ox_input_raw(Ox *X, int k) {
     if (!ox_has_input(X, k)) ox_fail(X, "input %d is missing", k);
     OxSym *s = ox_lookup(X, X->node->input[k]);
     if (!s)
@@ -135,18 +141,18 @@ int ox_runtime_input(Ox *X, int k) {
     return s->kind == OX_RUNTIME ? s->id : ox_param_of(X, s, NC_PARAM_WEIGHT);
 }
 
-static OxSym *define_output(Ox *X, int k) {
+OxSym *ox_define_output(Ox *X, int k) {
     if (k >= (int)X->node->n_output) ox_fail(X, "has no output %d", k);
     return define(X, X->node->output[k]);
 }
 
 void ox_set_runtime(Ox *X, int k, int id) {
-    OxSym *s = define_output(X, k);
+    OxSym *s = ox_define_output(X, k);
     s->kind = OX_RUNTIME, s->id = id;
 }
 
 void ox_set_const(Ox *X, int k, const OxTensor *t) {
-    OxSym *s = define_output(X, k);
+    OxSym *s = ox_define_output(X, k);
     s->kind = OX_CONST, s->c = *t;
 }
 
@@ -313,6 +319,7 @@ static void import_model(Ox *X, const Onnx__ModelProto *m) {
         const char *name = gp->output[k]->name ? gp->output[k]->name : "";
         OxSym *s = ox_lookup(X, name);
         if (!s) ox_fail(X, "graph output '%s' is never computed", name);
+        if (s->kind == OX_PENDING) ox_materialise(X, s);
         if (s->kind != OX_RUNTIME || ox_val(X, s->id)->kind != NC_VAL_NODE)
             ox_fail(X, "graph output '%s' is a constant or the input itself, not computed from the image", name);
         nc_vec_push(&X->g->outputs, s->id);

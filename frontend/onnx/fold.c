@@ -190,3 +190,21 @@ int ox_reshape_sizes(Ox *X, int nd, const int64_t *in, const OxTensor *spec, int
     if (known != total) ox_fail(X, "cannot reshape %lld elements into %lld", (long long)total, (long long)known);
     return (int)spec->n;
 }
+
+void ox_fold_transpose(Ox *X, const OxTensor *a, const int *perm, OxTensor *out) {
+    int64_t shape[NC_MAXDIM], stride[NC_MAXDIM], s = 1;
+    for (int d = a->ndim - 1; d >= 0; d--) stride[d] = s, s *= a->shape[d];
+    for (int d = 0; d < a->ndim; d++) shape[d] = a->shape[perm[d]];
+    ox_tensor_new(X, out, a->is_int, a->ndim, shape);
+    for (int64_t k = 0; k < out->n; k++) {
+        int64_t rem = k, from = 0;
+        for (int d = a->ndim - 1; d >= 0; d--) {
+            from += (rem % shape[d]) * stride[perm[d]];
+            rem /= shape[d];
+        }
+        if (out->is_int)
+            out->i[k] = a->i[from];
+        else
+            out->f[k] = a->f[from];
+    }
+}

@@ -16,6 +16,8 @@ void ox_fold_gather(Ox *X, const OxTensor *data, const OxTensor *idx, int axis, 
 void ox_fold_concat(Ox *X, const OxTensor *const *in, int n, int axis, OxTensor *out);
 void ox_fold_slice(Ox *X, const OxTensor *data, const int64_t *starts, const int64_t *ends, const int64_t *axes,
                    const int64_t *steps, int n, OxTensor *out);
+/* out = a.transpose(perm), perm a permutation of a's axes. */
+void ox_fold_transpose(Ox *X, const OxTensor *a, const int *perm, OxTensor *out);
 /* Reshape's target: 0 copies the input's dimension (unless allowzero), -1 is inferred.  Returns its rank. */
 int ox_reshape_sizes(Ox *X, int nd, const int64_t *in, const OxTensor *spec, int allowzero, int64_t *out);
 

@@ -25,7 +25,11 @@ typedef struct OxTensor {
     int64_t *i;
 } OxTensor;
 
-typedef enum { OX_RUNTIME = 1, OX_CONST } OxKind;
+/* OX_PENDING: a runtime value whose op waits for its reader (pending.c): a Pad
+ * the next conv or pool may absorb into its own padding, a Sigmoid the Mul
+ * after it may turn into a SiLU.  Any other reader makes the op real. */
+typedef enum { OX_RUNTIME = 1, OX_CONST, OX_PENDING } OxKind;
+typedef enum { OX_PEND_PAD = 1, OX_PEND_SIGMOID } OxPendOp;
 
 typedef struct OxSym {
     const char *name;
@@ -34,6 +38,13 @@ typedef struct OxSym {
     OxTensor c;  /* OX_CONST */
     int param;   /* OX_CONST: the IR parameter made from it, or -1 */
     int is_init; /* an initializer: its name is the parameter's */
+    /* OX_PENDING: the op, the runtime value it applies to, the node that asked for it */
+    OxPendOp pend;
+    int src;
+    int pad[4]; /* OX_PEND_PAD: top, left, bottom, right */
+    float pad_value;
+    const Onnx__NodeProto *pend_node;
+    int pend_index;
 } OxSym;
 
 typedef struct Ox {
@@ -66,7 +77,9 @@ void ox_tensor_new(Ox *X, OxTensor *t, int is_int, int ndim, const int64_t *shap
 /* builder.c: the symbol table and helpers the op table uses. */
 OxSym *ox_lookup(Ox *X, const char *name);
 int ox_has_input(Ox *X, int k);
-OxSym *ox_input(Ox *X, int k); /* input k, which must be defined */
+OxSym *ox_input(Ox *X, int k);     /* input k, which must be defined; a pending op made real */
+OxSym *ox_input_raw(Ox *X, int k); /* the same, a pending op left pending */
+OxSym *ox_define_output(Ox *X, int k);
 int ox_is_const(Ox *X, int k);
 const OxTensor *ox_const_input(Ox *X, int k, const char *what); /* must be a constant */
 int ox_runtime_input(Ox *X, int k);                             /* an IR value; a constant becomes a parameter */
@@ -89,5 +102,16 @@ void ox_attrs_only(Ox *X, const char *const *known);
 
 /* ops.c: imports the current node (X->node). */
 void ox_import_node(Ox *X);
+
+/* pending.c: Pad and Sigmoid, deferred; the pad a conv or pool may absorb. */
+void ox_op_pad(Ox *X);
+void ox_op_sigmoid(Ox *X);
+void ox_materialise(Ox *X, OxSym *s);
+/* Input k as a 4-d runtime value; a pending Pad is left to the caller: its
+ * value's id is returned, with pad and *value (else zeros).  The caller either
+ * adds pad to its own padding or calls ox_input to make the Pad real. */
+int ox_padded_input(Ox *X, int k, int pad[4], float *value);
+/* Mul(x, Sigmoid(x)) as SiLU: the IR value, or -1 when the inputs are not that. */
+int ox_try_silu(Ox *X);
 
 #endif

@@ -2,6 +2,7 @@
  * attributes checked (an attribute netc does not read is an error, never
  * ignored), constants folded where every input is one. */
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "frontend/onnx/onnx_fold.h"
@@ -86,7 +87,16 @@ static void kernel_attr(Ox *X, int *k, const int64_t *wshape) {
 static void op_conv(Ox *X) {
     static const char *const known[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
     ox_attrs_only(X, known);
-    int x = need4(X, 0);
+    /* a zero Pad before it folds into its padding (not with auto_pad SAME, computed on the padded size) */
+    int pp[4];
+    float pv;
+    int x = ox_padded_input(X, 0, pp, &pv);
+    const char *ap = ox_attr_str(X, "auto_pad", "NOTSET");
+    const int fold = pp[0] || pp[1] || pp[2] || pp[3];
+    if (fold && (pv != 0 || (strcmp(ap, "NOTSET") && strcmp(ap, "VALID")))) x = ox_input(X, 0)->id;
+    if (ox_val(X, x)->ndim != 4)
+        ox_fail(X, "input '%s' is %d-d; netc takes this op on 4-d [N, C, H, W] tensors", X->node->input[0],
+                ox_val(X, x)->ndim);
     OxSym *w = ox_input(X, 1);
     if (w->kind != OX_CONST) ox_fail(X, "the weight '%s' is computed at run time; netc needs it constant", w->name);
     if (w->c.ndim != 4) ox_fail(X, "a %d-d weight; netc takes 2-d convolutions (a 4-d weight)", w->c.ndim);
@@ -96,6 +106,8 @@ static void op_conv(Ox *X) {
     a.kernel[0] = k[0], a.kernel[1] = k[1];
     a.groups = clamp_int(X, ox_attr_int(X, "group", 1), 1, 1 << 20, "group");
     window_attrs(X, ox_val(X, x), k, &a);
+    if (fold && ox_input_raw(X, 0)->kind == OX_PENDING) /* still pending: folded */
+        for (int i = 0; i < 4; i++) a.pad[i] = clamp_int(X, (int64_t)a.pad[i] + pp[i], 0, 1 << 16, "pad");
     int in[3] = {x, ox_param_of(X, w, NC_PARAM_WEIGHT), 0};
     int nin = 2;
     if (ox_has_input(X, 2)) {
@@ -114,15 +126,39 @@ static void pool(Ox *X, NcOpKind op) {
                                             "kernel_shape", "pads",      "strides",           NULL};
     ox_attrs_only(X, op == NC_OP_MAX_POOL2D ? known_max : known_avg);
     one_output(X);
-    int x = need4(X, 0);
+    int pp[4];
+    float pv;
+    int x = ox_padded_input(X, 0, pp, &pv);
     NcAttrs a = nc_attrs_default();
     kernel_attr(X, a.kernel, NULL);
-    window_attrs(X, ox_val(X, x), a.kernel, &a);
+    for (int again = 0; again < 2; again++) {
+        if (ox_val(X, x)->ndim != 4)
+            ox_fail(X, "input '%s' is %d-d; netc takes this op on 4-d [N, C, H, W] tensors", X->node->input[0],
+                    ox_val(X, x)->ndim);
+        window_attrs(X, ox_val(X, x), a.kernel, &a);
+        a.ceil_mode = clamp_int(X, ox_attr_int(X, "ceil_mode", 0), 0, 1, "ceil_mode");
+        /* ONNX's default excludes the padding from the average (PyTorch's includes it) */
+        a.count_include_pad = clamp_int(X, ox_attr_int(X, "count_include_pad", 0), 0, 1, "count_include_pad");
+        if (!(pp[0] || pp[1] || pp[2] || pp[3]) || ox_input_raw(X, 0)->kind != OX_PENDING) break;
+        /* A Pad before it folds where that is exact: -inf before a max, zeros before an average that then
+         * counts them (it must have counted its own padding too, or had none); not with ceil_mode (which
+         * windows it drops depends on where the padding starts) or auto_pad SAME (computed on the padded size). */
+        int own = a.pad[0] || a.pad[1] || a.pad[2] || a.pad[3], ok = !a.ceil_mode;
+        ok &=
+            !strcmp(ox_attr_str(X, "auto_pad", "NOTSET"), "NOTSET") || !strcmp(ox_attr_str(X, "auto_pad", ""), "VALID");
+        ok &= op == NC_OP_MAX_POOL2D ? pv == -INFINITY : pv == 0 && (a.count_include_pad || !own);
+        for (int i = 0; i < 4 && ok; i++) ok = 2 * (a.pad[i] + pp[i]) <= a.kernel[i % 2];
+        if (ok) {
+            for (int i = 0; i < 4; i++) a.pad[i] += pp[i];
+            if (op == NC_OP_AVG_POOL2D) a.count_include_pad = 1;
+            break;
+        }
+        x = ox_input(X, 0)->id; /* the Pad made real; the attributes again, on the padded size */
+        a = nc_attrs_default();
+        kernel_attr(X, a.kernel, NULL);
+    }
     if (a.dilation[0] != 1 || a.dilation[1] != 1) ox_fail(X, "dilated pooling is not supported");
     if (ox_attr_int(X, "storage_order", 0)) ox_fail(X, "storage_order 1 is not supported");
-    a.ceil_mode = clamp_int(X, ox_attr_int(X, "ceil_mode", 0), 0, 1, "ceil_mode");
-    /* ONNX's default excludes the padding from the average (PyTorch's includes it) */
-    a.count_include_pad = clamp_int(X, ox_attr_int(X, "count_include_pad", 0), 0, 1, "count_include_pad");
     for (int i = 0; i < 4; i++)
         if (2 * a.pad[i] > a.kernel[i % 2])
             ox_fail(X, "padding %d on a side is more than half the %dx%d window (not supported)", a.pad[i], a.kernel[0],
@@ -139,7 +175,6 @@ static void unary(Ox *X, NcOpKind op) {
     ox_set_runtime(X, 0, ox_node1(X, op, 1, &x, &a));
 }
 static void op_relu(Ox *X) { unary(X, NC_OP_RELU); }
-static void op_sigmoid(Ox *X) { unary(X, NC_OP_SIGMOID); }
 static void op_gap(Ox *X) {
     need4(X, 0);
     unary(X, NC_OP_GLOBAL_AVG_POOL);
@@ -217,6 +252,11 @@ static int operand_param(Ox *X, OxSym *s, const OxTensor *t, const char *suffix,
 static void binary(Ox *X, OxBinary op) {
     ox_attrs_only(X, (const char *const[]){NULL});
     static const char *const names[] = {"Add", "Sub", "Mul", "Div"};
+    int silu = op == OX_MUL ? ox_try_silu(X) : -1;
+    if (silu >= 0) {
+        ox_set_runtime(X, 0, silu);
+        return;
+    }
     OxSym *a = ox_input(X, 0), *b = ox_input(X, 1);
     if (a->kind == OX_CONST && b->kind == OX_CONST) {
         OxTensor out;
@@ -281,58 +321,111 @@ static void op_batchnorm(Ox *X) {
     ox_set_runtime(X, 0, ox_node1(X, NC_OP_BATCH_NORM, 5, in, &a));
 }
 
-/* [M, K] x weight -> linear; the weight [N, K] (Gemm transB=1) or [K, N] (MatMul, transposed here). */
-static void linear(Ox *X, int x, OxSym *w, int transpose, OxSym *bias) {
+/* A transpose node, or nothing where the permutation moves only axes of size 1 (then a reshape). */
+static int transpose_rt(Ox *X, int x, const int *perm) {
+    const NcValue *v = ox_val(X, x);
+    int64_t shape[NC_MAXDIM];
+    int moved = 0, last = -1;
+    for (int d = 0; d < v->ndim; d++) {
+        shape[d] = v->shape[perm[d]];
+        /* the order of the axes larger than 1 is what decides the bytes */
+        if (v->shape[perm[d]] > 1) {
+            moved |= perm[d] < last;
+            last = perm[d];
+        }
+    }
+    NcAttrs a = nc_attrs_default();
+    a.nsizes = v->ndim;
+    if (!moved) {
+        for (int d = 0; d < v->ndim; d++) a.sizes[d] = shape[d];
+        int same = 1;
+        for (int d = 0; d < v->ndim; d++) same &= perm[d] == d;
+        return same ? x : ox_node1(X, NC_OP_RESHAPE, 1, &x, &a);
+    }
+    for (int d = 0; d < v->ndim; d++) a.sizes[d] = perm[d];
+    return ox_node1(X, NC_OP_TRANSPOSE, 1, &x, &a);
+}
+
+/* A constant as a float parameter derived from s: t transposed (2-d) and scaled. */
+static int derived_2d(Ox *X, OxSym *s, int transpose, float scale, const char *suffix, NcParamRole role) {
+    const OxTensor *c = &s->c;
+    if (!transpose && scale == 1 && !*suffix) return ox_param_of(X, s, role);
+    OxTensor t;
+    int64_t shape[2] = {c->shape[transpose], c->shape[!transpose]};
+    ox_tensor_new(X, &t, 0, 2, shape);
+    for (int64_t i = 0; i < shape[0]; i++)
+        for (int64_t j = 0; j < shape[1]; j++)
+            t.f[i * shape[1] + j] = scale * (transpose ? c->f[j * shape[0] + i] : c->f[i * shape[1] + j]);
+    return ox_param_from(X, s->name, suffix, &t, role);
+}
+
+/* y = alpha * op(x) op(W) + beta * C as a linear layer: the weight [N, K] (transposed from [K, N] where the op has
+ * it that way round, scaled by alpha); C of [N] or [1, N] (or a scalar) its bias, of [M, N] or [M, 1] an add. */
+static void linear(Ox *X, int x, OxSym *w, int transpose, float alpha, OxSym *bias, float beta) {
     if (ox_val(X, x)->ndim != 2) ox_fail(X, "a %d-d input; netc takes this op on [N, K] inputs", ox_val(X, x)->ndim);
     if (w->kind != OX_CONST) ox_fail(X, "the weight '%s' is computed at run time; netc needs it constant", w->name);
     if (w->c.ndim != 2) ox_fail(X, "a %d-d weight; netc needs a 2-d one", w->c.ndim);
-    int wid;
-    if (transpose) {
-        /* the parameter keeps the initializer's name, its data [N, K] as a linear layer's weight */
-        OxTensor t;
-        int64_t shape[2] = {w->c.shape[1], w->c.shape[0]};
-        ox_tensor_new(X, &t, 0, 2, shape);
-        for (int64_t i = 0; i < shape[0]; i++)
-            for (int64_t j = 0; j < shape[1]; j++) t.f[i * shape[1] + j] = w->c.f[j * shape[0] + i];
-        wid = ox_param_from(X, w->name, "", &t, NC_PARAM_WEIGHT);
-    } else {
-        wid = ox_param_of(X, w, NC_PARAM_WEIGHT);
-    }
-    int in[3] = {x, wid, 0};
+    if (w->c.is_int) ox_fail(X, "an integer weight '%s'", w->name);
+    /* the parameter keeps the initializer's name; alpha folded in gets a suffix (the data is not the file's) */
+    int wid = derived_2d(X, w, transpose, alpha, alpha != 1 ? ":alpha" : "", NC_PARAM_WEIGHT);
+    const int64_t m = ox_val(X, x)->shape[0], n = ox_val(X, wid)->shape[0];
+    int in[3] = {x, wid, 0}, add = -1;
     NcAttrs a = nc_attrs_default();
-    if (bias) {
+    if (bias && beta != 0) {
         if (bias->kind != OX_CONST) ox_fail(X, "the bias '%s' is computed at run time", bias->name);
-        int64_t n = ox_val(X, wid)->shape[0];
         OxTensor b = bias->c;
-        if (!(b.ndim == 1 && b.shape[0] == n) && !(b.ndim == 2 && b.shape[0] == 1 && b.shape[1] == n))
-            ox_fail(X, "the bias '%s' must be [%lld] or [1, %lld]", bias->name, (long long)n, (long long)n);
-        if (b.ndim == 1)
-            in[2] = ox_param_of(X, bias, NC_PARAM_BIAS);
-        else {
-            b.ndim = 1, b.shape[0] = n;
-            in[2] = ox_param_from(X, bias->name, "", &b, NC_PARAM_BIAS);
+        if (b.is_int) ox_fail(X, "an integer bias '%s'", bias->name);
+        int64_t bm = b.ndim == 2 ? b.shape[0] : 1, bn = b.ndim ? b.shape[b.ndim - 1] : 1;
+        if (b.ndim > 2 || (bm != 1 && bm != m) || (bn != 1 && bn != n))
+            ox_fail(X, "C '%s' does not broadcast to [%lld, %lld]", bias->name, (long long)m, (long long)n);
+        const char *sfx = beta != 1 ? ":beta" : "";
+        if (bm == 1) {
+            /* one value per output: the linear layer's own bias */
+            OxTensor t;
+            ox_tensor_new(X, &t, 0, 1, &n);
+            for (int64_t j = 0; j < n; j++) t.f[j] = beta * b.f[bn == 1 ? 0 : j];
+            if (b.ndim == 1 && bn == n && beta == 1)
+                in[2] = ox_param_of(X, bias, NC_PARAM_BIAS);
+            else
+                in[2] = ox_param_from(X, bias->name, bn != n ? ":expanded" : sfx, &t, NC_PARAM_BIAS);
+            a.has_bias = 1;
+        } else {
+            OxTensor t = b;
+            if (beta != 1) {
+                ox_tensor_new(X, &t, 0, b.ndim, b.shape);
+                for (int64_t k = 0; k < t.n; k++) t.f[k] = beta * b.f[k];
+            }
+            add = ox_param_from(X, bias->name, sfx, &t, NC_PARAM_WEIGHT);
         }
-        a.has_bias = 1;
     }
-    ox_set_runtime(X, 0, ox_node1(X, NC_OP_LINEAR, bias ? 3 : 2, in, &a));
+    int y = ox_node1(X, NC_OP_LINEAR, a.has_bias ? 3 : 2, in, &a);
+    if (add >= 0) {
+        NcAttrs aa = nc_attrs_default();
+        int in2[2] = {y, add};
+        y = ox_node1(X, NC_OP_ADD, 2, in2, &aa);
+    }
+    ox_set_runtime(X, 0, y);
 }
 
 static void op_gemm(Ox *X) {
     ox_attrs_only(X, (const char *const[]){"alpha", "beta", "transA", "transB", NULL});
-    if (ox_attr_float(X, "alpha", 1) != 1 || ox_attr_float(X, "beta", 1) != 1)
-        ox_fail(X, "alpha and beta other than 1 are not supported");
-    if (ox_attr_int(X, "transA", 0)) ox_fail(X, "transA=1 is not supported");
-    if (ox_attr_int(X, "transB", 0) != 1)
-        ox_fail(X, "transB=0 is not supported (netc maps Gemm with transB=1 to a linear layer)");
+    const float alpha = ox_attr_float(X, "alpha", 1), beta = ox_attr_float(X, "beta", 1);
+    if (!isfinite(alpha) || !isfinite(beta)) ox_fail(X, "alpha and beta must be finite");
+    const int64_t ta = ox_attr_int(X, "transA", 0), tb = ox_attr_int(X, "transB", 0);
+    if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1)) ox_fail(X, "transA and transB must be 0 or 1");
+    if (ox_input(X, 0)->kind != OX_RUNTIME) ox_fail(X, "a constant A is not supported (netc needs B constant)");
     int x = ox_runtime_input(X, 0);
-    linear(X, x, ox_input(X, 1), 0, ox_has_input(X, 2) ? ox_input(X, 2) : NULL);
+    if (ox_val(X, x)->ndim != 2) ox_fail(X, "A is %d-d; Gemm takes 2-d operands", ox_val(X, x)->ndim);
+    if (ta) x = transpose_rt(X, x, (const int[]){1, 0});
+    /* a linear layer's weight is [N, K]: B as given with transB=1, transposed with transB=0 */
+    linear(X, x, ox_input(X, 1), !tb, alpha, ox_has_input(X, 2) ? ox_input(X, 2) : NULL, beta);
 }
 
 static void op_matmul(Ox *X) {
     ox_attrs_only(X, (const char *const[]){NULL});
     if (ox_input(X, 0)->kind != OX_RUNTIME) ox_fail(X, "a constant first operand is not supported");
     int x = ox_runtime_input(X, 0);
-    linear(X, x, ox_input(X, 1), 1, NULL);
+    linear(X, x, ox_input(X, 1), 1, 1, NULL, 1);
 }
 
 /* A reshape of a runtime tensor (nothing when the shape does not change), or of a constant. */
@@ -442,25 +535,32 @@ static void op_softmax(Ox *X) {
 static void op_concat(Ox *X) {
     ox_attrs_only(X, (const char *const[]){"axis", NULL});
     int n = (int)X->node->n_input, all_const = 1;
-    if (n < 1 || n > NC_MAXIN) ox_fail(X, "%d inputs (netc takes 1 to %d)", n, NC_MAXIN);
+    if (n < 1 || n > NC_MAX_NODES) ox_fail(X, "%d inputs", n);
     for (int k = 0; k < n; k++) all_const &= ox_is_const(X, k);
     int nd;
     sym_shape(X, ox_input(X, 0), &nd);
     if (!ox_attr(X, "axis")) ox_fail(X, "the axis attribute is missing");
     int axis = ox_norm_axis(X, ox_attr_int(X, "axis", 0), nd);
     if (all_const) {
-        const OxTensor *in[NC_MAXIN];
+        const OxTensor **in = ox_alloc(X, (size_t)n * sizeof *in);
         for (int k = 0; k < n; k++) in[k] = ox_const_input(X, k, "input");
         OxTensor out;
         ox_fold_concat(X, in, n, axis, &out);
         ox_set_const(X, 0, &out);
         return;
     }
-    int in[NC_MAXIN];
-    for (int k = 0; k < n; k++) in[k] = ox_runtime_input(X, k);
+    /* more inputs than a node takes (DenseNet's blocks): concats of concats, the first holding the first inputs */
     NcAttrs a = nc_attrs_default();
     a.axis = axis;
-    ox_set_runtime(X, 0, ox_node1(X, NC_OP_CONCAT, n, in, &a));
+    int in[NC_MAXIN], m = 0;
+    for (int k = 0; k < n; k++) {
+        if (m == NC_MAXIN) {
+            in[0] = ox_node1(X, NC_OP_CONCAT, m, in, &a);
+            m = 1;
+        }
+        in[m++] = ox_runtime_input(X, k);
+    }
+    ox_set_runtime(X, 0, m == 1 ? in[0] : ox_node1(X, NC_OP_CONCAT, m, in, &a));
 }
 
 static void op_split(Ox *X) {
@@ -489,6 +589,32 @@ static void op_split(Ox *X) {
     memcpy(outs, X->g->nodes.data[ni].outputs, sizeof outs);
     for (int k = 0; k < nout; k++)
         if (X->node->output[k] && X->node->output[k][0]) ox_set_runtime(X, k, outs[k]);
+}
+
+static void op_transpose(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"perm", NULL});
+    OxSym *s = ox_input(X, 0);
+    int nd;
+    sym_shape(X, s, &nd);
+    int64_t p[NC_MAXDIM];
+    int perm[NC_MAXDIM], seen[NC_MAXDIM] = {0};
+    int n = ox_attr_ints(X, "perm", p, NC_MAXDIM);
+    if (n < 0) {
+        for (int d = 0; d < nd; d++) p[d] = nd - 1 - d; /* ONNX's default: the axes reversed */
+        n = nd;
+    }
+    if (n != nd) ox_fail(X, "perm has %d values for a %d-d input", n, nd);
+    for (int d = 0; d < nd; d++) {
+        if (p[d] < 0 || p[d] >= nd || seen[p[d]]) ox_fail(X, "perm is not a permutation of 0..%d", nd - 1);
+        seen[p[d]] = 1, perm[d] = (int)p[d];
+    }
+    if (s->kind == OX_CONST) {
+        OxTensor out;
+        ox_fold_transpose(X, &s->c, perm, &out);
+        ox_set_const(X, 0, &out);
+        return;
+    }
+    ox_set_runtime(X, 0, transpose_rt(X, s->id, perm));
 }
 
 static void op_identity(Ox *X) {
@@ -591,9 +717,45 @@ static void ints_of(Ox *X, int k, const char *what, int64_t *out, int n, int64_t
     memcpy(out, t->i, (size_t)n * sizeof *out);
 }
 
+/* Slice of a computed tensor with constant bounds and step 1 along one axis: the middle part of a split. */
+static void slice_runtime(Ox *X, int x, const int64_t *starts, const int64_t *ends, const int64_t *axes,
+                          const int64_t *steps, int n) {
+    const NcValue *v = ox_val(X, x);
+    int axis = -1;
+    int64_t lo = 0, hi = 0;
+    for (int k = 0; k < n; k++) {
+        int d = ox_norm_axis(X, axes[k], v->ndim);
+        int64_t len = v->shape[d];
+        int64_t b = starts[k] < 0 ? starts[k] + len : starts[k], e = ends[k] < 0 ? ends[k] + len : ends[k];
+        b = b < 0 ? 0 : b > len ? len : b;
+        e = e < 0 ? 0 : e > len ? len : e;
+        if (b == 0 && e == len && steps[k] == 1) continue; /* the whole axis */
+        if (steps[k] != 1)
+            ox_fail(X, "a step of %lld on a computed tensor (netc slices with step 1)", (long long)steps[k]);
+        if (axis >= 0 && axis != d) ox_fail(X, "slicing a computed tensor along two axes is not supported");
+        if (e <= b) ox_fail(X, "the slice of axis %d is empty", d);
+        axis = d, lo = b, hi = e;
+    }
+    if (axis < 0) {
+        ox_set_runtime(X, 0, x);
+        return;
+    }
+    NcAttrs a = nc_attrs_default();
+    a.axis = axis;
+    const int64_t len = v->shape[axis];
+    int part = 0;
+    if (lo > 0) a.sizes[a.nsizes++] = lo, part = 1;
+    a.sizes[a.nsizes++] = hi - lo;
+    if (hi < len) a.sizes[a.nsizes++] = len - hi;
+    int ni = ox_node(X, NC_OP_SPLIT, 1, &x, &a);
+    ox_set_runtime(X, 0, X->g->nodes.data[ni].outputs[part]);
+}
+
 static void op_slice(Ox *X) {
     ox_attrs_only(X, (const char *const[]){NULL});
-    const OxTensor *data = ox_const_input(X, 0, "the data (netc folds Slice on constants only)");
+    OxSym *src = ox_input(X, 0);
+    int nd;
+    sym_shape(X, src, &nd);
     const OxTensor *st = ox_const_input(X, 1, "starts");
     if (!st->is_int || st->n > NC_MAXDIM) ox_fail(X, "bad starts");
     int n = (int)st->n;
@@ -602,38 +764,65 @@ static void op_slice(Ox *X) {
     ints_of(X, 2, "ends", ends, n, 0);
     ints_of(X, 3, "axes", axes, n, -1);
     ints_of(X, 4, "steps", steps, n, 1);
+    if (src->kind == OX_RUNTIME) {
+        slice_runtime(X, src->id, starts, ends, axes, steps, n);
+        return;
+    }
+    const OxTensor *data = &src->c;
     OxTensor out;
     ox_fold_slice(X, data, starts, ends, axes, steps, n, &out);
     ox_set_const(X, 0, &out);
 }
 
-/* ReduceMean over H and W of a 4-d tensor: global average pooling. */
-static void op_reducemean(Ox *X) {
+/* ReduceMean / ReduceSum / ReduceMax over H and W of a 4-d tensor: global average pooling (times H * W for a
+ * sum) or global max pooling.  Axes: an attribute, or an input (ReduceSum from opset 13, the others from 18). */
+static void reduce_hw(Ox *X, NcOpKind pool, int sum) {
     ox_attrs_only(X, (const char *const[]){"axes", "keepdims", "noop_with_empty_axes", NULL});
     int x = need4(X, 0);
+    const int axes_input = sum || X->opset >= 18;
     int64_t axes[NC_MAXDIM];
-    int n = X->opset >= 18 ? -1 : ox_attr_ints(X, "axes", axes, NC_MAXDIM);
-    if (X->opset >= 18 && ox_has_input(X, 1)) {
+    int n = axes_input ? -1 : ox_attr_ints(X, "axes", axes, NC_MAXDIM);
+    if (axes_input && ox_attr(X, "axes")) ox_fail(X, "axes is an input from this opset on, not an attribute");
+    if (axes_input && ox_has_input(X, 1)) {
         const OxTensor *t = ox_const_input(X, 1, "axes");
         if (!t->is_int || t->n > NC_MAXDIM) ox_fail(X, "bad axes");
         n = (int)t->n;
         memcpy(axes, t->i, (size_t)n * sizeof *axes);
     }
-    int hw = n == 2;
-    for (int k = 0; k < n && hw; k++) {
-        int d = ox_norm_axis(X, axes[k], 4);
-        hw = d == 2 || d == 3;
+    if (n == 0 || n < 0) {
+        if (ox_attr_int(X, "noop_with_empty_axes", 0)) ox_fail(X, "noop_with_empty_axes with no axes is not supported");
+        ox_fail(X, "a reduction over every axis is not supported (only over the two spatial axes 2, 3)");
     }
-    if (!hw || ox_norm_axis(X, axes[0], 4) == ox_norm_axis(X, axes[1], 4))
-        ox_fail(X, "only a mean over the two spatial axes (2, 3) is supported");
+    int mark[4] = {0};
+    for (int k = 0; k < n; k++) {
+        int d = ox_norm_axis(X, axes[k], 4);
+        if (mark[d]) ox_fail(X, "axis %d is given twice", d);
+        mark[d] = 1;
+    }
+    if (mark[0] || mark[1] || !mark[2] || !mark[3])
+        ox_fail(X, "only a reduction over the two spatial axes (2, 3) is supported");
+    const NcValue *xv = ox_val(X, x);
+    const int64_t hw = xv->shape[2] * xv->shape[3];
     NcAttrs a = nc_attrs_default();
-    int y = ox_node1(X, NC_OP_GLOBAL_AVG_POOL, 1, &x, &a);
+    int y = ox_node1(X, pool, 1, &x, &a);
+    if (sum && hw != 1) {
+        OxTensor t;
+        const int64_t ones[4] = {1, 1, 1, 1};
+        ox_tensor_new(X, &t, 0, 4, ones);
+        t.f[0] = (float)hw;
+        const char *base = X->node->name && X->node->name[0] ? X->node->name : X->node->output[0];
+        int in[2] = {y, ox_param_from(X, base, ".hw", &t, NC_PARAM_WEIGHT)};
+        y = ox_node1(X, NC_OP_MUL, 2, in, &a);
+    }
     if (!ox_attr_int(X, "keepdims", 1)) {
         a.nsizes = 2, a.sizes[0] = ox_val(X, y)->shape[0], a.sizes[1] = ox_val(X, y)->shape[1];
         y = ox_node1(X, NC_OP_RESHAPE, 1, &y, &a);
     }
     ox_set_runtime(X, 0, y);
 }
+static void op_reducemean(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_AVG_POOL, 0); }
+static void op_reducesum(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_AVG_POOL, 1); }
+static void op_reducemax(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_MAX_POOL, 0); }
 
 static const struct {
     const char *type;
@@ -643,7 +832,7 @@ static const struct {
     {"BatchNormalization", op_batchnorm},
     {"Relu", op_relu},
     {"Clip", op_clip},
-    {"Sigmoid", op_sigmoid},
+    {"Sigmoid", ox_op_sigmoid},
     {"HardSigmoid", op_hardsigmoid},
     {"HardSwish", op_hardswish},
     {"Add", op_add},
@@ -655,6 +844,10 @@ static const struct {
     {"GlobalAveragePool", op_gap},
     {"GlobalMaxPool", op_gmp},
     {"ReduceMean", op_reducemean},
+    {"ReduceSum", op_reducesum},
+    {"ReduceMax", op_reducemax},
+    {"Pad", ox_op_pad},
+    {"Transpose", op_transpose},
     {"Gemm", op_gemm},
     {"MatMul", op_matmul},
     {"Flatten", op_flatten},

@@ -161,6 +161,149 @@ def gemm_only(rng):
     return model(nodes, [w(rng, "w", 5, 4 * 6 * 6), w(rng, "b", 5)], 4, ["N", 5])
 
 
+def pad_then(op_nodes, pads, value=None, opset=OPSET, axes=None, c=4, extra_inits=()):
+    """Pad x (pads over all 4 axes, or over `axes`) with constant `value`, then op_nodes reading "p"."""
+    def build(rng):
+        inits = [i64("pads", pads)] + [f(rng) for f in extra_inits]
+        ins = ["x", "pads"]
+        if value is not None or axes is not None:
+            ins.append("pv" if value is not None else "")
+            if value is not None:
+                inits.append(nh.from_array(np.float32(value), "pv"))
+        if axes is not None:
+            ins.append("pax")
+            inits.append(i64("pax", axes))
+        nodes = [h.make_node("Pad", ins, ["p"], name="pad", mode="constant")] + op_nodes
+        return model(nodes, inits, c, opset=opset)
+    return build
+
+
+def conv_w(name, cout, cin, k):
+    return lambda rng: w(rng, name, cout, cin, k, k)
+
+
+PAD_TF = [0, 0, 0, 0, 0, 0, 1, 1]  # TF "SAME" for k3 s2 on an even size: one pixel at the bottom and the right
+PAD_SYM = [0, 0, 1, 2, 0, 0, 1, 2]
+
+
+def pad_two_readers(rng):
+    """One Pad read by a conv (folded) and by an add (made real)."""
+    inits = [i64("pads", PAD_SYM), w(rng, "cw", 4, 4, 3, 3), w(rng, "cw2", 4, 4, 1, 1)]
+    nodes = [h.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
+             h.make_node("Conv", ["p", "cw"], ["a"], name="conv", pads=[1, 1, 1, 1]),
+             h.make_node("Conv", ["p", "cw2"], ["b"], name="conv2", strides=[1, 1]),
+             h.make_node("Relu", ["p"], ["r"], name="relu"),
+             h.make_node("Add", ["b", "r"], ["y0"], name="add"),
+             h.make_node("Concat", ["a", "y0"], ["y"], axis=1)]
+    return model(nodes, inits, 4)
+
+
+def channel_shuffle(rng):
+    """ShuffleNet's shuffle: Reshape [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back."""
+    inits = [w(rng, "cw", 8, 4, 1, 1), i64("s5", [0, 2, 4, 12, 12]), i64("s4", [0, 8, 12, 12])]
+    nodes = [h.make_node("Conv", ["x", "cw"], ["c"], name="conv"),
+             h.make_node("Reshape", ["c", "s5"], ["r5"], name="r5"),
+             h.make_node("Transpose", ["r5"], ["t"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+             h.make_node("Reshape", ["t", "s4"], ["y"], name="r4")]
+    return model(nodes, inits, 4)
+
+
+def transpose_nhwc(rng):
+    """A channels-last detour (convnext's permutes): NCHW -> NHWC, a per-channel scale on the last axis, back."""
+    inits = [nh.from_array(rng.uniform(0.5, 1.5, 4).astype(np.float32), "gamma")]
+    nodes = [h.make_node("Transpose", ["x"], ["t"], name="to_nhwc", perm=[0, 2, 3, 1]),
+             h.make_node("Mul", ["t", "gamma"], ["m"], name="scale"),
+             h.make_node("Transpose", ["m"], ["y"], name="to_nchw", perm=[0, 3, 1, 2])]
+    return model(nodes, inits, 4)
+
+
+def transpose_const_and_unit(rng):
+    """A Transpose of an initializer (folded) as a conv's weight; one moving only size-1 axes (a reshape)."""
+    inits = [w(rng, "wt", 4, 6, 1, 1)]
+    nodes = [h.make_node("Transpose", ["wt"], ["cw"], perm=[1, 0, 2, 3]),
+             h.make_node("Conv", ["x", "cw"], ["c"], name="conv"),
+             h.make_node("GlobalAveragePool", ["c"], ["p"]),
+             h.make_node("Transpose", ["p"], ["t"], name="unit", perm=[0, 2, 3, 1]),
+             h.make_node("Flatten", ["t"], ["y"])]
+    return model(nodes, inits, 4, ["N", 6])
+
+
+def slice_channels(rng):
+    """Channel slices of a computed tensor (a split's middle, an open end, a negative start) concatenated."""
+    big = np.iinfo(np.int64).max
+    inits = [w(rng, "cw", 8, 4, 1, 1), i64("s0", [2]), i64("e0", [6]), i64("ax1", [1]), i64("s1", [-3]),
+             i64("e1", [big]), i64("s2", [0]), i64("e2", [3]), i64("st1", [1])]
+    nodes = [h.make_node("Conv", ["x", "cw"], ["c"], name="conv"),
+             h.make_node("Slice", ["c", "s0", "e0", "ax1"], ["a"], name="mid"),
+             h.make_node("Slice", ["c", "s1", "e1", "ax1", "st1"], ["b"], name="tail"),
+             h.make_node("Slice", ["c", "s2", "e2", "ax1"], ["d"], name="head"),
+             h.make_node("Concat", ["b", "a", "d"], ["y"], name="cat", axis=1)]
+    return model(nodes, inits, 4)
+
+
+def slice_width(rng):
+    inits = [i64("s", [1]), i64("e", [-1]), i64("ax", [3])]
+    nodes = [h.make_node("Slice", ["x", "s", "e", "ax"], ["y"], name="crop")]
+    return model(nodes, inits, 4)
+
+
+def concat_many(rng):
+    """DenseNet-like: 20 inputs into one Concat (more than a node takes)."""
+    n = 20
+    inits = [nh.from_array(np.float32((k + 1) / 7), f"k{k}") for k in range(n)]
+    nodes = [h.make_node("Mul", ["x", f"k{k}"], [f"m{k}"]) for k in range(n)]
+    nodes.append(h.make_node("Concat", [f"m{k}" for k in range(n)], ["y"], name="cat", axis=1))
+    return model(nodes, inits, 4)
+
+
+def gemm_case(trans_a=0, trans_b=1, alpha=1.0, beta=1.0, c_shape=(5,)):
+    def build(rng):
+        k, n = 4 * 6 * 6, 5
+        bshape = (n, k) if trans_b else (k, n)
+        inits = [w(rng, "B", *bshape)]
+        nodes = [h.make_node("Flatten", ["x"], ["f"], axis=1)]
+        a = "f"
+        if trans_a:
+            nodes.append(h.make_node("Transpose", ["f"], ["ft"], perm=[1, 0]))
+            a = "ft"
+        ins = [a, "B"]
+        if c_shape is not None:
+            inits.append(w(rng, "C", *c_shape))
+            ins.append("C")
+        nodes.append(h.make_node("Gemm", ins, ["y"], name="gemm", transA=trans_a, transB=trans_b, alpha=alpha,
+                                 beta=beta))
+        return model(nodes, inits, 4, ["N", n])
+    return build
+
+
+def reduce_case(op, axes, keepdims, opset, as_input):
+    def build(rng):
+        inits, ins, attrs = [], ["x"], {"keepdims": keepdims}
+        if as_input:
+            inits.append(i64("axes", axes))
+            ins.append("axes")
+        else:
+            attrs["axes"] = axes
+        return model([h.make_node(op, ins, ["y"], name="reduce", **attrs)], inits, 4, opset=opset)
+    return build
+
+
+def silu(rng):
+    """PyTorch's SiLU export: Mul(x, Sigmoid(x)) after a conv (it becomes silu, fused into the conv)."""
+    nodes = [h.make_node("Conv", ["x", "cw"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             h.make_node("Sigmoid", ["c"], ["s"], name="sig"),
+             h.make_node("Mul", ["s", "c"], ["y"], name="silu")]
+    return model(nodes, [w(rng, "cw", 6, 4, 3, 3)], 4)
+
+
+def sigmoid_shared(rng):
+    """A Sigmoid read by the Mul of a SiLU and by an Add: both made."""
+    nodes = [h.make_node("Sigmoid", ["x"], ["s"], name="sig"),
+             h.make_node("Mul", ["x", "s"], ["m"], name="silu"),
+             h.make_node("Add", ["m", "s"], ["y"], name="add")]
+    return model(nodes, [], 4)
+
+
 R = (4, 12, 12)
 CASES = {
     "conv": [
@@ -228,6 +371,55 @@ CASES = {
     "net": [
         ("small_cnn", small_cnn, (3, 32, 32)),
     ],
+    "pad": [
+        ("pad_conv_tf_same", pad_then([h.make_node("Conv", ["p", "cw"], ["y"], name="conv", strides=[2, 2])], PAD_TF,
+                                      extra_inits=[conv_w("cw", 6, 4, 3)]), R),
+        ("pad_conv_plus_own", pad_then([h.make_node("Conv", ["p", "cw"], ["y"], name="conv", pads=[1, 0, 1, 0])],
+                                       PAD_SYM, value=0.0, extra_inits=[conv_w("cw", 6, 4, 3)]), R),
+        ("pad_maxpool_neginf", pad_then([h.make_node("MaxPool", ["p"], ["y"], name="pool", kernel_shape=[3, 3],
+                                                     strides=[2, 2])], PAD_TF, value=-np.inf), R),
+        ("pad_avgpool_zero", pad_then([h.make_node("AveragePool", ["p"], ["y"], name="pool", kernel_shape=[3, 3],
+                                                   strides=[2, 2])], PAD_TF), R),
+        ("pad_maxpool_zero_real", pad_then([h.make_node("MaxPool", ["p"], ["y"], name="pool", kernel_shape=[3, 3],
+                                                        strides=[2, 2])], PAD_TF), R),
+        ("pad_value_conv_real", pad_then([h.make_node("Conv", ["p", "cw"], ["y"], name="conv")], PAD_SYM, value=0.5,
+                                         extra_inits=[conv_w("cw", 6, 4, 3)]), R),
+        ("pad_relu_real", pad_then([h.make_node("Relu", ["p"], ["y"], name="relu")], [0, 0, 2, 0, 0, 0, 0, 3]), R),
+        ("pad_opset18_axes", pad_then([h.make_node("Conv", ["p", "cw"], ["y"], name="conv", strides=[2, 2])],
+                                      [0, 0, 1, 1], axes=[2, 3], opset=18, extra_inits=[conv_w("cw", 6, 4, 3)]), R),
+        ("pad_two_readers", pad_two_readers, R),
+    ],
+    "layout": [
+        ("channel_shuffle", channel_shuffle, R),
+        ("transpose_nhwc_scale", transpose_nhwc, R),
+        ("transpose_const_unit", transpose_const_and_unit, R),
+        ("slice_channels", slice_channels, R),
+        ("slice_width", slice_width, R),
+        ("concat_many", concat_many, (4, 6, 6)),
+        ("silu", silu, R),
+        ("sigmoid_shared", sigmoid_shared, R),
+    ],
+    "gemm_reduce": [
+        ("gemm_transB0", gemm_case(trans_b=0), (4, 6, 6)),
+        ("gemm_alpha_beta", gemm_case(alpha=0.5, beta=2.0), (4, 6, 6)),
+        ("gemm_transA", gemm_case(trans_a=1, trans_b=0, c_shape=(1, 5)), (4, 6, 6)),
+        ("gemm_c_matrix", gemm_case(c_shape=(2, 5), beta=0.25), (4, 6, 6)),
+        ("gemm_c_scalar_noc", gemm_case(c_shape=(), alpha=2.0), (4, 6, 6)),
+        ("reducesum_opset13", reduce_case("ReduceSum", [2, 3], 1, 13, True), R),
+        ("reducesum_nokeep", reduce_case("ReduceSum", [-1, -2], 0, 17, True), R),
+        ("reducemax_opset18", reduce_case("ReduceMax", [2, 3], 1, 18, True), R),
+        ("reducemax_attr", reduce_case("ReduceMax", [3, 2], 0, 13, False), R),
+        ("reducemean_attr_nokeep", reduce_case("ReduceMean", [-2, -1], 0, 13, False), R),
+    ],
+}
+
+# cases whose optimised graph (netc dump) must hold an op: the point of the mapping, not only its numbers
+DUMP_HAS = {
+    "silu": ["pad=1,1,1,1 then silu"],  # fused into the conv's epilogue
+    "pad_conv_tf_same": ["k=3x3 s=2x2 pad=0,0,1,1 -> [2, 6, 6, 6]"],  # the Pad folded into the conv
+    "pad_maxpool_neginf": ["max_pool2d(%2) k=3x3 s=2x2 pad=0,0,1,1"],
+    "channel_shuffle": ["transpose(%5) sizes=0,2,1,3,4"],
+    "transpose_const_unit": ["reshape"],
 }
 
 
@@ -236,9 +428,26 @@ def _unsupported():
     x4 = h.make_tensor_value_info("x", T.FLOAT, ["N", 4, "H", "W"])
     return [
         ("bad_op", model([h.make_node("Erf", ["x"], ["y"], name="erf1")], [], 4), "erf1", "Erf"),
-        ("bad_gemm_transB0", model([h.make_node("Flatten", ["x"], ["f"]),
-                                    h.make_node("Gemm", ["f", "w"], ["y"], name="g0", transB=0)],
-                                   [w(rng, "w", 4 * 12 * 12, 3)], 4), "g0", "transB=0"),
+        ("bad_gemm_runtime_b", model([h.make_node("Flatten", ["x"], ["f"]),
+                                      h.make_node("Gemm", ["f", "f"], ["y"], name="g0", transB=1)], [], 4),
+         "g0", "computed at run time"),
+        ("bad_pad_reflect", model([h.make_node("Pad", ["x", "pads"], ["y"], name="p1", mode="reflect")],
+                                  [i64("pads", PAD_SYM)], 4), "p1", "'reflect'"),
+        ("bad_pad_channels", model([h.make_node("Pad", ["x", "pads"], ["p"], name="p2"),
+                                    h.make_node("Relu", ["p"], ["y"])], [i64("pads", [0, 1, 0, 0, 0, 1, 0, 0])], 4),
+         "p2", "axis 1"),
+        ("bad_pad_neginf_relu", model([h.make_node("Pad", ["x", "pads", "v"], ["p"], name="p3"),
+                                       h.make_node("Relu", ["p"], ["y"], name="r3")],
+                                      [i64("pads", PAD_SYM), nh.from_array(np.float32(-np.inf), "v")], 4),
+         "p3", "MaxPool"),
+        ("bad_pad_negative", model([h.make_node("Pad", ["x", "pads"], ["y"], name="p4")],
+                                   [i64("pads", [0, 0, -1, 0, 0, 0, 0, 0])], 4), "p4", "negative"),
+        ("bad_transpose_perm", model([h.make_node("Transpose", ["x"], ["y"], name="t1", perm=[0, 1, 1, 2])], [], 4),
+         "t1", "permutation"),
+        ("bad_slice_step", model([h.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"], name="sl1")],
+                                 [i64("s", [0]), i64("e", [4]), i64("a", [1]), i64("st", [2])], 4), "sl1", "step"),
+        ("bad_reducesum_channels", model([h.make_node("ReduceSum", ["x", "a"], ["y"], name="rs1")],
+                                         [i64("a", [1])], 4), "rs1", "spatial"),
         ("bad_attr", model([h.make_node("Conv", ["x", "cw"], ["y"], name="c1", foo=3)],
                            [w(rng, "cw", 4, 4, 1, 1)], 4), "c1", "'foo'"),
         ("bad_runtime_weight", model([h.make_node("Conv", ["x", "x"], ["y"], name="c2")], [], 4), "c2", "constant"),

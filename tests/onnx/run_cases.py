@@ -4,6 +4,9 @@ interpreter (netc run) and as a compiled program (netc compile; P run), and comp
 
     run_cases.py NETC WORKDIR GROUP [--no-compile]     GROUP: a key of cases.CASES, or 'unsupported'
 
+Cases named in cases.DUMP_HAS must also show the given text in `netc dump --passes default` (a fold or a
+fusion the mapping exists for).
+
 Without the onnx and onnxruntime packages this fails (exit 1) saying how to install them: a test that cannot
 run its oracle must not pass."""
 import os
@@ -57,6 +60,12 @@ def check_case(netc, work, name, build, res, compile_too):
     err = rel_err(ref, out)
     if not err <= RTOL:
         return f"interpreter differs from ORT: relative {err:.3g}"
+    want = cases.DUMP_HAS.get(name, [])
+    if want:
+        r = run([netc, "dump", path, "--res", resarg, "--batch", str(batch), "--passes", "default"])
+        missing = [w for w in want if w not in r.stdout]
+        if r.returncode or missing:
+            return f"netc dump (exit {r.returncode}) lacks {missing}:\n{r.stdout}{r.stderr}"
     if not compile_too:
         return None
     prog = os.path.join(work, name + ".prog")
