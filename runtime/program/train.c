@@ -614,8 +614,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             }
             streak = 0;
             eloss += loss, ecount++;
-            /* over the whole run so far: images per second of wall time, and the share of it the step
-             * spent waiting for the workers */
+            /* over the whole run so far (this process): images per second of wall time, and the share of
+             * it the step spent waiting for the workers; time_s and wait_s their seconds */
             const double wall = nc_now() - start, ips = images_run / (wall > 0 ? wall : 1);
             const double wait = wall > 0 ? feed.wait_seconds / wall : 0;
             const int64_t left = (o->epochs - s->epoch - 1) * nb + (nb - s->batch - 1);
@@ -626,8 +626,10 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 nc_json_put_num(r->metrics, "%.6g", loss);
                 fprintf(r->metrics, ", \"lr\": %.6g, \"grad_norm\": ", lr);
                 nc_json_put_num(r->metrics, "%.6g", gnorm);
-                fprintf(r->metrics, ", \"images_per_s\": %.2f, \"data_wait\": %.4f, \"skipped_images\": %lld}\n", ips,
-                        wait, (long long)s->images_skipped);
+                fprintf(r->metrics,
+                        ", \"images_per_s\": %.2f, \"data_wait\": %.4f, \"time_s\": %.3f, \"wait_s\": %.3f, "
+                        "\"skipped_images\": %lld}\n",
+                        ips, wait, wall, feed.wait_seconds, (long long)s->images_skipped);
                 fflush(r->metrics);
             }
             progress(o, s, nb, loss, lr, ips, wait, (double)left * r->B / (ips > 0 ? ips : 1));
