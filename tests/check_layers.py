@@ -11,7 +11,7 @@ The layers, lowest first (a folder's sub-folders are their own layers):
     runtime/program   a compiled program's command line (classify, features, eval, ...)
     runtime/serve     `serve`: the KServe v2 HTTP server of a compiled program (uses program's engine)
     frontend, passes  the .nn language; graph rewrites and the memory planner
-    codegen           kernel generation (codegen/cpu) and the bundle writer
+    codegen           kernel generation (codegen/cpu), the bundle writer, the ONNX exporter (codegen/onnx)
     tools/netc        the driver
 
 A file may include files of its own layer and of any lower one; runtime/image and
@@ -39,6 +39,7 @@ LAYERS = [
     ("passes", 5),
     ("codegen", 6),
     ("codegen/cpu", 6),  # one layer with codegen/: the bundle writer and the CPU target
+    ("codegen/onnx", 6),  # one layer with codegen/: the ONNX exporter
     ("tools/netc", 7),
 ]
 TOP = 100  # tests/, bench/: may include anything

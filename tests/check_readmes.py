@@ -22,6 +22,7 @@ FOLDERS = [
     "passes",
     "codegen",
     "codegen/cpu",
+    "codegen/onnx",
     "runtime",
     "runtime/support",
     "runtime/image",

@@ -9,3 +9,46 @@ foreach(group conv pool eltwise shape net pad layout gemm_reduce unsupported)
   set_tests_properties(onnx.${group} PROPERTIES LABELS "onnx;small" TIMEOUT 600
                        ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA}")
 endforeach()
+
+# netc export (codegen/onnx/) against two readers, tests/onnx/export_roundtrip.py: each model at 32x32 (batch 1,
+# deterministic weights) run by netc's interpreter, exported, then run by ONNX Runtime and by netc's importer, both
+# within 1e-4 relative; initializer names checked against timm's (tests/fixtures/names).  All 19 models in two
+# groups, a few again after the BN-fold/fusion passes, and tests/onnx/export_zoo.nn with the op and conv zoos of
+# tests/codegen at odd sizes and batch 2.  One interpreter thread (the CPU-seconds are the cost, not the wall).
+set(NETC_EXPORT_RT ${CMAKE_CURRENT_SOURCE_DIR}/onnx/export_roundtrip.py)
+set(NETC_EXPORT_ZOOS ${CMAKE_CURRENT_SOURCE_DIR}/onnx/export_zoo.nn:36x29:2
+    ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn:37x29:2 ${CMAKE_CURRENT_SOURCE_DIR}/codegen/conv_zoo.nn:37x29:2)
+function(netc_export_test group)
+  add_test(NAME onnx.export.${group}
+           COMMAND ${Python3_EXECUTABLE} ${NETC_EXPORT_RT} $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models
+                   ${CMAKE_CURRENT_BINARY_DIR}/onnx_work/export_${group}
+                   --names ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/names
+                   ${ARGN})
+  set_tests_properties(onnx.export.${group} PROPERTIES LABELS "onnx" TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=1")
+endfunction()
+netc_export_test(zoo ${NETC_EXPORT_ZOOS})
+netc_export_test(zoo_fold --fold ${NETC_EXPORT_ZOOS})
+netc_export_test(models_a resnet50 resnest26d resnest50d efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3
+                 regnetx_016 regnety_016 tf_efficientnet_lite0)
+netc_export_test(models_b resnest101e resnest200e resnest269e regnety_032 regnety_120 regnety_320 efficientnet_b4
+                 efficientnet_b5 tf_efficientnet_b4)
+netc_export_test(fold --fold resnet50 resnest26d efficientnet_b0 regnety_016 tf_efficientnet_lite0 tf_efficientnet_b4)
+set_tests_properties(onnx.export.zoo onnx.export.zoo_fold PROPERTIES LABELS "onnx;small")
+# The exporter's API: round trip of a hand-built graph, atomic writes, every refusal (tests/onnx/test_onnx_export.c).
+add_executable(test_onnx_export ${CMAKE_CURRENT_SOURCE_DIR}/onnx/test_onnx_export.c)
+target_link_libraries(test_onnx_export PRIVATE netc_codegen netc_core)
+add_test(NAME onnx.export.api COMMAND test_onnx_export)
+set_tests_properties(onnx.export.api PROPERTIES LABELS "onnx;small")
+# Bad input on the command line: exit 2, the problem named, nothing written.
+add_test(NAME onnx.export.no_output COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh 2 "say where to write"
+         -- $<TARGET_FILE:netc> export ${CMAKE_CURRENT_SOURCE_DIR}/errors/tiny.nn --init det)
+add_test(NAME onnx.export.no_weights COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh 2
+         "say where the weights come from" --no-file ${CMAKE_CURRENT_BINARY_DIR}/onnx_work/no_weights.onnx
+         -- $<TARGET_FILE:netc> export ${CMAKE_CURRENT_SOURCE_DIR}/errors/tiny.nn
+         --onnx ${CMAKE_CURRENT_BINARY_DIR}/onnx_work/no_weights.onnx)
+add_test(NAME onnx.export.bad_folder COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh 1
+         "${CMAKE_CURRENT_BINARY_DIR}/onnx_work/no/such/x.onnx: "
+         -- $<TARGET_FILE:netc> export ${CMAKE_CURRENT_SOURCE_DIR}/errors/tiny.nn --init det
+         --onnx ${CMAKE_CURRENT_BINARY_DIR}/onnx_work/no/such/x.onnx)
+set_tests_properties(onnx.export.no_output onnx.export.no_weights onnx.export.bad_folder
+                     PROPERTIES LABELS "onnx;errors;small")

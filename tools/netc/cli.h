@@ -70,5 +70,6 @@ int cmd_weights(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

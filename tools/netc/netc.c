@@ -15,6 +15,7 @@ static const struct {
     {"ensemble", cmd_ensemble, "compile several models into one program that merges their answers"},
     {"compare", cmd_compare, "compare two .npy files (max difference, relative to max|reference|)"},
     {"weights", cmd_weights, "write a model's parameters as safetensors (e.g. --init det)"},
+    {"export", cmd_export, "write a model as an ONNX file (ONNX Runtime, other compilers)"},
 };
 
 static void usage(FILE *out) {

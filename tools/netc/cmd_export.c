@@ -1,0 +1,67 @@
+/* netc export — a model as an ONNX file (codegen/onnx/). */
+#include <string.h>
+
+#include "codegen/onnx/onnx_export.h"
+#include "frontend/onnx/onnx.h"
+#include "tools/netc/cli.h"
+
+static const char *help =
+    "usage: netc export FILE.nn (--weights W.safetensors | --init det) --onnx OUT.onnx [options]\n"
+    "       netc export FILE.onnx [--weights W | --init det] --onnx OUT.onnx [options]\n\n"
+    "Writes the model, elaborated at one resolution and batch, as an ONNX file (opset 17) that ONNX\n"
+    "Runtime and netc read: initializers named as the parameters (timm's state_dict keys), shapes\n"
+    "fixed, TensorFlow-style 'same' padding as explicit pads, timm's eval transform in the metadata\n"
+    "(preprocess.*). By default the graph before any pass (BatchNormalization nodes kept); with\n"
+    "--fold after the default passes (BN folded into conv weights and biases named NAME#bn,\n"
+    "fused epilogues and squeeze-excite gates written back as their ONNX ops).\n\n"
+    "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP
+    "  --onnx OUT.onnx  where to write (required; a temporary file, renamed once complete)\n"
+    "  --fold           export after the default passes (fold_bn, fusions) instead of before\n"
+    "  --passes P       export after these passes instead (see netc dump --help)\n";
+
+int cmd_export(int argc, char **argv) {
+    if (cli_help(argc, argv, help)) return 0;
+    CliModel m = {0};
+    const char *out = NULL;
+    int fold = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!m.options_ended && !strcmp(argv[i], "--onnx")) {
+            if (i + 1 >= argc) {
+                cli_error("--onnx needs a file name");
+                return NC_EXIT_BADINPUT;
+            }
+            out = argv[++i];
+            continue;
+        }
+        if (!m.options_ended && !strcmp(argv[i], "--fold")) {
+            fold = 1;
+            continue;
+        }
+        int r = cli_model_option(&m, argc, argv, &i);
+        if (r < 0) return NC_EXIT_BADINPUT;
+        if (r == 0) {
+            cli_error("export: unknown option '%s' (see netc export --help)", argv[i]);
+            return NC_EXIT_BADINPUT;
+        }
+    }
+    if (!out) {
+        cli_error("export: say where to write with --onnx OUT.onnx");
+        return NC_EXIT_BADINPUT;
+    }
+    if (fold && m.passes) {
+        cli_error("export: --fold and --passes exclude each other (--fold is --passes default)");
+        return NC_EXIT_BADINPUT;
+    }
+    if (m.dump_after) {
+        cli_error("export: --dump-after belongs to netc dump");
+        return NC_EXIT_BADINPUT;
+    }
+    if (fold) m.passes = "default";
+    NcGraph *g = cli_load(&m, 1);
+    if (!g) return NC_EXIT_BADINPUT;
+    NcError e;
+    int rc = nc_onnx_export(g, out, &e);
+    if (rc) fprintf(stderr, "netc: %s\n", e.msg);
+    nc_graph_free(g);
+    return rc == -2 ? NC_EXIT_FAIL : rc ? NC_EXIT_BADINPUT : 0;
+}
