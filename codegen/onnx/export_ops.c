@@ -173,10 +173,9 @@ static const char *reshape(Ex *X, const char *x, int nd, const int64_t *shape, c
     return out;
 }
 
-/* timm's RadixSoftmax: per image [card, radix, rest] viewed, softmax over radix, radix and card swapped
+/* timm's RadixSoftmax: per image [card, radix, rest] viewed, radix and card swapped, softmax over radix
  * ([radix, card, rest] out); radix 1 is a sigmoid.  With cardinality 1 (every timm ResNeSt) the swap moves
- * nothing; otherwise it is written as Split over radix and Concat over card (no Transpose, which netc's importer
- * does not read yet). */
+ * nothing and no Transpose is written. */
 static int ex_radix_softmax(Ex *X, const NcNode *n) {
     const NcAttrs *a = &n->attrs;
     const NcValue *x = nc_val(X->g, n->inputs[0]);
@@ -186,18 +185,14 @@ static int ex_radix_softmax(Ex *X, const NcNode *n) {
         return 0;
     }
     const int64_t N = x->shape[0], card = a->cardinality, rest = nc_numel(x) / N / R / card;
-    const int64_t shape[4] = {N, card, R, rest};
+    const int64_t shape[4] = {N, card, R, rest}, perm[4] = {0, 2, 1, 3};
     const char *v = reshape(X, in_name(X, n, 0), 4, shape, NULL), *sm = ex_tmp(X, "softmax");
-    ex_attr_int(X, ex_node1(X, "Softmax", v, sm), "axis", 2);
-    if (card > 1) { /* [N, card, R, rest] -> R parts [N, card, 1, rest] -> [N, R * card, 1, rest], radix-major */
-        const char **parts = ex_alloc(X, (size_t)R * sizeof *parts);
-        int64_t *ones = ex_alloc(X, (size_t)R * sizeof *ones);
-        for (int r = 0; r < R; r++) parts[r] = ex_tmp(X, "radix"), ones[r] = 1;
-        const char *in[2] = {sm, ex_const_i64(X, "split", R, ones)};
-        ex_attr_int(X, ex_node(X, "Split", 2, in, R, parts), "axis", 2);
-        sm = ex_tmp(X, "swapped");
-        ex_attr_int(X, ex_node(X, "Concat", R, parts, 1, &sm), "axis", 1);
+    if (card > 1) {
+        const char *t = ex_tmp(X, "swapped");
+        ex_attr_ints(X, ex_node1(X, "Transpose", v, t), "perm", 4, perm);
+        v = t;
     }
+    ex_attr_int(X, ex_node1(X, "Softmax", v, sm), "axis", card > 1 ? 1 : 2);
     reshape(X, sm, x->ndim, x->shape, out_name(X, n, 0));
     return 0;
 }
@@ -271,6 +266,13 @@ static int ex_reshape(Ex *X, const NcNode *n) {
     return 0;
 }
 
+/* transpose (from an imported ONNX model): its permutation */
+static int ex_transpose(Ex *X, const NcNode *n) {
+    ex_attr_ints(X, ex_node1(X, "Transpose", in_name(X, n, 0), out_name(X, n, 0)), "perm", n->attrs.nsizes,
+                 n->attrs.sizes);
+    return 0;
+}
+
 /* The fused SE gate written back as its ops: mean over the plane, 1x1 conv, act, 1x1 conv, sigmoid. */
 static int ex_squeeze_excite(Ex *X, const NcNode *n) {
     const char *pooled = ex_tmp(X, "pooled"), *h = ex_tmp(X, "reduce"), *ha = ex_tmp(X, "act"),
@@ -304,13 +306,14 @@ static const struct {
     [NC_OP_GLOBAL_AVG_POOL] = {"GlobalAveragePool", ex_global_pool},
     [NC_OP_GLOBAL_MAX_POOL] = {"GlobalMaxPool", ex_global_pool},
     [NC_OP_SOFTMAX] = {"Softmax", ex_softmax},
-    [NC_OP_RADIX_SOFTMAX] = {"Reshape, Softmax, (Split, Concat,) Reshape; Sigmoid for radix 1", ex_radix_softmax},
+    [NC_OP_RADIX_SOFTMAX] = {"Reshape, (Transpose,) Softmax, Reshape; Sigmoid for radix 1", ex_radix_softmax},
     [NC_OP_CONCAT] = {"Concat", ex_concat},
     [NC_OP_SPLIT] = {"Split", ex_split},
     [NC_OP_RESHAPE] = {"Reshape", ex_reshape},
     [NC_OP_SQUEEZE_EXCITE] = {"GlobalAveragePool, Conv, Relu | Sigmoid*Mul, Conv, Sigmoid", ex_squeeze_excite},
     [NC_OP_RADIX_GAP] = {"Split, Add, GlobalAveragePool", ex_radix_gap},
     [NC_OP_RADIX_COMBINE] = {"(Reshape,) Mul, Split, Add", ex_radix_combine},
+    [NC_OP_TRANSPOSE] = {"Transpose", ex_transpose},
 };
 
 int ex_export_node(Ex *X) {
