@@ -3,6 +3,8 @@
  * -> Reshape) needs: broadcasting arithmetic, gather, concat, slice, cast and
  * the shape computations Reshape / Flatten / Unsqueeze / Squeeze share with
  * their runtime forms. */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "frontend/onnx/onnx_fold.h"
@@ -49,25 +51,38 @@ void ox_fold_binary(Ox *X, OxBinary op, const OxTensor *a, const OxTensor *b, Ox
         double x = get(a, bindex(a, nd, shape, k)), y = get(b, bindex(b, nd, shape, k));
         if (is_int) {
             int64_t p = (int64_t)x, q = (int64_t)y, r = 0;
-            if (op == OX_ADD) r = p + q;
-            if (op == OX_SUB) r = p - q;
-            if (op == OX_MUL) r = p * q;
+            int over = 0;
+            if (op == OX_ADD) over = __builtin_add_overflow(p, q, &r);
+            if (op == OX_SUB) over = __builtin_sub_overflow(p, q, &r);
+            if (op == OX_MUL) over = __builtin_mul_overflow(p, q, &r);
             if (op == OX_DIV) {
-                if (!q) ox_fail(X, "integer division by zero");
+                if (!q || (p == INT64_MIN && q == -1)) ox_fail(X, "integer division by zero or overflow");
                 r = p / q;
             }
+            if (op == OX_MAX) r = p > q ? p : q;
+            if (op == OX_MIN) r = p < q ? p : q;
+            if (over) ox_fail(X, "integer overflow in constant arithmetic");
             out->i[k] = r;
         } else {
-            out->f[k] = (float)(op == OX_ADD ? x + y : op == OX_SUB ? x - y : op == OX_MUL ? x * y : x / y);
+            double r = op == OX_ADD ? x + y : op == OX_SUB ? x - y : op == OX_MUL ? x * y : op == OX_DIV ? x / y : 0;
+            if (op == OX_MAX) r = isnan(x) || isnan(y) ? NAN : x > y ? x : y;
+            if (op == OX_MIN) r = isnan(x) || isnan(y) ? NAN : x < y ? x : y;
+            out->f[k] = (float)r;
         }
     }
+}
+
+/* a float to int64 as a cast truncates; out of range (or NaN) is an error, not undefined behaviour */
+static int64_t to_i64(Ox *X, double v) {
+    if (!(v > -9.2e18 && v < 9.2e18)) ox_fail(X, "the constant %g does not fit an int64", v);
+    return (int64_t)v;
 }
 
 void ox_fold_cast(Ox *X, const OxTensor *a, int to_int, OxTensor *out) {
     ox_tensor_new(X, out, to_int, a->ndim, a->shape);
     for (int64_t k = 0; k < a->n; k++) {
         if (to_int)
-            out->i[k] = (int64_t)get(a, k);
+            out->i[k] = a->is_int ? a->i[k] : to_i64(X, a->f[k]);
         else
             out->f[k] = (float)get(a, k);
     }
@@ -137,11 +152,22 @@ void ox_fold_slice(Ox *X, const OxTensor *data, const int64_t *starts, const int
     for (int k = 0; k < n; k++) {
         int d = ox_norm_axis(X, axes[k], data->ndim);
         int64_t len = data->shape[d], s = steps[k];
-        if (s <= 0) ox_fail(X, "Slice with a step of %lld (only positive steps)", (long long)s);
+        if (s == 0 || s < -(1ll << 40) || s > (1ll << 40)) ox_fail(X, "Slice with a step of %lld", (long long)s);
+        /* ONNX's clamping: [0, len] for a positive step; [0, len - 1] and [-1, len - 1] for a negative one
+         * (torch.onnx.export reverses lists of pads with step -1) */
         int64_t b = starts[k] < 0 ? starts[k] + len : starts[k], e = ends[k] < 0 ? ends[k] + len : ends[k];
-        b = b < 0 ? 0 : b > len ? len : b;
-        e = e < 0 ? 0 : e > len ? len : e;
-        lo[d] = b, step[d] = s, shape[d] = e > b ? (e - b + s - 1) / s : 0;
+        if (starts[k] < -(1ll << 62)) b = -1;
+        if (ends[k] < -(1ll << 62)) e = -1;
+        if (s > 0) {
+            b = b < 0 ? 0 : b > len ? len : b;
+            e = e < 0 ? 0 : e > len ? len : e;
+            shape[d] = e > b ? (e - b + s - 1) / s : 0;
+        } else {
+            b = b < 0 ? 0 : b > len - 1 ? len - 1 : b;
+            e = e < -1 ? -1 : e > len - 1 ? len - 1 : e;
+            shape[d] = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+        }
+        lo[d] = b, step[d] = s;
     }
     ox_tensor_new(X, out, data->is_int, data->ndim, shape);
     for (int64_t k = 0; k < out->n; k++) {
@@ -206,5 +232,31 @@ void ox_fold_transpose(Ox *X, const OxTensor *a, const int *perm, OxTensor *out)
             out->i[k] = a->i[from];
         else
             out->f[k] = a->f[from];
+    }
+}
+
+void ox_fold_unary(Ox *X, OxUnary op, const OxTensor *a, OxTensor *out) {
+    ox_tensor_new(X, out, a->is_int, a->ndim, a->shape);
+    for (int64_t k = 0; k < a->n; k++) {
+        if (a->is_int) {
+            int64_t v = a->i[k];
+            if (op == OX_NEG && v == INT64_MIN) ox_fail(X, "integer overflow in constant arithmetic");
+            out->i[k] = op == OX_NEG ? -v : v; /* ceil and floor of an integer are itself */
+        } else {
+            float v = a->f[k];
+            out->f[k] = op == OX_CEIL ? ceilf(v) : op == OX_FLOOR ? floorf(v) : -v;
+        }
+    }
+}
+
+void ox_fold_clip(Ox *X, const OxTensor *a, double lo, double hi, OxTensor *out) {
+    ox_tensor_new(X, out, a->is_int, a->ndim, a->shape);
+    for (int64_t k = 0; k < a->n; k++) {
+        double v = get(a, k);
+        v = v < lo ? lo : v > hi ? hi : v;
+        if (a->is_int)
+            out->i[k] = to_i64(X, v);
+        else
+            out->f[k] = (float)v;
     }
 }

@@ -193,6 +193,21 @@ static float scalar_input(Ox *X, int k, float dflt) {
 
 static void op_clip(Ox *X) {
     ox_attrs_only(X, (const char *const[]){NULL});
+    if (ox_input(X, 0)->kind == OX_CONST) {
+        /* shape arithmetic (timm's TF padding: max(pad, 0)) */
+        const OxTensor *t = &ox_input(X, 0)->c;
+        double lo = -INFINITY, hi = INFINITY;
+        for (int k = 1; k < 3; k++)
+            if (ox_has_input(X, k)) {
+                const OxTensor *b = ox_const_input(X, k, k == 1 ? "min" : "max");
+                if (b->n != 1) ox_fail(X, "input %d must be a scalar", k);
+                *(k == 1 ? &lo : &hi) = b->is_int ? (double)b->i[0] : b->f[0];
+            }
+        OxTensor out;
+        ox_fold_clip(X, t, lo, hi, &out);
+        ox_set_const(X, 0, &out);
+        return;
+    }
     int x = ox_runtime_input(X, 0);
     NcAttrs a = nc_attrs_default();
     a.lo = scalar_input(X, 1, -FLT_MAX), a.hi = scalar_input(X, 2, FLT_MAX);
@@ -591,6 +606,65 @@ static void op_split(Ox *X) {
         if (X->node->output[k] && X->node->output[k][0]) ox_set_runtime(X, k, outs[k]);
 }
 
+/* Ceil, Floor, Neg, Max, Min: on constants only (the shape arithmetic of TF-style padding). */
+static void const_unary(Ox *X, OxUnary op) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    OxTensor out;
+    ox_fold_unary(X, op, ox_const_input(X, 0, "the input (netc evaluates this op on constants only)"), &out);
+    ox_set_const(X, 0, &out);
+}
+static void op_ceil(Ox *X) { const_unary(X, OX_CEIL); }
+static void op_floor(Ox *X) { const_unary(X, OX_FLOOR); }
+static void op_neg(Ox *X) { const_unary(X, OX_NEG); }
+
+static void const_minmax(Ox *X, OxBinary op) {
+    ox_attrs_only(X, (const char *const[]){NULL});
+    int n = (int)X->node->n_input;
+    if (n < 1) ox_fail(X, "no inputs");
+    OxTensor acc = *ox_const_input(X, 0, "input 0 (netc evaluates this op on constants only)");
+    for (int k = 1; k < n; k++) {
+        OxTensor out;
+        ox_fold_binary(X, op, &acc, ox_const_input(X, k, "the input (netc evaluates this op on constants only)"), &out);
+        acc = out;
+    }
+    ox_set_const(X, 0, &acc);
+}
+static void op_max(Ox *X) { const_minmax(X, OX_MAX); }
+static void op_min(Ox *X) { const_minmax(X, OX_MIN); }
+
+static void op_constant_of_shape(Ox *X) {
+    ox_attrs_only(X, (const char *const[]){"value", NULL});
+    const OxTensor *sh = ox_const_input(X, 0, "the shape");
+    if (!sh->is_int || sh->ndim != 1 || sh->n > NC_MAXDIM)
+        ox_fail(X, "the shape must be 1-d integers (at most %d)", NC_MAXDIM);
+    int64_t total = 1;
+    for (int64_t k = 0; k < sh->n; k++) {
+        if (sh->i[k] < 0 || sh->i[k] > NC_MAX_NUMEL) ox_fail(X, "shape entry %lld is not a size", (long long)sh->i[k]);
+        total *= sh->i[k];
+        if (total > NC_MAX_NUMEL) ox_fail(X, "the shape is too large");
+    }
+    OxTensor v;
+    int is_int = 0;
+    double val = 0;
+    int64_t ival = 0;
+    const Onnx__AttributeProto *at = ox_attr(X, "value");
+    if (at) {
+        if (!at->t) ox_fail(X, "value holds no tensor");
+        ox_tensor_read(X, at->t, &v);
+        if (v.n != 1) ox_fail(X, "value must hold one element");
+        is_int = v.is_int, val = is_int ? 0 : v.f[0], ival = is_int ? v.i[0] : 0;
+    }
+    OxTensor out;
+    ox_tensor_new(X, &out, is_int, (int)sh->n, sh->i);
+    for (int64_t k = 0; k < out.n; k++) {
+        if (is_int)
+            out.i[k] = ival;
+        else
+            out.f[k] = (float)val;
+    }
+    ox_set_const(X, 0, &out);
+}
+
 static void op_transpose(Ox *X) {
     ox_attrs_only(X, (const char *const[]){"perm", NULL});
     OxSym *s = ox_input(X, 0);
@@ -848,6 +922,12 @@ static const struct {
     {"ReduceMax", op_reducemax},
     {"Pad", ox_op_pad},
     {"Transpose", op_transpose},
+    {"Ceil", op_ceil},
+    {"Floor", op_floor},
+    {"Neg", op_neg},
+    {"Max", op_max},
+    {"Min", op_min},
+    {"ConstantOfShape", op_constant_of_shape},
     {"Gemm", op_gemm},
     {"MatMul", op_matmul},
     {"Flatten", op_flatten},

@@ -304,6 +304,45 @@ def sigmoid_shared(rng):
     return model(nodes, [], 4)
 
 
+def pad_shape_chain(rng):
+    """timm's TF "SAME" padding as torch.onnx.export writes it when sizes are traced: Shape, Cast, Div, Ceil, Sub,
+    Mul, Add, Max, Clip, Neg, Floor, ConstantOfShape, a reversing Slice (step -1) and a Transpose, all folded to
+    the Pad's constant pads, which then fold into the conv."""
+    big = np.iinfo(np.int64).max
+    f32 = lambda name, v: nh.from_array(np.array(v, dtype=np.float32), name)
+    inits = [w(rng, "cw", 6, 4, 3, 3), i64("s2", [2]), i64("e4", [4]), i64("ax0", [0]), f32("two", 2.0),
+             f32("one", 1.0), f32("three", 3.0), f32("zero", 0.0), i64("n2", [2]), i64("m1", [-1]),
+             i64("mbig", [-big]), i64("step", [-1]), i64("shape2", [2, 1])]
+    zeros = h.make_tensor("zv", T.INT64, [1], [0])
+    nodes = [
+        h.make_node("Shape", ["x"], ["sh"]),
+        h.make_node("Slice", ["sh", "s2", "e4", "ax0"], ["hw"]),
+        h.make_node("Cast", ["hw"], ["hwf"], to=T.FLOAT),
+        h.make_node("Div", ["hwf", "two"], ["q"]),
+        h.make_node("Ceil", ["q"], ["c"]),
+        h.make_node("Sub", ["c", "one"], ["t"]),
+        h.make_node("Mul", ["t", "two"], ["t2"]),
+        h.make_node("Add", ["t2", "three"], ["t3"]),
+        h.make_node("Sub", ["t3", "hwf"], ["need"]),
+        h.make_node("Max", ["need", "zero"], ["need0"]),
+        h.make_node("Clip", ["need0", "zero"], ["needc"]),
+        h.make_node("Neg", ["needc"], ["nn"]),
+        h.make_node("Neg", ["nn"], ["np"]),
+        h.make_node("Floor", ["np"], ["fl"]),
+        h.make_node("Cast", ["fl"], ["pi"], to=T.INT64),
+        h.make_node("Slice", ["pi", "m1", "mbig", "ax0", "step"], ["rev"]),
+        h.make_node("Slice", ["rev", "m1", "mbig", "ax0", "step"], ["fwd"]),
+        h.make_node("Reshape", ["fwd", "shape2"], ["col"]),
+        h.make_node("Transpose", ["col"], ["row"], perm=[1, 0]),
+        h.make_node("Reshape", ["row", "m1"], ["ends"]),
+        h.make_node("ConstantOfShape", ["n2"], ["z2"], value=zeros),
+        h.make_node("Concat", ["z2", "z2", "z2", "ends"], ["pads"], axis=0),
+        h.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
+        h.make_node("Conv", ["p", "cw"], ["y"], name="conv", strides=[2, 2]),
+    ]
+    return model(nodes, inits, 4)
+
+
 R = (4, 12, 12)
 CASES = {
     "conv": [
@@ -388,6 +427,7 @@ CASES = {
         ("pad_opset18_axes", pad_then([h.make_node("Conv", ["p", "cw"], ["y"], name="conv", strides=[2, 2])],
                                       [0, 0, 1, 1], axes=[2, 3], opset=18, extra_inits=[conv_w("cw", 6, 4, 3)]), R),
         ("pad_two_readers", pad_two_readers, R),
+        ("pad_shape_chain", pad_shape_chain, R),
     ],
     "layout": [
         ("channel_shuffle", channel_shuffle, R),
@@ -417,6 +457,7 @@ CASES = {
 DUMP_HAS = {
     "silu": ["pad=1,1,1,1 then silu"],  # fused into the conv's epilogue
     "pad_conv_tf_same": ["k=3x3 s=2x2 pad=0,0,1,1 -> [2, 6, 6, 6]"],  # the Pad folded into the conv
+    "pad_shape_chain": ["k=3x3 s=2x2 pad=0,0,1,1 -> [2, 6, 6, 6]"],
     "pad_maxpool_neginf": ["max_pool2d(%2) k=3x3 s=2x2 pad=0,0,1,1"],
     "channel_shuffle": ["transpose(%5) sizes=0,2,1,3,4"],
     "transpose_const_unit": ["reshape"],

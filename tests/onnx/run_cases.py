@@ -2,7 +2,7 @@
 """run_cases.py — ONNX Runtime as netc's oracle: build each case's graph (cases.py), run it in ORT, in netc's
 interpreter (netc run) and as a compiled program (netc compile; P run), and compare at <= 1e-4 relative.
 
-    run_cases.py NETC WORKDIR GROUP [--no-compile]     GROUP: a key of cases.CASES, or 'unsupported'
+    run_cases.py NETC WORKDIR GROUP [--no-compile]     GROUP: a key of cases.CASES, 'unsupported' or 'hostile'
 
 Cases named in cases.DUMP_HAS must also show the given text in `netc dump --passes default` (a fold or a
 fusion the mapping exists for).
@@ -24,6 +24,7 @@ except ImportError as e:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases  # noqa: E402
+import hostile  # noqa: E402
 
 RTOL = 1e-4
 
@@ -94,12 +95,30 @@ def check_unsupported(netc, work, name, m, node, what):
     return f"message lacks {missing}: {msg.strip()}" if missing else None
 
 
+def check_hostile(netc, work, name, make, regex):
+    import re
+    folder = os.path.join(work, name, "model")
+    os.makedirs(folder, exist_ok=True)
+    path = make(folder)
+    r = run([netc, "info", path, "--res", "12"])
+    if r.returncode != 2:
+        return f"exit {r.returncode}, expected 2 (stderr: {r.stderr.strip()[:400]})"
+    if not re.search(regex, r.stderr):
+        return f"message does not match {regex!r}: {r.stderr.strip()}"
+    return None
+
+
 def main():
     netc, work, group = sys.argv[1], sys.argv[2], sys.argv[3]
     compile_too = "--no-compile" not in sys.argv
     os.makedirs(work, exist_ok=True)
     bad = 0
-    if group == "unsupported":
+    if group == "hostile":
+        for name, make, regex in hostile.HOSTILE:
+            err = check_hostile(netc, work, name, make, regex)
+            print(f"{name}: {'ok' if not err else 'FAIL: ' + err}")
+            bad += err is not None
+    elif group == "unsupported":
         for name, m, node, what in cases.UNSUPPORTED():
             err = check_unsupported(netc, work, name, m, node, what)
             print(f"{name}: {'ok' if not err else 'FAIL: ' + err}")
