@@ -13,8 +13,10 @@ endforeach()
 # netc export (codegen/onnx/) against two readers, tests/onnx/export_roundtrip.py: each model at 32x32 (batch 1,
 # deterministic weights) run by netc's interpreter, exported, then run by ONNX Runtime and by netc's importer, both
 # within 1e-4 relative; initializer names checked against timm's (tests/fixtures/names).  All 19 models in two
-# groups, a few again after the BN-fold/fusion passes, and tests/onnx/export_zoo.nn with the op and conv zoos of
-# tests/codegen at odd sizes and batch 2.  One interpreter thread (the CPU-seconds are the cost, not the wall).
+# groups, a few again after the BN-fold/fusion passes (with a symbolic batch axis), and tests/onnx/export_zoo.nn with
+# the op and conv zoos of tests/codegen at odd sizes and batch 2: static, dynamic (exported at batch 1, run at 2) and
+# folded, the last two exported again from the re-imported file (ONNX -> netc -> ONNX).  One interpreter thread (the
+# CPU-seconds are the cost, not the wall).
 set(NETC_EXPORT_RT ${CMAKE_CURRENT_SOURCE_DIR}/onnx/export_roundtrip.py)
 set(NETC_EXPORT_ZOOS ${CMAKE_CURRENT_SOURCE_DIR}/onnx/export_zoo.nn:36x29:2
     ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn:37x29:2 ${CMAKE_CURRENT_SOURCE_DIR}/codegen/conv_zoo.nn:37x29:2)
@@ -26,14 +28,16 @@ function(netc_export_test group)
                    ${ARGN})
   set_tests_properties(onnx.export.${group} PROPERTIES LABELS "onnx" TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=1")
 endfunction()
-netc_export_test(zoo ${NETC_EXPORT_ZOOS})
-netc_export_test(zoo_fold --fold ${NETC_EXPORT_ZOOS})
+netc_export_test(zoo --dynamic-batch --reexport ${NETC_EXPORT_ZOOS})
+netc_export_test(zoo_fold --fold --reexport ${NETC_EXPORT_ZOOS})
+netc_export_test(zoo_static ${NETC_EXPORT_ZOOS})
 netc_export_test(models_a resnet50 resnest26d resnest50d efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3
                  regnetx_016 regnety_016 tf_efficientnet_lite0)
 netc_export_test(models_b resnest101e resnest200e resnest269e regnety_032 regnety_120 regnety_320 efficientnet_b4
                  efficientnet_b5 tf_efficientnet_b4)
-netc_export_test(fold --fold resnet50 resnest26d efficientnet_b0 regnety_016 tf_efficientnet_lite0 tf_efficientnet_b4)
-set_tests_properties(onnx.export.zoo onnx.export.zoo_fold PROPERTIES LABELS "onnx;small")
+netc_export_test(fold --fold --dynamic-batch resnet50:32:2 resnest26d:32:2 efficientnet_b0:32:2 regnety_016:32:2
+                 tf_efficientnet_lite0:32:2 tf_efficientnet_b4:32:2)
+set_tests_properties(onnx.export.zoo onnx.export.zoo_fold onnx.export.zoo_static PROPERTIES LABELS "onnx;small")
 # The exporter's API: round trip of a hand-built graph, atomic writes, every refusal (tests/onnx/test_onnx_export.c).
 add_executable(test_onnx_export ${CMAKE_CURRENT_SOURCE_DIR}/onnx/test_onnx_export.c)
 target_link_libraries(test_onnx_export PRIVATE netc_codegen netc_core)

@@ -129,6 +129,26 @@ const char *ex_const_f32(Ex *X, const char *what, float v) {
     return name;
 }
 
+const char *ex_reshape(Ex *X, const char *x, int nd, const int64_t *shape, const char *out) {
+    int64_t s[NC_MAXDIM];
+    memcpy(s, shape, (size_t)nd * sizeof *s);
+    if (X->dynamic_batch) {
+        if (shape[0] != X->batch) {
+            char b[96];
+            nc_errorf(X->e,
+                      "layer '%s': a reshape to %s does not keep the batch axis (%lld); export without --dynamic-batch",
+                      X->node && X->node->scope ? X->node->scope : "?", nc_shape_str(nd, shape, b, sizeof b),
+                      (long long)X->batch);
+            return NULL;
+        }
+        s[0] = 0; /* ONNX Reshape: copy the input's */
+    }
+    const char *in[2] = {x, ex_const_i64(X, "shape", nd, s)};
+    if (!out) out = ex_tmp(X, "reshaped");
+    ex_node(X, "Reshape", 2, in, 1, &out);
+    return out;
+}
+
 /* A parameter as an initializer: its bytes are the IR's own (raw_data points at them, nothing is copied). */
 static int param_init(Ex *X, int id) {
     const NcValue *v = nc_val(X->g, id);
@@ -159,7 +179,10 @@ static Onnx__ValueInfoProto *value_info(Ex *X, int id) {
     for (int d = 0; d < v->ndim; d++) {
         Onnx__TensorShapeProto__Dimension *dim = ex_alloc(X, sizeof *dim);
         onnx__tensor_shape_proto__dimension__init(dim);
-        dim->has_dim_value = 1, dim->dim_value = v->shape[d];
+        if (d == 0 && X->dynamic_batch)
+            dim->dim_param = ex_strdup(X, "N");
+        else
+            dim->has_dim_value = 1, dim->dim_value = v->shape[d];
         sh->dim[d] = dim;
     }
     tt->shape = sh;
@@ -182,11 +205,17 @@ static int build(Ex *X, Onnx__ModelProto **model) {
     const uint16_t one = 1;
     if (*(const uint8_t *)&one != 1) return nc_errorf(X->e, "ONNX raw data is little-endian; this host is not");
     if (g->train_step) return nc_errorf(X->e, "a training step has no ONNX form; export the model itself");
+    NcError verr;
+    if (nc_graph_verify(g, &verr)) return nc_errorf(X->e, "the graph does not verify: %s", verr.msg);
     if (g->inputs.len != 1)
         return nc_errorf(X->e, "the graph has %d inputs; ONNX export takes one image input", g->inputs.len);
+    X->batch = nc_val(g, g->inputs.data[0])->shape[0];
     for (int k = 0; k < g->outputs.len; k++) {
         const int id = g->outputs.data[k];
         if (nc_val(g, id)->kind != NC_VAL_NODE) return nc_errorf(X->e, "graph output %d is not computed by a node", k);
+        if (X->dynamic_batch && nc_val(g, id)->shape[0] != X->batch)
+            return nc_errorf(X->e, "graph output %d does not have the batch axis first; export without --dynamic-batch",
+                             k);
         if (!X->vname[id]) X->vname[id] = g->outputs.len == 1 ? ex_strdup(X, "output") : ex_sprintf(X, "output_%d", k);
     }
     for (int i = 0; i < g->nodes.len; i++) {
@@ -238,9 +267,10 @@ static int build(Ex *X, Onnx__ModelProto **model) {
     return 0;
 }
 
-static Ex *ex_new(const NcGraph *g, NcError *e) {
+static Ex *ex_new(const NcGraph *g, const NcOnnxExportOptions *opt, NcError *e) {
     Ex *X = nc_calloc(1, sizeof *X);
     X->g = g, X->e = e;
+    X->dynamic_batch = opt && opt->dynamic_batch;
     X->vname = nc_calloc((size_t)g->values.len + 1, sizeof *X->vname);
     X->used = nc_calloc((size_t)g->values.len + 1, 1);
     return X;
@@ -256,8 +286,8 @@ static void ex_free(Ex *X) {
     free(X);
 }
 
-int nc_onnx_export_mem(const NcGraph *g, uint8_t **data, size_t *len, NcError *e) {
-    Ex *X = ex_new(g, e);
+int nc_onnx_export_mem(const NcGraph *g, const NcOnnxExportOptions *opt, uint8_t **data, size_t *len, NcError *e) {
+    Ex *X = ex_new(g, opt, e);
     Onnx__ModelProto *m = NULL;
     int rc = build(X, &m);
     if (!rc) {
@@ -296,8 +326,8 @@ static void append(ProtobufCBuffer *pb, size_t len, const uint8_t *data) {
     b->n += len;
 }
 
-int nc_onnx_export(const NcGraph *g, const char *path, NcError *e) {
-    Ex *X = ex_new(g, e);
+int nc_onnx_export(const NcGraph *g, const char *path, const NcOnnxExportOptions *opt, NcError *e) {
+    Ex *X = ex_new(g, opt, e);
     Onnx__ModelProto *m = NULL;
     int rc = build(X, &m);
     if (rc) {

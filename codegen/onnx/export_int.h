@@ -15,6 +15,8 @@
 typedef struct Ex {
     const NcGraph *g;
     NcError *e;
+    int dynamic_batch; /* NcOnnxExportOptions */
+    int64_t batch;     /* the graph input's batch */
     NC_VEC(void *) owned;
     NC_VEC(Onnx__NodeProto *) nodes;
     NC_VEC(Onnx__TensorProto *) inits;
@@ -49,6 +51,9 @@ void ex_attr_ints(Ex *X, Onnx__NodeProto *n, const char *name, int count, const 
  * a float scalar. */
 const char *ex_const_i64(Ex *X, const char *what, int n, const int64_t *v);
 const char *ex_const_f32(Ex *X, const char *what, float v);
+/* A Reshape of x (whose batch axis is axis 0) into shape, written to out (NULL: a fresh name, returned).  With a
+ * dynamic batch, shape[0] must be the batch and is written as 0 (copy x's); -1 with a message if it is not. */
+const char *ex_reshape(Ex *X, const char *x, int nd, const int64_t *shape, const char *out);
 
 /* export_ops.c: the current node (X->node) as ONNX nodes; -1 with a message
  * naming the op and the layer when it has no ONNX form. */

@@ -166,13 +166,6 @@ static int ex_softmax(Ex *X, const NcNode *n) {
     return 0;
 }
 
-static const char *reshape(Ex *X, const char *x, int nd, const int64_t *shape, const char *out) {
-    const char *in[2] = {x, ex_const_i64(X, "shape", nd, shape)};
-    if (!out) out = ex_tmp(X, "reshaped");
-    ex_node(X, "Reshape", 2, in, 1, &out);
-    return out;
-}
-
 /* timm's RadixSoftmax: per image [card, radix, rest] viewed, radix and card swapped, softmax over radix
  * ([radix, card, rest] out); radix 1 is a sigmoid.  With cardinality 1 (every timm ResNeSt) the swap moves
  * nothing and no Transpose is written. */
@@ -186,15 +179,15 @@ static int ex_radix_softmax(Ex *X, const NcNode *n) {
     }
     const int64_t N = x->shape[0], card = a->cardinality, rest = nc_numel(x) / N / R / card;
     const int64_t shape[4] = {N, card, R, rest}, perm[4] = {0, 2, 1, 3};
-    const char *v = reshape(X, in_name(X, n, 0), 4, shape, NULL), *sm = ex_tmp(X, "softmax");
+    const char *v = ex_reshape(X, in_name(X, n, 0), 4, shape, NULL), *sm = ex_tmp(X, "softmax");
+    if (!v) return -1;
     if (card > 1) {
         const char *t = ex_tmp(X, "swapped");
         ex_attr_ints(X, ex_node1(X, "Transpose", v, t), "perm", 4, perm);
         v = t;
     }
     ex_attr_int(X, ex_node1(X, "Softmax", v, sm), "axis", card > 1 ? 1 : 2);
-    reshape(X, sm, x->ndim, x->shape, out_name(X, n, 0));
-    return 0;
+    return ex_reshape(X, sm, x->ndim, x->shape, out_name(X, n, 0)) ? 0 : -1;
 }
 
 /* The R radix branches of x ([N, R*C, ...], radix-major) summed in branch order into out: Split, then Adds. */
@@ -237,7 +230,8 @@ static int ex_radix_combine(Ex *X, const NcNode *n) {
     const int R = n->attrs.radix;
     const char *a = in_name(X, n, 1);
     const int64_t ashape[4] = {x->shape[0], x->shape[1], 1, 1};
-    if (att->ndim != 4 || memcmp(att->shape, ashape, sizeof ashape)) a = reshape(X, a, 4, ashape, NULL);
+    if (att->ndim != 4 || memcmp(att->shape, ashape, sizeof ashape)) a = ex_reshape(X, a, 4, ashape, NULL);
+    if (!a) return -1;
     const char *prod = R > 1 ? ex_tmp(X, "weighted") : out_name(X, n, 0);
     const char *in[2] = {in_name(X, n, 0), a};
     ex_node(X, "Mul", 2, in, 1, &prod);
@@ -261,9 +255,13 @@ static int ex_split(Ex *X, const NcNode *n) {
     return 0;
 }
 
-static int ex_reshape(Ex *X, const NcNode *n) {
-    reshape(X, in_name(X, n, 0), n->attrs.nsizes, n->attrs.sizes, out_name(X, n, 0));
-    return 0;
+static int ex_reshape_op(Ex *X, const NcNode *n) {
+    if (X->dynamic_batch && nc_val(X->g, n->inputs[0])->shape[0] != X->batch)
+        return nc_errorf(X->e,
+                         "layer '%s': a reshape of a tensor whose first axis is not the batch; export without "
+                         "--dynamic-batch",
+                         n->scope ? n->scope : "?");
+    return ex_reshape(X, in_name(X, n, 0), n->attrs.nsizes, n->attrs.sizes, out_name(X, n, 0)) ? 0 : -1;
 }
 
 /* transpose (from an imported ONNX model): its permutation */
@@ -309,7 +307,7 @@ static const struct {
     [NC_OP_RADIX_SOFTMAX] = {"Reshape, (Transpose,) Softmax, Reshape; Sigmoid for radix 1", ex_radix_softmax},
     [NC_OP_CONCAT] = {"Concat", ex_concat},
     [NC_OP_SPLIT] = {"Split", ex_split},
-    [NC_OP_RESHAPE] = {"Reshape", ex_reshape},
+    [NC_OP_RESHAPE] = {"Reshape", ex_reshape_op},
     [NC_OP_SQUEEZE_EXCITE] = {"GlobalAveragePool, Conv, Relu | Sigmoid*Mul, Conv, Sigmoid", ex_squeeze_excite},
     [NC_OP_RADIX_GAP] = {"Split, Add, GlobalAveragePool", ex_radix_gap},
     [NC_OP_RADIX_COMBINE] = {"(Reshape,) Mul, Split, Add", ex_radix_combine},

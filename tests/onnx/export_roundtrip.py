@@ -3,9 +3,12 @@
 the deterministic weights, run by netc's interpreter (the reference), exported to ONNX, then run by ONNX Runtime
 and imported back by netc (netc run FILE.onnx); both must match the reference within 1e-4 relative.
 
-    export_roundtrip.py NETC MODELS_DIR WORKDIR [--fold] [--names FIXTURES_DIR] MODEL[:RES[:BATCH]] ...
+    export_roundtrip.py NETC MODELS_DIR WORKDIR [--fold] [--dynamic-batch] [--reexport] [--names FIXTURES_DIR]
+                        MODEL[:RES[:BATCH]] ...
 
-MODEL is a name in MODELS_DIR or a path to a .nn file; RES defaults to 32, BATCH to 1.
+MODEL is a name in MODELS_DIR or a path to a .nn file; RES defaults to 32, BATCH to 1.  With --dynamic-batch the
+file is exported at batch 1 with a symbolic batch axis and run at BATCH; with --reexport the re-imported file is
+exported again (ONNX -> netc -> ONNX) and run by ONNX Runtime too.
 
 Also checked: onnx.checker with shape inference (full_check) accepts every file, the opset is 17 (files under
 50 MB and those with names to check, to keep the big models out of Python), and with
@@ -56,7 +59,14 @@ def check_names(model, path):
     return None
 
 
-def check_model(netc, models, work, spec, fold, fixtures):
+def ort_run(path, x):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return sess, sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def check_model(netc, models, work, spec, fold, dynamic, reexport, fixtures):
     parts = spec.split(":")
     name, res, batch = parts[0], parts[1] if len(parts) > 1 else "32", parts[2] if len(parts) > 2 else "1"
     nn = name if name.endswith(".nn") else os.path.join(models, name + ".nn")
@@ -65,7 +75,9 @@ def check_model(netc, models, work, spec, fold, fixtures):
     onnx_path = os.path.join(work, tag + ".onnx")
     x_path, ref_path, imp_path = (os.path.join(work, f"{tag}.{k}.npy") for k in ("x", "ref", "imp"))
     common = ["--init", "det", "--res", res, "--batch", batch]
-    run([netc, "export", nn, *common, "--onnx", onnx_path] + (["--fold"] if fold else []))
+    flags = (["--fold"] if fold else []) + (["--dynamic-batch"] if dynamic else [])
+    run([netc, "export", nn, "--init", "det", "--res", res, "--batch", "1" if dynamic else batch, "--onnx", onnx_path,
+         *flags])
     run([netc, "run", nn, *common, "--save-input", x_path, "--output", ref_path, "--top", "0"])
     x, ref = np.load(x_path), np.load(ref_path)
 
@@ -82,10 +94,9 @@ def check_model(netc, models, work, spec, fold, fixtures):
             return problem
         del model
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    sess, out = ort_run(onnx_path, x)
+    if dynamic != isinstance(sess.get_inputs()[0].shape[0], str):
+        return f"the input's batch axis is {sess.get_inputs()[0].shape[0]!r}"
     if out.shape != ref.shape:
         return f"ONNX Runtime's output is {out.shape}, netc's {ref.shape}"
     e_ort = rel_err(ref, out)
@@ -97,7 +108,16 @@ def check_model(netc, models, work, spec, fold, fixtures):
     e_imp = rel_err(ref, np.load(imp_path).reshape(ref.shape))
     if not e_imp <= RTOL:
         return f"netc's import of the export differs from netc: relative {e_imp:.3g}"
-    print(f"  {tag} at {res}, batch {batch}: ORT {e_ort:.2e}, re-imported {e_imp:.2e}", flush=True)
+    again = ""
+    if reexport:
+        path2 = os.path.join(work, tag + ".again.onnx")
+        run([netc, "export", onnx_path, "--res", res, "--batch", "1" if dynamic else batch, "--onnx", path2, *flags])
+        e_again = rel_err(ref, ort_run(path2, x)[1])
+        if not e_again <= RTOL:
+            return f"ONNX Runtime on the re-exported file differs from netc: relative {e_again:.3g}"
+        again = f", re-exported {e_again:.2e}"
+        os.remove(path2)
+    print(f"  {tag} at {res}, batch {batch}: ORT {e_ort:.2e}, re-imported {e_imp:.2e}{again}", flush=True)
     for p in (onnx_path, x_path, ref_path, imp_path):  # kept only when the model fails (the big ones are 0.5 GB)
         os.remove(p)
     return None
@@ -105,13 +125,13 @@ def check_model(netc, models, work, spec, fold, fixtures):
 
 def main():
     args = sys.argv[1:]
-    fold = "--fold" in args
+    fold, dynamic, reexport = ("--fold" in args), ("--dynamic-batch" in args), ("--reexport" in args)
     fixtures = None
     if "--names" in args:
         i = args.index("--names")
         fixtures = args[i + 1]
         del args[i:i + 2]
-    args = [a for a in args if a != "--fold"]
+    args = [a for a in args if a not in ("--fold", "--dynamic-batch", "--reexport")]
     if len(args) < 4:
         sys.exit(__doc__)
     netc, models, work, specs = args[0], args[1], args[2], args[3:]
@@ -120,7 +140,7 @@ def main():
     for spec in specs:
         t = time.time()
         try:
-            problem = check_model(netc, models, work, spec, fold, fixtures)
+            problem = check_model(netc, models, work, spec, fold, dynamic, reexport, fixtures)
         except (RuntimeError, onnx.checker.ValidationError, ort.capi.onnxruntime_pybind11_state.Fail) as e:
             problem = str(e)
         if problem:

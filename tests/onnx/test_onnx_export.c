@@ -93,7 +93,7 @@ static void test_round_trip(const char *dir) {
     uint8_t *bytes = NULL;
     size_t len = 0;
     NcError e;
-    CHECK_MSG(nc_onnx_export_mem(g, &bytes, &len, &e) == 0, "%s", e.msg);
+    CHECK_MSG(nc_onnx_export_mem(g, NULL, &bytes, &len, &e) == 0, "%s", e.msg);
     NcElabOptions opt = {0};
     opt.height = 9, opt.width = 7, opt.batch = 2;
     NcGraph *back = nc_onnx_import_mem("small.onnx", bytes, len, NULL, &opt, &e);
@@ -116,7 +116,7 @@ static void test_round_trip(const char *dir) {
     }
     /* the file: the same bytes, written whole */
     char *path = nc_sprintf("%s/small.onnx", dir);
-    CHECK_MSG(nc_onnx_export(g, path, &e) == 0, "%s", e.msg);
+    CHECK_MSG(nc_onnx_export(g, path, NULL, &e) == 0, "%s", e.msg);
     size_t flen = 0;
     char *file = slurp(path, &flen);
     CHECK(file && flen == len && !memcmp(file, bytes, len));
@@ -132,7 +132,7 @@ static void expect_refusal(const NcGraph *g, const char *path, int want_rc, cons
     FILE *f = fopen(path, "wb");
     if (f) fputs("old", f), fclose(f);
     NcError e = {{0}};
-    int rc = nc_onnx_export(g, path, &e);
+    int rc = nc_onnx_export(g, path, NULL, &e);
     CHECK_MSG(rc == want_rc, "rc %d, want %d (%s)", rc, want_rc, e.msg);
     CHECK_MSG(strstr(e.msg, want_msg) != NULL, "message '%s' lacks '%s'", e.msg, want_msg);
     CHECK_MSG(strstr(e.msg, path) != NULL, "message '%s' does not name %s", e.msg, path);
@@ -141,6 +141,47 @@ static void expect_refusal(const NcGraph *g, const char *path, int want_rc, cons
     CHECK_MSG(d && !strcmp(d, "old"), "%s was changed", path);
     free(d);
     unlink(path);
+}
+
+/* --dynamic-batch: the file runs at another batch (netc's import at batch 3 against the graph elaborated at 3), and a
+ * reshape that mixes the batch axis into others is refused naming its layer. */
+static void test_dynamic_batch(const char *dir) {
+    NcGraph *g = small_net();
+    nc_weights_init_det(g);
+    const NcOnnxExportOptions dyn = {.dynamic_batch = 1};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    NcError e;
+    CHECK_MSG(nc_onnx_export_mem(g, &dyn, &bytes, &len, &e) == 0, "%s", e.msg);
+    NcElabOptions opt = {0};
+    opt.height = 9, opt.width = 7, opt.batch = 3;
+    NcGraph *back = nc_onnx_import_mem("small.onnx", bytes, len, NULL, &opt, &e);
+    CHECK_MSG(back != NULL, "%s", e.msg);
+    if (back) {
+        CHECK(nc_val(back, back->inputs.data[0])->shape[0] == 3);
+        CHECK(nc_val(back, back->outputs.data[0])->shape[0] == 3);
+        nc_graph_free(back);
+    }
+    free(bytes);
+    /* logits [2, 5] -> [1, 10] -> [2, 5]: the first reshape folds the batch away */
+    NcAttrs a = nc_attrs_default();
+    a.nsizes = 2, a.sizes[0] = 1, a.sizes[1] = 10;
+    int y = node1(g, NC_OP_RESHAPE, 1, &g->outputs.data[0], &a, "mixed");
+    a.sizes[0] = 2, a.sizes[1] = 5;
+    g->outputs.data[0] = node1(g, NC_OP_RESHAPE, 1, &y, &a, "unmixed");
+    char *path = nc_sprintf("%s/dynamic.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    if (f) fputs("old", f), fclose(f);
+    CHECK(nc_onnx_export(g, path, &dyn, &e) == -1);
+    CHECK_MSG(strstr(e.msg, "layer 'mixed'") && strstr(e.msg, "batch"), "%s", e.msg);
+    size_t flen = 0;
+    char *d = slurp(path, &flen);
+    CHECK(d && !strcmp(d, "old"));
+    free(d);
+    CHECK_MSG(nc_onnx_export(g, path, NULL, &e) == 0, "%s", e.msg); /* a fixed batch is fine */
+    unlink(path);
+    free(path);
+    nc_graph_free(g);
 }
 
 static void test_refusals(const char *dir) {
@@ -162,7 +203,7 @@ static void test_refusals(const char *dir) {
     /* a folder that does not exist: the write fails, nothing is left */
     NcError e = {{0}};
     char *nodir = nc_sprintf("%s/no/such/folder/x.onnx", dir);
-    CHECK(nc_onnx_export(g, nodir, &e) == -2);
+    CHECK(nc_onnx_export(g, nodir, NULL, &e) == -2);
     CHECK_MSG(strstr(e.msg, nodir) != NULL, "%s", e.msg);
     free(nodir);
     /* a symbolic link is not written through */
@@ -170,7 +211,7 @@ static void test_refusals(const char *dir) {
     FILE *f = fopen(target, "wb");
     if (f) fputs("keep", f), fclose(f);
     CHECK(symlink(target, link) == 0);
-    CHECK(nc_onnx_export(g, link, &e) == -2);
+    CHECK(nc_onnx_export(g, link, NULL, &e) == -2);
     CHECK_MSG(strstr(e.msg, "link") != NULL, "%s", e.msg);
     size_t len = 0;
     char *d = slurp(target, &len);
@@ -187,6 +228,7 @@ int main(void) {
     char dir[] = "/tmp/netc_onnx_export_XXXXXX";
     NC_CHECK(mkdtemp(dir));
     test_round_trip(dir);
+    test_dynamic_batch(dir);
     test_refusals(dir);
     CHECK_MSG(rmdir(dir) == 0, "%s is not empty: a temporary was left behind", dir);
     TEST_MAIN_END();

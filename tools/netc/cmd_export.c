@@ -10,13 +10,15 @@ static const char *help =
     "       netc export FILE.onnx [--weights W | --init det] --onnx OUT.onnx [options]\n\n"
     "Writes the model, elaborated at one resolution and batch, as an ONNX file (opset 17) that ONNX\n"
     "Runtime and netc read: initializers named as the parameters (timm's state_dict keys), shapes\n"
-    "fixed, TensorFlow-style 'same' padding as explicit pads, timm's eval transform in the metadata\n"
-    "(preprocess.*). By default the graph before any pass (BatchNormalization nodes kept); with\n"
-    "--fold after the default passes (BN folded into conv weights and biases named NAME#bn,\n"
-    "fused epilogues and squeeze-excite gates written back as their ONNX ops).\n\n"
+    "fixed (the batch too, unless --dynamic-batch), TensorFlow-style 'same' padding as explicit\n"
+    "pads, timm's eval transform in the metadata (preprocess.*). By default the graph before any\n"
+    "pass (BatchNormalization nodes kept); with --fold after the default passes (BN folded into conv\n"
+    "weights and biases named NAME#bn, fused epilogues and squeeze-excite gates written back as\n"
+    "their ONNX ops).\n\n"
     "options:\n" CLI_MODEL_OPTIONS_HELP CLI_WEIGHT_OPTIONS_HELP
     "  --onnx OUT.onnx  where to write (required; a temporary file, renamed once complete)\n"
     "  --fold           export after the default passes (fold_bn, fusions) instead of before\n"
+    "  --dynamic-batch  the batch axis symbolic ('N'): one file for any batch (default: --batch, fixed)\n"
     "  --passes P       export after these passes instead (see netc dump --help)\n";
 
 int cmd_export(int argc, char **argv) {
@@ -24,6 +26,7 @@ int cmd_export(int argc, char **argv) {
     CliModel m = {0};
     const char *out = NULL;
     int fold = 0;
+    NcOnnxExportOptions xo = {0};
     for (int i = 1; i < argc; i++) {
         if (!m.options_ended && !strcmp(argv[i], "--onnx")) {
             if (i + 1 >= argc) {
@@ -35,6 +38,10 @@ int cmd_export(int argc, char **argv) {
         }
         if (!m.options_ended && !strcmp(argv[i], "--fold")) {
             fold = 1;
+            continue;
+        }
+        if (!m.options_ended && !strcmp(argv[i], "--dynamic-batch")) {
+            xo.dynamic_batch = 1;
             continue;
         }
         int r = cli_model_option(&m, argc, argv, &i);
@@ -60,7 +67,7 @@ int cmd_export(int argc, char **argv) {
     NcGraph *g = cli_load(&m, 1);
     if (!g) return NC_EXIT_BADINPUT;
     NcError e;
-    int rc = nc_onnx_export(g, out, &e);
+    int rc = nc_onnx_export(g, out, &xo, &e);
     if (rc) fprintf(stderr, "netc: %s\n", e.msg);
     nc_graph_free(g);
     return rc == -2 ? NC_EXIT_FAIL : rc ? NC_EXIT_BADINPUT : 0;
