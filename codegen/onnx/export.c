@@ -105,7 +105,7 @@ static Onnx__TensorProto *new_init(Ex *X, const char *name, int type, int ndim, 
     t->has_data_type = 1, t->data_type = type;
     t->n_dims = (size_t)ndim;
     t->dims = ex_alloc(X, (size_t)ndim * sizeof *t->dims);
-    memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
+    if (ndim) memcpy(t->dims, dims, (size_t)ndim * sizeof *dims); /* a scalar has no dims (NULL) */
     nc_vec_push(&X->inits, t);
     return t;
 }

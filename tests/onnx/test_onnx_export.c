@@ -90,6 +90,9 @@ static char *slurp(const char *path, size_t *len) {
 static void test_round_trip(const char *dir) {
     NcGraph *g = small_net();
     nc_weights_init_det(g);
+    /* a model's own eval transform travels in the metadata */
+    g->pre = (NcPreprocess){
+        .set = 1, .crop_pct = 0.95f, .interp = 1, .mean = {0.5f, 0.25f, 0.125f}, .std = {0.2f, 0.3f, 0.4f}};
     uint8_t *bytes = NULL;
     size_t len = 0;
     NcError e;
@@ -107,6 +110,9 @@ static void test_round_trip(const char *dir) {
             CHECK_MSG(b >= 0, "parameter %s", v->name);
             if (b >= 0) CHECK(!memcmp(v->data, nc_val(back, b)->data, (size_t)nc_numel(v) * sizeof(float)));
         }
+        const NcPreprocess *p = &back->pre;
+        CHECK(p->set && p->crop_pct == 0.95f && p->interp == 1);
+        CHECK(!memcmp(p->mean, g->pre.mean, sizeof p->mean) && !memcmp(p->std, g->pre.std, sizeof p->std));
         float *y0 = run(g), *y1 = run(back);
         int same = 1;
         for (int i = 0; i < 10; i++) same &= y0[i] == y1[i];
@@ -199,7 +205,7 @@ static void test_refusals(const char *dir) {
     g->outputs.data[0] = r;
     expect_refusal(g, path, -1, "layer 'head.relayout': op 'relayout' has no ONNX form");
     g->outputs.data[0] = out;
-    g->nodes.len--;
+    free(g->nodes.data[--g->nodes.len].scope);
     /* a folder that does not exist: the write fails, nothing is left */
     NcError e = {{0}};
     char *nodir = nc_sprintf("%s/no/such/folder/x.onnx", dir);
