@@ -12,7 +12,7 @@ endforeach()
 
 # netc export (codegen/onnx/) against two readers, tests/onnx/export_roundtrip.py: each model at 32x32 (batch 1,
 # deterministic weights) run by netc's interpreter, exported, then run by ONNX Runtime and by netc's importer, both
-# within 1e-4 relative; initializer names checked against timm's (tests/fixtures/names).  All 19 models in two
+# within 1e-4 relative; initializer names checked against timm's (tests/fixtures/names).  All models in two
 # groups, a few again after the BN-fold/fusion passes (with a symbolic batch axis), and tests/onnx/export_zoo.nn with
 # the op and conv zoos of tests/codegen at odd sizes and batch 2: static, dynamic (exported at batch 1, run at 2) and
 # folded, the last two exported again from the re-imported file (ONNX -> netc -> ONNX).  One interpreter thread (the
@@ -32,10 +32,19 @@ endfunction()
 netc_export_test(zoo --dynamic-batch --reexport ${NETC_EXPORT_ZOOS})
 netc_export_test(zoo_fold --fold --reexport ${NETC_EXPORT_ZOOS})
 netc_export_test(zoo_static ${NETC_EXPORT_ZOOS})
-netc_export_test(models_a resnet50 resnest26d resnest50d efficientnet_b0 efficientnet_b1 efficientnet_b2 efficientnet_b3
-                 regnetx_016 regnety_016 tf_efficientnet_lite0)
-netc_export_test(models_b resnest101e resnest200e resnest269e regnety_032 regnety_120 regnety_320 efficientnet_b4
-                 efficientnet_b5 tf_efficientnet_b4)
+# Every model of models/: the nine largest (0.08-0.6 GB of weights) in one group, the others in another.
+set(NETC_EXPORT_BIG resnest101e resnest200e resnest269e regnety_032 regnety_120 regnety_320 efficientnet_b4
+    efficientnet_b5 tf_efficientnet_b4)
+file(GLOB NETC_EXPORT_ALL ${PROJECT_SOURCE_DIR}/models/*.nn)
+set(NETC_EXPORT_SMALL "")
+foreach(m ${NETC_EXPORT_ALL})
+  get_filename_component(name ${m} NAME_WE)
+  if(NOT name IN_LIST NETC_EXPORT_BIG)
+    list(APPEND NETC_EXPORT_SMALL ${name})
+  endif()
+endforeach()
+netc_export_test(models_a ${NETC_EXPORT_SMALL})
+netc_export_test(models_b ${NETC_EXPORT_BIG})
 netc_export_test(fold --fold --dynamic-batch resnet50:32:2 resnest26d:32:2 efficientnet_b0:32:2 regnety_016:32:2
                  tf_efficientnet_lite0:32:2 tf_efficientnet_b4:32:2)
 set_tests_properties(onnx.export.zoo onnx.export.zoo_fold onnx.export.zoo_static PROPERTIES LABELS "onnx;small")
