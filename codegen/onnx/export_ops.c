@@ -314,6 +314,11 @@ static const struct {
     [NC_OP_TRANSPOSE] = {"Transpose", ex_transpose},
 };
 
+void nc_onnx_export_describe(FILE *out) {
+    for (int op = 0; op < NC_OP_COUNT; op++)
+        fprintf(out, "  %-22s %s\n", nc_op_info((NcOpKind)op)->name, table[op].fn ? table[op].onnx : "(no ONNX form)");
+}
+
 int ex_export_node(Ex *X) {
     const NcNode *n = X->node;
     if (!table[n->op].fn)

@@ -31,4 +31,7 @@ int nc_onnx_export(const NcGraph *g, const char *path, const NcOnnxExportOptions
 /* The same into memory (malloc'd bytes in *data, *len), for tests. */
 int nc_onnx_export_mem(const NcGraph *g, const NcOnnxExportOptions *opt, uint8_t **data, size_t *len, NcError *e);
 
+/* The op table as text: each IR op and the ONNX ops it becomes (netc export --ops). */
+void nc_onnx_export_describe(FILE *out);
+
 #endif

@@ -19,10 +19,15 @@ static const char *help =
     "  --onnx OUT.onnx  where to write (required; a temporary file, renamed once complete)\n"
     "  --fold           export after the default passes (fold_bn, fusions) instead of before\n"
     "  --dynamic-batch  the batch axis symbolic ('N'): one file for any batch (default: --batch, fixed)\n"
-    "  --passes P       export after these passes instead (see netc dump --help)\n";
+    "  --passes P       export after these passes instead (see netc dump --help)\n"
+    "  --ops            list which ONNX ops each of netc's ops becomes, and exit\n";
 
 int cmd_export(int argc, char **argv) {
     if (cli_help(argc, argv, help)) return 0;
+    if (argc == 2 && !strcmp(argv[1], "--ops")) { /* the exporter's op table */
+        nc_onnx_export_describe(stdout);
+        return 0;
+    }
     CliModel m = {0};
     const char *out = NULL;
     int fold = 0;
