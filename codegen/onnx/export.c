@@ -199,6 +199,25 @@ static Onnx__StringStringEntryProto *meta(Ex *X, const char *key, const char *va
     return m;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* ONNX values are defined once: the names made here ("SCOPE/what_K") cannot meet a timm name, but an imported
+ * model's parameter names are anyone's, so every defined name is checked. */
+static int check_unique(Ex *X) {
+    NC_VEC(const char *) names = {0};
+    nc_vec_push(&names, ex_name(X, X->g->inputs.data[0]));
+    for (int k = 0; k < X->inits.len; k++) nc_vec_push(&names, X->inits.data[k]->name);
+    for (int k = 0; k < X->nodes.len; k++)
+        for (size_t j = 0; j < X->nodes.data[k]->n_output; j++) nc_vec_push(&names, X->nodes.data[k]->output[j]);
+    qsort(names.data, (size_t)names.len, sizeof *names.data, cmp_str);
+    int rc = 0;
+    for (int k = 1; k < names.len && !rc; k++)
+        if (!strcmp(names.data[k - 1], names.data[k]))
+            rc = nc_errorf(X->e, "the name '%s' would be defined twice (rename the parameter)", names.data[k]);
+    free(names.data);
+    return rc;
+}
+
 /* The whole model as messages in X; *model points into X. */
 static int build(Ex *X, Onnx__ModelProto **model) {
     const NcGraph *g = X->g;
@@ -225,6 +244,7 @@ static int build(Ex *X, Onnx__ModelProto **model) {
     X->node = NULL;
     for (int id = 0; id < g->values.len; id++)
         if (X->used[id] && param_init(X, id)) return -1;
+    if (check_unique(X)) return -1;
 
     Onnx__GraphProto *gp = ex_alloc(X, sizeof *gp);
     onnx__graph_proto__init(gp);

@@ -206,6 +206,12 @@ static void test_refusals(const char *dir) {
     expect_refusal(g, path, -1, "layer 'head.relayout': op 'relayout' has no ONNX form");
     g->outputs.data[0] = out;
     free(g->nodes.data[--g->nodes.len].scope);
+    /* a parameter (an imported model's names are anyone's) named as the graph's output */
+    int fcb = nc_graph_find_param(g, "fc.bias");
+    char *saved = nc_val(g, fcb)->name;
+    nc_val(g, fcb)->name = "output";
+    expect_refusal(g, path, -1, "the name 'output' would be defined twice");
+    nc_val(g, fcb)->name = saved;
     /* a folder that does not exist: the write fails, nothing is left */
     NcError e = {{0}};
     char *nodir = nc_sprintf("%s/no/such/folder/x.onnx", dir);
