@@ -11,6 +11,11 @@ netc's and ONNX Runtime's logits (a check that all three run the same model).
     python3 bench/compare.py [--models resnet50,...] [--batches 1,8] [--threads 2]
                              [--res 224] [--iters 20] [--netc build/netc] [--write-results]
 
+--onnx: netc on the ONNX file ORT runs against netc on the model's .nn description instead: both compiled
+(`netc compile NAME.onnx` and `netc compile models/NAME.nn --init det`, the same weights), timed by each program's
+`bench` in alternating rounds; reports the median of the rounds' time ratios (ONNX / .nn, 1.00: the same speed)
+and the largest difference between the two programs' logits.  --write-results adds a history entry.
+
 Needs torch, timm, onnx, onnxruntime (pip).  Exported ONNX files and compiled
 programs are cached in bench/.cache/.  Not a test: machines are noisy, so it
 reports medians and ratios; --write-results makes them RESULTS.md's current table and the newest
@@ -81,7 +86,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="ORT, PyTorch and netc timed in turn this many times")
     ap.add_argument("--netc", default=os.path.join(ROOT, "build", "netc"))
     ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--onnx", action="store_true", help="netc on the exported ONNX file against netc on the .nn")
+    ap.add_argument("--note", default="", help="a remark for the history entry (e.g. the machine was loaded)")
     args = ap.parse_args()
+    if args.onnx:
+        return onnx_mode(args)
 
     import numpy as np
     import onnxruntime as ort
@@ -184,6 +193,150 @@ def main():
             )
     if args.write_results:
         write_results(args, peak, rows)
+
+
+def export_onnx(name, res, b):
+    """The ONNX file ORT runs in the default mode (det weights, opset 17, cached), and the det input."""
+    import timm
+    import torch
+    import detinit
+
+    x = detinit.input_tensor((b, 3, res, res))
+    onnx_path = os.path.join(CACHE, f"{name}_{res}_b{b}.onnx")
+    if not os.path.exists(onnx_path):
+        model = timm.create_model(name, pretrained=False).eval()
+        detinit.init_state_dict(model)
+        torch.onnx.export(
+            model, torch.from_numpy(x), onnx_path, opset_version=17, input_names=["x"], output_names=["y"], dynamo=False
+        )
+    return onnx_path, x
+
+
+def optimised_graph(netc, src, extra, res, b):
+    """The graph netc compiles (after every pass and the layout), names and value numbers left out: what has
+    to be equal for the two programs to be the same kernels."""
+    import re
+
+    out = subprocess.run(
+        [netc, "dump", src, *extra, "--res", str(res), "--batch", str(b), "--passes", "default", "--dump-after",
+         "assign_layout"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    lines = []
+    for line in out.splitlines():
+        if line.startswith("#") or line.startswith("graph") or " input %" in line:
+            continue
+        line = re.sub(r"  # .*$", "", line)
+        line = re.sub(r"@[^,)\s]+", "@", re.sub(r"%\d+", "%", line)).strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def onnx_mode(args):
+    import numpy as np
+
+    os.makedirs(CACHE, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    print(f"CPU: {cpu_model()}; {args.threads} threads; netc on the exported ONNX file vs netc on the .nn")
+    rows = []
+    for name in args.models.split(","):
+        for b in [int(x) for x in args.batches.split(",")]:
+            onnx_path, x = export_onnx(name, args.res, b)
+            xin, yout = os.path.join(CACHE, "x.npy"), os.path.join(CACHE, "y.npy")
+            np.save(xin, x)
+            exes, ys = {}, {}
+            for kind, src, extra in (
+                ("nn", os.path.join(ROOT, "models", name + ".nn"), ["--init", "det"]),
+                ("onnx", onnx_path, []),
+            ):
+                exe = exes[kind] = os.path.join(CACHE, f"{name}_{args.res}_b{b}_{kind}")
+                subprocess.run(
+                    [args.netc, "compile", src, *extra, "--res", str(args.res), "--batch", str(b), "-o", exe],
+                    check=True,
+                    capture_output=True,
+                )
+                subprocess.run(
+                    [exe, "run", "--input", xin, "--output", yout, "--top", "0"],
+                    check=True,
+                    env=env,
+                    capture_output=True,
+                )
+                ys[kind] = np.load(yout)
+            diff = float(np.abs(ys["onnx"] - ys["nn"]).max() / np.abs(ys["nn"]).max())
+            import difflib
+
+            gn = optimised_graph(args.netc, os.path.join(ROOT, "models", name + ".nn"), ["--init", "det"], args.res, b)
+            go = optimised_graph(args.netc, onnx_path, [], args.res, b)
+            sm = difflib.SequenceMatcher(a=gn, b=go, autojunk=False)
+            ndiff = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal")
+            graphs = "identical" if not ndiff else f"{ndiff} of {len(gn)} nodes differ"
+            rt, mins = {"nn": [], "onnx": []}, {"nn": [], "onnx": []}
+            for r in range(args.rounds):
+                # alternate which goes first, so a drift in the machine's load favours neither
+                for kind in ("nn", "onnx") if r % 2 == 0 else ("onnx", "nn"):
+                    out = subprocess.run(
+                        [exes[kind], "bench", "--iters", str(args.netc_iters), "--warmup", "1", "--json"],
+                        check=True,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    ).stdout
+                    rt[kind].append(json.loads(out)["median_ms"])
+                    mins[kind].append(json.loads(out)["min_ms"])
+            ratio = statistics.median(o / n for o, n in zip(rt["onnx"], rt["nn"]))
+            # on a loaded machine the fastest run is the best estimate of the uncontended time
+            ratio_min = min(mins["onnx"]) / min(mins["nn"])
+            row = dict(
+                model=name,
+                batch=b,
+                nn=statistics.median(rt["nn"]),
+                onnx=statistics.median(rt["onnx"]),
+                ratio=ratio,
+                ratio_min=ratio_min,
+                nn_min=min(mins["nn"]),
+                onnx_min=min(mins["onnx"]),
+                lo=min(o / n for o, n in zip(rt["onnx"], rt["nn"])),
+                hi=max(o / n for o, n in zip(rt["onnx"], rt["nn"])),
+                diff=diff,
+                graphs=graphs,
+            )
+            rows.append(row)
+            print(
+                f"{name:16s} b{b:<2d} .nn {row['nn']:9.2f} ms  .onnx {row['onnx']:9.2f} ms  onnx/nn {ratio:6.3f} "
+                f"(fastest runs {row['nn_min']:.2f} / {row['onnx_min']:.2f} ms: {ratio_min:.3f}) "
+                f"(rounds {row['lo']:.3f}..{row['hi']:.3f})  |onnx-nn|/max {diff:.1e}  graphs: {graphs}",
+                flush=True,
+            )
+    if args.write_results:
+        path = os.path.join(ROOT, "bench", "RESULTS.md")
+        text = open(path).read()
+        hist = (
+            f"### bench/compare.py --onnx, {time.strftime('%Y-%m-%d')}\n\n{cpu_model()}, {args.threads} threads; "
+            f"input {args.res}x{args.res}; the same model compiled from the ONNX file ORT runs (torch.onnx.export, "
+            f"opset 17, det weights) and from its .nn (`--init det`); {args.rounds} rounds, each program's `bench` "
+            f"({args.netc_iters} runs) in alternating order; ratio = ONNX time / .nn time, the median of the rounds' "
+            f"ratios (their range beside it), and the ratio of the fastest runs of all rounds (on a loaded machine "
+            f"the best estimate of the uncontended time). {args.note}\n\n"
+            "| model | batch | .nn ms | .onnx ms | onnx/nn | rounds' range | fastest .nn / .onnx ms | "
+            "onnx/nn fastest | max rel diff of the logits | optimised graphs |\n"
+            "|---|---:|---:|---:|---:|---|---|---:|---:|---|\n"
+        )
+        for r in rows:
+            hist += (
+                f"| {r['model']} | {r['batch']} | {r['nn']:.2f} | {r['onnx']:.2f} | {r['ratio']:.3f} | "
+                f"{r['lo']:.3f}..{r['hi']:.3f} | {r['nn_min']:.2f} / {r['onnx_min']:.2f} | {r['ratio_min']:.3f} | "
+                f"{r['diff']:.1e} | {r['graphs']} |\n"
+            )
+        marker = "## History, newest first\n\n"
+        k = text.index(marker) + len(marker)
+        text = text[:k] + hist + "\n" + text[k:]
+        with open(path + ".new", "w") as f:
+            f.write(text)
+        os.replace(path + ".new", path)
+        print("wrote a history entry in", path)
 
 
 def write_results(args, peak, rows):

@@ -24,7 +24,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-TIMM = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "models")) if f.endswith(".nn"))
+# models/*.nn that are timm models (fmnist_resnet is netc's own)
+TIMM = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "models")) if f.endswith(".nn") and f != "fmnist_resnet.nn")
 # torchvision CNNs outside netc's families: each exercises ops the 19 do not (hardswish, dense concats, channel
 # shuffle, LayerNorm and GELU, fire modules, inception branches, SiLU + stochastic depth)
 TORCHVISION = ["mobilenet_v3_large", "mobilenet_v2", "densenet121", "shufflenet_v2_x1_0", "squeezenet1_1",
