@@ -848,12 +848,16 @@ static void op_slice(Ox *X) {
     ox_set_const(X, 0, &out);
 }
 
-/* ReduceMean / ReduceSum / ReduceMax over H and W of a 4-d tensor: global average pooling (times H * W for a
- * sum) or global max pooling.  Axes: an attribute, or an input (ReduceSum from opset 13, the others from 18). */
-static void reduce_hw(Ox *X, NcOpKind pool, int sum) {
+/* ReduceMean / ReduceSum / ReduceMax.  Over H and W of a 4-d tensor: global average pooling (times H * W for a
+ * sum) or global max pooling.  ReduceSum / ReduceMean over other axes (ResNeSt's sum over the radix axis of
+ * [N, R, C, H, W]): a split of each such axis into its slices, added (times 1 / R for a mean); at most 16 per
+ * axis.  Axes: an attribute, or an input (ReduceSum from opset 13, the others from 18). */
+typedef enum { OX_RMEAN, OX_RSUM, OX_RMAX } OxReduce;
+static void reduce(Ox *X, OxReduce kind) {
     ox_attrs_only(X, (const char *const[]){"axes", "keepdims", "noop_with_empty_axes", NULL});
-    int x = need4(X, 0);
-    const int axes_input = sum || X->opset >= 18;
+    int x = ox_runtime_input(X, 0);
+    const int nd = ox_val(X, x)->ndim;
+    const int axes_input = kind == OX_RSUM || X->opset >= 18;
     int64_t axes[NC_MAXDIM];
     int n = axes_input ? -1 : ox_attr_ints(X, "axes", axes, NC_MAXDIM);
     if (axes_input && ox_attr(X, "axes")) ox_fail(X, "axes is an input from this opset on, not an attribute");
@@ -865,38 +869,65 @@ static void reduce_hw(Ox *X, NcOpKind pool, int sum) {
     }
     if (n == 0 || n < 0) {
         if (ox_attr_int(X, "noop_with_empty_axes", 0)) ox_fail(X, "noop_with_empty_axes with no axes is not supported");
-        ox_fail(X, "a reduction over every axis is not supported (only over the two spatial axes 2, 3)");
+        ox_fail(X, "a reduction over every axis is not supported (give the axes)");
     }
-    int mark[4] = {0};
+    int mark[NC_MAXDIM] = {0}, spatial = nd == 4;
     for (int k = 0; k < n; k++) {
-        int d = ox_norm_axis(X, axes[k], 4);
+        int d = ox_norm_axis(X, axes[k], nd);
         if (mark[d]) ox_fail(X, "axis %d is given twice", d);
         mark[d] = 1;
     }
-    if (mark[0] || mark[1] || !mark[2] || !mark[3])
-        ox_fail(X, "only a reduction over the two spatial axes (2, 3) is supported");
-    const NcValue *xv = ox_val(X, x);
-    const int64_t hw = xv->shape[2] * xv->shape[3];
+    for (int d = 0; d < nd; d++) spatial &= mark[d] == (d >= 2);
     NcAttrs a = nc_attrs_default();
-    int y = ox_node1(X, pool, 1, &x, &a);
-    if (sum && hw != 1) {
-        OxTensor t;
-        const int64_t ones[4] = {1, 1, 1, 1};
-        ox_tensor_new(X, &t, 0, 4, ones);
-        t.f[0] = (float)hw;
-        const char *base = X->node->name && X->node->name[0] ? X->node->name : X->node->output[0];
-        int in[2] = {y, ox_param_from(X, base, ".hw", &t, NC_PARAM_WEIGHT)};
-        y = ox_node1(X, NC_OP_MUL, 2, in, &a);
+    int y = x;
+    if (spatial) {
+        const NcValue *xv = ox_val(X, x);
+        const int64_t hw = xv->shape[2] * xv->shape[3];
+        y = ox_node1(X, kind == OX_RMAX ? NC_OP_GLOBAL_MAX_POOL : NC_OP_GLOBAL_AVG_POOL, 1, &x, &a);
+        if (kind == OX_RSUM && hw != 1) {
+            int in[2] = {y, scalar_param(X, ".hw", (float)hw, 4)};
+            y = ox_node1(X, NC_OP_MUL, 2, in, &a);
+        }
+    } else {
+        if (kind == OX_RMAX) ox_fail(X, "a maximum over axes other than H and W of a 4-d tensor is not supported");
+        for (int d = 0; d < nd; d++) {
+            const int64_t r = ox_val(X, y)->shape[d];
+            if (!mark[d] || r == 1) continue;
+            if (r > NC_MAXOUT)
+                ox_fail(X, "a sum over axis %d of size %lld (netc sums at most %d slices)", d, (long long)r, NC_MAXOUT);
+            NcAttrs sa = nc_attrs_default();
+            sa.axis = d, sa.nsizes = (int)r;
+            for (int k = 0; k < r; k++) sa.sizes[k] = 1;
+            const int ni = ox_node(X, NC_OP_SPLIT, 1, &y, &sa);
+            int parts[NC_MAXOUT];
+            memcpy(parts, X->g->nodes.data[ni].outputs, sizeof parts);
+            /* pairwise, as a tree: short chains for fuse_eltwise */
+            for (int m = (int)r; m > 1; m = (m + 1) / 2)
+                for (int k = 0; k < m / 2; k++) {
+                    int in[2] = {parts[2 * k], parts[2 * k + 1]};
+                    parts[k] = ox_node1(X, NC_OP_ADD, 2, in, &a);
+                    if (m % 2 && k == m / 2 - 1) parts[k + 1] = parts[m - 1];
+                }
+            y = parts[0];
+            if (kind == OX_RMEAN) {
+                int in[2] = {y, scalar_param(X, ".inv", 1.0f / (float)r, nd)};
+                y = ox_node1(X, NC_OP_MUL, 2, in, &a);
+            }
+        }
     }
     if (!ox_attr_int(X, "keepdims", 1)) {
-        a.nsizes = 2, a.sizes[0] = ox_val(X, y)->shape[0], a.sizes[1] = ox_val(X, y)->shape[1];
+        const NcValue *yv = ox_val(X, y);
+        a = nc_attrs_default();
+        for (int d = 0; d < nd; d++)
+            if (!mark[d]) a.sizes[a.nsizes++] = yv->shape[d];
+        if (!a.nsizes) ox_fail(X, "a reduction to a scalar is not supported");
         y = ox_node1(X, NC_OP_RESHAPE, 1, &y, &a);
     }
     ox_set_runtime(X, 0, y);
 }
-static void op_reducemean(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_AVG_POOL, 0); }
-static void op_reducesum(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_AVG_POOL, 1); }
-static void op_reducemax(Ox *X) { reduce_hw(X, NC_OP_GLOBAL_MAX_POOL, 0); }
+static void op_reducemean(Ox *X) { reduce(X, OX_RMEAN); }
+static void op_reducesum(Ox *X) { reduce(X, OX_RSUM); }
+static void op_reducemax(Ox *X) { reduce(X, OX_RMAX); }
 
 static const struct {
     const char *type;

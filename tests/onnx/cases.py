@@ -343,6 +343,31 @@ def pad_shape_chain(rng):
     return model(nodes, inits, 4)
 
 
+def split_attention(rng):
+    """ResNeSt's split attention as timm exports it: a grouped conv, Reshape [N, R, C, H, W], ReduceSum over the
+    radix axis, mean over H, W, fc1-relu-fc2, rSoftMax (Reshape, Transpose, Softmax over the radix), Mul and
+    ReduceSum again."""
+    inits = [w(rng, "cw", 8, 2, 3, 3), w(rng, "fc1.w", 3, 4, 1, 1), w(rng, "fc1.b", 3), w(rng, "fc2.w", 8, 3, 1, 1),
+             w(rng, "fc2.b", 8), i64("s5", [0, 2, 4, 12, 12]), i64("ax1", [1]), i64("srs", [0, 1, 2, -1]),
+             i64("s5a", [0, 2, 4, 1, 1]), i64("flat", [0, -1])]
+    nodes = [h.make_node("Conv", ["x", "cw"], ["c"], name="conv", group=2, pads=[1, 1, 1, 1]),
+             h.make_node("Relu", ["c"], ["r"]),
+             h.make_node("Reshape", ["r", "s5"], ["r5"]),
+             h.make_node("ReduceSum", ["r5", "ax1"], ["g"], name="radix_sum", keepdims=0),
+             h.make_node("ReduceMean", ["g"], ["gm"], axes=[2, 3], keepdims=1),
+             h.make_node("Conv", ["gm", "fc1.w", "fc1.b"], ["f1"], name="fc1"),
+             h.make_node("Relu", ["f1"], ["f1r"]),
+             h.make_node("Conv", ["f1r", "fc2.w", "fc2.b"], ["f2"], name="fc2"),
+             h.make_node("Reshape", ["f2", "srs"], ["a4"]),
+             h.make_node("Transpose", ["a4"], ["at"], perm=[0, 2, 1, 3]),
+             h.make_node("Softmax", ["at"], ["sm"], axis=1),
+             h.make_node("Reshape", ["sm", "flat"], ["smf"]),
+             h.make_node("Reshape", ["smf", "s5a"], ["att"]),
+             h.make_node("Mul", ["r5", "att"], ["m"], name="attend"),
+             h.make_node("ReduceSum", ["m", "ax1"], ["y"], name="radix_sum2", keepdims=0)]
+    return model(nodes, inits, 4)
+
+
 R = (4, 12, 12)
 CASES = {
     "conv": [
@@ -450,6 +475,9 @@ CASES = {
         ("reducemax_opset18", reduce_case("ReduceMax", [2, 3], 1, 18, True), R),
         ("reducemax_attr", reduce_case("ReduceMax", [3, 2], 0, 13, False), R),
         ("reducemean_attr_nokeep", reduce_case("ReduceMean", [-2, -1], 0, 13, False), R),
+        ("reducesum_channels", reduce_case("ReduceSum", [1], 1, 13, True), R),
+        ("reducemean_channels_w_nokeep", reduce_case("ReduceMean", [1, 3], 0, 13, False), R),
+        ("split_attention", split_attention, R),
     ],
 }
 
@@ -487,16 +515,16 @@ def _unsupported():
          "t1", "permutation"),
         ("bad_slice_step", model([h.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"], name="sl1")],
                                  [i64("s", [0]), i64("e", [4]), i64("a", [1]), i64("st", [2])], 4), "sl1", "step"),
-        ("bad_reducesum_channels", model([h.make_node("ReduceSum", ["x", "a"], ["y"], name="rs1")],
-                                         [i64("a", [1])], 4), "rs1", "spatial"),
+        ("bad_reducesum_wide", model([h.make_node("ReduceSum", ["x", "a"], ["y"], name="rs1")],
+                                     [i64("a", [1])], 20), "rs1", "at most 16 slices"),
         ("bad_attr", model([h.make_node("Conv", ["x", "cw"], ["y"], name="c1", foo=3)],
                            [w(rng, "cw", 4, 4, 1, 1)], 4), "c1", "'foo'"),
         ("bad_runtime_weight", model([h.make_node("Conv", ["x", "x"], ["y"], name="c2")], [], 4), "c2", "constant"),
         ("bad_sub_runtime", model([h.make_node("Relu", ["x"], ["r"]), h.make_node("Sub", ["x", "r"], ["y"], name="s1")],
                                   [], 4), "s1", "Sub"),
         ("bad_undefined", model([h.make_node("Relu", ["nothing"], ["y"], name="r1")], [], 4), "r1", "'nothing'"),
-        ("bad_reduce_axis", model([h.make_node("ReduceMean", ["x"], ["y"], name="rm", axes=[1])], [], 4), "rm",
-         "spatial"),
+        ("bad_reduce_axis", model([h.make_node("ReduceMax", ["x"], ["y"], name="rm", axes=[1])], [], 4), "rm",
+         "maximum over axes other than H and W"),
         ("bad_opset", model([h.make_node("Relu", ["x"], ["y"])], [], 4, opset=11), None, "opset 11"),
         ("bad_div_runtime", model([h.make_node("Div", ["k", "x"], ["y"], name="d1")],
                                   [nh.from_array(np.float32(1), "k")], 4), "d1", "Div"),
