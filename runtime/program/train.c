@@ -53,12 +53,13 @@ static const char *help =
     "  --seed S            (default 0)      --nan-limit K  stop after K non-finite losses in a row (5)\n"
     "  --aug SPEC          training augmentations, per image from (seed, epoch, position); timm's names\n"
     "                      add items: --hflip P --vflip P --color-jitter X --aa rand-m9-mstd0.5\n"
-    "                      --reprob P --remode M --train-interpolation I (see below)\n"
+    "                      --reprob P --remode M --train-interpolation I --scale A B --ratio A B\n"
+    "                      (see below)\n"
     "  --mixup SPEC|ALPHA  CutMix / Mixup per batch as timm's Mixup, e.g. mixup=0.8,cutmix=1.0,\n"
     "                      switch_prob=0.5,prob=1,mode=batch|pair|elem,correct_lam=1,smoothing=0.1\n"
     "                      (a number alone: mixup_alpha; smoothing defaults to --label-smoothing);\n"
-    "                      timm's names: --cutmix A --mixup-prob P --mixup-switch-prob P\n"
-    "                      --mixup-mode M; the batch must be even\n"
+    "                      timm's names: --cutmix A --cutmix-minmax A B --mixup-prob P\n"
+    "                      --mixup-switch-prob P --mixup-mode M; the batch must be even\n"
     "  --sampler shuffle|sequential|balanced-sqrt|balanced-inv   each epoch's images (default\n"
     "                      shuffle; balanced: drawn with replacement, classes by sqrt or inverse\n"
     "                      frequency, for the decoupled classifier re-training)\n"
@@ -118,6 +119,21 @@ static int parse(Opts *o, const char *prog, int argc, char **argv) {
         }
         if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
+            continue;
+        }
+        /* timm's two-value options: --scale A B, --ratio A B (RandomResizedCrop), --cutmix-minmax A B */
+        if (!strcmp(a, "--scale") || !strcmp(a, "--ratio") || !strcmp(a, "--cutmix-minmax")) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "train: %s takes two values (see train --help)\n", a);
+                return -1;
+            }
+            char **extra = a[2] == 'c' ? &o->mix_extra : &o->aug_extra;
+            char *t = nc_sprintf("%s%s%s=%s:%s", *extra ? *extra : "", *extra ? "," : "",
+                                 a[2] == 's'   ? "scale"
+                                 : a[2] == 'r' ? "ratio"
+                                               : "cutmix_minmax",
+                                 argv[i + 1], argv[i + 2]);
+            free(*extra), *extra = t, i += 2;
             continue;
         }
         if (i + 1 >= argc) {

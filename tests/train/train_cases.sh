@@ -339,10 +339,12 @@ aug_mixup)
     grep -q "hflip given twice" w4.err || fail "repeated hflip: $(cat w4.err)"
     # timm's option names build the same specs
     ./lite train --data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --out t1 --max-steps 2 \
-        --aug rrc --hflip 0.5 --color-jitter 0.4 --reprob 0.25 --mixup 0.8 --cutmix 1.0 --smoothing 0.1 2>t1.err ||
+        --aug rrc --scale 0.5 1 --hflip 0.5 --color-jitter 0.4 --reprob 0.25 --mixup 0.8 --cutmix 1.0 --smoothing 0.1 \
+        2>t1.err ||
         fail "timm's names: $(cat t1.err)"
     ./lite train --data list.txt --epochs 2 --seed 5 --lr 0.01 --clip-grad 1 --quiet --out t2 --max-steps 2 \
-        --aug rrc,hflip=0.5,color_jitter=0.4,reprob=0.25 --mixup mixup=0.8,cutmix=1.0,smoothing=0.1 2>t2.err ||
+        --aug rrc,scale=0.5:1,hflip=0.5,color_jitter=0.4,reprob=0.25 --mixup mixup=0.8,cutmix=1.0,smoothing=0.1 \
+        2>t2.err ||
         fail "the spec: $(cat t2.err)"
     cmp t1/ckpt-$(pad 2).safetensors t2/ckpt-$(pad 2).safetensors || fail "timm's option names differ from the spec"
     "$python" - w1/metrics.jsonl <<'PY' || fail "metrics.jsonl lacks images_per_s / data_wait"
@@ -376,6 +378,7 @@ bad_aug)
     bad "unknown item" --mixup mixup=1,alpha=2
     bad "--sampler 'random'" --sampler random
     bad "--workers '0'" --workers 0
+    bad "--scale takes two values" --scale 0.5
     "$ef" 2 "the batch must be even \(it is 3\)" -- ./tiny3 train --data list.txt --out o --mixup 1 ||
         fail "--mixup with an odd batch"
     [ ! -e o ] || fail "an odd batch wrote o/"
