@@ -84,10 +84,11 @@ static void legend(FILE *f, const Axes *a, int k, const char *colour, const char
     fprintf(f, "<text x='%.1f' y='%.1f' font-size='10'>%s</text>\n", x + 22, y, name);
 }
 
-static int finish(FILE *f, char *buf, size_t len, const char *path, NcError *e) {
+/* (fclose may move the memory stream's buffer: read buf and len after it) */
+static int finish(FILE *f, char **buf, size_t *len, const char *path, NcError *e) {
     fclose(f);
-    const int rc = nc_write_file_atomic(path, buf, len, e);
-    free(buf);
+    const int rc = nc_write_file_atomic(path, *buf, *len, e);
+    free(*buf);
     return rc;
 }
 
@@ -181,8 +182,7 @@ int plot_training_curves(const char *metrics, const char *svg, NcError *e) {
     fprintf(f, "</svg>\n");
     Col *cols[] = {&step, &loss, &lr, &ep_step, &ep_loss, &v_loss, &top1, &top5};
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) free(cols[i]->v.data);
-    fflush(f);
-    return finish(f, buf, blen, svg, e);
+    return finish(f, &buf, &blen, svg, e);
 }
 
 /* ---- the confusion matrix ------------------------------------------------ */
@@ -249,8 +249,7 @@ int plot_confusion(const int64_t *cm, int K, const char *const *names, const cha
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");
-    fflush(f);
-    return finish(f, buf, blen, svg, e);
+    return finish(f, &buf, &blen, svg, e);
 }
 
 int write_per_class_json(const int64_t *cm, int K, const char *const *names, const char *path, NcError *e) {
@@ -285,6 +284,5 @@ int write_per_class_json(const int64_t *cm, int K, const char *const *names, con
         first = 0;
     }
     fprintf(f, "\n], \"mean_class_top1\": %.6f}\n", present ? macc / present : 0);
-    fflush(f);
-    return finish(f, buf, blen, path, e);
+    return finish(f, &buf, &blen, path, e);
 }
