@@ -205,8 +205,8 @@ int ox_reshape_sizes(Ox *X, int nd, const int64_t *in, const OxTensor *spec, int
             ox_fail(X, "shape entry %lld is not a size", (long long)spec->i[d]);
         }
         out[d] = v;
+        if (v && known > NC_MAX_NUMEL / v) ox_fail(X, "the shape is too large");
         known *= v;
-        if (known > NC_MAX_NUMEL) ox_fail(X, "the shape is too large");
     }
     if (infer >= 0) {
         if (!known || total % known) ox_fail(X, "cannot infer the -1 of the shape");

@@ -52,6 +52,9 @@ typedef struct Ox {
     const char *file; /* for messages */
     const char *dir;  /* external data is read relative to it; NULL: refused */
     int opset;
+    /* bytes of constants the import computed (folds, transposed weights: not the file's own tensors),
+     * limited to opt->memory_limit or OX_MADE_LIMIT: a small file must not make netc allocate gigabytes */
+    uint64_t made_bytes;
     const NcElabOptions *opt;
     NcError *e;
     jmp_buf jb;
@@ -68,6 +71,8 @@ typedef struct Ox {
  * "file: what" otherwise.  Both unwind to the import's one exit. */
 _Noreturn void ox_fail(Ox *X, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void *ox_alloc(Ox *X, size_t n);
+
+#define OX_MADE_LIMIT ((uint64_t)4 << 30)
 
 /* reader.c: a TensorProto into a constant (raw, typed or external data). */
 void ox_tensor_read(Ox *X, const Onnx__TensorProto *t, OxTensor *out);

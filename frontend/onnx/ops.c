@@ -640,8 +640,8 @@ static void op_constant_of_shape(Ox *X) {
     int64_t total = 1;
     for (int64_t k = 0; k < sh->n; k++) {
         if (sh->i[k] < 0 || sh->i[k] > NC_MAX_NUMEL) ox_fail(X, "shape entry %lld is not a size", (long long)sh->i[k]);
+        if (sh->i[k] && total > NC_MAX_NUMEL / sh->i[k]) ox_fail(X, "the shape is too large");
         total *= sh->i[k];
-        if (total > NC_MAX_NUMEL) ox_fail(X, "the shape is too large");
     }
     OxTensor v;
     int is_int = 0;

@@ -8,7 +8,8 @@
 
 #include "frontend/onnx/onnx_int.h"
 
-void ox_tensor_new(Ox *X, OxTensor *t, int is_int, int ndim, const int64_t *shape) {
+/* counted: a constant the import computes (the file's own tensors are not counted against the limit) */
+static void tensor_alloc(Ox *X, OxTensor *t, int is_int, int ndim, const int64_t *shape, int counted) {
     memset(t, 0, sizeof *t);
     if (ndim < 0 || ndim > NC_MAXDIM) ox_fail(X, "a tensor of %d dimensions (netc takes at most %d)", ndim, NC_MAXDIM);
     if (!nc_shape_fits(ndim, shape)) ox_fail(X, "a tensor's dimensions are negative or too large");
@@ -19,12 +20,21 @@ void ox_tensor_new(Ox *X, OxTensor *t, int is_int, int ndim, const int64_t *shap
     /* constants are read whole into memory: keep them below 4 GB */
     if (t->n > ((int64_t)1 << 29)) ox_fail(X, "a constant of %lld elements is too large", (long long)t->n);
     size_t bytes = (size_t)(t->n ? t->n : 1) * (is_int ? sizeof(int64_t) : sizeof(float));
+    const uint64_t limit = X->opt->memory_limit ? X->opt->memory_limit : OX_MADE_LIMIT;
+    if (counted && X->made_bytes + bytes > limit)
+        ox_fail(X, "the constants computed while importing would take more than %llu MB",
+                (unsigned long long)(limit >> 20));
+    X->made_bytes += counted ? bytes : 0;
     void *p = ox_alloc(X, bytes);
     memset(p, 0, bytes);
     if (is_int)
         t->i = p;
     else
         t->f = p;
+}
+
+void ox_tensor_new(Ox *X, OxTensor *t, int is_int, int ndim, const int64_t *shape) {
+    tensor_alloc(X, t, is_int, ndim, shape, 1);
 }
 
 /* The bytes of an external tensor: "location" relative to the model's folder,
@@ -119,7 +129,7 @@ void ox_tensor_read(Ox *X, const Onnx__TensorProto *t, OxTensor *out) {
     } else if (t->has_raw_data) {
         raw = t->raw_data.data;
     }
-    ox_tensor_new(X, out, !is_float, (int)t->n_dims, t->dims);
+    tensor_alloc(X, out, !is_float, (int)t->n_dims, t->dims, 0);
     for (int64_t k = 0; k < n; k++) {
         double v = 0;
         int64_t iv = 0;

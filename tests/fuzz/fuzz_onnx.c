@@ -37,6 +37,7 @@ __attribute__((unused)) static void fuzz_onnx_one(const uint8_t *data, size_t si
     memset(&opt, 0, sizeof opt);
     opt.height = opt.width = 16;
     opt.batch = 1;
+    opt.memory_limit = 64 << 20; /* computed constants (ConstantOfShape, folds): a budget, not an OOM */
     NcError e;
     e.msg[0] = 0;
     NcGraph *g = nc_onnx_import_mem("fuzz.onnx", data, size, fuzz_onnx_dir(), &opt, &e);
