@@ -37,8 +37,10 @@ static void frame(FILE *f, const Axes *a, const char *title, const char *xlabel)
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='white' stroke='#444'/>\n", a->x0, a->y0, a->w,
             a->h);
     fprintf(f, "<text x='%.1f' y='%.1f' font-size='13' font-weight='bold'>%s</text>\n", a->x0, a->y0 - 8, title);
+    /* (every loop below draws at most 60 ticks, whatever the ranges) */
     const double sx = nice_step(a->lo_x, a->hi_x, 8);
-    for (double x = ceil(a->lo_x / sx) * sx; x <= a->hi_x + 1e-9 * sx; x += sx) {
+    int ticks = 0;
+    for (double x = ceil(a->lo_x / sx) * sx; x <= a->hi_x + 1e-9 * sx && ticks < 60; x += sx, ticks++) {
         const double px = ax_x(a, x);
         fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>\n", px, a->y0, px, a->y0 + a->h);
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='10' text-anchor='middle'>%g</text>\n", px, a->y0 + a->h + 13, x);
@@ -46,7 +48,8 @@ static void frame(FILE *f, const Axes *a, const char *title, const char *xlabel)
     fprintf(f, "<text x='%.1f' y='%.1f' font-size='11' text-anchor='middle'>%s</text>\n", a->x0 + a->w / 2,
             a->y0 + a->h + 28, xlabel);
     if (a->log_y) {
-        for (double e = floor(a->lo_y); e <= ceil(a->hi_y); e++) {
+        ticks = 0;
+        for (double e = floor(a->lo_y); e <= ceil(a->hi_y) && ticks < 60; e++, ticks++) {
             if (e < a->lo_y - 1e-9 || e > a->hi_y + 1e-9) continue;
             const double py = a->y0 + a->h - (e - a->lo_y) / (a->hi_y - a->lo_y) * a->h;
             fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>\n", a->x0, py, a->x0 + a->w, py);
@@ -56,7 +59,8 @@ static void frame(FILE *f, const Axes *a, const char *title, const char *xlabel)
         return;
     }
     const double sy = nice_step(a->lo_y, a->hi_y, 5);
-    for (double y = ceil(a->lo_y / sy) * sy; y <= a->hi_y + 1e-9 * sy; y += sy) {
+    ticks = 0;
+    for (double y = ceil(a->lo_y / sy) * sy; y <= a->hi_y + 1e-9 * sy && ticks < 60; y += sy, ticks++) {
         const double py = ax_y(a, y);
         fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>\n", a->x0, py, a->x0 + a->w, py);
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='10' text-anchor='end'>%g</text>\n", a->x0 - 4, py + 3,
@@ -149,8 +153,8 @@ int plot_training_curves(const char *metrics, const char *svg, NcError *e) {
     /* loss: per update (thin), per epoch (train and validation, dots); log scale when it spans a decade */
     Axes a = {70, 30, W - 100, PH, xlo, xhi, INFINITY, -INFINITY, 0};
     min_max(&loss, &a.lo_y, &a.hi_y, 1), min_max(&ep_loss, &a.lo_y, &a.hi_y, 1), min_max(&v_loss, &a.lo_y, &a.hi_y, 1);
-    if (!isfinite(a.lo_y)) a.lo_y = 0, a.hi_y = 1;
-    if (a.hi_y / a.lo_y > 10)
+    if (!isfinite(a.lo_y)) a.lo_y = 0, a.hi_y = 1; /* (no finite positive loss: no points) */
+    if (a.lo_y > 0 && a.hi_y / a.lo_y > 10)
         a.log_y = 1, a.lo_y = floor(log10(a.lo_y) * 4) / 4, a.hi_y = ceil(log10(a.hi_y) * 4) / 4;
     else
         a.lo_y = 0;

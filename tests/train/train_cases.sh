@@ -393,6 +393,12 @@ pictures)
     ./tiny train --data list.txt --val list.txt --out run --epochs 3 --resume run --quiet 2>b.err ||
         fail "resumed to 3 epochs: $(cat b.err)"
     ./tiny eval --list list.txt --confusion eval.svg >eval.txt 2>/dev/null || fail "eval --confusion failed"
+    # no update to draw (a resume at --max-steps, its metrics.jsonl gone): empty panels, at once
+    ./tiny train --data list.txt --out z --max-steps 1 --quiet 2>/dev/null || fail "one update failed"
+    rm z/metrics.jsonl
+    timeout 60 ./tiny train --data list.txt --out z --resume z --max-steps 1 --quiet 2>z.err ||
+        fail "a run with nothing to draw did not finish: $(cat z.err)"
+    "$python" -c "import xml.dom.minidom as d, sys; d.parse(sys.argv[1])" z/curves.svg || fail "z/curves.svg is broken"
     "$python" - run eval.svg eval.txt <<'PY' || fail "the pictures are wrong"
 import json, re, sys, xml.dom.minidom as dom
 run, evsvg, evtxt = sys.argv[1:]
