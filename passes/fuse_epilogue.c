@@ -28,7 +28,9 @@ int nc_fuse_chains(NcGraph *g, NcPassCtx *ctx, int (*is_anchor)(const NcNode *),
     char *dead = nc_calloc((size_t)g->nodes.len + 1, 1);
     for (int ai = 0; ai < g->nodes.len; ai++) {
         NcNode *a = &g->nodes.data[ai];
-        if (!is_anchor(a)) continue;
+        /* a node an earlier anchor absorbed is gone: as an anchor it would take over values that anchor now
+         * produces (a chain of adds longer than one epilogue lost its result) */
+        if (dead[ai] || !is_anchor(a)) continue;
         for (;;) {
             const int y = a->outputs[0];
             const char *why = NULL;

@@ -368,6 +368,19 @@ def split_attention(rng):
     return model(nodes, inits, 4)
 
 
+def add_chain(rng):
+    """A chain of five Adds over a Split's parts (more than one epilogue holds): the elementwise fusion must keep
+    the chain's result (it once lost it: an absorbed add acted as an anchor again)."""
+    n = 6
+    nodes = [h.make_node("Split", ["x"], [f"p{k}" for k in range(n)], axis=3, num_outputs=n)]
+    acc = "p0"
+    for k in range(1, n):
+        nodes.append(h.make_node("Add", [acc, f"p{k}"], [f"a{k}"]))
+        acc = f"a{k}"
+    nodes.append(h.make_node("Relu", [acc], ["y"]))
+    return model(nodes, [], 4, opset=18)
+
+
 R = (4, 12, 12)
 CASES = {
     "conv": [
@@ -463,6 +476,7 @@ CASES = {
         ("concat_many", concat_many, (4, 6, 6)),
         ("silu", silu, R),
         ("sigmoid_shared", sigmoid_shared, R),
+        ("add_chain", add_chain, R),
     ],
     "gemm_reduce": [
         ("gemm_transB0", gemm_case(trans_b=0), (4, 6, 6)),
