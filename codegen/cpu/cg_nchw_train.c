@@ -18,7 +18,7 @@ static NcTconvIndex index_of(int64_t d0, int64_t d1, int64_t d2, int64_t s0, int
 
 /* x's window taps (c, kh, kw) and output positions (n, oh, ow) */
 static NcTconvIndex window(const NcTrainConvPlan *p) {
-    NcTconvIndex r = index_of(p->C, p->KH, p->KW, p->H * p->W, p->dh * p->W, p->dw);
+    NcTconvIndex r = index_of(p->Cg, p->KH, p->KW, p->H * p->W, p->dh * p->W, p->dw);
     r.o0 = -(int64_t)p->pt * p->W - p->pl, r.h1 = p->dh, r.h0 = -p->pt, r.w2 = p->dw, r.w0 = -p->pl;
     return r;
 }
@@ -65,47 +65,52 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     default: return *why = "not a conv", 0;
     }
     if (a->has_bias || a->has_in_scale || a->nepi) return *why = "bias, input scale or epilogue", 0;
-    if (a->groups != 1) return *why = "grouped", 0;
+    if (a->groups < 1) return *why = "groups", 0;
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 4-d", 0;
     if (x->layout != NC_LAYOUT_NCHW || w->layout != NC_LAYOUT_NCHW || y->layout != NC_LAYOUT_NCHW)
         return *why = "not NCHW", 0;
     if (nc_numel(x) >= INT32_MAX || nc_numel(y) >= INT32_MAX) return *why = "too large for 32-bit indices", 0;
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
-    if (w->shape[1] != p->C || y->shape[0] != p->N || y->shape[1] != p->O) return *why = "shapes", 0;
+    p->G = a->groups, p->Cg = p->C / p->G, p->Og = p->O / p->G;
+    if (p->C % p->G || p->O % p->G || w->shape[1] != p->Cg || y->shape[0] != p->N || y->shape[1] != p->O)
+        return *why = "shapes", 0;
     p->sh = a->stride[0], p->sw = a->stride[1], p->dh = a->dilation[0], p->dw = a->dilation[1];
     p->pt = a->pad[0], p->pl = a->pad[1];
     if (p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1) return *why = "stride or dilation", 0;
-    p->P = p->OH * p->OW, p->CK = p->C * p->KH * p->KW;
+    p->P = p->OH * p->OW, p->CK = p->Cg * p->KH * p->KW;
+    /* a group's GEMM of fewer rows than a register block wastes most of its FMAs */
+    if (p->G > 1 && (p->Og < 4 || p->CK < 4)) return *why = "depthwise or narrow groups", 0;
     const int pad = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
     p->direct = p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1 && !pad;
     const int64_t NP = p->N * p->P;
 
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.batch = 1;
+    s.batch = p->G, s.b_per_image = p->G > 1;
     NcTconvPack *k = &p->pack;
     switch (p->kind) {
     case NC_TCONV_FORWARD: /* Y' = W . cols */
-        s.hw = p->O, s.cin = p->CK, s.cout = NP;
+        s.hw = p->Og, s.cin = p->CK, s.cout = NP;
         k->row = window(p), k->col = positions(p), k->check = pad;
         break;
     case NC_TCONV_GRAD_INPUT: /* dcols = W^T . dY' */
-        s.hw = p->CK, s.cin = p->O, s.cout = NP;
-        k->row = index_of(p->O, 1, 1, p->P, 0, 0);
+        s.hw = p->CK, s.cin = p->Og, s.cout = NP;
+        k->row = index_of(p->Og, 1, 1, p->P, 0, 0);
         k->col = index_of(p->N, p->OH, p->OW, p->O * p->P, p->OW, 1);
         break;
     case NC_TCONV_GRAD_WEIGHT: /* dW = dY' . cols^T */
-        s.hw = p->O, s.cin = NP, s.cout = p->CK;
+        s.hw = p->Og, s.cin = NP, s.cout = p->CK;
         k->row = positions(p), k->col = window(p), k->check = pad;
         break;
     }
     k->hb = p->H, k->wb = p->W;
+    p->src_group = p->kind == NC_TCONV_GRAD_INPUT ? p->Og * p->P : p->Cg * p->H * p->W;
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     /* conv2d and conv2d_grad_input of several images whose planes are whole panels: the GEMM writes them
      * NCHW, [N][rows][P] (cg_gemm.h's col_image), and no copy follows */
-    if (p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
+    if (p->G == 1 && p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
         s.col_image = p->P;
         if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     }
@@ -124,13 +129,13 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     int64_t end = align16(p->gemm.packed_floats);
     if (p->kind == NC_TCONV_GRAD_INPUT) {
         p->off_a = end, end += align16(p->CK * p->O);
-        p->a_tiles = cgb_ceil_div(p->O, 64) * cgb_ceil_div(p->CK, 64); /* emit_transpose's TB x TB blocks */
+        p->a_tiles = p->G * cgb_ceil_div(p->Og, 64) * cgb_ceil_div(p->CK, 64); /* emit_transpose's TB x TB blocks */
     } else if (p->kind == NC_TCONV_GRAD_WEIGHT && p->N > 1) {
         p->off_a = end, end += align16(p->O * NP);
         p->a_tiles = p->N * p->O;
     }
     if (has_c) {
-        p->off_c = end, end += align16(p->gemm.M * p->gemm.N);
+        p->off_c = end, end += align16(p->G * p->gemm.M * p->gemm.N);
         p->last_tiles = p->N * (p->kind == NC_TCONV_FORWARD ? p->O : p->C);
     }
     p->scratch = end;
@@ -255,8 +260,14 @@ static LLVMValueRef emit_pack_b(NcCgModule *m, const NcTrainConvPlan *p, const c
     LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     const NcTconvPack *pk = &p->pack;
     const int64_t N = p->gemm.N, nr = p->gemm.nr, nfull = N / nr, tail = N % nr;
-    LLVMValueRef t;
-    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef tg, src0 = src, dst0 = dst;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &tg);
+    LLVMValueRef t = tg;
+    if (p->G > 1) { /* tile = (group, panel x chunk) */
+        LLVMValueRef g = sdivc(m, tg, pk->tiles);
+        t = sremc(m, tg, pk->tiles);
+        src = cgb_gep(m, src0, mulc(m, g, p->src_group)), dst = cgb_gep(m, dst0, mulc(m, g, N * p->gemm.K));
+    }
     LLVMValueRef q = sdivc(m, t, pk->chunks), k0 = mulc(m, sremc(m, t, pk->chunks), pk->kchunk);
     LLVMValueRef k1 = min64(m, add(m, k0, I(m, pk->kchunk)), I(m, p->gemm.K));
     if (nfull && tail) {
@@ -294,15 +305,22 @@ static void transpose_cols(NcCgModule *m, LLVMValueRef src, LLVMValueRef dst, in
     }
 }
 
-static LLVMValueRef emit_transpose(NcCgModule *m, int64_t R, int64_t S, const char *name) {
+/* G such transposes one after another (a grouped conv's W: group g's R x S
+ * block at g R S, its transpose at the same offset); tile = (group, block) */
+static LLVMValueRef emit_transpose(NcCgModule *m, int64_t G, int64_t R, int64_t S, const char *name) {
     const int vw = m->vw;
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     const int64_t nrb = cgb_ceil_div(R, TB), nsb = cgb_ceil_div(S, TB), rfull = R / vw * vw, sfull = S / vw * vw;
     const int stail = (int)(S % vw);
-    LLVMValueRef t;
-    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef tg, src0 = src, dst0 = dst;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &tg);
+    LLVMValueRef t = tg;
+    if (G > 1) {
+        LLVMValueRef go = mulc(m, sdivc(m, tg, nrb * nsb), R * S);
+        t = sremc(m, tg, nrb * nsb), src = cgb_gep(m, src0, go), dst = cgb_gep(m, dst0, go);
+    }
     LLVMValueRef rb = sdivc(m, t, nsb), sb = sremc(m, t, nsb);
     LLVMValueRef o0 = mulc(m, rb, TB), o1 = min64(m, add(m, o0, I(m, TB)), I(m, rfull));
     LLVMValueRef j0 = mulc(m, sb, TB), j1 = min64(m, add(m, j0, I(m, TB)), I(m, sfull));
@@ -410,7 +428,7 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
     LLVMValueRef packb = emit_pack_b(m, p, name), afn = NULL, post = NULL;
     if (p->kind == NC_TCONV_GRAD_INPUT) {
         snprintf(name, sizeof name, "%s_wt", prefix);
-        afn = emit_transpose(m, p->O, p->CK, name);
+        afn = emit_transpose(m, p->G, p->Og, p->CK, name);
     } else if (p->off_a >= 0) { /* dY [N][O][P] -> [O][N][P] */
         snprintf(name, sizeof name, "%s_dy", prefix);
         afn = emit_copy_rows(m, p->O, p->P, p->O * p->P, p->P, p->P, NP, name);
@@ -436,7 +454,7 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
     LLVMValueRef scratch = cgb_arg_ptr(m, out, 1);
     const int src_b = p->kind == NC_TCONV_GRAD_WEIGHT ? 1 : 0;
     LLVMValueRef pin[1] = {cgb_arg_ptr(m, in, src_b)}, pout[1] = {scratch_at(m, scratch, p->off_b)};
-    LLVMValueRef PT = I(m, p->pack.tiles);
+    LLVMValueRef PT = I(m, p->G * p->pack.tiles);
     cgb_call_tile(m, packb, pin, 1, pout, 1, min64(m, t0, PT), min64(m, t1, PT));
     if (afn) {
         LLVMValueRef ain[1] = {cgb_arg_ptr(m, in, p->kind == NC_TCONV_GRAD_INPUT ? 1 : 0)};
@@ -445,7 +463,7 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
                       LLVMBuildNSWSub(m->b, max64(m, t1, PT), PT, ""));
     }
     LLVMBuildRetVoid(m->b);
-    k->stage[0] = fn, k->tiles[0] = p->pack.tiles + p->a_tiles;
+    k->stage[0] = fn, k->tiles[0] = p->G * p->pack.tiles + p->a_tiles;
 
     /* stage 2: the GEMM */
     snprintf(name, sizeof name, "%s_gemm", prefix);

@@ -1,5 +1,5 @@
 /* cg_nchw_train.h — the training step's convolutions on NCHW activations
- * (conv2d, conv2d_grad_input, conv2d_grad_weight; groups 1) as the packed
+ * (conv2d, conv2d_grad_input, conv2d_grad_weight; dense or grouped) as the packed
  * GEMM of cg_gemm.h, everything it packs packed at run time: a training
  * step's parameters change every step (the optimizer writes them in place),
  * so nothing is packed at compile or load time.
@@ -29,8 +29,16 @@
  *      [R][N][P] -> [N][R][P]; conv2d_grad_input of a window or a stride:
  *      col2im, one tile per input plane (n, c), each tap's rows added in turn
  *
- * Grouped and depthwise convs, biases, input scales and fused epilogues are
- * not taken (the training graph has none but groups). */
+ * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
+ * are G such GEMMs side by side — the GEMM's per-image operands
+ * (NcGemmSpec.b_per_image) with the groups as its images: A and C of group g
+ * lie g M K and g M N floats on (W's rows, W^T's blocks, dY's rows and dW's
+ * rows are group after group as stored), and B of group g is packed from the
+ * source's channels g Cg (x) or g Og (dY) on.  C is then [O][N*P] or
+ * [C*KH*KW][N*P] as for one group, so stage 3 is unchanged; column images are
+ * not used.  Depthwise convs (Og or Cg*KH*KW below 4: a GEMM of 1-row blocks)
+ * are left to the reference kernels.  Biases, input scales and fused
+ * epilogues are not taken (the training graph has none). */
 #ifndef NETC_CG_NCHW_TRAIN_H
 #define NETC_CG_NCHW_TRAIN_H
 
@@ -63,7 +71,9 @@ typedef struct NcTconvPack {
 
 typedef struct NcTrainConvPlan {
     NcTrainConvKind kind;
-    int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK;
+    int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK; /* CK = Cg*KH*KW: one group's reduction */
+    int64_t G, Cg, Og;                            /* groups and their channels (G = 1: dense) */
+    int64_t src_group;                            /* floats from one group's channels of B's source to the next */
     int sh, sw, pt, pl, dh, dw;
     int direct; /* a 1x1 window, stride 1, no padding: no col2im */
     NcGemmPlan gemm;
@@ -75,7 +85,7 @@ typedef struct NcTrainConvPlan {
 } NcTrainConvPlan;
 
 /* Can node nd (conv2d, conv2d_grad_input or conv2d_grad_weight on NCHW
- * values, groups 1) run this way?  Fills the plan, or returns 0 with *why. */
+ * values) run this way?  Fills the plan, or returns 0 with *why. */
 int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                           const char **why);
 
