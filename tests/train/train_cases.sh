@@ -80,7 +80,7 @@ resume_exact)
     pass ;;
 kill)
     # SIGKILL at random moments, each time relaunched with --resume; every pair on disk stays loadable,
-    # nothing but checkpoints, states, metrics.jsonl and hidden temporaries appears, and the end equals an
+    # nothing but checkpoints, states, metrics.jsonl, the pictures and hidden temporaries appears, and the end equals an
     # uninterrupted run's.  19 images, batch 2: 9 updates an epoch; 7 epochs, 60 updates (enough time for
     # the kills now that the step runs generated kernels).
     compile_lite lite
@@ -98,7 +98,7 @@ kill)
         shopt -s nullglob
         for f in run/* run/.*; do
             case ${f#run/} in
-            . | .. | metrics.jsonl) ;;
+            . | .. | metrics.jsonl | curves.svg | per_class.json | confusion.svg) ;;
             ckpt-????????.safetensors)
                 s=${f#run/ckpt-}
                 s=${s%.safetensors}
