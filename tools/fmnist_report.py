@@ -2,8 +2,9 @@
 """fmnist_report.py — the Fashion-MNIST convergence run's figures: netc against its PyTorch twin.
 
 Reads RUN/netc/metrics.jsonl (netc's `train`), RUN/torch/metrics.jsonl and
-RUN/torch/summary.json (tools/train_twin.py) and RUN/netc/wall_s (written by
-tools/fmnist_run.sh: the training command's wall seconds), and writes
+RUN/torch/summary.json (tools/train_twin.py), RUN/netc/wall_s (written by
+tools/fmnist_run.sh: the training command's wall seconds) and, where present,
+RUN/speed/{netc,torch}-R/metrics.jsonl (the alternating speed rounds), and writes
 
   RUN/curves.svg   test top-1 per epoch and training loss per update, both runs
   RUN/report.md    a table: final and best test top-1, wall time, step images/s
@@ -101,6 +102,21 @@ def main():
         print(f"fmnist_report: {e}", file=sys.stderr)
         return 2
 
+    # the alternating speed rounds: each round's images/s after its last update, the median of the rounds
+    speed = {}
+    for name, sub in (("netc", "netc"), ("PyTorch", "torch")):
+        vals = []
+        for r in range(1, 100):
+            path = os.path.join(args.run, "speed", f"{sub}-{r}", "metrics.jsonl")
+            if not os.path.exists(path):
+                break
+            st, _ = read_metrics(path)
+            if st:
+                vals.append(st[-1]["images_per_s"])
+        if vals:
+            speed[name] = (sorted(vals)[len(vals) // 2] if len(vals) % 2 else
+                           0.5 * (sorted(vals)[len(vals) // 2 - 1] + sorted(vals)[len(vals) // 2]), vals)
+
     nb = {n: max(1, max(s["batch"] for s in st) + 1) for n, (st, _) in runs.items()}
     rows = []
     for name, (steps, epochs) in runs.items():
@@ -118,12 +134,18 @@ def main():
     lines.append("")
     lines.append(f"netc - PyTorch: {f_netc - f_torch:+.2f} points of top-1; netc's step {i_netc / i_torch:.2f}x "
                  f"PyTorch's images/s, its whole run {w_torch / w_netc:.2f}x as fast.")
+    if len(speed) == 2:
+        (mn, vn), (mt, vt) = speed["netc"], speed["PyTorch"]
+        lines.append(f"Alternating speed rounds (60 updates each, no validation; images/s of the step): netc "
+                     f"{mn:.0f} (rounds {', '.join(f'{v:.0f}' for v in vn)}), PyTorch {mt:.0f} (rounds "
+                     f"{', '.join(f'{v:.0f}' for v in vt)}): netc {mn / mt:.2f}x; an epoch's 468 updates at these "
+                     f"rates take {60000 / mn:.0f} s and {60000 / mt:.0f} s.")
     if args.note:
         lines.append(args.note)
     table = "\n".join(lines) + "\n"
 
     # the curves: test top-1 per epoch, training loss per update (smoothed over 50 updates)
-    W, H = 900, 360
+    W, H = 900, 380
     epochs_max = max(len(e) for _, e in runs.values())
     lo = min(min(e["val_top1"] for e in ep) for _, ep in runs.values())
     ylo = max(0, min(88, 2 * int(lo // 2)))
@@ -140,7 +162,7 @@ def main():
     svg += panel(520, 40, 340, 250, "training loss (label-smoothed, mean of 50 updates)", "epoch",
                  loss_series, epochs_max, 0.4, 1.2, [0.4, 0.6, 0.8, 1.0, 1.2], lambda t: f"{t:.1f}")
     for i, (name, _, final, _, wall, _) in enumerate(rows):
-        y = 325 + 18 * i
+        y = 348 + 18 * i
         svg.append(f'<line x1="70" y1="{y - 4}" x2="95" y2="{y - 4}" stroke="{COLOURS[name]}" stroke-width="3"/>')
         svg.append(f'<text x="102" y="{y}" font-size="12">{name}: {final:.2f}% after {len(runs[name][1])} epochs, '
                    f'{wall / 60:.1f} min</text>')

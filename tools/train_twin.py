@@ -86,11 +86,13 @@ def build(torch, stem_width, channels, layers, classes=10):
     return FmnistResNet()
 
 
-def load_list(torch, root, name):
+def load_list(torch, root, name, limit=0):
     from PIL import Image
     xs, ys = [], []
     with open(os.path.join(root, name)) as f:
         for line in f:
+            if limit and len(ys) == limit:
+                break
             path, label = line.rsplit(None, 1)
             with Image.open(os.path.join(root, path)) as im:
                 xs.append(np.asarray(im.convert("L"), dtype=np.uint8))
@@ -196,6 +198,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="only the first N training images")
     ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--no-val", action="store_true", help="no test-set evaluation (speed rounds)")
     ap.add_argument("--fixture", action="store_true", help="write the conformance fixture, then exit")
     ap.add_argument("--check", metavar="PROGRAM", help="compare with netc's inference program at init, then exit")
     args = ap.parse_args()
@@ -221,10 +224,9 @@ def main():
         return 0 if err <= 1e-4 * max(1.0, mx) else 1
 
     t_load = time.time()
-    xtr, ytr = load_list(torch, args.data, "train.txt")
-    xte, yte = load_list(torch, args.data, "test.txt")
-    if args.limit:
-        xtr, ytr = xtr[:args.limit], ytr[:args.limit]
+    xtr, ytr = load_list(torch, args.data, "train.txt", args.limit)
+    xte, yte = (None, None) if args.no_val else load_list(torch, args.data, "test.txt")
+    nval = 0 if args.no_val else len(yte)
     t_load = time.time() - t_load
 
     decay, no_decay = [], []
@@ -239,7 +241,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     metrics = open(os.path.join(args.out, "metrics.jsonl"), "w")
     print(f"twin: torch {torch.__version__}, {args.threads} threads, {sum(p.numel() for p in model.parameters()):,} "
-          f"params, {len(ytr)} train / {len(yte)} test images (decoded in {t_load:.1f}s)", flush=True)
+          f"params, {len(ytr)} train / {nval} test images (decoded in {t_load:.1f}s)", flush=True)
 
     t_start = time.time()
     train_s = 0.0
@@ -270,7 +272,8 @@ def main():
             eloss += lv
             metrics.write(json.dumps({"step": step, "epoch": epoch, "batch": b, "loss": round(lv, 6), "lr": lr,
                                       "images_per_s": round(args.batch * step / train_s, 2)}) + "\n")
-        top1, top5, vloss = evaluate(torch, model, xte, yte, 500)
+        if not args.no_val:
+            top1, top5, vloss = evaluate(torch, model, xte, yte, 500)
         metrics.write(json.dumps({"epoch_end": epoch + 1, "step": step, "train_loss": eloss / max(b + 1, 1),
                                   "val_top1": top1, "val_top5": top5, "val_loss": vloss,
                                   "wall_s": round(time.time() - t_start, 2)}) + "\n")
