@@ -9,6 +9,7 @@
 #include "codegen/cpu/cg_kernel.h"
 #include "codegen/cpu/cg_nchw_train.h"
 #include "codegen/cpu/cg_nchw_train_eltwise.h"
+#include "codegen/cpu/cg_nchw_train_gconv.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
@@ -179,6 +180,7 @@ typedef union CgPlan {
     NcNhwcWinoPlan wino;
     NcNhwcConvPlan conv;
     NcTrainConvPlan train;
+    NcTrainGconvPlan gconv;
     NcTrainEltPlan elt;
 } CgPlan;
 
@@ -296,6 +298,15 @@ static void emit_train(const CgNode *c, const CgPlan *p, const char *prefix, NcC
     nc_cg_train_conv_emit(c->m, &p->train, prefix, k);
 }
 
+/* a training step's grouped or depthwise NCHW conv or conv gradient (cg_nchw_train_gconv.h) */
+static int plan_train_gconv(const CgNode *c, CgPlan *p) {
+    const char *why;
+    return nc_cg_train_gconv_plan(&p->gconv, c->g, c->nd, &why);
+}
+static void emit_train_gconv(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_gconv_emit(c->m, &p->gconv, prefix, k);
+}
+
 /* a training step's NCHW elementwise op, act_grad or batch norm (cg_nchw_train_eltwise.h) */
 static int train_elt_plan(const CgNode *c, CgPlan *p, NcTrainEltKind kind) {
     return nc_cg_train_elt_plan(&p->elt, c->g, c->nd) && p->elt.kind == kind;
@@ -324,6 +335,7 @@ static const CgStrategy strategies[] = {
     {"nchw conv", 1, plan_train_conv, emit_train},
     {"nchw conv grad-input", 1, plan_train_grad_input, emit_train},
     {"nchw conv grad-weight", 1, plan_train_grad_weight, emit_train},
+    {"nchw grouped conv (+grads)", 1, plan_train_gconv, emit_train_gconv},
     {"nchw elementwise", 1, plan_train_map, emit_train_elt},
     {"nchw act-grad", 1, plan_train_act_grad, emit_train_elt},
     {"nchw batch-norm", 1, plan_train_bn, emit_train_elt},

@@ -1,0 +1,199 @@
+/* test_cg_train_gconv.c — the training step's grouped and depthwise NCHW
+ * convolution kernels (cg_nchw_train_gconv.h: conv2d, conv2d_grad_input,
+ * conv2d_grad_weight with groups > 1) against the reference kernels
+ * (ir/ref_conv.c's nc_ref_conv2d, ir/ref_grad_conv.c's gradients): depthwise
+ * 3x3 and 5x5 at stride 1 and 2 with TF "same" (asymmetric) padding,
+ * ResNeSt's radix conv (2 groups), RegNet's group-width convs, channel
+ * multipliers (O = 2 C), dilation, odd sizes, batch 1-3.  Every operand ends
+ * at an unreadable page, the output is fenced by canaries, and the stage runs
+ * across threads, then again tile by tile in reverse over a NaN-filled output
+ * (so every output element must be written).  Tolerance: 1e-4 relative to
+ * max |reference| (float against double accumulation). */
+#include "codegen/cpu/cg_nchw_train_gconv.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst[3];
+static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
+
+typedef struct Case {
+    int64_t n, c, h, w, o;
+    int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
+} Case;
+
+/* The three nodes of one conv in g: y = conv2d(x, w), dx = conv2d_grad_input(dy, w),
+ * dw = conv2d_grad_weight(dy, x); returns the first node's index or -1. */
+static int graph(NcGraph *g, const Case *k, NcError *e) {
+    NcAttrs a = nc_attrs_default();
+    a.kernel[0] = k->kh, a.kernel[1] = k->kw, a.stride[0] = k->sh, a.stride[1] = k->sw;
+    a.pad[0] = k->pt, a.pad[1] = k->pl, a.pad[2] = k->pb, a.pad[3] = k->pr, a.dilation[0] = k->dh,
+    a.dilation[1] = k->dw;
+    a.groups = k->groups;
+    int64_t xs[4] = {k->n, k->c, k->h, k->w}, ws[4] = {k->o, k->c / k->groups, k->kh, k->kw};
+    const int x = nc_graph_add_input(g, "x", 4, xs), w = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, e);
+    int ins[2] = {x, w};
+    const int fwd = nc_graph_add_node(g, NC_OP_CONV2D, 2, ins, &a, "conv", e);
+    if (fwd < 0) return -1;
+    const NcValue *y = nc_val(g, g->nodes.data[fwd].outputs[0]);
+    const int dy = nc_graph_add_input(g, "dy", 4, y->shape);
+    a.nsizes = 4;
+    memcpy(a.sizes, xs, sizeof xs);
+    ins[0] = dy, ins[1] = w;
+    if (nc_graph_add_node(g, NC_OP_CONV2D_GRAD_INPUT, 2, ins, &a, "grad_input", e) < 0) return -1;
+    memcpy(a.sizes, ws, sizeof ws);
+    ins[0] = dy, ins[1] = x;
+    if (nc_graph_add_node(g, NC_OP_CONV2D_GRAD_WEIGHT, 2, ins, &a, "grad_weight", e) < 0) return -1;
+    return fwd;
+}
+
+static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float *const *data, const char *what0) {
+    NcError e;
+    char what[320];
+    NcTrainGconvPlan p;
+    const char *why = NULL;
+    const int ok = nc_cg_train_gconv_plan(&p, g, nd, &why);
+    snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
+    CHECK_MSG(ok, "%s: refused: %s", what, why);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_gconv");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_gconv_emit(&m, &p, "k", &kern);
+    const int64_t tiles = kern.tiles[0];
+    CHECK_MSG(!kern.stage[1] && kern.scratch == 0, "%s: one stage, no scratch", what);
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k_gconv", &e);
+    if (!fn) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    /* the reference */
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    const NcValue *yv = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(yv);
+    float *want = nc_malloc((size_t)ny * sizeof(float));
+    ka.out_v[0] = yv, ka.out[0] = want;
+    nc_op_info(nd->op)->ref(&ka);
+    /* the kernel */
+    float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
+    for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
+    const float *in[2] = {ka.in[0], ka.in[1]};
+    float *out[2] = {y, NULL};
+    cgt_run(fn, in, out, tiles);
+    double err;
+    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s: relative error %g", what, err);
+    if (err > worst[p.kind]) worst[p.kind] = err;
+    int canaries = 1;
+    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
+    CHECK_MSG(canaries, "%s: wrote outside the output", what);
+    /* the tiles in reverse, uneven ranges, over NaNs */
+    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+    for (int64_t t1 = tiles; t1 > 0;) {
+        int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+        fn(in, out, t0, t1);
+        t1 = t0;
+    }
+    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s (tiles reversed): relative error %g", what, err);
+    if (err > worst[p.kind]) worst[p.kind] = err;
+    free(ybuf), free(want);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+static void check(const NcCgTarget *t, Case k) {
+    NcError e;
+    char what[256];
+    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld g%d k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d", (long long)k.n,
+             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.groups, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, k.pb,
+             k.pr, k.dh, k.dw);
+    NcGraph *g = nc_graph_new("train_conv");
+    const int first = graph(g, &k, &e);
+    CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
+    if (first < 0) {
+        nc_graph_free(g);
+        return;
+    }
+    /* x, w and dy random, each ending at an unreadable page */
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    for (int j = 0; j < 3; j++) check_node(t, g, &g->nodes.data[first + j], data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+    nc_graph_free(g);
+}
+
+static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int groups, int k, int s, int pad, int dil) {
+    Case x;
+    memset(&x, 0, sizeof x);
+    x.n = n, x.c = c, x.h = h, x.w = w, x.o = o, x.kh = x.kw = k, x.sh = x.sw = s, x.dh = x.dw = dil;
+    x.pt = x.pl = x.pb = x.pr = pad, x.groups = groups;
+    return x;
+}
+
+/* TF "same" padding of a k-wide window at stride s over len: the extra on the bottom/right */
+static void tf_same(int64_t len, int k, int s, int *lo, int *hi) {
+    const int64_t out = (len + s - 1) / s, need = (out - 1) * s + k - len, tot = need > 0 ? need : 0;
+    *lo = (int)(tot / 2), *hi = (int)(tot - tot / 2);
+}
+
+static void depthwise_same(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int k, int s) {
+    Case a = conv(n, c, h, w, c, (int)c, k, s, 0, 1);
+    tf_same(h, k, s, &a.pt, &a.pb);
+    tf_same(w, k, s, &a.pl, &a.pr);
+    check(t, a);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    for (int n = 1; n <= 3; n += 2) {
+        check(&t, conv(n, 12, 9, 11, 12, 12, 3, 1, 1, 1));  /* depthwise 3x3 s1 */
+        check(&t, conv(n, 10, 13, 12, 10, 10, 3, 2, 1, 1)); /* depthwise 3x3 s2 */
+        check(&t, conv(n, 7, 11, 10, 7, 7, 5, 1, 2, 1));    /* depthwise 5x5 s1 */
+        check(&t, conv(n, 8, 12, 13, 16, 4, 3, 1, 1, 1));   /* 2 in, 4 out per group */
+        check(&t, conv(n, 16, 10, 9, 16, 2, 3, 1, 1, 1));   /* ResNeSt's radix conv: 2 groups */
+        check(&t, conv(n, 24, 9, 9, 24, 3, 3, 2, 1, 1));    /* RegNet's group width 8, stride 2 */
+        check(&t, conv(n, 6, 12, 11, 6, 3, 3, 1, 2, 2));    /* dilation 2 */
+        check(&t, conv(n, 6, 11, 12, 9, 3, 1, 2, 0, 1));    /* 1x1 stride 2, grouped */
+    }
+    /* EfficientNet's depthwise with TF "same" padding (asymmetric at stride 2) */
+    depthwise_same(&t, 2, 9, 14, 14, 3, 2);
+    depthwise_same(&t, 2, 5, 15, 17, 5, 2);
+    depthwise_same(&t, 1, 6, 17, 20, 5, 1);
+    depthwise_same(&t, 3, 4, 7, 7, 3, 1);
+    /* wide rows (several vectors and a tail) and a 2x2 plane */
+    check(&t, conv(2, 8, 6, 37, 8, 8, 3, 1, 1, 1));
+    check(&t, conv(2, 8, 2, 2, 8, 4, 3, 1, 1, 1));
+    /* a window wider than the input: taps that read padding alone */
+    check(&t, conv(1, 4, 3, 3, 4, 4, 5, 1, 2, 1));
+    /* groups 1 is the dense GEMM's (cg_nchw_train.h) */
+    {
+        NcError e;
+        NcGraph *g = nc_graph_new("dense");
+        int64_t xs[4] = {1, 8, 6, 6}, ws[4] = {8, 8, 3, 3};
+        int ins[2] = {nc_graph_add_input(g, "x", 4, xs), nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, &e)};
+        NcAttrs at = nc_attrs_default();
+        at.kernel[0] = at.kernel[1] = 3;
+        const int ni = nc_graph_add_node(g, NC_OP_CONV2D, 2, ins, &at, "conv", &e);
+        CHECK(ni >= 0);
+        NcTrainGconvPlan p;
+        const char *why = NULL;
+        CHECK(ni >= 0 && !nc_cg_train_gconv_plan(&p, g, &g->nodes.data[ni], &why) && why &&
+              strstr(why, "not grouped"));
+        nc_graph_free(g);
+    }
+    printf("%d kernels checked; worst relative error: conv2d %.2g, grad_input %.2g, grad_weight %.2g (bound 1e-4)\n",
+           cases, worst[0], worst[1], worst[2]);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
