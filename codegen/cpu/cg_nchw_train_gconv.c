@@ -34,8 +34,7 @@ int nc_cg_train_gconv_plan(NcTrainGconvPlan *p, const NcGraph *g, const NcNode *
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->CG = w->shape[1], p->KH = w->shape[2], p->KW = w->shape[3];
     p->OH = y->shape[2], p->OW = y->shape[3];
-    if (p->C % a->groups || p->O % a->groups || p->CG != p->C / a->groups || y->shape[0] != p->N ||
-        y->shape[1] != p->O)
+    if (p->C % a->groups || p->O % a->groups || p->CG != p->C / a->groups || y->shape[0] != p->N || y->shape[1] != p->O)
         return *why = "shapes", 0;
     p->OG = p->O / a->groups;
     p->sh = a->stride[0], p->sw = a->stride[1], p->dh = a->dilation[0], p->dw = a->dilation[1];
@@ -165,8 +164,8 @@ static LLVMValueRef hsum(NcCgModule *m, LLVMValueRef v) {
 
 /* conv2d_grad_weight, tile t = (o, cc): dw[t KK + tap] = sum over n, oh of
  * dy's row (n, o, oh) . x's row (n, g CG + cc, ih) */
-static void emit_grad_weight(NcCgModule *m, const NcTrainGconvPlan *p, LLVMValueRef t, LLVMValueRef dy,
-                             LLVMValueRef x, LLVMValueRef dwt) {
+static void emit_grad_weight(NcCgModule *m, const NcTrainGconvPlan *p, LLVMValueRef t, LLVMValueRef dy, LLVMValueRef x,
+                             LLVMValueRef dwt) {
     LLVMBuilderRef b = m->b;
     const int64_t KK = p->KH * p->KW;
     LLVMValueRef o = sdivc(m, t, p->CG), cc = sremc(m, t, p->CG);
@@ -194,8 +193,8 @@ static void emit_grad_weight(NcCgModule *m, const NcTrainGconvPlan *p, LLVMValue
             dot_row(m, cgb_gep(m, dyp, yrow), cgb_gep(m, xp, xrow), p->sw, tp.ow1 - tp.ow0, vacc, sacc);
             cgb_loop_end(m, &lh);
             cgb_loop_end(m, &ln);
-            LLVMValueRef s = LLVMBuildFAdd(b, hsum(m, LLVMBuildLoad2(b, m->vec, vacc, "")),
-                                           LLVMBuildLoad2(b, m->f32, sacc, ""), "");
+            LLVMValueRef s =
+                LLVMBuildFAdd(b, hsum(m, LLVMBuildLoad2(b, m->vec, vacc, "")), LLVMBuildLoad2(b, m->f32, sacc, ""), "");
             LLVMBuildStore(b, s, dst);
         }
 }
@@ -226,9 +225,7 @@ void nc_cg_train_gconv_emit(NcCgModule *m, const NcTrainGconvPlan *p, const char
                         mulc(m, add(m, mulc(m, o0, p->CG), cc), KK), p->CG * KK);
         break;
     }
-    case NC_TCONV_GRAD_WEIGHT: /* in = (dy, x), t = (o, cc) */
-        emit_grad_weight(m, p, t, in0, in1, res);
-        break;
+    case NC_TCONV_GRAD_WEIGHT: /* in = (dy, x), t = (o, cc) */ emit_grad_weight(m, p, t, in0, in1, res); break;
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);

@@ -111,9 +111,9 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld g%d k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d", (long long)k.n,
-             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.groups, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, k.pb,
-             k.pr, k.dh, k.dw);
+    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld g%d k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d",
+             (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.groups, k.kh, k.kw, k.sh,
+             k.sw, k.pt, k.pl, k.pb, k.pr, k.dh, k.dw);
     NcGraph *g = nc_graph_new("train_conv");
     const int first = graph(g, &k, &e);
     CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
@@ -188,8 +188,7 @@ int main(void) {
         CHECK(ni >= 0);
         NcTrainGconvPlan p;
         const char *why = NULL;
-        CHECK(ni >= 0 && !nc_cg_train_gconv_plan(&p, g, &g->nodes.data[ni], &why) && why &&
-              strstr(why, "not grouped"));
+        CHECK(ni >= 0 && !nc_cg_train_gconv_plan(&p, g, &g->nodes.data[ni], &why) && why && strstr(why, "not grouped"));
         nc_graph_free(g);
     }
     printf("%d kernels checked; worst relative error: conv2d %.2g, grad_input %.2g, grad_weight %.2g (bound 1e-4)\n",
