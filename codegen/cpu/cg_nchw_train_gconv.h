@@ -14,10 +14,13 @@
  * the input (no padding test in the loops); a row of stride 1 runs in
  * vectors, a strided row in scalars (LLVM's vectoriser may take those).
  * Every tile writes only its own plane or filter, so the tiles run on any
- * threads.  Float accumulation (the reference accumulates in double).  Not
- * taken: groups 1 (cg_nchw_train.h's GEMM), biases, input scales, epilogues.
- * A per-group GEMM for wide groups (ResNeSt's radix conv, 2 groups of 64-256
- * channels) would be faster than these loops; not written yet. */
+ * threads.  Float accumulation (the reference accumulates in double).  The
+ * plan takes any groups > 1, but the strategy table (cg_module.c) offers
+ * cg_nchw_train.h's per-group GEMM first, which takes groups of at least 4
+ * output channels and a reduction of at least 4 (ResNeSt's radix conv,
+ * RegNet's group-width convs): what reaches these loops is depthwise convs
+ * (EfficientNet's, TF "same" padding) and the narrowest groups.  Not taken:
+ * groups 1, biases, input scales, epilogues. */
 #ifndef NETC_CG_NCHW_TRAIN_GCONV_H
 #define NETC_CG_NCHW_TRAIN_GCONV_H
 
