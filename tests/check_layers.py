@@ -32,6 +32,7 @@ LAYERS = [
     ("runtime/train", 1),
     ("ir", 2),
     ("runtime", 3),
+    ("runtime/device", 3),  # the device layer (emulator, CUDA driver): support only
     ("runtime/program", 4),
     ("runtime/serve", 4.5),  # above the program's engine; main.c reaches cmd_serve by a declaration, not an include
     ("frontend", 5),
@@ -40,6 +41,7 @@ LAYERS = [
     ("codegen", 6),
     ("codegen/cpu", 6),  # one layer with codegen/: the bundle writer and the CPU target
     ("codegen/onnx", 6),  # one layer with codegen/: the ONNX exporter
+    ("codegen/cuda", 6),  # one layer with codegen/: the CUDA target (PTX and its CPU lowering)
     ("tools/netc", 7),
 ]
 TOP = 100  # tests/, bench/: may include anything

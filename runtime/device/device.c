@@ -1,0 +1,33 @@
+/* device.c — nc_dev_*: the interface over the two implementations. */
+#include <string.h>
+
+#include "runtime/device/device.h"
+
+NcDevice *nc_dev_open(const char *kind, NcError *e) {
+    if (!strcmp(kind, "emulate")) return nc_dev_open_emulator(e);
+    if (!strcmp(kind, "cuda")) return nc_dev_open_cuda(e);
+    nc_errorf(e, "unknown device '%s' (known: emulate, cuda)", kind);
+    return NULL;
+}
+
+void nc_dev_close(NcDevice *d) {
+    if (d) d->ops->close(d);
+}
+const char *nc_dev_name(const NcDevice *d) { return d->name; }
+int nc_dev_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) { return d->ops->alloc(d, p, bytes, e); }
+void nc_dev_free(NcDevice *d, void *p) {
+    if (p) d->ops->free(d, p);
+}
+int nc_dev_upload(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e) {
+    return d->ops->upload(d, dst, src, bytes, e);
+}
+int nc_dev_download(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e) {
+    return d->ops->download(d, dst, src, bytes, e);
+}
+int nc_dev_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e) {
+    return d->ops->launch(d, k, params, e);
+}
+int nc_dev_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e) {
+    return d->ops->gemm(d, m, n, k, a, b, c, e);
+}
+int nc_dev_sync(NcDevice *d, NcError *e) { return d->ops->sync(d, e); }

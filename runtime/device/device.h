@@ -1,0 +1,71 @@
+/* device.h — the device layer: allocate, copy, launch, GEMM, synchronise.
+ *
+ * Two implementations behind one interface:
+ *  - "emulate" (device_emu.c): device memory is host memory, a launch calls
+ *    the kernel's CPU lowering (codegen/cuda/cu_kernel.h: the same
+ *    description as the PTX, looping over blocks, phases and threads), GEMM is
+ *    a plain triple loop in double; runs anywhere, for CI.
+ *  - "cuda" (device_cuda.c): the CUDA driver API, reached through
+ *    dlopen("libcuda.so.1") so that netc builds and runs without it; opening it
+ *    on a machine without a driver or a GPU fails with a message saying so.
+ *    Its GEMM is not written yet (cuBLASLt is to come) and says so.
+ * Shapes are static; kernel parameters are float pointers only. */
+#ifndef NETC_DEVICE_H
+#define NETC_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/support/base.h"
+
+typedef struct NcDevice NcDevice;
+
+/* One kernel in both forms: its PTX (with the .entry `name`) for the GPU, and
+ * its CPU lowering for the emulator.  Either may be NULL where that device is
+ * not used. */
+typedef struct NcDevKernel {
+    const char *name;
+    const char *ptx;
+    void (*cpu)(float *const *params);
+    int64_t grid, block;
+    int nparams;
+} NcDevKernel;
+
+/* kind "emulate" or "cuda"; NULL with a message when it cannot be opened. */
+NcDevice *nc_dev_open(const char *kind, NcError *e);
+void nc_dev_close(NcDevice *d);
+const char *nc_dev_name(const NcDevice *d); /* "CPU emulator", or the GPU's name */
+
+/* Device memory (a device address, not to be dereferenced on the host). */
+int nc_dev_alloc(NcDevice *d, void **p, size_t bytes, NcError *e);
+void nc_dev_free(NcDevice *d, void *p);
+int nc_dev_upload(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
+int nc_dev_download(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
+/* Runs k over params (device addresses, k->nparams of them). */
+int nc_dev_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e);
+/* C[m, n] = A[m, k] . B[k, n], row-major, device addresses. */
+int nc_dev_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e);
+int nc_dev_sync(NcDevice *d, NcError *e);
+
+/* The implementations' own tables (device.c dispatches). */
+typedef struct NcDevOps {
+    void (*close)(NcDevice *d);
+    int (*alloc)(NcDevice *d, void **p, size_t bytes, NcError *e);
+    void (*free)(NcDevice *d, void *p);
+    int (*upload)(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
+    int (*download)(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
+    int (*launch)(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e);
+    int (*gemm)(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e);
+    int (*sync)(NcDevice *d, NcError *e);
+} NcDevOps;
+
+struct NcDevice {
+    const NcDevOps *ops;
+    char name[256];
+    void *impl;
+};
+
+NcDevice *nc_dev_open_emulator(NcError *e);
+NcDevice *nc_dev_open_cuda(NcError *e);
+
+#endif

@@ -1,0 +1,208 @@
+/* device_cuda.c — the CUDA driver API through dlopen("libcuda.so.1").
+ *
+ * netc links nothing of CUDA: the driver is looked up at run time, so the
+ * compiler and its programs build and run on machines without it, and
+ * opening this device there fails with a message that begins "cannot use a
+ * GPU: " and says why (no driver library, cuInit's error, no device).
+ * Kernels are loaded from their PTX (the driver JIT-compiles it for the GPU
+ * present) once per kernel and cached. */
+#include <dlfcn.h>
+#include <string.h>
+
+#include "runtime/device/device.h"
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext;
+typedef void *CUmodule;
+typedef void *CUfunction;
+typedef void *CUstream;
+typedef unsigned long long CUdeviceptr;
+
+typedef struct Loaded {
+    const char *ptx, *name;
+    CUmodule mod;
+    CUfunction fn;
+    struct Loaded *next;
+} Loaded;
+
+typedef struct Cuda {
+    void *lib;
+    CUdevice dev;
+    CUcontext ctx;
+    Loaded *loaded;
+    CUresult (*cuInit)(unsigned);
+    CUresult (*cuDeviceGetCount)(int *);
+    CUresult (*cuDeviceGet)(CUdevice *, int);
+    CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+    CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+    CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+    CUresult (*cuCtxSetCurrent)(CUcontext);
+    CUresult (*cuCtxSynchronize)(void);
+    CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+    CUresult (*cuMemFree)(CUdeviceptr);
+    CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+    CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+    CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+    CUresult (*cuModuleUnload)(CUmodule);
+    CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                               CUstream, void **, void **);
+    CUresult (*cuGetErrorString)(CUresult, const char **);
+} Cuda;
+
+static int cu_fail(Cuda *c, NcError *e, const char *what, CUresult r) {
+    const char *s = NULL;
+    if (c->cuGetErrorString) c->cuGetErrorString(r, &s);
+    return nc_errorf(e, "CUDA: %s failed: %s (error %d)", what, s ? s : "unknown error", r);
+}
+#define CU(c, e, call)                                                                                                 \
+    do {                                                                                                               \
+        CUresult r_ = (c)->call;                                                                                       \
+        if (r_) return cu_fail((c), (e), #call, r_);                                                                   \
+    } while (0)
+
+static Cuda *cuda(NcDevice *d) { return d->impl; }
+
+static void cuda_close(NcDevice *d) {
+    Cuda *c = cuda(d);
+    for (Loaded *l = c->loaded, *next; l; l = next) {
+        next = l->next;
+        c->cuModuleUnload(l->mod);
+        free(l);
+    }
+    if (c->ctx) c->cuDevicePrimaryCtxRelease(c->dev);
+    if (c->lib) dlclose(c->lib);
+    free(c);
+    free(d);
+}
+
+static int cuda_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) {
+    CUdeviceptr q = 0;
+    CU(cuda(d), e, cuMemAlloc(&q, bytes ? bytes : 1));
+    *p = (void *)(uintptr_t)q;
+    return 0;
+}
+
+static void cuda_free(NcDevice *d, void *p) { cuda(d)->cuMemFree((CUdeviceptr)(uintptr_t)p); }
+
+static int cuda_upload(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e) {
+    CU(cuda(d), e, cuMemcpyHtoD((CUdeviceptr)(uintptr_t)dst, src, bytes));
+    return 0;
+}
+
+static int cuda_download(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e) {
+    CU(cuda(d), e, cuMemcpyDtoH(dst, (CUdeviceptr)(uintptr_t)src, bytes));
+    return 0;
+}
+
+static int load(Cuda *c, const NcDevKernel *k, CUfunction *fn, NcError *e) {
+    for (Loaded *l = c->loaded; l; l = l->next)
+        if (l->ptx == k->ptx && !strcmp(l->name, k->name)) return *fn = l->fn, 0;
+    Loaded *l = nc_calloc(1, sizeof *l);
+    CUresult r = c->cuModuleLoadData(&l->mod, k->ptx);
+    if (!r && (r = c->cuModuleGetFunction(&l->fn, l->mod, k->name)) != 0) c->cuModuleUnload(l->mod);
+    if (r) {
+        free(l);
+        return cu_fail(c, e, k->name, r);
+    }
+    l->ptx = k->ptx, l->name = k->name, l->next = c->loaded, c->loaded = l;
+    *fn = l->fn;
+    return 0;
+}
+
+static int cuda_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e) {
+    Cuda *c = cuda(d);
+    if (!k->ptx) return nc_errorf(e, "kernel %s has no PTX to run on the GPU", k->name);
+    CUfunction fn = NULL;
+    if (load(c, k, &fn, e)) return -1;
+    void *args[16];
+    if (k->nparams > 16) return nc_errorf(e, "kernel %s: more than 16 parameters", k->name);
+    for (int i = 0; i < k->nparams; i++) args[i] = (void *)&params[i];
+    CU(c, e, cuLaunchKernel(fn, (unsigned)k->grid, 1, 1, (unsigned)k->block, 1, 1, 0, NULL, args, NULL));
+    return 0;
+}
+
+static int cuda_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
+                     NcError *e) {
+    (void)d, (void)m, (void)n, (void)k, (void)a, (void)b, (void)c;
+    return nc_errorf(e, "GEMM on the GPU is not written yet (cuBLASLt is to come); run with --emulate");
+}
+
+static int cuda_sync(NcDevice *d, NcError *e) {
+    CU(cuda(d), e, cuCtxSynchronize());
+    return 0;
+}
+
+static const NcDevOps cuda_ops = {cuda_close,    cuda_alloc,  cuda_free, cuda_upload,
+                                  cuda_download, cuda_launch, cuda_gemm, cuda_sync};
+
+static int resolve(Cuda *c, NcError *e) {
+    struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+#define SYM(field, name) {(void **)&c->field, name}
+        SYM(cuInit, "cuInit"),
+        SYM(cuDeviceGetCount, "cuDeviceGetCount"),
+        SYM(cuDeviceGet, "cuDeviceGet"),
+        SYM(cuDeviceGetName, "cuDeviceGetName"),
+        SYM(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
+        SYM(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"),
+        SYM(cuCtxSetCurrent, "cuCtxSetCurrent"),
+        SYM(cuCtxSynchronize, "cuCtxSynchronize"),
+        SYM(cuMemAlloc, "cuMemAlloc_v2"),
+        SYM(cuMemFree, "cuMemFree_v2"),
+        SYM(cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
+        SYM(cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
+        SYM(cuModuleLoadData, "cuModuleLoadData"),
+        SYM(cuModuleUnload, "cuModuleUnload"),
+        SYM(cuModuleGetFunction, "cuModuleGetFunction"),
+        SYM(cuLaunchKernel, "cuLaunchKernel"),
+        SYM(cuGetErrorString, "cuGetErrorString"),
+#undef SYM
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
+        if (!(*syms[i].slot = dlsym(c->lib, syms[i].name)))
+            return nc_errorf(e, "cannot use a GPU: the CUDA driver (libcuda.so.1) has no %s: driver too old?",
+                             syms[i].name);
+    return 0;
+}
+
+NcDevice *nc_dev_open_cuda(NcError *e) {
+    Cuda *c = nc_calloc(1, sizeof *c);
+    NcDevice *d = nc_calloc(1, sizeof *d);
+    d->ops = &cuda_ops, d->impl = c;
+    int n = 0;
+    CUresult r;
+    c->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!c->lib) {
+        const char *why = dlerror();
+        nc_errorf(e,
+                  "cannot use a GPU: NVIDIA's driver library libcuda.so.1 is not installed here (%s); "
+                  "run with --emulate to use the CPU emulator",
+                  why ? why : "dlopen failed");
+        goto fail;
+    }
+    if (resolve(c, e)) goto fail;
+    if ((r = c->cuInit(0)) != 0) {
+        const char *s = NULL;
+        c->cuGetErrorString(r, &s);
+        nc_errorf(e, "cannot use a GPU: cuInit failed: %s (error %d): no GPU, or a driver that does not match it",
+                  s ? s : "unknown error", r);
+        goto fail;
+    }
+    if ((r = c->cuDeviceGetCount(&n)) != 0 || n < 1) {
+        nc_errorf(e, "cannot use a GPU: the CUDA driver sees no GPU");
+        goto fail;
+    }
+    if ((r = c->cuDeviceGet(&c->dev, 0)) != 0 || (r = c->cuDeviceGetName(d->name, sizeof d->name, c->dev)) != 0 ||
+        (r = c->cuDevicePrimaryCtxRetain(&c->ctx, c->dev)) != 0 || (r = c->cuCtxSetCurrent(c->ctx)) != 0) {
+        cu_fail(c, e, "opening GPU 0", r);
+        goto fail;
+    }
+    return d;
+fail:
+    cuda_close(d);
+    return NULL;
+}

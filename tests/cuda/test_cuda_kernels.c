@@ -1,0 +1,267 @@
+/* test_cuda_kernels.c — every kernel of codegen/cuda/ from its one
+ * description: the NVPTX lowering assembled by ptxas for sm_90 (skipped, with
+ * a message, where the toolkit is absent), the CPU lowering run through the
+ * device layer's emulator against the reference kernels (ir/), and — where a
+ * GPU and its driver are present — the PTX run on the GPU against the same
+ * references.  Without a GPU, opening the "cuda" device must fail with a
+ * message that says so. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "codegen/cuda/cu_kernels.h"
+#include "runtime/device/device.h"
+#include "tests/codegen/cg_test.h"
+
+static NcCgTarget host, gpu;
+static NcCgJit *jit;
+static NcDevice *emu, *cuda;
+static char ptxas[512];
+
+static void find_ptxas(void) {
+    const char *env = getenv("PTXAS");
+    const char *cands[] = {env, "/usr/local/cuda/bin/ptxas", "/usr/bin/ptxas"};
+    for (size_t i = 0; i < 3; i++)
+        if (cands[i] && access(cands[i], X_OK) == 0) {
+            snprintf(ptxas, sizeof ptxas, "%s", cands[i]);
+            return;
+        }
+    FILE *p = popen("command -v ptxas", "r");
+    if (p && fgets(ptxas, sizeof ptxas, p)) ptxas[strcspn(ptxas, "\n")] = 0;
+    if (p) pclose(p);
+}
+
+/* ptxas -arch=sm_90 on the text: 0 when it assembles (or ptxas is absent). */
+static int assemble(const char *name, const char *ptx) {
+    if (!ptxas[0]) return 0;
+    char path[] = "/tmp/netc_cuda_ptx_XXXXXX", cmd[1200];
+    const int fd = mkstemp(path);
+    NC_CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(ptx, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' -arch=sm_90 -o /dev/null '%s'", ptxas, path);
+    const int rc = system(cmd);
+    if (rc)
+        fprintf(stderr, "%s: ptxas rejected the PTX (kept in %s)\n", name, path);
+    else
+        unlink(path);
+    return rc;
+}
+
+/* Builds d both ways; runs it on every device with the host data params[]
+ * (sizes[] floats each), and compares param 1 with want (nout floats). */
+static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes, const float *want, int64_t nout) {
+    NcError e;
+    NcCgModule gm, cm;
+    nc_cg_module_init(&gm, &gpu, d->name);
+    CHECK(nc_cu_build_gpu(&gm, d, &e) == 0);
+    char *ptx = nc_cu_module_ptx(&gm, &e);
+    CHECK_MSG(ptx != NULL, "%s", e.msg);
+    nc_cg_module_dispose(&gm);
+    if (ptx) {
+        CHECK_MSG(strstr(ptx, ".entry") && assemble(d->name, ptx) == 0, "%s: PTX does not assemble", d->name);
+        /* the phases are separated by barriers, shared memory is the GPU's */
+        CHECK_MSG((d->nphases > 1) == (strstr(ptx, "bar.sync") != NULL), "%s: barriers", d->name);
+        CHECK_MSG((d->smem_floats > 0) == (strstr(ptx, ".shared") != NULL), "%s: shared memory", d->name);
+    }
+    nc_cg_module_init(&cm, &host, d->name);
+    CHECK(nc_cu_build_cpu(&cm, d, &e) == 0);
+    CHECK_MSG(nc_cg_jit_add(jit, &cm, &e) == 0, "%s", e.msg);
+    nc_cg_module_dispose(&cm);
+    NcDevKernel k = {.name = d->name, .ptx = ptx, .grid = d->grid, .block = d->block, .nparams = d->nparams};
+    k.cpu = (NcCuCpuFn)nc_cg_jit_lookup(jit, d->name, &e);
+    CHECK(k.cpu != NULL);
+    NcDevice *devs[2] = {emu, cuda};
+    float *got = nc_malloc((size_t)nout * sizeof(float));
+    for (int di = 0; di < 2; di++) {
+        NcDevice *dev = devs[di];
+        if (!dev || (!k.cpu && di == 0) || (!ptx && di == 1)) continue;
+        float *dp[NC_CU_MAXPARAMS];
+        for (int i = 0; i < d->nparams; i++) {
+            CHECK(nc_dev_alloc(dev, (void **)&dp[i], (size_t)sizes[i] * sizeof(float), &e) == 0);
+            CHECK(nc_dev_upload(dev, dp[i], params[i], (size_t)sizes[i] * sizeof(float), &e) == 0);
+        }
+        CHECK_MSG(nc_dev_launch(dev, &k, dp, &e) == 0 && nc_dev_sync(dev, &e) == 0, "%s", e.msg);
+        memset(got, 0xff, (size_t)nout * sizeof(float));
+        CHECK(nc_dev_download(dev, got, dp[1], (size_t)nout * sizeof(float), &e) == 0);
+        double err;
+        CHECK_MSG(cgt_close(got, want, nout, 1e-5, &err), "%s on %s: relative error %g", d->name, nc_dev_name(dev),
+                  err);
+        printf("%-24s %-14s grid %5lld x %4lld, %2d phases: max error %.2g\n", d->name, nc_dev_name(dev),
+               (long long)d->grid, (long long)d->block, d->nphases, err);
+        for (int i = 0; i < d->nparams; i++) nc_dev_free(dev, dp[i]);
+    }
+    free(got);
+    free(ptx);
+}
+
+static NcValue value(int ndim, int64_t a, int64_t b, int64_t c, int64_t d) {
+    NcValue v = cgt_value(a, b, c, d);
+    v.ndim = ndim;
+    return v;
+}
+
+/* One reference kernel on hand-made values. */
+static void ref(NcRefFn fn, const NcAttrs *a, const NcValue *const *iv, const float *const *in, int nin,
+                const NcValue *ov, float *out) {
+    NcNode node;
+    memset(&node, 0, sizeof node);
+    node.attrs = *a;
+    NcKernelArgs k;
+    memset(&k, 0, sizeof k);
+    k.node = &node;
+    for (int i = 0; i < nin; i++) k.in_v[i] = iv[i], k.in[i] = in[i];
+    k.out_v[0] = ov, k.out[0] = out;
+    fn(&k);
+}
+
+/* An epilogue chain: batch norm (folded to scale / shift for the kernel),
+ * then `tail` (relu, relu6, silu, add + relu, sigmoid) — each step of the
+ * reference run by its own ir/ kernel. */
+typedef enum { T_RELU, T_RELU6, T_SILU, T_ADD_RELU, T_SIGMOID } Tail;
+
+static void eltwise_case(const char *name, int64_t n, int64_t c, int64_t h, int64_t w, Tail tail) {
+    const int64_t hw = h * w, total = n * c * hw;
+    float *x = cgt_random(total), *res = cgt_random(total), *gam = cgt_random(c), *bet = cgt_random(c),
+          *mean = cgt_random(c), *var = cgt_random(c), *sc = nc_malloc((size_t)c * 4), *sh = nc_malloc((size_t)c * 4);
+    for (int64_t i = 0; i < total; i++) x[i] *= 6; /* past relu6's and exp's knees */
+    const double eps = (double)1e-5f;              /* as the reference reads attrs.eps */
+    for (int64_t i = 0; i < c; i++) {
+        var[i] = var[i] * 0.5f + 1.0f;
+        const double inv = 1.0 / sqrt((double)var[i] + eps);
+        sc[i] = (float)(inv * gam[i]), sh[i] = (float)(bet[i] - mean[i] * inv * gam[i]);
+    }
+    /* the reference */
+    NcValue xv = value(4, n, c, h, w), cv = value(1, c, 0, 0, 0);
+    NcAttrs a = nc_attrs_default();
+    a.eps = (float)eps;
+    float *want = nc_malloc((size_t)total * 4), *tmp = nc_malloc((size_t)total * 4);
+    {
+        const NcValue *iv[5] = {&xv, &cv, &cv, &cv, &cv};
+        const float *in[5] = {x, gam, bet, mean, var};
+        ref(nc_ref_batch_norm, &a, iv, in, 5, &xv, want);
+    }
+    const NcValue *iv1[2] = {&xv, &xv};
+    NcCuEltwise k = {.n = n, .c = c, .hw = hw, .nparams = 4};
+    k.step[k.nsteps++] = (NcCuEwStep){.kind = NC_CU_EW_SCALE_SHIFT, .a = 2, .b = 3};
+    if (tail == T_ADD_RELU) {
+        const float *in[2] = {want, res};
+        ref(nc_ref_add, &a, iv1, in, 2, &xv, tmp);
+        memcpy(want, tmp, (size_t)total * 4);
+        k.step[k.nsteps++] = (NcCuEwStep){.kind = NC_CU_EW_ADD, .a = 4};
+        k.nparams = 5;
+    }
+    NcRefFn fn = tail == T_RELU6     ? nc_ref_clamp
+                 : tail == T_SILU    ? nc_ref_silu
+                 : tail == T_SIGMOID ? nc_ref_sigmoid
+                                     : nc_ref_relu;
+    a.lo = 0, a.hi = 6;
+    const float *in[1] = {want};
+    ref(fn, &a, iv1, in, 1, &xv, tmp);
+    const NcCuEwKind kinds[] = {NC_CU_EW_RELU, NC_CU_EW_CLAMP, NC_CU_EW_SILU, NC_CU_EW_RELU, NC_CU_EW_SIGMOID};
+    k.step[k.nsteps++] = (NcCuEwStep){.kind = kinds[tail], .lo = 0, .hi = 6};
+    NcCuDesc d;
+    nc_cu_eltwise_desc(&d, name, &k);
+    float *params[5] = {x, nc_calloc((size_t)total, 4), sc, sh, res};
+    const int64_t sizes[5] = {total, total, c, c, total};
+    check_kernel(&d, params, sizes, tmp, total);
+    free(params[1]), free(x), free(res), free(gam), free(bet), free(mean), free(var), free(sc), free(sh), free(want),
+        free(tmp);
+}
+
+static void row_case(const char *name, int64_t rows, int64_t len, int softmax) {
+    float *x = cgt_random(rows * len), *want = nc_malloc((size_t)(rows * len) * 4);
+    for (int64_t i = 0; i < rows * len; i++) x[i] *= 8;
+    NcAttrs a = nc_attrs_default();
+    NcCuRowMean r = {rows, len};
+    NcCuDesc d;
+    int64_t nout;
+    if (softmax) {
+        NcValue v = value(2, rows, len, 0, 0);
+        a.axis = 1;
+        const NcValue *iv[1] = {&v};
+        const float *in[1] = {x};
+        ref(nc_ref_softmax, &a, iv, in, 1, &v, want);
+        nc_cu_softmax_desc(&d, name, &r);
+        nout = rows * len;
+    } else { /* global average pool over [1, rows, 1, len] */
+        NcValue v = value(4, 1, rows, 1, len), o = value(4, 1, rows, 1, 1);
+        const NcValue *iv[1] = {&v};
+        const float *in[1] = {x};
+        ref(nc_ref_global_avg_pool, &a, iv, in, 1, &o, want);
+        nc_cu_row_mean_desc(&d, name, &r);
+        nout = rows;
+    }
+    float *params[2] = {x, nc_calloc((size_t)nout, 4)};
+    const int64_t sizes[2] = {rows * len, nout};
+    check_kernel(&d, params, sizes, want, nout);
+    free(params[1]), free(x), free(want);
+}
+
+/* The emulator's GEMM against nc_ref_linear (y = x . w^T). */
+static void gemm_case(int64_t m, int64_t n, int64_t k) {
+    float *x = cgt_random(m * k), *w = cgt_random(n * k), *bt = nc_malloc((size_t)(k * n) * 4);
+    float *want = nc_malloc((size_t)(m * n) * 4), *got = nc_malloc((size_t)(m * n) * 4);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++) bt[j * n + i] = w[i * k + j];
+    NcValue xv = value(2, m, k, 0, 0), wv = value(2, n, k, 0, 0), yv = value(2, m, n, 0, 0);
+    NcAttrs a = nc_attrs_default();
+    const NcValue *iv[2] = {&xv, &wv};
+    const float *in[2] = {x, w};
+    ref(nc_ref_linear, &a, iv, in, 2, &yv, want);
+    NcError e;
+    CHECK(nc_dev_gemm(emu, m, n, k, x, bt, got, &e) == 0);
+    double err;
+    CHECK_MSG(cgt_close(got, want, m * n, 1e-5, &err), "emulated GEMM: relative error %g", err);
+    printf("gemm %lldx%lldx%lld on the emulator: max error %.2g\n", (long long)m, (long long)n, (long long)k, err);
+    free(x), free(w), free(bt), free(want), free(got);
+}
+
+int main(void) {
+    NcError e;
+    cgt_host_target(&host);
+    if (nc_cu_target_init(&gpu, "sm_90", &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    jit = nc_cg_jit_new(&e);
+    NC_CHECK(jit);
+    find_ptxas();
+    if (ptxas[0])
+        printf("ptxas: %s\n", ptxas);
+    else
+        printf("SKIPPED the ptxas checks: no ptxas (PATH, /usr/local/cuda/bin, $PTXAS): PTX is generated, not "
+               "assembled\n");
+    emu = nc_dev_open("emulate", &e);
+    CHECK(emu != NULL);
+    CHECK(nc_dev_open("tpu", &e) == NULL && strstr(e.msg, "unknown device 'tpu'"));
+    cuda = nc_dev_open("cuda", &e);
+    if (cuda)
+        printf("GPU: %s — the kernels run there too\n", nc_dev_name(cuda));
+    else {
+        printf("no GPU here: %s\n", e.msg);
+        CHECK_MSG(!strncmp(e.msg, "cannot use a GPU: ", 18), "unclear error: %s", e.msg);
+    }
+
+    eltwise_case("ew_bn_relu", 2, 3, 7, 5, T_RELU);
+    eltwise_case("ew_bn_relu6", 1, 5, 9, 9, T_RELU6);
+    eltwise_case("ew_bn_silu", 2, 16, 13, 11, T_SILU);
+    eltwise_case("ew_bn_add_relu", 3, 4, 8, 8, T_ADD_RELU);
+    eltwise_case("ew_bn_sigmoid", 1, 7, 1, 1, T_SIGMOID);
+    row_case("gap_short", 6, 49, 0);  /* rows shorter than a block */
+    row_case("gap_long", 5, 1000, 0); /* rows several blocks long */
+    row_case("gap_one", 3, 1, 0);
+    row_case("softmax_1000", 3, 1000, 1);
+    row_case("softmax_7", 4, 7, 1);
+    row_case("softmax_128", 2, 128, 1);
+    gemm_case(7, 13, 29);
+    if (cuda) CHECK(nc_dev_gemm(cuda, 1, 1, 1, NULL, NULL, NULL, &e) != 0 && strstr(e.msg, "not written yet"));
+
+    nc_dev_close(cuda);
+    nc_dev_close(emu);
+    nc_cg_jit_free(jit);
+    nc_cu_target_free(&gpu);
+    nc_cg_target_free(&host);
+    TEST_MAIN_END();
+}
