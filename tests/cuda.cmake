@@ -7,3 +7,10 @@ add_executable(test_cuda_kernels ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_kern
 target_link_libraries(test_cuda_kernels PRIVATE netc_codegen)
 add_test(NAME cuda.kernels COMMAND test_cuda_kernels)
 set_tests_properties(cuda.kernels PROPERTIES LABELS "cuda;small" ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
+# tests/gpu/run_dumped.c: the GPU-machine runner of dumped kernels (tests/gpu/check_kernels.sh), built here so
+# that it compiles; without a GPU it must exit 1 with the CUDA device's "cannot use a GPU" message.
+add_executable(run_dumped ${CMAKE_CURRENT_SOURCE_DIR}/gpu/run_dumped.c)
+target_link_libraries(run_dumped PRIVATE netc_core)
+add_test(NAME cuda.run_dumped_no_gpu COMMAND run_dumped ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(cuda.run_dumped_no_gpu PROPERTIES
+  PASS_REGULAR_EXPRESSION "cannot use a GPU: |kernels.txt: cannot open")

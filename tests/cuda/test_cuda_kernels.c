@@ -49,6 +49,36 @@ static int assemble(const char *name, const char *ptx) {
     return rc;
 }
 
+/* With NETC_CUDA_DUMP=DIR set: the kernel's PTX, launch shape, parameters
+ * and expected output written to DIR for tests/gpu/run_dumped.c, which runs
+ * them on a GPU machine that has the driver but not LLVM. */
+static void dump(const NcCuDesc *d, const char *ptx, float **params, const int64_t *sizes, const float *want,
+                 int64_t nout) {
+    const char *dir = getenv("NETC_CUDA_DUMP");
+    if (!dir || !ptx) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.ptx", dir, d->name);
+    FILE *f = fopen(path, "w");
+    NC_CHECK(f);
+    fputs(ptx, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s.bin", dir, d->name);
+    f = fopen(path, "wb");
+    NC_CHECK(f);
+    /* grid, block, nparams, nout, sizes[], then each parameter, then want */
+    const int64_t head[4] = {d->grid, d->block, d->nparams, nout};
+    fwrite(head, sizeof head, 1, f);
+    fwrite(sizes, sizeof *sizes, (size_t)d->nparams, f);
+    for (int i = 0; i < d->nparams; i++) fwrite(params[i], sizeof(float), (size_t)sizes[i], f);
+    fwrite(want, sizeof(float), (size_t)nout, f);
+    NC_CHECK(fclose(f) == 0);
+    snprintf(path, sizeof path, "%s/kernels.txt", dir);
+    f = fopen(path, "a");
+    NC_CHECK(f);
+    fprintf(f, "%s\n", d->name);
+    fclose(f);
+}
+
 /* Builds d both ways; runs it on every device with the host data params[]
  * (sizes[] floats each), and compares param 1 with want (nout floats). */
 static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes, const float *want, int64_t nout) {
@@ -69,6 +99,7 @@ static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes
     CHECK(nc_cu_build_cpu(&cm, d, &e) == 0);
     CHECK_MSG(nc_cg_jit_add(jit, &cm, &e) == 0, "%s", e.msg);
     nc_cg_module_dispose(&cm);
+    dump(d, ptx, params, sizes, want, nout);
     NcDevKernel k = {.name = d->name, .ptx = ptx, .grid = d->grid, .block = d->block, .nparams = d->nparams};
     k.cpu = (NcCuCpuFn)nc_cg_jit_lookup(jit, d->name, &e);
     CHECK(k.cpu != NULL);
