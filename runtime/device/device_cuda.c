@@ -19,8 +19,10 @@ typedef void *CUfunction;
 typedef void *CUstream;
 typedef unsigned long long CUdeviceptr;
 
+/* A loaded kernel, keyed by copies of its name and PTX text (a caller's
+ * buffers may be freed and reused for another kernel at the same address). */
 typedef struct Loaded {
-    const char *ptx, *name;
+    char *ptx, *name;
     CUmodule mod;
     CUfunction fn;
     struct Loaded *next;
@@ -69,7 +71,7 @@ static void cuda_close(NcDevice *d) {
     for (Loaded *l = c->loaded, *next; l; l = next) {
         next = l->next;
         c->cuModuleUnload(l->mod);
-        free(l);
+        free(l->ptx), free(l->name), free(l);
     }
     if (c->ctx) c->cuDevicePrimaryCtxRelease(c->dev);
     if (c->lib) dlclose(c->lib);
@@ -98,7 +100,7 @@ static int cuda_download(NcDevice *d, void *dst, const void *src, size_t bytes, 
 
 static int load(Cuda *c, const NcDevKernel *k, CUfunction *fn, NcError *e) {
     for (Loaded *l = c->loaded; l; l = l->next)
-        if (l->ptx == k->ptx && !strcmp(l->name, k->name)) return *fn = l->fn, 0;
+        if (!strcmp(l->name, k->name) && !strcmp(l->ptx, k->ptx)) return *fn = l->fn, 0;
     Loaded *l = nc_calloc(1, sizeof *l);
     CUresult r = c->cuModuleLoadData(&l->mod, k->ptx);
     if (!r && (r = c->cuModuleGetFunction(&l->fn, l->mod, k->name)) != 0) c->cuModuleUnload(l->mod);
@@ -106,7 +108,7 @@ static int load(Cuda *c, const NcDevKernel *k, CUfunction *fn, NcError *e) {
         free(l);
         return cu_fail(c, e, k->name, r);
     }
-    l->ptx = k->ptx, l->name = k->name, l->next = c->loaded, c->loaded = l;
+    l->ptx = nc_strdup(k->ptx), l->name = nc_strdup(k->name), l->next = c->loaded, c->loaded = l;
     *fn = l->fn;
     return 0;
 }
