@@ -81,7 +81,9 @@ static void dump(const NcCuDesc *d, const char *ptx, float **params, const int64
 
 /* Builds d both ways; runs it on every device with the host data params[]
  * (sizes[] floats each), and compares param 1 with want (nout floats). */
-static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes, const float *want, int64_t nout) {
+/* d lowered both ways: its PTX (checked by ptxas) and its JIT-compiled CPU
+ * lowering, as a device kernel (ptx to free). */
+static NcDevKernel make_kernel(const NcCuDesc *d) {
     NcError e;
     NcCgModule gm, cm;
     nc_cg_module_init(&gm, &gpu, d->name);
@@ -99,10 +101,17 @@ static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes
     CHECK(nc_cu_build_cpu(&cm, d, &e) == 0);
     CHECK_MSG(nc_cg_jit_add(jit, &cm, &e) == 0, "%s", e.msg);
     nc_cg_module_dispose(&cm);
-    dump(d, ptx, params, sizes, want, nout);
     NcDevKernel k = {.name = d->name, .ptx = ptx, .grid = d->grid, .block = d->block, .nparams = d->nparams};
     k.cpu = (NcCuCpuFn)nc_cg_jit_lookup(jit, d->name, &e);
     CHECK(k.cpu != NULL);
+    return k;
+}
+
+static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes, const float *want, int64_t nout) {
+    NcError e;
+    NcDevKernel k = make_kernel(d);
+    char *ptx = (char *)k.ptx;
+    dump(d, ptx, params, sizes, want, nout);
     NcDevice *devs[2] = {emu, cuda};
     float *got = nc_malloc((size_t)nout * sizeof(float));
     for (int di = 0; di < 2; di++) {
@@ -249,6 +258,99 @@ static void gemm_case(int64_t m, int64_t n, int64_t k) {
     free(x), free(w), free(bt), free(want), free(got);
 }
 
+/* A classifier head through the device layer only, as a compiled program
+ * would run it: 1x1 conv as GEMM per image (W [o, c] . x_n [c, hw]), BN +
+ * relu (elementwise kernel), global average pool (row mean kernel), linear
+ * as GEMM (feat [n, o] . Wl^T, transposed once as weight packing would),
+ * softmax — against nc_ref_conv2d, batch_norm, relu, global_avg_pool, linear,
+ * softmax.  On the emulator (the CUDA device has no GEMM yet). */
+static void head_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t classes) {
+    const int64_t hw = h * w;
+    float *x = cgt_random(n * c * hw), *wc = cgt_random(o * c), *wl = cgt_random(classes * o);
+    float *gam = cgt_random(o), *bet = cgt_random(o), *mean = cgt_random(o), *var = cgt_random(o);
+    float *sc = nc_malloc((size_t)o * 4), *sh = nc_malloc((size_t)o * 4), *wlt = nc_malloc((size_t)(o * classes) * 4);
+    const double eps = (double)1e-5f;
+    for (int64_t i = 0; i < o; i++) {
+        var[i] = var[i] * 0.5f + 1.0f;
+        const double inv = 1.0 / sqrt((double)var[i] + eps);
+        sc[i] = (float)(inv * gam[i]), sh[i] = (float)(bet[i] - mean[i] * inv * gam[i]);
+    }
+    for (int64_t i = 0; i < classes; i++)
+        for (int64_t j = 0; j < o; j++) wlt[j * classes + i] = wl[i * o + j];
+    /* the reference chain */
+    float *y = nc_malloc((size_t)(n * o * hw) * 4), *y2 = nc_malloc((size_t)(n * o * hw) * 4);
+    float *feat = nc_malloc((size_t)(n * o) * 4), *logit = nc_malloc((size_t)(n * classes) * 4);
+    float *want = nc_malloc((size_t)(n * classes) * 4);
+    cgt_ref_conv(x, wc, NULL, y, n, c, h, w, o, 1, 1, 1, 0, 1, 0);
+    NcAttrs a = nc_attrs_default();
+    a.eps = (float)eps;
+    NcValue yv = value(4, n, o, h, w), ov = value(1, o, 0, 0, 0), fv = value(4, n, o, 1, 1), f2 = value(2, n, o, 0, 0),
+            wv = value(2, classes, o, 0, 0), lv = value(2, n, classes, 0, 0);
+    {
+        const NcValue *iv[5] = {&yv, &ov, &ov, &ov, &ov};
+        const float *in[5] = {y, gam, bet, mean, var};
+        ref(nc_ref_batch_norm, &a, iv, in, 5, &yv, y2);
+        const float *in1[1] = {y2};
+        ref(nc_ref_relu, &a, iv, in1, 1, &yv, y);
+        const float *in2[1] = {y};
+        ref(nc_ref_global_avg_pool, &a, iv, in2, 1, &fv, feat);
+        const NcValue *lin[2] = {&f2, &wv};
+        const float *in3[2] = {feat, wl};
+        ref(nc_ref_linear, &a, lin, in3, 2, &lv, logit);
+        a.axis = 1;
+        const NcValue *sv[1] = {&lv};
+        const float *in4[1] = {logit};
+        ref(nc_ref_softmax, &a, sv, in4, 1, &lv, want);
+    }
+    /* the device chain */
+    NcError e;
+    NcCuEltwise ek = {.n = n, .c = o, .hw = hw, .nparams = 4};
+    ek.step[ek.nsteps++] = (NcCuEwStep){.kind = NC_CU_EW_SCALE_SHIFT, .a = 2, .b = 3};
+    ek.step[ek.nsteps++] = (NcCuEwStep){.kind = NC_CU_EW_RELU};
+    NcCuRowMean gk = {n * o, hw}, sk = {n, classes};
+    NcCuDesc ed, gd, sd;
+    nc_cu_eltwise_desc(&ed, "head_bn_relu", &ek);
+    nc_cu_row_mean_desc(&gd, "head_gap", &gk);
+    nc_cu_softmax_desc(&sd, "head_softmax", &sk);
+    NcDevKernel ke = make_kernel(&ed), kg = make_kernel(&gd), ks = make_kernel(&sd);
+    float *dx, *dwc, *dy, *dy2, *dsc, *dsh, *dfeat, *dwl, *dlog, *dprob;
+    const struct {
+        float **p;
+        const float *src;
+        int64_t n;
+    } bufs[] = {{&dx, x, n * c * hw},
+                {&dwc, wc, o * c},
+                {&dy, NULL, n * o * hw},
+                {&dy2, NULL, n * o * hw},
+                {&dsc, sc, o},
+                {&dsh, sh, o},
+                {&dfeat, NULL, n * o},
+                {&dwl, wlt, o * classes},
+                {&dlog, NULL, n * classes},
+                {&dprob, NULL, n * classes}};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        CHECK(nc_dev_alloc(emu, (void **)bufs[i].p, (size_t)bufs[i].n * 4, &e) == 0);
+        if (bufs[i].src) CHECK(nc_dev_upload(emu, *bufs[i].p, bufs[i].src, (size_t)bufs[i].n * 4, &e) == 0);
+    }
+    for (int64_t b = 0; b < n; b++) CHECK(nc_dev_gemm(emu, o, hw, c, dwc, dx + b * c * hw, dy + b * o * hw, &e) == 0);
+    float *pe[4] = {dy, dy2, dsc, dsh}, *pg[2] = {dy2, dfeat}, *ps[2] = {dlog, dprob};
+    CHECK(nc_dev_launch(emu, &ke, pe, &e) == 0 && nc_dev_launch(emu, &kg, pg, &e) == 0);
+    CHECK(nc_dev_gemm(emu, n, classes, o, dfeat, dwl, dlog, &e) == 0);
+    CHECK(nc_dev_launch(emu, &ks, ps, &e) == 0 && nc_dev_sync(emu, &e) == 0);
+    float *got = nc_malloc((size_t)(n * classes) * 4), *got_logit = nc_malloc((size_t)(n * classes) * 4);
+    CHECK(nc_dev_download(emu, got, dprob, (size_t)(n * classes) * 4, &e) == 0);
+    CHECK(nc_dev_download(emu, got_logit, dlog, (size_t)(n * classes) * 4, &e) == 0);
+    double err, err_logit;
+    CHECK_MSG(cgt_close(got_logit, logit, n * classes, 1e-5, &err_logit), "head logits: relative error %g", err_logit);
+    CHECK_MSG(cgt_close(got, want, n * classes, 1e-5, &err), "head probabilities: relative error %g", err);
+    printf("head %lldx%lldx%lldx%lld -> %lld -> %lld classes on the emulator: logits %.2g, probabilities %.2g\n",
+           (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, (long long)classes, err_logit, err);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) nc_dev_free(emu, *bufs[i].p);
+    free((char *)ke.ptx), free((char *)kg.ptx), free((char *)ks.ptx);
+    free(x), free(wc), free(wl), free(gam), free(bet), free(mean), free(var), free(sc), free(sh), free(wlt), free(y),
+        free(y2), free(feat), free(logit), free(want), free(got), free(got_logit);
+}
+
 int main(void) {
     NcError e;
     cgt_host_target(&host);
@@ -287,6 +389,7 @@ int main(void) {
     row_case("softmax_7", 4, 7, 1);
     row_case("softmax_128", 2, 128, 1);
     gemm_case(7, 13, 29);
+    head_case(2, 24, 7, 7, 40, 10);
     if (cuda) CHECK(nc_dev_gemm(cuda, 1, 1, 1, NULL, NULL, NULL, &e) != 0 && strstr(e.msg, "not written yet"));
 
     nc_dev_close(cuda);
