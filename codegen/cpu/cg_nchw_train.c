@@ -48,7 +48,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
     const NcValue *x, *w, *y;
-    if (nd->noutputs != 1 || nd->ninputs != 2) return *why = "operands", 0;
+    const int bias = nd->op == NC_OP_CONV2D && a->has_bias;
+    if (nd->noutputs != 1 || nd->ninputs != 2 + bias) return *why = "operands", 0;
     switch (nd->op) {
     case NC_OP_CONV2D:
         p->kind = NC_TCONV_FORWARD;
@@ -64,7 +65,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         break;
     default: return *why = "not a conv", 0;
     }
-    if (a->has_bias || a->has_in_scale || a->nepi) return *why = "bias, input scale or epilogue", 0;
+    if ((a->has_bias && !bias) || a->has_in_scale || a->nepi) return *why = "input scale or epilogue", 0;
     if (a->groups < 1) return *why = "groups", 0;
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 4-d", 0;
     if (x->layout != NC_LAYOUT_NCHW || w->layout != NC_LAYOUT_NCHW || y->layout != NC_LAYOUT_NCHW)
@@ -75,6 +76,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     p->G = a->groups, p->Cg = p->C / p->G, p->Og = p->O / p->G;
     if (p->C % p->G || p->O % p->G || w->shape[1] != p->Cg || y->shape[0] != p->N || y->shape[1] != p->O)
         return *why = "shapes", 0;
+    p->bias = bias;
     p->sh = a->stride[0], p->sw = a->stride[1], p->dh = a->dilation[0], p->dw = a->dilation[1];
     p->pt = a->pad[0], p->pl = a->pad[1];
     if (p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1) return *why = "stride or dilation", 0;
@@ -137,6 +139,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     if (has_c) {
         p->off_c = end, end += align16(p->G * p->gemm.M * p->gemm.N);
         p->last_tiles = p->N * (p->kind == NC_TCONV_FORWARD ? p->O : p->C);
+    } else if (p->bias) {
+        p->last_tiles = p->N * p->O; /* the bias added over out[0] in place */
     }
     p->scratch = end;
     return 1;
@@ -339,16 +343,34 @@ static LLVMValueRef emit_transpose(NcCgModule *m, int64_t G, int64_t R, int64_t 
     return fn;
 }
 
-/* in[0] -> out[0], tile t = (a, b) of A x B: len floats from a sa + b sb to a da + b db */
+typedef struct BiasCtx {
+    LLVMValueRef dst, src, v;
+} BiasCtx;
+static void bias_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const BiasCtx *c = vc;
+    LLVMValueRef s = cgb_load_n(m, cgb_gep(m, c->src, i), lanes);
+    cgb_store_n(m, LLVMBuildFAdd(m->b, s, c->v, ""), cgb_gep(m, c->dst, i), lanes);
+}
+
+/* in[0] -> out[0], tile t = (a, b) of A x B: len floats from a sa + b sb to a
+ * da + b db; with bias, in[1][b] added to each (b is the output channel; in[0]
+ * may be out[0], the rows added in place) */
 static LLVMValueRef emit_copy_rows(NcCgModule *m, int64_t B, int64_t len, int64_t sa, int64_t sb, int64_t da,
-                                   int64_t db, const char *name) {
+                                   int64_t db, int bias, const char *name) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef bp = bias ? cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1) : NULL;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef a = sdivc(m, t, B), bb = sremc(m, t, B);
     LLVMValueRef so = add(m, mulc(m, a, sa), mulc(m, bb, sb)), d = add(m, mulc(m, a, da), mulc(m, bb, db));
-    cgb_copy_floats(m, cgb_gep(m, dst, d), cgb_gep(m, src, so), NULL, len);
+    if (bias) {
+        LLVMValueRef bv = LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bp, bb), "");
+        BiasCtx bc = {cgb_gep(m, dst, d), cgb_gep(m, src, so), cgb_splat(m, bv)};
+        cgb_for_vectors(m, len, bias_vec, &bc);
+    } else {
+        cgb_copy_floats(m, cgb_gep(m, dst, d), cgb_gep(m, src, so), NULL, len);
+    }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
     return fn;
@@ -431,15 +453,17 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
         afn = emit_transpose(m, p->G, p->Og, p->CK, name);
     } else if (p->off_a >= 0) { /* dY [N][O][P] -> [O][N][P] */
         snprintf(name, sizeof name, "%s_dy", prefix);
-        afn = emit_copy_rows(m, p->O, p->P, p->O * p->P, p->P, p->P, NP, name);
+        afn = emit_copy_rows(m, p->O, p->P, p->O * p->P, p->P, p->P, NP, 0, name);
     }
     if (p->last_tiles) {
         snprintf(name, sizeof name, "%s_post", prefix);
         if (p->kind == NC_TCONV_GRAD_INPUT && !p->direct)
             post = emit_col2im(m, p, name);
+        else if (p->off_c < 0) /* the bias over out[0] [N][O][P], in place */
+            post = emit_copy_rows(m, p->O, p->P, p->O * p->P, p->P, p->O * p->P, p->P, 1, name);
         else { /* [R][N][P] -> [N][R][P] */
             const int64_t R = p->kind == NC_TCONV_FORWARD ? p->O : p->C;
-            post = emit_copy_rows(m, R, p->P, p->P, NP, R * p->P, p->P, name);
+            post = emit_copy_rows(m, R, p->P, p->P, NP, R * p->P, p->P, p->bias, name);
         }
     }
     snprintf(name, sizeof name, "%s_mm", prefix);
@@ -484,8 +508,10 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
         fn = nc_cg_begin_tile_fn(m, name);
         in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
         scratch = cgb_arg_ptr(m, out, 1);
-        LLVMValueRef qin[1] = {scratch_at(m, scratch, p->off_c)}, qout[1] = {cgb_arg_ptr(m, out, 0)};
-        cgb_call_tile(m, post, qin, 1, qout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
+        LLVMValueRef qin[2] = {p->off_c >= 0 ? scratch_at(m, scratch, p->off_c) : cgb_arg_ptr(m, out, 0),
+                               p->bias ? cgb_arg_ptr(m, in, 2) : NULL};
+        LLVMValueRef qout[1] = {cgb_arg_ptr(m, out, 0)};
+        cgb_call_tile(m, post, qin, 1 + p->bias, qout, 1, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
         LLVMBuildRetVoid(m->b);
         k->stage[2] = fn, k->tiles[2] = p->last_tiles;
     }

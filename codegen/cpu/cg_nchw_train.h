@@ -27,7 +27,10 @@
  *      writes [N][R][P], NCHW, itself (cg_gemm.h's col_image)
  *   3. conv2d and a 1x1 conv2d_grad_input with N > 1 and other planes:
  *      [R][N][P] -> [N][R][P]; conv2d_grad_input of a window or a stride:
- *      col2im, one tile per input plane (n, c), each tap's rows added in turn
+ *      col2im, one tile per input plane (n, c), each tap's rows added in turn;
+ *      conv2d with a bias (in[2]): the bias added as the rows are copied back,
+ *      or in place over out[0] (one tile per plane (n, o)) when stage 2 wrote
+ *      out[0] itself
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
@@ -37,8 +40,10 @@
  * source's channels g Cg (x) or g Og (dY) on.  C is then [O][N*P] or
  * [C*KH*KW][N*P] as for one group, so stage 3 is unchanged; column images are
  * not used.  Depthwise convs (Og or Cg*KH*KW below 4: a GEMM of 1-row blocks)
- * are left to the reference kernels.  Biases, input scales and fused
- * epilogues are not taken (the training graph has none). */
+ * are left to the reference kernels.  A conv2d's bias is taken (SE and
+ * split-attention fc1/fc2: 1x1 convs with a bias, kept by autodiff, which
+ * runs before fusion); input scales and fused epilogues are not (the training
+ * graph has none). */
 #ifndef NETC_CG_NCHW_TRAIN_H
 #define NETC_CG_NCHW_TRAIN_H
 
@@ -76,6 +81,7 @@ typedef struct NcTrainConvPlan {
     int64_t src_group;                            /* floats from one group's channels of B's source to the next */
     int sh, sw, pt, pl, dh, dw;
     int direct; /* a 1x1 window, stride 1, no padding: no col2im */
+    int bias;   /* conv2d with a bias, in[2]: added in stage 3 */
     NcGemmPlan gemm;
     NcTconvPack pack;
     int64_t a_tiles;             /* stage 1's other tiles: W^T blocks or dY copies (0: none) */

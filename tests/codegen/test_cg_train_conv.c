@@ -4,7 +4,7 @@
  * gradients): 1x1 stride 1 and 2, 3x3 stride 1 and 2, 7x7 stride 2 pad 3,
  * asymmetric padding and windows, dilation 2, batch 1, 2 and 3, channel
  * counts that are not multiples of the vector width, reductions of several
- * GEMM blocks.  Every operand and the scratch end at an unreadable page, the
+ * GEMM blocks, grouped convs, conv2d with a bias.  Every operand and the scratch end at an unreadable page, the
  * output is fenced by canaries, and the stages run across threads, then
  * again tile by tile in reverse over a NaN-filled scratch and output (so
  * every output element must be written).  Tolerance: 1e-4 relative to max
@@ -21,6 +21,7 @@ typedef struct Case {
     int64_t n, c, h, w, o;
     int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
     int groups; /* 0 = 1 */
+    int bias;   /* conv2d with a bias (SE, split attention's fc1/fc2) */
 } Case;
 
 /* The three nodes of one conv in g: y = conv2d(x, w), dx = conv2d_grad_input(dy, w),
@@ -33,8 +34,11 @@ static int graph(NcGraph *g, const Case *k, NcError *e) {
     a.groups = k->groups ? k->groups : 1;
     int64_t xs[4] = {k->n, k->c, k->h, k->w}, ws[4] = {k->o, k->c / a.groups, k->kh, k->kw};
     const int x = nc_graph_add_input(g, "x", 4, xs), w = nc_graph_add_param(g, "w", NC_PARAM_WEIGHT, 4, ws, e);
-    int ins[2] = {x, w};
-    const int fwd = nc_graph_add_node(g, NC_OP_CONV2D, 2, ins, &a, "conv", e);
+    int64_t bs[1] = {k->o};
+    int ins[3] = {x, w, k->bias ? nc_graph_add_param(g, "b", NC_PARAM_BIAS, 1, bs, e) : -1};
+    a.has_bias = k->bias;
+    const int fwd = nc_graph_add_node(g, NC_OP_CONV2D, 2 + k->bias, ins, &a, "conv", e);
+    a.has_bias = 0;
     if (fwd < 0) return -1;
     const NcValue *y = nc_val(g, g->nodes.data[fwd].outputs[0]);
     const int dy = nc_graph_add_input(g, "dy", 4, y->shape);
@@ -90,7 +94,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     float *sc = cgt_guarded(scratch);
     float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
     for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
-    const float *in[2] = {ka.in[0], ka.in[1]};
+    const float *in[3] = {ka.in[0], ka.in[1], nd->ninputs > 2 ? ka.in[2] : NULL};
     float *out[2] = {y, sc};
     for (int s = 0; s < nst; s++) cgt_run(fn[s], in, out, st[s]);
     double err;
@@ -119,9 +123,9 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d groups %d",
+    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d groups %d%s",
              (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw,
-             k.pt, k.pl, k.pb, k.pr, k.dh, k.dw, k.groups ? k.groups : 1);
+             k.pt, k.pl, k.pb, k.pr, k.dh, k.dw, k.groups ? k.groups : 1, k.bias ? " bias" : "");
     NcGraph *g = nc_graph_new("train_conv");
     const int first = graph(g, &k, &e);
     CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
@@ -210,6 +214,25 @@ int main(void) {
     gb = conv(3, 96, 16, 16, 96, 3, 2, 1, 1);
     gb.groups = 4;
     check(&t, gb);
+    /* with a bias: SE's fc1/fc2 (1x1 planes, batch 1 and 3), split attention's grouped fc2, a 3x3 both
+     * through scratch (N > 1, a plane off the panels) and straight into out[0] (column images, batch 1) */
+    for (int n = 1; n <= 3; n += 2) {
+        Case bc = conv(n, 24, 1, 1, 6, 1, 1, 0, 1);
+        bc.bias = 1;
+        check(&t, bc);
+        bc = conv(n, 6, 1, 1, 24, 1, 1, 0, 1);
+        bc.bias = 1;
+        check(&t, bc);
+        bc = conv(n, 32, 1, 1, 64, 1, 1, 0, 1);
+        bc.bias = 1, bc.groups = 2;
+        check(&t, bc);
+        bc = conv(n, 9, 7, 6, 13, 3, 2, 1, 1);
+        bc.bias = 1;
+        check(&t, bc);
+    }
+    Case bb = conv(2, 5, 8, 8, 7, 3, 1, 1, 1);
+    bb.bias = 1;
+    check(&t, bb);
     /* depthwise convs (groups of one channel) stay on the reference */
     {
         NcGraph *g = nc_graph_new("depthwise");
