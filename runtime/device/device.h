@@ -8,7 +8,7 @@
  *  - "cuda" (device_cuda.c): the CUDA driver API, reached through
  *    dlopen("libcuda.so.1") so that netc builds and runs without it; opening it
  *    on a machine without a driver or a GPU fails with a message saying so.
- *    Its GEMM is not written yet (cuBLASLt is to come) and says so.
+ *    Its GEMM is cuBLAS's SGEMM through dlopen (cuBLASLt is to come).
  * Shapes are static; kernel parameters are float pointers only. */
 #ifndef NETC_DEVICE_H
 #define NETC_DEVICE_H

@@ -28,8 +28,13 @@ typedef struct Loaded {
     struct Loaded *next;
 } Loaded;
 
+typedef int (*CublasSgemm)(void *, int, int, int, int, int, const float *, const float *, int, const float *, int,
+                           const float *, float *, int);
+
 typedef struct Cuda {
-    void *lib;
+    void *lib, *blas_lib, *blas; /* the driver; cuBLAS and its handle (at the first GEMM) */
+    CublasSgemm cublasSgemm;
+    int (*cublasDestroy)(void *);
     CUdevice dev;
     CUcontext ctx;
     Loaded *loaded;
@@ -73,6 +78,8 @@ static void cuda_close(NcDevice *d) {
         c->cuModuleUnload(l->mod);
         free(l->ptx), free(l->name), free(l);
     }
+    if (c->blas) c->cublasDestroy(c->blas);
+    if (c->blas_lib) dlclose(c->blas_lib);
     if (c->ctx) c->cuDevicePrimaryCtxRelease(c->dev);
     if (c->lib) dlclose(c->lib);
     free(c);
@@ -125,10 +132,32 @@ static int cuda_launch(NcDevice *d, const NcDevKernel *k, float *const *params, 
     return 0;
 }
 
+/* cuBLAS, opened at the first GEMM (a stand-in until cuBLASLt with its
+ * epilogues): row-major C = A . B is column-major C^T = B^T . A^T, so B and A
+ * go in swapped, untransposed.  cuBLAS's default math mode keeps f32 (no TF32). */
+static int cublas_open(Cuda *c, NcError *e) {
+    if (c->blas) return 0;
+    const char *names[] = {"libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
+                           "/usr/local/cuda/lib64/libcublas.so.12"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !c->blas_lib; i++)
+        c->blas_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!c->blas_lib) return nc_errorf(e, "GEMM on the GPU needs cuBLAS: libcublas.so.13 / .12 not found");
+    int (*create)(void **) = (int (*)(void **))dlsym(c->blas_lib, "cublasCreate_v2");
+    c->cublasSgemm = (CublasSgemm)dlsym(c->blas_lib, "cublasSgemm_v2");
+    c->cublasDestroy = (int (*)(void *))dlsym(c->blas_lib, "cublasDestroy_v2");
+    if (!create || !c->cublasSgemm || !c->cublasDestroy) return nc_errorf(e, "cuBLAS: entry points missing");
+    const int r = create(&c->blas);
+    if (r) return nc_errorf(e, "cuBLAS: cublasCreate failed (status %d)", r);
+    return 0;
+}
+
 static int cuda_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
                      NcError *e) {
-    (void)d, (void)m, (void)n, (void)k, (void)a, (void)b, (void)c;
-    return nc_errorf(e, "GEMM on the GPU is not written yet (cuBLASLt is to come); run with --emulate");
+    Cuda *cu = cuda(d);
+    if (cublas_open(cu, e)) return -1;
+    const float one = 1, zero = 0;
+    const int r = cu->cublasSgemm(cu->blas, 0, 0, (int)n, (int)m, (int)k, &one, b, (int)n, a, (int)k, &zero, c, (int)n);
+    return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 
 static int cuda_sync(NcDevice *d, NcError *e) {

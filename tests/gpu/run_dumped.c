@@ -65,6 +65,41 @@ static int run_one(NcDevice *dev, const char *dir, const char *name) {
     return bad;
 }
 
+/* DIR/gemm.bin (m, n, k, A, B, want), when there: the device's GEMM. */
+static int run_gemm(NcDevice *dev, const char *dir) {
+    char path[1024];
+    size_t len;
+    NcError e;
+    snprintf(path, sizeof path, "%s/gemm.bin", dir);
+    char *bin = slurp(path, &len);
+    if (!bin) return 0;
+    const int64_t *h = (const int64_t *)bin, m = h[0], n = h[1], k = h[2];
+    const float *a = (const float *)(h + 3), *b = a + m * k, *want = b + k * n;
+    float *da = NULL, *db = NULL, *dc = NULL, *got = nc_malloc((size_t)(m * n) * 4);
+    int bad = nc_dev_alloc(dev, (void **)&da, (size_t)(m * k) * 4, &e) ||
+              nc_dev_alloc(dev, (void **)&db, (size_t)(k * n) * 4, &e) ||
+              nc_dev_alloc(dev, (void **)&dc, (size_t)(m * n) * 4, &e) ||
+              nc_dev_upload(dev, da, a, (size_t)(m * k) * 4, &e) ||
+              nc_dev_upload(dev, db, b, (size_t)(k * n) * 4, &e) || nc_dev_gemm(dev, m, n, k, da, db, dc, &e) ||
+              nc_dev_sync(dev, &e) || nc_dev_download(dev, got, dc, (size_t)(m * n) * 4, &e);
+    if (bad) {
+        printf("gemm %lldx%lldx%lld FAILED: %s\n", (long long)m, (long long)n, (long long)k, e.msg);
+    } else {
+        double mx = 0, err = 0;
+        for (int64_t i = 0; i < m * n; i++) {
+            if (fabs(want[i]) > mx) mx = fabs(want[i]);
+            const double d = fabs((double)got[i] - want[i]);
+            if (!(d <= err)) err = d;
+        }
+        bad = !(err <= 1e-5 * (mx ? mx : 1));
+        printf("gemm %lldx%lldx%lld on %s: max error %.2g %s\n", (long long)m, (long long)n, (long long)k,
+               nc_dev_name(dev), mx ? err / mx : err, bad ? "FAILED" : "ok");
+    }
+    nc_dev_free(dev, da), nc_dev_free(dev, db), nc_dev_free(dev, dc);
+    free(got), free(bin);
+    return bad;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 || !strcmp(argv[1], "--help")) {
         fprintf(stderr, "usage: run_dumped DIR   (DIR written by NETC_CUDA_DUMP=DIR test_cuda_kernels)\n");
@@ -81,6 +116,7 @@ int main(int argc, char **argv) {
     while (fscanf(f, "%255s", name) == 1) failed += run_one(dev, argv[1], name), total++;
     fclose(f);
     printf("%d kernels on %s, %d failed\n", total, nc_dev_name(dev), failed);
+    failed += run_gemm(dev, argv[1]);
     nc_dev_close(dev);
     return failed || !total;
 }
