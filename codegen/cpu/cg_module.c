@@ -10,6 +10,8 @@
 #include "codegen/cpu/cg_nchw_train.h"
 #include "codegen/cpu/cg_nchw_train_eltwise.h"
 #include "codegen/cpu/cg_nchw_train_gconv.h"
+#include "codegen/cpu/cg_nchw_train_linear.h"
+#include "codegen/cpu/cg_nchw_train_reduce.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
@@ -182,6 +184,8 @@ typedef union CgPlan {
     NcTrainConvPlan train;
     NcTrainGconvPlan gconv;
     NcTrainEltPlan elt;
+    NcTrainLinearPlan lin;
+    NcTrainRedPlan red;
 } CgPlan;
 
 /* A way of making a node's kernel: plan says whether it applies to the
@@ -319,6 +323,25 @@ static void emit_train_elt(const CgNode *c, const CgPlan *p, const char *prefix,
     nc_cg_train_elt_emit(c->m, c->g, c->nd, &p->elt, prefix, k);
 }
 
+/* a training step's linear layer or its gradients (cg_nchw_train_linear.h) */
+static int train_linear_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
+    return c->nd->op == op && nc_cg_train_linear_plan(&p->lin, c->g, c->nd);
+}
+static int plan_train_linear(const CgNode *c, CgPlan *p) { return train_linear_plan(c, p, NC_OP_LINEAR); }
+static int plan_train_linear_gi(const CgNode *c, CgPlan *p) { return train_linear_plan(c, p, NC_OP_LINEAR_GRAD_INPUT); }
+static int plan_train_linear_gw(const CgNode *c, CgPlan *p) {
+    return train_linear_plan(c, p, NC_OP_LINEAR_GRAD_WEIGHT);
+}
+static void emit_train_linear(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_linear_emit(c->m, &p->lin, prefix, k);
+}
+
+/* a training step's global average pool, its gradient or sum_to (cg_nchw_train_reduce.h) */
+static int plan_train_reduce(const CgNode *c, CgPlan *p) { return nc_cg_train_red_plan(&p->red, c->g, c->nd); }
+static void emit_train_reduce(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_red_emit(c->m, &p->red, prefix, k);
+}
+
 static const CgStrategy strategies[] = {
     {"nhwc im2col+gemm", 0, plan_im2col, emit_im2col},
     {"nhwc copy+gemm", 0, plan_copy_gemm, emit_im2col},
@@ -340,6 +363,11 @@ static const CgStrategy strategies[] = {
     {"nchw act-grad", 1, plan_train_act_grad, emit_train_elt},
     {"nchw batch-norm", 1, plan_train_bn, emit_train_elt},
     {"nchw batch-norm grad", 1, plan_train_bn_grad, emit_train_elt},
+    /* train-kern's entries (the linear layer, global average pool, sum_to) */
+    {"train linear", 1, plan_train_linear, emit_train_linear},
+    {"train linear grad-input", 1, plan_train_linear_gi, emit_train_linear},
+    {"train linear grad-weight", 1, plan_train_linear_gw, emit_train_linear},
+    {"train reduce", 1, plan_train_reduce, emit_train_reduce},
 };
 #define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 

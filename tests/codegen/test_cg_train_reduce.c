@@ -1,0 +1,164 @@
+/* test_cg_train_reduce.c — the training step's reductions
+ * (cg_nchw_train_reduce.h: global_avg_pool, global_avg_pool_grad, sum_to to
+ * [N, C, 1, 1] (an SE gate's gradient), to [1, C, 1, 1] from
+ * [N, C, 1, 1] and to [O] from [N, O] (biases' gradients)) against the op
+ * table's reference kernels (ir/ref_pool.c, ir/ref_grad_pool.c,
+ * ir/ref_train.c): planes 1x1, 2x2, 7x7 and 13x9, channel counts that are
+ * not multiples of 8, row reductions of one, several and a ragged chunk.
+ * Inputs end at an unreadable page, outputs are fenced by canaries; the
+ * tiles run across threads, then in reverse in uneven ranges over
+ * NaN-filled outputs.  Bound: max |got - want| <= 1e-4 max |want|; the
+ * worst error is printed.  A sum_to that keeps an axis between two summed
+ * ones must be refused (the reference keeps it). */
+#include "codegen/cpu/cg_nchw_train_reduce.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst;
+
+static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
+    NcError e;
+    const NcNode *nd = &g->nodes.data[ni];
+    char what[256];
+    snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
+    NcTrainRedPlan p;
+    const int ok = nc_cg_train_red_plan(&p, g, nd);
+    CHECK_MSG(ok, "%s: refused", what);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_reduce");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_red_emit(&m, &p, "k", &kern);
+    const int64_t tiles = kern.tiles[0];
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k", &e);
+    if (!fn) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    ka.out_v[0] = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(ka.out_v[0]);
+    float *want = ka.out[0] = nc_malloc((size_t)ny * sizeof(float));
+    float *buf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *out[2] = {buf + 64, NULL};
+    for (int64_t i = 0; i < ny + 128; i++) buf[i] = 42.0f;
+    nc_op_info(nd->op)->ref(&ka);
+    for (int pass = 0; pass < 2; pass++) {
+        if (!pass)
+            cgt_run(fn, ka.in, out, tiles);
+        else {
+            for (int64_t i = 0; i < ny; i++) out[0][i] = NAN;
+            for (int64_t t1 = tiles; t1 > 0;) {
+                const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+                fn(ka.in, out, t0, t1);
+                t1 = t0;
+            }
+        }
+        double mx = 0, err = 0;
+        for (int64_t i = 0; i < ny; i++) {
+            if (fabs(want[i]) > mx) mx = fabs(want[i]);
+            const double d = isnan(out[0][i]) ? INFINITY : fabs((double)out[0][i] - want[i]);
+            if (d > err) err = d;
+        }
+        err = mx > 0 ? err / mx : err;
+        CHECK_MSG(err <= 1e-4, "%s%s: relative error %g", what, pass ? " (tiles reversed)" : "", err);
+        if (err > worst) worst = err;
+        int canaries = 1;
+        for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
+        CHECK_MSG(canaries, "%s: wrote outside its output", what);
+    }
+    free(want);
+    free(buf);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+static int add_node(NcGraph *g, NcOpKind op, int nin, const int *ins, const NcAttrs *a) {
+    NcError e;
+    const int r = nc_graph_add_node(g, op, nin, ins, a, nc_op_info(op)->name, &e);
+    CHECK_MSG(r >= 0, "%s: %s", nc_op_info(op)->name, r < 0 ? e.msg : "");
+    return r;
+}
+
+static void set_sizes(NcAttrs *a, int nd, const int64_t *s) {
+    *a = nc_attrs_default();
+    a->nsizes = nd;
+    for (int i = 0; i < nd; i++) a->sizes[i] = s[i];
+}
+
+static void check_all(NcGraph *g, const NcCgTarget *t, const char *what) {
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+}
+
+static void check_planes(const NcCgTarget *t, int64_t N, int64_t C, int64_t H, int64_t W) {
+    char what[96];
+    snprintf(what, sizeof what, "[%lld, %lld, %lld, %lld]", (long long)N, (long long)C, (long long)H, (long long)W);
+    NcGraph *g = nc_graph_new("train_reduce");
+    const int64_t xs[4] = {N, C, H, W}, ps[4] = {N, C, 1, 1}, cs[4] = {1, C, 1, 1};
+    const int x = nc_graph_add_input(g, "x", 4, xs), pc = nc_graph_add_input(g, "pc", 4, ps);
+    NcAttrs a = nc_attrs_default();
+    add_node(g, NC_OP_GLOBAL_AVG_POOL, 1, &x, &a);
+    set_sizes(&a, 4, xs);
+    add_node(g, NC_OP_GLOBAL_AVG_POOL_GRAD, 1, &pc, &a);
+    set_sizes(&a, 4, ps);
+    add_node(g, NC_OP_SUM_TO, 1, &x, &a); /* an SE gate's gradient */
+    set_sizes(&a, 4, cs);
+    add_node(g, NC_OP_SUM_TO, 1, &pc, &a); /* a bias's gradient, [1, C, 1, 1] */
+    check_all(g, t, what);
+    nc_graph_free(g);
+}
+
+static void check_rows(const NcCgTarget *t, int64_t N, int64_t O) {
+    char what[96];
+    snprintf(what, sizeof what, "[%lld, %lld] -> [%lld]", (long long)N, (long long)O, (long long)O);
+    NcGraph *g = nc_graph_new("train_reduce");
+    const int64_t xs[2] = {N, O}, os[1] = {O};
+    const int x = nc_graph_add_input(g, "x", 2, xs);
+    NcAttrs a;
+    set_sizes(&a, 1, os);
+    add_node(g, NC_OP_SUM_TO, 1, &x, &a);
+    check_all(g, t, what);
+    nc_graph_free(g);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    static const int64_t planes[4][2] = {{1, 1}, {2, 2}, {7, 7}, {13, 9}};
+    for (int n = 1; n <= 3; n += 2)
+        for (int c = 5; c <= 19; c += 14)
+            for (int pl = 0; pl < 4; pl++) check_planes(&t, n, c, planes[pl][0], planes[pl][1]);
+    check_planes(&t, 2, 300, 1, 1); /* [1, 300, 1, 1]: a whole chunk and a ragged one */
+    check_rows(&t, 1, 3);
+    check_rows(&t, 8, 1000);
+    check_rows(&t, 128, 10);
+    check_rows(&t, 3, 256);
+    /* a kept axis between summed ones: the reference's business */
+    NcGraph *g = nc_graph_new("train_reduce");
+    const int64_t xs[4] = {2, 3, 4, 5}, os[4] = {1, 3, 1, 1};
+    const int x = nc_graph_add_input(g, "x", 4, xs);
+    NcAttrs a;
+    set_sizes(&a, 4, os);
+    const int ni = add_node(g, NC_OP_SUM_TO, 1, &x, &a);
+    NcTrainRedPlan p;
+    (void)ni;
+    CHECK_MSG(!nc_cg_train_red_plan(&p, g, &g->nodes.data[g->nodes.len - 1]), "sum_to [2,3,4,5] -> [1,3,1,1] taken");
+    nc_graph_free(g);
+    printf("%d kernels checked; worst relative error %.2g (bound 1e-4)\n", cases, worst);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
