@@ -57,6 +57,20 @@ def image_fixtures():
         im = F.resize(photo(src), 72, interpolation=IM(interp))
         emit("crop_%s.png" % src[:-4], F.crop(im, i, j, 64, 64), src, None,
              "resize=72,crop=64,interp=%s" % interp, "crop=%d:%d" % (j, i))
+    # RandomCrop(64, padding=P) at a given top-left of the padded picture, and pad_if_needed on a picture
+    # still smaller than the crop after its padding (torchvision pads that deficit on both sides)
+    for src, size, pad, (i, j) in [("chelsea.png", 72, [4], (0, 13)), ("coffee.jpg", 66, [2, 5], (17, 1)),
+                                   ("rocket.jpg", 48, [3, 0, 1, 6], (10, 2))]:
+        im = F.pad(F.resize(photo(src), size), pad if len(pad) > 1 else pad[0], fill=0)
+        w, h = im.size
+        if w < 64:
+            im = F.pad(im, [64 - w, 0], fill=0)
+        if h < 64:
+            im = F.pad(im, [0, 64 - h], fill=0)
+        w, h = im.size
+        i, j = min(i, h - 64), min(j, w - 64)
+        emit("pad_%s.png" % src[:-4], F.crop(im, i, j, 64, 64), src, None,
+             "resize=%d,crop=64,pad=%s" % (size, ":".join(map(str, pad))), "crop=%d:%d" % (j, i))
     # RandomResizedCrop at a given box (top i, left j, h, w) to 64x64
     for src, interp, (i, j, h, w) in [("chelsea.png", "bilinear", (40, 100, 150, 200)),
                                       ("rocket.jpg", "bicubic", (10, 300, 300, 120)),

@@ -26,6 +26,7 @@ enum { ERASE_CONST, ERASE_RAND, ERASE_PIXEL };
 struct NcAugment {
     int out_h, out_w;
     int size_mode, resize; /* resize: torchvision Resize(N) first, 0 none */
+    int pad[4];            /* RandomCrop(padding=): left, top, right, bottom, zeros */
     double scale[2], ratio[2];
     int interp; /* NcInterp, or INTERP_RANDOM */
     double hflip, vflip;
@@ -148,7 +149,10 @@ void nc_augment_draw(const NcAugment *a, int in_w, int in_h, NcAugRng *r, NcAugD
     } else if (a->size_mode == SIZE_CROP) {
         int RW, RH;
         resized_size(a->resize, in_w, in_h, &RW, &RH);
-        /* RandomCrop(pad_if_needed=True): a side too small is padded by the deficit on both ends */
+        RW += a->pad[0] + a->pad[2];
+        RH += a->pad[1] + a->pad[3];
+        /* RandomCrop(pad_if_needed=True): a side still too small after `padding` is padded by the
+         * deficit on both ends */
         int PW = RW < a->out_w ? RW + 2 * (a->out_w - RW) : RW, PH = RH < a->out_h ? RH + 2 * (a->out_h - RH) : RH;
         d->box_y = randint(r, 0, PH - a->out_h + 1);
         d->box_x = randint(r, 0, PW - a->out_w + 1);
@@ -320,8 +324,9 @@ int nc_augment_apply_u8(const NcAugment *a, const NcImage *img, const NcAugDraws
         int RW, RH, ox, oy;
         resized_size(a->resize, img->width, img->height, &RW, &RH);
         if (a->size_mode == SIZE_CROP) {
-            ox = d->box_x - (RW < OW ? OW - RW : 0);
-            oy = d->box_y - (RH < OH ? OH - RH : 0);
+            int PW = RW + a->pad[0] + a->pad[2], PH = RH + a->pad[1] + a->pad[3];
+            ox = d->box_x - a->pad[0] - (PW < OW ? OW - PW : 0);
+            oy = d->box_y - a->pad[1] - (PH < OH ? OH - PH : 0);
         } else { /* torchvision CenterCrop: pad (zeros) where smaller, top = int(round((h - H) / 2.0)) */
             int pl = OW > RW ? (OW - RW) / 2 : 0, pr = OW > RW ? (OW - RW + 1) / 2 : 0;
             int pt = OH > RH ? (OH - RH) / 2 : 0, pb = OH > RH ? (OH - RH + 1) / 2 : 0;
@@ -412,7 +417,8 @@ static int parse_nums(const char *s, double *v, int max) {
 
 static const char *const KEYS[] = {"rrc",   "scale", "ratio",  "resize", "crop",          "interp",
                                    "hflip", "vflip", "rotate", "fill",   "jitter",        "mean",
-                                   "std",   "erase", "reprob", "remode", "rotate_interp", NULL};
+                                   "std",   "erase", "reprob", "remode", "rotate_interp", "pad",
+                                   NULL};
 /* timm's train argument names for the same items */
 static const char *const ALIASES[][2] = {{"color_jitter", "jitter"}, {"train_interpolation", "interp"}, {NULL, NULL}};
 
@@ -435,7 +441,7 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
     if (!KEYS[k])
         return nc_errorf(
             e,
-            "'%s': unknown item (expected rrc, scale, ratio, resize, crop, interp, hflip, vflip, "
+            "'%s': unknown item (expected rrc, scale, ratio, resize, crop, pad, interp, hflip, vflip, "
             "rotate, rotate_interp, fill, jitter, mean, std, erase, reprob, remode, rand-..., aa=rand-...)",
             item);
     if (*seen & (1u << k)) return nc_errorf(e, "'%s': %s given twice", item, key);
@@ -520,6 +526,13 @@ static int parse_item(NcAugment *a, const char *item, unsigned *seen, NcError *e
         if (n == 1 && (v[0] != a->out_h || v[0] != a->out_w))
             return nc_errorf(e, "'%s': the crop must be the model's input size, %dx%d", item, a->out_h, a->out_w);
         a->size_mode = SIZE_CROP;
+    } else if (strcmp(s, "pad") == 0) {
+        /* torchvision's padding: P on every side, LR:TB, or L:T:R:B */
+        if (n != 1 && n != 2 && n != 4) return nc_errorf(e, "'%s': expected pad=P, pad=LR:TB or pad=L:T:R:B", item);
+        for (int j = 0; j < n; j++)
+            if (!(v[j] >= 0 && v[j] <= 4096 && v[j] == floor(v[j])))
+                return nc_errorf(e, "'%s': padding must be integers in 0..4096", item);
+        for (int j = 0; j < 4; j++) a->pad[j] = (int)v[n == 1 ? 0 : n == 2 ? j % 2 : j];
     } else if (strcmp(s, "hflip") == 0 || strcmp(s, "vflip") == 0) {
         WANT(0, 1, "expected a probability");
         double p = n ? v[0] : 0.5;
@@ -596,6 +609,10 @@ int nc_augment_parse(const char *spec, int out_h, int out_w, NcAugment **out, Nc
             return nc_error_prefix(e, "--aug");
         }
     free(items);
+    if ((a->pad[0] | a->pad[1] | a->pad[2] | a->pad[3]) && a->size_mode != SIZE_CROP) {
+        free(a);
+        return nc_errorf(e, "--aug: pad= pads the random crop: it needs crop");
+    }
     *out = a;
     return 0;
 }
@@ -612,7 +629,10 @@ char *nc_augment_describe(const NcAugment *a) {
             a->scale[1], a->ratio[0], a->ratio[1], interp);
     else {
         if (a->resize > 0) ADD("Resize(%d, %s), ", a->resize, interp);
-        ADD("%s(%dx%d)", a->size_mode == SIZE_CROP ? "RandomCrop" : "CenterCrop", a->out_h, a->out_w);
+        ADD("%s(%dx%d", a->size_mode == SIZE_CROP ? "RandomCrop" : "CenterCrop", a->out_h, a->out_w);
+        if (a->pad[0] | a->pad[1] | a->pad[2] | a->pad[3])
+            ADD(", padding=(%d, %d, %d, %d)", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+        ADD(")");
     }
     if (a->hflip > 0) ADD(", RandomHorizontalFlip(%g)", a->hflip);
     if (a->vflip > 0) ADD(", RandomVerticalFlip(%g)", a->vflip);
@@ -641,6 +661,7 @@ char *nc_augment_describe(const NcAugment *a) {
 const char *nc_augment_help(void) {
     return "  --aug SPEC: comma-separated items, applied in timm's training order:\n"
            "    rrc[=S0:S1[:R0:R1]] | resize=N,crop[=N]   RandomResizedCrop | Resize + RandomCrop (else CenterCrop)\n"
+           "    pad=P|LR:TB|L:T:R:B                       RandomCrop's padding (zeros), e.g. crop,pad=4\n"
            "    interp=bilinear|bicubic|random            resampling filter (timm's random: either, per sample)\n"
            "    hflip[=P] vflip[=P]                       RandomHorizontalFlip / RandomVerticalFlip (P 0.5)\n"
            "    rotate=D|MIN:MAX fill=V|R:G:B rotate_interp=nearest|bilinear|bicubic   RandomRotation\n"

@@ -9,6 +9,8 @@
  *           resize=N                       torchvision Resize(N): shorter side N
  *           crop[=N]                       RandomCrop to the output size (N must be
  *                                          it), padding with zeros where too small
+ *           pad=P | LR:TB | L:T:R:B        RandomCrop's padding= (zeros) before the
+ *                                          crop, as torchvision's: with crop only
  *           (neither rrc nor crop: CenterCrop to the output size, after resize=
  *           if given)
  *           interp=bilinear|bicubic|random (torchvision's default bilinear; random

@@ -300,6 +300,20 @@ static void test_distributions(void) {
     CHECK_MSG(ks_uniform(h, N, -0.1, 0.1) < KS_CRIT(N), "hue KS");
     CHECK_MSG(chi2(perms, 24, N / 24.0) < 49.73, "jitter orders: chi2 %g", chi2(perms, 24, N / 24.0)); /* 23 dof */
 
+    /* RandomCrop(28, padding=4) on a 28x28 picture: left and top uniform over 0..8 of the 36x36 padded one */
+    NcAugment *pa = parse_ok("crop,pad=4", 28, 28);
+    int left9[9] = {0}, top9[9] = {0};
+    for (int i = 0; i < N; i++) {
+        NcAugRng r = nc_aug_rng(13 * (uint64_t)i + 3);
+        NcAugDraws d;
+        nc_augment_draw(pa, 28, 28, &r, &d);
+        NC_CHECK(d.box_x >= 0 && d.box_x <= 8 && d.box_y >= 0 && d.box_y <= 8);
+        left9[d.box_x]++, top9[d.box_y]++;
+    }
+    CHECK_MSG(chi2(left9, 9, N / 9.0) < 26.12, "padded crop lefts: chi2 %g", chi2(left9, 9, N / 9.0)); /* 8 dof */
+    CHECK_MSG(chi2(top9, 9, N / 9.0) < 26.12, "padded crop tops: chi2 %g", chi2(top9, 9, N / 9.0));
+    nc_augment_free(pa);
+
     /* RandAugment: ops uniform over timm's 15, each applied with probability p, magnitude gauss(m, mstd),
      * half of the signed levels negated, filters half bilinear */
     NcAugment *ra = parse_ok("rand-m9-mstd0.5-n2-p0.7,interp=random", 64, 64);
@@ -447,6 +461,10 @@ static void test_bad_specs(void) {
         {"fill=1:2", "fill"},
         {"resize=", "empty"},
         {"jitter=0.4:", "jitter=0.4:"},
+        {"pad=4", "needs crop"},
+        {"crop,pad=-1", "pad=-1"},
+        {"crop,pad=1:2:3", "pad=1:2:3"},
+        {"crop,pad=1.5", "integers"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         NcAugment *a = (NcAugment *)1;
@@ -469,6 +487,11 @@ static void test_bad_specs(void) {
               "%s", d);
     free(d);
     nc_augment_free(a);
+    a = parse_ok("crop,pad=1:2", 28, 28);
+    d = nc_augment_describe(a);
+    CHECK_MSG(strstr(d, "RandomCrop(28x28, padding=(1, 2, 1, 2))"), "%s", d);
+    free(d);
+    nc_augment_free(a);
 }
 
 /* Random specs from valid and broken pieces, odd output sizes, tiny and long thin pictures: parse must answer
@@ -482,6 +505,8 @@ static void test_spec_soup(void) {
                                          "resize=7",
                                          "crop",
                                          "crop=3",
+                                         "pad=2",
+                                         "pad=0:9",
                                          "interp=random",
                                          "interp=bicubic",
                                          "hflip",
