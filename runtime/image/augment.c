@@ -415,10 +415,9 @@ static int parse_nums(const char *s, double *v, int max) {
     return n;
 }
 
-static const char *const KEYS[] = {"rrc",   "scale", "ratio",  "resize", "crop",          "interp",
-                                   "hflip", "vflip", "rotate", "fill",   "jitter",        "mean",
-                                   "std",   "erase", "reprob", "remode", "rotate_interp", "pad",
-                                   NULL};
+static const char *const KEYS[] = {"rrc",    "scale",  "ratio",         "resize", "crop", "interp", "hflip",
+                                   "vflip",  "rotate", "fill",          "jitter", "mean", "std",    "erase",
+                                   "reprob", "remode", "rotate_interp", "pad",    NULL};
 /* timm's train argument names for the same items */
 static const char *const ALIASES[][2] = {{"color_jitter", "jitter"}, {"train_interpolation", "interp"}, {NULL, NULL}};
 
