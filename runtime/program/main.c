@@ -28,50 +28,70 @@ extern const unsigned char netc_bundle_end[];
 
 static const char *prog = "model";
 
-static void usage(FILE *out, const NcBundle *b) {
-    fprintf(out,
-            "usage: %s COMMAND [options]   — %s, compiled by netc\n\n"
-            "commands:\n"
-            "  classify IMAGES... [options]   top-k classes of JPEG/PNG files (directories are walked)\n"
-            "         --res R[,R]   resolutions to run (default: every compiled one)\n"
-            "         --merge sum|mean   how a model's resolutions merge their logits (default sum)\n"
-            "         --tta flip    average each view with its mirror image\n"
-            "         --pseudo-labels OUT --min-prob P   also write 'path label' lines (train --data's\n"
-            "         format, absolute paths) of the images whose top probability is at least P\n"
-            "         --top K (default 5), --labels FILE (class names; default: compiled in),\n"
-            "         --json (JSON Lines), --list FILE (paths, one per line), --decode-threads N\n"
-            "         (threads decoding and preprocessing images; default: one per core),\n"
-            "         --max-pixels N (refuse larger images; default 100000000), --timing (time spent\n"
-            "         computing vs waiting for decode + preprocess, on stderr)\n"
-            "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
-            "         the models' preprocessing (default: each model's timm pretrained_cfg, see info)\n"
-            "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
-            "         [N, F] float32, of the images that decoded; their paths in OUT.txt, one a line\n"
-            "         (a backslash, newline or carriage return in a path written \\\\, \\n, \\r)\n"
-            "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
-            "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder);\n"
-            "         --confusion OUT.svg draws the confusion matrix\n"
-            "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
+/* Each command's lines of the usage text: `PROG COMMAND --help` prints its own. */
+static const struct {
+    const char *name, *text;
+} COMMANDS[] = {
+    {"classify", "  classify IMAGES... [options]   top-k classes of JPEG/PNG files (directories are walked)\n"
+                 "         --res R[,R]   resolutions to run (default: every compiled one)\n"
+                 "         --merge sum|mean   how a model's resolutions merge their logits (default sum)\n"
+                 "         --tta flip    average each view with its mirror image\n"
+                 "         --pseudo-labels OUT --min-prob P   also write 'path label' lines (train --data's\n"
+                 "         format, absolute paths) of the images whose top probability is at least P\n"
+                 "         --top K (default 5), --labels FILE (class names; default: compiled in),\n"
+                 "         --json (JSON Lines), --list FILE (paths, one per line), --decode-threads N\n"
+                 "         (threads decoding and preprocessing images; default: one per core),\n"
+                 "         --max-pixels N (refuse larger images; default 100000000), --timing (time spent\n"
+                 "         computing vs waiting for decode + preprocess, on stderr)\n"
+                 "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"
+                 "         the models' preprocessing (default: each model's timm pretrained_cfg, see info)\n"},
+    {"features", "  features IMAGES... -o OUT.npy [--res, --tta, --member K]   pooled penultimate features,\n"
+                 "         [N, F] float32, of the images that decoded; their paths in OUT.txt, one a line\n"
+                 "         (a backslash, newline or carriage return in a path written \\\\, \\n, \\r)\n"},
+    {"eval", "  eval   --list LIST [--root DIR] [--res, --merge, --tta, --json]   top-1/top-5 and\n"
+             "         per-class accuracy; LIST lines are 'path label' (relative to LIST's folder);\n"
+             "         --confusion OUT.svg draws the confusion matrix\n"},
+    {"run", "  run    --input X.npy [--output Y.npy] [--top K]   run on an NCHW float32 batch\n"
             "  run    --train --input X.npy --labels L,L,.. --output G.safetensors [--label-smoothing S]\n"
-            "         one training step, no update: loss, logits, every gradient by timm name\n"
-            "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json] [--train]\n"
-            "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
-            "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured);\n"
-            "         --train times the training step, and with --per-kernel its time by op, forward\n"
-            "         and backward\n"
-            "  serve  [--host H] [--port P] [--max-batch B] [--max-delay-ms D] [--queue Q] [...]   an Open\n"
-            "         Inference Protocol (KServe v2) HTTP server: infer, classify, features, /metrics\n"
-            "         (serve --help lists the options)\n"
-            "  info   resolutions, batch, arena and weight sizes\n"
-            "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
-            "         --train; train --help lists the options)\n\n"
-            "options for all: --weights FILE (for a model compiled with --weights-external;\n"
-            "default: the executable's path + .weights), --threads N (threads computing the model,\n"
-            "OpenMP's; default: OMP_NUM_THREADS, else one per core)\n"
-            "-- ends the options: every argument after it is a file\n"
-            "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
-            "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n",
-            prog, b && b->h ? b->h->model : "a model");
+            "         one training step, no update: loss, logits, every gradient by timm name\n"},
+    {"bench", "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json] [--train]\n"
+              "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
+              "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured);\n"
+              "         --train times the training step, and with --per-kernel its time by op, forward\n"
+              "         and backward\n"},
+    {"serve", "  serve  [--host H] [--port P] [--max-batch B] [--max-delay-ms D] [--queue Q] [...]   an Open\n"
+              "         Inference Protocol (KServe v2) HTTP server: infer, classify, features, /metrics\n"
+              "         (serve --help lists the options)\n"},
+    {"info", "  info   resolutions, batch, arena and weight sizes\n"},
+    {"train", "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
+              "         --train; train --help lists the options)\n"},
+};
+
+static void usage(FILE *out, const NcBundle *b) {
+    fprintf(out, "usage: %s COMMAND [options]   — %s, compiled by netc\n\ncommands:\n", prog,
+            b && b->h ? b->h->model : "a model");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) fputs(COMMANDS[i].text, out);
+    fprintf(out, "\n"
+                 "options for all: --weights FILE (for a model compiled with --weights-external;\n"
+                 "default: the executable's path + .weights), --threads N (threads computing the model,\n"
+                 "OpenMP's; default: OMP_NUM_THREADS, else one per core)\n"
+                 "-- ends the options: every argument after it is a file\n"
+                 "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
+                 "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n");
+}
+
+/* `PROG COMMAND --help`: that command's lines and the options all commands take; 0 when there was no
+ * --help before a "--". */
+static int command_help(const char *cmd, int argc, char **argv) {
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: %s %s\n", prog, cmd);
+            for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0]; k++)
+                if (!strcmp(COMMANDS[k].name, cmd)) fputs(COMMANDS[k].text, stdout);
+            printf("options for all: --weights FILE, --threads N (%s --help says more)\n", prog);
+            return 1;
+        }
+    return 0;
 }
 
 static int find_program(const NcBundle *b, int h, int w) {
@@ -450,6 +470,9 @@ int main(int argc, char **argv) {
     if (nargs < 2 || !strcmp(args[1], "--help") || !strcmp(args[1], "-h") || !strcmp(args[1], "help")) {
         usage(nargs < 2 ? stderr : stdout, &b);
         rc = nargs < 2 ? 2 : 0;
+    } else if (strcmp(args[1], "train") != 0 && strcmp(args[1], "serve") != 0 &&
+               command_help(args[1], nargs - 2, args + 2)) {
+        rc = 0; /* train and serve have option lists of their own */
     } else if (!strcmp(args[1], "run")) {
         int step = 0;
         for (int i = 2; i < nargs; i++) step |= !strcmp(args[i], "--train");

@@ -82,6 +82,19 @@ emb = [float(l) for l in open("embedded.txt")]
 assert len(vals) == len(emb) and all(abs(a - b) <= 1e-6 * max(1, abs(a)) for a, b in zip(vals, emb)), "mismatch"
 PY
     pass ;;
+help)
+    # --help on every command, of netc and of a compiled program: exit 0, that command's options on stdout
+    for c in info dump run weights compile ensemble compare export; do
+        out=$("$netc" $c --help 2>&1) || fail "netc $c --help: exit $?"
+        echo "$out" | grep -q -- "$c" || fail "netc $c --help does not name $c"
+    done
+    "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    for c in classify features eval run bench serve info train; do
+        out=$(./tiny $c --help 2>&1) || fail "tiny $c --help: exit $?"
+        echo "$out" | grep -q -- "$c" || fail "tiny $c --help does not name $c"
+    done
+    ./tiny bench -h | grep -q -- "--per-kernel" || fail "bench -h lists no options"
+    pass ;;
 per_kernel)
     # bench --per-kernel: a row per node with the ops it covers, its kernel's strategy, and shares of
     # the time and of the FMA peak that the program measures itself; without codegen, all reference
