@@ -14,3 +14,13 @@ target_link_libraries(run_dumped PRIVATE netc_core)
 add_test(NAME cuda.run_dumped_no_gpu COMMAND run_dumped ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(cuda.run_dumped_no_gpu PROPERTIES
   PASS_REGULAR_EXPRESSION "cannot use a GPU: |kernels.txt: cannot open")
+# The kernels of codegen/cuda/ beyond the first ones, a test per group (tests/cuda/cu_test.h is their harness):
+# convolutions (im2col / col2im with the emulator's GEMM, direct depthwise / grouped convs and their gradients),
+# windowed pools and their gradients, split attention / SE scale / relayout copies, and the training step's
+# batch norm, act_grad and sum_to.
+foreach(group conv pool attn train)
+  add_executable(test_cuda_${group} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_${group}.c)
+  target_link_libraries(test_cuda_${group} PRIVATE netc_codegen)
+  add_test(NAME cuda.${group} COMMAND test_cuda_${group})
+  set_tests_properties(cuda.${group} PROPERTIES LABELS "cuda;small" ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
+endforeach()

@@ -9,7 +9,8 @@
 
 /* --- elementwise chain: one thread per element -------------------------- */
 
-static LLVMValueRef ew_step(NcCuBuilder *k, const NcCuEwStep *s, LLVMValueRef v, LLVMValueRef i, LLVMValueRef ch) {
+LLVMValueRef nc_cu_ew_step(NcCuBuilder *k, const NcCuEwStep *s, LLVMValueRef v, LLVMValueRef i, LLVMValueRef ch,
+                           LLVMValueRef nch) {
     LLVMBuilderRef b = k->m->b;
     switch (s->kind) {
     case NC_CU_EW_SCALE_SHIFT:
@@ -28,6 +29,14 @@ static LLVMValueRef ew_step(NcCuBuilder *k, const NcCuEwStep *s, LLVMValueRef v,
         return LLVMBuildFDiv(b, s->kind == NC_CU_EW_SILU ? v : nc_cu_f32(k, 1), den, "");
     }
     case NC_CU_EW_ADD: return LLVMBuildFAdd(b, v, nc_cu_load(k, k->params[s->a], i), "");
+    case NC_CU_EW_BIAS: return LLVMBuildFAdd(b, v, nc_cu_load(k, k->params[s->a], ch), "");
+    case NC_CU_EW_MUL: return LLVMBuildFMul(b, v, nc_cu_load(k, k->params[s->a], i), "");
+    case NC_CU_EW_CHANNEL_MUL: return LLVMBuildFMul(b, v, nc_cu_load(k, k->params[s->a], nch), "");
+    case NC_CU_EW_CHANNEL_MUL_SIGMOID: {
+        LLVMValueRef z = nc_cu_load(k, k->params[s->a], nch);
+        LLVMValueRef den = LLVMBuildFAdd(b, nc_cu_f32(k, 1), nc_cu_exp(k, LLVMBuildFNeg(b, z, "")), "");
+        return LLVMBuildFDiv(b, v, den, "");
+    }
     }
     return v;
 }
@@ -38,9 +47,10 @@ static void ew_body(NcCuBuilder *k, int phase, const void *ctx) {
     LLVMBuilderRef b = k->m->b;
     LLVMValueRef i = LLVMBuildAdd(b, LLVMBuildMul(b, k->bid, nc_cu_i64(k, EW_BLOCK), ""), k->tid, "");
     CgbIf in = nc_cu_if_begin(k, LLVMBuildICmp(b, LLVMIntSLT, i, nc_cu_i64(k, e->n * e->c * e->hw), ""));
-    LLVMValueRef ch = LLVMBuildSRem(b, LLVMBuildSDiv(b, i, nc_cu_i64(k, e->hw), ""), nc_cu_i64(k, e->c), "");
+    LLVMValueRef nch = LLVMBuildSDiv(b, i, nc_cu_i64(k, e->hw), "");
+    LLVMValueRef ch = LLVMBuildSRem(b, nch, nc_cu_i64(k, e->c), "");
     LLVMValueRef v = nc_cu_load(k, k->params[0], i);
-    for (int s = 0; s < e->nsteps; s++) v = ew_step(k, &e->step[s], v, i, ch);
+    for (int s = 0; s < e->nsteps; s++) v = nc_cu_ew_step(k, &e->step[s], v, i, ch, nch);
     nc_cu_store(k, v, k->params[1], i);
     nc_cu_if_end(k, &in);
 }

@@ -15,7 +15,11 @@ typedef enum NcCuEwKind {
     NC_CU_EW_CLAMP, /* clamp(lo, hi): relu6 is clamp(0, 6) */
     NC_CU_EW_SILU,
     NC_CU_EW_SIGMOID,
-    NC_CU_EW_ADD, /* y = y + p[a][i]: residual add (same shape) */
+    NC_CU_EW_ADD,                 /* y = y + p[a][i]: residual add (same shape) */
+    NC_CU_EW_BIAS,                /* y = y + p[a][c]: a conv's bias, per channel */
+    NC_CU_EW_MUL,                 /* y = y * p[a][i] (same shape) */
+    NC_CU_EW_CHANNEL_MUL,         /* y = y * p[a][n C + c]: SE's channel scale, [N, C, 1, 1] */
+    NC_CU_EW_CHANNEL_MUL_SIGMOID, /* y = y * sigmoid(p[a][n C + c]): the scale from the excite conv's logits */
 } NcCuEwKind;
 
 #define NC_CU_EW_MAXSTEPS 8
@@ -33,6 +37,11 @@ typedef struct NcCuEltwise {
     NcCuEwStep step[NC_CU_EW_MAXSTEPS];
 } NcCuEltwise;
 void nc_cu_eltwise_desc(NcCuDesc *d, const char *name, const NcCuEltwise *k);
+/* Step s on v, the value of element i of an [N, C, HW] tensor whose channel
+ * is ch and (image, channel) row nch = i / HW: what a kernel ending in an
+ * epilogue (cu_conv.c's direct convolutions) applies to its outputs. */
+LLVMValueRef nc_cu_ew_step(NcCuBuilder *k, const NcCuEwStep *s, LLVMValueRef v, LLVMValueRef i, LLVMValueRef ch,
+                           LLVMValueRef nch);
 
 /* params: 0 = x [rows, len], 1 = y [rows]: the mean of each row (global
  * average pool with rows = N * C, len = H * W).  One block per row; each

@@ -1,0 +1,156 @@
+/* cu_pool.c — windowed max / average pools and their gradients. */
+#include <math.h>
+
+#include "codegen/cuda/cu_pool.h"
+
+/* Window (oh, ow) as ref_pool.c computes it: first row and column h0, w0
+ * (may be negative: padding), the divisor of the average. */
+typedef struct {
+    LLVMValueRef h0, w0, div;
+} Win;
+
+static LLVMValueRef smin(NcCuBuilder *k, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(k->m->b, LLVMBuildICmp(k->m->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+static LLVMValueRef smax(NcCuBuilder *k, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(k->m->b, LLVMBuildICmp(k->m->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+static Win window(NcCuBuilder *k, const NcCuPool *p, LLVMValueRef oh, LLVMValueRef ow) {
+    const NcCuWin *g = &p->g;
+    LLVMBuilderRef b = k->m->b;
+    Win r;
+    r.h0 = nc_cu_addc(k, nc_cu_mulc(k, oh, g->sh), -g->pt);
+    r.w0 = nc_cu_addc(k, nc_cu_mulc(k, ow, g->sw), -g->pl);
+    if (p->is_max) return r;
+    /* the window's end, clipped to the padded image (the ceil_mode overhang is not counted) */
+    LLVMValueRef h1 = smin(k, nc_cu_addc(k, r.h0, g->kh), nc_cu_i64(k, g->h + g->pb));
+    LLVMValueRef w1 = smin(k, nc_cu_addc(k, r.w0, g->kw), nc_cu_i64(k, g->w + g->pr));
+    LLVMValueRef cnt;
+    if (p->count_include_pad)
+        cnt = LLVMBuildMul(b, LLVMBuildSub(b, h1, r.h0, ""), LLVMBuildSub(b, w1, r.w0, ""), "");
+    else {
+        LLVMValueRef zero = nc_cu_i64(k, 0);
+        LLVMValueRef hh = LLVMBuildSub(b, smin(k, h1, nc_cu_i64(k, g->h)), smax(k, r.h0, zero), "");
+        LLVMValueRef ww = LLVMBuildSub(b, smin(k, w1, nc_cu_i64(k, g->w)), smax(k, r.w0, zero), "");
+        cnt = LLVMBuildMul(b, hh, ww, "");
+    }
+    r.div = LLVMBuildSIToFP(b, cnt, k->m->f32, "");
+    return r;
+}
+
+/* max: v replaces m when v > m or v is NaN (ref_pool.c's comparison; a NaN
+ * m stays). */
+static LLVMValueRef takes(NcCuBuilder *k, LLVMValueRef v, LLVMValueRef m) {
+    LLVMBuilderRef b = k->m->b;
+    return LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOGT, v, m, ""), LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), "");
+}
+
+static void pool_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuPool *p = ctx;
+    const NcCuWin *g = &p->g;
+    LLVMBuilderRef b = k->m->b;
+    CgbIf in;
+    LLVMValueRef i = nc_cu_ew_index(k, g->n * g->c * g->oh * g->ow, &in), x[3];
+    const int64_t dims[3] = {g->n * g->c, g->oh, g->ow};
+    nc_cu_unflatten(k, i, 3, dims, x);
+    const Win r = window(k, p, x[1], x[2]);
+    LLVMValueRef plane = nc_cu_mulc(k, x[0], g->h * g->w);
+    LLVMValueRef acc = nc_cu_var(k, p->is_max ? -INFINITY : 0.0);
+    for (int a = 0; a < g->kh; a++) {
+        LLVMValueRef ih = nc_cu_addc(k, r.h0, a), okh = nc_cu_in(k, ih, 0, g->h);
+        for (int c = 0; c < g->kw; c++) {
+            LLVMValueRef iw = nc_cu_addc(k, r.w0, c), ok = nc_cu_and(k, okh, nc_cu_in(k, iw, 0, g->w));
+            LLVMValueRef src = LLVMBuildSelect(b, ok, nc_cu_add(k, plane, nc_cu_mad(k, ih, g->w, iw)), plane, "");
+            LLVMValueRef v = nc_cu_load(k, k->params[0], src), m = nc_cu_get(k, acc);
+            if (p->is_max)
+                m = LLVMBuildSelect(b, nc_cu_and(k, ok, takes(k, v, m)), v, m, "");
+            else
+                m = nc_cu_fadd(k, m, LLVMBuildSelect(b, ok, v, nc_cu_f32(k, 0), ""));
+            nc_cu_set(k, acc, m);
+        }
+    }
+    LLVMValueRef y = nc_cu_get(k, acc);
+    if (!p->is_max) y = LLVMBuildFDiv(b, y, r.div, "");
+    nc_cu_store(k, y, k->params[1], i);
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_pool_desc(NcCuDesc *d, const char *name, const NcCuPool *k) {
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 2,
+                    .grid = nc_cu_ew_grid(k->g.n * k->g.c * k->g.oh * k->g.ow),
+                    .block = NC_CU_EW_BLOCK,
+                    .nphases = 1,
+                    .body = pool_body,
+                    .ctx = k};
+}
+
+/* Is input element `me` (its index in the plane) window (oh, ow)'s argmax?
+ * The forward's scan replayed: first in row-major order among equal maxima,
+ * the last NaN, the window's first element when every value is -inf. */
+static LLVMValueRef is_argmax(NcCuBuilder *k, const NcCuPool *p, LLVMValueRef plane, LLVMValueRef oh,
+                              LLVMValueRef ow, LLVMValueRef me) {
+    const NcCuWin *g = &p->g;
+    LLVMBuilderRef b = k->m->b;
+    const Win r = window(k, p, oh, ow);
+    LLVMValueRef zero = nc_cu_i64(k, 0);
+    LLVMValueRef m = nc_cu_f32(k, -INFINITY), best = nc_cu_mad(k, smax(k, r.h0, zero), g->w, smax(k, r.w0, zero));
+    for (int a = 0; a < g->kh; a++) {
+        LLVMValueRef ih = nc_cu_addc(k, r.h0, a), okh = nc_cu_in(k, ih, 0, g->h);
+        for (int c = 0; c < g->kw; c++) {
+            LLVMValueRef iw = nc_cu_addc(k, r.w0, c), ok = nc_cu_and(k, okh, nc_cu_in(k, iw, 0, g->w));
+            LLVMValueRef at = nc_cu_mad(k, ih, g->w, iw);
+            LLVMValueRef v = nc_cu_load(k, k->params[2], nc_cu_add(k, plane, LLVMBuildSelect(b, ok, at, zero, "")));
+            LLVMValueRef t = nc_cu_and(k, ok, takes(k, v, m));
+            m = LLVMBuildSelect(b, t, v, m, "");
+            best = LLVMBuildSelect(b, t, at, best, "");
+        }
+    }
+    return LLVMBuildICmp(b, LLVMIntEQ, best, me, "");
+}
+
+static void pool_grad_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuPool *p = ctx;
+    const NcCuWin *g = &p->g;
+    LLVMBuilderRef b = k->m->b;
+    CgbIf in;
+    LLVMValueRef i = nc_cu_ew_index(k, g->n * g->c * g->h * g->w, &in), x[3];
+    const int64_t dims[3] = {g->n * g->c, g->h, g->w};
+    nc_cu_unflatten(k, i, 3, dims, x);
+    LLVMValueRef h = x[1], w = x[2], me = nc_cu_mad(k, h, g->w, w);
+    LLVMValueRef plane = nc_cu_mulc(k, x[0], g->h * g->w), dyp = nc_cu_mulc(k, x[0], g->oh * g->ow);
+    LLVMValueRef acc = nc_cu_var(k, 0), zero = nc_cu_i64(k, 0);
+    /* tap (a, c) of window (oh, ow) reads (h, w) when oh sh - pt + a = h, ow sw - pl + c = w */
+    for (int a = 0; a < g->kh; a++) {
+        LLVMValueRef nh = nc_cu_addc(k, h, g->pt - a), oh = nc_cu_divc(k, nh, g->sh);
+        LLVMValueRef okh = nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nh, g->sh), 0), nc_cu_in(k, oh, 0, g->oh));
+        for (int c = 0; c < g->kw; c++) {
+            LLVMValueRef nw = nc_cu_addc(k, w, g->pl - c), ow = nc_cu_divc(k, nw, g->sw);
+            LLVMValueRef ok = nc_cu_and(k, okh, nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nw, g->sw), 0),
+                                                          nc_cu_in(k, ow, 0, g->ow)));
+            /* out-of-range windows are clamped to (0, 0) so every load stays inside */
+            LLVMValueRef ohs = LLVMBuildSelect(b, ok, oh, zero, ""), ows = LLVMBuildSelect(b, ok, ow, zero, "");
+            LLVMValueRef dy = nc_cu_load(k, k->params[0], nc_cu_add(k, dyp, nc_cu_mad(k, ohs, g->ow, ows)));
+            if (p->is_max)
+                ok = nc_cu_and(k, ok, is_argmax(k, p, plane, ohs, ows, me));
+            else
+                dy = LLVMBuildFDiv(b, dy, window(k, p, ohs, ows).div, "");
+            nc_cu_set(k, acc, nc_cu_fadd(k, nc_cu_get(k, acc), LLVMBuildSelect(b, ok, dy, nc_cu_f32(k, 0), "")));
+        }
+    }
+    nc_cu_store(k, nc_cu_get(k, acc), k->params[1], i);
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_pool_grad_desc(NcCuDesc *d, const char *name, const NcCuPool *k) {
+    *d = (NcCuDesc){.name = name,
+                    .nparams = k->is_max ? 3 : 2,
+                    .grid = nc_cu_ew_grid(k->g.n * k->g.c * k->g.h * k->g.w),
+                    .block = NC_CU_EW_BLOCK,
+                    .nphases = 1,
+                    .body = pool_grad_body,
+                    .ctx = k};
+}

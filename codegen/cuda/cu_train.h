@@ -1,0 +1,51 @@
+/* cu_train.h — the training step's reductions and elementwise gradients on
+ * the GPU, described once for both lowerings (cu_kernel.h), computing what
+ * ir/ref_train.c and ir/ref_grad_pool.c compute:
+ *  - batch norm on batch statistics, forward (mean and biased variance per
+ *    channel, two passes) and backward (dx, dweight, dbias);
+ *  - act_grad: dy * act'(x) for relu, clamp, silu, sigmoid;
+ *  - sum_to: the sum of a tensor onto a shape it broadcasts from (bias and
+ *    channel-scale gradients). */
+#ifndef NETC_CU_TRAIN_H
+#define NETC_CU_TRAIN_H
+
+#include "codegen/cuda/cu_index.h"
+
+typedef struct NcCuBnTrain {
+    int64_t n, c, s; /* x [N, C, S] (S = H W) */
+    float eps;
+} NcCuBnTrain;
+/* params: 0 = x, 1 = y, 2 = weight [C], 3 = bias [C], 4 = mean [C] (out),
+ * 5 = var [C] (out, biased).  One block per channel: the sum (partials +
+ * tree), the squared deviations from the mean (partials + tree), then y. */
+void nc_cu_bn_train_desc(NcCuDesc *d, const char *name, const NcCuBnTrain *k);
+/* params: 0 = dy, 1 = dx, 2 = x, 3 = weight, 4 = mean, 5 = var (the forward's
+ * outputs), 6 = dweight [C] (out), 7 = dbias [C] (out).  One block per
+ * channel: sum dy and sum dy xhat in one pass (two trees side by side), then
+ * dx = weight invstd / M (M dy - sum dy - xhat sum dy xhat). */
+void nc_cu_bn_train_grad_desc(NcCuDesc *d, const char *name, const NcCuBnTrain *k);
+
+typedef struct NcCuActGrad {
+    int64_t n;
+    int act; /* an NcEpiKind: NC_EPI_RELU, NC_EPI_CLAMP (lo, hi), NC_EPI_SILU, NC_EPI_SIGMOID */
+    float lo, hi;
+} NcCuActGrad;
+/* params: 0 = dy, 1 = dx, 2 = x (the activation's input).  One thread per
+ * element; relu and clamp as PyTorch's threshold / hardtanh backward (a NaN x
+ * passes dy). */
+void nc_cu_act_grad_desc(NcCuDesc *d, const char *name, const NcCuActGrad *k);
+
+#define NC_CU_SUMTO_MAXDIM 6
+typedef struct NcCuSumTo {
+    int nd, ond;                           /* x's and y's ranks, ond <= nd */
+    int64_t xshape[NC_CU_SUMTO_MAXDIM];    /* outermost first */
+    int64_t yshape[NC_CU_SUMTO_MAXDIM];    /* right-aligned against x; 1 or x's size per axis */
+} NcCuSumTo;
+/* params: 0 = x, 1 = y.  When x's innermost axis is kept (a bias over [N, K]:
+ * columns), one thread per output summing its column, coalesced across
+ * threads; otherwise one block per output (a [C] bias over [N, C, H, W], a
+ * channel scale's [N, C, 1, 1]), partial sums along the contiguous reduced
+ * axes and a tree. */
+void nc_cu_sum_to_desc(NcCuDesc *d, const char *name, const NcCuSumTo *k);
+
+#endif

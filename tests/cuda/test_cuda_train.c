@@ -1,0 +1,106 @@
+/* test_cuda_train.c — codegen/cuda/cu_train.h's kernels against ir/'s
+ * reference kernels through the device emulator (cu_test.h): batch norm on
+ * batch statistics (nc_ref_batch_norm_train: y, mean, biased variance) and
+ * its gradient (nc_ref_batch_norm_train_grad: dx, dweight, dbias), act_grad
+ * for relu, relu6, silu and sigmoid (values on the kinks included), and
+ * sum_to onto the shapes broadcast gradients reduce to. */
+#include "codegen/cuda/cu_train.h"
+#include "tests/cuda/cu_test.h"
+
+static void bn_case(const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
+    const int64_t xs[4] = {n, c, h, w}, cs[1] = {c}, total = n * c * h * w;
+    NcValue xv = cut_value(4, xs), cv = cut_value(1, cs);
+    NcAttrs a = nc_attrs_default();
+    float *x = cgt_random(total), *wt = cgt_random(c), *b = cgt_random(c), *dy = cgt_random(total);
+    for (int64_t i = 0; i < total; i++) x[i] = x[i] * 3 + 0.5f; /* a mean away from 0 */
+    float *y = nc_malloc((size_t)total * 4), *mean = nc_malloc((size_t)c * 4), *var = nc_malloc((size_t)c * 4);
+    float *dx = nc_malloc((size_t)total * 4), *dw = nc_malloc((size_t)c * 4), *db = nc_malloc((size_t)c * 4);
+    {
+        const NcValue *iv[3] = {&xv, &cv, &cv}, *ov[3] = {&xv, &cv, &cv};
+        const float *in[3] = {x, wt, b};
+        float *out[3] = {y, mean, var};
+        cut_ref(nc_ref_batch_norm_train, &a, 3, iv, in, 3, ov, out);
+        const NcValue *giv[5] = {&xv, &xv, &cv, &cv, &cv};
+        const float *gin[5] = {dy, x, wt, mean, var};
+        float *gout[3] = {dx, dw, db};
+        cut_ref(nc_ref_batch_norm_train_grad, &a, 5, giv, gin, 3, ov, gout);
+    }
+    NcCuBnTrain k = {n, c, h * w, a.eps};
+    NcCuDesc d;
+    nc_cu_bn_train_desc(&d, name, &k);
+    float *p[6] = {x, NULL, wt, b, NULL, NULL};
+    const int64_t s[6] = {total, total, c, c, c, c};
+    const int outs[3] = {1, 4, 5};
+    float *wants[3] = {y, mean, var};
+    cut_check(&d, p, s, 3, outs, wants);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s_grad", name);
+    nc_cu_bn_train_grad_desc(&d, nm, &k);
+    float *pg[8] = {dy, NULL, x, wt, mean, var, NULL, NULL};
+    const int64_t sg[8] = {total, total, total, c, c, c, c, c};
+    const int gouts[3] = {1, 6, 7};
+    float *gwants[3] = {dx, dw, db};
+    cut_check(&d, pg, sg, 3, gouts, gwants);
+    free(x), free(wt), free(b), free(dy), free(y), free(mean), free(var), free(dx), free(dw), free(db);
+}
+
+static void act_grad_case(const char *name, int act, int64_t n) {
+    const int64_t shape[1] = {n};
+    NcValue v = cut_value(1, shape);
+    NcAttrs a = nc_attrs_default();
+    a.act = act, a.lo = 0, a.hi = 6;
+    float *x = cgt_random(n), *dy = cgt_random(n), *want = nc_malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) x[i] *= 9;
+    x[0] = 0, x[1] = 6, x[2] = -0.0f, x[3] = 1e-30f; /* the kinks, exactly */
+    const NcValue *iv[2] = {&v, &v};
+    const float *in[2] = {dy, x};
+    cut_ref(nc_ref_act_grad, &a, 2, iv, in, 1, iv, &want);
+    NcCuActGrad k = {.n = n, .act = act, .lo = 0, .hi = 6};
+    NcCuDesc d;
+    nc_cu_act_grad_desc(&d, name, &k);
+    float *p[3] = {dy, NULL, x};
+    const int64_t s[3] = {n, n, n};
+    cut_check1(&d, p, s, want);
+    free(x), free(dy), free(want);
+}
+
+static void sum_to_case(const char *name, int nd, const int64_t *xs, int ond, const int64_t *ys) {
+    NcValue xv = cut_value(nd, xs), yv = cut_value(ond, ys);
+    const int64_t nx = nc_numel(&xv), ny = nc_numel(&yv);
+    float *x = cgt_random(nx), *want = nc_malloc((size_t)ny * 4);
+    NcAttrs a = nc_attrs_default();
+    const NcValue *iv[1] = {&xv}, *ov[1] = {&yv};
+    const float *in[1] = {x};
+    cut_ref(nc_ref_sum_to, &a, 1, iv, in, 1, ov, &want);
+    NcCuSumTo k = {.nd = nd, .ond = ond};
+    memcpy(k.xshape, xs, (size_t)nd * 8);
+    memcpy(k.yshape, ys, (size_t)ond * 8);
+    NcCuDesc d;
+    nc_cu_sum_to_desc(&d, name, &k);
+    float *p[2] = {x, NULL};
+    const int64_t s[2] = {nx, ny};
+    cut_check1(&d, p, s, want);
+    free(x), free(want);
+}
+
+int main(void) {
+    cut_init();
+    bn_case("bn_train", 2, 5, 7, 9);
+    bn_case("bn_train_1x1", 3, 4, 1, 1);     /* after a global pool: 3 values per channel */
+    bn_case("bn_train_long", 4, 3, 40, 30);  /* 4800 values per channel: many per thread */
+    act_grad_case("act_grad_relu", NC_EPI_RELU, 1000);
+    act_grad_case("act_grad_relu6", NC_EPI_CLAMP, 777);
+    act_grad_case("act_grad_silu", NC_EPI_SILU, 1001);
+    act_grad_case("act_grad_sigmoid", NC_EPI_SIGMOID, 300);
+    const int64_t x4[4] = {3, 5, 7, 9}, nc11[4] = {3, 5, 1, 1}, c11[4] = {1, 5, 1, 1}, c3[3] = {5, 1, 1},
+                  hw[4] = {1, 1, 7, 9}, one[1] = {1};
+    sum_to_case("sum_to_nc11", 4, x4, 4, nc11); /* an SE scale's gradient: rows of the plane */
+    sum_to_case("sum_to_c11", 4, x4, 4, c11);   /* a per-channel bias: N and the plane */
+    sum_to_case("sum_to_c", 4, x4, 3, c3);      /* the same, leading axis absent */
+    sum_to_case("sum_to_hw", 4, x4, 4, hw);     /* innermost kept: one thread per output */
+    sum_to_case("sum_to_all", 4, x4, 1, one);
+    const int64_t nk[2] = {37, 10}, k1[1] = {10};
+    sum_to_case("sum_to_bias", 2, nk, 1, k1); /* a linear bias over [N, K]: columns */
+    cut_done();
+    TEST_MAIN_END();
+}
