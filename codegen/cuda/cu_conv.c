@@ -52,12 +52,12 @@ static void im2col_body(NcCuBuilder *k, int phase, const void *ctx) {
         kk = x[0], n = x[1], p = x[2];
     }
     LLVMValueRef cc = nc_cu_divc(k, kk, T), t = nc_cu_remc(k, kk, T);
-    LLVMValueRef ih = nc_cu_addc(k, nc_cu_add(k, nc_cu_mulc(k, nc_cu_divc(k, p, g->ow), g->sh),
-                                              nc_cu_mulc(k, nc_cu_divc(k, t, g->kw), g->dh)),
-                                 -g->pt);
-    LLVMValueRef iw = nc_cu_addc(k, nc_cu_add(k, nc_cu_mulc(k, nc_cu_remc(k, p, g->ow), g->sw),
-                                              nc_cu_mulc(k, nc_cu_remc(k, t, g->kw), g->dw)),
-                                 -g->pl);
+    LLVMValueRef ih = nc_cu_addc(
+        k, nc_cu_add(k, nc_cu_mulc(k, nc_cu_divc(k, p, g->ow), g->sh), nc_cu_mulc(k, nc_cu_divc(k, t, g->kw), g->dh)),
+        -g->pt);
+    LLVMValueRef iw = nc_cu_addc(
+        k, nc_cu_add(k, nc_cu_mulc(k, nc_cu_remc(k, p, g->ow), g->sw), nc_cu_mulc(k, nc_cu_remc(k, t, g->kw), g->dw)),
+        -g->pl);
     LLVMValueRef ok = nc_cu_and(k, nc_cu_in(k, ih, 0, g->h), nc_cu_in(k, iw, 0, g->w));
     LLVMValueRef plane = nc_cu_add(k, nc_cu_mulc(k, n, g->c), nc_cu_addc(k, cc, c->c0));
     LLVMValueRef src = nc_cu_add(k, nc_cu_mulc(k, nc_cu_mad(k, plane, g->h, ih), g->w), iw);
@@ -88,7 +88,10 @@ static void col2im_body(NcCuBuilder *k, int phase, const void *ctx) {
     LLVMValueRef n = x[0], cc = x[1], h = x[2], w = x[3];
     /* element (n, kk, p) of the columns is at n sn + kk sk + p sp */
     const NcCuColLayout lay = c->layout;
-    const int64_t sn = lay == NC_CU_COL_KNP ? P : K * P, sk = lay == NC_CU_COL_NKP ? P : lay == NC_CU_COL_NPK ? 1 : g->n * P,
+    const int64_t sn = lay == NC_CU_COL_KNP ? P : K * P,
+                  sk = lay == NC_CU_COL_NKP   ? P
+                       : lay == NC_CU_COL_NPK ? 1
+                                              : g->n * P,
                   sp = lay == NC_CU_COL_NPK ? K : 1;
     LLVMValueRef base = nc_cu_add(k, nc_cu_mulc(k, n, sn), nc_cu_mulc(k, nc_cu_mulc(k, cc, T), sk));
     LLVMValueRef acc = nc_cu_var(k, 0);
@@ -208,8 +211,7 @@ static void dw_tiled_body(NcCuBuilder *k, int phase, const void *ctx) {
         CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, t.ih * t.iw), t.th * t.tw, &e);
         LLVMValueRef ih = nc_cu_add(k, h0, nc_cu_divc(k, e, t.iw)), iw = nc_cu_add(k, w0, nc_cu_remc(k, e, t.iw));
         LLVMValueRef ok = nc_cu_and(k, nc_cu_in(k, ih, 0, g->h), nc_cu_in(k, iw, 0, g->w));
-        nc_cu_store(k, load_or_zero(k, k->params[0], nc_cu_add(k, plane, nc_cu_mad(k, ih, g->w, iw)), ok), k->smem,
-                    e);
+        nc_cu_store(k, load_or_zero(k, k->params[0], nc_cu_add(k, plane, nc_cu_mad(k, ih, g->w, iw)), ok), k->smem, e);
         nc_cu_loop_end(k, &l);
         return;
     }

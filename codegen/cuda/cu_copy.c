@@ -44,8 +44,7 @@ static int64_t dense(int nd, const int64_t *shape, int axis, int64_t len, int64_
     return s;
 }
 
-void nc_cu_copy_slice(NcCuCopy *c, int nd, const int64_t *shape, int axis, int64_t big_len, int64_t off,
-                      int to_big) {
+void nc_cu_copy_slice(NcCuCopy *c, int nd, const int64_t *shape, int axis, int64_t big_len, int64_t off, int to_big) {
     memset(c, 0, sizeof *c);
     c->nd = nd, c->scale = 1.0f;
     memcpy(c->dims, shape, (size_t)nd * sizeof *shape);

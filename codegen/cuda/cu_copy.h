@@ -30,8 +30,7 @@ void nc_cu_copy_desc(NcCuDesc *d, const char *name, const NcCuCopy *k);
  *    has big_len elements, the other dimensions equal;
  *  - x of `shape` transposed: output axis d is x's axis perm[d];
  *  - a broadcast: src [rows] to dst [rows, len], dst[r, i] = src[r] * scale. */
-void nc_cu_copy_slice(NcCuCopy *c, int nd, const int64_t *shape, int axis, int64_t big_len, int64_t off,
-                      int to_big);
+void nc_cu_copy_slice(NcCuCopy *c, int nd, const int64_t *shape, int axis, int64_t big_len, int64_t off, int to_big);
 void nc_cu_copy_transpose(NcCuCopy *c, int nd, const int64_t *shape, const int64_t *perm);
 void nc_cu_copy_broadcast(NcCuCopy *c, int64_t rows, int64_t len, float scale);
 

@@ -90,8 +90,8 @@ void nc_cu_pool_desc(NcCuDesc *d, const char *name, const NcCuPool *k) {
 /* Is input element `me` (its index in the plane) window (oh, ow)'s argmax?
  * The forward's scan replayed: first in row-major order among equal maxima,
  * the last NaN, the window's first element when every value is -inf. */
-static LLVMValueRef is_argmax(NcCuBuilder *k, const NcCuPool *p, LLVMValueRef plane, LLVMValueRef oh,
-                              LLVMValueRef ow, LLVMValueRef me) {
+static LLVMValueRef is_argmax(NcCuBuilder *k, const NcCuPool *p, LLVMValueRef plane, LLVMValueRef oh, LLVMValueRef ow,
+                              LLVMValueRef me) {
     const NcCuWin *g = &p->g;
     LLVMBuilderRef b = k->m->b;
     const Win r = window(k, p, oh, ow);
@@ -129,8 +129,8 @@ static void pool_grad_body(NcCuBuilder *k, int phase, const void *ctx) {
         LLVMValueRef okh = nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nh, g->sh), 0), nc_cu_in(k, oh, 0, g->oh));
         for (int c = 0; c < g->kw; c++) {
             LLVMValueRef nw = nc_cu_addc(k, w, g->pl - c), ow = nc_cu_divc(k, nw, g->sw);
-            LLVMValueRef ok = nc_cu_and(k, okh, nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nw, g->sw), 0),
-                                                          nc_cu_in(k, ow, 0, g->ow)));
+            LLVMValueRef ok =
+                nc_cu_and(k, okh, nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nw, g->sw), 0), nc_cu_in(k, ow, 0, g->ow)));
             /* out-of-range windows are clamped to (0, 0) so every load stays inside */
             LLVMValueRef ohs = LLVMBuildSelect(b, ok, oh, zero, ""), ows = LLVMBuildSelect(b, ok, ow, zero, "");
             LLVMValueRef dy = nc_cu_load(k, k->params[0], nc_cu_add(k, dyp, nc_cu_mad(k, ohs, g->ow, ows)));

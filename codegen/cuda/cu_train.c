@@ -94,8 +94,8 @@ static void bn_train_grad_body(NcCuBuilder *k, int phase, const void *ctx) {
     else {
         LLVMValueRef sdy = nc_cu_red_result(k, out, 0), sdyx = nc_cu_red_result(k, out, 1);
         /* f = weight invstd / M; dx = f (M dy - sdy - xhat sdyx) */
-        LLVMValueRef f = nc_cu_fmul(k, nc_cu_fmul(k, nc_cu_load(k, k->params[3], k->bid), inv),
-                                    nc_cu_f32(k, 1.0 / (double)M));
+        LLVMValueRef f =
+            nc_cu_fmul(k, nc_cu_fmul(k, nc_cu_load(k, k->params[3], k->bid), inv), nc_cu_f32(k, 1.0 / (double)M));
         CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, M), B, &j);
         LLVMValueRef at = bn_at(k, s, j), dy = nc_cu_load(k, k->params[0], at);
         LLVMValueRef xhat = nc_cu_fmul(k, LLVMBuildFSub(b, nc_cu_load(k, k->params[2], at), mu, ""), inv);

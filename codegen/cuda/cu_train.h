@@ -37,9 +37,9 @@ void nc_cu_act_grad_desc(NcCuDesc *d, const char *name, const NcCuActGrad *k);
 
 #define NC_CU_SUMTO_MAXDIM 6
 typedef struct NcCuSumTo {
-    int nd, ond;                           /* x's and y's ranks, ond <= nd */
-    int64_t xshape[NC_CU_SUMTO_MAXDIM];    /* outermost first */
-    int64_t yshape[NC_CU_SUMTO_MAXDIM];    /* right-aligned against x; 1 or x's size per axis */
+    int nd, ond;                        /* x's and y's ranks, ond <= nd */
+    int64_t xshape[NC_CU_SUMTO_MAXDIM]; /* outermost first */
+    int64_t yshape[NC_CU_SUMTO_MAXDIM]; /* right-aligned against x; 1 or x's size per axis */
 } NcCuSumTo;
 /* params: 0 = x, 1 = y.  When x's innermost axis is kept (a bias over [N, K]:
  * columns), one thread per output summing its column, coalesced across

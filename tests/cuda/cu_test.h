@@ -151,8 +151,8 @@ static double cut_expect(NcDevice *dev, const char *what, const float *p, const 
     return err;
 }
 
-static void cut_dump(const NcCuDesc *d, const char *ptx, float *const *params, const int64_t *sizes,
-                     const float *want, int64_t nout) {
+static void cut_dump(const NcCuDesc *d, const char *ptx, float *const *params, const int64_t *sizes, const float *want,
+                     int64_t nout) {
     const char *dir = getenv("NETC_CUDA_DUMP");
     if (!dir || !ptx) return;
     char path[1024];

@@ -44,7 +44,8 @@ static void radix_softmax_case(const char *name, int64_t n, int64_t radix, int64
 /* radix_gap, radix_combine and their gradients on x [n, radix c, h, w]. */
 static void split_attn_case(const char *name, int64_t n, int64_t radix, int64_t c, int64_t h, int64_t w) {
     const int64_t hw = h * w, nx = n * radix * c * hw, ny = n * c * hw, na = n * radix * c;
-    const int64_t xs[4] = {n, radix * c, h, w}, ys[4] = {n, c, h, w}, gs[4] = {n, c, 1, 1}, as[4] = {n, radix * c, 1, 1};
+    const int64_t xs[4] = {n, radix * c, h, w}, ys[4] = {n, c, h, w}, gs[4] = {n, c, 1, 1},
+                  as[4] = {n, radix * c, 1, 1};
     NcValue xv = cut_value(4, xs), yv = cut_value(4, ys), gv = cut_value(4, gs), av = cut_value(4, as);
     NcAttrs a = radix_attrs(radix, 1);
     float *x = cgt_random(nx), *attn = cgt_random(na), *dy = cgt_random(ny), *dg = cgt_random(n * c);
@@ -74,8 +75,11 @@ static void split_attn_case(const char *name, int64_t n, int64_t radix, int64_t 
     const int64_t s0[2] = {nx, n * c};
     cut_check1(&d, p0, s0, gap);
     /* radix_gap's gradient: dy[n, c] / HW broadcast to [n, r, c, HW] */
-    NcCuCopy bc = {.nd = 4, .dims = {n, radix, c, hw}, .src_stride = {c, 0, 1, 0},
-                   .dst_stride = {radix * c * hw, c * hw, hw, 1}, .scale = (float)(1.0 / (double)hw)};
+    NcCuCopy bc = {.nd = 4,
+                   .dims = {n, radix, c, hw},
+                   .src_stride = {c, 0, 1, 0},
+                   .dst_stride = {radix * c * hw, c * hw, hw, 1},
+                   .scale = (float)(1.0 / (double)hw)};
     snprintf(nm, sizeof nm, "%s_gap_grad", name);
     nc_cu_copy_desc(&d, nm, &bc);
     float *pb[2] = {dg, NULL};
@@ -104,7 +108,8 @@ static void channel_scale_case(const char *name, int64_t n, int64_t c, int64_t h
     NcValue xv = cut_value(4, xs), sv = cut_value(4, ss);
     const int same = kind == NC_CU_EW_MUL;
     const int64_t ns = same ? total : n * c;
-    float *x = cgt_random(total), *s = cgt_random(ns), *g = nc_malloc((size_t)ns * 4), *want = nc_malloc((size_t)total * 4);
+    float *x = cgt_random(total), *s = cgt_random(ns), *g = nc_malloc((size_t)ns * 4),
+          *want = nc_malloc((size_t)total * 4);
     NcAttrs a = nc_attrs_default();
     for (int64_t i = 0; i < ns; i++) s[i] *= 5;
     memcpy(g, s, (size_t)ns * 4);
@@ -238,11 +243,11 @@ static void gap_grad_case(int64_t n, int64_t c, int64_t h, int64_t w) {
 
 int main(void) {
     cut_init();
-    radix_softmax_case("rsoftmax_r2", 2, 2, 1, 12);   /* ResNeSt: radix 2, cardinality 1 */
-    radix_softmax_case("rsoftmax_r4c2", 3, 4, 2, 5);  /* radix 4, cardinality 2 */
-    radix_softmax_case("rsoftmax_r1", 2, 1, 1, 7);    /* radix 1: a sigmoid */
-    split_attn_case("splat_r2", 2, 2, 6, 7, 5);       /* planes shorter than a block */
-    split_attn_case("splat_r4", 1, 4, 3, 13, 11);     /* planes longer than a block */
+    radix_softmax_case("rsoftmax_r2", 2, 2, 1, 12);  /* ResNeSt: radix 2, cardinality 1 */
+    radix_softmax_case("rsoftmax_r4c2", 3, 4, 2, 5); /* radix 4, cardinality 2 */
+    radix_softmax_case("rsoftmax_r1", 2, 1, 1, 7);   /* radix 1: a sigmoid */
+    split_attn_case("splat_r2", 2, 2, 6, 7, 5);      /* planes shorter than a block */
+    split_attn_case("splat_r4", 1, 4, 3, 13, 11);    /* planes longer than a block */
     channel_scale_case("se_scale", 2, 7, 5, 9, NC_CU_EW_CHANNEL_MUL);
     channel_scale_case("se_scale_sigmoid", 3, 5, 7, 7, NC_CU_EW_CHANNEL_MUL_SIGMOID);
     channel_scale_case("ew_mul", 2, 3, 6, 5, NC_CU_EW_MUL);

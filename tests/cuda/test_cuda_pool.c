@@ -57,8 +57,7 @@ static void pool_case(const char *name, const Pool *q, int is_max) {
     const NcValue *xv[1] = {&g.x}, *yv[1] = {&g.y}, *gv[2] = {&g.y, &g.x};
     const float *in[1] = {x}, *gin[2] = {dy, x};
     cut_ref(is_max ? nc_ref_max_pool2d : nc_ref_avg_pool2d, &g.a, 1, xv, in, 1, yv, &want);
-    cut_ref(is_max ? nc_ref_max_pool2d_grad : nc_ref_avg_pool2d_grad, &g.a, is_max ? 2 : 1, gv, gin, 1, xv,
-            &want_dx);
+    cut_ref(is_max ? nc_ref_max_pool2d_grad : nc_ref_avg_pool2d_grad, &g.a, is_max ? 2 : 1, gv, gin, 1, xv, &want_dx);
     NcCuDesc d;
     nc_cu_pool_desc(&d, name, &g.p);
     float *p[2] = {x, NULL};
@@ -112,13 +111,13 @@ static void nan_case(void) {
 int main(void) {
     cut_init();
     /*                    n  c   h   w  k  s pt pl pb pr ceil include_pad */
-    const Pool stem = {2, 3, 13, 11, 3, 2, 1, 1, 1, 1, 0, 1};  /* ResNet's max pool */
-    const Pool tf = {1, 4, 8, 10, 3, 2, 0, 0, 1, 1, 0, 0};     /* TF "same", even sizes */
-    const Pool s1 = {2, 3, 9, 7, 3, 1, 1, 1, 1, 1, 0, 1};      /* 3x3 stride 1, padding counted */
-    const Pool s1x = {2, 3, 9, 7, 3, 1, 1, 1, 1, 1, 0, 0};     /* ... not counted */
-    const Pool down = {2, 5, 7, 9, 2, 2, 0, 0, 0, 0, 1, 0};    /* ResNet-D's avg_down: ceil, no pad */
-    const Pool ceilp = {1, 3, 10, 7, 3, 2, 1, 1, 1, 1, 1, 1};  /* ceil with padding counted: overhang not */
-    const Pool big = {1, 2, 15, 16, 5, 3, 2, 1, 2, 3, 0, 1};   /* 5x5 stride 3, four different pads */
+    const Pool stem = {2, 3, 13, 11, 3, 2, 1, 1, 1, 1, 0, 1}; /* ResNet's max pool */
+    const Pool tf = {1, 4, 8, 10, 3, 2, 0, 0, 1, 1, 0, 0};    /* TF "same", even sizes */
+    const Pool s1 = {2, 3, 9, 7, 3, 1, 1, 1, 1, 1, 0, 1};     /* 3x3 stride 1, padding counted */
+    const Pool s1x = {2, 3, 9, 7, 3, 1, 1, 1, 1, 1, 0, 0};    /* ... not counted */
+    const Pool down = {2, 5, 7, 9, 2, 2, 0, 0, 0, 0, 1, 0};   /* ResNet-D's avg_down: ceil, no pad */
+    const Pool ceilp = {1, 3, 10, 7, 3, 2, 1, 1, 1, 1, 1, 1}; /* ceil with padding counted: overhang not */
+    const Pool big = {1, 2, 15, 16, 5, 3, 2, 1, 2, 3, 0, 1};  /* 5x5 stride 3, four different pads */
     pool_case("maxpool_stem", &stem, 1);
     pool_case("maxpool_tf", &tf, 1);
     pool_case("maxpool_ceil", &ceilp, 1);

@@ -86,8 +86,8 @@ static void sum_to_case(const char *name, int nd, const int64_t *xs, int ond, co
 int main(void) {
     cut_init();
     bn_case("bn_train", 2, 5, 7, 9);
-    bn_case("bn_train_1x1", 3, 4, 1, 1);     /* after a global pool: 3 values per channel */
-    bn_case("bn_train_long", 4, 3, 40, 30);  /* 4800 values per channel: many per thread */
+    bn_case("bn_train_1x1", 3, 4, 1, 1);    /* after a global pool: 3 values per channel */
+    bn_case("bn_train_long", 4, 3, 40, 30); /* 4800 values per channel: many per thread */
     act_grad_case("act_grad_relu", NC_EPI_RELU, 1000);
     act_grad_case("act_grad_relu6", NC_EPI_CLAMP, 777);
     act_grad_case("act_grad_silu", NC_EPI_SILU, 1001);
