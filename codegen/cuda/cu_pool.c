@@ -111,6 +111,19 @@ static LLVMValueRef is_argmax(NcCuBuilder *k, const NcCuPool *p, LLVMValueRef pl
     return LLVMBuildICmp(b, LLVMIntEQ, best, me, "");
 }
 
+/* The windows (along one axis) that contain input position x: outputs
+ * [lo, hi] with o s - pad <= x < o s - pad + k, clipped to [0, olen). */
+static void windows_over(NcCuBuilder *k, LLVMValueRef x, int ksz, int s, int pad, int64_t olen, LLVMValueRef *lo,
+                         LLVMValueRef *hi_excl) {
+    /* lo = ceil((x + pad - k + 1) / s), at least 0 */
+    LLVMValueRef a = smax(k, nc_cu_addc(k, x, pad - ksz + 1), nc_cu_i64(k, 0));
+    *lo = nc_cu_divc(k, nc_cu_addc(k, a, s - 1), s);
+    /* hi = floor((x + pad) / s), below olen */
+    *hi_excl = smin(k, nc_cu_addc(k, nc_cu_divc(k, nc_cu_addc(k, x, pad), s), 1), nc_cu_i64(k, olen));
+}
+
+/* The windows are loops (about ceil(k / s) of them per axis), the argmax's
+ * scan of one window unrolled: code that grows with kh kw, not its square. */
 static void pool_grad_body(NcCuBuilder *k, int phase, const void *ctx) {
     (void)phase;
     const NcCuPool *p = ctx;
@@ -122,25 +135,19 @@ static void pool_grad_body(NcCuBuilder *k, int phase, const void *ctx) {
     nc_cu_unflatten(k, i, 3, dims, x);
     LLVMValueRef h = x[1], w = x[2], me = nc_cu_mad(k, h, g->w, w);
     LLVMValueRef plane = nc_cu_mulc(k, x[0], g->h * g->w), dyp = nc_cu_mulc(k, x[0], g->oh * g->ow);
-    LLVMValueRef acc = nc_cu_var(k, 0), zero = nc_cu_i64(k, 0);
-    /* tap (a, c) of window (oh, ow) reads (h, w) when oh sh - pt + a = h, ow sw - pl + c = w */
-    for (int a = 0; a < g->kh; a++) {
-        LLVMValueRef nh = nc_cu_addc(k, h, g->pt - a), oh = nc_cu_divc(k, nh, g->sh);
-        LLVMValueRef okh = nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nh, g->sh), 0), nc_cu_in(k, oh, 0, g->oh));
-        for (int c = 0; c < g->kw; c++) {
-            LLVMValueRef nw = nc_cu_addc(k, w, g->pl - c), ow = nc_cu_divc(k, nw, g->sw);
-            LLVMValueRef ok =
-                nc_cu_and(k, okh, nc_cu_and(k, nc_cu_eq(k, nc_cu_remc(k, nw, g->sw), 0), nc_cu_in(k, ow, 0, g->ow)));
-            /* out-of-range windows are clamped to (0, 0) so every load stays inside */
-            LLVMValueRef ohs = LLVMBuildSelect(b, ok, oh, zero, ""), ows = LLVMBuildSelect(b, ok, ow, zero, "");
-            LLVMValueRef dy = nc_cu_load(k, k->params[0], nc_cu_add(k, dyp, nc_cu_mad(k, ohs, g->ow, ows)));
-            if (p->is_max)
-                ok = nc_cu_and(k, ok, is_argmax(k, p, plane, ohs, ows, me));
-            else
-                dy = LLVMBuildFDiv(b, dy, window(k, p, ohs, ows).div, "");
-            nc_cu_set(k, acc, nc_cu_fadd(k, nc_cu_get(k, acc), LLVMBuildSelect(b, ok, dy, nc_cu_f32(k, 0), "")));
-        }
-    }
+    LLVMValueRef acc = nc_cu_var(k, 0), oh0, oh1, ow0, ow1, oh, ow;
+    windows_over(k, h, g->kh, g->sh, g->pt, g->oh, &oh0, &oh1);
+    windows_over(k, w, g->kw, g->sw, g->pl, g->ow, &ow0, &ow1);
+    CgbLoop lh = nc_cu_loop_begin(k, oh0, oh1, 1, &oh);
+    CgbLoop lw = nc_cu_loop_begin(k, ow0, ow1, 1, &ow);
+    LLVMValueRef dy = nc_cu_load(k, k->params[0], nc_cu_add(k, dyp, nc_cu_mad(k, oh, g->ow, ow)));
+    if (p->is_max)
+        dy = LLVMBuildSelect(b, is_argmax(k, p, plane, oh, ow, me), dy, nc_cu_f32(k, 0), "");
+    else
+        dy = LLVMBuildFDiv(b, dy, window(k, p, oh, ow).div, "");
+    nc_cu_set(k, acc, nc_cu_fadd(k, nc_cu_get(k, acc), dy));
+    nc_cu_loop_end(k, &lw);
+    nc_cu_loop_end(k, &lh);
     nc_cu_store(k, nc_cu_get(k, acc), k->params[1], i);
     nc_cu_if_end(k, &in);
 }
