@@ -81,20 +81,56 @@ LLVMValueRef nc_cu_get(NcCuBuilder *k, LLVMValueRef var) {
 }
 void nc_cu_set(NcCuBuilder *k, LLVMValueRef var, LLVMValueRef v) { LLVMBuildStore(k->m->b, v, var); }
 
-LLVMValueRef nc_cu_sqrt(NcCuBuilder *k, LLVMValueRef x) {
-    NcCgModule *m = k->m;
-    static const char name[] = "llvm.sqrt";
+/* A call of an intrinsic overloaded on f32 (llvm.sqrt, llvm.fmuladd). */
+static LLVMValueRef f32_intrinsic(NcCgModule *m, const char *name, LLVMValueRef *args, unsigned n) {
     const unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    NC_CHECK(id != 0);
     LLVMTypeRef ov[1] = {m->f32};
     LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, ov, 1);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, ov, 1);
-    return LLVMBuildCall2(m->b, fty, fn, &x, 1, "");
+    return LLVMBuildCall2(m->b, fty, fn, args, n, "");
+}
+
+LLVMValueRef nc_cu_sqrt(NcCuBuilder *k, LLVMValueRef x) { return f32_intrinsic(k->m, "llvm.sqrt", &x, 1); }
+
+static LLVMValueRef fma3(NcCgModule *m, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    LLVMValueRef args[3] = {a, b, c};
+    return f32_intrinsic(m, "llvm.fmuladd", args, 3);
 }
 
 LLVMValueRef nc_cu_sigmoid(NcCuBuilder *k, LLVMValueRef x) {
     LLVMBuilderRef b = k->m->b;
     LLVMValueRef den = LLVMBuildFAdd(b, nc_cu_f32(k, 1), nc_cu_exp(k, LLVMBuildFNeg(b, x, "")), "");
     return LLVMBuildFDiv(b, nc_cu_f32(k, 1), den, "");
+}
+
+LLVMValueRef nc_cu_log(NcCuBuilder *k, LLVMValueRef x) {
+    NcCgModule *m = k->m;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef bits = LLVMBuildBitCast(b, x, m->i32, "");
+    /* x = f 2^e with f in [0.5, 1) */
+    LLVMValueRef e = LLVMBuildSub(
+        b, LLVMBuildAnd(b, LLVMBuildLShr(b, bits, LLVMConstInt(m->i32, 23, 0), ""), LLVMConstInt(m->i32, 0xff, 0), ""),
+        LLVMConstInt(m->i32, 126, 0), "");
+    LLVMValueRef f = LLVMBuildBitCast(b,
+                                      LLVMBuildOr(b, LLVMBuildAnd(b, bits, LLVMConstInt(m->i32, 0x807fffff, 0), ""),
+                                                  LLVMConstInt(m->i32, 0x3f000000, 0), ""),
+                                      m->f32, "");
+    /* f < sqrt(1/2): e - 1, f = 2 f - 1; else f = f - 1 */
+    LLVMValueRef small = LLVMBuildFCmp(b, LLVMRealOLT, f, cgb_f32(m, 0.707106781186547524), "");
+    e = LLVMBuildSub(b, e, LLVMBuildZExt(b, small, m->i32, ""), "");
+    f = LLVMBuildFSub(b, LLVMBuildSelect(b, small, LLVMBuildFAdd(b, f, f, ""), f, ""), cgb_f32(m, 1.0), "");
+    LLVMValueRef z = LLVMBuildFMul(b, f, f, "");
+    static const double c[] = {7.0376836292E-2,  -1.1514610310E-1, 1.1676998740E-1,  -1.2420140846E-1, 1.4249322787E-1,
+                               -1.6668057665E-1, 2.0000714765E-1,  -2.4999993993E-1, 3.3333331174E-1};
+    LLVMValueRef p = cgb_f32(m, c[0]);
+    for (int i = 1; i < 9; i++) p = fma3(m, p, f, cgb_f32(m, c[i]));
+    LLVMValueRef y = LLVMBuildFMul(b, LLVMBuildFMul(b, p, f, ""), z, "");
+    LLVMValueRef ef = LLVMBuildSIToFP(b, e, m->f32, "");
+    y = fma3(m, ef, cgb_f32(m, -2.12194440e-4), y);
+    y = fma3(m, z, cgb_f32(m, -0.5), y);
+    LLVMValueRef r = LLVMBuildFAdd(b, f, y, "");
+    return fma3(m, ef, cgb_f32(m, 0.693359375), r);
 }
 
 /* --- block reductions ---------------------------------------------------- */

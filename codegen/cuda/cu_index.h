@@ -60,6 +60,10 @@ void nc_cu_set(NcCuBuilder *k, LLVMValueRef var, LLVMValueRef v);
 LLVMValueRef nc_cu_sqrt(NcCuBuilder *k, LLVMValueRef x);
 /* 1 / (1 + exp(-x)) with nc_cu_exp */
 LLVMValueRef nc_cu_sigmoid(NcCuBuilder *k, LLVMValueRef x);
+/* log(x) for normal x > 0 in float arithmetic only (Cephes' logf: the
+ * exponent from the bits, a degree-9 polynomial): the same instructions on
+ * both targets, within a few ulp. */
+LLVMValueRef nc_cu_log(NcCuBuilder *k, LLVMValueRef x);
 
 /* --- block reductions through shared memory ----------------------------
  * A block of `block` threads (a power of two, <= 1024) reduces nacc values

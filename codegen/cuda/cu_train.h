@@ -5,7 +5,10 @@
  *    channel, two passes) and backward (dx, dweight, dbias);
  *  - act_grad: dy * act'(x) for relu, clamp, silu, sigmoid;
  *  - sum_to: the sum of a tensor onto a shape it broadcasts from (bias and
- *    channel-scale gradients). */
+ *    channel-scale gradients);
+ *  - dropout (and so its gradient, the same mask on dy) with the reference's
+ *    random draws, bit for bit;
+ *  - softmax's gradient along an axis. */
 #ifndef NETC_CU_TRAIN_H
 #define NETC_CU_TRAIN_H
 
@@ -47,5 +50,25 @@ typedef struct NcCuSumTo {
  * channel scale's [N, C, 1, 1]), partial sums along the contiguous reduced
  * axes and a tree. */
 void nc_cu_sum_to_desc(NcCuDesc *d, const char *name, const NcCuSumTo *k);
+
+typedef struct NcCuDropout {
+    int64_t n, per; /* elements; per sample (n / batch) */
+    float p;        /* drop probability, in [0, 1) */
+    uint32_t salt;  /* the node's stream (attrs.salt) */
+    int per_sample; /* one draw per sample (drop-path) instead of per element */
+} NcCuDropout;
+/* params: 0 = x, 1 = y, 2 = seed (the I32 [2] value's two words, as stored).
+ * y = x * (keep ? 1 / (1 - p) : 0), keep = nc_dropout_bits(seed, salt,
+ * draw) < (1 - p) 2^32 (ir/ops.h's splitmix64 in 64-bit integer code), so
+ * the same elements as the reference are dropped.  One thread per element. */
+void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k);
+
+typedef struct NcCuSoftmaxGrad {
+    int64_t outer, len, inner; /* the softmax axis has len elements, inner apart */
+} NcCuSoftmaxGrad;
+/* params: 0 = dy, 1 = dx, 2 = y (softmax's output): dx = y (dy - sum dy y)
+ * along the axis.  Rows (inner 1): a block per row, the dot by a tree; else
+ * one thread per (outer, inner), coalesced across inner. */
+void nc_cu_softmax_grad_desc(NcCuDesc *d, const char *name, const NcCuSoftmaxGrad *k);
 
 #endif

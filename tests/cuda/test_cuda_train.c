@@ -3,7 +3,11 @@
  * batch statistics (nc_ref_batch_norm_train: y, mean, biased variance) and
  * its gradient (nc_ref_batch_norm_train_grad: dx, dweight, dbias), act_grad
  * for relu, relu6, silu and sigmoid (values on the kinks included), and
- * sum_to onto the shapes broadcast gradients reduce to. */
+ * sum_to onto the shapes broadcast gradients reduce to, dropout (the same
+ * elements dropped as nc_ref_dropout, per element and per sample), softmax's
+ * gradient along rows and along an inner axis, and the soft-target
+ * cross-entropy and its gradient (nc_ref_cross_entropy[_grad]). */
+#include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_train.h"
 #include "tests/cuda/cu_test.h"
 
@@ -83,6 +87,86 @@ static void sum_to_case(const char *name, int nd, const int64_t *xs, int ond, co
     free(x), free(want);
 }
 
+static void dropout_case(const char *name, int64_t n, int64_t c, int64_t hw, float p, int per_sample) {
+    const int64_t total = n * c * hw, xs[4] = {n, c, hw, 1}, ss[1] = {2};
+    NcValue xv = cut_value(4, xs), sv = cut_value(1, ss);
+    NcAttrs a = nc_attrs_default();
+    a.p = p, a.salt = 0x5eed + (uint32_t)total, a.per_sample = per_sample;
+    const uint32_t words[2] = {0x12345678u, 0x9abcdef0u};
+    float seed[2], *x = cgt_random(total), *want = nc_malloc((size_t)total * 4);
+    memcpy(seed, words, sizeof seed);
+    const NcValue *iv[2] = {&xv, &sv}, *ov[1] = {&xv};
+    const float *in[2] = {x, seed};
+    cut_ref(nc_ref_dropout, &a, 2, iv, in, 1, ov, &want);
+    int64_t dropped = 0;
+    for (int64_t i = 0; i < total; i++) dropped += want[i] == 0;
+    NcCuDropout k = {.n = total, .per = c * hw, .p = p, .salt = a.salt, .per_sample = per_sample};
+    NcCuDesc d;
+    nc_cu_dropout_desc(&d, name, &k);
+    float *pp[3] = {x, NULL, seed};
+    const int64_t sz[3] = {total, total, 2};
+    cut_check1(&d, pp, sz, want);
+    printf("  %s: %lld of %lld dropped\n", name, (long long)dropped, (long long)total);
+    CHECK(p == 0 ? dropped == 0 : dropped > 0 && dropped < total);
+    free(x), free(want);
+}
+
+static void softmax_grad_case(const char *name, int64_t outer, int64_t len, int64_t inner) {
+    const int64_t shape[3] = {outer, len, inner}, total = outer * len * inner;
+    NcValue v = cut_value(3, shape);
+    NcAttrs a = nc_attrs_default();
+    a.axis = 1;
+    float *x = cgt_random(total), *y = nc_malloc((size_t)total * 4), *dy = cgt_random(total),
+          *want = nc_malloc((size_t)total * 4);
+    const NcValue *iv[2] = {&v, &v};
+    const float *in[1] = {x}, *gin[2] = {dy, y};
+    cut_ref(nc_ref_softmax, &a, 1, iv, in, 1, iv, &y);
+    cut_ref(nc_ref_softmax_grad, &a, 2, iv, gin, 1, iv, &want);
+    NcCuSoftmaxGrad k = {outer, len, inner};
+    NcCuDesc d;
+    nc_cu_softmax_grad_desc(&d, name, &k);
+    float *p[3] = {dy, NULL, y};
+    const int64_t sz[3] = {total, total, total};
+    cut_check1(&d, p, sz, want);
+    free(x), free(y), free(dy), free(want);
+}
+
+/* Soft targets: rows of smoothed one-hots mixed in pairs (what label
+ * smoothing and Mixup / CutMix give). */
+static void cross_entropy_case(const char *name, int64_t n, int64_t kk) {
+    const int64_t shape[2] = {n, kk}, one[1] = {1}, total = n * kk;
+    NcValue zv = cut_value(2, shape), lv = cut_value(1, one);
+    NcAttrs a = nc_attrs_default();
+    a.loss = NC_LOSS_SOFT;
+    float *z = cgt_random(total), *t = nc_calloc((size_t)total, 4), dl[1] = {0.75f}, loss[1],
+          *want = nc_malloc((size_t)total * 4);
+    for (int64_t i = 0; i < total; i++) z[i] *= 8;
+    for (int64_t r = 0; r < n; r++) {
+        const float lam = 0.3f + 0.4f * (cgt_uniform() + 1) / 2, s = 0.1f;
+        t[r * kk + cgt_int(0, kk - 1)] += lam * (1 - s), t[r * kk + cgt_int(0, kk - 1)] += (1 - lam) * (1 - s);
+        for (int64_t j = 0; j < kk; j++) t[r * kk + j] += s / (float)kk;
+    }
+    const NcValue *iv[2] = {&zv, &zv}, *lov[1] = {&lv}, *giv[3] = {&lv, &zv, &zv}, *gov[1] = {&zv};
+    const float *in[2] = {z, t}, *gin[3] = {dl, z, t};
+    float *lo[1] = {loss};
+    cut_ref(nc_ref_cross_entropy, &a, 2, iv, in, 1, lov, lo);
+    cut_ref(nc_ref_cross_entropy_grad, &a, 3, giv, gin, 1, gov, &want);
+    NcCuCrossEntropy k = {n, kk};
+    NcCuDesc d;
+    nc_cu_cross_entropy_desc(&d, name, &k);
+    float *p[3] = {z, NULL, t};
+    const int64_t sz[3] = {total, 1, total};
+    cut_check1(&d, p, sz, loss);
+    printf("  %s: loss %.6f\n", name, (double)loss[0]);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s_grad", name);
+    nc_cu_cross_entropy_grad_desc(&d, nm, &k);
+    float *pg[4] = {dl, NULL, z, t};
+    const int64_t sg[4] = {1, total, total, total};
+    cut_check1(&d, pg, sg, want);
+    free(z), free(t), free(want);
+}
+
 int main(void) {
     cut_init();
     bn_case("bn_train", 2, 5, 7, 9);
@@ -101,6 +185,13 @@ int main(void) {
     sum_to_case("sum_to_all", 4, x4, 1, one);
     const int64_t nk[2] = {37, 10}, k1[1] = {10};
     sum_to_case("sum_to_bias", 2, nk, 1, k1); /* a linear bias over [N, K]: columns */
+    dropout_case("dropout", 3, 5, 77, 0.3f, 0);
+    dropout_case("drop_path", 16, 3, 5, 0.25f, 1);
+    dropout_case("dropout_p0", 2, 3, 5, 0, 0);
+    softmax_grad_case("softmax_grad_rows", 5, 1000, 1);
+    softmax_grad_case("softmax_grad_inner", 3, 7, 11);
+    cross_entropy_case("xent", 37, 10);
+    cross_entropy_case("xent_1000", 5, 1000);
     cut_done();
     TEST_MAIN_END();
 }
