@@ -12,99 +12,34 @@
  * elsewhere max |got - want| / max |want|: 1e-5 for the elementwise kernels,
  * 1e-4 for the batch norms).  The worst error of each kind is printed. */
 #include "codegen/cpu/cg_nchw_train_eltwise.h"
-#include "tests/codegen/cg_test.h"
+#include "tests/codegen/cg_train_test.h"
 
 static int cases;
 static double worst[4];
 
-/* NaNs where want has them, elsewhere max |got - want| <= tol max |want| */
-static int close_nan(const float *got, const float *want, int64_t n, double tol, double *err) {
-    double mx = 0, e = 0;
-    int nan_ok = 1;
-    for (int64_t i = 0; i < n; i++) {
-        if (isnan(want[i]) || isnan(got[i])) {
-            nan_ok &= isnan(want[i]) && isnan(got[i]);
-            continue;
-        }
-        if (isinf(want[i]) || isinf(got[i])) {
-            nan_ok &= got[i] == want[i];
-            continue;
-        }
-        if (fabs(want[i]) > mx) mx = fabs(want[i]);
-        if (fabs((double)got[i] - want[i]) > e) e = fabs((double)got[i] - want[i]);
-    }
-    *err = mx ? e / mx : e;
-    return nan_ok && e <= tol * (mx > 0 ? mx : 1);
+/* Checks node ni of g; data[v] holds value v's contents for the inputs. */
+typedef struct {
+    const NcGraph *g;
+    const NcNode *nd;
+    const NcTrainEltPlan *p;
+} EltCtx;
+static void emit(NcCgModule *m, void *vc, NcCgKernel *k) {
+    const EltCtx *c = vc;
+    nc_cg_train_elt_emit(m, c->g, c->nd, c->p, "k", k);
 }
 
-/* Checks node ni of g; data[v] holds value v's contents for the inputs. */
 static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
-    NcError e;
     const NcNode *nd = &g->nodes.data[ni];
     char what[320];
     NcTrainEltPlan p;
     const int ok = nc_cg_train_elt_plan(&p, g, nd);
     snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
     CHECK_MSG(ok, "%s: refused", what);
-    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
-    if (!jit) return;
-    NcCgModule m;
-    nc_cg_module_init(&m, t, "train_elt");
-    NcCgKernel kern;
-    memset(&kern, 0, sizeof kern);
-    nc_cg_train_elt_emit(&m, g, nd, &p, "k", &kern);
-    const int64_t tiles = kern.tiles[0];
-    int rc = nc_cg_jit_add(jit, &m, &e);
-    nc_cg_module_dispose(&m);
-    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k", &e);
-    if (!fn) {
-        CHECK_MSG(0, "%s: %s", what, e.msg);
-        nc_cg_jit_free(jit);
-        return;
-    }
-    NcKernelArgs ka;
-    memset(&ka, 0, sizeof ka);
-    ka.node = nd;
-    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
-    float *want[3], *buf[3], *out[4];
-    int64_t ny[3];
-    for (int j = 0; j < nd->noutputs; j++) {
-        ka.out_v[j] = nc_val(g, nd->outputs[j]);
-        ny[j] = nc_numel(ka.out_v[j]);
-        want[j] = ka.out[j] = nc_malloc((size_t)ny[j] * sizeof(float));
-        buf[j] = nc_malloc((size_t)(ny[j] + 128) * sizeof(float));
-        for (int64_t i = 0; i < ny[j] + 128; i++) buf[j][i] = 42.0f;
-        out[j] = buf[j] + 64;
-    }
-    out[nd->noutputs] = NULL;
-    nc_op_info(nd->op)->ref(&ka);
-    const double tol = p.kind >= NC_TELT_BN ? 1e-4 : 1e-5;
-    for (int pass = 0; pass < 2; pass++) {
-        if (!pass)
-            cgt_run(fn, ka.in, out, tiles);
-        else { /* tiles in reverse, uneven ranges, over NaNs */
-            for (int j = 0; j < nd->noutputs; j++)
-                for (int64_t i = 0; i < ny[j]; i++) out[j][i] = NAN;
-            for (int64_t t1 = tiles; t1 > 0;) {
-                const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-                fn(ka.in, out, t0, t1);
-                t1 = t0;
-            }
-        }
-        for (int j = 0; j < nd->noutputs; j++) {
-            double err;
-            CHECK_MSG(close_nan(out[j], want[j], ny[j], tol, &err), "%s output %d%s: relative error %g", what, j,
-                      pass ? " (tiles reversed)" : "", err);
-            if (err > worst[p.kind]) worst[p.kind] = err;
-            int canaries = 1;
-            for (int i = 0; i < 64; i++) canaries &= buf[j][i] == 42.0f && out[j][ny[j] + i] == 42.0f;
-            CHECK_MSG(canaries, "%s output %d: wrote outside it", what, j);
-        }
-    }
-    for (int j = 0; j < nd->noutputs; j++) free(want[j]), free(buf[j]);
-    cases++;
-    nc_cg_jit_free(jit);
+    if (!ok) return;
+    EltCtx c = {g, nd, &p};
+    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &c, "k", p.kind >= NC_TELT_BN ? 1e-4 : 1e-5, what);
+    if (err > worst[p.kind]) worst[p.kind] = err;
+    cases += err >= 0;
 }
 
 /* Fills g's inputs (guarded), special values sprinkled in unless plain, and

@@ -10,7 +10,7 @@
  * (so every output element must be written).  Tolerance: 1e-4 relative to
  * max |reference| (float against double accumulation). */
 #include "codegen/cpu/cg_nchw_train_gconv.h"
-#include "tests/codegen/cg_test.h"
+#include "tests/codegen/cg_train_test.h"
 
 static int cases;
 static double worst[3];
@@ -46,66 +46,19 @@ static int graph(NcGraph *g, const Case *k, NcError *e) {
     return fwd;
 }
 
+static void emit(NcCgModule *m, void *p, NcCgKernel *k) { nc_cg_train_gconv_emit(m, p, "k", k); }
+
 static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float *const *data, const char *what0) {
-    NcError e;
     char what[320];
     NcTrainGconvPlan p;
     const char *why = NULL;
     const int ok = nc_cg_train_gconv_plan(&p, g, nd, &why);
     snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
     CHECK_MSG(ok, "%s: refused: %s", what, why);
-    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
-    if (!jit) return;
-    NcCgModule m;
-    nc_cg_module_init(&m, t, "train_gconv");
-    NcCgKernel kern;
-    memset(&kern, 0, sizeof kern);
-    nc_cg_train_gconv_emit(&m, &p, "k", &kern);
-    const int64_t tiles = kern.tiles[0];
-    CHECK_MSG(!kern.stage[1] && kern.scratch == 0, "%s: one stage, no scratch", what);
-    int rc = nc_cg_jit_add(jit, &m, &e);
-    nc_cg_module_dispose(&m);
-    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k_gconv", &e);
-    if (!fn) {
-        CHECK_MSG(0, "%s: %s", what, e.msg);
-        nc_cg_jit_free(jit);
-        return;
-    }
-    /* the reference */
-    NcKernelArgs ka;
-    memset(&ka, 0, sizeof ka);
-    ka.node = nd;
-    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
-    const NcValue *yv = nc_val(g, nd->outputs[0]);
-    const int64_t ny = nc_numel(yv);
-    float *want = nc_malloc((size_t)ny * sizeof(float));
-    ka.out_v[0] = yv, ka.out[0] = want;
-    nc_op_info(nd->op)->ref(&ka);
-    /* the kernel */
-    float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
-    for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
-    const float *in[2] = {ka.in[0], ka.in[1]};
-    float *out[2] = {y, NULL};
-    cgt_run(fn, in, out, tiles);
-    double err;
-    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s: relative error %g", what, err);
+    if (!ok) return;
+    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &p, "k_gconv", 1e-4, what);
     if (err > worst[p.kind]) worst[p.kind] = err;
-    int canaries = 1;
-    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
-    CHECK_MSG(canaries, "%s: wrote outside the output", what);
-    /* the tiles in reverse, uneven ranges, over NaNs */
-    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
-    for (int64_t t1 = tiles; t1 > 0;) {
-        int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-        fn(in, out, t0, t1);
-        t1 = t0;
-    }
-    CHECK_MSG(cgt_close(y, want, ny, 1e-4, &err), "%s (tiles reversed): relative error %g", what, err);
-    if (err > worst[p.kind]) worst[p.kind] = err;
-    free(ybuf), free(want);
-    cases++;
-    nc_cg_jit_free(jit);
+    cases += err >= 0;
 }
 
 static void check(const NcCgTarget *t, Case k) {

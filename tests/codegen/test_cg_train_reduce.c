@@ -11,74 +11,23 @@
  * worst error is printed.  A sum_to that keeps an axis between two summed
  * ones must be refused (the reference keeps it). */
 #include "codegen/cpu/cg_nchw_train_reduce.h"
-#include "tests/codegen/cg_test.h"
+#include "tests/codegen/cg_train_test.h"
 
 static int cases;
 static double worst;
 
+static void emit(NcCgModule *m, void *p, NcCgKernel *k) { nc_cg_train_red_emit(m, p, "k", k); }
+
 static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
-    NcError e;
     const NcNode *nd = &g->nodes.data[ni];
     char what[256];
     snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
     NcTrainRedPlan p;
     const int ok = nc_cg_train_red_plan(&p, g, nd);
     CHECK_MSG(ok, "%s: refused", what);
-    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
-    if (!jit) return;
-    NcCgModule m;
-    nc_cg_module_init(&m, t, "train_reduce");
-    NcCgKernel kern;
-    memset(&kern, 0, sizeof kern);
-    nc_cg_train_red_emit(&m, &p, "k", &kern);
-    const int64_t tiles = kern.tiles[0];
-    int rc = nc_cg_jit_add(jit, &m, &e);
-    nc_cg_module_dispose(&m);
-    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k", &e);
-    if (!fn) {
-        CHECK_MSG(0, "%s: %s", what, e.msg);
-        nc_cg_jit_free(jit);
-        return;
-    }
-    NcKernelArgs ka;
-    memset(&ka, 0, sizeof ka);
-    ka.node = nd;
-    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
-    ka.out_v[0] = nc_val(g, nd->outputs[0]);
-    const int64_t ny = nc_numel(ka.out_v[0]);
-    float *want = ka.out[0] = nc_malloc((size_t)ny * sizeof(float));
-    float *buf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *out[2] = {buf + 64, NULL};
-    for (int64_t i = 0; i < ny + 128; i++) buf[i] = 42.0f;
-    nc_op_info(nd->op)->ref(&ka);
-    for (int pass = 0; pass < 2; pass++) {
-        if (!pass)
-            cgt_run(fn, ka.in, out, tiles);
-        else {
-            for (int64_t i = 0; i < ny; i++) out[0][i] = NAN;
-            for (int64_t t1 = tiles; t1 > 0;) {
-                const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-                fn(ka.in, out, t0, t1);
-                t1 = t0;
-            }
-        }
-        double mx = 0, err = 0;
-        for (int64_t i = 0; i < ny; i++) {
-            if (fabs(want[i]) > mx) mx = fabs(want[i]);
-            const double d = isnan(out[0][i]) ? INFINITY : fabs((double)out[0][i] - want[i]);
-            if (d > err) err = d;
-        }
-        err = mx > 0 ? err / mx : err;
-        CHECK_MSG(err <= 1e-4, "%s%s: relative error %g", what, pass ? " (tiles reversed)" : "", err);
-        if (err > worst) worst = err;
-        int canaries = 1;
-        for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
-        CHECK_MSG(canaries, "%s: wrote outside its output", what);
-    }
-    free(want);
-    free(buf);
-    cases++;
-    nc_cg_jit_free(jit);
+    const double err = ok ? cgt_check_train_kernel(t, g, nd, data, emit, &p, "k", 1e-4, what) : -1;
+    if (err > worst) worst = err;
+    cases += err >= 0;
 }
 
 static int add_node(NcGraph *g, NcOpKind op, int nin, const int *ins, const NcAttrs *a) {
