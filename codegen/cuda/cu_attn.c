@@ -1,5 +1,5 @@
 /* cu_attn.c — split attention: radix pooling, radix softmax, the radix-weighted
- * sum, and their gradients. */
+ * sum, and their gradients; squeeze-excitation's gate. */
 #include <math.h>
 
 #include "codegen/cuda/cu_attn.h"
@@ -194,5 +194,53 @@ void nc_cu_radix_combine_grad_desc(NcCuDesc *d, const char *name, const NcCuSpli
                     .smem_floats = B + 1,
                     .nphases = 2 + nc_cu_red_levels(B),
                     .body = radix_combine_grad_body,
+                    .ctx = k};
+}
+
+/* --- SE gate: one block per sample ------------------------------------------ */
+
+#define SE_BLOCK 256
+
+/* Phases: 0 pooled[n] into smem[0, C); 1 hidden into smem[C, C + R); 2 the
+ * gates. */
+static void se_gate_body(NcCuBuilder *k, int phase, const void *ctx) {
+    const NcCuSeGate *s = ctx;
+    LLVMBuilderRef b = k->m->b;
+    LLVMValueRef i, j;
+    if (phase == 0) {
+        CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, s->c), SE_BLOCK, &i);
+        nc_cu_store(k, nc_cu_load(k, k->params[0], nc_cu_mad(k, k->bid, s->c, i)), k->smem, i);
+        nc_cu_loop_end(k, &l);
+        return;
+    }
+    const int64_t len = phase == 1 ? s->c : s->r, outs = phase == 1 ? s->r : s->c, in0 = phase == 1 ? 0 : s->c;
+    LLVMValueRef w = k->params[phase == 1 ? 2 : 4], bias = k->params[phase == 1 ? 3 : 5];
+    CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, outs), SE_BLOCK, &i);
+    LLVMValueRef acc = nc_cu_var(k, 0), row = nc_cu_mulc(k, i, len);
+    CgbLoop l2 = nc_cu_loop_begin(k, nc_cu_i64(k, 0), nc_cu_i64(k, len), 1, &j);
+    LLVMValueRef p =
+        nc_cu_fmul(k, nc_cu_load(k, w, nc_cu_add(k, row, j)), nc_cu_load(k, k->smem, nc_cu_addc(k, j, in0)));
+    nc_cu_set(k, acc, nc_cu_fadd(k, nc_cu_get(k, acc), p));
+    nc_cu_loop_end(k, &l2);
+    LLVMValueRef v = nc_cu_fadd(k, nc_cu_get(k, acc), nc_cu_load(k, bias, i));
+    if (phase == 1) {
+        if (s->act == NC_EPI_SILU)
+            v = nc_cu_fmul(k, v, nc_cu_sigmoid(k, v));
+        else /* relu, NaN through as the reference */
+            v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, v, nc_cu_f32(k, 0), ""), nc_cu_f32(k, 0), v, "");
+        nc_cu_store(k, v, k->smem, nc_cu_addc(k, i, s->c));
+    } else
+        nc_cu_store(k, nc_cu_sigmoid(k, v), k->params[1], nc_cu_mad(k, k->bid, s->c, i));
+    nc_cu_loop_end(k, &l);
+}
+
+void nc_cu_se_gate_desc(NcCuDesc *d, const char *name, const NcCuSeGate *k) {
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 6,
+                    .grid = k->n,
+                    .block = SE_BLOCK,
+                    .smem_floats = k->c + k->r,
+                    .nphases = 3,
+                    .body = se_gate_body,
                     .ctx = k};
 }

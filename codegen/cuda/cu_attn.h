@@ -6,8 +6,11 @@
  *    rest], softmax over radix, written radix-major [radix, card, rest]
  *    (radix 1: a sigmoid);
  *  - radix_combine: out[n, c] = sum over r of x[n, r C + c] * attn[n, r C + c];
- * and their gradients (ir/ref_grad_pool.c).  SE's channel scale is an
- * elementwise step (cu_kernels.h: NC_CU_EW_CHANNEL_MUL[_SIGMOID]). */
+ * and their gradients (ir/ref_grad_pool.c); and squeeze-excitation's gate
+ * after its pooling (the two small fully-connected layers in one kernel).
+ * SE's channel scale is an elementwise step (cu_kernels.h:
+ * NC_CU_EW_CHANNEL_MUL[_SIGMOID]); its gradient is radix_combine_grad with
+ * radix 1 (dx = dy s, ds = the plane's sum of dy x). */
 #ifndef NETC_CU_ATTN_H
 #define NETC_CU_ATTN_H
 
@@ -35,5 +38,19 @@ void nc_cu_radix_combine_desc(NcCuDesc *d, const char *name, const NcCuSplitAttn
  * written on the way, dattn by a tree.  (radix_gap's gradient, dy / HW
  * broadcast, is a cu_copy.h broadcast.) */
 void nc_cu_radix_combine_grad_desc(NcCuDesc *d, const char *name, const NcCuSplitAttn *k);
+
+/* SE's gate from the pooled features (cu_kernels.h's row mean): gate[n] =
+ * sigmoid(W2 act(W1 pooled[n] + b1) + b2), act relu or silu — what
+ * ir/ref_se.c computes after its mean.  One block per sample: the pooled row
+ * into shared memory, then each thread a share of the R hidden units (into
+ * shared memory), then a share of the C gates: one launch instead of two
+ * GEMMs of one row each and their epilogues. */
+typedef struct NcCuSeGate {
+    int64_t n, c, r; /* samples, channels, hidden units */
+    int act;         /* NC_EPI_RELU or NC_EPI_SILU */
+} NcCuSeGate;
+/* params: 0 = pooled [N, C], 1 = gate [N, C], 2 = w1 [R, C], 3 = b1 [R],
+ * 4 = w2 [C, R], 5 = b2 [C]. */
+void nc_cu_se_gate_desc(NcCuDesc *d, const char *name, const NcCuSeGate *k);
 
 #endif

@@ -161,3 +161,37 @@ void nc_cu_pool_grad_desc(NcCuDesc *d, const char *name, const NcCuPool *k) {
                     .body = pool_grad_body,
                     .ctx = k};
 }
+
+/* --- global max pool: a block per row ---------------------------------------- */
+
+static void row_max_body(NcCuBuilder *k, int phase, const void *ctx) {
+    const NcCuRowMax *r = ctx;
+    const int64_t B = nc_cu_red_block(r->len);
+    const int L = nc_cu_red_levels(B);
+    if (phase == 0) { /* maxnum: a NaN loses to any number, as `v > acc` in the reference */
+        LLVMValueRef acc = nc_cu_var(k, -INFINITY), row = nc_cu_mulc(k, k->bid, r->len), j;
+        CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, r->len), B, &j);
+        nc_cu_set(k, acc, nc_cu_max(k, nc_cu_get(k, acc), nc_cu_load(k, k->params[0], nc_cu_add(k, row, j))));
+        nc_cu_loop_end(k, &l);
+        LLVMValueRef v = nc_cu_get(k, acc);
+        nc_cu_red_put(k, B, 1, &v);
+    } else if (phase <= L)
+        nc_cu_red_level(k, B, 1, phase - 1, 1, B);
+    else {
+        CgbIf t0 = nc_cu_if_thread0(k);
+        nc_cu_store(k, nc_cu_red_result(k, B, 0), k->params[1], k->bid);
+        nc_cu_if_end(k, &t0);
+    }
+}
+
+void nc_cu_global_max_pool_desc(NcCuDesc *d, const char *name, const NcCuRowMax *k) {
+    const int64_t B = nc_cu_red_block(k->len);
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 2,
+                    .grid = k->rows,
+                    .block = B,
+                    .smem_floats = B + 1,
+                    .nphases = 2 + nc_cu_red_levels(B),
+                    .body = row_max_body,
+                    .ctx = k};
+}

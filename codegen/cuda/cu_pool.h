@@ -3,7 +3,8 @@
  * windows, divisors and argmax are ir/ref_pool.c's (PyTorch's): padding on
  * four sides (TF "same" is asymmetric), ceil_mode through the output size,
  * count_include_pad counting padding but never the ceil_mode overhang, a NaN
- * in a max window winning.  Global pools are cu_kernels.h's row mean. */
+ * in a max window winning.  The global average pool is cu_kernels.h's row
+ * mean; the global max pool is here. */
 #ifndef NETC_CU_POOL_H
 #define NETC_CU_POOL_H
 
@@ -22,5 +23,13 @@ void nc_cu_pool_desc(NcCuDesc *d, const char *name, const NcCuPool *k);
  * dx element gathering the windows that contain it: no atomics, and the
  * same sum whatever the order of blocks. */
 void nc_cu_pool_grad_desc(NcCuDesc *d, const char *name, const NcCuPool *k);
+
+/* The global max pool: params 0 = x [rows, len], 1 = y [rows] (rows = N C,
+ * len = H W), the reference's rule (a NaN never wins).  A block per row:
+ * strided partial maxima, a tree. */
+typedef struct NcCuRowMax {
+    int64_t rows, len;
+} NcCuRowMax;
+void nc_cu_global_max_pool_desc(NcCuDesc *d, const char *name, const NcCuRowMax *k);
 
 #endif

@@ -3,7 +3,7 @@
  * (cu_copy.h: concat, split, transpose, broadcast) against ir/'s reference
  * kernels (radix_gap, radix_softmax, radix_combine and their gradients; mul
  * with broadcasting, sigmoid; concat, split, transpose; the global average
- * pool's and radix_gap's gradients), through the device emulator
+ * pool's and radix_gap's gradients; squeeze_excite's gate), through the device emulator
  * (cu_test.h), on odd sizes. */
 #include "codegen/cuda/cu_attn.h"
 #include "codegen/cuda/cu_copy.h"
@@ -241,6 +241,45 @@ static void gap_grad_case(int64_t n, int64_t c, int64_t h, int64_t w) {
     free(dy), free(want);
 }
 
+/* SE's gate: the row mean (cu_kernels.h) then the gate kernel, against
+ * nc_ref_squeeze_excite (mean, fc + act, fc + sigmoid in one reference). */
+static void se_gate_case(const char *name, int64_t n, int64_t c, int64_t hw, int64_t r, int act) {
+    const int64_t xs[4] = {n, c, hw, 1}, gs[4] = {n, c, 1, 1}, w1s[4] = {r, c, 1, 1}, rs[1] = {r},
+                  w2s[4] = {c, r, 1, 1}, cs[1] = {c};
+    NcValue xv = cut_value(4, xs), gv = cut_value(4, gs), w1v = cut_value(4, w1s), b1v = cut_value(1, rs),
+            w2v = cut_value(4, w2s), b2v = cut_value(1, cs);
+    NcAttrs a = nc_attrs_default();
+    a.nepi = 1, a.epi[0].kind = (NcEpiKind)act;
+    float *x = cgt_random(n * c * hw), *w1 = cgt_random(r * c), *b1 = cgt_random(r), *w2 = cgt_random(c * r),
+          *b2 = cgt_random(c), *want = nc_malloc((size_t)(n * c) * 4);
+    for (int64_t i = 0; i < n * c * hw; i++) x[i] = x[i] * 2 + 0.5f;
+    const NcValue *iv[5] = {&xv, &w1v, &b1v, &w2v, &b2v}, *ov[1] = {&gv};
+    const float *in[5] = {x, w1, b1, w2, b2};
+    cut_ref(nc_ref_squeeze_excite, &a, 5, iv, in, 1, ov, &want);
+    NcCuRowMean rm = {n * c, hw};
+    NcCuSeGate k = {n, c, r, act};
+    NcCuDesc dm, dg;
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s_mean", name);
+    nc_cu_row_mean_desc(&dm, nm, &rm);
+    nc_cu_se_gate_desc(&dg, name, &k);
+    NcDevKernel km = cut_kernel(&dm), kg = cut_kernel(&dg);
+    printf("%s: grid %lld x %lld, %d phases, %lld shared floats\n", name, (long long)dg.grid, (long long)dg.block,
+           dg.nphases, (long long)dg.smem_floats);
+    NcDevice *dev = cut_devs[0];
+    float *dx = cut_up(dev, x, n * c * hw), *pooled = cut_up(dev, NULL, n * c), *gate = cut_up(dev, NULL, n * c);
+    float *p1[2] = {dx, pooled},
+          *p2[6] = {
+              pooled, gate, cut_up(dev, w1, r * c), cut_up(dev, b1, r), cut_up(dev, w2, c * r), cut_up(dev, b2, c)};
+    cut_launch(dev, &km, p1);
+    cut_launch(dev, &kg, p2);
+    cut_expect(dev, name, gate, want, n * c);
+    for (int i = 0; i < 6; i++) nc_dev_free(dev, p2[i]);
+    nc_dev_free(dev, dx);
+    free((char *)km.ptx), free((char *)kg.ptx);
+    free(x), free(w1), free(b1), free(w2), free(b2), free(want);
+}
+
 int main(void) {
     cut_init();
     radix_softmax_case("rsoftmax_r2", 2, 2, 1, 12);  /* ResNeSt: radix 2, cardinality 1 */
@@ -248,6 +287,9 @@ int main(void) {
     radix_softmax_case("rsoftmax_r1", 2, 1, 1, 7);   /* radix 1: a sigmoid */
     split_attn_case("splat_r2", 2, 2, 6, 7, 5);      /* planes shorter than a block */
     split_attn_case("splat_r4", 1, 4, 3, 13, 11);    /* planes longer than a block */
+    split_attn_case("se_r1", 2, 1, 5, 9, 7);         /* radix 1: global pool, channel scale and its gradient */
+    se_gate_case("se_gate_relu", 2, 24, 49, 6, NC_EPI_RELU);
+    se_gate_case("se_gate_silu", 3, 300, 7, 20, NC_EPI_SILU); /* more channels than threads */
     channel_scale_case("se_scale", 2, 7, 5, 9, NC_CU_EW_CHANNEL_MUL);
     channel_scale_case("se_scale_sigmoid", 3, 5, 7, 7, NC_CU_EW_CHANNEL_MUL_SIGMOID);
     channel_scale_case("ew_mul", 2, 3, 6, 5, NC_CU_EW_MUL);

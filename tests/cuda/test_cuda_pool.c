@@ -3,7 +3,8 @@
  * their gradients, through the device emulator (cu_test.h): symmetric, TF
  * "same" (asymmetric) and ceil_mode windows, count_include_pad both ways,
  * odd sizes, ties in max windows (the argmax's first-of-equals rule) and NaN
- * (which wins a max window, and takes its gradient). */
+ * (which wins a max window, and takes its gradient); the global max pool
+ * against nc_ref_global_max_pool. */
 #include "codegen/cuda/cu_pool.h"
 #include "tests/cuda/cu_test.h"
 
@@ -108,6 +109,26 @@ static void nan_case(void) {
     free(x), free(dy), free(want), free(want_dx);
 }
 
+/* The global max pool against nc_ref_global_max_pool (a NaN among numbers
+ * loses, as there). */
+static void global_max_case(const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
+    const int64_t xs[4] = {n, c, h, w}, ys[4] = {n, c, 1, 1};
+    NcValue xv = cut_value(4, xs), yv = cut_value(4, ys);
+    float *x = cgt_random(n * c * h * w), *want = nc_malloc((size_t)(n * c) * 4);
+    x[5] = NAN;
+    NcAttrs a = nc_attrs_default();
+    const NcValue *iv[1] = {&xv}, *ov[1] = {&yv};
+    const float *in[1] = {x};
+    cut_ref(nc_ref_global_max_pool, &a, 1, iv, in, 1, ov, &want);
+    NcCuRowMax k = {n * c, h * w};
+    NcCuDesc d;
+    nc_cu_global_max_pool_desc(&d, name, &k);
+    float *p[2] = {x, NULL};
+    const int64_t s[2] = {n * c * h * w, n * c};
+    cut_check1(&d, p, s, want);
+    free(x), free(want);
+}
+
 int main(void) {
     cut_init();
     /*                    n  c   h   w  k  s pt pl pb pr ceil include_pad */
@@ -129,6 +150,8 @@ int main(void) {
     pool_case("avgpool_ceil", &ceilp, 0);
     pool_case("avgpool_big", &big, 0);
     nan_case();
+    global_max_case("global_max", 2, 5, 7, 7);
+    global_max_case("global_max_long", 1, 3, 30, 31);
     cut_done();
     TEST_MAIN_END();
 }
