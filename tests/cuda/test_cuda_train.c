@@ -1,12 +1,14 @@
 /* test_cuda_train.c — codegen/cuda/cu_train.h's kernels against ir/'s
  * reference kernels through the device emulator (cu_test.h): batch norm on
  * batch statistics (nc_ref_batch_norm_train: y, mean, biased variance) and
- * its gradient (nc_ref_batch_norm_train_grad: dx, dweight, dbias), act_grad
+ * its gradient (nc_ref_batch_norm_train_grad: dx, dweight, dbias), one block
+ * per channel and split over many (cu_bn_split.h), act_grad
  * for relu, relu6, silu and sigmoid (values on the kinks included), and
  * sum_to onto the shapes broadcast gradients reduce to, dropout (the same
  * elements dropped as nc_ref_dropout, per element and per sample), softmax's
  * gradient along rows and along an inner axis, and the soft-target
  * cross-entropy and its gradient (nc_ref_cross_entropy[_grad]). */
+#include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_train.h"
 #include "tests/cuda/cu_test.h"
@@ -45,6 +47,71 @@ static void bn_case(const char *name, int64_t n, int64_t c, int64_t h, int64_t w
     const int gouts[3] = {1, 6, 7};
     float *gwants[3] = {dx, dw, db};
     cut_check(&d, pg, sg, 3, gouts, gwants);
+    free(x), free(wt), free(b), free(dy), free(y), free(mean), free(var), free(dx), free(dw), free(db);
+}
+
+/* The split batch norm (cu_bn_split.h): three kernels each way chained on
+ * the emulator through scratch buffers, against the same references; chunks
+ * of `chunk` values so that a channel spans several blocks, the last one
+ * shorter; values far from 0 (mean 5) so that a sum of squares would lose
+ * digits. */
+static void bn_split_case(const char *name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t chunk) {
+    const int64_t xs[4] = {n, c, h, w}, cs[1] = {c}, total = n * c * h * w;
+    NcValue xv = cut_value(4, xs), cv = cut_value(1, cs);
+    NcAttrs a = nc_attrs_default();
+    float *x = cgt_random(total), *wt = cgt_random(c), *b = cgt_random(c), *dy = cgt_random(total);
+    for (int64_t i = 0; i < total; i++) x[i] = x[i] * 2 + 5;
+    float *y = nc_malloc((size_t)total * 4), *mean = nc_malloc((size_t)c * 4), *var = nc_malloc((size_t)c * 4);
+    float *dx = nc_malloc((size_t)total * 4), *dw = nc_malloc((size_t)c * 4), *db = nc_malloc((size_t)c * 4);
+    {
+        const NcValue *iv[3] = {&xv, &cv, &cv}, *ov[3] = {&xv, &cv, &cv};
+        const float *in[3] = {x, wt, b};
+        float *out[3] = {y, mean, var};
+        cut_ref(nc_ref_batch_norm_train, &a, 3, iv, in, 3, ov, out);
+        const NcValue *giv[5] = {&xv, &xv, &cv, &cv, &cv};
+        const float *gin[5] = {dy, x, wt, mean, var};
+        float *gout[3] = {dx, dw, db};
+        cut_ref(nc_ref_batch_norm_train_grad, &a, 5, giv, gin, 3, ov, gout);
+    }
+    NcCuBnSplit k = {{n, c, h * w, a.eps}, chunk};
+    const int64_t G = nc_cu_bn_split_chunks(&k), ns = nc_cu_bn_split_scratch(&k);
+    NcCuDesc d[6];
+    char nm[6][64];
+    const char *part[6] = {"partials", "finalize", "apply", "grad_partials", "grad_finalize", "grad_apply"};
+    for (int i = 0; i < 6; i++) snprintf(nm[i], sizeof nm[i], "%s_%s", name, part[i]);
+    nc_cu_bn_split_partials_desc(&d[0], nm[0], &k);
+    nc_cu_bn_split_finalize_desc(&d[1], nm[1], &k);
+    nc_cu_bn_split_apply_desc(&d[2], nm[2], &k);
+    nc_cu_bn_split_grad_partials_desc(&d[3], nm[3], &k);
+    nc_cu_bn_split_grad_finalize_desc(&d[4], nm[4], &k);
+    nc_cu_bn_split_grad_apply_desc(&d[5], nm[5], &k);
+    NcDevKernel kk[6];
+    for (int i = 0; i < 6; i++) kk[i] = cut_kernel(&d[i]);
+    printf("%s: %lld chunks of <= %lld per channel, %lld + %lld blocks\n", name, (long long)G, (long long)chunk,
+           (long long)d[0].grid, (long long)d[3].grid);
+    NcDevice *dev = cut_devs[0];
+    float *X = cut_up(dev, x, total), *W = cut_up(dev, wt, c), *Bb = cut_up(dev, b, c), *DY = cut_up(dev, dy, total);
+    float *P = cut_up(dev, NULL, ns), *MEAN = cut_up(dev, NULL, c), *VAR = cut_up(dev, NULL, c),
+          *SC = cut_up(dev, NULL, c), *Y = cut_up(dev, NULL, total), *DW = cut_up(dev, NULL, c),
+          *DB = cut_up(dev, NULL, c), *COEF = cut_up(dev, NULL, 3 * c), *DX = cut_up(dev, NULL, total);
+    float *p0[2] = {X, P}, *p1[5] = {P, MEAN, W, VAR, SC}, *p2[5] = {X, Y, MEAN, SC, Bb};
+    float *p3[5] = {DY, P, X, MEAN, VAR}, *p4[6] = {P, DW, DB, W, VAR, COEF}, *p5[5] = {DY, DX, X, MEAN, COEF};
+    float **ps[6] = {p0, p1, p2, p3, p4, p5};
+    for (int i = 0; i < 6; i++) cut_launch(dev, &kk[i], ps[i]);
+    char what[96];
+    const struct {
+        const char *what;
+        float *got, *want;
+        int64_t n;
+    } outs[6] = {{"y", Y, y, total},    {"mean", MEAN, mean, c}, {"var", VAR, var, c},
+                 {"dx", DX, dx, total}, {"dweight", DW, dw, c},  {"dbias", DB, db, c}};
+    for (int i = 0; i < 6; i++) {
+        snprintf(what, sizeof what, "%s %s", name, outs[i].what);
+        cut_expect(dev, what, outs[i].got, outs[i].want, outs[i].n);
+    }
+    float *bufs[13] = {X, W, Bb, DY, P, MEAN, VAR, SC, Y, DW, DB, COEF, DX};
+    for (int i = 0; i < 13; i++) nc_dev_free(dev, bufs[i]);
+    for (int i = 0; i < 6; i++) free((char *)kk[i].ptx);
     free(x), free(wt), free(b), free(dy), free(y), free(mean), free(var), free(dx), free(dw), free(db);
 }
 
@@ -170,8 +237,11 @@ static void cross_entropy_case(const char *name, int64_t n, int64_t kk) {
 int main(void) {
     cut_init();
     bn_case("bn_train", 2, 5, 7, 9);
-    bn_case("bn_train_1x1", 3, 4, 1, 1);    /* after a global pool: 3 values per channel */
-    bn_case("bn_train_long", 4, 3, 40, 30); /* 4800 values per channel: many per thread */
+    bn_case("bn_train_1x1", 3, 4, 1, 1);           /* after a global pool: 3 values per channel */
+    bn_case("bn_train_long", 4, 3, 40, 30);        /* 4800 values per channel: many per thread */
+    bn_split_case("bn_split", 4, 3, 40, 30, 1000); /* 5 chunks of 960 per channel */
+    bn_split_case("bn_split_odd", 3, 5, 7, 9, 50); /* 189 values: chunks of 48, the last 45 */
+    bn_split_case("bn_split_one", 2, 4, 3, 3, 0);  /* one chunk per channel */
     act_grad_case("act_grad_relu", NC_EPI_RELU, 1000);
     act_grad_case("act_grad_relu6", NC_EPI_CLAMP, 777);
     act_grad_case("act_grad_silu", NC_EPI_SILU, 1001);
