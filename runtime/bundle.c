@@ -509,6 +509,10 @@ static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, voi
                       float **buf);
 
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
+    if (b->exec) {
+        b->exec->run(b->exec->ctx, b, pi, input, output, arena, per_node);
+        return;
+    }
     const NcProgram *p = &b->programs[pi];
     float **buf = nc_malloc((size_t)p->h->nvalues * sizeof(float *));
     run_nodes(b, pi, &input, arena, per_node, buf);
@@ -518,6 +522,10 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
 }
 
 void nc_bundle_run_inputs(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node) {
+    if (b->exec) {
+        b->exec->run(b->exec->ctx, b, pi, inputs[0], NULL, arena, per_node);
+        return;
+    }
     float **buf = nc_malloc((size_t)b->programs[pi].h->nvalues * sizeof(float *));
     run_nodes(b, pi, inputs, arena, per_node, buf);
     free(buf);
@@ -603,6 +611,7 @@ const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
     if (n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE &&
         v[n->outputs[0]].offset == v[n->inputs[0]].offset)
         return "view"; /* planned in place: nothing runs */
+    if (b->exec) return b->exec->kind(b->exec->ctx, b, pi, node);
     if (!netc_kernels) return "reference";
     const NcKernelEntry *k = netc_kernels;
     for (int i = 0; i < pi; i++) k += b->programs[i].h->nnodes;

@@ -133,6 +133,19 @@ typedef struct NcProgram {
     const char *tnames;
 } NcProgram;
 
+/* Another executor of a bundle's programs: a device's (runtime/program/
+ * dev_exec.c installs one in a program compiled with --target cuda).  With
+ * one set, nc_bundle_run, nc_bundle_run_profiled, nc_bundle_run_inputs and
+ * nc_bundle_kernel_kind go through it; run writes the output (when not NULL)
+ * and leaves the pooled features at their planned offset in the host arena,
+ * so nc_bundle_features reads them as for a CPU program. */
+typedef struct NcBundle NcBundle;
+typedef struct NcBundleExec {
+    void *ctx;
+    void (*run)(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node);
+    const char *(*kind)(void *ctx, const NcBundle *b, int p, uint32_t node);
+} NcBundleExec;
+
 typedef struct NcBundle {
     const NcBundleHeader *h;
     int nprograms;
@@ -144,6 +157,7 @@ typedef struct NcBundle {
     float **prepped;              /* the distinct buffers of the programs' wprepped weights */
     void **prepped_by;            /* the wprep function that made each (kernels.h) */
     int nprepped;
+    const NcBundleExec *exec; /* a device's executor, or NULL (the CPU kernels) */
 } NcBundle;
 
 uint64_t nc_bundle_checksum(const void *data, size_t len);

@@ -28,6 +28,13 @@ int nc_dev_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcErr
     return d->ops->launch(d, k, params, e);
 }
 int nc_dev_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e) {
-    return d->ops->gemm(d, m, n, k, a, b, c, e);
+    const NcDevGemm g = {.m = m, .n = n, .k = k, .batch = 1};
+    return d->ops->gemm(d, &g, a, b, c, e);
+}
+int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
+    if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1 || g->stride_a < 0 || g->stride_b < 0 || g->stride_c < 0)
+        return nc_errorf(e, "GEMM %lldx%lldx%lld (batch %lld): bad shape", (long long)g->m, (long long)g->n,
+                         (long long)g->k, (long long)g->batch);
+    return d->ops->gemm(d, g, a, b, c, e);
 }
 int nc_dev_sync(NcDevice *d, NcError *e) { return d->ops->sync(d, e); }

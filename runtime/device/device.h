@@ -45,6 +45,18 @@ int nc_dev_download(NcDevice *d, void *dst, const void *src, size_t bytes, NcErr
 int nc_dev_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e);
 /* C[m, n] = A[m, k] . B[k, n], row-major, device addresses. */
 int nc_dev_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e);
+
+/* A batch of products C_i = A_i . op(B_i), i < batch, row-major and dense:
+ * A_i [m, k] at a + i * stride_a, B_i [k, n] at b + i * stride_b (with
+ * trans_b: stored [n, k] and read transposed, as a linear layer's weights
+ * are), C_i [m, n] at c + i * stride_c; strides in floats, 0 shares one
+ * operand across the batch (a convolution's filter across images). */
+typedef struct NcDevGemm {
+    int64_t m, n, k;
+    int32_t trans_b, pad;
+    int64_t batch, stride_a, stride_b, stride_c;
+} NcDevGemm;
+int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
 
 /* The implementations' own tables (device.c dispatches). */
@@ -55,7 +67,7 @@ typedef struct NcDevOps {
     int (*upload)(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
     int (*download)(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e);
     int (*launch)(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e);
-    int (*gemm)(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c, NcError *e);
+    int (*gemm)(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
     int (*sync)(NcDevice *d, NcError *e);
 } NcDevOps;
 

@@ -30,10 +30,13 @@ typedef struct Loaded {
 
 typedef int (*CublasSgemm)(void *, int, int, int, int, int, const float *, const float *, int, const float *, int,
                            const float *, float *, int);
+typedef int (*CublasSgemmStrided)(void *, int, int, int, int, int, const float *, const float *, int, long long,
+                                  const float *, int, long long, const float *, float *, int, long long, int);
 
 typedef struct Cuda {
     void *lib, *blas_lib, *blas; /* the driver; cuBLAS and its handle (at the first GEMM) */
     CublasSgemm cublasSgemm;
+    CublasSgemmStrided cublasSgemmStridedBatched;
     int (*cublasDestroy)(void *);
     CUdevice dev;
     CUcontext ctx;
@@ -144,19 +147,31 @@ static int cublas_open(Cuda *c, NcError *e) {
     if (!c->blas_lib) return nc_errorf(e, "GEMM on the GPU needs cuBLAS: libcublas.so.13 / .12 not found");
     int (*create)(void **) = (int (*)(void **))dlsym(c->blas_lib, "cublasCreate_v2");
     c->cublasSgemm = (CublasSgemm)dlsym(c->blas_lib, "cublasSgemm_v2");
+    c->cublasSgemmStridedBatched = (CublasSgemmStrided)dlsym(c->blas_lib, "cublasSgemmStridedBatched");
     c->cublasDestroy = (int (*)(void *))dlsym(c->blas_lib, "cublasDestroy_v2");
-    if (!create || !c->cublasSgemm || !c->cublasDestroy) return nc_errorf(e, "cuBLAS: entry points missing");
+    if (!create || !c->cublasSgemm || !c->cublasSgemmStridedBatched || !c->cublasDestroy)
+        return nc_errorf(e, "cuBLAS: entry points missing");
     const int r = create(&c->blas);
     if (r) return nc_errorf(e, "cuBLAS: cublasCreate failed (status %d)", r);
     return 0;
 }
 
-static int cuda_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
-                     NcError *e) {
+/* Row-major C = A . op(B) is column-major C^T = op(B)^T . A^T: B first.  B
+ * stored [k, n] is column-major n x k with leading dimension n (no
+ * transpose); stored [n, k] (trans_b) it is k x n with leading dimension k,
+ * transposed. */
+static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
     Cuda *cu = cuda(d);
     if (cublas_open(cu, e)) return -1;
+    if (g->m > 2147483647 || g->n > 2147483647 || g->k > 2147483647 || g->batch > 2147483647)
+        return nc_errorf(e, "cuBLAS: GEMM %lldx%lldx%lld is over its 32-bit sizes", (long long)g->m, (long long)g->n,
+                         (long long)g->k);
     const float one = 1, zero = 0;
-    const int r = cu->cublasSgemm(cu->blas, 0, 0, (int)n, (int)m, (int)k, &one, b, (int)n, a, (int)k, &zero, c, (int)n);
+    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
+    const int r = g->batch == 1 ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, &zero, c, n)
+                                : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n,
+                                                                g->stride_b, a, k, g->stride_a, &zero, c, n,
+                                                                g->stride_c, (int)g->batch);
     return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 

@@ -30,21 +30,33 @@ static int emu_launch(NcDevice *d, const NcDevKernel *k, float *const *params, N
     return 0;
 }
 
-/* The GEMM oracle-style: double accumulation, rows in parallel. */
-static int emu_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
-                    NcError *e) {
+/* The GEMM oracle-style: double accumulation, (product, row) pairs in
+ * parallel.  B transposed is read as dot products along its rows. */
+static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
     (void)d, (void)e;
-#pragma omp parallel for
-    for (int64_t i = 0; i < m; i++) {
-        double *row = nc_calloc((size_t)(n ? n : 1), sizeof(double));
-        for (int64_t p = 0; p < k; p++) {
-            const double av = a[i * k + p];
-            const float *bp = b + p * n;
-            for (int64_t j = 0; j < n; j++) row[j] += av * bp[j];
+    const int64_t m = g->m, n = g->n, k = g->k;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int64_t q = 0; q < g->batch; q++)
+        for (int64_t i = 0; i < m; i++) {
+            const float *ai = a + q * g->stride_a + i * k, *bq = b + q * g->stride_b;
+            float *ci = c + q * g->stride_c + i * n;
+            if (g->trans_b) {
+                for (int64_t j = 0; j < n; j++) {
+                    double acc = 0;
+                    for (int64_t p = 0; p < k; p++) acc += (double)ai[p] * bq[j * k + p];
+                    ci[j] = (float)acc;
+                }
+                continue;
+            }
+            double *row = nc_calloc((size_t)n, sizeof(double));
+            for (int64_t p = 0; p < k; p++) {
+                const double av = ai[p];
+                const float *bp = bq + p * n;
+                for (int64_t j = 0; j < n; j++) row[j] += av * bp[j];
+            }
+            for (int64_t j = 0; j < n; j++) ci[j] = (float)row[j];
+            free(row);
         }
-        for (int64_t j = 0; j < n; j++) c[i * n + j] = (float)row[j];
-        free(row);
-    }
     return 0;
 }
 

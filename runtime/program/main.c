@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ir/ops.h"
+#include "runtime/program/dev_exec.h"
 #include "runtime/program/engine.h"
 #include "runtime/program/images.h"
 #include "runtime/program/train.h"
@@ -74,7 +75,9 @@ static void usage(FILE *out, const NcBundle *b) {
     fprintf(out, "\n"
                  "options for all: --weights FILE (for a model compiled with --weights-external;\n"
                  "default: the executable's path + .weights), --threads N (threads computing the model,\n"
-                 "OpenMP's; default: OMP_NUM_THREADS, else one per core)\n"
+                 "OpenMP's; default: OMP_NUM_THREADS, else one per core), --device emulate|cuda (a program\n"
+                 "compiled with --target cuda: its GPU kernels on the GPU, or their CPU lowering in the\n"
+                 "emulator; default: as compiled, cuda unless --emulate)\n"
                  "-- ends the options: every argument after it is a file\n"
                  "exit status: 0 success, 1 some image failed or a folder could not be walked (each is\n"
                  "reported; the rest are done; NaN or infinite scores fail that image), 2 bad input\n");
@@ -88,7 +91,7 @@ static int command_help(const char *cmd, int argc, char **argv) {
             printf("usage: %s %s\n", prog, cmd);
             for (size_t k = 0; k < sizeof COMMANDS / sizeof COMMANDS[0]; k++)
                 if (!strcmp(COMMANDS[k].name, cmd)) fputs(COMMANDS[k].text, stdout);
-            printf("options for all: --weights FILE, --threads N (%s --help says more)\n", prog);
+            printf("options for all: --weights FILE, --threads N, --device KIND (%s --help says more)\n", prog);
             return 1;
         }
     return 0;
@@ -394,9 +397,11 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
 
 static int cmd_info(const NcBundle *b) {
     const NcBundleHeader *bh = b->h;
+    const char *dev = nc_dev_exec_describe(b);
     printf("%s: %u model%s, %d classes%s, %d program%s, weights %.1f MB (%s)\n", bh->model, bh->nmembers,
            bh->nmembers > 1 ? "s" : "", bh->nclasses, b->labels ? " (names compiled in)" : "", b->nprograms,
            b->nprograms > 1 ? "s" : "", bh->weights_bytes / 1e6, bh->weights_offset ? "embedded" : "external");
+    if (dev) printf("device: %s\n", dev);
     if (bh->nmembers > 1)
         printf("ensemble merge: %s on %s\n", nc_merge_name((NcMergeKind)bh->merge),
                bh->on_probs ? "probabilities" : "logits");
@@ -426,12 +431,13 @@ int main(int argc, char **argv) {
      * the user says otherwise. */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "train") || !strcmp(argv[i], "--train")) setenv("OMP_WAIT_POLICY", "passive", 0);
-    const char *weights = NULL;
-    /* --weights FILE and --threads N apply to every command: taken out here */
+    const char *weights = NULL, *device = NULL;
+    /* --weights FILE, --device KIND and --threads N apply to every command: taken out here */
     char *skip = nc_calloc((size_t)argc + 1, 1);
     for (int i = 1; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "--")) break; /* what follows is files, whatever they are called */
         if (!strcmp(argv[i], "--weights")) weights = argv[i + 1], skip[i] = skip[i + 1] = 1;
+        if (!strcmp(argv[i], "--device")) device = argv[i + 1], skip[i] = skip[i + 1] = 1;
         if (strcmp(argv[i], "--threads")) continue;
         char *end;
         const long v = strtol(argv[i + 1], &end, 10);
@@ -465,7 +471,17 @@ int main(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!skip[i]) args[nargs++] = argv[i];
     free(skip);
-    int rc;
+    /* a program compiled for a device runs through it (help and info need none, unless asked) */
+    int no_run = nargs < 2 || !strcmp(args[1], "info") || !strcmp(args[1], "help");
+    for (int i = 1; i < nargs && !no_run && strcmp(args[i], "--"); i++)
+        no_run = !strcmp(args[i], "--help") || !strcmp(args[i], "-h");
+    int rc = no_run && !device ? 0 : nc_dev_exec_attach(&b, prog, device, &e);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        free(args);
+        nc_bundle_close(&b);
+        return rc;
+    }
     void *arena[NC_BUNDLE_MAX_PROGRAMS] = {0};
     if (nargs < 2 || !strcmp(args[1], "--help") || !strcmp(args[1], "-h") || !strcmp(args[1], "help")) {
         usage(nargs < 2 ? stderr : stdout, &b);
@@ -497,6 +513,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < NC_BUNDLE_MAX_PROGRAMS; i++) free(arena[i]);
     free(args);
+    nc_dev_exec_detach(&b);
     nc_bundle_close(&b);
     return rc;
 }

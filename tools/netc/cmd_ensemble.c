@@ -30,7 +30,7 @@ static const char *help =
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
     "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, "
-    "--weights-external, --emit KIND\n"
+    "--weights-external, --emit KIND, --target cpu|cuda[:sm_NN], --emulate\n"
     "                   as for netc compile\n";
 
 /* "a.nn:w.safetensors@448,512" -> one member of the job. */

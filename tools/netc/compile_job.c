@@ -90,11 +90,13 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
         return nc_plan_memory(g, &ps->plan[i], NULL, e) ? NC_EXIT_FAIL : 0;
     }
     NcLayoutHooks hooks = {0};
-    /* the backend refuses what it cannot target (an unknown --cpu, --layout nchw): bad input */
-    if (!job->no_codegen && nc_cg_layout_hooks(&hooks, &job->cgo, lead, e)) return NC_EXIT_BADINPUT;
-    const NcPassRun run = {job->dump_after, job->dump_out, job->explain, job->no_codegen ? NULL : &hooks};
+    /* the CPU backend refuses what it cannot target (an unknown --cpu, --layout nchw): bad input; the GPU
+     * target keeps every activation NCHW: no layout pass */
+    const int layout = !job->no_codegen && !job->cuda;
+    if (layout && nc_cg_layout_hooks(&hooks, &job->cgo, lead, e)) return NC_EXIT_BADINPUT;
+    const NcPassRun run = {job->dump_after, job->dump_out, job->explain, layout ? &hooks : NULL};
     const int bad = nc_run_pipeline(g, pipeline, &run, e);
-    if (!job->no_codegen) nc_cg_layout_hooks_free(&hooks);
+    if (layout) nc_cg_layout_hooks_free(&hooks);
     if (bad) {
         nc_error_prefix(e, "%s", m->path);
         return NC_EXIT_BADINPUT;
@@ -123,9 +125,18 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     memset(&spec, 0, sizeof spec);
     char *names[NC_BUNDLE_MAX_MEMBERS] = {0}, *labels = NULL, *joined = NULL;
     const char *passes = job->passes ? job->passes : "default";
-    char *pipeline = job->no_codegen ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
+    char *pipeline = job->no_codegen || job->cuda ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
     int rc = job->nmembers < 1 || job->nmembers > NC_BUNDLE_MAX_MEMBERS ? NC_EXIT_BADINPUT : 0;
     if (rc) nc_errorf(e, "%d models: expected 1 to %d", job->nmembers, NC_BUNDLE_MAX_MEMBERS);
+    if (!rc && job->cuda && (job->train || job->no_codegen || job->emit != NC_EMIT_EXE)) {
+        rc = NC_EXIT_BADINPUT;
+        nc_errorf(e, "--target cuda makes a program (--emit exe) of inference kernels: %s is not supported with it yet",
+                  job->train ? "--train" : job->no_codegen ? "--no-codegen" : "--emit obj/bundle");
+    }
+    if (!rc && (job->emulate || job->ptx_dir) && !job->cuda) {
+        rc = NC_EXIT_BADINPUT;
+        nc_errorf(e, "%s goes with --target cuda", job->emulate ? "--emulate" : "--ptx");
+    }
     if (!rc && job->train && (job->nmembers != 1 || job->member[0].nres != 1)) {
         rc = NC_EXIT_BADINPUT;
         nc_errorf(e, "a training program is one model at one resolution (give --res one size)");

@@ -44,6 +44,12 @@ typedef struct NcCompileJob {
     FILE *explain;  /* what each pass did and why; NULL = quiet */
     int no_codegen; /* reference kernels only, and no layout pass */
     NcCgOptions cgo;
+    /* --target cuda[:sm_NN]: GPU kernels (codegen/cuda/), activations NCHW (no layout pass); --emulate: the
+     * program opens the CPU emulator by default */
+    int cuda;
+    const char *cuda_sm; /* NULL: sm_90 */
+    int emulate;
+    const char *ptx_dir; /* --ptx DIR: every kernel's PTX written there too */
     NcEmitKind emit;
     const char *out;
     int external;            /* weights in OUT.weights beside the program */

@@ -2,6 +2,7 @@
  * output, the passes and the CPU target's modes, parsed into the job. */
 #include <string.h>
 
+#include "codegen/cuda/cu_emit.h"
 #include "tools/netc/cli.h"
 
 typedef struct Word {
@@ -43,9 +44,30 @@ int cli_parse_batch(const char *s, int *batch) {
     return 0;
 }
 
+/* --target cpu | cuda | cuda:sm_NN */
+static int target(NcCompileJob *job, const char *val) {
+    if (!strcmp(val, "cpu")) {
+        job->cuda = 0;
+        return 0;
+    }
+    if (strncmp(val, "cuda", 4) || (val[4] && val[4] != ':')) {
+        cli_error("--target '%s': expected cpu, cuda or cuda:sm_NN (a GPU architecture, e.g. cuda:sm_90)", val);
+        return -1;
+    }
+    const char *known;
+    if (val[4] == ':' && !nc_cu_arch_known(val + 5, &known)) {
+        cli_error("--target %s: unknown GPU architecture '%s' (known: %s)", val, val + 5, known);
+        return -1;
+    }
+    job->cuda = 1, job->cuda_sm = val[4] ? val + 5 : NULL;
+    return 0;
+}
+
 int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     const char *a = argv[*i];
-    if (!strcmp(a, "--weights-external"))
+    if (!strcmp(a, "--emulate"))
+        job->emulate = 1;
+    else if (!strcmp(a, "--weights-external"))
         job->external = 1;
     else if (!strcmp(a, "--no-codegen"))
         job->no_codegen = 1;
@@ -53,7 +75,7 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
         job->cgo.verbose = 1;
     else {
         static const char *const with_value[] = {"-o",      "--emit",     "--labels", "--cpu",    "--passes",
-                                                 "--batch", "--winograd", "--im2col", "--layout", NULL};
+                                                 "--batch", "--winograd", "--im2col", "--layout", "--target", "--ptx", NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) return 0;
@@ -71,6 +93,10 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
             job->cgo.cpu = val;
         else if (!strcmp(a, "--passes"))
             job->passes = val;
+        else if (!strcmp(a, "--target"))
+            bad = target(job, val);
+        else if (!strcmp(a, "--ptx"))
+            job->ptx_dir = val;
         else if (!strcmp(a, "--batch"))
             bad = cli_parse_batch(val, &job->batch);
         else if (!strcmp(a, "--emit") && !(bad = word(a, val, emit_words, &v)))

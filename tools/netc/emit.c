@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "codegen/cuda/cu_emit.h"
 #include "runtime/support/file_out.h"
 
 /* Where the netc binary lives: the runtime libraries are built beside it. */
@@ -81,7 +82,7 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
         rc = NC_EXIT_BADINPUT;
     }
     /* GEMM kernels read their weights packed: repack them before they are written */
-    else if (codegen && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, e) < 0) {
+    else if (codegen && !job->cuda && !bundle_only && nc_cg_pack_weights(graphs, n, &cgo, e) < 0) {
         rc = NC_EXIT_FAIL;
     } else if (nc_bundle_write(nc_out_name(&bundle), wpath ? nc_out_name(&weights) : NULL, spec, graphs, plans, n, e)) {
         rc = NC_EXIT_BADINPUT;
@@ -106,9 +107,14 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
             /* kernels, then one relocatable object holding bundle + kernels */
             double t0 = nc_now();
             int made = -1;
-            if (!nc_out_scratch(&kobj, out, ".kernels.o", e)) made = nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, e);
+            const NcCuOptions cuo = {
+                .sm = job->cuda_sm, .emulate = job->emulate, .verbose = cgo.verbose, .ptx_dir = job->ptx_dir};
+            if (!nc_out_scratch(&kobj, out, ".kernels.o", e))
+                made = job->cuda ? nc_cu_emit_object(kobj.tmp, graphs, plans, n, &cuo, e)
+                                 : nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, e);
             if (made < 0) {
-                rc = NC_EXIT_FAIL;
+                /* a node the GPU target cannot lower yet is the model's (bad input for this target) */
+                rc = job->cuda && strstr(e->msg, "no CUDA lowering") ? NC_EXIT_BADINPUT : NC_EXIT_FAIL;
             } else {
                 if (cgo.verbose) fprintf(stderr, "codegen: %.2f s\n", nc_now() - t0);
                 const char *ld_argv[] = {cc, "-r", "-nostdlib", "-o", nc_out_name(&obj), bobj.tmp, kobj.tmp, NULL};
@@ -137,6 +143,7 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
                                          "-lmicrohttpd",
                                          "-lpthread",
                                          "-lm",
+                                         "-ldl",
                                          NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL,
                                          NULL};
                 if (access(app, R_OK) || access(rt, R_OK)) {

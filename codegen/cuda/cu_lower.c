@@ -1,0 +1,576 @@
+/* cu_lower.c — a planned graph as device work: the rule table (one row per
+ * way of running an op on the device, tried in order) and what each rule
+ * makes of a node — launches of the kernels described in cu_kernels.h,
+ * cu_conv.h, cu_pool.h, ..., and GEMMs (runtime/device/device.h). */
+#include "codegen/cuda/cu_lower.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "codegen/cuda/cu_attn.h"
+#include "codegen/cuda/cu_conv.h"
+#include "codegen/cuda/cu_copy.h"
+#include "codegen/cuda/cu_kernels.h"
+#include "codegen/cuda/cu_pool.h"
+#include "ir/ops.h"
+
+#define SCRATCH_ALIGN 256                     /* bytes: a scratch buffer starts aligned for any access */
+#define COL_BYTES_MAX ((int64_t)256 << 20)    /* im2col's columns at most: beyond, images in chunks */
+#define DIRECT_CONV_MAX_GROUP_OUT 1           /* channels per group up to which a conv is direct (depthwise) */
+
+/* The generators, each as an NcCuDescFn over its own parameter struct. */
+#define DESC_FN(fn, T)                                                                                                 \
+    static void fn##_any(NcCuDesc *d, const char *name, const void *p) { fn(d, name, (const T *)p); }
+DESC_FN(nc_cu_eltwise_desc, NcCuEltwise)
+DESC_FN(nc_cu_row_mean_desc, NcCuRowMean)
+DESC_FN(nc_cu_softmax_desc, NcCuSoftmax)
+DESC_FN(nc_cu_im2col_desc, NcCuIm2col)
+DESC_FN(nc_cu_conv_desc, NcCuConv)
+DESC_FN(nc_cu_pool_desc, NcCuPool)
+DESC_FN(nc_cu_copy_desc, NcCuCopy)
+DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
+DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
+DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
+
+/* A node being lowered. */
+typedef struct Lower {
+    NcCuLowering *L;
+    NcCuProgram *P;
+    const NcGraph *g;
+    const NcPlan *plan;
+    const NcNode *nd;
+    int node;
+    const char *what; /* the rule's name, each step's (profiles) */
+    int64_t scratch;  /* bytes of the program's scratch this node has taken */
+} Lower;
+
+static const NcValue *in_v(const Lower *l, int j) { return nc_val(l->g, l->nd->inputs[j]); }
+static const NcValue *out_v(const Lower *l, int j) { return nc_val(l->g, l->nd->outputs[j]); }
+static NcDevRef value_ref(int v, int64_t floats) { return (NcDevRef){NC_DEV_REF_VALUE, v, floats * 4}; }
+static NcDevRef in_ref(const Lower *l, int j) { return value_ref(l->nd->inputs[j], 0); }
+static NcDevRef out_ref(const Lower *l, int j) { return value_ref(l->nd->outputs[j], 0); }
+static NcDevRef at(NcDevRef r, int64_t floats) { return r.offset += floats * 4, r; }
+
+/* `floats` of this node's scratch (the program's scratch is the most any node takes). */
+static NcDevRef scratch(Lower *l, int64_t floats) {
+    const NcDevRef r = {NC_DEV_REF_SCRATCH, -1, l->scratch};
+    l->scratch += (floats * 4 + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
+    if (l->scratch > l->P->scratch_bytes) l->P->scratch_bytes = l->scratch;
+    return r;
+}
+
+/* The index of the kernel (desc, params): an equal request made before is shared. */
+static int kernel(Lower *l, NcCuDescFn desc, const void *params, size_t size) {
+    NcCuLowering *L = l->L;
+    for (int i = 0; i < L->kernels.len; i++) {
+        const NcCuKernelReq *r = &L->kernels.data[i];
+        if (r->desc == desc && r->size == size && !memcmp(r->params, params, size)) return i;
+    }
+    NcCuKernelReq r = {.desc = desc, .params = nc_malloc(size), .size = size};
+    memcpy(r.params, params, size);
+    snprintf(r.name, sizeof r.name, "nck%d", L->kernels.len);
+    nc_vec_push(&L->kernels, r);
+    return L->kernels.len - 1;
+}
+
+static void push_step(Lower *l, NcDevStep *s) {
+    s->node = l->node;
+    snprintf(s->what, sizeof s->what, "%s", l->what);
+    nc_vec_push(&l->P->steps, *s);
+}
+
+static void launch(Lower *l, NcCuDescFn desc, const void *params, size_t size, int nparams, const NcDevRef *refs) {
+    NcDevStep s;
+    memset(&s, 0, sizeof s);
+    NC_CHECK(nparams <= NC_DEV_MAXPARAMS && nparams <= NC_CU_MAXPARAMS);
+    s.kind = NC_DEV_STEP_LAUNCH, s.kernel = kernel(l, desc, params, size), s.nparams = nparams;
+    memcpy(s.ref, refs, (size_t)nparams * sizeof *refs);
+    push_step(l, &s);
+}
+
+/* A batch of `batch` products m x n x k (B transposed with trans_b), operands
+ * `sa`, `sb`, `sc` floats apart from one product to the next. */
+static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t batch, NcDevRef a, int64_t sa,
+                 NcDevRef b, int64_t sb, NcDevRef c, int64_t sc) {
+    NcDevStep s;
+    memset(&s, 0, sizeof s);
+    s.kind = NC_DEV_STEP_GEMM, s.nparams = 3;
+    s.ref[0] = a, s.ref[1] = b, s.ref[2] = c;
+    s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch};
+    s.gemm.stride_a = sa, s.gemm.stride_b = sb, s.gemm.stride_c = sc;
+    push_step(l, &s);
+}
+
+/* --- elementwise chains --------------------------------------------------- */
+
+/* An elementwise kernel under construction: its parameters and their places. */
+typedef struct Ew {
+    NcCuEltwise k;
+    NcDevRef ref[NC_CU_MAXPARAMS];
+} Ew;
+
+/* x -> y over a tensor shaped like v ([n, c, rest...]). */
+static void ew_init(Ew *w, NcDevRef x, NcDevRef y, const NcValue *v) {
+    memset(w, 0, sizeof *w);
+    w->k.n = v->shape[0], w->k.c = v->ndim > 1 ? v->shape[1] : 1;
+    w->k.hw = nc_numel(v) / (w->k.n * w->k.c);
+    w->k.nparams = 2, w->ref[0] = x, w->ref[1] = y;
+}
+
+static int ew_operand(Ew *w, NcDevRef r) {
+    if (w->k.nparams == NC_CU_MAXPARAMS) return -1;
+    w->ref[w->k.nparams] = r;
+    return w->k.nparams++;
+}
+
+static int ew_step(Ew *w, NcCuEwStep s) {
+    if (w->k.nsteps == NC_CU_EW_MAXSTEPS) return -1;
+    w->k.step[w->k.nsteps++] = s;
+    return 0;
+}
+
+/* Which element of operand v goes with each of y's: NC_CU_EW_ADD / MUL's
+ * own (same size), one per (image, channel), one per channel; -1 other
+ * broadcasts (not lowered). */
+enum { PER_ELEMENT, PER_IMAGE_CHANNEL, PER_CHANNEL };
+static int per(const NcValue *v, const NcValue *y) {
+    if (nc_numel(v) == nc_numel(y)) return PER_ELEMENT;
+    if (v->ndim != y->ndim || y->ndim < 2 || v->shape[1] != y->shape[1]) return -1;
+    for (int d = 2; d < v->ndim; d++)
+        if (v->shape[d] != 1) return -1;
+    return v->shape[0] == y->shape[0] ? PER_IMAGE_CHANNEL : v->shape[0] == 1 ? PER_CHANNEL : -1;
+}
+
+/* + or * with the node's input j as the kernels take it (at batch 1 one
+ * value per (image, channel) is one per channel). */
+static int ew_binary(Ew *w, const Lower *l, int is_mul, int j, const NcValue *y) {
+    int p = per(in_v(l, j), y);
+    if (y->shape[0] == 1 && p == PER_IMAGE_CHANNEL) p = PER_CHANNEL;
+    NcCuEwKind kind;
+    if (p == PER_ELEMENT)
+        kind = is_mul ? NC_CU_EW_MUL : NC_CU_EW_ADD;
+    else if (p == PER_CHANNEL && !is_mul)
+        kind = NC_CU_EW_BIAS;
+    else if ((p == PER_IMAGE_CHANNEL || (p == PER_CHANNEL && y->shape[0] == 1)) && is_mul)
+        kind = NC_CU_EW_CHANNEL_MUL;
+    else
+        return -1;
+    const int a = ew_operand(w, in_ref(l, j));
+    return a < 0 ? -1 : ew_step(w, (NcCuEwStep){.kind = kind, .a = a});
+}
+
+/* + a bias (the node's input j, one value per channel) */
+static int ew_bias(Ew *w, const Lower *l, int j) {
+    const int a = ew_operand(w, in_ref(l, j));
+    return a < 0 ? -1 : ew_step(w, (NcCuEwStep){.kind = NC_CU_EW_BIAS, .a = a});
+}
+
+static int ew_act(Ew *w, NcEpiKind kind, float lo, float hi) {
+    static const NcCuEwKind of[] = {[NC_EPI_RELU] = NC_CU_EW_RELU,
+                                    [NC_EPI_CLAMP] = NC_CU_EW_CLAMP,
+                                    [NC_EPI_SILU] = NC_CU_EW_SILU,
+                                    [NC_EPI_SIGMOID] = NC_CU_EW_SIGMOID};
+    return ew_step(w, (NcCuEwStep){.kind = of[kind], .lo = lo, .hi = hi});
+}
+
+/* The node's fused epilogue steps (activations, + / * with more inputs). */
+static int ew_epilogue(Ew *w, const Lower *l, const NcValue *y) {
+    const NcAttrs *a = &l->nd->attrs;
+    for (int s = 0; s < a->nepi; s++) {
+        const NcEpilogue *ep = &a->epi[s];
+        const int bad = ep->kind == NC_EPI_ADD || ep->kind == NC_EPI_MUL
+                            ? ew_binary(w, l, ep->kind == NC_EPI_MUL, ep->input, y)
+                            : ew_act(w, ep->kind, ep->lo, ep->hi);
+        if (bad) return -1;
+    }
+    return 0;
+}
+
+static void ew_launch(Lower *l, const Ew *w) {
+    launch(l, nc_cu_eltwise_desc_any, &w->k, sizeof w->k, w->k.nparams, w->ref);
+}
+
+/* A contiguous copy of `floats` floats (an elementwise chain of no steps). */
+static void copy(Lower *l, NcDevRef from, NcDevRef to, int64_t floats) {
+    Ew w;
+    memset(&w, 0, sizeof w);
+    w.k.n = 1, w.k.c = 1, w.k.hw = floats, w.k.nparams = 2, w.ref[0] = from, w.ref[1] = to;
+    ew_launch(l, &w);
+}
+
+/* --- the rules ------------------------------------------------------------ */
+
+/* Is the output where the input lies (the memory planner made it a view)? */
+static int planned_view(const Lower *l, int out, int64_t bytes_in) {
+    const int x = l->nd->inputs[0];
+    return nc_val(l->g, x)->kind == NC_VAL_NODE && l->plan->offset[l->nd->outputs[out]] == l->plan->offset[x] + bytes_in;
+}
+
+static int lower_reshape(Lower *l) {
+    if (planned_view(l, 0, 0)) return 0;
+    copy(l, in_ref(l, 0), out_ref(l, 0), nc_numel(out_v(l, 0)));
+    return 0;
+}
+
+/* Sizes before, along and after the node's axis of v. */
+static void axis_split(const NcValue *v, int axis, int64_t *outer, int64_t *inner) {
+    *outer = *inner = 1;
+    for (int d = 0; d < axis; d++) *outer *= v->shape[d];
+    for (int d = axis + 1; d < v->ndim; d++) *inner *= v->shape[d];
+}
+
+/* concat / split: one strided copy per piece into (out of) its slice of the whole */
+static int lower_pieces(Lower *l, int is_concat) {
+    const NcNode *nd = l->nd;
+    const NcValue *whole = is_concat ? out_v(l, 0) : in_v(l, 0);
+    const int npieces = is_concat ? nd->ninputs : nd->noutputs, axis = nd->attrs.axis;
+    if (axis < 0 || axis >= whole->ndim) return -1;
+    int64_t outer, inner, off = 0;
+    axis_split(whole, axis, &outer, &inner);
+    if (!is_concat) { /* every piece a view of the input: nothing to run */
+        int views = 1;
+        for (int j = 0; j < npieces; off += nd->attrs.sizes[j] * inner * 4, j++) views &= planned_view(l, j, off);
+        if (views) return 0;
+        off = 0;
+    }
+    (void)outer;
+    for (int j = 0; j < npieces; j++) {
+        const NcValue *p = is_concat ? in_v(l, j) : out_v(l, j);
+        NcCuCopy c;
+        memset(&c, 0, sizeof c);
+        nc_cu_copy_slice(&c, p->ndim, p->shape, axis, whole->shape[axis], off, is_concat);
+        const NcDevRef refs[2] = {is_concat ? in_ref(l, j) : in_ref(l, 0), is_concat ? out_ref(l, 0) : out_ref(l, j)};
+        launch(l, nc_cu_copy_desc_any, &c, sizeof c, 2, refs);
+        off += p->shape[axis];
+    }
+    return 0;
+}
+
+static int lower_transpose(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    NcCuCopy c;
+    memset(&c, 0, sizeof c);
+    nc_cu_copy_transpose(&c, x->ndim, x->shape, l->nd->attrs.sizes);
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_copy_desc_any, &c, sizeof c, 2, refs);
+    return 0;
+}
+
+/* ResNeSt's split attention (cu_attn.h): radix_gap, radix_combine, radix_softmax */
+static int lower_radix(Lower *l) {
+    const NcNode *nd = l->nd;
+    const NcValue *x = in_v(l, 0);
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), nd->ninputs > 1 ? in_ref(l, 1) : out_ref(l, 0)};
+    if (nd->op == NC_OP_RADIX_SOFTMAX) {
+        NcCuRadixSoftmax r;
+        memset(&r, 0, sizeof r);
+        r.n = x->shape[0], r.radix = nd->attrs.radix, r.card = nd->attrs.cardinality;
+        r.rest = nc_numel(x) / (r.n * r.radix * r.card);
+        launch(l, nc_cu_radix_softmax_desc_any, &r, sizeof r, 2, refs);
+        return 0;
+    }
+    if (x->ndim != 4) return -1;
+    NcCuSplitAttn a;
+    memset(&a, 0, sizeof a);
+    a.n = x->shape[0], a.radix = nd->attrs.radix, a.c = x->shape[1] / a.radix, a.hw = x->shape[2] * x->shape[3];
+    if (nd->op == NC_OP_RADIX_GAP)
+        launch(l, nc_cu_radix_gap_desc_any, &a, sizeof a, 2, refs);
+    else
+        launch(l, nc_cu_radix_combine_desc_any, &a, sizeof a, 3, refs);
+    return 0;
+}
+
+/* relu, clamp, silu, sigmoid, add, mul (with their fused epilogues) */
+static int lower_elementwise(Lower *l) {
+    const NcNode *nd = l->nd;
+    const NcValue *y = out_v(l, 0);
+    const int binary = nd->op == NC_OP_ADD || nd->op == NC_OP_MUL;
+    /* x is the operand of y's size; the other may broadcast (+ and * commute) */
+    const int xi = binary && per(in_v(l, 0), y) != PER_ELEMENT ? 1 : 0;
+    if (per(in_v(l, xi), y) != PER_ELEMENT) return -1;
+    Ew w;
+    ew_init(&w, in_ref(l, xi), out_ref(l, 0), y);
+    int bad = 0;
+    if (binary)
+        bad = ew_binary(&w, l, nd->op == NC_OP_MUL, 1 - xi, y);
+    else if (nd->op == NC_OP_RELU)
+        bad = ew_act(&w, NC_EPI_RELU, 0, 0);
+    else if (nd->op == NC_OP_CLAMP)
+        bad = ew_act(&w, NC_EPI_CLAMP, nd->attrs.lo, nd->attrs.hi);
+    else
+        bad = ew_act(&w, nd->op == NC_OP_SILU ? NC_EPI_SILU : NC_EPI_SIGMOID, 0, 0);
+    if (bad || ew_epilogue(&w, l, y)) return -1;
+    ew_launch(l, &w);
+    return 0;
+}
+
+/* A batch norm on its own (not after a conv): scale and shift per channel,
+ * computed here from its parameters into the program's constants. */
+static int lower_batch_norm(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    const float *gamma = in_v(l, 1)->data, *beta = in_v(l, 2)->data, *mean = in_v(l, 3)->data, *var = in_v(l, 4)->data;
+    if (!gamma || !beta || !mean || !var || x->ndim < 2) return -1;
+    const int64_t C = x->shape[1], at0 = l->L->consts.len;
+    for (int64_t c = 0; c < C; c++) nc_vec_push(&l->L->consts, (float)(gamma[c] / sqrt((double)var[c] + l->nd->attrs.eps)));
+    for (int64_t c = 0; c < C; c++)
+        nc_vec_push(&l->L->consts, (float)(beta[c] - mean[c] * (double)l->L->consts.data[at0 + c]));
+    Ew w;
+    ew_init(&w, in_ref(l, 0), out_ref(l, 0), x);
+    const int a = ew_operand(&w, (NcDevRef){NC_DEV_REF_CONST, -1, at0 * 4});
+    const int b = ew_operand(&w, (NcDevRef){NC_DEV_REF_CONST, -1, (at0 + C) * 4});
+    if (ew_step(&w, (NcCuEwStep){.kind = NC_CU_EW_SCALE_SHIFT, .a = a, .b = b})) return -1;
+    ew_launch(l, &w);
+    return 0;
+}
+
+/* A conv's input, or (an SE gate fused into it) its channels scaled into scratch first. */
+static NcDevRef conv_input(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *x = in_v(l, 0);
+    if (!a->has_in_scale) return in_ref(l, 0);
+    const NcDevRef xs = scratch(l, nc_numel(x));
+    Ew w;
+    ew_init(&w, in_ref(l, 0), xs, x);
+    const int s = ew_operand(&w, in_ref(l, nc_in_scale_input(a)));
+    ew_step(&w, (NcCuEwStep){.kind = NC_CU_EW_CHANNEL_MUL, .a = s});
+    ew_launch(l, &w);
+    return xs;
+}
+
+/* Does the conv's bias and epilogue fit the elementwise kernel?  (Checked
+ * before any step is made, so that a rule that cannot take a node leaves
+ * nothing behind.) */
+static int conv_epilogue_fits(const Lower *l) {
+    Ew w;
+    ew_init(&w, out_ref(l, 0), out_ref(l, 0), out_v(l, 0));
+    if (l->nd->attrs.has_bias && ew_bias(&w, l, 2)) return 0;
+    return ew_epilogue(&w, l, out_v(l, 0)) == 0;
+}
+
+/* The conv's (or linear layer's) bias and epilogue, in place on its output. */
+static void conv_epilogue(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *y = out_v(l, 0);
+    if (!a->has_bias && !a->nepi) return;
+    Ew w;
+    ew_init(&w, out_ref(l, 0), out_ref(l, 0), y);
+    if (a->has_bias) NC_CHECK(ew_bias(&w, l, 2) == 0);
+    NC_CHECK(ew_epilogue(&w, l, y) == 0);
+    ew_launch(l, &w);
+}
+
+/* conv2d as GEMMs: per image and group, W_g [OG, CG KH KW] . col_g.  The
+ * column matrix is x itself for a 1x1 stride-1 conv (pointwise), else made
+ * by im2col (all groups at once, images in chunks under COL_BYTES_MAX). */
+static int lower_conv_gemm(Lower *l, int pointwise) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
+    if (x->ndim != 4 || w->ndim != 4 || !conv_epilogue_fits(l)) return -1;
+    const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], O = y->shape[1];
+    const int64_t P = y->shape[2] * y->shape[3], T = w->shape[2] * w->shape[3], G = a->groups;
+    const int64_t OG = O / G, CG = C / G, KG = CG * T;
+    const NcDevRef xr = conv_input(l), wr = in_ref(l, 1), yr = out_ref(l, 0);
+    if (pointwise) {
+        for (int64_t g = 0; g < G; g++)
+            gemm(l, OG, P, CG, 0, N, at(wr, g * OG * CG), 0, at(xr, g * CG * HW), C * HW, at(yr, g * OG * P), O * P);
+    } else {
+        const int64_t per_image = C * T * P;
+        int64_t nb = N; /* images per chunk: the most that divides N with columns under the cap */
+        while (nb > 1 && (N % nb || nb * per_image * 4 > COL_BYTES_MAX)) nb--;
+        const NcDevRef col = scratch(l, nb * per_image);
+        NcCuIm2col ic;
+        memset(&ic, 0, sizeof ic);
+        ic.g = nc_cu_win(a, x->shape, y->shape);
+        ic.g.n = nb, ic.layout = NC_CU_COL_NKP;
+        for (int64_t q = 0; q < N; q += nb) {
+            const NcDevRef refs[2] = {at(xr, q * C * HW), col};
+            launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
+            for (int64_t g = 0; g < G; g++)
+                gemm(l, OG, P, KG, 0, nb, at(wr, g * OG * KG), 0, at(col, g * KG * P), per_image,
+                     at(yr, q * O * P + g * OG * P), O * P);
+        }
+    }
+    conv_epilogue(l);
+    return 0;
+}
+
+static int is_pointwise(const NcAttrs *a, const NcValue *w) {
+    return w->shape[2] == 1 && w->shape[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] &&
+           !a->pad[1] && !a->pad[2] && !a->pad[3];
+}
+
+static int lower_conv_pointwise(Lower *l) {
+    return is_pointwise(&l->nd->attrs, in_v(l, 1)) ? lower_conv_gemm(l, 1) : -1;
+}
+static int lower_conv_im2col(Lower *l) { return lower_conv_gemm(l, 0); }
+
+/* Depthwise convs: a GEMM of one output row per group is all launch and no
+ * work, so cu_conv.h's direct kernel with the epilogue fused. */
+static int lower_conv_direct(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
+    if (x->ndim != 4 || a->groups < 2 || y->shape[1] / a->groups > DIRECT_CONV_MAX_GROUP_OUT) return -1;
+    Ew e; /* the epilogue's parameters after x, y, w */
+    ew_init(&e, out_ref(l, 0), out_ref(l, 0), y);
+    e.k.nparams = 3, e.ref[2] = in_ref(l, 1);
+    if ((a->has_bias && ew_bias(&e, l, 2)) || ew_epilogue(&e, l, y)) return -1;
+    e.ref[0] = conv_input(l);
+    NcCuConv c;
+    memset(&c, 0, sizeof c);
+    c.g = nc_cu_win(a, x->shape, y->shape);
+    c.o = y->shape[1], c.groups = a->groups, c.nsteps = e.k.nsteps, c.nparams = e.k.nparams;
+    memcpy(c.step, e.k.step, sizeof c.step);
+    (void)w;
+    launch(l, nc_cu_conv_desc_any, &c, sizeof c, c.nparams, e.ref);
+    return 0;
+}
+
+/* linear: y [N, O] = x [N, I] . W^T (W stored [O, I]), then bias and epilogue. */
+static int lower_linear(Lower *l) {
+    const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
+    if (w->ndim != 2 || y->ndim != 2 || l->nd->attrs.has_in_scale || !conv_epilogue_fits(l)) return -1;
+    const int64_t N = x->shape[0], I = w->shape[1], O = w->shape[0];
+    gemm(l, N, O, I, 1, 1, in_ref(l, 0), 0, in_ref(l, 1), 0, out_ref(l, 0), 0);
+    conv_epilogue(l);
+    return 0;
+}
+
+static int lower_global_avg_pool(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    if (x->ndim != 4) return -1;
+    NcCuRowMean r = {.rows = x->shape[0] * x->shape[1], .len = x->shape[2] * x->shape[3]};
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_row_mean_desc_any, &r, sizeof r, 2, refs);
+    return 0;
+}
+
+static int lower_softmax(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    const int axis = l->nd->attrs.axis;
+    if (axis != x->ndim - 1) return -1; /* over the last axis: rows */
+    NcCuSoftmax r = {.rows = nc_numel(x) / x->shape[axis], .len = x->shape[axis]};
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_softmax_desc_any, &r, sizeof r, 2, refs);
+    return 0;
+}
+
+/* squeeze_excite: gate [N, C, 1, 1] = sigmoid(W2 act(W1 mean(x) + b1) + b2):
+ * the mean by rows, each fc a GEMM against its weights transposed, the bias
+ * and activation an elementwise kernel after it.  act: SiLU when the node says
+ * so, else ReLU (ir/ref_se.c). */
+static int lower_squeeze_excite(Lower *l) {
+    const NcValue *x = in_v(l, 0), *y = out_v(l, 0);
+    if (x->ndim != 4) return -1;
+    const int64_t N = x->shape[0], C = x->shape[1], R = in_v(l, 1)->shape[0];
+    const NcAttrs *a = &l->nd->attrs;
+    const NcDevRef pooled = scratch(l, N * C), hidden = scratch(l, N * R);
+    NcCuRowMean r = {.rows = N * C, .len = x->shape[2] * x->shape[3]};
+    const NcDevRef mean_refs[2] = {in_ref(l, 0), pooled};
+    launch(l, nc_cu_row_mean_desc_any, &r, sizeof r, 2, mean_refs);
+    const int64_t shape_h[2] = {N, R}, shape_y[2] = {N, C};
+    for (int fc = 0; fc < 2; fc++) {
+        const int64_t o = fc ? C : R, i = fc ? R : C;
+        const NcDevRef src = fc ? hidden : pooled, dst = fc ? out_ref(l, 0) : hidden;
+        gemm(l, N, o, i, 1, 1, src, 0, in_ref(l, 1 + 2 * fc), 0, dst, 0);
+        Ew w;
+        NcValue v = {.ndim = 2};
+        memcpy(v.shape, fc ? shape_y : shape_h, sizeof shape_h);
+        ew_init(&w, dst, dst, &v);
+        const int b = ew_operand(&w, in_ref(l, 2 + 2 * fc));
+        ew_step(&w, (NcCuEwStep){.kind = NC_CU_EW_BIAS, .a = b});
+        const int silu = a->nepi >= 1 && a->epi[0].kind == NC_EPI_SILU;
+        ew_act(&w, fc ? NC_EPI_SIGMOID : silu ? NC_EPI_SILU : NC_EPI_RELU, 0, 0);
+        ew_launch(l, &w);
+    }
+    (void)y;
+    return 0;
+}
+
+static int lower_pool(Lower *l) {
+    const NcValue *x = in_v(l, 0), *y = out_v(l, 0);
+    if (x->ndim != 4) return -1;
+    NcCuPool p;
+    memset(&p, 0, sizeof p);
+    p.g = nc_cu_win(&l->nd->attrs, x->shape, y->shape);
+    p.is_max = l->nd->op == NC_OP_MAX_POOL2D, p.count_include_pad = l->nd->attrs.count_include_pad;
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_pool_desc_any, &p, sizeof p, 2, refs);
+    return 0;
+}
+
+static int lower_concat(Lower *l) { return lower_pieces(l, 1); }
+static int lower_split(Lower *l) { return lower_pieces(l, 0); }
+
+/* One way of running an op on the device: tried in table order for a node of
+ * that op; the first whose lower() does not refuse it (-1, leaving nothing
+ * behind) makes its steps.  name is the strategy bench --per-kernel shows. */
+typedef struct CuRule {
+    NcOpKind op;
+    const char *name;
+    int (*lower)(Lower *l);
+} CuRule;
+
+static const CuRule rules[] = {
+    {NC_OP_CONV2D, "cuda direct conv", lower_conv_direct},
+    {NC_OP_CONV2D, "cuda gemm", lower_conv_pointwise},
+    {NC_OP_CONV2D, "cuda im2col+gemm", lower_conv_im2col},
+    {NC_OP_LINEAR, "cuda gemm", lower_linear},
+    {NC_OP_BATCH_NORM, "cuda elementwise", lower_batch_norm},
+    {NC_OP_RELU, "cuda elementwise", lower_elementwise},
+    {NC_OP_CLAMP, "cuda elementwise", lower_elementwise},
+    {NC_OP_SILU, "cuda elementwise", lower_elementwise},
+    {NC_OP_SIGMOID, "cuda elementwise", lower_elementwise},
+    {NC_OP_ADD, "cuda elementwise", lower_elementwise},
+    {NC_OP_MUL, "cuda elementwise", lower_elementwise},
+    {NC_OP_MAX_POOL2D, "cuda pool", lower_pool},
+    {NC_OP_AVG_POOL2D, "cuda pool", lower_pool},
+    {NC_OP_GLOBAL_AVG_POOL, "cuda row mean", lower_global_avg_pool},
+    {NC_OP_SOFTMAX, "cuda softmax", lower_softmax},
+    {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite", lower_squeeze_excite},
+    {NC_OP_RESHAPE, "cuda copy", lower_reshape},
+    {NC_OP_CONCAT, "cuda copy", lower_concat},
+    {NC_OP_SPLIT, "cuda copy", lower_split},
+    {NC_OP_TRANSPOSE, "cuda copy", lower_transpose},
+    {NC_OP_RADIX_GAP, "cuda split attention", lower_radix},
+    {NC_OP_RADIX_SOFTMAX, "cuda split attention", lower_radix},
+    {NC_OP_RADIX_COMBINE, "cuda split attention", lower_radix},
+};
+#define NRULES ((int)(sizeof rules / sizeof rules[0]))
+
+int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *e) {
+    NcCuProgram prog;
+    memset(&prog, 0, sizeof prog);
+    nc_vec_push(&L->progs, prog);
+    NcCuProgram *P = &L->progs.data[L->progs.len - 1];
+    for (int ni = 0; ni < g->nodes.len; ni++) {
+        const NcNode *nd = &g->nodes.data[ni];
+        Lower l = {.L = L, .P = P, .g = g, .plan = plan, .nd = nd, .node = ni};
+        const int steps0 = P->steps.len, kernels0 = L->kernels.len, consts0 = L->consts.len;
+        int ri = 0;
+        for (; ri < NRULES; ri++) {
+            if (rules[ri].op != nd->op) continue;
+            l.what = rules[ri].name, l.scratch = 0;
+            if (rules[ri].lower(&l) == 0) break;
+            /* refused: what it made goes */
+            for (int k = kernels0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
+            P->steps.len = steps0, L->kernels.len = kernels0, L->consts.len = consts0;
+        }
+        if (ri == NRULES)
+            return nc_errorf(e, "%s (%s): no CUDA lowering for this op%s yet (codegen/cuda/README.md says which exist)",
+                             nd->scope ? nd->scope : "?", nc_op_info(nd->op)->name,
+                             nd->attrs.nepi ? " with this epilogue" : "");
+        if (L->verbose)
+            fprintf(L->verbose, "cuda: %s (%s): %s, %d steps\n", nd->scope ? nd->scope : "?", nc_op_info(nd->op)->name,
+                    rules[ri].name, P->steps.len - steps0);
+    }
+    return 0;
+}
+
+void nc_cu_lowering_free(NcCuLowering *L) {
+    for (int k = 0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
+    free(L->kernels.data);
+    free(L->consts.data);
+    for (int p = 0; p < L->progs.len; p++) free(L->progs.data[p].steps.data);
+    free(L->progs.data);
+    memset(L, 0, sizeof *L);
+}

@@ -1,0 +1,197 @@
+/* dev_exec.c — a device program's forward pass: the input uploaded, the
+ * steps run in order over the device arena (the bundle's planned layout),
+ * the output and the pooled features downloaded. */
+#include "runtime/program/dev_exec.h"
+
+#include <string.h>
+
+#include "runtime/device/dev_program.h"
+
+/* Present when the program was linked with codegen/cuda's object (dev_program.h). */
+extern const NcDevKernel netc_dev_kernels[] __attribute__((weak));
+extern const NcDevProgram netc_dev_programs[] __attribute__((weak));
+extern const int32_t netc_dev_nprograms __attribute__((weak));
+extern const char netc_dev_default[] __attribute__((weak));
+extern const char netc_dev_arch[] __attribute__((weak));
+extern const float netc_dev_consts[] __attribute__((weak));
+extern const int64_t netc_dev_nconsts __attribute__((weak));
+
+typedef struct DevProg {
+    void *arena, *scratch, *input; /* device memory, made at the program's first run */
+    float **params;                /* per step, NC_DEV_MAXPARAMS device addresses */
+    const char **kind;             /* per node: the strategy of its steps ("view": none) */
+} DevProg;
+
+typedef struct DevExec {
+    NcDevice *dev;
+    void *weights, *consts; /* device copies, uploaded once */
+    DevProg prog[NC_BUNDLE_MAX_PROGRAMS];
+    NcBundleExec exec;
+    char describe[320];
+} DevExec;
+
+int nc_dev_exec_compiled(void) { return netc_dev_programs != NULL && &netc_dev_nprograms != NULL; }
+
+static const char *who = "program"; /* for messages: the program's name */
+
+/* A device failing mid-run (a launch, a copy): the run cannot go on. */
+static void fail(const char *what, const NcError *e) {
+    fprintf(stderr, "%s: device error in %s: %s\n", who, what, e->msg);
+    exit(NC_EXIT_FAIL);
+}
+
+static char *resolve(const DevExec *x, const NcBundle *b, int p, const NcDevRef *r) {
+    const DevProg *dp = &x->prog[p];
+    if (r->space == NC_DEV_REF_SCRATCH) return (char *)dp->scratch + r->offset;
+    if (r->space == NC_DEV_REF_CONST) return (char *)x->consts + r->offset;
+    const NcProgram *pr = &b->programs[p];
+    if (r->value < 0 || (uint32_t)r->value >= pr->h->nvalues) {
+        fprintf(stderr, "%s: internal error: a device step names value %d of %u\n", who, r->value,
+                pr->h->nvalues);
+        exit(NC_EXIT_FAIL);
+    }
+    const NcBundleValue *v = &pr->values[r->value];
+    const char *base = v->kind == NC_VAL_NODE    ? (char *)dp->arena + v->offset
+                       : v->kind == NC_VAL_PARAM ? (char *)x->weights + v->offset
+                                                 : (char *)dp->input;
+    return (char *)base + r->offset;
+}
+
+/* Device memory and resolved step operands for program p, at its first run. */
+static void prepare(DevExec *x, const NcBundle *b, int p) {
+    DevProg *dp = &x->prog[p];
+    if (dp->params) return;
+    const NcProgramHeader *h = b->programs[p].h;
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    NcError e;
+    if (nc_dev_alloc(x->dev, &dp->arena, (size_t)h->arena_bytes, &e) ||
+        nc_dev_alloc(x->dev, &dp->scratch, (size_t)dv->scratch_bytes, &e) ||
+        nc_dev_alloc(x->dev, &dp->input, (size_t)h->batch * 3 * h->height * h->width * sizeof(float), &e))
+        fail("allocating the arena", &e);
+    dp->params = nc_calloc((size_t)dv->nsteps * NC_DEV_MAXPARAMS + 1, sizeof(float *));
+    for (int64_t s = 0; s < dv->nsteps; s++)
+        for (int j = 0; j < dv->steps[s].nparams; j++)
+            dp->params[s * NC_DEV_MAXPARAMS + j] = (float *)resolve(x, b, p, &dv->steps[s].ref[j]);
+    dp->kind = nc_calloc(h->nnodes + 1, sizeof(char *));
+    for (uint32_t n = 0; n < h->nnodes; n++) dp->kind[n] = "view";
+    for (int64_t s = dv->nsteps - 1; s >= 0; s--)
+        if (dv->steps[s].node >= 0 && (uint32_t)dv->steps[s].node < h->nnodes)
+            dp->kind[dv->steps[s].node] = dv->steps[s].what;
+}
+
+static void run(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena,
+                double *per_node) {
+    DevExec *x = ctx;
+    prepare(x, b, p);
+    const DevProg *dp = &x->prog[p];
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    NcError e;
+    if (nc_dev_upload(x->dev, dp->input, input, (size_t)h->batch * 3 * h->height * h->width * sizeof(float), &e))
+        fail("uploading the input", &e);
+    for (int64_t s = 0; s < dv->nsteps; s++) {
+        const NcDevStep *st = &dv->steps[s];
+        float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
+        const double t0 = per_node ? nc_now() : 0;
+        const int bad = st->kind == NC_DEV_STEP_GEMM
+                            ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
+                            : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
+        if (bad) fail(st->what, &e);
+        if (per_node) { /* each kernel timed alone: the device finishes it first */
+            if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
+            per_node[st->node] += nc_now() - t0;
+        }
+    }
+    if (nc_dev_sync(x->dev, &e)) fail("finishing the run", &e);
+    const NcBundleValue *ov = &pr->values[h->outputs[0]];
+    if (output && nc_dev_download(x->dev, output, (char *)dp->arena + ov->offset,
+                                  (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4, &e))
+        fail("downloading the output", &e);
+    if (arena && h->features >= 0) {
+        const NcBundleValue *fv = &pr->values[h->features];
+        if (nc_dev_download(x->dev, (char *)arena + fv->offset, (char *)dp->arena + fv->offset,
+                            (size_t)nc_numel(&pr->vals[h->features]) * 4, &e))
+            fail("downloading the features", &e);
+    }
+}
+
+static const char *kind(void *ctx, const NcBundle *b, int p, uint32_t node) {
+    DevExec *x = ctx;
+    prepare(x, b, p);
+    return x->prog[p].kind[node];
+}
+
+int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcError *e) {
+    who = prog;
+    if (!nc_dev_exec_compiled()) {
+        if (!device) return 0;
+        nc_errorf(e, "--device %s: this program runs on the CPU (compile it with netc compile --target cuda)", device);
+        return NC_EXIT_BADINPUT;
+    }
+    const char *kind_name = device ? device : netc_dev_default;
+    if (strcmp(kind_name, "emulate") && strcmp(kind_name, "cuda")) {
+        nc_errorf(e, "--device '%s': expected emulate (the CPU emulator) or cuda (the GPU)", kind_name);
+        return NC_EXIT_BADINPUT;
+    }
+    if (netc_dev_nprograms != b->nprograms) {
+        nc_errorf(e, "the device steps are for %d programs, the bundle has %d", netc_dev_nprograms, b->nprograms);
+        return NC_EXIT_BADINPUT;
+    }
+    for (int p = 0; p < b->nprograms; p++)
+        if (b->programs[p].train || b->programs[p].h->ninputs != 1) {
+            nc_errorf(e, "program %d is a training step: not run on a device yet", p);
+            return NC_EXIT_BADINPUT;
+        }
+    DevExec *x = nc_calloc(1, sizeof *x);
+    if (!(x->dev = nc_dev_open(kind_name, e))) {
+        free(x);
+        if (!strcmp(kind_name, "cuda") && !device) { /* say how to run the program anyway */
+            NcError why = *e;
+            nc_errorf(e, "%s (this program: --device emulate runs its GPU kernels' CPU lowering)", why.msg);
+        }
+        return NC_EXIT_FAIL;
+    }
+    const size_t nconsts = (size_t)(netc_dev_nconsts > 0 ? netc_dev_nconsts : 1);
+    if (nc_dev_alloc(x->dev, &x->weights, (size_t)b->h->weights_bytes, e) ||
+        nc_dev_upload(x->dev, x->weights, b->weights, (size_t)b->h->weights_bytes, e) ||
+        nc_dev_alloc(x->dev, &x->consts, nconsts * sizeof(float), e) ||
+        nc_dev_upload(x->dev, x->consts, netc_dev_consts, nconsts * sizeof(float), e)) {
+        nc_error_prefix(e, "uploading the weights to %s", nc_dev_name(x->dev));
+        nc_dev_close(x->dev);
+        free(x);
+        return NC_EXIT_FAIL;
+    }
+    snprintf(x->describe, sizeof x->describe, "%s (PTX for %s), running on %s (--device %s)",
+             strcmp(kind_name, "cuda") ? "emulated GPU" : "GPU", netc_dev_arch, nc_dev_name(x->dev), kind_name);
+    x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
+    b->exec = &x->exec;
+    return 0;
+}
+
+void nc_dev_exec_detach(NcBundle *b) {
+    if (!b->exec) return;
+    DevExec *x = b->exec->ctx;
+    for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) {
+        DevProg *dp = &x->prog[p];
+        nc_dev_free(x->dev, dp->arena);
+        nc_dev_free(x->dev, dp->scratch);
+        nc_dev_free(x->dev, dp->input);
+        free(dp->params);
+        free(dp->kind);
+    }
+    nc_dev_free(x->dev, x->weights);
+    nc_dev_free(x->dev, x->consts);
+    nc_dev_close(x->dev);
+    free(x);
+    b->exec = NULL;
+}
+
+const char *nc_dev_exec_describe(const NcBundle *b) {
+    static char s[160];
+    if (b->exec) return ((DevExec *)b->exec->ctx)->describe;
+    if (!nc_dev_exec_compiled()) return NULL;
+    snprintf(s, sizeof s, "GPU kernels (PTX for %s, and their CPU lowering for --device emulate); opens %s by default",
+             netc_dev_arch, netc_dev_default);
+    return s;
+}

@@ -1,0 +1,28 @@
+/* dev_exec.h — running a program compiled with `netc compile --target cuda`:
+ * its forward passes go through the device layer (runtime/device/) instead
+ * of the CPU kernels, by the steps codegen/cuda/ linked into it
+ * (runtime/device/dev_program.h), behind the bundle's executor hook
+ * (NcBundleExec), so every command runs as it does on the CPU. */
+#ifndef NETC_APP_DEV_EXEC_H
+#define NETC_APP_DEV_EXEC_H
+
+#include "runtime/bundle.h"
+
+/* Is this program compiled for a device (its steps linked in)? */
+int nc_dev_exec_compiled(void);
+
+/* On a device program: opens `device` ("emulate" or "cuda"; NULL: the one it
+ * was compiled to open — `cuda`, or `emulate` with --emulate), uploads the
+ * weights once and installs the executor in b.  On a CPU program: nothing,
+ * unless a device was asked for.  Returns 0, or NC_EXIT_BADINPUT (an unknown
+ * device; --device on a CPU program) / NC_EXIT_FAIL (the device cannot be
+ * opened: "cannot use a GPU: ...") with the message in e.  prog names the
+ * program in the messages of a device failing mid-run (exit 1). */
+int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcError *e);
+void nc_dev_exec_detach(NcBundle *b);
+
+/* What the program runs on, for info: the device attached, or what it was
+ * compiled for; NULL on a CPU program. */
+const char *nc_dev_exec_describe(const NcBundle *b);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# check_no_gpu.sh NETC MODEL.nn — a `--target cuda` program (no --emulate) on a machine without a GPU
+# fails with the device layer's "cannot use a GPU: ..." (exit 1) and runs with --device emulate; a CPU
+# program refuses --device (exit 2).  Where a GPU is present, the first part runs on it instead.
+set -u
+netc=$1 model=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
+"$netc" compile "$model" --init det --res 32 --target cuda -o "$tmp/gpu" || fail "compile failed"
+"$netc" run "$model" --init det --res 32 --save-input "$tmp/x.npy" --output "$tmp/ref.npy" --top 0 >/dev/null ||
+  fail "netc run failed"
+"$tmp/gpu" info | grep -q "PTX for sm_90" || fail "info does not say the program is for a GPU"
+"$tmp/gpu" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null 2>"$tmp/err"
+rc=$?
+if grep -q "cannot use a GPU: " "$tmp/err"; then
+  [ $rc = 1 ] || fail "exit status $rc without a GPU, expected 1"
+  echo "no GPU here: $(cat "$tmp/err")"
+else
+  [ $rc = 0 ] || fail "run failed: $(cat "$tmp/err")"
+  "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-4 || fail "the GPU's forward differs from the interpreter"
+  echo "a GPU is here: the forward pass ran on it and matched"
+fi
+"$tmp/gpu" --device emulate run --input "$tmp/x.npy" --output "$tmp/y2.npy" --top 0 >/dev/null ||
+  fail "--device emulate failed"
+"$netc" compare "$tmp/ref.npy" "$tmp/y2.npy" --rtol 1e-4 || fail "--device emulate differs from the interpreter"
+"$tmp/gpu" --device tpu info >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc = 2 ] && grep -q "expected emulate" "$tmp/err" || fail "--device tpu: exit $rc: $(cat "$tmp/err")"
+"$netc" compile "$model" --init det --res 32 -o "$tmp/cpu" || fail "CPU compile failed"
+"$tmp/cpu" --device emulate info >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc = 2 ] && grep -q "runs on the CPU" "$tmp/err" || fail "--device on a CPU program: exit $rc: $(cat "$tmp/err")"
+echo "1 passed, 0 failed"
