@@ -33,21 +33,23 @@ foreach(mrb "resnet18;64;2" "resnet50;64;1")
   list(GET mrb 0 name)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)
-  add_test(NAME cuda.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/${name}.nn
-           ${res} ${batch})
+  add_test(NAME cuda.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/models/${name}.nn ${res} ${batch})
   set_tests_properties(cuda.program.${name} PROPERTIES LABELS "cuda" TIMEOUT 600
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
 endforeach()
 # Bad targets (exit 2, nothing written), and a cuda program where there is no GPU: the device's clear error
 set(CUDA_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh)
 add_test(NAME cuda.bad_arch COMMAND bash ${CUDA_EXPECT} 2 "unknown GPU architecture 'sm_12'" --no-file
-         ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_arch -- $<TARGET_FILE:netc> compile ${PROJECT_SOURCE_DIR}/models/resnet18.nn
-         --init det --res 32 --target cuda:sm_12 -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_arch)
+         ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_arch -- $<TARGET_FILE:netc> compile
+         ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --target cuda:sm_12
+         -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_arch)
 add_test(NAME cuda.bad_target COMMAND bash ${CUDA_EXPECT} 2 "--target 'foo': expected cpu, cuda" --no-file
          ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_target -- $<TARGET_FILE:netc> compile
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --target foo
          -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_target)
-add_test(NAME cuda.emulate_without_target COMMAND bash ${CUDA_EXPECT} 2 "--emulate goes with --target cuda" --no-file
+add_test(NAME cuda.emulate_without_target COMMAND bash ${CUDA_EXPECT} 2 "--emulate goes with --target cuda"
+         --no-file
          ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_emulate -- $<TARGET_FILE:netc> compile
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --emulate
          -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_emulate)

@@ -89,8 +89,7 @@ static LLVMValueRef build_kernel(NcCgModule *m, const NcCgTarget *gpu, const NcC
 int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *plans, int n, const NcCuOptions *o,
                       NcError *e) {
     const char *sm = o && o->sm ? o->sm : "sm_90", *known;
-    if (!nc_cu_arch_known(sm, &known))
-        return nc_errorf(e, "unknown GPU architecture '%s' (known: %s)", sm, known);
+    if (!nc_cu_arch_known(sm, &known)) return nc_errorf(e, "unknown GPU architecture '%s' (known: %s)", sm, known);
     NcCuLowering L;
     memset(&L, 0, sizeof L);
     L.verbose = o && o->verbose ? stderr : NULL;

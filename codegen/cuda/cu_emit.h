@@ -9,9 +9,9 @@
 #include "codegen/cuda/cu_lower.h"
 
 typedef struct NcCuOptions {
-    const char *sm; /* the GPU architecture, "sm_90" (NULL: sm_90) */
-    int emulate;    /* the program opens the CPU emulator unless told --device cuda */
-    int verbose;    /* each node's strategy and the kernel count on stderr */
+    const char *sm;      /* the GPU architecture, "sm_90" (NULL: sm_90) */
+    int emulate;         /* the program opens the CPU emulator unless told --device cuda */
+    int verbose;         /* each node's strategy and the kernel count on stderr */
     const char *ptx_dir; /* also write each kernel's PTX to ptx_dir/<name>.ptx (for ptxas), or NULL */
 } NcCuOptions;
 

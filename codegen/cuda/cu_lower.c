@@ -14,9 +14,9 @@
 #include "codegen/cuda/cu_pool.h"
 #include "ir/ops.h"
 
-#define SCRATCH_ALIGN 256                     /* bytes: a scratch buffer starts aligned for any access */
-#define COL_BYTES_MAX ((int64_t)256 << 20)    /* im2col's columns at most: beyond, images in chunks */
-#define DIRECT_CONV_MAX_GROUP_OUT 1           /* channels per group up to which a conv is direct (depthwise) */
+#define SCRATCH_ALIGN             256                  /* bytes: a scratch buffer starts aligned for any access */
+#define COL_BYTES_MAX             ((int64_t)256 << 20) /* im2col's columns at most: beyond, images in chunks */
+#define DIRECT_CONV_MAX_GROUP_OUT 1                    /* channels per group up to which a conv is direct (depthwise) */
 
 /* The generators, each as an NcCuDescFn over its own parameter struct. */
 #define DESC_FN(fn, T)                                                                                                 \
@@ -203,7 +203,8 @@ static void copy(Lower *l, NcDevRef from, NcDevRef to, int64_t floats) {
 /* Is the output where the input lies (the memory planner made it a view)? */
 static int planned_view(const Lower *l, int out, int64_t bytes_in) {
     const int x = l->nd->inputs[0];
-    return nc_val(l->g, x)->kind == NC_VAL_NODE && l->plan->offset[l->nd->outputs[out]] == l->plan->offset[x] + bytes_in;
+    return nc_val(l->g, x)->kind == NC_VAL_NODE &&
+           l->plan->offset[l->nd->outputs[out]] == l->plan->offset[x] + bytes_in;
 }
 
 static int lower_reshape(Lower *l) {
@@ -311,7 +312,8 @@ static int lower_batch_norm(Lower *l) {
     const float *gamma = in_v(l, 1)->data, *beta = in_v(l, 2)->data, *mean = in_v(l, 3)->data, *var = in_v(l, 4)->data;
     if (!gamma || !beta || !mean || !var || x->ndim < 2) return -1;
     const int64_t C = x->shape[1], at0 = l->L->consts.len;
-    for (int64_t c = 0; c < C; c++) nc_vec_push(&l->L->consts, (float)(gamma[c] / sqrt((double)var[c] + l->nd->attrs.eps)));
+    for (int64_t c = 0; c < C; c++)
+        nc_vec_push(&l->L->consts, (float)(gamma[c] / sqrt((double)var[c] + l->nd->attrs.eps)));
     for (int64_t c = 0; c < C; c++)
         nc_vec_push(&l->L->consts, (float)(beta[c] - mean[c] * (double)l->L->consts.data[at0 + c]));
     Ew w;
@@ -395,8 +397,8 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
 }
 
 static int is_pointwise(const NcAttrs *a, const NcValue *w) {
-    return w->shape[2] == 1 && w->shape[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] &&
-           !a->pad[1] && !a->pad[2] && !a->pad[3];
+    return w->shape[2] == 1 && w->shape[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 && !a->pad[0] && !a->pad[1] &&
+           !a->pad[2] && !a->pad[3];
 }
 
 static int lower_conv_pointwise(Lower *l) {

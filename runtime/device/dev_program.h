@@ -26,8 +26,8 @@
 typedef enum { NC_DEV_REF_VALUE, NC_DEV_REF_SCRATCH, NC_DEV_REF_CONST } NcDevRefSpace;
 
 typedef struct NcDevRef {
-    int32_t space; /* NcDevRefSpace */
-    int32_t value; /* NC_DEV_REF_VALUE: the bundle program's value id */
+    int32_t space;  /* NcDevRefSpace */
+    int32_t value;  /* NC_DEV_REF_VALUE: the bundle program's value id */
     int64_t offset; /* bytes past the start of that value, the scratch or the constants */
 } NcDevRef;
 

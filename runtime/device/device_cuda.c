@@ -168,10 +168,10 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
                          (long long)g->k);
     const float one = 1, zero = 0;
     const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
-    const int r = g->batch == 1 ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, &zero, c, n)
-                                : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n,
-                                                                g->stride_b, a, k, g->stride_a, &zero, c, n,
-                                                                g->stride_c, (int)g->batch);
+    const int r = g->batch == 1
+                      ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, &zero, c, n)
+                      : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, g->stride_b, a, k,
+                                                      g->stride_a, &zero, c, n, g->stride_c, (int)g->batch);
     return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 
@@ -224,9 +224,7 @@ NcDevice *nc_dev_open_cuda(NcError *e) {
     c->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!c->lib) {
         const char *why = dlerror();
-        nc_errorf(e,
-                  "cannot use a GPU: NVIDIA's driver library libcuda.so.1 is not installed here (%s); "
-                  "run with --emulate to use the CPU emulator",
+        nc_errorf(e, "cannot use a GPU: NVIDIA's driver library libcuda.so.1 is not installed here (%s)",
                   why ? why : "dlopen failed");
         goto fail;
     }

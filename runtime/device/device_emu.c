@@ -31,11 +31,14 @@ static int emu_launch(NcDevice *d, const NcDevKernel *k, float *const *params, N
 }
 
 /* The GEMM oracle-style: double accumulation, (product, row) pairs in
- * parallel.  B transposed is read as dot products along its rows. */
+ * parallel — unless the work is small (a grouped conv's GEMM per group, SE's
+ * fc), where waking the threads costs more than the loop.  B transposed is
+ * read as dot products along its rows. */
 static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
     (void)d, (void)e;
     const int64_t m = g->m, n = g->n, k = g->k;
-#pragma omp parallel for collapse(2) schedule(dynamic)
+    const int big = (double)g->batch * (double)m * (double)n * (double)k > 1e6;
+#pragma omp parallel for collapse(2) schedule(dynamic) if (big)
     for (int64_t q = 0; q < g->batch; q++)
         for (int64_t i = 0; i < m; i++) {
             const float *ai = a + q * g->stride_a + i * k, *bq = b + q * g->stride_b;

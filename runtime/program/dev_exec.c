@@ -46,8 +46,7 @@ static char *resolve(const DevExec *x, const NcBundle *b, int p, const NcDevRef 
     if (r->space == NC_DEV_REF_CONST) return (char *)x->consts + r->offset;
     const NcProgram *pr = &b->programs[p];
     if (r->value < 0 || (uint32_t)r->value >= pr->h->nvalues) {
-        fprintf(stderr, "%s: internal error: a device step names value %d of %u\n", who, r->value,
-                pr->h->nvalues);
+        fprintf(stderr, "%s: internal error: a device step names value %d of %u\n", who, r->value, pr->h->nvalues);
         exit(NC_EXIT_FAIL);
     }
     const NcBundleValue *v = &pr->values[r->value];
@@ -79,8 +78,7 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
             dp->kind[dv->steps[s].node] = dv->steps[s].what;
 }
 
-static void run(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena,
-                double *per_node) {
+static void run(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node) {
     DevExec *x = ctx;
     prepare(x, b, p);
     const DevProg *dp = &x->prog[p];
@@ -94,9 +92,8 @@ static void run(void *ctx, const NcBundle *b, int p, const float *input, float *
         const NcDevStep *st = &dv->steps[s];
         float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
         const double t0 = per_node ? nc_now() : 0;
-        const int bad = st->kind == NC_DEV_STEP_GEMM
-                            ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
-                            : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
+        const int bad = st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
+                                                     : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
         if (bad) fail(st->what, &e);
         if (per_node) { /* each kernel timed alone: the device finishes it first */
             if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);

@@ -131,7 +131,9 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     if (!rc && job->cuda && (job->train || job->no_codegen || job->emit != NC_EMIT_EXE)) {
         rc = NC_EXIT_BADINPUT;
         nc_errorf(e, "--target cuda makes a program (--emit exe) of inference kernels: %s is not supported with it yet",
-                  job->train ? "--train" : job->no_codegen ? "--no-codegen" : "--emit obj/bundle");
+                  job->train        ? "--train"
+                  : job->no_codegen ? "--no-codegen"
+                                    : "--emit obj/bundle");
     }
     if (!rc && (job->emulate || job->ptx_dir) && !job->cuda) {
         rc = NC_EXIT_BADINPUT;

@@ -74,8 +74,9 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--verbose"))
         job->cgo.verbose = 1;
     else {
-        static const char *const with_value[] = {"-o",      "--emit",     "--labels", "--cpu",    "--passes",
-                                                 "--batch", "--winograd", "--im2col", "--layout", "--target", "--ptx", NULL};
+        static const char *const with_value[] = {"-o",       "--emit",   "--labels",   "--cpu",
+                                                 "--passes", "--batch",  "--winograd", "--im2col",
+                                                 "--layout", "--target", "--ptx",      NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) return 0;
