@@ -29,12 +29,17 @@ endforeach()
 # assembled by ptxas for sm_90, the forward pass run by the emulator against the interpreter (1e-4), bench
 # --per-kernel (tests/cuda/check_program.sh).  Small inputs: the emulator's GEMM is a plain loop in double.
 set(CUDA_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_program.sh)
-foreach(mrb "resnet18;64;2" "resnet50;64;1")
-  list(GET mrb 0 name)
+# One model of each family (the others: tests/cuda/all_models.sh, not run by ctest), and the zoos of
+# tests/codegen/ at odd sizes (strided, dilated, padded, grouped, depthwise convs, pools, SE, split attention).
+foreach(mrb "models/resnet18;64;2" "models/resnet50;64;1" "models/efficientnet_b0;64;1" "models/regnety_016;64;1"
+        "models/resnest26d;64;1" "models/tf_efficientnet_lite0;64;1" "tests/codegen/conv_zoo;37x29;2"
+        "tests/codegen/op_zoo;37x29;2" "tests/codegen/dw_zoo;37x29;2")
+  list(GET mrb 0 path)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)
-  add_test(NAME cuda.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc>
-           ${PROJECT_SOURCE_DIR}/models/${name}.nn ${res} ${batch})
+  get_filename_component(name ${path} NAME)
+  add_test(NAME cuda.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/${path}.nn
+           ${res} ${batch})
   set_tests_properties(cuda.program.${name} PROPERTIES LABELS "cuda" TIMEOUT 600
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
 endforeach()
@@ -54,6 +59,6 @@ add_test(NAME cuda.emulate_without_target COMMAND bash ${CUDA_EXPECT} 2 "--emula
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --emulate
          -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_emulate)
 add_test(NAME cuda.no_gpu COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_no_gpu.sh $<TARGET_FILE:netc>
-         ${PROJECT_SOURCE_DIR}/models/resnet18.nn)
+         ${PROJECT_SOURCE_DIR}/models/resnet18.nn ${CMAKE_CURRENT_SOURCE_DIR}/photos)
 set_tests_properties(cuda.bad_arch cuda.bad_target cuda.emulate_without_target cuda.no_gpu PROPERTIES
                      LABELS "cuda;small")

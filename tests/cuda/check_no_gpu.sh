@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# check_no_gpu.sh NETC MODEL.nn — a `--target cuda` program (no --emulate) on a machine without a GPU
-# fails with the device layer's "cannot use a GPU: ..." (exit 1) and runs with --device emulate; a CPU
+# check_no_gpu.sh NETC MODEL.nn PHOTOS — a `--target cuda` program (no --emulate) on a machine without a
+# GPU fails with the device layer's "cannot use a GPU: ..." (exit 1) and runs with --device emulate, where
+# classify and features answer as the CPU program does (same top classes, features within 1e-4); a CPU
 # program refuses --device (exit 2).  Where a GPU is present, the first part runs on it instead.
 set -u
-netc=$1 model=$2
+netc=$1 model=$2 photos=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
@@ -28,6 +29,15 @@ fi
 rc=$?
 [ $rc = 2 ] && grep -q "expected emulate" "$tmp/err" || fail "--device tpu: exit $rc: $(cat "$tmp/err")"
 "$netc" compile "$model" --init det --res 32 -o "$tmp/cpu" || fail "CPU compile failed"
+for p in gpu cpu; do
+  dev=(); [ $p = gpu ] && dev=(--device emulate)
+  "$tmp/$p" "${dev[@]}" features "$photos" -o "$tmp/f_$p.npy" 2>/dev/null || fail "$p features failed"
+  "$tmp/$p" "${dev[@]}" classify "$photos" --top 1 --json | grep -o '"class": [0-9]*' >"$tmp/c_$p.txt" ||
+    fail "$p classify failed"
+done
+"$netc" compare "$tmp/f_cpu.npy" "$tmp/f_gpu.npy" --rtol 1e-4 || fail "features differ from the CPU program's"
+cmp -s "$tmp/c_cpu.txt" "$tmp/c_gpu.txt" || fail "classify's top classes differ from the CPU program's"
+[ -s "$tmp/c_gpu.txt" ] || fail "classify answered nothing"
 "$tmp/cpu" --device emulate info >/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc = 2 ] && grep -q "runs on the CPU" "$tmp/err" || fail "--device on a CPU program: exit $rc: $(cat "$tmp/err")"
