@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""compare.py — netc against ONNX Runtime and PyTorch eager, in one run.
+"""compare.py — netc against ONNX Runtime, PyTorch eager and OpenVINO, in one run.
 
 Same models (timm, filled with netc's deterministic weights), same input, same
 thread count, timed in rounds (ORT, PyTorch, netc in turn) so that each ratio
@@ -10,6 +10,27 @@ netc's and ONNX Runtime's logits (a check that all three run the same model).
 
     python3 bench/compare.py [--models resnet50,...] [--batches 1,8] [--threads 2]
                              [--res 224] [--iters 20] [--netc build/netc] [--write-results]
+                             [--peers ort,torch,ov,ov-bf16,ort-int8] [--history-only]
+
+Peers (--peers; default ort,torch, and the OpenVINO ones when the module imports):
+  ort       ONNX Runtime, f32, on the torch.onnx.export'ed model (all graph optimisations)
+  torch     PyTorch eager, f32
+  ov        OpenVINO (pip `openvino`), f32: the same ONNX file, INFERENCE_PRECISION_HINT f32,
+            PERFORMANCE_HINT LATENCY, one stream, INFERENCE_NUM_THREADS = --threads
+  ov-bf16   the same with INFERENCE_PRECISION_HINT bf16; what OpenVINO then runs is reported (the
+            property it reads back and how many of its compiled ops execute in bf16: on a CPU
+            without AVX512-BF16 or AMX it keeps f32)
+  ort-int8  ONNX Runtime on a statically quantised copy of the model netc itself exports
+            (`netc export --init det --fold --onnx`, batch norms folded into the convolutions as ORT
+            would fold them): onnxruntime.quantization.quantize_static, QDQ,
+            per-channel symmetric int8 weights, uint8 activations calibrated (MinMax) on the
+            photographs in tests/photos under the model's timm eval transform
+Ratios are peer time / netc time (netc f32 for all: netc has no reduced precision yet).
+
+--no-spin: threads that wait sleep instead of spinning, for a machine loaded by other jobs, where
+OpenMP's spinning threads (netc's, by default) lose their cores to the other jobs at every
+barrier and a run can take 10-20x as long: netc with OMP_WAIT_POLICY=passive, ORT with
+session.intra_op.allow_spinning 0 (OpenVINO has no such switch).
 
 --onnx: netc on the ONNX file ORT runs against netc on the model's .nn description instead: both compiled
 (`netc compile NAME.onnx` and `netc compile models/NAME.nn --init det`, the same weights), timed by each program's
@@ -88,6 +109,9 @@ def main():
     ap.add_argument("--write-results", action="store_true")
     ap.add_argument("--onnx", action="store_true", help="netc on the exported ONNX file against netc on the .nn")
     ap.add_argument("--note", default="", help="a remark for the history entry (e.g. the machine was loaded)")
+    ap.add_argument("--peers", default=None, help="comma list of ort, torch, ov, ov-bf16, ort-int8 (see above)")
+    ap.add_argument("--history-only", action="store_true", help="--write-results adds the history entry only")
+    ap.add_argument("--no-spin", action="store_true", help="waiting threads sleep (netc and ORT): see above")
     args = ap.parse_args()
     if args.onnx:
         return onnx_mode(args)
@@ -98,14 +122,26 @@ def main():
     import torch
     import detinit
 
+    try:
+        import openvino as ov
+    except ImportError:
+        ov = None
+    peers = (args.peers or ("ort,torch,ov,ov-bf16,ort-int8" if ov else "ort,torch")).split(",")
+    for p in peers:
+        if p not in PEERS:
+            raise SystemExit(f"compare.py: --peers: unknown peer '{p}' (known: {', '.join(PEERS)})")
+    if ov is None and any(p.startswith("ov") for p in peers):
+        raise SystemExit("compare.py: --peers asks for OpenVINO: python3 -m pip install openvino")
     os.makedirs(CACHE, exist_ok=True)
     torch.set_num_threads(args.threads)
+    global NO_SPIN
+    NO_SPIN = args.no_spin
     peak = peak_gflops(args.threads)
     rows = []
-    print(
-        f"CPU: {cpu_model()}; {args.threads} threads; fp32 FMA peak {peak:.1f} GFLOP/s "
-        f"(bench/peak.c); torch {torch.__version__}, onnxruntime {ort.__version__}, timm {timm.__version__}"
-    )
+    versions = f"torch {torch.__version__}, onnxruntime {ort.__version__}, timm {timm.__version__}"
+    if ov:
+        versions += f", openvino {ov.__version__}"
+    print(f"CPU: {cpu_model()}; {args.threads} threads; fp32 FMA peak {peak:.1f} GFLOP/s (bench/peak.c); {versions}")
     for name in args.models.split(","):
         model = timm.create_model(name, pretrained=False).eval()
         detinit.init_state_dict(model)
@@ -127,12 +163,30 @@ def main():
                 torch.onnx.export(
                     model, xt, onnx_path, opset_version=17, input_names=["x"], output_names=["y"], dynamo=False
                 )
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = args.threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+            sess = ort_session(ort, onnx_path, args.threads)
             y_ort = sess.run(None, {"x": x})[0]
+            runners, notes = {}, {}
+            if "ort" in peers:
+                runners["ort"] = lambda: sess.run(None, {"x": x})
+            if "torch" in peers:
+
+                def run_torch():
+                    with torch.inference_mode():
+                        model(xt)
+
+                runners["torch"] = run_torch
+            for p in ("ov", "ov-bf16"):
+                if p in peers:
+                    runners[p], notes[p], y_p = openvino_runner(ov, onnx_path, x, args.threads, p == "ov-bf16")
+                    notes[p] += f", max rel diff vs ORT {float(np.abs(y_p - y_ort).max() / np.abs(y_ort).max()):.1e}"
+            if "ort-int8" in peers:
+                runners["ort-int8"], notes["ort-int8"], y_p = ort_int8_runner(
+                    ort, args.netc, name, args.res, b, x, args.threads, timm_cfg(model, args.res)
+                )
+                rel = float(np.abs(y_p - y_ort).max() / np.abs(y_ort).max())
+                notes["ort-int8"] += f", max rel diff vs ORT f32 {rel:.1e}"
+            for p, n in notes.items():
+                print(f"  {name} b{b} {p}: {n}", flush=True)
             exe = os.path.join(CACHE, f"{name}_{args.res}_b{b}")
             subprocess.run(
                 [
@@ -152,6 +206,8 @@ def main():
                 capture_output=True,
             )
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+            if args.no_spin:
+                env["OMP_WAIT_POLICY"] = "passive"
             xin = os.path.join(CACHE, "x.npy")
             np.save(xin, x)
             yout = os.path.join(CACHE, "y.npy")
@@ -160,14 +216,13 @@ def main():
             )
             y_netc = np.load(yout)
             diff = float(np.abs(y_netc - y_ort).max() / np.abs(y_ort).max())
-            # Rounds of ORT, PyTorch, netc in turn: the machine's load drifts, so
+            # Rounds of every peer and netc in turn: the machine's load drifts, so
             # each ratio is taken within a round and the median of those reported.
-            rt = {"ort": [], "torch": [], "netc": []}
+            rt = {p: [] for p in list(runners) + ["netc"]}
             per = max(3, args.iters // args.rounds)
             for _ in range(args.rounds):
-                rt["ort"].append(median_ms(lambda: sess.run(None, {"x": x}), per))
-                with torch.inference_mode():
-                    rt["torch"].append(median_ms(lambda: model(xt), per))
+                for p, fn in runners.items():
+                    rt[p].append(median_ms(fn, per))
                 out = subprocess.run(
                     [exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1", "--json"],
                     check=True,
@@ -176,23 +231,120 @@ def main():
                     text=True,
                 ).stdout
                 rt["netc"].append(json.loads(out)["median_ms"])
-            t_ort, t_pt, t_netc = (statistics.median(rt[k]) for k in ("ort", "torch", "netc"))
-            r_ort = statistics.median(o / n for o, n in zip(rt["ort"], rt["netc"]))
-            r_pt = statistics.median(p / n for p, n in zip(rt["torch"], rt["netc"]))
+            t_netc = statistics.median(rt["netc"])
             share = 2 * macs * b / (t_netc * 1e-3) / 1e9 / peak
-            row = dict(
-                model=name, batch=b, netc=t_netc, ort=t_ort, torch=t_pt, share=share, diff=diff, r_ort=r_ort, r_pt=r_pt
-            )
+            row = dict(model=name, batch=b, netc=t_netc, share=share, diff=diff, ms={}, ratio={}, notes=notes)
+            for p in runners:
+                row["ms"][p] = statistics.median(rt[p])
+                row["ratio"][p] = statistics.median(o / n for o, n in zip(rt[p], rt["netc"]))
             rows.append(row)
+            said = "  ".join(
+                f"{PEERS[p]} {row['ms'][p]:8.2f} ms ({PEERS[p]}/netc {row['ratio'][p]:6.3f})" for p in runners
+            )
             print(
-                f"{name:16s} b{b:<2d} netc {t_netc:9.2f} ms ({1e3 * b / t_netc:7.1f} img/s)  "
-                f"ORT {t_ort:8.2f} ms  PyTorch {t_pt:8.2f} ms  ORT/netc {r_ort:6.3f}  "
-                f"PyTorch/netc {r_pt:6.3f}  netc {100 * share:5.1f}% of peak  "
-                f"|netc-ORT|/max {diff:.1e}",
+                f"{name:16s} b{b:<2d} netc {t_netc:9.2f} ms ({1e3 * b / t_netc:7.1f} img/s)  {said}  "
+                f"netc {100 * share:5.1f}% of peak  |netc-ORT|/max {diff:.1e}",
                 flush=True,
             )
     if args.write_results:
-        write_results(args, peak, rows)
+        write_results(args, peak, rows, list(runners), versions)
+
+
+PEERS = {"ort": "ORT", "torch": "PyTorch", "ov": "OpenVINO", "ov-bf16": "OpenVINO bf16", "ort-int8": "ORT int8"}
+
+
+NO_SPIN = False
+
+
+def ort_session(ort, path, threads):
+    so = ort.SessionOptions()
+    if NO_SPIN:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def openvino_runner(ov, onnx_path, x, threads, bf16):
+    """OpenVINO on the ONNX file, f32 or asked for bf16: (run, what it says it runs, its output)."""
+    core = ov.Core()
+    cfg = {
+        "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
+        "INFERENCE_NUM_THREADS": threads,
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+    }
+    try:
+        compiled = core.compile_model(core.read_model(onnx_path), "CPU", cfg)
+    except Exception as err:  # what OpenVINO says when it refuses the hint
+        raise SystemExit(f"compare.py: OpenVINO refused {cfg}: {err}")
+    req = compiled.create_infer_request()
+    said = f"INFERENCE_PRECISION_HINT reads back {compiled.get_property('INFERENCE_PRECISION_HINT').get_type_name()}"
+    try:  # the precision each compiled op runs in
+        prec = {}
+        for op in compiled.get_runtime_model().get_ordered_ops():
+            rt = op.get_rt_info()
+            if "runtimePrecision" in rt:
+                k = rt["runtimePrecision"].astype(str)
+                prec[k] = prec.get(k, 0) + 1
+        said += "; ops by runtime precision: " + ", ".join(f"{k} {v}" for k, v in sorted(prec.items()))
+    except Exception as err:
+        said += f"; (no runtime model: {err})"
+    caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    said += f"; CPU capabilities {', '.join(str(c) for c in caps)}"
+    y = req.infer({0: x})[compiled.output(0)]
+    return (lambda: req.infer({0: x})), said, y
+
+
+def timm_cfg(model, res):
+    import timm
+
+    cfg = timm.data.resolve_data_config({}, model=model)
+    cfg["input_size"] = (3, res, res)
+    return cfg
+
+
+def ort_int8_runner(ort, netc, name, res, b, x, threads, cfg):
+    """ORT on netc's exported ONNX, statically quantised (QDQ, per-channel int8 weights, uint8 activations,
+    MinMax calibration on tests/photos): (run, what was done, its output on x)."""
+    import numpy as np
+    from PIL import Image
+    import timm
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    pdir = os.path.join(ROOT, "tests", "photos")
+    photos = sorted(os.path.join(pdir, p) for p in os.listdir(pdir) if p.endswith((".jpg", ".png")))
+    f32 = os.path.join(CACHE, f"{name}_{res}_b{b}_netc.onnx")
+    q8 = os.path.join(CACHE, f"{name}_{res}_b{b}_netc_int8.onnx")
+    if not os.path.exists(q8):
+        subprocess.run(
+            [netc, "export", os.path.join(ROOT, "models", name + ".nn"), "--init", "det", "--fold", "--res", str(res),
+             "--batch", str(b), "--onnx", f32],
+            check=True,
+            capture_output=True,
+        )
+        tf = timm.data.create_transform(**cfg)
+        imgs = np.stack([tf(Image.open(p).convert("RGB")).numpy() for p in photos]).astype(np.float32)
+        feed = ort.InferenceSession(f32, providers=["CPUExecutionProvider"]).get_inputs()[0].name
+        batches = [np.resize(np.roll(imgs, -i, axis=0), (b,) + imgs.shape[1:]) for i in range(len(photos))]
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.it = iter(batches)
+
+            def get_next(self):
+                nxt = next(self.it, None)
+                return None if nxt is None else {feed: nxt}
+
+        quantize_static(f32, q8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    sess = ort_session(ort, q8, threads)
+    feed = sess.get_inputs()[0].name
+    y = sess.run(None, {feed: x})[0]
+    said = ("static quantisation (QDQ, per-channel int8 weights, uint8 activations, MinMax on the "
+            f"{len(photos)} photographs in tests/photos) of `netc export --fold --onnx` (BN folded)")
+    return (lambda: sess.run(None, {feed: x})), said, y
 
 
 def export_onnx(name, res, b):
@@ -339,38 +491,51 @@ def onnx_mode(args):
         print("wrote a history entry in", path)
 
 
-def write_results(args, peak, rows):
-    """Replaces RESULTS.md's current table with this run and puts the run first in its history."""
+def write_results(args, peak, rows, peers, versions):
+    """Replaces RESULTS.md's current table with this run and puts the run first in its history
+    (--history-only: the history entry alone)."""
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     text = open(path).read()
     day, cpu = time.strftime("%Y-%m-%d"), cpu_model()
+    names = [PEERS[p] for p in peers]
+    head = (
+        "| model | batch | netc ms | img/s | "
+        + "".join(f"{n} ms | " for n in names)
+        + "".join(f"{n}/netc | " for n in names)
+    )
+    align = "|---|---:|---:|---:|" + "---:|" * (2 * len(peers))
+
+    def cells(r):
+        return (
+            f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | "
+            + "".join(f"{r['ms'][p]:.2f} | " for p in peers)
+            + "".join(f"{r['ratio'][p]:.3f} | " for p in peers)
+        )
+
     cur = (
         f"<!-- current: replaced by `python3 bench/compare.py --write-results` -->\n{day}, {args.res}x{args.res}, "
         f"det weights, {args.rounds} rounds (`python3 bench/compare.py --rounds {args.rounds} --write-results`).\n\n"
-        "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | CPU |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        + head + "CPU |\n" + align + "---|\n"
     )
     for r in rows:
-        cur += (
-            f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | {r['ort']:.2f} | "
-            f"{r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | {cpu}, {args.threads} threads |\n"
-        )
+        cur += cells(r) + f"{cpu}, {args.threads} threads |\n"
     hist = (
         f"### bench/compare.py, {day}\n\n{cpu}, {args.threads} threads, fp32 peak {peak:.1f} GFLOP/s "
-        f"(bench/peak.c); input {args.res}x{args.res}; {args.rounds} rounds of ORT, PyTorch and netc in turn "
+        f"(bench/peak.c); {versions}; input {args.res}x{args.res}; {args.rounds} rounds of "
+        f"{', '.join(names)} and netc in turn "
         f"({max(3, args.iters // args.rounds)} runs each per round, netc {args.netc_iters}); times are medians over "
-        f"the rounds, ratios (peer time / netc time, > 1: netc faster) the median of the rounds' ratios.\n\n"
-        "| model | batch | netc ms | img/s | ORT ms | PyTorch ms | ORT/netc | PyTorch/netc | netc % of peak | "
-        "max rel diff vs ORT |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        f"the rounds, ratios (peer time / netc time, > 1: netc faster) the median of the rounds' ratios"
+        f"{'; --no-spin (netc OMP_WAIT_POLICY=passive, ORT without spinning)' if args.no_spin else ''}. "
+        f"{args.note}\n\n" + head + "netc % of peak | max rel diff vs ORT |\n" + align + "---:|---:|\n"
     )
     for r in rows:
-        hist += (
-            f"| {r['model']} | {r['batch']} | {r['netc']:.2f} | {1e3 * r['batch'] / r['netc']:.1f} | "
-            f"{r['ort']:.2f} | {r['torch']:.2f} | {r['r_ort']:.3f} | {r['r_pt']:.3f} | "
-            f"{100 * r['share']:.1f}% | {r['diff']:.1e} |\n"
-        )
-    a, b = text.index("<!-- current:"), text.index("<!-- /current -->")
-    text = text[:a] + cur + text[b:]
+        hist += cells(r) + f"{100 * r['share']:.1f}% | {r['diff']:.1e} |\n"
+    notes = [f"- {r['model']} b{r['batch']} {PEERS[p]}: {n}" for r in rows for p, n in r["notes"].items()]
+    if notes:
+        hist += "\n" + "\n".join(notes) + "\n"
+    if not args.history_only:
+        a, b = text.index("<!-- current:"), text.index("<!-- /current -->")
+        text = text[:a] + cur + text[b:]
     marker = "## History, newest first\n\n"
     k = text.index(marker) + len(marker)
     text = text[:k] + hist + "\n" + text[k:]
@@ -378,7 +543,7 @@ def write_results(args, peak, rows):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-    print("wrote the current table and the history entry in", path)
+    print("wrote", "the history entry" if args.history_only else "the current table and the history entry", "in", path)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@
  * same target machine and vector width).  Not a test: it times.
  *
  *   gemm_bench [--threads 1,2] [--reps 15]
- *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N] [--in-scale 1]
+ *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N --pf 1|-1] [--in-scale 1]
  *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
+ *              [--blocking avx512]   (AVX-512's blocks in this host's vectors: cg_target.h)
+ *              [--cpu NAME --asm FILE.s]   (plan and compile for another CPU, e.g. sapphirerapids or
+ *                 znver4, and write the kernel's and the FMA peak loop's assembly instead of timing:
+ *                 for llvm-mca, bench/mca_gemm.py)
  *
  * Each figure is the median over --reps samples of one kernel call over all
  * tiles (OpenMP parallel for, dynamic, one tile at a time; the runtime deals
@@ -93,6 +97,24 @@ typedef struct Shape {
 /* Median GFLOP/s of one shape; 0 on failure. */
 static const char *obj_path;
 
+/* Writes module m's assembly for t to path. */
+static int write_asm(const NcCgTarget *t, NcCgModule *m, const char *path) {
+    NcError e;
+    char *err = NULL;
+    if (nc_cg_module_optimize(m, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
+    if (LLVMTargetMachineEmitToFile(t->tm, m->mod, (char *)path, LLVMAssemblyFile, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *asm_path;
+
 static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, int reps, NcGemmPlan *plan_out) {
     NcError e;
     NcGemmPlan p;
@@ -101,6 +123,15 @@ static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, 
         return 0;
     }
     *plan_out = p;
+    if (asm_path) { /* another CPU's kernel: its assembly, and the FMA peak loop's beside it */
+        NcCgModule m;
+        nc_cg_module_init(&m, t, "gemm");
+        nc_cg_gemm_emit(&m, &p, "gemm");
+        nc_cg_emit_peak(&m, "peak", nc_cg_peak_chains(t));
+        const int rc = write_asm(t, &m, asm_path);
+        nc_cg_module_dispose(&m);
+        return rc ? 0 : -1;
+    }
     NcCgJit *jit = nc_cg_jit_new(&e);
     NcCgModule m;
     nc_cg_module_init(&m, t, "gemm");
@@ -144,6 +175,7 @@ int main(int argc, char **argv) {
     Shape custom = {0, 0, 1, 0, 1, "custom"};
     int act = NC_EPI_RELU; /* -1: bias only */
     int threads_list[4] = {1, 2}, nthreads = 2, reps = 15;
+    const char *cpu = NULL, *blocking = NULL;
     NcGemmSpec over;
     memset(&over, 0, sizeof over);
     for (int i = 1; i < argc; i++) {
@@ -176,6 +208,14 @@ int main(int argc, char **argv) {
             act = !strcmp(v, "silu") ? NC_EPI_SILU : !strcmp(v, "none") ? -1 : NC_EPI_RELU;
         else if (!strcmp(a, "--in-scale"))
             over.in_scale = atoi(v) ? 3 : 0;
+        else if (!strcmp(a, "--pf"))
+            over.pf = atoi(v);
+        else if (!strcmp(a, "--cpu"))
+            cpu = v;
+        else if (!strcmp(a, "--asm"))
+            asm_path = v;
+        else if (!strcmp(a, "--blocking"))
+            blocking = v;
         else {
             fprintf(stderr, "gemm_bench: unknown option %s\n", a);
             return 2;
@@ -184,9 +224,30 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     NcError e;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, NULL, NULL, &e)) {
+    if (nc_cg_target_init(&t, cpu, NULL, &e) || (blocking && nc_cg_target_block_as(&t, blocking, &e))) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
+    }
+    if (cpu && !asm_path) {
+        fprintf(stderr, "gemm_bench: --cpu compiles for another CPU: give --asm FILE.s (nothing is timed)\n");
+        return 2;
+    }
+    if (asm_path) {
+        if (!custom.cin) {
+            fprintf(stderr, "gemm_bench: --asm writes one kernel: give --shape\n");
+            return 2;
+        }
+        NcGemmSpec s = over;
+        s.batch = custom.batch, s.cin = custom.cin, s.cout = custom.cout, s.hw = custom.h * custom.w;
+        s.bias = 1, s.relu = act == NC_EPI_RELU;
+        NcGemmPlan p;
+        if (bench_gemm(&t, &s, 1, 1, &p) == 0) return 1;
+        printf("CPU %s (%s, %d-float vectors, %d registers, blocks for %s): %dx%d (nv %d), kc %lld mc %lld nc %lld, "
+               "tiles %lld, prefetch %s -> %s\n",
+               t.cpu, t.isa, t.vw, t.nvregs, t.blocking, p.s.mr, p.nr, p.s.nv, (long long)p.s.kc, (long long)p.s.mc,
+               (long long)p.s.nc, (long long)p.tiles, p.s.pf > 0 ? "on" : "off", asm_path);
+        nc_cg_target_free(&t);
+        return 0;
     }
     const int chains = nc_cg_peak_chains(&t);
     NcCgJit *jit = nc_cg_jit_new(&e);
@@ -199,7 +260,7 @@ int main(int argc, char **argv) {
     }
     nc_cg_module_dispose(&m);
     double peak[4];
-    printf("CPU %s, %d-float vectors, %d vector registers\n", t.cpu, t.vw, t.nvregs);
+    printf("CPU %s, %d-float vectors, %d vector registers, blocks for %s\n", t.cpu, t.vw, t.nvregs, t.blocking);
     for (int i = 0; i < nthreads; i++) {
         peak[i] = measure_peak(jit, &t, threads_list[i], chains);
         printf("FMA peak, %d thread%s: %.1f GFLOP/s\n", threads_list[i], threads_list[i] > 1 ? "s" : "", peak[i]);
@@ -223,8 +284,8 @@ int main(int argc, char **argv) {
         double g[4];
         for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
         char blk[64];
-        snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
-                 (long long)p.s.nc, (long long)p.tiles);
+        snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld%s", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
+                 (long long)p.s.nc, (long long)p.tiles, p.s.pf > 0 ? " pf" : "");
         printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, "NHWC", (long long)s.cin, (long long)s.cout,
                (long long)s.hw, blk);
         for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);

@@ -16,6 +16,7 @@
 extern const NcKernelEntry netc_kernels[] __attribute__((weak));
 extern void netc_peak(int64_t rounds, float *sink) __attribute__((weak));
 extern const int64_t netc_peak_flops __attribute__((weak));
+extern const char netc_target[] __attribute__((weak));
 
 /* The node record carries NcAttrs as plain bytes: a change of its layout must
  * come with a new NC_BUNDLE_VERSION (and this size). */
@@ -605,20 +606,43 @@ void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float 
     run(b, p, input, output, arena, per_node);
 }
 
-const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
+/* Node `node`'s generated kernel, NULL where a reference kernel runs
+ * (*view: nothing runs, a reshape planned in place). */
+static const NcKernelEntry *kernel_of(const NcBundle *b, int pi, uint32_t node, int *view) {
     const NcBundleNode *n = &b->programs[pi].nodes[node];
     const NcBundleValue *v = b->programs[pi].values;
-    if (n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE &&
-        v[n->outputs[0]].offset == v[n->inputs[0]].offset)
-        return "view"; /* planned in place: nothing runs */
-    if (b->exec) return b->exec->kind(b->exec->ctx, b, pi, node);
-    if (!netc_kernels) return "reference";
+    *view = n->op == NC_OP_RESHAPE && v[n->inputs[0]].kind == NC_VAL_NODE &&
+            v[n->outputs[0]].offset == v[n->inputs[0]].offset;
+    if (*view || !netc_kernels) return NULL;
     const NcKernelEntry *k = netc_kernels;
     for (int i = 0; i < pi; i++) k += b->programs[i].h->nnodes;
     k += node;
-    if (!k->stage[0]) return "reference";
+    return k->stage[0] ? k : NULL;
+}
+
+const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node) {
+    int view;
+    const NcKernelEntry *k = kernel_of(b, pi, node, &view);
+    if (view) return "view"; /* planned in place: nothing runs */
+    if (b->exec) return b->exec->kind(b->exec->ctx, b, pi, node);
+    if (!k) return "reference";
     return k->kind ? k->kind : "generated";
 }
+
+const char *nc_bundle_kernel_isa(const NcBundle *b, int pi, uint32_t node) {
+    int view;
+    const NcKernelEntry *k = kernel_of(b, pi, node, &view);
+    if (b->exec && !view) return "device"; /* a device's executor runs it (--target cuda) */
+    return k && k->isa ? k->isa : "-";
+}
+
+const char *nc_bundle_kernel_precision(const NcBundle *b, int pi, uint32_t node) {
+    int view;
+    const NcKernelEntry *k = kernel_of(b, pi, node, &view);
+    return view ? "-" : k && k->precision ? k->precision : "f32";
+}
+
+const char *nc_bundle_target(void) { return netc_target; /* NULL when the program has none (weak) */ }
 
 double nc_bundle_peak_gflops(void) {
     if (!netc_peak || !&netc_peak_flops) return 0;

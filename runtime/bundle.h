@@ -22,8 +22,9 @@
 #define NC_BUNDLE_MAGIC        "NETCBNDL"
 #define NC_WEIGHTS_MAGIC       "NETCWGTS"
 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout;
- * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels; 6: training ops and their attributes */
-#define NC_BUNDLE_VERSION      6
+ * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels; 6: training ops and their attributes;
+ * 7: kernel table entries name their ISA and precision */
+#define NC_BUNDLE_VERSION      7
 #define NC_BUNDLE_MAX_PROGRAMS 16
 #define NC_BUNDLE_MAX_MEMBERS  8
 
@@ -189,6 +190,14 @@ void nc_bundle_run_profiled(const NcBundle *b, int p, const float *input, float 
 /* The strategy of node `node`'s kernel in program pi ("nhwc gemm",
  * "winograd F4", ..., "reference" where the op table's kernel runs). */
 const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node);
+/* The ISA its kernel was generated for ("avx512", "avx2", ...; "-" for a
+ * reference kernel or a view) and the precision of its arithmetic ("f32",
+ * "bf16", "int8"; reference kernels "f32"). */
+const char *nc_bundle_kernel_isa(const NcBundle *b, int pi, uint32_t node);
+const char *nc_bundle_kernel_precision(const NcBundle *b, int pi, uint32_t node);
+/* What the generated kernels were made for: "CPU ISA VECTOR-WIDTH BLOCKING"
+ * (e.g. "znver3 avx2 8 avx2"), or NULL in a program without them. */
+const char *nc_bundle_target(void);
 /* The CPU's fp32 FMA peak in GFLOP/s on all OpenMP threads, measured with
  * the program's own FMA loop (best of 10 short runs; 0 without one). */
 double nc_bundle_peak_gflops(void);

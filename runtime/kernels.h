@@ -26,7 +26,10 @@
  * same stored weights share one buffer.
  *
  * kind names the strategy that made the kernel (codegen/cpu/cg_module.c's
- * table), for profiles.  codegen/cpu/cg_kernel.c builds the table's LLVM
+ * table), isa the instructions it was generated for ("avx512", "avx2", ...,
+ * or an extension a kernel relies on) and precision the arithmetic it does
+ * ("f32"; reduced-precision kernels "bf16", "int8", ...), for profiles
+ * (`bench --per-kernel`, `info --kernels`).  codegen/cpu/cg_kernel.c builds the table's LLVM
  * type from this struct and checks its size and offsets at compile time:
  * change both together, and bump NC_BUNDLE_VERSION (runtime/bundle.h). */
 #ifndef NETC_KERNELS_H
@@ -44,7 +47,9 @@ typedef struct NcKernelEntry {
     int64_t scratch;
     NcTileKernelFn wprep; /* transforms the weights at load time (see above), or NULL */
     int64_t wprep_tiles, wfloats;
-    const char *kind; /* the strategy ("nhwc gemm", "nhwc winograd F4", ...), for profiles */
+    const char *kind;      /* the strategy ("nhwc gemm", "nhwc winograd F4", ...), for profiles */
+    const char *isa;       /* "avx512", "avx2", ...: what it was generated for */
+    const char *precision; /* "f32", or a reduced precision ("bf16", "int8") */
 } NcKernelEntry;
 
 /* Also exported by a generated program (codegen/cpu/cg_peak.h):
@@ -52,6 +57,9 @@ typedef struct NcKernelEntry {
  * a loop of independent vector FMA chains for the target the kernels were
  * made for, netc_peak_flops floating-point operations per round — the CPU's
  * fp32 peak as generated code reaches it, which profiles report shares of
- * (runtime/bundle.c's nc_bundle_peak_gflops). */
+ * (runtime/bundle.c's nc_bundle_peak_gflops); and
+ *   const char netc_target[];
+ * the CPU, ISA and vector width the kernels were made for, and the ISA
+ * their blocks were chosen for ("znver3 avx2 8 avx2"), for `info`. */
 
 #endif

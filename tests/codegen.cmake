@@ -82,3 +82,16 @@ add_test(NAME codegen.layout_nchw_refused
          -- $<TARGET_FILE:netc> compile ${CMAKE_CURRENT_SOURCE_DIR}/codegen/op_zoo.nn --init det --res 19x23
          --layout nchw -o /tmp/netc_nchw_refused)
 set_tests_properties(codegen.layout_nchw_refused PROPERTIES LABELS "codegen;small")
+# Whole graphs with AVX-512's blocks emulated in this host's vectors
+# (NETC_CG_BLOCKING, codegen/cpu/cg_target.h) against the interpreter: the
+# conv, op and depthwise zoos (GEMMs, im2col, Winograd, grouped and
+# depthwise convs) compiled as an AVX-512 host would block them.
+foreach(zb "conv_zoo;37x29;2" "op_zoo;19x23;1" "dw_zoo;27x33;4")
+  list(GET zb 0 zoo)
+  list(GET zb 1 res)
+  list(GET zb 2 batch)
+  add_test(NAME codegen.avx512_blocks_${zoo}_${res}_b${batch} COMMAND bash ${CC_CHECK} $<TARGET_FILE:netc>
+           ${CMAKE_CURRENT_SOURCE_DIR}/codegen/${zoo}.nn ${res} ${batch} --layout nhwc)
+  set_tests_properties(codegen.avx512_blocks_${zoo}_${res}_b${batch} PROPERTIES LABELS "codegen;small"
+                       ENVIRONMENT "NETC_CG_BLOCKING=avx512")
+endforeach()

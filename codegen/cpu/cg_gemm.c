@@ -5,7 +5,11 @@
  * (nr = nv * vw) for a whole pass over kc values of k: per k it loads nv
  * vectors of B's row k, broadcasts mr values of A's column k and issues
  * mr * nv FMAs — with 6 x 2 on AVX2 that is 12 FMAs per 8 loads, and 15 of
- * the 16 ymm registers.  A = x (NHWC), row i at stride cin; B = W^T packed
+ * the 16 ymm registers; on AVX-512 e.g. 4 x 6 (24 FMAs per 10 loads, 4 of
+ * them broadcasts, 31 of the 32 zmm registers) or 6 x 4, 7-9 x 3, 14 x 2,
+ * whichever block_avx512 finds cheapest for the shape.  The blocks
+ * follow the target's ISA (cg_target.h's blocking, which can be AVX-512's
+ * emulated on an AVX2 host for tests).  A = x (NHWC), row i at stride cin; B = W^T packed
  * in nr-column panels.  (The NCHW variants — weights as A, vectors along the
  * plane — were retired with the NCHW generated kernels: cg_gemm.h.)
  *
@@ -26,9 +30,58 @@
 #include "codegen/cpu/cg_gemm.h"
 
 #define MAXMR 32
-#define MAXNV 8
+#define MAXNV 16 /* AVX-512's 64-float panels emulated in SSE's 4-float vectors */
 
 /* ---- planning ---------------------------------------------------------- */
+
+/* AVX-512's kc: B's micro-panel (kc x nv vectors of bvw floats) within 16
+ * KB, half of Zen 4's 32 KB L1, a third of Intel's 48 KB — 128 with 32
+ * columns, 80 with 48, 64 with 64 — but no shorter than 64: each pass
+ * reloads and stores the mr x nv accumulators. */
+static int64_t kc_avx512(int nv, int bvw) {
+    const int64_t kc = 16 * 1024 / 4 / ((int64_t)nv * bvw) / 16 * 16;
+    return kc < 64 ? 64 : kc;
+}
+
+/* Cycles per k of an r-row, v-vector microkernel, a crude model of AVX-512
+ * cores, only to compare register blocks on the panels a shape leaves: two
+ * FMA pipes, broadcasts charged 3/4 of a pipe slot as llvm-mca's Zen 4
+ * model does (its Sapphire Rapids model puts them on the load ports alone:
+ * every block below reaches the FMA peak there), about two loads a cycle,
+ * the loop, and the accumulators loaded and stored once per kc. */
+static double micro_cycles(int64_t r, int64_t v, int bvw) {
+    const double pipes = ((double)(r * v) + 0.75 * (double)r) / 2, loads = (double)(r + v) / 2;
+    return (pipes > loads ? pipes : loads) + 0.5 + (double)(r * v) / (double)kc_avx512((int)v, bvw);
+}
+
+/* The register block for 32 vector registers (AVX-512), in blocking vectors
+ * (t->bvw floats): the candidate whose microkernels, ragged panels included,
+ * cost the fewest modelled cycles for this M x N.  Every candidate fills
+ * 25-31 registers (mr * nv accumulators + nv of B + a broadcast), enough
+ * independent FMA chains (two pipes x 4 cycles of latency = 8) and at most
+ * about half a load per FMA.  Few rows and wide panels issue fewest
+ * broadcasts (llvm-mca's Zen 4 model: 4 x 96 89% of its peak loop, 6 x 64
+ * 83%, 7 x 48 78%, 14 x 32 67%; Sapphire Rapids': all 100%,
+ * bench/RESULTS.md) and stream A from L2 once per wider column panel.
+ * Rows of A lie K floats apart (A is read where it lies, not packed): with
+ * K a multiple of 1024 every row of the register block maps to the same L1
+ * set, and more rows than the L1 has ways (8 on Zen 4, 12 on Sapphire
+ * Rapids) would evict each other on every k — those shapes keep to 7 rows.
+ * (A model's choice, not yet measured on an AVX-512 host.) */
+static void block_avx512(int64_t M, int64_t N, int64_t K, int bvw, int *mr, int *nv) {
+    static const int cand[][2] = {{4, 6}, {6, 4}, {7, 3}, {8, 3}, {9, 3}, {14, 2}};
+    double best = 0;
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        const int64_t r = cand[i][0], v = cand[i][1], nr = v * bvw;
+        if (K % 1024 == 0 && r > 7) continue;
+        const int64_t mt = M % r, nt = N % nr, ntv = (nt + bvw - 1) / bvw;
+        double c = (double)(M / r) * (double)(N / nr) * micro_cycles(r, v, bvw);
+        if (mt) c += (double)(N / nr) * micro_cycles(mt, v, bvw);
+        if (nt) c += (double)(M / r) * micro_cycles(r, ntv, bvw);
+        if (mt && nt) c += micro_cycles(mt, ntv, bvw);
+        if (!best || c < best) best = c, *mr = (int)r, *nv = (int)v;
+    }
+}
 
 int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e) {
     memset(p, 0, sizeof *p);
@@ -38,34 +91,47 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
         return nc_errorf(e, "gemm: sizes must be positive (batch %lld, cin %lld, cout %lld, hw %lld)",
                          (long long)s->batch, (long long)s->cin, (long long)s->cout, (long long)s->hw);
     p->vw = t->vw;
-    /* Register block: mr * nv accumulators + nv vectors of B + 1 broadcast.
-     * AVX2 (16 registers): 6 x 2 = 12 + 2 + 1.  AVX-512 (32): 12 x 2 = 24 + 2 + 1,
-     * leaving room for the load of the next k. */
-    if (!q->mr) q->mr = t->nvregs >= 32 ? 12 : 6;
-    if (!q->nv) q->nv = 2;
-    if (q->mr < 1 || q->mr > MAXMR || q->nv < 1 || q->nv > MAXNV || q->mr * q->nv + q->nv + 1 > t->nvregs)
-        return nc_errorf(e, "gemm: register block %d x %d does not fit %d vector registers", q->mr, q->nv, t->nvregs);
-    p->nr = q->nv * p->vw;
     p->K = s->cin;
     if (s->in_scale || s->b_per_image)
         p->M = s->hw, p->N = s->cout, p->images = s->batch; /* per-image weights */
     else
         p->M = s->batch * s->hw, p->N = s->cout, p->images = 1;
+    /* Register block, chosen for t->blocking (cg_target.h): mr rows x nv
+     * vectors of t->bvw floats, then counted in the target's own vectors
+     * (more of them when AVX-512's blocks are emulated with AVX2's).
+     * AVX2 (16 registers): 6 x 16, 12 accumulators + 2 of B + 1 broadcast.
+     * AVX-512 (32): block_avx512. */
+    if (!q->mr || !q->nv) {
+        int mr = 6, nvb = 2;
+        if (t->bregs >= 32) block_avx512(p->M, p->N, p->K, t->bvw, &mr, &nvb);
+        if (!q->mr) q->mr = mr;
+        if (!q->nv) q->nv = nvb * t->bvw / t->vw;
+    }
+    /* the check in blocking vectors: with emulated blocks the target's own
+     * registers are knowingly oversubscribed (LLVM spills) */
+    const int nvb = (int)cgb_ceil_div((int64_t)q->nv * t->vw, t->bvw);
+    if (q->mr < 1 || q->mr > MAXMR || q->nv < 1 || q->nv > MAXNV || q->mr * nvb + nvb + 1 > t->bregs)
+        return nc_errorf(e, "gemm: register block %d x %d does not fit %d vector registers", q->mr, q->nv, t->bregs);
+    p->nr = q->nv * p->vw;
 
-    /* kc: B's micro-panel (kc x nr floats) must stay in L1 (32 KB here);
-     * an even split keeps the last block from being a sliver.  (kc from 128
-     * to 1024, and register blocks 6x16, 5x16 and 4x24, measured within the
-     * machine's noise of each other: bench/RESULTS.md.) */
-    if (!q->kc) q->kc = 256;
+    /* kc: B's micro-panel (kc x nr floats) must stay in L1 beside A's rows
+     * and C; an even split keeps the last block from being a sliver.  AVX2:
+     * 256 (on Zen 3, kc from 128 to 1024, and register blocks 6x16, 5x16
+     * and 4x24, measured within the machine's noise of each other:
+     * bench/RESULTS.md).  AVX-512: kc_avx512 (256 x 32 floats of B would
+     * fill a 32 KB L1 alone). */
+    if (!q->kc) q->kc = t->bregs >= 32 ? kc_avx512(nvb, t->bvw) : 256;
     if (q->kc < 1) return nc_errorf(e, "gemm: kc %lld", (long long)q->kc);
     p->nkb = cgb_ceil_div(p->K, q->kc);
     q->kc = cgb_ceil_div(p->K, p->nkb);
     p->kc_last = p->K - (p->nkb - 1) * q->kc;
 
-    /* mc: A's block (mc x kc) stays in L2 — a quarter of Zen 3's 512 KB —
+    /* mc: A's block (mc x kc) stays in L2 — a quarter of Zen 3's 512 KB;
+     * AVX-512 parts have 1-2 MB (Zen 4, Sapphire Rapids): 256 KB there —
      * while the column panels of a tile stream past it. */
     const int64_t mr = q->mr, nr = p->nr, Mr = cgb_round_up(p->M, mr), Nr = cgb_round_up(p->N, nr);
-    int64_t mc = q->mc ? cgb_round_up(q->mc, mr) : (128 * 1024 / 4) / q->kc / mr * mr;
+    const int64_t l2 = t->bregs >= 32 ? 256 * 1024 : 128 * 1024;
+    int64_t mc = q->mc ? cgb_round_up(q->mc, mr) : (l2 / 4) / q->kc / mr * mr;
     mc = mc < mr ? mr : mc > Mr ? Mr : mc;
     int64_t nc = q->nc ? cgb_round_up(q->nc, nr) : Nr;
     nc = nc > Nr ? Nr : nc;
@@ -100,6 +166,7 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->nblocks = cgb_ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
     p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
+    if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
     if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
     if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
         return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
@@ -137,9 +204,11 @@ static LLVMValueRef mul(G *g, LLVMValueRef v, int64_t k) { return LLVMBuildNSWMu
 static LLVMValueRef add(G *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(g->m->b, a, b, ""); }
 
 /* One mr x (nv vectors) block of C, whose last vector has `lanes` valid
- * lanes, over klen values of k starting at A + aoff, B + boff. */
+ * lanes, over klen values of k starting at A + aoff, B + boff; with pf,
+ * prefetching the next row panel's A as it goes. */
 static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueRef boff, LLVMValueRef coff,
-                  LLVMValueRef row0, LLVMValueRef col0, int64_t klen, int first, int last, int64_t a_sk, int64_t b_sk) {
+                  LLVMValueRef row0, LLVMValueRef col0, int64_t klen, int first, int last, int64_t a_sk, int64_t b_sk,
+                  int pf) {
     NcCgModule *m = g->m;
     LLVMBuilderRef b = m->b;
     const int vw = m->vw;
@@ -175,6 +244,16 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
          * there, or the compactly packed weights run on to the next k */
         LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
         bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
+    }
+    if (pf) {
+        /* The next row panel's mr rows of A, whose kc-long runs K floats
+         * apart the hardware prefetchers take a few misses each to find:
+         * one 64-byte line a k, row k % mr, line k / mr (mr <= 16 covers
+         * the whole run).  It may lie past A (the last panel): a prefetch
+         * does not fault, and the address is not inbounds. */
+        LLVMValueRef r = LLVMBuildURem(b, k, cgb_i64(m, mr), ""), l = LLVMBuildUDiv(b, k, cgb_i64(m, mr), "");
+        LLVMValueRef off = add(g, cgb_i64(m, g->a_panel), add(g, mul(g, r, g->a_si), mul(g, l, 16 * a_sk)));
+        cgb_prefetch(m, LLVMBuildGEP2(b, m->f32, ap, &off, 1, ""));
     }
     if (g->scale) { /* row k of B (the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
@@ -258,13 +337,14 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
     micro(g, mr, nv, lanes, add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb), boff,
-          add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk);
+          add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk,
+          p->s.pf > 0 && mr <= 16);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
         LLVMValueRef pt = cgb_i64(m, p->M / mr);
         micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), akb), boff,
-              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk);
+              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk, 0);
         cgb_if_end(m, &c);
     }
 }

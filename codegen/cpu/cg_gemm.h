@@ -60,6 +60,10 @@ typedef struct NcGemmSpec {
      * the output per tile. */
     int mr, nv;
     int64_t kc, mc, nc;
+    /* Software prefetch of the next row panel's A (its mr rows, a line a
+     * k): 0 = the target's default (on with AVX-512's blocks, off with
+     * AVX2's), 1 on, -1 off. */
+    int pf;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {
@@ -75,7 +79,8 @@ typedef struct NcGemmPlan {
 } NcGemmPlan;
 
 /* Checks the spec (sizes positive, blocks consistent, the register block
- * fitting the target's vector registers) and fills in the blocking. */
+ * fitting the target's vector registers) and fills in the blocking, chosen
+ * for the target's ISA (t->blocking: cg_gemm.c says how and why). */
 int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcError *e);
 
 /* Packs W (cout x cin, row-major: a timm conv weight [cout, cin, 1, 1]) into

@@ -9,18 +9,19 @@
 /* The LLVM struct below mirrors NcKernelEntry field by field: pointers and
  * int64_t, 8 bytes each, no padding.  A field added to one side only fails
  * here, not as a misread table at run time. */
-#define ENTRY_FIELDS 11
+#define ENTRY_FIELDS 13
 _Static_assert(sizeof(void *) == 8 && sizeof(NcKernelEntry) == ENTRY_FIELDS * 8,
                "NcKernelEntry: update nc_cg_kernel_type");
 _Static_assert(offsetof(NcKernelEntry, stage) == 0 && offsetof(NcKernelEntry, tiles) == 24 &&
                    offsetof(NcKernelEntry, scratch) == 48 && offsetof(NcKernelEntry, wprep) == 56 &&
                    offsetof(NcKernelEntry, wprep_tiles) == 64 && offsetof(NcKernelEntry, wfloats) == 72 &&
-                   offsetof(NcKernelEntry, kind) == 80,
+                   offsetof(NcKernelEntry, kind) == 80 && offsetof(NcKernelEntry, isa) == 88 &&
+                   offsetof(NcKernelEntry, precision) == 96,
                "NcKernelEntry: update nc_cg_kernel_type and nc_cg_kernel_const");
 
 LLVMTypeRef nc_cg_kernel_type(NcCgModule *m) {
     LLVMTypeRef p = m->ptr, i = m->i64;
-    LLVMTypeRef f[ENTRY_FIELDS] = {p, p, p, i, i, i, i, p, i, i, p};
+    LLVMTypeRef f[ENTRY_FIELDS] = {p, p, p, i, i, i, i, p, i, i, p, p, p};
     return LLVMStructTypeInContext(m->ctx, f, ENTRY_FIELDS, 0);
 }
 
@@ -51,7 +52,9 @@ LLVMValueRef nc_cg_kernel_const(NcCgModule *m, const NcCgKernel *k) {
                                     FN(k->wprep),
                                     I64(k->wprep_tiles),
                                     I64(k->wfloats),
-                                    k->kind ? const_string(m, k->kind) : null};
+                                    k->kind ? const_string(m, k->kind) : null,
+                                    k->stage[0] ? const_string(m, k->isa ? k->isa : m->t->isa) : null,
+                                    k->stage[0] ? const_string(m, k->precision ? k->precision : "f32") : null};
 #undef FN
 #undef I64
     return LLVMConstNamedStruct(nc_cg_kernel_type(m), f, ENTRY_FIELDS);

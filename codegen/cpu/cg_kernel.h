@@ -10,7 +10,11 @@
  * the module over tiles[s] tiles (stage[1], stage[2] NULL when unused),
  * scratch floats passed between them, and the load-time weight transform
  * wprep (NULL: none) over wprep_tiles tiles into wfloats floats.  kind names
- * the strategy that made it, for profiles. */
+ * the strategy that made it, isa the instructions it was generated for
+ * (NULL: the target's, cg_target.h: "avx512", "avx2", ...; a kernel using
+ * more, e.g. AVX512-BF16 or VNNI, names them) and precision what its
+ * arithmetic is done in (NULL: "f32"; a reduced-precision kernel sets it,
+ * e.g. "bf16" or "int8"), all three for profiles. */
 typedef struct NcCgKernel {
     LLVMValueRef stage[3];
     int64_t tiles[3];
@@ -18,6 +22,7 @@ typedef struct NcCgKernel {
     LLVMValueRef wprep;
     int64_t wprep_tiles, wfloats;
     const char *kind;
+    const char *isa, *precision;
 } NcCgKernel;
 
 /* The LLVM struct type of an NcKernelEntry (cg_kernel.c checks it against

@@ -428,11 +428,19 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
     LLVMValueRef pflops = LLVMAddGlobal(m.mod, m.i64, "netc_peak_flops");
     LLVMSetInitializer(pflops, LLVMConstInt(m.i64, (unsigned long long)(chains * m.vw * 2), 0));
     LLVMSetGlobalConstant(pflops, 1);
+    /* what the kernels were made for, for the program's `info` (runtime/kernels.h) */
+    char target[160];
+    snprintf(target, sizeof target, "%s %s %d %s", t.cpu, t.isa, t.vw, t.blocking);
+    LLVMValueRef tstr = LLVMConstStringInContext(m.ctx, target, (unsigned)strlen(target), 0);
+    LLVMValueRef ptarget = LLVMAddGlobal(m.mod, LLVMTypeOf(tstr), "netc_target");
+    LLVMSetInitializer(ptarget, tstr);
+    LLVMSetGlobalConstant(ptarget, 1);
 
     int rc = nc_cg_module_emit_object(&m, path, e);
     if (opt && opt->verbose) {
-        fprintf(stderr, "codegen: %d kernels (%d nodes share one) for %s (%s), %d-float vectors:", made, shared, t.cpu,
-                t.triple, m.vw);
+        fprintf(stderr,
+                "codegen: %d kernels (%d nodes share one) for %s (%s), %s, %d-float vectors, blocks for %s:", made,
+                shared, t.cpu, t.triple, t.isa, m.vw, t.blocking);
         for (int si = 0; si < NSTRATEGIES; si++)
             if (used[si]) fprintf(stderr, " %d %s,", used[si], strategies[si].name);
         fprintf(stderr, "\n");

@@ -15,9 +15,8 @@
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "ir/ops.h"
 
-#define MAXP         12
-#define MAXNV        4
-#define MAXACC       16
+#define MAXP         16
+#define MAXNV        8 /* AVX-512's 3-vector blocks emulated in 8-float vectors: 6 */
 #define MAXK         11
 #define TARGET_TILES 96 /* enough for 16 threads to share out evenly */
 #define CUNROLL      8  /* a group's input channels unrolled up to this many (the stems' 3) */
@@ -41,8 +40,13 @@ static void blocking(NcNhwcConvPlan *p, int vw) {
     p->tiles = rows * p->nch;
 }
 
+/* Accumulators a register block may hold, in the blocking's vectors
+ * (cg_target.h): the rest of the registers hold weights, x and a broadcast. */
+static int max_acc(const NcCgTarget *t) { return t->bregs - 4; }
+
 int nc_cg_nhwc_conv_set_block(NcNhwcConvPlan *p, const NcCgTarget *t, int P, int NV) {
-    if (P < 1 || P > MAXP || NV < 1 || NV > MAXNV || P * NV > MAXACC) return 0;
+    if (P < 1 || P > MAXP || NV < 1 || NV > MAXNV || P * cgb_ceil_div((int64_t)NV * t->vw, t->bvw) > max_acc(t))
+        return 0;
     p->P = P, p->NV = NV;
     blocking(p, t->vw);
     return 1;
@@ -79,21 +83,30 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
         return *why = "output size does not match the padding", 0;
     p->dw = G == C && G == O;
     p->VG = p->dw ? 1 : G, p->VO = p->dw ? C : p->OG;
-    /* Register block (AVX2: 16 registers, at most 12 accumulators).
-     * Depthwise: 8 pixels x 1 vector — at stride 1 the pixels' windows
-     * overlap, so a kernel row is P + KW - 1 vector loads, KW weight loads
-     * and P x KW FMAs.  Grouped: the output-channel vectors of the group, 3
-     * (24, 72 channels...) x 4 pixels or 2 x 6: per (kh, kw, c) NV weight
-     * loads and P broadcasts feed P x NV FMAs. */
-    const int64_t ogv = cgb_ceil_div(p->VO, t->vw);
+    /* Register block, chosen for the blocking ISA (cg_target.h) in its
+     * vectors, then counted in the target's own.  AVX2 (16 registers, at
+     * most 12 accumulators): depthwise 8 pixels x 1 vector — at stride 1
+     * the pixels' windows overlap, so a kernel row is P + KW - 1 vector
+     * loads, KW weight loads and P x KW FMAs.  Grouped: the output-channel
+     * vectors of the group, 3 (24, 72 channels...) x 4 pixels or 2 x 6: per
+     * (kh, kw, c) NV weight loads and P broadcasts feed P x NV FMAs.
+     * AVX-512 (32 registers, at most 28 accumulators; chosen, not yet
+     * measured on such a host): 14 pixels x 1 or 2 vectors, 7 x 3 — 14 and
+     * 7 divide the 112..7 rows of the four model families, and a longer
+     * depthwise block shares more of each kernel row's loads. */
+    const int64_t ogv = cgb_ceil_div(p->VO, t->vw), ogvb = cgb_ceil_div(p->VO, t->bvw);
+    const int wide = t->bregs >= 32;
+    int NVb;
     if (p->dw)
-        p->NV = 1, p->P = 8, p->pix_outer = 1;
-    else if (ogv == 1)
-        p->NV = 1, p->P = 12;
-    else if (ogv == 2 || (ogv % 3 && ogv % 2 == 0))
-        p->NV = 2, p->P = 6;
+        NVb = 1, p->P = wide ? 14 : 8, p->pix_outer = 1;
+    else if (ogvb == 1)
+        NVb = 1, p->P = wide ? 14 : 12;
+    else if (ogvb == 2 || (ogvb % 3 && ogvb % 2 == 0))
+        NVb = 2, p->P = wide ? 14 : 6;
     else
-        p->NV = 3, p->P = 4;
+        NVb = 3, p->P = wide ? 7 : 4;
+    p->NV = (int)(NVb * t->bvw / t->vw);
+    if (p->NV > ogv && !p->dw) p->NV = (int)ogv; /* emulated: no more vectors than the group has */
     if (p->P > p->OW) p->P = (int)p->OW;
     /* Tile order.  Groups outside rows when the packed weights outgrow
      * about 3/4 of a 512 KB L2: consecutive tiles then share one group's

@@ -60,7 +60,7 @@ int nc_cg_nhwc_wino_plan(NcNhwcWinoPlan *p, const NcGraph *g, const NcNode *nd, 
     s.batch = p->npos * G, s.cin = p->CG, s.cout = p->OG, s.hw = p->T, s.b_per_image = 1;
     /* 24, 72, ... output channels per group (RegNetY): three vectors of
      * columns wide (4 x 3 block) instead of 16 + a masked 8 */
-    if (t->nvregs < 32 && p->OG % (3 * t->vw) == 0 && p->OG % (2 * t->vw)) s.mr = 4, s.nv = 3;
+    if (t->bregs < 32 && p->OG % (3 * t->bvw) == 0 && p->OG % (2 * t->bvw)) s.mr = 4, s.nv = 3;
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->v_floats = p->npos * p->T * p->C, p->m_floats = p->npos * p->T * p->O;

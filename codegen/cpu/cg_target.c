@@ -3,6 +3,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,11 +60,12 @@ static int check_cpu(LLVMTargetRef target, const char *triple, const char *cpu, 
 }
 
 /* The widest float vector the target keeps in one register, found by asking
- * LLVM rather than by matching feature names: a <16 x float> add is compiled
- * to assembly and the register names say what it became (zmm: AVX-512, ymm:
- * AVX, else SSE).  This also answers for `--cpu NAME` without a feature
- * string, which a host feature list cannot. */
-static int probe_vector_width(NcCgTarget *t) {
+ * LLVM rather than by matching feature names: a <16 x float> multiply-add is
+ * compiled to assembly and the register names say what it became (zmm:
+ * AVX-512, ymm: AVX, else SSE), and whether it became an FMA (*fma).  This
+ * also answers for `--cpu NAME` without a feature string, which a host
+ * feature list cannot. */
+static int probe_vector_width(NcCgTarget *t, int *fma) {
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("probe", ctx);
     LLVMSetTarget(mod, t->triple);
@@ -76,10 +78,17 @@ static int probe_vector_width(NcCgTarget *t) {
     LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
     LLVMValueRef x = LLVMBuildLoad2(b, v16, LLVMGetParam(fn, 0), "");
-    LLVMBuildStore(b, LLVMBuildFAdd(b, x, x, ""), LLVMGetParam(fn, 1));
+    const char *fma_name = "llvm.fmuladd";
+    unsigned id = LLVMLookupIntrinsicID(fma_name, strlen(fma_name));
+    LLVMValueRef args[3] = {x, x, x};
+    LLVMBuildStore(b,
+                   LLVMBuildCall2(b, LLVMIntrinsicGetType(ctx, id, &v16, 1),
+                                  LLVMGetIntrinsicDeclaration(mod, id, &v16, 1), args, 3, ""),
+                   LLVMGetParam(fn, 1));
     LLVMBuildRetVoid(b);
     LLVMDisposeBuilder(b);
     int vw = 4;
+    *fma = 0;
     LLVMMemoryBufferRef buf = NULL;
     char *err = NULL;
     if (!LLVMTargetMachineEmitToMemoryBuffer(t->tm, mod, LLVMAssemblyFile, &err, &buf)) {
@@ -88,6 +97,7 @@ static int probe_vector_width(NcCgTarget *t) {
         memcpy(s, LLVMGetBufferStart(buf), n);
         s[n] = 0;
         vw = strstr(s, "zmm") ? 16 : strstr(s, "ymm") ? 8 : 4;
+        *fma = strstr(s, "vfmadd") != NULL;
         free(s);
         LLVMDisposeMemoryBuffer(buf);
     }
@@ -131,9 +141,32 @@ int nc_cg_target_init(NcCgTarget *t, const char *cpu, const char *features, NcEr
         nc_cg_target_free(t);
         return -1;
     }
-    t->vw = probe_vector_width(t);
+    int fma;
+    t->vw = probe_vector_width(t, &fma);
     t->nvregs = t->vw == 16 ? 32 : 16;
+    t->isa = t->vw == 16 ? "avx512" : t->vw == 8 ? (fma ? "avx2" : "avx") : "sse";
+    t->blocking = t->isa, t->bvw = t->vw, t->bregs = t->nvregs;
+    const char *emulate = getenv("NETC_CG_BLOCKING");
+    NcError be;
+    if (emulate && *emulate && nc_cg_target_block_as(t, emulate, &be)) {
+        nc_errorf(e, "NETC_CG_BLOCKING: %s", be.msg);
+        nc_cg_target_free(t);
+        return -1;
+    }
     return 0;
+}
+
+int nc_cg_target_block_as(NcCgTarget *t, const char *isa, NcError *e) {
+    if (!strcmp(isa, t->isa)) {
+        t->blocking = t->isa, t->bvw = t->vw, t->bregs = t->nvregs;
+        return 0;
+    }
+    if (!strcmp(isa, "avx512") && t->vw <= 16) {
+        t->blocking = "avx512", t->bvw = 16, t->bregs = 32;
+        return 0;
+    }
+    return nc_errorf(e, "cannot choose blocks for '%s' with %s's %d-float vectors (only a wider ISA: 'avx512')", isa,
+                     t->isa, t->vw);
 }
 
 void nc_cg_target_free(NcCgTarget *t) {

@@ -57,13 +57,16 @@ static const struct {
             "         one training step, no update: loss, logits, every gradient by timm name\n"},
     {"bench", "  bench  [--batch N] [--iters K] [--warmup W] [--per-kernel] [--res R] [--json] [--train]\n"
               "         latency and throughput (median); --per-kernel times every fused kernel: the IR\n"
-              "         ops it covers, its strategy, ms, GFLOP/s and share of the FMA peak (measured);\n"
+              "         ops it covers, its strategy, ISA and precision, ms, GFLOP/s and share of the FMA\n"
+              "         peak (measured);\n"
               "         --train times the training step, and with --per-kernel its time by op, forward\n"
               "         and backward\n"},
     {"serve", "  serve  [--host H] [--port P] [--max-batch B] [--max-delay-ms D] [--queue Q] [...]   an Open\n"
               "         Inference Protocol (KServe v2) HTTP server: infer, classify, features, /metrics\n"
               "         (serve --help lists the options)\n"},
-    {"info", "  info   resolutions, batch, arena and weight sizes\n"},
+    {"info", "  info   [--kernels]   resolutions, batch, arena and weight sizes, the CPU and ISA the kernels\n"
+             "         were generated for, each program's kernels by strategy, ISA and precision;\n"
+             "         --kernels lists every node's\n"},
     {"train", "  train  --data LIST|DIR --out DIR [...]   train (a program compiled with netc compile\n"
               "         --train; train --help lists the options)\n"},
 };
@@ -348,8 +351,8 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             if (peak > 0)
                 printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak,
                        omp_get_max_threads());
-            printf("%-5s %-24s %-18s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "layer", "ms/run", "time",
-                   "GFLOP/s", "peak");
+            printf("%-5s %-24s %-18s %-6s %-4s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "isa", "prec", "layer",
+                   "ms/run", "time", "GFLOP/s", "peak");
         }
         for (uint32_t i = 0; i < h->nnodes; i++) {
             const NcBundleNode *nd = &pr->nodes[i];
@@ -370,6 +373,10 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                 nc_json_put_str(stdout, ops);
                 printf(", \"kernel\": ");
                 nc_json_put_str(stdout, nc_bundle_kernel_kind(b, p, i));
+                printf(", \"isa\": ");
+                nc_json_put_str(stdout, nc_bundle_kernel_isa(b, p, i));
+                printf(", \"precision\": ");
+                nc_json_put_str(stdout, nc_bundle_kernel_precision(b, p, i));
                 printf(", \"layer\": ");
                 nc_json_put_str(stdout, pr->scopes[i]);
                 printf(", \"ms\": %.5f, \"time_share\": %.5f, \"gflops\": %.3f", ms, share, gf);
@@ -379,7 +386,8 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             }
             char pshare[16] = "-";
             if (peak > 0 && flops > 0) snprintf(pshare, sizeof pshare, "%.0f%%", 100 * gf / peak);
-            printf("%-5u %-24.24s %-18.18s %-30.30s %8.3f %5.1f%% %8.2f %6s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
+            printf("%-5u %-24.24s %-18.18s %-6.6s %-4.4s %-30.30s %8.3f %5.1f%% %8.2f %6s\n", i, ops,
+                   nc_bundle_kernel_kind(b, p, i), nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i),
                    pr->scopes[i], ms, 100 * share, gf, pshare);
         }
         if (json) printf("]");
@@ -395,7 +403,49 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     return 0;
 }
 
-static int cmd_info(const NcBundle *b) {
+/* Program p's kernels counted by (strategy, ISA, precision), one line, or
+ * (list) one line per node: index, ops, strategy, ISA, precision, layer. */
+static void info_kernels(const NcBundle *b, int p, int list) {
+    const NcProgram *pr = &b->programs[p];
+    if (list) {
+        printf("    %-5s %-24s %-18s %-6s %-4s %s\n", "#", "ops", "kernel", "isa", "prec", "layer");
+        for (uint32_t i = 0; i < pr->h->nnodes; i++) {
+            char ops[96];
+            describe_ops(&pr->nodes[i], nc_op_info((NcOpKind)pr->nodes[i].op), ops, sizeof ops);
+            printf("    %-5u %-24.24s %-18.18s %-6.6s %-4.4s %s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
+                   nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i), pr->scopes[i]);
+        }
+        return;
+    }
+    enum { MAXK = 64 };
+    const char *kind[MAXK], *isa[MAXK], *prec[MAXK];
+    int count[MAXK], nk = 0;
+    for (uint32_t i = 0; i < pr->h->nnodes; i++) {
+        const char *k = nc_bundle_kernel_kind(b, p, i), *a = nc_bundle_kernel_isa(b, p, i),
+                   *q = nc_bundle_kernel_precision(b, p, i);
+        int j = 0;
+        while (j < nk && (strcmp(kind[j], k) || strcmp(isa[j], a) || strcmp(prec[j], q))) j++;
+        if (j == nk && nk == MAXK) continue;
+        if (j == nk) kind[nk] = k, isa[nk] = a, prec[nk] = q, count[nk++] = 0;
+        count[j]++;
+    }
+    printf("    kernels:");
+    for (int j = 0; j < nk; j++)
+        printf("%s %d %s (%s%s%s)", j ? "," : "", count[j], kind[j], strcmp(isa[j], "-") ? isa[j] : "",
+               strcmp(isa[j], "-") ? " " : "", prec[j]);
+    printf("\n");
+}
+
+static int cmd_info(const NcBundle *b, int argc, char **argv) {
+    int list = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--kernels"))
+            list = 1;
+        else {
+            fprintf(stderr, "%s info: unknown option '%s' (info [--kernels])\n", prog, argv[i]);
+            return 2;
+        }
+    }
     const NcBundleHeader *bh = b->h;
     const char *dev = nc_dev_exec_describe(b);
     printf("%s: %u model%s, %d classes%s, %d program%s, weights %.1f MB (%s)\n", bh->model, bh->nmembers,
@@ -414,11 +464,21 @@ static int cmd_info(const NcBundle *b) {
                mb->std[1], mb->std[2]);
         for (int i = 0; i < b->nprograms; i++) {
             const NcProgramHeader *h = b->programs[i].h;
-            if (h->member == (int32_t)m)
-                printf("  %dx%d batch %d: %u kernels, arena %.2f MB%s\n", h->height, h->width, h->batch, h->nnodes,
-                       h->arena_bytes / 1e6, b->programs[i].train ? " (the training step)" : "");
+            if (h->member != (int32_t)m) continue;
+            printf("  %dx%d batch %d: %u kernels, arena %.2f MB%s\n", h->height, h->width, h->batch, h->nnodes,
+                   h->arena_bytes / 1e6, b->programs[i].train ? " (the training step)" : "");
+            info_kernels(b, i, list);
         }
     }
+    /* "CPU ISA WIDTH BLOCKING" (runtime/kernels.h's netc_target) */
+    const char *target = nc_bundle_target();
+    char cpu[64], isa[16], blocking[16];
+    int vw;
+    if (target && sscanf(target, "%63s %15s %d %15s", cpu, isa, &vw, blocking) == 4)
+        printf("kernels generated for %s: %s, %d-float vectors, register and cache blocks for %s%s\n", cpu, isa, vw,
+               blocking, strcmp(isa, blocking) ? " (emulated: NETC_CG_BLOCKING)" : "");
+    else
+        printf("no generated kernels: every node runs the reference kernels\n");
     return 0;
 }
 
@@ -506,7 +566,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[1], "serve")) {
         rc = cmd_serve(&b, prog, nargs - 2, args + 2);
     } else if (!strcmp(args[1], "info")) {
-        rc = cmd_info(&b);
+        rc = cmd_info(&b, nargs - 2, args + 2);
     } else {
         fprintf(stderr, "%s: unknown command '%s' (--help lists them)\n", prog, args[1]);
         rc = 2;

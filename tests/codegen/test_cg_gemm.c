@@ -130,6 +130,49 @@ static NcGemmSpec spec(int64_t batch, int64_t cin, int64_t cout, int64_t hw, int
     return s;
 }
 
+/* The blocks each ISA's plan chooses (cg_gemm.c), on the CPUs named: AVX2
+ * keeps the measured 6 x 16, kc 256, no prefetch; AVX-512 the block whose
+ * panels block_avx512's cycle model finds cheapest (worked out by hand for
+ * these shapes: 4 x 96 where 96-column panels leave little over, 6 x 64
+ * where 64 divides N, 14 x 32 for 32 columns and 14 | M), kc = 16 KB of B
+ * (at least 64), the A prefetch, and at most 7 rows when K is a multiple of
+ * 1024 (the rows alias in L1); AVX-512's blocks emulated on an AVX2 CPU are
+ * the same in floats. */
+static void plan_is(const char *cpu, const char *blocking, int64_t cin, int64_t cout, int64_t hw, int mr, int nr,
+                    int64_t kc, int pf) {
+    NcError e;
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, cpu, NULL, &e) || (blocking && nc_cg_target_block_as(&t, blocking, &e))) {
+        CHECK_MSG(0, "%s: %s", cpu, e.msg);
+        return;
+    }
+    NcGemmPlan p;
+    const NcGemmSpec sp = spec(1, cin, cout, hw, 1, 1);
+    const int rc = nc_cg_gemm_plan(&p, &sp, &t, &e);
+    CHECK_MSG(rc == 0, "%s: %s", cpu, e.msg);
+    if (!rc)
+        CHECK_MSG(p.s.mr == mr && p.nr == nr && p.s.kc == kc && (p.s.pf > 0) == pf,
+                  "%s (%s blocks) %lld -> %lld @ %lld: %dx%d kc %lld pf %d, expected %dx%d kc %lld pf %d", cpu,
+                  t.blocking, (long long)cin, (long long)cout, (long long)hw, p.s.mr, p.nr, (long long)p.s.kc,
+                  p.s.pf > 0, mr, nr, (long long)kc, pf);
+    nc_cg_target_free(&t);
+}
+
+static void check_plans(void) {
+    if (getenv("NETC_CG_BLOCKING")) return; /* the names below are the CPUs' own ISAs */
+    plan_is("haswell", NULL, 512, 128, 784, 6, 16, 256, 0);
+    plan_is("znver3", NULL, 64, 256, 3136, 6, 16, 64, 0);
+    plan_is("sapphirerapids", NULL, 64, 256, 3136, 4, 96, 64, 1);
+    plan_is("sapphirerapids", NULL, 512, 128, 784, 6, 64, 64, 1);
+    plan_is("znver4", NULL, 256, 1024, 196, 4, 96, 64, 1);
+    plan_is("znver4", NULL, 1024, 256, 196, 4, 96, 64, 1);
+    plan_is("skylake-avx512", NULL, 2048, 512, 49, 4, 96, 64, 1);
+    plan_is("sapphirerapids", NULL, 256, 32, 196, 14, 32, 128, 1);
+    /* K 1024: 14 rows would alias, 7 x 48 next (kc 80 evened: 1024 / 13) */
+    plan_is("sapphirerapids", NULL, 1024, 32, 196, 7, 48, 79, 1);
+    plan_is("haswell", "avx512", 512, 128, 784, 6, 64, 64, 1);
+}
+
 int main(void) {
     NcError e;
     NcCgTarget t;
@@ -166,10 +209,11 @@ int main(void) {
     check_cross("skylake-avx512", "zmm");
     check_cross("sapphirerapids", "zmm");
     check_cross("haswell", "ymm");
+    check_plans();
     /* plans that cannot work are refused */
     NcGemmPlan p;
     NcGemmSpec bad = spec(1, 8, 8, 8, 0, 0);
-    bad.mr = 16, bad.nv = 2;
+    bad.mr = 16, bad.nv = 8;
     CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1 && strstr(e.msg, "register"));
     bad = spec(1, 0, 8, 8, 0, 0);
     CHECK(nc_cg_gemm_plan(&p, &bad, &t, &e) == -1);

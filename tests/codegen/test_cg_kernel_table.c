@@ -30,7 +30,7 @@ int main(void) {
     memset(k, 0, sizeof k);
     for (int s = 0; s < 3; s++) k[0].stage[s] = LLVMGetNamedFunction(m.mod, names[s]), k[0].tiles[s] = 11 + s;
     k[0].scratch = (int64_t)1 << 40, k[0].wprep = LLVMGetNamedFunction(m.mod, "wp"), k[0].wprep_tiles = 17;
-    k[0].wfloats = 19, k[0].kind = "nhwc winograd F4";
+    k[0].wfloats = 19, k[0].kind = "nhwc winograd F4", k[0].isa = "avx512-bf16", k[0].precision = "bf16";
     k[1].stage[0] = LLVMGetNamedFunction(m.mod, "tile"), k[1].tiles[0] = 23, k[1].kind = "elementwise";
     LLVMValueRef entries[3] = {nc_cg_kernel_const(&m, &k[0]), nc_cg_kernel_const(&m, &k[1]),
                                nc_cg_kernel_const(&m, NULL)};
@@ -59,6 +59,11 @@ int main(void) {
         CHECK(tab[0].scratch == (int64_t)1 << 40);
         CHECK((void *)tab[0].wprep == fn[3] && tab[0].wprep_tiles == 17 && tab[0].wfloats == 19);
         CHECK(tab[0].kind && !strcmp(tab[0].kind, "nhwc winograd F4"));
+        CHECK(tab[0].isa && !strcmp(tab[0].isa, "avx512-bf16") && tab[0].precision &&
+              !strcmp(tab[0].precision, "bf16"));
+        /* unset: the target's ISA and f32 */
+        CHECK_MSG(tab[1].isa && !strcmp(tab[1].isa, t.isa), "entry 1 isa %s, target %s", tab[1].isa, t.isa);
+        CHECK(tab[1].precision && !strcmp(tab[1].precision, "f32"));
         CHECK((void *)tab[1].stage[0] == fn[4] && !tab[1].stage[1] && !tab[1].stage[2]);
         CHECK(tab[1].tiles[0] == 23 && !tab[1].tiles[1] && !tab[1].tiles[2] && !tab[1].scratch);
         CHECK(!tab[1].wprep && !tab[1].wprep_tiles && !tab[1].wfloats);

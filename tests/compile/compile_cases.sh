@@ -105,10 +105,16 @@ per_kernel)
     nodes=$(./eff info | sed -n 's/.*batch 2: \([0-9]*\) kernels.*/\1/p')
     rows=$(grep -c "^[0-9]" prof.txt)
     [ -n "$nodes" ] && [ "$rows" = "$nodes" ] || fail "$rows rows for $nodes nodes"
-    grep -q "^[0-9]* *conv2d+silu  *nhwc gemm  *blocks.1.0.conv_pw " prof.txt || fail "the expand conv's row is wrong"
-    grep -q "^[0-9]* *conv2d\*se  *nhwc gemm  *blocks.1.0.conv_pwl " prof.txt ||
+    # the ISA column is the one `info` names for the whole program; the precision f32
+    isa=$(./eff info | sed -n 's/^kernels generated for [^:]*: \([a-z0-9]*\),.*/\1/p')
+    [ -n "$isa" ] || fail "info does not name the kernels' ISA"
+    ./eff info | grep -q "^    kernels: .* nhwc gemm ($isa f32)" || fail "info's kernel counts lack the gemm's ISA"
+    grep -q "^[0-9]* *conv2d+silu  *nhwc gemm  *$isa  *f32  *blocks.1.0.conv_pw " prof.txt ||
+        fail "the expand conv's row is wrong"
+    grep -q "^[0-9]* *conv2d\*se  *nhwc gemm  *$isa  *f32  *blocks.1.0.conv_pwl " prof.txt ||
         fail "the SE-scaled projection's row is wrong"
-    grep -q "^[0-9]* *squeeze_excite(silu)  *squeeze-excite  *blocks.1.0.se " prof.txt || fail "the SE row is wrong"
+    grep -q "^[0-9]* *squeeze_excite(silu)  *squeeze-excite  *$isa  *f32  *blocks.1.0.se " prof.txt ||
+        fail "the SE row is wrong"
     awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt ||
         fail "a reference kernel in a compiled program"
     awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt ||
@@ -125,13 +131,15 @@ assert len(k) == int(sys.argv[1]), len(k)
 assert abs(sum(x["time_share"] for x in k) - 1) < 1e-3
 pw = [x for x in k if x["layer"] == "blocks.1.0.conv_pw"][0]
 assert pw["ops"] == "conv2d+silu" and pw["kernel"] == "nhwc gemm" and 0 < pw["peak_share"] < 2, pw
+assert pw["isa"] in ("avx512", "avx2", "avx", "sse") and pw["precision"] == "f32", pw
 PY
     fi
     "$netc" compile "$tiny" --init det --res 32 --no-codegen -o tinyref >/dev/null 2>&1 ||
         fail "compile --no-codegen failed"
     ./tinyref bench --per-kernel --iters 1 > ref.txt || fail "bench --per-kernel without codegen failed"
     ! grep -q "FMA peak" ref.txt || fail "a peak without a peak loop"
-    grep -q "^0 *conv2d+relu  *reference  *conv " ref.txt || fail "the reference conv's row is wrong"
+    grep -q "^0 *conv2d+relu  *reference  *-  *f32  *conv " ref.txt || fail "the reference conv's row is wrong"
+    ./tinyref info | grep -q "^no generated kernels" || fail "info without codegen names a target"
     pass ;;
 # The compile pipeline (tools/netc/compile_job.c): the layout pass in the pass
 # manager, size lists, one weights file bound to several members, and a
