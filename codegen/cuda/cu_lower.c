@@ -16,7 +16,8 @@
 
 #define SCRATCH_ALIGN             256                  /* bytes: a scratch buffer starts aligned for any access */
 #define COL_BYTES_MAX             ((int64_t)256 << 20) /* im2col's columns at most: beyond, images in chunks */
-#define DIRECT_CONV_MAX_GROUP_OUT 1                    /* channels per group up to which a conv is direct (depthwise) */
+#define NC_CU_MAX_SMEM_FLOATS     12288 /* a block's shared memory at most (48 KB: cu_kernel.c's check) */
+#define DIRECT_CONV_MAX_GROUP_OUT 1     /* channels per group up to which a conv is direct (depthwise) */
 
 /* The generators, each as an NcCuDescFn over its own parameter struct. */
 #define DESC_FN(fn, T)                                                                                                 \
@@ -26,6 +27,9 @@ DESC_FN(nc_cu_row_mean_desc, NcCuRowMean)
 DESC_FN(nc_cu_softmax_desc, NcCuSoftmax)
 DESC_FN(nc_cu_im2col_desc, NcCuIm2col)
 DESC_FN(nc_cu_conv_desc, NcCuConv)
+DESC_FN(nc_cu_dwconv_tiled_desc, NcCuConv)
+DESC_FN(nc_cu_se_gate_desc, NcCuSeGate)
+DESC_FN(nc_cu_global_max_pool_desc, NcCuRowMax)
 DESC_FN(nc_cu_pool_desc, NcCuPool)
 DESC_FN(nc_cu_copy_desc, NcCuCopy)
 DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
@@ -407,11 +411,16 @@ static int lower_conv_pointwise(Lower *l) {
 static int lower_conv_im2col(Lower *l) { return lower_conv_gemm(l, 0); }
 
 /* Depthwise convs: a GEMM of one output row per group is all launch and no
- * work, so cu_conv.h's direct kernel with the epilogue fused. */
-static int lower_conv_direct(Lower *l) {
+ * work, so cu_conv.h's direct kernels with the epilogue fused — the tiled
+ * one (input patches through shared memory) where it applies (one input
+ * channel per group, taps and tile within its shared memory), else one
+ * thread per output. */
+static int lower_conv_direct(Lower *l, int tiled) {
     const NcAttrs *a = &l->nd->attrs;
     const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
     if (x->ndim != 4 || a->groups < 2 || y->shape[1] / a->groups > DIRECT_CONV_MAX_GROUP_OUT) return -1;
+    if (tiled && (a->groups != x->shape[1] || y->shape[1] % a->groups || w->shape[2] > 16 || w->shape[3] > 16))
+        return -1;
     Ew e; /* the epilogue's parameters after x, y, w */
     ew_init(&e, out_ref(l, 0), out_ref(l, 0), y);
     e.k.nparams = 3, e.ref[2] = in_ref(l, 1);
@@ -422,10 +431,16 @@ static int lower_conv_direct(Lower *l) {
     c.g = nc_cu_win(a, x->shape, y->shape);
     c.o = y->shape[1], c.groups = a->groups, c.nsteps = e.k.nsteps, c.nparams = e.k.nparams;
     memcpy(c.step, e.k.step, sizeof c.step);
-    (void)w;
-    launch(l, nc_cu_conv_desc_any, &c, sizeof c, c.nparams, e.ref);
+    NcCuDesc d;
+    if (tiled) { /* its tile's input patch must fit the shared memory a description may ask for */
+        nc_cu_dwconv_tiled_desc(&d, "probe", &c);
+        if (d.smem_floats > NC_CU_MAX_SMEM_FLOATS) return -1;
+    }
+    launch(l, tiled ? nc_cu_dwconv_tiled_desc_any : nc_cu_conv_desc_any, &c, sizeof c, c.nparams, e.ref);
     return 0;
 }
+static int lower_conv_dw_tiled(Lower *l) { return lower_conv_direct(l, 1); }
+static int lower_conv_dw(Lower *l) { return lower_conv_direct(l, 0); }
 
 /* linear: y [N, O] = x [N, I] . W^T (W stored [O, I]), then bias and epilogue. */
 static int lower_linear(Lower *l) {
@@ -446,6 +461,15 @@ static int lower_global_avg_pool(Lower *l) {
     return 0;
 }
 
+static int lower_global_max_pool(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    if (x->ndim != 4) return -1;
+    NcCuRowMax r = {.rows = x->shape[0] * x->shape[1], .len = x->shape[2] * x->shape[3]};
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_global_max_pool_desc_any, &r, sizeof r, 2, refs);
+    return 0;
+}
+
 static int lower_softmax(Lower *l) {
     const NcValue *x = in_v(l, 0);
     const int axis = l->nd->attrs.axis;
@@ -456,10 +480,31 @@ static int lower_softmax(Lower *l) {
     return 0;
 }
 
-/* squeeze_excite: gate [N, C, 1, 1] = sigmoid(W2 act(W1 mean(x) + b1) + b2):
- * the mean by rows, each fc a GEMM against its weights transposed, the bias
- * and activation an elementwise kernel after it.  act: SiLU when the node says
- * so, else ReLU (ir/ref_se.c). */
+/* squeeze_excite: gate [N, C, 1, 1] = sigmoid(W2 act(W1 mean(x) + b1) + b2),
+ * act SiLU when the node says so, else ReLU (ir/ref_se.c): the mean by rows,
+ * then cu_attn.h's gate kernel (a block per sample, the pooled row and the
+ * hidden units in shared memory) ... */
+static int lower_se_gate(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    const NcAttrs *a = &l->nd->attrs;
+    if (x->ndim != 4) return -1;
+    NcCuSeGate gk;
+    memset(&gk, 0, sizeof gk);
+    gk.n = x->shape[0], gk.c = x->shape[1], gk.r = in_v(l, 1)->shape[0];
+    gk.act = a->nepi >= 1 && a->epi[0].kind == NC_EPI_SILU ? NC_EPI_SILU : NC_EPI_RELU;
+    if (gk.c + gk.r > NC_CU_MAX_SMEM_FLOATS) return -1;
+    const NcDevRef pooled = scratch(l, gk.n * gk.c);
+    NcCuRowMean r = {.rows = gk.n * gk.c, .len = x->shape[2] * x->shape[3]};
+    const NcDevRef mean_refs[2] = {in_ref(l, 0), pooled};
+    launch(l, nc_cu_row_mean_desc_any, &r, sizeof r, 2, mean_refs);
+    const NcDevRef refs[6] = {pooled, out_ref(l, 0), in_ref(l, 1), in_ref(l, 2), in_ref(l, 3), in_ref(l, 4)};
+    launch(l, nc_cu_se_gate_desc_any, &gk, sizeof gk, 6, refs);
+    return 0;
+}
+
+/* ... or, where the pooled row and the hidden units do not fit a block's
+ * shared memory, each fc a GEMM against its weights transposed, the bias and
+ * activation an elementwise kernel after it. */
 static int lower_squeeze_excite(Lower *l) {
     const NcValue *x = in_v(l, 0), *y = out_v(l, 0);
     if (x->ndim != 4) return -1;
@@ -513,7 +558,8 @@ typedef struct CuRule {
 } CuRule;
 
 static const CuRule rules[] = {
-    {NC_OP_CONV2D, "cuda direct conv", lower_conv_direct},
+    {NC_OP_CONV2D, "cuda depthwise tiled", lower_conv_dw_tiled},
+    {NC_OP_CONV2D, "cuda direct conv", lower_conv_dw},
     {NC_OP_CONV2D, "cuda gemm", lower_conv_pointwise},
     {NC_OP_CONV2D, "cuda im2col+gemm", lower_conv_im2col},
     {NC_OP_LINEAR, "cuda gemm", lower_linear},
@@ -528,7 +574,9 @@ static const CuRule rules[] = {
     {NC_OP_AVG_POOL2D, "cuda pool", lower_pool},
     {NC_OP_GLOBAL_AVG_POOL, "cuda row mean", lower_global_avg_pool},
     {NC_OP_SOFTMAX, "cuda softmax", lower_softmax},
-    {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite", lower_squeeze_excite},
+    {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite", lower_se_gate},
+    {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite gemm", lower_squeeze_excite},
+    {NC_OP_GLOBAL_MAX_POOL, "cuda row max", lower_global_max_pool},
     {NC_OP_RESHAPE, "cuda copy", lower_reshape},
     {NC_OP_CONCAT, "cuda copy", lower_concat},
     {NC_OP_SPLIT, "cuda copy", lower_split},
