@@ -56,10 +56,27 @@ static char *resolve(const DevExec *x, const NcBundle *b, int p, const NcDevRef 
     return (char *)base + r->offset;
 }
 
+/* Each node's strategy, from the steps (no device needed). */
+static void prepare_kinds(DevExec *x, const NcBundle *b, int p) {
+    DevProg *dp = &x->prog[p];
+    if (dp->kind) return;
+    const NcProgramHeader *h = b->programs[p].h;
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    dp->kind = nc_calloc(h->nnodes + 1, sizeof(char *));
+    for (uint32_t n = 0; n < h->nnodes; n++) dp->kind[n] = "view";
+    for (int64_t s = dv->nsteps - 1; s >= 0; s--)
+        if (dv->steps[s].node >= 0 && (uint32_t)dv->steps[s].node < h->nnodes)
+            dp->kind[dv->steps[s].node] = dv->steps[s].what;
+}
+
 /* Device memory and resolved step operands for program p, at its first run. */
 static void prepare(DevExec *x, const NcBundle *b, int p) {
     DevProg *dp = &x->prog[p];
     if (dp->params) return;
+    if (!x->dev) {
+        fprintf(stderr, "%s: internal error: a run without a device\n", who);
+        exit(NC_EXIT_FAIL);
+    }
     const NcProgramHeader *h = b->programs[p].h;
     const NcDevProgram *dv = &netc_dev_programs[p];
     NcError e;
@@ -71,11 +88,7 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
     for (int64_t s = 0; s < dv->nsteps; s++)
         for (int j = 0; j < dv->steps[s].nparams; j++)
             dp->params[s * NC_DEV_MAXPARAMS + j] = (float *)resolve(x, b, p, &dv->steps[s].ref[j]);
-    dp->kind = nc_calloc(h->nnodes + 1, sizeof(char *));
-    for (uint32_t n = 0; n < h->nnodes; n++) dp->kind[n] = "view";
-    for (int64_t s = dv->nsteps - 1; s >= 0; s--)
-        if (dv->steps[s].node >= 0 && (uint32_t)dv->steps[s].node < h->nnodes)
-            dp->kind[dv->steps[s].node] = dv->steps[s].what;
+    prepare_kinds(x, b, p);
 }
 
 static void run(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node) {
@@ -115,11 +128,11 @@ static void run(void *ctx, const NcBundle *b, int p, const float *input, float *
 
 static const char *kind(void *ctx, const NcBundle *b, int p, uint32_t node) {
     DevExec *x = ctx;
-    prepare(x, b, p);
+    prepare_kinds(x, b, p);
     return x->prog[p].kind[node];
 }
 
-int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcError *e) {
+static int attach(NcBundle *b, const char *prog, const char *device, int tables_only, NcError *e) {
     who = prog;
     if (!nc_dev_exec_compiled()) {
         if (!device) return 0;
@@ -141,6 +154,14 @@ int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcErro
             return NC_EXIT_BADINPUT;
         }
     DevExec *x = nc_calloc(1, sizeof *x);
+    if (tables_only) { /* info: what runs where, without a device */
+        snprintf(x->describe, sizeof x->describe,
+                 "GPU kernels (PTX for %s, and their CPU lowering for --device emulate); opens %s by default",
+                 netc_dev_arch, netc_dev_default);
+        x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
+        b->exec = &x->exec;
+        return 0;
+    }
     if (!(x->dev = nc_dev_open(kind_name, e))) {
         free(x);
         if (!strcmp(kind_name, "cuda") && !device) { /* say how to run the program anyway */
@@ -166,20 +187,28 @@ int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcErro
     return 0;
 }
 
+int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcError *e) {
+    return attach(b, prog, device, 0, e);
+}
+
+int nc_dev_exec_attach_tables(NcBundle *b, const char *prog, NcError *e) { return attach(b, prog, NULL, 1, e); }
+
 void nc_dev_exec_detach(NcBundle *b) {
     if (!b->exec) return;
     DevExec *x = b->exec->ctx;
-    for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) {
+    for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS && x->dev; p++) {
         DevProg *dp = &x->prog[p];
         nc_dev_free(x->dev, dp->arena);
         nc_dev_free(x->dev, dp->scratch);
         nc_dev_free(x->dev, dp->input);
         free(dp->params);
-        free(dp->kind);
     }
-    nc_dev_free(x->dev, x->weights);
-    nc_dev_free(x->dev, x->consts);
-    nc_dev_close(x->dev);
+    for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(x->prog[p].kind);
+    if (x->dev) {
+        nc_dev_free(x->dev, x->weights);
+        nc_dev_free(x->dev, x->consts);
+        nc_dev_close(x->dev);
+    }
     free(x);
     b->exec = NULL;
 }

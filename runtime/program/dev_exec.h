@@ -19,6 +19,9 @@ int nc_dev_exec_compiled(void);
  * opened: "cannot use a GPU: ...") with the message in e.  prog names the
  * program in the messages of a device failing mid-run (exit 1). */
 int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcError *e);
+/* The executor without a device (info): it names each node's strategy and
+ * describes the program, but cannot run it.  Nothing on a CPU program. */
+int nc_dev_exec_attach_tables(NcBundle *b, const char *prog, NcError *e);
 void nc_dev_exec_detach(NcBundle *b);
 
 /* What the program runs on, for info: the device attached, or what it was

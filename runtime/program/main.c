@@ -535,7 +535,7 @@ int main(int argc, char **argv) {
     int no_run = nargs < 2 || !strcmp(args[1], "info") || !strcmp(args[1], "help");
     for (int i = 1; i < nargs && !no_run && strcmp(args[i], "--"); i++)
         no_run = !strcmp(args[i], "--help") || !strcmp(args[i], "-h");
-    int rc = no_run && !device ? 0 : nc_dev_exec_attach(&b, prog, device, &e);
+    int rc = no_run && !device ? nc_dev_exec_attach_tables(&b, prog, &e) : nc_dev_exec_attach(&b, prog, device, &e);
     if (rc) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         free(args);
