@@ -11,6 +11,8 @@
 #include "codegen/cpu/cg_nchw_train_eltwise.h"
 #include "codegen/cpu/cg_nchw_train_gconv.h"
 #include "codegen/cpu/cg_nchw_train_linear.h"
+#include "codegen/cpu/cg_nchw_train_loss.h"
+#include "codegen/cpu/cg_nchw_train_pool.h"
 #include "codegen/cpu/cg_nchw_train_reduce.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
@@ -186,6 +188,8 @@ typedef union CgPlan {
     NcTrainEltPlan elt;
     NcTrainLinearPlan lin;
     NcTrainRedPlan red;
+    NcTrainPoolPlan pool;
+    NcTrainLossPlan loss;
 } CgPlan;
 
 /* A way of making a node's kernel: plan says whether it applies to the
@@ -342,6 +346,27 @@ static void emit_train_reduce(const CgNode *c, const CgPlan *p, const char *pref
     nc_cg_train_red_emit(c->m, &p->red, prefix, k);
 }
 
+/* a training step's max or average pool or its gradient (cg_nchw_train_pool.h) */
+static int train_pool_plan(const CgNode *c, CgPlan *p, int grad) {
+    if (!nc_cg_train_pool_plan(&p->pool, c->g, c->nd)) return 0;
+    return grad == (p->pool.kind == NC_TPOOL_MAX_GRAD || p->pool.kind == NC_TPOOL_AVG_GRAD);
+}
+static int plan_train_pool(const CgNode *c, CgPlan *p) { return train_pool_plan(c, p, 0); }
+static int plan_train_pool_grad(const CgNode *c, CgPlan *p) { return train_pool_plan(c, p, 1); }
+static void emit_train_pool(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_pool_emit(c->m, &p->pool, prefix, k);
+}
+
+/* a training step's soft-target cross-entropy or its gradient (cg_nchw_train_loss.h) */
+static int train_loss_plan(const CgNode *c, CgPlan *p, int grad) {
+    return nc_cg_train_loss_plan(&p->loss, c->g, c->nd) && p->loss.grad == grad;
+}
+static int plan_train_loss(const CgNode *c, CgPlan *p) { return train_loss_plan(c, p, 0); }
+static int plan_train_loss_grad(const CgNode *c, CgPlan *p) { return train_loss_plan(c, p, 1); }
+static void emit_train_loss(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_loss_emit(c->m, &p->loss, prefix, k);
+}
+
 static const CgStrategy strategies[] = {
     {"nhwc im2col+gemm", 0, plan_im2col, emit_im2col},
     {"nhwc copy+gemm", 0, plan_copy_gemm, emit_im2col},
@@ -368,6 +393,10 @@ static const CgStrategy strategies[] = {
     {"train linear grad-input", 1, plan_train_linear_gi, emit_train_linear},
     {"train linear grad-weight", 1, plan_train_linear_gw, emit_train_linear},
     {"train reduce", 1, plan_train_reduce, emit_train_reduce},
+    {"train pool", 1, plan_train_pool, emit_train_pool},
+    {"train pool grad", 1, plan_train_pool_grad, emit_train_pool},
+    {"train loss", 1, plan_train_loss, emit_train_loss},
+    {"train loss grad", 1, plan_train_loss_grad, emit_train_loss},
 };
 #define NSTRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))
 

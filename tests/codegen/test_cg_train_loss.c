@@ -1,0 +1,169 @@
+/* test_cg_train_loss.c — the training step's soft-target cross-entropy and
+ * its gradient (cg_nchw_train_loss.h) against the op table's reference
+ * kernels (ir/ref_train.c): one-hot, label-smoothed and CutMix-like mixed
+ * targets, 1 to 1000 classes, logits up to +-80 (exp overflows without the
+ * maximum subtracted), a row holding a NaN, the focal loss of gamma 0 (the
+ * same loss), and dloss other than 1.  Both compute in double in the same
+ * order (the compiler may still contract a multiply-add in one of them), so
+ * the bound is tight: max |got - want| <= 1e-6 max |want| (NaN where the
+ * reference has NaN); the weighted loss and the focal loss of gamma > 0 must be
+ * refused (they stay on the reference).  Inputs end at an unreadable page,
+ * outputs are fenced by canaries; the rows run across threads, then in
+ * reverse in uneven ranges over NaN-filled outputs. */
+#include "codegen/cpu/cg_nchw_train_loss.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst;
+
+static void run(NcTileFn *fn, const NcCgKernel *k, const float *const *in, float *const *out, int reverse) {
+    for (int s = 0; s < 3 && fn[s]; s++) {
+        if (!reverse) {
+            cgt_run(fn[s], in, out, k->tiles[s]);
+            continue;
+        }
+        for (int64_t t1 = k->tiles[s]; t1 > 0;) {
+            const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+            fn[s](in, out, t0, t1);
+            t1 = t0;
+        }
+    }
+}
+
+static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
+    NcError e;
+    const NcNode *nd = &g->nodes.data[ni];
+    char what[256];
+    snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
+    NcTrainLossPlan p;
+    const int ok = nc_cg_train_loss_plan(&p, g, nd);
+    CHECK_MSG(ok, "%s: refused", what);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_loss");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_loss_emit(&m, &p, "k", &kern);
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn[3] = {NULL, NULL, NULL};
+    const char *names[2] = {"k_rows", "k_sum"};
+    for (int s = 0; s < 2 && !rc && kern.tiles[s]; s++) {
+        fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
+        if (!fn[s]) rc = -1;
+    }
+    if (rc) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    ka.out_v[0] = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(ka.out_v[0]);
+    float *want = ka.out[0] = nc_malloc((size_t)ny * sizeof(float));
+    float *buf = nc_malloc((size_t)(ny + 128) * sizeof(float));
+    float *scratch = kern.scratch ? cgt_guarded(kern.scratch) : NULL, *out[2] = {buf + 64, scratch};
+    for (int64_t i = 0; i < ny + 128; i++) buf[i] = 42.0f;
+    nc_op_info(nd->op)->ref(&ka);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            for (int64_t i = 0; i < ny; i++) out[0][i] = NAN;
+        run(fn, &kern, ka.in, out, pass);
+        double mx = 0, err = 0;
+        for (int64_t i = 0; i < ny; i++)
+            if (isfinite(want[i]) && fabs(want[i]) > mx) mx = fabs(want[i]);
+        for (int64_t i = 0; i < ny; i++) {
+            const float gv = out[0][i], wv = want[i];
+            const double d = isnan(wv) || isnan(gv) ? (isnan(wv) && isnan(gv) ? 0 : INFINITY) : fabs((double)gv - wv);
+            if (d > err) err = d;
+        }
+        err = mx > 0 ? err / mx : err;
+        CHECK_MSG(err <= 1e-6, "%s%s: relative error %g (got %.9g, want %.9g)", what, pass ? " (tiles reversed)" : "",
+                  err, out[0][0], want[0]);
+        if (err > worst) worst = err;
+        int canaries = 1;
+        for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
+        CHECK_MSG(canaries, "%s: wrote outside its output", what);
+    }
+    free(want);
+    free(buf);
+    if (scratch) cgt_guarded_free(scratch, kern.scratch);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+/* targets: 0 one-hot, 1 smoothed one-hot (0.1), 2 two classes mixed (CutMix's lam) and smoothed */
+static void check_loss(const NcCgTarget *t, int64_t N, int64_t K, float zscale, int targets, int nan_row,
+                       NcLossKind kind, float gamma, float dloss) {
+    char what[160];
+    snprintf(what, sizeof what, "[%lld, %lld] logits x%g, targets %d%s%s, dloss %g", (long long)N, (long long)K,
+             (double)zscale, targets, nan_row ? ", a NaN" : "", kind == NC_LOSS_FOCAL ? ", focal gamma 0" : "",
+             (double)dloss);
+    NcGraph *g = nc_graph_new("train_loss");
+    const int64_t zs[2] = {N, K}, ls[1] = {1};
+    const int z = nc_graph_add_input(g, "z", 2, zs), tg = nc_graph_add_input(g, "t", 2, zs);
+    const int dl = nc_graph_add_input(g, "dloss", 1, ls);
+    NcAttrs a = nc_attrs_default();
+    a.loss = kind, a.gamma = gamma;
+    NcError e;
+    const int ins[2] = {z, tg}, gins[3] = {dl, z, tg};
+    int r = nc_graph_add_node(g, NC_OP_CROSS_ENTROPY, 2, ins, &a, "loss", &e);
+    CHECK_MSG(r >= 0, "%s", r < 0 ? e.msg : "");
+    r = r < 0 ? r : nc_graph_add_node(g, NC_OP_CROSS_ENTROPY_GRAD, 3, gins, &a, "dloss", &e);
+    CHECK_MSG(r >= 0, "%s", r < 0 ? e.msg : "");
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    for (int64_t i = 0; i < N * K; i++) data[z][i] *= zscale;
+    for (int64_t n = 0; n < N; n++) {
+        float *row = data[tg] + n * K;
+        const float s = targets ? 0.1f : 0.0f, lam = targets == 2 ? 0.3f + 0.05f * (float)(n % 5) : 1.0f;
+        for (int64_t k = 0; k < K; k++) row[k] = s / (float)K;
+        row[(n * 7) % K] += (1 - s) * lam;
+        row[(n * 13 + 1) % K] += (1 - s) * (1 - lam);
+    }
+    if (nan_row) data[z][(N / 2) * K + K / 3] = NAN;
+    data[dl][0] = dloss;
+    for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+    nc_graph_free(g);
+}
+
+/* the weighted loss and focal gamma > 0: not this kernel's */
+static void check_refused(NcLossKind kind, float gamma) {
+    NcGraph *g = nc_graph_new("train_loss");
+    const int64_t zs[2] = {4, 10}, ws[1] = {10};
+    int ins[3] = {nc_graph_add_input(g, "z", 2, zs), nc_graph_add_input(g, "t", 2, zs), 0};
+    if (kind == NC_LOSS_WEIGHTED) ins[2] = nc_graph_add_input(g, "w", 1, ws);
+    NcAttrs a = nc_attrs_default();
+    a.loss = kind, a.gamma = gamma;
+    NcError e;
+    const int r = nc_graph_add_node(g, NC_OP_CROSS_ENTROPY, kind == NC_LOSS_WEIGHTED ? 3 : 2, ins, &a, "loss", &e);
+    CHECK_MSG(r >= 0, "%s", r < 0 ? e.msg : "");
+    NcTrainLossPlan p;
+    if (r >= 0) CHECK_MSG(!nc_cg_train_loss_plan(&p, g, &g->nodes.data[r]), "loss kind %d gamma %g taken", kind, gamma);
+    nc_graph_free(g);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    check_loss(&t, 16, 1000, 4.0f, 2, 0, NC_LOSS_SOFT, 0, 1.0f); /* the benchmark's: CutMix + smoothing */
+    check_loss(&t, 3, 10, 1.0f, 0, 0, NC_LOSS_SOFT, 0, 1.0f);
+    check_loss(&t, 5, 7, 80.0f, 1, 0, NC_LOSS_SOFT, 0, 0.5f); /* exp(80) overflows float without the max */
+    check_loss(&t, 1, 1, 1.0f, 0, 0, NC_LOSS_SOFT, 0, 1.0f);
+    check_loss(&t, 4, 33, 2.0f, 1, 1, NC_LOSS_SOFT, 0, 1.0f); /* a NaN logit: its row and the loss NaN */
+    check_loss(&t, 6, 19, 3.0f, 2, 0, NC_LOSS_FOCAL, 0, -2.0f);
+    check_refused(NC_LOSS_WEIGHTED, 0);
+    check_refused(NC_LOSS_FOCAL, 2.0f);
+    printf("%d kernels checked; worst relative error %.2g (bound 1e-6)\n", cases, worst);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}

@@ -1,0 +1,180 @@
+/* test_cg_train_pool.c — the training step's windowed pools
+ * (cg_nchw_train_pool.h: max_pool2d, avg_pool2d, max_pool2d_grad,
+ * avg_pool2d_grad on NCHW planes) against the op table's reference kernels
+ * (ir/ref_pool.c, ir/ref_grad_pool.c): ResNet's 3x3/2 max pool, ResNet-D's
+ * 2x2/2 ceil_mode average pool without the padding counted, ResNeSt's 3x3/2
+ * average pool with it, TF "same" padding (bottom / right only), stride 1,
+ * windows larger than the image, planes of 1x1 up to 23x17.  The max pools'
+ * inputs are rounded to quarters (ties in most windows: the first maximum
+ * must take the gradient) and one case holds NaNs and -inf (a window of
+ * -inf only, a NaN beside numbers).  Inputs end at an unreadable page,
+ * outputs are fenced by canaries; the tiles run across threads, then in
+ * reverse in uneven ranges over NaN-filled outputs.  Bounds: the forward max
+ * bit for bit (NaN where the reference has NaN), everything else max |got -
+ * want| <= 1e-5 max |want| (the gradients accumulate in float, the
+ * reference in double); the worst error is printed. */
+#include "codegen/cpu/cg_nchw_train_pool.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+static double worst;
+
+static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
+    NcError e;
+    const NcNode *nd = &g->nodes.data[ni];
+    char what[256];
+    snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
+    NcTrainPoolPlan p;
+    const int ok = nc_cg_train_pool_plan(&p, g, nd);
+    CHECK_MSG(ok, "%s: refused", what);
+    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
+    if (!jit) return;
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "train_pool");
+    NcCgKernel kern;
+    memset(&kern, 0, sizeof kern);
+    nc_cg_train_pool_emit(&m, &p, "k", &kern);
+    const int64_t tiles = kern.tiles[0];
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "k", &e);
+    if (!fn) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        return;
+    }
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
+    ka.out_v[0] = nc_val(g, nd->outputs[0]);
+    const int64_t ny = nc_numel(ka.out_v[0]);
+    float *want = ka.out[0] = nc_malloc((size_t)ny * sizeof(float));
+    float *buf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *out[2] = {buf + 64, NULL};
+    for (int64_t i = 0; i < ny + 128; i++) buf[i] = 42.0f;
+    nc_op_info(nd->op)->ref(&ka);
+    const int exact = nd->op == NC_OP_MAX_POOL2D;
+    for (int pass = 0; pass < 2; pass++) {
+        if (!pass)
+            cgt_run(fn, ka.in, out, tiles);
+        else {
+            for (int64_t i = 0; i < ny; i++) out[0][i] = NAN;
+            for (int64_t t1 = tiles; t1 > 0;) {
+                const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+                fn(ka.in, out, t0, t1);
+                t1 = t0;
+            }
+        }
+        double mx = 0, err = 0;
+        int64_t bad = -1;
+        for (int64_t i = 0; i < ny; i++)
+            if (isfinite(want[i]) && fabs(want[i]) > mx) mx = fabs(want[i]);
+        for (int64_t i = 0; i < ny; i++) {
+            const float gv = out[0][i], wv = want[i];
+            double d;
+            if (isnan(wv) || isnan(gv))
+                d = isnan(wv) && isnan(gv) ? 0 : INFINITY;
+            else if (isinf(wv) || isinf(gv))
+                d = gv == wv ? 0 : INFINITY;
+            else
+                d = fabs((double)gv - wv);
+            if (exact && d > 0) d = INFINITY;
+            if (d > err) err = d, bad = i;
+        }
+        err = mx > 0 ? err / mx : err;
+        CHECK_MSG(err <= 1e-5, "%s%s: relative error %g at %lld (got %g, want %g)", what, pass ? " (tiles reversed)" : "",
+                  err, (long long)bad, bad >= 0 ? out[0][bad] : 0.0, bad >= 0 ? want[bad] : 0.0);
+        if (err > worst) worst = err;
+        int canaries = 1;
+        for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
+        CHECK_MSG(canaries, "%s: wrote outside its output", what);
+    }
+    free(want);
+    free(buf);
+    cases++;
+    nc_cg_jit_free(jit);
+}
+
+static int add_node(NcGraph *g, NcOpKind op, int nin, const int *ins, const NcAttrs *a) {
+    NcError e;
+    const int r = nc_graph_add_node(g, op, nin, ins, a, nc_op_info(op)->name, &e);
+    CHECK_MSG(r >= 0, "%s: %s", nc_op_info(op)->name, r < 0 ? e.msg : "");
+    return r;
+}
+
+/* kind 0: random; 1: quarters (ties); 2: quarters with NaNs and -inf */
+static void check_pool(const NcCgTarget *t, int is_max, int64_t N, int64_t C, int64_t H, int64_t W, int kh, int kw,
+                       int sh, int sw, int pt, int pl, int pb, int pr, int ceil_mode, int include_pad, int kind) {
+    char what[160];
+    snprintf(what, sizeof what, "[%lld, %lld, %lld, %lld] %dx%d/%dx%d pad %d,%d,%d,%d%s%s%s", (long long)N,
+             (long long)C, (long long)H, (long long)W, kh, kw, sh, sw, pt, pl, pb, pr, ceil_mode ? " ceil" : "",
+             include_pad ? " count-pad" : "", kind == 2 ? " NaN/-inf" : kind ? " ties" : "");
+    NcGraph *g = nc_graph_new("train_pool");
+    const int64_t xs[4] = {N, C, H, W};
+    const int x = nc_graph_add_input(g, "x", 4, xs);
+    NcAttrs a = nc_attrs_default();
+    a.kernel[0] = kh, a.kernel[1] = kw, a.stride[0] = sh, a.stride[1] = sw;
+    a.pad[0] = pt, a.pad[1] = pl, a.pad[2] = pb, a.pad[3] = pr, a.ceil_mode = ceil_mode;
+    a.count_include_pad = include_pad;
+    const int f = add_node(g, is_max ? NC_OP_MAX_POOL2D : NC_OP_AVG_POOL2D, 1, &x, &a);
+    if (f < 0) {
+        nc_graph_free(g);
+        return;
+    }
+    const NcValue *yv = nc_val(g, g->nodes.data[f].outputs[0]);
+    const int64_t ys[4] = {yv->shape[0], yv->shape[1], yv->shape[2], yv->shape[3]};
+    const int dy = nc_graph_add_input(g, "dy", 4, ys);
+    if (is_max) {
+        const int ins[2] = {dy, x};
+        add_node(g, NC_OP_MAX_POOL2D_GRAD, 2, ins, &a);
+    } else {
+        a.nsizes = 4;
+        for (int i = 0; i < 4; i++) a.sizes[i] = xs[i];
+        add_node(g, NC_OP_AVG_POOL2D_GRAD, 1, &dy, &a);
+    }
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    const int64_t nx = nc_numel(nc_val(g, x));
+    if (kind)
+        for (int64_t i = 0; i < nx; i++) data[x][i] = roundf(data[x][i] * 4) / 4;
+    if (kind == 2) {
+        for (int64_t i = 0; i < nx; i += 7) data[x][i] = NAN;
+        for (int64_t i = 0; i < H * W && i < nx; i++) data[x][i] = -INFINITY; /* the first plane: -inf */
+        for (int64_t i = 3; i < nx; i += 11) data[x][i] = -INFINITY;
+    }
+    for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+    nc_graph_free(g);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    /* ResNet's stem pool, even and odd planes, with ties and with NaN / -inf */
+    check_pool(&t, 1, 2, 3, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1);
+    check_pool(&t, 1, 1, 5, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);
+    check_pool(&t, 1, 2, 3, 12, 9, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);
+    check_pool(&t, 1, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1);  /* stride 1 */
+    check_pool(&t, 1, 1, 3, 9, 9, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 1);    /* ceil_mode overhang */
+    check_pool(&t, 1, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 0, 1);  /* TF "same": bottom / right */
+    check_pool(&t, 1, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 1);    /* windows larger than the image */
+    check_pool(&t, 1, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);    /* a 1x1 plane */
+    check_pool(&t, 1, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);    /* 2x2, NaN / -inf */
+    /* ResNet-D's downsample, ResNeSt's avd, padding counted or not, odd planes */
+    check_pool(&t, 0, 2, 3, 9, 7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
+    check_pool(&t, 0, 2, 3, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
+    check_pool(&t, 0, 1, 4, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);
+    check_pool(&t, 0, 1, 4, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);
+    check_pool(&t, 0, 1, 3, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);    /* ceil with padding counted */
+    check_pool(&t, 0, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0);  /* stride 1 */
+    check_pool(&t, 0, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 1, 0);  /* TF "same" */
+    check_pool(&t, 0, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 0);    /* windows larger than the image */
+    check_pool(&t, 0, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);    /* a 1x1 plane */
+    printf("%d kernels checked; worst relative error %.2g (bound 1e-5)\n", cases, worst);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
