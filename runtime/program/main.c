@@ -488,9 +488,17 @@ int main(int argc, char **argv) {
     /* A training step is hundreds of small kernels: OpenMP threads spinning
      * between them take the CPU from whatever else runs (and from each other
      * on a loaded machine: 7x slower measured); they sleep instead, unless
-     * the user says otherwise. */
+     * the user says otherwise.  libgomp reads OMP_WAIT_POLICY once, in a
+     * constructor that runs before main, so setting it here reaches it only
+     * through a fresh start of this program with it in the environment (a
+     * setenv alone left a quarter of a loaded step's CPU time spinning:
+     * bench/RESULTS.md).  If the exec fails, the program goes on spinning. */
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "train") || !strcmp(argv[i], "--train")) setenv("OMP_WAIT_POLICY", "passive", 0);
+        if ((!strcmp(argv[i], "train") || !strcmp(argv[i], "--train")) && !getenv("OMP_WAIT_POLICY")) {
+            setenv("OMP_WAIT_POLICY", "passive", 1);
+            execv("/proc/self/exe", argv);
+            break;
+        }
     const char *weights = NULL, *device = NULL;
     /* --weights FILE, --device KIND and --threads N apply to every command: taken out here */
     char *skip = nc_calloc((size_t)argc + 1, 1);
