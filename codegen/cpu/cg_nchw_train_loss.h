@@ -20,8 +20,8 @@
 #include "ir/ir.h"
 
 typedef struct NcTrainLossPlan {
-    int grad;       /* cross_entropy_grad */
-    int64_t N, K;   /* rows, classes */
+    int grad;        /* cross_entropy_grad */
+    int64_t N, K;    /* rows, classes */
     int64_t scratch; /* floats: N doubles (the forward's row losses) */
 } NcTrainLossPlan;
 

@@ -83,8 +83,9 @@ static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *da
             if (d > err) err = d, bad = i;
         }
         err = mx > 0 ? err / mx : err;
-        CHECK_MSG(err <= 1e-5, "%s%s: relative error %g at %lld (got %g, want %g)", what, pass ? " (tiles reversed)" : "",
-                  err, (long long)bad, bad >= 0 ? out[0][bad] : 0.0, bad >= 0 ? want[bad] : 0.0);
+        CHECK_MSG(err <= 1e-5, "%s%s: relative error %g at %lld (got %g, want %g)", what,
+                  pass ? " (tiles reversed)" : "", err, (long long)bad, bad >= 0 ? out[0][bad] : 0.0,
+                  bad >= 0 ? want[bad] : 0.0);
         if (err > worst) worst = err;
         int canaries = 1;
         for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
@@ -109,7 +110,10 @@ static void check_pool(const NcCgTarget *t, int is_max, int64_t N, int64_t C, in
     char what[160];
     snprintf(what, sizeof what, "[%lld, %lld, %lld, %lld] %dx%d/%dx%d pad %d,%d,%d,%d%s%s%s", (long long)N,
              (long long)C, (long long)H, (long long)W, kh, kw, sh, sw, pt, pl, pb, pr, ceil_mode ? " ceil" : "",
-             include_pad ? " count-pad" : "", kind == 2 ? " NaN/-inf" : kind ? " ties" : "");
+             include_pad ? " count-pad" : "",
+             kind == 2 ? " NaN/-inf"
+             : kind    ? " ties"
+                       : "");
     NcGraph *g = nc_graph_new("train_pool");
     const int64_t xs[4] = {N, C, H, W};
     const int x = nc_graph_add_input(g, "x", 4, xs);
@@ -158,22 +162,22 @@ int main(void) {
     check_pool(&t, 1, 2, 3, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1);
     check_pool(&t, 1, 1, 5, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);
     check_pool(&t, 1, 2, 3, 12, 9, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);
-    check_pool(&t, 1, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1);  /* stride 1 */
-    check_pool(&t, 1, 1, 3, 9, 9, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 1);    /* ceil_mode overhang */
-    check_pool(&t, 1, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 0, 1);  /* TF "same": bottom / right */
-    check_pool(&t, 1, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 1);    /* windows larger than the image */
-    check_pool(&t, 1, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);    /* a 1x1 plane */
-    check_pool(&t, 1, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);    /* 2x2, NaN / -inf */
+    check_pool(&t, 1, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1); /* stride 1 */
+    check_pool(&t, 1, 1, 3, 9, 9, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 1);   /* ceil_mode overhang */
+    check_pool(&t, 1, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 0, 1); /* TF "same": bottom / right */
+    check_pool(&t, 1, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 1);   /* windows larger than the image */
+    check_pool(&t, 1, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);   /* a 1x1 plane */
+    check_pool(&t, 1, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);   /* 2x2, NaN / -inf */
     /* ResNet-D's downsample, ResNeSt's avd, padding counted or not, odd planes */
     check_pool(&t, 0, 2, 3, 9, 7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
     check_pool(&t, 0, 2, 3, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
     check_pool(&t, 0, 1, 4, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);
     check_pool(&t, 0, 1, 4, 15, 13, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);
-    check_pool(&t, 0, 1, 3, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);    /* ceil with padding counted */
-    check_pool(&t, 0, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0);  /* stride 1 */
-    check_pool(&t, 0, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 1, 0);  /* TF "same" */
-    check_pool(&t, 0, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 0);    /* windows larger than the image */
-    check_pool(&t, 0, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);    /* a 1x1 plane */
+    check_pool(&t, 0, 1, 3, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0);   /* ceil with padding counted */
+    check_pool(&t, 0, 1, 2, 23, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0); /* stride 1 */
+    check_pool(&t, 0, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 1, 0); /* TF "same" */
+    check_pool(&t, 0, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 0);   /* windows larger than the image */
+    check_pool(&t, 0, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);   /* a 1x1 plane */
     printf("%d kernels checked; worst relative error %.2g (bound 1e-5)\n", cases, worst);
     nc_cg_target_free(&t);
     TEST_MAIN_END();
