@@ -6,8 +6,9 @@
  * for relu, relu6, silu and sigmoid (values on the kinks included), and
  * sum_to onto the shapes broadcast gradients reduce to, dropout (the same
  * elements dropped as nc_ref_dropout, per element and per sample), softmax's
- * gradient along rows and along an inner axis, and the soft-target
- * cross-entropy and its gradient (nc_ref_cross_entropy[_grad]). */
+ * gradient along rows and along an inner axis, and the
+ * cross-entropy (soft, weighted, focal) and its gradient
+ * (nc_ref_cross_entropy[_grad]). */
 #include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_train.h"
@@ -198,40 +199,48 @@ static void softmax_grad_case(const char *name, int64_t outer, int64_t len, int6
     free(x), free(y), free(dy), free(want);
 }
 
-/* Soft targets: rows of smoothed one-hots mixed in pairs (what label
- * smoothing and Mixup / CutMix give). */
-static void cross_entropy_case(const char *name, int64_t n, int64_t kk) {
-    const int64_t shape[2] = {n, kk}, one[1] = {1}, total = n * kk;
-    NcValue zv = cut_value(2, shape), lv = cut_value(1, one);
+/* The loss of `kind` (soft targets: rows of smoothed one-hots mixed in pairs,
+ * what label smoothing and Mixup / CutMix give; weighted: one-hot rows, class
+ * weights, smoothing 0.1; focal: soft targets, gamma) against
+ * nc_ref_cross_entropy[_grad]. */
+static void cross_entropy_case(const char *name, int64_t n, int64_t kk, int kind, float gamma) {
+    const int64_t shape[2] = {n, kk}, one[1] = {1}, ks[1] = {kk}, total = n * kk;
+    NcValue zv = cut_value(2, shape), lv = cut_value(1, one), wv = cut_value(1, ks);
     NcAttrs a = nc_attrs_default();
-    a.loss = NC_LOSS_SOFT;
-    float *z = cgt_random(total), *t = nc_calloc((size_t)total, 4), dl[1] = {0.75f}, loss[1],
+    a.loss = kind, a.gamma = gamma, a.p = kind == NC_LOSS_WEIGHTED ? 0.1f : 0;
+    float *z = cgt_random(total), *t = nc_calloc((size_t)total, 4), *wt = cgt_random(kk), dl[1] = {0.75f}, loss[1],
           *want = nc_malloc((size_t)total * 4);
     for (int64_t i = 0; i < total; i++) z[i] *= 8;
+    for (int64_t j = 0; j < kk; j++) wt[j] = wt[j] * 0.9f + 1.0f;
     for (int64_t r = 0; r < n; r++) {
+        if (kind == NC_LOSS_WEIGHTED) {
+            t[r * kk + cgt_int(0, kk - 1)] = 1;
+            continue;
+        }
         const float lam = 0.3f + 0.4f * (cgt_uniform() + 1) / 2, s = 0.1f;
         t[r * kk + cgt_int(0, kk - 1)] += lam * (1 - s), t[r * kk + cgt_int(0, kk - 1)] += (1 - lam) * (1 - s);
         for (int64_t j = 0; j < kk; j++) t[r * kk + j] += s / (float)kk;
     }
-    const NcValue *iv[2] = {&zv, &zv}, *lov[1] = {&lv}, *giv[3] = {&lv, &zv, &zv}, *gov[1] = {&zv};
-    const float *in[2] = {z, t}, *gin[3] = {dl, z, t};
+    const int weighted = kind == NC_LOSS_WEIGHTED;
+    const NcValue *iv[3] = {&zv, &zv, &wv}, *lov[1] = {&lv}, *giv[4] = {&lv, &zv, &zv, &wv}, *gov[1] = {&zv};
+    const float *in[3] = {z, t, wt}, *gin[4] = {dl, z, t, wt};
     float *lo[1] = {loss};
-    cut_ref(nc_ref_cross_entropy, &a, 2, iv, in, 1, lov, lo);
-    cut_ref(nc_ref_cross_entropy_grad, &a, 3, giv, gin, 1, gov, &want);
-    NcCuCrossEntropy k = {n, kk};
+    cut_ref(nc_ref_cross_entropy, &a, 2 + weighted, iv, in, 1, lov, lo);
+    cut_ref(nc_ref_cross_entropy_grad, &a, 3 + weighted, giv, gin, 1, gov, &want);
+    NcCuCrossEntropy k = {n, kk, kind, a.p, gamma};
     NcCuDesc d;
     nc_cu_cross_entropy_desc(&d, name, &k);
-    float *p[3] = {z, NULL, t};
-    const int64_t sz[3] = {total, 1, total};
+    float *p[4] = {z, NULL, t, wt};
+    const int64_t sz[4] = {total, 1, total, kk};
     cut_check1(&d, p, sz, loss);
     printf("  %s: loss %.6f\n", name, (double)loss[0]);
     char nm[64];
     snprintf(nm, sizeof nm, "%s_grad", name);
     nc_cu_cross_entropy_grad_desc(&d, nm, &k);
-    float *pg[4] = {dl, NULL, z, t};
-    const int64_t sg[4] = {1, total, total, total};
+    float *pg[5] = {dl, NULL, z, t, wt};
+    const int64_t sg[5] = {1, total, total, total, kk};
     cut_check1(&d, pg, sg, want);
-    free(z), free(t), free(want);
+    free(z), free(t), free(wt), free(want);
 }
 
 int main(void) {
@@ -260,8 +269,12 @@ int main(void) {
     dropout_case("dropout_p0", 2, 3, 5, 0, 0);
     softmax_grad_case("softmax_grad_rows", 5, 1000, 1);
     softmax_grad_case("softmax_grad_inner", 3, 7, 11);
-    cross_entropy_case("xent", 37, 10);
-    cross_entropy_case("xent_1000", 5, 1000);
+    cross_entropy_case("xent", 37, 10, NC_LOSS_SOFT, 0);
+    cross_entropy_case("xent_1000", 5, 1000, NC_LOSS_SOFT, 0);
+    cross_entropy_case("xent_weighted", 37, 10, NC_LOSS_WEIGHTED, 0);
+    cross_entropy_case("xent_weighted_300", 6, 300, NC_LOSS_WEIGHTED, 0);
+    cross_entropy_case("xent_focal", 37, 10, NC_LOSS_FOCAL, 2.0f);
+    cross_entropy_case("xent_focal_half", 9, 100, NC_LOSS_FOCAL, 0.5f);
     cut_done();
     TEST_MAIN_END();
 }
