@@ -33,7 +33,7 @@ set(CUDA_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_program.sh)
 # at odd sizes (strided, padded, grouped, depthwise convs, pools, SE, split attention) and tests/cuda/cuda_zoo.nn
 # (the rules nothing else reaches: dilation, the direct depthwise kernel, SE as GEMMs, a lone batch norm, ...).
 foreach(mrb "models/resnet18;64;2" "models/resnet50;64;1" "models/efficientnet_b0;64;1" "models/regnety_016;64;1"
-        "models/resnest26d;64;1" "models/tf_efficientnet_lite0;64;1" "tests/codegen/conv_zoo;37x29;2"
+        "models/resnest26d;64;1" "models/tf_efficientnet_lite0;64;1" "tests/codegen/conv_zoo;37x29;3"
         "tests/codegen/op_zoo;37x29;2" "tests/codegen/dw_zoo;37x29;2" "tests/cuda/cuda_zoo;37x29;2")
   list(GET mrb 0 path)
   list(GET mrb 1 res)

@@ -365,6 +365,22 @@ static void conv_epilogue(Lower *l) {
     ew_launch(l, &w);
 }
 
+/* y_(n, g) = W_g . B_(n, g) for `images` images and G groups, W_g [OG, K] at
+ * w + g OG K, B_(n, g) [K, P] at b + n b_image + g K P, y_(n, g) at y + n
+ * O P + g OG P: one batched GEMM per group over the images, or per image
+ * over the groups, whichever makes fewer calls (RegNet's dozens of groups
+ * at batch 1). */
+static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t K, int64_t P, NcDevRef w, NcDevRef b,
+                        int64_t b_image, NcDevRef y) {
+    const int64_t O = OG * G;
+    if (G <= images)
+        for (int64_t g = 0; g < G; g++)
+            gemm(l, OG, P, K, 0, images, at(w, g * OG * K), 0, at(b, g * K * P), b_image, at(y, g * OG * P), O * P);
+    else
+        for (int64_t n = 0; n < images; n++)
+            gemm(l, OG, P, K, 0, G, w, OG * K, at(b, n * b_image), K * P, at(y, n * O * P), OG * P);
+}
+
 /* conv2d as GEMMs: per image and group, W_g [OG, CG KH KW] . col_g.  The
  * column matrix is x itself for a 1x1 stride-1 conv (pointwise), else made
  * by im2col (all groups at once, images in chunks under COL_BYTES_MAX). */
@@ -377,8 +393,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
     const int64_t OG = O / G, CG = C / G, KG = CG * T;
     const NcDevRef xr = conv_input(l), wr = in_ref(l, 1), yr = out_ref(l, 0);
     if (pointwise) {
-        for (int64_t g = 0; g < G; g++)
-            gemm(l, OG, P, CG, 0, N, at(wr, g * OG * CG), 0, at(xr, g * CG * HW), C * HW, at(yr, g * OG * P), O * P);
+        group_gemms(l, N, G, OG, CG, P, wr, xr, C * HW, yr);
     } else {
         const int64_t per_image = C * T * P;
         int64_t nb = N; /* images per chunk: the most that divides N with columns under the cap */
@@ -391,9 +406,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
         for (int64_t q = 0; q < N; q += nb) {
             const NcDevRef refs[2] = {at(xr, q * C * HW), col};
             launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
-            for (int64_t g = 0; g < G; g++)
-                gemm(l, OG, P, KG, 0, nb, at(wr, g * OG * KG), 0, at(col, g * KG * P), per_image,
-                     at(yr, q * O * P + g * OG * P), O * P);
+            group_gemms(l, nb, G, OG, KG, P, wr, col, per_image, at(yr, q * O * P));
         }
     }
     conv_epilogue(l);
