@@ -322,6 +322,10 @@ int main(void) {
     wgrad_gemm_case("wgrad_tf_s2", &tf_s2);
     wgrad_gemm_case("wgrad_rect", &rect);
     wgrad_gemm_case("wgrad_stem", &stem);
+    const Conv one = {2, 3, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* a 1x1 image: only the centre tap reads */
+    im2col_case("im2col_one", &one, NC_CU_COL_NKP);
+    col2im_case("col2im_one", &one, NC_CU_COL_KNP);
+    wgrad_gemm_case("wgrad_one", &one);
 
     const Conv dw3 = {2, 12, 13, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12};
     const Conv dw5_tf = {2, 8, 10, 9, 8, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 8}; /* TF "same" 5x5 stride 2 */
@@ -340,7 +344,10 @@ int main(void) {
     direct_grad_case("dw_mult", &dw_mult);
     direct_grad_case("grp", &grp);
     direct_grad_case("grp_s2", &grp_s2);
-    direct_grad_case("stem", &stem); /* a dense 7x7: 49 taps per weight block */
+    direct_grad_case("stem", &stem);                                       /* a dense 7x7: 49 taps per weight block */
+    const Conv dw_tiny = {3, 4, 1, 2, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4}; /* 1x2 input, stride 2: one output */
+    direct_case("dw_tiny_bn_relu6", &dw_tiny, 1);
+    direct_grad_case("dw_tiny", &dw_tiny);
     cut_done();
     TEST_MAIN_END();
 }

@@ -150,6 +150,11 @@ int main(void) {
     pool_case("avgpool_ceil", &ceilp, 0);
     pool_case("avgpool_big", &big, 0);
     nan_case();
+    const Pool tiny = {2, 3, 1, 1, 3, 2, 1, 1, 1, 1, 0, 0}; /* a 1x1 image, the window mostly padding */
+    const Pool tinyp = {2, 3, 1, 2, 3, 2, 1, 1, 1, 1, 1, 1};
+    pool_case("maxpool_tiny", &tiny, 1);
+    pool_case("avgpool_tiny_excl", &tiny, 0);
+    pool_case("avgpool_tiny_incl", &tinyp, 0);
     global_max_case("global_max", 2, 5, 7, 7);
     global_max_case("global_max_long", 1, 3, 30, 31);
     cut_done();
