@@ -54,32 +54,43 @@ static double micro_cycles(int64_t r, int64_t v, int bvw) {
     return (pipes > loads ? pipes : loads) + 0.5 + (double)(r * v) / (double)kc_avx512((int)v, bvw);
 }
 
+static int plan_blocks(NcGemmPlan *p, const NcCgTarget *t, NcError *e);
+
 /* The register block for 32 vector registers (AVX-512), in blocking vectors
  * (t->bvw floats): the candidate whose microkernels, ragged panels included,
- * cost the fewest modelled cycles for this M x N.  Every candidate fills
- * 25-31 registers (mr * nv accumulators + nv of B + a broadcast), enough
- * independent FMA chains (two pipes x 4 cycles of latency = 8) and at most
- * about half a load per FMA.  Few rows and wide panels issue fewest
- * broadcasts (llvm-mca's Zen 4 model: 4 x 96 89% of its peak loop, 6 x 64
- * 83%, 7 x 48 78%, 14 x 32 67%; Sapphire Rapids': all 100%,
+ * cost the fewest modelled cycles for this GEMM, spread over the tiles its
+ * plan makes as 8 threads would share them (a wide block leaves a small
+ * GEMM — 7x7 and 14x14 planes at batch 1 — few tiles).  Every candidate
+ * fills 25-31 registers (mr * nv accumulators + nv of B + a broadcast),
+ * enough independent FMA chains (two pipes x 4 cycles of latency = 8) and
+ * at most about half a load per FMA.  Few rows and wide panels issue
+ * fewest broadcasts (llvm-mca's Zen 4 model: 4 x 96 89% of its peak loop,
+ * 6 x 64 83%, 7 x 48 78%, 14 x 32 67%; Sapphire Rapids': all 100%,
  * bench/RESULTS.md) and stream A from L2 once per wider column panel.
  * Rows of A lie K floats apart (A is read where it lies, not packed): with
  * K a multiple of 1024 every row of the register block maps to the same L1
  * set, and more rows than the L1 has ways (8 on Zen 4, 12 on Sapphire
  * Rapids) would evict each other on every k — those shapes keep to 7 rows.
  * (A model's choice, not yet measured on an AVX-512 host.) */
-static void block_avx512(int64_t M, int64_t N, int64_t K, int bvw, int *mr, int *nv) {
+static void block_avx512(const NcGemmPlan *p, const NcCgTarget *t, int *mr, int *nv) {
     static const int cand[][2] = {{4, 6}, {6, 4}, {7, 3}, {8, 3}, {9, 3}, {14, 2}};
+    const int bvw = t->bvw, threads = 8;
+    const int64_t M = p->M, N = p->N;
     double best = 0;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
         const int64_t r = cand[i][0], v = cand[i][1], nr = v * bvw;
-        if (K % 1024 == 0 && r > 7) continue;
+        if (p->K % 1024 == 0 && r > 7) continue;
+        NcGemmPlan c = *p;
+        NcError e;
+        c.s.mr = (int)r, c.s.nv = (int)(v * bvw / t->vw);
+        if (plan_blocks(&c, t, &e)) continue;
         const int64_t mt = M % r, nt = N % nr, ntv = (nt + bvw - 1) / bvw;
-        double c = (double)(M / r) * (double)(N / nr) * micro_cycles(r, v, bvw);
-        if (mt) c += (double)(N / nr) * micro_cycles(mt, v, bvw);
-        if (nt) c += (double)(M / r) * micro_cycles(r, ntv, bvw);
-        if (mt && nt) c += micro_cycles(mt, ntv, bvw);
-        if (!best || c < best) best = c, *mr = (int)r, *nv = (int)v;
+        double cost = (double)(M / r) * (double)(N / nr) * micro_cycles(r, v, bvw);
+        if (mt) cost += (double)(N / nr) * micro_cycles(mt, v, bvw);
+        if (nt) cost += (double)(M / r) * micro_cycles(r, ntv, bvw);
+        if (mt && nt) cost += micro_cycles(mt, ntv, bvw);
+        cost *= (double)cgb_ceil_div(c.tiles, threads) / (double)c.tiles; /* the busiest thread's share */
+        if (!best || cost < best) best = cost, *mr = (int)r, *nv = (int)v;
     }
 }
 
@@ -103,10 +114,24 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
      * AVX-512 (32): block_avx512. */
     if (!q->mr || !q->nv) {
         int mr = 6, nvb = 2;
-        if (t->bregs >= 32) block_avx512(p->M, p->N, p->K, t->bvw, &mr, &nvb);
+        if (t->bregs >= 32) block_avx512(p, t, &mr, &nvb);
         if (!q->mr) q->mr = mr;
         if (!q->nv) q->nv = nvb * t->bvw / t->vw;
     }
+    if (plan_blocks(p, t, e)) return -1;
+    p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
+    if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
+    if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
+    if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
+        return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
+                         (long long)s->col_image, p->nr);
+    return 0;
+}
+
+/* The rest of the plan for the register block in p->s (mr, nv set): the
+ * check that it fits, nr, kc, mc, nc and the tiles. */
+static int plan_blocks(NcGemmPlan *p, const NcCgTarget *t, NcError *e) {
+    NcGemmSpec *q = &p->s;
     /* the check in blocking vectors: with emulated blocks the target's own
      * registers are knowingly oversubscribed (LLVM spills) */
     const int nvb = (int)cgb_ceil_div((int64_t)q->nv * t->vw, t->bvw);
@@ -165,12 +190,6 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     p->mblocks = cgb_ceil_div(p->M, q->mc);
     p->nblocks = cgb_ceil_div(p->N, q->nc);
     p->tiles = p->images * p->mblocks * p->nblocks;
-    p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
-    if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
-    if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
-    if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
-        return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
-                         (long long)s->col_image, p->nr);
     return 0;
 }
 

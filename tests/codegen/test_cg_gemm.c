@@ -130,47 +130,75 @@ static NcGemmSpec spec(int64_t batch, int64_t cin, int64_t cout, int64_t hw, int
     return s;
 }
 
-/* The blocks each ISA's plan chooses (cg_gemm.c), on the CPUs named: AVX2
- * keeps the measured 6 x 16, kc 256, no prefetch; AVX-512 the block whose
- * panels block_avx512's cycle model finds cheapest (worked out by hand for
- * these shapes: 4 x 96 where 96-column panels leave little over, 6 x 64
- * where 64 divides N, 14 x 32 for 32 columns and 14 | M), kc = 16 KB of B
- * (at least 64), the A prefetch, and at most 7 rows when K is a multiple of
- * 1024 (the rows alias in L1); AVX-512's blocks emulated on an AVX2 CPU are
- * the same in floats. */
-static void plan_is(const char *cpu, const char *blocking, int64_t cin, int64_t cout, int64_t hw, int mr, int nr,
-                    int64_t kc, int pf) {
+static int plan_for(const char *cpu, const char *blocking, int64_t cin, int64_t cout, int64_t hw, NcCgTarget *t,
+                    NcGemmPlan *p) {
     NcError e;
-    NcCgTarget t;
-    if (nc_cg_target_init(&t, cpu, NULL, &e) || (blocking && nc_cg_target_block_as(&t, blocking, &e))) {
+    if (nc_cg_target_init(t, cpu, NULL, &e) || (blocking && nc_cg_target_block_as(t, blocking, &e))) {
         CHECK_MSG(0, "%s: %s", cpu, e.msg);
-        return;
+        return -1;
     }
-    NcGemmPlan p;
     const NcGemmSpec sp = spec(1, cin, cout, hw, 1, 1);
-    const int rc = nc_cg_gemm_plan(&p, &sp, &t, &e);
+    const int rc = nc_cg_gemm_plan(p, &sp, t, &e);
     CHECK_MSG(rc == 0, "%s: %s", cpu, e.msg);
-    if (!rc)
-        CHECK_MSG(p.s.mr == mr && p.nr == nr && p.s.kc == kc && (p.s.pf > 0) == pf,
-                  "%s (%s blocks) %lld -> %lld @ %lld: %dx%d kc %lld pf %d, expected %dx%d kc %lld pf %d", cpu,
-                  t.blocking, (long long)cin, (long long)cout, (long long)hw, p.s.mr, p.nr, (long long)p.s.kc,
-                  p.s.pf > 0, mr, nr, (long long)kc, pf);
+    if (rc) nc_cg_target_free(t);
+    return rc;
+}
+
+/* AVX2 keeps the blocks measured on Zen 3: 6 x 16, kc 256 (evened), no
+ * prefetch. */
+static void avx2_plan_is(const char *cpu, int64_t cin, int64_t cout, int64_t hw, int64_t kc) {
+    NcCgTarget t;
+    NcGemmPlan p;
+    if (plan_for(cpu, NULL, cin, cout, hw, &t, &p)) return;
+    CHECK_MSG(p.s.mr == 6 && p.nr == 16 && p.s.kc == kc && p.s.pf < 0, "%s %lld -> %lld: %dx%d kc %lld pf %d", cpu,
+              (long long)cin, (long long)cout, p.s.mr, p.nr, (long long)p.s.kc, p.s.pf);
+    nc_cg_target_free(&t);
+}
+
+/* AVX-512 (cg_gemm.c's block_avx512): a block of 20-28 accumulators that
+ * fits the 32 registers with B's vectors and a broadcast; at most 7 rows
+ * when K is a multiple of 1024 (the rows alias in L1); kc within 16 KB of
+ * B or 64; the A prefetch; at least as many tiles as 8 threads need or the
+ * AVX2 plan makes; and AVX-512's blocks emulated on an AVX2 CPU are the
+ * same plan in floats. */
+static void avx512_plan_ok(const char *cpu, int64_t cin, int64_t cout, int64_t hw) {
+    NcCgTarget t, te, t2;
+    NcGemmPlan p, pe, p2;
+    if (plan_for(cpu, NULL, cin, cout, hw, &t, &p)) return;
+    const int nvb = (int)(p.nr / 16), acc = p.s.mr * nvb;
+    char what[160];
+    snprintf(what, sizeof what, "%s %lld -> %lld @ %lld: %dx%d kc %lld pf %d, %lld tiles", cpu, (long long)cin,
+             (long long)cout, (long long)hw, p.s.mr, p.nr, (long long)p.s.kc, p.s.pf, (long long)p.tiles);
+    printf("plan %s\n", what);
+    CHECK_MSG(p.nr % 16 == 0 && acc >= 20 && acc <= 28 && acc + nvb + 1 <= 32, "%s: register block", what);
+    CHECK_MSG(cin % 1024 || p.s.mr <= 7, "%s: over 7 rows with K a multiple of 1024", what);
+    CHECK_MSG(p.s.kc <= 64 || p.s.kc * p.nr * 4 <= 16 * 1024 || p.nkb == 1, "%s: kc", what);
+    CHECK_MSG(p.s.pf > 0, "%s: no prefetch", what);
+    if (!plan_for("haswell", NULL, cin, cout, hw, &t2, &p2)) {
+        CHECK_MSG(p.tiles >= (p2.tiles < 8 ? p2.tiles : 8), "%s: fewer tiles than 8 or AVX2's %lld", what,
+                  (long long)p2.tiles);
+        nc_cg_target_free(&t2);
+    }
+    if (!plan_for("haswell", "avx512", cin, cout, hw, &te, &pe)) {
+        CHECK_MSG(pe.s.mr == p.s.mr && pe.nr == p.nr && pe.s.kc == p.s.kc && pe.s.mc == p.s.mc && pe.s.nc == p.s.nc &&
+                      pe.tiles == p.tiles && pe.s.pf == p.s.pf,
+                  "%s: emulated on haswell %dx%d kc %lld mc %lld nc %lld", what, pe.s.mr, pe.nr, (long long)pe.s.kc,
+                  (long long)pe.s.mc, (long long)pe.s.nc);
+        nc_cg_target_free(&te);
+    }
     nc_cg_target_free(&t);
 }
 
 static void check_plans(void) {
     if (getenv("NETC_CG_BLOCKING")) return; /* the names below are the CPUs' own ISAs */
-    plan_is("haswell", NULL, 512, 128, 784, 6, 16, 256, 0);
-    plan_is("znver3", NULL, 64, 256, 3136, 6, 16, 64, 0);
-    plan_is("sapphirerapids", NULL, 64, 256, 3136, 4, 96, 64, 1);
-    plan_is("sapphirerapids", NULL, 512, 128, 784, 6, 64, 64, 1);
-    plan_is("znver4", NULL, 256, 1024, 196, 4, 96, 64, 1);
-    plan_is("znver4", NULL, 1024, 256, 196, 4, 96, 64, 1);
-    plan_is("skylake-avx512", NULL, 2048, 512, 49, 4, 96, 64, 1);
-    plan_is("sapphirerapids", NULL, 256, 32, 196, 14, 32, 128, 1);
-    /* K 1024: 14 rows would alias, 7 x 48 next (kc 80 evened: 1024 / 13) */
-    plan_is("sapphirerapids", NULL, 1024, 32, 196, 7, 48, 79, 1);
-    plan_is("haswell", "avx512", 512, 128, 784, 6, 64, 64, 1);
+    avx2_plan_is("haswell", 512, 128, 784, 256);
+    avx2_plan_is("znver3", 64, 256, 3136, 64);
+    avx2_plan_is("znver3", 2048, 512, 49, 256);
+    static const int64_t shapes[][3] = {{64, 256, 3136},  {256, 64, 3136},  {512, 128, 784}, {128, 512, 784},
+                                        {1024, 256, 196}, {256, 1024, 196}, {2048, 512, 49}, {512, 2048, 49},
+                                        {256, 32, 196},   {1024, 40, 196},  {96, 24, 3136},  {1152, 320, 49}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        avx512_plan_ok(i % 2 ? "znver4" : "sapphirerapids", shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
 int main(void) {
