@@ -39,13 +39,14 @@ typedef struct Weights {
 static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *e) {
     for (int i = 0; i < w->params.len; i++)
         if (w->member.data[i] == member && !strcmp(w->params.data[i]->name, v->name)) {
-            if (!nc_shape_eq(w->params.data[i], v))
+            if (!nc_shape_eq(w->params.data[i], v) || w->params.data[i]->dtype != v->dtype ||
+                nc_param_bytes(w->params.data[i]) != nc_param_bytes(v))
                 return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
             return w->offsets.data[i];
         }
     if (!v->data) return nc_errorf(e, "parameter '%s' has no data", v->name);
     align(&w->blob, 64);
-    int64_t off = (int64_t)put(&w->blob, v->data, (size_t)nc_numel(v) * sizeof(float));
+    int64_t off = (int64_t)put(&w->blob, v->data, (size_t)nc_param_bytes(v)); /* bf16 / int8: fewer bytes */
     nc_vec_push(&w->params, v);
     nc_vec_push(&w->member, member);
     nc_vec_push(&w->offsets, off);
@@ -251,6 +252,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
             NcBundleValue bv;
             memset(&bv, 0, sizeof bv);
             bv.kind = v->kind, bv.ndim = v->ndim, bv.layout = nc_is_nhwc(v) ? NC_LAYOUT_NHWC : NC_LAYOUT_NCHW;
+            if (v->kind == NC_VAL_PARAM) bv.dtype = v->dtype, bv.nbytes = v->nbytes;
             memcpy(bv.shape, v->shape, sizeof bv.shape);
             bv.offset = v->kind == NC_VAL_NODE    ? plans[gi].offset[i]
                         : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e)

@@ -16,7 +16,9 @@
 #define NC_MAXIN  16
 #define NC_MAXOUT 16
 
-typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32 } NcDtype;
+/* NC_BF16 / NC_I8 parameters: weights codegen stored in reduced precision for
+ * the one kernel that reads them (netc compile --precision; NcValue.nbytes). */
+typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32, NC_I8 } NcDtype;
 /* NC_LAYOUT_PACKED: a parameter whose data codegen has repacked for the one
  * node that reads it (nc_cg_pack_weights); its shape still says the logical
  * [O, I, ...], its data is not in that order.  NC_LAYOUT_WINO_F4 / _F2: a
@@ -48,6 +50,7 @@ typedef struct NcValue {
     char *name;       /* parameters: timm name; inputs: their name; else NULL */
     NcParamRole role; /* parameters only */
     float *data;      /* parameters: storage once bound, else NULL */
+    int64_t nbytes;   /* parameters: bytes of data when not nc_numel x 4 (reduced precision, packed by codegen) */
 } NcValue;
 
 /* One attribute record serves every op; the op table says which fields an op
@@ -160,6 +163,11 @@ static inline NcValue *nc_val(const NcGraph *g, int id) { return &g->values.data
 /* A 4-D activation stored [N, H, W, C] (its shape still says [N, C, H, W]). */
 static inline int nc_is_nhwc(const NcValue *v) { return v->ndim == 4 && v->layout == NC_LAYOUT_NHWC; }
 int64_t nc_numel(const NcValue *v);
+/* Bytes of a parameter's data as stored: nbytes when set, else numel x the dtype's size. */
+static inline int64_t nc_param_bytes(const NcValue *v) {
+    if (v->nbytes) return v->nbytes;
+    return nc_numel(v) * (v->dtype == NC_F16 || v->dtype == NC_BF16 ? 2 : v->dtype == NC_I8 ? 1 : 4);
+}
 /* Limits that keep every size computation far from overflow: 2^38 elements
  * (1 TB of f32) per tensor, a million nodes per graph. */
 #define NC_MAX_NUMEL ((int64_t)1 << 38)

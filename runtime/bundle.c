@@ -179,6 +179,13 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         for (int d = 0; d < v->ndim; d++)
             if (v->shape[d] < 1) return nc_errorf(e, "value %u: bad shape", i);
         uint64_t bytes = (uint64_t)nc_numel(v) * 4;
+        if (bv->dtype != NC_F32 && (bv->kind != NC_VAL_PARAM || (bv->dtype != NC_BF16 && bv->dtype != NC_I8) ||
+                                    bv->nbytes < 0 || bv->nbytes > (int64_t)bytes + (1 << 20)))
+            return nc_errorf(e, "value %u: bad dtype or size", i);
+        if (bv->kind == NC_VAL_PARAM) {
+            v->dtype = (NcDtype)bv->dtype, v->nbytes = bv->nbytes;
+            bytes = (uint64_t)nc_param_bytes(v);
+        }
         if (bv->kind == NC_VAL_NODE &&
             (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, h->arena_bytes)))
             return nc_errorf(e, "value %u lies outside the arena", i);
@@ -391,6 +398,16 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
         for (int i = 0; i < b->nprograms; i++) has |= b->programs[i].h->member == (int32_t)m;
         if (!has) rc = nc_errorf(e, "bundle member %u has no program", m);
     }
+    /* a parameter in bf16 or int8 is read by its generated kernel alone: the reference kernels take f32 */
+    const NcKernelEntry *kernels = netc_kernels;
+    for (int pi = 0; pi < b->nprograms && !rc; kernels = kernels ? kernels + b->programs[pi].h->nnodes : NULL, pi++)
+        for (uint32_t ni = 0; ni < b->programs[pi].h->nnodes && !rc; ni++) {
+            const NcBundleNode *n = &b->programs[pi].nodes[ni];
+            for (int j = 0; j < n->ninputs && !rc; j++)
+                if (b->programs[pi].vals[n->inputs[j]].dtype != NC_F32 && (!kernels || !kernels[ni].stage[0]))
+                    rc = nc_errorf(e, "program %d node %u: a reduced-precision parameter without its generated kernel",
+                                   pi, ni);
+        }
     /* last, so that a fuzzed header still reaches every table's checks */
     if (!rc && h->weights_offset) rc = verify_embedded(b, e);
     if (!rc) prepare_weights(b);

@@ -23,8 +23,9 @@
 #define NC_WEIGHTS_MAGIC       "NETCWGTS"
 /* 2: conv input scale, squeeze_excite; 3: members, labels, features; 4: value layouts, relayout;
  * 5: one kernel contract (runtime/kernels.h), no NCHW generated kernels; 6: training ops and their attributes;
- * 7: kernel table entries name their ISA and precision */
-#define NC_BUNDLE_VERSION      7
+ * 7: kernel table entries name their ISA and precision;
+ * 8: parameters in reduced precision (NcBundleValue.dtype, nbytes: bf16, int8 blobs) */
+#define NC_BUNDLE_VERSION      8
 #define NC_BUNDLE_MAX_PROGRAMS 16
 #define NC_BUNDLE_MAX_MEMBERS  8
 
@@ -102,7 +103,9 @@ typedef struct NcBundleValue {
     int32_t kind; /* NcValKind */
     int32_t ndim;
     int32_t layout; /* NcLayout: an activation is NCHW or NHWC (ir/ref_layout.c) */
-    int32_t pad0;
+    int32_t dtype;  /* NcDtype: a parameter packed in bf16 or int8 (netc compile --precision) is read by its
+                     * generated kernel alone; its bytes: nbytes (0: numel x the dtype's size) */
+    int64_t nbytes;
     int64_t shape[NC_MAXDIM];
     int64_t offset; /* NC_VAL_NODE: arena offset; NC_VAL_PARAM: weights offset; inputs: -1 */
 } NcBundleValue;

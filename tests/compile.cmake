@@ -23,3 +23,20 @@ foreach(mode plain flip)
   set_tests_properties(photos.lite0_${mode} PROPERTIES LABELS "compile;photos" TIMEOUT 600
                        ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA};PYTHON=${Python3_EXECUTABLE}")
 endforeach()
+
+# --precision bf16 | int8 (tests/compile/precision_cases.sh, precision_report.py): bad input, which kernels
+# run which precision, and the answers against f32 — Lite0's real weights on the photographs (needs
+# tools/get_lite0.sh) and two models' conformance inputs.
+foreach(case bad_input models photos_lite0)
+  if(case STREQUAL "bad_input")
+    set(labels "compile;precision;small")
+  elseif(case STREQUAL "photos_lite0")
+    set(labels "compile;precision;photos")
+  else()
+    set(labels "compile;precision")
+  endif()
+  add_test(NAME precision.${case}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compile/precision_cases.sh $<TARGET_FILE:netc> ${case})
+  set_tests_properties(precision.${case} PROPERTIES LABELS "${labels}" TIMEOUT 600
+                       ENVIRONMENT "NETC_LINK_EXTRA=${NETC_LINK_EXTRA};PYTHON=${Python3_EXECUTABLE}")
+endforeach()

@@ -38,17 +38,30 @@ typedef enum NcWinogradMode {
     NC_WINOGRAD_OFF = -1,
 } NcWinogradMode;
 typedef enum NcCgSwitch { NC_CG_ON = 0, NC_CG_OFF = -1 } NcCgSwitch;
+/* The GEMM-shaped kernels' weights (cg_precision.h): f32; bf16 (stored bf16, widened to f32 as loaded,
+ * f32 activations and accumulation); int8 (u8 activations quantised per tensor with calibrated ranges,
+ * s8 weights per output channel, i32 accumulation, f32 epilogue). */
+typedef enum NcPrecision { NC_PREC_F32 = 0, NC_PREC_BF16 = 1, NC_PREC_INT8 = 2 } NcPrecision;
+
+/* --precision int8: for each graph and node, the range [lo, hi] of the activation its GEMM reads (input 0,
+ * times the input scale where the node has one) over the calibration images; NAN where not measured. */
+typedef struct NcCalibration {
+    int ngraphs;
+    float **lo, **hi; /* [graph][node] */
+} NcCalibration;
 
 typedef struct NcCgOptions {
-    const char *cpu;         /* LLVM CPU name; NULL = the host's */
-    const char *features;    /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
-    int verbose;             /* print what was generated */
-    NcWinogradMode winograd; /* 3x3 stride-1 convs by Winograd */
-    NcCgSwitch im2col;       /* strided convs by im2col + GEMM (cg_nhwc_im2col.h) */
-    NcLayoutMode layout;     /* which activations are NHWC (passes/pass.h, cg_layout.h); NCHW is refused:
+    const char *cpu;            /* LLVM CPU name; NULL = the host's */
+    const char *features;       /* LLVM feature string; NULL = the host's (or the CPU's defaults with cpu set) */
+    int verbose;                /* print what was generated */
+    NcWinogradMode winograd;    /* 3x3 stride-1 convs by Winograd */
+    NcCgSwitch im2col;          /* strided convs by im2col + GEMM (cg_nhwc_im2col.h) */
+    NcLayoutMode layout;        /* which activations are NHWC (passes/pass.h, cg_layout.h); NCHW is refused:
                                 the NCHW generated kernels were retired */
-    int train;               /* a training job's programs (NCHW, parameters that change every step): only the
+    int train;                  /* a training job's programs (NCHW, parameters that change every step): only the
                                 NCHW training convolutions (cg_nchw_train.h) are generated, nothing is packed */
+    NcPrecision precision;      /* the weights of GEMM-shaped kernels (1x1, im2col, linear) */
+    const NcCalibration *calib; /* NC_PREC_INT8: the activation ranges (nodes without one stay f32) */
 } NcCgOptions;
 
 /* Writes the kernels of graphs[0..n) (with their memory plans) to an object

@@ -121,6 +121,8 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     if (plan_blocks(p, t, e)) return -1;
     p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
     if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
+    if (s->wtype != NC_F32 && (s->wtype != NC_BF16 || s->b_per_image || s->col_image))
+        return nc_errorf(e, "gemm: bf16 weights are packed once at compile time (not per image, not column images)");
     if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
     if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
         return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
@@ -222,6 +224,40 @@ typedef struct G {
 static LLVMValueRef mul(G *g, LLVMValueRef v, int64_t k) { return LLVMBuildNSWMul(g->m->b, v, cgb_i64(g->m, k), ""); }
 static LLVMValueRef add(G *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(g->m->b, a, b, ""); }
 
+/* &B[i]: B's elements are floats, or bf16 (spec.wtype) */
+static LLVMValueRef bgep(G *g, LLVMValueRef p, LLVMValueRef i) {
+    if (g->p->s.wtype != NC_BF16) return cgb_gep(g->m, p, i);
+    return LLVMBuildInBoundsGEP2(g->m->b, LLVMInt16TypeInContext(g->m->ctx), p, &i, 1, "");
+}
+
+/* n lanes of B at p as floats: bf16 widened (its 16 bits are the top half of an f32: a zero-extend and a
+ * shift, vpmovzxwd + vpslld on AVX2) */
+static LLVMValueRef load_b(G *g, LLVMValueRef p, int n) {
+    NcCgModule *m = g->m;
+    if (g->p->s.wtype != NC_BF16) return cgb_load_n(m, p, n);
+    LLVMTypeRef v16 = LLVMVectorType(LLVMInt16TypeInContext(m->ctx), (unsigned)m->vw);
+    LLVMTypeRef v32 = LLVMVectorType(m->i32, (unsigned)m->vw);
+    LLVMValueRef h;
+    if (n >= m->vw) {
+        h = LLVMBuildLoad2(m->b, v16, p, "");
+        LLVMSetAlignment(h, 2);
+    } else { /* the ragged panel: lanes past n are not read */
+        LLVMTypeRef over[2] = {v16, m->ptr};
+        const char *name = "llvm.masked.load";
+        const unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+        LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, over, 2);
+        LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, over, 2), bits[64];
+        for (int i = 0; i < m->vw; i++) bits[i] = LLVMConstInt(m->i1, i < n, 0);
+        LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 2, 0), LLVMConstVector(bits, (unsigned)m->vw),
+                                LLVMConstNull(v16)};
+        h = LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+    }
+    LLVMValueRef sh[64];
+    for (int i = 0; i < m->vw; i++) sh[i] = LLVMConstInt(m->i32, 16, 0);
+    LLVMValueRef w = LLVMBuildShl(m->b, LLVMBuildZExt(m->b, h, v32, ""), LLVMConstVector(sh, (unsigned)m->vw), "");
+    return LLVMBuildBitCast(m->b, w, m->vec, "");
+}
+
 /* One mr x (nv vectors) block of C, whose last vector has `lanes` valid
  * lanes, over klen values of k starting at A + aoff, B + boff; with pf,
  * prefetching the next row panel's A as it goes. */
@@ -253,16 +289,16 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
             }
             LLVMBuildStore(b, init, acc[i][v]);
         }
-    LLVMValueRef ap = cgb_gep(m, g->a, aoff), bp = cgb_gep(m, g->b, boff);
+    LLVMValueRef ap = cgb_gep(m, g->a, aoff), bp = bgep(g, g->b, boff);
     LLVMValueRef k;
     CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, klen), 1, &k);
-    LLVMValueRef bk = cgb_gep(m, bp, mul(g, k, b_sk)), ak = cgb_gep(m, ap, mul(g, k, a_sk));
+    LLVMValueRef bk = bgep(g, bp, mul(g, k, b_sk)), ak = cgb_gep(m, ap, mul(g, k, a_sk));
     LLVMValueRef bv[MAXNV];
     for (int v = 0; v < nv; v++) {
         /* a ragged last vector is loaded under a mask: the activations end
          * there, or the compactly packed weights run on to the next k */
-        LLVMValueRef ptr = cgb_gep(m, bk, cgb_i64(m, v * vw));
-        bv[v] = cgb_load_n(m, ptr, v == nv - 1 ? lanes : vw);
+        LLVMValueRef ptr = bgep(g, bk, cgb_i64(m, v * vw));
+        bv[v] = load_b(g, ptr, v == nv - 1 ? lanes : vw);
     }
     if (pf) {
         /* The next row panel's mr rows of A, whose kc-long runs K floats

@@ -54,6 +54,9 @@ typedef struct NcGemmSpec {
      * positions of all images are the columns (cg_nchw_train.h).  A multiple
      * of the panel width nr, so that no register block straddles two images. */
     int64_t col_image;
+    /* The packed weights' type: NC_F32, or NC_BF16 (nc_cg_gemm_pack's layout, each float rounded to bf16:
+     * half the bytes streamed; widened to f32 as the microkernel loads them, accumulation in f32). */
+    int wtype;
     /* Blocking, 0 = the target's default.  Register block: mr rows of
      * broadcast operand x nv vectors of the other (mr * nv accumulators).
      * Cache blocks: kc of the reduction per pass, mc rows and nc columns of

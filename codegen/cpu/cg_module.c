@@ -1,10 +1,12 @@
 /* cg_module.c — the LLVM module of a bundle: which strategy makes each
  * node's kernel (the table below), the weights they pack, the `netc_kernels`
  * table (runtime/kernels.h), and the object file. */
+#include <math.h>
 #include <string.h>
 
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_gemm_i8.h"
 #include "codegen/cpu/cg_internal.h"
 #include "codegen/cpu/cg_kernel.h"
 #include "codegen/cpu/cg_nchw_train.h"
@@ -18,6 +20,7 @@
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_peak.h"
+#include "codegen/cpu/cg_precision.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "ir/ops.h"
 #include "runtime/bundle.h"
@@ -90,17 +93,52 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
 }
 
 /* Packs w's data in place for GEMM plan gp (reordered for the NHWC im2col
- * first when np is set): the packed weights have exactly w's float count. */
-static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPlan *np) {
+ * first when np is set): the packed weights have exactly w's float count;
+ * with bf16, each rounded to bf16 (half the bytes, NC_BF16). */
+static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPlan *np, int bf16) {
     NC_CHECK(gp->packed_floats == nc_numel(w));
     float *buf = nc_malloc((size_t)gp->packed_floats * sizeof(float));
     if (np)
         nc_cg_nhwc_im2col_pack(np, w->data, buf);
     else
         nc_cg_gemm_pack(gp, w->data, buf);
-    memcpy(w->data, buf, (size_t)gp->packed_floats * sizeof(float));
+    if (bf16) {
+        uint16_t *h = nc_malloc((size_t)gp->packed_floats * sizeof(uint16_t));
+        nc_bf16_round_n(buf, h, gp->packed_floats);
+        memcpy(w->data, h, (size_t)gp->packed_floats * sizeof(uint16_t));
+        free(h);
+        w->dtype = NC_BF16;
+    } else {
+        memcpy(w->data, buf, (size_t)gp->packed_floats * sizeof(float));
+    }
     free(buf);
     w->layout = NC_LAYOUT_PACKED;
+}
+
+/* int8: w (O x K, reordered [O, KH, KW, C] for the NHWC im2col when np is
+ * set) quantised with the activation range [lo, hi] into an int8 blob
+ * (cg_precision.h) that replaces w's data. */
+static void pack_i8(NcValue *w, int64_t O, int64_t K, const NcNhwcIm2colPlan *np, float lo, float hi) {
+    float *r = w->data;
+    if (np) {
+        r = nc_malloc((size_t)(O * K) * sizeof(float));
+        nc_cg_nhwc_im2col_reorder(np, w->data, r);
+    }
+    NcI8Layout l;
+    nc_i8_layout(&l, O, K);
+    unsigned char *blob = nc_malloc((size_t)l.bytes);
+    nc_i8_pack(&l, r, lo, hi, blob);
+    if (r != w->data) free(r);
+    free(w->data);
+    w->data = (float *)(void *)blob;
+    w->nbytes = l.bytes, w->dtype = NC_I8, w->layout = NC_LAYOUT_PACKED;
+}
+
+/* The calibrated range of node ni of graph gi, when --precision int8 has one. */
+static int calibrated(const NcCgOptions *opt, int gi, int ni, float *lo, float *hi) {
+    if (!opt || opt->precision != NC_PREC_INT8 || !opt->calib || gi >= opt->calib->ngraphs) return 0;
+    *lo = opt->calib->lo[gi][ni], *hi = opt->calib->hi[gi][ni];
+    return !isnan(*lo) && !isnan(*hi);
 }
 
 int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *opt, NcError *e) {
@@ -118,17 +156,26 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const char *why;
             /* im2col + GEMM, if its plan takes the node */
             NcNhwcIm2colPlan np;
+            const int bf16 = opt && opt->precision == NC_PREC_BF16;
+            float lo = 0, hi = 0;
+            const int i8 = calibrated(opt, gi, ni, &lo, &hi);
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
                 sole_reader(graphs[gi], nd->inputs[1], nd) && nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
                 nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
-                pack_in_place(w, &np.gemm, &np); /* reordered [O, KH, KW, C] */
+                if (i8)
+                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi);
+                else
+                    pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
                 packed++;
                 continue;
             }
             if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data ||
                 nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
-            pack_in_place(w, &p, NULL);
+            if (i8 && nd->op == NC_OP_CONV2D)
+                pack_i8(w, s.cout, s.cin, NULL, lo, hi);
+            else
+                pack_in_place(w, &p, NULL, bf16);
             packed++;
         }
     nc_cg_target_free(&t);
@@ -145,7 +192,7 @@ typedef struct NodeSig {
     int32_t op, ninputs, noutputs, pad;
     NcAttrs attrs;
     struct {
-        int32_t kind, ndim, layout, pad;
+        int32_t kind, ndim, layout, dtype; /* dtype: the weights' precision (f32, bf16, int8) */
         int64_t shape[NC_MAXDIM];
     } v[NC_MAXIN + NC_MAXOUT];
 } NodeSig;
@@ -156,7 +203,7 @@ static void node_sig(const NcGraph *g, const NcNode *nd, NodeSig *s) {
     memcpy(&s->attrs, &nd->attrs, sizeof s->attrs);
     for (int j = 0; j < nd->ninputs + nd->noutputs; j++) {
         const NcValue *v = nc_val(g, j < nd->ninputs ? nd->inputs[j] : nd->outputs[j - nd->ninputs]);
-        s->v[j].kind = v->kind, s->v[j].ndim = v->ndim, s->v[j].layout = v->layout;
+        s->v[j].kind = v->kind, s->v[j].ndim = v->ndim, s->v[j].layout = v->layout, s->v[j].dtype = (int32_t)v->dtype;
         memcpy(s->v[j].shape, v->shape, sizeof s->v[j].shape);
     }
 }
@@ -180,6 +227,11 @@ typedef struct CgNode {
 /* What a strategy's plan found, for its emit. */
 typedef union CgPlan {
     NcGemmPlan gemm;
+    NcGemmI8Plan gemm_i8;
+    struct {
+        NcNhwcIm2colPlan im;
+        NcGemmI8Plan q;
+    } im2col_i8;
     NcNhwcIm2colPlan im2col;
     NcNhwcWinoPlan wino;
     NcNhwcConvPlan conv;
@@ -209,28 +261,52 @@ static const NcValue *input(const CgNode *c, int j) { return nc_val(c->g, c->nd-
 static int is_conv(const CgNode *c) { return c->nd->op == NC_OP_CONV2D; }
 static int nhwc_conv(const CgNode *c) { return is_conv(c) && nc_is_nhwc(input(c, 0)); }
 static int packed_weights(const CgNode *c) { return input(c, 1)->layout == NC_LAYOUT_PACKED; }
+static int int8_weights(const CgNode *c) { return c->nd->ninputs > 1 && input(c, 1)->dtype == NC_I8; }
+/* A GEMM's precision for profiles (NcCgKernel.precision): bf16 weights widened to f32 as loaded, "bf16". */
+static const char *gemm_precision(int wtype) { return wtype == NC_BF16 ? "bf16" : NULL; }
 
 /* nc_cg_pack_weights packed the filter for im2col + GEMM: the plan takes it
  * (a window over 1x1: the columns; 1x1: the strided or scaled copy) */
 static int im2col_plan(const CgNode *c, CgPlan *p, int window) {
     const char *why;
-    return nhwc_conv(c) && packed_weights(c) && (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) == window &&
+    return nhwc_conv(c) && packed_weights(c) && !int8_weights(c) &&
+           (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) == window &&
            nc_cg_nhwc_im2col_plan(&p->im2col, c->g, c->nd, c->m->t, &why);
 }
 static int plan_im2col(const CgNode *c, CgPlan *p) { return im2col_plan(c, p, 1); }
 static int plan_copy_gemm(const CgNode *c, CgPlan *p) { return im2col_plan(c, p, 0); }
 static void emit_im2col(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_nhwc_im2col_emit(c->m, c->g, c->nd, &p->im2col, prefix, k);
+    k->precision = gemm_precision(p->im2col.gemm.s.wtype);
+}
+
+/* int8 weights (nc_cg_pack_weights quantised them): im2col, quantise, int8 GEMM */
+static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
+    const char *why;
+    NcError e;
+    if (!nhwc_conv(c) || !int8_weights(c) || (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) != window ||
+        !nc_cg_nhwc_im2col_plan(&p->im2col_i8.im, c->g, c->nd, c->m->t, &why))
+        return 0;
+    if (nc_cg_gemm_i8_plan(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, c->m->t, 0, &e))
+        NC_CHECK(!"int8 weights without an int8 GEMM kernel");
+    return 1;
+}
+static int plan_im2col_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c, p, 1); }
+static int plan_copy_gemm_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c, p, 0); }
+static void emit_im2col_i8(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_nhwc_im2col_emit_i8(c->m, c->nd, &p->im2col_i8.im, &p->im2col_i8.q, prefix, k);
+    k->precision = "int8", k->isa = p->im2col_i8.q.intrinsics ? "avx2" : NULL;
 }
 
 /* nc_cg_pack_weights packed these weights for the GEMM, so the node must
  * take it now */
 static int gemm_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
-    if (c->nd->op != op || !packed_weights(c)) return 0;
+    if (c->nd->op != op || !packed_weights(c) || int8_weights(c)) return 0;
     NcGemmSpec s;
     NcError e;
-    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_plan(&p->gemm, &s, c->m->t, &e))
-        NC_CHECK(!"packed weights without a GEMM kernel");
+    if (!gemm_candidate(c->g, c->nd, &s)) NC_CHECK(!"packed weights without a GEMM kernel");
+    s.wtype = input(c, 1)->dtype == NC_BF16 ? NC_BF16 : NC_F32;
+    if (nc_cg_gemm_plan(&p->gemm, &s, c->m->t, &e)) NC_CHECK(!"packed weights without a GEMM kernel");
     return 1;
 }
 static int plan_gemm_conv(const CgNode *c, CgPlan *p) { return gemm_plan(c, p, NC_OP_CONV2D); }
@@ -238,6 +314,22 @@ static int plan_gemm_linear(const CgNode *c, CgPlan *p) { return gemm_plan(c, p,
 static void emit_gemm(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_gemm_emit(c->m, &p->gemm, prefix);
     k->stage[0] = LLVMGetNamedFunction(c->m->mod, prefix), k->tiles[0] = p->gemm.tiles;
+    k->precision = gemm_precision(p->gemm.s.wtype);
+}
+
+/* int8 weights on a 1x1 conv (linear layers stay f32): quantise, int8 GEMM */
+static int gemm_i8_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
+    if (c->nd->op != op || !int8_weights(c)) return 0;
+    NcGemmSpec s;
+    NcError e;
+    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_i8_plan(&p->gemm_i8, &s, c->m->t, 0, &e))
+        NC_CHECK(!"int8 weights without an int8 GEMM kernel");
+    return 1;
+}
+static int plan_gemm_conv_i8(const CgNode *c, CgPlan *p) { return gemm_i8_plan(c, p, NC_OP_CONV2D); }
+static void emit_gemm_i8(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_gemm_i8_emit(c->m, &p->gemm_i8, prefix, k);
+    k->precision = "int8", k->isa = p->gemm_i8.intrinsics ? "avx2" : NULL; /* ymm vpmaddubsw on any AVX2 target */
 }
 
 /* Winograd where cg_nhwc_wino_choice (the layout cost model) takes it */
@@ -368,6 +460,11 @@ static void emit_train_loss(const CgNode *c, const CgPlan *p, const char *prefix
 }
 
 static const CgStrategy strategies[] = {
+    /* --precision int8: the GEMM-shaped convs whose weights were quantised (cg_gemm_i8.h) */
+    {"int8 im2col+gemm", 0, plan_im2col_i8, emit_im2col_i8},
+    {"int8 copy+gemm", 0, plan_copy_gemm_i8, emit_im2col_i8},
+    {"int8 gemm", 0, plan_gemm_conv_i8, emit_gemm_i8},
+    /* the f32 kernels (bf16 weights: the same GEMMs, widening them as they load; precision "bf16") */
     {"nhwc im2col+gemm", 0, plan_im2col, emit_im2col},
     {"nhwc copy+gemm", 0, plan_copy_gemm, emit_im2col},
     {"nhwc gemm", 0, plan_gemm_conv, emit_gemm},

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "codegen/cpu/cg_gemm_i8.h"
+
 #include "ir/ops.h"
 
 /* The GEMM's bias and epilogue: conv node nd's (its + / * operands of the
@@ -52,6 +54,7 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW;
+    s.wtype = w->dtype == NC_BF16 ? NC_BF16 : NC_F32; /* int8: cg_gemm_i8.h plans the same spec */
     gemm_epilogue(&s, g, nd);
     NcError e;
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
@@ -59,12 +62,16 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     return 1;
 }
 
-void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed) {
+void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r) {
     const int64_t KK = p->KH * p->KW, K = p->C * KK;
-    float *r = nc_malloc((size_t)(p->O * K) * sizeof(float));
     for (int64_t o = 0; o < p->O; o++)
         for (int64_t c = 0; c < p->C; c++)
             for (int64_t k = 0; k < KK; k++) r[o * K + k * p->C + c] = w[(o * p->C + c) * KK + k];
+}
+
+void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed) {
+    float *r = nc_malloc((size_t)(p->O * p->C * p->KH * p->KW) * sizeof(float));
+    nc_cg_nhwc_im2col_reorder(p, w, r);
     nc_cg_gemm_pack(&p->gemm, r, packed);
     free(r);
 }
@@ -136,4 +143,20 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     k->stage[1] = emit_gemm_stage(m, nd, &p->gemm, prefix);
     k->tiles[0] = p->N * p->OH, k->tiles[1] = p->gemm.tiles;
     k->scratch = p->cols_floats;
+}
+
+void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const NcGemmI8Plan *q,
+                               const char *prefix, NcCgKernel *k) {
+    char name[96];
+    const int64_t a_off = cgb_round_up(p->cols_floats * 4, 64); /* the u8 rows after the f32 columns */
+    snprintf(name, sizeof name, "%s_cols", prefix);
+    emit_cols(m, nd, p, name);
+    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->N * p->OH;
+    snprintf(name, sizeof name, "%s_quant", prefix);
+    nc_cg_gemm_i8_emit_quant(m, q, name, 1, a_off);
+    k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = q->qtiles;
+    snprintf(name, sizeof name, "%s_i8mm", prefix);
+    nc_cg_gemm_i8_emit_gemm(m, q, name, a_off);
+    k->stage[2] = LLVMGetNamedFunction(m->mod, name), k->tiles[2] = q->tiles;
+    k->scratch = a_off / 4 + cgb_ceil_div(q->a_bytes, 4);
 }

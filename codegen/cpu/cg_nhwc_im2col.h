@@ -48,9 +48,18 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
 /* Reorders a [O, C, KH, KW] filter to [O, KH, KW, C] and packs it for the
  * plan's GEMM, into packed[0 .. O*C*KH*KW). */
 void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed);
+/* The reordering alone: r[o][(kh * KW + kw) * C + c] = w[o][c][kh][kw]. */
+void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r);
 
 /* Emits the stages `<prefix>_cols` and `<prefix>_gemm` into k. */
 void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcIm2colPlan *p,
                             const char *prefix, NcCgKernel *k);
+
+/* With int8 weights (cg_gemm_i8.h, plan q for the same GEMM): `<prefix>_cols`
+ * (f32 columns into scratch), `<prefix>_quant` (to u8 rows after them) and
+ * `<prefix>_i8mm`. */
+struct NcGemmI8Plan;
+void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const struct NcGemmI8Plan *q,
+                               const char *prefix, NcCgKernel *k);
 
 #endif

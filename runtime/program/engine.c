@@ -144,7 +144,7 @@ void engine_run(Engine *en, float *const *in, int m, float *scores, float *featu
             memcpy(out, x[0], (size_t)C * sizeof(float));
         else
             nc_merge((NcMergeKind)bh->merge, x, w, M, C, out, scratch);
-        if (!bh->on_probs && (M == 1 || bh->merge != NC_MERGE_VOTE)) nc_softmax(out, C);
+        if (!en->logits && !bh->on_probs && (M == 1 || bh->merge != NC_MERGE_VOTE)) nc_softmax(out, C);
     }
     free(acc);
 }

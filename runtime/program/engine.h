@@ -15,6 +15,7 @@ typedef struct Engine {
     NcTransform tf[NC_BUNDLE_MAX_PROGRAMS]; /* distinct preprocessings */
     int flip;                               /* --tta flip */
     int res_mean;                           /* views of a member: 0 sum (default), 1 mean */
+    int logits;                             /* classify --logits: no softmax after the merge (one model: its logits) */
     int nclasses, nfeatures, feat_member;
     void *arena[NC_BUNDLE_MAX_PROGRAMS];
     float *x, *y;      /* one compiled batch of input / output */
@@ -35,7 +36,8 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
 void engine_close(Engine *en);
 
 /* in[t]: m images preprocessed with en->tf[t] (NCHW).  scores: m x nclasses
- * (probabilities, or vote shares for a vote ensemble); features (may be
+ * (probabilities, or vote shares for a vote ensemble; with en->logits the
+ * merged values before the softmax: a single model's logits); features (may be
  * NULL): m x nfeatures of member feat_member, averaged over its views. */
 void engine_run(Engine *en, float *const *in, int m, float *scores, float *features);
 

@@ -21,7 +21,7 @@
 typedef struct Opts {
     const char *res, *list, *root, *labels, *out, *confusion, *pseudo;
     double min_prob;
-    int flip, res_mean, top, json, threads, member, timing;
+    int flip, res_mean, top, json, threads, member, timing, logits;
     int64_t max_pixels;
     PreOverride pre;
     float mean[3], std[3];
@@ -135,6 +135,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
             }
         } else if (!strcmp(a, "--json"))
             o->json = 1;
+        else if (!strcmp(cmd, "classify") && !strcmp(a, "--logits"))
+            o->logits = 1;
         else if (!strcmp(a, "--timing"))
             o->timing = 1;
         else {
@@ -406,7 +408,12 @@ int cmd_classify(const NcBundle *b, const char *prog, int argc, char **argv) {
     const char **labels = NULL;
     memset(&en, 0, sizeof en);
     int rc = parse_opts(prog, "classify", argc, argv, &o) ? 2 : 0;
+    if (!rc && o.logits && o.pseudo) {
+        fprintf(stderr, "%s classify: --pseudo-labels needs probabilities, not --logits\n", prog);
+        rc = 2;
+    }
     if (!rc) rc = prepare(b, prog, "classify", &o, 0, &labels, &en);
+    en.logits = o.logits;
     if (!rc) {
         ClassifyCtx c = {&o,
                          labels,

@@ -42,6 +42,8 @@ static const struct {
                  "         --top K (default 5), --labels FILE (class names; default: compiled in),\n"
                  "         --json (JSON Lines), --list FILE (paths, one per line), --decode-threads N\n"
                  "         (threads decoding and preprocessing images; default: one per core),\n"
+                 "         --logits: scores before the softmax (a single model's logits: resolutions summed,\n"
+                 "         flip views averaged; an ensemble's merged values)\n"
                  "         --max-pixels N (refuse larger images; default 100000000), --timing (time spent\n"
                  "         computing vs waiting for decode + preprocess, on stderr)\n"
                  "         --crop-pct X, --interpolation bicubic|bilinear, --mean A,B,C, --std A,B,C: override\n"

@@ -44,6 +44,14 @@ static const char *help =
     "  --layout MODE    activations NHWC where the cost model says it pays (auto, default) or\n"
     "                   wherever an NHWC kernel exists (nhwc; NCHW runs the reference); --explain\n"
     "                   says why per node and region, --dump-after assign_layout shows the IR\n"
+    "  --precision P    the weights of the GEMM-shaped convs (1x1, strided KxK by im2col) and linear\n"
+    "                   layers: f32 (default); bf16 (stored bf16, half the bytes: widened to f32 as\n"
+    "                   loaded, f32 activations and accumulation); int8 (1x1 and im2col convs: u8\n"
+    "                   activations with calibrated per-tensor ranges, s8 weights per output channel,\n"
+    "                   i32 accumulation, f32 epilogue; the rest stays f32). OUT info and OUT bench\n"
+    "                   --per-kernel name each kernel's precision\n"
+    "  --calibrate DIR  int8: the images (.jpg, .jpeg, .png; the model's eval transform) whose\n"
+    "                   activations set the ranges (min and max over all of them)\n"
     "  --verbose        say which kernels were generated\n"
     "  --emit KIND      exe (default), obj (OUT.o + OUT.h to link into another program, with\n"
     "                   libnetc_rt.a), or bundle (the bundle file alone)\n\n"
@@ -103,6 +111,9 @@ int cmd_compile(int argc, char **argv) {
     mb->path = m.path, mb->model = m.opt.model, mb->sets = m.sets, mb->nsets = m.opt.nset;
     mb->weights = m.init_det ? NULL : m.weights;
     mb->init_det = m.init_det;
+    if (train.on) job.train = &train.spec; /* for cli_check_precision; set again below */
+    if (cli_check_precision(&job)) return NC_EXIT_BADINPUT;
+    job.train = NULL;
     if (!job.batch) job.batch = 1;
     job.dump_after = m.dump_after, job.dump_out = stdout;
     job.explain = m.explain ? stderr : NULL;

@@ -30,7 +30,7 @@ static const char *help =
     "  --labels FILE    class names, one per line\n"
     "  --name NAME      the program's name (default: the models' names joined by '+')\n"
     "  --passes P, --cpu NAME, --winograd MODE, --im2col on|off, --layout MODE, --no-codegen, --verbose, "
-    "--weights-external, --emit KIND, --target cpu|cuda[:sm_NN], --emulate\n"
+    "--weights-external, --emit KIND, --target cpu|cuda[:sm_NN], --emulate, --precision P, --calibrate DIR\n"
     "                   as for netc compile\n";
 
 /* "a.nn:w.safetensors@448,512" -> one member of the job. */
@@ -156,6 +156,7 @@ int cmd_ensemble(int argc, char **argv) {
         }
         job.on_probs = !strcmp(on, "probs");
     }
+    if (!rc && cli_check_precision(&job)) rc = NC_EXIT_BADINPUT;
     NcError e;
     NcCompileInfo info;
     if (!rc && (rc = nc_compile(&job, &info, &e))) fprintf(stderr, "netc: %s\n", e.msg);

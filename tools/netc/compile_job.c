@@ -6,6 +6,7 @@
 #include "frontend/nn.h"
 #include "frontend/onnx/onnx.h"
 #include "ir/weights.h"
+#include "tools/netc/calibrate.h"
 #include "tools/netc/emit.h"
 
 char *nc_pipeline_with_layout(const char *passes) {
@@ -179,7 +180,18 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         spec.merge = job->merge, spec.on_probs = job->on_probs;
         spec.labels = labels, spec.labels_path = job->labels_path;
         if (job->train) spec.train_spec = job->train, spec.train = ps.train;
-        rc = netc_emit(job, &spec, ps.graph, ps.plan, ps.n, e);
+        /* int8: the activations' ranges, measured on the planned graphs before their weights are packed */
+        NcCompileJob with = *job;
+        NcCalibration calib;
+        memset(&calib, 0, sizeof calib);
+        if (job->cgo.precision == NC_PREC_INT8 && !job->no_codegen) {
+            const double t0 = nc_now();
+            rc = nc_calibrate(job->calibrate, ps.graph, ps.member_of, ps.n, &calib, e);
+            with.cgo.calib = &calib;
+            if (!rc && job->cgo.verbose) fprintf(stderr, "calibrate: %.2f s\n", nc_now() - t0);
+        }
+        if (!rc) rc = netc_emit(&with, &spec, ps.graph, ps.plan, ps.n, e);
+        nc_calibration_free(&calib);
     }
     if (!rc && info) {
         snprintf(info->name, sizeof info->name, "%s", spec.name);

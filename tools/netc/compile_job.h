@@ -60,6 +60,7 @@ typedef struct NcCompileJob {
     float weight[NC_BUNDLE_MAX_MEMBERS]; /* NC_MERGE_WEIGHTED; otherwise ignored */
     int on_probs;
     const NcTrainSpec *train; /* a training step (passes/autodiff.h) instead of inference: one model, one resolution */
+    const char *calibrate;    /* --precision int8: the folder of calibration images (calibrate.h) */
 } NcCompileJob;
 
 /* A model file into a graph: FILE.onnx through the ONNX importer (its parameters bound to the file's

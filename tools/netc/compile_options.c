@@ -16,6 +16,7 @@ static const Word switch_words[] = {{"on", NC_CG_ON}, {"off", NC_CG_OFF}, {NULL,
 /* nchw is a word the layout pass knows; the CPU backend refuses it (its NCHW kernels were retired) */
 static const Word layout_words[] = {
     {"auto", NC_LAYOUT_MODE_AUTO}, {"nhwc", NC_LAYOUT_MODE_NHWC}, {"nchw", NC_LAYOUT_MODE_NCHW}, {NULL, 0}};
+static const Word precision_words[] = {{"f32", NC_PREC_F32}, {"bf16", NC_PREC_BF16}, {"int8", NC_PREC_INT8}, {NULL, 0}};
 static const Word emit_words[] = {{"exe", NC_EMIT_EXE}, {"obj", NC_EMIT_OBJ}, {"bundle", NC_EMIT_BUNDLE}, {NULL, 0}};
 
 /* val among words, into *out; else a message listing them. */
@@ -74,9 +75,9 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--verbose"))
         job->cgo.verbose = 1;
     else {
-        static const char *const with_value[] = {"-o",       "--emit",   "--labels",   "--cpu",
-                                                 "--passes", "--batch",  "--winograd", "--im2col",
-                                                 "--layout", "--target", "--ptx",      NULL};
+        static const char *const with_value[] = {"-o",      "--emit",      "--labels",    "--cpu",    "--passes",
+                                                 "--batch", "--winograd",  "--im2col",    "--layout", "--target",
+                                                 "--ptx",   "--precision", "--calibrate", NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) return 0;
@@ -108,7 +109,32 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
             job->cgo.im2col = (NcCgSwitch)v;
         else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v)))
             job->cgo.layout = (NcLayoutMode)v;
+        else if (!strcmp(a, "--precision") && !(bad = word(a, val, precision_words, &v)))
+            job->cgo.precision = (NcPrecision)v;
+        else if (!strcmp(a, "--calibrate"))
+            job->calibrate = val;
         if (bad) return -1;
     }
     return 1;
+}
+
+int cli_check_precision(const NcCompileJob *job) {
+    if (job->cgo.precision == NC_PREC_INT8 && !job->calibrate) {
+        cli_error("--precision int8 needs --calibrate DIR: a folder of images (.jpg, .jpeg, .png) to measure "
+                  "the activations' ranges on");
+        return -1;
+    }
+    if (job->calibrate && job->cgo.precision != NC_PREC_INT8) {
+        cli_error("--calibrate goes with --precision int8");
+        return -1;
+    }
+    if (job->cgo.precision != NC_PREC_F32 && (job->no_codegen || job->train || job->cuda)) {
+        cli_error("--precision %s is for generated CPU inference kernels (not with %s)",
+                  job->cgo.precision == NC_PREC_BF16 ? "bf16" : "int8",
+                  job->train  ? "--train"
+                  : job->cuda ? "--target cuda"
+                              : "--no-codegen");
+        return -1;
+    }
+    return 0;
 }

@@ -1,0 +1,289 @@
+/* test_cg_gemm_lowp.c — the GEMM with reduced-precision weights
+ * (cg_precision.h):
+ *
+ *   bf16: the f32 GEMM over bf16 panels against the reference convolution
+ *     (ir/ref_conv.c) on the same weights rounded to bf16 by numpy's rule
+ *     (checked here on known values: ties to even), ≤ 1e-5 — the widening
+ *     loses nothing; ragged panels, several reduction blocks, an input scale;
+ *   int8: quantise + int8 GEMM against the same integer arithmetic written
+ *     out in C from the blob (activations quantised with fmaf + nearbyintf,
+ *     i32 sums, fmaf dequantisation, bias, ReLU, a residual), ≤ 1e-5; the
+ *     AVX2 path (vpmaddubsw / vpmaddwd) and the plain-IR path give the same
+ *     bits; and both within the quantisation's own error of the f32
+ *     reference (≤ 3% of max |y| on these random data), activations with
+ *     and without negative values;
+ *   kernels for other CPUs compile (Zen 4, Sapphire Rapids: not run here). */
+#include "codegen/cpu/cg_gemm_i8.h"
+#include "codegen/cpu/cg_precision.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+
+static NcTileFn jit_fn(NcCgJit *jit, NcCgModule *m, const char *name) {
+    NcError e;
+    if (nc_cg_jit_add(jit, m, &e)) {
+        CHECK_MSG(0, "%s", e.msg);
+        return NULL;
+    }
+    NcTileFn fn = (NcTileFn)nc_cg_jit_lookup(jit, name, &e);
+    CHECK_MSG(fn != NULL, "%s", e.msg);
+    return fn;
+}
+
+static NcGemmSpec spec(int64_t batch, int64_t cin, int64_t cout, int64_t hw, int bias, int relu) {
+    NcGemmSpec s;
+    memset(&s, 0, sizeof s);
+    s.batch = batch, s.cin = cin, s.cout = cout, s.hw = hw, s.bias = bias, s.relu = relu;
+    return s;
+}
+
+/* ---- bf16 ---------------------------------------------------------------- */
+
+static void check_bf16(const NcCgTarget *t, NcGemmSpec s) {
+    NcError e;
+    NcGemmPlan p;
+    s.wtype = NC_BF16;
+    char what[160];
+    snprintf(what, sizeof what, "bf16: batch %lld, %lld -> %lld, hw %lld, kc %lld, scale %d", (long long)s.batch,
+             (long long)s.cin, (long long)s.cout, (long long)s.hw, (long long)s.kc, s.in_scale);
+    if (nc_cg_gemm_plan(&p, &s, t, &e)) {
+        CHECK_MSG(0, "%s: %s", what, e.msg);
+        return;
+    }
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "bf16");
+    nc_cg_gemm_emit(&m, &p, "gemm");
+    NcTileFn fn = jit_fn(jit, &m, "gemm");
+    nc_cg_module_dispose(&m);
+    if (fn) {
+        const int64_t n = s.batch, C = s.cin, O = s.cout, hw = s.hw;
+        float *x = cgt_random(n * C * hw), *w = cgt_random(O * C), *bias = s.bias ? cgt_random(O) : NULL;
+        float *scale = s.in_scale ? cgt_random(n * C) : NULL;
+        /* the reference sees the weights as bf16 holds them */
+        float *wr = nc_malloc((size_t)(O * C) * sizeof(float));
+        for (int64_t i = 0; i < O * C; i++) {
+            uint32_t u = (uint32_t)nc_bf16_round(w[i]) << 16;
+            memcpy(&wr[i], &u, 4);
+        }
+        float *xs = nc_malloc((size_t)(n * C * hw) * sizeof(float));
+        for (int64_t i = 0; i < n * C * hw; i++) xs[i] = scale ? x[i] * scale[i / hw] : x[i];
+        float *want = nc_malloc((size_t)(n * O * hw) * sizeof(float)), *got = nc_malloc((size_t)(n * O * hw) * 4);
+        cgt_ref_conv(xs, wr, bias, want, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
+        float *packed = nc_malloc((size_t)p.packed_floats * sizeof(float));
+        nc_cg_gemm_pack(&p, w, packed);
+        uint16_t *half = (uint16_t *)(void *)cgt_guarded((p.packed_floats + 1) / 2);
+        nc_bf16_round_n(packed, half, p.packed_floats);
+        float *xin = cgt_guarded(n * C * hw), *y = nc_malloc((size_t)(n * O * hw) * sizeof(float));
+        cgt_to_nhwc(x, xin, n, C, hw);
+        const float *in[4] = {xin, (const float *)(const void *)half, bias, scale};
+        float *out[1] = {y};
+        cgt_run(fn, in, out, p.tiles);
+        cgt_to_nchw(y, got, n, O, hw);
+        double err;
+        CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s: relative error %g", what, err);
+        cgt_guarded_free(xin, n * C * hw), cgt_guarded_free((float *)(void *)half, (p.packed_floats + 1) / 2);
+        free(x), free(w), free(bias), free(scale), free(wr), free(xs), free(want), free(got), free(packed), free(y);
+        cases++;
+    }
+    nc_cg_jit_free(jit);
+}
+
+/* ---- int8 ---------------------------------------------------------------- */
+
+/* The kernel's arithmetic in C, from the blob: y[m][n] (NHWC rows). */
+static void ref_i8(const NcGemmSpec *s, const NcI8Layout *l, const unsigned char *blob, const float *xin,
+                   const float *bias, const float *resid, float *y) {
+    float inv, zero;
+    memcpy(&inv, blob, 4);
+    memcpy(&zero, blob + 4, 4);
+    const signed char *b = (const signed char *)(blob + l->b_off);
+    const float *cs = (const float *)(const void *)(blob + l->scale_off);
+    const float *cc = (const float *)(const void *)(blob + l->corr_off);
+    const int64_t M = s->batch * s->hw, K = s->cin, N = s->cout;
+    int *xq = nc_malloc((size_t)K * sizeof(int));
+    for (int64_t mi = 0; mi < M; mi++) {
+        for (int64_t k = 0; k < K; k++) {
+            float v = nearbyintf(fmaf(xin[mi * K + k], inv, zero));
+            xq[k] = v < 0 ? 0 : v > 255 ? 255 : (int)v;
+        }
+        for (int64_t n = 0; n < N; n++) {
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc +=
+                    xq[k] * b[(n / NC_I8_NR) * l->K4 * NC_I8_NR + (k / 4) * NC_I8_NR * 4 + (n % NC_I8_NR) * 4 + k % 4];
+            float r = fmaf((float)acc, cs[n], cc[n]);
+            if (bias) r += bias[n];
+            if (s->relu && r < 0) r = 0;
+            if (resid) r += resid[mi * N + n];
+            y[mi * N + n] = r;
+        }
+    }
+    free(xq);
+}
+
+static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
+    NcError e;
+    char what[160];
+    snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s",
+             (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.nepi,
+             positive ? ", x >= 0" : "");
+    NcGemmI8Plan p[2];
+    NcTileFn q[2] = {NULL, NULL}, g[2] = {NULL, NULL};
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "i8");
+    for (int generic = 0; generic < 2; generic++) {
+        if (nc_cg_gemm_i8_plan(&p[generic], &s, t, generic, &e)) {
+            CHECK_MSG(0, "%s: %s", what, e.msg);
+            nc_cg_module_dispose(&m);
+            nc_cg_jit_free(jit);
+            return;
+        }
+        NcCgKernel k;
+        memset(&k, 0, sizeof k);
+        nc_cg_gemm_i8_emit(&m, &p[generic], generic ? "plain" : "avx2", &k);
+    }
+    if (nc_cg_jit_add(jit, &m, &e)) CHECK_MSG(0, "%s: %s", what, e.msg);
+    nc_cg_module_dispose(&m);
+    for (int generic = 0; generic < 2; generic++) {
+        char qn[32], gn[32];
+        const char *pre = generic ? "plain" : "avx2";
+        snprintf(qn, sizeof qn, "%s_quant", pre), snprintf(gn, sizeof gn, "%s_i8mm", pre);
+        q[generic] = (NcTileFn)nc_cg_jit_lookup(jit, qn, &e);
+        g[generic] = (NcTileFn)nc_cg_jit_lookup(jit, gn, &e);
+    }
+    CHECK_MSG(p[0].intrinsics == (strstr(t->features, "+avx2") != NULL) && !p[1].intrinsics,
+              "%s: the paths are not the ones asked for", what);
+    if (q[0] && g[0] && q[1] && g[1]) {
+        const int64_t n = s.batch, C = s.cin, O = s.cout, hw = s.hw, M = n * hw;
+        float *x = cgt_random(n * C * hw), *w = cgt_random(O * C), *bias = s.bias ? cgt_random(O) : NULL;
+        if (positive)
+            for (int64_t i = 0; i < n * C * hw; i++) x[i] = fabsf(x[i]) * 3;
+        float *resid = s.nepi ? cgt_guarded(M * O) : NULL;
+        float lo = 0, hi = 0;
+        for (int64_t i = 0; i < n * C * hw; i++) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+        NcI8Layout l;
+        nc_i8_layout(&l, O, C);
+        CHECK(l.K4 == p[0].K4);
+        unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
+        nc_i8_pack(&l, w, lo, hi, blob);
+        float *xin = cgt_guarded(n * C * hw);
+        cgt_to_nhwc(x, xin, n, C, hw);
+        float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[2];
+        ref_i8(&s, &l, blob, xin, bias, resid, want);
+        for (int k = 0; k < 2; k++) {
+            y[k] = nc_malloc((size_t)(M * O + 64) * sizeof(float));
+            for (int64_t i = 0; i < M * O + 64; i++) y[k][i] = 42.0f;
+            float *scratch = nc_malloc((size_t)(cgb_ceil_div(p[k].a_bytes, 4) + 64) * sizeof(float));
+            const float *in[4] = {xin, (const float *)(const void *)blob, bias, resid};
+            float *out[2] = {y[k], scratch};
+            cgt_run(q[k], in, out, p[k].qtiles);
+            cgt_run(g[k], in, out, p[k].tiles);
+            double err;
+            CHECK_MSG(cgt_close(y[k], want, M * O, 1e-5, &err), "%s (%s): relative error %g", what,
+                      k ? "plain IR" : "avx2", err);
+            int canary = 1;
+            for (int i = 0; i < 64; i++) canary &= y[k][M * O + i] == 42.0f;
+            CHECK_MSG(canary, "%s: wrote past the output", what);
+            free(scratch);
+        }
+        CHECK_MSG(!memcmp(y[0], y[1], (size_t)(M * O) * sizeof(float)), "%s: avx2 and plain IR differ", what);
+        /* against f32: the quantisation's error only (x at 8 bits per tensor, w at 7 per channel) */
+        float *ref = nc_malloc((size_t)(M * O) * sizeof(float)), *got = nc_malloc((size_t)(M * O) * sizeof(float));
+        cgt_ref_conv(x, w, bias, ref, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
+        cgt_to_nchw(y[0], got, n, O, hw);
+        if (resid) {
+            float *rn = nc_malloc((size_t)(M * O) * sizeof(float));
+            cgt_to_nchw(resid, rn, n, O, hw);
+            for (int64_t i = 0; i < M * O; i++) ref[i] += rn[i];
+            free(rn);
+        }
+        double err;
+        CHECK_MSG(cgt_close(got, ref, M * O, 0.03, &err), "%s: %g of max |y| from f32", what, err);
+        cgt_guarded_free(xin, n * C * hw), cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
+        cgt_guarded_free(resid, M * O);
+        free(x), free(w), free(bias), free(want), free(y[0]), free(y[1]), free(ref), free(got);
+        cases++;
+    }
+    nc_cg_jit_free(jit);
+}
+
+/* Kernels for CPUs that are not this one compile, and the int8 one uses vpmaddubsw. */
+static void check_cross(const char *cpu) {
+    NcError e;
+    NcCgTarget t;
+    if (nc_cg_target_init(&t, cpu, "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", &e)) {
+        CHECK_MSG(0, "%s: %s", cpu, e.msg);
+        return;
+    }
+    NcGemmSpec s = spec(1, 70, 45, 33, 1, 1);
+    NcGemmI8Plan p;
+    NcGemmPlan pb;
+    NcCgModule m;
+    nc_cg_module_init(&m, &t, "cross");
+    CHECK(nc_cg_gemm_i8_plan(&p, &s, &t, 0, &e) == 0);
+    NcCgKernel k;
+    memset(&k, 0, sizeof k);
+    nc_cg_gemm_i8_emit(&m, &p, "i8", &k);
+    s.wtype = NC_BF16;
+    CHECK(nc_cg_gemm_plan(&pb, &s, &t, &e) == 0);
+    nc_cg_gemm_emit(&m, &pb, "bf16");
+    CHECK_MSG(nc_cg_module_optimize(&m, &e) == 0, "%s: %s", cpu, e.msg);
+    LLVMMemoryBufferRef buf = NULL;
+    char *err = NULL;
+    CHECK_MSG(!LLVMTargetMachineEmitToMemoryBuffer(t.tm, m.mod, LLVMAssemblyFile, &err, &buf), "%s: %s", cpu, err);
+    if (buf) {
+        char *text = nc_strndup(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
+        CHECK_MSG(strstr(text, "vpmaddubsw") && strstr(text, "vpmaddwd"), "%s: no vpmaddubsw / vpmaddwd", cpu);
+        free(text);
+        LLVMDisposeMemoryBuffer(buf);
+    }
+    if (err) LLVMDisposeMessage(err);
+    nc_cg_module_dispose(&m);
+    nc_cg_target_free(&t);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    /* bf16 rounding: ties to even, as numpy / torch round to bf16 */
+    CHECK(nc_bf16_round(1.0f) == 0x3f80);
+    float f;
+    uint32_t u = 0x3f808000u; /* 1 + 2^-8: a tie, rounds to even (down) */
+    memcpy(&f, &u, 4);
+    CHECK(nc_bf16_round(f) == 0x3f80);
+    u = 0x3f818000u; /* a tie above an odd bf16: up */
+    memcpy(&f, &u, 4);
+    CHECK(nc_bf16_round(f) == 0x3f82);
+    u = 0x3f808001u; /* just above a tie: up */
+    memcpy(&f, &u, 4);
+    CHECK(nc_bf16_round(f) == 0x3f81);
+    static const int64_t shapes[][4] = {{1, 1, 1, 1},     {1, 3, 5, 7},     {2, 17, 13, 29}, {1, 64, 64, 56},
+                                        {3, 37, 70, 50},  {1, 300, 19, 45}, {2, 64, 256, 9}, {1, 512, 130, 49},
+                                        {1, 1030, 7, 17}, {4, 9, 23, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        NcGemmSpec s = spec(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], (int)(i % 2), (int)(i % 3 != 1));
+        check_bf16(&t, s);
+        if (i % 3 == 0) {
+            s.kc = 13, s.mc = 8, s.nc = 16; /* several reduction blocks, row and column blocks */
+            check_bf16(&t, s);
+        }
+        s = spec(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], (int)(i % 2), (int)(i % 3 != 1));
+        check_i8(&t, s, (int)(i % 2));
+    }
+    NcGemmSpec sc = spec(2, 40, 24, 30, 1, 0);
+    sc.in_scale = 3; /* in[3]: one scale per (image, input channel) */
+    check_bf16(&t, sc);
+    /* a residual added after ReLU, as a bottleneck's conv3 */
+    NcGemmSpec r = spec(2, 45, 70, 33, 1, 1);
+    r.nepi = 1, r.epi[0].kind = NC_EPI_ADD, r.epi[0].input = 3;
+    check_i8(&t, r, 1);
+    for (int i = 0; i < 6; i++)
+        check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0);
+    check_cross("znver4");
+    check_cross("sapphirerapids");
+    printf("%d kernels checked\n", cases);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}

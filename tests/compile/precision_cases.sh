@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# precision_cases.sh NETC CASE — netc compile --precision bf16 | int8 (codegen/cpu/cg_precision.h):
+#   bad_input     unknown precisions, int8 without --calibrate, calibration folders that are not one or
+#                 hold no image: exit 2 naming the problem, nothing written
+#   models        resnet50 and efficientnet_b0 on their conformance input at 32x32 against f32
+#                 (precision_report.py conformance); the program says which precision each kernel runs
+#                 (info, bench --per-kernel); the weights shrink; an ensemble takes the options too
+#   photos_lite0  EfficientNet-Lite0 with its ImageNet weights on tests/photos (precision_report.py
+#                 photos: bf16's top-5 sets and int8's top-1 equal f32's; needs tools/get_lite0.sh)
+set -u
+netc=$1 case=$2
+source "$(dirname "$0")/cases_env.sh"
+photos="$root/tests/photos"
+case $case in
+bad_input)
+    "$ef" 2 "--precision 'fp8': expected f32, bf16 or int8" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision fp8 -o "$tmp/t" || fail "fp8 accepted"
+    "$ef" 2 "--precision int8 needs --calibrate DIR" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision int8 -o "$tmp/t" || fail "int8 without --calibrate"
+    mkdir empty && touch empty/notes.txt
+    "$ef" 2 "--calibrate $tmp/empty: no images" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision int8 --calibrate "$tmp/empty" -o "$tmp/t" ||
+        fail "an empty calibration folder accepted"
+    "$ef" 2 "--calibrate $tmp/none: not a folder" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision int8 --calibrate "$tmp/none" -o "$tmp/t" ||
+        fail "a missing calibration folder accepted"
+    mkdir bad && printf 'not a jpeg' > bad/a.jpg
+    "$ef" 2 "--calibrate: $tmp/bad/a.jpg" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision int8 --calibrate "$tmp/bad" -o "$tmp/t" ||
+        fail "an undecodable calibration image accepted"
+    "$ef" 2 "--calibrate goes with --precision int8" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --calibrate "$photos" -o "$tmp/t" || fail "--calibrate alone"
+    "$ef" 2 "not with --no-codegen" --no-file "$tmp/t" -- \
+        "$netc" compile "$tiny" --init det --res 32 --precision bf16 --no-codegen -o "$tmp/t" ||
+        fail "bf16 without codegen accepted"
+    "$ef" 2 "--precision 'int4'" --no-file "$tmp/ens" -- \
+        "$netc" ensemble "$tiny:det@32" --merge mean --precision int4 -o "$tmp/ens" || fail "ensemble int4 accepted"
+    pass ;;
+models)
+    # resnet50 (1x1 convs: GEMM; strided 3x3 and 1x1: im2col and copy; Winograd; the stem; the classifier)
+    # and efficientnet_b0 (SE-scaled projections, depthwise) at 32x32 with the deterministic weights on
+    # their conformance input, against f32; int8 calibrated on one photograph
+    mkdir calib && cp "$photos/coffee.jpg" calib/
+    "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp/calib" resnet50,efficientnet_b0 \
+        --res 32 || fail "reduced precision too far from f32"
+    "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --weights-external -o resnet50_f32 2>/dev/null ||
+        fail "compile f32 failed"
+    for p in bf16 int8; do ./resnet50_$p info > info_$p.txt || fail "info $p failed"; done
+    cat info_bf16.txt info_int8.txt
+    for k in "nhwc gemm" "nhwc copy+gemm" "nhwc im2col+gemm" "gemm"; do
+        grep -q "kernels:.*[0-9] $k (avx[0-9]* bf16)" info_bf16.txt || fail "info does not say $k runs bf16"
+        ! grep -q "[0-9] $k ([a-z0-9]* f32)" info_bf16.txt || fail "an f32 $k left in the bf16 program"
+    done
+    for k in "int8 gemm" "int8 copy+gemm" "int8 im2col+gemm"; do
+        grep -q "kernels:.*[0-9] $k ([a-z0-9]* int8)" info_int8.txt || fail "info does not name $k"
+    done
+    ! grep -q "nhwc [a-z0-9+]*gemm (" info_int8.txt || fail "an f32 GEMM conv left in the int8 program"
+    # the weights: the GEMM-shaped convs' at half (bf16) or a quarter (int8); Winograd's 3x3 filters (8.2M
+    # of resnet50's 25.6M parameters), the classifier (int8), the stem, biases stay f32
+    s32=$(stat -c %s resnet50_f32.weights) s16=$(stat -c %s resnet50_bf16.weights)
+    s8=$(stat -c %s resnet50_int8.weights)
+    echo "weights: f32 $s32, bf16 $s16, int8 $s8 bytes"
+    [ $((s16 * 100 / s32)) -lt 75 ] || fail "bf16 weights are not smaller"
+    [ $((s8 * 100 / s32)) -lt 60 ] || fail "int8 weights are not smaller"
+    OMP_NUM_THREADS=1 ./resnet50_int8 bench --per-kernel --iters 1 > prof.txt || fail "bench --per-kernel failed"
+    grep -q "^[0-9]* *conv2d+relu  *int8 gemm  *[a-z0-9]*  *int8 *layer1.0.conv1 " prof.txt ||
+        fail "per-kernel row wrong"
+    # an ensemble takes the options; a model's two resolutions share one calibrated copy of its weights
+    "$netc" ensemble "$root/models/resnet18.nn:det@32,40" --merge mean --precision int8 \
+        --calibrate "$tmp/calib" -o ens 2>/dev/null || fail "ensemble int8 failed"
+    ./ens info | grep -q "int8 im2col+gemm ([a-z0-9]* int8)" || fail "the ensemble's convs are not int8"
+    ./ens classify "$photos" --top 1 > /dev/null || fail "the int8 ensemble does not classify"
+    pass ;;
+photos_lite0)
+    weights="${NETC_LITE0_WEIGHTS:-$root/weights/tf_efficientnet_lite0.safetensors}"
+    [ -f "$weights" ] || fail "$weights is missing: run tools/get_lite0.sh (tools/test.sh does)"
+    "$python" "$here/precision_report.py" photos "$netc" "$tmp" "$weights" "$photos" "$photos" --res 224 ||
+        fail "reduced precision changed the answers"
+    pass ;;
+*) fail "unknown case $case" ;;
+esac
