@@ -299,18 +299,24 @@ static int64_t wgrad_block(const NcCuConv *c) {
 
 #define WGRAD_MAXTAPS 96 /* 32 threads x 96 taps + 96 = 3168 floats: the scratch of the smallest block */
 
-static void conv_grad_weight_body(NcCuBuilder *k, int phase, const void *ctx) {
-    const NcCuConv *c = ctx;
+/* Block (o c', chunk) of G chunks of Lc outputs each: the taps' sums over
+ * its chunk of the N OH OW outputs, written by thread 0 at out[bid T + t]
+ * (G = 1: the weight gradient itself; else the split form's partials). */
+static void wgrad(NcCuBuilder *k, int phase, const NcCuConv *c, int64_t G, int64_t Lc) {
     const NcCuWin *g = &c->g;
+    LLVMBuilderRef bld = k->m->b;
     const int64_t CG = g->c / c->groups, OG = c->o / c->groups, T = (int64_t)g->kh * g->kw, P = g->oh * g->ow;
     const int64_t B = wgrad_block(c), out = T * B;
     const int L = nc_cu_red_levels(B);
-    LLVMValueRef o = nc_cu_divc(k, k->bid, CG), cc = nc_cu_remc(k, k->bid, CG);
+    LLVMValueRef oc = nc_cu_divc(k, k->bid, G), o = nc_cu_divc(k, oc, CG), cc = nc_cu_remc(k, oc, CG);
     if (phase == 0) {
+        LLVMValueRef j0 = nc_cu_mulc(k, nc_cu_remc(k, k->bid, G), Lc), end = nc_cu_addc(k, j0, Lc);
+        LLVMValueRef np = nc_cu_i64(k, g->n * P);
+        LLVMValueRef j1 = LLVMBuildSelect(bld, LLVMBuildICmp(bld, LLVMIntSLT, end, np, ""), end, np, "");
         LLVMValueRef acc[WGRAD_MAXTAPS], j;
         for (int t = 0; t < T; t++) acc[t] = nc_cu_var(k, 0);
         LLVMValueRef plane = nc_cu_add(k, nc_cu_mulc(k, nc_cu_divc(k, o, OG), CG), cc);
-        CgbLoop l = nc_cu_loop_begin(k, k->tid, nc_cu_i64(k, g->n * P), B, &j);
+        CgbLoop l = nc_cu_loop_begin(k, nc_cu_add(k, j0, k->tid), j1, B, &j);
         LLVMValueRef n = nc_cu_divc(k, j, P), p = nc_cu_remc(k, j, P);
         LLVMValueRef oh = nc_cu_divc(k, p, g->ow), ow = nc_cu_remc(k, p, g->ow);
         LLVMValueRef dy = nc_cu_load(k, k->params[0], nc_cu_mad(k, nc_cu_mad(k, n, c->o, o), P, p));
@@ -341,6 +347,11 @@ static void conv_grad_weight_body(NcCuBuilder *k, int phase, const void *ctx) {
     nc_cu_if_end(k, &t0);
 }
 
+static void conv_grad_weight_body(NcCuBuilder *k, int phase, const void *ctx) {
+    const NcCuConv *c = ctx;
+    wgrad(k, phase, c, 1, c->g.n * c->g.oh * c->g.ow);
+}
+
 void nc_cu_conv_grad_weight_desc(NcCuDesc *d, const char *name, const NcCuConv *k) {
     const int64_t T = (int64_t)k->g.kh * k->g.kw, B = wgrad_block(k);
     NC_CHECK(T <= WGRAD_MAXTAPS);
@@ -351,5 +362,62 @@ void nc_cu_conv_grad_weight_desc(NcCuDesc *d, const char *name, const NcCuConv *
                     .smem_floats = T * B + T,
                     .nphases = 2 + nc_cu_red_levels(B),
                     .body = conv_grad_weight_body,
+                    .ctx = k};
+}
+
+/* --- the weight gradient split over chunks of the outputs ------------------- */
+
+int64_t nc_cu_wgrad_split_chunks(const NcCuWgradSplit *k) {
+    const int64_t M = k->conv.g.n * k->conv.g.oh * k->conv.g.ow, want = k->chunk > 0 ? k->chunk : 4096;
+    return (M + want - 1) / want;
+}
+
+static int64_t wgrad_chunk_len(const NcCuWgradSplit *k) {
+    const int64_t M = k->conv.g.n * k->conv.g.oh * k->conv.g.ow, G = nc_cu_wgrad_split_chunks(k);
+    return (M + G - 1) / G;
+}
+
+int64_t nc_cu_wgrad_split_scratch(const NcCuWgradSplit *k) {
+    const NcCuConv *c = &k->conv;
+    return c->o * (c->g.c / c->groups) * nc_cu_wgrad_split_chunks(k) * c->g.kh * c->g.kw;
+}
+
+static void wgrad_split_body(NcCuBuilder *k, int phase, const void *ctx) {
+    const NcCuWgradSplit *w = ctx;
+    wgrad(k, phase, &w->conv, nc_cu_wgrad_split_chunks(w), wgrad_chunk_len(w));
+}
+
+void nc_cu_wgrad_split_partials_desc(NcCuDesc *d, const char *name, const NcCuWgradSplit *k) {
+    nc_cu_conv_grad_weight_desc(d, name, &k->conv);
+    d->grid *= nc_cu_wgrad_split_chunks(k);
+    d->body = wgrad_split_body;
+    d->ctx = k;
+}
+
+/* dw[e] = sum over the chunks of part[(e / T) G + g) T + e % T] */
+static void wgrad_finalize_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuWgradSplit *w = ctx;
+    const NcCuConv *c = &w->conv;
+    const int64_t T = (int64_t)c->g.kh * c->g.kw, G = nc_cu_wgrad_split_chunks(w);
+    CgbIf in;
+    LLVMValueRef e = nc_cu_ew_index(k, c->o * (c->g.c / c->groups) * T, &in), g;
+    LLVMValueRef base = nc_cu_add(k, nc_cu_mulc(k, nc_cu_divc(k, e, T), G * T), nc_cu_remc(k, e, T));
+    LLVMValueRef acc = nc_cu_var(k, 0);
+    CgbLoop l = nc_cu_loop_begin(k, nc_cu_i64(k, 0), nc_cu_i64(k, G), 1, &g);
+    nc_cu_set(k, acc, nc_cu_fadd(k, nc_cu_get(k, acc), nc_cu_load(k, k->params[0], nc_cu_mad(k, g, T, base))));
+    nc_cu_loop_end(k, &l);
+    nc_cu_store(k, nc_cu_get(k, acc), k->params[1], e);
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_wgrad_split_finalize_desc(NcCuDesc *d, const char *name, const NcCuWgradSplit *k) {
+    const NcCuConv *c = &k->conv;
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 2,
+                    .grid = nc_cu_ew_grid(c->o * (c->g.c / c->groups) * c->g.kh * c->g.kw),
+                    .block = NC_CU_EW_BLOCK,
+                    .nphases = 1,
+                    .body = wgrad_finalize_body,
                     .ctx = k};
 }

@@ -72,4 +72,21 @@ void nc_cu_conv_grad_input_desc(NcCuDesc *d, const char *name, const NcCuConv *k
  * the N OH OW outputs, then a tree per tap in shared memory. */
 void nc_cu_conv_grad_weight_desc(NcCuDesc *d, const char *name, const NcCuConv *k);
 
+/* The weight gradient split over chunks of the N OH OW outputs, for layers
+ * where a block per (o, c') leaves a GPU idle (a depthwise conv of 32
+ * channels at 112 x 112 and batch 128: 32 blocks of 1.6 M outputs each):
+ * a block per (o, c', chunk) writes its taps' partial sums, then a thread per
+ * weight sums its chunks.  Two launches through a scratch buffer of
+ * nc_cu_wgrad_split_scratch floats. */
+typedef struct NcCuWgradSplit {
+    NcCuConv conv;
+    int64_t chunk; /* outputs per block, 0: 4096 */
+} NcCuWgradSplit;
+int64_t nc_cu_wgrad_split_chunks(const NcCuWgradSplit *k);
+int64_t nc_cu_wgrad_split_scratch(const NcCuWgradSplit *k);
+/* params: 0 = dy, 1 = part [O C/G, chunks, kh kw], 2 = x */
+void nc_cu_wgrad_split_partials_desc(NcCuDesc *d, const char *name, const NcCuWgradSplit *k);
+/* params: 0 = part, 1 = dw [O, C/G, KH, KW] */
+void nc_cu_wgrad_split_finalize_desc(NcCuDesc *d, const char *name, const NcCuWgradSplit *k);
+
 #endif

@@ -8,7 +8,8 @@
  *    nc_ref_conv2d_grad_input; the weight gradient by im2col (transposed) +
  *    one GEMM, against nc_ref_conv2d_grad_weight;
  *  - the direct (depthwise, grouped, channel multiplier) conv with its fused
- *    epilogue, and its direct input and weight gradients.
+ *    epilogue (and the tiled depthwise kernel), and its direct input and
+ *    weight gradients (and the weight gradient split over chunks).
  * Strides, dilations, symmetric and TF-"same" (asymmetric) padding, odd
  * sizes. */
 #include "codegen/cuda/cu_conv.h"
@@ -299,6 +300,25 @@ static void direct_grad_case(const char *name, const Conv *c) {
     float *pw[3] = {dy, NULL, x};
     const int64_t sw[3] = {g.ny, g.nw, g.nx};
     cut_check1(&d, pw, sw, want_dw);
+    /* the split form: chunks of 37 outputs (the last one shorter), two launches */
+    NcCuWgradSplit ws = {k, 37};
+    NcCuDesc d1, d2;
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "%s_dw_part", name), snprintf(n2, sizeof n2, "%s_dw_sum", name);
+    nc_cu_wgrad_split_partials_desc(&d1, n1, &ws);
+    nc_cu_wgrad_split_finalize_desc(&d2, n2, &ws);
+    NcDevKernel k1 = cut_kernel(&d1), k2 = cut_kernel(&d2);
+    NcDevice *dev = emu();
+    float *ddy = cut_up(dev, dy, g.ny), *dxx = cut_up(dev, x, g.nx),
+          *part = cut_up(dev, NULL, nc_cu_wgrad_split_scratch(&ws)), *ddw = cut_up(dev, NULL, g.nw);
+    float *q1[3] = {ddy, part, dxx}, *q2[2] = {part, ddw};
+    cut_launch(dev, &k1, q1);
+    cut_launch(dev, &k2, q2);
+    char what[96];
+    snprintf(what, sizeof what, "%s_dw split in %lld chunks", name, (long long)nc_cu_wgrad_split_chunks(&ws));
+    cut_expect(dev, what, ddw, want_dw, g.nw);
+    nc_dev_free(dev, ddy), nc_dev_free(dev, dxx), nc_dev_free(dev, part), nc_dev_free(dev, ddw);
+    free((char *)k1.ptx), free((char *)k2.ptx);
     free(dy), free(w), free(x), free(want_dx), free(want_dw);
 }
 
