@@ -63,3 +63,25 @@ add_test(NAME cuda.no_gpu COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_no
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn ${CMAKE_CURRENT_SOURCE_DIR}/photos)
 set_tests_properties(cuda.bad_arch cuda.bad_target cuda.emulate_without_target cuda.no_gpu PROPERTIES
                      LABELS "cuda;small")
+# The CUDA device layer itself (runtime/device/device_cuda.c: dlopen, memory, module loading, launches,
+# its cuBLAS calls) on a stand-in driver and cuBLAS (tests/cuda/fake_cuda.c: host memory, the kernels' CPU
+# lowerings, cuBLAS's column-major GEMM in double): `--target cuda` programs without --emulate through it.
+set(FAKE_CUDA_DIR ${CMAKE_CURRENT_BINARY_DIR}/fake_cuda)
+add_library(fake_cuda_driver SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
+target_compile_definitions(fake_cuda_driver PRIVATE FAKE_DRIVER)
+target_link_libraries(fake_cuda_driver PRIVATE ${CMAKE_DL_LIBS})
+set_target_properties(fake_cuda_driver PROPERTIES OUTPUT_NAME cuda SUFFIX ".so.1" LIBRARY_OUTPUT_DIRECTORY
+                      ${FAKE_CUDA_DIR})
+add_library(fake_cublas SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
+set_target_properties(fake_cublas PROPERTIES OUTPUT_NAME cublas SUFFIX ".so.13" LIBRARY_OUTPUT_DIRECTORY
+                      ${FAKE_CUDA_DIR})
+foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/op_zoo;37x29;1")
+  list(GET mrb 0 path)
+  list(GET mrb 1 res)
+  list(GET mrb 2 batch)
+  get_filename_component(name ${path} NAME)
+  add_test(NAME cuda.fake_driver.${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
+           $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch} ${FAKE_CUDA_DIR})
+  set_tests_properties(cuda.fake_driver.${name} PROPERTIES LABELS "cuda")
+endforeach()
+add_dependencies(netc fake_cuda_driver fake_cublas)

@@ -137,6 +137,7 @@ int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *pl
         LLVMSetGlobalConstant(pg, 1);
         free(progs);
         exported_int(&m, "netc_dev_nprograms", m.i32, L.progs.len);
+        exported_int(&m, "netc_dev_nkernels", m.i32, nk);
         const char *dflt = o && o->emulate ? "emulate" : "cuda";
         bytes_global(&m, "netc_dev_default", dflt, strlen(dflt), 1);
         bytes_global(&m, "netc_dev_arch", sm, strlen(sm), 1);

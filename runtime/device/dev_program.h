@@ -4,6 +4,7 @@
  *
  * The program's object exports, beside its bundle:
  *   const NcDevKernel netc_dev_kernels[];   every kernel: PTX and CPU lowering
+ *   const int32_t netc_dev_nkernels;
  *   const NcDevProgram netc_dev_programs[]; one per bundle program, bundle order
  *   const int32_t netc_dev_nprograms;
  *   const char netc_dev_default[];          the device it opens by default:
@@ -17,7 +18,10 @@
  * bytes in the device arena, a parameter in the device copy of the weights,
  * the uploaded input), the program's device scratch, or the constants — each
  * at a byte offset.  The arena has the bundle's planned layout, so every
- * value lies where the memory planner put it. */
+ * value lies where the memory planner put it.  Programs are linked with
+ * -rdynamic, so that these symbols are in the dynamic symbol table: a
+ * stand-in driver (tests/cuda/fake_cuda.c) runs the CPU lowerings where a
+ * CI machine has no GPU. */
 #ifndef NETC_DEV_PROGRAM_H
 #define NETC_DEV_PROGRAM_H
 

@@ -144,6 +144,9 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
                                          "-lpthread",
                                          "-lm",
                                          "-ldl",
+                                         /* --target cuda: the kernel table in the dynamic symbols
+                                            (runtime/device/dev_program.h) */
+                                         job->cuda ? "-rdynamic" : "-lm",
                                          NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL,
                                          NULL};
                 if (access(app, R_OK) || access(rt, R_OK)) {
