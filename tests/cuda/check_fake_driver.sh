@@ -19,7 +19,8 @@ fi
 LD_LIBRARY_PATH=$fake "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null ||
   fail "the program failed on the stand-in driver"
 "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-4 || fail "the forward through the CUDA device layer differs"
-LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info | grep -q "running on fake GPU" || fail "info does not name the stand-in GPU"
+LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info | grep -q "running on fake GPU" ||
+  fail "info does not name the stand-in GPU"
 LD_LIBRARY_PATH=$fake "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" || fail "bench failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy"
 echo "1 passed, 0 failed"

@@ -130,24 +130,11 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
                 rc = NC_EXIT_FAIL;
             } else {
                 char *app = nc_sprintf("%s/libnetc_app.a", dir), *rt = nc_sprintf("%s/libnetc_rt.a", dir);
-                const char *ld_argv[] = {cc,
-                                         "-o",
-                                         nc_out_name(&exe),
-                                         obj.tmp,
-                                         app,
-                                         rt,
-                                         "-fopenmp",
-                                         "-ljpeg",
-                                         "-lpng",
-                                         "-lz",
-                                         "-lmicrohttpd",
-                                         "-lpthread",
-                                         "-lm",
-                                         "-ldl",
+                const char *ld_argv[] = {cc, "-o", nc_out_name(&exe), obj.tmp, app, rt, "-fopenmp", "-ljpeg", "-lpng",
+                                         "-lz", "-lmicrohttpd", "-lpthread", "-lm", "-ldl",
                                          /* --target cuda: the kernel table in the dynamic symbols
                                             (runtime/device/dev_program.h) */
-                                         job->cuda ? "-rdynamic" : "-lm",
-                                         NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL,
+                                         job->cuda ? "-rdynamic" : "-lm", NETC_LINK_EXTRA[0] ? NETC_LINK_EXTRA : NULL,
                                          NULL};
                 if (access(app, R_OK) || access(rt, R_OK)) {
                     nc_errorf(e, "compile: the runtime libraries are missing beside netc (%s)", dir);
