@@ -121,11 +121,17 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     const int64_t run = run_length(&k->col);
     k->contiguous = !k->check && run % t->vw == 0 ? run : 0;
     k->rowwise = !k->contiguous && k->col.s2 == 1 && (k->col.w2 == 1 || !k->check) && k->col.d2 % t->vw == 0;
+    /* B's rows are positions: vw of them (an output row's, stride 1) one after another in the source, and
+     * the panel at most 128 columns (the per-column offsets are kept in registers) */
+    k->transposed = !k->contiguous && !k->rowwise && p->kind == NC_TCONV_GRAD_WEIGHT && k->row.s2 == 1 &&
+                    k->row.w2 == 1 && k->row.d2 % t->vw == 0 && p->gemm.nr <= 128;
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
     int64_t chunks = cgb_ceil_div(64, panels);
     if (chunks > cgb_ceil_div(K, 64)) chunks = cgb_ceil_div(K, 64);
     if (chunks < 1) chunks = 1;
-    k->kchunk = cgb_ceil_div(K, chunks), k->chunks = cgb_ceil_div(K, k->kchunk), k->tiles = panels * k->chunks;
+    k->kchunk = cgb_ceil_div(K, chunks);
+    if (k->transposed) k->kchunk = cgb_round_up(k->kchunk, t->vw); /* whole blocks of vw rows (K is a multiple) */
+    k->chunks = cgb_ceil_div(K, k->kchunk), k->tiles = panels * k->chunks;
 
     p->off_b = 0, p->off_a = p->off_c = -1;
     int64_t end = align16(p->gemm.packed_floats);
@@ -201,10 +207,16 @@ static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int 
 
 /* Panel q (wq columns wide) of packed B, rows [k0, k1), from src into dst
  * (cg_gemm.h's layout: dst[q K nr + k wq + j]). */
+static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
+                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1);
 static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
                        int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
     LLVMBuilderRef b = m->b;
     const NcTconvPack *pk = &p->pack;
+    if (pk->transposed) {
+        pack_panel_t(m, p, src, dst, q, wq, k0, k1);
+        return;
+    }
     const int vw = m->vw, nvq = (int)cgb_ceil_div(wq, vw);
     const int64_t K = p->gemm.K, nr = p->gemm.nr;
     LLVMValueRef off[8], hv[8], wv[8], lane_ok[8];
@@ -254,6 +266,57 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
             val = cgb_gather(m, src, LLVMBuildAdd(b, off[v], kov, ""), mask);
         }
         cgb_store_n(m, val, cgb_gep(m, row, I(m, (int64_t)v * vw)), lanes[v]);
+    }
+    cgb_loop_end(m, &lk);
+}
+
+/* The same for pk->transposed (conv2d_grad_weight: rows are positions, k0
+ * and k1 multiples of vw, every vw rows one output row's, stride 1): per
+ * block of vw rows, each of the panel's columns (a window tap) is one load
+ * along the source row (masked where the tap reads padding), and each vw x
+ * vw block of them is transposed in registers into vw rows of B — where a
+ * gather per vector of columns took most of this stage's time. */
+static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
+                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
+    LLVMBuilderRef b = m->b;
+    const NcTconvPack *pk = &p->pack;
+    const int vw = m->vw, nblk = (int)cgb_ceil_div(wq, vw);
+    const int64_t K = p->gemm.K, nr = p->gemm.nr;
+    LLVMValueRef coff[128], ch[128], cw[128];
+    NC_CHECK(wq <= 128);
+    for (int j = 0; j < wq; j++) decompose(m, &pk->col, add(m, mulc(m, q, nr), I(m, j)), 0, &coff[j], &ch[j], &cw[j]);
+    LLVMValueRef panel = cgb_gep(m, dst, mulc(m, q, K * nr)), kk;
+    CgbLoop lk = cgb_loop_begin(m, k0, k1, vw, &kk);
+    LLVMValueRef ko, rh, rw;
+    decompose(m, &pk->row, kk, 0, &ko, &rh, &rw);
+    LLVMValueRef rwv = pk->check ? LLVMBuildAdd(b, isplat(m, rw), iota(m), "") : NULL;
+    LLVMValueRef none = LLVMConstNull(LLVMVectorType(m->i1, (unsigned)vw));
+    for (int jb = 0; jb < nblk; jb++) {
+        const int lanes = (int)(wq - (int64_t)jb * vw < vw ? wq - (int64_t)jb * vw : vw);
+        LLVMValueRef r[64];
+        for (int jj = 0; jj < vw; jj++) {
+            if (jj >= lanes) {
+                r[jj] = cgb_zero(m);
+                continue;
+            }
+            const int j = jb * vw + jj;
+            LLVMValueRef i = LLVMBuildAdd(b, ko, coff[j], "");
+            if (!pk->check) {
+                r[jj] = cgb_load_n(m, cgb_gep(m, src, i), vw);
+                continue;
+            }
+            LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, LLVMBuildAdd(b, rh, ch[j], ""), I(m, pk->hb), "");
+            LLVMValueRef ww = LLVMBuildAdd(b, rwv, isplat(m, cw[j]), "");
+            LLVMValueRef mask =
+                LLVMBuildSelect(b, hok, LLVMBuildICmp(b, LLVMIntULT, ww, isplat_c(m, pk->wb), ""), none, "");
+            /* not inbounds: a masked-off lane's address may lie before src */
+            r[jj] = cgb_load_mask(m, LLVMBuildGEP2(b, m->f32, src, &i, 1, ""), mask);
+        }
+        nc_cg_transpose_regs(m, r);
+        for (int l = 0; l < vw; l++) {
+            LLVMValueRef row = mulc(m, LLVMBuildAdd(b, kk, I(m, l), ""), wq);
+            cgb_store_n(m, r[l], cgb_gep(m, panel, add(m, row, I(m, (int64_t)jb * vw))), lanes);
+        }
     }
     cgb_loop_end(m, &lk);
 }

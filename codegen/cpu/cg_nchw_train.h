@@ -71,6 +71,9 @@ typedef struct NcTconvPack {
     int64_t contiguous; /* columns whose elements lie one after another in runs of this many (0: no) */
     int rowwise;        /* else a vector's columns lie in one source row, one after another, but for the padding: a
                     masked load (3x3 stride 1, rows a multiple of the vector width); else a gather */
+    int transposed;     /* else (conv2d_grad_weight, stride 1 along rows a multiple of the vector width): vw rows
+                           (positions of one output row) x vw columns (window taps) at a time, each column a masked
+                           load along the row, transposed in registers; else a gather */
     int64_t kchunk, chunks, tiles; /* tile = panel x chunk of kchunk rows */
 } NcTconvPack;
 

@@ -52,6 +52,8 @@ static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s
     }
 }
 
+void nc_cg_transpose_regs(NcCgModule *m, LLVMValueRef *r) { transpose(m, r); }
+
 void nc_cg_transpose_block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
                            LLVMValueRef d_off, int64_t d_stride, int rows, int lanes) {
     block(m, src, s_off, s_stride, dst, d_off, d_stride, rows, lanes, 0);

@@ -13,6 +13,8 @@ void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, cons
 /* One block of a transpose: `rows` (<= vw) source vectors of `lanes` (<= vw)
  * lanes at src + s_off + i * s_stride, written as `lanes` vectors of `rows`
  * lanes at dst + d_off + j * d_stride (cg_nchw_train.h's W^T). */
+/* vw vectors r[0..vw) transposed in registers: r[i][l] -> r[l][i] */
+void nc_cg_transpose_regs(NcCgModule *m, LLVMValueRef *r);
 void nc_cg_transpose_block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
                            LLVMValueRef d_off, int64_t d_stride, int rows, int lanes);
 

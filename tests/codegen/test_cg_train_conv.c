@@ -4,7 +4,9 @@
  * gradients): 1x1 stride 1 and 2, 3x3 stride 1 and 2, 7x7 stride 2 pad 3,
  * asymmetric padding and windows, dilation 2, batch 1, 2 and 3, channel
  * counts that are not multiples of the vector width, reductions of several
- * GEMM blocks, grouped convs, conv2d with a bias.  Every operand and the scratch end at an unreadable page, the
+ * GEMM blocks, grouped convs, conv2d with a bias, conv2d_grad_weight's
+ * B packed by loads along an output row and register transposes (rows a
+ * multiple of the vector width, stride 1 across, with and without padding).  Every operand and the scratch end at an unreadable page, the
  * output is fenced by canaries, and the stages run across threads, then
  * again tile by tile in reverse over a NaN-filled scratch and output (so
  * every output element must be written).  Tolerance: 1e-4 relative to max
@@ -186,6 +188,15 @@ int main(void) {
     check(&t, conv(1, 4, 8, 16, 6, 3, 1, 2, 2));
     a = conv(3, 6, 7, 24, 5, 5, 1, 0, 1);
     a.pl = 2, a.pr = 2, a.pt = 1, a.pb = 3;
+    check(&t, a);
+    /* conv2d_grad_weight's rows (positions) by vector loads along an output row of a multiple of the vector
+     * width, transposed in registers: stride 2 down and 1 across, a 1x1 of a 16-wide plane, groups */
+    a = conv(2, 6, 9, 16, 7, 3, 1, 1, 1);
+    a.sh = 2;
+    check(&t, a);
+    check(&t, conv(3, 13, 3, 16, 5, 1, 1, 0, 1));
+    a = conv(2, 16, 8, 8, 24, 3, 1, 1, 1);
+    a.groups = 2;
     check(&t, a);
     /* several GEMM reduction blocks and column panels */
     check(&t, conv(2, 64, 14, 14, 72, 3, 1, 1, 1));
