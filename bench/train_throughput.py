@@ -5,7 +5,15 @@ label smoothing, the compiled step, SGD) against PyTorch + timm with a
 DataLoader of the same worker count and the same compute threads, in one run.
 
     python3 bench/train_throughput.py [--models resnet50,efficientnet_b0] [--res 224]
-        [--batch 16] [--steps 6] [--workers 2] [--threads 2] [--netc build/netc] [--write-results]
+        [--batch 16] [--steps 6] [--workers 2] [--threads 2] [--netc build/netc]
+        [--rounds R] [--base-netc OTHER/netc] [--write-results]
+
+--rounds R runs R rounds, each of every side once per model, the order of the
+sides rotating from round to round (on a machine loaded by other jobs the load
+drifts over minutes: rounds interleave the sides so that each sees the same
+drift), and reports the median images/s of each side and the median of the
+rounds' ratios.  --base-netc adds a second netc (an older build: "before")
+as a third side, its program compiled once like netc's.
 
 The seed's augmentation list at --res R: Resize(R * 8 / 7), RandomCrop(R),
 RandomHorizontalFlip, RandomRotation(15), ColorJitter(0.4, 0.4, 0.4, 0.1),
@@ -24,7 +32,7 @@ around the DataLoader's iterator the same way. Both sides use deterministic
 weights (speed does not depend on their values). Not a test: machines are noisy.
 """
 
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, "bench", ".cache")
@@ -37,14 +45,18 @@ def aug_spec(res):
     return f"resize={res * 8 // 7},crop={res},hflip,rotate=15,jitter=0.4:0.4:0.4:0.1"
 
 
-def bench_netc(netc, model, res, batch, steps, workers, threads, files):
-    exe = os.path.join(CACHE, f"train_{model}_{res}_b{batch}")
+def compile_netc(netc, model, res, batch, label):
+    exe = os.path.join(CACHE, f"train_{model}_{res}_b{batch}_{label}")
     subprocess.run(
         [netc, "compile", os.path.join(ROOT, "models", model + ".nn"), "--train", "--res", str(res), "--batch",
          str(batch), "--init", "det", "-o", exe],
         check=True,
         capture_output=True,
     )
+    return exe
+
+
+def bench_netc(exe, batch, steps, workers, threads, res, files):
     with tempfile.TemporaryDirectory() as tmp:
         lst = os.path.join(tmp, "list.txt")
         with open(lst, "w") as f:
@@ -126,20 +138,51 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--netc", default=os.path.join(ROOT, "build", "netc"))
+    ap.add_argument("--rounds", type=int, default=1, help="rounds, the sides' order rotating (medians reported)")
+    ap.add_argument("--base-netc", help="a second netc, run as a third side ('base': before a change)")
     ap.add_argument("--write-results", action="store_true")
     args = ap.parse_args()
     os.makedirs(CACHE, exist_ok=True)
     files = make_jpegs(max(200, args.batch * (args.steps + 1)), os.path.join(CACHE, "jpegs"))
     rows = []
-    for model in args.models.split(","):
-        t = time.strftime("%H:%M")
-        n_ips, n_w = bench_netc(args.netc, model, args.res, args.batch, args.steps, args.workers, args.threads, files)
-        p_ips, p_w = bench_torch(model, args.res, args.batch, args.steps, args.workers, args.threads, files)
-        load = os.getloadavg()[0]
-        rows.append((model, n_ips, n_w, p_ips, p_w, t, load))
-        print(f"{model}@{args.res} b{args.batch}: netc {n_ips:.2f} images/s (step waited {100 * n_w:.1f}%), "
-              f"PyTorch {p_ips:.2f} images/s (waited {100 * p_w:.1f}%): {n_ips / p_ips:.2f}x; load {load:.1f}",
-              flush=True)
+    models = args.models.split(",")
+    exes = {(m, lab): compile_netc(nc, m, args.res, args.batch, lab)
+            for m in models for lab, nc in [("netc", args.netc)] + ([("base", args.base_netc)] if args.base_netc else [])}
+    runs = {}  # (model, side) -> [(images/s, waited)]
+    ratios = {}  # (model, "netc/torch" | "base/torch" | "netc/base") -> per-round ratios
+    t = time.strftime("%H:%M")
+    loads = []
+    for r in range(args.rounds):
+        for model in models:
+            sides = ["netc", "torch"] + (["base"] if args.base_netc else [])
+            sides = sides[r % len(sides):] + sides[:r % len(sides)]
+            got = {}
+            for side in sides:
+                if side == "torch":
+                    got[side] = bench_torch(model, args.res, args.batch, args.steps, args.workers, args.threads, files)
+                else:
+                    got[side] = bench_netc(exes[(model, side)], args.batch, args.steps, args.workers, args.threads,
+                                           args.res, files)
+                runs.setdefault((model, side), []).append(got[side])
+            load = os.getloadavg()[0]
+            loads.append(load)
+            for a, b in [("netc", "torch"), ("base", "torch"), ("netc", "base")]:
+                if a in got and b in got:
+                    ratios.setdefault((model, f"{a}/{b}"), []).append(got[a][0] / got[b][0])
+            print(f"round {r + 1} {model}@{args.res} b{args.batch}: " +
+                  ", ".join(f"{side} {got[side][0]:.2f} images/s (waited {100 * got[side][1]:.1f}%)" for side in sides) +
+                  f"; netc/torch {got['netc'][0] / got['torch'][0]:.2f}x; load {load:.1f}", flush=True)
+    med = statistics.median
+    for model in models:
+        n_ips, n_w = med(x[0] for x in runs[(model, "netc")]), med(x[1] for x in runs[(model, "netc")])
+        p_ips, p_w = med(x[0] for x in runs[(model, "torch")]), med(x[1] for x in runs[(model, "torch")])
+        rows.append((model, n_ips, n_w, p_ips, p_w, t, med(loads)))
+        line = (f"{model}@{args.res} b{args.batch}, medians of {args.rounds} rounds: netc {n_ips:.2f} images/s "
+                f"(waited {100 * n_w:.1f}%), PyTorch {p_ips:.2f} (waited {100 * p_w:.1f}%); ratios (median of the "
+                "rounds'): " + ", ".join(f"{k} {med(v):.2f}x" for (m, k), v in ratios.items() if m == model))
+        if args.base_netc:
+            line += f"; base netc {med(x[0] for x in runs[(model, 'base')]):.2f} images/s"
+        print(line, flush=True)
     if args.write_results:
         lines = [
             f"\n## End to end: training on JPEGs, bench/train_throughput.py ({time.strftime('%Y-%m-%d')})\n",
