@@ -146,8 +146,8 @@ def main():
     files = make_jpegs(max(200, args.batch * (args.steps + 1)), os.path.join(CACHE, "jpegs"))
     rows = []
     models = args.models.split(",")
-    exes = {(m, lab): compile_netc(nc, m, args.res, args.batch, lab)
-            for m in models for lab, nc in [("netc", args.netc)] + ([("base", args.base_netc)] if args.base_netc else [])}
+    netcs = [("netc", args.netc)] + ([("base", args.base_netc)] if args.base_netc else [])
+    exes = {(m, lab): compile_netc(nc, m, args.res, args.batch, lab) for m in models for lab, nc in netcs}
     runs = {}  # (model, side) -> [(images/s, waited)]
     ratios = {}  # (model, "netc/torch" | "base/torch" | "netc/base") -> per-round ratios
     t = time.strftime("%H:%M")
@@ -169,9 +169,9 @@ def main():
             for a, b in [("netc", "torch"), ("base", "torch"), ("netc", "base")]:
                 if a in got and b in got:
                     ratios.setdefault((model, f"{a}/{b}"), []).append(got[a][0] / got[b][0])
-            print(f"round {r + 1} {model}@{args.res} b{args.batch}: " +
-                  ", ".join(f"{side} {got[side][0]:.2f} images/s (waited {100 * got[side][1]:.1f}%)" for side in sides) +
-                  f"; netc/torch {got['netc'][0] / got['torch'][0]:.2f}x; load {load:.1f}", flush=True)
+            each = ", ".join(f"{side} {got[side][0]:.2f} images/s (waited {100 * got[side][1]:.1f}%)" for side in sides)
+            print(f"round {r + 1} {model}@{args.res} b{args.batch}: {each}; netc/torch "
+                  f"{got['netc'][0] / got['torch'][0]:.2f}x; load {load:.1f}", flush=True)
     med = statistics.median
     for model in models:
         n_ips, n_w = med(x[0] for x in runs[(model, "netc")]), med(x[1] for x in runs[(model, "netc")])

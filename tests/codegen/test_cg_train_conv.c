@@ -6,7 +6,8 @@
  * counts that are not multiples of the vector width, reductions of several
  * GEMM blocks, grouped convs, conv2d with a bias, conv2d_grad_weight's
  * B packed by loads along an output row and register transposes (rows a
- * multiple of the vector width, stride 1 across, with and without padding).  Every operand and the scratch end at an unreadable page, the
+ * multiple of the vector width, stride 1 across, with and without
+ * padding).  Every operand and the scratch end at an unreadable page, the
  * output is fenced by canaries, and the stages run across threads, then
  * again tile by tile in reverse over a NaN-filled scratch and output (so
  * every output element must be written).  Tolerance: 1e-4 relative to max
