@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """precision_bench.py — netc's programs in f32, bf16 and int8 (netc compile --precision), side by side.
 
-Each model is compiled three times (the deterministic weights; int8 calibrated on tests/photos), and the
+Each model is compiled three times (the deterministic weights; int8 calibrated on --calibrate DIR, default
+tests/photos), and the
 three programs' `bench` run in turn, round after round, so that each ratio compares runs seconds apart;
 reports per model and batch the median milliseconds of each precision over the rounds, the median of the
 rounds' ratios f32 / bf16 and f32 / int8 (> 1: faster than f32), and the weight bytes.  With --per-kernel,
@@ -54,6 +55,9 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--netc", default=os.path.join(ROOT, "build", "netc"))
     ap.add_argument("--per-kernel", action="store_true")
+    ap.add_argument("--calibrate", default=os.path.join(ROOT, "tests", "photos"),
+                    help="int8's calibration images (the speed does not depend on them; a folder of one image "
+                    "calibrates fastest)")
     args = ap.parse_args()
     os.makedirs(CACHE, exist_ok=True)
     batches = [int(b) for b in args.batches.split(",")]
@@ -71,7 +75,7 @@ def main():
                 cmd = [args.netc, "compile", model, "--init", "det", "--res", str(args.res), "--batch", str(b),
                        "--weights-external", "--precision", p, "-o", exe]
                 if p == "int8":
-                    cmd += ["--calibrate", os.path.join(ROOT, "tests", "photos")]
+                    cmd += ["--calibrate", args.calibrate]
                 subprocess.run(cmd, check=True, capture_output=True)
                 exes[p] = exe
             ms = {p: [] for p in PRECISIONS}

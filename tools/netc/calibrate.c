@@ -132,39 +132,43 @@ static const char *weight_name(const NcGraph *g, int ni) {
     return nd->ninputs > 1 && nc_val(g, nd->inputs[1])->kind == NC_VAL_PARAM ? nc_val(g, nd->inputs[1])->name : NULL;
 }
 
-int nc_calibrate(const char *dir, NcGraph *const *graphs, const int *member_of, int n, NcCalibration *c, NcError *e) {
+int nc_calibrate(const char *dir, NcGraph *const *cal, NcGraph *const *graphs, const int *member_of, int n,
+                 NcCalibration *c, NcError *e) {
     memset(c, 0, sizeof *c);
     char **files;
     int nfiles;
     if (list_images(dir, &files, &nfiles, e)) return NC_EXIT_BADINPUT;
+    int members = 0;
+    for (int i = 0; i < n; i++) members = member_of[i] + 1 > members ? member_of[i] + 1 : members;
+    float **clo = nc_calloc((size_t)members + 1, sizeof(float *)),
+          **chi = nc_calloc((size_t)members + 1, sizeof(float *));
+    int rc = 0;
+    for (int k = 0; k < members && !rc; k++) {
+        const NcGraph *g = cal[k];
+        clo[k] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
+        chi[k] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
+        for (int ni = 0; ni < g->nodes.len; ni++) clo[k][ni] = INFINITY, chi[k][ni] = -INFINITY;
+        rc = measure(cal[k], files, nfiles, clo[k], chi[k], e);
+    }
     c->ngraphs = n;
     c->lo = nc_calloc((size_t)n, sizeof(float *));
     c->hi = nc_calloc((size_t)n, sizeof(float *));
-    int rc = 0;
     for (int gi = 0; gi < n && !rc; gi++) {
-        const NcGraph *g = graphs[gi];
+        const NcGraph *g = graphs[gi], *f = cal[member_of[gi]];
         c->lo[gi] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
         c->hi[gi] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
-        for (int ni = 0; ni < g->nodes.len; ni++) c->lo[gi][ni] = c->hi[gi][ni] = NAN;
-        int first = gi;
-        while (first > 0 && member_of[first - 1] == member_of[gi]) first--;
-        if (first == gi) {
-            for (int ni = 0; ni < g->nodes.len; ni++)
-                if (wanted(g, &g->nodes.data[ni])) c->lo[gi][ni] = INFINITY, c->hi[gi][ni] = -INFINITY;
-            rc = measure(graphs[gi], files, nfiles, c->lo[gi], c->hi[gi], e);
-            continue;
-        }
-        /* another resolution of the member: the first's ranges, by weight name */
-        const NcGraph *f = graphs[first];
         for (int ni = 0; ni < g->nodes.len; ni++) {
+            c->lo[gi][ni] = c->hi[gi][ni] = NAN;
             const char *w = wanted(g, &g->nodes.data[ni]) ? weight_name(g, ni) : NULL;
             for (int fi = 0; w && fi < f->nodes.len; fi++)
-                if (weight_name(f, fi) && !strcmp(weight_name(f, fi), w)) {
-                    c->lo[gi][ni] = c->lo[first][fi], c->hi[gi][ni] = c->hi[first][fi];
+                if (wanted(f, &f->nodes.data[fi]) && !strcmp(weight_name(f, fi), w)) {
+                    c->lo[gi][ni] = clo[member_of[gi]][fi], c->hi[gi][ni] = chi[member_of[gi]][fi];
                     break;
                 }
         }
     }
+    for (int k = 0; k < members; k++) free(clo[k]), free(chi[k]);
+    free(clo), free(chi);
     for (int i = 0; i < nfiles; i++) free(files[i]);
     free(files);
     if (rc) nc_calibration_free(c);

@@ -9,11 +9,13 @@
 /* For every conv node of graphs[0..n) (planned, not yet packed): the min and
  * max over all the images of DIR (.jpg, .jpeg, .png, sorted by name; not
  * recursive) of its input — times its input scale (an SE gate) where it has
- * one.  A member's first resolution is measured; its other resolutions take
- * those ranges by weight name (they share one copy of the weights, and the
- * ranges are stored with them).  Returns 0, or NC_EXIT_BADINPUT with a
- * message naming the folder or image. */
-int nc_calibrate(const char *dir, NcGraph *const *graphs, const int *member_of, int n, NcCalibration *c, NcError *e);
+ * one — as measured on cal[member_of[i]], the member's first resolution
+ * compiled at batch 1 (one image a run, whatever the programs' batch), the
+ * nodes matched by weight name (a member's resolutions share one copy of the
+ * weights, and the ranges are stored with them).  Returns 0, or
+ * NC_EXIT_BADINPUT with a message naming the folder or image. */
+int nc_calibrate(const char *dir, NcGraph *const *cal, NcGraph *const *graphs, const int *member_of, int n,
+                 NcCalibration *c, NcError *e);
 void nc_calibration_free(NcCalibration *c);
 
 #endif

@@ -144,6 +144,12 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         rc = NC_EXIT_BADINPUT;
         nc_errorf(e, "a training program is one model at one resolution (give --res one size)");
     }
+    /* --precision int8: per member, its first resolution at batch 1, for the calibration (calibrate.h) */
+    const int calibrating = job->cgo.precision == NC_PREC_INT8 && !job->no_codegen;
+    Programs cal;
+    memset(&cal, 0, sizeof cal);
+    NcCompileJob one = *job;
+    one.batch = 1, one.dump_after = NULL, one.explain = NULL;
     for (int k = 0; k < job->nmembers && !rc; k++) {
         const NcJobMember *m = &job->member[k];
         const NcSafetensors *st = NULL;
@@ -152,6 +158,7 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         for (int r = 0; r < m->nres && !rc; r++)
             rc = build_program(job, k, m->res[r], st, pipeline, r ? ps.graph[first] : NULL, job->train != NULL, &ps, e);
         if (!rc && job->train) rc = build_program(job, k, m->res[0], st, pipeline, NULL, 0, &ps, e);
+        if (!rc && calibrating && m->nres) rc = build_program(&one, k, m->res[0], st, pipeline, NULL, 0, &cal, e);
         if (rc) break;
         if (!m->nres) {
             rc = NC_EXIT_BADINPUT;
@@ -184,9 +191,9 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         NcCompileJob with = *job;
         NcCalibration calib;
         memset(&calib, 0, sizeof calib);
-        if (job->cgo.precision == NC_PREC_INT8 && !job->no_codegen) {
+        if (calibrating) {
             const double t0 = nc_now();
-            rc = nc_calibrate(job->calibrate, ps.graph, ps.member_of, ps.n, &calib, e);
+            rc = nc_calibrate(job->calibrate, cal.graph, ps.graph, ps.member_of, ps.n, &calib, e);
             with.cgo.calib = &calib;
             if (!rc && job->cgo.verbose) fprintf(stderr, "calibrate: %.2f s\n", nc_now() - t0);
         }
@@ -201,6 +208,10 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     free(labels);
     free(pipeline);
     for (int k = 0; k < NC_BUNDLE_MAX_MEMBERS; k++) free(names[k]);
+    for (int i = 0; i < cal.n; i++) {
+        nc_plan_free(&cal.plan[i]);
+        nc_graph_free(cal.graph[i]);
+    }
     for (int i = 0; i < ps.n; i++) {
         nc_plan_free(&ps.plan[i]);
         nc_train_info_free(&ps.train[i]);
