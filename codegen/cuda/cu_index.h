@@ -1,8 +1,9 @@
-/* cu_index.h — what the kernels of cu_conv, cu_pool, cu_attn, cu_copy and
- * cu_train share: the geometry of a conv or pool window on NCHW tensors
- * (filled from the IR's attributes), the one-thread-per-element grid, integer
- * index arithmetic on static sizes, a few float functions (sqrt, sigmoid)
- * and block reductions through shared memory.
+/* cu_index.h — what the kernels of cu_conv, cu_pool, cu_attn, cu_copy,
+ * cu_loss, cu_train and cu_bn_split share: the geometry of a conv or pool
+ * window on NCHW tensors (filled from the IR's attributes), the
+ * one-thread-per-element grid, integer index arithmetic on static sizes, a
+ * few float functions (sqrt, sigmoid, log) and block reductions through
+ * shared memory.
  *
  * Every size is a compile-time constant, so a division or remainder by one
  * becomes a multiply-shift on both targets.  Indices are i64 (as the builder's
