@@ -4,7 +4,7 @@
 For each CPU and shape, `gemm_bench --cpu CPU --shape ... --asm FILE.s` plans and compiles the NHWC GEMM
 for that CPU through the same target machine `netc compile --cpu CPU` uses, with the default blocking
 and with each forced blocking given; this script takes the kernel's hottest loop (the self-looping basic
-block with the most vector FMAs: the full-size microkernel's k loop) and the FMA peak loop of the same
+block with the most vector FMAs, a multiple of the register block's: the full-size microkernel's k loop) and the FMA peak loop of the same
 CPU (cg_peak.h: independent FMA chains, what `bench --per-kernel` calls the peak), runs both through
 `llvm-mca-19 -mcpu=CPU`, and reports FMAs per cycle and the share of the peak loop's.
 
@@ -53,14 +53,16 @@ def blocks_of(asm, fn):
     return out
 
 
-def hot_loop(asm, fn):
-    """The self-looping block with the most vector FMAs (its last instruction jumps to its own label)."""
+def hot_loop(asm, fn, block=0):
+    """The self-looping block (its last instruction jumps to its own label) with the most vector FMAs, among
+    those with a multiple of `block` (the full register block's FMAs per k: not a ragged panel's loop,
+    which LLVM may unroll to more FMAs per iteration than the full one)."""
     best = None
     for label, body in blocks_of(asm, fn):
         if not label or not body or not re.match(r"^j\w+\s+" + re.escape(label) + r"$", body[-1]):
             continue
         n = sum(1 for i in body if i.startswith("vfmadd"))
-        if n and (best is None or n > best[1]):
+        if n and (not block or n % block == 0) and (best is None or n > best[1]):
             best = (body, n)
     if best is None:
         raise SystemExit(f"no FMA loop found in {fn}")
@@ -111,7 +113,8 @@ def main():
                     if peak is None:
                         pbody, pfma = hot_loop(asm, "peak")
                         peak = pfma / mca(cpu, pbody)
-                    body, nfma = hot_loop(asm, "gemm")
+                    m = re.match(r"(\d+)x\d+ \(nv (\d+)\)", plan)
+                    body, nfma = hot_loop(asm, "gemm", int(m.group(1)) * int(m.group(2)))
                     per = nfma / mca(cpu, body)
                     row = dict(cpu=cpu, shape=shape, blk=blk, plan=plan, fma=per, peak=peak, n=nfma, insns=len(body))
                     rows.append(row)
