@@ -5,8 +5,8 @@ For each CPU and shape, `gemm_bench --cpu CPU --shape ... --asm FILE.s` plans an
 for that CPU through the same target machine `netc compile --cpu CPU` uses, with the default blocking
 and with each forced blocking given; this script takes the kernel's hottest loop (the self-looping basic
 block with the most vector FMAs, a multiple of the register block's: the full-size microkernel's k
-loop) and the FMA peak loop of the same CPU (cg_peak.h: independent FMA chains, what `bench --per-kernel` calls the peak), runs both through
-`llvm-mca-19 -mcpu=CPU`, and reports FMAs per cycle and the share of the peak loop's.
+loop) and the FMA peak loop of the same CPU (cg_peak.h: independent FMA chains, what `bench --per-kernel`
+calls the peak), runs both through `llvm-mca-19 -mcpu=CPU`, and reports FMAs per cycle and the share of the peak loop's.
 
 This is a model's prediction for the steady state of the inner loop with every load hitting L1 — not a
 measurement: it says nothing of cache misses, the ragged panels, the C reloads between reduction blocks
