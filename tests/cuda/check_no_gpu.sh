@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# check_no_gpu.sh NETC MODEL.nn PHOTOS — a `--target cuda` program (no --emulate) on a machine without a
-# GPU fails with the device layer's "cannot use a GPU: ..." (exit 1) and runs with --device emulate, where
-# classify and features answer as the CPU program does (same top classes, features within 1e-4); a CPU
-# program refuses --device (exit 2).  Where a GPU is present, the first part runs on it instead.
+# check_no_gpu.sh NETC MODEL.nn PHOTOS — a `netc ensemble --target cuda` program (no --emulate; the model at
+# two resolutions, two programs) on a machine without a GPU fails with the device layer's "cannot use a
+# GPU: ..." (exit 1) and runs with --device emulate, where classify and features answer as the same
+# ensemble compiled for the CPU does (same top classes, features within 1e-4); a CPU program refuses
+# --device (exit 2).  Where a GPU is present, the first part runs on it instead.
 set -u
 netc=$1 model=$2 photos=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
-"$netc" compile "$model" --init det --res 32 --target cuda -o "$tmp/gpu" || fail "compile failed"
+"$netc" ensemble "$model:det@32,40" --merge mean --target cuda -o "$tmp/gpu" || fail "ensemble --target cuda failed"
 "$netc" run "$model" --init det --res 32 --save-input "$tmp/x.npy" --output "$tmp/ref.npy" --top 0 >/dev/null ||
   fail "netc run failed"
 "$tmp/gpu" info | grep -q "PTX for sm_90" || fail "info does not say the program is for a GPU"
@@ -28,7 +29,7 @@ fi
 "$tmp/gpu" --device tpu info >/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc = 2 ] && grep -q "expected emulate" "$tmp/err" || fail "--device tpu: exit $rc: $(cat "$tmp/err")"
-"$netc" compile "$model" --init det --res 32 -o "$tmp/cpu" || fail "CPU compile failed"
+"$netc" ensemble "$model:det@32,40" --merge mean -o "$tmp/cpu" || fail "CPU ensemble failed"
 for p in gpu cpu; do
   dev=(); [ $p = gpu ] && dev=(--device emulate)
   "$tmp/$p" "${dev[@]}" features "$photos" -o "$tmp/f_$p.npy" 2>/dev/null || fail "$p features failed"
