@@ -7,8 +7,8 @@
  *  - sum_to: the sum of a tensor onto a shape it broadcasts from (bias and
  *    channel-scale gradients);
  *  - dropout (and so its gradient, the same mask on dy) with the reference's
- *    random draws, bit for bit;
- *  - softmax's gradient along an axis. */
+ *    random draws, bit for bit.
+ * Softmax's gradient is cu_softmax.h's. */
 #ifndef NETC_CU_TRAIN_H
 #define NETC_CU_TRAIN_H
 
@@ -62,13 +62,5 @@ typedef struct NcCuDropout {
  * draw) < (1 - p) 2^32 (ir/ops.h's splitmix64 in 64-bit integer code), so
  * the same elements as the reference are dropped.  One thread per element. */
 void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k);
-
-typedef struct NcCuSoftmaxGrad {
-    int64_t outer, len, inner; /* the softmax axis has len elements, inner apart */
-} NcCuSoftmaxGrad;
-/* params: 0 = dy, 1 = dx, 2 = y (softmax's output): dx = y (dy - sum dy y)
- * along the axis.  Rows (inner 1): a block per row, the dot by a tree; else
- * one thread per (outer, inner), coalesced across inner. */
-void nc_cu_softmax_grad_desc(NcCuDesc *d, const char *name, const NcCuSoftmaxGrad *k);
 
 #endif

@@ -5,12 +5,13 @@
  * per channel and split over many (cu_bn_split.h), act_grad
  * for relu, relu6, silu and sigmoid (values on the kinks included), and
  * sum_to onto the shapes broadcast gradients reduce to, dropout (the same
- * elements dropped as nc_ref_dropout, per element and per sample), softmax's
- * gradient along rows and along an inner axis, and the
+ * elements dropped as nc_ref_dropout, per element and per sample), softmax
+ * along an inner axis and its gradient along rows and along an inner axis, and the
  * cross-entropy (soft, weighted, focal) and its gradient
  * (nc_ref_cross_entropy[_grad]). */
 #include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_loss.h"
+#include "codegen/cuda/cu_softmax.h"
 #include "codegen/cuda/cu_train.h"
 #include "tests/cuda/cu_test.h"
 
@@ -179,6 +180,8 @@ static void dropout_case(const char *name, int64_t n, int64_t c, int64_t hw, flo
     free(x), free(want);
 }
 
+/* softmax along an inner axis (nc_cu_softmax_axis_desc; rows are
+ * test_cuda_kernels'), and softmax's gradient along rows or an inner axis. */
 static void softmax_grad_case(const char *name, int64_t outer, int64_t len, int64_t inner) {
     const int64_t shape[3] = {outer, len, inner}, total = outer * len * inner;
     NcValue v = cut_value(3, shape);
@@ -186,15 +189,23 @@ static void softmax_grad_case(const char *name, int64_t outer, int64_t len, int6
     a.axis = 1;
     float *x = cgt_random(total), *y = nc_malloc((size_t)total * 4), *dy = cgt_random(total),
           *want = nc_malloc((size_t)total * 4);
+    for (int64_t i = 0; i < total; i++) x[i] *= 8;
     const NcValue *iv[2] = {&v, &v};
     const float *in[1] = {x}, *gin[2] = {dy, y};
     cut_ref(nc_ref_softmax, &a, 1, iv, in, 1, iv, &y);
     cut_ref(nc_ref_softmax_grad, &a, 2, iv, gin, 1, iv, &want);
-    NcCuSoftmaxGrad k = {outer, len, inner};
+    NcCuSoftmaxAxis k = {outer, len, inner};
     NcCuDesc d;
+    char nm[64];
+    const int64_t sz[3] = {total, total, total};
+    if (inner > 1) {
+        snprintf(nm, sizeof nm, "%s_fwd", name);
+        nc_cu_softmax_axis_desc(&d, nm, &k);
+        float *pf[2] = {x, NULL};
+        cut_check1(&d, pf, sz, y);
+    }
     nc_cu_softmax_grad_desc(&d, name, &k);
     float *p[3] = {dy, NULL, y};
-    const int64_t sz[3] = {total, total, total};
     cut_check1(&d, p, sz, want);
     free(x), free(y), free(dy), free(want);
 }
@@ -269,6 +280,7 @@ int main(void) {
     dropout_case("dropout_p0", 2, 3, 5, 0, 0);
     softmax_grad_case("softmax_grad_rows", 5, 1000, 1);
     softmax_grad_case("softmax_grad_inner", 3, 7, 11);
+    softmax_grad_case("softmax_chan", 2, 10, 35); /* over the channels of [2, 10, 5, 7] */
     cross_entropy_case("xent", 37, 10, NC_LOSS_SOFT, 0);
     cross_entropy_case("xent_1000", 5, 1000, NC_LOSS_SOFT, 0);
     cross_entropy_case("xent_weighted", 37, 10, NC_LOSS_WEIGHTED, 0);
