@@ -191,31 +191,41 @@ static void col2im_case(const char *name, const Conv *c, NcCuColLayout layout) {
 
 /* The weight gradient: colT [N P, K] (im2col, NPK), dy' [O, N P] (a
  * transpose), dW = dy' colT in one GEMM (groups 1). */
+/* The weight gradient: dy' [O, N P] (a transpose), then per group colT_g
+ * [N P, K] (im2col, NPK, the group's channels) and dW_g = dy'_g colT_g, the
+ * group's rows of dy' and of dW being contiguous. */
 static void wgrad_gemm_case(const char *name, const Conv *c) {
     const Geo g = geo(c);
-    NC_CHECK(c->groups == 1);
     float *dyh = cgt_random(g.ny), *x = cgt_random(g.nx), *want = nc_malloc((size_t)g.nw * 4);
     ref_grad_weight(&g, dyh, x, want);
-    NcCuIm2col ic = {.g = g.g, .layout = NC_CU_COL_NPK};
     const int64_t shape[3] = {c->n, c->o, g.P}, perm[3] = {1, 0, 2};
     NcCuCopy t;
     nc_cu_copy_transpose(&t, 3, shape, perm);
-    NcCuDesc d1, d2;
-    char n1[64], n2[64];
-    snprintf(n1, sizeof n1, "%s_colT", name), snprintf(n2, sizeof n2, "%s_dyt", name);
-    nc_cu_im2col_desc(&d1, n1, &ic);
+    NcCuDesc d2;
+    char n2[64];
+    snprintf(n2, sizeof n2, "%s_dyt", name);
     nc_cu_copy_desc(&d2, n2, &t);
-    NcDevKernel k1 = cut_kernel(&d1), k2 = cut_kernel(&d2);
+    NcDevKernel k2 = cut_kernel(&d2);
     float *xd = cut_up(emu(), x, g.nx), *dyd = cut_up(emu(), dyh, g.ny), *col = cut_up(emu(), NULL, c->n * g.P * g.K);
     float *dyt = cut_up(emu(), NULL, g.ny), *dwd = cut_up(emu(), NULL, g.nw);
-    float *p1[2] = {xd, col}, *p2[2] = {dyd, dyt};
-    cut_launch(emu(), &k1, p1);
+    float *p2[2] = {dyd, dyt};
     cut_launch(emu(), &k2, p2);
-    gemm(dyt, col, dwd, c->o, g.K, c->n * g.P);
+    for (int gi = 0; gi < c->groups; gi++) {
+        NcCuIm2col ic = {.g = g.g, .c0 = gi * g.cg, .cn = c->groups > 1 ? g.cg : 0, .layout = NC_CU_COL_NPK};
+        NcCuDesc d1;
+        char n1[64];
+        snprintf(n1, sizeof n1, "%s_colT%d", name, gi);
+        nc_cu_im2col_desc(&d1, n1, &ic);
+        NcDevKernel k1 = cut_kernel(&d1);
+        float *p1[2] = {xd, col};
+        cut_launch(emu(), &k1, p1);
+        gemm(dyt + gi * g.og * c->n * g.P, col, dwd + gi * g.og * g.K, g.og, g.K, c->n * g.P);
+        free((char *)k1.ptx);
+    }
     char what[96];
     snprintf(what, sizeof what, "%s: im2col^T + GEMM", name);
     cut_expect(emu(), what, dwd, want, g.nw);
-    free((char *)k1.ptx), free((char *)k2.ptx);
+    free((char *)k2.ptx);
     nc_dev_free(emu(), xd), nc_dev_free(emu(), dyd), nc_dev_free(emu(), col), nc_dev_free(emu(), dyt),
         nc_dev_free(emu(), dwd);
     free(dyh), free(x), free(want);
@@ -342,6 +352,7 @@ int main(void) {
     wgrad_gemm_case("wgrad_tf_s2", &tf_s2);
     wgrad_gemm_case("wgrad_rect", &rect);
     wgrad_gemm_case("wgrad_stem", &stem);
+    wgrad_gemm_case("wgrad_dil_g2", &dil_g2);                          /* per group: the group's channels and rows */
     const Conv one = {2, 3, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* a 1x1 image: only the centre tap reads */
     im2col_case("im2col_one", &one, NC_CU_COL_NKP);
     col2im_case("col2im_one", &one, NC_CU_COL_KNP);
