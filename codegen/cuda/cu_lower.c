@@ -217,11 +217,11 @@ static int lower_reshape(Lower *l) {
     return 0;
 }
 
-/* Sizes before, along and after the node's axis of v. */
-static void axis_split(const NcValue *v, int axis, int64_t *outer, int64_t *inner) {
-    *outer = *inner = 1;
-    for (int d = 0; d < axis; d++) *outer *= v->shape[d];
-    for (int d = axis + 1; d < v->ndim; d++) *inner *= v->shape[d];
+/* The elements after axis `axis` of v (one step along it). */
+static int64_t inner_size(const NcValue *v, int axis) {
+    int64_t inner = 1;
+    for (int d = axis + 1; d < v->ndim; d++) inner *= v->shape[d];
+    return inner;
 }
 
 /* concat / split: one strided copy per piece into (out of) its slice of the whole */
@@ -230,15 +230,14 @@ static int lower_pieces(Lower *l, int is_concat) {
     const NcValue *whole = is_concat ? out_v(l, 0) : in_v(l, 0);
     const int npieces = is_concat ? nd->ninputs : nd->noutputs, axis = nd->attrs.axis;
     if (axis < 0 || axis >= whole->ndim) return -1;
-    int64_t outer, inner, off = 0;
-    axis_split(whole, axis, &outer, &inner);
+    const int64_t inner = inner_size(whole, axis);
+    int64_t off = 0;
     if (!is_concat) { /* every piece a view of the input: nothing to run */
         int views = 1;
         for (int j = 0; j < npieces; off += nd->attrs.sizes[j] * inner * 4, j++) views &= planned_view(l, j, off);
         if (views) return 0;
         off = 0;
     }
-    (void)outer;
     for (int j = 0; j < npieces; j++) {
         const NcValue *p = is_concat ? in_v(l, j) : out_v(l, j);
         NcCuCopy c;
