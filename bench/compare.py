@@ -25,7 +25,9 @@ Peers (--peers; default ort,torch, and the OpenVINO ones when the module imports
             would fold them): onnxruntime.quantization.quantize_static, QDQ,
             per-channel symmetric int8 weights, uint8 activations calibrated (MinMax) on the
             photographs in tests/photos under the model's timm eval transform
-Ratios are peer time / netc time (netc f32 for all: netc has no reduced precision yet).
+  netc-bf16, netc-int8   netc's own `--precision bf16` / `--precision int8 --calibrate tests/photos`
+            programs, timed by their `bench` like netc f32 (with ort-int8 also ORT int8 / netc int8)
+Ratios are peer time / netc f32 time.
 
 --no-spin: threads that wait sleep instead of spinning, for a machine loaded by other jobs, where
 OpenMP's spinning threads (netc's, by default) lose their cores to the other jobs at every
@@ -109,7 +111,7 @@ def main():
     ap.add_argument("--write-results", action="store_true")
     ap.add_argument("--onnx", action="store_true", help="netc on the exported ONNX file against netc on the .nn")
     ap.add_argument("--note", default="", help="a remark for the history entry (e.g. the machine was loaded)")
-    ap.add_argument("--peers", default=None, help="comma list of ort, torch, ov, ov-bf16, ort-int8 (see above)")
+    ap.add_argument("--peers", default=None, help="comma list: ort, torch, ov, ov-bf16, ort-int8, netc-bf16, netc-int8")
     ap.add_argument("--history-only", action="store_true", help="--write-results adds the history entry only")
     ap.add_argument("--no-spin", action="store_true", help="waiting threads sleep (netc and ORT): see above")
     args = ap.parse_args()
@@ -216,41 +218,76 @@ def main():
             )
             y_netc = np.load(yout)
             diff = float(np.abs(y_netc - y_ort).max() / np.abs(y_ort).max())
+            # netc's reduced precisions, timed like netc by their own `bench`
+            exes = {"netc": exe}
+            for p in ("netc-bf16", "netc-int8"):
+                if p not in peers:
+                    continue
+                prec = p.split("-")[1]
+                exes[p] = f"{exe}_{prec}"
+                extra = ["--calibrate", os.path.join(ROOT, "tests", "photos")] if prec == "int8" else []
+                subprocess.run(
+                    [args.netc, "compile", os.path.join(ROOT, "models", name + ".nn"), "--init", "det", "--res",
+                     str(args.res), "--batch", str(b), "--precision", prec, *extra, "-o", exes[p]],
+                    check=True,
+                    capture_output=True,
+                )
+                subprocess.run([exes[p], "run", "--input", xin, "--output", yout, "--top", "0"], check=True, env=env,
+                               capture_output=True)
+                y_p = np.load(yout)
+                notes[p] = (f"`netc compile --precision {prec}{' --calibrate tests/photos' if extra else ''}`, "
+                            f"max rel diff vs ORT f32 {float(np.abs(y_p - y_ort).max() / np.abs(y_ort).max()):.1e}")
             # Rounds of every peer and netc in turn: the machine's load drifts, so
             # each ratio is taken within a round and the median of those reported.
-            rt = {p: [] for p in list(runners) + ["netc"]}
+            rt = {p: [] for p in list(runners) + list(exes)}
             per = max(3, args.iters // args.rounds)
             for _ in range(args.rounds):
                 for p, fn in runners.items():
                     rt[p].append(median_ms(fn, per))
-                out = subprocess.run(
-                    [exe, "bench", "--iters", str(args.netc_iters), "--warmup", "1", "--json"],
-                    check=True,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-                rt["netc"].append(json.loads(out)["median_ms"])
+                for p, e in exes.items():
+                    out = subprocess.run(
+                        [e, "bench", "--iters", str(args.netc_iters), "--warmup", "1", "--json"],
+                        check=True,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    ).stdout
+                    rt[p].append(json.loads(out)["median_ms"])
             t_netc = statistics.median(rt["netc"])
             share = 2 * macs * b / (t_netc * 1e-3) / 1e9 / peak
             row = dict(model=name, batch=b, netc=t_netc, share=share, diff=diff, ms={}, ratio={}, notes=notes)
-            for p in runners:
+            timed = [p for p in rt if p != "netc"]
+            for p in timed:
                 row["ms"][p] = statistics.median(rt[p])
                 row["ratio"][p] = statistics.median(o / n for o, n in zip(rt[p], rt["netc"]))
+            if "ort-int8" in rt and "netc-int8" in rt:
+                r8 = statistics.median(o / n for o, n in zip(rt["ort-int8"], rt["netc-int8"]))
+                notes["netc-int8"] += f"; ORT int8 / netc int8 {r8:.3f} (median of the rounds' ratios)"
             rows.append(row)
             said = "  ".join(
-                f"{PEERS[p]} {row['ms'][p]:8.2f} ms ({PEERS[p]}/netc {row['ratio'][p]:6.3f})" for p in runners
+                f"{PEERS[p]} {row['ms'][p]:8.2f} ms ({PEERS[p]}/netc {row['ratio'][p]:6.3f})" for p in timed
             )
+            for p in ("netc-int8", "netc-bf16"):
+                if p in notes:
+                    print(f"  {name} b{b} {p}: {notes[p]}", flush=True)
             print(
                 f"{name:16s} b{b:<2d} netc {t_netc:9.2f} ms ({1e3 * b / t_netc:7.1f} img/s)  {said}  "
                 f"netc {100 * share:5.1f}% of peak  |netc-ORT|/max {diff:.1e}",
                 flush=True,
             )
     if args.write_results:
-        write_results(args, peak, rows, list(runners), versions)
+        write_results(args, peak, rows, [p for p in rows[0]["ms"]] if rows else [], versions)
 
 
-PEERS = {"ort": "ORT", "torch": "PyTorch", "ov": "OpenVINO", "ov-bf16": "OpenVINO bf16", "ort-int8": "ORT int8"}
+PEERS = {
+    "ort": "ORT",
+    "torch": "PyTorch",
+    "ov": "OpenVINO",
+    "ov-bf16": "OpenVINO bf16",
+    "ort-int8": "ORT int8",
+    "netc-bf16": "netc bf16",
+    "netc-int8": "netc int8",
+}
 
 
 NO_SPIN = False
