@@ -534,7 +534,9 @@ int nc_cg_emit_object(const char *path, NcGraph *const *graphs, int ngraphs, con
                 kern.kind = strategies[si].name;
                 entries[k] = nc_cg_kernel_const(&m, &kern);
                 made++, used[si]++;
-                if (opt && opt->verbose) fprintf(stderr, "codegen: %s: %s\n", c.nd->scope, kern.kind);
+                if (opt && opt->verbose)
+                    fprintf(stderr, "codegen: %s: %s (%s, %s)\n", c.nd->scope, kern.kind, kern.isa ? kern.isa : t.isa,
+                            kern.precision ? kern.precision : "f32");
             } else {
                 entries[k] = nc_cg_kernel_const(&m, NULL);
                 if (opt && opt->verbose && is_conv(&c)) fprintf(stderr, "codegen: %s: reference kernel\n", c.nd->scope);
