@@ -528,7 +528,7 @@ static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, voi
 
 static void run(const NcBundle *b, int pi, const float *input, float *output, void *arena, double *per_node) {
     if (b->exec) {
-        b->exec->run(b->exec->ctx, b, pi, input, output, arena, per_node);
+        b->exec->run(b->exec->ctx, b, pi, &input, output, arena, per_node);
         return;
     }
     const NcProgram *p = &b->programs[pi];
@@ -541,7 +541,7 @@ static void run(const NcBundle *b, int pi, const float *input, float *output, vo
 
 void nc_bundle_run_inputs(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node) {
     if (b->exec) {
-        b->exec->run(b->exec->ctx, b, pi, inputs[0], NULL, arena, per_node);
+        b->exec->run(b->exec->ctx, b, pi, inputs, NULL, arena, per_node);
         return;
     }
     float **buf = nc_malloc((size_t)b->programs[pi].h->nvalues * sizeof(float *));

@@ -140,13 +140,16 @@ typedef struct NcProgram {
 /* Another executor of a bundle's programs: a device's (runtime/program/
  * dev_exec.c installs one in a program compiled with --target cuda).  With
  * one set, nc_bundle_run, nc_bundle_run_profiled, nc_bundle_run_inputs and
- * nc_bundle_kernel_kind go through it; run writes the output (when not NULL)
- * and leaves the pooled features at their planned offset in the host arena,
- * so nc_bundle_features reads them as for a CPU program. */
+ * nc_bundle_kernel_kind go through it; run takes inputs[i] for the program's
+ * input i (h->inputs order), writes the output (when not NULL) and leaves
+ * the pooled features at their planned offset in the host arena, so
+ * nc_bundle_features reads them as for a CPU program (a training step: the
+ * whole arena, its loss and gradients among it). */
 typedef struct NcBundle NcBundle;
 typedef struct NcBundleExec {
     void *ctx;
-    void (*run)(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node);
+    void (*run)(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
+                double *per_node);
     const char *(*kind)(void *ctx, const NcBundle *b, int p, uint32_t node);
 } NcBundleExec;
 

@@ -85,3 +85,18 @@ foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/
   set_tests_properties(cuda.fake_driver.${name} PROPERTIES LABELS "cuda")
 endforeach()
 add_dependencies(netc fake_cuda_driver fake_cublas)
+# `netc compile --train --target cuda --emulate`: one training step's graph lowered to device work (cu_lower.c's
+# training rules), every PTX assembled, its `run --train` (loss, logits, every gradient, the BN running
+# statistics) against the CPU program's on the same input and labels within 1e-4 of each tensor's largest
+# magnitude, and the device's `train` loop refused (tests/cuda/check_train_step.sh).
+set(CUDA_TRAIN_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_step.sh)
+foreach(mrb "models/fmnist_resnet;28;2")
+  list(GET mrb 0 path)
+  list(GET mrb 1 res)
+  list(GET mrb 2 batch)
+  get_filename_component(name ${path} NAME)
+  add_test(NAME cuda.train_step.${name} COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc> ${Python3_EXECUTABLE}
+           ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch})
+  set_tests_properties(cuda.train_step.${name} PROPERTIES LABELS "cuda" TIMEOUT 600
+                       ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
+endforeach()

@@ -11,7 +11,9 @@
 #include "codegen/cuda/cu_conv.h"
 #include "codegen/cuda/cu_copy.h"
 #include "codegen/cuda/cu_kernels.h"
+#include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_pool.h"
+#include "codegen/cuda/cu_train.h"
 #include "ir/ops.h"
 
 #define SCRATCH_ALIGN             256                  /* bytes: a scratch buffer starts aligned for any access */
@@ -35,6 +37,18 @@ DESC_FN(nc_cu_copy_desc, NcCuCopy)
 DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
+DESC_FN(nc_cu_col2im_desc, NcCuIm2col)
+DESC_FN(nc_cu_pool_grad_desc, NcCuPool)
+DESC_FN(nc_cu_radix_softmax_grad_desc, NcCuRadixSoftmax)
+DESC_FN(nc_cu_radix_combine_grad_desc, NcCuSplitAttn)
+DESC_FN(nc_cu_conv_grad_input_desc, NcCuConv)
+DESC_FN(nc_cu_conv_grad_weight_desc, NcCuConv)
+DESC_FN(nc_cu_bn_train_desc, NcCuBnTrain)
+DESC_FN(nc_cu_bn_train_grad_desc, NcCuBnTrain)
+DESC_FN(nc_cu_act_grad_desc, NcCuActGrad)
+DESC_FN(nc_cu_sum_to_desc, NcCuSumTo)
+DESC_FN(nc_cu_cross_entropy_desc, NcCuCrossEntropy)
+DESC_FN(nc_cu_cross_entropy_grad_desc, NcCuCrossEntropy)
 
 /* A node being lowered. */
 typedef struct Lower {
@@ -560,6 +574,240 @@ static int lower_pool(Lower *l) {
 static int lower_concat(Lower *l) { return lower_pieces(l, 1); }
 static int lower_split(Lower *l) { return lower_pieces(l, 0); }
 
+/* --- the training step (netc compile --train --target cuda) ---------------- */
+
+/* batch_norm_train: y, mean, var (biased) from the batch, a block per channel. */
+static int lower_bn_train(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    if (x->ndim < 2) return -1;
+    const NcCuBnTrain k = {
+        .n = x->shape[0], .c = x->shape[1], .s = nc_numel(x) / (x->shape[0] * x->shape[1]), .eps = l->nd->attrs.eps};
+    const NcDevRef refs[6] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), in_ref(l, 2), out_ref(l, 1), out_ref(l, 2)};
+    launch(l, nc_cu_bn_train_desc_any, &k, sizeof k, 6, refs);
+    return 0;
+}
+
+/* batch_norm_train_grad(dy, x, weight, mean, var) -> dx, dweight, dbias */
+static int lower_bn_train_grad(Lower *l) {
+    const NcValue *x = in_v(l, 1);
+    if (x->ndim < 2) return -1;
+    const NcCuBnTrain k = {
+        .n = x->shape[0], .c = x->shape[1], .s = nc_numel(x) / (x->shape[0] * x->shape[1]), .eps = l->nd->attrs.eps};
+    const NcDevRef refs[8] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),  in_ref(l, 2),
+                              in_ref(l, 3), in_ref(l, 4),  out_ref(l, 1), out_ref(l, 2)};
+    launch(l, nc_cu_bn_train_grad_desc_any, &k, sizeof k, 8, refs);
+    return 0;
+}
+
+/* act_grad(dy, x) */
+static int lower_act_grad(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcCuActGrad k = {.n = nc_numel(out_v(l, 0)), .act = a->act, .lo = a->lo, .hi = a->hi};
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+    launch(l, nc_cu_act_grad_desc_any, &k, sizeof k, 3, refs);
+    return 0;
+}
+
+/* sum_to(x): the sum onto the shape x broadcasts from */
+static int lower_sum_to(Lower *l) {
+    const NcValue *x = in_v(l, 0), *y = out_v(l, 0);
+    if (x->ndim > NC_CU_SUMTO_MAXDIM || y->ndim > x->ndim) return -1;
+    NcCuSumTo k;
+    memset(&k, 0, sizeof k);
+    k.nd = x->ndim, k.ond = y->ndim;
+    for (int d = 0; d < x->ndim; d++) k.xshape[d] = x->shape[d];
+    for (int d = 0; d < y->ndim; d++) k.yshape[d] = y->shape[d];
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_sum_to_desc_any, &k, sizeof k, 2, refs);
+    return 0;
+}
+
+/* cross_entropy(logits, target[, class weight]) and its gradient
+ * cross_entropy_grad(dloss, logits, target[, class weight]) */
+static int lower_cross_entropy(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const int grad = l->nd->op == NC_OP_CROSS_ENTROPY_GRAD;
+    const NcValue *z = in_v(l, grad);
+    if (z->ndim != 2) return -1;
+    NcCuCrossEntropy k;
+    memset(&k, 0, sizeof k);
+    k.n = z->shape[0], k.k = z->shape[1], k.loss = a->loss, k.smoothing = a->p, k.gamma = a->gamma;
+    const int weighted = a->loss == NC_LOSS_WEIGHTED;
+    if (grad) {
+        const NcDevRef refs[5] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), in_ref(l, 2),
+                                  weighted ? in_ref(l, 3) : in_ref(l, 2)};
+        launch(l, nc_cu_cross_entropy_grad_desc_any, &k, sizeof k, 4 + weighted, refs);
+    } else {
+        const NcDevRef refs[4] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), weighted ? in_ref(l, 2) : in_ref(l, 1)};
+        launch(l, nc_cu_cross_entropy_desc_any, &k, sizeof k, 3 + weighted, refs);
+    }
+    return 0;
+}
+
+/* global_avg_pool_grad(dy [N, C(, 1, 1)]): dy / HW over each plane */
+static int lower_gap_grad(Lower *l) {
+    const NcValue *x = out_v(l, 0);
+    if (x->ndim != 4) return -1;
+    const int64_t hw = x->shape[2] * x->shape[3];
+    NcCuCopy c;
+    memset(&c, 0, sizeof c);
+    nc_cu_copy_broadcast(&c, x->shape[0] * x->shape[1], hw, 1.0f / (float)hw);
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_copy_desc_any, &c, sizeof c, 2, refs);
+    return 0;
+}
+
+/* linear_grad_input(dy [N, O], W [O, I]) = dy . W */
+static int lower_linear_grad_input(Lower *l) {
+    const NcValue *dy = in_v(l, 0), *w = in_v(l, 1);
+    if (dy->ndim != 2 || w->ndim != 2) return -1;
+    gemm(l, dy->shape[0], w->shape[1], w->shape[0], 0, 1, in_ref(l, 0), 0, in_ref(l, 1), 0, out_ref(l, 0), 0);
+    return 0;
+}
+
+/* A [rows, cols] matrix transposed into scratch (the GEMM has no transposed A). */
+static NcDevRef transposed(Lower *l, NcDevRef src, int nd, const int64_t *shape, const int64_t *perm) {
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++) n *= shape[d];
+    const NcDevRef t = scratch(l, n);
+    NcCuCopy c;
+    memset(&c, 0, sizeof c);
+    nc_cu_copy_transpose(&c, nd, shape, perm);
+    const NcDevRef refs[2] = {src, t};
+    launch(l, nc_cu_copy_desc_any, &c, sizeof c, 2, refs);
+    return t;
+}
+
+/* linear_grad_weight(dy [N, O], x [N, I]) = dy^T . x: dy transposed first */
+static int lower_linear_grad_weight(Lower *l) {
+    const NcValue *dy = in_v(l, 0), *x = in_v(l, 1);
+    if (dy->ndim != 2 || x->ndim != 2) return -1;
+    const int64_t N = dy->shape[0], O = dy->shape[1], I = x->shape[1], perm[2] = {1, 0};
+    const NcDevRef dyt = transposed(l, in_ref(l, 0), 2, dy->shape, perm);
+    gemm(l, O, I, N, 0, 1, dyt, 0, in_ref(l, 1), 0, out_ref(l, 0), 0);
+    return 0;
+}
+
+/* Depthwise and narrow-group convs' gradients: cu_conv.h's direct kernels
+ * (params dy, dx or dw, then w or x). */
+static int lower_conv_grad_direct(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const int wgrad = l->nd->op == NC_OP_CONV2D_GRAD_WEIGHT;
+    const NcValue *dy = in_v(l, 0);
+    const NcValue *x = wgrad ? in_v(l, 1) : out_v(l, 0), *w = wgrad ? out_v(l, 0) : in_v(l, 1);
+    if (x->ndim != 4 || a->groups < 2 || dy->shape[1] / a->groups > DIRECT_CONV_MAX_GROUP_OUT) return -1;
+    NcCuConv c;
+    memset(&c, 0, sizeof c);
+    c.g = nc_cu_win(a, x->shape, dy->shape);
+    c.o = dy->shape[1], c.groups = a->groups, c.nparams = 3;
+    (void)w;
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+    launch(l, wgrad ? nc_cu_conv_grad_weight_desc_any : nc_cu_conv_grad_input_desc_any, &c, sizeof c, 3, refs);
+    return 0;
+}
+
+/* conv2d_grad_input(dy, W) as GEMMs: W transposed per group once ([G, OG,
+ * KG] -> [G, KG, OG]), per image and group dcol_g = W_g^T dy_g (the columns
+ * in the [N][K][P] layout, images in chunks as the forward's), then col2im
+ * gathers dx from them. */
+static int lower_conv_grad_input_gemm(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *dy = in_v(l, 0), *w = in_v(l, 1), *x = out_v(l, 0);
+    if (x->ndim != 4 || w->ndim != 4) return -1;
+    const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], O = dy->shape[1];
+    const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3], G = a->groups;
+    const int64_t OG = O / G, KG = C / G * T, per_image = C * T * P;
+    const int64_t wshape[3] = {G, OG, KG}, perm[3] = {0, 2, 1};
+    const NcDevRef wt = transposed(l, in_ref(l, 1), 3, wshape, perm);
+    int64_t nb = N;
+    while (nb > 1 && (N % nb || nb * per_image * 4 > COL_BYTES_MAX)) nb--;
+    const NcDevRef col = scratch(l, nb * per_image);
+    NcCuIm2col ic;
+    memset(&ic, 0, sizeof ic);
+    ic.g = nc_cu_win(a, x->shape, dy->shape);
+    ic.g.n = nb, ic.layout = NC_CU_COL_NKP;
+    for (int64_t q = 0; q < N; q += nb) {
+        group_gemms(l, nb, G, KG, OG, P, wt, at(in_ref(l, 0), q * O * P), O * P, col);
+        const NcDevRef refs[2] = {col, at(out_ref(l, 0), q * C * HW)};
+        launch(l, nc_cu_col2im_desc_any, &ic, sizeof ic, 2, refs);
+    }
+    return 0;
+}
+
+/* conv2d_grad_weight(dy, x) as GEMMs: dy relaid [O, N P], per group the
+ * transposed im2col of its channels ([N P][KG]) and one GEMM dW_g = dy'_g .
+ * col_g. */
+static int lower_conv_grad_weight_gemm(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *dy = in_v(l, 0), *x = in_v(l, 1), *w = out_v(l, 0);
+    if (x->ndim != 4 || w->ndim != 4) return -1;
+    const int64_t N = x->shape[0], C = x->shape[1], O = dy->shape[1], G = a->groups;
+    const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3];
+    const int64_t OG = O / G, CG = C / G, KG = CG * T;
+    if (N * P * KG * 4 > COL_BYTES_MAX) return -1; /* the columns of a whole batch: not split yet */
+    const int64_t dshape[3] = {N, O, P}, perm[3] = {1, 0, 2};
+    const NcDevRef dyt = transposed(l, in_ref(l, 0), 3, dshape, perm);
+    const NcDevRef col = scratch(l, N * P * KG);
+    for (int64_t g = 0; g < G; g++) {
+        NcCuIm2col ic;
+        memset(&ic, 0, sizeof ic);
+        ic.g = nc_cu_win(a, x->shape, dy->shape);
+        ic.c0 = g * CG, ic.cn = CG, ic.layout = NC_CU_COL_NPK;
+        const NcDevRef refs[2] = {in_ref(l, 1), col};
+        launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
+        gemm(l, OG, KG, N * P, 0, 1, at(dyt, g * OG * N * P), 0, col, 0, at(out_ref(l, 0), g * OG * KG), 0);
+    }
+    return 0;
+}
+
+/* max_pool2d_grad(dy, x), avg_pool2d_grad(dy): one thread per dx element */
+static int lower_pool_grad(Lower *l) {
+    const NcValue *dy = in_v(l, 0), *x = out_v(l, 0);
+    if (x->ndim != 4) return -1;
+    NcCuPool p;
+    memset(&p, 0, sizeof p);
+    p.g = nc_cu_win(&l->nd->attrs, x->shape, dy->shape);
+    p.is_max = l->nd->op == NC_OP_MAX_POOL2D_GRAD, p.count_include_pad = l->nd->attrs.count_include_pad;
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), p.is_max ? in_ref(l, 1) : in_ref(l, 0)};
+    launch(l, nc_cu_pool_grad_desc_any, &p, sizeof p, 2 + p.is_max, refs);
+    return 0;
+}
+
+/* Split attention's gradients: radix_gap_grad (dy [N, C] / HW broadcast to
+ * every branch and pixel: a strided copy), radix_softmax_grad(dy, y),
+ * radix_combine_grad(dy, x, attn) -> dx, dattn. */
+static int lower_radix_grad(Lower *l) {
+    const NcNode *nd = l->nd;
+    const int64_t R = nd->attrs.radix;
+    if (nd->op == NC_OP_RADIX_SOFTMAX_GRAD) {
+        const NcValue *y = in_v(l, 1);
+        NcCuRadixSoftmax r;
+        memset(&r, 0, sizeof r);
+        r.n = y->shape[0], r.radix = R, r.card = nd->attrs.cardinality;
+        r.rest = nc_numel(y) / (r.n * r.radix * r.card);
+        const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+        launch(l, nc_cu_radix_softmax_grad_desc_any, &r, sizeof r, 3, refs);
+        return 0;
+    }
+    const NcValue *x = nd->op == NC_OP_RADIX_GAP_GRAD ? out_v(l, 0) : in_v(l, 1);
+    if (x->ndim != 4 || x->shape[1] % R) return -1;
+    const int64_t N = x->shape[0], C = x->shape[1] / R, HW = x->shape[2] * x->shape[3];
+    if (nd->op == NC_OP_RADIX_GAP_GRAD) {
+        NcCuCopy c;
+        memset(&c, 0, sizeof c);
+        c.nd = 4, c.scale = 1.0f / (float)HW;
+        const int64_t dims[4] = {N, R, C, HW}, src[4] = {C, 0, 1, 0}, dst[4] = {R * C * HW, C * HW, HW, 1};
+        memcpy(c.dims, dims, sizeof dims), memcpy(c.src_stride, src, sizeof src), memcpy(c.dst_stride, dst, sizeof dst);
+        const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+        launch(l, nc_cu_copy_desc_any, &c, sizeof c, 2, refs);
+        return 0;
+    }
+    const NcCuSplitAttn a = {.n = N, .radix = R, .c = C, .hw = HW};
+    const NcDevRef refs[5] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), in_ref(l, 2), out_ref(l, 1)};
+    launch(l, nc_cu_radix_combine_grad_desc_any, &a, sizeof a, 5, refs);
+    return 0;
+}
+
 /* One way of running an op on the device: tried in table order for a node of
  * that op; the first whose lower() does not refuse it (-1, leaving nothing
  * behind) makes its steps.  name is the strategy bench --per-kernel shows. */
@@ -596,6 +844,25 @@ static const CuRule rules[] = {
     {NC_OP_RADIX_GAP, "cuda split attention", lower_radix},
     {NC_OP_RADIX_SOFTMAX, "cuda split attention", lower_radix},
     {NC_OP_RADIX_COMBINE, "cuda split attention", lower_radix},
+    /* the training step's ops (autodiff, ir/grad*.c) */
+    {NC_OP_BATCH_NORM_TRAIN, "cuda batch norm", lower_bn_train},
+    {NC_OP_BATCH_NORM_TRAIN_GRAD, "cuda batch norm", lower_bn_train_grad},
+    {NC_OP_ACT_GRAD, "cuda act_grad", lower_act_grad},
+    {NC_OP_SUM_TO, "cuda sum_to", lower_sum_to},
+    {NC_OP_CROSS_ENTROPY, "cuda cross-entropy", lower_cross_entropy},
+    {NC_OP_CROSS_ENTROPY_GRAD, "cuda cross-entropy", lower_cross_entropy},
+    {NC_OP_GLOBAL_AVG_POOL_GRAD, "cuda copy", lower_gap_grad},
+    {NC_OP_LINEAR_GRAD_INPUT, "cuda gemm", lower_linear_grad_input},
+    {NC_OP_LINEAR_GRAD_WEIGHT, "cuda gemm", lower_linear_grad_weight},
+    {NC_OP_CONV2D_GRAD_INPUT, "cuda direct conv", lower_conv_grad_direct},
+    {NC_OP_CONV2D_GRAD_INPUT, "cuda gemm+col2im", lower_conv_grad_input_gemm},
+    {NC_OP_CONV2D_GRAD_WEIGHT, "cuda direct conv", lower_conv_grad_direct},
+    {NC_OP_CONV2D_GRAD_WEIGHT, "cuda im2col+gemm", lower_conv_grad_weight_gemm},
+    {NC_OP_MAX_POOL2D_GRAD, "cuda pool", lower_pool_grad},
+    {NC_OP_AVG_POOL2D_GRAD, "cuda pool", lower_pool_grad},
+    {NC_OP_RADIX_GAP_GRAD, "cuda split attention", lower_radix_grad},
+    {NC_OP_RADIX_SOFTMAX_GRAD, "cuda split attention", lower_radix_grad},
+    {NC_OP_RADIX_COMBINE_GRAD, "cuda split attention", lower_radix_grad},
 };
 #define NRULES ((int)(sizeof rules / sizeof rules[0]))
 

@@ -1,6 +1,7 @@
-/* dev_exec.c — a device program's forward pass: the input uploaded, the
- * steps run in order over the device arena (the bundle's planned layout),
- * the output and the pooled features downloaded. */
+/* dev_exec.c — a device program's run: the inputs uploaded, the steps run in
+ * order over the device arena (the bundle's planned layout), the output and
+ * the pooled features downloaded (a training step: the whole arena, so its
+ * loss and gradients are read where the CPU program leaves them). */
 #include "runtime/program/dev_exec.h"
 
 #include <string.h>
@@ -18,6 +19,7 @@ extern const int64_t netc_dev_nconsts __attribute__((weak));
 
 typedef struct DevProg {
     void *arena, *scratch, *input; /* device memory, made at the program's first run */
+    int64_t in_off[9];             /* input i's bytes at input + in_off[i] .. in_off[i + 1] */
     float **params;                /* per step, NC_DEV_MAXPARAMS device addresses */
     const char **kind;             /* per node: the strategy of its steps ("view": none) */
 } DevProg;
@@ -50,10 +52,12 @@ static char *resolve(const DevExec *x, const NcBundle *b, int p, const NcDevRef 
         exit(NC_EXIT_FAIL);
     }
     const NcBundleValue *v = &pr->values[r->value];
-    const char *base = v->kind == NC_VAL_NODE    ? (char *)dp->arena + v->offset
-                       : v->kind == NC_VAL_PARAM ? (char *)x->weights + v->offset
-                                                 : (char *)dp->input;
-    return (char *)base + r->offset;
+    if (v->kind == NC_VAL_NODE) return (char *)dp->arena + v->offset + r->offset;
+    if (v->kind == NC_VAL_PARAM) return (char *)x->weights + v->offset + r->offset;
+    for (uint32_t i = 0; i < pr->h->ninputs; i++)
+        if (pr->h->inputs[i] == r->value) return (char *)dp->input + dp->in_off[i] + r->offset;
+    fprintf(stderr, "%s: internal error: a device step names value %d, not an input\n", who, r->value);
+    exit(NC_EXIT_FAIL);
 }
 
 /* Each node's strategy, from the steps (no device needed). */
@@ -80,9 +84,12 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
     const NcProgramHeader *h = b->programs[p].h;
     const NcDevProgram *dv = &netc_dev_programs[p];
     NcError e;
+    /* the inputs (image, and a training step's targets, dloss, seed: 4-byte elements) one after another */
+    for (uint32_t i = 0; i < h->ninputs; i++)
+        dp->in_off[i + 1] = dp->in_off[i] + (nc_numel(&b->programs[p].vals[h->inputs[i]]) * 4 + 255) / 256 * 256;
     if (nc_dev_alloc(x->dev, &dp->arena, (size_t)h->arena_bytes, &e) ||
         nc_dev_alloc(x->dev, &dp->scratch, (size_t)dv->scratch_bytes, &e) ||
-        nc_dev_alloc(x->dev, &dp->input, (size_t)h->batch * 3 * h->height * h->width * sizeof(float), &e))
+        nc_dev_alloc(x->dev, &dp->input, (size_t)dp->in_off[h->ninputs], &e))
         fail("allocating the arena", &e);
     dp->params = nc_calloc((size_t)dv->nsteps * NC_DEV_MAXPARAMS + 1, sizeof(float *));
     for (int64_t s = 0; s < dv->nsteps; s++)
@@ -91,7 +98,8 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
     prepare_kinds(x, b, p);
 }
 
-static void run(void *ctx, const NcBundle *b, int p, const float *input, float *output, void *arena, double *per_node) {
+static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
+                double *per_node) {
     DevExec *x = ctx;
     prepare(x, b, p);
     const DevProg *dp = &x->prog[p];
@@ -99,8 +107,10 @@ static void run(void *ctx, const NcBundle *b, int p, const float *input, float *
     const NcProgramHeader *h = pr->h;
     const NcDevProgram *dv = &netc_dev_programs[p];
     NcError e;
-    if (nc_dev_upload(x->dev, dp->input, input, (size_t)h->batch * 3 * h->height * h->width * sizeof(float), &e))
-        fail("uploading the input", &e);
+    for (uint32_t i = 0; i < h->ninputs; i++)
+        if (nc_dev_upload(x->dev, (char *)dp->input + dp->in_off[i], inputs[i],
+                          (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
+            fail("uploading the inputs", &e);
     for (int64_t s = 0; s < dv->nsteps; s++) {
         const NcDevStep *st = &dv->steps[s];
         float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
@@ -118,7 +128,9 @@ static void run(void *ctx, const NcBundle *b, int p, const float *input, float *
     if (output && nc_dev_download(x->dev, output, (char *)dp->arena + ov->offset,
                                   (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4, &e))
         fail("downloading the output", &e);
-    if (arena && h->features >= 0) {
+    if (arena && pr->train) { /* a training step: its loss, logits, gradients, batch statistics */
+        if (nc_dev_download(x->dev, arena, dp->arena, (size_t)h->arena_bytes, &e)) fail("downloading the step", &e);
+    } else if (arena && h->features >= 0) {
         const NcBundleValue *fv = &pr->values[h->features];
         if (nc_dev_download(x->dev, (char *)arena + fv->offset, (char *)dp->arena + fv->offset,
                             (size_t)nc_numel(&pr->vals[h->features]) * 4, &e))
@@ -149,8 +161,8 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
         return NC_EXIT_BADINPUT;
     }
     for (int p = 0; p < b->nprograms; p++)
-        if (b->programs[p].train || b->programs[p].h->ninputs != 1) {
-            nc_errorf(e, "program %d is a training step: not run on a device yet", p);
+        if (b->programs[p].h->ninputs > 8) {
+            nc_errorf(e, "program %d has %u inputs: at most 8", p, b->programs[p].h->ninputs);
             return NC_EXIT_BADINPUT;
         }
     DevExec *x = nc_calloc(1, sizeof *x);

@@ -811,7 +811,10 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     NcError e;
     FileList data = {0}, val = {0};
     int rc = 0;
-    if (find_programs(&r, &e)) rc = 2;
+    if (b->exec) /* the device runs one step's graph (run --train); the loop's updates live in host memory */
+        rc = 2, nc_errorf(&e, "train: not supported on a device yet (a --target cuda program runs one step with "
+                              "run --train; compile for the CPU to train)");
+    if (!rc && find_programs(&r, &e)) rc = 2;
     if (!rc && train_data_load(&data, o.data, o.root, r.K, &e)) rc = 2;
     if (!rc && o.val && train_data_load(&val, o.val, o.root, r.K, &e)) rc = 2;
     if (!rc && data.path.len < r.B)

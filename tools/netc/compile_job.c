@@ -129,12 +129,10 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     char *pipeline = job->no_codegen || job->cuda ? nc_strdup(passes) : nc_pipeline_with_layout(passes);
     int rc = job->nmembers < 1 || job->nmembers > NC_BUNDLE_MAX_MEMBERS ? NC_EXIT_BADINPUT : 0;
     if (rc) nc_errorf(e, "%d models: expected 1 to %d", job->nmembers, NC_BUNDLE_MAX_MEMBERS);
-    if (!rc && job->cuda && (job->train || job->no_codegen || job->emit != NC_EMIT_EXE)) {
+    if (!rc && job->cuda && (job->no_codegen || job->emit != NC_EMIT_EXE)) {
         rc = NC_EXIT_BADINPUT;
-        nc_errorf(e, "--target cuda makes a program (--emit exe) of inference kernels: %s is not supported with it yet",
-                  job->train        ? "--train"
-                  : job->no_codegen ? "--no-codegen"
-                                    : "--emit obj/bundle");
+        nc_errorf(e, "--target cuda makes a program (--emit exe): %s is not supported with it yet",
+                  job->no_codegen ? "--no-codegen" : "--emit obj/bundle");
     }
     if (!rc && (job->emulate || job->ptx_dir) && !job->cuda) {
         rc = NC_EXIT_BADINPUT;

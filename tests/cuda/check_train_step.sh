@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# check_train_step.sh NETC PYTHON MODEL.nn RES BATCH [COMPILE OPTIONS...] — a training step compiled
+# `--train --target cuda --emulate` (every kernel's PTX assembled by `ptxas -arch=sm_90` when the CUDA
+# toolkit is present) against the same step compiled for the CPU: the same deterministic weights,
+# input and labels through `run --train`; the loss, the logits and every gradient (by timm name) must
+# agree within 1e-4 of each tensor's largest magnitude (tests/cuda/compare_st.py).  The device's
+# `train` loop must refuse with a clear error.
+set -u
+netc=$1 py=$2 model=$3 res=$4 batch=$5
+shift 5
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
+mkdir "$tmp/ptx"
+common=(--train --init det --res "$res" --batch "$batch" "$@")
+"$netc" compile "$model" "${common[@]}" --target cuda --emulate --ptx "$tmp/ptx" -o "$tmp/gpu" ||
+  fail "compile --target cuda failed"
+"$netc" compile "$model" "${common[@]}" -o "$tmp/cpu" || fail "compile for the CPU failed"
+ptxas=${PTXAS:-$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)}
+n=$(ls "$tmp/ptx" | wc -l)
+[ "$n" -gt 0 ] || fail "no PTX written"
+if [ -x "$ptxas" ]; then
+  for f in "$tmp"/ptx/*.ptx; do
+    "$ptxas" -arch=sm_90 -o /dev/null "$f" || fail "ptxas rejected $(basename "$f")"
+  done
+  echo "ptxas -arch=sm_90: all $n kernels assembled"
+else
+  echo "ptxas not found (no CUDA toolkit): the $n kernels' PTX was not assembled (skipped)"
+fi
+h=${res%x*} w=${res#*x}
+"$py" -c "
+import numpy as np, sys
+rng = np.random.default_rng(7)
+np.save(sys.argv[1], rng.standard_normal(($batch, 3, $h, $w)).astype(np.float32))
+print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$tmp/x.npy" >"$tmp/labels" ||
+  fail "making the input failed"
+labels=$(cat "$tmp/labels")
+for t in cpu gpu; do
+  "$tmp/$t" run --train --input "$tmp/x.npy" --labels "$labels" --output "$tmp/$t.safetensors" ||
+    fail "$t: run --train failed"
+done
+"$py" "$here/compare_st.py" "$tmp/cpu.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
+"$tmp/gpu" train --data "$tmp" --out "$tmp/run" --epochs 1 >"$tmp/train.txt" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "not supported on a device" "$tmp/train.txt" ||
+  fail "the device's train loop: expected exit 2 and 'not supported on a device', got $rc: $(cat "$tmp/train.txt")"
+echo "1 passed, 0 failed"

@@ -1,0 +1,45 @@
+"""compare_st.py REF.safetensors GOT.safetensors RTOL — every tensor of REF
+(f32) present in GOT with the same shape, max |got - ref| <= RTOL * max |ref|
+(at least RTOL * 1e-6 absolute, for all-zero tensors); prints the worst."""
+import json
+import struct
+import sys
+
+import numpy as np
+
+
+def load(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    head = json.loads(data[8 : 8 + n])
+    out = {}
+    for name, t in head.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + a : 8 + n + b], dtype=np.float32).reshape(t["shape"])
+    return out
+
+
+def main():
+    ref, got, rtol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+    worst, bad = (0.0, ""), []
+    for name, r in ref.items():
+        if name not in got or got[name].shape != r.shape:
+            bad.append(f"{name}: missing or shaped differently")
+            continue
+        scale = max(float(np.abs(r).max()) if r.size else 0.0, 1e-6)
+        d = float(np.abs(got[name].astype(np.float64) - r).max()) / scale if r.size else 0.0
+        if not np.isfinite(d) or d > rtol:
+            bad.append(f"{name}: relative difference {d:.3g} > {rtol:g}")
+        if d > worst[0]:
+            worst = (d, name)
+    print(f"{len(ref)} tensors compared; the largest relative difference {worst[0]:.3g} ({worst[1]})")
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
