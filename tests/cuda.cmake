@@ -90,13 +90,21 @@ add_dependencies(netc fake_cuda_driver fake_cublas)
 # statistics) against the CPU program's on the same input and labels within 1e-4 of each tensor's largest
 # magnitude, and the device's `train` loop refused (tests/cuda/check_train_step.sh).
 set(CUDA_TRAIN_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_step.sh)
-foreach(mrb "models/fmnist_resnet;28;2")
+# fmnist_resnet with drop-path on (its dropout nodes and their seed input too); op_zoo: strided, padded, grouped
+# convs, max / average pools, SE, split attention, split and concat, clamp (tests/codegen/conv_zoo and dw_zoo
+# pass too, by hand: not in ctest, for time).
+foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "tests/codegen/op_zoo;37x29;2")
   list(GET mrb 0 path)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)
+  set(extra "")
+  list(LENGTH mrb len)
+  if(len GREATER 3)
+    list(SUBLIST mrb 3 -1 extra)
+  endif()
   get_filename_component(name ${path} NAME)
   add_test(NAME cuda.train_step.${name} COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc> ${Python3_EXECUTABLE}
-           ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch})
+           ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch} ${extra})
   set_tests_properties(cuda.train_step.${name} PROPERTIES LABELS "cuda" TIMEOUT 600
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
 endforeach()

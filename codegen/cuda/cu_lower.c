@@ -38,6 +38,7 @@ DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
 DESC_FN(nc_cu_col2im_desc, NcCuIm2col)
+DESC_FN(nc_cu_dropout_desc, NcCuDropout)
 DESC_FN(nc_cu_pool_grad_desc, NcCuPool)
 DESC_FN(nc_cu_radix_softmax_grad_desc, NcCuRadixSoftmax)
 DESC_FN(nc_cu_radix_combine_grad_desc, NcCuSplitAttn)
@@ -808,6 +809,19 @@ static int lower_radix_grad(Lower *l) {
     return 0;
 }
 
+/* dropout(x, seed) — the forward's and, on dy, its own gradient: the
+ * reference's draws (cu_train.h), one thread per element */
+static int lower_dropout(Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *x = in_v(l, 0);
+    NcCuDropout k;
+    memset(&k, 0, sizeof k);
+    k.n = nc_numel(x), k.per = k.n / x->shape[0], k.p = a->p, k.salt = a->salt, k.per_sample = a->per_sample;
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+    launch(l, nc_cu_dropout_desc_any, &k, sizeof k, 3, refs);
+    return 0;
+}
+
 /* One way of running an op on the device: tried in table order for a node of
  * that op; the first whose lower() does not refuse it (-1, leaving nothing
  * behind) makes its steps.  name is the strategy bench --per-kernel shows. */
@@ -859,6 +873,7 @@ static const CuRule rules[] = {
     {NC_OP_CONV2D_GRAD_WEIGHT, "cuda direct conv", lower_conv_grad_direct},
     {NC_OP_CONV2D_GRAD_WEIGHT, "cuda im2col+gemm", lower_conv_grad_weight_gemm},
     {NC_OP_MAX_POOL2D_GRAD, "cuda pool", lower_pool_grad},
+    {NC_OP_DROPOUT, "cuda dropout", lower_dropout},
     {NC_OP_AVG_POOL2D_GRAD, "cuda pool", lower_pool_grad},
     {NC_OP_RADIX_GAP_GRAD, "cuda split attention", lower_radix_grad},
     {NC_OP_RADIX_SOFTMAX_GRAD, "cuda split attention", lower_radix_grad},

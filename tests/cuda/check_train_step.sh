@@ -10,7 +10,7 @@ netc=$1 py=$2 model=$3 res=$4 batch=$5
 shift 5
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 mkdir "$tmp/ptx"
 common=(--train --init det --res "$res" --batch "$batch" "$@")
