@@ -192,6 +192,53 @@ static void output(NcCgModule *m, PoolCtx *c, LLVMValueRef o, const Span *h, con
     }
 }
 
+/* max_pool2d_grad, vw interior outputs (oh, ow0 + l) of an interior row at
+ * once (stride 1 or 2 across): the windows' maxima and their offsets in
+ * vectors (selects, where the scalar loop's became mispredicted branches),
+ * then each lane's dy added to its element in lane order (the reference's
+ * order: windows overlap) */
+static void argmax_vec(NcCgModule *m, PoolCtx *c, LLVMValueRef oh, LLVMValueRef ow0) {
+    LLVMBuilderRef b = m->b;
+    const NcTrainPoolPlan *p = c->p;
+    const int vw = m->vw, sw = p->sw;
+    LLVMTypeRef iv = LLVMVectorType(m->i32, (unsigned)vw);
+    LLVMValueRef e[64], ev[64];
+    for (int l = 0; l < vw; l++) e[l] = LLVMConstInt(m->i32, (unsigned long long)(l * sw), 0);
+    for (int l = 0; l < 2 * vw; l++) ev[l] = LLVMConstInt(m->i32, (unsigned long long)(2 * l), 0);
+    LLVMValueRef steps = LLVMConstVector(e, (unsigned)vw), evens = LLVMConstVector(ev, (unsigned)vw);
+    LLVMValueRef h0 = sub(m, mulc(m, oh, p->sh), I(m, p->pt)), w0 = sub(m, mulc(m, ow0, sw), I(m, p->pl));
+    LLVMValueRef mx = cgb_splat(m, cgb_f32(m, -__builtin_inf())), best = NULL;
+    for (int i = 0; i < p->kh; i++)
+        for (int j = 0; j < p->kw; j++) {
+            LLVMValueRef base = add(m, mulc(m, add(m, h0, I(m, i)), p->W), add(m, w0, I(m, j))), v;
+            if (sw == 1) {
+                v = cgb_load_n(m, cgb_gep(m, c->xm, base), vw);
+            } else { /* the even lanes of 2 vw - 1 floats (the last one not read: it may lie past the plane) */
+                LLVMValueRef lo = cgb_load_n(m, cgb_gep(m, c->xm, base), vw);
+                LLVMValueRef hi = cgb_load_n(m, cgb_gep(m, c->xm, add(m, base, I(m, vw))), vw - 1);
+                v = LLVMBuildShuffleVector(b, lo, hi, evens, "");
+            }
+            LLVMValueRef bv = LLVMBuildTrunc(b, base, m->i32, "");
+            bv = LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(iv), bv, I(m, 0), ""),
+                                        LLVMGetPoison(iv), LLVMConstNull(iv), "");
+            LLVMValueRef idx = LLVMBuildAdd(b, bv, steps, "");
+            if (!best) { /* the first element: taken unless a later one beats -inf */
+                best = idx;
+            }
+            LLVMValueRef take =
+                LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOGT, v, mx, ""), LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), "");
+            mx = LLVMBuildSelect(b, take, v, mx, "");
+            best = LLVMBuildSelect(b, take, idx, best, "");
+        }
+    LLVMValueRef dy = cgb_load_n(m, cgb_gep(m, c->x, add(m, mulc(m, oh, p->OW), ow0)), vw);
+    for (int l = 0; l < vw; l++) {
+        LLVMValueRef o = LLVMBuildSExt(b, LLVMBuildExtractElement(b, best, I(m, l), ""), m->i64, "");
+        LLVMValueRef d = cgb_gep(m, c->y, o);
+        LLVMValueRef g = LLVMBuildExtractElement(b, dy, I(m, l), "");
+        LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->f32, d, ""), g, ""), d);
+    }
+}
+
 /* a range of outputs along one axis, and whether their windows are interior */
 typedef struct Range {
     int64_t a, b;
@@ -234,7 +281,16 @@ void nc_cg_train_pool_emit(NcCgModule *m, const NcTrainPoolPlan *p, const char *
         const Span h = span(m, oh, p->sh, p->pt, p->kh, p->H, p->pb, rr[i].interior);
         for (int j = 0; j < ncr; j++) {
             LLVMValueRef ow;
-            CgbLoop lw = cgb_loop_begin(m, I(m, cr[j].a), I(m, cr[j].b), 1, &ow);
+            int64_t a = cr[j].a;
+            if (p->kind == NC_TPOOL_MAX_GRAD && rr[i].interior && cr[j].interior && (p->sw == 1 || p->sw == 2) &&
+                cr[j].b - a >= m->vw) { /* whole vectors of interior windows, then the rest one by one */
+                const int64_t end = a + (cr[j].b - a) / m->vw * m->vw;
+                CgbLoop lv = cgb_loop_begin(m, I(m, a), I(m, end), m->vw, &ow);
+                argmax_vec(m, &c, oh, ow);
+                cgb_loop_end(m, &lv);
+                a = end;
+            }
+            CgbLoop lw = cgb_loop_begin(m, I(m, a), I(m, cr[j].b), 1, &ow);
             const Span w = span(m, ow, p->sw, p->pl, p->kw, p->W, p->pr, cr[j].interior);
             output(m, &c, add(m, mulc(m, oh, p->OW), ow), &h, &w);
             cgb_loop_end(m, &lw);

@@ -17,7 +17,11 @@
  * over any number; a window of -inf gives -inf and sends its gradient to its
  * first element).  The outputs whose windows lie wholly inside the image
  * along an axis (static ranges) run the window unrolled with no bounds; the
- * border rows and columns run the clamped window in loops.  Differences from
+ * border rows and columns run the clamped window in loops; the max pool's
+ * gradient takes the interior windows of a row vw at a time (stride 1 or 2
+ * across), their maxima and argmaxes in vector selects (scalar, LLVM made
+ * the float select a mispredicted branch: 4x slower), each lane's dy then
+ * added in lane order.  Differences from
  * the reference: the gradients accumulate in float where the reference
  * accumulates in double (at most kh kw / (sh sw) rounded additions per
  * element, rounded to float anyway); the average's sum and divisor are in

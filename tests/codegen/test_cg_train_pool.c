@@ -4,7 +4,8 @@
  * (ir/ref_pool.c, ir/ref_grad_pool.c): ResNet's 3x3/2 max pool, ResNet-D's
  * 2x2/2 ceil_mode average pool without the padding counted, ResNeSt's 3x3/2
  * average pool with it, TF "same" padding (bottom / right only), stride 1,
- * windows larger than the image, planes of 1x1 up to 23x17.  The max pools'
+ * windows larger than the image, planes of 1x1 up to 21x43 (rows with
+ * whole vectors of interior windows).  The max pools'
  * inputs are rounded to quarters (ties in most windows: the first maximum
  * must take the gradient) and one case holds NaNs and -inf (a window of
  * -inf only, a NaN beside numbers).  Inputs end at an unreadable page,
@@ -167,7 +168,11 @@ int main(void) {
     check_pool(&t, 1, 1, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, 0, 0, 1); /* TF "same": bottom / right */
     check_pool(&t, 1, 1, 2, 3, 3, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0, 1);   /* windows larger than the image */
     check_pool(&t, 1, 3, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0);   /* a 1x1 plane */
-    check_pool(&t, 1, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);   /* 2x2, NaN / -inf */
+    check_pool(&t, 1, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);
+    /* rows with whole vectors of interior windows (the gradient's argmax in vectors), stride 2 and 1 */
+    check_pool(&t, 1, 1, 2, 20, 40, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1);
+    check_pool(&t, 1, 1, 2, 21, 43, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2);
+    check_pool(&t, 1, 1, 2, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 2); /* 2x2, NaN / -inf */
     /* ResNet-D's downsample, ResNeSt's avd, padding counted or not, odd planes */
     check_pool(&t, 0, 2, 3, 9, 7, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
     check_pool(&t, 0, 2, 3, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0);
