@@ -87,13 +87,14 @@ endforeach()
 add_dependencies(netc fake_cuda_driver fake_cublas)
 # `netc compile --train --target cuda --emulate`: one training step's graph lowered to device work (cu_lower.c's
 # training rules), every PTX assembled, its `run --train` (loss, logits, every gradient, the BN running
-# statistics) against the CPU program's on the same input and labels within 1e-4 of each tensor's largest
-# magnitude, and the device's `train` loop refused (tests/cuda/check_train_step.sh).
+# statistics) against the reference kernels' (--no-codegen) on the same input and labels within 1e-4 of each
+# tensor's largest magnitude, and the device's `train` loop refused (tests/cuda/check_train_step.sh).
 set(CUDA_TRAIN_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_step.sh)
-# fmnist_resnet with drop-path on (its dropout nodes and their seed input too); op_zoo: strided, padded, grouped
-# convs, max / average pools, SE, split attention, split and concat, clamp (tests/codegen/conv_zoo and dw_zoo
-# pass too, by hand: not in ctest, for time).
-foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "tests/codegen/op_zoo;37x29;2")
+# fmnist_resnet with drop-path on (its dropout nodes and their seed input too); resnet18 (max pool, 7x7 stem);
+# op_zoo and conv_zoo: strided, padded, dilated, grouped convs, max / average pools, SE, split attention, split
+# and concat, clamp (dw_zoo passes too, by hand: not in ctest, for time).
+foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "models/resnet18;64;2" "tests/codegen/op_zoo;37x29;2"
+        "tests/codegen/conv_zoo;37x29;2")
   list(GET mrb 0 path)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # check_train_step.sh NETC PYTHON MODEL.nn RES BATCH [COMPILE OPTIONS...] — a training step compiled
 # `--train --target cuda --emulate` (every kernel's PTX assembled by `ptxas -arch=sm_90` when the CUDA
-# toolkit is present) against the same step compiled for the CPU: the same deterministic weights,
-# input and labels through `run --train`; the loss, the logits and every gradient (by timm name) must
-# agree within 1e-4 of each tensor's largest magnitude (tests/cuda/compare_st.py).  The device's
-# `train` loop must refuse with a clear error.
+# toolkit is present) against the same step compiled --no-codegen (the reference kernels of ir/, the
+# interpreter's): the same deterministic weights, input and labels through `run --train`; the loss, the
+# logits, every gradient (by timm name) and the BN running statistics must agree within 1e-4 of each
+# tensor's largest magnitude (tests/cuda/compare_st.py).  The device's `train` loop must refuse with a
+# clear error.
 set -u
 netc=$1 py=$2 model=$3 res=$4 batch=$5
 shift 5
@@ -16,7 +17,7 @@ mkdir "$tmp/ptx"
 common=(--train --init det --res "$res" --batch "$batch" "$@")
 "$netc" compile "$model" "${common[@]}" --target cuda --emulate --ptx "$tmp/ptx" -o "$tmp/gpu" ||
   fail "compile --target cuda failed"
-"$netc" compile "$model" "${common[@]}" -o "$tmp/cpu" || fail "compile for the CPU failed"
+"$netc" compile "$model" "${common[@]}" --no-codegen -o "$tmp/ref" || fail "compile --no-codegen failed"
 ptxas=${PTXAS:-$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)}
 n=$(ls "$tmp/ptx" | wc -l)
 [ "$n" -gt 0 ] || fail "no PTX written"
@@ -36,11 +37,11 @@ np.save(sys.argv[1], rng.standard_normal(($batch, 3, $h, $w)).astype(np.float32)
 print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$tmp/x.npy" >"$tmp/labels" ||
   fail "making the input failed"
 labels=$(cat "$tmp/labels")
-for t in cpu gpu; do
+for t in ref gpu; do
   "$tmp/$t" run --train --input "$tmp/x.npy" --labels "$labels" --output "$tmp/$t.safetensors" ||
     fail "$t: run --train failed"
 done
-"$py" "$here/compare_st.py" "$tmp/cpu.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
+"$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
 "$tmp/gpu" train --data "$tmp" --out "$tmp/run" --epochs 1 >"$tmp/train.txt" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -q "not supported on a device" "$tmp/train.txt" ||
