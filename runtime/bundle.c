@@ -10,6 +10,7 @@
 
 #include "ir/ops.h"
 #include "runtime/kernels.h"
+#include "runtime/support/amx.h"
 #include "runtime/support/file_in.h"
 
 /* Present when the program was linked with generated kernels (codegen/cpu). */
@@ -408,6 +409,14 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
                     rc = nc_errorf(e, "program %d node %u: a reduced-precision parameter without its generated kernel",
                                    pi, ni);
         }
+    /* kernels using AMX tiles need the process's permission first (runtime/support/amx.h) */
+    kernels = netc_kernels;
+    for (int pi = 0; pi < b->nprograms && !rc && kernels; kernels += b->programs[pi].h->nnodes, pi++)
+        for (uint32_t ni = 0; ni < b->programs[pi].h->nnodes && !rc; ni++)
+            if (kernels[ni].stage[0] && kernels[ni].isa && strstr(kernels[ni].isa, "amx")) {
+                rc = nc_amx_enable(e);
+                break;
+            }
     /* last, so that a fuzzed header still reaches every table's checks */
     if (!rc && h->weights_offset) rc = verify_embedded(b, e);
     if (!rc) prepare_weights(b);
