@@ -37,7 +37,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *da
     CHECK_MSG(ok, "%s: refused", what);
     if (!ok) return;
     EltCtx c = {g, nd, &p};
-    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &c, "k", p.kind >= NC_TELT_BN ? 1e-4 : 1e-5, what);
+    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &c, p.kind >= NC_TELT_BN ? 1e-4 : 1e-5, what);
     if (err > worst[p.kind]) worst[p.kind] = err;
     cases += err >= 0;
 }

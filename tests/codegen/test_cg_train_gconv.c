@@ -56,7 +56,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
     CHECK_MSG(ok, "%s: refused: %s", what, why);
     if (!ok) return;
-    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &p, "k_gconv", 1e-4, what);
+    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &p, 1e-4, what);
     if (err > worst[p.kind]) worst[p.kind] = err;
     cases += err >= 0;
 }

@@ -11,90 +11,23 @@
  * outputs are fenced by canaries; the rows run across threads, then in
  * reverse in uneven ranges over NaN-filled outputs. */
 #include "codegen/cpu/cg_nchw_train_loss.h"
-#include "tests/codegen/cg_test.h"
+#include "tests/codegen/cg_train_test.h"
 
 static int cases;
 static double worst;
 
-static void run(NcTileFn *fn, const NcCgKernel *k, const float *const *in, float *const *out, int reverse) {
-    for (int s = 0; s < 3 && fn[s]; s++) {
-        if (!reverse) {
-            cgt_run(fn[s], in, out, k->tiles[s]);
-            continue;
-        }
-        for (int64_t t1 = k->tiles[s]; t1 > 0;) {
-            const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-            fn[s](in, out, t0, t1);
-            t1 = t0;
-        }
-    }
-}
+static void emit(NcCgModule *m, void *p, NcCgKernel *k) { nc_cg_train_loss_emit(m, p, "k", k); }
 
 static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *data, const char *what0) {
-    NcError e;
     const NcNode *nd = &g->nodes.data[ni];
     char what[256];
     snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
     NcTrainLossPlan p;
     const int ok = nc_cg_train_loss_plan(&p, g, nd);
     CHECK_MSG(ok, "%s: refused", what);
-    NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
-    if (!jit) return;
-    NcCgModule m;
-    nc_cg_module_init(&m, t, "train_loss");
-    NcCgKernel kern;
-    memset(&kern, 0, sizeof kern);
-    nc_cg_train_loss_emit(&m, &p, "k", &kern);
-    int rc = nc_cg_jit_add(jit, &m, &e);
-    nc_cg_module_dispose(&m);
-    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn fn[3] = {NULL, NULL, NULL};
-    const char *names[2] = {"k_rows", "k_sum"};
-    for (int s = 0; s < 2 && !rc && kern.tiles[s]; s++) {
-        fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
-        if (!fn[s]) rc = -1;
-    }
-    if (rc) {
-        CHECK_MSG(0, "%s: %s", what, e.msg);
-        nc_cg_jit_free(jit);
-        return;
-    }
-    NcKernelArgs ka;
-    memset(&ka, 0, sizeof ka);
-    ka.node = nd;
-    for (int i = 0; i < nd->ninputs; i++) ka.in_v[i] = nc_val(g, nd->inputs[i]), ka.in[i] = data[nd->inputs[i]];
-    ka.out_v[0] = nc_val(g, nd->outputs[0]);
-    const int64_t ny = nc_numel(ka.out_v[0]);
-    float *want = ka.out[0] = nc_malloc((size_t)ny * sizeof(float));
-    float *buf = nc_malloc((size_t)(ny + 128) * sizeof(float));
-    float *scratch = kern.scratch ? cgt_guarded(kern.scratch) : NULL, *out[2] = {buf + 64, scratch};
-    for (int64_t i = 0; i < ny + 128; i++) buf[i] = 42.0f;
-    nc_op_info(nd->op)->ref(&ka);
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass)
-            for (int64_t i = 0; i < ny; i++) out[0][i] = NAN;
-        run(fn, &kern, ka.in, out, pass);
-        double mx = 0, err = 0;
-        for (int64_t i = 0; i < ny; i++)
-            if (isfinite(want[i]) && fabs(want[i]) > mx) mx = fabs(want[i]);
-        for (int64_t i = 0; i < ny; i++) {
-            const float gv = out[0][i], wv = want[i];
-            const double d = isnan(wv) || isnan(gv) ? (isnan(wv) && isnan(gv) ? 0 : INFINITY) : fabs((double)gv - wv);
-            if (d > err) err = d;
-        }
-        err = mx > 0 ? err / mx : err;
-        CHECK_MSG(err <= 1e-6, "%s%s: relative error %g (got %.9g, want %.9g)", what, pass ? " (tiles reversed)" : "",
-                  err, out[0][0], want[0]);
-        if (err > worst) worst = err;
-        int canaries = 1;
-        for (int i = 0; i < 64; i++) canaries &= buf[i] == 42.0f && out[0][ny + i] == 42.0f;
-        CHECK_MSG(canaries, "%s: wrote outside its output", what);
-    }
-    free(want);
-    free(buf);
-    if (scratch) cgt_guarded_free(scratch, kern.scratch);
-    cases++;
-    nc_cg_jit_free(jit);
+    const double err = ok ? cgt_check_train_kernel(t, g, nd, data, emit, &p, 1e-6, what) : -1;
+    if (err > worst) worst = err;
+    cases += err >= 0;
 }
 
 /* targets: 0 one-hot, 1 smoothed one-hot (0.1), 2 two classes mixed (CutMix's lam) and smoothed */

@@ -25,7 +25,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *da
     NcTrainRedPlan p;
     const int ok = nc_cg_train_red_plan(&p, g, nd);
     CHECK_MSG(ok, "%s: refused", what);
-    const double err = ok ? cgt_check_train_kernel(t, g, nd, data, emit, &p, "k", 1e-4, what) : -1;
+    const double err = ok ? cgt_check_train_kernel(t, g, nd, data, emit, &p, 1e-4, what) : -1;
     if (err > worst) worst = err;
     cases += err >= 0;
 }
