@@ -5,155 +5,16 @@
  * GPU and its driver are present — the PTX run on the GPU against the same
  * references.  Without a GPU, opening the "cuda" device must fail with a
  * message that says so. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include "codegen/cuda/cu_kernels.h"
-#include "runtime/device/device.h"
-#include "tests/codegen/cg_test.h"
+#include "tests/cuda/cu_test.h"
 
-static NcCgTarget host, gpu;
-static NcCgJit *jit;
-static NcDevice *emu, *cuda;
-static char ptxas[512];
+/* A value of rank ndim, shape (a, b, c, d) (unused sizes 0). */
+#define VAL(ndim, a, b, c, d) cut_value(ndim, (const int64_t[4]){a, b, c, d})
 
-static void find_ptxas(void) {
-    const char *env = getenv("PTXAS");
-    const char *cands[] = {env, "/usr/local/cuda/bin/ptxas", "/usr/bin/ptxas"};
-    for (size_t i = 0; i < 3; i++)
-        if (cands[i] && access(cands[i], X_OK) == 0) {
-            snprintf(ptxas, sizeof ptxas, "%s", cands[i]);
-            return;
-        }
-    FILE *p = popen("command -v ptxas", "r");
-    if (p && fgets(ptxas, sizeof ptxas, p)) ptxas[strcspn(ptxas, "\n")] = 0;
-    if (p) pclose(p);
-}
-
-/* ptxas -arch=sm_90 on the text: 0 when it assembles (or ptxas is absent). */
-static int assemble(const char *name, const char *ptx) {
-    if (!ptxas[0]) return 0;
-    char path[] = "/tmp/netc_cuda_ptx_XXXXXX", cmd[1200];
-    const int fd = mkstemp(path);
-    NC_CHECK(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(ptx, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "'%s' -arch=sm_90 -o /dev/null '%s'", ptxas, path);
-    const int rc = system(cmd);
-    if (rc)
-        fprintf(stderr, "%s: ptxas rejected the PTX (kept in %s)\n", name, path);
-    else
-        unlink(path);
-    return rc;
-}
-
-/* With NETC_CUDA_DUMP=DIR set: the kernel's PTX, launch shape, parameters
- * and expected output written to DIR for tests/gpu/run_dumped.c, which runs
- * them on a GPU machine that has the driver but not LLVM. */
-static void dump(const NcCuDesc *d, const char *ptx, float **params, const int64_t *sizes, const float *want,
-                 int64_t nout) {
-    const char *dir = getenv("NETC_CUDA_DUMP");
-    if (!dir || !ptx) return;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.ptx", dir, d->name);
-    FILE *f = fopen(path, "w");
-    NC_CHECK(f);
-    fputs(ptx, f);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/%s.bin", dir, d->name);
-    f = fopen(path, "wb");
-    NC_CHECK(f);
-    /* grid, block, nparams, nout, sizes[], then each parameter, then want */
-    const int64_t head[4] = {d->grid, d->block, d->nparams, nout};
-    fwrite(head, sizeof head, 1, f);
-    fwrite(sizes, sizeof *sizes, (size_t)d->nparams, f);
-    for (int i = 0; i < d->nparams; i++) fwrite(params[i], sizeof(float), (size_t)sizes[i], f);
-    fwrite(want, sizeof(float), (size_t)nout, f);
-    NC_CHECK(fclose(f) == 0);
-    snprintf(path, sizeof path, "%s/kernels.txt", dir);
-    f = fopen(path, "a");
-    NC_CHECK(f);
-    fprintf(f, "%s\n", d->name);
-    fclose(f);
-}
-
-/* Builds d both ways; runs it on every device with the host data params[]
- * (sizes[] floats each), and compares param 1 with want (nout floats). */
-/* d lowered both ways: its PTX (checked by ptxas) and its JIT-compiled CPU
- * lowering, as a device kernel (ptx to free). */
-static NcDevKernel make_kernel(const NcCuDesc *d) {
-    NcError e;
-    NcCgModule gm, cm;
-    nc_cg_module_init(&gm, &gpu, d->name);
-    CHECK(nc_cu_build_gpu(&gm, d, &e) == 0);
-    char *ptx = nc_cu_module_ptx(&gm, &e);
-    CHECK_MSG(ptx != NULL, "%s", e.msg);
-    nc_cg_module_dispose(&gm);
-    if (ptx) {
-        CHECK_MSG(strstr(ptx, ".entry") && assemble(d->name, ptx) == 0, "%s: PTX does not assemble", d->name);
-        /* the phases are separated by barriers, shared memory is the GPU's */
-        CHECK_MSG((d->nphases > 1) == (strstr(ptx, "bar.sync") != NULL), "%s: barriers", d->name);
-        CHECK_MSG((d->smem_floats > 0) == (strstr(ptx, ".shared") != NULL), "%s: shared memory", d->name);
-    }
-    nc_cg_module_init(&cm, &host, d->name);
-    CHECK(nc_cu_build_cpu(&cm, d, &e) == 0);
-    CHECK_MSG(nc_cg_jit_add(jit, &cm, &e) == 0, "%s", e.msg);
-    nc_cg_module_dispose(&cm);
-    NcDevKernel k = {.name = d->name, .ptx = ptx, .grid = d->grid, .block = d->block, .nparams = d->nparams};
-    k.cpu = (NcCuCpuFn)nc_cg_jit_lookup(jit, d->name, &e);
-    CHECK(k.cpu != NULL);
-    return k;
-}
-
-static void check_kernel(const NcCuDesc *d, float **params, const int64_t *sizes, const float *want, int64_t nout) {
-    NcError e;
-    NcDevKernel k = make_kernel(d);
-    char *ptx = (char *)k.ptx;
-    dump(d, ptx, params, sizes, want, nout);
-    NcDevice *devs[2] = {emu, cuda};
-    float *got = nc_malloc((size_t)nout * sizeof(float));
-    for (int di = 0; di < 2; di++) {
-        NcDevice *dev = devs[di];
-        if (!dev || (!k.cpu && di == 0) || (!ptx && di == 1)) continue;
-        float *dp[NC_CU_MAXPARAMS];
-        for (int i = 0; i < d->nparams; i++) {
-            CHECK(nc_dev_alloc(dev, (void **)&dp[i], (size_t)sizes[i] * sizeof(float), &e) == 0);
-            CHECK(nc_dev_upload(dev, dp[i], params[i], (size_t)sizes[i] * sizeof(float), &e) == 0);
-        }
-        CHECK_MSG(nc_dev_launch(dev, &k, dp, &e) == 0 && nc_dev_sync(dev, &e) == 0, "%s", e.msg);
-        memset(got, 0xff, (size_t)nout * sizeof(float));
-        CHECK(nc_dev_download(dev, got, dp[1], (size_t)nout * sizeof(float), &e) == 0);
-        double err;
-        CHECK_MSG(cgt_close(got, want, nout, 1e-5, &err), "%s on %s: relative error %g", d->name, nc_dev_name(dev),
-                  err);
-        printf("%-24s %-14s grid %5lld x %4lld, %2d phases: max error %.2g\n", d->name, nc_dev_name(dev),
-               (long long)d->grid, (long long)d->block, d->nphases, err);
-        for (int i = 0; i < d->nparams; i++) nc_dev_free(dev, dp[i]);
-    }
-    free(got);
-    free(ptx);
-}
-
-static NcValue value(int ndim, int64_t a, int64_t b, int64_t c, int64_t d) {
-    NcValue v = cgt_value(a, b, c, d);
-    v.ndim = ndim;
-    return v;
-}
-
-/* One reference kernel on hand-made values. */
+/* One reference kernel, one output, on hand-made values. */
 static void ref(NcRefFn fn, const NcAttrs *a, const NcValue *const *iv, const float *const *in, int nin,
                 const NcValue *ov, float *out) {
-    NcNode node;
-    memset(&node, 0, sizeof node);
-    node.attrs = *a;
-    NcKernelArgs k;
-    memset(&k, 0, sizeof k);
-    k.node = &node;
-    for (int i = 0; i < nin; i++) k.in_v[i] = iv[i], k.in[i] = in[i];
-    k.out_v[0] = ov, k.out[0] = out;
-    fn(&k);
+    cut_ref(fn, a, nin, iv, in, 1, &ov, &out);
 }
 
 /* An epilogue chain: batch norm (folded to scale / shift for the kernel),
@@ -173,7 +34,7 @@ static void eltwise_case(const char *name, int64_t n, int64_t c, int64_t h, int6
         sc[i] = (float)(inv * gam[i]), sh[i] = (float)(bet[i] - mean[i] * inv * gam[i]);
     }
     /* the reference */
-    NcValue xv = value(4, n, c, h, w), cv = value(1, c, 0, 0, 0);
+    NcValue xv = VAL(4, n, c, h, w), cv = VAL(1, c, 0, 0, 0);
     NcAttrs a = nc_attrs_default();
     a.eps = (float)eps;
     float *want = nc_malloc((size_t)total * 4), *tmp = nc_malloc((size_t)total * 4);
@@ -203,11 +64,10 @@ static void eltwise_case(const char *name, int64_t n, int64_t c, int64_t h, int6
     k.step[k.nsteps++] = (NcCuEwStep){.kind = kinds[tail], .lo = 0, .hi = 6};
     NcCuDesc d;
     nc_cu_eltwise_desc(&d, name, &k);
-    float *params[5] = {x, nc_calloc((size_t)total, 4), sc, sh, res};
+    float *params[5] = {x, NULL, sc, sh, res}; /* the output: NaN until written */
     const int64_t sizes[5] = {total, total, c, c, total};
-    check_kernel(&d, params, sizes, tmp, total);
-    free(params[1]), free(x), free(res), free(gam), free(bet), free(mean), free(var), free(sc), free(sh), free(want),
-        free(tmp);
+    cut_check1(&d, params, sizes, tmp);
+    free(x), free(res), free(gam), free(bet), free(mean), free(var), free(sc), free(sh), free(want), free(tmp);
 }
 
 static void row_case(const char *name, int64_t rows, int64_t len, int softmax) {
@@ -218,7 +78,7 @@ static void row_case(const char *name, int64_t rows, int64_t len, int softmax) {
     NcCuDesc d;
     int64_t nout;
     if (softmax) {
-        NcValue v = value(2, rows, len, 0, 0);
+        NcValue v = VAL(2, rows, len, 0, 0);
         a.axis = 1;
         const NcValue *iv[1] = {&v};
         const float *in[1] = {x};
@@ -226,26 +86,27 @@ static void row_case(const char *name, int64_t rows, int64_t len, int softmax) {
         nc_cu_softmax_desc(&d, name, &r);
         nout = rows * len;
     } else { /* global average pool over [1, rows, 1, len] */
-        NcValue v = value(4, 1, rows, 1, len), o = value(4, 1, rows, 1, 1);
+        NcValue v = VAL(4, 1, rows, 1, len), o = VAL(4, 1, rows, 1, 1);
         const NcValue *iv[1] = {&v};
         const float *in[1] = {x};
         ref(nc_ref_global_avg_pool, &a, iv, in, 1, &o, want);
         nc_cu_row_mean_desc(&d, name, &r);
         nout = rows;
     }
-    float *params[2] = {x, nc_calloc((size_t)nout, 4)};
+    float *params[2] = {x, NULL};
     const int64_t sizes[2] = {rows * len, nout};
-    check_kernel(&d, params, sizes, want, nout);
-    free(params[1]), free(x), free(want);
+    cut_check1(&d, params, sizes, want);
+    free(x), free(want);
 }
 
 /* The emulator's GEMM against nc_ref_linear (y = x . w^T). */
 static void gemm_case(int64_t m, int64_t n, int64_t k) {
+    NcDevice *emu = cut_devs[0], *cuda = cut_devs[1];
     float *x = cgt_random(m * k), *w = cgt_random(n * k), *bt = nc_malloc((size_t)(k * n) * 4);
     float *want = nc_malloc((size_t)(m * n) * 4), *got = nc_malloc((size_t)(m * n) * 4);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < k; j++) bt[j * n + i] = w[i * k + j];
-    NcValue xv = value(2, m, k, 0, 0), wv = value(2, n, k, 0, 0), yv = value(2, m, n, 0, 0);
+    NcValue xv = VAL(2, m, k, 0, 0), wv = VAL(2, n, k, 0, 0), yv = VAL(2, m, n, 0, 0);
     NcAttrs a = nc_attrs_default();
     const NcValue *iv[2] = {&xv, &wv};
     const float *in[2] = {x, w};
@@ -289,6 +150,7 @@ static void gemm_case(int64_t m, int64_t n, int64_t k) {
  * softmax — against nc_ref_conv2d, batch_norm, relu, global_avg_pool, linear,
  * softmax.  On the emulator (the CUDA device has no GEMM yet). */
 static void head_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t classes) {
+    NcDevice *emu = cut_devs[0];
     const int64_t hw = h * w;
     float *x = cgt_random(n * c * hw), *wc = cgt_random(o * c), *wl = cgt_random(classes * o);
     float *gam = cgt_random(o), *bet = cgt_random(o), *mean = cgt_random(o), *var = cgt_random(o);
@@ -308,8 +170,8 @@ static void head_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
     cgt_ref_conv(x, wc, NULL, y, n, c, h, w, o, 1, 1, 1, 0, 1, 0);
     NcAttrs a = nc_attrs_default();
     a.eps = (float)eps;
-    NcValue yv = value(4, n, o, h, w), ov = value(1, o, 0, 0, 0), fv = value(4, n, o, 1, 1), f2 = value(2, n, o, 0, 0),
-            wv = value(2, classes, o, 0, 0), lv = value(2, n, classes, 0, 0);
+    NcValue yv = VAL(4, n, o, h, w), ov = VAL(1, o, 0, 0, 0), fv = VAL(4, n, o, 1, 1), f2 = VAL(2, n, o, 0, 0),
+            wv = VAL(2, classes, o, 0, 0), lv = VAL(2, n, classes, 0, 0);
     {
         const NcValue *iv[5] = {&yv, &ov, &ov, &ov, &ov};
         const float *in[5] = {y, gam, bet, mean, var};
@@ -336,7 +198,7 @@ static void head_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
     nc_cu_eltwise_desc(&ed, "head_bn_relu", &ek);
     nc_cu_row_mean_desc(&gd, "head_gap", &gk);
     nc_cu_softmax_desc(&sd, "head_softmax", &sk);
-    NcDevKernel ke = make_kernel(&ed), kg = make_kernel(&gd), ks = make_kernel(&sd);
+    NcDevKernel ke = cut_kernel(&ed), kg = cut_kernel(&gd), ks = cut_kernel(&sd);
     float *dx, *dwc, *dy, *dy2, *dsc, *dsh, *dfeat, *dwl, *dlog, *dprob;
     const struct {
         float **p;
@@ -377,29 +239,10 @@ static void head_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
 
 int main(void) {
     NcError e;
-    cgt_host_target(&host);
-    if (nc_cu_target_init(&gpu, "sm_90", &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    jit = nc_cg_jit_new(&e);
-    NC_CHECK(jit);
-    find_ptxas();
-    if (ptxas[0])
-        printf("ptxas: %s\n", ptxas);
-    else
-        printf("SKIPPED the ptxas checks: no ptxas (PATH, /usr/local/cuda/bin, $PTXAS): PTX is generated, not "
-               "assembled\n");
-    emu = nc_dev_open("emulate", &e);
-    CHECK(emu != NULL);
+    cut_init();
     CHECK(nc_dev_open("tpu", &e) == NULL && strstr(e.msg, "unknown device 'tpu'"));
-    cuda = nc_dev_open("cuda", &e);
-    if (cuda)
-        printf("GPU: %s — the kernels run there too\n", nc_dev_name(cuda));
-    else {
-        printf("no GPU here: %s\n", e.msg);
-        CHECK_MSG(!strncmp(e.msg, "cannot use a GPU: ", 18), "unclear error: %s", e.msg);
-    }
+    if (!cut_devs[1]) /* why not: a message that says so */
+        CHECK_MSG(!nc_dev_open("cuda", &e) && !strncmp(e.msg, "cannot use a GPU: ", 18), "unclear error: %s", e.msg);
 
     eltwise_case("ew_bn_relu", 2, 3, 7, 5, T_RELU);
     eltwise_case("ew_bn_relu6", 1, 5, 9, 9, T_RELU6);
@@ -416,10 +259,6 @@ int main(void) {
     gemm_case(64, 96, 200);
     head_case(2, 24, 7, 7, 40, 10);
 
-    nc_dev_close(cuda);
-    nc_dev_close(emu);
-    nc_cg_jit_free(jit);
-    nc_cu_target_free(&gpu);
-    nc_cg_target_free(&host);
+    cut_done();
     TEST_MAIN_END();
 }
