@@ -3,8 +3,8 @@
  *
  * Loops of a GEMM tile (mc rows x pc weight panels):
  *
- *   for q in the tile's panels (NC_I8_NR columns): its K4 x 16 bytes stay in L1
- *     for p in row panels (mr):                   the tile's mc x K4 bytes of A stay in L2
+ *   for q in the tile's groups of spp panels (NC_I8_NR columns each; ymm: 1, zmm: 4)
+ *     for p in row panels (mr):         the tile's mc x K4 bytes of A stay in L2
  *       microkernel over all of K (one pass: i32 accumulators never go to memory)
  *
  * Ragged row and column panels get their own microkernels (fewer rows;
@@ -13,27 +13,69 @@
  * stores and epilogue operands need masks). */
 #include "codegen/cpu/cg_gemm_i8.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define VL    8 /* i32 / f32 lanes of a vector (ymm) */
+#define MAXVL 16 /* i32 / f32 lanes of the widest vector (zmm) */
 #define MAXMR 8
+#define MAXNV 4
 
 /* ---- planning ---------------------------------------------------------- */
 
-int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, int generic, NcError *e) {
+int nc_cg_has_feature(const NcCgTarget *t, const char *name) {
+    const size_t n = strlen(name);
+    for (const char *f = t->features; f && (f = strstr(f, name)) != NULL; f += n)
+        if (f > t->features && f[-1] == '+' && (f[n] == ',' || f[n] == 0)) return 1;
+    return 0;
+}
+
+NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t) {
+    if (t->vw == 16 && nc_cg_has_feature(t, "avx512vnni") && nc_cg_has_feature(t, "avx512bw")) return NC_I8_VNNI512;
+    if (nc_cg_has_feature(t, "avxvnni") || (nc_cg_has_feature(t, "avx512vnni") && nc_cg_has_feature(t, "avx512vl")))
+        return NC_I8_AVXVNNI;
+    if (nc_cg_has_feature(t, "avx2")) return NC_I8_AVX2;
+    return NC_I8_PLAIN;
+}
+
+const char *nc_cg_i8_isa_name(NcI8Isa isa) {
+    return isa == NC_I8_VNNI512 ? "avx512vnni" : isa == NC_I8_AVXVNNI ? "avxvnni" : isa == NC_I8_AVX2 ? "avx2" : NULL;
+}
+
+int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e) {
     memset(p, 0, sizeof *p);
     p->s = *s;
     if (s->batch < 1 || s->cin < 1 || s->cout < 1 || s->hw < 1)
         return nc_errorf(e, "gemm int8: sizes must be positive");
     if (s->b_per_image || s->col_image) return nc_errorf(e, "gemm int8: one GEMM over all images only");
-    p->mr = 4, p->nv = NC_I8_NR / VL;
-    p->intrinsics = !generic && t->features && strstr(t->features, "+avx2") != NULL;
+    const NcI8Isa best = nc_cg_i8_best_isa(t);
+    /* NETC_CG_INT8=avx2 (or plain, avxvnni): an older ISA's kernels on this host, to compare them */
+    const char *env = getenv("NETC_CG_INT8");
+    if (isa == NC_I8_AUTO && env && *env) {
+        for (int i = NC_I8_PLAIN; i <= NC_I8_VNNI512; i++)
+            if (!strcmp(env, i == NC_I8_PLAIN ? "plain" : nc_cg_i8_isa_name((NcI8Isa)i))) isa = (NcI8Isa)i;
+        if (isa == NC_I8_AUTO) /* a benchmark switch: warn, and take the best */
+            fprintf(stderr, "netc: NETC_CG_INT8='%s' is not plain, avx2, avxvnni or avx512vnni (ignored)\n", env);
+    }
+    if (isa == NC_I8_AUTO) isa = best;
+    /* what the target has: each ISA implies the ones below it, except zmm needs 16-lane vectors */
+    if (isa > best || (isa == NC_I8_AVXVNNI && best == NC_I8_VNNI512 && !nc_cg_has_feature(t, "avx512vl") &&
+                       !nc_cg_has_feature(t, "avxvnni")))
+        return nc_errorf(e, "gemm int8: the target has no %s", nc_cg_i8_isa_name(isa));
+    p->isa = isa;
+    /* zmm: 6 rows x 4 panels = 24 accumulators, 4 weight vectors and the broadcast row in 32 registers
+     * (per group of 4 reduction steps: 10 loads for 24 vpdpbusd); ymm: 4 rows x 2 vectors (16 registers) */
+    if (isa == NC_I8_VNNI512)
+        p->vl = 16, p->mr = 6, p->nv = MAXNV;
+    else
+        p->vl = 8, p->mr = 4, p->nv = NC_I8_NR / 8;
+    p->spp = p->nv * p->vl / NC_I8_NR;
     p->M = s->batch * s->hw, p->N = s->cout;
     nc_i8_layout(&p->l, s->cout, s->cin);
     p->K4 = p->l.K4;
-    const int64_t mr = p->mr, P = p->l.Np / NC_I8_NR, Mr = cgb_round_up(p->M, mr);
+    const int64_t mr = p->mr, spp = p->spp, P = p->l.Np / NC_I8_NR, Mr = cgb_round_up(p->M, mr);
     /* A's block (mc rows of K4 bytes) in half of a 512 KB L2 */
-    int64_t mc = (256 * 1024 / p->K4) / mr * mr, pc = P;
+    int64_t mc = (256 * 1024 / p->K4) / mr * mr, pc = cgb_round_up(P, spp);
     mc = mc < mr ? mr : mc > Mr ? Mr : mc;
     /* enough tiles for dynamic scheduling (as cg_gemm.c): split the rows while
      * a tile keeps 8 row panels, else the panels; few rows and many weights
@@ -42,18 +84,18 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
     for (;;) {
         const int64_t tiles = cgb_ceil_div(p->M, mc) * cgb_ceil_div(P, pc);
         if (tiles >= 48) break;
-        const int split_m = mc >= 8 * mr, split_n = pc >= 2;
+        const int split_m = mc >= 8 * mr, split_n = pc >= 2 * spp;
         if (rows_fit && split_n)
-            pc = cgb_ceil_div(pc, 2);
+            pc = cgb_round_up(cgb_ceil_div(pc, 2), spp);
         else if (split_m)
             mc = cgb_round_up(mc / 2, mr);
         else if (split_n)
-            pc = cgb_ceil_div(pc, 2);
+            pc = cgb_round_up(cgb_ceil_div(pc, 2), spp);
         else
             break;
     }
     mc = cgb_round_up(cgb_ceil_div(p->M, cgb_ceil_div(p->M, mc)), mr);
-    pc = cgb_ceil_div(P, cgb_ceil_div(P, pc));
+    pc = cgb_round_up(cgb_ceil_div(P, cgb_ceil_div(P, pc)), spp);
     p->mc = mc, p->pc = pc;
     p->mblocks = cgb_ceil_div(p->M, mc), p->nblocks = cgb_ceil_div(P, pc);
     p->tiles = p->mblocks * p->nblocks;
@@ -66,10 +108,11 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
 /* ---- shared ------------------------------------------------------------ */
 
 typedef struct Q {
-    NcCgModule mv; /* the module seen with 8-lane vectors */
+    NcCgModule mv; /* the module seen with the plan's vectors */
     NcCgModule *m;
     const NcGemmI8Plan *p;
-    LLVMTypeRef i8, i16, v32i8, v16i16, v8i32;
+    int vl;
+    LLVMTypeRef i8, i16, vbytes, vi32; /* 4 vl x i8, vl x i32 */
     LLVMValueRef a, blob, bw, colscale, colcorr, bias, y, epi[NC_MAX_EPI];
     LLVMValueRef mb, nb, last_m, last_n;
 } Q;
@@ -78,10 +121,11 @@ static void q_init(Q *q, NcCgModule *m0, const NcGemmI8Plan *p) {
     memset(q, 0, sizeof *q);
     q->mv = *m0;
     q->m = &q->mv;
-    q->m->vw = VL, q->m->vec = LLVMVectorType(m0->f32, VL);
+    q->vl = p->vl;
+    q->m->vw = p->vl, q->m->vec = LLVMVectorType(m0->f32, (unsigned)p->vl);
     q->p = p;
     q->i8 = LLVMInt8TypeInContext(m0->ctx), q->i16 = LLVMInt16TypeInContext(m0->ctx);
-    q->v32i8 = LLVMVectorType(q->i8, 32), q->v16i16 = LLVMVectorType(q->i16, 16), q->v8i32 = LLVMVectorType(m0->i32, 8);
+    q->vbytes = LLVMVectorType(q->i8, (unsigned)(4 * p->vl)), q->vi32 = LLVMVectorType(m0->i32, (unsigned)p->vl);
 }
 
 static LLVMValueRef I(Q *q, int64_t v) { return cgb_i64(q->m, v); }
@@ -98,32 +142,48 @@ static LLVMValueRef call(Q *q, const char *name, LLVMTypeRef *over, int nover, L
     NC_CHECK(id != 0);
     LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, over, (size_t)nover);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, over, (size_t)nover);
-    return LLVMBuildCall2(m->b, fty, fn, args, (unsigned)nargs, "");
+    /* the intrinsic's own operand types (vpdpbusd's byte operands are i32 vectors in some LLVM versions) */
+    LLVMTypeRef pt[4];
+    NC_CHECK(LLVMCountParamTypes(fty) == (unsigned)nargs && nargs <= 4);
+    LLVMGetParamTypes(fty, pt);
+    for (int i = 0; i < nargs; i++)
+        if (LLVMTypeOf(args[i]) != pt[i]) args[i] = LLVMBuildBitCast(m->b, args[i], pt[i], "");
+    LLVMValueRef r = LLVMBuildCall2(m->b, fty, fn, args, (unsigned)nargs, "");
+    return r;
 }
 
 static LLVMValueRef shuffle(Q *q, LLVMValueRef v, int n, int first) {
-    LLVMValueRef idx[32];
+    LLVMValueRef idx[4 * MAXVL];
     for (int i = 0; i < n; i++) idx[i] = LLVMConstInt(q->m->i32, (unsigned long long)(2 * i + first), 0);
     return LLVMBuildShuffleVector(q->m->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
 }
 
-/* Per 32-bit lane l: sum over its 4 bytes b of a[4l + b] (u8) * w[4l + b] (s8), as i32. */
-static LLVMValueRef madd(Q *q, LLVMValueRef a, LLVMValueRef w) {
+/* acc + per 32-bit lane l: sum over its 4 bytes b of a[4l + b] (u8) * w[4l + b] (s8), as i32. */
+static LLVMValueRef madd(Q *q, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef w) {
     LLVMBuilderRef b = q->m->b;
-    if (q->p->intrinsics) {
+    const NcI8Isa isa = q->p->isa;
+    if (isa == NC_I8_VNNI512 || isa == NC_I8_AVXVNNI) {
+        /* vpdpbusd: no intermediate saturation (vpdpbusds would saturate the i32) */
+        LLVMValueRef args[3] = {acc, a, w};
+        LLVMValueRef r = call(q, isa == NC_I8_VNNI512 ? "llvm.x86.avx512.vpdpbusd.512" : "llvm.x86.avx512.vpdpbusd.256",
+                              NULL, 0, args, 3);
+        return LLVMTypeOf(r) == q->vi32 ? r : LLVMBuildBitCast(b, r, q->vi32, "");
+    }
+    if (isa == NC_I8_AVX2) {
         LLVMValueRef args[2] = {a, w};
         LLVMValueRef t16 = call(q, "llvm.x86.avx2.pmadd.ub.sw", NULL, 0, args, 2);
         LLVMValueRef ones[16];
         for (int i = 0; i < 16; i++) ones[i] = LLVMConstInt(q->i16, 1, 0);
         LLVMValueRef args2[2] = {t16, LLVMConstVector(ones, 16)};
-        return call(q, "llvm.x86.avx2.pmadd.wd", NULL, 0, args2, 2);
+        return LLVMBuildAdd(b, acc, call(q, "llvm.x86.avx2.pmadd.wd", NULL, 0, args2, 2), "");
     }
     /* the same integers in plain IR: products fit i16 (255 x 63), pairs of them too */
-    LLVMTypeRef v32i16 = LLVMVectorType(q->i16, 32), v16i32 = LLVMVectorType(q->m->i32, 16);
-    LLVMValueRef pr = LLVMBuildNSWMul(b, LLVMBuildZExt(b, a, v32i16, ""), LLVMBuildSExt(b, w, v32i16, ""), "");
-    LLVMValueRef s16 = LLVMBuildNSWAdd(b, shuffle(q, pr, 16, 0), shuffle(q, pr, 16, 1), "");
-    LLVMValueRef s32 = LLVMBuildSExt(b, s16, v16i32, "");
-    return LLVMBuildNSWAdd(b, shuffle(q, s32, 8, 0), shuffle(q, s32, 8, 1), "");
+    const int vl = q->vl;
+    LLVMTypeRef vw16 = LLVMVectorType(q->i16, (unsigned)(4 * vl)), vh32 = LLVMVectorType(q->m->i32, (unsigned)(2 * vl));
+    LLVMValueRef pr = LLVMBuildNSWMul(b, LLVMBuildZExt(b, a, vw16, ""), LLVMBuildSExt(b, w, vw16, ""), "");
+    LLVMValueRef s16 = LLVMBuildNSWAdd(b, shuffle(q, pr, 2 * vl, 0), shuffle(q, pr, 2 * vl, 1), "");
+    LLVMValueRef s32 = LLVMBuildSExt(b, s16, vh32, "");
+    return LLVMBuildAdd(b, acc, LLVMBuildNSWAdd(b, shuffle(q, s32, vl, 0), shuffle(q, s32, vl, 1), ""), "");
 }
 
 /* ---- the quantise stage -------------------------------------------------- */
@@ -146,9 +206,9 @@ static void quant_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
     LLVMValueRef lo = cgb_zero(m), hi = cgb_splat(m, cgb_f32(m, 255.0));
     v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, v, lo, ""), lo, v, "");
     v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, hi, ""), hi, v, "");
-    LLVMValueRef u = LLVMBuildTrunc(b, LLVMBuildFPToSI(b, v, q->v8i32, ""), LLVMVectorType(q->i8, VL), "");
+    LLVMValueRef u = LLVMBuildTrunc(b, LLVMBuildFPToSI(b, v, q->vi32, ""), LLVMVectorType(q->i8, (unsigned)q->vl), "");
     LLVMValueRef dst = bgep(q, r->d, i);
-    if (lanes == VL) {
+    if (lanes == q->vl) {
         LLVMValueRef st = LLVMBuildStore(b, u, dst);
         LLVMSetAlignment(st, 1);
         return;
@@ -193,36 +253,39 @@ void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char 
 
 /* ---- the GEMM stage ---------------------------------------------------- */
 
-/* mr x nv vectors of C: rows row0.., columns of panel qp (the last vector lanes wide). */
+/* mr x nv vectors of C: rows row0.., columns from panel qp's first (the last vector lanes wide).  Vector v's
+ * columns lie in panel qp + v * vl / NC_I8_NR, at byte (v * vl % NC_I8_NR) * 4 of each group of 4 steps. */
 static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
     NcCgModule *m = q->m;
     LLVMBuilderRef b = m->b;
     const NcGemmI8Plan *p = q->p;
     const int64_t K4 = p->K4;
-    LLVMValueRef acc[MAXMR][NC_I8_NR / VL];
+    const int VL = q->vl;
+    LLVMValueRef acc[MAXMR][MAXNV];
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) {
-            acc[i][v] = cgb_var(m, q->v8i32);
-            LLVMBuildStore(b, LLVMConstNull(q->v8i32), acc[i][v]);
+            acc[i][v] = cgb_var(m, q->vi32);
+            LLVMBuildStore(b, LLVMConstNull(q->vi32), acc[i][v]);
         }
     LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
     LLVMValueRef g;
     CgbLoop lg = cgb_loop_begin(m, I(q, 0), I(q, K4 / 4), 1, &g);
-    LLVMValueRef bg = bgep(q, bpan, mulc(q, g, 4 * NC_I8_NR)), bv[NC_I8_NR / VL];
+    LLVMValueRef bg = bgep(q, bpan, mulc(q, g, 4 * NC_I8_NR)), bv[MAXNV];
     for (int v = 0; v < nv; v++) {
-        bv[v] = LLVMBuildLoad2(b, q->v32i8, bgep(q, bg, I(q, v * 32)), "");
+        const int64_t off = (int64_t)(v * VL / NC_I8_NR) * K4 * NC_I8_NR + (v * VL % NC_I8_NR) * 4;
+        bv[v] = LLVMBuildLoad2(b, q->vbytes, bgep(q, bg, I(q, off)), "");
         LLVMSetAlignment(bv[v], 1);
     }
     LLVMValueRef ag = bgep(q, arow, mulc(q, g, 4));
     for (int i = 0; i < mr; i++) {
         LLVMValueRef s = LLVMBuildLoad2(b, m->i32, bgep(q, ag, I(q, i * K4)), "");
         LLVMSetAlignment(s, 1);
-        LLVMValueRef sv = LLVMBuildInsertElement(b, LLVMGetPoison(q->v8i32), s, I(q, 0), "");
-        sv = LLVMBuildShuffleVector(b, sv, LLVMGetPoison(q->v8i32), LLVMConstNull(q->v8i32), "");
-        LLVMValueRef av = LLVMBuildBitCast(b, sv, q->v32i8, "");
+        LLVMValueRef sv = LLVMBuildInsertElement(b, LLVMGetPoison(q->vi32), s, I(q, 0), "");
+        sv = LLVMBuildShuffleVector(b, sv, LLVMGetPoison(q->vi32), LLVMConstNull(q->vi32), "");
+        LLVMValueRef av = LLVMBuildBitCast(b, sv, q->vbytes, "");
         for (int v = 0; v < nv; v++) {
-            LLVMValueRef cur = LLVMBuildLoad2(b, q->v8i32, acc[i][v], "");
-            LLVMBuildStore(b, LLVMBuildAdd(b, cur, madd(q, av, bv[v]), ""), acc[i][v]);
+            LLVMValueRef cur = LLVMBuildLoad2(b, q->vi32, acc[i][v], "");
+            LLVMBuildStore(b, madd(q, cur, av, bv[v]), acc[i][v]);
         }
     }
     cgb_loop_end(m, &lg);
@@ -237,7 +300,7 @@ static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueR
             n[j] = v == nv - 1 ? lanes : VL;
             col[j] = add(q, mulc(q, qp, NC_I8_NR), I(q, v * VL));
             row[j] = add(q, row0, I(q, i));
-            LLVMValueRef f = LLVMBuildSIToFP(b, LLVMBuildLoad2(b, q->v8i32, acc[i][v], ""), m->vec, "");
+            LLVMValueRef f = LLVMBuildSIToFP(b, LLVMBuildLoad2(b, q->vi32, acc[i][v], ""), m->vec, "");
             r[j] = cgb_fma(m, f, cgb_load(m, cgb_gep(m, q->colscale, col[j])),
                            cgb_load(m, cgb_gep(m, q->colcorr, col[j])));
             if (q->bias) r[j] = LLVMBuildFAdd(b, r[j], cgb_load_n(m, cgb_gep(m, q->bias, col[j]), n[j]), "");
@@ -298,24 +361,27 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
     for (int s = 0; s < p->s.nepi; s++)
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
             q->epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
-    const int64_t P = p->l.Np / NC_I8_NR, full = p->N / NC_I8_NR, ntail = p->N % NC_I8_NR;
+    /* the tile's register blocks of spp whole panels; the last tile's remaining columns (fewer than
+     * spp panels, the last maybe partial) in one narrower block */
+    const int64_t full = p->N / NC_I8_NR, spp = p->spp, VL = q->vl;
+    const int64_t full_last = full - (p->nblocks - 1) * p->pc, groups_last = full_last / spp;
+    const int64_t rem = p->N - ((p->nblocks - 1) * p->pc + groups_last * spp) * NC_I8_NR;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     q->nb = LLVMBuildSRem(b, t, I(q, p->nblocks), "nb");
     q->mb = LLVMBuildSDiv(b, t, I(q, p->nblocks), "mb");
     q->last_m = LLVMBuildICmp(b, LLVMIntEQ, q->mb, I(q, p->mblocks - 1), "");
     q->last_n = LLVMBuildICmp(b, LLVMIntEQ, q->nb, I(q, p->nblocks - 1), "");
-    (void)P;
     LLVMValueRef q0 = mulc(q, q->nb, p->pc);
-    LLVMValueRef count = LLVMBuildSelect(b, q->last_n, I(q, full - (p->nblocks - 1) * p->pc), I(q, p->pc), "");
-    LLVMValueRef qp;
-    CgbLoop lq = cgb_loop_begin(m, q0, add(q, q0, count), 1, &qp);
-    rows(q, qp, p->nv, VL);
+    LLVMValueRef count = LLVMBuildSelect(b, q->last_n, I(q, groups_last), I(q, p->pc / spp), "");
+    LLVMValueRef gi;
+    CgbLoop lq = cgb_loop_begin(m, I(q, 0), count, 1, &gi);
+    rows(q, add(q, q0, mulc(q, gi, spp)), p->nv, (int)VL);
     cgb_loop_end(m, &lq);
-    if (ntail) {
+    if (rem > 0) {
         CgbIf c = cgb_if_begin(m, q->last_n);
-        const int nv = (int)cgb_ceil_div(ntail, VL), lanes = (int)(ntail - (nv - 1) * VL);
-        rows(q, I(q, full), nv, lanes);
+        const int nv = (int)cgb_ceil_div(rem, VL), lanes = (int)(rem - (nv - 1) * VL);
+        rows(q, add(q, q0, I(q, groups_last * spp)), nv, lanes);
         cgb_if_end(m, &c);
     }
     cgb_loop_end(m, &lt);

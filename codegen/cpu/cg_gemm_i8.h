@@ -15,11 +15,14 @@
  *             acc * colscale + colcorr, and the f32 epilogue of the f32 GEMM
  *             (bias, ReLU, activations, residual and per-channel operands).
  *
- * The vectors are 8 lanes (ymm) on any target with AVX2, AVX-512 included
- * (a zmm variant, AVX512-VNNI's vpdpbusd and AVX-VNNI are not written: no
- * such host to run them on yet).  Without AVX2 — or with spec generic — the
- * same arithmetic is plain IR (widen, multiply, add pairs), which computes
- * the same integers: the tests run both and compare them bit for bit. */
+ * The instructions are chosen by the target's features (NcI8Isa): AVX512-VNNI
+ * (with AVX512BW): zmm vectors of 16 lanes — one vector is one weight panel —
+ * and vpdpbusd, which multiplies and adds 4 u8 x s8 pairs into i32 in one
+ * instruction (64 multiply-adds); AVX-VNNI: the same vpdpbusd on ymm; AVX2:
+ * ymm vpmaddubsw + vpmaddwd.  Without AVX2 the same arithmetic is plain IR
+ * (widen, multiply, add pairs).  All compute the same integers (the 7-bit
+ * weights keep vpmaddubsw's i16 from saturating, so its sums are vpdpbusd's):
+ * the tests run every path the host has and compare them bit for bit. */
 #ifndef NETC_CG_GEMM_I8_H
 #define NETC_CG_GEMM_I8_H
 
@@ -27,11 +30,22 @@
 #include "codegen/cpu/cg_kernel.h"
 #include "codegen/cpu/cg_precision.h"
 
+/* The int8 GEMM's instructions (nc_cg_gemm_i8_plan's isa; NC_I8_AUTO: the best the target has). */
+typedef enum NcI8Isa {
+    NC_I8_AUTO = 0,
+    NC_I8_PLAIN = 1,   /* plain IR: any target */
+    NC_I8_AVX2 = 2,    /* ymm vpmaddubsw + vpmaddwd */
+    NC_I8_AVXVNNI = 3, /* ymm vpdpbusd (AVX-VNNI, or AVX512-VNNI with VL) */
+    NC_I8_VNNI512 = 4, /* zmm vpdpbusd (AVX512-VNNI + AVX512BW) */
+} NcI8Isa;
+
 typedef struct NcGemmI8Plan {
     NcGemmSpec s;
     NcI8Layout l;
-    int mr, nv;       /* register block: mr rows x nv vectors of 8 columns (nv * 8 = NC_I8_NR) */
-    int intrinsics;   /* AVX2's vpmaddubsw / vpmaddwd; 0: plain IR */
+    NcI8Isa isa;      /* never NC_I8_AUTO */
+    int vl;           /* i32 lanes of a vector: 8 (ymm) or 16 (zmm) */
+    int mr, nv;       /* register block: mr rows x nv vectors of vl columns */
+    int spp;          /* weight panels (NC_I8_NR columns) a register block spans: nv * vl / NC_I8_NR, at least 1 */
     int64_t M, N, K4; /* rows, columns, reduction in bytes per row of A */
     int64_t mc, pc;   /* rows and weight panels per tile */
     int64_t mblocks, nblocks, tiles;
@@ -39,8 +53,15 @@ typedef struct NcGemmI8Plan {
     int64_t a_bytes;       /* the u8 rows: M x K4 */
 } NcGemmI8Plan;
 
-/* s: as for nc_cg_gemm_plan (no b_per_image, col_image or blocking); generic: plain IR even with AVX2. */
-int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, int generic, NcError *e);
+/* s: as for nc_cg_gemm_plan (no b_per_image, col_image or blocking); isa: NC_I8_AUTO, or one the target
+ * has (an error otherwise). */
+int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e);
+/* The best int8 instructions target t has. */
+NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
+/* Whether t's feature string has +name exactly (not +namexyz). */
+int nc_cg_has_feature(const NcCgTarget *t, const char *name);
+/* For profiles (NcCgKernel.isa) and NETC_CG_INT8: "avx512vnni", "avxvnni", "avx2", or NULL for plain IR. */
+const char *nc_cg_i8_isa_name(NcI8Isa isa);
 
 /* The quantise stage `name`: rows of A from in[0] (scaled by in[s.in_scale] when set) or, with from_scratch,
  * from out[1] (f32, at float 0), to out[1] at byte a_off; in[1] is the blob. */

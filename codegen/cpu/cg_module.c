@@ -287,7 +287,7 @@ static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
     if (!nhwc_conv(c) || !int8_weights(c) || (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) != window ||
         !nc_cg_nhwc_im2col_plan(&p->im2col_i8.im, c->g, c->nd, c->m->t, &why))
         return 0;
-    if (nc_cg_gemm_i8_plan(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, c->m->t, 0, &e))
+    if (nc_cg_gemm_i8_plan(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, c->m->t, NC_I8_AUTO, &e))
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
     return 1;
 }
@@ -295,7 +295,7 @@ static int plan_im2col_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c,
 static int plan_copy_gemm_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c, p, 0); }
 static void emit_im2col_i8(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_nhwc_im2col_emit_i8(c->m, c->nd, &p->im2col_i8.im, &p->im2col_i8.q, prefix, k);
-    k->precision = "int8", k->isa = p->im2col_i8.q.intrinsics ? "avx2" : NULL;
+    k->precision = "int8", k->isa = nc_cg_i8_isa_name(p->im2col_i8.q.isa);
 }
 
 /* nc_cg_pack_weights packed these weights for the GEMM, so the node must
@@ -322,14 +322,14 @@ static int gemm_i8_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
     if (c->nd->op != op || !int8_weights(c)) return 0;
     NcGemmSpec s;
     NcError e;
-    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_i8_plan(&p->gemm_i8, &s, c->m->t, 0, &e))
+    if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_i8_plan(&p->gemm_i8, &s, c->m->t, NC_I8_AUTO, &e))
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
     return 1;
 }
 static int plan_gemm_conv_i8(const CgNode *c, CgPlan *p) { return gemm_i8_plan(c, p, NC_OP_CONV2D); }
 static void emit_gemm_i8(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_gemm_i8_emit(c->m, &p->gemm_i8, prefix, k);
-    k->precision = "int8", k->isa = p->gemm_i8.intrinsics ? "avx2" : NULL; /* ymm vpmaddubsw on any AVX2 target */
+    k->precision = "int8", k->isa = nc_cg_i8_isa_name(p->gemm_i8.isa);
 }
 
 /* Winograd where cg_nhwc_wino_choice (the layout cost model) takes it */

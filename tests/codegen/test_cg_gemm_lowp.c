@@ -7,12 +7,15 @@
  *     loses nothing; ragged panels, several reduction blocks, an input scale;
  *   int8: quantise + int8 GEMM against the same integer arithmetic written
  *     out in C from the blob (activations quantised with fmaf + nearbyintf,
- *     i32 sums, fmaf dequantisation, bias, ReLU, a residual), ≤ 1e-5; the
- *     AVX2 path (vpmaddubsw / vpmaddwd) and the plain-IR path give the same
- *     bits; and both within the quantisation's own error of the f32
- *     reference (≤ 3% of max |y| on these random data), activations with
+ *     i32 sums, fmaf dequantisation, bias, ReLU, a residual), ≤ 1e-5; every
+ *     path the host has — AVX512-VNNI (zmm vpdpbusd), AVX-VNNI (ymm
+ *     vpdpbusd), AVX2 (vpmaddubsw / vpmaddwd) — gives the plain-IR path's
+ *     bits (a host without VNNI says which it skipped); and all within the
+ *     quantisation's own error of the f32 reference (≤ 3% of max |y| on these random data), activations with
  *     and without negative values;
- *   kernels for other CPUs compile (Zen 4, Sapphire Rapids: not run here). */
+ *   kernels for other CPUs compile, with the instructions their features
+ *   call for (Zen 3 / Zen 4 without VNNI: vpmaddubsw; Sapphire Rapids: zmm
+ *   vpdpbusd; Alder Lake: ymm vpdpbusd). */
 #include "codegen/cpu/cg_gemm_i8.h"
 #include "codegen/cpu/cg_precision.h"
 #include "tests/codegen/cg_test.h"
@@ -122,40 +125,47 @@ static void ref_i8(const NcGemmSpec *s, const NcI8Layout *l, const unsigned char
     free(xq);
 }
 
+static const char *const isa_names[] = {"auto", "plain IR", "avx2", "avxvnni", "avx512vnni"};
+#define NISA 5
+
+/* Every int8 path the host has (plain IR, AVX2, AVX-VNNI, AVX512-VNNI) against the C arithmetic and each other. */
 static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
     NcError e;
     char what[160];
     snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s",
              (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.nepi,
              positive ? ", x >= 0" : "");
-    NcGemmI8Plan p[2];
-    NcTileFn q[2] = {NULL, NULL}, g[2] = {NULL, NULL};
+    NcGemmI8Plan p[NISA];
+    int have[NISA] = {0};
+    NcTileFn q[NISA] = {NULL}, g[NISA] = {NULL};
     NcCgJit *jit = nc_cg_jit_new(&e);
     NcCgModule m;
     nc_cg_module_init(&m, t, "i8");
-    for (int generic = 0; generic < 2; generic++) {
-        if (nc_cg_gemm_i8_plan(&p[generic], &s, t, generic, &e)) {
-            CHECK_MSG(0, "%s: %s", what, e.msg);
-            nc_cg_module_dispose(&m);
-            nc_cg_jit_free(jit);
-            return;
-        }
+    for (int isa = NC_I8_PLAIN; isa < NISA; isa++) {
+        if (nc_cg_gemm_i8_plan(&p[isa], &s, t, (NcI8Isa)isa, &e)) continue; /* the host lacks it */
+        CHECK_MSG(p[isa].isa == (NcI8Isa)isa, "%s: asked for %s, planned %s", what, isa_names[isa],
+                  isa_names[p[isa].isa]);
+        have[isa] = 1;
         NcCgKernel k;
         memset(&k, 0, sizeof k);
-        nc_cg_gemm_i8_emit(&m, &p[generic], generic ? "plain" : "avx2", &k);
+        char pre[16];
+        snprintf(pre, sizeof pre, "isa%d", isa);
+        nc_cg_gemm_i8_emit(&m, &p[isa], pre, &k);
     }
+    CHECK_MSG(have[NC_I8_PLAIN], "%s: no plain IR path", what);
     if (nc_cg_jit_add(jit, &m, &e)) CHECK_MSG(0, "%s: %s", what, e.msg);
     nc_cg_module_dispose(&m);
-    for (int generic = 0; generic < 2; generic++) {
+    int ok = 1;
+    for (int isa = NC_I8_PLAIN; isa < NISA; isa++) {
+        if (!have[isa]) continue;
         char qn[32], gn[32];
-        const char *pre = generic ? "plain" : "avx2";
-        snprintf(qn, sizeof qn, "%s_quant", pre), snprintf(gn, sizeof gn, "%s_i8mm", pre);
-        q[generic] = (NcTileFn)nc_cg_jit_lookup(jit, qn, &e);
-        g[generic] = (NcTileFn)nc_cg_jit_lookup(jit, gn, &e);
+        snprintf(qn, sizeof qn, "isa%d_quant", isa), snprintf(gn, sizeof gn, "isa%d_i8mm", isa);
+        q[isa] = (NcTileFn)nc_cg_jit_lookup(jit, qn, &e);
+        g[isa] = (NcTileFn)nc_cg_jit_lookup(jit, gn, &e);
+        ok &= q[isa] && g[isa];
     }
-    CHECK_MSG(p[0].intrinsics == (strstr(t->features, "+avx2") != NULL) && !p[1].intrinsics,
-              "%s: the paths are not the ones asked for", what);
-    if (q[0] && g[0] && q[1] && g[1]) {
+    CHECK_MSG(ok, "%s: a kernel is missing", what);
+    if (ok) {
         const int64_t n = s.batch, C = s.cin, O = s.cout, hw = s.hw, M = n * hw;
         float *x = cgt_random(n * C * hw), *w = cgt_random(O * C), *bias = s.bias ? cgt_random(O) : NULL;
         if (positive)
@@ -165,14 +175,15 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         for (int64_t i = 0; i < n * C * hw; i++) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
         NcI8Layout l;
         nc_i8_layout(&l, O, C);
-        CHECK(l.K4 == p[0].K4);
+        CHECK(l.K4 == p[NC_I8_PLAIN].K4);
         unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
         nc_i8_pack(&l, w, lo, hi, blob);
         float *xin = cgt_guarded(n * C * hw);
         cgt_to_nhwc(x, xin, n, C, hw);
-        float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[2];
+        float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[NISA] = {NULL};
         ref_i8(&s, &l, blob, xin, bias, resid, want);
-        for (int k = 0; k < 2; k++) {
+        for (int k = NC_I8_PLAIN; k < NISA; k++) {
+            if (!have[k]) continue;
             y[k] = nc_malloc((size_t)(M * O + 64) * sizeof(float));
             for (int64_t i = 0; i < M * O + 64; i++) y[k][i] = 42.0f;
             float *scratch = nc_malloc((size_t)(cgb_ceil_div(p[k].a_bytes, 4) + 64) * sizeof(float));
@@ -181,18 +192,19 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
             cgt_run(q[k], in, out, p[k].qtiles);
             cgt_run(g[k], in, out, p[k].tiles);
             double err;
-            CHECK_MSG(cgt_close(y[k], want, M * O, 1e-5, &err), "%s (%s): relative error %g", what,
-                      k ? "plain IR" : "avx2", err);
+            CHECK_MSG(cgt_close(y[k], want, M * O, 1e-5, &err), "%s (%s): relative error %g", what, isa_names[k], err);
             int canary = 1;
             for (int i = 0; i < 64; i++) canary &= y[k][M * O + i] == 42.0f;
-            CHECK_MSG(canary, "%s: wrote past the output", what);
+            CHECK_MSG(canary, "%s (%s): wrote past the output", what, isa_names[k]);
+            /* integer accumulation is exact and the epilogue the same instructions: the same bits */
+            CHECK_MSG(!memcmp(y[k], y[NC_I8_PLAIN], (size_t)(M * O) * sizeof(float)), "%s: %s and plain IR differ",
+                      what, isa_names[k]);
             free(scratch);
         }
-        CHECK_MSG(!memcmp(y[0], y[1], (size_t)(M * O) * sizeof(float)), "%s: avx2 and plain IR differ", what);
         /* against f32: the quantisation's error only (x at 8 bits per tensor, w at 7 per channel) */
         float *ref = nc_malloc((size_t)(M * O) * sizeof(float)), *got = nc_malloc((size_t)(M * O) * sizeof(float));
         cgt_ref_conv(x, w, bias, ref, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
-        cgt_to_nchw(y[0], got, n, O, hw);
+        cgt_to_nchw(y[NC_I8_PLAIN], got, n, O, hw);
         if (resid) {
             float *rn = nc_malloc((size_t)(M * O) * sizeof(float));
             cgt_to_nchw(resid, rn, n, O, hw);
@@ -203,17 +215,19 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         CHECK_MSG(cgt_close(got, ref, M * O, 0.03, &err), "%s: %g of max |y| from f32", what, err);
         cgt_guarded_free(xin, n * C * hw), cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
         cgt_guarded_free(resid, M * O);
-        free(x), free(w), free(bias), free(want), free(y[0]), free(y[1]), free(ref), free(got);
+        for (int k = 0; k < NISA; k++) free(y[k]);
+        free(x), free(w), free(bias), free(want), free(ref), free(got);
         cases++;
     }
     nc_cg_jit_free(jit);
 }
 
-/* Kernels for CPUs that are not this one compile, and the int8 one uses vpmaddubsw. */
-static void check_cross(const char *cpu) {
+/* Kernels for CPUs that are not this one compile, and the int8 one uses the instructions the features call for
+ * (want: an instruction and its register, or NULL). */
+static void check_cross(const char *cpu, const char *features, const char *want1, const char *want2) {
     NcError e;
     NcCgTarget t;
-    if (nc_cg_target_init(&t, cpu, "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", &e)) {
+    if (nc_cg_target_init(&t, cpu, features, &e)) {
         CHECK_MSG(0, "%s: %s", cpu, e.msg);
         return;
     }
@@ -235,7 +249,9 @@ static void check_cross(const char *cpu) {
     CHECK_MSG(!LLVMTargetMachineEmitToMemoryBuffer(t.tm, m.mod, LLVMAssemblyFile, &err, &buf), "%s: %s", cpu, err);
     if (buf) {
         char *text = nc_strndup(LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
-        CHECK_MSG(strstr(text, "vpmaddubsw") && strstr(text, "vpmaddwd"), "%s: no vpmaddubsw / vpmaddwd", cpu);
+        CHECK_MSG(strstr(text, want1) && strstr(text, want2), "%s %s: no %s / %s", cpu, features, want1, want2);
+        if (strcmp(want1, "vpmaddubsw"))
+            CHECK_MSG(!strstr(text, "vpmaddubsw"), "%s %s: vpmaddubsw where %s was wanted", cpu, features, want1);
         free(text);
         LLVMDisposeMemoryBuffer(buf);
     }
@@ -281,8 +297,15 @@ int main(void) {
     check_i8(&t, r, 1);
     for (int i = 0; i < 6; i++)
         check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0);
-    check_cross("znver4");
-    check_cross("sapphirerapids");
+    /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
+    check_cross("znver4", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", "vpmaddubsw", "vpmaddwd");
+    check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", "vpdpbusd", "zmm");
+    check_cross("alderlake", "+avx2,+fma,+avxvnni", "vpdpbusd", "ymm");
+    check_cross("znver3", "+avx2,+fma", "vpmaddubsw", "vpmaddwd");
+    const NcI8Isa best = nc_cg_i8_best_isa(&t);
+    printf("int8 paths run on this host: plain IR%s%s%s\n", best >= NC_I8_AVX2 ? ", avx2" : "",
+           best >= NC_I8_AVXVNNI ? ", avxvnni" : "", best >= NC_I8_VNNI512 ? ", avx512vnni" : "");
+    if (best < NC_I8_VNNI512) printf("avx512vnni kernels skipped: no VNNI (AVX512-VNNI) on this host\n");
     printf("%d kernels checked\n", cases);
     nc_cg_target_free(&t);
     TEST_MAIN_END();
