@@ -43,6 +43,25 @@ static int64_t run_length(const NcTconvIndex *x) {
 
 static int64_t align16(int64_t v) { return cgb_round_up(v, 16); }
 
+int nc_cg_train_conv_operands(const NcGraph *g, const NcNode *nd, NcTrainConvKind *kind, const NcValue **x,
+                              const NcValue **w, const NcValue **y, const char **why) {
+    switch (nd->op) {
+    case NC_OP_CONV2D:
+        *kind = NC_TCONV_FORWARD;
+        *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+        return 1;
+    case NC_OP_CONV2D_GRAD_INPUT: /* (dY, W) -> dX */
+        *kind = NC_TCONV_GRAD_INPUT;
+        *y = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *x = nc_val(g, nd->outputs[0]);
+        return 1;
+    case NC_OP_CONV2D_GRAD_WEIGHT: /* (dY, X) -> dW */
+        *kind = NC_TCONV_GRAD_WEIGHT;
+        *y = nc_val(g, nd->inputs[0]), *x = nc_val(g, nd->inputs[1]), *w = nc_val(g, nd->outputs[0]);
+        return 1;
+    default: return *why = "not a conv", 0;
+    }
+}
+
 int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                           const char **why) {
     memset(p, 0, sizeof *p);
@@ -50,21 +69,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     const NcValue *x, *w, *y;
     const int bias = nd->op == NC_OP_CONV2D && a->has_bias;
     if (nd->noutputs != 1 || nd->ninputs != 2 + bias) return *why = "operands", 0;
-    switch (nd->op) {
-    case NC_OP_CONV2D:
-        p->kind = NC_TCONV_FORWARD;
-        x = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), y = nc_val(g, nd->outputs[0]);
-        break;
-    case NC_OP_CONV2D_GRAD_INPUT:
-        p->kind = NC_TCONV_GRAD_INPUT;
-        y = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), x = nc_val(g, nd->outputs[0]);
-        break;
-    case NC_OP_CONV2D_GRAD_WEIGHT:
-        p->kind = NC_TCONV_GRAD_WEIGHT;
-        y = nc_val(g, nd->inputs[0]), x = nc_val(g, nd->inputs[1]), w = nc_val(g, nd->outputs[0]);
-        break;
-    default: return *why = "not a conv", 0;
-    }
+    if (!nc_cg_train_conv_operands(g, nd, &p->kind, &x, &w, &y, why)) return 0;
     if ((a->has_bias && !bias) || a->has_in_scale || a->nepi) return *why = "input scale or epilogue", 0;
     if (a->groups < 1) return *why = "groups", 0;
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 4-d", 0;

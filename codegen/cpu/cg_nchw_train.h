@@ -93,6 +93,14 @@ typedef struct NcTrainConvPlan {
     int64_t last_tiles; /* stage 3's (0: none) */
 } NcTrainConvPlan;
 
+/* Node nd's operands named as the forward conv's: x (the input; the output
+ * of conv2d_grad_input), w (the weights; conv2d_grad_weight's output) and y
+ * (the output; both gradients' first input, dY), and *kind which of the
+ * three nd is.  Returns 0 with *why where nd is none of them.  Shared by
+ * this kernel's plan and cg_nchw_train_gconv.c's. */
+int nc_cg_train_conv_operands(const NcGraph *g, const NcNode *nd, NcTrainConvKind *kind, const NcValue **x,
+                              const NcValue **w, const NcValue **y, const char **why);
+
 /* Can node nd (conv2d, conv2d_grad_input or conv2d_grad_weight on NCHW
  * values) run this way?  Fills the plan, or returns 0 with *why. */
 int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,

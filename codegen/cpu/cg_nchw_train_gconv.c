@@ -11,21 +11,7 @@ int nc_cg_train_gconv_plan(NcTrainGconvPlan *p, const NcGraph *g, const NcNode *
     const NcAttrs *a = &nd->attrs;
     const NcValue *x, *w, *y;
     if (nd->noutputs != 1 || nd->ninputs != 2) return *why = "operands", 0;
-    switch (nd->op) {
-    case NC_OP_CONV2D:
-        p->kind = NC_TCONV_FORWARD;
-        x = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), y = nc_val(g, nd->outputs[0]);
-        break;
-    case NC_OP_CONV2D_GRAD_INPUT:
-        p->kind = NC_TCONV_GRAD_INPUT;
-        y = nc_val(g, nd->inputs[0]), w = nc_val(g, nd->inputs[1]), x = nc_val(g, nd->outputs[0]);
-        break;
-    case NC_OP_CONV2D_GRAD_WEIGHT:
-        p->kind = NC_TCONV_GRAD_WEIGHT;
-        y = nc_val(g, nd->inputs[0]), x = nc_val(g, nd->inputs[1]), w = nc_val(g, nd->outputs[0]);
-        break;
-    default: return *why = "not a conv", 0;
-    }
+    if (!nc_cg_train_conv_operands(g, nd, &p->kind, &x, &w, &y, why)) return 0;
     if (a->has_bias || a->has_in_scale || a->nepi) return *why = "bias, input scale or epilogue", 0;
     if (a->groups <= 1) return *why = "not grouped", 0;
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 4-d", 0;
