@@ -21,6 +21,7 @@
 #include "codegen/cpu/cg_nhwc_wino.h"
 #include "codegen/cpu/cg_peak.h"
 #include "codegen/cpu/cg_precision.h"
+#include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_relayout.h"
 #include "ir/ops.h"
 #include "runtime/bundle.h"
@@ -134,6 +135,15 @@ static void pack_i8(NcValue *w, int64_t O, int64_t K, const NcNhwcIm2colPlan *np
     w->nbytes = l.bytes, w->dtype = NC_I8, w->layout = NC_LAYOUT_PACKED;
 }
 
+/* bf16 pair tiles (cg_amx_gemm.h) in place of w's data: nbytes of their own, NC_BF16, packed. */
+static void pack_bf16_tiles(NcValue *w, const NcBf16Plan *bp) {
+    uint16_t *blob = nc_malloc((size_t)bp->blob_bytes);
+    nc_cg_bf16_pack(bp, w->data, blob);
+    free(w->data);
+    w->data = (float *)(void *)blob;
+    w->nbytes = bp->blob_bytes, w->dtype = NC_BF16, w->layout = NC_LAYOUT_PACKED;
+}
+
 /* The calibrated range of node ni of graph gi, when --precision int8 has one. */
 static int calibrated(const NcCgOptions *opt, int gi, int ni, float *lo, float *hi) {
     if (!opt || opt->precision != NC_PREC_INT8 || !opt->calib || gi >= opt->calib->ngraphs) return 0;
@@ -159,6 +169,15 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const int bf16 = opt && opt->precision == NC_PREC_BF16;
             float lo = 0, hi = 0;
             const int i8 = calibrated(opt, gi, ni, &lo, &hi);
+            /* bf16 on AMX or AVX512-BF16: every groups-1 conv and linear layer, weights as bf16 pair tiles */
+            NcBf16Plan bp;
+            if (bf16 && (nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && w->data && w->dtype == NC_F32 &&
+                w->layout != NC_LAYOUT_PACKED && sole_reader(graphs[gi], nd->inputs[1], nd) &&
+                nc_cg_bf16_plan(&bp, graphs[gi], nd, &t, 0, &why)) {
+                pack_bf16_tiles(w, &bp);
+                packed++;
+                continue;
+            }
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
                 sole_reader(graphs[gi], nd->inputs[1], nd) && nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
                 nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
@@ -227,6 +246,7 @@ typedef struct CgNode {
 /* What a strategy's plan found, for its emit. */
 typedef union CgPlan {
     NcGemmPlan gemm;
+    NcBf16Plan bf16;
     NcGemmI8Plan gemm_i8;
     struct {
         NcNhwcIm2colPlan im;
@@ -278,6 +298,22 @@ static int plan_copy_gemm(const CgNode *c, CgPlan *p) { return im2col_plan(c, p,
 static void emit_im2col(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_nhwc_im2col_emit(c->m, c->g, c->nd, &p->im2col, prefix, k);
     k->precision = gemm_precision(p->im2col.gemm.s.wtype);
+}
+
+/* bf16 pair tiles (nc_cg_pack_weights made them): columns in bf16, the AMX or AVX512-BF16 GEMM; window: a
+ * KxK or strided conv (the columns an im2col), else a 1x1 conv or linear layer (the columns the input) */
+static int bf16_plan(const CgNode *c, CgPlan *p, int window) {
+    const NcValue *w = c->nd->ninputs > 1 ? input(c, 1) : NULL;
+    if (!w || w->dtype != NC_BF16 || !w->nbytes || (c->nd->op != NC_OP_CONV2D && c->nd->op != NC_OP_LINEAR)) return 0;
+    const char *why = "";
+    if (!nc_cg_bf16_plan(&p->bf16, c->g, c->nd, c->m->t, 0, &why) || p->bf16.blob_bytes != w->nbytes)
+        NC_CHECK(!"bf16 tiles without their kernel");
+    return window == (p->bf16.KH * p->bf16.KW > 1 || p->bf16.sh > 1 || p->bf16.sw > 1);
+}
+static int plan_bf16_window(const CgNode *c, CgPlan *p) { return bf16_plan(c, p, 1); }
+static int plan_bf16_gemm(const CgNode *c, CgPlan *p) { return bf16_plan(c, p, 0); }
+static void emit_bf16(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_bf16_emit(c->m, &p->bf16, prefix, k);
 }
 
 /* int8 weights (nc_cg_pack_weights quantised them): im2col, quantise, int8 GEMM */
@@ -460,6 +496,9 @@ static void emit_train_loss(const CgNode *c, const CgPlan *p, const char *prefix
 }
 
 static const CgStrategy strategies[] = {
+    /* --precision bf16 on AMX or AVX512-BF16: the weights nc_cg_pack_weights made bf16 pair tiles (cg_amx_gemm.h) */
+    {"bf16 im2col+gemm", 0, plan_bf16_window, emit_bf16},
+    {"bf16 gemm", 0, plan_bf16_gemm, emit_bf16},
     /* --precision int8: the GEMM-shaped convs whose weights were quantised (cg_gemm_i8.h) */
     {"int8 im2col+gemm", 0, plan_im2col_i8, emit_im2col_i8},
     {"int8 copy+gemm", 0, plan_copy_gemm_i8, emit_im2col_i8},

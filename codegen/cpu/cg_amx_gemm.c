@@ -1,0 +1,400 @@
+/* cg_amx_gemm.c — the bf16 GEMM on AMX tiles or AVX512-BF16, its columns
+ * stage and its weight packing (cg_amx_gemm.h says what they compute).
+ *
+ * Loops of a GEMM tile (mc rows x nc columns):
+ *
+ *   for q in the tile's 32-column panels:   B's Kp x 32 panel (Kp x 64 bytes) stays in L1 / L2
+ *     for p in its row micro-blocks (mr):   the tile's mc x Kp bf16 of A stay in L2
+ *       micro-block over all of K, accumulators never leave the tiles / registers
+ *       epilogue (f32) from the stack buffer to y */
+#include "codegen/cpu/cg_amx_gemm.h"
+
+#include <string.h>
+
+#include "codegen/cpu/cg_amx.h"
+#include "codegen/cpu/cg_internal.h"
+#include "codegen/cpu/cg_precision.h"
+#include "ir/ops.h"
+
+#define NR    32 /* columns per panel: two 16-column tiles / vectors */
+#define MR512 12 /* AVX512-BF16 rows per micro-block: 24 accumulators + 2 B + a broadcast */
+
+/* ---- planning ---------------------------------------------------------- */
+
+int nc_cg_bf16_target(const NcCgTarget *t) {
+    if (t->vw != 16) return NC_BF16_NONE;
+    if (nc_cg_target_amx_bf16(t)) return NC_BF16_AMX;
+    if (nc_cg_target_avx512bf16(t)) return NC_BF16_AVX512;
+    return NC_BF16_NONE;
+}
+
+/* the spec's epilogue: the conv's bias, its steps, which + / * operands are per (image, channel) */
+static void conv_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
+    const NcAttrs *a = &nd->attrs;
+    const NcValue *y = nc_val(g, nd->outputs[0]);
+    s->bias = a->has_bias, s->nepi = a->nepi;
+    for (int i = 0; i < a->nepi; i++) {
+        s->epi[i] = a->epi[i];
+        if (a->epi[i].kind == NC_EPI_ADD || a->epi[i].kind == NC_EPI_MUL)
+            s->epi_per_channel[i] = cgb_per_channel(nc_val(g, nd->inputs[a->epi[i].input]), y);
+    }
+    if (a->has_in_scale) s->in_scale = nc_in_scale_input(a);
+}
+
+/* Tiles: at least 32 where the GEMM has enough micro-blocks, so that dynamic
+ * scheduling balances threads; few rows and many weights (7x7 and 14x14
+ * planes at batch 1) split the columns only, each weight panel streamed
+ * once. */
+static void plan_tiles(NcBf16Plan *p) {
+    const int64_t mr = p->mr, nmb = p->Mp / mr, npanel = p->Np / NR;
+    int64_t mcb = nmb, ncb = npanel; /* micro-blocks and panels per tile */
+    /* A's block in half of a 2 MB L2 */
+    const int64_t fit = (1024 * 1024) / (p->Kp * 2 * mr);
+    if (mcb > fit) mcb = fit < 1 ? 1 : fit;
+    const int rows_fit = p->M * p->Kp * 2 <= 256 * 1024 && p->N > p->M;
+    for (;;) {
+        const int64_t tiles = cgb_ceil_div(nmb, mcb) * cgb_ceil_div(npanel, ncb);
+        if (tiles >= 32) break;
+        const int split_m = mcb >= 2, split_n = ncb >= 2;
+        if (rows_fit && split_n)
+            ncb = cgb_ceil_div(ncb, 2);
+        else if (split_m && (!split_n || mcb >= ncb))
+            mcb = cgb_ceil_div(mcb, 2);
+        else if (split_n)
+            ncb = cgb_ceil_div(ncb, 2);
+        else
+            break;
+    }
+    mcb = cgb_ceil_div(nmb, cgb_ceil_div(nmb, mcb)), ncb = cgb_ceil_div(npanel, cgb_ceil_div(npanel, ncb));
+    p->mc = mcb * mr, p->nc = ncb * NR;
+    p->mblocks = cgb_ceil_div(nmb, mcb), p->nblocks = cgb_ceil_div(npanel, ncb);
+    p->tiles = p->mblocks * p->nblocks;
+}
+
+int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind,
+                    const char **why) {
+    memset(p, 0, sizeof *p);
+    const int has = nc_cg_bf16_target(t);
+    if (!has) return *why = "no AMX-BF16 or AVX512-BF16 on the target", 0;
+    if (!kind) kind = has;
+    if (kind > has) return *why = "no AMX-BF16 on the target", 0;
+    p->kind = kind;
+    if (nd->noutputs != 1 || nd->ninputs < 2) return *why = "not a conv or linear layer", 0;
+    const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
+    if (w->kind != NC_VAL_PARAM) return *why = "weights not a parameter", 0;
+    const NcAttrs *a = &nd->attrs;
+    if (nd->op == NC_OP_CONV2D) {
+        if (w->ndim != 4 || a->groups != 1) return *why = "grouped", 0;
+        if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
+        if (!nc_is_nhwc(x) && x->shape[2] * x->shape[3] > 1) return *why = "input not NHWC", 0;
+        if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
+        p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
+        p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
+        p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
+        conv_epilogue(&p->s, g, nd);
+        p->s.batch = x->shape[0], p->s.cin = p->C * p->KH * p->KW, p->s.cout = w->shape[0], p->s.hw = p->OH * p->OW;
+    } else if (nd->op == NC_OP_LINEAR) {
+        if (!cg_gemm_candidate(g, nd, &p->s, 1)) return *why = "not a GEMM", 0;
+        p->C = p->s.cin, p->H = p->W = p->OH = p->OW = p->KH = p->KW = 1, p->sh = p->sw = 1;
+    } else {
+        return *why = "not a conv or linear layer", 0;
+    }
+    if (p->s.batch < 1 || p->s.cin < 1 || p->s.cout < 1 || p->s.hw < 1) return *why = "empty", 0;
+    p->s.wtype = NC_BF16;
+    p->mr = kind == NC_BF16_AMX ? 32 : MR512;
+    p->M = p->s.batch * p->s.hw, p->N = p->s.cout, p->K = p->s.cin;
+    p->Kp = cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR), p->Mp = cgb_round_up(p->M, p->mr);
+    p->a_bytes = p->Mp * p->Kp * 2, p->blob_bytes = p->Np * p->Kp * 2;
+    plan_tiles(p);
+    return 1;
+}
+
+void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
+    const int64_t KK = p->KH * p->KW, S = p->Kp / 32;
+    memset(blob, 0, (size_t)p->blob_bytes);
+    for (int64_t o = 0; o < p->N; o++)
+        for (int64_t c = 0; c < p->C; c++)
+            for (int64_t tap = 0; tap < KK; tap++) {
+                const int64_t k = tap * p->C + c; /* the columns' order: tap by tap, channels within */
+                const int64_t q = o / NR, t = (o % NR) / 16, j = o % 16, s = k / 32, r = (k % 32) / 2, e = k % 2;
+                blob[((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] = nc_bf16_round(w[(o * p->C + c) * KK + tap]);
+            }
+}
+
+/* ---- emission ---------------------------------------------------------- */
+
+typedef struct B16 {
+    NcCgModule *m;
+    const NcBf16Plan *p;
+    LLVMTypeRef bf, vbf, i16;     /* bfloat, <16 x bfloat>, i16 */
+    LLVMValueRef a, blob, y, buf; /* buf: the micro-block's accumulators, mr x 32 f32 */
+    LLVMValueRef bias, epi[NC_MAX_EPI];
+} B16;
+
+static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
+static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
+static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
+static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return add(m, a, I(m, c)); }
+/* &p[i] for bf16 p */
+static LLVMValueRef hgep(B16 *g, LLVMValueRef p, LLVMValueRef i) {
+    return LLVMBuildInBoundsGEP2(g->m->b, g->i16, p, &i, 1, "");
+}
+
+static LLVMValueRef intrinsic(NcCgModule *m, const char *name, LLVMTypeRef *over, int nover, LLVMTypeRef *fty) {
+    const unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    NC_CHECK(id != 0);
+    *fty = LLVMIntrinsicGetType(m->ctx, id, over, (size_t)nover);
+    return LLVMGetIntrinsicDeclaration(m->mod, id, over, (size_t)nover);
+}
+
+/* n floats of src (times scale) as bf16 at dst, or zeros where src is NULL: one vector */
+typedef struct Cvt {
+    B16 *g;
+    LLVMValueRef dst, src, scale;
+} Cvt;
+static void cvt_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
+    Cvt *c = ctx;
+    LLVMValueRef v = cgb_zero(m);
+    if (c->src) {
+        v = cgb_load_n(m, cgb_gep(m, c->src, i), lanes);
+        if (c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
+    }
+    LLVMValueRef h = LLVMBuildFPTrunc(m->b, v, c->g->vbf, ""), dst = hgep(c->g, c->dst, i);
+    if (lanes >= 16) {
+        LLVMSetAlignment(LLVMBuildStore(m->b, h, dst), 2);
+        return;
+    }
+    LLVMTypeRef over[2] = {c->g->vbf, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty), bits[16];
+    for (int l = 0; l < 16; l++) bits[l] = LLVMConstInt(m->i1, l < lanes, 0);
+    LLVMValueRef args[4] = {h, dst, LLVMConstInt(m->i32, 2, 0), LLVMConstVector(bits, 16)};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+static void cvt(B16 *g, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n) {
+    Cvt c = {g, dst, src, scale};
+    cgb_for_vectors(g->m, n, cvt_vec, &c);
+}
+
+/* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of A, bf16, Kp each. */
+static void emit_cols(B16 *g, const char *name) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef x = cgb_arg_ptr(m, in, 0), cols = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
+    LLVMValueRef t, ow, kh, kw;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
+    LLVMValueRef xn = cgb_gep(m, x, mulc(m, n, p->H * p->W * p->C));
+    LLVMValueRef sn = scale ? cgb_gep(m, scale, mulc(m, n, p->C)) : NULL;
+    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
+    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
+    LLVMValueRef row = hgep(g, cols, mulc(m, add(m, mulc(m, t, p->OW), ow), p->Kp));
+    LLVMValueRef iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
+    CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
+    LLVMValueRef ih = add(m, ih0, kh);
+    LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
+    CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
+    LLVMValueRef iw = add(m, iw0, kw);
+    LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
+    LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->C));
+    CgbIf c = cgb_if_begin(m, ok);
+    cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->C);
+    cgb_if_else(m, &c);
+    cvt(g, dst, NULL, NULL, p->C);
+    cgb_if_end(m, &c);
+    cgb_loop_end(m, &lk);
+    cgb_loop_end(m, &lh);
+    if (p->Kp > p->K) { /* zeros after K: the weights there are zero, but 0 x NaN is not */
+        LLVMTypeRef vz = LLVMVectorType(g->i16, (unsigned)(p->Kp - p->K));
+        LLVMSetAlignment(LLVMBuildStore(b, LLVMConstNull(vz), hgep(g, row, I(m, p->K))), 2);
+    }
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+/* The epilogue of a micro-block: rows [0, valid) of buf (row0 onwards of y), columns col0 + [0, 16 nv), the
+ * last vector `lanes` wide. */
+static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef col0, int nv, int lanes) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef bias[2] = {NULL, NULL};
+    for (int v = 0; v < nv && g->bias; v++)
+        bias[v] = cgb_load_n(m, cgb_gep(m, g->bias, addc(m, col0, v * 16)), v == nv - 1 ? lanes : 16);
+    LLVMValueRef i;
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), valid, 1, &i);
+    LLVMValueRef row = add(m, row0, i), yoff = add(m, mulc(m, row, p->N), col0), r[2];
+    for (int v = 0; v < nv; v++) {
+        r[v] = cgb_load(m, cgb_gep(m, g->buf, addc(m, mulc(m, i, NR), v * 16)));
+        if (bias[v]) r[v] = LLVMBuildFAdd(b, r[v], bias[v], "");
+        if (p->s.relu) r[v] = cgb_max(m, r[v], cgb_zero(m));
+    }
+    for (int s = 0; s < p->s.nepi; s++) {
+        const NcEpilogue *ep = &p->s.epi[s];
+        if (!g->epi[s]) {
+            cgb_activation_n(m, ep->kind, ep->lo, ep->hi, r, nv);
+            continue;
+        }
+        LLVMValueRef base = yoff;
+        if (p->s.epi_per_channel[s]) /* one value per (image, channel) */
+            base = add(m, mulc(m, LLVMBuildSDiv(b, row, I(m, p->s.hw), ""), p->N), col0);
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef o = cgb_load_n(m, cgb_gep(m, g->epi[s], addc(m, base, v * 16)), v == nv - 1 ? lanes : 16);
+            r[v] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[v], o, "") : LLVMBuildFMul(b, r[v], o, "");
+        }
+    }
+    for (int v = 0; v < nv; v++)
+        cgb_store_n(m, r[v], cgb_gep(m, g->y, addc(m, yoff, v * 16)), v == nv - 1 ? lanes : 16);
+    cgb_loop_end(m, &li);
+}
+
+/* AMX: 32 rows (row0 ..) x panel q into buf: tmm0-3 the accumulators (rows 0-15 / 16-31 x columns 0-15 /
+ * 16-31), tmm4-5 A, tmm6-7 B. */
+static void micro_amx(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    for (int c = 0; c < 4; c++) cg_amx_zero(m, c);
+    LLVMValueRef a0 = hgep(g, g->a, mulc(m, row0, p->Kp)), b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef s;
+    CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
+    LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
+    cg_amx_load(m, 4, as, p->Kp * 2);
+    cg_amx_load(m, 5, hgep(g, as, I(m, 16 * p->Kp)), p->Kp * 2);
+    cg_amx_load(m, 6, bs, 64);
+    cg_amx_load(m, 7, hgep(g, bs, I(m, 512)), 64);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 0, 4, 6);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 1, 4, 7);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 2, 5, 6);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 3, 5, 7);
+    cgb_loop_end(m, &ls);
+    for (int c = 0; c < 4; c++) cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * NR + (c % 2) * 16)), NR * 4);
+}
+
+/* AVX512-BF16: MR512 rows (row0 ..) x panel q into buf. */
+static void micro_avx512(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMTypeRef v32bf = LLVMVectorType(g->bf, 32), v16i32 = LLVMVectorType(m->i32, 16), fty;
+    LLVMValueRef dp = intrinsic(m, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, &fty);
+    LLVMValueRef acc[MR512][2];
+    for (int i = 0; i < MR512; i++)
+        for (int v = 0; v < 2; v++) {
+            acc[i][v] = cgb_var(m, m->vec);
+            LLVMBuildStore(b, cgb_zero(m), acc[i][v]);
+        }
+    LLVMValueRef a0 = hgep(g, g->a, mulc(m, row0, p->Kp)), b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef s, r;
+    CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
+    LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
+    CgbLoop lr = cgb_loop_begin(m, I(m, 0), I(m, 16), 1, &r);
+    LLVMValueRef bv[2];
+    for (int v = 0; v < 2; v++) {
+        bv[v] = LLVMBuildLoad2(b, v32bf, hgep(g, bs, add(m, mulc(m, r, 32), I(m, v * 512))), "");
+        LLVMSetAlignment(bv[v], 2);
+    }
+    LLVMValueRef ar = hgep(g, as, mulc(m, r, 2));
+    for (int i = 0; i < MR512; i++) {
+        LLVMValueRef pair = LLVMBuildLoad2(b, m->i32, hgep(g, ar, I(m, i * p->Kp)), "");
+        LLVMSetAlignment(pair, 2);
+        LLVMValueRef av = LLVMBuildBitCast(
+            b,
+            LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(v16i32), pair, I(m, 0), ""),
+                                   LLVMGetPoison(v16i32), LLVMConstNull(v16i32), ""),
+            v32bf, "");
+        for (int v = 0; v < 2; v++) {
+            LLVMValueRef args[3] = {LLVMBuildLoad2(b, m->vec, acc[i][v], ""), av, bv[v]};
+            LLVMBuildStore(b, LLVMBuildCall2(b, fty, dp, args, 3, ""), acc[i][v]);
+        }
+    }
+    cgb_loop_end(m, &lr);
+    cgb_loop_end(m, &ls);
+    for (int i = 0; i < MR512; i++)
+        for (int v = 0; v < 2; v++)
+            cgb_store(m, LLVMBuildLoad2(b, m->vec, acc[i][v], ""), cgb_gep(m, g->buf, I(m, i * NR + v * 16)));
+}
+
+/* The row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
+static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, int nv, int lanes) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMValueRef pi;
+    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
+    LLVMValueRef row0 = mulc(m, pi, p->mr);
+    if (p->kind == NC_BF16_AMX)
+        micro_amx(g, row0, q);
+    else
+        micro_avx512(g, row0, q);
+    LLVMValueRef left = LLVMBuildNSWSub(m->b, I(m, p->M), row0, "");
+    LLVMValueRef valid =
+        LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
+    epilogue(g, row0, valid, mulc(m, q, NR), nv, lanes);
+    cgb_loop_end(m, &lp);
+}
+
+/* Stage 2: tile (mb, nb) of the GEMM. */
+static void emit_mm(B16 *g, const char *name) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+    g->a = cgb_arg_ptr(m, out, 1), g->y = cgb_arg_ptr(m, out, 0), g->blob = cgb_arg_ptr(m, in, 1);
+    g->bias = p->s.bias ? cgb_arg_ptr(m, in, 2) : NULL;
+    for (int s = 0; s < p->s.nepi; s++)
+        g->epi[s] = p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL
+                        ? cgb_arg_ptr(m, in, p->s.epi[s].input)
+                        : NULL;
+    g->buf = cgb_var(m, LLVMArrayType(m->f32, (unsigned)(p->mr * NR)));
+    LLVMSetAlignment(g->buf, 64);
+    if (p->kind == NC_BF16_AMX) {
+        const int rows[8] = {16, 16, 16, 16, 16, 16, 16, 16}, colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
+        cg_amx_ldtilecfg(m, cg_amx_config(m, rows, colsb));
+    }
+    const int64_t mper = p->mc / p->mr, nper = p->nc / NR, nmb = p->Mp / p->mr, npanel = p->Np / NR;
+    const int64_t mlast = nmb - (p->mblocks - 1) * mper, nlast = npanel - (p->nblocks - 1) * nper;
+    const int64_t ntail = p->N % NR; /* the last panel's columns, 0: whole */
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef mb = LLVMBuildSDiv(b, t, I(m, p->nblocks), ""), nb = LLVMBuildSRem(b, t, I(m, p->nblocks), "");
+    LLVMValueRef last_m = LLVMBuildICmp(b, LLVMIntEQ, mb, I(m, p->mblocks - 1), "");
+    LLVMValueRef last_n = LLVMBuildICmp(b, LLVMIntEQ, nb, I(m, p->nblocks - 1), "");
+    LLVMValueRef mcount = LLVMBuildSelect(b, last_m, I(m, mlast), I(m, mper), "");
+    /* whole panels of this tile: all but the ragged last one */
+    LLVMValueRef ncount = LLVMBuildSelect(b, last_n, I(m, nlast - (ntail ? 1 : 0)), I(m, nper), "");
+    LLVMValueRef q0 = mulc(m, nb, nper), p0 = mulc(m, mb, mper), q;
+    CgbLoop lq = cgb_loop_begin(m, q0, add(m, q0, ncount), 1, &q);
+    rows(g, q, p0, mcount, 2, 16);
+    cgb_loop_end(m, &lq);
+    if (ntail) {
+        CgbIf c = cgb_if_begin(m, last_n);
+        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
+        rows(g, I(m, npanel - 1), p0, mcount, nv, lanes);
+        cgb_if_end(m, &c);
+    }
+    cgb_loop_end(m, &lt);
+    if (p->kind == NC_BF16_AMX) cg_amx_release(m);
+    LLVMBuildRetVoid(b);
+}
+
+void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcCgKernel *k) {
+    NC_CHECK(m->vw == 16);
+    B16 g;
+    memset(&g, 0, sizeof g);
+    g.m = m, g.p = p;
+    g.bf = LLVMBFloatTypeInContext(m->ctx), g.vbf = LLVMVectorType(g.bf, 16), g.i16 = LLVMInt16TypeInContext(m->ctx);
+    char name[96];
+    snprintf(name, sizeof name, "%s_cols", prefix);
+    emit_cols(&g, name);
+    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->OH;
+    snprintf(name, sizeof name, "%s_mm", prefix);
+    emit_mm(&g, name);
+    k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->tiles;
+    k->scratch = cgb_ceil_div(p->a_bytes, 4);
+    k->isa = p->kind == NC_BF16_AMX ? "amx-bf16" : "avx512-bf16";
+    k->precision = "bf16";
+}

@@ -1,0 +1,76 @@
+/* cg_amx_gemm.h — convolutions and linear layers as bf16 GEMMs on AMX tiles
+ * (TDPBF16PS) or AVX512-BF16 (vdpbf16ps): `netc compile --precision bf16`
+ * on a target that has either (cg_amx.h).  f32 accumulation, f32 epilogue.
+ *
+ * Every groups-1, undilated conv on NHWC activations (1x1, strided, 3x3
+ * stride 1, a stem) and every linear layer is y (M x N) = A (M x K) . W^T,
+ * M = images x output pixels, K = KH x KW x C, N = output channels, in two
+ * stages (runtime/kernels.h's staged kernel):
+ *
+ *   1. columns: one tile per (image, output row), its OW rows of A written
+ *      as bf16 into the scratch — the im2col of cg_nhwc_im2col.h (for a 1x1
+ *      stride-1 conv, the input itself), each value times its SE scale
+ *      where the conv has one, rounded to nearest even (vcvtneps2bf16), every
+ *      row Kp = K rounded up to 32 long, zeros after K;
+ *   2. the GEMM over tiles of rows x 32-column panels: per micro-block of
+ *      mr rows x 32 columns, f32 accumulators over all of K, then the
+ *      conv's bias, activations, residual / per-channel operands applied in
+ *      f32 and stored.
+ *
+ * The weights are packed at compile time (nc_cg_bf16_pack; the parameter's
+ * dtype NC_BF16, nbytes set) as tiles of bf16 pairs, the layout TDPBF16PS
+ * reads for its B operand (and vdpbf16ps for its second): column panel q (32
+ * columns), reduction step s (32 values of k), half t (16 columns), pair row
+ * r (k = 32 s + 2 r + e), column j:
+ *
+ *   blob[((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] = bf16(W[32 q + 16 t + j][32 s + 2 r + e])
+ *
+ * (0 past N or K), so that a panel streams contiguously through K and each
+ * tile load is 1 KB at a 64-byte stride.
+ *
+ * AMX micro-block: 32 x 32, the eight tiles as two A tiles (16 rows x 32
+ * bf16), two B tiles (16 pairs x 16 columns) and four 16 x 16 f32
+ * accumulators, four TDPBF16PS per 32 values of k; the accumulators are
+ * stored to a 4 KB buffer on the stack for the epilogue.  AVX512-BF16:
+ * 12 x 32, 24 zmm accumulators, per pair of k two B vectors and 12 broadcast
+ * pairs of A.  Rows past M (the last micro-block) are computed on whatever
+ * the scratch holds there and not stored; columns past N are zero weights. */
+#ifndef NETC_CG_AMX_GEMM_H
+#define NETC_CG_AMX_GEMM_H
+
+#include <stdint.h>
+
+#include "codegen/cpu/cg_gemm.h"
+#include "codegen/cpu/cg_kernel.h"
+
+enum { NC_BF16_NONE = 0, NC_BF16_AVX512 = 1, NC_BF16_AMX = 2 };
+
+typedef struct NcBf16Plan {
+    NcGemmSpec s; /* batch, cin = K, cout = N, hw = OH * OW, bias, relu, epilogue; in_scale: the SE scale's input */
+    int kind;     /* NC_BF16_AMX or NC_BF16_AVX512 */
+    int64_t C, H, W, OH, OW, KH, KW; /* the columns: a linear layer is a 1x1 conv on 1x1 images */
+    int sh, sw, pt, pl;
+    int64_t M, N, K, Kp, Np, Mp; /* Kp, Np: K, N rounded up to 32; Mp: M to whole micro-blocks */
+    int mr;                      /* rows per micro-block: 32 (AMX) or 12 (AVX512-BF16) */
+    int64_t mc, nc;              /* rows and columns of a GEMM tile (multiples of mr and 32) */
+    int64_t mblocks, nblocks, tiles;
+    int64_t a_bytes;    /* the bf16 columns in the scratch: Mp x Kp x 2 */
+    int64_t blob_bytes; /* the packed weights: Np x Kp x 2 */
+} NcBf16Plan;
+
+/* What the target offers: NC_BF16_AMX (AMX-BF16, AVX-512 vectors),
+ * NC_BF16_AVX512 (AVX512-BF16), or NC_BF16_NONE. */
+int nc_cg_bf16_target(const NcCgTarget *t);
+
+/* Can node nd (a conv on NHWC activations, groups 1, undilated, or a linear
+ * layer) run this way on target t with instructions `kind` (0: the best the
+ * target has)?  Fills the plan, or returns 0 with *why set. */
+int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind, const char **why);
+
+/* Packs w ([O, C, KH, KW] or [O, K], f32) into blob[0 .. p->blob_bytes / 2). */
+void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob);
+
+/* Emits the stages `<prefix>_cols` and `<prefix>_mm` into k (isa, precision set). */
+void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcCgKernel *k);
+
+#endif

@@ -1,0 +1,215 @@
+/* test_cg_amx_gemm.c — the bf16 convolution on AMX tiles and on AVX512-BF16
+ * (cg_amx_gemm.h) against the reference convolution (ir/ref_conv.c).
+ *
+ * The data are made exact in bf16 — x and the weights rounded to bf16
+ * before the reference sees them, SE scales powers of two — so that the
+ * kernel's own conversions lose nothing and the products are exact in f32:
+ * what is left is f32 summation in another order, checked to 1e-5 of the
+ * largest output (a conversion, a tile or a pair read from the wrong place
+ * is an error of order 1).  Shapes: 1x1 (whole and ragged panels, M and K
+ * not multiples of 16 or 32), strided 1x1, 3x3 stride 1 and 2 with padding,
+ * a 7x7 stem, an SE-scaled 1x1, epilogues (bias, ReLU, SiLU, a residual,
+ * per-channel products); tiles run across threads and again in reverse
+ * order in uneven ranges, y fenced by canaries.  Each instruction set runs
+ * where the host has it: AMX needs AMX-BF16 ("skipped: no AMX" elsewhere),
+ * AVX512-BF16 runs on any CPU that has that (the AMX hosts included); on
+ * other hosts only the kernels' compilation for Sapphire Rapids and Cooper
+ * Lake is checked. */
+#include "codegen/cpu/cg_amx.h"
+#include "codegen/cpu/cg_amx_gemm.h"
+#include "codegen/cpu/cg_precision.h"
+#include "runtime/support/amx.h"
+#include "tests/codegen/cg_test.h"
+
+static int cases;
+
+typedef struct Case {
+    int64_t n, c, h, w, o;
+    int k, s, pad;
+    int bias, in_scale;
+    const char *epi; /* cgt_conv_graph's letters */
+} Case;
+
+static float bf16_exact(float f) {
+    uint32_t u = (uint32_t)nc_bf16_round(f) << 16;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Plans and emits case k for `kind`; with run, checks it against the reference. */
+static void check(const NcCgTarget *t, int kind, Case k, int run) {
+    NcError e;
+    char what[256];
+    snprintf(what, sizeof what, "%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d bias %d scale %d epi '%s'",
+             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", (long long)k.n, (long long)k.c, (long long)k.h,
+             (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.bias, k.in_scale, k.epi);
+    NcGraph *g = nc_graph_new("bf16");
+    NcAttrs a = nc_attrs_default();
+    a.kernel[0] = a.kernel[1] = k.k, a.stride[0] = a.stride[1] = k.s;
+    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = k.pad;
+    const int ni = cgt_conv_graph(g, k.n, k.c, k.h, k.w, k.o, a, k.bias, k.in_scale, k.epi, &e);
+    CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
+    if (ni < 0) {
+        nc_graph_free(g);
+        return;
+    }
+    const NcNode *nd = &g->nodes.data[ni];
+    NcValue *xv = nc_val(g, nd->inputs[0]), *yv = nc_val(g, nd->outputs[0]);
+    xv->layout = NC_LAYOUT_NHWC, yv->layout = NC_LAYOUT_NHWC;
+    NcBf16Plan p;
+    const char *why = "";
+    const int ok = nc_cg_bf16_plan(&p, g, nd, t, kind, &why);
+    CHECK_MSG(ok && p.kind == kind, "%s: refused: %s", what, why);
+    if (!ok) {
+        nc_graph_free(g);
+        return;
+    }
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "bf16");
+    NcCgKernel kern = {0};
+    nc_cg_bf16_emit(&m, &p, "conv", &kern);
+    CHECK(kern.stage[0] && kern.stage[1] && !kern.stage[2] && kern.scratch * 4 >= p.a_bytes);
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn cols = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_cols", &e);
+    NcTileFn mm = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_mm", &e);
+    if (!run || !cols || !mm) {
+        CHECK_MSG(!run || (cols && mm), "%s: %s", what, e.msg);
+        nc_cg_jit_free(jit);
+        nc_graph_free(g);
+        cases += !run;
+        return;
+    }
+    /* operands: exact in bf16 where the kernel converts them */
+    NcKernelArgs ka;
+    memset(&ka, 0, sizeof ka);
+    ka.node = nd;
+    for (int i = 0; i < nd->ninputs; i++) {
+        NcValue *v = nc_val(g, nd->inputs[i]);
+        v->data = cgt_random(nc_numel(v));
+        if (i <= 1)
+            for (int64_t j = 0; j < nc_numel(v); j++) v->data[j] = bf16_exact(v->data[j]);
+        if (k.in_scale && i == nc_in_scale_input(&nd->attrs))
+            for (int64_t j = 0; j < nc_numel(v); j++)
+                v->data[j] = ldexpf(v->data[j] < 0 ? -1.0f : 1.0f, (int)(j % 5) - 2);
+        ka.in_v[i] = v, ka.in[i] = v->data;
+    }
+    const int64_t ny = nc_numel(yv), nx = nc_numel(xv), hw = yv->shape[2] * yv->shape[3];
+    float *want = nc_malloc((size_t)ny * sizeof(float));
+    ka.out_v[0] = yv, ka.out[0] = want;
+    nc_ref_conv2d(&ka);
+    const float *in[NC_MAXIN];
+    float *owned[NC_MAXIN] = {0};
+    float *xg = cgt_guarded(nx);
+    cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
+    in[0] = xg;
+    for (int i = 1; i < nd->ninputs; i++) {
+        in[i] = ka.in[i];
+        if (i >= nc_epi_first_input(&nd->attrs) && nc_shape_eq(ka.in_v[i], yv)) {
+            owned[i] = nc_malloc((size_t)ny * sizeof(float));
+            cgt_to_nhwc(ka.in[i], owned[i], k.n, k.o, hw);
+            in[i] = owned[i];
+        }
+    }
+    const int64_t blob_floats = cgb_ceil_div(p.blob_bytes, 4);
+    float *blob = cgt_guarded(blob_floats);
+    nc_cg_bf16_pack(&p, ka.in[1], (uint16_t *)(void *)((char *)blob + blob_floats * 4 - p.blob_bytes));
+    in[1] = (const float *)(const void *)((char *)blob + blob_floats * 4 - p.blob_bytes);
+    float *scratch = cgt_guarded(kern.scratch);
+    float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
+    float *got = nc_malloc((size_t)ny * sizeof(float));
+    for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
+    float *out[2] = {y, scratch};
+    cgt_run(cols, in, out, kern.tiles[0]);
+    cgt_run(mm, in, out, kern.tiles[1]);
+    cgt_to_nchw(y, got, k.n, k.o, hw);
+    double err;
+    CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s: relative error %g", what, err);
+    int canaries = 1;
+    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
+    CHECK_MSG(canaries, "%s: wrote outside the output", what);
+    /* tiles in reverse, uneven ranges */
+    memset(y, 0, (size_t)ny * sizeof(float));
+    for (int s = 0; s < 2; s++)
+        for (int64_t t1 = kern.tiles[s]; t1 > 0;) {
+            const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+            (s ? mm : cols)(in, out, t0, t1);
+            t1 = t0;
+        }
+    cgt_to_nchw(y, got, k.n, k.o, hw);
+    CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
+    printf("%s: %lld tiles, relative error %.2e\n", what, (long long)kern.tiles[1], err);
+    for (int i = 0; i < nd->ninputs; i++) free(owned[i]);
+    cgt_guarded_free(xg, nx), cgt_guarded_free(blob, blob_floats), cgt_guarded_free(scratch, kern.scratch);
+    free(ybuf), free(got), free(want);
+    nc_cg_jit_free(jit);
+    nc_graph_free(g);
+    cases++;
+}
+
+static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int s, int pad) {
+    Case x;
+    memset(&x, 0, sizeof x);
+    x.n = n, x.c = c, x.h = h, x.w = w, x.o = o, x.k = k, x.s = s, x.pad = pad, x.epi = "";
+    return x;
+}
+
+static void all_cases(const NcCgTarget *t, int kind, int run) {
+    Case cs[16];
+    int n = 0;
+    cs[n++] = conv(1, 64, 7, 9, 64, 1, 1, 0);   /* whole panels, M 63 */
+    cs[n++] = conv(2, 40, 5, 5, 70, 1, 1, 0);   /* K 40 (padded to 64), N 70: a ragged panel of 6 */
+    cs[n++] = conv(1, 3, 3, 3, 1, 1, 1, 0);     /* one output channel, M 9 */
+    cs[n++] = conv(2, 96, 11, 10, 48, 1, 2, 0); /* strided 1x1 */
+    cs[n++] = conv(1, 32, 9, 8, 40, 3, 1, 1);   /* 3x3 stride 1, padded */
+    cs[n++] = conv(2, 24, 13, 12, 33, 3, 2, 1); /* 3x3 stride 2 */
+    cs[n++] = conv(1, 3, 20, 18, 64, 7, 2, 3);  /* a stem: K 147 */
+    cs[n++] = conv(3, 256, 4, 4, 130, 1, 1, 0); /* K 256, ragged N, M 48 */
+    cs[n] = conv(2, 48, 6, 7, 64, 1, 1, 0);     /* bias, ReLU */
+    cs[n].bias = 1, cs[n++].epi = "r";
+    cs[n] = conv(2, 72, 5, 6, 50, 1, 1, 0); /* an SE-scaled input, SiLU */
+    cs[n].in_scale = 1, cs[n].bias = 1, cs[n++].epi = "s";
+    cs[n] = conv(2, 64, 7, 7, 96, 1, 1, 0); /* a residual after ReLU, as a bottleneck's conv3 */
+    cs[n].bias = 1, cs[n++].epi = "ra";
+    cs[n] = conv(2, 20, 6, 5, 36, 3, 1, 1); /* per (image, channel) operands, clamp, sigmoid */
+    cs[n].epi = "mcAg";
+    cs[n++].bias = 1;
+    for (int i = 0; i < n; i++) check(t, kind, cs[i], run);
+}
+
+int main(void) {
+    NcCgTarget t;
+    cgt_host_target(&t);
+    const int has = nc_cg_bf16_target(&t);
+    NcError e;
+    if (has >= NC_BF16_AMX && nc_amx_cpu_has_bf16()) {
+        if (nc_amx_enable(&e))
+            CHECK_MSG(0, "%s", e.msg);
+        else
+            all_cases(&t, NC_BF16_AMX, 1);
+    } else {
+        printf("skipped: no AMX (the AMX kernels were compiled for sapphirerapids, not run)\n");
+    }
+    if (has >= NC_BF16_AVX512)
+        all_cases(&t, NC_BF16_AVX512, 1);
+    else
+        printf("skipped: no AVX512-BF16 (its kernels were compiled for cooperlake, not run)\n");
+    /* the kernels compile for other CPUs whatever the host */
+    static const char *const cross[] = {"sapphirerapids", "cooperlake"};
+    for (int i = 0; i < 2; i++) {
+        NcCgTarget c;
+        if (nc_cg_target_init(&c, cross[i], NULL, &e)) {
+            CHECK_MSG(0, "%s", e.msg);
+            continue;
+        }
+        Case k = conv(2, 40, 5, 5, 70, 3, 1, 1);
+        k.bias = 1, k.epi = "s";
+        check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0);
+        nc_cg_target_free(&c);
+    }
+    printf("%d kernels checked\n", cases);
+    nc_cg_target_free(&t);
+    TEST_MAIN_END();
+}
