@@ -38,6 +38,20 @@ NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t) {
     return NC_I8_PLAIN;
 }
 
+NcI8Isa nc_cg_i8_isa(const NcCgTarget *t) {
+    /* NETC_CG_INT8=avx2 (or plain, avxvnni): an older ISA's kernels on this host, to compare them */
+    const char *env = getenv("NETC_CG_INT8");
+    if (env && *env) {
+        for (int i = NC_I8_PLAIN; i <= NC_I8_VNNI512; i++)
+            if (!strcmp(env, i == NC_I8_PLAIN ? "plain" : nc_cg_i8_isa_name((NcI8Isa)i)))
+                return i <= (int)nc_cg_i8_best_isa(t) ? (NcI8Isa)i : nc_cg_i8_best_isa(t);
+        static int warned;
+        if (!warned++)
+            fprintf(stderr, "netc: NETC_CG_INT8='%s' is not plain, avx2, avxvnni or avx512vnni (ignored)\n", env);
+    }
+    return nc_cg_i8_best_isa(t);
+}
+
 const char *nc_cg_i8_isa_name(NcI8Isa isa) {
     return isa == NC_I8_VNNI512 ? "avx512vnni" : isa == NC_I8_AVXVNNI ? "avxvnni" : isa == NC_I8_AVX2 ? "avx2" : NULL;
 }
@@ -49,15 +63,7 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
         return nc_errorf(e, "gemm int8: sizes must be positive");
     if (s->b_per_image || s->col_image) return nc_errorf(e, "gemm int8: one GEMM over all images only");
     const NcI8Isa best = nc_cg_i8_best_isa(t);
-    /* NETC_CG_INT8=avx2 (or plain, avxvnni): an older ISA's kernels on this host, to compare them */
-    const char *env = getenv("NETC_CG_INT8");
-    if (isa == NC_I8_AUTO && env && *env) {
-        for (int i = NC_I8_PLAIN; i <= NC_I8_VNNI512; i++)
-            if (!strcmp(env, i == NC_I8_PLAIN ? "plain" : nc_cg_i8_isa_name((NcI8Isa)i))) isa = (NcI8Isa)i;
-        if (isa == NC_I8_AUTO) /* a benchmark switch: warn, and take the best */
-            fprintf(stderr, "netc: NETC_CG_INT8='%s' is not plain, avx2, avxvnni or avx512vnni (ignored)\n", env);
-    }
-    if (isa == NC_I8_AUTO) isa = best;
+    if (isa == NC_I8_AUTO) isa = nc_cg_i8_isa(t);
     /* what the target has: each ISA implies the ones below it, except zmm needs 16-lane vectors */
     if (isa > best || (isa == NC_I8_AVXVNNI && best == NC_I8_VNNI512 && !nc_cg_has_feature(t, "avx512vl") &&
                        !nc_cg_has_feature(t, "avxvnni")))

@@ -58,6 +58,9 @@ typedef struct NcGemmI8Plan {
 int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e);
 /* The best int8 instructions target t has. */
 NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
+/* What NC_I8_AUTO plans: the best, or an older one the environment's NETC_CG_INT8 names (avx2, avxvnni,
+ * plain: to compare them on one host). */
+NcI8Isa nc_cg_i8_isa(const NcCgTarget *t);
 /* Whether t's feature string has +name exactly (not +namexyz). */
 int nc_cg_has_feature(const NcCgTarget *t, const char *name);
 /* For profiles (NcCgKernel.isa) and NETC_CG_INT8: "avx512vnni", "avxvnni", "avx2", or NULL for plain IR. */

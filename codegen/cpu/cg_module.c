@@ -180,7 +180,8 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             }
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
                 sole_reader(graphs[gi], nd->inputs[1], nd) && nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
-                nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
+                (i8 ? nc_cg_nhwc_im2col_plan_i8(&np, graphs[gi], nd, &t, &why)
+                    : nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why))) {
                 if (i8)
                     pack_i8(w, np.O, np.gemm.K, &np, lo, hi);
                 else
@@ -321,7 +322,7 @@ static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
     const char *why;
     NcError e;
     if (!nhwc_conv(c) || !int8_weights(c) || (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) != window ||
-        !nc_cg_nhwc_im2col_plan(&p->im2col_i8.im, c->g, c->nd, c->m->t, &why))
+        !nc_cg_nhwc_im2col_plan_i8(&p->im2col_i8.im, c->g, c->nd, c->m->t, &why))
         return 0;
     if (nc_cg_gemm_i8_plan(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, c->m->t, NC_I8_AUTO, &e))
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");

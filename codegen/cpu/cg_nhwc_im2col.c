@@ -21,8 +21,8 @@ static void gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
     }
 }
 
-int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
-                           const char **why) {
+static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int any_stride,
+                const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
     if (nd->op != NC_OP_CONV2D || nd->noutputs != 1) return *why = "not a conv", 0;
@@ -44,7 +44,8 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
      * sessions 5 and 6). */
     const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] && w->shape[0] >= 64 &&
                            !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
-    if (a->stride[0] < 1 || a->stride[1] < 1 || (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1))
+    if (a->stride[0] < 1 || a->stride[1] < 1 ||
+        (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1 && !(any_stride && KK > 1)))
         return *why = "not strided (nor a 1x1 on a scaled input)", 0;
     if (KK > 1 && w->shape[1] * KK < 256) return *why = "reduction under 256 (a stem: direct)", 0;
     if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
@@ -60,6 +61,21 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     p->cols_floats = p->N * p->OH * p->OW * s.cin;
     return 1;
+}
+
+int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                           const char **why) {
+    return plan(p, g, nd, t, 0, why);
+}
+
+/* int8 with VNNI also takes the KxK stride-1 convs from f32 Winograd: vpdpbusd does 4x the multiply-adds
+ * of an f32 FMA per instruction, about what F(4x4, 3x3) saves in multiplications, without Winograd's
+ * transforms (bench/RESULTS.md: resnet50 on a Xeon with AVX512-VNNI).  AVX2's int8 (three instructions per
+ * 32 multiply-adds) was measured slower than Winograd there, so without VNNI they stay f32; AVX-VNNI's ymm
+ * vpdpbusd has the same 4x over a ymm FMA, but no such host was measured: it keeps Winograd too. */
+int nc_cg_nhwc_im2col_plan_i8(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                              const char **why) {
+    return plan(p, g, nd, t, nc_cg_i8_isa(t) >= NC_I8_VNNI512, why);
 }
 
 void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r) {

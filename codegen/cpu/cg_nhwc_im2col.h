@@ -58,6 +58,10 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
 /* With int8 weights (cg_gemm_i8.h, plan q for the same GEMM): `<prefix>_cols`
  * (f32 columns into scratch), `<prefix>_quant` (to u8 rows after them) and
  * `<prefix>_i8mm`. */
+/* As nc_cg_nhwc_im2col_plan, for --precision int8: where the int8 GEMM has VNNI, also the KxK stride-1 convs
+ * (which f32 gives Winograd). */
+int nc_cg_nhwc_im2col_plan_i8(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
+                              const char **why);
 struct NcGemmI8Plan;
 void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const struct NcGemmI8Plan *q,
                                const char *prefix, NcCgKernel *k);
