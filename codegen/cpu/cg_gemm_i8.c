@@ -13,6 +13,8 @@
  * stores and epilogue operands need masks). */
 #include "codegen/cpu/cg_gemm_i8.h"
 
+#include "codegen/cpu/cg_amx.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,8 @@ int nc_cg_has_feature(const NcCgTarget *t, const char *name) {
 }
 
 NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t) {
-    if (t->vw == 16 && nc_cg_has_feature(t, "avx512vnni") && nc_cg_has_feature(t, "avx512bw")) return NC_I8_VNNI512;
+    if (t->vw == 16 && nc_cg_has_feature(t, "avx512vnni") && nc_cg_has_feature(t, "avx512bw"))
+        return nc_cg_target_amx_int8(t) ? NC_I8_AMX : NC_I8_VNNI512;
     if (nc_cg_has_feature(t, "avxvnni") || (nc_cg_has_feature(t, "avx512vnni") && nc_cg_has_feature(t, "avx512vl")))
         return NC_I8_AVXVNNI;
     if (nc_cg_has_feature(t, "avx2")) return NC_I8_AVX2;
@@ -42,18 +45,24 @@ NcI8Isa nc_cg_i8_isa(const NcCgTarget *t) {
     /* NETC_CG_INT8=avx2 (or plain, avxvnni): an older ISA's kernels on this host, to compare them */
     const char *env = getenv("NETC_CG_INT8");
     if (env && *env) {
-        for (int i = NC_I8_PLAIN; i <= NC_I8_VNNI512; i++)
+        for (int i = NC_I8_PLAIN; i <= NC_I8_AMX; i++)
             if (!strcmp(env, i == NC_I8_PLAIN ? "plain" : nc_cg_i8_isa_name((NcI8Isa)i)))
                 return i <= (int)nc_cg_i8_best_isa(t) ? (NcI8Isa)i : nc_cg_i8_best_isa(t);
         static int warned;
         if (!warned++)
-            fprintf(stderr, "netc: NETC_CG_INT8='%s' is not plain, avx2, avxvnni or avx512vnni (ignored)\n", env);
+            fprintf(stderr, "netc: NETC_CG_INT8='%s' is not plain, avx2, avxvnni, avx512vnni or amx (ignored)\n", env);
     }
     return nc_cg_i8_best_isa(t);
 }
 
+int64_t nc_cg_i8_kalign(const NcCgTarget *t) { return nc_cg_i8_isa(t) == NC_I8_AMX ? 64 : 4; }
+
 const char *nc_cg_i8_isa_name(NcI8Isa isa) {
-    return isa == NC_I8_VNNI512 ? "avx512vnni" : isa == NC_I8_AVXVNNI ? "avxvnni" : isa == NC_I8_AVX2 ? "avx2" : NULL;
+    return isa == NC_I8_AMX       ? "amx"
+           : isa == NC_I8_VNNI512 ? "avx512vnni"
+           : isa == NC_I8_AVXVNNI ? "avxvnni"
+           : isa == NC_I8_AVX2    ? "avx2"
+                                  : NULL;
 }
 
 int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e) {
@@ -71,13 +80,15 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
     p->isa = isa;
     /* zmm: 6 rows x 4 panels = 24 accumulators, 4 weight vectors and the broadcast row in 32 registers
      * (per group of 4 reduction steps: 10 loads for 24 vpdpbusd); ymm: 4 rows x 2 vectors (16 registers) */
-    if (isa == NC_I8_VNNI512)
+    if (isa == NC_I8_AMX)
+        p->vl = 16, p->mr = 32, p->nv = 2; /* two A tiles x two B tiles */
+    else if (isa == NC_I8_VNNI512)
         p->vl = 16, p->mr = 6, p->nv = MAXNV;
     else
         p->vl = 8, p->mr = 4, p->nv = NC_I8_NR / 8;
     p->spp = p->nv * p->vl / NC_I8_NR;
     p->M = s->batch * s->hw, p->N = s->cout;
-    nc_i8_layout(&p->l, s->cout, s->cin);
+    nc_i8_layout_k(&p->l, s->cout, s->cin, isa == NC_I8_AMX ? 64 : 4);
     p->K4 = p->l.K4;
     const int64_t mr = p->mr, spp = p->spp, P = p->l.Np / NC_I8_NR, Mr = cgb_round_up(p->M, mr);
     /* A's block (mc rows of K4 bytes) in half of a 512 KB L2 */
@@ -107,7 +118,8 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
     p->tiles = p->mblocks * p->nblocks;
     p->qrows = 16384 / p->K4 > 1 ? 16384 / p->K4 : 1;
     p->qtiles = cgb_ceil_div(p->M, p->qrows);
-    p->a_bytes = p->M * p->K4;
+    /* AMX's A tiles read whole blocks of 32 rows: those past M (their results are not stored) */
+    p->a_bytes = (isa == NC_I8_AMX ? cgb_round_up(p->M, 32) : p->M) * p->K4;
     return 0;
 }
 
@@ -121,6 +133,7 @@ typedef struct Q {
     LLVMTypeRef i8, i16, vbytes, vi32; /* 4 vl x i8, vl x i32 */
     LLVMValueRef a, blob, bw, colscale, colcorr, bias, y, epi[NC_MAX_EPI];
     LLVMValueRef mb, nb, last_m, last_n;
+    LLVMValueRef cbuf; /* AMX: the four C tiles, 16 x 16 i32 each, for the epilogue */
 } Q;
 
 static void q_init(Q *q, NcCgModule *m0, const NcGemmI8Plan *p) {
@@ -259,42 +272,13 @@ void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char 
 
 /* ---- the GEMM stage ---------------------------------------------------- */
 
-/* mr x nv vectors of C: rows row0.., columns from panel qp's first (the last vector lanes wide).  Vector v's
- * columns lie in panel qp + v * vl / NC_I8_NR, at byte (v * vl % NC_I8_NR) * 4 of each group of 4 steps. */
-static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
+/* The f32 epilogue of mr x nv vectors of C (i32 at acc[i][v]): rows row0.., columns from panel qp's first, the
+ * last vector lanes wide. */
+static void epilogue(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp, LLVMValueRef (*acc)[MAXNV]) {
     NcCgModule *m = q->m;
     LLVMBuilderRef b = m->b;
     const NcGemmI8Plan *p = q->p;
-    const int64_t K4 = p->K4;
     const int VL = q->vl;
-    LLVMValueRef acc[MAXMR][MAXNV];
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++) {
-            acc[i][v] = cgb_var(m, q->vi32);
-            LLVMBuildStore(b, LLVMConstNull(q->vi32), acc[i][v]);
-        }
-    LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
-    LLVMValueRef g;
-    CgbLoop lg = cgb_loop_begin(m, I(q, 0), I(q, K4 / 4), 1, &g);
-    LLVMValueRef bg = bgep(q, bpan, mulc(q, g, 4 * NC_I8_NR)), bv[MAXNV];
-    for (int v = 0; v < nv; v++) {
-        const int64_t off = (int64_t)(v * VL / NC_I8_NR) * K4 * NC_I8_NR + (v * VL % NC_I8_NR) * 4;
-        bv[v] = LLVMBuildLoad2(b, q->vbytes, bgep(q, bg, I(q, off)), "");
-        LLVMSetAlignment(bv[v], 1);
-    }
-    LLVMValueRef ag = bgep(q, arow, mulc(q, g, 4));
-    for (int i = 0; i < mr; i++) {
-        LLVMValueRef s = LLVMBuildLoad2(b, m->i32, bgep(q, ag, I(q, i * K4)), "");
-        LLVMSetAlignment(s, 1);
-        LLVMValueRef sv = LLVMBuildInsertElement(b, LLVMGetPoison(q->vi32), s, I(q, 0), "");
-        sv = LLVMBuildShuffleVector(b, sv, LLVMGetPoison(q->vi32), LLVMConstNull(q->vi32), "");
-        LLVMValueRef av = LLVMBuildBitCast(b, sv, q->vbytes, "");
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef cur = LLVMBuildLoad2(b, q->vi32, acc[i][v], "");
-            LLVMBuildStore(b, madd(q, cur, av, bv[v]), acc[i][v]);
-        }
-    }
-    cgb_loop_end(m, &lg);
     /* the f32 epilogue, up to CGB_MAX_INTERLEAVE vectors at a time */
     const int total = mr * nv;
     for (int g0 = 0; g0 < total; g0 += CGB_MAX_INTERLEAVE) {
@@ -329,6 +313,81 @@ static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueR
         for (int j = 0; j < gn; j++)
             cgb_store_n(m, r[j], cgb_gep(m, q->y, add(q, mulc(q, row[j], p->N), col[j])), n[j]);
     }
+}
+
+/* AMX: mr (up to 32) rows x nv (1 or 2) panels of C in tiles: C tiles 0-3 (row half i, panel j: 2 i + j),
+ * A tiles 4-5 (16 rows x 64 bytes of the reduction, K4 apart), B tiles 6-7 (16 groups of 4 steps x 16
+ * columns: 1024 contiguous bytes of the panel).  Rows of A past M are read (the scratch has them) and their
+ * results not stored. */
+static void amx_micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
+    NcCgModule *m = q->m;
+    const int64_t K4 = q->p->K4;
+    const int na = mr > 16 ? 2 : 1, nb = nv;
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) cg_amx_zero(m, 2 * i + j);
+    LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
+    LLVMValueRef kc;
+    CgbLoop lk = cgb_loop_begin(m, I(q, 0), I(q, K4 / 64), 1, &kc);
+    for (int i = 0; i < na; i++) cg_amx_load(m, 4 + i, bgep(q, arow, add(q, mulc(q, kc, 64), I(q, 16 * i * K4))), K4);
+    for (int j = 0; j < nb; j++)
+        cg_amx_load(m, 6 + j, bgep(q, bpan, add(q, mulc(q, kc, 1024), I(q, j * K4 * NC_I8_NR))), 64);
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) cg_amx_dp(m, "llvm.x86.tdpbusd", 2 * i + j, 4 + i, 6 + j);
+    cgb_loop_end(m, &lk);
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) cg_amx_store(m, 2 * i + j, bgep(q, q->cbuf, I(q, (2 * i + j) * 1024)), 64);
+    /* the epilogue a row at a time: row r's vector j at tile 2 (r / 16) + j, row r % 16 */
+    LLVMValueRef r;
+    CgbLoop lr = cgb_loop_begin(m, I(q, 0), I(q, mr), 1, &r);
+    LLVMValueRef half = LLVMBuildLShr(m->b, r, I(q, 4), ""), rr = LLVMBuildAnd(m->b, r, I(q, 15), "");
+    LLVMValueRef acc[1][MAXNV];
+    for (int j = 0; j < nb; j++)
+        acc[0][j] = bgep(q, q->cbuf, add(q, mulc(q, add(q, mulc(q, half, 2), I(q, j)), 1024), mulc(q, rr, 64)));
+    epilogue(q, 1, nv, lanes, add(q, row0, r), qp, acc);
+    cgb_loop_end(m, &lr);
+}
+
+/* mr x nv vectors of C: rows row0.., columns from panel qp's first (the last vector lanes wide).  Vector v's
+ * columns lie in panel qp + v * vl / NC_I8_NR, at byte (v * vl % NC_I8_NR) * 4 of each group of 4 steps. */
+static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
+    if (q->p->isa == NC_I8_AMX) {
+        amx_micro(q, mr, nv, lanes, row0, qp);
+        return;
+    }
+    NcCgModule *m = q->m;
+    LLVMBuilderRef b = m->b;
+    const NcGemmI8Plan *p = q->p;
+    const int64_t K4 = p->K4;
+    const int VL = q->vl;
+    LLVMValueRef acc[MAXMR][MAXNV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            acc[i][v] = cgb_var(m, q->vi32);
+            LLVMBuildStore(b, LLVMConstNull(q->vi32), acc[i][v]);
+        }
+    LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
+    LLVMValueRef g;
+    CgbLoop lg = cgb_loop_begin(m, I(q, 0), I(q, K4 / 4), 1, &g);
+    LLVMValueRef bg = bgep(q, bpan, mulc(q, g, 4 * NC_I8_NR)), bv[MAXNV];
+    for (int v = 0; v < nv; v++) {
+        const int64_t off = (int64_t)(v * VL / NC_I8_NR) * K4 * NC_I8_NR + (v * VL % NC_I8_NR) * 4;
+        bv[v] = LLVMBuildLoad2(b, q->vbytes, bgep(q, bg, I(q, off)), "");
+        LLVMSetAlignment(bv[v], 1);
+    }
+    LLVMValueRef ag = bgep(q, arow, mulc(q, g, 4));
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef s = LLVMBuildLoad2(b, m->i32, bgep(q, ag, I(q, i * K4)), "");
+        LLVMSetAlignment(s, 1);
+        LLVMValueRef sv = LLVMBuildInsertElement(b, LLVMGetPoison(q->vi32), s, I(q, 0), "");
+        sv = LLVMBuildShuffleVector(b, sv, LLVMGetPoison(q->vi32), LLVMConstNull(q->vi32), "");
+        LLVMValueRef av = LLVMBuildBitCast(b, sv, q->vbytes, "");
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef cur = LLVMBuildLoad2(b, q->vi32, acc[i][v], "");
+            LLVMBuildStore(b, madd(q, cur, av, bv[v]), acc[i][v]);
+        }
+    }
+    cgb_loop_end(m, &lg);
+    epilogue(q, mr, nv, lanes, row0, qp, acc);
 }
 
 /* The row panels of the tile for weight panel qp. */
@@ -369,6 +428,12 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
             q->epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     /* the tile's register blocks of spp whole panels; the last tile's remaining columns (fewer than
      * spp panels, the last maybe partial) in one narrower block */
+    if (p->isa == NC_I8_AMX) { /* the process must have asked for tile state (runtime/support/amx.h) */
+        q->cbuf = cgb_var(m, LLVMArrayType(q->i8, 4096));
+        LLVMSetAlignment(q->cbuf, 64);
+        const int rows16[8] = {16, 16, 16, 16, 16, 16, 16, 16}, colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
+        cg_amx_ldtilecfg(m, cg_amx_config(m, rows16, colsb));
+    }
     const int64_t full = p->N / NC_I8_NR, spp = p->spp, VL = q->vl;
     const int64_t full_last = full - (p->nblocks - 1) * p->pc, groups_last = full_last / spp;
     const int64_t rem = p->N - ((p->nblocks - 1) * p->pc + groups_last * spp) * NC_I8_NR;
@@ -391,6 +456,7 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
         cgb_if_end(m, &c);
     }
     cgb_loop_end(m, &lt);
+    if (p->isa == NC_I8_AMX) cg_amx_release(m);
     LLVMBuildRetVoid(b);
 }
 

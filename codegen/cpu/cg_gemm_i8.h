@@ -19,7 +19,11 @@
  * (with AVX512BW): zmm vectors of 16 lanes — one vector is one weight panel —
  * and vpdpbusd, which multiplies and adds 4 u8 x s8 pairs into i32 in one
  * instruction (64 multiply-adds); AVX-VNNI: the same vpdpbusd on ymm; AVX2:
- * ymm vpmaddubsw + vpmaddwd.  Without AVX2 the same arithmetic is plain IR
+ * ymm vpmaddubsw + vpmaddwd; AMX-INT8 (with AVX512-VNNI): tdpbusd on tiles —
+ * blocks of 32 rows x 32 columns in four 16 x 16 i32 accumulator tiles, 64
+ * bytes of the reduction per step (the blob's reduction padded to 64: a B
+ * tile is then 16 consecutive groups of a panel, 1024 contiguous bytes),
+ * stored to the stack for the zmm epilogue.  Without AVX2 the same arithmetic is plain IR
  * (widen, multiply, add pairs).  All compute the same integers (the 7-bit
  * weights keep vpmaddubsw's i16 from saturating, so its sums are vpdpbusd's):
  * the tests run every path the host has and compare them bit for bit. */
@@ -37,6 +41,7 @@ typedef enum NcI8Isa {
     NC_I8_AVX2 = 2,    /* ymm vpmaddubsw + vpmaddwd */
     NC_I8_AVXVNNI = 3, /* ymm vpdpbusd (AVX-VNNI, or AVX512-VNNI with VL) */
     NC_I8_VNNI512 = 4, /* zmm vpdpbusd (AVX512-VNNI + AVX512BW) */
+    NC_I8_AMX = 5,     /* AMX-INT8 tdpbusd tiles (32 x 32 blocks), the epilogue on zmm */
 } NcI8Isa;
 
 typedef struct NcGemmI8Plan {
@@ -63,6 +68,9 @@ NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
 NcI8Isa nc_cg_i8_isa(const NcCgTarget *t);
 /* Whether t's feature string has +name exactly (not +namexyz). */
 int nc_cg_has_feature(const NcCgTarget *t, const char *name);
+/* The reduction's padding the int8 blob needs for nc_cg_i8_isa(t): 64 for AMX tiles, else 4
+ * (nc_i8_layout_k's kalign). */
+int64_t nc_cg_i8_kalign(const NcCgTarget *t);
 /* For profiles (NcCgKernel.isa) and NETC_CG_INT8: "avx512vnni", "avxvnni", "avx2", or NULL for plain IR. */
 const char *nc_cg_i8_isa_name(NcI8Isa isa);
 

@@ -119,14 +119,14 @@ static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPl
 /* int8: w (O x K, reordered [O, KH, KW, C] for the NHWC im2col when np is
  * set) quantised with the activation range [lo, hi] into an int8 blob
  * (cg_precision.h) that replaces w's data. */
-static void pack_i8(NcValue *w, int64_t O, int64_t K, const NcNhwcIm2colPlan *np, float lo, float hi) {
+static void pack_i8(NcValue *w, int64_t O, int64_t K, const NcNhwcIm2colPlan *np, float lo, float hi, int64_t kalign) {
     float *r = w->data;
     if (np) {
         r = nc_malloc((size_t)(O * K) * sizeof(float));
         nc_cg_nhwc_im2col_reorder(np, w->data, r);
     }
     NcI8Layout l;
-    nc_i8_layout(&l, O, K);
+    nc_i8_layout_k(&l, O, K, kalign);
     unsigned char *blob = nc_malloc((size_t)l.bytes);
     nc_i8_pack(&l, r, lo, hi, blob);
     if (r != w->data) free(r);
@@ -183,7 +183,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 (i8 ? nc_cg_nhwc_im2col_plan_i8(&np, graphs[gi], nd, &t, &why)
                     : nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why))) {
                 if (i8)
-                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi);
+                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi, nc_cg_i8_kalign(&t));
                 else
                     pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
                 packed++;
@@ -193,7 +193,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             if (i8 && nd->op == NC_OP_CONV2D)
-                pack_i8(w, s.cout, s.cin, NULL, lo, hi);
+                pack_i8(w, s.cout, s.cin, NULL, lo, hi, nc_cg_i8_kalign(&t));
             else
                 pack_in_place(w, &p, NULL, bf16);
             packed++;

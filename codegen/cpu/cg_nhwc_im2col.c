@@ -75,7 +75,7 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
  * vpdpbusd has the same 4x over a ymm FMA, but no such host was measured: it keeps Winograd too. */
 int nc_cg_nhwc_im2col_plan_i8(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                               const char **why) {
-    return plan(p, g, nd, t, nc_cg_i8_isa(t) >= NC_I8_VNNI512, why);
+    return plan(p, g, nd, t, nc_cg_i8_isa(t) >= NC_I8_VNNI512, why); /* AVX512-VNNI or AMX */
 }
 
 void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r) {

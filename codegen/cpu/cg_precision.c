@@ -6,9 +6,11 @@
 
 #include "codegen/cpu/cg_build.h"
 
-void nc_i8_layout(NcI8Layout *l, int64_t N, int64_t K) {
+void nc_i8_layout(NcI8Layout *l, int64_t N, int64_t K) { nc_i8_layout_k(l, N, K, 4); }
+
+void nc_i8_layout_k(NcI8Layout *l, int64_t N, int64_t K, int64_t kalign) {
     memset(l, 0, sizeof *l);
-    l->N = N, l->K = K, l->K4 = cgb_round_up(K, 4), l->Np = cgb_round_up(N, NC_I8_NR);
+    l->N = N, l->K = K, l->K4 = cgb_round_up(K, kalign), l->Np = cgb_round_up(N, NC_I8_NR);
     l->b_off = NC_I8_HEADER;
     l->scale_off = cgb_round_up(l->b_off + l->Np * l->K4, 64);
     l->corr_off = l->scale_off + 4 * l->Np;

@@ -33,11 +33,14 @@
 #define NC_I8_HEADER 64
 
 typedef struct NcI8Layout {
-    int64_t N, K, K4, Np; /* columns, reduction, K rounded up to 4, N rounded up to NC_I8_NR */
+    int64_t N, K, K4, Np; /* columns, reduction, K rounded up to 4 (or kalign), N rounded up to NC_I8_NR */
     int64_t b_off, scale_off, corr_off, bytes;
 } NcI8Layout;
 
 void nc_i8_layout(NcI8Layout *l, int64_t N, int64_t K);
+/* The same with K rounded up to kalign (a multiple of 4): 64 for AMX tiles, whose A rows and B tiles
+ * hold 64 bytes of the reduction (the padding's weights are zero). */
+void nc_i8_layout_k(NcI8Layout *l, int64_t N, int64_t K, int64_t kalign);
 
 /* The activation quantisation of a calibrated range: *inv = 1 / s_x, *zero in [0, 255]. */
 void nc_i8_act_params(float lo, float hi, float *scale, float *inv, float *zero);

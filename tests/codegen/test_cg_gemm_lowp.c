@@ -18,9 +18,11 @@
  *   vpdpbusd; Alder Lake: ymm vpdpbusd). */
 #include "codegen/cpu/cg_gemm_i8.h"
 #include "codegen/cpu/cg_precision.h"
+#include "runtime/support/amx.h"
 #include "tests/codegen/cg_test.h"
 
 static int cases;
+static int amx_allowed; /* the process has tile state (nc_amx_enable) */
 
 static NcTileFn jit_fn(NcCgJit *jit, NcCgModule *m, const char *name) {
     NcError e;
@@ -125,10 +127,11 @@ static void ref_i8(const NcGemmSpec *s, const NcI8Layout *l, const unsigned char
     free(xq);
 }
 
-static const char *const isa_names[] = {"auto", "plain IR", "avx2", "avxvnni", "avx512vnni"};
-#define NISA 5
+static const char *const isa_names[] = {"auto", "plain IR", "avx2", "avxvnni", "avx512vnni", "amx"};
+#define NISA 6
 
-/* Every int8 path the host has (plain IR, AVX2, AVX-VNNI, AVX512-VNNI) against the C arithmetic and each other. */
+/* Every int8 path the host has (plain IR, AVX2, AVX-VNNI, AVX512-VNNI, AMX) against the C arithmetic and each
+ * other (AMX on a blob whose reduction is padded to 64: the same integers). */
 static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
     NcError e;
     char what[160];
@@ -142,6 +145,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
     NcCgModule m;
     nc_cg_module_init(&m, t, "i8");
     for (int isa = NC_I8_PLAIN; isa < NISA; isa++) {
+        if (isa == NC_I8_AMX && !amx_allowed) continue;
         if (nc_cg_gemm_i8_plan(&p[isa], &s, t, (NcI8Isa)isa, &e)) continue; /* the host lacks it */
         CHECK_MSG(p[isa].isa == (NcI8Isa)isa, "%s: asked for %s, planned %s", what, isa_names[isa],
                   isa_names[p[isa].isa]);
@@ -178,6 +182,10 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         CHECK(l.K4 == p[NC_I8_PLAIN].K4);
         unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
         nc_i8_pack(&l, w, lo, hi, blob);
+        NcI8Layout l64;
+        nc_i8_layout_k(&l64, O, C, 64);
+        unsigned char *blob64 = (unsigned char *)(void *)cgt_guarded((l64.bytes + 3) / 4);
+        nc_i8_pack(&l64, w, lo, hi, blob64);
         float *xin = cgt_guarded(n * C * hw);
         cgt_to_nhwc(x, xin, n, C, hw);
         float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[NISA] = {NULL};
@@ -187,7 +195,9 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
             y[k] = nc_malloc((size_t)(M * O + 64) * sizeof(float));
             for (int64_t i = 0; i < M * O + 64; i++) y[k][i] = 42.0f;
             float *scratch = nc_malloc((size_t)(cgb_ceil_div(p[k].a_bytes, 4) + 64) * sizeof(float));
-            const float *in[4] = {xin, (const float *)(const void *)blob, bias, resid};
+            CHECK(p[k].K4 == (k == NC_I8_AMX ? l64.K4 : l.K4));
+            const unsigned char *bk = k == NC_I8_AMX ? blob64 : blob;
+            const float *in[4] = {xin, (const float *)(const void *)bk, bias, resid};
             float *out[2] = {y[k], scratch};
             cgt_run(q[k], in, out, p[k].qtiles);
             cgt_run(g[k], in, out, p[k].tiles);
@@ -214,6 +224,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         double err;
         CHECK_MSG(cgt_close(got, ref, M * O, 0.03, &err), "%s: %g of max |y| from f32", what, err);
         cgt_guarded_free(xin, n * C * hw), cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
+        cgt_guarded_free((float *)(void *)blob64, (l64.bytes + 3) / 4);
         cgt_guarded_free(resid, M * O);
         for (int k = 0; k < NISA; k++) free(y[k]);
         free(x), free(w), free(bias), free(want), free(ref), free(got);
@@ -275,6 +286,8 @@ int main(void) {
     u = 0x3f808001u; /* just above a tie: up */
     memcpy(&f, &u, 4);
     CHECK(nc_bf16_round(f) == 0x3f81);
+    NcError ae;
+    amx_allowed = nc_cg_i8_best_isa(&t) >= NC_I8_AMX && nc_amx_enable(&ae) == 0;
     static const int64_t shapes[][4] = {{1, 1, 1, 1},     {1, 3, 5, 7},     {2, 17, 13, 29}, {1, 64, 64, 56},
                                         {3, 37, 70, 50},  {1, 300, 19, 45}, {2, 64, 256, 9}, {1, 512, 130, 49},
                                         {1, 1030, 7, 17}, {4, 9, 23, 1}};
@@ -300,11 +313,16 @@ int main(void) {
     /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
     check_cross("znver4", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", "vpmaddubsw", "vpmaddwd");
     check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", "vpdpbusd", "zmm");
+    check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni,+amx-tile,+amx-int8", "tdpbusd",
+                "ldtilecfg");
     check_cross("alderlake", "+avx2,+fma,+avxvnni", "vpdpbusd", "ymm");
     check_cross("znver3", "+avx2,+fma", "vpmaddubsw", "vpmaddwd");
     const NcI8Isa best = nc_cg_i8_best_isa(&t);
-    printf("int8 paths run on this host: plain IR%s%s%s\n", best >= NC_I8_AVX2 ? ", avx2" : "",
-           best >= NC_I8_AVXVNNI ? ", avxvnni" : "", best >= NC_I8_VNNI512 ? ", avx512vnni" : "");
+    printf("int8 paths run on this host: plain IR%s%s%s%s\n", best >= NC_I8_AVX2 ? ", avx2" : "",
+           best >= NC_I8_AVXVNNI ? ", avxvnni" : "", best >= NC_I8_VNNI512 ? ", avx512vnni" : "",
+           best >= NC_I8_AMX ? ", amx" : "");
+    if (best < NC_I8_AMX) printf("amx kernels skipped: no AMX-INT8 on this host\n");
+    if (best >= NC_I8_AMX && !amx_allowed) printf("amx kernels skipped: Linux refused the tile state\n");
     if (best < NC_I8_VNNI512) printf("avx512vnni kernels skipped: no VNNI (AVX512-VNNI) on this host\n");
     printf("%d kernels checked\n", cases);
     nc_cg_target_free(&t);
