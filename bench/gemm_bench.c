@@ -8,6 +8,9 @@
  *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
  *              [--blocking avx512]   (AVX-512's blocks in this host's vectors: cg_target.h)
+ *              [--clock cpu]   (time by the process's CPU time over the threads instead of the wall
+ *                 clock: on a machine shared with other jobs, time spent descheduled is not counted;
+ *                 spin-waiting is)
  *              [--cpu NAME --asm FILE.s]   (plan and compile for another CPU, e.g. sapphirerapids or
  *                 znver4, and write the kernel's and the FMA peak loop's assembly instead of timing:
  *                 for llvm-mca, bench/mca_gemm.py)
@@ -18,6 +21,7 @@
  * after warm-up; operands stay in cache between calls, as in any
  * back-to-back measurement of one layer. */
 #include <omp.h>
+#include <time.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -34,6 +38,17 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* --clock cpu: seconds are the process's CPU time divided by the threads
+ * that ran (time spent descheduled by other jobs is not counted) */
+static int cpu_clock, clock_threads = 1;
+
+static double now_s(void) {
+    if (!cpu_clock) return nc_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ((double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec) / clock_threads;
+}
+
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -42,15 +57,16 @@ static double median(double *v, int n) {
 static double measure_peak(NcCgJit *jit, const NcCgTarget *t, int threads, int chains) {
     void (*peak)(int64_t, float *) = (void (*)(int64_t, float *))nc_cg_jit_lookup(jit, "peak", NULL);
     const int64_t iters = 20000000;
+    clock_threads = threads;
     double best = 0; /* best of 10: the peak is what the core can do when nothing else runs */
     for (int rep = 0; rep < 10; rep++) {
-        double t0 = nc_now();
+        double t0 = now_s();
 #pragma omp parallel num_threads(threads)
         {
             float sink[16];
             peak(iters, sink);
         }
-        double g = (double)threads * (double)iters * chains * t->vw * 2 / (nc_now() - t0) / 1e9;
+        double g = (double)threads * (double)iters * chains * t->vw * 2 / (now_s() - t0) / 1e9;
         if (g > best) best = g;
     }
     return best;
@@ -58,17 +74,17 @@ static double measure_peak(NcCgJit *jit, const NcCgTarget *t, int threads, int c
 
 /* Median GFLOP/s of run(ctx) over reps samples of about 20 ms each. */
 static double time_median(void (*run)(void *), void *ctx, double flops, int reps) {
-    double t0 = nc_now();
+    double t0 = now_s();
     int calls = 0;
     do {
         run(ctx);
         calls++;
-    } while (nc_now() - t0 < 0.02);
+    } while (now_s() - t0 < 0.02);
     double *g = malloc((size_t)reps * sizeof(double));
     for (int r = 0; r < reps; r++) {
-        t0 = nc_now();
+        t0 = now_s();
         for (int c = 0; c < calls; c++) run(ctx);
-        g[r] = flops * calls / (nc_now() - t0) / 1e9;
+        g[r] = flops * calls / (now_s() - t0) / 1e9;
     }
     double med = median(g, reps);
     free(g);
@@ -159,6 +175,7 @@ static double bench_gemm(const NcCgTarget *t, const NcGemmSpec *s, int threads, 
     float *out[1] = {y};
     const double flops = 2.0 * (double)s->batch * (double)s->cin * (double)s->cout * (double)s->hw;
     GemmRun run = {fn, in, out, p.tiles, threads};
+    clock_threads = threads;
     double med = time_median(gemm_run, &run, flops, reps);
     free(x), free(w), free(packed), free(bias), free(y), free(scale);
     nc_cg_jit_free(jit);
@@ -214,6 +231,8 @@ int main(int argc, char **argv) {
             cpu = v;
         else if (!strcmp(a, "--asm"))
             asm_path = v;
+        else if (!strcmp(a, "--clock"))
+            cpu_clock = !strcmp(v, "cpu");
         else if (!strcmp(a, "--blocking"))
             blocking = v;
         else {

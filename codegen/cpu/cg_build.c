@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "codegen/cpu/cg_build.h"
+
+#include <llvm-c/DebugInfo.h>
 #include "ir/ir.h"
 
 void nc_cg_module_init(NcCgModule *m, const NcCgTarget *t, const char *name) {
@@ -262,6 +264,22 @@ void cgb_loop_end(NcCgModule *m, CgbLoop *l) {
     LLVMValueRef i = LLVMBuildLoad2(m->b, m->i64, l->var, "");
     LLVMBuildStore(m->b, LLVMBuildNSWAdd(m->b, i, l->step, ""), l->var);
     LLVMBuildBr(m->b, l->cond);
+    LLVMPositionBuilderAtEnd(m->b, l->exit);
+}
+
+void cgb_loop_end_rolled(NcCgModule *m, CgbLoop *l) {
+    LLVMValueRef i = LLVMBuildLoad2(m->b, m->i64, l->var, "");
+    LLVMBuildStore(m->b, LLVMBuildNSWAdd(m->b, i, l->step, ""), l->var);
+    LLVMValueRef br = LLVMBuildBr(m->b, l->cond);
+    /* a loop ID: a node whose first operand is itself, then the property */
+    static const char dis[] = "llvm.loop.unroll.disable";
+    LLVMMetadataRef prop = LLVMMDStringInContext2(m->ctx, dis, sizeof dis - 1);
+    LLVMMetadataRef propn = LLVMMDNodeInContext2(m->ctx, &prop, 1);
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(m->ctx, NULL, 0);
+    LLVMMetadataRef ops[2] = {tmp, propn};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(m->ctx, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(m->ctx, "llvm.loop", 9), LLVMMetadataAsValue(m->ctx, id));
     LLVMPositionBuilderAtEnd(m->b, l->exit);
 }
 

@@ -113,6 +113,10 @@ typedef struct CgbLoop {
 } CgbLoop;
 CgbLoop cgb_loop_begin(NcCgModule *m, LLVMValueRef begin, LLVMValueRef end, int64_t step, LLVMValueRef *index);
 void cgb_loop_end(NcCgModule *m, CgbLoop *l);
+/* cgb_loop_end, and LLVM is not to unroll the loop (llvm.loop.unroll.disable):
+ * for a register-blocked body whose copies the scheduler would interleave
+ * past the registers (spills) */
+void cgb_loop_end_rolled(NcCgModule *m, CgbLoop *l);
 
 /* for (i = 0; i < n; i += vw) body(m, ctx, i, lanes): the whole vectors in a
  * loop (lanes = vw), then the ragged end once (lanes < vw, to be loaded and
