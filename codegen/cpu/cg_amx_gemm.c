@@ -48,6 +48,12 @@ static void conv_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
 static void plan_tiles(NcBf16Plan *p) {
     const int64_t mr = p->mr, nmb = p->Mp / mr, npanel = p->Np / NR;
     int64_t mcb = nmb, ncb = npanel; /* micro-blocks and panels per tile */
+    if (p->fused) { /* every column in each tile: rows only, at least 16 tiles where there are rows enough */
+        mcb = cgb_ceil_div(nmb, 16);
+        p->mc = mcb * mr, p->nc = p->Np, p->mblocks = cgb_ceil_div(nmb, mcb), p->nblocks = 1;
+        p->tiles = p->mblocks;
+        return;
+    }
     /* A's block in half of a 2 MB L2 */
     const int64_t fit = (1024 * 1024) / (p->Kp * 2 * mr);
     if (mcb > fit) mcb = fit < 1 ? 1 : fit;
@@ -105,8 +111,13 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
     p->M = p->s.batch * p->s.hw, p->N = p->s.cout, p->K = p->s.cin;
     p->Kp = cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR), p->Mp = cgb_round_up(p->M, p->mr);
     p->a_bytes = p->Mp * p->Kp * 2, p->blob_bytes = p->Np * p->Kp * 2;
-    plan_tiles(p);
+    nc_cg_bf16_set_fused(p, p->blob_bytes <= 512 * 1024 && p->mr * p->Kp * 2 <= 64 * 1024 && p->Mp / p->mr >= 8);
     return 1;
+}
+
+void nc_cg_bf16_set_fused(NcBf16Plan *p, int fused) {
+    p->fused = fused;
+    plan_tiles(p);
 }
 
 void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
@@ -126,8 +137,10 @@ void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
 typedef struct B16 {
     NcCgModule *m;
     const NcBf16Plan *p;
-    LLVMTypeRef bf, vbf, i16;     /* bfloat, <16 x bfloat>, i16 */
-    LLVMValueRef a, blob, y, buf; /* buf: the micro-block's accumulators, mr x 32 f32 */
+    LLVMTypeRef bf, vbf, i16;      /* bfloat, <16 x bfloat>, i16 */
+    LLVMValueRef a, blob, y, buf;  /* buf: the micro-block's accumulators, mr x 32 f32 */
+    LLVMValueRef x, scale, apanel; /* fused: the input, its SE scales, the stack panel of A (mr x Kp bf16) */
+    LLVMValueRef rowbuf;           /* AMX: one row of A as it is made (row_place) */
     LLVMValueRef bias, epi[NC_MAX_EPI];
 } B16;
 
@@ -175,45 +188,123 @@ static void cvt(B16 *g, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, 
     cgb_for_vectors(g->m, n, cvt_vec, &c);
 }
 
-/* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of A, bf16, Kp each. */
+/* Row (n, oh, ow) of A at `row` (Kp bf16): the window's taps over the input image at xn (its SE scales at sn,
+ * or NULL), zeros in the padding and after K. */
+static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn, LLVMValueRef oh, LLVMValueRef ow) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef kh, kw;
+    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt), iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
+    if (p->KH == 1 && p->KW == 1 && !p->pt && !p->pl && p->sh == 1 && p->sw == 1) { /* a 1x1: the input row */
+        cvt(g, row, cgb_gep(m, xn, mulc(m, add(m, mulc(m, oh, p->W), ow), p->C)), sn, p->C);
+    } else {
+        CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
+        LLVMValueRef ih = add(m, ih0, kh);
+        LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
+        /* A window row wholly inside the input (no SE scale): its KW taps are KW x C contiguous floats in
+         * NHWC, one copy — a stem's 7 taps of 3 channels are 21 floats, not 7 masked copies of 3 */
+        CgbIf whole = {0};
+        const int rows_whole = p->KW > 1 && !sn;
+        if (rows_whole) {
+            LLVMValueRef in_w = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, iw0, I(m, 0), ""),
+                                             LLVMBuildICmp(b, LLVMIntSLE, iw0, I(m, p->W - p->KW), ""), "");
+            whole = cgb_if_begin(m, LLVMBuildAnd(b, hok, in_w, ""));
+            cvt(g, hgep(g, row, mulc(m, kh, p->KW * p->C)),
+                cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw0), p->C)), NULL, p->KW * p->C);
+            cgb_if_else(m, &whole);
+        }
+        CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
+        LLVMValueRef iw = add(m, iw0, kw);
+        LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
+        LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->C));
+        CgbIf c = cgb_if_begin(m, ok);
+        cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->C);
+        cgb_if_else(m, &c);
+        cvt(g, dst, NULL, NULL, p->C);
+        cgb_if_end(m, &c);
+        cgb_loop_end(m, &lk);
+        if (rows_whole) cgb_if_end(m, &whole);
+        cgb_loop_end(m, &lh);
+    }
+    if (p->Kp > p->K) { /* zeros after K: the weights there are zero, but 0 x NaN is not */
+        LLVMTypeRef vz = LLVMVectorType(g->i16, (unsigned)(p->Kp - p->K));
+        LLVMSetAlignment(LLVMBuildStore(b, LLVMConstNull(vz), hgep(g, row, I(m, p->K))), 2);
+    }
+}
+
+/* Row r of A (from a 0-based block) written at `base`: contiguous Kp bf16 (AVX512-BF16), or for AMX in
+ * tile order — 16-row groups, each k-step of 32 values of its 16 rows 1 KB contiguous, so that a tile
+ * loads 16 lines of one stream (16 rows Kp x 2 bytes apart are 16 streams, more than the L2 prefetcher
+ * follows with the weights' beside them).  AMX rows are made in g->rowbuf, then copied a k-step at a time. */
+static LLVMValueRef row_dst(B16 *g, LLVMValueRef base, LLVMValueRef r) {
+    return g->p->kind == NC_BF16_AMX ? g->rowbuf : hgep(g, base, mulc(g->m, r, g->p->Kp));
+}
+static void row_place(B16 *g, LLVMValueRef base, LLVMValueRef r) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    if (p->kind != NC_BF16_AMX) return;
+    LLVMBuilderRef b = m->b;
+    const int64_t S = p->Kp / 32;
+    LLVMTypeRef v32 = LLVMVectorType(g->i16, 32);
+    LLVMValueRef blk = LLVMBuildUDiv(b, r, I(m, 16), ""), rr = LLVMBuildURem(b, r, I(m, 16), "");
+    LLVMValueRef dst0 = hgep(g, base, add(m, mulc(m, blk, S * 512), mulc(m, rr, 32))), k;
+    CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, S), 1, &k);
+    LLVMValueRef v = LLVMBuildLoad2(b, v32, hgep(g, g->rowbuf, mulc(m, k, 32)), "");
+    LLVMSetAlignment(v, 64);
+    LLVMSetAlignment(LLVMBuildStore(b, v, hgep(g, dst0, mulc(m, k, 512))), 2);
+    cgb_loop_end(m, &lk);
+}
+static void alloc_rowbuf(B16 *g) {
+    if (g->p->kind != NC_BF16_AMX) return;
+    g->rowbuf = cgb_var(g->m, LLVMArrayType(g->i16, (unsigned)g->p->Kp));
+    LLVMSetAlignment(g->rowbuf, 64);
+}
+
+/* image n's input and SE scales */
+static LLVMValueRef image_x(B16 *g, LLVMValueRef n) {
+    return cgb_gep(g->m, g->x, mulc(g->m, n, g->p->H * g->p->W * g->p->C));
+}
+static LLVMValueRef image_scale(B16 *g, LLVMValueRef n) {
+    return g->scale ? cgb_gep(g->m, g->scale, mulc(g->m, n, g->p->C)) : NULL;
+}
+
+/* Stage 1 (unfused): tile (n, oh) -> rows (n, oh, 0 .. OW) of A in the scratch. */
 static void emit_cols(B16 *g, const char *name) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0);
-    LLVMValueRef x = cgb_arg_ptr(m, in, 0), cols = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
-    LLVMValueRef scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
-    LLVMValueRef t, ow, kh, kw;
+    LLVMValueRef cols = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    g->x = cgb_arg_ptr(m, in, 0), g->scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
+    alloc_rowbuf(g);
+    LLVMValueRef t, ow;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
-    LLVMValueRef xn = cgb_gep(m, x, mulc(m, n, p->H * p->W * p->C));
-    LLVMValueRef sn = scale ? cgb_gep(m, scale, mulc(m, n, p->C)) : NULL;
-    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
+    LLVMValueRef xn = image_x(g, n), sn = image_scale(g, n);
     CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
-    LLVMValueRef row = hgep(g, cols, mulc(m, add(m, mulc(m, t, p->OW), ow), p->Kp));
-    LLVMValueRef iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
-    CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
-    LLVMValueRef ih = add(m, ih0, kh);
-    LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
-    CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
-    LLVMValueRef iw = add(m, iw0, kw);
-    LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
-    LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->C));
-    CgbIf c = cgb_if_begin(m, ok);
-    cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->C);
-    cgb_if_else(m, &c);
-    cvt(g, dst, NULL, NULL, p->C);
-    cgb_if_end(m, &c);
-    cgb_loop_end(m, &lk);
-    cgb_loop_end(m, &lh);
-    if (p->Kp > p->K) { /* zeros after K: the weights there are zero, but 0 x NaN is not */
-        LLVMTypeRef vz = LLVMVectorType(g->i16, (unsigned)(p->Kp - p->K));
-        LLVMSetAlignment(LLVMBuildStore(b, LLVMConstNull(vz), hgep(g, row, I(m, p->K))), 2);
-    }
+    LLVMValueRef r = add(m, mulc(m, t, p->OW), ow);
+    emit_row(g, row_dst(g, cols, r), xn, sn, oh, ow);
+    row_place(g, cols, r);
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
+}
+
+/* Fused: rows [row0, row0 + valid) of A into the stack panel g->apanel. */
+static void build_panel(B16 *g, LLVMValueRef row0, LLVMValueRef valid) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef r;
+    CgbLoop lr = cgb_loop_begin(m, I(m, 0), valid, 1, &r);
+    LLVMValueRef row = add(m, row0, r), hw = I(m, p->OH * p->OW);
+    LLVMValueRef n = LLVMBuildSDiv(b, row, hw, ""), pix = LLVMBuildSRem(b, row, hw, "");
+    LLVMValueRef oh = LLVMBuildSDiv(b, pix, I(m, p->OW), ""), ow = LLVMBuildSRem(b, pix, I(m, p->OW), "");
+    emit_row(g, row_dst(g, g->apanel, r), image_x(g, n), image_scale(g, n), oh, ow);
+    row_place(g, g->apanel, r);
+    cgb_loop_end(m, &lr);
 }
 
 /* The epilogue of a micro-block: rows [0, valid) of buf (row0 onwards of y), columns col0 + [0, 16 nv), the
@@ -254,16 +345,17 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
 
 /* AMX: 32 rows (row0 ..) x panel q into buf: tmm0-3 the accumulators (rows 0-15 / 16-31 x columns 0-15 /
  * 16-31), tmm4-5 A, tmm6-7 B. */
-static void micro_amx(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
+static void micro_amx(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     for (int c = 0; c < 4; c++) cg_amx_zero(m, c);
-    LLVMValueRef a0 = hgep(g, g->a, mulc(m, row0, p->Kp)), b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
     LLVMValueRef s;
     CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
-    LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
-    cg_amx_load(m, 4, as, p->Kp * 2);
-    cg_amx_load(m, 5, hgep(g, as, I(m, 16 * p->Kp)), p->Kp * 2);
+    /* A in tile order (row_place): rows 0-15 of step s at a0 + 512 s, rows 16-31 a group (Kp x 16) later */
+    LLVMValueRef as = hgep(g, a0, mulc(m, s, 512)), bs = hgep(g, b0, mulc(m, s, 1024));
+    cg_amx_load(m, 4, as, 64);
+    cg_amx_load(m, 5, hgep(g, as, I(m, 16 * p->Kp)), 64);
     cg_amx_load(m, 6, bs, 64);
     cg_amx_load(m, 7, hgep(g, bs, I(m, 512)), 64);
     cg_amx_dp(m, "llvm.x86.tdpbf16ps", 0, 4, 6);
@@ -275,7 +367,7 @@ static void micro_amx(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
 }
 
 /* AVX512-BF16: MR512 rows (row0 ..) x panel q into buf. */
-static void micro_avx512(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
+static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMBuilderRef b = m->b;
@@ -287,7 +379,7 @@ static void micro_avx512(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
             acc[i][v] = cgb_var(m, m->vec);
             LLVMBuildStore(b, cgb_zero(m), acc[i][v]);
         }
-    LLVMValueRef a0 = hgep(g, g->a, mulc(m, row0, p->Kp)), b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
     LLVMValueRef s, r;
     CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
     LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
@@ -318,21 +410,51 @@ static void micro_avx512(B16 *g, LLVMValueRef row0, LLVMValueRef q) {
             cgb_store(m, LLVMBuildLoad2(b, m->vec, acc[i][v], ""), cgb_gep(m, g->buf, I(m, i * NR + v * 16)));
 }
 
-/* The row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
+static void micro(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
+    if (g->p->kind == NC_BF16_AMX)
+        micro_amx(g, a0, q);
+    else
+        micro_avx512(g, a0, q);
+}
+
+/* rows of micro-block pi that exist: min(mr, M - row0) */
+static LLVMValueRef valid_rows(B16 *g, LLVMValueRef row0) {
+    NcCgModule *m = g->m;
+    LLVMValueRef left = LLVMBuildNSWSub(m->b, I(m, g->p->M), row0, "");
+    return LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, left, I(m, g->p->mr), ""), left, I(m, g->p->mr), "");
+}
+
+/* Unfused: the row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
 static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, int nv, int lanes) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
     LLVMValueRef row0 = mulc(m, pi, p->mr);
-    if (p->kind == NC_BF16_AMX)
-        micro_amx(g, row0, q);
-    else
-        micro_avx512(g, row0, q);
-    LLVMValueRef left = LLVMBuildNSWSub(m->b, I(m, p->M), row0, "");
-    LLVMValueRef valid =
-        LLVMBuildSelect(m->b, LLVMBuildICmp(m->b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
-    epilogue(g, row0, valid, mulc(m, q, NR), nv, lanes);
+    micro(g, hgep(g, g->a, mulc(m, row0, p->Kp)), q);
+    epilogue(g, row0, valid_rows(g, row0), mulc(m, q, NR), nv, lanes);
+    cgb_loop_end(m, &lp);
+}
+
+/* Fused: the row micro-blocks [p0, p0 + count), each built into the stack panel once, then every column
+ * panel of the GEMM against it. */
+static void rows_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    const int64_t npanel = p->Np / NR, ntail = p->N % NR;
+    LLVMValueRef pi, q;
+    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
+    LLVMValueRef row0 = mulc(m, pi, p->mr), valid = valid_rows(g, row0);
+    build_panel(g, row0, valid);
+    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
+    micro(g, g->apanel, q);
+    epilogue(g, row0, valid, mulc(m, q, NR), 2, 16);
+    cgb_loop_end(m, &lq);
+    if (ntail) {
+        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
+        micro(g, g->apanel, I(m, npanel - 1));
+        epilogue(g, row0, valid, I(m, (npanel - 1) * NR), nv, lanes);
+    }
     cgb_loop_end(m, &lp);
 }
 
@@ -343,7 +465,15 @@ static void emit_mm(B16 *g, const char *name) {
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
-    g->a = cgb_arg_ptr(m, out, 1), g->y = cgb_arg_ptr(m, out, 0), g->blob = cgb_arg_ptr(m, in, 1);
+    g->y = cgb_arg_ptr(m, out, 0), g->blob = cgb_arg_ptr(m, in, 1);
+    if (p->fused) {
+        g->x = cgb_arg_ptr(m, in, 0), g->scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
+        g->apanel = cgb_var(m, LLVMArrayType(g->i16, (unsigned)(p->mr * p->Kp)));
+        LLVMSetAlignment(g->apanel, 64);
+        alloc_rowbuf(g);
+    } else {
+        g->a = cgb_arg_ptr(m, out, 1);
+    }
     g->bias = p->s.bias ? cgb_arg_ptr(m, in, 2) : NULL;
     for (int s = 0; s < p->s.nepi; s++)
         g->epi[s] = p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL
@@ -367,10 +497,14 @@ static void emit_mm(B16 *g, const char *name) {
     /* whole panels of this tile: all but the ragged last one */
     LLVMValueRef ncount = LLVMBuildSelect(b, last_n, I(m, nlast - (ntail ? 1 : 0)), I(m, nper), "");
     LLVMValueRef q0 = mulc(m, nb, nper), p0 = mulc(m, mb, mper), q;
-    CgbLoop lq = cgb_loop_begin(m, q0, add(m, q0, ncount), 1, &q);
-    rows(g, q, p0, mcount, 2, 16);
-    cgb_loop_end(m, &lq);
-    if (ntail) {
+    if (p->fused) {
+        rows_fused(g, p0, mcount);
+    } else {
+        CgbLoop lq = cgb_loop_begin(m, q0, add(m, q0, ncount), 1, &q);
+        rows(g, q, p0, mcount, 2, 16);
+        cgb_loop_end(m, &lq);
+    }
+    if (ntail && !p->fused) {
         CgbIf c = cgb_if_begin(m, last_n);
         const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
         rows(g, I(m, npanel - 1), p0, mcount, nv, lanes);
@@ -387,7 +521,15 @@ void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcC
     memset(&g, 0, sizeof g);
     g.m = m, g.p = p;
     g.bf = LLVMBFloatTypeInContext(m->ctx), g.vbf = LLVMVectorType(g.bf, 16), g.i16 = LLVMInt16TypeInContext(m->ctx);
+    k->isa = p->kind == NC_BF16_AMX ? "amx-bf16" : "avx512-bf16";
+    k->precision = "bf16";
     char name[96];
+    if (p->fused) { /* one stage: each tile makes its own rows of A */
+        snprintf(name, sizeof name, "%s_mm", prefix);
+        emit_mm(&g, name);
+        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->tiles;
+        return;
+    }
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols(&g, name);
     k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->OH;
@@ -395,6 +537,4 @@ void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcC
     emit_mm(&g, name);
     k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->tiles;
     k->scratch = cgb_ceil_div(p->a_bytes, 4);
-    k->isa = p->kind == NC_BF16_AMX ? "amx-bf16" : "avx512-bf16";
-    k->precision = "bf16";
 }

@@ -17,6 +17,15 @@
  *      conv's bias, activations, residual / per-channel operands applied in
  *      f32 and stored.
  *
+ * or, fused, in one stage where all the weights stay in L2 (Np x Kp x 2 ≤
+ * 512 KB: resnet50's convs up to layer 2, its 1x1s to layer 3) and there are
+ * rows enough for 8 micro-blocks: each tile (rows x all columns) makes each
+ * micro-block's mr rows of A on its stack (≤ 64 KB) and runs every column
+ * panel against them — the columns never go through memory (a 3x3 conv's
+ * are 9x its input, in bf16 4.5x).  With larger weights the two stages
+ * win: A is made once and each weight panel stays in L1 / L2 while the
+ * tile's rows stream past it.
+ *
  * The weights are packed at compile time (nc_cg_bf16_pack; the parameter's
  * dtype NC_BF16, nbytes set) as tiles of bf16 pairs, the layout TDPBF16PS
  * reads for its B operand (and vdpbf16ps for its second): column panel q (32
@@ -54,7 +63,8 @@ typedef struct NcBf16Plan {
     int mr;                      /* rows per micro-block: 32 (AMX) or 12 (AVX512-BF16) */
     int64_t mc, nc;              /* rows and columns of a GEMM tile (multiples of mr and 32) */
     int64_t mblocks, nblocks, tiles;
-    int64_t a_bytes;    /* the bf16 columns in the scratch: Mp x Kp x 2 */
+    int fused;          /* one stage: each tile makes its rows of A on the stack (see nc_cg_bf16_plan) */
+    int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, Mp x Kp x 2 */
     int64_t blob_bytes; /* the packed weights: Np x Kp x 2 */
 } NcBf16Plan;
 
@@ -66,6 +76,10 @@ int nc_cg_bf16_target(const NcCgTarget *t);
  * layer) run this way on target t with instructions `kind` (0: the best the
  * target has)?  Fills the plan, or returns 0 with *why set. */
 int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind, const char **why);
+
+/* Chooses the unfused (0) or fused (1) form and replans the tiles; nc_cg_bf16_plan chose by
+ * nc_cg_bf16_fuse_pays.  (Tests run both.) */
+void nc_cg_bf16_set_fused(NcBf16Plan *p, int fused);
 
 /* Packs w ([O, C, KH, KW] or [O, K], f32) into blob[0 .. p->blob_bytes / 2). */
 void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob);

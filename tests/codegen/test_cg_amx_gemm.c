@@ -10,7 +10,8 @@
  * not multiples of 16 or 32), strided 1x1, 3x3 stride 1 and 2 with padding,
  * a 7x7 stem, an SE-scaled 1x1, epilogues (bias, ReLU, SiLU, a residual,
  * per-channel products); tiles run across threads and again in reverse
- * order in uneven ranges, y fenced by canaries.  Each instruction set runs
+ * order in uneven ranges, y fenced by canaries; each both fused (one
+ * stage, A made on the stack) and in two stages (A in the scratch).  Each instruction set runs
  * where the host has it: AMX needs AMX-BF16 ("skipped: no AMX" elsewhere),
  * AVX512-BF16 runs on any CPU that has that (the AMX hosts included); on
  * other hosts only the kernels' compilation for Sapphire Rapids and Cooper
@@ -36,13 +37,13 @@ static float bf16_exact(float f) {
     return f;
 }
 
-/* Plans and emits case k for `kind`; with run, checks it against the reference. */
-static void check(const NcCgTarget *t, int kind, Case k, int run) {
+/* Plans and emits case k for `kind`, fused or not; with run, checks it against the reference. */
+static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d bias %d scale %d epi '%s'",
-             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", (long long)k.n, (long long)k.c, (long long)k.h,
-             (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.bias, k.in_scale, k.epi);
+    snprintf(what, sizeof what, "%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d bias %d scale %d epi '%s'",
+             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", (long long)k.n, (long long)k.c,
+             (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.bias, k.in_scale, k.epi);
     NcGraph *g = nc_graph_new("bf16");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k.k, a.stride[0] = a.stride[1] = k.s;
@@ -64,19 +65,23 @@ static void check(const NcCgTarget *t, int kind, Case k, int run) {
         nc_graph_free(g);
         return;
     }
+    nc_cg_bf16_set_fused(&p, fused);
     NcCgModule m;
     nc_cg_module_init(&m, t, "bf16");
     NcCgKernel kern = {0};
     nc_cg_bf16_emit(&m, &p, "conv", &kern);
-    CHECK(kern.stage[0] && kern.stage[1] && !kern.stage[2] && kern.scratch * 4 >= p.a_bytes);
+    CHECK(fused ? kern.stage[0] && !kern.stage[1] && !kern.scratch
+                : kern.stage[0] && kern.stage[1] && !kern.stage[2] && kern.scratch * 4 >= p.a_bytes);
+    const int nstages = fused ? 1 : 2;
     NcCgJit *jit = nc_cg_jit_new(&e);
     int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn cols = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_cols", &e);
+    NcTileFn cols = rc || fused ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_cols", &e);
     NcTileFn mm = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_mm", &e);
-    if (!run || !cols || !mm) {
-        CHECK_MSG(!run || (cols && mm), "%s: %s", what, e.msg);
+    NcTileFn stages[2] = {fused ? mm : cols, mm};
+    if (!run || !stages[0] || !mm) {
+        CHECK_MSG(!run || (stages[0] && mm), "%s: %s", what, e.msg);
         nc_cg_jit_free(jit);
         nc_graph_free(g);
         cases += !run;
@@ -122,8 +127,7 @@ static void check(const NcCgTarget *t, int kind, Case k, int run) {
     float *got = nc_malloc((size_t)ny * sizeof(float));
     for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
     float *out[2] = {y, scratch};
-    cgt_run(cols, in, out, kern.tiles[0]);
-    cgt_run(mm, in, out, kern.tiles[1]);
+    for (int st = 0; st < nstages; st++) cgt_run(stages[st], in, out, kern.tiles[st]);
     cgt_to_nchw(y, got, k.n, k.o, hw);
     double err;
     CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s: relative error %g", what, err);
@@ -132,15 +136,15 @@ static void check(const NcCgTarget *t, int kind, Case k, int run) {
     CHECK_MSG(canaries, "%s: wrote outside the output", what);
     /* tiles in reverse, uneven ranges */
     memset(y, 0, (size_t)ny * sizeof(float));
-    for (int s = 0; s < 2; s++)
-        for (int64_t t1 = kern.tiles[s]; t1 > 0;) {
+    for (int st = 0; st < nstages; st++)
+        for (int64_t t1 = kern.tiles[st]; t1 > 0;) {
             const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-            (s ? mm : cols)(in, out, t0, t1);
+            stages[st](in, out, t0, t1);
             t1 = t0;
         }
     cgt_to_nchw(y, got, k.n, k.o, hw);
     CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
-    printf("%s: %lld tiles, relative error %.2e\n", what, (long long)kern.tiles[1], err);
+    printf("%s: %lld tiles, relative error %.2e\n", what, (long long)kern.tiles[nstages - 1], err);
     for (int i = 0; i < nd->ninputs; i++) free(owned[i]);
     cgt_guarded_free(xg, nx), cgt_guarded_free(blob, blob_floats), cgt_guarded_free(scratch, kern.scratch);
     free(ybuf), free(got), free(want);
@@ -176,7 +180,8 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n] = conv(2, 20, 6, 5, 36, 3, 1, 1); /* per (image, channel) operands, clamp, sigmoid */
     cs[n].epi = "mcAg";
     cs[n++].bias = 1;
-    for (int i = 0; i < n; i++) check(t, kind, cs[i], run);
+    for (int i = 0; i < n; i++)
+        for (int fused = 0; fused < 2; fused++) check(t, kind, cs[i], run, fused);
 }
 
 int main(void) {
@@ -206,7 +211,7 @@ int main(void) {
         }
         Case k = conv(2, 40, 5, 5, 70, 3, 1, 1);
         k.bias = 1, k.epi = "s";
-        check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0);
+        for (int fused = 0; fused < 2; fused++) check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0, fused);
         nc_cg_target_free(&c);
     }
     printf("%d kernels checked\n", cases);
