@@ -5,6 +5,8 @@
  *   nhwc_conv_bench [--threads 1,2] [--reps 7] [--block P,NV] [--only SUBSTRING] [--batch B]
  *                   [--shape C,HW,O,K,S,G]   (one custom shape instead of the list)
  *                  [--noepi] (bias only, no fused activation)  [--asm FILE] (the last kernel's assembly)
+ *                  [--clock cpu]  (time by the process's CPU time over the threads, not the wall clock:
+ *                  on a shared machine, time spent descheduled is not counted; spin-waiting is)
  *
  * Each figure is the median over --reps samples, a sample being as many
  * back-to-back calls of the kernel over all its tiles (OpenMP parallel for,
@@ -13,6 +15,7 @@
  * a warm-up; operands stay in cache between calls as far as they fit.
  * GFLOP/s = 2 x multiply-adds / time. */
 #include <omp.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,15 @@
 #include "codegen/cpu/cg_jit.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "ir/ops.h"
+
+static int cpu_clock, clock_threads = 1; /* --clock cpu */
+
+static double now_s(void) {
+    if (!cpu_clock) return nc_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ((double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec) / clock_threads;
+}
 
 typedef struct Shape {
     const char *name;
@@ -126,19 +138,20 @@ static void bench(const NcCgTarget *t, const Shape *s, int64_t batch, const int 
     printf("%-28s b%lld  P%d NV%d tiles %-5lld", s->name, (long long)batch, p.P, p.NV, (long long)p.tiles);
     for (int ti = 0; ti < nthreads; ti++) {
         const int th = threads[ti];
+        clock_threads = th;
         double tcall = 0;
         for (int i = 0; i < 3; i++) run(fn, in, out, p.tiles, th); /* warm-up */
         /* calls per sample: ~20 ms */
-        double t0 = nc_now();
+        double t0 = now_s();
         run(fn, in, out, p.tiles, th);
-        tcall = nc_now() - t0;
+        tcall = now_s() - t0;
         int calls = (int)(0.02 / (tcall > 1e-7 ? tcall : 1e-7));
         if (calls < 1) calls = 1;
         double v[64];
         for (int r = 0; r < reps && r < 64; r++) {
-            t0 = nc_now();
+            t0 = now_s();
             for (int c = 0; c < calls; c++) run(fn, in, out, p.tiles, th);
-            v[r] = (nc_now() - t0) / calls;
+            v[r] = (now_s() - t0) / calls;
         }
         const int nr = reps < 64 ? reps : 64;
         qsort(v, (size_t)nr, sizeof *v, cmp_double);
@@ -174,6 +187,8 @@ int main(int argc, char **argv) {
             only = argv[++i];
         } else if (!strcmp(argv[i], "--asm") && i + 1 < argc) {
             asm_path = argv[++i];
+        } else if (!strcmp(argv[i], "--clock") && i + 1 < argc) {
+            cpu_clock = !strcmp(argv[++i], "cpu");
         } else if (!strcmp(argv[i], "--noepi")) {
             no_epi = 1;
         } else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {

@@ -99,6 +99,14 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     int NVb;
     if (p->dw)
         NVb = 1, p->P = wide ? 14 : 8, p->pix_outer = 1;
+    else if (wide && p->CG <= 4)
+        /* AVX-512 stems (3 input channels, 3x3 or 7x7 stride 2): few pixels
+         * by up to 4 vectors — measured on a Sapphire Rapids-class Xeon (1
+         * thread, CPU time, bench/RESULTS.md) 3->64 7x7/2 14 x 2: 62-76
+         * GFLOP/s, 5 x 4: 115-144; 3->32 3x3/2 14 x 2: 57-111, 6 x 2:
+         * 114-150 — the grouped convs' 14 x 2 stays best with many
+         * input channels */
+        NVb = ogvb < 4 ? (int)ogvb : 4, p->P = NVb >= 4 ? 5 : 6;
     else if (ogvb == 1)
         NVb = 1, p->P = wide ? 14 : 12;
     else if (ogvb == 2 || (ogvb % 3 && ogvb % 2 == 0))
