@@ -237,8 +237,10 @@ static void quant_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
                        bgep(q, dst, I(q, l)));
 }
 
-void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int from_scratch,
-                              int64_t a_off) {
+/* rows [0, nrows) of len floats from src (times scale[row / hw][...] when scale_input is set) to rows of
+ * stride bytes at out[1] + off, bytes [len, stride) zero; rows_per_tile rows a tile. */
+static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int from_scratch, int scale_input,
+                        int64_t off, int64_t nrows, int64_t len, int64_t stride, int64_t hw, int64_t rows_per_tile) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m0, name);
     Q qq, *q = &qq;
     q_init(q, m0, p);
@@ -247,27 +249,40 @@ void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char 
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     LLVMValueRef src = from_scratch ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, 0);
     LLVMValueRef blob = cgb_arg_ptr(m, in, 1);
-    LLVMValueRef scale = !from_scratch && p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
-    LLVMValueRef dst = bgep(q, cgb_arg_ptr(m, out, 1), I(q, a_off));
+    LLVMValueRef scale = scale_input ? cgb_arg_ptr(m, in, scale_input) : NULL;
+    LLVMValueRef dst = bgep(q, cgb_arg_ptr(m, out, 1), I(q, off));
     QuantRow r = {q, NULL, NULL, NULL, NULL, NULL};
     r.inv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, blob, ""));
     r.zero = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, blob, I(q, 1)), ""));
-    const int64_t K = p->s.cin, K4 = p->K4;
+    const int64_t tiles = cgb_ceil_div(nrows, rows_per_tile);
     LLVMValueRef t, row;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef r0 = mulc(q, t, p->qrows);
-    LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, t, I(q, p->qtiles - 1), "");
-    LLVMValueRef count = LLVMBuildSelect(b, last, I(q, p->M - (p->qtiles - 1) * p->qrows), I(q, p->qrows), "");
+    LLVMValueRef r0 = mulc(q, t, rows_per_tile);
+    LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, t, I(q, tiles - 1), "");
+    LLVMValueRef count = LLVMBuildSelect(b, last, I(q, nrows - (tiles - 1) * rows_per_tile), I(q, rows_per_tile), "");
     CgbLoop lr = cgb_loop_begin(m, r0, add(q, r0, count), 1, &row);
-    r.x = cgb_gep(m, src, mulc(q, row, K));
-    r.s = scale ? cgb_gep(m, scale, mulc(q, LLVMBuildSDiv(b, row, I(q, p->s.hw), ""), K)) : NULL;
-    r.d = bgep(q, dst, mulc(q, row, K4));
-    cgb_for_vectors(m, K, quant_vec, &r);
-    for (int64_t k = K; k < K4; k++) /* the padding of the last group of 4: zeros (its weights are zero too) */
-        LLVMBuildStore(b, LLVMConstInt(q->i8, 0, 0), bgep(q, r.d, I(q, k)));
+    r.x = cgb_gep(m, src, mulc(q, row, len));
+    r.s = scale ? cgb_gep(m, scale, mulc(q, LLVMBuildSDiv(b, row, I(q, hw), ""), len)) : NULL;
+    r.d = bgep(q, dst, mulc(q, row, stride));
+    cgb_for_vectors(m, len, quant_vec, &r);
+    if (stride > len) /* the reduction's padding: zeros (its weights are zero too) */
+        LLVMBuildMemSet(b, bgep(q, r.d, I(q, len)), LLVMConstInt(q->i8, 0, 0), I(q, stride - len), 1);
     cgb_loop_end(m, &lr);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
+}
+
+void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int from_scratch,
+                              int64_t a_off) {
+    quant_stage(m0, p, name, from_scratch, from_scratch ? 0 : p->s.in_scale, a_off, p->M, p->s.cin, p->K4, p->s.hw,
+                p->qrows);
+}
+
+int64_t nc_cg_gemm_i8_quant_x_rows(int64_t C) { return 16384 / C > 1 ? 16384 / C : 1; }
+
+void nc_cg_gemm_i8_emit_quant_x(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t npix, int64_t C,
+                                int64_t hw, int scale_input, int64_t off) {
+    quant_stage(m, p, name, 0, scale_input, off, npix, C, C, hw, nc_cg_gemm_i8_quant_x_rows(C));
 }
 
 /* ---- the GEMM stage ---------------------------------------------------- */

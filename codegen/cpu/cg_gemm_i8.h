@@ -77,6 +77,13 @@ const char *nc_cg_i8_isa_name(NcI8Isa isa);
 /* The quantise stage `name`: rows of A from in[0] (scaled by in[s.in_scale] when set) or, with from_scratch,
  * from out[1] (f32, at float 0), to out[1] at byte a_off; in[1] is the blob. */
 void nc_cg_gemm_i8_emit_quant(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int from_scratch, int64_t a_off);
+/* The quantise stage of an im2col (cg_nhwc_im2col.h): the NHWC input in[0], npix pixels of C floats (times
+ * in[scale_input] per image and channel when set, hw pixels an image), to C bytes each at byte off of out[1],
+ * with the blob's (in[1]) activation quantisation — once per input value, before the columns copy bytes;
+ * over ceil(npix / nc_cg_gemm_i8_quant_x_rows(C)) tiles. */
+void nc_cg_gemm_i8_emit_quant_x(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t npix, int64_t C,
+                                int64_t hw, int scale_input, int64_t off);
+int64_t nc_cg_gemm_i8_quant_x_rows(int64_t C);
 /* The GEMM stage `name`: A at byte a_off of out[1], the blob in[1], bias in[2], epilogue operands as the
  * node's, y out[0]. */
 void nc_cg_gemm_i8_emit_gemm(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t a_off);

@@ -161,18 +161,67 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     k->scratch = p->cols_floats;
 }
 
+/* int8, stage 2: tile (n, oh) -> rows (n, oh, 0 .. OW) of u8 columns, K4 bytes apart, from the quantised
+ * input (C bytes a pixel at byte xq_off of out[1]): runs of C bytes copied, the padding's the activation's
+ * zero point (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4) zero. */
+static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, const char *name, int64_t xq_off,
+                         int64_t a_off) {
+    LLVMBuilderRef b = m->b;
+    const int64_t K = p->C * p->KH * p->KW;
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(m->ctx);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef blob = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
+#define BGEP(ptr, i) LLVMBuildInBoundsGEP2(b, i8, (ptr), (LLVMValueRef[]){(i)}, 1, "")
+    LLVMValueRef xq = BGEP(scratch, I(m, xq_off)), cols = BGEP(scratch, I(m, a_off));
+    /* the zero point: an integer in [0, 255] stored as a float (cg_precision.h) */
+    LLVMValueRef zp = LLVMBuildTrunc(
+        b, LLVMBuildFPToSI(b, LLVMBuildLoad2(b, m->f32, cgb_gep(m, blob, I(m, 1)), ""), m->i32, ""), i8, "");
+    LLVMValueRef t, ow, kh, kw;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
+    LLVMValueRef xn = BGEP(xq, mulc(m, n, p->H * p->W * p->C));
+    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
+    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
+    LLVMValueRef row = BGEP(cols, mulc(m, LLVMBuildNSWAdd(b, mulc(m, t, p->OW), ow, ""), K4));
+    LLVMValueRef iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
+    CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
+    LLVMValueRef ih = LLVMBuildNSWAdd(b, ih0, kh, "");
+    LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
+    CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
+    LLVMValueRef iw = LLVMBuildNSWAdd(b, iw0, kw, "");
+    LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
+    LLVMValueRef dst = BGEP(row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), p->C));
+    CgbIf c = cgb_if_begin(m, ok);
+    LLVMBuildMemCpy(b, dst, 1, BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), 1, I(m, p->C));
+    cgb_if_else(m, &c);
+    LLVMBuildMemSet(b, dst, zp, I(m, p->C), 1);
+    cgb_if_end(m, &c);
+    cgb_loop_end(m, &lk);
+    cgb_loop_end(m, &lh);
+    if (K4 > K) LLVMBuildMemSet(b, BGEP(row, I(m, K)), LLVMConstInt(i8, 0, 0), I(m, K4 - K), 1);
+#undef BGEP
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
+}
+
+/* int8: quantise the input once (C bytes a pixel), columns of bytes, the int8 GEMM — the f32 columns
+ * written and read again, then quantised (9x the input's values for a 3x3 stride 1), were what it replaced. */
 void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const NcGemmI8Plan *q,
                                const char *prefix, NcCgKernel *k) {
     char name[96];
-    const int64_t a_off = cgb_round_up(p->cols_floats * 4, 64); /* the u8 rows after the f32 columns */
-    snprintf(name, sizeof name, "%s_cols", prefix);
-    emit_cols(m, nd, p, name);
-    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->N * p->OH;
+    const int64_t npix = p->N * p->H * p->W, xq_bytes = cgb_round_up(npix * p->C, 64);
     snprintf(name, sizeof name, "%s_quant", prefix);
-    nc_cg_gemm_i8_emit_quant(m, q, name, 1, a_off);
-    k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = q->qtiles;
+    nc_cg_gemm_i8_emit_quant_x(m, q, name, npix, p->C, p->H * p->W,
+                               nd->attrs.has_in_scale ? nc_in_scale_input(&nd->attrs) : 0, 0);
+    k->stage[0] = LLVMGetNamedFunction(m->mod, name);
+    k->tiles[0] = cgb_ceil_div(npix, nc_cg_gemm_i8_quant_x_rows(p->C));
+    snprintf(name, sizeof name, "%s_cols", prefix);
+    emit_cols_u8(m, p, q->K4, name, 0, xq_bytes);
+    k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->N * p->OH;
     snprintf(name, sizeof name, "%s_i8mm", prefix);
-    nc_cg_gemm_i8_emit_gemm(m, q, name, a_off);
+    nc_cg_gemm_i8_emit_gemm(m, q, name, xq_bytes);
     k->stage[2] = LLVMGetNamedFunction(m->mod, name), k->tiles[2] = q->tiles;
-    k->scratch = a_off / 4 + cgb_ceil_div(q->a_bytes, 4);
+    k->scratch = cgb_ceil_div(xq_bytes + q->a_bytes, 4);
 }

@@ -17,6 +17,7 @@
  *   call for (Zen 3 / Zen 4 without VNNI: vpmaddubsw; Sapphire Rapids: zmm
  *   vpdpbusd; Alder Lake: ymm vpdpbusd). */
 #include "codegen/cpu/cg_gemm_i8.h"
+#include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_precision.h"
 #include "runtime/support/amx.h"
 #include "tests/codegen/cg_test.h"
@@ -233,6 +234,126 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
     nc_cg_jit_free(jit);
 }
 
+/* ---- int8 im2col: the quantised input, byte columns, the int8 GEMM (cg_nhwc_im2col.h) ---------------- */
+
+/* conv n x c x h x w -> o, kxk window, stride st, padding pd; bias, an input scale, a residual (after ReLU).
+ * Against the arithmetic in C: each input value quantised once (x times its scale, fmaf, nearbyintf), the
+ * padding the zero point, i32 sums over the blob's weights in [O, KH, KW, C] order, the f32 epilogue. */
+static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int st,
+                            int pd, int in_scale, int resid) {
+    NcError e;
+    char what[160];
+    snprintf(what, sizeof what, "int8 im2col: n%lld c%lld %lldx%lld -> o%lld, %dx%d stride %d pad %d scale %d resid %d",
+             (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, k, k, st, pd, in_scale, resid);
+    NcGraph *g = nc_graph_new("i8");
+    NcAttrs a = nc_attrs_default();
+    a.kernel[0] = a.kernel[1] = k, a.stride[0] = a.stride[1] = st;
+    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = pd;
+    const int ni = cgt_conv_graph(g, n, c, h, w, o, a, 1, in_scale, resid ? "ra" : "r", &e);
+    CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
+    const NcNode *nd = ni >= 0 ? &g->nodes.data[ni] : NULL;
+    for (int i = 0; nd && i < nd->ninputs; i++) nc_val(g, nd->inputs[i])->layout = i == 0 ? NC_LAYOUT_NHWC : 0;
+    NcNhwcIm2colPlan np;
+    const char *why = "";
+    const int taken = nd && nc_cg_nhwc_im2col_plan_i8(&np, g, nd, t, &why);
+    /* stride-1 KxK windows only where the int8 GEMM has VNNI (else Winograd keeps them) */
+    const int want_taken = st > 1 || (k == 1 && in_scale) || (k > 1 && nc_cg_i8_isa(t) >= NC_I8_VNNI512);
+    CHECK_MSG(taken == want_taken, "%s: plan %s (%s)", what, taken ? "took it" : "refused", why);
+    if (!taken) {
+        nc_graph_free(g);
+        return;
+    }
+    const int64_t OH = np.OH, OW = np.OW, M = n * OH * OW, K = c * k * k, npix = n * h * w;
+    float *x = cgt_random(npix * c), *wt = cgt_random(o * K), *bias = cgt_random(o);
+    float *scale = in_scale ? cgt_random(n * c) : NULL, *res = resid ? cgt_random(M * o) : NULL;
+    float *xs = nc_malloc((size_t)(npix * c) * sizeof(float)); /* NHWC, scaled */
+    float lo = 0, hi = 0;
+    for (int64_t i = 0; i < npix * c; i++) {
+        xs[i] = scale ? x[i] * scale[(i / (h * w * c)) * c + i % c] : x[i];
+        lo = xs[i] < lo ? xs[i] : lo, hi = xs[i] > hi ? xs[i] : hi;
+    }
+    float *wr = nc_malloc((size_t)(o * K) * sizeof(float));
+    nc_cg_nhwc_im2col_reorder(&np, wt, wr);
+    for (int isa = NC_I8_PLAIN; isa <= NC_I8_AMX; isa++) {
+        NcGemmI8Plan q;
+        if ((isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan(&q, &np.gemm.s, t, (NcI8Isa)isa, &e)) continue;
+        NcI8Layout l;
+        nc_i8_layout_k(&l, o, K, isa == NC_I8_AMX ? 64 : 4);
+        unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
+        nc_i8_pack(&l, wr, lo, hi, blob);
+        /* the reference, from the blob */
+        float inv, zero;
+        memcpy(&inv, blob, 4), memcpy(&zero, blob + 4, 4);
+        const signed char *bw = (const signed char *)(blob + l.b_off);
+        const float *cs = (const float *)(const void *)(blob + l.scale_off);
+        const float *cc = (const float *)(const void *)(blob + l.corr_off);
+        int *xq = nc_malloc((size_t)(npix * c) * sizeof(int));
+        for (int64_t i = 0; i < npix * c; i++) {
+            float v = nearbyintf(fmaf(xs[i], inv, zero));
+            xq[i] = v < 0 ? 0 : v > 255 ? 255 : (int)v;
+        }
+        float *want = nc_malloc((size_t)(M * o) * sizeof(float));
+        for (int64_t mi = 0; mi < M; mi++) {
+            const int64_t b = mi / (OH * OW), oy = mi / OW % OH, ox = mi % OW;
+            for (int64_t oc = 0; oc < o; oc++) {
+                int32_t acc = 0;
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const int64_t ci = kk % c, kx = kk / c % k, ky = kk / c / k;
+                    const int64_t iy = oy * st - pd + ky, ix = ox * st - pd + kx;
+                    const int xv =
+                        iy < 0 || iy >= h || ix < 0 || ix >= w ? (int)zero : xq[((b * h + iy) * w + ix) * c + ci];
+                    acc +=
+                        xv *
+                        bw[(oc / NC_I8_NR) * l.K4 * NC_I8_NR + (kk / 4) * NC_I8_NR * 4 + (oc % NC_I8_NR) * 4 + kk % 4];
+                }
+                float r = fmaf((float)acc, cs[oc], cc[oc]) + bias[oc];
+                r = r < 0 ? 0 : r;
+                want[mi * o + oc] = res ? r + res[mi * o + oc] : r;
+            }
+        }
+        NcCgJit *jit = nc_cg_jit_new(&e);
+        NcCgModule m;
+        nc_cg_module_init(&m, t, "im2col_i8");
+        NcCgKernel kern;
+        memset(&kern, 0, sizeof kern);
+        nc_cg_nhwc_im2col_emit_i8(&m, nd, &np, &q, "cv", &kern);
+        const char *names[3] = {"cv_quant", "cv_cols", "cv_i8mm"};
+        const int64_t scratch = kern.scratch, tiles[3] = {kern.tiles[0], kern.tiles[1], kern.tiles[2]};
+        int rc = nc_cg_jit_add(jit, &m, &e);
+        nc_cg_module_dispose(&m);
+        CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+        NcTileFn fn[3] = {NULL, NULL, NULL};
+        for (int j = 0; j < 3 && !rc; j++) fn[j] = (NcTileFn)nc_cg_jit_lookup(jit, names[j], &e);
+        if (fn[0] && fn[1] && fn[2]) {
+            float *xg = cgt_guarded(npix * c);
+            memcpy(xg, x, (size_t)(npix * c) * sizeof(float));
+            float *y = nc_malloc((size_t)(M * o + 64) * sizeof(float)), *sc = nc_malloc((size_t)(scratch + 64) * 4);
+            for (int64_t i = 0; i < M * o + 64; i++) y[i] = 42.0f;
+            const float *in[NC_MAXIN] = {0};
+            in[0] = xg, in[1] = (const float *)(const void *)blob, in[2] = bias;
+            if (in_scale) in[nc_in_scale_input(&nd->attrs)] = scale;
+            if (resid) in[nd->attrs.epi[1].input] = res;
+            float *out[2] = {y, sc};
+            for (int j = 0; j < 3; j++) cgt_run(fn[j], in, out, tiles[j]);
+            double err;
+            CHECK_MSG(cgt_close(y, want, M * o, 1e-5, &err), "%s (%s): relative error %g", what, isa_names[isa], err);
+            int canary = 1;
+            for (int i = 0; i < 64; i++) canary &= y[M * o + i] == 42.0f;
+            CHECK_MSG(canary, "%s (%s): wrote past the output", what, isa_names[isa]);
+            cgt_guarded_free(xg, npix * c);
+            free(y), free(sc);
+            cases++;
+        } else {
+            CHECK_MSG(0, "%s (%s): %s", what, isa_names[isa], e.msg);
+        }
+        nc_cg_jit_free(jit);
+        cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
+        free(xq), free(want);
+    }
+    free(x), free(wt), free(bias), free(scale), free(res), free(xs), free(wr);
+    nc_graph_free(g);
+}
+
 /* Kernels for CPUs that are not this one compile, and the int8 one uses the instructions the features call for
  * (want: an instruction and its register, or NULL). */
 static void check_cross(const char *cpu, const char *features, const char *want1, const char *want2) {
@@ -310,6 +431,12 @@ int main(void) {
     check_i8(&t, r, 1);
     for (int i = 0; i < 6; i++)
         check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0);
+    /* int8 im2col: 3x3 stride 1 and 2, a stem-like 7x7 stride 2, a strided 1x1, a 1x1 on a scaled input */
+    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1);
+    check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0);
+    check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0);
+    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1);
+    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0);
     /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
     check_cross("znver4", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", "vpmaddubsw", "vpmaddwd");
     check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", "vpdpbusd", "zmm");
