@@ -5,6 +5,7 @@
 #include "codegen/cuda/cu_lower.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cuda/cu_attn.h"
@@ -17,7 +18,13 @@
 #include "ir/ops.h"
 
 #define SCRATCH_ALIGN             256                  /* bytes: a scratch buffer starts aligned for any access */
-#define COL_BYTES_MAX             ((int64_t)256 << 20) /* im2col's columns at most: beyond, images in chunks */
+/* im2col's columns at most: beyond, images in chunks.  NETC_CUDA_COL_BYTES
+ * sets it lower, so that tests reach the chunked paths at small sizes. */
+static int64_t col_bytes_max(void) {
+    const char *s = getenv("NETC_CUDA_COL_BYTES");
+    return s && atoll(s) > 0 ? atoll(s) : (int64_t)256 << 20;
+}
+#define COL_BYTES_MAX col_bytes_max()
 #define NC_CU_MAX_SMEM_FLOATS     12288 /* a block's shared memory at most (48 KB: cu_kernel.c's check) */
 #define DIRECT_CONV_MAX_GROUP_OUT 1     /* channels per group up to which a conv is direct (depthwise) */
 
@@ -118,6 +125,12 @@ static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t
     s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch};
     s.gemm.stride_a = sa, s.gemm.stride_b = sb, s.gemm.stride_c = sc;
     push_step(l, &s);
+}
+
+/* C += A . B (one GEMM, no batch): a sum over a batch taken in chunks */
+static void gemm_acc(Lower *l, int64_t m, int64_t n, int64_t k, NcDevRef a, NcDevRef b, NcDevRef c, int accumulate) {
+    gemm(l, m, n, k, 0, 1, a, 0, b, 0, c, 0);
+    l->P->steps.data[l->P->steps.len - 1].gemm.accumulate = accumulate;
 }
 
 /* --- elementwise chains --------------------------------------------------- */
@@ -735,28 +748,36 @@ static int lower_conv_grad_input_gemm(Lower *l) {
     return 0;
 }
 
-/* conv2d_grad_weight(dy, x) as GEMMs: dy relaid [O, N P], per group the
- * transposed im2col of its channels ([N P][KG]) and one GEMM dW_g = dy'_g .
- * col_g. */
+/* conv2d_grad_weight(dy, x) as GEMMs: images in chunks (the columns of a
+ * chunk under COL_BYTES_MAX); per chunk dy relaid [O, nb P], per group the
+ * transposed im2col of its channels ([nb P][KG]) and one GEMM dW_g (+)= dy'_g
+ * . col_g, the chunks after the first accumulated. */
 static int lower_conv_grad_weight_gemm(Lower *l) {
     const NcAttrs *a = &l->nd->attrs;
     const NcValue *dy = in_v(l, 0), *x = in_v(l, 1), *w = out_v(l, 0);
     if (x->ndim != 4 || w->ndim != 4) return -1;
     const int64_t N = x->shape[0], C = x->shape[1], O = dy->shape[1], G = a->groups;
-    const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3];
+    const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3], HW = x->shape[2] * x->shape[3];
     const int64_t OG = O / G, CG = C / G, KG = CG * T;
-    if (N * P * KG * 4 > COL_BYTES_MAX) return -1; /* the columns of a whole batch: not split yet */
-    const int64_t dshape[3] = {N, O, P}, perm[3] = {1, 0, 2};
-    const NcDevRef dyt = transposed(l, in_ref(l, 0), 3, dshape, perm);
-    const NcDevRef col = scratch(l, N * P * KG);
-    for (int64_t g = 0; g < G; g++) {
-        NcCuIm2col ic;
-        memset(&ic, 0, sizeof ic);
-        ic.g = nc_cu_win(a, x->shape, dy->shape);
-        ic.c0 = g * CG, ic.cn = CG, ic.layout = NC_CU_COL_NPK;
-        const NcDevRef refs[2] = {in_ref(l, 1), col};
-        launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
-        gemm(l, OG, KG, N * P, 0, 1, at(dyt, g * OG * N * P), 0, col, 0, at(out_ref(l, 0), g * OG * KG), 0);
+    int64_t nb = N;
+    while (nb > 1 && (N % nb || nb * P * KG * 4 > COL_BYTES_MAX)) nb--;
+    const int64_t dshape[3] = {nb, O, P}, perm[3] = {1, 0, 2};
+    const NcDevRef dyt = scratch(l, nb * O * P), col = scratch(l, nb * P * KG);
+    NcCuCopy tc;
+    memset(&tc, 0, sizeof tc);
+    nc_cu_copy_transpose(&tc, 3, dshape, perm);
+    for (int64_t q = 0; q < N; q += nb) {
+        const NcDevRef trefs[2] = {at(in_ref(l, 0), q * O * P), dyt};
+        launch(l, nc_cu_copy_desc_any, &tc, sizeof tc, 2, trefs);
+        for (int64_t g = 0; g < G; g++) {
+            NcCuIm2col ic;
+            memset(&ic, 0, sizeof ic);
+            ic.g = nc_cu_win(a, x->shape, dy->shape);
+            ic.g.n = nb, ic.c0 = g * CG, ic.cn = CG, ic.layout = NC_CU_COL_NPK;
+            const NcDevRef refs[2] = {at(in_ref(l, 1), q * C * HW), col};
+            launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
+            gemm_acc(l, OG, KG, nb * P, at(dyt, g * OG * nb * P), col, at(out_ref(l, 0), g * OG * KG), q > 0);
+        }
     }
     return 0;
 }

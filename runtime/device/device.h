@@ -53,7 +53,7 @@ int nc_dev_gemm(NcDevice *d, int64_t m, int64_t n, int64_t k, const float *a, co
  * operand across the batch (a convolution's filter across images). */
 typedef struct NcDevGemm {
     int64_t m, n, k;
-    int32_t trans_b, pad;
+    int32_t trans_b, accumulate; /* accumulate: C += A . op(B) (a batch in chunks) */
     int64_t batch, stride_a, stride_b, stride_c;
 } NcDevGemm;
 int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);

@@ -166,12 +166,12 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
     if (g->m > 2147483647 || g->n > 2147483647 || g->k > 2147483647 || g->batch > 2147483647)
         return nc_errorf(e, "cuBLAS: GEMM %lldx%lldx%lld is over its 32-bit sizes", (long long)g->m, (long long)g->n,
                          (long long)g->k);
-    const float one = 1, zero = 0;
+    const float one = 1, zero = 0, *beta = g->accumulate ? &one : &zero;
     const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
     const int r = g->batch == 1
-                      ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, &zero, c, n)
+                      ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, beta, c, n)
                       : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, g->stride_b, a, k,
-                                                      g->stride_a, &zero, c, n, g->stride_c, (int)g->batch);
+                                                      g->stride_a, beta, c, n, g->stride_c, (int)g->batch);
     return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 

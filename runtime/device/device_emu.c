@@ -47,7 +47,7 @@ static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float
                 for (int64_t j = 0; j < n; j++) {
                     double acc = 0;
                     for (int64_t p = 0; p < k; p++) acc += (double)ai[p] * bq[j * k + p];
-                    ci[j] = (float)acc;
+                    ci[j] = (float)(g->accumulate ? acc + ci[j] : acc);
                 }
                 continue;
             }
@@ -57,7 +57,7 @@ static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float
                 const float *bp = bq + p * n;
                 for (int64_t j = 0; j < n; j++) row[j] += av * bp[j];
             }
-            for (int64_t j = 0; j < n; j++) ci[j] = (float)row[j];
+            for (int64_t j = 0; j < n; j++) ci[j] = (float)(g->accumulate ? row[j] + ci[j] : row[j]);
             free(row);
         }
     return 0;

@@ -4,8 +4,11 @@
  * loss and gradients are read where the CPU program leaves them). */
 #include "runtime/program/dev_exec.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "ir/ops.h"
 #include "runtime/device/dev_program.h"
 
 /* Present when the program was linked with codegen/cuda's object (dev_program.h). */
@@ -30,6 +33,10 @@ typedef struct DevExec {
     DevProg prog[NC_BUNDLE_MAX_PROGRAMS];
     NcBundleExec exec;
     char describe[320];
+    struct DevExec *shadow; /* NETC_DEV_BISECT: the same steps in the emulator, compared after each node */
+    double bisect_tol;
+    int keep_on_device; /* bench: no download of a training step's arena */
+    int bisect_bad, bisect_nodes;
 } DevExec;
 
 int nc_dev_exec_compiled(void) { return netc_dev_programs != NULL && &netc_dev_nprograms != NULL; }
@@ -98,6 +105,59 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
     prepare_kinds(x, b, p);
 }
 
+/* NETC_DEV_BISECT=TOL: every step also runs in the emulator (the kernels' CPU
+ * lowering, cuBLAS replaced by the plain GEMM); after the last step of each
+ * node, the node's outputs are downloaded from both and compared (max |gpu -
+ * emulator| / max |emulator|).  A node over TOL is reported and the GPU's copy
+ * overwritten with the emulator's, so that every kernel that goes wrong is
+ * found in one run rather than only the first.  A debugging aid for a GPU. */
+static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
+    DevExec *sh = x->shadow;
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    const NcDevStep *st = &dv->steps[s];
+    NcError e;
+    float *const *a = &sh->prog[p].params[s * NC_DEV_MAXPARAMS];
+    if (st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(sh->dev, &st->gemm, a[0], a[1], a[2], &e)
+                                     : nc_dev_launch(sh->dev, &netc_dev_kernels[st->kernel], a, &e))
+        fail("the emulator's step", &e);
+    if (s + 1 < dv->nsteps && dv->steps[s + 1].node == st->node) return;
+    if (st->node < 0 || (uint32_t)st->node >= b->programs[p].h->nnodes) return;
+    const NcProgram *pr = &b->programs[p];
+    const NcBundleNode *nd = &pr->nodes[st->node];
+    if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
+    for (int o = 0; o < nd->noutputs; o++) {
+        const int32_t v = nd->outputs[o];
+        if (v < 0 || (uint32_t)v >= pr->h->nvalues || pr->values[v].kind != NC_VAL_NODE) continue;
+        const size_t n = (size_t)nc_numel(&pr->vals[v]);
+        float *g = nc_malloc(n * 4 + 4), *r = nc_malloc(n * 4 + 4);
+        char *gd = (char *)x->prog[p].arena + pr->values[v].offset;
+        char *rd = (char *)sh->prog[p].arena + pr->values[v].offset;
+        if (nc_dev_download(x->dev, g, gd, n * 4, &e) || nc_dev_download(sh->dev, r, rd, n * 4, &e))
+            fail("downloading for NETC_DEV_BISECT", &e);
+        double diff = 0, mag = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            const double d = fabs((double)g[i] - r[i]);
+            if (d > diff || (isnan(d) && !isnan(diff))) diff = d, at = i;
+            if (fabs(r[i]) > mag) mag = fabs(r[i]);
+        }
+        const double rel = diff / (mag > 1e-30 ? mag : 1e-30);
+        x->bisect_nodes++;
+        if (!(rel <= x->bisect_tol)) {
+            x->bisect_bad++;
+            if (x->bisect_bad <= 60)
+                fprintf(stderr,
+                        "%s: NETC_DEV_BISECT: node %d (%s, %s, step %lld '%s', kernel %s) output %d: max |gpu - emulator| "
+                        "%.3g / max |emulator| %.3g = %.3g at %zu of %zu (gpu %g, emulator %g)\n",
+                        who, st->node, nc_op_info((NcOpKind)nd->op)->name, pr->scopes[st->node], (long long)s,
+                        st->what, st->kind == NC_DEV_STEP_GEMM ? "cuBLAS" : netc_dev_kernels[st->kernel].name, o,
+                        diff, mag, rel, at, n, g[at], r[at]);
+            if (nc_dev_upload(x->dev, gd, r, n * 4, &e)) fail("NETC_DEV_BISECT's repair", &e);
+        }
+        free(g), free(r);
+    }
+}
+
 static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
                 double *per_node) {
     DevExec *x = ctx;
@@ -111,6 +171,14 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
         if (nc_dev_upload(x->dev, (char *)dp->input + dp->in_off[i], inputs[i],
                           (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
             fail("uploading the inputs", &e);
+    DevExec *sh = x->shadow;
+    if (sh) {
+        prepare(sh, b, p);
+        for (uint32_t i = 0; i < h->ninputs; i++)
+            if (nc_dev_upload(sh->dev, (char *)sh->prog[p].input + sh->prog[p].in_off[i], inputs[i],
+                              (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
+                fail("uploading the inputs to the emulator", &e);
+    }
     for (int64_t s = 0; s < dv->nsteps; s++) {
         const NcDevStep *st = &dv->steps[s];
         float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
@@ -122,13 +190,17 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
             if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
             per_node[st->node] += nc_now() - t0;
         }
+        if (sh) bisect_step(x, b, p, s);
     }
+    if (sh)
+        fprintf(stderr, "%s: NETC_DEV_BISECT: %d of %d nodes differ from the emulator by more than %g\n", who,
+                x->bisect_bad, x->bisect_nodes, x->bisect_tol);
     if (nc_dev_sync(x->dev, &e)) fail("finishing the run", &e);
     const NcBundleValue *ov = &pr->values[h->outputs[0]];
     if (output && nc_dev_download(x->dev, output, (char *)dp->arena + ov->offset,
                                   (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4, &e))
         fail("downloading the output", &e);
-    if (arena && pr->train) { /* a training step: its loss, logits, gradients, batch statistics */
+    if (arena && pr->train && !x->keep_on_device) { /* a training step: its loss, logits, gradients, batch statistics */
         if (nc_dev_download(x->dev, arena, dp->arena, (size_t)h->arena_bytes, &e)) fail("downloading the step", &e);
     } else if (arena && h->features >= 0) {
         const NcBundleValue *fv = &pr->values[h->features];
@@ -192,6 +264,18 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
         free(x);
         return NC_EXIT_FAIL;
     }
+    const char *bisect = getenv("NETC_DEV_BISECT");
+    if (bisect && *bisect && strcmp(kind_name, "emulate")) { /* the same program in the emulator beside it */
+        const NcBundleExec *mine = b->exec;
+        if (attach(b, prog, "emulate", 0, e)) {
+            nc_dev_close(x->dev);
+            free(x);
+            return NC_EXIT_FAIL;
+        }
+        x->shadow = b->exec->ctx;
+        b->exec = mine;
+        x->bisect_tol = atof(bisect) > 0 ? atof(bisect) : 1e-4;
+    }
     snprintf(x->describe, sizeof x->describe, "%s (PTX for %s), running on %s (--device %s)",
              strcmp(kind_name, "cuda") ? "emulated GPU" : "GPU", netc_dev_arch, nc_dev_name(x->dev), kind_name);
     x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
@@ -223,6 +307,10 @@ void nc_dev_exec_detach(NcBundle *b) {
     }
     free(x);
     b->exec = NULL;
+}
+
+void nc_dev_exec_keep_on_device(const NcBundle *b) {
+    if (b->exec && b->exec->run == run) ((DevExec *)b->exec->ctx)->keep_on_device = 1;
 }
 
 const char *nc_dev_exec_describe(const NcBundle *b) {

@@ -24,6 +24,12 @@ int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcErro
 int nc_dev_exec_attach_tables(NcBundle *b, const char *prog, NcError *e);
 void nc_dev_exec_detach(NcBundle *b);
 
+/* bench: a training step's results stay on the device (the whole arena is
+ * downloaded after each step otherwise, for run --train to read: gigabytes
+ * at a real batch, which would be timed with the step).  Nothing on a CPU
+ * program. */
+void nc_dev_exec_keep_on_device(const NcBundle *b);
+
 /* What the program runs on, for info: the device attached, or what it was
  * compiled for; NULL on a CPU program. */
 const char *nc_dev_exec_describe(const NcBundle *b);

@@ -306,6 +306,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
     double *t = nc_malloc((size_t)iters * sizeof(double));
     double *per_node = nc_calloc(h->nnodes + 1, sizeof(double));
     const float **ins = train ? step_inputs(pr, x) : NULL;
+    if (train) nc_dev_exec_keep_on_device(b); /* a device's step: the loss and gradients stay there */
     if (train && n != h->batch) {
         fprintf(stderr, "%s bench: --train runs the compiled batch (%d)\n", prog, h->batch);
         return 2;

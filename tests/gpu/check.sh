@@ -25,21 +25,31 @@ dir=${2:-}
 shift 2
 
 prepare() {
-  local build=${BUILD:-$root/build} netc models
+  local build=${BUILD:-$root/build} netc models py
   netc=$build/netc
+  py=$root/.venv/bin/python3
+  [ -x "$py" ] || py=python3
   [ -x "$netc" ] || { echo "no netc at $netc (BUILD=...)"; exit 2; }
   models=${*:-fmnist_resnet efficientnet_b0 conv_zoo op_zoo dw_zoo cuda_zoo}
   mkdir -p "$dir/lib"
+  libs() { # the libraries a program links that are not the C library's own
+    ldd "$1" | awk '/=> \// {print $3}' | grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' |
+      while read -r so; do cp -L "$so" "$dir/lib/"; done
+  }
+  src_of() { # a name of models/, tests/codegen/ or tests/cuda/
+    if [ -f "$root/models/$1.nn" ]; then echo "$root/models/$1.nn"; else
+      ls "$root"/tests/codegen/"$1".nn "$root"/tests/cuda/"$1".nn 2>/dev/null | head -1
+    fi
+  }
   for m in $models; do
     local src opts
-    if [ -f "$root/models/$m.nn" ]; then
-      src=$root/models/$m.nn opts=(--init det --res 64 --batch 2 --set classes=10)
-      [ "$m" = fmnist_resnet ] && opts=(--init det --res 32 --batch 2)
-    else
-      src=$(ls "$root"/tests/codegen/"$m".nn "$root"/tests/cuda/"$m".nn 2>/dev/null | head -1)
-      [ -n "$src" ] || { echo "$m: no such model"; exit 2; }
-      opts=(--init det --res 37x29 --batch 2)
-    fi
+    src=$(src_of "$m")
+    [ -n "$src" ] || { echo "$m: no such model"; exit 2; }
+    case $src in
+      */models/fmnist_resnet.nn) opts=(--init det --res 32 --batch 2) ;;
+      */models/*) opts=(--init det --res 64 --batch 2 --set classes=10) ;;
+      *) opts=(--init det --res 37x29 --batch 2) ;;
+    esac
     mkdir -p "$dir/$m"
     if ! "$netc" compile "$src" "${opts[@]}" --target cuda:sm_90 -o "$dir/$m/prog" 2>"$dir/$m/compile.err"; then
       echo "$m: not compiled for the GPU: $(tail -1 "$dir/$m/compile.err")"
@@ -50,10 +60,60 @@ prepare() {
       >/dev/null || { echo "$m: netc run failed"; exit 1; }
     rm -f "$dir/$m/compile.err"
     echo "$m: prepared ($(du -sh "$dir/$m" | cut -f1))"
-    # the libraries the program links that are not the C library's own
-    ldd "$dir/$m/prog" | awk '/=> \// {print $3}' | grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' |
-      while read -r so; do cp -L "$so" "$dir/lib/"; done
+    libs "$dir/$m/prog"
   done
+  # training steps: compiled for the GPU, with the reference kernels' step (--no-codegen, run here) to compare
+  local spec
+  for spec in ${TRAIN_MODELS-fmnist_resnet:28:2:drop_path_rate=0.3 resnet18:64:2 op_zoo:37x29:2 conv_zoo:37x29:2 dw_zoo:37x29:2 regnetx_016:64:2}; do
+    local m res batch set src d
+    IFS=: read -r m res batch set <<<"$spec"
+    src=$(src_of "$m")
+    d=$dir/train_$m
+    mkdir -p "$d"
+    local topts=(--train --init det --res "$res" --batch "$batch" ${set:+--set "$set"})
+    if ! "$netc" compile "$src" "${topts[@]}" --target cuda:sm_90 -o "$d/prog" 2>"$d/compile.err" ||
+      ! "$netc" compile "$src" "${topts[@]}" --no-codegen -o "$d/ref" 2>>"$d/compile.err"; then
+      echo "train_$m: not compiled: $(tail -1 "$d/compile.err")"
+      rm -rf "${d:?}"
+      continue
+    fi
+    "$py" -c "
+import numpy as np, sys
+h, w = ('$res'.split('x') + ['$res'])[:2]
+rng = np.random.default_rng(7)
+np.save(sys.argv[1], rng.standard_normal(($batch, 3, int(h), int(w))).astype(np.float32))
+print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"$d/labels" || exit 1
+    "$d/ref" run --train --input "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/ref.safetensors" >/dev/null ||
+      { echo "train_$m: the reference step failed"; exit 1; }
+    rm -f "$d/ref" "$d/compile.err"
+    echo "train_$m: prepared ($(du -sh "$d" | cut -f1))"
+    libs "$d/prog"
+  done
+  cp "$root/tests/cuda/compare_st.py" "$dir/"
+  # the benchmark: the issue's models at 224 and 448, batch 1 and 64; weights that compress (bench_weights.py)
+  if [ -z "${NO_BENCH:-}" ]; then
+    mkdir -p "$dir/bench"
+    for m in ${BENCH_MODELS:-resnet50 resnest50d regnety_032 efficientnet_b4}; do
+      "$netc" weights "$root/models/$m.nn" --init det -o "$dir/bench/det.safetensors" >/dev/null &&
+        "$py" "$root/tests/gpu/bench_weights.py" "$dir/bench/det.safetensors" "$dir/bench/w.safetensors" || exit 1
+      local batch
+      for batch in 1 64; do
+        "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224,448 --batch $batch \
+          --target cuda:sm_90 --weights-external -o "$dir/bench/${m}_b$batch" >/dev/null || exit 1
+        "$py" -c "import lzma, sys; open(sys.argv[1] + '.xz', 'wb').write(lzma.compress(open(sys.argv[1], 'rb').read()))" \
+          "$dir/bench/${m}_b$batch.weights" && rm "$dir/bench/${m}_b$batch.weights"
+      done
+      if [ "$m" = resnet50 ]; then
+        "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224 --batch 128 --train \
+          --target cuda:sm_90 --weights-external -o "$dir/bench/${m}_train128" >/dev/null || exit 1
+        "$py" -c "import lzma, sys; open(sys.argv[1] + '.xz', 'wb').write(lzma.compress(open(sys.argv[1], 'rb').read()))" \
+          "$dir/bench/${m}_train128.weights" && rm "$dir/bench/${m}_train128.weights"
+      fi
+      rm -f "$dir/bench/det.safetensors" "$dir/bench/w.safetensors"
+      echo "bench $m: prepared"
+    done
+    cp "$root/bench/gpu_peers.py" "$dir/bench/"
+  fi
   cat >"$dir/compare.py" <<'PY'
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
@@ -70,26 +130,65 @@ run() {
   local pip_blas
   pip_blas=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
   export LD_LIBRARY_PATH=$dir/lib:/usr/local/cuda/lib64${pip_blas:+:$pip_blas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  local T=${STEP_TIMEOUT:-60}
   {
     date -u
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not found"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not found"
+    echo "#### forward: each model on $device against the interpreter (1e-4 relative)"
     for p in "$dir"/*/prog; do
       local m
       m=$(basename "$(dirname "$p")")
+      case $m in train_*) continue ;; esac
       n=$((n + 1))
       echo "== $m"
       "$p" info | sed -n '1,3p'
-      if "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
+      if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
         python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" 1e-4; then
         echo "$m: forward on $device matches the interpreter"
-        "$p" --device "$device" bench --iters 20 --warmup 3
-        "$p" --device "$device" bench --iters 3 --warmup 1 --per-kernel
+        timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
       else
         echo "$m: FAILED"
         failed=$((failed + 1))
       fi
+      # every node against the emulator (a failing kernel named; repaired so that all are found)
+      [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run --input "$dir/$m/x.npy" \
+        --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
     done
-    echo "$((n - failed)) of $n models passed on $device"
+    echo "#### training steps: run --train on $device against the reference kernels' step (1e-4 of each tensor's max)"
+    for d in "$dir"/train_*; do
+      [ -x "$d/prog" ] || continue
+      local m=${d##*/}
+      n=$((n + 1))
+      echo "== $m"
+      if timeout "$T" "$d/prog" --device "$device" run --train --input "$d/x.npy" --labels "$(cat "$d/labels")" \
+        --output "$d/got.safetensors" >/dev/null && python3 "$dir/compare_st.py" "$d/ref.safetensors" \
+        "$d/got.safetensors" 1e-4; then
+        echo "$m: training step on $device matches the reference"
+      else
+        echo "$m: FAILED"
+        failed=$((failed + 1))
+        [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$d/prog" --device cuda run --train --input \
+          "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/got2.safetensors" 2>&1 >/dev/null | tail -25
+      fi
+    done
+    echo "$((n - failed)) of $n checks passed on $device"
+    if [ -d "$dir/bench" ] && [ -z "${NO_BENCH:-}" ]; then
+      echo "#### benchmark: netc programs (input uploaded in each run), then PyTorch in the same run"
+      for w in "$dir"/bench/*.weights.xz; do
+        python3 -c "import lzma, sys; open(sys.argv[1][:-3], 'wb').write(lzma.decompress(open(sys.argv[1], 'rb').read()))" "$w"
+      done
+      for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64; do
+        [ -x "$p" ] || continue
+        for res in 224 448; do
+          timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json || echo "${p##*/} $res: FAILED"
+        done
+      done
+      [ -x "$dir/bench/resnet50_b64" ] && timeout "$T" "$dir/bench/resnet50_b64" --device "$device" bench --res 224 \
+        --iters 3 --warmup 1 --per-kernel | head -90
+      [ -x "$dir/bench/resnet50_train128" ] && timeout "$T" "$dir/bench/resnet50_train128" --device "$device" bench \
+        --train --iters 5 --warmup 2 --json
+      [ "$device" = cuda ] && timeout 150 python3 "$dir/bench/gpu_peers.py" --iters 10 ${PEER_ARGS:-}
+    fi
     [ "$n" -gt 0 ] && [ "$failed" = 0 ]
   } 2>&1 | tee "$log"
   return "${PIPESTATUS[0]}"
