@@ -6,7 +6,11 @@ netc's CUDA programs have their peer's numbers measured on the same GPU kind.
 Det-free: random weights (timm's init), random inputs; median of --iters
 timed runs after warm-up, CUDA-synchronised.  Prints JSON Lines, one row each.
 
-    python3 bench/gpu_peers.py [--iters 20] [--models resnet50,...] [--no-train]
+    python3 bench/gpu_peers.py [--iters 20] [--models resnet50,...] [--res 224,448] [--batches 1,64]
+                               [--modes f32,bf16-cl,compile-f32,compile-bf16-cl] [--no-train]
+
+compile-* rows are torch.compile(model) (default mode: Inductor's fused kernels, no CUDA graphs), compiled
+once per shape before the timing (its compile time is not counted).
 """
 import argparse, json, statistics, sys, time
 
@@ -15,6 +19,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--models", default="resnet50,resnest50d,regnety_032,efficientnet_b4")
+    ap.add_argument("--res", default="224,448")
+    ap.add_argument("--batches", default="1,64")
+    ap.add_argument("--modes", default="f32,bf16-cl")
     ap.add_argument("--no-train", action="store_true")
     a = ap.parse_args()
     import torch, timm
@@ -39,21 +46,32 @@ def main():
 
     for name in a.models.split(","):
         m = timm.create_model(name, pretrained=False).to(dev).eval()
-        for res in (224, 448):
-            for batch in (1, 64):
+        for res in [int(r) for r in a.res.split(",")]:
+            for batch in [int(b) for b in a.batches.split(",")]:
                 x = torch.randn(batch, 3, res, res, device=dev)
-                for mode in ("f32", "bf16-cl"):
+                for mode in a.modes.split(","):
+                    cl = mode.endswith("bf16-cl")
                     mm, xx = m, x
-                    if mode == "bf16-cl":
+                    if cl:
                         mm, xx = m.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+                    if mode.startswith("compile-"):
+                        torch._dynamo.reset()
+                        mm = torch.compile(mm)
+                    t_compile = time.perf_counter()
 
                     def run():
-                        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=mode != "f32"):
+                        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=cl):
                             mm(xx)
 
+                    run()  # a compiled model compiles here
+                    torch.cuda.synchronize()
+                    t_compile = time.perf_counter() - t_compile
                     t = timed(run)
-                    print(json.dumps({"gpu": gpu, "model": name, "res": res, "batch": batch, "mode": mode,
-                                      "ms": round(t * 1e3, 3), "img_per_s": round(batch / t, 1)}), flush=True)
+                    row = {"gpu": gpu, "model": name, "res": res, "batch": batch, "mode": mode,
+                           "ms": round(t * 1e3, 3), "img_per_s": round(batch / t, 1)}
+                    if mode.startswith("compile-"):
+                        row["compile_s"] = round(t_compile, 1)
+                    print(json.dumps(row), flush=True)
         del m
         torch.cuda.empty_cache()
     if not a.no_train:

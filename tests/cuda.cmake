@@ -61,7 +61,12 @@ add_test(NAME cuda.emulate_without_target COMMAND bash ${CUDA_EXPECT} 2 "--emula
          -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_emulate)
 add_test(NAME cuda.no_gpu COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_no_gpu.sh $<TARGET_FILE:netc>
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn ${CMAKE_CURRENT_SOURCE_DIR}/photos)
-set_tests_properties(cuda.bad_arch cuda.bad_target cuda.emulate_without_target cuda.no_gpu PROPERTIES
+add_test(NAME cuda.tf32_without_target COMMAND bash ${CUDA_EXPECT} 2 "--precision tf32 is for --target cuda"
+         --no-file ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_tf32 -- $<TARGET_FILE:netc> compile
+         ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --precision tf32
+         -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_tf32)
+set_tests_properties(cuda.bad_arch cuda.bad_target cuda.emulate_without_target cuda.no_gpu cuda.tf32_without_target
+                     PROPERTIES
                      LABELS "cuda;small")
 # The CUDA device layer itself (runtime/device/device_cuda.c: dlopen, memory, module loading, launches,
 # its cuBLAS calls) on a stand-in driver and cuBLAS (tests/cuda/fake_cuda.c: host memory, the kernels' CPU

@@ -93,6 +93,7 @@ int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *pl
     NcCuLowering L;
     memset(&L, 0, sizeof L);
     L.verbose = o && o->verbose ? stderr : NULL;
+    L.tf32 = o && o->tf32;
     for (int i = 0; i < n; i++)
         if (nc_cu_lower(&L, graphs[i], &plans[i], e)) {
             nc_error_prefix(e, "--target cuda");

@@ -13,6 +13,7 @@ typedef struct NcCuOptions {
     int emulate;         /* the program opens the CPU emulator unless told --device cuda */
     int verbose;         /* each node's strategy and the kernel count on stderr */
     const char *ptx_dir; /* also write each kernel's PTX to ptx_dir/<name>.ptx (for ptxas), or NULL */
+    int tf32;            /* --precision tf32: the GEMMs may use TF32 tensor cores */
 } NcCuOptions;
 
 /* Is `sm` an architecture the PTX is made for ("sm_70" ... "sm_90a")?  Else

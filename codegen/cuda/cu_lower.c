@@ -17,14 +17,14 @@
 #include "codegen/cuda/cu_train.h"
 #include "ir/ops.h"
 
-#define SCRATCH_ALIGN             256                  /* bytes: a scratch buffer starts aligned for any access */
+#define SCRATCH_ALIGN 256 /* bytes: a scratch buffer starts aligned for any access */
 /* im2col's columns at most: beyond, images in chunks.  NETC_CUDA_COL_BYTES
  * sets it lower, so that tests reach the chunked paths at small sizes. */
 static int64_t col_bytes_max(void) {
     const char *s = getenv("NETC_CUDA_COL_BYTES");
     return s && atoll(s) > 0 ? atoll(s) : (int64_t)256 << 20;
 }
-#define COL_BYTES_MAX col_bytes_max()
+#define COL_BYTES_MAX             col_bytes_max()
 #define NC_CU_MAX_SMEM_FLOATS     12288 /* a block's shared memory at most (48 KB: cu_kernel.c's check) */
 #define DIRECT_CONV_MAX_GROUP_OUT 1     /* channels per group up to which a conv is direct (depthwise) */
 
@@ -122,7 +122,7 @@ static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t
     memset(&s, 0, sizeof s);
     s.kind = NC_DEV_STEP_GEMM, s.nparams = 3;
     s.ref[0] = a, s.ref[1] = b, s.ref[2] = c;
-    s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch};
+    s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch, .tf32 = l->L->tf32};
     s.gemm.stride_a = sa, s.gemm.stride_b = sb, s.gemm.stride_c = sc;
     push_step(l, &s);
 }

@@ -38,3 +38,12 @@ int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float 
     return d->ops->gemm(d, g, a, b, c, e);
 }
 int nc_dev_sync(NcDevice *d, NcError *e) { return d->ops->sync(d, e); }
+int nc_dev_has_graphs(const NcDevice *d) { return d->ops->graph_begin != NULL; }
+int nc_dev_graph_begin(NcDevice *d, NcError *e) {
+    return d->ops->graph_begin ? d->ops->graph_begin(d, e) : nc_errorf(e, "%s has no graphs", d->name);
+}
+int nc_dev_graph_end(NcDevice *d, void **graph, NcError *e) { return d->ops->graph_end(d, graph, e); }
+int nc_dev_graph_launch(NcDevice *d, void *graph, NcError *e) { return d->ops->graph_launch(d, graph, e); }
+void nc_dev_graph_free(NcDevice *d, void *graph) {
+    if (graph) d->ops->graph_free(d, graph);
+}

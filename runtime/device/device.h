@@ -55,9 +55,20 @@ typedef struct NcDevGemm {
     int64_t m, n, k;
     int32_t trans_b, accumulate; /* accumulate: C += A . op(B) (a batch in chunks) */
     int64_t batch, stride_a, stride_b, stride_c;
+    int32_t tf32, pad; /* tf32: the GPU may round the operands to TF32 for its tensor cores (--precision tf32) */
 } NcDevGemm;
 int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
+
+/* Graphs: the launches and GEMMs issued between begin and end are recorded,
+ * not run, and replayed together by one launch (a CUDA graph: one submission
+ * instead of one per kernel).  Only where nc_dev_has_graphs; the recorded
+ * work must not allocate, copy or synchronise. */
+int nc_dev_has_graphs(const NcDevice *d);
+int nc_dev_graph_begin(NcDevice *d, NcError *e);
+int nc_dev_graph_end(NcDevice *d, void **graph, NcError *e);
+int nc_dev_graph_launch(NcDevice *d, void *graph, NcError *e);
+void nc_dev_graph_free(NcDevice *d, void *graph);
 
 /* The implementations' own tables (device.c dispatches). */
 typedef struct NcDevOps {
@@ -69,6 +80,10 @@ typedef struct NcDevOps {
     int (*launch)(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e);
     int (*gemm)(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
     int (*sync)(NcDevice *d, NcError *e);
+    int (*graph_begin)(NcDevice *d, NcError *e); /* the graph entries NULL where there are none */
+    int (*graph_end)(NcDevice *d, void **graph, NcError *e);
+    int (*graph_launch)(NcDevice *d, void *graph, NcError *e);
+    void (*graph_free)(NcDevice *d, void *graph);
 } NcDevOps;
 
 struct NcDevice {

@@ -5,7 +5,9 @@
  * opening this device there fails with a message that begins "cannot use a
  * GPU: " and says why (no driver library, cuInit's error, no device).
  * Kernels are loaded from their PTX (the driver JIT-compiles it for the GPU
- * present) once per kernel and cached. */
+ * present) once per kernel and cached.  All work goes to one stream of the
+ * device's own (a blocking one: the synchronous copies on the legacy stream
+ * order themselves with it), so that it can be captured as a CUDA graph. */
 #include <dlfcn.h>
 #include <string.h>
 
@@ -17,6 +19,8 @@ typedef void *CUcontext;
 typedef void *CUmodule;
 typedef void *CUfunction;
 typedef void *CUstream;
+typedef void *CUgraph;
+typedef void *CUgraphExec;
 typedef unsigned long long CUdeviceptr;
 
 /* A loaded kernel, keyed by copies of its name and PTX text (a caller's
@@ -38,8 +42,13 @@ typedef struct Cuda {
     CublasSgemm cublasSgemm;
     CublasSgemmStrided cublasSgemmStridedBatched;
     int (*cublasDestroy)(void *);
+    int (*cublasSetMathMode)(void *, int);
+    int math;              /* cuBLAS's math mode now: 0 default (f32), 3 TF32 tensor ops */
+    CUdeviceptr workspace; /* cuBLAS's, fixed: no allocation inside a graph's capture */
     CUdevice dev;
     CUcontext ctx;
+    CUstream stream;
+    int capturing;
     Loaded *loaded;
     CUresult (*cuInit)(unsigned);
     CUresult (*cuDeviceGetCount)(int *);
@@ -59,6 +68,14 @@ typedef struct Cuda {
     CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                                CUstream, void **, void **);
     CUresult (*cuGetErrorString)(CUresult, const char **);
+    CUresult (*cuStreamCreate)(CUstream *, unsigned);
+    CUresult (*cuStreamDestroy)(CUstream);
+    CUresult (*cuStreamBeginCapture)(CUstream, int);
+    CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+    CUresult (*cuGraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+    CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+    CUresult (*cuGraphExecDestroy)(CUgraphExec);
+    CUresult (*cuGraphDestroy)(CUgraph);
 } Cuda;
 
 static int cu_fail(Cuda *c, NcError *e, const char *what, CUresult r) {
@@ -83,6 +100,8 @@ static void cuda_close(NcDevice *d) {
     }
     if (c->blas) c->cublasDestroy(c->blas);
     if (c->blas_lib) dlclose(c->blas_lib);
+    if (c->workspace) c->cuMemFree(c->workspace);
+    if (c->stream) c->cuStreamDestroy(c->stream);
     if (c->ctx) c->cuDevicePrimaryCtxRelease(c->dev);
     if (c->lib) dlclose(c->lib);
     free(c);
@@ -131,7 +150,7 @@ static int cuda_launch(NcDevice *d, const NcDevKernel *k, float *const *params, 
     void *args[16];
     if (k->nparams > 16) return nc_errorf(e, "kernel %s: more than 16 parameters", k->name);
     for (int i = 0; i < k->nparams; i++) args[i] = (void *)&params[i];
-    CU(c, e, cuLaunchKernel(fn, (unsigned)k->grid, 1, 1, (unsigned)k->block, 1, 1, 0, NULL, args, NULL));
+    CU(c, e, cuLaunchKernel(fn, (unsigned)k->grid, 1, 1, (unsigned)k->block, 1, 1, 0, c->stream, args, NULL));
     return 0;
 }
 
@@ -149,10 +168,21 @@ static int cublas_open(Cuda *c, NcError *e) {
     c->cublasSgemm = (CublasSgemm)dlsym(c->blas_lib, "cublasSgemm_v2");
     c->cublasSgemmStridedBatched = (CublasSgemmStrided)dlsym(c->blas_lib, "cublasSgemmStridedBatched");
     c->cublasDestroy = (int (*)(void *))dlsym(c->blas_lib, "cublasDestroy_v2");
-    if (!create || !c->cublasSgemm || !c->cublasSgemmStridedBatched || !c->cublasDestroy)
+    c->cublasSetMathMode = (int (*)(void *, int))dlsym(c->blas_lib, "cublasSetMathMode");
+    int (*set_stream)(void *, CUstream) = (int (*)(void *, CUstream))dlsym(c->blas_lib, "cublasSetStream_v2");
+    int (*set_workspace)(void *, void *, size_t) =
+        (int (*)(void *, void *, size_t))dlsym(c->blas_lib, "cublasSetWorkspace_v2");
+    if (!create || !c->cublasSgemm || !c->cublasSgemmStridedBatched || !c->cublasDestroy || !c->cublasSetMathMode ||
+        !set_stream || !set_workspace)
         return nc_errorf(e, "cuBLAS: entry points missing");
-    const int r = create(&c->blas);
+    if (c->capturing) return nc_errorf(e, "cuBLAS: first used inside a graph's capture (internal error)");
+    int r = create(&c->blas);
     if (r) return nc_errorf(e, "cuBLAS: cublasCreate failed (status %d)", r);
+    /* its workspace given, so that a captured GEMM allocates nothing (NVIDIA's advice for graphs) */
+    const size_t ws = (size_t)32 << 20;
+    CU(c, e, cuMemAlloc(&c->workspace, ws));
+    if ((r = set_stream(c->blas, c->stream)) != 0 || (r = set_workspace(c->blas, (void *)(uintptr_t)c->workspace, ws)))
+        return nc_errorf(e, "cuBLAS: setting its stream and workspace failed (status %d)", r);
     return 0;
 }
 
@@ -167,6 +197,12 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
         return nc_errorf(e, "cuBLAS: GEMM %lldx%lldx%lld is over its 32-bit sizes", (long long)g->m, (long long)g->n,
                          (long long)g->k);
     const float one = 1, zero = 0, *beta = g->accumulate ? &one : &zero;
+    const int math = g->tf32 ? 3 : 0; /* CUBLAS_TF32_TENSOR_OP_MATH, CUBLAS_DEFAULT_MATH */
+    if (math != cu->math) {
+        const int r = cu->cublasSetMathMode(cu->blas, math);
+        if (r) return nc_errorf(e, "cuBLAS: cublasSetMathMode(%d) failed (status %d)", math, r);
+        cu->math = math;
+    }
     const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
     const int r = g->batch == 1
                       ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, beta, c, n)
@@ -180,8 +216,39 @@ static int cuda_sync(NcDevice *d, NcError *e) {
     return 0;
 }
 
-static const NcDevOps cuda_ops = {cuda_close,    cuda_alloc,  cuda_free, cuda_upload,
-                                  cuda_download, cuda_launch, cuda_gemm, cuda_sync};
+/* Capture in the global mode: any unsafe call (an allocation, a synchronous
+ * copy) while capturing fails rather than being silently left out. */
+static int cuda_graph_begin(NcDevice *d, NcError *e) {
+    Cuda *c = cuda(d);
+    CU(c, e, cuStreamBeginCapture(c->stream, 0)); /* CU_STREAM_CAPTURE_MODE_GLOBAL */
+    c->capturing = 1;
+    return 0;
+}
+
+static int cuda_graph_end(NcDevice *d, void **graph, NcError *e) {
+    Cuda *c = cuda(d);
+    CUgraph g = NULL;
+    CUgraphExec x = NULL;
+    c->capturing = 0;
+    CU(c, e, cuStreamEndCapture(c->stream, &g));
+    const CUresult r = c->cuGraphInstantiate(&x, g, 0);
+    c->cuGraphDestroy(g);
+    if (r) return cu_fail(c, e, "cuGraphInstantiate", r);
+    *graph = x;
+    return 0;
+}
+
+static int cuda_graph_launch(NcDevice *d, void *graph, NcError *e) {
+    Cuda *c = cuda(d);
+    CU(c, e, cuGraphLaunch(graph, c->stream));
+    return 0;
+}
+
+static void cuda_graph_free(NcDevice *d, void *graph) { cuda(d)->cuGraphExecDestroy(graph); }
+
+static const NcDevOps cuda_ops = {cuda_close,       cuda_alloc,     cuda_free,         cuda_upload,
+                                  cuda_download,    cuda_launch,    cuda_gemm,         cuda_sync,
+                                  cuda_graph_begin, cuda_graph_end, cuda_graph_launch, cuda_graph_free};
 
 static int resolve(Cuda *c, NcError *e) {
     struct {
@@ -206,6 +273,14 @@ static int resolve(Cuda *c, NcError *e) {
         SYM(cuModuleGetFunction, "cuModuleGetFunction"),
         SYM(cuLaunchKernel, "cuLaunchKernel"),
         SYM(cuGetErrorString, "cuGetErrorString"),
+        SYM(cuStreamCreate, "cuStreamCreate"),
+        SYM(cuStreamDestroy, "cuStreamDestroy_v2"),
+        SYM(cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
+        SYM(cuStreamEndCapture, "cuStreamEndCapture"),
+        SYM(cuGraphInstantiate, "cuGraphInstantiateWithFlags"),
+        SYM(cuGraphLaunch, "cuGraphLaunch"),
+        SYM(cuGraphExecDestroy, "cuGraphExecDestroy"),
+        SYM(cuGraphDestroy, "cuGraphDestroy"),
 #undef SYM
     };
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
@@ -241,7 +316,8 @@ NcDevice *nc_dev_open_cuda(NcError *e) {
         goto fail;
     }
     if ((r = c->cuDeviceGet(&c->dev, 0)) != 0 || (r = c->cuDeviceGetName(d->name, sizeof d->name, c->dev)) != 0 ||
-        (r = c->cuDevicePrimaryCtxRetain(&c->ctx, c->dev)) != 0 || (r = c->cuCtxSetCurrent(c->ctx)) != 0) {
+        (r = c->cuDevicePrimaryCtxRetain(&c->ctx, c->dev)) != 0 || (r = c->cuCtxSetCurrent(c->ctx)) != 0 ||
+        (r = c->cuStreamCreate(&c->stream, 0)) != 0) {
         cu_fail(c, e, "opening GPU 0", r);
         goto fail;
     }

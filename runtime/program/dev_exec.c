@@ -25,6 +25,8 @@ typedef struct DevProg {
     int64_t in_off[9];             /* input i's bytes at input + in_off[i] .. in_off[i + 1] */
     float **params;                /* per step, NC_DEV_MAXPARAMS device addresses */
     const char **kind;             /* per node: the strategy of its steps ("view": none) */
+    void *graph;                   /* the steps captured as one graph (at the second run), or NULL */
+    int64_t runs;
 } DevProg;
 
 typedef struct DevExec {
@@ -36,6 +38,7 @@ typedef struct DevExec {
     struct DevExec *shadow; /* NETC_DEV_BISECT: the same steps in the emulator, compared after each node */
     double bisect_tol;
     int keep_on_device; /* bench: no download of a training step's arena */
+    int graphs;         /* the device replays captured graphs (NETC_NO_GRAPHS=1: each step issued, every run) */
     int bisect_bad, bisect_nodes;
 } DevExec;
 
@@ -146,12 +149,13 @@ static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
         if (!(rel <= x->bisect_tol)) {
             x->bisect_bad++;
             if (x->bisect_bad <= 60)
-                fprintf(stderr,
-                        "%s: NETC_DEV_BISECT: node %d (%s, %s, step %lld '%s', kernel %s) output %d: max |gpu - emulator| "
-                        "%.3g / max |emulator| %.3g = %.3g at %zu of %zu (gpu %g, emulator %g)\n",
-                        who, st->node, nc_op_info((NcOpKind)nd->op)->name, pr->scopes[st->node], (long long)s,
-                        st->what, st->kind == NC_DEV_STEP_GEMM ? "cuBLAS" : netc_dev_kernels[st->kernel].name, o,
-                        diff, mag, rel, at, n, g[at], r[at]);
+                fprintf(
+                    stderr,
+                    "%s: NETC_DEV_BISECT: node %d (%s, %s, step %lld '%s', kernel %s) output %d: max |gpu - emulator| "
+                    "%.3g / max |emulator| %.3g = %.3g at %zu of %zu (gpu %g, emulator %g)\n",
+                    who, st->node, nc_op_info((NcOpKind)nd->op)->name, pr->scopes[st->node], (long long)s, st->what,
+                    st->kind == NC_DEV_STEP_GEMM ? "cuBLAS" : netc_dev_kernels[st->kernel].name, o, diff, mag, rel, at,
+                    n, g[at], r[at]);
             if (nc_dev_upload(x->dev, gd, r, n * 4, &e)) fail("NETC_DEV_BISECT's repair", &e);
         }
         free(g), free(r);
@@ -179,19 +183,34 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
                               (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
                 fail("uploading the inputs to the emulator", &e);
     }
-    for (int64_t s = 0; s < dv->nsteps; s++) {
-        const NcDevStep *st = &dv->steps[s];
-        float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
-        const double t0 = per_node ? nc_now() : 0;
-        const int bad = st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
-                                                     : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
-        if (bad) fail(st->what, &e);
-        if (per_node) { /* each kernel timed alone: the device finishes it first */
-            if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
-            per_node[st->node] += nc_now() - t0;
+    /* The first run issues each step (kernels load, cuBLAS starts); the second
+     * captures them as a graph, and every run after replays it: one
+     * submission instead of one per kernel.  Profiles and bisection issue
+     * each step, every run. */
+    const int use_graph = x->graphs && !per_node && !sh;
+    DevProg *dpw = &x->prog[p];
+    if (use_graph && dpw->graph) {
+        if (nc_dev_graph_launch(x->dev, dpw->graph, &e)) fail("launching the graph", &e);
+    } else {
+        const int capture = use_graph && dpw->runs > 0;
+        if (capture && nc_dev_graph_begin(x->dev, &e)) fail("capturing the graph", &e);
+        for (int64_t s = 0; s < dv->nsteps; s++) {
+            const NcDevStep *st = &dv->steps[s];
+            float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
+            const double t0 = per_node ? nc_now() : 0;
+            const int bad = st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
+                                                         : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
+            if (bad) fail(st->what, &e);
+            if (per_node) { /* each kernel timed alone: the device finishes it first */
+                if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
+                per_node[st->node] += nc_now() - t0;
+            }
+            if (sh) bisect_step(x, b, p, s);
         }
-        if (sh) bisect_step(x, b, p, s);
+        if (capture && (nc_dev_graph_end(x->dev, &dpw->graph, &e) || nc_dev_graph_launch(x->dev, dpw->graph, &e)))
+            fail("capturing the graph", &e);
     }
+    dpw->runs++;
     if (sh)
         fprintf(stderr, "%s: NETC_DEV_BISECT: %d of %d nodes differ from the emulator by more than %g\n", who,
                 x->bisect_bad, x->bisect_nodes, x->bisect_tol);
@@ -276,6 +295,8 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
         b->exec = mine;
         x->bisect_tol = atof(bisect) > 0 ? atof(bisect) : 1e-4;
     }
+    const char *no_graphs = getenv("NETC_NO_GRAPHS");
+    x->graphs = nc_dev_has_graphs(x->dev) && !(no_graphs && *no_graphs && strcmp(no_graphs, "0"));
     snprintf(x->describe, sizeof x->describe, "%s (PTX for %s), running on %s (--device %s)",
              strcmp(kind_name, "cuda") ? "emulated GPU" : "GPU", netc_dev_arch, nc_dev_name(x->dev), kind_name);
     x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
@@ -297,6 +318,7 @@ void nc_dev_exec_detach(NcBundle *b) {
         nc_dev_free(x->dev, dp->arena);
         nc_dev_free(x->dev, dp->scratch);
         nc_dev_free(x->dev, dp->input);
+        nc_dev_graph_free(x->dev, dp->graph);
         free(dp->params);
     }
     for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(x->prog[p].kind);

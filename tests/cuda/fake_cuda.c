@@ -8,7 +8,13 @@
  * its netc_dev_kernels table (programs are linked with -rdynamic); the module's PTX must hold an
  * `.entry` of the launched name, and the launch shape must be the table's.  The GEMMs follow cuBLAS's
  * documented column-major definition, C = alpha op(A) op(B) + beta C, in double.  Nothing here runs
- * PTX: this checks the driver layer's calls, not the GPU code. */
+ * PTX: this checks the driver layer's calls, not the GPU code.
+ *
+ * Streams and graphs: work issued to a stream that is capturing (launches, and GEMMs on the stream
+ * cuBLAS was given) is recorded, not run, and a graph launch runs the records in order, as CUDA does;
+ * while any stream captures, the calls CUDA forbids in the global capture mode (allocation, synchronous
+ * copies, synchronisation) fail.  cuBLAS reaches the recorder through the driver library's
+ * fake_cuda_record. */
 #define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -38,6 +44,78 @@ static int fail(const char *what) {
     return 1; /* CUDA_ERROR_INVALID_VALUE */
 }
 
+/* A recorded piece of work: run(arg) at replay; arg is the recorder's copy. */
+typedef struct Op {
+    void (*run)(void *arg);
+    void *arg;
+} Op;
+typedef struct Graph {
+    Op *ops;
+    int n, cap;
+} Graph;
+typedef struct Stream {
+    Graph *capture; /* the graph being recorded, or NULL */
+} Stream;
+static int capturing; /* streams capturing now */
+
+/* Records run(arg) (arg's bytes copied) when stream captures: 1; else 0, and the caller runs it now. */
+int fake_cuda_record(void *stream, void (*run)(void *), const void *arg, size_t size) {
+    Stream *s = stream;
+    if (!s || !s->capture) return 0;
+    Graph *g = s->capture;
+    if (g->n == g->cap) g->ops = realloc(g->ops, (size_t)(g->cap = g->cap ? 2 * g->cap : 64) * sizeof *g->ops);
+    g->ops[g->n].run = run;
+    g->ops[g->n].arg = memcpy(malloc(size), arg, size);
+    g->n++;
+    return 1;
+}
+
+static int forbidden(const char *what) {
+    if (!capturing) return 0;
+    fprintf(stderr, "fake libcuda: %s while a stream captures (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)\n", what);
+    return 1;
+}
+
+int cuStreamCreate(void **s, unsigned flags) {
+    return flags ? fail("cuStreamCreate: flags") : (*s = calloc(1, sizeof(Stream)), 0);
+}
+int cuStreamDestroy_v2(void *s) { return free(s), 0; }
+int cuStreamBeginCapture_v2(void *stream, int mode) {
+    Stream *s = stream;
+    if (!s || s->capture || mode != 0) return fail("cuStreamBeginCapture: no stream, already capturing, or not global");
+    s->capture = calloc(1, sizeof(Graph));
+    capturing++;
+    return 0;
+}
+int cuStreamEndCapture(void *stream, void **graph) {
+    Stream *s = stream;
+    if (!s || !s->capture) return fail("cuStreamEndCapture: not capturing");
+    *graph = s->capture, s->capture = NULL, capturing--;
+    return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+    if (flags || !graph) return fail("cuGraphInstantiate: flags or no graph");
+    Graph *g = graph, *x = malloc(sizeof *x);
+    *x = *g; /* the records move to the executable graph (instantiated once here) */
+    g->ops = NULL, g->n = g->cap = 0;
+    *exec = x;
+    return 0;
+}
+int cuGraphDestroy(void *graph) {
+    Graph *g = graph;
+    for (int i = 0; i < g->n; i++) free(g->ops[i].arg);
+    free(g->ops), free(g);
+    return 0;
+}
+int cuGraphExecDestroy(void *exec) { return cuGraphDestroy(exec); }
+int cuGraphLaunch(void *exec, void *stream) {
+    const Graph *x = exec;
+    if (forbidden("cuGraphLaunch")) return 1;
+    (void)stream;
+    for (int i = 0; i < x->n; i++) x->ops[i].run(x->ops[i].arg);
+    return 0;
+}
+
 int cuInit(unsigned flags) { return flags ? fail("cuInit: flags") : 0; }
 int cuDeviceGetCount(int *n) { return *n = 1, 0; }
 int cuDeviceGet(int *d, int i) { return i ? fail("cuDeviceGet: no such device") : (*d = 0, 0); }
@@ -49,16 +127,21 @@ int cuDeviceGetName(char *s, int len, int d) {
 int cuDevicePrimaryCtxRetain(void **ctx, int d) { return (void)d, *ctx = (void *)1, 0; }
 int cuDevicePrimaryCtxRelease_v2(int d) { return (void)d, 0; }
 int cuCtxSetCurrent(void *ctx) { return ctx ? 0 : fail("cuCtxSetCurrent: no context"); }
-int cuCtxSynchronize(void) { return 0; }
+int cuCtxSynchronize(void) { return forbidden("cuCtxSynchronize"); }
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    if (forbidden("cuMemAlloc")) return 1;
     void *q = bytes ? calloc(1, bytes) : NULL;
     if (!q) return fail("cuMemAlloc: zero bytes or out of memory");
     *p = (CUdeviceptr)(uintptr_t)q;
     return 0;
 }
 int cuMemFree_v2(CUdeviceptr p) { return free((void *)(uintptr_t)p), 0; }
-int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { return memcpy((void *)(uintptr_t)dst, src, n), 0; }
-int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { return memcpy(dst, (void *)(uintptr_t)src, n), 0; }
+int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) {
+    return forbidden("cuMemcpyHtoD") ? 1 : (memcpy((void *)(uintptr_t)dst, src, n), 0);
+}
+int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) {
+    return forbidden("cuMemcpyDtoH") ? 1 : (memcpy(dst, (void *)(uintptr_t)src, n), 0);
+}
 int cuModuleLoadData(void **mod, const void *image) {
     const char *ptx = image;
     if (!strstr(ptx, ".version") || !strstr(ptx, ".entry")) return fail("cuModuleLoadData: not PTX");
@@ -85,23 +168,53 @@ int cuModuleGetFunction(void **fn, void *mod, const char *name) {
         if (!strcmp(table[i].name, name)) return *fn = (void *)&table[i], 0;
     return fail("cuModuleGetFunction: no kernel of that name in the program");
 }
+typedef struct Launch {
+    const Kernel *k;
+    float *params[16];
+} Launch;
+static void run_launch(void *arg) {
+    Launch *l = arg;
+    l->k->cpu(l->params);
+}
+
 int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                    unsigned smem, void *stream, void **args, void **extra) {
     const Kernel *k = fn;
     if (gx != (unsigned)k->grid || bx != (unsigned)k->block || gy != 1 || gz != 1 || by != 1 || bz != 1 || extra)
         return fail("cuLaunchKernel: launch shape differs from the kernel's");
-    (void)smem, (void)stream;
-    float *params[16];
-    for (int i = 0; i < k->nparams && i < 16; i++) params[i] = *(float **)args[i];
-    k->cpu(params);
+    (void)smem;
+    Launch l = {.k = k};
+    for (int i = 0; i < k->nparams && i < 16; i++)
+        l.params[i] = *(float **)args[i]; /* the values, as CUDA copies them */
+    if (!fake_cuda_record(stream, run_launch, &l, sizeof l)) run_launch(&l);
     return 0;
 }
 int cuGetErrorString(int r, const char **s) { return *s = r ? "fake error" : "no error", 0; }
 
 #else /* cuBLAS */
 
-int cublasCreate_v2(void **h) { return *h = (void *)1, 0; }
-int cublasDestroy_v2(void *h) { return (void)h, 0; }
+typedef struct Handle {
+    void *stream;
+    int math;
+    int (*record)(void *stream, void (*run)(void *), const void *arg, size_t size); /* the driver's */
+} Handle;
+
+int cublasCreate_v2(void **h) {
+    Handle *x = calloc(1, sizeof *x);
+    void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    x->record = drv ? (int (*)(void *, void (*)(void *), const void *, size_t))dlsym(drv, "fake_cuda_record") : NULL;
+    if (!x->record) {
+        fprintf(stderr, "fake cuBLAS: the fake driver is not loaded\n");
+        free(x);
+        return 1; /* CUBLAS_STATUS_NOT_INITIALIZED */
+    }
+    return *h = x, 0;
+}
+int cublasDestroy_v2(void *h) { return free(h), 0; }
+int cublasSetStream_v2(void *h, void *stream) { return ((Handle *)h)->stream = stream, 0; }
+int cublasSetWorkspace_v2(void *h, void *ws, size_t bytes) { return (void)h, ws && bytes ? 0 : 7; }
+/* TF32 is accepted and not modelled: the products stay exact (in double) */
+int cublasSetMathMode(void *h, int mode) { return mode == 0 || mode == 3 ? (((Handle *)h)->math = mode, 0) : 7; }
 
 /* column-major, op 0 = N, 1 = T */
 static void gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
@@ -126,22 +239,38 @@ static int check(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc)
     return 0;
 }
 
+/* One call's arguments (the scalars by value, as a captured call holds them). */
+typedef struct Call {
+    int ta, tb, m, n, k, lda, ldb, ldc, batch;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    long long sa, sb, sc;
+} Call;
+static void run_call(void *arg) {
+    const Call *x = arg;
+    for (int q = 0; q < x->batch; q++)
+        gemm(x->ta, x->tb, x->m, x->n, x->k, x->alpha, x->a + q * x->sa, x->lda, x->b + q * x->sb, x->ldb, x->beta,
+             x->c + q * x->sc, x->ldc);
+}
+static int issue(void *h, const Call *x) {
+    const int r = check(x->ta, x->tb, x->m, x->n, x->k, x->lda, x->ldb, x->ldc);
+    const Handle *hd = h;
+    if (!r && !hd->record(hd->stream, run_call, x, sizeof *x)) run_call((void *)x);
+    return r;
+}
+
 int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
                    const float *b, int ldb, const float *beta, float *c, int ldc) {
-    (void)h;
-    const int r = check(ta, tb, m, n, k, lda, ldb, ldc);
-    if (!r) gemm(ta, tb, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
-    return r;
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, 1, *alpha, *beta, a, b, c, 0, 0, 0};
+    return issue(h, &x);
 }
 
 int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
                               long long sa, const float *b, int ldb, long long sb, const float *beta, float *c, int ldc,
                               long long sc, int batch) {
-    (void)h;
-    const int r = check(ta, tb, m, n, k, lda, ldb, ldc);
-    for (int q = 0; q < batch && !r; q++)
-        gemm(ta, tb, m, n, k, *alpha, a + q * sa, lda, b + q * sb, ldb, *beta, c + q * sc, ldc);
-    return r;
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, batch, *alpha, *beta, a, b, c, sa, sb, sc};
+    return issue(h, &x);
 }
 
 #endif

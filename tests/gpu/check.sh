@@ -41,9 +41,11 @@ prepare() {
       ls "$root"/tests/codegen/"$1".nn "$root"/tests/cuda/"$1".nn 2>/dev/null | head -1
     fi
   }
-  for m in $models; do
-    local src opts
-    src=$(src_of "$m")
+  local tf32_models=${TF32_MODELS-fmnist_resnet cuda_zoo} # again with --precision tf32 (a looser check)
+  for m in $models $(for t in $tf32_models; do echo "$t-tf32"; done); do
+    local src opts prec=()
+    case $m in *-tf32) prec=(--precision tf32) ;; esac
+    src=$(src_of "${m%-tf32}")
     [ -n "$src" ] || { echo "$m: no such model"; exit 2; }
     case $src in
       */models/fmnist_resnet.nn) opts=(--init det --res 32 --batch 2) ;;
@@ -51,7 +53,8 @@ prepare() {
       *) opts=(--init det --res 37x29 --batch 2) ;;
     esac
     mkdir -p "$dir/$m"
-    if ! "$netc" compile "$src" "${opts[@]}" --target cuda:sm_90 -o "$dir/$m/prog" 2>"$dir/$m/compile.err"; then
+    if ! "$netc" compile "$src" "${opts[@]}" "${prec[@]}" --target cuda:sm_90 -o "$dir/$m/prog" \
+      2>"$dir/$m/compile.err"; then
       echo "$m: not compiled for the GPU: $(tail -1 "$dir/$m/compile.err")"
       rm -rf "${dir:?}/$m"
       continue
@@ -96,24 +99,40 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
     for m in ${BENCH_MODELS:-resnet50 resnest50d regnety_032 efficientnet_b4}; do
       "$netc" weights "$root/models/$m.nn" --init det -o "$dir/bench/det.safetensors" >/dev/null &&
         "$py" "$root/tests/gpu/bench_weights.py" "$dir/bench/det.safetensors" "$dir/bench/w.safetensors" || exit 1
-      local batch
-      for batch in 1 64; do
-        "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224,448 --batch $batch \
-          --target cuda:sm_90 --weights-external -o "$dir/bench/${m}_b$batch" >/dev/null || exit 1
+      local v name
+      # NAME:BATCH[:tf32] — f32 at batch 1 and 64, TF32 at 64; resnet50's training step at 128 too
+      for v in b1:1 b64:64 b64-tf32:64:tf32 ${m/#resnet50/train128:128:train train128-tf32:128:train:tf32}; do
+        case $v in *:*) ;; *) continue ;; esac
+        name=${m}_${v%%:*}
+        local args=(--res 224,448 --batch "$(cut -d: -f2 <<<"$v")")
+        case $v in *:train*) args=(--res 224 --batch 128 --train) ;; esac
+        case $v in *:tf32) args+=(--precision tf32) ;; esac
+        "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" "${args[@]}" --target cuda:sm_90 \
+          --weights-external -o "$dir/bench/$name" >/dev/null || exit 1
         "$py" -c "import lzma, sys; open(sys.argv[1] + '.xz', 'wb').write(lzma.compress(open(sys.argv[1], 'rb').read()))" \
-          "$dir/bench/${m}_b$batch.weights" && rm "$dir/bench/${m}_b$batch.weights"
+          "$dir/bench/$name.weights" && rm "$dir/bench/$name.weights"
       done
-      if [ "$m" = resnet50 ]; then
-        "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224 --batch 128 --train \
-          --target cuda:sm_90 --weights-external -o "$dir/bench/${m}_train128" >/dev/null || exit 1
-        "$py" -c "import lzma, sys; open(sys.argv[1] + '.xz', 'wb').write(lzma.compress(open(sys.argv[1], 'rb').read()))" \
-          "$dir/bench/${m}_train128.weights" && rm "$dir/bench/${m}_train128.weights"
-      fi
       rm -f "$dir/bench/det.safetensors" "$dir/bench/w.safetensors"
       echo "bench $m: prepared"
     done
     cp "$root/bench/gpu_peers.py" "$dir/bench/"
   fi
+  cat >"$dir/compare_cls.py" <<'PY'
+# compare_cls.py A.jsonl B.jsonl RTOL: two `classify --logits --json` outputs, the same classes in order and
+# scores within RTOL of the largest |score|
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+big = max(abs(t["score"]) for r in a for t in r.get("top", [])) or 1.0
+worst = 0.0
+ok = len(a) == len(b) and len(a) > 0
+for r, s in zip(a, b):
+    ok &= [t["class"] for t in r.get("top", [])] == [t["class"] for t in s.get("top", [])]
+    for t, u in zip(r.get("top", []), s.get("top", [])):
+        worst = max(worst, abs(t["score"] - u["score"]) / big)
+print(f"{len(a)} images, classes {'equal' if ok else 'DIFFER'}, max |difference| / max |score| = {worst:.3g}")
+sys.exit(0 if ok and worst <= float(sys.argv[3]) else 1)
+PY
   cat >"$dir/compare.py" <<'PY'
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
@@ -142,17 +161,29 @@ run() {
       n=$((n + 1))
       echo "== $m"
       "$p" info | sed -n '1,3p'
+      local tol=1e-4
+      case $m in *-tf32) tol=5e-3 ;; esac # TF32 rounds the GEMMs' operands to 10-bit mantissas
       if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
-        python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" 1e-4; then
+        python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
         echo "$m: forward on $device matches the interpreter"
         timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
+        # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator
+        if timeout "$T" "$p" --device "$device" classify "$dir/../tests/photos" --logits --top 3 --json \
+          >"$dir/$m/cls.json" && timeout "$T" "$p" --device emulate classify "$dir/../tests/photos" --logits \
+          --top 3 --json >"$dir/$m/cls_emu.json" && python3 "$dir/compare_cls.py" "$dir/$m/cls_emu.json" \
+          "$dir/$m/cls.json" "$tol"; then
+          echo "$m: classify (graphs) on $device matches the emulator"
+        else
+          echo "$m: classify FAILED"
+          failed=$((failed + 1))
+        fi
       else
         echo "$m: FAILED"
         failed=$((failed + 1))
       fi
       # every node against the emulator (a failing kernel named; repaired so that all are found)
-      [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run --input "$dir/$m/x.npy" \
-        --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
+      [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
+        --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
     done
     echo "#### training steps: run --train on $device against the reference kernels' step (1e-4 of each tensor's max)"
     for d in "$dir"/train_*; do
@@ -177,17 +208,31 @@ run() {
       for w in "$dir"/bench/*.weights.xz; do
         python3 -c "import lzma, sys; open(sys.argv[1][:-3], 'wb').write(lzma.decompress(open(sys.argv[1], 'rb').read()))" "$w"
       done
-      for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64; do
+      local p res
+      for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64 "$dir"/bench/*_b64-tf32; do
         [ -x "$p" ] || continue
         for res in 224 448; do
-          timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json || echo "${p##*/} $res: FAILED"
+          timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ||
+            echo "${p##*/} $res: FAILED"
+          case $p in *_b1) # the same without CUDA graphs: each kernel submitted on its own
+            echo -n "no graphs: "
+            NETC_NO_GRAPHS=1 timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ;;
+          esac
         done
       done
-      [ -x "$dir/bench/resnet50_b64" ] && timeout "$T" "$dir/bench/resnet50_b64" --device "$device" bench --res 224 \
-        --iters 3 --warmup 1 --per-kernel | head -90
-      [ -x "$dir/bench/resnet50_train128" ] && timeout "$T" "$dir/bench/resnet50_train128" --device "$device" bench \
-        --train --iters 5 --warmup 2 --json
-      [ "$device" = cuda ] && timeout 150 python3 "$dir/bench/gpu_peers.py" --iters 10 ${PEER_ARGS:-}
+      for p in "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64; do
+        [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --res 224 --iters 3 --warmup 1 --per-kernel
+      done
+      for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
+        [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json
+      done
+      if [ "$device" = cuda ]; then
+        timeout 120 python3 "$dir/bench/gpu_peers.py" --iters 10 ${PEER_ARGS:-}
+        timeout 150 python3 "$dir/bench/gpu_peers.py" --iters 10 --models resnet50 --res 224 --batches 64 \
+          --modes compile-f32,compile-bf16-cl --no-train
+        timeout 120 python3 "$dir/bench/gpu_peers.py" --iters 10 --models resnet50 --res 224 --batches 1 \
+          --modes compile-f32,compile-bf16-cl --no-train
+      fi
     fi
     [ "$n" -gt 0 ] && [ "$failed" = 0 ]
   } 2>&1 | tee "$log"

@@ -50,6 +50,8 @@ static const char *help =
     "                   activations with calibrated per-tensor ranges, s8 weights per output channel,\n"
     "                   i32 accumulation, f32 epilogue; the rest stays f32). OUT info and OUT bench\n"
     "                   --per-kernel name each kernel's precision\n"
+    "                   With --target cuda: f32 (default) or tf32 (cuBLAS's GEMMs on TF32 tensor\n"
+    "                   cores, as PyTorch runs convolutions by default: about 1e-3 relative)\n"
     "  --calibrate DIR  int8: the images (.jpg, .jpeg, .png; the model's eval transform) whose\n"
     "                   activations set the ranges (min and max over all of them)\n"
     "  --verbose        say which kernels were generated: each node's strategy, ISA and precision, and\n"

@@ -49,6 +49,7 @@ typedef struct NcCompileJob {
     int cuda;
     const char *cuda_sm; /* NULL: sm_90 */
     int emulate;
+    int tf32;            /* --precision tf32 (GPU): cuBLAS's GEMMs may round their operands to TF32 */
     const char *ptx_dir; /* --ptx DIR: every kernel's PTX written there too */
     NcEmitKind emit;
     const char *out;

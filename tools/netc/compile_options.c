@@ -109,8 +109,10 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
             job->cgo.im2col = (NcCgSwitch)v;
         else if (!strcmp(a, "--layout") && !(bad = word(a, val, layout_words, &v)))
             job->cgo.layout = (NcLayoutMode)v;
+        else if (!strcmp(a, "--precision") && !strcmp(val, "tf32"))
+            job->tf32 = 1, job->cgo.precision = NC_PREC_F32;
         else if (!strcmp(a, "--precision") && !(bad = word(a, val, precision_words, &v)))
-            job->cgo.precision = (NcPrecision)v;
+            job->cgo.precision = (NcPrecision)v, job->tf32 = 0;
         else if (!strcmp(a, "--calibrate"))
             job->calibrate = val;
         if (bad) return -1;
@@ -119,6 +121,10 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
 }
 
 int cli_check_precision(const NcCompileJob *job) {
+    if (job->tf32 && !job->cuda) {
+        cli_error("--precision tf32 is for --target cuda (cuBLAS's GEMMs on TF32 tensor cores)");
+        return -1;
+    }
     if (job->cgo.precision == NC_PREC_INT8 && !job->calibrate) {
         cli_error("--precision int8 needs --calibrate DIR: a folder of images (.jpg, .jpeg, .png) to measure "
                   "the activations' ranges on");

@@ -107,8 +107,11 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
             /* kernels, then one relocatable object holding bundle + kernels */
             double t0 = nc_now();
             int made = -1;
-            const NcCuOptions cuo = {
-                .sm = job->cuda_sm, .emulate = job->emulate, .verbose = cgo.verbose, .ptx_dir = job->ptx_dir};
+            const NcCuOptions cuo = {.sm = job->cuda_sm,
+                                     .emulate = job->emulate,
+                                     .verbose = cgo.verbose,
+                                     .ptx_dir = job->ptx_dir,
+                                     .tf32 = job->tf32};
             if (!nc_out_scratch(&kobj, out, ".kernels.o", e))
                 made = job->cuda ? nc_cu_emit_object(kobj.tmp, graphs, plans, n, &cuo, e)
                                  : nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, e);
