@@ -21,7 +21,7 @@ static void gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
     }
 }
 
-static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int any_stride,
+static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int vnni_i8,
                 const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
@@ -45,9 +45,9 @@ static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const N
     const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] && w->shape[0] >= 64 &&
                            !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (a->stride[0] < 1 || a->stride[1] < 1 ||
-        (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1 && !(any_stride && KK > 1)))
+        (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1 && !(vnni_i8 && KK > 1)))
         return *why = "not strided (nor a 1x1 on a scaled input)", 0;
-    if (KK > 1 && w->shape[1] * KK < 256) return *why = "reduction under 256 (a stem: direct)", 0;
+    if (KK > 1 && w->shape[1] * KK < 256 && !vnni_i8) return *why = "reduction under 256 (a stem: direct)", 0;
     if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
@@ -68,7 +68,9 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
     return plan(p, g, nd, t, 0, why);
 }
 
-/* int8 with VNNI also takes the KxK stride-1 convs from f32 Winograd: vpdpbusd does 4x the multiply-adds
+/* int8 with VNNI also takes the KxK stride-1 convs from f32 Winograd, and the stems (a reduction under 256)
+ * from the f32 direct conv (resnet50 batch 1, 1 thread, loaded Xeon with AMX, 3 interleaved rounds: 74 / 76
+ * / 93 ms -> 61 / 64 / 94): vpdpbusd does 4x the multiply-adds
  * of an f32 FMA per instruction, about what F(4x4, 3x3) saves in multiplications, without Winograd's
  * transforms (bench/RESULTS.md: resnet50 on a Xeon with AVX512-VNNI).  AVX2's int8 (three instructions per
  * 32 multiply-adds) was measured slower than Winograd there, so without VNNI they stay f32; AVX-VNNI's ymm

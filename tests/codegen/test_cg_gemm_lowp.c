@@ -256,8 +256,10 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     NcNhwcIm2colPlan np;
     const char *why = "";
     const int taken = nd && nc_cg_nhwc_im2col_plan_i8(&np, g, nd, t, &why);
-    /* stride-1 KxK windows only where the int8 GEMM has VNNI (else Winograd keeps them) */
-    const int want_taken = st > 1 || (k == 1 && in_scale) || (k > 1 && nc_cg_i8_isa(t) >= NC_I8_VNNI512);
+    /* stride-1 KxK windows only where the int8 GEMM has VNNI (else Winograd keeps them), */
+    /* and a stem (reduction under 256, f32 direct) too */
+    const int vnni = nc_cg_i8_isa(t) >= NC_I8_VNNI512;
+    const int want_taken = (st > 1 && (k == 1 || c * k * k >= 256 || vnni)) || (k == 1 && in_scale) || (k > 1 && vnni);
     CHECK_MSG(taken == want_taken, "%s: plan %s (%s)", what, taken ? "took it" : "refused", why);
     if (!taken) {
         nc_graph_free(g);
@@ -435,6 +437,7 @@ int main(void) {
     check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1);
     check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0);
     check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0);
+    check_im2col_i8(&t, 2, 3, 15, 14, 24, 7, 2, 3, 0, 0); /* resnet50's stem: on VNNI only */
     check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1);
     check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0);
     /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
