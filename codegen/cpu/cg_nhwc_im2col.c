@@ -213,6 +213,22 @@ static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, c
 void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const NcGemmI8Plan *q,
                                const char *prefix, NcCgKernel *k) {
     char name[96];
+    if (p->KH * p->KW == 1 && (p->sh > 1 || p->sw > 1)) {
+        /* a strided 1x1 reads a quarter of its input or less: copy those floats (scaled), then quantise them,
+         * rather than quantise every input value (the same bytes) */
+        const int64_t a_off = cgb_round_up(p->cols_floats * 4, 64); /* the u8 rows after the f32 columns */
+        snprintf(name, sizeof name, "%s_cols", prefix);
+        emit_cols(m, nd, p, name);
+        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->N * p->OH;
+        snprintf(name, sizeof name, "%s_quant", prefix);
+        nc_cg_gemm_i8_emit_quant(m, q, name, 1, a_off);
+        k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = q->qtiles;
+        snprintf(name, sizeof name, "%s_i8mm", prefix);
+        nc_cg_gemm_i8_emit_gemm(m, q, name, a_off);
+        k->stage[2] = LLVMGetNamedFunction(m->mod, name), k->tiles[2] = q->tiles;
+        k->scratch = a_off / 4 + cgb_ceil_div(q->a_bytes, 4);
+        return;
+    }
     const int64_t npix = p->N * p->H * p->W, xq_bytes = cgb_round_up(npix * p->C, 64);
     snprintf(name, sizeof name, "%s_quant", prefix);
     nc_cg_gemm_i8_emit_quant_x(m, q, name, npix, p->C, p->H * p->W,

@@ -319,7 +319,8 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
         NcCgKernel kern;
         memset(&kern, 0, sizeof kern);
         nc_cg_nhwc_im2col_emit_i8(&m, nd, &np, &q, "cv", &kern);
-        const char *names[3] = {"cv_quant", "cv_cols", "cv_i8mm"};
+        const int strided_1x1 = k == 1 && st > 1; /* f32 columns first, then quantised */
+        const char *names[3] = {strided_1x1 ? "cv_cols" : "cv_quant", strided_1x1 ? "cv_quant" : "cv_cols", "cv_i8mm"};
         const int64_t scratch = kern.scratch, tiles[3] = {kern.tiles[0], kern.tiles[1], kern.tiles[2]};
         int rc = nc_cg_jit_add(jit, &m, &e);
         nc_cg_module_dispose(&m);
