@@ -8,7 +8,11 @@ rounds: netc f32, netc bf16 (each program's own `bench`, --threads T, OMP_WAIT_P
 --no-spin), OpenVINO f32 and bf16 (INFERENCE_PRECISION_HINT, PERFORMANCE_HINT LATENCY, one stream,
 INFERENCE_NUM_THREADS T, `iters` inferences after a warm-up, the median); reports the medians over the
 rounds and the median of the rounds' ratios OpenVINO bf16 / netc bf16 (> 1: netc faster), and what
-OpenVINO says it runs (the hint read back, its compiled ops by runtime precision).
+OpenVINO says it runs (the hint read back, its compiled ops by runtime precision).  Also the CPU time
+per inference (user + system, all threads: OpenVINO's in-process over its timed runs, netc's whole
+`bench` process over its runs + the warm-up): on a machine shared with other jobs, wall time counts the
+time the scheduler gave others, CPU time does not (run it with --threads 1 for that comparison: with
+more threads it also counts waiting that spins).
 
     python3 bench/bf16_peers.py [--models resnet50,...] [--batches 1,8] [--threads 2] [--res 224]
                                 [--rounds 3] [--iters 10] [--netc build/netc] [--no-spin]
@@ -17,6 +21,7 @@ Not a test: record the figures in bench/RESULTS.md with the CPU named."""
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,23 +57,33 @@ def ov_runner(ov, path, x, threads, bf16):
     return (lambda: req.infer({0: x})), said, y
 
 
+def cpu_s(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
 def time_ov(run, iters):
+    """(median wall ms, process CPU ms per inference) over iters runs after a warm-up"""
     run()
     ts = []
+    c0 = cpu_s(resource.RUSAGE_SELF)
     for _ in range(iters):
         t = time.perf_counter()
         run()
         ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
+    return statistics.median(ts), (cpu_s(resource.RUSAGE_SELF) - c0) * 1e3 / iters
 
 
 def time_netc(exe, iters, threads, no_spin):
+    """(median wall ms, the program's CPU ms per inference: its whole run, load and warm-up included, over
+    iters + 1)"""
     env = dict(os.environ)
     if no_spin:
         env["OMP_WAIT_POLICY"] = "passive"
+    c0 = cpu_s(resource.RUSAGE_CHILDREN)
     out = subprocess.run([exe, "bench", "--iters", str(iters), "--warmup", "1", "--json", "--threads", str(threads)],
                          check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out)["median_ms"]
+    return json.loads(out)["median_ms"], (cpu_s(resource.RUSAGE_CHILDREN) - c0) * 1e3 / (iters + 1)
 
 
 def main():
@@ -89,8 +104,9 @@ def main():
     os.makedirs(CACHE, exist_ok=True)
     print(f"CPU: {cpu_model()}; {args.threads} threads; openvino {ov.__version__}")
     print("| model | batch | netc f32 ms | netc bf16 ms | OpenVINO f32 ms | OpenVINO bf16 ms | "
-          "OV bf16 / netc bf16 | OV f32 / netc f32 | netc f32 / netc bf16 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "OV bf16 / netc bf16 | OV f32 / netc f32 | netc f32 / netc bf16 | netc bf16 CPU ms | OV bf16 CPU ms | "
+          "OV bf16 / netc bf16 CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.models.split(","):
         nn = os.path.join(ROOT, "models", name + ".nn")
         for b in [int(v) for v in args.batches.split(",")]:
@@ -108,16 +124,20 @@ def main():
             for p in ("f32", "bf16"):
                 runs[p], said[p], _ = ov_runner(ov, onnx, x, args.threads, p == "bf16")
             t = {k: [] for k in ("netc f32", "netc bf16", "ov f32", "ov bf16")}
+            c = {k: [] for k in t}
             for _ in range(args.rounds):
-                t["ov bf16"].append(time_ov(runs["bf16"], args.iters))
-                t["netc bf16"].append(time_netc(exes["bf16"], args.iters, args.threads, args.no_spin))
-                t["ov f32"].append(time_ov(runs["f32"], args.iters))
-                t["netc f32"].append(time_netc(exes["f32"], args.iters, args.threads, args.no_spin))
+                for k in ("ov bf16", "netc bf16", "ov f32", "netc f32"):
+                    p = k.split()[1]
+                    w, cpu = (time_ov(runs[p], args.iters) if k.startswith("ov") else
+                              time_netc(exes[p], args.iters, args.threads, args.no_spin))
+                    t[k].append(w), c[k].append(cpu)
             med = {k: statistics.median(v) for k, v in t.items()}
+            cmed = {k: statistics.median(v) for k, v in c.items()}
             r = lambda a, c: statistics.median(x / y for x, y in zip(t[a], t[c]))
             print(f"| {name} | {b} | {med['netc f32']:.2f} | {med['netc bf16']:.2f} | {med['ov f32']:.2f} | "
                   f"{med['ov bf16']:.2f} | {r('ov bf16', 'netc bf16'):.3f} | {r('ov f32', 'netc f32'):.3f} | "
-                  f"{r('netc f32', 'netc bf16'):.3f} |", flush=True)
+                  f"{r('netc f32', 'netc bf16'):.3f} | {cmed['netc bf16']:.1f} | {cmed['ov bf16']:.1f} | "
+                  f"{statistics.median(x / y for x, y in zip(c['ov bf16'], c['netc bf16'])):.3f} |", flush=True)
             print(f"  OpenVINO bf16: {said['bf16']}", file=sys.stderr)
 
 

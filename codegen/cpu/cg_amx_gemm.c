@@ -51,7 +51,7 @@ static void plan_tiles(NcBf16Plan *p) {
     if (p->fused) { /* every column in each tile: rows only, at least 16 tiles where there are rows enough */
         mcb = cgb_ceil_div(nmb, 16);
         p->mc = mcb * mr, p->nc = p->Np, p->mblocks = cgb_ceil_div(nmb, mcb), p->nblocks = 1;
-        p->tiles = p->mblocks;
+        p->tiles = p->G * p->mblocks;
         return;
     }
     /* A's block in half of a 2 MB L2 */
@@ -74,7 +74,7 @@ static void plan_tiles(NcBf16Plan *p) {
     mcb = cgb_ceil_div(nmb, cgb_ceil_div(nmb, mcb)), ncb = cgb_ceil_div(npanel, cgb_ceil_div(npanel, ncb));
     p->mc = mcb * mr, p->nc = ncb * NR;
     p->mblocks = cgb_ceil_div(nmb, mcb), p->nblocks = cgb_ceil_div(npanel, ncb);
-    p->tiles = p->mblocks * p->nblocks;
+    p->tiles = p->G * p->mblocks * p->nblocks;
 }
 
 int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind,
@@ -90,7 +90,9 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
     if (w->kind != NC_VAL_PARAM) return *why = "weights not a parameter", 0;
     const NcAttrs *a = &nd->attrs;
     if (nd->op == NC_OP_CONV2D) {
-        if (w->ndim != 4 || a->groups != 1) return *why = "grouped", 0;
+        if (w->ndim != 4 || a->groups < 1 || x->shape[1] % a->groups || w->shape[0] % a->groups)
+            return *why = "weights", 0;
+        if (a->groups > 1 && x->shape[1] / a->groups < 8) return *why = "fewer than 8 channels a group (depthwise)", 0;
         if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
         if (!nc_is_nhwc(x) && x->shape[2] * x->shape[3] > 1) return *why = "input not NHWC", 0;
         if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
@@ -98,10 +100,12 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
         p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
         p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
         conv_epilogue(&p->s, g, nd);
-        p->s.batch = x->shape[0], p->s.cin = p->C * p->KH * p->KW, p->s.cout = w->shape[0], p->s.hw = p->OH * p->OW;
+        p->G = a->groups, p->Cg = p->C / p->G, p->O = w->shape[0];
+        p->s.batch = x->shape[0], p->s.cin = p->Cg * p->KH * p->KW, p->s.cout = p->O / p->G, p->s.hw = p->OH * p->OW;
     } else if (nd->op == NC_OP_LINEAR) {
         if (!cg_gemm_candidate(g, nd, &p->s, 1)) return *why = "not a GEMM", 0;
-        p->C = p->s.cin, p->H = p->W = p->OH = p->OW = p->KH = p->KW = 1, p->sh = p->sw = 1;
+        p->C = p->Cg = p->s.cin, p->H = p->W = p->OH = p->OW = p->KH = p->KW = 1, p->sh = p->sw = 1;
+        p->G = 1, p->O = p->s.cout;
     } else {
         return *why = "not a conv or linear layer", 0;
     }
@@ -110,8 +114,8 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
     p->mr = kind == NC_BF16_AMX ? 32 : MR512;
     p->M = p->s.batch * p->s.hw, p->N = p->s.cout, p->K = p->s.cin;
     p->Kp = cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR), p->Mp = cgb_round_up(p->M, p->mr);
-    p->a_bytes = p->Mp * p->Kp * 2, p->blob_bytes = p->Np * p->Kp * 2;
-    nc_cg_bf16_set_fused(p, p->blob_bytes <= 512 * 1024 && p->mr * p->Kp * 2 <= 64 * 1024 && p->Mp / p->mr >= 8);
+    p->a_bytes = p->G * p->Mp * p->Kp * 2, p->blob_bytes = p->G * p->Np * p->Kp * 2;
+    nc_cg_bf16_set_fused(p, p->blob_bytes / p->G <= 512 * 1024 && p->mr * p->Kp * 2 <= 64 * 1024 && p->Mp / p->mr >= 8);
     return 1;
 }
 
@@ -123,12 +127,14 @@ void nc_cg_bf16_set_fused(NcBf16Plan *p, int fused) {
 void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
     const int64_t KK = p->KH * p->KW, S = p->Kp / 32;
     memset(blob, 0, (size_t)p->blob_bytes);
-    for (int64_t o = 0; o < p->N; o++)
-        for (int64_t c = 0; c < p->C; c++)
+    for (int64_t og = 0; og < p->O; og++)
+        for (int64_t c = 0; c < p->Cg; c++)
             for (int64_t tap = 0; tap < KK; tap++) {
-                const int64_t k = tap * p->C + c; /* the columns' order: tap by tap, channels within */
+                const int64_t grp = og / p->N, o = og % p->N;
+                const int64_t k = tap * p->Cg + c; /* the columns' order: tap by tap, channels within */
                 const int64_t q = o / NR, t = (o % NR) / 16, j = o % 16, s = k / 32, r = (k % 32) / 2, e = k % 2;
-                blob[((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] = nc_bf16_round(w[(o * p->C + c) * KK + tap]);
+                blob[grp * p->Np * p->Kp + ((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] =
+                    nc_bf16_round(w[(og * p->Cg + c) * KK + tap]);
             }
 }
 
@@ -137,10 +143,11 @@ void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
 typedef struct B16 {
     NcCgModule *m;
     const NcBf16Plan *p;
-    LLVMTypeRef bf, vbf, i16;      /* bfloat, <16 x bfloat>, i16 */
-    LLVMValueRef a, blob, y, buf;  /* buf: the micro-block's accumulators, mr x 32 f32 */
-    LLVMValueRef x, scale, apanel; /* fused: the input, its SE scales, the stack panel of A (mr x Kp bf16) */
-    LLVMValueRef rowbuf;           /* AMX: one row of A as it is made (row_place) */
+    LLVMTypeRef bf, vbf, i16;               /* bfloat, <16 x bfloat>, i16 */
+    LLVMValueRef a, blob, y, buf;           /* buf: the micro-block's accumulators, mr x 32 f32 */
+    LLVMValueRef x, scale, apanel;          /* fused: the input, its SE scales, the stack panel of A (mr x Kp bf16) */
+    LLVMValueRef rowbuf;                    /* AMX: one row of A as it is made (row_place) */
+    LLVMValueRef grp, bgrp, agrp, col_base; /* the tile's group: its weights, its A (unfused), its first column */
     LLVMValueRef bias, epi[NC_MAX_EPI];
 } B16;
 
@@ -197,7 +204,7 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
     LLVMValueRef kh, kw;
     LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt), iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
     if (p->KH == 1 && p->KW == 1 && !p->pt && !p->pl && p->sh == 1 && p->sw == 1) { /* a 1x1: the input row */
-        cvt(g, row, cgb_gep(m, xn, mulc(m, add(m, mulc(m, oh, p->W), ow), p->C)), sn, p->C);
+        cvt(g, row, cgb_gep(m, xn, mulc(m, add(m, mulc(m, oh, p->W), ow), p->C)), sn, p->Cg);
     } else {
         CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
         LLVMValueRef ih = add(m, ih0, kh);
@@ -205,7 +212,7 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
         /* A window row wholly inside the input (no SE scale): its KW taps are KW x C contiguous floats in
          * NHWC, one copy — a stem's 7 taps of 3 channels are 21 floats, not 7 masked copies of 3 */
         CgbIf whole = {0};
-        const int rows_whole = p->KW > 1 && !sn;
+        const int rows_whole = p->KW > 1 && !sn && p->G == 1;
         if (rows_whole) {
             LLVMValueRef in_w = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, iw0, I(m, 0), ""),
                                              LLVMBuildICmp(b, LLVMIntSLE, iw0, I(m, p->W - p->KW), ""), "");
@@ -217,11 +224,11 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
         CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
         LLVMValueRef iw = add(m, iw0, kw);
         LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
-        LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->C));
+        LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->Cg));
         CgbIf c = cgb_if_begin(m, ok);
-        cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->C);
+        cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->Cg);
         cgb_if_else(m, &c);
-        cvt(g, dst, NULL, NULL, p->C);
+        cvt(g, dst, NULL, NULL, p->Cg);
         cgb_if_end(m, &c);
         cgb_loop_end(m, &lk);
         if (rows_whole) cgb_if_end(m, &whole);
@@ -261,12 +268,14 @@ static void alloc_rowbuf(B16 *g) {
     LLVMSetAlignment(g->rowbuf, 64);
 }
 
-/* image n's input and SE scales */
-static LLVMValueRef image_x(B16 *g, LLVMValueRef n) {
-    return cgb_gep(g->m, g->x, mulc(g->m, n, g->p->H * g->p->W * g->p->C));
+/* image n's input and SE scales, from group grp's first channel */
+static LLVMValueRef image_x(B16 *g, LLVMValueRef n, LLVMValueRef grp) {
+    NcCgModule *m = g->m;
+    return cgb_gep(m, g->x, add(m, mulc(m, n, g->p->H * g->p->W * g->p->C), mulc(m, grp, g->p->Cg)));
 }
-static LLVMValueRef image_scale(B16 *g, LLVMValueRef n) {
-    return g->scale ? cgb_gep(g->m, g->scale, mulc(g->m, n, g->p->C)) : NULL;
+static LLVMValueRef image_scale(B16 *g, LLVMValueRef n, LLVMValueRef grp) {
+    NcCgModule *m = g->m;
+    return g->scale ? cgb_gep(m, g->scale, add(m, mulc(m, n, g->p->C), mulc(m, grp, g->p->Cg))) : NULL;
 }
 
 /* Stage 1 (unfused): tile (n, oh) -> rows (n, oh, 0 .. OW) of A in the scratch. */
@@ -281,12 +290,15 @@ static void emit_cols(B16 *g, const char *name) {
     alloc_rowbuf(g);
     LLVMValueRef t, ow;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
-    LLVMValueRef xn = image_x(g, n), sn = image_scale(g, n);
+    const int64_t per = p->s.batch * p->OH; /* tiles of a group */
+    LLVMValueRef grp = LLVMBuildSDiv(b, t, I(m, per), ""), tt = LLVMBuildSRem(b, t, I(m, per), "");
+    LLVMValueRef n = LLVMBuildSDiv(b, tt, I(m, p->OH), ""), oh = LLVMBuildSRem(b, tt, I(m, p->OH), "");
+    LLVMValueRef xn = image_x(g, n, grp), sn = image_scale(g, n, grp),
+                 base = hgep(g, cols, mulc(m, grp, p->Mp * p->Kp));
     CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
-    LLVMValueRef r = add(m, mulc(m, t, p->OW), ow);
-    emit_row(g, row_dst(g, cols, r), xn, sn, oh, ow);
-    row_place(g, cols, r);
+    LLVMValueRef r = add(m, mulc(m, tt, p->OW), ow);
+    emit_row(g, row_dst(g, base, r), xn, sn, oh, ow);
+    row_place(g, base, r);
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
@@ -302,7 +314,7 @@ static void build_panel(B16 *g, LLVMValueRef row0, LLVMValueRef valid) {
     LLVMValueRef row = add(m, row0, r), hw = I(m, p->OH * p->OW);
     LLVMValueRef n = LLVMBuildSDiv(b, row, hw, ""), pix = LLVMBuildSRem(b, row, hw, "");
     LLVMValueRef oh = LLVMBuildSDiv(b, pix, I(m, p->OW), ""), ow = LLVMBuildSRem(b, pix, I(m, p->OW), "");
-    emit_row(g, row_dst(g, g->apanel, r), image_x(g, n), image_scale(g, n), oh, ow);
+    emit_row(g, row_dst(g, g->apanel, r), image_x(g, n, g->grp), image_scale(g, n, g->grp), oh, ow);
     row_place(g, g->apanel, r);
     cgb_loop_end(m, &lr);
 }
@@ -318,7 +330,7 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         bias[v] = cgb_load_n(m, cgb_gep(m, g->bias, addc(m, col0, v * 16)), v == nv - 1 ? lanes : 16);
     LLVMValueRef i;
     CgbLoop li = cgb_loop_begin(m, I(m, 0), valid, 1, &i);
-    LLVMValueRef row = add(m, row0, i), yoff = add(m, mulc(m, row, p->N), col0), r[2];
+    LLVMValueRef row = add(m, row0, i), yoff = add(m, mulc(m, row, p->O), col0), r[2];
     for (int v = 0; v < nv; v++) {
         r[v] = cgb_load(m, cgb_gep(m, g->buf, addc(m, mulc(m, i, NR), v * 16)));
         if (bias[v]) r[v] = LLVMBuildFAdd(b, r[v], bias[v], "");
@@ -332,7 +344,7 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         }
         LLVMValueRef base = yoff;
         if (p->s.epi_per_channel[s]) /* one value per (image, channel) */
-            base = add(m, mulc(m, LLVMBuildSDiv(b, row, I(m, p->s.hw), ""), p->N), col0);
+            base = add(m, mulc(m, LLVMBuildSDiv(b, row, I(m, p->s.hw), ""), p->O), col0);
         for (int v = 0; v < nv; v++) {
             LLVMValueRef o = cgb_load_n(m, cgb_gep(m, g->epi[s], addc(m, base, v * 16)), v == nv - 1 ? lanes : 16);
             r[v] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[v], o, "") : LLVMBuildFMul(b, r[v], o, "");
@@ -349,7 +361,7 @@ static void micro_amx(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     for (int c = 0; c < 4; c++) cg_amx_zero(m, c);
-    LLVMValueRef b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef b0 = hgep(g, g->bgrp, mulc(m, q, p->Kp * NR));
     LLVMValueRef s;
     CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
     /* A in tile order (row_place): rows 0-15 of step s at a0 + 512 s, rows 16-31 a group (Kp x 16) later */
@@ -379,7 +391,7 @@ static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
             acc[i][v] = cgb_var(m, m->vec);
             LLVMBuildStore(b, cgb_zero(m), acc[i][v]);
         }
-    LLVMValueRef b0 = hgep(g, g->blob, mulc(m, q, p->Kp * NR));
+    LLVMValueRef b0 = hgep(g, g->bgrp, mulc(m, q, p->Kp * NR));
     LLVMValueRef s, r;
     CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, p->Kp / 32), 1, &s);
     LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
@@ -431,8 +443,8 @@ static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, in
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
     LLVMValueRef row0 = mulc(m, pi, p->mr);
-    micro(g, hgep(g, g->a, mulc(m, row0, p->Kp)), q);
-    epilogue(g, row0, valid_rows(g, row0), mulc(m, q, NR), nv, lanes);
+    micro(g, hgep(g, g->agrp, mulc(m, row0, p->Kp)), q);
+    epilogue(g, row0, valid_rows(g, row0), add(m, g->col_base, mulc(m, q, NR)), nv, lanes);
     cgb_loop_end(m, &lp);
 }
 
@@ -448,12 +460,12 @@ static void rows_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
     build_panel(g, row0, valid);
     CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
     micro(g, g->apanel, q);
-    epilogue(g, row0, valid, mulc(m, q, NR), 2, 16);
+    epilogue(g, row0, valid, add(m, g->col_base, mulc(m, q, NR)), 2, 16);
     cgb_loop_end(m, &lq);
     if (ntail) {
         const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
         micro(g, g->apanel, I(m, npanel - 1));
-        epilogue(g, row0, valid, I(m, (npanel - 1) * NR), nv, lanes);
+        epilogue(g, row0, valid, addc(m, g->col_base, (npanel - 1) * NR), nv, lanes);
     }
     cgb_loop_end(m, &lp);
 }
@@ -490,7 +502,13 @@ static void emit_mm(B16 *g, const char *name) {
     const int64_t ntail = p->N % NR; /* the last panel's columns, 0: whole */
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef mb = LLVMBuildSDiv(b, t, I(m, p->nblocks), ""), nb = LLVMBuildSRem(b, t, I(m, p->nblocks), "");
+    const int64_t per = p->mblocks * p->nblocks; /* tiles of a group */
+    g->grp = LLVMBuildSDiv(b, t, I(m, per), "");
+    LLVMValueRef tt = LLVMBuildSRem(b, t, I(m, per), "");
+    g->bgrp = hgep(g, g->blob, mulc(m, g->grp, p->Np * p->Kp));
+    g->agrp = p->fused ? NULL : hgep(g, g->a, mulc(m, g->grp, p->Mp * p->Kp));
+    g->col_base = mulc(m, g->grp, p->N);
+    LLVMValueRef mb = LLVMBuildSDiv(b, tt, I(m, p->nblocks), ""), nb = LLVMBuildSRem(b, tt, I(m, p->nblocks), "");
     LLVMValueRef last_m = LLVMBuildICmp(b, LLVMIntEQ, mb, I(m, p->mblocks - 1), "");
     LLVMValueRef last_n = LLVMBuildICmp(b, LLVMIntEQ, nb, I(m, p->nblocks - 1), "");
     LLVMValueRef mcount = LLVMBuildSelect(b, last_m, I(m, mlast), I(m, mper), "");
@@ -532,7 +550,7 @@ void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcC
     }
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols(&g, name);
-    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->OH;
+    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->G * p->s.batch * p->OH;
     snprintf(name, sizeof name, "%s_mm", prefix);
     emit_mm(&g, name);
     k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->tiles;

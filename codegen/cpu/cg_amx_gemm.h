@@ -2,10 +2,11 @@
  * (TDPBF16PS) or AVX512-BF16 (vdpbf16ps): `netc compile --precision bf16`
  * on a target that has either (cg_amx.h).  f32 accumulation, f32 epilogue.
  *
- * Every groups-1, undilated conv on NHWC activations (1x1, strided, 3x3
- * stride 1, a stem) and every linear layer is y (M x N) = A (M x K) . W^T,
- * M = images x output pixels, K = KH x KW x C, N = output channels, in two
- * stages (runtime/kernels.h's staged kernel):
+ * Every undilated conv on NHWC activations (1x1, strided, 3x3 stride 1, a
+ * stem; grouped with at least 8 channels a group: one GEMM per group, as
+ * ResNeSt's radix-2 and RegNet's 24-channel groups) and every linear layer
+ * is y (M x N) = A (M x K) . W^T, M = images x output pixels, K = KH x KW x
+ * C, N = output channels, in two stages (runtime/kernels.h's staged kernel):
  *
  *   1. columns: one tile per (image, output row), its OW rows of A written
  *      as bf16 into the scratch — the im2col of cg_nhwc_im2col.h (for a 1x1
@@ -34,7 +35,7 @@
  *
  *   blob[((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] = bf16(W[32 q + 16 t + j][32 s + 2 r + e])
  *
- * (0 past N or K), so that a panel streams contiguously through K and each
+ * (0 past N or K; groups one after another, each Np x Kp), so that a panel streams contiguously through K and each
  * tile load is 1 KB at a 64-byte stride.
  *
  * AMX micro-block: 32 x 32, the eight tiles as two A tiles (16 rows x 32
@@ -58,21 +59,23 @@ typedef struct NcBf16Plan {
     NcGemmSpec s; /* batch, cin = K, cout = N, hw = OH * OW, bias, relu, epilogue; in_scale: the SE scale's input */
     int kind;     /* NC_BF16_AMX or NC_BF16_AVX512 */
     int64_t C, H, W, OH, OW, KH, KW; /* the columns: a linear layer is a 1x1 conv on 1x1 images */
+    int64_t G, Cg, O;                /* groups (one GEMM each), input channels per group, all output channels */
     int sh, sw, pt, pl;
-    int64_t M, N, K, Kp, Np, Mp; /* Kp, Np: K, N rounded up to 32; Mp: M to whole micro-blocks */
+    int64_t M, N, K, Kp, Np, Mp; /* a group's GEMM (N = O / G, K = KH x KW x Cg); Kp, Np: K, N rounded up to
+                                    32; Mp: M to whole micro-blocks */
     int mr;                      /* rows per micro-block: 32 (AMX) or 12 (AVX512-BF16) */
     int64_t mc, nc;              /* rows and columns of a GEMM tile (multiples of mr and 32) */
     int64_t mblocks, nblocks, tiles;
     int fused;          /* one stage: each tile makes its rows of A on the stack (see nc_cg_bf16_plan) */
-    int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, Mp x Kp x 2 */
-    int64_t blob_bytes; /* the packed weights: Np x Kp x 2 */
+    int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2 */
+    int64_t blob_bytes; /* the packed weights: G x Np x Kp x 2 */
 } NcBf16Plan;
 
 /* What the target offers: NC_BF16_AMX (AMX-BF16, AVX-512 vectors),
  * NC_BF16_AVX512 (AVX512-BF16), or NC_BF16_NONE. */
 int nc_cg_bf16_target(const NcCgTarget *t);
 
-/* Can node nd (a conv on NHWC activations, groups 1, undilated, or a linear
+/* Can node nd (a conv on NHWC activations, undilated, 8 or more channels a group, or a linear
  * layer) run this way on target t with instructions `kind` (0: the best the
  * target has)?  Fills the plan, or returns 0 with *why set. */
 int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind, const char **why);

@@ -8,7 +8,7 @@
  * largest output (a conversion, a tile or a pair read from the wrong place
  * is an error of order 1).  Shapes: 1x1 (whole and ragged panels, M and K
  * not multiples of 16 or 32), strided 1x1, 3x3 stride 1 and 2 with padding,
- * a 7x7 stem, an SE-scaled 1x1, epilogues (bias, ReLU, SiLU, a residual,
+ * a 7x7 stem, an SE-scaled 1x1, grouped convs (2 and 5 groups), epilogues (bias, ReLU, SiLU, a residual,
  * per-channel products); tiles run across threads and again in reverse
  * order in uneven ranges, y fenced by canaries; each both fused (one
  * stage, A made on the stack) and in two stages (A in the scratch).  Each instruction set runs
@@ -26,7 +26,7 @@ static int cases;
 
 typedef struct Case {
     int64_t n, c, h, w, o;
-    int k, s, pad;
+    int k, s, pad, groups;
     int bias, in_scale;
     const char *epi; /* cgt_conv_graph's letters */
 } Case;
@@ -41,13 +41,13 @@ static float bf16_exact(float f) {
 static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d bias %d scale %d epi '%s'",
+    snprintf(what, sizeof what, "%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d g%d bias %d scale %d epi '%s'",
              kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", (long long)k.n, (long long)k.c,
-             (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.bias, k.in_scale, k.epi);
+             (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.groups, k.bias, k.in_scale, k.epi);
     NcGraph *g = nc_graph_new("bf16");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k.k, a.stride[0] = a.stride[1] = k.s;
-    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = k.pad;
+    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = k.pad, a.groups = k.groups;
     const int ni = cgt_conv_graph(g, k.n, k.c, k.h, k.w, k.o, a, k.bias, k.in_scale, k.epi, &e);
     CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
     if (ni < 0) {
@@ -156,12 +156,12 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
 static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int s, int pad) {
     Case x;
     memset(&x, 0, sizeof x);
-    x.n = n, x.c = c, x.h = h, x.w = w, x.o = o, x.k = k, x.s = s, x.pad = pad, x.epi = "";
+    x.n = n, x.c = c, x.h = h, x.w = w, x.o = o, x.k = k, x.s = s, x.pad = pad, x.groups = 1, x.epi = "";
     return x;
 }
 
 static void all_cases(const NcCgTarget *t, int kind, int run) {
-    Case cs[16];
+    Case cs[20];
     int n = 0;
     cs[n++] = conv(1, 64, 7, 9, 64, 1, 1, 0);   /* whole panels, M 63 */
     cs[n++] = conv(2, 40, 5, 5, 70, 1, 1, 0);   /* K 40 (padded to 64), N 70: a ragged panel of 6 */
@@ -180,6 +180,12 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n] = conv(2, 20, 6, 5, 36, 3, 1, 1); /* per (image, channel) operands, clamp, sigmoid */
     cs[n].epi = "mcAg";
     cs[n++].bias = 1;
+    cs[n] = conv(2, 64, 6, 6, 64, 3, 1, 1); /* grouped: ResNeSt's radix 2 */
+    cs[n].groups = 2, cs[n].bias = 1, cs[n++].epi = "r";
+    cs[n] = conv(1, 120, 9, 9, 120, 3, 2, 1); /* RegNet's 24-channel groups, 5 of them */
+    cs[n++].groups = 5;
+    cs[n] = conv(2, 48, 5, 4, 70, 1, 1, 0); /* 2 groups of 35 outputs (ragged panels), SE-scaled, a residual */
+    cs[n].groups = 2, cs[n].in_scale = 1, cs[n++].epi = "a";
     for (int i = 0; i < n; i++)
         for (int fused = 0; fused < 2; fused++) check(t, kind, cs[i], run, fused);
 }
