@@ -116,7 +116,7 @@ foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "models/resnet1
 endforeach()
 # the same step with im2col's columns capped at 64 KB (NETC_CUDA_COL_BYTES): every conv, its input gradient
 # and its weight gradient (chunks accumulated by GEMMs with beta 1) take the images in chunks
-add_test(NAME cuda.train_step.resnet18_chunked COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc> ${Python3_EXECUTABLE}
-         ${PROJECT_SOURCE_DIR}/models/resnet18.nn 64 2)
+add_test(NAME cuda.train_step.resnet18_chunked COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc>
+         ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/models/resnet18.nn 64 2)
 set_tests_properties(cuda.train_step.resnet18_chunked PROPERTIES LABELS "cuda" TIMEOUT 600
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CUDA_COL_BYTES=65536")

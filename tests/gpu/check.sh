@@ -2,26 +2,38 @@
 # check.sh — issue 19's GPU check, in two halves, because the GPU machine has no LLVM (it cannot build netc):
 #
 #   tests/gpu/check.sh prepare DIR [MODEL...]   here, with a build (BUILD=build folder, default build/):
-#       compiles each model (a name of models/, tests/codegen/ or tests/cuda/; default: fmnist_resnet and
+#     - forward: each model (a name of models/, tests/codegen/ or tests/cuda/; default: fmnist_resnet and
 #       efficientnet_b0 at batch 2 with 10 classes, and the zoos conv_zoo, op_zoo, dw_zoo, cuda_zoo, which
-#       reach every rule of the GPU lowering, at 37x29 batch 2; deterministic weights; small enough for the
-#       device tool's 64 MiB) with `netc compile --target cuda:sm_90` into DIR/MODEL/prog, with the
-#       interpreter's input and output beside it (x.npy, ref.npy: `netc run`), the shared libraries the
-#       programs need that a bare GPU machine may lack in DIR/lib, and netc compare's job done by
-#       DIR/compare.py (numpy).  A model netc cannot lower for the GPU yet is reported and left out.
-#   tests/gpu/check.sh run DIR                 there: each DIR/MODEL/prog run on the GPU (--device cuda)
-#       against ref.npy (1e-4 relative), then its bench (batch 2, and --per-kernel); the log goes to stdout
-#       and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every model matched.
+#       reach every rule of the GPU lowering, at 37x29 batch 2; deterministic weights) compiled
+#       `--target cuda:sm_90` into DIR/MODEL/prog with the interpreter's input and output (x.npy, ref.npy);
+#       TF32_MODELS (default fmnist_resnet cuda_zoo) again with --precision tf32 as DIR/MODEL-tf32;
+#     - training steps: TRAIN_MODELS (MODEL:RES:BATCH[:SET], default fmnist_resnet with drop-path, op_zoo,
+#       conv_zoo, dw_zoo, resnet18 and regnetx_016 — the last two are 70-90 MB: leave them out for the device
+#       tool) compiled --train into DIR/train_MODEL with the reference kernels' step (ref.safetensors);
+#     - the benchmark (unless NO_BENCH=1): BENCH_MODELS (default resnet50 resnest50d regnety_032
+#       efficientnet_b4) at 224,448, batch 1 and 64 (and 64 with --precision tf32; resnet50's training step
+#       at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
+#     and the shared libraries the programs need that a bare GPU machine may lack in DIR/lib.
+#   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
+#       ref.npy (1e-4 relative; tf32 5e-3), its bench, `classify` of tests/photos (runs issued, captured as a
+#       CUDA graph and replayed) against the emulator's, and every node against the emulator
+#       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); then the
+#       benchmark: netc's programs (batch 1 with and without graphs), resnet50's per-kernel profile and
+#       training step, and PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
+#       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
 #
-# With the device tool: `echo /gpu_prep/ >> .git/info/exclude; BUILD=build tests/gpu/check.sh prepare gpu_prep`
-# here (about 33 MB with the default models; the tool carries 64 MiB in all), then run(command="bash
-# tests/gpu/check.sh run gpu_prep", carry=["gpu_prep"], timeout_s=300): the log comes back as
-# $OUT/gpu_check.log.  DEVICE=emulate runs the same check through the emulator (a dry run without a GPU).
+# With the device tool: `echo /gpu_prep/ >> .git/info/exclude; BUILD=build TRAIN_MODELS="..." tests/gpu/check.sh
+# prepare gpu_prep` here (about 53 MB without resnet18 and regnetx_016; the tool carries 64 MiB in all,
+# the repository included), copy check.sh into gpu_prep, then run(command="bash gpu_prep/check.sh run
+# gpu_prep", carry=["gpu_prep"], timeout_s=540): about 5.5 minutes on an H200, the log back as
+# $OUT/gpu_check.log.  DEVICE=emulate runs the same check through the emulator (a dry run without a GPU), or
+# put tests/cuda's stand-in driver (build/tests/fake_cuda) first in DIR/lib to dry-run the CUDA path.
+# tests/gpu/timm_check.py checks the benchmark's programs against timm itself where torch and timm exist.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,21p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,34p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -67,7 +79,9 @@ prepare() {
   done
   # training steps: compiled for the GPU, with the reference kernels' step (--no-codegen, run here) to compare
   local spec
-  for spec in ${TRAIN_MODELS-fmnist_resnet:28:2:drop_path_rate=0.3 resnet18:64:2 op_zoo:37x29:2 conv_zoo:37x29:2 dw_zoo:37x29:2 regnetx_016:64:2}; do
+  local train_default="fmnist_resnet:28:2:drop_path_rate=0.3 resnet18:64:2 op_zoo:37x29:2 conv_zoo:37x29:2"
+  train_default+=" dw_zoo:37x29:2 regnetx_016:64:2"
+  for spec in ${TRAIN_MODELS-$train_default}; do
     local m res batch set src d
     IFS=: read -r m res batch set <<<"$spec"
     src=$(src_of "$m")
@@ -109,7 +123,7 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
         case $v in *:tf32) args+=(--precision tf32) ;; esac
         "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" "${args[@]}" --target cuda:sm_90 \
           --weights-external -o "$dir/bench/$name" >/dev/null || exit 1
-        "$py" -c "import lzma, sys; open(sys.argv[1] + '.xz', 'wb').write(lzma.compress(open(sys.argv[1], 'rb').read()))" \
+        "$py" -c "import lzma, sys; a = sys.argv[1]; open(a + '.xz', 'wb').write(lzma.compress(open(a, 'rb').read()))" \
           "$dir/bench/$name.weights" && rm "$dir/bench/$name.weights"
       done
       rm -f "$dir/bench/det.safetensors" "$dir/bench/w.safetensors"
@@ -152,7 +166,8 @@ run() {
   local T=${STEP_TIMEOUT:-60}
   {
     date -u
-    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not found"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 ||
+      echo "nvidia-smi: not found"
     echo "#### forward: each model on $device against the interpreter (1e-4 relative)"
     for p in "$dir"/*/prog; do
       local m
@@ -206,7 +221,8 @@ run() {
     if [ -d "$dir/bench" ] && [ -z "${NO_BENCH:-}" ]; then
       echo "#### benchmark: netc programs (input uploaded in each run), then PyTorch in the same run"
       for w in "$dir"/bench/*.weights.xz; do
-        python3 -c "import lzma, sys; open(sys.argv[1][:-3], 'wb').write(lzma.decompress(open(sys.argv[1], 'rb').read()))" "$w"
+        python3 -c "import lzma, sys; a=sys.argv[1]; open(a[:-3], 'wb').write(lzma.decompress(open(a, 'rb').read()))" \
+          "$w"
       done
       local p res
       for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64 "$dir"/bench/*_b64-tf32; do
