@@ -29,8 +29,8 @@
 
 #include "codegen/cpu/cg_gemm.h"
 
-#define MAXMR 32
-#define MAXNV 16 /* AVX-512's 64-float panels emulated in SSE's 4-float vectors */
+#define MAXMR     32
+#define MAXNV     16 /* AVX-512's 64-float panels emulated in SSE's 4-float vectors */
 #define PF_UNROLL 16 /* k per 64-byte line of A */
 
 /* ---- planning ---------------------------------------------------------- */
