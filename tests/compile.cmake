@@ -1,6 +1,6 @@
 # netc compile end to end (tests/compile/compile_cases.sh).
 foreach(case same_as_interpreter smaller_batch batch_over_max wrong_shape unwritable_output weights_external emit_obj
-        per_kernel help)
+        per_kernel help omp_wait)
   add_test(NAME compile.${case}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compile/compile_cases.sh $<TARGET_FILE:netc> ${case})
   set_tests_properties(compile.${case} PROPERTIES LABELS "compile;small" TIMEOUT 600

@@ -62,6 +62,10 @@ int nc_cg_train_conv_operands(const NcGraph *g, const NcNode *nd, NcTrainConvKin
     }
 }
 
+/* An index whose (i1, i2) lie at i1 d2 + i2 in the source (stride 1 across, rows as long as the index's), on
+ * planes of at least vw: vw consecutive indices span at most two of its d0 (cg_nchw_train.h's linear). */
+static int linear_index(const NcTconvIndex *x, int vw) { return x->s2 == 1 && x->s1 == x->d2 && x->d1 * x->d2 >= vw; }
+
 int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                           const char **why) {
     memset(p, 0, sizeof *p);
@@ -130,6 +134,17 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
      * the panel at most 128 columns (the per-column offsets are kept in registers) */
     k->transposed = !k->contiguous && !k->rowwise && p->kind == NC_TCONV_GRAD_WEIGHT && k->row.s2 == 1 &&
                     k->row.w2 == 1 && k->row.d2 % t->vw == 0 && p->gemm.nr <= 128;
+    /* instead of the gather, for columns of positions off the vector width (28, 14, 7).  Not for
+     * conv2d_grad_weight's rows (positions): the same loads, transposed in registers as pack_panel_t does, with
+     * h, w and the image per lane, measured 0.3-1.1x the gather's speed there (bench/train_pack_bench.c) */
+    k->linear = !k->contiguous && !k->rowwise && !k->transposed && p->kind != NC_TCONV_GRAD_WEIGHT &&
+                linear_index(&k->col, t->vw);
+    if (k->linear) {
+        const int64_t plane = k->col.d1 * k->col.d2;
+        /* vectors start at multiples of vw within panels of nr columns */
+        k->straddle = plane % t->vw || p->gemm.nr % t->vw;
+        k->img_skip = k->col.s0 - plane;
+    }
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
     int64_t chunks = cgb_ceil_div(64, panels);
     if (chunks > cgb_ceil_div(K, 64)) chunks = cgb_ceil_div(K, 64);
@@ -224,7 +239,7 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
     }
     const int vw = m->vw, nvq = (int)cgb_ceil_div(wq, vw);
     const int64_t K = p->gemm.K, nr = p->gemm.nr;
-    LLVMValueRef off[8], hv[8], wv[8], lane_ok[8];
+    LLVMValueRef off[8], hv[8], wv[8], lane_ok[8], first[8];
     int lanes[8];
     NC_CHECK(nvq <= 8);
     for (int v = 0; v < nvq; v++) {
@@ -237,6 +252,13 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
             decompose(m, &pk->col, cols, 1, &off[v], &hv[v], &wv[v]);
         }
         lane_ok[v] = lanes_below(m, lanes[v]);
+        if (pk->linear) { /* lane 0's offset; the lanes still in lane 0's image */
+            LLVMValueRef h0, w0;
+            decompose(m, &pk->col, col0, 0, &off[v], &h0, &w0);
+            const int64_t plane = pk->col.d1 * pk->col.d2;
+            LLVMValueRef left = LLVMBuildSub(b, I(m, plane), sremc(m, col0, plane), "");
+            first[v] = LLVMBuildICmp(b, LLVMIntULT, iota(m), isplat(m, left), "");
+        }
     }
     LLVMValueRef kk;
     CgbLoop lk = cgb_loop_begin(m, k0, k1, 1, &kk);
@@ -244,6 +266,7 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
     decompose(m, &pk->row, kk, 0, &ko, &kh, &kw);
     LLVMValueRef row = cgb_gep(m, dst, add(m, mulc(m, q, K * nr), mulc(m, kk, wq)));
     const int scalar = pk->contiguous || pk->rowwise;
+    LLVMValueRef skip = I(m, pk->img_skip);
     LLVMValueRef kov = scalar ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
     if (pk->check && !scalar) khv = isplat(m, kh), kwv = isplat(m, kw);
     for (int v = 0; v < nvq; v++) {
@@ -268,7 +291,20 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
                 mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, hh, isplat_c(m, pk->hb), ""), "");
                 mask = LLVMBuildAnd(b, mask, LLVMBuildICmp(b, LLVMIntULT, ww, isplat_c(m, pk->wb), ""), "");
             }
-            val = cgb_gather(m, src, LLVMBuildAdd(b, off[v], kov, ""), mask);
+            if (pk->linear) { /* one masked load per image the vector's positions lie in (not inbounds: a masked-off
+                                 lane's address may lie before src) */
+                LLVMValueRef i = LLVMBuildAdd(b, ko, off[v], "");
+                val = cgb_load_mask(m, LLVMBuildGEP2(b, m->f32, src, &i, 1, ""),
+                                    pk->straddle ? LLVMBuildAnd(b, mask, first[v], "") : mask);
+                if (pk->straddle) {
+                    LLVMValueRef i2 = LLVMBuildAdd(b, i, skip, "");
+                    LLVMValueRef m2 = LLVMBuildAnd(b, mask, LLVMBuildNot(b, first[v], ""), "");
+                    val = LLVMBuildSelect(b, first[v], val,
+                                          cgb_load_mask(m, LLVMBuildGEP2(b, m->f32, src, &i2, 1, ""), m2), "");
+                }
+            } else {
+                val = cgb_gather(m, src, LLVMBuildAdd(b, off[v], kov, ""), mask);
+            }
         }
         cgb_store_n(m, val, cgb_gep(m, row, I(m, (int64_t)v * vw)), lanes[v]);
     }

@@ -74,6 +74,13 @@ typedef struct NcTconvPack {
     int transposed;     /* else (conv2d_grad_weight, stride 1 along rows a multiple of the vector width): vw rows
                            (positions of one output row) x vw columns (window taps) at a time, each column a masked
                            load along the row, transposed in registers; else a gather */
+    int linear;         /* else (conv2d, conv2d_grad_input) the columns are positions of planes of at least vw
+                           whose offsets in an image are their index in the plane (stride 1 across, output rows as
+                           wide as the source's: a 3x3 "same" or a 1x1 stride-1 conv, dY; any width): vw of them
+                           are one masked load (the padding's lanes off), two where they straddle two images;
+                           else a gather */
+    int straddle;       /* linear: a vector may straddle two images (planes or panels not whole vectors) */
+    int64_t img_skip;   /* linear: from one image's plane end to the next image's start, s0 - d1 d2 */
     int64_t kchunk, chunks, tiles; /* tile = panel x chunk of kchunk rows */
 } NcTconvPack;
 

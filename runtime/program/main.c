@@ -11,6 +11,7 @@
 #include "runtime/program/dev_exec.h"
 #include "runtime/program/engine.h"
 #include "runtime/program/images.h"
+#include "runtime/program/omp_wait.h"
 #include "runtime/program/train.h"
 #include "runtime/bundle.h"
 #include "runtime/merge.h"
@@ -488,20 +489,7 @@ static int cmd_info(const NcBundle *b, int argc, char **argv) {
 int main(int argc, char **argv) {
     prog = argc > 0 ? argv[0] : "model";
     nc_set_program_name(prog);
-    /* A training step is hundreds of small kernels: OpenMP threads spinning
-     * between them take the CPU from whatever else runs (and from each other
-     * on a loaded machine: 7x slower measured); they sleep instead, unless
-     * the user says otherwise.  libgomp reads OMP_WAIT_POLICY once, in a
-     * constructor that runs before main, so setting it here reaches it only
-     * through a fresh start of this program with it in the environment (a
-     * setenv alone left a quarter of a loaded step's CPU time spinning:
-     * bench/RESULTS.md).  If the exec fails, the program goes on spinning. */
-    for (int i = 1; i < argc; i++)
-        if ((!strcmp(argv[i], "train") || !strcmp(argv[i], "--train")) && !getenv("OMP_WAIT_POLICY")) {
-            setenv("OMP_WAIT_POLICY", "passive", 1);
-            execv("/proc/self/exe", argv);
-            break;
-        }
+    nc_omp_wait_policy(argv); /* OpenMP's wait policy, every command: may restart the program (omp_wait.c) */
     const char *weights = NULL, *device = NULL;
     /* --weights FILE, --device KIND and --threads N apply to every command: taken out here */
     char *skip = nc_calloc((size_t)argc + 1, 1);

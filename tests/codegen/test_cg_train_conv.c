@@ -7,7 +7,11 @@
  * GEMM blocks, grouped convs, conv2d with a bias, conv2d_grad_weight's
  * B packed by loads along an output row and register transposes (rows a
  * multiple of the vector width, stride 1 across, with and without
- * padding).  Every operand and the scratch end at an unreadable page, the
+ * padding), conv2d's and conv2d_grad_input's positions on planes off the
+ * vector width (28, 14, 7 wide: 3x3 "same" and 1x1 convs) by one masked load
+ * per vector, two where it straddles two images — those also for an AVX2
+ * target (haswell) when the host has AVX-512, so both vector widths run.
+ * Every operand and the scratch end at an unreadable page, the
  * output is fenced by canaries, and the stages run across threads, then
  * again tile by tile in reverse over a NaN-filled scratch and output (so
  * every output element must be written).  Tolerance: 1e-4 relative to max
@@ -17,6 +21,7 @@
 #include "tests/codegen/cg_test.h"
 
 static int cases;
+static int linear_kinds; /* bit k: the last case's node of kind k packed B as pack.linear */
 static double worst[3];
 static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
 
@@ -63,6 +68,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     const int ok = nc_cg_train_conv_plan(&p, g, nd, t, &why);
     snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
     CHECK_MSG(ok, "%s: refused: %s", what, why);
+    if (ok && p.pack.linear) linear_kinds |= 1 << p.kind;
     NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
     if (!jit) return;
     NcCgModule m;
@@ -126,9 +132,10 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d groups %d%s",
-             (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw,
-             k.pt, k.pl, k.pb, k.pr, k.dh, k.dw, k.groups ? k.groups : 1, k.bias ? " bias" : "");
+    snprintf(what, sizeof what, "%s: n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d groups %d%s",
+             t->cpu, (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh,
+             k.sw, k.pt, k.pl, k.pb, k.pr, k.dh, k.dw, k.groups ? k.groups : 1, k.bias ? " bias" : "");
+    linear_kinds = 0;
     NcGraph *g = nc_graph_new("train_conv");
     const int first = graph(g, &k, &e);
     CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
@@ -155,10 +162,47 @@ static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, i
     return x;
 }
 
+/* Planes off the vector width (Fashion-MNIST's 28, 14, 7): conv2d's and conv2d_grad_input's B columns
+ * (positions) by masked loads (pack.linear) where positions lie one after another in an image's plane;
+ * conv2d_grad_weight keeps its gather (bits: NC_TCONV_* kinds that packed linearly). */
+static void linear_cases(const NcCgTarget *t) {
+    const int fwd = 1 << NC_TCONV_FORWARD, gi = 1 << NC_TCONV_GRAD_INPUT;
+    check(t, conv(4, 6, 14, 14, 10, 3, 1, 1, 1)); /* 3x3 "same", 196 positions: vectors straddle images */
+    CHECK_MSG(linear_kinds == (fwd | gi), "%s 14x14 3x3: linear kinds %#x", t->cpu, linear_kinds);
+    check(t, conv(3, 5, 7, 7, 9, 3, 1, 1, 1)); /* 7x7: up to two images a vector */
+    CHECK_MSG(linear_kinds == (fwd | gi), "%s 7x7 3x3: linear kinds %#x", t->cpu, linear_kinds);
+    check(t, conv(2, 3, 28, 28, 8, 3, 1, 1, 1)); /* 28x28: vectors across output rows, none across images */
+    CHECK_MSG(linear_kinds == fwd, "%s 28x28 3x3: linear kinds %#x", t->cpu, linear_kinds); /* dY: loads */
+    check(t, conv(3, 7, 14, 14, 12, 1, 1, 0, 1)); /* 1x1: no padding, straddles only */
+    CHECK_MSG(linear_kinds == (fwd | gi), "%s 14x14 1x1: linear kinds %#x", t->cpu, linear_kinds);
+    check(t, conv(2, 3, 14, 14, 5, 3, 1, 2, 2)); /* dilation 2, "same" */
+    CHECK_MSG(linear_kinds == (fwd | gi), "%s 14x14 dilated: linear kinds %#x", t->cpu, linear_kinds);
+    Case a = conv(3, 4, 7, 7, 6, 3, 1, 1, 1); /* uneven padding that keeps the width, a taller output */
+    a.pl = 2, a.pr = 0, a.pt = 2, a.pb = 2;
+    check(t, a);
+    CHECK_MSG(linear_kinds == (fwd | gi), "%s 7x7 uneven padding: linear kinds %#x", t->cpu, linear_kinds);
+    a = conv(3, 4, 14, 14, 6, 3, 1, 1, 1); /* stride 2 down only: x's rows skipped, dY's planes still linear */
+    a.sh = 2;
+    check(t, a);
+    CHECK_MSG(linear_kinds == gi, "%s stride 2 down: linear kinds %#x", t->cpu, linear_kinds);
+}
+
 int main(void) {
     NcError e;
     NcCgTarget t;
     cgt_host_target(&t);
+    linear_cases(&t);
+    if (t.vw == 16) { /* the same at AVX2's 8-float vectors, a subset of this host's ISA */
+        NcCgTarget t2;
+        if (nc_cg_target_init(&t2, "haswell", NULL, &e) == 0) {
+            printf("also: %s, %d-float vectors\n", t2.cpu, t2.vw);
+            CHECK(t2.vw == 8);
+            linear_cases(&t2);
+            check(&t2, conv(3, 17, 10, 9, 23, 3, 1, 1, 1));
+            check(&t2, conv(2, 6, 9, 16, 7, 3, 1, 1, 1));
+            nc_cg_target_free(&t2);
+        }
+    }
     for (int n = 1; n <= 3; n += 2) {
         check(&t, conv(n, 19, 9, 11, 13, 1, 1, 0, 1));  /* 1x1 s1 */
         check(&t, conv(n, 37, 7, 5, 70, 1, 1, 0, 1));   /* 1x1 s1, a plane of 35 */

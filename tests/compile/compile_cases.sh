@@ -196,5 +196,31 @@ threads)
     bash "$ef" 2 "--decode-threads '0': expected an integer from 1 to" -- ./tiny classify "$root/tests/photos" \
         --decode-threads 0 >/dev/null || fail "--decode-threads 0 accepted"
     exec "$ef" 2 "--threads '0': expected a positive integer" -- ./tiny bench --threads 0 ;;
+omp_wait)
+    # One OpenMP wait policy for every command (runtime/program/omp_wait.c): libgomp must read the program's
+    # GOMP_SPINCOUNT (OMP_DISPLAY_ENV=verbose prints what it read, at its start: twice when the program
+    # restarted itself to set it, the second is the one in force); the user's OMP_WAIT_POLICY or
+    # GOMP_SPINCOUNT wins, with no restart.
+    "$netc" compile "$tiny" --init det --res 32 -o tiny >/dev/null 2>&1 || fail "compile failed"
+    want=$(sed -n 's/^#define NC_OMP_SPINCOUNT "\([0-9]*\)".*/\1/p' "$root/runtime/program/omp_wait.h")
+    [ -n "$want" ] || fail "no NC_OMP_SPINCOUNT in runtime/program/omp_wait.h"
+    # "SPINCOUNT STARTS" as libgomp saw them: the last GOMP_SPINCOUNT printed, and how many times it started
+    seen() {
+        env OMP_DISPLAY_ENV=verbose "$@" 2>&1 >/dev/null |
+            awk -F"'" '/GOMP_SPINCOUNT =/ { v = $2; n++ } END { print v, n }'
+    }
+    for c in classify features eval run bench serve info train; do
+        got=$(seen ./tiny $c --help)
+        [ "$got" = "$want 2" ] || fail "$c --help: GOMP_SPINCOUNT and starts '$got', expected '$want 2'"
+    done
+    got=$(seen ./tiny bench --iters 2 --threads 2) # arguments survive the restart; the work runs under it
+    [ "$got" = "$want 2" ] || fail "bench: '$got', expected '$want 2'"
+    got=$(seen OMP_WAIT_POLICY=passive ./tiny bench --iters 1)
+    [ "$got" = "0 1" ] || fail "the user's OMP_WAIT_POLICY=passive: '$got', expected '0 1'"
+    got=$(seen OMP_WAIT_POLICY=active ./tiny info)
+    [ "${got#"$want "}" = "$got" ] && [ "${got#* }" = 1 ] || fail "the user's OMP_WAIT_POLICY=active: '$got'"
+    got=$(seen GOMP_SPINCOUNT=777 ./tiny info)
+    [ "$got" = "777 1" ] || fail "the user's GOMP_SPINCOUNT=777: '$got', expected '777 1'"
+    pass ;;
 *) fail "unknown case $case" ;;
 esac
