@@ -1,7 +1,9 @@
 /* dev_exec.c — a device program's run: the inputs uploaded, the steps run in
  * order over the device arena (the bundle's planned layout), the output and
- * the pooled features downloaded (a training step: the whole arena, so its
- * loss and gradients are read where the CPU program leaves them). */
+ * the pooled features downloaded (a training step: its loss, logits,
+ * gradients and batch statistics, each where the CPU program leaves it in
+ * the host arena; the optimizer then runs on the host, and train uploads
+ * the weights it changed before the next step). */
 #include "runtime/program/dev_exec.h"
 
 #include <math.h>
@@ -106,6 +108,15 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
         for (int j = 0; j < dv->steps[s].nparams; j++)
             dp->params[s * NC_DEV_MAXPARAMS + j] = (float *)resolve(x, b, p, &dv->steps[s].ref[j]);
     prepare_kinds(x, b, p);
+}
+
+/* Value v of program p (an intermediate in the arena) from the device into the host arena at its offset;
+ * -1 (absent) and parameters (the host's copy is the truth) are skipped. */
+static int download_value(DevExec *x, const NcProgram *pr, int p, void *arena, int32_t v, NcError *e) {
+    if (v < 0 || (uint32_t)v >= pr->h->nvalues || pr->values[v].kind != NC_VAL_NODE) return 0;
+    const int64_t off = pr->values[v].offset;
+    return nc_dev_download(x->dev, (char *)arena + off, (char *)x->prog[p].arena + off,
+                           (size_t)nc_numel(&pr->vals[v]) * 4, e);
 }
 
 /* NETC_DEV_BISECT=TOL: every step also runs in the emulator (the kernels' CPU
@@ -220,7 +231,15 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
                                   (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4, &e))
         fail("downloading the output", &e);
     if (arena && pr->train && !x->keep_on_device) { /* a training step: its loss, logits, gradients, batch statistics */
-        if (nc_dev_download(x->dev, arena, dp->arena, (size_t)h->arena_bytes, &e)) fail("downloading the step", &e);
+        const NcTrainHeader *t = pr->train;
+        if (download_value(x, pr, p, arena, t->loss, &e) || download_value(x, pr, p, arena, t->logits, &e))
+            fail("downloading the step", &e);
+        for (uint32_t i = 0; i < t->nparams; i++)
+            if (download_value(x, pr, p, arena, pr->tparams[i].grad, &e)) fail("downloading the gradients", &e);
+        for (uint32_t i = 0; i < t->nbn; i++)
+            if (download_value(x, pr, p, arena, pr->tbns[i].batch_mean, &e) ||
+                download_value(x, pr, p, arena, pr->tbns[i].batch_var, &e))
+                fail("downloading the batch statistics", &e);
     } else if (arena && h->features >= 0) {
         const NcBundleValue *fv = &pr->values[h->features];
         if (nc_dev_download(x->dev, (char *)arena + fv->offset, (char *)dp->arena + fv->offset,
@@ -329,6 +348,12 @@ void nc_dev_exec_detach(NcBundle *b) {
     }
     free(x);
     b->exec = NULL;
+}
+
+int nc_dev_exec_upload_weights(const NcBundle *b, NcError *e) {
+    if (!b->exec || b->exec->run != run) return 0;
+    const DevExec *x = b->exec->ctx;
+    return x->dev ? nc_dev_upload(x->dev, x->weights, b->weights, (size_t)b->h->weights_bytes, e) : 0;
 }
 
 void nc_dev_exec_keep_on_device(const NcBundle *b) {

@@ -24,6 +24,10 @@ int nc_dev_exec_attach(NcBundle *b, const char *prog, const char *device, NcErro
 int nc_dev_exec_attach_tables(NcBundle *b, const char *prog, NcError *e);
 void nc_dev_exec_detach(NcBundle *b);
 
+/* train: the host's weights (updated by the optimizer, the running statistics, a checkpoint loaded) to the
+ * device's copy, whole.  0, or -1 with the device's message in e.  Nothing on a CPU program. */
+int nc_dev_exec_upload_weights(const NcBundle *b, NcError *e);
+
 /* bench: a training step's results stay on the device (the whole arena is
  * downloaded after each step otherwise, for run --train to read: gigabytes
  * at a real batch, which would be timed with the step).  Nothing on a CPU

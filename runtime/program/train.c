@@ -20,6 +20,7 @@
 
 #include "runtime/image/augment.h"
 #include "runtime/image/loader.h"
+#include "runtime/program/dev_exec.h"
 #include "runtime/program/plots.h"
 #include "runtime/program/train.h"
 #include "runtime/train/mixup.h"
@@ -476,6 +477,11 @@ static void update_bn_stats(Run *r) {
 /* Top-1/top-5 and mean cross-entropy of the inference program on a set. */
 static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1, double *top5, double *vloss) {
     const NcProgramHeader *h = r->b->programs[r->pe].h;
+    NcError de;
+    if (nc_dev_exec_upload_weights(r->b, &de)) { /* a device's copy of the weights, as trained so far */
+        fprintf(stderr, "\ntrain: %s\n", de.msg);
+        return -1;
+    }
     const int64_t per = (int64_t)3 * h->height * h->width;
     float *x = nc_calloc((size_t)(per * h->batch), sizeof(float));
     NcImageResult *res = nc_calloc((size_t)h->batch, sizeof *res);
@@ -610,6 +616,11 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
             if (r->th->class_weight >= 0) inputs[k++] = r->class_weight;
             if (r->th->seed >= 0) inputs[k++] = (const float *)r->seed_words;
+            if (nc_dev_exec_upload_weights(r->b, &e)) { /* a device: the optimizer's last update */
+                fprintf(stderr, "\ntrain: %s\n", e.msg);
+                rc = 1;
+                break;
+            }
             nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
             s->images_seen += r->B;
             images_run += r->B, eimages += r->B;
@@ -664,7 +675,10 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         train_feed_release(&feed); /* (the workers go on with the next epoch meanwhile) */
         const double esec = nc_now() - estart, ewaited = feed.wait_seconds - ewait;
         double top1 = -1, top5 = -1, vloss = 0;
-        if (val) validate(r, val, ld, &top1, &top5, &vloss);
+        if (val && validate(r, val, ld, &top1, &top5, &vloss)) {
+            rc = 1;
+            break;
+        }
         if (!o->quiet && isatty(2)) fputc('\n', stderr);
         fprintf(stderr, "epoch %lld: train loss %.4f, %.1f img/s, data wait %.1f%%", (long long)s->epoch + 1,
                 ecount ? eloss / ecount : NAN, esec > 0 ? (double)eimages / esec : 0,
@@ -811,10 +825,9 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     NcError e;
     FileList data = {0}, val = {0};
     int rc = 0;
-    if (b->exec) /* the device runs one step's graph (run --train); the loop's updates live in host memory */
-        rc = 2, nc_errorf(&e, "train: not supported on a device yet (a --target cuda program runs one step with "
-                              "run --train; compile for the CPU to train)");
-    if (!rc && find_programs(&r, &e)) rc = 2;
+    /* on a device the step runs there; the optimizer runs here on what it downloads (the gradients, the
+     * batch statistics), and the weights go back before each step (nc_dev_exec_upload_weights) */
+    if (find_programs(&r, &e)) rc = 2;
     if (!rc && train_data_load(&data, o.data, o.root, r.K, &e)) rc = 2;
     if (!rc && o.val && train_data_load(&val, o.val, o.root, r.K, &e)) rc = 2;
     if (!rc && data.path.len < r.B)

@@ -4,8 +4,8 @@
 # toolkit is present) against the same step compiled --no-codegen (the reference kernels of ir/, the
 # interpreter's): the same deterministic weights, input and labels through `run --train`; the loss, the
 # logits, every gradient (by timm name) and the BN running statistics must agree within 1e-4 of each
-# tensor's largest magnitude (tests/cuda/compare_st.py).  The device's `train` loop must refuse with a
-# clear error.
+# tensor's largest magnitude (tests/cuda/compare_st.py).  Then the device's `train` loop against the reference
+# kernels' over two epochs of the photographs.
 set -u
 netc=$1 py=$2 model=$3 res=$4 batch=$5
 shift 5
@@ -42,8 +42,25 @@ for t in ref gpu; do
     fail "$t: run --train failed"
 done
 "$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
-"$tmp/gpu" train --data "$tmp" --out "$tmp/run" --epochs 1 >"$tmp/train.txt" 2>&1
-rc=$?
-[ $rc -eq 2 ] && grep -q "not supported on a device" "$tmp/train.txt" ||
-  fail "the device's train loop: expected exit 2 and 'not supported on a device', got $rc: $(cat "$tmp/train.txt")"
+# the training loop on the device: two epochs over the photographs (6 steps, the optimizer on the host over the
+# gradients the device computed, the weights uploaded before each step) against the same loop on the reference
+# kernels; after 6 SGD steps at batch 2 the checkpoints agree within 2e-3 (the rounding of the steps compounds)
+if [ "${TRAIN_LOOP:-1}" = 0 ]; then # (a model whose steps are too ill-conditioned to compare after several)
+  echo "the training loop: not compared for this model (TRAIN_LOOP=0)"
+  echo "1 passed, 0 failed"
+  exit 0
+fi
+photos=$(cd "$here/../photos" && pwd)
+i=0
+for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg; do
+  echo "$photos/$f $((i % 5 + 1))"
+  i=$((i + 1))
+done >"$tmp/list.txt"
+for t in ref gpu; do
+  "$tmp/$t" train --data "$tmp/list.txt" --out "$tmp/run_$t" --epochs 2 --workers 1 >"$tmp/train_$t.txt" 2>&1 ||
+    fail "$t: train failed: $(tail -3 "$tmp/train_$t.txt")"
+done
+[ -f "$tmp/run_gpu/ckpt-00000006.safetensors" ] || fail "the device's train wrote no checkpoint after 6 steps"
+"$py" "$here/compare_st.py" "$tmp/run_ref/ckpt-00000006.safetensors" "$tmp/run_gpu/ckpt-00000006.safetensors" 2e-3 ||
+  fail "the device's training loop differs from the reference kernels'"
 echo "1 passed, 0 failed"

@@ -1,5 +1,5 @@
 """compare_st.py REF.safetensors GOT.safetensors RTOL — every tensor of REF
-(f32) present in GOT with the same shape, max |got - ref| <= RTOL * max |ref|;
+(f32; an int64 count must be equal) present in GOT with the same shape, max |got - ref| <= RTOL * max |ref|;
 prints the worst.  A tensor that is zero up to rounding in REF (max |ref|
 under 1e-6 of the largest magnitude of any tensor: a conv bias feeding a
 batch norm has the exact gradient 0, and what both programs compute is their
@@ -21,17 +21,22 @@ def load(path):
         if name == "__metadata__":
             continue
         a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + a : 8 + n + b], dtype=np.float32).reshape(t["shape"])
+        dtype = {"F32": np.float32, "I64": np.int64}[t["dtype"]]  # I64: a checkpoint's num_batches_tracked
+        out[name] = np.frombuffer(data[8 + n + a : 8 + n + b], dtype=dtype).reshape(t["shape"])
     return out
 
 
 def main():
     ref, got, rtol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
     worst, bad, zeros = (0.0, ""), [], []
-    big = max((float(np.abs(r).max()) for r in ref.values() if r.size), default=0.0)
+    big = max((float(np.abs(r).max()) for r in ref.values() if r.size and r.dtype == np.float32), default=0.0)
     for name, r in ref.items():
-        if name not in got or got[name].shape != r.shape:
-            bad.append(f"{name}: missing or shaped differently")
+        if name not in got or got[name].shape != r.shape or got[name].dtype != r.dtype:
+            bad.append(f"{name}: missing, shaped or typed differently")
+            continue
+        if r.dtype != np.float32:  # counts: equal
+            if not np.array_equal(r, got[name]):
+                bad.append(f"{name}: {r.tolist()} in the reference, {got[name].tolist()} here")
             continue
         scale = max(float(np.abs(r).max()) if r.size else 0.0, 1e-30)
         if scale < 1e-6 * big:
