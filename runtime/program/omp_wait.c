@@ -2,12 +2,12 @@
  *
  * Between two parallel regions (one per kernel, a few hundred a training step) and at the barrier
  * that ends each one, an OpenMP thread with nothing to do either spins or sleeps.  Spinning is what
- * an idle machine wants (a sleeping thread costs a futex wake and a reschedule, ~6% of the
- * Fashion-MNIST step with OMP_WAIT_POLICY=passive); sleeping is what a loaded one wants (threads
- * spinning while the thread they wait for is descheduled took a quarter of resnet50's step CPU and
- * made a small step 3-5x slower).  A bounded spin does both: libgomp spins GOMP_SPINCOUNT pause
+ * an idle machine wants (a sleeping thread costs a futex wake and a reschedule: with
+ * OMP_WAIT_POLICY=passive the Fashion-MNIST step was 6% slower on Zen 3, 11% on a Xeon); sleeping is
+ * what a loaded one wants (threads spinning while the thread they wait for is descheduled took a
+ * quarter of resnet50's step CPU).  A bounded spin does both: libgomp spins GOMP_SPINCOUNT pause
  * instructions, then sleeps.  Its default (300000 pauses, ~4 ms here, more than most kernels) acts
- * as active on a loaded machine (3-10x slower than passive, bench/RESULTS.md); NC_OMP_SPINCOUNT
+ * as active on a loaded machine (4-11x slower than passive, bench/RESULTS.md); NC_OMP_SPINCOUNT
  * covers the serial gaps between a step's parallel regions (median ~1 us, 99th percentile ~10-50
  * us) and short waits at a region's end, and gives the core up soon after.  RESULTS.md has the
  * sweep (300 to 300000, passive, active; idle and loaded) it was chosen from.
@@ -19,7 +19,9 @@
  * the environment: one execv at the start of main, before anything is opened (a few ms: a tiny
  * program's `info` took 10-15 ms instead of 6-9 on the loaded 2-core Xeon).
  * The user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins: then nothing is set and nothing restarts.
- * If the exec fails (no /proc), the program goes on with libgomp's default. */
+ * If the exec fails (no /proc), the program goes on with libgomp's default.  A program linked with
+ * LLVM's libomp instead (CC=clang) ignores GOMP_SPINCOUNT (its knob is KMP_BLOCKTIME, default 200
+ * ms): there the restart changes nothing. */
 #include <stdlib.h>
 #include <unistd.h>
 
