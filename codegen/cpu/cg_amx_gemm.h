@@ -21,7 +21,7 @@
  * or, fused, in one stage where all the weights stay in L2 (Np x Kp x 2 ≤
  * 512 KB: resnet50's convs up to layer 2, its 1x1s to layer 3) and there are
  * rows enough for 8 micro-blocks: each tile (rows x all columns) makes each
- * micro-block's mr rows of A on its stack (≤ 64 KB) and runs every column
+ * micro-block's mr rows of A on its stack (≤ 160 KB) and runs every column
  * panel against them — the columns never go through memory (a 3x3 conv's
  * are 9x its input, in bf16 4.5x).  With larger weights the two stages
  * win: A is made once and each weight panel stays in L1 / L2 while the
