@@ -55,7 +55,11 @@ NcI8Isa nc_cg_i8_isa(const NcCgTarget *t) {
     return nc_cg_i8_best_isa(t);
 }
 
-int64_t nc_cg_i8_kalign(const NcCgTarget *t) { return nc_cg_i8_isa(t) == NC_I8_AMX ? 64 : 4; }
+/* AMX: a reduction over 64 is padded to whole tiles of 64 bytes; one of 64 or less is one step whose tiles
+ * are configured that wide (K = 16: a quarter of the bytes of A a 64-byte padding would quantise and load) */
+int64_t nc_cg_i8_kalign_for(NcI8Isa isa, int64_t K) { return isa == NC_I8_AMX && K > 64 ? 64 : 4; }
+
+int64_t nc_cg_i8_kalign(const NcCgTarget *t, int64_t K) { return nc_cg_i8_kalign_for(nc_cg_i8_isa(t), K); }
 
 const char *nc_cg_i8_isa_name(NcI8Isa isa) {
     return isa == NC_I8_AMX       ? "amx"
@@ -88,7 +92,7 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
         p->vl = 8, p->mr = 4, p->nv = NC_I8_NR / 8;
     p->spp = p->nv * p->vl / NC_I8_NR;
     p->M = s->batch * s->hw, p->N = s->cout;
-    nc_i8_layout_k(&p->l, s->cout, s->cin, isa == NC_I8_AMX ? 64 : 4);
+    nc_i8_layout_k(&p->l, s->cout, s->cin, nc_cg_i8_kalign_for(isa, s->cin));
     p->K4 = p->l.K4;
     const int64_t mr = p->mr, spp = p->spp, P = p->l.Np / NC_I8_NR, Mr = cgb_round_up(p->M, mr);
     /* A's block (mc rows of K4 bytes) in half of a 512 KB L2 */
@@ -342,7 +346,7 @@ static void amx_micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMVa
         for (int j = 0; j < nb; j++) cg_amx_zero(m, 2 * i + j);
     LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
     LLVMValueRef kc;
-    CgbLoop lk = cgb_loop_begin(m, I(q, 0), I(q, K4 / 64), 1, &kc);
+    CgbLoop lk = cgb_loop_begin(m, I(q, 0), I(q, cgb_ceil_div(K4, 64)), 1, &kc);
     for (int i = 0; i < na; i++) cg_amx_load(m, 4 + i, bgep(q, arow, add(q, mulc(q, kc, 64), I(q, 16 * i * K4))), K4);
     for (int j = 0; j < nb; j++)
         cg_amx_load(m, 6 + j, bgep(q, bpan, add(q, mulc(q, kc, 1024), I(q, j * K4 * NC_I8_NR))), 64);
@@ -446,8 +450,11 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
     if (p->isa == NC_I8_AMX) { /* the process must have asked for tile state (runtime/support/amx.h) */
         q->cbuf = cgb_var(m, LLVMArrayType(q->i8, 4096));
         LLVMSetAlignment(q->cbuf, 64);
-        const int rows16[8] = {16, 16, 16, 16, 16, 16, 16, 16}, colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
-        cg_amx_ldtilecfg(m, cg_amx_config(m, rows16, colsb));
+        /* C tiles 16 x 64 bytes; A tiles 16 rows x kb bytes, B tiles kb / 4 groups x 64 bytes (kb: 64, or
+         * K4 when the reduction is 64 or less) */
+        const int kb = p->K4 < 64 ? (int)p->K4 : 64;
+        const int rows[8] = {16, 16, 16, 16, 16, 16, kb / 4, kb / 4}, colsb[8] = {64, 64, 64, 64, kb, kb, 64, 64};
+        cg_amx_ldtilecfg(m, cg_amx_config(m, rows, colsb));
     }
     const int64_t full = p->N / NC_I8_NR, spp = p->spp, VL = q->vl;
     const int64_t full_last = full - (p->nblocks - 1) * p->pc, groups_last = full_last / spp;

@@ -21,8 +21,9 @@
  * instruction (64 multiply-adds); AVX-VNNI: the same vpdpbusd on ymm; AVX2:
  * ymm vpmaddubsw + vpmaddwd; AMX-INT8 (with AVX512-VNNI): tdpbusd on tiles —
  * blocks of 32 rows x 32 columns in four 16 x 16 i32 accumulator tiles, 64
- * bytes of the reduction per step (the blob's reduction padded to 64: a B
- * tile is then 16 consecutive groups of a panel, 1024 contiguous bytes),
+ * bytes of the reduction per step (the blob's reduction padded to 64 where
+ * it is longer: a B tile is then 16 consecutive groups of a panel, 1024
+ * contiguous bytes; a reduction of 64 or less is one step of tiles that wide),
  * stored to the stack for the zmm epilogue.  Without AVX2 the same arithmetic is plain IR
  * (widen, multiply, add pairs).  All compute the same integers (the 7-bit
  * weights keep vpmaddubsw's i16 from saturating, so its sums are vpdpbusd's):
@@ -68,9 +69,10 @@ NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
 NcI8Isa nc_cg_i8_isa(const NcCgTarget *t);
 /* Whether t's feature string has +name exactly (not +namexyz). */
 int nc_cg_has_feature(const NcCgTarget *t, const char *name);
-/* The reduction's padding the int8 blob needs for nc_cg_i8_isa(t): 64 for AMX tiles, else 4
- * (nc_i8_layout_k's kalign). */
-int64_t nc_cg_i8_kalign(const NcCgTarget *t);
+/* The reduction's padding the int8 blob of a K-long reduction needs for nc_cg_i8_isa(t) (or isa): 64 for AMX
+ * tiles where K > 64, else 4 (nc_i8_layout_k's kalign). */
+int64_t nc_cg_i8_kalign(const NcCgTarget *t, int64_t K);
+int64_t nc_cg_i8_kalign_for(NcI8Isa isa, int64_t K);
 /* For profiles (NcCgKernel.isa) and NETC_CG_INT8: "avx512vnni", "avxvnni", "avx2", or NULL for plain IR. */
 const char *nc_cg_i8_isa_name(NcI8Isa isa);
 

@@ -183,7 +183,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 (i8 ? nc_cg_nhwc_im2col_plan_i8(&np, graphs[gi], nd, &t, &why)
                     : nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why))) {
                 if (i8)
-                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi, nc_cg_i8_kalign(&t));
+                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi, nc_cg_i8_kalign(&t, np.gemm.K));
                 else
                     pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
                 packed++;
@@ -193,7 +193,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             if (i8 && nd->op == NC_OP_CONV2D)
-                pack_i8(w, s.cout, s.cin, NULL, lo, hi, nc_cg_i8_kalign(&t));
+                pack_i8(w, s.cout, s.cin, NULL, lo, hi, nc_cg_i8_kalign(&t, s.cin));
             else
                 pack_in_place(w, &p, NULL, bf16);
             packed++;

@@ -184,7 +184,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
         nc_i8_pack(&l, w, lo, hi, blob);
         NcI8Layout l64;
-        nc_i8_layout_k(&l64, O, C, 64);
+        nc_i8_layout_k(&l64, O, C, nc_cg_i8_kalign_for(NC_I8_AMX, C));
         unsigned char *blob64 = (unsigned char *)(void *)cgt_guarded((l64.bytes + 3) / 4);
         nc_i8_pack(&l64, w, lo, hi, blob64);
         float *xin = cgt_guarded(n * C * hw);
@@ -280,7 +280,7 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
         NcGemmI8Plan q;
         if ((isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan(&q, &np.gemm.s, t, (NcI8Isa)isa, &e)) continue;
         NcI8Layout l;
-        nc_i8_layout_k(&l, o, K, isa == NC_I8_AMX ? 64 : 4);
+        nc_i8_layout_k(&l, o, K, nc_cg_i8_kalign_for((NcI8Isa)isa, K));
         unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
         nc_i8_pack(&l, wr, lo, hi, blob);
         /* the reference, from the blob */
