@@ -67,6 +67,9 @@ typedef struct NcBf16Plan {
     int64_t mc, nc;              /* rows and columns of a GEMM tile (multiples of mr and 32) */
     int64_t mblocks, nblocks, tiles;
     int fused;          /* one stage: each tile makes its rows of A on the stack (see nc_cg_bf16_plan) */
+    int prefer_f32;     /* the kernel works, but the f32 kernels do better: a 3x3 stride-1 conv without AMX
+                           (vdpbf16ps does twice an FMA's multiply-adds, Winograd F(4x4, 3x3) a quarter of
+                           im2col's; resnet50 ran 0.82x f32 with them); nc_cg_pack_weights leaves these f32 */
     int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2 */
     int64_t blob_bytes; /* the packed weights: G x Np x Kp x 2 */
 } NcBf16Plan;

@@ -173,7 +173,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             NcBf16Plan bp;
             if (bf16 && (nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && w->data && w->dtype == NC_F32 &&
                 w->layout != NC_LAYOUT_PACKED && sole_reader(graphs[gi], nd->inputs[1], nd) &&
-                nc_cg_bf16_plan(&bp, graphs[gi], nd, &t, 0, &why)) {
+                nc_cg_bf16_plan(&bp, graphs[gi], nd, &t, 0, &why) && !bp.prefer_f32) {
                 pack_bf16_tiles(w, &bp);
                 packed++;
                 continue;
