@@ -169,7 +169,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const int bf16 = opt && opt->precision == NC_PREC_BF16;
             float lo = 0, hi = 0;
             const int i8 = calibrated(opt, gi, ni, &lo, &hi);
-            /* bf16 on AMX or AVX512-BF16: every conv (8+ channels a group) and linear layer, weights as bf16 pair tiles */
+            /* bf16 on AMX or AVX512-BF16: every conv (8+ channels a group) and linear layer as bf16 pair tiles */
             NcBf16Plan bp;
             if (bf16 && (nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && w->data && w->dtype == NC_F32 &&
                 w->layout != NC_LAYOUT_PACKED && sole_reader(graphs[gi], nd->inputs[1], nd) &&
