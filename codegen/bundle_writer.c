@@ -36,13 +36,18 @@ typedef struct Weights {
     NC_VEC(int64_t) offsets;
 } Weights;
 
+/* A member's programs at several resolutions share one copy of each parameter where its bytes are the
+ * same; a filter packed for a different register block (AVX-512's panels are chosen per GEMM shape, so
+ * per resolution: cg_gemm.c block_avx512) gets its own copy. */
 static int64_t weight_offset(Weights *w, int member, const NcValue *v, NcError *e) {
     for (int i = 0; i < w->params.len; i++)
         if (w->member.data[i] == member && !strcmp(w->params.data[i]->name, v->name)) {
             if (!nc_shape_eq(w->params.data[i], v) || w->params.data[i]->dtype != v->dtype ||
                 nc_param_bytes(w->params.data[i]) != nc_param_bytes(v))
                 return nc_errorf(e, "parameter '%s' differs between resolutions", v->name);
-            return w->offsets.data[i];
+            if (w->params.data[i]->data && v->data &&
+                !memcmp(w->params.data[i]->data, v->data, (size_t)nc_param_bytes(v)))
+                return w->offsets.data[i];
         }
     if (!v->data) return nc_errorf(e, "parameter '%s' has no data", v->name);
     align(&w->blob, 64);

@@ -378,7 +378,14 @@ LLVMValueRef cgb_exp(NcCgModule *m, LLVMValueRef x) {
  * sigmoid of every SiLU epilogue waits on it. */
 static void recip_n(NcCgModule *m, LLVMValueRef *d, int n) {
     if (m->vw != 8 || strncmp(m->t->triple, "x86_64", 6)) {
-        for (int i = 0; i < n; i++) d[i] = LLVMBuildFDiv(m->b, fsplat(m, 1.0), d[i], "");
+        /* 1 / d flushed to 0 where d >= 2^126, as the estimate below does: the sigmoid of x <= -87.3 is
+         * then 0 on every target (not a subnormal here and 0 there), and silu(-inf) = -inf * 0 = NaN as
+         * PyTorch has it (test_cg_nan) */
+        LLVMValueRef big = fsplat(m, 0x1p126), zero = cgb_zero(m);
+        for (int i = 0; i < n; i++) {
+            LLVMValueRef huge = LLVMBuildFCmp(m->b, LLVMRealOGE, d[i], big, "");
+            d[i] = LLVMBuildSelect(m->b, huge, zero, LLVMBuildFDiv(m->b, fsplat(m, 1.0), d[i], ""), "");
+        }
         return;
     }
     LLVMTypeRef fty;
