@@ -68,8 +68,9 @@ set_tests_properties(codegen.multires_nhwc.efficientnet_b0 PROPERTIES LABELS "co
 # AVX-512's register blocks (emulated where the host has only AVX2): their weight panels are chosen per GEMM
 # shape, so per resolution, and a second resolution's program once read the filters packed for the first's
 # (each packing now has its own copy in the bundle: codegen/bundle_writer.c)
-add_test(NAME codegen.multires_avx512_blocks.regnety_016 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh
-         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/models/regnety_016.nn 64,96)
+add_test(NAME codegen.multires_avx512_blocks.regnety_016
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/codegen/check_multires.sh $<TARGET_FILE:netc>
+         ${PROJECT_SOURCE_DIR}/models/regnety_016.nn 64,96)
 set_tests_properties(codegen.multires_avx512_blocks.regnety_016 PROPERTIES LABELS "codegen" TIMEOUT 600
                      ENVIRONMENT "NETC_CG_BLOCKING=avx512")
 # NHWC Winograd (codegen/cpu/cg_nhwc_wino.c) on every 3x3 stride-1 conv of
