@@ -177,7 +177,7 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
                 double *per_node) {
     DevExec *x = ctx;
     prepare(x, b, p);
-    const DevProg *dp = &x->prog[p];
+    DevProg *dp = &x->prog[p];
     const NcProgram *pr = &b->programs[p];
     const NcProgramHeader *h = pr->h;
     const NcDevProgram *dv = &netc_dev_programs[p];
@@ -199,11 +199,10 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
      * submission instead of one per kernel.  Profiles and bisection issue
      * each step, every run. */
     const int use_graph = x->graphs && !per_node && !sh;
-    DevProg *dpw = &x->prog[p];
-    if (use_graph && dpw->graph) {
-        if (nc_dev_graph_launch(x->dev, dpw->graph, &e)) fail("launching the graph", &e);
+    if (use_graph && dp->graph) {
+        if (nc_dev_graph_launch(x->dev, dp->graph, &e)) fail("launching the graph", &e);
     } else {
-        const int capture = use_graph && dpw->runs > 0;
+        const int capture = use_graph && dp->runs > 0;
         if (capture && nc_dev_graph_begin(x->dev, &e)) fail("capturing the graph", &e);
         for (int64_t s = 0; s < dv->nsteps; s++) {
             const NcDevStep *st = &dv->steps[s];
@@ -218,10 +217,10 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
             }
             if (sh) bisect_step(x, b, p, s);
         }
-        if (capture && (nc_dev_graph_end(x->dev, &dpw->graph, &e) || nc_dev_graph_launch(x->dev, dpw->graph, &e)))
+        if (capture && (nc_dev_graph_end(x->dev, &dp->graph, &e) || nc_dev_graph_launch(x->dev, dp->graph, &e)))
             fail("capturing the graph", &e);
     }
-    dpw->runs++;
+    dp->runs++;
     if (sh)
         fprintf(stderr, "%s: NETC_DEV_BISECT: %d of %d nodes differ from the emulator by more than %g\n", who,
                 x->bisect_bad, x->bisect_nodes, x->bisect_tol);

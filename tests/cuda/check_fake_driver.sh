@@ -10,18 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   echo "a CUDA driver is installed here: the stand-in is not used (skipped)"
-  # five photographs at batch 2: three runs, the first issued step by step, the second captured as a graph, the
-# third a replay; their logits must equal the emulator's and those of a run with NETC_NO_GRAPHS
-photos=$(dirname "$0")/../photos
-LD_LIBRARY_PATH=$fake "$tmp/prog" classify "$photos" --logits --top 3 --json >"$tmp/graph.json" ||
-  fail "classify failed on the stand-in driver"
-LD_LIBRARY_PATH=$fake NETC_NO_GRAPHS=1 "$tmp/prog" classify "$photos" --logits --top 3 --json >"$tmp/steps.json" ||
-  fail "classify failed on the stand-in driver without graphs"
-"$tmp/prog" --device emulate classify "$photos" --logits --top 3 --json >"$tmp/emu.json" || fail "classify failed"
-[ "$(grep -c '"ok": true' "$tmp/emu.json")" -ge 3 ] || fail "fewer than 3 photographs classified"
-cmp -s "$tmp/graph.json" "$tmp/emu.json" || fail "classify through graphs differs from the emulator's"
-cmp -s "$tmp/steps.json" "$tmp/emu.json" || fail "classify without graphs differs from the emulator's"
-echo "1 passed, 0 failed"
+  echo "1 passed, 0 failed"
   exit 0
 fi
 "$netc" compile "$model" --init det --res "$res" --batch "$batch" --target cuda -o "$tmp/prog" || fail "compile failed"

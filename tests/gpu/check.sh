@@ -113,10 +113,9 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
     for m in ${BENCH_MODELS:-resnet50 resnest50d regnety_032 efficientnet_b4}; do
       "$netc" weights "$root/models/$m.nn" --init det -o "$dir/bench/det.safetensors" >/dev/null &&
         "$py" "$root/tests/gpu/bench_weights.py" "$dir/bench/det.safetensors" "$dir/bench/w.safetensors" || exit 1
-      local v name
-      # NAME:BATCH[:tf32] — f32 at batch 1 and 64, TF32 at 64; resnet50's training step at 128 too
-      for v in b1:1 b64:64 b64-tf32:64:tf32 ${m/#resnet50/train128:128:train train128-tf32:128:train:tf32}; do
-        case $v in *:*) ;; *) continue ;; esac
+      local v name variants="b1:1 b64:64 b64-tf32:64:tf32" # NAME:BATCH[:train][:tf32]
+      [ "$m" = resnet50 ] && variants+=" train128:128:train train128-tf32:128:train:tf32"
+      for v in $variants; do
         name=${m}_${v%%:*}
         local args=(--res 224,448 --batch "$(cut -d: -f2 <<<"$v")")
         case $v in *:train*) args=(--res 224 --batch 128 --train) ;; esac
