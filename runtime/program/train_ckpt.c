@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/program/train.h"
+#include "runtime/support/file_in.h"
 #include "runtime/support/file_out.h"
 #include "runtime/support/json.h"
 #include "runtime/support/safetensors.h"
@@ -257,8 +258,11 @@ static int resume_pair(const char *dir, int64_t step, const TrainTensors *t, Tra
     char *cpath = nc_sprintf("%s/ckpt-%08" PRId64 ".safetensors", dir, step);
     char *data = NULL;
     size_t len = 0;
-    int rc = nc_read_file(spath, &data, &len, e);
+    /* the file is exactly its header and the optimizer's floats (checked below); a text file's limit
+     * would refuse every model whose momentum passes 64 MiB (resnet18's is 89 MiB) */
     StateHeader h;
+    int rc = nc_read_file_max(spath, sizeof h + (uint64_t)opt_floats * sizeof(float), "this model's training state",
+                              &data, &len, e);
     if (!rc && len < sizeof h) rc = nc_errorf(e, "%s: truncated", spath);
     if (!rc) memcpy(&h, data, sizeof h);
     if (!rc && (memcmp(h.magic, STATE_MAGIC, 8) || h.version != STATE_VERSION))

@@ -78,6 +78,21 @@ resume_exact)
     check adamw 3 --opt adamw --wd 0.05 --warmup-epochs 0.5 --label-smoothing 0.1
     [ -f sgd.full/best.safetensors ] || fail "no best.safetensors with --val"
     pass ;;
+resume_large)
+    # a training state over the 64 MiB a text file may have (lite0 with 15000 classes: 172 MiB)
+    # resumes like a small one
+    "$netc" compile "$lite" --train --res 32 --batch 2 --init det --set classes=15000 -o big >/dev/null ||
+        fail "compiling lite0 with 15000 classes failed"
+    mklist 5 8 >list.txt
+    common="--data list.txt --epochs 1 --seed 7 --lr 0.01 --quiet"
+    ./big train $common --out full --max-steps 2 2>full.err || fail "the uninterrupted run failed: $(cat full.err)"
+    ./big train $common --out part --max-steps 1 2>part.err || fail "the first update failed: $(cat part.err)"
+    [ "$(stat -c %s part/state-$(pad 1).bin)" -gt $((64 << 20)) ] || fail "the state is not over 64 MiB"
+    ./big train $common --resume part --out part --max-steps 2 2>res.err || fail "the resumed run failed: $(cat res.err)"
+    grep -q "resuming part at update 1 " res.err || fail "no resume at 1: $(cat res.err)"
+    cmp full/ckpt-$(pad 2).safetensors part/ckpt-$(pad 2).safetensors || fail "the resumed checkpoint differs"
+    echo "a $(stat -c %s part/state-$(pad 1).bin)-byte state resumed, equal at 2"
+    pass ;;
 kill)
     # SIGKILL at random moments, each time relaunched with --resume; every pair on disk stays loadable,
     # nothing but checkpoints, states, metrics.jsonl, the pictures and hidden temporaries appears, and the end equals an
