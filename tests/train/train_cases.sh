@@ -88,7 +88,8 @@ resume_large)
     ./big train $common --out full --max-steps 2 2>full.err || fail "the uninterrupted run failed: $(cat full.err)"
     ./big train $common --out part --max-steps 1 2>part.err || fail "the first update failed: $(cat part.err)"
     [ "$(stat -c %s part/state-$(pad 1).bin)" -gt $((64 << 20)) ] || fail "the state is not over 64 MiB"
-    ./big train $common --resume part --out part --max-steps 2 2>res.err || fail "the resumed run failed: $(cat res.err)"
+    ./big train $common --resume part --out part --max-steps 2 2>res.err ||
+        fail "the resumed run failed: $(cat res.err)"
     grep -q "resuming part at update 1 " res.err || fail "no resume at 1: $(cat res.err)"
     cmp full/ckpt-$(pad 2).safetensors part/ckpt-$(pad 2).safetensors || fail "the resumed checkpoint differs"
     echo "a $(stat -c %s part/state-$(pad 1).bin)-byte state resumed, equal at 2"
