@@ -70,10 +70,16 @@ const char *nc_cg_i8_isa_name(NcI8Isa isa) {
 }
 
 int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e) {
+    return nc_cg_gemm_i8_plan_groups(p, s, 1, t, isa, e);
+}
+
+int nc_cg_gemm_i8_plan_groups(NcGemmI8Plan *p, const NcGemmSpec *s, int64_t G, const NcCgTarget *t, NcI8Isa isa,
+                              NcError *e) {
     memset(p, 0, sizeof *p);
     p->s = *s;
-    if (s->batch < 1 || s->cin < 1 || s->cout < 1 || s->hw < 1)
+    if (s->batch < 1 || s->cin < 1 || s->cout < 1 || s->hw < 1 || G < 1)
         return nc_errorf(e, "gemm int8: sizes must be positive");
+    if (G > 1 && s->in_scale) return nc_errorf(e, "gemm int8: groups read im2col's columns, never a scaled input");
     if (s->b_per_image || s->col_image) return nc_errorf(e, "gemm int8: one GEMM over all images only");
     const NcI8Isa best = nc_cg_i8_best_isa(t);
     if (isa == NC_I8_AUTO) isa = nc_cg_i8_isa(t);
@@ -92,9 +98,10 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
         p->vl = 8, p->mr = 4, p->nv = NC_I8_NR / 8;
     p->spp = p->nv * p->vl / NC_I8_NR;
     p->M = s->batch * s->hw, p->N = s->cout;
-    nc_i8_layout_k(&p->l, s->cout, s->cin, nc_cg_i8_kalign_for(isa, s->cin));
+    nc_i8_layout_groups(&p->l, G, s->cout, s->cin, nc_cg_i8_kalign_for(isa, s->cin));
     p->K4 = p->l.K4;
-    const int64_t mr = p->mr, spp = p->spp, P = p->l.Np / NC_I8_NR, Mr = cgb_round_up(p->M, mr);
+    p->G = G, p->Pg = p->l.Np / NC_I8_NR / G, p->ldy = G * p->N;
+    const int64_t mr = p->mr, spp = p->spp, P = p->Pg, Mr = cgb_round_up(p->M, mr);
     /* A's block (mc rows of K4 bytes) in half of a 512 KB L2 */
     int64_t mc = (256 * 1024 / p->K4) / mr * mr, pc = cgb_round_up(P, spp);
     mc = mc < mr ? mr : mc > Mr ? Mr : mc;
@@ -103,7 +110,7 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
      * (batch 1 at 7x7 and 14x14): the panels only, each streamed once */
     const int rows_fit = p->M * p->K4 <= 256 * 1024 && p->N > p->M;
     for (;;) {
-        const int64_t tiles = cgb_ceil_div(p->M, mc) * cgb_ceil_div(P, pc);
+        const int64_t tiles = G * cgb_ceil_div(p->M, mc) * cgb_ceil_div(P, pc);
         if (tiles >= 48) break;
         const int split_m = mc >= 8 * mr, split_n = pc >= 2 * spp;
         if (rows_fit && split_n)
@@ -119,11 +126,12 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
     pc = cgb_round_up(cgb_ceil_div(P, cgb_ceil_div(P, pc)), spp);
     p->mc = mc, p->pc = pc;
     p->mblocks = cgb_ceil_div(p->M, mc), p->nblocks = cgb_ceil_div(P, pc);
-    p->tiles = p->mblocks * p->nblocks;
+    p->tiles = G * p->mblocks * p->nblocks;
     p->qrows = 16384 / p->K4 > 1 ? 16384 / p->K4 : 1;
     p->qtiles = cgb_ceil_div(p->M, p->qrows);
     /* AMX's A tiles read whole blocks of 32 rows: those past M (their results are not stored) */
-    p->a_bytes = (isa == NC_I8_AMX ? cgb_round_up(p->M, 32) : p->M) * p->K4;
+    p->a_group = (isa == NC_I8_AMX ? cgb_round_up(p->M, 32) : p->M) * p->K4;
+    p->a_bytes = G * p->a_group;
     return 0;
 }
 
@@ -323,14 +331,14 @@ static void epilogue(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMVal
             }
             for (int j = 0; j < gn; j++) {
                 LLVMValueRef off = p->s.epi_per_channel[s]
-                                       ? add(q, mulc(q, LLVMBuildSDiv(b, row[j], I(q, p->s.hw), ""), p->N), col[j])
-                                       : add(q, mulc(q, row[j], p->N), col[j]);
+                                       ? add(q, mulc(q, LLVMBuildSDiv(b, row[j], I(q, p->s.hw), ""), p->ldy), col[j])
+                                       : add(q, mulc(q, row[j], p->ldy), col[j]);
                 LLVMValueRef o = cgb_load_n(m, cgb_gep(m, q->epi[s], off), n[j]);
                 r[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[j], o, "") : LLVMBuildFMul(b, r[j], o, "");
             }
         }
         for (int j = 0; j < gn; j++)
-            cgb_store_n(m, r[j], cgb_gep(m, q->y, add(q, mulc(q, row[j], p->N), col[j])), n[j]);
+            cgb_store_n(m, r[j], cgb_gep(m, q->y, add(q, mulc(q, row[j], p->ldy), col[j])), n[j]);
     }
 }
 
@@ -435,16 +443,16 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
     NcCgModule *m = q->m;
     LLVMBuilderRef b = m->b;
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
-    q->a = bgep(q, cgb_arg_ptr(m, out, 1), I(q, a_off));
+    /* the first group's operands; a tile moves them to its group's */
+    LLVMValueRef a0 = bgep(q, cgb_arg_ptr(m, out, 1), I(q, a_off));
     q->blob = cgb_arg_ptr(m, in, 1);
-    q->bw = bgep(q, q->blob, I(q, p->l.b_off));
-    q->colscale = bgep(q, q->blob, I(q, p->l.scale_off));
-    q->colcorr = bgep(q, q->blob, I(q, p->l.corr_off));
-    q->bias = p->s.bias ? cgb_arg_ptr(m, in, 2) : NULL;
-    q->y = cgb_arg_ptr(m, out, 0);
+    LLVMValueRef bw0 = bgep(q, q->blob, I(q, p->l.b_off));
+    LLVMValueRef colscale0 = bgep(q, q->blob, I(q, p->l.scale_off)), colcorr0 = bgep(q, q->blob, I(q, p->l.corr_off));
+    LLVMValueRef bias0 = p->s.bias ? cgb_arg_ptr(m, in, 2) : NULL, y0 = cgb_arg_ptr(m, out, 0), epi0[NC_MAX_EPI];
     for (int s = 0; s < p->s.nepi; s++)
-        if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
-            q->epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
+        epi0[s] = p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL
+                      ? cgb_arg_ptr(m, in, p->s.epi[s].input)
+                      : NULL;
     /* the tile's register blocks of spp whole panels; the last tile's remaining columns (fewer than
      * spp panels, the last maybe partial) in one narrower block */
     if (p->isa == NC_I8_AMX) { /* the process must have asked for tile state (runtime/support/amx.h) */
@@ -461,8 +469,17 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
     const int64_t rem = p->N - ((p->nblocks - 1) * p->pc + groups_last * spp) * NC_I8_NR;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    q->nb = LLVMBuildSRem(b, t, I(q, p->nblocks), "nb");
-    q->mb = LLVMBuildSDiv(b, t, I(q, p->nblocks), "mb");
+    const int64_t per = p->mblocks * p->nblocks; /* tiles a group */
+    LLVMValueRef grp = LLVMBuildSDiv(b, t, I(q, per), "g"), tg = LLVMBuildSRem(b, t, I(q, per), "");
+    q->nb = LLVMBuildSRem(b, tg, I(q, p->nblocks), "nb");
+    q->mb = LLVMBuildSDiv(b, tg, I(q, p->nblocks), "mb");
+    LLVMValueRef gcol = mulc(q, grp, p->N), gpan = mulc(q, grp, p->Pg * NC_I8_NR); /* y's, the blob's columns */
+    q->a = bgep(q, a0, mulc(q, grp, p->a_group));
+    q->bw = bgep(q, bw0, mulc(q, gpan, p->K4));
+    q->colscale = cgb_gep(m, colscale0, gpan), q->colcorr = cgb_gep(m, colcorr0, gpan);
+    q->bias = bias0 ? cgb_gep(m, bias0, gcol) : NULL;
+    q->y = cgb_gep(m, y0, gcol);
+    for (int s = 0; s < p->s.nepi; s++) q->epi[s] = epi0[s] ? cgb_gep(m, epi0[s], gcol) : NULL;
     q->last_m = LLVMBuildICmp(b, LLVMIntEQ, q->mb, I(q, p->mblocks - 1), "");
     q->last_n = LLVMBuildICmp(b, LLVMIntEQ, q->nb, I(q, p->nblocks - 1), "");
     LLVMValueRef q0 = mulc(q, q->nb, p->pc);

@@ -52,16 +52,25 @@ typedef struct NcGemmI8Plan {
     int vl;           /* i32 lanes of a vector: 8 (ymm) or 16 (zmm) */
     int mr, nv;       /* register block: mr rows x nv vectors of vl columns */
     int spp;          /* weight panels (NC_I8_NR columns) a register block spans: nv * vl / NC_I8_NR, at least 1 */
-    int64_t M, N, K4; /* rows, columns, reduction in bytes per row of A */
+    int64_t M, N, K4; /* rows, columns, reduction in bytes per row of A (a group's, when grouped) */
+    int64_t G, Pg;    /* groups (one GEMM each, G x mblocks x nblocks tiles), weight panels a group */
+    int64_t ldy;      /* floats between rows of y and of the epilogue operands: G x N */
+    int64_t a_group;  /* bytes between groups' rows of A: M (AMX: rounded up to 32) x K4 */
     int64_t mc, pc;   /* rows and weight panels per tile */
     int64_t mblocks, nblocks, tiles;
     int64_t qrows, qtiles; /* the quantise stage: qrows rows a tile */
-    int64_t a_bytes;       /* the u8 rows: M x K4 */
+    int64_t a_bytes;       /* the u8 rows: G x a_group */
 } NcGemmI8Plan;
 
 /* s: as for nc_cg_gemm_plan (no b_per_image, col_image or blocking); isa: NC_I8_AUTO, or one the target
  * has (an error otherwise). */
 int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t, NcI8Isa isa, NcError *e);
+/* A grouped conv's GEMMs (ResNeSt's radix-2 and RegNet's 24-channel 3x3 convs): s is one group's (cin = its
+ * reduction, cout = its N columns), G of them in one kernel.  Group g reads its rows of A at g x a_group bytes,
+ * its weights (the blob packed by nc_i8_pack_groups: G x Pg panels) from panel g x Pg, and writes columns
+ * [g N, (g + 1) N) of y, whose rows are G x N floats apart; bias and epilogue operands are y's columns. */
+int nc_cg_gemm_i8_plan_groups(NcGemmI8Plan *p, const NcGemmSpec *s, int64_t G, const NcCgTarget *t, NcI8Isa isa,
+                              NcError *e);
 /* The best int8 instructions target t has. */
 NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
 /* What NC_I8_AUTO plans: the best, or an older one the environment's NETC_CG_INT8 names (avx2, avxvnni,

@@ -117,18 +117,19 @@ static void pack_in_place(NcValue *w, const NcGemmPlan *gp, const NcNhwcIm2colPl
 }
 
 /* int8: w (O x K, reordered [O, KH, KW, C] for the NHWC im2col when np is
- * set) quantised with the activation range [lo, hi] into an int8 blob
- * (cg_precision.h) that replaces w's data. */
-static void pack_i8(NcValue *w, int64_t O, int64_t K, const NcNhwcIm2colPlan *np, float lo, float hi, int64_t kalign) {
+ * set; K a group's reduction, its rows G groups of O / G) quantised with the activation range [lo, hi] into an
+ * int8 blob (cg_precision.h) that replaces w's data. */
+static void pack_i8(NcValue *w, int64_t O, int64_t K, int64_t G, const NcNhwcIm2colPlan *np, float lo, float hi,
+                    int64_t kalign) {
     float *r = w->data;
     if (np) {
         r = nc_malloc((size_t)(O * K) * sizeof(float));
         nc_cg_nhwc_im2col_reorder(np, w->data, r);
     }
     NcI8Layout l;
-    nc_i8_layout_k(&l, O, K, kalign);
+    nc_i8_layout_groups(&l, G, O / G, K, kalign);
     unsigned char *blob = nc_malloc((size_t)l.bytes);
-    nc_i8_pack(&l, r, lo, hi, blob);
+    nc_i8_pack_groups(&l, G, O / G, r, lo, hi, blob);
     if (r != w->data) free(r);
     free(w->data);
     w->data = (float *)(void *)blob;
@@ -183,7 +184,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 (i8 ? nc_cg_nhwc_im2col_plan_i8(&np, graphs[gi], nd, &t, &why)
                     : nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why))) {
                 if (i8)
-                    pack_i8(w, np.O, np.gemm.K, &np, lo, hi, nc_cg_i8_kalign(&t, np.gemm.K));
+                    pack_i8(w, np.O, np.gemm.K, np.G, &np, lo, hi, nc_cg_i8_kalign(&t, np.gemm.K));
                 else
                     pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
                 packed++;
@@ -193,7 +194,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
                 nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
             if (i8 && nd->op == NC_OP_CONV2D)
-                pack_i8(w, s.cout, s.cin, NULL, lo, hi, nc_cg_i8_kalign(&t, s.cin));
+                pack_i8(w, s.cout, s.cin, 1, NULL, lo, hi, nc_cg_i8_kalign(&t, s.cin));
             else
                 pack_in_place(w, &p, NULL, bf16);
             packed++;
@@ -324,7 +325,9 @@ static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
     if (!nhwc_conv(c) || !int8_weights(c) || (input(c, 1)->shape[2] * input(c, 1)->shape[3] > 1) != window ||
         !nc_cg_nhwc_im2col_plan_i8(&p->im2col_i8.im, c->g, c->nd, c->m->t, &why))
         return 0;
-    if (nc_cg_gemm_i8_plan(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, c->m->t, NC_I8_AUTO, &e))
+    if (nc_cg_gemm_i8_plan_groups(&p->im2col_i8.q, &p->im2col_i8.im.gemm.s, p->im2col_i8.im.G, c->m->t, NC_I8_AUTO,
+                                  &e) ||
+        p->im2col_i8.q.l.bytes != input(c, 1)->nbytes)
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
     return 1;
 }

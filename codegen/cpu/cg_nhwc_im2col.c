@@ -21,7 +21,9 @@ static void gemm_epilogue(NcGemmSpec *s, const NcGraph *g, const NcNode *nd) {
     }
 }
 
-static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int vnni_i8,
+/* vnni_i8: the int8 GEMM has VNNI (takes 3x3 stride-1 convs and stems too); groups: grouped KxK convs too
+ * (int8 only: one GEMM per group, cg_gemm_i8.h) */
+static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int vnni_i8, int groups,
                 const char **why) {
     memset(p, 0, sizeof *p);
     const NcAttrs *a = &nd->attrs;
@@ -29,9 +31,16 @@ static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const N
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
     if (w->kind != NC_VAL_PARAM || w->ndim != 4 || (w->layout != NC_LAYOUT_NCHW && w->layout != NC_LAYOUT_PACKED))
         return *why = "weights", 0;
-    if (a->groups != 1) return *why = "grouped", 0;
     if (a->dilation[0] != 1 || a->dilation[1] != 1) return *why = "dilated", 0;
-    const int64_t KK = w->shape[2] * w->shape[3];
+    const int64_t KK = w->shape[2] * w->shape[3], G = a->groups;
+    if (G != 1) {
+        /* 8 channels a group or more, as bf16's and Winograd's grouped GEMMs: narrower ones (depthwise) would be
+         * GEMMs of a few columns and a short reduction */
+        if (!groups) return *why = "grouped", 0;
+        if (G < 1 || x->shape[1] % G || w->shape[0] % G) return *why = "groups do not divide the channels", 0;
+        if (x->shape[1] / G < 8 || w->shape[0] / G < 8) return *why = "fewer than 8 channels a group", 0;
+        if (KK == 1) return *why = "a grouped 1x1", 0; /* the f32 copy of a strided 1x1 has no groups */
+    }
     /* A 1x1 on an SE-scaled input with at least half as many outputs as
      * inputs, and at least 64: the copy applies the scale, so the GEMM runs
      * once over all images, unscaled, instead of once per image scaling its
@@ -47,14 +56,16 @@ static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const N
     if (a->stride[0] < 1 || a->stride[1] < 1 ||
         (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1 && !(vnni_i8 && KK > 1)))
         return *why = "not strided (nor a 1x1 on a scaled input)", 0;
-    if (KK > 1 && w->shape[1] * KK < 256 && !vnni_i8) return *why = "reduction under 256 (a stem: direct)", 0;
+    if (KK > 1 && w->shape[1] * KK < 256 && !vnni_i8)
+        return *why = "reduction under 256 (a stem or a narrow group: direct)", 0;
     if (!cgb_epi_operands_ok(g, nd)) return *why = "epilogue operand of another shape", 0;
     p->N = x->shape[0], p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
     p->O = w->shape[0], p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
     p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
+    p->G = G, p->Cg = p->C / G;
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.batch = p->N, s.cin = p->C * KK, s.cout = p->O, s.hw = p->OH * p->OW;
+    s.batch = p->N, s.cin = p->Cg * KK, s.cout = p->O / G, s.hw = p->OH * p->OW; /* a group's GEMM */
     s.wtype = w->dtype == NC_BF16 ? NC_BF16 : NC_F32; /* int8: cg_gemm_i8.h plans the same spec */
     gemm_epilogue(&s, g, nd);
     NcError e;
@@ -65,7 +76,7 @@ static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const N
 
 int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                            const char **why) {
-    return plan(p, g, nd, t, 0, why);
+    return plan(p, g, nd, t, 0, 0, why);
 }
 
 /* int8 with VNNI also takes the KxK stride-1 convs from f32 Winograd, and the stems (a reduction under 256)
@@ -77,14 +88,19 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
  * vpdpbusd has the same 4x over a ymm FMA, but no such host was measured: it keeps Winograd too. */
 int nc_cg_nhwc_im2col_plan_i8(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                               const char **why) {
-    return plan(p, g, nd, t, nc_cg_i8_isa(t) >= NC_I8_VNNI512, why); /* AVX512-VNNI or AMX */
+    return plan(p, g, nd, t, nc_cg_i8_isa(t) >= NC_I8_VNNI512, 1, why); /* AVX512-VNNI or AMX */
+}
+
+int nc_cg_nhwc_im2col_plan_i8_as(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int vnni,
+                                 const char **why) {
+    return plan(p, g, nd, t, vnni, 1, why);
 }
 
 void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r) {
-    const int64_t KK = p->KH * p->KW, K = p->C * KK;
+    const int64_t KK = p->KH * p->KW, Cg = p->Cg, K = Cg * KK;
     for (int64_t o = 0; o < p->O; o++)
-        for (int64_t c = 0; c < p->C; c++)
-            for (int64_t k = 0; k < KK; k++) r[o * K + k * p->C + c] = w[(o * p->C + c) * KK + k];
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t k = 0; k < KK; k++) r[o * K + k * Cg + c] = w[(o * Cg + c) * KK + k];
 }
 
 void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed) {
@@ -165,11 +181,12 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
 
 /* int8, stage 2: tile (n, oh) -> rows (n, oh, 0 .. OW) of u8 columns, K4 bytes apart, from the quantised
  * input (C bytes a pixel at byte xq_off of out[1]): runs of C bytes copied, the padding's the activation's
- * zero point (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4) zero. */
-static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, const char *name, int64_t xq_off,
-                         int64_t a_off) {
+ * zero point (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4) zero.  Grouped: group
+ * g's columns (runs of Cg bytes from channel g Cg) a_group bytes after group g - 1's. */
+static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, int64_t a_group, const char *name,
+                         int64_t xq_off, int64_t a_off) {
     LLVMBuilderRef b = m->b;
-    const int64_t K = p->C * p->KH * p->KW;
+    const int64_t Cg = p->Cg, K = Cg * p->KH * p->KW;
     LLVMTypeRef i8 = LLVMInt8TypeInContext(m->ctx);
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
@@ -193,15 +210,18 @@ static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, c
     CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
     LLVMValueRef iw = LLVMBuildNSWAdd(b, iw0, kw, "");
     LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
-    LLVMValueRef dst = BGEP(row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), p->C));
+    LLVMValueRef dst = BGEP(row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), Cg));
+    LLVMValueRef src = BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C));
     CgbIf c = cgb_if_begin(m, ok);
-    LLVMBuildMemCpy(b, dst, 1, BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), 1, I(m, p->C));
+    for (int64_t gi = 0; gi < p->G; gi++) /* unrolled: G is 1 or 2 (ResNeSt), or up to 37 runs of 24 (RegNetY) */
+        LLVMBuildMemCpy(b, BGEP(dst, I(m, gi * a_group)), 1, BGEP(src, I(m, gi * Cg)), 1, I(m, Cg));
     cgb_if_else(m, &c);
-    LLVMBuildMemSet(b, dst, zp, I(m, p->C), 1);
+    for (int64_t gi = 0; gi < p->G; gi++) LLVMBuildMemSet(b, BGEP(dst, I(m, gi * a_group)), zp, I(m, Cg), 1);
     cgb_if_end(m, &c);
     cgb_loop_end(m, &lk);
     cgb_loop_end(m, &lh);
-    if (K4 > K) LLVMBuildMemSet(b, BGEP(row, I(m, K)), LLVMConstInt(i8, 0, 0), I(m, K4 - K), 1);
+    for (int64_t gi = 0; K4 > K && gi < p->G; gi++)
+        LLVMBuildMemSet(b, BGEP(row, I(m, gi * a_group + K)), LLVMConstInt(i8, 0, 0), I(m, K4 - K), 1);
 #undef BGEP
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
@@ -236,7 +256,7 @@ void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2c
     k->stage[0] = LLVMGetNamedFunction(m->mod, name);
     k->tiles[0] = cgb_ceil_div(npix, nc_cg_gemm_i8_quant_x_rows(p->C));
     snprintf(name, sizeof name, "%s_cols", prefix);
-    emit_cols_u8(m, p, q->K4, name, 0, xq_bytes);
+    emit_cols_u8(m, p, q->K4, q->a_group, name, 0, xq_bytes);
     k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->N * p->OH;
     snprintf(name, sizeof name, "%s_i8mm", prefix);
     nc_cg_gemm_i8_emit_gemm(m, q, name, xq_bytes);

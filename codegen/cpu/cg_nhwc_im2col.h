@@ -33,6 +33,7 @@
 
 typedef struct NcNhwcIm2colPlan {
     int64_t N, C, O, H, W, OH, OW, KH, KW;
+    int64_t G, Cg; /* groups (int8 only: one GEMM each) and input channels a group */
     int sh, sw, pt, pl;
     NcGemmPlan gemm;     /* NHWC: batch N, cin KH*KW*C, cout O, hw OH*OW */
     int64_t cols_floats; /* scratch: N*OH*OW rows of KH*KW*C */
@@ -48,7 +49,7 @@ int nc_cg_nhwc_im2col_plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *
 /* Reorders a [O, C, KH, KW] filter to [O, KH, KW, C] and packs it for the
  * plan's GEMM, into packed[0 .. O*C*KH*KW). */
 void nc_cg_nhwc_im2col_pack(const NcNhwcIm2colPlan *p, const float *w, float *packed);
-/* The reordering alone: r[o][(kh * KW + kw) * C + c] = w[o][c][kh][kw]. */
+/* The reordering alone: r[o][(kh * KW + kw) * Cg + c] = w[o][c][kh][kw] (Cg = C but for int8's groups). */
 void nc_cg_nhwc_im2col_reorder(const NcNhwcIm2colPlan *p, const float *w, float *r);
 
 /* Emits the stages `<prefix>_cols` and `<prefix>_gemm` into k. */
@@ -59,9 +60,16 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
  * (f32 columns into scratch), `<prefix>_quant` (to u8 rows after them) and
  * `<prefix>_i8mm`. */
 /* As nc_cg_nhwc_im2col_plan, for --precision int8: where the int8 GEMM has VNNI, also the KxK stride-1 convs
- * (which f32 gives Winograd). */
+ * (which f32 gives Winograd); and grouped KxK convs with 8 or more channels a group (ResNeSt's radix-2 3x3s,
+ * RegNet's 24-channel groups) on the same terms as groups-1 ones — group g's columns (its Cg channels under
+ * each tap) a block of their own in the scratch, one int8 GEMM per group in one kernel (cg_gemm_i8.h's
+ * nc_cg_gemm_i8_plan_groups; gemm.s is a group's GEMM: cin Cg x KH x KW, cout O / G). */
 int nc_cg_nhwc_im2col_plan_i8(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                               const char **why);
+/* The same as if the int8 GEMM had VNNI (vnni 1) or not, whatever NETC_CG_INT8 says: for tests, which run the
+ * kernels every host can (AVX2, plain IR) on the shapes VNNI hosts give them. */
+int nc_cg_nhwc_im2col_plan_i8_as(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int vnni,
+                                 const char **why);
 struct NcGemmI8Plan;
 void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const struct NcGemmI8Plan *q,
                                const char *prefix, NcCgKernel *k);

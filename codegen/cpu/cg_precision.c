@@ -2,6 +2,7 @@
 #include "codegen/cpu/cg_precision.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cpu/cg_build.h"
@@ -15,6 +16,24 @@ void nc_i8_layout_k(NcI8Layout *l, int64_t N, int64_t K, int64_t kalign) {
     l->scale_off = cgb_round_up(l->b_off + l->Np * l->K4, 64);
     l->corr_off = l->scale_off + 4 * l->Np;
     l->bytes = l->corr_off + 4 * l->Np;
+}
+
+void nc_i8_layout_groups(NcI8Layout *l, int64_t G, int64_t Ng, int64_t K, int64_t kalign) {
+    nc_i8_layout_k(l, G * cgb_round_up(Ng, NC_I8_NR), K, kalign);
+}
+
+void nc_i8_pack_groups(const NcI8Layout *l, int64_t G, int64_t Ng, const float *w, float lo, float hi,
+                       unsigned char *blob) {
+    const int64_t Npg = cgb_round_up(Ng, NC_I8_NR);
+    if (Npg == Ng) {
+        nc_i8_pack(l, w, lo, hi, blob);
+        return;
+    }
+    float *wp = nc_malloc((size_t)(l->N * l->K) * sizeof(float));
+    memset(wp, 0, (size_t)(l->N * l->K) * sizeof(float));
+    for (int64_t g = 0; g < G; g++) memcpy(wp + g * Npg * l->K, w + g * Ng * l->K, (size_t)(Ng * l->K) * sizeof(float));
+    nc_i8_pack(l, wp, lo, hi, blob);
+    free(wp);
 }
 
 void nc_i8_act_params(float lo, float hi, float *scale, float *inv, float *zero) {

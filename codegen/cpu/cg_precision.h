@@ -42,6 +42,13 @@ void nc_i8_layout(NcI8Layout *l, int64_t N, int64_t K);
  * hold 64 bytes of the reduction (the padding's weights are zero). */
 void nc_i8_layout_k(NcI8Layout *l, int64_t N, int64_t K, int64_t kalign);
 
+/* Grouped: G groups of Ng columns, each padded to whole panels (their zero weights give zero columns), so
+ * that group g's panels start at panel g x ceil(Ng / NC_I8_NR); w is G x Ng rows of K.  The layout's N is
+ * G x Ng rounded up that way. */
+void nc_i8_layout_groups(NcI8Layout *l, int64_t G, int64_t Ng, int64_t K, int64_t kalign);
+void nc_i8_pack_groups(const NcI8Layout *l, int64_t G, int64_t Ng, const float *w, float lo, float hi,
+                       unsigned char *blob);
+
 /* The activation quantisation of a calibrated range: *inv = 1 / s_x, *zero in [0, 255]. */
 void nc_i8_act_params(float lo, float hi, float *scale, float *inv, float *zero);
 

@@ -236,20 +236,23 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
 
 /* ---- int8 im2col: the quantised input, byte columns, the int8 GEMM (cg_nhwc_im2col.h) ---------------- */
 
-/* conv n x c x h x w -> o, kxk window, stride st, padding pd; bias, an input scale, a residual (after ReLU).
- * Against the arithmetic in C: each input value quantised once (x times its scale, fmaf, nearbyintf), the
- * padding the zero point, i32 sums over the blob's weights in [O, KH, KW, C] order, the f32 epilogue. */
+/* conv n x c x h x w -> o in grp groups, kxk window, stride st, padding pd; bias, an input scale, after ReLU a
+ * residual (resid 1) or a per-(image, channel) factor (resid 2).  Against the arithmetic in C: each input value
+ * quantised once (x times its scale, fmaf, nearbyintf), the padding the zero point, i32 sums over the blob's
+ * weights in [O, KH, KW, C / grp] order (each group's columns from a whole panel), the f32 epilogue. */
 static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int st,
-                            int pd, int in_scale, int resid) {
+                            int pd, int in_scale, int resid, int grp) {
     NcError e;
     char what[160];
-    snprintf(what, sizeof what, "int8 im2col: n%lld c%lld %lldx%lld -> o%lld, %dx%d stride %d pad %d scale %d resid %d",
-             (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, k, k, st, pd, in_scale, resid);
+    snprintf(what, sizeof what,
+             "int8 im2col: n%lld c%lld %lldx%lld -> o%lld, %dx%d stride %d pad %d scale %d resid %d groups %d",
+             (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, k, k, st, pd, in_scale, resid, grp);
     NcGraph *g = nc_graph_new("i8");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k, a.stride[0] = a.stride[1] = st;
     a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = pd;
-    const int ni = cgt_conv_graph(g, n, c, h, w, o, a, 1, in_scale, resid ? "ra" : "r", &e);
+    a.groups = grp;
+    const int ni = cgt_conv_graph(g, n, c, h, w, o, a, 1, in_scale, resid == 2 ? "rm" : resid ? "ra" : "r", &e);
     CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
     const NcNode *nd = ni >= 0 ? &g->nodes.data[ni] : NULL;
     for (int i = 0; nd && i < nd->ninputs; i++) nc_val(g, nd->inputs[i])->layout = i == 0 ? NC_LAYOUT_NHWC : 0;
@@ -259,15 +262,20 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     /* stride-1 KxK windows only where the int8 GEMM has VNNI (else Winograd keeps them), */
     /* and a stem (reduction under 256, f32 direct) too */
     const int vnni = nc_cg_i8_isa(t) >= NC_I8_VNNI512;
-    const int want_taken = (st > 1 && (k == 1 || c * k * k >= 256 || vnni)) || (k == 1 && in_scale) || (k > 1 && vnni);
+    const int want_taken =
+        grp > 1 ? k > 1 && ((st > 1 && c / grp * k * k >= 256) || vnni)
+                : (st > 1 && (k == 1 || c * k * k >= 256 || vnni)) || (k == 1 && in_scale) || (k > 1 && vnni);
     CHECK_MSG(taken == want_taken, "%s: plan %s (%s)", what, taken ? "took it" : "refused", why);
-    if (!taken) {
+    /* what VNNI hosts run, on every host: the kernel itself has every ISA's instructions */
+    if (!taken && (!nd || !nc_cg_nhwc_im2col_plan_i8_as(&np, g, nd, t, 1, &why))) {
         nc_graph_free(g);
         return;
     }
-    const int64_t OH = np.OH, OW = np.OW, M = n * OH * OW, K = c * k * k, npix = n * h * w;
+    const int64_t Cg = c / grp, Og = o / grp, Npg = (Og + NC_I8_NR - 1) / NC_I8_NR * NC_I8_NR;
+    const int64_t OH = np.OH, OW = np.OW, M = n * OH * OW, K = Cg * k * k, npix = n * h * w;
     float *x = cgt_random(npix * c), *wt = cgt_random(o * K), *bias = cgt_random(o);
-    float *scale = in_scale ? cgt_random(n * c) : NULL, *res = resid ? cgt_random(M * o) : NULL;
+    float *scale = in_scale ? cgt_random(n * c) : NULL;
+    float *res = resid == 1 ? cgt_random(M * o) : resid == 2 ? cgt_random(n * o) : NULL;
     float *xs = nc_malloc((size_t)(npix * c) * sizeof(float)); /* NHWC, scaled */
     float lo = 0, hi = 0;
     for (int64_t i = 0; i < npix * c; i++) {
@@ -278,11 +286,13 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     nc_cg_nhwc_im2col_reorder(&np, wt, wr);
     for (int isa = NC_I8_PLAIN; isa <= NC_I8_AMX; isa++) {
         NcGemmI8Plan q;
-        if ((isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan(&q, &np.gemm.s, t, (NcI8Isa)isa, &e)) continue;
+        if ((isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
+            continue;
         NcI8Layout l;
-        nc_i8_layout_k(&l, o, K, nc_cg_i8_kalign_for((NcI8Isa)isa, K));
+        nc_i8_layout_groups(&l, grp, Og, K, nc_cg_i8_kalign_for((NcI8Isa)isa, K));
+        CHECK_MSG(l.bytes == q.l.bytes, "%s: the plan's blob is not the packed one", what);
         unsigned char *blob = (unsigned char *)(void *)cgt_guarded((l.bytes + 3) / 4);
-        nc_i8_pack(&l, wr, lo, hi, blob);
+        nc_i8_pack_groups(&l, grp, Og, wr, lo, hi, blob);
         /* the reference, from the blob */
         float inv, zero;
         memcpy(&inv, blob, 4), memcpy(&zero, blob + 4, 4);
@@ -298,19 +308,20 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
         for (int64_t mi = 0; mi < M; mi++) {
             const int64_t b = mi / (OH * OW), oy = mi / OW % OH, ox = mi % OW;
             for (int64_t oc = 0; oc < o; oc++) {
+                const int64_t gi = oc / Og, pc = gi * Npg + oc % Og; /* the blob's column */
                 int32_t acc = 0;
                 for (int64_t kk = 0; kk < K; kk++) {
-                    const int64_t ci = kk % c, kx = kk / c % k, ky = kk / c / k;
+                    const int64_t ci = gi * Cg + kk % Cg, kx = kk / Cg % k, ky = kk / Cg / k;
                     const int64_t iy = oy * st - pd + ky, ix = ox * st - pd + kx;
                     const int xv =
                         iy < 0 || iy >= h || ix < 0 || ix >= w ? (int)zero : xq[((b * h + iy) * w + ix) * c + ci];
                     acc +=
                         xv *
-                        bw[(oc / NC_I8_NR) * l.K4 * NC_I8_NR + (kk / 4) * NC_I8_NR * 4 + (oc % NC_I8_NR) * 4 + kk % 4];
+                        bw[(pc / NC_I8_NR) * l.K4 * NC_I8_NR + (kk / 4) * NC_I8_NR * 4 + (pc % NC_I8_NR) * 4 + kk % 4];
                 }
-                float r = fmaf((float)acc, cs[oc], cc[oc]) + bias[oc];
+                float r = fmaf((float)acc, cs[pc], cc[pc]) + bias[oc];
                 r = r < 0 ? 0 : r;
-                want[mi * o + oc] = res ? r + res[mi * o + oc] : r;
+                want[mi * o + oc] = resid == 1 ? r + res[mi * o + oc] : resid == 2 ? r * res[b * o + oc] : r;
             }
         }
         NcCgJit *jit = nc_cg_jit_new(&e);
@@ -435,12 +446,22 @@ int main(void) {
     for (int i = 0; i < 6; i++)
         check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0);
     /* int8 im2col: 3x3 stride 1 and 2, a stem-like 7x7 stride 2, a strided 1x1, a 1x1 on a scaled input */
-    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1);
-    check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0);
-    check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0);
-    check_im2col_i8(&t, 2, 3, 15, 14, 24, 7, 2, 3, 0, 0); /* resnet50's stem: on VNNI only */
-    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1);
-    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0);
+    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1, 1);
+    check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0, 1);
+    check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0, 1);
+    check_im2col_i8(&t, 2, 3, 15, 14, 24, 7, 2, 3, 0, 0, 1); /* resnet50's stem: on VNNI only */
+    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1, 1);
+    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0, 1);
+    /* grouped (one GEMM per group): ResNeSt's radix 2 (32 channels a group, a residual), RegNetY's 24-wide groups
+     * (columns in part of a panel; stride 2, an SE-like scale on the input; a per-channel factor), groups whose
+     * reduction fits one AMX step (8 channels, 2x2) or is padded to 128 bytes (8 channels, 3x3), many row blocks */
+    check_im2col_i8(&t, 2, 64, 6, 7, 64, 3, 1, 1, 0, 1, 2);
+    check_im2col_i8(&t, 1, 48, 9, 8, 48, 3, 2, 1, 1, 0, 2);
+    check_im2col_i8(&t, 2, 120, 5, 5, 120, 3, 1, 1, 0, 2, 5);
+    check_im2col_i8(&t, 1, 24, 6, 6, 39, 2, 1, 0, 0, 0, 3);
+    check_im2col_i8(&t, 1, 16, 7, 5, 16, 3, 1, 1, 0, 1, 2);
+    check_im2col_i8(&t, 2, 48, 20, 21, 96, 3, 1, 1, 0, 0, 2);
+    check_im2col_i8(&t, 1, 16, 7, 5, 16, 1, 2, 0, 0, 0, 2); /* a grouped 1x1: refused (the f32 kernels) */
     /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
     check_cross("znver4", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", "vpmaddubsw", "vpmaddwd");
     check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", "vpdpbusd", "zmm");

@@ -37,12 +37,13 @@ bad_input)
         "$netc" ensemble "$tiny:det@32" --merge mean --precision int4 -o "$tmp/ens" || fail "ensemble int4 accepted"
     pass ;;
 models)
-    # resnet50 (1x1 convs: GEMM; strided 3x3 and 1x1: im2col and copy; Winograd; the stem; the classifier)
-    # and efficientnet_b0 (SE-scaled projections, depthwise) at 32x32 with the deterministic weights on
-    # their conformance input, against f32; int8 calibrated on one photograph
+    # resnet50 (1x1 convs: GEMM; strided 3x3 and 1x1: im2col and copy; Winograd; the stem; the classifier),
+    # efficientnet_b0 (SE-scaled projections, depthwise), resnest50d and regnety_016 (grouped 3x3s: ResNeSt's
+    # radix 2, RegNetY's 24 channels a group) at 32x32 with the deterministic weights on their conformance
+    # input, against f32; int8 calibrated on one photograph
     mkdir calib && cp "$photos/coffee.jpg" calib/
-    "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp/calib" resnet50,efficientnet_b0 \
-        --res 32 || fail "reduced precision too far from f32"
+    "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp/calib" \
+        resnet50,efficientnet_b0,resnest50d,regnety_016 --res 32 || fail "reduced precision too far from f32"
     "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --weights-external -o resnet50_f32 2>/dev/null ||
         fail "compile f32 failed"
     for p in bf16 int8; do ./resnet50_$p info > info_$p.txt || fail "info $p failed"; done
@@ -64,6 +65,14 @@ models)
         grep -q "kernels:.*[0-9] $k ([a-z0-9]* int8)" info_int8.txt || fail "info does not name $k"
     done
     ! grep -q "nhwc [a-z0-9+]*gemm (" info_int8.txt || fail "an f32 GEMM conv left in the int8 program"
+    # grouped convs: int8 im2col + a GEMM per group where the int8 GEMM has VNNI (elsewhere the stride-1 ones
+    # keep f32 Winograd, as the dense 3x3s do)
+    if grep -q "int8 im2col+gemm (\(amx\|avx512vnni\) int8)" info_int8.txt; then
+        for m in resnest50d regnety_016; do
+            ./${m}_int8 info > info_$m.txt || fail "info $m failed"
+            ! grep -q "nhwc grouped\|nhwc winograd" info_$m.txt || fail "$m: a grouped conv left f32 in int8"
+        done
+    fi
     # the weights: the GEMM-shaped convs' at half (bf16) or a quarter (int8); Winograd's 3x3 filters (8.2M
     # of resnet50's 25.6M parameters), the classifier (int8), the stem, biases stay f32
     s32=$(stat -c %s resnet50_f32.weights) s16=$(stat -c %s resnet50_bf16.weights)
