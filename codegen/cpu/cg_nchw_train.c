@@ -92,7 +92,24 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     p->P = p->OH * p->OW, p->CK = p->Cg * p->KH * p->KW;
     /* a group's GEMM of fewer rows than a register block wastes most of its FMAs */
     if (p->G > 1 && (p->Og < 4 || p->CK < 4)) return *why = "depthwise or narrow groups", 0;
-    const int pad = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
+    int pad = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
+    p->op_kind = p->kind;
+    const int64_t ft = (p->KH - 1) * p->dh - p->pt, fl = (p->KW - 1) * p->dw - p->pl;
+    if (p->kind == NC_TCONV_GRAD_INPUT && p->G == 1 && p->sh == 1 && p->sw == 1 && ft >= 0 && fl >= 0 &&
+        nc_cg_train_fused_images(p->N, 1, p->H * p->W, p->O * p->KH * p->KW, p->C)) {
+        /* dX[c][ih][iw] = sum over o, kh, kw of dY[o][ih + pt - kh dh][iw + pl - kw dw] W[o][c][kh][kw]: with kh'
+         * = KH-1-kh that is a conv2d of dY over the window kh' dh - ((KH-1) dh - pt), padding dY with zeros */
+        int64_t tmp;
+#define SWAP_(a_, b_) (tmp = (a_), (a_) = (b_), (b_) = tmp)
+        SWAP_(p->C, p->O), SWAP_(p->H, p->OH), SWAP_(p->W, p->OW);
+#undef SWAP_
+        p->Cg = p->C, p->Og = p->O, p->pt = (int)ft, p->pl = (int)fl;
+        p->P = p->OH * p->OW, p->CK = p->C * p->KH * p->KW;
+        p->kind = NC_TCONV_FORWARD, p->flip = 1;
+        pad = p->KH > 1 || p->KW > 1 || pad; /* (KH-1) dh - pt and the rest: zero only for an unpadded 1x1 */
+    }
+    if (p->kind == NC_TCONV_FORWARD) p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->O);
+    p->fused = p->ipt > 0;
     p->direct = p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1 && !pad;
     const int64_t NP = p->N * p->P;
 
@@ -118,10 +135,14 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     k->hb = p->H, k->wb = p->W;
     p->src_group = p->kind == NC_TCONV_GRAD_INPUT ? p->Og * p->P : p->Cg * p->H * p->W;
     NcError e;
-    if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
+    if (p->fused) {
+        if (nc_cg_train_fused_gemm(p, t)) return *why = "no GEMM plan", 0;
+    } else if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) {
+        return *why = "no GEMM plan", 0;
+    }
     /* conv2d and conv2d_grad_input of several images whose planes are whole panels: the GEMM writes them
      * NCHW, [N][rows][P] (cg_gemm.h's col_image), and no copy follows */
-    if (p->G == 1 && p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
+    if (!p->fused && p->G == 1 && p->N > 1 && p->kind != NC_TCONV_GRAD_WEIGHT && p->P % p->gemm.nr == 0) {
         s.col_image = p->P;
         if (nc_cg_gemm_plan(&p->gemm, &s, t, &e)) return *why = "no GEMM plan", 0;
     }
@@ -144,6 +165,13 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         /* vectors start at multiples of vw within panels of nr columns */
         k->straddle = plane % t->vw || p->gemm.nr % t->vw;
         k->img_skip = k->col.s0 - plane;
+    }
+    if (p->fused) { /* scratch: W' alone */
+        p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
+        p->a_tiles = p->flip ? p->O : 0;
+        p->scratch = p->flip ? align16(p->O * p->CK) : 0;
+        p->ftiles = cgb_ceil_div(p->N, p->ipt);
+        return 1;
     }
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
     int64_t chunks = cgb_ceil_div(64, panels);
@@ -225,26 +253,23 @@ static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int 
 #undef C_
 }
 
-/* Panel q (wq columns wide) of packed B, rows [k0, k1), from src into dst
- * (cg_gemm.h's layout: dst[q K nr + k wq + j]). */
-static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
+static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel, LLVMValueRef c0,
                          int64_t wq, LLVMValueRef k0, LLVMValueRef k1);
-static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
-                       int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
+void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel,
+                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
     LLVMBuilderRef b = m->b;
     const NcTconvPack *pk = &p->pack;
     if (pk->transposed) {
-        pack_panel_t(m, p, src, dst, q, wq, k0, k1);
+        pack_panel_t(m, p, src, panel, c0, wq, k0, k1);
         return;
     }
     const int vw = m->vw, nvq = (int)cgb_ceil_div(wq, vw);
-    const int64_t K = p->gemm.K, nr = p->gemm.nr;
     LLVMValueRef off[8], hv[8], wv[8], lane_ok[8], first[8];
     int lanes[8];
     NC_CHECK(nvq <= 8);
     for (int v = 0; v < nvq; v++) {
         lanes[v] = (int)(wq - (int64_t)v * vw < vw ? wq - (int64_t)v * vw : vw);
-        LLVMValueRef col0 = add(m, mulc(m, q, nr), I(m, (int64_t)v * vw));
+        LLVMValueRef col0 = add(m, c0, I(m, (int64_t)v * vw));
         if (pk->contiguous || pk->rowwise) {
             decompose(m, &pk->col, col0, 0, &off[v], &hv[v], &wv[v]);
         } else {
@@ -264,7 +289,7 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
     CgbLoop lk = cgb_loop_begin(m, k0, k1, 1, &kk);
     LLVMValueRef ko, kh, kw;
     decompose(m, &pk->row, kk, 0, &ko, &kh, &kw);
-    LLVMValueRef row = cgb_gep(m, dst, add(m, mulc(m, q, K * nr), mulc(m, kk, wq)));
+    LLVMValueRef row = cgb_gep(m, panel, mulc(m, kk, wq));
     const int scalar = pk->contiguous || pk->rowwise;
     LLVMValueRef skip = I(m, pk->img_skip);
     LLVMValueRef kov = scalar ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
@@ -317,16 +342,15 @@ static void pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src
  * along the source row (masked where the tap reads padding), and each vw x
  * vw block of them is transposed in registers into vw rows of B — where a
  * gather per vector of columns took most of this stage's time. */
-static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef q,
+static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel, LLVMValueRef c0,
                          int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
     LLVMBuilderRef b = m->b;
     const NcTconvPack *pk = &p->pack;
     const int vw = m->vw, nblk = (int)cgb_ceil_div(wq, vw);
-    const int64_t K = p->gemm.K, nr = p->gemm.nr;
     LLVMValueRef coff[128], ch[128], cw[128];
     NC_CHECK(wq <= 128);
-    for (int j = 0; j < wq; j++) decompose(m, &pk->col, add(m, mulc(m, q, nr), I(m, j)), 0, &coff[j], &ch[j], &cw[j]);
-    LLVMValueRef panel = cgb_gep(m, dst, mulc(m, q, K * nr)), kk;
+    for (int j = 0; j < wq; j++) decompose(m, &pk->col, add(m, c0, I(m, j)), 0, &coff[j], &ch[j], &cw[j]);
+    LLVMValueRef kk;
     CgbLoop lk = cgb_loop_begin(m, k0, k1, vw, &kk);
     LLVMValueRef ko, rh, rw;
     decompose(m, &pk->row, kk, 0, &ko, &rh, &rw);
@@ -378,14 +402,15 @@ static LLVMValueRef emit_pack_b(NcCgModule *m, const NcTrainConvPlan *p, const c
     }
     LLVMValueRef q = sdivc(m, t, pk->chunks), k0 = mulc(m, sremc(m, t, pk->chunks), pk->kchunk);
     LLVMValueRef k1 = min64(m, add(m, k0, I(m, pk->kchunk)), I(m, p->gemm.K));
+    LLVMValueRef panel = cgb_gep(m, dst, mulc(m, q, p->gemm.K * nr)), c0 = mulc(m, q, nr);
     if (nfull && tail) {
         CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, q, I(m, nfull), ""));
-        pack_panel(m, p, src, dst, q, nr, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, nr, k0, k1);
         cgb_if_else(m, &c);
-        pack_panel(m, p, src, dst, q, tail, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, tail, k0, k1);
         cgb_if_end(m, &c);
     } else {
-        pack_panel(m, p, src, dst, q, nfull ? nr : tail, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, nfull ? nr : tail, k0, k1);
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
@@ -547,6 +572,10 @@ static LLVMValueRef scratch_at(NcCgModule *m, LLVMValueRef scratch, int64_t off)
 }
 
 void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k) {
+    if (p->fused) {
+        nc_cg_train_fused_emit(m, p, prefix, k);
+        return;
+    }
     char name[128];
     const int64_t NP = p->N * p->P;
     /* the helpers, each a tile function in[0] -> out[0] */

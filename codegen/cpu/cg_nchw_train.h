@@ -85,7 +85,18 @@ typedef struct NcTconvPack {
 } NcTconvPack;
 
 typedef struct NcTrainConvPlan {
-    NcTrainConvKind kind;
+    NcTrainConvKind kind;    /* what runs: NC_TCONV_FORWARD for a flipped conv2d_grad_input */
+    NcTrainConvKind op_kind; /* the node's */
+    /* conv2d_grad_input of stride 1 run as the conv2d of dY (the fields below then describe that conv: C and O,
+     * H and OH, W and OW swapped, the padding (KH-1) dh - pt, (KW-1) dw - pl) with W' [C][O][KH][KW] = W
+     * flipped and transposed, written into scratch at off_a by a first stage: no col2im and no CK x N*P dcols */
+    int flip;
+    /* conv2d (G = 1, N > 1) fused, cg_nchw_train_fused.c: a tile = ipt whole images, its B packed into a
+     * buffer on the stack and multiplied at once (in L2), gemm (N = ipt P) writing a second one, copied
+     * to out[0] NCHW; gemm_tail for the last tile's N % ipt images (gemm_tail.N = 0: none) */
+    int fused;
+    int64_t ipt, ftiles;
+    NcGemmPlan gemm_tail;
     int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK; /* CK = Cg*KH*KW: one group's reduction */
     int64_t G, Cg, Og;                            /* groups and their channels (G = 1: dense) */
     int64_t src_group;                            /* floats from one group's channels of B's source to the next */
@@ -113,7 +124,18 @@ int nc_cg_train_conv_operands(const NcGraph *g, const NcNode *nd, NcTrainConvKin
 int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
                           const char **why);
 
-/* Emits `<prefix>_pack`, `<prefix>_gemm` (and `<prefix>_post`) into k. */
+/* Emits `<prefix>_pack`, `<prefix>_gemm` (and `<prefix>_post`) into k; fused: `<prefix>_flip` (with flip)
+ * and `<prefix>_fused`. */
 void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);
+
+/* Panel of B (wq columns from column c0, cg_gemm.h's layout: panel[k wq + j]), rows [k0, k1), from src. */
+void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel,
+                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1);
+
+/* cg_nchw_train_fused.c: images per fused tile for a conv2d of these sizes (0: not fused) */
+int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
+/* plans p->gemm and p->gemm_tail for p->ipt (0 on success) */
+int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t);
+void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);
 
 #endif

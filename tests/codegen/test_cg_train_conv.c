@@ -17,11 +17,14 @@
  * every output element must be written).  Tolerance: 1e-4 relative to max
  * |reference| (float against double accumulation); the worst error of each
  * kind is printed. */
+#include <stdlib.h>
+
 #include "codegen/cpu/cg_nchw_train.h"
 #include "tests/codegen/cg_test.h"
 
 static int cases;
 static int linear_kinds; /* bit k: the last case's node of kind k packed B as pack.linear */
+static int fused_kinds;  /* bit k: ... ran fused (cg_nchw_train_fused.c) */
 static double worst[3];
 static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
 
@@ -66,9 +69,11 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     NcTrainConvPlan p;
     const char *why = NULL;
     const int ok = nc_cg_train_conv_plan(&p, g, nd, t, &why);
-    snprintf(what, sizeof what, "%s %s", ok ? kind_name[p.kind] : "?", what0);
+    snprintf(what, sizeof what, "%s%s%s %s", ok ? kind_name[p.op_kind] : "?", ok && p.fused ? " fused" : "",
+             ok && p.flip ? " flipped" : "", what0);
     CHECK_MSG(ok, "%s: refused: %s", what, why);
-    if (ok && p.pack.linear) linear_kinds |= 1 << p.kind;
+    if (ok && p.pack.linear) linear_kinds |= 1 << p.op_kind;
+    if (ok && p.fused) fused_kinds |= 1 << p.op_kind;
     NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
     if (!jit) return;
     NcCgModule m;
@@ -76,15 +81,19 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     NcCgKernel kern;
     memset(&kern, 0, sizeof kern);
     nc_cg_train_conv_emit(&m, &p, "k", &kern);
-    const int nst = kern.stage[2] ? 3 : 2;
+    int nst = 0;
+    char names[3][64];
+    for (; nst < 3 && kern.stage[nst]; nst++) {
+        size_t len;
+        snprintf(names[nst], sizeof names[nst], "%s", LLVMGetValueName2(kern.stage[nst], &len));
+    }
     const int64_t *st = kern.tiles, scratch = kern.scratch;
     int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
     NcTileFn fn[3] = {0};
-    static const char *names[3] = {"k_pack", "k_gemm", "k_back"};
     for (int s = 0; s < nst && !rc; s++) fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
-    if (rc || !fn[0] || !fn[1] || (nst == 3 && !fn[2])) {
+    if (rc || !nst || !fn[0] || (nst > 1 && !fn[1]) || (nst == 3 && !fn[2])) {
         CHECK_MSG(0, "%s: %s", what, e.msg);
         nc_cg_jit_free(jit);
         return;
@@ -135,7 +144,7 @@ static void check(const NcCgTarget *t, Case k) {
     snprintf(what, sizeof what, "%s: n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d dil %d,%d groups %d%s",
              t->cpu, (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh,
              k.sw, k.pt, k.pl, k.pb, k.pr, k.dh, k.dw, k.groups ? k.groups : 1, k.bias ? " bias" : "");
-    linear_kinds = 0;
+    linear_kinds = 0, fused_kinds = 0;
     NcGraph *g = nc_graph_new("train_conv");
     const int first = graph(g, &k, &e);
     CHECK_MSG(first >= 0, "%s: %s", what, e.msg);
@@ -172,7 +181,8 @@ static void linear_cases(const NcCgTarget *t) {
     check(t, conv(3, 5, 7, 7, 9, 3, 1, 1, 1)); /* 7x7: up to two images a vector */
     CHECK_MSG(linear_kinds == (fwd | gi), "%s 7x7 3x3: linear kinds %#x", t->cpu, linear_kinds);
     check(t, conv(2, 3, 28, 28, 8, 3, 1, 1, 1)); /* 28x28: vectors across output rows, none across images */
-    CHECK_MSG(linear_kinds == fwd, "%s 28x28 3x3: linear kinds %#x", t->cpu, linear_kinds); /* dY: loads */
+    /* unfused, dY's columns are contiguous loads; flipped into a conv2d of dY, its window is linear */
+    CHECK_MSG(linear_kinds == (fused_kinds ? fwd | gi : fwd), "%s 28x28 3x3: linear kinds %#x", t->cpu, linear_kinds);
     check(t, conv(3, 7, 14, 14, 12, 1, 1, 0, 1)); /* 1x1: no padding, straddles only */
     CHECK_MSG(linear_kinds == (fwd | gi), "%s 14x14 1x1: linear kinds %#x", t->cpu, linear_kinds);
     check(t, conv(2, 3, 14, 14, 5, 3, 1, 2, 2)); /* dilation 2, "same" */
@@ -187,17 +197,48 @@ static void linear_cases(const NcCgTarget *t) {
     CHECK_MSG(linear_kinds == gi, "%s stride 2 down: linear kinds %#x", t->cpu, linear_kinds);
 }
 
+/* conv2d and stride-1 conv2d_grad_input fused (cg_nchw_train_fused.c): tiles of whole images packed and
+ * multiplied on the stack, a ragged last tile, a bias, grad_input flipped into a conv2d of dY (3x3, 1x1,
+ * dilated, uneven padding); grouped and strided grad_input convs stay unfused */
+static void fused_cases(const NcCgTarget *t, int on) {
+    const int fwd = on << NC_TCONV_FORWARD, gi = on << NC_TCONV_GRAD_INPUT;
+    check(t, conv(37, 3, 5, 5, 4, 3, 1, 1, 1)); /* 2 images a tile, the last alone; vectors straddle */
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 5x5: kinds %#x", t->cpu, fused_kinds);
+    Case a = conv(35, 5, 7, 6, 9, 3, 1, 1, 1);
+    a.bias = 1;
+    check(t, a);
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused bias: kinds %#x", t->cpu, fused_kinds);
+    check(t, conv(3, 7, 9, 10, 5, 1, 1, 0, 1)); /* 1x1: flipped without padding */
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 1x1: kinds %#x", t->cpu, fused_kinds);
+    check(t, conv(2, 4, 11, 9, 6, 3, 1, 2, 2)); /* dilated */
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused dilated: kinds %#x", t->cpu, fused_kinds);
+    a = conv(3, 4, 8, 7, 5, 3, 1, 0, 1); /* uneven padding, a 5x3 window */
+    a.kw = 5, a.pt = 2, a.pb = 0, a.pl = 1, a.pr = 3;
+    check(t, a);
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused uneven: kinds %#x", t->cpu, fused_kinds);
+    check(t, conv(3, 6, 9, 9, 8, 3, 2, 1, 1)); /* stride 2: grad_input stays unfused (col2im) */
+    CHECK_MSG(fused_kinds == fwd, "%s fused stride 2: kinds %#x", t->cpu, fused_kinds);
+    check(t, conv(20, 16, 16, 16, 24, 3, 1, 1, 1)); /* rows of whole vectors (masked loads per row) */
+    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 16x16: kinds %#x", t->cpu, fused_kinds);
+}
+
 int main(void) {
     NcError e;
     NcCgTarget t;
     cgt_host_target(&t);
+    fused_cases(&t, 1);
     linear_cases(&t);
+    setenv("NETC_CG_TRAIN_FUSED", "0", 1); /* the unfused kernel, still run for grouped convs and large planes */
+    linear_cases(&t);
+    fused_cases(&t, 0);
+    unsetenv("NETC_CG_TRAIN_FUSED");
     if (t.vw == 16) { /* the same at AVX2's 8-float vectors, a subset of this host's ISA */
         NcCgTarget t2;
         if (nc_cg_target_init(&t2, "haswell", NULL, &e) == 0) {
             printf("also: %s, %d-float vectors\n", t2.cpu, t2.vw);
             CHECK(t2.vw == 8);
             linear_cases(&t2);
+            fused_cases(&t2, 1);
             check(&t2, conv(3, 17, 10, 9, 23, 3, 1, 1, 1));
             check(&t2, conv(2, 6, 9, 16, 7, 3, 1, 1, 1));
             nc_cg_target_free(&t2);
