@@ -3,7 +3,10 @@
 #include "codegen/cuda/cu_emit.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "codegen/cuda/cu_ptxas.h"
 
 /* LLVM 19's NVPTX target with PTX 8.0 (cu_kernel.c): the architectures it
  * takes and ptxas assembles. */
@@ -16,18 +19,19 @@ int nc_cu_arch_known(const char *sm, const char **known) {
     return 0;
 }
 
-/* NcDevKernel as an LLVM struct: three pointers, two int64_t, an int (padded to 48 bytes as C pads it). */
-_Static_assert(sizeof(void *) == 8 && sizeof(NcDevKernel) == 48 && offsetof(NcDevKernel, ptx) == 8 &&
+/* NcDevKernel as an LLVM struct: three pointers, two int64_t, an int (padded as C pads it), a pointer, an int64_t. */
+_Static_assert(sizeof(void *) == 8 && sizeof(NcDevKernel) == 64 && offsetof(NcDevKernel, ptx) == 8 &&
                    offsetof(NcDevKernel, cpu) == 16 && offsetof(NcDevKernel, grid) == 24 &&
-                   offsetof(NcDevKernel, block) == 32 && offsetof(NcDevKernel, nparams) == 40,
+                   offsetof(NcDevKernel, block) == 32 && offsetof(NcDevKernel, nparams) == 40 &&
+                   offsetof(NcDevKernel, cubin) == 48 && offsetof(NcDevKernel, cubin_bytes) == 56,
                "NcDevKernel changed: update kernel_type");
 _Static_assert(sizeof(NcDevProgram) == 24 && offsetof(NcDevProgram, nsteps) == 8 &&
                    offsetof(NcDevProgram, scratch_bytes) == 16,
                "NcDevProgram changed: update program_type");
 
 static LLVMTypeRef kernel_type(NcCgModule *m) {
-    LLVMTypeRef f[6] = {m->ptr, m->ptr, m->ptr, m->i64, m->i64, m->i32};
-    return LLVMStructTypeInContext(m->ctx, f, 6, 0);
+    LLVMTypeRef f[8] = {m->ptr, m->ptr, m->ptr, m->i64, m->i64, m->i32, m->ptr, m->i64};
+    return LLVMStructTypeInContext(m->ctx, f, 8, 0);
 }
 
 static LLVMTypeRef program_type(NcCgModule *m) {
@@ -59,9 +63,10 @@ static int write_ptx(const char *dir, const char *name, const char *ptx, NcError
     return rc;
 }
 
-/* Kernel k built both ways; its table entry. */
+/* Kernel k built both ways, its PTX also assembled where ptxas was found
+ * (ptxas: its path, or NULL); its table entry. */
 static LLVMValueRef build_kernel(NcCgModule *m, const NcCgTarget *gpu, const NcCuKernelReq *k, const char *ptx_dir,
-                                 NcError *e) {
+                                 const char *ptxas, const char *sm, NcError *e) {
     NcCuDesc d;
     k->desc(&d, k->name, k->params);
     if (nc_cu_build_cpu(m, &d, e)) return NULL;
@@ -72,18 +77,24 @@ static LLVMValueRef build_kernel(NcCgModule *m, const NcCgTarget *gpu, const NcC
     char *ptx = nc_cu_build_gpu(&gm, &d, e) ? NULL : nc_cu_module_ptx(&gm, e);
     nc_cg_module_dispose(&gm);
     if (!ptx) return NULL;
-    if (ptx_dir && write_ptx(ptx_dir, k->name, ptx, e)) {
+    unsigned char *cubin = NULL;
+    size_t cubin_len = 0;
+    if ((ptx_dir && write_ptx(ptx_dir, k->name, ptx, e)) ||
+        (ptxas && nc_cu_ptxas(ptxas, k->name, ptx, sm, &cubin, &cubin_len, e))) {
         free(ptx);
         return NULL;
     }
-    LLVMValueRef f[6] = {bytes_global(m, NULL, k->name, strlen(k->name), 1),
+    LLVMValueRef f[8] = {bytes_global(m, NULL, k->name, strlen(k->name), 1),
                          bytes_global(m, NULL, ptx, strlen(ptx), 1),
                          cpu,
                          LLVMConstInt(m->i64, (unsigned long long)d.grid, 0),
                          LLVMConstInt(m->i64, (unsigned long long)d.block, 0),
-                         LLVMConstInt(m->i32, (unsigned long long)d.nparams, 0)};
+                         LLVMConstInt(m->i32, (unsigned long long)d.nparams, 0),
+                         cubin ? bytes_global(m, NULL, cubin, cubin_len, 0) : LLVMConstNull(m->ptr),
+                         LLVMConstInt(m->i64, (unsigned long long)cubin_len, 0)};
     free(ptx);
-    return LLVMConstNamedStruct(kernel_type(m), f, 6);
+    free(cubin);
+    return LLVMConstNamedStruct(kernel_type(m), f, 8);
 }
 
 int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *plans, int n, const NcCuOptions *o,
@@ -115,8 +126,19 @@ int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *pl
     int rc = 0;
     const int nk = L.kernels.len;
     LLVMValueRef *entries = nc_calloc((size_t)nk + 1, sizeof(LLVMValueRef));
+    const char *why = NULL;
+    char *ptxas = NULL;
+    if (nc_cu_ptxas_find(&ptxas, &why, e))
+        rc = -1;
+    else if (!ptxas)
+        fprintf(stderr,
+                "netc: no cubins (%s): the GPU's driver will compile the kernels' PTX at the program's first "
+                "run\n",
+                why);
     for (int k = 0; k < nk && !rc; k++)
-        if (!(entries[k] = build_kernel(&m, &gpu, &L.kernels.data[k], o ? o->ptx_dir : NULL, e))) rc = -1;
+        if (!(entries[k] = build_kernel(&m, &gpu, &L.kernels.data[k], o ? o->ptx_dir : NULL, ptxas, sm, e))) rc = -1;
+    if (L.verbose && ptxas && !rc) fprintf(L.verbose, "cuda: %d kernels assembled for %s by %s\n", nk, sm, ptxas);
+    free(ptxas);
     if (!rc) {
         LLVMTypeRef kt = kernel_type(&m), pt = program_type(&m);
         LLVMValueRef table = LLVMAddGlobal(m.mod, LLVMArrayType2(kt, (uint64_t)nk), "netc_dev_kernels");

@@ -22,13 +22,17 @@ typedef struct NcDevice NcDevice;
 
 /* One kernel in both forms: its PTX (with the .entry `name`) for the GPU, and
  * its CPU lowering for the emulator.  Either may be NULL where that device is
- * not used. */
+ * not used.  cubin: the PTX assembled ahead of time for the program's
+ * architecture (codegen/cuda/cu_ptxas.h), loaded in its place where the GPU
+ * takes it; NULL where netc found no ptxas. */
 typedef struct NcDevKernel {
     const char *name;
     const char *ptx;
     void (*cpu)(float *const *params);
     int64_t grid, block;
     int nparams;
+    const unsigned char *cubin;
+    int64_t cubin_bytes;
 } NcDevKernel;
 
 /* kind "emulate" or "cuda"; NULL with a message when it cannot be opened. */

@@ -4,11 +4,14 @@
  * compiler and its programs build and run on machines without it, and
  * opening this device there fails with a message that begins "cannot use a
  * GPU: " and says why (no driver library, cuInit's error, no device).
- * Kernels are loaded from their PTX (the driver JIT-compiles it for the GPU
- * present) once per kernel and cached.  All work goes to one stream of the
+ * Kernels are loaded once each and cached: from the cubin ptxas made when
+ * the program was compiled, where the GPU is of that architecture, else from
+ * the PTX (the driver JIT-compiles it for the GPU present).  All work goes to one stream of the
  * device's own (a blocking one: the synchronous copies on the legacy stream
  * order themselves with it), so that it can be captured as a CUDA graph. */
 #include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/device/device.h"
@@ -50,6 +53,8 @@ typedef struct Cuda {
     CUstream stream;
     int capturing;
     Loaded *loaded;
+    int cubin_refused;        /* a cubin did not load (a GPU of another architecture): PTX from then on */
+    int from_cubin, from_ptx; /* kernels loaded each way (NETC_CUDA_VERBOSE says at close) */
     CUresult (*cuInit)(unsigned);
     CUresult (*cuDeviceGetCount)(int *);
     CUresult (*cuDeviceGet)(CUdevice *, int);
@@ -93,6 +98,9 @@ static Cuda *cuda(NcDevice *d) { return d->impl; }
 
 static void cuda_close(NcDevice *d) {
     Cuda *c = cuda(d);
+    if (getenv("NETC_CUDA_VERBOSE"))
+        fprintf(stderr, "cuda: %d kernels loaded from cubins, %d compiled from PTX by the driver\n", c->from_cubin,
+                c->from_ptx);
     for (Loaded *l = c->loaded, *next; l; l = next) {
         next = l->next;
         c->cuModuleUnload(l->mod);
@@ -131,7 +139,17 @@ static int load(Cuda *c, const NcDevKernel *k, CUfunction *fn, NcError *e) {
     for (Loaded *l = c->loaded; l; l = l->next)
         if (!strcmp(l->name, k->name) && !strcmp(l->ptx, k->ptx)) return *fn = l->fn, 0;
     Loaded *l = nc_calloc(1, sizeof *l);
-    CUresult r = c->cuModuleLoadData(&l->mod, k->ptx);
+    /* the cubin where the GPU takes it (no JIT at the first run), else the driver compiles the PTX; a cubin
+     * is for one compute capability, so the first refusal sends every later kernel to the PTX directly */
+    CUresult r = 1;
+    if (k->cubin && !c->cubin_refused) {
+        r = c->cuModuleLoadData(&l->mod, k->cubin);
+        if (r)
+            c->cubin_refused = 1;
+        else
+            c->from_cubin++;
+    }
+    if (r && !(r = c->cuModuleLoadData(&l->mod, k->ptx))) c->from_ptx++;
     if (!r && (r = c->cuModuleGetFunction(&l->fn, l->mod, k->name)) != 0) c->cuModuleUnload(l->mod);
     if (r) {
         free(l);
@@ -321,6 +339,8 @@ NcDevice *nc_dev_open_cuda(NcError *e) {
         cu_fail(c, e, "opening GPU 0", r);
         goto fail;
     }
+    /* NETC_CUDA_JIT=1: the PTX even where a cubin would load (to compare the two, or to rule the cubins out) */
+    c->cubin_refused = getenv("NETC_CUDA_JIT") && !strcmp(getenv("NETC_CUDA_JIT"), "1");
     return d;
 fail:
     cuda_close(d);

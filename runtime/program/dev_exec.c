@@ -15,6 +15,7 @@
 
 /* Present when the program was linked with codegen/cuda's object (dev_program.h). */
 extern const NcDevKernel netc_dev_kernels[] __attribute__((weak));
+extern const int32_t netc_dev_nkernels __attribute__((weak));
 extern const NcDevProgram netc_dev_programs[] __attribute__((weak));
 extern const int32_t netc_dev_nprograms __attribute__((weak));
 extern const char netc_dev_default[] __attribute__((weak));
@@ -253,6 +254,18 @@ static const char *kind(void *ctx, const NcBundle *b, int p, uint32_t node) {
     return x->prog[p].kind[node];
 }
 
+/* "PTX and cubins for sm_90" (assembled when compiled: no JIT at the first run on such a GPU), or PTX alone. */
+static void gpu_code(char *buf, size_t n) {
+    int32_t with = 0, all = netc_dev_nkernels;
+    for (int32_t k = 0; k < all; k++) with += netc_dev_kernels[k].cubin != NULL;
+    if (with == all)
+        snprintf(buf, n, "PTX and cubins for %s", netc_dev_arch);
+    else if (!with)
+        snprintf(buf, n, "PTX for %s, no cubins", netc_dev_arch);
+    else
+        snprintf(buf, n, "PTX for %s, cubins for %d of %d kernels", netc_dev_arch, (int)with, (int)all);
+}
+
 static int attach(NcBundle *b, const char *prog, const char *device, int tables_only, NcError *e) {
     who = prog;
     if (!nc_dev_exec_compiled()) {
@@ -275,10 +288,12 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
             return NC_EXIT_BADINPUT;
         }
     DevExec *x = nc_calloc(1, sizeof *x);
+    char code[96];
+    gpu_code(code, sizeof code);
     if (tables_only) { /* info: what runs where, without a device */
         snprintf(x->describe, sizeof x->describe,
-                 "GPU kernels (PTX for %s, and their CPU lowering for --device emulate); opens %s by default",
-                 netc_dev_arch, netc_dev_default);
+                 "GPU kernels (%s, and their CPU lowering for --device emulate); opens %s by default", code,
+                 netc_dev_default);
         x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
         b->exec = &x->exec;
         return 0;
@@ -315,8 +330,8 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
     }
     const char *no_graphs = getenv("NETC_NO_GRAPHS");
     x->graphs = nc_dev_has_graphs(x->dev) && !(no_graphs && *no_graphs && strcmp(no_graphs, "0"));
-    snprintf(x->describe, sizeof x->describe, "%s (PTX for %s), running on %s (--device %s)",
-             strcmp(kind_name, "cuda") ? "emulated GPU" : "GPU", netc_dev_arch, nc_dev_name(x->dev), kind_name);
+    snprintf(x->describe, sizeof x->describe, "%s (%s), running on %s (--device %s)",
+             strcmp(kind_name, "cuda") ? "emulated GPU" : "GPU", code, nc_dev_name(x->dev), kind_name);
     x->exec = (NcBundleExec){.ctx = x, .run = run, .kind = kind};
     b->exec = &x->exec;
     return 0;

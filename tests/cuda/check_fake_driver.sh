@@ -19,8 +19,23 @@ fi
 LD_LIBRARY_PATH=$fake "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null ||
   fail "the program failed on the stand-in driver"
 "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-4 || fail "the forward through the CUDA device layer differs"
-LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info | grep -q "running on fake GPU" ||
-  fail "info does not name the stand-in GPU"
+LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info >"$tmp/info.txt" || fail "info failed"
+grep -q "running on fake GPU" "$tmp/info.txt" || fail "info does not name the stand-in GPU"
+# the kernels' cubins (ptxas at compile time) are what a GPU of the program's architecture loads; another
+# architecture's GPU refuses them and gets every kernel's PTX instead, with the same results
+n=$(LD_LIBRARY_PATH=$fake NETC_CUDA_VERBOSE=1 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y1.npy" --top 0 2>&1 |
+  sed -n 's/^cuda: \([0-9]*\) kernels loaded from cubins, 0 compiled from PTX.*/\1/p')
+if grep -q "PTX and cubins for" "$tmp/info.txt"; then
+  [ "${n:-0}" -gt 0 ] || fail "the kernels were not loaded from their cubins"
+  LD_LIBRARY_PATH=$fake NETC_CUDA_VERBOSE=1 FAKE_CUDA_ARCH=other "$tmp/prog" run --input "$tmp/x.npy" \
+    --output "$tmp/y2.npy" --top 0 2>"$tmp/jit.txt" >/dev/null || fail "the PTX fallback failed"
+  grep -q "^cuda: 0 kernels loaded from cubins, $n compiled from PTX" "$tmp/jit.txt" ||
+    fail "another architecture's GPU did not get the PTX: $(cat "$tmp/jit.txt")"
+  "$netc" compare "$tmp/ref.npy" "$tmp/y2.npy" --rtol 1e-4 || fail "the forward from the PTX differs"
+  echo "$n kernels from their cubins; from their PTX on another architecture"
+else
+  echo "no cubins in the program (no ptxas where it was compiled): the PTX alone was run"
+fi
 LD_LIBRARY_PATH=$fake "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" || fail "bench failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy"
 # five photographs at batch 2: three runs, the first issued step by step, the second captured as a graph, the

@@ -3,7 +3,8 @@
 # two resolutions, two programs) on a machine without a GPU fails with the device layer's "cannot use a
 # GPU: ..." (exit 1) and runs with --device emulate, where classify and features answer as the same
 # ensemble compiled for the CPU does (same top classes, features within 1e-4); a CPU program refuses
-# --device (exit 2).  Where a GPU is present, the first part runs on it instead.
+# --device (exit 2); without ptxas (NETC_PTXAS=none) the program carries PTX alone, and a ptxas that fails
+# fails the compile.  Where a GPU is present, the first part runs on it instead.
 set -u
 netc=$1 model=$2 photos=$3
 tmp=$(mktemp -d)
@@ -12,7 +13,7 @@ fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 "$netc" ensemble "$model:det@32,40" --merge mean --target cuda -o "$tmp/gpu" || fail "ensemble --target cuda failed"
 "$netc" run "$model" --init det --res 32 --save-input "$tmp/x.npy" --output "$tmp/ref.npy" --top 0 >/dev/null ||
   fail "netc run failed"
-"$tmp/gpu" info | grep -q "PTX for sm_90" || fail "info does not say the program is for a GPU"
+"$tmp/gpu" info | grep -q "PTX.* for sm_90" || fail "info does not say the program is for a GPU"
 "$tmp/gpu" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null 2>"$tmp/err"
 rc=$?
 if grep -q "cannot use a GPU: " "$tmp/err"; then
@@ -42,4 +43,14 @@ cmp -s "$tmp/c_cpu.txt" "$tmp/c_gpu.txt" || fail "classify's top classes differ 
 "$tmp/cpu" --device emulate info >/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc = 2 ] && grep -q "runs on the CPU" "$tmp/err" || fail "--device on a CPU program: exit $rc: $(cat "$tmp/err")"
+# ptxas (cubins) is optional: NETC_PTXAS=none leaves the PTX alone; a ptxas that rejects a kernel fails the
+# compile (exit 1, a netc bug: invalid PTX) and leaves no program behind
+NETC_PTXAS=none "$netc" compile "$model" --init det --res 32 --target cuda -o "$tmp/ptx_only" 2>"$tmp/err" ||
+  fail "compile with NETC_PTXAS=none failed: $(cat "$tmp/err")"
+grep -q "no cubins (NETC_PTXAS=none)" "$tmp/err" || fail "no word of the missing cubins: $(cat "$tmp/err")"
+"$tmp/ptx_only" info | grep -q "PTX for sm_90, no cubins" || fail "info does not say there are no cubins"
+NETC_PTXAS=/bin/false "$netc" compile "$model" --init det --res 32 --target cuda -o "$tmp/bad" 2>"$tmp/err"
+rc=$?
+[ $rc = 1 ] && grep -q "rejected the PTX of kernel" "$tmp/err" || fail "a failing ptxas: exit $rc: $(cat "$tmp/err")"
+[ ! -e "$tmp/bad" ] || fail "a failing ptxas left a program behind"
 echo "1 passed, 0 failed"

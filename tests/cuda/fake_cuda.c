@@ -33,10 +33,13 @@ typedef struct Kernel {
     void (*cpu)(float *const *params);
     int64_t grid, block;
     int nparams;
+    const unsigned char *cubin;
+    int64_t cubin_bytes;
 } Kernel;
 
 typedef struct Module {
-    char *ptx;
+    char *ptx;          /* a PTX module's text */
+    const Kernel *from; /* a cubin's kernel (whose .entry it holds) */
 } Module;
 
 static int fail(const char *what) {
@@ -142,11 +145,35 @@ int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) {
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) {
     return forbidden("cuMemcpyDtoH") ? 1 : (memcpy(dst, (void *)(uintptr_t)src, n), 0);
 }
+static const Kernel *kernels(int32_t *n) {
+    const Kernel *table = dlsym(RTLD_DEFAULT, "netc_dev_kernels");
+    const int32_t *count = dlsym(RTLD_DEFAULT, "netc_dev_nkernels");
+    *n = count ? *count : 0;
+    return table && count ? table : NULL;
+}
+/* A cubin is a CUDA ELF (e_machine 190, EM_CUDA), one of the program's own: it stands for its kernel.
+ * FAKE_CUDA_ARCH=other refuses it as a GPU of another architecture does (CUDA_ERROR_NO_BINARY_FOR_GPU). */
+static int load_cubin(Module *m, const unsigned char *image) {
+    if (image[4] != 2 || image[18] + 256 * image[19] != 190) return fail("cuModuleLoadData: an ELF but not CUDA's");
+    const char *arch = getenv("FAKE_CUDA_ARCH");
+    if (arch && !strcmp(arch, "other")) return 209;
+    int32_t n;
+    const Kernel *table = kernels(&n);
+    for (int32_t i = 0; table && i < n; i++)
+        if (table[i].cubin == image) return m->from = &table[i], 0;
+    return fail("cuModuleLoadData: a cubin that is not one of the program's");
+}
 int cuModuleLoadData(void **mod, const void *image) {
     const char *ptx = image;
-    if (!strstr(ptx, ".version") || !strstr(ptx, ".entry")) return fail("cuModuleLoadData: not PTX");
     Module *m = calloc(1, sizeof *m);
-    m->ptx = strdup(ptx);
+    if (!memcmp(image, "\177ELF", 4)) {
+        const int r = load_cubin(m, image);
+        if (r) return free(m), r;
+    } else if (!strstr(ptx, ".version") || !strstr(ptx, ".entry")) {
+        return free(m), fail("cuModuleLoadData: not PTX");
+    } else {
+        m->ptx = strdup(ptx);
+    }
     *mod = m;
     return 0;
 }
@@ -160,11 +187,12 @@ int cuModuleGetFunction(void **fn, void *mod, const char *name) {
     const Module *m = mod;
     char entry[256];
     snprintf(entry, sizeof entry, ".entry %s(", name);
-    if (!strstr(m->ptx, entry)) return fail("cuModuleGetFunction: the module has no such .entry");
-    const Kernel *table = dlsym(RTLD_DEFAULT, "netc_dev_kernels");
-    const int32_t *n = dlsym(RTLD_DEFAULT, "netc_dev_nkernels");
-    if (!table || !n) return fail("cuModuleGetFunction: the program exports no netc_dev_kernels (-rdynamic)");
-    for (int32_t i = 0; i < *n; i++)
+    if (m->from ? strcmp(m->from->name, name) : !strstr(m->ptx, entry))
+        return fail("cuModuleGetFunction: the module has no such .entry");
+    int32_t n;
+    const Kernel *table = kernels(&n);
+    if (!table) return fail("cuModuleGetFunction: the program exports no netc_dev_kernels (-rdynamic)");
+    for (int32_t i = 0; i < n; i++)
         if (!strcmp(table[i].name, name)) return *fn = (void *)&table[i], 0;
     return fail("cuModuleGetFunction: no kernel of that name in the program");
 }
