@@ -46,8 +46,8 @@ endforeach()
 # trained checkpoint in timm (torch: -DNETC_TORCH_PYTHON=/path/to/python, else
 # skipped).
 set(NETC_TORCH_PYTHON "" CACHE STRING "a Python with torch, timm and safetensors for train.timm_load (empty: skip)")
-foreach(case resume_exact resume_large kill timm_load bad_input nan freeze weighted_focal aug_mixup bad_aug pictures
-             pseudo_fixres)
+foreach(case resume_exact resume_large long_metrics kill timm_load bad_input nan freeze weighted_focal aug_mixup bad_aug
+             pictures pseudo_fixres)
   add_test(NAME train.${case}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/train_cases.sh $<TARGET_FILE:netc> ${case})
   set(env "PYTHON=${Python3_EXECUTABLE}")

@@ -3,10 +3,12 @@
  * confusion matrix. Written atomically, so a viewer never sees half a file. */
 #include "runtime/program/plots.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/support/file_in.h"
 #include "runtime/support/json.h"
 
 /* ---- a small SVG writer ------------------------------------------------- */
@@ -69,12 +71,30 @@ static void frame(FILE *f, const Axes *a, const char *title, const char *xlabel)
 }
 
 /* a polyline of the finite points, markers when `dots` */
+/* A line through the points, at most the lowest and highest of each half-pixel column: a long run's hundreds of
+ * thousands of updates draw the same picture (spikes kept) in a few thousand points. */
 static void series(FILE *f, const Axes *a, const double *x, const double *y, int n, const char *colour, double width,
                    int dots) {
     if (n <= 0) return;
     fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='%.1f' points='", colour, width);
-    for (int i = 0; i < n; i++)
-        if (isfinite(y[i]) && (!a->log_y || y[i] > 0)) fprintf(f, "%.1f,%.1f ", ax_x(a, x[i]), ax_y(a, y[i]));
+    long col = LONG_MIN;
+    double lo = 0, hi = 0, lo_x = 0, hi_x = 0;
+    for (int i = 0; i <= n; i++) {
+        const int ok = i < n && isfinite(y[i]) && (!a->log_y || y[i] > 0);
+        const double px = ok ? ax_x(a, x[i]) : 0, py = ok ? ax_y(a, y[i]) : 0;
+        if (i < n && !ok) continue;
+        if (i == n || lround(px * 2) != col) { /* the column is done: its extremes in the order they came */
+            if (col != LONG_MIN) {
+                fprintf(f, "%.1f,%.1f ", lo_x < hi_x ? lo_x : hi_x, lo_x < hi_x ? lo : hi);
+                if (lo != hi) fprintf(f, "%.1f,%.1f ", lo_x < hi_x ? hi_x : lo_x, lo_x < hi_x ? hi : lo);
+            }
+            if (i == n) break;
+            col = lround(px * 2), lo = hi = py, lo_x = hi_x = px;
+        } else {
+            if (py < lo) lo = py, lo_x = px;
+            if (py > hi) hi = py, hi_x = px;
+        }
+    }
     fprintf(f, "'/>\n");
     for (int i = 0; i < n && dots; i++)
         if (isfinite(y[i]))
@@ -120,7 +140,7 @@ static void min_max(const Col *c, double *lo, double *hi, int positive) {
 int plot_training_curves(const char *metrics, const char *svg, NcError *e) {
     char *text;
     size_t len;
-    if (nc_read_file(metrics, &text, &len, e)) return -1;
+    if (nc_read_file_max(metrics, NC_LIMIT_LIST, "a metrics file", &text, &len, e)) return -1;
     Col step = {0}, loss = {0}, lr = {0}, ep_step = {0}, ep_loss = {0}, v_loss = {0}, top1 = {0}, top5 = {0};
     for (char *line = text, *next; line && *line; line = next) {
         char *nl = strchr(line, '\n');

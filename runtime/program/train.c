@@ -783,7 +783,8 @@ static void keep_metrics_until(const char *path, int64_t step) {
     char *text;
     size_t len;
     NcError e;
-    if (nc_read_file(path, &text, &len, &e)) return;
+    /* (a text file's 64 MiB is 250 000 updates: an ImageNet-length run passes it) */
+    if (nc_read_file_max(path, NC_LIMIT_LIST, "a metrics file", &text, &len, &e)) return;
     NC_VEC(char) kept = {0};
     for (char *line = text, *next; line && *line; line = next) {
         char *nl = strchr(line, '\n');

@@ -399,6 +399,37 @@ bad_aug)
         fail "--mixup with an odd batch"
     [ ! -e o ] || fail "an odd batch wrote o/"
     pass ;;
+long_metrics)
+    # a metrics.jsonl past a text file's 64 MiB (300 000 update lines, as a long run writes) is still trimmed on
+    # --resume and drawn, its updates thinned to a few thousand points with the spikes kept
+    compile_tiny tiny
+    mklist 10 4 >list.txt
+    ./tiny train --data list.txt --out run --max-steps 1 --quiet 2>a.err || fail "one update: $(cat a.err)"
+    "$python" - run/metrics.jsonl <<'PY' || fail "writing the long metrics failed"
+import sys
+with open(sys.argv[1], "a") as f:
+    for i in range(300000):  # steps in [0, 1): all kept by a resume at update 1; one spike of loss 50
+        loss = 50.0 if i == 123456 else 2.0 + (i % 97) / 97.0
+        f.write('{"step": %.7f, "epoch": 0, "batch": 0, "loss": %g, "lr": 0.1, "grad_norm": 1.0, "images_per_s": 10, '
+                '"data_wait": 0.01, "time_s": 1.0, "wait_s": 0.0, "skipped_images": 0, "pad": "%s"}\n'
+                % (i / 300000.0, loss, "x" * 40))
+PY
+    [ "$(stat -c %s run/metrics.jsonl)" -gt $((64 << 20)) ] || fail "the metrics file is not over 64 MiB"
+    ./tiny train --data list.txt --out run --resume run --max-steps 2 --quiet 2>b.err || fail "resume: $(cat b.err)"
+    ! grep -q warning b.err || fail "the resumed run warned: $(cat b.err)"
+    [ "$(grep -c '"loss"' run/metrics.jsonl)" -ge 300002 ] || fail "the resume lost metrics lines"
+    "$python" - run/curves.svg <<'PY' || fail "the long run's curves are wrong"
+import sys, xml.dom.minidom as dom
+svg = dom.parse(sys.argv[1])
+lines = svg.getElementsByTagName("polyline")
+pts = [[tuple(map(float, p.split(","))) for p in l.getAttribute("points").split()] for l in lines]
+# the per-update loss is the first polyline: thinned, and its highest point (the spike, smallest y) kept
+assert 1000 < len(pts[0]) < 3000, len(pts[0])
+top = min(y for _, y in pts[0])
+assert top < min(y for _, y in pts[0][:50]) - 50, "no spike drawn"
+print("per-update loss: %d points from 300 002 updates" % len(pts[0]))
+PY
+    pass ;;
 pictures)
     # curves.svg (redrawn on --resume over the whole run), per_class.json and confusion.svg after a validation,
     # eval --confusion; each SVG well-formed XML with what it should show.
