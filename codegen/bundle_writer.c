@@ -258,6 +258,7 @@ int nc_bundle_write(const char *path, const char *weights_path, const NcBundleSp
             memset(&bv, 0, sizeof bv);
             bv.kind = v->kind, bv.ndim = v->ndim, bv.layout = nc_is_nhwc(v) ? NC_LAYOUT_NHWC : NC_LAYOUT_NCHW;
             if (v->kind == NC_VAL_PARAM) bv.dtype = v->dtype, bv.nbytes = v->nbytes;
+            if (v->kind == NC_VAL_NODE) bv.dtype = v->dtype; /* a bf16 activation (passes/assign_dtype.c) */
             memcpy(bv.shape, v->shape, sizeof bv.shape);
             bv.offset = v->kind == NC_VAL_NODE    ? plans[gi].offset[i]
                         : v->kind == NC_VAL_PARAM ? weight_offset(&w, member, v, e)

@@ -17,7 +17,10 @@
 #define NC_MAXOUT 16
 
 /* NC_BF16 / NC_I8 parameters: weights codegen stored in reduced precision for
- * the one kernel that reads them (netc compile --precision; NcValue.nbytes). */
+ * the one kernel that reads them (netc compile --precision; NcValue.nbytes).
+ * An NC_BF16 intermediate (NC_VAL_NODE): an activation stored as bf16 between
+ * two generated kernels that read and write it so (passes/assign_dtype.c);
+ * the memory plan gives it 2 bytes an element.  Every other activation is f32. */
 typedef enum { NC_F32, NC_F16, NC_BF16, NC_I32, NC_I8 } NcDtype;
 /* NC_LAYOUT_PACKED: a parameter whose data codegen has repacked for the one
  * node that reads it (nc_cg_pack_weights); its shape still says the logical
@@ -163,10 +166,13 @@ static inline NcValue *nc_val(const NcGraph *g, int id) { return &g->values.data
 /* A 4-D activation stored [N, H, W, C] (its shape still says [N, C, H, W]). */
 static inline int nc_is_nhwc(const NcValue *v) { return v->ndim == 4 && v->layout == NC_LAYOUT_NHWC; }
 int64_t nc_numel(const NcValue *v);
+static inline int64_t nc_dtype_size(NcDtype d) { return d == NC_F16 || d == NC_BF16 ? 2 : d == NC_I8 ? 1 : 4; }
+/* Bytes of an intermediate as the memory plan stores it (numel x its dtype's size). */
+static inline int64_t nc_act_bytes(const NcValue *v) { return nc_numel(v) * nc_dtype_size(v->dtype); }
 /* Bytes of a parameter's data as stored: nbytes when set, else numel x the dtype's size. */
 static inline int64_t nc_param_bytes(const NcValue *v) {
     if (v->nbytes) return v->nbytes;
-    return nc_numel(v) * (v->dtype == NC_F16 || v->dtype == NC_BF16 ? 2 : v->dtype == NC_I8 ? 1 : 4);
+    return nc_numel(v) * nc_dtype_size(v->dtype);
 }
 /* Limits that keep every size computation far from overflow: 2^38 elements
  * (1 TB of f32) per tensor, a million nodes per graph. */

@@ -74,6 +74,7 @@ void nc_graph_print(const NcGraph *g, FILE *out) {
         const NcValue *o = &g->values.data[n->outputs[0]];
         fprintf(out, " -> %s", nc_shape_str(o->ndim, o->shape, buf, sizeof buf));
         if (o->ndim == 4 && o->layout == NC_LAYOUT_NHWC) fprintf(out, " nhwc");
+        if (o->dtype == NC_BF16) fprintf(out, " bf16"); /* stored bf16 (passes/assign_dtype.c) */
         if (n->noutputs > 1) fprintf(out, " x%d", n->noutputs);
         if (n->scope && n->scope[0]) fprintf(out, "  # %s", n->scope);
         fprintf(out, "\n");

@@ -15,6 +15,8 @@ static const NcPass passes[] = {
     {"dce", "remove nodes whose results are never used", nc_pass_dce},
     {"assign_layout", "store activations NHWC where the backend says it pays, relayouts at the edges",
      nc_pass_assign_layout},
+    {"assign_dtype", "store an activation in its kernels' reduced precision (bf16) where every reader takes it",
+     nc_pass_assign_dtype},
 };
 enum { NDEFAULT = 6 };
 

@@ -54,6 +54,7 @@ int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_eltwise(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e); /* needs ctx->layout */
+int nc_pass_assign_dtype(NcGraph *g, NcPassCtx *ctx, NcError *e);  /* ctx->layout's act_out / act_in */
 /* The chain-following both fusions share (passes/fuse_epilogue.c): from each
  * node is_anchor accepts, pull the single-reader elementwise ops after it
  * into its epilogue. */
@@ -84,6 +85,10 @@ struct NcLayoutHooks {
     /* estimated seconds to convert v to the other layout */
     double (*relayout_cost)(const NcValue *v, void *ctx);
     void *ctx;
+    /* for assign_dtype (NULL: every activation f32): the reduced dtype nd's kernel can write its output in
+     * (NC_F32: none), and whether it can read its input j stored in dtype dt */
+    NcDtype (*act_out)(const NcGraph *g, const NcNode *nd, void *ctx);
+    int (*act_in)(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *ctx);
 };
 /* Sets the layouts and inserts relayout nodes; *relayouts says how many. */
 int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e);

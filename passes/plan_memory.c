@@ -8,6 +8,8 @@
  *    split at batch 1 costs no copy).  Values sharing storage form one group
  *    whose lifetime is the union of theirs; a
  *    split's pieces sit at their byte offsets inside it.
+ *    Only values of one dtype share storage (a bf16 activation,
+ *    ir.h, takes 2 bytes an element and is read by its own kernels alone).
  * 2. Lifetimes are [defining node, last reading node] in schedule order; graph
  *    outputs live to the end.
  * 3. Offsets: groups in decreasing size, each placed at the lowest 64-byte
@@ -43,7 +45,9 @@ static int cmp_size(const void *a, const void *b) {
  * aligned (as every planned value does)? */
 static int split_is_view(const NcGraph *g, const NcNode *n) {
     const NcValue *in = nc_val(g, n->inputs[0]);
-    if (in->kind != NC_VAL_NODE || nc_is_nhwc(in) || n->attrs.axis < 0 || n->attrs.axis >= in->ndim) return 0;
+    if (in->kind != NC_VAL_NODE || nc_is_nhwc(in) || in->dtype != NC_F32 || n->attrs.axis < 0 ||
+        n->attrs.axis >= in->ndim)
+        return 0;
     int64_t inner = 1;
     for (int d = 0; d < n->attrs.axis; d++)
         if (in->shape[d] != 1) return 0;
@@ -87,7 +91,8 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
             continue;
         }
         if (n->noutputs != 1) continue;
-        if (n->op == NC_OP_RESHAPE && nc_val(g, n->inputs[0])->kind == NC_VAL_NODE) {
+        if (n->op == NC_OP_RESHAPE && nc_val(g, n->inputs[0])->kind == NC_VAL_NODE &&
+            nc_val(g, n->inputs[0])->dtype == out->dtype) {
             int root = find(parent, n->inputs[0]);
             parent[out->id] = root;
             sub[out->id] = sub[n->inputs[0]];
@@ -101,7 +106,7 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
         const int nmain = n->attrs.nepi ? info->min_inputs : n->ninputs;
         for (int j = 0; j < nmain; j++) {
             const NcValue *in = nc_val(g, n->inputs[j]);
-            if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out)) continue;
+            if (in->kind != NC_VAL_NODE || !nc_shape_eq(in, out) || in->dtype != out->dtype) continue;
             /* nor may it overwrite an operand that is also an epilogue operand (x * hardsigmoid(x) fused reads x
                again after the first step) */
             int also_epi = 0;
@@ -138,7 +143,7 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
             ng++;
         }
         Group *gr = &groups[gi[root]];
-        int64_t bytes = nc_numel(v) * (int64_t)sizeof(float);
+        int64_t bytes = nc_act_bytes(v);
         if (sub[i] + bytes > gr->bytes) gr->bytes = sub[i] + bytes;
         if (v->producer < gr->first) gr->first = v->producer;
         int l = last[i] < 0 ? v->producer : last[i]; /* unread outputs still get written */

@@ -180,13 +180,17 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         for (int d = 0; d < v->ndim; d++)
             if (v->shape[d] < 1) return nc_errorf(e, "value %u: bad shape", i);
         uint64_t bytes = (uint64_t)nc_numel(v) * 4;
-        if (bv->dtype != NC_F32 && (bv->kind != NC_VAL_PARAM || (bv->dtype != NC_BF16 && bv->dtype != NC_I8) ||
-                                    bv->nbytes < 0 || bv->nbytes > (int64_t)bytes + (1 << 20)))
+        /* reduced precision: a parameter (bf16, int8 blobs) or an activation between generated kernels (bf16) */
+        const int act_bf16 = bv->kind == NC_VAL_NODE && bv->dtype == NC_BF16 && !bv->nbytes;
+        if (bv->dtype != NC_F32 && !act_bf16 &&
+            (bv->kind != NC_VAL_PARAM || (bv->dtype != NC_BF16 && bv->dtype != NC_I8) || bv->nbytes < 0 ||
+             bv->nbytes > (int64_t)bytes + (1 << 20)))
             return nc_errorf(e, "value %u: bad dtype or size", i);
         if (bv->kind == NC_VAL_PARAM) {
             v->dtype = (NcDtype)bv->dtype, v->nbytes = bv->nbytes;
             bytes = (uint64_t)nc_param_bytes(v);
         }
+        if (act_bf16) v->dtype = NC_BF16, bytes = (uint64_t)nc_act_bytes(v);
         if (bv->kind == NC_VAL_NODE &&
             (bv->offset < 0 || bv->offset % 4 || !inside((uint64_t)bv->offset, bytes, h->arena_bytes)))
             return nc_errorf(e, "value %u lies outside the arena", i);
@@ -208,11 +212,12 @@ static int open_program(const unsigned char *base, size_t len, uint64_t off, con
         if (p->vals[h->inputs[i]].kind != NC_VAL_INPUT) return nc_errorf(e, "program input %u is not an input", i);
     if (h->train_offset && open_train(h, rest, p, e)) return -1;
     const NcValue *ov = &p->vals[p->train ? p->train->logits : h->outputs[0]];
-    if (ov->kind != NC_VAL_NODE || ov->shape[0] != h->batch || nc_numel(ov) / h->batch != mb->nclasses)
+    if (ov->kind != NC_VAL_NODE || ov->dtype != NC_F32 || ov->shape[0] != h->batch ||
+        nc_numel(ov) / h->batch != mb->nclasses)
         return nc_errorf(e, "program output is not [batch, %d classes]", mb->nclasses);
     if (h->features != -1) {
         const NcValue *fv = h->features >= 0 && (uint32_t)h->features < h->nvalues ? &p->vals[h->features] : NULL;
-        if (!fv || fv->kind != NC_VAL_NODE || fv->ndim != 2 || fv->shape[0] != h->batch ||
+        if (!fv || fv->kind != NC_VAL_NODE || fv->dtype != NC_F32 || fv->ndim != 2 || fv->shape[0] != h->batch ||
             fv->shape[1] != mb->nfeatures)
             return nc_errorf(e, "program features are not [batch, %d]", mb->nfeatures);
     }
@@ -404,10 +409,11 @@ int nc_bundle_open(const void *data, size_t len, const char *weights_path, NcBun
     for (int pi = 0; pi < b->nprograms && !rc; kernels = kernels ? kernels + b->programs[pi].h->nnodes : NULL, pi++)
         for (uint32_t ni = 0; ni < b->programs[pi].h->nnodes && !rc; ni++) {
             const NcBundleNode *n = &b->programs[pi].nodes[ni];
-            for (int j = 0; j < n->ninputs && !rc; j++)
-                if (b->programs[pi].vals[n->inputs[j]].dtype != NC_F32 && (!kernels || !kernels[ni].stage[0]))
-                    rc = nc_errorf(e, "program %d node %u: a reduced-precision parameter without its generated kernel",
-                                   pi, ni);
+            for (int j = 0; j < n->ninputs + n->noutputs && !rc; j++)
+                if (b->programs[pi].vals[j < n->ninputs ? n->inputs[j] : n->outputs[j - n->ninputs]].dtype != NC_F32 &&
+                    (!kernels || !kernels[ni].stage[0]))
+                    rc = nc_errorf(e, "program %d node %u: a reduced-precision value without its generated kernel", pi,
+                                   ni);
         }
     /* kernels using AMX tiles need the process's permission first (runtime/support/amx.h) */
     kernels = netc_kernels;
@@ -666,6 +672,13 @@ const char *nc_bundle_kernel_precision(const NcBundle *b, int pi, uint32_t node)
     int view;
     const NcKernelEntry *k = kernel_of(b, pi, node, &view);
     return view ? "-" : k && k->precision ? k->precision : "f32";
+}
+
+const char *nc_bundle_kernel_act(const NcBundle *b, int pi, uint32_t node) {
+    static const char *const names[2][2] = {{"f32>f32", "f32>bf16"}, {"bf16>f32", "bf16>bf16"}};
+    const NcBundleNode *n = &b->programs[pi].nodes[node];
+    const NcValue *v = b->programs[pi].vals;
+    return names[v[n->inputs[0]].dtype == NC_BF16][v[n->outputs[0]].dtype == NC_BF16];
 }
 
 const char *nc_bundle_target(void) { return netc_target; /* NULL when the program has none (weak) */ }

@@ -201,6 +201,9 @@ const char *nc_bundle_kernel_kind(const NcBundle *b, int pi, uint32_t node);
  * "bf16", "int8"; reference kernels "f32"). */
 const char *nc_bundle_kernel_isa(const NcBundle *b, int pi, uint32_t node);
 const char *nc_bundle_kernel_precision(const NcBundle *b, int pi, uint32_t node);
+/* The dtypes its activations are stored in, input 0 then output 0: "f32>f32", "f32>bf16", "bf16>bf16",
+ * "bf16>f32" (passes/assign_dtype.c stores some bf16 between generated kernels). */
+const char *nc_bundle_kernel_act(const NcBundle *b, int pi, uint32_t node);
 /* What the generated kernels were made for: "CPU ISA VECTOR-WIDTH BLOCKING"
  * (e.g. "znver3 avx2 8 avx2"), or NULL in a program without them. */
 const char *nc_bundle_target(void);

@@ -117,6 +117,10 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
         return *why = "not a conv or linear layer", 0;
     }
     if (p->s.batch < 1 || p->s.cin < 1 || p->s.cout < 1 || p->s.hw < 1) return *why = "empty", 0;
+    p->x_bf16 = x->dtype == NC_BF16, p->y_bf16 = y->dtype == NC_BF16;
+    for (int i = 0; i < p->s.nepi; i++)
+        p->epi_bf16[i] = (p->s.epi[i].kind == NC_EPI_ADD || p->s.epi[i].kind == NC_EPI_MUL) &&
+                         nc_val(g, nd->inputs[p->s.epi[i].input])->dtype == NC_BF16;
     p->s.wtype = NC_BF16;
     p->mr = kind == NC_BF16_AMX ? 32 : MR512;
     p->M = p->s.batch * p->s.hw, p->N = p->s.cout, p->K = p->s.cin;
@@ -175,32 +179,70 @@ static LLVMValueRef intrinsic(NcCgModule *m, const char *name, LLVMTypeRef *over
     return LLVMGetIntrinsicDeclaration(m->mod, id, over, (size_t)nover);
 }
 
-/* n floats of src (times scale) as bf16 at dst, or zeros where src is NULL: one vector */
+static LLVMValueRef lane_mask(NcCgModule *m, int lanes) {
+    LLVMValueRef bits[16];
+    for (int l = 0; l < 16; l++) bits[l] = LLVMConstInt(m->i1, l < lanes, 0);
+    return LLVMConstVector(bits, 16);
+}
+/* 16 bf16 at p, the first `lanes` of them (the rest 0, not read) */
+static LLVMValueRef load_bf(B16 *g, LLVMValueRef p, int lanes) {
+    NcCgModule *m = g->m;
+    if (lanes >= 16) {
+        LLVMValueRef v = LLVMBuildLoad2(m->b, g->vbf, p, "");
+        LLVMSetAlignment(v, 2);
+        return v;
+    }
+    LLVMTypeRef over[2] = {g->vbf, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 2, 0), lane_mask(m, lanes), LLVMConstNull(g->vbf)};
+    return LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+static void store_bf(B16 *g, LLVMValueRef h, LLVMValueRef p, int lanes) {
+    NcCgModule *m = g->m;
+    if (lanes >= 16) {
+        LLVMSetAlignment(LLVMBuildStore(m->b, h, p), 2);
+        return;
+    }
+    LLVMTypeRef over[2] = {g->vbf, m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty);
+    LLVMValueRef args[4] = {h, p, LLVMConstInt(m->i32, 2, 0), lane_mask(m, lanes)};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+/* 16 f32 from an activation stored f32 or bf16 (widened: exact) at element i of p */
+static LLVMValueRef load_act(B16 *g, LLVMValueRef p, LLVMValueRef i, int bf16, int lanes) {
+    if (!bf16) return cgb_load_n(g->m, cgb_gep(g->m, p, i), lanes);
+    return LLVMBuildFPExt(g->m->b, load_bf(g, hgep(g, p, i), lanes), g->m->vec, "");
+}
+
+/* n values of src (f32, or bf16 with src_bf16; times scale) as bf16 at dst, or zeros where src is NULL: one
+ * vector.  A bf16 source without a scale is copied as it lies. */
 typedef struct Cvt {
     B16 *g;
     LLVMValueRef dst, src, scale;
+    int src_bf16;
 } Cvt;
 static void cvt_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
     Cvt *c = ctx;
-    LLVMValueRef v = cgb_zero(m);
-    if (c->src) {
-        v = cgb_load_n(m, cgb_gep(m, c->src, i), lanes);
-        if (c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
+    LLVMValueRef h;
+    if (c->src && c->src_bf16 && !c->scale) {
+        h = load_bf(c->g, hgep(c->g, c->src, i), lanes);
+    } else {
+        LLVMValueRef v = cgb_zero(m);
+        if (c->src) {
+            v = load_act(c->g, c->src, i, c->src_bf16, lanes);
+            if (c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
+        }
+        h = LLVMBuildFPTrunc(m->b, v, c->g->vbf, "");
     }
-    LLVMValueRef h = LLVMBuildFPTrunc(m->b, v, c->g->vbf, ""), dst = hgep(c->g, c->dst, i);
-    if (lanes >= 16) {
-        LLVMSetAlignment(LLVMBuildStore(m->b, h, dst), 2);
-        return;
-    }
-    LLVMTypeRef over[2] = {c->g->vbf, m->ptr}, fty;
-    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty), bits[16];
-    for (int l = 0; l < 16; l++) bits[l] = LLVMConstInt(m->i1, l < lanes, 0);
-    LLVMValueRef args[4] = {h, dst, LLVMConstInt(m->i32, 2, 0), LLVMConstVector(bits, 16)};
-    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+    store_bf(c->g, h, hgep(c->g, c->dst, i), lanes);
 }
 static void cvt(B16 *g, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n) {
-    Cvt c = {g, dst, src, scale};
+    Cvt c = {g, dst, src, scale, g->p->x_bf16};
     cgb_for_vectors(g->m, n, cvt_vec, &c);
+}
+/* &x[i] of the input activation, f32 or bf16 */
+static LLVMValueRef xgep(B16 *g, LLVMValueRef x, LLVMValueRef i) {
+    return g->p->x_bf16 ? hgep(g, x, i) : cgb_gep(g->m, x, i);
 }
 
 /* Row (n, oh, ow) of A at `row` (Kp bf16): the window's taps over the input image at xn (its SE scales at sn,
@@ -212,7 +254,7 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
     LLVMValueRef kh, kw;
     LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt), iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
     if (p->KH == 1 && p->KW == 1 && !p->pt && !p->pl && p->sh == 1 && p->sw == 1) { /* a 1x1: the input row */
-        cvt(g, row, cgb_gep(m, xn, mulc(m, add(m, mulc(m, oh, p->W), ow), p->C)), sn, p->Cg);
+        cvt(g, row, xgep(g, xn, mulc(m, add(m, mulc(m, oh, p->W), ow), p->C)), sn, p->Cg);
     } else {
         CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
         LLVMValueRef ih = add(m, ih0, kh);
@@ -225,8 +267,8 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
             LLVMValueRef in_w = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, iw0, I(m, 0), ""),
                                              LLVMBuildICmp(b, LLVMIntSLE, iw0, I(m, p->W - p->KW), ""), "");
             whole = cgb_if_begin(m, LLVMBuildAnd(b, hok, in_w, ""));
-            cvt(g, hgep(g, row, mulc(m, kh, p->KW * p->C)),
-                cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw0), p->C)), NULL, p->KW * p->C);
+            cvt(g, hgep(g, row, mulc(m, kh, p->KW * p->C)), xgep(g, xn, mulc(m, add(m, mulc(m, ih, p->W), iw0), p->C)),
+                NULL, p->KW * p->C);
             cgb_if_else(m, &whole);
         }
         CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
@@ -234,7 +276,7 @@ static void emit_row(B16 *g, LLVMValueRef row, LLVMValueRef xn, LLVMValueRef sn,
         LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
         LLVMValueRef dst = hgep(g, row, mulc(m, add(m, mulc(m, kh, p->KW), kw), p->Cg));
         CgbIf c = cgb_if_begin(m, ok);
-        cvt(g, dst, cgb_gep(m, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->Cg);
+        cvt(g, dst, xgep(g, xn, mulc(m, add(m, mulc(m, ih, p->W), iw), p->C)), sn, p->Cg);
         cgb_if_else(m, &c);
         cvt(g, dst, NULL, NULL, p->Cg);
         cgb_if_end(m, &c);
@@ -279,7 +321,7 @@ static void alloc_rowbuf(B16 *g) {
 /* image n's input and SE scales, from group grp's first channel */
 static LLVMValueRef image_x(B16 *g, LLVMValueRef n, LLVMValueRef grp) {
     NcCgModule *m = g->m;
-    return cgb_gep(m, g->x, add(m, mulc(m, n, g->p->H * g->p->W * g->p->C), mulc(m, grp, g->p->Cg)));
+    return xgep(g, g->x, add(m, mulc(m, n, g->p->H * g->p->W * g->p->C), mulc(m, grp, g->p->Cg)));
 }
 static LLVMValueRef image_scale(B16 *g, LLVMValueRef n, LLVMValueRef grp) {
     NcCgModule *m = g->m;
@@ -354,12 +396,17 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         if (p->s.epi_per_channel[s]) /* one value per (image, channel) */
             base = add(m, mulc(m, LLVMBuildSDiv(b, row, I(m, p->s.hw), ""), p->O), col0);
         for (int v = 0; v < nv; v++) {
-            LLVMValueRef o = cgb_load_n(m, cgb_gep(m, g->epi[s], addc(m, base, v * 16)), v == nv - 1 ? lanes : 16);
+            LLVMValueRef o = load_act(g, g->epi[s], addc(m, base, v * 16), p->epi_bf16[s], v == nv - 1 ? lanes : 16);
             r[v] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[v], o, "") : LLVMBuildFMul(b, r[v], o, "");
         }
     }
-    for (int v = 0; v < nv; v++)
-        cgb_store_n(m, r[v], cgb_gep(m, g->y, addc(m, yoff, v * 16)), v == nv - 1 ? lanes : 16);
+    for (int v = 0; v < nv; v++) {
+        const int n = v == nv - 1 ? lanes : 16;
+        if (p->y_bf16) /* rounded once, after the whole epilogue */
+            store_bf(g, LLVMBuildFPTrunc(b, r[v], g->vbf, ""), hgep(g, g->y, addc(m, yoff, v * 16)), n);
+        else
+            cgb_store_n(m, r[v], cgb_gep(m, g->y, addc(m, yoff, v * 16)), n);
+    }
     cgb_loop_end(m, &li);
 }
 

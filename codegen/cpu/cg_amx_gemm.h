@@ -1,6 +1,11 @@
 /* cg_amx_gemm.h — convolutions and linear layers as bf16 GEMMs on AMX tiles
  * (TDPBF16PS) or AVX512-BF16 (vdpbf16ps): `netc compile --precision bf16`
  * on a target that has either (cg_amx.h).  f32 accumulation, f32 epilogue.
+ * Its input, output and residual operand are f32 or bf16 activations as
+ * their values' dtype says (assign_dtype stores a tensor bf16 where its
+ * producer and all its readers are these kernels): a bf16 input is copied
+ * into the columns as it lies, a bf16 output rounded once after the f32
+ * epilogue (bias, activation, residual add in f32).
  *
  * Every undilated conv on NHWC activations (1x1, strided, 3x3 stride 1, a
  * stem; grouped with at least 8 channels a group: one GEMM per group, as
@@ -66,10 +71,14 @@ typedef struct NcBf16Plan {
     int mr;                      /* rows per micro-block: 32 (AMX) or 12 (AVX512-BF16) */
     int64_t mc, nc;              /* rows and columns of a GEMM tile (multiples of mr and 32) */
     int64_t mblocks, nblocks, tiles;
-    int fused;          /* one stage: each tile makes its rows of A on the stack (see nc_cg_bf16_plan) */
-    int prefer_f32;     /* the kernel works, but the f32 kernels do better: a 3x3 stride-1 conv without AMX
-                           (vdpbf16ps does twice an FMA's multiply-adds, Winograd F(4x4, 3x3) a quarter of
-                           im2col's; resnet50 ran 0.82x f32 with them); nc_cg_pack_weights leaves these f32 */
+    int fused;      /* one stage: each tile makes its rows of A on the stack (see nc_cg_bf16_plan) */
+    int prefer_f32; /* the kernel works, but the f32 kernels do better: a 3x3 stride-1 conv without AMX
+                       (vdpbf16ps does twice an FMA's multiply-adds, Winograd F(4x4, 3x3) a quarter of
+                       im2col's; resnet50 ran 0.82x f32 with them); nc_cg_pack_weights leaves these f32 */
+    /* the input / output activation stored as bf16 (NcValue.dtype, passes/assign_dtype.c): read as it lies,
+     * no rounding; written rounded once, after the f32 epilogue; an epilogue operand (a residual) stored as
+     * bf16, widened as it is read */
+    int x_bf16, y_bf16, epi_bf16[NC_MAX_EPI];
     int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2 */
     int64_t blob_bytes; /* the packed weights: G x Np x Kp x 2 */
 } NcBf16Plan;

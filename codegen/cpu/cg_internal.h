@@ -18,4 +18,11 @@ int cg_gemm_candidate(const NcGraph *g, const NcNode *nd, struct NcGemmSpec *s, 
 int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt,
                         double *seconds);
 
+/* Does node nd get the bf16 GEMM (cg_amx_gemm.h) under --precision bf16 on target t: a conv or linear
+ * layer the plan takes, its f32 weights read by it alone and not yet packed, not one the f32 kernels do
+ * better (cg_module.c)?  Fills *bp.  nc_cg_pack_weights packs by it, and the dtype hooks ask it before
+ * packing whether the node's activations may be bf16, so both decide alike. */
+struct NcBf16Plan;
+int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, struct NcBf16Plan *bp);
+
 #endif

@@ -25,8 +25,10 @@
  *
  * Memory-bound ops (pools, SE gates, adds) cost their bytes at 20 GB/s; a
  * relayout moves every value twice through a transpose. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_gemm.h"
 #include "codegen/cpu/cg_internal.h"
@@ -188,6 +190,30 @@ static double relayout_cost(const NcValue *v, void *vctx) {
     return 2.0 * 4.0 * (double)nc_numel(v) / 5e9;
 }
 
+/* assign_dtype's hooks: under --precision bf16, the bf16 GEMM writes bf16 and reads its input and its
+ * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h); its SE scale and per-channel operands,
+ * and every other kernel, take f32. */
+static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
+    const LayoutCtx *c = vctx;
+    NcBf16Plan bp;
+    /* NETC_CG_BF16_ACT=f32 at compile time keeps every activation f32 (the kernels before bf16 activations), to
+     * compare them */
+    const char *env = getenv("NETC_CG_BF16_ACT");
+    if (env && !strcmp(env, "f32")) return NC_F32;
+    return c->opt && c->opt->precision == NC_PREC_BF16 && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
+}
+static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *vctx) {
+    const LayoutCtx *c = vctx;
+    NcBf16Plan bp;
+    if (dt != NC_BF16 || !c->opt || c->opt->precision != NC_PREC_BF16 || !cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+    if (j == 0) return 1;
+    for (int s = 0; s < bp.s.nepi; s++)
+        if ((bp.s.epi[s].kind == NC_EPI_ADD || bp.s.epi[s].kind == NC_EPI_MUL) && bp.s.epi[s].input == j &&
+            !bp.s.epi_per_channel[s])
+            return 1;
+    return 0;
+}
+
 /* What the hooks own: the target and a copy of the options. */
 typedef struct HooksCtx {
     LayoutCtx c;
@@ -208,7 +234,7 @@ int nc_cg_layout_hooks(NcLayoutHooks *h, const NcCgOptions *opt, const NcGraph *
     /* a follower takes every node its lead took, so that a weight shared by
      * all of them is packed for one layout */
     const NcLayoutMode mode = lead && hc->opt.layout != NC_LAYOUT_MODE_NCHW ? NC_LAYOUT_MODE_NHWC : hc->opt.layout;
-    *h = (NcLayoutHooks){mode, nhwc_ok, cost, relayout_cost, &hc->c};
+    *h = (NcLayoutHooks){mode, nhwc_ok, cost, relayout_cost, &hc->c, act_out, act_in};
     return 0;
 }
 

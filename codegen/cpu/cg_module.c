@@ -93,6 +93,14 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
     return cg_gemm_candidate(g, nd, s, nc_is_nhwc(nc_val(g, nd->inputs[0])));
 }
 
+int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, NcBf16Plan *bp) {
+    const char *why;
+    if ((nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) || nd->ninputs < 2) return 0;
+    const NcValue *w = nc_val(g, nd->inputs[1]);
+    return w->kind == NC_VAL_PARAM && w->data && w->dtype == NC_F32 && w->layout != NC_LAYOUT_PACKED &&
+           sole_reader(g, nd->inputs[1], nd) && nc_cg_bf16_plan(bp, g, nd, t, 0, &why) && !bp->prefer_f32;
+}
+
 /* Packs w's data in place for GEMM plan gp (reordered for the NHWC im2col
  * first when np is set): the packed weights have exactly w's float count;
  * with bf16, each rounded to bf16 (half the bytes, NC_BF16). */
@@ -172,9 +180,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const int i8 = calibrated(opt, gi, ni, &lo, &hi);
             /* bf16 on AMX or AVX512-BF16: every conv (8+ channels a group) and linear layer as bf16 pair tiles */
             NcBf16Plan bp;
-            if (bf16 && (nd->op == NC_OP_CONV2D || nd->op == NC_OP_LINEAR) && w->data && w->dtype == NC_F32 &&
-                w->layout != NC_LAYOUT_PACKED && sole_reader(graphs[gi], nd->inputs[1], nd) &&
-                nc_cg_bf16_plan(&bp, graphs[gi], nd, &t, 0, &why) && !bp.prefer_f32) {
+            if (bf16 && cg_bf16_takes(graphs[gi], nd, &t, &bp)) {
                 pack_bf16_tiles(w, &bp);
                 packed++;
                 continue;

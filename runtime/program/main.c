@@ -355,8 +355,8 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             if (peak > 0)
                 printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak,
                        omp_get_max_threads());
-            printf("%-5s %-24s %-18s %-11s %-4s %-30s %8s %6s %8s %6s\n", "#", "ops", "kernel", "isa", "prec", "layer",
-                   "ms/run", "time", "GFLOP/s", "peak");
+            printf("%-5s %-24s %-18s %-11s %-4s %-30s %8s %6s %8s %6s %s\n", "#", "ops", "kernel", "isa", "prec",
+                   "layer", "ms/run", "time", "GFLOP/s", "peak", "act in>out");
         }
         for (uint32_t i = 0; i < h->nnodes; i++) {
             const NcBundleNode *nd = &pr->nodes[i];
@@ -381,6 +381,8 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                 nc_json_put_str(stdout, nc_bundle_kernel_isa(b, p, i));
                 printf(", \"precision\": ");
                 nc_json_put_str(stdout, nc_bundle_kernel_precision(b, p, i));
+                printf(", \"act\": ");
+                nc_json_put_str(stdout, nc_bundle_kernel_act(b, p, i));
                 printf(", \"layer\": ");
                 nc_json_put_str(stdout, pr->scopes[i]);
                 printf(", \"ms\": %.5f, \"time_share\": %.5f, \"gflops\": %.3f", ms, share, gf);
@@ -390,9 +392,9 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             }
             char pshare[16] = "-";
             if (peak > 0 && flops > 0) snprintf(pshare, sizeof pshare, "%.0f%%", 100 * gf / peak);
-            printf("%-5u %-24.24s %-18.18s %-11.11s %-4.4s %-30.30s %8.3f %5.1f%% %8.2f %6s\n", i, ops,
+            printf("%-5u %-24.24s %-18.18s %-11.11s %-4.4s %-30.30s %8.3f %5.1f%% %8.2f %6s %s\n", i, ops,
                    nc_bundle_kernel_kind(b, p, i), nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i),
-                   pr->scopes[i], ms, 100 * share, gf, pshare);
+                   pr->scopes[i], ms, 100 * share, gf, pshare, nc_bundle_kernel_act(b, p, i));
         }
         if (json) printf("]");
     }
@@ -412,15 +414,28 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
 static void info_kernels(const NcBundle *b, int p, int list) {
     const NcProgram *pr = &b->programs[p];
     if (list) {
-        printf("    %-5s %-24s %-18s %-11s %-4s %s\n", "#", "ops", "kernel", "isa", "prec", "layer");
+        printf("    %-5s %-24s %-18s %-11s %-4s %-9s %s\n", "#", "ops", "kernel", "isa", "prec", "act", "layer");
         for (uint32_t i = 0; i < pr->h->nnodes; i++) {
             char ops[96];
             describe_ops(&pr->nodes[i], nc_op_info((NcOpKind)pr->nodes[i].op), ops, sizeof ops);
-            printf("    %-5u %-24.24s %-18.18s %-11.11s %-4.4s %s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
-                   nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i), pr->scopes[i]);
+            printf("    %-5u %-24.24s %-18.18s %-11.11s %-4.4s %-9s %s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
+                   nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i), nc_bundle_kernel_act(b, p, i),
+                   pr->scopes[i]);
         }
         return;
     }
+    /* intermediates stored bf16 (passes/assign_dtype.c), and their share of the bytes */
+    int nbf = 0, nact = 0;
+    int64_t bytes_bf = 0, bytes = 0;
+    for (uint32_t i = 0; i < pr->h->nvalues; i++) {
+        const NcValue *v = &pr->vals[i];
+        if (v->kind != NC_VAL_NODE) continue;
+        nact++, bytes += nc_act_bytes(v);
+        if (v->dtype == NC_BF16) nbf++, bytes_bf += nc_act_bytes(v);
+    }
+    if (nbf)
+        printf("    activations: %d of %d intermediates stored bf16 (%.1f of %.1f MB)\n", nbf, nact, bytes_bf / 1e6,
+               bytes / 1e6);
     enum { MAXK = 64 };
     const char *kind[MAXK], *isa[MAXK], *prec[MAXK];
     int count[MAXK], nk = 0;

@@ -11,8 +11,13 @@
  * a 7x7 stem, an SE-scaled 1x1, grouped convs (2 and 5 groups), epilogues (bias, ReLU, SiLU, a residual,
  * per-channel products); tiles run across threads and again in reverse
  * order in uneven ranges, y fenced by canaries; each both fused (one
- * stage, A made on the stack) and in two stages (A in the scratch).  Each instruction set runs
- * where the host has it: AMX needs AMX-BF16 ("skipped: no AMX" elsewhere),
+ * stage, A made on the stack) and in two stages (A in the scratch), and
+ * each again with bf16 activations (the input, the output and a residual
+ * stored bf16, as passes/assign_dtype.c stores them between these kernels):
+ * the output then checked to 2^-7 of the largest (its own rounding is at
+ * most 2^-8 of a value; a bf16 tensor read as f32, or written as f32, is
+ * an error of order 1 or a fault).  Each instruction set runs where the
+ * host has it: AMX needs AMX-BF16 ("skipped: no AMX" elsewhere),
  * AVX512-BF16 runs on any CPU that has that (the AMX hosts included); on
  * other hosts only the kernels' compilation for Sapphire Rapids and Cooper
  * Lake is checked. */
@@ -37,13 +42,35 @@ static float bf16_exact(float f) {
     return f;
 }
 
-/* Plans and emits case k for `kind`, fused or not; with run, checks it against the reference. */
-static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
+/* the kernel's output as f32: as it lies, or widened from bf16 */
+static void y_f32(const float *y, float *dst, int64_t n, int bf16) {
+    for (int64_t i = 0; i < n; i++) {
+        if (!bf16) {
+            dst[i] = y[i];
+            continue;
+        }
+        uint16_t h;
+        memcpy(&h, (const char *)y + 2 * i, 2);
+        const uint32_t u = (uint32_t)h << 16;
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+static uint16_t *to_bf16(const float *src, int64_t n) {
+    uint16_t *h = nc_malloc((size_t)(n ? n : 1) * sizeof(uint16_t));
+    nc_bf16_round_n(src, h, n);
+    return h;
+}
+
+/* Plans and emits case k for `kind`, fused or not, its activations f32 or bf16 (io); with run, checks it
+ * against the reference. */
+static void check(const NcCgTarget *t, int kind, Case k, int run, int fused, int io) {
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d g%d bias %d scale %d epi '%s'",
-             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", (long long)k.n, (long long)k.c,
-             (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.groups, k.bias, k.in_scale, k.epi);
+    snprintf(what, sizeof what, "%s%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d g%d bias %d scale %d epi '%s'",
+             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", io ? " bf16 io" : "", (long long)k.n,
+             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.groups, k.bias,
+             k.in_scale, k.epi);
     NcGraph *g = nc_graph_new("bf16");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k.k, a.stride[0] = a.stride[1] = k.s;
@@ -57,10 +84,15 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     const NcNode *nd = &g->nodes.data[ni];
     NcValue *xv = nc_val(g, nd->inputs[0]), *yv = nc_val(g, nd->outputs[0]);
     xv->layout = NC_LAYOUT_NHWC, yv->layout = NC_LAYOUT_NHWC;
+    if (io) { /* the input, output and whole-tensor operands stored bf16 */
+        xv->dtype = yv->dtype = NC_BF16;
+        for (int i = nc_epi_first_input(&nd->attrs); i < nd->ninputs; i++)
+            if (nc_shape_eq(nc_val(g, nd->inputs[i]), yv)) nc_val(g, nd->inputs[i])->dtype = NC_BF16;
+    }
     NcBf16Plan p;
     const char *why = "";
     const int ok = nc_cg_bf16_plan(&p, g, nd, t, kind, &why);
-    CHECK_MSG(ok && p.kind == kind, "%s: refused: %s", what, why);
+    CHECK_MSG(ok && p.kind == kind && p.x_bf16 == io && p.y_bf16 == io, "%s: refused: %s", what, why);
     if (!ok) {
         nc_graph_free(g);
         return;
@@ -94,7 +126,7 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     for (int i = 0; i < nd->ninputs; i++) {
         NcValue *v = nc_val(g, nd->inputs[i]);
         v->data = cgt_random(nc_numel(v));
-        if (i <= 1)
+        if (i <= 1 || (io && v->dtype == NC_BF16))
             for (int64_t j = 0; j < nc_numel(v); j++) v->data[j] = bf16_exact(v->data[j]);
         if (k.in_scale && i == nc_in_scale_input(&nd->attrs))
             for (int64_t j = 0; j < nc_numel(v); j++)
@@ -107,14 +139,30 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     nc_ref_conv2d(&ka);
     const float *in[NC_MAXIN];
     float *owned[NC_MAXIN] = {0};
-    float *xg = cgt_guarded(nx);
-    cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
+    /* x ends at an unreadable page, f32 or bf16 */
+    const int64_t xfloats = io ? cgb_ceil_div(nx, 2) : nx;
+    float *xg = cgt_guarded(xfloats);
     in[0] = xg;
+    if (!io) {
+        cgt_to_nhwc(ka.in[0], xg, k.n, k.c, k.h * k.w);
+    } else {
+        float *xn = nc_malloc((size_t)nx * sizeof(float));
+        cgt_to_nhwc(ka.in[0], xn, k.n, k.c, k.h * k.w);
+        uint16_t *h = to_bf16(xn, nx);
+        memcpy((char *)xg + xfloats * 4 - nx * 2, h, (size_t)nx * 2);
+        in[0] = (const float *)(const void *)((char *)xg + xfloats * 4 - nx * 2);
+        free(h), free(xn);
+    }
     for (int i = 1; i < nd->ninputs; i++) {
         in[i] = ka.in[i];
         if (i >= nc_epi_first_input(&nd->attrs) && nc_shape_eq(ka.in_v[i], yv)) {
             owned[i] = nc_malloc((size_t)ny * sizeof(float));
             cgt_to_nhwc(ka.in[i], owned[i], k.n, k.o, hw);
+            if (io) {
+                uint16_t *h = to_bf16(owned[i], ny);
+                free(owned[i]);
+                owned[i] = (float *)(void *)h;
+            }
             in[i] = owned[i];
         }
     }
@@ -123,31 +171,38 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused) {
     nc_cg_bf16_pack(&p, ka.in[1], (uint16_t *)(void *)((char *)blob + blob_floats * 4 - p.blob_bytes));
     in[1] = (const float *)(const void *)((char *)blob + blob_floats * 4 - p.blob_bytes);
     float *scratch = cgt_guarded(kern.scratch);
+    /* y (ny f32, or ny bf16) between canaries */
+    const int64_t ybytes = ny * (io ? 2 : 4);
     float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64;
-    float *got = nc_malloc((size_t)ny * sizeof(float));
+    float *got = nc_malloc((size_t)ny * sizeof(float)), *yf = nc_malloc((size_t)ny * sizeof(float));
     for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
     float *out[2] = {y, scratch};
+    const double tol = io ? 1.0 / 128 : 1e-5; /* bf16 output: its own rounding is at most 2^-8 of a value */
     for (int st = 0; st < nstages; st++) cgt_run(stages[st], in, out, kern.tiles[st]);
-    cgt_to_nchw(y, got, k.n, k.o, hw);
+    y_f32(y, yf, ny, io);
+    cgt_to_nchw(yf, got, k.n, k.o, hw);
     double err;
-    CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s: relative error %g", what, err);
+    CHECK_MSG(cgt_close(got, want, ny, tol, &err), "%s: relative error %g", what, err);
     int canaries = 1;
-    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
+    for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f;
+    for (int64_t i = ybytes; i < (ny + 64) * 4; i++)
+        canaries &= ((unsigned char *)y)[i] == ((unsigned char *)ybuf)[i % 4];
     CHECK_MSG(canaries, "%s: wrote outside the output", what);
     /* tiles in reverse, uneven ranges */
-    memset(y, 0, (size_t)ny * sizeof(float));
+    memset(y, 0, (size_t)ybytes);
     for (int st = 0; st < nstages; st++)
         for (int64_t t1 = kern.tiles[st]; t1 > 0;) {
             const int64_t t0 = t1 > 3 ? t1 - 3 : 0;
             stages[st](in, out, t0, t1);
             t1 = t0;
         }
-    cgt_to_nchw(y, got, k.n, k.o, hw);
-    CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
+    y_f32(y, yf, ny, io);
+    cgt_to_nchw(yf, got, k.n, k.o, hw);
+    CHECK_MSG(cgt_close(got, want, ny, tol, &err), "%s (tiles reversed): relative error %g", what, err);
     printf("%s: %lld tiles, relative error %.2e\n", what, (long long)kern.tiles[nstages - 1], err);
     for (int i = 0; i < nd->ninputs; i++) free(owned[i]);
-    cgt_guarded_free(xg, nx), cgt_guarded_free(blob, blob_floats), cgt_guarded_free(scratch, kern.scratch);
-    free(ybuf), free(got), free(want);
+    cgt_guarded_free(xg, xfloats), cgt_guarded_free(blob, blob_floats), cgt_guarded_free(scratch, kern.scratch);
+    free(ybuf), free(got), free(yf), free(want);
     nc_cg_jit_free(jit);
     nc_graph_free(g);
     cases++;
@@ -187,7 +242,8 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n] = conv(2, 48, 5, 4, 70, 1, 1, 0); /* 2 groups of 35 outputs (ragged panels), SE-scaled, a residual */
     cs[n].groups = 2, cs[n].in_scale = 1, cs[n++].epi = "a";
     for (int i = 0; i < n; i++)
-        for (int fused = 0; fused < 2; fused++) check(t, kind, cs[i], run, fused);
+        for (int fused = 0; fused < 2; fused++)
+            for (int io = 0; io < 2; io++) check(t, kind, cs[i], run, fused, io);
 }
 
 int main(void) {
@@ -217,7 +273,7 @@ int main(void) {
         }
         Case k = conv(2, 40, 5, 5, 70, 3, 1, 1);
         k.bias = 1, k.epi = "s";
-        for (int fused = 0; fused < 2; fused++) check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0, fused);
+        for (int fused = 0; fused < 2; fused++) check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0, fused, fused);
         nc_cg_target_free(&c);
     }
     printf("%d kernels checked\n", cases);

@@ -117,7 +117,7 @@ per_kernel)
         fail "the SE row is wrong"
     awk '/^[0-9]/ && $3 == "reference" { bad = 1 } END { exit bad }' prof.txt ||
         fail "a reference kernel in a compiled program"
-    awk '/^[0-9]/ { sub("%", "", $(NF-2)); s += $(NF-2) } END { exit !(s > 99 && s < 101) }' prof.txt ||
+    awk '/^[0-9]/ { sub("%", "", $(NF-3)); s += $(NF-3) } END { exit !(s > 99 && s < 101) }' prof.txt ||
         fail "time shares do not add up to 100%"
     # --json: the same figures for a program to read
     OMP_NUM_THREADS=2 ./eff bench --per-kernel --iters 1 --json > prof.json || fail "bench --per-kernel --json failed"

@@ -5,6 +5,10 @@
 #   models        resnet50 and efficientnet_b0 on their conformance input at 32x32 against f32
 #                 (precision_report.py conformance); the program says which precision each kernel runs
 #                 (info, bench --per-kernel); the weights shrink; an ensemble takes the options too
+#   bf16_acts     bf16 activations between the bf16 GEMM kernels (passes/assign_dtype.c): resnest50d and
+#                 regnety_016 at 32x32 against f32 (resnet50 and efficientnet_b0 are in models); where the
+#                 host has AMX or AVX512-BF16, info, --dump-after and bench --per-kernel say which tensors
+#                 are bf16, and resnet50 runs as AVX512-BF16 kernels too (--cpu cooperlake)
 #   photos_lite0  EfficientNet-Lite0 with its ImageNet weights on tests/photos (precision_report.py
 #                 photos: bf16's top-5 sets and int8's top-1 equal f32's; needs tools/get_lite0.sh)
 set -u
@@ -88,6 +92,30 @@ models)
         --calibrate "$tmp/calib" -o ens 2>/dev/null || fail "ensemble int8 failed"
     ./ens info | grep -q "int8 im2col+gemm ([a-z0-9]* int8)" || fail "the ensemble's convs are not int8"
     ./ens classify "$photos" --top 1 > /dev/null || fail "the int8 ensemble does not classify"
+    pass ;;
+bf16_acts)
+    "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp" resnest50d,regnety_016 --res 32 \
+        --only bf16 || fail "bf16 activations too far from f32"
+    ./regnety_016_bf16 info > info.txt || fail "info failed"
+    cat info.txt
+    if grep -q "bf16 gemm (\(amx-bf16\|avx512-bf16\) bf16)" info.txt; then
+        grep -q "activations: [1-9][0-9]* of [0-9]* intermediates stored bf16" info.txt ||
+            fail "info does not say which activations are bf16"
+        "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --precision bf16 --dump-after assign_dtype \
+            -o r50 > dump.txt 2>/dev/null || fail "--dump-after assign_dtype failed"
+        grep -q "^  %[0-9]* = conv2d(.*-> \[1, 256, 8, 8\] nhwc bf16  # layer1.0.conv3" dump.txt ||
+            fail "the dump does not show layer1.0.conv3's output bf16"
+        grep -q "global_avg_pool.* nhwc bf16" dump.txt && fail "a pool's output bf16 in the dump"
+        OMP_NUM_THREADS=1 ./r50 bench --per-kernel --iters 1 > prof.txt || fail "bench --per-kernel failed"
+        grep -q "layer1.0.conv3 .* bf16>bf16$" prof.txt || fail "per-kernel does not say layer1.0.conv3 is bf16>bf16"
+        if grep -q avx512_bf16 /proc/cpuinfo; then
+            "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp" resnet50 --res 32 --only bf16 \
+                --cpu cooperlake || fail "AVX512-BF16 kernels with bf16 activations too far from f32"
+            ./resnet50_bf16 info | grep -q "activations: [1-9]" || fail "cooperlake: no bf16 activations"
+        fi
+    else
+        echo "no AMX or AVX512-BF16 here: activations stay f32"
+    fi
     pass ;;
 photos_lite0)
     weights="${NETC_LITE0_WEIGHTS:-$root/weights/tf_efficientnet_lite0.safetensors}"

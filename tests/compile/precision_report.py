@@ -7,13 +7,14 @@ model compiled in f32 (the oracle: netc's f32 programs match timm to 1e-4, tests
       CALIB), classifying PHOTOS with --logits: per precision, top-1 and top-5 agreement with f32 and
       the largest logit difference.  Fails unless bf16's top-5 sets and int8's top-1 equal f32's on
       every photograph.
-  conformance NETC TMP CALIB MODEL[,MODEL...] [--res R]
+  conformance NETC TMP CALIB MODEL[,MODEL...] [--res R] [--only bf16|int8] [--cpu NAME]
       each model with the deterministic weights on its conformance input recipe (det:input) at R x R,
       f32 by the reference interpreter: the same figures, and the largest logit difference relative to
       the largest |logit|.  Fails unless bf16 is within 2% and int8 within 15% of the largest |logit|, and
       bf16's top-1 equals f32's.  Leaves the programs TMP/MODEL_bf16 and TMP/MODEL_int8 (+ .weights).
 
-Prints a Markdown table (the README's).  Uses numpy only."""
+--only runs one of the two precisions, --cpu compiles the reduced-precision programs for that CPU
+(its kernels, on this host).  Prints a Markdown table (the README's).  Uses numpy only."""
 import json
 import os
 import subprocess
@@ -88,7 +89,7 @@ def photos(netc, tmp, weights, photos_dir, calib, res):
     return bad
 
 
-def conformance(netc, tmp, calib, models, res):
+def conformance(netc, tmp, calib, models, res, precisions=PRECISIONS, cpu=None):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     print(f"| model (det weights, det:input at {res}x{res}) | precision | top-1 = f32 | top-5 set = f32 | "
           f"max \\|logit - f32\\| / max \\|logit\\| |")
@@ -100,12 +101,13 @@ def conformance(netc, tmp, calib, models, res):
         # f32: the reference interpreter (compiled f32 programs match it to 1e-5: tests/compile)
         run([netc, "run", model, "--init", "det", "--res", str(res), "--save-input", x, "--output", y, "--top", "0"])
         ys = {"f32": np.load(y).astype(np.float64).reshape(1, -1)}
-        for p in PRECISIONS:
+        for p in precisions:
             prog = os.path.join(tmp, f"{name}_{p}")
-            compile_prog(netc, model, prog, p, calib, ["--init", "det", "--res", str(res), "--weights-external"])
+            extra = ["--init", "det", "--res", str(res), "--weights-external"] + (["--cpu", cpu] if cpu else [])
+            compile_prog(netc, model, prog, p, calib, extra)
             run([prog, "run", "--input", x, "--output", y, "--top", "0"])
             ys[p] = np.load(y).astype(np.float64).reshape(1, -1)
-        for p in PRECISIONS:
+        for p in precisions:
             t1, t5, n, d, mx = compare(ys["f32"], ys[p])
             rel = d / mx if mx else d
             print(f"| {name} | {p} | {t1}/{n} | {t5}/{n} | {rel:.2e} |")
@@ -123,10 +125,19 @@ def main():
         i = a.index("--res")
         res = int(a[i + 1])
         del a[i : i + 2]
+    only, cpu = PRECISIONS, None
+    if "--only" in a:
+        i = a.index("--only")
+        only = (a[i + 1],)
+        del a[i : i + 2]
+    if "--cpu" in a:
+        i = a.index("--cpu")
+        cpu = a[i + 1]
+        del a[i : i + 2]
     if len(a) == 6 and a[0] == "photos":
         bad = photos(a[1], a[2], a[3], a[4], a[5], res or 224)
     elif len(a) == 5 and a[0] == "conformance":
-        bad = conformance(a[1], a[2], a[3], a[4].split(","), res or 64)
+        bad = conformance(a[1], a[2], a[3], a[4].split(","), res or 64, only, cpu)
     else:
         sys.exit(__doc__)
     for b in bad:

@@ -11,7 +11,8 @@
 
 char *nc_pipeline_with_layout(const char *passes) {
     if (!passes) passes = "default";
-    return !strcmp(passes, "none") ? nc_strdup("assign_layout") : nc_sprintf("%s,assign_layout", passes);
+    return !strcmp(passes, "none") ? nc_strdup("assign_layout,assign_dtype")
+                                   : nc_sprintf("%s,assign_layout,assign_dtype", passes);
 }
 
 NcGraph *nc_load_model(const char *path, const NcElabOptions *opt, NcError *e) {
