@@ -74,10 +74,12 @@ set_tests_properties(cuda.bad_arch cuda.bad_target cuda.emulate_without_target c
 set(FAKE_CUDA_DIR ${CMAKE_CURRENT_BINARY_DIR}/fake_cuda)
 add_library(fake_cuda_driver SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
 target_compile_definitions(fake_cuda_driver PRIVATE FAKE_DRIVER)
+target_include_directories(fake_cuda_driver PRIVATE ${PROJECT_SOURCE_DIR}) # runtime/device/device.h's kernel table
 target_link_libraries(fake_cuda_driver PRIVATE ${CMAKE_DL_LIBS})
 set_target_properties(fake_cuda_driver PROPERTIES OUTPUT_NAME cuda SUFFIX ".so.1" LIBRARY_OUTPUT_DIRECTORY
                       ${FAKE_CUDA_DIR})
 add_library(fake_cublas SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
+target_include_directories(fake_cublas PRIVATE ${PROJECT_SOURCE_DIR})
 set_target_properties(fake_cublas PROPERTIES OUTPUT_NAME cublas SUFFIX ".so.13" LIBRARY_OUTPUT_DIRECTORY
                       ${FAKE_CUDA_DIR})
 foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/op_zoo;37x29;1")

@@ -22,20 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/device/device.h"
+
 typedef unsigned long long CUdeviceptr;
 
 #ifdef FAKE_DRIVER
 
-/* runtime/device/device.h's NcDevKernel, as the program's table holds it */
-typedef struct Kernel {
-    const char *name;
-    const char *ptx;
-    void (*cpu)(float *const *params);
-    int64_t grid, block;
-    int nparams;
-    const unsigned char *cubin;
-    int64_t cubin_bytes;
-} Kernel;
+/* the program's kernel table (netc_dev_kernels) holds these */
+typedef NcDevKernel Kernel;
 
 typedef struct Module {
     char *ptx;          /* a PTX module's text */
