@@ -5,6 +5,8 @@
  *
  *   gemm_bench [--threads 1,2] [--reps 15]
  *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N --pf 1|-1] [--in-scale 1]
+ *              [--pack-a 1|-1]   (A packed per tile and reduction block, or read where it lies: cg_gemm.h)
+ *              [--batch B]   (the table's shapes at batch B; default 1)
  *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
  *              [--obj FILE.o]   (also write the last kernel as an object, to read with objdump)
  *              [--blocking avx512]   (AVX-512's blocks in this host's vectors: cg_target.h)
@@ -192,6 +194,7 @@ int main(int argc, char **argv) {
     Shape custom = {0, 0, 1, 0, 1, "custom"};
     int act = NC_EPI_RELU; /* -1: bias only */
     int threads_list[4] = {1, 2}, nthreads = 2, reps = 15;
+    int64_t table_batch = 1;
     const char *cpu = NULL, *blocking = NULL;
     NcGemmSpec over;
     memset(&over, 0, sizeof over);
@@ -227,6 +230,10 @@ int main(int argc, char **argv) {
             over.in_scale = atoi(v) ? 3 : 0;
         else if (!strcmp(a, "--pf"))
             over.pf = atoi(v);
+        else if (!strcmp(a, "--pack-a"))
+            over.pack_a = atoi(v);
+        else if (!strcmp(a, "--batch"))
+            table_batch = atoll(v);
         else if (!strcmp(a, "--cpu"))
             cpu = v;
         else if (!strcmp(a, "--asm"))
@@ -294,7 +301,7 @@ int main(int argc, char **argv) {
     printf("\n");
     for (int si = 0; si < nshapes; si++) {
         NcGemmSpec s = over;
-        s.batch = shapes[si].batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout;
+        s.batch = custom.cin ? shapes[si].batch : table_batch, s.cin = shapes[si].cin, s.cout = shapes[si].cout;
         s.hw = shapes[si].h * shapes[si].w;
         s.bias = 1, s.relu = act == NC_EPI_RELU;
         if (act == NC_EPI_SILU) s.nepi = 1, s.epi[0].kind = NC_EPI_SILU;
@@ -304,7 +311,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < nthreads; i++) g[i] = bench_gemm(&t, &s, threads_list[i], reps, &p);
         char blk[64];
         snprintf(blk, sizeof blk, "%dx%d, %lld %lld %lld: %lld%s", p.s.mr, p.nr, (long long)p.s.kc, (long long)p.s.mc,
-                 (long long)p.s.nc, (long long)p.tiles, p.s.pf > 0 ? " pf" : "");
+                 (long long)p.s.nc, (long long)p.tiles,
+                 p.s.pack_a > 0 ? " packA"
+                 : p.s.pf > 0   ? " pf"
+                                : "");
         printf("%-13s %-6s %5lld %5lld %5lld %-36s", shapes[si].where, "NHWC", (long long)s.cin, (long long)s.cout,
                (long long)s.hw, blk);
         for (int i = 0; i < nthreads; i++) printf("  %7.1f (%3.0f%%)      ", g[i], 100 * g[i] / peak[i]);

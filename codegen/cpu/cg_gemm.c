@@ -20,6 +20,9 @@
  *       for p in row panels (mr):    A's mc x kc block stays in L2
  *         microkernel(kc)
  *
+ * With spec.pack_a (an SE input scale and wide panels on AVX-512: pack_pays), each kb pass first
+ * copies the tile's mc x kc block of A, scaled, into a stack block the row panels then read.
+ *
  * Everything is static: the first and last reduction blocks are peeled (the
  * first starts from zero instead of loading C; the last adds the bias,
  * applies ReLU and stores), and ragged row / column panels get their own
@@ -29,9 +32,12 @@
 
 #include "codegen/cpu/cg_gemm.h"
 
-#define MAXMR     32
-#define MAXNV     16 /* AVX-512's 64-float panels emulated in SSE's 4-float vectors */
-#define PF_UNROLL 16 /* k per 64-byte line of A */
+#define MAXMR           32
+#define MAXNV           16 /* AVX-512's 64-float panels emulated in SSE's 4-float vectors */
+#define PF_UNROLL       16 /* k per 64-byte line of A */
+/* The packed A block on the stack (spec.pack_a): at most 256 KB, the L2 block mc x kc is planned
+ * within; every thread has at least 2 MB of stack (glibc's and libgomp's defaults are more). */
+#define PACK_MAX_FLOATS (64 * 1024)
 
 /* ---- planning ---------------------------------------------------------- */
 
@@ -56,6 +62,20 @@ static double micro_cycles(int64_t r, int64_t v, int bvw) {
 }
 
 static int plan_blocks(NcGemmPlan *p, const NcCgTarget *t, NcError *e);
+
+/* Does packing A pay for its copy?  Measured on an Intel Xeon (AVX-512, bench/RESULTS.md): read in
+ * place or packed, A costs the microkernel the same in cache (its rows are in L1 or prefetched either
+ * way: resnet50's eight 1x1 shapes within 1 point, less 9 with one column panel), and in a whole
+ * program the pack's copy, a phase of loads from L3 with no FMA beside it and no prefetch ahead of it,
+ * made most of resnet50's batch 8 1x1 GEMMs 5-30% slower.  What it does save is an input scale's
+ * multiplies: unpacked, B's nv vectors are scaled every k (nv multiplies beside mr x nv FMAs on the
+ * same ports), packed, A is scaled once as it is copied — 3-9 points of the FMA peak with 3 or more
+ * vectors a panel, within 1 either way with 1-2.  The block stays within 64 KB, about an L1 (a
+ * 128 KB one, 144 -> 24 at batch 8, lost 8 points). */
+static int pack_pays(const NcGemmPlan *p, const NcCgTarget *t) {
+    const int64_t width = p->N < p->nr ? p->N : p->nr;
+    return p->s.in_scale && width >= 3 * (int64_t)t->bvw && p->s.mc * p->s.kc <= 16 * 1024;
+}
 
 /* The register block for 32 vector registers (AVX-512), in blocking vectors
  * (t->bvw floats): the candidate whose microkernels, ragged panels included,
@@ -122,6 +142,11 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     if (plan_blocks(p, t, e)) return -1;
     p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
     if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
+    /* Packing A (AVX-512's blocks only: AVX2's are kept as measured on Zen 3): see cg_gemm.c's top. */
+    if (!q->pack_a) q->pack_a = t->bregs >= 32 && pack_pays(p, t) ? 1 : -1;
+    if (q->pack_a > 0 && q->mc * q->kc > PACK_MAX_FLOATS)
+        return nc_errorf(e, "gemm: packed A block %lld x %lld over %d floats", (long long)q->mc, (long long)q->kc,
+                         PACK_MAX_FLOATS);
     if (s->wtype != NC_F32 && (s->wtype != NC_BF16 || s->b_per_image || s->col_image))
         return nc_errorf(e, "gemm: bf16 weights are packed once at compile time (not per image, not column images)");
     if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
@@ -212,7 +237,9 @@ void nc_cg_gemm_pack(const NcGemmPlan *p, const float *w, float *packed) {
 typedef struct G {
     NcCgModule *m;
     const NcGemmPlan *p;
-    LLVMValueRef a, b, c, bias;   /* operand base pointers */
+    LLVMValueRef a, b, c, bias;   /* operand base pointers (a: x, or the packed block) */
+    LLVMValueRef x;               /* the activations */
+    int packed;                   /* A is packed (spec.pack_a): a is the stack block, row i at i * a_si */
     LLVMValueRef epi[NC_MAX_EPI]; /* epilogue operands (NULL: an activation) */
     LLVMValueRef scale, kb;       /* input scale (or NULL); the reduction block being emitted */
     int64_t a_si, a_sk, b_sk, ldc;
@@ -276,7 +303,7 @@ static void k_step(G *g, int mr, int nv, int lanes, LLVMValueRef acc[][MAXNV], L
         bv[v] = load_b(g, ptr, v == nv - 1 ? lanes : vw);
     }
     if (pfp) cgb_prefetch(m, pfp);
-    if (g->scale) { /* row k of B (the weights) is input channel kb + k, scaled */
+    if (g->scale && !g->packed) { /* row k of B (the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
         LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->scale, si), ""));
         for (int v = 0; v < nv; v++) bv[v] = LLVMBuildFMul(b, bv[v], sv, "");
@@ -397,6 +424,29 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
     }
 }
 
+/* Where row panel pi of A starts: in the activations (aimg: the image, akb: the reduction block),
+ * or (packed) in the tile's block, whose first panel is p0. */
+static LLVMValueRef a_off(G *g, LLVMValueRef pi, LLVMValueRef p0, LLVMValueRef aimg, LLVMValueRef akb) {
+    if (g->packed) return mul(g, LLVMBuildNSWSub(g->m->b, pi, p0, ""), g->a_panel);
+    return add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb);
+}
+
+/* The tile's rows of A, k in [kb, kb + klen), into the stack block (row i at i * klen), each
+ * column k times the image's input scale when there is one (then B is read unscaled). */
+static void pack_a(G *g, LLVMValueRef kb, int64_t klen) {
+    NcCgModule *m = g->m;
+    const NcGemmPlan *p = g->p;
+    const int64_t mc = p->s.mc, last_rows = p->M - (p->mblocks - 1) * mc;
+    LLVMValueRef nrows =
+        last_rows == mc ? cgb_i64(m, mc) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_rows), cgb_i64(m, mc), "");
+    LLVMValueRef src = add(g, add(g, mul(g, g->img, p->M * p->K), mul(g, g->mb, mc * p->K)), kb);
+    LLVMValueRef scale = g->scale ? cgb_gep(m, g->scale, add(g, mul(g, g->img, p->K), kb)) : NULL;
+    LLVMValueRef r;
+    CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), nrows, 1, &r);
+    cgb_copy_floats(m, cgb_gep(m, g->a, mul(g, r, klen)), cgb_gep(m, g->x, add(g, src, mul(g, r, p->K))), scale, klen);
+    cgb_loop_end(m, &l);
+}
+
 /* The row panels of one column panel q: full ones, then the ragged one when
  * this is the last row block. */
 static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64_t klen, int first, int last,
@@ -423,15 +473,15 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     LLVMValueRef akb = mul(g, kb, g->a_sk);
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
-    micro(g, mr, nv, lanes, add(g, add(g, aimg, mul(g, pi, g->a_panel)), akb), boff,
-          add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr), col0, klen, first, last, g->a_sk, b_sk,
-          p->s.pf > 0 && mr <= 16);
+    /* packed, A is already in L1 or L2: no prefetch */
+    micro(g, mr, nv, lanes, a_off(g, pi, p0, aimg, akb), boff, add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr),
+          col0, klen, first, last, g->a_sk, b_sk, p->s.pf > 0 && mr <= 16 && !g->packed);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
         LLVMValueRef pt = cgb_i64(m, p->M / mr);
-        micro(g, mtail, nv, lanes, add(g, add(g, aimg, mul(g, pt, g->a_panel)), akb), boff,
-              add(g, cimg, mul(g, pt, mr * g->ldc)), mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk, 0);
+        micro(g, mtail, nv, lanes, a_off(g, pt, p0, aimg, akb), boff, add(g, cimg, mul(g, pt, mr * g->ldc)),
+              mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk, 0);
         cgb_if_end(m, &c);
     }
 }
@@ -441,6 +491,10 @@ static void pass(G *g, LLVMValueRef kb, int64_t klen, int first, int last) {
     NcCgModule *m = g->m;
     g->kb = kb;
     const NcGemmPlan *p = g->p;
+    if (g->packed) {
+        pack_a(g, kb, klen);
+        g->a_si = klen, g->a_panel = p->s.mr * klen;
+    }
     const int64_t per = p->s.nc / p->nr;
     const int64_t last_full = (p->N - (p->nblocks - 1) * p->s.nc) / p->nr;
     const int64_t ntail = p->N % p->nr;
@@ -475,10 +529,15 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
             g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->s.col_image ? p->s.col_image : p->N;
-    g.a = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
+    g.a = g.x = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
     g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
     g.c_img = p->M * p->N;
     if (p->s.b_per_image) g.b_img = p->s.cout * p->K;
+    if (p->s.pack_a > 0) {
+        g.packed = 1;
+        g.a = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(p->s.mc * p->s.kc)));
+        LLVMSetAlignment(g.a, 64);
+    }
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     /* t = (img * mblocks + mb) * nblocks + nb */

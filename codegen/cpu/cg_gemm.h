@@ -67,6 +67,10 @@ typedef struct NcGemmSpec {
      * k): 0 = the target's default (on with AVX-512's blocks, off with
      * AVX2's), 1 on, -1 off. */
     int pf;
+    /* Pack A: each reduction pass first copies the tile's rows of A (mc x kc) into a contiguous stack
+     * block (row i at i * kc, the SE input scale applied as it copies), which the column panels then
+     * read instead of the strided activation rows: 0 = the plan's choice (cg_gemm.c), 1 on, -1 off. */
+    int pack_a;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {

@@ -2,7 +2,9 @@
  * convolution (NHWC activations): with and without bias and ReLU, sizes that are
  * and are not multiples of the vector width and of every block, batch > 1,
  * the default blocking and forced tiny blocks (several reduction passes,
- * many row and column blocks), tiles run in any order across threads. */
+ * many row and column blocks), tiles run in any order across threads; an SE
+ * input scale, and A packed per tile (spec.pack_a) at shapes ragged in every
+ * block. */
 #include "codegen/cpu/cg_gemm.h"
 #include "tests/codegen/cg_test.h"
 
@@ -19,11 +21,13 @@ static void transpose(const float *src, float *dst, int64_t n, int64_t rows, int
 static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
     NcError e;
     NcGemmPlan p;
-    char what[160];
-    snprintf(what, sizeof what,
-             "batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld",
-             (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.mr, s.nv,
-             (long long)s.kc, (long long)s.mc, (long long)s.nc);
+    char what[200];
+    snprintf(
+        what, sizeof what,
+        "batch %lld, %lld -> %lld, hw %lld, bias %d relu %d, block %dx%d kc %lld mc %lld nc %lld, scale %d pack %d",
+        (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.mr, s.nv,
+        (long long)s.kc, (long long)s.mc, (long long)s.nc, s.in_scale, s.pack_a);
+    if (s.in_scale) s.in_scale = 3; /* in[3]: one scale per (image, input channel) */
     int rc = nc_cg_gemm_plan(&p, &s, t, &e);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
     if (rc) return;
@@ -56,10 +60,16 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
         for (int64_t i = 0; i < n * O * hw + 128; i++) ybuf[i] = 42.0f;
         float *packed = cgt_guarded(p.packed_floats);
         nc_cg_gemm_pack(&p, w, packed);
-        cgt_ref_conv(x, w, bias, want, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
+        float *scale = s.in_scale ? cgt_guarded(n * C) : NULL, *xs = x;
+        if (scale) { /* the reference convolves the scaled input */
+            xs = nc_malloc((size_t)(n * C * hw) * sizeof(float));
+            for (int64_t i = 0; i < n * C * hw; i++) xs[i] = x[i] * scale[i / hw];
+        }
+        cgt_ref_conv(xs, w, bias, want, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
+        if (xs != x) free(xs);
         float *xin = cgt_guarded(n * C * hw), *tmp = nc_malloc((size_t)(n * O * hw) * sizeof(float)), *got = tmp;
         transpose(x, xin, n, C, hw);
-        const float *in[3] = {xin, packed, bias};
+        const float *in[4] = {xin, packed, bias, scale};
         float *out[1] = {y};
         cgt_run(fn, in, out, p.tiles);
         transpose(y, tmp, n, hw, O);
@@ -77,7 +87,7 @@ static void check_via(const NcCgTarget *t, NcGemmSpec s, int via_object) {
         }
         transpose(y, tmp, n, hw, O);
         CHECK_MSG(cgt_close(got, want, n * O * hw, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
-        cgt_guarded_free(xin, n * C * hw);
+        cgt_guarded_free(xin, n * C * hw), cgt_guarded_free(scale, n * C);
         cgt_guarded_free(x, n * C * hw), cgt_guarded_free(bias, O), cgt_guarded_free(packed, p.packed_floats);
         free(tmp), free(w), free(want), free(ybuf);
         cases++;
@@ -189,8 +199,28 @@ static void avx512_plan_ok(const char *cpu, int64_t cin, int64_t cout, int64_t h
     nc_cg_target_free(&t);
 }
 
+/* A is packed by default only for an input scale with 3 or more vectors a panel, on AVX-512's
+ * blocks (cg_gemm.c's pack_pays); never on AVX2's. */
+static void pack_default_is(const char *cpu, int64_t cin, int64_t cout, int64_t hw, int in_scale, int want) {
+    NcCgTarget t;
+    NcGemmPlan p;
+    NcError e;
+    if (nc_cg_target_init(&t, cpu, NULL, &e)) return;
+    NcGemmSpec s = spec(1, cin, cout, hw, 1, 0);
+    s.in_scale = in_scale;
+    const int rc = nc_cg_gemm_plan(&p, &s, &t, &e);
+    CHECK_MSG(rc == 0 && (p.s.pack_a > 0) == want, "%s %lld -> %lld @ %lld scale %d: pack_a %d, want %d", cpu,
+              (long long)cin, (long long)cout, (long long)hw, in_scale, p.s.pack_a, want);
+    nc_cg_target_free(&t);
+}
+
 static void check_plans(void) {
     if (getenv("NETC_CG_BLOCKING")) return; /* the names below are the CPUs' own ISAs */
+    pack_default_is("sapphirerapids", 480, 80, 196, 1, 1);
+    pack_default_is("sapphirerapids", 480, 80, 196, 0, 0);
+    pack_default_is("sapphirerapids", 96, 24, 3136, 1, 0);
+    pack_default_is("sapphirerapids", 240, 80, 784, 1, 1);
+    pack_default_is("znver3", 480, 80, 196, 1, 0);
     avx2_plan_is("haswell", 512, 128, 784, 256);
     avx2_plan_is("znver3", 64, 256, 3136, 64);
     avx2_plan_is("znver3", 2048, 512, 49, 256);
@@ -231,6 +261,22 @@ int main(void) {
         if (i % 3 == 0) s.kc = cgt_int(1, 64), s.mc = cgt_int(1, 40), s.nc = cgt_int(1, 64);
         check(&t, s);
     }
+    /* an SE input scale, and A packed (forced on and off): M, K and N ragged against every block —
+     * several reduction passes (the last shorter), row blocks whose last panel is short, column
+     * blocks with a masked last vector — one image or per-image GEMMs */
+    static const int packs[][9] = {
+        /* batch, cin, cout, hw, mr, nv, kc, mc, nc (0: the plan's) */
+        {1, 45, 29, 37, 6, 2, 7, 13, 16},  {2, 70, 37, 29, 5, 2, 16, 11, 24}, {3, 33, 50, 23, 4, 1, 10, 9, 16},
+        {1, 300, 130, 49, 0, 0, 0, 0, 0},  {2, 131, 97, 61, 0, 0, 0, 0, 0},   {2, 17, 13, 5, 3, 1, 64, 4, 8},
+        {1, 40, 37, 36, 6, 1, 16, 12, 16},
+    };
+    for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++)
+        for (int v = 0; v < 4; v++) {
+            NcGemmSpec s = spec(packs[i][0], packs[i][1], packs[i][2], packs[i][3], (int)(i % 2), v < 2);
+            s.in_scale = v % 2, s.pack_a = v < 2 ? 1 : -1;
+            s.mr = packs[i][4], s.nv = packs[i][5], s.kc = packs[i][6], s.mc = packs[i][7], s.nc = packs[i][8];
+            check(&t, s);
+        }
     /* the object file path gives the same kernel */
     check_via(&t, spec(2, 70, 37, 29, 1, 1), 1);
     check_cross("znver4", "zmm");
