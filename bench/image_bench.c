@@ -15,17 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench_util.h"
 #include "runtime/image/loader.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 int main(int argc, char **argv) {
     int res = 448, threads = 1, batch = 16, repeat = 7;
@@ -97,7 +88,7 @@ int main(int argc, char **argv) {
     }
     nc_image_loader_close(l);
     if (failed) fprintf(stderr, "warning: %d file(s) failed\n", failed);
-    double med = median(times + 1, repeat);
+    double med = bench_median(times + 1, repeat);
     printf("netc threads=%d images=%d res=%d median_s=%.4f images_per_s=%.2f\n", threads, nfiles, res, med,
            nfiles / med);
 
@@ -118,7 +109,7 @@ int main(int argc, char **argv) {
         }
     }
     if (threads == 1) {
-        double d = median(dec, repeat), tr = median(tra, repeat);
+        double d = bench_median(dec, repeat), tr = bench_median(tra, repeat);
         printf("netc stages (1 thread): decode_s=%.4f transform_s=%.4f decode_share=%.3f\n", d, tr, d / (d + tr));
     }
     free(dec), free(tra), free(times), free(buf[0]), free(buf[1]), free(resu[0]), free(resu[1]), free(files);

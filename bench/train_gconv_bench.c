@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench_util.h"
 #include "codegen/cpu/cg_jit.h"
 #include "codegen/cpu/cg_nchw_train_gconv.h"
 #include "ir/ops.h"
@@ -35,32 +36,7 @@ static const Shape shapes[] = {
 
 static int use_cpu_time;
 
-static double now(void) {
-    if (!use_cpu_time) return nc_now();
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static float *random_floats(int64_t n) {
-    float *p = nc_malloc((size_t)n * sizeof(float));
-    uint64_t r = 0x9e3779b97f4a7c15ull;
-    for (int64_t i = 0; i < n; i++) {
-        r ^= r >> 12, r ^= r << 25, r ^= r >> 27;
-        p[i] = (float)((double)((r * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-    }
-    return p;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
+static double now(void) { return bench_now(use_cpu_time); }
 
 /* One node of g: reference and generated, median ms of each (-1: failed) */
 static void time_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float **data, int reps, double *ref_ms,
@@ -82,7 +58,7 @@ static void time_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float *
         nc_op_info(nd->op)->ref(&ka);
         v[r] = (now() - t0) * 1e3;
     }
-    *ref_ms = median(v, reps);
+    *ref_ms = bench_median(v, reps);
     NcCgJit *jit = nc_cg_jit_new(&e);
     if (!jit) return;
     NcCgModule m;
@@ -103,7 +79,7 @@ static void time_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float *
             for (int64_t i = 0; i < tiles; i++) fn(in, out, i, i + 1);
             if (r >= 0) v[r] = (now() - t0) * 1e3;
         }
-        *gen_ms = median(v, reps);
+        *gen_ms = bench_median(v, reps);
     }
     nc_cg_jit_free(jit);
 }
@@ -162,7 +138,7 @@ int main(int argc, char **argv) {
         ins[0] = dy, ins[1] = x;
         NC_CHECK(nc_graph_add_node(g, NC_OP_CONV2D_GRAD_WEIGHT, 2, ins, &a, "gw", &e) >= 0);
         float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-        for (int i = 0; i < g->values.len; i++) data[i] = random_floats(nc_numel(&g->values.data[i]));
+        for (int i = 0; i < g->values.len; i++) data[i] = bench_random_floats(nc_numel(&g->values.data[i]));
         printf("%-26s %4lldx%-4lld", s->name, (long long)hw, (long long)hw);
         for (int j = 0; j < 3; j++) {
             double r, q;

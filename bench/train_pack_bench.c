@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "codegen/cpu/cg_jit.h"
 #include "codegen/cpu/cg_nchw_train.h"
 #include "ir/ops.h"
@@ -34,33 +35,7 @@ static const Shape shapes[] = {
 
 static int use_cpu_time;
 
-static double now(void) {
-    if (!use_cpu_time) return nc_now();
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static float *random_floats(int64_t n) {
-    float *p = nc_malloc((size_t)n * sizeof(float));
-    uint64_t r = 0x9e3779b97f4a7c15ull;
-    for (int64_t i = 0; i < n; i++) {
-        r ^= r >> 12, r ^= r << 25, r ^= r >> 27;
-        p[i] = (float)((double)((r * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-    }
-    return p;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* sorts v */
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
+static double now(void) { return bench_now(use_cpu_time); }
 
 /* stage 1 of node nd, planned (variant 0) and with pack.linear off (1): JIT-compiled into fn[]; 0 on failure */
 static int build(const NcCgTarget *t, NcGraph *g, const NcNode *nd, NcCgJit *jit, NcTileFn fn[2], int64_t tiles[2],
@@ -144,7 +119,7 @@ int main(int argc, char **argv) {
         ins[0] = dy, ins[1] = x;
         nc_graph_add_node(g, NC_OP_CONV2D_GRAD_WEIGHT, 2, ins, &a, "gw", &e);
         float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-        for (int i = 0; i < g->values.len; i++) data[i] = random_floats(nc_numel(&g->values.data[i]));
+        for (int i = 0; i < g->values.len; i++) data[i] = bench_random_floats(nc_numel(&g->values.data[i]));
         for (int k = 0; k < 3; k++) {
             const NcNode *nd = &g->nodes.data[fwd + k];
             NcCgJit *jit = nc_cg_jit_new(&e);
@@ -157,7 +132,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             const float *in[3] = {data[nd->inputs[0]], data[nd->inputs[1]], NULL};
-            float *sc[2] = {random_floats(scratch[0]), random_floats(scratch[1])};
+            float *sc[2] = {bench_random_floats(scratch[0]), bench_random_floats(scratch[1])};
             double ms[2][64];
             for (int r = -1; r < reps; r++)
                 for (int v = 0; v < 2; v++) {
@@ -167,7 +142,7 @@ int main(int argc, char **argv) {
                     for (int64_t i = 0; i < tiles[v]; i++) fn[v](in, out, i, i + 1);
                     if (r >= 0) ms[v][r] = (now() - t0) * 1e3;
                 }
-            const double m0 = median(ms[0], reps), m1 = median(ms[1], reps);
+            const double m0 = bench_median(ms[0], reps), m1 = bench_median(ms[1], reps);
             printf("%-30s %-12s %7s %10.3f %10.3f %7.2f %10.3f %10.3f %7.2f\n", sh->name, kinds[k],
                    linear ? "yes" : "no", m0, m1, m1 / m0, ms[0][0], ms[1][0], ms[1][0] / ms[0][0]);
             free(sc[0]), free(sc[1]);
