@@ -37,7 +37,8 @@ static int use_cpu_time;
 
 static double now(void) { return bench_now(use_cpu_time); }
 
-/* stage 1 of node nd, planned (variant 0) and with pack.linear off (1): JIT-compiled into fn[]; 0 on failure */
+/* stage 1 of node nd, planned (variant 0) and with pack.linear off (1): JIT-compiled into fn[]; 0 on failure,
+ * -1 where the node's kernel is fused (no packing stage) */
 static int build(const NcCgTarget *t, NcGraph *g, const NcNode *nd, NcCgJit *jit, NcTileFn fn[2], int64_t tiles[2],
                  int64_t scratch[2], int *linear) {
     NcError e;
@@ -45,6 +46,7 @@ static int build(const NcCgTarget *t, NcGraph *g, const NcNode *nd, NcCgJit *jit
         NcTrainConvPlan p;
         const char *why;
         if (!nc_cg_train_conv_plan(&p, g, nd, t, &why)) return 0;
+        if (p.fused || p.flip) return -1; /* one stage (cg_nchw_train_fused.c): no packing of its own to time */
         *linear = p.pack.linear;
         if (v == 1 && p.pack.linear) p.pack.linear = p.pack.transposed = p.pack.straddle = 0;
         char prefix[16];
@@ -126,8 +128,9 @@ int main(int argc, char **argv) {
             NcTileFn fn[2];
             int64_t tiles[2], scratch[2];
             int linear = 0;
-            if (!jit || !build(&t, g, nd, jit, fn, tiles, scratch, &linear)) {
-                printf("%-30s %-12s failed\n", sh->name, kinds[k]);
+            const int built = jit ? build(&t, g, nd, jit, fn, tiles, scratch, &linear) : 0;
+            if (built <= 0) {
+                printf("%-30s %-12s %s\n", sh->name, kinds[k], built < 0 ? "fused: no packing stage" : "failed");
                 if (jit) nc_cg_jit_free(jit);
                 continue;
             }
