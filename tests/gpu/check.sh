@@ -18,7 +18,8 @@
 #       ref.npy (1e-4 relative; tf32 5e-3), its bench, `classify` of tests/photos (runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); then the
-#       benchmark: netc's programs (batch 1 with and without graphs), resnet50's per-kernel profile and
+#       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
+#       from PTX (JIT), resnet50's per-kernel profile and
 #       training step, and PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
 #
@@ -238,6 +239,18 @@ run() {
       for p in "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64; do
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --res 224 --iters 3 --warmup 1 --per-kernel
       done
+      # a program's first run, start to finish: the kernels from their cubins, then JIT-compiled from their PTX
+      p="$dir/bench/resnet50_b1"
+      if [ -x "$p" ]; then
+        local t0 t1 jit
+        for jit in 0 1; do
+          t0=$(date +%s.%N)
+          NETC_CUDA_JIT=$jit NETC_CUDA_VERBOSE=1 timeout "$T" "$p" --device "$device" bench --res 224 --iters 1 \
+            --warmup 0 >/dev/null || echo "first run (NETC_CUDA_JIT=$jit): FAILED"
+          t1=$(date +%s.%N)
+          echo "resnet50_b1 first run, NETC_CUDA_JIT=$jit: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+        done
+      fi
       for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json
       done
