@@ -160,6 +160,40 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n) {
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 
+static LLVMTypeRef vbf(NcCgModule *m) { return LLVMVectorType(LLVMBFloatTypeInContext(m->ctx), (unsigned)m->vw); }
+
+LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16) {
+    if (!bf16) return cgb_load_n(m, cgb_gep(m, p, i), n);
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(m->b, LLVMInt16TypeInContext(m->ctx), p, &i, 1, ""), v;
+    if (n >= m->vw) {
+        v = LLVMBuildLoad2(m->b, vbf(m), at, "");
+        LLVMSetAlignment(v, 2);
+    } else {
+        LLVMTypeRef over[2] = {vbf(m), m->ptr}, fty;
+        LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);
+        LLVMValueRef args[4] = {at, LLVMConstInt(m->i32, 2, 0), lane_mask(m, n), LLVMConstNull(vbf(m))};
+        v = LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+    }
+    return LLVMBuildFPExt(m->b, v, m->vec, "");
+}
+
+void cgb_store_act(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i, int n, int bf16) {
+    if (!bf16) {
+        cgb_store_n(m, v, cgb_gep(m, p, i), n);
+        return;
+    }
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(m->b, LLVMInt16TypeInContext(m->ctx), p, &i, 1, "");
+    LLVMValueRef h = LLVMBuildFPTrunc(m->b, v, vbf(m), "");
+    if (n >= m->vw) {
+        LLVMSetAlignment(LLVMBuildStore(m->b, h, at), 2);
+        return;
+    }
+    LLVMTypeRef over[2] = {vbf(m), m->ptr}, fty;
+    LLVMValueRef fn = intrinsic(m, "llvm.masked.store", over, 2, &fty);
+    LLVMValueRef args[4] = {h, at, LLVMConstInt(m->i32, 2, 0), lane_mask(m, n)};
+    LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+}
+
 LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask) {
     LLVMTypeRef over[2] = {m->vec, m->ptr}, fty;
     LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);

@@ -65,6 +65,11 @@ void cgb_store(NcCgModule *m, LLVMValueRef v, LLVMValueRef p);
 /* Lanes [0, n) only: nothing past them is read or written. */
 LLVMValueRef cgb_load_n(NcCgModule *m, LLVMValueRef p, int n);
 void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
+/* An activation stored f32 or, with bf16, as bf16 (NcValue.dtype: passes/assign_dtype.c): the vector at
+ * element i of p, lanes [0, n) as cgb_load_n, as f32 (bf16 widened: exact); the store rounds to the nearest
+ * bf16 (ties to even). */
+LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
+void cgb_store_act(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
 /* Lanes under a <vw x i1> mask computed at run time (0 elsewhere on load). */
 LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);
 void cgb_store_mask(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);

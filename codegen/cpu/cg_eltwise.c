@@ -137,17 +137,18 @@ static LLVMValueRef emit_sum(NcCgModule *m, LLVMValueRef p, LLVMValueRef off, LL
 
 /* NHWC: pooled[c] = mean over the S pixels of x[base + p * C + c], for every
  * c < C; blocks of 4 channel vectors kept in registers across the pixels,
- * the ragged channel tail under a mask. */
-static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t CB, int64_t C, int64_t S,
-                                   LLVMValueRef pooled);
-static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t C, int64_t S,
+ * the ragged channel tail under a mask; x stored f32 or bf16 (x_bf16),
+ * summed in f32. */
+static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, int x_bf16, LLVMValueRef base, int64_t CB, int64_t C,
+                                   int64_t S, LLVMValueRef pooled);
+static void emit_pool_nhwc(NcCgModule *m, LLVMValueRef xp, int x_bf16, LLVMValueRef base, int64_t C, int64_t S,
                            LLVMValueRef pooled) {
-    emit_pool_nhwc_strided(m, xp, base, C, C, S, pooled);
+    emit_pool_nhwc_strided(m, xp, x_bf16, base, C, C, S, pooled);
 }
 
-/* The same for the CB channels at base of pixels C floats apart. */
-static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef base, int64_t CB, int64_t C, int64_t S,
-                                   LLVMValueRef pooled) {
+/* The same for the CB channels at base of pixels C values apart. */
+static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, int x_bf16, LLVMValueRef base, int64_t CB, int64_t C,
+                                   int64_t S, LLVMValueRef pooled) {
     LLVMBuilderRef b = m->b;
     const int vw = m->vw, U = 4;
     LLVMValueRef acc[4], p;
@@ -163,7 +164,7 @@ static void emit_pool_nhwc_strided(NcCgModule *m, LLVMValueRef xp, LLVMValueRef 
             b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cgb_i64(m, C), ""), cgb_i64(m, c0), ""), "");
         for (int u = 0; u < nv; u++) {
             LLVMValueRef v =
-                cgb_load_n(m, cgb_gep(m, xp, LLVMBuildNSWAdd(b, row, cgb_i64(m, (int64_t)u * vw), "")), lanes[u]);
+                cgb_load_act(m, xp, LLVMBuildNSWAdd(b, row, cgb_i64(m, (int64_t)u * vw), ""), lanes[u], x_bf16);
             LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc[u], ""), v, ""), acc[u]);
         }
         cgb_loop_end(m, &lp);
@@ -210,6 +211,7 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     const int64_t N = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3],
                   R = nc_val(g, nd->inputs[1])->shape[0];
     const int64_t blk = 4 * (int64_t)m->vw, nb = (C + blk - 1) / blk;
+    const int xbf = x->dtype == NC_BF16;
     char sub[96];
     snprintf(sub, sizeof sub, "%s_pool", name);
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, sub);
@@ -223,14 +225,14 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     LLVMValueRef base = LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C * S), ""), c0, "");
     LLVMValueRef dst = cgb_gep(m, pooled, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c0, ""));
     if (last == blk) {
-        emit_pool_nhwc_strided(m, xp, base, blk, C, S, dst);
+        emit_pool_nhwc_strided(m, xp, xbf, base, blk, C, S, dst);
     } else {
         CgbIf ci = cgb_if_begin(
             m, LLVMBuildICmp(m->b, LLVMIntEQ, LLVMBuildSRem(m->b, t, cgb_i64(m, nb), ""), cgb_i64(m, nb - 1), ""));
-        emit_pool_nhwc_strided(m, xp, base, last, C, S, dst);
+        emit_pool_nhwc_strided(m, xp, xbf, base, last, C, S, dst);
         if (nb > 1) {
             cgb_if_else(m, &ci);
-            emit_pool_nhwc_strided(m, xp, base, blk, C, S, dst);
+            emit_pool_nhwc_strided(m, xp, xbf, base, blk, C, S, dst);
         }
         cgb_if_end(m, &ci);
     }
@@ -261,7 +263,7 @@ static void emit_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, const ch
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     const int64_t C = x->shape[1];
     LLVMValueRef dst = cgb_gep(m, y, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C), ""));
-    emit_pool_nhwc(m, xp, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, dst);
+    emit_pool_nhwc(m, xp, x->dtype == NC_BF16, LLVMBuildNSWMul(m->b, t, cgb_i64(m, C * S), ""), C, S, dst);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);
 }
@@ -302,7 +304,8 @@ static LLVMValueRef pool_divisor(NcCgModule *m, const NcAttrs *a, const PoolAxis
 /* max_pool2d / avg_pool2d with PyTorch's window and divisor rules (as
  * ir/ref_pool.c) on NHWC: one tile per (image, output row); per output
  * pixel, the window's channel vectors (whole vectors, the ragged rest
- * masked) combined lane by lane — no scalar code. */
+ * masked) combined lane by lane — no scalar code.  x and y stored f32 or
+ * bf16 (computed in f32: a bf16 max is exact, an average rounded once). */
 static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     const NcAttrs *a = &nd->attrs;
     const int is_max = nd->op == NC_OP_MAX_POOL2D, vw = m->vw;
@@ -338,13 +341,13 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
         CgbLoop lww = cgb_loop_begin(m, pw.lo, pw.hi, 1, &iw);
         LLVMValueRef off =
             LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, xrow, LLVMBuildNSWMul(b, iw, cgb_i64(m, C), ""), ""), c0, "");
-        LLVMValueRef v = cgb_load_n(m, cgb_gep(m, xp, off), lanes), cur = LLVMBuildLoad2(b, m->vec, acc, "");
+        LLVMValueRef v = cgb_load_act(m, xp, off, lanes, x->dtype == NC_BF16), cur = LLVMBuildLoad2(b, m->vec, acc, "");
         LLVMBuildStore(b, is_max ? cgb_max_nan(m, v, cur) : LLVMBuildFAdd(b, cur, v, ""), acc);
         cgb_loop_end(m, &lww);
         cgb_loop_end(m, &lh);
         LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc, "");
         if (div) r = LLVMBuildFDiv(b, r, div, "");
-        cgb_store_n(m, r, cgb_gep(m, yp, LLVMBuildNSWAdd(b, yoff, c0, "")), lanes);
+        cgb_store_act(m, r, yp, LLVMBuildNSWAdd(b, yoff, c0, ""), lanes, y->dtype == NC_BF16);
         if (!part) cgb_loop_end(m, &lc);
     }
     cgb_loop_end(m, &lw);

@@ -191,21 +191,35 @@ static double relayout_cost(const NcValue *v, void *vctx) {
 }
 
 /* assign_dtype's hooks: under --precision bf16, the bf16 GEMM writes bf16 and reads its input and its
- * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h); its SE scale and per-channel operands,
- * and every other kernel, take f32. */
+ * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h); the generated max and average pools
+ * read bf16 and write it where their input is (a max is exact in bf16, an average rounded once, as the
+ * GEMM reading it would round it), the global average pool and the SE gate's pooling read it (cg_eltwise.c);
+ * the GEMM's SE scale and per-channel operands, and every other kernel, take f32. */
+static int bf16_mode(const LayoutCtx *c) {
+    /* NETC_CG_BF16_ACT=f32 at compile time keeps every activation f32 (the kernels before bf16
+     * activations), to compare them */
+    const char *env = getenv("NETC_CG_BF16_ACT");
+    return c->opt && c->opt->precision == NC_PREC_BF16 && !(env && !strcmp(env, "f32"));
+}
+static int pool_reads_bf16(const NcGraph *g, const NcNode *nd) {
+    return (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_GLOBAL_AVG_POOL ||
+            nd->op == NC_OP_SQUEEZE_EXCITE) &&
+           nc_cg_eltwise_tiles(g, nd) > 0;
+}
 static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
-    /* NETC_CG_BF16_ACT=f32 at compile time keeps every activation f32 (the kernels before bf16 activations), to
-     * compare them */
-    const char *env = getenv("NETC_CG_BF16_ACT");
-    if (env && !strcmp(env, "f32")) return NC_F32;
-    return c->opt && c->opt->precision == NC_PREC_BF16 && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
+    if (!bf16_mode(c)) return NC_F32;
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && pool_reads_bf16(g, nd))
+        return nc_val(g, nd->inputs[0])->dtype;
+    return cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
 }
 static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
-    if (dt != NC_BF16 || !c->opt || c->opt->precision != NC_PREC_BF16 || !cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+    if (dt != NC_BF16 || !bf16_mode(c)) return 0;
+    if (pool_reads_bf16(g, nd)) return j == 0;
+    if (!cg_bf16_takes(g, nd, c->t, &bp)) return 0;
     if (j == 0) return 1;
     for (int s = 0; s < bp.s.nepi; s++)
         if ((bp.s.epi[s].kind == NC_EPI_ADD || bp.s.epi[s].kind == NC_EPI_MUL) && bp.s.epi[s].input == j &&
