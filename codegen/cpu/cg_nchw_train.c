@@ -109,6 +109,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         pad = p->KH > 1 || p->KW > 1 || pad; /* (KH-1) dh - pt and the rest: zero only for an unpadded 1x1 */
     }
     if (p->kind == NC_TCONV_FORWARD) p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->O);
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
     p->fused = p->ipt > 0;
     p->direct = p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1 && !pad;
     const int64_t NP = p->N * p->P;
@@ -166,13 +167,7 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         k->straddle = plane % t->vw || p->gemm.nr % t->vw;
         k->img_skip = k->col.s0 - plane;
     }
-    if (p->fused) { /* scratch: W' alone */
-        p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
-        p->a_tiles = p->flip ? p->O : 0;
-        p->scratch = p->flip ? align16(p->O * p->CK) : 0;
-        p->ftiles = cgb_ceil_div(p->N, p->ipt);
-        return 1;
-    }
+    if (p->fused) return 1; /* its scratch planned with its GEMMs */
     const int64_t panels = cgb_ceil_div(p->gemm.N, p->gemm.nr), K = p->gemm.K;
     int64_t chunks = cgb_ceil_div(64, panels);
     if (chunks > cgb_ceil_div(K, 64)) chunks = cgb_ceil_div(K, 64);
@@ -254,13 +249,13 @@ static void decompose(NcCgModule *m, const NcTconvIndex *x, LLVMValueRef i, int 
 }
 
 static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel, LLVMValueRef c0,
-                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1);
+                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef kbase);
 void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel,
-                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
+                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef kbase) {
     LLVMBuilderRef b = m->b;
     const NcTconvPack *pk = &p->pack;
     if (pk->transposed) {
-        pack_panel_t(m, p, src, panel, c0, wq, k0, k1);
+        pack_panel_t(m, p, src, panel, c0, wq, k0, k1, kbase);
         return;
     }
     const int vw = m->vw, nvq = (int)cgb_ceil_div(wq, vw);
@@ -289,7 +284,7 @@ void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRe
     CgbLoop lk = cgb_loop_begin(m, k0, k1, 1, &kk);
     LLVMValueRef ko, kh, kw;
     decompose(m, &pk->row, kk, 0, &ko, &kh, &kw);
-    LLVMValueRef row = cgb_gep(m, panel, mulc(m, kk, wq));
+    LLVMValueRef row = cgb_gep(m, panel, mulc(m, LLVMBuildNSWSub(b, kk, kbase, ""), wq));
     const int scalar = pk->contiguous || pk->rowwise;
     LLVMValueRef skip = I(m, pk->img_skip);
     LLVMValueRef kov = scalar ? NULL : isplat(m, ko), khv = NULL, kwv = NULL;
@@ -343,7 +338,7 @@ void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRe
  * vw block of them is transposed in registers into vw rows of B — where a
  * gather per vector of columns took most of this stage's time. */
 static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel, LLVMValueRef c0,
-                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1) {
+                         int64_t wq, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef kbase) {
     LLVMBuilderRef b = m->b;
     const NcTconvPack *pk = &p->pack;
     const int vw = m->vw, nblk = (int)cgb_ceil_div(wq, vw);
@@ -379,7 +374,7 @@ static void pack_panel_t(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef s
         }
         nc_cg_transpose_regs(m, r);
         for (int l = 0; l < vw; l++) {
-            LLVMValueRef row = mulc(m, LLVMBuildAdd(b, kk, I(m, l), ""), wq);
+            LLVMValueRef row = mulc(m, LLVMBuildAdd(b, LLVMBuildNSWSub(b, kk, kbase, ""), I(m, l), ""), wq);
             cgb_store_n(m, r[l], cgb_gep(m, panel, add(m, row, I(m, (int64_t)jb * vw))), lanes);
         }
     }
@@ -405,12 +400,12 @@ static LLVMValueRef emit_pack_b(NcCgModule *m, const NcTrainConvPlan *p, const c
     LLVMValueRef panel = cgb_gep(m, dst, mulc(m, q, p->gemm.K * nr)), c0 = mulc(m, q, nr);
     if (nfull && tail) {
         CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, q, I(m, nfull), ""));
-        nc_cg_train_pack_panel(m, p, src, panel, c0, nr, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, nr, k0, k1, I(m, 0));
         cgb_if_else(m, &c);
-        nc_cg_train_pack_panel(m, p, src, panel, c0, tail, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, tail, k0, k1, I(m, 0));
         cgb_if_end(m, &c);
     } else {
-        nc_cg_train_pack_panel(m, p, src, panel, c0, nfull ? nr : tail, k0, k1);
+        nc_cg_train_pack_panel(m, p, src, panel, c0, nfull ? nr : tail, k0, k1, I(m, 0));
     }
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(m->b);

@@ -97,6 +97,10 @@ typedef struct NcTrainConvPlan {
     int fused;
     int64_t ipt, ftiles;
     NcGemmPlan gemm_tail;
+    /* conv2d_grad_weight fused: chunks of ipt images (the last N % ipt), each a GEMM O x (ipt P) . (ipt P) x CK
+     * of dY's rows copied and B packed on the stack; ftiles tiles of whole chunks, each summing into its own
+     * partial dW in scratch (off_b; the GEMMs' outputs at off_c), added up into out[0] by a second stage */
+    int64_t chunks;
     int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK; /* CK = Cg*KH*KW: one group's reduction */
     int64_t G, Cg, Og;                            /* groups and their channels (G = 1: dense) */
     int64_t src_group;                            /* floats from one group's channels of B's source to the next */
@@ -128,13 +132,15 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
  * and `<prefix>_fused`. */
 void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);
 
-/* Panel of B (wq columns from column c0, cg_gemm.h's layout: panel[k wq + j]), rows [k0, k1), from src. */
+/* Panel of B (wq columns from column c0, cg_gemm.h's layout: panel[(k - kbase) wq + j]), rows [k0, k1), from
+ * src. */
 void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel,
-                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1);
+                            LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef kbase);
 
 /* cg_nchw_train_fused.c: images per fused tile for a conv2d of these sizes (0: not fused) */
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
-/* plans p->gemm and p->gemm_tail for p->ipt (0 on success) */
+int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK);
+/* plans p->gemm and p->gemm_tail for p->ipt, and the scratch (0 on success) */
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t);
 void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);
 

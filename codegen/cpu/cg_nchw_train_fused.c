@@ -16,6 +16,9 @@
 #include "codegen/cpu/cg_nchw_train.h"
 
 #define FUSED_FLOATS (64 * 1024) /* B of a tile: 256 KB, an eighth of a 2 MB L2 (half of a 512 KB one) */
+/* conv2d_grad_weight's tiles, each summing its chunks into its own O x CK partial sum, which a second stage
+ * adds up: enough for 2-8 threads, few enough that the partial sums' pass stays small */
+#define GW_TILES     8
 
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O) {
     const char *env = getenv("NETC_CG_TRAIN_FUSED"); /* 0: the unfused kernel (measurements, tests) */
@@ -26,11 +29,20 @@ int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, in
     return ipt > most ? most : ipt;
 }
 
+int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK) {
+    const char *env = getenv("NETC_CG_TRAIN_FUSED");
+    if ((env && strcmp(env, "0") == 0) || G != 1 || N < 2) return 0;
+    const int64_t ipt = FUSED_FLOATS / (P * CK), most = N / GW_TILES > 1 ? N / GW_TILES : 1;
+    return ipt > most ? most : ipt;
+}
+
+/* conv2d: O x CK . CK x (images P); conv2d_grad_weight: O x (images P) . (images P) x CK */
 static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t images, const NcCgTarget *t) {
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
-    s.batch = 1, s.hw = p->O, s.cin = p->CK, s.cout = images * p->P;
-    s.mc = p->O, s.nc = images * p->P; /* one GEMM tile: the fused tile is the unit of work */
+    const int gw = p->kind == NC_TCONV_GRAD_WEIGHT;
+    s.batch = 1, s.hw = p->O, s.cin = gw ? images * p->P : p->CK, s.cout = gw ? p->CK : images * p->P;
+    s.mc = s.hw, s.nc = s.cout; /* one GEMM tile: the fused tile is the unit of work */
     NcError e;
     return nc_cg_gemm_plan(g, &s, t, &e);
 }
@@ -38,7 +50,20 @@ static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t images, co
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     memset(&p->gemm_tail, 0, sizeof p->gemm_tail);
     if (plan_cols(&p->gemm, p, p->ipt, t)) return -1;
-    return p->N % p->ipt ? plan_cols(&p->gemm_tail, p, p->N % p->ipt, t) : 0;
+    if (p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt, t)) return -1;
+    const int64_t OCK = p->O * p->CK;
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of ipt images, GW_TILES tiles of whole chunks */
+        p->chunks = (p->N + p->ipt - 1) / p->ipt;
+        p->ftiles = p->chunks < GW_TILES ? p->chunks : GW_TILES;
+        p->off_a = -1, p->off_b = 0, p->off_c = p->ftiles * OCK; /* partial sums, then the GEMM's outputs */
+        p->scratch = 2 * p->ftiles * OCK, p->a_tiles = 0, p->last_tiles = p->O;
+    } else { /* W' alone, with flip */
+        p->ftiles = (p->N + p->ipt - 1) / p->ipt;
+        p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
+        p->a_tiles = p->flip ? p->O : 0;
+        p->scratch = p->flip ? (OCK + 15) / 16 * 16 : 0;
+    }
+    return 0;
 }
 
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
@@ -75,6 +100,16 @@ static void copy_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
 }
 
+typedef struct AddTo {
+    LLVMValueRef dst, src;
+} AddTo;
+static void add_to_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const AddTo *c = vc;
+    LLVMValueRef d = cgb_gep(m, c->dst, i);
+    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load_n(m, d, lanes), cgb_load_n(m, cgb_gep(m, c->src, i), lanes), "");
+    cgb_store_n(m, v, d, lanes);
+}
+
 /* images [n0, n0 + nimg): pack, multiply (mm, planned as g), copy out */
 static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
                       LLVMValueRef n0, LLVMValueRef src, LLVMValueRef w, LLVMValueRef bias, LLVMValueRef y,
@@ -84,12 +119,12 @@ static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan 
     if (nfull) {
         CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
         nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, mulc(m, j, K * nr)), add(m, c0, mulc(m, j, nr)), nr, I(m, 0),
-                               I(m, K));
+                               I(m, K), I(m, 0));
         cgb_loop_end(m, &lj);
     }
     if (tail)
         nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, I(m, nfull * K * nr)), add(m, c0, I(m, nfull * nr)), tail,
-                               I(m, 0), I(m, K));
+                               I(m, 0), I(m, K), I(m, 0));
     LLVMValueRef gin[2] = {w, bufb}, gout[1] = {bufc};
     cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
     LLVMValueRef i, o;
@@ -109,6 +144,96 @@ static LLVMValueRef stack_floats(NcCgModule *m, int64_t n) {
     return a;
 }
 
+typedef struct Sum {
+    LLVMValueRef dst, src;
+    int64_t n, stride;
+} Sum;
+static void sum_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const Sum *c = vc;
+    LLVMValueRef v = NULL;
+    for (int64_t j = 0; j < c->n; j++) {
+        LLVMValueRef x = cgb_load_n(m, cgb_gep(m, c->src, add(m, i, I(m, j * c->stride))), lanes);
+        v = v ? LLVMBuildFAdd(m->b, v, x, "") : x;
+    }
+    cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
+}
+
+/* chunk of images [n0, n0 + nimg) of conv2d_grad_weight: dY's rows copied to [O][nimg P], B packed, the GEMM
+ * into cl, added to part */
+static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
+                     LLVMValueRef n0, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef part, LLVMValueRef cl,
+                     LLVMValueRef bufa, LLVMValueRef bufb) {
+    const int64_t Ks = nimg * p->P, nr = g->nr, nfull = p->CK / nr, tail = p->CK % nr;
+    LLVMValueRef i, o, j;
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
+    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
+    Copy c = {cgb_gep(m, bufa, add(m, mulc(m, o, Ks), mulc(m, i, p->P))),
+              cgb_gep(m, dy, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P))), NULL};
+    cgb_for_vectors(m, p->P, copy_vec, &c);
+    cgb_loop_end(m, &lo);
+    cgb_loop_end(m, &li);
+    LLVMValueRef k0 = mulc(m, n0, p->P), k1 = add(m, k0, I(m, Ks));
+    if (nfull) {
+        CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
+        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, mulc(m, j, Ks * nr)), mulc(m, j, nr), nr, k0, k1, k0);
+        cgb_loop_end(m, &lj);
+    }
+    if (tail)
+        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, I(m, nfull * Ks * nr)), I(m, nfull * nr), tail, k0, k1, k0);
+    LLVMValueRef gin[2] = {bufa, bufb}, gout[1] = {cl};
+    cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
+    AddTo at = {part, cl};
+    cgb_for_vectors(m, p->O * p->CK, add_to_vec, &at);
+}
+
+static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LLVMValueRef mmt, const char *prefix,
+                    NcCgKernel *k) {
+    char name[128];
+    const int64_t OCK = p->O * p->CK;
+    snprintf(name, sizeof name, "%s_fused", prefix);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+    LLVMValueRef dy = cgb_arg_ptr(m, in, 0), x = cgb_arg_ptr(m, in, 1), scratch = cgb_arg_ptr(m, out, 1);
+    LLVMValueRef bufa = stack_floats(m, p->ipt * p->P * p->O), bufb = stack_floats(m, p->ipt * p->P * p->CK);
+    LLVMValueRef u, c;
+    CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
+    LLVMValueRef part = cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, u, OCK)));
+    LLVMValueRef cl = cgb_gep(m, scratch, add(m, I(m, p->off_c), mulc(m, u, OCK)));
+    cgb_copy_floats(m, part, NULL, NULL, OCK);
+    /* chunks [u chunks / ftiles, (u + 1) chunks / ftiles) */
+    LLVMValueRef cb = LLVMBuildSDiv(m->b, mulc(m, u, p->chunks), I(m, p->ftiles), "");
+    LLVMValueRef ce = LLVMBuildSDiv(m->b, mulc(m, add(m, u, I(m, 1)), p->chunks), I(m, p->ftiles), "");
+    CgbLoop lc = cgb_loop_begin(m, cb, ce, 1, &c);
+    LLVMValueRef n0 = mulc(m, c, p->ipt);
+    if (mmt) {
+        CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, c, I(m, p->chunks - 1), ""));
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, dy, x, part, cl, bufa, bufb);
+        cgb_if_else(m, &ci);
+        gw_chunk(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, dy, x, part, cl, bufa, bufb);
+        cgb_if_end(m, &ci);
+    } else {
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, dy, x, part, cl, bufa, bufb);
+    }
+    cgb_loop_end(m, &lc);
+    cgb_loop_end(m, &lu);
+    LLVMBuildRetVoid(m->b);
+    k->stage[0] = fn, k->tiles[0] = p->ftiles;
+
+    /* the partial sums added up, a row of dW a tile */
+    snprintf(name, sizeof name, "%s_sum", prefix);
+    fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef dw = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), o;
+    scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    CgbLoop lo = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &o);
+    Sum sm = {cgb_gep(m, dw, mulc(m, o, p->CK)), cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, o, p->CK))),
+              p->ftiles, OCK};
+    cgb_for_vectors(m, p->CK, sum_vec, &sm);
+    cgb_loop_end(m, &lo);
+    LLVMBuildRetVoid(m->b);
+    k->stage[1] = fn, k->tiles[1] = p->O;
+    k->scratch = p->scratch;
+}
+
 void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k) {
     char name[128];
     snprintf(name, sizeof name, "%s_mm", prefix);
@@ -118,6 +243,10 @@ void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char 
         snprintf(name, sizeof name, "%s_mmt", prefix);
         nc_cg_gemm_emit(m, &p->gemm_tail, name);
         mmt = LLVMGetNamedFunction(m->mod, name);
+    }
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) {
+        emit_gw(m, p, mm, mmt, prefix, k);
+        return;
     }
     int s = 0;
     if (p->flip) {

@@ -197,29 +197,32 @@ static void linear_cases(const NcCgTarget *t) {
     CHECK_MSG(linear_kinds == gi, "%s stride 2 down: linear kinds %#x", t->cpu, linear_kinds);
 }
 
-/* conv2d and stride-1 conv2d_grad_input fused (cg_nchw_train_fused.c): tiles of whole images packed and
- * multiplied on the stack, a ragged last tile, a bias, grad_input flipped into a conv2d of dY (3x3, 1x1,
- * dilated, uneven padding); grouped and strided grad_input convs stay unfused */
+/* conv2d, stride-1 conv2d_grad_input and conv2d_grad_weight fused (cg_nchw_train_fused.c): tiles of whole
+ * images packed and multiplied on the stack, a ragged last tile or chunk, a bias, grad_input flipped into a
+ * conv2d of dY (3x3, 1x1, dilated, uneven padding); strided grad_input convs stay unfused */
 static void fused_cases(const NcCgTarget *t, int on) {
-    const int fwd = on << NC_TCONV_FORWARD, gi = on << NC_TCONV_GRAD_INPUT;
-    check(t, conv(37, 3, 5, 5, 4, 3, 1, 1, 1)); /* 2 images a tile, the last alone; vectors straddle */
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 5x5: kinds %#x", t->cpu, fused_kinds);
+    const int fwd = on << NC_TCONV_FORWARD, gi = on << NC_TCONV_GRAD_INPUT, gw = on << NC_TCONV_GRAD_WEIGHT;
+    /* conv2d: 2 images a tile, the last alone; vectors straddle.  grad_weight: chunks of 4 images, the last
+     * of 1, 8 tiles of 1 or 2 chunks */
+    check(t, conv(37, 3, 5, 5, 4, 3, 1, 1, 1));
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused 5x5: kinds %#x", t->cpu, fused_kinds);
     Case a = conv(35, 5, 7, 6, 9, 3, 1, 1, 1);
     a.bias = 1;
     check(t, a);
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused bias: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused bias: kinds %#x", t->cpu, fused_kinds);
     check(t, conv(3, 7, 9, 10, 5, 1, 1, 0, 1)); /* 1x1: flipped without padding */
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 1x1: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused 1x1: kinds %#x", t->cpu, fused_kinds);
     check(t, conv(2, 4, 11, 9, 6, 3, 1, 2, 2)); /* dilated */
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused dilated: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused dilated: kinds %#x", t->cpu, fused_kinds);
     a = conv(3, 4, 8, 7, 5, 3, 1, 0, 1); /* uneven padding, a 5x3 window */
     a.kw = 5, a.pt = 2, a.pb = 0, a.pl = 1, a.pr = 3;
     check(t, a);
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused uneven: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused uneven: kinds %#x", t->cpu, fused_kinds);
     check(t, conv(3, 6, 9, 9, 8, 3, 2, 1, 1)); /* stride 2: grad_input stays unfused (col2im) */
-    CHECK_MSG(fused_kinds == fwd, "%s fused stride 2: kinds %#x", t->cpu, fused_kinds);
-    check(t, conv(20, 16, 16, 16, 24, 3, 1, 1, 1)); /* rows of whole vectors (masked loads per row) */
-    CHECK_MSG(fused_kinds == (fwd | gi), "%s fused 16x16: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gw), "%s fused stride 2: kinds %#x", t->cpu, fused_kinds);
+    /* rows of whole vectors (masked loads per row; grad_weight's B by register transposes) */
+    check(t, conv(20, 16, 16, 16, 24, 3, 1, 1, 1));
+    CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused 16x16: kinds %#x", t->cpu, fused_kinds);
 }
 
 int main(void) {
