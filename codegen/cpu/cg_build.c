@@ -162,6 +162,10 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n) {
 
 static LLVMTypeRef vbf(NcCgModule *m) { return LLVMVectorType(LLVMBFloatTypeInContext(m->ctx), (unsigned)m->vw); }
 
+LLVMValueRef cgb_gep_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int bf16) {
+    return bf16 ? LLVMBuildInBoundsGEP2(m->b, LLVMInt16TypeInContext(m->ctx), p, &i, 1, "") : cgb_gep(m, p, i);
+}
+
 LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16) {
     if (!bf16) return cgb_load_n(m, cgb_gep(m, p, i), n);
     LLVMValueRef at = LLVMBuildInBoundsGEP2(m->b, LLVMInt16TypeInContext(m->ctx), p, &i, 1, ""), v;

@@ -69,6 +69,8 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
  * element i of p, lanes [0, n) as cgb_load_n, as f32 (bf16 widened: exact); the store rounds to the nearest
  * bf16 (ties to even). */
 LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
+/* &p[i] of such an activation */
+LLVMValueRef cgb_gep_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int bf16);
 void cgb_store_act(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
 /* Lanes under a <vw x i1> mask computed at run time (0 elsewhere on load). */
 LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);

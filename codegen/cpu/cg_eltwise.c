@@ -382,14 +382,16 @@ static void emit_split_nhwc(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
 }
 
 /* radix_combine's vector body: x's branch r of the vector at i lies at
- * x + i + r * step (step C within a pixel). */
+ * x + i + r * step (step C within a pixel); x and y stored f32 or bf16. */
 typedef struct RadixCtx {
     LLVMValueRef x, att, y; /* att: the pixel's image's per-channel attention */
     int64_t R, step;
+    int x_bf16, y_bf16;
 } RadixCtx;
 
 static LLVMValueRef branch(NcCgModule *m, const RadixCtx *c, LLVMValueRef base, LLVMValueRef i, int64_t r, int lanes) {
-    return cgb_load_n(m, cgb_gep(m, base, LLVMBuildNSWAdd(m->b, i, cgb_i64(m, r * c->step), "")), lanes);
+    const int bf16 = base == c->x && c->x_bf16;
+    return cgb_load_act(m, base, LLVMBuildNSWAdd(m->b, i, cgb_i64(m, r * c->step), ""), lanes, bf16);
 }
 
 /* y = the branches times their attention, summed in branch order (radix_combine) */
@@ -400,7 +402,7 @@ static void radix_combine_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes
         LLVMValueRef p = LLVMBuildFMul(m->b, branch(m, c, c->x, i, r, lanes), branch(m, c, c->att, i, r, lanes), "");
         sum = sum ? LLVMBuildFAdd(m->b, sum, p, "") : p;
     }
-    cgb_store_n(m, sum, cgb_gep(m, c->y, i), lanes);
+    cgb_store_act(m, sum, c->y, i, lanes, c->y_bf16);
 }
 
 /* radix_gap (ref_shape.c's nc_ref_radix_gap): per (image, channel block),
@@ -420,7 +422,8 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
         const int64_t nb = (C + RGAP_BLOCK - 1) / RGAP_BLOCK;
         LLVMValueRef n = LLVMBuildSDiv(b, t, cgb_i64(m, nb), ""),
                      c0 = LLVMBuildNSWMul(b, LLVMBuildSRem(b, t, cgb_i64(m, nb), ""), cgb_i64(m, RGAP_BLOCK), "");
-        LLVMValueRef xn = cgb_gep(m, in, LLVMBuildNSWMul(b, n, cgb_i64(m, HW * RC), ""));
+        const int xbf = x->dtype == NC_BF16;
+        LLVMValueRef xn = cgb_gep_act(m, in, LLVMBuildNSWMul(b, n, cgb_i64(m, HW * RC), ""), xbf);
         LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, c0, cgb_i64(m, (nb - 1) * RGAP_BLOCK), "");
         /* the last block may be ragged: two variants, the ragged one masked */
         const int64_t tail = C - (nb - 1) * RGAP_BLOCK;
@@ -435,12 +438,13 @@ static void emit_radix_gap(NcCgModule *m, const NcGraph *g, const NcNode *nd, co
                 LLVMBuildStore(b, cgb_zero(m), acc[v]);
             }
             CgbLoop lp = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, HW), 1, &i);
-            LLVMValueRef px = cgb_gep(m, xn, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, i, cgb_i64(m, RC), ""), c0, ""));
+            LLVMValueRef px =
+                cgb_gep_act(m, xn, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, i, cgb_i64(m, RC), ""), c0, ""), xbf);
             for (int v = 0; v < nvec; v++) {
                 const int lanes = (int)(width - v * vw < vw ? width - v * vw : vw);
                 LLVMValueRef sum = NULL;
                 for (int64_t r = 0; r < R; r++) {
-                    LLVMValueRef val = cgb_load_n(m, cgb_gep(m, px, cgb_i64(m, r * C + v * vw)), lanes);
+                    LLVMValueRef val = cgb_load_act(m, px, cgb_i64(m, r * C + v * vw), lanes, xbf);
                     sum = sum ? LLVMBuildFAdd(b, sum, val, "") : val;
                 }
                 LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, m->vec, acc[v], ""), sum, ""), acc[v]);
@@ -478,8 +482,14 @@ static void emit_radix_combine(NcCgModule *m, const NcGraph *g, const NcNode *nd
         LLVMValueRef an = cgb_gep(m, att, LLVMBuildNSWMul(b, n, cgb_i64(m, RC), ""));
         CgbLoop lw = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, W), 1, &w);
         LLVMValueRef pix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, t, cgb_i64(m, W), ""), w, "");
-        RadixCtx rc = {cgb_gep(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), "")), an,
-                       cgb_gep(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), "")), R, C};
+        const int xbf = x->dtype == NC_BF16, ybf = nc_val(g, nd->outputs[0])->dtype == NC_BF16;
+        RadixCtx rc = {cgb_gep_act(m, in, LLVMBuildNSWMul(b, pix, cgb_i64(m, RC), ""), xbf),
+                       an,
+                       cgb_gep_act(m, out, LLVMBuildNSWMul(b, pix, cgb_i64(m, C), ""), ybf),
+                       R,
+                       C,
+                       xbf,
+                       ybf};
         cgb_for_vectors(m, C, radix_combine_vec, &rc);
         cgb_loop_end(m, &lw);
     }

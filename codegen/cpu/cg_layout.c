@@ -192,8 +192,9 @@ static double relayout_cost(const NcValue *v, void *vctx) {
 
 /* assign_dtype's hooks: under --precision bf16, the bf16 GEMM writes bf16 and reads its input and its
  * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h); the generated max and average pools
- * read bf16 and write it where their input is (a max is exact in bf16, an average rounded once, as the
- * GEMM reading it would round it), the global average pool and the SE gate's pooling read it (cg_eltwise.c);
+ * and ResNeSt's radix_combine read bf16 and write it where their input is (a max is exact in bf16, an
+ * average or a combination rounded once, as the GEMM reading it would round it), the global average pool,
+ * the SE gate's pooling and radix_gap read it (cg_eltwise.c; radix_combine's attention stays f32);
  * the GEMM's SE scale and per-channel operands, and every other kernel, take f32. */
 static int bf16_mode(const LayoutCtx *c) {
     /* NETC_CG_BF16_ACT=f32 at compile time keeps every activation f32 (the kernels before bf16
@@ -203,14 +204,15 @@ static int bf16_mode(const LayoutCtx *c) {
 }
 static int pool_reads_bf16(const NcGraph *g, const NcNode *nd) {
     return (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_GLOBAL_AVG_POOL ||
-            nd->op == NC_OP_SQUEEZE_EXCITE) &&
+            nd->op == NC_OP_SQUEEZE_EXCITE || nd->op == NC_OP_RADIX_GAP || nd->op == NC_OP_RADIX_COMBINE) &&
            nc_cg_eltwise_tiles(g, nd) > 0;
 }
 static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
     if (!bf16_mode(c)) return NC_F32;
-    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D) && pool_reads_bf16(g, nd))
+    if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_RADIX_COMBINE) &&
+        pool_reads_bf16(g, nd))
         return nc_val(g, nd->inputs[0])->dtype;
     return cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
 }

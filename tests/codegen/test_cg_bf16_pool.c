@@ -2,9 +2,9 @@
  * passes/assign_dtype.c stores them under --precision bf16) against the
  * reference pools (ir/ref_pool.c).
  *
- * Max and average pools read bf16 and write bf16, the global average pool
- * and the SE gate's pooling read bf16 (the gate checked through its output,
- * sigmoid(w2 . act(w1 . pooled + b1) + b2)).  x is made exact in bf16
+ * Max and average pools and radix_combine read bf16 and write bf16, the
+ * global average pool, radix_gap and the SE gate's pooling read bf16 (the
+ * gate checked through its output, sigmoid(w2 . act(w1 . pooled + b1) + b2)).  x is made exact in bf16
  * before the reference sees it, so a max pool is exact (checked to 1e-6 of
  * the largest), an average pool's output rounded once (2^-7), the global
  * pool and the gate summed in f32 (1e-5); a bf16 tensor read as f32 is an
@@ -50,6 +50,9 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
         ins[nin++] = nc_graph_add_param(g, "b2", NC_PARAM_BIAS, 1, b2s, &e);
         a.nepi = 1, a.epi[0].kind = NC_EPI_RELU;
     }
+    int64_t as[2] = {pc.n, pc.c};
+    if (pc.op == NC_OP_RADIX_GAP || pc.op == NC_OP_RADIX_COMBINE) a.radix = 2;          /* ResNeSt's */
+    if (pc.op == NC_OP_RADIX_COMBINE) ins[nin++] = nc_graph_add_input(g, "att", 2, as); /* its attention, f32 */
     const int ni = nc_graph_add_node(g, pc.op, nin, ins, &a, "pool", &e);
     CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
     if (ni < 0) {
@@ -146,12 +149,14 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
 
 static void all_cases(const NcCgTarget *t, int run) {
     const PoolCase cs[] = {
-        {NC_OP_MAX_POOL2D, 2, 64, 11, 12, 3, 2, 1, 1, 1e-6},    /* resnet50's stem pool, bf16 to bf16: exact */
-        {NC_OP_MAX_POOL2D, 1, 21, 7, 7, 3, 1, 1, 1, 1e-6},      /* ragged channels */
-        {NC_OP_AVG_POOL2D, 2, 40, 8, 9, 3, 2, 1, 1, 1.0 / 128}, /* ResNeSt-d's pools: rounded once */
-        {NC_OP_AVG_POOL2D, 1, 32, 6, 6, 2, 2, 0, 0, 1e-5},      /* bf16 in, f32 out */
-        {NC_OP_GLOBAL_AVG_POOL, 2, 72, 7, 7, 1, 1, 0, 0, 1e-5}, /* the classifier's pool */
-        {NC_OP_SQUEEZE_EXCITE, 2, 100, 5, 6, 1, 1, 0, 0, 1e-5}, /* RegNetY's gate: its pooling reads bf16 */
+        {NC_OP_MAX_POOL2D, 2, 64, 11, 12, 3, 2, 1, 1, 1e-6},       /* resnet50's stem pool, bf16 to bf16: exact */
+        {NC_OP_MAX_POOL2D, 1, 21, 7, 7, 3, 1, 1, 1, 1e-6},         /* ragged channels */
+        {NC_OP_AVG_POOL2D, 2, 40, 8, 9, 3, 2, 1, 1, 1.0 / 128},    /* ResNeSt-d's pools: rounded once */
+        {NC_OP_AVG_POOL2D, 1, 32, 6, 6, 2, 2, 0, 0, 1e-5},         /* bf16 in, f32 out */
+        {NC_OP_GLOBAL_AVG_POOL, 2, 72, 7, 7, 1, 1, 0, 0, 1e-5},    /* the classifier's pool */
+        {NC_OP_SQUEEZE_EXCITE, 2, 100, 5, 6, 1, 1, 0, 0, 1e-5},    /* RegNetY's gate: its pooling reads bf16 */
+        {NC_OP_RADIX_GAP, 2, 96, 5, 7, 1, 1, 0, 0, 1e-5},          /* ResNeSt: 2 branches of 48 channels */
+        {NC_OP_RADIX_COMBINE, 2, 68, 6, 5, 1, 1, 0, 1, 1.0 / 128}, /* 2 of 34 (ragged), rounded once */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) check(t, cs[i], run);
 }
