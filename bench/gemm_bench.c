@@ -5,6 +5,7 @@
  *
  *   gemm_bench [--threads 1,2] [--reps 15]
  *              [--shape CIN,COUT,HW[,BATCH]] [--mr R --nv V --kc K --mc M --nc N --pf 1|-1] [--in-scale 1]
+ *              [--pf-b 1|-1]   (the prefetch of B ahead: cg_gemm.h)
  *              [--pack-a 1|-1]   (A packed per tile and reduction block, or read where it lies: cg_gemm.h)
  *              [--batch B]   (the table's shapes at batch B; default 1)
  *              [--act relu|silu|none]   (the epilogue after the bias; default relu)
@@ -230,6 +231,8 @@ int main(int argc, char **argv) {
             over.in_scale = atoi(v) ? 3 : 0;
         else if (!strcmp(a, "--pf"))
             over.pf = atoi(v);
+        else if (!strcmp(a, "--pf-b"))
+            over.pf_b = atoi(v);
         else if (!strcmp(a, "--pack-a"))
             over.pack_a = atoi(v);
         else if (!strcmp(a, "--batch"))

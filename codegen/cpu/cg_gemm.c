@@ -21,7 +21,9 @@
  *         microkernel(kc)
  *
  * With spec.pack_a (an SE input scale and wide panels on AVX-512: pack_pays), each kb pass first
- * copies the tile's mc x kc block of A, scaled, into a stack block the row panels then read.
+ * copies the tile's mc x kc block of A, scaled, into a stack block the row panels then read.  With
+ * spec.pf_b (1 MB of weights or more: prefetch_b_pays), the first row panel of a column panel's pass
+ * prefetches the B rows kc ahead: the next pass's micro-panel, while the other row panels compute.
  *
  * Everything is static: the first and last reduction blocks are peeled (the
  * first starts from zero instead of loading C; the last adds the bias,
@@ -75,6 +77,17 @@ static int plan_blocks(NcGemmPlan *p, const NcCgTarget *t, NcError *e);
 static int pack_pays(const NcGemmPlan *p, const NcCgTarget *t) {
     const int64_t width = p->N < p->nr ? p->N : p->nr;
     return p->s.in_scale && width >= 3 * (int64_t)t->bvw && p->s.mc * p->s.kc <= 16 * 1024;
+}
+
+/* Does the prefetch of B ahead (spec.pf_b) pay?  Measured on an Intel Xeon (AVX-512, resnet50 batch 1,
+ * bench --per-kernel, 3 rounds): where the weights are 1 MB or more (layer3's Winograd 9.4 MB, layer4's
+ * 1x1 convs 4-8 MB) 5-10% faster, because a pass's first row panel otherwise waits for each line of B
+ * from L3 or memory (the hardware prefetchers stop at every 4 KB page, 16 k of a 64-wide panel); with
+ * smaller weights within the noise or a few % slower (extra loads, B already near), and with one row
+ * panel (the classifier's one row) 30% slower: nothing computes while the lines come. */
+static int prefetch_b_pays(const NcGemmPlan *p) {
+    const int64_t bytes = p->packed_floats * (p->s.wtype == NC_BF16 ? 2 : 4);
+    return bytes >= 1024 * 1024 && p->s.mc / p->s.mr >= 2;
 }
 
 /* The register block for 32 vector registers (AVX-512), in blocking vectors
@@ -142,6 +155,7 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     if (plan_blocks(p, t, e)) return -1;
     p->packed_floats = s->cout * p->K * (s->b_per_image ? s->batch : 1);
     if (!q->pf) q->pf = t->bregs >= 32 ? 1 : -1;
+    if (!q->pf_b) q->pf_b = t->bregs >= 32 && prefetch_b_pays(p) ? 1 : -1;
     /* Packing A (AVX-512's blocks only: AVX2's are kept as measured on Zen 3): see cg_gemm.c's top. */
     if (!q->pack_a) q->pack_a = t->bregs >= 32 && pack_pays(p, t) ? 1 : -1;
     if (q->pack_a > 0 && q->mc * q->kc > PACK_MAX_FLOATS)
@@ -287,10 +301,10 @@ static LLVMValueRef load_b(G *g, LLVMValueRef p, int n) {
 }
 
 /* One k of the microkernel: B's row k (nv vectors, the last `lanes` wide),
- * mr broadcasts of A's column k, mr * nv FMAs into acc; with pfp, a
- * prefetch of that address among them. */
+ * mr broadcasts of A's column k, mr * nv FMAs into acc; with b_ahead, a
+ * prefetch of every line of B's row k + b_ahead among them. */
 static void k_step(G *g, int mr, int nv, int lanes, LLVMValueRef acc[][MAXNV], LLVMValueRef ap, LLVMValueRef bp,
-                   LLVMValueRef k, int64_t a_sk, int64_t b_sk, LLVMValueRef pfp) {
+                   LLVMValueRef k, int64_t a_sk, int64_t b_sk, int64_t b_ahead) {
     NcCgModule *m = g->m;
     LLVMBuilderRef b = m->b;
     const int vw = m->vw;
@@ -302,7 +316,14 @@ static void k_step(G *g, int mr, int nv, int lanes, LLVMValueRef acc[][MAXNV], L
         LLVMValueRef ptr = bgep(g, bk, cgb_i64(m, v * vw));
         bv[v] = load_b(g, ptr, v == nv - 1 ? lanes : vw);
     }
-    if (pfp) cgb_prefetch(m, pfp);
+    if (b_ahead) { /* past B's end for the last panel: a prefetch does not fault, and the address is not inbounds */
+        const int bf16 = g->p->s.wtype == NC_BF16, per_line = bf16 ? 32 : 16;
+        LLVMTypeRef et = bf16 ? LLVMInt16TypeInContext(m->ctx) : m->f32;
+        for (int o = 0; o < (nv - 1) * vw + lanes; o += per_line) {
+            LLVMValueRef off = cgb_i64(m, b_ahead * b_sk + o);
+            cgb_prefetch(m, LLVMBuildGEP2(b, et, bk, &off, 1, ""));
+        }
+    }
     if (g->scale && !g->packed) { /* row k of B (the weights) is input channel kb + k, scaled */
         LLVMValueRef si = add(g, mul(g, g->img, g->p->K), add(g, g->kb, k));
         LLVMValueRef sv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, g->scale, si), ""));
@@ -320,10 +341,11 @@ static void k_step(G *g, int mr, int nv, int lanes, LLVMValueRef acc[][MAXNV], L
 
 /* One mr x (nv vectors) block of C, whose last vector has `lanes` valid
  * lanes, over klen values of k starting at A + aoff, B + boff; with pf,
- * prefetching the next row panel's A as it goes. */
+ * prefetching the next row panel's A as it goes, with pfb B's rows klen
+ * ahead. */
 static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueRef boff, LLVMValueRef coff,
                   LLVMValueRef row0, LLVMValueRef col0, int64_t klen, int first, int last, int64_t a_sk, int64_t b_sk,
-                  int pf) {
+                  int pf, int pfb) {
     NcCgModule *m = g->m;
     LLVMBuilderRef b = m->b;
     const int vw = m->vw;
@@ -369,18 +391,18 @@ static void micro(G *g, int mr, int nv, int lanes, LLVMValueRef aoff, LLVMValueR
             cgb_prefetch(m, LLVMBuildGEP2(b, m->f32, ap, &off, 1, ""));
         }
         CgbLoop li = cgb_loop_begin(m, kk, add(g, kk, cgb_i64(m, PF_UNROLL)), 1, &k);
-        k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, NULL);
+        k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, pfb ? klen : 0);
         cgb_loop_end_rolled(m, &li);
         cgb_loop_end(m, &lk);
         if (main_k < klen) {
             CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, main_k), cgb_i64(m, klen), 1, &k);
-            k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, NULL);
+            k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, pfb ? klen : 0);
             cgb_loop_end(m, &lr);
         }
     } else {
         LLVMValueRef k;
         CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, klen), 1, &k);
-        k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, NULL);
+        k_step(g, mr, nv, lanes, acc, ap, bp, k, a_sk, b_sk, pfb ? klen : 0);
         cgb_loop_end(m, &lk);
     }
     /* the epilogue, CGB_MAX_INTERLEAVE accumulators at a time, step by step
@@ -471,17 +493,25 @@ static void rows(G *g, LLVMValueRef q, int nv, int lanes, LLVMValueRef kb, int64
     }
     LLVMValueRef aimg = mul(g, g->img, g->a_img), cimg = add(g, mul(g, g->img, g->c_img), ccol);
     LLVMValueRef akb = mul(g, kb, g->a_sk);
-    LLVMValueRef pi;
-    CgbLoop lp = cgb_loop_begin(m, p0, add(g, p0, count), 1, &pi);
+    LLVMValueRef pi, from = p0;
     /* packed, A is already in L1 or L2: no prefetch */
+    const int pf = p->s.pf > 0 && mr <= 16 && !g->packed;
+    if (p->s.pf_b > 0) { /* the first panel, with the prefetch of B ahead (count can be 0: only a ragged panel) */
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSGT, count, cgb_i64(m, 0), ""));
+        micro(g, mr, nv, lanes, a_off(g, p0, p0, aimg, akb), boff, add(g, cimg, mul(g, p0, mr * g->ldc)),
+              mul(g, p0, mr), col0, klen, first, last, g->a_sk, b_sk, pf, 1);
+        cgb_if_end(m, &c);
+        from = add(g, p0, cgb_i64(m, 1));
+    }
+    CgbLoop lp = cgb_loop_begin(m, from, add(g, p0, count), 1, &pi);
     micro(g, mr, nv, lanes, a_off(g, pi, p0, aimg, akb), boff, add(g, cimg, mul(g, pi, mr * g->ldc)), mul(g, pi, mr),
-          col0, klen, first, last, g->a_sk, b_sk, p->s.pf > 0 && mr <= 16 && !g->packed);
+          col0, klen, first, last, g->a_sk, b_sk, pf, 0);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, g->last_m);
         LLVMValueRef pt = cgb_i64(m, p->M / mr);
         micro(g, mtail, nv, lanes, a_off(g, pt, p0, aimg, akb), boff, add(g, cimg, mul(g, pt, mr * g->ldc)),
-              mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk, 0);
+              mul(g, pt, mr), col0, klen, first, last, g->a_sk, b_sk, 0, 0);
         cgb_if_end(m, &c);
     }
 }

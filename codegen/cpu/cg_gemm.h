@@ -67,6 +67,12 @@ typedef struct NcGemmSpec {
      * k): 0 = the target's default (on with AVX-512's blocks, off with
      * AVX2's), 1 on, -1 off. */
     int pf;
+    /* Software prefetch of B ahead: the first row panel of each pass asks, per k, for B's row k + kc of
+     * its column panel — the next pass's micro-panel, or after the last pass the next column panel's
+     * first — so that weights streamed from L3 or memory (few rows: 7x7 and 14x14 planes at batch 1)
+     * arrive while the other row panels compute: 0 = the target's default (on with AVX-512's blocks,
+     * off with AVX2's), 1 on, -1 off. */
+    int pf_b;
     /* Pack A: each reduction pass first copies the tile's rows of A (mc x kc) into a contiguous stack
      * block (row i at i * kc, the SE input scale applied as it copies), which the column panels then
      * read instead of the strided activation rows: 0 = the plan's choice (cg_gemm.c), 1 on, -1 off. */

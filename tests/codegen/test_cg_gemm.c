@@ -214,8 +214,26 @@ static void pack_default_is(const char *cpu, int64_t cin, int64_t cout, int64_t 
     nc_cg_target_free(&t);
 }
 
+/* B is prefetched ahead by default with 1 MB of weights or more and 2 row panels or more a block, on
+ * AVX-512's blocks (cg_gemm.c's prefetch_b_pays); never on AVX2's. */
+static void pf_b_default_is(const char *cpu, int64_t batch, int64_t cin, int64_t cout, int64_t hw, int want) {
+    NcCgTarget t;
+    NcGemmPlan p;
+    NcError e;
+    if (nc_cg_target_init(&t, cpu, NULL, &e)) return;
+    const NcGemmSpec s = spec(batch, cin, cout, hw, 1, 0);
+    const int rc = nc_cg_gemm_plan(&p, &s, &t, &e);
+    CHECK_MSG(rc == 0 && (p.s.pf_b > 0) == want, "%s %lld x %lld -> %lld @ %lld: pf_b %d, want %d", cpu,
+              (long long)batch, (long long)cin, (long long)cout, (long long)hw, p.s.pf_b, want);
+    nc_cg_target_free(&t);
+}
+
 static void check_plans(void) {
     if (getenv("NETC_CG_BLOCKING")) return; /* the names below are the CPUs' own ISAs */
+    pf_b_default_is("sapphirerapids", 1, 2048, 512, 49, 1);
+    pf_b_default_is("sapphirerapids", 1, 512, 128, 784, 0);
+    pf_b_default_is("sapphirerapids", 1, 2048, 1000, 1, 0);
+    pf_b_default_is("znver3", 1, 2048, 512, 49, 0);
     pack_default_is("sapphirerapids", 480, 80, 196, 1, 1);
     pack_default_is("sapphirerapids", 480, 80, 196, 0, 0);
     pack_default_is("sapphirerapids", 96, 24, 3136, 1, 0);
@@ -261,19 +279,20 @@ int main(void) {
         if (i % 3 == 0) s.kc = cgt_int(1, 64), s.mc = cgt_int(1, 40), s.nc = cgt_int(1, 64);
         check(&t, s);
     }
-    /* an SE input scale, and A packed (forced on and off): M, K and N ragged against every block —
+    /* an SE input scale, A packed and B prefetched ahead (forced on and off): M, K and N ragged against
+     * every block (a block of one ragged row panel, of one full one and a ragged one) —
      * several reduction passes (the last shorter), row blocks whose last panel is short, column
      * blocks with a masked last vector — one image or per-image GEMMs */
     static const int packs[][9] = {
         /* batch, cin, cout, hw, mr, nv, kc, mc, nc (0: the plan's) */
         {1, 45, 29, 37, 6, 2, 7, 13, 16},  {2, 70, 37, 29, 5, 2, 16, 11, 24}, {3, 33, 50, 23, 4, 1, 10, 9, 16},
         {1, 300, 130, 49, 0, 0, 0, 0, 0},  {2, 131, 97, 61, 0, 0, 0, 0, 0},   {2, 17, 13, 5, 3, 1, 64, 4, 8},
-        {1, 40, 37, 36, 6, 1, 16, 12, 16},
+        {1, 40, 37, 36, 6, 1, 16, 12, 16}, {1, 20, 37, 3, 6, 1, 16, 6, 16},   {1, 20, 37, 7, 6, 2, 8, 6, 32},
     };
     for (size_t i = 0; i < sizeof packs / sizeof packs[0]; i++)
         for (int v = 0; v < 4; v++) {
             NcGemmSpec s = spec(packs[i][0], packs[i][1], packs[i][2], packs[i][3], (int)(i % 2), v < 2);
-            s.in_scale = v % 2, s.pack_a = v < 2 ? 1 : -1;
+            s.in_scale = v % 2, s.pack_a = v < 2 ? 1 : -1, s.pf_b = v == 1 || v == 2 ? 1 : -1;
             s.mr = packs[i][4], s.nv = packs[i][5], s.kc = packs[i][6], s.mc = packs[i][7], s.nc = packs[i][8];
             check(&t, s);
         }
