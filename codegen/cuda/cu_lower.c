@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/cuda/cu_attn.h"
+#include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_conv.h"
 #include "codegen/cuda/cu_copy.h"
 #include "codegen/cuda/cu_kernels.h"
@@ -24,7 +25,15 @@ static int64_t col_bytes_max(void) {
     const char *s = getenv("NETC_CUDA_COL_BYTES");
     return s && atoll(s) > 0 ? atoll(s) : (int64_t)256 << 20;
 }
-#define COL_BYTES_MAX             col_bytes_max()
+#define COL_BYTES_MAX col_bytes_max()
+/* Values per channel from which a training batch norm is split over many blocks a channel (cu_bn_split.h):
+ * one block per channel leaves a GPU idle on the large early planes (resnet50's 64-channel layer-1 norms
+ * at batch 128: 64 blocks for an H200's 132 SMs, 401 408 values each, measured at 7-8x their memory
+ * traffic there).  NETC_CUDA_BN_SPLIT sets it (1: every norm), so that tests reach the split form. */
+static int64_t bn_split_min(void) {
+    const char *s = getenv("NETC_CUDA_BN_SPLIT");
+    return s && atoll(s) > 0 ? atoll(s) : 16384;
+}
 #define NC_CU_MAX_SMEM_FLOATS     12288 /* a block's shared memory at most (48 KB: cu_kernel.c's check) */
 #define DIRECT_CONV_MAX_GROUP_OUT 1     /* channels per group up to which a conv is direct (depthwise) */
 
@@ -53,6 +62,12 @@ DESC_FN(nc_cu_conv_grad_input_desc, NcCuConv)
 DESC_FN(nc_cu_conv_grad_weight_desc, NcCuConv)
 DESC_FN(nc_cu_bn_train_desc, NcCuBnTrain)
 DESC_FN(nc_cu_bn_train_grad_desc, NcCuBnTrain)
+DESC_FN(nc_cu_bn_split_partials_desc, NcCuBnSplit)
+DESC_FN(nc_cu_bn_split_finalize_desc, NcCuBnSplit)
+DESC_FN(nc_cu_bn_split_apply_desc, NcCuBnSplit)
+DESC_FN(nc_cu_bn_split_grad_partials_desc, NcCuBnSplit)
+DESC_FN(nc_cu_bn_split_grad_finalize_desc, NcCuBnSplit)
+DESC_FN(nc_cu_bn_split_grad_apply_desc, NcCuBnSplit)
 DESC_FN(nc_cu_act_grad_desc, NcCuActGrad)
 DESC_FN(nc_cu_sum_to_desc, NcCuSumTo)
 DESC_FN(nc_cu_cross_entropy_desc, NcCuCrossEntropy)
@@ -590,26 +605,58 @@ static int lower_split(Lower *l) { return lower_pieces(l, 0); }
 
 /* --- the training step (netc compile --train --target cuda) ---------------- */
 
-/* batch_norm_train: y, mean, var (biased) from the batch, a block per channel. */
+/* x [N, C, ...] as batch norm's [N, C, S], in `split` form where a channel has bn_split_min() values or more
+ * (zeroed first: the struct's bytes are the kernel's identity) */
+static NcCuBnSplit bn_shape(const Lower *l, const NcValue *x) {
+    NcCuBnSplit k;
+    memset(&k, 0, sizeof k);
+    k.bn.n = x->shape[0], k.bn.c = x->shape[1], k.bn.s = nc_numel(x) / (x->shape[0] * x->shape[1]);
+    k.bn.eps = l->nd->attrs.eps;
+    return k;
+}
+
+/* batch_norm_train(x, weight, bias) -> y, mean, var (biased) from the batch: a block per channel, or split
+ * (partials per chunk of a channel, their combination per channel with weight / sqrt(var + eps) into
+ * scratch, the elementwise apply) */
 static int lower_bn_train(Lower *l) {
     const NcValue *x = in_v(l, 0);
     if (x->ndim < 2) return -1;
-    const NcCuBnTrain k = {
-        .n = x->shape[0], .c = x->shape[1], .s = nc_numel(x) / (x->shape[0] * x->shape[1]), .eps = l->nd->attrs.eps};
-    const NcDevRef refs[6] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), in_ref(l, 2), out_ref(l, 1), out_ref(l, 2)};
-    launch(l, nc_cu_bn_train_desc_any, &k, sizeof k, 6, refs);
+    const NcCuBnSplit k = bn_shape(l, x);
+    if (k.bn.n * k.bn.s < bn_split_min()) {
+        const NcDevRef refs[6] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),
+                                  in_ref(l, 2), out_ref(l, 1), out_ref(l, 2)};
+        launch(l, nc_cu_bn_train_desc_any, &k.bn, sizeof k.bn, 6, refs);
+        return 0;
+    }
+    const NcDevRef part = scratch(l, nc_cu_bn_split_scratch(&k)), scale = scratch(l, k.bn.c);
+    const NcDevRef r0[2] = {in_ref(l, 0), part};
+    const NcDevRef r1[5] = {part, out_ref(l, 1), in_ref(l, 1), out_ref(l, 2), scale};
+    const NcDevRef r2[5] = {in_ref(l, 0), out_ref(l, 0), out_ref(l, 1), scale, in_ref(l, 2)};
+    launch(l, nc_cu_bn_split_partials_desc_any, &k, sizeof k, 2, r0);
+    launch(l, nc_cu_bn_split_finalize_desc_any, &k, sizeof k, 5, r1);
+    launch(l, nc_cu_bn_split_apply_desc_any, &k, sizeof k, 5, r2);
     return 0;
 }
 
-/* batch_norm_train_grad(dy, x, weight, mean, var) -> dx, dweight, dbias */
+/* batch_norm_train_grad(dy, x, weight, mean, var) -> dx, dweight, dbias: a block per channel, or split as the
+ * forward (the sums of dy and dy xhat per chunk, per channel with the apply's coefficients, the apply) */
 static int lower_bn_train_grad(Lower *l) {
     const NcValue *x = in_v(l, 1);
     if (x->ndim < 2) return -1;
-    const NcCuBnTrain k = {
-        .n = x->shape[0], .c = x->shape[1], .s = nc_numel(x) / (x->shape[0] * x->shape[1]), .eps = l->nd->attrs.eps};
-    const NcDevRef refs[8] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),  in_ref(l, 2),
-                              in_ref(l, 3), in_ref(l, 4),  out_ref(l, 1), out_ref(l, 2)};
-    launch(l, nc_cu_bn_train_grad_desc_any, &k, sizeof k, 8, refs);
+    const NcCuBnSplit k = bn_shape(l, x);
+    if (k.bn.n * k.bn.s < bn_split_min()) {
+        const NcDevRef refs[8] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),  in_ref(l, 2),
+                                  in_ref(l, 3), in_ref(l, 4),  out_ref(l, 1), out_ref(l, 2)};
+        launch(l, nc_cu_bn_train_grad_desc_any, &k.bn, sizeof k.bn, 8, refs);
+        return 0;
+    }
+    const NcDevRef part = scratch(l, nc_cu_bn_split_scratch(&k)), coef = scratch(l, 3 * k.bn.c);
+    const NcDevRef r0[5] = {in_ref(l, 0), part, in_ref(l, 1), in_ref(l, 3), in_ref(l, 4)};
+    const NcDevRef r1[6] = {part, out_ref(l, 1), out_ref(l, 2), in_ref(l, 2), in_ref(l, 4), coef};
+    const NcDevRef r2[5] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1), in_ref(l, 3), coef};
+    launch(l, nc_cu_bn_split_grad_partials_desc_any, &k, sizeof k, 5, r0);
+    launch(l, nc_cu_bn_split_grad_finalize_desc_any, &k, sizeof k, 6, r1);
+    launch(l, nc_cu_bn_split_grad_apply_desc_any, &k, sizeof k, 5, r2);
     return 0;
 }
 

@@ -248,7 +248,8 @@ run() {
           NETC_CUDA_JIT=$jit NETC_CUDA_VERBOSE=1 timeout "$T" "$p" --device "$device" bench --res 224 --iters 1 \
             --warmup 0 >/dev/null || echo "first run (NETC_CUDA_JIT=$jit): FAILED"
           t1=$(date +%s.%N)
-          echo "resnet50_b1 first run, NETC_CUDA_JIT=$jit: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+          echo "resnet50_b1 first run, NETC_CUDA_JIT=$jit: $(awk -v a="$t0" -v b="$t1" \
+            'BEGIN { printf "%.2f", b - a }') s"
         done
       fi
       for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
