@@ -135,6 +135,23 @@ int nc_cg_gemm_i8_plan_groups(NcGemmI8Plan *p, const NcGemmSpec *s, int64_t G, c
     return 0;
 }
 
+int nc_cg_gemm_i8_fuse_pays(const NcGemmI8Plan *p) {
+    return p->isa == NC_I8_AMX && p->Pg * NC_I8_NR * p->K4 <= 512 * 1024 && p->mr * p->K4 <= 160 * 1024 &&
+           p->M >= 8 * p->mr;
+}
+
+void nc_cg_gemm_i8_set_fused(NcGemmI8Plan *p, int fused) {
+    p->fused = fused;
+    if (!fused) return; /* nc_cg_gemm_i8_plan_groups planned the two stages */
+    /* every column panel in each tile; rows split for at least 32 tiles where there are row panels enough */
+    const int64_t mr = p->mr, nmb = cgb_ceil_div(p->M, mr), want = cgb_ceil_div(32, p->G);
+    const int64_t mcb = cgb_ceil_div(nmb, want);
+    p->mc = mcb * mr, p->pc = cgb_round_up(p->Pg, p->spp);
+    p->mblocks = cgb_ceil_div(p->M, p->mc), p->nblocks = 1;
+    p->tiles = p->G * p->mblocks;
+    p->a_bytes = 0;
+}
+
 /* ---- shared ------------------------------------------------------------ */
 
 typedef struct Q {
@@ -346,13 +363,13 @@ static void epilogue(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMVal
  * A tiles 4-5 (16 rows x 64 bytes of the reduction, K4 apart), B tiles 6-7 (16 groups of 4 steps x 16
  * columns: 1024 contiguous bytes of the panel).  Rows of A past M are read (the scratch has them) and their
  * results not stored. */
-static void amx_micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
+static void amx_micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp, LLVMValueRef arow) {
     NcCgModule *m = q->m;
     const int64_t K4 = q->p->K4;
     const int na = mr > 16 ? 2 : 1, nb = nv;
     for (int i = 0; i < na; i++)
         for (int j = 0; j < nb; j++) cg_amx_zero(m, 2 * i + j);
-    LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
+    LLVMValueRef bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
     LLVMValueRef kc;
     CgbLoop lk = cgb_loop_begin(m, I(q, 0), I(q, cgb_ceil_div(K4, 64)), 1, &kc);
     for (int i = 0; i < na; i++) cg_amx_load(m, 4 + i, bgep(q, arow, add(q, mulc(q, kc, 64), I(q, 16 * i * K4))), K4);
@@ -374,11 +391,13 @@ static void amx_micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMVa
     cgb_loop_end(m, &lr);
 }
 
-/* mr x nv vectors of C: rows row0.., columns from panel qp's first (the last vector lanes wide).  Vector v's
- * columns lie in panel qp + v * vl / NC_I8_NR, at byte (v * vl % NC_I8_NR) * 4 of each group of 4 steps. */
-static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp) {
+/* mr x nv vectors of C: rows row0.., columns from panel qp's first (the last vector lanes wide), A's rows at
+ * arow (K4 bytes apart; NULL: the scratch's row row0).  Vector v's columns lie in panel qp + v * vl / NC_I8_NR,
+ * at byte (v * vl % NC_I8_NR) * 4 of each group of 4 steps. */
+static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueRef qp, LLVMValueRef arow) {
+    if (!arow) arow = bgep(q, q->a, mulc(q, row0, q->p->K4));
     if (q->p->isa == NC_I8_AMX) {
-        amx_micro(q, mr, nv, lanes, row0, qp);
+        amx_micro(q, mr, nv, lanes, row0, qp, arow);
         return;
     }
     NcCgModule *m = q->m;
@@ -392,7 +411,7 @@ static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueR
             acc[i][v] = cgb_var(m, q->vi32);
             LLVMBuildStore(b, LLVMConstNull(q->vi32), acc[i][v]);
         }
-    LLVMValueRef arow = bgep(q, q->a, mulc(q, row0, K4)), bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
+    LLVMValueRef bpan = bgep(q, q->bw, mulc(q, qp, K4 * NC_I8_NR));
     LLVMValueRef g;
     CgbLoop lg = cgb_loop_begin(m, I(q, 0), I(q, K4 / 4), 1, &g);
     LLVMValueRef bg = bgep(q, bpan, mulc(q, g, 4 * NC_I8_NR)), bv[MAXNV];
@@ -427,16 +446,55 @@ static void rows(Q *q, LLVMValueRef qp, int nv, int lanes) {
     LLVMValueRef count = LLVMBuildSelect(m->b, q->last_m, I(q, last_full), I(q, per), "");
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(q, p0, count), 1, &pi);
-    micro(q, mr, nv, lanes, mulc(q, pi, mr), qp);
+    micro(q, mr, nv, lanes, mulc(q, pi, mr), qp, NULL);
     cgb_loop_end(m, &lp);
     if (mtail) {
         CgbIf c = cgb_if_begin(m, q->last_m);
-        micro(q, (int)mtail, nv, lanes, I(q, p->M / mr * mr), qp);
+        micro(q, (int)mtail, nv, lanes, I(q, p->M / mr * mr), qp, NULL);
         cgb_if_end(m, &c);
     }
 }
 
-void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int64_t a_off) {
+/* Fused: every column of the tile against A's rows at arow (row0.., mr of them). */
+static void all_columns(Q *q, int mr, LLVMValueRef row0, LLVMValueRef arow, int64_t groups, int64_t rem) {
+    NcCgModule *m = q->m;
+    const NcGemmI8Plan *p = q->p;
+    LLVMValueRef gi;
+    CgbLoop lq = cgb_loop_begin(m, I(q, 0), I(q, groups), 1, &gi);
+    micro(q, mr, p->nv, q->vl, row0, mulc(q, gi, p->spp), arow);
+    cgb_loop_end(m, &lq);
+    if (rem > 0) {
+        const int nv = (int)cgb_ceil_div(rem, q->vl), lanes = (int)(rem - (nv - 1) * q->vl);
+        micro(q, mr, nv, lanes, row0, I(q, groups * p->spp), arow);
+    }
+}
+
+/* Fused: the tile's row panels, each made on the stack (abuf) by rm, then run against every column. */
+static void rows_fused(Q *q, const NcI8RowMaker *rm, LLVMValueRef in, LLVMValueRef out, LLVMValueRef grp,
+                       LLVMValueRef abuf, int64_t groups, int64_t rem) {
+    NcCgModule *m = q->m;
+    const NcGemmI8Plan *p = q->p;
+    const int mr = p->mr;
+    const int64_t per = p->mc / mr, last_full = (p->M - (p->mblocks - 1) * p->mc) / mr, mtail = p->M % mr;
+    LLVMValueRef p0 = mulc(q, q->mb, per);
+    LLVMValueRef count = LLVMBuildSelect(m->b, q->last_m, I(q, last_full), I(q, per), "");
+    LLVMValueRef pi;
+    CgbLoop lp = cgb_loop_begin(m, p0, add(q, p0, count), 1, &pi);
+    LLVMValueRef row0 = mulc(q, pi, mr);
+    rm->make(m, rm->ctx, in, out, grp, row0, mr, abuf);
+    all_columns(q, mr, row0, abuf, groups, rem);
+    cgb_loop_end(m, &lp);
+    if (mtail) {
+        CgbIf c = cgb_if_begin(m, q->last_m);
+        LLVMValueRef r0 = I(q, p->M / mr * mr);
+        rm->make(m, rm->ctx, in, out, grp, r0, mtail, abuf);
+        all_columns(q, (int)mtail, r0, abuf, groups, rem);
+        cgb_if_end(m, &c);
+    }
+}
+
+static void emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int64_t a_off, const NcI8RowMaker *rm) {
+    NC_CHECK(!rm == !p->fused);
     LLVMValueRef fn = nc_cg_begin_tile_fn(m0, name);
     Q qq, *q = &qq;
     q_init(q, m0, p);
@@ -464,6 +522,11 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
         const int rows[8] = {16, 16, 16, 16, 16, 16, kb / 4, kb / 4}, colsb[8] = {64, 64, 64, 64, kb, kb, 64, 64};
         cg_amx_ldtilecfg(m, cg_amx_config(m, rows, colsb));
     }
+    LLVMValueRef abuf = NULL; /* fused: a row panel of A */
+    if (rm) {
+        abuf = cgb_var(m, LLVMArrayType(q->i8, (unsigned)(p->mr * p->K4)));
+        LLVMSetAlignment(abuf, 64);
+    }
     const int64_t full = p->N / NC_I8_NR, spp = p->spp, VL = q->vl;
     const int64_t full_last = full - (p->nblocks - 1) * p->pc, groups_last = full_last / spp;
     const int64_t rem = p->N - ((p->nblocks - 1) * p->pc + groups_last * spp) * NC_I8_NR;
@@ -482,21 +545,33 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *
     for (int s = 0; s < p->s.nepi; s++) q->epi[s] = epi0[s] ? cgb_gep(m, epi0[s], gcol) : NULL;
     q->last_m = LLVMBuildICmp(b, LLVMIntEQ, q->mb, I(q, p->mblocks - 1), "");
     q->last_n = LLVMBuildICmp(b, LLVMIntEQ, q->nb, I(q, p->nblocks - 1), "");
-    LLVMValueRef q0 = mulc(q, q->nb, p->pc);
-    LLVMValueRef count = LLVMBuildSelect(b, q->last_n, I(q, groups_last), I(q, p->pc / spp), "");
-    LLVMValueRef gi;
-    CgbLoop lq = cgb_loop_begin(m, I(q, 0), count, 1, &gi);
-    rows(q, add(q, q0, mulc(q, gi, spp)), p->nv, (int)VL);
-    cgb_loop_end(m, &lq);
-    if (rem > 0) {
-        CgbIf c = cgb_if_begin(m, q->last_n);
-        const int nv = (int)cgb_ceil_div(rem, VL), lanes = (int)(rem - (nv - 1) * VL);
-        rows(q, add(q, q0, I(q, groups_last * spp)), nv, lanes);
-        cgb_if_end(m, &c);
+    if (rm) { /* one column block: all of a group's columns */
+        rows_fused(q, rm, in, out, grp, abuf, groups_last, rem);
+    } else {
+        LLVMValueRef q0 = mulc(q, q->nb, p->pc);
+        LLVMValueRef count = LLVMBuildSelect(b, q->last_n, I(q, groups_last), I(q, p->pc / spp), "");
+        LLVMValueRef gi;
+        CgbLoop lq = cgb_loop_begin(m, I(q, 0), count, 1, &gi);
+        rows(q, add(q, q0, mulc(q, gi, spp)), p->nv, (int)VL);
+        cgb_loop_end(m, &lq);
+        if (rem > 0) {
+            CgbIf c = cgb_if_begin(m, q->last_n);
+            const int nv = (int)cgb_ceil_div(rem, VL), lanes = (int)(rem - (nv - 1) * VL);
+            rows(q, add(q, q0, I(q, groups_last * spp)), nv, lanes);
+            cgb_if_end(m, &c);
+        }
     }
     cgb_loop_end(m, &lt);
     if (p->isa == NC_I8_AMX) cg_amx_release(m);
     LLVMBuildRetVoid(b);
+}
+
+void nc_cg_gemm_i8_emit_gemm(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t a_off) {
+    emit_gemm(m, p, name, a_off, NULL);
+}
+
+void nc_cg_gemm_i8_emit_gemm_fused(NcCgModule *m, const NcGemmI8Plan *p, const char *name, const NcI8RowMaker *rm) {
+    emit_gemm(m, p, name, 0, rm);
 }
 
 void nc_cg_gemm_i8_emit(NcCgModule *m, const NcGemmI8Plan *p, const char *prefix, NcCgKernel *k) {

@@ -59,7 +59,8 @@ typedef struct NcGemmI8Plan {
     int64_t mc, pc;   /* rows and weight panels per tile */
     int64_t mblocks, nblocks, tiles;
     int64_t qrows, qtiles; /* the quantise stage: qrows rows a tile */
-    int64_t a_bytes;       /* the u8 rows: G x a_group */
+    int64_t a_bytes;       /* the u8 rows: G x a_group (fused: none) */
+    int fused;             /* the GEMM stage makes A's rows itself (nc_cg_gemm_i8_set_fused) */
 } NcGemmI8Plan;
 
 /* s: as for nc_cg_gemm_plan (no b_per_image, col_image or blocking); isa: NC_I8_AUTO, or one the target
@@ -71,6 +72,22 @@ int nc_cg_gemm_i8_plan(NcGemmI8Plan *p, const NcGemmSpec *s, const NcCgTarget *t
  * [g N, (g + 1) N) of y, whose rows are G x N floats apart; bias and epilogue operands are y's columns. */
 int nc_cg_gemm_i8_plan_groups(NcGemmI8Plan *p, const NcGemmSpec *s, int64_t G, const NcCgTarget *t, NcI8Isa isa,
                               NcError *e);
+/* Fused: a KxK conv's columns made by the GEMM stage, a row panel (mr rows) at a time on its stack, and every
+ * column panel of the tile run against it (tiles: G x row blocks, all columns) — the columns never go through
+ * memory (a 3x3's are 9x its quantised input).  It pays where a group's weights stay in L2 and there are rows
+ * enough (nc_cg_gemm_i8_fuse_pays: AMX, Pg x 16 x K4 <= 512 KB, 32 x K4 <= 160 KB, M >= 256); where the
+ * weights are larger, streaming them once per row panel costs more than the columns' round trip. */
+int nc_cg_gemm_i8_fuse_pays(const NcGemmI8Plan *p);
+/* Replans the tiles for the fused (1) or the two-stage (0) form; tests run both. */
+void nc_cg_gemm_i8_set_fused(NcGemmI8Plan *p, int fused);
+/* What makes A's rows for the fused GEMM stage: rows [row0, row0 + nrows) of group grp, K4 bytes each (zeros
+ * past K), at dst; rows at or past M need not be written (their results are not stored).  in, out: the tile
+ * function's. */
+typedef struct NcI8RowMaker {
+    void (*make)(NcCgModule *m, const void *ctx, LLVMValueRef in, LLVMValueRef out, LLVMValueRef grp, LLVMValueRef row0,
+                 int64_t nrows, LLVMValueRef dst);
+    const void *ctx;
+} NcI8RowMaker;
 /* The best int8 instructions target t has. */
 NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
 /* What NC_I8_AUTO plans: the best, or an older one the environment's NETC_CG_INT8 names (avx2, avxvnni,
@@ -98,6 +115,9 @@ int64_t nc_cg_gemm_i8_quant_x_rows(int64_t C);
 /* The GEMM stage `name`: A at byte a_off of out[1], the blob in[1], bias in[2], epilogue operands as the
  * node's, y out[0]. */
 void nc_cg_gemm_i8_emit_gemm(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t a_off);
+
+/* The fused GEMM stage `name` (p->fused): A's rows from rm, the rest as nc_cg_gemm_i8_emit_gemm. */
+void nc_cg_gemm_i8_emit_gemm_fused(NcCgModule *m, const NcGemmI8Plan *p, const char *name, const NcI8RowMaker *rm);
 
 /* The whole kernel of a 1x1 conv or linear node: quantise + gemm (scratch: the u8 rows). */
 void nc_cg_gemm_i8_emit(NcCgModule *m, const NcGemmI8Plan *p, const char *prefix, NcCgKernel *k);

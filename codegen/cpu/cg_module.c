@@ -335,6 +335,8 @@ static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
                                   &e) ||
         p->im2col_i8.q.l.bytes != input(c, 1)->nbytes)
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
+    /* a window's byte columns made by the GEMM stage itself where that pays (a strided 1x1's are f32 copies) */
+    if (window && nc_cg_gemm_i8_fuse_pays(&p->im2col_i8.q)) nc_cg_gemm_i8_set_fused(&p->im2col_i8.q, 1);
     return 1;
 }
 static int plan_im2col_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c, p, 1); }

@@ -179,31 +179,25 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     k->scratch = p->cols_floats;
 }
 
-/* int8, stage 2: tile (n, oh) -> rows (n, oh, 0 .. OW) of u8 columns, K4 bytes apart, from the quantised
- * input (C bytes a pixel at byte xq_off of out[1]): runs of C bytes copied, the padding's the activation's
- * zero point (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4) zero.  Grouped: group
- * g's columns (runs of Cg bytes from channel g Cg) a_group bytes after group g - 1's. */
-static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, int64_t a_group, const char *name,
-                         int64_t xq_off, int64_t a_off) {
+#define BGEP(ptr, i) LLVMBuildInBoundsGEP2(m->b, LLVMInt8TypeInContext(m->ctx), (ptr), (LLVMValueRef[]){(i)}, 1, "")
+
+/* The zero point of the blob in[1]'s activation quantisation: an integer in [0, 255] stored as a float
+ * (cg_precision.h). */
+static LLVMValueRef zero_point(NcCgModule *m, LLVMValueRef in) {
+    LLVMValueRef blob = cgb_arg_ptr(m, in, 1);
+    LLVMValueRef z = LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, blob, I(m, 1)), "");
+    return LLVMBuildTrunc(m->b, LLVMBuildFPToSI(m->b, z, m->i32, ""), LLVMInt8TypeInContext(m->ctx), "");
+}
+
+/* One row of u8 columns, output pixel (oh, ow) of the image whose quantised input is xn, into row: for
+ * each of ng groups (channels chan0 + gi Cg, written a_group bytes apart) the taps' runs of Cg bytes, the
+ * padding's the zero point zp (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4)
+ * zero. */
+static void byte_row(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, LLVMValueRef xn, LLVMValueRef zp,
+                     LLVMValueRef row, LLVMValueRef oh, LLVMValueRef ow, LLVMValueRef chan0, int ng, int64_t a_group) {
     LLVMBuilderRef b = m->b;
     const int64_t Cg = p->Cg, K = Cg * p->KH * p->KW;
-    LLVMTypeRef i8 = LLVMInt8TypeInContext(m->ctx);
-    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
-    LLVMValueRef scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
-    LLVMValueRef blob = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1);
-#define BGEP(ptr, i) LLVMBuildInBoundsGEP2(b, i8, (ptr), (LLVMValueRef[]){(i)}, 1, "")
-    LLVMValueRef xq = BGEP(scratch, I(m, xq_off)), cols = BGEP(scratch, I(m, a_off));
-    /* the zero point: an integer in [0, 255] stored as a float (cg_precision.h) */
-    LLVMValueRef zp = LLVMBuildTrunc(
-        b, LLVMBuildFPToSI(b, LLVMBuildLoad2(b, m->f32, cgb_gep(m, blob, I(m, 1)), ""), m->i32, ""), i8, "");
-    LLVMValueRef t, ow, kh, kw;
-    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
-    LLVMValueRef xn = BGEP(xq, mulc(m, n, p->H * p->W * p->C));
-    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
-    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
-    LLVMValueRef row = BGEP(cols, mulc(m, LLVMBuildNSWAdd(b, mulc(m, t, p->OW), ow, ""), K4));
-    LLVMValueRef iw0 = addc(m, mulc(m, ow, p->sw), -p->pl);
+    LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt), iw0 = addc(m, mulc(m, ow, p->sw), -p->pl), kh, kw;
     CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
     LLVMValueRef ih = LLVMBuildNSWAdd(b, ih0, kh, "");
     LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
@@ -211,22 +205,67 @@ static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, i
     LLVMValueRef iw = LLVMBuildNSWAdd(b, iw0, kw, "");
     LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
     LLVMValueRef dst = BGEP(row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), Cg));
-    LLVMValueRef src = BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C));
+    LLVMValueRef pix = mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C);
+    LLVMValueRef src = BGEP(xn, LLVMBuildNSWAdd(b, pix, chan0, ""));
     CgbIf c = cgb_if_begin(m, ok);
-    for (int64_t gi = 0; gi < p->G; gi++) /* unrolled: G is 1 or 2 (ResNeSt), or up to 37 runs of 24 (RegNetY) */
+    for (int gi = 0; gi < ng; gi++) /* unrolled: 1 or 2 groups (ResNeSt), or up to 37 runs of 24 (RegNetY) */
         LLVMBuildMemCpy(b, BGEP(dst, I(m, gi * a_group)), 1, BGEP(src, I(m, gi * Cg)), 1, I(m, Cg));
     cgb_if_else(m, &c);
-    for (int64_t gi = 0; gi < p->G; gi++) LLVMBuildMemSet(b, BGEP(dst, I(m, gi * a_group)), zp, I(m, Cg), 1);
+    for (int gi = 0; gi < ng; gi++) LLVMBuildMemSet(b, BGEP(dst, I(m, gi * a_group)), zp, I(m, Cg), 1);
     cgb_if_end(m, &c);
     cgb_loop_end(m, &lk);
     cgb_loop_end(m, &lh);
-    for (int64_t gi = 0; K4 > K && gi < p->G; gi++)
-        LLVMBuildMemSet(b, BGEP(row, I(m, gi * a_group + K)), LLVMConstInt(i8, 0, 0), I(m, K4 - K), 1);
-#undef BGEP
+    for (int gi = 0; K4 > K && gi < ng; gi++)
+        LLVMBuildMemSet(b, BGEP(row, I(m, gi * a_group + K)), LLVMConstInt(LLVMInt8TypeInContext(m->ctx), 0, 0),
+                        I(m, K4 - K), 1);
+}
+
+/* int8, stage 2: tile (n, oh) -> rows (n, oh, 0 .. OW) of u8 columns, K4 bytes apart, from the quantised
+ * input (C bytes a pixel at byte xq_off of out[1]).  Grouped: group g's columns (runs of Cg bytes from
+ * channel g Cg) a_group bytes after group g - 1's. */
+static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, int64_t a_group, const char *name,
+                         int64_t xq_off, int64_t a_off) {
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef xq = BGEP(scratch, I(m, xq_off)), cols = BGEP(scratch, I(m, a_off));
+    LLVMValueRef zp = zero_point(m, LLVMGetParam(fn, 0));
+    LLVMValueRef t, ow;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
+    LLVMValueRef xn = BGEP(xq, mulc(m, n, p->H * p->W * p->C));
+    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
+    LLVMValueRef row = BGEP(cols, mulc(m, LLVMBuildNSWAdd(b, mulc(m, t, p->OW), ow, ""), K4));
+    byte_row(m, p, K4, xn, zp, row, oh, ow, I(m, 0), (int)p->G, a_group);
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
 }
+
+/* int8 fused (cg_gemm_i8.h's NcI8RowMaker): rows [row0, row0 + nrows) of group grp's columns, those under M,
+ * from the quantised input at the scratch's start. */
+typedef struct RowCtx {
+    const NcNhwcIm2colPlan *p;
+    int64_t K4;
+} RowCtx;
+
+static void make_rows(NcCgModule *m, const void *vctx, LLVMValueRef in, LLVMValueRef out, LLVMValueRef grp,
+                      LLVMValueRef row0, int64_t nrows, LLVMValueRef dst) {
+    const RowCtx *c = vctx;
+    const NcNhwcIm2colPlan *p = c->p;
+    LLVMBuilderRef b = m->b;
+    const int64_t M = p->N * p->OH * p->OW;
+    LLVMValueRef xq = cgb_arg_ptr(m, out, 1), zp = zero_point(m, in), chan0 = mulc(m, grp, p->Cg), i;
+    LLVMValueRef end = LLVMBuildNSWAdd(b, row0, I(m, nrows), "");
+    end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, I(m, M), ""), end, I(m, M), "");
+    CgbLoop lr = cgb_loop_begin(m, row0, end, 1, &i);
+    LLVMValueRef n = LLVMBuildSDiv(b, i, I(m, p->OH * p->OW), ""), r = LLVMBuildSRem(b, i, I(m, p->OH * p->OW), "");
+    LLVMValueRef oh = LLVMBuildSDiv(b, r, I(m, p->OW), ""), ow = LLVMBuildSRem(b, r, I(m, p->OW), "");
+    LLVMValueRef row = BGEP(dst, mulc(m, LLVMBuildNSWSub(b, i, row0, ""), c->K4));
+    byte_row(m, p, c->K4, BGEP(xq, mulc(m, n, p->H * p->W * p->C)), zp, row, oh, ow, chan0, 1, 0);
+    cgb_loop_end(m, &lr);
+}
+#undef BGEP
 
 /* int8: quantise the input once (C bytes a pixel), columns of bytes, the int8 GEMM — the f32 columns
  * written and read again, then quantised (9x the input's values for a 3x3 stride 1), were what it replaced. */
@@ -255,6 +294,15 @@ void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2c
                                nd->attrs.has_in_scale ? nc_in_scale_input(&nd->attrs) : 0, 0);
     k->stage[0] = LLVMGetNamedFunction(m->mod, name);
     k->tiles[0] = cgb_ceil_div(npix, nc_cg_gemm_i8_quant_x_rows(p->C));
+    if (q->fused) { /* the GEMM stage makes its columns: none in the scratch */
+        const RowCtx ctx = {p, q->K4};
+        const NcI8RowMaker rm = {make_rows, &ctx};
+        snprintf(name, sizeof name, "%s_i8mm", prefix);
+        nc_cg_gemm_i8_emit_gemm_fused(m, q, name, &rm);
+        k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = q->tiles;
+        k->scratch = cgb_ceil_div(xq_bytes, 4);
+        return;
+    }
     snprintf(name, sizeof name, "%s_cols", prefix);
     emit_cols_u8(m, p, q->K4, q->a_group, name, 0, xq_bytes);
     k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->N * p->OH;

@@ -284,10 +284,14 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     }
     float *wr = nc_malloc((size_t)(o * K) * sizeof(float));
     nc_cg_nhwc_im2col_reorder(&np, wt, wr);
-    for (int isa = NC_I8_PLAIN; isa <= NC_I8_AMX; isa++) {
+    /* a window's columns in the scratch, or made by the GEMM stage (fused), on every ISA */
+    for (int run = 0; run < 2 * (NC_I8_AMX + 1); run++) {
+        const int isa = run / 2, fused = run % 2;
         NcGemmI8Plan q;
-        if ((isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
+        if (isa < NC_I8_PLAIN || (fused && k == 1) || (isa == NC_I8_AMX && !amx_allowed) ||
+            nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
             continue;
+        nc_cg_gemm_i8_set_fused(&q, fused);
         NcI8Layout l;
         nc_i8_layout_groups(&l, grp, Og, K, nc_cg_i8_kalign_for((NcI8Isa)isa, K));
         CHECK_MSG(l.bytes == q.l.bytes, "%s: the plan's blob is not the packed one", what);
@@ -332,13 +336,15 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
         nc_cg_nhwc_im2col_emit_i8(&m, nd, &np, &q, "cv", &kern);
         const int strided_1x1 = k == 1 && st > 1; /* f32 columns first, then quantised */
         const char *names[3] = {strided_1x1 ? "cv_cols" : "cv_quant", strided_1x1 ? "cv_quant" : "cv_cols", "cv_i8mm"};
+        const int nstages = fused ? 2 : 3;
+        if (fused) names[1] = "cv_i8mm";
         const int64_t scratch = kern.scratch, tiles[3] = {kern.tiles[0], kern.tiles[1], kern.tiles[2]};
         int rc = nc_cg_jit_add(jit, &m, &e);
         nc_cg_module_dispose(&m);
         CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
         NcTileFn fn[3] = {NULL, NULL, NULL};
-        for (int j = 0; j < 3 && !rc; j++) fn[j] = (NcTileFn)nc_cg_jit_lookup(jit, names[j], &e);
-        if (fn[0] && fn[1] && fn[2]) {
+        for (int j = 0; j < nstages && !rc; j++) fn[j] = (NcTileFn)nc_cg_jit_lookup(jit, names[j], &e);
+        if (fn[0] && fn[1] && (fused || fn[2])) {
             float *xg = cgt_guarded(npix * c);
             memcpy(xg, x, (size_t)(npix * c) * sizeof(float));
             float *y = nc_malloc((size_t)(M * o + 64) * sizeof(float)), *sc = nc_malloc((size_t)(scratch + 64) * 4);
@@ -348,12 +354,13 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
             if (in_scale) in[nc_in_scale_input(&nd->attrs)] = scale;
             if (resid) in[nd->attrs.epi[1].input] = res;
             float *out[2] = {y, sc};
-            for (int j = 0; j < 3; j++) cgt_run(fn[j], in, out, tiles[j]);
+            for (int j = 0; j < nstages; j++) cgt_run(fn[j], in, out, tiles[j]);
             double err;
-            CHECK_MSG(cgt_close(y, want, M * o, 1e-5, &err), "%s (%s): relative error %g", what, isa_names[isa], err);
+            CHECK_MSG(cgt_close(y, want, M * o, 1e-5, &err), "%s (%s%s): relative error %g", what, isa_names[isa],
+                      fused ? ", fused" : "", err);
             int canary = 1;
             for (int i = 0; i < 64; i++) canary &= y[M * o + i] == 42.0f;
-            CHECK_MSG(canary, "%s (%s): wrote past the output", what, isa_names[isa]);
+            CHECK_MSG(canary, "%s (%s%s): wrote past the output", what, isa_names[isa], fused ? ", fused" : "");
             cgt_guarded_free(xg, npix * c);
             free(y), free(sc);
             cases++;
