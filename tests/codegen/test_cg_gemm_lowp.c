@@ -284,12 +284,13 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     }
     float *wr = nc_malloc((size_t)(o * K) * sizeof(float));
     nc_cg_nhwc_im2col_reorder(&np, wt, wr);
-    /* a window's columns in the scratch, or made by the GEMM stage (fused), on every ISA */
+    /* a window's columns in the scratch, or made by the GEMM stage (fused: AMX's, and AVX2's so that every host
+     * runs the fused loops; the other ISAs differ from AVX2's in the multiply-add alone) */
     for (int run = 0; run < 2 * (NC_I8_AMX + 1); run++) {
         const int isa = run / 2, fused = run % 2;
         NcGemmI8Plan q;
-        if (isa < NC_I8_PLAIN || (fused && k == 1) || (isa == NC_I8_AMX && !amx_allowed) ||
-            nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
+        if (isa < NC_I8_PLAIN || (fused && (k == 1 || (isa != NC_I8_AVX2 && isa != NC_I8_AMX))) ||
+            (isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
             continue;
         nc_cg_gemm_i8_set_fused(&q, fused);
         NcI8Layout l;
