@@ -26,12 +26,13 @@ static int64_t col_bytes_max(void) {
     return s && atoll(s) > 0 ? atoll(s) : (int64_t)256 << 20;
 }
 #define COL_BYTES_MAX col_bytes_max()
-/* Values per channel from which a training batch norm is split over many blocks a channel (cu_bn_split.h):
- * one block per channel leaves a GPU idle on the large early planes (resnet50's 64-channel layer-1 norms
- * at batch 128: 64 blocks for an H200's 132 SMs, 401 408 values each, measured at 7-8x their memory
- * traffic there).  NETC_CUDA_BN_SPLIT sets it (1: every norm), so that tests reach the split form. */
-static int64_t bn_split_min(void) {
-    const char *s = getenv("NETC_CUDA_BN_SPLIT");
+/* Values a reduction sums from which the training step splits it over many blocks: a batch norm's per channel
+ * (cu_bn_split.h), a depthwise conv's weight gradient's per weight (cu_conv.h's split form).  One block per
+ * channel leaves a GPU idle on the large early planes (resnet50's 64-channel layer-1 norms at batch 128: 64
+ * blocks for an H200's 132 SMs, 401 408 values each, measured at 7-8x their memory traffic there).
+ * NETC_CUDA_SPLIT sets it (1: every one), so that tests reach the split forms. */
+static int64_t split_min(void) {
+    const char *s = getenv("NETC_CUDA_SPLIT");
     return s && atoll(s) > 0 ? atoll(s) : 16384;
 }
 #define NC_CU_MAX_SMEM_FLOATS     12288 /* a block's shared memory at most (48 KB: cu_kernel.c's check) */
@@ -60,6 +61,8 @@ DESC_FN(nc_cu_radix_softmax_grad_desc, NcCuRadixSoftmax)
 DESC_FN(nc_cu_radix_combine_grad_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_conv_grad_input_desc, NcCuConv)
 DESC_FN(nc_cu_conv_grad_weight_desc, NcCuConv)
+DESC_FN(nc_cu_wgrad_split_partials_desc, NcCuWgradSplit)
+DESC_FN(nc_cu_wgrad_split_finalize_desc, NcCuWgradSplit)
 DESC_FN(nc_cu_bn_train_desc, NcCuBnTrain)
 DESC_FN(nc_cu_bn_train_grad_desc, NcCuBnTrain)
 DESC_FN(nc_cu_bn_split_partials_desc, NcCuBnSplit)
@@ -605,7 +608,7 @@ static int lower_split(Lower *l) { return lower_pieces(l, 0); }
 
 /* --- the training step (netc compile --train --target cuda) ---------------- */
 
-/* x [N, C, ...] as batch norm's [N, C, S], in `split` form where a channel has bn_split_min() values or more
+/* x [N, C, ...] as batch norm's [N, C, S], in `split` form where a channel has split_min() values or more
  * (zeroed first: the struct's bytes are the kernel's identity) */
 static NcCuBnSplit bn_shape(const Lower *l, const NcValue *x) {
     NcCuBnSplit k;
@@ -622,7 +625,7 @@ static int lower_bn_train(Lower *l) {
     const NcValue *x = in_v(l, 0);
     if (x->ndim < 2) return -1;
     const NcCuBnSplit k = bn_shape(l, x);
-    if (k.bn.n * k.bn.s < bn_split_min()) {
+    if (k.bn.n * k.bn.s < split_min()) {
         const NcDevRef refs[6] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),
                                   in_ref(l, 2), out_ref(l, 1), out_ref(l, 2)};
         launch(l, nc_cu_bn_train_desc_any, &k.bn, sizeof k.bn, 6, refs);
@@ -644,7 +647,7 @@ static int lower_bn_train_grad(Lower *l) {
     const NcValue *x = in_v(l, 1);
     if (x->ndim < 2) return -1;
     const NcCuBnSplit k = bn_shape(l, x);
-    if (k.bn.n * k.bn.s < bn_split_min()) {
+    if (k.bn.n * k.bn.s < split_min()) {
         const NcDevRef refs[8] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),  in_ref(l, 2),
                                   in_ref(l, 3), in_ref(l, 4),  out_ref(l, 1), out_ref(l, 2)};
         launch(l, nc_cu_bn_train_grad_desc_any, &k.bn, sizeof k.bn, 8, refs);
@@ -762,6 +765,16 @@ static int lower_conv_grad_direct(Lower *l) {
     c.g = nc_cu_win(a, x->shape, dy->shape);
     c.o = dy->shape[1], c.groups = a->groups, c.nparams = 3;
     (void)w;
+    if (wgrad && dy->shape[0] * dy->shape[2] * dy->shape[3] >= split_min()) { /* each weight's N OH OW, in chunks */
+        NcCuWgradSplit k;
+        memset(&k, 0, sizeof k);
+        k.conv = c;
+        const NcDevRef part = scratch(l, nc_cu_wgrad_split_scratch(&k));
+        const NcDevRef r0[3] = {in_ref(l, 0), part, in_ref(l, 1)}, r1[2] = {part, out_ref(l, 0)};
+        launch(l, nc_cu_wgrad_split_partials_desc_any, &k, sizeof k, 3, r0);
+        launch(l, nc_cu_wgrad_split_finalize_desc_any, &k, sizeof k, 2, r1);
+        return 0;
+    }
     const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
     launch(l, wgrad ? nc_cu_conv_grad_weight_desc_any : nc_cu_conv_grad_input_desc_any, &c, sizeof c, 3, refs);
     return 0;
