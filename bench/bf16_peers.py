@@ -15,7 +15,12 @@ time the scheduler gave others, CPU time does not (run it with --threads 1 for t
 more threads it also counts waiting that spins).
 
     python3 bench/bf16_peers.py [--models resnet50,...] [--batches 1,8] [--threads 2] [--res 224]
-                                [--rounds 3] [--iters 10] [--netc build/netc] [--no-spin]
+                                [--rounds 3] [--iters 10] [--netc build/netc] [--no-spin] [--f32-act]
+
+--f32-act also times netc's bf16 program compiled with NETC_CG_BF16_ACT=f32 (every activation f32
+between the bf16 kernels, as before passes/assign_dtype.c) in the same rounds: the before / after of
+bf16 activations, interleaved.  --reuse takes the programs already in bench/.cache/bf16 (made by an
+earlier run with the same netc), so that a run under `chrt` times rather than compiles.
 
 Not a test: record the figures in bench/RESULTS.md with the CPU named."""
 import argparse
@@ -96,6 +101,8 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--netc", default=os.path.join(ROOT, "build", "netc"))
     ap.add_argument("--no-spin", action="store_true")
+    ap.add_argument("--f32-act", action="store_true")
+    ap.add_argument("--reuse", action="store_true")
     args = ap.parse_args()
     import numpy as np
     import openvino as ov
@@ -111,10 +118,14 @@ def main():
         nn = os.path.join(ROOT, "models", name + ".nn")
         for b in [int(v) for v in args.batches.split(",")]:
             exes = {}
-            for p in ("f32", "bf16"):
+            for p in ("f32", "bf16") + (("bf16-f32act",) if args.f32_act else ()):
                 exes[p] = os.path.join(CACHE, f"{name}_{args.res}_b{b}_{p}")
+                env = dict(os.environ, NETC_CG_BF16_ACT="f32") if p == "bf16-f32act" else None
+                if args.reuse and os.path.exists(exes[p]):
+                    continue
                 subprocess.run([args.netc, "compile", nn, "--init", "det", "--res", str(args.res), "--batch", str(b),
-                                "--precision", p, "-o", exes[p]], check=True, capture_output=True)
+                                "--precision", p.split("-")[0], "-o", exes[p]], check=True, capture_output=True,
+                               env=env)
             onnx = os.path.join(CACHE, f"{name}_{args.res}_b{b}.onnx")
             if not os.path.exists(onnx):
                 subprocess.run([args.netc, "export", nn, "--init", "det", "--res", str(args.res), "--batch", str(b),
@@ -123,10 +134,11 @@ def main():
             runs, said = {}, {}
             for p in ("f32", "bf16"):
                 runs[p], said[p], _ = ov_runner(ov, onnx, x, args.threads, p == "bf16")
-            t = {k: [] for k in ("netc f32", "netc bf16", "ov f32", "ov bf16")}
+            order = ("ov bf16", "netc bf16", "ov f32", "netc f32") + (("netc bf16-f32act",) if args.f32_act else ())
+            t = {k: [] for k in order}
             c = {k: [] for k in t}
             for _ in range(args.rounds):
-                for k in ("ov bf16", "netc bf16", "ov f32", "netc f32"):
+                for k in order:
                     p = k.split()[1]
                     w, cpu = (time_ov(runs[p], args.iters) if k.startswith("ov") else
                               time_netc(exes[p], args.iters, args.threads, args.no_spin))
@@ -138,6 +150,11 @@ def main():
                   f"{med['ov bf16']:.2f} | {r('ov bf16', 'netc bf16'):.3f} | {r('ov f32', 'netc f32'):.3f} | "
                   f"{r('netc f32', 'netc bf16'):.3f} | {cmed['netc bf16']:.1f} | {cmed['ov bf16']:.1f} | "
                   f"{statistics.median(x / y for x, y in zip(c['ov bf16'], c['netc bf16'])):.3f} |", flush=True)
+            if args.f32_act:
+                print(f"  {name} b{b}: netc bf16 with f32 activations {med['netc bf16-f32act']:.2f} ms "
+                      f"(CPU {cmed['netc bf16-f32act']:.1f} ms), bf16 activations {med['netc bf16']:.2f} ms: "
+                      f"{r('netc bf16-f32act', 'netc bf16'):.3f}x; OV bf16 / netc bf16 with f32 activations "
+                      f"{r('ov bf16', 'netc bf16-f32act'):.3f}", flush=True)
             print(f"  OpenVINO bf16: {said['bf16']}", file=sys.stderr)
 
 
