@@ -126,9 +126,10 @@ foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "models/resnet1
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;TRAIN_LOOP=${loop}")
 endforeach()
 # conv_zoo's step with every training batch norm and depthwise weight gradient split over many blocks a channel
-# or weight (NETC_CUDA_SPLIT=1; by default only those of 16384 values or more, which no test model here reaches).  Its loop is not
-# compared: the two forms' different rounding compounds past 2e-3 after 6 steps at lr 0.1 (fmnist_resnet's loop
-# passes split, by hand: 5e-7 at 4.5 minutes under load); from the same state one step agrees to 2e-6.
+# or weight (NETC_CUDA_SPLIT=1; by default only those of 16384 values or more, which no test model here
+# reaches).  Its loop is not compared: the two forms' different rounding compounds past 2e-3 after 6 steps at lr
+# 0.1 (fmnist_resnet's loop passes split, by hand: 5e-7 at 4.5 minutes under load); from the same state one step
+# agrees to 2e-6.
 add_test(NAME cuda.train_step.conv_zoo_split COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc>
          ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 2)
 set_tests_properties(cuda.train_step.conv_zoo_split PROPERTIES LABELS "cuda" TIMEOUT 600
