@@ -47,7 +47,7 @@ endforeach()
 # skipped).
 set(NETC_TORCH_PYTHON "" CACHE STRING "a Python with torch, timm and safetensors for train.timm_load (empty: skip)")
 foreach(case resume_exact resume_large long_metrics kill timm_load bad_input nan freeze weighted_focal aug_mixup bad_aug
-             pictures pseudo_fixres)
+             pictures confusion_many pseudo_fixres)
   add_test(NAME train.${case}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/train_cases.sh $<TARGET_FILE:netc> ${case})
   set(env "PYTHON=${Python3_EXECUTABLE}")
@@ -55,7 +55,7 @@ foreach(case resume_exact resume_large long_metrics kill timm_load bad_input nan
     list(APPEND env "NETC_TORCH_PYTHON=${NETC_TORCH_PYTHON}")
   endif()
   set(labels train)
-  if(case MATCHES "^(bad_input|nan|freeze|weighted_focal|bad_aug|pictures|pseudo_fixres)$")
+  if(case MATCHES "^(bad_input|nan|freeze|weighted_focal|bad_aug|pictures|confusion_many|pseudo_fixres)$")
     list(APPEND labels small)
   endif()
   set_tests_properties(train.${case} PROPERTIES LABELS "${labels}" TIMEOUT 600 SKIP_RETURN_CODE 77

@@ -226,26 +226,62 @@ static void put_text(FILE *f, const char *s) {
     }
 }
 
+/* Above this many classes the picture shows the SHOWN classes most often confused, not all of them: at the
+ * seed's 5000 classes every cell would be a sixth of a pixel, the errors invisible. */
+enum { CONFUSION_ALL = 100, CONFUSION_SHOWN = 50 };
+
+static int64_t off_diagonal(const int64_t *cm, int K, int k) {
+    int64_t n = 0;
+    for (int j = 0; j < K; j++)
+        if (j != k) n += cm[(int64_t)k * K + j] + cm[(int64_t)j * K + k];
+    return n;
+}
+
 int plot_confusion(const int64_t *cm, int K, const char *const *names, const char *title, const char *svg, NcError *e) {
-    const double cell = K <= 10 ? 40 : K <= 30 ? 24 : K <= 100 ? 8 : 800.0 / K, margin = K <= 100 ? 130 : 40;
-    const int numbers = K <= 30, labelled = K <= 100;
+    /* the classes drawn, in class order: all, or those with the most errors as the true or the predicted class */
+    int *sel = nc_malloc((size_t)K * sizeof(int)), n = K;
+    for (int k = 0; k < K; k++) sel[k] = k;
+    if (K > CONFUSION_ALL) {
+        int64_t *err = nc_malloc((size_t)K * sizeof(int64_t));
+        for (int k = 0; k < K; k++) err[k] = off_diagonal(cm, K, k);
+        for (int i = 0; i < CONFUSION_SHOWN; i++) /* a partial selection sort: the most errors first, ties by index */
+            for (int j = i + 1; j < K; j++)
+                if (err[sel[j]] > err[sel[i]] || (err[sel[j]] == err[sel[i]] && sel[j] < sel[i])) {
+                    const int t = sel[i];
+                    sel[i] = sel[j], sel[j] = t;
+                }
+        n = CONFUSION_SHOWN;
+        for (int i = 1; i < n; i++) /* back into class order */
+            for (int j = i; j > 0 && sel[j] < sel[j - 1]; j--) {
+                const int t = sel[j];
+                sel[j] = sel[j - 1], sel[j - 1] = t;
+            }
+        free(err);
+    }
+    const double cell = n <= 10 ? 40 : n <= 30 ? 24 : 8, margin = 130;
+    const int numbers = n <= 30;
     char *buf = NULL;
     size_t blen = 0;
     FILE *f = open_memstream(&buf, &blen);
-    const double side = margin + cell * K + 20;
+    const double side = margin + cell * n + 20;
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' font-family='sans-serif'>\n",
             side + 10, side + 40);
     fprintf(f, "<rect width='100%%' height='100%%' fill='white'/>\n<text x='10' y='20' font-size='13' "
                "font-weight='bold'>");
     put_text(f, title);
     fprintf(f, "</text>\n<text x='10' y='36' font-size='10'>rows: true class; columns: predicted; colour: share of the "
-               "row</text>\n");
+               "row");
+    if (n < K)
+        fprintf(f,
+                " (all %d predictions); the %d of %d classes most often confused, as the true or the predicted class",
+                K, n, K);
+    fprintf(f, "</text>\n");
     const double x0 = margin, y0 = margin + 30;
-    for (int t = 0; t < K; t++) {
+    for (int t = 0; t < n; t++) {
         int64_t row = 0;
-        for (int p = 0; p < K; p++) row += cm[(int64_t)t * K + p];
-        for (int p = 0; p < K; p++) {
-            const int64_t v = cm[(int64_t)t * K + p];
+        for (int p = 0; p < K; p++) row += cm[(int64_t)sel[t] * K + p];
+        for (int p = 0; p < n; p++) {
+            const int64_t v = cm[(int64_t)sel[t] * K + sel[p]];
             const double s = row ? (double)v / (double)row : 0;
             /* white to dark blue on the diagonal, to dark red off it */
             const int g = (int)lround(255 * (1 - s));
@@ -254,25 +290,26 @@ int plot_confusion(const int64_t *cm, int K, const char *const *names, const cha
                         y0 + t * cell, cell, cell, t == p ? g : 255, g, t == p ? 255 : g);
             if (numbers && v)
                 fprintf(f, "<text x='%.1f' y='%.1f' font-size='%d' text-anchor='middle' fill='%s'>%lld</text>\n",
-                        x0 + (p + 0.5) * cell, y0 + (t + 0.5) * cell + 3.5, K <= 10 ? 11 : 8,
+                        x0 + (p + 0.5) * cell, y0 + (t + 0.5) * cell + 3.5, n <= 10 ? 11 : 8,
                         s > 0.5 ? "white" : "black", (long long)v);
         }
     }
-    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n", x0, y0, cell * K,
-            cell * K);
-    for (int k = 0; k < K && labelled; k++) {
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n", x0, y0, cell * n,
+            cell * n);
+    for (int k = 0; k < n; k++) {
         char idx[16];
-        snprintf(idx, sizeof idx, "%d", k);
-        const char *name = names && names[k] ? names[k] : idx;
+        snprintf(idx, sizeof idx, "%d", sel[k]);
+        const char *name = names && names[sel[k]] ? names[sel[k]] : idx;
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='%d' text-anchor='end'>", x0 - 4, y0 + (k + 0.5) * cell + 3,
-                K <= 30 ? 10 : 6);
+                n <= 30 ? 10 : 6);
         put_text(f, name);
         fprintf(f, "</text>\n<text transform='translate(%.1f,%.1f) rotate(-60)' font-size='%d'>", x0 + (k + 0.5) * cell,
-                y0 - 4, K <= 30 ? 10 : 6);
+                y0 - 4, n <= 30 ? 10 : 6);
         put_text(f, name);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");
+    free(sel);
     return finish(f, &buf, &blen, svg, e);
 }
 

@@ -15,7 +15,8 @@ int plot_training_curves(const char *metrics_jsonl, const char *svg, NcError *e)
 
 /* cm[true * K + predicted] counts; names: K class names or NULL (indices).
  * Cells coloured by their share of the row; counts written when K <= 30, class
- * names when K <= 100. */
+ * names always.  Over 100 classes, the 50 most often confused (off-diagonal
+ * counts in their row and column) are drawn, in class order. */
 int plot_confusion(const int64_t *cm, int K, const char *const *names, const char *title, const char *svg, NcError *e);
 
 /* {"images", "top1", "per_class": [{"class", "label", "n", "top1", "precision",

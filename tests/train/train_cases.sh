@@ -493,6 +493,34 @@ print("curves: %s points; per-class top-1 %.4f; eval top-1 %.2f%%" % (npoints, p
 sys.exit(0 if ok else 1)
 PY
     pass ;;
+confusion_many)
+    # eval --confusion over 300 classes draws the 50 most often confused (the seed's 5000 would be cells of a
+    # sixth of a pixel): every class that an error touches (12 images: at most 24) is among them, in order
+    "$netc" compile "$tiny" --init det --res 16 --set classes=300 -o t300 >/dev/null || fail "compiling tiny failed"
+    i=0
+    for f in "$img"/*.jpg "$img"/*.png "$img"/*.jpg "$img"/*.png; do
+        [ $i -lt 12 ] && echo "$f $(((i * 23 + 7) % 300))"
+        i=$((i + 1))
+    done >list.txt
+    ./t300 eval --list list.txt --confusion c.svg --json >eval.json 2>/dev/null || fail "eval --confusion failed"
+    ./t300 classify --list list.txt --top 1 --json >pred.jsonl 2>/dev/null || fail "classify failed"
+    "$python" - c.svg list.txt pred.jsonl <<'PY' || fail "the 300-class confusion picture is wrong"
+import json, sys, xml.dom.minidom as dom
+svg, lst, pred = sys.argv[1:]
+d = dom.parse(svg)
+texts = d.getElementsByTagName("text")
+note = " ".join(t.firstChild.data for t in texts if t.firstChild)
+assert "the 50 of 300 classes most often confused" in note, note[:300]
+rows = [int(t.firstChild.data) for t in texts if t.getAttribute("text-anchor") == "end"]
+assert len(rows) == 50 and rows == sorted(rows), rows
+truth = [int(l.split()[1]) for l in open(lst)]
+got = [json.loads(l)["top"][0]["class"] for l in open(pred)]
+touched = {c for t, g in zip(truth, got) if t != g for c in (t, g)}
+assert touched and touched <= set(rows), (sorted(touched), rows)
+errors = sum(t != g for t, g in zip(truth, got))
+print("%d classes touched by %d errors, all among the 50 drawn" % (len(touched), errors))
+PY
+    pass ;;
 pseudo_fixres)
     # classify --pseudo-labels: the images whose top probability passes --min-prob, labelled with classify's
     # top class, in train --data's format; FixRes: a checkpoint trained at 16x16 initialises the same model
