@@ -108,9 +108,14 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         p->kind = NC_TCONV_FORWARD, p->flip = 1;
         pad = p->KH > 1 || p->KW > 1 || pad; /* (KH-1) dh - pt and the rest: zero only for an unpadded 1x1 */
     }
+    if (p->kind == NC_TCONV_GRAD_INPUT && nc_cg_train_phases(p, t)) return 1; /* strided: cg_nchw_train_fused.c */
     if (p->kind == NC_TCONV_FORWARD) p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->O);
     if (p->kind == NC_TCONV_GRAD_WEIGHT) p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
     p->fused = p->ipt > 0;
+    return nc_cg_train_conv_plan_rest(p, t, pad, why);
+}
+
+int nc_cg_train_conv_plan_rest(NcTrainConvPlan *p, const NcCgTarget *t, int pad, const char **why) {
     p->direct = p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1 && !pad;
     const int64_t NP = p->N * p->P;
 

@@ -101,6 +101,12 @@ typedef struct NcTrainConvPlan {
      * of dY's rows copied and B packed on the stack; ftiles tiles of whole chunks, each summing into its own
      * partial dW in scratch (off_b; the GEMMs' outputs at off_c), added up into out[0] by a second stage */
     int64_t chunks;
+    /* conv2d_grad_input of a stride (dilation 1, G = 1) fused as sh x sw convs of dY, one per phase (a, b):
+     * dX's positions (sh i + a, sw j + b) take the taps kh = a + pt (mod sh), kw = b + pl (mod sw), a
+     * conv2d of dY at stride 1 (nc_cg_train_phase_plan), each phase's W' in scratch; its tiles write every
+     * phase of their images, scattering the rows into dX (phase plans: scatter, y_* the strides) */
+    int phased, scatter;
+    int64_t y_img, y_ch, y_row, y_col, y_off;
     int64_t N, C, H, W, O, KH, KW, OH, OW, P, CK; /* CK = Cg*KH*KW: one group's reduction */
     int64_t G, Cg, Og;                            /* groups and their channels (G = 1: dense) */
     int64_t src_group;                            /* floats from one group's channels of B's source to the next */
@@ -136,6 +142,15 @@ void nc_cg_train_conv_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *
  * src. */
 void nc_cg_train_pack_panel(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef src, LLVMValueRef panel,
                             LLVMValueRef c0, int64_t wq, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef kbase);
+
+/* the planning after the fields (shapes, window, kind) are set */
+int nc_cg_train_conv_plan_rest(NcTrainConvPlan *p, const NcCgTarget *t, int pad, const char **why);
+
+/* cg_nchw_train_fused.c: whether conv2d_grad_input p (the node's fields) runs phased (then p is planned) */
+int nc_cg_train_phases(NcTrainConvPlan *p, const NcCgTarget *t);
+/* phase (a, b) of p as a fused conv2d q of dY; 0 with q->P = 0 where the phase has no positions, q->CK = 0
+ * where it has no taps (its positions are zeros); -1 where it cannot be planned */
+int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTarget *t, NcTrainConvPlan *q);
 
 /* cg_nchw_train_fused.c: images per fused tile for a conv2d of these sizes (0: not fused) */
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);

@@ -66,6 +66,63 @@ int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     return 0;
 }
 
+/* The taps of phase a along an axis of K taps, stride s, padding pt: k = a + pt (mod s), from the last
+ * (*first) down by s; their count. */
+static int phase_taps(int64_t K, int s, int pt, int a, int64_t *first) {
+    int n = 0;
+    *first = -1;
+    for (int64_t k = K - 1; k >= 0; k--)
+        if (((k - a - pt) % s + s) % s == 0) *first = n++ ? *first : k;
+    return n;
+}
+
+#define MAX_PHASES 16
+
+int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTarget *t, NcTrainConvPlan *q) {
+    memset(q, 0, sizeof *q);
+    int64_t kh0, kw0, off = 0;
+    const int nkh = phase_taps(p->KH, p->sh, p->pt, a, &kh0), nkw = phase_taps(p->KW, p->sw, p->pl, b, &kw0);
+    for (int k = 0; k < a * p->sw + b; k++) { /* W' of the phases before this one */
+        int64_t f0, f1;
+        off += p->C * p->O * phase_taps(p->KH, p->sh, p->pt, k / p->sw, &f0) *
+               phase_taps(p->KW, p->sw, p->pl, k % p->sw, &f1);
+    }
+    q->kind = NC_TCONV_FORWARD, q->op_kind = NC_TCONV_GRAD_INPUT, q->flip = q->fused = q->scatter = 1;
+    q->N = p->N, q->C = q->Cg = p->O, q->H = p->OH, q->W = p->OW, q->O = q->Og = p->C, q->G = 1;
+    q->OH = a < p->H ? (p->H - a + p->sh - 1) / p->sh : 0, q->OW = b < p->W ? (p->W - b + p->sw - 1) / p->sw : 0;
+    q->P = q->OH * q->OW;
+    q->y_img = p->C * p->H * p->W, q->y_ch = p->H * p->W, q->y_row = p->sh * p->W, q->y_col = p->sw;
+    q->y_off = a * p->W + b;
+    if (!q->P || !nkh || !nkw) return 0; /* no positions, or positions no tap reaches: zeros */
+    q->KH = nkh, q->KW = nkw, q->sh = q->sw = q->dh = q->dw = 1;
+    /* dX[sh i + a] = sum over taps t of dY[i + (a + pt - kh_t) / sh] W[kh_t], kh_t = kh0 - t sh: a conv2d of
+     * dY over rows i + t - pt' with pt' = (kh0 - a - pt) / sh (exact; negative: rows start below) */
+    q->pt = (int)((kh0 - a - p->pt) / p->sh), q->pl = (int)((kw0 - b - p->pl) / p->sw);
+    q->CK = q->C * nkh * nkw, q->ipt = p->ipt;
+    const char *why;
+    if (!nc_cg_train_conv_plan_rest(q, t, 1, &why)) return -1;
+    q->off_a = off;
+    return 0;
+}
+
+int nc_cg_train_phases(NcTrainConvPlan *p, const NcCgTarget *t) {
+    if (p->G != 1 || (p->sh == 1 && p->sw == 1) || p->sh * p->sw > MAX_PHASES || p->dh != 1 || p->dw != 1 || p->bias)
+        return 0;
+    /* the largest phase's sizes */
+    const int64_t P = ((p->H + p->sh - 1) / p->sh) * ((p->W + p->sw - 1) / p->sw);
+    const int64_t CK = p->O * ((p->KH + p->sh - 1) / p->sh) * ((p->KW + p->sw - 1) / p->sw);
+    p->ipt = nc_cg_train_fused_images(p->N, 1, P, CK, p->C);
+    if (!p->ipt) return 0;
+    for (int k = 0; k < p->sh * p->sw; k++) {
+        NcTrainConvPlan q;
+        if (nc_cg_train_phase_plan(p, k / p->sw, k % p->sw, t, &q)) return p->ipt = 0, 0;
+    }
+    p->phased = p->fused = 1, p->ftiles = (p->N + p->ipt - 1) / p->ipt;
+    p->off_a = 0, p->off_b = p->off_c = -1, p->a_tiles = p->C;
+    p->scratch = (p->C * p->O * p->KH * p->KW + 15) / 16 * 16;
+    return 1;
+}
+
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
 static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
@@ -110,6 +167,25 @@ static void add_to_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     cgb_store_n(m, v, d, lanes);
 }
 
+/* a phase's rows (bufc [O][nimg P], or zeros when NULL) into dX at its strided positions */
+static void scatter(NcCgModule *m, const NcTrainConvPlan *q, int64_t nimg, LLVMValueRef n0, LLVMValueRef y,
+                    LLVMValueRef bufc) {
+    LLVMValueRef i, o, r, c;
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
+    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, q->O), 1, &o);
+    CgbLoop lr = cgb_loop_begin(m, I(m, 0), I(m, q->OH), 1, &r);
+    LLVMValueRef drow = add(m, add(m, mulc(m, add(m, n0, i), q->y_img), mulc(m, o, q->y_ch)),
+                            add(m, I(m, q->y_off), mulc(m, r, q->y_row)));
+    LLVMValueRef srow = add(m, add(m, mulc(m, o, nimg * q->P), mulc(m, i, q->P)), mulc(m, r, q->OW));
+    CgbLoop lc = cgb_loop_begin(m, I(m, 0), I(m, q->OW), 1, &c);
+    LLVMValueRef v = bufc ? LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bufc, add(m, srow, c)), "") : cgb_f32(m, 0);
+    LLVMBuildStore(m->b, v, cgb_gep(m, y, add(m, drow, mulc(m, c, q->y_col))));
+    cgb_loop_end(m, &lc);
+    cgb_loop_end(m, &lr);
+    cgb_loop_end(m, &lo);
+    cgb_loop_end(m, &li);
+}
+
 /* images [n0, n0 + nimg): pack, multiply (mm, planned as g), copy out */
 static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
                       LLVMValueRef n0, LLVMValueRef src, LLVMValueRef w, LLVMValueRef bias, LLVMValueRef y,
@@ -127,6 +203,10 @@ static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan 
                                I(m, 0), I(m, K), I(m, 0));
     LLVMValueRef gin[2] = {w, bufb}, gout[1] = {bufc};
     cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
+    if (p->scatter) {
+        scatter(m, p, nimg, n0, y, bufc);
+        return;
+    }
     LLVMValueRef i, o;
     CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
     CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
@@ -234,7 +314,99 @@ static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LL
     k->scratch = p->scratch;
 }
 
+/* in[0] = W [O][C][KH][KW], out[1] = scratch: every phase's W' [C][O][nkh][nkw] (its taps from the last down by
+ * the stride, nc_cg_train_phase_plan); tile = c */
+static LLVMValueRef emit_phase_flip(NcCgModule *m, const NcTrainConvPlan *p, const NcTrainConvPlan *q, int nph,
+                                    const char *name) {
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 1), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef c, o;
+    CgbLoop lc = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &c);
+    for (int k = 0; k < nph; k++) {
+        if (!q[k].CK) continue;
+        int64_t kh0, kw0;
+        const int a = k / p->sw, b = k % p->sw;
+        phase_taps(p->KH, p->sh, p->pt, a, &kh0), phase_taps(p->KW, p->sw, p->pl, b, &kw0);
+        const int64_t T = q[k].KH * q[k].KW;
+        CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
+        LLVMValueRef from = cgb_gep(m, src, mulc(m, add(m, mulc(m, o, p->C), c), p->KH * p->KW));
+        LLVMValueRef to = cgb_gep(m, dst, add(m, I(m, q[k].off_a), mulc(m, add(m, mulc(m, c, p->O), o), T)));
+        for (int64_t th = 0; th < q[k].KH; th++)
+            for (int64_t tw = 0; tw < q[k].KW; tw++) {
+                const int64_t kh = kh0 - th * p->sh, kw = kw0 - tw * p->sw;
+                LLVMValueRef v = LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, from, I(m, kh * p->KW + kw)), "");
+                LLVMBuildStore(m->b, v, cgb_gep(m, to, I(m, th * q[k].KW + tw)));
+            }
+        cgb_loop_end(m, &lo);
+    }
+    cgb_loop_end(m, &lc);
+    LLVMBuildRetVoid(m->b);
+    return fn;
+}
+
+static void phases_body(NcCgModule *m, const NcTrainConvPlan *q, int nph, LLVMValueRef *mm, int tail, int64_t nimg,
+                        LLVMValueRef n0, LLVMValueRef dy, LLVMValueRef scratch, LLVMValueRef y, LLVMValueRef bufb,
+                        LLVMValueRef bufc) {
+    for (int k = 0; k < nph; k++) {
+        if (!q[k].P) continue;
+        if (!q[k].CK) {
+            scatter(m, &q[k], nimg, n0, y, NULL);
+            continue;
+        }
+        tile_body(m, &q[k], tail ? &q[k].gemm_tail : &q[k].gemm, mm[k], nimg, n0, dy,
+                  cgb_gep(m, scratch, I(m, q[k].off_a)), NULL, y, bufb, bufc);
+    }
+}
+
+static void emit_phased(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k) {
+    char name[128];
+    NcTrainConvPlan q[MAX_PHASES];
+    LLVMValueRef mm[MAX_PHASES] = {0}, mmt[MAX_PHASES] = {0};
+    const int nph = p->sh * p->sw;
+    int64_t nb = 1, nc = 1;
+    for (int j = 0; j < nph; j++) {
+        NC_CHECK(nc_cg_train_phase_plan(p, j / p->sw, j % p->sw, m->t, &q[j]) == 0);
+        if (!q[j].CK) continue;
+        snprintf(name, sizeof name, "%s_mm%d", prefix, j);
+        nc_cg_gemm_emit(m, &q[j].gemm, name);
+        mm[j] = LLVMGetNamedFunction(m->mod, name);
+        if (q[j].gemm_tail.N) {
+            snprintf(name, sizeof name, "%s_mmt%d", prefix, j);
+            nc_cg_gemm_emit(m, &q[j].gemm_tail, name);
+            mmt[j] = LLVMGetNamedFunction(m->mod, name);
+        }
+        if (p->ipt * q[j].P * q[j].CK > nb) nb = p->ipt * q[j].P * q[j].CK;
+        if (p->ipt * q[j].P * q[j].O > nc) nc = p->ipt * q[j].P * q[j].O;
+    }
+    snprintf(name, sizeof name, "%s_wflip", prefix);
+    k->stage[0] = emit_phase_flip(m, p, q, nph, name), k->tiles[0] = p->a_tiles;
+    snprintf(name, sizeof name, "%s_fused", prefix);
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef dy = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), y = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
+    LLVMValueRef scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    LLVMValueRef bufb = stack_floats(m, nb), bufc = stack_floats(m, nc), u;
+    CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
+    LLVMValueRef n0 = mulc(m, u, p->ipt);
+    if (p->N % p->ipt) {
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, u, I(m, p->ftiles - 1), ""));
+        phases_body(m, q, nph, mm, 0, p->ipt, n0, dy, scratch, y, bufb, bufc);
+        cgb_if_else(m, &c);
+        phases_body(m, q, nph, mmt, 1, p->N % p->ipt, n0, dy, scratch, y, bufb, bufc);
+        cgb_if_end(m, &c);
+    } else {
+        phases_body(m, q, nph, mm, 0, p->ipt, n0, dy, scratch, y, bufb, bufc);
+    }
+    cgb_loop_end(m, &lu);
+    LLVMBuildRetVoid(m->b);
+    k->stage[1] = fn, k->tiles[1] = p->ftiles;
+    k->scratch = p->scratch;
+}
+
 void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k) {
+    if (p->phased) {
+        emit_phased(m, p, prefix, k);
+        return;
+    }
     char name[128];
     snprintf(name, sizeof name, "%s_mm", prefix);
     nc_cg_gemm_emit(m, &p->gemm, name);
