@@ -32,6 +32,14 @@
  *      or in place over out[0] (one tile per plane (n, o)) when stage 2 wrote
  *      out[0] itself
  *
+ * Those stages write all of B (and dcols) out and read it back: 29 MB for a 32-channel 3x3 at 14x14,
+ * batch 128.  Where G = 1, N > 1 and an image's B fits a 256 KB buffer, each kind runs fused instead
+ * (cg_nchw_train_fused.c): a tile packs a few whole images' B on its stack and multiplies it while it is
+ * in L2 — conv2d writing NCHW itself; conv2d_grad_input of stride 1 as the conv2d of dY with W flipped
+ * and transposed, of a stride as one such conv per phase of dX (no dcols, no col2im);
+ * conv2d_grad_weight over chunks of images summed into a few partial dW.  fmnist_resnet's step at batch
+ * 128: 87 -> about 55 ms on 2 cores of an AVX-512 Xeon (bench/RESULTS.md).
+ *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
  * (NcGemmSpec.b_per_image) with the groups as its images: A and C of group g
