@@ -191,7 +191,8 @@ static double relayout_cost(const NcValue *v, void *vctx) {
 }
 
 /* assign_dtype's hooks: under --precision bf16, the bf16 GEMM writes bf16 and reads its input and its
- * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h); the generated max and average pools
+ * whole-tensor residual / product operands as bf16 (cg_amx_gemm.h), so does the depthwise direct kernel
+ * (cg_nhwc_conv.c: its input and output, computed in f32, its residual f32); the generated max and average pools
  * and ResNeSt's radix_combine read bf16 and write it where their input is (a max is exact in bf16, an
  * average or a combination rounded once, as the GEMM reading it would round it), the global average pool,
  * the SE gate's pooling and radix_gap read it (cg_eltwise.c; radix_combine's attention stays f32);
@@ -207,10 +208,19 @@ static int pool_reads_bf16(const NcGraph *g, const NcNode *nd) {
             nd->op == NC_OP_SQUEEZE_EXCITE || nd->op == NC_OP_RADIX_GAP || nd->op == NC_OP_RADIX_COMBINE) &&
            nc_cg_eltwise_tiles(g, nd) > 0;
 }
+/* a depthwise conv the direct kernel runs (cg_module.c's order: no bf16 GEMM, no Winograd takes it) */
+static int depthwise_kernel(const NcGraph *g, const NcNode *nd, const LayoutCtx *c) {
+    NcNhwcConvPlan cp;
+    NcBf16Plan bp;
+    const char *why;
+    return nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0])) && !cg_bf16_takes(g, nd, c->t, &bp) &&
+           !cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) && nc_cg_nhwc_conv_plan(&cp, g, nd, c->t, &why) && cp.dw;
+}
 static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
     if (!bf16_mode(c)) return NC_F32;
+    if (depthwise_kernel(g, nd, c)) return NC_BF16;
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_RADIX_COMBINE) &&
         pool_reads_bf16(g, nd))
         return nc_val(g, nd->inputs[0])->dtype;
@@ -221,6 +231,7 @@ static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *v
     NcBf16Plan bp;
     if (dt != NC_BF16 || !bf16_mode(c)) return 0;
     if (pool_reads_bf16(g, nd)) return j == 0;
+    if (depthwise_kernel(g, nd, c)) return j == 0;
     if (!cg_bf16_takes(g, nd, c->t, &bp)) return 0;
     if (j == 0) return 1;
     for (int s = 0; s < bp.s.nepi; s++)

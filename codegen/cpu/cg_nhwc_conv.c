@@ -58,7 +58,9 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if (nd->op != NC_OP_CONV2D || nd->noutputs != 1 || nd->ninputs < 2) return *why = "not a conv", 0;
     const NcValue *x = nc_val(g, nd->inputs[0]), *w = nc_val(g, nd->inputs[1]), *y = nc_val(g, nd->outputs[0]);
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return *why = "not 2-d", 0;
-    if (x->dtype != NC_F32 || y->dtype != NC_F32) return *why = "not float32", 0;
+    const int bf16_act = x->dtype == NC_BF16 || y->dtype == NC_BF16; /* depthwise only, below */
+    if ((x->dtype != NC_F32 && x->dtype != NC_BF16) || (y->dtype != NC_F32 && y->dtype != NC_BF16))
+        return *why = "not float32 or bf16", 0;
     if (w->layout != NC_LAYOUT_NCHW) return *why = "filter packed for another kernel", 0;
     const int64_t C = x->shape[1], O = y->shape[1], G = a->groups;
     if (G < 1 || C % G || O % G || w->shape[0] != O || w->shape[1] != C / G)
@@ -82,6 +84,7 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     if ((p->H + p->pt + p->pb - p->KH) / p->sh + 1 != p->OH || (p->W + p->pl + p->pr - p->KW) / p->sw + 1 != p->OW)
         return *why = "output size does not match the padding", 0;
     p->dw = G == C && G == O;
+    if (bf16_act && !p->dw) return *why = "bf16 activations (the depthwise kernel alone reads and writes them)", 0;
     p->VG = p->dw ? 1 : G, p->VO = p->dw ? C : p->OG;
     /* Register block, chosen for the blocking ISA (cg_target.h) in its
      * vectors, then counted in the target's own.  AVX2 (16 registers, at
@@ -141,6 +144,7 @@ typedef struct E {
     LLVMValueRef n, g, xn, yrow, eprow[NC_MAX_EPI], ih0, kh_lo, kh_hi;
     LLVMValueRef b0, b1, last_chunk; /* the chunk's whole channel blocks [b0, b1); is it the last */
     LLVMValueRef acc[MAXP][MAXNV];   /* allocas */
+    int xbf, ybf; /* depthwise: x / y stored bf16 (NcValue.dtype, passes/assign_dtype.c), computed in f32 */
 } E;
 
 /* A pixel block: P pixels from ow0 (at run time: rt_ow0, all interior; or
@@ -165,6 +169,10 @@ static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) {
  * block's base column is negative): not inbounds */
 static LLVMValueRef gep_any(NcCgModule *m, LLVMValueRef p, LLVMValueRef i) {
     return LLVMBuildGEP2(m->b, m->f32, p, &i, 1, "");
+}
+/* the same into x, whose elements are bf16 where e->xbf */
+static LLVMValueRef xgep_any(const E *e, LLVMValueRef p, LLVMValueRef i) {
+    return LLVMBuildGEP2(e->m->b, e->xbf ? LLVMInt16TypeInContext(e->m->ctx) : e->m->f32, p, &i, 1, "");
 }
 
 static LLVMValueRef acc_get(E *e, int p, int v) { return LLVMBuildLoad2(e->m->b, e->m->vec, e->acc[p][v], ""); }
@@ -204,8 +212,9 @@ static void taps_dw(E *e, const Px *px, LLVMValueRef xr, LLVMValueRef wr, int kw
         if (sv) wv = LLVMBuildFMul(m->b, wv, sv[v], ""); /* (s x) w == x (s w): the SE gate folded into the weight */
         for (int q = 0; q < px->np; q++) {
             if (kw < px->kwlo[q] || kw >= px->kwhi[q]) continue;
-            LLVMValueRef xv = cgb_load_n(
-                m, gep_any(m, xr, I(m, (base + (int64_t)q * p->sw + kw) * p->C + (int64_t)v * vw)), lanes[v]);
+            LLVMValueRef xv =
+                cgb_load_act(m, xgep_any(e, xr, I(m, (base + (int64_t)q * p->sw + kw) * p->C + (int64_t)v * vw)),
+                             I(m, 0), lanes[v], e->xbf);
             acc_set(e, q, v, cgb_fma(m, xv, wv, acc_get(e, q, v)));
         }
     }
@@ -250,7 +259,7 @@ static void prefetch_next(E *e, LLVMValueRef xr, int64_t span) {
         (int64_t)p->P * p->sw + (p->KW > p->sw ? p->KW - p->sw : 0); /* the next block's first new column */
     for (int64_t i = 0; i < (int64_t)p->P * p->sw; i++)
         for (int64_t c = 0; c < span + 16; c += 16) { /* every 64-byte line of the span, wherever it starts */
-            cgb_prefetch(m, gep_any(m, xr, I(m, (first + i) * p->C + (c < span ? c : span - 1))));
+            cgb_prefetch(m, xgep_any(e, xr, I(m, (first + i) * p->C + (c < span ? c : span - 1))));
             if (c >= span) break;
         }
 }
@@ -288,9 +297,9 @@ static void block(E *e, const Px *px, LLVMValueRef oo, int nvec, int last_lanes)
     LLVMValueRef kh;
     CgbLoop lk = cgb_loop_begin(m, e->kh_lo, e->kh_hi, 1, &kh);
     {
-        LLVMValueRef xr = cgb_gep(m, e->xn, mulc(m, add(m, e->ih0, kh), p->W * p->C));
-        xr = cgb_gep(m, xr, p->dw ? ob : mulc(m, e->g, p->CG));
-        if (px->rt_ow0) xr = gep_any(m, xr, mulc(m, addc(m, mulc(m, px->rt_ow0, p->sw), -p->pl), p->C));
+        LLVMValueRef xr = cgb_gep_act(m, e->xn, mulc(m, add(m, e->ih0, kh), p->W * p->C), e->xbf);
+        xr = cgb_gep_act(m, xr, p->dw ? ob : mulc(m, e->g, p->CG), e->xbf);
+        if (px->rt_ow0) xr = xgep_any(e, xr, mulc(m, addc(m, mulc(m, px->rt_ow0, p->sw), -p->pl), p->C));
         if (px->rt_ow0) prefetch_next(e, xr, p->dw ? (int64_t)nvec * vw : p->CG);
         LLVMValueRef wr = cgb_gep(m, wg, mulc(m, kh, (int64_t)p->KW * e->PCG * p->OGp));
         for (int kw = kwmin; kw < kwmax; kw++) {
@@ -318,7 +327,7 @@ static void block(E *e, const Px *px, LLVMValueRef oo, int nvec, int last_lanes)
             val[j] = acc_get(e, q, v), n[j] = lanes[v];
         }
         epilogue_n(e, val, yoff, och, n, k);
-        for (int j = 0; j < k; j++) cgb_store_n(m, val[j], cgb_gep(m, e->yrow, yoff[j]), n[j]);
+        for (int j = 0; j < k; j++) cgb_store_act(m, val[j], e->yrow, yoff[j], n[j], e->ybf);
     }
     (void)b;
 }
@@ -448,6 +457,9 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     e.bias = a->has_bias ? cgb_arg_ptr(m, in, 2) : NULL;
     e.scale = a->has_in_scale ? cgb_arg_ptr(m, in, nc_in_scale_input(a)) : NULL;
     const NcValue *yv = nc_val(g, nd->outputs[0]);
+    /* bf16 activations: the depthwise kernel alone (assign_dtype's hooks offer it no other) */
+    e.xbf = p->dw && nc_val(g, nd->inputs[0])->dtype == NC_BF16, e.ybf = p->dw && yv->dtype == NC_BF16;
+    NC_CHECK(p->dw || (nc_val(g, nd->inputs[0])->dtype == NC_F32 && yv->dtype == NC_F32));
     for (int k = 0; k < a->nepi; k++)
         if (a->epi[k].kind == NC_EPI_ADD || a->epi[k].kind == NC_EPI_MUL) {
             e.epi[k] = cgb_arg_ptr(m, in, a->epi[k].input);
@@ -471,9 +483,9 @@ void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     }
     LLVMValueRef oh = LLVMBuildSRem(b, nr, I(m, p->OH), "oh");
     e.n = LLVMBuildSDiv(b, nr, I(m, p->OH), "n");
-    e.xn = cgb_gep(m, x, mulc(m, e.n, p->H * p->W * p->C));
+    e.xn = cgb_gep_act(m, x, mulc(m, e.n, p->H * p->W * p->C), e.xbf);
     LLVMValueRef rowoff = mulc(m, nr, p->OW * p->O); /* nr = n OH + oh */
-    e.yrow = cgb_gep(m, y, rowoff);
+    e.yrow = cgb_gep_act(m, y, rowoff, e.ybf);
     for (int k = 0; k < a->nepi; k++)
         if (e.epi[k] && !e.epi_pc[k]) e.eprow[k] = cgb_gep(m, e.epi[k], rowoff);
     /* the valid kernel rows: 0 <= ih0 + kh < H */

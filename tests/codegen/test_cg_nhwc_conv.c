@@ -6,8 +6,13 @@
  * 3; bias, activations, residual add, per-channel mul and the input scale.
  * x (and a same-shape epilogue operand) are permuted to NHWC for the kernel,
  * y back; x and the packed weights end at an unreadable page, y is fenced
- * by canaries, and the tiles run across threads and again in reverse. */
+ * by canaries, and the tiles run across threads and again in reverse.
+ * Depthwise again with bf16 activations (x and y stored bf16, as
+ * passes/assign_dtype.c stores them under --precision bf16, where the host
+ * has AVX-512): x exact in bf16, y checked to 2^-7 of the largest (its own
+ * rounding; x read as f32 faults or is an error of order 1). */
 #include "codegen/cpu/cg_nhwc_conv.h"
+#include "codegen/cpu/cg_precision.h"
 #include "tests/codegen/cg_test.h"
 
 static int cases;
@@ -20,15 +25,16 @@ typedef struct Case {
      * A add per channel */
     const char *epi;
     int P, NV; /* forced register block, 0: the plan's */
+    int bf16;  /* x and y stored bf16 */
 } Case;
 
 static void check(const NcCgTarget *t, Case k) {
     NcError e;
     char what[256];
     snprintf(what, sizeof what,
-             "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d g%d bias %d scale %d epi '%s' block %dx%d",
+             "n%lld c%lld %lldx%lld o%lld k%dx%d s%d,%d pad %d,%d,%d,%d g%d bias %d scale %d epi '%s' block %dx%d%s",
              (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.kh, k.kw, k.sh, k.sw,
-             k.pt, k.pl, k.pb, k.pr, k.groups, k.bias, k.in_scale, k.epi, k.P, k.NV);
+             k.pt, k.pl, k.pb, k.pr, k.groups, k.bias, k.in_scale, k.epi, k.P, k.NV, k.bf16 ? " bf16" : "");
     const int64_t oh = (k.h + k.pt + k.pb - k.kh) / k.sh + 1, ow = (k.w + k.pl + k.pr - k.kw) / k.sw + 1;
     NcGraph *g = nc_graph_new("nhwc");
     NcAttrs a = nc_attrs_default();
@@ -41,6 +47,15 @@ static void check(const NcCgTarget *t, Case k) {
         return;
     }
     const NcNode *nd = &g->nodes.data[ni];
+    if (k.bf16) { /* x exact in bf16 */
+        NcValue *xv = nc_val(g, nd->inputs[0]);
+        xv->dtype = nc_val(g, nd->outputs[0])->dtype = NC_BF16;
+        xv->data = cgt_random(nc_numel(xv));
+        for (int64_t i = 0; i < nc_numel(xv); i++) {
+            const uint32_t u = (uint32_t)nc_bf16_round(xv->data[i]) << 16;
+            memcpy(&xv->data[i], &u, 4);
+        }
+    }
     const char *why = NULL;
     NcNhwcConvPlan p;
     int ok = nc_cg_nhwc_conv_plan(&p, g, nd, t, &why);
@@ -70,26 +85,50 @@ static void check(const NcCgTarget *t, Case k) {
         float *owned[NC_MAXIN] = {0}, *xg, *packed;
         float *want = cgt_nhwc_conv_setup(g, nd, wfn, wtiles, wfloats, in, owned, &xg, &packed);
         const int64_t ny = k.n * k.o * oh * ow, nx = k.n * k.c * k.h * k.w;
+        if (k.bf16) { /* x as bf16 (exact), in place at the end of its guarded buffer: over-reads still fault */
+            uint16_t *h = nc_malloc((size_t)nx * sizeof(uint16_t));
+            nc_bf16_round_n(xg, h, nx);
+            memcpy((char *)xg + nx * 4 - nx * 2, h, (size_t)nx * 2);
+            in[0] = (const float *)(const void *)((char *)xg + nx * 4 - nx * 2);
+            free(h);
+        }
+        const int64_t ybytes = ny * (k.bf16 ? 2 : 4);
+        const double tol = k.bf16 ? 1.0 / 128 : 1e-5;
         float *ybuf = nc_malloc((size_t)(ny + 128) * sizeof(float)), *y = ybuf + 64,
-              *got = nc_malloc((size_t)ny * sizeof(float));
+              *got = nc_malloc((size_t)ny * sizeof(float)), *yf = nc_malloc((size_t)ny * sizeof(float));
         for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
         float *out[2] = {y, NULL};
-        cgt_run(fn, in, out, st[0]);
-        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
-        double err;
-        CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s: relative error %g", what, err);
-        int canaries = 1;
-        for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f && y[ny + i] == 42.0f;
-        CHECK_MSG(canaries, "%s: wrote outside the output", what);
-        /* tiles in reverse, uneven ranges */
-        memset(y, 0, (size_t)ny * sizeof(float));
-        for (int64_t t1 = st[0]; t1 > 0;) {
-            int64_t t0 = t1 > 3 ? t1 - 3 : 0;
-            fn(in, out, t0, t1);
-            t1 = t0;
+        for (int pass = 0; pass < 2; pass++) {
+            if (!pass) {
+                cgt_run(fn, in, out, st[0]);
+            } else { /* tiles in reverse, uneven ranges */
+                memset(y, 0, (size_t)ybytes);
+                for (int64_t t1 = st[0]; t1 > 0;) {
+                    int64_t t0 = t1 > 3 ? t1 - 3 : 0;
+                    fn(in, out, t0, t1);
+                    t1 = t0;
+                }
+            }
+            for (int64_t i = 0; i < ny; i++) {
+                uint16_t h;
+                memcpy(&h, (const char *)y + 2 * i, 2);
+                const uint32_t u = (uint32_t)h << 16;
+                if (k.bf16)
+                    memcpy(&yf[i], &u, 4);
+                else
+                    yf[i] = y[i];
+            }
+            cgt_to_nchw(yf, got, k.n, k.o, oh * ow);
+            double err;
+            CHECK_MSG(cgt_close(got, want, ny, tol, &err), "%s%s: relative error %g", what,
+                      pass ? " (tiles reversed)" : "", err);
+            int canaries = 1;
+            for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f;
+            for (int64_t i = ybytes; i < (ny + 64) * 4; i++)
+                canaries &= ((unsigned char *)y)[i] == ((unsigned char *)ybuf)[i % 4];
+            CHECK_MSG(canaries, "%s: wrote outside the output", what);
         }
-        cgt_to_nchw(y, got, k.n, k.o, oh * ow);
-        CHECK_MSG(cgt_close(got, want, ny, 1e-5, &err), "%s (tiles reversed): relative error %g", what, err);
+        free(yf);
         for (int i = 0; i < nd->ninputs; i++) free(owned[i]);
         cgt_guarded_free(xg, nx), cgt_guarded_free(packed, wfloats);
         free(ybuf), free(got), free(want);
@@ -144,6 +183,14 @@ int main(void) {
         check(&t, c);
         c = dw(1, 24, 5, 3, 5, 1, 2, 2, 2, 2); /* window wider than the row */
         check(&t, c);
+        if (t.vw == 16) { /* bf16 activations: EfficientNet's depthwise convs under --precision bf16 */
+            c = dw(2, 40, 20, 29, 3, 1, 1, 1, 1, 1), c.bias = 1, c.in_scale = 1, c.epi = "sam", c.bf16 = 1;
+            check(&t, c);
+            c = dw(1, 37, 17, 31, 5, 2, 1, 1, 2, 2), c.bias = 1, c.epi = "s", c.bf16 = 1;
+            check(&t, c);
+            c = dw(3, 96, 9, 7, 3, 2, 0, 0, 1, 1), c.epi = "r", c.bf16 = 1;
+            check(&t, c);
+        }
         /* other register blocks */
         static const int blocks[][2] = {{4, 2}, {6, 2}, {12, 1}, {1, 1}, {3, 4}};
         for (int i = 0; i < 5; i++) {
