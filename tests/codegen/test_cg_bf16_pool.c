@@ -10,8 +10,10 @@
  * pool and the gate summed in f32 (1e-5); a bf16 tensor read as f32 is an
  * error of order 1 or a fault (x ends at an unreadable page).  Ragged
  * channels (C not a multiple of 16), padded windows; y fenced by canaries.
- * bf16 vectors need AVX-512 (the targets with the bf16 GEMM): elsewhere the
- * kernels are compiled for Sapphire Rapids and not run. */
+ * They run where the host has AVX512-BF16 or AMX-BF16 (the targets that get
+ * bf16 activations: without them LLVM rounds to bf16 by a call the JIT does
+ * not resolve); elsewhere they are compiled for Sapphire Rapids, not run. */
+#include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_precision.h"
 #include "runtime/kernels.h"
@@ -164,10 +166,10 @@ static void all_cases(const NcCgTarget *t, int run) {
 int main(void) {
     NcCgTarget t;
     cgt_host_target(&t);
-    if (t.vw == 16) {
+    if (nc_cg_bf16_target(&t) != NC_BF16_NONE) {
         all_cases(&t, 1);
     } else {
-        printf("skipped: no AVX-512 (the kernels were compiled for sapphirerapids, not run)\n");
+        printf("skipped: no AVX512-BF16 or AMX-BF16 (the kernels were compiled for sapphirerapids, not run)\n");
         NcCgTarget c;
         NcError e;
         if (nc_cg_target_init(&c, "sapphirerapids", NULL, &e)) {

@@ -9,8 +9,9 @@
  * by canaries, and the tiles run across threads and again in reverse.
  * Depthwise again with bf16 activations (x and y stored bf16, as
  * passes/assign_dtype.c stores them under --precision bf16, where the host
- * has AVX-512): x exact in bf16, y checked to 2^-7 of the largest (its own
+ * has AVX512-BF16 or AMX-BF16, the targets that get them): x exact in bf16, y checked to 2^-7 of the largest (its own
  * rounding; x read as f32 faults or is an error of order 1). */
+#include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_precision.h"
 #include "tests/codegen/cg_test.h"
@@ -183,7 +184,7 @@ int main(void) {
         check(&t, c);
         c = dw(1, 24, 5, 3, 5, 1, 2, 2, 2, 2); /* window wider than the row */
         check(&t, c);
-        if (t.vw == 16) { /* bf16 activations: EfficientNet's depthwise convs under --precision bf16 */
+        if (nc_cg_bf16_target(&t) != NC_BF16_NONE) { /* bf16 activations: EfficientNet's depthwise convs */
             c = dw(2, 40, 20, 29, 3, 1, 1, 1, 1, 1), c.bias = 1, c.in_scale = 1, c.epi = "sam", c.bf16 = 1;
             check(&t, c);
             c = dw(1, 37, 17, 31, 5, 2, 1, 1, 2, 2), c.bias = 1, c.epi = "s", c.bf16 = 1;
