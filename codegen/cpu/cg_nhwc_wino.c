@@ -90,7 +90,13 @@ double nc_cg_nhwc_wino_cost(const NcNhwcWinoPlan *p) {
      * products.  Measured per float: ~3 multiply-add slots from cache, ~11
      * from memory (resnet50's 512-channel conv, F(4x4): 38 MB). */
     const double ubytes = 4.0 * (double)p->gemm.packed_floats;
-    const double filters = (3.0 + 8.0 * (ubytes > 32e6 ? 1.0 : ubytes / 32e6)) * (double)p->gemm.packed_floats;
+    double filters = (3.0 + 8.0 * (ubytes > 32e6 ? 1.0 : ubytes / 32e6)) * (double)p->gemm.packed_floats;
+    /* Those slots are Zen 3's: on AVX-512 (an Intel Xeon, 1 thread) a streamed float costs about 3
+     * times as many 16-float slots — resnet50 batch 1, layer3's 14x14 convs 1.24-1.30 ms each as F2,
+     * 1.50-1.59 as F4, which the Zen 3 pricing chose (and 2 times did not flip); 4 times flipped
+     * layer4 at batch 8 too, not measured, so 3: only batch 1's 14x14 layers move to F2 (resnet50 b1
+     * 61.7 -> 60.1 ms, resnest50d 70.2 -> 69.3, CPU time, 5 rounds). */
+    if (vw > 8) filters *= 3.0;
     return products + transforms + filters;
 }
 
