@@ -266,10 +266,12 @@ static void quant_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
                        bgep(q, dst, I(q, l)));
 }
 
-/* rows [0, nrows) of len floats from src (times scale[row / hw][...] when scale_input is set) to rows of
- * stride bytes at out[1] + off, bytes [len, stride) zero; rows_per_tile rows a tile. */
+/* rows [0, nrows) of G x len floats from src (times scale[row / hw][...] when scale_input is set) to rows of
+ * stride bytes at out[1] + off, bytes [len, stride) zero, group g's len floats of each row to the g-th plane
+ * of nrows rows; rows_per_tile rows a tile. */
 static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int from_scratch, int scale_input,
-                        int64_t off, int64_t nrows, int64_t len, int64_t stride, int64_t hw, int64_t rows_per_tile) {
+                        int64_t off, int64_t nrows, int64_t len, int64_t stride, int64_t hw, int64_t rows_per_tile,
+                        int64_t G) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m0, name);
     Q qq, *q = &qq;
     q_init(q, m0, p);
@@ -290,12 +292,15 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
     LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, t, I(q, tiles - 1), "");
     LLVMValueRef count = LLVMBuildSelect(b, last, I(q, nrows - (tiles - 1) * rows_per_tile), I(q, rows_per_tile), "");
     CgbLoop lr = cgb_loop_begin(m, r0, add(q, r0, count), 1, &row);
-    r.x = cgb_gep(m, src, mulc(q, row, len));
-    r.s = scale ? cgb_gep(m, scale, mulc(q, LLVMBuildSDiv(b, row, I(q, hw), ""), len)) : NULL;
-    r.d = bgep(q, dst, mulc(q, row, stride));
-    cgb_for_vectors(m, len, quant_vec, &r);
-    if (stride > len) /* the reduction's padding: zeros (its weights are zero too) */
-        LLVMBuildMemSet(b, bgep(q, r.d, I(q, len)), LLVMConstInt(q->i8, 0, 0), I(q, stride - len), 1);
+    LLVMValueRef x0 = cgb_gep(m, src, mulc(q, row, G * len)), d0 = bgep(q, dst, mulc(q, row, stride));
+    LLVMValueRef s0 = scale ? cgb_gep(m, scale, mulc(q, LLVMBuildSDiv(b, row, I(q, hw), ""), G * len)) : NULL;
+    for (int64_t g = 0; g < G; g++) { /* unrolled: G is 1 but for grouped convs' planes (up to 37) */
+        r.x = cgb_gep(m, x0, I(q, g * len)), r.s = s0 ? cgb_gep(m, s0, I(q, g * len)) : NULL;
+        r.d = bgep(q, d0, I(q, g * nrows * stride));
+        cgb_for_vectors(m, len, quant_vec, &r);
+        if (stride > len) /* the reduction's padding: zeros (its weights are zero too) */
+            LLVMBuildMemSet(b, bgep(q, r.d, I(q, len)), LLVMConstInt(q->i8, 0, 0), I(q, stride - len), 1);
+    }
     cgb_loop_end(m, &lr);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
@@ -304,14 +309,14 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
 void nc_cg_gemm_i8_emit_quant(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, int from_scratch,
                               int64_t a_off) {
     quant_stage(m0, p, name, from_scratch, from_scratch ? 0 : p->s.in_scale, a_off, p->M, p->s.cin, p->K4, p->s.hw,
-                p->qrows);
+                p->qrows, 1);
 }
 
 int64_t nc_cg_gemm_i8_quant_x_rows(int64_t C) { return 16384 / C > 1 ? 16384 / C : 1; }
 
 void nc_cg_gemm_i8_emit_quant_x(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t npix, int64_t C,
-                                int64_t hw, int scale_input, int64_t off) {
-    quant_stage(m, p, name, 0, scale_input, off, npix, C, C, hw, nc_cg_gemm_i8_quant_x_rows(C));
+                                int64_t G, int64_t hw, int scale_input, int64_t off) {
+    quant_stage(m, p, name, 0, scale_input, off, npix, C / G, C / G, hw, nc_cg_gemm_i8_quant_x_rows(C), G);
 }
 
 /* ---- the GEMM stage ---------------------------------------------------- */

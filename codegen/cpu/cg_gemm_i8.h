@@ -108,9 +108,11 @@ void nc_cg_gemm_i8_emit_quant(NcCgModule *m, const NcGemmI8Plan *p, const char *
 /* The quantise stage of an im2col (cg_nhwc_im2col.h): the NHWC input in[0], npix pixels of C floats (times
  * in[scale_input] per image and channel when set, hw pixels an image), to C bytes each at byte off of out[1],
  * with the blob's (in[1]) activation quantisation — once per input value, before the columns copy bytes;
- * over ceil(npix / nc_cg_gemm_i8_quant_x_rows(C)) tiles. */
+ * over ceil(npix / nc_cg_gemm_i8_quant_x_rows(C)) tiles.  G groups: group g's C / G channels of every pixel
+ * to plane g (npix x C / G bytes, the planes one after another), so that a group's pixels are contiguous and
+ * a window row's taps one copy. */
 void nc_cg_gemm_i8_emit_quant_x(NcCgModule *m, const NcGemmI8Plan *p, const char *name, int64_t npix, int64_t C,
-                                int64_t hw, int scale_input, int64_t off);
+                                int64_t G, int64_t hw, int scale_input, int64_t off);
 int64_t nc_cg_gemm_i8_quant_x_rows(int64_t C);
 /* The GEMM stage `name`: A at byte a_off of out[1], the blob in[1], bias in[2], epilogue operands as the
  * node's, y out[0]. */

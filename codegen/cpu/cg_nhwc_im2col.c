@@ -189,31 +189,40 @@ static LLVMValueRef zero_point(NcCgModule *m, LLVMValueRef in) {
     return LLVMBuildTrunc(m->b, LLVMBuildFPToSI(m->b, z, m->i32, ""), LLVMInt8TypeInContext(m->ctx), "");
 }
 
-/* One row of u8 columns, output pixel (oh, ow) of the image whose quantised input is xn, into row: for
- * each of ng groups (channels chan0 + gi Cg, written a_group bytes apart) the taps' runs of Cg bytes, the
- * padding's the zero point zp (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4)
- * zero. */
-static void byte_row(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, LLVMValueRef xn, LLVMValueRef zp,
-                     LLVMValueRef row, LLVMValueRef oh, LLVMValueRef ow, LLVMValueRef chan0, int ng, int64_t a_group) {
+/* One row of u8 columns, output pixel (oh, ow) of an image whose quantised input is xn (group 0's plane:
+ * pixels of Cg bytes), into row: for each of ng groups (planes xg bytes apart, written a_group bytes apart)
+ * the taps' runs of Cg bytes — a window row inside the image one copy of KW x Cg bytes —, the padding's the
+ * zero point zp (the quantised 0.0, as the f32 columns' zeros quantised to), bytes [K, K4) zero. */
+static void byte_row(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, LLVMValueRef xn, int64_t xg, LLVMValueRef zp,
+                     LLVMValueRef row, LLVMValueRef oh, LLVMValueRef ow, int ng, int64_t a_group) {
     LLVMBuilderRef b = m->b;
     const int64_t Cg = p->Cg, K = Cg * p->KH * p->KW;
     LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt), iw0 = addc(m, mulc(m, ow, p->sw), -p->pl), kh, kw;
+    /* the window's columns inside the image: iw0 >= 0 and iw0 + KW <= W (unsigned: iw0 < 0 is out) */
+    LLVMValueRef wok = LLVMBuildICmp(b, LLVMIntULE, iw0, I(m, p->W - p->KW), "");
+    if (p->W < p->KW) wok = LLVMConstInt(LLVMInt1TypeInContext(m->ctx), 0, 0);
     CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
     LLVMValueRef ih = LLVMBuildNSWAdd(b, ih0, kh, "");
     LLVMValueRef hok = LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), ""); /* unsigned: row -1 is out */
+    LLVMValueRef drow = BGEP(row, mulc(m, kh, p->KW * Cg));
+    CgbIf whole = cgb_if_begin(m, LLVMBuildAnd(b, hok, wok, ""));
+    LLVMValueRef srow = BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw0, ""), Cg));
+    for (int gi = 0; gi < ng; gi++) /* unrolled: 1 or 2 groups (ResNeSt), up to 37 (RegNetY) unfused */
+        LLVMBuildMemCpy(b, BGEP(drow, I(m, gi * a_group)), 1, BGEP(srow, I(m, gi * xg)), 1, I(m, p->KW * Cg));
+    cgb_if_else(m, &whole);
     CgbLoop lk = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
     LLVMValueRef iw = LLVMBuildNSWAdd(b, iw0, kw, "");
     LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
-    LLVMValueRef dst = BGEP(row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), Cg));
-    LLVMValueRef pix = mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C);
-    LLVMValueRef src = BGEP(xn, LLVMBuildNSWAdd(b, pix, chan0, ""));
+    LLVMValueRef dst = BGEP(drow, mulc(m, kw, Cg));
+    LLVMValueRef src = BGEP(xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), Cg));
     CgbIf c = cgb_if_begin(m, ok);
-    for (int gi = 0; gi < ng; gi++) /* unrolled: 1 or 2 groups (ResNeSt), or up to 37 runs of 24 (RegNetY) */
-        LLVMBuildMemCpy(b, BGEP(dst, I(m, gi * a_group)), 1, BGEP(src, I(m, gi * Cg)), 1, I(m, Cg));
+    for (int gi = 0; gi < ng; gi++)
+        LLVMBuildMemCpy(b, BGEP(dst, I(m, gi * a_group)), 1, BGEP(src, I(m, gi * xg)), 1, I(m, Cg));
     cgb_if_else(m, &c);
     for (int gi = 0; gi < ng; gi++) LLVMBuildMemSet(b, BGEP(dst, I(m, gi * a_group)), zp, I(m, Cg), 1);
     cgb_if_end(m, &c);
     cgb_loop_end(m, &lk);
+    cgb_if_end(m, &whole);
     cgb_loop_end(m, &lh);
     for (int gi = 0; K4 > K && gi < ng; gi++)
         LLVMBuildMemSet(b, BGEP(row, I(m, gi * a_group + K)), LLVMConstInt(LLVMInt8TypeInContext(m->ctx), 0, 0),
@@ -221,8 +230,8 @@ static void byte_row(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, LLVMV
 }
 
 /* int8, stage 2: tile (n, oh) -> rows (n, oh, 0 .. OW) of u8 columns, K4 bytes apart, from the quantised
- * input (C bytes a pixel at byte xq_off of out[1]).  Grouped: group g's columns (runs of Cg bytes from
- * channel g Cg) a_group bytes after group g - 1's. */
+ * input (its planes of Cg bytes a pixel at byte xq_off of out[1]).  Grouped: group g's columns (from plane
+ * g) a_group bytes after group g - 1's. */
 static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, int64_t a_group, const char *name,
                          int64_t xq_off, int64_t a_off) {
     LLVMBuilderRef b = m->b;
@@ -233,10 +242,10 @@ static void emit_cols_u8(NcCgModule *m, const NcNhwcIm2colPlan *p, int64_t K4, i
     LLVMValueRef t, ow;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
-    LLVMValueRef xn = BGEP(xq, mulc(m, n, p->H * p->W * p->C));
+    LLVMValueRef xn = BGEP(xq, mulc(m, n, p->H * p->W * p->Cg));
     CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
     LLVMValueRef row = BGEP(cols, mulc(m, LLVMBuildNSWAdd(b, mulc(m, t, p->OW), ow, ""), K4));
-    byte_row(m, p, K4, xn, zp, row, oh, ow, I(m, 0), (int)p->G, a_group);
+    byte_row(m, p, K4, xn, p->N * p->H * p->W * p->Cg, zp, row, oh, ow, (int)p->G, a_group);
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lt);
     LLVMBuildRetVoid(b);
@@ -255,14 +264,15 @@ static void make_rows(NcCgModule *m, const void *vctx, LLVMValueRef in, LLVMValu
     const NcNhwcIm2colPlan *p = c->p;
     LLVMBuilderRef b = m->b;
     const int64_t M = p->N * p->OH * p->OW;
-    LLVMValueRef xq = cgb_arg_ptr(m, out, 1), zp = zero_point(m, in), chan0 = mulc(m, grp, p->Cg), i;
+    const int64_t plane = p->N * p->H * p->W * p->Cg; /* a group's quantised input */
+    LLVMValueRef xq = BGEP(cgb_arg_ptr(m, out, 1), mulc(m, grp, plane)), zp = zero_point(m, in), i;
     LLVMValueRef end = LLVMBuildNSWAdd(b, row0, I(m, nrows), "");
     end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, I(m, M), ""), end, I(m, M), "");
     CgbLoop lr = cgb_loop_begin(m, row0, end, 1, &i);
     LLVMValueRef n = LLVMBuildSDiv(b, i, I(m, p->OH * p->OW), ""), r = LLVMBuildSRem(b, i, I(m, p->OH * p->OW), "");
     LLVMValueRef oh = LLVMBuildSDiv(b, r, I(m, p->OW), ""), ow = LLVMBuildSRem(b, r, I(m, p->OW), "");
     LLVMValueRef row = BGEP(dst, mulc(m, LLVMBuildNSWSub(b, i, row0, ""), c->K4));
-    byte_row(m, p, c->K4, BGEP(xq, mulc(m, n, p->H * p->W * p->C)), zp, row, oh, ow, chan0, 1, 0);
+    byte_row(m, p, c->K4, BGEP(xq, mulc(m, n, p->H * p->W * p->Cg)), 0, zp, row, oh, ow, 1, 0);
     cgb_loop_end(m, &lr);
 }
 #undef BGEP
@@ -290,7 +300,7 @@ void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2c
     }
     const int64_t npix = p->N * p->H * p->W, xq_bytes = cgb_round_up(npix * p->C, 64);
     snprintf(name, sizeof name, "%s_quant", prefix);
-    nc_cg_gemm_i8_emit_quant_x(m, q, name, npix, p->C, p->H * p->W,
+    nc_cg_gemm_i8_emit_quant_x(m, q, name, npix, p->C, p->G, p->H * p->W,
                                nd->attrs.has_in_scale ? nc_in_scale_input(&nd->attrs) : 0, 0);
     k->stage[0] = LLVMGetNamedFunction(m->mod, name);
     k->tiles[0] = cgb_ceil_div(npix, nc_cg_gemm_i8_quant_x_rows(p->C));
