@@ -342,13 +342,33 @@ def timm_cfg(model, res):
     return cfg
 
 
+def quantize_qdq(ort, f32, q8, imgs, b):
+    """ORT's static quantisation of the ONNX file f32 into q8: QDQ, per-channel int8 weights, uint8
+    activations, MinMax calibration over batches of b of the images imgs (each image leading one batch)."""
+    import numpy as np
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    feed = ort.InferenceSession(f32, providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    batches = [np.resize(np.roll(imgs, -i, axis=0), (b,) + imgs.shape[1:]) for i in range(len(imgs))]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(batches)
+
+        def get_next(self):
+            nxt = next(self.it, None)
+            return None if nxt is None else {feed: nxt}
+
+    quantize_static(f32, q8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+
+
 def ort_int8_runner(ort, netc, name, res, b, x, threads, cfg):
     """ORT on netc's exported ONNX, statically quantised (QDQ, per-channel int8 weights, uint8 activations,
     MinMax calibration on tests/photos): (run, what was done, its output on x)."""
     import numpy as np
     from PIL import Image
     import timm
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     pdir = os.path.join(ROOT, "tests", "photos")
     photos = sorted(os.path.join(pdir, p) for p in os.listdir(pdir) if p.endswith((".jpg", ".png")))
@@ -363,19 +383,7 @@ def ort_int8_runner(ort, netc, name, res, b, x, threads, cfg):
         )
         tf = timm.data.create_transform(**cfg)
         imgs = np.stack([tf(Image.open(p).convert("RGB")).numpy() for p in photos]).astype(np.float32)
-        feed = ort.InferenceSession(f32, providers=["CPUExecutionProvider"]).get_inputs()[0].name
-        batches = [np.resize(np.roll(imgs, -i, axis=0), (b,) + imgs.shape[1:]) for i in range(len(photos))]
-
-        class Reader(CalibrationDataReader):
-            def __init__(self):
-                self.it = iter(batches)
-
-            def get_next(self):
-                nxt = next(self.it, None)
-                return None if nxt is None else {feed: nxt}
-
-        quantize_static(f32, q8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+        quantize_qdq(ort, f32, q8, imgs, b)
     sess = ort_session(ort, q8, threads)
     feed = sess.get_inputs()[0].name
     y = sess.run(None, {feed: x})[0]

@@ -71,7 +71,6 @@ def eval_transform(path, res, meta):
 def ort_int8(ort, netc, name, res, b):
     """The f32 export and its static int8 copy (cached)."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     f32 = os.path.join(CACHE, f"{name}_{res}_b{b}_netc.onnx")
     q8 = os.path.join(CACHE, f"{name}_{res}_b{b}_netc_int8.onnx")
@@ -83,19 +82,7 @@ def ort_int8(ort, netc, name, res, b):
         pdir = os.path.join(ROOT, "tests", "photos")
         photos = sorted(os.path.join(pdir, p) for p in os.listdir(pdir) if p.endswith((".jpg", ".png")))
         imgs = np.stack([eval_transform(p, res, meta) for p in photos]).astype(np.float32)
-        feed = ort.InferenceSession(f32, providers=["CPUExecutionProvider"]).get_inputs()[0].name
-        batches = [np.resize(np.roll(imgs, -i, axis=0), (b,) + imgs.shape[1:]) for i in range(len(photos))]
-
-        class Reader(CalibrationDataReader):
-            def __init__(self):
-                self.it = iter(batches)
-
-            def get_next(self):
-                nxt = next(self.it, None)
-                return None if nxt is None else {feed: nxt}
-
-        quantize_static(f32, q8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+        compare.quantize_qdq(ort, f32, q8, imgs, b)
     return f32, q8
 
 
