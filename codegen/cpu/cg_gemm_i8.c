@@ -441,16 +441,23 @@ static void micro(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMValueR
     epilogue(q, mr, nv, lanes, row0, qp, acc);
 }
 
+/* The loop over the tile's full row panels (mr rows each; the last tile has fewer), *pi the panel. */
+static CgbLoop panels_begin(Q *q, LLVMValueRef *pi) {
+    const NcGemmI8Plan *p = q->p;
+    const int64_t per = p->mc / p->mr, last_full = (p->M - (p->mblocks - 1) * p->mc) / p->mr;
+    LLVMValueRef p0 = mulc(q, q->mb, per);
+    LLVMValueRef count = LLVMBuildSelect(q->m->b, q->last_m, I(q, last_full), I(q, per), "");
+    return cgb_loop_begin(q->m, p0, add(q, p0, count), 1, pi);
+}
+
 /* The row panels of the tile for weight panel qp. */
 static void rows(Q *q, LLVMValueRef qp, int nv, int lanes) {
     NcCgModule *m = q->m;
     const NcGemmI8Plan *p = q->p;
     const int mr = p->mr;
-    const int64_t per = p->mc / mr, last_full = (p->M - (p->mblocks - 1) * p->mc) / mr, mtail = p->M % mr;
-    LLVMValueRef p0 = mulc(q, q->mb, per);
-    LLVMValueRef count = LLVMBuildSelect(m->b, q->last_m, I(q, last_full), I(q, per), "");
+    const int64_t mtail = p->M % mr;
     LLVMValueRef pi;
-    CgbLoop lp = cgb_loop_begin(m, p0, add(q, p0, count), 1, &pi);
+    CgbLoop lp = panels_begin(q, &pi);
     micro(q, mr, nv, lanes, mulc(q, pi, mr), qp, NULL);
     cgb_loop_end(m, &lp);
     if (mtail) {
@@ -480,11 +487,9 @@ static void rows_fused(Q *q, const NcI8RowMaker *rm, LLVMValueRef in, LLVMValueR
     NcCgModule *m = q->m;
     const NcGemmI8Plan *p = q->p;
     const int mr = p->mr;
-    const int64_t per = p->mc / mr, last_full = (p->M - (p->mblocks - 1) * p->mc) / mr, mtail = p->M % mr;
-    LLVMValueRef p0 = mulc(q, q->mb, per);
-    LLVMValueRef count = LLVMBuildSelect(m->b, q->last_m, I(q, last_full), I(q, per), "");
+    const int64_t mtail = p->M % mr;
     LLVMValueRef pi;
-    CgbLoop lp = cgb_loop_begin(m, p0, add(q, p0, count), 1, &pi);
+    CgbLoop lp = panels_begin(q, &pi);
     LLVMValueRef row0 = mulc(q, pi, mr);
     rm->make(m, rm->ctx, in, out, grp, row0, mr, abuf);
     all_columns(q, mr, row0, abuf, groups, rem);
