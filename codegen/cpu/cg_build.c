@@ -488,17 +488,39 @@ void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx) {
 }
 
 typedef struct CopyCtx {
-    LLVMValueRef dst, src, scale;
+    LLVMValueRef dst, src, scale, bias;
 } CopyCtx;
 
 static void copy_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     const CopyCtx *c = vc;
     LLVMValueRef v = c->src ? cgb_load_n(m, cgb_gep(m, c->src, i), lanes) : cgb_zero(m);
     if (c->src && c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
+    if (c->bias) v = LLVMBuildFAdd(m->b, v, c->bias, "");
     cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
 }
 
 void cgb_copy_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n) {
-    CopyCtx c = {dst, src, scale};
+    CopyCtx c = {dst, src, scale, NULL};
     cgb_for_vectors(m, n, copy_vec, &c);
+}
+
+void cgb_copy_floats_bias(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bias, int64_t n) {
+    CopyCtx c = {dst, src, NULL, bias};
+    cgb_for_vectors(m, n, copy_vec, &c);
+}
+
+typedef struct AddCtx {
+    LLVMValueRef dst, src;
+} AddCtx;
+
+static void add_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
+    const AddCtx *c = vc;
+    LLVMValueRef d = cgb_gep(m, c->dst, i);
+    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load_n(m, d, lanes), cgb_load_n(m, cgb_gep(m, c->src, i), lanes), "");
+    cgb_store_n(m, v, d, lanes);
+}
+
+void cgb_add_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, int64_t n) {
+    AddCtx c = {dst, src};
+    cgb_for_vectors(m, n, add_vec, &c);
 }

@@ -472,15 +472,6 @@ static LLVMValueRef emit_transpose(NcCgModule *m, int64_t G, int64_t R, int64_t 
     return fn;
 }
 
-typedef struct BiasCtx {
-    LLVMValueRef dst, src, v;
-} BiasCtx;
-static void bias_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
-    const BiasCtx *c = vc;
-    LLVMValueRef s = cgb_load_n(m, cgb_gep(m, c->src, i), lanes);
-    cgb_store_n(m, LLVMBuildFAdd(m->b, s, c->v, ""), cgb_gep(m, c->dst, i), lanes);
-}
-
 /* in[0] -> out[0], tile t = (a, b) of A x B: len floats from a sa + b sb to a
  * da + b db; with bias, in[1][b] added to each (b is the output channel; in[0]
  * may be out[0], the rows added in place) */
@@ -495,8 +486,7 @@ static LLVMValueRef emit_copy_rows(NcCgModule *m, int64_t B, int64_t len, int64_
     LLVMValueRef so = add(m, mulc(m, a, sa), mulc(m, bb, sb)), d = add(m, mulc(m, a, da), mulc(m, bb, db));
     if (bias) {
         LLVMValueRef bv = LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bp, bb), "");
-        BiasCtx bc = {cgb_gep(m, dst, d), cgb_gep(m, src, so), cgb_splat(m, bv)};
-        cgb_for_vectors(m, len, bias_vec, &bc);
+        cgb_copy_floats_bias(m, cgb_gep(m, dst, d), cgb_gep(m, src, so), cgb_splat(m, bv), len);
     } else {
         cgb_copy_floats(m, cgb_gep(m, dst, d), cgb_gep(m, src, so), NULL, len);
     }
@@ -507,16 +497,6 @@ static LLVMValueRef emit_copy_rows(NcCgModule *m, int64_t B, int64_t len, int64_
 
 /* floor(a / b), b > 0 */
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-typedef struct AddCtx {
-    LLVMValueRef dst, src;
-} AddCtx;
-static void add_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
-    const AddCtx *c = vc;
-    LLVMValueRef d = cgb_gep(m, c->dst, i);
-    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load_n(m, d, lanes), cgb_load_n(m, cgb_gep(m, c->src, i), lanes), "");
-    cgb_store_n(m, v, d, lanes);
-}
 
 /* in[0] = dcols [CK][N*P], out[0] = dx; tile t = (n, c): the plane zeroed,
  * then every tap's rows added where they came from */
@@ -549,8 +529,7 @@ static LLVMValueRef emit_col2im(NcCgModule *m, const NcTrainConvPlan *p, const c
             LLVMValueRef d0 = cgb_gep(m, plane, add(m, mulc(m, ih, p->W), I(m, ow0 * p->sw + bw)));
             LLVMValueRef s0 = cgb_gep(m, row, add(m, mulc(m, oh, p->OW), I(m, ow0)));
             if (p->sw == 1) {
-                AddCtx ac = {d0, s0};
-                cgb_for_vectors(m, ow1 - ow0, add_vec, &ac);
+                cgb_add_floats(m, d0, s0, ow1 - ow0);
             } else {
                 LLVMValueRef i;
                 CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, ow1 - ow0), 1, &i);

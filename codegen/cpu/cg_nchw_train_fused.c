@@ -147,26 +147,6 @@ static LLVMValueRef emit_flip(NcCgModule *m, const NcTrainConvPlan *p, const cha
     return fn;
 }
 
-typedef struct Copy {
-    LLVMValueRef dst, src, bias;
-} Copy;
-static void copy_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
-    const Copy *c = vc;
-    LLVMValueRef v = cgb_load_n(m, cgb_gep(m, c->src, i), lanes);
-    if (c->bias) v = LLVMBuildFAdd(m->b, v, c->bias, "");
-    cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
-}
-
-typedef struct AddTo {
-    LLVMValueRef dst, src;
-} AddTo;
-static void add_to_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
-    const AddTo *c = vc;
-    LLVMValueRef d = cgb_gep(m, c->dst, i);
-    LLVMValueRef v = LLVMBuildFAdd(m->b, cgb_load_n(m, d, lanes), cgb_load_n(m, cgb_gep(m, c->src, i), lanes), "");
-    cgb_store_n(m, v, d, lanes);
-}
-
 /* a phase's rows (bufc [O][nimg P], or zeros when NULL) into dX at its strided positions */
 static void scatter(NcCgModule *m, const NcTrainConvPlan *q, int64_t nimg, LLVMValueRef n0, LLVMValueRef y,
                     LLVMValueRef bufc) {
@@ -210,10 +190,12 @@ static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan 
     LLVMValueRef i, o;
     CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
     CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
-    Copy c = {cgb_gep(m, y, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P))),
-              cgb_gep(m, bufc, add(m, mulc(m, o, cols), mulc(m, i, p->P))), NULL};
-    if (bias) c.bias = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bias, o), ""));
-    cgb_for_vectors(m, p->P, copy_vec, &c);
+    LLVMValueRef dst = cgb_gep(m, y, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P)));
+    LLVMValueRef row = cgb_gep(m, bufc, add(m, mulc(m, o, cols), mulc(m, i, p->P)));
+    if (bias)
+        cgb_copy_floats_bias(m, dst, row, cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bias, o), "")), p->P);
+    else
+        cgb_copy_floats(m, dst, row, NULL, p->P);
     cgb_loop_end(m, &lo);
     cgb_loop_end(m, &li);
 }
@@ -247,9 +229,8 @@ static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *
     LLVMValueRef i, o, j;
     CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
     CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
-    Copy c = {cgb_gep(m, bufa, add(m, mulc(m, o, Ks), mulc(m, i, p->P))),
-              cgb_gep(m, dy, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P))), NULL};
-    cgb_for_vectors(m, p->P, copy_vec, &c);
+    cgb_copy_floats(m, cgb_gep(m, bufa, add(m, mulc(m, o, Ks), mulc(m, i, p->P))),
+                    cgb_gep(m, dy, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P))), NULL, p->P);
     cgb_loop_end(m, &lo);
     cgb_loop_end(m, &li);
     LLVMValueRef k0 = mulc(m, n0, p->P), k1 = add(m, k0, I(m, Ks));
@@ -262,8 +243,7 @@ static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *
         nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, I(m, nfull * Ks * nr)), I(m, nfull * nr), tail, k0, k1, k0);
     LLVMValueRef gin[2] = {bufa, bufb}, gout[1] = {cl};
     cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
-    AddTo at = {part, cl};
-    cgb_for_vectors(m, p->O * p->CK, add_to_vec, &at);
+    cgb_add_floats(m, part, cl, p->O * p->CK);
 }
 
 static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LLVMValueRef mmt, const char *prefix,
