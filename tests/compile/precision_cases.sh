@@ -9,6 +9,10 @@
 #                 models' bf16 rows): where the host has AMX or AVX512-BF16, info, --dump-after and bench
 #                 --per-kernel say which tensors are bf16, and resnet50 runs as AVX512-BF16 kernels with
 #                 them too (--cpu cooperlake, against f32)
+#   calibrate_fast  int8 calibration by the generated kernels (tools/netc/calibrate_jit.c, the default) against
+#                 the reference interpreter's (NETC_CALIBRATE=reference) for resnet18 (48x48) and efficientnet_b0
+#                 (32x32: SE-scaled convs) on tests/photos: the same ranges within 1e-4, the same logits
+#                 (calib_compare.py); NETC_CALIBRATE=bogus is bad input
 #   photos_lite0  EfficientNet-Lite0 with its ImageNet weights on tests/photos (precision_report.py
 #                 photos: bf16's top-5 sets and int8's top-1 equal f32's; needs tools/get_lite0.sh)
 set -u
@@ -116,6 +120,25 @@ bf16_acts)
     else
         echo "no AMX or AVX512-BF16 here: activations stay f32"
     fi
+    pass ;;
+calibrate_fast)
+    "$ef" 2 "NETC_CALIBRATE=bogus: expected fast" --no-file "$tmp/t" -- \
+        env NETC_CALIBRATE=bogus "$netc" compile "$tiny" --init det --res 32 --precision int8 \
+        --calibrate "$photos" -o "$tmp/t" || fail "NETC_CALIBRATE=bogus accepted"
+    for mr in resnet18:48 efficientnet_b0:32; do
+        m=${mr%:*} r=${mr#*:}
+        for how in reference fast; do
+            NETC_CALIBRATE=$how "$netc" compile "$root/models/$m.nn" --init det --res "$r" --precision int8 \
+                --calibrate "$photos" --verbose -o "${m}_$how" 2> "${m}_$how.log" || fail "$m: $how calibration failed"
+            grep "^calibrate" "${m}_$how.log"
+            ./"${m}_$how" classify "$photos" --logits --top 5 --json > "${m}_$how.jsonl" || fail "$m: classify failed"
+        done
+        grep -q "^calibrate: $m: 5 images in .* by the reference interpreter$" "${m}_reference.log" ||
+            fail "$m: NETC_CALIBRATE=reference did not run the reference interpreter"
+        grep -q "^calibrate: $m: kernels generated in" "${m}_fast.log" || fail "$m: the kernels did not calibrate"
+        "$python" "$here/calib_compare.py" ranges "${m}_reference.log" "${m}_fast.log" || fail "$m: ranges differ"
+        "$python" "$here/calib_compare.py" logits "${m}_reference.jsonl" "${m}_fast.jsonl" || fail "$m: logits differ"
+    done
     pass ;;
 photos_lite0)
     weights="${NETC_LITE0_WEIGHTS:-$root/weights/tf_efficientnet_lite0.safetensors}"

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ir/interp.h"
 #include "ir/ops.h"
 #include "runtime/image/decode.h"
 #include "runtime/image/transform.h"
+#include "tools/netc/calibrate_jit.h"
 
 static int is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
@@ -58,30 +60,46 @@ static int wanted(const NcGraph *g, const NcNode *nd) {
     return nc_is_nhwc(x) || (x->ndim == 4 && x->shape[2] * x->shape[3] == 1);
 }
 
-/* min / max of x (times scale[n][c] when scale is set) into lo, hi */
+/* min / max of x (times scale[n][c] when scale is set) into lo, hi; by rows of one image's channel (NCHW)
+ * or pixel (NHWC), on every thread: the order does not change a minimum or a maximum */
 static void range_of(const NcValue *xv, const float *x, const float *scale, float *lo, float *hi) {
     const int64_t N = xv->shape[0], C = xv->shape[1], HW = nc_numel(xv) / (N * C);
     const int nhwc = nc_is_nhwc(xv);
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < C * HW; i++) {
-            const int64_t c = nhwc ? i % C : i / HW;
-            float v = x[n * C * HW + i];
-            if (scale) v *= scale[n * C + c];
-            if (v < *lo) *lo = v;
-            if (v > *hi) *hi = v;
-        }
+    const int64_t per = nhwc ? HW : C, rows = N * per, len = nhwc ? C : HW;
+    float l = *lo, h = *hi;
+#pragma omp parallel for reduction(min : l) reduction(max : h) schedule(static) if (rows * len > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * len, *s = scale ? scale + r / per * C : NULL;
+        float rl = l, rh = h;
+        if (!s)
+            for (int64_t i = 0; i < len; i++) rl = row[i] < rl ? row[i] : rl, rh = row[i] > rh ? row[i] : rh;
+        else
+            for (int64_t i = 0; i < len; i++) {
+                const float v = row[i] * s[nhwc ? i : r % C];
+                rl = v < rl ? v : rl, rh = v > rh ? v : rh;
+            }
+        l = rl < l ? rl : l, h = rh > h ? rh : h;
+    }
+    *lo = l, *hi = h;
 }
 
-/* Runs graph g over the images, recording the ranges of its wanted nodes into lo, hi. */
-static int measure(NcGraph *g, char **files, int nfiles, float *lo, float *hi, NcError *e) {
-    const NcValue *in = nc_val(g, g->inputs.data[0]);
-    const int64_t B = in->shape[0], H = in->shape[2], W = in->shape[3], per = 3 * H * W;
-    NcTransform t = nc_transform_default((int)H, (int)W);
-    t.crop_pct = g->pre.crop_pct, t.interp = g->pre.interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
-    memcpy(t.mean, g->pre.mean, sizeof t.mean);
-    memcpy(t.std, g->pre.std, sizeof t.std);
-    /* the values to see: made outputs of the graph for the runs (restored after), each once (at[v]: its
-     * index among the outputs) */
+/* The ranges of g's wanted nodes: before node ni runs, its inputs (calibrate_jit.h's visit). */
+typedef struct Ranges {
+    const NcGraph *g;
+    float *lo, *hi;
+} Ranges;
+
+static void visit(void *ctx, int ni, const float *const *in) {
+    const Ranges *r = ctx;
+    const NcNode *nd = &r->g->nodes.data[ni];
+    if (!wanted(r->g, nd)) return;
+    const float *sc = nd->attrs.has_in_scale ? in[nc_in_scale_input(&nd->attrs)] : NULL;
+    range_of(nc_val(r->g, nd->inputs[0]), in[0], sc, &r->lo[ni], &r->hi[ni]);
+}
+
+/* The reference interpreter over g, its wanted nodes' inputs made outputs of the graph for the run
+ * (restored after), each once (at[v]: its index among the outputs). */
+static int run_reference(NcGraph *g, const float *x, float *lo, float *hi, NcError *e) {
     const int nout = g->outputs.len;
     int *at = nc_malloc((size_t)(g->values.len + 1) * sizeof(int));
     for (int v = 0; v < g->values.len; v++) at[v] = -1;
@@ -95,8 +113,54 @@ static int measure(NcGraph *g, char **files, int nfiles, float *lo, float *hi, N
             nc_vec_push(&g->outputs, v);
         }
     }
-    float *x = nc_malloc((size_t)(B * per) * sizeof(float));
     float **outs = nc_calloc((size_t)g->outputs.len, sizeof(float *));
+    const float *ins[1] = {x};
+    int rc = nc_interp_run(g, ins, outs, NULL, e) ? NC_EXIT_FAIL : 0;
+    for (int ni = 0; ni < g->nodes.len && !rc; ni++) {
+        const NcNode *nd = &g->nodes.data[ni];
+        if (!wanted(g, nd)) continue;
+        const float *sc = nd->attrs.has_in_scale ? outs[at[nd->inputs[nc_in_scale_input(&nd->attrs)]]] : NULL;
+        range_of(nc_val(g, nd->inputs[0]), outs[at[nd->inputs[0]]], sc, &lo[ni], &hi[ni]);
+    }
+    for (int i = 0; i < g->outputs.len; i++) free(outs[i]);
+    g->outputs.len = nout;
+    free(at);
+    free(outs);
+    return rc;
+}
+
+/* Runs graph g (planned by plan) over the images, recording the ranges of its wanted nodes into lo, hi:
+ * by its generated kernels (calibrate_jit.h), or with reference set, or where those cannot run here, by the
+ * reference interpreter. */
+static int measure(NcGraph *g, const NcPlan *plan, int reference, const NcCgOptions *cgo, char **files, int nfiles,
+                   float *lo, float *hi, NcError *e) {
+    const NcValue *in = nc_val(g, g->inputs.data[0]);
+    const int64_t B = in->shape[0], H = in->shape[2], W = in->shape[3], per = 3 * H * W;
+    NcTransform t = nc_transform_default((int)H, (int)W);
+    t.crop_pct = g->pre.crop_pct, t.interp = g->pre.interp ? NC_INTERP_BILINEAR : NC_INTERP_BICUBIC;
+    memcpy(t.mean, g->pre.mean, sizeof t.mean);
+    memcpy(t.std, g->pre.std, sizeof t.std);
+    NcCalJit *jit = NULL;
+    const double t0 = nc_now();
+    if (!reference) {
+        int touched;
+        NcError je;
+        jit = nc_cal_jit_new(g, plan, cgo, &touched, &je);
+        if (!jit && touched) {
+            *e = je;
+            nc_error_prefix(e, "--calibrate (NETC_CALIBRATE=reference measures with the reference interpreter)");
+            return NC_EXIT_FAIL;
+        }
+        if (!jit)
+            fprintf(stderr,
+                    "netc: --calibrate: the generated kernels cannot run here (%s): measuring with the "
+                    "reference interpreter, which is much slower\n",
+                    je.msg);
+    }
+    const double t1 = nc_now();
+    const int bar = isatty(2) && nfiles > 1;
+    float *x = nc_malloc((size_t)(B * per) * sizeof(float));
+    Ranges r = {g, lo, hi};
     int rc = 0;
     for (int f0 = 0; f0 < nfiles && !rc; f0 += (int)B) {
         /* a last partial batch repeats its last image: ranges are unchanged by repeats */
@@ -109,19 +173,19 @@ static int measure(NcGraph *g, char **files, int nfiles, float *lo, float *hi, N
             }
             nc_image_free(&img);
         }
-        const float *ins[1] = {x};
-        if (!rc && nc_interp_run(g, ins, outs, NULL, e)) rc = NC_EXIT_FAIL;
-        for (int ni = 0; ni < g->nodes.len && !rc; ni++) {
-            const NcNode *nd = &g->nodes.data[ni];
-            if (!wanted(g, nd)) continue;
-            const float *sc = nd->attrs.has_in_scale ? outs[at[nd->inputs[nc_in_scale_input(&nd->attrs)]]] : NULL;
-            range_of(nc_val(g, nd->inputs[0]), outs[at[nd->inputs[0]]], sc, &lo[ni], &hi[ni]);
-        }
-        for (int i = 0; i < g->outputs.len; i++) free(outs[i]), outs[i] = NULL;
+        if (rc) break;
+        if (jit)
+            nc_cal_jit_run(jit, x, visit, &r);
+        else
+            rc = run_reference(g, x, lo, hi, e);
+        if (bar) fprintf(stderr, "\rcalibrate: %d of %d images", f0 + (int)B < nfiles ? f0 + (int)B : nfiles, nfiles);
     }
-    g->outputs.len = nout;
-    free(at);
-    free(outs);
+    if (bar) fprintf(stderr, "\n");
+    if (cgo->verbose && !rc)
+        fprintf(stderr, "calibrate: %s: %d images in %.2f s (%.3f s an image)%s\n", g->name, nfiles, nc_now() - t1,
+                (nc_now() - t1) / nfiles, jit ? "" : " by the reference interpreter");
+    if (cgo->verbose && jit) fprintf(stderr, "calibrate: %s: kernels generated in %.2f s\n", g->name, t1 - t0);
+    nc_cal_jit_free(jit);
     free(x);
     return rc;
 }
@@ -132,9 +196,13 @@ static const char *weight_name(const NcGraph *g, int ni) {
     return nd->ninputs > 1 && nc_val(g, nd->inputs[1])->kind == NC_VAL_PARAM ? nc_val(g, nd->inputs[1])->name : NULL;
 }
 
-int nc_calibrate(const char *dir, NcGraph *const *cal, NcGraph *const *graphs, const int *member_of, int n,
-                 NcCalibration *c, NcError *e) {
+int nc_calibrate(const char *dir, NcGraph *const *cal, const NcPlan *cal_plan, NcGraph *const *graphs,
+                 const int *member_of, int n, const NcCgOptions *cgo, NcCalibration *c, NcError *e) {
     memset(c, 0, sizeof *c);
+    const char *how = getenv("NETC_CALIBRATE");
+    if (how && *how && strcmp(how, "fast") && strcmp(how, "reference"))
+        return nc_errorf(e, "NETC_CALIBRATE=%s: expected fast (the generated kernels, the default) or reference", how),
+               NC_EXIT_BADINPUT;
     char **files;
     int nfiles;
     if (list_images(dir, &files, &nfiles, e)) return NC_EXIT_BADINPUT;
@@ -148,7 +216,7 @@ int nc_calibrate(const char *dir, NcGraph *const *cal, NcGraph *const *graphs, c
         clo[k] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
         chi[k] = nc_malloc((size_t)(g->nodes.len + 1) * sizeof(float));
         for (int ni = 0; ni < g->nodes.len; ni++) clo[k][ni] = INFINITY, chi[k][ni] = -INFINITY;
-        rc = measure(cal[k], files, nfiles, clo[k], chi[k], e);
+        rc = measure(cal[k], &cal_plan[k], how && !strcmp(how, "reference"), cgo, files, nfiles, clo[k], chi[k], e);
     }
     c->ngraphs = n;
     c->lo = nc_calloc((size_t)n, sizeof(float *));

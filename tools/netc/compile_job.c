@@ -1,5 +1,6 @@
 #include "tools/netc/compile_job.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "codegen/cpu/cg_layout.h"
@@ -192,9 +193,17 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
         memset(&calib, 0, sizeof calib);
         if (calibrating) {
             const double t0 = nc_now();
-            rc = nc_calibrate(job->calibrate, cal.graph, ps.graph, ps.member_of, ps.n, &calib, e);
+            rc = nc_calibrate(job->calibrate, cal.graph, cal.plan, ps.graph, ps.member_of, ps.n, &job->cgo, &calib, e);
             with.cgo.calib = &calib;
-            if (!rc && job->cgo.verbose) fprintf(stderr, "calibrate: %.2f s\n", nc_now() - t0);
+            if (!rc && job->cgo.verbose) {
+                fprintf(stderr, "calibrate: %.2f s\n", nc_now() - t0);
+                /* the ranges, for tests that compare the fast calibration with the reference's */
+                for (int gi = 0; gi < ps.n; gi++)
+                    for (int ni = 0; ni < ps.graph[gi]->nodes.len; ni++)
+                        if (!isnan(calib.lo[gi][ni]))
+                            fprintf(stderr, "calibrate: program %d %s [%.9g, %.9g]\n", gi,
+                                    ps.graph[gi]->nodes.data[ni].scope, calib.lo[gi][ni], calib.hi[gi][ni]);
+            }
         }
         if (!rc) rc = netc_emit(&with, &spec, ps.graph, ps.plan, ps.n, e);
         nc_calibration_free(&calib);
