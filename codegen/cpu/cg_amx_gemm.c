@@ -9,6 +9,7 @@
  *       epilogue (f32) from the stack buffer to y */
 #include "codegen/cpu/cg_amx_gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cpu/cg_amx.h"
@@ -80,6 +81,37 @@ static void plan_tiles(NcBf16Plan *p) {
     p->tiles = p->G * p->mblocks * p->nblocks;
 }
 
+/* The direct form the conv can take (cg_amx_gemm.h), 0 where none: AMX, stride 1.  A 1x1 reads its input
+ * as it lies, so it must be bf16, unscaled, one group, C whole k-steps (a ragged last step would read the
+ * next pixel's channels, past the end at the last; those keep the columns).  A KxK pads each group's
+ * channels to 32 in its plane, so few channels a group waste the tiles (the stem's 3 are strided anyway). */
+static int direct_form(const NcBf16Plan *p) {
+    if (p->kind != NC_BF16_AMX || p->sh != 1 || p->sw != 1) return 0;
+    if (p->KH == 1 && p->KW == 1)
+        return p->x_bf16 && !p->s.in_scale && p->G == 1 && p->C % 32 == 0 && !p->pt && !p->pl && p->OH == p->H &&
+               p->OW == p->W;
+    return p->Cg >= 16 && p->OH + p->KH - 1 >= p->H + p->pt && p->OW + p->KW - 1 >= p->W + p->pl ? 2 : 0;
+}
+
+/* The GEMM's sizes for the columns (direct 0) or a direct form: Kp, Np, Mp, the scratch, the weights. */
+static void plan_gemm(NcBf16Plan *p, int direct) {
+    p->direct = direct;
+    p->Cgs = direct == 2 ? cgb_round_up(p->Cg, 32) : p->Cg, p->Cs = p->G * p->Cgs;
+    p->Kp = direct == 2 ? p->KH * p->KW * p->Cgs : cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR);
+    p->Mp = cgb_round_up(p->M, p->mr), p->a_bytes = direct ? 0 : p->G * p->Mp * p->Kp * 2;
+    p->Hp = p->Wp = p->mbi = 0;
+    if (direct == 2) {
+        /* the padded grid: output (oh, ow) is grid row oh Wp + ow of its image, computed for ow < Wp (the
+         * columns past OW not stored); the micro-blocks of an image end up to 31 rows past its grid, and the
+         * last tap reads KH - 1 rows and KW - 1 pixels further: slack after the last image's plane */
+        p->Hp = p->OH + p->KH - 1, p->Wp = p->OW + p->KW - 1;
+        p->mbi = cgb_ceil_div(p->OH * p->Wp, p->mr), p->Mp = p->s.batch * p->mbi * p->mr;
+        const int64_t slack = p->mbi * p->mr - p->OH * p->Wp + p->KW - 1;
+        p->a_bytes = (p->s.batch * p->Hp * p->Wp + slack) * p->Cs * 2;
+    }
+    p->blob_bytes = p->G * p->Np * p->Kp * 2;
+}
+
 int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, int kind,
                     const char **why) {
     memset(p, 0, sizeof *p);
@@ -124,26 +156,45 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
     p->s.wtype = NC_BF16;
     p->mr = kind == NC_BF16_AMX ? 32 : MR512;
     p->M = p->s.batch * p->s.hw, p->N = p->s.cout, p->K = p->s.cin;
-    p->Kp = cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR), p->Mp = cgb_round_up(p->M, p->mr);
-    p->a_bytes = p->G * p->Mp * p->Kp * 2, p->blob_bytes = p->G * p->Np * p->Kp * 2;
+    plan_gemm(p, 0);
+    const char *env = getenv("NETC_CG_AMX_DIRECT"); /* 0: the columns for every conv (A/B) */
+    const int direct = env && !strcmp(env, "0") ? 0 : direct_form(p);
+    const int64_t rows = p->Mp; /* the columns' */
+    plan_gemm(p, direct);
+    /* a KxK's padded grid computes Wp - OW more a row and ends each image on a whole micro-block: where that
+     * is over a fifth more rows than the columns' (resnet50's 7 x 7 layer 4 at batch 8: 1.31x, measured
+     * 1.05-1.08x slower than im2col) the columns stay; 56 x 56 is 1.04x, 14 x 14 1.14x, 7 x 7 at batch 1 1x */
+    /* fused (each micro-block against every panel) where the weights stay in L2, as for the columns */
+    if (direct && (direct == 1 || p->Mp * 5 <= rows * 6))
+        return nc_cg_bf16_set_direct(p, direct, p->blob_bytes / p->G <= 512 * 1024 && p->Mp / p->mr >= 8);
+    plan_gemm(p, 0);
     nc_cg_bf16_set_fused(p,
                          p->blob_bytes / p->G <= 512 * 1024 && p->mr * p->Kp * 2 <= 160 * 1024 && p->Mp / p->mr >= 8);
     return 1;
 }
 
 void nc_cg_bf16_set_fused(NcBf16Plan *p, int fused) {
+    if (p->direct) plan_gemm(p, 0);
     p->fused = fused;
     plan_tiles(p);
 }
 
+int nc_cg_bf16_set_direct(NcBf16Plan *p, int direct, int fused) {
+    if (direct && direct != direct_form(p)) return 0;
+    plan_gemm(p, direct);
+    p->fused = fused;
+    plan_tiles(p);
+    return 1;
+}
+
 void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob) {
-    const int64_t KK = p->KH * p->KW, S = p->Kp / 32;
+    const int64_t KK = p->KH * p->KW, S = p->Kp / 32, kstride = p->direct == 2 ? p->Cgs : p->Cg;
     memset(blob, 0, (size_t)p->blob_bytes);
     for (int64_t og = 0; og < p->O; og++)
         for (int64_t c = 0; c < p->Cg; c++)
             for (int64_t tap = 0; tap < KK; tap++) {
                 const int64_t grp = og / p->N, o = og % p->N;
-                const int64_t k = tap * p->Cg + c; /* the columns' order: tap by tap, channels within */
+                const int64_t k = tap * kstride + c; /* the columns' order: tap by tap, channels within */
                 const int64_t q = o / NR, t = (o % NR) / 16, j = o % 16, s = k / 32, r = (k % 32) / 2, e = k % 2;
                 blob[grp * p->Np * p->Kp + ((q * S + s) * 2 + t) * 512 + r * 32 + j * 2 + e] =
                     nc_bf16_round(w[(og * p->Cg + c) * KK + tap]);
@@ -161,6 +212,7 @@ typedef struct B16 {
     LLVMValueRef rowbuf;                    /* AMX: one row of A as it is made (row_place) */
     LLVMValueRef grp, bgrp, agrp, col_base; /* the tile's group: its weights, its A (unfused), its first column */
     LLVMValueRef bias, epi[NC_MAX_EPI];
+    LLVMValueRef plane, img; /* direct: A's source (x, or the padded planes); direct 2: the micro-block's image */
 } B16;
 
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
@@ -380,7 +432,14 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         bias[v] = cgb_load_n(m, cgb_gep(m, g->bias, addc(m, col0, v * 16)), v == nv - 1 ? lanes : 16);
     LLVMValueRef i;
     CgbLoop li = cgb_loop_begin(m, I(m, 0), valid, 1, &i);
-    LLVMValueRef row = add(m, row0, i), yoff = add(m, mulc(m, row, p->O), col0), r[2];
+    LLVMValueRef row = add(m, row0, i);
+    CgbIf stored = {0};
+    if (p->direct == 2) { /* row0: a row of image g->img's padded grid, (oh, ow) = divmod(row, Wp), ow < OW stored */
+        LLVMValueRef oh = LLVMBuildUDiv(b, row, I(m, p->Wp), ""), ow = LLVMBuildURem(b, row, I(m, p->Wp), "");
+        stored = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ow, I(m, p->OW), ""));
+        row = add(m, mulc(m, g->img, p->OH * p->OW), add(m, mulc(m, oh, p->OW), ow));
+    }
+    LLVMValueRef yoff = add(m, mulc(m, row, p->O), col0), r[2];
     for (int v = 0; v < nv; v++) {
         r[v] = cgb_load(m, cgb_gep(m, g->buf, addc(m, mulc(m, i, NR), v * 16)));
         if (bias[v]) r[v] = LLVMBuildFAdd(b, r[v], bias[v], "");
@@ -407,6 +466,7 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         else
             cgb_store_n(m, r[v], cgb_gep(m, g->y, addc(m, yoff, v * 16)), n);
     }
+    if (p->direct == 2) cgb_if_end(m, &stored);
     cgb_loop_end(m, &li);
 }
 
@@ -431,6 +491,159 @@ static void micro_amx(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     cg_amx_dp(m, "llvm.x86.tdpbf16ps", 3, 5, 7);
     cgb_loop_end(m, &ls);
     for (int c = 0; c < 4; c++) cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * NR + (c % 2) * 16)), NR * 4);
+}
+
+/* ---- Direct (AMX): A's tiles loaded from the activation -----------------
+ *
+ * A 1x1 stride-1 conv's A is its input: row r (a pixel) is C bf16 at x + r C, so a tile is 16 consecutive
+ * pixels, 64 bytes (32 channels) of each, tileloadd's stride C x 2 bytes — nothing copied.  A KxK stride-1
+ * conv computes its outputs on the padded grid of its input's zero-padded copy (the pad stage: each image
+ * Hp x Wp pixels of Cs channels, group g's at g Cgs, zeros past Cg): grid row r = oh Wp + ow, and tap
+ * (kh, kw) of rows r .. r + 15 is the 16 pixels from r + kh Wp + kw, one tile per tap and k-step (the
+ * weights tap by tap, Cgs a tap).  The grid's Wp - OW last columns of each row are computed and not stored
+ * (the epilogue), a 3x3 on 56 x 56 computes 3.6% more than it keeps; the columns (im2col) were 9x the input.
+ * Rows of a micro-block past its image's grid read the next image's plane or the slack, and are not stored.
+ * A 1x1's last micro-block where M is not a multiple of 32 loads only its rows: a tile configuration of
+ * that many rows for the block (its tile loads would read past x). */
+
+static LLVMValueRef valid_rows(B16 *g, LLVMValueRef row0);
+
+/* rows (32, or fewer with a configuration of that many loaded) from a0, a pixel Cs bf16, x panel q into buf */
+static void micro_direct(B16 *g, LLVMValueRef a0, LLVMValueRef q, int rows) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    const int hi = rows > 16; /* rows 16-31: tmm2-3 and tmm5 */
+    const int64_t St = p->Cgs / 32, rs = p->Cs;
+    for (int c = 0; c < (hi ? 4 : 2); c++) cg_amx_zero(m, c);
+    LLVMValueRef b0 = hgep(g, g->bgrp, mulc(m, q, p->Kp * NR)), kh, kw, s;
+    CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
+    CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
+    LLVMValueRef at = hgep(g, a0, mulc(m, add(m, mulc(m, kh, p->Wp), kw), rs));
+    LLVMValueRef bt = hgep(g, b0, mulc(m, add(m, mulc(m, kh, p->KW), kw), St * 1024));
+    CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, St), 1, &s);
+    LLVMValueRef as = hgep(g, at, mulc(m, s, 32)), bs = hgep(g, bt, mulc(m, s, 1024));
+    cg_amx_load(m, 4, as, rs * 2);
+    if (hi) cg_amx_load(m, 5, hgep(g, as, I(m, 16 * rs)), rs * 2);
+    cg_amx_load(m, 6, bs, 64);
+    cg_amx_load(m, 7, hgep(g, bs, I(m, 512)), 64);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 0, 4, 6);
+    cg_amx_dp(m, "llvm.x86.tdpbf16ps", 1, 4, 7);
+    if (hi) {
+        cg_amx_dp(m, "llvm.x86.tdpbf16ps", 2, 5, 6);
+        cg_amx_dp(m, "llvm.x86.tdpbf16ps", 3, 5, 7);
+    }
+    cgb_loop_end(m, &ls);
+    cgb_loop_end(m, &lw);
+    cgb_loop_end(m, &lh);
+    for (int c = 0; c < (hi ? 4 : 2); c++)
+        cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * NR + (c % 2) * 16)), NR * 4);
+}
+
+/* The tile configuration of micro-blocks of `rows` rows (1 .. 32): tmm0-1 and tmm4 the first 16, tmm2-3
+ * and tmm5 the rest (unused where none), tmm6-7 B. */
+static LLVMValueRef direct_config(NcCgModule *m, int rows) {
+    const int r1 = rows < 16 ? rows : 16, r2 = rows - r1;
+    const int tr[8] = {r1, r1, r2, r2, r1, r2, 16, 16};
+    int cb[8];
+    for (int i = 0; i < 8; i++) cb[i] = tr[i] ? 64 : 0;
+    return cg_amx_config(m, tr, cb);
+}
+
+/* Direct: the row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
+static void rows_direct(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, int nv, int lanes) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef pi, col0 = add(m, g->col_base, mulc(m, q, NR));
+    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
+    if (p->direct == 2) { /* micro-block pi: image n, grid rows r0 .. r0 + 31 */
+        g->img = LLVMBuildSDiv(b, pi, I(m, p->mbi), "");
+        LLVMValueRef r0 = mulc(m, LLVMBuildSRem(b, pi, I(m, p->mbi), ""), p->mr);
+        LLVMValueRef a0 = hgep(
+            g, g->plane, add(m, mulc(m, add(m, mulc(m, g->img, p->Hp * p->Wp), r0), p->Cs), mulc(m, g->grp, p->Cgs)));
+        micro_direct(g, a0, q, 32);
+        LLVMValueRef left = LLVMBuildNSWSub(b, I(m, p->OH * p->Wp), r0, "");
+        LLVMValueRef valid =
+            LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
+        epilogue(g, r0, valid, col0, nv, lanes);
+    } else {
+        LLVMValueRef row0 = mulc(m, pi, p->mr), a0 = hgep(g, g->plane, mulc(m, row0, p->Cs));
+        const int tail = (int)(p->M % p->mr);
+        if (tail) { /* the last micro-block: its rows alone */
+            CgbIf c = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, pi, I(m, p->Mp / p->mr - 1), ""));
+            cg_amx_ldtilecfg(m, direct_config(m, tail));
+            micro_direct(g, a0, q, tail);
+            cg_amx_ldtilecfg(m, direct_config(m, 32));
+            cgb_if_else(m, &c);
+            micro_direct(g, a0, q, 32);
+            cgb_if_end(m, &c);
+        } else {
+            micro_direct(g, a0, q, 32);
+        }
+        epilogue(g, row0, valid_rows(g, row0), col0, nv, lanes);
+    }
+    cgb_loop_end(m, &lp);
+}
+
+/* Direct, fused: the row micro-blocks [p0, p0 + count), each against every column panel (its A stays in
+ * L1 while the weights stream from L2). */
+static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    const int64_t npanel = p->Np / NR, ntail = p->N % NR;
+    LLVMValueRef pi, q;
+    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
+    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
+    rows_direct(g, q, pi, I(m, 1), 2, 16);
+    cgb_loop_end(m, &lq);
+    if (ntail) {
+        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
+        rows_direct(g, I(m, npanel - 1), pi, I(m, 1), nv, lanes);
+    }
+    cgb_loop_end(m, &lp);
+}
+
+/* Direct 2's first stage: tile (n, hp) -> row hp of image n's padded plane (and the slack, at the last). */
+static void emit_pad(B16 *g, const char *name) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0);
+    LLVMValueRef plane = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
+    g->x = cgb_arg_ptr(m, in, 0), g->scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
+    const int64_t Wp = p->Wp, Cs = p->Cs, wn = p->W < Wp - p->pl ? p->W : Wp - p->pl; /* pixels copied */
+    LLVMValueRef t;
+    CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->Hp), ""), hp = LLVMBuildSRem(b, t, I(m, p->Hp), "");
+    LLVMValueRef dst = hgep(g, plane, mulc(m, t, Wp * Cs)), ih = addc(m, hp, -p->pt);
+    CgbIf inside = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), "")); /* unsigned: -1 is out */
+    if (p->pl) cvt(g, dst, NULL, NULL, p->pl * Cs);
+    LLVMValueRef xr = xgep(g, g->x, mulc(m, add(m, mulc(m, n, p->H * p->W), mulc(m, ih, p->W)), p->C));
+    if (Cs == p->C && !g->scale) { /* the input row as it lies */
+        cvt(g, hgep(g, dst, I(m, p->pl * Cs)), xr, NULL, wn * Cs);
+    } else { /* pixel by pixel, each group's channels padded to Cgs, times the SE scales */
+        LLVMValueRef iw, sn = image_scale(g, n, I(m, 0));
+        CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, wn), 1, &iw);
+        LLVMValueRef d = hgep(g, dst, mulc(m, addc(m, iw, p->pl), Cs)), xp = xgep(g, xr, mulc(m, iw, p->C));
+        for (int64_t grp = 0; grp < p->G; grp++) {
+            cvt(g, hgep(g, d, I(m, grp * p->Cgs)), xgep(g, xp, I(m, grp * p->Cg)),
+                sn ? cgb_gep(m, sn, I(m, grp * p->Cg)) : NULL, p->Cg);
+            if (p->Cgs > p->Cg) cvt(g, hgep(g, d, I(m, grp * p->Cgs + p->Cg)), NULL, NULL, p->Cgs - p->Cg);
+        }
+        cgb_loop_end(m, &lw);
+    }
+    if (Wp > p->pl + wn) cvt(g, hgep(g, dst, I(m, (p->pl + wn) * Cs)), NULL, NULL, (Wp - p->pl - wn) * Cs);
+    cgb_if_else(m, &inside);
+    cvt(g, dst, NULL, NULL, Wp * Cs);
+    cgb_if_end(m, &inside);
+    /* the slack after the last plane: zeros (rows computed there are not stored, but keep them finite) */
+    const int64_t planes = p->s.batch * p->Hp * Wp * Cs, slack = p->a_bytes / 2 - planes;
+    CgbIf last = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, t, I(m, p->s.batch * p->Hp - 1), ""));
+    if (slack > 0) cvt(g, hgep(g, plane, I(m, planes)), NULL, NULL, slack);
+    cgb_if_end(m, &last);
+    cgb_loop_end(m, &lt);
+    LLVMBuildRetVoid(b);
 }
 
 /* AVX512-BF16: MR512 rows (row0 ..) x panel q into buf. */
@@ -533,7 +746,9 @@ static void emit_mm(B16 *g, const char *name) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     g->y = cgb_arg_ptr(m, out, 0), g->blob = cgb_arg_ptr(m, in, 1);
-    if (p->fused) {
+    if (p->direct) {
+        g->plane = p->direct == 2 ? cgb_arg_ptr(m, out, 1) : cgb_arg_ptr(m, in, 0);
+    } else if (p->fused) {
         g->x = cgb_arg_ptr(m, in, 0), g->scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
         g->apanel = cgb_var(m, LLVMArrayType(g->i16, (unsigned)(p->mr * p->Kp)));
         LLVMSetAlignment(g->apanel, 64);
@@ -561,7 +776,7 @@ static void emit_mm(B16 *g, const char *name) {
     g->grp = LLVMBuildSDiv(b, t, I(m, per), "");
     LLVMValueRef tt = LLVMBuildSRem(b, t, I(m, per), "");
     g->bgrp = hgep(g, g->blob, mulc(m, g->grp, p->Np * p->Kp));
-    g->agrp = p->fused ? NULL : hgep(g, g->a, mulc(m, g->grp, p->Mp * p->Kp));
+    g->agrp = p->fused || p->direct ? NULL : hgep(g, g->a, mulc(m, g->grp, p->Mp * p->Kp));
     g->col_base = mulc(m, g->grp, p->N);
     LLVMValueRef mb = LLVMBuildSDiv(b, tt, I(m, p->nblocks), ""), nb = LLVMBuildSRem(b, tt, I(m, p->nblocks), "");
     LLVMValueRef last_m = LLVMBuildICmp(b, LLVMIntEQ, mb, I(m, p->mblocks - 1), "");
@@ -570,17 +785,20 @@ static void emit_mm(B16 *g, const char *name) {
     /* whole panels of this tile: all but the ragged last one */
     LLVMValueRef ncount = LLVMBuildSelect(b, last_n, I(m, nlast - (ntail ? 1 : 0)), I(m, nper), "");
     LLVMValueRef q0 = mulc(m, nb, nper), p0 = mulc(m, mb, mper), q;
-    if (p->fused) {
+    void (*rows_of)(B16 *, LLVMValueRef, LLVMValueRef, LLVMValueRef, int, int) = p->direct ? rows_direct : rows;
+    if (p->fused && p->direct) {
+        rows_direct_fused(g, p0, mcount);
+    } else if (p->fused) {
         rows_fused(g, p0, mcount);
     } else {
         CgbLoop lq = cgb_loop_begin(m, q0, add(m, q0, ncount), 1, &q);
-        rows(g, q, p0, mcount, 2, 16);
+        rows_of(g, q, p0, mcount, 2, 16);
         cgb_loop_end(m, &lq);
     }
     if (ntail && !p->fused) {
         CgbIf c = cgb_if_begin(m, last_n);
         const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
-        rows(g, I(m, npanel - 1), p0, mcount, nv, lanes);
+        rows_of(g, I(m, npanel - 1), p0, mcount, nv, lanes);
         cgb_if_end(m, &c);
     }
     cgb_loop_end(m, &lt);
@@ -597,15 +815,21 @@ void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcC
     k->isa = p->kind == NC_BF16_AMX ? "amx-bf16" : "avx512-bf16";
     k->precision = "bf16";
     char name[96];
-    if (p->fused) { /* one stage: each tile makes its own rows of A */
+    if ((p->fused && !p->direct) || p->direct == 1) { /* one stage: each tile makes its rows of A, or A is x */
         snprintf(name, sizeof name, "%s_mm", prefix);
         emit_mm(&g, name);
         k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->tiles;
         return;
     }
-    snprintf(name, sizeof name, "%s_cols", prefix);
-    emit_cols(&g, name);
-    k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->G * p->s.batch * p->OH;
+    if (p->direct == 2) { /* the padded planes, then the GEMM on them */
+        snprintf(name, sizeof name, "%s_pad", prefix);
+        emit_pad(&g, name);
+        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->Hp;
+    } else {
+        snprintf(name, sizeof name, "%s_cols", prefix);
+        emit_cols(&g, name);
+        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->G * p->s.batch * p->OH;
+    }
     snprintf(name, sizeof name, "%s_mm", prefix);
     emit_mm(&g, name);
     k->stage[1] = LLVMGetNamedFunction(m->mod, name), k->tiles[1] = p->tiles;

@@ -79,7 +79,15 @@ typedef struct NcBf16Plan {
      * no rounding; written rounded once, after the f32 epilogue; an epilogue operand (a residual) stored as
      * bf16, widened as it is read */
     int x_bf16, y_bf16, epi_bf16[NC_MAX_EPI];
-    int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2 */
+    /* AMX direct (no columns; cg_amx_gemm.c's "Direct" says how): 1, a 1x1 stride-1 conv whose bf16 input
+     * is A itself (one group, no SE scale, C a multiple of 32); 2, a KxK stride-1 conv on a zero-padded bf16
+     * copy of its input (the pad stage), A's tiles for tap (kh, kw) 16 consecutive pixels of it; 0, the
+     * columns.  NETC_CG_AMX_DIRECT=0 at compile time keeps every conv on the columns (A/B, tests). */
+    int direct;
+    int64_t Hp, Wp;     /* direct 2: the padded plane, (OH + KH - 1) x (OW + KW - 1) pixels a image */
+    int64_t Cgs, Cs;    /* a group's channels in the plane (direct 2: Cg rounded up to 32, zeros after), a pixel's */
+    int64_t mbi;        /* direct 2: micro-blocks a image, over its OH x Wp rows of the padded grid */
+    int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2; direct 2: the planes */
     int64_t blob_bytes; /* the packed weights: G x Np x Kp x 2 */
 } NcBf16Plan;
 
@@ -96,10 +104,18 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
  * nc_cg_bf16_fuse_pays.  (Tests run both.) */
 void nc_cg_bf16_set_fused(NcBf16Plan *p, int fused);
 
+/* Chooses the direct form where the conv has one (returns 0 and leaves the plan as it was where it has
+ * none), or the columns (direct 0); fused: each tile's micro-blocks one by one against every column panel
+ * (A from L1, the weights from L2), else panel by panel against the tile's micro-blocks.  nc_cg_bf16_plan
+ * chose fused where the weights fit in L2, as for the columns.
+ * The weights' packing follows (direct 2 pads each tap's channels to 32), so pack after choosing. */
+int nc_cg_bf16_set_direct(NcBf16Plan *p, int direct, int fused);
+
 /* Packs w ([O, C, KH, KW] or [O, K], f32) into blob[0 .. p->blob_bytes / 2). */
 void nc_cg_bf16_pack(const NcBf16Plan *p, const float *w, uint16_t *blob);
 
-/* Emits the stages `<prefix>_cols` and `<prefix>_mm` into k (isa, precision set). */
+/* Emits the stages `<prefix>_cols` (direct 2: `<prefix>_pad`; fused and direct 1: none) and `<prefix>_mm`
+ * into k (isa, precision set). */
 void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcCgKernel *k);
 
 #endif

@@ -309,15 +309,18 @@ static void emit_im2col(const CgNode *c, const CgPlan *p, const char *prefix, Nc
 }
 
 /* bf16 pair tiles (nc_cg_pack_weights made them): columns in bf16, the AMX or AVX512-BF16 GEMM; window: a
- * KxK or strided conv (the columns an im2col), else a 1x1 conv or linear layer (the columns the input) */
+ * KxK or strided conv (the columns an im2col), 0 a 1x1 conv or linear layer (the columns the input), -1 the
+ * direct forms (no columns: cg_amx_gemm.c's "Direct") */
 static int bf16_plan(const CgNode *c, CgPlan *p, int window) {
     const NcValue *w = c->nd->ninputs > 1 ? input(c, 1) : NULL;
     if (!w || w->dtype != NC_BF16 || !w->nbytes || (c->nd->op != NC_OP_CONV2D && c->nd->op != NC_OP_LINEAR)) return 0;
     const char *why = "";
     if (!nc_cg_bf16_plan(&p->bf16, c->g, c->nd, c->m->t, 0, &why) || p->bf16.blob_bytes != w->nbytes)
         NC_CHECK(!"bf16 tiles without their kernel");
-    return window == (p->bf16.KH * p->bf16.KW > 1 || p->bf16.sh > 1 || p->bf16.sw > 1);
+    if (window < 0) return p->bf16.direct != 0;
+    return !p->bf16.direct && window == (p->bf16.KH * p->bf16.KW > 1 || p->bf16.sh > 1 || p->bf16.sw > 1);
 }
+static int plan_bf16_direct(const CgNode *c, CgPlan *p) { return bf16_plan(c, p, -1); }
 static int plan_bf16_window(const CgNode *c, CgPlan *p) { return bf16_plan(c, p, 1); }
 static int plan_bf16_gemm(const CgNode *c, CgPlan *p) { return bf16_plan(c, p, 0); }
 static void emit_bf16(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
@@ -509,6 +512,7 @@ static void emit_train_loss(const CgNode *c, const CgPlan *p, const char *prefix
 
 static const CgStrategy strategies[] = {
     /* --precision bf16 on AMX or AVX512-BF16: the weights nc_cg_pack_weights made bf16 pair tiles (cg_amx_gemm.h) */
+    {"bf16 direct", 0, plan_bf16_direct, emit_bf16}, /* AMX tiles from the input or its padded copy */
     {"bf16 im2col+gemm", 0, plan_bf16_window, emit_bf16},
     {"bf16 gemm", 0, plan_bf16_gemm, emit_bf16},
     /* --precision int8: the GEMM-shaped convs whose weights were quantised (cg_gemm_i8.h) */

@@ -62,15 +62,26 @@ static uint16_t *to_bf16(const float *src, int64_t n) {
     return h;
 }
 
-/* Plans and emits case k for `kind`, fused or not, its activations f32 or bf16 (io); with run, checks it
- * against the reference. */
-static void check(const NcCgTarget *t, int kind, Case k, int run, int fused, int io) {
+/* The direct form (cg_amx_gemm.h) the AMX plan must take for case k: a 1x1 stride-1 conv on bf16 input
+ * (one group, no SE scale, whole k-steps), a KxK stride-1 conv with 16 or more channels a group; 0 none. */
+static int direct_expected(const Case *k, int io) {
+    if (k->s != 1) return 0;
+    if (k->k == 1) return io && k->groups == 1 && !k->in_scale && k->c % 32 == 0;
+    return k->c / k->groups >= 16 ? 2 : 0;
+}
+
+/* Plans and emits case k for `kind` in `mode` (0: two stages, 1: fused, 2 and 3: direct, panels outer or
+ * micro-blocks outer — skipped where the case has no direct form), its activations f32 or bf16 (io); with
+ * run, checks it against the reference. */
+static void check(const NcCgTarget *t, int kind, Case k, int run, int mode, int io) {
+    const int fused = mode == 1 || mode == 3, direct = mode >= 2 ? direct_expected(&k, io) : 0;
+    if (mode >= 2 && (!direct || kind != NC_BF16_AMX)) return;
     NcError e;
     char what[256];
-    snprintf(what, sizeof what, "%s%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d g%d bias %d scale %d epi '%s'",
-             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", io ? " bf16 io" : "", (long long)k.n,
-             (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.k, k.s, k.pad, k.groups, k.bias,
-             k.in_scale, k.epi);
+    snprintf(what, sizeof what, "%s%s%s%s: n%lld c%lld %lldx%lld o%lld k%d s%d pad %d g%d bias %d scale %d epi '%s'",
+             kind == NC_BF16_AMX ? "amx" : "avx512-bf16", fused ? " fused" : "", direct ? " direct" : "",
+             io ? " bf16 io" : "", (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.o, k.k,
+             k.s, k.pad, k.groups, k.bias, k.in_scale, k.epi);
     NcGraph *g = nc_graph_new("bf16");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k.k, a.stride[0] = a.stride[1] = k.s;
@@ -97,21 +108,27 @@ static void check(const NcCgTarget *t, int kind, Case k, int run, int fused, int
         nc_graph_free(g);
         return;
     }
-    nc_cg_bf16_set_fused(&p, fused);
+    if (direct) {
+        CHECK(!nc_cg_bf16_set_direct(&p, 3 - direct, fused));
+        CHECK(nc_cg_bf16_set_direct(&p, direct, fused) && p.direct == direct && p.fused == fused);
+    } else {
+        nc_cg_bf16_set_fused(&p, fused);
+        CHECK(!p.direct);
+    }
     NcCgModule m;
     nc_cg_module_init(&m, t, "bf16");
     NcCgKernel kern = {0};
     nc_cg_bf16_emit(&m, &p, "conv", &kern);
-    CHECK(fused ? kern.stage[0] && !kern.stage[1] && !kern.scratch
-                : kern.stage[0] && kern.stage[1] && !kern.stage[2] && kern.scratch * 4 >= p.a_bytes);
-    const int nstages = fused ? 1 : 2;
+    const int nstages = (fused && !direct) || direct == 1 ? 1 : 2;
+    CHECK(nstages == 1 ? kern.stage[0] && !kern.stage[1] && !kern.scratch
+                       : kern.stage[0] && kern.stage[1] && !kern.stage[2] && kern.scratch * 4 >= p.a_bytes);
     NcCgJit *jit = nc_cg_jit_new(&e);
     int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn cols = rc || fused ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_cols", &e);
+    NcTileFn cols = rc || nstages == 1 ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, direct ? "conv_pad" : "conv_cols", &e);
     NcTileFn mm = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "conv_mm", &e);
-    NcTileFn stages[2] = {fused ? mm : cols, mm};
+    NcTileFn stages[2] = {nstages == 1 ? mm : cols, mm};
     if (!run || !stages[0] || !mm) {
         CHECK_MSG(!run || (stages[0] && mm), "%s: %s", what, e.msg);
         nc_cg_jit_free(jit);
@@ -216,7 +233,7 @@ static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, i
 }
 
 static void all_cases(const NcCgTarget *t, int kind, int run) {
-    Case cs[20];
+    Case cs[32];
     int n = 0;
     cs[n++] = conv(1, 64, 7, 9, 64, 1, 1, 0);   /* whole panels, M 63 */
     cs[n++] = conv(2, 40, 5, 5, 70, 1, 1, 0);   /* K 40 (padded to 64), N 70: a ragged panel of 6 */
@@ -241,9 +258,21 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n++].groups = 5;
     cs[n] = conv(2, 48, 5, 4, 70, 1, 1, 0); /* 2 groups of 35 outputs (ragged panels), SE-scaled, a residual */
     cs[n].groups = 2, cs[n].in_scale = 1, cs[n++].epi = "a";
+    /* direct (AMX): 1x1s with a ragged last micro-block of 11 rows, and the padded planes' shapes: */
+    cs[n] = conv(3, 96, 5, 5, 40, 1, 1, 0); /* M 75, ragged N, a residual */
+    cs[n].bias = 1, cs[n++].epi = "ra";
+    cs[n] = conv(3, 64, 14, 14, 80, 3, 1, 1); /* 3 images of 14 x 16 grid rows, a residual */
+    cs[n].bias = 1, cs[n++].epi = "ra";
+    cs[n++] = conv(2, 40, 9, 7, 32, 5, 1, 2);  /* 5x5, 40 channels padded to 64 a tap */
+    cs[n++] = conv(2, 48, 8, 10, 64, 3, 1, 0); /* no padding: the grid is the input's width */
+    cs[n++] = conv(1, 16, 10, 9, 24, 7, 1, 3); /* 7x7 stride 1 */
+    cs[n] = conv(2, 32, 6, 6, 48, 3, 1, 1);    /* an SE-scaled 3x3: the scales applied in the pad stage */
+    cs[n].in_scale = 1, cs[n].bias = 1, cs[n++].epi = "s";
+    cs[n] = conv(1, 120, 7, 7, 120, 3, 1, 1); /* RegNet's 24-channel groups, stride 1 */
+    cs[n++].groups = 5;
     for (int i = 0; i < n; i++)
-        for (int fused = 0; fused < 2; fused++)
-            for (int io = 0; io < 2; io++) check(t, kind, cs[i], run, fused, io);
+        for (int mode = 0; mode < 4; mode++)
+            for (int io = 0; io < 2; io++) check(t, kind, cs[i], run, mode, io);
 }
 
 int main(void) {
@@ -273,7 +302,7 @@ int main(void) {
         }
         Case k = conv(2, 40, 5, 5, 70, 3, 1, 1);
         k.bias = 1, k.epi = "s";
-        for (int fused = 0; fused < 2; fused++) check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0, fused, fused);
+        for (int mode = 0; mode < 4; mode++) check(&c, i ? NC_BF16_AVX512 : NC_BF16_AMX, k, 0, mode, mode & 1);
         nc_cg_target_free(&c);
     }
     printf("%d kernels checked\n", cases);
