@@ -162,7 +162,9 @@ static int measure(NcGraph *g, const NcPlan *plan, int reference, const NcCgOpti
     float *x = nc_malloc((size_t)(B * per) * sizeof(float));
     Ranges r = {g, lo, hi};
     int rc = 0;
+    double reading = 0;
     for (int f0 = 0; f0 < nfiles && !rc; f0 += (int)B) {
+        const double tr = nc_now();
         /* a last partial batch repeats its last image: ranges are unchanged by repeats */
         for (int64_t b = 0; b < B && !rc; b++) {
             const int f = f0 + (int)b < nfiles ? f0 + (int)b : nfiles - 1;
@@ -174,6 +176,7 @@ static int measure(NcGraph *g, const NcPlan *plan, int reference, const NcCgOpti
             nc_image_free(&img);
         }
         if (rc) break;
+        reading += nc_now() - tr;
         if (jit)
             nc_cal_jit_run(jit, x, visit, &r);
         else
@@ -182,8 +185,9 @@ static int measure(NcGraph *g, const NcPlan *plan, int reference, const NcCgOpti
     }
     if (bar) fprintf(stderr, "\n");
     if (cgo->verbose && !rc)
-        fprintf(stderr, "calibrate: %s: %d images in %.2f s (%.3f s an image)%s\n", g->name, nfiles, nc_now() - t1,
-                (nc_now() - t1) / nfiles, jit ? "" : " by the reference interpreter");
+        fprintf(stderr, "calibrate: %s: %d images in %.2f s (%.3f s an image, %.3f s of it reading the image)%s\n",
+                g->name, nfiles, nc_now() - t1, (nc_now() - t1) / nfiles, reading / nfiles,
+                jit ? "" : " by the reference interpreter");
     if (cgo->verbose && jit) fprintf(stderr, "calibrate: %s: kernels generated in %.2f s\n", g->name, t1 - t0);
     nc_cal_jit_free(jit);
     free(x);

@@ -1,6 +1,7 @@
 /* netc.c — the command-line driver: one program, one subcommand per job. */
 #include <string.h>
 
+#include "runtime/program/omp_wait.h"
 #include "tools/netc/cli.h"
 
 static const struct {
@@ -44,4 +45,15 @@ int netc_main(int argc, char **argv) {
     return NC_EXIT_BADINPUT;
 }
 
-int main(int argc, char **argv) { return netc_main(argc, argv); }
+int main(int argc, char **argv) {
+    /* int8 calibration runs kernels on every OpenMP thread, a parallel region each (calibrate_jit.h): with
+     * libgomp's default spin, on a loaded machine, 4-8x slower than with a compiled program's bounded spin
+     * (omp_wait.h; resnet50 at 224 on the loaded 2-core Xeon, 2 threads: 0.52-0.59 s an image against
+     * 0.08-0.15) — so calibrating commands restart under it as programs do */
+    for (int i = 2; i < argc && (!strcmp(argv[1], "compile") || !strcmp(argv[1], "ensemble")); i++)
+        if (!strcmp(argv[i], "--calibrate")) {
+            nc_omp_wait_policy(argv);
+            break;
+        }
+    return netc_main(argc, argv);
+}
