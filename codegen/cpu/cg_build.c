@@ -489,23 +489,29 @@ void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx) {
 
 typedef struct CopyCtx {
     LLVMValueRef dst, src, scale, bias;
+    int src_bf16;
 } CopyCtx;
 
 static void copy_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     const CopyCtx *c = vc;
-    LLVMValueRef v = c->src ? cgb_load_n(m, cgb_gep(m, c->src, i), lanes) : cgb_zero(m);
+    LLVMValueRef v = c->src ? cgb_load_act(m, c->src, i, lanes, c->src_bf16) : cgb_zero(m);
     if (c->src && c->scale) v = LLVMBuildFMul(m->b, v, cgb_load_n(m, cgb_gep(m, c->scale, i), lanes), "");
     if (c->bias) v = LLVMBuildFAdd(m->b, v, c->bias, "");
     cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
 }
 
 void cgb_copy_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n) {
-    CopyCtx c = {dst, src, scale, NULL};
+    CopyCtx c = {dst, src, scale, NULL, 0};
+    cgb_for_vectors(m, n, copy_vec, &c);
+}
+
+void cgb_copy_act(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, int src_bf16, LLVMValueRef scale, int64_t n) {
+    CopyCtx c = {dst, src, scale, NULL, src_bf16};
     cgb_for_vectors(m, n, copy_vec, &c);
 }
 
 void cgb_copy_floats_bias(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bias, int64_t n) {
-    CopyCtx c = {dst, src, NULL, bias};
+    CopyCtx c = {dst, src, NULL, bias, 0};
     cgb_for_vectors(m, n, copy_vec, &c);
 }
 

@@ -133,6 +133,8 @@ void cgb_for_vectors(NcCgModule *m, int64_t n, CgbVecBody body, void *ctx);
 /* dst[0 .. n) = src[0 .. n), times scale[0 .. n) when scale is set, or
  * zeros when src is NULL. */
 void cgb_copy_floats(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef scale, int64_t n);
+/* The same from an activation src stored f32 or, with src_bf16, bf16 (widened: exact); dst f32. */
+void cgb_copy_act(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, int src_bf16, LLVMValueRef scale, int64_t n);
 /* dst[0 .. n) = src[0 .. n) + bias (a vector of the module's width, every lane the same) */
 void cgb_copy_floats_bias(NcCgModule *m, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bias, int64_t n);
 /* dst[0 .. n) += src[0 .. n) */

@@ -152,6 +152,14 @@ void nc_cg_gemm_i8_set_fused(NcGemmI8Plan *p, int fused) {
     p->a_bytes = 0;
 }
 
+void nc_cg_gemm_i8_set_dtypes(NcGemmI8Plan *p, const NcGraph *g, const NcNode *nd) {
+    p->x_bf16 = nc_val(g, nd->inputs[0])->dtype == NC_BF16;
+    p->y_bf16 = nc_val(g, nd->outputs[0])->dtype == NC_BF16;
+    for (int s = 0; s < p->s.nepi; s++)
+        p->epi_bf16[s] = (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL) &&
+                         nc_val(g, nd->inputs[p->s.epi[s].input])->dtype == NC_BF16;
+}
+
 /* ---- shared ------------------------------------------------------------ */
 
 typedef struct Q {
@@ -239,13 +247,14 @@ static LLVMValueRef madd(Q *q, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef w)
 typedef struct QuantRow {
     Q *q;
     LLVMValueRef x, s, d, inv, zero;
+    int x_bf16;
 } QuantRow;
 
 static void quant_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
     QuantRow *r = ctx;
     Q *q = r->q;
     LLVMBuilderRef b = m->b;
-    LLVMValueRef v = cgb_load_n(m, cgb_gep(m, r->x, i), lanes);
+    LLVMValueRef v = cgb_load_act(m, r->x, i, lanes, r->x_bf16);
     if (r->s) v = LLVMBuildFMul(b, v, cgb_load_n(m, cgb_gep(m, r->s, i), lanes), "");
     v = cgb_fma(m, v, r->inv, r->zero);
     LLVMTypeRef over[1] = {m->vec};
@@ -282,7 +291,7 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
     LLVMValueRef blob = cgb_arg_ptr(m, in, 1);
     LLVMValueRef scale = scale_input ? cgb_arg_ptr(m, in, scale_input) : NULL;
     LLVMValueRef dst = bgep(q, cgb_arg_ptr(m, out, 1), I(q, off));
-    QuantRow r = {q, NULL, NULL, NULL, NULL, NULL};
+    QuantRow r = {q, NULL, NULL, NULL, NULL, NULL, !from_scratch && p->x_bf16};
     r.inv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, blob, ""));
     r.zero = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, blob, I(q, 1)), ""));
     const int64_t tiles = cgb_ceil_div(nrows, rows_per_tile);
@@ -292,10 +301,10 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
     LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, t, I(q, tiles - 1), "");
     LLVMValueRef count = LLVMBuildSelect(b, last, I(q, nrows - (tiles - 1) * rows_per_tile), I(q, rows_per_tile), "");
     CgbLoop lr = cgb_loop_begin(m, r0, add(q, r0, count), 1, &row);
-    LLVMValueRef x0 = cgb_gep(m, src, mulc(q, row, G * len)), d0 = bgep(q, dst, mulc(q, row, stride));
+    LLVMValueRef x0 = cgb_gep_act(m, src, mulc(q, row, G * len), r.x_bf16), d0 = bgep(q, dst, mulc(q, row, stride));
     LLVMValueRef s0 = scale ? cgb_gep(m, scale, mulc(q, LLVMBuildSDiv(b, row, I(q, hw), ""), G * len)) : NULL;
     for (int64_t g = 0; g < G; g++) { /* unrolled: G is 1 but for grouped convs' planes (up to 37) */
-        r.x = cgb_gep(m, x0, I(q, g * len)), r.s = s0 ? cgb_gep(m, s0, I(q, g * len)) : NULL;
+        r.x = cgb_gep_act(m, x0, I(q, g * len), r.x_bf16), r.s = s0 ? cgb_gep(m, s0, I(q, g * len)) : NULL;
         r.d = bgep(q, d0, I(q, g * nrows * stride));
         cgb_for_vectors(m, len, quant_vec, &r);
         if (stride > len) /* the reduction's padding: zeros (its weights are zero too) */
@@ -355,12 +364,12 @@ static void epilogue(Q *q, int mr, int nv, int lanes, LLVMValueRef row0, LLVMVal
                 LLVMValueRef off = p->s.epi_per_channel[s]
                                        ? add(q, mulc(q, LLVMBuildSDiv(b, row[j], I(q, p->s.hw), ""), p->ldy), col[j])
                                        : add(q, mulc(q, row[j], p->ldy), col[j]);
-                LLVMValueRef o = cgb_load_n(m, cgb_gep(m, q->epi[s], off), n[j]);
+                LLVMValueRef o = cgb_load_act(m, q->epi[s], off, n[j], p->epi_bf16[s]);
                 r[j] = ep->kind == NC_EPI_ADD ? LLVMBuildFAdd(b, r[j], o, "") : LLVMBuildFMul(b, r[j], o, "");
             }
         }
-        for (int j = 0; j < gn; j++)
-            cgb_store_n(m, r[j], cgb_gep(m, q->y, add(q, mulc(q, row[j], p->ldy), col[j])), n[j]);
+        for (int j = 0; j < gn; j++) /* rounded once, after the whole epilogue, where y is bf16 */
+            cgb_store_act(m, r[j], q->y, add(q, mulc(q, row[j], p->ldy), col[j]), n[j], p->y_bf16);
     }
 }
 
@@ -551,8 +560,8 @@ static void emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, i
     q->bw = bgep(q, bw0, mulc(q, gpan, p->K4));
     q->colscale = cgb_gep(m, colscale0, gpan), q->colcorr = cgb_gep(m, colcorr0, gpan);
     q->bias = bias0 ? cgb_gep(m, bias0, gcol) : NULL;
-    q->y = cgb_gep(m, y0, gcol);
-    for (int s = 0; s < p->s.nepi; s++) q->epi[s] = epi0[s] ? cgb_gep(m, epi0[s], gcol) : NULL;
+    q->y = cgb_gep_act(m, y0, gcol, p->y_bf16);
+    for (int s = 0; s < p->s.nepi; s++) q->epi[s] = epi0[s] ? cgb_gep_act(m, epi0[s], gcol, p->epi_bf16[s]) : NULL;
     q->last_m = LLVMBuildICmp(b, LLVMIntEQ, q->mb, I(q, p->mblocks - 1), "");
     q->last_n = LLVMBuildICmp(b, LLVMIntEQ, q->nb, I(q, p->nblocks - 1), "");
     if (rm) { /* one column block: all of a group's columns */

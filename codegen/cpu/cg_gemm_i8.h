@@ -61,6 +61,10 @@ typedef struct NcGemmI8Plan {
     int64_t qrows, qtiles; /* the quantise stage: qrows rows a tile */
     int64_t a_bytes;       /* the u8 rows: G x a_group (fused: none) */
     int fused;             /* the GEMM stage makes A's rows itself (nc_cg_gemm_i8_set_fused) */
+    /* activations stored bf16 (NcValue.dtype, passes/assign_dtype.c; nc_cg_gemm_i8_set_dtypes): the input
+     * the quantise stages read from in[0], y, the whole-tensor epilogue operands.  Widened to f32 as read
+     * (exact), y rounded once after the f32 epilogue. */
+    int x_bf16, y_bf16, epi_bf16[NC_MAX_EPI];
 } NcGemmI8Plan;
 
 /* s: as for nc_cg_gemm_plan (no b_per_image, col_image or blocking); isa: NC_I8_AUTO, or one the target
@@ -88,6 +92,8 @@ typedef struct NcI8RowMaker {
                  int64_t nrows, LLVMValueRef dst);
     const void *ctx;
 } NcI8RowMaker;
+/* Sets p's activation dtypes from conv node nd's values (its input, output and epilogue operands). */
+void nc_cg_gemm_i8_set_dtypes(NcGemmI8Plan *p, const NcGraph *g, const NcNode *nd);
 /* The best int8 instructions target t has. */
 NcI8Isa nc_cg_i8_best_isa(const NcCgTarget *t);
 /* What NC_I8_AUTO plans: the best, or an older one the environment's NETC_CG_INT8 names (avx2, avxvnni,

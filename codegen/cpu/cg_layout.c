@@ -203,6 +203,26 @@ static int bf16_mode(const LayoutCtx *c) {
     const char *env = getenv("NETC_CG_BF16_ACT");
     return c->opt && c->opt->precision == NC_PREC_BF16 && !(env && !strcmp(env, "f32"));
 }
+/* Under --precision int8 the int8 GEMMs read their input and residual as bf16 (widened, then quantised to u8
+ * as before) and write bf16, on targets that convert to bf16 in one instruction (AVX512-BF16: every AMX host);
+ * what else reads or writes bf16 is as under bf16.  NETC_CG_BF16_ACT=f32 keeps them f32 too. */
+static int i8_mode(const LayoutCtx *c) {
+    const char *env = getenv("NETC_CG_BF16_ACT");
+    return c->opt && c->opt->precision == NC_PREC_INT8 && nc_cg_bf16_target(c->t) != NC_BF16_NONE &&
+           !(env && !strcmp(env, "f32"));
+}
+/* a conv int8 runs as its int8 GEMM (cg_i8_route), its input one calibrate.c measures */
+static int int8_kernel(const NcGraph *g, const NcNode *nd, const LayoutCtx *c, NcGemmSpec *s) {
+    NcNhwcIm2colPlan np;
+    const NcValue *x = nc_val(g, nd->inputs[0]);
+    const int route = nd->op == NC_OP_CONV2D && nd->ninputs >= 2 &&
+                              (nc_is_nhwc(x) || (x->ndim == 4 && x->shape[2] * x->shape[3] == 1))
+                          ? cg_i8_route(g, nd, c->t, c->opt, &np)
+                          : 0;
+    if (route == CG_I8_IM2COL) *s = np.gemm.s;
+    if (route == CG_I8_GEMM) cg_gemm_candidate(g, nd, s, nc_is_nhwc(x));
+    return route;
+}
 static int pool_reads_bf16(const NcGraph *g, const NcNode *nd) {
     return (nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_GLOBAL_AVG_POOL ||
             nd->op == NC_OP_SQUEEZE_EXCITE || nd->op == NC_OP_RADIX_GAP || nd->op == NC_OP_RADIX_COMBINE) &&
@@ -219,24 +239,32 @@ static int depthwise_kernel(const NcGraph *g, const NcNode *nd, const LayoutCtx 
 static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
-    if (!bf16_mode(c)) return NC_F32;
+    NcGemmSpec s;
+    if (i8_mode(c) && int8_kernel(g, nd, c, &s)) return NC_BF16;
+    if (!bf16_mode(c) && !i8_mode(c)) return NC_F32;
     if (depthwise_kernel(g, nd, c)) return NC_BF16;
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_RADIX_COMBINE) &&
         pool_reads_bf16(g, nd))
         return nc_val(g, nd->inputs[0])->dtype;
-    return cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
+    return bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
 }
 static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *vctx) {
     const LayoutCtx *c = vctx;
     NcBf16Plan bp;
-    if (dt != NC_BF16 || !bf16_mode(c)) return 0;
+    NcGemmSpec s;
+    if (dt != NC_BF16 || (!bf16_mode(c) && !i8_mode(c))) return 0;
     if (pool_reads_bf16(g, nd)) return j == 0;
     if (depthwise_kernel(g, nd, c)) return j == 0;
-    if (!cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+    if (i8_mode(c)) {
+        if (!int8_kernel(g, nd, c, &s)) return 0;
+    } else {
+        if (!cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+        s = bp.s;
+    }
     if (j == 0) return 1;
-    for (int s = 0; s < bp.s.nepi; s++)
-        if ((bp.s.epi[s].kind == NC_EPI_ADD || bp.s.epi[s].kind == NC_EPI_MUL) && bp.s.epi[s].input == j &&
-            !bp.s.epi_per_channel[s])
+    for (int k = 0; k < s.nepi; k++)
+        if ((s.epi[k].kind == NC_EPI_ADD || s.epi[k].kind == NC_EPI_MUL) && s.epi[k].input == j &&
+            !s.epi_per_channel[k])
             return 1;
     return 0;
 }

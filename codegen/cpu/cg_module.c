@@ -101,6 +101,23 @@ int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, NcBf1
            sole_reader(g, nd->inputs[1], nd) && nc_cg_bf16_plan(bp, g, nd, t, 0, &why) && !bp->prefer_f32;
 }
 
+/* How --precision int8 runs conv node nd once calibrated (nc_cg_pack_weights then quantises its weights):
+ * CG_I8_IM2COL (np filled), CG_I8_GEMM, or 0: not in int8 (its f32 kernel). */
+int cg_i8_route(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, NcNhwcIm2colPlan *np) {
+    if (nd->op != NC_OP_CONV2D || nd->ninputs < 2) return 0;
+    const NcValue *w = nc_val(g, nd->inputs[1]);
+    const char *why;
+    NcGemmSpec s;
+    NcGemmPlan p;
+    NcError e;
+    if ((!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data && sole_reader(g, nd->inputs[1], nd) &&
+        nc_is_nhwc(nc_val(g, nd->inputs[0])) && nc_cg_nhwc_im2col_plan_i8(np, g, nd, t, &why))
+        return CG_I8_IM2COL;
+    if (gemm_candidate(g, nd, &s) && w->layout != NC_LAYOUT_PACKED && w->data && !nc_cg_gemm_plan(&p, &s, t, &e))
+        return CG_I8_GEMM;
+    return 0;
+}
+
 /* Packs w's data in place for GEMM plan gp (reordered for the NHWC im2col
  * first when np is set): the packed weights have exactly w's float count;
  * with bf16, each rounded to bf16 (half the bytes, NC_BF16). */
@@ -178,6 +195,20 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             const int bf16 = opt && opt->precision == NC_PREC_BF16;
             float lo = 0, hi = 0;
             const int i8 = calibrated(opt, gi, ni, &lo, &hi);
+            if (i8) { /* cg_i8_route: the same choice as assign_dtype's hooks made */
+                const int route = cg_i8_route(graphs[gi], nd, &t, opt, &np);
+                if (route == CG_I8_IM2COL)
+                    pack_i8(w, np.O, np.gemm.K, np.G, &np, lo, hi, nc_cg_i8_kalign(&t, np.gemm.K));
+                if (route == CG_I8_GEMM) {
+                    NcGemmSpec gs;
+                    gemm_candidate(graphs[gi], nd, &gs);
+                    pack_i8(w, gs.cout, gs.cin, 1, NULL, lo, hi, nc_cg_i8_kalign(&t, gs.cin));
+                }
+                if (route) {
+                    packed++;
+                    continue;
+                }
+            }
             /* bf16 on AMX or AVX512-BF16: every conv (8+ channels a group) and linear layer as bf16 pair tiles */
             NcBf16Plan bp;
             if (bf16 && cg_bf16_takes(graphs[gi], nd, &t, &bp)) {
@@ -187,22 +218,15 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             }
             if (nd->op == NC_OP_CONV2D && (!opt || opt->im2col >= 0) && w->layout == NC_LAYOUT_NCHW && w->data &&
                 sole_reader(graphs[gi], nd->inputs[1], nd) && nc_is_nhwc(nc_val(graphs[gi], nd->inputs[0])) &&
-                (i8 ? nc_cg_nhwc_im2col_plan_i8(&np, graphs[gi], nd, &t, &why)
-                    : nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why))) {
-                if (i8)
-                    pack_i8(w, np.O, np.gemm.K, np.G, &np, lo, hi, nc_cg_i8_kalign(&t, np.gemm.K));
-                else
-                    pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
+                nc_cg_nhwc_im2col_plan(&np, graphs[gi], nd, &t, &why)) {
+                pack_in_place(w, &np.gemm, &np, bf16); /* reordered [O, KH, KW, C] */
                 packed++;
                 continue;
             }
             if (!gemm_candidate(graphs[gi], nd, &s) || w->layout == NC_LAYOUT_PACKED || !w->data ||
                 nc_cg_gemm_plan(&p, &s, &t, &pe))
                 continue;
-            if (i8 && nd->op == NC_OP_CONV2D)
-                pack_i8(w, s.cout, s.cin, 1, NULL, lo, hi, nc_cg_i8_kalign(&t, s.cin));
-            else
-                pack_in_place(w, &p, NULL, bf16);
+            pack_in_place(w, &p, NULL, bf16);
             packed++;
         }
     nc_cg_target_free(&t);
@@ -340,6 +364,7 @@ static int im2col_i8_plan(const CgNode *c, CgPlan *p, int window) {
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
     /* a window's byte columns made by the GEMM stage itself where that pays (a strided 1x1's are f32 copies) */
     if (window && nc_cg_gemm_i8_fuse_pays(&p->im2col_i8.q)) nc_cg_gemm_i8_set_fused(&p->im2col_i8.q, 1);
+    nc_cg_gemm_i8_set_dtypes(&p->im2col_i8.q, c->g, c->nd);
     return 1;
 }
 static int plan_im2col_i8(const CgNode *c, CgPlan *p) { return im2col_i8_plan(c, p, 1); }
@@ -375,6 +400,7 @@ static int gemm_i8_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
     NcError e;
     if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_i8_plan(&p->gemm_i8, &s, c->m->t, NC_I8_AUTO, &e))
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
+    nc_cg_gemm_i8_set_dtypes(&p->gemm_i8, c->g, c->nd);
     return 1;
 }
 static int plan_gemm_conv_i8(const CgNode *c, CgPlan *p) { return gemm_i8_plan(c, p, NC_OP_CONV2D); }

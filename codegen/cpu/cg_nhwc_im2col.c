@@ -114,8 +114,8 @@ static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
 static LLVMValueRef addc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWAdd(m->b, a, I(m, c), ""); }
 
-/* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of cols. */
-static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *name) {
+/* Stage 1: tile (n, oh) -> rows (n, oh, 0 .. OW) of cols (f32), from x stored f32 or (x_bf16) bf16. */
+static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p, const char *name, int x_bf16) {
     LLVMBuilderRef b = m->b;
     const int64_t K = p->C * p->KH * p->KW;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
@@ -125,7 +125,7 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p
     LLVMValueRef t, ow, kh, kw;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
     LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->OH), ""), oh = LLVMBuildSRem(b, t, I(m, p->OH), "");
-    LLVMValueRef xn = cgb_gep(m, x, mulc(m, n, p->H * p->W * p->C));
+    LLVMValueRef xn = cgb_gep_act(m, x, mulc(m, n, p->H * p->W * p->C), x_bf16);
     LLVMValueRef sn = scale ? cgb_gep(m, scale, mulc(m, n, p->C)) : NULL;
     LLVMValueRef ih0 = addc(m, mulc(m, oh, p->sh), -p->pt);
     CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->OW), 1, &ow);
@@ -139,7 +139,8 @@ static void emit_cols(NcCgModule *m, const NcNode *nd, const NcNhwcIm2colPlan *p
     LLVMValueRef ok = LLVMBuildAnd(b, hok, LLVMBuildICmp(b, LLVMIntULT, iw, I(m, p->W), ""), "");
     LLVMValueRef dst = cgb_gep(m, row, mulc(m, LLVMBuildNSWAdd(b, mulc(m, kh, p->KW), kw, ""), p->C));
     CgbIf c = cgb_if_begin(m, ok);
-    cgb_copy_floats(m, dst, cgb_gep(m, xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C)), sn, p->C);
+    cgb_copy_act(m, dst, cgb_gep_act(m, xn, mulc(m, LLVMBuildNSWAdd(b, mulc(m, ih, p->W), iw, ""), p->C), x_bf16),
+                 x_bf16, sn, p->C);
     cgb_if_else(m, &c);
     cgb_copy_floats(m, dst, NULL, NULL, p->C);
     cgb_if_end(m, &c);
@@ -172,7 +173,7 @@ void nc_cg_nhwc_im2col_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, c
     (void)g;
     char name[96];
     snprintf(name, sizeof name, "%s_cols", prefix);
-    emit_cols(m, nd, p, name);
+    emit_cols(m, nd, p, name, 0);
     k->stage[0] = LLVMGetNamedFunction(m->mod, name);
     k->stage[1] = emit_gemm_stage(m, nd, &p->gemm, prefix);
     k->tiles[0] = p->N * p->OH, k->tiles[1] = p->gemm.tiles;
@@ -287,7 +288,7 @@ void nc_cg_nhwc_im2col_emit_i8(NcCgModule *m, const NcNode *nd, const NcNhwcIm2c
          * rather than quantise every input value (the same bytes) */
         const int64_t a_off = cgb_round_up(p->cols_floats * 4, 64); /* the u8 rows after the f32 columns */
         snprintf(name, sizeof name, "%s_cols", prefix);
-        emit_cols(m, nd, p, name);
+        emit_cols(m, nd, p, name, q->x_bf16);
         k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->N * p->OH;
         snprintf(name, sizeof name, "%s_quant", prefix);
         nc_cg_gemm_i8_emit_quant(m, q, name, 1, a_off);

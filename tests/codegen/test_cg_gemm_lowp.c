@@ -16,6 +16,7 @@
  *   kernels for other CPUs compile, with the instructions their features
  *   call for (Zen 3 / Zen 4 without VNNI: vpmaddubsw; Sapphire Rapids: zmm
  *   vpdpbusd; Alder Lake: ymm vpdpbusd). */
+#include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_gemm_i8.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_precision.h"
@@ -24,6 +25,28 @@
 
 static int cases;
 static int amx_allowed; /* the process has tile state (nc_amx_enable) */
+static int bf16_ok;     /* the host converts to bf16 in one instruction: int8's bf16 activations (cg_layout.c) */
+
+/* bf16 activations: v rounded to bf16 (ties to even) and widened back, in place; their bf16 bits */
+static uint16_t *to_bf16(float *v, int64_t n) {
+    uint16_t *h = nc_malloc((size_t)(n + 64) * sizeof(uint16_t));
+    for (int64_t i = 0; i < n; i++) {
+        h[i] = nc_bf16_round(v[i]);
+        const uint32_t u = (uint32_t)h[i] << 16;
+        memcpy(&v[i], &u, 4);
+    }
+    return h;
+}
+static void from_bf16(const uint16_t *h, float *v, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)h[i] << 16;
+        memcpy(&v[i], &u, 4);
+    }
+}
+/* A bf16 output is the f32 one rounded once: within half a bf16 step of it — 8 significant bits, so at most
+ * 2^-8 of |y| — plus the f32 kernel's own 1e-5. */
+#define BF16_RTOL   (1.0 / 256 + 1e-5)
+#define BF16_CANARY 0x4228 /* 42.0 */
 
 static NcTileFn jit_fn(NcCgJit *jit, NcCgModule *m, const char *name) {
     NcError e;
@@ -133,12 +156,13 @@ static const char *const isa_names[] = {"auto", "plain IR", "avx2", "avxvnni", "
 
 /* Every int8 path the host has (plain IR, AVX2, AVX-VNNI, AVX512-VNNI, AMX) against the C arithmetic and each
  * other (AMX on a blob whose reduction is padded to 64: the same integers). */
-static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
+static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) {
     NcError e;
     char what[160];
-    snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s",
+    if (bf16 && !bf16_ok) return;
+    snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s%s",
              (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.nepi,
-             positive ? ", x >= 0" : "");
+             positive ? ", x >= 0" : "", bf16 ? ", bf16 activations" : "");
     NcGemmI8Plan p[NISA];
     int have[NISA] = {0};
     NcTileFn q[NISA] = {NULL}, g[NISA] = {NULL};
@@ -151,6 +175,10 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         CHECK_MSG(p[isa].isa == (NcI8Isa)isa, "%s: asked for %s, planned %s", what, isa_names[isa],
                   isa_names[p[isa].isa]);
         have[isa] = 1;
+        if (bf16) { /* x, y and the residual stored bf16 */
+            p[isa].x_bf16 = p[isa].y_bf16 = 1;
+            for (int i = 0; i < s.nepi; i++) p[isa].epi_bf16[i] = s.epi[i].kind == NC_EPI_ADD;
+        }
         NcCgKernel k;
         memset(&k, 0, sizeof k);
         char pre[16];
@@ -189,33 +217,45 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         nc_i8_pack(&l64, w, lo, hi, blob64);
         float *xin = cgt_guarded(n * C * hw);
         cgt_to_nhwc(x, xin, n, C, hw);
+        /* bf16: the activations as bf16 holds them, for the kernels (x16, r16) and the arithmetic in C */
+        uint16_t *x16 = bf16 ? to_bf16(xin, n * C * hw) : NULL, *r16 = bf16 && resid ? to_bf16(resid, M * O) : NULL;
         float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[NISA] = {NULL};
+        float *yw = nc_malloc((size_t)(M * O) * sizeof(float)); /* a bf16 output widened */
         ref_i8(&s, &l, blob, xin, bias, resid, want);
         for (int k = NC_I8_PLAIN; k < NISA; k++) {
             if (!have[k]) continue;
             y[k] = nc_malloc((size_t)(M * O + 64) * sizeof(float));
-            for (int64_t i = 0; i < M * O + 64; i++) y[k][i] = 42.0f;
+            uint16_t *y16 = (uint16_t *)(void *)y[k];
+            for (int64_t i = 0; i < M * O + 64; i++)
+                if (bf16)
+                    y16[i] = BF16_CANARY;
+                else
+                    y[k][i] = 42.0f;
             float *scratch = nc_malloc((size_t)(cgb_ceil_div(p[k].a_bytes, 4) + 64) * sizeof(float));
             CHECK(p[k].K4 == (k == NC_I8_AMX ? l64.K4 : l.K4));
             const unsigned char *bk = k == NC_I8_AMX ? blob64 : blob;
-            const float *in[4] = {xin, (const float *)(const void *)bk, bias, resid};
+            const float *in[4] = {bf16 ? (const float *)(const void *)x16 : xin, (const float *)(const void *)bk, bias,
+                                  r16 ? (const float *)(const void *)r16 : resid};
             float *out[2] = {y[k], scratch};
             cgt_run(q[k], in, out, p[k].qtiles);
             cgt_run(g[k], in, out, p[k].tiles);
             double err;
-            CHECK_MSG(cgt_close(y[k], want, M * O, 1e-5, &err), "%s (%s): relative error %g", what, isa_names[k], err);
+            if (bf16) from_bf16(y16, yw, M * O);
+            CHECK_MSG(cgt_close(bf16 ? yw : y[k], want, M * O, bf16 ? BF16_RTOL : 1e-5, &err),
+                      "%s (%s): relative error %g", what, isa_names[k], err);
             int canary = 1;
-            for (int i = 0; i < 64; i++) canary &= y[k][M * O + i] == 42.0f;
+            for (int i = 0; i < 64; i++) canary &= bf16 ? y16[M * O + i] == BF16_CANARY : y[k][M * O + i] == 42.0f;
             CHECK_MSG(canary, "%s (%s): wrote past the output", what, isa_names[k]);
             /* integer accumulation is exact and the epilogue the same instructions: the same bits */
-            CHECK_MSG(!memcmp(y[k], y[NC_I8_PLAIN], (size_t)(M * O) * sizeof(float)), "%s: %s and plain IR differ",
+            CHECK_MSG(!memcmp(y[k], y[NC_I8_PLAIN], (size_t)(M * O) * (bf16 ? 2 : 4)), "%s: %s and plain IR differ",
                       what, isa_names[k]);
             free(scratch);
         }
         /* against f32: the quantisation's error only (x at 8 bits per tensor, w at 7 per channel) */
         float *ref = nc_malloc((size_t)(M * O) * sizeof(float)), *got = nc_malloc((size_t)(M * O) * sizeof(float));
         cgt_ref_conv(x, w, bias, ref, n, C, 1, hw, O, 1, 1, 1, 0, 1, s.relu);
-        cgt_to_nchw(y[NC_I8_PLAIN], got, n, O, hw);
+        if (bf16) from_bf16((const uint16_t *)(const void *)y[NC_I8_PLAIN], yw, M * O);
+        cgt_to_nchw(bf16 ? yw : y[NC_I8_PLAIN], got, n, O, hw);
         if (resid) {
             float *rn = nc_malloc((size_t)(M * O) * sizeof(float));
             cgt_to_nchw(resid, rn, n, O, hw);
@@ -228,7 +268,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
         cgt_guarded_free((float *)(void *)blob64, (l64.bytes + 3) / 4);
         cgt_guarded_free(resid, M * O);
         for (int k = 0; k < NISA; k++) free(y[k]);
-        free(x), free(w), free(bias), free(want), free(ref), free(got);
+        free(x), free(w), free(bias), free(want), free(ref), free(got), free(yw), free(x16), free(r16);
         cases++;
     }
     nc_cg_jit_free(jit);
@@ -241,12 +281,14 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive) {
  * quantised once (x times its scale, fmaf, nearbyintf), the padding the zero point, i32 sums over the blob's
  * weights in [O, KH, KW, C / grp] order (each group's columns from a whole panel), the f32 epilogue. */
 static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, int st,
-                            int pd, int in_scale, int resid, int grp) {
+                            int pd, int in_scale, int resid, int grp, int bf16) {
     NcError e;
-    char what[160];
+    char what[192];
+    if (bf16 && !bf16_ok) return;
     snprintf(what, sizeof what,
-             "int8 im2col: n%lld c%lld %lldx%lld -> o%lld, %dx%d stride %d pad %d scale %d resid %d groups %d",
-             (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, k, k, st, pd, in_scale, resid, grp);
+             "int8 im2col: n%lld c%lld %lldx%lld -> o%lld, %dx%d stride %d pad %d scale %d resid %d groups %d%s",
+             (long long)n, (long long)c, (long long)h, (long long)w, (long long)o, k, k, st, pd, in_scale, resid, grp,
+             bf16 ? ", bf16 activations" : "");
     NcGraph *g = nc_graph_new("i8");
     NcAttrs a = nc_attrs_default();
     a.kernel[0] = a.kernel[1] = k, a.stride[0] = a.stride[1] = st;
@@ -276,6 +318,8 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
     float *x = cgt_random(npix * c), *wt = cgt_random(o * K), *bias = cgt_random(o);
     float *scale = in_scale ? cgt_random(n * c) : NULL;
     float *res = resid == 1 ? cgt_random(M * o) : resid == 2 ? cgt_random(n * o) : NULL;
+    /* bf16: x and a whole residual as bf16 holds them (a per-channel factor stays f32) */
+    uint16_t *x16 = bf16 ? to_bf16(x, npix * c) : NULL, *r16 = bf16 && resid == 1 ? to_bf16(res, M * o) : NULL;
     float *xs = nc_malloc((size_t)(npix * c) * sizeof(float)); /* NHWC, scaled */
     float lo = 0, hi = 0;
     for (int64_t i = 0; i < npix * c; i++) {
@@ -293,6 +337,10 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
             (isa == NC_I8_AMX && !amx_allowed) || nc_cg_gemm_i8_plan_groups(&q, &np.gemm.s, grp, t, (NcI8Isa)isa, &e))
             continue;
         nc_cg_gemm_i8_set_fused(&q, fused);
+        if (bf16) {
+            q.x_bf16 = q.y_bf16 = 1;
+            for (int i = 0; i < q.s.nepi; i++) q.epi_bf16[i] = q.s.epi[i].kind == NC_EPI_ADD && resid == 1;
+        }
         NcI8Layout l;
         nc_i8_layout_groups(&l, grp, Og, K, nc_cg_i8_kalign_for((NcI8Isa)isa, K));
         CHECK_MSG(l.bytes == q.l.bytes, "%s: the plan's blob is not the packed one", what);
@@ -349,18 +397,27 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
             float *xg = cgt_guarded(npix * c);
             memcpy(xg, x, (size_t)(npix * c) * sizeof(float));
             float *y = nc_malloc((size_t)(M * o + 64) * sizeof(float)), *sc = nc_malloc((size_t)(scratch + 64) * 4);
-            for (int64_t i = 0; i < M * o + 64; i++) y[i] = 42.0f;
+            uint16_t *y16 = (uint16_t *)(void *)y;
+            for (int64_t i = 0; i < M * o + 64; i++)
+                if (bf16)
+                    y16[i] = BF16_CANARY;
+                else
+                    y[i] = 42.0f;
             const float *in[NC_MAXIN] = {0};
-            in[0] = xg, in[1] = (const float *)(const void *)blob, in[2] = bias;
+            in[0] = bf16 ? (const float *)(const void *)x16 : xg, in[1] = (const float *)(const void *)blob;
+            in[2] = bias;
             if (in_scale) in[nc_in_scale_input(&nd->attrs)] = scale;
-            if (resid) in[nd->attrs.epi[1].input] = res;
+            if (resid) in[nd->attrs.epi[1].input] = r16 ? (const float *)(const void *)r16 : res;
             float *out[2] = {y, sc};
             for (int j = 0; j < nstages; j++) cgt_run(fn[j], in, out, tiles[j]);
             double err;
-            CHECK_MSG(cgt_close(y, want, M * o, 1e-5, &err), "%s (%s%s): relative error %g", what, isa_names[isa],
-                      fused ? ", fused" : "", err);
+            float *yw = bf16 ? nc_malloc((size_t)(M * o) * sizeof(float)) : NULL;
+            if (bf16) from_bf16(y16, yw, M * o);
+            CHECK_MSG(cgt_close(bf16 ? yw : y, want, M * o, bf16 ? BF16_RTOL : 1e-5, &err),
+                      "%s (%s%s): relative error %g", what, isa_names[isa], fused ? ", fused" : "", err);
+            free(yw);
             int canary = 1;
-            for (int i = 0; i < 64; i++) canary &= y[M * o + i] == 42.0f;
+            for (int i = 0; i < 64; i++) canary &= bf16 ? y16[M * o + i] == BF16_CANARY : y[M * o + i] == 42.0f;
             CHECK_MSG(canary, "%s (%s%s): wrote past the output", what, isa_names[isa], fused ? ", fused" : "");
             cgt_guarded_free(xg, npix * c);
             free(y), free(sc);
@@ -372,7 +429,7 @@ static void check_im2col_i8(const NcCgTarget *t, int64_t n, int64_t c, int64_t h
         cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
         free(xq), free(want);
     }
-    free(x), free(wt), free(bias), free(scale), free(res), free(xs), free(wr);
+    free(x), free(wt), free(bias), free(scale), free(res), free(xs), free(wr), free(x16), free(r16);
     nc_graph_free(g);
 }
 
@@ -431,6 +488,7 @@ int main(void) {
     CHECK(nc_bf16_round(f) == 0x3f81);
     NcError ae;
     amx_allowed = nc_cg_i8_best_isa(&t) >= NC_I8_AMX && nc_amx_enable(&ae) == 0;
+    bf16_ok = nc_cg_bf16_target(&t) != NC_BF16_NONE;
     static const int64_t shapes[][4] = {{1, 1, 1, 1},     {1, 3, 5, 7},     {2, 17, 13, 29}, {1, 64, 64, 56},
                                         {3, 37, 70, 50},  {1, 300, 19, 45}, {2, 64, 256, 9}, {1, 512, 130, 49},
                                         {1, 1030, 7, 17}, {4, 9, 23, 1}};
@@ -442,7 +500,8 @@ int main(void) {
             check_bf16(&t, s);
         }
         s = spec(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], (int)(i % 2), (int)(i % 3 != 1));
-        check_i8(&t, s, (int)(i % 2));
+        check_i8(&t, s, (int)(i % 2), 0);
+        if (i % 2) check_i8(&t, s, 1, 1);
     }
     NcGemmSpec sc = spec(2, 40, 24, 30, 1, 0);
     sc.in_scale = 3; /* in[3]: one scale per (image, input channel) */
@@ -450,26 +509,34 @@ int main(void) {
     /* a residual added after ReLU, as a bottleneck's conv3 */
     NcGemmSpec r = spec(2, 45, 70, 33, 1, 1);
     r.nepi = 1, r.epi[0].kind = NC_EPI_ADD, r.epi[0].input = 3;
-    check_i8(&t, r, 1);
+    check_i8(&t, r, 1, 0);
+    check_i8(&t, r, 1, 1);
     for (int i = 0; i < 6; i++)
-        check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0);
+        check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0, i % 2);
     /* int8 im2col: 3x3 stride 1 and 2, a stem-like 7x7 stride 2, a strided 1x1, a 1x1 on a scaled input */
-    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1, 1);
-    check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0, 1);
-    check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0, 1);
-    check_im2col_i8(&t, 2, 3, 15, 14, 24, 7, 2, 3, 0, 0, 1); /* resnet50's stem: on VNNI only */
-    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1, 1);
-    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0, 1);
+    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1, 1, 0);
+    check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0, 1, 0);
+    check_im2col_i8(&t, 1, 8, 13, 10, 20, 7, 2, 3, 0, 0, 1, 0);
+    check_im2col_i8(&t, 2, 3, 15, 14, 24, 7, 2, 3, 0, 0, 1, 0); /* resnet50's stem: on VNNI only */
+    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1, 1, 0);
+    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0, 1, 0);
     /* grouped (one GEMM per group): ResNeSt's radix 2 (32 channels a group, a residual), RegNetY's 24-wide groups
      * (columns in part of a panel; stride 2, an SE-like scale on the input; a per-channel factor), groups whose
      * reduction fits one AMX step (8 channels, 2x2) or is padded to 128 bytes (8 channels, 3x3), many row blocks */
-    check_im2col_i8(&t, 2, 64, 6, 7, 64, 3, 1, 1, 0, 1, 2);
-    check_im2col_i8(&t, 1, 48, 9, 8, 48, 3, 2, 1, 1, 0, 2);
-    check_im2col_i8(&t, 2, 120, 5, 5, 120, 3, 1, 1, 0, 2, 5);
-    check_im2col_i8(&t, 1, 24, 6, 6, 39, 2, 1, 0, 0, 0, 3);
-    check_im2col_i8(&t, 1, 16, 7, 5, 16, 3, 1, 1, 0, 1, 2);
-    check_im2col_i8(&t, 2, 48, 20, 21, 96, 3, 1, 1, 0, 0, 2);
-    check_im2col_i8(&t, 1, 16, 7, 5, 16, 1, 2, 0, 0, 0, 2); /* a grouped 1x1: refused (the f32 kernels) */
+    check_im2col_i8(&t, 2, 64, 6, 7, 64, 3, 1, 1, 0, 1, 2, 0);
+    check_im2col_i8(&t, 1, 48, 9, 8, 48, 3, 2, 1, 1, 0, 2, 0);
+    check_im2col_i8(&t, 2, 120, 5, 5, 120, 3, 1, 1, 0, 2, 5, 0);
+    check_im2col_i8(&t, 1, 24, 6, 6, 39, 2, 1, 0, 0, 0, 3, 0);
+    check_im2col_i8(&t, 1, 16, 7, 5, 16, 3, 1, 1, 0, 1, 2, 0);
+    check_im2col_i8(&t, 2, 48, 20, 21, 96, 3, 1, 1, 0, 0, 2, 0);
+    check_im2col_i8(&t, 1, 16, 7, 5, 16, 1, 2, 0, 0, 0, 2, 0); /* a grouped 1x1: refused (the f32 kernels) */
+    /* bf16 activations (int8 on AVX512-BF16 hosts): a 3x3 with a residual, a strided 1x1 (its f32 copy widens
+     * them), a scaled 1x1, a grouped 3x3 with a residual, a stride-2 one with a per-channel factor */
+    check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1, 1, 1);
+    check_im2col_i8(&t, 2, 24, 7, 9, 33, 1, 2, 0, 0, 1, 1, 1);
+    check_im2col_i8(&t, 2, 96, 5, 6, 64, 1, 1, 0, 1, 0, 1, 1);
+    check_im2col_i8(&t, 2, 64, 6, 7, 64, 3, 1, 1, 0, 1, 2, 1);
+    check_im2col_i8(&t, 1, 48, 9, 8, 48, 3, 2, 1, 1, 2, 2, 1);
     /* AVX-512 without VNNI: the AVX2 instructions; AVX512-VNNI: zmm vpdpbusd; AVX-VNNI alone: ymm vpdpbusd */
     check_cross("znver4", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl", "vpmaddubsw", "vpmaddwd");
     check_cross("sapphirerapids", "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni", "vpdpbusd", "zmm");

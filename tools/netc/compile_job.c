@@ -150,6 +150,9 @@ int nc_compile(const NcCompileJob *job, NcCompileInfo *info, NcError *e) {
     memset(&cal, 0, sizeof cal);
     NcCompileJob one = *job;
     one.batch = 1, one.dump_after = NULL, one.explain = NULL;
+    /* measured in f32: every activation of the calibration graph f32 (int8 stores some bf16: assign_dtype),
+     * with the same layouts (those do not depend on the precision) */
+    one.cgo.precision = NC_PREC_F32;
     for (int k = 0; k < job->nmembers && !rc; k++) {
         const NcJobMember *m = &job->member[k];
         const NcSafetensors *st = NULL;
