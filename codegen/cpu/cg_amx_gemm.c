@@ -17,8 +17,13 @@
 #include "codegen/cpu/cg_precision.h"
 #include "ir/ops.h"
 
-#define NR    32 /* columns per panel: two 16-column tiles / vectors */
-#define MR512 12 /* AVX512-BF16 rows per micro-block: 24 accumulators + 2 B + a broadcast */
+#define NR       32 /* columns per panel: two 16-column tiles / vectors */
+#define MR512    12 /* AVX512-BF16 rows per micro-block: 24 accumulators + 2 B + a broadcast */
+/* direct, fused: a micro-block's accumulators for all its panels at most (bytes, on the stack), so that its
+ * epilogue reads the residual and writes the output row by row in order (the hardware prefetcher follows
+ * that; panel by panel, a 64-byte line of each of 32 rows, it did not: layer 1's 1x1s with a residual
+ * stalled on the residual's loads) */
+#define WIDE_MAX (64 * 1024)
 
 /* ---- planning ---------------------------------------------------------- */
 
@@ -213,6 +218,8 @@ typedef struct B16 {
     LLVMValueRef grp, bgrp, agrp, col_base; /* the tile's group: its weights, its A (unfused), its first column */
     LLVMValueRef bias, epi[NC_MAX_EPI];
     LLVMValueRef plane, img; /* direct: A's source (x, or the padded planes); direct 2: the micro-block's image */
+    int64_t bufw;            /* buf's row: NR floats, or (wide) Np: a micro-block's accumulators for all panels */
+    int wide;
 } B16;
 
 static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
@@ -421,27 +428,17 @@ static void build_panel(B16 *g, LLVMValueRef row0, LLVMValueRef valid) {
     cgb_loop_end(m, &lr);
 }
 
-/* The epilogue of a micro-block: rows [0, valid) of buf (row0 onwards of y), columns col0 + [0, 16 nv), the
- * last vector `lanes` wide. */
-static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef col0, int nv, int lanes) {
+/* Output row `row`'s columns col0 + [0, 16 nv) (the last vector `lanes` wide) from the accumulators at src. */
+static void epilogue_cols(B16 *g, LLVMValueRef row, LLVMValueRef src, LLVMValueRef col0, int nv, int lanes) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMBuilderRef b = m->b;
     LLVMValueRef bias[2] = {NULL, NULL};
     for (int v = 0; v < nv && g->bias; v++)
         bias[v] = cgb_load_n(m, cgb_gep(m, g->bias, addc(m, col0, v * 16)), v == nv - 1 ? lanes : 16);
-    LLVMValueRef i;
-    CgbLoop li = cgb_loop_begin(m, I(m, 0), valid, 1, &i);
-    LLVMValueRef row = add(m, row0, i);
-    CgbIf stored = {0};
-    if (p->direct == 2) { /* row0: a row of image g->img's padded grid, (oh, ow) = divmod(row, Wp), ow < OW stored */
-        LLVMValueRef oh = LLVMBuildUDiv(b, row, I(m, p->Wp), ""), ow = LLVMBuildURem(b, row, I(m, p->Wp), "");
-        stored = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ow, I(m, p->OW), ""));
-        row = add(m, mulc(m, g->img, p->OH * p->OW), add(m, mulc(m, oh, p->OW), ow));
-    }
     LLVMValueRef yoff = add(m, mulc(m, row, p->O), col0), r[2];
     for (int v = 0; v < nv; v++) {
-        r[v] = cgb_load(m, cgb_gep(m, g->buf, addc(m, mulc(m, i, NR), v * 16)));
+        r[v] = cgb_load(m, cgb_gep(m, src, I(m, v * 16)));
         if (bias[v]) r[v] = LLVMBuildFAdd(b, r[v], bias[v], "");
         if (p->s.relu) r[v] = cgb_max(m, r[v], cgb_zero(m));
     }
@@ -465,6 +462,36 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
             store_bf(g, LLVMBuildFPTrunc(b, r[v], g->vbf, ""), hgep(g, g->y, addc(m, yoff, v * 16)), n);
         else
             cgb_store_n(m, r[v], cgb_gep(m, g->y, addc(m, yoff, v * 16)), n);
+    }
+}
+
+/* The epilogue of a micro-block: rows [0, valid) of buf (row0 onwards of y), columns col0 + [0, 16 nv), the
+ * last vector `lanes` wide; wide (g->wide), all the GEMM's columns (col0 the group's first), row by row. */
+static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef col0, int nv, int lanes) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef i;
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), valid, 1, &i);
+    LLVMValueRef row = add(m, row0, i), src = cgb_gep(m, g->buf, mulc(m, i, g->bufw));
+    CgbIf stored = {0};
+    if (p->direct == 2) { /* row0: a row of image g->img's padded grid, (oh, ow) = divmod(row, Wp), ow < OW stored */
+        LLVMValueRef oh = LLVMBuildUDiv(b, row, I(m, p->Wp), ""), ow = LLVMBuildURem(b, row, I(m, p->Wp), "");
+        stored = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ow, I(m, p->OW), ""));
+        row = add(m, mulc(m, g->img, p->OH * p->OW), add(m, mulc(m, oh, p->OW), ow));
+    }
+    if (g->wide) { /* the row's residual and output lines in order, for the hardware prefetcher */
+        const int64_t npanel = p->Np / NR, ntail = p->N % NR;
+        LLVMValueRef q;
+        CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
+        epilogue_cols(g, row, cgb_gep(m, src, mulc(m, q, NR)), add(m, col0, mulc(m, q, NR)), 2, 16);
+        cgb_loop_end(m, &lq);
+        if (ntail) {
+            const int tv = (int)cgb_ceil_div(ntail, 16), tl = (int)(ntail - (tv - 1) * 16);
+            epilogue_cols(g, row, cgb_gep(m, src, I(m, (npanel - 1) * NR)), addc(m, col0, (npanel - 1) * NR), tv, tl);
+        }
+    } else {
+        epilogue_cols(g, row, src, col0, nv, lanes);
     }
     if (p->direct == 2) cgb_if_end(m, &stored);
     cgb_loop_end(m, &li);
@@ -490,7 +517,8 @@ static void micro_amx(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     cg_amx_dp(m, "llvm.x86.tdpbf16ps", 2, 5, 6);
     cg_amx_dp(m, "llvm.x86.tdpbf16ps", 3, 5, 7);
     cgb_loop_end(m, &ls);
-    for (int c = 0; c < 4; c++) cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * NR + (c % 2) * 16)), NR * 4);
+    for (int c = 0; c < 4; c++)
+        cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * g->bufw + (c % 2) * 16)), g->bufw * 4);
 }
 
 /* ---- Direct (AMX): A's tiles loaded from the activation -----------------
@@ -535,8 +563,9 @@ static void micro_direct(B16 *g, LLVMValueRef a0, LLVMValueRef q, int rows) {
     cgb_loop_end(m, &ls);
     cgb_loop_end(m, &lw);
     cgb_loop_end(m, &lh);
+    LLVMValueRef dst = g->wide ? cgb_gep(m, g->buf, mulc(m, q, NR)) : g->buf; /* wide: panel q's columns */
     for (int c = 0; c < (hi ? 4 : 2); c++)
-        cg_amx_store(m, c, cgb_gep(m, g->buf, I(m, (c / 2) * 16 * NR + (c % 2) * 16)), NR * 4);
+        cg_amx_store(m, c, cgb_gep(m, dst, I(m, (c / 2) * 16 * g->bufw + (c % 2) * 16)), g->bufw * 4);
 }
 
 /* The tile configuration of micro-blocks of `rows` rows (1 .. 32): tmm0-1 and tmm4 the first 16, tmm2-3
@@ -549,56 +578,74 @@ static LLVMValueRef direct_config(NcCgModule *m, int rows) {
     return cg_amx_config(m, tr, cb);
 }
 
-/* Direct: the row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
-static void rows_direct(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, int nv, int lanes) {
+/* Direct micro-block pi: its A (a0), its first row (direct 2: of image g->img's grid, g->img set), its rows
+ * that exist. */
+static void direct_block(B16 *g, LLVMValueRef pi, LLVMValueRef *a0, LLVMValueRef *row0, LLVMValueRef *valid) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMBuilderRef b = m->b;
-    LLVMValueRef pi, col0 = add(m, g->col_base, mulc(m, q, NR));
-    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
-    if (p->direct == 2) { /* micro-block pi: image n, grid rows r0 .. r0 + 31 */
+    if (p->direct == 2) { /* image n, grid rows r0 .. r0 + 31 */
         g->img = LLVMBuildSDiv(b, pi, I(m, p->mbi), "");
         LLVMValueRef r0 = mulc(m, LLVMBuildSRem(b, pi, I(m, p->mbi), ""), p->mr);
-        LLVMValueRef a0 = hgep(
-            g, g->plane, add(m, mulc(m, add(m, mulc(m, g->img, p->Hp * p->Wp), r0), p->Cs), mulc(m, g->grp, p->Cgs)));
-        micro_direct(g, a0, q, 32);
+        *a0 = hgep(g, g->plane,
+                   add(m, mulc(m, add(m, mulc(m, g->img, p->Hp * p->Wp), r0), p->Cs), mulc(m, g->grp, p->Cgs)));
         LLVMValueRef left = LLVMBuildNSWSub(b, I(m, p->OH * p->Wp), r0, "");
-        LLVMValueRef valid =
-            LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
-        epilogue(g, r0, valid, col0, nv, lanes);
+        *row0 = r0;
+        *valid = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
     } else {
-        LLVMValueRef row0 = mulc(m, pi, p->mr), a0 = hgep(g, g->plane, mulc(m, row0, p->Cs));
-        const int tail = (int)(p->M % p->mr);
-        if (tail) { /* the last micro-block: its rows alone */
-            CgbIf c = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, pi, I(m, p->Mp / p->mr - 1), ""));
-            cg_amx_ldtilecfg(m, direct_config(m, tail));
-            micro_direct(g, a0, q, tail);
-            cg_amx_ldtilecfg(m, direct_config(m, 32));
-            cgb_if_else(m, &c);
-            micro_direct(g, a0, q, 32);
-            cgb_if_end(m, &c);
-        } else {
-            micro_direct(g, a0, q, 32);
-        }
-        epilogue(g, row0, valid_rows(g, row0), col0, nv, lanes);
+        *row0 = mulc(m, pi, p->mr), *a0 = hgep(g, g->plane, mulc(m, *row0, p->Cs)), *valid = valid_rows(g, *row0);
     }
+}
+
+/* Micro-block pi (A at a0) x panel q into buf. */
+static void direct_micro(B16 *g, LLVMValueRef pi, LLVMValueRef a0, LLVMValueRef q) {
+    NcCgModule *m = g->m;
+    const NcBf16Plan *p = g->p;
+    const int tail = p->direct == 1 ? (int)(p->M % p->mr) : 0;
+    if (!tail) {
+        micro_direct(g, a0, q, 32);
+        return;
+    }
+    /* a 1x1's last micro-block: its rows alone */
+    CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntEQ, pi, I(m, p->Mp / p->mr - 1), ""));
+    cg_amx_ldtilecfg(m, direct_config(m, tail));
+    micro_direct(g, a0, q, tail);
+    cg_amx_ldtilecfg(m, direct_config(m, 32));
+    cgb_if_else(m, &c);
+    micro_direct(g, a0, q, 32);
+    cgb_if_end(m, &c);
+}
+
+/* Direct: the row micro-blocks [p0, p0 + count) of panel q, nv vectors of columns, the last `lanes` wide. */
+static void rows_direct(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, int nv, int lanes) {
+    NcCgModule *m = g->m;
+    LLVMValueRef pi, a0, row0, valid;
+    CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
+    direct_block(g, pi, &a0, &row0, &valid);
+    direct_micro(g, pi, a0, q);
+    epilogue(g, row0, valid, add(m, g->col_base, mulc(m, q, NR)), nv, lanes);
     cgb_loop_end(m, &lp);
 }
 
 /* Direct, fused: the row micro-blocks [p0, p0 + count), each against every column panel (its A stays in
- * L1 while the weights stream from L2). */
+ * L1 while the weights stream from L2); wide, one epilogue a micro-block, after all its panels. */
 static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     const int64_t npanel = p->Np / NR, ntail = p->N % NR;
-    LLVMValueRef pi, q;
+    LLVMValueRef pi, q, a0, row0, valid;
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
-    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
-    rows_direct(g, q, pi, I(m, 1), 2, 16);
+    direct_block(g, pi, &a0, &row0, &valid);
+    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail && !g->wide ? 1 : 0)), 1, &q);
+    direct_micro(g, pi, a0, q);
+    if (!g->wide) epilogue(g, row0, valid, add(m, g->col_base, mulc(m, q, NR)), 2, 16);
     cgb_loop_end(m, &lq);
-    if (ntail) {
+    if (g->wide) {
+        epilogue(g, row0, valid, g->col_base, 2, 16);
+    } else if (ntail) {
         const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
-        rows_direct(g, I(m, npanel - 1), pi, I(m, 1), nv, lanes);
+        direct_micro(g, pi, a0, I(m, npanel - 1));
+        epilogue(g, row0, valid, addc(m, g->col_base, (npanel - 1) * NR), nv, lanes);
     }
     cgb_loop_end(m, &lp);
 }
@@ -687,7 +734,7 @@ static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     cgb_loop_end(m, &ls);
     for (int i = 0; i < MR512; i++)
         for (int v = 0; v < 2; v++)
-            cgb_store(m, LLVMBuildLoad2(b, m->vec, acc[i][v], ""), cgb_gep(m, g->buf, I(m, i * NR + v * 16)));
+            cgb_store(m, LLVMBuildLoad2(b, m->vec, acc[i][v], ""), cgb_gep(m, g->buf, I(m, i * g->bufw + v * 16)));
 }
 
 static void micro(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
@@ -761,7 +808,11 @@ static void emit_mm(B16 *g, const char *name) {
         g->epi[s] = p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL
                         ? cgb_arg_ptr(m, in, p->s.epi[s].input)
                         : NULL;
-    g->buf = cgb_var(m, LLVMArrayType(m->f32, (unsigned)(p->mr * NR)));
+    /* direct, fused: all panels' accumulators of a micro-block, then its epilogue row by row, where they
+     * fit in L1 (resnet50's layer 1-2 1x1s: N 256 and 512 with residuals) */
+    g->wide = p->direct && p->fused && p->mr * p->Np * 4 <= WIDE_MAX;
+    g->bufw = g->wide ? p->Np : NR;
+    g->buf = cgb_var(m, LLVMArrayType(m->f32, (unsigned)(p->mr * g->bufw)));
     LLVMSetAlignment(g->buf, 64);
     if (p->kind == NC_BF16_AMX) {
         const int rows[8] = {16, 16, 16, 16, 16, 16, 16, 16}, colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};

@@ -270,6 +270,8 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n].in_scale = 1, cs[n].bias = 1, cs[n++].epi = "s";
     cs[n] = conv(1, 120, 7, 7, 120, 3, 1, 1); /* RegNet's 24-channel groups, stride 1 */
     cs[n++].groups = 5;
+    cs[n] = conv(1, 32, 6, 6, 530, 1, 1, 0); /* N 530: fused direct's epilogue panel by panel (not wide) */
+    cs[n].bias = 1, cs[n++].epi = "ra";
     for (int i = 0; i < n; i++)
         for (int mode = 0; mode < 4; mode++)
             for (int io = 0; io < 2; io++) check(t, kind, cs[i], run, mode, io);
