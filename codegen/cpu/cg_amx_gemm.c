@@ -86,16 +86,16 @@ static void plan_tiles(NcBf16Plan *p) {
     p->tiles = p->G * p->mblocks * p->nblocks;
 }
 
-/* The direct form the conv can take (cg_amx_gemm.h), 0 where none: AMX, stride 1.  A 1x1 reads its input
- * as it lies, so it must be bf16, unscaled, one group, C whole k-steps (a ragged last step would read the
- * next pixel's channels, past the end at the last; those keep the columns).  A KxK pads each group's
- * channels to 32 in its plane, so few channels a group waste the tiles (the stem's 3 are strided anyway). */
+/* The direct form the conv can take (cg_amx_gemm.h), 0 where none: AMX.  A 1x1 stride-1 conv reads its
+ * input as it lies, so it must be bf16, unscaled, one group, C whole k-steps (a ragged last step would read
+ * the next pixel's channels, past the end at the last; those keep the columns).  A KxK or strided conv
+ * pads each group's channels to 32 in its planes, so few channels a group waste the tiles (the stem's 3). */
 static int direct_form(const NcBf16Plan *p) {
-    if (p->kind != NC_BF16_AMX || p->sh != 1 || p->sw != 1) return 0;
-    if (p->KH == 1 && p->KW == 1)
+    if (p->kind != NC_BF16_AMX) return 0;
+    if (p->KH == 1 && p->KW == 1 && p->sh == 1 && p->sw == 1)
         return p->x_bf16 && !p->s.in_scale && p->G == 1 && p->C % 32 == 0 && !p->pt && !p->pl && p->OH == p->H &&
                p->OW == p->W;
-    return p->Cg >= 16 && p->OH + p->KH - 1 >= p->H + p->pt && p->OW + p->KW - 1 >= p->W + p->pl ? 2 : 0;
+    return p->Cg >= 16 ? 2 : 0;
 }
 
 /* The GEMM's sizes for the columns (direct 0) or a direct form: Kp, Np, Mp, the scratch, the weights. */
@@ -104,15 +104,19 @@ static void plan_gemm(NcBf16Plan *p, int direct) {
     p->Cgs = direct == 2 ? cgb_round_up(p->Cg, 32) : p->Cg, p->Cs = p->G * p->Cgs;
     p->Kp = direct == 2 ? p->KH * p->KW * p->Cgs : cgb_round_up(p->K, 32), p->Np = cgb_round_up(p->N, NR);
     p->Mp = cgb_round_up(p->M, p->mr), p->a_bytes = direct ? 0 : p->G * p->Mp * p->Kp * 2;
-    p->Hp = p->Wp = p->mbi = 0;
+    p->Hp = p->Wp = p->mbi = 0, p->ph = p->pw = 1;
     if (direct == 2) {
-        /* the padded grid: output (oh, ow) is grid row oh Wp + ow of its image, computed for ow < Wp (the
-         * columns past OW not stored); the micro-blocks of an image end up to 31 rows past its grid, and the
-         * last tap reads KH - 1 rows and KW - 1 pixels further: slack after the last image's plane */
-        p->Hp = p->OH + p->KH - 1, p->Wp = p->OW + p->KW - 1;
+        /* the phase planes: (a, b) holds padded pixels (sh i + a, sw j + b), Hp x Wp of them, so that tap
+         * (kh, kw) of output (oh, ow) is pixel (oh + kh / sh, ow + kw / sw) of plane (kh % sh, kw % sw) —
+         * stride 1 within a plane.  Output (oh, ow) is grid row oh Wp + ow of its image, computed for
+         * ow < Wp (the (KW - 1) / sw columns past OW not stored); the micro-blocks of an image end up to 31
+         * rows past its grid, and the last tap reads (KH - 1) / sh rows and (KW - 1) / sw pixels further:
+         * slack after the last image's planes */
+        p->ph = p->sh < p->KH ? p->sh : p->KH, p->pw = p->sw < p->KW ? p->sw : p->KW;
+        p->Hp = p->OH + (p->KH - 1) / p->sh, p->Wp = p->OW + (p->KW - 1) / p->sw;
         p->mbi = cgb_ceil_div(p->OH * p->Wp, p->mr), p->Mp = p->s.batch * p->mbi * p->mr;
-        const int64_t slack = p->mbi * p->mr - p->OH * p->Wp + p->KW - 1;
-        p->a_bytes = (p->s.batch * p->Hp * p->Wp + slack) * p->Cs * 2;
+        const int64_t slack = p->mbi * p->mr - p->OH * p->Wp + (p->KW - 1) / p->sw;
+        p->a_bytes = (p->s.batch * p->ph * p->pw * p->Hp * p->Wp + slack) * p->Cs * 2;
     }
     p->blob_bytes = p->G * p->Np * p->Kp * 2;
 }
@@ -169,8 +173,12 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
     /* a KxK's padded grid computes Wp - OW more a row and ends each image on a whole micro-block: where that
      * is over a fifth more rows than the columns' (resnet50's 7 x 7 layer 4 at batch 8: 1.31x, measured
      * 1.05-1.08x slower than im2col) the columns stay; 56 x 56 is 1.04x, 14 x 14 1.14x, 7 x 7 at batch 1 1x */
-    /* fused (each micro-block against every panel) where the weights stay in L2, as for the columns */
-    if (direct && (direct == 1 || p->Mp * 5 <= rows * 6))
+    /* strided convs keep the columns: their phase planes measured slower (resnet50 batch 8: layer2.0's 3x3
+     * stride 2 1.87 -> 2.82 ms, its strided 1x1 1.34 -> 1.96; layer3.0's 3x3 2.82 -> 2.72), the fused
+     * columns are in tile order in L1 where the planes' taps spread over four planes and the im2col of a
+     * stride 2 is 2.25x its input, not 9x.  Fused (each micro-block against every panel) where the weights
+     * stay in L2, as for the columns. */
+    if (direct && (direct == 1 || (p->Mp * 5 <= rows * 6 && p->sh == 1 && p->sw == 1)))
         return nc_cg_bf16_set_direct(p, direct, p->blob_bytes / p->G <= 512 * 1024 && p->Mp / p->mr >= 8);
     plan_gemm(p, 0);
     nc_cg_bf16_set_fused(p,
@@ -531,6 +539,8 @@ static void micro_amx(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
  * weights tap by tap, Cgs a tap).  The grid's Wp - OW last columns of each row are computed and not stored
  * (the epilogue), a 3x3 on 56 x 56 computes 3.6% more than it keeps; the columns (im2col) were 9x the input.
  * Rows of a micro-block past its image's grid read the next image's plane or the slack, and are not stored.
+ * Stride s: the padded input as s x s phase planes, (a, b) holding padded pixels (s i + a, s j + b), so that
+ * tap (kh, kw) is plane (kh % s, kw % s) at (kh / s, kw / s) — stride 1 again within a plane.
  * A 1x1's last micro-block where M is not a multiple of 32 loads only its rows: a tile configuration of
  * that many rows for the block (its tile loads would read past x). */
 
@@ -546,7 +556,12 @@ static void micro_direct(B16 *g, LLVMValueRef a0, LLVMValueRef q, int rows) {
     LLVMValueRef b0 = hgep(g, g->bgrp, mulc(m, q, p->Kp * NR)), kh, kw, s;
     CgbLoop lh = cgb_loop_begin(m, I(m, 0), I(m, p->KH), 1, &kh);
     CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, p->KW), 1, &kw);
-    LLVMValueRef at = hgep(g, a0, mulc(m, add(m, mulc(m, kh, p->Wp), kw), rs));
+    /* plane (kh % sh, kw % sw), pixel (kh / sh, kw / sw) of it */
+    LLVMValueRef plane =
+        add(m, mulc(m, LLVMBuildURem(m->b, kh, I(m, p->sh), ""), p->pw), LLVMBuildURem(m->b, kw, I(m, p->sw), ""));
+    LLVMValueRef pix =
+        add(m, mulc(m, LLVMBuildUDiv(m->b, kh, I(m, p->sh), ""), p->Wp), LLVMBuildUDiv(m->b, kw, I(m, p->sw), ""));
+    LLVMValueRef at = hgep(g, a0, mulc(m, add(m, mulc(m, plane, p->Hp * p->Wp), pix), rs));
     LLVMValueRef bt = hgep(g, b0, mulc(m, add(m, mulc(m, kh, p->KW), kw), St * 1024));
     CgbLoop ls = cgb_loop_begin(m, I(m, 0), I(m, St), 1, &s);
     LLVMValueRef as = hgep(g, at, mulc(m, s, 32)), bs = hgep(g, bt, mulc(m, s, 1024));
@@ -588,7 +603,8 @@ static void direct_block(B16 *g, LLVMValueRef pi, LLVMValueRef *a0, LLVMValueRef
         g->img = LLVMBuildSDiv(b, pi, I(m, p->mbi), "");
         LLVMValueRef r0 = mulc(m, LLVMBuildSRem(b, pi, I(m, p->mbi), ""), p->mr);
         *a0 = hgep(g, g->plane,
-                   add(m, mulc(m, add(m, mulc(m, g->img, p->Hp * p->Wp), r0), p->Cs), mulc(m, g->grp, p->Cgs)));
+                   add(m, mulc(m, add(m, mulc(m, g->img, p->ph * p->pw * p->Hp * p->Wp), r0), p->Cs),
+                       mulc(m, g->grp, p->Cgs)));
         LLVMValueRef left = LLVMBuildNSWSub(b, I(m, p->OH * p->Wp), r0, "");
         *row0 = r0;
         *valid = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, I(m, p->mr), ""), left, I(m, p->mr), "");
@@ -650,7 +666,8 @@ static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
     cgb_loop_end(m, &lp);
 }
 
-/* Direct 2's first stage: tile (n, hp) -> row hp of image n's padded plane (and the slack, at the last). */
+/* Direct 2's first stage: tile (n, a, i) -> row i of image n's phase planes (a, 0 .. pw) (and the slack,
+ * at the last). */
 static void emit_pad(B16 *g, const char *name) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
@@ -659,34 +676,48 @@ static void emit_pad(B16 *g, const char *name) {
     LLVMValueRef in = LLVMGetParam(fn, 0);
     LLVMValueRef plane = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
     g->x = cgb_arg_ptr(m, in, 0), g->scale = p->s.in_scale ? cgb_arg_ptr(m, in, p->s.in_scale) : NULL;
-    const int64_t Wp = p->Wp, Cs = p->Cs, wn = p->W < Wp - p->pl ? p->W : Wp - p->pl; /* pixels copied */
+    const int64_t Wp = p->Wp, Cs = p->Cs, psz = p->Hp * Wp * Cs;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->Hp), ""), hp = LLVMBuildSRem(b, t, I(m, p->Hp), "");
-    LLVMValueRef dst = hgep(g, plane, mulc(m, t, Wp * Cs)), ih = addc(m, hp, -p->pt);
-    CgbIf inside = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), "")); /* unsigned: -1 is out */
-    if (p->pl) cvt(g, dst, NULL, NULL, p->pl * Cs);
+    LLVMValueRef n = LLVMBuildSDiv(b, t, I(m, p->ph * p->Hp), ""), ai = LLVMBuildSRem(b, t, I(m, p->ph * p->Hp), "");
+    LLVMValueRef a = LLVMBuildSDiv(b, ai, I(m, p->Hp), ""), i = LLVMBuildSRem(b, ai, I(m, p->Hp), "");
+    LLVMValueRef ih = add(m, addc(m, mulc(m, i, p->sh), -p->pt), a), sn = image_scale(g, n, I(m, 0));
     LLVMValueRef xr = xgep(g, g->x, mulc(m, add(m, mulc(m, n, p->H * p->W), mulc(m, ih, p->W)), p->C));
-    if (Cs == p->C && !g->scale) { /* the input row as it lies */
-        cvt(g, hgep(g, dst, I(m, p->pl * Cs)), xr, NULL, wn * Cs);
-    } else { /* pixel by pixel, each group's channels padded to Cgs, times the SE scales */
-        LLVMValueRef iw, sn = image_scale(g, n, I(m, 0));
-        CgbLoop lw = cgb_loop_begin(m, I(m, 0), I(m, wn), 1, &iw);
-        LLVMValueRef d = hgep(g, dst, mulc(m, addc(m, iw, p->pl), Cs)), xp = xgep(g, xr, mulc(m, iw, p->C));
-        for (int64_t grp = 0; grp < p->G; grp++) {
-            cvt(g, hgep(g, d, I(m, grp * p->Cgs)), xgep(g, xp, I(m, grp * p->Cg)),
-                sn ? cgb_gep(m, sn, I(m, grp * p->Cg)) : NULL, p->Cg);
-            if (p->Cgs > p->Cg) cvt(g, hgep(g, d, I(m, grp * p->Cgs + p->Cg)), NULL, NULL, p->Cgs - p->Cg);
+    for (int64_t pb = 0; pb < p->pw; pb++) {
+        /* plane (a, pb)'s row i: pixel j is input column sw j + pb - pl, inside for j in [jlo, jhi) */
+        LLVMValueRef dst =
+            hgep(g, plane,
+                 add(m, mulc(m, add(m, mulc(m, n, p->ph * p->pw), add(m, mulc(m, a, p->pw), I(m, pb))), psz),
+                     mulc(m, i, Wp * Cs)));
+        int64_t jlo = cgb_ceil_div(p->pl - pb > 0 ? p->pl - pb : 0, p->sw);
+        int64_t jhi = cgb_ceil_div(p->W + p->pl - pb, p->sw);
+        if (jhi > Wp) jhi = Wp;
+        if (jlo > jhi) jlo = jhi;
+        CgbIf inside = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntULT, ih, I(m, p->H), "")); /* unsigned: -1 is out */
+        if (jlo) cvt(g, dst, NULL, NULL, jlo * Cs);
+        if (p->sw == 1 && Cs == p->C && !g->scale) { /* the input row as it lies */
+            cvt(g, hgep(g, dst, I(m, jlo * Cs)), xgep(g, xr, I(m, (jlo - p->pl + pb) * p->C)), NULL, (jhi - jlo) * Cs);
+        } else if (jhi > jlo) { /* pixel by pixel, each group's channels padded to Cgs, times the SE scales */
+            LLVMValueRef j;
+            CgbLoop lw = cgb_loop_begin(m, I(m, jlo), I(m, jhi), 1, &j);
+            LLVMValueRef d = hgep(g, dst, mulc(m, j, Cs));
+            LLVMValueRef xp = xgep(g, xr, mulc(m, addc(m, mulc(m, j, p->sw), pb - p->pl), p->C));
+            for (int64_t grp = 0; grp < p->G; grp++) {
+                cvt(g, hgep(g, d, I(m, grp * p->Cgs)), xgep(g, xp, I(m, grp * p->Cg)),
+                    sn ? cgb_gep(m, sn, I(m, grp * p->Cg)) : NULL, p->Cg);
+                if (p->Cgs > p->Cg) cvt(g, hgep(g, d, I(m, grp * p->Cgs + p->Cg)), NULL, NULL, p->Cgs - p->Cg);
+            }
+            cgb_loop_end(m, &lw);
         }
-        cgb_loop_end(m, &lw);
+        if (Wp > jhi) cvt(g, hgep(g, dst, I(m, jhi * Cs)), NULL, NULL, (Wp - jhi) * Cs);
+        cgb_if_else(m, &inside);
+        cvt(g, dst, NULL, NULL, Wp * Cs);
+        cgb_if_end(m, &inside);
     }
-    if (Wp > p->pl + wn) cvt(g, hgep(g, dst, I(m, (p->pl + wn) * Cs)), NULL, NULL, (Wp - p->pl - wn) * Cs);
-    cgb_if_else(m, &inside);
-    cvt(g, dst, NULL, NULL, Wp * Cs);
-    cgb_if_end(m, &inside);
-    /* the slack after the last plane: zeros (rows computed there are not stored, but keep them finite) */
-    const int64_t planes = p->s.batch * p->Hp * Wp * Cs, slack = p->a_bytes / 2 - planes;
-    CgbIf last = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, t, I(m, p->s.batch * p->Hp - 1), ""));
+    /* the slack after the last planes: zeros (rows computed there are not stored, but keep them finite) */
+    const int64_t planes = p->s.batch * p->ph * p->pw * psz, slack = p->a_bytes / 2 - planes;
+    const int64_t tiles = p->s.batch * p->ph * p->Hp;
+    CgbIf last = cgb_if_begin(m, LLVMBuildICmp(b, LLVMIntEQ, t, I(m, tiles - 1), ""));
     if (slack > 0) cvt(g, hgep(g, plane, I(m, planes)), NULL, NULL, slack);
     cgb_if_end(m, &last);
     cgb_loop_end(m, &lt);
@@ -875,7 +906,7 @@ void nc_cg_bf16_emit(NcCgModule *m, const NcBf16Plan *p, const char *prefix, NcC
     if (p->direct == 2) { /* the padded planes, then the GEMM on them */
         snprintf(name, sizeof name, "%s_pad", prefix);
         emit_pad(&g, name);
-        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->Hp;
+        k->stage[0] = LLVMGetNamedFunction(m->mod, name), k->tiles[0] = p->s.batch * p->ph * p->Hp;
     } else {
         snprintf(name, sizeof name, "%s_cols", prefix);
         emit_cols(&g, name);

@@ -80,11 +80,13 @@ typedef struct NcBf16Plan {
      * bf16, widened as it is read */
     int x_bf16, y_bf16, epi_bf16[NC_MAX_EPI];
     /* AMX direct (no columns; cg_amx_gemm.c's "Direct" says how): 1, a 1x1 stride-1 conv whose bf16 input
-     * is A itself (one group, no SE scale, C a multiple of 32); 2, a KxK stride-1 conv on a zero-padded bf16
-     * copy of its input (the pad stage), A's tiles for tap (kh, kw) 16 consecutive pixels of it; 0, the
-     * columns.  NETC_CG_AMX_DIRECT=0 at compile time keeps every conv on the columns (A/B, tests). */
+     * is A itself (one group, no SE scale, C a multiple of 32); 2, a KxK (or strided) conv on a zero-padded
+     * bf16 copy of its input (the pad stage; stride s: s x s phase planes), A's tiles for tap (kh, kw) 16
+     * consecutive pixels of it; 0, the columns.  nc_cg_bf16_plan takes 2 for stride 1 alone (strided ones
+     * measured slower).  NETC_CG_AMX_DIRECT=0 at compile time keeps every conv on the columns (A/B). */
     int direct;
-    int64_t Hp, Wp;     /* direct 2: the padded plane, (OH + KH - 1) x (OW + KW - 1) pixels a image */
+    int64_t Hp, Wp;     /* direct 2: a phase plane of the padded input, OH + (KH - 1) / sh x OW + (KW - 1) / sw */
+    int64_t ph, pw;     /* direct 2: phase planes a image, ph x pw (min(stride, kernel) each way; stride 1: one) */
     int64_t Cgs, Cs;    /* a group's channels in the plane (direct 2: Cg rounded up to 32, zeros after), a pixel's */
     int64_t mbi;        /* direct 2: micro-blocks a image, over its OH x Wp rows of the padded grid */
     int64_t a_bytes;    /* unfused: the bf16 columns in the scratch, G x Mp x Kp x 2; direct 2: the planes */

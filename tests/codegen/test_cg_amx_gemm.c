@@ -63,10 +63,10 @@ static uint16_t *to_bf16(const float *src, int64_t n) {
 }
 
 /* The direct form (cg_amx_gemm.h) the AMX plan must take for case k: a 1x1 stride-1 conv on bf16 input
- * (one group, no SE scale, whole k-steps), a KxK stride-1 conv with 16 or more channels a group; 0 none. */
+ * (one group, no SE scale, whole k-steps), a KxK or strided conv with 16 or more channels a group (its
+ * padded input in stride x stride phase planes); 0 none. */
 static int direct_expected(const Case *k, int io) {
-    if (k->s != 1) return 0;
-    if (k->k == 1) return io && k->groups == 1 && !k->in_scale && k->c % 32 == 0;
+    if (k->k == 1 && k->s == 1) return io && k->groups == 1 && !k->in_scale && k->c % 32 == 0;
     return k->c / k->groups >= 16 ? 2 : 0;
 }
 
@@ -270,7 +270,12 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n].in_scale = 1, cs[n].bias = 1, cs[n++].epi = "s";
     cs[n] = conv(1, 120, 7, 7, 120, 3, 1, 1); /* RegNet's 24-channel groups, stride 1 */
     cs[n++].groups = 5;
-    cs[n] = conv(1, 32, 6, 6, 530, 1, 1, 0); /* N 530: fused direct's epilogue panel by panel (not wide) */
+    cs[n++] = conv(2, 32, 12, 11, 40, 3, 2, 1); /* 3x3 stride 2, odd width: 4 phase planes */
+    cs[n] = conv(3, 64, 14, 14, 64, 3, 2, 1);   /* resnet50's layer 2-4 conv2: stride 2, a residual */
+    cs[n].bias = 1, cs[n++].epi = "ra";
+    cs[n++] = conv(2, 48, 9, 8, 32, 1, 2, 0);   /* a strided 1x1 (downsample): one phase plane of 4 */
+    cs[n++] = conv(1, 24, 11, 13, 16, 5, 3, 2); /* 5x5 stride 3: 3 x 3 phase planes */
+    cs[n] = conv(1, 32, 6, 6, 530, 1, 1, 0);    /* N 530: fused direct's epilogue panel by panel (not wide) */
     cs[n].bias = 1, cs[n++].epi = "ra";
     for (int i = 0; i < n; i++)
         for (int mode = 0; mode < 4; mode++)
