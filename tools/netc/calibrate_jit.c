@@ -22,26 +22,27 @@ struct NcCalJit {
     const NcKernelEntry *kernels; /* one per node of g */
     unsigned char *arena;
     float **buf;      /* per value: where it lies (the input: set per run) */
-    float **weights;  /* per value: a parameter's copy with the kernels' slack after it */
     float **wprepped; /* per node: its weights as its kernel's wprep made them, or NULL */
     float *scratch, *x;
     size_t scratch_cap;
     int64_t xfloats;
 };
 
-/* A copy of every parameter, 64-byte aligned with NC_KERNEL_SLACK floats after it (vector kernels may read
- * past a tensor, runtime/kernels.h; a compiled program's weights region is laid out so). */
-static void copy_weights(NcCalJit *j) {
+/* Every parameter's data moved into a buffer 64-byte aligned with NC_KERNEL_SLACK floats after it (vector
+ * kernels may read past a tensor, runtime/kernels.h; a compiled program's weights region is laid out so):
+ * g keeps it (nc_graph_free frees it), so the weights are not held twice. */
+static void pad_weights(NcCalJit *j) {
     const NcGraph *g = j->g;
     for (int v = 0; v < g->values.len; v++) {
-        const NcValue *pv = &g->values.data[v];
+        NcValue *pv = &g->values.data[v];
         if (pv->kind != NC_VAL_PARAM || !pv->data) continue;
         const size_t bytes = (size_t)nc_param_bytes(pv);
-        j->weights[v] = nc_aligned_alloc(bytes + NC_KERNEL_SLACK * sizeof(float));
-        if (!j->weights[v]) nc_out_of_memory((double)bytes);
-        memcpy(j->weights[v], pv->data, bytes);
-        memset((char *)j->weights[v] + bytes, 0, NC_KERNEL_SLACK * sizeof(float));
-        j->buf[v] = j->weights[v];
+        float *padded = nc_aligned_alloc(bytes + NC_KERNEL_SLACK * sizeof(float));
+        memcpy(padded, pv->data, bytes);
+        memset((char *)padded + bytes, 0, NC_KERNEL_SLACK * sizeof(float));
+        free(pv->data);
+        pv->data = padded;
+        j->buf[v] = padded;
     }
 }
 
@@ -109,11 +110,10 @@ NcCalJit *nc_cal_jit_new(NcGraph *g, const NcPlan *plan, const NcCgOptions *cgo,
     j->arena = nc_aligned_alloc((size_t)plan->arena_bytes + NC_KERNEL_SLACK * sizeof(float));
     if (!j->arena) nc_out_of_memory((double)plan->arena_bytes);
     j->buf = nc_calloc((size_t)g->values.len + 1, sizeof(float *));
-    j->weights = nc_calloc((size_t)g->values.len + 1, sizeof(float *));
     j->wprepped = nc_calloc((size_t)g->nodes.len + 1, sizeof(float *));
     for (int v = 0; v < g->values.len; v++)
         if (g->values.data[v].kind == NC_VAL_NODE) j->buf[v] = (float *)(j->arena + plan->offset[v]);
-    copy_weights(j);
+    pad_weights(j);
     prepare_weights(j);
     j->xfloats = nc_numel(nc_val(g, g->inputs.data[0]));
     j->x = nc_malloc(((size_t)j->xfloats + NC_KERNEL_SLACK) * sizeof(float));
@@ -189,10 +189,7 @@ void nc_cal_jit_free(NcCalJit *j) {
             for (int q = 0; q < ni && !shared; q++) shared = j->wprepped[q] == j->wprepped[ni];
             if (!shared) free(j->wprepped[ni]);
         }
-    if (j->weights)
-        for (int v = 0; v < j->g->values.len; v++) free(j->weights[v]);
     free(j->wprepped);
-    free(j->weights);
     free(j->buf);
     free(j->arena);
     free(j->scratch);
