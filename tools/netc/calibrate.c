@@ -181,7 +181,9 @@ static int measure(NcGraph *g, const NcPlan *plan, int reference, const NcCgOpti
             nc_cal_jit_run(jit, x, visit, &r);
         else
             rc = run_reference(g, x, lo, hi, e);
-        if (bar) fprintf(stderr, "\rcalibrate: %d of %d images", f0 + (int)B < nfiles ? f0 + (int)B : nfiles, nfiles);
+        if (bar)
+            fprintf(stderr, "\rcalibrate: %s: %d of %d images", g->name, f0 + (int)B < nfiles ? f0 + (int)B : nfiles,
+                    nfiles);
     }
     if (bar) fprintf(stderr, "\n");
     if (cgo->verbose && !rc)
