@@ -135,7 +135,8 @@ typedef struct NcNode {
     int inputs[NC_MAXIN];   /* value ids */
     int outputs[NC_MAXOUT]; /* value ids */
     NcAttrs attrs;
-    char *scope; /* the name scope that made it (e.g. "layer1.0.conv2"), for messages */
+    char *scope;  /* the name scope that made it (e.g. "layer1.0.conv2"), for messages */
+    int out_over; /* 1 + the input whose storage the output may take (passes/epilogue_inplace.c), 0: none */
 } NcNode;
 
 /* How images become the model's input: timm's pretrained_cfg values

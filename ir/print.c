@@ -76,6 +76,8 @@ void nc_graph_print(const NcGraph *g, FILE *out) {
         if (o->ndim == 4 && o->layout == NC_LAYOUT_NHWC) fprintf(out, " nhwc");
         if (o->dtype == NC_BF16) fprintf(out, " bf16"); /* stored bf16 (passes/assign_dtype.c) */
         if (n->noutputs > 1) fprintf(out, " x%d", n->noutputs);
+        /* may take its operand's storage (passes/epilogue_inplace.c) */
+        if (n->out_over > 0 && n->out_over <= n->ninputs) fprintf(out, " over %%%d", n->inputs[n->out_over - 1]);
         if (n->scope && n->scope[0]) fprintf(out, "  # %s", n->scope);
         fprintf(out, "\n");
     }

@@ -17,6 +17,8 @@ static const NcPass passes[] = {
      nc_pass_assign_layout},
     {"assign_dtype", "store an activation in its kernels' reduced precision (bf16) where every reader takes it",
      nc_pass_assign_dtype},
+    {"epilogue_inplace", "let a conv store its output over its residual where its kernel reads each element first",
+     nc_pass_epilogue_inplace},
 };
 enum { NDEFAULT = 6 };
 

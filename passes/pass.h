@@ -53,8 +53,9 @@ int nc_pass_fuse_epilogue(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_se(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_fuse_eltwise(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
-int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e); /* needs ctx->layout */
-int nc_pass_assign_dtype(NcGraph *g, NcPassCtx *ctx, NcError *e);  /* ctx->layout's act_out / act_in */
+int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e);    /* needs ctx->layout */
+int nc_pass_assign_dtype(NcGraph *g, NcPassCtx *ctx, NcError *e);     /* ctx->layout's act_out / act_in */
+int nc_pass_epilogue_inplace(NcGraph *g, NcPassCtx *ctx, NcError *e); /* ctx->layout's out_over */
 /* The chain-following both fusions share (passes/fuse_epilogue.c): from each
  * node is_anchor accepts, pull the single-reader elementwise ops after it
  * into its epilogue. */
@@ -89,6 +90,10 @@ struct NcLayoutHooks {
      * (NC_F32: none), and whether it can read its input j stored in dtype dt */
     NcDtype (*act_out)(const NcGraph *g, const NcNode *nd, void *ctx);
     int (*act_in)(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *ctx);
+    /* for epilogue_inplace (NULL: never): does nd's kernel read each element of its epilogue operand j just
+     * before it writes the same element of its output, and write no element of the output before that (so
+     * the output may be stored over the operand)? */
+    int (*out_over)(const NcGraph *g, const NcNode *nd, int j, void *ctx);
 };
 /* Sets the layouts and inserts relayout nodes; *relayouts says how many. */
 int nc_assign_layout(NcGraph *g, const NcLayoutHooks *h, FILE *explain, int *relayouts, NcError *e);

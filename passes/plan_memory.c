@@ -100,6 +100,23 @@ int nc_plan_memory(const NcGraph *g, NcPlan *plan, FILE *explain, NcError *e) {
             plan->aliased++;
             continue;
         }
+        if (n->out_over > 0 && n->out_over <= n->ninputs) { /* a conv marked by epilogue_inplace */
+            const int v = n->inputs[n->out_over - 1], root = find(parent, v);
+            const NcValue *in = nc_val(g, v);
+            int shared = 0; /* the operand's storage is also another input's: the kernel reads that after writing */
+            for (int k = 0; k < n->ninputs; k++) shared |= k != n->out_over - 1 && find(parent, n->inputs[k]) == root;
+            if (in->kind == NC_VAL_NODE && nc_shape_eq(in, out) && in->dtype == out->dtype && !shared &&
+                group_last[root] == ni && sub[v] == 0 && nc_act_bytes(in) == nc_act_bytes(out)) {
+                parent[out->id] = root;
+                sub[out->id] = 0;
+                group_last[root] = last[out->id];
+                plan->inplace++;
+            } else if (explain) {
+                fprintf(explain, "plan: %s %s: not over its residual: %s\n", info->name, n->scope,
+                        shared ? "the residual is also an input" : "the residual is read later");
+            }
+            continue;
+        }
         if (info->fusion != NC_FUSE_ELEMWISE && info->fusion != NC_FUSE_BROADCAST) continue;
         /* only the op's own operands: an epilogue operand is read after the
            output is written, so the output must not overwrite it */

@@ -27,7 +27,7 @@ endforeach()
 # --precision bf16 | int8 (tests/compile/precision_cases.sh, precision_report.py): bad input, which kernels
 # run which precision, and the answers against f32 — Lite0's real weights on the photographs (needs
 # tools/get_lite0.sh), two models' conformance inputs, and two more in bf16 (bf16_acts).
-foreach(case bad_input models bf16_acts calibrate_fast photos_lite0)
+foreach(case bad_input models bf16_acts calibrate_fast epilogue_inplace photos_lite0)
   if(case STREQUAL "bad_input")
     set(labels "compile;precision;small")
   elseif(case STREQUAL "photos_lite0")

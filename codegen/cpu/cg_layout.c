@@ -269,6 +269,28 @@ static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *v
     return 0;
 }
 
+/* epilogue_inplace's hook: the bf16 GEMMs (cg_amx_gemm.c: the whole reduction in tiles or registers, then
+ * the epilogue reads each operand element and stores the output's) and the int8 GEMMs (cg_gemm_i8.c: the
+ * same) may store over a whole-tensor residual; the f32 GEMM keeps partial sums of its reduction blocks in
+ * the output, and the other kernels are not checked for it. */
+static int out_over(const NcGraph *g, const NcNode *nd, int j, void *vctx) {
+    const LayoutCtx *c = vctx;
+    NcBf16Plan bp;
+    NcGemmSpec s;
+    const char *env = getenv("NETC_CG_EPI_INPLACE"); /* 0 at compile time: every output apart, to compare */
+    if (env && !strcmp(env, "0")) return 0;
+    if (i8_mode(c)) {
+        if (!int8_kernel(g, nd, c, &s)) return 0;
+    } else if (bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp)) {
+        s = bp.s;
+    } else {
+        return 0;
+    }
+    for (int k = 0; k < s.nepi; k++)
+        if (s.epi[k].kind == NC_EPI_ADD && s.epi[k].input == j && !s.epi_per_channel[k]) return 1;
+    return 0;
+}
+
 /* What the hooks own: the target and a copy of the options. */
 typedef struct HooksCtx {
     LayoutCtx c;
@@ -289,7 +311,7 @@ int nc_cg_layout_hooks(NcLayoutHooks *h, const NcCgOptions *opt, const NcGraph *
     /* a follower takes every node its lead took, so that a weight shared by
      * all of them is packed for one layout */
     const NcLayoutMode mode = lead && hc->opt.layout != NC_LAYOUT_MODE_NCHW ? NC_LAYOUT_MODE_NHWC : hc->opt.layout;
-    *h = (NcLayoutHooks){mode, nhwc_ok, cost, relayout_cost, &hc->c, act_out, act_in};
+    *h = (NcLayoutHooks){mode, nhwc_ok, cost, relayout_cost, &hc->c, act_out, act_in, out_over};
     return 0;
 }
 

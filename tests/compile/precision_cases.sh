@@ -9,6 +9,10 @@
 #                 models' bf16 rows): where the host has AMX or AVX512-BF16, info, --dump-after and bench
 #                 --per-kernel say which tensors are bf16, and resnet50 runs as AVX512-BF16 kernels with
 #                 them too (--cpu cooperlake, against f32)
+#   epilogue_inplace  where the host has AMX or AVX512-BF16: resnet50's bottleneck convs store their output over
+#                 their residual in bf16 and int8 (passes/epilogue_inplace.c: the dump says "over %N"), the
+#                 arena is smaller, and the answers on the photographs are the same bits as with every output
+#                 apart (NETC_CG_EPI_INPLACE=0); never in f32
 #   calibrate_fast  int8 calibration by the generated kernels (tools/netc/calibrate_jit.c, the default) against
 #                 the reference interpreter's (NETC_CALIBRATE=reference) for resnet18 (48x48) and efficientnet_b0
 #                 (32x32: SE-scaled convs) on tests/photos: the same ranges within 1e-4, the same logits
@@ -120,6 +124,33 @@ bf16_acts)
     else
         echo "no AMX or AVX512-BF16 here: activations stay f32"
     fi
+    pass ;;
+epilogue_inplace)
+    "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --batch 2 --precision f32 \
+        --dump-after epilogue_inplace -o r50_f32 > dump_f32.txt 2>/dev/null || fail "f32 compile failed"
+    grep -q " over %" dump_f32.txt && fail "an f32 conv stored over its residual (its GEMM keeps partial sums there)"
+    for p in bf16 int8; do
+        cal=()
+        [ $p = int8 ] && cal=(--calibrate "$photos")
+        "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --batch 2 --precision $p "${cal[@]}" \
+            --dump-after epilogue_inplace -o "over_$p" > "dump_$p.txt" 2>/dev/null || fail "$p compile failed"
+        if ! grep -q "activations: [1-9]" <(./"over_$p" info); then
+            echo "no AMX or AVX512-BF16 here: $p activations f32, outputs apart"
+            continue
+        fi
+        grep -q "^  %[0-9]* = conv2d(.* over %[0-9]*  # layer1.0.conv3$" "dump_$p.txt" ||
+            fail "$p: layer1.0.conv3 not stored over its residual"
+        NETC_CG_EPI_INPLACE=0 "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --batch 2 --precision $p \
+            "${cal[@]}" -o "apart_$p" 2>/dev/null || fail "$p compile (apart) failed"
+        over=$(./"over_$p" info | sed -n 's/.*arena \([0-9.]*\) MB.*/\1/p')
+        apart=$(./"apart_$p" info | sed -n 's/.*arena \([0-9.]*\) MB.*/\1/p')
+        echo "$p: arena $over MB over the residuals, $apart MB apart"
+        awk -v a="$over" -v b="$apart" 'BEGIN { exit !(a < b) }' || fail "$p: the arena did not shrink"
+        for e in over apart; do
+            ./"${e}_$p" classify "$photos" --logits --top 5 --json > "${e}_$p.jsonl" || fail "$p: classify ($e) failed"
+        done
+        cmp "over_$p.jsonl" "apart_$p.jsonl" || fail "$p: answers differ with outputs over the residuals"
+    done
     pass ;;
 calibrate_fast)
     "$ef" 2 "NETC_CALIBRATE=bogus: expected fast" --no-file "$tmp/t" -- \

@@ -176,7 +176,57 @@ static void check_split_attention(void) {
     nc_graph_free(g);
 }
 
+/* A conv marked by epilogue_inplace (NcNode.out_over, set here as the CPU backend's hook would) gets its
+ * residual's storage where the residual dies there, and not where it is read later (here: made a graph
+ * output) or where it is also the conv's input. */
+static void check_out_over(void) {
+    NcGraph *g = load("resnet50", 64, 64, 1);
+    NcError e;
+    CHECK_MSG(nc_run_passes(g, "default", NULL, NULL, NULL, &e) == 0, "%s", e.msg);
+    int marked = 0, kept = -1, self = -1;
+    for (int i = 0; i < g->nodes.len; i++) {
+        NcNode *n = &g->nodes.data[i];
+        for (int s = 0; s < n->attrs.nepi; s++)
+            if (n->op == NC_OP_CONV2D && n->attrs.epi[s].kind == NC_EPI_ADD) n->out_over = n->attrs.epi[s].input + 1;
+        if (!n->out_over) continue;
+        if (marked++ == 1) { /* the second block's residual, read after the end: apart */
+            kept = i;
+            nc_vec_push(&g->outputs, n->inputs[n->out_over - 1]);
+        }
+    }
+    /* a marked node whose operand is its own input: apart (the kernel reads the input after writing) */
+    for (int i = 0; i < g->nodes.len && self < 0; i++) {
+        NcNode *n = &g->nodes.data[i];
+        if (n->op == NC_OP_CONV2D && !n->out_over && n->ninputs < NC_MAXIN && n->attrs.nepi < NC_MAX_EPI &&
+            nc_shape_eq(nc_val(g, n->inputs[0]), nc_val(g, n->outputs[0]))) {
+            const int j = n->ninputs++;
+            n->inputs[j] = n->inputs[0];
+            n->attrs.epi[n->attrs.nepi++] = (NcEpilogue){.kind = NC_EPI_ADD, .input = j};
+            n->out_over = j + 1;
+            self = i;
+        }
+    }
+    CHECK_MSG(marked == 16 && self >= 0, "resnet50: %d convs with a residual (want 16), a same-shape conv %d", marked,
+              self);
+    NcPlan plan;
+    CHECK(nc_plan_memory(g, &plan, NULL, &e) == 0);
+    CHECK_MSG(plan_is_sound(g, &plan), "resnet50 with out_over: unsound plan");
+    int over = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const NcNode *n = &g->nodes.data[i];
+        if (!n->out_over) continue;
+        const int same = plan.alias_of[n->outputs[0]] == plan.alias_of[n->inputs[n->out_over - 1]];
+        over += same;
+        CHECK_MSG(same == (i != kept && i != self), "%s: output %s its operand's storage", n->scope,
+                  same ? "took" : "did not take");
+    }
+    CHECK_MSG(over == 15, "%d convs stored over their residual (want 15)", over);
+    nc_plan_free(&plan);
+    nc_graph_free(g);
+}
+
 int main(void) {
+    check_out_over();
     check_eltwise_chain();
     check_split_attention();
     check_model("resnet50", 64, 64, 2);

@@ -20,8 +20,9 @@ int cmd_dump(int argc, char **argv) {
         }
     }
     /* the CPU backend's layout pass with the host's choices, as compile would run it */
-    const int layout = m.dump_after && (!strcmp(m.dump_after, "assign_layout") ||
-                                        !strcmp(m.dump_after, "assign_dtype") || !strcmp(m.dump_after, "all"));
+    const int layout =
+        m.dump_after && (!strcmp(m.dump_after, "assign_layout") || !strcmp(m.dump_after, "assign_dtype") ||
+                         !strcmp(m.dump_after, "epilogue_inplace") || !strcmp(m.dump_after, "all"));
     NcLayoutHooks hooks = {0};
     char *pipeline = NULL;
     NcError e;

@@ -12,8 +12,8 @@
 
 char *nc_pipeline_with_layout(const char *passes) {
     if (!passes) passes = "default";
-    return !strcmp(passes, "none") ? nc_strdup("assign_layout,assign_dtype")
-                                   : nc_sprintf("%s,assign_layout,assign_dtype", passes);
+    return !strcmp(passes, "none") ? nc_strdup("assign_layout,assign_dtype,epilogue_inplace")
+                                   : nc_sprintf("%s,assign_layout,assign_dtype,epilogue_inplace", passes);
 }
 
 NcGraph *nc_load_model(const char *path, const NcElabOptions *opt, NcError *e) {
