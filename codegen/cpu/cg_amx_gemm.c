@@ -23,7 +23,7 @@
  * epilogue reads the residual and writes the output row by row in order (the hardware prefetcher follows
  * that; panel by panel, a 64-byte line of each of 32 rows, it did not: layer 1's 1x1s with a residual
  * stalled on the residual's loads) */
-#define WIDE_MAX (64 * 1024)
+#define WIDE_MAX (32 * 1024) /* N 256; at N 512 (layer2's conv3) 64 KB wide measured 1.2x the columns, 1.1x not */
 
 /* ---- planning ---------------------------------------------------------- */
 
@@ -840,7 +840,7 @@ static void emit_mm(B16 *g, const char *name) {
                         ? cgb_arg_ptr(m, in, p->s.epi[s].input)
                         : NULL;
     /* direct, fused: all panels' accumulators of a micro-block, then its epilogue row by row, where they
-     * fit in L1 and there is a residual to read in order (resnet50's layer 1-2 1x1s: N 256 and 512; without
+     * fit in L1 and there is a residual to read in order (resnet50's layer 1 conv3s, N 256; without
      * one, layer1.0's downsample measured 1.3x slower wide: its 32 KB of accumulators evict the weights) */
     int residual = 0;
     for (int s = 0; s < p->s.nepi; s++) residual |= g->epi[s] && !p->s.epi_per_channel[s];
