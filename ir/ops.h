@@ -60,6 +60,9 @@ const NcOpInfo *nc_op_info(NcOpKind op);
 int nc_epilogue_check(const NcValue *const *in, int nin, const NcAttrs *a, int first_extra, int out_ndim,
                       const int64_t *out_shape, NcError *e);
 void nc_epilogue_apply(const NcKernelArgs *k);
+/* Does every piece of split k already lie where it would be copied from (passes/plan_memory.c plans
+ * contiguous pieces as views of the input)?  Then running the split copies nothing. */
+int nc_split_in_place(const NcKernelArgs *k);
 const char *nc_epi_name(NcEpiKind kind);
 /* Index of the first epilogue input: after x, weight and the optional bias. */
 static inline int nc_in_scale_input(const NcAttrs *a) { return 2 + (a->has_bias ? 1 : 0); }

@@ -98,6 +98,20 @@ void nc_ref_concat(const NcKernelArgs *k) {
     }
 }
 
+int nc_split_in_place(const NcKernelArgs *k) {
+    const NcNode *n = k->node;
+    const NcValue *x = k->in_v[0];
+    int64_t inner = 1, off = 0;
+    for (int d = 0; d < n->attrs.axis; d++)
+        if (x->shape[d] != 1) return 0;
+    for (int d = n->attrs.axis + 1; d < x->ndim; d++) inner *= x->shape[d];
+    for (int j = 0; j < n->noutputs; j++) {
+        if (k->out[j] != k->in[0] + off) return 0;
+        off += n->attrs.sizes[j] * inner;
+    }
+    return 1;
+}
+
 void nc_ref_split(const NcKernelArgs *k) {
     const NcNode *n = k->node;
     int64_t outer, len, inner;

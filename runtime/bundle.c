@@ -522,22 +522,6 @@ static void run_generated(const NcKernelEntry *k, const NcProgram *p, uint32_t n
     }
 }
 
-/* Does every piece of a split already lie where it would be copied from
- * (passes/plan_memory.c plans contiguous pieces as views of the input)? */
-static int split_in_place(const NcKernelArgs *k) {
-    const NcNode *n = k->node;
-    const NcValue *x = k->in_v[0];
-    int64_t inner = 1, off = 0;
-    for (int d = 0; d < n->attrs.axis; d++)
-        if (x->shape[d] != 1) return 0;
-    for (int d = n->attrs.axis + 1; d < x->ndim; d++) inner *= x->shape[d];
-    for (int j = 0; j < n->noutputs; j++) {
-        if (k->out[j] != k->in[0] + off) return 0;
-        off += n->attrs.sizes[j] * inner;
-    }
-    return 1;
-}
-
 static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, void *arena, double *per_node,
                       float **buf);
 
@@ -611,7 +595,7 @@ static void run_nodes(const NcBundle *b, int pi, const float *const *inputs, voi
         for (int j = 0; j < n->ninputs; j++) k.in_v[j] = &p->vals[n->inputs[j]], k.in[j] = buf[n->inputs[j]];
         for (int j = 0; j < n->noutputs; j++) k.out_v[j] = &p->vals[n->outputs[j]], k.out[j] = buf[n->outputs[j]];
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
-        if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;    /* its pieces are views too */
+        if (n->op == NC_OP_SPLIT && nc_split_in_place(&k)) continue; /* its pieces are views too */
         double t0 = per_node ? nc_now() : 0;
         if (kernels && kernels[ni].stage[0])
             run_generated(&kernels[ni], p, ni, n, buf, &scratch, &cap);

@@ -146,21 +146,6 @@ static void run_generated(NcCalJit *j, int ni, const NcNode *n) {
     }
 }
 
-/* Does every piece of a split already lie where it would be copied from (planned as views of the input)? */
-static int split_in_place(const NcKernelArgs *k) {
-    const NcNode *n = k->node;
-    const NcValue *x = k->in_v[0];
-    int64_t inner = 1, off = 0;
-    for (int d = 0; d < n->attrs.axis; d++)
-        if (x->shape[d] != 1) return 0;
-    for (int d = n->attrs.axis + 1; d < x->ndim; d++) inner *= x->shape[d];
-    for (int i = 0; i < n->noutputs; i++) {
-        if (k->out[i] != k->in[0] + off) return 0;
-        off += n->attrs.sizes[i] * inner;
-    }
-    return 1;
-}
-
 void nc_cal_jit_run(NcCalJit *j, const float *input, NcCalVisit visit, void *ctx) {
     const NcGraph *g = j->g;
     memcpy(j->x, input, (size_t)j->xfloats * sizeof(float));
@@ -173,7 +158,7 @@ void nc_cal_jit_run(NcCalJit *j, const float *input, NcCalVisit visit, void *ctx
         for (int i = 0; i < n->noutputs; i++) k.out_v[i] = nc_val(g, n->outputs[i]), k.out[i] = j->buf[n->outputs[i]];
         if (visit) visit(ctx, ni, k.in);
         if (n->op == NC_OP_RESHAPE && k.out[0] == k.in[0]) continue; /* a planned view */
-        if (n->op == NC_OP_SPLIT && split_in_place(&k)) continue;    /* its pieces are views too */
+        if (n->op == NC_OP_SPLIT && nc_split_in_place(&k)) continue; /* its pieces are views too */
         if (j->kernels[ni].stage[0])
             run_generated(j, ni, n);
         else
