@@ -178,30 +178,42 @@ static LLVMValueRef scalar_act(NcCgModule *m, int kind, LLVMValueRef x) {
     return LLVMBuildExtractElement(m->b, cgb_activation(m, kind, 0, 0, cgb_splat(m, x)), cgb_i64(m, 0), "");
 }
 
-/* The SE gate's two small layers for image n, from its pooled values:
- * hidden = act(w1 . pooled + b1), gate[n] = sigmoid(w2 . hidden + b2). */
-static void emit_se_fcs(NcCgModule *m, const NcNode *nd, int64_t C, int64_t R, LLVMValueRef pooled, LLVMValueRef hidden,
-                        LLVMValueRef in, LLVMValueRef gate, LLVMValueRef n) {
-    LLVMValueRef w1 = cgb_arg_ptr(m, in, 1), b1 = cgb_arg_ptr(m, in, 2), w2 = cgb_arg_ptr(m, in, 3),
-                 b2 = cgb_arg_ptr(m, in, 4);
-    LLVMValueRef r, c;
-    CgbLoop lr = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, R), 1, &r);
-    LLVMValueRef h = emit_sum(m, w1, LLVMBuildNSWMul(m->b, r, cgb_i64(m, C), ""), pooled, cgb_i64(m, 0), C);
-    h = LLVMBuildFAdd(m->b, h, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b1, r), ""), "");
-    LLVMBuildStore(m->b, scalar_act(m, nd->attrs.epi[0].kind, h), cgb_gep(m, hidden, r));
+/* One of the SE gate's two small layers, rows [t0 rows, (t0 + 1) rows) of tile t0 .. t1 (the last fewer):
+ * out[n][r] = act(w . x[n] + b)[r] for every image n, a weight row read once for all of them.  The first
+ * layer: w1 (R x C) over the pooled values, its activation; the second: w2 (C x R) over the hidden ones,
+ * sigmoid — the gate. */
+static void emit_se_fc(NcCgModule *m, const char *name, int win, int64_t rows, int64_t len, int64_t per, int64_t N,
+                       int act, int64_t x_slot, int64_t y_slot, int y_arg, NcCgKernel *k, int stage) {
+    LLVMBuilderRef b = m->b;
+    LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
+    LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
+    LLVMValueRef w = cgb_arg_ptr(m, in, win), bias = cgb_arg_ptr(m, in, win + 1);
+    LLVMValueRef x = cgb_gep(m, cgb_arg_ptr(m, out, 1), cgb_i64(m, x_slot));
+    LLVMValueRef y = y_arg ? cgb_arg_ptr(m, out, 0) : cgb_gep(m, cgb_arg_ptr(m, out, 1), cgb_i64(m, y_slot));
+    LLVMValueRef r, n;
+    LLVMValueRef r0 = LLVMBuildNSWMul(b, LLVMGetParam(fn, 2), cgb_i64(m, per), "");
+    LLVMValueRef r1 = LLVMBuildNSWMul(b, LLVMGetParam(fn, 3), cgb_i64(m, per), "");
+    r1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r1, cgb_i64(m, rows), ""), r1, cgb_i64(m, rows), "");
+    CgbLoop lr = cgb_loop_begin(m, r0, r1, 1, &r);
+    LLVMValueRef bias_r = LLVMBuildLoad2(b, m->f32, cgb_gep(m, bias, r), "");
+    LLVMValueRef woff = LLVMBuildNSWMul(b, r, cgb_i64(m, len), "");
+    CgbLoop ln = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, N), 1, &n);
+    LLVMValueRef z = emit_sum(m, w, woff, x, LLVMBuildNSWMul(b, n, cgb_i64(m, len), ""), len);
+    z = LLVMBuildFAdd(b, z, bias_r, "");
+    LLVMBuildStore(b, scalar_act(m, act, z),
+                   cgb_gep(m, y, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, n, cgb_i64(m, rows), ""), r, "")));
+    cgb_loop_end(m, &ln);
     cgb_loop_end(m, &lr);
-    CgbLoop lc2 = cgb_loop_begin(m, cgb_i64(m, 0), cgb_i64(m, C), 1, &c);
-    LLVMValueRef z = emit_sum(m, w2, LLVMBuildNSWMul(m->b, c, cgb_i64(m, R), ""), hidden, cgb_i64(m, 0), R);
-    z = LLVMBuildFAdd(m->b, z, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, b2, c), ""), "");
-    LLVMBuildStore(m->b, scalar_act(m, NC_EPI_SIGMOID, z),
-                   cgb_gep(m, gate, LLVMBuildNSWAdd(m->b, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), ""), c, "")));
-    cgb_loop_end(m, &lc2);
+    LLVMBuildRetVoid(b);
+    k->stage[stage] = fn, k->tiles[stage] = (rows + per - 1) / per;
 }
 
-/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1] in two stages, so
+/* squeeze_excite(x, w1, b1, w2, b2) -> gate [N, C, 1, 1] in three stages, so
  * that batch 1 uses every thread — the pooling, one tile per (image, block
- * of 4 channel vectors), into scratch (out[1]); then the two small layers,
- * one tile per image. */
+ * of 4 channel vectors), into scratch (out[1]); then each of the two small
+ * layers, one tile per block of its output rows, each weight row read once
+ * for every image (one tile per image read all the weights once an image: at
+ * batch 8 RegNetY's SE layers spent most of their time on those reads). */
 int nc_cg_se_staged(const NcGraph *g, const NcNode *nd) {
     return nd->op == NC_OP_SQUEEZE_EXCITE && nc_cg_eltwise_tiles(g, nd) > 0;
 }
@@ -240,17 +252,12 @@ void nc_cg_emit_se_staged(NcCgModule *m, const NcGraph *g, const NcNode *nd, con
     LLVMBuildRetVoid(m->b);
     k->stage[0] = fn, k->tiles[0] = N * nb;
 
-    snprintf(sub, sizeof sub, "%s_fc", name);
-    fn = nc_cg_begin_tile_fn(m, sub);
-    LLVMValueRef in = LLVMGetParam(fn, 0), gate = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
-    LLVMValueRef all = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
-    LLVMValueRef hidden = cgb_var(m, LLVMArrayType2(m->f32, (uint64_t)(R + m->vw)));
-    CgbLoop ln = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &n);
-    emit_se_fcs(m, nd, C, R, cgb_gep(m, all, LLVMBuildNSWMul(m->b, n, cgb_i64(m, C), "")), hidden, in, gate, n);
-    cgb_loop_end(m, &ln);
-    LLVMBuildRetVoid(m->b);
-    k->stage[1] = fn, k->tiles[1] = N;
-    k->scratch = N * C;
+    /* the scratch: the pooled values (N x C), then the hidden ones (N x R) */
+    snprintf(sub, sizeof sub, "%s_fc1", name);
+    emit_se_fc(m, sub, 1, R, C, 4, N, nd->attrs.epi[0].kind, 0, N * C, 0, k, 1);
+    snprintf(sub, sizeof sub, "%s_fc2", name);
+    emit_se_fc(m, sub, 3, C, R, 16, N, NC_EPI_SIGMOID, N * C, 0, 1, k, 2);
+    k->scratch = N * C + N * R;
 }
 
 /* global_avg_pool: one tile per image */
