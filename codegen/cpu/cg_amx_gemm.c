@@ -861,9 +861,11 @@ static void emit_mm(B16 *g, const char *name) {
     /* direct, fused: all panels' accumulators of a micro-block, then its epilogue row by row, where they
      * fit in L1 and there is a residual to read in order (resnet50's layer 1 conv3s, N 256; without
      * one, layer1.0's downsample measured 1.3x slower wide: its 32 KB of accumulators evict the weights) */
-    int residual = 0;
-    for (int s = 0; s < p->s.nepi; s++) residual |= g->epi[s] && !p->s.epi_per_channel[s];
-    g->wide = p->direct && p->fused && residual && p->mr * p->Np * 4 <= WIDE_MAX;
+    int64_t residual = 0; /* its bytes: where they fit in L2 (batch 1) the lagged epilogue below did better,
+                             0.90-0.94x wide's time on resnet50's layer 1 conv3s, and 1.07-1.13x at batch 8 */
+    for (int s = 0; s < p->s.nepi; s++)
+        if (g->epi[s] && !p->s.epi_per_channel[s]) residual = p->M * p->O * (p->epi_bf16[s] ? 2 : 4);
+    g->wide = p->direct && p->fused && residual > 2 * 1024 * 1024 && p->mr * p->Np * 4 <= WIDE_MAX;
     g->bufw = g->wide ? p->Np : NR;
     /* direct, fused, not wide: panel q - 1's epilogue issued after panel q's tiles, so that the vector work
      * runs while the TDPBF16PS chain does (resnet50 1 thread: layer1's 3x3s 0.88-0.93x at batch 8, the

@@ -233,7 +233,7 @@ static Case conv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int k, i
 }
 
 static void all_cases(const NcCgTarget *t, int kind, int run) {
-    Case cs[32];
+    Case cs[40];
     int n = 0;
     cs[n++] = conv(1, 64, 7, 9, 64, 1, 1, 0);   /* whole panels, M 63 */
     cs[n++] = conv(2, 40, 5, 5, 70, 1, 1, 0);   /* K 40 (padded to 64), N 70: a ragged panel of 6 */
@@ -275,7 +275,9 @@ static void all_cases(const NcCgTarget *t, int kind, int run) {
     cs[n].bias = 1, cs[n++].epi = "ra";
     cs[n++] = conv(2, 48, 9, 8, 32, 1, 2, 0);   /* a strided 1x1 (downsample): one phase plane of 4 */
     cs[n++] = conv(1, 24, 11, 13, 16, 5, 3, 2); /* 5x5 stride 3: 3 x 3 phase planes */
-    cs[n] = conv(1, 32, 6, 6, 530, 1, 1, 0);    /* N 530: fused direct's epilogue panel by panel (not wide) */
+    cs[n] = conv(1, 32, 65, 65, 256, 1, 1, 0);  /* a residual over 2 MB: fused direct's epilogue wide */
+    cs[n].bias = 1, cs[n++].epi = "ra";
+    cs[n] = conv(1, 32, 6, 6, 530, 1, 1, 0); /* N 530: fused direct's epilogue panel by panel (not wide) */
     cs[n].bias = 1, cs[n++].epi = "ra";
     for (int i = 0; i < n; i++)
         for (int mode = 0; mode < 4; mode++)
