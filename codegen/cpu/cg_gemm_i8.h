@@ -127,7 +127,8 @@ void nc_cg_gemm_i8_emit_gemm(NcCgModule *m, const NcGemmI8Plan *p, const char *n
 /* The fused GEMM stage `name` (p->fused): A's rows from rm, the rest as nc_cg_gemm_i8_emit_gemm. */
 void nc_cg_gemm_i8_emit_gemm_fused(NcCgModule *m, const NcGemmI8Plan *p, const char *name, const NcI8RowMaker *rm);
 
-/* The whole kernel of a 1x1 conv or linear node: quantise + gemm (scratch: the u8 rows). */
+/* The whole kernel of a 1x1 conv or linear node: quantise + gemm (scratch: the u8 rows); fused
+ * (nc_cg_gemm_i8_set_fused), the GEMM stage alone, quantising each row panel of x on its stack. */
 void nc_cg_gemm_i8_emit(NcCgModule *m, const NcGemmI8Plan *p, const char *prefix, NcCgKernel *k);
 
 #endif

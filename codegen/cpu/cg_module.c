@@ -400,6 +400,8 @@ static int gemm_i8_plan(const CgNode *c, CgPlan *p, NcOpKind op) {
     NcError e;
     if (!gemm_candidate(c->g, c->nd, &s) || nc_cg_gemm_i8_plan(&p->gemm_i8, &s, c->m->t, NC_I8_AUTO, &e))
         NC_CHECK(!"int8 weights without an int8 GEMM kernel");
+    /* the rows quantised by the GEMM stage itself where that pays (as a window's columns: cg_gemm_i8.h) */
+    if (nc_cg_gemm_i8_fuse_pays(&p->gemm_i8)) nc_cg_gemm_i8_set_fused(&p->gemm_i8, 1);
     nc_cg_gemm_i8_set_dtypes(&p->gemm_i8, c->g, c->nd);
     return 1;
 }

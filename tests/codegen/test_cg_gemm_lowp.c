@@ -122,7 +122,7 @@ static void check_bf16(const NcCgTarget *t, NcGemmSpec s) {
 
 /* The kernel's arithmetic in C, from the blob: y[m][n] (NHWC rows). */
 static void ref_i8(const NcGemmSpec *s, const NcI8Layout *l, const unsigned char *blob, const float *xin,
-                   const float *bias, const float *resid, float *y) {
+                   const float *bias, const float *resid, const float *scale, float *y) {
     float inv, zero;
     memcpy(&inv, blob, 4);
     memcpy(&zero, blob + 4, 4);
@@ -133,7 +133,9 @@ static void ref_i8(const NcGemmSpec *s, const NcI8Layout *l, const unsigned char
     int *xq = nc_malloc((size_t)K * sizeof(int));
     for (int64_t mi = 0; mi < M; mi++) {
         for (int64_t k = 0; k < K; k++) {
-            float v = nearbyintf(fmaf(xin[mi * K + k], inv, zero));
+            /* an SE scale (one per image and input channel) multiplies first, as the separate op would */
+            const float xv = scale ? xin[mi * K + k] * scale[mi / s->hw * K + k] : xin[mi * K + k];
+            float v = nearbyintf(fmaf(xv, inv, zero));
             xq[k] = v < 0 ? 0 : v > 255 ? 255 : (int)v;
         }
         for (int64_t n = 0; n < N; n++) {
@@ -156,13 +158,13 @@ static const char *const isa_names[] = {"auto", "plain IR", "avx2", "avxvnni", "
 
 /* Every int8 path the host has (plain IR, AVX2, AVX-VNNI, AVX512-VNNI, AMX) against the C arithmetic and each
  * other (AMX on a blob whose reduction is padded to 64: the same integers). */
-static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) {
+static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16, int fused) {
     NcError e;
-    char what[160];
+    char what[192];
     if (bf16 && !bf16_ok) return;
-    snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s%s",
+    snprintf(what, sizeof what, "int8: batch %lld, %lld -> %lld, hw %lld, bias %d relu %d resid %d%s%s%s",
              (long long)s.batch, (long long)s.cin, (long long)s.cout, (long long)s.hw, s.bias, s.relu, s.nepi,
-             positive ? ", x >= 0" : "", bf16 ? ", bf16 activations" : "");
+             positive ? ", x >= 0" : "", bf16 ? ", bf16 activations" : "", fused ? ", fused" : "");
     NcGemmI8Plan p[NISA];
     int have[NISA] = {0};
     NcTileFn q[NISA] = {NULL}, g[NISA] = {NULL};
@@ -175,7 +177,8 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
         CHECK_MSG(p[isa].isa == (NcI8Isa)isa, "%s: asked for %s, planned %s", what, isa_names[isa],
                   isa_names[p[isa].isa]);
         have[isa] = 1;
-        if (bf16) { /* x, y and the residual stored bf16 */
+        if (fused) nc_cg_gemm_i8_set_fused(&p[isa], 1); /* the rows quantised by the GEMM stage */
+        if (bf16) {                                     /* x, y and the residual stored bf16 */
             p[isa].x_bf16 = p[isa].y_bf16 = 1;
             for (int i = 0; i < s.nepi; i++) p[isa].epi_bf16[i] = s.epi[i].kind == NC_EPI_ADD;
         }
@@ -193,9 +196,9 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
         if (!have[isa]) continue;
         char qn[32], gn[32];
         snprintf(qn, sizeof qn, "isa%d_quant", isa), snprintf(gn, sizeof gn, "isa%d_i8mm", isa);
-        q[isa] = (NcTileFn)nc_cg_jit_lookup(jit, qn, &e);
+        q[isa] = fused ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, qn, &e);
         g[isa] = (NcTileFn)nc_cg_jit_lookup(jit, gn, &e);
-        ok &= q[isa] && g[isa];
+        ok &= (fused || q[isa]) && g[isa];
     }
     CHECK_MSG(ok, "%s: a kernel is missing", what);
     if (ok) {
@@ -204,6 +207,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
         if (positive)
             for (int64_t i = 0; i < n * C * hw; i++) x[i] = fabsf(x[i]) * 3;
         float *resid = s.nepi ? cgt_guarded(M * O) : NULL;
+        float *scale = s.in_scale ? cgt_random(n * C) : NULL; /* in[s.in_scale] */
         float lo = 0, hi = 0;
         for (int64_t i = 0; i < n * C * hw; i++) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
         NcI8Layout l;
@@ -221,7 +225,7 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
         uint16_t *x16 = bf16 ? to_bf16(xin, n * C * hw) : NULL, *r16 = bf16 && resid ? to_bf16(resid, M * O) : NULL;
         float *want = nc_malloc((size_t)(M * O) * sizeof(float)), *y[NISA] = {NULL};
         float *yw = nc_malloc((size_t)(M * O) * sizeof(float)); /* a bf16 output widened */
-        ref_i8(&s, &l, blob, xin, bias, resid, want);
+        ref_i8(&s, &l, blob, xin, bias, resid, scale, want);
         for (int k = NC_I8_PLAIN; k < NISA; k++) {
             if (!have[k]) continue;
             y[k] = nc_malloc((size_t)(M * O + 64) * sizeof(float));
@@ -236,8 +240,9 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
             const unsigned char *bk = k == NC_I8_AMX ? blob64 : blob;
             const float *in[4] = {bf16 ? (const float *)(const void *)x16 : xin, (const float *)(const void *)bk, bias,
                                   r16 ? (const float *)(const void *)r16 : resid};
+            if (scale) in[s.in_scale] = scale;
             float *out[2] = {y[k], scratch};
-            cgt_run(q[k], in, out, p[k].qtiles);
+            if (q[k]) cgt_run(q[k], in, out, p[k].qtiles);
             cgt_run(g[k], in, out, p[k].tiles);
             double err;
             if (bf16) from_bf16(y16, yw, M * O);
@@ -262,13 +267,13 @@ static void check_i8(const NcCgTarget *t, NcGemmSpec s, int positive, int bf16) 
             for (int64_t i = 0; i < M * O; i++) ref[i] += rn[i];
             free(rn);
         }
-        double err;
-        CHECK_MSG(cgt_close(got, ref, M * O, 0.03, &err), "%s: %g of max |y| from f32", what, err);
+        double err = 0;
+        CHECK_MSG(scale || cgt_close(got, ref, M * O, 0.03, &err), "%s: %g of max |y| from f32", what, err);
         cgt_guarded_free(xin, n * C * hw), cgt_guarded_free((float *)(void *)blob, (l.bytes + 3) / 4);
         cgt_guarded_free((float *)(void *)blob64, (l64.bytes + 3) / 4);
         cgt_guarded_free(resid, M * O);
         for (int k = 0; k < NISA; k++) free(y[k]);
-        free(x), free(w), free(bias), free(want), free(ref), free(got), free(yw), free(x16), free(r16);
+        free(x), free(w), free(bias), free(want), free(ref), free(got), free(yw), free(x16), free(r16), free(scale);
         cases++;
     }
     nc_cg_jit_free(jit);
@@ -500,8 +505,9 @@ int main(void) {
             check_bf16(&t, s);
         }
         s = spec(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], (int)(i % 2), (int)(i % 3 != 1));
-        check_i8(&t, s, (int)(i % 2), 0);
-        if (i % 2) check_i8(&t, s, 1, 1);
+        check_i8(&t, s, (int)(i % 2), 0, 0);
+        if (i % 2) check_i8(&t, s, 1, 1, 0);
+        if (i % 3 == 2) check_i8(&t, s, (int)(i % 2), (int)(i % 2), 1);
     }
     NcGemmSpec sc = spec(2, 40, 24, 30, 1, 0);
     sc.in_scale = 3; /* in[3]: one scale per (image, input channel) */
@@ -509,10 +515,17 @@ int main(void) {
     /* a residual added after ReLU, as a bottleneck's conv3 */
     NcGemmSpec r = spec(2, 45, 70, 33, 1, 1);
     r.nepi = 1, r.epi[0].kind = NC_EPI_ADD, r.epi[0].input = 3;
-    check_i8(&t, r, 1, 0);
-    check_i8(&t, r, 1, 1);
+    check_i8(&t, r, 1, 0, 0);
+    check_i8(&t, r, 1, 1, 0);
+    check_i8(&t, r, 1, 1, 1); /* fused: the rows quantised on the GEMM stage's stack */
+    check_i8(&t, r, 1, 0, 1);
+    NcGemmSpec si = spec(2, 100, 40, 300, 1, 0); /* an SE-scaled 1x1: the scale applied as the rows are quantised */
+    si.in_scale = 3;
+    check_i8(&t, si, 0, 0, 0);
+    check_i8(&t, si, 0, 1, 1);
+    check_i8(&t, si, 1, 0, 1);
     for (int i = 0; i < 6; i++)
-        check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0, i % 2);
+        check_i8(&t, spec(cgt_int(1, 3), cgt_int(1, 200), cgt_int(1, 80), cgt_int(1, 120), 1, 0), 0, i % 2, i % 3 == 0);
     /* int8 im2col: 3x3 stride 1 and 2, a stem-like 7x7 stride 2, a strided 1x1, a 1x1 on a scaled input */
     check_im2col_i8(&t, 2, 32, 9, 11, 37, 3, 1, 1, 0, 1, 1, 0);
     check_im2col_i8(&t, 1, 40, 8, 8, 70, 3, 2, 1, 0, 0, 1, 0);
