@@ -79,12 +79,18 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
         kern.stage[0] = LLVMGetNamedFunction(m.mod, "pool"), kern.tiles[0] = tiles;
     }
     NcCgJit *jit = nc_cg_jit_new(&e);
+    char names[3][96] = {{0}}; /* the stages' functions, by name (the module goes to the JIT) */
+    for (int s = 0; s < 3; s++) {
+        size_t len = 0;
+        const char *nm = kern.stage[s] ? LLVMGetValueName2(kern.stage[s], &len) : "";
+        snprintf(names[s], sizeof names[s], "%.*s", (int)len, nm);
+    }
     const int rc = nc_cg_jit_add(jit, &m, &e);
     nc_cg_module_dispose(&m);
     CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
-    NcTileFn fn[2] = {NULL, NULL};
-    for (int s = 0; s < 2 && !rc; s++)
-        if (kern.stage[s]) fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, se ? (s ? "pool_fc" : "pool_pool") : "pool", &e);
+    NcTileFn fn[3] = {NULL, NULL, NULL};
+    for (int s = 0; s < 3 && !rc; s++)
+        if (names[s][0]) fn[s] = (NcTileFn)nc_cg_jit_lookup(jit, names[s], &e);
     if (!run || rc || !fn[0]) {
         CHECK_MSG(!run || fn[0], "%s: %s", what, e.msg);
         nc_cg_jit_free(jit);
@@ -121,7 +127,7 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
     for (int64_t i = 0; i < ny + 128; i++) ybuf[i] = 42.0f;
     float *scratch = nc_malloc((size_t)(kern.scratch + NC_KERNEL_SLACK) * sizeof(float));
     float *out[2] = {y, scratch};
-    for (int s = 0; s < 2; s++)
+    for (int s = 0; s < 3; s++)
         if (fn[s]) cgt_run(fn[s], in, out, kern.tiles[s]);
     float *yf = nc_malloc((size_t)ny * sizeof(float)), *got = nc_malloc((size_t)ny * sizeof(float));
     for (int64_t i = 0; i < ny; i++) {
