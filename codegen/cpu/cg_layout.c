@@ -279,7 +279,7 @@ static int out_over(const NcGraph *g, const NcNode *nd, int j, void *vctx) {
     NcGemmSpec s;
     const char *env = getenv("NETC_CG_EPI_INPLACE"); /* 0 at compile time: every output apart, to compare */
     if (env && !strcmp(env, "0")) return 0;
-    if (i8_mode(c)) {
+    if (c->opt && c->opt->precision == NC_PREC_INT8) { /* every int8 GEMM, its activations bf16 or f32 */
         if (!int8_kernel(g, nd, c, &s)) return 0;
     } else if (bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp)) {
         s = bp.s;

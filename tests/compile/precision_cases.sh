@@ -9,10 +9,11 @@
 #                 models' bf16 rows): where the host has AMX or AVX512-BF16, info, --dump-after and bench
 #                 --per-kernel say which tensors are bf16, and resnet50 runs as AVX512-BF16 kernels with
 #                 them too (--cpu cooperlake, against f32)
-#   epilogue_inplace  where the host has AMX or AVX512-BF16: resnet50's bottleneck convs store their output over
-#                 their residual in bf16 and int8 (passes/epilogue_inplace.c: the dump says "over %N"), the
-#                 arena is smaller, and the answers on the photographs are the same bits as with every output
-#                 apart (NETC_CG_EPI_INPLACE=0); never in f32
+#   epilogue_inplace  resnet50's bottleneck convs store their output over their residual in int8 with f32
+#                 activations on any host, and where the host has AMX or AVX512-BF16 in bf16 and int8 with bf16
+#                 ones (passes/epilogue_inplace.c: the dump says "over %N"), the arena is smaller, and the
+#                 answers on the photographs are the same bits as with every output apart
+#                 (NETC_CG_EPI_INPLACE=0); never in f32
 #   calibrate_fast  int8 calibration by the generated kernels (tools/netc/calibrate_jit.c, the default) against
 #                 the reference interpreter's (NETC_CALIBRATE=reference) for resnet18 (48x48) and efficientnet_b0
 #                 (32x32: SE-scaled convs) on tests/photos: the same ranges within 1e-4, the same logits
@@ -129,6 +130,18 @@ epilogue_inplace)
     "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --batch 2 --precision f32 \
         --dump-after epilogue_inplace -o r50_f32 > dump_f32.txt 2>/dev/null || fail "f32 compile failed"
     grep -q " over %" dump_f32.txt && fail "an f32 conv stored over its residual (its GEMM keeps partial sums there)"
+    # int8 with f32 activations (AVX2 hosts, or NETC_CG_BF16_ACT=f32) stores over its residuals too
+    NETC_CG_BF16_ACT=f32 "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --batch 2 --precision int8 \
+        --calibrate "$photos" --dump-after epilogue_inplace -o over_i8f32 > dump_i8f32.txt 2>/dev/null ||
+        fail "int8 (f32 activations) compile failed"
+    grep -q "^  %[0-9]* = conv2d(.* over %[0-9]*  # layer1.0.conv3$" dump_i8f32.txt ||
+        fail "int8 with f32 activations: layer1.0.conv3 not stored over its residual"
+    NETC_CG_BF16_ACT=f32 NETC_CG_EPI_INPLACE=0 "$netc" compile "$root/models/resnet50.nn" --init det --res 32 \
+        --batch 2 --precision int8 --calibrate "$photos" -o apart_i8f32 2>/dev/null || fail "int8 (apart) failed"
+    for e in over apart; do
+        ./"${e}_i8f32" classify "$photos" --logits --top 5 --json > "${e}_i8f32.jsonl" || fail "classify ($e) failed"
+    done
+    cmp over_i8f32.jsonl apart_i8f32.jsonl || fail "int8 (f32 activations): answers differ over the residuals"
     for p in bf16 int8; do
         cal=()
         [ $p = int8 ] && cal=(--calibrate "$photos")
