@@ -275,6 +275,23 @@ static void quant_vec(NcCgModule *m, void *ctx, LLVMValueRef i, int lanes) {
                        bgep(q, dst, I(q, l)));
 }
 
+/* The quantisation of the blob at `blob` (its activation scale and zero point), for rows read as x_bf16 says. */
+static QuantRow quant_begin(Q *q, LLVMValueRef blob, int x_bf16) {
+    NcCgModule *m = q->m;
+    QuantRow r = {q, NULL, NULL, NULL, NULL, NULL, x_bf16};
+    r.inv = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, blob, ""));
+    r.zero = cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, blob, cgb_i64(m, 1)), ""));
+    return r;
+}
+/* len values of r->x (times r->s) to bytes at r->d, then zeros up to stride (the reduction's padding: its
+ * weights are zero too). */
+static void quant_row(QuantRow *r, int64_t len, int64_t stride) {
+    Q *q = r->q;
+    cgb_for_vectors(q->m, len, quant_vec, r);
+    if (stride > len)
+        LLVMBuildMemSet(q->m->b, bgep(q, r->d, I(q, len)), LLVMConstInt(q->i8, 0, 0), I(q, stride - len), 1);
+}
+
 /* rows [0, nrows) of G x len floats from src (times scale[row / hw][...] when scale_input is set) to rows of
  * stride bytes at out[1] + off, bytes [len, stride) zero, group g's len floats of each row to the g-th plane
  * of nrows rows; rows_per_tile rows a tile. */
@@ -291,9 +308,7 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
     LLVMValueRef blob = cgb_arg_ptr(m, in, 1);
     LLVMValueRef scale = scale_input ? cgb_arg_ptr(m, in, scale_input) : NULL;
     LLVMValueRef dst = bgep(q, cgb_arg_ptr(m, out, 1), I(q, off));
-    QuantRow r = {q, NULL, NULL, NULL, NULL, NULL, !from_scratch && p->x_bf16};
-    r.inv = cgb_splat(m, LLVMBuildLoad2(b, m->f32, blob, ""));
-    r.zero = cgb_splat(m, LLVMBuildLoad2(b, m->f32, cgb_gep(m, blob, I(q, 1)), ""));
+    QuantRow r = quant_begin(q, blob, !from_scratch && p->x_bf16);
     const int64_t tiles = cgb_ceil_div(nrows, rows_per_tile);
     LLVMValueRef t, row;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
@@ -306,9 +321,7 @@ static void quant_stage(NcCgModule *m0, const NcGemmI8Plan *p, const char *name,
     for (int64_t g = 0; g < G; g++) { /* unrolled: G is 1 but for grouped convs' planes (up to 37) */
         r.x = cgb_gep_act(m, x0, I(q, g * len), r.x_bf16), r.s = s0 ? cgb_gep(m, s0, I(q, g * len)) : NULL;
         r.d = bgep(q, d0, I(q, g * nrows * stride));
-        cgb_for_vectors(m, len, quant_vec, &r);
-        if (stride > len) /* the reduction's padding: zeros (its weights are zero too) */
-            LLVMBuildMemSet(b, bgep(q, r.d, I(q, len)), LLVMConstInt(q->i8, 0, 0), I(q, stride - len), 1);
+        quant_row(&r, len, stride);
     }
     cgb_loop_end(m, &lr);
     cgb_loop_end(m, &lt);
@@ -607,18 +620,14 @@ static void quant_rows(NcCgModule *m, const void *vctx, LLVMValueRef in, LLVMVal
     const int64_t K = p->s.cin;
     LLVMValueRef blob = cgb_arg_ptr(mv, in, 1), x = cgb_arg_ptr(mv, in, 0);
     LLVMValueRef scale = p->s.in_scale ? cgb_arg_ptr(mv, in, p->s.in_scale) : NULL;
-    QuantRow r = {q, NULL, NULL, NULL, NULL, NULL, p->x_bf16};
-    r.inv = cgb_splat(mv, LLVMBuildLoad2(b, mv->f32, blob, ""));
-    r.zero = cgb_splat(mv, LLVMBuildLoad2(b, mv->f32, cgb_gep(mv, blob, I(q, 1)), ""));
+    QuantRow r = quant_begin(q, blob, p->x_bf16);
     LLVMValueRef end = add(q, row0, I(q, nrows)), i;
     end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, end, I(q, p->M), ""), end, I(q, p->M), "");
     CgbLoop lr = cgb_loop_begin(mv, row0, end, 1, &i);
     r.x = cgb_gep_act(mv, x, mulc(q, i, K), p->x_bf16);
     r.s = scale ? cgb_gep(mv, scale, mulc(q, LLVMBuildSDiv(b, i, I(q, p->s.hw), ""), K)) : NULL;
     r.d = bgep(q, dst, mulc(q, LLVMBuildNSWSub(b, i, row0, ""), p->K4));
-    cgb_for_vectors(mv, K, quant_vec, &r);
-    if (p->K4 > K) /* the reduction's padding: zeros (its weights are zero too) */
-        LLVMBuildMemSet(b, bgep(q, r.d, I(q, K)), LLVMConstInt(q->i8, 0, 0), I(q, p->K4 - K), 1);
+    quant_row(&r, K, p->K4);
     cgb_loop_end(mv, &lr);
 }
 

@@ -248,25 +248,30 @@ static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
         return nc_val(g, nd->inputs[0])->dtype;
     return bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
 }
+/* The spec of the reduced-precision GEMM that runs nd (int8: the int8 GEMM, else under bf16 the bf16 GEMM),
+ * or 0 where none does; and whether input j is one of its whole-tensor epilogue operands (ADD, or MUL too). */
+static int reduced_gemm(const NcGraph *g, const NcNode *nd, const LayoutCtx *c, int int8, NcGemmSpec *s) {
+    NcBf16Plan bp;
+    if (int8) return int8_kernel(g, nd, c, s) != 0;
+    if (!bf16_mode(c) || !cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+    *s = bp.s;
+    return 1;
+}
+static int whole_operand(const NcGemmSpec *s, int j, int mul_too) {
+    for (int k = 0; k < s->nepi; k++)
+        if ((s->epi[k].kind == NC_EPI_ADD || (mul_too && s->epi[k].kind == NC_EPI_MUL)) && s->epi[k].input == j &&
+            !s->epi_per_channel[k])
+            return 1;
+    return 0;
+}
 static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *vctx) {
     const LayoutCtx *c = vctx;
-    NcBf16Plan bp;
     NcGemmSpec s;
     if (dt != NC_BF16 || (!bf16_mode(c) && !i8_mode(c))) return 0;
     if (pool_reads_bf16(g, nd)) return j == 0;
     if (depthwise_kernel(g, nd, c)) return j == 0;
-    if (i8_mode(c)) {
-        if (!int8_kernel(g, nd, c, &s)) return 0;
-    } else {
-        if (!cg_bf16_takes(g, nd, c->t, &bp)) return 0;
-        s = bp.s;
-    }
-    if (j == 0) return 1;
-    for (int k = 0; k < s.nepi; k++)
-        if ((s.epi[k].kind == NC_EPI_ADD || s.epi[k].kind == NC_EPI_MUL) && s.epi[k].input == j &&
-            !s.epi_per_channel[k])
-            return 1;
-    return 0;
+    if (!reduced_gemm(g, nd, c, i8_mode(c), &s)) return 0;
+    return j == 0 || whole_operand(&s, j, 1);
 }
 
 /* epilogue_inplace's hook: the bf16 GEMMs (cg_amx_gemm.c: the whole reduction in tiles or registers, then
@@ -275,20 +280,11 @@ static int act_in(const NcGraph *g, const NcNode *nd, int j, NcDtype dt, void *v
  * the output, and the other kernels are not checked for it. */
 static int out_over(const NcGraph *g, const NcNode *nd, int j, void *vctx) {
     const LayoutCtx *c = vctx;
-    NcBf16Plan bp;
     NcGemmSpec s;
     const char *env = getenv("NETC_CG_EPI_INPLACE"); /* 0 at compile time: every output apart, to compare */
     if (env && !strcmp(env, "0")) return 0;
-    if (c->opt && c->opt->precision == NC_PREC_INT8) { /* every int8 GEMM, its activations bf16 or f32 */
-        if (!int8_kernel(g, nd, c, &s)) return 0;
-    } else if (bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp)) {
-        s = bp.s;
-    } else {
-        return 0;
-    }
-    for (int k = 0; k < s.nepi; k++)
-        if (s.epi[k].kind == NC_EPI_ADD && s.epi[k].input == j && !s.epi_per_channel[k]) return 1;
-    return 0;
+    /* every int8 GEMM, its activations bf16 or f32 */
+    return reduced_gemm(g, nd, c, c->opt && c->opt->precision == NC_PREC_INT8, &s) && whole_operand(&s, j, 0);
 }
 
 /* What the hooks own: the target and a copy of the options. */
