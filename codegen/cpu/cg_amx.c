@@ -109,6 +109,10 @@ void cg_amx_load(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride) {
     LLVMValueRef a[3] = {tile_no(m, tile), p, cgb_i64(m, stride)};
     cg_amx_call(m, "llvm.x86.tileloadd64", a, 3);
 }
+void cg_amx_load_t1(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride) {
+    LLVMValueRef a[3] = {tile_no(m, tile), p, cgb_i64(m, stride)};
+    cg_amx_call(m, "llvm.x86.tileloaddt164", a, 3);
+}
 void cg_amx_store(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride) {
     LLVMValueRef a[3] = {tile_no(m, tile), p, cgb_i64(m, stride)};
     cg_amx_call(m, "llvm.x86.tilestored64", a, 3);

@@ -37,6 +37,7 @@ void cg_amx_release(NcCgModule *m);
 void cg_amx_zero(NcCgModule *m, int tile);
 /* tile <- rows at p, stride bytes apart (tileloadd); tile -> p (tilestored) */
 void cg_amx_load(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride);
+void cg_amx_load_t1(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride);
 void cg_amx_store(NcCgModule *m, int tile, LLVMValueRef p, int64_t stride);
 /* c += a . b by the dot-product instruction `intrinsic`, e.g.
  * "llvm.x86.tdpbf16ps" (bf16 pairs, f32 accumulators) or "llvm.x86.tdpbusd" */
