@@ -564,8 +564,9 @@ static void emit_gemm(NcCgModule *m0, const NcGemmI8Plan *p, const char *name, i
     const int64_t rem = p->N - ((p->nblocks - 1) * p->pc + groups_last * spp) * NC_I8_NR;
     LLVMValueRef t;
     CgbLoop lt = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &t);
-    const int64_t per = p->mblocks * p->nblocks; /* tiles a group */
-    LLVMValueRef grp = LLVMBuildSDiv(b, t, I(q, per), "g"), tg = LLVMBuildSRem(b, t, I(q, per), "");
+    /* the groups innermost, as in the bf16 GEMM (cg_amx_gemm.c's emit_mm): one thread's consecutive tiles
+     * write all the groups of their rows, and threads do not share output lines */
+    LLVMValueRef grp = LLVMBuildSRem(b, t, I(q, p->G), "g"), tg = LLVMBuildSDiv(b, t, I(q, p->G), "");
     q->nb = LLVMBuildSRem(b, tg, I(q, p->nblocks), "nb");
     q->mb = LLVMBuildSDiv(b, tg, I(q, p->nblocks), "mb");
     LLVMValueRef gcol = mulc(q, grp, p->N), gpan = mulc(q, grp, p->Pg * NC_I8_NR); /* y's, the blob's columns */
