@@ -17,8 +17,8 @@ set_tests_properties(cuda.run_dumped_no_gpu PROPERTIES
 # The kernels of codegen/cuda/ beyond the first ones, a test per group (tests/cuda/cu_test.h is their harness):
 # convolutions (im2col / col2im with the emulator's GEMM, direct depthwise / grouped convs and their gradients),
 # windowed pools and their gradients, split attention / SE scale / relayout copies, and the training step's
-# batch norm, act_grad and sum_to.
-foreach(group conv pool attn train)
+# batch norm, act_grad and sum_to, and the optimizer's kernels (bit for bit against runtime/train/optim.c).
+foreach(group conv pool attn train optim)
   add_executable(test_cuda_${group} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_${group}.c)
   target_link_libraries(test_cuda_${group} PRIVATE netc_codegen)
   add_test(NAME cuda.${group} COMMAND test_cuda_${group})
