@@ -140,3 +140,11 @@ add_test(NAME cuda.train_step.resnet18_chunked COMMAND bash ${CUDA_TRAIN_CHECK} 
          ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/models/resnet18.nn 64 2)
 set_tests_properties(cuda.train_step.resnet18_chunked PROPERTIES LABELS "cuda" TIMEOUT 600
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CUDA_COL_BYTES=65536;TRAIN_LOOP=0")
+# `train` with the optimizer on the device (codegen/cuda/cu_optim.c, runtime/program/train_devopt.c): fmnist_resnet
+# emulated, SGD and AdamW over 6 updates byte for byte the same program's host optimizer, within 2e-3 of the CPU
+# program, a resumed run byte for byte the uninterrupted one, a resume with the other optimizer refused
+# (tests/cuda/check_train_devopt.sh; about 9 s)
+add_test(NAME cuda.train_devopt COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_devopt.sh $<TARGET_FILE:netc>
+         ${Python3_EXECUTABLE})
+set_tests_properties(cuda.train_devopt PROPERTIES LABELS "cuda;small" TIMEOUT 300
+                     ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")

@@ -16,6 +16,7 @@
 #include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_pool.h"
 #include "codegen/cuda/cu_train.h"
+#include "codegen/cuda/cu_optim.h"
 #include "ir/ops.h"
 
 #define SCRATCH_ALIGN 256 /* bytes: a scratch buffer starts aligned for any access */
@@ -962,6 +963,26 @@ static const CuRule rules[] = {
 };
 #define NRULES ((int)(sizeof rules / sizeof rules[0]))
 
+/* A training step's program also carries the optimizer's kernels (cu_optim.h), under the names
+ * runtime/device/dev_optim.h gives, so that `train` updates the weights where they are: one kernel each
+ * serves every tensor, made once per bundle. */
+static void optim_kernels(NcCuLowering *L) {
+    static const struct {
+        NcCuDescFn desc;
+        const char *name;
+    } k[] = {{nc_cu_opt_sgd_desc, NC_DEV_OPT_SGD},
+             {nc_cu_opt_adamw_desc, NC_DEV_OPT_ADAMW},
+             {nc_cu_opt_sqnorm_desc, NC_DEV_OPT_SQNORM}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        int have = 0;
+        for (int j = 0; j < L->kernels.len; j++) have |= !strcmp(L->kernels.data[j].name, k[i].name);
+        if (have) continue;
+        NcCuKernelReq r = {.desc = k[i].desc, .params = nc_malloc(1), .size = 0};
+        snprintf(r.name, sizeof r.name, "%s", k[i].name);
+        nc_vec_push(&L->kernels, r);
+    }
+}
+
 int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *e) {
     NcCuProgram prog;
     memset(&prog, 0, sizeof prog);
@@ -988,6 +1009,7 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
             fprintf(L->verbose, "cuda: %s (%s): %s, %d steps\n", nd->scope ? nd->scope : "?", nc_op_info(nd->op)->name,
                     rules[ri].name, P->steps.len - steps0);
     }
+    if (g->train_step) optim_kernels(L);
     return 0;
 }
 

@@ -1,9 +1,9 @@
 /* dev_exec.c — a device program's run: the inputs uploaded, the steps run in
  * order over the device arena (the bundle's planned layout), the output and
- * the pooled features downloaded (a training step: its loss, logits,
- * gradients and batch statistics, each where the CPU program leaves it in
- * the host arena; the optimizer then runs on the host, and train uploads
- * the weights it changed before the next step). */
+ * the pooled features downloaded (a training step: its loss, logits and
+ * batch statistics, and its gradients unless train's optimizer runs on the
+ * device (dev_optim.h), each where the CPU program leaves it in the host
+ * arena). */
 #include "runtime/program/dev_exec.h"
 
 #include <math.h>
@@ -41,6 +41,7 @@ typedef struct DevExec {
     struct DevExec *shadow; /* NETC_DEV_BISECT: the same steps in the emulator, compared after each node */
     double bisect_tol;
     int keep_on_device; /* bench: no download of a training step's arena */
+    int keep_grads;     /* train with the optimizer on the device: a step downloads no gradients */
     int graphs;         /* the device replays captured graphs (NETC_NO_GRAPHS=1: each step issued, every run) */
     int bisect_bad, bisect_nodes;
 } DevExec;
@@ -234,7 +235,7 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
         const NcTrainHeader *t = pr->train;
         if (download_value(x, pr, p, arena, t->loss, &e) || download_value(x, pr, p, arena, t->logits, &e))
             fail("downloading the step", &e);
-        for (uint32_t i = 0; i < t->nparams; i++)
+        for (uint32_t i = 0; i < t->nparams && !x->keep_grads; i++)
             if (download_value(x, pr, p, arena, pr->tparams[i].grad, &e)) fail("downloading the gradients", &e);
         for (uint32_t i = 0; i < t->nbn; i++)
             if (download_value(x, pr, p, arena, pr->tbns[i].batch_mean, &e) ||
@@ -381,4 +382,25 @@ const char *nc_dev_exec_describe(const NcBundle *b) {
     snprintf(s, sizeof s, "GPU kernels (PTX for %s, and their CPU lowering for --device emulate); opens %s by default",
              netc_dev_arch, netc_dev_default);
     return s;
+}
+
+NcDevice *nc_dev_exec_device(const NcBundle *b) {
+    return b->exec && b->exec->run == run ? ((DevExec *)b->exec->ctx)->dev : NULL;
+}
+
+void *nc_dev_exec_value(const NcBundle *b, int p, int32_t v) {
+    DevExec *x = b->exec->ctx;
+    prepare(x, b, p);
+    const NcDevRef r = {NC_DEV_REF_VALUE, v, 0};
+    return resolve(x, b, p, &r);
+}
+
+const NcDevKernel *nc_dev_exec_kernel(const char *name) {
+    for (int32_t k = 0; nc_dev_exec_compiled() && k < netc_dev_nkernels; k++)
+        if (!strcmp(netc_dev_kernels[k].name, name)) return &netc_dev_kernels[k];
+    return NULL;
+}
+
+void nc_dev_exec_keep_grads(const NcBundle *b) {
+    if (b->exec && b->exec->run == run) ((DevExec *)b->exec->ctx)->keep_grads = 1;
 }

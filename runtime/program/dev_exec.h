@@ -7,6 +7,7 @@
 #define NETC_APP_DEV_EXEC_H
 
 #include "runtime/bundle.h"
+#include "runtime/device/device.h"
 
 /* Is this program compiled for a device (its steps linked in)? */
 int nc_dev_exec_compiled(void);
@@ -33,6 +34,18 @@ int nc_dev_exec_upload_weights(const NcBundle *b, NcError *e);
  * at a real batch, which would be timed with the step).  Nothing on a CPU
  * program. */
 void nc_dev_exec_keep_on_device(const NcBundle *b);
+
+/* train's optimizer on the device (dev_optim.h): the device (NULL on a CPU
+ * program or without one attached), the device address of program p's value
+ * v (a parameter in the device's weights, an intermediate in its arena), a
+ * kernel of the program by name (NULL where it has none: a program compiled
+ * before the optimizer's kernels existed), and a training step that leaves
+ * its gradients on the device (the loss, logits and batch statistics are
+ * still downloaded). */
+NcDevice *nc_dev_exec_device(const NcBundle *b);
+void *nc_dev_exec_value(const NcBundle *b, int p, int32_t v);
+const NcDevKernel *nc_dev_exec_kernel(const char *name);
+void nc_dev_exec_keep_grads(const NcBundle *b);
 
 /* What the program runs on, for info: the device attached, or what it was
  * compiled for; NULL on a CPU program. */

@@ -20,6 +20,7 @@
 
 #include "runtime/image/augment.h"
 #include "runtime/image/loader.h"
+#include "runtime/device/dev_optim_slot.h"
 #include "runtime/program/dev_exec.h"
 #include "runtime/program/plots.h"
 #include "runtime/program/train.h"
@@ -307,8 +308,10 @@ typedef struct Run {
     FILE *metrics;
     NcAugment *aug; /* --aug, else NULL */
     NcMixup mix;
-    int mixing;  /* --mixup given */
-    int64_t *cm; /* the last validation's confusion matrix, K x K */
+    int mixing;          /* --mixup given */
+    int64_t *cm;         /* the last validation's confusion matrix, K x K */
+    TrainDevOpt *devopt; /* the optimizer on the device (train_devopt.c), or NULL: here */
+    int host_stale;      /* devopt: the host's trained tensors and state are behind the device's */
 } Run;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -441,10 +444,35 @@ static int bn_stats_finite(const Run *r) {
     return 1;
 }
 
-/* One update from the step's gradients; 0, or 1 when skipped (not finite). */
+/* The update on the device (train_devopt.c): the same decisions as update()'s, the same bits. */
+static int update_on_device(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s, double *gnorm, double *lr,
+                            int finite, NcError *e) {
+    const double max_norm = o->clip > 0 ? o->clip : INFINITY;
+    if (train_devopt_grad_norm(r->devopt, gnorm, e)) return -1;
+    if (!finite || !isfinite(*gnorm)) return 1;
+    *lr = nc_schedule_lr(sched, s->step);
+    if (train_devopt_step(r->devopt, &o->opt, *lr, s->step + 1, r->decay, nc_dev_opt_clip_coef(*gnorm, max_norm), e))
+        return -1;
+    r->host_stale = 1;
+    update_bn_stats(r);
+    for (uint32_t i = 0; i < r->th->nbn; i++) { /* the running statistics, updated here, to the device's weights */
+        const NcTrainBn *q = &r->P->tbns[i];
+        const int64_t C = nc_numel(&r->P->vals[q->running_mean]);
+        if (train_devopt_put(r->devopt, r->ps, q->running_mean, nc_bundle_value(r->b, r->ps, q->running_mean, r->arena),
+                             C, e) ||
+            train_devopt_put(r->devopt, r->ps, q->running_var, nc_bundle_value(r->b, r->ps, q->running_var, r->arena),
+                             C, e))
+            return -1;
+    }
+    s->step++;
+    return 0;
+}
+
+/* One update from the step's gradients; 0, 1 when skipped (not finite), -1 when the device fails (e). */
 static int update(Run *r, const Opts *o, const NcSchedule *sched, TrainState *s, double *loss, double *gnorm,
-                  double *lr) {
+                  double *lr, NcError *e) {
     *loss = *nc_bundle_value(r->b, r->ps, r->th->loss, r->arena);
+    if (r->devopt) return update_on_device(r, o, sched, s, gnorm, lr, isfinite(*loss) && bn_stats_finite(r), e);
     *gnorm = nc_clip_grad_norm(r->grad, r->numel, r->ntrain, o->clip > 0 ? o->clip : INFINITY);
     if (!isfinite(*loss) || !isfinite(*gnorm) || !bn_stats_finite(r)) return 1;
     *lr = nc_schedule_lr(sched, s->step);
@@ -478,7 +506,8 @@ static void update_bn_stats(Run *r) {
 static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1, double *top5, double *vloss) {
     const NcProgramHeader *h = r->b->programs[r->pe].h;
     NcError de;
-    if (nc_dev_exec_upload_weights(r->b, &de)) { /* a device's copy of the weights, as trained so far */
+    /* a device's copy of the weights, as trained so far (already there when the optimizer runs on it) */
+    if (!r->devopt && nc_dev_exec_upload_weights(r->b, &de)) {
         fprintf(stderr, "\ntrain: %s\n", de.msg);
         return -1;
     }
@@ -544,7 +573,20 @@ static void write_pictures(Run *r, const Opts *o, int64_t validated_epoch, doubl
     free(j), free(svg), free(title);
 }
 
+/* The host's trained tensors and optimizer state as the device's (a checkpoint reads them). */
+static int sync_host(Run *r, NcError *e) {
+    if (!r->devopt || !r->host_stale) return 0;
+    float **p = nc_calloc((size_t)r->ntrain + 1, sizeof(float *));
+    for (int k = 0; k < r->ntrain; k++) p[k] = r->tt.data[r->train_of[k]];
+    const int rc = train_devopt_download(r->devopt, p, r->opt_state, e);
+    free(p);
+    if (rc) return nc_error_prefix(e, "downloading the weights from the device");
+    r->host_stale = 0;
+    return 0;
+}
+
 static int save(Run *r, const Opts *o, const TrainState *s, NcError *e) {
+    if (sync_host(r, e)) return -1;
     return train_save(o->out, &r->tt, s, &o->opt, r->opt_state, r->opt_floats, r->model_id, o->keep, e);
 }
 
@@ -616,7 +658,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
             if (r->th->class_weight >= 0) inputs[k++] = r->class_weight;
             if (r->th->seed >= 0) inputs[k++] = (const float *)r->seed_words;
-            if (nc_dev_exec_upload_weights(r->b, &e)) { /* a device: the optimizer's last update */
+            /* a device with the optimizer here: its last update (with it there, the weights are there) */
+            if (!r->devopt && nc_dev_exec_upload_weights(r->b, &e)) {
                 fprintf(stderr, "\ntrain: %s\n", e.msg);
                 rc = 1;
                 break;
@@ -625,7 +668,12 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
             s->images_seen += r->B;
             images_run += r->B, eimages += r->B;
             double loss, gnorm, lr = 0;
-            const int skipped = update(r, o, &sched, s, &loss, &gnorm, &lr);
+            const int skipped = update(r, o, &sched, s, &loss, &gnorm, &lr, &e);
+            if (skipped < 0) {
+                fprintf(stderr, "\ntrain: device error in the optimizer: %s\n", e.msg);
+                rc = 1;
+                break;
+            }
             if (skipped) {
                 s->nan_skips++;
                 fprintf(stderr, "\nwarning: step %lld: loss %g, gradient norm %g: update skipped\n", (long long)s->step,
@@ -702,7 +750,8 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
         next.epoch++, next.batch = 0;
         if (val && top1 > s->best_top1) {
             s->best_top1 = next.best_top1 = top1, s->best_step = next.best_step = s->step;
-            if (train_save_best(o->out, &r->tt, &next, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
+            if (sync_host(r, &e) || train_save_best(o->out, &r->tt, &next, &e))
+                fprintf(stderr, "train: %s\n", e.msg), rc = 1;
         }
         if (!rc && save(r, o, &next, &e)) fprintf(stderr, "train: %s\n", e.msg), rc = 1;
     }
@@ -816,6 +865,35 @@ static int make_dirs(const char *path) {
     return rc;
 }
 
+/* The optimizer on the device where the program runs on one (train_devopt.c), the weights (after --init,
+ * --resume) and the state uploaded once. */
+static int open_devopt(Run *r, NcError *e) {
+    int32_t *param = nc_calloc((size_t)r->ntrain + 1, sizeof(int32_t)), *grad = nc_calloc((size_t)r->ntrain + 1, 4);
+    for (int k = 0; k < r->ntrain; k++)
+        param[k] = r->P->tparams[r->train_of[k]].value, grad[k] = r->P->tparams[r->train_of[k]].grad;
+    int rc =
+        train_devopt_open(&r->devopt, r->b, r->ps, r->ntrain, param, grad, r->numel, r->state_at, r->opt_floats, e);
+    free(param), free(grad);
+    if (!rc && r->devopt) {
+        nc_dev_exec_keep_grads(r->b);
+        if (train_devopt_upload(r->devopt, r->opt_state, e)) rc = nc_error_prefix(e, "uploading the weights");
+    }
+    if (!rc && r->devopt) { /* what a step moves now, and what it moved with the optimizer here */
+        int64_t grads = 0, stats = 0;
+        for (int k = 0; k < r->ntrain; k++) grads += r->numel[k] * 4;
+        for (uint32_t i = 0; i < r->th->nbn; i++) stats += 2 * nc_numel(&r->P->vals[r->P->tbns[i].running_mean]) * 4;
+        const int64_t down = 4 + nc_numel(&r->P->vals[r->th->logits]) * 4 + stats + NC_DEV_OPT_GRID * 8;
+        const int64_t up = (int64_t)r->ntrain * NC_DEV_OPT_SLOT * 4 + stats;
+        fprintf(stderr,
+                "train: the optimizer runs on the device: a step downloads %lld bytes (loss, logits, batch "
+                "statistics, the gradient norm's partials) instead of %lld more (the gradients), and uploads "
+                "%lld (the optimizer's scalars, the running statistics) instead of %lld (the weights), besides "
+                "its inputs\n",
+                (long long)down, (long long)grads, (long long)up, (long long)r->b->h->weights_bytes);
+    }
+    return rc;
+}
+
 int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     Opts o;
     int pr = parse(&o, prog, argc, argv);
@@ -826,8 +904,10 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
     NcError e;
     FileList data = {0}, val = {0};
     int rc = 0;
-    /* on a device the step runs there; the optimizer runs here on what it downloads (the gradients, the
-     * batch statistics), and the weights go back before each step (nc_dev_exec_upload_weights) */
+    /* on a device the step runs there, and so does the optimizer (train_devopt.c): the weights and its state
+     * go there once, before the first step; the running statistics are updated here from the downloaded
+     * batch statistics and sent back.  With NETC_DEV_HOST_OPTIM=1 the optimizer runs here on the
+     * downloaded gradients and the weights go back before each step (nc_dev_exec_upload_weights) */
     if (find_programs(&r, &e)) rc = 2;
     if (!rc && train_data_load(&data, o.data, o.root, r.K, &e)) rc = 2;
     if (!rc && o.val && train_data_load(&val, o.val, o.root, r.K, &e)) rc = 2;
@@ -878,7 +958,12 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv) {
         free(mp);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        rc = train_loop(&r, &o, &s, &data, o.val ? &val : NULL);
+        if (open_devopt(&r, &e)) {
+            fprintf(stderr, "%s train: %s\n", prog, e.msg);
+            rc = 1;
+        } else
+            rc = train_loop(&r, &o, &s, &data, o.val ? &val : NULL);
+        train_devopt_close(r.devopt);
         if (r.metrics) fclose(r.metrics);
     } else {
         fprintf(stderr, "%s train: %s\n", prog, e.msg);

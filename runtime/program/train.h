@@ -16,6 +16,31 @@ int cmd_train(NcBundle *b, const char *prog, int argc, char **argv);
  * tensor and running_mean/<bn>, running_var/<bn> into a safetensors file. */
 int cmd_train_run(NcBundle *b, const char *prog, int argc, char **argv);
 
+/* ---- the optimizer on the device (train_devopt.c) ----------------------- */
+
+/* On a device program (runtime/device/dev_optim.h): the weights, gradients
+ * and optimizer state stay on the device; each call below does its part of a
+ * step there.  open: NULL in *out (0 returned) where the optimizer runs on
+ * the host: a CPU program, NETC_DEV_HOST_OPTIM=1 (the host's path, for
+ * comparison), a program compiled without the optimizer's kernels.  n trained
+ * tensors: their parameter and gradient value ids in program ps, sizes, and
+ * offsets in the optimizer state of opt_floats floats (optim.h's layout). */
+typedef struct TrainDevOpt TrainDevOpt;
+int train_devopt_open(TrainDevOpt **out, const NcBundle *b, int ps, int n, const int32_t *param, const int32_t *grad,
+                      const int64_t *numel, const int64_t *state_at, int64_t opt_floats, NcError *e);
+void train_devopt_close(TrainDevOpt *d);
+/* The host's whole weights and the optimizer state to the device (the start, after --init or --resume). */
+int train_devopt_upload(TrainDevOpt *d, const float *opt_state, NcError *e);
+/* The global gradient norm of the step's gradients (a device reduction; torch's norm of norms, in double). */
+int train_devopt_grad_norm(TrainDevOpt *d, double *total, NcError *e);
+/* One update of every trained tensor, its gradient times coef (nc_dev_opt_clip_coef). */
+int train_devopt_step(TrainDevOpt *d, const NcOptConfig *c, double lr, int64_t step, const int *decay, float coef,
+                      NcError *e);
+/* Value v of program ps (a running statistic the host updated) to the device. */
+int train_devopt_put(TrainDevOpt *d, int ps, int32_t v, const float *host, int64_t numel, NcError *e);
+/* The trained tensors (into params[k], the host's copies) and the optimizer state from the device. */
+int train_devopt_download(TrainDevOpt *d, float *const *params, float *opt_state, NcError *e);
+
 /* ---- data (train_data.c) ------------------------------------------------ */
 
 /* A labelled set: a list file of "path label" lines, or a folder with one

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# check_train_devopt.sh NETC PYTHON — `train` with the optimizer on the device (runtime/program/train_devopt.c,
+# codegen/cuda/cu_optim.c): fmnist_resnet compiled --train --target cuda --emulate at 28x28, batch 2, two epochs
+# of six photographs (6 updates) with
+#  - SGD (Nesterov, weight decay, gradient clipping that scales) and AdamW (decoupled weight decay): the final
+#    checkpoint and optimizer state byte for byte those of the same program with its optimizer on the host
+#    (NETC_DEV_HOST_OPTIM=1: the gradients downloaded, runtime/train/optim.c, the weights uploaded each step);
+#  - the CPU program (netc compile without --target) within 2e-3, as check_train_step.sh compares loops: its
+#    gradients come from other kernels (another summation order), so its weights cannot have the same bits;
+#  - a run stopped after 4 updates (its checkpoint written from the device's weights mid-epoch) and resumed to
+#    the end: byte for byte the uninterrupted run;
+#  - a resume with the other optimizer: refused with a clear message (exit 2).
+set -u
+netc=$1 py=$2
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"' EXIT
+fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
+model=$here/../../models/fmnist_resnet.nn
+common=(--train --init det --res 28 --batch 2)
+"$netc" compile "$model" "${common[@]}" --target cuda --emulate -o "$tmp/gpu" || fail "compile --target cuda failed"
+"$netc" compile "$model" "${common[@]}" -o "$tmp/cpu" || fail "compile (CPU) failed"
+photos=$(cd "$here/../photos" && pwd)
+i=0
+for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg; do
+  echo "$photos/$f $((i % 5 + 1))"
+  i=$((i + 1))
+done >"$tmp/list.txt"
+# run NAME PROGRAM [ENV=...] -- TRAIN OPTIONS: a run into $tmp/NAME, its stderr in $tmp/NAME.txt
+run() {
+  local name=$1 prog=$2
+  shift 2
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  env "${envs[@]}" "$tmp/$prog" train --data "$tmp/list.txt" --out "$tmp/$name" --workers 1 --quiet "$@" \
+    >"$tmp/$name.txt" 2>&1 || fail "$name: train failed: $(tail -3 "$tmp/$name.txt")"
+}
+same() { # same RUN_A RUN_B STEP: checkpoint and optimizer state byte for byte
+  cmp "$tmp/$1/ckpt-0000000$3.safetensors" "$tmp/$2/ckpt-0000000$3.safetensors" &&
+    cmp "$tmp/$1/state-0000000$3.bin" "$tmp/$2/state-0000000$3.bin" ||
+    fail "$1 and $2 differ after $3 updates"
+  echo "$1 = $2 after $3 updates: checkpoint and optimizer state bit-identical"
+}
+sgd=(--epochs 2 --opt sgd --nesterov --wd 1e-4 --clip-grad 5)
+adamw=(--epochs 2 --opt adamw --lr 0.002 --wd 0.05)
+run sgd_dev gpu -- "${sgd[@]}"
+grep -q "the optimizer runs on the device" "$tmp/sgd_dev.txt" || fail "sgd_dev: the optimizer did not run on the device"
+grep "the optimizer runs on the device" "$tmp/sgd_dev.txt"
+run sgd_host gpu NETC_DEV_HOST_OPTIM=1 -- "${sgd[@]}"
+grep -q "the optimizer runs on the device" "$tmp/sgd_host.txt" && fail "NETC_DEV_HOST_OPTIM=1 ran it on the device"
+grep -q '"grad_norm": 9.79' "$tmp/sgd_dev/metrics.jsonl" || fail "the first step's gradient norm is not over 5: no clipping tested"
+same sgd_dev sgd_host 6
+run adamw_dev gpu -- "${adamw[@]}"
+run adamw_host gpu NETC_DEV_HOST_OPTIM=1 -- "${adamw[@]}"
+same adamw_dev adamw_host 6
+run sgd_cpu cpu -- "${sgd[@]}"
+"$py" "$here/compare_st.py" "$tmp/sgd_cpu/ckpt-00000006.safetensors" "$tmp/sgd_dev/ckpt-00000006.safetensors" 2e-3 ||
+  fail "the device's run differs from the CPU program's"
+run stop gpu -- "${sgd[@]}" --max-steps 4
+[ -f "$tmp/stop/ckpt-00000004.safetensors" ] || fail "no checkpoint after the 4th update"
+run stop gpu -- "${sgd[@]}" --resume "$tmp/stop"
+same stop sgd_dev 6
+"$tmp/gpu" train --data "$tmp/list.txt" --out "$tmp/sgd_dev" --resume "$tmp/sgd_dev" --epochs 3 --opt adamw --quiet \
+  >"$tmp/bad.txt" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "from another model or optimizer" "$tmp/bad.txt" ||
+  fail "resuming an SGD run with AdamW: exit $rc, $(cat "$tmp/bad.txt")"
+echo "resuming an SGD run with AdamW: $(tail -1 "$tmp/bad.txt")"
+echo "1 passed, 0 failed"
