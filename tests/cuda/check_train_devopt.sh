@@ -49,7 +49,8 @@ grep -q "the optimizer runs on the device" "$tmp/sgd_dev.txt" || fail "sgd_dev: 
 grep "the optimizer runs on the device" "$tmp/sgd_dev.txt"
 run sgd_host gpu NETC_DEV_HOST_OPTIM=1 -- "${sgd[@]}"
 grep -q "the optimizer runs on the device" "$tmp/sgd_host.txt" && fail "NETC_DEV_HOST_OPTIM=1 ran it on the device"
-grep -q '"grad_norm": 9.79' "$tmp/sgd_dev/metrics.jsonl" || fail "the first step's gradient norm is not over 5: no clipping tested"
+grep -q '"grad_norm": 9.79' "$tmp/sgd_dev/metrics.jsonl" ||
+  fail "the first step's gradient norm is not over 5: no clipping tested"
 same sgd_dev sgd_host 6
 run adamw_dev gpu -- "${adamw[@]}"
 run adamw_host gpu NETC_DEV_HOST_OPTIM=1 -- "${adamw[@]}"

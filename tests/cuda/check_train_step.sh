@@ -43,7 +43,8 @@ for t in ref gpu; do
 done
 "$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
 # the training loop on the device: two epochs over the photographs (6 steps, the optimizer on the device too:
-# runtime/program/train_devopt.c) against the same loop on the reference kernels; after 6 SGD steps at batch 2 the checkpoints agree within 2e-3 (the rounding of the steps compounds)
+# runtime/program/train_devopt.c) against the same loop on the reference kernels; after 6 SGD steps at batch 2
+# the checkpoints agree within 2e-3 (the rounding of the steps compounds)
 if [ "${TRAIN_LOOP:-1}" = 0 ]; then # (a model whose steps are too ill-conditioned to compare after several)
   echo "the training loop: not compared for this model (TRAIN_LOOP=0)"
   echo "1 passed, 0 failed"
