@@ -36,6 +36,7 @@
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
 #include "codegen/cpu/cg_nhwc_wino.h"
+#include "codegen/cpu/cg_relayout.h"
 #include "ir/ops.h"
 
 typedef struct LayoutCtx {
@@ -246,6 +247,11 @@ static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
     if ((nd->op == NC_OP_MAX_POOL2D || nd->op == NC_OP_AVG_POOL2D || nd->op == NC_OP_RADIX_COMBINE) &&
         pool_reads_bf16(g, nd))
         return nc_val(g, nd->inputs[0])->dtype;
+    /* the relayout into an NHWC region (the network's input before its stem) writes bf16 where its readers
+     * read bf16: the stem's GEMM then copies its rows instead of rounding every tap of every window (resnet50
+     * bf16 batch 8, 1 thread: relayout + stem 5.7 -> 5.1 ms) */
+    if (nd->op == NC_OP_RELAYOUT && nc_is_nhwc(nc_val(g, nd->outputs[0])) && nc_cg_relayout_tiles(g, nd) > 0)
+        return NC_BF16;
     return bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
 }
 /* The spec of the reduced-precision GEMM that runs nd (int8: the int8 GEMM, else under bf16 the bf16 GEMM),

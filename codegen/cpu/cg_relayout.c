@@ -6,7 +6,9 @@
  * a register transpose (log2(vw) butterfly stages of two-vector shuffles),
  * vw vector stores along the destination's.  Ragged blocks (channels or
  * pixels not a multiple of vw) load and store under lane masks, and the rows
- * of the block that do not exist are not loaded. */
+ * of the block that do not exist are not loaded.  Into NHWC the output may be
+ * stored bf16 (assign_dtype: a bf16 GEMM reads it, rounding it anyway), each
+ * vector rounded once as it is stored. */
 #include <string.h>
 
 #include "codegen/cpu/cg_relayout.h"
@@ -34,7 +36,7 @@ static void transpose(NcCgModule *m, LLVMValueRef *r) {
  * s_stride, transposed, written as `lanes` destination vectors of `rows`
  * lanes at dst + d_off + j * d_stride. */
 static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
-                  LLVMValueRef d_off, int64_t d_stride, int rows, int lanes, int overlap) {
+                  LLVMValueRef d_off, int64_t d_stride, int rows, int lanes, int overlap, int dst_bf16) {
     LLVMValueRef r[64];
     for (int i = 0; i < m->vw; i++)
         r[i] = i < rows
@@ -47,8 +49,8 @@ static void block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s
      * last few are masked */
     for (int j = 0; j < lanes; j++) {
         const int whole = overlap && j * d_stride + m->vw <= lanes * d_stride;
-        cgb_store_n(m, r[j], cgb_gep(m, dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), "")),
-                    whole ? m->vw : rows);
+        cgb_store_act(m, r[j], dst, LLVMBuildNSWAdd(m->b, d_off, cgb_i64(m, j * d_stride), ""), whole ? m->vw : rows,
+                      dst_bf16);
     }
 }
 
@@ -56,13 +58,14 @@ void nc_cg_transpose_regs(NcCgModule *m, LLVMValueRef *r) { transpose(m, r); }
 
 void nc_cg_transpose_block(NcCgModule *m, LLVMValueRef src, LLVMValueRef s_off, int64_t s_stride, LLVMValueRef dst,
                            LLVMValueRef d_off, int64_t d_stride, int rows, int lanes) {
-    block(m, src, s_off, s_stride, dst, d_off, d_stride, rows, lanes, 0);
+    block(m, src, s_off, s_stride, dst, d_off, d_stride, rows, lanes, 0, 0);
 }
 
 void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, const char *name) {
     const NcValue *x = nc_val(g, nd->inputs[0]), *y = nc_val(g, nd->outputs[0]);
     NC_CHECK(nc_is_nhwc(x) != nc_is_nhwc(y));
-    const int to_nhwc = nc_is_nhwc(y), vw = m->vw;
+    const int to_nhwc = nc_is_nhwc(y), vw = m->vw, y_bf16 = y->dtype == NC_BF16;
+    NC_CHECK(x->dtype == NC_F32 && (!y_bf16 || to_nhwc)); /* an NHWC region's input may be stored bf16, no more */
     const int64_t C = x->shape[1], H = x->shape[2], W = x->shape[3];
     LLVMBuilderRef b = m->b;
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
@@ -98,9 +101,9 @@ void nc_cg_emit_relayout(NcCgModule *m, const NcGraph *g, const NcNode *nd, cons
             LLVMValueRef nhwc =
                 LLVMBuildNSWAdd(b, row0, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, w0, cgb_i64(m, C), ""), c0, ""), "");
             if (to_nhwc)
-                block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl, C < vw);
+                block(m, xp, nchw, H * W, yp, nhwc, C, cl, wl, C < vw, y_bf16);
             else
-                block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl, 0);
+                block(m, xp, nhwc, C, yp, nchw, H * W, wl, cl, 0, 0);
             if (!wpart) cgb_loop_end(m, &lw);
         }
         if (!cpart) cgb_loop_end(m, &lc);

@@ -10,12 +10,15 @@
  * pool and the gate summed in f32 (1e-5); a bf16 tensor read as f32 is an
  * error of order 1 or a fault (x ends at an unreadable page).  Ragged
  * channels (C not a multiple of 16), padded windows; y fenced by canaries.
+ * The relayout into NHWC that writes bf16 (the network's input before a bf16 stem) is checked against
+ * its input rounded once (exact), its 3-channel overlapping stores and ragged channel blocks included.
  * They run where the host has AVX512-BF16 or AMX-BF16 (the targets that get
  * bf16 activations: without them LLVM rounds to bf16 by a call the JIT does
  * not resolve); elsewhere they are compiled for Sapphire Rapids, not run. */
 #include "codegen/cpu/cg_amx_gemm.h"
 #include "codegen/cpu/cg_eltwise.h"
 #include "codegen/cpu/cg_precision.h"
+#include "codegen/cpu/cg_relayout.h"
 #include "runtime/kernels.h"
 #include "tests/codegen/cg_test.h"
 
@@ -155,7 +158,65 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
     nc_graph_free(g);
 }
 
+/* NCHW f32 -> NHWC bf16 by the relayout kernel, against x rounded once to bf16 (exact), y between canaries */
+static void check_relayout(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int run) {
+    NcError e;
+    char what[96];
+    snprintf(what, sizeof what, "relayout to NHWC bf16 n%lld c%lld %lldx%lld", (long long)n, (long long)c,
+             (long long)h, (long long)w);
+    NcGraph *g = nc_graph_new("relayout");
+    int64_t xs[4] = {n, c, h, w};
+    int ins[1] = {nc_graph_add_input(g, "x", 4, xs)};
+    NcAttrs a = nc_attrs_default();
+    const int ni = nc_graph_add_node(g, NC_OP_RELAYOUT, 1, ins, &a, "relayout", &e);
+    CHECK_MSG(ni >= 0, "%s: %s", what, e.msg);
+    if (ni < 0) {
+        nc_graph_free(g);
+        return;
+    }
+    const NcNode *nd = &g->nodes.data[ni];
+    NcValue *yv = nc_val(g, nd->outputs[0]);
+    yv->layout = NC_LAYOUT_NHWC, yv->dtype = NC_BF16;
+    const int64_t tiles = nc_cg_relayout_tiles(g, nd), nx = n * c * h * w;
+    CHECK_MSG(tiles > 0, "%s: no kernel", what);
+    NcCgModule m;
+    nc_cg_module_init(&m, t, "relayout");
+    nc_cg_emit_relayout(&m, g, nd, "relayout");
+    NcCgJit *jit = nc_cg_jit_new(&e);
+    const int rc = nc_cg_jit_add(jit, &m, &e);
+    nc_cg_module_dispose(&m);
+    CHECK_MSG(rc == 0, "%s: %s", what, e.msg);
+    NcTileFn fn = rc ? NULL : (NcTileFn)nc_cg_jit_lookup(jit, "relayout", &e);
+    if (run && fn) {
+        float *x = cgt_random(nx);
+        float *ybuf = nc_malloc((size_t)(nx + 128) * sizeof(float)), *y = ybuf + 64;
+        for (int64_t i = 0; i < nx + 128; i++) ybuf[i] = 42.0f;
+        const float *in[NC_MAXIN] = {x};
+        float *out[2] = {y, NULL};
+        cgt_run(fn, in, out, tiles);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < nx; i++) { /* NHWC element i: pixel i / c, channel i % c */
+            const int64_t ch = i % c, px = i / c, img = px / (h * w), hw = px % (h * w);
+            uint16_t got;
+            memcpy(&got, (const char *)y + 2 * i, 2);
+            bad += got != nc_bf16_round(x[(img * c + ch) * h * w + hw]);
+        }
+        CHECK_MSG(!bad, "%s: %lld of %lld elements not x rounded to bf16", what, (long long)bad, (long long)nx);
+        int canaries = 1;
+        for (int i = 0; i < 64; i++) canaries &= ybuf[i] == 42.0f;
+        for (int64_t i = nx * 2; i < (nx + 64) * 4; i++)
+            canaries &= ((unsigned char *)y)[i] == ((unsigned char *)ybuf)[i % 4];
+        CHECK_MSG(canaries, "%s: wrote outside the output", what);
+        printf("%s: exact\n", what);
+        free(x), free(ybuf);
+    }
+    nc_cg_jit_free(jit);
+    nc_graph_free(g);
+}
+
 static void all_cases(const NcCgTarget *t, int run) {
+    check_relayout(t, 2, 3, 9, 21, run);  /* the network's input: 3 channels, overlapping stores */
+    check_relayout(t, 1, 37, 5, 18, run); /* ragged channel and pixel blocks */
     const PoolCase cs[] = {
         {NC_OP_MAX_POOL2D, 2, 64, 11, 12, 3, 2, 1, 1, 1e-6},       /* resnet50's stem pool, bf16 to bf16: exact */
         {NC_OP_MAX_POOL2D, 1, 21, 7, 7, 3, 1, 1, 1, 1e-6},         /* ragged channels */
