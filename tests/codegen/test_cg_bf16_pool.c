@@ -162,8 +162,8 @@ static void check(const NcCgTarget *t, PoolCase pc, int run) {
 static void check_relayout(const NcCgTarget *t, int64_t n, int64_t c, int64_t h, int64_t w, int run) {
     NcError e;
     char what[96];
-    snprintf(what, sizeof what, "relayout to NHWC bf16 n%lld c%lld %lldx%lld", (long long)n, (long long)c,
-             (long long)h, (long long)w);
+    snprintf(what, sizeof what, "relayout to NHWC bf16 n%lld c%lld %lldx%lld", (long long)n, (long long)c, (long long)h,
+             (long long)w);
     NcGraph *g = nc_graph_new("relayout");
     int64_t xs[4] = {n, c, h, w};
     int ins[1] = {nc_graph_add_input(g, "x", 4, xs)};
