@@ -142,9 +142,10 @@ set_tests_properties(cuda.train_step.resnet18_chunked PROPERTIES LABELS "cuda" T
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CUDA_COL_BYTES=65536;TRAIN_LOOP=0")
 # `train` with the optimizer on the device (codegen/cuda/cu_optim.c, runtime/program/train_devopt.c): fmnist_resnet
 # emulated, SGD and AdamW over 6 updates byte for byte the same program's host optimizer, within 2e-3 of the CPU
-# program, a resumed run byte for byte the uninterrupted one, a resume with the other optimizer refused
-# (tests/cuda/check_train_devopt.sh; about 9 s)
+# program, a resumed run byte for byte the uninterrupted one, a resume with the other optimizer refused, validation
+# on the device against the CPU program's, the same through the stand-in driver (tests/cuda/check_train_devopt.sh;
+# about 15 s)
 add_test(NAME cuda.train_devopt COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_devopt.sh $<TARGET_FILE:netc>
-         ${Python3_EXECUTABLE})
+         ${Python3_EXECUTABLE} ${FAKE_CUDA_DIR})
 set_tests_properties(cuda.train_devopt PROPERTIES LABELS "cuda;small" TIMEOUT 300
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")

@@ -57,6 +57,7 @@ DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
 DESC_FN(nc_cu_col2im_desc, NcCuIm2col)
 DESC_FN(nc_cu_dropout_desc, NcCuDropout)
+DESC_FN(nc_cu_bn_fold_desc, NcCuBnFold)
 DESC_FN(nc_cu_pool_grad_desc, NcCuPool)
 DESC_FN(nc_cu_radix_softmax_grad_desc, NcCuRadixSoftmax)
 DESC_FN(nc_cu_radix_combine_grad_desc, NcCuSplitAttn)
@@ -356,20 +357,31 @@ static int lower_elementwise(Lower *l) {
 }
 
 /* A batch norm on its own (not after a conv): scale and shift per channel,
- * computed here from its parameters into the program's constants. */
+ * computed here from its parameters into the program's constants — or, in a
+ * bundle that trains (its parameters change every step), by a kernel when
+ * the program runs, from the device's weights as they are then. */
 static int lower_batch_norm(Lower *l) {
     const NcValue *x = in_v(l, 0);
     const float *gamma = in_v(l, 1)->data, *beta = in_v(l, 2)->data, *mean = in_v(l, 3)->data, *var = in_v(l, 4)->data;
-    if (!gamma || !beta || !mean || !var || x->ndim < 2) return -1;
+    if (x->ndim < 2) return -1;
     const int64_t C = x->shape[1], at0 = l->L->consts.len;
-    for (int64_t c = 0; c < C; c++)
-        nc_vec_push(&l->L->consts, (float)(gamma[c] / sqrt((double)var[c] + l->nd->attrs.eps)));
-    for (int64_t c = 0; c < C; c++)
-        nc_vec_push(&l->L->consts, (float)(beta[c] - mean[c] * (double)l->L->consts.data[at0 + c]));
+    NcDevRef scale = {NC_DEV_REF_CONST, -1, at0 * 4}, shift = {NC_DEV_REF_CONST, -1, (at0 + C) * 4};
+    if (l->L->params_change) {
+        const NcCuBnFold k = {C, (double)l->nd->attrs.eps};
+        scale = scratch(l, 2 * C), shift = at(scale, C);
+        const NcDevRef refs[5] = {in_ref(l, 1), scale, in_ref(l, 2), in_ref(l, 3), in_ref(l, 4)};
+        launch(l, nc_cu_bn_fold_desc_any, &k, sizeof k, 5, refs);
+    } else {
+        if (!gamma || !beta || !mean || !var) return -1;
+        for (int64_t c = 0; c < C; c++)
+            nc_vec_push(&l->L->consts, (float)(gamma[c] / sqrt((double)var[c] + l->nd->attrs.eps)));
+        for (int64_t c = 0; c < C; c++)
+            nc_vec_push(&l->L->consts, (float)(beta[c] - mean[c] * (double)l->L->consts.data[at0 + c]));
+    }
     Ew w;
     ew_init(&w, in_ref(l, 0), out_ref(l, 0), x);
-    const int a = ew_operand(&w, (NcDevRef){NC_DEV_REF_CONST, -1, at0 * 4});
-    const int b = ew_operand(&w, (NcDevRef){NC_DEV_REF_CONST, -1, (at0 + C) * 4});
+    const int a = ew_operand(&w, scale);
+    const int b = ew_operand(&w, shift);
     if (ew_step(&w, (NcCuEwStep){.kind = NC_CU_EW_SCALE_SHIFT, .a = a, .b = b})) return -1;
     ew_launch(l, &w);
     return 0;

@@ -39,8 +39,9 @@ typedef struct NcCuLowering {
     NC_VEC(NcCuKernelReq) kernels;
     NC_VEC(float) consts; /* netc_dev_consts: parameters computed here (a lone batch norm's scale and shift) */
     NC_VEC(NcCuProgram) progs;
-    FILE *verbose; /* each node's strategy, or NULL */
-    int tf32;      /* every GEMM step may use TF32 tensor cores (--precision tf32) */
+    FILE *verbose;     /* each node's strategy, or NULL */
+    int tf32;          /* every GEMM step may use TF32 tensor cores (--precision tf32) */
+    int params_change; /* a bundle that trains: no parameter is folded into constants at compile time */
 } NcCuLowering;
 
 /* Appends graph g (planned as `plan` says, with its weights bound) as the

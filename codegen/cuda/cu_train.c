@@ -1,5 +1,5 @@
 /* cu_train.c — batch norm on batch statistics (forward, backward), act_grad,
- * sum_to, dropout. */
+ * sum_to, dropout, and an eval-mode batch norm's scale and shift made at run time. */
 #include <math.h>
 
 #include "codegen/cuda/cu_train.h"
@@ -298,5 +298,41 @@ void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k) {
                     .block = NC_CU_EW_BLOCK,
                     .nphases = 1,
                     .body = dropout_body,
+                    .ctx = k};
+}
+
+/* --- batch norm in eval mode, folded when the program runs --------------- */
+
+static void bn_fold_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuBnFold *f = ctx;
+    NcCgModule *m = k->m;
+    LLVMBuilderRef b = m->b;
+    LLVMTypeRef dt = LLVMDoubleTypeInContext(m->ctx);
+    CgbIf in;
+    LLVMValueRef c = nc_cu_ew_index(k, f->c, &in);
+    LLVMValueRef var = LLVMBuildFPExt(b, nc_cu_load(k, k->params[4], c), dt, "");
+    LLVMValueRef sq = LLVMBuildFAdd(b, var, LLVMConstReal(dt, f->eps), "");
+    const unsigned id = LLVMLookupIntrinsicID("llvm.sqrt", 9);
+    LLVMTypeRef ov[1] = {dt};
+    sq = LLVMBuildCall2(b, LLVMIntrinsicGetType(m->ctx, id, ov, 1), LLVMGetIntrinsicDeclaration(m->mod, id, ov, 1), &sq,
+                        1, "");
+    LLVMValueRef gamma = LLVMBuildFPExt(b, nc_cu_load(k, k->params[0], c), dt, "");
+    LLVMValueRef scale = LLVMBuildFPTrunc(b, LLVMBuildFDiv(b, gamma, sq, ""), m->f32, "");
+    LLVMValueRef mean = LLVMBuildFPExt(b, nc_cu_load(k, k->params[3], c), dt, "");
+    LLVMValueRef beta = LLVMBuildFPExt(b, nc_cu_load(k, k->params[2], c), dt, "");
+    LLVMValueRef shift = LLVMBuildFSub(b, beta, LLVMBuildFMul(b, mean, LLVMBuildFPExt(b, scale, dt, ""), ""), "");
+    nc_cu_store(k, scale, k->params[1], c);
+    nc_cu_store(k, LLVMBuildFPTrunc(b, shift, m->f32, ""), k->params[1], nc_cu_addc(k, c, f->c));
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_bn_fold_desc(NcCuDesc *d, const char *name, const NcCuBnFold *k) {
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 5,
+                    .grid = nc_cu_ew_grid(k->c),
+                    .block = NC_CU_EW_BLOCK,
+                    .nphases = 1,
+                    .body = bn_fold_body,
                     .ctx = k};
 }

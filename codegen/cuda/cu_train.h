@@ -63,4 +63,20 @@ typedef struct NcCuDropout {
  * the same elements as the reference are dropped.  One thread per element. */
 void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k);
 
+/* A batch norm in eval mode as a per-channel scale and shift made when the
+ * program runs, from the parameters as they are then: a training bundle's
+ * inference program (train's validation) reads weights and running
+ * statistics the optimizer changes every step, so they cannot be folded at
+ * compile time as an inference program's are.  scale = gamma / sqrt(var +
+ * eps), shift = beta - mean scale, in double and rounded as cu_lower.c folds
+ * them at compile time.  params: 0 = gamma, 1 = out [2 c] (scale, then
+ * shift), 2 = beta, 3 = running mean, 4 = running var.  One thread per
+ * channel.  eps in double so that the struct has no padding (requests are
+ * compared byte for byte). */
+typedef struct NcCuBnFold {
+    int64_t c;
+    double eps;
+} NcCuBnFold;
+void nc_cu_bn_fold_desc(NcCuDesc *d, const char *name, const NcCuBnFold *k);
+
 #endif

@@ -241,7 +241,10 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
             if (download_value(x, pr, p, arena, pr->tbns[i].batch_mean, &e) ||
                 download_value(x, pr, p, arena, pr->tbns[i].batch_var, &e))
                 fail("downloading the batch statistics", &e);
-    } else if (arena && h->features >= 0) {
+    } else if (arena) {
+        /* the output where the CPU program leaves it too: train's validation reads the logits from the arena */
+        if (!output && download_value(x, pr, p, arena, h->outputs[0], &e)) fail("downloading the output", &e);
+        if (h->features < 0) return;
         const NcBundleValue *fv = &pr->values[h->features];
         if (nc_dev_download(x->dev, (char *)arena + fv->offset, (char *)dp->arena + fv->offset,
                             (size_t)nc_numel(&pr->vals[h->features]) * 4, &e))
