@@ -181,6 +181,26 @@ LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, 
     return LLVMBuildFPExt(m->b, v, m->vec, "");
 }
 
+LLVMValueRef cgb_load_act_bits(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16) {
+    if (!bf16) return cgb_load_n(m, cgb_gep(m, p, i), n);
+    LLVMTypeRef v16 = LLVMVectorType(LLVMInt16TypeInContext(m->ctx), (unsigned)m->vw), fty;
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(m->b, LLVMInt16TypeInContext(m->ctx), p, &i, 1, ""), h;
+    if (n >= m->vw) {
+        h = LLVMBuildLoad2(m->b, v16, at, "");
+        LLVMSetAlignment(h, 2);
+    } else {
+        LLVMTypeRef over[2] = {v16, m->ptr};
+        LLVMValueRef fn = intrinsic(m, "llvm.masked.load", over, 2, &fty);
+        LLVMValueRef args[4] = {at, LLVMConstInt(m->i32, 2, 0), lane_mask(m, n), LLVMConstNull(v16)};
+        h = LLVMBuildCall2(m->b, fty, fn, args, 4, "");
+    }
+    LLVMValueRef sixteen[64];
+    for (int l = 0; l < m->vw; l++) sixteen[l] = LLVMConstInt(m->i32, 16, 0);
+    LLVMValueRef w = LLVMBuildShl(m->b, LLVMBuildZExt(m->b, h, LLVMVectorType(m->i32, (unsigned)m->vw), ""),
+                                  LLVMConstVector(sixteen, (unsigned)m->vw), "");
+    return LLVMBuildBitCast(m->b, w, m->vec, "");
+}
+
 void cgb_store_act(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i, int n, int bf16) {
     if (!bf16) {
         cgb_store_n(m, v, cgb_gep(m, p, i), n);

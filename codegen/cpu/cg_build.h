@@ -71,6 +71,10 @@ void cgb_store_n(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, int n);
 LLVMValueRef cgb_load_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
 /* &p[i] of such an activation */
 LLVMValueRef cgb_gep_act(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int bf16);
+/* cgb_load_act, a bf16 vector widened by its bits (zero-extended, shifted into each lane's high half) rather
+ * than an fpext: LLVM narrows maximum(fpext a, fpext b) to fpext(maximum(a, b)) on bf16 vectors, which x86
+ * computes lane by lane (an unrolled max pool window took 30x the time) */
+LLVMValueRef cgb_load_act_bits(NcCgModule *m, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
 void cgb_store_act(NcCgModule *m, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i, int n, int bf16);
 /* Lanes under a <vw x i1> mask computed at run time (0 elsewhere on load). */
 LLVMValueRef cgb_load_mask(NcCgModule *m, LLVMValueRef p, LLVMValueRef mask);

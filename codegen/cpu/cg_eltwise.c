@@ -343,6 +343,31 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
         else
             c0 = cgb_i64(m, cfull);
         LLVMBuildStore(b, is_max ? cgb_splat(m, LLVMConstReal(m->f32, -__builtin_inff())) : cgb_zero(m), acc);
+        /* a window wholly inside the input (all but the border pixels): its taps at constant offsets, unrolled
+         * (the loops below, their bounds computed per pixel, cost more than the loads: resnet50's stem pool
+         * at batch 8, bf16, 1 thread: 1.91 -> 1.69 ms) */
+        CgbIf inside = {0};
+        const int unroll = a->kernel[0] * a->kernel[1] <= 16;
+        if (unroll) {
+            LLVMValueRef in_h = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, ph.lo, ph.start, ""),
+                                             LLVMBuildICmp(b, LLVMIntEQ, ph.hi, ph.end, ""), "");
+            LLVMValueRef in_w = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntEQ, pw.lo, pw.start, ""),
+                                             LLVMBuildICmp(b, LLVMIntEQ, pw.hi, pw.end, ""), "");
+            inside = cgb_if_begin(m, LLVMBuildAnd(b, in_h, in_w, ""));
+            LLVMValueRef off0 =
+                LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, ximg, LLVMBuildNSWMul(b, ph.start, cgb_i64(m, W * C), ""), ""),
+                                LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, pw.start, cgb_i64(m, C), ""), c0, ""), "");
+            LLVMValueRef r = NULL;
+            for (int kh = 0; kh < a->kernel[0]; kh++)
+                for (int kw = 0; kw < a->kernel[1]; kw++) {
+                    LLVMValueRef v = cgb_load_act_bits(
+                        m, xp, LLVMBuildNSWAdd(b, off0, cgb_i64(m, (kh * W + kw) * C), ""), lanes, x->dtype == NC_BF16);
+                    if (!r) r = is_max ? cgb_splat(m, LLVMConstReal(m->f32, -__builtin_inff())) : cgb_zero(m);
+                    r = is_max ? cgb_max_nan(m, v, r) : LLVMBuildFAdd(b, r, v, ""); /* as the loops: the same bits */
+                }
+            LLVMBuildStore(b, r, acc);
+            cgb_if_else(m, &inside);
+        }
         CgbLoop lh = cgb_loop_begin(m, ph.lo, ph.hi, 1, &ih);
         LLVMValueRef xrow = LLVMBuildNSWAdd(b, ximg, LLVMBuildNSWMul(b, ih, cgb_i64(m, W * C), ""), "");
         CgbLoop lww = cgb_loop_begin(m, pw.lo, pw.hi, 1, &iw);
@@ -352,6 +377,7 @@ static void emit_window_pool_nhwc(NcCgModule *m, const NcGraph *g, const NcNode 
         LLVMBuildStore(b, is_max ? cgb_max_nan(m, v, cur) : LLVMBuildFAdd(b, cur, v, ""), acc);
         cgb_loop_end(m, &lww);
         cgb_loop_end(m, &lh);
+        if (unroll) cgb_if_end(m, &inside);
         LLVMValueRef r = LLVMBuildLoad2(b, m->vec, acc, "");
         if (div) r = LLVMBuildFDiv(b, r, div, "");
         cgb_store_act(m, r, yp, LLVMBuildNSWAdd(b, yoff, c0, ""), lanes, y->dtype == NC_BF16);
