@@ -17,10 +17,12 @@
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
 #       ref.npy (1e-4 relative; tf32 5e-3), its bench, `classify` of tests/photos (runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
-#       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); then the
+#       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
+#       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50's per-kernel profile and
-#       training step, and PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
+#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and
+#       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
 #
 # With the device tool: `echo /gpu_prep/ >> .git/info/exclude; BUILD=build TRAIN_MODELS="..." tests/gpu/check.sh
@@ -217,6 +219,32 @@ run() {
           "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/got2.safetensors" 2>&1 >/dev/null | tail -25
       fi
     done
+    # `train` with the optimizer on the device (runtime/program/train_devopt.c) against the same program with
+    # its optimizer on the host: byte for byte, as in the emulator (every operation of the kernels is correctly
+    # rounded, as optim.c's, and both runs compute the same gradients), 6 updates, validating on the device
+    local photos d=$dir/train_fmnist_resnet
+    photos=$(cd "$dir/../tests/photos" 2>/dev/null && pwd) # absolute: a list's paths are relative to its folder
+    if [ -x "$d/prog" ] && [ -n "$photos" ]; then
+      n=$((n + 1))
+      echo "== train_fmnist_resnet: train with the optimizer on $device against the host's"
+      local i=0 f h
+      for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg; do
+        echo "$photos/$f $((i % 5 + 1))"
+        i=$((i + 1))
+      done >"$d/list.txt"
+      for h in 0 1; do
+        rm -rf "$d/run_$h"
+        NETC_DEV_HOST_OPTIM=$h timeout "$T" "$d/prog" --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
+          --epochs 2 --workers 1 --quiet --nesterov --wd 1e-4 --clip-grad 5 --val "$d/list.txt" 2>&1 | tail -2
+      done
+      if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_1/ckpt-00000006.safetensors" &&
+        cmp "$d/run_0/state-00000006.bin" "$d/run_1/state-00000006.bin"; then
+        echo "train_fmnist_resnet: the device's optimizer byte for byte the host's after 6 updates"
+      else
+        echo "train_fmnist_resnet: optimizer on the device: FAILED"
+        failed=$((failed + 1))
+      fi
+    fi
     echo "$((n - failed)) of $n checks passed on $device"
     if [ -d "$dir/bench" ] && [ -z "${NO_BENCH:-}" ]; then
       echo "#### benchmark: netc programs (input uploaded in each run), then PyTorch in the same run"
@@ -255,6 +283,27 @@ run() {
       for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json
       done
+      # resnet50's whole `train` loop at batch 128 (the photographs decoded by 12 workers), the optimizer on the
+      # device and then on the host (gradients down, weights up each step): the median wall time of updates 4-10
+      p="$dir/bench/resnet50_train128"
+      if [ -x "$p" ] && [ -n "$photos" ] && [ "$device" = cuda ]; then
+        local k h pics=(astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg)
+        for k in $(seq 0 255); do echo "$photos/${pics[k % 5]} $((k % 10))"; done >"$dir/bench/list128.txt"
+        for h in 0 1; do
+          rm -rf "$dir/bench/train_$h"
+          NETC_DEV_HOST_OPTIM=$h timeout 180 "$p" --device "$device" train --data "$dir/bench/list128.txt" \
+            --out "$dir/bench/train_$h" --max-steps 10 --workers 12 --quiet --sched constant --lr 0.01 2>&1 | tail -1
+          python3 - "$dir/bench/train_$h/metrics.jsonl" "$h" <<'PY' || echo "resnet50 train loop: FAILED"
+import json, statistics, sys
+t = [json.loads(l) for l in open(sys.argv[1]) if '"step"' in l and "epoch_end" not in l]
+d = [b["time_s"] - a["time_s"] for a, b in zip(t, t[1:])][2:]
+w = [b["wait_s"] - a["wait_s"] for a, b in zip(t, t[1:])][2:]
+where = "host" if sys.argv[2] == "1" else "device"
+print(f"resnet50 train loop b128, optimizer on the {where}: {1e3 * statistics.median(d):.1f} ms an update "
+      f"(median of {len(d)}), data wait {1e3 * statistics.median(w):.1f} ms")
+PY
+        done
+      fi
       if [ "$device" = cuda ]; then
         timeout 120 python3 "$dir/bench/gpu_peers.py" --iters 10 ${PEER_ARGS:-}
         timeout 150 python3 "$dir/bench/gpu_peers.py" --iters 10 --models resnet50 --res 224 --batches 64 \
