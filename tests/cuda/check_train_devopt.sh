@@ -10,6 +10,8 @@
 #  - a run stopped after 4 updates (its checkpoint written from the device's weights mid-epoch) and resumed to
 #    the end: byte for byte the uninterrupted run;
 #  - a resume with the other optimizer: refused with a clear message (exit 2);
+#  - --lr 1000: the losses overflow and the device skips the same updates (non-finite loss or norm) as the host,
+#    its checkpoints byte for byte the host's;
 #  - validation (--val) on the device after each epoch: the same metrics as with the host's optimizer, and with
 #    --lr 0 (only the running statistics change) the CPU program's validation loss within 1e-4: the inference
 #    program's batch norms read the weights and running statistics of that moment (cu_lower.c folds them when
@@ -77,6 +79,13 @@ dev, cpu = ([json.loads(l)["val_loss"] for l in open(p) if "epoch_end" in l] for
 assert dev and len(dev) == len(cpu) and all(abs(a - b) <= 1e-4 * abs(b) for a, b in zip(dev, cpu)), (dev, cpu)
 print("validation with the running statistics of the moment: device", dev, "CPU", cpu)
 PY
+blowup=(--epochs 3 --lr 1000 --momentum 0 --sched constant --nan-limit 20)
+run nan_dev gpu -- "${blowup[@]}"
+run nan_host gpu NETC_DEV_HOST_OPTIM=1 -- "${blowup[@]}"
+[ "$(grep -c skipped_step "$tmp/nan_dev/metrics.jsonl")" -gt 0 ] || fail "--lr 1000: no update was skipped"
+[ "$(grep skipped_step "$tmp/nan_dev/metrics.jsonl")" = "$(grep skipped_step "$tmp/nan_host/metrics.jsonl")" ] ||
+  fail "--lr 1000: the device skipped other updates than the host"
+same nan_dev nan_host 5
 run stop gpu -- "${sgd[@]}" --max-steps 4
 [ -f "$tmp/stop/ckpt-00000004.safetensors" ] || fail "no checkpoint after the 4th update"
 run stop gpu -- "${sgd[@]}" --resume "$tmp/stop"
