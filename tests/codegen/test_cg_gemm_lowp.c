@@ -557,6 +557,12 @@ int main(void) {
                 "ldtilecfg");
     check_cross("alderlake", "+avx2,+fma,+avxvnni", "vpdpbusd", "ymm");
     check_cross("znver3", "+avx2,+fma", "vpmaddubsw", "vpmaddwd");
+    /* a CPU by name alone (`--cpu NAME`): the int8 instructions its name implies, not the plain kernels */
+    check_cross("znver3", "", "vpmaddubsw", "vpmaddwd");
+    check_cross("haswell", "", "vpmaddubsw", "vpmaddwd");
+    check_cross("cascadelake", "", "vpdpbusd", "zmm");
+    check_cross("alderlake", "", "vpdpbusd", "ymm");
+    check_cross("sapphirerapids", "", "tdpbusd", "tmm");
     const NcI8Isa best = nc_cg_i8_best_isa(&t);
     printf("int8 paths run on this host: plain IR%s%s%s%s\n", best >= NC_I8_AVX2 ? ", avx2" : "",
            best >= NC_I8_AVXVNNI ? ", avxvnni" : "", best >= NC_I8_VNNI512 ? ", avx512vnni" : "",
