@@ -43,8 +43,9 @@ static const struct {
                  "sapphirerapids emeraldrapids graniterapids graniterapids-d diamondrapids znver4 znver5 x86-64-v4 "},
     {"avx512vnni", " cascadelake cooperlake icelake-client icelake-server rocketlake tigerlake sapphirerapids "
                    "emeraldrapids graniterapids graniterapids-d diamondrapids znver4 znver5 "},
-    {"avxvnni", " alderlake raptorlake meteorlake arrowlake arrowlake-s lunarlake pantherlake gracemont sierraforest "
-                "grandridge clearwaterforest sapphirerapids emeraldrapids graniterapids graniterapids-d diamondrapids "},
+    {"avxvnni",
+     " alderlake raptorlake meteorlake arrowlake arrowlake-s lunarlake pantherlake gracemont sierraforest "
+     "grandridge clearwaterforest sapphirerapids emeraldrapids graniterapids graniterapids-d diamondrapids "},
 };
 
 int nc_cg_has_feature(const NcCgTarget *t, const char *name) {
