@@ -477,6 +477,40 @@ static void epilogue_cols(B16 *g, LLVMValueRef row, LLVMValueRef src, LLVMValueR
     }
 }
 
+/* The ragged last panel's vectors (nv) and the last one's lanes: ntail columns (0: a whole panel, 2 x 16). */
+static void tail_vectors(int64_t ntail, int *nv, int *lanes) {
+    *nv = ntail ? (int)cgb_ceil_div(ntail, 16) : 2;
+    *lanes = ntail ? (int)(ntail - (*nv - 1) * 16) : 16;
+}
+
+/* fn for every column panel q of the GEMM: the whole ones in a loop, then the ragged last one (N % 32
+ * columns) with its vectors and lanes */
+typedef void (*PanelFn)(B16 *g, LLVMValueRef q, int nv, int lanes, void *ctx);
+static void each_panel(B16 *g, PanelFn fn, void *ctx) {
+    NcCgModule *m = g->m;
+    const int64_t npanel = g->p->Np / NR, ntail = g->p->N % NR;
+    LLVMValueRef q;
+    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
+    fn(g, q, 2, 16, ctx);
+    cgb_loop_end(m, &lq);
+    if (ntail) {
+        int nv, lanes;
+        tail_vectors(ntail, &nv, &lanes);
+        fn(g, I(m, npanel - 1), nv, lanes, ctx);
+    }
+}
+
+/* each_panel's bodies: a row's epilogue over every panel (wide), a micro-block's tiles and epilogue */
+typedef struct PanelCtx {
+    LLVMValueRef row, src, col0; /* wide epilogue: the output row, its accumulators, the group's first column */
+    LLVMValueRef a0, pi, row0, valid;
+} PanelCtx;
+static void wide_cols(B16 *g, LLVMValueRef q, int nv, int lanes, void *ctx) {
+    const PanelCtx *c = ctx;
+    epilogue_cols(g, c->row, cgb_gep(g->m, c->src, mulc(g->m, q, NR)), add(g->m, c->col0, mulc(g->m, q, NR)), nv,
+                  lanes);
+}
+
 /* The epilogue of a micro-block: rows [0, valid) of buf (row0 onwards of y), columns col0 + [0, 16 nv), the
  * last vector `lanes` wide; wide (g->wide), all the GEMM's columns (col0 the group's first), row by row. */
 static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef col0, int nv, int lanes) {
@@ -493,15 +527,8 @@ static void epilogue(B16 *g, LLVMValueRef row0, LLVMValueRef valid, LLVMValueRef
         row = add(m, mulc(m, g->img, p->OH * p->OW), add(m, mulc(m, oh, p->OW), ow));
     }
     if (g->wide) { /* the row's residual and output lines in order, for the hardware prefetcher */
-        const int64_t npanel = p->Np / NR, ntail = p->N % NR;
-        LLVMValueRef q;
-        CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
-        epilogue_cols(g, row, cgb_gep(m, src, mulc(m, q, NR)), add(m, col0, mulc(m, q, NR)), 2, 16);
-        cgb_loop_end(m, &lq);
-        if (ntail) {
-            const int tv = (int)cgb_ceil_div(ntail, 16), tl = (int)(ntail - (tv - 1) * 16);
-            epilogue_cols(g, row, cgb_gep(m, src, I(m, (npanel - 1) * NR)), addc(m, col0, (npanel - 1) * NR), tv, tl);
-        }
+        PanelCtx c = {.row = row, .src = src, .col0 = col0};
+        each_panel(g, wide_cols, &c);
     } else {
         epilogue_cols(g, row, src, col0, nv, lanes);
     }
@@ -654,6 +681,13 @@ static void rows_direct(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef co
     cgb_loop_end(m, &lp);
 }
 
+/* each_panel's body for a direct micro-block: its tiles against panel q, and (not wide) their epilogue */
+static void direct_panel(B16 *g, LLVMValueRef q, int nv, int lanes, void *ctx) {
+    const PanelCtx *c = ctx;
+    direct_micro(g, c->pi, c->a0, q);
+    if (!g->wide) epilogue(g, c->row0, c->valid, add(g->m, g->col_base, mulc(g->m, q, NR)), nv, lanes);
+}
+
 /* Direct, fused: the row micro-blocks [p0, p0 + count), each against every column panel (its A stays in
  * L1 while the weights stream from L2); wide, one epilogue a micro-block, after all its panels. */
 static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
@@ -664,7 +698,8 @@ static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
     direct_block(g, pi, &a0, &row0, &valid);
     if (g->lag) { /* panel q's tiles issued, then panel q - 1's epilogue, which runs beside them */
-        const int nv = ntail ? (int)cgb_ceil_div(ntail, 16) : 2, lanes = ntail ? (int)(ntail - (nv - 1) * 16) : 16;
+        int nv, lanes;
+        tail_vectors(ntail, &nv, &lanes);
         CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel), 1, &q);
         g->mbuf = cgb_gep(m, g->buf, mulc(m, LLVMBuildAnd(m->b, q, I(m, 1), ""), p->mr * NR));
         direct_micro(g, pi, a0, q);
@@ -680,17 +715,9 @@ static void rows_direct_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
         cgb_loop_end(m, &lp);
         return;
     }
-    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail && !g->wide ? 1 : 0)), 1, &q);
-    direct_micro(g, pi, a0, q);
-    if (!g->wide) epilogue(g, row0, valid, add(m, g->col_base, mulc(m, q, NR)), 2, 16);
-    cgb_loop_end(m, &lq);
-    if (g->wide) {
-        epilogue(g, row0, valid, g->col_base, 2, 16);
-    } else if (ntail) {
-        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
-        direct_micro(g, pi, a0, I(m, npanel - 1));
-        epilogue(g, row0, valid, addc(m, g->col_base, (npanel - 1) * NR), nv, lanes);
-    }
+    PanelCtx c = {.a0 = a0, .pi = pi, .row0 = row0, .valid = valid};
+    each_panel(g, direct_panel, &c);
+    if (g->wide) epilogue(g, row0, valid, g->col_base, 2, 16);
     cgb_loop_end(m, &lp);
 }
 
@@ -822,25 +849,24 @@ static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, in
     cgb_loop_end(m, &lp);
 }
 
+/* each_panel's body for a fused micro-block: its stack panel against panel q, then the epilogue */
+static void fused_panel(B16 *g, LLVMValueRef q, int nv, int lanes, void *ctx) {
+    const PanelCtx *c = ctx;
+    micro(g, g->apanel, q);
+    epilogue(g, c->row0, c->valid, add(g->m, g->col_base, mulc(g->m, q, NR)), nv, lanes);
+}
+
 /* Fused: the row micro-blocks [p0, p0 + count), each built into the stack panel once, then every column
  * panel of the GEMM against it. */
 static void rows_fused(B16 *g, LLVMValueRef p0, LLVMValueRef count) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
-    const int64_t npanel = p->Np / NR, ntail = p->N % NR;
-    LLVMValueRef pi, q;
+    LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
     LLVMValueRef row0 = mulc(m, pi, p->mr), valid = valid_rows(g, row0);
     build_panel(g, row0, valid);
-    CgbLoop lq = cgb_loop_begin(m, I(m, 0), I(m, npanel - (ntail ? 1 : 0)), 1, &q);
-    micro(g, g->apanel, q);
-    epilogue(g, row0, valid, add(m, g->col_base, mulc(m, q, NR)), 2, 16);
-    cgb_loop_end(m, &lq);
-    if (ntail) {
-        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
-        micro(g, g->apanel, I(m, npanel - 1));
-        epilogue(g, row0, valid, addc(m, g->col_base, (npanel - 1) * NR), nv, lanes);
-    }
+    PanelCtx c = {.row0 = row0, .valid = valid};
+    each_panel(g, fused_panel, &c);
     cgb_loop_end(m, &lp);
 }
 
@@ -937,7 +963,8 @@ static void emit_mm(B16 *g, const char *name) {
     }
     if (ntail && !p->fused) {
         CgbIf c = cgb_if_begin(m, last_n);
-        const int nv = (int)cgb_ceil_div(ntail, 16), lanes = (int)(ntail - (nv - 1) * 16);
+        int nv, lanes;
+        tail_vectors(ntail, &nv, &lanes);
         rows_of(g, I(m, npanel - 1), p0, mcount, nv, lanes);
         cgb_if_end(m, &c);
     }
