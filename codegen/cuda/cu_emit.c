@@ -105,6 +105,7 @@ int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *pl
     memset(&L, 0, sizeof L);
     L.verbose = o && o->verbose ? stderr : NULL;
     L.tf32 = o && o->tf32;
+    L.bf16 = o && o->bf16;
     for (int i = 0; i < n; i++) L.params_change |= graphs[i]->train_step; /* its inference program too */
     for (int i = 0; i < n; i++)
         if (nc_cu_lower(&L, graphs[i], &plans[i], e)) {

@@ -14,6 +14,7 @@ typedef struct NcCuOptions {
     int verbose;         /* each node's strategy and the kernel count on stderr */
     const char *ptx_dir; /* also write each kernel's PTX to ptx_dir/<name>.ptx (for ptxas), or NULL */
     int tf32;            /* --precision tf32: the GEMMs may use TF32 tensor cores */
+    int bf16;            /* --precision bf16: the GEMMs' operands rounded to bf16 (cublasGemmEx), f32 accumulation */
 } NcCuOptions;
 
 /* Is `sm` an architecture the PTX is made for ("sm_70" ... "sm_90a")?  Else

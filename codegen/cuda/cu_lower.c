@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/cuda/cu_attn.h"
+#include "codegen/cuda/cu_bf16.h"
 #include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_conv.h"
 #include "codegen/cuda/cu_copy.h"
@@ -52,6 +53,7 @@ DESC_FN(nc_cu_se_gate_desc, NcCuSeGate)
 DESC_FN(nc_cu_global_max_pool_desc, NcCuRowMax)
 DESC_FN(nc_cu_pool_desc, NcCuPool)
 DESC_FN(nc_cu_copy_desc, NcCuCopy)
+DESC_FN(nc_cu_bf16_desc, NcCuBf16)
 DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
@@ -135,16 +137,60 @@ static void launch(Lower *l, NcCuDescFn desc, const void *params, size_t size, i
 }
 
 /* A batch of `batch` products m x n x k (B transposed with trans_b), operands
- * `sa`, `sb`, `sc` floats apart from one product to the next. */
-static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t batch, NcDevRef a, int64_t sa,
-                 NcDevRef b, int64_t sb, NcDevRef c, int64_t sc) {
+ * `sa`, `sb`, `sc` elements apart from one product to the next; a and b bf16
+ * with `bf16` (cublasGemmEx), else f32. */
+static void gemm_step(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t batch, NcDevRef a, int64_t sa,
+                      NcDevRef b, int64_t sb, NcDevRef c, int64_t sc, int bf16) {
     NcDevStep s;
     memset(&s, 0, sizeof s);
     s.kind = NC_DEV_STEP_GEMM, s.nparams = 3;
     s.ref[0] = a, s.ref[1] = b, s.ref[2] = c;
-    s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch, .tf32 = l->L->tf32};
+    s.gemm = (NcDevGemm){.m = m, .n = n, .k = k, .trans_b = trans_b, .batch = batch, .tf32 = l->L->tf32, .bf16 = bf16};
     s.gemm.stride_a = sa, s.gemm.stride_b = sb, s.gemm.stride_c = sc;
     push_step(l, &s);
+}
+
+/* --precision bf16: `floats` values at src rounded to bf16 into this node's
+ * scratch by cu_bf16.h's kernel (2 bytes each, the same element offsets). */
+static NcDevRef to_bf16(Lower *l, NcDevRef src, int64_t floats) {
+    const NcDevRef dst = scratch(l, (floats + 1) / 2);
+    const NcCuBf16 p = {.n = floats};
+    const NcDevRef refs[2] = {src, dst};
+    launch(l, nc_cu_bf16_desc_any, &p, sizeof p, 2, refs);
+    return dst;
+}
+static NcDevRef at16(NcDevRef r, int64_t elems) { return r.offset += elems * 2, r; }
+/* The elements a batch of `batch` operands of `one` elements, `stride` apart, spans. */
+static int64_t span(int64_t batch, int64_t stride, int64_t one) {
+    return batch > 1 && stride ? (batch - 1) * stride + one : one;
+}
+
+/* Whether this node's GEMMs take bf16 operands.  NETC_CUDA_BF16=grads at
+ * compile time keeps the forward's in f32: a training step's gradients move
+ * by up to 40% when its forward's activations move by 0.2% (batch norm on a
+ * batch of 2-16; measured on fmnist_resnet, conv_zoo, resnet18 in f32 too),
+ * which would hide an error in the backward's bf16 GEMMs from a test. */
+static int node_bf16(const Lower *l) {
+    if (!l->L->bf16) return 0;
+    const char *s = getenv("NETC_CUDA_BF16");
+    const int op = l->nd->op;
+    const int forward = op == NC_OP_CONV2D || op == NC_OP_LINEAR || op == NC_OP_SQUEEZE_EXCITE;
+    return !(s && !strcmp(s, "grads") && forward);
+}
+
+/* A GEMM step, as gemm_step; with --precision bf16 its operands rounded to
+ * bf16 first (each run: weights change in training), into scratch released
+ * after it — the steps run in order, so the next GEMM's copies reuse it. */
+static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t batch, NcDevRef a, int64_t sa,
+                 NcDevRef b, int64_t sb, NcDevRef c, int64_t sc) {
+    if (!node_bf16(l)) {
+        gemm_step(l, m, n, k, trans_b, batch, a, sa, b, sb, c, sc, 0);
+        return;
+    }
+    const int64_t mark = l->scratch;
+    const NcDevRef a16 = to_bf16(l, a, span(batch, sa, m * k)), b16 = to_bf16(l, b, span(batch, sb, k * n));
+    gemm_step(l, m, n, k, trans_b, batch, a16, sa, b16, sb, c, sc, 1);
+    l->scratch = mark;
 }
 
 /* C += A . B (one GEMM, no batch): a sum over a batch taken in chunks */
@@ -430,13 +476,18 @@ static void conv_epilogue(Lower *l) {
  * at batch 1). */
 static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t K, int64_t P, NcDevRef w, NcDevRef b,
                         int64_t b_image, NcDevRef y) {
-    const int64_t O = OG * G;
+    const int64_t O = OG * G, mark = l->scratch;
+    const int h = node_bf16(l); /* each operand rounded once for all the groups' GEMMs */
+    if (h) w = to_bf16(l, w, O * K), b = to_bf16(l, b, span(images, b_image, G * K * P));
     if (G <= images)
         for (int64_t g = 0; g < G; g++)
-            gemm(l, OG, P, K, 0, images, at(w, g * OG * K), 0, at(b, g * K * P), b_image, at(y, g * OG * P), O * P);
+            gemm_step(l, OG, P, K, 0, images, h ? at16(w, g * OG * K) : at(w, g * OG * K), 0,
+                      h ? at16(b, g * K * P) : at(b, g * K * P), b_image, at(y, g * OG * P), O * P, h);
     else
         for (int64_t n = 0; n < images; n++)
-            gemm(l, OG, P, K, 0, G, w, OG * K, at(b, n * b_image), K * P, at(y, n * O * P), OG * P);
+            gemm_step(l, OG, P, K, 0, G, w, OG * K, h ? at16(b, n * b_image) : at(b, n * b_image), K * P,
+                      at(y, n * O * P), OG * P, h);
+    l->scratch = mark;
 }
 
 /* conv2d as GEMMs: per image and group, W_g [OG, CG KH KW] . col_g.  The

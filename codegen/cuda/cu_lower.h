@@ -41,6 +41,7 @@ typedef struct NcCuLowering {
     NC_VEC(NcCuProgram) progs;
     FILE *verbose;     /* each node's strategy, or NULL */
     int tf32;          /* every GEMM step may use TF32 tensor cores (--precision tf32) */
+    int bf16;          /* every GEMM's operands rounded to bf16, f32 accumulation (--precision bf16) */
     int params_change; /* a bundle that trains: no parameter is folded into constants at compile time */
 } NcCuLowering;
 

@@ -59,8 +59,10 @@ typedef struct NcDevGemm {
     int64_t m, n, k;
     int32_t trans_b, accumulate; /* accumulate: C += A . op(B) (a batch in chunks) */
     int64_t batch, stride_a, stride_b, stride_c;
-    int32_t tf32, pad; /* tf32: the GPU may round the operands to TF32 for its tensor cores (--precision tf32) */
+    int32_t tf32; /* the GPU may round the operands to TF32 for its tensor cores (--precision tf32) */
+    int32_t bf16; /* a and b are bf16 (uint16_t, strides in elements), accumulation and c f32 (--precision bf16) */
 } NcDevGemm;
+/* With g->bf16, a and b point at bf16 values (cast to float * for the call). */
 int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
 

@@ -40,8 +40,17 @@ typedef int (*CublasSgemm)(void *, int, int, int, int, int, const float *, const
 typedef int (*CublasSgemmStrided)(void *, int, int, int, int, int, const float *, const float *, int, long long,
                                   const float *, int, long long, const float *, float *, int, long long, int);
 
+/* cublasGemmEx / cublasGemmStridedBatchedEx, for bf16 operands (--precision bf16) */
+typedef int (*CublasGemmEx)(void *, int, int, int, int, int, const void *, const void *, int, int, const void *, int,
+                            int, const void *, void *, int, int, int, int);
+typedef int (*CublasGemmStridedEx)(void *, int, int, int, int, int, const void *, const void *, int, int, long long,
+                                   const void *, int, int, long long, const void *, void *, int, int, long long, int,
+                                   int, int);
+
 typedef struct Cuda {
     void *lib, *blas_lib, *blas; /* the driver; cuBLAS and its handle (at the first GEMM) */
+    CublasGemmEx cublasGemmEx;   /* NULL where this cuBLAS lacks them: a bf16 GEMM then fails saying so */
+    CublasGemmStridedEx cublasGemmStridedBatchedEx;
     CublasSgemm cublasSgemm;
     CublasSgemmStrided cublasSgemmStridedBatched;
     int (*cublasDestroy)(void *);
@@ -186,6 +195,8 @@ static int cublas_open(Cuda *c, NcError *e) {
     c->cublasSgemm = (CublasSgemm)dlsym(c->blas_lib, "cublasSgemm_v2");
     c->cublasSgemmStridedBatched = (CublasSgemmStrided)dlsym(c->blas_lib, "cublasSgemmStridedBatched");
     c->cublasDestroy = (int (*)(void *))dlsym(c->blas_lib, "cublasDestroy_v2");
+    c->cublasGemmEx = (CublasGemmEx)dlsym(c->blas_lib, "cublasGemmEx");
+    c->cublasGemmStridedBatchedEx = (CublasGemmStridedEx)dlsym(c->blas_lib, "cublasGemmStridedBatchedEx");
     c->cublasSetMathMode = (int (*)(void *, int))dlsym(c->blas_lib, "cublasSetMathMode");
     int (*set_stream)(void *, CUstream) = (int (*)(void *, CUstream))dlsym(c->blas_lib, "cublasSetStream_v2");
     int (*set_workspace)(void *, void *, size_t) =
@@ -202,6 +213,24 @@ static int cublas_open(Cuda *c, NcError *e) {
     if ((r = set_stream(c->blas, c->stream)) != 0 || (r = set_workspace(c->blas, (void *)(uintptr_t)c->workspace, ws)))
         return nc_errorf(e, "cuBLAS: setting its stream and workspace failed (status %d)", r);
     return 0;
+}
+
+/* bf16 operands, f32 accumulation and output: cublasGemmEx with A and B
+ * CUDA_R_16BF (14), C CUDA_R_32F (0), CUBLAS_COMPUTE_32F (68), the default
+ * algorithm (-1: tensor cores where they apply); operands as cuda_gemm's. */
+static int gemm_bf16(Cuda *cu, const NcDevGemm *g, const void *a, const void *b, float *c, const float *beta,
+                     NcError *e) {
+    if (!cu->cublasGemmEx || !cu->cublasGemmStridedBatchedEx)
+        return nc_errorf(e, "cuBLAS: this libcublas has no cublasGemmEx / cublasGemmStridedBatchedEx (needed by "
+                            "--precision bf16)");
+    const float one = 1;
+    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0;
+    const int r =
+        g->batch == 1
+            ? cu->cublasGemmEx(cu->blas, tb, 0, n, m, k, &one, b, 14, tb ? k : n, a, 14, k, beta, c, 0, n, 68, -1)
+            : cu->cublasGemmStridedBatchedEx(cu->blas, tb, 0, n, m, k, &one, b, 14, tb ? k : n, g->stride_b, a, 14, k,
+                                             g->stride_a, beta, c, 0, n, g->stride_c, (int)g->batch, 68, -1);
+    return r ? nc_errorf(e, "cuBLAS: cublasGemmEx (bf16) failed (status %d)", r) : 0;
 }
 
 /* Row-major C = A . op(B) is column-major C^T = op(B)^T . A^T: B first.  B
@@ -222,6 +251,7 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
         cu->math = math;
     }
     const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
+    if (g->bf16) return gemm_bf16(cu, g, a, b, c, beta, e);
     const int r = g->batch == 1
                       ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, beta, c, n)
                       : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, g->stride_b, a, k,

@@ -30,12 +30,42 @@ static int emu_launch(NcDevice *d, const NcDevKernel *k, float *const *params, N
     return 0;
 }
 
+/* bf16 x bf16 -> f32 (--precision bf16): what cublasGemmEx is asked for, the
+ * operands widened exactly (bf16 is f32's top half) and accumulated as the f32
+ * GEMM below does (double: at least as exact as the GPU's f32 accumulation). */
+static float bf16_widen(uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static int emu_gemm_bf16(const NcDevGemm *g, const uint16_t *a, const uint16_t *b, float *c) {
+    const int64_t m = g->m, n = g->n, k = g->k;
+    const int big = (double)g->batch * (double)m * (double)n * (double)k > 1e6;
+#pragma omp parallel for collapse(2) schedule(dynamic) if (big)
+    for (int64_t q = 0; q < g->batch; q++)
+        for (int64_t i = 0; i < m; i++) {
+            const uint16_t *ai = a + q * g->stride_a + i * k, *bq = b + q * g->stride_b;
+            float *ci = c + q * g->stride_c + i * n;
+            double *row = nc_calloc((size_t)n, sizeof(double));
+            for (int64_t p = 0; p < k; p++) {
+                const double av = bf16_widen(ai[p]);
+                for (int64_t j = 0; j < n; j++) row[j] += av * bf16_widen(g->trans_b ? bq[j * k + p] : bq[p * n + j]);
+            }
+            for (int64_t j = 0; j < n; j++) ci[j] = (float)(g->accumulate ? row[j] + ci[j] : row[j]);
+            free(row);
+        }
+    return 0;
+}
+
 /* The GEMM oracle-style: double accumulation, (product, row) pairs in
  * parallel — unless the work is small (a grouped conv's GEMM per group, SE's
  * fc), where waking the threads costs more than the loop.  B transposed is
  * read as dot products along its rows. */
 static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
     (void)d, (void)e;
+    if (g->bf16) return emu_gemm_bf16(g, (const uint16_t *)a, (const uint16_t *)b, c);
     const int64_t m = g->m, n = g->n, k = g->k;
     const int big = (double)g->batch * (double)m * (double)n * (double)k > 1e6;
 #pragma omp parallel for collapse(2) schedule(dynamic) if (big)

@@ -3,7 +3,8 @@
 # compile it (every kernel's PTX written beside), assemble every PTX with `ptxas -arch=sm_90` (skipped
 # with a message when the CUDA toolkit is absent), run its forward pass through the device emulator
 # (the kernels' CPU lowerings, GEMMs in double) against the reference interpreter (`netc run`) within
-# 1e-4 relative, and run its bench --per-kernel (every node names its device strategy).
+# 1e-4 relative (RTOL sets it: 2e-2 for --precision bf16), and run its bench --per-kernel (every node
+# names its device strategy).
 # With KEEP=DIR the program, its input and the interpreter's output are kept there (tests/gpu/check.sh
 # runs them on a GPU).
 set -u
@@ -29,7 +30,8 @@ fi
 "$netc" run "$model" --init det --res "$res" --batch "$batch" --save-input "$tmp/x.npy" --output "$tmp/ref.npy" \
   --top 0 >/dev/null || fail "netc run failed"
 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null || fail "the program's run failed"
-"$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol 1e-4 || fail "emulated forward differs from the interpreter"
+"$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol "${RTOL:-1e-4}" ||
+  fail "emulated forward differs from the interpreter"
 "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" || fail "bench --per-kernel failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy: $(head -5 "$tmp/bench.txt")"
 if [ -n "${KEEP:-}" ]; then

@@ -6,6 +6,9 @@
 # logits, every gradient (by timm name) and the BN running statistics must agree within 1e-4 of each
 # tensor's largest magnitude (tests/cuda/compare_st.py).  Then the device's `train` loop against the reference
 # kernels' over two epochs of the photographs.
+# GPU_OPTS: options for the device's compile only (--precision bf16), STEP_TOL and LOOP_TOL the step's and
+# the loop's tolerances (1e-4 and 2e-3 by default), GRAD_L2 the step's gradients' by their L2 norm instead
+# (compare_st.py).
 set -u
 netc=$1 py=$2 model=$3 res=$4 batch=$5
 shift 5
@@ -15,7 +18,7 @@ trap '[ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 mkdir "$tmp/ptx"
 common=(--train --init det --res "$res" --batch "$batch" "$@")
-"$netc" compile "$model" "${common[@]}" --target cuda --emulate --ptx "$tmp/ptx" -o "$tmp/gpu" ||
+"$netc" compile "$model" "${common[@]}" --target cuda --emulate --ptx "$tmp/ptx" ${GPU_OPTS:-} -o "$tmp/gpu" ||
   fail "compile --target cuda failed"
 "$netc" compile "$model" "${common[@]}" --no-codegen -o "$tmp/ref" || fail "compile --no-codegen failed"
 ptxas=${PTXAS:-$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)}
@@ -41,7 +44,8 @@ for t in ref gpu; do
   "$tmp/$t" run --train --input "$tmp/x.npy" --labels "$labels" --output "$tmp/$t.safetensors" ||
     fail "$t: run --train failed"
 done
-"$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" 1e-4 || fail "the device's step differs"
+"$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" "${STEP_TOL:-1e-4}" ${GRAD_L2:-} ||
+  fail "the device's step differs"
 # the training loop on the device: two epochs over the photographs (6 steps, the optimizer on the device too:
 # runtime/program/train_devopt.c) against the same loop on the reference kernels; after 6 SGD steps at batch 2
 # the checkpoints agree within 2e-3 (the rounding of the steps compounds)
@@ -61,6 +65,7 @@ for t in ref gpu; do
     fail "$t: train failed: $(tail -3 "$tmp/train_$t.txt")"
 done
 [ -f "$tmp/run_gpu/ckpt-00000006.safetensors" ] || fail "the device's train wrote no checkpoint after 6 steps"
-"$py" "$here/compare_st.py" "$tmp/run_ref/ckpt-00000006.safetensors" "$tmp/run_gpu/ckpt-00000006.safetensors" 2e-3 ||
+"$py" "$here/compare_st.py" "$tmp/run_ref/ckpt-00000006.safetensors" "$tmp/run_gpu/ckpt-00000006.safetensors" \
+  "${LOOP_TOL:-2e-3}" ||
   fail "the device's training loop differs from the reference kernels'"
 echo "1 passed, 0 failed"

@@ -238,15 +238,24 @@ int cublasSetWorkspace_v2(void *h, void *ws, size_t bytes) { return (void)h, ws 
 /* TF32 is accepted and not modelled: the products stay exact (in double) */
 int cublasSetMathMode(void *h, int mode) { return mode == 0 || mode == 3 ? (((Handle *)h)->math = mode, 0) : 7; }
 
+/* element i of an operand: f32, or bf16 (cublasGemmEx's CUDA_R_16BF) widened exactly */
+static double elem(const void *p, size_t i, int bf16) {
+    if (!bf16) return ((const float *)p)[i];
+    const uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 /* column-major, op 0 = N, 1 = T */
-static void gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                 float beta, float *c, int ldc) {
+static void gemm(int ta, int tb, int m, int n, int k, float alpha, const void *a, int lda, const void *b, int ldb,
+                 float beta, float *c, int ldc, int bf16) {
     for (int j = 0; j < n; j++)
         for (int i = 0; i < m; i++) {
             double acc = 0;
             for (int p = 0; p < k; p++)
-                acc += (double)(ta ? a[p + (size_t)i * lda] : a[i + (size_t)p * lda]) *
-                       (tb ? b[j + (size_t)p * ldb] : b[p + (size_t)j * ldb]);
+                acc += elem(a, ta ? p + (size_t)i * lda : i + (size_t)p * lda, bf16) *
+                       elem(b, tb ? j + (size_t)p * ldb : p + (size_t)j * ldb, bf16);
             float *cij = &c[i + (size_t)j * ldc];
             *cij = (float)(alpha * acc + (beta != 0 ? beta * *cij : 0));
         }
@@ -265,15 +274,17 @@ static int check(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc)
 typedef struct Call {
     int ta, tb, m, n, k, lda, ldb, ldc, batch;
     float alpha, beta;
-    const float *a, *b;
+    const void *a, *b;
     float *c;
     long long sa, sb, sc;
+    int bf16; /* a and b bf16 (cublasGemmEx) */
 } Call;
 static void run_call(void *arg) {
     const Call *x = arg;
+    const size_t es = x->bf16 ? 2 : 4;
     for (int q = 0; q < x->batch; q++)
-        gemm(x->ta, x->tb, x->m, x->n, x->k, x->alpha, x->a + q * x->sa, x->lda, x->b + q * x->sb, x->ldb, x->beta,
-             x->c + q * x->sc, x->ldc);
+        gemm(x->ta, x->tb, x->m, x->n, x->k, x->alpha, (const char *)x->a + q * x->sa * es, x->lda,
+             (const char *)x->b + q * x->sb * es, x->ldb, x->beta, x->c + q * x->sc, x->ldc, x->bf16);
 }
 static int issue(void *h, const Call *x) {
     const int r = check(x->ta, x->tb, x->m, x->n, x->k, x->lda, x->ldb, x->ldc);
@@ -284,14 +295,35 @@ static int issue(void *h, const Call *x) {
 
 int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
                    const float *b, int ldb, const float *beta, float *c, int ldc) {
-    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, 1, *alpha, *beta, a, b, c, 0, 0, 0};
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, 1, *alpha, *beta, a, b, c, 0, 0, 0, 0};
     return issue(h, &x);
 }
 
 int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
                               long long sa, const float *b, int ldb, long long sb, const float *beta, float *c, int ldc,
                               long long sc, int batch) {
-    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, batch, *alpha, *beta, a, b, c, sa, sb, sc};
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, batch, *alpha, *beta, a, b, c, sa, sb, sc, 0};
+    return issue(h, &x);
+}
+
+/* The Ex forms only as netc calls them: A and B CUDA_R_16BF (14), C CUDA_R_32F (0), CUBLAS_COMPUTE_32F (68),
+ * f32 scalars; anything else CUBLAS_STATUS_NOT_SUPPORTED (15). */
+static int ex_types(int at, int bt, int ct, int compute) { return at == 14 && bt == 14 && ct == 0 && compute == 68; }
+
+int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *a, int at, int lda,
+                 const void *b, int bt, int ldb, const float *beta, float *c, int ct, int ldc, int compute, int algo) {
+    (void)algo;
+    if (!ex_types(at, bt, ct, compute)) return 15;
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, 1, *alpha, *beta, a, b, c, 0, 0, 0, 1};
+    return issue(h, &x);
+}
+
+int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *a, int at,
+                               int lda, long long sa, const void *b, int bt, int ldb, long long sb, const float *beta,
+                               float *c, int ct, int ldc, long long sc, int batch, int compute, int algo) {
+    (void)algo;
+    if (!ex_types(at, bt, ct, compute)) return 15;
+    const Call x = {ta, tb, m, n, k, lda, ldb, ldc, batch, *alpha, *beta, a, b, c, sa, sb, sc, 1};
     return issue(h, &x);
 }
 

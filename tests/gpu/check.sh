@@ -6,16 +6,18 @@
 #       efficientnet_b0 at batch 2 with 10 classes, and the zoos conv_zoo, op_zoo, dw_zoo, cuda_zoo, which
 #       reach every rule of the GPU lowering, at 37x29 batch 2; deterministic weights) compiled
 #       `--target cuda:sm_90` into DIR/MODEL/prog with the interpreter's input and output (x.npy, ref.npy);
-#       TF32_MODELS (default fmnist_resnet cuda_zoo) again with --precision tf32 as DIR/MODEL-tf32;
+#       TF32_MODELS (default fmnist_resnet cuda_zoo) again with --precision tf32 as DIR/MODEL-tf32, and
+#       BF16_MODELS (the same default) with --precision bf16 as DIR/MODEL-bf16;
 #     - training steps: TRAIN_MODELS (MODEL:RES:BATCH[:SET], default fmnist_resnet with drop-path, op_zoo,
 #       conv_zoo, dw_zoo, resnet18 and regnetx_016 — the last two are 70-90 MB: leave them out for the device
-#       tool) compiled --train into DIR/train_MODEL with the reference kernels' step (ref.safetensors);
+#       tool — and fmnist_resnet with --precision bf16: MODEL:RES:BATCH:SET:bf16) compiled --train into
+#       DIR/train_MODEL[-bf16] with the reference kernels' f32 step (ref.safetensors);
 #     - the benchmark (unless NO_BENCH=1): BENCH_MODELS (default resnet50 resnest50d regnety_032
-#       efficientnet_b4) at 224,448, batch 1 and 64 (and 64 with --precision tf32; resnet50's training step
-#       at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
+#       efficientnet_b4) at 224,448, batch 1 and 64 (and 64 with --precision tf32, resnet50's with bf16 too;
+#       its training step at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
 #     and the shared libraries the programs need that a bare GPU machine may lack in DIR/lib.
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
-#       ref.npy (1e-4 relative; tf32 5e-3), its bench, `classify` of tests/photos (runs issued, captured as a
+#       ref.npy (1e-4 relative; tf32 5e-3, bf16 2e-2), its bench, `classify` of tests/photos (runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
 #       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
@@ -36,7 +38,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,34p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,36p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -57,10 +59,13 @@ prepare() {
     fi
   }
   local tf32_models=${TF32_MODELS-fmnist_resnet cuda_zoo} # again with --precision tf32 (a looser check)
-  for m in $models $(for t in $tf32_models; do echo "$t-tf32"; done); do
+  local bf16_models=${BF16_MODELS-fmnist_resnet cuda_zoo} # with --precision bf16 (bf16 GEMM operands)
+  for m in $models $(for t in $tf32_models; do echo "$t-tf32"; done) $(for t in $bf16_models; do echo "$t-bf16"; done)
+  do
     local src opts prec=()
-    case $m in *-tf32) prec=(--precision tf32) ;; esac
-    src=$(src_of "${m%-tf32}")
+    case $m in *-tf32) prec=(--precision tf32) ;; *-bf16) prec=(--precision bf16) ;; esac
+    src=${m%-tf32}
+    src=$(src_of "${src%-bf16}")
     [ -n "$src" ] || { echo "$m: no such model"; exit 2; }
     case $src in
       */models/fmnist_resnet.nn) opts=(--init det --res 32 --batch 2) ;;
@@ -83,15 +88,16 @@ prepare() {
   # training steps: compiled for the GPU, with the reference kernels' step (--no-codegen, run here) to compare
   local spec
   local train_default="fmnist_resnet:28:2:drop_path_rate=0.3 resnet18:64:2 op_zoo:37x29:2 conv_zoo:37x29:2"
-  train_default+=" dw_zoo:37x29:2 regnetx_016:64:2"
+  train_default+=" dw_zoo:37x29:2 regnetx_016:64:2 fmnist_resnet:28:2::bf16"
   for spec in ${TRAIN_MODELS-$train_default}; do
-    local m res batch set src d
-    IFS=: read -r m res batch set <<<"$spec"
+    local m res batch set prec src d
+    IFS=: read -r m res batch set prec <<<"$spec"
     src=$(src_of "$m")
-    d=$dir/train_$m
+    d=$dir/train_$m${prec:+-$prec}
     mkdir -p "$d"
     local topts=(--train --init det --res "$res" --batch "$batch" ${set:+--set "$set"})
-    if ! "$netc" compile "$src" "${topts[@]}" --target cuda:sm_90 -o "$d/prog" 2>"$d/compile.err" ||
+    if ! "$netc" compile "$src" "${topts[@]}" --target cuda:sm_90 ${prec:+--precision "$prec"} -o "$d/prog" \
+      2>"$d/compile.err" ||
       ! "$netc" compile "$src" "${topts[@]}" --no-codegen -o "$d/ref" 2>>"$d/compile.err"; then
       echo "train_$m: not compiled: $(tail -1 "$d/compile.err")"
       rm -rf "${d:?}"
@@ -117,12 +123,12 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
       "$netc" weights "$root/models/$m.nn" --init det -o "$dir/bench/det.safetensors" >/dev/null &&
         "$py" "$root/tests/gpu/bench_weights.py" "$dir/bench/det.safetensors" "$dir/bench/w.safetensors" || exit 1
       local v name variants="b1:1 b64:64 b64-tf32:64:tf32" # NAME:BATCH[:train][:tf32]
-      [ "$m" = resnet50 ] && variants+=" train128:128:train train128-tf32:128:train:tf32"
+      [ "$m" = resnet50 ] && variants+=" train128:128:train train128-tf32:128:train:tf32 b64-bf16:64:bf16"
       for v in $variants; do
         name=${m}_${v%%:*}
         local args=(--res 224,448 --batch "$(cut -d: -f2 <<<"$v")")
         case $v in *:train*) args=(--res 224 --batch 128 --train) ;; esac
-        case $v in *:tf32) args+=(--precision tf32) ;; esac
+        case $v in *:tf32) args+=(--precision tf32) ;; *:bf16) args+=(--precision bf16) ;; esac
         "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" "${args[@]}" --target cuda:sm_90 \
           --weights-external -o "$dir/bench/$name" >/dev/null || exit 1
         "$py" -c "import lzma, sys; a = sys.argv[1]; open(a + '.xz', 'wb').write(lzma.compress(open(a, 'rb').read()))" \
@@ -179,7 +185,7 @@ run() {
       echo "== $m"
       "$p" info | sed -n '1,3p'
       local tol=1e-4
-      case $m in *-tf32) tol=5e-3 ;; esac # TF32 rounds the GEMMs' operands to 10-bit mantissas
+      case $m in *-tf32) tol=5e-3 ;; *-bf16) tol=2e-2 ;; esac # TF32, bf16: the GEMMs' operands to 10, 7 bits
       if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
         python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
         echo "$m: forward on $device matches the interpreter"
@@ -208,9 +214,11 @@ run() {
       local m=${d##*/}
       n=$((n + 1))
       echo "== $m"
+      local stol=(1e-4)
+      case $m in *-bf16) stol=(2e-2 0.6) ;; esac # bf16 against the f32 step: tests/cuda.cmake says why
       if timeout "$T" "$d/prog" --device "$device" run --train --input "$d/x.npy" --labels "$(cat "$d/labels")" \
         --output "$d/got.safetensors" >/dev/null && python3 "$dir/compare_st.py" "$d/ref.safetensors" \
-        "$d/got.safetensors" 1e-4; then
+        "$d/got.safetensors" "${stol[@]}"; then
         echo "$m: training step on $device matches the reference"
       else
         echo "$m: FAILED"
@@ -253,7 +261,7 @@ run() {
           "$w"
       done
       local p res
-      for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64 "$dir"/bench/*_b64-tf32; do
+      for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64 "$dir"/bench/*_b64-tf32 "$dir"/bench/*_b64-bf16; do
         [ -x "$p" ] || continue
         for res in 224 448; do
           timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ||

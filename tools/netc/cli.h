@@ -34,7 +34,7 @@ int cli_check_weights(const CliModel *m);
 int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i);
 int cli_parse_batch(const char *s, int *batch);
 /* --precision and --calibrate agree with each other and the job (message printed, -1, if not). */
-int cli_check_precision(const NcCompileJob *job);
+int cli_check_precision(NcCompileJob *job);
 /* The options of a training step (train_options.c): --train, --loss, --focal-gamma, --label-smoothing,
  * --freeze-features, --drop-rate, --drop-path-rate (the last two set the model's drop_rate, drop_path_rate). */
 typedef struct CliTrain {

@@ -50,6 +50,7 @@ typedef struct NcCompileJob {
     const char *cuda_sm; /* NULL: sm_90 */
     int emulate;
     int tf32;            /* --precision tf32 (GPU): cuBLAS's GEMMs may round their operands to TF32 */
+    int gpu_bf16;        /* --precision bf16 with --target cuda: the GEMMs' operands bf16 (cgo.precision stays f32) */
     const char *ptx_dir; /* --ptx DIR: every kernel's PTX written there too */
     NcEmitKind emit;
     const char *out;

@@ -120,7 +120,18 @@ int cli_compile_option(NcCompileJob *job, int argc, char **argv, int *i) {
     return 1;
 }
 
-int cli_check_precision(const NcCompileJob *job) {
+/* Checks the precision against the other options; --precision bf16 with
+ * --target cuda becomes gpu_bf16 (the GEMMs' operands; the graph and its
+ * passes stay f32, so cgo.precision goes back to f32). */
+int cli_check_precision(NcCompileJob *job) {
+    if (job->cuda && job->cgo.precision == NC_PREC_BF16) {
+        if (job->no_codegen) {
+            cli_error("--precision bf16 with --target cuda needs generated kernels (not with --no-codegen)");
+            return -1;
+        }
+        job->gpu_bf16 = 1, job->cgo.precision = NC_PREC_F32;
+        return 0;
+    }
     if (job->tf32 && !job->cuda) {
         cli_error("--precision tf32 is for --target cuda (cuBLAS's GEMMs on TF32 tensor cores)");
         return -1;

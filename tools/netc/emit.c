@@ -111,7 +111,8 @@ int netc_emit(const NcCompileJob *job, const NcBundleSpec *spec, NcGraph *const 
                                      .emulate = job->emulate,
                                      .verbose = cgo.verbose,
                                      .ptx_dir = job->ptx_dir,
-                                     .tf32 = job->tf32};
+                                     .tf32 = job->tf32,
+                                     .bf16 = job->gpu_bf16};
             if (!nc_out_scratch(&kobj, out, ".kernels.o", e))
                 made = job->cuda ? nc_cu_emit_object(kobj.tmp, graphs, plans, n, &cuo, e)
                                  : nc_cg_emit_object(kobj.tmp, graphs, n, &cgo, e);
