@@ -23,7 +23,8 @@ int cg_nhwc_wino_choice(const NcGraph *g, const NcNode *nd, const NcCgTarget *t,
  * better (cg_module.c)?  Fills *bp.  nc_cg_pack_weights packs by it, and the dtype hooks ask it before
  * packing whether the node's activations may be bf16, so both decide alike. */
 struct NcBf16Plan;
-int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, struct NcBf16Plan *bp);
+int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt,
+                  struct NcBf16Plan *bp);
 /* How --precision int8 runs conv node nd once calibrated: CG_I8_IM2COL (np filled: im2col or a strided copy,
  * then the int8 GEMM), CG_I8_GEMM (a 1x1 conv), or 0 (its f32 kernel).  nc_cg_pack_weights quantises by it,
  * and the dtype hooks ask it before calibration whether the node's activations may be bf16. */

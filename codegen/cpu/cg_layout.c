@@ -234,7 +234,7 @@ static int depthwise_kernel(const NcGraph *g, const NcNode *nd, const LayoutCtx 
     NcNhwcConvPlan cp;
     NcBf16Plan bp;
     const char *why;
-    return nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0])) && !cg_bf16_takes(g, nd, c->t, &bp) &&
+    return nd->op == NC_OP_CONV2D && nc_is_nhwc(nc_val(g, nd->inputs[0])) && !cg_bf16_takes(g, nd, c->t, c->opt, &bp) &&
            !cg_nhwc_wino_choice(g, nd, c->t, c->opt, NULL) && nc_cg_nhwc_conv_plan(&cp, g, nd, c->t, &why) && cp.dw;
 }
 static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
@@ -252,14 +252,14 @@ static NcDtype act_out(const NcGraph *g, const NcNode *nd, void *vctx) {
      * bf16 batch 8, 1 thread: relayout + stem 5.7 -> 5.1 ms) */
     if (nd->op == NC_OP_RELAYOUT && nc_is_nhwc(nc_val(g, nd->outputs[0])) && nc_cg_relayout_tiles(g, nd) > 0)
         return NC_BF16;
-    return bf16_mode(c) && cg_bf16_takes(g, nd, c->t, &bp) ? NC_BF16 : NC_F32;
+    return bf16_mode(c) && cg_bf16_takes(g, nd, c->t, c->opt, &bp) ? NC_BF16 : NC_F32;
 }
 /* The spec of the reduced-precision GEMM that runs nd (int8: the int8 GEMM, else under bf16 the bf16 GEMM),
  * or 0 where none does; and whether input j is one of its whole-tensor epilogue operands (ADD, or MUL too). */
 static int reduced_gemm(const NcGraph *g, const NcNode *nd, const LayoutCtx *c, int int8, NcGemmSpec *s) {
     NcBf16Plan bp;
     if (int8) return int8_kernel(g, nd, c, s) != 0;
-    if (!bf16_mode(c) || !cg_bf16_takes(g, nd, c->t, &bp)) return 0;
+    if (!bf16_mode(c) || !cg_bf16_takes(g, nd, c->t, c->opt, &bp)) return 0;
     *s = bp.s;
     return 1;
 }

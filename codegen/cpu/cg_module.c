@@ -93,12 +93,16 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
     return cg_gemm_candidate(g, nd, s, nc_is_nhwc(nc_val(g, nd->inputs[0])));
 }
 
-int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, NcBf16Plan *bp) {
+/* prefer_f32 (a dense 3x3 stride-1 conv without AMX) holds only where Winograd takes the conv: a plane too
+ * small for it (resnet50's 2x2 layer 4 at 32x32) would otherwise run the f32 direct kernel, slower than
+ * the bf16 columns */
+int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, NcBf16Plan *bp) {
     const char *why;
     if ((nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) || nd->ninputs < 2) return 0;
     const NcValue *w = nc_val(g, nd->inputs[1]);
     return w->kind == NC_VAL_PARAM && w->data && w->dtype == NC_F32 && w->layout != NC_LAYOUT_PACKED &&
-           sole_reader(g, nd->inputs[1], nd) && nc_cg_bf16_plan(bp, g, nd, t, 0, &why) && !bp->prefer_f32;
+           sole_reader(g, nd->inputs[1], nd) && nc_cg_bf16_plan(bp, g, nd, t, 0, &why) &&
+           (!bp->prefer_f32 || !cg_nhwc_wino_choice(g, nd, t, opt, NULL));
 }
 
 /* How --precision int8 runs conv node nd once calibrated (nc_cg_pack_weights then quantises its weights):
@@ -211,7 +215,7 @@ int nc_cg_pack_weights(NcGraph *const *graphs, int ngraphs, const NcCgOptions *o
             }
             /* bf16 on AMX or AVX512-BF16: every conv (8+ channels a group) and linear layer as bf16 pair tiles */
             NcBf16Plan bp;
-            if (bf16 && cg_bf16_takes(graphs[gi], nd, &t, &bp)) {
+            if (bf16 && cg_bf16_takes(graphs[gi], nd, &t, opt, &bp)) {
                 pack_bf16_tiles(w, &bp);
                 packed++;
                 continue;

@@ -61,13 +61,18 @@ models)
         fail "compile f32 failed"
     for p in bf16 int8; do ./resnet50_$p info > info_$p.txt || fail "info $p failed"; done
     cat info_bf16.txt info_int8.txt
-    # on a CPU with AMX or AVX512-BF16 every groups-1 conv and the classifier run the bf16 GEMM (cg_amx_gemm.h:
-    # bf16 columns, f32 accumulation), Winograd and the stem included; elsewhere the f32 GEMMs on bf16 weights
+    # on a CPU with AMX every conv and the classifier run the bf16 GEMM (cg_amx_gemm.h: bf16 columns or the
+    # direct forms, f32 accumulation), Winograd's and the stem included; with AVX512-BF16 alone the same except
+    # the dense 3x3 stride-1 convs, which keep f32 Winograd (a quarter of the multiplies beats vdpbf16ps'
+    # double rate); elsewhere the f32 GEMMs on bf16 weights
     if grep -q "bf16 gemm (\(amx-bf16\|avx512-bf16\) bf16)" info_bf16.txt; then
         grep -q "kernels:.*[0-9] bf16 im2col+gemm ([a-z0-9-]* bf16)" info_bf16.txt ||
             fail "info does not say the strided and 3x3 convs run bf16"
-        ! grep -q "[:,] [0-9]* \(nhwc [a-z0-9+]*gemm\|gemm\|nhwc winograd F[24]\|nhwc direct\) (" info_bf16.txt ||
+        ! grep -q "[:,] [0-9]* \(nhwc [a-z0-9+]*gemm\|gemm\|nhwc direct\|nhwc grouped\) (" info_bf16.txt ||
             fail "an f32 conv or GEMM left in the bf16 program"
+        if grep -q "bf16 gemm (amx-bf16 bf16)" info_bf16.txt; then
+            ! grep -q "nhwc winograd F[24] (" info_bf16.txt || fail "an f32 Winograd conv left in the AMX bf16 program"
+        fi
     else
         for k in "nhwc gemm" "nhwc copy+gemm" "nhwc im2col+gemm" "gemm"; do
             grep -q "kernels:.*[0-9] $k (avx[0-9]* bf16)" info_bf16.txt || fail "info does not say $k runs bf16"
@@ -110,13 +115,18 @@ bf16_acts)
     if grep -q "bf16 gemm (\(amx-bf16\|avx512-bf16\) bf16)" info.txt; then
         grep -q "activations: [1-9][0-9]* of [0-9]* intermediates stored bf16" info.txt ||
             fail "info does not say which activations are bf16"
+        # grouped 3x3s have no Winograd form: bf16 columns on every bf16 ISA (the f32 grouped kernel was
+        # 2x slower on AVX512-BF16 without AMX)
+        ! grep -q "nhwc grouped (" info.txt || fail "regnety_016: a grouped conv left f32 in bf16"
         "$netc" compile "$root/models/resnet50.nn" --init det --res 32 --precision bf16 --dump-after assign_dtype \
             -o r50 > dump.txt 2>/dev/null || fail "--dump-after assign_dtype failed"
         grep -q "^  %[0-9]* = conv2d(.*-> \[1, 256, 8, 8\] nhwc bf16  # layer1.0.conv3" dump.txt ||
             fail "the dump does not show layer1.0.conv3's output bf16"
         grep -q "global_avg_pool.* nhwc bf16" dump.txt && fail "a pool's output bf16 in the dump"
         OMP_NUM_THREADS=1 ./r50 bench --per-kernel --iters 1 > prof.txt || fail "bench --per-kernel failed"
-        grep -q "layer1.0.conv3 .* bf16>bf16$" prof.txt || fail "per-kernel does not say layer1.0.conv3 is bf16>bf16"
+        # (layer2.0.conv1: its input is a 1x1's output on every bf16 ISA; layer1.0.conv3's is a 3x3's, f32
+        # Winograd on AVX512-BF16 without AMX)
+        grep -q "layer2.0.conv1 .* bf16>bf16$" prof.txt || fail "per-kernel does not say layer2.0.conv1 is bf16>bf16"
         if grep -q avx512_bf16 /proc/cpuinfo; then
             "$python" "$here/precision_report.py" conformance "$netc" "$tmp" "$tmp" resnet50 --res 32 --only bf16 \
                 --cpu cooperlake || fail "AVX512-BF16 kernels with bf16 activations too far from f32"
