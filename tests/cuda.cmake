@@ -59,6 +59,23 @@ foreach(mrb "models/resnet18;64;2" "models/efficientnet_b0;64;1" "tests/codegen/
   set_tests_properties(cuda.bf16.program.${name} PROPERTIES LABELS "cuda" TIMEOUT 600
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;RTOL=2e-2")
 endforeach()
+# NETC_CONV_TACTIC=cudnn: every conv that has both forms runs as the device layer's conv step (cuDNN on a GPU; in
+# the emulator the interpreter's reference conv behind the same descriptor), against the interpreter within 1e-4;
+# bench --per-kernel must show "cuda cudnn" nodes (no silent fallback).  Then the choosing and its cache file
+# (tests/cuda/check_conv_tactics.sh: auto, a second run from the cache, other versions / devices, corrupt files,
+# the stand-in driver without cuDNN).
+foreach(mrb "models/resnet18;64;2" "models/efficientnet_b0;64;1" "tests/codegen/conv_zoo;37x29;3"
+        "tests/codegen/op_zoo;37x29;2" "tests/codegen/dw_zoo;37x29;2" "tests/cuda/cuda_zoo;37x29;2"
+        "tests/cuda/cudnn_zoo;37x29;2")
+  list(GET mrb 0 path)
+  list(GET mrb 1 res)
+  list(GET mrb 2 batch)
+  get_filename_component(name ${path} NAME)
+  add_test(NAME cuda.cudnn.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch})
+  set_tests_properties(cuda.cudnn.program.${name} PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600
+                       ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn")
+endforeach()
 # Bad targets (exit 2, nothing written), and a cuda program where there is no GPU: the device's clear error
 set(CUDA_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh)
 add_test(NAME cuda.bad_arch COMMAND bash ${CUDA_EXPECT} 2 "unknown GPU architecture 'sm_12'" --no-file
@@ -111,7 +128,23 @@ endforeach()
 add_test(NAME cuda.bf16.fake_driver.cuda_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_zoo.nn 23x19 2 ${FAKE_CUDA_DIR} --precision bf16)
 set_tests_properties(cuda.bf16.fake_driver.cuda_zoo PROPERTIES LABELS "cuda" ENVIRONMENT "RTOL=2e-2")
-add_dependencies(netc fake_cuda_driver fake_cublas)
+# and a stand-in cuDNN (tests/cuda/fake_cudnn.c: the descriptors mapped back to the program's reference conv)
+add_library(fake_cudnn SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cudnn.c)
+target_include_directories(fake_cudnn PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(fake_cudnn PRIVATE ${CMAKE_DL_LIBS})
+set_target_properties(fake_cudnn PROPERTIES OUTPUT_NAME cudnn SUFFIX ".so.9" LIBRARY_OUTPUT_DIRECTORY
+                      ${FAKE_CUDA_DIR})
+add_dependencies(netc fake_cuda_driver fake_cublas fake_cudnn)
+# cuDNN's form through device_cudnn.c on the stand-in cuDNN, captured into graphs like the rest
+foreach(zoo cuda_zoo cudnn_zoo)
+  add_test(NAME cuda.cudnn.fake_driver.${zoo} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
+           $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/${zoo}.nn 23x19 2 ${FAKE_CUDA_DIR})
+  set_tests_properties(cuda.cudnn.fake_driver.${zoo} PROPERTIES LABELS "cuda;cudnn"
+                       ENVIRONMENT "NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn")
+endforeach()
+add_test(NAME cuda.cudnn.tactics COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_conv_tactics.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 3 ${FAKE_CUDA_DIR})
+set_tests_properties(cuda.cudnn.tactics PROPERTIES LABELS "cuda;cudnn;small" TIMEOUT 300)
 # `netc compile --train --target cuda --emulate`: one training step's graph lowered to device work (cu_lower.c's
 # training rules), every PTX assembled, its `run --train` (loss, logits, every gradient, the BN running
 # statistics) against the reference kernels' (--no-codegen) on the same input and labels within 1e-4 of each

@@ -90,6 +90,8 @@ typedef struct Lower {
     int node;
     const char *what; /* the rule's name, each step's (profiles) */
     int64_t scratch;  /* bytes of the program's scratch this node has taken */
+    int32_t tactic;   /* steps made now belong to form `form` of conv tactic - 1 (0: to no choice) */
+    int32_t form;
 } Lower;
 
 static const NcValue *in_v(const Lower *l, int j) { return nc_val(l->g, l->nd->inputs[j]); }
@@ -123,6 +125,7 @@ static int kernel(Lower *l, NcCuDescFn desc, const void *params, size_t size) {
 
 static void push_step(Lower *l, NcDevStep *s) {
     s->node = l->node;
+    s->tactic = l->tactic, s->form = l->form;
     snprintf(s->what, sizeof s->what, "%s", l->what);
     nc_vec_push(&l->P->steps, *s);
 }
@@ -490,9 +493,27 @@ static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t
     l->scratch = mark;
 }
 
+/* The conv as the device layer's conv step (cuDNN on a GPU), where it takes
+ * it: cuDNN pads symmetrically (TF "same" padding keeps the GEMM form only),
+ * and bf16 programs keep their bf16 GEMMs (cuDNN would want bf16 tensors). */
+static int conv_desc(const Lower *l, NcDevConv *c) {
+    const NcAttrs *a = &l->nd->attrs;
+    const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
+    if (node_bf16(l) || a->pad[0] != a->pad[2] || a->pad[1] != a->pad[3] || y->ndim != 4) return 0;
+    memset(c, 0, sizeof *c);
+    c->n = x->shape[0], c->c = x->shape[1], c->h = x->shape[2], c->w = x->shape[3];
+    c->k = w->shape[0], c->r = w->shape[2], c->s = w->shape[3], c->p = y->shape[2], c->q = y->shape[3];
+    for (int i = 0; i < 2; i++) c->stride[i] = a->stride[i], c->pad[i] = a->pad[i], c->dilation[i] = a->dilation[i];
+    c->groups = a->groups, c->tf32 = l->L->tf32;
+    return 1;
+}
+
 /* conv2d as GEMMs: per image and group, W_g [OG, CG KH KW] . col_g.  The
  * column matrix is x itself for a 1x1 stride-1 conv (pointwise), else made
- * by im2col (all groups at once, images in chunks under COL_BYTES_MAX). */
+ * by im2col (all groups at once, images in chunks under COL_BYTES_MAX).
+ * Where cuDNN takes the conv, its conv step is the second form of the same
+ * node (dev_program.h's tactic): the program times both at its first run
+ * and keeps the faster; the epilogue after them is shared. */
 static int lower_conv_gemm(Lower *l, int pointwise) {
     const NcAttrs *a = &l->nd->attrs;
     const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
@@ -501,6 +522,9 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
     const int64_t P = y->shape[2] * y->shape[3], T = w->shape[2] * w->shape[3], G = a->groups;
     const int64_t OG = O / G, CG = C / G, KG = CG * T;
     const NcDevRef xr = conv_input(l), wr = in_ref(l, 1), yr = out_ref(l, 0);
+    NcDevConv cd;
+    const int two_forms = conv_desc(l, &cd);
+    if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM;
     if (pointwise) {
         group_gemms(l, N, G, OG, CG, P, wr, xr, C * HW, yr);
     } else {
@@ -517,6 +541,16 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
             launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
             group_gemms(l, nb, G, OG, KG, P, wr, col, per_image, at(yr, q * O * P));
         }
+    }
+    if (two_forms) {
+        NcDevStep st;
+        memset(&st, 0, sizeof st);
+        st.kind = NC_DEV_STEP_CONV, st.nparams = 3, st.conv = cd;
+        st.ref[0] = xr, st.ref[1] = wr, st.ref[2] = yr;
+        const char *rule = l->what;
+        l->what = "cuda cudnn", l->form = NC_DEV_FORM_CUDNN;
+        push_step(l, &st);
+        l->what = rule, l->tactic = 0, l->form = 0;
     }
     conv_epilogue(l);
     return 0;
@@ -1064,6 +1098,7 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
             for (int k = kernels0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
             P->steps.len = steps0, L->kernels.len = kernels0, L->consts.len = consts0;
         }
+        l.tactic = 0, l.form = 0;
         if (ri == NRULES)
             return nc_errorf(e, "%s (%s): no CUDA lowering for this op%s yet (codegen/cuda/README.md says which exist)",
                              nd->scope ? nd->scope : "?", nc_op_info(nd->op)->name,

@@ -33,6 +33,7 @@ typedef struct NcCuKernelReq {
 typedef struct NcCuProgram {
     NC_VEC(NcDevStep) steps;
     int64_t scratch_bytes;
+    int32_t ntactics; /* convs with two forms so far (their steps' tactic, 1-based) */
 } NcCuProgram;
 
 typedef struct NcCuLowering {

@@ -35,7 +35,12 @@ typedef struct NcDevRef {
     int64_t offset; /* bytes past the start of that value, the scratch or the constants */
 } NcDevRef;
 
-typedef enum { NC_DEV_STEP_LAUNCH, NC_DEV_STEP_GEMM } NcDevStepKind;
+typedef enum { NC_DEV_STEP_LAUNCH, NC_DEV_STEP_GEMM, NC_DEV_STEP_CONV } NcDevStepKind;
+
+/* A conv with two forms (tactics): im2col + GEMM steps, or one conv step
+ * (cuDNN on a GPU); which runs is chosen when the program first runs
+ * (runtime/device/dev_conv_tactic.h). */
+typedef enum { NC_DEV_FORM_GEMM, NC_DEV_FORM_CUDNN, NC_DEV_NFORMS } NcDevForm;
 
 #define NC_DEV_MAXPARAMS 8
 
@@ -46,7 +51,10 @@ typedef struct NcDevStep {
     int32_t nparams;
     NcDevRef ref[NC_DEV_MAXPARAMS]; /* launch: its parameters; GEMM: A, B, C */
     NcDevGemm gemm;
-    char what[24]; /* "im2col", "gemm", "elementwise", ...: the step's strategy, for profiles */
+    char what[24];  /* "im2col", "gemm", "elementwise", ...: the step's strategy, for profiles */
+    int32_t tactic; /* 0: runs every time; t > 0: only where the program's conv t - 1 runs in `form` */
+    int32_t form;   /* NcDevForm */
+    NcDevConv conv; /* NC_DEV_STEP_CONV: x, w, y are ref[0..2] */
 } NcDevStep;
 
 typedef struct NcDevProgram {

@@ -47,3 +47,33 @@ int nc_dev_graph_launch(NcDevice *d, void *graph, NcError *e) { return d->ops->g
 void nc_dev_graph_free(NcDevice *d, void *graph) {
     if (graph) d->ops->graph_free(d, graph);
 }
+
+static NcDevConvRef conv_reference;
+void nc_dev_set_conv_reference(NcDevConvRef f) { conv_reference = f; }
+NcDevConvRef nc_dev_conv_reference(void) { return conv_reference; }
+
+int nc_dev_conv_available(NcDevice *d, NcError *e) {
+    return d->ops->conv_available ? d->ops->conv_available(d, e) : nc_errorf(e, "%s runs no convolutions", d->name);
+}
+int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+    if (c->groups < 1 || c->c % c->groups || c->k % c->groups || c->n < 1 || c->p < 1 || c->q < 1)
+        return nc_errorf(e, "conv %lldx%lldx%lldx%lld -> %lld channels, %d groups: bad shape", (long long)c->n,
+                         (long long)c->c, (long long)c->h, (long long)c->w, (long long)c->k, c->groups);
+    return d->ops->conv_prepare(d, c, x, w, y, e);
+}
+int nc_dev_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+    return d->ops->conv(d, c, x, w, y, e);
+}
+
+int nc_dev_timer_start(NcDevice *d, NcError *e) {
+    if (d->ops->timer_start) return d->ops->timer_start(d, e);
+    if (nc_dev_sync(d, e)) return -1;
+    d->timer_t0 = nc_now();
+    return 0;
+}
+int nc_dev_timer_stop(NcDevice *d, double *ms, NcError *e) {
+    if (d->ops->timer_stop) return d->ops->timer_stop(d, ms, e);
+    if (nc_dev_sync(d, e)) return -1;
+    *ms = (nc_now() - d->timer_t0) * 1e3;
+    return 0;
+}

@@ -66,6 +66,36 @@ typedef struct NcDevGemm {
 int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
 
+/* A forward convolution y = conv(x, w) on NCHW f32 tensors (netc's device
+ * layout), no bias or epilogue (netc's elementwise kernel follows it):
+ * x [n, c, h, w], w [k, c / groups, r, s], y [k, ...] of p x q.  Padding is
+ * symmetric (cuDNN's: pad[0] above and below, pad[1] left and right); a
+ * conv with TF "same" padding keeps the GEMM form.  tf32: the GPU may round
+ * the operands to TF32 (--precision tf32); otherwise exact f32 FMA math. */
+typedef struct NcDevConv {
+    int64_t n, c, h, w, k, r, s, p, q;
+    int32_t stride[2], pad[2], dilation[2], groups, tf32;
+} NcDevConv;
+/* Whether the device runs convolutions: 0, or -1 with the reason (cuDNN not
+ * loadable; the emulator without a reference conv).  Loads cuDNN once. */
+int nc_dev_conv_available(NcDevice *d, NcError *e);
+/* Sets the conv up at its operands' addresses (algorithm, workspace): before
+ * a conv is run or captured, never while capturing. */
+int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+int nc_dev_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+/* The emulator's conv: the interpreter's reference conv, which the device layer
+ * cannot link (it builds with runtime/support alone), registered by the program
+ * (runtime/program/dev_conv_ref.c); a stand-in cuDNN finds it by this name. */
+typedef void (*NcDevConvRef)(const NcDevConv *c, const float *x, const float *w, float *y);
+void nc_dev_set_conv_reference(NcDevConvRef f);
+NcDevConvRef nc_dev_conv_reference(void);
+
+/* Timing device work, for choosing between forms of a step: start, issue the
+ * work, stop gives the milliseconds between (the GPU's events where the
+ * driver has them, else the host's clock around a synchronisation). */
+int nc_dev_timer_start(NcDevice *d, NcError *e);
+int nc_dev_timer_stop(NcDevice *d, double *ms, NcError *e);
+
 /* Graphs: the launches and GEMMs issued between begin and end are recorded,
  * not run, and replayed together by one launch (a CUDA graph: one submission
  * instead of one per kernel).  Only where nc_dev_has_graphs; the recorded
@@ -90,12 +120,18 @@ typedef struct NcDevOps {
     int (*graph_end)(NcDevice *d, void **graph, NcError *e);
     int (*graph_launch)(NcDevice *d, void *graph, NcError *e);
     void (*graph_free)(NcDevice *d, void *graph);
+    int (*conv_available)(NcDevice *d, NcError *e);
+    int (*conv_prepare)(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+    int (*conv)(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+    int (*timer_start)(NcDevice *d, NcError *e); /* NULL: the host's clock */
+    int (*timer_stop)(NcDevice *d, double *ms, NcError *e);
 } NcDevOps;
 
 struct NcDevice {
     const NcDevOps *ops;
     char name[256];
     void *impl;
+    double timer_t0; /* nc_dev_timer_start's host clock, where the device has no events */
 };
 
 NcDevice *nc_dev_open_emulator(NcError *e);

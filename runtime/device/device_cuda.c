@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "runtime/device/device.h"
+#include "runtime/device/device_cudnn.h"
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -57,6 +58,10 @@ typedef struct Cuda {
     int (*cublasSetMathMode)(void *, int);
     int math;              /* cuBLAS's math mode now: 0 default (f32), 3 TF32 tensor ops */
     CUdeviceptr workspace; /* cuBLAS's, fixed: no allocation inside a graph's capture */
+    NcCudnn *dnn;          /* cuDNN, opened at the first conv question; NULL where it could not be */
+    int dnn_tried;         /* ... and the reason kept, asked once */
+    char dnn_why[256];
+    void *ev[2]; /* the timer's events (NULL where the driver lacks them: the host's clock) */
     CUdevice dev;
     CUcontext ctx;
     CUstream stream;
@@ -90,6 +95,11 @@ typedef struct Cuda {
     CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
     CUresult (*cuGraphExecDestroy)(CUgraphExec);
     CUresult (*cuGraphDestroy)(CUgraph);
+    CUresult (*cuEventCreate)(void **, unsigned); /* optional: timing convs' forms */
+    CUresult (*cuEventRecord)(void *, CUstream);
+    CUresult (*cuEventSynchronize)(void *);
+    CUresult (*cuEventElapsedTime)(float *, void *, void *);
+    CUresult (*cuEventDestroy)(void *);
 } Cuda;
 
 static int cu_fail(Cuda *c, NcError *e, const char *what, CUresult r) {
@@ -115,6 +125,9 @@ static void cuda_close(NcDevice *d) {
         c->cuModuleUnload(l->mod);
         free(l->ptx), free(l->name), free(l);
     }
+    nc_cudnn_close(c->dnn);
+    for (int i = 0; i < 2; i++)
+        if (c->ev[i]) c->cuEventDestroy(c->ev[i]);
     if (c->blas) c->cublasDestroy(c->blas);
     if (c->blas_lib) dlclose(c->blas_lib);
     if (c->workspace) c->cuMemFree(c->workspace);
@@ -294,9 +307,75 @@ static int cuda_graph_launch(NcDevice *d, void *graph, NcError *e) {
 
 static void cuda_graph_free(NcDevice *d, void *graph) { cuda(d)->cuGraphExecDestroy(graph); }
 
-static const NcDevOps cuda_ops = {cuda_close,       cuda_alloc,     cuda_free,         cuda_upload,
-                                  cuda_download,    cuda_launch,    cuda_gemm,         cuda_sync,
-                                  cuda_graph_begin, cuda_graph_end, cuda_graph_launch, cuda_graph_free};
+/* cuDNN (device_cudnn.h), loaded at the first question; where it cannot be, the reason is the answer every time. */
+static int cuda_conv_available(NcDevice *d, NcError *e) {
+    Cuda *c = cuda(d);
+    if (!c->dnn_tried) {
+        NcError why;
+        c->dnn_tried = 1;
+        if (c->capturing) return nc_errorf(e, "cuDNN: first asked for inside a graph's capture (internal error)");
+        if (!(c->dnn = nc_cudnn_open(d, c->stream, &why))) snprintf(c->dnn_why, sizeof c->dnn_why, "%.250s", why.msg);
+    }
+    return c->dnn ? 0 : nc_errorf(e, "%s", c->dnn_why);
+}
+
+static int cuda_conv_prepare(NcDevice *d, const NcDevConv *cv, const float *x, const float *w, float *y, NcError *e) {
+    if (cuda_conv_available(d, e)) return -1;
+    if (cuda(d)->capturing) return nc_errorf(e, "cuDNN: a conv prepared inside a graph's capture (internal error)");
+    return nc_cudnn_prepare(cuda(d)->dnn, cv, x, w, y, e);
+}
+
+static int cuda_conv(NcDevice *d, const NcDevConv *cv, const float *x, const float *w, float *y, NcError *e) {
+    if (cuda_conv_available(d, e)) return -1;
+    return nc_cudnn_conv(cuda(d)->dnn, cv, x, w, y, e);
+}
+
+/* The GPU's own clock: events recorded on the stream around the work. */
+static int cuda_timer_start(NcDevice *d, NcError *e) {
+    Cuda *c = cuda(d);
+    if (!c->cuEventCreate) { /* a driver without events: the host's clock around a synchronisation */
+        if (cuda_sync(d, e)) return -1;
+        d->timer_t0 = nc_now();
+        return 0;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!c->ev[i]) CU(c, e, cuEventCreate(&c->ev[i], 0));
+    CU(c, e, cuEventRecord(c->ev[0], c->stream));
+    return 0;
+}
+
+static int cuda_timer_stop(NcDevice *d, double *ms, NcError *e) {
+    Cuda *c = cuda(d);
+    if (!c->cuEventCreate) {
+        if (cuda_sync(d, e)) return -1;
+        *ms = (nc_now() - d->timer_t0) * 1e3;
+        return 0;
+    }
+    float t = 0;
+    CU(c, e, cuEventRecord(c->ev[1], c->stream));
+    CU(c, e, cuEventSynchronize(c->ev[1]));
+    CU(c, e, cuEventElapsedTime(&t, c->ev[0], c->ev[1]));
+    *ms = t;
+    return 0;
+}
+
+static const NcDevOps cuda_ops = {.close = cuda_close,
+                                  .alloc = cuda_alloc,
+                                  .free = cuda_free,
+                                  .upload = cuda_upload,
+                                  .download = cuda_download,
+                                  .launch = cuda_launch,
+                                  .gemm = cuda_gemm,
+                                  .sync = cuda_sync,
+                                  .graph_begin = cuda_graph_begin,
+                                  .graph_end = cuda_graph_end,
+                                  .graph_launch = cuda_graph_launch,
+                                  .graph_free = cuda_graph_free,
+                                  .conv_available = cuda_conv_available,
+                                  .conv_prepare = cuda_conv_prepare,
+                                  .conv = cuda_conv,
+                                  .timer_start = cuda_timer_start,
+                                  .timer_stop = cuda_timer_stop};
 
 static int resolve(Cuda *c, NcError *e) {
     struct {
@@ -335,6 +414,14 @@ static int resolve(Cuda *c, NcError *e) {
         if (!(*syms[i].slot = dlsym(c->lib, syms[i].name)))
             return nc_errorf(e, "cannot use a GPU: the CUDA driver (libcuda.so.1) has no %s: driver too old?",
                              syms[i].name);
+    /* events, for timing convs' forms: all or none (a stand-in driver without them times by the host's clock) */
+    void *ev[5] = {dlsym(c->lib, "cuEventCreate"), dlsym(c->lib, "cuEventRecord"), dlsym(c->lib, "cuEventSynchronize"),
+                   dlsym(c->lib, "cuEventElapsedTime"), dlsym(c->lib, "cuEventDestroy_v2")};
+    if (ev[0] && ev[1] && ev[2] && ev[3] && ev[4]) {
+        *(void **)&c->cuEventCreate = ev[0], *(void **)&c->cuEventRecord = ev[1];
+        *(void **)&c->cuEventSynchronize = ev[2], *(void **)&c->cuEventElapsedTime = ev[3];
+        *(void **)&c->cuEventDestroy = ev[4];
+    }
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* device_emu.c — the CPU emulator: host memory, kernels' CPU lowerings, a
- * plain GEMM. */
+ * plain GEMM, the reference convolution. */
 #include <string.h>
 
 #include "runtime/device/device.h"
@@ -98,9 +98,36 @@ static int emu_sync(NcDevice *d, NcError *e) {
     return 0;
 }
 
-static const NcDevOps emu_ops = {
-    emu_close, emu_alloc, emu_free, emu_copy, emu_copy, emu_launch,
-    emu_gemm,  emu_sync,  NULL,     NULL,     NULL,     NULL}; /* no graphs: each step runs as issued */
+/* Convolutions (what cuDNN runs on a GPU): the interpreter's reference conv,
+ * registered by the program, exact to double accumulation like the GEMM. */
+static int emu_conv_available(NcDevice *d, NcError *e) {
+    (void)d;
+    return nc_dev_conv_reference() ? 0 : nc_errorf(e, "the emulator has no reference convolution (not a program)");
+}
+
+static int emu_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+    (void)c, (void)x, (void)w, (void)y;
+    return emu_conv_available(d, e);
+}
+
+static int emu_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+    if (emu_conv_available(d, e)) return -1;
+    nc_dev_conv_reference()(c, x, w, y);
+    return 0;
+}
+
+/* no graphs: each step runs as issued; no events: timed by the host's clock */
+static const NcDevOps emu_ops = {.close = emu_close,
+                                 .alloc = emu_alloc,
+                                 .free = emu_free,
+                                 .upload = emu_copy,
+                                 .download = emu_copy,
+                                 .launch = emu_launch,
+                                 .gemm = emu_gemm,
+                                 .sync = emu_sync,
+                                 .conv_available = emu_conv_available,
+                                 .conv_prepare = emu_conv_prepare,
+                                 .conv = emu_conv};
 
 NcDevice *nc_dev_open_emulator(NcError *e) {
     (void)e;

@@ -9,9 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ir/ops.h"
-#include "runtime/device/dev_program.h"
+#include "runtime/device/dev_conv_tactic.h"
+#include "runtime/device/dev_step.h"
 
 /* Present when the program was linked with codegen/cuda's object (dev_program.h). */
 extern const NcDevKernel netc_dev_kernels[] __attribute__((weak));
@@ -30,6 +32,7 @@ typedef struct DevProg {
     const char **kind;             /* per node: the strategy of its steps ("view": none) */
     void *graph;                   /* the steps captured as one graph (at the second run), or NULL */
     int64_t runs;
+    int32_t *form; /* per conv with two forms, the one that runs (dev_conv_tactic.h), chosen at the first run */
 } DevProg;
 
 typedef struct DevExec {
@@ -40,9 +43,11 @@ typedef struct DevExec {
     char describe[320];
     struct DevExec *shadow; /* NETC_DEV_BISECT: the same steps in the emulator, compared after each node */
     double bisect_tol;
-    int keep_on_device; /* bench: no download of a training step's arena */
-    int keep_grads;     /* train with the optimizer on the device: a step downloads no gradients */
-    int graphs;         /* the device replays captured graphs (NETC_NO_GRAPHS=1: each step issued, every run) */
+    int keep_on_device;    /* bench: no download of a training step's arena */
+    int keep_grads;        /* train with the optimizer on the device: a step downloads no gradients */
+    int graphs;            /* the device replays captured graphs (NETC_NO_GRAPHS=1: each step issued, every run) */
+    int is_shadow;         /* NETC_DEV_BISECT's emulator: runs the steps the device runs, chooses nothing */
+    const char *kind_name; /* "cuda" or "emulate" */
     int bisect_bad, bisect_nodes;
 } DevExec;
 
@@ -87,6 +92,49 @@ static void prepare_kinds(DevExec *x, const NcBundle *b, int p) {
             dp->kind[dv->steps[s].node] = dv->steps[s].what;
 }
 
+/* Does step st run (a step of a conv's form that was not chosen does not)? */
+static int step_runs(const DevProg *dp, const NcDevStep *st) {
+    return st->tactic < 1 || (dp->form && dp->form[st->tactic - 1] == st->form) || (!dp->form && !st->form);
+}
+
+/* The conv tactic cache beside the program (NETC_CONV_TACTIC_CACHE names another file). */
+static char *tactic_cache_path(void) {
+    const char *env = getenv("NETC_CONV_TACTIC_CACHE");
+    if (env && *env) return nc_strdup(env);
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    return nc_sprintf("%s.tactics", exe);
+}
+
+/* Each conv's form (cuDNN's or im2col + GEMM), timed on the device or read from the cache; the strategy
+ * names of the convs that run as cuDNN's follow. */
+static void choose_tactics(DevExec *x, int p) {
+    DevProg *dp = &x->prog[p];
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    const int32_t n = nc_dev_conv_tactic_count(dv);
+    dp->form = nc_calloc((size_t)n + 1, sizeof(int32_t));
+    if (!n || x->is_shadow) return;
+    char *cache = tactic_cache_path();
+    const NcDevTactics t = {.dev = x->dev,
+                            .prog = dv,
+                            .index = p,
+                            .kernels = netc_dev_kernels,
+                            .params = dp->params,
+                            .cache = cache,
+                            .default_mode = strcmp(x->kind_name, "cuda") ? "gemm" : "auto",
+                            .who = who};
+    NcError e;
+    if (nc_dev_conv_tactics_choose(&t, dp->form, &e)) {
+        fprintf(stderr, "%s: %s\n", who, e.msg);
+        exit(NC_EXIT_FAIL);
+    }
+    free(cache);
+    for (int64_t s = 0; s < dv->nsteps; s++)
+        if (dv->steps[s].tactic > 0 && step_runs(dp, &dv->steps[s])) dp->kind[dv->steps[s].node] = dv->steps[s].what;
+}
+
 /* Device memory and resolved step operands for program p, at its first run. */
 static void prepare(DevExec *x, const NcBundle *b, int p) {
     DevProg *dp = &x->prog[p];
@@ -110,6 +158,7 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
         for (int j = 0; j < dv->steps[s].nparams; j++)
             dp->params[s * NC_DEV_MAXPARAMS + j] = (float *)resolve(x, b, p, &dv->steps[s].ref[j]);
     prepare_kinds(x, b, p);
+    choose_tactics(x, p);
 }
 
 /* Value v of program p (an intermediate in the arena) from the device into the host arena at its offset;
@@ -133,10 +182,9 @@ static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
     const NcDevStep *st = &dv->steps[s];
     NcError e;
     float *const *a = &sh->prog[p].params[s * NC_DEV_MAXPARAMS];
-    if (st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(sh->dev, &st->gemm, a[0], a[1], a[2], &e)
-                                     : nc_dev_launch(sh->dev, &netc_dev_kernels[st->kernel], a, &e))
-        fail("the emulator's step", &e);
-    if (s + 1 < dv->nsteps && dv->steps[s + 1].node == st->node) return;
+    if (nc_dev_step_issue(sh->dev, st, netc_dev_kernels, a, &e)) fail("the emulator's step", &e);
+    for (int64_t q = s + 1; q < dv->nsteps && dv->steps[q].node == st->node; q++)
+        if (step_runs(&x->prog[p], &dv->steps[q])) return; /* the node's last step compares */
     if (st->node < 0 || (uint32_t)st->node >= b->programs[p].h->nnodes) return;
     const NcProgram *pr = &b->programs[p];
     const NcBundleNode *nd = &pr->nodes[st->node];
@@ -167,8 +215,10 @@ static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
                     "%s: NETC_DEV_BISECT: node %d (%s, %s, step %lld '%s', kernel %s) output %d: max |gpu - emulator| "
                     "%.3g / max |emulator| %.3g = %.3g at %zu of %zu (gpu %g, emulator %g)\n",
                     who, st->node, nc_op_info((NcOpKind)nd->op)->name, pr->scopes[st->node], (long long)s, st->what,
-                    st->kind == NC_DEV_STEP_GEMM ? "cuBLAS" : netc_dev_kernels[st->kernel].name, o, diff, mag, rel, at,
-                    n, g[at], r[at]);
+                    st->kind == NC_DEV_STEP_GEMM   ? "cuBLAS"
+                    : st->kind == NC_DEV_STEP_CONV ? "cuDNN"
+                                                   : netc_dev_kernels[st->kernel].name,
+                    o, diff, mag, rel, at, n, g[at], r[at]);
             if (nc_dev_upload(x->dev, gd, r, n * 4, &e)) fail("NETC_DEV_BISECT's repair", &e);
         }
         free(g), free(r);
@@ -208,11 +258,10 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
         if (capture && nc_dev_graph_begin(x->dev, &e)) fail("capturing the graph", &e);
         for (int64_t s = 0; s < dv->nsteps; s++) {
             const NcDevStep *st = &dv->steps[s];
+            if (!step_runs(dp, st)) continue; /* the other form of a conv */
             float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
             const double t0 = per_node ? nc_now() : 0;
-            const int bad = st->kind == NC_DEV_STEP_GEMM ? nc_dev_gemm_ex(x->dev, &st->gemm, a[0], a[1], a[2], &e)
-                                                         : nc_dev_launch(x->dev, &netc_dev_kernels[st->kernel], a, &e);
-            if (bad) fail(st->what, &e);
+            if (nc_dev_step_issue(x->dev, st, netc_dev_kernels, a, &e)) fail(st->what, &e);
             if (per_node) { /* each kernel timed alone: the device finishes it first */
                 if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
                 per_node[st->node] += nc_now() - t0;
@@ -329,9 +378,12 @@ static int attach(NcBundle *b, const char *prog, const char *device, int tables_
             return NC_EXIT_FAIL;
         }
         x->shadow = b->exec->ctx;
+        x->shadow->is_shadow = 1;
         b->exec = mine;
         x->bisect_tol = atof(bisect) > 0 ? atof(bisect) : 1e-4;
     }
+    x->kind_name = kind_name;
+    nc_dev_exec_register_conv_reference();
     const char *no_graphs = getenv("NETC_NO_GRAPHS");
     x->graphs = nc_dev_has_graphs(x->dev) && !(no_graphs && *no_graphs && strcmp(no_graphs, "0"));
     snprintf(x->describe, sizeof x->describe, "%s (%s), running on %s (--device %s)",
@@ -357,6 +409,7 @@ void nc_dev_exec_detach(NcBundle *b) {
         nc_dev_free(x->dev, dp->input);
         nc_dev_graph_free(x->dev, dp->graph);
         free(dp->params);
+        free(dp->form);
     }
     for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(x->prog[p].kind);
     if (x->dev) {

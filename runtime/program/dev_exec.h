@@ -9,6 +9,10 @@
 #include "runtime/bundle.h"
 #include "runtime/device/device.h"
 
+/* The emulator's conv (and the stand-in cuDNN's): the interpreter's reference
+ * conv behind the device layer's descriptor (dev_conv_ref.c). */
+void nc_dev_exec_register_conv_reference(void);
+
 /* Is this program compiled for a device (its steps linked in)? */
 int nc_dev_exec_compiled(void);
 

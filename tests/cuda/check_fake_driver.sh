@@ -3,6 +3,8 @@
 # the CUDA device layer on the stand-in driver and cuBLAS of tests/cuda/fake_cuda.c (FAKE_DIR holds its
 # libcuda.so.1 and libcublas.so.13): the forward pass against the interpreter within 1e-4, and the device's
 # name in bench --per-kernel's run.  Skipped (passes with a message) where a real driver is installed.
+# FAKE_DIR's libcudnn.so.9 (tests/cuda/fake_cudnn.c) serves the convs' cuDNN form (NETC_CONV_TACTIC=cudnn;
+# STRATEGY=NAME: bench --per-kernel must show a node run so).
 # Options after FAKE_DIR go to the compile (--precision bf16: cublasGemmEx's path; RTOL 2e-2 then).
 set -u
 netc=$1 model=$2 res=$3 batch=$4 fake=$5
@@ -40,8 +42,11 @@ if grep -q "PTX and cubins for" "$tmp/info.txt"; then
 else
   echo "no cubins in the program (no ptxas where it was compiled): the PTX alone was run"
 fi
-LD_LIBRARY_PATH=$fake "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" || fail "bench failed"
+LD_LIBRARY_PATH=$fake "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" 2>"$tmp/bench.err" ||
+  fail "bench failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy"
+[ -z "${STRATEGY:-}" ] || grep -q "$STRATEGY" "$tmp/bench.txt" || fail "no node runs as '$STRATEGY'"
+! grep -q "keeps im2col + GEMM" "$tmp/bench.err" || fail "a conv's cuDNN form was refused: $(cat "$tmp/bench.err")"
 # five photographs at batch 2: three runs, the first issued step by step, the second captured as a graph, the
 # third a replay; their logits must equal the emulator's and those of a run with NETC_NO_GRAPHS
 photos=$(dirname "$0")/../photos

@@ -5,6 +5,8 @@
 # (the kernels' CPU lowerings, GEMMs in double) against the reference interpreter (`netc run`) within
 # 1e-4 relative (RTOL sets it: 2e-2 for --precision bf16), and run its bench --per-kernel (every node
 # names its device strategy).
+# NETC_CONV_TACTIC=cudnn in the environment runs the convs that have both forms as the device's conv step
+# (runtime/device/dev_conv_tactic.h); STRATEGY=NAME then requires bench --per-kernel to show a node run so.
 # With KEEP=DIR the program, its input and the interpreter's output are kept there (tests/gpu/check.sh
 # runs them on a GPU).
 set -u
@@ -32,8 +34,12 @@ fi
 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null || fail "the program's run failed"
 "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol "${RTOL:-1e-4}" ||
   fail "emulated forward differs from the interpreter"
-"$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" || fail "bench --per-kernel failed"
+"$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp/bench.txt" 2>"$tmp/bench.err" ||
+  fail "bench --per-kernel failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy: $(head -5 "$tmp/bench.txt")"
+# STRATEGY=NAME: some node must run by it (NETC_CONV_TACTIC=cudnn: "cuda cudnn", not a silent fallback)
+[ -z "${STRATEGY:-}" ] || grep -q "$STRATEGY" "$tmp/bench.txt" || fail "no node runs as '$STRATEGY'"
+! grep -q "keeps im2col + GEMM" "$tmp/bench.err" || fail "a conv's cuDNN form was refused: $(cat "$tmp/bench.err")"
 if [ -n "${KEEP:-}" ]; then
   mkdir -p "$KEEP"
   cp "$tmp/prog" "$tmp/x.npy" "$tmp/ref.npy" "$KEEP/"
