@@ -17,12 +17,14 @@
 #       its training step at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
 #     and the shared libraries the programs need that a bare GPU machine may lack in DIR/lib.
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
-#       ref.npy (1e-4 relative; tf32 5e-3, bf16 2e-2), its bench, `classify` of tests/photos (runs issued, captured as a
+#       ref.npy (1e-4 relative; tf32 5e-3, bf16 2e-2), again with its convs as cuDNN's (NETC_CONV_TACTIC=cudnn),
+#       its bench, `classify` of tests/photos (runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
 #       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
-#       from PTX (JIT), resnet50's per-kernel profile and
+#       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
+#       f32 and TF32; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
 #       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and
 #       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
@@ -30,15 +32,16 @@
 # With the device tool: `echo /gpu_prep/ >> .git/info/exclude; BUILD=build TRAIN_MODELS="..." tests/gpu/check.sh
 # prepare gpu_prep` here (about 53 MB without resnet18 and regnetx_016; the tool carries 64 MiB in all,
 # the repository included), copy check.sh into gpu_prep, then run(command="bash gpu_prep/check.sh run
-# gpu_prep", carry=["gpu_prep"], timeout_s=540): about 5.5 minutes on an H200, the log back as
-# $OUT/gpu_check.log.  DEVICE=emulate runs the same check through the emulator (a dry run without a GPU), or
+# gpu_prep", carry=["gpu_prep"], timeout_s=540): about 5.5 minutes on an H200 before the cuDNN checks (these
+# add an estimated minute, and the runs left out for them take about as much off: not yet timed), the log back
+# as $OUT/gpu_check.log.  DEVICE=emulate runs the same check through the emulator (a dry run without a GPU), or
 # put tests/cuda's stand-in driver (build/tests/fake_cuda) first in DIR/lib to dry-run the CUDA path.
 # tests/gpu/timm_check.py checks the benchmark's programs against timm itself where torch and timm exist.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,36p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,39p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -168,9 +171,12 @@ PY
 run() {
   local log=${OUT:-$dir}/gpu_check.log failed=0 n=0 device=${DEVICE:-cuda} # DEVICE=emulate: a dry run here
   # cuBLAS (opened by the programs at their first GEMM): the toolkit's, or the one pip's nvidia-cublas brings
-  local pip_blas
+  # and cuDNN (dlopen'd at the first conv question: libcudnn.so.9), the toolkit's or pip's nvidia-cudnn-cu12
+  local pip_blas pip_dnn
   pip_blas=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
-  export LD_LIBRARY_PATH=$dir/lib:/usr/local/cuda/lib64${pip_blas:+:$pip_blas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  pip_dnn=$(python3 -c 'import nvidia.cudnn as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
+  LD_LIBRARY_PATH=$dir/lib:/usr/local/cuda/lib64${pip_blas:+:$pip_blas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LD_LIBRARY_PATH=${pip_dnn:+$pip_dnn:}$LD_LIBRARY_PATH
   local T=${STEP_TIMEOUT:-60}
   {
     date -u
@@ -204,6 +210,20 @@ run() {
         echo "$m: FAILED"
         failed=$((failed + 1))
       fi
+      # every conv that has a cuDNN form run as cuDNN's (runtime/device/dev_conv_tactic.h), against the
+      # interpreter: cuDNN loaded (pip's nvidia-cudnn or the toolkit's) and no conv refused by it
+      case $m in *-bf16) ;; *)
+        n=$((n + 1))
+        if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" \
+          --output "$dir/$m/y_cudnn.npy" --top 0 >/dev/null 2>"$dir/$m/cudnn.err" &&
+          ! grep -q "keeps im2col\|cannot be loaded" "$dir/$m/cudnn.err" &&
+          python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y_cudnn.npy" $tol; then
+          echo "$m: convs as cuDNN's on $device match the interpreter"
+        else
+          echo "$m: cuDNN convs FAILED: $(head -3 "$dir/$m/cudnn.err")"
+          failed=$((failed + 1))
+        fi ;;
+      esac
       # every node against the emulator (a failing kernel named; repaired so that all are found)
       [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
         --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
@@ -261,18 +281,40 @@ run() {
           "$w"
       done
       local p res
+      # the convs as im2col + GEMM here (comparable with the earlier sessions' figures, and no tactic timing at
+      # each program's first run); resnet50 at batch 64 with each tactic below
       for p in "$dir"/bench/*_b1 "$dir"/bench/*_b64 "$dir"/bench/*_b64-tf32 "$dir"/bench/*_b64-bf16; do
         [ -x "$p" ] || continue
         for res in 224 448; do
-          timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ||
+          NETC_CONV_TACTIC=gemm timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ||
             echo "${p##*/} $res: FAILED"
-          case $p in *_b1) # the same without CUDA graphs: each kernel submitted on its own
+          case $p:$res in *_b1:224) # the same without CUDA graphs: each kernel submitted on its own (224 only)
             echo -n "no graphs: "
-            NETC_NO_GRAPHS=1 timeout "$T" "$p" --device "$device" bench --res $res --iters 20 --warmup 3 --json ;;
+            NETC_CONV_TACTIC=gemm NETC_NO_GRAPHS=1 timeout "$T" "$p" --device "$device" bench --res $res --iters 20 \
+              --warmup 3 --json ;;
           esac
         done
       done
-      for p in "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64; do
+      # resnet50 at batch 64, 224: every conv as im2col + GEMM, as cuDNN's, and each conv's faster (auto: both
+      # timed at the first run — the wall time of that run said —, the choices cached beside the program; the
+      # second auto reads them), f32 and TF32
+      for p in "$dir"/bench/resnet50_b64 "$dir"/bench/resnet50_b64-tf32; do
+        [ -x "$p" ] || continue
+        rm -f "$p.tactics"
+        for t in gemm cudnn auto auto; do
+          echo -n "${p##*/} NETC_CONV_TACTIC=$t: "
+          local t0 t1
+          t0=$(date +%s.%N)
+          NETC_CONV_TACTIC=$t timeout "$T" "$p" --device "$device" bench --res 224 --iters 20 --warmup 3 --json \
+            2>"$p.$t.err" || echo "${p##*/} NETC_CONV_TACTIC=$t: FAILED: $(head -3 "$p.$t.err")"
+          t1=$(date +%s.%N)
+          echo "  (wall $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $(grep -c . "$p.$t.err")" \
+            "lines on stderr)"
+        done
+        [ -f "$p.tactics" ] && echo "${p##*/}: tactics (g: im2col + GEMM, c: cuDNN): $(sed -n 3p "$p.tactics")" ||
+          echo "${p##*/}: no tactic cache written"
+      done
+      for p in "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64; do # auto: the tactics cached above
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --res 224 --iters 3 --warmup 1 --per-kernel
       done
       # a program's first run, start to finish: the kernels from their cubins, then JIT-compiled from their PTX
@@ -316,8 +358,7 @@ PY
         timeout 120 python3 "$dir/bench/gpu_peers.py" --iters 10 ${PEER_ARGS:-}
         timeout 150 python3 "$dir/bench/gpu_peers.py" --iters 10 --models resnet50 --res 224 --batches 64 \
           --modes compile-f32,compile-bf16-cl --no-train
-        timeout 120 python3 "$dir/bench/gpu_peers.py" --iters 10 --models resnet50 --res 224 --batches 1 \
-          --modes compile-f32,compile-bf16-cl --no-train
+        # (resnet50 batch 1 under torch.compile: measured 2026-12-04, bench/RESULTS.md; left out for time)
       fi
     fi
     [ "$n" -gt 0 ] && [ "$failed" = 0 ]
