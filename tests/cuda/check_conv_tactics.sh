@@ -4,7 +4,8 @@
 # forms and writes PROG.tactics; a second run reads it (no timing, the same logits) and follows it (a file
 # saying cudnn everywhere runs every conv as cuDNN's form); a file of another version or device is ignored
 # with a notice and rewritten; a corrupt, truncated or malformed one is an error naming it (exit 1, no crash);
-# a bad NETC_CONV_TACTIC is an error; and on the stand-in driver without a cuDNN (NETC_CUDNN_LIB names none)
+# a bad NETC_CONV_TACTIC is an error; NETC_CONV_TACTIC_CACHE moves the file, and one that cannot be written is a
+# notice; and on the stand-in driver without a cuDNN (NETC_CUDNN_LIB names none)
 # the program falls back to im2col + GEMM with a one-line notice and the same answers.
 set -u
 netc=$1 model=$2 res=$3 batch=$4 fake=$5
@@ -81,6 +82,15 @@ printf 'hello\n' >"$cache"
 run gemm NETC_CONV_TACTIC=gemm || fail "gemm read the cache: $(cat "$tmp/gemm.err")"
 "$netc" compare "$tmp/ref.npy" "$tmp/gemm.npy" --rtol 1e-4 || fail "gemm differs from the interpreter"
 rm -f "$cache"
+# NETC_CONV_TACTIC_CACHE names another file; one that cannot be written: a notice, the run goes on
+run other NETC_CONV_TACTIC=auto NETC_CONV_TACTIC_CACHE="$tmp/other.tactics" || fail "NETC_CONV_TACTIC_CACHE failed"
+[ -f "$tmp/other.tactics" ] && [ ! -f "$cache" ] || fail "NETC_CONV_TACTIC_CACHE did not move the cache"
+run ro NETC_CONV_TACTIC=auto NETC_CONV_TACTIC_CACHE="$tmp/no/such/dir.tactics" ||
+  fail "an unwritable cache failed the run: $(cat "$tmp/ro.err")"
+grep -q "conv tactic cache $tmp/no/such/dir.tactics not written (the choices hold for this run only)" "$tmp/ro.err" ||
+  fail "no notice of an unwritable cache: $(cat "$tmp/ro.err")"
+cmp -s "$tmp/ro.npy" "$tmp/auto.npy" || "$netc" compare "$tmp/ref.npy" "$tmp/ro.npy" --rtol 1e-4 ||
+  fail "the run without a cache differs"
 # the stand-in driver without a cuDNN: a notice, im2col + GEMM, the interpreter's answers
 if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   for mode in cudnn auto; do
