@@ -103,5 +103,16 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   done
   [ ! -f "$cache" ] || fail "a cache was written though cuDNN was absent"
   echo "without cuDNN on the stand-in driver: one notice, im2col + GEMM"
+  # NVIDIA's own libcudnn.so.9 where the toolkit has it: every entry point device_cudnn.c asks for resolves (its
+  # cudnnCreate then fails on the stand-in driver: a notice, im2col + GEMM, the interpreter's answers)
+  real=${CUDNN_LIB:-/usr/local/cuda/lib64/libcudnn.so.9}
+  if [ -f "$real" ]; then
+    LD_LIBRARY_PATH=$fake NETC_CONV_TACTIC=cudnn NETC_CUDNN_LIB=$real "$tmp/prog" --device cuda run \
+      --input "$tmp/x.npy" --output "$tmp/real.npy" --top 0 >/dev/null 2>"$tmp/real.err" ||
+      fail "NVIDIA's cuDNN on the stand-in driver: the run failed: $(cat "$tmp/real.err")"
+    ! grep -q "has no cudnn" "$tmp/real.err" || fail "an entry point is missing: $(cat "$tmp/real.err")"
+    "$netc" compare "$tmp/ref.npy" "$tmp/real.npy" --rtol 1e-4 || fail "NVIDIA's cuDNN on the stand-in: differs"
+    echo "$real: every entry point found ($(head -1 "$tmp/real.err"))"
+  fi
 fi
 echo "$n convs with two forms; 1 passed, 0 failed"
