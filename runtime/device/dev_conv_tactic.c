@@ -199,8 +199,25 @@ static const char *mode_of(const NcDevTactics *t, NcError *e) {
     return m;
 }
 
-/* auto: the cache's choices where it has this program's, else each conv timed both ways. */
-static int choose_auto(const NcDevTactics *t, int32_t n, const char *usable, int32_t *form, NcError *e) {
+/* Each conv k with want[k] set up as cuDNN's (algorithm, workspace): usable[k] where that worked; one that
+ * cuDNN refuses keeps its GEMM form, with a notice. */
+static void prepare_convs(const NcDevTactics *t, const char *want, char *usable) {
+    for (int64_t s = 0; s < t->prog->nsteps; s++) {
+        const NcDevStep *st = &t->prog->steps[s];
+        if (st->kind != NC_DEV_STEP_CONV || st->tactic < 1 || !want[st->tactic - 1]) continue;
+        float *const *a = &t->params[s * NC_DEV_MAXPARAMS];
+        NcError why;
+        if (nc_dev_conv_prepare(t->dev, &st->conv, a[0], a[1], a[2], &why))
+            fprintf(stderr, "%s: conv %d of program %d keeps im2col + GEMM: %s\n", t->who, st->tactic - 1, t->index,
+                    why.msg);
+        else
+            usable[st->tactic - 1] = 1;
+    }
+}
+
+/* auto: the cache's choices where it has this program's (only the convs it says cuDNN for are set up: a
+ * later run starts without cuDNN's algorithm search for the others), else each conv timed both ways. */
+static int choose_auto(const NcDevTactics *t, int32_t n, char *want, char *usable, int32_t *form, NcError *e) {
     Cache c = {.n = 0};
     const int read = t->cache ? cache_read(t, t->cache, &c, e) : 0;
     if (read < 0) return -1;
@@ -212,11 +229,13 @@ static int choose_auto(const NcDevTactics *t, int32_t n, const char *usable, int
                     t->who, t->cache, t->index);
             break;
         }
-        for (int32_t k = 0; k < n; k++)
-            form[k] = en->forms[k] == 'c' && usable[k] ? NC_DEV_FORM_CUDNN : NC_DEV_FORM_GEMM;
+        for (int32_t k = 0; k < n; k++) want[k] = en->forms[k] == 'c';
+        prepare_convs(t, want, usable);
+        for (int32_t k = 0; k < n; k++) form[k] = usable[k] ? NC_DEV_FORM_CUDNN : NC_DEV_FORM_GEMM;
         cache_free(&c);
         return 0;
     }
+    prepare_convs(t, want, usable);
     char *forms = nc_calloc((size_t)n + 1, 1);
     int rc = 0;
     for (int32_t k = 0; k < n && !rc; k++) {
@@ -229,10 +248,7 @@ static int choose_auto(const NcDevTactics *t, int32_t n, const char *usable, int
             fprintf(stderr, "%s: conv %d of program %d: gemm %.4f ms, cudnn %.4f ms: %s\n", t->who, (int)k, t->index,
                     ms[0], usable[k] ? ms[1] : -1.0, forms[k] == 'c' ? "cudnn" : "gemm");
     }
-    if (!rc && t->cache) {
-        if (read == 1) cache_free(&c); /* another device's or version's: not kept */
-        cache_write(t, t->cache, &c, forms);
-    }
+    if (!rc && t->cache) cache_write(t, t->cache, &c, forms); /* c: empty where it was another device's / version's */
     free(forms);
     cache_free(&c);
     return rc ? -1 : 0;
@@ -249,23 +265,15 @@ int nc_dev_conv_tactics_choose(const NcDevTactics *t, int32_t *form, NcError *e)
         fprintf(stderr, "%s: %s: every conv runs as im2col + GEMM\n", t->who, why.msg);
         return 0;
     }
-    /* each conv's cuDNN form set up (algorithm, workspace); one cuDNN refuses keeps its GEMM form */
-    char *usable = nc_calloc((size_t)n, 1);
-    for (int64_t s = 0; s < t->prog->nsteps; s++) {
-        const NcDevStep *st = &t->prog->steps[s];
-        if (st->kind != NC_DEV_STEP_CONV || st->tactic < 1) continue;
-        float *const *a = &t->params[s * NC_DEV_MAXPARAMS];
-        if (nc_dev_conv_prepare(t->dev, &st->conv, a[0], a[1], a[2], &why))
-            fprintf(stderr, "%s: conv %d of program %d keeps im2col + GEMM: %s\n", t->who, st->tactic - 1, t->index,
-                    why.msg);
-        else
-            usable[st->tactic - 1] = 1;
-    }
+    char *want = nc_malloc((size_t)n), *usable = nc_calloc((size_t)n, 1);
+    memset(want, 1, (size_t)n);
     int rc = 0;
-    if (!strcmp(mode, "cudnn"))
+    if (!strcmp(mode, "cudnn")) {
+        prepare_convs(t, want, usable);
         for (int32_t k = 0; k < n; k++) form[k] = usable[k] ? NC_DEV_FORM_CUDNN : NC_DEV_FORM_GEMM;
-    else
-        rc = choose_auto(t, n, usable, form, e);
-    free(usable);
+    } else {
+        rc = choose_auto(t, n, want, usable, form, e);
+    }
+    free(want), free(usable);
     return rc;
 }

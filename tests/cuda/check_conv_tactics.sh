@@ -103,6 +103,20 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   done
   [ ! -f "$cache" ] || fail "a cache was written though cuDNN was absent"
   echo "without cuDNN on the stand-in driver: one notice, im2col + GEMM"
+  # auto on the stand-in driver and cuDNN: the first run searches every conv's algorithm (and times both forms);
+  # a run from the cache searches only those of the convs it says cuDNN for
+  for k in 1 2; do
+    LD_LIBRARY_PATH=$fake FAKE_CUDNN_VERBOSE=1 NETC_CONV_TACTIC=auto "$tmp/prog" --device cuda run \
+      --input "$tmp/x.npy" --output "$tmp/fake$k.npy" --top 0 >/dev/null 2>"$tmp/fake$k.err" ||
+      fail "auto on the stand-in driver failed: $(cat "$tmp/fake$k.err")"
+    "$netc" compare "$tmp/ref.npy" "$tmp/fake$k.npy" --rtol 1e-4 >/dev/null || fail "auto on the stand-in: differs"
+  done
+  [ "$(grep -c "algorithm search" "$tmp/fake1.err")" -eq "$n" ] || fail "the first run did not search all $n convs"
+  c=$(sed -n 3p "$cache" | awk '{print $5}' | tr -cd c | wc -c)
+  [ "$(grep -c "algorithm search" "$tmp/fake2.err")" -eq "$c" ] ||
+    fail "the run from the cache searched $(grep -c "algorithm search" "$tmp/fake2.err") convs, not the $c it chose"
+  echo "auto on the stand-in driver: $n convs searched and timed, then from the cache only the $c chosen as cuDNN's"
+  rm -f "$cache"
   # NVIDIA's own libcudnn.so.9 where the toolkit has it: every entry point device_cudnn.c asks for resolves (its
   # cudnnCreate then fails on the stand-in driver: a notice, im2col + GEMM, the interpreter's answers)
   real=${CUDNN_LIB:-/usr/local/cuda/lib64/libcudnn.so.9}
