@@ -240,8 +240,13 @@ static int choose_auto(const NcDevTactics *t, int32_t n, char *want, char *usabl
     int rc = 0;
     for (int32_t k = 0; k < n && !rc; k++) {
         double ms[NC_DEV_NFORMS] = {0, 0};
-        rc = time_form(t, k + 1, NC_DEV_FORM_GEMM, &ms[0], e) ||
-             (usable[k] && time_form(t, k + 1, NC_DEV_FORM_CUDNN, &ms[1], e));
+        NcError why;
+        rc = time_form(t, k + 1, NC_DEV_FORM_GEMM, &ms[0], e);
+        if (!rc && usable[k] && time_form(t, k + 1, NC_DEV_FORM_CUDNN, &ms[1], &why)) {
+            /* a cuDNN status (not a GPU fault: those fail the GEMM form's timing too) keeps the GEMM form */
+            fprintf(stderr, "%s: conv %d of program %d keeps im2col + GEMM: %s\n", t->who, (int)k, t->index, why.msg);
+            usable[k] = 0;
+        }
         form[k] = usable[k] && ms[1] < ms[0] ? NC_DEV_FORM_CUDNN : NC_DEV_FORM_GEMM;
         forms[k] = form[k] == NC_DEV_FORM_CUDNN ? 'c' : 'g';
         if (getenv("NETC_CONV_TACTIC_VERBOSE"))

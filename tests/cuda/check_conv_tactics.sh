@@ -117,6 +117,14 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
     fail "the run from the cache searched $(grep -c "algorithm search" "$tmp/fake2.err") convs, not the $c it chose"
   echo "auto on the stand-in driver: $n convs searched and timed, then from the cache only the $c chosen as cuDNN's"
   rm -f "$cache"
+  # a cuDNN that fails its forward calls: auto keeps every conv's GEMM form, with a notice each, and caches that
+  LD_LIBRARY_PATH=$fake FAKE_CUDNN_FAIL=1 NETC_CONV_TACTIC=auto "$tmp/prog" --device cuda run --input "$tmp/x.npy" \
+    --output "$tmp/dnnfail.npy" --top 0 >/dev/null 2>"$tmp/dnnfail.err" || fail "a failing cuDNN failed the run"
+  [ "$(grep -c "keeps im2col + GEMM: cuDNN: cudnnConvolutionForward.* failed" "$tmp/dnnfail.err")" -eq "$n" ] ||
+    fail "a failing cuDNN: not a notice per conv: $(cat "$tmp/dnnfail.err")"
+  "$netc" compare "$tmp/ref.npy" "$tmp/dnnfail.npy" --rtol 1e-4 >/dev/null || fail "a failing cuDNN: differs"
+  grep -Eq "^program 0 [0-9a-f]{16} $n g{$n}$" "$cache" || fail "a failing cuDNN: cached $(sed -n 3p "$cache")"
+  rm -f "$cache"
   # NVIDIA's own libcudnn.so.9 where the toolkit has it: every entry point device_cudnn.c asks for resolves (its
   # cudnnCreate then fails on the stand-in driver: a notice, im2col + GEMM, the interpreter's answers)
   real=${CUDNN_LIB:-/usr/local/cuda/lib64/libcudnn.so.9}

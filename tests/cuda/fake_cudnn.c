@@ -138,6 +138,7 @@ int cudnnConvolutionForward(void *h, const float *alpha, void *xd, const float *
     Call k;
     if (call_of(&k, xd, wd, cv, yd)) return 3;
     if (*alpha != 1 || *beta != 0) return bad("alpha 1, beta 0 expected");
+    if (getenv("FAKE_CUDNN_FAIL")) return 9; /* CUDNN_STATUS_NOT_SUPPORTED: tests of the fallback */
     if (algo < 0 || algo > 1 || (algo == 1 && (!ws || !ws_bytes))) return bad("an algorithm without its workspace");
     k.x = x, k.w = w, k.y = y;
     const Handle *hd = h;
