@@ -79,7 +79,8 @@ int nc_cg_gemm_i8_plan_groups(NcGemmI8Plan *p, const NcGemmSpec *s, int64_t G, c
 /* Fused: a KxK conv's columns made by the GEMM stage, a row panel (mr rows) at a time on its stack, and every
  * column panel of the tile run against it (tiles: G x row blocks, all columns) — the columns never go through
  * memory (a 3x3's are 9x its quantised input).  It pays where a group's weights stay in L2 and there are rows
- * enough (nc_cg_gemm_i8_fuse_pays: AMX, Pg x 16 x K4 <= 512 KB, 32 x K4 <= 160 KB, M >= 256); where the
+ * enough (nc_cg_gemm_i8_fuse_pays: AMX, or AVX512-VNNI with K4 over 64; Pg x 16 x K4 <= 512 KB, mr x K4 <=
+ * 160 KB, M >= 8 mr; NETC_CG_I8_FUSED=0/1 forces it off / on where the sizes allow); where the
  * weights are larger, streaming them once per row panel costs more than the columns' round trip. */
 int nc_cg_gemm_i8_fuse_pays(const NcGemmI8Plan *p);
 /* Replans the tiles for the fused (1) or the two-stage (0) form; tests run both. */

@@ -93,16 +93,17 @@ static int gemm_candidate(const NcGraph *g, const NcNode *nd, NcGemmSpec *s) {
     return cg_gemm_candidate(g, nd, s, nc_is_nhwc(nc_val(g, nd->inputs[0])));
 }
 
-/* prefer_f32 (a dense 3x3 stride-1 conv without AMX) holds only where Winograd takes the conv: a plane too
- * small for it (resnet50's 2x2 layer 4 at 32x32) would otherwise run the f32 direct kernel, slower than
- * the bf16 columns */
+/* prefer_f32 (a dense 3x3 stride-1 conv without AMX) holds only where Winograd F4 takes the conv: a plane
+ * too small for Winograd (resnet50's 2x2 layer 4 at 32x32) would otherwise run the f32 direct kernel, and F2
+ * (2.25x fewer multiplies, against vdpbf16ps' 2x) lost to the bf16 columns on AMD Zen 4: resnet50 batch 1,
+ * 2 threads, layer 4's 3x3s 1.20-1.24 -> 0.83-0.85 ms, layer 3's 0.63-0.67 -> 0.61-0.62 */
 int cg_bf16_takes(const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const NcCgOptions *opt, NcBf16Plan *bp) {
     const char *why;
     if ((nd->op != NC_OP_CONV2D && nd->op != NC_OP_LINEAR) || nd->ninputs < 2) return 0;
     const NcValue *w = nc_val(g, nd->inputs[1]);
     return w->kind == NC_VAL_PARAM && w->data && w->dtype == NC_F32 && w->layout != NC_LAYOUT_PACKED &&
            sole_reader(g, nd->inputs[1], nd) && nc_cg_bf16_plan(bp, g, nd, t, 0, &why) &&
-           (!bp->prefer_f32 || !cg_nhwc_wino_choice(g, nd, t, opt, NULL));
+           (!bp->prefer_f32 || cg_nhwc_wino_choice(g, nd, t, opt, NULL) != 4);
 }
 
 /* How --precision int8 runs conv node nd once calibrated (nc_cg_pack_weights then quantises its weights):
