@@ -76,6 +76,18 @@ foreach(mrb "models/resnet18;64;2" "models/efficientnet_b0;64;1" "tests/codegen/
   set_tests_properties(cuda.cudnn.program.${name} PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600
                        ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn")
 endforeach()
+# the same with --precision bf16: the cuDNN form on bf16 x and w (rounded by cu_bf16.h's kernel as the GEMM form's
+# operands are), f32 sums, y rounded to bf16 and widened back (cuDNN's PSEUDO_BFLOAT16): within 2e-2
+foreach(mrb "models/resnet18;64;2" "tests/codegen/conv_zoo;37x29;3" "tests/cuda/cudnn_zoo;37x29;2")
+  list(GET mrb 0 path)
+  list(GET mrb 1 res)
+  list(GET mrb 2 batch)
+  get_filename_component(name ${path} NAME)
+  add_test(NAME cuda.cudnn.bf16.program.${name} COMMAND bash ${CUDA_CHECK} $<TARGET_FILE:netc>
+           ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch} --precision bf16)
+  set_tests_properties(cuda.cudnn.bf16.program.${name} PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600 ENVIRONMENT
+                       "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn;RTOL=2e-2")
+endforeach()
 # Bad targets (exit 2, nothing written), and a cuda program where there is no GPU: the device's clear error
 set(CUDA_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect_fail.sh)
 add_test(NAME cuda.bad_arch COMMAND bash ${CUDA_EXPECT} 2 "unknown GPU architecture 'sm_12'" --no-file
@@ -142,6 +154,10 @@ foreach(zoo cuda_zoo cudnn_zoo)
   set_tests_properties(cuda.cudnn.fake_driver.${zoo} PROPERTIES LABELS "cuda;cudnn"
                        ENVIRONMENT "NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn")
 endforeach()
+add_test(NAME cuda.cudnn.bf16.fake_driver.cudnn_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cudnn_zoo.nn 23x19 2 ${FAKE_CUDA_DIR} --precision bf16)
+set_tests_properties(cuda.cudnn.bf16.fake_driver.cudnn_zoo PROPERTIES LABELS "cuda;cudnn"
+                     ENVIRONMENT "NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn;RTOL=2e-2")
 add_test(NAME cuda.cudnn.tactics COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_conv_tactics.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 3 ${FAKE_CUDA_DIR})
 set_tests_properties(cuda.cudnn.tactics PROPERTIES LABELS "cuda;cudnn;small" TIMEOUT 300)

@@ -1,4 +1,4 @@
-/* cu_bf16.c — the f32 to bf16 conversion kernel. */
+/* cu_bf16.c — the f32 to bf16 conversion kernel, and bf16 back to f32. */
 #include <llvm-c/Core.h>
 
 #include "codegen/cuda/cu_bf16.h"
@@ -36,4 +36,24 @@ void nc_cu_bf16_desc(NcCuDesc *d, const char *name, const NcCuBf16 *k) {
                     .nphases = 1,
                     .body = bf16_body,
                     .ctx = k};
+}
+
+/* bf16 to f32: exact (bf16 is f32's top half), the bits shifted into place. */
+static void widen_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuBf16 *c = ctx;
+    LLVMBuilderRef b = k->m->b;
+    CgbIf in;
+    LLVMValueRef i = nc_cu_ew_index(k, c->n, &in);
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(k->m->ctx);
+    LLVMValueRef h = LLVMBuildLoad2(b, i16, LLVMBuildInBoundsGEP2(b, i16, k->params[0], &i, 1, ""), "");
+    LLVMSetAlignment(h, 2);
+    LLVMValueRef u = LLVMBuildShl(b, LLVMBuildZExt(b, h, k->m->i32, ""), i32c(k, 16), "");
+    nc_cu_store(k, LLVMBuildBitCast(b, u, k->m->f32, ""), k->params[1], i);
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_bf16_widen_desc(NcCuDesc *d, const char *name, const NcCuBf16 *k) {
+    nc_cu_bf16_desc(d, name, k);
+    d->body = widen_body;
 }

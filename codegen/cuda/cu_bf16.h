@@ -14,5 +14,8 @@ typedef struct NcCuBf16 {
 /* params: 0 = src (n floats), 1 = dst (n bf16: 2 bytes each).  One thread
  * per element. */
 void nc_cu_bf16_desc(NcCuDesc *d, const char *name, const NcCuBf16 *k);
+/* The other way, exactly (a bf16 conv's output, cuDNN's): params 0 = src (n
+ * bf16), 1 = dst (n floats). */
+void nc_cu_bf16_widen_desc(NcCuDesc *d, const char *name, const NcCuBf16 *k);
 
 #endif

@@ -54,6 +54,7 @@ DESC_FN(nc_cu_global_max_pool_desc, NcCuRowMax)
 DESC_FN(nc_cu_pool_desc, NcCuPool)
 DESC_FN(nc_cu_copy_desc, NcCuCopy)
 DESC_FN(nc_cu_bf16_desc, NcCuBf16)
+DESC_FN(nc_cu_bf16_widen_desc, NcCuBf16)
 DESC_FN(nc_cu_radix_gap_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_combine_desc, NcCuSplitAttn)
 DESC_FN(nc_cu_radix_softmax_desc, NcCuRadixSoftmax)
@@ -494,17 +495,17 @@ static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t
 }
 
 /* The conv as the device layer's conv step (cuDNN on a GPU), where it takes
- * it: cuDNN pads symmetrically (TF "same" padding keeps the GEMM form only),
- * and bf16 programs keep their bf16 GEMMs (cuDNN would want bf16 tensors). */
+ * it: cuDNN pads symmetrically (TF "same" padding keeps the GEMM form only).
+ * With bf16 GEMMs its operands are bf16 too (and so is its output). */
 static int conv_desc(const Lower *l, NcDevConv *c) {
     const NcAttrs *a = &l->nd->attrs;
     const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
-    if (node_bf16(l) || a->pad[0] != a->pad[2] || a->pad[1] != a->pad[3] || y->ndim != 4) return 0;
+    if (a->pad[0] != a->pad[2] || a->pad[1] != a->pad[3] || y->ndim != 4) return 0;
     memset(c, 0, sizeof *c);
     c->n = x->shape[0], c->c = x->shape[1], c->h = x->shape[2], c->w = x->shape[3];
     c->k = w->shape[0], c->r = w->shape[2], c->s = w->shape[3], c->p = y->shape[2], c->q = y->shape[3];
     for (int i = 0; i < 2; i++) c->stride[i] = a->stride[i], c->pad[i] = a->pad[i], c->dilation[i] = a->dilation[i];
-    c->groups = a->groups, c->tf32 = l->L->tf32;
+    c->groups = a->groups, c->tf32 = l->L->tf32, c->bf16 = node_bf16(l);
     return 1;
 }
 
@@ -548,8 +549,19 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
         st.kind = NC_DEV_STEP_CONV, st.nparams = 3, st.conv = cd;
         st.ref[0] = xr, st.ref[1] = wr, st.ref[2] = yr;
         const char *rule = l->what;
+        const int64_t mark = l->scratch;
         l->what = "cuda cudnn", l->form = NC_DEV_FORM_CUDNN;
+        if (cd.bf16) { /* x and w rounded to bf16 as the GEMM form's operands are; y made bf16, widened after */
+            st.ref[0] = to_bf16(l, xr, N * C * HW), st.ref[1] = to_bf16(l, wr, O * KG);
+            st.ref[2] = scratch(l, (N * O * P + 1) / 2);
+        }
         push_step(l, &st);
+        if (cd.bf16) {
+            const NcCuBf16 wp = {.n = N * O * P};
+            const NcDevRef refs[2] = {st.ref[2], yr};
+            launch(l, nc_cu_bf16_widen_desc_any, &wp, sizeof wp, 2, refs);
+        }
+        l->scratch = mark;
         l->what = rule, l->tactic = 0, l->form = 0;
     }
     conv_epilogue(l);

@@ -68,13 +68,15 @@ int nc_dev_sync(NcDevice *d, NcError *e);
 
 /* A forward convolution y = conv(x, w) on NCHW f32 tensors (netc's device
  * layout), no bias or epilogue (netc's elementwise kernel follows it):
- * x [n, c, h, w], w [k, c / groups, r, s], y [k, ...] of p x q.  Padding is
+ * x [n, c, h, w], w [k, c / groups, r, s], y [n, k, p, q].  Padding is
  * symmetric (cuDNN's: pad[0] above and below, pad[1] left and right); a
  * conv with TF "same" padding keeps the GEMM form.  tf32: the GPU may round
- * the operands to TF32 (--precision tf32); otherwise exact f32 FMA math. */
+ * the operands to TF32 (--precision tf32); otherwise exact f32 FMA math.
+ * bf16: x, w and y are bf16 (uint16_t, cast to float * for the calls), the
+ * products summed in f32 and y rounded to bf16 (cuDNN's PSEUDO_BFLOAT16). */
 typedef struct NcDevConv {
     int64_t n, c, h, w, k, r, s, p, q;
-    int32_t stride[2], pad[2], dilation[2], groups, tf32;
+    int32_t stride[2], pad[2], dilation[2], groups, tf32, bf16, unused;
 } NcDevConv;
 /* Whether the device runs convolutions: 0, or -1 with the reason (cuDNN not
  * loadable; the emulator without a reference conv).  Loads cuDNN once. */

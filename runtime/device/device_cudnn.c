@@ -3,7 +3,9 @@
  * NCHW f32 tensors as netc's device arena holds them, cross-correlation (what
  * a conv2d layer computes), groups through cudnnSetConvolutionGroupCount.
  * Math: CUDNN_FMA_MATH (exact f32, no TF32 rounding, which cuDNN's default
- * math would allow on Ampere and later) unless the program asked for TF32.
+ * math would allow on Ampere and later) unless the program asked for TF32;
+ * with bf16 tensors (--precision bf16) cuDNN's default math (tensor cores),
+ * f32 accumulation, y rounded to bf16 (its PSEUDO_BFLOAT16 configuration).
  * Each shape's algorithm is the fastest that cudnnFindConvolutionForwardAlgorithmEx
  * measures within the fixed workspace, allocated once so that a captured
  * conv allocates nothing.  No fused bias or activation: netc's epilogue
@@ -64,6 +66,7 @@ struct NcCudnn {
 enum {
     NCHW = 0,
     FLOAT = 0,
+    BFLOAT16 = 9,
     CROSS_CORRELATION = 1,
     DEFAULT_MATH = 0,
     TENSOR_OP_MATH = 1,
@@ -169,19 +172,20 @@ static int describe(NcCudnn *cd, Shape *s, NcError *e) {
     DNN(cd, e, cudnnCreateTensorDescriptor(&s->y));
     DNN(cd, e, cudnnCreateFilterDescriptor(&s->w));
     DNN(cd, e, cudnnCreateConvolutionDescriptor(&s->conv));
-    DNN(cd, e, cudnnSetTensor4dDescriptor(s->x, NCHW, FLOAT, (int)c->n, (int)c->c, (int)c->h, (int)c->w));
-    DNN(cd, e, cudnnSetFilter4dDescriptor(s->w, FLOAT, NCHW, (int)c->k, (int)(c->c / c->groups), (int)c->r, (int)c->s));
+    const int type = c->bf16 ? BFLOAT16 : FLOAT; /* bf16 tensors, f32 compute: PSEUDO_BFLOAT16_CONFIG */
+    DNN(cd, e, cudnnSetTensor4dDescriptor(s->x, NCHW, type, (int)c->n, (int)c->c, (int)c->h, (int)c->w));
+    DNN(cd, e, cudnnSetFilter4dDescriptor(s->w, type, NCHW, (int)c->k, (int)(c->c / c->groups), (int)c->r, (int)c->s));
     DNN(cd, e,
         cudnnSetConvolution2dDescriptor(s->conv, c->pad[0], c->pad[1], c->stride[0], c->stride[1], c->dilation[0],
                                         c->dilation[1], CROSS_CORRELATION, FLOAT));
     DNN(cd, e, cudnnSetConvolutionGroupCount(s->conv, c->groups));
-    DNN(cd, e, cudnnSetConvolutionMathType(s->conv, c->tf32 ? DEFAULT_MATH : FMA_MATH));
+    DNN(cd, e, cudnnSetConvolutionMathType(s->conv, c->tf32 || c->bf16 ? DEFAULT_MATH : FMA_MATH));
     int n, k, p, q;
     DNN(cd, e, cudnnGetConvolution2dForwardOutputDim(s->conv, s->x, s->w, &n, &k, &p, &q));
     if (n != c->n || k != c->k || p != c->p || q != c->q)
         return nc_errorf(e, "cuDNN: the conv's output is %dx%dx%dx%d, netc planned %lldx%lldx%lldx%lld", n, k, p, q,
                          (long long)c->n, (long long)c->k, (long long)c->p, (long long)c->q);
-    DNN(cd, e, cudnnSetTensor4dDescriptor(s->y, NCHW, FLOAT, n, k, p, q));
+    DNN(cd, e, cudnnSetTensor4dDescriptor(s->y, NCHW, type, n, k, p, q));
     return 0;
 }
 
@@ -200,16 +204,17 @@ int nc_cudnn_prepare(NcCudnn *cd, const NcDevConv *c, const float *x, const floa
     }
     /* fastest first; the first that ran within the workspace and, for f32, without tensor-op math (TF32) */
     int i = 0;
-    while (i < found && (perf[i].status || perf[i].memory > WORKSPACE_BYTES ||
-                         (!c->tf32 && (perf[i].math == TENSOR_OP_MATH || perf[i].math == TENSOR_OP_MATH_CONVERT))))
+    while (i < found &&
+           (perf[i].status || perf[i].memory > WORKSPACE_BYTES ||
+            (!c->tf32 && !c->bf16 && (perf[i].math == TENSOR_OP_MATH || perf[i].math == TENSOR_OP_MATH_CONVERT))))
         i++;
     if (i == found) {
         nc_errorf(e, "cuDNN: no forward algorithm for this conv within %zu MB of workspace", WORKSPACE_BYTES >> 20);
         goto fail;
     }
     s->algo = perf[i].algo, s->ws = perf[i].memory;
-    /* TF32 asked for: the math the algorithm was timed with (NVIDIA's advice); f32 keeps FMA */
-    if (c->tf32 && cd->cudnnSetConvolutionMathType(s->conv, perf[i].math)) {
+    /* TF32 or bf16: the math the algorithm was timed with (NVIDIA's advice); f32 keeps FMA */
+    if ((c->tf32 || c->bf16) && cd->cudnnSetConvolutionMathType(s->conv, perf[i].math)) {
         nc_errorf(e, "cuDNN: cudnnSetConvolutionMathType(%d) failed", perf[i].math);
         goto fail;
     }

@@ -4,6 +4,7 @@
  * tests/cuda/fake_cuda.c: the descriptor is mapped back to a conv2d node, so a
  * wrong field in it (a pad, a stride) shows as a difference from the
  * interpreter in the emulated programs' tests. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/ops.h"
@@ -13,7 +14,42 @@
 /* Exported (programs link -rdynamic): the stand-in cuDNN calls it by this name. */
 void netc_dev_conv_reference(const NcDevConv *c, const float *x, const float *w, float *y);
 
+static float *widened(const uint16_t *h, int64_t n) {
+    float *f = nc_malloc((size_t)n * sizeof(float) + 4);
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)h[i] << 16;
+        memcpy(&f[i], &u, 4);
+    }
+    return f;
+}
+
+/* f32 to bf16, round to nearest even, a NaN kept quiet: codegen/cpu/cg_precision.h's nc_bf16_round and
+ * codegen/cuda/cu_bf16.c's kernel (neither reachable from this layer), for cuDNN's bf16 output. */
+static uint16_t bf16_round(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+static void conv_f32(const NcDevConv *c, const float *x, const float *w, float *y);
+
 void netc_dev_conv_reference(const NcDevConv *c, const float *x, const float *w, float *y) {
+    if (!c->bf16) {
+        conv_f32(c, x, w, y);
+        return;
+    }
+    /* bf16 operands widened exactly, the reference's double sums, the output rounded to bf16 */
+    const int64_t nx = c->n * c->c * c->h * c->w, nw = c->k * (c->c / c->groups) * c->r * c->s;
+    const int64_t ny = c->n * c->k * c->p * c->q;
+    float *xf = widened((const uint16_t *)x, nx), *wf = widened((const uint16_t *)w, nw);
+    float *yf = nc_malloc((size_t)ny * sizeof(float) + 4);
+    conv_f32(c, xf, wf, yf);
+    for (int64_t i = 0; i < ny; i++) ((uint16_t *)y)[i] = bf16_round(yf[i]);
+    free(xf), free(wf), free(yf);
+}
+
+static void conv_f32(const NcDevConv *c, const float *x, const float *w, float *y) {
     NcNode node;
     memset(&node, 0, sizeof node);
     NcAttrs *a = &node.attrs;

@@ -7,6 +7,10 @@
 # STRATEGY=NAME: bench --per-kernel must show a node run so).
 # Options after FAKE_DIR go to the compile (--precision bf16: cublasGemmEx's path; RTOL 2e-2 then).
 set -u
+# every run here with the same conv forms (the classify checks compare byte for byte with the emulator's, and
+# auto's choice depends on timing): the GEMM forms unless the caller asks for cuDNN's (auto on the stand-in:
+# tests/cuda/check_conv_tactics.sh)
+export NETC_CONV_TACTIC=${NETC_CONV_TACTIC:-gemm}
 netc=$1 model=$2 res=$3 batch=$4 fake=$5
 shift 5
 tmp=$(mktemp -d)

@@ -48,11 +48,13 @@ int cudnnCreateConvolutionDescriptor(void **d) { return *d = calloc(1, sizeof(Co
 int cudnnDestroyConvolutionDescriptor(void *d) { return free(d), 0; }
 
 int cudnnSetTensor4dDescriptor(void *d, int format, int type, int n, int c, int h, int w) {
-    if (format || type || n < 1 || c < 1 || h < 1 || w < 1) return bad("cudnnSetTensor4dDescriptor: not NCHW f32");
+    if (format || (type && type != 9) || n < 1 || c < 1 || h < 1 || w < 1)
+        return bad("cudnnSetTensor4dDescriptor: not NCHW f32 or bf16");
     return *(Tensor *)d = (Tensor){format, type, n, c, h, w}, 0;
 }
 int cudnnSetFilter4dDescriptor(void *d, int type, int format, int k, int c, int r, int s) {
-    if (format || type || k < 1 || c < 1 || r < 1 || s < 1) return bad("cudnnSetFilter4dDescriptor: not NCHW f32");
+    if (format || (type && type != 9) || k < 1 || c < 1 || r < 1 || s < 1)
+        return bad("cudnnSetFilter4dDescriptor: not NCHW f32 or bf16");
     return *(Tensor *)d = (Tensor){format, type, k, c, r, s}, 0;
 }
 int cudnnSetConvolution2dDescriptor(void *d, int ph, int pw, int u, int v, int dh, int dw, int mode, int type) {
@@ -107,13 +109,14 @@ static int call_of(Call *k, void *xd, void *wd, void *cv, void *yd) {
     const Tensor *x = xd, *f = wd, *y = yd;
     const Conv *d = cv;
     if (d->mode != 1) return bad("not cross-correlation (what a conv layer computes)");
+    if (x->type != f->type || x->type != y->type) return bad("x, w and y of different types (not a cuDNN config)");
     int n, c, h, w;
     if (cudnnGetConvolution2dForwardOutputDim(cv, xd, wd, &n, &c, &h, &w)) return 3;
     if (y->n != n || y->c != c || y->h != h || y->w != w) return bad("the output descriptor is not the conv's output");
     memset(k, 0, sizeof *k);
     k->c = (NcDevConv){.n = x->n, .c = x->c, .h = x->h, .w = x->w, .k = f->n, .r = f->h, .s = f->w, .p = h, .q = w};
     for (int i = 0; i < 2; i++) k->c.stride[i] = d->stride[i], k->c.pad[i] = d->pad[i], k->c.dilation[i] = d->dil[i];
-    k->c.groups = d->groups;
+    k->c.groups = d->groups, k->c.bf16 = x->type == 9; /* bf16 x, w, y, f32 compute: PSEUDO_BFLOAT16 */
     return 0;
 }
 
