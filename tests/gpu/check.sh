@@ -18,13 +18,13 @@
 #     and the shared libraries the programs need that a bare GPU machine may lack in DIR/lib.
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
 #       ref.npy (1e-4 relative; tf32 5e-3, bf16 2e-2), again with its convs as cuDNN's (NETC_CONV_TACTIC=cudnn),
-#       its bench, `classify` of tests/photos (runs issued, captured as a
+#       its bench, `classify` of tests/photos (its convs as cuDNN's; runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
 #       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
-#       f32 and TF32; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
+#       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
 #       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and
 #       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
@@ -196,11 +196,12 @@ run() {
         python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
         echo "$m: forward on $device matches the interpreter"
         timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
-        # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator
-        if timeout "$T" "$p" --device "$device" classify "$dir/../tests/photos" --logits --top 3 --json \
-          >"$dir/$m/cls.json" && timeout "$T" "$p" --device emulate classify "$dir/../tests/photos" --logits \
-          --top 3 --json >"$dir/$m/cls_emu.json" && python3 "$dir/compare_cls.py" "$dir/$m/cls_emu.json" \
-          "$dir/$m/cls.json" "$tol"; then
+        # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator, both
+        # with every conv that has a cuDNN form in it (graphs of the GEMM forms: checked on 2026-12-04)
+        if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" classify "$dir/../tests/photos" --logits \
+          --top 3 --json >"$dir/$m/cls.json" && NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device emulate classify \
+          "$dir/../tests/photos" --logits --top 3 --json >"$dir/$m/cls_emu.json" &&
+          python3 "$dir/compare_cls.py" "$dir/$m/cls_emu.json" "$dir/$m/cls.json" "$tol"; then
           echo "$m: classify (graphs) on $device matches the emulator"
         else
           echo "$m: classify FAILED"
@@ -212,18 +213,16 @@ run() {
       fi
       # every conv that has a cuDNN form run as cuDNN's (runtime/device/dev_conv_tactic.h), against the
       # interpreter: cuDNN loaded (pip's nvidia-cudnn or the toolkit's) and no conv refused by it
-      case $m in *-bf16) ;; *)
-        n=$((n + 1))
-        if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" \
-          --output "$dir/$m/y_cudnn.npy" --top 0 >/dev/null 2>"$dir/$m/cudnn.err" &&
-          ! grep -q "keeps im2col\|cannot be loaded" "$dir/$m/cudnn.err" &&
-          python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y_cudnn.npy" $tol; then
-          echo "$m: convs as cuDNN's on $device match the interpreter"
-        else
-          echo "$m: cuDNN convs FAILED: $(head -3 "$dir/$m/cudnn.err")"
-          failed=$((failed + 1))
-        fi ;;
-      esac
+      n=$((n + 1))
+      if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" \
+        --output "$dir/$m/y_cudnn.npy" --top 0 >/dev/null 2>"$dir/$m/cudnn.err" &&
+        ! grep -q "keeps im2col\|cannot be loaded" "$dir/$m/cudnn.err" &&
+        python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y_cudnn.npy" $tol; then
+        echo "$m: convs as cuDNN's on $device match the interpreter"
+      else
+        echo "$m: cuDNN convs FAILED: $(head -3 "$dir/$m/cudnn.err")"
+        failed=$((failed + 1))
+      fi
       # every node against the emulator (a failing kernel named; repaired so that all are found)
       [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
         --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
@@ -297,15 +296,15 @@ run() {
       done
       # resnet50 at batch 64, 224: every conv as im2col + GEMM, as cuDNN's, and each conv's faster (auto: both
       # timed at the first run — the wall time of that run said —, the choices cached beside the program; the
-      # second auto reads them), f32 and TF32
-      for p in "$dir"/bench/resnet50_b64 "$dir"/bench/resnet50_b64-tf32; do
+      # second auto reads them), f32, TF32 and bf16
+      for p in "$dir"/bench/resnet50_b64 "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64-bf16; do
         [ -x "$p" ] || continue
         rm -f "$p.tactics"
         for t in gemm cudnn auto auto; do
           echo -n "${p##*/} NETC_CONV_TACTIC=$t: "
           local t0 t1
           t0=$(date +%s.%N)
-          NETC_CONV_TACTIC=$t timeout "$T" "$p" --device "$device" bench --res 224 --iters 20 --warmup 3 --json \
+          NETC_CONV_TACTIC=$t timeout "$T" "$p" --device "$device" bench --res 224 --iters 10 --warmup 2 --json \
             2>"$p.$t.err" || echo "${p##*/} NETC_CONV_TACTIC=$t: FAILED: $(head -3 "$p.$t.err")"
           t1=$(date +%s.%N)
           echo "  (wall $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $(grep -c . "$p.$t.err")" \
