@@ -140,6 +140,13 @@ endforeach()
 add_test(NAME cuda.bf16.fake_driver.cuda_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_zoo.nn 23x19 2 ${FAKE_CUDA_DIR} --precision bf16)
 set_tests_properties(cuda.bf16.fake_driver.cuda_zoo PROPERTIES LABELS "cuda" ENVIRONMENT "RTOL=2e-2")
+# --precision bf16's weights stored once (converted on the device at load; tests/cuda/check_bf16_weights.sh):
+# logits byte for byte those of NETC_CUDA_BF16_WEIGHTS=each-run (GEMM and cuDNN forms, the emulator, the stand-in
+# driver's graphs), fewer device steps per run (cuda_zoo: 48 -> 39, 9 at load), a --train bundle unchanged
+add_test(NAME cuda.bf16.weights_once.cuda_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_bf16_weights.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_zoo.nn 23x19 2 ${FAKE_CUDA_DIR})
+set_tests_properties(cuda.bf16.weights_once.cuda_zoo PROPERTIES LABELS "cuda" TIMEOUT 600 ENVIRONMENT
+                     "TRAIN_MODEL=${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn")
 # and a stand-in cuDNN (tests/cuda/fake_cudnn.c: the descriptors mapped back to the program's reference conv)
 add_library(fake_cudnn SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cudnn.c)
 target_include_directories(fake_cudnn PRIVATE ${PROJECT_SOURCE_DIR})
@@ -158,6 +165,10 @@ add_test(NAME cuda.cudnn.bf16.fake_driver.cudnn_zoo COMMAND bash ${CMAKE_CURRENT
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cudnn_zoo.nn 23x19 2 ${FAKE_CUDA_DIR} --precision bf16)
 set_tests_properties(cuda.cudnn.bf16.fake_driver.cudnn_zoo PROPERTIES LABELS "cuda;cudnn"
                      ENVIRONMENT "NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn;RTOL=2e-2")
+add_test(NAME cuda.cudnn.bf16.weights_once.cudnn_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_bf16_weights.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cudnn_zoo.nn 23x19 2 ${FAKE_CUDA_DIR})
+set_tests_properties(cuda.cudnn.bf16.weights_once.cudnn_zoo PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600
+                     ENVIRONMENT "NETC_CONV_TACTIC=cudnn;TRAIN_MODEL=none")
 add_test(NAME cuda.cudnn.tactics COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_conv_tactics.sh
          $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 3 ${FAKE_CUDA_DIR})
 set_tests_properties(cuda.cudnn.tactics PROPERTIES LABELS "cuda;cudnn;small" TIMEOUT 300)

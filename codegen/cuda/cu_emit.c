@@ -25,8 +25,9 @@ _Static_assert(sizeof(void *) == 8 && sizeof(NcDevKernel) == 64 && offsetof(NcDe
                    offsetof(NcDevKernel, block) == 32 && offsetof(NcDevKernel, nparams) == 40 &&
                    offsetof(NcDevKernel, cubin) == 48 && offsetof(NcDevKernel, cubin_bytes) == 56,
                "NcDevKernel changed: update kernel_type");
-_Static_assert(sizeof(NcDevProgram) == 24 && offsetof(NcDevProgram, nsteps) == 8 &&
-                   offsetof(NcDevProgram, scratch_bytes) == 16,
+_Static_assert(sizeof(NcDevProgram) == 48 && offsetof(NcDevProgram, nsteps) == 8 &&
+                   offsetof(NcDevProgram, scratch_bytes) == 16 && offsetof(NcDevProgram, init) == 24 &&
+                   offsetof(NcDevProgram, ninit) == 32 && offsetof(NcDevProgram, stored_bytes) == 40,
                "NcDevProgram changed: update program_type");
 
 static LLVMTypeRef kernel_type(NcCgModule *m) {
@@ -35,8 +36,8 @@ static LLVMTypeRef kernel_type(NcCgModule *m) {
 }
 
 static LLVMTypeRef program_type(NcCgModule *m) {
-    LLVMTypeRef f[3] = {m->ptr, m->i64, m->i64};
-    return LLVMStructTypeInContext(m->ctx, f, 3, 0);
+    LLVMTypeRef f[6] = {m->ptr, m->i64, m->i64, m->ptr, m->i64, m->i64};
+    return LLVMStructTypeInContext(m->ctx, f, 6, 0);
 }
 
 /* A constant global holding `len` bytes (NUL-ended when nul), private unless named `exported`. */
@@ -152,10 +153,14 @@ int nc_cu_emit_object(const char *path, NcGraph *const *graphs, const NcPlan *pl
             NcDevStep none;
             memset(&none, 0, sizeof none);
             const size_t bytes = (size_t)(P->steps.len ? P->steps.len : 1) * sizeof(NcDevStep);
-            LLVMValueRef f[3] = {bytes_global(&m, NULL, P->steps.len ? (const void *)P->steps.data : &none, bytes, 0),
+            const size_t ibytes = (size_t)(P->init.len ? P->init.len : 1) * sizeof(NcDevStep);
+            LLVMValueRef f[6] = {bytes_global(&m, NULL, P->steps.len ? (const void *)P->steps.data : &none, bytes, 0),
                                  LLVMConstInt(m.i64, (unsigned long long)P->steps.len, 0),
-                                 LLVMConstInt(m.i64, (unsigned long long)P->scratch_bytes, 0)};
-            progs[p] = LLVMConstNamedStruct(pt, f, 3);
+                                 LLVMConstInt(m.i64, (unsigned long long)P->scratch_bytes, 0),
+                                 bytes_global(&m, NULL, P->init.len ? (const void *)P->init.data : &none, ibytes, 0),
+                                 LLVMConstInt(m.i64, (unsigned long long)P->init.len, 0),
+                                 LLVMConstInt(m.i64, (unsigned long long)P->stored_bytes, 0)};
+            progs[p] = LLVMConstNamedStruct(pt, f, 6);
         }
         LLVMValueRef pg = LLVMAddGlobal(m.mod, LLVMArrayType2(pt, (uint64_t)L.progs.len), "netc_dev_programs");
         LLVMSetInitializer(pg, LLVMConstArray2(pt, progs, (uint64_t)L.progs.len));

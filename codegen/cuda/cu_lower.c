@@ -163,6 +163,34 @@ static NcDevRef to_bf16(Lower *l, NcDevRef src, int64_t floats) {
     launch(l, nc_cu_bf16_desc_any, &p, sizeof p, 2, refs);
     return dst;
 }
+/* An operand of a bf16 GEMM (or of the cuDNN form's conv): an inference
+ * program's weight (a parameter: the same from one run to the next) rounded
+ * once, when the program loads, by an init step into the program's stored
+ * copies — the same kernel, so the same bits — and shared by every GEMM that
+ * reads it; anything else rounded each run by to_bf16: activations, and a
+ * training bundle's weights (its optimizer changes them at every step).
+ * NETC_CUDA_BF16_WEIGHTS=each-run at compile time rounds the weights each
+ * run too (an A/B switch for tests). */
+static NcDevRef bf16_operand(Lower *l, NcDevRef src, int64_t floats) {
+    const char *s = getenv("NETC_CUDA_BF16_WEIGHTS");
+    if (l->L->params_change || src.space != NC_DEV_REF_VALUE || nc_val(l->g, src.value)->kind != NC_VAL_PARAM ||
+        (s && !strcmp(s, "each-run")))
+        return to_bf16(l, src, floats);
+    NcCuProgram *P = l->P;
+    const NcCuBf16 p = {.n = floats};
+    const int k = kernel(l, nc_cu_bf16_desc_any, &p, sizeof p);
+    for (int i = 0; i < P->init.len; i++)
+        if (P->init.data[i].kernel == k && !memcmp(&P->init.data[i].ref[0], &src, sizeof src))
+            return P->init.data[i].ref[1];
+    NcDevStep st;
+    memset(&st, 0, sizeof st);
+    st.kind = NC_DEV_STEP_LAUNCH, st.kernel = k, st.nparams = 2, st.node = l->node;
+    st.ref[0] = src, st.ref[1] = (NcDevRef){NC_DEV_REF_STORED, -1, P->stored_bytes};
+    snprintf(st.what, sizeof st.what, "bf16 weights");
+    P->stored_bytes += (floats * 2 + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
+    nc_vec_push(&P->init, st);
+    return st.ref[1];
+}
 static NcDevRef at16(NcDevRef r, int64_t elems) { return r.offset += elems * 2, r; }
 /* The elements a batch of `batch` operands of `one` elements, `stride` apart, spans. */
 static int64_t span(int64_t batch, int64_t stride, int64_t one) {
@@ -183,8 +211,9 @@ static int node_bf16(const Lower *l) {
 }
 
 /* A GEMM step, as gemm_step; with --precision bf16 its operands rounded to
- * bf16 first (each run: weights change in training), into scratch released
- * after it — the steps run in order, so the next GEMM's copies reuse it. */
+ * bf16 first (bf16_operand: an inference program's weights once, at load),
+ * into scratch released after it — the steps run in order, so the next
+ * GEMM's copies reuse it. */
 static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t batch, NcDevRef a, int64_t sa,
                  NcDevRef b, int64_t sb, NcDevRef c, int64_t sc) {
     if (!node_bf16(l)) {
@@ -192,7 +221,7 @@ static void gemm(Lower *l, int64_t m, int64_t n, int64_t k, int trans_b, int64_t
         return;
     }
     const int64_t mark = l->scratch;
-    const NcDevRef a16 = to_bf16(l, a, span(batch, sa, m * k)), b16 = to_bf16(l, b, span(batch, sb, k * n));
+    const NcDevRef a16 = bf16_operand(l, a, span(batch, sa, m * k)), b16 = bf16_operand(l, b, span(batch, sb, k * n));
     gemm_step(l, m, n, k, trans_b, batch, a16, sa, b16, sb, c, sc, 1);
     l->scratch = mark;
 }
@@ -482,7 +511,7 @@ static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t
                         int64_t b_image, NcDevRef y) {
     const int64_t O = OG * G, mark = l->scratch;
     const int h = node_bf16(l); /* each operand rounded once for all the groups' GEMMs */
-    if (h) w = to_bf16(l, w, O * K), b = to_bf16(l, b, span(images, b_image, G * K * P));
+    if (h) w = bf16_operand(l, w, O * K), b = to_bf16(l, b, span(images, b_image, G * K * P));
     if (G <= images)
         for (int64_t g = 0; g < G; g++)
             gemm_step(l, OG, P, K, 0, images, h ? at16(w, g * OG * K) : at(w, g * OG * K), 0,
@@ -552,7 +581,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
         const int64_t mark = l->scratch;
         l->what = "cuda cudnn", l->form = NC_DEV_FORM_CUDNN;
         if (cd.bf16) { /* x and w rounded to bf16 as the GEMM form's operands are; y made bf16, widened after */
-            st.ref[0] = to_bf16(l, xr, N * C * HW), st.ref[1] = to_bf16(l, wr, O * KG);
+            st.ref[0] = to_bf16(l, xr, N * C * HW), st.ref[1] = bf16_operand(l, wr, O * KG);
             st.ref[2] = scratch(l, (N * O * P + 1) / 2);
         }
         push_step(l, &st);
@@ -1100,7 +1129,8 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
     for (int ni = 0; ni < g->nodes.len; ni++) {
         const NcNode *nd = &g->nodes.data[ni];
         Lower l = {.L = L, .P = P, .g = g, .plan = plan, .nd = nd, .node = ni};
-        const int steps0 = P->steps.len, kernels0 = L->kernels.len, consts0 = L->consts.len;
+        const int steps0 = P->steps.len, kernels0 = L->kernels.len, consts0 = L->consts.len, init0 = P->init.len;
+        const int64_t stored0 = P->stored_bytes;
         int ri = 0;
         for (; ri < NRULES; ri++) {
             if (rules[ri].op != nd->op) continue;
@@ -1109,6 +1139,7 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
             /* refused: what it made goes */
             for (int k = kernels0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
             P->steps.len = steps0, L->kernels.len = kernels0, L->consts.len = consts0;
+            P->init.len = init0, P->stored_bytes = stored0;
         }
         l.tactic = 0, l.form = 0;
         if (ri == NRULES)
@@ -1127,7 +1158,7 @@ void nc_cu_lowering_free(NcCuLowering *L) {
     for (int k = 0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
     free(L->kernels.data);
     free(L->consts.data);
-    for (int p = 0; p < L->progs.len; p++) free(L->progs.data[p].steps.data);
+    for (int p = 0; p < L->progs.len; p++) free(L->progs.data[p].steps.data), free(L->progs.data[p].init.data);
     free(L->progs.data);
     memset(L, 0, sizeof *L);
 }

@@ -33,6 +33,8 @@ typedef struct NcCuKernelReq {
 typedef struct NcCuProgram {
     NC_VEC(NcDevStep) steps;
     int64_t scratch_bytes;
+    NC_VEC(NcDevStep) init; /* run once at load: the bf16 weights (dev_program.h's NC_DEV_REF_STORED) */
+    int64_t stored_bytes;
     int32_t ntactics; /* convs with two forms so far (their steps' tactic, 1-based) */
 } NcCuProgram;
 

@@ -16,9 +16,10 @@
  * A program is a list of steps, each a kernel launch or a GEMM, in order.
  * Their operands are references: a value of the bundle program (a node's
  * bytes in the device arena, a parameter in the device copy of the weights,
- * the uploaded input), the program's device scratch, or the constants — each
- * at a byte offset.  The arena has the bundle's planned layout, so every
- * value lies where the memory planner put it.  Programs are linked with
+ * the uploaded input), the program's device scratch, the constants, or the
+ * program's stored copies (made by its init steps) — each at a byte offset.
+ * The arena has the bundle's planned layout, so every value lies where the
+ * memory planner put it.  Programs are linked with
  * -rdynamic, so that these symbols are in the dynamic symbol table: a
  * stand-in driver (tests/cuda/fake_cuda.c) runs the CPU lowerings where a
  * CI machine has no GPU. */
@@ -27,7 +28,10 @@
 
 #include "runtime/device/device.h"
 
-typedef enum { NC_DEV_REF_VALUE, NC_DEV_REF_SCRATCH, NC_DEV_REF_CONST } NcDevRefSpace;
+/* NC_DEV_REF_STORED: the program's stored copies, made once by its `init`
+ * steps (an inference program's weights rounded to bf16 with --precision
+ * bf16), kept from one run to the next. */
+typedef enum { NC_DEV_REF_VALUE, NC_DEV_REF_SCRATCH, NC_DEV_REF_CONST, NC_DEV_REF_STORED } NcDevRefSpace;
 
 typedef struct NcDevRef {
     int32_t space;  /* NcDevRefSpace */
@@ -61,6 +65,9 @@ typedef struct NcDevProgram {
     const NcDevStep *steps;
     int64_t nsteps;
     int64_t scratch_bytes; /* device scratch beside the arena (im2col columns, a scaled input) */
+    const NcDevStep *init; /* run once, when the weights are uploaded (before the first run and its graphs) */
+    int64_t ninit;
+    int64_t stored_bytes; /* device memory the init steps fill (NC_DEV_REF_STORED) */
 } NcDevProgram;
 
 #endif

@@ -27,11 +27,14 @@ extern const int64_t netc_dev_nconsts __attribute__((weak));
 
 typedef struct DevProg {
     void *arena, *scratch, *input; /* device memory, made at the program's first run */
+    void *stored;                  /* the init steps' copies (an inference program's bf16 weights) */
+    float **init_params;           /* per init step, NC_DEV_MAXPARAMS device addresses */
     int64_t in_off[9];             /* input i's bytes at input + in_off[i] .. in_off[i + 1] */
     float **params;                /* per step, NC_DEV_MAXPARAMS device addresses */
     const char **kind;             /* per node: the strategy of its steps ("view": none) */
     void *graph;                   /* the steps captured as one graph (at the second run), or NULL */
     int64_t runs;
+    int64_t issued, init_issued; /* steps the last run issued (0: a graph replayed); init steps so far */
     int32_t *form; /* per conv with two forms, the one that runs (dev_conv_tactic.h), chosen at the first run */
 } DevProg;
 
@@ -65,6 +68,7 @@ static char *resolve(const DevExec *x, const NcBundle *b, int p, const NcDevRef 
     const DevProg *dp = &x->prog[p];
     if (r->space == NC_DEV_REF_SCRATCH) return (char *)dp->scratch + r->offset;
     if (r->space == NC_DEV_REF_CONST) return (char *)x->consts + r->offset;
+    if (r->space == NC_DEV_REF_STORED) return (char *)dp->stored + r->offset;
     const NcProgram *pr = &b->programs[p];
     if (r->value < 0 || (uint32_t)r->value >= pr->h->nvalues) {
         fprintf(stderr, "%s: internal error: a device step names value %d of %u\n", who, r->value, pr->h->nvalues);
@@ -135,6 +139,20 @@ static void choose_tactics(DevExec *x, int p) {
         if (dv->steps[s].tactic > 0 && step_runs(dp, &dv->steps[s])) dp->kind[dv->steps[s].node] = dv->steps[s].what;
 }
 
+/* Program p's init steps (dev_program.h): its stored copies made from the
+ * weights on the device, at its first run and whenever the weights are
+ * uploaded again — never inside a run, so never inside a captured graph. */
+static int run_init(DevExec *x, int p, NcError *e) {
+    DevProg *dp = &x->prog[p];
+    const NcDevProgram *dv = &netc_dev_programs[p];
+    if (!dp->init_params) return 0;
+    for (int64_t s = 0; s < dv->ninit; s++)
+        if (nc_dev_step_issue(x->dev, &dv->init[s], netc_dev_kernels, &dp->init_params[s * NC_DEV_MAXPARAMS], e))
+            return -1;
+    dp->init_issued += dv->ninit;
+    return dv->ninit ? nc_dev_sync(x->dev, e) : 0;
+}
+
 /* Device memory and resolved step operands for program p, at its first run. */
 static void prepare(DevExec *x, const NcBundle *b, int p) {
     DevProg *dp = &x->prog[p];
@@ -151,8 +169,14 @@ static void prepare(DevExec *x, const NcBundle *b, int p) {
         dp->in_off[i + 1] = dp->in_off[i] + (nc_numel(&b->programs[p].vals[h->inputs[i]]) * 4 + 255) / 256 * 256;
     if (nc_dev_alloc(x->dev, &dp->arena, (size_t)h->arena_bytes, &e) ||
         nc_dev_alloc(x->dev, &dp->scratch, (size_t)dv->scratch_bytes, &e) ||
-        nc_dev_alloc(x->dev, &dp->input, (size_t)dp->in_off[h->ninputs], &e))
+        nc_dev_alloc(x->dev, &dp->input, (size_t)dp->in_off[h->ninputs], &e) ||
+        nc_dev_alloc(x->dev, &dp->stored, (size_t)dv->stored_bytes, &e))
         fail("allocating the arena", &e);
+    dp->init_params = nc_calloc((size_t)dv->ninit * NC_DEV_MAXPARAMS + 1, sizeof(float *));
+    for (int64_t s = 0; s < dv->ninit; s++)
+        for (int j = 0; j < dv->init[s].nparams; j++)
+            dp->init_params[s * NC_DEV_MAXPARAMS + j] = (float *)resolve(x, b, p, &dv->init[s].ref[j]);
+    if (run_init(x, p, &e)) fail("converting the weights", &e);
     dp->params = nc_calloc((size_t)dv->nsteps * NC_DEV_MAXPARAMS + 1, sizeof(float *));
     for (int64_t s = 0; s < dv->nsteps; s++)
         for (int j = 0; j < dv->steps[s].nparams; j++)
@@ -251,6 +275,7 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
      * submission instead of one per kernel.  Profiles and bisection issue
      * each step, every run. */
     const int use_graph = x->graphs && !per_node && !sh;
+    dp->issued = 0;
     if (use_graph && dp->graph) {
         if (nc_dev_graph_launch(x->dev, dp->graph, &e)) fail("launching the graph", &e);
     } else {
@@ -262,6 +287,7 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
             float *const *a = &dp->params[s * NC_DEV_MAXPARAMS];
             const double t0 = per_node ? nc_now() : 0;
             if (nc_dev_step_issue(x->dev, st, netc_dev_kernels, a, &e)) fail(st->what, &e);
+            dp->issued++;
             if (per_node) { /* each kernel timed alone: the device finishes it first */
                 if (nc_dev_sync(x->dev, &e)) fail(st->what, &e);
                 per_node[st->node] += nc_now() - t0;
@@ -407,8 +433,10 @@ void nc_dev_exec_detach(NcBundle *b) {
         nc_dev_free(x->dev, dp->arena);
         nc_dev_free(x->dev, dp->scratch);
         nc_dev_free(x->dev, dp->input);
+        nc_dev_free(x->dev, dp->stored);
         nc_dev_graph_free(x->dev, dp->graph);
         free(dp->params);
+        free(dp->init_params);
         free(dp->form);
     }
     for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(x->prog[p].kind);
@@ -423,8 +451,12 @@ void nc_dev_exec_detach(NcBundle *b) {
 
 int nc_dev_exec_upload_weights(const NcBundle *b, NcError *e) {
     if (!b->exec || b->exec->run != run) return 0;
-    const DevExec *x = b->exec->ctx;
-    return x->dev ? nc_dev_upload(x->dev, x->weights, b->weights, (size_t)b->h->weights_bytes, e) : 0;
+    DevExec *x = b->exec->ctx;
+    if (!x->dev) return 0;
+    if (nc_dev_upload(x->dev, x->weights, b->weights, (size_t)b->h->weights_bytes, e)) return -1;
+    for (int p = 0; p < b->nprograms; p++) /* the stored copies follow the weights */
+        if (run_init(x, p, e)) return -1;
+    return 0;
 }
 
 void nc_dev_exec_keep_on_device(const NcBundle *b) {
@@ -459,4 +491,11 @@ const NcDevKernel *nc_dev_exec_kernel(const char *name) {
 
 void nc_dev_exec_keep_grads(const NcBundle *b) {
     if (b->exec && b->exec->run == run) ((DevExec *)b->exec->ctx)->keep_grads = 1;
+}
+
+int nc_dev_exec_steps(const NcBundle *b, int p, int64_t *per_run, int64_t *at_load) {
+    if (!b->exec || b->exec->run != run) return 0;
+    const DevProg *dp = &((DevExec *)b->exec->ctx)->prog[p];
+    *per_run = dp->issued, *at_load = dp->init_issued;
+    return 1;
 }

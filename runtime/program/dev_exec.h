@@ -51,6 +51,11 @@ void *nc_dev_exec_value(const NcBundle *b, int p, int32_t v);
 const NcDevKernel *nc_dev_exec_kernel(const char *name);
 void nc_dev_exec_keep_grads(const NcBundle *b);
 
+/* bench --per-kernel: the device steps (launches, GEMMs, convs) program p's
+ * last run issued, and the init steps issued at load (dev_program.h: an
+ * inference program's bf16 weights, stored once).  0 on a CPU program. */
+int nc_dev_exec_steps(const NcBundle *b, int p, int64_t *per_run, int64_t *at_load);
+
 /* What the program runs on, for info: the device attached, or what it was
  * compiled for; NULL on a CPU program. */
 const char *nc_dev_exec_describe(const NcBundle *b);

@@ -397,6 +397,15 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                    pr->scopes[i], ms, 100 * share, gf, pshare, nc_bundle_kernel_act(b, p, i));
         }
         if (json) printf("]");
+        int64_t per_run, at_load;
+        if (nc_dev_exec_steps(b, p, &per_run, &at_load)) {
+            if (json)
+                printf(", \"device_steps_per_run\": %lld, \"device_steps_at_load\": %lld", (long long)per_run,
+                       (long long)at_load);
+            else
+                printf("device steps: %lld per run (launches, GEMMs, convs), %lld at load (bf16 weights stored once)\n",
+                       (long long)per_run, (long long)at_load);
+        }
     }
     if (json) printf("}\n");
     free(t);
