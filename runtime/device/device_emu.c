@@ -31,41 +31,24 @@ static int emu_launch(NcDevice *d, const NcDevKernel *k, float *const *params, N
 }
 
 /* bf16 x bf16 -> f32 (--precision bf16): what cublasGemmEx is asked for, the
- * operands widened exactly (bf16 is f32's top half) and accumulated as the f32
- * GEMM below does (double: at least as exact as the GPU's f32 accumulation). */
-static float bf16_widen(uint16_t h) {
-    const uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
+ * operands widened exactly (bf16 is f32's top half) into f32 copies and run
+ * through the f32 GEMM below (double accumulation: at least as exact as the
+ * GPU's f32 accumulation), so the two cannot drift apart. */
+static float *bf16_widened(const uint16_t *h, int64_t batch, int64_t stride, int64_t span) {
+    const int64_t n = (batch - 1) * stride + span;
+    float *f = nc_malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)h[i] << 16;
+        memcpy(&f[i], &u, 4);
+    }
     return f;
-}
-
-static int emu_gemm_bf16(const NcDevGemm *g, const uint16_t *a, const uint16_t *b, float *c) {
-    const int64_t m = g->m, n = g->n, k = g->k;
-    const int big = (double)g->batch * (double)m * (double)n * (double)k > 1e6;
-#pragma omp parallel for collapse(2) schedule(dynamic) if (big)
-    for (int64_t q = 0; q < g->batch; q++)
-        for (int64_t i = 0; i < m; i++) {
-            const uint16_t *ai = a + q * g->stride_a + i * k, *bq = b + q * g->stride_b;
-            float *ci = c + q * g->stride_c + i * n;
-            double *row = nc_calloc((size_t)n, sizeof(double));
-            for (int64_t p = 0; p < k; p++) {
-                const double av = bf16_widen(ai[p]);
-                for (int64_t j = 0; j < n; j++) row[j] += av * bf16_widen(g->trans_b ? bq[j * k + p] : bq[p * n + j]);
-            }
-            for (int64_t j = 0; j < n; j++) ci[j] = (float)(g->accumulate ? row[j] + ci[j] : row[j]);
-            free(row);
-        }
-    return 0;
 }
 
 /* The GEMM oracle-style: double accumulation, (product, row) pairs in
  * parallel — unless the work is small (a grouped conv's GEMM per group, SE's
  * fc), where waking the threads costs more than the loop.  B transposed is
  * read as dot products along its rows. */
-static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
-    (void)d, (void)e;
-    if (g->bf16) return emu_gemm_bf16(g, (const uint16_t *)a, (const uint16_t *)b, c);
+static int emu_gemm_f32(const NcDevGemm *g, const float *a, const float *b, float *c) {
     const int64_t m = g->m, n = g->n, k = g->k;
     const int big = (double)g->batch * (double)m * (double)n * (double)k > 1e6;
 #pragma omp parallel for collapse(2) schedule(dynamic) if (big)
@@ -91,6 +74,16 @@ static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float
             free(row);
         }
     return 0;
+}
+
+static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
+    (void)d, (void)e;
+    if (!g->bf16) return emu_gemm_f32(g, a, b, c);
+    float *wa = bf16_widened((const uint16_t *)a, g->batch, g->stride_a, g->m * g->k);
+    float *wb = bf16_widened((const uint16_t *)b, g->batch, g->stride_b, g->k * g->n);
+    const int rc = emu_gemm_f32(g, wa, wb, c);
+    free(wa), free(wb);
+    return rc;
 }
 
 static int emu_sync(NcDevice *d, NcError *e) {
