@@ -126,6 +126,13 @@ add_library(fake_cublas SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
 target_include_directories(fake_cublas PRIVATE ${PROJECT_SOURCE_DIR})
 set_target_properties(fake_cublas PROPERTIES OUTPUT_NAME cublas SUFFIX ".so.13" LIBRARY_OUTPUT_DIRECTORY
                       ${FAKE_CUDA_DIR})
+# The overlap (pinned memory, the copy stream, events, async copies) in the emulator and through device_cuda.c on
+# the stand-in, which holds a copy back until something waits for it: a deliberately missing wait must be caught.
+add_executable(test_cuda_streams ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_streams.c)
+target_link_libraries(test_cuda_streams PRIVATE netc_core)
+add_dependencies(test_cuda_streams fake_cuda_driver fake_cublas)
+add_test(NAME cuda.streams COMMAND test_cuda_streams)
+set_tests_properties(cuda.streams PROPERTIES LABELS "cuda;small" ENVIRONMENT "LD_LIBRARY_PATH=${FAKE_CUDA_DIR}")
 foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/op_zoo;37x29;1")
   list(GET mrb 0 path)
   list(GET mrb 1 res)

@@ -77,3 +77,29 @@ int nc_dev_timer_stop(NcDevice *d, double *ms, NcError *e) {
     *ms = (nc_now() - d->timer_t0) * 1e3;
     return 0;
 }
+
+int nc_dev_has_streams(const NcDevice *d) { return d->ops->copy_async != NULL; }
+static int no_streams(const NcDevice *d, NcError *e) { return nc_errorf(e, "%s has no streams", d->name); }
+int nc_dev_host_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) {
+    return d->ops->host_alloc ? d->ops->host_alloc(d, p, bytes, e) : no_streams(d, e);
+}
+void nc_dev_host_free(NcDevice *d, void *p) {
+    if (p) d->ops->host_free(d, p);
+}
+int nc_dev_copy_async(NcDevice *d, int stream, int dir, void *dst, const void *src, size_t bytes, NcError *e) {
+    if (!d->ops->copy_async) return no_streams(d, e);
+    if ((stream != NC_DEV_COMPUTE && stream != NC_DEV_COPY) || dir < NC_DEV_H2D || dir > NC_DEV_D2D)
+        return nc_errorf(e, "async copy: stream %d, direction %d", stream, dir);
+    return bytes ? d->ops->copy_async(d, stream, dir, dst, src, bytes, e) : 0;
+}
+int nc_dev_event_create(NcDevice *d, void **ev, NcError *e) {
+    return d->ops->event_create ? d->ops->event_create(d, ev, e) : no_streams(d, e);
+}
+void nc_dev_event_free(NcDevice *d, void *ev) {
+    if (ev) d->ops->event_free(d, ev);
+}
+int nc_dev_event_record(NcDevice *d, void *ev, int stream, NcError *e) {
+    return d->ops->event_record(d, ev, stream, e);
+}
+int nc_dev_stream_wait(NcDevice *d, int stream, void *ev, NcError *e) { return d->ops->stream_wait(d, stream, ev, e); }
+int nc_dev_event_sync(NcDevice *d, void *ev, NcError *e) { return d->ops->event_sync(d, ev, e); }

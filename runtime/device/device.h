@@ -108,6 +108,29 @@ int nc_dev_graph_end(NcDevice *d, void **graph, NcError *e);
 int nc_dev_graph_launch(NcDevice *d, void *graph, NcError *e);
 void nc_dev_graph_free(NcDevice *d, void *graph);
 
+/* Overlap (pinned host memory, a second stream, events): a device with
+ * streams has a compute stream (NC_DEV_COMPUTE: every launch, GEMM, conv and
+ * graph) and a copy stream (NC_DEV_COPY), so that an upload runs while the
+ * compute stream works.  Work on one stream runs in order; across streams only
+ * an event orders it (record on one, wait on the other).  An async copy
+ * returns at once: its host memory must be pinned (nc_dev_host_alloc) and is
+ * read or written when the copy runs, which the host learns by synchronising
+ * on an event recorded after it.  Never inside a graph's capture.  Only where
+ * nc_dev_has_streams; nc_dev_sync waits for both streams. */
+enum { NC_DEV_COMPUTE = 0, NC_DEV_COPY = 1 };
+enum { NC_DEV_H2D = 0, NC_DEV_D2H = 1, NC_DEV_D2D = 2 };
+int nc_dev_has_streams(const NcDevice *d);
+int nc_dev_host_alloc(NcDevice *d, void **p, size_t bytes, NcError *e);
+void nc_dev_host_free(NcDevice *d, void *p);
+int nc_dev_copy_async(NcDevice *d, int stream, int dir, void *dst, const void *src, size_t bytes, NcError *e);
+/* An event: recorded on a stream, it completes when the work issued to that
+ * stream before it has; one never recorded is complete. */
+int nc_dev_event_create(NcDevice *d, void **ev, NcError *e);
+void nc_dev_event_free(NcDevice *d, void *ev);
+int nc_dev_event_record(NcDevice *d, void *ev, int stream, NcError *e);
+int nc_dev_stream_wait(NcDevice *d, int stream, void *ev, NcError *e); /* later work on stream waits for ev */
+int nc_dev_event_sync(NcDevice *d, void *ev, NcError *e);              /* the host waits for ev */
+
 /* The implementations' own tables (device.c dispatches). */
 typedef struct NcDevOps {
     void (*close)(NcDevice *d);
@@ -127,6 +150,15 @@ typedef struct NcDevOps {
     int (*conv)(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
     int (*timer_start)(NcDevice *d, NcError *e); /* NULL: the host's clock */
     int (*timer_stop)(NcDevice *d, double *ms, NcError *e);
+    /* streams and events (overlap): all NULL where there are none */
+    int (*host_alloc)(NcDevice *d, void **p, size_t bytes, NcError *e);
+    void (*host_free)(NcDevice *d, void *p);
+    int (*copy_async)(NcDevice *d, int stream, int dir, void *dst, const void *src, size_t bytes, NcError *e);
+    int (*event_create)(NcDevice *d, void **ev, NcError *e);
+    void (*event_free)(NcDevice *d, void *ev);
+    int (*event_record)(NcDevice *d, void *ev, int stream, NcError *e);
+    int (*stream_wait)(NcDevice *d, int stream, void *ev, NcError *e);
+    int (*event_sync)(NcDevice *d, void *ev, NcError *e);
 } NcDevOps;
 
 struct NcDevice {

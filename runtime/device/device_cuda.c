@@ -8,7 +8,9 @@
  * the program was compiled, where the GPU is of that architecture, else from
  * the PTX (the driver JIT-compiles it for the GPU present).  All work goes to one stream of the
  * device's own (a blocking one: the synchronous copies on the legacy stream
- * order themselves with it), so that it can be captured as a CUDA graph. */
+ * order themselves with it), so that it can be captured as a CUDA graph; a
+ * second one carries async copies from pinned memory (overlap, device.h), where
+ * the driver has what that needs. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +102,13 @@ typedef struct Cuda {
     CUresult (*cuEventSynchronize)(void *);
     CUresult (*cuEventElapsedTime)(float *, void *, void *);
     CUresult (*cuEventDestroy)(void *);
+    CUstream copy; /* overlap: the copy stream (NULL: no streams), and what it needs (optional, all or none) */
+    CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
+    CUresult (*cuMemFreeHost)(void *);
+    CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+    CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+    CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+    CUresult (*cuStreamWaitEvent)(CUstream, void *, unsigned);
 } Cuda;
 
 static int cu_fail(Cuda *c, NcError *e, const char *what, CUresult r) {
@@ -131,6 +140,7 @@ static void cuda_close(NcDevice *d) {
     if (c->blas) c->cublasDestroy(c->blas);
     if (c->blas_lib) dlclose(c->blas_lib);
     if (c->workspace) c->cuMemFree(c->workspace);
+    if (c->copy) c->cuStreamDestroy(c->copy);
     if (c->stream) c->cuStreamDestroy(c->stream);
     if (c->ctx) c->cuDevicePrimaryCtxRelease(c->dev);
     if (c->lib) dlclose(c->lib);
@@ -359,6 +369,42 @@ static int cuda_timer_stop(NcDevice *d, double *ms, NcError *e) {
     return 0;
 }
 
+/* Overlap (device.h): pinned memory, async copies on either stream, events without timing that the host
+ * waits for by blocking (not spinning: the decoding threads want the cores). */
+static int cuda_host_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) {
+    CU(cuda(d), e, cuMemHostAlloc(p, bytes ? bytes : 1, 0));
+    return 0;
+}
+static void cuda_host_free(NcDevice *d, void *p) { cuda(d)->cuMemFreeHost(p); }
+static CUstream on(Cuda *c, int stream) { return stream == NC_DEV_COPY ? c->copy : c->stream; }
+static int cuda_copy_async(NcDevice *d, int stream, int dir, void *dst, const void *src, size_t bytes, NcError *e) {
+    Cuda *c = cuda(d);
+    const CUdeviceptr to = (CUdeviceptr)(uintptr_t)dst, from = (CUdeviceptr)(uintptr_t)src;
+    if (dir == NC_DEV_H2D) CU(c, e, cuMemcpyHtoDAsync(to, src, bytes, on(c, stream)));
+    if (dir == NC_DEV_D2H) CU(c, e, cuMemcpyDtoHAsync(dst, from, bytes, on(c, stream)));
+    if (dir == NC_DEV_D2D) CU(c, e, cuMemcpyDtoDAsync(to, from, bytes, on(c, stream)));
+    return 0;
+}
+static int cuda_event_create(NcDevice *d, void **ev, NcError *e) {
+    CU(cuda(d), e, cuEventCreate(ev, 3)); /* CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING */
+    return 0;
+}
+static void cuda_event_free(NcDevice *d, void *ev) { cuda(d)->cuEventDestroy(ev); }
+static int cuda_event_record(NcDevice *d, void *ev, int stream, NcError *e) {
+    Cuda *c = cuda(d);
+    CU(c, e, cuEventRecord(ev, on(c, stream)));
+    return 0;
+}
+static int cuda_stream_wait(NcDevice *d, int stream, void *ev, NcError *e) {
+    Cuda *c = cuda(d);
+    CU(c, e, cuStreamWaitEvent(on(c, stream), ev, 0));
+    return 0;
+}
+static int cuda_event_sync(NcDevice *d, void *ev, NcError *e) {
+    CU(cuda(d), e, cuEventSynchronize(ev));
+    return 0;
+}
+
 static const NcDevOps cuda_ops = {.close = cuda_close,
                                   .alloc = cuda_alloc,
                                   .free = cuda_free,
@@ -422,6 +468,15 @@ static int resolve(Cuda *c, NcError *e) {
         *(void **)&c->cuEventSynchronize = ev[2], *(void **)&c->cuEventElapsedTime = ev[3];
         *(void **)&c->cuEventDestroy = ev[4];
     }
+    /* overlap: pinned memory, async copies and stream waits, with the events (all or none) */
+    void *ov[6] = {dlsym(c->lib, "cuMemHostAlloc"),       dlsym(c->lib, "cuMemFreeHost"),
+                   dlsym(c->lib, "cuMemcpyHtoDAsync_v2"), dlsym(c->lib, "cuMemcpyDtoHAsync_v2"),
+                   dlsym(c->lib, "cuMemcpyDtoDAsync_v2"), dlsym(c->lib, "cuStreamWaitEvent")};
+    if (c->cuEventCreate && ov[0] && ov[1] && ov[2] && ov[3] && ov[4] && ov[5]) {
+        *(void **)&c->cuMemHostAlloc = ov[0], *(void **)&c->cuMemFreeHost = ov[1];
+        *(void **)&c->cuMemcpyHtoDAsync = ov[2], *(void **)&c->cuMemcpyDtoHAsync = ov[3];
+        *(void **)&c->cuMemcpyDtoDAsync = ov[4], *(void **)&c->cuStreamWaitEvent = ov[5];
+    }
     return 0;
 }
 
@@ -455,6 +510,16 @@ NcDevice *nc_dev_open_cuda(NcError *e) {
         (r = c->cuStreamCreate(&c->stream, 0)) != 0) {
         cu_fail(c, e, "opening GPU 0", r);
         goto fail;
+    }
+    /* overlap where the driver has it: the copy stream, and the table with the stream entries */
+    static NcDevOps with_streams;
+    if (c->cuStreamWaitEvent && !c->cuStreamCreate(&c->copy, 0)) {
+        with_streams = cuda_ops;
+        with_streams.host_alloc = cuda_host_alloc, with_streams.host_free = cuda_host_free;
+        with_streams.copy_async = cuda_copy_async, with_streams.event_create = cuda_event_create;
+        with_streams.event_free = cuda_event_free, with_streams.event_record = cuda_event_record;
+        with_streams.stream_wait = cuda_stream_wait, with_streams.event_sync = cuda_event_sync;
+        d->ops = &with_streams;
     }
     /* NETC_CUDA_JIT=1: the PTX even where a cubin would load (to compare the two, or to rule the cubins out) */
     c->cubin_refused = getenv("NETC_CUDA_JIT") && !strcmp(getenv("NETC_CUDA_JIT"), "1");

@@ -1,10 +1,65 @@
 /* device_emu.c — the CPU emulator: host memory, kernels' CPU lowerings, a
- * plain GEMM, the reference convolution. */
+ * plain GEMM, the reference convolution; two streams whose async copies are
+ * held back until an event or a synchronisation needs them. */
 #include <string.h>
 
 #include "runtime/device/device.h"
 
-static void emu_close(NcDevice *d) { free(d); }
+/* The streams (overlap): an async copy is queued on its stream, not run; so is
+ * a wait for an event.  A stream's queue runs, in order, when the host
+ * synchronises (the device, or an event recorded after it), when another
+ * stream waits for an event recorded after it, and — the compute stream's —
+ * before each launch, GEMM or conv, which run at once.  So a copy nothing
+ * waited for has not happened yet: a kernel or the host reading its
+ * destination sees the old bytes, as on a GPU where the copy is still under way. */
+typedef struct EmuOp {
+    void *dst;
+    const void *src;
+    size_t bytes;    /* a copy; 0: a wait */
+    int wait_stream; /* a wait's event: its stream and mark */
+    int64_t wait_mark;
+} EmuOp;
+typedef struct EmuStream {
+    EmuOp *q;
+    int64_t n, cap, done, base; /* queued, run (of q); base: ops retired before q[0] */
+} EmuStream;
+typedef struct EmuEvent {
+    int stream; /* -1: never recorded (complete) */
+    int64_t mark;
+} EmuEvent;
+typedef struct Emu {
+    EmuStream s[2];
+} Emu;
+
+static Emu *emu(NcDevice *d) { return d->impl; }
+
+/* Runs stream si's queue up to its op number `upto` (base-relative count). */
+static void flush_to(Emu *m, int si, int64_t upto) {
+    EmuStream *s = &m->s[si];
+    while (s->base + s->done < upto && s->done < s->n) {
+        const EmuOp op = s->q[s->done++];
+        if (op.bytes)
+            memcpy(op.dst, op.src, op.bytes);
+        else
+            flush_to(m, op.wait_stream, op.wait_mark);
+    }
+    if (s->done == s->n) s->base += s->n, s->n = s->done = 0;
+}
+static void flush(Emu *m, int si) { flush_to(m, si, INT64_MAX); }
+static void flush_all(Emu *m) { flush(m, NC_DEV_COPY), flush(m, NC_DEV_COMPUTE), flush(m, NC_DEV_COPY); }
+
+static void enqueue(Emu *m, int si, EmuOp op) {
+    EmuStream *s = &m->s[si];
+    if (s->n == s->cap) s->q = nc_realloc(s->q, (size_t)(s->cap = s->cap ? 2 * s->cap : 16) * sizeof *s->q);
+    s->q[s->n++] = op;
+}
+
+static void emu_close(NcDevice *d) {
+    Emu *m = emu(d);
+    flush_all(m);
+    free(m->s[0].q), free(m->s[1].q), free(m);
+    free(d);
+}
 
 static int emu_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) {
     (void)d, (void)e;
@@ -17,14 +72,16 @@ static void emu_free(NcDevice *d, void *p) {
     free(p);
 }
 
+/* A synchronous copy waits for both streams first, as CUDA's does for blocking streams. */
 static int emu_copy(NcDevice *d, void *dst, const void *src, size_t bytes, NcError *e) {
-    (void)d, (void)e;
+    (void)e;
+    flush_all(emu(d));
     memcpy(dst, src, bytes);
     return 0;
 }
 
 static int emu_launch(NcDevice *d, const NcDevKernel *k, float *const *params, NcError *e) {
-    (void)d;
+    flush(emu(d), NC_DEV_COMPUTE);
     if (!k->cpu) return nc_errorf(e, "kernel %s has no CPU lowering to emulate", k->name);
     k->cpu(params);
     return 0;
@@ -77,7 +134,8 @@ static int emu_gemm_f32(const NcDevGemm *g, const float *a, const float *b, floa
 }
 
 static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e) {
-    (void)d, (void)e;
+    (void)e;
+    flush(emu(d), NC_DEV_COMPUTE);
     if (!g->bf16) return emu_gemm_f32(g, a, b, c);
     float *wa = bf16_widened((const uint16_t *)a, g->batch, g->stride_a, g->m * g->k);
     float *wb = bf16_widened((const uint16_t *)b, g->batch, g->stride_b, g->k * g->n);
@@ -87,7 +145,8 @@ static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float
 }
 
 static int emu_sync(NcDevice *d, NcError *e) {
-    (void)d, (void)e;
+    (void)e;
+    flush_all(emu(d));
     return 0;
 }
 
@@ -105,11 +164,59 @@ static int emu_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, con
 
 static int emu_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
     if (emu_conv_available(d, e)) return -1;
+    flush(emu(d), NC_DEV_COMPUTE);
     nc_dev_conv_reference()(c, x, w, y);
     return 0;
 }
 
-/* no graphs: each step runs as issued; no events: timed by the host's clock */
+/* Pinned memory is plain host memory. */
+static int emu_host_alloc(NcDevice *d, void **p, size_t bytes, NcError *e) {
+    (void)d;
+    return (*p = nc_aligned_alloc(bytes ? bytes : 1)) ? 0 : nc_errorf(e, "out of host memory (%zu bytes)", bytes);
+}
+static void emu_host_free(NcDevice *d, void *p) {
+    (void)d;
+    free(p);
+}
+
+static int emu_copy_async(NcDevice *d, int stream, int dir, void *dst, const void *src, size_t bytes, NcError *e) {
+    (void)dir, (void)e;
+    enqueue(emu(d), stream, (EmuOp){.dst = dst, .src = src, .bytes = bytes});
+    return 0;
+}
+
+static int emu_event_create(NcDevice *d, void **ev, NcError *e) {
+    (void)d, (void)e;
+    EmuEvent *x = nc_calloc(1, sizeof *x);
+    x->stream = -1;
+    *ev = x;
+    return 0;
+}
+static void emu_event_free(NcDevice *d, void *ev) {
+    (void)d;
+    free(ev);
+}
+static int emu_event_record(NcDevice *d, void *ev, int stream, NcError *e) {
+    (void)e;
+    const EmuStream *s = &emu(d)->s[stream];
+    *(EmuEvent *)ev = (EmuEvent){stream, s->base + s->n};
+    return 0;
+}
+static int emu_stream_wait(NcDevice *d, int stream, void *ev, NcError *e) {
+    (void)e;
+    const EmuEvent *x = ev;
+    if (x->stream >= 0 && x->stream != stream)
+        enqueue(emu(d), stream, (EmuOp){.wait_stream = x->stream, .wait_mark = x->mark});
+    return 0;
+}
+static int emu_event_sync(NcDevice *d, void *ev, NcError *e) {
+    (void)e;
+    const EmuEvent *x = ev;
+    if (x->stream >= 0) flush_to(emu(d), x->stream, x->mark);
+    return 0;
+}
+
+/* no graphs: each step runs as issued; no timing events: timed by the host's clock */
 static const NcDevOps emu_ops = {.close = emu_close,
                                  .alloc = emu_alloc,
                                  .free = emu_free,
@@ -120,12 +227,21 @@ static const NcDevOps emu_ops = {.close = emu_close,
                                  .sync = emu_sync,
                                  .conv_available = emu_conv_available,
                                  .conv_prepare = emu_conv_prepare,
-                                 .conv = emu_conv};
+                                 .conv = emu_conv,
+                                 .host_alloc = emu_host_alloc,
+                                 .host_free = emu_host_free,
+                                 .copy_async = emu_copy_async,
+                                 .event_create = emu_event_create,
+                                 .event_free = emu_event_free,
+                                 .event_record = emu_event_record,
+                                 .stream_wait = emu_stream_wait,
+                                 .event_sync = emu_event_sync};
 
 NcDevice *nc_dev_open_emulator(NcError *e) {
     (void)e;
     NcDevice *d = nc_calloc(1, sizeof *d);
     d->ops = &emu_ops;
+    d->impl = nc_calloc(1, sizeof(Emu));
     snprintf(d->name, sizeof d->name, "CPU emulator");
     return d;
 }

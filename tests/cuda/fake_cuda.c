@@ -14,13 +14,23 @@
  * cuBLAS was given) is recorded, not run, and a graph launch runs the records in order, as CUDA does;
  * while any stream captures, the calls CUDA forbids in the global capture mode (allocation, synchronous
  * copies, synchronisation) fail.  cuBLAS reaches the recorder through the driver library's
- * fake_cuda_record. */
+ * fake_cuda_record.
+ *
+ * Overlap (runtime/device/device.h's streams): an async copy is queued on its stream, not run, and so is
+ * every later piece of work on that stream (launches, GEMMs, convs, graph launches, waits, event marks),
+ * which keeps each stream in order; a stream with nothing queued runs work at once, as before.  A queue
+ * runs when the host synchronises (the context, an event recorded after the work, a synchronous copy or a
+ * free) or when another stream waits for an event recorded after the work.  So an upload nothing waited for
+ * has not happened: a kernel reading its destination reads the old bytes, and a missing wait shows as a
+ * wrong answer rather than passing by luck.  Async copies must use pinned memory (cuMemHostAlloc) and are
+ * refused inside a capture, as netc keeps them outside its graphs; so are event records and waits. */
 #define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/device/device.h"
 
@@ -52,18 +62,50 @@ typedef struct Graph {
 } Graph;
 typedef struct Stream {
     Graph *capture; /* the graph being recorded, or NULL */
+    Graph queue;    /* work held back (overlap): queue.ops[done ..] not run yet */
+    int done;
+    long long base; /* ops retired before queue.ops[0]: a mark is base + index */
 } Stream;
 static int capturing; /* streams capturing now */
+static Stream *streams[64];
+static int nstreams;
 
-/* Records run(arg) (arg's bytes copied) when stream captures: 1; else 0, and the caller runs it now. */
-int fake_cuda_record(void *stream, void (*run)(void *), const void *arg, size_t size) {
-    Stream *s = stream;
-    if (!s || !s->capture) return 0;
-    Graph *g = s->capture;
+static void push(Graph *g, void (*run)(void *), const void *arg, size_t size) {
     if (g->n == g->cap) g->ops = realloc(g->ops, (size_t)(g->cap = g->cap ? 2 * g->cap : 64) * sizeof *g->ops);
     g->ops[g->n].run = run;
     g->ops[g->n].arg = memcpy(malloc(size), arg, size);
     g->n++;
+}
+static int pending(const Stream *s) { return s && s->done < s->queue.n; }
+static long long mark(const Stream *s) { return s->base + s->queue.n; }
+
+/* Runs stream s's held-back work up to mark `upto`, in order. */
+static void run_to(Stream *s, long long upto) {
+    while (s->base + s->done < upto && s->done < s->queue.n) {
+        const Op op = s->queue.ops[s->done++];
+        op.run(op.arg);
+        free(op.arg);
+    }
+    if (s->done == s->queue.n) s->base += s->queue.n, s->queue.n = s->done = 0;
+}
+static void run_all(void) {
+    for (int more = 1; more;) {
+        more = 0;
+        for (int i = 0; i < nstreams; i++)
+            if (pending(streams[i])) run_to(streams[i], mark(streams[i])), more = 1;
+    }
+}
+
+/* Records run(arg) (arg's bytes copied) when stream captures, or queues it behind work held back on the
+ * stream: 1; else 0, and the caller runs it now. */
+int fake_cuda_record(void *stream, void (*run)(void *), const void *arg, size_t size) {
+    Stream *s = stream;
+    if (s && s->capture)
+        push(s->capture, run, arg, size);
+    else if (pending(s))
+        push(&s->queue, run, arg, size);
+    else
+        return 0;
     return 1;
 }
 
@@ -74,9 +116,17 @@ static int forbidden(const char *what) {
 }
 
 int cuStreamCreate(void **s, unsigned flags) {
-    return flags ? fail("cuStreamCreate: flags") : (*s = calloc(1, sizeof(Stream)), 0);
+    if (flags || nstreams == 64) return fail("cuStreamCreate: flags, or too many streams");
+    return *s = streams[nstreams++] = calloc(1, sizeof(Stream)), 0;
 }
-int cuStreamDestroy_v2(void *s) { return free(s), 0; }
+int cuStreamDestroy_v2(void *stream) {
+    Stream *s = stream;
+    run_to(s, mark(s));
+    for (int i = 0; i < nstreams; i++)
+        if (streams[i] == s) streams[i] = streams[--nstreams];
+    free(s->queue.ops), free(s);
+    return 0;
+}
 int cuStreamBeginCapture_v2(void *stream, int mode) {
     Stream *s = stream;
     if (!s || s->capture || mode != 0) return fail("cuStreamBeginCapture: no stream, already capturing, or not global");
@@ -105,11 +155,13 @@ int cuGraphDestroy(void *graph) {
     return 0;
 }
 int cuGraphExecDestroy(void *exec) { return cuGraphDestroy(exec); }
-int cuGraphLaunch(void *exec, void *stream) {
-    const Graph *x = exec;
-    if (forbidden("cuGraphLaunch")) return 1;
-    (void)stream;
+static void run_graph(void *arg) {
+    const Graph *x = *(Graph **)arg;
     for (int i = 0; i < x->n; i++) x->ops[i].run(x->ops[i].arg);
+}
+int cuGraphLaunch(void *exec, void *stream) {
+    if (forbidden("cuGraphLaunch")) return 1;
+    if (!fake_cuda_record(stream, run_graph, &exec, sizeof exec)) run_graph(&exec);
     return 0;
 }
 
@@ -124,7 +176,7 @@ int cuDeviceGetName(char *s, int len, int d) {
 int cuDevicePrimaryCtxRetain(void **ctx, int d) { return (void)d, *ctx = (void *)1, 0; }
 int cuDevicePrimaryCtxRelease_v2(int d) { return (void)d, 0; }
 int cuCtxSetCurrent(void *ctx) { return ctx ? 0 : fail("cuCtxSetCurrent: no context"); }
-int cuCtxSynchronize(void) { return forbidden("cuCtxSynchronize"); }
+int cuCtxSynchronize(void) { return forbidden("cuCtxSynchronize") ? 1 : (run_all(), 0); }
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     if (forbidden("cuMemAlloc")) return 1;
     void *q = bytes ? calloc(1, bytes) : NULL;
@@ -132,12 +184,132 @@ int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     *p = (CUdeviceptr)(uintptr_t)q;
     return 0;
 }
-int cuMemFree_v2(CUdeviceptr p) { return free((void *)(uintptr_t)p), 0; }
+/* a free, and a synchronous copy (the legacy stream), wait for the work of every (blocking) stream */
+int cuMemFree_v2(CUdeviceptr p) { return run_all(), free((void *)(uintptr_t)p), 0; }
 int cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) {
-    return forbidden("cuMemcpyHtoD") ? 1 : (memcpy((void *)(uintptr_t)dst, src, n), 0);
+    return forbidden("cuMemcpyHtoD") ? 1 : (run_all(), memcpy((void *)(uintptr_t)dst, src, n), 0);
 }
 int cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) {
-    return forbidden("cuMemcpyDtoH") ? 1 : (memcpy(dst, (void *)(uintptr_t)src, n), 0);
+    return forbidden("cuMemcpyDtoH") ? 1 : (run_all(), memcpy(dst, (void *)(uintptr_t)src, n), 0);
+}
+
+/* Pinned host memory: remembered, so that an async copy from or to anything else is refused. */
+static struct {
+    char *p;
+    size_t n;
+} pinned[256];
+static int npinned;
+int cuMemHostAlloc(void **p, size_t bytes, unsigned flags) {
+    if (forbidden("cuMemHostAlloc")) return 1;
+    if (flags || !bytes || npinned == 256) return fail("cuMemHostAlloc: flags, zero bytes or too many");
+    pinned[npinned].p = *p = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    pinned[npinned++].n = bytes;
+    return 0;
+}
+int cuMemFreeHost(void *p) {
+    run_all();
+    for (int i = 0; i < npinned; i++)
+        if (pinned[i].p == p) return free(p), pinned[i] = pinned[--npinned], 0;
+    return fail("cuMemFreeHost: not pinned memory");
+}
+static int is_pinned(const void *p, size_t n) {
+    for (int i = 0; i < npinned; i++)
+        if ((const char *)p >= pinned[i].p && (const char *)p + n <= pinned[i].p + pinned[i].n) return 1;
+    return 0;
+}
+typedef struct Copy {
+    void *dst;
+    const void *src;
+    size_t n;
+} Copy;
+static void run_copy(void *arg) {
+    const Copy *c = arg;
+    memcpy(c->dst, c->src, c->n);
+}
+/* Always held back: the copy happens when something waits for it. */
+static int copy_async(const char *what, void *dst, const void *src, size_t n, void *stream) {
+    Stream *s = stream;
+    if (!s) return fail("an async copy on the legacy stream (netc uses its own)");
+    if (s->capture) return fail("an async copy inside a capture (netc keeps copies outside its graphs)");
+    const Copy c = {dst, src, n};
+    push(&s->queue, run_copy, &c, sizeof c);
+    (void)what;
+    return 0;
+}
+int cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *stream) {
+    if (!is_pinned(src, n)) return fail("cuMemcpyHtoDAsync: from pageable host memory");
+    return copy_async("cuMemcpyHtoDAsync", (void *)(uintptr_t)dst, src, n, stream);
+}
+int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *stream) {
+    if (!is_pinned(dst, n)) return fail("cuMemcpyDtoHAsync: to pageable host memory");
+    return copy_async("cuMemcpyDtoHAsync", dst, (void *)(uintptr_t)src, n, stream);
+}
+int cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void *stream) {
+    return copy_async("cuMemcpyDtoDAsync", (void *)(uintptr_t)dst, (void *)(uintptr_t)src, n, stream);
+}
+
+/* Events: a stream and a mark in its queue; complete (with the host's time, for cuEventElapsedTime) once
+ * the stream's work before the mark has run. */
+typedef struct Event {
+    Stream *s; /* NULL: never recorded */
+    long long mark;
+    double t;
+    int complete, timing;
+} Event;
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static void stamp(void *arg) {
+    Event *e = *(Event **)arg;
+    e->t = now(), e->complete = 1;
+}
+int cuEventCreate(void **ev, unsigned flags) {
+    if (flags > 3) return fail("cuEventCreate: flags");
+    Event *e = calloc(1, sizeof *e);
+    e->complete = 1, e->timing = !(flags & 2); /* CU_EVENT_DISABLE_TIMING */
+    return *ev = e, 0;
+}
+int cuEventDestroy_v2(void *ev) { return free(ev), 0; }
+int cuEventRecord(void *ev, void *stream) {
+    Event *e = ev;
+    Stream *s = stream;
+    if (!s || s->capture) return fail("cuEventRecord: on the legacy stream, or inside a capture");
+    e->s = s, e->complete = 0;
+    if (!fake_cuda_record(s, stamp, &e, sizeof e)) stamp(&e);
+    e->mark = mark(s);
+    return 0;
+}
+typedef struct Wait {
+    Stream *s;
+    long long mark;
+} Wait;
+static void run_wait(void *arg) {
+    const Wait *w = arg;
+    run_to(w->s, w->mark);
+}
+int cuStreamWaitEvent(void *stream, void *ev, unsigned flags) {
+    const Event *e = ev;
+    Stream *s = stream;
+    if (!s || s->capture || flags) return fail("cuStreamWaitEvent: the legacy stream, inside a capture, or flags");
+    if (!e->s || e->s == s) return 0; /* never recorded, or the stream's own order */
+    const Wait w = {e->s, e->mark};
+    if (!fake_cuda_record(s, run_wait, &w, sizeof w)) run_wait((void *)&w);
+    return 0;
+}
+int cuEventSynchronize(void *ev) {
+    const Event *e = ev;
+    if (forbidden("cuEventSynchronize")) return 1;
+    if (e->s) run_to(e->s, e->mark);
+    return 0;
+}
+int cuEventElapsedTime(float *ms, void *a, void *b) {
+    const Event *x = a, *y = b;
+    if (!x->timing || !y->timing) return fail("cuEventElapsedTime: an event without timing");
+    if (!x->complete || !y->complete) return 600; /* CUDA_ERROR_NOT_READY */
+    *ms = (float)((y->t - x->t) * 1e3);
+    return 0;
 }
 static const Kernel *kernels(int32_t *n) {
     const Kernel *table = dlsym(RTLD_DEFAULT, "netc_dev_kernels");
