@@ -142,6 +142,8 @@ foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/
            $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/${path}.nn ${res} ${batch} ${FAKE_CUDA_DIR})
   set_tests_properties(cuda.fake_driver.${name} PROPERTIES LABELS "cuda")
 endforeach()
+# resnet18's also overlapped against sequential (classify and eval, 20 photographs: check_fake_driver.sh's OVERLAP)
+set_tests_properties(cuda.fake_driver.resnet18 PROPERTIES ENVIRONMENT "OVERLAP=1")
 # the same with --precision bf16: cublasGemmEx / cublasGemmStridedBatchedEx on bf16 operands (the stand-in widens
 # them exactly and sums in double, as the emulator: classify's logits equal)
 add_test(NAME cuda.bf16.fake_driver.cuda_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh

@@ -249,31 +249,16 @@ static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
     }
 }
 
-static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
-                double *per_node) {
-    DevExec *x = ctx;
-    prepare(x, b, p);
+/* Program p's steps on the compute stream, its inputs in place: the first run
+ * issues each step (kernels load, cuBLAS starts); the second captures them as
+ * a graph, and every run after replays it: one submission instead of one per
+ * kernel.  Profiles and bisection issue each step, every run.  Returns with
+ * the work issued, not finished. */
+static void compute(DevExec *x, const NcBundle *b, int p, double *per_node) {
     DevProg *dp = &x->prog[p];
-    const NcProgram *pr = &b->programs[p];
-    const NcProgramHeader *h = pr->h;
     const NcDevProgram *dv = &netc_dev_programs[p];
-    NcError e;
-    for (uint32_t i = 0; i < h->ninputs; i++)
-        if (nc_dev_upload(x->dev, (char *)dp->input + dp->in_off[i], inputs[i],
-                          (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
-            fail("uploading the inputs", &e);
     DevExec *sh = x->shadow;
-    if (sh) {
-        prepare(sh, b, p);
-        for (uint32_t i = 0; i < h->ninputs; i++)
-            if (nc_dev_upload(sh->dev, (char *)sh->prog[p].input + sh->prog[p].in_off[i], inputs[i],
-                              (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
-                fail("uploading the inputs to the emulator", &e);
-    }
-    /* The first run issues each step (kernels load, cuBLAS starts); the second
-     * captures them as a graph, and every run after replays it: one
-     * submission instead of one per kernel.  Profiles and bisection issue
-     * each step, every run. */
+    NcError e;
     const int use_graph = x->graphs && !per_node && !sh;
     dp->issued = 0;
     if (use_graph && dp->graph) {
@@ -301,6 +286,29 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
     if (sh)
         fprintf(stderr, "%s: NETC_DEV_BISECT: %d of %d nodes differ from the emulator by more than %g\n", who,
                 x->bisect_bad, x->bisect_nodes, x->bisect_tol);
+}
+
+static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
+                double *per_node) {
+    DevExec *x = ctx;
+    prepare(x, b, p);
+    DevProg *dp = &x->prog[p];
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    NcError e;
+    for (uint32_t i = 0; i < h->ninputs; i++)
+        if (nc_dev_upload(x->dev, (char *)dp->input + dp->in_off[i], inputs[i],
+                          (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
+            fail("uploading the inputs", &e);
+    DevExec *sh = x->shadow;
+    if (sh) {
+        prepare(sh, b, p);
+        for (uint32_t i = 0; i < h->ninputs; i++)
+            if (nc_dev_upload(sh->dev, (char *)sh->prog[p].input + sh->prog[p].in_off[i], inputs[i],
+                              (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4, &e))
+                fail("uploading the inputs to the emulator", &e);
+    }
+    compute(x, b, p, per_node);
     if (nc_dev_sync(x->dev, &e)) fail("finishing the run", &e);
     const NcBundleValue *ov = &pr->values[h->outputs[0]];
     if (output && nc_dev_download(x->dev, output, (char *)dp->arena + ov->offset,
@@ -498,4 +506,107 @@ int nc_dev_exec_steps(const NcBundle *b, int p, int64_t *per_run, int64_t *at_lo
     const DevProg *dp = &((DevExec *)b->exec->ctx)->prog[p];
     *per_run = dp->issued, *at_load = dp->init_issued;
     return 1;
+}
+
+/* Overlapped runs (dev_exec.h): two slots, each a pinned input and output on the host, a staging buffer on
+ * the device and three events.  A run's input goes up on the copy stream into its slot's staging buffer; the
+ * compute stream waits for that upload, copies the staging buffer into the program's input (on the device:
+ * so that the next upload never writes what the running graph reads) and runs the program (its graph); its
+ * output and features come down on the compute stream, behind the run, into the slot's pinned output. */
+struct NcDevPipe {
+    DevExec *x;
+    const NcBundle *b;
+    size_t out_bytes;
+    float *host_in[2], *host_out[2];
+    void *stage[2];
+    void *up[2], *used[2], *done[2]; /* upload finished; staging buffer copied; output downloaded */
+};
+
+NcDevPipe *nc_dev_pipe_open(const NcBundle *b) {
+    if (!b->exec || b->exec->run != run) return NULL;
+    DevExec *x = b->exec->ctx;
+    const char *env = getenv("NETC_DEV_OVERLAP");
+    if (!x->dev || x->shadow || !nc_dev_has_streams(x->dev) || (env && !strcmp(env, "0"))) return NULL;
+    size_t in_bytes = 0, out_bytes = 0;
+    for (int p = 0; p < b->nprograms; p++) {
+        const NcProgram *pr = &b->programs[p];
+        if (pr->train || pr->h->ninputs != 1) continue;
+        const size_t in = (size_t)nc_numel(&pr->vals[pr->h->inputs[0]]) * 4;
+        size_t out = (size_t)nc_numel(&pr->vals[pr->h->outputs[0]]) * 4;
+        if (pr->h->features >= 0) out += (size_t)nc_numel(&pr->vals[pr->h->features]) * 4;
+        in_bytes = in > in_bytes ? in : in_bytes, out_bytes = out > out_bytes ? out : out_bytes;
+    }
+    if (!in_bytes) return NULL;
+    NcDevPipe *q = nc_calloc(1, sizeof *q);
+    q->x = x, q->b = b, q->out_bytes = out_bytes;
+    NcError e;
+    for (int s = 0; s < 2; s++)
+        if (nc_dev_host_alloc(x->dev, (void **)&q->host_in[s], in_bytes, &e) ||
+            nc_dev_host_alloc(x->dev, (void **)&q->host_out[s], out_bytes, &e) ||
+            nc_dev_alloc(x->dev, &q->stage[s], in_bytes, &e) || nc_dev_event_create(x->dev, &q->up[s], &e) ||
+            nc_dev_event_create(x->dev, &q->used[s], &e) || nc_dev_event_create(x->dev, &q->done[s], &e))
+            fail("setting up the overlapped runs (NETC_DEV_OVERLAP=0 runs without)", &e);
+    return q;
+}
+
+void nc_dev_pipe_close(NcDevPipe *q) {
+    if (!q) return;
+    NcDevice *d = q->x->dev;
+    NcError e;
+    if (nc_dev_sync(d, &e)) fail("finishing the overlapped runs", &e);
+    for (int s = 0; s < 2; s++) {
+        nc_dev_host_free(d, q->host_in[s]), nc_dev_host_free(d, q->host_out[s]);
+        nc_dev_free(d, q->stage[s]);
+        nc_dev_event_free(d, q->up[s]), nc_dev_event_free(d, q->used[s]), nc_dev_event_free(d, q->done[s]);
+    }
+    free(q);
+}
+
+float *nc_dev_pipe_input(NcDevPipe *q, int slot) {
+    NcError e;
+    if (nc_dev_event_sync(q->x->dev, q->up[slot], &e)) fail("waiting for an upload", &e);
+    return q->host_in[slot];
+}
+
+void nc_dev_pipe_submit(NcDevPipe *q, int p, int slot) {
+    DevExec *x = q->x;
+    const NcBundle *b = q->b;
+    prepare(x, b, p);
+    DevProg *dp = &x->prog[p];
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    NcDevice *d = x->dev;
+    NcError e;
+    const size_t in = (size_t)nc_numel(&pr->vals[h->inputs[0]]) * 4;
+    if (h->ninputs != 1) fail("an overlapped run", (nc_errorf(&e, "a program of %u inputs", h->ninputs), &e));
+    if (nc_dev_stream_wait(d, NC_DEV_COPY, q->used[slot], &e) ||
+        nc_dev_copy_async(d, NC_DEV_COPY, NC_DEV_H2D, q->stage[slot], q->host_in[slot], in, &e) ||
+        nc_dev_event_record(d, q->up[slot], NC_DEV_COPY, &e) ||
+        nc_dev_stream_wait(d, NC_DEV_COMPUTE, q->up[slot], &e) ||
+        nc_dev_copy_async(d, NC_DEV_COMPUTE, NC_DEV_D2D, dp->input, q->stage[slot], in, &e) ||
+        nc_dev_event_record(d, q->used[slot], NC_DEV_COMPUTE, &e))
+        fail("uploading the inputs", &e);
+    compute(x, b, p, NULL);
+    const size_t out = (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4;
+    const char *arena = dp->arena;
+    if (nc_dev_copy_async(d, NC_DEV_COMPUTE, NC_DEV_D2H, q->host_out[slot], arena + pr->values[h->outputs[0]].offset,
+                          out, &e) ||
+        (h->features >= 0 &&
+         nc_dev_copy_async(d, NC_DEV_COMPUTE, NC_DEV_D2H, (char *)q->host_out[slot] + out,
+                           arena + pr->values[h->features].offset, (size_t)nc_numel(&pr->vals[h->features]) * 4, &e)) ||
+        nc_dev_event_record(d, q->done[slot], NC_DEV_COMPUTE, &e))
+        fail("downloading the output", &e);
+}
+
+void nc_dev_pipe_finish(NcDevPipe *q, int p, int slot, float *output, void *arena) {
+    const NcProgram *pr = &q->b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    NcError e;
+    if (nc_dev_event_sync(q->x->dev, q->done[slot], &e)) fail("finishing the run", &e);
+    const size_t out = (size_t)nc_numel(&pr->vals[h->outputs[0]]) * 4;
+    if (output) memcpy(output, q->host_out[slot], out);
+    if (arena && !output) memcpy((char *)arena + pr->values[h->outputs[0]].offset, q->host_out[slot], out);
+    if (arena && h->features >= 0)
+        memcpy((char *)arena + pr->values[h->features].offset, (char *)q->host_out[slot] + out,
+               (size_t)nc_numel(&pr->vals[h->features]) * 4);
 }

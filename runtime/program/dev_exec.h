@@ -56,6 +56,22 @@ void nc_dev_exec_keep_grads(const NcBundle *b);
  * inference program's bf16 weights, stored once).  0 on a CPU program. */
 int nc_dev_exec_steps(const NcBundle *b, int p, int64_t *per_run, int64_t *at_load);
 
+/* Overlapped runs (classify, eval, features): while the device runs one batch, the host prepares the next
+ * in pinned memory and its upload goes on the copy stream (runtime/device/device.h's streams), the compute
+ * stream waiting for it; the output and features come down asynchronously.  NULL where the program is not a
+ * device program, the device has no streams, NETC_DEV_OVERLAP=0 asks for the sequential runs, or
+ * NETC_DEV_BISECT compares with the emulator.  Two slots (0, 1): input(slot) waits until the slot's last
+ * upload has finished and gives its pinned input (the program's input, [batch, 3, H, W]); submit(p, slot)
+ * queues program p's run on it and returns; finish(p, slot, output, arena) waits for that run and leaves its
+ * output in output (or the arena, output NULL) and its features in the arena, as nc_bundle_run does.  A
+ * slot's run must be finished before the slot is submitted again.  The same values as nc_bundle_run's. */
+typedef struct NcDevPipe NcDevPipe;
+NcDevPipe *nc_dev_pipe_open(const NcBundle *b);
+void nc_dev_pipe_close(NcDevPipe *q);
+float *nc_dev_pipe_input(NcDevPipe *q, int slot);
+void nc_dev_pipe_submit(NcDevPipe *q, int p, int slot);
+void nc_dev_pipe_finish(NcDevPipe *q, int p, int slot, float *output, void *arena);
+
 /* What the program runs on, for info: the device attached, or what it was
  * compiled for; NULL on a CPU program. */
 const char *nc_dev_exec_describe(const NcBundle *b);

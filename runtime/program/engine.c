@@ -68,7 +68,10 @@ int engine_open(Engine *en, const NcBundle *b, const char *res, int flip, int re
     return 0;
 }
 
+void engine_overlap(Engine *en) { en->pipe = nc_dev_pipe_open(en->b); }
+
 void engine_close(Engine *en) {
+    nc_dev_pipe_close(en->pipe);
     for (int p = 0; p < NC_BUNDLE_MAX_PROGRAMS; p++) free(en->arena[p]);
     free(en->x);
     free(en->y);
@@ -112,7 +115,92 @@ static void run_views(Engine *en, int p, const float *in, int m, float *acc, flo
     }
 }
 
+/* One run of the overlapped path: program p (member mb) over images [i, i + k) of in, view v. */
+typedef struct Job {
+    int p, mb, i, k, v, slot;
+    const float *in;
+} Job;
+
+/* The jobs of a chunk in run_views' order (program, batch, view): what the sums' order depends on. */
+static int jobs_of(const Engine *en, float *const *in, int m, Job *jobs) {
+    int n = 0;
+    for (int s = 0; s < en->nsel; s++) {
+        const int p = en->sel[s], bt = en->b->programs[p].h->batch;
+        for (int i = 0; i < m; i += bt)
+            for (int v = 0; v < 1 + en->flip; v++)
+                jobs[n++] = (Job){.p = p,
+                                  .mb = en->b->programs[p].h->member,
+                                  .i = i,
+                                  .k = m - i < bt ? m - i : bt,
+                                  .v = v,
+                                  .in = in[en->tf_of[s]]};
+    }
+    return n;
+}
+
+/* The job's batch into the next slot's pinned input (as run_views fills en->x), and its run queued. */
+static void submit_job(Engine *en, Job *j) {
+    const NcProgramHeader *h = en->b->programs[j->p].h;
+    const int64_t per = 3LL * h->height * h->width;
+    j->slot = en->slot, en->slot ^= 1;
+    float *x = nc_dev_pipe_input(en->pipe, j->slot);
+    memcpy(x, j->in + j->i * per, (size_t)(j->k * per) * sizeof(float));
+    memset(x + j->k * per, 0, (size_t)((h->batch - j->k) * per) * sizeof(float));
+    if (j->v) flip_rows(x, (int64_t)j->k * 3 * h->height, h->width);
+    nc_dev_pipe_submit(en->pipe, j->p, j->slot);
+}
+
+/* run_views' loop, each run submitted one ahead of the one finishing: acc and feat as run_views leaves them. */
+static void run_jobs(Engine *en, float *const *in, int m, float *acc, float *features, EngineNext next, void *ctx) {
+    const int64_t C = en->nclasses;
+    int nj = 0;
+    for (int s = 0; s < en->nsel; s++) {
+        const int bt = en->b->programs[en->sel[s]].h->batch;
+        nj += (m + bt - 1) / bt * (1 + en->flip);
+    }
+    Job *jobs = nc_malloc((size_t)(nj + 1) * sizeof *jobs);
+    jobs_of(en, in, m, jobs);
+    if (en->pending) { /* the previous call submitted this chunk's first run */
+        NC_CHECK(en->pending_in == jobs[0].in && en->pending_slot == (en->slot ^ 1));
+        jobs[0].slot = en->pending_slot, en->pending = 0;
+    } else {
+        submit_job(en, &jobs[0]);
+    }
+    for (int t = 0; t < nj; t++) {
+        if (t + 1 < nj) {
+            submit_job(en, &jobs[t + 1]);
+        } else if (next) {
+            float *const *in2 = NULL;
+            int m2 = 0;
+            next(ctx, &in2, &m2);
+            if (m2 > 0) { /* the next chunk's first job (jobs_of's order) */
+                const NcProgramHeader *h0 = en->b->programs[en->sel[0]].h;
+                Job f = {.p = en->sel[0],
+                         .mb = h0->member,
+                         .k = m2 < (int)h0->batch ? m2 : (int)h0->batch,
+                         .in = in2[en->tf_of[0]]};
+                submit_job(en, &f);
+                en->pending = 1, en->pending_slot = f.slot, en->pending_in = f.in;
+            }
+        }
+        const Job *j = &jobs[t];
+        const NcProgramHeader *h = en->b->programs[j->p].h;
+        const int64_t F = en->b->h->members[h->member].nfeatures;
+        nc_dev_pipe_finish(en->pipe, j->p, j->slot, en->y, en->arena[j->p]);
+        float *a = acc + (size_t)j->mb * m * C;
+        for (int64_t q = 0; q < j->k * C; q++) a[j->i * C + q] += en->y[q];
+        const float *f = features && j->mb == en->feat_member ? nc_bundle_features(en->b, j->p, en->arena[j->p]) : NULL;
+        if (f)
+            for (int64_t q = 0; q < j->k * F; q++) features[j->i * F + q] += f[q];
+    }
+    free(jobs);
+}
+
 void engine_run(Engine *en, float *const *in, int m, float *scores, float *features) {
+    engine_run_next(en, in, m, scores, features, NULL, NULL);
+}
+
+void engine_run_next(Engine *en, float *const *in, int m, float *scores, float *features, EngineNext next, void *ctx) {
     const NcBundleHeader *bh = en->b->h;
     const int M = (int)bh->nmembers, C = en->nclasses;
     float *acc = nc_calloc((size_t)M * (size_t)m * (size_t)C, sizeof(float));
@@ -120,9 +208,17 @@ void engine_run(Engine *en, float *const *in, int m, float *scores, float *featu
     if (features) memset(features, 0, (size_t)m * (size_t)en->nfeatures * sizeof(float));
     for (int s = 0; s < en->nsel; s++) {
         int p = en->sel[s], mb = en->b->programs[p].h->member;
-        run_views(en, p, in[en->tf_of[s]], m, acc + (size_t)mb * m * C,
-                  features && mb == en->feat_member ? features : NULL);
+        if (!en->pipe)
+            run_views(en, p, in[en->tf_of[s]], m, acc + (size_t)mb * m * C,
+                      features && mb == en->feat_member ? features : NULL);
         views[mb] += 1 + en->flip;
+    }
+    if (en->pipe)
+        run_jobs(en, in, m, acc, features, next, ctx);
+    else if (next) { /* nothing to overlap: the caller still expects next to be called */
+        float *const *in2;
+        int m2;
+        next(ctx, &in2, &m2);
     }
     if (features && views[en->feat_member])
         for (int64_t j = 0; j < (int64_t)m * en->nfeatures; j++) features[j] /= (float)views[en->feat_member];

@@ -7,6 +7,7 @@
 
 #include "runtime/bundle.h"
 #include "runtime/image/transform.h"
+#include "runtime/program/dev_exec.h"
 
 typedef struct Engine {
     const NcBundle *b;
@@ -18,8 +19,12 @@ typedef struct Engine {
     int logits;                             /* classify --logits: no softmax after the merge (one model: its logits) */
     int nclasses, nfeatures, feat_member;
     void *arena[NC_BUNDLE_MAX_PROGRAMS];
-    float *x, *y;      /* one compiled batch of input / output */
-    float *member_out; /* scratch: one merged vector per member */
+    float *x, *y;              /* one compiled batch of input / output */
+    float *member_out;         /* scratch: one merged vector per member */
+    NcDevPipe *pipe;           /* overlapped device runs (engine_overlap), or NULL */
+    int slot;                  /* the pipe's slot the next run takes */
+    int pending, pending_slot; /* the next chunk's first run, submitted by the last engine_run_next */
+    const float *pending_in;
 } Engine;
 
 /* Run-time overrides of the models' preprocessing (0 / -1 / NULL: keep). */
@@ -40,5 +45,15 @@ void engine_close(Engine *en);
  * merged values before the softmax: a single model's logits); features (may be
  * NULL): m x nfeatures of member feat_member, averaged over its views. */
 void engine_run(Engine *en, float *const *in, int m, float *scores, float *features);
+
+/* On a device program with streams (dev_exec.h's pipe; NETC_DEV_OVERLAP=0: not): engine_run's batches
+ * overlapped — each batch's input prepared in pinned memory and uploaded while the device runs the one
+ * before.  The same results, bit for bit. */
+void engine_overlap(Engine *en);
+/* engine_run, and, where next is not NULL, the chunk after this one started before this one's last batch
+ * finishes: next(ctx, &in, &m) gives it (waiting for its decoding), and the following engine_run_next must
+ * be called with that in and m. */
+typedef void (*EngineNext)(void *ctx, float *const **in, int *m);
+void engine_run_next(Engine *en, float *const *in, int m, float *scores, float *features, EngineNext next, void *ctx);
 
 #endif

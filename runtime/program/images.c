@@ -211,6 +211,21 @@ static void nonfinite_fails(NcImageResult *r, const char *path, const float *sco
 
 typedef void (*OnImage)(void *ctx, int index, const NcImageResult *r, const float *scores, const float *feats);
 
+/* engine_run_next's EngineNext: the next chunk, once decoded (its wait counted as waiting, not compute). */
+typedef struct NextChunk {
+    NcImageBatch **next;
+    float *const *bufs;
+    int m, done;
+    double *waited;
+} NextChunk;
+static void next_chunk(void *ctx, float *const **in, int *m) {
+    NextChunk *nx = ctx;
+    const double t = nc_now();
+    nc_image_batch_wait(*nx->next);
+    *nx->waited += nc_now() - t;
+    nx->done = 1, *in = nx->bufs, *m = nx->m;
+}
+
 /* Runs every file through the engine in chunks; returns how many failed, or
  * -1 on a setup error (message printed). */
 static int pipeline(Engine *en, const char *prog, const Opts *o, int want_features, int show_progress, OnImage fn,
@@ -240,16 +255,20 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
     int failed = 0, cur = 0;
     double t0 = nc_now(), waited = 0, computed = 0;
     NcImageBatch *next = n ? nc_image_loader_submit(ld, paths, n < chunk ? n : chunk, bufs[0], res[0]) : NULL;
+    NextChunk nx = {.next = &next, .waited = &waited};
     for (int i = 0; i < n; i += chunk, cur ^= 1) {
         int m = n - i < chunk ? n - i : chunk;
         double tw = nc_now();
-        nc_image_batch_wait(next);
+        if (!nx.done) nc_image_batch_wait(next); /* else engine_run_next waited for it, to start its first batch */
+        nx.done = 0;
         int j = i + chunk;
         next = j < n ? nc_image_loader_submit(ld, paths + j, n - j < chunk ? n - j : chunk, bufs[cur ^ 1], res[cur ^ 1])
                      : NULL;
-        double tc = nc_now();
-        engine_run(en, bufs[cur], m, scores, feats);
-        waited += tc - tw, computed += nc_now() - tc;
+        nx.bufs = bufs[cur ^ 1], nx.m = n - j < chunk ? n - j : chunk;
+        double tc = nc_now(), w0 = waited;
+        engine_run_next(en, bufs[cur], m, scores, feats, next ? next_chunk : NULL, &nx);
+        const double in_next = waited - w0; /* next_chunk's wait, inside engine_run_next */
+        waited += tc - tw, computed += nc_now() - tc - in_next;
         for (int k = 0; k < m; k++) {
             nonfinite_fails(&res[cur][k], paths[i + k], scores + (size_t)k * en->nclasses, en->nclasses,
                             feats ? feats + (size_t)k * en->nfeatures : NULL, en->nfeatures);
@@ -264,9 +283,10 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
         double total = nc_now() - t0;
         fprintf(stderr,
                 "timing: %d images in %.3f s (%.1f images/s): compute %.3f s (%.0f%%), waiting for decode + "
-                "preprocess %.3f s (%.0f%%), %d decode threads, chunks of %d\n",
+                "preprocess %.3f s (%.0f%%), %d decode threads, chunks of %d%s\n",
                 n, total, n / (total > 0 ? total : 1), computed, 100 * computed / (total > 0 ? total : 1), waited,
-                100 * waited / (total > 0 ? total : 1), o->threads, chunk);
+                100 * waited / (total > 0 ? total : 1), o->threads, chunk,
+                en->pipe ? "; device uploads overlapped with compute" : "");
     }
     for (int k = 0; k < 2; k++)
         for (int t = 0; t < en->ntf; t++) free(bufs[k][t]);
@@ -308,6 +328,7 @@ static int prepare(const NcBundle *b, const char *prog, const char *cmd, Opts *o
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         return 2;
     }
+    engine_overlap(en); /* on a device: uploads behind compute (NETC_DEV_OVERLAP=0: not) */
     return 0;
 }
 

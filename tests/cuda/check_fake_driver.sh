@@ -5,6 +5,9 @@
 # name in bench --per-kernel's run.  Skipped (passes with a message) where a real driver is installed.
 # FAKE_DIR's libcudnn.so.9 (tests/cuda/fake_cudnn.c) serves the convs' cuDNN form (NETC_CONV_TACTIC=cudnn;
 # STRATEGY=NAME: bench --per-kernel must show a node run so).
+# OVERLAP=1: classify (--tta flip) and eval of the photographs four times over (20 images: chunks of 16 and 4,
+# a partial last batch) with the overlapped runs (the default: uploads from pinned memory on the copy stream
+# behind compute) and the sequential ones (NETC_DEV_OVERLAP=0), on the stand-in and in the emulator, byte for byte.
 # Options after FAKE_DIR go to the compile (--precision bf16: cublasGemmEx's path; RTOL 2e-2 then).
 set -u
 # every run here with the same conv forms (the classify checks compare byte for byte with the emulator's, and
@@ -62,4 +65,27 @@ LD_LIBRARY_PATH=$fake NETC_NO_GRAPHS=1 "$tmp/prog" classify "$photos" --logits -
 [ "$(grep -c '"ok": true' "$tmp/emu.json")" -ge 3 ] || fail "fewer than 3 photographs classified"
 cmp -s "$tmp/graph.json" "$tmp/emu.json" || fail "classify through graphs differs from the emulator's"
 cmp -s "$tmp/steps.json" "$tmp/emu.json" || fail "classify without graphs differs from the emulator's"
+if [ -n "${OVERLAP:-}" ]; then
+  for k in 1 2 3 4; do for f in "$photos"/*.jpg "$photos"/*.png; do echo "$f $k"; done; done >"$tmp/list.txt"
+  cut -d' ' -f1 "$tmp/list.txt" >"$tmp/paths.txt"
+  for dev in cuda emulate; do
+    for ov in 1 0; do
+      LD_LIBRARY_PATH=$fake NETC_DEV_OVERLAP=$ov "$tmp/prog" --device $dev classify --list "$tmp/paths.txt" --tta flip \
+        --logits --top 3 --json --timing >"$tmp/c_${dev}_$ov.json" 2>"$tmp/c_${dev}_$ov.err" ||
+        fail "classify --device $dev with NETC_DEV_OVERLAP=$ov failed: $(cat "$tmp/c_${dev}_$ov.err")"
+      LD_LIBRARY_PATH=$fake NETC_DEV_OVERLAP=$ov "$tmp/prog" --device $dev eval --list "$tmp/list.txt" --json |
+        sed 's/"seconds": [0-9.]*//' >"$tmp/e_${dev}_$ov.json" || fail "eval --device $dev NETC_DEV_OVERLAP=$ov failed"
+    done
+    grep -q "uploads overlapped" "$tmp/c_${dev}_1.err" || fail "classify --device $dev did not overlap its uploads"
+    ! grep -q "uploads overlapped" "$tmp/c_${dev}_0.err" || fail "NETC_DEV_OVERLAP=0 overlapped on $dev"
+  done
+  [ "$(grep -c '"ok": true' "$tmp/c_cuda_1.json")" = 20 ] || fail "fewer than 20 photographs classified"
+  for f in c_cuda_0.json c_emulate_1.json c_emulate_0.json; do
+    cmp -s "$tmp/c_cuda_1.json" "$tmp/$f" || fail "classify: the overlapped runs differ from $f"
+  done
+  for f in e_cuda_0.json e_emulate_1.json e_emulate_0.json; do
+    cmp -s "$tmp/e_cuda_1.json" "$tmp/$f" || fail "eval: the overlapped runs differ from $f"
+  done
+  echo "classify and eval overlapped, byte for byte as sequentially, on the stand-in and in the emulator"
+fi
 echo "1 passed, 0 failed"
