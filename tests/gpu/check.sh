@@ -25,7 +25,9 @@
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
 #       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
-#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and
+#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host,
+#       resnet50's classify and eval throughput at batch 64 with the uploads overlapped and not
+#       (NETC_DEV_OVERLAP=0: 1280 images, 8 runs, an estimated 20-30 s, not yet timed on a GPU), and
 #       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
 #
@@ -41,7 +43,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,39p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,41p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -351,6 +353,24 @@ where = "host" if sys.argv[2] == "1" else "device"
 print(f"resnet50 train loop b128, optimizer on the {where}: {1e3 * statistics.median(d):.1f} ms an update "
       f"(median of {len(d)}), data wait {1e3 * statistics.median(w):.1f} ms")
 PY
+        done
+      fi
+      # classify and eval throughput of resnet50 at batch 64, 224 (its tactics cached above), the photographs 256
+      # times over (1280 images, decoded by the program's threads), each batch's upload overlapped with the batch
+      # before's compute (pinned memory, the copy stream: the default) and not (NETC_DEV_OVERLAP=0), twice each
+      p="$dir/bench/resnet50_b64"
+      if [ -x "$p" ] && [ -n "$photos" ]; then
+        local k ov cmd pics=(astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg)
+        for k in $(seq 0 1279); do echo "$photos/${pics[k % 5]} $((k % 10))"; done >"$dir/bench/list1280.txt"
+        cut -d' ' -f1 "$dir/bench/list1280.txt" >"$dir/bench/paths1280.txt"
+        for cmd in classify eval; do
+          for ov in 1 0 1 0; do
+            local what=(--list "$dir/bench/paths1280.txt" --top 1)
+            [ $cmd = eval ] && what=(--list "$dir/bench/list1280.txt")
+            echo -n "resnet50_b64 $cmd 1280 images, NETC_DEV_OVERLAP=$ov: "
+            NETC_DEV_OVERLAP=$ov timeout 120 "$p" --device "$device" $cmd "${what[@]}" --res 224 --timing 2>&1 \
+              >/dev/null | grep '^timing:' || echo "FAILED"
+          done
         done
       fi
       if [ "$device" = cuda ]; then
