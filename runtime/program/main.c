@@ -63,7 +63,8 @@ static const struct {
               "         ops it covers, its strategy, ISA and precision, ms, GFLOP/s and share of the FMA\n"
               "         peak (measured);\n"
               "         --train times the training step, and with --per-kernel its time by op, forward\n"
-              "         and backward\n"},
+              "         and backward; --overlap (a --target cuda program): runs back to back, each\n"
+              "         upload from pinned memory on a copy stream behind the run before\n"},
     {"serve", "  serve  [--host H] [--port P] [--max-batch B] [--max-delay-ms D] [--queue Q] [...]   an Open\n"
               "         Inference Protocol (KServe v2) HTTP server: infer, classify, features, /metrics\n"
               "         (serve --help lists the options)\n"},
@@ -261,8 +262,38 @@ static void train_op_shares(const NcProgram *pr, const double *per_node, int ite
     if (json) printf("]");
 }
 
+/* bench --overlap: runs back to back through dev_exec's pipe (the input copied into a slot's pinned memory and
+ * uploaded on the copy stream while the run before computes, as classify's batches are); t[i]: the time from
+ * one run's end to the next's (the first: from the start), i.e. the time a run adds to a stream of them. */
+static int bench_overlap(const NcBundle *b, int p, const float *x, float *y, void *ar, int warmup, int iters,
+                         double *t) {
+    NcDevPipe *q = nc_dev_pipe_open(b);
+    if (!q) return -1;
+    const NcProgram *pr = &b->programs[p];
+    const size_t in = (size_t)nc_numel(&pr->vals[pr->h->inputs[0]]) * sizeof(float);
+    for (int i = 0; i < warmup; i++) { /* the first runs (kernels loaded, the graph captured), one at a time */
+        memcpy(nc_dev_pipe_input(q, 0), x, in);
+        nc_dev_pipe_submit(q, p, 0);
+        nc_dev_pipe_finish(q, p, 0, y, ar);
+    }
+    double last = nc_now();
+    memcpy(nc_dev_pipe_input(q, 0), x, in);
+    nc_dev_pipe_submit(q, p, 0);
+    for (int i = 0; i < iters; i++) {
+        if (i + 1 < iters) {
+            memcpy(nc_dev_pipe_input(q, (i + 1) & 1), x, in);
+            nc_dev_pipe_submit(q, p, (i + 1) & 1);
+        }
+        nc_dev_pipe_finish(q, p, i & 1, y, ar);
+        const double now = nc_now();
+        t[i] = now - last, last = now;
+    }
+    nc_dev_pipe_close(q);
+    return 0;
+}
+
 static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
-    int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0, train = 0;
+    int p = 0, iters = 10, warmup = 2, per_kernel = 0, json = 0, train = 0, overlap = 0;
     int64_t n = -1;
     while (p + 1 < b->nprograms && b->programs[p].train) p++; /* the first inference program */
     for (int i = 0; i < argc; i++) {
@@ -282,6 +313,8 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--per-kernel"))
             per_kernel = 1;
+        else if (!strcmp(argv[i], "--overlap"))
+            overlap = 1;
         else if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--res") && !nc_parse_res(argv[i + 1], &r, NULL) &&
@@ -312,7 +345,18 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
         fprintf(stderr, "%s bench: --train runs the compiled batch (%d)\n", prog, h->batch);
         return 2;
     }
-    for (int i = 0; i < warmup + iters; i++) {
+    if (overlap && (train || per_kernel)) {
+        fprintf(stderr, "%s bench: --overlap times inference runs (not with --train or --per-kernel)\n", prog);
+        return 2;
+    }
+    if (overlap && bench_overlap(b, p, x, y, ar, warmup, iters, t)) {
+        fprintf(stderr,
+                "%s bench: --overlap needs a program compiled with --target cuda on a device with streams "
+                "(and NETC_DEV_OVERLAP not 0)\n",
+                prog);
+        return 2;
+    }
+    for (int i = 0; i < (overlap ? 0 : warmup + iters); i++) {
         double t0 = nc_now();
         double *prof = per_kernel && i >= warmup ? per_node : NULL;
         if (train)
@@ -338,6 +382,12 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
                "(min %.3f, max %.3f), %.1f images/s\n",
                b->h->model, h->height, h->width, h->batch, (long long)n, 1e3 * med, iters, 1e3 * t[0],
                1e3 * t[iters - 1], n / med);
+    }
+    if (overlap) {
+        if (json)
+            printf(", \"overlap\": true");
+        else
+            printf("(runs back to back, each upload overlapped with the run before: the time each adds)\n");
     }
     if (train) {
         if (json)

@@ -86,6 +86,11 @@ if [ -n "${OVERLAP:-}" ]; then
   for f in e_cuda_0.json e_emulate_1.json e_emulate_0.json; do
     cmp -s "$tmp/e_cuda_1.json" "$tmp/$f" || fail "eval: the overlapped runs differ from $f"
   done
+  for dev in cuda emulate; do # bench --overlap: the same runs back to back through the pipe
+    LD_LIBRARY_PATH=$fake "$tmp/prog" --device $dev bench --overlap --iters 3 --warmup 2 --json >"$tmp/bo.json" ||
+      fail "bench --overlap --device $dev failed"
+    grep -q '"overlap": true' "$tmp/bo.json" || fail "bench --overlap --device $dev: $(cat "$tmp/bo.json")"
+  done
   echo "classify and eval overlapped, byte for byte as sequentially, on the stand-in and in the emulator"
 fi
 echo "1 passed, 0 failed"

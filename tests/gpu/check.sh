@@ -26,8 +26,9 @@
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
 #       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
 #       training step, its `train` loop at batch 128 with the optimizer on the device and on the host,
-#       resnet50's classify and eval throughput at batch 64 with the uploads overlapped and not
-#       (NETC_DEV_OVERLAP=0: 1280 images, 8 runs, an estimated 20-30 s, not yet timed on a GPU), and
+#       resnet50's bench at batch 64 with and without --overlap and its classify and eval throughput with
+#       the uploads overlapped and not (NETC_DEV_OVERLAP=0: 1280 images, 8 runs; an estimated 25-35 s for
+#       all, not yet timed on a GPU), and
 #       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
 #
@@ -355,10 +356,17 @@ print(f"resnet50 train loop b128, optimizer on the {where}: {1e3 * statistics.me
 PY
         done
       fi
-      # classify and eval throughput of resnet50 at batch 64, 224 (its tactics cached above), the photographs 256
-      # times over (1280 images, decoded by the program's threads), each batch's upload overlapped with the batch
-      # before's compute (pinned memory, the copy stream: the default) and not (NETC_DEV_OVERLAP=0), twice each
+      # resnet50 at batch 64, 224 (its tactics cached above): bench's runs one at a time (the input uploaded from
+      # pageable memory in each) and back to back with each upload from pinned memory on the copy stream behind
+      # the run before (--overlap); then classify and eval throughput, the photographs 256 times over (1280
+      # images, decoded by the program's threads), each batch's upload overlapped with the batch before's compute
+      # (pinned memory, the copy stream: the default) and not (NETC_DEV_OVERLAP=0), twice each
       p="$dir/bench/resnet50_b64"
+      for k in "" --overlap; do
+        [ -x "$p" ] || break
+        echo -n "resnet50_b64 bench${k:+ $k}: "
+        timeout "$T" "$p" --device "$device" bench --res 224 --iters 20 --warmup 3 --json $k || echo "FAILED"
+      done
       if [ -x "$p" ] && [ -n "$photos" ]; then
         local k ov cmd pics=(astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg)
         for k in $(seq 0 1279); do echo "$photos/${pics[k % 5]} $((k % 10))"; done >"$dir/bench/list1280.txt"
