@@ -266,7 +266,7 @@ static int pipeline(Engine *en, const char *prog, const Opts *o, int want_featur
                      : NULL;
         nx.bufs = bufs[cur ^ 1], nx.m = n - j < chunk ? n - j : chunk;
         double tc = nc_now(), w0 = waited;
-        engine_run_next(en, bufs[cur], m, scores, feats, next ? next_chunk : NULL, &nx);
+        engine_run_next(en, bufs[cur], m, scores, feats, next && en->pipe ? next_chunk : NULL, &nx);
         const double in_next = waited - w0; /* next_chunk's wait, inside engine_run_next */
         waited += tc - tw, computed += nc_now() - tc - in_next;
         for (int k = 0; k < m; k++) {
