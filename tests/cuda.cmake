@@ -133,6 +133,13 @@ target_link_libraries(test_cuda_streams PRIVATE netc_core)
 add_dependencies(test_cuda_streams fake_cuda_driver fake_cublas)
 add_test(NAME cuda.streams COMMAND test_cuda_streams)
 set_tests_properties(cuda.streams PROPERTIES LABELS "cuda;small" ENVIRONMENT "LD_LIBRARY_PATH=${FAKE_CUDA_DIR}")
+# and cuBLASLt (FAKE_CUBLASLT: the matmuls with a bias (+ relu) epilogue, column- and row-ordered layouts)
+add_library(fake_cublaslt SHARED ${CMAKE_CURRENT_SOURCE_DIR}/cuda/fake_cuda.c)
+target_compile_definitions(fake_cublaslt PRIVATE FAKE_CUBLASLT)
+target_include_directories(fake_cublaslt PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(fake_cublaslt PRIVATE ${CMAKE_DL_LIBS} m)
+set_target_properties(fake_cublaslt PROPERTIES OUTPUT_NAME cublasLt SUFFIX ".so.13" LIBRARY_OUTPUT_DIRECTORY
+                      ${FAKE_CUDA_DIR})
 foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/op_zoo;37x29;1")
   list(GET mrb 0 path)
   list(GET mrb 1 res)
@@ -144,6 +151,12 @@ foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/
 endforeach()
 # resnet18's also overlapped against sequential (classify and eval, 20 photographs: check_fake_driver.sh's OVERLAP)
 set_tests_properties(cuda.fake_driver.resnet18 PROPERTIES ENVIRONMENT "OVERLAP=1")
+# a cuBLASLt stand-in that broadcasts the bias along the wrong axis must turn the forward red (the fused GEMM
+# epilogues are really checked: conv biases per row, the linear layers' per column)
+add_test(NAME cuda.fake_driver.epilogue_break COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
+         $<TARGET_FILE:netc> ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_zoo.nn 23x19 2 ${FAKE_CUDA_DIR})
+set_tests_properties(cuda.fake_driver.epilogue_break PROPERTIES LABELS "cuda;small"
+                     ENVIRONMENT "FAKE_CUBLASLT_BREAK=bias-columns")
 # the same with --precision bf16: cublasGemmEx / cublasGemmStridedBatchedEx on bf16 operands (the stand-in widens
 # them exactly and sums in double, as the emulator: classify's logits equal)
 add_test(NAME cuda.bf16.fake_driver.cuda_zoo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh
@@ -162,7 +175,7 @@ target_include_directories(fake_cudnn PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(fake_cudnn PRIVATE ${CMAKE_DL_LIBS})
 set_target_properties(fake_cudnn PROPERTIES OUTPUT_NAME cudnn SUFFIX ".so.9" LIBRARY_OUTPUT_DIRECTORY
                       ${FAKE_CUDA_DIR})
-add_dependencies(netc fake_cuda_driver fake_cublas fake_cudnn)
+add_dependencies(netc fake_cuda_driver fake_cublas fake_cublaslt fake_cudnn)
 # cuDNN's form through device_cudnn.c on the stand-in cuDNN, captured into graphs like the rest
 foreach(zoo cuda_zoo cudnn_zoo)
   add_test(NAME cuda.cudnn.fake_driver.${zoo} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh

@@ -502,6 +502,39 @@ static void conv_epilogue(Lower *l) {
     ew_launch(l, &w);
 }
 
+/* A conv's (G = 1) or linear layer's bias alone, or bias then relu, with
+ * nothing else in its epilogue (no residual add, no other activation), goes
+ * into its GEMM steps (cuBLASLt's CUBLASLT_EPILOGUE_BIAS / RELU_BIAS on a
+ * GPU): NC_DEV_EPI_*, or 0 where it does not fit and the elementwise kernel
+ * follows the GEMMs.  NETC_GEMM_EPILOGUE=0 at compile time keeps the old
+ * form (at run time it makes every device run the fused steps unfused). */
+static int fused_epilogue(const Lower *l) {
+    const NcAttrs *a = &l->nd->attrs;
+    const char *s = getenv("NETC_GEMM_EPILOGUE");
+    if ((s && !strcmp(s, "0")) || !a->has_bias || out_v(l, 0)->ndim < 2 ||
+        nc_numel(in_v(l, 2)) != out_v(l, 0)->shape[1])
+        return 0;
+    if (a->nepi == 0) return NC_DEV_EPI_BIAS;
+    return a->nepi == 1 && a->epi[0].kind == NC_EPI_RELU ? NC_DEV_EPI_BIAS_RELU : 0;
+}
+
+/* The GEMM step just made (the last step) given the node's epilogue `epi`:
+ * its bias (input 2) indexed by C's rows (a conv: m = output channels) or
+ * columns (a linear layer: n), and, for a device that does not fuse it, the
+ * elementwise kernel over its output [n, c, hw] that applies it instead. */
+static void fuse_into_last_gemm(Lower *l, int epi, int bias_rows, int64_t n, int64_t c, int64_t hw) {
+    NcDevStep *st = &l->P->steps.data[l->P->steps.len - 1];
+    NC_CHECK(st->kind == NC_DEV_STEP_GEMM && !st->gemm.accumulate);
+    Ew w;
+    memset(&w, 0, sizeof w);
+    w.k.n = n, w.k.c = c, w.k.hw = hw, w.k.nparams = 2, w.ref[0] = w.ref[1] = st->ref[2];
+    NC_CHECK(ew_bias(&w, l, 2) == 0);
+    if (epi == NC_DEV_EPI_BIAS_RELU) NC_CHECK(ew_act(&w, NC_EPI_RELU, 0, 0) == 0);
+    st->gemm.epilogue = epi, st->gemm.bias_rows = bias_rows;
+    st->kernel = kernel(l, nc_cu_eltwise_desc_any, &w.k, sizeof w.k);
+    st->nparams = 4, st->ref[3] = in_ref(l, 2);
+}
+
 /* y_(n, g) = W_g . B_(n, g) for `images` images and G groups, W_g [OG, K] at
  * w + g OG K, B_(n, g) [K, P] at b + n b_image + g K P, y_(n, g) at y + n
  * O P + g OG P: one batched GEMM per group over the images, or per image
@@ -551,12 +584,15 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
     const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], O = y->shape[1];
     const int64_t P = y->shape[2] * y->shape[3], T = w->shape[2] * w->shape[3], G = a->groups;
     const int64_t OG = O / G, CG = C / G, KG = CG * T;
+    const int epi = G == 1 ? fused_epilogue(l) : 0;
+    if (epi) l->what = pointwise ? "cuda gemm+epilogue" : "cuda im2col+gemm+epi";
     const NcDevRef xr = conv_input(l), wr = in_ref(l, 1), yr = out_ref(l, 0);
     NcDevConv cd;
     const int two_forms = conv_desc(l, &cd);
     if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM;
     if (pointwise) {
         group_gemms(l, N, G, OG, CG, P, wr, xr, C * HW, yr);
+        if (epi) fuse_into_last_gemm(l, epi, 1, N, O, P);
     } else {
         const int64_t per_image = C * T * P;
         int64_t nb = N; /* images per chunk: the most that divides N with columns under the cap */
@@ -570,6 +606,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
             const NcDevRef refs[2] = {at(xr, q * C * HW), col};
             launch(l, nc_cu_im2col_desc_any, &ic, sizeof ic, 2, refs);
             group_gemms(l, nb, G, OG, KG, P, wr, col, per_image, at(yr, q * O * P));
+            if (epi) fuse_into_last_gemm(l, epi, 1, nb, O, P);
         }
     }
     if (two_forms) {
@@ -590,10 +627,11 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
             const NcDevRef refs[2] = {st.ref[2], yr};
             launch(l, nc_cu_bf16_widen_desc_any, &wp, sizeof wp, 2, refs);
         }
+        if (epi) conv_epilogue(l); /* the GEMM form's is in its GEMMs; cuDNN's conv needs its own */
         l->scratch = mark;
         l->what = rule, l->tactic = 0, l->form = 0;
     }
-    conv_epilogue(l);
+    if (!epi) conv_epilogue(l);
     return 0;
 }
 
@@ -644,8 +682,13 @@ static int lower_linear(Lower *l) {
     const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
     if (w->ndim != 2 || y->ndim != 2 || l->nd->attrs.has_in_scale || !conv_epilogue_fits(l)) return -1;
     const int64_t N = x->shape[0], I = w->shape[1], O = w->shape[0];
+    const int epi = fused_epilogue(l);
+    if (epi) l->what = "cuda gemm+epilogue";
     gemm(l, N, O, I, 1, 1, in_ref(l, 0), 0, in_ref(l, 1), 0, out_ref(l, 0), 0);
-    conv_epilogue(l);
+    if (epi)
+        fuse_into_last_gemm(l, epi, 0, N, O, 1);
+    else
+        conv_epilogue(l);
     return 0;
 }
 

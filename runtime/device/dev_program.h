@@ -51,9 +51,10 @@ typedef enum { NC_DEV_FORM_GEMM, NC_DEV_FORM_CUDNN, NC_DEV_NFORMS } NcDevForm;
 typedef struct NcDevStep {
     int32_t kind;   /* NcDevStepKind */
     int32_t node;   /* the bundle node it computes (profiles) */
-    int32_t kernel; /* launch: index into netc_dev_kernels */
+    int32_t kernel; /* launch: index into netc_dev_kernels; a GEMM with an epilogue: the elementwise kernel that
+                       applies it over (C, C, bias) where the device does not fuse it (dev_step.c) */
     int32_t nparams;
-    NcDevRef ref[NC_DEV_MAXPARAMS]; /* launch: its parameters; GEMM: A, B, C */
+    NcDevRef ref[NC_DEV_MAXPARAMS]; /* launch: its parameters; GEMM: A, B, C (and the bias, with an epilogue) */
     NcDevGemm gemm;
     char what[24];  /* "im2col", "gemm", "elementwise", ...: the step's strategy, for profiles */
     int32_t tactic; /* 0: runs every time; t > 0: only where the program's conv t - 1 runs in `form` */

@@ -1,4 +1,5 @@
 /* device.c — nc_dev_*: the interface over the two implementations. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/device/device.h"
@@ -35,7 +36,30 @@ int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float 
     if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1 || g->stride_a < 0 || g->stride_b < 0 || g->stride_c < 0)
         return nc_errorf(e, "GEMM %lldx%lldx%lld (batch %lld): bad shape", (long long)g->m, (long long)g->n,
                          (long long)g->k, (long long)g->batch);
+    if (g->epilogue)
+        return nc_errorf(e, "GEMM %lldx%lldx%lld: an epilogue outside nc_dev_gemm_epi", (long long)g->m,
+                         (long long)g->n, (long long)g->k);
     return d->ops->gemm(d, g, a, b, c, e);
+}
+/* NETC_GEMM_EPILOGUE=0: no device fuses (the A/B switch: each GEMM then its elementwise kernel) */
+static int epilogues_off(void) {
+    static int off = -1;
+    if (off < 0) {
+        const char *s = getenv("NETC_GEMM_EPILOGUE");
+        off = s && !strcmp(s, "0");
+    }
+    return off;
+}
+int nc_dev_gemm_epi(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, const float *bias,
+                    NcError *e) {
+    if (g->epilogue < NC_DEV_EPI_BIAS || g->epilogue > NC_DEV_EPI_BIAS_RELU || g->accumulate || !bias)
+        return nc_errorf(e, "GEMM %lldx%lldx%lld: bad epilogue %d", (long long)g->m, (long long)g->n, (long long)g->k,
+                         g->epilogue);
+    if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1 || g->stride_a < 0 || g->stride_b < 0 || g->stride_c < 0)
+        return nc_errorf(e, "GEMM %lldx%lldx%lld (batch %lld): bad shape", (long long)g->m, (long long)g->n,
+                         (long long)g->k, (long long)g->batch);
+    if (!d->ops->gemm_epi || epilogues_off()) return 1;
+    return d->ops->gemm_epi(d, g, a, b, c, bias, e);
 }
 int nc_dev_sync(NcDevice *d, NcError *e) { return d->ops->sync(d, e); }
 int nc_dev_has_graphs(const NcDevice *d) { return d->ops->graph_begin != NULL; }

@@ -8,7 +8,8 @@
  *  - "cuda" (device_cuda.c): the CUDA driver API, reached through
  *    dlopen("libcuda.so.1") so that netc builds and runs without it; opening it
  *    on a machine without a driver or a GPU fails with a message saying so.
- *    Its GEMM is cuBLAS's SGEMM through dlopen (cuBLASLt is to come).
+ *    Its GEMM is cuBLAS's SGEMM through dlopen; a GEMM with a bias (+ relu)
+ *    epilogue goes through cuBLASLt (device_cublaslt.c) where it loads.
  * Shapes are static; kernel parameters are float pointers only. */
 #ifndef NETC_DEVICE_H
 #define NETC_DEVICE_H
@@ -59,11 +60,26 @@ typedef struct NcDevGemm {
     int64_t m, n, k;
     int32_t trans_b, accumulate; /* accumulate: C += A . op(B) (a batch in chunks) */
     int64_t batch, stride_a, stride_b, stride_c;
-    int32_t tf32; /* the GPU may round the operands to TF32 for its tensor cores (--precision tf32) */
-    int32_t bf16; /* a and b are bf16 (uint16_t, strides in elements), accumulation and c f32 (--precision bf16) */
+    int32_t tf32;      /* the GPU may round the operands to TF32 for its tensor cores (--precision tf32) */
+    int32_t bf16;      /* a and b are bf16 (uint16_t, strides in elements), accumulation and c f32 (--precision bf16) */
+    int32_t epilogue;  /* NcDevEpilogue: nc_dev_gemm_epi's bias (+ relu) after the product */
+    int32_t bias_rows; /* the bias is indexed by C's row (a conv's output channel) rather than its column (a linear
+                          layer's output) */
 } NcDevGemm;
+
+/* A GEMM's epilogue, applied as netc's elementwise kernel applies it after a
+ * plain GEMM: c = (float)(A . op(B)) + bias (a float add), then relu as
+ * c < 0 ? 0 : c.  One bias for the whole batch; never with accumulate. */
+typedef enum { NC_DEV_EPI_NONE, NC_DEV_EPI_BIAS, NC_DEV_EPI_BIAS_RELU } NcDevEpilogue;
 /* With g->bf16, a and b point at bf16 values (cast to float * for the call). */
 int nc_dev_gemm_ex(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, NcError *e);
+/* The GEMM with g->epilogue fused (bias: device address, f32, m values with
+ * bias_rows, else n): 0 when done; 1 when this device does not fuse it —
+ * nothing done, the caller runs nc_dev_gemm_ex and the epilogue as a kernel
+ * (no cuBLASLt, cuBLASLt refused the shape, or NETC_GEMM_EPILOGUE=0); -1
+ * with a message. */
+int nc_dev_gemm_epi(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, const float *bias,
+                    NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
 
 /* A forward convolution y = conv(x, w) on NCHW f32 tensors (netc's device
@@ -159,6 +175,8 @@ typedef struct NcDevOps {
     int (*event_record)(NcDevice *d, void *ev, int stream, NcError *e);
     int (*stream_wait)(NcDevice *d, int stream, void *ev, NcError *e);
     int (*event_sync)(NcDevice *d, void *ev, NcError *e);
+    int (*gemm_epi)(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, const float *bias,
+                    NcError *e); /* nc_dev_gemm_epi; NULL: fuses none */
 } NcDevOps;
 
 struct NcDevice {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "runtime/device/device.h"
+#include "runtime/device/device_cublaslt.h"
 #include "runtime/device/device_cudnn.h"
 
 typedef int CUresult;
@@ -63,6 +64,8 @@ typedef struct Cuda {
     NcCudnn *dnn;          /* cuDNN, opened at the first conv question; NULL where it could not be */
     int dnn_tried;         /* ... and the reason kept, asked once */
     char dnn_why[256];
+    NcCublasLt *lt; /* cuBLASLt, opened at the first GEMM with an epilogue; NULL where it could not be */
+    int lt_tried;
     void *ev[2]; /* the timer's events (NULL where the driver lacks them: the host's clock) */
     CUdevice dev;
     CUcontext ctx;
@@ -135,6 +138,13 @@ static void cuda_close(NcDevice *d) {
         free(l->ptx), free(l->name), free(l);
     }
     nc_cudnn_close(c->dnn);
+    if (c->lt && getenv("NETC_CUDA_VERBOSE")) {
+        int64_t fused, refused;
+        nc_cublaslt_counts(c->lt, &fused, &refused);
+        fprintf(stderr, "cuda: %lld GEMMs with their epilogue through cuBLASLt, %lld refused by it\n", (long long)fused,
+                (long long)refused);
+    }
+    nc_cublaslt_close(c->lt);
     for (int i = 0; i < 2; i++)
         if (c->ev[i]) c->cuEventDestroy(c->ev[i]);
     if (c->blas) c->cublasDestroy(c->blas);
@@ -282,6 +292,23 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
     return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 
+/* A GEMM with its bias (+ relu) epilogue through cuBLASLt (device_cublaslt.c), opened at the first (with cuBLAS,
+ * whose plain GEMM the unfused form needs, so that neither opens inside a capture); without it, 1: the step runs
+ * the plain GEMM and its elementwise kernel, after a one-line notice. */
+static int cuda_gemm_epi(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, const float *bias,
+                         NcError *e) {
+    Cuda *cu = cuda(d);
+    if (cublas_open(cu, e)) return -1;
+    if (!cu->lt_tried) {
+        NcError why;
+        cu->lt_tried = 1;
+        if (cu->capturing) return nc_errorf(e, "cuBLASLt: first used inside a graph's capture (internal error)");
+        if (!(cu->lt = nc_cublaslt_open(d, cu->stream, &why)))
+            fprintf(stderr, "cuda: %s: GEMM epilogues run as separate kernels\n", why.msg);
+    }
+    return cu->lt ? nc_cublaslt_gemm(cu->lt, g, a, b, c, bias, cu->capturing, e) : 1;
+}
+
 static int cuda_sync(NcDevice *d, NcError *e) {
     CU(cuda(d), e, cuCtxSynchronize());
     return 0;
@@ -421,7 +448,8 @@ static const NcDevOps cuda_ops = {.close = cuda_close,
                                   .conv_prepare = cuda_conv_prepare,
                                   .conv = cuda_conv,
                                   .timer_start = cuda_timer_start,
-                                  .timer_stop = cuda_timer_stop};
+                                  .timer_stop = cuda_timer_stop,
+                                  .gemm_epi = cuda_gemm_epi};
 
 static int resolve(Cuda *c, NcError *e) {
     struct {

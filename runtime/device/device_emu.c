@@ -144,6 +144,25 @@ static int emu_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const float
     return rc;
 }
 
+/* The epilogue as netc's elementwise kernel applies it after the plain GEMM
+ * (codegen/cuda/cu_kernels.c: a float add of the bias, relu as x < 0 ? 0 : x),
+ * so that a fused step gives the bits of the unfused pair. */
+static int emu_gemm_epi(NcDevice *d, const NcDevGemm *g, const float *a, const float *b, float *c, const float *bias,
+                        NcError *e) {
+    if (emu_gemm(d, g, a, b, c, e)) return -1;
+    const int relu = g->epilogue == NC_DEV_EPI_BIAS_RELU;
+    for (int64_t q = 0; q < g->batch; q++)
+        for (int64_t i = 0; i < g->m; i++) {
+            float *ci = c + q * g->stride_c + i * g->n;
+            for (int64_t j = 0; j < g->n; j++) {
+                float v = ci[j] + bias[g->bias_rows ? i : j];
+                if (relu) v = v < 0 ? 0 : v;
+                ci[j] = v;
+            }
+        }
+    return 0;
+}
+
 static int emu_sync(NcDevice *d, NcError *e) {
     (void)e;
     flush_all(emu(d));
@@ -235,7 +254,8 @@ static const NcDevOps emu_ops = {.close = emu_close,
                                  .event_free = emu_event_free,
                                  .event_record = emu_event_record,
                                  .stream_wait = emu_stream_wait,
-                                 .event_sync = emu_event_sync};
+                                 .event_sync = emu_event_sync,
+                                 .gemm_epi = emu_gemm_epi};
 
 NcDevice *nc_dev_open_emulator(NcError *e) {
     (void)e;

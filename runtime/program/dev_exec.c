@@ -239,7 +239,7 @@ static void bisect_step(DevExec *x, const NcBundle *b, int p, int64_t s) {
                     "%s: NETC_DEV_BISECT: node %d (%s, %s, step %lld '%s', kernel %s) output %d: max |gpu - emulator| "
                     "%.3g / max |emulator| %.3g = %.3g at %zu of %zu (gpu %g, emulator %g)\n",
                     who, st->node, nc_op_info((NcOpKind)nd->op)->name, pr->scopes[st->node], (long long)s, st->what,
-                    st->kind == NC_DEV_STEP_GEMM   ? "cuBLAS"
+                    st->kind == NC_DEV_STEP_GEMM   ? (st->gemm.epilogue ? "cuBLAS(Lt)" : "cuBLAS")
                     : st->kind == NC_DEV_STEP_CONV ? "cuDNN"
                                                    : netc_dev_kernels[st->kernel].name,
                     o, diff, mag, rel, at, n, g[at], r[at]);

@@ -405,7 +405,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             if (peak > 0)
                 printf("fp32 FMA peak: %.1f GFLOP/s on %d threads (the program's own FMA loop)\n", peak,
                        omp_get_max_threads());
-            printf("%-5s %-24s %-18s %-11s %-4s %-30s %8s %6s %8s %6s %s\n", "#", "ops", "kernel", "isa", "prec",
+            printf("%-5s %-24s %-20s %-11s %-4s %-30s %8s %6s %8s %6s %s\n", "#", "ops", "kernel", "isa", "prec",
                    "layer", "ms/run", "time", "GFLOP/s", "peak", "act in>out");
         }
         for (uint32_t i = 0; i < h->nnodes; i++) {
@@ -442,7 +442,7 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
             }
             char pshare[16] = "-";
             if (peak > 0 && flops > 0) snprintf(pshare, sizeof pshare, "%.0f%%", 100 * gf / peak);
-            printf("%-5u %-24.24s %-18.18s %-11.11s %-4.4s %-30.30s %8.3f %5.1f%% %8.2f %6s %s\n", i, ops,
+            printf("%-5u %-24.24s %-20.20s %-11.11s %-4.4s %-30.30s %8.3f %5.1f%% %8.2f %6s %s\n", i, ops,
                    nc_bundle_kernel_kind(b, p, i), nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i),
                    pr->scopes[i], ms, 100 * share, gf, pshare, nc_bundle_kernel_act(b, p, i));
         }
@@ -473,11 +473,11 @@ static int cmd_bench(const NcBundle *b, int argc, char **argv, void **arena) {
 static void info_kernels(const NcBundle *b, int p, int list) {
     const NcProgram *pr = &b->programs[p];
     if (list) {
-        printf("    %-5s %-24s %-18s %-11s %-4s %-9s %s\n", "#", "ops", "kernel", "isa", "prec", "act", "layer");
+        printf("    %-5s %-24s %-20s %-11s %-4s %-9s %s\n", "#", "ops", "kernel", "isa", "prec", "act", "layer");
         for (uint32_t i = 0; i < pr->h->nnodes; i++) {
             char ops[96];
             describe_ops(&pr->nodes[i], nc_op_info((NcOpKind)pr->nodes[i].op), ops, sizeof ops);
-            printf("    %-5u %-24.24s %-18.18s %-11.11s %-4.4s %-9s %s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
+            printf("    %-5u %-24.24s %-20.20s %-11.11s %-4.4s %-9s %s\n", i, ops, nc_bundle_kernel_kind(b, p, i),
                    nc_bundle_kernel_isa(b, p, i), nc_bundle_kernel_precision(b, p, i), nc_bundle_kernel_act(b, p, i),
                    pr->scopes[i]);
         }

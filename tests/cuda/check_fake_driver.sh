@@ -9,6 +9,9 @@
 # a partial last batch) with the overlapped runs (the default: uploads from pinned memory on the copy stream
 # behind compute) and the sequential ones (NETC_DEV_OVERLAP=0), on the stand-in and in the emulator, byte for byte.
 # Options after FAKE_DIR go to the compile (--precision bf16: cublasGemmEx's path; RTOL 2e-2 then).
+# GEMMs with a fused bias (+ relu) go through FAKE_DIR's libcublasLt.so.13 (none may be refused), and again
+# unfused (NETC_GEMM_EPILOGUE=0) with the same logits; FAKE_CUBLASLT_BREAK=bias-columns (the stand-in broadcasts
+# the bias the wrong way) instead requires the forward to differ from the interpreter's.
 set -u
 # every run here with the same conv forms (the classify checks compare byte for byte with the emulator's, and
 # auto's choice depends on timing): the GEMM forms unless the caller asks for cuDNN's (auto on the stand-in:
@@ -30,14 +33,28 @@ fi
   --top 0 >/dev/null || fail "netc run failed"
 LD_LIBRARY_PATH=$fake "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y.npy" --top 0 >/dev/null ||
   fail "the program failed on the stand-in driver"
+if [ -n "${FAKE_CUBLASLT_BREAK:-}" ]; then # a deliberately broken cuBLASLt stand-in: the forward must differ
+  ! "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol "${RTOL:-1e-4}" ||
+    fail "FAKE_CUBLASLT_BREAK=$FAKE_CUBLASLT_BREAK went unnoticed: the fused GEMM epilogues are not checked"
+  echo "FAKE_CUBLASLT_BREAK=$FAKE_CUBLASLT_BREAK: the forward differs, as it must"
+  echo "1 passed, 0 failed"
+  exit 0
+fi
 "$netc" compare "$tmp/ref.npy" "$tmp/y.npy" --rtol "${RTOL:-1e-4}" ||
   fail "the forward through the CUDA device layer differs"
 LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info >"$tmp/info.txt" || fail "info failed"
 grep -q "running on fake GPU" "$tmp/info.txt" || fail "info does not name the stand-in GPU"
 # the kernels' cubins (ptxas at compile time) are what a GPU of the program's architecture loads; another
 # architecture's GPU refuses them and gets every kernel's PTX instead, with the same results
-n=$(LD_LIBRARY_PATH=$fake NETC_CUDA_VERBOSE=1 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y1.npy" --top 0 2>&1 |
-  sed -n 's/^cuda: \([0-9]*\) kernels loaded from cubins, 0 compiled from PTX.*/\1/p')
+LD_LIBRARY_PATH=$fake NETC_CUDA_VERBOSE=1 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y1.npy" --top 0 \
+  >"$tmp/verbose.txt" 2>&1 || fail "the verbose run failed"
+n=$(sed -n 's/^cuda: \([0-9]*\) kernels loaded from cubins, 0 compiled from PTX.*/\1/p' "$tmp/verbose.txt")
+# the GEMMs with a bias (+ relu) epilogue (cu_lower.c's fused steps) through cuBLASLt's stand-in, none refused
+lt=$(sed -n 's/^cuda: \([0-9]*\) GEMMs with their epilogue through cuBLASLt, 0 refused by it$/\1/p' "$tmp/verbose.txt")
+if LD_LIBRARY_PATH=$fake "$tmp/prog" --device cuda info | grep -q "gemm+epi"; then
+  [ "${lt:-0}" -gt 0 ] || fail "no GEMM epilogue ran through cuBLASLt: $(grep -i 'cublas\|epilogue' "$tmp/verbose.txt")"
+  echo "$lt GEMMs with their epilogue through cuBLASLt"
+fi
 if grep -q "PTX and cubins for" "$tmp/info.txt"; then
   [ "${n:-0}" -gt 0 ] || fail "the kernels were not loaded from their cubins"
   LD_LIBRARY_PATH=$fake NETC_CUDA_VERBOSE=1 FAKE_CUDA_ARCH=other "$tmp/prog" run --input "$tmp/x.npy" \
@@ -93,4 +110,8 @@ if [ -n "${OVERLAP:-}" ]; then
   done
   echo "classify and eval overlapped, byte for byte as sequentially, on the stand-in and in the emulator"
 fi
+# the fused steps run unfused (each GEMM, then its epilogue as netc's elementwise kernel): the same bits
+LD_LIBRARY_PATH=$fake NETC_GEMM_EPILOGUE=0 "$tmp/prog" classify "$photos" --logits --top 3 --json \
+  >"$tmp/unfused.json" || fail "classify failed with NETC_GEMM_EPILOGUE=0"
+cmp -s "$tmp/unfused.json" "$tmp/emu.json" || fail "classify with NETC_GEMM_EPILOGUE=0 differs from the emulator's"
 echo "1 passed, 0 failed"

@@ -40,6 +40,14 @@ grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device str
 # STRATEGY=NAME: some node must run by it (NETC_CONV_TACTIC=cudnn: "cuda cudnn", not a silent fallback)
 [ -z "${STRATEGY:-}" ] || grep -q "$STRATEGY" "$tmp/bench.txt" || fail "no node runs as '$STRATEGY'"
 ! grep -q "keeps im2col + GEMM" "$tmp/bench.err" || fail "a conv's cuDNN form was refused: $(cat "$tmp/bench.err")"
+# GEMMs with a fused bias (+ relu) epilogue: unfused at run time (NETC_GEMM_EPILOGUE=0: each GEMM, then netc's
+# elementwise kernel) the emulator rounds the same, so the output is the same bits
+if grep -q "gemm+epi" "$tmp/bench.txt"; then
+  NETC_GEMM_EPILOGUE=0 "$tmp/prog" run --input "$tmp/x.npy" --output "$tmp/y0.npy" --top 0 >/dev/null ||
+    fail "the run with NETC_GEMM_EPILOGUE=0 failed"
+  cmp -s "$tmp/y.npy" "$tmp/y0.npy" || fail "the fused GEMM epilogues differ from the unfused form's"
+  echo "fused GEMM epilogues: the same bits as the unfused form's"
+fi
 if [ -n "${KEEP:-}" ]; then
   mkdir -p "$KEEP"
   cp "$tmp/prog" "$tmp/x.npy" "$tmp/ref.npy" "$KEEP/"

@@ -14,7 +14,7 @@
  * cuBLAS was given) is recorded, not run, and a graph launch runs the records in order, as CUDA does;
  * while any stream captures, the calls CUDA forbids in the global capture mode (allocation, synchronous
  * copies, synchronisation) fail.  cuBLAS reaches the recorder through the driver library's
- * fake_cuda_record.
+ * fake_cuda_record; so does cuBLASLt (FAKE_CUBLASLT: libcublasLt.so.13, the third build).
  *
  * Overlap (runtime/device/device.h's streams): an async copy is queued on its stream, not run, and so is
  * every later piece of work on that stream (launches, GEMMs, convs, graph launches, waits, event marks),
@@ -384,6 +384,213 @@ int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
     return 0;
 }
 int cuGetErrorString(int r, const char **s) { return *s = r ? "fake error" : "no error", 0; }
+
+#elif defined(FAKE_CUBLASLT)
+
+/* cuBLASLt (libcublasLt.so.13): the calls runtime/device/device_cublaslt.c makes, with cublasLt.h's
+ * documented semantics: D = epilogue(alpha op(A) op(B) + beta C) per batch instance, every layout COL
+ * (element (r, c) at r + c ld) or ROW (r ld + c) order, the epilogue's bias one value per row of D, the same
+ * for every column (CUBLASLT_EPILOGUE_BIAS), then max(x, 0) (RELU_BIAS).  Attributes are checked for their
+ * sizes as the library checks them; the heuristic's algorithm remembers the alignments the preference
+ * promised and the matmul refuses operands less aligned (a GPU's kernel would fault or read wrong).
+ * FAKE_CUBLASLT_BREAK=bias-columns broadcasts the bias along D's columns instead (tests/cuda.cmake checks that
+ * the forward then differs). */
+#include <math.h>
+
+enum { LT_OK = 0, LT_INVALID = 7, LT_NOT_SUPPORTED = 15 };
+typedef struct LtLayout {
+    uint32_t type;
+    uint64_t rows, cols;
+    int64_t ld, stride;
+    int32_t order, batch;
+} LtLayout;
+typedef struct LtDesc {
+    int32_t compute, scale, ta, tb, bias_type;
+    uint32_t epi;
+    const void *bias;
+} LtDesc;
+typedef struct LtPref {
+    uint64_t ws;
+    uint32_t align[4]; /* A, B, C, D */
+} LtPref;
+typedef struct LtHandle {
+    int (*record)(void *stream, void (*run)(void *), const void *arg, size_t size); /* the driver's */
+} LtHandle;
+#define LT_MAGIC 0x6e6574634c74ull /* "netcLt": an algorithm this stand-in's heuristic gave */
+
+static int lt_fail(const char *what, int status) {
+    fprintf(stderr, "fake cuBLASLt: %s\n", what);
+    return status;
+}
+
+int cublasLtCreate(void **h) {
+    LtHandle *x = calloc(1, sizeof *x);
+    void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    x->record = drv ? (int (*)(void *, void (*)(void *), const void *, size_t))dlsym(drv, "fake_cuda_record") : NULL;
+    if (!x->record) return free(x), lt_fail("the fake driver is not loaded", 1);
+    return *h = x, LT_OK;
+}
+int cublasLtDestroy(void *h) { return free(h), LT_OK; }
+
+int cublasLtMatrixLayoutCreate(void **l, uint32_t type, uint64_t rows, uint64_t cols, int64_t ld) {
+    LtLayout *x = calloc(1, sizeof *x);
+    *x = (LtLayout){.type = type, .rows = rows, .cols = cols, .ld = ld, .batch = 1};
+    return *l = x, LT_OK;
+}
+int cublasLtMatrixLayoutDestroy(void *l) { return free(l), LT_OK; }
+int cublasLtMatrixLayoutSetAttribute(void *l, int attr, const void *buf, size_t size) {
+    LtLayout *x = l;
+    switch (attr) {
+    case 1:
+        return size == 4 ? (memcpy(&x->order, buf, 4), x->order == 0 || x->order == 1 ? LT_OK : LT_NOT_SUPPORTED)
+                         : LT_INVALID;
+    case 5: return size == 4 ? (memcpy(&x->batch, buf, 4), LT_OK) : LT_INVALID;
+    case 6: return size == 8 ? (memcpy(&x->stride, buf, 8), LT_OK) : LT_INVALID;
+    default: return lt_fail("cublasLtMatrixLayoutSetAttribute: an attribute the stand-in does not model", LT_INVALID);
+    }
+}
+
+int cublasLtMatmulDescCreate(void **d, int compute, int scale) {
+    LtDesc *x = calloc(1, sizeof *x);
+    *x = (LtDesc){.compute = compute, .scale = scale, .epi = 1, .bias_type = -1};
+    return *d = x, LT_OK;
+}
+int cublasLtMatmulDescDestroy(void *d) { return free(d), LT_OK; }
+int cublasLtMatmulDescSetAttribute(void *d, int attr, const void *buf, size_t size) {
+    LtDesc *x = d;
+    switch (attr) {
+    case 3: return size == 4 ? (memcpy(&x->ta, buf, 4), LT_OK) : LT_INVALID;
+    case 4: return size == 4 ? (memcpy(&x->tb, buf, 4), LT_OK) : LT_INVALID;
+    case 7: return size == 4 ? (memcpy(&x->epi, buf, 4), LT_OK) : LT_INVALID;
+    case 8: return size == sizeof(void *) ? (memcpy(&x->bias, buf, size), LT_OK) : LT_INVALID;
+    case 26: return size == 4 ? (memcpy(&x->bias_type, buf, 4), LT_OK) : LT_INVALID;
+    default: return lt_fail("cublasLtMatmulDescSetAttribute: an attribute the stand-in does not model", LT_INVALID);
+    }
+}
+
+int cublasLtMatmulPreferenceCreate(void **p) {
+    LtPref *x = calloc(1, sizeof *x);
+    for (int i = 0; i < 4; i++) x->align[i] = 256; /* cuBLASLt's defaults */
+    return *p = x, LT_OK;
+}
+int cublasLtMatmulPreferenceDestroy(void *p) { return free(p), LT_OK; }
+int cublasLtMatmulPreferenceSetAttribute(void *p, int attr, const void *buf, size_t size) {
+    LtPref *x = p;
+    if (attr == 1) return size == 8 ? (memcpy(&x->ws, buf, 8), LT_OK) : LT_INVALID;
+    if (attr >= 5 && attr <= 8) return size == 4 ? (memcpy(&x->align[attr - 5], buf, 4), LT_OK) : LT_INVALID;
+    return lt_fail("cublasLtMatmulPreferenceSetAttribute: an attribute the stand-in does not model", LT_INVALID);
+}
+
+/* op(X)'s rows and columns */
+static uint64_t op_rows(const LtLayout *l, int t) { return t ? l->cols : l->rows; }
+static uint64_t op_cols(const LtLayout *l, int t) { return t ? l->rows : l->cols; }
+static int lt_layout_ok(const LtLayout *l) { return l->ld >= (int64_t)(l->order ? l->cols : l->rows); }
+
+/* What the stand-in runs: f32 or bf16 A and B, f32 C and D, f32 bias, compute 32F (or its TF32 form). */
+static int lt_check(const LtDesc *d, const LtLayout *a, const LtLayout *b, const LtLayout *c, const LtLayout *dd) {
+    if ((d->compute != 68 && d->compute != 77) || d->scale != 0) return lt_fail("compute or scale type", 15);
+    if (a->type != b->type || (a->type != 0 && a->type != 14) || c->type != 0 || dd->type != 0)
+        return lt_fail("matrix types", LT_NOT_SUPPORTED);
+    if (d->epi != 1 && d->epi != 4 && d->epi != 6) return lt_fail("an epilogue not modelled", LT_NOT_SUPPORTED);
+    if (d->bias_type != -1 && d->bias_type != 0) return lt_fail("bias type", LT_NOT_SUPPORTED);
+    if (d->ta < 0 || d->ta > 1 || d->tb < 0 || d->tb > 1) return lt_fail("transposes", LT_INVALID);
+    if (op_rows(a, d->ta) != dd->rows || op_cols(b, d->tb) != dd->cols || op_cols(a, d->ta) != op_rows(b, d->tb) ||
+        c->rows != dd->rows || c->cols != dd->cols)
+        return lt_fail("shapes do not chain (op(A) m x k, op(B) k x n, D m x n)", LT_INVALID);
+    if (!lt_layout_ok(a) || !lt_layout_ok(b) || !lt_layout_ok(c) || !lt_layout_ok(dd))
+        return lt_fail("a leading dimension too small for its order", LT_INVALID);
+    if (a->batch != dd->batch || b->batch != dd->batch || c->batch != dd->batch)
+        return lt_fail("batch counts differ", LT_INVALID);
+    return LT_OK;
+}
+
+int cublasLtMatmulAlgoGetHeuristic(void *h, void *op, void *la, void *lb, void *lc, void *ld, void *pref, int want,
+                                   uint64_t *results, int *count) {
+    (void)h;
+    const LtPref *p = pref;
+    if (want < 1) return LT_INVALID;
+    *count = 0;
+    const int r = lt_check(op, la, lb, lc, ld);
+    if (r) return r;
+    if (p->ws < 1) return lt_fail("no workspace", LT_NOT_SUPPORTED);
+    /* cublasLtMatmulHeuristicResult_t: the algorithm (8 x 64 bits), workspace size, state, waves, reserved */
+    memset(results, 0, 96);
+    results[0] = LT_MAGIC;
+    for (int i = 0; i < 4; i++) results[1 + i] = p->align[i];
+    *count = 1;
+    return LT_OK;
+}
+
+typedef struct LtCall {
+    LtDesc d; /* the descriptor's values at the call (its bias pointer too), as a captured kernel holds them */
+    LtLayout a, b, c;
+    float alpha, beta;
+    const void *pa, *pb;
+    float *pc, *pd;
+    int break_bias;
+} LtCall;
+
+static double lt_elem(const LtLayout *l, const void *p, int64_t q, uint64_t r, uint64_t c) {
+    const int64_t i = q * l->stride + (int64_t)(l->order ? r * (uint64_t)l->ld + c : r + c * (uint64_t)l->ld);
+    if (l->type == 0) return ((const float *)p)[i];
+    const uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static float *lt_at(const LtLayout *l, float *p, int64_t q, uint64_t r, uint64_t c) {
+    return p + q * l->stride + (int64_t)(l->order ? r * (uint64_t)l->ld + c : r + c * (uint64_t)l->ld);
+}
+
+static void lt_run(void *arg) {
+    const LtCall *x = arg;
+    const uint64_t m = op_rows(&x->a, x->d.ta), n = op_cols(&x->b, x->d.tb), k = op_cols(&x->a, x->d.ta);
+    const float *bias = x->d.bias;
+    for (int64_t q = 0; q < x->c.batch; q++)
+        for (uint64_t j = 0; j < n; j++)
+            for (uint64_t i = 0; i < m; i++) {
+                double acc = 0;
+                for (uint64_t p = 0; p < k; p++)
+                    acc += (x->d.ta ? lt_elem(&x->a, x->pa, q, p, i) : lt_elem(&x->a, x->pa, q, i, p)) *
+                           (x->d.tb ? lt_elem(&x->b, x->pb, q, j, p) : lt_elem(&x->b, x->pb, q, p, j));
+                float v = (float)(x->alpha * acc + (x->beta != 0 ? x->beta * *lt_at(&x->c, x->pc, q, i, j) : 0));
+                if (x->d.epi & 4) v = v + bias[x->break_bias ? j % m : i];
+                if (x->d.epi & 2) v = fmaxf(v, 0);
+                *lt_at(&x->c, x->pd, q, i, j) = v;
+            }
+}
+
+int cublasLtMatmul(void *h, void *op, const float *alpha, const void *a, void *la, const void *b, void *lb,
+                   const float *beta, const void *c, void *lc, void *d, void *ld, const uint64_t *algo, void *ws,
+                   size_t ws_bytes, void *stream) {
+    const LtHandle *hd = h;
+    const LtDesc *desc = op;
+    int r = lt_check(op, la, lb, lc, ld);
+    if (r) return r;
+    if (!algo || algo[0] != LT_MAGIC) return lt_fail("cublasLtMatmul: not an algorithm of the heuristic", LT_INVALID);
+    if (!ws || !ws_bytes) return lt_fail("cublasLtMatmul: no workspace", LT_INVALID);
+    if (c != d || memcmp(lc, ld, sizeof(LtLayout))) return lt_fail("cublasLtMatmul: C is not D", LT_NOT_SUPPORTED);
+    const void *ptr[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        if ((uintptr_t)ptr[i] % algo[1 + i])
+            return lt_fail("cublasLtMatmul: an operand less aligned than the preference promised", LT_INVALID);
+    if ((desc->epi & 4) && (!desc->bias || (uintptr_t)desc->bias % 4))
+        return lt_fail("cublasLtMatmul: no bias", LT_INVALID);
+    const char *brk = getenv("FAKE_CUBLASLT_BREAK");
+    LtCall x = {.d = *desc,
+                .a = *(LtLayout *)la,
+                .b = *(LtLayout *)lb,
+                .c = *(LtLayout *)lc,
+                .alpha = *alpha,
+                .beta = *beta,
+                .pa = a,
+                .pb = b,
+                .pc = (float *)c,
+                .pd = d,
+                .break_bias = brk && !strcmp(brk, "bias-columns")};
+    if (!hd->record(stream, lt_run, &x, sizeof x)) lt_run(&x);
+    return LT_OK;
+}
 
 #else /* cuBLAS */
 
