@@ -7,8 +7,10 @@
  * col [C/G * KH * KW, OH * OW] = y [O, OH * OW] per group, the column matrix
  * made by an im2col kernel, or x itself for a 1x1 stride-1 convolution.  A
  * bias, a folded batch norm, activations, residual adds and SE scales run as
- * one elementwise kernel after the GEMM, in place on its output; a linear
- * layer is a GEMM against its weights transposed. */
+ * one elementwise kernel after the GEMM, in place on its output — a bias
+ * alone or bias then relu goes into the GEMM step itself (NcDevGemm.epilogue:
+ * cuBLASLt's epilogue on a GPU); a linear layer is a GEMM against its weights
+ * transposed. */
 #ifndef NETC_CU_LOWER_H
 #define NETC_CU_LOWER_H
 

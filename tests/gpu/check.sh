@@ -24,7 +24,9 @@
 #       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
-#       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50's per-kernel profile and
+#       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50 with its GEMMs' bias (+ relu)
+#       fused through cuBLASLt and unfused (NETC_GEMM_EPILOGUE=1 / 0: batch 1 against the interpreter, batch 64
+#       f32 and bf16 timed; about 30 s, not yet timed on a GPU), resnet50's per-kernel profile and
 #       training step, its `train` loop at batch 128 with the optimizer on the device and on the host,
 #       resnet50's bench at batch 64 with and without --overlap and its classify and eval throughput with
 #       the uploads overlapped and not (NETC_DEV_OVERLAP=0: 1280 images, 8 runs; an estimated 25-35 s for
@@ -44,7 +46,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,41p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,43p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -140,6 +142,9 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
         "$py" -c "import lzma, sys; a = sys.argv[1]; open(a + '.xz', 'wb').write(lzma.compress(open(a, 'rb').read()))" \
           "$dir/bench/$name.weights" && rm "$dir/bench/$name.weights"
       done
+      # resnet50 at 224, batch 1, through the interpreter with the same weights: the GEMM epilogues' check
+      [ "$m" = resnet50 ] && { "$netc" run "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224 \
+        --save-input "$dir/bench/resnet50_x.npy" --output "$dir/bench/resnet50_ref.npy" --top 0 >/dev/null || exit 1; }
       rm -f "$dir/bench/det.safetensors" "$dir/bench/w.safetensors"
       echo "bench $m: prepared"
     done
@@ -315,6 +320,34 @@ run() {
         done
         [ -f "$p.tactics" ] && echo "${p##*/}: tactics (g: im2col + GEMM, c: cuDNN): $(sed -n 3p "$p.tactics")" ||
           echo "${p##*/}: no tactic cache written"
+      done
+      # GEMMs with their bias (+ relu) fused through cuBLASLt (the default), and unfused (NETC_GEMM_EPILOGUE=0:
+      # cuBLAS, then netc's elementwise kernel), the convs as im2col + GEMM: resnet50 batch 1 at 224 against the
+      # interpreter (f32, 1e-4) with how many GEMMs cuBLASLt ran and refused, then batch 64 f32 and bf16 timed
+      p="$dir/bench/resnet50_b1"
+      if [ -x "$p" ] && [ -f "$dir/bench/resnet50_ref.npy" ]; then
+        local epi lt
+        for epi in 1 0; do
+          n=$((n + 1))
+          if NETC_GEMM_EPILOGUE=$epi NETC_CONV_TACTIC=gemm NETC_CUDA_VERBOSE=1 timeout "$T" "$p" --device "$device" \
+            run --input "$dir/bench/resnet50_x.npy" --output "$dir/bench/resnet50_y$epi.npy" --top 0 \
+            2>"$p.epi$epi.err" >/dev/null && python3 "$dir/compare.py" "$dir/bench/resnet50_ref.npy" \
+            "$dir/bench/resnet50_y$epi.npy" 1e-4; then
+            lt=$(grep -h 'cuBLASLt' "$p.epi$epi.err" | tr '\n' ' ')
+            echo "resnet50_b1 NETC_GEMM_EPILOGUE=$epi: matches the interpreter (${lt:-no GEMM through cuBLASLt})"
+          else
+            echo "resnet50_b1 NETC_GEMM_EPILOGUE=$epi: FAILED: $(grep -v 'kernels loaded' "$p.epi$epi.err" | head -3)"
+            failed=$((failed + 1))
+          fi
+        done
+      fi
+      for p in "$dir"/bench/resnet50_b64 "$dir"/bench/resnet50_b64-bf16; do
+        [ -x "$p" ] || continue
+        for epi in 1 0; do
+          echo -n "${p##*/} NETC_GEMM_EPILOGUE=$epi: "
+          NETC_GEMM_EPILOGUE=$epi NETC_CONV_TACTIC=gemm timeout "$T" "$p" --device "$device" bench --res 224 \
+            --iters 10 --warmup 2 --json 2>"$p.epi$epi.err" || echo "FAILED: $(head -3 "$p.epi$epi.err")"
+        done
       done
       for p in "$dir"/bench/resnet50_b64-tf32 "$dir"/bench/resnet50_b64; do # auto: the tactics cached above
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --res 224 --iters 3 --warmup 1 --per-kernel
