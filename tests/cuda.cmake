@@ -151,6 +151,13 @@ foreach(mrb "models/resnet18;48;2" "tests/cuda/cuda_zoo;23x19;2" "tests/codegen/
 endforeach()
 # resnet18's also overlapped against sequential (classify and eval, 20 photographs: check_fake_driver.sh's OVERLAP)
 set_tests_properties(cuda.fake_driver.resnet18 PROPERTIES ENVIRONMENT "OVERLAP=1")
+# nc_dev_gemm_epi alone (bias per row / column, B transposed or not, batches, relu, bf16, misaligned operands) in
+# the emulator and through device_cuda.c + device_cublaslt.c on the stand-ins, against the product computed there
+add_executable(test_cuda_gemm_epi ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_gemm_epi.c)
+target_link_libraries(test_cuda_gemm_epi PRIVATE netc_core)
+add_dependencies(test_cuda_gemm_epi fake_cuda_driver fake_cublas fake_cublaslt)
+add_test(NAME cuda.gemm_epi COMMAND test_cuda_gemm_epi)
+set_tests_properties(cuda.gemm_epi PROPERTIES LABELS "cuda;small" ENVIRONMENT "LD_LIBRARY_PATH=${FAKE_CUDA_DIR}")
 # a cuBLASLt stand-in that broadcasts the bias along the wrong axis must turn the forward red (the fused GEMM
 # epilogues are really checked: conv biases per row, the linear layers' per column)
 add_test(NAME cuda.fake_driver.epilogue_break COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_fake_driver.sh

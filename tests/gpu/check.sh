@@ -15,12 +15,14 @@
 #     - the benchmark (unless NO_BENCH=1): BENCH_MODELS (default resnet50 resnest50d regnety_032
 #       efficientnet_b4) at 224,448, batch 1 and 64 (and 64 with --precision tf32, resnet50's with bf16 too;
 #       its training step at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
-#     and the shared libraries the programs need that a bare GPU machine may lack in DIR/lib.
+#     the shared libraries the programs need that a bare GPU machine may lack in DIR/lib, and
+#     tests/cuda/test_cuda_gemm_epi.c built with cc (the device layer alone: GEMMs with a fused epilogue).
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
 #       ref.npy (1e-4 relative; tf32 5e-3, bf16 2e-2), again with its convs as cuDNN's (NETC_CONV_TACTIC=cudnn),
 #       its bench, `classify` of tests/photos (its convs as cuDNN's; runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
-#       (NETC_DEV_BISECT); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
+#       (NETC_DEV_BISECT); test_cuda_gemm_epi (96 GEMMs with a bias (+ relu) through cuBLASLt against the
+#       host's product); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
 #       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
@@ -46,7 +48,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,43p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,46p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -124,6 +126,10 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
     libs "$d/prog"
   done
   cp "$root/tests/cuda/compare_st.py" "$dir/"
+  # nc_dev_gemm_epi alone through device_cublaslt.c, 96 shapes (runtime/device and base.c only: no LLVM there)
+  cc -O2 -std=c17 -D_POSIX_C_SOURCE=200809L -I"$root" -o "$dir/test_cuda_gemm_epi" \
+    "$root/tests/cuda/test_cuda_gemm_epi.c" "$root"/runtime/device/*.c "$root/runtime/support/base.c" -ldl -lm \
+    2>/dev/null || echo "test_cuda_gemm_epi: not built"
   # the benchmark: the issue's models at 224 and 448, batch 1 and 64; weights that compress (bench_weights.py)
   if [ -z "${NO_BENCH:-}" ]; then
     mkdir -p "$dir/bench"
@@ -235,6 +241,18 @@ run() {
       [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
         --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
     done
+    if [ -x "$dir/test_cuda_gemm_epi" ] && [ "$device" = cuda ]; then
+      n=$((n + 1))
+      echo "== GEMMs with a bias (+ relu) epilogue through cuBLASLt (tests/cuda/test_cuda_gemm_epi.c: 96 shapes)"
+      if timeout "$T" "$dir/test_cuda_gemm_epi" >"$dir/gemm_epi.txt" 2>&1; then
+        echo "gemm_epi: every fused GEMM matches the host's product (1e-5)"
+      else
+        echo "gemm_epi: FAILED"
+        failed=$((failed + 1))
+      fi
+      grep -v "^FAIL" "$dir/gemm_epi.txt" | tail -5
+      grep "^FAIL" "$dir/gemm_epi.txt" | head -8
+    fi
     echo "#### training steps: run --train on $device against the reference kernels' step (1e-4 of each tensor's max)"
     for d in "$dir"/train_*; do
       [ -x "$d/prog" ] || continue
