@@ -258,6 +258,16 @@ add_test(NAME cuda.train_devopt COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/ch
          ${Python3_EXECUTABLE} ${FAKE_CUDA_DIR})
 set_tests_properties(cuda.train_devopt PROPERTIES LABELS "cuda;small" TIMEOUT 300
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
+# train's overlapped feed on a device (runtime/program/train.c's prepare_batch, dev_exec.c's NcDevTrainPipe): each
+# batch prepared in pinned memory and uploaded on the copy stream while the step before runs; fmnist_resnet emulated
+# and on the stand-in driver, overlapped and NETC_DEV_OVERLAP=0: every step's metrics, validation, the final
+# checkpoint and optimizer state byte for byte (a failed image, the dropped partial batch, --aug + --mixup, the
+# optimizer on the host, a resumed run; tests/cuda/check_train_overlap.sh; about 20 s)
+add_test(NAME cuda.train_overlap
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_overlap.sh $<TARGET_FILE:netc>
+         ${Python3_EXECUTABLE} ${FAKE_CUDA_DIR})
+set_tests_properties(cuda.train_overlap PROPERTIES LABELS "cuda;small" TIMEOUT 300
+                     ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin")
 # --train --target cuda --precision bf16: one step against the reference kernels' f32 step.  A step at these
 # batches (2) is ill-conditioned: its gradients move by up to 34% when the input moves by 0.2% (fmnist_resnet in
 # f32, measured), so the whole bf16 step's gradients are held to 0.6 of their L2 norm (measured 0.13-0.30; a

@@ -288,6 +288,8 @@ static void compute(DevExec *x, const NcBundle *b, int p, double *per_node) {
                 x->bisect_bad, x->bisect_nodes, x->bisect_tol);
 }
 
+static void collect(DevExec *x, const NcBundle *b, int p, float *output, void *arena);
+
 static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs, float *output, void *arena,
                 double *per_node) {
     DevExec *x = ctx;
@@ -309,6 +311,15 @@ static void run(void *ctx, const NcBundle *b, int p, const float *const *inputs,
                 fail("uploading the inputs to the emulator", &e);
     }
     compute(x, b, p, per_node);
+    collect(x, b, p, output, arena);
+}
+
+/* After a run's steps were issued: wait for them and download what the run gives (run()'s tail). */
+static void collect(DevExec *x, const NcBundle *b, int p, float *output, void *arena) {
+    DevProg *dp = &x->prog[p];
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    NcError e;
     if (nc_dev_sync(x->dev, &e)) fail("finishing the run", &e);
     const NcBundleValue *ov = &pr->values[h->outputs[0]];
     if (output && nc_dev_download(x->dev, output, (char *)dp->arena + ov->offset,
@@ -610,3 +621,94 @@ void nc_dev_pipe_finish(NcDevPipe *q, int p, int slot, float *output, void *aren
         memcpy((char *)arena + pr->values[h->features].offset, (char *)q->host_out[slot] + out,
                (size_t)nc_numel(&pr->vals[h->features]) * 4);
 }
+
+/* The training step's feed (dev_exec.h): two slots, each a pinned copy of input 0 on the host, a staging buffer
+ * on the device and two events, as NcDevPipe's inputs; the other inputs (targets, seed) are small and go up
+ * synchronously when the step is submitted. */
+struct NcDevTrainPipe {
+    DevExec *x;
+    const NcBundle *b;
+    int p;
+    size_t in_bytes, small_bytes;
+    float *host_in[2];
+    char *host_small[2]; /* inputs 1.. (targets, seed) of the step that reads the slot */
+    void *stage[2];
+    void *up[2], *used[2]; /* upload finished; staging buffer copied into the program's input */
+};
+
+NcDevTrainPipe *nc_dev_train_pipe_open(const NcBundle *b, int p) {
+    if (!b->exec || b->exec->run != run) return NULL;
+    DevExec *x = b->exec->ctx;
+    const char *env = getenv("NETC_DEV_OVERLAP");
+    if (!x->dev || x->shadow || !nc_dev_has_streams(x->dev) || (env && !strcmp(env, "0"))) return NULL;
+    const NcProgram *pr = &b->programs[p];
+    if (!pr->train || pr->h->ninputs < 1) return NULL;
+    NcDevTrainPipe *q = nc_calloc(1, sizeof *q);
+    q->x = x, q->b = b, q->p = p, q->in_bytes = (size_t)nc_numel(&pr->vals[pr->h->inputs[0]]) * 4;
+    for (uint32_t i = 1; i < pr->h->ninputs; i++) q->small_bytes += (size_t)nc_numel(&pr->vals[pr->h->inputs[i]]) * 4;
+    NcError e;
+    for (int s = 0; s < 2; s++)
+        if (nc_dev_host_alloc(x->dev, (void **)&q->host_in[s], q->in_bytes, &e) ||
+            nc_dev_host_alloc(x->dev, (void **)&q->host_small[s], q->small_bytes ? q->small_bytes : 4, &e) ||
+            nc_dev_alloc(x->dev, &q->stage[s], q->in_bytes, &e) || nc_dev_event_create(x->dev, &q->up[s], &e) ||
+            nc_dev_event_create(x->dev, &q->used[s], &e))
+            fail("setting up the overlapped training feed (NETC_DEV_OVERLAP=0 trains without)", &e);
+    return q;
+}
+
+void nc_dev_train_pipe_close(NcDevTrainPipe *q) {
+    if (!q) return;
+    NcDevice *d = q->x->dev;
+    NcError e;
+    if (nc_dev_sync(d, &e)) fail("finishing the overlapped training feed", &e);
+    for (int s = 0; s < 2; s++) {
+        nc_dev_host_free(d, q->host_in[s]), nc_dev_host_free(d, q->host_small[s]), nc_dev_free(d, q->stage[s]);
+        nc_dev_event_free(d, q->up[s]), nc_dev_event_free(d, q->used[s]);
+    }
+    free(q);
+}
+
+float *nc_dev_train_pipe_input(NcDevTrainPipe *q, int slot) {
+    NcError e;
+    if (nc_dev_event_sync(q->x->dev, q->up[slot], &e)) fail("waiting for an upload", &e);
+    return q->host_in[slot];
+}
+
+void nc_dev_train_pipe_upload(NcDevTrainPipe *q, int slot) {
+    NcDevice *d = q->x->dev;
+    NcError e;
+    if (nc_dev_stream_wait(d, NC_DEV_COPY, q->used[slot], &e) ||
+        nc_dev_copy_async(d, NC_DEV_COPY, NC_DEV_H2D, q->stage[slot], q->host_in[slot], q->in_bytes, &e) ||
+        nc_dev_event_record(d, q->up[slot], NC_DEV_COPY, &e))
+        fail("uploading a batch", &e);
+}
+
+void nc_dev_train_pipe_submit(NcDevTrainPipe *q, int slot, const float *const *inputs) {
+    DevExec *x = q->x;
+    const NcBundle *b = q->b;
+    const int p = q->p;
+    prepare(x, b, p);
+    DevProg *dp = &x->prog[p];
+    const NcProgram *pr = &b->programs[p];
+    const NcProgramHeader *h = pr->h;
+    NcDevice *d = x->dev;
+    NcError e;
+    /* the small inputs through the slot's pinned buffer, on the compute stream (a synchronous copy would wait
+     * for the copy stream too): the step that last read this buffer has finished (nc_dev_train_pipe_finish) */
+    char *small = q->host_small[slot];
+    for (uint32_t i = 1; i < h->ninputs; i++) {
+        const size_t n = (size_t)nc_numel(&pr->vals[h->inputs[i]]) * 4;
+        memcpy(small, inputs[i], n);
+        if (nc_dev_copy_async(d, NC_DEV_COMPUTE, NC_DEV_H2D, (char *)dp->input + dp->in_off[i], small, n, &e))
+            fail("uploading the inputs", &e);
+        small += n;
+    }
+    if (nc_dev_stream_wait(d, NC_DEV_COMPUTE, q->up[slot], &e) ||
+        nc_dev_copy_async(d, NC_DEV_COMPUTE, NC_DEV_D2D, (char *)dp->input + dp->in_off[0], q->stage[slot], q->in_bytes,
+                          &e) ||
+        nc_dev_event_record(d, q->used[slot], NC_DEV_COMPUTE, &e))
+        fail("uploading the inputs", &e);
+    compute(x, b, p, NULL);
+}
+
+void nc_dev_train_pipe_finish(NcDevTrainPipe *q, void *arena) { collect(q->x, q->b, q->p, NULL, arena); }

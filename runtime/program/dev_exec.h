@@ -72,6 +72,24 @@ float *nc_dev_pipe_input(NcDevPipe *q, int slot);
 void nc_dev_pipe_submit(NcDevPipe *q, int p, int slot);
 void nc_dev_pipe_finish(NcDevPipe *q, int p, int slot, float *output, void *arena);
 
+/* The training step's feed (train on a device program): while the device runs step i, the host prepares batch
+ * i + 1 in a slot's pinned buffer (input 0, the images) and its upload goes on the copy stream into the slot's
+ * staging buffer; the step waits for that upload's event and copies it into the program's input on the device,
+ * outside the captured graph.  NULL where nc_dev_pipe_open would be (not a device program, no streams,
+ * NETC_DEV_OVERLAP=0, NETC_DEV_BISECT).  Two slots (0, 1): input(slot) waits until the slot's last upload has
+ * read its buffer and gives it; upload(slot) queues its upload; submit(slot, inputs) queues inputs 1.. (the
+ * targets, the seed: small, through pinned memory), the copy of the slot's batch and the step, and returns;
+ * finish(arena) waits for the step and downloads what nc_bundle_run_inputs would (loss, logits, statistics).
+ * A slot is uploaded again only after the step that read it was submitted.  The same values as
+ * nc_bundle_run_inputs's. */
+typedef struct NcDevTrainPipe NcDevTrainPipe;
+NcDevTrainPipe *nc_dev_train_pipe_open(const NcBundle *b, int p);
+void nc_dev_train_pipe_close(NcDevTrainPipe *q);
+float *nc_dev_train_pipe_input(NcDevTrainPipe *q, int slot);
+void nc_dev_train_pipe_upload(NcDevTrainPipe *q, int slot);
+void nc_dev_train_pipe_submit(NcDevTrainPipe *q, int slot, const float *const *inputs);
+void nc_dev_train_pipe_finish(NcDevTrainPipe *q, void *arena);
+
 /* What the program runs on, for info: the device attached, or what it was
  * compiled for; NULL on a CPU program. */
 const char *nc_dev_exec_describe(const NcBundle *b);

@@ -590,6 +590,52 @@ static int save(Run *r, const Opts *o, const TrainState *s, NcError *e) {
     return train_save(o->out, &r->tt, s, &o->opt, r->opt_state, r->opt_floats, r->model_id, o->keep, e);
 }
 
+/* A batch ready for its step: from the feed, a failed image's place taken by a copy of one that decoded (the
+ * step's shape is fixed), its targets made (mixup's draws seeded by (epoch, batch)); on a device with the
+ * overlapped feed, copied into pipe slot `slot`'s pinned buffer and its upload queued.  What it skipped is
+ * counted and said by the step that takes it (so a batch prepared ahead changes nothing the step before
+ * writes). */
+typedef struct PreparedBatch {
+    TrainFeedSlot *sl; /* NULL: none */
+    int64_t epoch, batch;
+    const float *x; /* the images the step reads */
+    int slot, bad;  /* bad: mixup failed (e) */
+    NcError e;
+} PreparedBatch;
+
+static void prepare_batch(Run *r, const Opts *o, uint64_t seed, TrainFeed *feed, NcDevTrainPipe *pipe, int64_t epoch,
+                          int64_t batch, int slot, PreparedBatch *pb) {
+    TrainFeedSlot *sl = train_feed_next(feed);
+    NC_CHECK(sl && sl->epoch == epoch && sl->batch == batch);
+    const int64_t per = (int64_t)3 * r->H * r->W;
+    float *x = sl->x;
+    int *labels = sl->labels;
+    const NcImageResult *res = sl->res;
+    const int failed = sl->failed;
+    pb->sl = sl, pb->epoch = epoch, pb->batch = batch, pb->x = x, pb->slot = slot, pb->bad = 0;
+    if (failed == r->B) return;
+    for (int i = 0, src = 0; i < r->B && failed; i++) {
+        if (res[i].ok) continue;
+        while (!res[src].ok) src++;
+        memcpy(x + i * per, x + src * per, (size_t)per * sizeof(float));
+        labels[i] = labels[src];
+    }
+    if (r->mixing) {
+        const uint64_t ms = train_seed(seed, TRAIN_SEED_MIXUP, epoch, batch);
+        if (nc_mixup_apply(&r->mix, x, labels, r->B, 3, r->H, r->W, ms, r->target, NULL, &pb->e)) {
+            pb->bad = 1;
+            return;
+        }
+    } else
+        make_targets(r, labels, o->smoothing);
+    if (pipe) {
+        float *h = nc_dev_train_pipe_input(pipe, slot);
+        memcpy(h, x, (size_t)(per * r->B) * sizeof(float));
+        nc_dev_train_pipe_upload(pipe, slot);
+        pb->x = h;
+    }
+}
+
 static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data, const FileList *val) {
     NcError e;
     const NcTransform tf = transform_of(r->b, r->P->h);
@@ -614,6 +660,13 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
     TrainFeed feed;
     train_feed_open(&feed, ld, data, r->aug, o->sampler, r->K, r->B, per, o->epochs, s->seed, o->prefetch, s->epoch,
                     s->batch);
+    /* a device program's batches go up from pinned memory on the copy stream, each while the step before runs */
+    NcDevTrainPipe *pipe = nc_dev_train_pipe_open(r->b, r->ps);
+    if (pipe)
+        fprintf(stderr, "train: each batch's upload overlaps the step before (pinned memory, a copy stream; "
+                        "NETC_DEV_OVERLAP=0 uploads each in turn)\n");
+    PreparedBatch ahead = {0};
+    unsigned nslot = 0;
     const float *inputs[8] = {0};
     int rc = 0, streak = 0;
     double images_run = 0;
@@ -627,32 +680,23 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 rc = 1;
                 break;
             }
-            TrainFeedSlot *sl = train_feed_next(&feed);
-            NC_CHECK(sl && sl->epoch == s->epoch && sl->batch == s->batch);
-            float *x = sl->x;
-            int *labels = sl->labels;
-            const NcImageResult *res = sl->res;
-            const int failed = sl->failed;
+            /* this batch, unless the step before prepared it (below) */
+            if (!(ahead.sl && ahead.epoch == s->epoch && ahead.batch == s->batch))
+                prepare_batch(r, o, s->seed, &feed, pipe, s->epoch, s->batch, nslot++ & 1, &ahead);
+            const PreparedBatch cur = ahead;
+            ahead.sl = NULL;
+            const float *x = cur.x;
+            const NcImageResult *res = cur.sl->res;
+            const int failed = cur.sl->failed;
             s->images_skipped += failed;
             for (int i = 0; i < r->B && failed; i++)
                 if (!res[i].ok) fprintf(stderr, "\nwarning: skipped %s\n", res[i].err.msg);
             if (failed == r->B) continue;
-            /* a failed image's slot takes a copy of one that decoded: the step's shape is fixed */
-            for (int i = 0, src = 0; i < r->B && failed; i++) {
-                if (res[i].ok) continue;
-                while (!res[src].ok) src++;
-                memcpy(x + i * per, x + src * per, (size_t)per * sizeof(float));
-                labels[i] = labels[src];
+            if (cur.bad) {
+                fprintf(stderr, "\ntrain: %s\n", cur.e.msg);
+                rc = 1;
+                break;
             }
-            if (r->mixing) {
-                const uint64_t ms = train_seed(s->seed, TRAIN_SEED_MIXUP, s->epoch, s->batch);
-                if (nc_mixup_apply(&r->mix, x, labels, r->B, 3, r->H, r->W, ms, r->target, NULL, &e)) {
-                    fprintf(stderr, "\ntrain: %s\n", e.msg);
-                    rc = 1;
-                    break;
-                }
-            } else
-                make_targets(r, labels, o->smoothing);
             r->seed_words[0] = (uint32_t)s->seed ^ 0x9E3779B9u, r->seed_words[1] = (uint32_t)s->step;
             int k = 0;
             inputs[k++] = x, inputs[k++] = r->target, inputs[k++] = &r->loss_grad;
@@ -664,7 +708,13 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
                 rc = 1;
                 break;
             }
-            nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
+            if (pipe) { /* the step queued; the next batch prepared and its upload queued meanwhile; the step's end */
+                nc_dev_train_pipe_submit(pipe, cur.slot, inputs);
+                if (s->batch + 1 < nb)
+                    prepare_batch(r, o, s->seed, &feed, pipe, s->epoch, s->batch + 1, nslot++ & 1, &ahead);
+                nc_dev_train_pipe_finish(pipe, r->arena);
+            } else
+                nc_bundle_run_inputs(r->b, r->ps, inputs, r->arena, NULL);
             s->images_seen += r->B;
             images_run += r->B, eimages += r->B;
             double loss, gnorm, lr = 0;
@@ -761,6 +811,7 @@ static int train_loop(Run *r, const Opts *o, TrainState *s, const FileList *data
     }
     if (stop_signal) fprintf(stderr, "\ntrain: interrupted; continue with --resume %s\n", o->out);
     if (r->metrics) fflush(r->metrics), write_pictures(r, o, 0, 0);
+    nc_dev_train_pipe_close(pipe);
     train_feed_close(&feed);
     nc_image_loader_close(ld);
     return rc;
