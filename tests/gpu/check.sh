@@ -23,13 +23,15 @@
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); test_cuda_gemm_epi (96 GEMMs with a bias (+ relu) through cuBLASLt against the
 #       host's product); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
-#       fmnist_resnet with the optimizer on the device against the host's, byte for byte; then the
+#       fmnist_resnet with the optimizer on the device against the host's, and its overlapped feed against
+#       NETC_DEV_OVERLAP=0, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
 #       from PTX (JIT), resnet50 at batch 64 with its convs as GEMMs, as cuDNN's and each conv's faster (auto,
 #       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50 with its GEMMs' bias (+ relu)
 #       fused through cuBLASLt and unfused (NETC_GEMM_EPILOGUE=1 / 0: batch 1 against the interpreter, batch 64
 #       f32 and bf16 timed; about 30 s, not yet timed on a GPU), resnet50's per-kernel profile and
-#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host,
+#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and on
+#       the device with each batch's upload not overlapped (NETC_DEV_OVERLAP=0),
 #       resnet50's bench at batch 64 with and without --overlap and its classify and eval throughput with
 #       the uploads overlapped and not (NETC_DEV_OVERLAP=0: 1280 images, 8 runs; an estimated 25-35 s for
 #       all, not yet timed on a GPU), and
@@ -48,7 +50,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,46p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,48p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -285,9 +287,10 @@ run() {
         echo "$photos/$f $((i % 5 + 1))"
         i=$((i + 1))
       done >"$d/list.txt"
-      for h in 0 1; do
+      for h in 0 1 0s; do # (0s: the device's optimizer, each batch uploaded in turn: NETC_DEV_OVERLAP=0)
         rm -rf "$d/run_$h"
-        NETC_DEV_HOST_OPTIM=$h timeout "$T" "$d/prog" --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
+        NETC_DEV_HOST_OPTIM=${h%s} NETC_DEV_OVERLAP=$([ $h = 0s ] && echo 0 || echo 1) timeout "$T" "$d/prog" \
+          --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
           --epochs 2 --workers 1 --quiet --nesterov --wd 1e-4 --clip-grad 5 --val "$d/list.txt" 2>&1 | tail -2
       done
       if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_1/ckpt-00000006.safetensors" &&
@@ -295,6 +298,16 @@ run() {
         echo "train_fmnist_resnet: the device's optimizer byte for byte the host's after 6 updates"
       else
         echo "train_fmnist_resnet: optimizer on the device: FAILED"
+        failed=$((failed + 1))
+      fi
+      # train's overlapped feed (each batch uploaded on the copy stream while the step before runs) against
+      # NETC_DEV_OVERLAP=0: the same bytes
+      n=$((n + 1))
+      if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_0s/ckpt-00000006.safetensors" &&
+        cmp "$d/run_0/state-00000006.bin" "$d/run_0s/state-00000006.bin"; then
+        echo "train_fmnist_resnet: the overlapped feed byte for byte the sequential one after 6 updates"
+      else
+        echo "train_fmnist_resnet: overlapped feed: FAILED"
         failed=$((failed + 1))
       fi
     fi
@@ -387,14 +400,18 @@ run() {
         [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json
       done
       # resnet50's whole `train` loop at batch 128 (the photographs decoded by 12 workers), the optimizer on the
-      # device and then on the host (gradients down, weights up each step): the median wall time of updates 4-10
+      # device and then on the host (gradients down, weights up each step), each batch uploaded on the copy stream
+      # while the step before runs; then the optimizer on the device with each batch uploaded in turn
+      # (NETC_DEV_OVERLAP=0): the median wall time of updates 4-10 (three runs of 10 steps, an estimated 15-25 s in
+      # all, not yet timed on a GPU)
       p="$dir/bench/resnet50_train128"
       if [ -x "$p" ] && [ -n "$photos" ] && [ "$device" = cuda ]; then
         local k h pics=(astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg)
         for k in $(seq 0 255); do echo "$photos/${pics[k % 5]} $((k % 10))"; done >"$dir/bench/list128.txt"
-        for h in 0 1; do
+        for h in 0 1 0s; do
           rm -rf "$dir/bench/train_$h"
-          NETC_DEV_HOST_OPTIM=$h timeout 180 "$p" --device "$device" train --data "$dir/bench/list128.txt" \
+          NETC_DEV_HOST_OPTIM=${h%s} NETC_DEV_OVERLAP=$([ $h = 0s ] && echo 0 || echo 1) timeout 180 "$p" \
+            --device "$device" train --data "$dir/bench/list128.txt" \
             --out "$dir/bench/train_$h" --max-steps 10 --workers 12 --quiet --sched constant --lr 0.01 2>&1 | tail -1
           python3 - "$dir/bench/train_$h/metrics.jsonl" "$h" <<'PY' || echo "resnet50 train loop: FAILED"
 import json, statistics, sys
@@ -402,7 +419,8 @@ t = [json.loads(l) for l in open(sys.argv[1]) if '"step"' in l and "epoch_end" n
 d = [b["time_s"] - a["time_s"] for a, b in zip(t, t[1:])][2:]
 w = [b["wait_s"] - a["wait_s"] for a, b in zip(t, t[1:])][2:]
 where = "host" if sys.argv[2] == "1" else "device"
-print(f"resnet50 train loop b128, optimizer on the {where}: {1e3 * statistics.median(d):.1f} ms an update "
+feed = ", NETC_DEV_OVERLAP=0" if sys.argv[2] == "0s" else ", uploads overlapped"
+print(f"resnet50 train loop b128, optimizer on the {where}{feed}: {1e3 * statistics.median(d):.1f} ms an update "
       f"(median of {len(d)}), data wait {1e3 * statistics.median(w):.1f} ms")
 PY
         done
