@@ -10,6 +10,7 @@
  * pixel) and, grouped, the group's input channels.  Channel blocks outside
  * pixel blocks: a block's weights (KH x KW x CG x NV vectors) stay in L1
  * while the whole row streams past them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cpu/cg_nhwc_conv.h"
@@ -45,11 +46,24 @@ static void blocking(NcNhwcConvPlan *p, int vw) {
 static int max_acc(const NcCgTarget *t) { return t->bregs - 4; }
 
 int nc_cg_nhwc_conv_set_block(NcNhwcConvPlan *p, const NcCgTarget *t, int P, int NV) {
-    if (P < 1 || P > MAXP || NV < 1 || NV > MAXNV || P * cgb_ceil_div((int64_t)NV * t->vw, t->bvw) > max_acc(t))
-        return 0;
+    const int vw = p->vw ? p->vw : t->vw, bvw = vw != t->vw ? vw : t->bvw; /* ymm_pays' plans keep their vectors */
+    if (P < 1 || P > MAXP || NV < 1 || NV > MAXNV || P * cgb_ceil_div((int64_t)NV * vw, bvw) > max_acc(t)) return 0;
     p->P = P, p->NV = NV;
-    blocking(p, t->vw);
+    blocking(p, vw);
     return 1;
+}
+
+/* Do 8-float vectors (ymm, AVX-512VL's 32 of them) pay for a grouped conv on this AVX-512 target?  Where
+ * a group's channels are a multiple of 8 but not of 16 (RegNetY's 24 and 72) a zmm block leaves a quarter
+ * or more of its lanes masked (24 = 16 + a half vector: at most 75% of the peak); on Zen 4 a zmm FMA issues
+ * as two halves, so ymm FMAs (two a cycle) reach the same peak with every lane used.  Intel's AVX-512
+ * servers have two full-width FMA units (ymm: half their peak), Zen 5 full-width ones too: Zen 4 only.
+ * NETC_CG_GROUPED_VW=8 / 16 forces either (tests, A/B). */
+static int ymm_pays(const NcCgTarget *t, int64_t VO, int dw) {
+    if (dw || t->vw != 16 || t->bregs < 32 || VO % 8 || VO % 16 == 0) return 0;
+    const char *env = getenv("NETC_CG_GROUPED_VW");
+    if (env && *env) return atoi(env) == 8;
+    return t->cpu && !strcmp(t->cpu, "znver4");
 }
 
 int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, const NcCgTarget *t, const char **why) {
@@ -86,6 +100,13 @@ int nc_cg_nhwc_conv_plan(NcNhwcConvPlan *p, const NcGraph *g, const NcNode *nd, 
     p->dw = G == C && G == O;
     if (bf16_act && !p->dw) return *why = "bf16 activations (the depthwise kernel alone reads and writes them)", 0;
     p->VG = p->dw ? 1 : G, p->VO = p->dw ? C : p->OG;
+    NcCgTarget t8;
+    if (ymm_pays(t, p->VO, p->dw)) { /* this kernel's vectors and blocks: 8 floats, 32 registers */
+        t8 = *t;
+        t8.vw = t8.bvw = 8;
+        t = &t8;
+    }
+    p->vw = t->vw;
     /* Register block, chosen for the blocking ISA (cg_target.h) in its
      * vectors, then counted in the target's own.  AVX2 (16 registers, at
      * most 12 accumulators): depthwise 8 pixels x 1 vector — at stride 1
@@ -434,8 +455,23 @@ static void emit_wprep(NcCgModule *m, const NcNhwcConvPlan *p, int64_t PCG, cons
     LLVMBuildRetVoid(b);
 }
 
+static void emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcConvPlan *p, const char *name,
+                 NcCgKernel *kern);
+
 void nc_cg_nhwc_conv_emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcConvPlan *p, const char *name,
                           NcCgKernel *kern) {
+    const int mvw = m->vw;
+    LLVMTypeRef mvec = m->vec;
+    if (p->vw && p->vw != m->vw) { /* ymm_pays: emitted in the plan's vectors, the module's restored below */
+        m->vw = p->vw, m->vec = LLVMVectorType(m->f32, (unsigned)p->vw);
+        kern->isa = "avx512-ymm";
+    }
+    emit(m, g, nd, p, name, kern);
+    m->vw = mvw, m->vec = mvec;
+}
+
+static void emit(NcCgModule *m, const NcGraph *g, const NcNode *nd, const NcNhwcConvPlan *p, const char *name,
+                 NcCgKernel *kern) {
     LLVMBuilderRef b = m->b;
     const NcAttrs *a = &nd->attrs;
     const int vw = m->vw;

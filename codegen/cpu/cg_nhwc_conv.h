@@ -48,6 +48,7 @@ typedef struct NcNhwcConvPlan {
     int64_t nblk;   /* channel blocks per group (nfb + the tail block, if any) */
     int64_t bpc, nch; /* channel blocks per chunk, chunks per group */
     int64_t tiles;    /* N x OH x VG x nch */
+    int vw;           /* floats per vector of this kernel: the target's, or 8 (ymm_pays) */
 } NcNhwcConvPlan;
 
 /* Can this conv node run as an NHWC direct convolution?  Fills the plan or returns 0 with *why. */
