@@ -486,13 +486,16 @@ LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMVal
     return v;
 }
 
-void cgb_prefetch(NcCgModule *m, LLVMValueRef p) {
+void cgb_prefetch(NcCgModule *m, LLVMValueRef p) { cgb_prefetch_rw(m, p, 0); }
+
+void cgb_prefetch_rw(NcCgModule *m, LLVMValueRef p, int write) {
     LLVMTypeRef over[1] = {m->ptr};
     const char *nm = "llvm.prefetch";
     unsigned id = LLVMLookupIntrinsicID(nm, strlen(nm));
     LLVMTypeRef fty = LLVMIntrinsicGetType(m->ctx, id, over, 1);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(m->mod, id, over, 1);
-    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, 0, 0), LLVMConstInt(m->i32, 3, 0), LLVMConstInt(m->i32, 1, 0)};
+    LLVMValueRef args[4] = {p, LLVMConstInt(m->i32, write ? 1 : 0, 0), LLVMConstInt(m->i32, 3, 0),
+                            LLVMConstInt(m->i32, 1, 0)};
     LLVMBuildCall2(m->b, fty, fn, args, 4, "");
 }
 

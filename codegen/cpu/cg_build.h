@@ -101,8 +101,10 @@ LLVMValueRef cgb_activation(NcCgModule *m, int kind, float lo, float hi, LLVMVal
 #define CGB_MAX_INTERLEAVE 8
 void cgb_exp_n(NcCgModule *m, LLVMValueRef *x, int n);
 void cgb_activation_n(NcCgModule *m, int kind, float lo, float hi, LLVMValueRef *v, int n);
-/* A read prefetch of p's cache line into all levels (never faults). */
+/* A read prefetch of p's cache line into all levels (never faults); _rw with write set asks for the
+ * line to be written (prefetchw where the target has it, else a read prefetch). */
 void cgb_prefetch(NcCgModule *m, LLVMValueRef p);
+void cgb_prefetch_rw(NcCgModule *m, LLVMValueRef p, int write);
 /* A vector-typed stack slot in the entry block: mem2reg makes it a register. */
 LLVMValueRef cgb_var(NcCgModule *m, LLVMTypeRef t);
 
