@@ -781,18 +781,25 @@ static void emit_pad(B16 *g, const char *name) {
     LLVMBuildRetVoid(b);
 }
 
-/* AVX512-BF16: MR512 rows (row0 ..) x panel q into buf. */
-static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
+/* AVX512-BF16: MR512 rows (row0 ..) x panel q into buf, its nv vectors of columns, the last `lanes` wide.
+ * A ragged panel's missing vector is not computed, and a last vector of 8 lanes or fewer is a 256-bit
+ * vdpbf16ps (AVX512VL): half the work where a zmm issues as two halves (Zen 4) — RegNetY's 24-channel
+ * groups (16 + 8), EfficientNet's 40 / 80 / 112-channel projections (a tail panel of 8 or 16). */
+static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q, int nv, int lanes) {
     NcCgModule *m = g->m;
     const NcBf16Plan *p = g->p;
     LLVMBuilderRef b = m->b;
-    LLVMTypeRef v32bf = LLVMVectorType(g->bf, 32), v16i32 = LLVMVectorType(m->i32, 16), fty;
+    LLVMTypeRef v32bf = LLVMVectorType(g->bf, 32), v16i32 = LLVMVectorType(m->i32, 16), fty, fty8;
+    LLVMTypeRef v16bf = LLVMVectorType(g->bf, 16), v8i32 = LLVMVectorType(m->i32, 8), v8f = LLVMVectorType(m->f32, 8);
     LLVMValueRef dp = intrinsic(m, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, &fty);
+    const int half = lanes <= 8; /* the last vector in a ymm */
+    LLVMValueRef dp8 = half ? intrinsic(m, "llvm.x86.avx512bf16.dpbf16ps.256", NULL, 0, &fty8) : NULL;
     LLVMValueRef acc[MR512][2];
     for (int i = 0; i < MR512; i++)
-        for (int v = 0; v < 2; v++) {
-            acc[i][v] = cgb_var(m, m->vec);
-            LLVMBuildStore(b, cgb_zero(m), acc[i][v]);
+        for (int v = 0; v < nv; v++) {
+            const int y = half && v == nv - 1;
+            acc[i][v] = cgb_var(m, y ? v8f : m->vec);
+            LLVMBuildStore(b, LLVMConstNull(y ? v8f : m->vec), acc[i][v]);
         }
     LLVMValueRef b0 = hgep(g, g->bgrp, mulc(m, q, p->Kp * NR));
     LLVMValueRef s, r;
@@ -800,8 +807,9 @@ static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
     LLVMValueRef as = hgep(g, a0, mulc(m, s, 32)), bs = hgep(g, b0, mulc(m, s, 1024));
     CgbLoop lr = cgb_loop_begin(m, I(m, 0), I(m, 16), 1, &r);
     LLVMValueRef bv[2];
-    for (int v = 0; v < 2; v++) {
-        bv[v] = LLVMBuildLoad2(b, v32bf, hgep(g, bs, add(m, mulc(m, r, 32), I(m, v * 512))), "");
+    for (int v = 0; v < nv; v++) { /* lane l's two k at 2l, 2l + 1: a ymm's 8 lanes are the first 16 bf16 */
+        bv[v] = LLVMBuildLoad2(b, half && v == nv - 1 ? v16bf : v32bf,
+                               hgep(g, bs, add(m, mulc(m, r, 32), I(m, v * 512))), "");
         LLVMSetAlignment(bv[v], 2);
     }
     LLVMValueRef ar = hgep(g, as, mulc(m, r, 2));
@@ -813,23 +821,35 @@ static void micro_avx512(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
             LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(v16i32), pair, I(m, 0), ""),
                                    LLVMGetPoison(v16i32), LLVMConstNull(v16i32), ""),
             v32bf, "");
-        for (int v = 0; v < 2; v++) {
-            LLVMValueRef args[3] = {LLVMBuildLoad2(b, m->vec, acc[i][v], ""), av, bv[v]};
-            LLVMBuildStore(b, LLVMBuildCall2(b, fty, dp, args, 3, ""), acc[i][v]);
+        LLVMValueRef av8 =
+            half ? LLVMBuildBitCast(
+                       b,
+                       LLVMBuildShuffleVector(b, LLVMBuildInsertElement(b, LLVMGetPoison(v8i32), pair, I(m, 0), ""),
+                                              LLVMGetPoison(v8i32), LLVMConstNull(v8i32), ""),
+                       v16bf, "")
+                 : NULL;
+        for (int v = 0; v < nv; v++) {
+            const int y = half && v == nv - 1;
+            LLVMValueRef args[3] = {LLVMBuildLoad2(b, y ? v8f : m->vec, acc[i][v], ""), y ? av8 : av, bv[v]};
+            LLVMBuildStore(b, LLVMBuildCall2(b, y ? fty8 : fty, y ? dp8 : dp, args, 3, ""), acc[i][v]);
         }
     }
     cgb_loop_end(m, &lr);
     cgb_loop_end(m, &ls);
     for (int i = 0; i < MR512; i++)
-        for (int v = 0; v < 2; v++)
-            cgb_store(m, LLVMBuildLoad2(b, m->vec, acc[i][v], ""), cgb_gep(m, g->buf, I(m, i * g->bufw + v * 16)));
+        for (int v = 0; v < nv; v++) {
+            const int y = half && v == nv - 1;
+            LLVMValueRef st = LLVMBuildStore(b, LLVMBuildLoad2(b, y ? v8f : m->vec, acc[i][v], ""),
+                                             cgb_gep(m, g->buf, I(m, i * g->bufw + v * 16)));
+            LLVMSetAlignment(st, 4);
+        }
 }
 
-static void micro(B16 *g, LLVMValueRef a0, LLVMValueRef q) {
+static void micro(B16 *g, LLVMValueRef a0, LLVMValueRef q, int nv, int lanes) {
     if (g->p->kind == NC_BF16_AMX)
         micro_amx(g, a0, q);
     else
-        micro_avx512(g, a0, q);
+        micro_avx512(g, a0, q, nv, lanes);
 }
 
 /* rows of micro-block pi that exist: min(mr, M - row0) */
@@ -846,7 +866,7 @@ static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, in
     LLVMValueRef pi;
     CgbLoop lp = cgb_loop_begin(m, p0, add(m, p0, count), 1, &pi);
     LLVMValueRef row0 = mulc(m, pi, p->mr);
-    micro(g, hgep(g, g->agrp, mulc(m, row0, p->Kp)), q);
+    micro(g, hgep(g, g->agrp, mulc(m, row0, p->Kp)), q, nv, lanes);
     epilogue(g, row0, valid_rows(g, row0), add(m, g->col_base, mulc(m, q, NR)), nv, lanes);
     cgb_loop_end(m, &lp);
 }
@@ -854,7 +874,7 @@ static void rows(B16 *g, LLVMValueRef q, LLVMValueRef p0, LLVMValueRef count, in
 /* each_panel's body for a fused micro-block: its stack panel against panel q, then the epilogue */
 static void fused_panel(B16 *g, LLVMValueRef q, int nv, int lanes, void *ctx) {
     const PanelCtx *c = ctx;
-    micro(g, g->apanel, q);
+    micro(g, g->apanel, q, nv, lanes);
     epilogue(g, c->row0, c->valid, add(g->m, g->col_base, mulc(g->m, q, NR)), nv, lanes);
 }
 
