@@ -143,9 +143,11 @@ int nc_cg_bf16_plan(NcBf16Plan *p, const NcGraph *g, const NcNode *nd, const NcC
         /* vdpbf16ps does twice an FMA's multiply-adds, Winograd F(4x4, 3x3) a quarter of im2col's: without
          * AMX the dense 3x3 stride-1 convs stay with the f32 Winograd kernels (resnet50 measured 0.82x f32 with
          * them here).  Grouped ones have no Winograd form: the f32 grouped kernel reached 57% of the FMA peak
-         * on regnety_016 (AMD Zen 4), so they take the bf16 columns */
+         * on regnety_016 (AMD Zen 4), so they take the bf16 columns; so do convs of fewer than 64 input
+         * channels, whose Winograd GEMMs are too short to carry its transforms (ResNeSt's deep stem on Zen 4,
+         * 5 rounds of bench --per-kernel: 32->32 at 112x112 F4 0.65 ms, columns 0.56; 32->64 1.11, 1.07) */
         p->prefer_f32 = kind == NC_BF16_AVX512 && a->groups == 1 && w->shape[2] == 3 && w->shape[3] == 3 &&
-                        a->stride[0] == 1 && a->stride[1] == 1;
+                        a->stride[0] == 1 && a->stride[1] == 1 && x->shape[1] >= 64;
         p->C = x->shape[1], p->H = x->shape[2], p->W = x->shape[3];
         p->KH = w->shape[2], p->KW = w->shape[3], p->OH = y->shape[2], p->OW = y->shape[3];
         p->sh = a->stride[0], p->sw = a->stride[1], p->pt = a->pad[0], p->pl = a->pad[1];
