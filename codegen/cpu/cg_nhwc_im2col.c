@@ -50,9 +50,13 @@ static int plan(NcNhwcIm2colPlan *p, const NcGraph *g, const NcNode *nd, const N
      * RegNetY's conv3s (as many outputs as inputs) and from about 64
      * outputs; with 48 or 16 outputs, and on EfficientNet's projections (6x
      * fewer outputs than inputs), the scaled GEMM wins (bench/RESULTS.md,
-     * sessions 5 and 6). */
-    const int scaled_1x1 = KK == 1 && a->has_in_scale && 2 * w->shape[0] >= w->shape[1] && w->shape[0] >= 64 &&
-                           !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
+     * sessions 5 and 6).  With AVX-512's blocks the f32 GEMM packs A
+     * itself, scaled, tile by tile (cg_gemm.c's pack_a), and that beat this
+     * copy's separate stage on Zen 4 (regnety_016, 5 rounds of bench
+     * --per-kernel: batch 1 19.97 -> 19.56 ms, batch 8 128.3 -> 127.4); the
+     * int8 routes (groups) keep the copy, not measured without it. */
+    const int scaled_1x1 = KK == 1 && a->has_in_scale && (t->bregs < 32 || groups) && 2 * w->shape[0] >= w->shape[1] &&
+                           w->shape[0] >= 64 && !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (a->stride[0] < 1 || a->stride[1] < 1 ||
         (a->stride[0] == 1 && a->stride[1] == 1 && !scaled_1x1 && !(vnni_i8 && KK > 1)))
         return *why = "not strided (nor a 1x1 on a scaled input)", 0;
