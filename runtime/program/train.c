@@ -513,20 +513,41 @@ static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1
     }
     const int64_t per = (int64_t)3 * h->height * h->width;
     float *x = nc_calloc((size_t)(per * h->batch), sizeof(float));
-    NcImageResult *res = nc_calloc((size_t)h->batch, sizeof *res);
+    NcImageResult *res = nc_calloc((size_t)(2 * h->batch), sizeof *res);
     int64_t n = 0, c1 = 0, c5 = 0;
     double lsum = 0;
     memset(r->cm, 0, (size_t)r->K * (size_t)r->K * sizeof(int64_t));
-    for (int64_t at = 0; at < val->path.len; at += h->batch) {
+    /* on a device with streams, batch j + 1 decoded into pinned memory and uploaded while batch j runs (the
+     * scores summed in the same order); else each batch in turn */
+    NcDevPipe *q = nc_dev_pipe_open(r->b);
+    const int64_t nbatches = (val->path.len + h->batch - 1) / h->batch;
+    for (int64_t j = 0; j < nbatches + (q != NULL); j++) {
+        if (q && j < nbatches) { /* queue batch j */
+            const int64_t at = j * h->batch;
+            const int m = (int)(val->path.len - at < h->batch ? val->path.len - at : h->batch);
+            float *in = nc_dev_pipe_input(q, (int)(j & 1));
+            memset(in, 0, (size_t)(per * h->batch) * sizeof(float));
+            float *outs[1] = {in};
+            nc_image_loader_run(ld, (const char *const *)val->path.data + at, m, outs, res + (j & 1) * h->batch);
+            nc_dev_pipe_submit(q, r->pe, (int)(j & 1));
+        }
+        const int64_t kb = q ? j - 1 : j; /* the batch scored now */
+        if (kb < 0) continue;
+        const int64_t at = kb * h->batch;
         const int m = (int)(val->path.len - at < h->batch ? val->path.len - at : h->batch);
-        memset(x, 0, (size_t)(per * h->batch) * sizeof(float));
-        float *outs[1] = {x};
-        nc_image_loader_run(ld, (const char *const *)val->path.data + at, m, outs, res);
-        const float *in[1] = {x};
-        nc_bundle_run_inputs(r->b, r->pe, in, r->eval_arena, NULL);
+        const NcImageResult *kres = res + (kb & 1) * h->batch;
+        if (q)
+            nc_dev_pipe_finish(q, r->pe, (int)(kb & 1), NULL, r->eval_arena);
+        else {
+            memset(x, 0, (size_t)(per * h->batch) * sizeof(float));
+            float *outs[1] = {x};
+            nc_image_loader_run(ld, (const char *const *)val->path.data + at, m, outs, res + (kb & 1) * h->batch);
+            const float *in[1] = {x};
+            nc_bundle_run_inputs(r->b, r->pe, in, r->eval_arena, NULL);
+        }
         const float *logits = nc_bundle_value(r->b, r->pe, (int)h->outputs[0], r->eval_arena);
         for (int i = 0; i < m; i++) {
-            if (!res[i].ok) continue;
+            if (!kres[i].ok) continue;
             const float *z = logits + (int64_t)i * r->K;
             const int y = val->label.data[at + i];
             int rank = 0, top = 0;
@@ -539,6 +560,7 @@ static int validate(Run *r, const FileList *val, NcImageLoader *ld, double *top1
             c1 += rank < 1, c5 += rank < 5, n++;
         }
     }
+    nc_dev_pipe_close(q);
     free(x);
     free(res);
     *top1 = n ? 100.0 * (double)c1 / (double)n : 0, *top5 = n ? 100.0 * (double)c5 / (double)n : 0;

@@ -5,9 +5,11 @@
 # waiting for that upload's event.  fmnist_resnet compiled --train --target cuda --emulate at 28x28, batch 2,
 # every run overlapped and again with NETC_DEV_OVERLAP=0 (each batch uploaded from pageable memory in turn):
 #  - the losses, learning rates, gradient norms and skipped images of every step, the epochs' lines with
-#    validation (--val: its metrics), the final checkpoint and optimizer state: the same bytes (the timings
-#    left out); the training set is 8 files, one of them not an image (its place in its batch taken by a copy of
-#    another) and seven images drop one at batch 2 (the trainer drops a partial last batch);
+#    validation (--val: its metrics; on a device with streams each validation batch decoded into pinned memory
+#    and uploaded while the one before runs, NcDevPipe), the final checkpoint and optimizer state: the same
+#    bytes (the timings left out); the training set is 8 files, one of them not an image (its place in its batch
+#    taken by a copy of another), seven images: each epoch drops a partial batch at batch 2 (the trainer drops
+#    it); the validation set those 8 and one more: its last batch partial, one image failing;
 #  - with --aug and --mixup (the batch mixed on the host before its upload), and with the optimizer on the host
 #    (NETC_DEV_HOST_OPTIM=1: the weights uploaded before each step);
 #  - a run stopped after 3 updates and resumed: byte for byte the uninterrupted overlapped run;
@@ -30,8 +32,9 @@ for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg c
   echo "$photos/$f $((i % 5 + 1))"
   i=$((i + 1))
 done >"$tmp/list.txt"
-cp "$tmp/list.txt" "$tmp/val.txt"
 echo "$tmp/broken.jpg 2" >>"$tmp/list.txt"
+cp "$tmp/list.txt" "$tmp/val.txt"
+echo "$photos/chelsea.png 3" >>"$tmp/val.txt" # 9: the last validation batch partial, one image failing
 # run NAME PROGRAM [ENV=...] -- TRAIN OPTIONS: a run into $tmp/NAME, its stderr in $tmp/NAME.txt
 run() {
   local name=$1 prog=$2
