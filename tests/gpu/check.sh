@@ -37,6 +37,9 @@
 #       all, not yet timed on a GPU), and
 #       PyTorch (bench/gpu_peers.py: eager, and torch.compile for resnet50 at 224).  The log
 #       goes to stdout and to $OUT/gpu_check.log (or DIR/gpu_check.log).  Exit status 0 when every check passed.
+#       NO_BENCH=1 runs the checks alone, ONLY_BENCH=1 the benchmark alone: two device calls where one would
+#       outrun the tool's per-call limit (the whole took about 5.5 minutes on an H200 before the session-15
+#       and 16 additions, an estimated 2 more now).
 #
 # With the device tool: `echo /gpu_prep/ >> .git/info/exclude; BUILD=build TRAIN_MODELS="..." tests/gpu/check.sh
 # prepare gpu_prep` here (about 53 MB without resnet18 and regnetx_016; the tool carries 64 MiB in all,
@@ -50,7 +53,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
 dir=${2:-}
-[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,48p' "$0"; exit 2; }
+[ -n "$mode" ] && [ -n "$dir" ] || { sed -n '2,51p' "$0"; exit 2; }
 shift 2
 
 prepare() {
@@ -198,120 +201,122 @@ run() {
     date -u
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 ||
       echo "nvidia-smi: not found"
-    echo "#### forward: each model on $device against the interpreter (1e-4 relative)"
-    for p in "$dir"/*/prog; do
-      local m
-      m=$(basename "$(dirname "$p")")
-      case $m in train_*) continue ;; esac
-      n=$((n + 1))
-      echo "== $m"
-      "$p" info | sed -n '1,3p'
-      local tol=1e-4
-      case $m in *-tf32) tol=5e-3 ;; *-bf16) tol=2e-2 ;; esac # TF32, bf16: the GEMMs' operands to 10, 7 bits
-      if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
-        python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
-        echo "$m: forward on $device matches the interpreter"
-        timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
-        # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator, both
-        # with every conv that has a cuDNN form in it (graphs of the GEMM forms: checked on 2026-12-04)
-        if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" classify "$dir/../tests/photos" --logits \
-          --top 3 --json >"$dir/$m/cls.json" && NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device emulate classify \
-          "$dir/../tests/photos" --logits --top 3 --json >"$dir/$m/cls_emu.json" &&
-          python3 "$dir/compare_cls.py" "$dir/$m/cls_emu.json" "$dir/$m/cls.json" "$tol"; then
-          echo "$m: classify (graphs) on $device matches the emulator"
+    if [ -z "${ONLY_BENCH:-}" ]; then # ONLY_BENCH=1: the benchmark alone (a second device call)
+      echo "#### forward: each model on $device against the interpreter (1e-4 relative)"
+      for p in "$dir"/*/prog; do
+        local m
+        m=$(basename "$(dirname "$p")")
+        case $m in train_*) continue ;; esac
+        n=$((n + 1))
+        echo "== $m"
+        "$p" info | sed -n '1,3p'
+        local tol=1e-4
+        case $m in *-tf32) tol=5e-3 ;; *-bf16) tol=2e-2 ;; esac # TF32, bf16: the GEMMs' operands to 10, 7 bits
+        if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
+          python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
+          echo "$m: forward on $device matches the interpreter"
+          timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
+          # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator, both
+          # with every conv that has a cuDNN form in it (graphs of the GEMM forms: checked on 2026-12-04)
+          if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" classify "$dir/../tests/photos" --logits \
+            --top 3 --json >"$dir/$m/cls.json" && NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device emulate classify \
+            "$dir/../tests/photos" --logits --top 3 --json >"$dir/$m/cls_emu.json" &&
+            python3 "$dir/compare_cls.py" "$dir/$m/cls_emu.json" "$dir/$m/cls.json" "$tol"; then
+            echo "$m: classify (graphs) on $device matches the emulator"
+          else
+            echo "$m: classify FAILED"
+            failed=$((failed + 1))
+          fi
         else
-          echo "$m: classify FAILED"
+          echo "$m: FAILED"
           failed=$((failed + 1))
         fi
-      else
-        echo "$m: FAILED"
-        failed=$((failed + 1))
-      fi
-      # every conv that has a cuDNN form run as cuDNN's (runtime/device/dev_conv_tactic.h), against the
-      # interpreter: cuDNN loaded (pip's nvidia-cudnn or the toolkit's) and no conv refused by it
-      n=$((n + 1))
-      if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" \
-        --output "$dir/$m/y_cudnn.npy" --top 0 >/dev/null 2>"$dir/$m/cudnn.err" &&
-        ! grep -q "keeps im2col\|cannot be loaded" "$dir/$m/cudnn.err" &&
-        python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y_cudnn.npy" $tol; then
-        echo "$m: convs as cuDNN's on $device match the interpreter"
-      else
-        echo "$m: cuDNN convs FAILED: $(head -3 "$dir/$m/cudnn.err")"
-        failed=$((failed + 1))
-      fi
-      # every node against the emulator (a failing kernel named; repaired so that all are found)
-      [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
-        --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
-    done
-    if [ -x "$dir/test_cuda_gemm_epi" ] && [ "$device" = cuda ]; then
-      n=$((n + 1))
-      echo "== GEMMs with a bias (+ relu) epilogue through cuBLASLt (tests/cuda/test_cuda_gemm_epi.c: 96 shapes)"
-      if timeout "$T" "$dir/test_cuda_gemm_epi" >"$dir/gemm_epi.txt" 2>&1; then
-        echo "gemm_epi: every fused GEMM matches the host's product (1e-5)"
-      else
-        echo "gemm_epi: FAILED"
-        failed=$((failed + 1))
-      fi
-      grep -v "^FAIL" "$dir/gemm_epi.txt" | tail -5
-      grep "^FAIL" "$dir/gemm_epi.txt" | head -8
-    fi
-    echo "#### training steps: run --train on $device against the reference kernels' step (1e-4 of each tensor's max)"
-    for d in "$dir"/train_*; do
-      [ -x "$d/prog" ] || continue
-      local m=${d##*/}
-      n=$((n + 1))
-      echo "== $m"
-      local stol=(1e-4)
-      case $m in *-bf16) stol=(2e-2 0.6) ;; esac # bf16 against the f32 step: tests/cuda.cmake says why
-      if timeout "$T" "$d/prog" --device "$device" run --train --input "$d/x.npy" --labels "$(cat "$d/labels")" \
-        --output "$d/got.safetensors" >/dev/null && python3 "$dir/compare_st.py" "$d/ref.safetensors" \
-        "$d/got.safetensors" "${stol[@]}"; then
-        echo "$m: training step on $device matches the reference"
-      else
-        echo "$m: FAILED"
-        failed=$((failed + 1))
-        [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$d/prog" --device cuda run --train --input \
-          "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/got2.safetensors" 2>&1 >/dev/null | tail -25
-      fi
-    done
-    # `train` with the optimizer on the device (runtime/program/train_devopt.c) against the same program with
-    # its optimizer on the host: byte for byte, as in the emulator (every operation of the kernels is correctly
-    # rounded, as optim.c's, and both runs compute the same gradients), 6 updates, validating on the device
-    local photos d=$dir/train_fmnist_resnet
-    photos=$(cd "$dir/../tests/photos" 2>/dev/null && pwd) # absolute: a list's paths are relative to its folder
-    if [ -x "$d/prog" ] && [ -n "$photos" ]; then
-      n=$((n + 1))
-      echo "== train_fmnist_resnet: train with the optimizer on $device against the host's"
-      local i=0 f h
-      for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg; do
-        echo "$photos/$f $((i % 5 + 1))"
-        i=$((i + 1))
-      done >"$d/list.txt"
-      for h in 0 1 0s; do # (0s: the device's optimizer, each batch uploaded in turn: NETC_DEV_OVERLAP=0)
-        rm -rf "$d/run_$h"
-        NETC_DEV_HOST_OPTIM=${h%s} NETC_DEV_OVERLAP=$([ $h = 0s ] && echo 0 || echo 1) timeout "$T" "$d/prog" \
-          --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
-          --epochs 2 --workers 1 --quiet --nesterov --wd 1e-4 --clip-grad 5 --val "$d/list.txt" 2>&1 | tail -2
+        # every conv that has a cuDNN form run as cuDNN's (runtime/device/dev_conv_tactic.h), against the
+        # interpreter: cuDNN loaded (pip's nvidia-cudnn or the toolkit's) and no conv refused by it
+        n=$((n + 1))
+        if NETC_CONV_TACTIC=cudnn timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" \
+          --output "$dir/$m/y_cudnn.npy" --top 0 >/dev/null 2>"$dir/$m/cudnn.err" &&
+          ! grep -q "keeps im2col\|cannot be loaded" "$dir/$m/cudnn.err" &&
+          python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y_cudnn.npy" $tol; then
+          echo "$m: convs as cuDNN's on $device match the interpreter"
+        else
+          echo "$m: cuDNN convs FAILED: $(head -3 "$dir/$m/cudnn.err")"
+          failed=$((failed + 1))
+        fi
+        # every node against the emulator (a failing kernel named; repaired so that all are found)
+        [ "$device" = cuda ] && [ "$tol" = 1e-4 ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$p" --device cuda run \
+          --input "$dir/$m/x.npy" --output "$dir/$m/y2.npy" --top 0 2>&1 >/dev/null | tail -25
       done
-      if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_1/ckpt-00000006.safetensors" &&
-        cmp "$d/run_0/state-00000006.bin" "$d/run_1/state-00000006.bin"; then
-        echo "train_fmnist_resnet: the device's optimizer byte for byte the host's after 6 updates"
-      else
-        echo "train_fmnist_resnet: optimizer on the device: FAILED"
-        failed=$((failed + 1))
+      if [ -x "$dir/test_cuda_gemm_epi" ] && [ "$device" = cuda ]; then
+        n=$((n + 1))
+        echo "== GEMMs with a bias (+ relu) epilogue through cuBLASLt (tests/cuda/test_cuda_gemm_epi.c: 96 shapes)"
+        if timeout "$T" "$dir/test_cuda_gemm_epi" >"$dir/gemm_epi.txt" 2>&1; then
+          echo "gemm_epi: every fused GEMM matches the host's product (1e-5)"
+        else
+          echo "gemm_epi: FAILED"
+          failed=$((failed + 1))
+        fi
+        grep -v "^FAIL" "$dir/gemm_epi.txt" | tail -5
+        grep "^FAIL" "$dir/gemm_epi.txt" | head -8
       fi
-      # train's overlapped feed (each batch uploaded on the copy stream while the step before runs) against
-      # NETC_DEV_OVERLAP=0: the same bytes
-      n=$((n + 1))
-      if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_0s/ckpt-00000006.safetensors" &&
-        cmp "$d/run_0/state-00000006.bin" "$d/run_0s/state-00000006.bin"; then
-        echo "train_fmnist_resnet: the overlapped feed byte for byte the sequential one after 6 updates"
-      else
-        echo "train_fmnist_resnet: overlapped feed: FAILED"
-        failed=$((failed + 1))
+      echo "#### training steps: run --train on $device against the reference kernels' step (1e-4 of each tensor's max)"
+      for d in "$dir"/train_*; do
+        [ -x "$d/prog" ] || continue
+        local m=${d##*/}
+        n=$((n + 1))
+        echo "== $m"
+        local stol=(1e-4)
+        case $m in *-bf16) stol=(2e-2 0.6) ;; esac # bf16 against the f32 step: tests/cuda.cmake says why
+        if timeout "$T" "$d/prog" --device "$device" run --train --input "$d/x.npy" --labels "$(cat "$d/labels")" \
+          --output "$d/got.safetensors" >/dev/null && python3 "$dir/compare_st.py" "$d/ref.safetensors" \
+          "$d/got.safetensors" "${stol[@]}"; then
+          echo "$m: training step on $device matches the reference"
+        else
+          echo "$m: FAILED"
+          failed=$((failed + 1))
+          [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$d/prog" --device cuda run --train --input \
+            "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/got2.safetensors" 2>&1 >/dev/null | tail -25
+        fi
+      done
+      # `train` with the optimizer on the device (runtime/program/train_devopt.c) against the same program with
+      # its optimizer on the host: byte for byte, as in the emulator (every operation of the kernels is correctly
+      # rounded, as optim.c's, and both runs compute the same gradients), 6 updates, validating on the device
+      local photos d=$dir/train_fmnist_resnet
+      photos=$(cd "$dir/../tests/photos" 2>/dev/null && pwd) # absolute: a list's paths are relative to its folder
+      if [ -x "$d/prog" ] && [ -n "$photos" ]; then
+        n=$((n + 1))
+        echo "== train_fmnist_resnet: train with the optimizer on $device against the host's"
+        local i=0 f h
+        for f in astronaut.jpg camera.png chelsea.png coffee.jpg rocket.jpg coffee.jpg; do
+          echo "$photos/$f $((i % 5 + 1))"
+          i=$((i + 1))
+        done >"$d/list.txt"
+        for h in 0 1 0s; do # (0s: the device's optimizer, each batch uploaded in turn: NETC_DEV_OVERLAP=0)
+          rm -rf "$d/run_$h"
+          NETC_DEV_HOST_OPTIM=${h%s} NETC_DEV_OVERLAP=$([ $h = 0s ] && echo 0 || echo 1) timeout "$T" "$d/prog" \
+            --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
+            --epochs 2 --workers 1 --quiet --nesterov --wd 1e-4 --clip-grad 5 --val "$d/list.txt" 2>&1 | tail -2
+        done
+        if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_1/ckpt-00000006.safetensors" &&
+          cmp "$d/run_0/state-00000006.bin" "$d/run_1/state-00000006.bin"; then
+          echo "train_fmnist_resnet: the device's optimizer byte for byte the host's after 6 updates"
+        else
+          echo "train_fmnist_resnet: optimizer on the device: FAILED"
+          failed=$((failed + 1))
+        fi
+        # train's overlapped feed (each batch uploaded on the copy stream while the step before runs) against
+        # NETC_DEV_OVERLAP=0: the same bytes
+        n=$((n + 1))
+        if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_0s/ckpt-00000006.safetensors" &&
+          cmp "$d/run_0/state-00000006.bin" "$d/run_0s/state-00000006.bin"; then
+          echo "train_fmnist_resnet: the overlapped feed byte for byte the sequential one after 6 updates"
+        else
+          echo "train_fmnist_resnet: overlapped feed: FAILED"
+          failed=$((failed + 1))
+        fi
       fi
+      echo "$((n - failed)) of $n checks passed on $device"
     fi
-    echo "$((n - failed)) of $n checks passed on $device"
     if [ -d "$dir/bench" ] && [ -z "${NO_BENCH:-}" ]; then
       echo "#### benchmark: netc programs (input uploaded in each run), then PyTorch in the same run"
       for w in "$dir"/bench/*.weights.xz; do
@@ -457,7 +462,7 @@ PY
         # (resnet50 batch 1 under torch.compile: measured 2026-12-04, bench/RESULTS.md; left out for time)
       fi
     fi
-    [ "$n" -gt 0 ] && [ "$failed" = 0 ]
+    { [ "$n" -gt 0 ] || [ -n "${ONLY_BENCH:-}" ]; } && [ "$failed" = 0 ]
   } 2>&1 | tee "$log"
   return "${PIPESTATUS[0]}"
 }
