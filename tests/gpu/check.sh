@@ -212,8 +212,8 @@ run() {
         "$p" info | sed -n '1,3p'
         local tol=1e-4
         case $m in *-tf32) tol=5e-3 ;; *-bf16) tol=2e-2 ;; esac # TF32, bf16: the GEMMs' operands to 10, 7 bits
-        if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" --top 0 >/dev/null &&
-          python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
+        if timeout "$T" "$p" --device "$device" run --input "$dir/$m/x.npy" --output "$dir/$m/y.npy" \
+          --top 0 >/dev/null && python3 "$dir/compare.py" "$dir/$m/ref.npy" "$dir/$m/y.npy" $tol; then
           echo "$m: forward on $device matches the interpreter"
           timeout "$T" "$p" --device "$device" bench --iters 20 --warmup 3
           # five photographs at batch 2: runs issued, captured as a CUDA graph, replayed; against the emulator, both
