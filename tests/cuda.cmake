@@ -17,7 +17,7 @@ set_tests_properties(cuda.run_dumped_no_gpu PROPERTIES
 # The kernels of codegen/cuda/ beyond the first ones, a test per group (tests/cuda/cu_test.h is their harness):
 # convolutions (im2col / col2im with the emulator's GEMM, direct depthwise / grouped convs and their gradients),
 # windowed pools and their gradients, split attention / SE scale / relayout copies, and the training step's
-# batch norm, act_grad and sum_to, and the optimizer's kernels (bit for bit against runtime/train/optim.c).
+# batch norm, act_grad, sum_to and zeros, and the optimizer's kernels (bit for bit against runtime/train/optim.c).
 # bf16: --precision bf16's conversion kernel bit for bit against nc_bf16_round, the bf16 GEMM against the f32 one.
 foreach(group conv pool attn train optim bf16)
   add_executable(test_cuda_${group} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_${group}.c)
@@ -32,10 +32,12 @@ endforeach()
 set(CUDA_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_program.sh)
 # One model of each family (the others: tests/cuda/all_models.sh, not run by ctest), the zoos of tests/codegen/
 # at odd sizes (strided, padded, grouped, depthwise convs, pools, SE, split attention) and tests/cuda/cuda_zoo.nn
-# (the rules nothing else reaches: dilation, the direct depthwise kernel, SE as GEMMs, a lone batch norm, ...).
+# (the rules nothing else reaches: dilation, the direct depthwise kernel, SE as GEMMs, a lone batch norm, ...);
+# tests/cuda/train_zoo.nn's forward: a softmax over channels (cu_softmax.h's inner-axis kernel).
 foreach(mrb "models/resnet18;64;2" "models/resnet50;64;1" "models/efficientnet_b0;64;1" "models/regnety_016;64;1"
         "models/resnest26d;64;1" "models/tf_efficientnet_lite0;64;1" "tests/codegen/conv_zoo;37x29;3"
-        "tests/codegen/op_zoo;37x29;2" "tests/codegen/dw_zoo;37x29;2" "tests/cuda/cuda_zoo;37x29;2")
+        "tests/codegen/op_zoo;37x29;2" "tests/codegen/dw_zoo;37x29;2" "tests/cuda/cuda_zoo;37x29;2"
+        "tests/cuda/train_zoo;37x29;2")
   list(GET mrb 0 path)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)
@@ -209,9 +211,12 @@ set_tests_properties(cuda.cudnn.tactics PROPERTIES LABELS "cuda;cudnn;small" TIM
 set(CUDA_TRAIN_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/cuda/check_train_step.sh)
 # fmnist_resnet with drop-path on (its dropout nodes and their seed input too); resnet18 (max pool, 7x7 stem);
 # op_zoo and conv_zoo: strided, padded, dilated, grouped convs, max / average pools, SE, split attention, split
-# and concat, clamp (dw_zoo passes too, by hand: not in ctest, for time).
+# and concat, clamp (dw_zoo passes too, by hand: not in ctest, for time); tests/cuda/train_zoo.nn: softmax_grad over
+# channels and by rows, zeros (a split's unused part).  A wrong axis in either softmax_grad form or the forward's
+# channel softmax, or no zeros step (the part's memory left as it was), turns train_zoo red (measured: 0.058 to 2.6e3
+# against 1e-4; it passes at 6.9e-7, its loop at 1.9e-7).
 foreach(mrb "models/fmnist_resnet;28;2;--set;drop_path_rate=0.3" "models/resnet18;64;2" "tests/codegen/op_zoo;37x29;2"
-        "tests/codegen/conv_zoo;37x29;2")
+        "tests/codegen/conv_zoo;37x29;2" "tests/cuda/train_zoo;37x29;2")
   list(GET mrb 0 path)
   list(GET mrb 1 res)
   list(GET mrb 2 batch)

@@ -16,6 +16,7 @@
 #include "codegen/cuda/cu_kernels.h"
 #include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_pool.h"
+#include "codegen/cuda/cu_softmax.h"
 #include "codegen/cuda/cu_train.h"
 #include "codegen/cuda/cu_optim.h"
 #include "ir/ops.h"
@@ -80,6 +81,9 @@ DESC_FN(nc_cu_act_grad_desc, NcCuActGrad)
 DESC_FN(nc_cu_sum_to_desc, NcCuSumTo)
 DESC_FN(nc_cu_cross_entropy_desc, NcCuCrossEntropy)
 DESC_FN(nc_cu_cross_entropy_grad_desc, NcCuCrossEntropy)
+DESC_FN(nc_cu_softmax_axis_desc, NcCuSoftmaxAxis)
+DESC_FN(nc_cu_softmax_grad_desc, NcCuSoftmaxGrad)
+DESC_FN(nc_cu_zeros_desc, NcCuZeros)
 
 /* A node being lowered. */
 typedef struct Lower {
@@ -720,6 +724,46 @@ static int lower_softmax(Lower *l) {
     return 0;
 }
 
+/* softmax along any other axis (over the channels of [N, C, H, W]: inner H W):
+ * cu_softmax.h's one thread per (outer, inner) */
+static NcCuSoftmaxAxis softmax_axis(const NcValue *x, int axis) {
+    NcCuSoftmaxAxis k = {.len = x->shape[axis], .inner = inner_size(x, axis)};
+    k.outer = nc_numel(x) / (k.len * k.inner);
+    return k;
+}
+
+static int lower_softmax_axis(Lower *l) {
+    const NcValue *x = in_v(l, 0);
+    const int axis = l->nd->attrs.axis;
+    if (axis < 0 || axis >= x->ndim) return -1;
+    const NcCuSoftmaxAxis k = softmax_axis(x, axis);
+    const NcDevRef refs[2] = {in_ref(l, 0), out_ref(l, 0)};
+    launch(l, nc_cu_softmax_axis_desc_any, &k, sizeof k, 2, refs);
+    return 0;
+}
+
+/* softmax_grad(dy, y) = y (dy - sum(dy y)) along the axis (cu_softmax.h): a
+ * block per row over the last axis, else one thread per (outer, inner) */
+static int lower_softmax_grad(Lower *l) {
+    const NcValue *y = in_v(l, 1);
+    const int axis = l->nd->attrs.axis;
+    if (axis < 0 || axis >= y->ndim) return -1;
+    const NcCuSoftmaxGrad k = softmax_axis(y, axis);
+    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+    launch(l, nc_cu_softmax_grad_desc_any, &k, sizeof k, 3, refs);
+    return 0;
+}
+
+/* zeros: cu_train.h's fill kernel over the output (a split's unused part's
+ * gradient; a parameter's the loss does not reach) */
+static int lower_zeros(Lower *l) {
+    const NcCuZeros k = {.n = nc_numel(out_v(l, 0))};
+    if (k.n == 0) return 0;
+    const NcDevRef refs[1] = {out_ref(l, 0)};
+    launch(l, nc_cu_zeros_desc_any, &k, sizeof k, 1, refs);
+    return 0;
+}
+
 /* squeeze_excite: gate [N, C, 1, 1] = sigmoid(W2 act(W1 mean(x) + b1) + b2),
  * act SiLU when the node says so, else ReLU (ir/ref_se.c): the mean by rows,
  * then cu_attn.h's gate kernel (a block per sample, the pooled row and the
@@ -1111,6 +1155,7 @@ static const CuRule rules[] = {
     {NC_OP_AVG_POOL2D, "cuda pool", lower_pool},
     {NC_OP_GLOBAL_AVG_POOL, "cuda row mean", lower_global_avg_pool},
     {NC_OP_SOFTMAX, "cuda softmax", lower_softmax},
+    {NC_OP_SOFTMAX, "cuda softmax (axis)", lower_softmax_axis},
     {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite", lower_se_gate},
     {NC_OP_SQUEEZE_EXCITE, "cuda squeeze-excite gemm", lower_squeeze_excite},
     {NC_OP_GLOBAL_MAX_POOL, "cuda row max", lower_global_max_pool},
@@ -1141,6 +1186,8 @@ static const CuRule rules[] = {
     {NC_OP_RADIX_GAP_GRAD, "cuda split attention", lower_radix_grad},
     {NC_OP_RADIX_SOFTMAX_GRAD, "cuda split attention", lower_radix_grad},
     {NC_OP_RADIX_COMBINE_GRAD, "cuda split attention", lower_radix_grad},
+    {NC_OP_SOFTMAX_GRAD, "cuda softmax", lower_softmax_grad},
+    {NC_OP_ZEROS, "cuda zeros", lower_zeros},
 };
 #define NRULES ((int)(sizeof rules / sizeof rules[0]))
 

@@ -1,5 +1,5 @@
 /* cu_train.c — batch norm on batch statistics (forward, backward), act_grad,
- * sum_to, dropout, and an eval-mode batch norm's scale and shift made at run time. */
+ * sum_to, dropout, zeros, and an eval-mode batch norm's scale and shift made at run time. */
 #include <math.h>
 
 #include "codegen/cuda/cu_train.h"
@@ -298,6 +298,27 @@ void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k) {
                     .block = NC_CU_EW_BLOCK,
                     .nphases = 1,
                     .body = dropout_body,
+                    .ctx = k};
+}
+
+/* --- zeros ---------------------------------------------------------------- */
+
+static void zeros_body(NcCuBuilder *k, int phase, const void *ctx) {
+    (void)phase;
+    const NcCuZeros *z = ctx;
+    CgbIf in;
+    LLVMValueRef i = nc_cu_ew_index(k, z->n, &in);
+    nc_cu_store(k, nc_cu_f32(k, 0), k->params[0], i);
+    nc_cu_if_end(k, &in);
+}
+
+void nc_cu_zeros_desc(NcCuDesc *d, const char *name, const NcCuZeros *k) {
+    *d = (NcCuDesc){.name = name,
+                    .nparams = 1,
+                    .grid = nc_cu_ew_grid(k->n),
+                    .block = NC_CU_EW_BLOCK,
+                    .nphases = 1,
+                    .body = zeros_body,
                     .ctx = k};
 }
 

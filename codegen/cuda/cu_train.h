@@ -7,7 +7,8 @@
  *  - sum_to: the sum of a tensor onto a shape it broadcasts from (bias and
  *    channel-scale gradients);
  *  - dropout (and so its gradient, the same mask on dy) with the reference's
- *    random draws, bit for bit.
+ *    random draws, bit for bit;
+ *  - zeros (a fill).
  * Softmax's gradient is cu_softmax.h's. */
 #ifndef NETC_CU_TRAIN_H
 #define NETC_CU_TRAIN_H
@@ -62,6 +63,17 @@ typedef struct NcCuDropout {
  * draw) < (1 - p) 2^32 (ir/ops.h's splitmix64 in 64-bit integer code), so
  * the same elements as the reference are dropped.  One thread per element. */
 void nc_cu_dropout_desc(NcCuDesc *d, const char *name, const NcCuDropout *k);
+
+/* zeros: n floats set to 0 — a split's unused part's gradient, a parameter's
+ * the loss does not reach (ir/grad_shape.c, passes/autodiff.c).  params:
+ * 0 = y (the one parameter: nothing is read).  One thread per element.  A
+ * kernel rather than a device memset: it is captured into the program's CUDA
+ * graph like every other step, and runs in the emulator through the same CPU
+ * lowering. */
+typedef struct NcCuZeros {
+    int64_t n;
+} NcCuZeros;
+void nc_cu_zeros_desc(NcCuDesc *d, const char *name, const NcCuZeros *k);
 
 /* A batch norm in eval mode as a per-channel scale and shift made when the
  * program runs, from the parameters as they are then: a training bundle's

@@ -6,9 +6,9 @@
  * for relu, relu6, silu and sigmoid (values on the kinks included), and
  * sum_to onto the shapes broadcast gradients reduce to, dropout (the same
  * elements dropped as nc_ref_dropout, per element and per sample), softmax
- * along an inner axis and its gradient along rows and along an inner axis, and the
+ * along an inner axis and its gradient along rows and along an inner axis, the
  * cross-entropy (soft, weighted, focal) and its gradient
- * (nc_ref_cross_entropy[_grad]). */
+ * (nc_ref_cross_entropy[_grad]), and zeros (nc_ref_zeros, over a NaN buffer). */
 #include "codegen/cuda/cu_bn_split.h"
 #include "codegen/cuda/cu_loss.h"
 #include "codegen/cuda/cu_softmax.h"
@@ -210,6 +210,25 @@ static void softmax_grad_case(const char *name, int64_t outer, int64_t len, int6
     free(x), free(y), free(dy), free(want);
 }
 
+/* zeros: the one parameter (the output) starts NaN, so an element the grid
+ * misses fails the comparison. */
+static void zeros_case(const char *name, int64_t n) {
+    const int64_t shape[1] = {n};
+    NcValue v = cut_value(1, shape);
+    NcAttrs a = nc_attrs_default();
+    float *want = cut_nans(n);
+    const NcValue *ov[1] = {&v};
+    cut_ref(nc_ref_zeros, &a, 0, NULL, NULL, 1, ov, &want);
+    const NcCuZeros k = {.n = n};
+    NcCuDesc d;
+    nc_cu_zeros_desc(&d, name, &k);
+    float *p[1] = {NULL};
+    const int64_t s[1] = {n};
+    const int outs[1] = {0};
+    cut_check(&d, p, s, 1, outs, &want);
+    free(want);
+}
+
 /* The loss of `kind` (soft targets: rows of smoothed one-hots mixed in pairs,
  * what label smoothing and Mixup / CutMix give; weighted: one-hot rows, class
  * weights, smoothing 0.1; focal: soft targets, gamma) against
@@ -287,6 +306,9 @@ int main(void) {
     cross_entropy_case("xent_weighted_300", 6, 300, NC_LOSS_WEIGHTED, 0);
     cross_entropy_case("xent_focal", 37, 10, NC_LOSS_FOCAL, 2.0f);
     cross_entropy_case("xent_focal_half", 9, 100, NC_LOSS_FOCAL, 0.5f);
+    zeros_case("zeros", 1000);
+    zeros_case("zeros_odd", 257); /* a last block of one thread */
+    zeros_case("zeros_one", 1);
     cut_done();
     TEST_MAIN_END();
 }
