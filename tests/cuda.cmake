@@ -254,6 +254,25 @@ add_test(NAME cuda.train_step.resnet18_chunked COMMAND bash ${CUDA_TRAIN_CHECK} 
          ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/models/resnet18.nn 64 2)
 set_tests_properties(cuda.train_step.resnet18_chunked PROPERTIES LABELS "cuda" TIMEOUT 600
                      ENVIRONMENT "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CUDA_COL_BYTES=65536;TRAIN_LOOP=0")
+# the training step's conv input and weight gradients as cuDNN's backward-data and backward-filter convs
+# (NETC_CONV_TACTIC=cudnn; every one but c2's and c7's, whose TF padding is asymmetric): in the emulator (the
+# interpreter's reference gradients behind the descriptor), and through device_cudnn.c on the stand-in cuDNN, whose
+# faster backward algorithm is not deterministic and must be passed over; the step within 1e-4 and the loop over
+# 6 steps within 2e-3 of the reference kernels'; and with bf16 operands (the backward's alone: 3e-2)
+set(cudnn_train_env "PATH=$ENV{PATH}:/usr/local/cuda/bin;NETC_CONV_TACTIC=cudnn;STRATEGY=cuda cudnn"
+    "STRATEGY_SKIP=c2 c7")
+foreach(variant "emulate;" "fake_driver;FAKE_DIR=${FAKE_CUDA_DIR}")
+  list(GET variant 0 name)
+  list(GET variant 1 fake)
+  add_test(NAME cuda.cudnn.train_step.${name}.conv_zoo COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc>
+           ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 2)
+  set_tests_properties(cuda.cudnn.train_step.${name}.conv_zoo PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600
+                       ENVIRONMENT "${cudnn_train_env};${fake}")
+endforeach()
+add_test(NAME cuda.cudnn.bf16.train_grads.conv_zoo COMMAND bash ${CUDA_TRAIN_CHECK} $<TARGET_FILE:netc>
+         ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/codegen/conv_zoo.nn 37x29 2)
+set_tests_properties(cuda.cudnn.bf16.train_grads.conv_zoo PROPERTIES LABELS "cuda;cudnn" TIMEOUT 600 ENVIRONMENT
+                     "${cudnn_train_env};GPU_OPTS=--precision bf16;NETC_CUDA_BF16=grads;STEP_TOL=3e-2;TRAIN_LOOP=0")
 # `train` with the optimizer on the device (codegen/cuda/cu_optim.c, runtime/program/train_devopt.c): fmnist_resnet
 # emulated, SGD and AdamW over 6 updates byte for byte the same program's host optimizer, within 2e-3 of the CPU
 # program, a resumed run byte for byte the uninterrupted one, a resume with the other optimizer refused, validation

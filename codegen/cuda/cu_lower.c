@@ -560,19 +560,54 @@ static void group_gemms(Lower *l, int64_t images, int64_t G, int64_t OG, int64_t
     l->scratch = mark;
 }
 
-/* The conv as the device layer's conv step (cuDNN on a GPU), where it takes
- * it: cuDNN pads symmetrically (TF "same" padding keeps the GEMM form only).
- * With bf16 GEMMs its operands are bf16 too (and so is its output). */
-static int conv_desc(const Lower *l, NcDevConv *c) {
+/* The conv over tensors x, w, y (a gradient node's inputs and output in
+ * their places: dy is y) as the device layer's conv step of `kind` (cuDNN
+ * on a GPU), where it takes it: cuDNN pads symmetrically (TF "same" padding
+ * keeps the other form only).  With bf16 GEMMs its operands are bf16 too
+ * (and so is its result). */
+static int conv_desc(const Lower *l, const NcValue *x, const NcValue *w, const NcValue *y, int kind, NcDevConv *c) {
     const NcAttrs *a = &l->nd->attrs;
-    const NcValue *x = in_v(l, 0), *w = in_v(l, 1), *y = out_v(l, 0);
-    if (a->pad[0] != a->pad[2] || a->pad[1] != a->pad[3] || y->ndim != 4) return 0;
+    if (a->pad[0] != a->pad[2] || a->pad[1] != a->pad[3] || x->ndim != 4 || w->ndim != 4 || y->ndim != 4) return 0;
     memset(c, 0, sizeof *c);
     c->n = x->shape[0], c->c = x->shape[1], c->h = x->shape[2], c->w = x->shape[3];
     c->k = w->shape[0], c->r = w->shape[2], c->s = w->shape[3], c->p = y->shape[2], c->q = y->shape[3];
     for (int i = 0; i < 2; i++) c->stride[i] = a->stride[i], c->pad[i] = a->pad[i], c->dilation[i] = a->dilation[i];
-    c->groups = a->groups, c->tf32 = l->L->tf32, c->bf16 = node_bf16(l);
+    c->groups = a->groups, c->tf32 = l->L->tf32, c->bf16 = node_bf16(l), c->kind = kind;
     return 1;
+}
+
+/* The node's second form, the conv step over the tensors at xr, wr, yr (the
+ * result where cd's kind says), made after the first form's steps as form
+ * NC_DEV_FORM_CUDNN of tactic l->tactic.  With bf16 the two operands are
+ * rounded to bf16 as the GEMM form's are (bf16_operand: an inference
+ * program's weights once) and the bf16 result widened into its f32 place: one
+ * more rounding than the GEMM form, whose GEMMs write f32.  `epilogue`: the
+ * node's bias and epilogue follow in this form (the GEMM form fused them into
+ * its GEMMs).  The node's later steps belong to no form. */
+static void cudnn_form(Lower *l, const NcDevConv *cd, NcDevRef xr, NcDevRef wr, NcDevRef yr, int epilogue) {
+    const int64_t numel[3] = {cd->n * cd->c * cd->h * cd->w, cd->k * (cd->c / cd->groups) * cd->r * cd->s,
+                              cd->n * cd->k * cd->p * cd->q};
+    const int out = cd->kind == NC_DEV_CONV_BWD_DATA ? 0 : cd->kind == NC_DEV_CONV_BWD_FILTER ? 1 : 2;
+    const NcDevRef place[3] = {xr, wr, yr};
+    NcDevStep st;
+    memset(&st, 0, sizeof st);
+    st.kind = NC_DEV_STEP_CONV, st.nparams = 3, st.conv = *cd;
+    const char *rule = l->what;
+    const int64_t mark = l->scratch;
+    l->what = "cuda cudnn", l->form = NC_DEV_FORM_CUDNN;
+    for (int i = 0; i < 3; i++)
+        st.ref[i] = !cd->bf16  ? place[i]
+                    : i == out ? scratch(l, (numel[i] + 1) / 2)
+                               : bf16_operand(l, place[i], numel[i]);
+    push_step(l, &st);
+    if (cd->bf16) {
+        const NcCuBf16 wp = {.n = numel[out]};
+        const NcDevRef refs[2] = {st.ref[out], place[out]};
+        launch(l, nc_cu_bf16_widen_desc_any, &wp, sizeof wp, 2, refs);
+    }
+    if (epilogue) conv_epilogue(l);
+    l->scratch = mark;
+    l->what = rule, l->tactic = 0, l->form = 0;
 }
 
 /* conv2d as GEMMs: per image and group, W_g [OG, CG KH KW] . col_g.  The
@@ -592,7 +627,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
     if (epi) l->what = pointwise ? "cuda gemm+epilogue" : "cuda im2col+gemm+epi";
     const NcDevRef xr = conv_input(l), wr = in_ref(l, 1), yr = out_ref(l, 0);
     NcDevConv cd;
-    const int two_forms = conv_desc(l, &cd);
+    const int two_forms = conv_desc(l, x, w, y, NC_DEV_CONV_FWD, &cd);
     if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM;
     if (pointwise) {
         group_gemms(l, N, G, OG, CG, P, wr, xr, C * HW, yr);
@@ -613,28 +648,7 @@ static int lower_conv_gemm(Lower *l, int pointwise) {
             if (epi) fuse_into_last_gemm(l, epi, 1, nb, O, P);
         }
     }
-    if (two_forms) {
-        NcDevStep st;
-        memset(&st, 0, sizeof st);
-        st.kind = NC_DEV_STEP_CONV, st.nparams = 3, st.conv = cd;
-        st.ref[0] = xr, st.ref[1] = wr, st.ref[2] = yr;
-        const char *rule = l->what;
-        const int64_t mark = l->scratch;
-        l->what = "cuda cudnn", l->form = NC_DEV_FORM_CUDNN;
-        if (cd.bf16) { /* x and w rounded to bf16 as the GEMM form's operands are; y made bf16, widened after */
-            st.ref[0] = to_bf16(l, xr, N * C * HW), st.ref[1] = bf16_operand(l, wr, O * KG);
-            st.ref[2] = scratch(l, (N * O * P + 1) / 2);
-        }
-        push_step(l, &st);
-        if (cd.bf16) {
-            const NcCuBf16 wp = {.n = N * O * P};
-            const NcDevRef refs[2] = {st.ref[2], yr};
-            launch(l, nc_cu_bf16_widen_desc_any, &wp, sizeof wp, 2, refs);
-        }
-        if (epi) conv_epilogue(l); /* the GEMM form's is in its GEMMs; cuDNN's conv needs its own */
-        l->scratch = mark;
-        l->what = rule, l->tactic = 0, l->form = 0;
-    }
+    if (two_forms) cudnn_form(l, &cd, xr, wr, yr, epi); /* the GEMM form's epilogue is in its GEMMs */
     if (!epi) conv_epilogue(l);
     return 0;
 }
@@ -1017,6 +1031,9 @@ static int lower_conv_grad_input_gemm(Lower *l) {
     const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], O = dy->shape[1];
     const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3], G = a->groups;
     const int64_t OG = O / G, KG = C / G * T, per_image = C * T * P;
+    NcDevConv cd;
+    const int two_forms = conv_desc(l, x, w, dy, NC_DEV_CONV_BWD_DATA, &cd);
+    if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM;
     const int64_t wshape[3] = {G, OG, KG}, perm[3] = {0, 2, 1};
     const NcDevRef wt = transposed(l, in_ref(l, 1), 3, wshape, perm);
     int64_t nb = N;
@@ -1031,6 +1048,7 @@ static int lower_conv_grad_input_gemm(Lower *l) {
         const NcDevRef refs[2] = {col, at(out_ref(l, 0), q * C * HW)};
         launch(l, nc_cu_col2im_desc_any, &ic, sizeof ic, 2, refs);
     }
+    if (two_forms) cudnn_form(l, &cd, out_ref(l, 0), in_ref(l, 1), in_ref(l, 0), 0);
     return 0;
 }
 
@@ -1045,6 +1063,9 @@ static int lower_conv_grad_weight_gemm(Lower *l) {
     const int64_t N = x->shape[0], C = x->shape[1], O = dy->shape[1], G = a->groups;
     const int64_t P = dy->shape[2] * dy->shape[3], T = w->shape[2] * w->shape[3], HW = x->shape[2] * x->shape[3];
     const int64_t OG = O / G, CG = C / G, KG = CG * T;
+    NcDevConv cd;
+    const int two_forms = conv_desc(l, x, w, dy, NC_DEV_CONV_BWD_FILTER, &cd);
+    if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM;
     int64_t nb = N;
     while (nb > 1 && (N % nb || nb * P * KG * 4 > COL_BYTES_MAX)) nb--;
     const int64_t dshape[3] = {nb, O, P}, perm[3] = {1, 0, 2};
@@ -1065,6 +1086,7 @@ static int lower_conv_grad_weight_gemm(Lower *l) {
             gemm_acc(l, OG, KG, nb * P, at(dyt, g * OG * nb * P), col, at(out_ref(l, 0), g * OG * KG), q > 0);
         }
     }
+    if (two_forms) cudnn_form(l, &cd, in_ref(l, 1), out_ref(l, 0), in_ref(l, 0), 0);
     return 0;
 }
 

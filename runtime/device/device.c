@@ -79,13 +79,13 @@ NcDevConvRef nc_dev_conv_reference(void) { return conv_reference; }
 int nc_dev_conv_available(NcDevice *d, NcError *e) {
     return d->ops->conv_available ? d->ops->conv_available(d, e) : nc_errorf(e, "%s runs no convolutions", d->name);
 }
-int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     if (c->groups < 1 || c->c % c->groups || c->k % c->groups || c->n < 1 || c->p < 1 || c->q < 1)
         return nc_errorf(e, "conv %lldx%lldx%lldx%lld -> %lld channels, %d groups: bad shape", (long long)c->n,
                          (long long)c->c, (long long)c->h, (long long)c->w, (long long)c->k, c->groups);
     return d->ops->conv_prepare(d, c, x, w, y, e);
 }
-int nc_dev_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+int nc_dev_conv(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     return d->ops->conv(d, c, x, w, y, e);
 }
 

@@ -82,29 +82,34 @@ int nc_dev_gemm_epi(NcDevice *d, const NcDevGemm *g, const float *a, const float
                     NcError *e);
 int nc_dev_sync(NcDevice *d, NcError *e);
 
-/* A forward convolution y = conv(x, w) on NCHW f32 tensors (netc's device
- * layout), no bias or epilogue (netc's elementwise kernel follows it):
- * x [n, c, h, w], w [k, c / groups, r, s], y [n, k, p, q].  Padding is
- * symmetric (cuDNN's: pad[0] above and below, pad[1] left and right); a
- * conv with TF "same" padding keeps the GEMM form.  tf32: the GPU may round
- * the operands to TF32 (--precision tf32); otherwise exact f32 FMA math.
- * bf16: x, w and y are bf16 (uint16_t, cast to float * for the calls), the
- * products summed in f32 and y rounded to bf16 (cuDNN's PSEUDO_BFLOAT16). */
+/* A convolution on NCHW f32 tensors (netc's device layout), no bias or
+ * epilogue (netc's elementwise kernel follows it): x [n, c, h, w], w [k,
+ * c / groups, r, s], y [n, k, p, q].  `kind` says which of the three is
+ * computed from the other two: the forward y = conv(x, w); the input
+ * gradient x = conv^T(y, w) (y holding dy, x receiving dx); the weight
+ * gradient w from x and y (dy).  The result is overwritten, never
+ * accumulated.  Padding is symmetric (cuDNN's: pad[0] above and below, pad[1]
+ * left and right); a conv with TF "same" padding keeps the GEMM form.  tf32:
+ * the GPU may round the operands to TF32 (--precision tf32); otherwise exact
+ * f32 FMA math.  bf16: x, w and y are bf16 (uint16_t, cast to float * for the
+ * calls), the products summed in f32 and the result rounded to bf16 (cuDNN's
+ * PSEUDO_BFLOAT16). */
+typedef enum { NC_DEV_CONV_FWD, NC_DEV_CONV_BWD_DATA, NC_DEV_CONV_BWD_FILTER } NcDevConvKind;
 typedef struct NcDevConv {
     int64_t n, c, h, w, k, r, s, p, q;
-    int32_t stride[2], pad[2], dilation[2], groups, tf32, bf16, unused;
+    int32_t stride[2], pad[2], dilation[2], groups, tf32, bf16, kind; /* kind: NcDevConvKind */
 } NcDevConv;
 /* Whether the device runs convolutions: 0, or -1 with the reason (cuDNN not
  * loadable; the emulator without a reference conv).  Loads cuDNN once. */
 int nc_dev_conv_available(NcDevice *d, NcError *e);
 /* Sets the conv up at its operands' addresses (algorithm, workspace): before
  * a conv is run or captured, never while capturing. */
-int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
-int nc_dev_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+int nc_dev_conv_prepare(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
+int nc_dev_conv(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
 /* The emulator's conv: the interpreter's reference conv, which the device layer
  * cannot link (it builds with runtime/support alone), registered by the program
  * (runtime/program/dev_conv_ref.c); a stand-in cuDNN finds it by this name. */
-typedef void (*NcDevConvRef)(const NcDevConv *c, const float *x, const float *w, float *y);
+typedef void (*NcDevConvRef)(const NcDevConv *c, float *x, float *w, float *y);
 void nc_dev_set_conv_reference(NcDevConvRef f);
 NcDevConvRef nc_dev_conv_reference(void);
 
@@ -162,8 +167,8 @@ typedef struct NcDevOps {
     int (*graph_launch)(NcDevice *d, void *graph, NcError *e);
     void (*graph_free)(NcDevice *d, void *graph);
     int (*conv_available)(NcDevice *d, NcError *e);
-    int (*conv_prepare)(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
-    int (*conv)(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+    int (*conv_prepare)(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
+    int (*conv)(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
     int (*timer_start)(NcDevice *d, NcError *e); /* NULL: the host's clock */
     int (*timer_stop)(NcDevice *d, double *ms, NcError *e);
     /* streams and events (overlap): all NULL where there are none */

@@ -356,13 +356,13 @@ static int cuda_conv_available(NcDevice *d, NcError *e) {
     return c->dnn ? 0 : nc_errorf(e, "%s", c->dnn_why);
 }
 
-static int cuda_conv_prepare(NcDevice *d, const NcDevConv *cv, const float *x, const float *w, float *y, NcError *e) {
+static int cuda_conv_prepare(NcDevice *d, const NcDevConv *cv, float *x, float *w, float *y, NcError *e) {
     if (cuda_conv_available(d, e)) return -1;
     if (cuda(d)->capturing) return nc_errorf(e, "cuDNN: a conv prepared inside a graph's capture (internal error)");
     return nc_cudnn_prepare(cuda(d)->dnn, cv, x, w, y, e);
 }
 
-static int cuda_conv(NcDevice *d, const NcDevConv *cv, const float *x, const float *w, float *y, NcError *e) {
+static int cuda_conv(NcDevice *d, const NcDevConv *cv, float *x, float *w, float *y, NcError *e) {
     if (cuda_conv_available(d, e)) return -1;
     return nc_cudnn_conv(cuda(d)->dnn, cv, x, w, y, e);
 }

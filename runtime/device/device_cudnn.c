@@ -1,4 +1,5 @@
-/* device_cudnn.c — cuDNN's forward convolution through dlopen (device_cudnn.h).
+/* device_cudnn.c — cuDNN's convolutions through dlopen (device_cudnn.h): the
+ * forward, and the training step's input and weight gradients.
  *
  * NCHW f32 tensors as netc's device arena holds them, cross-correlation (what
  * a conv2d layer computes), groups through cudnnSetConvolutionGroupCount.
@@ -6,9 +7,11 @@
  * math would allow on Ampere and later) unless the program asked for TF32;
  * with bf16 tensors (--precision bf16) cuDNN's default math (tensor cores),
  * f32 accumulation, y rounded to bf16 (its PSEUDO_BFLOAT16 configuration).
- * Each shape's algorithm is the fastest that cudnnFindConvolutionForwardAlgorithmEx
+ * Each shape's algorithm is the fastest that cudnnFindConvolution*AlgorithmEx
  * measures within the fixed workspace, allocated once so that a captured
- * conv allocates nothing.  No fused bias or activation: netc's epilogue
+ * conv allocates nothing; for the gradients, the fastest deterministic one
+ * (netc's training steps give the same bits run after run: no algorithm that
+ * sums with atomics, as cuDNN's backward-filter algorithms 0 and 3 do).  No fused bias or activation: netc's epilogue
  * kernel follows (cudnnConvolutionBiasActivationForward has relu only, and its
  * rounding of z differs from netc's chain). */
 #include "runtime/device/device_cudnn.h"
@@ -18,15 +21,20 @@
 #include <string.h>
 
 #define WORKSPACE_BYTES ((size_t)256 << 20)
-#define NALGOS          8 /* cuDNN 9 has 8 forward algorithms */
+#define NALGOS          8 /* cuDNN 9: 8 forward, 6 backward-data and 7 backward-filter algorithms */
 
 typedef void *Desc;
-typedef struct Perf { /* cudnnConvolutionFwdAlgoPerf_t */
+typedef struct Perf { /* cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t: one layout */
     int algo, status;
     float time;
     size_t memory;
     int determinism, math, reserved[3];
 } Perf;
+
+typedef int (*Find)(void *, Desc, const void *, Desc, const void *, Desc, Desc, void *, int, int *, Perf *, void *,
+                    size_t);
+typedef int (*Run)(void *, const void *, Desc, const void *, Desc, const void *, Desc, int, void *, size_t,
+                   const void *, Desc, void *);
 
 /* A prepared shape. */
 typedef struct Shape {
@@ -57,10 +65,10 @@ struct NcCudnn {
     int (*cudnnSetConvolutionMathType)(Desc, int);
     int (*cudnnDestroyConvolutionDescriptor)(Desc);
     int (*cudnnGetConvolution2dForwardOutputDim)(Desc, Desc, Desc, int *, int *, int *, int *);
-    int (*cudnnFindConvolutionForwardAlgorithmEx)(void *, Desc, const void *, Desc, const void *, Desc, Desc, void *,
-                                                  int, int *, Perf *, void *, size_t);
-    int (*cudnnConvolutionForward)(void *, const void *, Desc, const void *, Desc, const void *, Desc, int, void *,
-                                   size_t, const void *, Desc, void *);
+    /* per NcDevConvKind, one signature: (handle, [alpha,] the two operands' descriptors and addresses, the conv,
+     * [algorithm, workspace, beta,] the result's): cudnnConvolutionForward, ...BackwardData, ...BackwardFilter */
+    Find find[3];
+    Run run[3];
 };
 
 enum {
@@ -71,8 +79,16 @@ enum {
     DEFAULT_MATH = 0,
     TENSOR_OP_MATH = 1,
     TENSOR_OP_MATH_CONVERT = 2,
-    FMA_MATH = 3
+    FMA_MATH = 3,
+    DETERMINISTIC = 1
 };
+
+static const char *const find_name[3] = {"cudnnFindConvolutionForwardAlgorithmEx",
+                                         "cudnnFindConvolutionBackwardDataAlgorithmEx",
+                                         "cudnnFindConvolutionBackwardFilterAlgorithmEx"};
+static const char *const run_name[3] = {"cudnnConvolutionForward", "cudnnConvolutionBackwardData",
+                                        "cudnnConvolutionBackwardFilter"};
+static const char *const kind_name[3] = {"forward", "backward-data", "backward-filter"};
 
 static int fail(NcCudnn *cd, NcError *e, const char *what, int status) {
     const char *s = cd->cudnnGetErrorString ? cd->cudnnGetErrorString(status) : NULL;
@@ -132,9 +148,13 @@ NcCudnn *nc_cudnn_open(NcDevice *d, void *stream, NcError *e) {
         SYM(cudnnSetConvolutionMathType),
         SYM(cudnnDestroyConvolutionDescriptor),
         SYM(cudnnGetConvolution2dForwardOutputDim),
-        SYM(cudnnFindConvolutionForwardAlgorithmEx),
-        SYM(cudnnConvolutionForward),
 #undef SYM
+        {(void **)&cd->find[0], find_name[0]},
+        {(void **)&cd->find[1], find_name[1]},
+        {(void **)&cd->find[2], find_name[2]},
+        {(void **)&cd->run[0], run_name[0]},
+        {(void **)&cd->run[1], run_name[1]},
+        {(void **)&cd->run[2], run_name[2]},
     };
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
         if (!(*syms[i].slot = dlsym(cd->lib, syms[i].name))) {
@@ -189,27 +209,44 @@ static int describe(NcCudnn *cd, Shape *s, NcError *e) {
     return 0;
 }
 
-int nc_cudnn_prepare(NcCudnn *cd, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+/* The call's operands in cuDNN's order for the conv's kind: the two it reads, then the one it writes (the
+ * forward x, w -> y; backward-data w, dy -> dx; backward-filter x, dy -> dw). */
+static void operands(const Shape *s, float *x, float *w, float *y, Desc d[3], void *p[3]) {
+    static const int order[3][3] = {{0, 1, 2}, {1, 2, 0}, {0, 2, 1}}; /* indices into (x, w, y) */
+    const Desc all[3] = {s->x, s->w, s->y};
+    void *ptr[3] = {x, w, y};
+    for (int i = 0; i < 3; i++) d[i] = all[order[s->c.kind][i]], p[i] = ptr[order[s->c.kind][i]];
+}
+
+int nc_cudnn_prepare(NcCudnn *cd, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     if (find(cd, c)) return 0;
+    if (c->kind < NC_DEV_CONV_FWD || c->kind > NC_DEV_CONV_BWD_FILTER)
+        return nc_errorf(e, "cuDNN: a conv of kind %d (internal error)", c->kind);
     Shape *s = nc_calloc(1, sizeof *s);
     s->c = *c;
     Perf perf[NALGOS];
     int found = 0;
     if (describe(cd, s, e)) goto fail;
-    const int r = cd->cudnnFindConvolutionForwardAlgorithmEx(cd->handle, s->x, x, s->w, w, s->conv, s->y, y, NALGOS,
-                                                             &found, perf, cd->workspace, WORKSPACE_BYTES);
+    Desc d[3];
+    void *p[3];
+    operands(s, x, w, y, d, p);
+    const int r = cd->find[c->kind](cd->handle, d[0], p[0], d[1], p[1], s->conv, d[2], p[2], NALGOS, &found, perf,
+                                    cd->workspace, WORKSPACE_BYTES);
     if (r) {
-        fail(cd, e, "cudnnFindConvolutionForwardAlgorithmEx", r);
+        fail(cd, e, find_name[c->kind], r);
         goto fail;
     }
-    /* fastest first; the first that ran within the workspace and, for f32, without tensor-op math (TF32) */
+    /* fastest first; the first that ran within the workspace, for f32 without tensor-op math (TF32), and for a
+     * gradient deterministic */
     int i = 0;
     while (i < found &&
            (perf[i].status || perf[i].memory > WORKSPACE_BYTES ||
-            (!c->tf32 && !c->bf16 && (perf[i].math == TENSOR_OP_MATH || perf[i].math == TENSOR_OP_MATH_CONVERT))))
+            (!c->tf32 && !c->bf16 && (perf[i].math == TENSOR_OP_MATH || perf[i].math == TENSOR_OP_MATH_CONVERT)) ||
+            (c->kind != NC_DEV_CONV_FWD && perf[i].determinism != DETERMINISTIC)))
         i++;
     if (i == found) {
-        nc_errorf(e, "cuDNN: no forward algorithm for this conv within %zu MB of workspace", WORKSPACE_BYTES >> 20);
+        nc_errorf(e, "cuDNN: no %s%s algorithm for this conv within %zu MB of workspace",
+                  c->kind ? "deterministic " : "", kind_name[c->kind], WORKSPACE_BYTES >> 20);
         goto fail;
     }
     s->algo = perf[i].algo, s->ws = perf[i].memory;
@@ -225,12 +262,14 @@ fail:
     return -1;
 }
 
-int nc_cudnn_conv(NcCudnn *cd, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+int nc_cudnn_conv(NcCudnn *cd, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     const Shape *s = find(cd, c);
     if (!s) return nc_errorf(e, "cuDNN: a conv run before it was prepared (internal error)");
     const float one = 1, zero = 0;
-    DNN(cd, e,
-        cudnnConvolutionForward(cd->handle, &one, s->x, x, s->w, w, s->conv, s->algo, cd->workspace, s->ws, &zero, s->y,
-                                y));
-    return 0;
+    Desc d[3];
+    void *p[3];
+    operands(s, x, w, y, d, p);
+    const int r = cd->run[c->kind](cd->handle, &one, d[0], p[0], d[1], p[1], s->conv, s->algo, cd->workspace, s->ws,
+                                   &zero, d[2], p[2]);
+    return r ? fail(cd, e, run_name[c->kind], r) : 0;
 }

@@ -1,4 +1,5 @@
-/* device_cudnn.h — cuDNN's forward convolution for the CUDA device
+/* device_cudnn.h — cuDNN's convolutions (forward, input and weight gradients,
+ * device.h's NcDevConv) for the CUDA device
  * (device_cuda.c), reached through dlopen("libcudnn.so.9") like cuBLAS, so
  * that netc neither builds nor runs against it. */
 #ifndef NETC_DEVICE_CUDNN_H
@@ -14,7 +15,7 @@ NcCudnn *nc_cudnn_open(NcDevice *d, void *stream, NcError *e);
 void nc_cudnn_close(NcCudnn *c);
 /* Descriptors and the fastest algorithm for c (cuDNN's own timing, within a
  * fixed workspace), once per shape: outside any graph capture. */
-int nc_cudnn_prepare(NcCudnn *cd, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
-int nc_cudnn_conv(NcCudnn *cd, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e);
+int nc_cudnn_prepare(NcCudnn *cd, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
+int nc_cudnn_conv(NcCudnn *cd, const NcDevConv *c, float *x, float *w, float *y, NcError *e);
 
 #endif

@@ -176,12 +176,12 @@ static int emu_conv_available(NcDevice *d, NcError *e) {
     return nc_dev_conv_reference() ? 0 : nc_errorf(e, "the emulator has no reference convolution (not a program)");
 }
 
-static int emu_conv_prepare(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+static int emu_conv_prepare(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     (void)c, (void)x, (void)w, (void)y;
     return emu_conv_available(d, e);
 }
 
-static int emu_conv(NcDevice *d, const NcDevConv *c, const float *x, const float *w, float *y, NcError *e) {
+static int emu_conv(NcDevice *d, const NcDevConv *c, float *x, float *w, float *y, NcError *e) {
     if (emu_conv_available(d, e)) return -1;
     flush(emu(d), NC_DEV_COMPUTE);
     nc_dev_conv_reference()(c, x, w, y);

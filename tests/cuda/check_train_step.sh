@@ -9,6 +9,11 @@
 # GPU_OPTS: options for the device's compile only (--precision bf16), STEP_TOL and LOOP_TOL the step's and
 # the loop's tolerances (1e-4 and 2e-3 by default), GRAD_L2 the step's gradients' by their L2 norm instead
 # (compare_st.py).
+# FAKE_DIR: the device's program compiled without --emulate and run through runtime/device/device_cuda.c on
+# tests/cuda/fake_cuda.c's stand-in driver, cuBLAS and cuDNN in that folder (skipped where a real driver is
+# installed).  STRATEGY=NAME: every conv input and weight gradient must run so (bench --train --per-kernel),
+# e.g. NETC_CONV_TACTIC=cudnn STRATEGY="cuda cudnn" for cuDNN's backward-data and backward-filter forms, except
+# those of the layers in STRATEGY_SKIP (names, spaces between: convs cuDNN cannot take, asymmetric padding).
 set -u
 netc=$1 py=$2 model=$3 res=$4 batch=$5
 shift 5
@@ -18,7 +23,17 @@ trap '[ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"' EXIT
 fail() { echo "$*"; echo "0 passed, 1 failed"; exit 1; }
 mkdir "$tmp/ptx"
 common=(--train --init det --res "$res" --batch "$batch" "$@")
-"$netc" compile "$model" "${common[@]}" --target cuda --emulate --ptx "$tmp/ptx" ${GPU_OPTS:-} -o "$tmp/gpu" ||
+emulate=--emulate
+if [ -n "${FAKE_DIR:-}" ]; then
+  if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+    echo "a CUDA driver is installed here: the stand-in is not used (skipped)"
+    echo "1 passed, 0 failed"
+    exit 0
+  fi
+  emulate= # the program opens the "cuda" device: the stand-ins in FAKE_DIR
+  export LD_LIBRARY_PATH=$FAKE_DIR
+fi
+"$netc" compile "$model" "${common[@]}" --target cuda $emulate --ptx "$tmp/ptx" ${GPU_OPTS:-} -o "$tmp/gpu" ||
   fail "compile --target cuda failed"
 "$netc" compile "$model" "${common[@]}" --no-codegen -o "$tmp/ref" || fail "compile --no-codegen failed"
 ptxas=${PTXAS:-$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)}
@@ -46,6 +61,21 @@ for t in ref gpu; do
 done
 "$py" "$here/compare_st.py" "$tmp/ref.safetensors" "$tmp/gpu.safetensors" "${STEP_TOL:-1e-4}" ${GRAD_L2:-} ||
   fail "the device's step differs"
+if [ -n "${STRATEGY:-}" ]; then
+  "$tmp/gpu" bench --train --per-kernel --iters 2 --warmup 1 >"$tmp/pk.txt" 2>&1 ||
+    fail "bench --train --per-kernel failed"
+  [ -z "${FAKE_DIR:-}" ] || "$tmp/gpu" --device cuda info | grep -q "running on fake GPU" ||
+    fail "the program does not run on the stand-in driver"
+  for layer in ${STRATEGY_SKIP:-}; do # the per-kernel rows without the skipped layers' (its name is a column)
+    grep -v " $layer  " "$tmp/pk.txt" >"$tmp/pk1.txt" && mv "$tmp/pk1.txt" "$tmp/pk.txt"
+  done
+  for op in conv2d_grad_input conv2d_grad_weight; do
+    all=$(grep -c "^[0-9][0-9]* *$op " "$tmp/pk.txt")
+    so=$(grep -c "^[0-9][0-9]* *$op *$STRATEGY " "$tmp/pk.txt")
+    [ "$all" -gt 0 ] && [ "$so" = "$all" ] || fail "$so of $all ${op} nodes run as $STRATEGY"
+    echo "$so of $all $op nodes run as $STRATEGY"
+  done
+fi
 # the training loop on the device: two epochs over the photographs (6 steps, the optimizer on the device too:
 # runtime/program/train_devopt.c) against the same loop on the reference kernels; after 6 SGD steps at batch 2
 # the checkpoints agree within 2e-3 (the rounding of the steps compounds)

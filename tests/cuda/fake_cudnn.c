@@ -1,10 +1,10 @@
 /* fake_cudnn.c — a stand-in for cuDNN (libcudnn.so.9) beside tests/cuda/fake_cuda.c's driver, so that CI runs
  * runtime/device/device_cudnn.c itself: its dlopen and entry points, the descriptors it sets (NCHW f32, the
  * filter's channels per group, pads, strides, dilations, groups, cross-correlation), the output size cuDNN
- * computes from them, the algorithm search and the forward call with its workspace, captured into graphs like
- * the driver's work.  The conv is computed by the program's own reference conv (netc_dev_conv_reference,
- * runtime/program/dev_conv_ref.c, exported: programs are linked with -rdynamic) from what the descriptors say,
- * so a wrong field in them shows as a difference from the interpreter. */
+ * computes from them, the algorithm searches and the forward, backward-data and backward-filter calls with their
+ * workspace, captured into graphs like the driver's work.  The conv is computed by the program's own reference
+ * conv (netc_dev_conv_reference, runtime/program/dev_conv_ref.c, exported: programs are linked with -rdynamic)
+ * from what the descriptors say, so a wrong field in them shows as a difference from the interpreter. */
 #define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -87,17 +87,15 @@ typedef struct Perf {
     int determinism, math, reserved[3];
 } Perf;
 
-/* One call: the descriptors' values (a captured call keeps them) and the operands. */
+/* One call: the descriptors' values (a captured call keeps them), the conv's kind and the operands. */
 typedef struct Call {
     NcDevConv c;
-    const float *x, *w;
-    float *y;
+    float *x, *w, *y;
 } Call;
 static void run_call(void *arg) {
     const Call *k = arg;
-    void (*ref)(const NcDevConv *, const float *, const float *, float *) =
-        (void (*)(const NcDevConv *, const float *, const float *, float *))dlsym(RTLD_DEFAULT,
-                                                                                  "netc_dev_conv_reference");
+    void (*ref)(const NcDevConv *, float *, float *, float *) =
+        (void (*)(const NcDevConv *, float *, float *, float *))dlsym(RTLD_DEFAULT, "netc_dev_conv_reference");
     if (!ref) {
         fprintf(stderr, "fake cuDNN: the program exports no netc_dev_conv_reference\n");
         abort();
@@ -120,31 +118,64 @@ static int call_of(Call *k, void *xd, void *wd, void *cv, void *yd) {
     return 0;
 }
 
-/* Two "algorithms", the faster first: one wanting a workspace, one without. */
-int cudnnFindConvolutionForwardAlgorithmEx(void *h, void *xd, const void *x, void *wd, const void *w, void *cv,
-                                           void *yd, void *y, int want, int *found, Perf *perf, void *ws,
-                                           size_t ws_bytes) {
+/* Two "algorithms", the faster first: one wanting a workspace, one without; a gradient's faster one not
+ * deterministic (as cuDNN's atomics-summing backward-filter algorithms are), which netc must pass over. */
+static int find(int kind, void *xd, const void *x, void *wd, const void *w, void *cv, void *yd, const void *y, int want,
+                int *found, Perf *perf, void *ws, size_t ws_bytes) {
     Call k;
     if (call_of(&k, xd, wd, cv, yd)) return 3;
-    if (!x || !w || !y || !ws || want < 2) return bad("cudnnFindConvolutionForwardAlgorithmEx: arguments");
+    if (!x || !w || !y || !ws || want < 2) return bad("cudnnFind...AlgorithmEx: arguments");
     if (getenv("FAKE_CUDNN_VERBOSE")) fprintf(stderr, "fake cuDNN: algorithm search\n"); /* counted by tests */
-    (void)h;
     const int math = ((Conv *)cv)->math;
-    perf[0] = (Perf){.algo = 1, .status = 0, .time = 1, .memory = ws_bytes / 2, .math = math};
-    perf[1] = (Perf){.algo = 0, .status = 0, .time = 2, .memory = 0, .math = math};
+    perf[0] = (Perf){.algo = 1, .status = 0, .time = 1, .memory = ws_bytes / 2, .determinism = !kind, .math = math};
+    perf[1] = (Perf){.algo = 0, .status = 0, .time = 2, .memory = 0, .determinism = 1, .math = math};
     *found = 2;
     return 0;
 }
 
-int cudnnConvolutionForward(void *h, const float *alpha, void *xd, const float *x, void *wd, const float *w, void *cv,
-                            int algo, void *ws, size_t ws_bytes, const float *beta, void *yd, float *y) {
+int cudnnFindConvolutionForwardAlgorithmEx(void *h, void *xd, const void *x, void *wd, const void *w, void *cv,
+                                           void *yd, void *y, int want, int *found, Perf *perf, void *ws,
+                                           size_t ws_bytes) {
+    (void)h;
+    return find(NC_DEV_CONV_FWD, xd, x, wd, w, cv, yd, y, want, found, perf, ws, ws_bytes);
+}
+int cudnnFindConvolutionBackwardDataAlgorithmEx(void *h, void *wd, const void *w, void *dyd, const void *dy, void *cv,
+                                                void *dxd, void *dx, int want, int *found, Perf *perf, void *ws,
+                                                size_t ws_bytes) {
+    (void)h;
+    return find(NC_DEV_CONV_BWD_DATA, dxd, dx, wd, w, cv, dyd, dy, want, found, perf, ws, ws_bytes);
+}
+int cudnnFindConvolutionBackwardFilterAlgorithmEx(void *h, void *xd, const void *x, void *dyd, const void *dy, void *cv,
+                                                  void *dwd, void *dw, int want, int *found, Perf *perf, void *ws,
+                                                  size_t ws_bytes) {
+    (void)h;
+    return find(NC_DEV_CONV_BWD_FILTER, xd, x, dwd, dw, cv, dyd, dy, want, found, perf, ws, ws_bytes);
+}
+
+/* The call of a conv of `kind` over the tensors x, w, y (descriptors and addresses), queued on the stream. */
+static int run(void *h, int kind, const float *alpha, void *xd, float *x, void *wd, float *w, void *cv, int algo,
+               void *ws, size_t ws_bytes, const float *beta, void *yd, float *y) {
     Call k;
     if (call_of(&k, xd, wd, cv, yd)) return 3;
     if (*alpha != 1 || *beta != 0) return bad("alpha 1, beta 0 expected");
     if (getenv("FAKE_CUDNN_FAIL")) return 9; /* CUDNN_STATUS_NOT_SUPPORTED: tests of the fallback */
     if (algo < 0 || algo > 1 || (algo == 1 && (!ws || !ws_bytes))) return bad("an algorithm without its workspace");
-    k.x = x, k.w = w, k.y = y;
+    if (kind && algo == 1) return bad("a gradient with the non-deterministic algorithm");
+    k.c.kind = kind, k.x = x, k.w = w, k.y = y;
     const Handle *hd = h;
     if (!hd->record(hd->stream, run_call, &k, sizeof k)) run_call(&k);
     return 0;
+}
+
+int cudnnConvolutionForward(void *h, const float *alpha, void *xd, float *x, void *wd, float *w, void *cv, int algo,
+                            void *ws, size_t ws_bytes, const float *beta, void *yd, float *y) {
+    return run(h, NC_DEV_CONV_FWD, alpha, xd, x, wd, w, cv, algo, ws, ws_bytes, beta, yd, y);
+}
+int cudnnConvolutionBackwardData(void *h, const float *alpha, void *wd, float *w, void *dyd, float *dy, void *cv,
+                                 int algo, void *ws, size_t ws_bytes, const float *beta, void *dxd, float *dx) {
+    return run(h, NC_DEV_CONV_BWD_DATA, alpha, dxd, dx, wd, w, cv, algo, ws, ws_bytes, beta, dyd, dy);
+}
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, void *xd, float *x, void *dyd, float *dy, void *cv,
+                                   int algo, void *ws, size_t ws_bytes, const float *beta, void *dwd, float *dw) {
+    return run(h, NC_DEV_CONV_BWD_FILTER, alpha, xd, x, dwd, dw, cv, algo, ws, ws_bytes, beta, dyd, dy);
 }

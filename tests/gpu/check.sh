@@ -22,7 +22,8 @@
 #       its bench, `classify` of tests/photos (its convs as cuDNN's; runs issued, captured as a
 #       CUDA graph and replayed) against the emulator's, and every node against the emulator
 #       (NETC_DEV_BISECT); test_cuda_gemm_epi (96 GEMMs with a bias (+ relu) through cuBLASLt against the
-#       host's product); each training step against ref.safetensors (tests/cuda/compare_st.py); `train` of
+#       host's product); each training step against ref.safetensors (tests/cuda/compare_st.py), again with its
+#       convs and their gradients as cuDNN's (NETC_CONV_TACTIC=cudnn); `train` of
 #       fmnist_resnet with the optimizer on the device against the host's, and its overlapped feed against
 #       NETC_DEV_OVERLAP=0, byte for byte; then the
 #       benchmark: netc's programs (batch 1 with and without graphs), resnet50's first run from cubins and
@@ -30,7 +31,8 @@
 #       f32, TF32, bf16; the other bench programs with NETC_CONV_TACTIC=gemm), resnet50 with its GEMMs' bias (+ relu)
 #       fused through cuBLASLt and unfused (NETC_GEMM_EPILOGUE=1 / 0: batch 1 against the interpreter, batch 64
 #       f32 and bf16 timed; about 30 s, not yet timed on a GPU), resnet50's per-kernel profile and
-#       training step, its `train` loop at batch 128 with the optimizer on the device and on the host, and on
+#       training step (its convs as GEMMs, then each conv's and gradient's faster form: auto), its `train`
+#       loop at batch 128 with the optimizer on the device and on the host, and on
 #       the device with each batch's upload not overlapped (NETC_DEV_OVERLAP=0),
 #       resnet50's bench at batch 64 with and without --overlap and its classify and eval throughput with
 #       the uploads overlapped and not (NETC_DEV_OVERLAP=0: 1280 images, 8 runs; an estimated 25-35 s for
@@ -277,6 +279,17 @@ run() {
           [ "$device" = cuda ] && NETC_DEV_BISECT=1e-5 timeout "$T" "$d/prog" --device cuda run --train --input \
             "$d/x.npy" --labels "$(cat "$d/labels")" --output "$d/got2.safetensors" 2>&1 >/dev/null | tail -25
         fi
+        # again with every conv, input gradient and weight gradient cuDNN can take as cuDNN's (forward,
+        # backward-data, backward-filter: its deterministic algorithms)
+        n=$((n + 1))
+        if NETC_CONV_TACTIC=cudnn timeout "$T" "$d/prog" --device "$device" run --train --input "$d/x.npy" \
+          --labels "$(cat "$d/labels")" --output "$d/got_dnn.safetensors" 2>"$d/dnn.err" >/dev/null &&
+          python3 "$dir/compare_st.py" "$d/ref.safetensors" "$d/got_dnn.safetensors" "${stol[@]}"; then
+          echo "$m: training step with cuDNN's convs on $device matches the reference"
+        else
+          echo "$m with cuDNN's convs: FAILED: $(head -3 "$d/dnn.err")"
+          failed=$((failed + 1))
+        fi
       done
       # `train` with the optimizer on the device (runtime/program/train_devopt.c) against the same program with
       # its optimizer on the host: byte for byte, as in the emulator (every operation of the kernels is correctly
@@ -401,8 +414,17 @@ run() {
             'BEGIN { printf "%.2f", b - a }') s"
         done
       fi
+      # the training step: every conv (and its gradients) as im2col + GEMM, then each one's faster form (auto:
+      # timed at the first run, forward, backward-data and backward-filter convs each, the choices cached)
       for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
-        [ -x "$p" ] && timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json
+        [ -x "$p" ] || continue
+        rm -f "$p.tactics"
+        for t in gemm auto; do
+          echo -n "${p##*/} NETC_CONV_TACTIC=$t: "
+          NETC_CONV_TACTIC=$t timeout "$T" "$p" --device "$device" bench --train --iters 5 --warmup 2 --json \
+            2>"$p.$t.err" || echo "FAILED: $(head -3 "$p.$t.err")"
+        done
+        [ -f "$p.tactics" ] && echo "${p##*/}: tactics: $(sed -n 3p "$p.tactics")"
       done
       # resnet50's whole `train` loop at batch 128 (the photographs decoded by 12 workers), the optimizer on the
       # device and then on the host (gradients down, weights up each step), each batch uploaded on the copy stream
