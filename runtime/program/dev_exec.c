@@ -533,11 +533,20 @@ struct NcDevPipe {
     void *up[2], *used[2], *done[2]; /* upload finished; staging buffer copied; output downloaded */
 };
 
-NcDevPipe *nc_dev_pipe_open(const NcBundle *b) {
+/* Where the pipes (NcDevPipe, NcDevTrainPipe) apply: the bundle's exec is this file's, on a device, with no
+ * NETC_DEV_BISECT shadow to compare after each node, the device has streams, and NETC_DEV_OVERLAP is not 0.
+ * That exec, else NULL (the runs go one at a time). */
+static DevExec *overlap_exec(const NcBundle *b) {
     if (!b->exec || b->exec->run != run) return NULL;
     DevExec *x = b->exec->ctx;
     const char *env = getenv("NETC_DEV_OVERLAP");
     if (!x->dev || x->shadow || !nc_dev_has_streams(x->dev) || (env && !strcmp(env, "0"))) return NULL;
+    return x;
+}
+
+NcDevPipe *nc_dev_pipe_open(const NcBundle *b) {
+    DevExec *x = overlap_exec(b);
+    if (!x) return NULL;
     size_t in_bytes = 0, out_bytes = 0;
     for (int p = 0; p < b->nprograms; p++) {
         const NcProgram *pr = &b->programs[p];
@@ -637,10 +646,8 @@ struct NcDevTrainPipe {
 };
 
 NcDevTrainPipe *nc_dev_train_pipe_open(const NcBundle *b, int p) {
-    if (!b->exec || b->exec->run != run) return NULL;
-    DevExec *x = b->exec->ctx;
-    const char *env = getenv("NETC_DEV_OVERLAP");
-    if (!x->dev || x->shadow || !nc_dev_has_streams(x->dev) || (env && !strcmp(env, "0"))) return NULL;
+    DevExec *x = overlap_exec(b);
+    if (!x) return NULL;
     const NcProgram *pr = &b->programs[p];
     if (!pr->train || pr->h->ninputs < 1) return NULL;
     NcDevTrainPipe *q = nc_calloc(1, sizeof *q);
