@@ -689,7 +689,11 @@ static int lower_conv_direct(Lower *l, int tiled) {
         nc_cu_dwconv_tiled_desc(&d, "probe", &c);
         if (d.smem_floats > NC_CU_MAX_SMEM_FLOATS) return -1;
     }
+    NcDevConv cd; /* cuDNN's form, in f32 as the direct kernels (bf16 operands would cost their conversions) */
+    const int two_forms = conv_desc(l, x, w, y, NC_DEV_CONV_FWD, &cd);
+    if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM, cd.bf16 = 0;
     launch(l, tiled ? nc_cu_dwconv_tiled_desc_any : nc_cu_conv_desc_any, &c, sizeof c, c.nparams, e.ref);
+    if (two_forms) cudnn_form(l, &cd, e.ref[0], in_ref(l, 1), out_ref(l, 0), 1);
     return 0;
 }
 static int lower_conv_dw_tiled(Lower *l) { return lower_conv_direct(l, 1); }
@@ -1004,7 +1008,10 @@ static int lower_conv_grad_direct(Lower *l) {
     memset(&c, 0, sizeof c);
     c.g = nc_cu_win(a, x->shape, dy->shape);
     c.o = dy->shape[1], c.groups = a->groups, c.nparams = 3;
-    (void)w;
+    NcDevConv cd; /* cuDNN's form, in f32 as the direct kernels */
+    const int two_forms = conv_desc(l, x, w, dy, wgrad ? NC_DEV_CONV_BWD_FILTER : NC_DEV_CONV_BWD_DATA, &cd);
+    if (two_forms) l->tactic = ++l->P->ntactics, l->form = NC_DEV_FORM_GEMM, cd.bf16 = 0;
+    const NcDevRef xr = wgrad ? in_ref(l, 1) : out_ref(l, 0), wr = wgrad ? out_ref(l, 0) : in_ref(l, 1);
     if (wgrad && dy->shape[0] * dy->shape[2] * dy->shape[3] >= split_min()) { /* each weight's N OH OW, in chunks */
         NcCuWgradSplit k;
         memset(&k, 0, sizeof k);
@@ -1013,10 +1020,11 @@ static int lower_conv_grad_direct(Lower *l) {
         const NcDevRef r0[3] = {in_ref(l, 0), part, in_ref(l, 1)}, r1[2] = {part, out_ref(l, 0)};
         launch(l, nc_cu_wgrad_split_partials_desc_any, &k, sizeof k, 3, r0);
         launch(l, nc_cu_wgrad_split_finalize_desc_any, &k, sizeof k, 2, r1);
-        return 0;
+    } else {
+        const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
+        launch(l, wgrad ? nc_cu_conv_grad_weight_desc_any : nc_cu_conv_grad_input_desc_any, &c, sizeof c, 3, refs);
     }
-    const NcDevRef refs[3] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1)};
-    launch(l, wgrad ? nc_cu_conv_grad_weight_desc_any : nc_cu_conv_grad_input_desc_any, &c, sizeof c, 3, refs);
+    if (two_forms) cudnn_form(l, &cd, xr, wr, in_ref(l, 0), 0);
     return 0;
 }
 
@@ -1243,6 +1251,7 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
         Lower l = {.L = L, .P = P, .g = g, .plan = plan, .nd = nd, .node = ni};
         const int steps0 = P->steps.len, kernels0 = L->kernels.len, consts0 = L->consts.len, init0 = P->init.len;
         const int64_t stored0 = P->stored_bytes;
+        const int32_t tactics0 = P->ntactics;
         int ri = 0;
         for (; ri < NRULES; ri++) {
             if (rules[ri].op != nd->op) continue;
@@ -1251,7 +1260,7 @@ int nc_cu_lower(NcCuLowering *L, const NcGraph *g, const NcPlan *plan, NcError *
             /* refused: what it made goes */
             for (int k = kernels0; k < L->kernels.len; k++) free(L->kernels.data[k].params);
             P->steps.len = steps0, L->kernels.len = kernels0, L->consts.len = consts0;
-            P->init.len = init0, P->stored_bytes = stored0;
+            P->init.len = init0, P->stored_bytes = stored0, P->ntactics = tactics0;
         }
         l.tactic = 0, l.form = 0;
         if (ri == NRULES)

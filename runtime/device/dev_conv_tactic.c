@@ -208,7 +208,7 @@ static void prepare_convs(const NcDevTactics *t, const char *want, char *usable)
         float *const *a = &t->params[s * NC_DEV_MAXPARAMS];
         NcError why;
         if (nc_dev_conv_prepare(t->dev, &st->conv, a[0], a[1], a[2], &why))
-            fprintf(stderr, "%s: conv %d of program %d keeps im2col + GEMM: %s\n", t->who, st->tactic - 1, t->index,
+            fprintf(stderr, "%s: conv %d of program %d keeps netc's kernels: %s\n", t->who, st->tactic - 1, t->index,
                     why.msg);
         else
             usable[st->tactic - 1] = 1;
@@ -244,7 +244,7 @@ static int choose_auto(const NcDevTactics *t, int32_t n, char *want, char *usabl
         rc = time_form(t, k + 1, NC_DEV_FORM_GEMM, &ms[0], e);
         if (!rc && usable[k] && time_form(t, k + 1, NC_DEV_FORM_CUDNN, &ms[1], &why)) {
             /* a cuDNN status (not a GPU fault: those fail the GEMM form's timing too) keeps the GEMM form */
-            fprintf(stderr, "%s: conv %d of program %d keeps im2col + GEMM: %s\n", t->who, (int)k, t->index, why.msg);
+            fprintf(stderr, "%s: conv %d of program %d keeps netc's kernels: %s\n", t->who, (int)k, t->index, why.msg);
             usable[k] = 0;
         }
         form[k] = usable[k] && ms[1] < ms[0] ? NC_DEV_FORM_CUDNN : NC_DEV_FORM_GEMM;
@@ -267,7 +267,7 @@ int nc_dev_conv_tactics_choose(const NcDevTactics *t, int32_t *form, NcError *e)
     if (!n || !strcmp(mode, "gemm")) return 0;
     NcError why;
     if (nc_dev_conv_available(t->dev, &why)) {
-        fprintf(stderr, "%s: %s: every conv runs as im2col + GEMM\n", t->who, why.msg);
+        fprintf(stderr, "%s: %s: every conv runs on netc's kernels\n", t->who, why.msg);
         return 0;
     }
     char *want = nc_malloc((size_t)n), *usable = nc_calloc((size_t)n, 1);

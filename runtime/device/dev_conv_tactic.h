@@ -1,4 +1,5 @@
-/* dev_conv_tactic.h — each conv's form (im2col + GEMM, or cuDNN's conv),
+/* dev_conv_tactic.h — each conv's form (netc's kernels — im2col + GEMM, or
+ * direct for depthwise — or cuDNN's conv),
  * chosen at a program's first run as TensorRT chooses its tactics: both
  * forms timed on the device, the faster kept, the choices cached in a file
  * beside the program so that later runs skip the timing.

@@ -112,7 +112,7 @@ static char *tactic_cache_path(void) {
     return nc_sprintf("%s.tactics", exe);
 }
 
-/* Each conv's form (cuDNN's or im2col + GEMM), timed on the device or read from the cache; the strategy
+/* Each conv's form (cuDNN's or netc's kernels), timed on the device or read from the cache; the strategy
  * names of the convs that run as cuDNN's follow. */
 static void choose_tactics(DevExec *x, int p) {
     DevProg *dp = &x->prog[p];

@@ -97,7 +97,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
     LD_LIBRARY_PATH=$fake NETC_CONV_TACTIC=$mode NETC_CUDNN_LIB=libcudnn-absent.so.9 "$tmp/prog" --device cuda run \
       --input "$tmp/x.npy" --output "$tmp/nodnn_$mode.npy" --top 0 >/dev/null 2>"$tmp/nodnn_$mode.err" ||
       fail "no cuDNN ($mode): the run failed: $(cat "$tmp/nodnn_$mode.err")"
-    [ "$(grep -c "cuDNN (libcudnn-absent.so.9) cannot be loaded .*: every conv runs as im2col + GEMM" \
+    [ "$(grep -c "cuDNN (libcudnn-absent.so.9) cannot be loaded .*: every conv runs on netc's kernels" \
       "$tmp/nodnn_$mode.err")" -eq 1 ] || fail "no cuDNN ($mode): not one notice: $(cat "$tmp/nodnn_$mode.err")"
     "$netc" compare "$tmp/ref.npy" "$tmp/nodnn_$mode.npy" --rtol 1e-4 || fail "no cuDNN ($mode): differs"
   done
@@ -120,7 +120,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   # a cuDNN that fails its forward calls: auto keeps every conv's GEMM form, with a notice each, and caches that
   LD_LIBRARY_PATH=$fake FAKE_CUDNN_FAIL=1 NETC_CONV_TACTIC=auto "$tmp/prog" --device cuda run --input "$tmp/x.npy" \
     --output "$tmp/dnnfail.npy" --top 0 >/dev/null 2>"$tmp/dnnfail.err" || fail "a failing cuDNN failed the run"
-  [ "$(grep -c "keeps im2col + GEMM: cuDNN: cudnnConvolutionForward.* failed" "$tmp/dnnfail.err")" -eq "$n" ] ||
+  [ "$(grep -c "keeps netc's kernels: cuDNN: cudnnConvolutionForward.* failed" "$tmp/dnnfail.err")" -eq "$n" ] ||
     fail "a failing cuDNN: not a notice per conv: $(cat "$tmp/dnnfail.err")"
   "$netc" compare "$tmp/ref.npy" "$tmp/dnnfail.npy" --rtol 1e-4 >/dev/null || fail "a failing cuDNN: differs"
   grep -Eq "^program 0 [0-9a-f]{16} $n g{$n}$" "$cache" || fail "a failing cuDNN: cached $(sed -n 3p "$cache")"

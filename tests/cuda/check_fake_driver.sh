@@ -70,7 +70,7 @@ LD_LIBRARY_PATH=$fake "$tmp/prog" bench --per-kernel --iters 1 --warmup 0 >"$tmp
   fail "bench failed"
 grep -q "cuda " "$tmp/bench.txt" || fail "bench --per-kernel names no device strategy"
 [ -z "${STRATEGY:-}" ] || grep -q "$STRATEGY" "$tmp/bench.txt" || fail "no node runs as '$STRATEGY'"
-! grep -q "keeps im2col + GEMM" "$tmp/bench.err" || fail "a conv's cuDNN form was refused: $(cat "$tmp/bench.err")"
+! grep -q "keeps netc's kernels" "$tmp/bench.err" || fail "a conv's cuDNN form was refused: $(cat "$tmp/bench.err")"
 # five photographs at batch 2: three runs, the first issued step by step, the second captured as a graph, the
 # third a replay; their logits must equal the emulator's and those of a run with NETC_NO_GRAPHS
 photos=$(dirname "$0")/../photos
