@@ -14,7 +14,8 @@
 #       DIR/train_MODEL[-bf16] with the reference kernels' f32 step (ref.safetensors);
 #     - the benchmark (unless NO_BENCH=1): BENCH_MODELS (default resnet50 resnest50d regnety_032
 #       efficientnet_b4) at 224,448, batch 1 and 64 (and 64 with --precision tf32, resnet50's with bf16 too;
-#       its training step at batch 128), with bench_weights.py's weights, which compress (DIR/bench/*.weights.xz);
+#       its training step at batch 128 in f32, TF32 and bf16), with bench_weights.py's weights, which compress
+#       (DIR/bench/*.weights.xz; the programs too, DIR/bench/*.xz);
 #     the shared libraries the programs need that a bare GPU machine may lack in DIR/lib, and
 #     tests/cuda/test_cuda_gemm_epi.c built with cc (the device layer alone: GEMMs with a fused epilogue).
 #   tests/gpu/check.sh run DIR                 there: each forward program on the GPU (--device cuda) against
@@ -144,7 +145,8 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
       "$netc" weights "$root/models/$m.nn" --init det -o "$dir/bench/det.safetensors" >/dev/null &&
         "$py" "$root/tests/gpu/bench_weights.py" "$dir/bench/det.safetensors" "$dir/bench/w.safetensors" || exit 1
       local v name variants="b1:1 b64:64 b64-tf32:64:tf32" # NAME:BATCH[:train][:tf32]
-      [ "$m" = resnet50 ] && variants+=" train128:128:train train128-tf32:128:train:tf32 b64-bf16:64:bf16"
+      [ "$m" = resnet50 ] &&
+        variants+=" train128:128:train train128-tf32:128:train:tf32 train128-bf16:128:train:bf16 b64-bf16:64:bf16"
       for v in $variants; do
         name=${m}_${v%%:*}
         local args=(--res 224,448 --batch "$(cut -d: -f2 <<<"$v")")
@@ -152,8 +154,11 @@ print(','.join(str(int(v)) for v in rng.integers(0, 10, $batch)))" "$d/x.npy" >"
         case $v in *:tf32) args+=(--precision tf32) ;; *:bf16) args+=(--precision bf16) ;; esac
         "$netc" compile "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" "${args[@]}" --target cuda:sm_90 \
           --weights-external -o "$dir/bench/$name" >/dev/null || exit 1
-        "$py" -c "import lzma, sys; a = sys.argv[1]; open(a + '.xz', 'wb').write(lzma.compress(open(a, 'rb').read()))" \
-          "$dir/bench/$name.weights" && rm "$dir/bench/$name.weights"
+        # the program (its PTX, cubins and CPU lowerings compress about 10x) and its weights, decompressed by run
+        for f in "$dir/bench/$name" "$dir/bench/$name.weights"; do
+          "$py" -c "import lzma, sys; a=sys.argv[1]; open(a + '.xz', 'wb').write(lzma.compress(open(a, 'rb').read()))" \
+            "$f" && rm "$f"
+        done
       done
       # resnet50 at 224, batch 1, through the interpreter with the same weights: the GEMM epilogues' check
       [ "$m" = resnet50 ] && { "$netc" run "$root/models/$m.nn" --weights "$dir/bench/w.safetensors" --res 224 \
@@ -332,9 +337,9 @@ run() {
     fi
     if [ -d "$dir/bench" ] && [ -z "${NO_BENCH:-}" ]; then
       echo "#### benchmark: netc programs (input uploaded in each run), then PyTorch in the same run"
-      for w in "$dir"/bench/*.weights.xz; do
+      for w in "$dir"/bench/*.xz; do # the programs and their weights
         python3 -c "import lzma, sys; a=sys.argv[1]; open(a[:-3], 'wb').write(lzma.decompress(open(a, 'rb').read()))" \
-          "$w"
+          "$w" && case $w in *.weights.xz) ;; *) chmod +x "${w%.xz}" ;; esac
       done
       local p res
       # the convs as im2col + GEMM here (comparable with the earlier sessions' figures, and no tactic timing at
@@ -416,7 +421,7 @@ run() {
       fi
       # the training step: every conv (and its gradients) as im2col + GEMM, then each one's faster form (auto:
       # timed at the first run, forward, backward-data and backward-filter convs each, the choices cached)
-      for p in "$dir"/bench/resnet50_train128 "$dir"/bench/resnet50_train128-tf32; do
+      for p in "$dir"/bench/resnet50_train128{,-tf32,-bf16}; do
         [ -x "$p" ] || continue
         rm -f "$p.tactics"
         for t in gemm auto; do
