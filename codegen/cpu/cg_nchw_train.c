@@ -96,7 +96,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     p->op_kind = p->kind;
     const int64_t ft = (p->KH - 1) * p->dh - p->pt, fl = (p->KW - 1) * p->dw - p->pl;
     if (p->kind == NC_TCONV_GRAD_INPUT && p->G == 1 && p->sh == 1 && p->sw == 1 && ft >= 0 && fl >= 0 &&
-        nc_cg_train_fused_images(p->N, 1, p->H * p->W, p->O * p->KH * p->KW, p->C)) {
+        (nc_cg_train_fused_images(p->N, 1, p->H * p->W, p->O * p->KH * p->KW, p->C) ||
+         nc_cg_train_fused_part(p->H * p->W, p->O * p->KH * p->KW, p->C, t->vw))) {
         /* dX[c][ih][iw] = sum over o, kh, kw of dY[o][ih + pt - kh dh][iw + pl - kw dw] W[o][c][kh][kw]: with kh'
          * = KH-1-kh that is a conv2d of dY over the window kh' dh - ((KH-1) dh - pt), padding dY with zeros */
         int64_t tmp;
@@ -109,9 +110,12 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         pad = p->KH > 1 || p->KW > 1 || pad; /* (KH-1) dh - pt and the rest: zero only for an unpadded 1x1 */
     }
     if (p->kind == NC_TCONV_GRAD_INPUT && nc_cg_train_phases(p, t)) return 1; /* strided: cg_nchw_train_fused.c */
-    if (p->kind == NC_TCONV_FORWARD) p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->O);
+    if (p->kind == NC_TCONV_FORWARD) {
+        p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->Og);
+        if (!p->ipt) p->cw = nc_cg_train_fused_part(p->P, p->CK, p->Og, t->vw);
+    }
     if (p->kind == NC_TCONV_GRAD_WEIGHT) p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
-    p->fused = p->ipt > 0;
+    p->fused = p->ipt > 0 || p->cw > 0;
     return nc_cg_train_conv_plan_rest(p, t, pad, why);
 }
 

@@ -33,12 +33,15 @@
  *      out[0] itself
  *
  * Those stages write all of B (and dcols) out and read it back: 29 MB for a 32-channel 3x3 at 14x14,
- * batch 128.  Where G = 1, N > 1 and an image's B fits a 256 KB buffer, each kind runs fused instead
+ * batch 128.  Where N > 1 and an image's B fits a 256 KB buffer (G = 1 but for conv2d), each kind runs fused instead
  * (cg_nchw_train_fused.c): a tile packs a few whole images' B on its stack and multiplies it while it is
  * in L2 — conv2d writing NCHW itself; conv2d_grad_input of stride 1 as the conv2d of dY with W flipped
  * and transposed, of a stride as one such conv per phase of dX (no dcols, no col2im);
  * conv2d_grad_weight over chunks of images summed into a few partial dW.  fmnist_resnet's step at batch
- * 128: 87 -> about 55 ms on 2 cores of an AVX-512 Xeon (bench/RESULTS.md).
+ * 128: 87 -> about 55 ms on 2 cores of an AVX-512 Xeon (bench/RESULTS.md).  Where not one image's B fits
+ * (224x224's planes), conv2d (and the flipped conv2d_grad_input) runs fused over parts of an image: tiles of
+ * cw >= 96 positions (a divisor of P, whole vectors) whose B and output rows fit 256 KB each; a grouped
+ * conv2d's tiles are one group's.  resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
@@ -104,6 +107,10 @@ typedef struct NcTrainConvPlan {
      * to out[0] NCHW; gemm_tail for the last tile's N % ipt images (gemm_tail.N = 0: none) */
     int fused;
     int64_t ipt, ftiles;
+    /* conv2d fused where a whole image's B does not fit: tiles of cw positions of one image (cw divides P, a
+     * multiple of the vector width), G N P / cw of them, group-major; with G > 1 (either way) a tile is one
+     * group's: its source channels, filters and output channels */
+    int64_t cw;
     NcGemmPlan gemm_tail;
     /* conv2d_grad_weight fused: chunks of ipt images (the last N % ipt), each a GEMM O x (ipt P) . (ipt P) x CK
      * of dY's rows copied and B packed on the stack; ftiles tiles of whole chunks, each summing into its own
@@ -160,8 +167,10 @@ int nc_cg_train_phases(NcTrainConvPlan *p, const NcCgTarget *t);
  * where it has no taps (its positions are zeros); -1 where it cannot be planned */
 int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTarget *t, NcTrainConvPlan *q);
 
-/* cg_nchw_train_fused.c: images per fused tile for a conv2d of these sizes (0: not fused) */
+/* cg_nchw_train_fused.c: images per fused tile for a conv2d of these sizes (O: a group's output channels; 0: not
+ * fused), and where not even one image fits, the positions per tile within an image (0: none) */
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
+int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw);
 int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK);
 /* plans p->gemm and p->gemm_tail for p->ipt, and the scratch (0 on success) */
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t);

@@ -1,5 +1,6 @@
 /* cg_nchw_train_fused.c — conv2d of several images (and conv2d_grad_input of stride 1, flipped into one,
- * cg_nchw_train.h) as one stage whose tiles each pack their own B and multiply it at once.
+ * cg_nchw_train.h) as one stage whose tiles each pack their own B and multiply it at once; where not even one
+ * image's B fits a tile's buffer, tiles of a part of one image's positions; a grouped conv's tiles one group's.
  *
  * Why: the unfused kernel packs all of B (CK x N*P: 29 MB for fmnist_resnet's 32-channel 3x3 at 14x14,
  * batch 128) into scratch, then streams it back through the GEMM — twice the size of B through memory,
@@ -19,14 +20,29 @@
 /* conv2d_grad_weight's tiles, each summing its chunks into its own O x CK partial sum, which a second stage
  * adds up: enough for 2-8 threads, few enough that the partial sums' pass stays small */
 #define GW_TILES     8
+/* a tile within an image: at least this many columns (a GEMM of fewer wastes its register block on the ragged
+ * panel) */
+#define MIN_PART     96
+
+static int fused_off(void) {
+    const char *env = getenv("NETC_CG_TRAIN_FUSED"); /* 0: the unfused kernel (measurements, tests) */
+    return env && strcmp(env, "0") == 0;
+}
 
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O) {
-    const char *env = getenv("NETC_CG_TRAIN_FUSED"); /* 0: the unfused kernel (measurements, tests) */
-    if ((env && strcmp(env, "0") == 0) || G != 1 || N < 2) return 0;
+    if (fused_off() || N < 2) return 0;
     int64_t ipt = FUSED_FLOATS / (P * (CK > O ? CK : O));
     /* at least 16 tiles where the batch allows: dynamic scheduling balances the threads */
-    const int64_t most = N / 16 > 1 ? N / 16 : 1;
+    const int64_t most = N * G / 16 > 1 ? N * G / 16 : 1;
     return ipt > most ? most : ipt;
+}
+
+int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw) {
+    const char *env = getenv("NETC_CG_TRAIN_PARTS"); /* 0: no tiles within an image (measurements, tests) */
+    if (fused_off() || (env && strcmp(env, "0") == 0)) return 0;
+    for (int64_t cw = P / 2; cw >= MIN_PART; cw--)
+        if (P % cw == 0 && cw % vw == 0 && cw * CK <= FUSED_FLOATS && cw * O <= FUSED_FLOATS) return cw;
+    return 0;
 }
 
 int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK) {
@@ -36,12 +52,13 @@ int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK)
     return ipt > most ? most : ipt;
 }
 
-/* conv2d: O x CK . CK x (images P); conv2d_grad_weight: O x (images P) . (images P) x CK */
-static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t images, const NcCgTarget *t) {
+/* conv2d: Og x CK . CK x cols (a group's rows; cols: whole images' positions or a part of one image's);
+ * conv2d_grad_weight: O x (images P) . (images P) x CK */
+static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t cols, const NcCgTarget *t) {
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     const int gw = p->kind == NC_TCONV_GRAD_WEIGHT;
-    s.batch = 1, s.hw = p->O, s.cin = gw ? images * p->P : p->CK, s.cout = gw ? p->CK : images * p->P;
+    s.batch = 1, s.hw = p->Og, s.cin = gw ? cols : p->CK, s.cout = gw ? p->CK : cols;
     s.mc = s.hw, s.nc = s.cout; /* one GEMM tile: the fused tile is the unit of work */
     NcError e;
     return nc_cg_gemm_plan(g, &s, t, &e);
@@ -49,8 +66,16 @@ static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t images, co
 
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     memset(&p->gemm_tail, 0, sizeof p->gemm_tail);
-    if (plan_cols(&p->gemm, p, p->ipt, t)) return -1;
-    if (p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt, t)) return -1;
+    if (p->cw) { /* tiles within an image: G N P / cw of them, all alike; W' alone, with flip (G = 1) */
+        if (plan_cols(&p->gemm, p, p->cw, t)) return -1;
+        p->ftiles = p->G * p->N * (p->P / p->cw);
+        p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
+        p->a_tiles = p->flip ? p->O : 0;
+        p->scratch = p->flip ? (p->O * p->CK + 15) / 16 * 16 : 0;
+        return 0;
+    }
+    if (plan_cols(&p->gemm, p, p->ipt * p->P, t)) return -1;
+    if (p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt * p->P, t)) return -1;
     const int64_t OCK = p->O * p->CK;
     if (p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of ipt images, GW_TILES tiles of whole chunks */
         p->chunks = (p->N + p->ipt - 1) / p->ipt;
@@ -58,7 +83,7 @@ int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
         p->off_a = -1, p->off_b = 0, p->off_c = p->ftiles * OCK; /* partial sums, then the GEMM's outputs */
         p->scratch = 2 * p->ftiles * OCK, p->a_tiles = 0, p->last_tiles = p->O;
     } else { /* W' alone, with flip */
-        p->ftiles = (p->N + p->ipt - 1) / p->ipt;
+        p->ftiles = p->G * ((p->N + p->ipt - 1) / p->ipt);
         p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
         p->a_tiles = p->flip ? p->O : 0;
         p->scratch = p->flip ? (OCK + 15) / 16 * 16 : 0;
@@ -166,12 +191,17 @@ static void scatter(NcCgModule *m, const NcTrainConvPlan *q, int64_t nimg, LLVMV
     cgb_loop_end(m, &li);
 }
 
-/* images [n0, n0 + nimg): pack, multiply (mm, planned as g), copy out */
+/* Group grp's (NULL: the only one) columns of images [n0, n0 + nimg), or with q0 (p->cw) the cw positions of
+ * image n0 from q0: pack, multiply (mm, planned as g), copy out. */
 static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
-                      LLVMValueRef n0, LLVMValueRef src, LLVMValueRef w, LLVMValueRef bias, LLVMValueRef y,
-                      LLVMValueRef bufb, LLVMValueRef bufc) {
-    const int64_t cols = nimg * p->P, nr = g->nr, K = g->K, nfull = cols / nr, tail = cols % nr;
-    LLVMValueRef c0 = mulc(m, n0, p->P), j;
+                      LLVMValueRef n0, LLVMValueRef q0, LLVMValueRef grp, LLVMValueRef src, LLVMValueRef w,
+                      LLVMValueRef bias, LLVMValueRef y, LLVMValueRef bufb, LLVMValueRef bufc) {
+    const int64_t cols = q0 ? p->cw : nimg * p->P, nr = g->nr, K = g->K, nfull = cols / nr, tail = cols % nr;
+    LLVMValueRef c0 = mulc(m, n0, p->P), j, ch0 = I(m, 0);
+    if (q0) c0 = add(m, c0, q0);
+    if (grp) /* the group's source channels, filters and output channels */
+        src = cgb_gep(m, src, mulc(m, grp, p->src_group)), w = cgb_gep(m, w, mulc(m, grp, p->Og * p->CK)),
+        ch0 = mulc(m, grp, p->Og);
     if (nfull) {
         CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
         nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, mulc(m, j, K * nr)), add(m, c0, mulc(m, j, nr)), nr, I(m, 0),
@@ -187,15 +217,18 @@ static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan 
         scatter(m, p, nimg, n0, y, bufc);
         return;
     }
+    const int64_t run = q0 ? p->cw : p->P; /* floats copied per (image, channel) */
     LLVMValueRef i, o;
-    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
-    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
-    LLVMValueRef dst = cgb_gep(m, y, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P)));
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, q0 ? 1 : nimg), 1, &i);
+    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->Og), 1, &o);
+    LLVMValueRef oc = add(m, ch0, o);
+    LLVMValueRef at = add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, oc, p->P));
+    LLVMValueRef dst = cgb_gep(m, y, q0 ? add(m, at, q0) : at);
     LLVMValueRef row = cgb_gep(m, bufc, add(m, mulc(m, o, cols), mulc(m, i, p->P)));
     if (bias)
-        cgb_copy_floats_bias(m, dst, row, cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bias, o), "")), p->P);
+        cgb_copy_floats_bias(m, dst, row, cgb_splat(m, LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, bias, oc), "")), run);
     else
-        cgb_copy_floats(m, dst, row, NULL, p->P);
+        cgb_copy_floats(m, dst, row, NULL, run);
     cgb_loop_end(m, &lo);
     cgb_loop_end(m, &li);
 }
@@ -333,7 +366,7 @@ static void phases_body(NcCgModule *m, const NcTrainConvPlan *q, int nph, LLVMVa
             scatter(m, &q[k], nimg, n0, y, NULL);
             continue;
         }
-        tile_body(m, &q[k], tail ? &q[k].gemm_tail : &q[k].gemm, mm[k], nimg, n0, dy,
+        tile_body(m, &q[k], tail ? &q[k].gemm_tail : &q[k].gemm, mm[k], nimg, n0, NULL, NULL, dy,
                   cgb_gep(m, scratch, I(m, q[k].off_a)), NULL, y, bufb, bufc);
     }
 }
@@ -418,18 +451,28 @@ void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char 
     LLVMValueRef src = cgb_arg_ptr(m, in, 0), y = cgb_arg_ptr(m, out, 0);
     LLVMValueRef w = p->flip ? cgb_gep(m, cgb_arg_ptr(m, out, 1), I(m, p->off_a)) : cgb_arg_ptr(m, in, 1);
     LLVMValueRef bias = p->bias ? cgb_arg_ptr(m, in, 2) : NULL;
-    LLVMValueRef bufb = stack_floats(m, p->ipt * p->P * p->CK), bufc = stack_floats(m, p->ipt * p->P * p->O);
+    const int64_t cols = p->cw ? p->cw : p->ipt * p->P;
+    LLVMValueRef bufb = stack_floats(m, cols * p->CK), bufc = stack_floats(m, cols * p->Og);
     LLVMValueRef u;
     CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
-    LLVMValueRef n0 = mulc(m, u, p->ipt);
-    if (mmt) {
-        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, u, I(m, p->ftiles - 1), ""));
-        tile_body(m, p, &p->gemm, mm, p->ipt, n0, src, w, bias, y, bufb, bufc);
+    /* tile u: group-major, then images (a chunk of ipt, or one image's parts of cw positions) */
+    const int64_t per_group = p->ftiles / p->G;
+    LLVMValueRef grp = p->G > 1 ? LLVMBuildSDiv(m->b, u, I(m, per_group), "") : NULL;
+    LLVMValueRef v = p->G > 1 ? LLVMBuildSRem(m->b, u, I(m, per_group), "") : u;
+    if (p->cw) {
+        const int64_t parts = p->P / p->cw;
+        LLVMValueRef n0 = LLVMBuildSDiv(m->b, v, I(m, parts), "");
+        LLVMValueRef q0 = mulc(m, LLVMBuildSRem(m->b, v, I(m, parts), ""), p->cw);
+        tile_body(m, p, &p->gemm, mm, 1, n0, q0, grp, src, w, bias, y, bufb, bufc);
+    } else if (mmt) {
+        LLVMValueRef n0 = mulc(m, v, p->ipt);
+        CgbIf c = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, v, I(m, per_group - 1), ""));
+        tile_body(m, p, &p->gemm, mm, p->ipt, n0, NULL, grp, src, w, bias, y, bufb, bufc);
         cgb_if_else(m, &c);
-        tile_body(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, src, w, bias, y, bufb, bufc);
+        tile_body(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, NULL, grp, src, w, bias, y, bufb, bufc);
         cgb_if_end(m, &c);
     } else {
-        tile_body(m, p, &p->gemm, mm, p->ipt, n0, src, w, bias, y, bufb, bufc);
+        tile_body(m, p, &p->gemm, mm, p->ipt, mulc(m, v, p->ipt), NULL, grp, src, w, bias, y, bufb, bufc);
     }
     cgb_loop_end(m, &lu);
     LLVMBuildRetVoid(m->b);

@@ -25,6 +25,7 @@
 static int cases;
 static int linear_kinds; /* bit k: the last case's node of kind k packed B as pack.linear */
 static int fused_kinds;  /* bit k: ... ran fused (cg_nchw_train_fused.c) */
+static int parted;       /* the last case's conv2d ran fused in tiles within an image */
 static double worst[3];
 static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
 
@@ -74,6 +75,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     CHECK_MSG(ok, "%s: refused: %s", what, why);
     if (ok && p.pack.linear) linear_kinds |= 1 << p.op_kind;
     if (ok && p.fused) fused_kinds |= 1 << p.op_kind;
+    if (ok && p.op_kind == NC_TCONV_FORWARD) parted = p.cw > 0;
     NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
     if (!jit) return;
     NcCgModule m;
@@ -246,12 +248,43 @@ static void fused_cases(const NcCgTarget *t, int on) {
     CHECK_MSG(fused_kinds == (fwd | gi | gw), "%s fused 16x16: kinds %#x", t->cpu, fused_kinds);
 }
 
+/* conv2d fused in tiles within an image (cw positions of one image's plane, where not one whole image's B fits
+ * the tile's buffer: the flipped stride-1 grad_input too), grouped convs fused one group a tile (whole images
+ * and parts), a bias; and with parts off (NETC_CG_TRAIN_PARTS=0) the same convs unfused */
+static void part_cases(const NcCgTarget *t) {
+    const int fwd = 1 << NC_TCONV_FORWARD, gi = 1 << NC_TCONV_GRAD_INPUT;
+    const int on = !getenv("NETC_CG_TRAIN_PARTS");
+    Case a = conv(2, 32, 56, 56, 24, 3, 1, 1, 1); /* P 3136, CK 288: parts of 112 (vw 16) or 224 (vw 8) */
+    a.bias = 1;
+    check(t, a);
+    CHECK_MSG((fused_kinds & (fwd | gi)) == (on ? fwd | gi : 0) && parted == on, "%s parts 56x56: kinds %#x", t->cpu,
+              fused_kinds);
+    a = conv(2, 48, 28, 28, 48, 3, 1, 1, 1); /* RegNet's group width 24: CK 216, parts of 112 */
+    a.groups = 2;
+    check(t, a);
+    CHECK_MSG((fused_kinds & fwd) == (on ? fwd : 0) && parted == on, "%s grouped parts 28x28: kinds %#x", t->cpu,
+              fused_kinds);
+    a = conv(2, 192, 32, 32, 32, 1, 1, 0, 1); /* 1x1, 1024 positions, CK 96: parts of 512 */
+    a.groups = 2;
+    check(t, a);
+    CHECK_MSG((fused_kinds & fwd) == (on ? fwd : 0) && parted == on, "%s grouped 1x1 parts: kinds %#x", t->cpu,
+              fused_kinds);
+    a = conv(34, 12, 7, 7, 18, 3, 1, 1, 1); /* grouped, whole images a tile (the last chunk shorter) */
+    a.groups = 3, a.bias = 1;
+    check(t, a);
+    CHECK_MSG((fused_kinds & fwd) == fwd && !parted, "%s grouped images: kinds %#x", t->cpu, fused_kinds);
+}
+
 int main(void) {
     NcError e;
     NcCgTarget t;
     cgt_host_target(&t);
     fused_cases(&t, 1);
     linear_cases(&t);
+    part_cases(&t);
+    setenv("NETC_CG_TRAIN_PARTS", "0", 1);
+    part_cases(&t);
+    unsetenv("NETC_CG_TRAIN_PARTS");
     setenv("NETC_CG_TRAIN_FUSED", "0", 1); /* the unfused kernel, still run for grouped convs and large planes */
     linear_cases(&t);
     fused_cases(&t, 0);
@@ -263,6 +296,7 @@ int main(void) {
             CHECK(t2.vw == 8);
             linear_cases(&t2);
             fused_cases(&t2, 1);
+            part_cases(&t2);
             check(&t2, conv(3, 17, 10, 9, 23, 3, 1, 1, 1));
             check(&t2, conv(2, 6, 9, 16, 7, 3, 1, 1, 1));
             nc_cg_target_free(&t2);
