@@ -95,17 +95,18 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     int pad = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
     p->op_kind = p->kind;
     const int64_t ft = (p->KH - 1) * p->dh - p->pt, fl = (p->KW - 1) * p->dw - p->pl;
-    if (p->kind == NC_TCONV_GRAD_INPUT && p->G == 1 && p->sh == 1 && p->sw == 1 && ft >= 0 && fl >= 0 &&
-        (nc_cg_train_fused_images(p->N, 1, p->H * p->W, p->O * p->KH * p->KW, p->C) ||
-         nc_cg_train_fused_part(p->H * p->W, p->O * p->KH * p->KW, p->C, t->vw))) {
+    if (p->kind == NC_TCONV_GRAD_INPUT && p->sh == 1 && p->sw == 1 && ft >= 0 && fl >= 0 &&
+        (nc_cg_train_fused_images(p->N, p->G, p->H * p->W, p->Og * p->KH * p->KW, p->Cg) ||
+         nc_cg_train_fused_part(p->H * p->W, p->Og * p->KH * p->KW, p->Cg, t->vw))) {
         /* dX[c][ih][iw] = sum over o, kh, kw of dY[o][ih + pt - kh dh][iw + pl - kw dw] W[o][c][kh][kw]: with kh'
-         * = KH-1-kh that is a conv2d of dY over the window kh' dh - ((KH-1) dh - pt), padding dY with zeros */
+         * = KH-1-kh that is a conv2d of dY over the window kh' dh - ((KH-1) dh - pt), padding dY with zeros (with
+         * groups, group g's channels of dX from its channels of dY) */
         int64_t tmp;
 #define SWAP_(a_, b_) (tmp = (a_), (a_) = (b_), (b_) = tmp)
-        SWAP_(p->C, p->O), SWAP_(p->H, p->OH), SWAP_(p->W, p->OW);
+        SWAP_(p->C, p->O), SWAP_(p->H, p->OH), SWAP_(p->W, p->OW), SWAP_(p->Cg, p->Og);
 #undef SWAP_
-        p->Cg = p->C, p->Og = p->O, p->pt = (int)ft, p->pl = (int)fl;
-        p->P = p->OH * p->OW, p->CK = p->C * p->KH * p->KW;
+        p->pt = (int)ft, p->pl = (int)fl;
+        p->P = p->OH * p->OW, p->CK = p->Cg * p->KH * p->KW;
         p->kind = NC_TCONV_FORWARD, p->flip = 1;
         pad = p->KH > 1 || p->KW > 1 || pad; /* (KH-1) dh - pt and the rest: zero only for an unpadded 1x1 */
     }

@@ -41,7 +41,8 @@
  * 128: 87 -> about 55 ms on 2 cores of an AVX-512 Xeon (bench/RESULTS.md).  Where not one image's B fits
  * (224x224's planes), conv2d (and the flipped conv2d_grad_input) runs fused over parts of an image: tiles of
  * cw >= 96 positions (a divisor of P, whole vectors) whose B and output rows fit 256 KB each; a grouped
- * conv2d's tiles are one group's.  resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.
+ * conv2d's tiles are one group's, and a grouped stride-1 conv2d_grad_input is flipped too (W' per group).
+ * resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
@@ -99,8 +100,9 @@ typedef struct NcTrainConvPlan {
     NcTrainConvKind kind;    /* what runs: NC_TCONV_FORWARD for a flipped conv2d_grad_input */
     NcTrainConvKind op_kind; /* the node's */
     /* conv2d_grad_input of stride 1 run as the conv2d of dY (the fields below then describe that conv: C and O,
-     * H and OH, W and OW swapped, the padding (KH-1) dh - pt, (KW-1) dw - pl) with W' [C][O][KH][KW] = W
-     * flipped and transposed, written into scratch at off_a by a first stage: no col2im and no CK x N*P dcols */
+     * Cg and Og, H and OH, W and OW swapped, the padding (KH-1) dh - pt, (KW-1) dw - pl) with W' [C][O/G][KH][KW]
+     * = W flipped and transposed group by group, written into scratch at off_a by a first stage: no col2im and
+     * no CK x N*P dcols */
     int flip;
     /* conv2d (G = 1, N > 1) fused, cg_nchw_train_fused.c: a tile = ipt whole images, its B packed into a
      * buffer on the stack and multiplied at once (in L2), gemm (N = ipt P) writing a second one, copied

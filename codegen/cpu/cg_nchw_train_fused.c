@@ -152,16 +152,18 @@ static LLVMValueRef I(NcCgModule *m, int64_t v) { return cgb_i64(m, v); }
 static LLVMValueRef add(NcCgModule *m, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(m->b, a, b, ""); }
 static LLVMValueRef mulc(NcCgModule *m, LLVMValueRef a, int64_t c) { return LLVMBuildNSWMul(m->b, a, I(m, c), ""); }
 
-/* in[0] = W [Cv][Ov][KH][KW] (the node's [O][C][KH][KW]), out[0] = W' [Ov][Cv][KH][KW] flipped; tile = row of W' */
+/* in[0] = W [Cv][Ov/G][KH][KW] (the node's [O][C/G][KH][KW]), out[0] = W' [Ov][Cv/G][KH][KW] flipped: row c
+ * (group g = c / (Ov/G)) holds W[g Cv/G + o][c mod Ov/G] for o < Cv/G; tile = row of W' */
 static LLVMValueRef emit_flip(NcCgModule *m, const NcTrainConvPlan *p, const char *name) {
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef src = cgb_arg_ptr(m, LLVMGetParam(fn, 0), 0), dst = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0);
     const int64_t KK = p->KH * p->KW;
     LLVMValueRef c, o;
     CgbLoop lc = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &c);
-    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->C), 1, &o);
-    LLVMValueRef from = cgb_gep(m, src, mulc(m, add(m, mulc(m, o, p->O), c), KK));
-    LLVMValueRef to = cgb_gep(m, dst, mulc(m, add(m, mulc(m, c, p->C), o), KK));
+    LLVMValueRef g = LLVMBuildSDiv(m->b, c, I(m, p->Og), ""), cc = LLVMBuildSRem(m->b, c, I(m, p->Og), "");
+    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->Cg), 1, &o);
+    LLVMValueRef from = cgb_gep(m, src, mulc(m, add(m, mulc(m, add(m, mulc(m, g, p->Cg), o), p->Og), cc), KK));
+    LLVMValueRef to = cgb_gep(m, dst, mulc(m, add(m, mulc(m, c, p->Cg), o), KK));
     for (int64_t k = 0; k < KK; k++) {
         LLVMValueRef v = LLVMBuildLoad2(m->b, m->f32, cgb_gep(m, from, I(m, KK - 1 - k)), "");
         LLVMBuildStore(m->b, v, cgb_gep(m, to, I(m, k)));
