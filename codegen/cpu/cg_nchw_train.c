@@ -115,7 +115,10 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->Og);
         if (!p->ipt) p->cw = nc_cg_train_fused_part(p->P, p->CK, p->Og, t->vw);
     }
-    if (p->kind == NC_TCONV_GRAD_WEIGHT) p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) {
+        p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
+        if (!p->ipt) p->cw = nc_cg_train_fused_gw_part(p->G, p->P, p->CK, p->O, t->vw);
+    }
     p->fused = p->ipt > 0 || p->cw > 0;
     return nc_cg_train_conv_plan_rest(p, t, pad, why);
 }

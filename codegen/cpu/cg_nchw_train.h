@@ -41,7 +41,8 @@
  * 128: 87 -> about 55 ms on 2 cores of an AVX-512 Xeon (bench/RESULTS.md).  Where not one image's B fits
  * (224x224's planes), conv2d (and the flipped conv2d_grad_input) runs fused over parts of an image: tiles of
  * cw >= 96 positions (a divisor of P, whole vectors) whose B and output rows fit 256 KB each; a grouped
- * conv2d's tiles are one group's, and a grouped stride-1 conv2d_grad_input is flipped too (W' per group).
+ * conv2d's tiles are one group's, and a grouped stride-1 conv2d_grad_input is flipped too (W' per group);
+ * conv2d_grad_weight (G = 1) sums chunks of cw positions the same way.
  * resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
@@ -174,6 +175,7 @@ int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTar
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
 int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw);
 int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK);
+int64_t nc_cg_train_fused_gw_part(int64_t G, int64_t P, int64_t CK, int64_t O, int vw);
 /* plans p->gemm and p->gemm_tail for p->ipt, and the scratch (0 on success) */
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t);
 void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);

@@ -45,6 +45,10 @@ int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw) {
     return 0;
 }
 
+int64_t nc_cg_train_fused_gw_part(int64_t G, int64_t P, int64_t CK, int64_t O, int vw) {
+    return G == 1 ? nc_cg_train_fused_part(P, CK, O, vw) : 0;
+}
+
 int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK) {
     const char *env = getenv("NETC_CG_TRAIN_FUSED");
     if ((env && strcmp(env, "0") == 0) || G != 1 || N < 2) return 0;
@@ -66,6 +70,15 @@ static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t cols, cons
 
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     memset(&p->gemm_tail, 0, sizeof p->gemm_tail);
+    const int64_t OCK = p->O * p->CK;
+    if (p->cw && p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of cw positions of one image, N P / cw of them */
+        if (plan_cols(&p->gemm, p, p->cw, t)) return -1;
+        p->chunks = p->N * (p->P / p->cw);
+        p->ftiles = p->chunks < GW_TILES ? p->chunks : GW_TILES;
+        p->off_a = -1, p->off_b = 0, p->off_c = p->ftiles * OCK;
+        p->scratch = 2 * p->ftiles * OCK, p->a_tiles = 0, p->last_tiles = p->O;
+        return 0;
+    }
     if (p->cw) { /* tiles within an image: G N P / cw of them, all alike; W' alone, with flip (G = 1) */
         if (plan_cols(&p->gemm, p, p->cw, t)) return -1;
         p->ftiles = p->G * p->N * (p->P / p->cw);
@@ -76,7 +89,6 @@ int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     }
     if (plan_cols(&p->gemm, p, p->ipt * p->P, t)) return -1;
     if (p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt * p->P, t)) return -1;
-    const int64_t OCK = p->O * p->CK;
     if (p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of ipt images, GW_TILES tiles of whole chunks */
         p->chunks = (p->N + p->ipt - 1) / p->ipt;
         p->ftiles = p->chunks < GW_TILES ? p->chunks : GW_TILES;
@@ -255,20 +267,22 @@ static void sum_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     cgb_store_n(m, v, cgb_gep(m, c->dst, i), lanes);
 }
 
-/* chunk of images [n0, n0 + nimg) of conv2d_grad_weight: dY's rows copied to [O][nimg P], B packed, the GEMM
- * into cl, added to part */
+/* chunk of images [n0, n0 + nimg) of conv2d_grad_weight (with q0, p->cw: the cw positions of image n0 from
+ * q0): dY's rows copied to [O][positions], B packed, the GEMM into cl, added to part */
 static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
-                     LLVMValueRef n0, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef part, LLVMValueRef cl,
-                     LLVMValueRef bufa, LLVMValueRef bufb) {
-    const int64_t Ks = nimg * p->P, nr = g->nr, nfull = p->CK / nr, tail = p->CK % nr;
-    LLVMValueRef i, o, j;
-    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, nimg), 1, &i);
+                     LLVMValueRef n0, LLVMValueRef q0, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef part,
+                     LLVMValueRef cl, LLVMValueRef bufa, LLVMValueRef bufb) {
+    const int64_t Ks = q0 ? p->cw : nimg * p->P, run = q0 ? p->cw : p->P, nr = g->nr, nfull = p->CK / nr,
+                  tail = p->CK % nr;
+    LLVMValueRef i, o, j, at0 = q0 ? q0 : I(m, 0);
+    CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, q0 ? 1 : nimg), 1, &i);
     CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
     cgb_copy_floats(m, cgb_gep(m, bufa, add(m, mulc(m, o, Ks), mulc(m, i, p->P))),
-                    cgb_gep(m, dy, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P))), NULL, p->P);
+                    cgb_gep(m, dy, add(m, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P)), at0)), NULL,
+                    run);
     cgb_loop_end(m, &lo);
     cgb_loop_end(m, &li);
-    LLVMValueRef k0 = mulc(m, n0, p->P), k1 = add(m, k0, I(m, Ks));
+    LLVMValueRef k0 = add(m, mulc(m, n0, p->P), at0), k1 = add(m, k0, I(m, Ks));
     if (nfull) {
         CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
         nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, mulc(m, j, Ks * nr)), mulc(m, j, nr), nr, k0, k1, k0);
@@ -289,7 +303,8 @@ static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LL
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     LLVMValueRef dy = cgb_arg_ptr(m, in, 0), x = cgb_arg_ptr(m, in, 1), scratch = cgb_arg_ptr(m, out, 1);
-    LLVMValueRef bufa = stack_floats(m, p->ipt * p->P * p->O), bufb = stack_floats(m, p->ipt * p->P * p->CK);
+    const int64_t cols = p->cw ? p->cw : p->ipt * p->P, parts = p->cw ? p->P / p->cw : 1;
+    LLVMValueRef bufa = stack_floats(m, cols * p->O), bufb = stack_floats(m, cols * p->CK);
     LLVMValueRef u, c;
     CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
     LLVMValueRef part = cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, u, OCK)));
@@ -299,15 +314,19 @@ static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LL
     LLVMValueRef cb = LLVMBuildSDiv(m->b, mulc(m, u, p->chunks), I(m, p->ftiles), "");
     LLVMValueRef ce = LLVMBuildSDiv(m->b, mulc(m, add(m, u, I(m, 1)), p->chunks), I(m, p->ftiles), "");
     CgbLoop lc = cgb_loop_begin(m, cb, ce, 1, &c);
-    LLVMValueRef n0 = mulc(m, c, p->ipt);
-    if (mmt) {
+    if (p->cw) { /* chunk c: image c / parts, its positions from (c mod parts) cw */
+        LLVMValueRef n0 = LLVMBuildSDiv(m->b, c, I(m, parts), "");
+        LLVMValueRef q0 = mulc(m, LLVMBuildSRem(m->b, c, I(m, parts), ""), p->cw);
+        gw_chunk(m, p, &p->gemm, mm, 1, n0, q0, dy, x, part, cl, bufa, bufb);
+    } else if (mmt) {
+        LLVMValueRef n0 = mulc(m, c, p->ipt);
         CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, c, I(m, p->chunks - 1), ""));
-        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, NULL, dy, x, part, cl, bufa, bufb);
         cgb_if_else(m, &ci);
-        gw_chunk(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, NULL, dy, x, part, cl, bufa, bufb);
         cgb_if_end(m, &ci);
     } else {
-        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, mulc(m, c, p->ipt), NULL, dy, x, part, cl, bufa, bufb);
     }
     cgb_loop_end(m, &lc);
     cgb_loop_end(m, &lu);
