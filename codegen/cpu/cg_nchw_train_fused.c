@@ -50,8 +50,7 @@ int64_t nc_cg_train_fused_gw_part(int64_t G, int64_t P, int64_t CK, int64_t O, i
 }
 
 int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK) {
-    const char *env = getenv("NETC_CG_TRAIN_FUSED");
-    if ((env && strcmp(env, "0") == 0) || G != 1 || N < 2) return 0;
+    if (fused_off() || G != 1 || N < 2) return 0;
     const int64_t ipt = FUSED_FLOATS / (P * CK), most = N / GW_TILES > 1 ? N / GW_TILES : 1;
     return ipt > most ? most : ipt;
 }

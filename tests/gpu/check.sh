@@ -315,8 +315,9 @@ run() {
             --device "$device" train --data "$d/list.txt" --out "$d/run_$h" \
             --epochs 2 --workers 1 --quiet --nesterov --wd 1e-4 --clip-grad 5 --val "$d/list.txt" 2>&1 | tail -2
         done
-        if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_1/ckpt-00000006.safetensors" &&
-          cmp "$d/run_0/state-00000006.bin" "$d/run_1/state-00000006.bin"; then
+        same_run() { cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_$1/ckpt-00000006.safetensors" &&
+          cmp "$d/run_0/state-00000006.bin" "$d/run_$1/state-00000006.bin"; }
+        if same_run 1; then
           echo "train_fmnist_resnet: the device's optimizer byte for byte the host's after 6 updates"
         else
           echo "train_fmnist_resnet: optimizer on the device: FAILED"
@@ -325,8 +326,7 @@ run() {
         # train's overlapped feed (each batch uploaded on the copy stream while the step before runs) against
         # NETC_DEV_OVERLAP=0: the same bytes
         n=$((n + 1))
-        if cmp "$d/run_0/ckpt-00000006.safetensors" "$d/run_0s/ckpt-00000006.safetensors" &&
-          cmp "$d/run_0/state-00000006.bin" "$d/run_0s/state-00000006.bin"; then
+        if same_run 0s; then
           echo "train_fmnist_resnet: the overlapped feed byte for byte the sequential one after 6 updates"
         else
           echo "train_fmnist_resnet: overlapped feed: FAILED"
