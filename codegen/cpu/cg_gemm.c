@@ -593,10 +593,11 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
     g.last_m = LLVMBuildICmp(m->b, LLVMIntEQ, g.mb, cgb_i64(m, p->mblocks - 1), "");
     g.last_n = LLVMBuildICmp(m->b, LLVMIntEQ, g.nb, cgb_i64(m, p->nblocks - 1), "");
     const int64_t kc = p->s.kc;
+    const int first = !p->s.accumulate;
     if (p->nkb == 1) {
-        pass(&g, cgb_i64(m, 0), p->K, 1, 1);
+        pass(&g, cgb_i64(m, 0), p->K, first, 1);
     } else {
-        pass(&g, cgb_i64(m, 0), kc, 1, 0);
+        pass(&g, cgb_i64(m, 0), kc, first, 0);
         if (p->nkb > 2) {
             LLVMValueRef kb;
             CgbLoop lk = cgb_loop_begin(m, cgb_i64(m, kc), cgb_i64(m, (p->nkb - 1) * kc), kc, &kb);

@@ -77,6 +77,9 @@ typedef struct NcGemmSpec {
      * block (row i at i * kc, the SE input scale applied as it copies), which the column panels then
      * read instead of the strided activation rows: 0 = the plan's choice (cg_gemm.c), 1 on, -1 off. */
     int pack_a;
+    /* C += A . B: C's old values are where the sums start (a reduction split over calls summing into one C:
+     * the training step's fused weight gradient, cg_nchw_train_fused.c); the epilogue still follows. */
+    int accumulate;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {

@@ -115,11 +115,13 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
         p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->Og);
         if (!p->ipt) p->cw = nc_cg_train_fused_part(p->P, p->CK, p->Og, t->vw);
     }
-    if (p->kind == NC_TCONV_GRAD_WEIGHT) {
-        p->ipt = nc_cg_train_fused_gw_images(p->N, p->G, p->P, p->CK);
-        if (!p->ipt) p->cw = nc_cg_train_fused_gw_part(p->G, p->P, p->CK, p->O, t->vw);
-    }
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) nc_cg_train_fused_gw(p, t->vw);
     p->fused = p->ipt > 0 || p->cw > 0;
+    if (nc_cg_train_conv_plan_rest(p, t, pad, why)) return 1;
+    if (!p->fused || p->kind != NC_TCONV_GRAD_WEIGHT) return 0;
+    /* a fused weight gradient's GEMM the target cannot plan: the unfused kernel */
+    p->fused = 0, p->ipt = p->cw = p->ckb = p->nblk = p->gw_t = 0;
+    memset(&p->pack, 0, sizeof p->pack);
     return nc_cg_train_conv_plan_rest(p, t, pad, why);
 }
 

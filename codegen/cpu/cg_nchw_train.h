@@ -33,7 +33,7 @@
  *      out[0] itself
  *
  * Those stages write all of B (and dcols) out and read it back: 29 MB for a 32-channel 3x3 at 14x14,
- * batch 128.  Where N > 1 and an image's B fits a 256 KB buffer (G = 1 but for conv2d), each kind runs fused instead
+ * batch 128.  Where N > 1 and an image's B fits a 256 KB buffer, each kind runs fused instead
  * (cg_nchw_train_fused.c): a tile packs a few whole images' B on its stack and multiplies it while it is
  * in L2 — conv2d writing NCHW itself; conv2d_grad_input of stride 1 as the conv2d of dY with W flipped
  * and transposed, of a stride as one such conv per phase of dX (no dcols, no col2im);
@@ -42,8 +42,12 @@
  * (224x224's planes), conv2d (and the flipped conv2d_grad_input) runs fused over parts of an image: tiles of
  * cw >= 96 positions (a divisor of P, whole vectors) whose B and output rows fit 256 KB each; a grouped
  * conv2d's tiles are one group's, and a grouped stride-1 conv2d_grad_input is flipped too (W' per group);
- * conv2d_grad_weight (G = 1) sums chunks of cw positions the same way.
- * resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.
+ * conv2d_grad_weight sums chunks of cw positions the same way.
+ * resnet50's step at 224, batch 16: 3030 -> 2804 ms on 2 Zen 4 cores.  Where not even a row of positions
+ * fits a whole CK (the deep 3x3s: CK 1152-4608), conv2d_grad_weight's tiles take a block of CK's columns
+ * each (the GEMM's N), grouped ones a group each, and every chunk's GEMM sums into its tile's partial dW
+ * itself (cg_gemm.h's accumulate: no add pass): conv2d_grad_weight 902 -> 781 ms of resnet50's step,
+ * 1241 -> 1048 of resnest50d's, 576 -> 421 of regnety_016's (per-kernel minima, the same Zen 4).
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
@@ -115,10 +119,12 @@ typedef struct NcTrainConvPlan {
      * group's: its source channels, filters and output channels */
     int64_t cw;
     NcGemmPlan gemm_tail;
-    /* conv2d_grad_weight fused: chunks of ipt images (the last N % ipt), each a GEMM O x (ipt P) . (ipt P) x CK
-     * of dY's rows copied and B packed on the stack; ftiles tiles of whole chunks, each summing into its own
-     * partial dW in scratch (off_b; the GEMMs' outputs at off_c), added up into out[0] by a second stage */
-    int64_t chunks;
+    /* conv2d_grad_weight fused: chunks of ipt images (the last N % ipt) or of cw positions of one image, each a
+     * GEMM Og x cols . cols x ckb of dY's rows copied and B packed on the stack, accumulated into the tile's
+     * partial sum; a tile = (range t of the chunks, group g, block b of nblk of CK's columns, ckb each), u = (t G
+     * + g) nblk + b, its partial sum Og x ckb at u Og ckb in scratch (off_b); the second stage adds the gw_t
+     * ranges' partial sums up into out[0] */
+    int64_t chunks, ckb, nblk, gw_t;
     /* conv2d_grad_input of a stride (dilation 1, G = 1) fused as sh x sw convs of dY, one per phase (a, b):
      * dX's positions (sh i + a, sw j + b) take the taps kh = a + pt (mod sh), kw = b + pl (mod sw), a
      * conv2d of dY at stride 1 (nc_cg_train_phase_plan), each phase's W' in scratch; its tiles write every
@@ -174,8 +180,8 @@ int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTar
  * fused), and where not even one image fits, the positions per tile within an image (0: none) */
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
 int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw);
-int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK);
-int64_t nc_cg_train_fused_gw_part(int64_t G, int64_t P, int64_t CK, int64_t O, int vw);
+/* conv2d_grad_weight p (shapes set): sets p->ipt or p->cw, p->ckb and p->nblk where it runs fused (1), else 0 */
+int nc_cg_train_fused_gw(NcTrainConvPlan *p, int vw);
 /* plans p->gemm and p->gemm_tail for p->ipt, and the scratch (0 on success) */
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t);
 void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char *prefix, NcCgKernel *k);

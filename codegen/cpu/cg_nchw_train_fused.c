@@ -23,6 +23,8 @@
 /* a tile within an image: at least this many columns (a GEMM of fewer wastes its register block on the ragged
  * panel) */
 #define MIN_PART     96
+/* conv2d_grad_weight's blocks of CK columns: at least this many (the GEMM's panels) */
+#define MIN_CKB      64
 
 static int fused_off(void) {
     const char *env = getenv("NETC_CG_TRAIN_FUSED"); /* 0: the unfused kernel (measurements, tests) */
@@ -45,23 +47,37 @@ int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw) {
     return 0;
 }
 
-int64_t nc_cg_train_fused_gw_part(int64_t G, int64_t P, int64_t CK, int64_t O, int vw) {
-    return G == 1 ? nc_cg_train_fused_part(P, CK, O, vw) : 0;
-}
-
-int64_t nc_cg_train_fused_gw_images(int64_t N, int64_t G, int64_t P, int64_t CK) {
-    if (fused_off() || G != 1 || N < 2) return 0;
-    const int64_t ipt = FUSED_FLOATS / (P * CK), most = N / GW_TILES > 1 ? N / GW_TILES : 1;
-    return ipt > most ? most : ipt;
+/* conv2d_grad_weight: the fewest blocks of CK's columns (nblk dividing CK, blocks of whole vectors and at least
+ * MIN_CKB) for which a chunk fits, whole images before parts of one.  A tile's B is then cols x ckb and its dY
+ * rows cols x Og, each within FUSED_FLOATS; with the blocks and groups as tiles of their own, the chunks are
+ * split among only as many tiles more as make GW_TILES (resnet50's 3x3s at 224: CK 1152 at 28x28, 2304 at
+ * 14x14, 4608 at 7x7 — not one row of positions would fit a whole CK) */
+int nc_cg_train_fused_gw(NcTrainConvPlan *p, int vw) {
+    if (fused_off()) return 0;
+    for (int64_t nblk = 1; nblk <= p->CK; nblk++) {
+        const int64_t ckb = p->CK / nblk;
+        if (nblk > 1 && ckb < MIN_CKB) break;
+        if (p->CK % nblk || (nblk > 1 && ckb % vw)) continue;
+        const int64_t blocks = p->G * nblk, ranges = blocks >= GW_TILES ? 1 : (GW_TILES + blocks - 1) / blocks;
+        int64_t ipt = p->N > 1 ? FUSED_FLOATS / (p->P * (ckb > p->Og ? ckb : p->Og)) : 0;
+        const int64_t most = p->N / ranges > 1 ? p->N / ranges : 1;
+        if (ipt > most) ipt = most;
+        const int64_t cw = ipt ? 0 : nc_cg_train_fused_part(p->P, ckb, p->Og, vw);
+        if (ipt || cw) {
+            p->ipt = ipt, p->cw = cw, p->ckb = ckb, p->nblk = nblk;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* conv2d: Og x CK . CK x cols (a group's rows; cols: whole images' positions or a part of one image's);
- * conv2d_grad_weight: O x (images P) . (images P) x CK */
+ * conv2d_grad_weight: Og x cols . cols x ckb, summed into C */
 static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t cols, const NcCgTarget *t) {
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     const int gw = p->kind == NC_TCONV_GRAD_WEIGHT;
-    s.batch = 1, s.hw = p->Og, s.cin = gw ? cols : p->CK, s.cout = gw ? p->CK : cols;
+    s.batch = 1, s.hw = p->Og, s.cin = gw ? cols : p->CK, s.cout = gw ? p->ckb : cols, s.accumulate = gw;
     s.mc = s.hw, s.nc = s.cout; /* one GEMM tile: the fused tile is the unit of work */
     NcError e;
     return nc_cg_gemm_plan(g, &s, t, &e);
@@ -69,13 +85,16 @@ static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t cols, cons
 
 int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     memset(&p->gemm_tail, 0, sizeof p->gemm_tail);
-    const int64_t OCK = p->O * p->CK;
-    if (p->cw && p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of cw positions of one image, N P / cw of them */
-        if (plan_cols(&p->gemm, p, p->cw, t)) return -1;
-        p->chunks = p->N * (p->P / p->cw);
-        p->ftiles = p->chunks < GW_TILES ? p->chunks : GW_TILES;
-        p->off_a = -1, p->off_b = 0, p->off_c = p->ftiles * OCK;
-        p->scratch = 2 * p->ftiles * OCK, p->a_tiles = 0, p->last_tiles = p->O;
+    if (p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks: ipt images (the last N % ipt) or cw positions of one */
+        if (plan_cols(&p->gemm, p, p->cw ? p->cw : p->ipt * p->P, t)) return -1;
+        if (!p->cw && p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt * p->P, t)) return -1;
+        p->chunks = p->cw ? p->N * (p->P / p->cw) : (p->N + p->ipt - 1) / p->ipt;
+        const int64_t blocks = p->G * p->nblk;
+        p->gw_t = blocks >= GW_TILES ? 1 : (GW_TILES + blocks - 1) / blocks;
+        if (p->gw_t > p->chunks) p->gw_t = p->chunks;
+        p->ftiles = p->gw_t * blocks;
+        p->off_a = p->off_c = -1, p->off_b = 0, p->a_tiles = 0, p->last_tiles = p->O;
+        p->scratch = p->gw_t * p->O * p->CK;
         return 0;
     }
     if (p->cw) { /* tiles within an image: G N P / cw of them, all alike; W' alone, with flip (G = 1) */
@@ -88,17 +107,11 @@ int nc_cg_train_fused_gemm(NcTrainConvPlan *p, const NcCgTarget *t) {
     }
     if (plan_cols(&p->gemm, p, p->ipt * p->P, t)) return -1;
     if (p->N % p->ipt && plan_cols(&p->gemm_tail, p, p->N % p->ipt * p->P, t)) return -1;
-    if (p->kind == NC_TCONV_GRAD_WEIGHT) { /* chunks of ipt images, GW_TILES tiles of whole chunks */
-        p->chunks = (p->N + p->ipt - 1) / p->ipt;
-        p->ftiles = p->chunks < GW_TILES ? p->chunks : GW_TILES;
-        p->off_a = -1, p->off_b = 0, p->off_c = p->ftiles * OCK; /* partial sums, then the GEMM's outputs */
-        p->scratch = 2 * p->ftiles * OCK, p->a_tiles = 0, p->last_tiles = p->O;
-    } else { /* W' alone, with flip */
-        p->ftiles = p->G * ((p->N + p->ipt - 1) / p->ipt);
-        p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
-        p->a_tiles = p->flip ? p->O : 0;
-        p->scratch = p->flip ? (OCK + 15) / 16 * 16 : 0;
-    }
+    /* W' alone, with flip */
+    p->ftiles = p->G * ((p->N + p->ipt - 1) / p->ipt);
+    p->off_b = p->off_c = -1, p->off_a = p->flip ? 0 : -1;
+    p->a_tiles = p->flip ? p->O : 0;
+    p->scratch = p->flip ? (p->O * p->CK + 15) / 16 * 16 : 0;
     return 0;
 }
 
@@ -267,15 +280,18 @@ static void sum_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
 }
 
 /* chunk of images [n0, n0 + nimg) of conv2d_grad_weight (with q0, p->cw: the cw positions of image n0 from
- * q0): dY's rows copied to [O][positions], B packed, the GEMM into cl, added to part */
+ * q0), group grp's (NULL: the only one) block of columns from col0: its dY rows copied to [Og][positions], its
+ * B packed, the GEMM summing into part */
 static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *g, LLVMValueRef mm, int64_t nimg,
-                     LLVMValueRef n0, LLVMValueRef q0, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef part,
-                     LLVMValueRef cl, LLVMValueRef bufa, LLVMValueRef bufb) {
-    const int64_t Ks = q0 ? p->cw : nimg * p->P, run = q0 ? p->cw : p->P, nr = g->nr, nfull = p->CK / nr,
-                  tail = p->CK % nr;
+                     LLVMValueRef n0, LLVMValueRef q0, LLVMValueRef grp, LLVMValueRef col0, LLVMValueRef dy,
+                     LLVMValueRef x, LLVMValueRef part, LLVMValueRef bufa, LLVMValueRef bufb) {
+    const int64_t Ks = q0 ? p->cw : nimg * p->P, run = q0 ? p->cw : p->P, nr = g->nr, nfull = p->ckb / nr,
+                  tail = p->ckb % nr;
+    if (grp) /* the group's rows of dY, channels of x */
+        dy = cgb_gep(m, dy, mulc(m, grp, p->Og * p->P)), x = cgb_gep(m, x, mulc(m, grp, p->src_group));
     LLVMValueRef i, o, j, at0 = q0 ? q0 : I(m, 0);
     CgbLoop li = cgb_loop_begin(m, I(m, 0), I(m, q0 ? 1 : nimg), 1, &i);
-    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->O), 1, &o);
+    CgbLoop lo = cgb_loop_begin(m, I(m, 0), I(m, p->Og), 1, &o);
     cgb_copy_floats(m, cgb_gep(m, bufa, add(m, mulc(m, o, Ks), mulc(m, i, p->P))),
                     cgb_gep(m, dy, add(m, add(m, mulc(m, add(m, n0, i), p->O * p->P), mulc(m, o, p->P)), at0)), NULL,
                     run);
@@ -284,63 +300,73 @@ static void gw_chunk(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan *
     LLVMValueRef k0 = add(m, mulc(m, n0, p->P), at0), k1 = add(m, k0, I(m, Ks));
     if (nfull) {
         CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
-        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, mulc(m, j, Ks * nr)), mulc(m, j, nr), nr, k0, k1, k0);
+        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, mulc(m, j, Ks * nr)), add(m, col0, mulc(m, j, nr)), nr, k0, k1,
+                               k0);
         cgb_loop_end(m, &lj);
     }
     if (tail)
-        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, I(m, nfull * Ks * nr)), I(m, nfull * nr), tail, k0, k1, k0);
-    LLVMValueRef gin[2] = {bufa, bufb}, gout[1] = {cl};
+        nc_cg_train_pack_panel(m, p, x, cgb_gep(m, bufb, I(m, nfull * Ks * nr)), add(m, col0, I(m, nfull * nr)), tail,
+                               k0, k1, k0);
+    LLVMValueRef gin[2] = {bufa, bufb}, gout[1] = {part};
     cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
-    cgb_add_floats(m, part, cl, p->O * p->CK);
 }
 
 static void emit_gw(NcCgModule *m, const NcTrainConvPlan *p, LLVMValueRef mm, LLVMValueRef mmt, const char *prefix,
                     NcCgKernel *k) {
     char name[128];
-    const int64_t OCK = p->O * p->CK;
+    const int64_t OCK = p->O * p->CK, blk = p->Og * p->ckb;
     snprintf(name, sizeof name, "%s_fused", prefix);
     LLVMValueRef fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1);
     LLVMValueRef dy = cgb_arg_ptr(m, in, 0), x = cgb_arg_ptr(m, in, 1), scratch = cgb_arg_ptr(m, out, 1);
     const int64_t cols = p->cw ? p->cw : p->ipt * p->P, parts = p->cw ? p->P / p->cw : 1;
-    LLVMValueRef bufa = stack_floats(m, cols * p->O), bufb = stack_floats(m, cols * p->CK);
+    LLVMValueRef bufa = stack_floats(m, cols * p->Og), bufb = stack_floats(m, cols * p->ckb);
     LLVMValueRef u, c;
     CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
-    LLVMValueRef part = cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, u, OCK)));
-    LLVMValueRef cl = cgb_gep(m, scratch, add(m, I(m, p->off_c), mulc(m, u, OCK)));
-    cgb_copy_floats(m, part, NULL, NULL, OCK);
-    /* chunks [u chunks / ftiles, (u + 1) chunks / ftiles) */
-    LLVMValueRef cb = LLVMBuildSDiv(m->b, mulc(m, u, p->chunks), I(m, p->ftiles), "");
-    LLVMValueRef ce = LLVMBuildSDiv(m->b, mulc(m, add(m, u, I(m, 1)), p->chunks), I(m, p->ftiles), "");
+    /* u = (t G + g) nblk + b: its partial sum at u Og ckb */
+    LLVMValueRef part = cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, u, blk)));
+    LLVMValueRef b = LLVMBuildSRem(m->b, u, I(m, p->nblk), ""), r = LLVMBuildSDiv(m->b, u, I(m, p->nblk), "");
+    LLVMValueRef grp = p->G > 1 ? LLVMBuildSRem(m->b, r, I(m, p->G), "") : NULL;
+    LLVMValueRef t = p->G > 1 ? LLVMBuildSDiv(m->b, r, I(m, p->G), "") : r, col0 = mulc(m, b, p->ckb);
+    cgb_copy_floats(m, part, NULL, NULL, blk);
+    /* chunks [t chunks / gw_t, (t + 1) chunks / gw_t) */
+    LLVMValueRef cb = LLVMBuildSDiv(m->b, mulc(m, t, p->chunks), I(m, p->gw_t), "");
+    LLVMValueRef ce = LLVMBuildSDiv(m->b, mulc(m, add(m, t, I(m, 1)), p->chunks), I(m, p->gw_t), "");
     CgbLoop lc = cgb_loop_begin(m, cb, ce, 1, &c);
     if (p->cw) { /* chunk c: image c / parts, its positions from (c mod parts) cw */
         LLVMValueRef n0 = LLVMBuildSDiv(m->b, c, I(m, parts), "");
         LLVMValueRef q0 = mulc(m, LLVMBuildSRem(m->b, c, I(m, parts), ""), p->cw);
-        gw_chunk(m, p, &p->gemm, mm, 1, n0, q0, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm, mm, 1, n0, q0, grp, col0, dy, x, part, bufa, bufb);
     } else if (mmt) {
         LLVMValueRef n0 = mulc(m, c, p->ipt);
         CgbIf ci = cgb_if_begin(m, LLVMBuildICmp(m->b, LLVMIntSLT, c, I(m, p->chunks - 1), ""));
-        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, NULL, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, n0, NULL, grp, col0, dy, x, part, bufa, bufb);
         cgb_if_else(m, &ci);
-        gw_chunk(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, NULL, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm_tail, mmt, p->N % p->ipt, n0, NULL, grp, col0, dy, x, part, bufa, bufb);
         cgb_if_end(m, &ci);
     } else {
-        gw_chunk(m, p, &p->gemm, mm, p->ipt, mulc(m, c, p->ipt), NULL, dy, x, part, cl, bufa, bufb);
+        gw_chunk(m, p, &p->gemm, mm, p->ipt, mulc(m, c, p->ipt), NULL, grp, col0, dy, x, part, bufa, bufb);
     }
     cgb_loop_end(m, &lc);
     cgb_loop_end(m, &lu);
     LLVMBuildRetVoid(m->b);
     k->stage[0] = fn, k->tiles[0] = p->ftiles;
 
-    /* the partial sums added up, a row of dW a tile */
+    /* the partial sums added up, a row o of dW a tile: block b of its columns from partial sums (t G + g) nblk
+     * + b, row o mod Og, t = 0 .. gw_t - 1 (O CK floats apart) */
     snprintf(name, sizeof name, "%s_sum", prefix);
     fn = nc_cg_begin_tile_fn(m, name);
     LLVMValueRef dw = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 0), o;
     scratch = cgb_arg_ptr(m, LLVMGetParam(fn, 1), 1);
     CgbLoop lo = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &o);
-    Sum sm = {cgb_gep(m, dw, mulc(m, o, p->CK)), cgb_gep(m, scratch, add(m, I(m, p->off_b), mulc(m, o, p->CK))),
-              p->ftiles, OCK};
-    cgb_for_vectors(m, p->CK, sum_vec, &sm);
+    LLVMValueRef g = LLVMBuildSDiv(m->b, o, I(m, p->Og), ""), oo = LLVMBuildSRem(m->b, o, I(m, p->Og), "");
+    LLVMValueRef bb;
+    CgbLoop lb = cgb_loop_begin(m, I(m, 0), I(m, p->nblk), 1, &bb);
+    LLVMValueRef src =
+        add(m, add(m, I(m, p->off_b), mulc(m, add(m, mulc(m, g, p->nblk), bb), blk)), mulc(m, oo, p->ckb));
+    Sum sm = {cgb_gep(m, dw, add(m, mulc(m, o, p->CK), mulc(m, bb, p->ckb))), cgb_gep(m, scratch, src), p->gw_t, OCK};
+    cgb_for_vectors(m, p->ckb, sum_vec, &sm);
+    cgb_loop_end(m, &lb);
     cgb_loop_end(m, &lo);
     LLVMBuildRetVoid(m->b);
     k->stage[1] = fn, k->tiles[1] = p->O;

@@ -23,9 +23,10 @@
 #include "tests/codegen/cg_test.h"
 
 static int cases;
-static int linear_kinds; /* bit k: the last case's node of kind k packed B as pack.linear */
-static int fused_kinds;  /* bit k: ... ran fused (cg_nchw_train_fused.c) */
-static int parted;       /* the last case's conv2d ran fused in tiles within an image */
+static int linear_kinds;       /* bit k: the last case's node of kind k packed B as pack.linear */
+static int fused_kinds;        /* bit k: ... ran fused (cg_nchw_train_fused.c) */
+static int parted;             /* the last case's conv2d ran fused in tiles within an image */
+static int64_t gw_nblk, gw_cw; /* the last case's fused conv2d_grad_weight: its blocks of CK, its part (0: images) */
 static double worst[3];
 static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
 
@@ -76,6 +77,7 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     if (ok && p.pack.linear) linear_kinds |= 1 << p.op_kind;
     if (ok && p.fused) fused_kinds |= 1 << p.op_kind;
     if (ok && p.op_kind == NC_TCONV_FORWARD) parted = p.cw > 0;
+    if (ok && p.op_kind == NC_TCONV_GRAD_WEIGHT) gw_nblk = p.fused ? p.nblk : 0, gw_cw = p.fused ? p.cw : 0;
     NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
     if (!jit) return;
     NcCgModule m;
@@ -263,8 +265,8 @@ static void part_cases(const NcCgTarget *t) {
     a = conv(2, 48, 28, 28, 48, 3, 1, 1, 1); /* RegNet's group width 24: CK 216, parts of 112 */
     a.groups = 2;
     check(t, a);
-    CHECK_MSG((fused_kinds & (fwd | gi)) == (on ? fwd | gi : 0) && parted == on, "%s grouped parts 28x28: kinds %#x",
-              t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (on ? fwd | gi | gw : 0) && parted == on && gw_cw == (on ? 112 : 0),
+              "%s grouped parts 28x28: kinds %#x", t->cpu, fused_kinds);
     a = conv(2, 192, 32, 32, 32, 1, 1, 0, 1); /* 1x1, 1024 positions, CK 96: parts of 512 */
     a.groups = 2;
     check(t, a);
@@ -273,7 +275,22 @@ static void part_cases(const NcCgTarget *t) {
     a = conv(34, 12, 7, 7, 18, 3, 1, 1, 1); /* grouped, whole images a tile (the last chunk shorter) */
     a.groups = 3, a.bias = 1;
     check(t, a);
-    CHECK_MSG((fused_kinds & (fwd | gi)) == (fwd | gi) && !parted, "%s grouped images: kinds %#x", t->cpu, fused_kinds);
+    CHECK_MSG(fused_kinds == (fwd | gi | gw) && !parted && gw_nblk == 1, "%s grouped images: kinds %#x", t->cpu,
+              fused_kinds);
+    /* conv2d_grad_weight in blocks of CK's columns, where not even a row of positions fits a whole CK: */
+    check(t, conv(5, 256, 7, 7, 8, 3, 1, 1, 1)); /* CK 2304 at 7x7: 2 blocks of 1152, an image a chunk, 5 chunks */
+    CHECK_MSG((fused_kinds & gw) && gw_nblk == 2 && !gw_cw, "%s gw blocks, images: kinds %#x, %lld blocks", t->cpu,
+              fused_kinds, (long long)gw_nblk);
+    /* CK 1152 at 28x28: 2 blocks of 576, parts of 112 (parts off: whole images, 18 blocks of 64) */
+    check(t, conv(2, 128, 28, 28, 16, 3, 1, 1, 1));
+    CHECK_MSG((fused_kinds & gw) && (on ? gw_nblk == 2 && gw_cw == 112 : gw_nblk == 18 && !gw_cw),
+              "%s gw blocks, parts: kinds %#x, %lld blocks, parts of %lld", t->cpu, fused_kinds, (long long)gw_nblk,
+              (long long)gw_cw);
+    a = conv(3, 256, 14, 14, 16, 3, 1, 1, 1); /* grouped, CK 1152 at 14x14: 4 blocks of 288 a group */
+    a.groups = 2;
+    check(t, a);
+    CHECK_MSG((fused_kinds & gw) && gw_nblk == 4 && !gw_cw, "%s grouped gw blocks: kinds %#x, %lld blocks", t->cpu,
+              fused_kinds, (long long)gw_nblk);
 }
 
 int main(void) {
