@@ -15,6 +15,7 @@
 #include "codegen/cpu/cg_nchw_train_linear.h"
 #include "codegen/cpu/cg_nchw_train_loss.h"
 #include "codegen/cpu/cg_nchw_train_pool.h"
+#include "codegen/cpu/cg_nchw_train_radix.h"
 #include "codegen/cpu/cg_nchw_train_reduce.h"
 #include "codegen/cpu/cg_nhwc_conv.h"
 #include "codegen/cpu/cg_nhwc_im2col.h"
@@ -297,6 +298,7 @@ typedef union CgPlan {
     NcTrainEltPlan elt;
     NcTrainLinearPlan lin;
     NcTrainRedPlan red;
+    NcTrainRadixPlan radix;
     NcTrainPoolPlan pool;
     NcTrainLossPlan loss;
 } CgPlan;
@@ -522,6 +524,12 @@ static void emit_train_reduce(const CgNode *c, const CgPlan *p, const char *pref
     nc_cg_train_red_emit(c->m, &p->red, prefix, k);
 }
 
+/* a training step's split-attention op or its gradient (cg_nchw_train_radix.h) */
+static int plan_train_radix(const CgNode *c, CgPlan *p) { return nc_cg_train_radix_plan(&p->radix, c->g, c->nd); }
+static void emit_train_radix(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
+    nc_cg_train_radix_emit(c->m, &p->radix, prefix, k);
+}
+
 /* a training step's max or average pool or its gradient (cg_nchw_train_pool.h) */
 static int train_pool_plan(const CgNode *c, CgPlan *p, int grad) {
     if (!nc_cg_train_pool_plan(&p->pool, c->g, c->nd)) return 0;
@@ -578,6 +586,7 @@ static const CgStrategy strategies[] = {
     {"train linear grad-input", 1, plan_train_linear_gi, emit_train_linear},
     {"train linear grad-weight", 1, plan_train_linear_gw, emit_train_linear},
     {"train reduce", 1, plan_train_reduce, emit_train_reduce},
+    {"train radix", 1, plan_train_radix, emit_train_radix},
     {"train pool", 1, plan_train_pool, emit_train_pool},
     {"train pool grad", 1, plan_train_pool_grad, emit_train_pool},
     {"train loss", 1, plan_train_loss, emit_train_loss},
