@@ -20,9 +20,12 @@
 #include "runtime/device/device_cublaslt.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "runtime/device/dl_sym.h"
 
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 
@@ -38,7 +41,7 @@ typedef struct Heuristic { /* cublasLtMatmulHeuristicResult_t */
     int reserved[4];
 } Heuristic;
 
-/* cublasLt.h's, cublas_api.h's and library_types.h's values */
+/* cublasLt.h's, cublas_api.h's and library_types.h's values (checked against them: tests/cuda/abi/) */
 enum {
     R_32F = 0,
     R_16BF = 14,
@@ -60,6 +63,7 @@ enum {
     EPILOGUE_RELU_BIAS = 6,
     PREF_MAX_WORKSPACE_BYTES = 1,
     PREF_MIN_ALIGNMENT_A = 5, /* B, C, D: 6, 7, 8 */
+    STATUS_NOT_SUPPORTED = 15,
 };
 
 /* One shape: the step's GEMM and its operands' alignments (bytes, at most 256). */
@@ -111,42 +115,38 @@ void nc_cublaslt_close(NcCublasLt *lt) {
     free(lt);
 }
 
+#define SYM(f) {offsetof(NcCublasLt, f), #f}
+static const NcDlSym lt_syms[] = {
+    SYM(cublasLtCreate),
+    SYM(cublasLtDestroy),
+    SYM(cublasLtMatmulDescCreate),
+    SYM(cublasLtMatmulDescDestroy),
+    SYM(cublasLtMatmulDescSetAttribute),
+    SYM(cublasLtMatrixLayoutCreate),
+    SYM(cublasLtMatrixLayoutDestroy),
+    SYM(cublasLtMatrixLayoutSetAttribute),
+    SYM(cublasLtMatmulPreferenceCreate),
+    SYM(cublasLtMatmulPreferenceDestroy),
+    SYM(cublasLtMatmulPreferenceSetAttribute),
+    SYM(cublasLtMatmulAlgoGetHeuristic),
+    SYM(cublasLtMatmul),
+};
+#undef SYM
+
+/* The first of names that loads, and its entry points (no GPU needed yet). */
+static int load(NcCublasLt *lt, const char *const *names, size_t n, NcError *e) {
+    for (size_t i = 0; i < n && !lt->lib; i++) lt->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!lt->lib) return nc_errorf(e, "cuBLASLt (libcublasLt.so.13 / .12) cannot be loaded");
+    const char *missing = nc_dl_resolve(lt->lib, lt, lt_syms, sizeof lt_syms / sizeof lt_syms[0]);
+    return missing ? nc_errorf(e, "cuBLASLt: no %s in its library", missing) : 0;
+}
+
 NcCublasLt *nc_cublaslt_open(NcDevice *d, void *stream, NcError *e) {
     NcCublasLt *lt = nc_calloc(1, sizeof *lt);
     lt->dev = d, lt->stream = stream;
     const char *names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "/usr/local/cuda/lib64/libcublasLt.so.13",
                            "/usr/local/cuda/lib64/libcublasLt.so.12"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !lt->lib; i++)
-        lt->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (!lt->lib) {
-        nc_errorf(e, "cuBLASLt (libcublasLt.so.13 / .12) cannot be loaded");
-        goto fail;
-    }
-    struct {
-        void **slot;
-        const char *name;
-    } syms[] = {
-#define SYM(f) {(void **)&lt->f, #f}
-        SYM(cublasLtCreate),
-        SYM(cublasLtDestroy),
-        SYM(cublasLtMatmulDescCreate),
-        SYM(cublasLtMatmulDescDestroy),
-        SYM(cublasLtMatmulDescSetAttribute),
-        SYM(cublasLtMatrixLayoutCreate),
-        SYM(cublasLtMatrixLayoutDestroy),
-        SYM(cublasLtMatrixLayoutSetAttribute),
-        SYM(cublasLtMatmulPreferenceCreate),
-        SYM(cublasLtMatmulPreferenceDestroy),
-        SYM(cublasLtMatmulPreferenceSetAttribute),
-        SYM(cublasLtMatmulAlgoGetHeuristic),
-        SYM(cublasLtMatmul),
-#undef SYM
-    };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
-        if (!(*syms[i].slot = dlsym(lt->lib, syms[i].name))) {
-            nc_errorf(e, "cuBLASLt: no %s in its library", syms[i].name);
-            goto fail;
-        }
+    if (load(lt, names, sizeof names / sizeof names[0], e)) goto fail;
     int r = lt->cublasLtCreate(&lt->handle);
     if (r) {
         lt->handle = NULL;
@@ -229,7 +229,7 @@ static int setup(NcCublasLt *lt, Shape *s, const float *bias, const char **what)
     if (!r) {
         *what = "cublasLtMatmulAlgoGetHeuristic";
         r = lt->cublasLtMatmulAlgoGetHeuristic(lt->handle, s->op, s->la, s->lb, s->lc, s->lc, pref, 1, &h, &count);
-        if (!r && (count < 1 || h.state)) r = count < 1 ? 15 : h.state; /* CUBLAS_STATUS_NOT_SUPPORTED */
+        if (!r && (count < 1 || h.state)) r = count < 1 ? STATUS_NOT_SUPPORTED : h.state;
     }
     lt->cublasLtMatmulPreferenceDestroy(pref);
     if (!r) s->algo = h.algo;

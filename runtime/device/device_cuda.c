@@ -19,6 +19,7 @@
 #include "runtime/device/device.h"
 #include "runtime/device/device_cublaslt.h"
 #include "runtime/device/device_cudnn.h"
+#include "runtime/device/dl_sym.h"
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -29,6 +30,24 @@ typedef void *CUstream;
 typedef void *CUgraph;
 typedef void *CUgraphExec;
 typedef unsigned long long CUdeviceptr;
+
+/* cuda.h's, cublas_api.h's and library_types.h's values (checked against them: tests/cuda/abi/) */
+enum {
+    STREAM_DEFAULT = 0,       /* CU_STREAM_DEFAULT: blocking, ordered with the legacy stream */
+    CAPTURE_MODE_GLOBAL = 0,  /* CU_STREAM_CAPTURE_MODE_GLOBAL */
+    EVENT_DEFAULT = 0,        /* CU_EVENT_DEFAULT */
+    EVENT_BLOCKING_SYNC = 1,  /* CU_EVENT_BLOCKING_SYNC */
+    EVENT_DISABLE_TIMING = 2, /* CU_EVENT_DISABLE_TIMING */
+    EVENT_WAIT_DEFAULT = 0,   /* CU_EVENT_WAIT_DEFAULT */
+    OP_N = 0,                 /* CUBLAS_OP_N */
+    OP_T = 1,                 /* CUBLAS_OP_T */
+    DEFAULT_MATH = 0,         /* CUBLAS_DEFAULT_MATH */
+    TF32_TENSOR_OP_MATH = 3,  /* CUBLAS_TF32_TENSOR_OP_MATH */
+    R_32F = 0,                /* CUDA_R_32F */
+    R_16BF = 14,              /* CUDA_R_16BF */
+    COMPUTE_32F = 68,         /* CUBLAS_COMPUTE_32F */
+    GEMM_DEFAULT = -1,        /* CUBLAS_GEMM_DEFAULT */
+};
 
 /* A loaded kernel, keyed by copies of its name and PTX text (a caller's
  * buffers may be freed and reused for another kernel at the same address). */
@@ -57,8 +76,11 @@ typedef struct Cuda {
     CublasGemmStridedEx cublasGemmStridedBatchedEx;
     CublasSgemm cublasSgemm;
     CublasSgemmStrided cublasSgemmStridedBatched;
+    int (*cublasCreate)(void **);
     int (*cublasDestroy)(void *);
     int (*cublasSetMathMode)(void *, int);
+    int (*cublasSetStream)(void *, CUstream);
+    int (*cublasSetWorkspace)(void *, void *, size_t);
     int math;              /* cuBLAS's math mode now: 0 default (f32), 3 TF32 tensor ops */
     CUdeviceptr workspace; /* cuBLAS's, fixed: no allocation inside a graph's capture */
     NcCudnn *dnn;          /* cuDNN, opened at the first conv question; NULL where it could not be */
@@ -214,6 +236,37 @@ static int cuda_launch(NcDevice *d, const NcDevKernel *k, float *const *params, 
     return 0;
 }
 
+/* cuBLAS's entry points; the bf16 pair optional (a bf16 GEMM fails saying so where this cuBLAS lacks them) */
+#define SYM(field, name) {offsetof(Cuda, field), name}
+static const NcDlSym cublas_syms[] = {
+    SYM(cublasCreate, "cublasCreate_v2"),
+    SYM(cublasDestroy, "cublasDestroy_v2"),
+    SYM(cublasSetMathMode, "cublasSetMathMode"),
+    SYM(cublasSetStream, "cublasSetStream_v2"),
+    SYM(cublasSetWorkspace, "cublasSetWorkspace_v2"),
+    SYM(cublasSgemm, "cublasSgemm_v2"),
+    SYM(cublasSgemmStridedBatched, "cublasSgemmStridedBatched"),
+};
+static const NcDlSym cublas_bf16_syms[] = {
+    SYM(cublasGemmEx, "cublasGemmEx"),
+    SYM(cublasGemmStridedBatchedEx, "cublasGemmStridedBatchedEx"),
+};
+#define NSYMS(t) (sizeof t / sizeof t[0])
+
+/* The first of names that loads, and its entry points. */
+static int cublas_load(Cuda *c, const char *const *names, size_t n, NcError *e) {
+    for (size_t i = 0; i < n && !c->blas_lib; i++) c->blas_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!c->blas_lib) return nc_errorf(e, "GEMM on the GPU needs cuBLAS: libcublas.so.13 / .12 not found");
+    const char *missing = nc_dl_resolve(c->blas_lib, c, cublas_syms, NSYMS(cublas_syms));
+    if (missing) {
+        dlclose(c->blas_lib), c->blas_lib = NULL;
+        return nc_errorf(e, "cuBLAS: its library has no %s", missing);
+    }
+    if (nc_dl_resolve(c->blas_lib, c, cublas_bf16_syms, NSYMS(cublas_bf16_syms)))
+        c->cublasGemmEx = NULL, c->cublasGemmStridedBatchedEx = NULL;
+    return 0;
+}
+
 /* cuBLAS, opened at the first GEMM (a stand-in until cuBLASLt with its
  * epilogues): row-major C = A . B is column-major C^T = B^T . A^T, so B and A
  * go in swapped, untransposed.  cuBLAS's default math mode keeps f32 (no TF32). */
@@ -221,48 +274,35 @@ static int cublas_open(Cuda *c, NcError *e) {
     if (c->blas) return 0;
     const char *names[] = {"libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
                            "/usr/local/cuda/lib64/libcublas.so.12"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !c->blas_lib; i++)
-        c->blas_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (!c->blas_lib) return nc_errorf(e, "GEMM on the GPU needs cuBLAS: libcublas.so.13 / .12 not found");
-    int (*create)(void **) = (int (*)(void **))dlsym(c->blas_lib, "cublasCreate_v2");
-    c->cublasSgemm = (CublasSgemm)dlsym(c->blas_lib, "cublasSgemm_v2");
-    c->cublasSgemmStridedBatched = (CublasSgemmStrided)dlsym(c->blas_lib, "cublasSgemmStridedBatched");
-    c->cublasDestroy = (int (*)(void *))dlsym(c->blas_lib, "cublasDestroy_v2");
-    c->cublasGemmEx = (CublasGemmEx)dlsym(c->blas_lib, "cublasGemmEx");
-    c->cublasGemmStridedBatchedEx = (CublasGemmStridedEx)dlsym(c->blas_lib, "cublasGemmStridedBatchedEx");
-    c->cublasSetMathMode = (int (*)(void *, int))dlsym(c->blas_lib, "cublasSetMathMode");
-    int (*set_stream)(void *, CUstream) = (int (*)(void *, CUstream))dlsym(c->blas_lib, "cublasSetStream_v2");
-    int (*set_workspace)(void *, void *, size_t) =
-        (int (*)(void *, void *, size_t))dlsym(c->blas_lib, "cublasSetWorkspace_v2");
-    if (!create || !c->cublasSgemm || !c->cublasSgemmStridedBatched || !c->cublasDestroy || !c->cublasSetMathMode ||
-        !set_stream || !set_workspace)
-        return nc_errorf(e, "cuBLAS: entry points missing");
+    if (!c->blas_lib && cublas_load(c, names, NSYMS(names), e)) return -1;
     if (c->capturing) return nc_errorf(e, "cuBLAS: first used inside a graph's capture (internal error)");
-    int r = create(&c->blas);
-    if (r) return nc_errorf(e, "cuBLAS: cublasCreate failed (status %d)", r);
+    int r = c->cublasCreate(&c->blas);
+    if (r) return c->blas = NULL, nc_errorf(e, "cuBLAS: cublasCreate failed (status %d)", r);
     /* its workspace given, so that a captured GEMM allocates nothing (NVIDIA's advice for graphs) */
     const size_t ws = (size_t)32 << 20;
     CU(c, e, cuMemAlloc(&c->workspace, ws));
-    if ((r = set_stream(c->blas, c->stream)) != 0 || (r = set_workspace(c->blas, (void *)(uintptr_t)c->workspace, ws)))
+    if ((r = c->cublasSetStream(c->blas, c->stream)) != 0 ||
+        (r = c->cublasSetWorkspace(c->blas, (void *)(uintptr_t)c->workspace, ws)))
         return nc_errorf(e, "cuBLAS: setting its stream and workspace failed (status %d)", r);
     return 0;
 }
 
 /* bf16 operands, f32 accumulation and output: cublasGemmEx with A and B
- * CUDA_R_16BF (14), C CUDA_R_32F (0), CUBLAS_COMPUTE_32F (68), the default
- * algorithm (-1: tensor cores where they apply); operands as cuda_gemm's. */
+ * CUDA_R_16BF, C CUDA_R_32F, CUBLAS_COMPUTE_32F, the default algorithm
+ * (tensor cores where they apply); operands as cuda_gemm's. */
 static int gemm_bf16(Cuda *cu, const NcDevGemm *g, const void *a, const void *b, float *c, const float *beta,
                      NcError *e) {
     if (!cu->cublasGemmEx || !cu->cublasGemmStridedBatchedEx)
         return nc_errorf(e, "cuBLAS: this libcublas has no cublasGemmEx / cublasGemmStridedBatchedEx (needed by "
                             "--precision bf16)");
     const float one = 1;
-    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0;
-    const int r =
-        g->batch == 1
-            ? cu->cublasGemmEx(cu->blas, tb, 0, n, m, k, &one, b, 14, tb ? k : n, a, 14, k, beta, c, 0, n, 68, -1)
-            : cu->cublasGemmStridedBatchedEx(cu->blas, tb, 0, n, m, k, &one, b, 14, tb ? k : n, g->stride_b, a, 14, k,
-                                             g->stride_a, beta, c, 0, n, g->stride_c, (int)g->batch, 68, -1);
+    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? OP_T : OP_N;
+    const int r = g->batch == 1
+                      ? cu->cublasGemmEx(cu->blas, tb, OP_N, n, m, k, &one, b, R_16BF, tb ? k : n, a, R_16BF, k, beta,
+                                         c, R_32F, n, COMPUTE_32F, GEMM_DEFAULT)
+                      : cu->cublasGemmStridedBatchedEx(cu->blas, tb, OP_N, n, m, k, &one, b, R_16BF, tb ? k : n,
+                                                       g->stride_b, a, R_16BF, k, g->stride_a, beta, c, R_32F, n,
+                                                       g->stride_c, (int)g->batch, COMPUTE_32F, GEMM_DEFAULT);
     return r ? nc_errorf(e, "cuBLAS: cublasGemmEx (bf16) failed (status %d)", r) : 0;
 }
 
@@ -277,18 +317,18 @@ static int cuda_gemm(NcDevice *d, const NcDevGemm *g, const float *a, const floa
         return nc_errorf(e, "cuBLAS: GEMM %lldx%lldx%lld is over its 32-bit sizes", (long long)g->m, (long long)g->n,
                          (long long)g->k);
     const float one = 1, zero = 0, *beta = g->accumulate ? &one : &zero;
-    const int math = g->tf32 ? 3 : 0; /* CUBLAS_TF32_TENSOR_OP_MATH, CUBLAS_DEFAULT_MATH */
+    const int math = g->tf32 ? TF32_TENSOR_OP_MATH : DEFAULT_MATH;
     if (math != cu->math) {
         const int r = cu->cublasSetMathMode(cu->blas, math);
         if (r) return nc_errorf(e, "cuBLAS: cublasSetMathMode(%d) failed (status %d)", math, r);
         cu->math = math;
     }
-    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? 1 : 0; /* CUBLAS_OP_T = 1 */
+    const int m = (int)g->m, n = (int)g->n, k = (int)g->k, tb = g->trans_b ? OP_T : OP_N;
     if (g->bf16) return gemm_bf16(cu, g, a, b, c, beta, e);
     const int r = g->batch == 1
-                      ? cu->cublasSgemm(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, a, k, beta, c, n)
-                      : cu->cublasSgemmStridedBatched(cu->blas, tb, 0, n, m, k, &one, b, tb ? k : n, g->stride_b, a, k,
-                                                      g->stride_a, beta, c, n, g->stride_c, (int)g->batch);
+                      ? cu->cublasSgemm(cu->blas, tb, OP_N, n, m, k, &one, b, tb ? k : n, a, k, beta, c, n)
+                      : cu->cublasSgemmStridedBatched(cu->blas, tb, OP_N, n, m, k, &one, b, tb ? k : n, g->stride_b, a,
+                                                      k, g->stride_a, beta, c, n, g->stride_c, (int)g->batch);
     return r ? nc_errorf(e, "cuBLAS: cublasSgemm failed (status %d)", r) : 0;
 }
 
@@ -318,7 +358,7 @@ static int cuda_sync(NcDevice *d, NcError *e) {
  * copy) while capturing fails rather than being silently left out. */
 static int cuda_graph_begin(NcDevice *d, NcError *e) {
     Cuda *c = cuda(d);
-    CU(c, e, cuStreamBeginCapture(c->stream, 0)); /* CU_STREAM_CAPTURE_MODE_GLOBAL */
+    CU(c, e, cuStreamBeginCapture(c->stream, CAPTURE_MODE_GLOBAL));
     c->capturing = 1;
     return 0;
 }
@@ -376,7 +416,7 @@ static int cuda_timer_start(NcDevice *d, NcError *e) {
         return 0;
     }
     for (int i = 0; i < 2; i++)
-        if (!c->ev[i]) CU(c, e, cuEventCreate(&c->ev[i], 0));
+        if (!c->ev[i]) CU(c, e, cuEventCreate(&c->ev[i], EVENT_DEFAULT));
     CU(c, e, cuEventRecord(c->ev[0], c->stream));
     return 0;
 }
@@ -413,7 +453,7 @@ static int cuda_copy_async(NcDevice *d, int stream, int dir, void *dst, const vo
     return 0;
 }
 static int cuda_event_create(NcDevice *d, void **ev, NcError *e) {
-    CU(cuda(d), e, cuEventCreate(ev, 3)); /* CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING */
+    CU(cuda(d), e, cuEventCreate(ev, EVENT_BLOCKING_SYNC | EVENT_DISABLE_TIMING));
     return 0;
 }
 static void cuda_event_free(NcDevice *d, void *ev) { cuda(d)->cuEventDestroy(ev); }
@@ -424,7 +464,7 @@ static int cuda_event_record(NcDevice *d, void *ev, int stream, NcError *e) {
 }
 static int cuda_stream_wait(NcDevice *d, int stream, void *ev, NcError *e) {
     Cuda *c = cuda(d);
-    CU(c, e, cuStreamWaitEvent(on(c, stream), ev, 0));
+    CU(c, e, cuStreamWaitEvent(on(c, stream), ev, EVENT_WAIT_DEFAULT));
     return 0;
 }
 static int cuda_event_sync(NcDevice *d, void *ev, NcError *e) {
@@ -451,60 +491,61 @@ static const NcDevOps cuda_ops = {.close = cuda_close,
                                   .timer_stop = cuda_timer_stop,
                                   .gemm_epi = cuda_gemm_epi};
 
-static int resolve(Cuda *c, NcError *e) {
-    struct {
-        void **slot;
-        const char *name;
-    } syms[] = {
-#define SYM(field, name) {(void **)&c->field, name}
-        SYM(cuInit, "cuInit"),
-        SYM(cuDeviceGetCount, "cuDeviceGetCount"),
-        SYM(cuDeviceGet, "cuDeviceGet"),
-        SYM(cuDeviceGetName, "cuDeviceGetName"),
-        SYM(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
-        SYM(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"),
-        SYM(cuCtxSetCurrent, "cuCtxSetCurrent"),
-        SYM(cuCtxSynchronize, "cuCtxSynchronize"),
-        SYM(cuMemAlloc, "cuMemAlloc_v2"),
-        SYM(cuMemFree, "cuMemFree_v2"),
-        SYM(cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
-        SYM(cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
-        SYM(cuModuleLoadData, "cuModuleLoadData"),
-        SYM(cuModuleUnload, "cuModuleUnload"),
-        SYM(cuModuleGetFunction, "cuModuleGetFunction"),
-        SYM(cuLaunchKernel, "cuLaunchKernel"),
-        SYM(cuGetErrorString, "cuGetErrorString"),
-        SYM(cuStreamCreate, "cuStreamCreate"),
-        SYM(cuStreamDestroy, "cuStreamDestroy_v2"),
-        SYM(cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
-        SYM(cuStreamEndCapture, "cuStreamEndCapture"),
-        SYM(cuGraphInstantiate, "cuGraphInstantiateWithFlags"),
-        SYM(cuGraphLaunch, "cuGraphLaunch"),
-        SYM(cuGraphExecDestroy, "cuGraphExecDestroy"),
-        SYM(cuGraphDestroy, "cuGraphDestroy"),
+/* The driver's entry points: those every use needs, the events (timing convs' forms: all or none, a stand-in
+ * driver without them times by the host's clock), and the overlap's (pinned memory, async copies, stream waits:
+ * all or none, with the events). */
+static const NcDlSym driver_syms[] = {
+    SYM(cuInit, "cuInit"),
+    SYM(cuDeviceGetCount, "cuDeviceGetCount"),
+    SYM(cuDeviceGet, "cuDeviceGet"),
+    SYM(cuDeviceGetName, "cuDeviceGetName"),
+    SYM(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
+    SYM(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"),
+    SYM(cuCtxSetCurrent, "cuCtxSetCurrent"),
+    SYM(cuCtxSynchronize, "cuCtxSynchronize"),
+    SYM(cuMemAlloc, "cuMemAlloc_v2"),
+    SYM(cuMemFree, "cuMemFree_v2"),
+    SYM(cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
+    SYM(cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
+    SYM(cuModuleLoadData, "cuModuleLoadData"),
+    SYM(cuModuleUnload, "cuModuleUnload"),
+    SYM(cuModuleGetFunction, "cuModuleGetFunction"),
+    SYM(cuLaunchKernel, "cuLaunchKernel"),
+    SYM(cuGetErrorString, "cuGetErrorString"),
+    SYM(cuStreamCreate, "cuStreamCreate"),
+    SYM(cuStreamDestroy, "cuStreamDestroy_v2"),
+    SYM(cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
+    SYM(cuStreamEndCapture, "cuStreamEndCapture"),
+    SYM(cuGraphInstantiate, "cuGraphInstantiateWithFlags"),
+    SYM(cuGraphLaunch, "cuGraphLaunch"),
+    SYM(cuGraphExecDestroy, "cuGraphExecDestroy"),
+    SYM(cuGraphDestroy, "cuGraphDestroy"),
+};
+static const NcDlSym event_syms[] = {
+    SYM(cuEventCreate, "cuEventCreate"),           SYM(cuEventRecord, "cuEventRecord"),
+    SYM(cuEventSynchronize, "cuEventSynchronize"), SYM(cuEventDestroy, "cuEventDestroy_v2"),
+    SYM(cuEventElapsedTime, "cuEventElapsedTime"),
+};
+static const NcDlSym overlap_syms[] = {
+    SYM(cuMemHostAlloc, "cuMemHostAlloc"),          SYM(cuMemFreeHost, "cuMemFreeHost"),
+    SYM(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"), SYM(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
+    SYM(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"), SYM(cuStreamWaitEvent, "cuStreamWaitEvent"),
+};
 #undef SYM
-    };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
-        if (!(*syms[i].slot = dlsym(c->lib, syms[i].name)))
-            return nc_errorf(e, "cannot use a GPU: the CUDA driver (libcuda.so.1) has no %s: driver too old?",
-                             syms[i].name);
-    /* events, for timing convs' forms: all or none (a stand-in driver without them times by the host's clock) */
-    void *ev[5] = {dlsym(c->lib, "cuEventCreate"), dlsym(c->lib, "cuEventRecord"), dlsym(c->lib, "cuEventSynchronize"),
-                   dlsym(c->lib, "cuEventElapsedTime"), dlsym(c->lib, "cuEventDestroy_v2")};
-    if (ev[0] && ev[1] && ev[2] && ev[3] && ev[4]) {
-        *(void **)&c->cuEventCreate = ev[0], *(void **)&c->cuEventRecord = ev[1];
-        *(void **)&c->cuEventSynchronize = ev[2], *(void **)&c->cuEventElapsedTime = ev[3];
-        *(void **)&c->cuEventDestroy = ev[4];
-    }
-    /* overlap: pinned memory, async copies and stream waits, with the events (all or none) */
-    void *ov[6] = {dlsym(c->lib, "cuMemHostAlloc"),       dlsym(c->lib, "cuMemFreeHost"),
-                   dlsym(c->lib, "cuMemcpyHtoDAsync_v2"), dlsym(c->lib, "cuMemcpyDtoHAsync_v2"),
-                   dlsym(c->lib, "cuMemcpyDtoDAsync_v2"), dlsym(c->lib, "cuStreamWaitEvent")};
-    if (c->cuEventCreate && ov[0] && ov[1] && ov[2] && ov[3] && ov[4] && ov[5]) {
-        *(void **)&c->cuMemHostAlloc = ov[0], *(void **)&c->cuMemFreeHost = ov[1];
-        *(void **)&c->cuMemcpyHtoDAsync = ov[2], *(void **)&c->cuMemcpyDtoHAsync = ov[3];
-        *(void **)&c->cuMemcpyDtoDAsync = ov[4], *(void **)&c->cuStreamWaitEvent = ov[5];
-    }
+
+/* An optional set: all of t's entry points, or none (0). */
+static int resolve_all_or_none(Cuda *c, const NcDlSym *t, size_t n) {
+    if (!nc_dl_resolve(c->lib, c, t, n)) return 1;
+    for (size_t i = 0; i < n; i++) memset((char *)c + t[i].offset, 0, sizeof(void (*)(void)));
+    return 0;
+}
+
+static int resolve(Cuda *c, NcError *e) {
+    const char *missing = nc_dl_resolve(c->lib, c, driver_syms, NSYMS(driver_syms));
+    if (missing)
+        return nc_errorf(e, "cannot use a GPU: the CUDA driver (libcuda.so.1) has no %s: driver too old?", missing);
+    if (resolve_all_or_none(c, event_syms, NSYMS(event_syms)))
+        resolve_all_or_none(c, overlap_syms, NSYMS(overlap_syms));
     return 0;
 }
 
@@ -535,13 +576,13 @@ NcDevice *nc_dev_open_cuda(NcError *e) {
     }
     if ((r = c->cuDeviceGet(&c->dev, 0)) != 0 || (r = c->cuDeviceGetName(d->name, sizeof d->name, c->dev)) != 0 ||
         (r = c->cuDevicePrimaryCtxRetain(&c->ctx, c->dev)) != 0 || (r = c->cuCtxSetCurrent(c->ctx)) != 0 ||
-        (r = c->cuStreamCreate(&c->stream, 0)) != 0) {
+        (r = c->cuStreamCreate(&c->stream, STREAM_DEFAULT)) != 0) {
         cu_fail(c, e, "opening GPU 0", r);
         goto fail;
     }
     /* overlap where the driver has it: the copy stream, and the table with the stream entries */
     static NcDevOps with_streams;
-    if (c->cuStreamWaitEvent && !c->cuStreamCreate(&c->copy, 0)) {
+    if (c->cuStreamWaitEvent && !c->cuStreamCreate(&c->copy, STREAM_DEFAULT)) {
         with_streams = cuda_ops;
         with_streams.host_alloc = cuda_host_alloc, with_streams.host_free = cuda_host_free;
         with_streams.copy_async = cuda_copy_async, with_streams.event_create = cuda_event_create;

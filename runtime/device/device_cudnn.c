@@ -17,8 +17,11 @@
 #include "runtime/device/device_cudnn.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "runtime/device/dl_sym.h"
 
 #define WORKSPACE_BYTES ((size_t)256 << 20)
 #define NALGOS          8 /* cuDNN 9: 8 forward, 6 backward-data and 7 backward-filter algorithms */
@@ -71,6 +74,7 @@ struct NcCudnn {
     Run run[3];
 };
 
+/* cudnn_graph.h's and cudnn_ops.h's values (checked against them: tests/cuda/abi/) */
 enum {
     NCHW = 0,
     FLOAT = 0,
@@ -117,50 +121,49 @@ void nc_cudnn_close(NcCudnn *cd) {
     free(cd);
 }
 
+#define SYM(f) {offsetof(NcCudnn, f), #f}
+static const NcDlSym dnn_syms[] = {
+    SYM(cudnnCreate),
+    SYM(cudnnDestroy),
+    SYM(cudnnSetStream),
+    SYM(cudnnGetErrorString),
+    SYM(cudnnCreateTensorDescriptor),
+    SYM(cudnnSetTensor4dDescriptor),
+    SYM(cudnnDestroyTensorDescriptor),
+    SYM(cudnnCreateFilterDescriptor),
+    SYM(cudnnSetFilter4dDescriptor),
+    SYM(cudnnDestroyFilterDescriptor),
+    SYM(cudnnCreateConvolutionDescriptor),
+    SYM(cudnnSetConvolution2dDescriptor),
+    SYM(cudnnSetConvolutionGroupCount),
+    SYM(cudnnSetConvolutionMathType),
+    SYM(cudnnDestroyConvolutionDescriptor),
+    SYM(cudnnGetConvolution2dForwardOutputDim),
+#undef SYM
+    {offsetof(NcCudnn, find[0]), "cudnnFindConvolutionForwardAlgorithmEx"},
+    {offsetof(NcCudnn, find[1]), "cudnnFindConvolutionBackwardDataAlgorithmEx"},
+    {offsetof(NcCudnn, find[2]), "cudnnFindConvolutionBackwardFilterAlgorithmEx"},
+    {offsetof(NcCudnn, run[0]), "cudnnConvolutionForward"},
+    {offsetof(NcCudnn, run[1]), "cudnnConvolutionBackwardData"},
+    {offsetof(NcCudnn, run[2]), "cudnnConvolutionBackwardFilter"},
+};
+
+/* The library and its entry points (no GPU needed yet). */
+static int load(NcCudnn *cd, const char *name, NcError *e) {
+    if (!(cd->lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
+        const char *why = dlerror();
+        return nc_errorf(e, "cuDNN (%s) cannot be loaded (%s)", name, why ? why : "dlopen failed");
+    }
+    const char *missing = nc_dl_resolve(cd->lib, cd, dnn_syms, sizeof dnn_syms / sizeof dnn_syms[0]);
+    return missing ? nc_errorf(e, "cuDNN (%s) has no %s", name, missing) : 0;
+}
+
 NcCudnn *nc_cudnn_open(NcDevice *d, void *stream, NcError *e) {
     NcCudnn *cd = nc_calloc(1, sizeof *cd);
     cd->dev = d;
     const char *name = getenv("NETC_CUDNN_LIB");
     if (!name || !*name) name = "libcudnn.so.9";
-    if (!(cd->lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
-        const char *why = dlerror();
-        nc_errorf(e, "cuDNN (%s) cannot be loaded (%s)", name, why ? why : "dlopen failed");
-        goto fail;
-    }
-    struct {
-        void **slot;
-        const char *name;
-    } syms[] = {
-#define SYM(f) {(void **)&cd->f, #f}
-        SYM(cudnnCreate),
-        SYM(cudnnDestroy),
-        SYM(cudnnSetStream),
-        SYM(cudnnGetErrorString),
-        SYM(cudnnCreateTensorDescriptor),
-        SYM(cudnnSetTensor4dDescriptor),
-        SYM(cudnnDestroyTensorDescriptor),
-        SYM(cudnnCreateFilterDescriptor),
-        SYM(cudnnSetFilter4dDescriptor),
-        SYM(cudnnDestroyFilterDescriptor),
-        SYM(cudnnCreateConvolutionDescriptor),
-        SYM(cudnnSetConvolution2dDescriptor),
-        SYM(cudnnSetConvolutionGroupCount),
-        SYM(cudnnSetConvolutionMathType),
-        SYM(cudnnDestroyConvolutionDescriptor),
-        SYM(cudnnGetConvolution2dForwardOutputDim),
-#undef SYM
-        {(void **)&cd->find[0], find_name[0]},
-        {(void **)&cd->find[1], find_name[1]},
-        {(void **)&cd->find[2], find_name[2]},
-        {(void **)&cd->run[0], run_name[0]},
-        {(void **)&cd->run[1], run_name[1]},
-        {(void **)&cd->run[2], run_name[2]},
-    };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
-        if (!(*syms[i].slot = dlsym(cd->lib, syms[i].name))) {
-            nc_errorf(e, "cuDNN (%s) has no %s", name, syms[i].name);
-            goto fail;
-        }
+    if (load(cd, name, e)) goto fail;
     int r = cd->cudnnCreate(&cd->handle);
     if (r) {
         cd->handle = NULL;
