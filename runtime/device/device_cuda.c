@@ -522,10 +522,14 @@ static const NcDlSym driver_syms[] = {
     SYM(cuGraphDestroy, "cuGraphDestroy"),
 };
 static const NcDlSym event_syms[] = {
-    SYM(cuEventCreate, "cuEventCreate"),           SYM(cuEventRecord, "cuEventRecord"),
-    SYM(cuEventSynchronize, "cuEventSynchronize"), SYM(cuEventDestroy, "cuEventDestroy_v2"),
-    SYM(cuEventElapsedTime, "cuEventElapsedTime"),
+    SYM(cuEventCreate, "cuEventCreate"),
+    SYM(cuEventRecord, "cuEventRecord"),
+    SYM(cuEventSynchronize, "cuEventSynchronize"),
+    SYM(cuEventDestroy, "cuEventDestroy_v2"),
+    SYM(cuEventElapsedTime, "cuEventElapsedTime_v2"), /* last: elapsed_v1 below */
 };
+/* cuda.h names cuEventElapsedTime_v2 since CUDA 12.8 (the same signature); a driver older has only the first */
+static const NcDlSym elapsed_v1[] = {SYM(cuEventElapsedTime, "cuEventElapsedTime")};
 static const NcDlSym overlap_syms[] = {
     SYM(cuMemHostAlloc, "cuMemHostAlloc"),          SYM(cuMemFreeHost, "cuMemFreeHost"),
     SYM(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"), SYM(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
@@ -535,7 +539,9 @@ static const NcDlSym overlap_syms[] = {
 
 /* An optional set: all of t's entry points, or none (0). */
 static int resolve_all_or_none(Cuda *c, const NcDlSym *t, size_t n) {
-    if (!nc_dl_resolve(c->lib, c, t, n)) return 1;
+    const char *missing = nc_dl_resolve(c->lib, c, t, n);
+    if (missing == event_syms[NSYMS(event_syms) - 1].name) missing = nc_dl_resolve(c->lib, c, elapsed_v1, 1);
+    if (!missing) return 1;
     for (size_t i = 0; i < n; i++) memset((char *)c + t[i].offset, 0, sizeof(void (*)(void)));
     return 0;
 }
