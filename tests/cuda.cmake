@@ -330,3 +330,38 @@ add_test(NAME cuda.bf16_no_codegen COMMAND bash ${CUDA_EXPECT} 2
          ${PROJECT_SOURCE_DIR}/models/resnet18.nn --init det --res 32 --target cuda --precision bf16 --no-codegen
          -o ${CMAKE_CURRENT_BINARY_DIR}/cuda_bad_bf16)
 set_tests_properties(cuda.bf16_no_codegen PROPERTIES LABELS "cuda;small")
+# The device files' private copies of NVIDIA's API (runtime/device/device_cuda.c, device_cublaslt.c,
+# device_cudnn.c: enum values, struct layouts, function signatures, dlsym'd names) against the toolkit's real
+# headers, at compile time (each file compiled again inside tests/cuda/abi/abi_*.c), and against its
+# real libraries without a GPU: every name the files dlsym present, cuDNN's descriptors and cuBLASLt's
+# descriptors, layouts and attributes made by the files' own describe() and setup() (tests/cuda/test_cuda_abi.c).
+# Skipped, saying so, where the headers are not found (the normal build never needs them); GCC only.
+set(NETC_CUDA_HOME /usr/local/cuda CACHE PATH "the CUDA toolkit whose headers and libraries test_cuda_abi checks")
+find_path(NETC_CUDNN_INCLUDE_DIR cudnn.h PATHS ${NETC_CUDA_HOME}/include NO_DEFAULT_PATH)
+find_path(NETC_CUDNN_INCLUDE_DIR cudnn.h)
+if(EXISTS ${NETC_CUDA_HOME}/include/cuda.h AND EXISTS ${NETC_CUDA_HOME}/include/cublasLt.h
+   AND NETC_CUDNN_INCLUDE_DIR AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  set(abi_libs "")
+  foreach(lib "stubs/libcuda.so" "libcublas.so.13" "libcublasLt.so.13" "libcudnn.so.9")
+    get_filename_component(base ${lib} NAME)
+    string(MAKE_C_IDENTIFIER ${base} var)
+    find_file(NETC_ABI_${var} ${lib} PATHS ${NETC_CUDA_HOME}/lib64 ${NETC_CUDA_HOME}/lib NO_DEFAULT_PATH)
+    find_file(NETC_ABI_${var} ${base} PATHS /usr/lib/x86_64-linux-gnu /usr/lib64)
+    if(NETC_ABI_${var})
+      list(APPEND abi_libs ${NETC_ABI_${var}})
+    else()
+      list(APPEND abi_libs "-")
+    endif()
+  endforeach()
+  add_executable(test_cuda_abi ${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_abi.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/cuda/abi/abi_cuda.c ${CMAKE_CURRENT_SOURCE_DIR}/cuda/abi/abi_cublaslt.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/cuda/abi/abi_cudnn.c)
+  target_include_directories(test_cuda_abi SYSTEM PRIVATE ${NETC_CUDA_HOME}/include ${NETC_CUDNN_INCLUDE_DIR})
+  target_compile_options(test_cuda_abi PRIVATE -Werror)
+  target_link_libraries(test_cuda_abi PRIVATE netc_core)
+  add_test(NAME cuda.abi COMMAND test_cuda_abi ${abi_libs})
+else()
+  add_test(NAME cuda.abi COMMAND ${CMAKE_COMMAND} -E echo
+           "cuda.abi: skipped: no CUDA toolkit headers (cuda.h, cublasLt.h, cudnn.h) under ${NETC_CUDA_HOME} or no GCC")
+endif()
+set_tests_properties(cuda.abi PROPERTIES LABELS "cuda;small")
