@@ -87,6 +87,30 @@ _Static_assert(NC_DEV_CONV_FWD == 0 && NC_DEV_CONV_BWD_DATA == 1 && NC_DEV_CONV_
 NC_ABI_CHECKED_BEGIN
 NC_ABI_FNS(NC_ABI_WRAP)
 NC_ABI_CHECKED_END
+/* The descriptors' roles in each kind's calls, as operands() must order them (checked at run time below): the
+ * forward reads x, w and writes y; backward-data reads w, dy (in y) and writes dx (in x); backward-filter reads
+ * x, dy and writes dw.  Where a filter and a tensor descriptor trade places the header's types tell (the calls
+ * below, with each role's descriptor type, do not build); x against y, both tensors, only its parameters'
+ * names do (xDesc, dyDesc, dxDesc): read, not checked. */
+enum { NC_ABI_X, NC_ABI_W, NC_ABI_Y };
+static const int nc_abi_roles[3][3] = {
+    {NC_ABI_X, NC_ABI_W, NC_ABI_Y}, {NC_ABI_W, NC_ABI_Y, NC_ABI_X}, {NC_ABI_X, NC_ABI_Y, NC_ABI_W}};
+typedef cudnnTensorDescriptor_t NcAbiT;
+typedef cudnnFilterDescriptor_t NcAbiF;
+#define NC_ABI_ROLES(find, run, perf, a, b, c)                                                                         \
+    _Static_assert(                                                                                                    \
+        sizeof(find(NULL, (a)0, NULL, (b)0, NULL, NULL, (c)0, NULL, 1, NULL, (perf *)0, NULL, (size_t)0)) &&           \
+            sizeof(run(NULL, NULL, (a)0, NULL, (b)0, NULL, NULL, 0, NULL, (size_t)0, NULL, (c)0, NULL)),               \
+        #find ": the descriptors' roles");
+NC_ABI_CHECKED_BEGIN
+NC_ABI_ROLES(cudnnFindConvolutionForwardAlgorithmEx, cudnnConvolutionForward, cudnnConvolutionFwdAlgoPerf_t, NcAbiT,
+             NcAbiF, NcAbiT)
+NC_ABI_ROLES(cudnnFindConvolutionBackwardDataAlgorithmEx, cudnnConvolutionBackwardData,
+             cudnnConvolutionBwdDataAlgoPerf_t, NcAbiF, NcAbiT, NcAbiT)
+NC_ABI_ROLES(cudnnFindConvolutionBackwardFilterAlgorithmEx, cudnnConvolutionBackwardFilter,
+             cudnnConvolutionBwdFilterAlgoPerf_t, NcAbiT, NcAbiT, NcAbiF)
+NC_ABI_CHECKED_END
+
 static const char *const nc_abi_names[] = {NC_ABI_FNS(NC_ABI_NAME)};
 #define NC_ABI_STRUCT NcCudnn
 NC_ABI_FNS(NC_ABI_TYPE)
@@ -124,6 +148,22 @@ int nc_abi_cudnn(const char *lib) {
             if (nc_abi_offsets[i] == offsetof(NcCudnn, run[k]) && strcmp(nc_abi_names[i], run_name[k]))
                 printf("FAIL device_cudnn.c: run_name[%d] is %s, not %s\n", k, run_name[k], nc_abi_names[i]), bad++;
         }
+    /* operands() against the roles above, for each kind: descriptors and addresses */
+    for (int k = 0; k < 3; k++) {
+        Shape sh;
+        memset(&sh, 0, sizeof sh);
+        char xyz[3];
+        sh.x = &xyz[NC_ABI_X], sh.w = &xyz[NC_ABI_W], sh.y = &xyz[NC_ABI_Y], sh.c.kind = k;
+        float f[3];
+        Desc d[3];
+        void *p[3];
+        operands(&sh, &f[NC_ABI_X], &f[NC_ABI_W], &f[NC_ABI_Y], d, p);
+        for (int i = 0; i < 3; i++)
+            if (d[i] != &xyz[nc_abi_roles[k][i]] || p[i] != &f[nc_abi_roles[k][i]])
+                printf("FAIL device_cudnn.c: %s's operand %d is not the one cudnn_cnn.h's call takes there\n",
+                       run_name[k], i),
+                    bad++;
+    }
     printf("device_cudnn.c: %zu entry points' signatures, %zu constants and %d layout facts checked against cudnn.h "
            "%d.%d.%d at compile time; its dlsym table against them: %s\n",
            n, nconst, NC_ABI_NLAYOUTS, CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL, bad ? "FAIL" : "ok");
