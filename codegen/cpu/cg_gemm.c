@@ -117,7 +117,7 @@ static void block_avx512(const NcGemmPlan *p, const NcCgTarget *t, int *mr, int 
     double best = 0;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
         const int64_t r = cand[i][0], v = cand[i][1], nr = v * bvw;
-        if (p->K % 1024 == 0 && r > 7) continue;
+        if ((p->s.lda ? p->s.lda : p->K) % 1024 == 0 && r > 7) continue; /* A's row stride */
         NcGemmPlan c = *p;
         NcError e;
         c.s.mr = (int)r, c.s.nv = (int)(v * bvw / t->vw);
@@ -169,6 +169,9 @@ int nc_cg_gemm_plan(NcGemmPlan *p, const NcGemmSpec *s, const NcCgTarget *t, NcE
     if (s->wtype != NC_F32 && (s->wtype != NC_BF16 || s->b_per_image || s->col_image))
         return nc_errorf(e, "gemm: bf16 weights are packed once at compile time (not per image, not column images)");
     if (s->b_per_image && s->in_scale) return nc_errorf(e, "gemm: per-image packed B needs no input scale");
+    if (s->lda && (s->lda < p->K || p->images != 1))
+        return nc_errorf(e, "gemm: A's rows %lld apart need one image and at least K = %lld", (long long)s->lda,
+                         (long long)p->K);
     if (s->col_image && (p->images != 1 || s->bias || s->nepi || s->col_image % p->nr || p->N % s->col_image))
         return nc_errorf(e, "gemm: column images of %lld need one image, no epilogue, whole panels of %d",
                          (long long)s->col_image, p->nr);
@@ -476,11 +479,12 @@ static void pack_a(G *g, LLVMValueRef kb, int64_t klen) {
     const int64_t mc = p->s.mc, last_rows = p->M - (p->mblocks - 1) * mc;
     LLVMValueRef nrows =
         last_rows == mc ? cgb_i64(m, mc) : LLVMBuildSelect(m->b, g->last_m, cgb_i64(m, last_rows), cgb_i64(m, mc), "");
-    LLVMValueRef src = add(g, add(g, mul(g, g->img, p->M * p->K), mul(g, g->mb, mc * p->K)), kb);
+    const int64_t lda = p->s.lda ? p->s.lda : p->K;
+    LLVMValueRef src = add(g, add(g, mul(g, g->img, p->M * lda), mul(g, g->mb, mc * lda)), kb);
     LLVMValueRef scale = g->scale ? cgb_gep(m, g->scale, add(g, mul(g, g->img, p->K), kb)) : NULL;
     LLVMValueRef r;
     CgbLoop l = cgb_loop_begin(m, cgb_i64(m, 0), nrows, 1, &r);
-    cgb_copy_floats(m, cgb_gep(m, g->a, mul(g, r, klen)), cgb_gep(m, g->x, add(g, src, mul(g, r, p->K))), scale, klen);
+    cgb_copy_floats(m, cgb_gep(m, g->a, mul(g, r, klen)), cgb_gep(m, g->x, add(g, src, mul(g, r, lda))), scale, klen);
     cgb_loop_end(m, &l);
 }
 
@@ -574,7 +578,8 @@ void nc_cg_gemm_emit(NcCgModule *m, const NcGemmPlan *p, const char *name) {
         if (p->s.epi[s].kind == NC_EPI_ADD || p->s.epi[s].kind == NC_EPI_MUL)
             g.epi[s] = cgb_arg_ptr(m, in, p->s.epi[s].input);
     g.ldc = p->s.col_image ? p->s.col_image : p->N;
-    g.a = g.x = x, g.a_si = p->K, g.a_sk = 1, g.a_panel = p->s.mr * p->K, g.a_img = p->M * p->K;
+    const int64_t lda = p->s.lda ? p->s.lda : p->K;
+    g.a = g.x = x, g.a_si = lda, g.a_sk = 1, g.a_panel = p->s.mr * lda, g.a_img = p->M * lda;
     g.b = w, g.b_sk = p->nr, g.b_panel = p->K * p->nr;
     g.c_img = p->M * p->N;
     if (p->s.b_per_image) g.b_img = p->s.cout * p->K;

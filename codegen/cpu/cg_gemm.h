@@ -80,6 +80,9 @@ typedef struct NcGemmSpec {
     /* C += A . B: C's old values are where the sums start (a reduction split over calls summing into one C:
      * the training step's fused weight gradient, cg_nchw_train_fused.c); the epilogue still follows. */
     int accumulate;
+    /* A's rows lie lda floats apart (0: K, packed tight): a block of A's columns read where it lies (the training
+     * step's fused convs, one block of the reduction at a time).  Not with per-image operands. */
+    int64_t lda;
 } NcGemmSpec;
 
 typedef struct NcGemmPlan {

@@ -96,8 +96,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     p->op_kind = p->kind;
     const int64_t ft = (p->KH - 1) * p->dh - p->pt, fl = (p->KW - 1) * p->dw - p->pl;
     if (p->kind == NC_TCONV_GRAD_INPUT && p->sh == 1 && p->sw == 1 && ft >= 0 && fl >= 0 &&
-        (nc_cg_train_fused_images(p->N, p->G, p->H * p->W, p->Og * p->KH * p->KW, p->Cg) ||
-         nc_cg_train_fused_part(p->H * p->W, p->Og * p->KH * p->KW, p->Cg, t->vw))) {
+        nc_cg_train_fused_fwd(p->N, p->G, p->H * p->W, p->Og * p->KH * p->KW, p->Cg, t->vw, &p->ipt, &p->cw,
+                              &p->nblk)) {
         /* dX[c][ih][iw] = sum over o, kh, kw of dY[o][ih + pt - kh dh][iw + pl - kw dw] W[o][c][kh][kw]: with kh'
          * = KH-1-kh that is a conv2d of dY over the window kh' dh - ((KH-1) dh - pt), padding dY with zeros (with
          * groups, group g's channels of dX from its channels of dY) */
@@ -112,8 +112,8 @@ int nc_cg_train_conv_plan(NcTrainConvPlan *p, const NcGraph *g, const NcNode *nd
     }
     if (p->kind == NC_TCONV_GRAD_INPUT && nc_cg_train_phases(p, t)) return 1; /* strided: cg_nchw_train_fused.c */
     if (p->kind == NC_TCONV_FORWARD) {
-        p->ipt = nc_cg_train_fused_images(p->N, p->G, p->P, p->CK, p->Og);
-        if (!p->ipt) p->cw = nc_cg_train_fused_part(p->P, p->CK, p->Og, t->vw);
+        nc_cg_train_fused_fwd(p->N, p->G, p->P, p->CK, p->Og, t->vw, &p->ipt, &p->cw, &p->nblk);
+        p->ckb = p->CK / p->nblk;
     }
     if (p->kind == NC_TCONV_GRAD_WEIGHT) nc_cg_train_fused_gw(p, t->vw);
     p->fused = p->ipt > 0 || p->cw > 0;

@@ -47,7 +47,11 @@
  * fits a whole CK (the deep 3x3s: CK 1152-4608), conv2d_grad_weight's tiles take a block of CK's columns
  * each (the GEMM's N), grouped ones a group each, and every chunk's GEMM sums into its tile's partial dW
  * itself (cg_gemm.h's accumulate: no add pass): conv2d_grad_weight 902 -> 781 ms of resnet50's step,
- * 1241 -> 1048 of resnest50d's, 576 -> 421 of regnety_016's (per-kernel minima, the same Zen 4).
+ * 1241 -> 1048 of resnest50d's, 576 -> 421 of regnety_016's (per-kernel minima, the same Zen 4).  conv2d
+ * (and the flipped conv2d_grad_input) likewise takes its reduction in blocks where no part of an image fits
+ * the whole of it (tiles of at least 96 positions): each block's rows of B packed and multiplied in turn,
+ * summing into the tile's output rows (cg_gemm.h's lda and accumulate): resnet50's conv2d 749 -> 690 ms,
+ * conv2d_grad_input 747 -> 718; resnest50d's 914 -> 880 and 992 -> 943 (NETC_CG_TRAIN_KBLOCKS=0: none).
  *
  * Grouped convs (G groups of Cg = C/G input and Og = O/G output channels)
  * are G such GEMMs side by side — the GEMM's per-image operands
@@ -125,6 +129,8 @@ typedef struct NcTrainConvPlan {
      * + g) nblk + b, its partial sum Og x ckb at u Og ckb in scratch (off_b); the second stage adds the gw_t
      * ranges' partial sums up into out[0] */
     int64_t chunks, ckb, nblk, gw_t;
+    /* (conv2d fused, nblk > 1: the reduction in nblk blocks of ckb rows of CK, each packed and multiplied in turn,
+     * summing into the tile's output rows: cg_gemm.h's lda = CK and accumulate; nblk 0 or 1: whole) */
     /* conv2d_grad_input of a stride (dilation 1, G = 1) fused as sh x sw convs of dY, one per phase (a, b):
      * dX's positions (sh i + a, sw j + b) take the taps kh = a + pt (mod sh), kw = b + pl (mod sw), a
      * conv2d of dY at stride 1 (nc_cg_train_phase_plan), each phase's W' in scratch; its tiles write every
@@ -180,6 +186,10 @@ int nc_cg_train_phase_plan(const NcTrainConvPlan *p, int a, int b, const NcCgTar
  * fused), and where not even one image fits, the positions per tile within an image (0: none) */
 int64_t nc_cg_train_fused_images(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O);
 int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw);
+/* conv2d of these sizes fused (1): *ipt images or *cw positions a tile (the other 0), the reduction in *nblk
+ * blocks (1: whole) where not even a part of an image fits the whole of it; 0: unfused */
+int nc_cg_train_fused_fwd(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O, int vw, int64_t *ipt, int64_t *cw,
+                          int64_t *nblk);
 /* conv2d_grad_weight p (shapes set): sets p->ipt or p->cw, p->ckb and p->nblk where it runs fused (1), else 0 */
 int nc_cg_train_fused_gw(NcTrainConvPlan *p, int vw);
 /* plans p->gemm and p->gemm_tail for p->ipt, and the scratch (0 on success) */

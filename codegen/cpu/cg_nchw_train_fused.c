@@ -47,6 +47,29 @@ int64_t nc_cg_train_fused_part(int64_t P, int64_t CK, int64_t O, int vw) {
     return 0;
 }
 
+int nc_cg_train_fused_fwd(int64_t N, int64_t G, int64_t P, int64_t CK, int64_t O, int vw, int64_t *ipt, int64_t *cw,
+                          int64_t *nblk) {
+    *nblk = 1, *cw = 0;
+    if ((*ipt = nc_cg_train_fused_images(N, G, P, CK, O)) || (*cw = nc_cg_train_fused_part(P, CK, O, vw))) return 1;
+    const char *env = getenv("NETC_CG_TRAIN_KBLOCKS"); /* 0: no blocks of the reduction (measurements, tests) */
+    if (env && strcmp(env, "0") == 0) return 0;
+    /* the fewest blocks that let whole images or a part of one fit (resnet50's 3x3s at 14x14, CK 2304: 8 blocks
+     * of an image; at 28x28, CK 1152: 2 blocks of parts of 112); not for tiles of fewer than MIN_PART positions
+     * (7x7 planes at batch 16: a tile of 49 columns, 48 and a ragged 1 for the GEMM, ran resnet50's layer 4
+     * 5-25% slower than the unfused GEMM over all the batch's columns) */
+    for (int64_t nb = 2; CK / nb >= MIN_CKB; nb++) {
+        if (CK % nb) continue;
+        *ipt = nc_cg_train_fused_images(N, G, P, CK / nb, O);
+        if (*ipt && *ipt * P < MIN_PART) *ipt = 0;
+        if (*ipt || (*cw = nc_cg_train_fused_part(P, CK / nb, O, vw))) {
+            *nblk = nb;
+            return 1;
+        }
+    }
+    *ipt = *cw = 0;
+    return 0;
+}
+
 /* conv2d_grad_weight: the fewest blocks of CK's columns (nblk dividing CK, blocks of whole vectors and at least
  * MIN_CKB) for which a chunk fits, whole images before parts of one.  A tile's B is then cols x ckb and its dY
  * rows cols x Og, each within FUSED_FLOATS; with the blocks and groups as tiles of their own, the chunks are
@@ -77,7 +100,9 @@ static int plan_cols(NcGemmPlan *g, const NcTrainConvPlan *p, int64_t cols, cons
     NcGemmSpec s;
     memset(&s, 0, sizeof s);
     const int gw = p->kind == NC_TCONV_GRAD_WEIGHT;
-    s.batch = 1, s.hw = p->Og, s.cin = gw ? cols : p->CK, s.cout = gw ? p->ckb : cols, s.accumulate = gw;
+    const int kblocks = !gw && p->nblk > 1;
+    s.batch = 1, s.hw = p->Og, s.cin = gw ? cols : kblocks ? p->ckb : p->CK, s.cout = gw ? p->ckb : cols;
+    s.accumulate = gw || kblocks, s.lda = kblocks ? p->CK : 0;
     s.mc = s.hw, s.nc = s.cout; /* one GEMM tile: the fused tile is the unit of work */
     NcError e;
     return nc_cg_gemm_plan(g, &s, t, &e);
@@ -223,22 +248,30 @@ static void tile_body(NcCgModule *m, const NcTrainConvPlan *p, const NcGemmPlan 
                       LLVMValueRef n0, LLVMValueRef q0, LLVMValueRef grp, LLVMValueRef src, LLVMValueRef w,
                       LLVMValueRef bias, LLVMValueRef y, LLVMValueRef bufb, LLVMValueRef bufc) {
     const int64_t cols = q0 ? p->cw : nimg * p->P, nr = g->nr, K = g->K, nfull = cols / nr, tail = cols % nr;
-    LLVMValueRef c0 = mulc(m, n0, p->P), j, ch0 = I(m, 0);
+    LLVMValueRef c0 = mulc(m, n0, p->P), j, ch0 = I(m, 0), kb, k0 = I(m, 0);
     if (q0) c0 = add(m, c0, q0);
     if (grp) /* the group's source channels, filters and output channels */
         src = cgb_gep(m, src, mulc(m, grp, p->src_group)), w = cgb_gep(m, w, mulc(m, grp, p->Og * p->CK)),
         ch0 = mulc(m, grp, p->Og);
+    CgbLoop lb;
+    if (p->nblk > 1) { /* block kb: rows [kb K, kb K + K) of B, columns of W, summed into bufc */
+        cgb_copy_floats(m, bufc, NULL, NULL, p->Og * cols);
+        lb = cgb_loop_begin(m, I(m, 0), I(m, p->nblk), 1, &kb);
+        k0 = mulc(m, kb, K);
+    }
+    LLVMValueRef k1 = add(m, k0, I(m, K));
     if (nfull) {
         CgbLoop lj = cgb_loop_begin(m, I(m, 0), I(m, nfull), 1, &j);
-        nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, mulc(m, j, K * nr)), add(m, c0, mulc(m, j, nr)), nr, I(m, 0),
-                               I(m, K), I(m, 0));
+        nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, mulc(m, j, K * nr)), add(m, c0, mulc(m, j, nr)), nr, k0, k1,
+                               k0);
         cgb_loop_end(m, &lj);
     }
     if (tail)
         nc_cg_train_pack_panel(m, p, src, cgb_gep(m, bufb, I(m, nfull * K * nr)), add(m, c0, I(m, nfull * nr)), tail,
-                               I(m, 0), I(m, K), I(m, 0));
-    LLVMValueRef gin[2] = {w, bufb}, gout[1] = {bufc};
+                               k0, k1, k0);
+    LLVMValueRef gin[2] = {cgb_gep(m, w, k0), bufb}, gout[1] = {bufc};
     cgb_call_tile(m, mm, gin, 2, gout, 1, I(m, 0), I(m, g->tiles));
+    if (p->nblk > 1) cgb_loop_end(m, &lb);
     if (p->scatter) {
         scatter(m, p, nimg, n0, y, bufc);
         return;
@@ -498,7 +531,7 @@ void nc_cg_train_fused_emit(NcCgModule *m, const NcTrainConvPlan *p, const char 
     LLVMValueRef w = p->flip ? cgb_gep(m, cgb_arg_ptr(m, out, 1), I(m, p->off_a)) : cgb_arg_ptr(m, in, 1);
     LLVMValueRef bias = p->bias ? cgb_arg_ptr(m, in, 2) : NULL;
     const int64_t cols = p->cw ? p->cw : p->ipt * p->P;
-    LLVMValueRef bufb = stack_floats(m, cols * p->CK), bufc = stack_floats(m, cols * p->Og);
+    LLVMValueRef bufb = stack_floats(m, cols * (p->nblk > 1 ? p->ckb : p->CK)), bufc = stack_floats(m, cols * p->Og);
     LLVMValueRef u;
     CgbLoop lu = cgb_loop_begin(m, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), 1, &u);
     /* tile u: group-major, then images (a chunk of ipt, or one image's parts of cw positions) */

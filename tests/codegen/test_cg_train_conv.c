@@ -27,6 +27,8 @@ static int linear_kinds;       /* bit k: the last case's node of kind k packed B
 static int fused_kinds;        /* bit k: ... ran fused (cg_nchw_train_fused.c) */
 static int parted;             /* the last case's conv2d ran fused in tiles within an image */
 static int64_t gw_nblk, gw_cw; /* the last case's fused conv2d_grad_weight: its blocks of CK, its part (0: images) */
+static int64_t fwd_nblk,
+    gi_nblk; /* ... conv2d's and flipped conv2d_grad_input's blocks of the reduction (0: not fused) */
 static double worst[3];
 static const char *kind_name[3] = {"conv2d", "conv2d_grad_input", "conv2d_grad_weight"};
 
@@ -78,6 +80,8 @@ static void check_node(const NcCgTarget *t, NcGraph *g, const NcNode *nd, float 
     if (ok && p.fused) fused_kinds |= 1 << p.op_kind;
     if (ok && p.op_kind == NC_TCONV_FORWARD) parted = p.cw > 0;
     if (ok && p.op_kind == NC_TCONV_GRAD_WEIGHT) gw_nblk = p.fused ? p.nblk : 0, gw_cw = p.fused ? p.cw : 0;
+    if (ok && p.op_kind == NC_TCONV_FORWARD) fwd_nblk = p.fused ? p.nblk : 0;
+    if (ok && p.op_kind == NC_TCONV_GRAD_INPUT) gi_nblk = p.fused && p.flip ? p.nblk : 0;
     NcCgJit *jit = ok ? nc_cg_jit_new(&e) : NULL;
     if (!jit) return;
     NcCgModule m;
@@ -265,8 +269,10 @@ static void part_cases(const NcCgTarget *t) {
     a = conv(2, 48, 28, 28, 48, 3, 1, 1, 1); /* RegNet's group width 24: CK 216, parts of 112 */
     a.groups = 2;
     check(t, a);
-    CHECK_MSG(fused_kinds == (on ? fwd | gi | gw : 0) && parted == on && gw_cw == (on ? 112 : 0),
-              "%s grouped parts 28x28: kinds %#x", t->cpu, fused_kinds);
+    /* (parts off: conv2d and the flipped grad_input in 3 blocks of the reduction, whole images) */
+    CHECK_MSG(fused_kinds == (on ? fwd | gi | gw : fwd | gi) && parted == on && gw_cw == (on ? 112 : 0) &&
+                  fwd_nblk == (on ? 1 : 3),
+              "%s grouped parts 28x28: kinds %#x, %lld blocks", t->cpu, fused_kinds, (long long)fwd_nblk);
     a = conv(2, 192, 32, 32, 32, 1, 1, 0, 1); /* 1x1, 1024 positions, CK 96: parts of 512 */
     a.groups = 2;
     check(t, a);
@@ -281,16 +287,26 @@ static void part_cases(const NcCgTarget *t) {
     check(t, conv(5, 256, 7, 7, 8, 3, 1, 1, 1)); /* CK 2304 at 7x7: 2 blocks of 1152, an image a chunk, 5 chunks */
     CHECK_MSG((fused_kinds & gw) && gw_nblk == 2 && !gw_cw, "%s gw blocks, images: kinds %#x, %lld blocks", t->cpu,
               fused_kinds, (long long)gw_nblk);
+    /* conv2d: not in blocks for tiles of 49 positions (unfused) */
+    CHECK_MSG(fwd_nblk == 0, "%s conv2d 7x7: %lld blocks", t->cpu, (long long)fwd_nblk);
+    check(t, conv(3, 256, 14, 14, 8, 3, 1, 1, 1)); /* conv2d's reduction (CK 2304) in 8 blocks, an image a tile */
+    CHECK_MSG(fwd_nblk == 8 && !parted, "%s conv2d blocks, images: %lld blocks", t->cpu, (long long)fwd_nblk);
+    check(t, conv(3, 8, 14, 14, 256, 3, 1, 1, 1)); /* flipped grad_input: 256 x 9 = 2304 in 8 blocks of 288 */
+    CHECK_MSG((fused_kinds & gi) && gi_nblk == 8, "%s grad_input blocks: kinds %#x, %lld blocks", t->cpu, fused_kinds,
+              (long long)gi_nblk);
     /* CK 1152 at 28x28: 2 blocks of 576, parts of 112 (parts off: whole images, 18 blocks of 64) */
     check(t, conv(2, 128, 28, 28, 16, 3, 1, 1, 1));
     CHECK_MSG((fused_kinds & gw) && (on ? gw_nblk == 2 && gw_cw == 112 : gw_nblk == 18 && !gw_cw),
               "%s gw blocks, parts: kinds %#x, %lld blocks, parts of %lld", t->cpu, fused_kinds, (long long)gw_nblk,
               (long long)gw_cw);
+    CHECK_MSG(fwd_nblk == (on ? 2 : 16) && parted == on, "%s conv2d blocks, parts (off: images): %lld blocks", t->cpu,
+              (long long)fwd_nblk);
     a = conv(3, 256, 14, 14, 16, 3, 1, 1, 1); /* grouped, CK 1152 at 14x14: 4 blocks of 288 a group */
     a.groups = 2;
     check(t, a);
     CHECK_MSG((fused_kinds & gw) && gw_nblk == 4 && !gw_cw, "%s grouped gw blocks: kinds %#x, %lld blocks", t->cpu,
               fused_kinds, (long long)gw_nblk);
+    CHECK_MSG(fwd_nblk == 4 && !parted, "%s grouped conv2d blocks: %lld blocks", t->cpu, (long long)fwd_nblk);
 }
 
 int main(void) {
