@@ -49,6 +49,20 @@ static inline void cgt_guarded_free(float *p, int64_t n) {
     free(base);
 }
 
+/* The contents of g's values for a kernel test: every input and parameter random (cgt_guarded), NULL for the
+ * nodes' outputs; freed by cgt_values_free. */
+static inline float **cgt_values_new(const NcGraph *g) {
+    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
+    for (int i = 0; i < g->values.len; i++)
+        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    return data;
+}
+static inline void cgt_values_free(const NcGraph *g, float **data) {
+    for (int i = 0; i < g->values.len; i++)
+        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
+    free(data);
+}
+
 static inline NcValue cgt_value(int64_t n, int64_t c, int64_t h, int64_t w) {
     NcValue v;
     memset(&v, 0, sizeof v);

@@ -161,13 +161,9 @@ static void check(const NcCgTarget *t, Case k) {
         return;
     }
     /* x, w and dy random, each ending at an unreadable page */
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     for (int j = 0; j < 3; j++) check_node(t, g, &g->nodes.data[first + j], data, what);
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
     nc_graph_free(g);
 }
 

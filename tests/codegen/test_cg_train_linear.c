@@ -53,13 +53,9 @@ static void check_sizes(const NcCgTarget *t, int64_t N, int64_t K, int64_t O) {
     add_node(g, NC_OP_LINEAR_GRAD_INPUT, 2, ins, &a);
     ins[0] = dy, ins[1] = x;
     add_node(g, NC_OP_LINEAR_GRAD_WEIGHT, 2, ins, &a);
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
     nc_graph_free(g);
 }
 

@@ -49,9 +49,7 @@ static void check_loss(const NcCgTarget *t, int64_t N, int64_t K, float zscale, 
     CHECK_MSG(r >= 0, "%s", r < 0 ? e.msg : "");
     r = r < 0 ? r : nc_graph_add_node(g, NC_OP_CROSS_ENTROPY_GRAD, 3, gins, &a, "dloss", &e);
     CHECK_MSG(r >= 0, "%s", r < 0 ? e.msg : "");
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     for (int64_t i = 0; i < N * K; i++) data[z][i] *= zscale;
     for (int64_t n = 0; n < N; n++) {
         float *row = data[tg] + n * K;
@@ -63,9 +61,7 @@ static void check_loss(const NcCgTarget *t, int64_t N, int64_t K, float zscale, 
     if (nan_row) data[z][(N / 2) * K + K / 3] = NAN;
     data[dl][0] = dloss;
     for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
     nc_graph_free(g);
 }
 

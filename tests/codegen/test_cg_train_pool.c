@@ -75,9 +75,7 @@ static void check_pool(const NcCgTarget *t, int is_max, int64_t N, int64_t C, in
         for (int i = 0; i < 4; i++) a.sizes[i] = xs[i];
         add_node(g, NC_OP_AVG_POOL2D_GRAD, 1, &dy, &a);
     }
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     const int64_t nx = nc_numel(nc_val(g, x));
     if (kind)
         for (int64_t i = 0; i < nx; i++) data[x][i] = roundf(data[x][i] * 4) / 4;
@@ -87,9 +85,7 @@ static void check_pool(const NcCgTarget *t, int is_max, int64_t N, int64_t C, in
         for (int64_t i = 3; i < nx; i += 11) data[x][i] = -INFINITY;
     }
     for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
     nc_graph_free(g);
 }
 

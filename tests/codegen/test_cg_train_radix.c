@@ -43,9 +43,7 @@ static void check(const NcCgTarget *t, int64_t N, int R, int64_t C, int64_t H, i
         nc_graph_free(g);
         return;
     }
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     const int nodes[4] = {gap, comb, gap_grad, comb_grad};
     for (int j = 0; j < 4; j++) {
         const NcNode *nd = &g->nodes.data[nodes[j]];
@@ -59,9 +57,7 @@ static void check(const NcCgTarget *t, int64_t N, int R, int64_t C, int64_t H, i
         if (err > worst[!exact]) worst[!exact] = err;
         cases += err >= 0;
     }
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
     nc_graph_free(g);
 }
 

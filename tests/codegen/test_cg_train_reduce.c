@@ -46,13 +46,9 @@ static void set_sizes(NcAttrs *a, int nd, const int64_t *s) {
 }
 
 static void check_all(NcGraph *g, const NcCgTarget *t, const char *what) {
-    float **data = nc_calloc((size_t)g->values.len, sizeof(float *));
-    for (int i = 0; i < g->values.len; i++)
-        if (g->values.data[i].kind != NC_VAL_NODE) data[i] = cgt_guarded(nc_numel(&g->values.data[i]));
+    float **data = cgt_values_new(g);
     for (int ni = 0; ni < g->nodes.len; ni++) check_node(t, g, ni, data, what);
-    for (int i = 0; i < g->values.len; i++)
-        if (data[i]) cgt_guarded_free(data[i], nc_numel(&g->values.data[i]));
-    free(data);
+    cgt_values_free(g, data);
 }
 
 static void check_planes(const NcCgTarget *t, int64_t N, int64_t C, int64_t H, int64_t W) {
