@@ -4,7 +4,9 @@
  * (ir/ref_conv.c's nc_ref_conv2d, ir/ref_grad_conv.c's gradients): depthwise
  * 3x3 and 5x5 at stride 1 and 2 with TF "same" (asymmetric) padding,
  * ResNeSt's radix conv (2 groups), RegNet's group-width convs, channel
- * multipliers (O = 2 C), dilation, odd sizes, batch 1-3.  Every operand ends
+ * multipliers (O = 2 C), dilation, odd sizes, batch 1-3; the depthwise
+ * rows on planes 7 to 112 wide, on AVX-512 and (where the host has it) again
+ * at AVX2's 8-float vectors (haswell).  Every operand ends
  * at an unreadable page, the output is fenced by canaries, and the stage runs
  * across threads, then again tile by tile in reverse over a NaN-filled output
  * (so every output element must be written).  Tolerance: 1e-4 relative to
@@ -106,9 +108,49 @@ static void depthwise_same(const NcCgTarget *t, int64_t n, int64_t c, int64_t h,
     check(t, a);
 }
 
+/* The register-blocked rows (every depthwise shape EfficientNet has and
+ * more): 3x3 and 5x5, stride 1 and 2, symmetric and TF "same" padding, on
+ * planes 7 to 112 wide and odd sizes (rows off the vector width, a masked
+ * tail, several vectors per row, interior rows in blocks and border rows). */
+static void rows_cases(const NcCgTarget *t, int full) {
+    static const int64_t sizes[] = {7, 14, 28, 56, 112, 9, 13, 19, 33, 41};
+    const int ns = full ? 10 : 6;
+    for (int i = 0; i < ns; i++)
+        for (int k = 3; k <= 5; k += 2)
+            for (int s = 1; s <= 2; s++) {
+                const int64_t w = sizes[i], h = w > 28 ? 11 + i : w;
+                depthwise_same(t, 1 + (i % 2), 3, h, w, k, s);
+                check(t, conv(1, 2, w, h, 2, 2, k, s, k / 2, 1)); /* symmetric, transposed plane */
+            }
+    Case a = conv(2, 4, 15, 23, 4, 4, 3, 2, 1, 1); /* strides differing by axis */
+    a.sw = 1;
+    check(t, a);
+    a.sh = 1, a.sw = 2;
+    check(t, a);
+    a.sh = a.sw = 3; /* stride 3: the columns' loops */
+    check(t, a);
+    check(t, conv(1, 6, 13, 14, 6, 6, 3, 2, 2, 2)); /* dilation 2, stride 2 */
+    Case b = conv(1, 3, 17, 18, 3, 3, 5, 2, 0, 1);  /* lopsided padding */
+    b.pt = 4, b.pb = 0, b.pl = 0, b.pr = 3;
+    check(t, b);
+}
+
 int main(void) {
     NcCgTarget t;
     cgt_host_target(&t);
+    rows_cases(&t, 1);
+    if (t.vw == 16) { /* the same at AVX2's 8-float vectors, a subset of this host's ISA */
+        NcError e;
+        NcCgTarget t2;
+        if (nc_cg_target_init(&t2, "haswell", NULL, &e) == 0) {
+            printf("also: %s, %d-float vectors\n", t2.cpu, t2.vw);
+            CHECK(t2.vw == 8);
+            rows_cases(&t2, 0);
+            check(&t2, conv(2, 8, 12, 13, 16, 4, 3, 1, 1, 1));
+            check(&t2, conv(1, 24, 9, 9, 24, 3, 3, 2, 1, 1));
+            nc_cg_target_free(&t2);
+        }
+    }
     for (int n = 1; n <= 3; n += 2) {
         check(&t, conv(n, 12, 9, 11, 12, 12, 3, 1, 1, 1));  /* depthwise 3x3 s1 */
         check(&t, conv(n, 10, 13, 12, 10, 10, 3, 2, 1, 1)); /* depthwise 3x3 s2 */
