@@ -56,6 +56,7 @@ int nc_grad_dropout(NcGraph *g, int ni, const int *dy, const int *needs, int *dx
 int nc_grad_batch_norm_train(NcGraph *g, int ni, const int *dy, const int *needs, int *dx, NcError *e) {
     const NcNode n = g->nodes.data[ni];
     if (dy[0] < 0) return 0;
+    if (n.attrs.nepi) return nc_errorf(e, "%s: a batch norm with a fused activation has no gradient rule", n.scope);
     int in[5] = {dy[0], n.inputs[0], n.inputs[1], n.outputs[1], n.outputs[2]};
     if (nc_grad_emit(g, NC_OP_BATCH_NORM_TRAIN_GRAD, 5, in, &n.attrs, n.scope, 0, e) < 0) return -1;
     const NcNode *b = &g->nodes.data[nc_grad_last(g)];

@@ -74,6 +74,18 @@ int nc_shape_conv2d(const NcValue *const *in, int nin, const NcAttrs *a, int *on
 static double macs_conv2d(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
     return (double)nc_numel(out[0]) * (double)(in[1]->shape[1] * in[1]->shape[2] * in[1]->shape[3]);
 }
+/* The gradients do the forward's multiply-adds once more each: every element of dy meets a filter's
+ * CG KH KW taps (conv2d_grad_input(dy, w), conv2d_grad_weight(dy, x) -> dw [O, CG, KH, KW]). */
+static double macs_conv2d_grad_input(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return (double)nc_numel(in[0]) * (double)(in[1]->shape[1] * in[1]->shape[2] * in[1]->shape[3]);
+}
+static double macs_conv2d_grad_weight(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return (double)nc_numel(in[0]) * (double)(out[0]->shape[1] * out[0]->shape[2] * out[0]->shape[3]);
+}
+/* linear_grad_input(dy [N, O], w) -> [N, K]; linear_grad_weight(dy [N, O], x) -> [O, K] */
+static double macs_linear_grad(const NcValue *const *in, const NcValue *const *out, const NcAttrs *a) {
+    return (double)nc_numel(in[0]) * (double)out[0]->shape[1];
+}
 
 static int shape_linear(const NcValue *const *in, int nin, const NcAttrs *a, int *ond, int64_t (*os)[NC_MAXDIM],
                         NcError *e) {
@@ -352,8 +364,8 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_RADIX_COMBINE] = {"radix_combine", 2, 2, OPAQUE, RADIX, shape_radix_combine, nc_ref_radix_combine, NULL,
                              nc_grad_radix_combine},
     /* training (shape_train.c says what each computes) */
-    [NC_OP_BATCH_NORM_TRAIN] = {"batch_norm_train", 5, 5, OPAQUE, NC_ATTR_EPS, nc_shape_batch_norm_train,
-                                nc_ref_batch_norm_train, NULL, nc_grad_batch_norm_train},
+    [NC_OP_BATCH_NORM_TRAIN] = {"batch_norm_train", 5, 5, OPAQUE, NC_ATTR_EPS | NC_ATTR_EPILOGUE,
+                                nc_shape_batch_norm_train, nc_ref_batch_norm_train, NULL, nc_grad_batch_norm_train},
     [NC_OP_DROPOUT] = {"dropout", 2, 2, OPAQUE, TRAIN, nc_shape_dropout, nc_ref_dropout, NULL, nc_grad_dropout},
     [NC_OP_CROSS_ENTROPY] = {"cross_entropy", 2, 3, OPAQUE, TRAIN, nc_shape_cross_entropy, nc_ref_cross_entropy, NULL,
                              nc_grad_cross_entropy},
@@ -362,14 +374,15 @@ static const NcOpInfo op_table[NC_OP_COUNT] = {
     [NC_OP_ACT_GRAD] = {"act_grad", 2, 2, OPAQUE, NC_ATTR_CLAMP | NC_ATTR_ACT, nc_shape_act_grad, nc_ref_act_grad, NULL,
                         NULL},
     [NC_OP_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2, 2, OPAQUE, CONV_ATTRS | NC_ATTR_SIZES,
-                                 nc_shape_conv2d_grad_input, nc_ref_conv2d_grad_input, NULL, NULL},
+                                 nc_shape_conv2d_grad_input, nc_ref_conv2d_grad_input, macs_conv2d_grad_input, NULL},
     [NC_OP_CONV2D_GRAD_WEIGHT] = {"conv2d_grad_weight", 2, 2, OPAQUE, CONV_ATTRS | NC_ATTR_SIZES,
-                                  nc_shape_conv2d_grad_weight, nc_ref_conv2d_grad_weight, NULL, NULL},
+                                  nc_shape_conv2d_grad_weight, nc_ref_conv2d_grad_weight, macs_conv2d_grad_weight,
+                                  NULL},
     [NC_OP_LINEAR_GRAD_INPUT] = {"linear_grad_input", 2, 2, OPAQUE, 0, nc_shape_linear_grad_input,
-                                 nc_ref_linear_grad_input, NULL, NULL},
+                                 nc_ref_linear_grad_input, macs_linear_grad, NULL},
     [NC_OP_LINEAR_GRAD_WEIGHT] = {"linear_grad_weight", 2, 2, OPAQUE, 0, nc_shape_linear_grad_weight,
-                                  nc_ref_linear_grad_weight, NULL, NULL},
-    [NC_OP_BATCH_NORM_TRAIN_GRAD] = {"batch_norm_train_grad", 5, 5, OPAQUE, NC_ATTR_EPS, nc_shape_batch_norm_train_grad,
+                                  nc_ref_linear_grad_weight, macs_linear_grad, NULL},
+    [NC_OP_BATCH_NORM_TRAIN_GRAD] = {"batch_norm_train_grad", 5, 6, OPAQUE, NC_ATTR_EPS, nc_shape_batch_norm_train_grad,
                                      nc_ref_batch_norm_train_grad, NULL, NULL},
     [NC_OP_MAX_POOL2D_GRAD] = {"max_pool2d_grad", 2, 2, OPAQUE, WIN | NC_ATTR_CEIL, nc_shape_max_pool2d_grad,
                                nc_ref_max_pool2d_grad, NULL, NULL},

@@ -102,6 +102,8 @@ void nc_ref_cross_entropy(const NcKernelArgs *k);
 void nc_ref_zeros(const NcKernelArgs *k);
 void nc_ref_sum_to(const NcKernelArgs *k);
 void nc_ref_act_grad(const NcKernelArgs *k);
+/* dy act'(x), rounded to float as act_grad stores it (batch_norm_train_grad's fused activation) */
+float nc_ref_act_grad_one(const NcAttrs *a, float dy, float x);
 void nc_ref_conv2d_grad_input(const NcKernelArgs *k);
 void nc_ref_conv2d_grad_weight(const NcKernelArgs *k);
 void nc_ref_linear_grad_input(const NcKernelArgs *k);

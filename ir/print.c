@@ -14,6 +14,8 @@ static void print_ref(const NcGraph *g, FILE *out, int id) {
 static void print_attrs(const NcNode *n, FILE *out) {
     const NcAttrs *a = &n->attrs;
     unsigned m = nc_op_info(n->op)->attrs;
+    if (n->op == NC_OP_BATCH_NORM_TRAIN_GRAD && n->ninputs == 6) /* an activation's gradient fused in */
+        m |= NC_ATTR_ACT | (n->attrs.act == NC_EPI_CLAMP ? NC_ATTR_CLAMP : 0);
     if (m & NC_ATTR_KERNEL) fprintf(out, " k=%dx%d", a->kernel[0], a->kernel[1]);
     if (m & NC_ATTR_STRIDE) fprintf(out, " s=%dx%d", a->stride[0], a->stride[1]);
     if ((m & NC_ATTR_DILATION) && (a->dilation[0] != 1 || a->dilation[1] != 1))

@@ -11,13 +11,18 @@
 /* Per channel, with the batch statistics the forward computed (M values per
  * channel, xhat = (x - mean) invstd):
  *   dbias = sum dy, dweight = sum dy xhat,
- *   dx = weight invstd / M (M dy - sum dy - xhat sum dy xhat). */
+ *   dx = weight invstd / M (M dy - sum dy - xhat sum dy xhat);
+ * with a sixth input z, dy here is act_grad(dy, z) (an activation's gradient
+ * fused in: passes/fuse_bn_act_grad.c), rounded to float as act_grad's. */
 void nc_ref_batch_norm_train_grad(const NcKernelArgs *k) {
     const NcValue *xv = k->in_v[1];
+    const NcAttrs *a = &k->node->attrs;
     const int64_t N = xv->shape[0], C = xv->shape[1], S = nc_numel(xv) / (N * C);
-    const double M = (double)(N * S), eps = k->node->attrs.eps;
-    const float *dy = k->in[0], *x = k->in[1], *w = k->in[2], *mean = k->in[3], *var = k->in[4];
+    const double M = (double)(N * S), eps = a->eps;
+    const float *dyin = k->in[0], *x = k->in[1], *w = k->in[2], *mean = k->in[3], *var = k->in[4];
+    const float *z = k->node->ninputs == 6 ? k->in[5] : NULL;
     float *dx = k->out[0], *dw = k->out[1], *db = k->out[2];
+#define DY(j) (z ? nc_ref_act_grad_one(a, dyin[j], z[j]) : dyin[j])
 #pragma omp parallel for schedule(dynamic)
     for (int64_t c = 0; c < C; c++) {
         const double mu = mean[c], inv = 1.0 / sqrt((double)var[c] + eps);
@@ -25,18 +30,20 @@ void nc_ref_batch_norm_train_grad(const NcKernelArgs *k) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t i = 0; i < S; i++) {
                 const int64_t j = (n * C + c) * S + i;
-                sdy += dy[j];
-                sdyx += dy[j] * ((x[j] - mu) * inv);
+                const double dy = DY(j);
+                sdy += dy;
+                sdyx += dy * ((x[j] - mu) * inv);
             }
         const double f = w[c] * inv / M;
         for (int64_t n = 0; n < N; n++)
             for (int64_t i = 0; i < S; i++) {
                 const int64_t j = (n * C + c) * S + i;
-                dx[j] = (float)(f * (M * dy[j] - sdy - (x[j] - mu) * inv * sdyx));
+                dx[j] = (float)(f * (M * DY(j) - sdy - (x[j] - mu) * inv * sdyx));
             }
         dw[c] = (float)sdyx;
         db[c] = (float)sdy;
     }
+#undef DY
 }
 
 /* Window (oh, ow) of a pool, as ref_pool.c's forward: rows h0..h1-1 and

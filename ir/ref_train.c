@@ -10,7 +10,8 @@
 #include "ir/ops.h"
 
 /* Per channel over [N, C, rest]: mean and biased variance in double (two
- * passes), then y = (x - mean) / sqrt(var + eps) * weight + bias. */
+ * passes), then y = (x - mean) / sqrt(var + eps) * weight + bias, then the
+ * epilogue's relu or clamp if one is fused in. */
 void nc_ref_batch_norm_train(const NcKernelArgs *k) {
     const NcValue *xv = k->in_v[0];
     const int64_t N = xv->shape[0], C = xv->shape[1], S = nc_numel(xv) / (N * C);
@@ -37,6 +38,7 @@ void nc_ref_batch_norm_train(const NcKernelArgs *k) {
         mean_out[c] = (float)mean;
         var_out[c] = (float)var;
     }
+    nc_epilogue_apply(k); /* a fused relu or clamp (passes/fuse_bn_act.c), on y as stored */
 }
 
 /* y = x * mask, mask 0 or 1 / (1 - p) as PyTorch forms it (the keep
@@ -212,30 +214,28 @@ void nc_ref_sum_to(const NcKernelArgs *k) {
  * (x <= 0 ? 0 : dy) and hardtanh_backward for clamp ((x <= lo || x >= hi) ?
  * 0 : dy), so a NaN x passes dy; silu and sigmoid from s = sigmoid(x) in
  * double. */
+float nc_ref_act_grad_one(const NcAttrs *a, float dy, float x) {
+    const double g = dy, v = x;
+    switch ((NcEpiKind)a->act) {
+    case NC_EPI_RELU: return v <= 0 ? 0.0f : dy;
+    case NC_EPI_CLAMP: return v <= a->lo || v >= a->hi ? 0.0f : dy;
+    case NC_EPI_SILU: {
+        const double s = 1.0 / (1.0 + exp(-v));
+        return (float)(g * s * (1.0 + v * (1.0 - s)));
+    }
+    case NC_EPI_SIGMOID: {
+        const double s = 1.0 / (1.0 + exp(-v));
+        return (float)(g * s * (1.0 - s));
+    }
+    default: NC_FATAL("act_grad: activation %d has no gradient here", a->act);
+    }
+}
+
 void nc_ref_act_grad(const NcKernelArgs *k) {
     const NcAttrs *a = &k->node->attrs;
     const int64_t n = nc_numel(k->in_v[0]);
     const float *dy = k->in[0], *x = k->in[1];
     float *dx = k->out[0];
 #pragma omp parallel for
-    for (int64_t i = 0; i < n; i++) {
-        const double g = dy[i], v = x[i];
-        double r;
-        switch ((NcEpiKind)a->act) {
-        case NC_EPI_RELU: r = v <= 0 ? 0.0 : g; break;
-        case NC_EPI_CLAMP: r = v <= a->lo || v >= a->hi ? 0.0 : g; break;
-        case NC_EPI_SILU: {
-            const double s = 1.0 / (1.0 + exp(-v));
-            r = g * s * (1.0 + v * (1.0 - s));
-            break;
-        }
-        case NC_EPI_SIGMOID: {
-            const double s = 1.0 / (1.0 + exp(-v));
-            r = g * s * (1.0 - s);
-            break;
-        }
-        default: NC_FATAL("act_grad: activation %d has no gradient here", a->act);
-        }
-        dx[i] = (float)r;
-    }
+    for (int64_t i = 0; i < n; i++) dx[i] = nc_ref_act_grad_one(a, dy[i], x[i]);
 }

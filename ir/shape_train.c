@@ -52,6 +52,8 @@ NC_SHAPE_FN(nc_shape_batch_norm_train) {
         return nc_errorf(e, "batch_norm_train needs more than one value per channel (batch statistics of %lld)",
                          (long long)(nc_numel(in[0]) / SHP(0)[1]));
     if (!(a->eps > 0)) return nc_errorf(e, "batch_norm eps must be positive");
+    if (a->nepi < 0 || a->nepi > 1 || (a->nepi == 1 && a->epi[0].kind != NC_EPI_RELU && a->epi[0].kind != NC_EPI_CLAMP))
+        return nc_errorf(e, "batch_norm_train's epilogue: at most one step, relu or clamp (passes/fuse_bn_act.c)");
     out_is(in[0], ond, os, 0);
     ond[1] = ond[2] = 1;
     os[1][0] = os[2][0] = SHP(0)[1];
@@ -193,10 +195,17 @@ NC_SHAPE_FN(nc_shape_linear_grad_weight) {
     return 1;
 }
 
-/* batch_norm_train_grad(dy, x, weight, mean, var) -> dx, dweight, dbias, with
- * the batch statistics the forward computed. */
+/* batch_norm_train_grad(dy, x, weight, mean, var[, z]) -> dx, dweight, dbias,
+ * with the batch statistics the forward computed.  With z (the activation's
+ * input, passes/fuse_bn_act_grad.c), dy is the gradient of act(z) and the
+ * batch norm's own output gradient is act_grad(dy, z) (attrs act, lo, hi). */
 NC_SHAPE_FN(nc_shape_batch_norm_train_grad) {
     if (same_shape(in[0], in[1], "batch_norm_train_grad dy and x", e)) return -1;
+    if (nin == 6) {
+        if (same_shape(in[0], in[5], "batch_norm_train_grad dy and the activation's input", e)) return -1;
+        if (a->act != NC_EPI_RELU && a->act != NC_EPI_CLAMP && a->act != NC_EPI_SILU && a->act != NC_EPI_SIGMOID)
+            return nc_errorf(e, "batch_norm_train_grad: %d is not an activation (relu, clamp, silu, sigmoid)", a->act);
+    }
     if (in[0]->ndim < 2) return nc_errorf(e, "batch_norm_train_grad input needs a channel axis");
     if (!(a->eps > 0)) return nc_errorf(e, "batch_norm eps must be positive");
     for (int i = 2; i < 5; i++)

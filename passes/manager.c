@@ -19,6 +19,10 @@ static const NcPass passes[] = {
      nc_pass_assign_dtype},
     {"epilogue_inplace", "let a conv store its output over its residual where its kernel reads each element first",
      nc_pass_epilogue_inplace},
+    {"fuse_bn_act_grad", "fuse a training step's activation gradient into the batch-norm gradient before it",
+     nc_pass_fuse_bn_act_grad},
+    {"fuse_bn_act", "fuse a training step's relu or clamp into the batch norm before it (after fuse_bn_act_grad)",
+     nc_pass_fuse_bn_act},
 };
 enum { NDEFAULT = 6 };
 

@@ -56,6 +56,8 @@ int nc_pass_dce(NcGraph *g, NcPassCtx *ctx, NcError *e);
 int nc_pass_assign_layout(NcGraph *g, NcPassCtx *ctx, NcError *e);    /* needs ctx->layout */
 int nc_pass_assign_dtype(NcGraph *g, NcPassCtx *ctx, NcError *e);     /* ctx->layout's act_out / act_in */
 int nc_pass_epilogue_inplace(NcGraph *g, NcPassCtx *ctx, NcError *e); /* ctx->layout's out_over */
+int nc_pass_fuse_bn_act_grad(NcGraph *g, NcPassCtx *ctx, NcError *e); /* training graphs, after autodiff */
+int nc_pass_fuse_bn_act(NcGraph *g, NcPassCtx *ctx, NcError *e);      /* training graphs, after the one above */
 /* The chain-following both fusions share (passes/fuse_epilogue.c): from each
  * node is_anchor accepts, pull the single-reader elementwise ops after it
  * into its epilogue. */

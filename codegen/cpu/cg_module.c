@@ -499,8 +499,16 @@ static int train_elt_plan(const CgNode *c, CgPlan *p, NcTrainEltKind kind) {
 }
 static int plan_train_map(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_MAP); }
 static int plan_train_act_grad(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_ACT_GRAD); }
-static int plan_train_bn(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_BN); }
-static int plan_train_bn_grad(const CgNode *c, CgPlan *p) { return train_elt_plan(c, p, NC_TELT_BN_GRAD); }
+static int plan_train_bn(const CgNode *c, CgPlan *p) { return !c->nd->attrs.nepi && train_elt_plan(c, p, NC_TELT_BN); }
+static int plan_train_bn_act(const CgNode *c, CgPlan *p) { /* passes/fuse_bn_act.c */
+    return c->nd->attrs.nepi && train_elt_plan(c, p, NC_TELT_BN);
+}
+static int plan_train_bn_grad(const CgNode *c, CgPlan *p) {
+    return c->nd->ninputs == 5 && train_elt_plan(c, p, NC_TELT_BN_GRAD);
+}
+static int plan_train_bn_act_grad(const CgNode *c, CgPlan *p) { /* passes/fuse_bn_act_grad.c */
+    return c->nd->ninputs == 6 && train_elt_plan(c, p, NC_TELT_BN_GRAD);
+}
 static void emit_train_elt(const CgNode *c, const CgPlan *p, const char *prefix, NcCgKernel *k) {
     nc_cg_train_elt_emit(c->m, c->g, c->nd, &p->elt, prefix, k);
 }
@@ -580,7 +588,9 @@ static const CgStrategy strategies[] = {
     {"nchw elementwise", 1, plan_train_map, emit_train_elt},
     {"nchw act-grad", 1, plan_train_act_grad, emit_train_elt},
     {"nchw batch-norm", 1, plan_train_bn, emit_train_elt},
+    {"nchw batch-norm+act", 1, plan_train_bn_act, emit_train_elt},
     {"nchw batch-norm grad", 1, plan_train_bn_grad, emit_train_elt},
+    {"nchw batch-norm+act grad", 1, plan_train_bn_act_grad, emit_train_elt},
     /* train-kern's entries (the linear layer, global average pool, sum_to) */
     {"train linear", 1, plan_train_linear, emit_train_linear},
     {"train linear grad-input", 1, plan_train_linear_gi, emit_train_linear},

@@ -50,6 +50,8 @@ int nc_cg_train_elt_plan(NcTrainEltPlan *p, const NcGraph *g, const NcNode *nd) 
     case NC_OP_BATCH_NORM_TRAIN_GRAD: {
         const NcValue *xv = nc_val(g, nd->inputs[nd->op == NC_OP_BATCH_NORM_TRAIN ? 0 : 1]);
         if (nd->noutputs != 3 || xv->ndim < 2) return 0;
+        const NcAttrs *a = &nd->attrs; /* the forward's epilogue: one relu or clamp (passes/fuse_bn_act.c) */
+        if (a->nepi > 1 || (a->nepi && a->epi[0].kind != NC_EPI_RELU && a->epi[0].kind != NC_EPI_CLAMP)) return 0;
         p->kind = nd->op == NC_OP_BATCH_NORM_TRAIN ? NC_TELT_BN : NC_TELT_BN_GRAD;
         p->N = xv->shape[0], p->C = xv->shape[1], p->S = nc_numel(xv) / (p->N * p->C);
         p->numel = nc_numel(xv), p->tiles = p->C;
@@ -152,17 +154,19 @@ static LLVMValueRef act_grad(NcCgModule *m, const NcAttrs *a, LLVMValueRef dy, L
         return sel(m, out, zero, dy);
     }
     default: {
-        /* s = 1 / (1 + exp(-x)) and the products in double, exp(-x) in float */
-        LLVMValueRef e = ext(m, cgb_exp(m, LLVMBuildFNeg(m->b, x, "")));
-        LLVMValueRef one = dsplat(m, 1.0), g = ext(m, dy), v = ext(m, x);
-        LLVMValueRef s = LLVMBuildFDiv(m->b, one, LLVMBuildFAdd(m->b, one, e, ""), "");
-        LLVMValueRef oms = LLVMBuildFSub(m->b, one, s, ""), r;
-        if (a->act == NC_EPI_SIGMOID)
-            r = LLVMBuildFMul(m->b, LLVMBuildFMul(m->b, g, s, ""), oms, "");
-        else
-            r = LLVMBuildFMul(m->b, LLVMBuildFMul(m->b, g, s, ""),
-                              LLVMBuildFAdd(m->b, one, LLVMBuildFMul(m->b, v, oms, ""), ""), "");
-        r = trunc_f(m, r);
+        /* s = 1 / (1 + exp(-x)) in float, 1 - s as e s where s > 1/2 (no cancellation): a few ulps from the
+         * reference's double, and cheap enough that the kernel stays memory-bound (in double, two divides
+         * of half vectors made it compute-bound at ~50 cycles a vector) */
+        LLVMBuilderRef b = m->b;
+        LLVMValueRef one = fsplat(m, 1.0), e = cgb_exp(m, LLVMBuildFNeg(b, x, ""));
+        LLVMValueRef s = LLVMBuildFDiv(b, one, LLVMBuildFAdd(b, one, e, ""), "");
+        /* exp's clamp leaves s a tiny positive at x = -inf where the reference's is 0: an infinite dy
+         * there gives NaN, not inf */
+        s = sel(m, fcmp(m, LLVMRealOEQ, x, fsplat(m, -__builtin_inf())), zero, s);
+        LLVMValueRef oms =
+            sel(m, fcmp(m, LLVMRealOLT, x, zero), LLVMBuildFSub(b, one, s, ""), LLVMBuildFMul(b, e, s, ""));
+        LLVMValueRef r = LLVMBuildFMul(b, dy, s, "");
+        r = LLVMBuildFMul(b, r, a->act == NC_EPI_SIGMOID ? oms : cgb_fma(m, x, oms, one), "");
         /* the reference's silu at x = -inf: s (1 + x (1 - s)) = 0 * -inf, NaN (at +inf both give NaN) */
         if (a->act == NC_EPI_SILU)
             r = sel(m, fcmp(m, LLVMRealOEQ, x, fsplat(m, -__builtin_inf())), fsplat(m, __builtin_nan("")), r);
@@ -224,9 +228,11 @@ static void emit_map(NcCgModule *m, const NcGraph *g, const NcNode *nd, const Nc
 /* A pass over channel c's N planes: body(ctx, offset, lanes) per vector. */
 typedef struct BnCtx {
     const NcTrainEltPlan *p;
-    LLVMValueRef src[2], dst;                      /* x (and dy); y or dx */
-    LLVMValueRef base;                             /* the plane (n, c)'s first element */
-    LLVMValueRef acc[2];                           /* double vector accumulators */
+    const NcEpilogue *epi;    /* the forward: a relu or clamp fused in (passes/fuse_bn_act.c), else NULL */
+    const NcAttrs *act;       /* the gradient: an activation's fused in (z = src[2]), else NULL */
+    LLVMValueRef src[3], dst; /* x (and dy, z); y or dx */
+    LLVMValueRef base;        /* the plane (n, c)'s first element */
+    LLVMValueRef acc[2];      /* double vector accumulators */
     LLVMValueRef mean, inv, w, b, f, sdy, sdyx, M; /* double splats */
     int pass;
 } BnCtx;
@@ -251,16 +257,35 @@ static void bn_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
         bn_add(m, c, 0, LLVMBuildFMul(b, d, d, ""), lanes);
     } else {
         LLVMValueRef y = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFSub(b, x, c->mean, ""), c->inv, ""), c->w, "");
-        cgb_store_n(m, trunc_f(m, LLVMBuildFAdd(b, y, c->b, "")), cgb_gep(m, c->dst, off), lanes);
+        y = trunc_f(m, LLVMBuildFAdd(b, y, c->b, ""));
+        if (c->epi) { /* on y as rounded, as the reference's epilogue: x < 0 ? 0 : x, NaN kept */
+            const LLVMValueRef zero = cgb_zero(m);
+            if (c->epi->kind == NC_EPI_RELU) {
+                y = sel(m, fcmp(m, LLVMRealOLT, y, zero), zero, y);
+            } else {
+                LLVMValueRef lo = fsplat(m, c->epi->lo), hi = fsplat(m, c->epi->hi);
+                y = sel(m, fcmp(m, LLVMRealOLT, y, lo), lo, sel(m, fcmp(m, LLVMRealOGT, y, hi), hi, y));
+            }
+        }
+        cgb_store_n(m, y, cgb_gep(m, c->dst, off), lanes);
     }
 }
 
-/* batch_norm_train_grad: pass 0 sum dy and dy xhat, 1 dx = f (M dy - sum dy - xhat sum dy xhat) */
+/* batch_norm_train_grad: pass 0 sum dy and dy xhat, 1 dx = f (M dy - sum dy - xhat sum dy xhat).
+ * With an activation fused in, pass 0 computes dy = act_grad(dy, z) once and keeps it in dx's storage
+ * (the op is never in place: dx shares no input's) for pass 1 to read back, still in cache for a
+ * channel that fits: the act_grad op's write and read of its whole tensor saved. */
 static void bn_grad_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     const BnCtx *c = vc;
     LLVMBuilderRef b = m->b;
-    LLVMValueRef off = LLVMBuildNSWAdd(b, c->base, i, "");
-    LLVMValueRef dy = bn_load(m, c, 0, off, lanes), x = bn_load(m, c, 1, off, lanes);
+    LLVMValueRef off = LLVMBuildNSWAdd(b, c->base, i, ""), dst = cgb_gep(m, c->dst, off);
+    LLVMValueRef dy = cgb_load_n(m, c->act && c->pass ? dst : cgb_gep(m, c->src[0], off), lanes);
+    if (c->act && !c->pass) {
+        dy = act_grad(m, c->act, dy, cgb_load_n(m, cgb_gep(m, c->src[2], off), lanes));
+        cgb_store_n(m, dy, dst, lanes);
+    }
+    LLVMValueRef x = bn_load(m, c, 1, off, lanes);
+    dy = ext(m, dy);
     LLVMValueRef xhat = LLVMBuildFMul(b, LLVMBuildFSub(b, x, c->mean, ""), c->inv, "");
     if (c->pass == 0) {
         bn_add(m, c, 0, dy, lanes);
@@ -297,6 +322,8 @@ static void emit_bn(NcCgModule *m, const NcNode *nd, const NcTrainEltPlan *p, LL
     c.acc[0] = cgb_var(m, dvec(m)), c.acc[1] = cgb_var(m, dvec(m));
     c.src[0] = cgb_arg_ptr(m, in, 0);
     if (grad) c.src[1] = cgb_arg_ptr(m, in, 1);
+    if (grad && nd->ninputs == 6) c.act = &nd->attrs, c.src[2] = cgb_arg_ptr(m, in, 5);
+    if (!grad && nd->attrs.nepi) c.epi = &nd->attrs.epi[0];
     c.dst = cgb_arg_ptr(m, out, 0);
     const double M = (double)(p->N * p->S), eps = nd->attrs.eps;
     LLVMValueRef ch;

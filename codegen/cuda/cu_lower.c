@@ -867,7 +867,7 @@ static NcCuBnSplit bn_shape(const Lower *l, const NcValue *x) {
  * scratch, the elementwise apply) */
 static int lower_bn_train(Lower *l) {
     const NcValue *x = in_v(l, 0);
-    if (x->ndim < 2) return -1;
+    if (x->ndim < 2 || l->nd->attrs.nepi) return -1; /* a relu or clamp fused in: CPU programs only */
     const NcCuBnSplit k = bn_shape(l, x);
     if (k.bn.n * k.bn.s < split_min()) {
         const NcDevRef refs[6] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),
@@ -889,7 +889,7 @@ static int lower_bn_train(Lower *l) {
  * forward (the sums of dy and dy xhat per chunk, per channel with the apply's coefficients, the apply) */
 static int lower_bn_train_grad(Lower *l) {
     const NcValue *x = in_v(l, 1);
-    if (x->ndim < 2) return -1;
+    if (x->ndim < 2 || l->nd->ninputs != 5) return -1; /* an activation's gradient fused in: CPU programs only */
     const NcCuBnSplit k = bn_shape(l, x);
     if (k.bn.n * k.bn.s < split_min()) {
         const NcDevRef refs[8] = {in_ref(l, 0), out_ref(l, 0), in_ref(l, 1),  in_ref(l, 2),

@@ -201,12 +201,18 @@ static int cmp_double(const void *a, const void *b) {
 
 /* The IR ops a node's kernel covers: the op, "*se" when it scales its input
  * by an SE gate, then its fused epilogue steps ("conv2d*se+add+relu"); a
- * squeeze_excite's one step is its hidden activation. */
+ * squeeze_excite's one step is its hidden activation, and a batch norm's
+ * gradient names the activation whose gradient it took in
+ * ("batch_norm_train_grad(silu)", passes/fuse_bn_act_grad.c). */
 static void describe_ops(const NcBundleNode *nd, const NcOpInfo *info, char *buf, size_t size) {
     const NcAttrs *a = &nd->attrs;
     size_t n = (size_t)snprintf(buf, size, "%s%s", info->name, a->has_in_scale ? "*se" : "");
     if (nd->op == NC_OP_SQUEEZE_EXCITE && a->nepi == 1) {
         snprintf(buf + n, size - n, "(%s)", nc_epi_name(a->epi[0].kind));
+        return;
+    }
+    if (nd->op == NC_OP_BATCH_NORM_TRAIN_GRAD && nd->ninputs == 6) {
+        snprintf(buf + n, size - n, "(%s)", nc_epi_name((NcEpiKind)a->act));
         return;
     }
     for (int k = 0; k < a->nepi && n < size; k++)

@@ -1,7 +1,9 @@
 /* test_cg_train_eltwise.c — the training step's NCHW elementwise kernels
  * (cg_nchw_train_eltwise.h: relu, clamp, silu, sigmoid, add and mul, whole or
  * per (image, channel), act_grad of each activation, batch_norm_train and
- * batch_norm_train_grad) against the op table's reference kernels
+ * batch_norm_train_grad, alone and with a relu or clamp, or each
+ * activation's gradient, fused in)
+ * against the op table's reference kernels
  * (ir/ref_elementwise.c, ir/ref_train.c, ir/ref_grad_pool.c): batch 1 and 3,
  * channel counts that are not multiples of 8, planes 1x1, 7x7 and 13x9, a
  * flat kernel of several chunks with a ragged last one, a 2-d [N, K] value.
@@ -11,7 +13,8 @@
  * infinities and NaNs (where a NaN comes out must match the reference;
  * elsewhere max |got - want| / max |want|: 1e-5 for the elementwise kernels,
  * 1e-6 for the batch norms, which like their references compute in double
- * and round once, so they agree to an ulp or two).  Channel 1 has a variance
+ * and round once, so they agree to an ulp or two; 1e-5 with an activation
+ * fused in, whose exp is act_grad's float one).  Channel 1 has a variance
  * below eps (x scaled by 1e-3; the gradient's variance input 1e-6), so that
  * eps moves the answer well past the bound: with unit variances alone a
  * kernel with eps doubled or dropped stayed within 3e-5.  The worst error of
@@ -20,7 +23,7 @@
 #include "tests/codegen/cg_train_test.h"
 
 static int cases;
-static double worst[4];
+static double worst[5]; /* by NcTrainEltKind, then the fused batch-norm gradients */
 
 /* Checks node ni of g; data[v] holds value v's contents for the inputs. */
 typedef struct {
@@ -38,12 +41,17 @@ static void check_node(const NcCgTarget *t, NcGraph *g, int ni, float *const *da
     char what[320];
     NcTrainEltPlan p;
     const int ok = nc_cg_train_elt_plan(&p, g, nd);
-    snprintf(what, sizeof what, "%s %s", nc_op_info(nd->op)->name, what0);
+    const int with_act = nd->op == NC_OP_ACT_GRAD || (nd->op == NC_OP_BATCH_NORM_TRAIN_GRAD && nd->ninputs == 6);
+    snprintf(what, sizeof what, "%s%s%s%s%s %s", nc_op_info(nd->op)->name, with_act ? " of " : "",
+             with_act ? nc_epi_name((NcEpiKind)nd->attrs.act) : "", nd->attrs.nepi ? " then " : "",
+             nd->attrs.nepi ? nc_epi_name(nd->attrs.epi[0].kind) : "", what0);
     CHECK_MSG(ok, "%s: refused", what);
     if (!ok) return;
     EltCtx c = {g, nd, &p};
-    const double err = cgt_check_train_kernel(t, g, nd, data, emit, &c, p.kind >= NC_TELT_BN ? 1e-6 : 1e-5, what);
-    if (err > worst[p.kind]) worst[p.kind] = err;
+    const int fused = nd->op == NC_OP_BATCH_NORM_TRAIN_GRAD && nd->ninputs == 6, slot = fused ? 4 : (int)p.kind;
+    const double err =
+        cgt_check_train_kernel(t, g, nd, data, emit, &c, p.kind >= NC_TELT_BN && !fused ? 1e-6 : 1e-5, what);
+    if (err > worst[slot]) worst[slot] = err;
     cases += err >= 0;
 }
 
@@ -98,6 +106,7 @@ static void check_shape(const NcCgTarget *t, int ndim, const int64_t *s) {
         /* the forward activations, add and mul of whole operands, act_grad of each */
         NcGraph *g = nc_graph_new("train_elt");
         const int x = nc_graph_add_input(g, "x", ndim, s), y = nc_graph_add_input(g, "y", ndim, s);
+        const int z = nc_graph_add_input(g, "z", ndim, s);
         NcAttrs a = nc_attrs_default();
         int ins[5] = {x, y};
         add_node(g, NC_OP_RELU, 1, ins, &a);
@@ -135,9 +144,21 @@ static void check_shape(const NcCgTarget *t, int ndim, const int64_t *s) {
         if (nc_numel(nc_val(g, x)) / s[1] >= 2) {
             ins[0] = x, ins[1] = pv[0], ins[2] = pv[1], ins[3] = pv[2], ins[4] = pv[3];
             add_node(g, NC_OP_BATCH_NORM_TRAIN, 5, ins, &a);
+            NcAttrs fa = a; /* and with a relu, then a clamp, fused in (passes/fuse_bn_act.c) */
+            fa.nepi = 1, fa.epi[0] = (NcEpilogue){.kind = NC_EPI_RELU};
+            add_node(g, NC_OP_BATCH_NORM_TRAIN, 5, ins, &fa);
+            fa.epi[0] = (NcEpilogue){.kind = NC_EPI_CLAMP, .lo = lo, .hi = hi};
+            add_node(g, NC_OP_BATCH_NORM_TRAIN, 5, ins, &fa);
         }
         ins[0] = y, ins[1] = x, ins[2] = pv[0], ins[3] = pv[2], ins[4] = pv[3];
         add_node(g, NC_OP_BATCH_NORM_TRAIN_GRAD, 5, ins, &a);
+        /* and with each activation's gradient fused in (passes/fuse_bn_act_grad.c): z the activation's input */
+        const int fin[6] = {y, x, pv[0], pv[2], pv[3], z};
+        for (int k = 0; k < 4; k++) {
+            NcAttrs fa = a;
+            fa.act = acts[k], fa.lo = lo, fa.hi = hi;
+            add_node(g, NC_OP_BATCH_NORM_TRAIN_GRAD, 6, fin, &fa);
+        }
         char w2[160];
         snprintf(w2, sizeof w2, "%s%s", what, special ? " (kinks, infinities, NaNs)" : "");
         check_graph(t, g, w2, special, kinks, pv[3]);
@@ -160,8 +181,8 @@ int main(void) {
     check_shape(&t, 4, wide); /* one channel, exactly one chunk */
     check_shape(&t, 2, flat); /* [N, K] */
     printf("%d kernels checked; worst relative error: elementwise %.2g, act_grad %.2g (bound 1e-5), "
-           "batch_norm_train %.2g, batch_norm_train_grad %.2g (bound 1e-6)\n",
-           cases, worst[0], worst[1], worst[2], worst[3]);
+           "batch_norm_train %.2g, batch_norm_train_grad %.2g (bound 1e-6), with an activation %.2g (bound 1e-5)\n",
+           cases, worst[0], worst[1], worst[2], worst[3], worst[4]);
     nc_cg_target_free(&t);
     TEST_MAIN_END();
 }

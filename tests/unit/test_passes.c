@@ -2,12 +2,15 @@
  * interpreter on the unoptimised graph: the passes may change rounding
  * (BN folding) but not results beyond 1e-5 of max|y|; a planned run (one
  * arena, in-place ops) must equal the unplanned run of the same graph bit
- * for bit; and no two values alive at the same time may share bytes. */
+ * for bit; and no two values alive at the same time may share bytes.  On a
+ * training step, fuse_bn_act_grad and fuse_bn_act must leave every output
+ * (loss, gradients, batch statistics) as it was, bit for bit. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "frontend/nn.h"
+#include "passes/autodiff.h"
 #include "passes/pass.h"
 #include "runtime/support/detinit.h"
 #include "ir/interp.h"
@@ -225,7 +228,79 @@ static void check_out_over(void) {
     nc_graph_free(g);
 }
 
+static int count_nodes(const NcGraph *g, NcOpKind op, int ninputs) {
+    int n = 0;
+    for (int i = 0; i < g->nodes.len; i++)
+        n += g->nodes.data[i].op == op && (!ninputs || g->nodes.data[i].ninputs == ninputs);
+    return n;
+}
+
+/* A model's training step (autodiff) run by the interpreter before and after
+ * fuse_bn_act_grad and fuse_bn_act: every output equal bit for bit (the
+ * reference rounds the fused activation gradient as act_grad stores it, and
+ * relu's and clamp's gradients ask the same of their output as of their
+ * input), `want` activation gradients fused, the rest (a residual branch's,
+ * SE's) left, `want_fwd` relus or clamps fused into their batch norms. */
+static void check_bn_act(const char *model, int h, int w, int batch, int want, int want_fwd) {
+    NcGraph *g[2];
+    float **out[2];
+    for (int k = 0; k < 2; k++) {
+        g[k] = load(model, h, w, batch);
+        CHECK(g[k] != NULL);
+        if (!g[k]) return;
+        NcTrainSpec spec = {NC_LOSS_SOFT, 0, 0, 0};
+        NcTrainInfo info;
+        NcError e;
+        int rc = nc_autodiff(g[k], &spec, &info, NULL, &e);
+        CHECK_MSG(rc == 0, "%s: %s", model, rc ? e.msg : "");
+        if (rc) return;
+        nc_train_info_free(&info);
+        const int acts = count_nodes(g[k], NC_OP_ACT_GRAD, 0);
+        if (k) {
+            const int fwd_acts = count_nodes(g[k], NC_OP_RELU, 0) + count_nodes(g[k], NC_OP_CLAMP, 0);
+            rc = nc_run_passes(g[k], "fuse_bn_act_grad,fuse_bn_act,dce", NULL, NULL, NULL, &e);
+            CHECK_MSG(rc == 0, "%s: %s", model, rc ? e.msg : "");
+            const int fused = count_nodes(g[k], NC_OP_BATCH_NORM_TRAIN_GRAD, 6);
+            CHECK_MSG(fused == want && acts - count_nodes(g[k], NC_OP_ACT_GRAD, 0) == want,
+                      "%s: %d of %d activation gradients fused (want %d)", model, fused, acts, want);
+            int fwd = 0;
+            for (int i = 0; i < g[k]->nodes.len; i++)
+                fwd += g[k]->nodes.data[i].op == NC_OP_BATCH_NORM_TRAIN && g[k]->nodes.data[i].attrs.nepi == 1;
+            const int left = count_nodes(g[k], NC_OP_RELU, 0) + count_nodes(g[k], NC_OP_CLAMP, 0);
+            CHECK_MSG(fwd == want_fwd && fwd_acts - left == want_fwd, "%s: %d of %d relus / clamps fused (want %d)",
+                      model, fwd, fwd_acts, want_fwd);
+        }
+        float **ins = nc_calloc((size_t)g[k]->inputs.len, sizeof(float *));
+        for (int i = 0; i < g[k]->inputs.len; i++) {
+            const size_t n = (size_t)nc_numel(nc_val(g[k], g[k]->inputs.data[i]));
+            ins[i] = nc_malloc(n * sizeof(float));
+            nc_det_fill_input(ins[i], n);
+        }
+        out[k] = nc_calloc((size_t)g[k]->outputs.len, sizeof(float *));
+        rc = nc_interp_run(g[k], (const float *const *)ins, out[k], NULL, &e);
+        CHECK_MSG(rc == 0, "%s: %s", model, rc ? e.msg : "");
+        for (int i = 0; i < g[k]->inputs.len; i++) free(ins[i]);
+        free(ins);
+    }
+    int differ = 0;
+    CHECK(g[0]->outputs.len == g[1]->outputs.len);
+    for (int i = 0; i < g[0]->outputs.len && i < g[1]->outputs.len; i++) {
+        const int64_t n = nc_numel(nc_val(g[0], g[0]->outputs.data[i]));
+        differ += !out[0][i] || !out[1][i] || memcmp(out[0][i], out[1][i], (size_t)n * sizeof(float)) != 0;
+        free(out[0][i]), free(out[1][i]);
+    }
+    CHECK_MSG(differ == 0, "%s: %d of %d outputs of the step changed by fuse_bn_act_grad", model, differ,
+              g[0]->outputs.len);
+    printf("fuse_bn_act_grad, fuse_bn_act: %s: %d activation gradients and %d activations fused, %d outputs equal "
+           "bit for bit\n",
+           model, want, want_fwd, g[0]->outputs.len);
+    free(out[0]), free(out[1]);
+    nc_graph_free(g[0]), nc_graph_free(g[1]);
+}
+
 int main(void) {
+    check_bn_act("resnet50", 32, 32, 2, 33, 33);
+    check_bn_act("efficientnet_b0", 32, 32, 2, 33, 0);
     check_out_over();
     check_eltwise_chain();
     check_split_attention();

@@ -83,10 +83,12 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
          * pass, and no pass that folds parameters into constants (they
          * change every step).  Their convolutions get the NCHW training
          * kernels (NcCgOptions.train, set by netc_emit), the rest runs the
-         * reference kernels. */
+         * reference kernels.  On the CPU an activation's gradient goes into
+         * the batch norm's gradient before it, and a relu or clamp into the
+         * batch norm (the GPU's kernels take them apart). */
         const NcPassRun run = {job->dump_after, job->dump_out, job->explain, NULL};
         if ((step && nc_autodiff(g, job->train, &ps->train[i], job->explain, e)) ||
-            nc_run_pipeline(g, "dce", &run, e)) {
+            nc_run_pipeline(g, step && !job->cuda ? "fuse_bn_act_grad,fuse_bn_act,dce" : "dce", &run, e)) {
             nc_error_prefix(e, "%s", m->path);
             return NC_EXIT_BADINPUT;
         }
