@@ -1,15 +1,17 @@
-/* fuse_bn_act.c — a training step's relu or clamp into the batch norm before it.
+/* fuse_bn_act.c — a training step's relu or clamp into the batch norm or residual add before it.
  *
  * In the forward of bn -> relu the batch norm writes y, the relu reads it and writes a: two passes through
- * the tensor's memory for one.  The backward reads y only to ask where the activation was flat
- * (act_grad(dy, y), or the batch norm's gradient with it fused in: fuse_bn_act_grad.c), and for relu and
- * clamp that is the same question asked of a: a <= 0 exactly where y <= 0, a <= lo or a >= hi exactly where
- * y is, a NaN stays a NaN.  So the batch norm can write a alone (its epilogue: one relu or clamp step) and
- * every reader of y read a instead: y is never stored.  SiLU and sigmoid are left: their gradients need y.
+ * the tensor's memory for one (the same after a residual add).  The backward reads y only to ask where the
+ * activation was flat (act_grad(dy, y), or the batch norm's gradient with it fused in: fuse_bn_act_grad.c),
+ * and for relu and clamp that is the same question asked of a: a <= 0 exactly where y <= 0, a <= lo or
+ * a >= hi exactly where y is, a NaN stays a NaN.  So the batch norm (or add) can write a alone (its
+ * epilogue: one relu or clamp step) and every reader of y read a instead: y is never stored.  SiLU and
+ * sigmoid are left: their gradients need y.
  *
- * The rewrite, for a batch_norm_train B whose output y is read by one relu or clamp R and otherwise only
- * as the activation's input of act_grads or fused batch-norm gradients of the same activation (and is no
- * graph output): B takes R's step as its epilogue, R's readers read B's output, R is dropped.  Runs after
+ * The rewrite, for a batch_norm_train or a two-operand add B whose output y is read by one relu or clamp R
+ * and otherwise only as the activation's input of act_grads or fused batch-norm gradients of the same
+ * activation (and is no graph output): B takes R's step as its epilogue, R's readers read B's output, R is
+ * dropped.  Runs after
  * autodiff and fuse_bn_act_grad, for CPU training programs (netc compile --train). */
 #include "ir/ops.h"
 #include "passes/pass.h"
@@ -35,7 +37,7 @@ int nc_pass_fuse_bn_act(NcGraph *g, NcPassCtx *ctx, NcError *e) {
     for (int i = 0; i < g->outputs.len; i++) is_output[g->outputs.data[i]] = 1;
     for (int bi = 0; bi < g->nodes.len; bi++) {
         NcNode *b = &g->nodes.data[bi];
-        if (b->op != NC_OP_BATCH_NORM_TRAIN || b->attrs.nepi) continue;
+        if ((b->op != NC_OP_BATCH_NORM_TRAIN && !(b->op == NC_OP_ADD && b->ninputs == 2)) || b->attrs.nepi) continue;
         const int y = b->outputs[0];
         if (is_output[y]) continue;
         int act = -1, others_ok = 1;
@@ -52,9 +54,9 @@ int nc_pass_fuse_bn_act(NcGraph *g, NcPassCtx *ctx, NcError *e) {
         if (!others_ok) {
             if (ctx->explain)
                 fprintf(ctx->explain,
-                        "fuse_bn_act: %s: not fused: its output has readers other than the %s and its "
+                        "fuse_bn_act: %s %s: not fused: its output has readers other than the %s and its "
                         "gradient\n",
-                        b->scope, nc_op_info(r->op)->name);
+                        nc_op_info(b->op)->name, b->scope, nc_op_info(r->op)->name);
             continue;
         }
         b->attrs.nepi = 1;
@@ -64,7 +66,8 @@ int nc_pass_fuse_bn_act(NcGraph *g, NcPassCtx *ctx, NcError *e) {
         dead[act] = 1;
         ctx->rewrites++;
         if (ctx->explain)
-            fprintf(ctx->explain, "fuse_bn_act: %s: %s fused; y is never stored\n", b->scope, nc_op_info(r->op)->name);
+            fprintf(ctx->explain, "fuse_bn_act: %s %s: %s fused; its output before it is never stored\n",
+                    nc_op_info(b->op)->name, b->scope, nc_op_info(r->op)->name);
     }
     nc_graph_compact(g, dead);
     free(is_output);

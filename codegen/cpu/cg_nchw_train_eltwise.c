@@ -27,8 +27,10 @@ int nc_cg_train_elt_plan(NcTrainEltPlan *p, const NcGraph *g, const NcNode *nd) 
         p->kind = NC_TELT_MAP;
         break;
     case NC_OP_ADD:
-    case NC_OP_MUL: {
-        if (nd->ninputs != 2 || nd->noutputs != 1 || nd->attrs.nepi) return 0;
+    case NC_OP_MUL: { /* an epilogue: one relu or clamp step (passes/fuse_bn_act.c) */
+        const NcAttrs *a = &nd->attrs;
+        if (nd->ninputs != 2 || nd->noutputs != 1 || a->nepi > 1) return 0;
+        if (a->nepi && a->epi[0].kind != NC_EPI_RELU && a->epi[0].kind != NC_EPI_CLAMP) return 0;
         const NcValue *b = nc_val(g, nd->inputs[1]);
         const int sa = nc_shape_eq(x, y), sb = nc_shape_eq(b, y);
         if (!(sa && sb)) {
@@ -143,6 +145,13 @@ static LLVMValueRef act_fwd(NcCgModule *m, const NcAttrs *a, int op, LLVMValueRe
     }
 }
 
+/* a relu or clamp epilogue step on a rounded float vector, as ir/epilogue.c's (x < 0 ? 0 : x, NaN kept) */
+static LLVMValueRef epi_fwd(NcCgModule *m, const NcEpilogue *e, LLVMValueRef y) {
+    if (e->kind == NC_EPI_RELU) return sel(m, fcmp(m, LLVMRealOLT, y, cgb_zero(m)), cgb_zero(m), y);
+    LLVMValueRef lo = fsplat(m, e->lo), hi = fsplat(m, e->hi);
+    return sel(m, fcmp(m, LLVMRealOLT, y, lo), lo, sel(m, fcmp(m, LLVMRealOGT, y, hi), hi, y));
+}
+
 /* dy * act'(x) (nc_ref_act_grad's rules) */
 static LLVMValueRef act_grad(NcCgModule *m, const NcAttrs *a, LLVMValueRef dy, LLVMValueRef x) {
     const LLVMValueRef zero = cgb_zero(m);
@@ -188,6 +197,7 @@ static void map_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     case NC_OP_ACT_GRAD: r = act_grad(m, &c->nd->attrs, v[0], v[1]); break;
     default: r = act_fwd(m, &c->nd->attrs, c->nd->op, v[0]); break;
     }
+    if (c->nd->attrs.nepi) r = epi_fwd(m, &c->nd->attrs.epi[0], r);
     cgb_store_n(m, r, cgb_gep(m, c->out, off), lanes);
 }
 
@@ -258,15 +268,7 @@ static void bn_vec(NcCgModule *m, void *vc, LLVMValueRef i, int lanes) {
     } else {
         LLVMValueRef y = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFSub(b, x, c->mean, ""), c->inv, ""), c->w, "");
         y = trunc_f(m, LLVMBuildFAdd(b, y, c->b, ""));
-        if (c->epi) { /* on y as rounded, as the reference's epilogue: x < 0 ? 0 : x, NaN kept */
-            const LLVMValueRef zero = cgb_zero(m);
-            if (c->epi->kind == NC_EPI_RELU) {
-                y = sel(m, fcmp(m, LLVMRealOLT, y, zero), zero, y);
-            } else {
-                LLVMValueRef lo = fsplat(m, c->epi->lo), hi = fsplat(m, c->epi->hi);
-                y = sel(m, fcmp(m, LLVMRealOLT, y, lo), lo, sel(m, fcmp(m, LLVMRealOGT, y, hi), hi, y));
-            }
-        }
+        if (c->epi) y = epi_fwd(m, c->epi, y); /* on y as rounded, as the reference's epilogue */
         cgb_store_n(m, y, cgb_gep(m, c->dst, off), lanes);
     }
 }

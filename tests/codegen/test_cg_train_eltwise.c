@@ -116,6 +116,14 @@ static void check_shape(const NcCgTarget *t, int ndim, const int64_t *s) {
         add_node(g, NC_OP_CLAMP, 1, ins, &a);
         add_node(g, NC_OP_ADD, 2, ins, &a);
         add_node(g, NC_OP_MUL, 2, ins, &a);
+        { /* add then relu, add then clamp, mul then relu as one kernel (passes/fuse_bn_act.c) */
+            NcAttrs ea = nc_attrs_default();
+            ea.nepi = 1, ea.epi[0] = (NcEpilogue){.kind = NC_EPI_RELU};
+            add_node(g, NC_OP_ADD, 2, ins, &ea);
+            add_node(g, NC_OP_MUL, 2, ins, &ea);
+            ea.epi[0] = (NcEpilogue){.kind = NC_EPI_CLAMP, .lo = lo, .hi = hi};
+            add_node(g, NC_OP_ADD, 2, ins, &ea);
+        }
         static const NcEpiKind acts[4] = {NC_EPI_RELU, NC_EPI_CLAMP, NC_EPI_SILU, NC_EPI_SIGMOID};
         ins[0] = y, ins[1] = x;
         for (int k = 0; k < 4; k++) {
@@ -130,6 +138,8 @@ static void check_shape(const NcCgTarget *t, int ndim, const int64_t *s) {
             ins[0] = x, ins[1] = pc;
             add_node(g, NC_OP_MUL, 2, ins, &a);
             ins[0] = pc, ins[1] = x;
+            add_node(g, NC_OP_ADD, 2, ins, &a);
+            a.nepi = 1, a.epi[0] = (NcEpilogue){.kind = NC_EPI_RELU}; /* and with a relu */
             add_node(g, NC_OP_ADD, 2, ins, &a);
         }
         /* the batch norms */
