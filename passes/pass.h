@@ -58,6 +58,8 @@ int nc_pass_assign_dtype(NcGraph *g, NcPassCtx *ctx, NcError *e);     /* ctx->la
 int nc_pass_epilogue_inplace(NcGraph *g, NcPassCtx *ctx, NcError *e); /* ctx->layout's out_over */
 int nc_pass_fuse_bn_act_grad(NcGraph *g, NcPassCtx *ctx, NcError *e); /* training graphs, after autodiff */
 int nc_pass_fuse_bn_act(NcGraph *g, NcPassCtx *ctx, NcError *e);      /* training graphs, after the one above */
+/* What a CPU training step runs after autodiff (netc compile --train, netc info --train); the GPU's runs dce alone. */
+#define NC_TRAIN_PIPELINE_CPU "fuse_bn_act_grad,fuse_bn_act,dce"
 /* The chain-following both fusions share (passes/fuse_epilogue.c): from each
  * node is_anchor accepts, pull the single-reader elementwise ops after it
  * into its epilogue. */

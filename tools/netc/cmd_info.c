@@ -23,22 +23,36 @@ static const char *help =
     "                   (activations kept for the backward pass, gradients) against the\n"
     "                   naive sum, and what the parameters, gradients and optimizer state take\n" CLI_PASS_OPTIONS_HELP;
 
+static int count_acts(const NcGraph *g) {
+    int n = 0;
+    for (int i = 0; i < g->nodes.len; i++) n += g->nodes.data[i].op == NC_OP_RELU || g->nodes.data[i].op == NC_OP_CLAMP;
+    return n;
+}
+
 /* --train: the step's graph and plan, and the memory of a training run. */
 static int train_info(CliModel *m, const NcTrainSpec *spec, int json) {
     m->opt.train = 1;
     NcGraph *g = cli_load(m, 0);
     if (!g) return NC_EXIT_BADINPUT;
-    const int fwd_nodes = g->nodes.len;
+    int fwd_nodes = g->nodes.len;
     NcTrainInfo ti;
     NcPlan plan;
     memset(&plan, 0, sizeof plan);
     NcError e;
-    if (nc_autodiff(g, spec, &ti, m->explain ? stderr : NULL, &e) || nc_run_passes(g, "dce", NULL, NULL, NULL, &e) ||
-        nc_plan_memory(g, &plan, NULL, &e)) {
+    /* the CPU program's step: its plan is the arena a training run holds; the relus and clamps its passes fold
+     * into batch norms and adds leave the forward (the backward holds none) */
+    int acts = -1;
+    if (!nc_autodiff(g, spec, &ti, m->explain ? stderr : NULL, &e)) {
+        acts = count_acts(g);
+        if (nc_run_passes(g, NC_TRAIN_PIPELINE_CPU, NULL, NULL, NULL, &e) || nc_plan_memory(g, &plan, NULL, &e))
+            acts = -1;
+    }
+    if (acts < 0) {
         fprintf(stderr, "netc: %s: %s\n", m->path, e.msg);
         nc_graph_free(g);
         return NC_EXIT_BADINPUT;
     }
+    fwd_nodes -= acts - count_acts(g);
     int64_t trained = 0, params = 0;
     for (int i = 0; i < g->values.len; i++) {
         const NcValue *v = nc_val(g, i);

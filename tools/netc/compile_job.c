@@ -88,7 +88,7 @@ static int build_program(const NcCompileJob *job, int k, NcRes res, const NcSafe
          * batch norm (the GPU's kernels take them apart). */
         const NcPassRun run = {job->dump_after, job->dump_out, job->explain, NULL};
         if ((step && nc_autodiff(g, job->train, &ps->train[i], job->explain, e)) ||
-            nc_run_pipeline(g, step && !job->cuda ? "fuse_bn_act_grad,fuse_bn_act,dce" : "dce", &run, e)) {
+            nc_run_pipeline(g, step && !job->cuda ? NC_TRAIN_PIPELINE_CPU : "dce", &run, e)) {
             nc_error_prefix(e, "%s", m->path);
             return NC_EXIT_BADINPUT;
         }
