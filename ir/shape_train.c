@@ -125,8 +125,13 @@ NC_SHAPE_FN(nc_shape_pair) {
     return out_is(in[0], ond, os, 0);
 }
 
+/* the activations act_grad (and a batch norm's gradient with one fused in) differentiate */
+static int has_grad_rule(int act) {
+    return act == NC_EPI_RELU || act == NC_EPI_CLAMP || act == NC_EPI_SILU || act == NC_EPI_SIGMOID;
+}
+
 NC_SHAPE_FN(nc_shape_act_grad) {
-    if (a->act != NC_EPI_RELU && a->act != NC_EPI_CLAMP && a->act != NC_EPI_SILU && a->act != NC_EPI_SIGMOID)
+    if (!has_grad_rule(a->act))
         return nc_errorf(e, "act_grad: %d is not an activation (relu, clamp, silu, sigmoid)", a->act);
     return nc_shape_pair(in, nin, a, ond, os, e);
 }
@@ -203,7 +208,7 @@ NC_SHAPE_FN(nc_shape_batch_norm_train_grad) {
     if (same_shape(in[0], in[1], "batch_norm_train_grad dy and x", e)) return -1;
     if (nin == 6) {
         if (same_shape(in[0], in[5], "batch_norm_train_grad dy and the activation's input", e)) return -1;
-        if (a->act != NC_EPI_RELU && a->act != NC_EPI_CLAMP && a->act != NC_EPI_SILU && a->act != NC_EPI_SIGMOID)
+        if (!has_grad_rule(a->act))
             return nc_errorf(e, "batch_norm_train_grad: %d is not an activation (relu, clamp, silu, sigmoid)", a->act);
     }
     if (in[0]->ndim < 2) return nc_errorf(e, "batch_norm_train_grad input needs a channel axis");

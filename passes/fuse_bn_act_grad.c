@@ -16,16 +16,11 @@
 int nc_pass_fuse_bn_act_grad(NcGraph *g, NcPassCtx *ctx, NcError *e) {
     (void)e;
     int *readers = nc_reader_counts(g);
-    /* the node producing each value, -1 for inputs and parameters */
-    int *producer = nc_malloc(((size_t)g->values.len + 1) * sizeof(int));
-    for (int i = 0; i < g->values.len; i++) producer[i] = -1;
-    for (int ni = 0; ni < g->nodes.len; ni++)
-        for (int j = 0; j < g->nodes.data[ni].noutputs; j++) producer[g->nodes.data[ni].outputs[j]] = ni;
     char *dead = nc_calloc((size_t)g->nodes.len + 1, 1);
     for (int ni = 0; ni < g->nodes.len; ni++) {
         NcNode *b = &g->nodes.data[ni];
         if (b->op != NC_OP_BATCH_NORM_TRAIN_GRAD || b->ninputs != 5) continue;
-        const int dz = b->inputs[0], pa = producer[dz];
+        const int dz = b->inputs[0], pa = nc_val(g, dz)->producer; /* -1: an input or parameter */
         if (pa < 0 || g->nodes.data[pa].op != NC_OP_ACT_GRAD) continue;
         const NcNode *a = &g->nodes.data[pa];
         if (readers[dz] != 1) {
@@ -49,7 +44,6 @@ int nc_pass_fuse_bn_act_grad(NcGraph *g, NcPassCtx *ctx, NcError *e) {
     }
     nc_graph_compact(g, dead);
     free(dead);
-    free(producer);
     free(readers);
     return 0;
 }

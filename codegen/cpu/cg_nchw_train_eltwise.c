@@ -126,15 +126,19 @@ typedef struct MapCtx {
     LLVMValueRef scalar[2]; /* a per-channel operand's value for the plane (splat), else NULL */
 } MapCtx;
 
+/* relu (x < 0 ? 0 : x: NaN and -0 pass) or clamp to [lo, hi] (NaN passes) of a float vector */
+static LLVMValueRef relu_clamp(NcCgModule *m, int clamp, double lo, double hi, LLVMValueRef x) {
+    if (!clamp) return sel(m, fcmp(m, LLVMRealOLT, x, cgb_zero(m)), cgb_zero(m), x);
+    LLVMValueRef l = fsplat(m, lo), h = fsplat(m, hi);
+    return sel(m, fcmp(m, LLVMRealOLT, x, l), l, sel(m, fcmp(m, LLVMRealOGT, x, h), h, x));
+}
+
 /* sigmoid(x) of a float vector as cg_build's activation, a NaN kept */
 static LLVMValueRef act_fwd(NcCgModule *m, const NcAttrs *a, int op, LLVMValueRef x) {
-    const LLVMValueRef zero = cgb_zero(m), nan = fcmp(m, LLVMRealUNO, x, x);
+    const LLVMValueRef nan = fcmp(m, LLVMRealUNO, x, x);
     switch (op) {
-    case NC_OP_RELU: return sel(m, fcmp(m, LLVMRealOLT, x, zero), zero, x); /* x < 0 ? 0 : x: NaN and -0 pass */
-    case NC_OP_CLAMP: {
-        LLVMValueRef lo = fsplat(m, a->lo), hi = fsplat(m, a->hi);
-        return sel(m, fcmp(m, LLVMRealOLT, x, lo), lo, sel(m, fcmp(m, LLVMRealOGT, x, hi), hi, x));
-    }
+    case NC_OP_RELU:
+    case NC_OP_CLAMP: return relu_clamp(m, op == NC_OP_CLAMP, a->lo, a->hi, x);
     case NC_OP_SILU: {
         LLVMValueRef r = cgb_activation(m, NC_EPI_SILU, 0, 0, x);
         /* -inf / (1 + exp(inf)) is NaN in the reference */
@@ -145,11 +149,9 @@ static LLVMValueRef act_fwd(NcCgModule *m, const NcAttrs *a, int op, LLVMValueRe
     }
 }
 
-/* a relu or clamp epilogue step on a rounded float vector, as ir/epilogue.c's (x < 0 ? 0 : x, NaN kept) */
+/* a relu or clamp epilogue step on a rounded float vector, as ir/epilogue.c's */
 static LLVMValueRef epi_fwd(NcCgModule *m, const NcEpilogue *e, LLVMValueRef y) {
-    if (e->kind == NC_EPI_RELU) return sel(m, fcmp(m, LLVMRealOLT, y, cgb_zero(m)), cgb_zero(m), y);
-    LLVMValueRef lo = fsplat(m, e->lo), hi = fsplat(m, e->hi);
-    return sel(m, fcmp(m, LLVMRealOLT, y, lo), lo, sel(m, fcmp(m, LLVMRealOGT, y, hi), hi, y));
+    return relu_clamp(m, e->kind == NC_EPI_CLAMP, e->lo, e->hi, y);
 }
 
 /* dy * act'(x) (nc_ref_act_grad's rules) */
